@@ -1,0 +1,589 @@
+//! End-to-end benchmarks of the built `pchat` binary.
+//!
+//! Run with `cargo bench --bench pchat_bench` (registered with `harness = false`).
+//!
+//! * `PCHAT_BENCH_USERS=N`  size of the generated directory (default 100,000 users).
+//! * `PCHAT_BENCH_KEEP=1`   keep the temporary folder (store, generated files) and print its path.
+//! * Extra arguments select benchmarks by substring of their name:
+//!   `cargo bench --bench pchat_bench -- startup`. Benchmarks that need a loaded store load it
+//!   (untimed) when the timed load was not selected.
+//!
+//! Every run of the binary must exit 0 with an empty stderr, or the benchmark stops with the
+//! command, exit status, stdout and stderr. The temporary folder is kept on failure.
+//!
+//! Adding a benchmark: write `fn bench_x(ctx: &mut Ctx) -> Result<Vec<Row>, String>` using
+//! `ctx.pchat(..)` / `time_runs(..)` / `Row::..` and append it to `BENCHES`.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// (name, function): run in this order. Names are what the command-line filter matches.
+const BENCHES: &[(&str, BenchFn)] = &[
+    ("publish_topology", bench_publish_topology),
+    ("import_directory", bench_import_directory),
+    ("startup", bench_startup),
+    ("get_cs_user_resultsize", bench_get_cs_user_resultsize),
+    ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
+];
+
+type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
+
+const DEFAULT_USERS: usize = 100_000;
+const BIN: &str = env!("CARGO_BIN_EXE_pchat");
+const DEMO_TOPOLOGY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/demo/topology.json");
+
+/// Time limits per kind of run (a hung binary must not hang the benchmark).
+const QUICK_TIMEOUT: Duration = Duration::from_secs(60);
+const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
+
+// ---------------------------------------------------------------------------------------------
+// Benchmarks
+// ---------------------------------------------------------------------------------------------
+
+fn bench_publish_topology(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let t = ctx.publish_topology()?;
+    Ok(vec![Row::single("publish_cs_topology (demo topology)", "-", t, Unit::Ms, "-")])
+}
+
+fn bench_import_directory(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_topology()?;
+    let t = ctx.import_directory()?;
+    let target = if ctx.users == DEFAULT_USERS {
+        verdict("< 5 s for 100,000 users", t < Duration::from_secs(5))
+    } else {
+        "< 5 s for 100,000 users (N differs)".to_string()
+    };
+    Ok(vec![Row::single("import_cs_ad_principal (JSON directory)", &ctx.n_label(), t, Unit::S, &target)])
+}
+
+fn bench_startup(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    const RUNS: usize = 50;
+    // One untimed warm-up run (page cache, a first-open checkpoint and the like).
+    ctx.pchat_expect("1", "1", QUICK_TIMEOUT)?;
+    let s = time_runs(RUNS, || ctx.pchat_expect("1", "1", QUICK_TIMEOUT))?;
+    let median = s.median();
+    Ok(vec![Row::stats(
+        &format!("`pchat -c '1'` start-up ({RUNS} runs)"),
+        &ctx.n_label(),
+        &s,
+        Unit::Ms,
+        &verdict("median < 20 ms", median < Duration::from_millis(20)),
+    )])
+}
+
+fn bench_get_cs_user_resultsize(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    const RUNS: usize = 10;
+    let code = "get_cs_user(#{ResultSize: 10}).len()";
+    let expected = ctx.users.min(10).to_string();
+    let s = time_runs(RUNS, || ctx.pchat_expect(code, &expected, QUICK_TIMEOUT))?;
+    Ok(vec![Row::stats(&format!("`{code}` ({RUNS} runs)"), &ctx.n_label(), &s, Unit::Ms, "-")])
+}
+
+fn bench_get_cs_ad_principal_ldap(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    const RUNS: usize = 10;
+    let code = r#"get_cs_ad_principal(#{LdapFilter: "l=Oslo"}).len()"#;
+    let expected = ctx.oslo_users.to_string();
+    let s = time_runs(RUNS, || ctx.pchat_expect(code, &expected, QUICK_TIMEOUT))?;
+    Ok(vec![Row::stats(
+        &format!("`{code}` ({RUNS} runs, {} matches)", group_thousands(ctx.oslo_users)),
+        &ctx.n_label(),
+        &s,
+        Unit::Ms,
+        "-",
+    )])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context: the temporary store and the generated input files
+// ---------------------------------------------------------------------------------------------
+
+struct Ctx {
+    bin: PathBuf,
+    dir: PathBuf,
+    db: PathBuf,
+    topology: PathBuf,
+    directory: PathBuf,
+    /// Users in the generated directory.
+    users: usize,
+    /// Of those, users with `l=Oslo` (the only principals carrying `l=Oslo`).
+    oslo_users: usize,
+    topology_published: bool,
+    directory_imported: bool,
+    /// Sequence number for the stdout/stderr capture files.
+    runs: u64,
+}
+
+impl Ctx {
+    fn new(dir: &Path, users: usize) -> Result<Ctx, String> {
+        let bin = PathBuf::from(BIN);
+        if !bin.is_file() {
+            return Err(format!("the pchat binary is missing: {}", bin.display()));
+        }
+        let topology_text = fs::read_to_string(DEMO_TOPOLOGY)
+            .map_err(|e| format!("cannot read the demo topology {DEMO_TOPOLOGY}: {e}"))?;
+        serde_json::from_str::<serde_json::Value>(&topology_text)
+            .map_err(|e| format!("the demo topology {DEMO_TOPOLOGY} is not valid JSON: {e}"))?;
+        let topology = dir.join("topology.json");
+        fs::write(&topology, topology_text).map_err(|e| format!("cannot write {}: {e}", topology.display()))?;
+
+        let directory = dir.join("directory.json");
+        let started = Instant::now();
+        let stats =
+            write_directory(&directory, users).map_err(|e| format!("cannot write {}: {e}", directory.display()))?;
+        let size = fs::metadata(&directory).map(|m| m.len()).unwrap_or(0);
+        eprintln!(
+            "generated {}: {} users, {} OUs, {} groups, {:.1} MB in {:.2} s",
+            directory.display(),
+            stats.users,
+            stats.ous,
+            stats.groups,
+            size as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+
+        Ok(Ctx {
+            bin,
+            dir: dir.to_path_buf(),
+            db: dir.join("bench.db"),
+            topology,
+            directory,
+            users: stats.users,
+            oslo_users: stats.oslo_users,
+            topology_published: false,
+            directory_imported: false,
+            runs: 0,
+        })
+    }
+
+    fn n_label(&self) -> String {
+        group_thousands(self.users)
+    }
+
+    fn publish_topology(&mut self) -> Result<Duration, String> {
+        let code = format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&self.topology));
+        let (t, _) = self.pchat(&code, LOAD_TIMEOUT)?;
+        self.topology_published = true;
+        Ok(t)
+    }
+
+    fn import_directory(&mut self) -> Result<Duration, String> {
+        let code = format!("import_cs_ad_principal(#{{FileName: {}}})", rhai_str(&self.directory));
+        let (t, _) = self.pchat(&code, LOAD_TIMEOUT)?;
+        self.directory_imported = true;
+        Ok(t)
+    }
+
+    fn ensure_topology(&mut self) -> Result<(), String> {
+        if !self.topology_published {
+            self.publish_topology()?;
+        }
+        Ok(())
+    }
+
+    /// Topology published and directory imported (untimed if no benchmark did it yet).
+    fn ensure_loaded(&mut self) -> Result<(), String> {
+        self.ensure_topology()?;
+        if !self.directory_imported {
+            self.import_directory()?;
+        }
+        Ok(())
+    }
+
+    /// Runs `pchat --db <store> -c CODE`; returns the wall time and stdout. Fails unless the
+    /// binary exits 0 with nothing on stderr.
+    fn pchat(&mut self, code: &str, timeout: Duration) -> Result<(Duration, String), String> {
+        self.runs += 1;
+        let out_path = self.dir.join(format!("run-{}.out", self.runs));
+        let err_path = self.dir.join(format!("run-{}.err", self.runs));
+        let out = File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
+        let err = File::create(&err_path).map_err(|e| format!("{}: {e}", err_path.display()))?;
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--db")
+            .arg(&self.db)
+            .arg("-c")
+            .arg(code)
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(err));
+        let shown = format!("pchat --db {} -c '{}'", self.db.display(), code);
+
+        let started = Instant::now();
+        let mut child = cmd.spawn().map_err(|e| format!("cannot start {shown}: {e}"))?;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) => {}
+                Err(e) => return Err(format!("waiting for {shown}: {e}")),
+            }
+            let waited = started.elapsed();
+            if waited > timeout {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!("{shown} did not finish within {} s; killed", timeout.as_secs()));
+            }
+            // Fine-grained polling while a run is short, so start-up times stay accurate.
+            std::thread::sleep(if waited < Duration::from_secs(1) {
+                Duration::from_micros(50)
+            } else {
+                Duration::from_millis(5)
+            });
+        };
+        let elapsed = started.elapsed();
+
+        let stdout = fs::read_to_string(&out_path).unwrap_or_default();
+        let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+        let _ = fs::remove_file(&out_path);
+        let _ = fs::remove_file(&err_path);
+        if !status.success() || !stderr.trim().is_empty() {
+            let why = if status.success() { "wrote to stderr" } else { "failed" };
+            return Err(format!(
+                "{shown} {why} ({status})\n--- stdout ---\n{}\n--- stderr ---\n{}",
+                clip(&stdout),
+                clip(&stderr)
+            ));
+        }
+        Ok((elapsed, stdout))
+    }
+
+    /// Like `pchat`, and the printed result (trimmed) must equal `expected`.
+    fn pchat_expect(&mut self, code: &str, expected: &str, timeout: Duration) -> Result<Duration, String> {
+        let (t, stdout) = self.pchat(code, timeout)?;
+        if stdout.trim() != expected {
+            return Err(format!("pchat -c '{code}' printed {:?}, expected {expected:?}", clip(stdout.trim())));
+        }
+        Ok(t)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directory generator
+// ---------------------------------------------------------------------------------------------
+
+const REGIONS: [&str; 5] = ["Dublin", "Oslo", "London", "Paris", "Berlin"];
+const DEPARTMENTS: [&str; 9] =
+    ["Finance", "Sales", "IT", "Marketing", "Engineering", "HR", "Legal", "Support", "Operations"];
+const GROUPS: usize = 500;
+const GROUP_SIZE: usize = 50;
+const FIRST: [&str; 16] = [
+    "Ann", "Bob", "Ciara", "Dag", "Eva", "Finn", "Grete", "Hugh", "Ines", "Jon", "Kari", "Liam", "Maja", "Niall",
+    "Olav", "Petra",
+];
+const LAST: [&str; 16] = [
+    "Beebe", "Kelly", "Byrne", "Hansen", "Murphy", "Larsen", "Walsh", "Olsen", "Ryan", "Berg", "Doyle", "Dahl",
+    "Quinn", "Lund", "Nolan", "Moe",
+];
+const TITLES: [&str; 4] = ["Associate", "Specialist", "Senior Specialist", "Manager"];
+
+struct DirectoryStats {
+    users: usize,
+    oslo_users: usize,
+    ous: usize,
+    groups: usize,
+}
+
+/// Writes a directory document (DESIGN.md 3) with `users` users in 5 region OUs x 9 department
+/// OUs (50 OUs in all) and 500 groups of ~50 members; every tenth group also nests the group
+/// before it. Streams one principal at a time, so memory stays flat for any N.
+fn write_directory(path: &Path, users: usize) -> std::io::Result<DirectoryStats> {
+    use serde_json::json;
+    let mut w = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    let domain = "DC=contoso,DC=com";
+    write!(
+        w,
+        "{{\"Domain\":{},\"Principals\":[",
+        json!({"Name": "contoso.com", "NetBiosName": "contoso", "Dn": domain})
+    )?;
+    let mut first = true;
+    let mut put = |w: &mut BufWriter<File>, v: serde_json::Value| -> std::io::Result<()> {
+        if !first {
+            w.write_all(b",\n")?;
+        }
+        first = false;
+        serde_json::to_writer(&mut *w, &v).map_err(std::io::Error::other)
+    };
+
+    let mut ous = 0;
+    for region in REGIONS {
+        put(&mut w, json!({"Type": "OrganizationalUnit", "Dn": format!("OU={region},{domain}")}))?;
+        ous += 1;
+        for dept in DEPARTMENTS {
+            put(&mut w, json!({"Type": "OrganizationalUnit", "Dn": format!("OU={dept},OU={region},{domain}")}))?;
+            ous += 1;
+        }
+    }
+
+    let leaf_ous = REGIONS.len() * DEPARTMENTS.len();
+    let user_dn = |i: usize| -> String {
+        let leaf = i % leaf_ous;
+        let (region, dept) = (REGIONS[leaf / DEPARTMENTS.len()], DEPARTMENTS[leaf % DEPARTMENTS.len()]);
+        format!("CN={},OU={dept},OU={region},{domain}", display_name(i))
+    };
+    let mut oslo_users = 0;
+    for i in 0..users {
+        let leaf = i % leaf_ous;
+        let (region, dept) = (REGIONS[leaf / DEPARTMENTS.len()], DEPARTMENTS[leaf % DEPARTMENTS.len()]);
+        let sam = format!("u{i:06}");
+        let pool = if region == "Oslo" {
+            oslo_users += 1;
+            "fe02.contoso.com"
+        } else {
+            "fe01.contoso.com"
+        };
+        put(
+            &mut w,
+            json!({
+                "Type": "User",
+                "Dn": user_dn(i),
+                "DisplayName": display_name(i),
+                "SipAddress": format!("sip:{sam}@contoso.com"),
+                "SamAccountName": sam,
+                "UserPrincipalName": format!("{sam}@contoso.com"),
+                "Department": dept,
+                "Title": TITLES[(i / leaf_ous) % TITLES.len()],
+                "l": region,
+                "RegistrarPool": pool,
+            }),
+        )?;
+    }
+
+    let group_dn = |g: usize| format!("CN=BenchGroup{g:04},OU={},{domain}", REGIONS[g % REGIONS.len()]);
+    let stride = (users / GROUPS).max(1);
+    let size = GROUP_SIZE.min(users);
+    for g in 0..GROUPS {
+        let mut members: Vec<String> = (0..size).map(|k| user_dn((g * stride + k) % users)).collect();
+        if g % 10 == 9 {
+            members.push(group_dn(g - 1));
+        }
+        put(
+            &mut w,
+            json!({
+                "Type": "Group",
+                "Dn": group_dn(g),
+                "DisplayName": format!("BenchGroup{g:04}"),
+                "SamAccountName": format!("BenchGroup{g:04}"),
+                "Members": members,
+            }),
+        )?;
+    }
+    w.write_all(b"]}\n")?;
+    w.flush()?;
+    Ok(DirectoryStats { users, oslo_users, ous, groups: GROUPS })
+}
+
+/// Unique per index: a name from the fixed lists plus the index.
+fn display_name(i: usize) -> String {
+    format!("{} {} {i:06}", FIRST[i % FIRST.len()], LAST[(i / FIRST.len()) % LAST.len()])
+}
+
+// ---------------------------------------------------------------------------------------------
+// Timing and reporting helpers
+// ---------------------------------------------------------------------------------------------
+
+struct Samples(Vec<Duration>);
+
+impl Samples {
+    fn sorted(&self) -> Vec<Duration> {
+        let mut v = self.0.clone();
+        v.sort();
+        v
+    }
+    fn median(&self) -> Duration {
+        let v = self.sorted();
+        let n = v.len();
+        if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 }
+    }
+    /// Nearest-rank percentile, `p` in 0..=100.
+    fn percentile(&self, p: usize) -> Duration {
+        let v = self.sorted();
+        let rank = (p * v.len()).div_ceil(100).max(1);
+        v[rank - 1]
+    }
+    fn min(&self) -> Duration {
+        *self.0.iter().min().expect("no samples")
+    }
+    fn max(&self) -> Duration {
+        *self.0.iter().max().expect("no samples")
+    }
+}
+
+/// Runs `f` `runs` times (runs >= 1), collecting the durations it reports.
+fn time_runs(runs: usize, mut f: impl FnMut() -> Result<Duration, String>) -> Result<Samples, String> {
+    let mut v = Vec::with_capacity(runs);
+    for _ in 0..runs.max(1) {
+        v.push(f()?);
+    }
+    Ok(Samples(v))
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Ms,
+    S,
+}
+
+impl Unit {
+    fn fmt(self, d: Duration) -> String {
+        match self {
+            Unit::Ms => format!("{:.1} ms", d.as_secs_f64() * 1e3),
+            Unit::S => format!("{:.2} s", d.as_secs_f64()),
+        }
+    }
+}
+
+/// One line of the result table.
+struct Row {
+    name: String,
+    n: String,
+    median: String,
+    p90: String,
+    target: String,
+}
+
+impl Row {
+    /// A single timed run: its time is the median, no p90.
+    fn single(name: &str, n: &str, t: Duration, unit: Unit, target: &str) -> Row {
+        eprintln!("  {name}: {}", unit.fmt(t));
+        Row { name: name.into(), n: n.into(), median: unit.fmt(t), p90: "-".into(), target: target.into() }
+    }
+
+    fn stats(name: &str, n: &str, s: &Samples, unit: Unit, target: &str) -> Row {
+        eprintln!(
+            "  {name}: median {}, p90 {}, min {}, max {}",
+            unit.fmt(s.median()),
+            unit.fmt(s.percentile(90)),
+            unit.fmt(s.min()),
+            unit.fmt(s.max())
+        );
+        Row {
+            name: name.into(),
+            n: n.into(),
+            median: unit.fmt(s.median()),
+            p90: unit.fmt(s.percentile(90)),
+            target: target.into(),
+        }
+    }
+}
+
+fn verdict(target: &str, met: bool) -> String {
+    format!("{target} ({})", if met { "met" } else { "MISSED" })
+}
+
+fn table(rows: &[Row]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "| benchmark | N | median | p90 | target |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---|");
+    for r in rows {
+        let _ = writeln!(s, "| {} | {} | {} | {} | {} |", r.name.replace('|', "\\|"), r.n, r.median, r.p90, r.target);
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A Rhai string literal for a path.
+fn rhai_str(p: &Path) -> String {
+    let s = p.to_string_lossy();
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn clip(s: &str) -> String {
+    const MAX: usize = 4000;
+    if s.len() <= MAX {
+        return s.to_string();
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... [{} more bytes]", &s[..end], s.len() - end)
+}
+
+fn users_from_env() -> Result<usize, String> {
+    match std::env::var("PCHAT_BENCH_USERS") {
+        Err(_) => Ok(DEFAULT_USERS),
+        Ok(v) => match v.trim().replace(['_', ','], "").parse::<usize>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => Err(format!("PCHAT_BENCH_USERS must be a positive whole number, not {v:?}")),
+        },
+    }
+}
+
+fn run(dir: &Path, users: usize, filters: &[String]) -> Result<Vec<Row>, String> {
+    let mut ctx = Ctx::new(dir, users)?;
+    let mut rows = Vec::new();
+    for (name, f) in BENCHES {
+        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
+            continue;
+        }
+        eprintln!("bench {name} ...");
+        rows.extend(f(&mut ctx).map_err(|e| format!("benchmark {name}: {e}"))?);
+    }
+    Ok(rows)
+}
+
+fn main() -> ExitCode {
+    // `cargo bench` passes `--bench`; other non-flag arguments filter benchmarks by name.
+    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let users = match users_from_env() {
+        Ok(n) => n,
+        Err(e) => {
+            eprintln!("pchat_bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let tmp = match tempfile::Builder::new().prefix("pchat-bench-").tempdir() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("pchat_bench: cannot create a temporary folder: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let keep = std::env::var_os("PCHAT_BENCH_KEEP").is_some_and(|v| !v.is_empty() && v != "0");
+    match run(tmp.path(), users, &filters) {
+        Ok(rows) => {
+            println!();
+            print!("{}", table(&rows));
+            if keep {
+                eprintln!("kept {}", tmp.keep().display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("\npchat_bench: ABORTED: {e}");
+            eprintln!("(temporary folder kept for inspection: {})", tmp.keep().display());
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The one binder: every call, whichever front end it came from, is validated here against the
+//! catalog, so errors are identical everywhere (DESIGN.md §5).
+
+pub mod modifier;
+pub mod value;
+
+use rhai::{Dynamic, Map};
+
+pub use modifier::ListModifier;
+pub use value::{Credential, Value};
+
+use crate::catalog::{COMMON_PARAMS, Cmdlet, ObjType, Param, SHOULD_PROCESS_PARAMS, Ty};
+use crate::errors::CmdletError;
+use crate::values::time::DateArg;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorAction {
+    Continue,
+    Stop,
+    SilentlyContinue,
+    Ignore,
+}
+
+/// Common parameters that change how the engine runs the cmdlet.
+#[derive(Debug, Clone, Copy)]
+pub struct Common {
+    pub what_if: bool,
+    /// `Some(true)`: prompt before each change; `Some(false)`: never prompt.
+    pub confirm: Option<bool>,
+    pub error_action: ErrorAction,
+    pub verbose: bool,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        Common { what_if: false, confirm: None, error_action: ErrorAction::Continue, verbose: false }
+    }
+}
+
+/// Lower-case and drop underscores so `pool_state`, `PoolState` and `poolstate` are one key.
+fn normalize(name: &str) -> String {
+    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(|c| c.to_lowercase()).collect()
+}
+
+/// The closest candidate within a small edit distance, for "did you mean".
+pub fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let g = normalize(given);
+    candidates
+        .map(|c| (strsim::damerau_levenshtein(&g, &normalize(c)), c))
+        .filter(|(d, c)| *d <= 3.max(c.len() / 4))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Every parameter a cmdlet accepts: its own, WhatIf/Confirm when it supports them, the common ones.
+pub fn accepted_params(cmdlet: &'static Cmdlet) -> impl Iterator<Item = &'static Param> {
+    let sp: &'static [Param] = if cmdlet.should_process { SHOULD_PROCESS_PARAMS } else { &[] };
+    cmdlet.params.iter().chain(sp.iter()).chain(COMMON_PARAMS.iter())
+}
+
+/// Resolve a parameter key: exact name or alias, else a unique prefix (PowerShell's rule).
+pub fn resolve_name(cmdlet: &'static Cmdlet, key: &str) -> Result<&'static Param, CmdletError> {
+    let k = normalize(key);
+    if k.is_empty() {
+        return Err(CmdletError::binding("empty parameter name").terminating());
+    }
+    let exact = accepted_params(cmdlet).find(|p| normalize(p.name) == k || p.aliases.iter().any(|a| normalize(a) == k));
+    if let Some(p) = exact {
+        return Ok(p);
+    }
+    let prefixed: Vec<&'static Param> = accepted_params(cmdlet)
+        .filter(|p| normalize(p.name).starts_with(&k) || p.aliases.iter().any(|a| normalize(a).starts_with(&k)))
+        .collect();
+    match prefixed.len() {
+        1 => Ok(prefixed[0]),
+        0 => {
+            let hint = suggest(
+                key,
+                cmdlet
+                    .params
+                    .iter()
+                    .map(|p| p.name)
+                    .chain(if cmdlet.should_process { SHOULD_PROCESS_PARAMS } else { &[] }.iter().map(|p| p.name)),
+            )
+            .map(|n| format!("; did you mean '{n}'?"))
+            .unwrap_or_else(|| {
+                format!(
+                    "; valid parameters are {}",
+                    cmdlet.params.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+                )
+            });
+            Err(CmdletError::binding(format!("no parameter '{key}'{hint}")).terminating())
+        }
+        _ => Err(CmdletError::binding(format!(
+            "parameter name '{key}' is ambiguous; it could be {}",
+            prefixed.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+        ))
+        .terminating()),
+    }
+}
+
+/// The arguments of one call as a front end hands them over, before any pipeline item.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    pub positional: Vec<Dynamic>,
+    pub named: Map,
+}
+
+/// Named and positional arguments converted once per call; pipeline items are added per item.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub cmdlet: &'static Cmdlet,
+    values: Vec<(&'static Param, Value)>,
+    pub common: Common,
+}
+
+impl Prepared {
+    fn is_bound(&self, p: &Param) -> bool {
+        self.values.iter().any(|(q, _)| q.name == p.name)
+    }
+}
+
+/// Bind a call's named and positional arguments. Errors here are terminating.
+pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletError> {
+    let mut out = Prepared { cmdlet, values: Vec::new(), common: Common::default() };
+    for (key, raw) in call.named.iter() {
+        let p = resolve_name(cmdlet, key)?;
+        if out.is_bound(p) {
+            return Err(CmdletError::binding(format!("parameter '{}' is given more than once", p.name)).terminating());
+        }
+        let v = value::convert(p, raw)?;
+        if common_param(p, &v, &mut out.common) {
+            continue;
+        }
+        // `X: false` on a switch is the same as leaving it out (reference 1.4).
+        if p.ty == Ty::Switch && matches!(v, Value::Bool(false)) {
+            continue;
+        }
+        out.values.push((p, v));
+    }
+    for (i, raw) in call.positional.iter().enumerate() {
+        let candidates: Vec<&'static Param> = cmdlet.params.iter().filter(|p| p.position == Some(i as u8)).collect();
+        if candidates.is_empty() {
+            return Err(CmdletError::binding(format!(
+                "positional argument {} ({}) cannot be bound: {} takes {} positional parameter{}",
+                i + 1,
+                value::describe(raw),
+                cmdlet.name,
+                cmdlet.params.iter().filter(|p| p.position.is_some()).count(),
+                if cmdlet.params.iter().filter(|p| p.position.is_some()).count() == 1 { "" } else { "s" }
+            ))
+            .terminating());
+        }
+        // Prefer the declared-first positional parameter (3.19: a bare value binds to Identity).
+        let p = candidates[0];
+        if out.is_bound(p) {
+            return Err(CmdletError::binding(format!("parameter '{}' is given both by position and by name", p.name))
+                .terminating());
+        }
+        out.values.push((p, value::convert(p, raw)?));
+    }
+    Ok(out)
+}
+
+/// Capture common parameters; returns true when `p` was one of them.
+fn common_param(p: &Param, v: &Value, common: &mut Common) -> bool {
+    match (p.name, v) {
+        ("WhatIf", Value::Bool(b)) => common.what_if = *b,
+        ("Confirm", Value::Bool(b)) => common.confirm = Some(*b),
+        ("Verbose", Value::Bool(b)) => common.verbose = *b,
+        ("ErrorAction", Value::Enum(e)) => {
+            common.error_action = match *e {
+                "Stop" => ErrorAction::Stop,
+                "SilentlyContinue" => ErrorAction::SilentlyContinue,
+                "Ignore" => ErrorAction::Ignore,
+                _ => ErrorAction::Continue,
+            }
+        }
+        _ => return COMMON_PARAMS.iter().any(|c| c.name == p.name),
+    }
+    true
+}
+
+/// A fully bound invocation: one parameter set, converted values.
+#[derive(Debug, Clone)]
+pub struct Bound {
+    pub cmdlet: &'static Cmdlet,
+    pub set: &'static str,
+    values: Vec<(&'static Param, Value)>,
+    pub common: Common,
+}
+
+impl Bound {
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.values.iter().find(|(p, _)| p.name.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    /// A string value; `None` when absent or given as `()`.
+    pub fn str(&self, name: &str) -> Option<&str> {
+        match self.get(name) {
+            Some(Value::Str(s)) => Some(s),
+            Some(Value::Enum(s)) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(Value::Null))
+    }
+    pub fn switch(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(Value::Bool(true)))
+    }
+    pub fn bool(&self, name: &str) -> Option<bool> {
+        match self.get(name) {
+            Some(Value::Bool(b)) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn int(&self, name: &str) -> Option<i64> {
+        match self.get(name) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn enum_value(&self, name: &str) -> Option<&'static str> {
+        match self.get(name) {
+            Some(Value::Enum(e)) => Some(e),
+            _ => None,
+        }
+    }
+    pub fn date(&self, name: &str) -> Option<DateArg> {
+        match self.get(name) {
+            Some(Value::Date(d)) => Some(*d),
+            _ => None,
+        }
+    }
+    pub fn span(&self, name: &str) -> Option<chrono::TimeDelta> {
+        match self.get(name) {
+            Some(Value::Span(d)) => Some(*d),
+            _ => None,
+        }
+    }
+    pub fn list(&self, name: &str) -> Option<&[String]> {
+        match self.get(name) {
+            Some(Value::List(l)) => Some(l),
+            _ => None,
+        }
+    }
+    pub fn modifier(&self, name: &str) -> Option<&ListModifier> {
+        match self.get(name) {
+            Some(Value::Modifier(m)) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn object(&self, name: &str) -> Option<&Map> {
+        match self.get(name) {
+            Some(Value::Object(_, m)) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn bytes(&self, name: &str) -> Option<&[u8]> {
+        match self.get(name) {
+            Some(Value::Bytes(b)) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn credential(&self, name: &str) -> Option<&Credential> {
+        match self.get(name) {
+            Some(Value::Credential(c)) => Some(c),
+            _ => None,
+        }
+    }
+    /// Names of the parameters given (excluding common ones), in the order bound.
+    pub fn given(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.values.iter().map(|(p, _)| p.name)
+    }
+}
+
+/// Bind a pipeline item (ByValue, then ByPropertyName), then resolve the parameter set.
+pub fn bind(prepared: &Prepared, item: Option<&Dynamic>) -> Result<Bound, CmdletError> {
+    let cmdlet = prepared.cmdlet;
+    let mut values = prepared.values.clone();
+    if let Some(item) = item {
+        bind_item(cmdlet, &mut values, item)?;
+    }
+    let set = resolve_set(cmdlet, &values)?;
+    Ok(Bound { cmdlet, set, values, common: prepared.common })
+}
+
+fn bind_item(
+    cmdlet: &'static Cmdlet,
+    values: &mut Vec<(&'static Param, Value)>,
+    item: &Dynamic,
+) -> Result<(), CmdletError> {
+    let bound = |values: &Vec<(&'static Param, Value)>, p: &Param| values.iter().any(|(q, _)| q.name == p.name);
+    let cannot = || {
+        CmdletError::invalid(format!(
+            "the input object ({}) cannot be bound to any parameter of {}",
+            value::describe(item),
+            cmdlet.name
+        ))
+    };
+    if item.is_map() {
+        let tag = ObjType::from_tag(item.tag());
+        // ByValue: a tagged object of the right type goes to -Instance (or another object parameter).
+        if let Some(t) = tag
+            && let Some(p) = cmdlet.params.iter().find(|p| p.by_value && p.ty == Ty::Object(t) && !bound(values, p))
+        {
+            values.push((p, value::convert(p, item)?));
+            return Ok(());
+        }
+        // ByPropertyName: each pipeline-aware parameter takes the property of its name.
+        let Some(map) = item.read_lock::<Map>() else { return Err(cannot()) };
+        let mut any = false;
+        let wanted: Vec<&'static Param> = cmdlet.params.iter().filter(|p| p.by_property && !bound(values, p)).collect();
+        for p in wanted {
+            let prop = map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(p.name) || p.aliases.iter().any(|a| k.eq_ignore_ascii_case(a)));
+            if let Some((_, v)) = prop {
+                values.push((p, value::convert(p, v)?));
+                any = true;
+            }
+        }
+        return if any { Ok(()) } else { Err(cannot()) };
+    }
+    if item.is_blob() {
+        return match cmdlet.params.iter().find(|p| p.by_value && p.ty == Ty::Bytes && !bound(values, p)) {
+            Some(p) => {
+                values.push((p, value::convert(p, item)?));
+                Ok(())
+            }
+            None => Err(cannot()),
+        };
+    }
+    // A scalar binds ByValue to a text parameter, else (a Rhai convenience) to the first positional one.
+    let text_ty = |p: &&Param| matches!(p.ty, Ty::String | Ty::Sip | Ty::Fqdn | Ty::Path | Ty::Filter);
+    let target = cmdlet
+        .params
+        .iter()
+        .filter(text_ty)
+        .find(|p| p.by_value && !bound(values, p))
+        .or_else(|| cmdlet.params.iter().find(|p| p.position == Some(0) && !bound(values, p)));
+    match target {
+        Some(p) => {
+            values.push((p, value::convert(p, item)?));
+            Ok(())
+        }
+        None => Err(cannot()),
+    }
+}
+
+fn resolve_set(cmdlet: &'static Cmdlet, values: &[(&'static Param, Value)]) -> Result<&'static str, CmdletError> {
+    let all = cmdlet.set_names();
+    let mut candidates = all.clone();
+    for (p, _) in values {
+        if !p.sets.is_empty() {
+            candidates.retain(|s| p.sets.contains(s));
+            if candidates.is_empty() {
+                let others: Vec<&str> = values
+                    .iter()
+                    .filter(|(q, _)| {
+                        q.name != p.name && !q.sets.is_empty() && !q.sets.iter().any(|s| p.sets.contains(s))
+                    })
+                    .map(|(q, _)| q.name)
+                    .collect();
+                let with = if others.is_empty() { String::new() } else { format!(" with '{}'", others.join("', '")) };
+                return Err(CmdletError::ambiguous(format!(
+                    "parameter set cannot be resolved: '{}' cannot be used{with} (they belong to different parameter sets)",
+                    p.name
+                ))
+                .terminating());
+            }
+        }
+    }
+    for group in cmdlet.exclusive {
+        let given: Vec<&str> =
+            group.iter().copied().filter(|g| values.iter().any(|(p, _)| p.name.eq_ignore_ascii_case(g))).collect();
+        if given.len() > 1 {
+            return Err(CmdletError::ambiguous(format!(
+                "parameter set cannot be resolved: '{}' cannot be used together",
+                given.join("' and '")
+            ))
+            .terminating());
+        }
+    }
+    let satisfied = |set: &str| {
+        cmdlet.params.iter().filter(|p| p.is_mandatory_in(set)).all(|p| values.iter().any(|(q, _)| q.name == p.name))
+    };
+    let set = if candidates.len() == 1 {
+        candidates[0]
+    } else {
+        let complete: Vec<&'static str> = candidates.iter().copied().filter(|s| satisfied(s)).collect();
+        if complete.len() == 1 {
+            complete[0]
+        } else if candidates.contains(&cmdlet.default_set()) {
+            cmdlet.default_set()
+        } else if let Some(first) = complete.first() {
+            first
+        } else {
+            candidates[0]
+        }
+    };
+    if let Some(missing) =
+        cmdlet.params.iter().find(|p| p.is_mandatory_in(set) && !values.iter().any(|(q, _)| q.name == p.name))
+    {
+        let hint = if cmdlet.sets.len() > 1 { format!(" (parameter set {set})") } else { String::new() };
+        return Err(CmdletError::binding(format!("missing mandatory parameter '{}'{hint}", missing.name)).terminating());
+    }
+    Ok(set)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,129 @@
+//! What a handler sees of the engine: the store, the bound call, and the shared WhatIf/Confirm
+//! machinery (reference 1.6, 1.8; DESIGN.md §1–2).
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::binder::Common;
+use crate::catalog::Cmdlet;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::store::Store;
+
+/// How confirmation prompts are answered in this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptMode {
+    /// `--yes`: every prompt is answered Yes.
+    AssumeYes,
+    /// A person at a terminal answers.
+    Interactive,
+    /// Nobody can answer: a due prompt is a terminating error saying how to proceed.
+    Unattended,
+}
+
+impl PromptMode {
+    pub fn detect(yes: bool) -> PromptMode {
+        if yes {
+            PromptMode::AssumeYes
+        } else if std::io::stdin().is_terminal() {
+            PromptMode::Interactive
+        } else {
+            PromptMode::Unattended
+        }
+    }
+}
+
+/// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sticky(pub Option<bool>);
+
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub cmdlet: &'static Cmdlet,
+    pub common: Common,
+    /// `WhatIf: true` or the session's `--what-if`.
+    pub what_if: bool,
+    pub mode: PromptMode,
+    pub sticky: &'a mut Sticky,
+    /// Targets this invocation changed (written to the audit table on commit).
+    pub changed: Vec<String>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Ask before changing `target`. Returns false under WhatIf (after printing what would happen);
+    /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
+    pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
+        if self.what_if {
+            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            return Ok(false);
+        }
+        let due = match self.common.confirm {
+            Some(c) => c,
+            None => self.cmdlet.confirm_by_default,
+        };
+        if due {
+            self.ask(target, None)?;
+        }
+        self.changed.push(target.to_string());
+        Ok(true)
+    }
+
+    /// A situational prompt (an in-use policy or add-in): asked unless `Force` or `Confirm: false`.
+    /// Call after `should_process`.
+    pub fn confirm_situation(&mut self, target: &str, force: bool, situation: &str) -> CmdletResult<()> {
+        if force || self.common.confirm == Some(false) || self.what_if {
+            return Ok(());
+        }
+        self.ask(target, Some(situation))
+    }
+
+    fn ask(&mut self, target: &str, situation: Option<&str>) -> CmdletResult<()> {
+        if let Some(answer) = self.sticky.0 {
+            return if answer { Ok(()) } else { Err(self.declined(target)) };
+        }
+        match self.mode {
+            PromptMode::AssumeYes => Ok(()),
+            PromptMode::Unattended => {
+                let force = if self.cmdlet.param("Force").is_some() { ", Force: true" } else { "" };
+                Err(CmdletError::invalid_operation(format!(
+                    "confirmation is required to perform \"{}\" on target \"{target}\"{} but no one can answer (standard input is not a terminal); pass Confirm: false{force}, or run pchat with --yes",
+                    self.cmdlet.name,
+                    situation.map(|s| format!(" ({s})")).unwrap_or_default()
+                ))
+                .terminating())
+            }
+            PromptMode::Interactive => {
+                let mut err = std::io::stderr();
+                let _ = writeln!(err, "\nConfirm");
+                if let Some(s) = situation {
+                    let _ = writeln!(err, "{s}.");
+                }
+                let _ = writeln!(err, "Are you sure you want to perform this action?");
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+                loop {
+                    let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
+                    let _ = err.flush();
+                    let mut line = String::new();
+                    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+                        return Err(self.declined(target));
+                    }
+                    match line.trim().to_ascii_lowercase().as_str() {
+                        "" | "y" | "yes" => return Ok(()),
+                        "a" => {
+                            self.sticky.0 = Some(true);
+                            return Ok(());
+                        }
+                        "n" | "no" => return Err(self.declined(target)),
+                        "l" => {
+                            self.sticky.0 = Some(false);
+                            return Err(self.declined(target));
+                        }
+                        _ => continue,
+                    }
+                }
+            }
+        }
+    }
+
+    fn declined(&self, target: &str) -> CmdletError {
+        CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target)
+    }
+}

@@ -1,0 +1,167 @@
+//! Running one cmdlet call: split the Rhai arguments into pipeline input, positional and named
+//! arguments; bind; run the handler once per pipeline item, each in its own transaction.
+
+use std::sync::atomic::Ordering;
+
+use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
+
+use super::Session;
+use super::context::{Ctx, Sticky};
+use crate::binder::{self, Call, ErrorAction};
+use crate::catalog::{Cmdlet, ObjType, Output};
+use crate::errors::CmdletError;
+use crate::handlers::{self, Handler};
+
+pub fn throw(e: &CmdletError) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
+}
+
+/// DESIGN.md §2 call forms. A trailing untagged map is the named arguments; a first argument that
+/// is an array, an object or a blob is pipeline input; everything else is positional.
+fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
+    let mut call = Call::default();
+    if args.last().is_some_and(|a| a.is_map() && ObjType::from_tag(a.tag()).is_none()) {
+        let last = args.pop().unwrap_or_default();
+        call.named = last.cast::<Map>();
+    }
+    let mut items = None;
+    if let Some(first) = args.first()
+        && (first.is_array() || first.is_map() || first.is_blob())
+    {
+        let first = args.remove(0);
+        items = Some(if first.is_array() { first.cast::<Array>() } else { vec![first] });
+    }
+    call.positional = args;
+    (items, call)
+}
+
+/// Entry point from every registered Rhai function.
+pub fn invoke(
+    session: &super::SharedSession,
+    cmdlet: &'static Cmdlet,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let Some(handler) = handlers::lookup(cmdlet.name) else {
+        return Err(throw(&CmdletError::invalid_operation("this cmdlet is not available").terminating()));
+    };
+    let (items, call) = split_args(args);
+    let mut s = session.borrow_mut();
+    let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
+        e.cmdlet = cmdlet.name;
+        throw(&e)
+    })?;
+    let piped = items.is_some();
+    let inputs: Vec<Option<Dynamic>> = match items {
+        Some(v) => v.into_iter().map(Some).collect(),
+        None => vec![None],
+    };
+    let mut results = Vec::new();
+    let mut sticky = Sticky::default();
+    for item in inputs {
+        if s.interrupt.load(Ordering::SeqCst) {
+            return Err(EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into());
+        }
+        let outcome =
+            binder::bind(&prepared, item.as_ref()).and_then(|bound| run_one(&mut s, handler, &bound, &mut sticky));
+        match outcome {
+            Ok(out) => results.extend(out),
+            Err(mut e) => {
+                e.cmdlet = cmdlet.name;
+                if e.terminating || prepared.common.error_action == ErrorAction::Stop {
+                    s.errors.push(e.clone());
+                    return Err(throw(&e));
+                }
+                s.report(e, prepared.common.error_action);
+            }
+        }
+    }
+    Ok(shape(cmdlet.output, piped, results))
+}
+
+fn run_one(
+    s: &mut Session,
+    handler: Handler,
+    bound: &binder::Bound,
+    sticky: &mut Sticky,
+) -> Result<Vec<Dynamic>, CmdletError> {
+    let cmdlet = bound.cmdlet;
+    s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
+    let what_if = bound.common.what_if || s.what_if;
+    s.store.begin(!cmdlet.is_read_only())?;
+    let mut ctx = Ctx {
+        store: &s.store,
+        cmdlet,
+        common: bound.common,
+        what_if,
+        mode: s.prompt_mode,
+        sticky,
+        changed: Vec::new(),
+    };
+    let result = handler(&mut ctx, bound).and_then(|out| {
+        for target in &ctx.changed {
+            ctx.store.audit(cmdlet.name, target)?;
+        }
+        Ok(out)
+    });
+    match result {
+        Ok(out) if !what_if => {
+            s.store.commit()?;
+            if cmdlet.noun == crate::catalog::Noun::Topology && !cmdlet.is_read_only() {
+                // New SQL instances get their pool database files now rather than on first use.
+                s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")))?;
+            }
+            Ok(out)
+        }
+        Ok(out) => {
+            s.store.rollback();
+            Ok(out)
+        }
+        Err(e) => {
+            s.store.rollback();
+            Err(e)
+        }
+    }
+}
+
+/// DESIGN.md §2 "Returns": Get → always an array; New → the object (an array when piped);
+/// Set/Remove → nothing unless PassThru.
+fn shape(output: Output, piped: bool, mut results: Vec<Dynamic>) -> Dynamic {
+    match output {
+        Output::Collection(_) => Dynamic::from_array(results),
+        Output::Nothing => Dynamic::UNIT,
+        Output::Object(_) | Output::PassThru(_) | Output::Bytes => {
+            if results.is_empty() {
+                Dynamic::UNIT
+            } else if results.len() == 1 && !piped {
+                results.remove(0)
+            } else {
+                Dynamic::from_array(results)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_forms_split_as_designed() {
+        let named: Map = [("Disabled".into(), Dynamic::from(true))].into_iter().collect();
+        let (items, call) = split_args(vec![Dynamic::from(named.clone())]);
+        assert!(items.is_none() && call.positional.is_empty() && call.named.len() == 1);
+
+        let (items, call) = split_args(vec![Dynamic::from("pc01\\r"), Dynamic::from(named.clone())]);
+        assert!(items.is_none());
+        assert_eq!(call.positional.len(), 1);
+
+        let mut obj = Dynamic::from(named.clone());
+        obj.set_tag(ObjType::ChatRoom.tag());
+        let (items, call) = split_args(vec![obj.clone()]);
+        assert_eq!(items.map(|v| v.len()), Some(1));
+        assert!(call.named.is_empty());
+
+        let (items, _) = split_args(vec![Dynamic::from_array(vec![obj.clone(), obj]), Dynamic::from(named)]);
+        assert_eq!(items.map(|v| v.len()), Some(2));
+    }
+}

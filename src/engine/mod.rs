@@ -1,0 +1,231 @@
+//! The Rhai engine: every working cmdlet registered from the catalog in all call forms of
+//! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
+
+pub mod context;
+mod invoke;
+mod modules;
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
+
+use crate::binder::ErrorAction;
+use crate::catalog::{self, Cmdlet};
+use crate::errors::CmdletError;
+use crate::store::Store;
+pub use context::PromptMode;
+
+pub struct Options {
+    pub db: PathBuf,
+    pub json: bool,
+    pub what_if: bool,
+    pub prompt_mode: PromptMode,
+    /// The runbook being run, if any (for `SCRIPT_DIR` and module resolution).
+    pub script: Option<PathBuf>,
+    /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
+    pub args: Vec<(String, String)>,
+}
+
+/// State shared by every registered function.
+pub struct Session {
+    pub store: Store,
+    pub what_if: bool,
+    pub prompt_mode: PromptMode,
+    /// Non-terminating (and terminating) errors, readable with `last_errors()`.
+    pub errors: Vec<CmdletError>,
+    /// Errors written to stderr: any makes the run end with exit code 3.
+    pub errors_written: usize,
+    pub interrupt: Arc<AtomicBool>,
+}
+
+pub type SharedSession = Rc<RefCell<Session>>;
+
+impl Session {
+    /// A non-terminating error: record it, and print it unless told to keep quiet.
+    fn report(&mut self, e: CmdletError, action: ErrorAction) {
+        match action {
+            ErrorAction::Ignore => return,
+            ErrorAction::SilentlyContinue => {}
+            ErrorAction::Continue | ErrorAction::Stop => {
+                eprintln!("{e}");
+                self.errors_written += 1;
+            }
+        }
+        self.errors.push(e);
+    }
+}
+
+pub struct Shell {
+    engine: Engine,
+    scope: Scope<'static>,
+    /// Functions defined in earlier REPL inputs.
+    functions: AST,
+    session: SharedSession,
+    pub json: bool,
+}
+
+/// Is a cmdlet usable in this build (its handler exists)?
+pub fn is_available(cmdlet: &Cmdlet) -> bool {
+    crate::handlers::lookup(cmdlet.name).is_some()
+}
+
+impl Shell {
+    pub fn new(opts: Options, interrupt: Arc<AtomicBool>) -> anyhow::Result<Shell> {
+        let store = Store::open(&opts.db)?;
+        let session = Rc::new(RefCell::new(Session {
+            store,
+            what_if: opts.what_if,
+            prompt_mode: opts.prompt_mode,
+            errors: Vec::new(),
+            errors_written: 0,
+            interrupt: interrupt.clone(),
+        }));
+        let mut engine = Engine::new();
+        engine.set_strict_variables(true);
+        engine.set_fail_on_invalid_map_property(true);
+        engine.set_max_expr_depths(256, 256);
+        let flag = interrupt.clone();
+        engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
+        let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+        engine.set_module_resolver(modules::resolver(script_dir.clone()));
+        register_cmdlets(&mut engine, &session);
+        register_builtins(&mut engine, &session);
+
+        let mut scope = Scope::new();
+        let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
+        scope.push_constant("ARGS", args);
+        let dir = script_dir
+            .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
+            .unwrap_or_else(|| PathBuf::from("."));
+        scope.push_constant("SCRIPT_DIR", dir.to_string_lossy().to_string());
+        Ok(Shell { engine, scope, functions: AST::empty(), session, json: opts.json })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compile and run `code`, keeping variables and functions for the next input (REPL).
+    pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
+        self.session.borrow().interrupt.store(false, Ordering::SeqCst);
+        let ast = self.engine.compile_with_scope(&self.scope, code)?;
+        let full = self.functions.merge(&ast);
+        let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
+        self.functions = full.clone_functions_only();
+        result
+    }
+
+    pub fn variables(&self) -> Vec<String> {
+        self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
+    }
+
+    pub fn errors_written(&self) -> usize {
+        self.session.borrow().errors_written
+    }
+}
+
+/// One line for an error that escaped the script: the innermost message and where it happened.
+pub fn describe_error(err: &EvalAltResult) -> String {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
+            describe_error(inner)
+        }
+        EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
+        EvalAltResult::ErrorTerminated(_, pos) => with_position("interrupted (Ctrl-C)".into(), *pos),
+        EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        other => {
+            let pos = other.position();
+            let mut text = other.to_string();
+            if let Some(i) = text.rfind(" (line ") {
+                text.truncate(i);
+            }
+            with_position(text, pos)
+        }
+    }
+}
+
+fn with_position(text: String, pos: Position) -> String {
+    match (pos.line(), pos.position()) {
+        (Some(l), Some(c)) => format!("{text} (line {l}, column {c})"),
+        (Some(l), None) => format!("{text} (line {l})"),
+        _ => text,
+    }
+}
+
+/// Syntax errors exit with 2, everything else that stops a script with 1 (DESIGN.md §1).
+pub fn is_syntax_error(err: &EvalAltResult) -> bool {
+    matches!(err, EvalAltResult::ErrorParsing(..))
+}
+
+fn register_cmdlets(engine: &mut Engine, session: &SharedSession) {
+    for cmdlet in catalog::all().iter().filter(|c| is_available(c)) {
+        let name = cmdlet.rhai_name();
+        let s = session.clone();
+        engine.register_fn(&name, move |_: NativeCallContext| invoke::invoke(&s, cmdlet, vec![]));
+        let s = session.clone();
+        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic| invoke::invoke(&s, cmdlet, vec![a]));
+        let s = session.clone();
+        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic, b: Dynamic| {
+            invoke::invoke(&s, cmdlet, vec![a, b])
+        });
+        let s = session.clone();
+        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic, b: Dynamic, c: Dynamic| {
+            invoke::invoke(&s, cmdlet, vec![a, b, c])
+        });
+    }
+}
+
+/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name (reference 1.12).
+fn dispatch(session: &SharedSession, name: &str, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
+    match catalog::find(name).filter(|c| is_available(c)) {
+        Some(cmdlet) => invoke::invoke(session, cmdlet, args),
+        None => {
+            let names = catalog::all().iter().filter(|c| is_available(c)).map(|c| c.name);
+            let hint =
+                crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
+            Err(EvalAltResult::ErrorRuntime(format!("unknown cmdlet '{name}'{hint}").into(), Position::NONE).into())
+        }
+    }
+}
+
+fn register_builtins(engine: &mut Engine, session: &SharedSession) {
+    let s = session.clone();
+    engine.register_fn("last_errors", move || -> rhai::Array {
+        s.borrow()
+            .errors
+            .iter()
+            .map(|e| {
+                let mut m = Map::new();
+                m.insert("Cmdlet".into(), e.cmdlet.into());
+                m.insert("ErrorId".into(), e.kind.id().into());
+                m.insert("Message".into(), e.message.clone().into());
+                m.insert("Target".into(), e.target.clone().map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+                Dynamic::from_map(m)
+            })
+            .collect()
+    });
+    let s = session.clone();
+    engine.register_fn("clear_errors", move || s.borrow_mut().errors.clear());
+    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
+    engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
+        match catalog::find(name) {
+            Some(c) if is_available(c) => {
+                print!("{}", crate::help::render(c));
+                Ok(())
+            }
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+        }
+    });
+    let s = session.clone();
+    engine.register_fn("cmd", move |name: &str| dispatch(&s, name, vec![]));
+    let s = session.clone();
+    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, name, vec![a]));
+    let s = session.clone();
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, name, vec![a, b]));
+    let s = session.clone();
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| dispatch(&s, name, vec![a, b, c]));
+}

@@ -1,0 +1,71 @@
+//! Handlers grouped by noun; each is a plain function from bound arguments to result objects.
+//! A cmdlet is registered in the engine exactly when it has a handler here.
+
+mod directory;
+mod principals;
+mod topology;
+
+use rhai::Dynamic;
+
+use crate::binder::Bound;
+use crate::engine::context::Ctx;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::values::wildcard::Wildcard;
+
+pub type Handler = fn(&mut Ctx, &Bound) -> CmdletResult<Vec<Dynamic>>;
+
+pub fn lookup(cmdlet: &str) -> Option<Handler> {
+    Some(match cmdlet {
+        "Get-CsService" => topology::get_service,
+        "Publish-CsTopology" => topology::publish,
+        "Get-CsAdPrincipal" => principals::get_ad_principal,
+        "Get-CsUser" => principals::get_user,
+        "Get-CsAdminRole" => principals::get_admin_role,
+        "Get-Credential" => principals::get_credential,
+        "Import-CsAdPrincipal" => directory::import,
+        "Remove-CsAdPrincipal" => directory::remove,
+        _ => return None,
+    })
+}
+
+/// `-ResultSize`: the first N in the standard order (reference 1.6).
+pub(crate) fn limit<T>(mut items: Vec<T>, b: &Bound) -> Vec<T> {
+    if let Some(n) = b.int("ResultSize") {
+        items.truncate(n.max(0) as usize);
+    }
+    items
+}
+
+/// The wildcard `-Filter` of Get cmdlets, compiled once per call.
+pub(crate) fn wildcard_filter(b: &Bound) -> CmdletResult<Option<Wildcard>> {
+    b.str("Filter").map(|f| Wildcard::new(f).map_err(|e| CmdletError::invalid(format!("-Filter: {e}")))).transpose()
+}
+
+/// Read a file named by a parameter, with an error that names it.
+pub(crate) fn read_text(param: &str, path: &str) -> CmdletResult<String> {
+    std::fs::read_to_string(path).map_err(|e| CmdletError::invalid(format!("{param} '{path}' cannot be read: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::catalog;
+
+    #[test]
+    fn every_handler_has_a_catalog_entry() {
+        for name in [
+            "Get-CsService",
+            "Publish-CsTopology",
+            "Get-CsAdPrincipal",
+            "Get-CsUser",
+            "Get-CsAdminRole",
+            "Get-Credential",
+            "Import-CsAdPrincipal",
+            "Remove-CsAdPrincipal",
+        ] {
+            assert!(super::lookup(name).is_some(), "{name}");
+            assert!(catalog::find(name).is_some(), "{name} missing from the catalog");
+        }
+        let registered = catalog::all().iter().filter(|c| super::lookup(c.name).is_some()).count();
+        assert_eq!(registered, 8);
+    }
+}

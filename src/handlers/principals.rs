@@ -1,0 +1,219 @@
+//! Directory reads: Get-CsAdPrincipal, Get-CsUser (extension), Get-CsAdminRole, Get-Credential.
+
+use rhai::{Dynamic, Map};
+
+use super::{limit, wildcard_filter};
+use crate::binder::Bound;
+use crate::catalog::ObjType;
+use crate::engine::context::Ctx;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::filters::{expr, ldap};
+use crate::objects::{list, object, opt, text};
+use crate::store::Store;
+use crate::store::directory::{PrincipalRow, normalize_dn};
+use crate::values::wildcard::has_wildcards;
+
+/// ObjectClass values per principal type (reference 1.9).
+pub fn object_class(kind: &str) -> &'static [&'static str] {
+    match kind {
+        "User" => &["top", "person", "organizationalPerson", "user"],
+        "Group" => &["top", "group"],
+        "Contact" => &["top", "person", "organizationalPerson", "contact"],
+        "Container" => &["top", "container"],
+        "OrganizationalUnit" => &["top", "organizationalUnit"],
+        "Domain" => &["top", "domain", "domainDNS"],
+        _ => &["top"],
+    }
+}
+
+/// Attribute names that are properties of every principal object and so cannot be attributes.
+pub const RESERVED: &[&str] = &[
+    "Identity",
+    "DistinguishedName",
+    "Name",
+    "DisplayName",
+    "ObjectClass",
+    "SipAddress",
+    "SamAccountName",
+    "UserPrincipalName",
+];
+
+fn json_to_dynamic(v: &serde_json::Value) -> Dynamic {
+    serde_json::from_value::<Dynamic>(v.clone()).unwrap_or(Dynamic::UNIT)
+}
+
+/// The OCSADPrincipal object: fixed properties plus the principal's generic attributes.
+pub fn principal_object(p: &PrincipalRow) -> Dynamic {
+    let mut props = vec![
+        ("Identity", text(p.dn.clone())),
+        ("DistinguishedName", text(p.dn.clone())),
+        ("Name", text(p.name.clone())),
+        ("DisplayName", opt(p.display_name.clone())),
+        ("ObjectClass", list(object_class(&p.kind).iter().copied())),
+        ("SipAddress", opt(p.sip.clone())),
+        ("SamAccountName", opt(p.sam.clone())),
+        ("UserPrincipalName", opt(p.upn.clone())),
+    ];
+    let mut d = object(ObjType::AdPrincipal, props.drain(..));
+    if let Some(mut map) = d.write_lock::<Map>() {
+        for (k, v) in &p.attrs {
+            map.insert(k.as_str().into(), json_to_dynamic(v));
+        }
+    }
+    d
+}
+
+fn parse_expr(b: &Bound) -> CmdletResult<Option<expr::Expr>> {
+    b.str("Filter").map(|f| expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))).transpose()
+}
+
+fn parse_ldap(b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
+    b.str("LDAPFilter")
+        .or_else(|| b.str("LdapFilter"))
+        .map(|f| ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}"))))
+        .transpose()
+}
+
+/// Principals named by `-Identity` (NotFound when a non-wildcard identity matches nothing).
+fn by_identity(store: &Store, identity: &str, what: &str) -> CmdletResult<Vec<PrincipalRow>> {
+    let found = store.find_principals(identity)?;
+    if found.is_empty() && !has_wildcards(identity) {
+        return Err(CmdletError::not_found(format!(
+            "no {what} '{identity}' (give a SIP address, DOMAIN\\logon, UPN, display name or DN)"
+        ))
+        .with_target(identity));
+    }
+    Ok(found)
+}
+
+pub fn get_ad_principal(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let filter = parse_expr(b)?;
+    let ldap = parse_ldap(b)?;
+    let mut rows = match b.str("Identity") {
+        Some(id) => by_identity(store, id, "principal")?,
+        None => store.principals()?,
+    };
+    if let Some(ou) = b.str("OU") {
+        let root = normalize_dn(ou);
+        let holder = store.principal_by_dn(&root)?;
+        if !holder.is_some_and(|h| matches!(h.kind.as_str(), "OrganizationalUnit" | "Container" | "Domain")) {
+            return Err(CmdletError::not_found(format!("no OU or container '{ou}'")).with_target(ou));
+        }
+        rows.retain(|p| crate::store::directory::dn_within(&p.dn, &root));
+    }
+    let objects = rows.iter().map(principal_object).filter(|o| {
+        let Some(map) = o.read_lock::<Map>() else { return false };
+        filter.as_ref().is_none_or(|f| f.eval(&map)) && ldap.as_ref().is_none_or(|l| l.eval(&map))
+    });
+    Ok(limit(objects.collect(), b))
+}
+
+/// The OCSUserOrAppContact object of a SIP-enabled user.
+pub fn user_object(p: &PrincipalRow, site_of: &dyn Fn(&str) -> Option<String>) -> Dynamic {
+    let department = p.attrs.get("Department").and_then(|v| v.as_str()).map(str::to_string);
+    object(
+        ObjType::User,
+        [
+            ("Identity", text(p.dn.clone())),
+            ("DisplayName", opt(p.display_name.clone())),
+            ("SipAddress", opt(p.sip.clone())),
+            ("SamAccountName", opt(p.sam.clone())),
+            ("UserPrincipalName", opt(p.upn.clone())),
+            ("Department", opt(department)),
+            ("RegistrarPool", opt(p.registrar_pool.clone())),
+            ("SiteId", opt(p.registrar_pool.as_deref().and_then(site_of).map(|s| format!("Site:{s}")))),
+            ("PersistentChatPolicy", opt(p.policy.clone())),
+        ],
+    )
+}
+
+/// A closure from pool FQDN to its site, read once per call.
+pub fn site_lookup(store: &Store) -> CmdletResult<impl Fn(&str) -> Option<String>> {
+    let pools = store.pools()?;
+    Ok(move |fqdn: &str| pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).map(|p| p.site.clone()))
+}
+
+pub fn get_user(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let filter = parse_expr(b)?;
+    let ldap = parse_ldap(b)?;
+    let site_of = site_lookup(store)?;
+    let is_user = |p: &PrincipalRow| p.kind == "User" && p.sip.is_some();
+    let rows = match b.str("Identity") {
+        Some(id) => {
+            let found: Vec<_> = by_identity(store, id, "user")?.into_iter().filter(is_user).collect();
+            if found.is_empty() && !has_wildcards(id) {
+                return Err(CmdletError::not_found(format!("'{id}' is not a SIP-enabled user")).with_target(id));
+            }
+            found
+        }
+        None => store.users()?,
+    };
+    let mut out = Vec::new();
+    let wanted = b.int("ResultSize").map(|n| n.max(0) as usize).unwrap_or(usize::MAX);
+    for p in &rows {
+        if out.len() >= wanted {
+            break;
+        }
+        let user = user_object(p, &site_of);
+        if let Some(f) = &filter
+            && !user.read_lock::<Map>().is_some_and(|m| f.eval(&m))
+        {
+            continue;
+        }
+        // LDAP filters see every directory attribute, not just the user object's properties.
+        if let Some(l) = &ldap
+            && !principal_object(p).read_lock::<Map>().is_some_and(|m| l.eval(&m))
+        {
+            continue;
+        }
+        out.push(user);
+    }
+    Ok(out)
+}
+
+pub fn get_admin_role(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let filter = wildcard_filter(b)?;
+    let identity = b.str("Identity");
+    let sid = b.str("Sid");
+    let out: Vec<Dynamic> = ctx
+        .store
+        .roles()?
+        .into_iter()
+        .filter(|r| {
+            identity.is_none_or(|i| i.eq_ignore_ascii_case(&r.identity))
+                && sid.is_none_or(|s| s.eq_ignore_ascii_case(&r.sid))
+                && filter.as_ref().is_none_or(|f| f.is_match(&r.identity))
+        })
+        .map(|r| {
+            object(
+                ObjType::Role,
+                [
+                    ("Identity", text(r.identity)),
+                    ("Sid", text(r.sid)),
+                    ("Cmdlets", list(r.cmdlets)),
+                    ("UserScopes", list(r.user_scopes)),
+                    ("IsStandardRole", Dynamic::from(r.is_standard)),
+                    ("ConfigScopes", list(Vec::<String>::new())),
+                ],
+            )
+        })
+        .collect();
+    if out.is_empty()
+        && let Some(missing) = identity.or(sid)
+    {
+        return Err(CmdletError::not_found(format!("no RBAC role '{missing}'")).with_target(missing));
+    }
+    Ok(out)
+}
+
+pub fn get_credential(_ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let user = b.str("UserName").unwrap_or_default().trim().to_string();
+    if user.is_empty() {
+        return Err(CmdletError::invalid("UserName must not be empty (e.g. \"contoso\\\\annb\")"));
+    }
+    // The secret is never shown; it has no use beyond proving a credential was supplied.
+    let password = b.str("Password").map(|_| "********".to_string());
+    Ok(vec![object(ObjType::Credential, [("UserName", text(user)), ("Password", opt(password))])])
+}

@@ -1,0 +1,394 @@
+//! Publish-CsTopology (pchat extension) and Get-CsService.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rhai::Dynamic;
+use serde::Deserialize;
+
+use super::{read_text, wildcard_filter};
+use crate::binder::Bound;
+use crate::binder::value::is_fqdn;
+use crate::catalog::{self, ObjType, Ty};
+use crate::engine::context::Ctx;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::objects::{list, object, text};
+use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct TopologyDoc {
+    sip_domains: Vec<String>,
+    #[serde(default)]
+    sites: Vec<SiteDoc>,
+    #[serde(default)]
+    sql_instances: Vec<SqlDoc>,
+    #[serde(default)]
+    pools: Vec<PoolDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct SiteDoc {
+    name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct SqlDoc {
+    identity: String,
+    file: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct PoolDoc {
+    fqdn: String,
+    site: String,
+    services: Vec<ServiceDoc>,
+    servers: Option<Vec<String>>,
+    active_servers: Option<Vec<String>>,
+    database: Option<String>,
+    backup_database: Option<String>,
+    default_endpoint: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ServiceDoc {
+    Role(String),
+    Full(ServiceObjectDoc),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "PascalCase")]
+struct ServiceObjectDoc {
+    role: String,
+    #[serde(default)]
+    dependent_service_list: Vec<String>,
+}
+
+/// Role names are the role switches of Get-CsService: the catalog is the one list.
+pub fn known_roles() -> Vec<&'static str> {
+    catalog::find("Get-CsService")
+        .map(|c| c.params.iter().filter(|p| p.ty == Ty::Switch).map(|p| p.name).collect())
+        .unwrap_or_default()
+}
+
+/// The default pool database file of a SQL instance: `sql01.contoso.com\rtc` → `sql01.contoso.com-rtc.db`.
+fn default_file(identity: &str) -> String {
+    let stem: String = identity
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    format!("{stem}.db")
+}
+
+fn find_ci<'a>(list: &'a [String], s: &str) -> Option<&'a String> {
+    list.iter().find(|x| x.eq_ignore_ascii_case(s))
+}
+
+/// Parse and validate a topology document; every problem names where it is.
+pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
+    let doc: TopologyDoc = serde_json::from_str(json).map_err(|e| {
+        let msg = e.to_string();
+        if msg.contains("did not match any variant") {
+            format!(
+                "a Services entry at line {}, column {} must be a role name or {{\"Role\": ..., \"DependentServiceList\": [...]}} with no other keys",
+                e.line(),
+                e.column()
+            )
+        } else {
+            msg
+        }
+    })?;
+    let roles = known_roles();
+    let mut spec = TopologySpec::default();
+    if doc.sip_domains.is_empty() {
+        return Err("SipDomains must list at least one SIP domain".into());
+    }
+    for d in doc.sip_domains {
+        if !is_fqdn(&d) || !d.contains('.') {
+            return Err(format!("SipDomains: '{d}' is not a domain name"));
+        }
+        if find_ci(&spec.sip_domains, &d).is_some() {
+            return Err(format!("SipDomains: '{d}' is listed twice"));
+        }
+        spec.sip_domains.push(d);
+    }
+    for (i, s) in doc.sites.into_iter().enumerate() {
+        let name = s.name.trim().to_string();
+        if name.is_empty() || name.contains(':') {
+            return Err(format!("Sites[{i}]: '{}' is not a valid site name", s.name));
+        }
+        if find_ci(&spec.sites, &name).is_some() {
+            return Err(format!("Sites[{i}]: site '{name}' is listed twice"));
+        }
+        spec.sites.push(name);
+    }
+    let mut files = HashSet::new();
+    for (i, s) in doc.sql_instances.into_iter().enumerate() {
+        let valid = s.identity.split_once('\\').is_some_and(|(host, inst)| is_fqdn(host) && !inst.trim().is_empty());
+        if !valid {
+            return Err(format!(
+                "SqlInstances[{i}]: Identity '{}' is not of the form sqlserver.fqdn\\instance",
+                s.identity
+            ));
+        }
+        if spec.sql_instances.iter().any(|x| x.identity.eq_ignore_ascii_case(&s.identity)) {
+            return Err(format!("SqlInstances[{i}]: '{}' is listed twice", s.identity));
+        }
+        let file = s.file.unwrap_or_else(|| default_file(&s.identity));
+        let p = Path::new(&file);
+        if file.trim().is_empty()
+            || p.is_absolute()
+            || p.components().any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(format!(
+                "SqlInstances[{i}] ({}): File '{file}' must be a path inside the store's folder",
+                s.identity
+            ));
+        }
+        if !files.insert(file.to_ascii_lowercase()) {
+            return Err(format!("SqlInstances[{i}] ({}): File '{file}' is used by another instance", s.identity));
+        }
+        spec.sql_instances.push(SqlInstanceSpec { identity: s.identity, file });
+    }
+    let instance = |name: &str| {
+        spec.sql_instances.iter().find(|x| x.identity.eq_ignore_ascii_case(name)).map(|x| x.identity.clone())
+    };
+    let mut all_servers: Vec<String> = Vec::new();
+    let mut pools: Vec<PoolSpec> = Vec::new();
+    for (i, p) in doc.pools.into_iter().enumerate() {
+        let at = format!("Pools[{i}] ({})", p.fqdn);
+        if !is_fqdn(&p.fqdn) {
+            return Err(format!("{at}: Fqdn '{}' is not a valid FQDN", p.fqdn));
+        }
+        if pools.iter().any(|x| x.fqdn.eq_ignore_ascii_case(&p.fqdn)) {
+            return Err(format!("{at}: pool '{}' is listed twice", p.fqdn));
+        }
+        let Some(site) = find_ci(&spec.sites, &p.site).cloned() else {
+            return Err(format!("{at}: Site '{}' is not one of the Sites ({})", p.site, spec.sites.join(", ")));
+        };
+        let mut services: Vec<ServiceSpec> = Vec::new();
+        for s in p.services {
+            let (role, dependents) = match s {
+                ServiceDoc::Role(r) => (r, Vec::new()),
+                ServiceDoc::Full(o) => (o.role, o.dependent_service_list),
+            };
+            let Some(canonical) = roles.iter().find(|r| r.eq_ignore_ascii_case(&role)) else {
+                let hint = crate::binder::suggest(&role, roles.iter().copied())
+                    .map(|n| format!("; did you mean '{n}'?"))
+                    .unwrap_or_default();
+                return Err(format!("{at}: unknown service role '{role}'{hint}"));
+            };
+            if services.iter().any(|x| x.role == *canonical) {
+                return Err(format!("{at}: service role '{canonical}' is listed twice"));
+            }
+            services.push(ServiceSpec { role: canonical.to_string(), dependents });
+        }
+        if services.is_empty() {
+            return Err(format!("{at}: Services must list at least one service role"));
+        }
+        let is_pchat = services.iter().any(|s| s.role == PCHAT_ROLE);
+        let servers = p.servers.unwrap_or_else(|| vec![p.fqdn.clone()]);
+        let mut seen: Vec<String> = Vec::new();
+        for s in &servers {
+            if !is_fqdn(s) {
+                return Err(format!("{at}: server '{s}' is not a valid FQDN"));
+            }
+            if find_ci(&seen, s).is_some() || find_ci(&all_servers, s).is_some() {
+                return Err(format!("{at}: server '{s}' is listed twice (a server belongs to one pool)"));
+            }
+            seen.push(s.clone());
+        }
+        all_servers.extend(seen);
+        let active = p.active_servers.unwrap_or_else(|| servers.clone());
+        for s in &active {
+            if find_ci(&servers, s).is_none() {
+                return Err(format!(
+                    "{at}: active server '{s}' is not one of the pool's Servers ({})",
+                    servers.join(", ")
+                ));
+            }
+        }
+        let mut database = None;
+        let mut backup = None;
+        if let Some(db) = &p.database {
+            database =
+                Some(instance(db).ok_or_else(|| format!("{at}: Database '{db}' is not one of the SqlInstances"))?);
+        }
+        if let Some(db) = &p.backup_database {
+            backup = Some(
+                instance(db).ok_or_else(|| format!("{at}: BackupDatabase '{db}' is not one of the SqlInstances"))?,
+            );
+        }
+        if !is_pchat && (database.is_some() || backup.is_some() || p.default_endpoint.is_some()) {
+            return Err(format!(
+                "{at}: Database, BackupDatabase and DefaultEndpoint apply only to Persistent Chat pools (service PersistentChatServer)"
+            ));
+        }
+        if is_pchat && database.is_none() {
+            return Err(format!("{at}: a Persistent Chat pool needs a Database (one of the SqlInstances)"));
+        }
+        if database.is_some() && database == backup {
+            return Err(format!("{at}: BackupDatabase must differ from Database"));
+        }
+        let default_endpoint = if is_pchat {
+            let sip = p.default_endpoint.clone().unwrap_or_else(|| {
+                let label = p.fqdn.split('.').next().unwrap_or(&p.fqdn).to_ascii_lowercase();
+                format!("sip:pchat-{label}@{}", spec.sip_domains[0])
+            });
+            let domain_ok = sip
+                .strip_prefix("sip:")
+                .and_then(|rest| rest.split_once('@'))
+                .is_some_and(|(user, domain)| !user.is_empty() && find_ci(&spec.sip_domains, domain).is_some());
+            if !domain_ok {
+                return Err(format!(
+                    "{at}: DefaultEndpoint '{sip}' must be sip:name@ one of the SipDomains ({})",
+                    spec.sip_domains.join(", ")
+                ));
+            }
+            if pools.iter().any(|x| x.default_endpoint.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(&sip))) {
+                return Err(format!("{at}: DefaultEndpoint '{sip}' is used by another pool"));
+            }
+            Some(sip)
+        } else {
+            None
+        };
+        pools.push(PoolSpec {
+            fqdn: p.fqdn,
+            site,
+            services,
+            servers,
+            active_servers: active,
+            database,
+            backup_database: backup,
+            default_endpoint,
+        });
+    }
+    for p in &pools {
+        for s in &p.services {
+            for dep in &s.dependents {
+                let resolves = dep.split_once(':').is_some_and(|(role, fqdn)| {
+                    pools.iter().any(|q| {
+                        q.fqdn.eq_ignore_ascii_case(fqdn)
+                            && q.services.iter().any(|t| t.role.eq_ignore_ascii_case(role))
+                    })
+                });
+                if !resolves {
+                    return Err(format!(
+                        "pool {}: service {}: DependentServiceList entry '{dep}' names no service of the topology (form Role:pool.fqdn)",
+                        p.fqdn, s.role
+                    ));
+                }
+            }
+        }
+    }
+    spec.pools = pools;
+    Ok(spec)
+}
+
+pub fn publish(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let path = b.str("FileName").unwrap_or_default();
+    let spec =
+        parse_topology(&read_text("FileName", path)?).map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
+    if ctx.should_process(&format!("topology from {path}"))? {
+        ctx.store.replace_topology(&spec)?;
+    }
+    Ok(Vec::new())
+}
+
+pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let role = b.given().find(|name| b.cmdlet.param(name).is_some_and(|p| p.ty == Ty::Switch) && b.switch(name));
+    let filter = wildcard_filter(b)?;
+    let identity = b.str("Identity");
+    let pool = b.str("PoolFqdn");
+    let pools = store.pools()?;
+    let mut out = Vec::new();
+    for s in store.services()? {
+        let id = format!("{}:{}", s.role, s.pool);
+        let keep = role.is_none_or(|r| r.eq_ignore_ascii_case(&s.role))
+            && pool.is_none_or(|p| p.eq_ignore_ascii_case(&s.pool))
+            && identity.is_none_or(|i| i.eq_ignore_ascii_case(&id))
+            && filter.as_ref().is_none_or(|f| f.is_match(&id));
+        if !keep {
+            continue;
+        }
+        let mut props = vec![
+            ("Identity", text(id)),
+            ("Role", text(s.role.clone())),
+            ("SiteId", text(format!("Site:{}", s.site))),
+            ("PoolFqdn", text(s.pool.clone())),
+            ("DependentServiceList", list(s.dependents)),
+        ];
+        if s.role == PCHAT_ROLE
+            && let Some(p) = pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(&s.pool))
+        {
+            props.push(("Servers", list(p.servers.clone())));
+            props.push(("ActiveServers", list(p.active_servers.clone())));
+        }
+        out.push(object(ObjType::Service, props));
+    }
+    if let Some(id) = identity
+        && out.is_empty()
+    {
+        return Err(CmdletError::not_found(format!(
+            "no service '{id}' (identity form Role:pool.fqdn, e.g. PersistentChatServer:pc01.contoso.com)"
+        ))
+        .with_target(id));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{
+      "SipDomains": ["contoso.com"],
+      "Sites": [{ "Name": "Dublin" }],
+      "SqlInstances": [{ "Identity": "sql01.contoso.com\\rtc", "File": "sql01-rtc.db" }, { "Identity": "sql02.contoso.com\\rtc" }],
+      "Pools": [
+        { "Fqdn": "fe01.contoso.com", "Site": "Dublin", "Services": ["Registrar", { "Role": "UserServer", "DependentServiceList": ["Registrar:fe01.contoso.com"] }] },
+        { "Fqdn": "pc01.contoso.com", "Site": "dublin", "Services": ["PersistentChatServer"],
+          "Servers": ["pcsrv01.contoso.com", "pcsrv02.contoso.com"], "ActiveServers": ["pcsrv01.contoso.com"],
+          "Database": "sql01.contoso.com\\rtc", "BackupDatabase": "SQL02.contoso.com\\rtc" }
+      ]
+    }"#;
+
+    #[test]
+    fn a_good_document_parses_with_defaults() {
+        let spec = parse_topology(GOOD).unwrap();
+        assert_eq!(spec.sql_instances[1].file, "sql02.contoso.com-rtc.db");
+        let pc = &spec.pools[1];
+        assert_eq!(pc.site, "Dublin");
+        assert_eq!(pc.backup_database.as_deref(), Some("sql02.contoso.com\\rtc"));
+        assert_eq!(pc.default_endpoint.as_deref(), Some("sip:pchat-pc01@contoso.com"));
+        assert_eq!(spec.pools[0].servers, vec!["fe01.contoso.com"]);
+    }
+
+    fn fails(doc: &str, needle: &str) {
+        let e = parse_topology(doc).unwrap_err();
+        assert!(e.contains(needle), "{e}");
+    }
+
+    #[test]
+    fn problems_are_named() {
+        fails(&GOOD.replace("\"Fqdn\": \"fe01", "\"Fdqn\": \"fe01"), "unknown field `Fdqn`");
+        fails(&GOOD.replace("\"Site\": \"dublin\"", "\"Site\": \"Cork\""), "Site 'Cork' is not one of the Sites");
+        fails(&GOOD.replace("\"Registrar\",", "\"Registar\","), "did you mean 'Registrar'");
+        fails(
+            &GOOD.replace("\"ActiveServers\": [\"pcsrv01", "\"ActiveServers\": [\"pcsrv09"),
+            "not one of the pool's Servers",
+        );
+        fails(
+            &GOOD.replace("\"Database\": \"sql01", "\"Database\": \"sql09"),
+            "Database 'sql09.contoso.com\\rtc' is not one of the SqlInstances",
+        );
+        fails(&GOOD.replace("Registrar:fe01", "Registrar:fe09"), "DependentServiceList entry");
+        fails(GOOD.trim_end().trim_end_matches('}'), "EOF while parsing an object at line");
+        fails(&GOOD.replace("\"DependentServiceList\"", "\"Dependents\""), "must be a role name or");
+    }
+}

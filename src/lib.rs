@@ -1,0 +1,16 @@
+//! pchat: administer a Persistent Chat service (Lync Server 2013 / Skype for Business Server)
+//! from an embedded Rhai engine over a SQLite store.
+
+pub mod binder;
+pub mod catalog;
+pub mod cli;
+pub mod engine;
+pub mod errors;
+pub mod filters;
+pub mod handlers;
+pub mod help;
+pub mod objects;
+pub mod output;
+pub mod repl;
+pub mod store;
+pub mod values;

@@ -1,0 +1,324 @@
+//! Rendering results for people (PowerShell's Format-Table / Format-List look) and for `--json`.
+//!
+//! `rhai::Map` iterates in sorted key order, which would bury `Identity` among the other
+//! properties; every object is therefore shown with `Identity` first, then the rest in map order.
+
+use comfy_table::{ContentArrangement, Table, presets};
+use rhai::{Array, Dynamic, Map};
+
+/// Objects with more properties than this are listed (Format-List) rather than tabulated.
+const MAX_TABLE_COLUMNS: usize = 5;
+/// Width assumed when stdout is not a terminal.
+const DEFAULT_WIDTH: usize = 120;
+
+/// Render a result for stdout; `()` renders as the empty string (nothing to print).
+pub fn render(value: &Dynamic, json: bool) -> String {
+    if json {
+        return render_json(value);
+    }
+    render_with_width(value, terminal_width())
+}
+
+/// The terminal width of stdout, or [`DEFAULT_WIDTH`] when stdout is not a terminal.
+fn terminal_width() -> usize {
+    Table::new().width().map(usize::from).filter(|w| *w > 0).unwrap_or(DEFAULT_WIDTH)
+}
+
+/// Pretty JSON; objects keep `Identity` first. Values serde cannot represent fall back to their
+/// display text, so `--json` never fails to print a result.
+pub fn render_json(value: &Dynamic) -> String {
+    if value.is_unit() {
+        return String::new();
+    }
+    match serde_json::to_value(value) {
+        Ok(mut v) => {
+            identity_first_json(&mut v);
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
+        }
+        Err(_) => serde_json::Value::String(value.to_string()).to_string(),
+    }
+}
+
+fn identity_first_json(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(identity) = map.shift_remove("Identity") {
+                map.shift_insert(0, "Identity".to_string(), identity);
+            }
+            map.values_mut().for_each(identity_first_json);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(identity_first_json),
+        _ => {}
+    }
+}
+
+/// Human rendering for a given terminal width (separate from [`render`] so tests are deterministic).
+pub fn render_with_width(value: &Dynamic, width: usize) -> String {
+    if value.is_unit() {
+        return String::new();
+    }
+    if let Some(items) = value.read_lock::<Array>() {
+        return render_array(&items, width);
+    }
+    if let Some(map) = value.read_lock::<Map>() {
+        return render_list(&map);
+    }
+    render_value_inline(value)
+}
+
+fn render_array(items: &[Dynamic], width: usize) -> String {
+    if items.is_empty() {
+        return String::new();
+    }
+    let maps: Vec<Map> = items.iter().filter_map(|v| v.read_lock::<Map>().map(|m| m.clone())).collect();
+    if maps.len() == items.len() {
+        let columns = ordered_keys(&maps[0]);
+        if !columns.is_empty()
+            && columns.len() <= MAX_TABLE_COLUMNS
+            && let Some(table) = render_table(&columns, &maps, width)
+        {
+            return table;
+        }
+        return maps.iter().map(render_list).collect::<Vec<_>>().join("\n\n");
+    }
+    // Mixed or scalar arrays: one item per line, objects as list blocks.
+    items
+        .iter()
+        .map(|v| match v.read_lock::<Map>() {
+            Some(m) => render_list(&m),
+            None => render_value_inline(v),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Format-Table: header, dashes as long as each header, left-aligned cells separated by one space.
+/// `None` when a line would be wider than `width` (the caller falls back to a list).
+fn render_table(columns: &[String], rows: &[Map], width: usize) -> Option<String> {
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_content_arrangement(ContentArrangement::Disabled);
+    table.set_header(columns.to_vec());
+    table.add_row(columns.iter().map(|c| "-".repeat(c.chars().count())).collect::<Vec<_>>());
+    for row in rows {
+        table.add_row(
+            columns
+                .iter()
+                .map(|c| row.get(c.as_str()).map(render_value_inline).unwrap_or_default())
+                .map(|cell| one_line(&cell))
+                .collect::<Vec<_>>(),
+        );
+    }
+    for column in table.column_iter_mut() {
+        column.set_padding((0, 1));
+    }
+    let lines: Vec<String> = table.lines().map(|l| l.trim_end().to_string()).collect();
+    if lines.iter().any(|l| l.chars().count() > width) {
+        return None;
+    }
+    Some(lines.join("\n"))
+}
+
+/// A table cell must stay on one line; PowerShell shows embedded line breaks as spaces too.
+fn one_line(s: &str) -> String {
+    if s.contains(['\n', '\r']) {
+        s.split(['\n', '\r']).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Format-List: `Name : value` lines, names padded to the longest; continuation lines of a
+/// multi-line value are indented to the value column.
+fn render_list(map: &Map) -> String {
+    let keys = ordered_keys(map);
+    let pad = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
+    let mut out = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let value = map.get(key.as_str()).map(render_value_inline).unwrap_or_default();
+        let mut lines = value.lines();
+        let first = lines.next().unwrap_or("");
+        let mut line = format!("{key:<pad$} : {first}");
+        for rest in lines {
+            line.push('\n');
+            line.push_str(&" ".repeat(pad + 3));
+            line.push_str(rest);
+        }
+        out.push(line.trim_end().to_string());
+    }
+    out.join("\n")
+}
+
+/// Keys of an object in display order: `Identity` first, then the rest in map order.
+pub fn ordered_keys(map: &Map) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::with_capacity(map.len());
+    if map.contains_key("Identity") {
+        keys.push("Identity".to_string());
+    }
+    keys.extend(map.keys().filter(|k| k.as_str() != "Identity").map(|k| k.to_string()));
+    keys
+}
+
+/// One value on one line (table cells, list values, array items): PowerShell's conventions.
+pub fn render_value_inline(v: &Dynamic) -> String {
+    if v.is_unit() {
+        return String::new();
+    }
+    if let Ok(b) = v.as_bool() {
+        return if b { "True" } else { "False" }.to_string();
+    }
+    if let Ok(i) = v.as_int() {
+        return i.to_string();
+    }
+    if let Ok(f) = v.as_float() {
+        return format_float(f);
+    }
+    if let Some(s) = v.read_lock::<rhai::ImmutableString>() {
+        return s.to_string();
+    }
+    if let Some(blob) = v.read_lock::<rhai::Blob>() {
+        return format!("<{} bytes>", blob.len());
+    }
+    if let Some(items) = v.read_lock::<Array>() {
+        return format!("{{{}}}", items.iter().map(render_value_inline).collect::<Vec<_>>().join(", "));
+    }
+    if let Some(map) = v.read_lock::<Map>() {
+        let parts: Vec<String> = ordered_keys(&map)
+            .iter()
+            .map(|k| format!("{k}={}", map.get(k.as_str()).map(render_value_inline).unwrap_or_default()))
+            .collect();
+        return format!("@{{{}}}", parts.join("; "));
+    }
+    v.to_string()
+}
+
+/// Round to 15 significant digits (as .NET displays doubles), then print the shortest form, so
+/// `0.1 + 0.2` shows `0.3` and `2.0` shows `2`.
+fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let rounded: f64 = format!("{f:.14e}").parse().unwrap_or(f);
+    format!("{rounded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obj(pairs: &[(&str, Dynamic)]) -> Dynamic {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            m.insert((*k).into(), v.clone());
+        }
+        Dynamic::from_map(m)
+    }
+
+    fn s(v: &str) -> Dynamic {
+        Dynamic::from(v.to_string())
+    }
+
+    #[test]
+    fn unit_renders_nothing() {
+        assert_eq!(render(&Dynamic::UNIT, false), "");
+        assert_eq!(render(&Dynamic::UNIT, true), "");
+        assert_eq!(render_with_width(&Dynamic::from_array(vec![]), 80), "");
+    }
+
+    #[test]
+    fn scalars_inline() {
+        assert_eq!(render_value_inline(&Dynamic::TRUE), "True");
+        assert_eq!(render_value_inline(&Dynamic::FALSE), "False");
+        assert_eq!(render_value_inline(&Dynamic::from(42_i64)), "42");
+        assert_eq!(render_value_inline(&Dynamic::from(2.0_f64)), "2");
+        assert_eq!(render_value_inline(&Dynamic::from(0.5_f64)), "0.5");
+        assert_eq!(render_value_inline(&Dynamic::from(0.1_f64 + 0.2_f64)), "0.3");
+        assert_eq!(render_value_inline(&Dynamic::from(f64::NAN)), "NaN");
+        assert_eq!(render_value_inline(&s("pc01.contoso.com")), "pc01.contoso.com");
+        assert_eq!(render_value_inline(&Dynamic::from_blob(vec![1, 2, 3])), "<3 bytes>");
+        assert_eq!(render_value_inline(&Dynamic::UNIT), "");
+        assert_eq!(render_value_inline(&Dynamic::from_array(vec![s("a"), s("b"), s("c")])), "{a, b, c}");
+        assert_eq!(render_value_inline(&Dynamic::from_array(vec![])), "{}");
+        let nested = obj(&[("Name", s("x")), ("Identity", s("id")), ("Flag", Dynamic::TRUE)]);
+        assert_eq!(render_value_inline(&nested), "@{Identity=id; Flag=True; Name=x}");
+    }
+
+    #[test]
+    fn scalars_render_as_is() {
+        assert_eq!(render_with_width(&s("hello\nworld"), 80), "hello\nworld");
+        assert_eq!(render_with_width(&Dynamic::from(7_i64), 80), "7");
+        let arr = Dynamic::from_array(vec![s("a"), Dynamic::from(1_i64), Dynamic::TRUE]);
+        assert_eq!(render_with_width(&arr, 80), "a\n1\nTrue");
+    }
+
+    #[test]
+    fn small_objects_make_a_table() {
+        let rows = Dynamic::from_array(vec![
+            obj(&[("Name", s("Finance")), ("Identity", s("pc01\\Finance")), ("Disabled", Dynamic::FALSE)]),
+            obj(&[("Name", s("Ops")), ("Identity", s("pc01\\Ops")), ("Disabled", Dynamic::TRUE)]),
+        ]);
+        let out = render_with_width(&rows, 120);
+        let expected = "\
+Identity     Disabled Name
+--------     -------- ----
+pc01\\Finance False    Finance
+pc01\\Ops     True     Ops";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn table_cells_render_lists_and_missing_properties() {
+        let rows = Dynamic::from_array(vec![
+            obj(&[("Identity", s("a")), ("Members", Dynamic::from_array(vec![s("x"), s("y")]))]),
+            obj(&[("Identity", s("b"))]),
+        ]);
+        let out = render_with_width(&rows, 120);
+        assert_eq!(out, "Identity Members\n-------- -------\na        {x, y}\nb");
+    }
+
+    #[test]
+    fn wide_or_large_objects_make_a_list() {
+        let wide = Dynamic::from_array(vec![obj(&[("Identity", s("a")), ("Description", s(&"z".repeat(200)))])]);
+        let out = render_with_width(&wide, 80);
+        assert!(out.starts_with("Identity    : a\nDescription : zzz"), "{out}");
+
+        let many: Vec<(&str, Dynamic)> =
+            ["A", "B", "C", "D", "E", "F"].iter().map(|k| (*k, Dynamic::from(1_i64))).collect();
+        let arr = Dynamic::from_array(vec![obj(&many), obj(&many)]);
+        let out = render_with_width(&arr, 200);
+        assert_eq!(out, "A : 1\nB : 1\nC : 1\nD : 1\nE : 1\nF : 1\n\nA : 1\nB : 1\nC : 1\nD : 1\nE : 1\nF : 1");
+    }
+
+    #[test]
+    fn single_object_is_a_list_with_padded_names() {
+        let o = obj(&[
+            ("PoolState", s("Normal")),
+            ("Identity", s("PersistentChatServer:pc01.contoso.com")),
+            ("Text", s("line one\nline two")),
+            ("Empty", Dynamic::UNIT),
+        ]);
+        let out = render_with_width(&o, 80);
+        let expected = "\
+Identity  : PersistentChatServer:pc01.contoso.com
+Empty     :
+PoolState : Normal
+Text      : line one
+            line two";
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn json_keeps_identity_first_and_blobs_as_numbers() {
+        let o = obj(&[("Name", s("x")), ("Identity", s("id")), ("Data", Dynamic::from_blob(vec![1, 2]))]);
+        let out = render(&Dynamic::from_array(vec![o]), true);
+        let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+        let first = &v[0];
+        assert_eq!(first.as_object().and_then(|m| m.keys().next()).map(String::as_str), Some("Identity"));
+        assert_eq!(first["Data"], serde_json::json!([1, 2]));
+        assert!(out.contains('\n'), "pretty printed");
+        assert_eq!(render(&s("text"), true), "\"text\"");
+    }
+}

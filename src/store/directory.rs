@@ -1,0 +1,338 @@
+//! Directory tables: principals (users, groups, contacts, OUs, containers, domains), group
+//! membership, RBAC roles.
+
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::Store;
+use crate::values::wildcard::{Wildcard, has_wildcards};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrincipalRow {
+    pub id: i64,
+    pub dn: String,
+    pub kind: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub sip: Option<String>,
+    pub sam: Option<String>,
+    pub upn: Option<String>,
+    pub registrar_pool: Option<String>,
+    pub policy: Option<String>,
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+    pub endpoint_pool: Option<String>,
+}
+
+/// A principal to add or update (by DN).
+#[derive(Debug, Clone, Default)]
+pub struct PrincipalSpec {
+    pub dn: String,
+    pub kind: String,
+    pub display_name: Option<String>,
+    pub sip: Option<String>,
+    pub sam: Option<String>,
+    pub upn: Option<String>,
+    pub registrar_pool: Option<String>,
+    pub attrs: serde_json::Map<String, serde_json::Value>,
+    /// Group members (DNs); `None` for non-groups.
+    pub members: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleRow {
+    pub identity: String,
+    pub sid: String,
+    pub cmdlets: Vec<String>,
+    pub user_scopes: Vec<String>,
+    pub is_standard: bool,
+}
+
+/// Split a DN at its first unescaped comma: (`CN=Ann Beebe`, `OU=Finance,DC=contoso,DC=com`).
+fn split_dn(dn: &str) -> (&str, Option<&str>) {
+    let bytes = dn.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b',' => return (&dn[..i], Some(dn[i + 1..].trim_start())),
+            _ => i += 1,
+        }
+    }
+    (dn, None)
+}
+
+/// The value of a DN's first RDN: `CN=Ann Beebe,OU=...` → `Ann Beebe`.
+pub fn first_rdn_value(dn: &str) -> String {
+    let (rdn, _) = split_dn(dn);
+    rdn.split_once('=').map(|(_, v)| v.trim().replace("\\,", ",")).unwrap_or_else(|| rdn.to_string())
+}
+
+pub fn parent_dn(dn: &str) -> Option<String> {
+    split_dn(dn).1.map(str::to_string)
+}
+
+/// Canonical DN spelling for comparison: no whitespace after commas (reference 1.2 Rec).
+pub fn normalize_dn(dn: &str) -> String {
+    let mut out = String::with_capacity(dn.len());
+    let mut after_comma = false;
+    for c in dn.trim().chars() {
+        if after_comma && c.is_whitespace() {
+            continue;
+        }
+        after_comma = c == ',';
+        out.push(c);
+    }
+    out
+}
+
+/// Is `dn` strictly inside the subtree rooted at `root` (case-insensitive)?
+pub fn dn_within(dn: &str, root: &str) -> bool {
+    dn.len() > root.len() + 1
+        && dn.as_bytes()[dn.len() - root.len() - 1] == b','
+        && dn[dn.len() - root.len()..].eq_ignore_ascii_case(root)
+}
+
+const PRINCIPAL_COLUMNS: &str =
+    "id, dn, kind, name, display_name, sip, sam, upn, registrar_pool, policy, attrs, endpoint_pool";
+
+fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
+    let attrs: String = r.get(10)?;
+    Ok(PrincipalRow {
+        id: r.get(0)?,
+        dn: r.get(1)?,
+        kind: r.get(2)?,
+        name: r.get(3)?,
+        display_name: r.get(4)?,
+        sip: r.get(5)?,
+        sam: r.get(6)?,
+        upn: r.get(7)?,
+        registrar_pool: r.get(8)?,
+        policy: r.get(9)?,
+        attrs: serde_json::from_str(&attrs).unwrap_or_default(),
+        endpoint_pool: r.get(11)?,
+    })
+}
+
+/// Standard order for principals: display name (or name), then DN, case-insensitive.
+const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
+
+impl Store {
+    fn principals_where(&self, clause: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<PrincipalRow>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals {clause} {ORDER}"))?
+            .query_map(args, principal)?
+            .collect()
+    }
+
+    /// Every principal in the standard order.
+    pub fn principals(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
+        self.principals_where("", [])
+    }
+
+    /// SIP-enabled users in the standard order.
+    pub fn users(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
+        self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", [])
+    }
+
+    pub fn principal_by_dn(&self, dn: &str) -> rusqlite::Result<Option<PrincipalRow>> {
+        self.conn
+            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1"))?
+            .query_row([normalize_dn(dn)], principal)
+            .optional()
+    }
+
+    /// By SIP address, with or without the `sip:` prefix.
+    pub fn principal_by_sip(&self, sip: &str) -> rusqlite::Result<Option<PrincipalRow>> {
+        let sip = sip.trim();
+        let full = if sip.len() >= 4 && sip[..4].eq_ignore_ascii_case("sip:") {
+            sip.to_string()
+        } else {
+            format!("sip:{sip}")
+        };
+        self.conn
+            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1"))?
+            .query_row([full], principal)
+            .optional()
+    }
+
+    /// Resolve a user-id (reference 1.2): SIP address, `DOMAIN\logon`, DN, UPN, or display name
+    /// (with `*` wildcards). Several principals can match a wildcard or a shared display name.
+    pub fn find_principals(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+        let id = identity.trim();
+        if id.len() > 4 && id[..4].eq_ignore_ascii_case("sip:") {
+            return Ok(self.principal_by_sip(id)?.into_iter().collect());
+        }
+        if id.contains('=') {
+            return Ok(self.principal_by_dn(id)?.into_iter().collect());
+        }
+        if let Some((domain, logon)) = id.split_once('\\') {
+            let netbios = self.meta("domain_netbios")?;
+            if netbios.is_some_and(|n| !n.eq_ignore_ascii_case(domain)) {
+                return Ok(Vec::new());
+            }
+            return self.principals_where("WHERE sam = ?1", [logon]);
+        }
+        if id.contains('@') && !has_wildcards(id) {
+            let by_upn = self.principals_where("WHERE upn = ?1", [id])?;
+            if !by_upn.is_empty() {
+                return Ok(by_upn);
+            }
+            return Ok(self.principal_by_sip(id)?.into_iter().collect());
+        }
+        if has_wildcards(id) {
+            let Ok(pattern) = Wildcard::new(id) else { return Ok(Vec::new()) };
+            return Ok(self
+                .principals()?
+                .into_iter()
+                .filter(|p| pattern.is_match(p.display_name.as_deref().unwrap_or(&p.name)))
+                .collect());
+        }
+        let by_display = self.principals_where("WHERE display_name = ?1", [id])?;
+        if !by_display.is_empty() {
+            return Ok(by_display);
+        }
+        self.principals_where("WHERE display_name IS NULL AND name = ?1", [id])
+    }
+
+    /// Principals inside the subtree of an OU/container/domain DN (the root itself excluded).
+    pub fn principals_within(&self, root: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+        let root = normalize_dn(root);
+        Ok(self.principals()?.into_iter().filter(|p| dn_within(&p.dn, &root)).collect())
+    }
+
+    pub fn group_members(&self, group_id: i64) -> rusqlite::Result<Vec<String>> {
+        self.conn
+            .prepare_cached("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY rowid")?
+            .query_map([group_id], |r| r.get(0))?
+            .collect()
+    }
+
+    /// Add or update principals by DN, replacing the member lists of the groups given.
+    pub fn upsert_principals(&self, specs: &[PrincipalSpec]) -> rusqlite::Result<()> {
+        let mut upsert = self.conn.prepare_cached(
+            "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(dn) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+                display_name = excluded.display_name, sip = excluded.sip, sam = excluded.sam, upn = excluded.upn,
+                registrar_pool = excluded.registrar_pool, attrs = excluded.attrs, parent_dn = excluded.parent_dn
+             RETURNING id",
+        )?;
+        let mut clear = self.conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
+        let mut add =
+            self.conn.prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
+        for s in specs {
+            let dn = normalize_dn(&s.dn);
+            let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
+            let id: i64 = upsert.query_row(
+                params![
+                    dn,
+                    s.kind,
+                    first_rdn_value(&dn),
+                    s.display_name,
+                    s.sip,
+                    s.sam,
+                    s.upn,
+                    s.registrar_pool,
+                    attrs,
+                    parent_dn(&dn)
+                ],
+                |r| r.get(0),
+            )?;
+            if let Some(members) = &s.members {
+                clear.execute([id])?;
+                for m in members {
+                    add.execute(params![id, normalize_dn(m)])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn remove_principal(&self, id: i64) -> rusqlite::Result<()> {
+        self.conn.execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())
+    }
+
+    pub fn roles(&self) -> rusqlite::Result<Vec<RoleRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT identity, sid, cmdlets, user_scopes, is_standard FROM roles ORDER BY identity COLLATE NOCASE",
+            )?
+            .query_map([], |r| {
+                let cmdlets: String = r.get(2)?;
+                let scopes: String = r.get(3)?;
+                Ok(RoleRow {
+                    identity: r.get(0)?,
+                    sid: r.get(1)?,
+                    cmdlets: serde_json::from_str(&cmdlets).unwrap_or_default(),
+                    user_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+                    is_standard: r.get(4)?,
+                })
+            })?
+            .collect()
+    }
+
+    pub fn upsert_custom_role(&self, role: &RoleRow) -> rusqlite::Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO roles(identity, sid, cmdlets, user_scopes, is_standard) VALUES (?1, ?2, ?3, ?4, 0)
+                 ON CONFLICT(identity) DO UPDATE SET cmdlets = excluded.cmdlets, user_scopes = excluded.user_scopes",
+                params![
+                    role.identity,
+                    role.sid,
+                    serde_json::to_string(&role.cmdlets).unwrap_or_default(),
+                    serde_json::to_string(&role.user_scopes).unwrap_or_default()
+                ],
+            )
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dn_helpers() {
+        assert_eq!(first_rdn_value("CN=Ann Beebe,OU=Finance,DC=contoso,DC=com"), "Ann Beebe");
+        assert_eq!(first_rdn_value("CN=Smith\\, Jo,OU=X,DC=c"), "Smith, Jo");
+        assert_eq!(parent_dn("CN=Ann,OU=Finance,DC=c").as_deref(), Some("OU=Finance,DC=c"));
+        assert_eq!(parent_dn("DC=com"), None);
+        assert_eq!(normalize_dn(" CN=A, OU=B,  DC=c "), "CN=A,OU=B,DC=c");
+        assert!(dn_within("CN=A,OU=Fin,DC=c", "ou=fin,dc=c"));
+        assert!(!dn_within("OU=Fin,DC=c", "OU=Fin,DC=c"));
+        assert!(!dn_within("CN=A,OU=XFin,DC=c", "OU=Fin,DC=c"));
+    }
+
+    fn user(dn: &str, sip: &str, sam: &str) -> PrincipalSpec {
+        PrincipalSpec {
+            dn: dn.into(),
+            kind: "User".into(),
+            display_name: Some(first_rdn_value(dn)),
+            sip: Some(sip.into()),
+            sam: Some(sam.into()),
+            upn: Some(format!("{sam}@contoso.com")),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn identity_resolution_covers_every_form() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.set_meta("domain_netbios", "contoso").unwrap();
+        store
+            .upsert_principals(&[
+                user("CN=Ann Beebe,OU=Finance,DC=contoso,DC=com", "sip:annb@contoso.com", "annb"),
+                user("CN=Bob Beebe,OU=Sales,DC=contoso,DC=com", "sip:bobb@contoso.com", "bobb"),
+            ])
+            .unwrap();
+        let names = |id: &str| store.find_principals(id).unwrap().into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(names("sip:ANNB@contoso.com"), ["Ann Beebe"]);
+        assert_eq!(names("contoso\\annb"), ["Ann Beebe"]);
+        assert!(names("fabrikam\\annb").is_empty());
+        assert_eq!(names("annb@contoso.com"), ["Ann Beebe"]);
+        assert_eq!(names("CN=Ann Beebe, OU=Finance,DC=contoso,DC=com"), ["Ann Beebe"]);
+        assert_eq!(names("Ann Beebe"), ["Ann Beebe"]);
+        assert_eq!(names("* Beebe"), ["Ann Beebe", "Bob Beebe"]);
+        assert!(names("Nobody").is_empty());
+    }
+}

@@ -1,0 +1,193 @@
+//! The store owns all SQL. A central database plus one pool database per SQL instance of the
+//! topology, attached to the same connection so one cmdlet invocation is one transaction.
+
+pub mod directory;
+mod schema;
+pub mod seed;
+pub mod topology;
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub struct Store {
+    conn: Connection,
+    dir: PathBuf,
+    /// SQL instance identity (lower case) → schema alias of its attached pool database.
+    attached: RefCell<HashMap<String, String>>,
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    Ok(())
+}
+
+/// Apply the migrations this file has not seen yet, in one transaction.
+fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version as usize >= steps.len() {
+        return Ok(false);
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        for step in &steps[version as usize..] {
+            conn.execute_batch(step)?;
+        }
+        conn.pragma_update(None, "user_version", steps.len() as i64)
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT")?,
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
+        }
+    }
+    Ok(true)
+}
+
+impl Store {
+    /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+        configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
+        let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
+        let store = Store { conn, dir, attached: RefCell::new(HashMap::new()) };
+        if created {
+            seed::seed_new_store(&store).context("cannot seed the new store")?;
+        }
+        Ok(store)
+    }
+
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The folder pool database files are relative to.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
+        self.conn.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })
+    }
+
+    pub fn commit(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
+
+    pub fn rollback(&self) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+
+    /// Attach the pool database of every SQL instance in the topology, creating and migrating
+    /// missing files. ATTACH cannot run inside a transaction, so the engine calls this first.
+    pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
+        let instances: Vec<(String, String)> = self
+            .conn
+            .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (identity, file) in instances {
+            let key = identity.to_ascii_lowercase();
+            if self.attached.borrow().contains_key(&key) {
+                continue;
+            }
+            let path = self.dir.join(&file);
+            {
+                let pool_conn = Connection::open(&path)
+                    .with_context(|| format!("cannot open the pool database {} of {identity}", path.display()))?;
+                configure(&pool_conn)?;
+                migrate(&pool_conn, schema::POOL)
+                    .with_context(|| format!("cannot migrate the pool database {}", path.display()))?;
+            }
+            let alias = format!("pdb{}", self.attached.borrow().len() + 1);
+            self.conn
+                .execute("ATTACH DATABASE ?1 AS ?2", params![path.to_string_lossy(), alias])
+                .with_context(|| format!("cannot attach {}", path.display()))?;
+            self.attached.borrow_mut().insert(key, alias);
+        }
+        Ok(())
+    }
+
+    /// The schema alias of an attached pool database (see `attach_pool_databases`).
+    pub fn pool_schema(&self, sql_instance: &str) -> Option<String> {
+        self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).cloned()
+    }
+
+    pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
+        self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> rusqlite::Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [key, value],
+            )
+            .map(|_| ())
+    }
+
+    /// Record a committed change (who did what to which object), inside the current transaction.
+    pub fn audit(&self, cmdlet: &str, target: &str) -> rusqlite::Result<()> {
+        let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+        self.conn
+            .prepare_cached("INSERT INTO audit(at, cmdlet, target) VALUES (?1, ?2, ?3)")?
+            .execute(params![at, cmdlet, target])
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_store_is_migrated_seeded_and_reopens_without_reseeding() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/pchat.db");
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, schema::CENTRAL.len());
+        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        let fk: i64 = store.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(fk, 1);
+        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        assert_eq!(roles, 7);
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        assert_eq!(roles, 7);
+        for table in ["policies", "configurations", "compliance_configurations"] {
+            let global: String =
+                store.conn().query_row(&format!("SELECT identity FROM {table}"), [], |r| r.get(0)).unwrap();
+            assert_eq!(global, "Global");
+        }
+    }
+
+    #[test]
+    fn a_failed_migration_changes_nothing() {
+        let conn = Connection::open_in_memory().unwrap();
+        let steps = ["CREATE TABLE a(x);", "CREATE TABLE b(y); CREATE TABLE a(z);"];
+        assert!(migrate(&conn, &steps).is_err());
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, 0);
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 0);
+    }
+}

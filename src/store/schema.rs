@@ -1,0 +1,159 @@
+//! Numbered migrations, applied on open and tracked with `PRAGMA user_version` (as cargo does).
+//! Append new steps; never edit a released one.
+
+/// The central database: topology, directory, roles, scoped settings, endpoints, pool state, audit.
+pub const CENTRAL: &[&str] = &[r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE sip_domains (name TEXT PRIMARY KEY COLLATE NOCASE, ord INTEGER NOT NULL);
+CREATE TABLE sites (name TEXT PRIMARY KEY COLLATE NOCASE, ord INTEGER NOT NULL);
+CREATE TABLE sql_instances (identity TEXT PRIMARY KEY COLLATE NOCASE, file TEXT NOT NULL);
+CREATE TABLE pools (
+    fqdn TEXT PRIMARY KEY COLLATE NOCASE,
+    site TEXT NOT NULL REFERENCES sites(name),
+    database TEXT REFERENCES sql_instances(identity),
+    backup_database TEXT REFERENCES sql_instances(identity),
+    default_endpoint TEXT,
+    state TEXT NOT NULL DEFAULT 'Normal',
+    ord INTEGER NOT NULL
+);
+CREATE TABLE pool_servers (
+    pool TEXT NOT NULL REFERENCES pools(fqdn) ON DELETE CASCADE,
+    fqdn TEXT NOT NULL COLLATE NOCASE,
+    active INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (pool, fqdn)
+);
+CREATE TABLE services (
+    role TEXT NOT NULL,
+    pool TEXT NOT NULL REFERENCES pools(fqdn) ON DELETE CASCADE,
+    dependents TEXT NOT NULL DEFAULT '[]',
+    PRIMARY KEY (role, pool)
+);
+CREATE TABLE principals (
+    id INTEGER PRIMARY KEY,
+    dn TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    display_name TEXT,
+    sip TEXT UNIQUE COLLATE NOCASE,
+    sam TEXT COLLATE NOCASE,
+    upn TEXT COLLATE NOCASE,
+    registrar_pool TEXT COLLATE NOCASE,
+    policy TEXT COLLATE NOCASE,
+    attrs TEXT NOT NULL DEFAULT '{}',
+    endpoint_pool TEXT COLLATE NOCASE,
+    parent_dn TEXT COLLATE NOCASE
+);
+CREATE INDEX principals_display ON principals(display_name COLLATE NOCASE);
+CREATE INDEX principals_sam ON principals(sam);
+CREATE INDEX principals_upn ON principals(upn);
+CREATE INDEX principals_parent ON principals(parent_dn);
+CREATE INDEX principals_policy ON principals(policy);
+CREATE INDEX principals_endpoint ON principals(endpoint_pool);
+CREATE TABLE group_members (
+    group_id INTEGER NOT NULL REFERENCES principals(id) ON DELETE CASCADE,
+    member_dn TEXT NOT NULL COLLATE NOCASE,
+    PRIMARY KEY (group_id, member_dn)
+);
+CREATE INDEX group_members_member ON group_members(member_dn);
+CREATE TABLE roles (
+    identity TEXT PRIMARY KEY COLLATE NOCASE,
+    sid TEXT NOT NULL UNIQUE,
+    cmdlets TEXT NOT NULL,
+    user_scopes TEXT NOT NULL,
+    is_standard INTEGER NOT NULL
+);
+CREATE TABLE policies (
+    identity TEXT PRIMARY KEY COLLATE NOCASE,
+    description TEXT,
+    enable_persistent_chat INTEGER NOT NULL DEFAULT 0,
+    tenant TEXT
+);
+CREATE TABLE configurations (
+    identity TEXT PRIMARY KEY COLLATE NOCASE,
+    default_chat_history INTEGER NOT NULL DEFAULT 30,
+    max_file_size_kb INTEGER NOT NULL DEFAULT 20000,
+    participant_update_limit INTEGER NOT NULL DEFAULT 75,
+    room_management_url TEXT
+);
+CREATE TABLE compliance_configurations (
+    identity TEXT PRIMARY KEY COLLATE NOCASE,
+    adapter_name TEXT,
+    adapter_output_directory TEXT,
+    adapter_type TEXT,
+    add_chat_room_details INTEGER NOT NULL DEFAULT 0,
+    add_user_details INTEGER NOT NULL DEFAULT 0,
+    create_file_attachments_manifest INTEGER NOT NULL DEFAULT 0,
+    custom_configuration TEXT,
+    one_chat_room_per_output_file INTEGER NOT NULL DEFAULT 0,
+    run_interval_seconds INTEGER NOT NULL DEFAULT 900
+);
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    cmdlet TEXT NOT NULL,
+    target TEXT
+);
+"#];
+
+/// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
+pub const POOL: &[&str] = &[r#"
+CREATE TABLE categories (
+    id INTEGER PRIMARY KEY,
+    pool TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    description TEXT,
+    invites INTEGER NOT NULL DEFAULT 0,
+    file_upload INTEGER NOT NULL DEFAULT 0,
+    chat_history INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (pool, name)
+);
+CREATE TABLE category_entries (
+    category_id INTEGER NOT NULL REFERENCES categories(id) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    entry TEXT NOT NULL COLLATE NOCASE,
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (category_id, list, entry)
+);
+CREATE TABLE addins (
+    id INTEGER PRIMARY KEY,
+    pool TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    url TEXT NOT NULL,
+    UNIQUE (pool, name)
+);
+CREATE TABLE rooms (
+    id INTEGER PRIMARY KEY,
+    pool TEXT NOT NULL COLLATE NOCASE,
+    name TEXT NOT NULL COLLATE NOCASE,
+    description TEXT,
+    category_id INTEGER NOT NULL REFERENCES categories(id),
+    disabled INTEGER NOT NULL DEFAULT 0,
+    invitations TEXT NOT NULL DEFAULT 'Inherit',
+    privacy TEXT NOT NULL DEFAULT 'Closed',
+    type TEXT NOT NULL DEFAULT 'Normal',
+    addin_id INTEGER REFERENCES addins(id) ON DELETE SET NULL,
+    content_bytes INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (pool, name)
+);
+CREATE INDEX rooms_category ON rooms(category_id);
+CREATE TABLE room_entries (
+    room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    list TEXT NOT NULL,
+    entry TEXT NOT NULL COLLATE NOCASE,
+    ord INTEGER NOT NULL,
+    PRIMARY KEY (room_id, list, entry)
+);
+CREATE INDEX room_entries_entry ON room_entries(entry, list);
+CREATE TABLE messages (
+    id INTEGER PRIMARY KEY,
+    room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    message_id TEXT NOT NULL UNIQUE,
+    sender TEXT NOT NULL COLLATE NOCASE,
+    posted_at INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    replaced INTEGER NOT NULL DEFAULT 0,
+    size_bytes INTEGER NOT NULL
+);
+CREATE INDEX messages_room_time ON messages(room_id, posted_at);
+"#];

@@ -1,0 +1,277 @@
+//! Topology tables: SIP domains, sites, SQL instances, pools, servers, services.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use crate::errors::{CmdletError, CmdletResult};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSpec {
+    pub role: String,
+    pub dependents: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSpec {
+    pub fqdn: String,
+    pub site: String,
+    pub services: Vec<ServiceSpec>,
+    pub servers: Vec<String>,
+    pub active_servers: Vec<String>,
+    pub database: Option<String>,
+    pub backup_database: Option<String>,
+    /// SIP address of the pool's default endpoint (Persistent Chat pools only).
+    pub default_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlInstanceSpec {
+    pub identity: String,
+    pub file: String,
+}
+
+/// A validated topology document, ready to be written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TopologySpec {
+    pub sip_domains: Vec<String>,
+    pub sites: Vec<String>,
+    pub sql_instances: Vec<SqlInstanceSpec>,
+    pub pools: Vec<PoolSpec>,
+}
+
+pub const PCHAT_ROLE: &str = "PersistentChatServer";
+
+#[derive(Debug, Clone)]
+pub struct PoolRow {
+    pub fqdn: String,
+    pub site: String,
+    pub database: Option<String>,
+    pub backup_database: Option<String>,
+    pub state: String,
+    pub servers: Vec<String>,
+    pub active_servers: Vec<String>,
+    pub is_pchat: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceRow {
+    pub role: String,
+    pub pool: String,
+    pub site: String,
+    pub dependents: Vec<String>,
+}
+
+/// Where an endpoint contact lives (reference 1.9).
+pub fn endpoint_container(domain_dn: &str) -> String {
+    format!("CN=Application Contacts,CN=RTC Service,CN=Services,CN=Configuration,{domain_dn}")
+}
+
+impl Store {
+    pub fn sip_domains(&self) -> rusqlite::Result<Vec<String>> {
+        self.conn.prepare_cached("SELECT name FROM sip_domains ORDER BY ord")?.query_map([], |r| r.get(0))?.collect()
+    }
+
+    pub fn sites(&self) -> rusqlite::Result<Vec<String>> {
+        self.conn.prepare_cached("SELECT name FROM sites ORDER BY ord")?.query_map([], |r| r.get(0))?.collect()
+    }
+
+    pub fn sql_instances(&self) -> rusqlite::Result<Vec<SqlInstanceSpec>> {
+        self.conn
+            .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
+            .query_map([], |r| Ok(SqlInstanceSpec { identity: r.get(0)?, file: r.get(1)? }))?
+            .collect()
+    }
+
+    /// Every pool with its servers, in FQDN order.
+    pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+        let mut pools: Vec<PoolRow> = self
+            .conn
+            .prepare_cached(
+                "SELECT fqdn, site, database, backup_database, state,
+                        EXISTS(SELECT 1 FROM services s WHERE s.pool = p.fqdn AND s.role = ?1)
+                 FROM pools p ORDER BY fqdn COLLATE NOCASE",
+            )?
+            .query_map([PCHAT_ROLE], |r| {
+                Ok(PoolRow {
+                    fqdn: r.get(0)?,
+                    site: r.get(1)?,
+                    database: r.get(2)?,
+                    backup_database: r.get(3)?,
+                    state: r.get(4)?,
+                    servers: Vec::new(),
+                    active_servers: Vec::new(),
+                    is_pchat: r.get(5)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare_cached("SELECT pool, fqdn, active FROM pool_servers ORDER BY pool, ord")?;
+        let rows =
+            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+        for row in rows {
+            let (pool, server, active) = row?;
+            if let Some(p) = pools.iter_mut().find(|p| p.fqdn.eq_ignore_ascii_case(&pool)) {
+                if active {
+                    p.active_servers.push(server.clone());
+                }
+                p.servers.push(server);
+            }
+        }
+        Ok(pools)
+    }
+
+    pub fn pool(&self, fqdn: &str) -> rusqlite::Result<Option<PoolRow>> {
+        Ok(self.pools()?.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)))
+    }
+
+    /// Every service, ordered by pool then role.
+    pub fn services(&self) -> rusqlite::Result<Vec<ServiceRow>> {
+        self.conn
+            .prepare_cached(
+                "SELECT s.role, p.fqdn, p.site, s.dependents FROM services s JOIN pools p ON p.fqdn = s.pool
+                 ORDER BY p.fqdn COLLATE NOCASE, s.role COLLATE NOCASE",
+            )?
+            .query_map([], |r| {
+                let deps: String = r.get(3)?;
+                Ok(ServiceRow {
+                    role: r.get(0)?,
+                    pool: r.get(1)?,
+                    site: r.get(2)?,
+                    dependents: serde_json::from_str(&deps).unwrap_or_default(),
+                })
+            })?
+            .collect()
+    }
+
+    /// The DN of the directory's domain, else one derived from the first SIP domain.
+    pub fn domain_dn(&self) -> rusqlite::Result<Option<String>> {
+        if let Some(dn) = self.meta("domain_dn")? {
+            return Ok(Some(dn));
+        }
+        Ok(self.sip_domains()?.first().map(|d| d.split('.').map(|l| format!("DC={l}")).collect::<Vec<_>>().join(",")))
+    }
+
+    /// Chat data a pool owns in its database: (categories, rooms, add-ins).
+    pub fn pool_data_counts(&self, pool: &str, database: &str) -> rusqlite::Result<(i64, i64, i64)> {
+        let Some(s) = self.pool_schema(database) else { return Ok((0, 0, 0)) };
+        self.conn.query_row(
+            &format!(
+                "SELECT (SELECT count(*) FROM {s}.categories WHERE pool = ?1),
+                        (SELECT count(*) FROM {s}.rooms WHERE pool = ?1),
+                        (SELECT count(*) FROM {s}.addins WHERE pool = ?1)"
+            ),
+            [pool],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;
+    /// a pool that still owns chat data may neither disappear nor move to another database.
+    pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<()> {
+        let old = self.pools()?;
+        for pool in old.iter().filter(|p| p.is_pchat) {
+            let Some(db) = &pool.database else { continue };
+            let new = spec.pools.iter().find(|n| n.fqdn.eq_ignore_ascii_case(&pool.fqdn));
+            let keeps_db = new.is_some_and(|n| {
+                n.services.iter().any(|s| s.role == PCHAT_ROLE)
+                    && n.database.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(db))
+            });
+            if keeps_db {
+                continue;
+            }
+            let (categories, rooms, addins) = self.pool_data_counts(&pool.fqdn, db)?;
+            if categories + rooms + addins > 0 {
+                let what = if new.is_some() { "move it to another database" } else { "remove it" };
+                return Err(CmdletError::invalid_operation(format!(
+                    "pool '{}' still owns {categories} categories, {rooms} rooms and {addins} add-ins in {db}; the topology would {what} and orphan them (remove or export them first)",
+                    pool.fqdn
+                )));
+            }
+        }
+        let c = &self.conn;
+        c.execute_batch(
+            "DELETE FROM services; DELETE FROM pool_servers; DELETE FROM pools; DELETE FROM sql_instances;
+             DELETE FROM sites; DELETE FROM sip_domains;",
+        )?;
+        for (i, d) in spec.sip_domains.iter().enumerate() {
+            c.execute("INSERT INTO sip_domains(name, ord) VALUES (?1, ?2)", params![d, i as i64])?;
+        }
+        for (i, s) in spec.sites.iter().enumerate() {
+            c.execute("INSERT INTO sites(name, ord) VALUES (?1, ?2)", params![s, i as i64])?;
+        }
+        for s in &spec.sql_instances {
+            c.execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", params![s.identity, s.file])?;
+        }
+        for (i, p) in spec.pools.iter().enumerate() {
+            let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
+            let state = before.map(|b| b.state.as_str()).unwrap_or("Normal");
+            c.execute(
+                "INSERT INTO pools(fqdn, site, database, backup_database, default_endpoint, state, ord)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![p.fqdn, p.site, p.database, p.backup_database, p.default_endpoint, state, i as i64],
+            )?;
+            for (j, server) in p.servers.iter().enumerate() {
+                // A pool that stays keeps its active list (Set-CsPersistentChatActiveServer's work).
+                let active = match before {
+                    Some(b) if b.servers.iter().any(|s| s.eq_ignore_ascii_case(server)) => {
+                        b.active_servers.iter().any(|s| s.eq_ignore_ascii_case(server))
+                    }
+                    _ => p.active_servers.iter().any(|s| s.eq_ignore_ascii_case(server)),
+                };
+                c.execute(
+                    "INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES (?1, ?2, ?3, ?4)",
+                    params![p.fqdn, server, active, j as i64],
+                )?;
+            }
+            for s in &p.services {
+                c.execute(
+                    "INSERT INTO services(role, pool, dependents) VALUES (?1, ?2, ?3)",
+                    params![s.role, p.fqdn, serde_json::to_string(&s.dependents).unwrap_or_default()],
+                )?;
+            }
+        }
+        // Endpoints belong to a Persistent Chat pool (1.10 #1): those of vanished pools go with them.
+        c.execute(
+            "DELETE FROM principals WHERE endpoint_pool IS NOT NULL
+             AND endpoint_pool NOT IN (SELECT pool FROM services WHERE role = ?1)",
+            [PCHAT_ROLE],
+        )?;
+        self.create_default_endpoints(spec)?;
+        self.set_meta("topology_published_at", &chrono::Utc::now().to_rfc3339())?;
+        Ok(())
+    }
+
+    fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {
+        let domain_dn = self.domain_dn()?.unwrap_or_default();
+        for p in spec.pools.iter().filter(|p| p.services.iter().any(|s| s.role == PCHAT_ROLE)) {
+            let Some(sip) = &p.default_endpoint else { continue };
+            let holder: Option<Option<String>> = self
+                .conn
+                .query_row("SELECT endpoint_pool FROM principals WHERE sip = ?1", [sip], |r| r.get(0))
+                .optional()?;
+            match holder {
+                Some(Some(pool)) if pool.eq_ignore_ascii_case(&p.fqdn) => continue,
+                Some(_) => {
+                    return Err(CmdletError::exists(format!(
+                        "the default endpoint SIP address '{sip}' of pool '{}' is already used by another principal",
+                        p.fqdn
+                    )));
+                }
+                None => {}
+            }
+            let dn = format!("CN={{{}}},{}", uuid::Uuid::new_v4(), endpoint_container(&domain_dn));
+            self.conn.execute(
+                "INSERT INTO principals(dn, kind, name, display_name, sip, endpoint_pool, parent_dn)
+                 VALUES (?1, 'Contact', ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    dn,
+                    crate::store::directory::first_rdn_value(&dn),
+                    format!("Persistent Chat {}", p.fqdn),
+                    sip,
+                    p.fqdn,
+                    endpoint_container(&domain_dn)
+                ],
+            )?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,3 @@
+//! Parameter value parsing shared by the binder and the filters.
+pub mod time;
+pub mod wildcard;
