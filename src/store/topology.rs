@@ -275,3 +275,48 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A Persistent Chat pool by FQDN (reference 1.10 rule 1), or the only one when `fqdn` is
+    /// `None` (rule 2). Errors name the cmdlet-facing problem.
+    pub fn pchat_pool(&self, fqdn: Option<&str>) -> CmdletResult<PoolRow> {
+        let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
+        match fqdn {
+            Some(f) => {
+                let f = f.trim();
+                pools.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).ok_or_else(|| {
+                    CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology")).with_target(f)
+                })
+            }
+            None => {
+                let n = pools.len();
+                let mut it = pools.into_iter();
+                match (it.next(), n) {
+                    (Some(p), 1) => Ok(p),
+                    (_, 0) => Err(CmdletError::invalid("the topology has no Persistent Chat pool; publish one first")),
+                    _ => Err(CmdletError::invalid(format!(
+                        "the pool must be specified with -PersistentChatPoolFqdn: the topology has {n} Persistent Chat pools"
+                    ))),
+                }
+            }
+        }
+    }
+
+    /// The schema alias of the database serving a pool now: its Database in Normal state, its
+    /// BackupDatabase when FailedOver. Pool-owned data is read and written only through this.
+    pub fn serving_schema(&self, pool: &PoolRow) -> CmdletResult<String> {
+        let instance = if pool.state == "FailedOver" { pool.backup_database.as_deref() } else { pool.database.as_deref() };
+        let instance = instance.ok_or_else(|| {
+            CmdletError::invalid_operation(format!("pool '{}' has no database in the topology", pool.fqdn))
+        })?;
+        self.pool_schema(instance).ok_or_else(|| {
+            CmdletError::invalid_operation(format!("the database {instance} of pool '{}' is not available", pool.fqdn))
+        })
+    }
+
+    /// A fresh row id for pool-owned tables. Ids are random so that rows of pools sharing one
+    /// database file (as primary of one pool and backup of another) can never collide.
+    pub fn new_id(&self) -> i64 {
+        (uuid::Uuid::new_v4().as_u128() as i64 & i64::MAX).max(1)
+    }
+}
