@@ -51,7 +51,7 @@ mod tests {
     use crate::catalog;
 
     #[test]
-    fn every_handler_has_a_catalog_entry() {
+    fn the_foundation_cmdlets_have_handlers() {
         for name in [
             "Get-CsService",
             "Publish-CsTopology",
@@ -65,7 +65,5 @@ mod tests {
             assert!(super::lookup(name).is_some(), "{name}");
             assert!(catalog::find(name).is_some(), "{name} missing from the catalog");
         }
-        let registered = catalog::all().iter().filter(|c| super::lookup(c.name).is_some()).count();
-        assert_eq!(registered, 8);
     }
 }
