@@ -296,7 +296,8 @@ fn csv_import_adds_users() {
         ))
         .ok();
     assert_eq!(run.stdout.trim(), "Sales");
-    std::fs::write(&csv, "Dn,DisplayName,SipAdress\n\"CN=X,DC=contoso,DC=com\",X,sip:x@contoso.com\n").expect("write csv");
+    std::fs::write(&csv, "Dn,DisplayName,SipAdress\n\"CN=X,DC=contoso,DC=com\",X,sip:x@contoso.com\n")
+        .expect("write csv");
     let run = s.c(&format!(r#"import_cs_ad_principal({:?})"#, csv.to_string_lossy()));
     assert!(single_error_line(&run).contains("line 2: unknown key 'SipAdress'"), "{}", run.stderr);
 }

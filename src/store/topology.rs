@@ -285,7 +285,8 @@ impl Store {
             Some(f) => {
                 let f = f.trim();
                 pools.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).ok_or_else(|| {
-                    CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology")).with_target(f)
+                    CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology"))
+                        .with_target(f)
                 })
             }
             None => {
@@ -305,7 +306,8 @@ impl Store {
     /// The schema alias of the database serving a pool now: its Database in Normal state, its
     /// BackupDatabase when FailedOver. Pool-owned data is read and written only through this.
     pub fn serving_schema(&self, pool: &PoolRow) -> CmdletResult<String> {
-        let instance = if pool.state == "FailedOver" { pool.backup_database.as_deref() } else { pool.database.as_deref() };
+        let instance =
+            if pool.state == "FailedOver" { pool.backup_database.as_deref() } else { pool.database.as_deref() };
         let instance = instance.ok_or_else(|| {
             CmdletError::invalid_operation(format!("pool '{}' has no database in the topology", pool.fqdn))
         })?;
