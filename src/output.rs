@@ -3,6 +3,7 @@
 //! `rhai::Map` iterates in sorted key order, which would bury `Identity` among the other
 //! properties; every object is therefore shown with `Identity` first, then the rest in map order.
 
+use crate::catalog::ObjType;
 use comfy_table::{ContentArrangement, Table, presets};
 use rhai::{Array, Dynamic, Map};
 
@@ -30,26 +31,28 @@ pub fn render_json(value: &Dynamic) -> String {
     if value.is_unit() {
         return String::new();
     }
-    match serde_json::to_value(value) {
-        Ok(mut v) => {
-            identity_first_json(&mut v);
-            serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
-        }
-        Err(_) => serde_json::Value::String(value.to_string()).to_string(),
-    }
+    let v = to_json(value);
+    serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
 }
 
-fn identity_first_json(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(map) => {
-            if let Some(identity) = map.shift_remove("Identity") {
-                map.shift_insert(0, "Identity".to_string(), identity);
-            }
-            map.values_mut().for_each(identity_first_json);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(identity_first_json),
-        _ => {}
+/// JSON with objects' keys in display order (serde would sort them: `rhai::Map` is a BTreeMap).
+fn to_json(value: &Dynamic) -> serde_json::Value {
+    if let Some(items) = value.read_lock::<Array>() {
+        return serde_json::Value::Array(items.iter().map(to_json).collect());
     }
+    if let Some(map) = value.read_lock::<Map>() {
+        let kind = kind_of(value);
+        return serde_json::Value::Object(
+            ordered_keys(&map, kind)
+                .into_iter()
+                .map(|k| {
+                    let v = map.get(k.as_str()).map(to_json).unwrap_or(serde_json::Value::Null);
+                    (k, v)
+                })
+                .collect(),
+        );
+    }
+    serde_json::to_value(value).unwrap_or_else(|_| serde_json::Value::String(value.to_string()))
 }
 
 /// Human rendering for a given terminal width (separate from [`render`] so tests are deterministic).
@@ -61,7 +64,7 @@ pub fn render_with_width(value: &Dynamic, width: usize) -> String {
         return render_array(&items, width);
     }
     if let Some(map) = value.read_lock::<Map>() {
-        return render_list(&map);
+        return render_list(&map, kind_of(value));
     }
     render_value_inline(value)
 }
@@ -72,20 +75,21 @@ fn render_array(items: &[Dynamic], width: usize) -> String {
     }
     let maps: Vec<Map> = items.iter().filter_map(|v| v.read_lock::<Map>().map(|m| m.clone())).collect();
     if maps.len() == items.len() {
-        let columns = ordered_keys(&maps[0]);
+        let kinds: Vec<Option<ObjType>> = items.iter().map(kind_of).collect();
+        let columns = ordered_keys(&maps[0], kinds[0]);
         if !columns.is_empty()
             && columns.len() <= MAX_TABLE_COLUMNS
             && let Some(table) = render_table(&columns, &maps, width)
         {
             return table;
         }
-        return maps.iter().map(render_list).collect::<Vec<_>>().join("\n\n");
+        return maps.iter().zip(kinds).map(|(m, k)| render_list(m, k)).collect::<Vec<_>>().join("\n\n");
     }
     // Mixed or scalar arrays: one item per line, objects as list blocks.
     items
         .iter()
         .map(|v| match v.read_lock::<Map>() {
-            Some(m) => render_list(&m),
+            Some(m) => render_list(&m, kind_of(v)),
             None => render_value_inline(v),
         })
         .collect::<Vec<_>>()
@@ -130,8 +134,8 @@ fn one_line(s: &str) -> String {
 
 /// Format-List: `Name : value` lines, names padded to the longest; continuation lines of a
 /// multi-line value are indented to the value column.
-fn render_list(map: &Map) -> String {
-    let keys = ordered_keys(map);
+fn render_list(map: &Map, kind: Option<ObjType>) -> String {
+    let keys = ordered_keys(map, kind);
     let pad = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
     let mut out = Vec::with_capacity(keys.len());
     for key in &keys {
@@ -149,14 +153,17 @@ fn render_list(map: &Map) -> String {
     out.join("\n")
 }
 
-/// Keys of an object in display order: `Identity` first, then the rest in map order.
-pub fn ordered_keys(map: &Map) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::with_capacity(map.len());
-    if map.contains_key("Identity") {
-        keys.push("Identity".to_string());
-    }
-    keys.extend(map.keys().filter(|k| k.as_str() != "Identity").map(|k| k.to_string()));
+/// Keys of an object in display order: its type's property order (reference 1.11) when the
+/// object came from a cmdlet, else `Identity` first; remaining keys follow in map order.
+pub fn ordered_keys(map: &Map, kind: Option<ObjType>) -> Vec<String> {
+    let lead: &[&str] = kind.map(ObjType::properties).unwrap_or(&["Identity"]);
+    let mut keys: Vec<String> = lead.iter().filter(|k| map.contains_key(**k)).map(|k| k.to_string()).collect();
+    keys.extend(map.keys().filter(|k| !lead.contains(&k.as_str())).map(|k| k.to_string()));
     keys
+}
+
+fn kind_of(v: &Dynamic) -> Option<ObjType> {
+    ObjType::from_tag(v.tag())
 }
 
 /// One value on one line (table cells, list values, array items): PowerShell's conventions.
@@ -183,7 +190,7 @@ pub fn render_value_inline(v: &Dynamic) -> String {
         return format!("{{{}}}", items.iter().map(render_value_inline).collect::<Vec<_>>().join(", "));
     }
     if let Some(map) = v.read_lock::<Map>() {
-        let parts: Vec<String> = ordered_keys(&map)
+        let parts: Vec<String> = ordered_keys(&map, kind_of(v))
             .iter()
             .map(|k| format!("{k}={}", map.get(k.as_str()).map(render_value_inline).unwrap_or_default()))
             .collect();

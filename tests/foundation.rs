@@ -345,3 +345,29 @@ fn help_is_derived_from_the_catalog() {
     let overview = s.c("help()").ok();
     assert!(overview.stdout.contains("get_cs_service"));
 }
+
+/// Objects carry exactly the properties of reference 1.11 for their type, in that order
+/// (principals add their directory attributes; Persistent Chat services add their servers).
+#[test]
+fn objects_have_the_reference_properties_in_order() {
+    use pchat::catalog::ObjType;
+    let s = Store::demo();
+    let cases = [
+        ("get_cs_user(#{ResultSize: 1})[0]", ObjType::User, true),
+        ("get_cs_admin_role(\"CsHelpDesk\")[0]", ObjType::Role, true),
+        ("get_credential(\"contoso\\\\annb\")", ObjType::Credential, true),
+        ("get_cs_service(\"Registrar:fe01.contoso.com\")[0]", ObjType::Service, true),
+        ("get_cs_service(#{PersistentChatServer: true})[0]", ObjType::Service, false),
+        ("get_cs_ad_principal(\"sip:annb@contoso.com\")[0]", ObjType::AdPrincipal, false),
+    ];
+    for (code, kind, exact) in cases {
+        let run = s.run(&["--json", "-c", code]).ok();
+        let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON object");
+        let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+        let props = kind.properties();
+        assert_eq!(&keys[..props.len()], props, "{code}");
+        if exact {
+            assert_eq!(keys.len(), props.len(), "{code}: {keys:?}");
+        }
+    }
+}

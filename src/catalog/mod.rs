@@ -137,6 +137,95 @@ impl ObjType {
         }
     }
 
+    /// Properties in the order of the reference's output catalogue (1.11); display and JSON
+    /// follow it. Principals and services may carry further properties after these.
+    pub fn properties(self) -> &'static [&'static str] {
+        match self {
+            ObjType::ChatRoom => &[
+                "Identity",
+                "Name",
+                "Description",
+                "Category",
+                "PersistentChatPoolFqdn",
+                "Disabled",
+                "Invitations",
+                "Privacy",
+                "Type",
+                "Addin",
+                "Members",
+                "Managers",
+                "Presenters",
+                "ChatContentSizeMB",
+            ],
+            ObjType::Category => &[
+                "Identity",
+                "Name",
+                "Description",
+                "PersistentChatPoolFqdn",
+                "AllowedMembers",
+                "DeniedMembers",
+                "Creators",
+                "Invites",
+                "FileUpload",
+                "ChatHistory",
+            ],
+            ObjType::Addin => &["Identity", "Name", "Url", "PersistentChatPoolFqdn"],
+            ObjType::Configuration => {
+                &["Identity", "DefaultChatHistory", "MaxFileSizeKB", "ParticipantUpdateLimit", "RoomManagementUrl"]
+            }
+            ObjType::ComplianceConfiguration => &[
+                "Identity",
+                "AdapterName",
+                "AdapterOutputDirectory",
+                "AdapterType",
+                "AddChatRoomDetails",
+                "AddUserDetails",
+                "CreateFileAttachmentsManifest",
+                "CustomConfiguration",
+                "OneChatRoomPerOutputFile",
+                "RunInterval",
+            ],
+            ObjType::Policy => &["Identity", "Description", "EnablePersistentChat", "TenantId"],
+            ObjType::State => &["Identity", "PoolState", "ActiveServers"],
+            ObjType::Endpoint => &[
+                "Identity",
+                "SipAddress",
+                "DisplayName",
+                "PersistentChatPoolFqdn",
+                "ConferencingPolicy",
+                "VoicePolicy",
+                "ObjectClass",
+            ],
+            ObjType::AdPrincipal => &[
+                "Identity",
+                "DistinguishedName",
+                "Name",
+                "DisplayName",
+                "ObjectClass",
+                "SipAddress",
+                "SamAccountName",
+                "UserPrincipalName",
+            ],
+            ObjType::EligiblePrincipal => &["Identity", "PersistentChatPrincipalType", "SipAddress", "DisplayName"],
+            ObjType::User => &[
+                "Identity",
+                "DisplayName",
+                "SipAddress",
+                "SamAccountName",
+                "UserPrincipalName",
+                "Department",
+                "RegistrarPool",
+                "SiteId",
+                "PersistentChatPolicy",
+            ],
+            ObjType::Role => &["Identity", "Sid", "Cmdlets", "UserScopes", "IsStandardRole", "ConfigScopes"],
+            ObjType::Service => &["Identity", "Role", "SiteId", "PoolFqdn", "DependentServiceList"],
+            ObjType::TaskOutput => &["TargetFqdn", "Result", "Latency", "Error", "Diagnosis"],
+            ObjType::Credential => &["UserName", "Password"],
+            ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
+        }
+    }
+
     /// The `Dynamic` tag that marks a map as an object of this type.
     pub fn tag(self) -> i32 {
         0x5C00 + self as i32

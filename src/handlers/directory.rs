@@ -57,6 +57,14 @@ const KEYS: &[&str] = &[
     "Members",
 ];
 
+/// A parsed file: principals with where each came from (for error messages), roles, the domain.
+#[derive(Default)]
+struct Parsed {
+    domain: Option<DomainDoc>,
+    entries: Vec<(String, PrincipalSpec)>,
+    roles: Vec<RoleDoc>,
+}
+
 /// A validated import, ready to be written.
 struct Import {
     domain: Option<DomainDoc>,
@@ -165,7 +173,7 @@ fn principal_spec(fields: &JsonMap<String, Json>, default_kind: Option<&str>) ->
     Ok(spec)
 }
 
-fn parse_json(text: &str) -> Result<(Option<DomainDoc>, Vec<(String, PrincipalSpec)>, Vec<RoleDoc>), String> {
+fn parse_json(text: &str) -> Result<Parsed, String> {
     let doc: DirectoryDoc = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut principals = Vec::with_capacity(doc.principals.len() + 1);
     if let Some(d) = &doc.domain {
@@ -186,10 +194,10 @@ fn parse_json(text: &str) -> Result<(Option<DomainDoc>, Vec<(String, PrincipalSp
         let at = format!("Principals[{i}] ({dn})");
         principals.push((at.clone(), principal_spec(fields, None).map_err(|e| format!("{at}: {e}"))?));
     }
-    Ok((doc.domain, principals, doc.roles))
+    Ok(Parsed { domain: doc.domain, entries: principals, roles: doc.roles })
 }
 
-fn parse_csv(text: &str) -> Result<Vec<(String, PrincipalSpec)>, String> {
+fn parse_csv(text: &str) -> Result<Parsed, String> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| format!("CSV header: {e}"))?.clone();
     let mut out = Vec::new();
@@ -209,16 +217,12 @@ fn parse_csv(text: &str) -> Result<Vec<(String, PrincipalSpec)>, String> {
         }
         out.push((at, spec));
     }
-    Ok(out)
+    Ok(Parsed { entries: out, ..Default::default() })
 }
 
 /// Check the whole import against itself and the store; nothing is written on any problem.
-fn validate(
-    store: &Store,
-    entries: Vec<(String, PrincipalSpec)>,
-    roles: Vec<RoleDoc>,
-    domain: Option<DomainDoc>,
-) -> Result<Import, String> {
+fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
+    let Parsed { domain, entries, roles } = parsed;
     let sip_domains = store.sip_domains().map_err(|e| e.to_string())?;
     let registrars: Vec<String> = store
         .services()
@@ -323,13 +327,8 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let content = read_text("FileName", path)?;
     let fail = |e: String| CmdletError::invalid(format!("{path}: {e}"));
     let is_csv = path.to_ascii_lowercase().ends_with(".csv");
-    let import = if is_csv {
-        validate(ctx.store, parse_csv(&content).map_err(fail)?, Vec::new(), None)
-    } else {
-        let (domain, principals, roles) = parse_json(&content).map_err(fail)?;
-        validate(ctx.store, principals, roles, domain)
-    }
-    .map_err(fail)?;
+    let parsed = if is_csv { parse_csv(&content) } else { parse_json(&content) }.map_err(fail)?;
+    let import = validate(ctx.store, parsed).map_err(fail)?;
     let target = format!("{} principals and {} roles from {path}", import.principals.len(), import.roles.len());
     if !ctx.should_process(&target)? {
         return Ok(Vec::new());
