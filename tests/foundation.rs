@@ -371,3 +371,16 @@ fn objects_have_the_reference_properties_in_order() {
         }
     }
 }
+
+#[test]
+fn directory_report_runbook() {
+    let s = Store::demo();
+    let report = format!("{ROOT}/scripts/directory_report.rhai");
+    let run = s.run(&["run", &report, "--arg", "ou=OU=Sales,DC=contoso,DC=com"]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "SIP-enabled users in OU=Sales,DC=contoso,DC=com: 48");
+    assert!(lines.contains(&"  Sales: 48"), "{}", run.stdout);
+    assert_eq!(lines.last(), Some(&"With a per-user policy: 0"));
+    let run = s.run(&["run", &report]).ok();
+    assert!(run.stdout.starts_with("SIP-enabled users: 299\n"), "{}", run.stdout);
+}
