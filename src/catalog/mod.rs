@@ -186,7 +186,16 @@ impl ObjType {
                 "RunInterval",
             ],
             ObjType::Policy => &["Identity", "Description", "EnablePersistentChat", "TenantId"],
-            ObjType::State => &["Identity", "PoolState", "ActiveServers"],
+            ObjType::State => &[
+                "Identity",
+                "PoolState",
+                "ActiveServers",
+                "Servers",
+                "PrimaryDatabase",
+                "BackupDatabase",
+                "ServingDatabase",
+                "InSync",
+            ],
             ObjType::Endpoint => &[
                 "Identity",
                 "SipAddress",

@@ -3,6 +3,7 @@
 
 mod directory;
 mod principals;
+mod state;
 mod topology;
 
 use rhai::Dynamic;
@@ -24,6 +25,9 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-Credential" => principals::get_credential,
         "Import-CsAdPrincipal" => directory::import,
         "Remove-CsAdPrincipal" => directory::remove,
+        "Get-CsPersistentChatState" => state::get_state,
+        "Set-CsPersistentChatState" => state::set_state,
+        "Set-CsPersistentChatActiveServer" => state::set_active_server,
         _ => return None,
     })
 }

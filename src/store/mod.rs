@@ -2,6 +2,7 @@
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
 pub mod directory;
+pub mod pool_data;
 mod schema;
 pub mod seed;
 pub mod topology;
@@ -22,6 +23,8 @@ pub struct Store {
     dir: PathBuf,
     /// SQL instance identity (lower case) → schema alias of its attached pool database.
     attached: RefCell<HashMap<String, String>>,
+    /// SQL instance identity (lower case) → why its database could not be opened.
+    unavailable: RefCell<HashMap<String, String>>,
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -56,6 +59,25 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
     Ok(true)
 }
 
+/// Open, configure and migrate one pool database file (creating it when missing).
+fn open_pool_file(path: &Path) -> anyhow::Result<()> {
+    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    configure(&conn)?;
+    migrate(&conn, schema::POOL).with_context(|| format!("cannot migrate {}", path.display()))?;
+    Ok(())
+}
+
+/// Move a damaged database file (and its WAL) aside, keeping it for inspection.
+fn quarantine(path: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let aside = PathBuf::from(format!("{}.damaged-{stamp}", path.display()));
+    std::fs::rename(path, &aside).with_context(|| format!("cannot move {} aside", path.display()))?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    Ok(aside)
+}
+
 impl Store {
     /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
@@ -64,7 +86,8 @@ impl Store {
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
-        let store = Store { conn, dir, attached: RefCell::new(HashMap::new()) };
+        let store =
+            Store { conn, dir, attached: RefCell::new(HashMap::new()), unavailable: RefCell::new(HashMap::new()) };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
         }
@@ -96,32 +119,60 @@ impl Store {
 
     /// Attach the pool database of every SQL instance in the topology, creating and migrating
     /// missing files. ATTACH cannot run inside a transaction, so the engine calls this first.
+    /// A file that cannot be opened is recorded as unavailable rather than failing every call:
+    /// pools it does not serve keep working (that is what fail-over is for).
     pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
         let instances: Vec<(String, String)> = self
             .conn
             .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
+        let mut attached_any = false;
         for (identity, file) in instances {
             let key = identity.to_ascii_lowercase();
             if self.attached.borrow().contains_key(&key) {
                 continue;
             }
             let path = self.dir.join(&file);
-            {
-                let pool_conn = Connection::open(&path)
-                    .with_context(|| format!("cannot open the pool database {} of {identity}", path.display()))?;
-                configure(&pool_conn)?;
-                migrate(&pool_conn, schema::POOL)
-                    .with_context(|| format!("cannot migrate the pool database {}", path.display()))?;
+            let opened = open_pool_file(&path).or_else(|e| {
+                // A damaged file that serves no pool holds nothing that is not also in the copy
+                // serving that pool: set it aside and start it afresh (repair refills it).
+                if self.serves_any_pool(&identity)? {
+                    return Err(e);
+                }
+                let aside = quarantine(&path)?;
+                eprintln!("pchat: the pool database {} of {identity} could not be opened ({e:#}); moved it to {} and recreated it", path.display(), aside.display());
+                open_pool_file(&path)
+            });
+            if let Err(e) = opened {
+                self.unavailable.borrow_mut().insert(key, format!("{e:#}"));
+                continue;
             }
             let alias = format!("pdb{}", self.attached.borrow().len() + 1);
             self.conn
                 .execute("ATTACH DATABASE ?1 AS ?2", params![path.to_string_lossy(), alias])
                 .with_context(|| format!("cannot attach {}", path.display()))?;
+            self.unavailable.borrow_mut().remove(&key);
             self.attached.borrow_mut().insert(key, alias);
+            attached_any = true;
+        }
+        if attached_any {
+            self.repair_pools()?;
         }
         Ok(())
+    }
+
+    /// Does this SQL instance serve a pool now (primary of a Normal pool, backup of a failed-over one)?
+    fn serves_any_pool(&self, instance: &str) -> anyhow::Result<bool> {
+        Ok(self.pools()?.iter().any(|p| {
+            let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
+            serving.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(instance))
+        }))
+    }
+
+    /// Why a SQL instance's pool database is unavailable, if it is.
+    pub fn unavailable_reason(&self, sql_instance: &str) -> Option<String> {
+        self.unavailable.borrow().get(&sql_instance.to_ascii_lowercase()).cloned()
     }
 
     /// The schema alias of an attached pool database (see `attach_pool_databases`).

@@ -97,7 +97,8 @@ CREATE TABLE audit (
 "#];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
-pub const POOL: &[&str] = &[r#"
+pub const POOL: &[&str] = &[
+    r#"
 CREATE TABLE categories (
     id INTEGER PRIMARY KEY,
     pool TEXT NOT NULL COLLATE NOCASE,
@@ -156,4 +157,10 @@ CREATE TABLE messages (
     size_bytes INTEGER NOT NULL
 );
 CREATE INDEX messages_room_time ON messages(room_id, posted_at);
-"#];
+"#,
+    r#"
+-- One counter per pool, bumped by every transaction that changes the pool's data. Primary and
+-- backup hold equal counters while they hold the same data (fail-over, crash repair).
+CREATE TABLE pool_sync (pool TEXT PRIMARY KEY COLLATE NOCASE, seq INTEGER NOT NULL);
+"#,
+];

@@ -312,7 +312,19 @@ impl Store {
             CmdletError::invalid_operation(format!("pool '{}' has no database in the topology", pool.fqdn))
         })?;
         self.pool_schema(instance).ok_or_else(|| {
-            CmdletError::invalid_operation(format!("the database {instance} of pool '{}' is not available", pool.fqdn))
+            let reason = self.unavailable_reason(instance).map(|r| format!(" ({r})")).unwrap_or_default();
+            let advice = if pool.state == "Normal" && pool.backup_database.is_some() {
+                format!(
+                    "; fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{}\", #{{PoolState: \"FailedOver\"}})",
+                    pool.fqdn
+                )
+            } else {
+                String::new()
+            };
+            CmdletError::invalid_operation(format!(
+                "the database {instance} serving pool '{}' is unavailable{reason}{advice}",
+                pool.fqdn
+            ))
         })
     }
 
@@ -320,5 +332,21 @@ impl Store {
     /// database file (as primary of one pool and backup of another) can never collide.
     pub fn new_id(&self) -> i64 {
         (uuid::Uuid::new_v4().as_u128() as i64 & i64::MAX).max(1)
+    }
+}
+
+impl Store {
+    pub fn set_pool_state(&self, pool: &str, state: &str) -> rusqlite::Result<()> {
+        self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
+    }
+
+    /// Mark exactly `active` (a subset of the pool's servers) as accepting new connections.
+    pub fn set_active_servers(&self, pool: &str, active: &[String]) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2")?;
+        for server in self.pool(pool)?.map(|p| p.servers).unwrap_or_default() {
+            let on = active.iter().any(|a| a.eq_ignore_ascii_case(&server));
+            stmt.execute(params![pool, server, on])?;
+        }
+        Ok(())
     }
 }
