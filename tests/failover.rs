@@ -198,3 +198,44 @@ fn active_servers_list_modifiers_swap_and_null() {
     assert!(run.stdout.starts_with("What if: Performing the operation \"Set-CsPersistentChatActiveServer\" on target \"PersistentChatServer:pc01.contoso.com\"."));
     assert_eq!(active(&s), "pcsrv03.contoso.com,pcsrv04.contoso.com");
 }
+
+#[test]
+fn fail_over_and_fail_back_runbooks() {
+    let s = Store::demo();
+    let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
+    let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+    let before = s.dump();
+    let plan = s.run(&["--what-if", "run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+    assert_eq!(plan.stdout.matches("What if:").count(), 3, "{}", plan.stdout);
+    assert!(plan.stdout.contains("[4] Activate [\"pcsrv03.contoso.com\", \"pcsrv04.contoso.com\"]"), "{}", plan.stdout);
+    assert_eq!(s.dump(), before, "--what-if shows the plan and changes nothing");
+
+    let run = s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+    assert!(run.stdout.contains("[5] Verify: state FailedOver, served from sql02.contoso.com\\rtc"), "{}", run.stdout);
+    assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv03.contoso.com,pcsrv04.contoso.com");
+
+    let run = s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1, "a second fail-over is refused by the checks");
+    assert!(run.stderr.contains("is already FailedOver"), "{}", run.stderr);
+
+    let run = s
+        .run(&[
+            "run",
+            &back,
+            "--arg",
+            "pool=pc01.contoso.com",
+            "--arg",
+            "servers=pcsrv01.contoso.com, pcsrv02.contoso.com",
+        ])
+        .ok();
+    assert!(
+        run.stdout.contains("[5] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
+
+    let run = s.run(&["run", &back]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("--arg pool="), "{}", run.stderr);
+}

@@ -210,6 +210,9 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     });
     let s = session.clone();
     engine.register_fn("clear_errors", move || s.borrow_mut().errors.clear());
+    // Runbooks skip their verification steps when nothing is being changed (`--what-if`).
+    let s = session.clone();
+    engine.register_fn("is_what_if", move || s.borrow().what_if);
     engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
