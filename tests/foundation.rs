@@ -384,3 +384,29 @@ fn directory_report_runbook() {
     let run = s.run(&["run", &report]).ok();
     assert!(run.stdout.starts_with("SIP-enabled users: 299\n"), "{}", run.stdout);
 }
+
+/// Ctrl-C (SIGINT) stops a running script cleanly: exit code 1, a clear message, no hang.
+#[cfg(unix)]
+#[test]
+fn interrupt_stops_a_running_script() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let s = Store::demo();
+    let mut child = s
+        .command(&["-c", r#"print("started"); let n = 0; loop { n += 1; }"#])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first).expect("read");
+    assert_eq!(first.trim(), "started");
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}
