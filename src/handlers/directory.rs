@@ -72,6 +72,19 @@ struct Import {
     roles: Vec<RoleRow>,
 }
 
+/// `canonical_key`, remembered per distinct key: a directory of 100,000 users repeats a handful of
+/// attribute names, and the typo check compares each with every defined key.
+type KeyCache = HashMap<String, Result<Option<&'static str>, String>>;
+
+fn canonical_key_cached(cache: &mut KeyCache, key: &str) -> Result<Option<&'static str>, String> {
+    if let Some(known) = cache.get(key) {
+        return known.clone();
+    }
+    let answer = canonical_key(key);
+    cache.insert(key.to_string(), answer.clone());
+    answer
+}
+
 fn canonical_key(key: &str) -> Result<Option<&'static str>, String> {
     if let Some(k) = KEYS.iter().find(|k| k.eq_ignore_ascii_case(key)) {
         return Ok(Some(k));
@@ -113,12 +126,16 @@ fn valid_sip(sip: &str, domains: &[String]) -> Result<(), String> {
 }
 
 /// Turn one principal entry (JSON object or CSV row) into a spec; `at` says where it came from.
-fn principal_spec(fields: &JsonMap<String, Json>, default_kind: Option<&str>) -> Result<PrincipalSpec, String> {
+fn principal_spec(
+    fields: &JsonMap<String, Json>,
+    default_kind: Option<&str>,
+    keys: &mut KeyCache,
+) -> Result<PrincipalSpec, String> {
     let mut spec = PrincipalSpec::default();
     let mut kind = default_kind.map(str::to_string);
     let mut members = None;
     for (key, value) in fields {
-        match canonical_key(key)? {
+        match canonical_key_cached(keys, key)? {
             Some("Type") => {
                 let t = as_string(key, value)?.unwrap_or_default();
                 let Some(k) = KINDS.iter().find(|k| k.eq_ignore_ascii_case(&t)) else {
@@ -176,6 +193,7 @@ fn principal_spec(fields: &JsonMap<String, Json>, default_kind: Option<&str>) ->
 fn parse_json(text: &str) -> Result<Parsed, String> {
     let doc: DirectoryDoc = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut principals = Vec::with_capacity(doc.principals.len() + 1);
+    let mut keys = KeyCache::new();
     if let Some(d) = &doc.domain {
         let spec = PrincipalSpec {
             dn: normalize_dn(&d.dn),
@@ -192,7 +210,7 @@ fn parse_json(text: &str) -> Result<Parsed, String> {
     for (i, fields) in doc.principals.iter().enumerate() {
         let dn = fields.get("Dn").and_then(Json::as_str).unwrap_or("?");
         let at = format!("Principals[{i}] ({dn})");
-        principals.push((at.clone(), principal_spec(fields, None).map_err(|e| format!("{at}: {e}"))?));
+        principals.push((at.clone(), principal_spec(fields, None, &mut keys).map_err(|e| format!("{at}: {e}"))?));
     }
     Ok(Parsed { domain: doc.domain, entries: principals, roles: doc.roles })
 }
@@ -201,6 +219,7 @@ fn parse_csv(text: &str) -> Result<Parsed, String> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| format!("CSV header: {e}"))?.clone();
     let mut out = Vec::new();
+    let mut keys = KeyCache::new();
     for record in reader.records() {
         let record = record.map_err(|e| format!("CSV: {e}"))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
@@ -211,7 +230,7 @@ fn parse_csv(text: &str) -> Result<Parsed, String> {
             .map(|(h, v)| (h.to_string(), Json::String(v.to_string())))
             .collect();
         let at = format!("line {line}");
-        let spec = principal_spec(&fields, Some("User")).map_err(|e| format!("{at}: {e}"))?;
+        let spec = principal_spec(&fields, Some("User"), &mut keys).map_err(|e| format!("{at}: {e}"))?;
         if spec.kind != "User" {
             return Err(format!("{at}: a CSV file holds users only (Type '{}')", spec.kind));
         }
@@ -395,7 +414,7 @@ mod tests {
 
     fn spec(json: &str) -> Result<PrincipalSpec, String> {
         let map: JsonMap<String, Json> = serde_json::from_str(json).unwrap();
-        principal_spec(&map, None)
+        principal_spec(&map, None, &mut KeyCache::new())
     }
 
     #[test]

@@ -148,7 +148,11 @@ pub fn get_user(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             }
             found
         }
-        None => store.users()?,
+        // Without filters, a -ResultSize page comes straight from the ordered index.
+        None => match b.int("ResultSize") {
+            Some(n) if filter.is_none() && ldap.is_none() => store.first_users(n.max(0) as usize)?,
+            _ => store.users()?,
+        },
     };
     let mut out = Vec::new();
     let wanted = b.int("ResultSize").map(|n| n.max(0) as usize).unwrap_or(usize::MAX);

@@ -6,6 +6,40 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::Store;
 use crate::values::wildcard::{Wildcard, has_wildcards};
 
+/// A principal's generic attributes, parsed from their stored JSON only when first read: most
+/// queries over 100,000 principals never look at them.
+#[derive(Debug, Clone, Default)]
+pub struct Attrs {
+    raw: String,
+    parsed: std::cell::OnceCell<serde_json::Map<String, serde_json::Value>>,
+}
+
+impl Attrs {
+    fn map(&self) -> &serde_json::Map<String, serde_json::Value> {
+        self.parsed.get_or_init(|| serde_json::from_str(&self.raw).unwrap_or_default())
+    }
+    pub fn get(&self, key: &str) -> Option<&serde_json::Value> {
+        self.map().get(key)
+    }
+    pub fn iter(&self) -> serde_json::map::Iter<'_> {
+        self.map().iter()
+    }
+}
+
+impl PartialEq for Attrs {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+impl<'a> IntoIterator for &'a Attrs {
+    type Item = (&'a String, &'a serde_json::Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrincipalRow {
     pub id: i64,
@@ -18,7 +52,7 @@ pub struct PrincipalRow {
     pub upn: Option<String>,
     pub registrar_pool: Option<String>,
     pub policy: Option<String>,
-    pub attrs: serde_json::Map<String, serde_json::Value>,
+    pub attrs: Attrs,
     pub endpoint_pool: Option<String>,
 }
 
@@ -95,7 +129,6 @@ const PRINCIPAL_COLUMNS: &str =
     "id, dn, kind, name, display_name, sip, sam, upn, registrar_pool, policy, attrs, endpoint_pool";
 
 fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
-    let attrs: String = r.get(10)?;
     Ok(PrincipalRow {
         id: r.get(0)?,
         dn: r.get(1)?,
@@ -107,7 +140,7 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
         upn: r.get(7)?,
         registrar_pool: r.get(8)?,
         policy: r.get(9)?,
-        attrs: serde_json::from_str(&attrs).unwrap_or_default(),
+        attrs: Attrs { raw: r.get(10)?, parsed: Default::default() },
         endpoint_pool: r.get(11)?,
     })
 }
@@ -131,6 +164,16 @@ impl Store {
     /// SIP-enabled users in the standard order.
     pub fn users(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
         self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", [])
+    }
+
+    /// The first `limit` SIP-enabled users in the standard order (an index serves it).
+    pub fn first_users(&self, limit: usize) -> rusqlite::Result<Vec<PrincipalRow>> {
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE kind = 'User' AND sip IS NOT NULL {ORDER} LIMIT ?1"
+            ))?
+            .query_map([limit.min(i64::MAX as usize) as i64], principal)?
+            .collect()
     }
 
     pub fn principal_by_dn(&self, dn: &str) -> rusqlite::Result<Option<PrincipalRow>> {

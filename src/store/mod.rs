@@ -33,6 +33,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
+    // spill to the WAL and are written again. The cache only grows as far as it is used.
+    conn.pragma_update(None, "cache_size", -65536)?;
     Ok(())
 }
 

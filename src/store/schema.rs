@@ -2,7 +2,8 @@
 //! Append new steps; never edit a released one.
 
 /// The central database: topology, directory, roles, scoped settings, endpoints, pool state, audit.
-pub const CENTRAL: &[&str] = &[r#"
+pub const CENTRAL: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE sip_domains (name TEXT PRIMARY KEY COLLATE NOCASE, ord INTEGER NOT NULL);
 CREATE TABLE sites (name TEXT PRIMARY KEY COLLATE NOCASE, ord INTEGER NOT NULL);
@@ -94,7 +95,14 @@ CREATE TABLE audit (
     cmdlet TEXT NOT NULL,
     target TEXT
 );
-"#];
+"#,
+    r#"
+-- The standard output order of principals (reference 1.7), so a first page needs no sort.
+-- Subtrees are matched on the DN itself; the parent index only slowed imports down.
+DROP INDEX principals_parent;
+CREATE INDEX principals_order ON principals(coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE);
+"#,
+];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
 pub const POOL: &[&str] = &[
