@@ -97,7 +97,8 @@ CREATE TABLE audit (
 "#];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
-pub const POOL: &[&str] = &[r#"
+pub const POOL: &[&str] = &[
+    r#"
 CREATE TABLE categories (
     id INTEGER PRIMARY KEY,
     pool TEXT NOT NULL COLLATE NOCASE,
@@ -156,4 +157,9 @@ CREATE TABLE messages (
     size_bytes INTEGER NOT NULL
 );
 CREATE INDEX messages_room_time ON messages(room_id, posted_at);
-"#];
+"#,
+    // Removing an add-in clears the rooms that use it; finding them must not scan every room.
+    r#"
+CREATE INDEX rooms_addin ON rooms(addin_id);
+"#,
+];
