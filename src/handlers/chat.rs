@@ -11,6 +11,7 @@ use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
 use crate::store::scope::principal_key;
+use crate::values::wildcard::has_wildcards;
 
 /// Split `pool\name`; `what` names the object kind for the message.
 pub fn split_identity<'a>(identity: &'a str, what: &str) -> CmdletResult<(&'a str, &'a str)> {
@@ -103,6 +104,12 @@ impl<'a> Principals<'a> {
     /// The principal an entry names: a SIP address, a DN, or (with AsObject) a display name.
     pub fn resolve(&self, param: &str, raw: &str) -> CmdletResult<PrincipalRow> {
         let t = raw.trim();
+        if has_wildcards(t) {
+            return Err(CmdletError::invalid(format!(
+                "-{param}: '{t}' contains wildcards; list entries name one principal each"
+            ))
+            .with_target(t));
+        }
         let found = if is_sip(t) {
             self.store.principal_by_sip(t)?
         } else if t.contains('=') {
