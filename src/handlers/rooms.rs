@@ -76,7 +76,8 @@ fn category_of(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<Ca
 
 /// `-Filter`: an expression over the room's properties, or plain text (reference 2.7 #24).
 enum RoomFilter {
-    Expr(expr::Expr),
+    /// The expression and the properties it reads.
+    Expr(expr::Expr, Vec<String>),
     Wildcard(Wildcard),
     Text(String),
 }
@@ -85,7 +86,10 @@ impl RoomFilter {
     fn parse(f: &str) -> CmdletResult<RoomFilter> {
         if expr::looks_like_expression(f) {
             return expr::parse(f)
-                .map(RoomFilter::Expr)
+                .map(|e| {
+                    let props = e.properties();
+                    RoomFilter::Expr(e, props)
+                })
                 .map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")));
         }
         if has_wildcards(f) {
@@ -99,8 +103,8 @@ impl RoomFilter {
     /// Whether the expression reads a list property (which then must be loaded first).
     fn needs_lists(&self) -> bool {
         match self {
-            RoomFilter::Expr(e) => {
-                e.properties().iter().any(|p| [MEMBERS, MANAGERS, PRESENTERS].iter().any(|l| l.eq_ignore_ascii_case(p)))
+            RoomFilter::Expr(_, props) => {
+                props.iter().any(|p| [MEMBERS, MANAGERS, PRESENTERS].iter().any(|l| l.eq_ignore_ascii_case(p)))
             }
             _ => false,
         }
@@ -110,11 +114,39 @@ impl RoomFilter {
         let text_matches =
             |f: &dyn Fn(&str) -> bool| f(&r.name) || (search_description && r.description.as_deref().is_some_and(f));
         match self {
-            RoomFilter::Expr(e) => room_object(r, names).read_lock::<Map>().is_some_and(|m| e.eval(&m)),
+            RoomFilter::Expr(e, _) if self.needs_lists() => {
+                room_object(r, names).read_lock::<Map>().is_some_and(|m| e.eval(&m))
+            }
+            // Only the properties the expression reads: building whole objects for every room
+            // of a large pool would dominate the search.
+            RoomFilter::Expr(e, props) => e.eval(&scalar_properties(r, props)),
             RoomFilter::Wildcard(w) => text_matches(&|s| w.is_match(s)),
             RoomFilter::Text(t) => text_matches(&|s| s.to_lowercase().contains(t.as_str())),
         }
     }
+}
+
+/// The named scalar properties of a room, as a filter sees them.
+fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
+    let mut m = Map::new();
+    for p in wanted {
+        let v = match p.to_ascii_lowercase().as_str() {
+            "identity" => text(identity(r)),
+            "name" => text(r.name.clone()),
+            "description" => opt(r.description.clone()),
+            "category" => text(r.category.clone()),
+            "persistentchatpoolfqdn" => text(r.pool.clone()),
+            "disabled" => Dynamic::from(r.disabled),
+            "invitations" => text(r.invitations.clone()),
+            "privacy" => text(r.privacy.clone()),
+            "type" => text(r.room_type.clone()),
+            "addin" => opt(r.addin.clone()),
+            "chatcontentsizemb" => Dynamic::from(r.content_bytes as f64 / MB as f64),
+            _ => continue,
+        };
+        m.insert(p.as_str().into(), v);
+    }
+    m
 }
 
 /// Per-pool id restriction from -Member / -Manager (effective membership, reference 2.7 #24).
@@ -334,9 +366,10 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             })?;
             r.category_id = cat.id;
             r.category = cat.name.clone();
-            cat
+            Some(cat)
         }
-        _ => category_of(store, &pool, &before)?,
+        // The current category is read only if added entries need checking against it.
+        _ => None,
     };
     if let Some(t) = b.enum_value("Type").or(instance.map(|m| instance_enum(m, "Type", TYPES)).transpose()?.flatten()) {
         r.room_type = t.to_string();
@@ -368,7 +401,12 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             r.room_type
         ))));
     }
-    for (list, p) in &added {
+    let category = match (category, added.is_empty()) {
+        (Some(c), _) => Some(c),
+        (None, false) => Some(category_of(store, &pool, &before)?),
+        (None, true) => None,
+    };
+    for ((list, p), category) in added.iter().zip(std::iter::repeat(category.as_ref()).flatten()) {
         if !in_scope(&store.ancestry(p)?, &category.allowed, &category.denied) {
             return Err(at(CmdletError::new(
                 ErrorKind::NotEligible,
