@@ -28,6 +28,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("startup", bench_startup),
     ("get_cs_user_resultsize", bench_get_cs_user_resultsize),
     ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
+    ("rooms", bench_rooms),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -98,6 +99,83 @@ fn bench_get_cs_ad_principal_ldap(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         Unit::Ms,
         "-",
     )])
+}
+
+const ROOM_CATEGORIES: usize = 1_000;
+const ROOMS_PER_CATEGORY: usize = 100;
+
+/// Issue 3: 1,000 categories and 100,000 rooms created by a runbook, each category scoped to one
+/// of the 45 department OUs; then Get -Member for one user, a -Filter on names, and a pipeline
+/// disabling every room.
+fn bench_rooms(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    let leaf_ous: Vec<String> = REGIONS
+        .iter()
+        .flat_map(|r| DEPARTMENTS.iter().map(move |d| format!("\"OU={d},OU={r},DC=contoso,DC=com\"")))
+        .collect();
+    let runbook = ctx.dir.join("create-rooms.rhai");
+    let code = format!(
+        r#"const OUS = [{ous}];
+for c in 0..{categories} {{
+    new_cs_persistent_chat_category(#{{Name: `Cat${{c}}`, PersistentChatPoolFqdn: "pc01.contoso.com"}});
+    set_cs_persistent_chat_category(`pc01.contoso.com\\Cat${{c}}`, #{{AllowedMembers: OUS[c % OUS.len()]}});
+    for r in 0..{per} {{
+        new_cs_persistent_chat_room(#{{Name: `Room${{c}}-${{r}}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: `Cat${{c}}`}});
+    }}
+}}
+print(get_cs_persistent_chat_room(#{{ResultSize: 1}}).len());
+"#,
+        ous = leaf_ous.join(", "),
+        categories = ROOM_CATEGORIES,
+        per = ROOMS_PER_CATEGORY
+    );
+    fs::write(&runbook, code).map_err(|e| format!("cannot write {}: {e}", runbook.display()))?;
+    let (created, _) = ctx.pchat_run(&runbook, LOAD_TIMEOUT)?;
+    let rooms = ROOM_CATEGORIES * ROOMS_PER_CATEGORY;
+    let mut rows = vec![Row::single(
+        &format!(
+            "runbook creating {} categories and {} rooms",
+            group_thousands(ROOM_CATEGORIES),
+            group_thousands(rooms)
+        ),
+        &ctx.n_label(),
+        created,
+        Unit::S,
+        &verdict("< 20 s", created < Duration::from_secs(20)),
+    )];
+
+    // User 0 is in the first department OU: in scope of every 45th category, whose rooms inherit.
+    const RUNS: usize = 10;
+    let member = r#"get_cs_persistent_chat_room(#{Member: "sip:u000000@contoso.com"}).len()"#;
+    let expected = (ROOM_CATEGORIES.div_ceil(leaf_ous.len()) * ROOMS_PER_CATEGORY).to_string();
+    let s = time_runs(RUNS, || ctx.pchat_expect(member, &expected, QUICK_TIMEOUT))?;
+    rows.push(Row::stats(
+        &format!("`{member}` ({RUNS} runs, {expected} rooms)"),
+        &ctx.n_label(),
+        &s,
+        Unit::Ms,
+        &verdict("median < 100 ms", s.median() < Duration::from_millis(100)),
+    ));
+    let filter = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Room42-*'"}).len()"#;
+    let s = time_runs(RUNS, || ctx.pchat_expect(filter, &ROOMS_PER_CATEGORY.to_string(), QUICK_TIMEOUT))?;
+    rows.push(Row::stats(
+        &format!("`{filter}` ({RUNS} runs)"),
+        &ctx.n_label(),
+        &s,
+        Unit::Ms,
+        &verdict("median < 100 ms", s.median() < Duration::from_millis(100)),
+    ));
+
+    let disable = "get_cs_persistent_chat_room().set_cs_persistent_chat_room(#{Disabled: true}); get_cs_persistent_chat_room(#{Disabled: false}).len()";
+    let t = ctx.pchat_expect(disable, "0", LOAD_TIMEOUT)?;
+    rows.push(Row::single(
+        &format!("pipeline disabling {} rooms (`get | set Disabled`)", group_thousands(rooms)),
+        &ctx.n_label(),
+        t,
+        Unit::S,
+        &verdict("< 5 s", t < Duration::from_secs(5)),
+    ));
+    Ok(rows)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -196,9 +274,18 @@ impl Ctx {
         Ok(())
     }
 
+    /// Runs `pchat --db <store> run FILE`, like `pchat`.
+    fn pchat_run(&mut self, runbook: &Path, timeout: Duration) -> Result<(Duration, String), String> {
+        self.pchat_args(&["run".as_ref(), runbook.as_os_str()], timeout)
+    }
+
     /// Runs `pchat --db <store> -c CODE`; returns the wall time and stdout. Fails unless the
     /// binary exits 0 with nothing on stderr.
     fn pchat(&mut self, code: &str, timeout: Duration) -> Result<(Duration, String), String> {
+        self.pchat_args(&["-c".as_ref(), code.as_ref()], timeout)
+    }
+
+    fn pchat_args(&mut self, args: &[&std::ffi::OsStr], timeout: Duration) -> Result<(Duration, String), String> {
         self.runs += 1;
         let out_path = self.dir.join(format!("run-{}.out", self.runs));
         let err_path = self.dir.join(format!("run-{}.err", self.runs));
@@ -207,13 +294,16 @@ impl Ctx {
         let mut cmd = Command::new(&self.bin);
         cmd.arg("--db")
             .arg(&self.db)
-            .arg("-c")
-            .arg(code)
+            .args(args)
             .env_remove("PCHAT_DB")
             .stdin(Stdio::null())
             .stdout(Stdio::from(out))
             .stderr(Stdio::from(err));
-        let shown = format!("pchat --db {} -c '{}'", self.db.display(), code);
+        let shown = format!(
+            "pchat --db {} {}",
+            self.db.display(),
+            args.iter().map(|a| format!("'{}'", a.to_string_lossy())).collect::<Vec<_>>().join(" ")
+        );
 
         let started = Instant::now();
         let mut child = cmd.spawn().map_err(|e| format!("cannot start {shown}: {e}"))?;

@@ -4,13 +4,12 @@
 //! to the backup as well, inside the caller's transaction: a committed change is never missing
 //! from the backup.
 
-use std::cell::Cell;
-
 use rusqlite::{OptionalExtension, ToSql};
 
 use super::Store;
+use super::pools::PoolTarget;
 use super::topology::PoolRow;
-use crate::errors::{CmdletError, CmdletResult};
+use crate::errors::CmdletResult;
 
 /// The pool tables, parents before children; each child names its parent table and key.
 const COPY_ORDER: &[(&str, Option<(&str, &str)>)] = &[
@@ -22,29 +21,43 @@ const COPY_ORDER: &[(&str, Option<(&str, &str)>)] = &[
     ("messages", Some(("rooms", "room_id"))),
 ];
 
+/// One pool's data, borrowed with the store: `db()` to read, `write()` to change every copy.
 pub struct PoolData<'a> {
     store: &'a Store,
     pub pool: PoolRow,
-    serving: String,
-    mirror: Option<String>,
-    bumped: Cell<bool>,
+    target: PoolTarget,
 }
 
 impl Store {
     /// Access to one Persistent Chat pool's data, refusing when a database it needs is unavailable.
     pub fn pool_data(&self, pool: PoolRow) -> CmdletResult<PoolData<'_>> {
-        let serving = self.serving_schema(&pool)?;
-        let mirror = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(backup)) => Some(self.pool_schema(backup).ok_or_else(|| {
-                CmdletError::invalid_operation(format!(
-                    "the backup database {backup} of pool '{}' is unavailable{}; changes would not reach it (repair the file, or fail the pool over)",
-                    pool.fqdn,
-                    self.unavailable_reason(backup).map(|r| format!(" ({r})")).unwrap_or_default()
-                ))
-            })?),
-            _ => None,
-        };
-        Ok(PoolData { store: self, pool, serving, mirror, bumped: Cell::new(false) })
+        let target = self.pool_target(&pool)?;
+        Ok(PoolData { store: self, pool, target })
+    }
+
+    /// Run a change on every copy of a pool's data: the serving database and, in Normal state, the
+    /// backup. `{db}` in `sql` stands for the schema. The first change of an invocation also bumps
+    /// the pool's change counter in each copy.
+    pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
+        if !pool.counted.replace(true) {
+            for schema in copies() {
+                self.conn
+                    .prepare_cached(&format!(
+                        "INSERT INTO {schema}.pool_sync(pool, seq) VALUES (?1, 1)
+                         ON CONFLICT(pool) DO UPDATE SET seq = seq + 1"
+                    ))?
+                    .execute([&pool.fqdn])?;
+            }
+        }
+        let mut changed = 0;
+        for (i, schema) in copies().enumerate() {
+            let n = self.conn.prepare_cached(&sql.replace("{db}", schema))?.execute(params)?;
+            if i == 0 {
+                changed = n;
+            }
+        }
+        Ok(changed)
     }
 
     /// The change counter of a pool in one database (0 when it never changed there).
@@ -112,37 +125,19 @@ impl Store {
 impl PoolData<'_> {
     /// The schema to read the pool's data from.
     pub fn db(&self) -> &str {
-        &self.serving
+        &self.target.schema
+    }
+
+    pub fn target(&self) -> &PoolTarget {
+        &self.target
     }
 
     pub fn conn(&self) -> &rusqlite::Connection {
         &self.store.conn
     }
 
-    /// Run a change on every copy of the pool's data. `{db}` in `sql` stands for the schema.
+    /// See `Store::pool_write`.
     pub fn write(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
-        if !self.bumped.replace(true) {
-            for schema in self.schemas() {
-                self.store.conn.execute(
-                    &format!(
-                        "INSERT INTO {schema}.pool_sync(pool, seq) VALUES (?1, 1)
-                         ON CONFLICT(pool) DO UPDATE SET seq = seq + 1"
-                    ),
-                    [&self.pool.fqdn],
-                )?;
-            }
-        }
-        let mut changed = 0;
-        for (i, schema) in self.schemas().enumerate() {
-            let n = self.store.conn.prepare_cached(&sql.replace("{db}", schema))?.execute(params)?;
-            if i == 0 {
-                changed = n;
-            }
-        }
-        Ok(changed)
-    }
-
-    fn schemas(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.serving.as_str()).chain(self.mirror.as_deref())
+        self.store.pool_write(&self.target, sql, params)
     }
 }
