@@ -239,3 +239,138 @@ fn fail_over_and_fail_back_runbooks() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("--arg pool="), "{}", run.stderr);
 }
+
+/// Every row of pc01's data in one database file, in a stable order (for comparing copies).
+fn pc01_rows(path: &std::path::Path) -> Vec<String> {
+    let c = Connection::open(path).expect("open pool db");
+    let queries = [
+        "SELECT 'category', id, name, description, invites, file_upload, chat_history FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY id",
+        "SELECT 'centry', e.category_id, e.list, e.entry, e.ord, '', '' FROM category_entries e JOIN categories c ON c.id = e.category_id WHERE c.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
+        "SELECT 'room', id, name, description, category_id, disabled, privacy || type || invitations FROM rooms WHERE pool = 'pc01.contoso.com' ORDER BY id",
+        "SELECT 'rentry', e.room_id, e.list, e.entry, e.ord, '', '' FROM room_entries e JOIN rooms r ON r.id = e.room_id WHERE r.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
+        "SELECT 'addin', id, name, url, '', '', '' FROM addins WHERE pool = 'pc01.contoso.com' ORDER BY id",
+    ];
+    let mut rows = Vec::new();
+    for q in queries {
+        let mut stmt = c.prepare(q).expect("query");
+        let found = stmt
+            .query_map([], |r| {
+                Ok((0..7)
+                    .map(|i| match r.get_ref(i) {
+                        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+                        Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
+                        Ok(other) => format!("{other:?}"),
+                        Err(e) => format!("{e}"),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .expect("rows");
+        rows.extend(found.map(|r| r.expect("row")));
+    }
+    rows
+}
+
+const ROOMS_SETUP: &str = r#"
+new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"});
+set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{AllowedMembers: ["OU=Finance,DC=contoso,DC=com"]});
+for i in 1..=3 {
+    new_cs_persistent_chat_room(#{Name: `Room${i}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"});
+    set_cs_persistent_chat_room(`pc01.contoso.com\Room${i}`, #{Members: #{Add: "sip:annb@contoso.com"}, Managers: ["sip:bobk@contoso.com"]});
+}
+"#;
+
+#[test]
+fn every_change_in_normal_state_reaches_the_backup() {
+    let s = Store::demo();
+    s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\Room2", #{Name: "Budget", Privacy: "Secret", Members: #{Remove: "sip:annb@contoso.com"}}); remove_cs_persistent_chat_room("pc01.contoso.com\\Room3")"#).ok();
+    let primary = pc01_rows(&pool_file(&s, "sql01"));
+    assert!(primary.iter().any(|r| r.contains("Budget")), "{primary:?}");
+    assert_eq!(primary.iter().filter(|r| r.starts_with("room|")).count(), 2);
+    assert_eq!(pc01_rows(&pool_file(&s, "sql02")), primary, "the backup holds exactly the primary's data");
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// Issue 5 acceptance: delete the primary, fail over, everything is there and new changes work;
+/// fail back and the primary holds everything, including what changed while failed over.
+#[test]
+fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
+    let s = Store::demo();
+    s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
+    let before = pc01_rows(&pool_file(&s, "sql01"));
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", pool_file(&s, "sql01").display()));
+    }
+    let members = s
+        .c(r#"get_cs_persistent_chat_room(#{Category: "Finance"}).map(|r| `${r.Name}:${r.Members}:${r.Managers}`)"#)
+        .ok();
+    assert_eq!(members.stdout.lines().count(), 3, "{}", members.stdout);
+    assert!(
+        members.stdout.contains(r#"Room1:["sip:annb@contoso.com"]:["sip:bobk@contoso.com"]"#),
+        "{}",
+        members.stdout
+    );
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "Room4", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}); set_cs_persistent_chat_room("pc01.contoso.com\\Room1", #{Disabled: true})"#).ok();
+    assert_eq!(state(&s, "InSync"), "False");
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    let after = pc01_rows(&pool_file(&s, "sql01"));
+    assert_eq!(after, pc01_rows(&pool_file(&s, "sql02")));
+    assert!(after.iter().any(|r| r.contains("Room4")), "{after:?}");
+    assert_ne!(after, before);
+    let disabled = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Room1")[0].Disabled"#).ok();
+    assert_eq!(disabled.stdout.trim(), "True");
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// A process killed (SIGKILL) in the middle of a runbook that changes a pool leaves primary and
+/// backup consistent with each other and with the last completed cmdlet, wherever it is killed.
+#[cfg(unix)]
+#[test]
+fn sigkill_at_many_points_leaves_both_copies_consistent() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    const LOOP: &str = r#"
+new_cs_persistent_chat_category(#{Name: "Load", PersistentChatPoolFqdn: "pc01.contoso.com"});
+set_cs_persistent_chat_category("pc01.contoso.com\\Load", #{AllowedMembers: ["OU=Finance,DC=contoso,DC=com"]});
+print("ready");
+for i in 0..1000 {
+    new_cs_persistent_chat_room(#{Name: `L${i}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"});
+    print(`created ${i}`);
+}
+"#;
+    for kill_after in [0usize, 1, 2, 3, 5, 8, 13, 21, 34] {
+        let s = Store::demo();
+        let path = s.dir.path().join("load.rhai");
+        std::fs::write(&path, LOOP).expect("runbook");
+        let mut child = s
+            .command(&["run", &path.to_string_lossy()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let wanted = format!("created {kill_after}");
+        for line in lines.by_ref() {
+            if line.expect("line") == wanted {
+                break;
+            }
+        }
+        child.kill().expect("SIGKILL");
+        child.wait().expect("reaped");
+        // The next run repairs whichever copy a kill mid-commit left behind.
+        s.c("get_cs_persistent_chat_state().len()").ok();
+        let primary = pc01_rows(&pool_file(&s, "sql01"));
+        assert_eq!(primary, pc01_rows(&pool_file(&s, "sql02")), "killed after room {kill_after}");
+        let rooms = s
+            .c(r#"get_cs_persistent_chat_room(#{Category: "Load"}).len()"#)
+            .ok()
+            .stdout
+            .trim()
+            .parse::<usize>()
+            .expect("count");
+        assert!(rooms == kill_after + 1 || rooms == kill_after + 2, "killed after room {kill_after}: {rooms} rooms");
+    }
+}
