@@ -2,6 +2,7 @@
 //! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
 pub mod context;
+mod files;
 mod invoke;
 mod modules;
 
@@ -94,6 +95,7 @@ impl Shell {
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
         register_cmdlets(&mut engine, &session);
         register_builtins(&mut engine, &session);
+        files::register(&mut engine);
 
         let mut scope = Scope::new();
         let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
