@@ -29,6 +29,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("get_cs_user_resultsize", bench_get_cs_user_resultsize),
     ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
     ("rooms", bench_rooms),
+    ("backup_cost", bench_backup_cost),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -181,6 +182,61 @@ print(get_cs_persistent_chat_room(#{{ResultSize: 1}}).len());
 // ---------------------------------------------------------------------------------------------
 // Context: the temporary store and the generated input files
 // ---------------------------------------------------------------------------------------------
+
+/// Issue 5: the cost of keeping the backup in sync, as the ratio of the same room-creation runbook
+/// on a pool with a backup database (every change written to both) and without one. Each side
+/// gets a fresh store; rooms from PCHAT_BENCH_RATIO_ROOMS (default 100,000).
+fn bench_backup_cost(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let rooms: usize = match std::env::var("PCHAT_BENCH_RATIO_ROOMS") {
+        Ok(v) => v.parse().map_err(|_| format!("PCHAT_BENCH_RATIO_ROOMS={v} is not a number"))?,
+        Err(_) => 100_000,
+    };
+    let text = fs::read_to_string(&ctx.topology).map_err(|e| format!("{}: {e}", ctx.topology.display()))?;
+    let mut topology: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    if let Some(pool) = topology["Pools"]
+        .as_array_mut()
+        .and_then(|pools| pools.iter_mut().find(|p| p["Fqdn"] == "pc01.contoso.com"))
+        .and_then(|p| p.as_object_mut())
+    {
+        pool.remove("BackupDatabase");
+    }
+    let no_backup = ctx.dir.join("topology-no-backup.json");
+    fs::write(&no_backup, topology.to_string()).map_err(|e| format!("{}: {e}", no_backup.display()))?;
+    let runbook = ctx.dir.join("create-rooms-ratio.rhai");
+    let code = format!(
+        r#"new_cs_persistent_chat_category(#{{Name: "Ratio", PersistentChatPoolFqdn: "pc01.contoso.com"}});
+for r in 0..{rooms} {{
+    new_cs_persistent_chat_room(#{{Name: `Ratio${{r}}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Ratio"}});
+}}
+"#
+    );
+    fs::write(&runbook, code).map_err(|e| format!("cannot write {}: {e}", runbook.display()))?;
+    let saved = ctx.db.clone();
+    let time_with = |ctx: &mut Ctx, topology: &Path, store: &str| -> Result<Duration, String> {
+        ctx.db = ctx.dir.join(store).join("pchat.db");
+        fs::create_dir_all(ctx.dir.join(store)).map_err(|e| e.to_string())?;
+        ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(topology)), LOAD_TIMEOUT)?;
+        Ok(ctx.pchat_run(&runbook, LOAD_TIMEOUT)?.0)
+    };
+    let topology_with = ctx.topology.clone();
+    let result = time_with(ctx, &topology_with, "with-backup")
+        .and_then(|with| Ok((with, time_with(ctx, &no_backup, "without-backup")?)));
+    ctx.db = saved;
+    let (with, without) = result?;
+    let ratio = with.as_secs_f64() / without.as_secs_f64().max(1e-9);
+    let n = group_thousands(rooms);
+    Ok(vec![
+        Row::single("room-creation runbook, pool with a backup database", &n, with, Unit::S, "-"),
+        Row::single("room-creation runbook, pool without a backup database", &n, without, Unit::S, "-"),
+        Row {
+            name: "backup in sync: ratio with / without".into(),
+            n,
+            median: format!("{ratio:.2}x"),
+            p90: "-".into(),
+            target: verdict("< 1.5x", ratio < 1.5),
+        },
+    ])
+}
 
 struct Ctx {
     bin: PathBuf,
