@@ -1,9 +1,14 @@
 //! Handlers grouped by noun; each is a plain function from bound arguments to result objects.
 //! A cmdlet is registered in the engine exactly when it has a handler here.
 
+mod addins;
+mod categories;
+mod chat;
 mod directory;
+mod eligibility;
 mod principals;
 mod state;
+mod rooms;
 mod topology;
 
 use rhai::Dynamic;
@@ -28,6 +33,19 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-CsPersistentChatState" => state::get_state,
         "Set-CsPersistentChatState" => state::set_state,
         "Set-CsPersistentChatActiveServer" => state::set_active_server,
+        "Get-CsPersistentChatCategory" => categories::get,
+        "New-CsPersistentChatCategory" => categories::new,
+        "Set-CsPersistentChatCategory" => categories::set,
+        "Remove-CsPersistentChatCategory" => categories::remove,
+        "Get-CsPersistentChatRoom" => rooms::get,
+        "New-CsPersistentChatRoom" => rooms::new,
+        "Set-CsPersistentChatRoom" => rooms::set,
+        "Remove-CsPersistentChatRoom" => rooms::remove,
+        "Get-CsPersistentChatAddin" => addins::get,
+        "New-CsPersistentChatAddin" => addins::new,
+        "Set-CsPersistentChatAddin" => addins::set,
+        "Remove-CsPersistentChatAddin" => addins::remove,
+        "Get-CsPersistentChatEligiblePrincipal" => eligibility::get,
         _ => return None,
     })
 }

@@ -1,9 +1,14 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
+pub mod addins;
+pub mod categories;
 pub mod directory;
 pub mod pool_data;
+pub mod pools;
+pub mod rooms;
 mod schema;
+pub mod scope;
 pub mod seed;
 pub mod topology;
 

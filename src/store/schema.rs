@@ -163,4 +163,8 @@ CREATE INDEX messages_room_time ON messages(room_id, posted_at);
 -- backup hold equal counters while they hold the same data (fail-over, crash repair).
 CREATE TABLE pool_sync (pool TEXT PRIMARY KEY COLLATE NOCASE, seq INTEGER NOT NULL);
 "#,
+    // Removing an add-in clears the rooms that use it; finding them must not scan every room.
+    r#"
+CREATE INDEX rooms_addin ON rooms(addin_id);
+"#,
 ];

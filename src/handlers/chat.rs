@@ -1,0 +1,260 @@
+//! What the category, room, add-in and eligibility handlers share: `pool\name` identities, names
+//! with an optional pool, principal references in membership lists and their rendering.
+
+use std::collections::HashMap;
+
+use rhai::{Dynamic, Map};
+
+use crate::binder::ListModifier;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::store::Store;
+use crate::store::directory::PrincipalRow;
+use crate::store::pools::PoolTarget;
+use crate::store::scope::principal_key;
+
+/// Split `pool\name`; `what` names the object kind for the message.
+pub fn split_identity<'a>(identity: &'a str, what: &str) -> CmdletResult<(&'a str, &'a str)> {
+    match identity.trim().split_once('\\') {
+        Some((pool, name)) if !pool.trim().is_empty() && !name.trim().is_empty() => Ok((pool.trim(), name.trim())),
+        _ => Err(CmdletError::not_found(format!(
+            "no {what} '{identity}': give the identity as <poolFqdn>\\<Name>, e.g. pc01.contoso.com\\Finance"
+        ))
+        .with_target(identity)),
+    }
+}
+
+/// The pool of a `pool\name` identity; an unknown pool is NotFound for the object.
+pub fn identity_pool<'a>(store: &Store, identity: &'a str, what: &str) -> CmdletResult<(PoolTarget, &'a str)> {
+    let (pool, name) = split_identity(identity, what)?;
+    let target = store.chat_pools(Some(pool)).map_err(|e| {
+        CmdletError::new(e.kind, format!("no {what} '{identity}': {}", e.message)).with_target(identity)
+    })?;
+    Ok((target.into_iter().next().ok_or_else(|| CmdletError::not_found(format!("no pool '{pool}'")))?, name))
+}
+
+pub fn not_found(what: &str, identity: &str) -> CmdletError {
+    CmdletError::not_found(format!("no {what} '{identity}'")).with_target(identity)
+}
+
+/// A new or renamed object's name: non-empty, and no backslash (it would break the identity).
+pub fn check_name(param: &str, name: &str) -> CmdletResult<String> {
+    let n = name.trim();
+    if n.is_empty() || n.contains('\\') {
+        return Err(CmdletError::invalid(format!(
+            "-{param} '{name}' is not a valid name: it must be non-empty and contain no backslash"
+        )));
+    }
+    Ok(n.to_string())
+}
+
+/// Candidate pools for a name given as `pool\name` or bare with an optional `-PersistentChatPoolFqdn`:
+/// returns the pools to search and the bare name.
+pub fn name_scope(
+    store: &Store,
+    value: &str,
+    pool: Option<&str>,
+    param: &str,
+) -> CmdletResult<(Vec<PoolTarget>, String)> {
+    match value.split_once('\\') {
+        Some((p, name)) => {
+            if let Some(given) = pool
+                && !given.trim().eq_ignore_ascii_case(p.trim())
+            {
+                return Err(CmdletError::invalid(format!(
+                    "-{param} '{value}' names pool '{p}' but -PersistentChatPoolFqdn is '{given}'"
+                )));
+            }
+            Ok((store.chat_pools(Some(p))?, name.trim().to_string()))
+        }
+        None => Ok((store.chat_pools(pool)?, value.trim().to_string())),
+    }
+}
+
+/// Exactly one match across the searched pools, else NotFound / an ambiguity error naming the pools.
+pub fn unique_match<T>(found: Vec<(PoolTarget, T)>, what: &str, value: &str) -> CmdletResult<(PoolTarget, T)> {
+    match found.len() {
+        0 => Err(not_found(what, value)),
+        1 => Ok(found.into_iter().next().ok_or_else(|| not_found(what, value))?),
+        _ => Err(CmdletError::invalid(format!(
+            "{what} '{value}' exists in several pools ({}); give -PersistentChatPoolFqdn or <poolFqdn>\\<Name>",
+            found.iter().map(|(p, _)| p.fqdn.as_str()).collect::<Vec<_>>().join(", ")
+        ))
+        .with_target(value)),
+    }
+}
+
+fn is_sip(s: &str) -> bool {
+    s.len() > 4 && s[..4].eq_ignore_ascii_case("sip:")
+}
+
+/// Resolves principal references of membership lists (reference 1.10 #8) and renders stored keys,
+/// caching directory reads for the length of one call.
+pub struct Principals<'a> {
+    store: &'a Store,
+    pub as_object: bool,
+    names: HashMap<String, String>,
+}
+
+impl<'a> Principals<'a> {
+    pub fn new(store: &'a Store, as_object: bool) -> Self {
+        Principals { store, as_object, names: HashMap::new() }
+    }
+
+    /// The principal an entry names: a SIP address, a DN, or (with AsObject) a display name.
+    pub fn resolve(&self, param: &str, raw: &str) -> CmdletResult<PrincipalRow> {
+        let t = raw.trim();
+        let found = if is_sip(t) {
+            self.store.principal_by_sip(t)?
+        } else if t.contains('=') {
+            self.store.principal_by_dn(t)?
+        } else if self.as_object {
+            let mut all = self.store.find_principals(t)?;
+            if all.len() > 1 {
+                return Err(CmdletError::invalid(format!(
+                    "-{param}: the display name '{t}' is ambiguous: it could be {}; give the SIP address or DN",
+                    all.iter().map(|p| p.sip.clone().unwrap_or_else(|| p.dn.clone())).collect::<Vec<_>>().join(", ")
+                ))
+                .with_target(t));
+            }
+            all.pop()
+        } else {
+            return Err(CmdletError::not_found(format!(
+                "-{param}: '{t}' is neither a SIP address (sip:user@domain) nor a DN; with AsObject: true users may be given by display name"
+            ))
+            .with_target(t));
+        };
+        let p = found.ok_or_else(|| {
+            CmdletError::not_found(format!("-{param}: no user, group, OU, container or domain '{t}' in the directory"))
+                .with_target(t)
+        })?;
+        if p.kind == "Contact" {
+            return Err(CmdletError::invalid(format!(
+                "-{param}: '{t}' is a contact; lists take users, groups, OUs, containers or the domain"
+            ))
+            .with_target(t));
+        }
+        Ok(p)
+    }
+
+    /// The stored key of an entry; lenient for removals (an unknown entry stays as given).
+    fn key_lenient(&self, param: &str, raw: &str) -> String {
+        self.resolve(param, raw).map(|p| principal_key(&p)).unwrap_or_else(|_| raw.trim().to_string())
+    }
+
+    /// Apply a list modifier to `current` stored keys: added entries must resolve (NotFound).
+    /// Returns the new list and the entries it adds, as principals.
+    pub fn apply(
+        &self,
+        param: &str,
+        current: &[String],
+        m: &ListModifier,
+    ) -> CmdletResult<(Vec<String>, Vec<PrincipalRow>)> {
+        let strict = |v: &[String]| -> CmdletResult<Vec<(String, PrincipalRow)>> {
+            v.iter().map(|x| self.resolve(param, x).map(|p| (principal_key(&p), p))).collect()
+        };
+        let replace = strict(&m.replace)?;
+        let add = strict(&m.add)?;
+        let keyed = ListModifier {
+            clear: m.clear,
+            replace: replace.iter().map(|(k, _)| k.clone()).collect(),
+            add: add.iter().map(|(k, _)| k.clone()).collect(),
+            remove: m.remove.iter().map(|x| self.key_lenient(param, x)).collect(),
+        };
+        let after = keyed.apply(current);
+        let added_keys = keyed.added(current);
+        let added = replace
+            .into_iter()
+            .chain(add)
+            .filter(|(k, _)| added_keys.iter().any(|a| a.eq_ignore_ascii_case(k)))
+            .map(|(_, p)| p)
+            .collect();
+        Ok((after, added))
+    }
+
+    /// A list given whole by an -Instance object: entries equal to current ones stay (even if
+    /// they no longer resolve); others are references to resolve, as display names if need be.
+    pub fn apply_instance_list(
+        &self,
+        param: &str,
+        current: &[String],
+        value: &Dynamic,
+    ) -> CmdletResult<(Vec<String>, Vec<PrincipalRow>)> {
+        let items: Vec<String> = match value.as_array_ref() {
+            Ok(a) => a.iter().filter(|v| !v.is_unit()).map(|v| v.to_string()).collect(),
+            Err(_) if value.is_unit() => Vec::new(),
+            Err(_) => vec![value.to_string()],
+        };
+        let lenient = Principals { store: self.store, as_object: true, names: HashMap::new() };
+        let mut out: Vec<String> = Vec::new();
+        let mut added = Vec::new();
+        for item in items {
+            let key = match current.iter().find(|c| c.eq_ignore_ascii_case(item.trim())) {
+                Some(c) => c.clone(),
+                None => {
+                    let p = lenient.resolve(param, &item)?;
+                    let k = principal_key(&p);
+                    if !current.iter().any(|c| c.eq_ignore_ascii_case(&k)) {
+                        added.push(p);
+                    }
+                    k
+                }
+            };
+            if !out.iter().any(|o| o.eq_ignore_ascii_case(&key)) {
+                out.push(key);
+            }
+        }
+        Ok((out, added))
+    }
+
+    /// A stored key as shown: the key itself, or with AsObject the principal's display name.
+    pub fn render(&mut self, key: &str) -> String {
+        if !self.as_object {
+            return key.to_string();
+        }
+        if let Some(n) = self.names.get(key) {
+            return n.clone();
+        }
+        let found = if key.contains('=') { self.store.principal_by_dn(key) } else { self.store.principal_by_sip(key) };
+        let name = match found {
+            Ok(Some(p)) => p.display_name.unwrap_or(p.name),
+            _ => key.to_string(),
+        };
+        self.names.insert(key.to_string(), name.clone());
+        name
+    }
+
+    pub fn render_list(&mut self, keys: &[String]) -> Dynamic {
+        Dynamic::from_array(keys.iter().map(|k| Dynamic::from(self.render(k))).collect())
+    }
+}
+
+/// A property of an -Instance object, if present.
+pub fn instance_prop<'m>(map: &'m Map, name: &str) -> Option<&'m Dynamic> {
+    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+/// A bool property of an -Instance object (a wrong type is an error naming it).
+pub fn instance_bool(map: &Map, name: &str) -> CmdletResult<Option<bool>> {
+    match instance_prop(map, name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_bool()
+            .map(Some)
+            .map_err(|_| CmdletError::invalid(format!("-Instance: property {name} must be true or false, not {v}"))),
+    }
+}
+
+/// An optional string property of an -Instance object: `Some(None)` when it is `()`.
+pub fn instance_text(map: &Map, name: &str) -> Option<Option<String>> {
+    instance_prop(map, name).map(|v| if v.is_unit() { None } else { Some(v.to_string()) })
+}
+
+/// An enum property of an -Instance object, canonicalised against the catalog's values.
+pub fn instance_enum(map: &Map, name: &str, values: &[&'static str]) -> CmdletResult<Option<&'static str>> {
+    match instance_text(map, name).flatten() {
+        None => Ok(None),
+        Some(v) => values.iter().copied().find(|x| x.eq_ignore_ascii_case(&v)).map(Some).ok_or_else(|| {
+            CmdletError::invalid(format!("-Instance: property {name} is '{v}', not one of {}", values.join(", ")))
+        }),
+    }
+}
