@@ -1,8 +1,15 @@
 //! Handlers grouped by noun; each is a plain function from bound arguments to result objects.
 //! A cmdlet is registered in the engine exactly when it has a handler here.
 
+mod compliance;
+mod configuration;
 mod directory;
+mod effective;
+mod endpoint;
+mod policy;
 mod principals;
+mod scope;
+mod settings;
 mod topology;
 
 use rhai::Dynamic;
@@ -24,6 +31,25 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-Credential" => principals::get_credential,
         "Import-CsAdPrincipal" => directory::import,
         "Remove-CsAdPrincipal" => directory::remove,
+        "Get-CsPersistentChatConfiguration" => configuration::get,
+        "New-CsPersistentChatConfiguration" => configuration::new,
+        "Set-CsPersistentChatConfiguration" => configuration::set,
+        "Remove-CsPersistentChatConfiguration" => configuration::remove,
+        "Get-CsEffectivePersistentChatConfiguration" => configuration::get_effective,
+        "Get-CsPersistentChatComplianceConfiguration" => compliance::get,
+        "New-CsPersistentChatComplianceConfiguration" => compliance::new,
+        "Set-CsPersistentChatComplianceConfiguration" => compliance::set,
+        "Remove-CsPersistentChatComplianceConfiguration" => compliance::remove,
+        "Get-CsEffectivePersistentChatComplianceConfiguration" => compliance::get_effective,
+        "Get-CsPersistentChatPolicy" => policy::get,
+        "New-CsPersistentChatPolicy" => policy::new,
+        "Set-CsPersistentChatPolicy" => policy::set,
+        "Remove-CsPersistentChatPolicy" => policy::remove,
+        "Grant-CsPersistentChatPolicy" => policy::grant,
+        "Get-CsEffectivePersistentChatPolicy" => policy::get_effective,
+        "Get-CsPersistentChatEndpoint" => endpoint::get,
+        "New-CsPersistentChatEndpoint" => endpoint::new,
+        "Remove-CsPersistentChatEndpoint" => endpoint::remove,
         _ => return None,
     })
 }

@@ -2,8 +2,10 @@
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
 pub mod directory;
+pub mod endpoint;
 mod schema;
 pub mod seed;
+pub mod settings;
 pub mod topology;
 
 use std::cell::RefCell;
