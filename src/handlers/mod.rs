@@ -4,11 +4,18 @@
 mod addins;
 mod categories;
 mod chat;
+mod compliance;
+mod configuration;
 mod directory;
+mod effective;
 mod eligibility;
+mod endpoint;
+mod policy;
 mod principals;
-mod state;
 mod rooms;
+mod scope;
+mod settings;
+mod state;
 mod topology;
 
 use rhai::Dynamic;
@@ -46,6 +53,25 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Set-CsPersistentChatAddin" => addins::set,
         "Remove-CsPersistentChatAddin" => addins::remove,
         "Get-CsPersistentChatEligiblePrincipal" => eligibility::get,
+        "Get-CsPersistentChatConfiguration" => configuration::get,
+        "New-CsPersistentChatConfiguration" => configuration::new,
+        "Set-CsPersistentChatConfiguration" => configuration::set,
+        "Remove-CsPersistentChatConfiguration" => configuration::remove,
+        "Get-CsEffectivePersistentChatConfiguration" => configuration::get_effective,
+        "Get-CsPersistentChatComplianceConfiguration" => compliance::get,
+        "New-CsPersistentChatComplianceConfiguration" => compliance::new,
+        "Set-CsPersistentChatComplianceConfiguration" => compliance::set,
+        "Remove-CsPersistentChatComplianceConfiguration" => compliance::remove,
+        "Get-CsEffectivePersistentChatComplianceConfiguration" => compliance::get_effective,
+        "Get-CsPersistentChatPolicy" => policy::get,
+        "New-CsPersistentChatPolicy" => policy::new,
+        "Set-CsPersistentChatPolicy" => policy::set,
+        "Remove-CsPersistentChatPolicy" => policy::remove,
+        "Grant-CsPersistentChatPolicy" => policy::grant,
+        "Get-CsEffectivePersistentChatPolicy" => policy::get_effective,
+        "Get-CsPersistentChatEndpoint" => endpoint::get,
+        "New-CsPersistentChatEndpoint" => endpoint::new,
+        "Remove-CsPersistentChatEndpoint" => endpoint::remove,
         _ => return None,
     })
 }

@@ -4,12 +4,14 @@
 pub mod addins;
 pub mod categories;
 pub mod directory;
+pub mod endpoint;
 pub mod pool_data;
 pub mod pools;
 pub mod rooms;
 mod schema;
 pub mod scope;
 pub mod seed;
+pub mod settings;
 pub mod topology;
 
 use std::cell::RefCell;
