@@ -1,6 +1,7 @@
 //! Handlers grouped by noun; each is a plain function from bound arguments to result objects.
 //! A cmdlet is registered in the engine exactly when it has a handler here.
 
+mod access;
 mod addins;
 mod categories;
 mod chat;
@@ -10,6 +11,7 @@ mod directory;
 mod effective;
 mod eligibility;
 mod endpoint;
+mod messages;
 mod policy;
 mod principals;
 mod rooms;
@@ -72,6 +74,10 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-CsPersistentChatEndpoint" => endpoint::get,
         "New-CsPersistentChatEndpoint" => endpoint::new,
         "Remove-CsPersistentChatEndpoint" => endpoint::remove,
+        "Send-CsPersistentChatMessage" => messages::send,
+        "Get-CsPersistentChatMessage" => messages::get,
+        "Clear-CsPersistentChatRoom" => messages::clear,
+        "Remove-CsPersistentChatMessage" => messages::remove,
         _ => return None,
     })
 }

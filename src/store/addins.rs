@@ -41,19 +41,16 @@ impl Store {
 
     /// Insert an add-in (its id must come from `new_id`).
     pub fn insert_addin(&self, pool: &PoolTarget, a: &AddinRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO {}.addins(id, pool, name, url) VALUES (?1, ?2, ?3, ?4)",
-                pool.schema
-            ))?
-            .execute(params![a.id, pool.fqdn, a.name, a.url])
-            .map(|_| ())
+        self.pool_write(
+            pool,
+            "INSERT INTO {db}.addins(id, pool, name, url) VALUES (?1, ?2, ?3, ?4)",
+            params![a.id, pool.fqdn, a.name, a.url],
+        )
+        .map(|_| ())
     }
 
     pub fn update_addin(&self, pool: &PoolTarget, a: &AddinRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!("UPDATE {}.addins SET name = ?2, url = ?3 WHERE id = ?1", pool.schema))?
-            .execute(params![a.id, a.name, a.url])
+        self.pool_write(pool, "UPDATE {db}.addins SET name = ?2, url = ?3 WHERE id = ?1", params![a.id, a.name, a.url])
             .map(|_| ())
     }
 
@@ -64,9 +61,6 @@ impl Store {
     }
 
     pub fn delete_addin(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!("DELETE FROM {}.addins WHERE id = ?1", pool.schema))?
-            .execute([id])
-            .map(|_| ())
+        self.pool_write(pool, "DELETE FROM {db}.addins WHERE id = ?1", params![id]).map(|_| ())
     }
 }

@@ -109,13 +109,12 @@ impl Store {
 
     /// Insert a category (its id must come from `new_id`) with its lists.
     pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO {}.categories(id, pool, name, description, invites, file_upload, chat_history)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                pool.schema
-            ))?
-            .execute(params![c.id, pool.fqdn, c.name, c.description, c.invites, c.file_upload, c.chat_history])?;
+        self.pool_write(
+            pool,
+            "INSERT INTO {db}.categories(id, pool, name, description, invites, file_upload, chat_history)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![c.id, pool.fqdn, c.name, c.description, c.invites, c.file_upload, c.chat_history],
+        )?;
         for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {
             self.replace_category_list(pool, c.id, list, entries)?;
         }
@@ -124,13 +123,12 @@ impl Store {
 
     /// Write a category's properties and lists.
     pub fn update_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!(
-                "UPDATE {}.categories SET name = ?2, description = ?3, invites = ?4, file_upload = ?5,
-                 chat_history = ?6 WHERE id = ?1",
-                pool.schema
-            ))?
-            .execute(params![c.id, c.name, c.description, c.invites, c.file_upload, c.chat_history])?;
+        self.pool_write(
+            pool,
+            "UPDATE {db}.categories SET name = ?2, description = ?3, invites = ?4, file_upload = ?5,
+             chat_history = ?6 WHERE id = ?1",
+            params![c.id, c.name, c.description, c.invites, c.file_upload, c.chat_history],
+        )?;
         for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {
             self.replace_category_list(pool, c.id, list, entries)?;
         }
@@ -144,15 +142,17 @@ impl Store {
         list: &str,
         entries: &[String],
     ) -> rusqlite::Result<()> {
-        let s = &pool.schema;
-        self.conn
-            .prepare_cached(&format!("DELETE FROM {s}.category_entries WHERE category_id = ?1 AND list = ?2"))?
-            .execute(params![id, list])?;
-        let mut insert = self.conn.prepare_cached(&format!(
-            "INSERT INTO {s}.category_entries(category_id, list, entry, ord) VALUES (?1, ?2, ?3, ?4)"
-        ))?;
+        self.pool_write(
+            pool,
+            "DELETE FROM {db}.category_entries WHERE category_id = ?1 AND list = ?2",
+            params![id, list],
+        )?;
         for (i, e) in entries.iter().enumerate() {
-            insert.execute(params![id, list, e, i as i64])?;
+            self.pool_write(
+                pool,
+                "INSERT INTO {db}.category_entries(category_id, list, entry, ord) VALUES (?1, ?2, ?3, ?4)",
+                params![id, list, e, i as i64],
+            )?;
         }
         Ok(())
     }
@@ -164,9 +164,6 @@ impl Store {
     }
 
     pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!("DELETE FROM {}.categories WHERE id = ?1", pool.schema))?
-            .execute([id])
-            .map(|_| ())
+        self.pool_write(pool, "DELETE FROM {db}.categories WHERE id = ?1", params![id]).map(|_| ())
     }
 }

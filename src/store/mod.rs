@@ -5,6 +5,7 @@ pub mod addins;
 pub mod categories;
 pub mod directory;
 pub mod endpoint;
+pub mod messages;
 pub mod pool_data;
 pub mod pools;
 pub mod rooms;

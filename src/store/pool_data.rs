@@ -9,6 +9,7 @@ use std::cell::Cell;
 use rusqlite::{OptionalExtension, ToSql};
 
 use super::Store;
+use super::pools::PoolTarget;
 use super::topology::PoolRow;
 use crate::errors::{CmdletError, CmdletResult};
 
@@ -45,6 +46,13 @@ impl Store {
             _ => None,
         };
         Ok(PoolData { store: self, pool, serving, mirror, bumped: Cell::new(false) })
+    }
+
+    /// `PoolData::write` for callers holding a `PoolTarget` (the chat-object store modules).
+    pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        let row = self.pool(&pool.fqdn)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+        let pd = self.pool_data(row).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        pd.write(sql, params)
     }
 
     /// The change counter of a pool in one database (0 when it never changed there).
@@ -117,6 +125,11 @@ impl PoolData<'_> {
 
     pub fn conn(&self) -> &rusqlite::Connection {
         &self.store.conn
+    }
+
+    /// The store, for reads that need more than the connection.
+    pub fn store(&self) -> &Store {
+        self.store
     }
 
     /// Run a change on every copy of the pool's data. `{db}` in `sql` stands for the schema.

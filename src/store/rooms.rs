@@ -207,13 +207,11 @@ impl Store {
 
     /// Insert a room (its id must come from `new_id`) with its lists.
     pub fn insert_room(&self, pool: &PoolTarget, r: &RoomRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!(
-                "INSERT INTO {}.rooms(id, pool, name, description, category_id, disabled, invitations, privacy,
-                 type, addin_id, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
-                pool.schema
-            ))?
-            .execute(params![
+        self.pool_write(
+            pool,
+            "INSERT INTO {db}.rooms(id, pool, name, description, category_id, disabled, invitations, privacy,
+             type, addin_id, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+            params![
                 r.id,
                 pool.fqdn,
                 r.name,
@@ -224,7 +222,8 @@ impl Store {
                 r.privacy,
                 r.room_type,
                 r.addin_id
-            ])?;
+            ],
+        )?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             self.replace_room_list(pool, r.id, list, r.list(list))?;
         }
@@ -233,13 +232,11 @@ impl Store {
 
     /// Write a room's properties, and those of its lists that differ from `before`.
     pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> rusqlite::Result<()> {
-        self.conn
-            .prepare_cached(&format!(
-                "UPDATE {}.rooms SET name = ?2, description = ?3, category_id = ?4, disabled = ?5,
-                 invitations = ?6, privacy = ?7, type = ?8, addin_id = ?9 WHERE id = ?1",
-                pool.schema
-            ))?
-            .execute(params![
+        self.pool_write(
+            pool,
+            "UPDATE {db}.rooms SET name = ?2, description = ?3, category_id = ?4, disabled = ?5,
+             invitations = ?6, privacy = ?7, type = ?8, addin_id = ?9 WHERE id = ?1",
+            params![
                 r.id,
                 r.name,
                 r.description,
@@ -249,7 +246,8 @@ impl Store {
                 r.privacy,
                 r.room_type,
                 r.addin_id
-            ])?;
+            ],
+        )?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             if before.list(list) != r.list(list) {
                 self.replace_room_list(pool, r.id, list, r.list(list))?;
@@ -259,22 +257,20 @@ impl Store {
     }
 
     fn replace_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> rusqlite::Result<()> {
-        let s = &pool.schema;
-        self.conn
-            .prepare_cached(&format!("DELETE FROM {s}.room_entries WHERE room_id = ?1 AND list = ?2"))?
-            .execute(params![id, list])?;
-        let mut insert = self.conn.prepare_cached(&format!(
-            "INSERT INTO {s}.room_entries(room_id, list, entry, ord) VALUES (?1, ?2, ?3, ?4)"
-        ))?;
+        self.pool_write(pool, "DELETE FROM {db}.room_entries WHERE room_id = ?1 AND list = ?2", params![id, list])?;
         for (i, e) in entries.iter().enumerate() {
-            insert.execute(params![id, list, e, i as i64])?;
+            self.pool_write(
+                pool,
+                "INSERT INTO {db}.room_entries(room_id, list, entry, ord) VALUES (?1, ?2, ?3, ?4)",
+                params![id, list, e, i as i64],
+            )?;
         }
         Ok(())
     }
 
     /// Delete a room; its lists and messages go with it (foreign-key cascade).
     pub fn delete_room(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
-        self.conn.prepare_cached(&format!("DELETE FROM {}.rooms WHERE id = ?1", pool.schema))?.execute([id]).map(|_| ())
+        self.pool_write(pool, "DELETE FROM {db}.rooms WHERE id = ?1", params![id]).map(|_| ())
     }
 
     /// Does a room of this name exist in the pool (other than `except`)?
