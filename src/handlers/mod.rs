@@ -7,6 +7,7 @@ mod categories;
 mod chat;
 mod compliance;
 mod configuration;
+mod data;
 mod directory;
 mod effective;
 mod eligibility;
@@ -78,6 +79,8 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-CsPersistentChatMessage" => messages::get,
         "Clear-CsPersistentChatRoom" => messages::clear,
         "Remove-CsPersistentChatMessage" => messages::remove,
+        "Export-CsPersistentChatData" => data::export::export,
+        "Import-CsPersistentChatData" => data::import::import,
         _ => return None,
     })
 }

@@ -2,6 +2,7 @@
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
 pub mod addins;
+pub mod archive;
 pub mod categories;
 pub mod directory;
 pub mod endpoint;
