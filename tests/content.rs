@@ -279,3 +279,47 @@ fn hostile_or_corrupt_archives_are_rejected_with_nothing_imported() {
         assert_eq!(s.dump(), before, "{name} changed the store");
     }
 }
+
+#[test]
+fn retention_runbook_clears_old_content_per_category_with_a_summary() {
+    let s = store();
+    s.c(SEED).ok();
+    s.c(r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:annb@contoso.com", Message: "fresh news"})"#).ok();
+    let script = format!("{}/scripts/retention.rhai", common::ROOT);
+    let before = s.dump();
+    let run = s.run(&["--what-if", "run", &script, "--arg", "Days=30", "--arg", "Category=Finance"]).ok();
+    assert!(run.stdout.contains("pc01.contoso.com\\Finance: 3 messages would be deleted in 2 rooms"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+    let run = s.run(&["run", &script, "--arg", "Days=30"]).ok();
+    assert!(run.stdout.contains("pc01.contoso.com\\Finance: 3 messages deleted in 2 rooms"), "{}", run.stdout);
+    assert!(run.stdout.contains("Total: 3 messages deleted"), "{}", run.stdout);
+    assert_eq!(texts(&s), "fresh news");
+}
+
+#[test]
+fn nightly_export_runbook_rotates_its_archives() {
+    let s = store();
+    s.c(SEED).ok();
+    let folder = s.dir.path().join("exports");
+    std::fs::create_dir_all(&folder).unwrap();
+    let script = format!("{}/scripts/nightly_export.rhai", common::ROOT);
+    let folder_arg = format!("Folder={}", folder.display());
+    for _ in 0..3 {
+        let run = s.run(&["run", &script, "--arg", &folder_arg, "--arg", "Keep=2"]).ok();
+        assert!(run.stdout.contains("of 2)"), "{}", run.stdout);
+    }
+    let zips: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .collect();
+    assert_eq!(zips.len(), 1, "the same night always writes the same slot");
+    let zip = zips[0].path();
+    let out = s
+        .c(&format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql03.contoso.com\\rtc", FileName: `{}`}}); get_cs_persistent_chat_message("pc02.contoso.com\\FinanceRoom").len()"#,
+            zip.display()
+        ))
+        .ok();
+    assert_eq!(out.stdout.trim(), "3");
+}
