@@ -13,6 +13,8 @@
 //!
 //! Adding a benchmark: write `fn bench_x(ctx: &mut Ctx) -> Result<Vec<Row>, String>` using
 //! `ctx.pchat(..)` / `time_runs(..)` / `Row::..` and append it to `BENCHES`.
+//! * `PCHAT_BENCH_MESSAGES=N`, `PCHAT_BENCH_ROOMS=N`, `PCHAT_BENCH_BIG_ROOM=N`: chat content seeded
+//!   for `chat_content` (defaults 10,000,000 messages across 10,000 rooms, one of 1,000,000).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -30,6 +32,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
     ("rooms", bench_rooms),
     ("backup_cost", bench_backup_cost),
+    ("chat_content", bench_chat_content),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -237,6 +240,179 @@ for r in 0..{rooms} {{
         },
     ])
 }
+
+fn env_count(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Ok(v) => v.replace('_', "").parse().map_err(|_| format!("{name}={v} is not a count")),
+        Err(_) => Ok(default),
+    }
+}
+
+/// Seed pc01 (primary sql01, backup sql02) directly in the store's pool-database format: one
+/// category, `rooms` rooms, `messages` messages of which `big` in room "Big", one message per
+/// `86_400 / per_day` seconds ending on 2024-12-31. The backup file is a copy (in sync).
+fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<(), String> {
+    let e = |e: rusqlite::Error| format!("seeding: {e}");
+    let primary = ctx.dir.join("sql01.contoso.com-rtc.db");
+    let conn = rusqlite::Connection::open(&primary).map_err(e)?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; BEGIN;").map_err(e)?;
+    conn.execute(
+        "INSERT INTO categories(id, pool, name, description, invites, file_upload, chat_history)
+         VALUES (1, 'pc01.contoso.com', 'Bench', NULL, 0, 0, 1)",
+        [],
+    )
+    .map_err(e)?;
+    conn.execute(
+        "INSERT INTO category_entries(category_id, list, entry, ord) VALUES (1, 'Allowed', 'DC=contoso,DC=com', 0)",
+        [],
+    )
+    .map_err(e)?;
+    let end_us: i64 = 1_735_689_599_000_000; // 2024-12-31T23:59:59Z
+    let mut room = conn
+        .prepare(
+            "INSERT INTO rooms(id, pool, name, description, category_id, disabled, invitations, privacy, type, addin_id, content_bytes)
+             VALUES (?1, 'pc01.contoso.com', ?2, NULL, 1, 0, 'Inherit', 'Open', 'Normal', NULL, ?3)",
+        )
+        .map_err(e)?;
+    let mut msg = conn
+        .prepare(
+            "INSERT INTO messages(id, room_id, message_id, sender, posted_at, text, replaced, size_bytes)
+             VALUES (?1, ?2, ?3, 'sip:annb@contoso.com', ?4, ?5, 0, ?6)",
+        )
+        .map_err(e)?;
+    let mut next_id: i64 = 1;
+    let small = (messages - big) / (rooms - 1).max(1);
+    for r in 0..rooms {
+        let (room_id, name, count) =
+            if r == 0 { (1_i64, "Big".to_string(), big) } else { (r as i64 + 1, format!("Room{r:05}"), small) };
+        // 1,000 messages a day in every room.
+        let mut bytes = 0_i64;
+        for i in 0..count {
+            let text = format!("Message {i} of {name}: the quarterly numbers look fine.");
+            let at = end_us - ((count - 1 - i) as i64) * 86_400_000;
+            next_id += 1;
+            msg.execute(rusqlite::params![next_id, room_id, format!("{room_id}-{i}"), at, text, text.len() as i64])
+                .map_err(e)?;
+            bytes += text.len() as i64;
+        }
+        room.execute(rusqlite::params![room_id, name, bytes]).map_err(e)?;
+    }
+    drop((room, msg));
+    conn.execute_batch("UPDATE pool_sync SET seq = seq + 1; INSERT OR IGNORE INTO pool_sync VALUES ('pc01.contoso.com', 1); COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").map_err(e)?;
+    drop(conn);
+    fs::copy(&primary, ctx.dir.join("sql02.contoso.com-rtc.db")).map_err(|e| format!("copy backup: {e}"))?;
+    Ok(())
+}
+
+/// Peak resident memory (KiB) of the largest child waited for so far.
+fn children_max_rss_kib() -> i64 {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
+        u.ru_maxrss
+    }
+}
+
+fn bench_chat_content(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let messages = env_count("PCHAT_BENCH_MESSAGES", 10_000_000)?;
+    let rooms = env_count("PCHAT_BENCH_ROOMS", 10_000)?.max(2);
+    let big = env_count("PCHAT_BENCH_BIG_ROOM", 1_000_000)?.min(messages);
+    ctx.ensure_topology()?;
+    ctx.pchat("1", QUICK_TIMEOUT)?; // creates and migrates the pool database files
+    let started = Instant::now();
+    seed_content(ctx, messages, rooms, big)?;
+    eprintln!("seeded {messages} messages in {rooms} rooms in {:.1} s", started.elapsed().as_secs_f64());
+    let n = format!("{} msgs / {} rooms", group_thousands(messages), group_thousands(rooms));
+    let mut rows = Vec::new();
+
+    // Last day of the big room: 1,000 messages; timed inside the script (no process start-up).
+    let code = r#"let t = timestamp(); let n = get_cs_persistent_chat_message("pc01.contoso.com\\Big", #{StartDate: "12/31/2024"}).len(); print(n); t.elapsed * 1000.0"#;
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let (_, out) = ctx.pchat(code, QUICK_TIMEOUT)?;
+        let ms: f64 =
+            out.lines().last().unwrap_or("").trim().parse().map_err(|_| format!("unexpected output {out}"))?;
+        best = best.min(ms);
+    }
+    rows.push(Row::single(
+        "get_cs_persistent_chat_message last day of Big (in-process, best of 5)",
+        &n,
+        Duration::from_secs_f64(best / 1000.0),
+        Unit::Ms,
+        &verdict("< 10 ms", best < 10.0),
+    ));
+
+    let zip = ctx.dir.join("full.zip");
+    let code = format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\rtc", FileName: {}}})"#,
+        rhai_str(&zip)
+    );
+    let (t, _) = ctx.pchat(&code, LOAD_TIMEOUT)?;
+    let rss_mb = children_max_rss_kib() as f64 / 1024.0;
+    let size_mb = fs::metadata(&zip).map(|m| m.len()).unwrap_or(0) as f64 / 1_048_576.0;
+    rows.push(Row::single(
+        &format!("export_cs_persistent_chat_data full ({size_mb:.0} MB zip)"),
+        &n,
+        t,
+        Unit::S,
+        &verdict("< 60 s", t < Duration::from_secs(60)),
+    ));
+    rows.push(Row::single(
+        &format!("  peak memory of the export process: {rss_mb:.1} MB"),
+        &n,
+        Duration::ZERO,
+        Unit::S,
+        &verdict("< 100 MB (max RSS of children so far)", rss_mb < 100.0),
+    ));
+
+    // Import into an empty store with the same topology.
+    let empty = ctx.dir.join("empty");
+    fs::create_dir_all(&empty).map_err(|e| e.to_string())?;
+    let saved = std::mem::replace(&mut ctx.db, empty.join("pchat.db"));
+    let result = (|| {
+        ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
+        let code = format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\rtc", FileName: {}}}); get_cs_persistent_chat_room("pc01.contoso.com\Big")[0].ChatContentSizeMB > 0.0"#,
+            rhai_str(&zip)
+        );
+        ctx.pchat_expect(&code, "true", LOAD_TIMEOUT)
+    })();
+    ctx.db = saved;
+    let t = result?;
+    rows.push(Row::single(
+        "import_cs_persistent_chat_data into an empty store",
+        &n,
+        t,
+        Unit::S,
+        &verdict("< 90 s", t < Duration::from_secs(90)),
+    ));
+
+    // Clear the big room entirely, primary and backup (Normal state with a backup).
+    let code = r#"let t = timestamp(); clear_cs_persistent_chat_room("pc01.contoso.com\\Big", #{EndDate: "12/31/2024", Confirm: false}); print(get_cs_persistent_chat_message("pc01.contoso.com\\Big", #{ResultSize: 1}).len()); t.elapsed * 1000.0"#;
+    let (wall, out) = ctx.pchat(code, LOAD_TIMEOUT)?;
+    let mut lines = out.lines();
+    if lines.next().map(str::trim) != Some("0") {
+        return Err(format!("the big room was not cleared: {out}"));
+    }
+    let ms: f64 = lines.next().unwrap_or("").trim().parse().map_err(|_| format!("unexpected output {out}"))?;
+    rows.push(Row::single(
+        &format!(
+            "clear_cs_persistent_chat_room Big ({} msgs, primary + backup; process {:.2} s)",
+            group_thousands(big),
+            wall.as_secs_f64()
+        ),
+        &n,
+        Duration::from_secs_f64(ms / 1000.0),
+        Unit::S,
+        &verdict("< 3 s", ms < 3000.0),
+    ));
+    Ok(rows)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context: the temporary store and the generated input files
+// ---------------------------------------------------------------------------------------------
 
 struct Ctx {
     bin: PathBuf,

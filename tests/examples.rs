@@ -58,6 +58,26 @@ fn copy_of(template: &Store) -> Store {
     s
 }
 
+/// Run an example in its own working directory (examples may write files such as pchat.zip),
+/// with the repository's `scripts` folder reachable, so the repository is never written to.
+fn run_isolated(s: &Store, code: &str) -> common::Run {
+    let cwd = s.dir.path().join("cwd");
+    std::fs::create_dir_all(&cwd).expect("cwd");
+    #[cfg(unix)]
+    let _ = std::os::unix::fs::symlink(Path::new(ROOT).join("scripts"), cwd.join("scripts"));
+    let out = s
+        .command(&["--yes", "-c", code])
+        .current_dir(&cwd)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("pchat runs");
+    common::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 #[test]
 fn catalog_examples_behave_as_documented() {
     let mut failures = Vec::new();
@@ -70,7 +90,7 @@ fn catalog_examples_behave_as_documented() {
             }
             ran += 1;
             let s = copy_of(template());
-            let run = s.run(&["--yes", "-c", ex.code]);
+            let run = run_isolated(&s, ex.code);
             let ok = match ex.expect {
                 Expect::Ok => run.code == 0,
                 Expect::Error(id) => run.code != 0 && run.stderr.contains(&format!(": {id}:")),

@@ -49,12 +49,15 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The extensions of DESIGN.md §3, in catalog order.
-const EXTENSIONS: [&str; 7] = [
+const EXTENSIONS: [&str; 10] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
     "Get-CsUser",
     "Get-Credential",
+    "Get-CsEffectivePersistentChatConfiguration",
+    "Get-CsEffectivePersistentChatComplianceConfiguration",
+    "Get-CsEffectivePersistentChatPolicy",
     "Send-CsPersistentChatMessage",
     "Get-CsPersistentChatMessage",
 ];

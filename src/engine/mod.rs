@@ -215,6 +215,13 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     // Runbooks skip their verification steps when nothing is being changed (`--what-if`).
     let s = session.clone();
     engine.register_fn("is_what_if", move || s.borrow().what_if);
+    // Scheduled runbooks (retention, rotation) need today's date: `utc_date(-90)` is the UTC date
+    // 90 days ago as yyyy-MM-dd; `utc_day_number()` counts days since 1970-01-01.
+    engine.register_fn("utc_date", |offset_days: i64| {
+        let day = chrono::Utc::now().date_naive();
+        day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
+    });
+    engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
     engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {

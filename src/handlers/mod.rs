@@ -1,13 +1,23 @@
 //! Handlers grouped by noun; each is a plain function from bound arguments to result objects.
 //! A cmdlet is registered in the engine exactly when it has a handler here.
 
+mod access;
 mod addins;
 mod categories;
 mod chat;
+mod compliance;
+mod configuration;
+mod data;
 mod directory;
+mod effective;
 mod eligibility;
+mod endpoint;
+mod messages;
+mod policy;
 mod principals;
 mod rooms;
+mod scope;
+mod settings;
 mod state;
 mod topology;
 
@@ -46,6 +56,31 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Set-CsPersistentChatAddin" => addins::set,
         "Remove-CsPersistentChatAddin" => addins::remove,
         "Get-CsPersistentChatEligiblePrincipal" => eligibility::get,
+        "Get-CsPersistentChatConfiguration" => configuration::get,
+        "New-CsPersistentChatConfiguration" => configuration::new,
+        "Set-CsPersistentChatConfiguration" => configuration::set,
+        "Remove-CsPersistentChatConfiguration" => configuration::remove,
+        "Get-CsEffectivePersistentChatConfiguration" => configuration::get_effective,
+        "Get-CsPersistentChatComplianceConfiguration" => compliance::get,
+        "New-CsPersistentChatComplianceConfiguration" => compliance::new,
+        "Set-CsPersistentChatComplianceConfiguration" => compliance::set,
+        "Remove-CsPersistentChatComplianceConfiguration" => compliance::remove,
+        "Get-CsEffectivePersistentChatComplianceConfiguration" => compliance::get_effective,
+        "Get-CsPersistentChatPolicy" => policy::get,
+        "New-CsPersistentChatPolicy" => policy::new,
+        "Set-CsPersistentChatPolicy" => policy::set,
+        "Remove-CsPersistentChatPolicy" => policy::remove,
+        "Grant-CsPersistentChatPolicy" => policy::grant,
+        "Get-CsEffectivePersistentChatPolicy" => policy::get_effective,
+        "Get-CsPersistentChatEndpoint" => endpoint::get,
+        "New-CsPersistentChatEndpoint" => endpoint::new,
+        "Remove-CsPersistentChatEndpoint" => endpoint::remove,
+        "Send-CsPersistentChatMessage" => messages::send,
+        "Get-CsPersistentChatMessage" => messages::get,
+        "Clear-CsPersistentChatRoom" => messages::clear,
+        "Remove-CsPersistentChatMessage" => messages::remove,
+        "Export-CsPersistentChatData" => data::export::export,
+        "Import-CsPersistentChatData" => data::import::import,
         _ => return None,
     })
 }

@@ -63,11 +63,11 @@ pub fn principal_object(p: &PrincipalRow) -> Dynamic {
     d
 }
 
-fn parse_expr(b: &Bound) -> CmdletResult<Option<expr::Expr>> {
+pub(crate) fn parse_expr(b: &Bound) -> CmdletResult<Option<expr::Expr>> {
     b.str("Filter").map(|f| expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))).transpose()
 }
 
-fn parse_ldap(b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
+pub(crate) fn parse_ldap(b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
     b.str("LDAPFilter")
         .or_else(|| b.str("LdapFilter"))
         .map(|f| ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}"))))

@@ -112,7 +112,7 @@ impl Store {
         self.pool_write(
             pool,
             "INSERT INTO {db}.categories(id, pool, name, description, invites, file_upload, chat_history)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![c.id, pool.fqdn, c.name, c.description, c.invites, c.file_upload, c.chat_history],
         )?;
         for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {
@@ -126,7 +126,7 @@ impl Store {
         self.pool_write(
             pool,
             "UPDATE {db}.categories SET name = ?2, description = ?3, invites = ?4, file_upload = ?5,
-                 chat_history = ?6 WHERE id = ?1",
+             chat_history = ?6 WHERE id = ?1",
             params![c.id, c.name, c.description, c.invites, c.file_upload, c.chat_history],
         )?;
         for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {

@@ -2,14 +2,18 @@
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
 pub mod addins;
+pub mod archive;
 pub mod categories;
 pub mod directory;
+pub mod endpoint;
+pub mod messages;
 pub mod pool_data;
 pub mod pools;
 pub mod rooms;
 mod schema;
 pub mod scope;
 pub mod seed;
+pub mod settings;
 pub mod topology;
 
 use std::cell::RefCell;

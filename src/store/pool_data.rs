@@ -136,6 +136,11 @@ impl PoolData<'_> {
         &self.store.conn
     }
 
+    /// The store, for reads that need more than the connection.
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+
     /// See `Store::pool_write`.
     pub fn write(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
         self.store.pool_write(&self.target, sql, params)

@@ -210,7 +210,7 @@ impl Store {
         self.pool_write(
             pool,
             "INSERT INTO {db}.rooms(id, pool, name, description, category_id, disabled, invitations, privacy,
-                 type, addin_id, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+             type, addin_id, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
             params![
                 r.id,
                 pool.fqdn,
@@ -235,7 +235,7 @@ impl Store {
         self.pool_write(
             pool,
             "UPDATE {db}.rooms SET name = ?2, description = ?3, category_id = ?4, disabled = ?5,
-                 invitations = ?6, privacy = ?7, type = ?8, addin_id = ?9 WHERE id = ?1",
+             invitations = ?6, privacy = ?7, type = ?8, addin_id = ?9 WHERE id = ?1",
             params![
                 r.id,
                 r.name,

@@ -1,3 +1,4 @@
 //! Parameter value parsing shared by the binder and the filters.
 pub mod time;
+pub mod url;
 pub mod wildcard;

@@ -202,3 +202,32 @@ pub const REMOVE_CS_PERSISTENT_CHAT_COMPLIANCE_CONFIGURATION: Cmdlet = Cmdlet {
     ],
     extension: false,
 };
+
+pub const GET_CS_EFFECTIVE_PERSISTENT_CHAT_COMPLIANCE_CONFIGURATION: Cmdlet = Cmdlet {
+    name: "Get-CsEffectivePersistentChatComplianceConfiguration",
+    noun: Noun::Compliance,
+    synopsis: "Show which compliance collection governs a Persistent Chat pool: its service collection, else its site's, else Global.",
+    sets: &[],
+    params: &[param(
+        "PersistentChatPoolFqdn",
+        Ty::Fqdn,
+        "The Persistent Chat pool; omitted: every Persistent Chat pool. Piped objects bind by their PersistentChatPoolFqdn.",
+    )
+    .pos(0)
+    .by_property()],
+    exclusive: &[],
+    should_process: false,
+    confirm_by_default: false,
+    output: Output::Collection(ObjType::ComplianceConfiguration),
+    examples: &[
+        example(
+            r#"get_cs_effective_persistent_chat_compliance_configuration("pc02.contoso.com")"#,
+            "The compliance collection governing pc02, with AppliesTo (the pool) and Scope (Service, Site or Global).",
+        ),
+        example(
+            r#"get_cs_effective_persistent_chat_compliance_configuration().filter(|c| c.AdapterType == ())"#,
+            "The Persistent Chat pools whose governing collection saves no compliance data.",
+        ),
+    ],
+    extension: true,
+};

@@ -189,3 +189,37 @@ pub const REMOVE_CS_PERSISTENT_CHAT_CONFIGURATION: Cmdlet = Cmdlet {
     ],
     extension: false,
 };
+
+pub const GET_CS_EFFECTIVE_PERSISTENT_CHAT_CONFIGURATION: Cmdlet = Cmdlet {
+    name: "Get-CsEffectivePersistentChatConfiguration",
+    noun: Noun::Configuration,
+    synopsis: "Show which configuration collection governs a Persistent Chat pool: its service collection, else its site's, else Global.",
+    sets: &[],
+    params: &[param(
+        "PersistentChatPoolFqdn",
+        Ty::Fqdn,
+        "The Persistent Chat pool; omitted: every Persistent Chat pool. Piped objects bind by their PersistentChatPoolFqdn.",
+    )
+    .pos(0)
+    .by_property()],
+    exclusive: &[],
+    should_process: false,
+    confirm_by_default: false,
+    output: Output::Collection(ObjType::Configuration),
+    examples: &[
+        example(
+            r#"get_cs_effective_persistent_chat_configuration("pc01.contoso.com")"#,
+            "The collection governing pc01, with AppliesTo (the pool) and Scope (Service, Site or Global).",
+        ),
+        example(
+            r#"get_cs_effective_persistent_chat_configuration().map(|c| c.AppliesTo + " " + c.Identity)"#,
+            "For every Persistent Chat pool, the collection that governs it.",
+        ),
+        failing(
+            r#"get_cs_effective_persistent_chat_configuration("fe01.contoso.com")"#,
+            "Fails: fe01 is not a Persistent Chat pool.",
+            "NotFound",
+        ),
+    ],
+    extension: true,
+};

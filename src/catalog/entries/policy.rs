@@ -236,3 +236,39 @@ pub const GRANT_CS_PERSISTENT_CHAT_POLICY: Cmdlet = Cmdlet {
     ],
     extension: false,
 };
+
+pub const GET_CS_EFFECTIVE_PERSISTENT_CHAT_POLICY: Cmdlet = Cmdlet {
+    name: "Get-CsEffectivePersistentChatPolicy",
+    noun: Noun::Policy,
+    synopsis: "Show which policy governs a user: the per-user policy, else the site policy of the user's Registrar pool, else Global.",
+    sets: &[],
+    params: &[param(
+        "Identity",
+        Ty::String,
+        "The user(s): SIP address, UPN, `DOMAIN\\logon`, display name (`*` may match several) or DN. Piped strings and user objects (by Identity) bind here.",
+    )
+    .mandatory()
+    .pos(0)
+    .by_value()
+    .by_property()],
+    exclusive: &[],
+    should_process: false,
+    confirm_by_default: false,
+    output: Output::Collection(ObjType::Policy),
+    examples: &[
+        example(
+            r#"get_cs_effective_persistent_chat_policy("sip:annb@contoso.com")"#,
+            "The policy governing Ann Beebe, with AppliesTo (her SIP address) and Scope (Tag, Site or Global).",
+        ),
+        example(
+            r#"get_cs_user(#{LdapFilter: "Department=Sales"}).get_cs_effective_persistent_chat_policy().filter(|p| !p.EnablePersistentChat)"#,
+            "The Sales users who may not use Persistent Chat, with the policy that says so.",
+        ),
+        failing(
+            r#"get_cs_effective_persistent_chat_policy("sip:ghost@contoso.com")"#,
+            "Fails: no SIP-enabled user has that address.",
+            "NotFound",
+        ),
+    ],
+    extension: true,
+};

@@ -1,0 +1,101 @@
+//! Who may post where (DESIGN.md §3 Send-CsPersistentChatMessage; reference 1.3, 1.10 #9, #13,
+//! #14, #16, 2.12): one function shared by the message path and the synthetic test, so both
+//! enforce exactly the same rules.
+
+use crate::errors::{CmdletError, CmdletResult};
+use crate::handlers::rooms::{category_of_room, identity};
+use crate::store::Store;
+use crate::store::directory::PrincipalRow;
+use crate::store::pools::PoolTarget;
+use crate::store::rooms::RoomRow;
+use crate::store::scope::in_scope;
+
+/// Normalise a SIP address to carry the `sip:` prefix.
+pub fn sip_uri(s: &str) -> String {
+    let s = s.trim();
+    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("sip:") { s.to_string() } else { format!("sip:{s}") }
+}
+
+/// The SIP-enabled user behind an address; NotFound names what would be valid.
+pub fn sip_user(store: &Store, param: &str, sip: &str) -> CmdletResult<PrincipalRow> {
+    let sip = sip_uri(sip);
+    match store.principal_by_sip(&sip)? {
+        Some(p) if p.kind == "User" => Ok(p),
+        Some(p) => Err(CmdletError::invalid(format!(
+            "-{param} '{sip}' is a {} ({}), not a SIP-enabled user",
+            p.kind.to_lowercase(),
+            p.dn
+        ))
+        .with_target(sip)),
+        None => Err(CmdletError::not_found(format!(
+            "-{param}: no SIP-enabled user '{sip}' in the directory (see get_cs_user())"
+        ))
+        .with_target(sip)),
+    }
+}
+
+/// Can the user use Persistent Chat at all (effective policy, reference 1.3)?
+pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
+    let sip = user.sip.clone().unwrap_or_default();
+    let policy = store.effective_policy(&sip)?;
+    if policy.enable_persistent_chat {
+        return Ok(());
+    }
+    Err(CmdletError::new(
+        crate::errors::ErrorKind::NotEligible,
+        format!(
+            "'{sip}' may not use Persistent Chat: the effective policy {} has EnablePersistentChat False (grant a per-user policy that enables it, or enable the site or Global policy)",
+            policy.identity
+        ),
+    )
+    .with_target(sip))
+}
+
+/// May the user join and take part in the room: enabled, in the category's scope, and a member
+/// unless the room is Open or inherits its membership from the category.
+pub fn check_join(store: &Store, pool: &PoolTarget, room: &RoomRow, user: &PrincipalRow) -> CmdletResult<()> {
+    let sip = user.sip.clone().unwrap_or_default();
+    let room_id = identity(room);
+    if room.disabled {
+        return Err(CmdletError::invalid_operation(format!(
+            "chat room '{room_id}' is disabled (enable it with set_cs_persistent_chat_room(#{{Disabled: false}}))"
+        ))
+        .with_target(room_id));
+    }
+    let category = category_of_room(store, pool, room)?;
+    let ancestry = store.ancestry(user)?;
+    let not_eligible = |why: String| {
+        CmdletError::new(
+            crate::errors::ErrorKind::NotEligible,
+            format!("'{sip}' may not take part in '{room_id}': {why}"),
+        )
+        .with_target(room_id.clone())
+    };
+    if !in_scope(&ancestry, &category.allowed, &category.denied) {
+        return Err(not_eligible(format!(
+            "not in the scope of category '{}' (AllowedMembers/DeniedMembers)",
+            category.name
+        )));
+    }
+    if room.privacy != "Open" && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
+        return Err(not_eligible(format!("the room is {} and the user is not one of its Members", room.privacy)));
+    }
+    Ok(())
+}
+
+/// May the user post in the room: may join it, and in an Auditorium room is a presenter.
+pub fn check_post(store: &Store, pool: &PoolTarget, room: &RoomRow, user: &PrincipalRow) -> CmdletResult<()> {
+    check_join(store, pool, room, user)?;
+    if room.room_type == "Auditorium" && !store.ancestry(user)?.covered_by(&room.presenters) {
+        let room_id = identity(room);
+        return Err(CmdletError::new(
+            crate::errors::ErrorKind::NotEligible,
+            format!(
+                "'{}' may not post in '{room_id}': it is an Auditorium room and only its Presenters post",
+                user.sip.clone().unwrap_or_default()
+            ),
+        )
+        .with_target(room_id));
+    }
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! The archive of reference 2.11: a ZIP of JSON documents. `manifest.json` says what the archive
+//! holds; `users.json`, `categories.json`, `rooms.json` and `content.json` are the parts.
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+pub const MANIFEST: &str = "manifest.json";
+pub const USERS: &str = "users.json";
+pub const CATEGORIES: &str = "categories.json";
+pub const ROOMS: &str = "rooms.json";
+pub const CONTENT: &str = "content.json";
+pub const PARTS: &[&str] = &[MANIFEST, USERS, CATEGORIES, ROOMS, CONTENT];
+
+/// The parts each Level writes (reference 2.11 #38).
+pub fn parts_of(level: &str) -> &'static [&'static str] {
+    match level {
+        "User" => &[USERS],
+        "Category" => &[CATEGORIES],
+        "RoomDirectory" => &[CATEGORIES, ROOMS],
+        "Content" => &[CONTENT],
+        _ => &[USERS, CATEGORIES, ROOMS, CONTENT],
+    }
+}
+
+pub const LEVELS: &[&str] = &["All", "User", "Category", "RoomDirectory", "Content"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Manifest {
+    pub version: u32,
+    pub level: String,
+    pub exported_at: String,
+    pub source_db_instance: String,
+    pub db_name: String,
+    pub scope: Vec<String>,
+    pub start_date: Option<String>,
+    pub pools: Vec<String>,
+    pub messages: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct UserDoc {
+    pub distinguished_name: String,
+    pub sip_address: Option<String>,
+    pub display_name: Option<String>,
+    pub persistent_chat_policy: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CategoryDoc {
+    pub persistent_chat_pool_fqdn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub invites: bool,
+    pub file_upload: bool,
+    pub chat_history: bool,
+    pub allowed_members: Vec<String>,
+    pub denied_members: Vec<String>,
+    pub creators: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct RoomDoc {
+    pub persistent_chat_pool_fqdn: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub category: String,
+    pub disabled: bool,
+    pub invitations: String,
+    pub privacy: String,
+    #[serde(rename = "Type")]
+    pub room_type: String,
+    pub addin: Option<String>,
+    pub addin_url: Option<String>,
+    pub members: Vec<String>,
+    pub managers: Vec<String>,
+    pub presenters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MessageDoc {
+    pub message_id: String,
+    /// `pool\room` at export time.
+    pub room: String,
+    pub sender: String,
+    /// Microseconds since the Unix epoch, UTC (exact; PostedAt in objects is its ISO-8601 form).
+    pub posted_at_us: i64,
+    pub text: String,
+    pub replaced: bool,
+}

@@ -1,0 +1,496 @@
+//! Import-CsPersistentChatData (reference 2.11 #39). The whole archive is validated before anything
+//! is written — entry names, declared sizes, compression ratios, JSON, version, the parts the Level
+//! needs, every reference — then merged: categories and rooms upserted by name, messages appended
+//! skipping known MessageIds, policy assignments applied to existing users. All in the caller's
+//! one transaction.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufReader, Read, Seek};
+
+use rhai::Dynamic;
+use serde::de::{DeserializeOwned, Error as _, SeqAccess, Visitor};
+use zip::ZipArchive;
+
+use super::format::*;
+use super::{instance_pools, progress, write_report};
+use crate::binder::Bound;
+use crate::engine::context::Ctx;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::handlers::messages::pool_data;
+use crate::store::Store;
+use crate::store::addins::AddinRow;
+use crate::store::categories::CategoryRow;
+use crate::store::messages::size_of;
+use crate::store::pool_data::PoolData;
+use crate::store::pools::PoolTarget;
+use crate::store::rooms::RoomRow;
+
+/// Caps against hostile archives: the sum of the parts' uncompressed sizes, the size of each
+/// part but content, and the uncompressed/compressed ratio of any part over 1 MiB.
+const MAX_TOTAL_BYTES: u64 = 64 << 30;
+const MAX_DIRECTORY_PART_BYTES: u64 = 1 << 30;
+const MAX_RATIO: u64 = 1000;
+
+fn corrupt(why: impl std::fmt::Display) -> CmdletError {
+    CmdletError::invalid(format!("the archive is not a valid Persistent Chat export: {why}; nothing was imported"))
+}
+
+/// A reader that fails when the entry yields more or fewer bytes than its header declared.
+struct Exact<R> {
+    inner: R,
+    name: String,
+    declared: u64,
+    read: u64,
+}
+
+impl<R: Read> Read for Exact<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.declared || (n == 0 && !buf.is_empty() && self.read != self.declared) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{} holds {} bytes but declares {}", self.name, self.read, self.declared),
+            ));
+        }
+        Ok(n)
+    }
+}
+
+struct Archive<R: Read + Seek> {
+    zip: ZipArchive<R>,
+    sizes: HashMap<String, u64>,
+}
+
+impl<R: Read + Seek> Archive<R> {
+    /// Open and check the directory: known part names only (no paths), sizes and ratios in bounds.
+    fn open(reader: R) -> CmdletResult<Archive<R>> {
+        let mut zip = ZipArchive::new(reader).map_err(corrupt)?;
+        let mut sizes = HashMap::new();
+        let mut total: u64 = 0;
+        for i in 0..zip.len() {
+            let f = zip.by_index_raw(i).map_err(corrupt)?;
+            let name = f.name().map_err(corrupt)?.to_string();
+            if name.contains(['/', '\\']) || name.contains("..") || !PARTS.contains(&name.as_str()) {
+                return Err(corrupt(format!("unexpected entry '{name}' (an export holds only {})", PARTS.join(", "))));
+            }
+            if sizes.contains_key(&name) {
+                return Err(corrupt(format!("entry '{name}' appears twice")));
+            }
+            let (size, packed) = (f.size(), f.compressed_size());
+            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
+                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
+            }
+            if size > (1 << 20) && size / packed.max(1) > MAX_RATIO {
+                return Err(corrupt(format!(
+                    "{name} expands {size} bytes from {packed} (ratio over {MAX_RATIO}: a compression bomb?)"
+                )));
+            }
+            total = total.saturating_add(size);
+            sizes.insert(name, size);
+        }
+        if total > MAX_TOTAL_BYTES {
+            return Err(corrupt(format!("the parts total {total} bytes (limit {MAX_TOTAL_BYTES})")));
+        }
+        Ok(Archive { zip, sizes })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.sizes.contains_key(name)
+    }
+
+    fn part(&mut self, name: &str) -> CmdletResult<impl Read + '_> {
+        let declared = *self.sizes.get(name).ok_or_else(|| corrupt(format!("{name} is missing")))?;
+        let inner = self.zip.by_name(name).map_err(corrupt)?;
+        Ok(BufReader::with_capacity(1 << 16, Exact { inner, name: name.to_string(), declared, read: 0 }))
+    }
+
+    fn json<T: DeserializeOwned>(&mut self, name: &str) -> CmdletResult<T> {
+        let reader = self.part(name)?;
+        serde_json::from_reader(reader).map_err(|e| corrupt(format!("{name}: {e}")))
+    }
+
+    /// Visit the messages of content.json one by one (never all in memory).
+    fn each_message(&mut self, mut f: impl FnMut(MessageDoc) -> Result<(), String>) -> CmdletResult<u64> {
+        struct Each<'f, F>(&'f mut F);
+        impl<'de, F: FnMut(MessageDoc) -> Result<(), String>> Visitor<'de> for Each<'_, F> {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an array of messages")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
+                let mut n = 0;
+                while let Some(m) = seq.next_element::<MessageDoc>()? {
+                    n += 1;
+                    (self.0)(m).map_err(|e| A::Error::custom(format!("message {n}: {e}")))?;
+                }
+                Ok(n)
+            }
+        }
+        let reader = self.part(CONTENT)?;
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let n = serde::Deserializer::deserialize_seq(&mut de, Each(&mut f))
+            .and_then(|n| de.end().map(|_| n))
+            .map_err(|e| corrupt(format!("{CONTENT}: {e}")))?;
+        Ok(n)
+    }
+}
+
+/// Where archived objects go: their own pool when the instance serves it, else the instance's only pool.
+struct Targets {
+    pools: Vec<PoolTarget>,
+    instance: String,
+}
+
+impl Targets {
+    fn of(&self, pool: &str) -> CmdletResult<&PoolTarget> {
+        if let Some(t) = self.pools.iter().find(|t| t.fqdn.eq_ignore_ascii_case(pool)) {
+            return Ok(t);
+        }
+        match &self.pools[..] {
+            [only] => Ok(only),
+            [] => Err(CmdletError::invalid(format!(
+                "-DBInstance {} serves no Persistent Chat pool now: there is nowhere to import to",
+                self.instance
+            ))),
+            many => Err(CmdletError::invalid(format!(
+                "pool '{pool}' of the archive is not served by {}, which serves several pools ({}): import on the instance serving '{pool}'",
+                self.instance,
+                many.iter().map(|t| t.fqdn.as_str()).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    }
+}
+
+fn split_room(identity: &str) -> Result<(&str, &str), String> {
+    identity
+        .split_once('\\')
+        .filter(|(p, n)| !p.is_empty() && !n.is_empty())
+        .ok_or_else(|| format!("Room '{identity}' is not <poolFqdn>\\<Name>"))
+}
+
+/// Everything validated, ready to merge.
+struct Plan {
+    manifest: Manifest,
+    users: Vec<UserDoc>,
+    categories: Vec<CategoryDoc>,
+    rooms: Vec<RoomDoc>,
+    messages: u64,
+}
+
+pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (instance, pools) = instance_pools(store, b.str("DBInstance").unwrap_or_default())?;
+    let targets = Targets { pools: pools.into_iter().map(|(_, t)| t).collect(), instance: instance.clone() };
+    if let Some(path) = b.str("FileName") {
+        let file = std::fs::File::open(path)
+            .map_err(|e| CmdletError::invalid(format!("-FileName: cannot read '{path}': {e}")).with_target(path))?;
+        run(ctx, b, Archive::open(BufReader::new(file))?, &targets)
+    } else {
+        let bytes = b.bytes("ByteInput").unwrap_or_default();
+        run(ctx, b, Archive::open(std::io::Cursor::new(bytes))?, &targets)
+    }
+    .map(|_| {
+        let _ = store;
+        Vec::new()
+    })
+}
+
+fn run<R: Read + Seek>(ctx: &mut Ctx, b: &Bound, mut ar: Archive<R>, targets: &Targets) -> CmdletResult<()> {
+    let plan = validate(ctx.store, &mut ar, targets)?;
+    let target = format!(
+        "{} ({} categories, {} rooms, {} messages)",
+        targets.instance,
+        plan.categories.len(),
+        plan.rooms.len(),
+        plan.messages
+    );
+    if !ctx.should_process(&target)? {
+        return Ok(());
+    }
+    let report = merge(ctx.store, &mut ar, targets, &plan)?;
+    if let Some(path) = b.str("Report") {
+        write_report(path, "Import-CsPersistentChatData", &report)?;
+    }
+    Ok(())
+}
+
+fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Targets) -> CmdletResult<Plan> {
+    let manifest: Manifest = ar.json(MANIFEST)?;
+    if manifest.version != VERSION {
+        return Err(corrupt(format!("version {} (this pchat reads version {VERSION})", manifest.version)));
+    }
+    if !LEVELS.contains(&manifest.level.as_str()) {
+        return Err(corrupt(format!("unknown level '{}' (valid: {})", manifest.level, LEVELS.join(", "))));
+    }
+    for part in parts_of(&manifest.level) {
+        if !ar.has(part) {
+            return Err(corrupt(format!("level {} needs {part}, which is missing", manifest.level)));
+        }
+    }
+    let users: Vec<UserDoc> = if ar.has(USERS) { ar.json(USERS)? } else { Vec::new() };
+    let categories: Vec<CategoryDoc> = if ar.has(CATEGORIES) { ar.json(CATEGORIES)? } else { Vec::new() };
+    let rooms: Vec<RoomDoc> = if ar.has(ROOMS) { ar.json(ROOMS)? } else { Vec::new() };
+    // Names the archive will leave in each target pool (case-insensitive), to check references.
+    let mut category_names = HashSet::new();
+    for c in &categories {
+        let t = targets.of(&c.persistent_chat_pool_fqdn)?;
+        check_text(CATEGORIES, "Name", &c.name)?;
+        if !category_names.insert((t.fqdn.to_lowercase(), c.name.to_lowercase())) {
+            return Err(corrupt(format!("{CATEGORIES}: category '{}' appears twice for pool {}", c.name, t.fqdn)));
+        }
+    }
+    let mut room_names = HashSet::new();
+    for r in &rooms {
+        let t = targets.of(&r.persistent_chat_pool_fqdn)?;
+        check_text(ROOMS, "Name", &r.name)?;
+        check_enum(ROOMS, "Privacy", &r.privacy, &["Open", "Closed", "Secret"])?;
+        check_enum(ROOMS, "Type", &r.room_type, &["Normal", "Auditorium"])?;
+        check_enum(ROOMS, "Invitations", &r.invitations, &["Inherit", "False"])?;
+        if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
+            && store.category_by_name(t, &r.category)?.is_none()
+        {
+            return Err(corrupt(format!(
+                "{ROOMS}: room '{}' is in category '{}', which neither the archive nor pool {} has",
+                r.name, r.category, t.fqdn
+            )));
+        }
+        if let Some(a) = &r.addin
+            && r.addin_url.is_none()
+            && store.addin_by_name(t, a)?.is_none()
+        {
+            return Err(corrupt(format!(
+                "{ROOMS}: room '{}' uses add-in '{a}' with no URL, unknown to pool {}",
+                r.name, t.fqdn
+            )));
+        }
+        if !room_names.insert((t.fqdn.to_lowercase(), r.name.to_lowercase())) {
+            return Err(corrupt(format!("{ROOMS}: room '{}' appears twice for pool {}", r.name, t.fqdn)));
+        }
+    }
+    let mut messages = 0;
+    if ar.has(CONTENT) {
+        let mut known_rooms: HashSet<String> = HashSet::new();
+        let mut checked: Vec<String> = Vec::new();
+        messages = ar.each_message(|m| {
+            if m.message_id.trim().is_empty() {
+                return Err("empty MessageId".into());
+            }
+            if !m.sender.to_ascii_lowercase().starts_with("sip:") {
+                return Err(format!("Sender '{}' is not a sip: address", m.sender));
+            }
+            if chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us).is_none() {
+                return Err(format!("PostedAtUs {} is not a valid time", m.posted_at_us));
+            }
+            if !known_rooms.contains(&m.room.to_lowercase()) {
+                split_room(&m.room)?;
+                known_rooms.insert(m.room.to_lowercase());
+                checked.push(m.room.clone());
+            }
+            Ok(())
+        })?;
+        for identity in checked {
+            let (pool, name) = split_room(&identity).map_err(corrupt)?;
+            let t = targets.of(pool)?;
+            if !room_names.contains(&(t.fqdn.to_lowercase(), name.to_lowercase()))
+                && store.room_by_name(t, name)?.is_none()
+            {
+                return Err(corrupt(format!(
+                    "{CONTENT}: messages of room '{identity}', which neither the archive nor pool {} has",
+                    t.fqdn
+                )));
+            }
+        }
+    }
+    Ok(Plan { manifest, users, categories, rooms, messages })
+}
+
+fn check_text(part: &str, field: &str, v: &str) -> CmdletResult<()> {
+    if v.trim().is_empty() || v.contains('\\') {
+        return Err(corrupt(format!("{part}: {field} '{v}' is empty or contains a backslash")));
+    }
+    Ok(())
+}
+
+fn check_enum(part: &str, field: &str, v: &str, valid: &[&str]) -> CmdletResult<()> {
+    if !valid.contains(&v) {
+        return Err(corrupt(format!("{part}: {field} '{v}' is not one of {}", valid.join(", "))));
+    }
+    Ok(())
+}
+
+fn merge<R: Read + Seek>(
+    store: &Store,
+    ar: &mut Archive<R>,
+    targets: &Targets,
+    plan: &Plan,
+) -> CmdletResult<Vec<String>> {
+    let mut report = vec![
+        format!(
+            "Archive: level {}, exported {} from {}",
+            plan.manifest.level, plan.manifest.exported_at, plan.manifest.source_db_instance
+        ),
+        format!("Target instance: {}", targets.instance),
+    ];
+    let (mut assigned, mut skipped_users) = (0, 0);
+    for u in &plan.users {
+        let Some(tag) = &u.persistent_chat_policy else { continue };
+        let user = match &u.sip_address {
+            Some(sip) => store.principal_by_sip(sip)?,
+            None => store.principal_by_dn(&u.distinguished_name)?,
+        };
+        match user.filter(|p| p.kind == "User") {
+            Some(p) if store.tag_policy_exists(tag)? => {
+                store.set_user_policy(p.id, Some(tag))?;
+                assigned += 1;
+            }
+            _ => skipped_users += 1,
+        }
+    }
+    if !plan.users.is_empty() {
+        report
+            .push(format!("Policy assignments applied: {assigned}; skipped (unknown user or policy): {skipped_users}"));
+    }
+    for c in &plan.categories {
+        let t = targets.of(&c.persistent_chat_pool_fqdn)?;
+        let existing = store.category_by_name(t, &c.name)?;
+        let row = CategoryRow {
+            id: existing.as_ref().map_or_else(|| store.new_id(), |e| e.id),
+            pool: t.fqdn.clone(),
+            name: c.name.clone(),
+            description: c.description.clone(),
+            invites: c.invites,
+            file_upload: c.file_upload,
+            chat_history: c.chat_history,
+            allowed: c.allowed_members.clone(),
+            denied: c.denied_members.clone(),
+            creators: c.creators.clone(),
+        };
+        if existing.is_some() { store.update_category(t, &row)? } else { store.insert_category(t, &row)? }
+    }
+    if !plan.categories.is_empty() {
+        report.push(format!("Categories upserted: {}", plan.categories.len()));
+    }
+    for r in &plan.rooms {
+        let t = targets.of(&r.persistent_chat_pool_fqdn)?;
+        let category = store
+            .category_by_name(t, &r.category)?
+            .ok_or_else(|| corrupt(format!("category '{}' missing in pool {}", r.category, t.fqdn)))?;
+        let addin = match &r.addin {
+            None => None,
+            Some(name) => Some(match store.addin_by_name(t, name)? {
+                Some(a) => a,
+                None => {
+                    let a = AddinRow {
+                        id: store.new_id(),
+                        pool: t.fqdn.clone(),
+                        name: name.clone(),
+                        url: r.addin_url.clone().unwrap_or_default(),
+                    };
+                    store.insert_addin(t, &a)?;
+                    a
+                }
+            }),
+        };
+        let existing = store.room_by_name(t, &r.name)?;
+        let row = RoomRow {
+            id: existing.as_ref().map_or_else(|| store.new_id(), |e| e.id),
+            pool: t.fqdn.clone(),
+            name: r.name.clone(),
+            description: r.description.clone(),
+            category_id: category.id,
+            category: category.name.clone(),
+            disabled: r.disabled,
+            invitations: r.invitations.clone(),
+            privacy: r.privacy.clone(),
+            room_type: r.room_type.clone(),
+            addin_id: addin.as_ref().map(|a| a.id),
+            addin: addin.map(|a| a.name),
+            content_bytes: existing.as_ref().map_or(0, |e| e.content_bytes),
+            members: r.members.clone(),
+            managers: r.managers.clone(),
+            presenters: r.presenters.clone(),
+        };
+        match &existing {
+            Some(before) => store.update_room(t, before, &row)?,
+            None => store.insert_room(t, &row)?,
+        }
+    }
+    if !plan.rooms.is_empty() {
+        report.push(format!("Rooms upserted: {}", plan.rooms.len()));
+    }
+    if ar.has(CONTENT) {
+        let (added, skipped) = merge_messages(store, ar, targets, plan.messages)?;
+        report.push(format!("Messages added: {added}; skipped (MessageId already present): {skipped}"));
+    }
+    Ok(report)
+}
+
+/// Append the messages of content.json; returns (added, skipped).
+fn merge_messages<R: Read + Seek>(
+    store: &Store,
+    ar: &mut Archive<R>,
+    targets: &Targets,
+    total: u64,
+) -> CmdletResult<(u64, u64)> {
+    let mut writers: HashMap<String, PoolData> = HashMap::new();
+    for t in &targets.pools {
+        writers.insert(t.fqdn.to_lowercase(), pool_data(store, t)?);
+    }
+    // Archived room identity → (pool key, room id); content bytes added per (pool key, room id).
+    let mut rooms: HashMap<String, (String, i64)> = HashMap::new();
+    let mut added_bytes: HashMap<(String, i64), i64> = HashMap::new();
+    let (mut added, mut skipped) = (0u64, 0u64);
+    let bar = progress(total, "Importing");
+    let mut failure: Option<CmdletError> = None;
+    ar.each_message(|m| {
+        let key = m.room.to_lowercase();
+        if !rooms.contains_key(&key) {
+            let resolved = (|| -> CmdletResult<(String, i64)> {
+                let (pool, name) = split_room(&m.room).map_err(corrupt)?;
+                let t = targets.of(pool)?;
+                let room = store.room_by_name(t, name)?.ok_or_else(|| corrupt(format!("room '{}' missing", m.room)))?;
+                Ok((t.fqdn.to_lowercase(), room.id))
+            })();
+            match resolved {
+                Ok(v) => {
+                    rooms.insert(key.clone(), v);
+                }
+                Err(e) => {
+                    let text = e.message.clone();
+                    failure = Some(e);
+                    return Err(text);
+                }
+            }
+        }
+        let (pool, room_id) = rooms[&key].clone();
+        let Some(pd) = writers.get(&pool) else { return Err(format!("no writer for pool {pool}")) };
+        let size = size_of(&m.text);
+        let n = pd
+            .write(
+                "INSERT OR IGNORE INTO {db}.messages(id, room_id, message_id, sender, posted_at, text, replaced, size_bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                rusqlite::params![store.new_id(), room_id, m.message_id, m.sender, m.posted_at_us, m.text, m.replaced, size],
+            )
+            .map_err(|e| e.to_string())?;
+        if n == 1 {
+            added += 1;
+            *added_bytes.entry((pool, room_id)).or_default() += size;
+        } else {
+            skipped += 1;
+        }
+        bar.inc(1);
+        Ok(())
+    })
+    .map_err(|e| failure.take().unwrap_or(e))?;
+    bar.finish_and_clear();
+    for ((pool, room_id), bytes) in added_bytes {
+        if let Some(pd) = writers.get(&pool) {
+            pd.write(
+                "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",
+                rusqlite::params![room_id, bytes],
+            )?;
+        }
+    }
+    Ok((added, skipped))
+}

@@ -1,0 +1,93 @@
+//! Persistent Chat endpoints: directory contacts (principals of kind Contact) linked to a pool by
+//! `endpoint_pool`, living in the Application Contacts container (reference 1.9, 2.9).
+
+use rusqlite::params;
+
+use super::Store;
+use super::directory::{PrincipalRow, first_rdn_value, normalize_dn};
+use super::topology::endpoint_container;
+use crate::values::wildcard::{Wildcard, has_wildcards};
+
+/// `sip:` plus the rest, whatever the case of the prefix given (`chat@x` → `sip:chat@x`).
+pub fn with_sip_prefix(sip: &str) -> String {
+    let sip = sip.trim();
+    match sip.get(..4) {
+        Some(p) if p.eq_ignore_ascii_case("sip:") => format!("sip:{}", &sip[4..]),
+        _ => format!("sip:{sip}"),
+    }
+}
+
+impl Store {
+    /// Every endpoint, in the standard order (display name, then DN).
+    pub fn endpoints(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
+        Ok(self.principals()?.into_iter().filter(|p| p.endpoint_pool.is_some()).collect())
+    }
+
+    /// Endpoints named by SIP address (with or without `sip:`), full DN (whitespace after commas
+    /// ignored) or display name (`*` wildcards allowed) (reference 1.2).
+    pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+        let id = identity.trim();
+        let all = self.endpoints()?;
+        if id.contains('=') {
+            let dn = normalize_dn(id);
+            return Ok(all.into_iter().filter(|e| e.dn.eq_ignore_ascii_case(&dn)).collect());
+        }
+        let sip = with_sip_prefix(id);
+        let by_sip: Vec<PrincipalRow> =
+            all.iter().filter(|e| e.sip.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&sip))).cloned().collect();
+        if !by_sip.is_empty() {
+            return Ok(by_sip);
+        }
+        let pattern = if has_wildcards(id) { Wildcard::new(id).ok() } else { None };
+        Ok(all
+            .into_iter()
+            .filter(|e| {
+                let name = e.display_name.as_deref().unwrap_or(&e.name);
+                match &pattern {
+                    Some(p) => p.is_match(name),
+                    None => name.eq_ignore_ascii_case(id),
+                }
+            })
+            .collect())
+    }
+
+    /// Create an endpoint contact `CN={GUID}` in the Application Contacts container; returns its DN.
+    pub fn insert_endpoint(&self, sip: &str, display_name: Option<&str>, pool: &str) -> rusqlite::Result<String> {
+        let container = endpoint_container(&self.domain_dn()?.unwrap_or_default());
+        let dn = format!("CN={{{}}},{container}", uuid::Uuid::new_v4());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO principals(dn, kind, name, display_name, sip, endpoint_pool, parent_dn)
+                 VALUES (?1, 'Contact', ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![dn, first_rdn_value(&dn), display_name, sip, pool, container])?;
+        Ok(dn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_found_by_sip_dn_and_display_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("s.db")).unwrap();
+        s.set_meta("domain_dn", "DC=contoso,DC=com").unwrap();
+        let dn = s.insert_endpoint("sip:chat@contoso.com", Some("Contoso Chat"), "pc01.contoso.com").unwrap();
+        assert!(
+            dn.starts_with("CN={")
+                && dn.ends_with(
+                    "},CN=Application Contacts,CN=RTC Service,CN=Services,CN=Configuration,DC=contoso,DC=com"
+                )
+        );
+        let found = |id: &str| s.find_endpoints(id).unwrap().len();
+        assert_eq!(found("sip:CHAT@contoso.com"), 1);
+        assert_eq!(found("chat@contoso.com"), 1);
+        assert_eq!(found("contoso chat"), 1);
+        assert_eq!(found("Contoso*"), 1);
+        assert_eq!(found(&dn.replace("},CN=", "}, CN=")), 1);
+        assert_eq!(found("sip:other@contoso.com"), 0);
+        assert_eq!(with_sip_prefix("SIP:a@b"), "sip:a@b");
+    }
+}

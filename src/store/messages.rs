@@ -1,0 +1,181 @@
+//! Room messages (pool databases). Reads take the serving schema; every change goes through
+//! `PoolData::write` so the backup copy follows, and keeps `rooms.content_bytes` equal to the sum
+//! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Row, params, params_from_iter};
+
+use super::Store;
+use super::pool_data::PoolData;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    pub id: i64,
+    pub room_id: i64,
+    pub message_id: String,
+    pub sender: String,
+    /// Microseconds since the Unix epoch, UTC.
+    pub posted_at: i64,
+    pub text: String,
+    pub replaced: bool,
+    pub size_bytes: i64,
+}
+
+/// Which messages of one room; `None` means "any". Bounds are inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub sender: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Stored size of a message: the UTF-8 bytes of its text (reference 2.7 #24).
+pub fn size_of(text: &str) -> i64 {
+    text.len() as i64
+}
+
+const COLUMNS: &str = "id, room_id, message_id, sender, posted_at, text, replaced, size_bytes";
+
+fn message(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        room_id: r.get(1)?,
+        message_id: r.get(2)?,
+        sender: r.get(3)?,
+        posted_at: r.get(4)?,
+        text: r.get(5)?,
+        replaced: r.get(6)?,
+        size_bytes: r.get(7)?,
+    })
+}
+
+/// WHERE clause and arguments of a query (numbered from ?1 = room id).
+fn condition(room_id: i64, q: &MessageQuery) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from("room_id = ?1");
+    let mut args = vec![SqlValue::Integer(room_id)];
+    let mut add = |part: &str, v: SqlValue| {
+        args.push(v);
+        sql.push_str(&part.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(f) = q.from {
+        add(" AND posted_at >= ?", SqlValue::Integer(f));
+    }
+    if let Some(t) = q.to {
+        add(" AND posted_at <= ?", SqlValue::Integer(t));
+    }
+    if let Some(s) = &q.sender {
+        add(" AND sender = ?", SqlValue::Text(s.clone()));
+    }
+    (sql, args)
+}
+
+impl Store {
+    /// Messages of a room, oldest first (ties by id, so the order is stable).
+    pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<Vec<MessageRow>> {
+        let (cond, args) = condition(room_id, q);
+        let limit = q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM {schema}.messages WHERE {cond} ORDER BY posted_at, id{limit}"
+            ))?
+            .query_map(params_from_iter(args), message)?
+            .collect()
+    }
+
+    /// Count and total size of the messages a query selects.
+    pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<(i64, i64)> {
+        let (cond, args) = condition(room_id, q);
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT count(*), coalesce(sum(size_bytes), 0) FROM {schema}.messages WHERE {cond}"
+            ))?
+            .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    /// Visit the messages of some rooms posted at or after `from`, room by room, without holding
+    /// them in memory (export streams them).
+    pub fn for_each_message(
+        &self,
+        schema: &str,
+        room_ids: &[i64],
+        from: Option<i64>,
+        mut f: impl FnMut(&MessageRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM {schema}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"
+        ))?;
+        for &room in room_ids {
+            let mut rows = stmt.query(params![room, from.unwrap_or(i64::MIN)])?;
+            while let Some(r) = rows.next()? {
+                f(&message(r)?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which of these MessageIds are already stored in a schema.
+    pub fn known_message_ids(&self, schema: &str, ids: &[&str]) -> rusqlite::Result<Vec<String>> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT message_id FROM {schema}.messages WHERE message_id IN (SELECT value FROM json_each(?1))"
+            ))?
+            .query_map([json], |r| r.get(0))?
+            .collect()
+    }
+}
+
+impl PoolData<'_> {
+    /// Store one message (its `id` from `Store::new_id`) and count its size in the room.
+    pub fn insert_message(&self, m: &MessageRow) -> rusqlite::Result<()> {
+        self.write(
+            &format!("INSERT INTO {{db}}.messages({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![m.id, m.room_id, m.message_id, m.sender, m.posted_at, m.text, m.replaced, m.size_bytes],
+        )?;
+        self.add_content(m.room_id, m.size_bytes)
+    }
+
+    /// Delete the messages of a room posted at or before `to`; returns how many.
+    pub fn clear_messages(&self, room_id: i64, to: i64) -> rusqlite::Result<i64> {
+        let q = MessageQuery { to: Some(to), ..Default::default() };
+        let (count, bytes) = self.store().message_totals(self.db(), room_id, &q)?;
+        if count == 0 {
+            return Ok(0);
+        }
+        self.write("DELETE FROM {db}.messages WHERE room_id = ?1 AND posted_at <= ?2", params![room_id, to])?;
+        self.add_content(room_id, -bytes)?;
+        Ok(count)
+    }
+
+    /// Delete the given messages (by row id) of one room.
+    pub fn delete_messages(&self, room_id: i64, ids: &[i64], bytes: i64) -> rusqlite::Result<()> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        self.write(
+            "DELETE FROM {db}.messages WHERE room_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            params![room_id, json],
+        )?;
+        self.add_content(room_id, -bytes)
+    }
+
+    /// Replace the text of the given messages (by row id), flagging them Replaced.
+    pub fn replace_messages(&self, room_id: i64, ids: &[i64], bytes_before: i64, text: &str) -> rusqlite::Result<()> {
+        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+        self.write(
+            "UPDATE {db}.messages SET text = ?3, replaced = 1, size_bytes = ?4
+             WHERE room_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
+            params![room_id, json, text, size_of(text)],
+        )?;
+        self.add_content(room_id, size_of(text) * ids.len() as i64 - bytes_before)
+    }
+
+    fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {
+        if delta != 0 {
+            self.write(
+                "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",
+                params![room_id, delta],
+            )?;
+        }
+        Ok(())
+    }
+}
