@@ -31,6 +31,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // 32 MB of page cache: a pipeline over 100,000 users touches every page of the directory.
+    conn.pragma_update(None, "cache_size", -32768)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     Ok(())
 }
@@ -88,6 +90,24 @@ impl Store {
 
     pub fn commit(&self) -> rusqlite::Result<()> {
         self.conn.execute_batch("COMMIT")
+    }
+
+    /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
+    pub fn savepoint(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("SAVEPOINT item")
+    }
+
+    pub fn release_savepoint(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("RELEASE item")
+    }
+
+    /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
+    pub fn rollback_to_savepoint(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK TO item; RELEASE item");
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
     }
 
     pub fn rollback(&self) {
