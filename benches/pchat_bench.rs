@@ -33,6 +33,8 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("rooms", bench_rooms),
     ("backup_cost", bench_backup_cost),
     ("chat_content", bench_chat_content),
+    ("grant", bench_grant),
+    ("effective_policy", bench_effective_policy),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -410,6 +412,48 @@ fn bench_chat_content(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     Ok(rows)
 }
 
+/// Grant a per-user policy to every user, piped from Get-CsUser (one transaction per user).
+fn bench_grant(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    ctx.pchat(r#"new_cs_persistent_chat_policy("BenchGrant", #{EnablePersistentChat: true}); ()"#, QUICK_TIMEOUT)?;
+    let code = r#"get_cs_user().grant_cs_persistent_chat_policy(#{PolicyName: "BenchGrant"})"#;
+    let (t, _) = ctx.pchat(code, LOAD_TIMEOUT)?;
+    // Untimed: every user now holds the policy.
+    let check = r#"get_cs_user(#{Filter: "PersistentChatPolicy -eq \"BenchGrant\""}).len()"#;
+    let expected = ctx.users.to_string();
+    ctx.pchat_expect(check, &expected, LOAD_TIMEOUT)?;
+    let target = if ctx.users == DEFAULT_USERS {
+        verdict("< 5 s for 100,000 users", t < Duration::from_secs(5))
+    } else {
+        "< 5 s for 100,000 users (N differs)".to_string()
+    };
+    Ok(vec![Row::single(&format!("`{code}`"), &ctx.n_label(), t, Unit::S, &target)])
+}
+
+/// The effective policy of one user, resolved in-process many times through the cmdlet (binding,
+/// transaction, object) and divided: the per-call cost the message path pays at most.
+fn bench_effective_policy(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    const CALLS: usize = 10_000;
+    let code = format!(
+        r#"let sip = get_cs_user(#{{ResultSize: 1}})[0].SipAddress;
+           let t = timestamp();
+           for i in 0..{CALLS} {{ get_cs_effective_persistent_chat_policy(sip); }}
+           (t.elapsed * 1000000.0 / {CALLS}.0).to_int()"#
+    );
+    let (_, stdout) = ctx.pchat(&code, LOAD_TIMEOUT)?;
+    let micros: u64 =
+        stdout.trim().parse().map_err(|_| format!("the effective-policy loop printed {:?}", clip(stdout.trim())))?;
+    let per_call = Duration::from_micros(micros);
+    Ok(vec![Row::single(
+        &format!("get_cs_effective_persistent_chat_policy(one user), mean of {CALLS} in-process calls"),
+        &ctx.n_label(),
+        per_call,
+        Unit::Us,
+        &verdict("< 1 ms per call", per_call < Duration::from_millis(1)),
+    )])
+}
+
 // ---------------------------------------------------------------------------------------------
 // Context: the temporary store and the generated input files
 // ---------------------------------------------------------------------------------------------
@@ -747,6 +791,7 @@ fn time_runs(runs: usize, mut f: impl FnMut() -> Result<Duration, String>) -> Re
 
 #[derive(Clone, Copy)]
 enum Unit {
+    Us,
     Ms,
     S,
 }
@@ -754,6 +799,7 @@ enum Unit {
 impl Unit {
     fn fmt(self, d: Duration) -> String {
         match self {
+            Unit::Us => format!("{:.1} µs", d.as_secs_f64() * 1e6),
             Unit::Ms => format!("{:.1} ms", d.as_secs_f64() * 1e3),
             Unit::S => format!("{:.2} s", d.as_secs_f64()),
         }

@@ -635,3 +635,35 @@ fn what_if_validates_and_writes_nothing() {
         "InvalidArgument",
     );
 }
+
+/// A piped call shares one transaction, but each item stays all-or-nothing: a failing item is
+/// reported and skipped; a terminating one stops the pipeline with the earlier items kept.
+#[test]
+fn pipeline_items_are_atomic_and_earlier_items_survive_a_stop() {
+    let s = settings_store();
+    let run = s.c(
+        r#"["sip:annb@contoso.com", "sip:ghost@contoso.com", "sip:kenmyer@contoso.com"].grant_cs_persistent_chat_policy(#{PolicyName: "SalesChatPolicy"})"#,
+    );
+    assert_eq!(run.code, 3, "a non-terminating error: {}", run.stderr);
+    assert!(
+        single_error_line(&run)
+            .starts_with("Grant-CsPersistentChatPolicy: NotFound: no SIP-enabled user matches 'sip:ghost@contoso.com'")
+    );
+    assert_eq!(
+        out(&s, r#"get_cs_user(#{Filter: "PersistentChatPolicy -eq \"SalesChatPolicy\""}).map(|u| u.SipAddress)"#),
+        "sip:annb@contoso.com\nsip:kenmyer@contoso.com"
+    );
+    let run = s.c(
+        r#"["sip:annb@contoso.com", "sip:ghost@contoso.com", "sip:kenmyer@contoso.com"].grant_cs_persistent_chat_policy(#{PolicyName: (), ErrorAction: "Stop"})"#,
+    );
+    assert_eq!(run.code, 1, "ErrorAction Stop makes it terminating: {}", run.stderr);
+    assert_eq!(
+        out(&s, r#"get_cs_user(#{Filter: "PersistentChatPolicy -eq \"SalesChatPolicy\""}).map(|u| u.SipAddress)"#),
+        "sip:kenmyer@contoso.com",
+        "Ann (before the stop) is unassigned, Ken (after it) untouched"
+    );
+    // WhatIf over a pipeline writes nothing at all.
+    let before = s.dump();
+    s.c(r#"get_cs_user(#{ResultSize: 5}).grant_cs_persistent_chat_policy(#{PolicyName: "SalesChatPolicy", WhatIf: true})"#).ok();
+    assert_eq!(s.dump(), before);
+}

@@ -57,12 +57,57 @@ pub fn invoke(
     };
     let mut results = Vec::new();
     let mut sticky = Sticky::default();
+    // A piped call runs in one transaction with a savepoint per item: each item is still all or
+    // nothing, but 100,000 piped users do not pay 100,000 commits. Topology changes re-attach pool
+    // databases after each commit, so they keep one transaction per item.
+    let batch = inputs.len() > 1 && cmdlet.noun != crate::catalog::Noun::Topology;
+    if batch {
+        let opened = s
+            .store
+            .attach_pool_databases()
+            .map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())
+            .and_then(|()| s.store.begin(!cmdlet.is_read_only()).map_err(CmdletError::from));
+        if let Err(mut e) = opened {
+            e.cmdlet = cmdlet.name;
+            return Err(throw(&e));
+        }
+    }
+    let outcome = run_items(&mut s, cmdlet, handler, &prepared, inputs, &mut sticky, &mut results);
+    if batch {
+        // Items done before a stop (terminating error, Ctrl-C) stay done, as in PowerShell.
+        let what_if = prepared.common.what_if || s.what_if;
+        let committed = if what_if {
+            s.store.rollback();
+            Ok(())
+        } else {
+            s.store.commit()
+        };
+        if let Err(e) = committed {
+            s.store.rollback();
+            let mut e = CmdletError::from(e).terminating();
+            e.cmdlet = cmdlet.name;
+            return Err(throw(&e));
+        }
+    }
+    outcome?;
+    Ok(shape(cmdlet.output, piped, results))
+}
+
+/// Run the handler once per input, recording non-terminating errors; stops at a terminating one.
+fn run_items(
+    s: &mut Session,
+    cmdlet: &'static Cmdlet,
+    handler: Handler,
+    prepared: &binder::Prepared,
+    inputs: Vec<Option<Dynamic>>,
+    sticky: &mut Sticky,
+    results: &mut Vec<Dynamic>,
+) -> Result<(), Box<EvalAltResult>> {
     for item in inputs {
         if s.interrupt.load(Ordering::SeqCst) {
             return Err(EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into());
         }
-        let outcome =
-            binder::bind(&prepared, item.as_ref()).and_then(|bound| run_one(&mut s, handler, &bound, &mut sticky));
+        let outcome = binder::bind(prepared, item.as_ref()).and_then(|bound| run_one(s, handler, &bound, sticky));
         match outcome {
             Ok(out) => results.extend(out),
             Err(mut e) => {
@@ -75,7 +120,7 @@ pub fn invoke(
             }
         }
     }
-    Ok(shape(cmdlet.output, piped, results))
+    Ok(())
 }
 
 fn run_one(
@@ -85,9 +130,15 @@ fn run_one(
     sticky: &mut Sticky,
 ) -> Result<Vec<Dynamic>, CmdletError> {
     let cmdlet = bound.cmdlet;
-    s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
     let what_if = bound.common.what_if || s.what_if;
-    s.store.begin(!cmdlet.is_read_only())?;
+    // Inside a pipeline's transaction (see `invoke`) the item gets a savepoint instead.
+    let nested = s.store.in_transaction();
+    if nested {
+        s.store.savepoint()?;
+    } else {
+        s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
+        s.store.begin(!cmdlet.is_read_only())?;
+    }
     let mut ctx = Ctx {
         store: &s.store,
         cmdlet,
@@ -105,6 +156,10 @@ fn run_one(
     });
     match result {
         Ok(out) if !what_if => {
+            if nested {
+                s.store.release_savepoint()?;
+                return Ok(out);
+            }
             s.store.commit()?;
             if cmdlet.noun == crate::catalog::Noun::Topology && !cmdlet.is_read_only() {
                 // New SQL instances get their pool database files now rather than on first use.
@@ -113,11 +168,19 @@ fn run_one(
             Ok(out)
         }
         Ok(out) => {
-            s.store.rollback();
+            if nested {
+                s.store.rollback_to_savepoint()
+            } else {
+                s.store.rollback()
+            }
             Ok(out)
         }
         Err(e) => {
-            s.store.rollback();
+            if nested {
+                s.store.rollback_to_savepoint()
+            } else {
+                s.store.rollback()
+            }
             Err(e)
         }
     }

@@ -41,6 +41,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // 32 MB of page cache: a pipeline over 100,000 users touches every page of the directory.
+    conn.pragma_update(None, "cache_size", -32768)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
     // spill to the WAL and are written again. The cache only grows as far as it is used.
@@ -121,6 +123,24 @@ impl Store {
 
     pub fn commit(&self) -> rusqlite::Result<()> {
         self.conn.execute_batch("COMMIT")
+    }
+
+    /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
+    pub fn savepoint(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("SAVEPOINT item")
+    }
+
+    pub fn release_savepoint(&self) -> rusqlite::Result<()> {
+        self.conn.execute_batch("RELEASE item")
+    }
+
+    /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
+    pub fn rollback_to_savepoint(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK TO item; RELEASE item");
+    }
+
+    pub fn in_transaction(&self) -> bool {
+        !self.conn.is_autocommit()
     }
 
     pub fn rollback(&self) {
