@@ -28,6 +28,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("startup", bench_startup),
     ("get_cs_user_resultsize", bench_get_cs_user_resultsize),
     ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
+    ("translate", bench_translate),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -97,6 +98,32 @@ fn bench_get_cs_ad_principal_ldap(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         &s,
         Unit::Ms,
         "-",
+    )])
+}
+
+/// PowerShell → Rhai translation per line: every reference example line, translated in a loop
+/// by `translate()` inside one `pchat -c` run (process start-up excluded), time divided by count.
+fn bench_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    const ROUNDS: usize = 200;
+    let lines: Vec<String> = include_str!("../tests/data/powershell_examples.txt")
+        .lines()
+        .filter_map(|l| l.strip_prefix("ps: "))
+        .map(|l| format!("\"{}\"", l.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    let code = format!(
+        "let lines = [{}]; let t = timestamp(); for r in 0..{ROUNDS} {{ for l in lines {{ translate(l); }} }} \
+         (t.elapsed * 1000000000.0).to_int() / ({ROUNDS} * lines.len())",
+        lines.join(", ")
+    );
+    let (_, out) = ctx.pchat(&code, QUICK_TIMEOUT)?;
+    let nanos: u64 = out.trim().parse().map_err(|_| format!("unexpected output: {out}"))?;
+    let per_line = Duration::from_nanos(nanos);
+    Ok(vec![Row::single(
+        &format!("translate() per PowerShell line ({} example lines x {ROUNDS})", lines.len()),
+        "-",
+        per_line,
+        Unit::Us,
+        &verdict("< 1 ms per line", per_line < Duration::from_millis(1)),
     )])
 }
 
@@ -425,6 +452,7 @@ fn time_runs(runs: usize, mut f: impl FnMut() -> Result<Duration, String>) -> Re
 
 #[derive(Clone, Copy)]
 enum Unit {
+    Us,
     Ms,
     S,
 }
@@ -432,6 +460,7 @@ enum Unit {
 impl Unit {
     fn fmt(self, d: Duration) -> String {
         match self {
+            Unit::Us => format!("{:.1} µs", d.as_secs_f64() * 1e6),
             Unit::Ms => format!("{:.1} ms", d.as_secs_f64() * 1e3),
             Unit::S => format!("{:.2} s", d.as_secs_f64()),
         }

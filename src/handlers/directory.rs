@@ -165,7 +165,10 @@ fn principal_spec(fields: &JsonMap<String, Json>, default_kind: Option<&str>) ->
     Ok(spec)
 }
 
-fn parse_json(text: &str) -> Result<(Option<DomainDoc>, Vec<(String, PrincipalSpec)>, Vec<RoleDoc>), String> {
+/// A directory document: its domain, principals (by DN) and roles.
+type ParsedDirectory = (Option<DomainDoc>, Vec<(String, PrincipalSpec)>, Vec<RoleDoc>);
+
+fn parse_json(text: &str) -> Result<ParsedDirectory, String> {
     let doc: DirectoryDoc = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut principals = Vec::with_capacity(doc.principals.len() + 1);
     if let Some(d) = &doc.domain {
