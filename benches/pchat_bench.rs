@@ -35,6 +35,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("chat_content", bench_chat_content),
     ("grant", bench_grant),
     ("effective_policy", bench_effective_policy),
+    ("translate", bench_translate),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -451,6 +452,32 @@ fn bench_effective_policy(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         per_call,
         Unit::Us,
         &verdict("< 1 ms per call", per_call < Duration::from_millis(1)),
+    )])
+}
+
+/// PowerShell → Rhai translation per line: every reference example line, translated in a loop
+/// by `translate()` inside one `pchat -c` run (process start-up excluded), time divided by count.
+fn bench_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    const ROUNDS: usize = 200;
+    let lines: Vec<String> = include_str!("../tests/data/powershell_examples.txt")
+        .lines()
+        .filter_map(|l| l.strip_prefix("ps: "))
+        .map(|l| format!("\"{}\"", l.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    let code = format!(
+        "let lines = [{}]; let t = timestamp(); for r in 0..{ROUNDS} {{ for l in lines {{ translate(l); }} }} \
+         (t.elapsed * 1000000000.0).to_int() / ({ROUNDS} * lines.len())",
+        lines.join(", ")
+    );
+    let (_, out) = ctx.pchat(&code, QUICK_TIMEOUT)?;
+    let nanos: u64 = out.trim().parse().map_err(|_| format!("unexpected output: {out}"))?;
+    let per_line = Duration::from_nanos(nanos);
+    Ok(vec![Row::single(
+        &format!("translate() per PowerShell line ({} example lines x {ROUNDS})", lines.len()),
+        "-",
+        per_line,
+        Unit::Us,
+        &verdict("< 1 ms per line", per_line < Duration::from_millis(1)),
     )])
 }
 

@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::Cmdlet;
 use crate::engine::{self, Options, PromptMode, Shell};
-use crate::{output, repl};
+use crate::{output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
@@ -44,7 +44,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a runbook (.rhai).
+    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax).
     Run {
         file: PathBuf,
         /// A value for the script's ARGS map (repeatable).
@@ -97,7 +97,12 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
-        Shell::eval(self, code).map_err(|e| engine::describe_error(&e))
+        let rhai = if powershell::looks_like_powershell(code) {
+            powershell::for_engine(code, engine::is_available).map_err(|(message, _)| message)?
+        } else {
+            code.to_string()
+        };
+        Shell::eval(self, &rhai).map_err(|e| engine::describe_error(&e))
     }
     fn engine(&self) -> &rhai::Engine {
         Shell::engine(self)
@@ -113,8 +118,24 @@ impl repl::ReplHost for Shell {
     }
 }
 
-/// Run one script and turn its outcome into an exit code.
-fn run_script(shell: &mut Shell, code: &str) -> i32 {
+/// Run one script and turn its outcome into an exit code. `powershell`: the script is PowerShell
+/// (a `.ps1` runbook); otherwise PowerShell is recognised by its first statement.
+fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
+    let translated;
+    let code = if powershell || powershell::looks_like_powershell(code) {
+        match powershell::for_engine(code, engine::is_available) {
+            Ok(rhai) => {
+                translated = rhai;
+                translated.as_str()
+            }
+            Err((message, syntax)) => {
+                eprintln!("{message}");
+                return if syntax { EXIT_USAGE } else { EXIT_TERMINATED };
+            }
+        }
+    } else {
+        code
+    };
     match shell.eval(code) {
         Ok(value) => {
             let text = output::render(&value, shell.json);
@@ -188,7 +209,10 @@ pub fn main() -> i32 {
     }
     if let Some(file) = script {
         return match std::fs::read_to_string(&file) {
-            Ok(code) => run_script(&mut shell, &code),
+            Ok(code) => {
+                let ps1 = file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"));
+                run_script(&mut shell, &code, ps1)
+            }
             Err(e) => {
                 eprintln!("pchat: cannot read runbook {}: {e}", file.display());
                 EXIT_USAGE
@@ -196,7 +220,7 @@ pub fn main() -> i32 {
         };
     }
     if let Some(code) = &cli.code {
-        return run_script(&mut shell, code);
+        return run_script(&mut shell, code, false);
     }
     if !std::io::stdin().is_terminal() {
         let mut code = String::new();
@@ -204,7 +228,7 @@ pub fn main() -> i32 {
             eprintln!("pchat: cannot read the script from standard input: {e}");
             return EXIT_USAGE;
         }
-        return run_script(&mut shell, &code);
+        return run_script(&mut shell, &code, false);
     }
     let history = data_dir().map(|d| d.join("history.txt"));
     match repl::run(&mut shell, history) {

@@ -86,6 +86,23 @@ pub fn render(cmdlet: &Cmdlet) -> String {
     text
 }
 
+/// One part of a cmdlet's help: `Examples`, or `Parameter <Name>` (its block). `None` when the
+/// cmdlet has no such part.
+pub fn part(cmdlet: &Cmdlet, which: &str) -> Option<String> {
+    if which.eq_ignore_ascii_case("examples") {
+        let full = render(cmdlet);
+        let start = full.find("\nEXAMPLES\n")?;
+        let end = full[start + 1..].find("\nCOMMON PARAMETERS\n").map_or(full.len(), |e| start + 1 + e);
+        return Some(format!("{}\n", full[start + 1..end].trim_end()));
+    }
+    let name = which.strip_prefix("Parameter ")?.trim();
+    let extra: &[Param] = if cmdlet.should_process { SHOULD_PROCESS_PARAMS } else { &[] };
+    let p = cmdlet.params.iter().chain(extra).find(|p| p.name.eq_ignore_ascii_case(name))?;
+    let mut out = String::new();
+    param_block(&mut out, cmdlet, p);
+    Some(out)
+}
+
 /// Every available cmdlet grouped by noun (in catalog order), with its Rhai name and synopsis
 /// (ends with a newline).
 pub fn overview(available: &dyn Fn(&Cmdlet) -> bool) -> String {

@@ -11,6 +11,7 @@ pub mod handlers;
 pub mod help;
 pub mod objects;
 pub mod output;
+pub mod powershell;
 pub mod repl;
 pub mod store;
 pub mod values;

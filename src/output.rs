@@ -96,6 +96,61 @@ fn render_array(items: &[Dynamic], width: usize) -> String {
         .join("\n")
 }
 
+/// An explicit Format-Table (PowerShell front end): always a table, of `columns` (default: the
+/// first object's properties); non-objects are shown as they are.
+pub fn format_table(items: &[Dynamic], columns: &[String]) -> String {
+    let maps: Vec<Map> = items.iter().filter_map(|v| v.read_lock::<Map>().map(|m| m.clone())).collect();
+    if maps.is_empty() || maps.len() != items.len() {
+        return render_array(items, usize::MAX);
+    }
+    let columns =
+        if columns.is_empty() { ordered_keys(&maps[0], kind_of(&items[0])) } else { select_columns(&maps[0], columns) };
+    render_table(&columns, &maps, usize::MAX).unwrap_or_default()
+}
+
+/// An explicit Format-List (PowerShell front end): every object as `Name : value` lines.
+pub fn format_list(items: &[Dynamic], columns: &[String]) -> String {
+    items
+        .iter()
+        .map(|v| match v.read_lock::<Map>() {
+            Some(m) if columns.is_empty() => render_list(&m, kind_of(v)),
+            Some(m) => {
+                let picked: Map = select_columns(&m, columns)
+                    .into_iter()
+                    .map(|k| {
+                        let value = crate::filters::expr::lookup_ci(&m, &k).cloned().unwrap_or(Dynamic::UNIT);
+                        (k.into(), value)
+                    })
+                    .collect();
+                render_list(&picked, kind_of(v))
+            }
+            None => render_value_inline(v),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
+}
+
+/// The requested columns in their requested order, with wildcards expanded and the object's own
+/// spelling of each property.
+fn select_columns(map: &Map, requested: &[String]) -> Vec<String> {
+    let keys = ordered_keys(map, None);
+    let mut out: Vec<String> = Vec::new();
+    for r in requested {
+        let matched: Vec<String> = match crate::values::wildcard::Wildcard::new(r) {
+            Ok(w) if crate::values::wildcard::has_wildcards(r) => {
+                keys.iter().filter(|k| w.is_match(k)).cloned().collect()
+            }
+            _ => vec![keys.iter().find(|k| k.eq_ignore_ascii_case(r)).cloned().unwrap_or_else(|| r.clone())],
+        };
+        for m in matched {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    out
+}
+
 /// Format-Table: header, dashes as long as each header, left-aligned cells separated by one space.
 /// `None` when a line would be wider than `width` (the caller falls back to a list).
 fn render_table(columns: &[String], rows: &[Map], width: usize) -> Option<String> {
@@ -108,7 +163,7 @@ fn render_table(columns: &[String], rows: &[Map], width: usize) -> Option<String
         table.add_row(
             columns
                 .iter()
-                .map(|c| row.get(c.as_str()).map(render_value_inline).unwrap_or_default())
+                .map(|c| crate::filters::expr::lookup_ci(row, c).map(render_value_inline).unwrap_or_default())
                 .map(|cell| one_line(&cell))
                 .collect::<Vec<_>>(),
         );

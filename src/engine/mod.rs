@@ -96,6 +96,7 @@ impl Shell {
         register_cmdlets(&mut engine, &session);
         register_builtins(&mut engine, &session);
         files::register(&mut engine);
+        crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
         let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
@@ -229,6 +230,23 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
                 print!("{}", crate::help::render(c));
                 Ok(())
             }
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+        }
+    });
+    // `Get-Help Name -Examples` / `-Parameter P` in PowerShell form.
+    engine.register_fn("help", |name: &str, section: &str| -> Result<(), Box<EvalAltResult>> {
+        match catalog::find(name) {
+            Some(c) if is_available(c) => match crate::help::part(c, section) {
+                Some(text) => {
+                    print!("{text}");
+                    Ok(())
+                }
+                None => Err(EvalAltResult::ErrorRuntime(
+                    format!("help: {} has no {section}", c.name).into(),
+                    Position::NONE,
+                )
+                .into()),
+            },
             _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
         }
     });

@@ -458,27 +458,74 @@ impl Parser {
                 );
             }
         };
-        let matcher = match op {
-            Op::Like | Op::NotLike => Matcher::Like(
-                Wildcard::new(&literal_text(&value)).map_err(|m| FilterError { message: m, column: v.col })?,
-            ),
-            Op::Match | Op::NotMatch => {
-                let pattern = literal_text(&value);
-                let re =
-                    RegexBuilder::new(&pattern).case_insensitive(true).size_limit(1 << 20).build().map_err(|e| {
-                        // The regex crate's message is multi-line with a caret diagram; its last line says what is wrong.
-                        let why = e.to_string().lines().last().unwrap_or_default().trim().to_string();
-                        FilterError { message: format!("invalid regular expression '{pattern}': {why}"), column: v.col }
-                    })?;
-                Matcher::Regex(re)
-            }
-            Op::Gt | Op::Ge | Op::Lt | Op::Le => match &value {
-                Literal::Str(s) => time::parse_datetime(s).map_or(Matcher::None, Matcher::Date),
-                _ => Matcher::None,
-            },
-            _ => Matcher::None,
-        };
+        let matcher = matcher(op, &value).map_err(|message| FilterError { message, column: v.col })?;
         Ok(Comparison { property, op, value, matcher })
+    }
+}
+
+/// Compile what the operator needs once (wildcard, regex, date), not once per object.
+fn matcher(op: Op, value: &Literal) -> Result<Matcher, String> {
+    Ok(match op {
+        Op::Like | Op::NotLike => Matcher::Like(Wildcard::new(&literal_text(value))?),
+        Op::Match | Op::NotMatch => {
+            let pattern = literal_text(value);
+            let re = RegexBuilder::new(&pattern).case_insensitive(true).size_limit(1 << 20).build().map_err(|e| {
+                // The regex crate's message is multi-line with a caret diagram; its last line says what is wrong.
+                let why = e.to_string().lines().last().unwrap_or_default().trim().to_string();
+                format!("invalid regular expression '{pattern}': {why}")
+            })?;
+            Matcher::Regex(re)
+        }
+        Op::Gt | Op::Ge | Op::Lt | Op::Le => match value {
+            Literal::Str(s) => time::parse_datetime(s).map_or(Matcher::None, Matcher::Date),
+            _ => Matcher::None,
+        },
+        _ => Matcher::None,
+    })
+}
+
+/// The operator named `name` (lowercase, without the dash; `i`-prefixed forms accepted).
+pub fn operator(name: &str) -> Option<Op> {
+    op_by_name(name)
+}
+
+impl Literal {
+    /// A runtime value as a comparison operand; lists and maps compare as their text.
+    pub fn from_dynamic(d: &Dynamic) -> Literal {
+        match scalar(d) {
+            Scalar::Null => Literal::Null,
+            Scalar::Bool(b) => Literal::Bool(b),
+            Scalar::Int(i) => Literal::Int(i),
+            Scalar::Float(f) => Literal::Float(f),
+            Scalar::Str(s) => Literal::Str(s.to_string()),
+        }
+    }
+}
+
+impl Comparison {
+    /// A comparison against a value computed at run time (PowerShell front end's Where-Object).
+    pub fn with_value(op: Op, value: Literal) -> Result<Comparison, String> {
+        let matcher = matcher(op, &value)?;
+        Ok(Comparison { property: String::new(), op, value, matcher })
+    }
+
+    /// PowerShell's operator on one value: true when the value (or, for a list, any element)
+    /// satisfies it. Negated operators apply per element, as PowerShell filters a list
+    /// (`@(1,2) -ne 1` is `@(2)`, which is true).
+    pub fn test_value(&self, d: &Dynamic) -> bool {
+        let negated = matches!(self.op, Op::Ne | Op::NotLike | Op::NotContains | Op::NotMatch);
+        match d.as_array_ref() {
+            Ok(items) => items.iter().any(|e| self.test(&scalar(e)) != negated),
+            Err(_) => self.test(&scalar(d)) != negated,
+        }
+    }
+
+    /// `-contains`: the value (a list, or one value) has an element equal to the operand.
+    pub fn contains(&self, d: &Dynamic) -> bool {
+        match d.as_array_ref() {
+            Ok(items) => items.iter().any(|e| equals(&scalar(e), &self.value)),
+            Err(_) => equals(&scalar(d), &self.value),
+        }
     }
 }
 
@@ -552,6 +599,11 @@ fn scalar(d: &Dynamic) -> Scalar {
     } else {
         Scalar::Str(d.to_string().into())
     }
+}
+
+/// Case-insensitive property lookup (PowerShell's rule), for the rest of the crate.
+pub fn lookup_ci<'a>(obj: &'a Map, name: &str) -> Option<&'a Dynamic> {
+    lookup(obj, name)
 }
 
 /// Case-insensitive lookup; exact spelling first because that is the common case.

@@ -54,6 +54,9 @@ impl Completions {
         let Some(text) = line.get(..pos) else {
             return (pos, Vec::new());
         };
+        if crate::powershell::looks_like_powershell(text) {
+            return self.complete_powershell(text);
+        }
         let scan = scan(text);
         if scan.in_comment {
             return (pos, Vec::new());
@@ -115,6 +118,44 @@ impl Completions {
             found.extend(self.variable_candidates(word));
         }
         (word_start, found)
+    }
+
+    /// PowerShell form: command names at the start of a pipeline element, `-Par<Tab>` parameter
+    /// names of the element's command, enum values after `-Param `.
+    fn complete_powershell(&self, text: &str) -> (usize, Vec<Candidate>) {
+        let word_start =
+            text.rfind(|c: char| c.is_whitespace() || matches!(c, '|' | ';' | '(' | '{' | ',')).map_or(0, |i| i + 1);
+        let word = &text[word_start..];
+        let element_start = text[..word_start].rfind(['|', ';', '{', '(']).map_or(0, |i| i + 1);
+        let element: Vec<&str> = text[element_start..word_start].split_whitespace().collect();
+        let Some(command) = element.first() else {
+            let mut found = self.powershell_names(word, "");
+            let mut extra: Vec<&str> = crate::powershell::utility_names().filter(|n| starts_with_ci(n, word)).collect();
+            extra.sort_unstable();
+            found.extend(extra.into_iter().map(|n| Candidate::new(n, n)));
+            return (word_start, found);
+        };
+        let cmdlet = self.cmdlets.iter().map(|(_, c)| *c).find(|c| c.name.eq_ignore_ascii_case(command));
+        if let Some(typed) = word.strip_prefix('-') {
+            let names: Vec<&str> = match cmdlet {
+                Some(c) => all_params(c).map(|p| p.name).collect(),
+                None => crate::powershell::utility_params(command),
+            };
+            let found = names
+                .into_iter()
+                .filter(|n| starts_with_ci(n, typed))
+                .map(|n| Candidate::new(format!("-{n}"), format!("-{n}")))
+                .collect();
+            return (word_start, found);
+        }
+        if let (Some(c), Some(prev)) = (cmdlet, element.last().and_then(|w| w.strip_prefix('-')))
+            && let Some(p) = find_param(c, prev)
+            && let Ty::Enum(values) = p.ty
+        {
+            let found = values.iter().filter(|v| starts_with_ci(v, word)).map(|v| Candidate::new(*v, *v)).collect();
+            return (word_start, found);
+        }
+        (word_start, Vec::new())
     }
 
     fn complete_in_string(&self, text: &str, scan: &Scan, string: &OpenString) -> (usize, Vec<Candidate>) {
@@ -447,6 +488,30 @@ fn scan(text: &str) -> Scan {
         i += 1;
     }
     s
+}
+
+#[cfg(test)]
+mod powershell_tests {
+    use super::*;
+    use crate::catalog;
+
+    fn complete(line: &str) -> Vec<String> {
+        let c =
+            Completions::new(catalog::all().iter().filter(|c| c.name.contains("Service") || c.name.contains("Room")));
+        c.complete(line, line.len()).1.into_iter().map(|c| c.replacement).collect()
+    }
+
+    #[test]
+    fn powershell_form_completes_parameters_and_values() {
+        assert_eq!(complete("Get-CsPersistentChatRoom -Per"), vec!["-PersistentChatPoolFqdn"]);
+        assert_eq!(
+            complete("Get-CsService | Where-Object {$_} | Get-CsPersistentChatRoom -Privacy Se"),
+            vec!["Secret"]
+        );
+        assert_eq!(complete("Get-CsService | Sort-Object -Desc"), vec!["-Descending"]);
+        assert!(complete("Get-CsService | Sel").contains(&"Select-Object".to_string()));
+        assert_eq!(complete("Get-CsSer"), vec!["Get-CsService"]);
+    }
 }
 
 #[cfg(test)]

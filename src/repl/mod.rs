@@ -42,7 +42,7 @@ pub trait ReplHost {
 /// The startup line.
 pub fn banner() -> String {
     format!(
-        "pchat {} — help for the cmdlet list, help(\"Get-CsPersistentChatRoom\") for one; Ctrl-D to leave",
+        "pchat {} — help for the cmdlet list, help(\"Get-CsPersistentChatRoom\") for one; PowerShell lines run too (:rhai <line> shows their Rhai); Ctrl-D to leave",
         env!("CARGO_PKG_VERSION")
     )
 }
@@ -91,7 +91,12 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
         // An empty line in continuation mode submits what there is (and shows its error).
         if pending.is_empty() || !line.trim().is_empty() {
             pending.push_str(&line);
-            if is_incomplete(host.engine(), &pending) {
+            let open = if crate::powershell::looks_like_powershell(&pending) {
+                crate::powershell::is_incomplete(&pending)
+            } else {
+                is_incomplete(host.engine(), &pending)
+            };
+            if open {
                 pending.push('\n');
                 continue;
             }
@@ -111,6 +116,10 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
         match command(input) {
             Some(Command::Exit) => break,
             Some(Command::Help(None)) => print!("{}", help::overview(&|c| host.is_available(c))),
+            Some(Command::Translate(line)) => match crate::powershell::translate(line) {
+                Ok(t) => println!("{}", t.rhai),
+                Err(e) => eprintln!("{e}"),
+            },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
                 _ => eprintln!("help: no cmdlet '{name}'"),
@@ -135,9 +144,14 @@ enum Command<'a> {
     Exit,
     /// `help` alone, or PowerShell-style `help Get-CsPersistentChatRoom` (no parentheses).
     Help(Option<&'a str>),
+    /// `:rhai <PowerShell line>`: show the Rhai the line becomes, without running it.
+    Translate(&'a str),
 }
 
 fn command(input: &str) -> Option<Command<'_>> {
+    if let Some(line) = input.trim_start().strip_prefix(":rhai") {
+        return Some(Command::Translate(line.trim()));
+    }
     let input = input.trim().trim_end_matches(';').trim_end();
     match input {
         "exit" | "quit" => Some(Command::Exit),
@@ -293,6 +307,7 @@ mod tests {
         assert_eq!(command("help(\"x\")"), None);
         assert_eq!(command("help + 1"), None);
         assert_eq!(command("exit()"), None);
+        assert_eq!(command(":rhai Get-CsService | sort Role"), Some(Command::Translate("Get-CsService | sort Role")));
         assert_eq!(command("let exit = 1"), None);
     }
 

@@ -1,0 +1,256 @@
+//! Translation unit tests: the Rhai each construct becomes, and the errors for what is outside
+//! the subset.
+
+use super::*;
+
+fn rhai(ps: &str) -> String {
+    match translate(ps) {
+        Ok(t) => t.rhai,
+        Err(e) => panic!("{ps}: {e}"),
+    }
+}
+
+fn error(ps: &str) -> String {
+    match translate(ps) {
+        Ok(t) => panic!("{ps} translated to {}", t.rhai),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn cmdlet_calls() {
+    assert_eq!(rhai("Get-CsService"), "get_cs_service()");
+    assert_eq!(
+        rhai(r#"Get-CsService -FileStore -PoolFqdn "fe01.contoso.com""#),
+        r#"get_cs_service(#{FileStore: true, PoolFqdn: "fe01.contoso.com"})"#
+    );
+    assert_eq!(
+        rhai(r#"get-csadprincipal -ou "OU=Sales,DC=contoso,DC=com" -res 5"#),
+        r#"get_cs_ad_principal(#{OU: "OU=Sales,DC=contoso,DC=com", ResultSize: 5})"#
+    );
+    assert_eq!(
+        rhai(r#"Grant-CsPersistentChatPolicy "sip:annb@contoso.com" "SalesChatPolicy" -PassThru"#),
+        r#"grant_cs_persistent_chat_policy("sip:annb@contoso.com", #{PassThru: true, PolicyName: "SalesChatPolicy"})"#
+    );
+    assert_eq!(
+        rhai(r#"Set-CsPersistentChatState -Identity "PersistentChatServer:pc01.contoso.com" -PoolState FailedOver"#),
+        r#"set_cs_persistent_chat_state(#{Identity: "PersistentChatServer:pc01.contoso.com", PoolState: "FailedOver"})"#
+    );
+    assert_eq!(
+        rhai(
+            r#"Clear-CsPersistentChatRoom -Identity "pc01.contoso.com\FinanceRoom" -EndDate "6/30/2020" -Confirm:$False"#
+        ),
+        r#"clear_cs_persistent_chat_room(#{Identity: "pc01.contoso.com\\FinanceRoom", EndDate: "6/30/2020", Confirm: false})"#
+    );
+}
+
+#[test]
+fn values() {
+    assert_eq!(
+        rhai(r#"Set-CsPersistentChatActiveServer -Identity "x" -ActiveServers @{Replace="a","b"}"#),
+        r#"set_cs_persistent_chat_active_server(#{Identity: "x", ActiveServers: #{Replace: ["a", "b"]}})"#
+    );
+    assert_eq!(
+        rhai(r#"Get-CsAdPrincipal -Filter {SipAddress -eq "sip:x@contoso.com"}"#),
+        r#"get_cs_ad_principal(#{Filter: "SipAddress -eq \"sip:x@contoso.com\""})"#
+    );
+    assert_eq!(rhai("$x = 'it''s'; \"a $x b\""), "let x = \"it's\";\n(\"a \" + ps_str(x) + \" b\")");
+    assert_eq!(rhai("$c.DefaultChatHistory = 60"), "c.ps_set(\"DefaultChatHistory\", 60);");
+}
+
+#[test]
+fn pipelines() {
+    assert_eq!(
+        rhai(r#"Get-CsService | Where-Object {$_.Role -eq "Registrar" -or $_.Role -eq "UserServer"}"#),
+        r#"get_cs_service().filter(|it| (ps_eq(ps_prop(it, "Role"), "Registrar") || ps_eq(ps_prop(it, "Role"), "UserServer")))"#
+    );
+    assert_eq!(
+        rhai(r#"Get-CsService | where Role -eq Registrar"#),
+        r#"get_cs_service().filter(|it| ps_eq(ps_prop(it, "Role"), "Registrar"))"#
+    );
+    assert_eq!(
+        rhai(r#"Get-CsAdminRole -Identity "CsHelpDesk" | Select-Object -ExpandProperty Cmdlets"#),
+        r#"ps_expand(get_cs_admin_role(#{Identity: "CsHelpDesk"}), "Cmdlets")"#
+    );
+    assert_eq!(
+        rhai(r#""OU=Oslo,DC=contoso,DC=com" | Get-CsAdPrincipal"#),
+        r#"ps_pipe("OU=Oslo,DC=contoso,DC=com").get_cs_ad_principal()"#
+    );
+    assert_eq!(
+        rhai("Get-CsUser | ForEach-Object { Get-CsAdPrincipal $_.SipAddress }"),
+        r#"ps_flat(get_cs_user().map(|it| get_cs_ad_principal(#{Identity: ps_prop(it, "SipAddress")})))"#
+    );
+    assert_eq!(
+        rhai("Get-CsUser | Sort-Object DisplayName -Descending | Select-Object -First 2 DisplayName"),
+        r#"ps_select(ps_first(ps_sort(get_cs_user(), ["DisplayName"], true), 2), ["DisplayName"])"#
+    );
+}
+
+#[test]
+fn unsupported_constructs_name_the_construct_and_column() {
+    for (ps, construct, col) in [
+        ("Invoke-Expression 'Get-CsService'", "the command 'Invoke-Expression'", 1),
+        ("& Get-CsService", "the call operator '&'", 1),
+        ("Get-CsService | % { [Math]::Round(1) }", ".NET static members ('[Math]::')", 21),
+        ("$x = \"$(Get-Date)\"", "the command 'Get-Date'", 9),
+        ("Get-CsService | Where-Object { $_.Role.ToUpper() -eq 'X' }", ".NET method calls ('.ToUpper()')", 39),
+        ("foreach ($s in Get-CsService) { $s }", "the 'foreach' statement", 1),
+        ("Get-CsService > out.txt", "output redirection ('>')", 15),
+        ("$env:USERNAME", "environment variables ($env:USERNAME)", 1),
+        ("Get-CsService | Select-Object @{n='x';e={1}}", "calculated properties", 31),
+        ("Get-CsUser -Filter {x} | Format-Table -GroupBy Role", "the -GroupBy parameter of Format-Table", 39),
+        ("[int]$x = 5", "type casts and type literals ('[int]')", 1),
+        ("$a += 1", "the '+=' assignment operator", 4),
+    ] {
+        let e = error(ps);
+        assert!(e.starts_with(&format!("not supported in pchat's PowerShell subset: {construct}")), "{ps}: {e}");
+        assert!(e.ends_with(&format!("(column {col})")), "{ps}: {e}");
+    }
+}
+
+#[test]
+fn detection() {
+    for ps in ["Get-CsService", "  # c\nGet-CsService", "$x = 1", "\"a\" | Get-CsAdPrincipal", "where-object"] {
+        assert!(looks_like_powershell(ps), "{ps}");
+    }
+    for rhai in ["get_cs_service()", "let x = 1;", "\"a\"", "help", "#{a: 1}", "x - y", "print(\"Get-CsService\")"] {
+        assert!(!looks_like_powershell(rhai), "{rhai}");
+    }
+}
+
+#[test]
+fn incomplete_input_continues() {
+    for ps in
+        ["Get-CsService |", "Get-CsService `", "Get-CsService | Where-Object {", "Get-CsAdPrincipal \"x", "Get-X -A a,"]
+    {
+        assert!(is_incomplete(ps), "{ps}");
+    }
+    for ps in ["Get-CsService", "Get-CsService | Where-Object { $_ }", "Get-CsService }"] {
+        assert!(!is_incomplete(ps), "{ps}");
+    }
+}
+
+/// Deterministic xorshift: the fuzz test is the same on every run and needs no extra crate.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const EXAMPLES: &str = include_str!("../../tests/data/powershell_examples.txt");
+const NOISE: &[&str] = &[
+    "{",
+    "}",
+    "(",
+    ")",
+    "[",
+    "]",
+    "$",
+    "$_",
+    "\"",
+    "'",
+    "`",
+    "|",
+    ";",
+    ",",
+    "-",
+    "--%",
+    "@",
+    "@{",
+    "@(",
+    "$(",
+    "#",
+    "<#",
+    "#>",
+    "\n",
+    " ",
+    "=",
+    "+=",
+    "-eq",
+    "-and",
+    "-not",
+    ".",
+    "::",
+    "&",
+    ">",
+    "2>&1",
+    "\u{201C}",
+    "\u{2013}",
+    "é",
+    "0x",
+    "1kb",
+    "-1",
+    "Where-Object",
+    "% {",
+    "?",
+    "ForEach-Object",
+    "Select-Object -First",
+    "$null",
+];
+
+/// Random and mutated example lines never make the parser or translator panic (or overflow the
+/// stack); they either translate or report an error with a position inside the text.
+#[test]
+fn parser_never_panics_on_random_and_mutated_lines() {
+    let lines: Vec<&str> = EXAMPLES.lines().filter_map(|l| l.strip_prefix("ps: ")).collect();
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    for round in 0..20_000 {
+        let mut chars: Vec<char> = if round % 10 == 0 {
+            (0..rng.below(60)).flat_map(|_| NOISE[rng.below(NOISE.len())].chars()).collect()
+        } else {
+            lines[rng.below(lines.len())].chars().collect()
+        };
+        for _ in 0..1 + rng.below(4) {
+            let at = rng.below(chars.len() + 1);
+            match rng.below(5) {
+                0 if !chars.is_empty() => {
+                    let end = (at + 1 + rng.below(8)).min(chars.len());
+                    chars.drain(at.min(end)..end);
+                }
+                1 => {
+                    let noise: Vec<char> = NOISE[rng.below(NOISE.len())].chars().collect();
+                    chars.splice(at..at, noise);
+                }
+                2 if !chars.is_empty() => chars.truncate(at),
+                3 => {
+                    let other: Vec<char> = lines[rng.below(lines.len())].chars().collect();
+                    let from = rng.below(other.len());
+                    chars.splice(at..at, other[from..].iter().copied().take(20));
+                }
+                _ => {
+                    if let Some(c) = chars.get_mut(at) {
+                        *c = NOISE[rng.below(NOISE.len())].chars().next().unwrap_or('x');
+                    }
+                }
+            }
+        }
+        let line: String = chars.iter().collect();
+        if let Err(e) = translate(&line) {
+            let lines_in_text = line.split('\n').count();
+            assert!(e.pos.line >= 1 && e.pos.line <= lines_in_text, "{line:?}: {e}");
+        }
+        let _ = is_incomplete(&line);
+        let _ = looks_like_powershell(&line);
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_stack_overflow() {
+    for open in ["(", "@(", "{", "$(", "@{a=", "-not "] {
+        let line = format!("$x = {}", open.repeat(5000));
+        assert!(translate(&line).is_err());
+        let line = format!("Get-CsService | Where-Object {{ {}{} }}", "(".repeat(400), ")".repeat(400));
+        assert!(translate(&line).is_err());
+    }
+}
