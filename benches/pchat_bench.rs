@@ -125,7 +125,7 @@ fn bench_rooms(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         r#"const OUS = [{ous}];
 for c in 0..{categories} {{
     new_cs_persistent_chat_category(#{{Name: `Cat${{c}}`, PersistentChatPoolFqdn: "pc01.contoso.com"}});
-    set_cs_persistent_chat_category(`pc01.contoso.com\\Cat${{c}}`, #{{AllowedMembers: OUS[c % OUS.len()]}});
+    set_cs_persistent_chat_category(`pc01.contoso.com\Cat${{c}}`, #{{AllowedMembers: OUS[c % OUS.len()]}});
     for r in 0..{per} {{
         new_cs_persistent_chat_room(#{{Name: `Room${{c}}-${{r}}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: `Cat${{c}}`}});
     }}
