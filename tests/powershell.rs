@@ -5,7 +5,7 @@
 mod common;
 use std::path::Path;
 
-use common::{ROOT, Run, Store, single_error_line};
+use common::{ROOT, Run, Store, all_available, single_error_line};
 use pchat::catalog::{self, Mandatory, Output};
 use pchat::engine::is_available;
 
@@ -31,15 +31,9 @@ fn pairs() -> Vec<Pair> {
     out
 }
 
-/// Run in the store's folder, so that examples writing files (D:\Export\...) write there.
+/// Run in the store's folder, so that examples writing files (D:\\Export\\...) write there.
 fn run_in(s: &Store, args: &[&str]) -> Run {
-    let out =
-        s.command(args).current_dir(s.dir.path()).stdin(std::process::Stdio::null()).output().expect("pchat runs");
-    Run { code: out.status.code().unwrap_or(-1), stdout: lossy(&out.stdout), stderr: lossy(&out.stderr) }
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    s.run_in(s.dir.path(), args)
 }
 
 /// Everything the Get cmdlets of this build can show without arguments, as JSON: the logical
@@ -78,54 +72,6 @@ fn errors(stderr: &str) -> Vec<String> {
         .collect()
 }
 
-fn template() -> &'static Store {
-    static T: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
-        let s = Store::demo();
-        let mut fixtures: Vec<_> = std::fs::read_dir(Path::new(ROOT).join("tests/fixtures"))
-            .expect("fixtures")
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        fixtures.sort();
-        for f in fixtures {
-            let code = std::fs::read_to_string(&f).expect("fixture");
-            let translated_ok = pchat::powershell::translate("Get-CsService").is_ok();
-            if translated_ok && rhai_cmdlets(&code).iter().all(|c| available_rhai(c)) {
-                s.run(&["--yes", "run", &f.to_string_lossy()]).ok();
-            }
-        }
-        s
-    })
-}
-
-fn copy_of(t: &Store) -> Store {
-    let s = Store::empty();
-    for entry in std::fs::read_dir(t.dir.path()).expect("template").flatten() {
-        if entry.file_name().to_string_lossy().ends_with(".db") {
-            std::fs::copy(entry.path(), s.dir.path().join(entry.file_name())).expect("copy");
-        }
-    }
-    s
-}
-
-/// Cmdlet function names a piece of Rhai calls.
-fn rhai_cmdlets(code: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, _) in code.match_indices("_cs_").chain(code.match_indices("get_credential")) {
-        let start = code[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |p| p + 1);
-        let end = i + code[i..].find('(').unwrap_or(0);
-        if end > i {
-            out.push(code[start..end].to_string());
-        }
-    }
-    out
-}
-
-fn available_rhai(name: &str) -> bool {
-    catalog::all().iter().any(|c| c.rhai_name() == name && is_available(c))
-}
-
 #[test]
 fn every_reference_example_runs_verbatim_with_the_effect_of_its_rhai_form() {
     let pairs = pairs();
@@ -141,13 +87,11 @@ fn every_reference_example_runs_verbatim_with_the_effect_of_its_rhai_form() {
             }
         };
         // Examples whose cmdlets are not in this build wait for them (like tests/examples.rs).
-        if !translation.cmdlets.iter().all(|c| is_available(c))
-            || !rhai_cmdlets(&pair.rhai).iter().all(|c| available_rhai(c))
-        {
+        if !translation.cmdlets.iter().all(|c| is_available(c)) || !all_available(&pair.rhai) {
             continue;
         }
         ran += 1;
-        let (a, b) = (copy_of(template()), copy_of(template()));
+        let (a, b) = (Store::examples(), Store::examples());
         let ps = run_in(&a, &["--yes", "-c", &pair.ps]);
         let rhai = run_in(&b, &["--yes", "-c", &pair.rhai]);
         let same = ps.code == rhai.code

@@ -18,7 +18,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(out: Output) -> Run {
+    pub fn from(out: Output) -> Run {
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -40,19 +40,53 @@ impl Store {
     /// binary, then copied: every test gets its own store).
     pub fn demo() -> Store {
         static TEMPLATE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
-        let template = TEMPLATE.get_or_init(|| {
-            let s = Store::empty();
-            s.run(&["run", &format!("{ROOT}/scripts/demo/setup.rhai")]).ok();
-            s
-        });
+        TEMPLATE
+            .get_or_init(|| {
+                let s = Store::empty();
+                s.run(&["run", &format!("{ROOT}/scripts/demo/setup.rhai")]).ok();
+                s
+            })
+            .copy()
+    }
+
+    /// The demo store plus every fixture of tests/fixtures/ whose cmdlets all exist in this build:
+    /// the state the catalog's and the reference's examples expect (built once, then copied).
+    pub fn examples() -> Store {
+        static TEMPLATE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
+        TEMPLATE
+            .get_or_init(|| {
+                let s = Store::demo();
+                let mut fixtures: Vec<PathBuf> = std::fs::read_dir(Path::new(ROOT).join("tests/fixtures"))
+                    .expect("fixtures")
+                    .flatten()
+                    .map(|e| e.path())
+                    .collect();
+                fixtures.sort();
+                for f in fixtures {
+                    let code = std::fs::read_to_string(&f).expect("fixture");
+                    if all_available(&code) {
+                        s.run(&["--yes", "run", &f.to_string_lossy()]).ok();
+                    }
+                }
+                s
+            })
+            .copy()
+    }
+
+    /// A new store holding this one's database files.
+    pub fn copy(&self) -> Store {
         let s = Store::empty();
-        for entry in std::fs::read_dir(template.dir.path()).expect("template").flatten() {
-            let name = entry.file_name();
-            if name.to_string_lossy().ends_with(".db") {
-                std::fs::copy(entry.path(), s.dir.path().join(name)).expect("copy store");
+        for entry in std::fs::read_dir(self.dir.path()).expect("store dir").flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".db") {
+                std::fs::copy(entry.path(), s.dir.path().join(entry.file_name())).expect("copy store");
             }
         }
         s
+    }
+
+    /// Run with `cwd` as the working directory (examples may write files such as pchat.zip).
+    pub fn run_in(&self, cwd: &Path, args: &[&str]) -> Run {
+        Run::from(self.command(args).current_dir(cwd).stdin(Stdio::null()).output().expect("pchat runs"))
     }
 
     pub fn db(&self) -> PathBuf {
@@ -139,4 +173,24 @@ pub fn single_error_line(run: &Run) -> String {
     let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got:\n{}", run.stderr);
     lines[0].to_string()
+}
+
+/// Cmdlet function names a piece of Rhai calls (`xxx_cs_yyy(`, `get_credential(`).
+pub fn called_cmdlets(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in code.match_indices("_cs_").chain(code.match_indices("get_credential")) {
+        let start = code[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |p| p + 1);
+        let end = i + code[i..].find('(').unwrap_or(0);
+        if end > i {
+            out.push(code[start..end].to_string());
+        }
+    }
+    out
+}
+
+/// Does this build offer every cmdlet the code calls? (Examples wait for their cmdlets.)
+pub fn all_available(code: &str) -> bool {
+    called_cmdlets(code)
+        .iter()
+        .all(|name| pchat::catalog::all().iter().any(|c| c.rhai_name() == *name && pchat::engine::is_available(c)))
 }
