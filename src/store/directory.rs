@@ -251,6 +251,30 @@ impl Store {
 
     /// Add or update principals by DN, replacing the member lists of the groups given.
     pub fn upsert_principals(&self, specs: &[PrincipalSpec]) -> rusqlite::Result<()> {
+        // A large import builds the secondary indexes once at the end (sorted, much faster than
+        // row by row); their definitions are read back from the schema, not restated here.
+        const BULK: usize = 5_000;
+        let rebuild: Vec<(String, String)> = if specs.len() >= BULK {
+            self.conn
+                .prepare(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'principals' AND sql IS NOT NULL",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?
+        } else {
+            Vec::new()
+        };
+        for (name, _) in &rebuild {
+            self.conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+        }
+        self.write_principals(specs)?;
+        for (_, sql) in &rebuild {
+            self.conn.execute_batch(sql)?;
+        }
+        Ok(())
+    }
+
+    fn write_principals(&self, specs: &[PrincipalSpec]) -> rusqlite::Result<()> {
         let mut upsert = self.conn.prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
