@@ -70,6 +70,14 @@ fn binding_errors_are_one_clear_line_exit_1_and_change_nothing() {
             r#"remove_cs_ad_principal("sip:annb@contoso.com", #{WhatIf: "maybe"});"#,
             "Remove-CsAdPrincipal: ParameterBinding: cannot bind parameter 'WhatIf': expected true or false",
         ),
+        (
+            r#"clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{EndDate: "13/45/2020", Confirm: false});"#,
+            "Clear-CsPersistentChatRoom: ParameterBinding: cannot bind parameter 'EndDate': ",
+        ),
+        (
+            r#"set_cs_persistent_chat_configuration(#{DefaultChatHistory: 600});"#,
+            "Set-CsPersistentChatConfiguration: OutOfRange: parameter 'DefaultChatHistory': 600 is out of range; valid values are 1 to 500",
+        ),
     ];
     for (code, expected) in cases {
         let run = s.runbook("bad.rhai", &format!("{code}\nprint(\"not reached\");"), &[]);
