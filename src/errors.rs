@@ -105,6 +105,12 @@ impl std::error::Error for CmdletError {}
 /// Store failures surface as InvalidOperation on the object being changed, never as a panic.
 impl From<rusqlite::Error> for CmdletError {
     fn from(e: rusqlite::Error) -> Self {
+        // The store refuses some writes with a cmdlet error carried through rusqlite's error type.
+        if let rusqlite::Error::ToSqlConversionFailure(inner) = &e
+            && let Some(refusal) = inner.downcast_ref::<CmdletError>()
+        {
+            return refusal.clone();
+        }
         CmdletError::invalid_operation(format!("store error: {e}"))
     }
 }

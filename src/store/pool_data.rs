@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, ToSql};
 use super::Store;
 use super::pools::PoolTarget;
 use super::topology::PoolRow;
-use crate::errors::CmdletResult;
+use crate::errors::{CmdletError, CmdletResult};
 
 /// The pool tables, parents before children; each child names its parent table and key.
 const COPY_ORDER: &[(&str, Option<(&str, &str)>)] = &[
@@ -39,6 +39,9 @@ impl Store {
     /// backup. `{db}` in `sql` stands for the schema. The first change of an invocation also bumps
     /// the pool's change counter in each copy.
     pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+        if let Some(why) = &pool.mirror_missing {
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
+        }
         let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
         if !pool.counted.replace(true) {
             for schema in copies() {

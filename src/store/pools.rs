@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use super::Store;
 use super::topology::PoolRow;
-use crate::errors::{CmdletError, CmdletResult};
+use crate::errors::CmdletResult;
 
 /// A Persistent Chat pool, the attached schema serving it, and the schema mirroring it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,26 +16,33 @@ pub struct PoolTarget {
     pub schema: String,
     /// The backup of a pool in Normal state: every write is applied here too.
     pub mirror: Option<String>,
+    /// Why the backup a write must also reach is unavailable (writes are refused).
+    pub mirror_missing: Option<String>,
     /// Whether this invocation already counted its change in `pool_sync`.
     pub(super) counted: Cell<bool>,
 }
 
 impl Store {
-    /// The pool as it must be accessed now. Refuses when a database it needs is unavailable, so
-    /// a change can never reach one copy and miss the other.
+    /// The pool as it must be accessed now. A pool whose serving database is unavailable cannot
+    /// be accessed at all; one whose backup is unavailable (Normal state) can be read, but every
+    /// write is refused, so a change can never reach one copy and miss the other.
     pub fn pool_target(&self, pool: &PoolRow) -> CmdletResult<PoolTarget> {
         let schema = self.serving_schema(pool)?;
-        let mirror = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(backup)) => Some(self.pool_schema(backup).ok_or_else(|| {
-                CmdletError::invalid_operation(format!(
-                    "the backup database {backup} of pool '{}' is unavailable{}; changes would not reach it (repair the file, or fail the pool over)",
-                    pool.fqdn,
-                    self.unavailable_reason(backup).map(|r| format!(" ({r})")).unwrap_or_default()
-                ))
-            })?),
-            _ => None,
+        let (mirror, mirror_missing) = match (&pool.state[..], &pool.backup_database) {
+            ("Normal", Some(backup)) => match self.pool_schema(backup) {
+                Some(m) => (Some(m), None),
+                None => (
+                    None,
+                    Some(format!(
+                        "the backup database {backup} of pool '{}' is unavailable{}; changes would not reach it (repair the file, or fail the pool over)",
+                        pool.fqdn,
+                        self.unavailable_reason(backup).map(|r| format!(" ({r})")).unwrap_or_default()
+                    )),
+                ),
+            },
+            _ => (None, None),
         };
-        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, counted: Cell::new(false) })
+        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing, counted: Cell::new(false) })
     }
 
     /// The named pool (NotFound when it is not a Persistent Chat pool), or every Persistent Chat
@@ -51,5 +58,28 @@ impl Store {
     /// The pool a New-* cmdlet writes to: the named one, or the only one (reference 1.10 #1-2).
     pub fn chat_pool_for_new(&self, fqdn: Option<&str>) -> CmdletResult<PoolTarget> {
         self.pool_target(&self.pchat_pool(fqdn)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::{CmdletError, ErrorKind};
+
+    #[test]
+    fn a_write_that_cannot_reach_the_backup_is_refused_with_the_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let target = PoolTarget {
+            fqdn: "pc01.contoso.com".into(),
+            schema: "main".into(),
+            mirror: None,
+            mirror_missing: Some("the backup database sql02 of pool 'pc01.contoso.com' is unavailable".into()),
+            counted: Cell::new(false),
+        };
+        let err = store.pool_write(&target, "DELETE FROM {db}.meta", &[]).unwrap_err();
+        let err = CmdletError::from(err);
+        assert_eq!(err.kind, ErrorKind::InvalidOperation);
+        assert!(err.message.starts_with("the backup database sql02"), "{}", err.message);
     }
 }
