@@ -2,7 +2,7 @@
 
 use rhai::Dynamic;
 
-use super::chat::{check_name, identity_pool, instance_text, not_found};
+use super::chat::{check_name, identity_pool, instance_text, not_found, target_identity};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::engine::context::Ctx;
@@ -47,12 +47,7 @@ fn check_url(url: &str) -> CmdletResult<String> {
 }
 
 fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, AddinRow)> {
-    let id = match b.object("Instance") {
-        Some(map) => instance_text(map, "Identity")
-            .flatten()
-            .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property"))?,
-        None => b.str("Identity").unwrap_or_default().to_string(),
-    };
+    let id = target_identity(b)?;
     let (pool, name) = identity_pool(store, &id, WHAT)?;
     let a = store.addin_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, &id))?;
     Ok((pool, a))

@@ -2,7 +2,9 @@
 
 use rhai::{Dynamic, Map};
 
-use super::chat::{Principals, check_name, identity_pool, instance_bool, instance_prop, instance_text, not_found};
+use super::chat::{
+    Principals, check_name, identity_pool, instance_bool, instance_prop, instance_text, not_found, target_identity,
+};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::engine::context::Ctx;
@@ -39,12 +41,7 @@ fn category_object(c: &CategoryRow, names: &mut Principals) -> Dynamic {
 
 /// The category a Set/Remove call targets: -Identity, or the Identity of the -Instance object.
 fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, CategoryRow)> {
-    let id = match b.object("Instance") {
-        Some(map) => instance_text(map, "Identity")
-            .flatten()
-            .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property"))?,
-        None => b.str("Identity").unwrap_or_default().to_string(),
-    };
+    let id = target_identity(b)?;
     let (pool, name) = identity_pool(store, &id, WHAT)?;
     let c = store.category_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, &id))?;
     Ok((pool, c))

@@ -236,6 +236,17 @@ impl<'a> Principals<'a> {
 }
 
 /// A property of an -Instance object, if present.
+/// The `pool\name` identity a Set/Remove call targets: -Identity, or the Identity property of
+/// the -Instance object.
+pub fn target_identity(b: &crate::binder::Bound) -> CmdletResult<String> {
+    match b.object("Instance") {
+        Some(map) => instance_text(map, "Identity")
+            .flatten()
+            .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property")),
+        None => Ok(b.str("Identity").unwrap_or_default().to_string()),
+    }
+}
+
 pub fn instance_prop<'m>(map: &'m Map, name: &str) -> Option<&'m Dynamic> {
     map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }

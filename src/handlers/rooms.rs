@@ -4,7 +4,7 @@ use rhai::{Dynamic, Map};
 
 use super::chat::{
     Principals, check_name, identity_pool, instance_bool, instance_enum, instance_prop, instance_text, name_scope,
-    not_found, unique_match,
+    not_found, target_identity, unique_match,
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
@@ -54,12 +54,7 @@ fn room_object(r: &RoomRow, names: &mut Principals) -> Dynamic {
 
 /// The room a Set/Remove call targets: -Identity, or the Identity of the -Instance object.
 fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, RoomRow)> {
-    let id = match b.object("Instance") {
-        Some(map) => instance_text(map, "Identity")
-            .flatten()
-            .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property"))?,
-        None => b.str("Identity").unwrap_or_default().to_string(),
-    };
+    let id = target_identity(b)?;
     let (pool, name) = identity_pool(store, &id, WHAT)?;
     let r = store.room_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, &id))?;
     Ok((pool, r))
