@@ -14,4 +14,6 @@ pub mod output;
 pub mod powershell;
 pub mod repl;
 pub mod store;
+#[cfg(test)]
+mod testing;
 pub mod values;

@@ -1,20 +1,10 @@
 //! Endpoints as directory contacts (reference 2.9, 1.10 rules 27-28), through the built binary.
 
 mod common;
-use common::{ROOT, Store, single_error_line};
+use common::{ROOT, Store, fails_unchanged, single_error_line};
 
 fn out(s: &Store, code: &str) -> String {
     s.c(code).ok().stdout.trim().to_string()
-}
-
-fn fails_unchanged(s: &Store, code: &str, cmdlet: &str, id: &str) -> String {
-    let before = s.dump();
-    let run = s.c(code);
-    assert_ne!(run.code, 0, "{code} should fail\n{}", run.stdout);
-    let line = single_error_line(&run);
-    assert!(line.starts_with(&format!("{cmdlet}: {id}: ")), "{code}\n got: {line}\nwant: {cmdlet}: {id}");
-    assert_eq!(s.dump(), before, "{code} changed the store");
-    line
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! settings extensions (reference 2.3-2.5, 1.3, 1.9, 1.10 rules 22-26), through the built binary.
 
 mod common;
-use common::{ROOT, Run, Store, single_error_line};
+use common::{ROOT, Store, fails_unchanged, single_error_line};
 
 /// The demo store plus the settings fixture the catalog examples use.
 fn settings_store() -> Store {
@@ -13,17 +13,6 @@ fn settings_store() -> Store {
 
 fn out(s: &Store, code: &str) -> String {
     s.c(code).ok().stdout.trim().to_string()
-}
-
-/// A failing call: the one error line names the cmdlet and the identifier, and the store is unchanged.
-fn fails_unchanged(s: &Store, code: &str, cmdlet: &str, id: &str) -> String {
-    let before = s.dump();
-    let run: Run = s.c(code);
-    assert_ne!(run.code, 0, "{code} should fail\n{}", run.stdout);
-    let line = single_error_line(&run);
-    assert!(line.starts_with(&format!("{cmdlet}: {id}: ")), "{code}\n got: {line}\nwant: {cmdlet}: {id}");
-    assert_eq!(s.dump(), before, "{code} changed the store");
-    line
 }
 
 #[test]

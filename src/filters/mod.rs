@@ -12,21 +12,7 @@ mod fuzz {
     use crate::values::{time, wildcard};
     use rhai::{Array, Dynamic, Map};
 
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::testing::XorShift;
 
     const SEEDS: &[&str] = &[
         "{Name -like 'Fin*' -and (Count -gt 5 -or -not $_.Disabled -eq $True)}",

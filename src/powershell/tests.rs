@@ -130,23 +130,7 @@ fn incomplete_input_continues() {
     }
 }
 
-/// Deterministic xorshift: the fuzz test is the same on every run and needs no extra crate.
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use crate::testing::XorShift;
 
 const EXAMPLES: &str = include_str!("../../tests/data/powershell_examples.txt");
 const NOISE: &[&str] = &[

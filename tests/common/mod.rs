@@ -194,3 +194,14 @@ pub fn all_available(code: &str) -> bool {
         .iter()
         .all(|name| pchat::catalog::all().iter().any(|c| c.rhai_name() == *name && pchat::engine::is_available(c)))
 }
+
+/// A failing call: the one error line names the cmdlet and the identifier, and the store is unchanged.
+pub fn fails_unchanged(s: &Store, code: &str, cmdlet: &str, id: &str) -> String {
+    let before = s.dump();
+    let run = s.c(code);
+    assert_ne!(run.code, 0, "{code} should fail\n{}", run.stdout);
+    let line = single_error_line(&run);
+    assert!(line.starts_with(&format!("{cmdlet}: {id}: ")), "{code}\n got: {line}\nwant: {cmdlet}: {id}");
+    assert_eq!(s.dump(), before, "{code} changed the store");
+    line
+}
