@@ -1,7 +1,7 @@
 //! Endpoints as directory contacts (reference 2.9, 1.10 rules 27-28), through the built binary.
 
 mod common;
-use common::{ROOT, Store, fails_unchanged, single_error_line};
+use common::{ROOT, Store, fails_unchanged};
 
 fn out(s: &Store, code: &str) -> String {
     s.c(code).ok().stdout.trim().to_string()
