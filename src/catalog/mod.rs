@@ -295,6 +295,12 @@ pub const fn param(name: &'static str, ty: Ty, description: &'static str) -> Par
 }
 
 impl Param {
+    /// Does the parameter name a caller variable the cmdlet sets (Test-CsPersistentChatMessage
+    /// -OutLoggerVariable / -OutVerboseVariable)? The PowerShell front end declares it.
+    pub fn sets_variable(&self) -> bool {
+        matches!(self.name, "OutLoggerVariable" | "OutVerboseVariable")
+    }
+
     pub const fn sets(mut self, sets: &'static [&'static str]) -> Self {
         self.sets = sets;
         self

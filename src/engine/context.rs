@@ -3,6 +3,8 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 
+use rhai::Dynamic;
+
 use crate::binder::Common;
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
@@ -45,6 +47,9 @@ pub struct Ctx<'a> {
     pub sticky: &'a mut Sticky,
     /// Targets this invocation changed (written to the audit table on commit).
     pub changed: Vec<String>,
+    /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
+    /// assigns them in the script's scope (see `engine::OutVariables`).
+    pub variables: Vec<(String, Dynamic)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -121,6 +126,12 @@ impl<'a> Ctx<'a> {
                 }
             }
         }
+    }
+
+    /// Have the engine set the caller's variable `name` to `value` once this call returns.
+    pub fn set_variable(&mut self, name: &str, value: Dynamic) {
+        self.variables.retain(|(n, _)| n != name);
+        self.variables.push((name.to_string(), value));
     }
 
     fn declined(&self, target: &str) -> CmdletError {

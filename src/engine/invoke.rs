@@ -147,6 +147,7 @@ fn run_one(
         mode: s.prompt_mode,
         sticky,
         changed: Vec::new(),
+        variables: Vec::new(),
     };
     let result = handler(&mut ctx, bound).and_then(|out| {
         for target in &ctx.changed {
@@ -154,6 +155,11 @@ fn run_one(
         }
         Ok(out)
     });
+    // Output variables describe what the call did, so they are set whether or not it wrote anything.
+    if result.is_ok() {
+        let variables = std::mem::take(&mut ctx.variables);
+        s.out_variables.publish(variables);
+    }
     match result {
         Ok(out) if !what_if => {
             if nested {

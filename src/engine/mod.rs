@@ -41,6 +41,61 @@ pub struct Session {
     /// Errors written to stderr: any makes the run end with exit code 3.
     pub errors_written: usize,
     pub interrupt: Arc<AtomicBool>,
+    /// Caller variables set by cmdlets, waiting to be assigned in the script's scope.
+    pub out_variables: OutVariables,
+}
+
+/// Caller variables set by cmdlets (`-OutLoggerVariable NAME`, `-OutVerboseVariable NAME`).
+///
+/// A native Rhai function cannot reach its caller's scope, so a cmdlet leaves the values here and
+/// the engine assigns them: a variable resolver assigns one the next time the script reads a
+/// variable of that name (a script declares it first, `let log;`, as strict variables require),
+/// and after each input the rest are declared in the session scope, so the next REPL input can
+/// read them. Constants (`ARGS`, `SCRIPT_DIR`) are never overwritten.
+#[derive(Clone, Default)]
+pub struct OutVariables(Rc<RefCell<Vec<(String, Dynamic)>>>);
+
+impl OutVariables {
+    /// Queue values; a later value for the same name replaces an earlier one.
+    pub fn publish(&self, variables: Vec<(String, Dynamic)>) {
+        let mut pending = self.0.borrow_mut();
+        for (name, value) in variables {
+            pending.retain(|(n, _)| *n != name);
+            pending.push((name, value));
+        }
+    }
+
+    fn take(&self, name: &str) -> Option<Dynamic> {
+        let mut pending = self.0.borrow_mut();
+        let i = pending.iter().position(|(n, _)| n == name)?;
+        Some(pending.remove(i).1)
+    }
+
+    /// Resolver hook: assign a pending value to the variable about to be read. `Some` only when
+    /// the name is not in the current scope (e.g. read inside a function), for this one read.
+    fn resolve(&self, name: &str, scope: &mut Scope) -> Option<Dynamic> {
+        if self.0.borrow().is_empty() {
+            return None;
+        }
+        let value = self.take(name)?;
+        match scope.is_constant(name) {
+            Some(false) => {
+                scope.set_value(name, value);
+                None
+            }
+            Some(true) => None,
+            None => Some(value),
+        }
+    }
+
+    /// Declare (or assign) every value not read yet in the session scope.
+    fn settle(&self, scope: &mut Scope) {
+        for (name, value) in self.0.borrow_mut().drain(..) {
+            if scope.is_constant(&name) != Some(true) {
+                scope.set_or_push(name, value);
+            }
+        }
+    }
 }
 
 pub type SharedSession = Rc<RefCell<Session>>;
@@ -84,6 +139,7 @@ impl Shell {
             errors: Vec::new(),
             errors_written: 0,
             interrupt: interrupt.clone(),
+            out_variables: OutVariables::default(),
         }));
         let mut engine = Engine::new();
         engine.set_strict_variables(true);
@@ -93,6 +149,10 @@ impl Shell {
         engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
+        let pending = session.borrow().out_variables.clone();
+        // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
+        #[allow(deprecated)]
+        engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
         register_cmdlets(&mut engine, &session);
         register_builtins(&mut engine, &session);
         files::register(&mut engine);
@@ -119,6 +179,8 @@ impl Shell {
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
         self.functions = full.clone_functions_only();
+        let pending = self.session.borrow().out_variables.clone();
+        pending.settle(&mut self.scope);
         result
     }
 
@@ -223,6 +285,17 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
     });
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
+    // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
+    for (name, render) in [
+        ("ToHTML", crate::handlers::health::log_html as fn(&Map) -> Result<String, String>),
+        ("ToXML", crate::handlers::health::log_xml),
+        ("to_html", crate::handlers::health::log_html),
+        ("to_xml", crate::handlers::health::log_xml),
+    ] {
+        engine.register_fn(name, move |log: &mut Map| -> Result<String, Box<EvalAltResult>> {
+            render(log).map_err(|e| EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE).into())
+        });
+    }
     engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {

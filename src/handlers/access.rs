@@ -51,51 +51,78 @@ pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
     .with_target(sip))
 }
 
-/// May the user join and take part in the room: enabled, in the category's scope, and a member
-/// unless the room is Open or inherits its membership from the category.
-pub fn check_join(store: &Store, pool: &PoolTarget, room: &RoomRow, user: &PrincipalRow) -> CmdletResult<()> {
-    let sip = user.sip.clone().unwrap_or_default();
-    let room_id = identity(room);
+/// Why a user may not use a room: the rules of reference 1.3/1.10, each a separate case so the
+/// synthetic test can say exactly what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    Disabled,
+    /// Outside the category's AllowedMembers (or inside its DeniedMembers).
+    OutOfScope { category: String },
+    /// A Closed or Secret room with Members that do not cover the user.
+    NotMember { privacy: String },
+    /// An Auditorium room in which the user is not a presenter (posting only).
+    NotPresenter,
+}
+
+impl Denial {
+    /// The error the message path reports for this denial.
+    pub fn error(&self, room: &RoomRow, sip: &str) -> CmdletError {
+        let room_id = identity(room);
+        let (kind, message) = match self {
+            Denial::Disabled => (
+                crate::errors::ErrorKind::InvalidOperation,
+                format!(
+                    "chat room '{room_id}' is disabled (enable it with set_cs_persistent_chat_room(#{{Disabled: false}}))"
+                ),
+            ),
+            Denial::OutOfScope { category } => (
+                crate::errors::ErrorKind::NotEligible,
+                format!(
+                    "'{sip}' may not take part in '{room_id}': not in the scope of category '{category}' (AllowedMembers/DeniedMembers)"
+                ),
+            ),
+            Denial::NotMember { privacy } => (
+                crate::errors::ErrorKind::NotEligible,
+                format!("'{sip}' may not take part in '{room_id}': the room is {privacy} and the user is not one of its Members"),
+            ),
+            Denial::NotPresenter => (
+                crate::errors::ErrorKind::NotEligible,
+                format!("'{sip}' may not post in '{room_id}': it is an Auditorium room and only its Presenters post"),
+            ),
+        };
+        CmdletError::new(kind, message).with_target(room_id)
+    }
+}
+
+/// The first rule that keeps the user out of the room (`post`: also the Auditorium rule), if any.
+pub fn denial(
+    store: &Store,
+    pool: &PoolTarget,
+    room: &RoomRow,
+    user: &PrincipalRow,
+    post: bool,
+) -> CmdletResult<Option<Denial>> {
     if room.disabled {
-        return Err(CmdletError::invalid_operation(format!(
-            "chat room '{room_id}' is disabled (enable it with set_cs_persistent_chat_room(#{{Disabled: false}}))"
-        ))
-        .with_target(room_id));
+        return Ok(Some(Denial::Disabled));
     }
     let category = category_of_room(store, pool, room)?;
     let ancestry = store.ancestry(user)?;
-    let not_eligible = |why: String| {
-        CmdletError::new(
-            crate::errors::ErrorKind::NotEligible,
-            format!("'{sip}' may not take part in '{room_id}': {why}"),
-        )
-        .with_target(room_id.clone())
-    };
     if !in_scope(&ancestry, &category.allowed, &category.denied) {
-        return Err(not_eligible(format!(
-            "not in the scope of category '{}' (AllowedMembers/DeniedMembers)",
-            category.name
-        )));
+        return Ok(Some(Denial::OutOfScope { category: category.name }));
     }
     if room.privacy != "Open" && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
-        return Err(not_eligible(format!("the room is {} and the user is not one of its Members", room.privacy)));
+        return Ok(Some(Denial::NotMember { privacy: room.privacy.clone() }));
     }
-    Ok(())
+    if post && room.room_type == "Auditorium" && !ancestry.covered_by(&room.presenters) {
+        return Ok(Some(Denial::NotPresenter));
+    }
+    Ok(None)
 }
 
 /// May the user post in the room: may join it, and in an Auditorium room is a presenter.
 pub fn check_post(store: &Store, pool: &PoolTarget, room: &RoomRow, user: &PrincipalRow) -> CmdletResult<()> {
-    check_join(store, pool, room, user)?;
-    if room.room_type == "Auditorium" && !store.ancestry(user)?.covered_by(&room.presenters) {
-        let room_id = identity(room);
-        return Err(CmdletError::new(
-            crate::errors::ErrorKind::NotEligible,
-            format!(
-                "'{}' may not post in '{room_id}': it is an Auditorium room and only its Presenters post",
-                user.sip.clone().unwrap_or_default()
-            ),
-        )
-        .with_target(room_id));
+    match denial(store, pool, room, user, true)? {
+        Some(d) => Err(d.error(room, user.sip.as_deref().unwrap_or_default())),
+        None => Ok(()),
     }
-    Ok(())
 }

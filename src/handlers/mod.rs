@@ -12,6 +12,7 @@ mod directory;
 mod effective;
 mod eligibility;
 mod endpoint;
+pub mod health;
 mod messages;
 mod policy;
 mod principals;
@@ -75,6 +76,7 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-CsPersistentChatEndpoint" => endpoint::get,
         "New-CsPersistentChatEndpoint" => endpoint::new,
         "Remove-CsPersistentChatEndpoint" => endpoint::remove,
+        "Test-CsPersistentChatMessage" => health::test,
         "Send-CsPersistentChatMessage" => messages::send,
         "Get-CsPersistentChatMessage" => messages::get,
         "Clear-CsPersistentChatRoom" => messages::clear,

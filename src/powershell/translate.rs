@@ -160,12 +160,15 @@ impl Code {
 }
 
 pub fn translate(stmts: &[Stmt]) -> Result<Translation, PsError> {
-    let mut t = Translator { declared: HashSet::new(), in_block: 0, cmdlets: Vec::new() };
+    let mut t = Translator { declared: HashSet::new(), in_block: 0, cmdlets: Vec::new(), hoisted: Vec::new() };
     let mut out = Vec::with_capacity(stmts.len());
     for (i, s) in stmts.iter().enumerate() {
         let last = i + 1 == stmts.len();
         out.push(t.top_statement(s, last)?);
     }
+    // Variables a cmdlet sets must exist before Rhai's strict-variable check sees them read.
+    let declarations: Vec<String> = t.hoisted.iter().map(|v| format!("let {v};")).collect();
+    out.splice(0..0, declarations);
     Ok(Translation { rhai: out.join("\n"), cmdlets: t.cmdlets })
 }
 
@@ -175,6 +178,8 @@ pub(super) struct Translator {
     /// Nesting of script blocks in which `$_` is bound.
     in_block: usize,
     cmdlets: Vec<&'static Cmdlet>,
+    /// Variables named by `-OutLoggerVariable NAME` and the like, declared at the top.
+    hoisted: Vec<String>,
 }
 
 /// The catalog cmdlet a mistyped name most likely means. Plain Levenshtein: the binder's
@@ -373,6 +378,7 @@ impl Translator {
                             }
                         },
                     };
+                    let code = if param.is_some_and(|p| p.sets_variable()) { self.variable_parameter(code) } else { code };
                     if named.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(&key)) {
                         return Err(PsError::command(
                             format!("{}: parameter -{key} is given more than once", cmdlet.name),
@@ -426,6 +432,19 @@ impl Translator {
             _ => Kind::Value,
         };
         Ok(Code::new(text, kind))
+    }
+
+    /// `-OutLoggerVariable TestLog`: the variable `$TestLog` as Rhai names it, declared once. A
+    /// value that is not a literal name goes to the cmdlet unchanged.
+    fn variable_parameter(&mut self, code: String) -> String {
+        let literal = code.strip_prefix('"').and_then(|c| c.strip_suffix('"')).filter(|c| is_rhai_ident(c));
+        let Some(name) = literal.and_then(|l| Self::rhai_variable(l, Pos::default()).ok()) else {
+            return code;
+        };
+        if self.declared.insert(name.clone()) {
+            self.hoisted.push(name.clone());
+        }
+        rhai_string(&name)
     }
 
     /// A parameter value, converted as PowerShell's binder would before the value reaches ours:

@@ -5,6 +5,7 @@ pub mod addins;
 pub mod archive;
 pub mod categories;
 pub mod directory;
+pub mod health;
 pub mod endpoint;
 pub mod messages;
 pub mod pool_data;

@@ -102,6 +102,15 @@ CREATE TABLE audit (
 DROP INDEX principals_parent;
 CREATE INDEX principals_order ON principals(coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE);
 "#,
+    r#"
+-- The health-monitoring test users of a pool (Test-CsPersistentChatMessage -Setup). No foreign key
+-- to pools: publishing a topology rewrites that table, and the stored users must survive it.
+CREATE TABLE health_test_users (
+    pool TEXT PRIMARY KEY COLLATE NOCASE,
+    user1 TEXT NOT NULL,
+    user2 TEXT NOT NULL
+);
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

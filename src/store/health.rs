@@ -1,0 +1,68 @@
+//! Health-monitoring test users per pool (Test-CsPersistentChatMessage -Setup): the two SIP
+//! addresses a ServerPlatform test uses when none are given. Central database.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthTestUsers {
+    pub pool: String,
+    pub user1: String,
+    pub user2: String,
+}
+
+impl Store {
+    /// The test users stored for a pool (FQDN, case-insensitive).
+    pub fn health_test_users(&self, pool: &str) -> rusqlite::Result<Option<HealthTestUsers>> {
+        self.conn
+            .prepare_cached("SELECT pool, user1, user2 FROM health_test_users WHERE pool = ?1")?
+            .query_row([pool.trim()], |r| Ok(HealthTestUsers { pool: r.get(0)?, user1: r.get(1)?, user2: r.get(2)? }))
+            .optional()
+    }
+
+    /// Store (or replace) a pool's test users.
+    pub fn set_health_test_users(&self, pool: &str, user1: &str, user2: &str) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO health_test_users(pool, user1, user2) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(pool) DO UPDATE SET pool = excluded.pool, user1 = excluded.user1, user2 = excluded.user2",
+            )?
+            .execute(params![pool.trim(), user1, user2])
+            .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_users_are_stored_per_pool_and_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(store.health_test_users("pc01.contoso.com").unwrap(), None);
+        store.set_health_test_users("pc01.contoso.com", "sip:a@contoso.com", "sip:b@contoso.com").unwrap();
+        store.set_health_test_users("pc02.contoso.com", "sip:c@contoso.com", "sip:d@contoso.com").unwrap();
+        let got = store.health_test_users("PC01.Contoso.com").unwrap().unwrap();
+        assert_eq!((got.user1.as_str(), got.user2.as_str()), ("sip:a@contoso.com", "sip:b@contoso.com"));
+        store.set_health_test_users("PC01.contoso.com", "sip:e@contoso.com", "sip:f@contoso.com").unwrap();
+        let got = store.health_test_users("pc01.contoso.com").unwrap().unwrap();
+        assert_eq!(got, HealthTestUsers {
+            pool: "PC01.contoso.com".into(),
+            user1: "sip:e@contoso.com".into(),
+            user2: "sip:f@contoso.com".into()
+        });
+        let n: i64 = store.conn().query_row("SELECT count(*) FROM health_test_users", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn the_table_survives_reopening_an_existing_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        Store::open(&path).unwrap().set_health_test_users("fe01.contoso.com", "sip:a@x", "sip:b@x").unwrap();
+        let store = Store::open(&path).unwrap();
+        assert!(store.health_test_users("fe01.contoso.com").unwrap().is_some());
+    }
+}
