@@ -332,3 +332,57 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     let s = session.clone();
     engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| dispatch(&s, name, vec![a, b, c]));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shell(dir: &Path) -> Shell {
+        let opts = Options {
+            db: dir.join("pchat.db"),
+            json: false,
+            what_if: false,
+            prompt_mode: PromptMode::Unattended,
+            script: None,
+            args: Vec::new(),
+        };
+        Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
+    }
+
+    const TEST: &str = r#"test_cs_persistent_chat_message("pc01.contoso.com", #{OutVerboseVariable: "#;
+
+    #[test]
+    fn cmdlets_set_caller_variables_in_this_input_and_for_later_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sh = shell(dir.path());
+        // Not read in its input: declared for the next REPL input.
+        let _ = sh.eval(&format!(r#"{TEST} "later", OutLoggerVariable: "TestLog"}})"#)).unwrap();
+        assert_eq!(sh.eval("TestLog.Result").unwrap().to_string(), "Failure");
+        assert!(sh.eval("later").unwrap().to_string().contains("the topology has no Persistent Chat pool"));
+        // Declared first and read in the same input, also inside a function's own scope.
+        let r = sh.eval(&format!(r#"let x = 1; {TEST} "x"}}); x"#)).unwrap();
+        assert!(r.to_string().contains("no Persistent Chat pool"), "{r}");
+        let r = sh.eval(&format!(r#"fn f() {{ let y = 0; {TEST} "y"}}); y }} f()"#)).unwrap();
+        assert!(r.to_string().contains("no Persistent Chat pool"), "{r}");
+        assert!(!sh.variables().contains(&"y".to_string()), "a function's variable stays local");
+        // A later call replaces the value.
+        let _ = sh.eval(&format!(r#"{TEST} "later", Verbose: false}})"#)).unwrap();
+        assert!(sh.eval("later").unwrap().to_string().starts_with("20"));
+    }
+
+    #[test]
+    fn pending_values_never_overwrite_constants() {
+        let vars = OutVariables::default();
+        let mut scope = Scope::new();
+        scope.push_constant("ARGS", 1_i64);
+        scope.push("log", ());
+        vars.publish(vec![("ARGS".into(), Dynamic::from(2_i64)), ("log".into(), Dynamic::from("x"))]);
+        assert!(vars.resolve("ARGS", &mut scope).is_none());
+        assert!(vars.resolve("log", &mut scope).is_none());
+        assert_eq!(scope.get_value::<String>("log").as_deref(), Some("x"));
+        vars.publish(vec![("ARGS".into(), Dynamic::from(3_i64)), ("new".into(), Dynamic::from(4_i64))]);
+        vars.settle(&mut scope);
+        assert_eq!(scope.get_value::<i64>("ARGS"), Some(1));
+        assert_eq!(scope.get_value::<i64>("new"), Some(4));
+    }
+}

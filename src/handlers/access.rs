@@ -57,9 +57,13 @@ pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
 pub enum Denial {
     Disabled,
     /// Outside the category's AllowedMembers (or inside its DeniedMembers).
-    OutOfScope { category: String },
+    OutOfScope {
+        category: String,
+    },
     /// A Closed or Secret room with Members that do not cover the user.
-    NotMember { privacy: String },
+    NotMember {
+        privacy: String,
+    },
     /// An Auditorium room in which the user is not a presenter (posting only).
     NotPresenter,
 }
@@ -83,7 +87,9 @@ impl Denial {
             ),
             Denial::NotMember { privacy } => (
                 crate::errors::ErrorKind::NotEligible,
-                format!("'{sip}' may not take part in '{room_id}': the room is {privacy} and the user is not one of its Members"),
+                format!(
+                    "'{sip}' may not take part in '{room_id}': the room is {privacy} and the user is not one of its Members"
+                ),
             ),
             Denial::NotPresenter => (
                 crate::errors::ErrorKind::NotEligible,

@@ -70,7 +70,11 @@ impl Log {
     }
 
     fn verbose_text(&self) -> String {
-        self.entries.iter().map(|(t, step, outcome, m)| format!("{t} {step} [{outcome}]: {m}")).collect::<Vec<_>>().join("\n")
+        self.entries
+            .iter()
+            .map(|(t, step, outcome, m)| format!("{t} {step} [{outcome}]: {m}"))
+            .collect::<Vec<_>>()
+            .join("\n")
     }
 
     /// The log object: the TaskOutput's fields plus every step (see `log_html` / `log_xml`).
@@ -215,7 +219,8 @@ fn setup(ctx: &mut Ctx, b: &Bound, log: &mut Log) -> CmdletResult<Dynamic> {
     if ctx.should_process(&target)? {
         store.set_health_test_users(&pool.fqdn, &sip1, &sip2)?;
     }
-    let message = format!("{sip1} (sender) and {sip2} (receiver) are the health-monitoring test users of {}", pool.fqdn);
+    let message =
+        format!("{sip1} (sender) and {sip2} (receiver) are the health-monitoring test users of {}", pool.fqdn);
     log.add("Setup", "Success", message.clone());
     Ok(object(
         ObjType::TaskOutput,
@@ -226,10 +231,7 @@ fn setup(ctx: &mut Ctx, b: &Bound, log: &mut Log) -> CmdletResult<Dynamic> {
             ("Error", Dynamic::UNIT),
             (
                 "Diagnosis",
-                text(format!(
-                    "Stored: {message}. Test with test_cs_persistent_chat_message(\"{}\").",
-                    pool.fqdn
-                )),
+                text(format!("Stored: {message}. Test with test_cs_persistent_chat_message(\"{}\").", pool.fqdn)),
             ),
         ],
     ))
@@ -330,14 +332,24 @@ fn target_pools(
             Err(e) if row.as_ref().is_some_and(|r| r.is_pchat) => {
                 return Err(failure(
                     format!("pool '{}' cannot be reached: {}", p.fqdn, e.message),
-                    format!("Check get_cs_persistent_chat_state(\"PersistentChatServer:{}\") and the pool's database files.", p.fqdn),
+                    format!(
+                        "Check get_cs_persistent_chat_state(\"PersistentChatServer:{}\") and the pool's database files.",
+                        p.fqdn
+                    ),
                 ));
             }
             Err(e) => log.add("Pool", "Info", format!("skipping pool {}: {}", p.fqdn, e.message)),
         }
     }
     if let Some(r) = &row {
-        log.info("Pool", format!("target {} ({})", r.fqdn, if r.is_pchat { "Persistent Chat pool" } else { "routes to the Persistent Chat pools" }));
+        log.info(
+            "Pool",
+            format!(
+                "target {} ({})",
+                r.fqdn,
+                if r.is_pchat { "Persistent Chat pool" } else { "routes to the Persistent Chat pools" }
+            ),
+        );
     }
     Ok((row, targets))
 }
@@ -354,7 +366,9 @@ fn parties(store: &Store, b: &Bound, pool: Option<&PoolRow>, log: &mut Log) -> R
     let (Some(sender), Some(receiver)) = (sender, receiver) else {
         let fqdn = pool.map(|p| p.fqdn.as_str()).unwrap_or_default();
         return Err(failure(
-            format!("no health-monitoring test users are stored for pool '{fqdn}' and no SenderSipAddress/ReceiverSipAddress was given"),
+            format!(
+                "no health-monitoring test users are stored for pool '{fqdn}' and no SenderSipAddress/ReceiverSipAddress was given"
+            ),
             format!(
                 "Store two test users once: test_cs_persistent_chat_message(\"{fqdn}\", #{{Setup: true, TestUser1SipAddress: \"sip:...\", TestUser2SipAddress: \"sip:...\"}}), or give SenderSipAddress and ReceiverSipAddress."
             ),
@@ -492,7 +506,11 @@ fn choose_room(
         })?;
         if !pools.iter().any(|p| p.fqdn.eq_ignore_ascii_case(&pool.fqdn)) {
             return Err(failure(
-                format!("chat room '{}' is on pool {}, which the target pool does not serve", identity(&room), pool.fqdn),
+                format!(
+                    "chat room '{}' is on pool {}, which the target pool does not serve",
+                    identity(&room),
+                    pool.fqdn
+                ),
                 format!("Give a room of the target pool, or test with TargetFqdn {}.", pool.fqdn),
             ));
         }
@@ -586,7 +604,8 @@ fn round_trip(
             let body = format!("Test-CsPersistentChatMessage {} from {}", uuid::Uuid::new_v4(), from.sip());
             let sent = post(&pd, room, from.sip(), &body, at)?;
             let q = MessageQuery { from: Some(at), ..Default::default() };
-            let seen = store.messages(&pd.target().schema, room.id, &q)?.iter().any(|m| m.message_id == sent.message_id);
+            let seen =
+                store.messages(&pd.target().schema, room.id, &q)?.iter().any(|m| m.message_id == sent.message_id);
             if !seen {
                 return Err(CmdletError::invalid_operation(format!(
                     "{} posted message {} but {} could not read it back",
@@ -595,14 +614,21 @@ fn round_trip(
                     to.sip()
                 )));
             }
-            log.add("Message", "Success", format!("{} posted in {} and {} read it", from.sip(), identity(room), to.sip()));
+            log.add(
+                "Message",
+                "Success",
+                format!("{} posted in {} and {} read it", from.sip(), identity(room), to.sip()),
+            );
         }
         Ok(())
     })();
     let elapsed = started.elapsed();
     store.rollback_to_savepoint();
     if !reply {
-        log.info("Message", format!("no reply: {} may join but not post in Auditorium room {}", receiver.sip(), identity(room)));
+        log.info(
+            "Message",
+            format!("no reply: {} may join but not post in Auditorium room {}", receiver.sip(), identity(room)),
+        );
     }
     log.info("Cleanup", "the test messages were rolled back; nothing was kept");
     result.map_err(|e| {
@@ -621,7 +647,9 @@ fn round_trip(
 pub fn log_html(log: &Map) -> Result<String, String> {
     let entries = log_entries(log)?;
     let field = |k: &str| log.get(k).filter(|v| !v.is_unit()).map(|v| v.to_string()).unwrap_or_default();
-    let mut out = String::from("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Test-CsPersistentChatMessage</title></head><body>\n");
+    let mut out = String::from(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Test-CsPersistentChatMessage</title></head><body>\n",
+    );
     out.push_str(&format!(
         "<h1>Test-CsPersistentChatMessage {}</h1>\n<p>Result: <b>{}</b>; Latency: {}</p>\n",
         escape(&field("TargetFqdn")),
@@ -649,7 +677,8 @@ pub fn log_html(log: &Map) -> Result<String, String> {
 /// `log.ToXML()`: the log of `-OutLoggerVariable` as XML.
 pub fn log_xml(log: &Map) -> Result<String, String> {
     let entries = log_entries(log)?;
-    let mut out = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<TestLog Cmdlet=\"Test-CsPersistentChatMessage\"");
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<TestLog Cmdlet=\"Test-CsPersistentChatMessage\"");
     for k in ["TargetFqdn", "Result", "Latency"] {
         if let Some(v) = log.get(k).filter(|v| !v.is_unit()) {
             out.push_str(&format!(" {k}=\"{}\"", escape(&v.to_string())));
@@ -730,8 +759,16 @@ mod tests {
         assert!(html.contains("<td>sender &lt;a&gt; &amp; receiver &quot;b&quot;</td>"), "{html}");
         assert!(html.contains("<p>Error: x &lt; y</p>") && !html.contains("Diagnosis"), "{html}");
         let xml = log_xml(&log).unwrap();
-        assert!(xml.contains("<TestLog Cmdlet=\"Test-CsPersistentChatMessage\" TargetFqdn=\"pc01.contoso.com\" Result=\"Failure\">"), "{xml}");
-        assert!(xml.contains("Step=\"Users\" Outcome=\"Success\">sender &lt;a&gt; &amp; receiver &quot;b&quot;</Entry>"), "{xml}");
+        assert!(
+            xml.contains(
+                "<TestLog Cmdlet=\"Test-CsPersistentChatMessage\" TargetFqdn=\"pc01.contoso.com\" Result=\"Failure\">"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("Step=\"Users\" Outcome=\"Success\">sender &lt;a&gt; &amp; receiver &quot;b&quot;</Entry>"),
+            "{xml}"
+        );
         assert!(log_html(&Map::new()).unwrap_err().starts_with("not a test log"));
     }
 }

@@ -378,7 +378,8 @@ impl Translator {
                             }
                         },
                     };
-                    let code = if param.is_some_and(|p| p.sets_variable()) { self.variable_parameter(code) } else { code };
+                    let code =
+                        if param.is_some_and(|p| p.sets_variable()) { self.variable_parameter(code) } else { code };
                     if named.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(&key)) {
                         return Err(PsError::command(
                             format!("{}: parameter -{key} is given more than once", cmdlet.name),

@@ -48,11 +48,14 @@ mod tests {
         assert_eq!((got.user1.as_str(), got.user2.as_str()), ("sip:a@contoso.com", "sip:b@contoso.com"));
         store.set_health_test_users("PC01.contoso.com", "sip:e@contoso.com", "sip:f@contoso.com").unwrap();
         let got = store.health_test_users("pc01.contoso.com").unwrap().unwrap();
-        assert_eq!(got, HealthTestUsers {
-            pool: "PC01.contoso.com".into(),
-            user1: "sip:e@contoso.com".into(),
-            user2: "sip:f@contoso.com".into()
-        });
+        assert_eq!(
+            got,
+            HealthTestUsers {
+                pool: "PC01.contoso.com".into(),
+                user1: "sip:e@contoso.com".into(),
+                user2: "sip:f@contoso.com".into()
+            }
+        );
         let n: i64 = store.conn().query_row("SELECT count(*) FROM health_test_users", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 2);
     }
@@ -64,5 +67,36 @@ mod tests {
         Store::open(&path).unwrap().set_health_test_users("fe01.contoso.com", "sip:a@x", "sip:b@x").unwrap();
         let store = Store::open(&path).unwrap();
         assert!(store.health_test_users("fe01.contoso.com").unwrap().is_some());
+    }
+
+    #[test]
+    fn a_store_from_before_the_table_gains_it_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let older = &crate::store::schema::CENTRAL[..2];
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrate(&conn, older).unwrap();
+        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')", []).unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.meta("kept").unwrap().as_deref(), Some("yes"));
+        store.set_health_test_users("pc01.contoso.com", "sip:a@x", "sip:b@x").unwrap();
+        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, crate::store::schema::CENTRAL.len());
+    }
+
+    /// A seeded store from before the table (the released schema) upgrades without reseeding.
+    #[test]
+    fn a_seeded_store_upgrades_without_being_seeded_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("DROP TABLE health_test_users; PRAGMA user_version = 2;").unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        assert_eq!(roles, 7);
+        assert_eq!(store.health_test_users("pc01.contoso.com").unwrap(), None);
     }
 }

@@ -5,8 +5,8 @@ pub mod addins;
 pub mod archive;
 pub mod categories;
 pub mod directory;
-pub mod health;
 pub mod endpoint;
+pub mod health;
 pub mod messages;
 pub mod pool_data;
 pub mod pools;
@@ -51,7 +51,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Apply the migrations this file has not seen yet, in one transaction.
+/// Apply the migrations this file has not seen yet, in one transaction. True when the file was
+/// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
 fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if version as usize >= steps.len() {
@@ -71,7 +72,7 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
             return Err(e);
         }
     }
-    Ok(true)
+    Ok(version == 0)
 }
 
 /// Open, configure and migrate one pool database file (creating it when missing).
