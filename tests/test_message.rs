@@ -243,7 +243,14 @@ fn setup_stores_the_test_users_that_server_platform_tests_use() {
         r#"test_cs_persistent_chat_message("fe01.contoso.com", #{ReceiverSipAddress: "sip:ohansen@contoso.com"})"#,
     );
     assert!(field(&out, "Error").starts_with("the receiver 'sip:ohansen@contoso.com'"), "{out}");
-    // Running Setup again replaces the pair.
+    // Under --what-if a Setup stores nothing and says so; running Setup again replaces the pair.
+    let before = s.dump();
+    let run = s
+        .run(&["--what-if", "-c", r#"test_cs_persistent_chat_message("pc01.contoso.com", #{Setup: true, TestUser1SipAddress: "sip:annb@contoso.com", TestUser2SipAddress: "sip:bobk@contoso.com"}).Diagnosis"#])
+        .ok();
+    assert!(run.stdout.starts_with("What if: Performing the operation \"Test-CsPersistentChatMessage\" on target \"pc01.contoso.com (health test users sip:annb@contoso.com, sip:bobk@contoso.com)\"."), "{}", run.stdout);
+    assert!(run.stdout.contains("Not stored (WhatIf)"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
     s.c(r#"test_cs_persistent_chat_message("pc01.contoso.com", #{Setup: true, TestUser1SipAddress: "sip:annb@contoso.com", TestUser2SipAddress: "sip:ceo@contoso.com"})"#).ok();
     let out = task(&s, r#"test_cs_persistent_chat_message("pc01.contoso.com")"#);
     assert!(field(&out, "Error").contains("sip:annb@contoso.com post and sip:ceo@contoso.com join"), "{out}");

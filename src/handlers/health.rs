@@ -147,6 +147,7 @@ fn task_output(target: Option<&str>, result: &str, latency: Option<TimeDelta>, f
     )
 }
 
+/// The cmdlet: Setup, or the test; either way the output variables receive the steps taken.
 pub fn test(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let logger = variable_name(b, "OutLoggerVariable")?;
     let verbose = variable_name(b, "OutVerboseVariable")?;
@@ -216,12 +217,19 @@ fn setup(ctx: &mut Ctx, b: &Bound, log: &mut Log) -> CmdletResult<Dynamic> {
         )));
     }
     let target = format!("{} (health test users {sip1}, {sip2})", pool.fqdn);
-    if ctx.should_process(&target)? {
+    // Under --what-if nothing is stored, and the output must not claim otherwise.
+    let stored = ctx.should_process(&target)?;
+    if stored {
         store.set_health_test_users(&pool.fqdn, &sip1, &sip2)?;
     }
     let message =
         format!("{sip1} (sender) and {sip2} (receiver) are the health-monitoring test users of {}", pool.fqdn);
-    log.add("Setup", "Success", message.clone());
+    let diagnosis = if stored {
+        format!("Stored: {message}. Test with test_cs_persistent_chat_message(\"{}\").", pool.fqdn)
+    } else {
+        format!("Not stored (WhatIf): {message} would be stored.")
+    };
+    log.add("Setup", if stored { "Success" } else { "Info" }, diagnosis.clone());
     Ok(object(
         ObjType::TaskOutput,
         [
@@ -229,10 +237,7 @@ fn setup(ctx: &mut Ctx, b: &Bound, log: &mut Log) -> CmdletResult<Dynamic> {
             ("Result", text("Success")),
             ("Latency", Dynamic::UNIT),
             ("Error", Dynamic::UNIT),
-            (
-                "Diagnosis",
-                text(format!("Stored: {message}. Test with test_cs_persistent_chat_message(\"{}\").", pool.fqdn)),
-            ),
+            ("Diagnosis", text(diagnosis)),
         ],
     ))
 }

@@ -130,6 +130,19 @@ fn incomplete_input_continues() {
     }
 }
 
+#[test]
+fn variables_a_cmdlet_sets_are_declared_first() {
+    assert_eq!(
+        rhai("Test-CsPersistentChatMessage pc01.contoso.com -olv TestLog -OutVerboseVariable 'v'; $TestLog.Result"),
+        "let testlog;\nlet v;\nps_out(test_cs_persistent_chat_message(\"pc01.contoso.com\", #{OutLoggerVariable: \"testlog\", OutVerboseVariable: \"v\"}));\nps_prop(testlog, \"Result\")"
+    );
+    // Already assigned: no second declaration; a non-literal name goes to the cmdlet as it is.
+    assert_eq!(
+        rhai("$log = 1; Test-CsPersistentChatMessage pc01.contoso.com -olv log -ovv $name"),
+        "let log = 1;\ntest_cs_persistent_chat_message(\"pc01.contoso.com\", #{OutLoggerVariable: \"log\", OutVerboseVariable: name})"
+    );
+}
+
 use crate::testing::XorShift;
 
 const EXAMPLES: &str = include_str!("../../tests/data/powershell_examples.txt");

@@ -116,17 +116,21 @@ pub const TEST_CS_PERSISTENT_CHAT_MESSAGE: Cmdlet = Cmdlet {
         param(
             "Setup",
             Ty::Bool,
-            "True stores TestUser1SipAddress and TestUser2SipAddress as the pool's health-monitoring test users.",
+            "True stores TestUser1SipAddress (sender) and TestUser2SipAddress (receiver) as the pool's health-monitoring test users, replacing earlier ones, and returns a TaskOutput saying so; no test is run.",
         ),
         param("TestUser1SipAddress", Ty::Sip, "First health-monitoring test user; required with Setup."),
         param("TestUser2SipAddress", Ty::Sip, "Second health-monitoring test user; required with Setup."),
         param(
             "OutLoggerVariable",
             Ty::String,
-            "Name of a variable (no `$`) that receives a log of the test, with ToHTML() and ToXML().",
+            "Name of a variable (no `$`) that receives the log of the test: a map with the TaskOutput's properties and `Entries` (Time, Step, Outcome, Message), rendered by `log.ToHTML()` and `log.ToXML()`. A script declares the variable first (`let log;`); in the REPL it is created for the next input.",
         )
         .aliases(&["olv"]),
-        param("OutVerboseVariable", Ty::String, "Name of a variable (no `$`) that receives the verbose text of the test.")
+        param(
+            "OutVerboseVariable",
+            Ty::String,
+            "Name of a variable (no `$`) that receives the steps of the test as text (what `Verbose: true` prints).",
+        )
             .aliases(&["ovv"]),
         param("Force", Ty::Switch, "Suppress non-fatal messages and prompts; never bypasses validation."),
     ],
@@ -146,6 +150,10 @@ pub const TEST_CS_PERSISTENT_CHAT_MESSAGE: Cmdlet = Cmdlet {
         example(
             r#"test_cs_persistent_chat_message("pc01.contoso.com", #{ChatRoomUri: "pc01.contoso.com\\FinanceRoom", OutLoggerVariable: "TestLog"})"#,
             "Server-platform test in that room with the stored test users; the log goes to TestLog.",
+        ),
+        example(
+            r#"let log; test_cs_persistent_chat_message("pc01.contoso.com", #{OutLoggerVariable: "log"}); print(log.ToHTML())"#,
+            "Runs the test and prints its log as an HTML page (a script declares the variable first; `log.ToXML()` gives XML).",
         ),
         failing(
             r#"test_cs_persistent_chat_message("pc01.contoso.com", #{Setup: true, TestUser1SipAddress: "sip:watch1@contoso.com"})"#,
