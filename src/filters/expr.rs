@@ -784,6 +784,34 @@ impl Expr {
         }
     }
 
+    /// A text that `property` of every matching object starts with, compared case-insensitively
+    /// (`Name -like 'Room42-*'` → `room42-`). A store can narrow its scan with an index on that
+    /// property and still run the whole expression on what is left, so this may be shorter than
+    /// the tightest prefix but never claim more.
+    pub fn required_prefix(&self, property: &str) -> Option<String> {
+        let prefix = match self {
+            Expr::And(items) => items.iter().filter_map(|e| e.required_prefix(property)).max_by_key(String::len),
+            // Every branch must constrain the property; their common prefix then holds for all.
+            Expr::Or(items) => {
+                let mut prefixes = items.iter().map(|e| e.required_prefix(property));
+                let first = prefixes.next().flatten()?;
+                prefixes.try_fold(first, |common, p| {
+                    let p = p?;
+                    let n = common.chars().zip(p.chars()).take_while(|(a, b)| fold(*a) == fold(*b)).count();
+                    Some(common.chars().take(n).collect())
+                })
+            }
+            Expr::Not(_) => None,
+            Expr::Compare(c) if c.property.eq_ignore_ascii_case(property) => match (&c.op, &c.matcher, &c.value) {
+                (Op::Like, Matcher::Like(w), _) => Some(w.literal_prefix()),
+                (Op::Eq, _, Literal::Str(s)) => Some(s.clone()),
+                _ => None,
+            },
+            Expr::Compare(_) => None,
+        };
+        prefix.filter(|p| !p.is_empty())
+    }
+
     /// Property names referenced, first spelling kept, duplicates (case-insensitive) removed.
     pub fn properties(&self) -> Vec<String> {
         fn walk(e: &Expr, out: &mut Vec<String>) {
@@ -1085,5 +1113,28 @@ mod tests {
         }
         assert!(t("Size -gt .5"));
         assert!(t("Count -lt 99999999999999999999"));
+    }
+
+    #[test]
+    fn required_prefix_never_claims_more_than_the_expression() {
+        let prefix = |src: &str| parse(src).unwrap().required_prefix("Name");
+        assert_eq!(prefix("Name -like 'Room42-*'").as_deref(), Some("room42-"));
+        assert_eq!(prefix("name -eq 'Sales'").as_deref(), Some("Sales"));
+        assert_eq!(prefix("Name -like 'Ro?m*'").as_deref(), Some("ro"));
+        assert_eq!(prefix("Name -like 'Ro`*m*'").as_deref(), Some("ro*m"));
+        assert_eq!(prefix("Name -like 'A*' -and Name -like 'Abc*'").as_deref(), Some("abc"));
+        assert_eq!(prefix("Name -like 'Abc*' -or Name -like 'ABd*'").as_deref(), Some("ab"));
+        assert_eq!(prefix("Disabled -eq $true -and Name -like 'R*'").as_deref(), Some("r"));
+        for none in [
+            "Name -like '*42'",
+            "Name -notlike 'R*'",
+            "-not (Name -like 'R*')",
+            "Name -like 'R*' -or Disabled -eq $true",
+            "Name -match '^R'",
+            "Description -like 'R*'",
+            "Name -gt 'R'",
+        ] {
+            assert_eq!(prefix(none), None, "{none}");
+        }
     }
 }

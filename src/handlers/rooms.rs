@@ -95,6 +95,15 @@ impl RoomFilter {
         Ok(RoomFilter::Text(f.to_lowercase()))
     }
 
+    /// A prefix every matching room's name has, for the store to narrow its scan with.
+    fn name_prefix(&self, search_description: bool) -> Option<String> {
+        match self {
+            RoomFilter::Expr(e, _) => e.required_prefix("Name"),
+            RoomFilter::Wildcard(w) if !search_description => Some(w.literal_prefix()),
+            _ => None,
+        }
+    }
+
     /// Whether the expression reads a list property (which then must be loaded first).
     fn needs_lists(&self) -> bool {
         match self {
@@ -189,6 +198,7 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         room_type: b.enum_value("Type").map(str::to_string),
         invitations: b.enum_value("Invitations").map(str::to_string),
         content_over: b.int("ChatContentExceedsMB").map(|n| n.saturating_mul(MB)),
+        name_prefix: filter.as_ref().and_then(|f| f.name_prefix(search_description)),
         ..Default::default()
     };
     let (pools, category) = match b.str("Category") {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 
 use super::Store;
 use super::pools::PoolTarget;
@@ -46,6 +46,23 @@ pub struct RoomQuery {
     pub addin_id: Option<i64>,
     /// Strictly more content than this many bytes.
     pub content_over: Option<i64>,
+    /// Names starting with this text, case-insensitively: a pre-filter the caller narrows further.
+    pub name_prefix: Option<String>,
+}
+
+/// The NOCASE range `[low, high)` holding every name that starts with `prefix` as the filters
+/// compare (Unicode simple case folding), for an index range scan in place of a full scan.
+/// NOCASE folds ASCII only, so the prefix is cut at its first non-ASCII character, and before
+/// `k` and `s`: the Kelvin sign and the long s fold to them, and SQLite would not see that.
+fn nocase_prefix_range(prefix: &str) -> Option<(String, Option<String>)> {
+    let low: String = prefix
+        .chars()
+        .map_while(|c| (c.is_ascii() && !matches!(c, 'k' | 'K' | 's' | 'S')).then(|| c.to_ascii_lowercase()))
+        .collect();
+    let last = low.chars().last()?;
+    // The first string past every extension of `low`; none when the last character is the highest.
+    let high = (last < '\u{7f}').then(|| format!("{}{}", &low[..low.len() - 1], (last as u8 + 1) as char));
+    Some((low, high))
 }
 
 const SELECT: &str = "SELECT r.id, r.pool, r.name, r.description, r.category_id, c.name, r.disabled, r.invitations,
@@ -110,6 +127,13 @@ impl Store {
         };
         if let Some(n) = &q.name {
             cond(" AND r.name = ?", SqlValue::Text(n.clone()));
+        }
+        if let Some((low, high)) = q.name_prefix.as_deref().and_then(nocase_prefix_range) {
+            // The column is NOCASE, so these compare folded and run on the (pool, name) index.
+            cond(" AND r.name >= ?", SqlValue::Text(low));
+            if let Some(high) = high {
+                cond(" AND r.name < ?", SqlValue::Text(high));
+            }
         }
         if let Some(ids) = &q.category_ids {
             cond(" AND r.category_id IN (SELECT value FROM json_each(?))", SqlValue::Text(json_ids(ids)));
@@ -225,29 +249,36 @@ impl Store {
             ],
         )?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
-            self.replace_room_list(pool, r.id, list, r.list(list))?;
+            self.insert_room_list(pool, r.id, list, r.list(list))?;
         }
         Ok(())
     }
 
     /// Write a room's properties, and those of its lists that differ from `before`.
     pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> rusqlite::Result<()> {
-        self.pool_write(
-            pool,
-            "UPDATE {db}.rooms SET name = ?2, description = ?3, category_id = ?4, disabled = ?5,
-             invitations = ?6, privacy = ?7, type = ?8, addin_id = ?9 WHERE id = ?1",
-            params![
-                r.id,
-                r.name,
-                r.description,
-                r.category_id,
-                r.disabled,
-                r.invitations,
-                r.privacy,
-                r.room_type,
-                r.addin_id
-            ],
-        )?;
+        // Only the columns that changed: SQLite rewrites the index entries of every column a SET
+        // names, changed or not, and a pipeline disabling 100,000 rooms should touch no index.
+        let columns: [(&str, bool, &dyn ToSql); 8] = [
+            ("name", before.name != r.name, &r.name),
+            ("description", before.description != r.description, &r.description),
+            ("category_id", before.category_id != r.category_id, &r.category_id),
+            ("disabled", before.disabled != r.disabled, &r.disabled),
+            ("invitations", before.invitations != r.invitations, &r.invitations),
+            ("privacy", before.privacy != r.privacy, &r.privacy),
+            ("type", before.room_type != r.room_type, &r.room_type),
+            ("addin_id", before.addin_id != r.addin_id, &r.addin_id),
+        ];
+        let mut sets = Vec::new();
+        let mut values: Vec<&dyn ToSql> = vec![&r.id];
+        for (column, changed, value) in columns {
+            if changed {
+                values.push(value);
+                sets.push(format!("{column} = ?{}", values.len()));
+            }
+        }
+        if !sets.is_empty() {
+            self.pool_write(pool, &format!("UPDATE {{db}}.rooms SET {} WHERE id = ?1", sets.join(", ")), &values)?;
+        }
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             if before.list(list) != r.list(list) {
                 self.replace_room_list(pool, r.id, list, r.list(list))?;
@@ -258,6 +289,10 @@ impl Store {
 
     fn replace_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> rusqlite::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.room_entries WHERE room_id = ?1 AND list = ?2", params![id, list])?;
+        self.insert_room_list(pool, id, list, entries)
+    }
+
+    fn insert_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> rusqlite::Result<()> {
         for (i, e) in entries.iter().enumerate() {
             self.pool_write(
                 pool,
@@ -281,5 +316,65 @@ impl Store {
             .query_row(params![pool.fqdn, name], |r| r.get::<_, i64>(0))
             .optional()?
             .is_some_and(|id| Some(id) != except))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nocase_prefix_range;
+    use crate::values::wildcard::Wildcard;
+
+    #[test]
+    fn prefix_range_is_cut_where_nocase_and_case_folding_disagree() {
+        assert_eq!(nocase_prefix_range("Room42-"), Some(("room42-".into(), Some("room42.".into()))));
+        assert_eq!(nocase_prefix_range("Café"), Some(("caf".into(), Some("cag".into()))));
+        assert_eq!(nocase_prefix_range("Desk"), Some(("de".into(), Some("df".into()))));
+        assert_eq!(nocase_prefix_range("a\u{7f}"), Some(("a\u{7f}".into(), None)));
+        assert_eq!(nocase_prefix_range("Sales"), None);
+        assert_eq!(nocase_prefix_range(""), None);
+    }
+
+    /// The range must hold every name the wildcard matches (it may hold more).
+    #[test]
+    fn prefix_range_holds_every_wildcard_match() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t(name TEXT COLLATE NOCASE PRIMARY KEY)").unwrap();
+        let names = [
+            "Room42-1",
+            "ROOM42-x",
+            "room42-",
+            "Room42",
+            "Room420",
+            "Room43-",
+            "Room42.",
+            "Room42[",
+            "Ro@m",
+            "RoAm",
+            "ro`m",
+            "Kappa",
+            "\u{212a}appa",
+            "Zed",
+            "room42-\u{e9}",
+        ];
+        for n in names {
+            conn.execute("INSERT INTO t VALUES (?1)", [n]).unwrap();
+        }
+        for pattern in ["Room42-*", "ro@*", "Ro?m", "ROOM4*", "r*", "kap*", "[rz]*", "Room42-\u{c9}"] {
+            let w = Wildcard::new(pattern).unwrap();
+            let expected: Vec<&str> = names.iter().copied().filter(|n| w.is_match(n)).collect();
+            let Some((low, high)) = nocase_prefix_range(&w.literal_prefix()) else {
+                continue;
+            };
+            let in_range: Vec<String> = conn
+                .prepare("SELECT name FROM t WHERE name >= ?1 AND (?2 IS NULL OR name < ?2)")
+                .unwrap()
+                .query_map(rusqlite::params![low, high], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            for e in expected {
+                assert!(in_range.iter().any(|n| n == e), "{pattern}: {e} outside [{low}, {high:?})");
+            }
+        }
     }
 }

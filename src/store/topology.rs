@@ -84,6 +84,16 @@ impl Store {
 
     /// Every pool with its servers, in FQDN order.
     pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+        let version = self.central_version()?;
+        if let Some(pools) = self.cached_pools(version) {
+            return Ok(pools);
+        }
+        let pools = self.read_pools()?;
+        self.cache_pools(version, &pools);
+        Ok(pools)
+    }
+
+    fn read_pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
         let mut pools: Vec<PoolRow> = self
             .conn
             .prepare_cached(
@@ -188,6 +198,7 @@ impl Store {
             }
         }
         let c = &self.conn;
+        self.forget_pools();
         c.execute_batch(
             "DELETE FROM services; DELETE FROM pool_servers; DELETE FROM pools; DELETE FROM sql_instances;
              DELETE FROM sites; DELETE FROM sip_domains;",
@@ -235,6 +246,7 @@ impl Store {
              AND endpoint_pool NOT IN (SELECT pool FROM services WHERE role = ?1)",
             [PCHAT_ROLE],
         )?;
+        self.forget_pools();
         self.create_default_endpoints(spec)?;
         self.set_meta("topology_published_at", &chrono::Utc::now().to_rfc3339())?;
         Ok(())
@@ -337,11 +349,13 @@ impl Store {
 
 impl Store {
     pub fn set_pool_state(&self, pool: &str, state: &str) -> rusqlite::Result<()> {
+        self.forget_pools();
         self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
     }
 
     /// Mark exactly `active` (a subset of the pool's servers) as accepting new connections.
     pub fn set_active_servers(&self, pool: &str, active: &[String]) -> rusqlite::Result<()> {
+        self.forget_pools();
         let mut stmt = self.conn.prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2")?;
         for server in self.pool(pool)?.map(|p| p.servers).unwrap_or_default() {
             let on = active.iter().any(|a| a.eq_ignore_ascii_case(&server));

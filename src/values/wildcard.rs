@@ -146,6 +146,11 @@ impl Wildcard {
         &self.pattern
     }
 
+    /// The (folded) literal text every match starts with: the pattern up to its first wildcard.
+    pub fn literal_prefix(&self) -> String {
+        self.toks.iter().map_while(|t| if let Tok::Lit(c) = t { Some(*c) } else { None }).collect()
+    }
+
     pub fn is_match(&self, text: &str) -> bool {
         if text.is_ascii() {
             let b = text.as_bytes();
