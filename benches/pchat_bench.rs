@@ -274,9 +274,10 @@ fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<
     let mut room = conn
         .prepare(
             "INSERT INTO rooms(id, pool, name, description, category_id, disabled, invitations, privacy, type, addin_id, content_bytes)
-             VALUES (?1, 'pc01.contoso.com', ?2, NULL, 1, 0, 'Inherit', 'Open', 'Normal', NULL, ?3)",
+             VALUES (?1, 'pc01.contoso.com', ?2, NULL, 1, 0, 'Inherit', 'Open', 'Normal', NULL, 0)",
         )
         .map_err(e)?;
+    let mut room_bytes = conn.prepare("UPDATE rooms SET content_bytes = ?2 WHERE id = ?1").map_err(e)?;
     let mut msg = conn
         .prepare(
             "INSERT INTO messages(id, room_id, message_id, sender, posted_at, text, replaced, size_bytes)
@@ -288,6 +289,7 @@ fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<
     for r in 0..rooms {
         let (room_id, name, count) =
             if r == 0 { (1_i64, "Big".to_string(), big) } else { (r as i64 + 1, format!("Room{r:05}"), small) };
+        room.execute(rusqlite::params![room_id, name]).map_err(e)?;
         // 1,000 messages a day in every room.
         let mut bytes = 0_i64;
         for i in 0..count {
@@ -298,9 +300,9 @@ fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<
                 .map_err(e)?;
             bytes += text.len() as i64;
         }
-        room.execute(rusqlite::params![room_id, name, bytes]).map_err(e)?;
+        room_bytes.execute(rusqlite::params![room_id, bytes]).map_err(e)?;
     }
-    drop((room, msg));
+    drop((room, room_bytes, msg));
     conn.execute_batch("UPDATE pool_sync SET seq = seq + 1; INSERT OR IGNORE INTO pool_sync VALUES ('pc01.contoso.com', 1); COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").map_err(e)?;
     drop(conn);
     fs::copy(&primary, ctx.dir.join("sql02.contoso.com-rtc.db")).map_err(|e| format!("copy backup: {e}"))?;
@@ -348,7 +350,7 @@ fn bench_chat_content(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
 
     let zip = ctx.dir.join("full.zip");
     let code = format!(
-        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\rtc", FileName: {}}})"#,
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {}}})"#,
         rhai_str(&zip)
     );
     let (t, _) = ctx.pchat(&code, LOAD_TIMEOUT)?;
@@ -376,10 +378,10 @@ fn bench_chat_content(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let result = (|| {
         ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
         let code = format!(
-            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\rtc", FileName: {}}}); get_cs_persistent_chat_room("pc01.contoso.com\Big")[0].ChatContentSizeMB > 0.0"#,
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {}}}); get_cs_persistent_chat_room("pc01.contoso.com\\Big")[0].ChatContentSizeMB > 0.0"#,
             rhai_str(&zip)
         );
-        ctx.pchat_expect(&code, "true", LOAD_TIMEOUT)
+        ctx.pchat_expect(&code, "True", LOAD_TIMEOUT)
     })();
     ctx.db = saved;
     let t = result?;

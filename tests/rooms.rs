@@ -341,10 +341,21 @@ fn get_room_filters_combine_in_a_deterministic_order() {
         (r#"#{Filter: "budget"}"#, &[all[4]]),
         (r#"#{Filter: "budget", SearchDescription: true}"#, &[all[2], all[3], all[4]]),
         (r#"#{Filter: "*room"}"#, &[all[2]]),
+        // Name prefixes narrow the scan through the index; case and -or must not lose rooms.
+        (r#"#{Filter: "Name -like 'fINANCE*'"}"#, &[all[2]]),
+        (r#"#{Filter: "Name -like 'Fin*' -or Name -like 'Dr?ft'"}"#, &[all[1], all[2]]),
+        (r#"#{Filter: "Name -eq 'financeroom' -and Disabled -eq $false"}"#, &[all[2]]),
+        (r#"#{Filter: "Fi*"}"#, &[all[2]]),
     ];
     for (args, want) in cases {
         assert_eq!(ids(&s, &format!("get_cs_persistent_chat_room({args})")), *want, "{args}");
     }
+    // The Kelvin sign folds to "k": a prefix scan in SQLite (which folds ASCII only) would miss it.
+    s.c("new_cs_persistent_chat_room(#{Name: \"\u{212A}iosk\", PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Announcements\"}); ()").ok();
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'kio*'"}).map(|r| r.Name.len())"#),
+        ["5"]
+    );
 }
 
 #[test]

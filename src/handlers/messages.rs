@@ -202,12 +202,12 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if !ctx.should_process(&target)? || matched.is_empty() {
         return Ok(Vec::new());
     }
-    let ids: Vec<i64> = matched.iter().map(|m| m.id).collect();
+    let keys: Vec<(i64, i64)> = matched.iter().map(MessageRow::key).collect();
     let bytes: i64 = matched.iter().map(|m| m.size_bytes).sum();
     if deleting {
-        pd.delete_messages(room.id, &ids, bytes)?;
+        pd.delete_messages(room.id, &keys, bytes)?;
     } else {
-        pd.replace_messages(room.id, &ids, bytes, replacement)?;
+        pd.replace_messages(room.id, &keys, bytes, replacement)?;
     }
     Ok(Vec::new())
 }

@@ -10,6 +10,7 @@ use super::pool_data::PoolData;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRow {
+    /// With `room_id` and `posted_at` the primary key (see `key`).
     pub id: i64,
     pub room_id: i64,
     pub message_id: String,
@@ -19,6 +20,13 @@ pub struct MessageRow {
     pub text: String,
     pub replaced: bool,
     pub size_bytes: i64,
+}
+
+impl MessageRow {
+    /// What identifies the message within its room (the table is keyed by room, time, id).
+    pub fn key(&self) -> (i64, i64) {
+        (self.posted_at, self.id)
+    }
 }
 
 /// Which messages of one room; `None` means "any". Bounds are inclusive.
@@ -113,18 +121,27 @@ impl Store {
         }
         Ok(())
     }
-
-    /// Which of these MessageIds are already stored in a schema.
-    pub fn known_message_ids(&self, schema: &str, ids: &[&str]) -> rusqlite::Result<Vec<String>> {
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        self.conn
-            .prepare_cached(&format!(
-                "SELECT message_id FROM {schema}.messages WHERE message_id IN (SELECT value FROM json_each(?1))"
-            ))?
-            .query_map([json], |r| r.get(0))?
-            .collect()
-    }
 }
+
+/// `[[posted_at, id], ...]`: the keys of some messages of one room, as SQL reads them back.
+fn json_keys(keys: &[(i64, i64)]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
+}
+
+/// Matches the messages whose keys `json_keys` listed in ?2 (room in ?1), by the primary key.
+const BY_KEYS: &str = "room_id = ?1 AND (posted_at, id) IN
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
+
+/// Does the room hold this MessageId at this time already (a message imported twice)?
+/// Parameters: room_id, posted_at, message_id.
+pub const HELD: &str = "SELECT 1 FROM {db}.messages WHERE room_id = ?1 AND posted_at = ?2 AND message_id = ?3";
+
+/// Insert one message. Parameters in column order: room_id, posted_at, id, message_id, sender,
+/// text, replaced, size_bytes. A single-row INSERT needs no statement journal, which an
+/// INSERT ... SELECT (or a savepoint) would write for every page it touches.
+pub const INSERT: &str =
+    "INSERT INTO {db}.messages(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
 impl PoolData<'_> {
     /// Store one message (its `id` from `Store::new_id`) and count its size in the room.
@@ -148,25 +165,25 @@ impl PoolData<'_> {
         Ok(count)
     }
 
-    /// Delete the given messages (by row id) of one room.
-    pub fn delete_messages(&self, room_id: i64, ids: &[i64], bytes: i64) -> rusqlite::Result<()> {
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
-        self.write(
-            "DELETE FROM {db}.messages WHERE room_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-            params![room_id, json],
-        )?;
+    /// Delete the given messages (by `MessageRow::key`) of one room.
+    pub fn delete_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes: i64) -> rusqlite::Result<()> {
+        self.write(&format!("DELETE FROM {{db}}.messages WHERE {BY_KEYS}"), params![room_id, json_keys(keys)])?;
         self.add_content(room_id, -bytes)
     }
 
-    /// Replace the text of the given messages (by row id), flagging them Replaced.
-    pub fn replace_messages(&self, room_id: i64, ids: &[i64], bytes_before: i64, text: &str) -> rusqlite::Result<()> {
-        let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    /// Replace the text of the given messages (by `MessageRow::key`), flagging them Replaced.
+    pub fn replace_messages(
+        &self,
+        room_id: i64,
+        keys: &[(i64, i64)],
+        bytes_before: i64,
+        text: &str,
+    ) -> rusqlite::Result<()> {
         self.write(
-            "UPDATE {db}.messages SET text = ?3, replaced = 1, size_bytes = ?4
-             WHERE room_id = ?1 AND id IN (SELECT value FROM json_each(?2))",
-            params![room_id, json, text, size_of(text)],
+            &format!("UPDATE {{db}}.messages SET text = ?3, replaced = 1, size_bytes = ?4 WHERE {BY_KEYS}"),
+            params![room_id, json_keys(keys), text, size_of(text)],
         )?;
-        self.add_content(room_id, size_of(text) * ids.len() as i64 - bytes_before)
+        self.add_content(room_id, size_of(text) * keys.len() as i64 - bytes_before)
     }
 
     fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {

@@ -43,7 +43,16 @@ pub struct Store {
     pools: RefCell<Option<(i64, Vec<PoolRow>)>>,
     /// The `data_version` at which every SQL instance of the topology was last found attached.
     attached_at: Cell<Option<i64>>,
+    /// The last id `new_id` handed out.
+    last_id: Cell<i64>,
 }
+
+/// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
+/// Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
+/// spill to the WAL and are written again. The cache only grows as far as it is used.
+const CACHE_SIZE: i64 = -65536;
+/// The page cache of a database being streamed (see `Store::streaming`).
+const STREAM_CACHE_SIZE: i64 = -8192;
 
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 const MMAP_SIZE: i64 = 0x7fff_0000;
@@ -53,18 +62,16 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    // 32 MB of page cache: a pipeline over 100,000 users touches every page of the directory.
-    conn.pragma_update(None, "cache_size", -32768)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     // Plans that do not depend on bound values: otherwise SQLite re-prepares some cached
     // statements each time a parameter changes, which a 100,000-item pipeline pays per item.
     conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    // Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
-    // spill to the WAL and are written again. The cache only grows as far as it is used.
-    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
     // Every invocation is a new process with a cold page cache: reading pages through a memory
     // map costs page faults over the OS cache instead of one read system call per 4 KB page.
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+    // Checkpoints copy the WAL into the database and sync both: fewer, larger ones write a page
+    // changed by many commits (a 100,000-room runbook) once instead of many times.
     conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
     Ok(())
 }
@@ -127,6 +134,7 @@ impl Store {
             unavailable: RefCell::new(HashMap::new()),
             pools: RefCell::new(None),
             attached_at: Cell::new(None),
+            last_id: Cell::new(0),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -182,6 +190,31 @@ impl Store {
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");
         }
+    }
+
+    /// Read some schemas as a stream until the guard drops: no memory map (reading a whole
+    /// database through it leaves every page resident in this process) and a small page cache (a
+    /// single pass over gigabytes gains nothing from a large one). Export's memory stays flat.
+    pub fn streaming(&self, schemas: &[&str]) -> rusqlite::Result<Unmapped<'_>> {
+        self.unmap(schemas, STREAM_CACHE_SIZE)
+    }
+
+    /// Switch the memory map of some schemas off until the guard drops, for a transaction that
+    /// writes millions of rows (import): with a map, every page a read cursor touches in a write
+    /// transaction is first looked up in the WAL index, which such a transaction grows to
+    /// hundreds of thousands of frames.
+    pub fn unmapped(&self, schemas: &[&str]) -> rusqlite::Result<Unmapped<'_>> {
+        self.unmap(schemas, CACHE_SIZE)
+    }
+
+    fn unmap(&self, schemas: &[&str], cache_size: i64) -> rusqlite::Result<Unmapped<'_>> {
+        let mut guard = Unmapped { store: self, schemas: Vec::new() };
+        for schema in schemas {
+            self.conn
+                .execute_batch(&format!("PRAGMA {schema}.mmap_size = 0; PRAGMA {schema}.cache_size = {cache_size};"))?;
+            guard.schemas.push(schema.to_string());
+        }
+        Ok(guard)
     }
 
     /// Drop the cached `pools()`; every write to the topology tables calls this.
@@ -247,7 +280,7 @@ impl Store {
             // attached pool databases would sync every commit (FULL) and keep a 2 MB cache.
             self.conn
                 .execute_batch(&format!(
-                    "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = -65536;
+                    "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = {CACHE_SIZE};
                      PRAGMA {alias}.mmap_size = {MMAP_SIZE};"
                 ))
                 .with_context(|| format!("cannot configure {}", path.display()))?;
@@ -306,6 +339,23 @@ impl Store {
     }
 }
 
+/// See `Store::streaming` and `Store::unmapped`.
+pub struct Unmapped<'a> {
+    store: &'a Store,
+    schemas: Vec<String>,
+}
+
+impl Drop for Unmapped<'_> {
+    fn drop(&mut self) {
+        for schema in &self.schemas {
+            // Only speed is at stake if this fails; the connection stays correct.
+            let _ = self.store.conn.execute_batch(&format!(
+                "PRAGMA {schema}.mmap_size = {MMAP_SIZE}; PRAGMA {schema}.cache_size = {CACHE_SIZE};"
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,5 +393,49 @@ mod tests {
         assert_eq!(version, 0);
         let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
         assert_eq!(tables, 0);
+    }
+
+    /// The step that re-keys messages by room and time keeps every message of an older file.
+    #[test]
+    fn pool_files_upgrade_with_their_messages() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let before = schema::POOL.len() - 1;
+        migrate(&conn, &schema::POOL[..before]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO categories(id, pool, name) VALUES (1, 'pc01', 'C');
+             INSERT INTO rooms(id, pool, name, category_id) VALUES (7, 'pc01', 'R', 1);
+             INSERT INTO messages(id, room_id, message_id, sender, posted_at, text, size_bytes)
+                 VALUES (99, 7, 'm-1', 'sip:a@x', 1000, 'hello', 5), (98, 7, 'm-2', 'sip:b@x', 2000, 'bye', 3);",
+        )
+        .unwrap();
+        migrate(&conn, schema::POOL).unwrap();
+        let rows: Vec<(i64, i64, i64, String, String)> = conn
+            .prepare("SELECT room_id, posted_at, id, message_id, text FROM messages ORDER BY room_id, posted_at, id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (7, 1000, 99, "m-1".to_string(), "hello".to_string()),
+                (7, 2000, 98, "m-2".to_string(), "bye".to_string())
+            ]
+        );
+        // Messages still go with their room.
+        conn.execute("DELETE FROM rooms WHERE id = 7", []).unwrap();
+        let left: i64 = conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn ids_rise_and_never_repeat() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let ids: Vec<i64> = (0..10_000).map(|_| store.new_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        assert!(ids[0] > 0);
     }
 }

@@ -4,7 +4,7 @@
 //! to the backup as well, inside the caller's transaction: a committed change is never missing
 //! from the backup.
 
-use rusqlite::{OptionalExtension, ToSql};
+use rusqlite::{CachedStatement, OptionalExtension, ToSql};
 
 use super::Store;
 use super::pools::PoolTarget;
@@ -42,6 +42,23 @@ impl Store {
         if let Some(why) = &pool.mirror_missing {
             return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
         }
+        let mut changed = 0;
+        for (i, mut stmt) in self.pool_statements(pool, sql)?.into_iter().enumerate() {
+            let n = stmt.execute(params)?;
+            if i == 0 {
+                changed = n;
+            }
+        }
+        Ok(changed)
+    }
+
+    /// `sql` prepared for every copy of the pool's data, serving copy first, for a bulk change
+    /// that runs it many times; the caller must run each statement with the same parameters.
+    /// Like `pool_write`, the first change of an invocation bumps the pool's change counter.
+    pub fn pool_statements(&self, pool: &PoolTarget, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
+        if let Some(why) = &pool.mirror_missing {
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
+        }
         let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
         if !pool.counted.replace(true) {
             for schema in copies() {
@@ -53,14 +70,7 @@ impl Store {
                     .execute([&pool.fqdn])?;
             }
         }
-        let mut changed = 0;
-        for (i, schema) in copies().enumerate() {
-            let n = self.conn.prepare_cached(&sql.replace("{db}", schema))?.execute(params)?;
-            if i == 0 {
-                changed = n;
-            }
-        }
-        Ok(changed)
+        copies().map(|schema| self.conn.prepare_cached(&sql.replace("{db}", schema))).collect()
     }
 
     /// The change counter of a pool in one database (0 when it never changed there).
@@ -147,5 +157,10 @@ impl PoolData<'_> {
     /// See `Store::pool_write`.
     pub fn write(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
         self.store.pool_write(&self.target, sql, params)
+    }
+
+    /// See `Store::pool_statements`.
+    pub fn statements(&self, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
+        self.store.pool_statements(&self.target, sql)
     }
 }

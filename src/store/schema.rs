@@ -190,4 +190,26 @@ CREATE INDEX rooms_addin ON rooms(addin_id);
 DROP INDEX rooms_addin;
 CREATE INDEX rooms_addin ON rooms(addin_id) WHERE addin_id IS NOT NULL;
 "#,
+    // Messages clustered by room and time: a room's history is one contiguous key range, so
+    // reading the last day, exporting, and clearing a million messages walk neighbouring pages
+    // of a single B-tree. The global MessageId index went with it: nothing looks a message up by
+    // MessageId alone, and import recognises a message it already holds by room, time and
+    // MessageId through this key.
+    r#"
+CREATE TABLE messages_by_room (
+    room_id INTEGER NOT NULL REFERENCES rooms(id) ON DELETE CASCADE,
+    posted_at INTEGER NOT NULL,
+    id INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    sender TEXT NOT NULL COLLATE NOCASE,
+    text TEXT NOT NULL,
+    replaced INTEGER NOT NULL DEFAULT 0,
+    size_bytes INTEGER NOT NULL,
+    PRIMARY KEY (room_id, posted_at, id)
+) WITHOUT ROWID;
+INSERT INTO messages_by_room(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
+    SELECT room_id, posted_at, id, message_id, sender, text, replaced, size_bytes FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_by_room RENAME TO messages;
+"#,
 ];

@@ -342,8 +342,18 @@ impl Store {
 
     /// A fresh row id for pool-owned tables. Ids are random so that rows of pools sharing one
     /// database file (as primary of one pool and backup of another) can never collide.
+    /// A row id for pool data: the clock in microseconds shifted left by 10 bits, then counting
+    /// up. Rising ids put new rows at the end of their tables instead of on random pages (a
+    /// million imported messages touch a few thousand pages, not a million). Pools that share a
+    /// database file still never collide: writers hold the write lock of every attached file in
+    /// turn and the clock has moved on by the next one; a process starts at a random point of its
+    /// first microsecond in case it has not. Room for 1,024 ids per microsecond until 2255.
     pub fn new_id(&self) -> i64 {
-        (uuid::Uuid::new_v4().as_u128() as i64 & i64::MAX).max(1)
+        let now = chrono::Utc::now().timestamp_micros().max(0) << 10;
+        let last = self.last_id.get();
+        let next = if last == 0 { now | (uuid::Uuid::new_v4().as_u128() as i64 & 0x3ff) } else { (last + 1).max(now) };
+        self.last_id.set(next);
+        next
     }
 }
 

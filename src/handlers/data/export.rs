@@ -2,7 +2,7 @@
 //! one from a SQL cursor into the ZIP writer, so memory stays flat however large the archive.
 
 use std::collections::BTreeMap;
-use std::io::{Seek, Write};
+use std::io::{BufWriter, Seek, Write};
 
 use rhai::Dynamic;
 use zip::ZipWriter;
@@ -57,6 +57,8 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (instance, pools) = instance_pools(store, b.str("DBInstance").unwrap_or_default())?;
     let scope: Option<Vec<String>> = b.list("Scope").map(|l| l.to_vec());
     let parts = collect(store, &pools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), scope.as_deref())?;
+    // Counting and streaming every message would map whole pool files into this process.
+    let _streaming = store.streaming(&parts.iter().map(|p| p.target.schema.as_str()).collect::<Vec<_>>())?;
     let from = start.map(|d| micros(d.as_start()));
     let included = parts_of(level);
     let mut messages = 0;
@@ -185,7 +187,9 @@ fn write_archive<W: Write + Seek>(
     if included.contains(&CONTENT) {
         zip.start_file(CONTENT, options()).map_err(zip_err)?;
         let bar = progress(manifest.messages, "Exporting");
-        zip.write_all(b"[").map_err(io_err(CONTENT))?;
+        // serde_json writes a message in a dozen small pieces; the compressor wants big ones.
+        let mut out = BufWriter::with_capacity(1 << 16, &mut *zip);
+        out.write_all(b"[").map_err(io_err(CONTENT))?;
         let mut first = true;
         for p in parts {
             let names: BTreeMap<i64, String> =
@@ -200,15 +204,16 @@ fn write_archive<W: Write + Seek>(
                         text: m.text.clone(),
                         replaced: m.replaced,
                     };
-                    zip.write_all(if first { b"\n" } else { b",\n" })?;
+                    out.write_all(if first { b"\n" } else { b",\n" })?;
                     first = false;
-                    serde_json::to_writer(&mut *zip, &doc)?;
+                    serde_json::to_writer(&mut out, &doc)?;
                     bar.inc(1);
                     Ok(())
                 })
                 .map_err(|e| CmdletError::invalid(format!("cannot write {CONTENT}: {e:#}")))?;
         }
-        zip.write_all(b"\n]\n").map_err(io_err(CONTENT))?;
+        out.write_all(b"\n]\n").map_err(io_err(CONTENT))?;
+        out.flush().map_err(io_err(CONTENT))?;
         bar.finish_and_clear();
     }
     Ok(())

@@ -5,12 +5,14 @@
 //! one transaction.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufReader, Read, Seek};
+use std::io::{BufRead, BufReader, Read, Seek};
 
 use rhai::Dynamic;
-use serde::de::{DeserializeOwned, Error as _, SeqAccess, Visitor};
+use rusqlite::CachedStatement;
+use serde::de::DeserializeOwned;
 use zip::ZipArchive;
 
+use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
@@ -20,7 +22,7 @@ use crate::handlers::messages::pool_data;
 use crate::store::Store;
 use crate::store::addins::AddinRow;
 use crate::store::categories::CategoryRow;
-use crate::store::messages::size_of;
+use crate::store::messages::{HELD, INSERT, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
 use crate::store::rooms::RoomRow;
@@ -99,7 +101,7 @@ impl<R: Read + Seek> Archive<R> {
         self.sizes.contains_key(name)
     }
 
-    fn part(&mut self, name: &str) -> CmdletResult<impl Read + '_> {
+    fn part(&mut self, name: &str) -> CmdletResult<impl BufRead + '_> {
         let declared = *self.sizes.get(name).ok_or_else(|| corrupt(format!("{name} is missing")))?;
         let inner = self.zip.by_name(name).map_err(corrupt)?;
         Ok(BufReader::with_capacity(1 << 16, Exact { inner, name: name.to_string(), declared, read: 0 }))
@@ -112,26 +114,13 @@ impl<R: Read + Seek> Archive<R> {
 
     /// Visit the messages of content.json one by one (never all in memory).
     fn each_message(&mut self, mut f: impl FnMut(MessageDoc) -> Result<(), String>) -> CmdletResult<u64> {
-        struct Each<'f, F>(&'f mut F);
-        impl<'de, F: FnMut(MessageDoc) -> Result<(), String>> Visitor<'de> for Each<'_, F> {
-            type Value = u64;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an array of messages")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<u64, A::Error> {
-                let mut n = 0;
-                while let Some(m) = seq.next_element::<MessageDoc>()? {
-                    n += 1;
-                    (self.0)(m).map_err(|e| A::Error::custom(format!("message {n}: {e}")))?;
-                }
-                Ok(n)
-            }
+        let mut elements = ArrayElements::new(self.part(CONTENT)?);
+        let mut n = 0;
+        while let Some(bytes) = elements.next_element().map_err(|e| corrupt(format!("{CONTENT}: {e}")))? {
+            n += 1;
+            let m = serde_json::from_slice(bytes).map_err(|e| corrupt(format!("{CONTENT}: message {n}: {e}")))?;
+            f(m).map_err(|e| corrupt(format!("{CONTENT}: message {n}: {e}")))?;
         }
-        let reader = self.part(CONTENT)?;
-        let mut de = serde_json::Deserializer::from_reader(reader);
-        let n = serde::Deserializer::deserialize_seq(&mut de, Each(&mut f))
-            .and_then(|n| de.end().map(|_| n))
-            .map_err(|e| corrupt(format!("{CONTENT}: {e}")))?;
         Ok(n)
     }
 }
@@ -437,6 +426,15 @@ fn merge_messages<R: Read + Seek>(
     for t in &targets.pools {
         writers.insert(t.fqdn.to_lowercase(), pool_data(store, t)?);
     }
+    let schemas: Vec<&str> =
+        targets.pools.iter().flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref())).collect();
+    let _unmapped = store.unmapped(&schemas)?;
+    // One insert prepared per copy of each pool, run for every message (millions of them).
+    let mut inserts: HashMap<String, (CachedStatement, Vec<CachedStatement>)> = HashMap::new();
+    for (pool, pd) in &writers {
+        let held = store.conn().prepare_cached(&HELD.replace("{db}", pd.db()))?;
+        inserts.insert(pool.clone(), (held, pd.statements(INSERT)?));
+    }
     // Archived room identity → (pool key, room id); content bytes added per (pool key, room id).
     let mut rooms: HashMap<String, (String, i64)> = HashMap::new();
     let mut added_bytes: HashMap<(String, i64), i64> = HashMap::new();
@@ -463,19 +461,22 @@ fn merge_messages<R: Read + Seek>(
                 }
             }
         }
-        let (pool, room_id) = rooms[&key].clone();
-        let Some(pd) = writers.get(&pool) else { return Err(format!("no writer for pool {pool}")) };
+        let (pool, room_id) = &rooms[&key];
+        let Some((held, copies)) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
         let size = size_of(&m.text);
-        let n = pd
-            .write(
-                "INSERT OR IGNORE INTO {db}.messages(id, room_id, message_id, sender, posted_at, text, replaced, size_bytes)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                rusqlite::params![store.new_id(), room_id, m.message_id, m.sender, m.posted_at_us, m.text, m.replaced, size],
-            )
-            .map_err(|e| e.to_string())?;
-        if n == 1 {
+        // The copies hold the same messages: the serving one answers for all.
+        let known = held.exists(rusqlite::params![room_id, m.posted_at_us, m.message_id]).map_err(|e| e.to_string())?;
+        if !known {
+            let id = store.new_id();
+            let params =
+                rusqlite::params![room_id, m.posted_at_us, id, m.message_id, m.sender, m.text, m.replaced, size];
+            for stmt in copies.iter_mut() {
+                stmt.execute(params).map_err(|e| e.to_string())?;
+            }
+        }
+        if !known {
             added += 1;
-            *added_bytes.entry((pool, room_id)).or_default() += size;
+            *added_bytes.entry((pool.clone(), *room_id)).or_default() += size;
         } else {
             skipped += 1;
         }
@@ -483,6 +484,7 @@ fn merge_messages<R: Read + Seek>(
         Ok(())
     })
     .map_err(|e| failure.take().unwrap_or(e))?;
+    drop(inserts);
     bar.finish_and_clear();
     for ((pool, room_id), bytes) in added_bytes {
         if let Some(pd) = writers.get(&pool) {

@@ -1,6 +1,7 @@
 //! Export-/Import-CsPersistentChatData (reference 2.11): the pools an SQL instance serves, the
 //! archive format, and the progress bar both show on a terminal.
 
+mod elements;
 pub mod export;
 mod format;
 pub mod import;
