@@ -72,7 +72,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
     // Checkpoints copy the WAL into the database and sync both: fewer, larger ones write a page
     // changed by many commits (a 100,000-room runbook) once instead of many times.
-    conn.pragma_update(None, "wal_autocheckpoint", 8192)?;
+    conn.pragma_update(None, "wal_autocheckpoint", 32768)?;
     Ok(())
 }
 
