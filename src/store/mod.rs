@@ -54,6 +54,9 @@ const CACHE_SIZE: i64 = -65536;
 /// The page cache of a database being streamed (see `Store::streaming`).
 const STREAM_CACHE_SIZE: i64 = -8192;
 
+/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size).
+const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
+
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 const MMAP_SIZE: i64 = 0x7fff_0000;
 
@@ -73,6 +76,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Checkpoints copy the WAL into the database and sync both: fewer, larger ones write a page
     // changed by many commits (a 100,000-room runbook) once instead of many times.
     conn.pragma_update(None, "wal_autocheckpoint", 32768)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(())
 }
 
@@ -281,7 +285,7 @@ impl Store {
             self.conn
                 .execute_batch(&format!(
                     "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = {CACHE_SIZE};
-                     PRAGMA {alias}.mmap_size = {MMAP_SIZE};"
+                     PRAGMA {alias}.mmap_size = {MMAP_SIZE}; PRAGMA {alias}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
                 ))
                 .with_context(|| format!("cannot configure {}", path.display()))?;
             self.unavailable.borrow_mut().remove(&key);
