@@ -256,7 +256,8 @@ fn env_count(name: &str, default: usize) -> Result<usize, String> {
 /// `86_400 / per_day` seconds ending on 2024-12-31. The backup file is a copy (in sync).
 fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<(), String> {
     let e = |e: rusqlite::Error| format!("seeding: {e}");
-    let primary = ctx.dir.join("sql01.contoso.com-rtc.db");
+    let store_dir = ctx.db.parent().unwrap_or(&ctx.dir).to_path_buf();
+    let primary = store_dir.join("sql01.contoso.com-rtc.db");
     let conn = rusqlite::Connection::open(&primary).map_err(e)?;
     conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF; BEGIN;").map_err(e)?;
     conn.execute(
@@ -305,7 +306,7 @@ fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<
     drop((room, room_bytes, msg));
     conn.execute_batch("UPDATE pool_sync SET seq = seq + 1; INSERT OR IGNORE INTO pool_sync VALUES ('pc01.contoso.com', 1); COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").map_err(e)?;
     drop(conn);
-    fs::copy(&primary, ctx.dir.join("sql02.contoso.com-rtc.db")).map_err(|e| format!("copy backup: {e}"))?;
+    fs::copy(&primary, store_dir.join("sql02.contoso.com-rtc.db")).map_err(|e| format!("copy backup: {e}"))?;
     Ok(())
 }
 
@@ -313,8 +314,19 @@ fn bench_chat_content(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let messages = env_count("PCHAT_BENCH_MESSAGES", 10_000_000)?;
     let rooms = env_count("PCHAT_BENCH_ROOMS", 10_000)?.max(2);
     let big = env_count("PCHAT_BENCH_BIG_ROOM", 1_000_000)?.min(messages);
-    ctx.ensure_topology()?;
-    ctx.pchat("1", QUICK_TIMEOUT)?; // creates and migrates the pool database files
+    // A store of its own: the scenario is exactly these rooms and messages, not also the 100,000
+    // rooms the rooms benchmark leaves in the shared store.
+    let own = ctx.dir.join("content");
+    fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+    let saved = std::mem::replace(&mut ctx.db, own.join("pchat.db"));
+    let result = chat_content(ctx, messages, rooms, big);
+    ctx.db = saved;
+    result
+}
+
+fn chat_content(ctx: &mut Ctx, messages: usize, rooms: usize, big: usize) -> Result<Vec<Row>, String> {
+    // Publishing creates and migrates the pool database files the seeder fills.
+    ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
     let started = Instant::now();
     seed_content(ctx, messages, rooms, big)?;
     eprintln!("seeded {messages} messages in {rooms} rooms in {:.1} s", started.elapsed().as_secs_f64());

@@ -54,8 +54,9 @@ const CACHE_SIZE: i64 = -65536;
 /// The page cache of a database being streamed (see `Store::streaming`).
 const STREAM_CACHE_SIZE: i64 = -8192;
 
-/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size).
-const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
+/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): the
+/// size autocheckpoint lets it reach, so only an outsized transaction (an import) is cut back.
+const JOURNAL_SIZE_LIMIT: i64 = 128 << 20;
 
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 const MMAP_SIZE: i64 = 0x7fff_0000;

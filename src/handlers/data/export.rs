@@ -176,13 +176,23 @@ fn write_archive<W: Write + Seek>(
         put_json(zip, CATEGORIES, &docs)?;
     }
     if included.contains(&ROOMS) {
-        let mut docs = Vec::new();
+        // One room at a time: a pool can hold a hundred thousand of them.
+        zip.start_file(ROOMS, options()).map_err(zip_err)?;
+        let mut out = BufWriter::with_capacity(1 << 16, &mut *zip);
+        let mut first = true;
+        out.write_all(b"[").map_err(io_err(ROOMS))?;
         for p in parts {
             let urls: BTreeMap<String, String> =
                 store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
-            docs.extend(p.rooms.iter().map(|r| room_doc(r, &urls)));
+            for r in &p.rooms {
+                out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;
+                first = false;
+                serde_json::to_writer_pretty(&mut out, &room_doc(r, &urls))
+                    .map_err(|e| CmdletError::invalid(format!("{ROOMS}: {e}")))?;
+            }
         }
-        put_json(zip, ROOMS, &docs)?;
+        out.write_all(b"\n]\n").map_err(io_err(ROOMS))?;
+        out.flush().map_err(io_err(ROOMS))?;
     }
     if included.contains(&CONTENT) {
         zip.start_file(CONTENT, options()).map_err(zip_err)?;
