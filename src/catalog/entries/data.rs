@@ -77,7 +77,7 @@ pub const EXPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
 pub const IMPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
     name: "Import-CsPersistentChatData",
     noun: Noun::Data,
-    synopsis: "Import data produced by the export cmdlet.",
+    synopsis: "Import data produced by the export cmdlet: categories and rooms are upserted by name; messages are appended, skipping those the room already holds (same MessageId posted at the same time).",
     sets: &["FileName", "ByteInput"],
     params: &[
         param(
