@@ -143,11 +143,12 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (pool, room) = target_room(store, b)?;
     let end = b.date("EndDate").map(|d| micros(d.as_end())).unwrap_or(i64::MIN);
     let q = MessageQuery { to: Some(end), ..Default::default() };
-    let (count, _) = store.message_totals(&pool.schema, room.id, &q)?;
+    let totals = store.message_totals(&pool.schema, room.id, &q)?;
+    let count = totals.0;
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process(&target)? {
-        pd.clear_messages(room.id, end)?;
+        pd.clear_messages(room.id, end, totals)?;
     }
     Ok(Vec::new())
 }

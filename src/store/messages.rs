@@ -153,16 +153,14 @@ impl PoolData<'_> {
         self.add_content(m.room_id, m.size_bytes)
     }
 
-    /// Delete the messages of a room posted at or before `to`; returns how many.
-    pub fn clear_messages(&self, room_id: i64, to: i64) -> rusqlite::Result<i64> {
-        let q = MessageQuery { to: Some(to), ..Default::default() };
-        let (count, bytes) = self.store().message_totals(self.db(), room_id, &q)?;
-        if count == 0 {
-            return Ok(0);
+    /// Delete the messages of a room posted at or before `to`, which `message_totals` counted as
+    /// `(count, bytes)` in this transaction (the caller needs the count first, for WhatIf).
+    pub fn clear_messages(&self, room_id: i64, to: i64, (count, bytes): (i64, i64)) -> rusqlite::Result<()> {
+        if count > 0 {
+            self.write("DELETE FROM {db}.messages WHERE room_id = ?1 AND posted_at <= ?2", params![room_id, to])?;
+            self.add_content(room_id, -bytes)?;
         }
-        self.write("DELETE FROM {db}.messages WHERE room_id = ?1 AND posted_at <= ?2", params![room_id, to])?;
-        self.add_content(room_id, -bytes)?;
-        Ok(count)
+        Ok(())
     }
 
     /// Delete the given messages (by `MessageRow::key`) of one room.
