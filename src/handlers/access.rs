@@ -8,7 +8,7 @@ use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
 use crate::store::rooms::RoomRow;
-use crate::store::scope::in_scope;
+use crate::store::scope::{Ancestry, in_scope};
 
 /// Normalise a SIP address to carry the `sip:` prefix.
 pub fn sip_uri(s: &str) -> String {
@@ -100,20 +100,20 @@ impl Denial {
     }
 }
 
-/// The first rule that keeps the user out of the room (`post`: also the Auditorium rule), if any.
+/// The first rule that keeps a user (given by the ancestry of their directory entry, which a
+/// caller trying many rooms resolves once) out of the room (`post`: also the Auditorium rule).
 pub fn denial(
     store: &Store,
     pool: &PoolTarget,
     room: &RoomRow,
-    user: &PrincipalRow,
+    ancestry: &Ancestry,
     post: bool,
 ) -> CmdletResult<Option<Denial>> {
     if room.disabled {
         return Ok(Some(Denial::Disabled));
     }
     let category = category_of_room(store, pool, room)?;
-    let ancestry = store.ancestry(user)?;
-    if !in_scope(&ancestry, &category.allowed, &category.denied) {
+    if !in_scope(ancestry, &category.allowed, &category.denied) {
         return Ok(Some(Denial::OutOfScope { category: category.name }));
     }
     if room.privacy != "Open" && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
@@ -127,7 +127,7 @@ pub fn denial(
 
 /// May the user post in the room: may join it, and in an Auditorium room is a presenter.
 pub fn check_post(store: &Store, pool: &PoolTarget, room: &RoomRow, user: &PrincipalRow) -> CmdletResult<()> {
-    match denial(store, pool, room, user, true)? {
+    match denial(store, pool, room, &store.ancestry(user)?, true)? {
         Some(d) => Err(d.error(room, user.sip.as_deref().unwrap_or_default())),
         None => Ok(()),
     }

@@ -27,6 +27,7 @@ use crate::store::directory::PrincipalRow;
 use crate::store::messages::MessageQuery;
 use crate::store::pools::PoolTarget;
 use crate::store::rooms::{RoomQuery, RoomRow};
+use crate::store::scope::Ancestry;
 use crate::store::topology::PoolRow;
 use crate::values::time::format_timespan;
 use log::Log;
@@ -63,6 +64,8 @@ struct Party {
     role: &'static str,
     param: &'static str,
     user: PrincipalRow,
+    /// What puts the user in scope (groups, OUs), resolved once for every room tried.
+    ancestry: Ancestry,
 }
 
 impl Party {
@@ -351,7 +354,8 @@ fn parties(store: &Store, b: &Bound, pool: Option<&PoolRow>, log: &mut Log) -> R
                 ),
             )
         })?;
-        Ok(Party { role, param, user })
+        let ancestry = store.ancestry(&user)?;
+        Ok(Party { role, param, user, ancestry })
     };
     let sender = resolve("sender", "SenderSipAddress", &sender)?;
     let receiver = resolve("receiver", "ReceiverSipAddress", &receiver)?;
@@ -443,10 +447,10 @@ fn pair_denial(
     sender: &Party,
     receiver: &Party,
 ) -> Result<Option<(Denial, bool)>, Failure> {
-    if let Some(d) = denial(store, pool, room, &sender.user, true)? {
+    if let Some(d) = denial(store, pool, room, &sender.ancestry, true)? {
         return Ok(Some((d, true)));
     }
-    Ok(denial(store, pool, room, &receiver.user, false)?.map(|d| (d, false)))
+    Ok(denial(store, pool, room, &receiver.ancestry, false)?.map(|d| (d, false)))
 }
 
 /// The room of the test: -ChatRoomUri, else the first room (pools in order, rooms by name) the
@@ -553,7 +557,7 @@ fn round_trip(
     receiver: &Party,
     log: &mut Log,
 ) -> Result<TimeDelta, Failure> {
-    let reply = denial(store, pool, room, &receiver.user, true)?.is_none();
+    let reply = denial(store, pool, room, &receiver.ancestry, true)?.is_none();
     store.savepoint()?;
     let started = Instant::now();
     let result = (|| -> CmdletResult<()> {
