@@ -98,7 +98,7 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
         let rhai = if powershell::looks_like_powershell(code) {
-            powershell::for_engine(code, engine::is_available).map_err(|(message, _)| message)?
+            powershell::for_engine(code, &self.variables(), engine::is_available).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
@@ -123,7 +123,7 @@ impl repl::ReplHost for Shell {
 fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
-        match powershell::for_engine(code, engine::is_available) {
+        match powershell::for_engine(code, &[], engine::is_available) {
             Ok(rhai) => {
                 translated = rhai;
                 translated.as_str()
@@ -136,7 +136,15 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     } else {
         code
     };
-    match shell.eval(code) {
+    let result = shell.eval(code);
+    // A PowerShell `exit N` ends the script with that code.
+    if let Some(code) = powershell::runtime::take_exit_code() {
+        if let Err(e) = &result {
+            eprintln!("{}", engine::describe_error(e));
+        }
+        return code;
+    }
+    match result {
         Ok(value) => {
             let text = output::render(&value, shell.json);
             if !text.is_empty() {

@@ -10,13 +10,100 @@ pub struct Pos {
 #[derive(Debug, Clone)]
 pub enum Stmt {
     Pipeline(Pipeline),
-    /// `$var = ...` or `$var.Prop = ...`.
+    /// `$var = ...`, `$var.Prop += ...`, `$h[$k] = ...`: the target is a variable, a member or an
+    /// index of one; the value may itself be a statement (`$x = foreach (...) { ... }`).
     Assign {
-        var: String,
-        var_pos: Pos,
-        props: Vec<String>,
-        value: Pipeline,
+        target: Expr,
+        pos: Pos,
+        op: AssignOp,
+        value: Box<Stmt>,
     },
+    /// `$i++`, `$i--`, `++$i`, `--$i` as a statement.
+    Step {
+        target: Expr,
+        pos: Pos,
+        delta: i64,
+    },
+    If {
+        clauses: Vec<(Pipeline, Vec<Stmt>)>,
+        otherwise: Option<Vec<Stmt>>,
+    },
+    Foreach {
+        var: String,
+        pos: Pos,
+        items: Pipeline,
+        body: Vec<Stmt>,
+    },
+    For {
+        init: Option<Box<Stmt>>,
+        cond: Option<Pipeline>,
+        step: Option<Box<Stmt>>,
+        body: Vec<Stmt>,
+    },
+    While {
+        cond: Pipeline,
+        body: Vec<Stmt>,
+    },
+    /// `do { } while (...)` (`until` false) or `do { } until (...)`.
+    Do {
+        body: Vec<Stmt>,
+        cond: Pipeline,
+        until: bool,
+    },
+    Switch {
+        value: Pipeline,
+        mode: SwitchMode,
+        clauses: Vec<(Expr, Vec<Stmt>)>,
+        default: Option<Vec<Stmt>>,
+    },
+    Function {
+        name: String,
+        pos: Pos,
+        params: Vec<ParamDecl>,
+        body: Vec<Stmt>,
+    },
+    /// A `param( ... )` block: first in a script or a function body.
+    Params(Vec<ParamDecl>, Pos),
+    Try {
+        body: Vec<Stmt>,
+        catch: Option<Vec<Stmt>>,
+        finally: Option<Vec<Stmt>>,
+    },
+    Throw(Option<Pipeline>),
+    Return(Option<Pipeline>),
+    Exit(Option<Pipeline>),
+    Break,
+    Continue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    Set,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Rem,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SwitchMode {
+    Exact,
+    Wildcard,
+    Regex,
+}
+
+/// One parameter of a `param()` block or of `function F($a, $b)`.
+#[derive(Debug, Clone)]
+pub struct ParamDecl {
+    pub name: String,
+    pub pos: Pos,
+    /// The declared type in lower case (`string`, `int`, `switch`, `string[]`...), when given.
+    pub ty: Option<String>,
+    pub mandatory: bool,
+    pub default: Option<Expr>,
+    /// `[ValidateSet(...)]`: the values allowed.
+    pub valid: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +150,15 @@ pub enum BinOp {
     Rem,
     /// A comparison operator, by its PowerShell name without the dash (`eq`, `notlike`, `in`...).
     Cmp(&'static str),
+    /// `-f`, `-join`, `-split`, `-replace`.
+    Format,
+    Join,
+    Split,
+    Replace,
+    /// `a..b`.
+    Range,
+    /// `-is` / `-isnot` with a type literal on the right.
+    Is(bool),
 }
 
 #[derive(Debug, Clone)]
@@ -102,4 +198,15 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Not(Box<Expr>),
     Neg(Box<Expr>),
+    /// `-join $a`, `-split $s`.
+    UnaryJoin(Box<Expr>),
+    UnarySplit(Box<Expr>),
+    /// `$x.Method(args)`.
+    Method(Box<Expr>, String, Vec<Expr>),
+    /// `[type]value` (type name in lower case, namespaces dropped for the supported ones).
+    Cast(String, Box<Expr>),
+    /// `[type]` alone (`-is [string]`).
+    Type(String, Pos),
+    /// `[Math]::Round(x, 2)`, `[DateTime]::Now`: type, member, arguments when called.
+    Static(String, String, Option<Vec<Expr>>, Pos),
 }

@@ -193,13 +193,73 @@ impl<'a> Cursor<'a> {
     pub fn double_quoted(&mut self) -> Result<Vec<RawPart>, PsError> {
         let start = self.i;
         self.i += 1;
+        self.expandable_text(start, true)
+    }
+
+    /// `@"` newline ... newline `"@` (expanded) or `@'` ... `'@` (verbatim); the cursor is on `@`.
+    pub fn here_string(&mut self) -> Result<Vec<RawPart>, PsError> {
+        let start = self.i;
+        let (body_start, body_end, after) = self.here_extent(start)?;
+        let double = self.chars.get(start + 1).is_some_and(|q| is_double_quote(*q));
+        let parts = if double {
+            self.sub(body_start, body_end).expandable_text(start, false)?
+        } else {
+            vec![RawPart::Text(self.text(body_start, body_end))]
+        };
+        self.i = after;
+        Ok(parts)
+    }
+
+    /// A here-string opening at `at`: (start of its text, end of its text, index after `"@`).
+    pub fn here_extent(&self, at: usize) -> Result<(usize, usize, usize), PsError> {
+        let quote = self.chars.get(at + 1).copied().unwrap_or('"');
+        let mut j = at + 2;
+        while j < self.end && matches!(self.chars[j], ' ' | '\t') {
+            j += 1;
+        }
+        if j < self.end && self.chars[j] == '\r' {
+            j += 1;
+        }
+        if j >= self.end || self.chars[j] != '\n' {
+            return self.err(at, "a here-string's opening @\" or @' must end its line");
+        }
+        let body_start = j + 1;
+        let mut line = body_start;
+        while line < self.end {
+            let closes = self.chars.get(line).is_some_and(|c| {
+                *c == quote
+                    || (is_double_quote(quote) && is_double_quote(*c))
+                    || (is_single_quote(quote) && is_single_quote(*c))
+            }) && self.chars.get(line + 1) == Some(&'@');
+            if closes && line + 1 < self.end {
+                // The text ends before the line break that precedes the closing quote.
+                let mut body_end = if line > body_start { line - 1 } else { body_start };
+                if body_end > body_start && self.chars[body_end - 1] == '\r' {
+                    body_end -= 1;
+                }
+                return Ok((body_start, body_end, line + 2));
+            }
+            match self.chars[line..self.end].iter().position(|c| *c == '\n') {
+                Some(k) => line += k + 1,
+                None => break,
+            }
+        }
+        self.eof_err(at, "unterminated here-string: missing the closing \"@ (or '@) at the start of a line")
+    }
+
+    /// The inside of an expandable string: up to the closing quote when `quoted`, else to the end
+    /// of this cursor (a here-string's body, where quotes are plain text).
+    fn expandable_text(&mut self, start: usize, quoted: bool) -> Result<Vec<RawPart>, PsError> {
         let mut parts = Vec::new();
         let mut text = String::new();
         loop {
             let Some(c) = self.peek() else {
+                if !quoted {
+                    break;
+                }
                 return self.eof_err(start, "unterminated string: missing closing quote (\")");
             };
-            if is_double_quote(c) {
+            if quoted && is_double_quote(c) {
                 self.i += 1;
                 if self.peek().is_some_and(is_double_quote) {
                     self.i += 1;
@@ -211,6 +271,10 @@ impl<'a> Cursor<'a> {
             if c == '`' {
                 self.i += 1;
                 let Some(e) = self.peek() else {
+                    if !quoted {
+                        text.push('`');
+                        break;
+                    }
                     return self.eof_err(start, "unterminated string: missing closing quote (\")");
                 };
                 self.i += 1;
@@ -326,9 +390,13 @@ impl<'a> Cursor<'a> {
                     j += 1;
                 }
                 '@' if matches!(self.chars.get(j + 1), Some(q) if is_quote(*q))
-                    && matches!(self.chars.get(j + 2), Some('\n' | '\r')) =>
+                    && self.chars.get(j + 2..self.end).is_some_and(|rest| {
+                        rest.iter().take_while(|c| **c != '\n').all(|c| c.is_whitespace()) && rest.contains(&'\n')
+                    }) =>
                 {
-                    return self.unsupported(j, "here-strings (@\"...\"@)");
+                    let (_, _, after) = self.here_extent(j)?;
+                    j = after;
+                    continue;
                 }
                 q if is_quote(q) => {
                     let single = is_single_quote(q);

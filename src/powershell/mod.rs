@@ -4,9 +4,14 @@
 
 mod ast;
 mod lexer;
+mod methods;
 mod parser;
 pub mod runtime;
+mod script;
+mod statements;
+mod text;
 mod translate;
+mod types;
 mod utility;
 
 use std::fmt;
@@ -78,14 +83,24 @@ pub fn utility_params(command: &str) -> Vec<&'static str> {
 
 /// Translate a PowerShell script (one line or a whole `.ps1` file) into Rhai.
 pub fn translate(src: &str) -> Result<Translation, PsError> {
+    translate_in(src, &[])
+}
+
+/// Translate with the variables a session already holds (the REPL's earlier lines), so that
+/// `$n += 1` on a later line updates them rather than starting afresh.
+pub fn translate_in(src: &str, known: &[String]) -> Result<Translation, PsError> {
     let stmts = parser::parse(src)?;
-    translate::translate(&stmts)
+    translate::translate(&stmts, known)
 }
 
 /// Translate PowerShell for running: the Rhai text, or the message to print (a translation error,
 /// or a cmdlet this build does not have) and whether it is a syntax error (exit code 2).
-pub fn for_engine(src: &str, available: impl Fn(&crate::catalog::Cmdlet) -> bool) -> Result<String, (String, bool)> {
-    let t = translate(src).map_err(|e| (e.to_string(), true))?;
+pub fn for_engine(
+    src: &str,
+    known: &[String],
+    available: impl Fn(&crate::catalog::Cmdlet) -> bool,
+) -> Result<String, (String, bool)> {
+    let t = translate_in(src, known).map_err(|e| (e.to_string(), true))?;
     if let Some(missing) = t.cmdlets.iter().find(|c| !available(c)) {
         return Err((format!("{} is not available in this build of pchat", missing.name), false));
     }
@@ -117,31 +132,102 @@ const VERBS: &[&str] = &[
 ];
 
 /// Is this input PowerShell rather than Rhai? True when its first statement starts with a
-/// `Verb-Noun` command or a `$variable` (Rhai has neither), or when a string is piped into one.
+/// `Verb-Noun` command, a `$variable`, `@(`/`@{` or a `[type]` cast (Rhai has none of them), with
+/// a PowerShell statement keyword in a text that uses `$variables`, with a parenthesised command
+/// (`(Get-CsPersistentChatRoom).Count`), or when strings are piped into a command.
 pub fn looks_like_powershell(src: &str) -> bool {
     let code = skip_leading_comments(src);
-    if code.starts_with('$') {
+    if code.starts_with('$') || code.starts_with("@(") || code.starts_with("@{") {
         return true;
     }
     let word: String = code.chars().take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect();
     if is_verb_noun(&word) {
         return true;
     }
-    // `"OU=Oslo,DC=contoso,DC=com" | Get-CsAdPrincipal`
-    if code.starts_with(['"', '\'']) {
-        let chars: Vec<char> = code.chars().collect();
-        let starts = lexer::line_starts(&chars);
-        let mut c = lexer::Cursor::new(&chars, &starts, 0, chars.len());
-        let parsed = if chars[0] == '"' { c.double_quoted().map(|_| ()) } else { c.single_quoted().map(|_| ()) };
-        if parsed.is_ok() {
-            let rest: String = chars[c.i..].iter().collect();
-            let rest = rest.trim_start();
-            if let Some(after) = rest.strip_prefix('|') {
-                let word: String =
-                    after.trim_start().chars().take_while(|c| c.is_alphanumeric() || *c == '-').collect();
-                return is_verb_noun(&word);
+    let lower = word.to_ascii_lowercase();
+    let after = code[word.len()..].trim_start();
+    if (lower == "function" && !after.starts_with('(')) || (lower == "param" && after.starts_with('(')) {
+        return true;
+    }
+    if matches!(lower.as_str(), "if" | "foreach" | "for" | "while" | "do" | "switch" | "try" | "function")
+        && uses_variables(code)
+    {
+        return true;
+    }
+    let chars: Vec<char> = code.chars().collect();
+    let starts = lexer::line_starts(&chars);
+    let c = lexer::Cursor::new(&chars, &starts, 0, chars.len());
+    match chars.first() {
+        // `[int]$x`, `[void]$list.Add(1)`, `[Math]::Round(...)`, `[PSCustomObject]@{...}`.
+        Some('[') => {
+            if let Ok(close) = c.block_end(0) {
+                let inner: String = chars[1..close].iter().collect();
+                let next = chars.get(close + 1).copied();
+                return inner.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '[' || c == ']')
+                    && !inner.is_empty()
+                    && inner.chars().next().is_some_and(char::is_alphabetic)
+                    && matches!(next, Some('$' | '@' | ':' | '(' | '"' | '\''));
+            }
+            false
+        }
+        // `(Get-CsPersistentChatRoom).Count`
+        Some('(') => {
+            let inner = skip_leading_comments(&code[1..]);
+            let word: String = inner.chars().take_while(|c| c.is_alphanumeric() || *c == '-').collect();
+            is_verb_noun(&word) || inner.starts_with('$')
+        }
+        // `"a", "b" | ForEach-Object { ... }`
+        Some(q) if lexer::is_quote(*q) => {
+            let mut c = c;
+            loop {
+                let parsed = if lexer::is_double_quote(chars[c.i]) {
+                    c.double_quoted().map(|_| ())
+                } else {
+                    c.single_quoted().map(|_| ())
+                };
+                if parsed.is_err() {
+                    return false;
+                }
+                while c.peek().is_some_and(|ch| ch == ' ' || ch == '\t') {
+                    c.i += 1;
+                }
+                match c.peek() {
+                    Some(',') => {
+                        c.i += 1;
+                        while c.peek().is_some_and(char::is_whitespace) {
+                            c.i += 1;
+                        }
+                        if !c.peek().is_some_and(lexer::is_quote) {
+                            return false;
+                        }
+                    }
+                    Some('|') => {
+                        let rest: String = chars[c.i + 1..].iter().collect();
+                        let word: String =
+                            rest.trim_start().chars().take_while(|c| !c.is_whitespace() && *c != '{').collect();
+                        return is_verb_noun(&word) || utility::find(&word).is_some();
+                    }
+                    _ => return false,
+                }
             }
         }
+        _ => false,
+    }
+}
+
+/// A `$name` outside quotes: Rhai has no such token.
+fn uses_variables(code: &str) -> bool {
+    let mut quote: Option<char> = None;
+    let mut prev = ' ';
+    for c in code.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '"' || c == '\'' => quote = Some(c),
+            None if prev == '$' && (c.is_alphabetic() || c == '_' || c == '(') => return true,
+            None => {}
+        }
+        prev = c;
     }
     false
 }

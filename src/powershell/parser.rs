@@ -7,58 +7,68 @@
 use super::PsError;
 use super::ast::*;
 use super::lexer::{self, Cursor, NumberLit, RawPart, is_dash, is_double_quote, is_name_char, is_single_quote};
+use super::types;
 
 /// Deeper nesting than any real command line; keeps hostile input from exhausting the stack.
 const MAX_DEPTH: usize = 48;
 
-/// PowerShell statements that pchat's subset leaves out (Rhai runbooks cover them).
-const KEYWORDS: &[&str] = &[
-    "if",
-    "elseif",
-    "else",
-    "foreach",
-    "for",
-    "while",
-    "do",
-    "until",
-    "switch",
-    "function",
-    "filter",
-    "param",
-    "begin",
-    "process",
-    "end",
-    "try",
-    "catch",
-    "finally",
-    "trap",
-    "return",
-    "throw",
-    "break",
-    "continue",
-    "exit",
-    "class",
-    "enum",
-    "using",
-    "data",
-    "workflow",
-    "parallel",
-    "sequence",
-    "inlinescript",
-    "dynamicparam",
-    "configuration",
+/// Modules whose commands pchat provides, for module-qualified command names.
+const KNOWN_MODULES: &[&str] = &[
+    "SkypeForBusiness",
+    "Lync",
+    "Microsoft.PowerShell.Utility",
+    "Microsoft.PowerShell.Management",
+    "Microsoft.PowerShell.Core",
 ];
+
+/// The variables in an unquoted argument (`userserver:$pool`), as in a double-quoted string.
+fn bare_parts(word: &str, pos: Pos) -> Vec<Part> {
+    let chars: Vec<char> = word.chars().collect();
+    let mut parts = Vec::new();
+    let mut text = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '$' && chars.get(i + 1).is_some_and(|n| is_name_char(*n) || *n == '{') {
+            let braced = chars[i + 1] == '{';
+            let start = i + if braced { 2 } else { 1 };
+            let mut j = start;
+            while j < chars.len() && (if braced { chars[j] != '}' } else { is_name_char(chars[j]) }) {
+                j += 1;
+            }
+            let name: String = chars[start..j].iter().collect();
+            if !text.is_empty() {
+                parts.push(Part::Text(std::mem::take(&mut text)));
+            }
+            parts.push(Part::Var(name, pos));
+            i = if braced { j + 1 } else { j };
+            continue;
+        }
+        text.push(c);
+        i += 1;
+    }
+    if !text.is_empty() {
+        parts.push(Part::Text(text));
+    }
+    parts
+}
 
 pub fn parse(src: &str) -> Result<Vec<Stmt>, PsError> {
     let chars: Vec<char> = src.chars().collect();
     let starts = lexer::line_starts(&chars);
-    let mut p = Parser { c: Cursor::new(&chars, &starts, 0, chars.len()), depth: 0 };
-    p.statements()
+    let mut p = Parser { c: Cursor::new(&chars, &starts, 0, chars.len()), depth: 0, no_comma: false };
+    let stmts = p.statements()?;
+    if let Some(Stmt::Params(_, pos)) = stmts.iter().skip(1).find(|s| matches!(s, Stmt::Params(..))) {
+        return Err(PsError::syntax("param() must be the first statement of a script", *pos));
+    }
+    Ok(stmts)
 }
 
-struct Parser<'a> {
-    c: Cursor<'a>,
+pub(super) struct Parser<'a> {
+    pub(super) c: Cursor<'a>,
     depth: usize,
+    /// Inside a parameter default: a `,` ends the value rather than making an array.
+    pub(super) no_comma: bool,
 }
 
 fn op_name(word: &str) -> Option<&'static str> {
@@ -91,31 +101,12 @@ fn is_other_operator(word: &str) -> bool {
     let w = word.to_ascii_lowercase();
     let case_sensitive = w.strip_prefix('c').is_some_and(|rest| op_name(rest).is_some());
     case_sensitive
-        || matches!(
-            w.as_str(),
-            "replace"
-                | "ireplace"
-                | "creplace"
-                | "split"
-                | "isplit"
-                | "csplit"
-                | "join"
-                | "f"
-                | "is"
-                | "isnot"
-                | "as"
-                | "band"
-                | "bor"
-                | "bxor"
-                | "bnot"
-                | "shl"
-                | "shr"
-        )
+        || matches!(w.as_str(), "creplace" | "csplit" | "as" | "band" | "bor" | "bxor" | "bnot" | "shl" | "shr")
 }
 
 impl<'a> Parser<'a> {
-    fn sub(&self, start: usize, end: usize) -> Parser<'a> {
-        Parser { c: self.c.sub(start, end), depth: self.depth + 1 }
+    pub(super) fn sub(&self, start: usize, end: usize) -> Parser<'a> {
+        Parser { c: self.c.sub(start, end), depth: self.depth + 1, no_comma: false }
     }
 
     fn enter(&mut self) -> Result<(), PsError> {
@@ -124,7 +115,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Statements separated by `;` or newlines, up to the end of this parser's extent.
-    fn statements(&mut self) -> Result<Vec<Stmt>, PsError> {
+    pub(super) fn statements(&mut self) -> Result<Vec<Stmt>, PsError> {
         self.enter()?;
         let mut out = Vec::new();
         loop {
@@ -136,10 +127,24 @@ impl<'a> Parser<'a> {
             if self.c.at_end() {
                 break;
             }
-            out.push(self.statement()?);
+            let stmt = self.statement()?;
+            // A compound statement ends at its closing brace; the next may follow on the same line.
+            let braced = !matches!(
+                stmt,
+                Stmt::Pipeline(_)
+                    | Stmt::Assign { .. }
+                    | Stmt::Step { .. }
+                    | Stmt::Throw(_)
+                    | Stmt::Return(_)
+                    | Stmt::Exit(_)
+                    | Stmt::Break
+                    | Stmt::Continue
+            );
+            out.push(stmt);
             self.c.skip_blanks(false)?;
             match self.c.peek() {
                 None | Some(';' | '\n' | '\r') => {}
+                Some(_) if braced => {}
                 Some(c) => return self.c.err(self.c.i, format!("unexpected '{c}'")),
             }
         }
@@ -148,7 +153,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The word at the cursor (letters, digits, `_`, `-`), without consuming it.
-    fn peek_word(&self) -> String {
+    pub(super) fn peek_word(&self) -> String {
         let mut k = 0;
         let mut w = String::new();
         while let Some(c) = self.c.peek_at(k) {
@@ -161,40 +166,7 @@ impl<'a> Parser<'a> {
         w
     }
 
-    fn statement(&mut self) -> Result<Stmt, PsError> {
-        let word = self.peek_word();
-        if KEYWORDS.contains(&word.to_ascii_lowercase().as_str()) {
-            return self.c.unsupported(self.c.i, format!("the '{}' statement", word.to_ascii_lowercase()));
-        }
-        if self.c.peek() == Some('$') {
-            let start = self.c.i;
-            let target = self.postfix_expr()?;
-            self.c.skip_blanks(false)?;
-            let at = self.c.i;
-            let next = (self.c.peek(), self.c.peek_at(1));
-            if let (Some('='), n) = next
-                && n != Some('=')
-            {
-                let (var, var_pos, props) = assignable(&target).ok_or_else(|| {
-                    PsError::unsupported(
-                        "assigning to anything but a variable or one of its properties",
-                        self.c.pos_of(start),
-                    )
-                })?;
-                self.c.i += 1;
-                self.c.skip_blanks(true)?;
-                let value = self.pipeline()?;
-                return Ok(Stmt::Assign { var, var_pos, props, value });
-            }
-            if let (Some('+' | '-' | '*' | '/' | '%' | '?'), Some('=')) = next {
-                return self.c.unsupported(at, format!("the '{}=' assignment operator", next.0.unwrap_or('=')));
-            }
-            self.c.i = start;
-        }
-        Ok(Stmt::Pipeline(self.pipeline()?))
-    }
-
-    fn pipeline(&mut self) -> Result<Pipeline, PsError> {
+    pub(super) fn pipeline(&mut self) -> Result<Pipeline, PsError> {
         self.c.skip_blanks(false)?;
         let pos = self.c.pos();
         let mut elements = vec![self.element(true)?];
@@ -245,7 +217,13 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> Result<Command, PsError> {
         let pos = self.c.pos();
-        let name = self.c.bare_word();
+        let written = self.c.bare_word();
+        // `SkypeForBusiness\Grant-CsPersistentChatPolicy`: the module a command comes from.
+        let name = match written.rsplit_once('\\') {
+            Some((module, name)) if KNOWN_MODULES.iter().any(|m| m.eq_ignore_ascii_case(module)) => name.to_string(),
+            Some((module, _)) => return Err(PsError::unsupported(format!("commands of the module '{module}'"), pos)),
+            None => written,
+        };
         let mut args = Vec::new();
         loop {
             self.c.skip_blanks(false)?;
@@ -324,6 +302,22 @@ impl<'a> Parser<'a> {
         self.enter()?;
         let at = self.c.i;
         let e = match self.c.peek() {
+            Some('$') if self.c.peek_at(1).is_some_and(|n| is_name_char(n) || n == '{') => {
+                let value = self.postfix_expr()?;
+                // `$pool\Room` in argument mode is one string, as if in double quotes.
+                if self.c.peek().is_some_and(|c| !lexer::ends_bare_word(c)) {
+                    let rest_pos = self.c.pos();
+                    let rest = self.c.bare_word();
+                    let mut parts = vec![Part::Sub(vec![Stmt::Pipeline(Pipeline {
+                        elements: vec![Element::Expr(value)],
+                        pos: self.c.pos_of(at),
+                    })])];
+                    parts.extend(bare_parts(&rest, rest_pos));
+                    Expr::Expand(parts)
+                } else {
+                    value
+                }
+            }
             Some(q) if lexer::is_quote(q) || matches!(q, '$' | '(' | '@' | '{') => self.postfix_expr()?,
             Some(c) if lexer::ends_bare_word(c) => return self.c.err(at, format!("unexpected '{c}'")),
             None => return self.c.eof_err(at, "expected a value"),
@@ -331,6 +325,9 @@ impl<'a> Parser<'a> {
                 let word = self.c.bare_word();
                 if word.is_empty() {
                     return self.c.err(at, "expected a value");
+                }
+                if word.contains('$') {
+                    return Ok(Expr::Expand(bare_parts(&word, self.c.pos_of(at))));
                 }
                 match lexer::parse_number(&word) {
                     Some(NumberLit::Int(i)) => Expr::Int(i),
@@ -345,7 +342,7 @@ impl<'a> Parser<'a> {
 
     // ----- expression mode -----
 
-    fn expr(&mut self) -> Result<Expr, PsError> {
+    pub(super) fn expr(&mut self) -> Result<Expr, PsError> {
         self.enter()?;
         let e = self.logical()?;
         self.depth -= 1;
@@ -393,17 +390,33 @@ impl<'a> Parser<'a> {
     fn comparison(&mut self) -> Result<Expr, PsError> {
         let mut left = self.additive()?;
         while let Some((w, at)) = self.peek_dash_word()? {
-            if let Some(op) = op_name(&w) {
-                self.take_dash_word(&w)?;
-                let right = self.additive()?;
-                left = Expr::Binary(BinOp::Cmp(op), Box::new(left), Box::new(right));
-            } else if is_other_operator(&w) {
-                return self.c.unsupported(at, format!("the -{w} operator"));
-            } else if matches!(w.to_ascii_lowercase().as_str(), "and" | "or" | "xor") {
-                break;
+            let lower = w.to_ascii_lowercase();
+            let base = match lower.strip_prefix('i') {
+                Some(rest @ ("replace" | "split")) => rest,
+                _ => lower.as_str(),
+            };
+            let op = if let Some(op) = op_name(&w) {
+                BinOp::Cmp(op)
             } else {
-                return self.c.err(at, format!("unknown operator '-{w}'"));
+                match base {
+                    "join" => BinOp::Join,
+                    "split" => BinOp::Split,
+                    "replace" => BinOp::Replace,
+                    "is" => BinOp::Is(true),
+                    "isnot" => BinOp::Is(false),
+                    "and" | "or" | "xor" => break,
+                    _ if is_other_operator(&w) => return self.c.unsupported(at, format!("the -{w} operator")),
+                    _ => return self.c.err(at, format!("unknown operator '-{w}'")),
+                }
+            };
+            self.take_dash_word(&w)?;
+            let right = self.additive()?;
+            if let BinOp::Is(_) = op
+                && !matches!(right, Expr::Type(..))
+            {
+                return self.c.err(at, format!("-{w} needs a type on its right, such as [string]"));
             }
+            left = Expr::Binary(op, Box::new(left), Box::new(right));
         }
         Ok(left)
     }
@@ -428,7 +441,7 @@ impl<'a> Parser<'a> {
     }
 
     fn multiplicative(&mut self) -> Result<Expr, PsError> {
-        let mut left = self.comma()?;
+        let mut left = self.format()?;
         loop {
             self.c.skip_blanks(false)?;
             let op = match (self.c.peek(), self.c.peek_at(1)) {
@@ -439,14 +452,43 @@ impl<'a> Parser<'a> {
             };
             self.c.i += 1;
             self.c.skip_blanks(true)?;
-            let right = self.comma()?;
+            let right = self.format()?;
             left = Expr::Binary(op, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    /// `"{0} {1}" -f $a, $b`: the format operator binds tighter than arithmetic.
+    fn format(&mut self) -> Result<Expr, PsError> {
+        let mut left = self.range()?;
+        while let Some((w, _)) = self.peek_dash_word()? {
+            if !w.eq_ignore_ascii_case("f") {
+                break;
+            }
+            self.take_dash_word(&w)?;
+            let right = self.range()?;
+            left = Expr::Binary(BinOp::Format, Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn range(&mut self) -> Result<Expr, PsError> {
+        let left = self.comma()?;
+        self.c.skip_blanks(false)?;
+        if self.c.starts_with("..") {
+            self.c.i += 2;
+            self.c.skip_blanks(true)?;
+            let right = self.comma()?;
+            return Ok(Expr::Binary(BinOp::Range, Box::new(left), Box::new(right)));
         }
         Ok(left)
     }
 
     fn comma(&mut self) -> Result<Expr, PsError> {
         let first = self.unary()?;
+        if self.no_comma {
+            return Ok(first);
+        }
         self.c.skip_blanks(false)?;
         if self.c.peek() != Some(',') {
             return Ok(first);
@@ -473,13 +515,21 @@ impl<'a> Parser<'a> {
             }
             (Some(d), Some(n)) if is_dash(d) && n.is_alphabetic() => {
                 let (w, _) = self.peek_dash_word()?.unwrap_or_default();
-                if w.eq_ignore_ascii_case("not") {
-                    self.take_dash_word(&w)?;
-                    Expr::Not(Box::new(self.unary()?))
-                } else if matches!(w.to_ascii_lowercase().as_str(), "split" | "join" | "bnot") {
-                    return self.c.unsupported(at, format!("the unary -{w} operator"));
-                } else {
-                    return self.c.err(at, format!("unexpected '-{w}': an operator needs a value before it"));
+                match w.to_ascii_lowercase().as_str() {
+                    "not" => {
+                        self.take_dash_word(&w)?;
+                        Expr::Not(Box::new(self.unary()?))
+                    }
+                    "join" => {
+                        self.take_dash_word(&w)?;
+                        Expr::UnaryJoin(Box::new(self.unary()?))
+                    }
+                    "split" => {
+                        self.take_dash_word(&w)?;
+                        Expr::UnarySplit(Box::new(self.unary()?))
+                    }
+                    "bnot" => return self.c.unsupported(at, format!("the unary -{w} operator")),
+                    _ => return self.c.err(at, format!("unexpected '-{w}': an operator needs a value before it")),
                 }
             }
             (Some(d), Some(n)) if is_dash(d) && is_dash(n) => return self.c.unsupported(at, "the '--' operator"),
@@ -491,28 +541,88 @@ impl<'a> Parser<'a> {
                     other => Expr::Neg(Box::new(other)),
                 }
             }
-            (Some('+'), Some('+')) => return self.c.unsupported(at, "the '++' operator"),
+            (Some('+'), Some('+')) => return self.c.unsupported(at, "the '++' operator inside an expression"),
             (Some('+'), _) => {
                 self.c.i += 1;
                 self.unary()?
             }
-            (Some('['), _) => {
-                let close = self.c.block_end(at)?;
-                return if self.c.chars.get(close + 1) == Some(&':') && self.c.chars.get(close + 2) == Some(&':') {
-                    self.c.unsupported(at, format!(".NET static members ('{}::')", self.c.text(at, close + 1)))
-                } else {
-                    self.c.unsupported(at, format!("type casts and type literals ('{}')", self.c.text(at, close + 1)))
-                };
-            }
+            (Some('['), _) => self.type_expr()?,
             _ => self.postfix_expr()?,
         };
         self.depth -= 1;
         Ok(e)
     }
 
-    /// A primary value followed by `.Member` and `[index]` (written without spaces).
-    fn postfix_expr(&mut self) -> Result<Expr, PsError> {
-        let mut e = self.primary()?;
+    /// `[type]value` (a cast), `[type]::Member` (a static member) or `[type]` alone.
+    fn type_expr(&mut self) -> Result<Expr, PsError> {
+        let at = self.c.i;
+        let close = self.c.block_end(at)?;
+        let written = self.c.text(at + 1, close).trim().to_string();
+        let pos = self.c.pos_of(at);
+        self.c.i = close + 1;
+        if self.c.starts_with("::") {
+            self.c.i += 2;
+            let start = self.c.i;
+            while self.c.peek().is_some_and(is_name_char) {
+                self.c.i += 1;
+            }
+            let member = self.c.text(start, self.c.i);
+            let Some(ty) = types::static_type(&written) else {
+                return self.c.unsupported(at, format!(".NET static members of [{written}]"));
+            };
+            if member.is_empty() {
+                return self.c.err(start, format!("expected a member name after '[{written}]::'"));
+            }
+            let args = if self.c.peek() == Some('(') { Some(self.call_args()?) } else { None };
+            return self.postfix(Expr::Static(ty.to_string(), member, args, pos));
+        }
+        let Some(ty) = types::cast_type(&written) else {
+            return self.c.unsupported(at, format!("the .NET type [{written}]"));
+        };
+        self.c.skip_blanks(false)?;
+        let value_follows = match (self.c.peek(), self.c.peek_at(1)) {
+            (Some(c), _) if lexer::is_quote(c) || matches!(c, '$' | '(' | '@' | '[') => true,
+            (Some(c), _) if c.is_ascii_digit() => true,
+            (Some(d), Some(n)) if is_dash(d) && n.is_ascii_digit() => true,
+            _ => false,
+        };
+        if value_follows {
+            let value = self.unary()?;
+            return Ok(Expr::Cast(ty.to_string(), Box::new(value)));
+        }
+        Ok(Expr::Type(ty.to_string(), pos))
+    }
+
+    /// `( a, b )` after a method or static member name: its arguments.
+    fn call_args(&mut self) -> Result<Vec<Expr>, PsError> {
+        let at = self.c.i;
+        let close = self.c.block_end(at)?;
+        let mut p = self.sub(at + 1, close);
+        p.c.skip_blanks(true)?;
+        let args = if p.c.at_end() {
+            Vec::new()
+        } else {
+            let e = p.expr()?;
+            p.c.skip_blanks(true)?;
+            if !p.c.at_end() {
+                return p.c.err(p.c.i, "unexpected text in the arguments");
+            }
+            match e {
+                Expr::Array(items) => items,
+                other => vec![other],
+            }
+        };
+        self.c.i = close + 1;
+        Ok(args)
+    }
+
+    /// A primary value followed by `.Member`, `.Method(...)` and `[index]` (written without spaces).
+    pub(super) fn postfix_expr(&mut self) -> Result<Expr, PsError> {
+        let e = self.primary()?;
+        self.postfix(e)
+    }
+
+    fn postfix(&mut self, mut e: Expr) -> Result<Expr, PsError> {
         loop {
             let at = self.c.i;
             match (self.c.peek(), self.c.peek_at(1)) {
@@ -531,9 +641,11 @@ impl<'a> Parser<'a> {
                         self.c.text(start, self.c.i)
                     };
                     if self.c.peek() == Some('(') {
-                        return self.c.unsupported(at, format!(".NET method calls ('.{name}()')"));
+                        let args = self.call_args()?;
+                        e = Expr::Method(Box::new(e), name, args);
+                    } else {
+                        e = Expr::Member(Box::new(e), name);
                     }
-                    e = Expr::Member(Box::new(e), name);
                 }
                 (Some(':'), Some(':')) => return self.c.unsupported(at, ".NET static members ('::')"),
                 (Some('?'), Some('.' | '[')) => return self.c.unsupported(at, "null-conditional member access ('?.')"),
@@ -614,7 +726,10 @@ impl<'a> Parser<'a> {
                 Ok(Expr::Sub(body))
             }
             ('@', Some('{')) => self.hashtable(),
-            ('@', Some(q)) if lexer::is_quote(q) => self.c.unsupported(at, "here-strings (@\"...\"@)"),
+            ('@', Some(q)) if lexer::is_quote(q) => {
+                let raw = self.c.here_string()?;
+                self.parts_expr(raw)
+            }
             ('@', _) => self.c.unsupported(at, "splatting ('@name')"),
             ('{', _) => {
                 let close = self.c.block_end(at)?;
@@ -633,9 +748,6 @@ impl<'a> Parser<'a> {
                     self.c.i += 1;
                 }
                 let word = self.c.text(start, self.c.i);
-                if self.c.starts_with("..") {
-                    return self.c.unsupported(self.c.i, "the range operator '..'");
-                }
                 match lexer::parse_number(&word) {
                     Some(NumberLit::Int(i)) => Ok(Expr::Int(i)),
                     Some(NumberLit::Float(f)) => Ok(Expr::Float(f)),
@@ -655,6 +767,10 @@ impl<'a> Parser<'a> {
 
     fn expandable(&mut self) -> Result<Expr, PsError> {
         let raw = self.c.double_quoted()?;
+        self.parts_expr(raw)
+    }
+
+    fn parts_expr(&mut self, raw: Vec<RawPart>) -> Result<Expr, PsError> {
         let mut parts = Vec::with_capacity(raw.len());
         for r in raw {
             parts.push(match r {
@@ -722,18 +838,5 @@ impl<'a> Parser<'a> {
         }
         self.c.i = close + 1;
         Ok(Expr::Hash(entries))
-    }
-}
-
-/// `$var` or `$var.A.B` as an assignment target: (name, position, properties).
-fn assignable(e: &Expr) -> Option<(String, Pos, Vec<String>)> {
-    match e {
-        Expr::Var(name, pos) => Some((name.clone(), *pos, Vec::new())),
-        Expr::Member(inner, prop) => {
-            let (name, pos, mut props) = assignable(inner)?;
-            props.push(prop.clone());
-            Some((name, pos, props))
-        }
-        _ => None,
     }
 }

@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
+use chrono::Timelike;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 
 use crate::filters::expr::{self, Comparison, Literal, Op};
@@ -22,7 +23,7 @@ fn fail<T>(message: impl Into<String>) -> RhaiResult<T> {
 /// Register the helpers, `translate("...")` and `help(name, section)`. `json`: how `ps_out`
 /// prints intermediate statement results (as the final result is printed).
 pub fn register(engine: &mut Engine, json: bool) {
-    engine.register_fn("ps_prop", prop);
+    engine.register_fn("ps_prop", |v: Dynamic, name: &str| prop(v, name));
     engine.register_fn("ps_set", set);
     engine.register_fn("ps_index", index);
     engine.register_fn("ps_pipe", pipe);
@@ -42,8 +43,17 @@ pub fn register(engine: &mut Engine, json: bool) {
         ("ps_match", Op::Match),
         ("ps_notmatch", Op::NotMatch),
     ] {
-        engine.register_fn(name, move |l: Dynamic, r: Dynamic| compare(&l, op, &r));
+        // A list on the left is filtered (`$list -eq $null` gives the nulls), as in PowerShell.
+        engine.register_fn(name, move |l: Dynamic, r: Dynamic| -> RhaiResult<Dynamic> {
+            if l.is_array() {
+                let c = compiled(op, &r)?;
+                let kept: Array = l.cast::<Array>().into_iter().filter(|x| c.test_value(x)).collect();
+                return Ok(Dynamic::from_array(kept));
+            }
+            compare(&l, op, &r).map(Dynamic::from_bool)
+        });
     }
+    register_script(engine);
     engine.register_fn("ps_contains", |l: Dynamic, r: Dynamic| contains(&l, &r));
     engine.register_fn("ps_notcontains", |l: Dynamic, r: Dynamic| contains(&l, &r).map(|b| !b));
     engine.register_fn("ps_in", |l: Dynamic, r: Dynamic| contains(&r, &l));
@@ -89,34 +99,78 @@ pub fn register(engine: &mut Engine, json: bool) {
     });
 }
 
-/// `$x.Name`: case-insensitive; a missing property is `$Null`; on a list, `Count`/`Length` is its
-/// size and any other name reads that property of every element (member enumeration).
-pub fn prop(v: Dynamic, name: &str) -> Dynamic {
+/// `$x.Name`: case-insensitive. On a pchat object a property its type does not have is an error
+/// (a typo must not read as `$Null`); on hashtables, custom objects and CSV rows it is `$Null`, as
+/// in PowerShell. On a list, `Count`/`Length` is its size and any other name reads that property
+/// of every element (member enumeration; one result is that result).
+pub fn prop(v: Dynamic, name: &str) -> RhaiResult<Dynamic> {
     if let Some(map) = v.read_lock::<Map>() {
-        return expr::lookup_ci(&map, name).cloned().unwrap_or(Dynamic::UNIT);
+        if let Some(found) = expr::lookup_ci(&map, name) {
+            return Ok(found.clone());
+        }
+        if let Some(kind) = crate::catalog::ObjType::from_tag(v.tag()) {
+            if name.eq_ignore_ascii_case("Count") {
+                return Ok(Dynamic::from_int(1));
+            }
+            return fail(unknown_property(kind, &map, name));
+        }
+        return Ok(match name.to_ascii_lowercase().as_str() {
+            "count" => Dynamic::from_int(map.len() as i64),
+            "keys" => Dynamic::from_array(map.keys().map(|k| Dynamic::from(k.to_string())).collect()),
+            "values" => Dynamic::from_array(map.values().cloned().collect()),
+            _ => Dynamic::UNIT,
+        });
     }
     if let Some(items) = v.read_lock::<Array>() {
         if name.eq_ignore_ascii_case("Count") || name.eq_ignore_ascii_case("Length") {
-            return Dynamic::from_int(items.len() as i64);
+            return Ok(Dynamic::from_int(items.len() as i64));
         }
         let mut out = Array::new();
         for item in items.iter() {
-            out.extend(pipe(prop(item.clone(), name)));
+            out.extend(pipe(prop(item.clone(), name)?));
         }
-        return Dynamic::from_array(out);
+        return Ok(one(out));
     }
-    if let Some(s) = v.read_lock::<rhai::ImmutableString>()
-        && name.eq_ignore_ascii_case("Length")
-    {
-        return Dynamic::from_int(s.chars().count() as i64);
+    if v.is_string() {
+        if name.eq_ignore_ascii_case("Length") {
+            return Ok(Dynamic::from_int(
+                v.read_lock::<rhai::ImmutableString>().map_or(0, |s| s.chars().count()) as i64
+            ));
+        }
+        if let Some(p) = super::methods::text_property(&v, name) {
+            return Ok(p);
+        }
     }
-    if v.is_unit() && name.eq_ignore_ascii_case("Count") {
-        return Dynamic::from_int(0);
+    if name.eq_ignore_ascii_case("Count") {
+        return Ok(Dynamic::from_int(if v.is_unit() { 0 } else { 1 }));
     }
-    if !v.is_unit() && name.eq_ignore_ascii_case("Count") {
-        return Dynamic::from_int(1);
+    Ok(Dynamic::UNIT)
+}
+
+fn unknown_property(kind: crate::catalog::ObjType, map: &Map, name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    let near = map
+        .keys()
+        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), k))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| format!("; did you mean '{k}'?"))
+        .unwrap_or_default();
+    format!("{kind:?} objects have no property '{name}'{near}")
+}
+
+/// A pipeline's output as a value: nothing is `$Null`, one object is that object.
+pub fn one(mut a: Array) -> Dynamic {
+    match a.len() {
+        0 => Dynamic::UNIT,
+        1 => a.pop().unwrap_or(Dynamic::UNIT),
+        _ => Dynamic::from_array(a),
     }
-    Dynamic::UNIT
+}
+
+/// PowerShell's equality of two values (case-insensitive text), for list methods.
+pub fn equal(a: &Dynamic, b: &Dynamic) -> bool {
+    compiled(Op::Eq, b).is_ok_and(|c| c.test_value(a)) && a.is_array() == b.is_array()
 }
 
 /// `$x.Name = value`: sets the property with the object's own spelling when it exists.
@@ -189,6 +243,11 @@ pub fn truth(v: Dynamic) -> bool {
 
 /// A value as PowerShell puts it in a string: lists space-separated, `$True` as `True`.
 pub fn text(v: Dynamic) -> String {
+    if v.tag() == ERROR_RECORD_TAG
+        && let Some(m) = v.read_lock::<Map>()
+    {
+        return m.get("Message").map(|x| text(x.clone())).unwrap_or_default();
+    }
     if let Some(items) = v.read_lock::<Array>() {
         return items.iter().map(|i| text(i.clone())).collect::<Vec<_>>().join(" ");
     }
@@ -339,7 +398,7 @@ fn expand(a: Array, name: &str) -> RhaiResult<Array> {
         if is_object && !found {
             return fail(format!("Select-Object: property '{name}' cannot be found"));
         }
-        out.extend(pipe(prop(item, name)));
+        out.extend(pipe(prop(item, name)?));
     }
     Ok(out)
 }
@@ -360,7 +419,7 @@ fn unique(a: Array) -> Array {
 }
 
 /// PowerShell's ordering of two values: numbers numerically, `$Null` first, text case-insensitively.
-fn order(a: &Dynamic, b: &Dynamic) -> Ordering {
+pub fn order(a: &Dynamic, b: &Dynamic) -> Ordering {
     match (a.is_unit(), b.is_unit()) {
         (true, true) => return Ordering::Equal,
         (true, false) => return Ordering::Less,
@@ -379,21 +438,25 @@ fn order(a: &Dynamic, b: &Dynamic) -> Ordering {
 }
 
 /// Sort-Object: by the given properties in turn (or by the values themselves); stable.
-fn sort(mut a: Array, props: Array, descending: bool) -> Array {
+fn sort(a: Array, props: Array, descending: bool) -> RhaiResult<Array> {
     let props = strings(&props);
-    a.sort_by(|x, y| {
+    let mut keyed: Vec<(Vec<Dynamic>, Dynamic)> = Vec::with_capacity(a.len());
+    for x in a {
+        let mut keys = Vec::with_capacity(props.len());
+        for p in &props {
+            keys.push(prop(x.clone(), p)?);
+        }
+        keyed.push((keys, x));
+    }
+    keyed.sort_by(|(kx, x), (ky, y)| {
         let ord = if props.is_empty() {
             order(x, y)
         } else {
-            props
-                .iter()
-                .map(|p| order(&prop(x.clone(), p), &prop(y.clone(), p)))
-                .find(|o| *o != Ordering::Equal)
-                .unwrap_or(Ordering::Equal)
+            kx.iter().zip(ky).map(|(p, q)| order(p, q)).find(|o| *o != Ordering::Equal).unwrap_or(Ordering::Equal)
         };
         if descending { ord.reverse() } else { ord }
     });
-    a
+    Ok(keyed.into_iter().map(|(_, x)| x).collect())
 }
 
 /// Measure-Object: Count, and Sum/Average/Maximum/Minimum of a property when asked.
@@ -401,7 +464,17 @@ fn measure(a: Array, property: Dynamic, stats: Array) -> RhaiResult<Map> {
     let stats = strings(&stats);
     let values: Vec<Dynamic> = match property.is_unit() {
         true => a.clone(),
-        false => a.iter().map(|v| prop(v.clone(), &text(property.clone()))).filter(|v| !v.is_unit()).collect(),
+        false => {
+            let name = text(property.clone());
+            let mut vs = Vec::with_capacity(a.len());
+            for v in &a {
+                let x = prop(v.clone(), &name)?;
+                if !x.is_unit() {
+                    vs.push(x);
+                }
+            }
+            vs
+        }
     };
     let mut out = Map::new();
     out.insert("Count".into(), Dynamic::from_int(values.len() as i64));
@@ -521,9 +594,12 @@ mod tests {
         m.insert("SiteId".into(), s("Site:Dublin"));
         m.insert("Members".into(), Dynamic::from_array(vec![s("a"), s("b")]));
         let obj = Dynamic::from_map(m);
-        assert_eq!(prop(obj.clone(), "SITEID").into_string().unwrap(), "Site:Dublin");
-        assert!(prop(obj.clone(), "Nope").is_unit());
-        assert_eq!(prop(prop(obj.clone(), "members"), "Count").as_int().unwrap(), 2);
+        assert_eq!(prop(obj.clone(), "SITEID").unwrap().into_string().unwrap(), "Site:Dublin");
+        assert!(prop(obj.clone(), "Nope").unwrap().is_unit(), "a hashtable keeps PowerShell's rule");
+        assert_eq!(prop(prop(obj.clone(), "members").unwrap(), "Count").unwrap().as_int().unwrap(), 2);
+        let mut typed = obj.clone();
+        typed.set_tag(crate::catalog::ObjType::ChatRoom.tag());
+        assert!(prop(typed, "SiteID2").unwrap_err().to_string().contains("did you mean 'SiteId'"));
         assert!(!truth(Dynamic::UNIT) && !truth(s("")) && truth(s("x")) && !truth(Dynamic::from_array(vec![])));
         assert_eq!(text(Dynamic::from_array(vec![s("a"), Dynamic::from_bool(true)])), "a True");
     }
@@ -537,4 +613,144 @@ mod tests {
         assert!(arithmetic('-', s("a"), Dynamic::from_int(1)).is_err());
         assert!(arithmetic('/', Dynamic::from_int(1), Dynamic::from_int(0)).is_err());
     }
+}
+
+/// The tag of an error record bound to `$_` in a catch block (its text is the message).
+const ERROR_RECORD_TAG: i32 = 0x5BFF;
+
+thread_local! {
+    /// The code `exit N` asked for, read by the command line once the script has stopped.
+    static EXIT_CODE: RefCell<Option<i32>> = const { RefCell::new(None) };
+}
+
+/// The exit code a PowerShell `exit N` set, if any (and forget it).
+pub fn take_exit_code() -> Option<i32> {
+    EXIT_CODE.with(|c| c.borrow_mut().take())
+}
+
+fn now() -> chrono::NaiveDateTime {
+    let t = chrono::Utc::now().naive_utc();
+    t.with_nanosecond(0).unwrap_or(t)
+}
+
+fn error_record(e: Dynamic) -> Dynamic {
+    let message = text(e.clone());
+    let mut exception = Map::new();
+    exception.insert("Message".into(), Dynamic::from(message.clone()));
+    let mut record = Map::new();
+    record.insert("Exception".into(), Dynamic::from_map(exception));
+    record.insert("Message".into(), Dynamic::from(message));
+    record.insert("TargetObject".into(), e);
+    let mut d = Dynamic::from_map(record);
+    d.set_tag(ERROR_RECORD_TAG);
+    d
+}
+
+fn add_to(target: &mut Dynamic, v: Dynamic) -> RhaiResult<()> {
+    if target.is_array() {
+        let mut items = std::mem::take(target).cast::<Array>();
+        items.extend(pipe(v));
+        *target = Dynamic::from_array(items);
+        return Ok(());
+    }
+    let current = std::mem::take(target);
+    *target = arithmetic('+', current, v)?;
+    Ok(())
+}
+
+fn set_index(target: &mut Dynamic, key: Dynamic, v: Dynamic) -> RhaiResult<()> {
+    if target.is_map() {
+        let tag = target.tag();
+        let mut map = std::mem::take(target).cast::<Map>();
+        let k = text(key);
+        let existing = map.keys().find(|x| x.eq_ignore_ascii_case(&k)).cloned();
+        map.insert(existing.unwrap_or_else(|| k.into()), v);
+        let mut d = Dynamic::from_map(map);
+        d.set_tag(tag);
+        *target = d;
+        return Ok(());
+    }
+    if target.is_array() {
+        let Ok(i) = key.as_int() else {
+            return fail(format!("an array index must be a number, not {}", text(key)));
+        };
+        let mut items = std::mem::take(target).cast::<Array>();
+        let len = items.len() as i64;
+        let at = if i < 0 { len + i } else { i };
+        let result = if (0..len).contains(&at) {
+            items[at as usize] = v;
+            Ok(())
+        } else {
+            fail(format!("index {i} is outside the array (it has {len} items)"))
+        };
+        *target = Dynamic::from_array(items);
+        return result;
+    }
+    fail(format!("cannot index into {} to set an element", describe(target)))
+}
+
+fn range(a: Dynamic, b: Dynamic) -> RhaiResult<Array> {
+    let (Ok(x), Ok(y)) = (super::methods::cast(a.clone(), "int"), super::methods::cast(b.clone(), "int")) else {
+        return fail(format!("the range {}..{} needs numbers", text(a), text(b)));
+    };
+    let (x, y) = (x.as_int().unwrap_or(0), y.as_int().unwrap_or(0));
+    if x.abs_diff(y) > 10_000_000 {
+        return fail(format!("the range {x}..{y} is too large (at most 10,000,000 numbers)"));
+    }
+    Ok(if x <= y { (x..=y).map(Dynamic::from_int).collect() } else { (y..=x).rev().map(Dynamic::from_int).collect() })
+}
+
+fn script_arg(args: Dynamic, name: &str) -> Dynamic {
+    args.read_lock::<Map>().and_then(|m| expr::lookup_ci(&m, name).cloned()).unwrap_or(Dynamic::UNIT)
+}
+
+fn register_script(engine: &mut Engine) {
+    let err = |r: Result<Dynamic, String>| r.or_else(fail);
+    engine.register_fn("ps_one", |v: Dynamic| if v.is_array() { one(v.cast::<Array>()) } else { v });
+    engine.register_fn("ps_add_to", add_to);
+    engine.register_fn("ps_set_index", set_index);
+    engine.register_fn("ps_switch_items", |v: Dynamic| if v.is_unit() { vec![Dynamic::UNIT] } else { pipe(v) });
+    engine.register_fn("ps_error_record", error_record);
+    engine.register_fn("ps_exit", |code: Dynamic| -> RhaiResult<()> {
+        let Ok(c) = super::methods::cast(code.clone(), "int").map(|c| c.as_int().unwrap_or(1)) else {
+            return fail(format!("exit: '{}' is not an exit code", text(code)));
+        };
+        EXIT_CODE.with(|e| *e.borrow_mut() = Some(c.clamp(0, 255) as i32));
+        Ok(())
+    });
+    engine.register_fn("ps_param_value", move |v: Dynamic, ty: &str, name: &str| {
+        err(super::methods::param_value(v, ty, name))
+    });
+    engine.register_fn("ps_validate_set", |v: Dynamic, allowed: Array, name: &str| -> RhaiResult<()> {
+        for item in pipe(v) {
+            let t = text(item);
+            if !allowed.iter().any(|a| expr::eq_ci(&text(a.clone()), &t)) {
+                return fail(format!("{name}: '{t}' is not one of {}", strings(&allowed).join(", ")));
+            }
+        }
+        Ok(())
+    });
+    engine.register_fn("ps_script_arg", script_arg);
+    engine.register_fn("ps_env", |name: &str| std::env::var(name).map(Dynamic::from).unwrap_or(Dynamic::UNIT));
+    engine.register_fn("ps_join", |l: Dynamic, r: Dynamic| super::text::join(l, r));
+    engine.register_fn("ps_split", move |l: Dynamic, r: Dynamic| super::text::split(l, r).or_else(fail));
+    engine.register_fn("ps_split_blanks", super::text::split_blanks);
+    engine.register_fn("ps_replace", move |l: Dynamic, r: Dynamic| err(super::text::replace(l, r)));
+    engine.register_fn("ps_format", move |l: Dynamic, r: Dynamic| {
+        super::text::format(&text(l), r).map(Dynamic::from).or_else(fail)
+    });
+    engine.register_fn("ps_range", range);
+    engine.register_fn("ps_is", |v: Dynamic, ty: &str| super::methods::is_type(&v, ty));
+    engine.register_fn("ps_call", move |v: &mut Dynamic, name: &str, args: Array| {
+        err(super::methods::call(v, name, args))
+    });
+    engine.register_fn("ps_call_on", move |mut v: Dynamic, name: &str, args: Array| {
+        err(super::methods::call(&mut v, name, args))
+    });
+    engine.register_fn("ps_cast", move |v: Dynamic, ty: &str| err(super::methods::cast(v, ty)));
+    engine.register_fn("ps_static", move |ty: &str, member: &str, args: Dynamic| {
+        let args = if args.is_unit() { None } else { Some(pipe(args)) };
+        err(super::methods::static_member(ty, member, args, now()))
+    });
+    engine.register_fn("ps_sort_in_place", super::methods::sort_in_place);
 }

@@ -62,11 +62,11 @@ fn values() {
 fn pipelines() {
     assert_eq!(
         rhai(r#"Get-CsService | Where-Object {$_.Role -eq "Registrar" -or $_.Role -eq "UserServer"}"#),
-        r#"get_cs_service().filter(|it| (ps_eq(ps_prop(it, "Role"), "Registrar") || ps_eq(ps_prop(it, "Role"), "UserServer")))"#
+        r#"get_cs_service().filter(|it| (ps_true(ps_eq(ps_prop(it, "Role"), "Registrar")) || ps_true(ps_eq(ps_prop(it, "Role"), "UserServer"))))"#
     );
     assert_eq!(
         rhai(r#"Get-CsService | where Role -eq Registrar"#),
-        r#"get_cs_service().filter(|it| ps_eq(ps_prop(it, "Role"), "Registrar"))"#
+        r#"get_cs_service().filter(|it| ps_true(ps_eq(ps_prop(it, "Role"), "Registrar")))"#
     );
     assert_eq!(
         rhai(r#"Get-CsAdminRole -Identity "CsHelpDesk" | Select-Object -ExpandProperty Cmdlets"#),
@@ -91,16 +91,17 @@ fn unsupported_constructs_name_the_construct_and_column() {
     for (ps, construct, col) in [
         ("Invoke-Expression 'Get-CsService'", "the command 'Invoke-Expression'", 1),
         ("& Get-CsService", "the call operator '&'", 1),
-        ("Get-CsService | % { [Math]::Round(1) }", ".NET static members ('[Math]::')", 21),
-        ("$x = \"$(Get-Date)\"", "the command 'Get-Date'", 9),
-        ("Get-CsService | Where-Object { $_.Role.ToUpper() -eq 'X' }", ".NET method calls ('.ToUpper()')", 39),
-        ("foreach ($s in Get-CsService) { $s }", "the 'foreach' statement", 1),
+        ("Get-CsService | % { [System.IO.File]::ReadAllText('x') }", ".NET static members of [System.IO.File]", 21),
+        ("$w = [System.Net.WebClient]$x", "the .NET type [System.Net.WebClient]", 6),
         ("Get-CsService > out.txt", "output redirection ('>')", 15),
-        ("$env:USERNAME", "environment variables ($env:USERNAME)", 1),
-        ("Get-CsService | Select-Object @{n='x';e={1}}", "calculated properties", 31),
         ("Get-CsUser -Filter {x} | Format-Table -GroupBy Role", "the -GroupBy parameter of Format-Table", 39),
-        ("[int]$x = 5", "type casts and type literals ('[int]')", 1),
-        ("$a += 1", "the '+=' assignment operator", 4),
+        ("$a ??= 1", "the '??' operator", 4),
+        ("trap { 'x' }", "the 'trap' statement", 1),
+        ("class Room { }", "the 'class' statement", 1),
+        ("foreach ($x in 1..3) { break outer }", "a label after 'break'", 30),
+        ("Get-CsService | Select-Object @{n='x';e={1}}", "calculated properties", 31),
+        ("Remote\\Get-CsService", "commands of the module 'Remote'", 1),
+        ("switch -File x.txt { }", "switch -File", 8),
     ] {
         let e = error(ps);
         assert!(e.starts_with(&format!("not supported in pchat's PowerShell subset: {construct}")), "{ps}: {e}");
@@ -110,10 +111,40 @@ fn unsupported_constructs_name_the_construct_and_column() {
 
 #[test]
 fn detection() {
-    for ps in ["Get-CsService", "  # c\nGet-CsService", "$x = 1", "\"a\" | Get-CsAdPrincipal", "where-object"] {
+    for ps in [
+        "Get-CsService",
+        "  # c\nGet-CsService",
+        "$x = 1",
+        "\"a\" | Get-CsAdPrincipal",
+        "where-object",
+        "\"a\",\"b\" | ForEach-Object { $_ }",
+        "'a', 'b' | % { $_ }",
+        "@(1, 2) | ForEach-Object { $_ }",
+        "(Get-CsPersistentChatRoom).Count",
+        "if ($x -eq 1) { 'one' }",
+        "foreach ($r in Get-CsPersistentChatRoom) { $r.Name }",
+        "[int]$x = '5'",
+        "[void]$list.Add(1)",
+        "[Math]::Round(2.5)",
+        "function Get-Report { 'x' }",
+        "param([int]$Days = 30)\nGet-CsPersistentChatRoom",
+    ] {
         assert!(looks_like_powershell(ps), "{ps}");
     }
-    for rhai in ["get_cs_service()", "let x = 1;", "\"a\"", "help", "#{a: 1}", "x - y", "print(\"Get-CsService\")"] {
+    for rhai in [
+        "get_cs_service()",
+        "let x = 1;",
+        "\"a\"",
+        "help",
+        "#{a: 1}",
+        "x - y",
+        "print(\"Get-CsService\")",
+        "if x > 1 { print(\"$x\") }",
+        "[1, 2].len()",
+        "(1 + 2) * 3",
+        "for x in [1, 2] { print(x) }",
+        "\"a\" + \"b\"",
+    ] {
         assert!(!looks_like_powershell(rhai), "{rhai}");
     }
 }
@@ -194,6 +225,41 @@ const NOISE: &[&str] = &[
     "ForEach-Object",
     "Select-Object -First",
     "$null",
+    "if (",
+    "} elseif (",
+    "} else {",
+    "foreach ($x in ",
+    "for ($i = 0; $i -lt 3; $i++) {",
+    "while (",
+    "do {",
+    "} until (",
+    "switch -Wildcard (",
+    "default {",
+    "function F { param([int]$a = 1, [Parameter(Mandatory=$true)][string]$b) ",
+    "try {",
+    "} catch {",
+    "} finally {",
+    "throw ",
+    "return ",
+    "break",
+    "..",
+    " -f ",
+    " -split ",
+    " -replace ",
+    " -join ",
+    "@\"\n",
+    "\n\"@",
+    "@'\n",
+    "[int]",
+    "[datetime]",
+    "[PSCustomObject]@{",
+    "[Math]::Round(",
+    ".ToUpper()",
+    ".Substring(1, 2)",
+    "++",
+    "$x += ",
+    "userserver:$pool",
+    "SkypeForBusiness\\",
 ];
 
 /// Random and mutated example lines never make the parser or translator panic (or overflow the

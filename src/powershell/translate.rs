@@ -159,27 +159,73 @@ impl Code {
     }
 }
 
-pub fn translate(stmts: &[Stmt]) -> Result<Translation, PsError> {
-    let mut t = Translator { declared: HashSet::new(), in_block: 0, cmdlets: Vec::new(), hoisted: Vec::new() };
+pub fn translate(stmts: &[Stmt], known: &[String]) -> Result<Translation, PsError> {
+    let mut t = Translator::new();
+    t.frames[0].declared.extend(known.iter().cloned());
+    t.collect_functions(stmts)?;
+    if !t.functions.is_empty() {
+        // Functions are closures: the script's variables must exist before they are defined.
+        let mut names = Vec::new();
+        super::script::assigned_variables(stmts, &mut names);
+        for n in names {
+            if let Ok(v) = Self_::rhai_variable(&n, Pos::default()) {
+                t.hoist(v);
+            }
+        }
+    }
     let mut out = Vec::with_capacity(stmts.len());
-    for (i, s) in stmts.iter().enumerate() {
-        let last = i + 1 == stmts.len();
+    let body = match stmts.first() {
+        Some(Stmt::Params(decls, _)) => {
+            out.push(t.script_params(decls)?);
+            &stmts[1..]
+        }
+        _ => stmts,
+    };
+    for (i, s) in body.iter().enumerate() {
+        let last = i + 1 == body.len();
         out.push(t.top_statement(s, last)?);
     }
-    // Variables a cmdlet sets must exist before Rhai's strict-variable check sees them read.
-    let declarations: Vec<String> = t.hoisted.iter().map(|v| format!("let {v};")).collect();
+    // Variables first set inside blocks must exist before Rhai's strict-variable check sees them.
+    let frame = t.frames.pop().unwrap_or_default();
+    let declarations: Vec<String> = frame.hoisted.iter().map(|v| format!("let {v};")).collect();
     out.splice(0..0, declarations);
     Ok(Translation { rhai: out.join("\n"), cmdlets: t.cmdlets })
 }
 
+type Self_ = Translator;
+
+/// A variable scope: the script or one function.
+#[derive(Default)]
+pub(super) struct Frame {
+    /// Variables that exist in this scope (Rhai names).
+    pub declared: HashSet<String>,
+    /// Variables declared at the start of the scope because they are first set inside a block.
+    pub hoisted: Vec<String>,
+    /// Nesting of Rhai blocks within the scope: a `let` is only emitted at level 0.
+    pub depth: usize,
+}
+
+/// Where a statement's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Sink {
+    /// Printed as it comes (the script's top level).
+    Print,
+    /// Appended to `ps_o` (a function, a script block, `@( ... )`); `ret` is the value `return` gives back.
+    Collect { ret: &'static str },
+}
+
 pub(super) struct Translator {
-    /// Variables assigned so far (Rhai names): the first assignment declares with `let`.
-    declared: HashSet<String>,
-    /// Nesting of script blocks in which `$_` is bound.
-    in_block: usize,
-    cmdlets: Vec<&'static Cmdlet>,
-    /// Variables named by `-OutLoggerVariable NAME` and the like, declared at the top.
-    hoisted: Vec<String>,
+    pub frames: Vec<Frame>,
+    pub sinks: Vec<Sink>,
+    /// Nesting of script blocks and switch clauses in which `$_` is bound.
+    pub in_block: usize,
+    pub cmdlets: Vec<&'static Cmdlet>,
+    /// The script's functions by lower-case name.
+    pub functions: std::collections::HashMap<String, super::script::Function>,
+    /// A counter for unique helper variable names.
+    pub unique: usize,
+    /// Nesting of catch blocks (a bare `throw` rethrows there).
+    pub catch_depth: usize,
 }
 
 /// The catalog cmdlet a mistyped name most likely means. Plain Levenshtein: the binder's
@@ -229,44 +275,25 @@ fn is_rhai_ident(s: &str) -> bool {
         && s != "_"
 }
 
+/// A value that cannot be a list: a comparison with it on the left gives a bool.
+fn scalar(e: &Expr) -> bool {
+    match e {
+        Expr::Str(_) | Expr::Expand(_) | Expr::Bare(_) | Expr::Int(_) | Expr::Float(_) => true,
+        Expr::Var(v, _) => matches!(v.to_ascii_lowercase().as_str(), "null" | "true" | "false"),
+        Expr::Binary(BinOp::Cmp(_) | BinOp::Format | BinOp::Join | BinOp::Replace, ..) => true,
+        Expr::Cast(ty, _) => !matches!(ty.as_str(), "array" | "arraylist" | "object"),
+        _ => false,
+    }
+}
+
 /// A map key: bare when it is an identifier, quoted otherwise.
 fn map_key(k: &str) -> String {
     if is_rhai_ident(k) && !RHAI_RESERVED.contains(&k) { k.to_string() } else { rhai_string(k) }
 }
 
 impl Translator {
-    fn top_statement(&mut self, s: &Stmt, last: bool) -> Result<String, PsError> {
-        match s {
-            Stmt::Assign { .. } => Ok(format!("{};", self.assignment(s)?)),
-            Stmt::Pipeline(p) => {
-                let code = self.pipeline(p)?;
-                // Every statement's output is shown, as in PowerShell; the last is the script's result.
-                Ok(if last { code.text } else { format!("ps_out({});", code.text) })
-            }
-        }
-    }
-
-    fn assignment(&mut self, s: &Stmt) -> Result<String, PsError> {
-        let Stmt::Assign { var, var_pos, props, value } = s else {
-            return Ok(String::new());
-        };
-        let name = self.variable_name(var, *var_pos)?;
-        let value = self.pipeline(value)?.text;
-        match props.as_slice() {
-            [] => {
-                if self.declared.insert(name.clone()) {
-                    Ok(format!("let {name} = {value}"))
-                } else {
-                    Ok(format!("{name} = {value}"))
-                }
-            }
-            [prop] => Ok(format!("{name}.ps_set({}, {value})", rhai_string(prop))),
-            _ => Err(PsError::unsupported("setting a nested property ($a.B.C = ...)", *var_pos)),
-        }
-    }
-
     /// A PowerShell variable as a Rhai variable: names are case-insensitive in PowerShell.
-    fn variable_name(&self, var: &str, pos: Pos) -> Result<String, PsError> {
+    pub(super) fn variable_name(&self, var: &str, pos: Pos) -> Result<String, PsError> {
         let lower = var.to_lowercase();
         if let Some((scope, _)) = lower.split_once(':') {
             return Err(match scope {
@@ -282,7 +309,7 @@ impl Translator {
         Self::rhai_variable(var, pos)
     }
 
-    fn rhai_variable(var: &str, pos: Pos) -> Result<String, PsError> {
+    pub(super) fn rhai_variable(var: &str, pos: Pos) -> Result<String, PsError> {
         let lower = var.to_lowercase();
         if !lower.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') || lower.is_empty() {
             return Err(PsError::unsupported(format!("the variable name '{var}' (use letters, digits and '_')"), pos));
@@ -290,7 +317,7 @@ impl Translator {
         Ok(if is_rhai_ident(&lower) && !RHAI_RESERVED.contains(&lower.as_str()) { lower } else { format!("v_{lower}") })
     }
 
-    fn variable(&self, var: &str, pos: Pos) -> Result<Code, PsError> {
+    pub(super) fn variable(&self, var: &str, pos: Pos) -> Result<Code, PsError> {
         let lower = var.to_lowercase();
         Ok(match lower.as_str() {
             "true" => Code::new("true", Kind::Bool),
@@ -307,6 +334,11 @@ impl Translator {
             }
             "args" => Code::new("ARGS", Kind::Value),
             "psscriptroot" => Code::new("SCRIPT_DIR", Kind::Value),
+            _ if lower.starts_with("env:") => Code::new(format!("ps_env({})", rhai_string(&var[4..])), Kind::Value),
+            _ if ["script:", "global:", "local:"].iter().any(|s| lower.starts_with(s)) => {
+                let (_, rest) = lower.split_once(':').unwrap_or_default();
+                return self.variable(rest, pos);
+            }
             _ if lower.contains(':') => return self.variable_name(var, pos).map(|n| Code::new(n, Kind::Value)),
             _ if UNSUPPORTED_AUTOMATIC.contains(&lower.as_str()) => {
                 return Err(PsError::unsupported(format!("the automatic variable ${var}"), pos));
@@ -315,7 +347,7 @@ impl Translator {
         })
     }
 
-    fn pipeline(&mut self, p: &Pipeline) -> Result<Code, PsError> {
+    pub(super) fn pipeline(&mut self, p: &Pipeline) -> Result<Code, PsError> {
         let mut current: Option<Code> = None;
         for el in &p.elements {
             current = Some(match el {
@@ -327,6 +359,9 @@ impl Translator {
     }
 
     fn command(&mut self, c: &Command, input: Option<Code>) -> Result<Code, PsError> {
+        if let Some(f) = self.functions.get(&c.name.to_ascii_lowercase()).cloned() {
+            return self.call_function(&f, c, input);
+        }
         if let Some(cmdlet) = catalog::all().iter().find(|k| k.name.eq_ignore_ascii_case(&c.name)) {
             if !self.cmdlets.iter().any(|k| k.name == cmdlet.name) {
                 self.cmdlets.push(cmdlet);
@@ -442,9 +477,7 @@ impl Translator {
         let Some(name) = literal.and_then(|l| Self::rhai_variable(l, Pos::default()).ok()) else {
             return code;
         };
-        if self.declared.insert(name.clone()) {
-            self.hoisted.push(name.clone());
-        }
+        self.hoist(name.clone());
         rhai_string(&name)
     }
 
@@ -540,11 +573,70 @@ impl Translator {
             Expr::Binary(op, l, r) => self.binary(*op, l, r)?,
             Expr::Not(inner) => Code::new(format!("!{}", self.expr(inner)?.truth()), Kind::Bool),
             Expr::Neg(inner) => Code::new(format!("ps_sub(0, {})", self.expr(inner)?.text), Kind::Value),
+            Expr::UnaryJoin(inner) => Code::new(format!("ps_join({}, \"\")", self.expr(inner)?.text), Kind::Value),
+            Expr::UnarySplit(inner) => Code::new(format!("ps_split_blanks({})", self.expr(inner)?.text), Kind::Array),
+            Expr::Method(target, name, args) => {
+                let mut list = Vec::with_capacity(args.len());
+                for a in args {
+                    list.push(self.expr(a)?.text);
+                }
+                let args = format!("[{}]", list.join(", "));
+                let name = rhai_string(name);
+                // On a variable the method may change it in place (`$list.Add(...)`).
+                match target.as_ref() {
+                    Expr::Var(v, pos) if !matches!(v.to_ascii_lowercase().as_str(), "true" | "false" | "null") => {
+                        let var = self.variable(v, *pos)?.text;
+                        Code::new(format!("{var}.ps_call({name}, {args})"), Kind::Value)
+                    }
+                    other => Code::new(format!("ps_call_on({}, {name}, {args})", self.expr(other)?.text), Kind::Value),
+                }
+            }
+            Expr::Cast(ty, inner) => {
+                let v = self.expr(inner)?;
+                match ty.as_str() {
+                    "void" => Code::new(format!("ps_discard({})", v.text), Kind::Value),
+                    "array" | "arraylist" => Code::new(v.items(), Kind::Array),
+                    "bool" => Code::new(v.truth(), Kind::Bool),
+                    _ => Code::new(format!("ps_cast({}, {})", v.text, rhai_string(ty)), Kind::Value),
+                }
+            }
+            Expr::Type(ty, pos) => {
+                return Err(PsError::unsupported(format!("the type [{ty}] as a value (only after -is)"), *pos));
+            }
+            Expr::Static(ty, member, Some(args), pos)
+                if ty == "array" && matches!(member.to_ascii_lowercase().as_str(), "sort") =>
+            {
+                // `[array]::Sort($list)` sorts the variable itself.
+                match args.as_slice() {
+                    [Expr::Var(v, vpos)] => {
+                        let var = self.variable(v, *vpos)?.text;
+                        Code::new(format!("{var}.ps_sort_in_place()"), Kind::Value)
+                    }
+                    _ => return Err(PsError::unsupported("[array]::Sort of anything but a variable", *pos)),
+                }
+            }
+            Expr::Static(ty, member, args, _) => {
+                let args = match args {
+                    Some(list) => {
+                        let mut out = Vec::with_capacity(list.len());
+                        for a in list {
+                            out.push(self.expr(a)?.text);
+                        }
+                        format!("[{}]", out.join(", "))
+                    }
+                    None => "()".into(),
+                };
+                Code::new(format!("ps_static({}, {}, {args})", rhai_string(ty), rhai_string(member)), Kind::Value)
+            }
         })
     }
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr) -> Result<Code, PsError> {
-        let (left, right) = (self.expr(l)?, self.expr(r)?);
+        let left = self.expr(l)?;
+        let right = match (op, r) {
+            (BinOp::Is(_), Expr::Type(..)) => Code::new("()", Kind::Value),
+            _ => self.expr(r)?,
+        };
         let helper = |name: &str| Code::new(format!("ps_{name}({}, {})", left.text, right.text), Kind::Value);
         Ok(match op {
             BinOp::And => Code::new(format!("({} && {})", left.truth(), right.truth()), Kind::Bool),
@@ -555,7 +647,21 @@ impl Translator {
             BinOp::Mul => helper("mul"),
             BinOp::Div => helper("div"),
             BinOp::Rem => helper("rem"),
-            BinOp::Cmp(name) => Code::new(helper(name).text, Kind::Bool),
+            // An array on the left filters it (`$list -eq $null`); a single value gives a bool.
+            BinOp::Cmp(name) if matches!(name, "contains" | "notcontains" | "in" | "notin") || scalar(l) => {
+                Code::new(helper(name).text, Kind::Bool)
+            }
+            BinOp::Cmp(name) => helper(name),
+            BinOp::Format => helper("format"),
+            BinOp::Join => helper("join"),
+            BinOp::Split => Code::new(helper("split").text, Kind::Array),
+            BinOp::Replace => helper("replace"),
+            BinOp::Range => Code::new(helper("range").text, Kind::Array),
+            BinOp::Is(positive) => {
+                let Expr::Type(ty, _) = r else { return Ok(helper("is")) };
+                let test = format!("ps_is({}, {})", left.text, rhai_string(ty));
+                Code::new(if positive { test } else { format!("!{test}") }, Kind::Bool)
+            }
         })
     }
 
@@ -567,49 +673,19 @@ impl Translator {
                 let code = self.pipeline(p)?;
                 Ok(Code::new(code.items(), Kind::Array))
             }
-            _ => Ok(Code::new(self.block_body(stmts, true)?, Kind::Array)),
+            _ => Ok(Code::new(self.collected(stmts, "ps_o")?, Kind::Array)),
         }
     }
 
-    /// Statements as one Rhai expression. `collect`: every statement's output is gathered into
-    /// an array (PowerShell's output semantics); otherwise the last statement's value is the result.
-    fn block_body(&mut self, stmts: &[Stmt], collect: bool) -> Result<String, PsError> {
-        let mut lines = Vec::with_capacity(stmts.len() + 2);
-        if collect {
-            lines.push("let ps_o = [];".to_string());
-        }
-        for (i, s) in stmts.iter().enumerate() {
-            let last = i + 1 == stmts.len();
-            match s {
-                Stmt::Assign { .. } => lines.push(format!("{};", self.assignment(s)?)),
-                Stmt::Pipeline(p) => {
-                    let code = self.pipeline(p)?;
-                    if collect {
-                        lines.push(format!("ps_o.append({});", code.items()));
-                    } else if last {
-                        lines.push(code.text);
-                    } else {
-                        lines.push(format!("ps_out({});", code.text));
-                    }
-                }
-            }
-        }
-        if collect {
-            lines.push("ps_o".into());
-        } else if matches!(stmts.last(), Some(Stmt::Assign { .. }) | None) {
-            lines.push("()".into());
-        }
-        Ok(format!("{{ {} }}", lines.join(" ")))
-    }
-
-    /// A script block run per pipeline item, with `$_` bound.
+    /// A script block run per pipeline item, with `$_` bound: its output collected into an array
+    /// (ForEach-Object) or as one value to test (Where-Object).
     pub(super) fn item_block(&mut self, b: &ScriptBlock, collect: bool) -> Result<Code, PsError> {
         let body = b.body.as_ref().map_err(Clone::clone)?;
         self.in_block += 1;
         let result = match body.as_slice() {
             [] => Ok(Code::new(if collect { "[]" } else { "()" }, Kind::Value)),
             [Stmt::Pipeline(p)] => self.pipeline(p),
-            _ => self.block_body(body, collect).map(|t| Code::new(t, if collect { Kind::Array } else { Kind::Value })),
+            _ => self.collected(body, "ps_o").map(|t| Code::new(t, Kind::Array)),
         };
         self.in_block -= 1;
         result

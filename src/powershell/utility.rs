@@ -359,7 +359,7 @@ pub fn translate(
                 ([], None) if not => format!("!ps_true({read})"),
                 ([], None) => format!("ps_true({read})"),
                 ([op], Some((v, _))) if !not => {
-                    format!("ps_{}({read}, {})", op.to_ascii_lowercase(), t.expr(&v)?.text)
+                    format!("ps_true(ps_{}({read}, {}))", op.to_ascii_lowercase(), t.expr(&v)?.text)
                 }
                 ([], Some(_)) => {
                     return Err(PsError::command("Where-Object: -Value needs an operator such as -EQ or -Like", c.pos));
