@@ -41,9 +41,8 @@ fn to_json(value: &Dynamic) -> serde_json::Value {
         return serde_json::Value::Array(items.iter().map(to_json).collect());
     }
     if let Some(map) = value.read_lock::<Map>() {
-        let kind = kind_of(value);
         return serde_json::Value::Object(
-            ordered_keys(&map, kind)
+            ordered_keys(&map, value.tag())
                 .into_iter()
                 .map(|k| {
                     let v = map.get(k.as_str()).map(to_json).unwrap_or(serde_json::Value::Null);
@@ -64,7 +63,7 @@ pub fn render_with_width(value: &Dynamic, width: usize) -> String {
         return render_array(&items, width);
     }
     if let Some(map) = value.read_lock::<Map>() {
-        return render_list(&map, kind_of(value));
+        return render_list(&map, value.tag());
     }
     render_value_inline(value)
 }
@@ -75,7 +74,7 @@ fn render_array(items: &[Dynamic], width: usize) -> String {
     }
     let maps: Vec<Map> = items.iter().filter_map(|v| v.read_lock::<Map>().map(|m| m.clone())).collect();
     if maps.len() == items.len() {
-        let kinds: Vec<Option<ObjType>> = items.iter().map(kind_of).collect();
+        let kinds: Vec<i32> = items.iter().map(Dynamic::tag).collect();
         let columns = ordered_keys(&maps[0], kinds[0]);
         if !columns.is_empty()
             && columns.len() <= MAX_TABLE_COLUMNS
@@ -89,7 +88,7 @@ fn render_array(items: &[Dynamic], width: usize) -> String {
     items
         .iter()
         .map(|v| match v.read_lock::<Map>() {
-            Some(m) => render_list(&m, kind_of(v)),
+            Some(m) => render_list(&m, v.tag()),
             None => render_value_inline(v),
         })
         .collect::<Vec<_>>()
@@ -104,7 +103,7 @@ pub fn format_table(items: &[Dynamic], columns: &[String]) -> String {
         return render_array(items, usize::MAX);
     }
     let columns =
-        if columns.is_empty() { ordered_keys(&maps[0], kind_of(&items[0])) } else { select_columns(&maps[0], columns) };
+        if columns.is_empty() { ordered_keys(&maps[0], items[0].tag()) } else { select_columns(&maps[0], columns) };
     render_table(&columns, &maps, usize::MAX).unwrap_or_default()
 }
 
@@ -113,7 +112,7 @@ pub fn format_list(items: &[Dynamic], columns: &[String]) -> String {
     items
         .iter()
         .map(|v| match v.read_lock::<Map>() {
-            Some(m) if columns.is_empty() => render_list(&m, kind_of(v)),
+            Some(m) if columns.is_empty() => render_list(&m, v.tag()),
             Some(m) => {
                 let picked: Map = select_columns(&m, columns)
                     .into_iter()
@@ -122,7 +121,7 @@ pub fn format_list(items: &[Dynamic], columns: &[String]) -> String {
                         (k.into(), value)
                     })
                     .collect();
-                render_list(&picked, kind_of(v))
+                render_list(&picked, v.tag())
             }
             None => render_value_inline(v),
         })
@@ -133,7 +132,7 @@ pub fn format_list(items: &[Dynamic], columns: &[String]) -> String {
 /// The requested columns in their requested order, with wildcards expanded and the object's own
 /// spelling of each property.
 fn select_columns(map: &Map, requested: &[String]) -> Vec<String> {
-    let keys = ordered_keys(map, None);
+    let keys = ordered_keys(map, 0);
     let mut out: Vec<String> = Vec::new();
     for r in requested {
         let matched: Vec<String> = match crate::values::wildcard::Wildcard::new(r) {
@@ -189,8 +188,8 @@ fn one_line(s: &str) -> String {
 
 /// Format-List: `Name : value` lines, names padded to the longest; continuation lines of a
 /// multi-line value are indented to the value column.
-fn render_list(map: &Map, kind: Option<ObjType>) -> String {
-    let keys = ordered_keys(map, kind);
+fn render_list(map: &Map, tag: i32) -> String {
+    let keys = ordered_keys(map, tag);
     let pad = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
     let mut out = Vec::with_capacity(keys.len());
     for key in &keys {
@@ -209,16 +208,53 @@ fn render_list(map: &Map, kind: Option<ObjType>) -> String {
 }
 
 /// Keys of an object in display order: its type's property order (reference 1.11) when the
-/// object came from a cmdlet, else `Identity` first; remaining keys follow in map order.
-pub fn ordered_keys(map: &Map, kind: Option<ObjType>) -> Vec<String> {
-    let lead: &[&str] = kind.map(ObjType::properties).unwrap_or(&["Identity"]);
+/// object came from a cmdlet, the order it was built in for objects a script built (see
+/// [`order_tag`]), else `Identity` first; remaining keys follow in map order.
+pub fn ordered_keys(map: &Map, tag: i32) -> Vec<String> {
+    if let Some(order) = built_order(tag) {
+        let mut keys: Vec<String> = order.iter().filter(|k| map.contains_key(k.as_str())).cloned().collect();
+        keys.extend(map.keys().filter(|k| !order.iter().any(|o| o == k.as_str())).map(|k| k.to_string()));
+        return keys;
+    }
+    let lead: &[&str] = ObjType::from_tag(tag).map(ObjType::properties).unwrap_or(&["Identity"]);
     let mut keys: Vec<String> = lead.iter().filter(|k| map.contains_key(**k)).map(|k| k.to_string()).collect();
     keys.extend(map.keys().filter(|k| !lead.contains(&k.as_str())).map(|k| k.to_string()));
     keys
 }
 
-fn kind_of(v: &Dynamic) -> Option<ObjType> {
-    ObjType::from_tag(v.tag())
+/// Tags at and above this one stand for a property order registered by [`order_tag`].
+const ORDER_TAG_BASE: i32 = 0x10_0000;
+/// Distinct property orders kept; beyond this, objects fall back to map order.
+const MAX_ORDERS: usize = 4096;
+
+thread_local! {
+    static ORDERS: std::cell::RefCell<(Vec<std::rc::Rc<[String]>>, std::collections::HashMap<Vec<String>, i32>)> =
+        Default::default();
+}
+
+/// The tag that makes an object display its properties in `keys` order (a PowerShell
+/// `[PSCustomObject]@{...}`, a Select-Object result, an Import-Csv row): Rhai maps are sorted.
+pub fn order_tag(keys: Vec<String>) -> i32 {
+    ORDERS.with(|o| {
+        let mut o = o.borrow_mut();
+        if let Some(tag) = o.1.get(&keys) {
+            return *tag;
+        }
+        if o.0.len() >= MAX_ORDERS {
+            return 0;
+        }
+        let tag = ORDER_TAG_BASE + o.0.len() as i32;
+        o.0.push(keys.clone().into());
+        o.1.insert(keys, tag);
+        tag
+    })
+}
+
+fn built_order(tag: i32) -> Option<std::rc::Rc<[String]>> {
+    if tag < ORDER_TAG_BASE {
+        return None;
+    }
+    ORDERS.with(|o| o.borrow().0.get((tag - ORDER_TAG_BASE) as usize).cloned())
 }
 
 /// One value on one line (table cells, list values, array items): PowerShell's conventions.
@@ -245,7 +281,7 @@ pub fn render_value_inline(v: &Dynamic) -> String {
         return format!("{{{}}}", items.iter().map(render_value_inline).collect::<Vec<_>>().join(", "));
     }
     if let Some(map) = v.read_lock::<Map>() {
-        let parts: Vec<String> = ordered_keys(&map, kind_of(v))
+        let parts: Vec<String> = ordered_keys(&map, v.tag())
             .iter()
             .map(|k| format!("{k}={}", map.get(k.as_str()).map(render_value_inline).unwrap_or_default()))
             .collect();

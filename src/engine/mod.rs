@@ -275,6 +275,12 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     });
     let s = session.clone();
     engine.register_fn("clear_errors", move || s.borrow_mut().errors.clear());
+    // PowerShell's Write-Error: a non-terminating error the script itself writes (exit code 3).
+    let s = session.clone();
+    engine.register_fn("ps_write_error", move |message: &str| {
+        eprintln!("Write-Error: {message}");
+        s.borrow_mut().errors_written += 1;
+    });
     // Runbooks skip their verification steps when nothing is being changed (`--what-if`).
     let s = session.clone();
     engine.register_fn("is_what_if", move || s.borrow().what_if);

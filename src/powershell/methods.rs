@@ -469,9 +469,7 @@ pub fn cast(v: Dynamic, ty: &str) -> Result<Dynamic> {
         "array" | "arraylist" => Dynamic::from_array(pipe(v)),
         "pscustomobject" | "hashtable" => {
             if v.is_map() {
-                let mut d = Dynamic::from_map(v.cast::<Map>());
-                d.set_tag(0);
-                d
+                v
             } else {
                 return Err(bad(&v));
             }

@@ -3,6 +3,8 @@
 //! same engine and binder as Rhai typed by hand. `translate("...")` shows the Rhai a line becomes.
 
 mod ast;
+mod cmdlets;
+mod fileio;
 mod lexer;
 mod methods;
 mod parser;
@@ -13,6 +15,7 @@ mod text;
 mod translate;
 mod types;
 mod utility;
+mod utility_script;
 
 use std::fmt;
 

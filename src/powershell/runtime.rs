@@ -54,6 +54,7 @@ pub fn register(engine: &mut Engine, json: bool) {
         });
     }
     register_script(engine);
+    super::cmdlets::register(engine, json);
     engine.register_fn("ps_contains", |l: Dynamic, r: Dynamic| contains(&l, &r));
     engine.register_fn("ps_notcontains", |l: Dynamic, r: Dynamic| contains(&l, &r).map(|b| !b));
     engine.register_fn("ps_in", |l: Dynamic, r: Dynamic| contains(&r, &l));
@@ -63,7 +64,6 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_mul", |l: Dynamic, r: Dynamic| arithmetic('*', l, r));
     engine.register_fn("ps_div", |l: Dynamic, r: Dynamic| arithmetic('/', l, r));
     engine.register_fn("ps_rem", |l: Dynamic, r: Dynamic| arithmetic('%', l, r));
-    engine.register_fn("ps_select", select);
     engine.register_fn("ps_expand", expand);
     engine.register_fn("ps_first", |a: Array, n: Dynamic| -> RhaiResult<Array> {
         let n = count(&n, "First")?;
@@ -361,34 +361,6 @@ fn count(n: &Dynamic, param: &str) -> RhaiResult<usize> {
     }
 }
 
-/// Select-Object -Property: new objects with just those properties (wildcards allowed).
-fn select(a: Array, props: Array) -> Array {
-    let wanted = strings(&props);
-    a.into_iter()
-        .map(|item| {
-            let Some(map) = item.read_lock::<Map>().map(|m| m.clone()) else {
-                return item;
-            };
-            let mut out = Map::new();
-            for w in &wanted {
-                let pattern = crate::values::wildcard::Wildcard::new(w).ok().filter(|_| w.contains(['*', '?', '[']));
-                match pattern {
-                    Some(p) => {
-                        for (k, v) in map.iter().filter(|(k, _)| p.is_match(k)) {
-                            out.insert(k.clone(), v.clone());
-                        }
-                    }
-                    None => {
-                        let key = map.keys().find(|k| k.eq_ignore_ascii_case(w)).cloned().unwrap_or_else(|| w.into());
-                        out.insert(key, expr::lookup_ci(&map, w).cloned().unwrap_or(Dynamic::UNIT));
-                    }
-                }
-            }
-            Dynamic::from_map(out)
-        })
-        .collect()
-}
-
 /// Select-Object -ExpandProperty: the property's values, lists unrolled.
 fn expand(a: Array, name: &str) -> RhaiResult<Array> {
     let mut out = Array::new();
@@ -548,8 +520,8 @@ fn export_csv(a: Array, path: &str, delimiter: &str) -> RhaiResult<()> {
     if maps.len() != a.len() {
         return fail("Export-Csv: only objects can be exported (pipe cmdlet results, not plain values)");
     }
-    let kind = a.first().and_then(|v| crate::catalog::ObjType::from_tag(v.tag()));
-    let columns = maps.first().map(|m| output::ordered_keys(m, kind)).unwrap_or_default();
+    let tag = a.first().map_or(0, Dynamic::tag);
+    let columns = maps.first().map(|m| output::ordered_keys(m, tag)).unwrap_or_default();
     let mut writer = csv::WriterBuilder::new().delimiter(*d).from_writer(Vec::new());
     let mut write = || -> Result<Vec<u8>, csv::Error> {
         if !columns.is_empty() {
@@ -563,7 +535,8 @@ fn export_csv(a: Array, path: &str, delimiter: &str) -> RhaiResult<()> {
         Ok(writer.get_ref().clone())
     };
     let bytes = write().or_else(|e| fail(format!("Export-Csv: {e}")))?;
-    std::fs::write(path, bytes).or_else(|e| fail(format!("Export-Csv: cannot write '{path}': {e}")))
+    let text = String::from_utf8_lossy(&bytes);
+    super::fileio::write_text(path, &text, false, "Export-Csv").or_else(fail)
 }
 
 #[cfg(test)]

@@ -97,6 +97,15 @@ impl Translator {
         }
     }
 
+    /// Declare a variable so that it is visible here: in the current scope, unless it is
+    /// already visible from the script's scope (a function setting `-OutVariable` of a script variable).
+    pub fn hoist_outer(&mut self, name: String) {
+        if self.frames.iter().any(|f| f.declared.contains(&name)) {
+            return;
+        }
+        self.hoist(name);
+    }
+
     fn fresh(&mut self, stem: &str) -> String {
         self.unique += 1;
         format!("ps_{stem}{}", self.unique)
@@ -189,7 +198,14 @@ impl Translator {
             }
             Stmt::Assign { target, pos, op, value } => {
                 let value = self.value_of(value)?;
-                format!("{};", self.assign(target, *pos, *op, value)?)
+                let set = self.assign(target, *pos, *op, value)?;
+                match target {
+                    Expr::Var(v, _) if v.eq_ignore_ascii_case("VerbosePreference") => {
+                        let name = self.expr(target)?.text;
+                        format!("{set}; ps_set_verbose({name});")
+                    }
+                    _ => format!("{set};"),
+                }
             }
             Stmt::Step { target, pos, delta } => {
                 let op = if *delta > 0 { AssignOp::Add } else { AssignOp::Sub };

@@ -99,7 +99,7 @@ fn unsupported_constructs_name_the_construct_and_column() {
         ("trap { 'x' }", "the 'trap' statement", 1),
         ("class Room { }", "the 'class' statement", 1),
         ("foreach ($x in 1..3) { break outer }", "a label after 'break'", 30),
-        ("Get-CsService | Select-Object @{n='x';e={1}}", "calculated properties", 31),
+        ("Get-CsService | Select-Object @{n='x';e={1};q=2}", "the key 'q' in a calculated property", 31),
         ("Remote\\Get-CsService", "commands of the module 'Remote'", 1),
         ("switch -File x.txt { }", "switch -File", 8),
     ] {

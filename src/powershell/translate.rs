@@ -382,6 +382,7 @@ impl Translator {
 
     fn cmdlet_call(&mut self, cmdlet: &'static Cmdlet, c: &Command, input: Option<Code>) -> Result<Code, PsError> {
         let mut named: Vec<(String, String, Pos)> = Vec::new();
+        let mut captures: Vec<(String, String)> = Vec::new();
         let mut positional: Vec<(&Expr, usize, Pos)> = Vec::new();
         let mut args = c.args.iter().peekable();
         while let Some(arg) = args.next() {
@@ -420,6 +421,15 @@ impl Translator {
                             format!("{}: parameter -{key} is given more than once", cmdlet.name),
                             *pos,
                         ));
+                    }
+                    // -OutVariable/-ErrorVariable set script variables around the call.
+                    if key == "OutVariable" || key == "ErrorVariable" {
+                        let var = code.strip_prefix('"').and_then(|c| c.strip_suffix('"')).unwrap_or_default();
+                        let var = var.strip_prefix('+').unwrap_or(var);
+                        let name = Self::rhai_variable(var, *pos)?;
+                        self.hoist_outer(name.clone());
+                        captures.push((key, name));
+                        continue;
                     }
                     named.push((key, code, *pos));
                 }
@@ -467,7 +477,21 @@ impl Translator {
             catalog::Output::Collection(_) => Kind::Array,
             _ => Kind::Value,
         };
-        Ok(Code::new(text, kind))
+        if captures.is_empty() {
+            return Ok(Code::new(text, kind));
+        }
+        let mut wrapped = String::from("{ let ps_errors_before = last_errors().len(); let ps_result = ");
+        wrapped.push_str(&text);
+        wrapped.push(';');
+        for (key, var) in &captures {
+            if key == "OutVariable" {
+                wrapped.push_str(&format!(" {var} = ps_result;"));
+            } else {
+                wrapped.push_str(&format!(" {var} = last_errors().extract(ps_errors_before);"));
+            }
+        }
+        wrapped.push_str(" ps_result }");
+        Ok(Code::new(wrapped, kind))
     }
 
     /// `-OutLoggerVariable TestLog`: the variable `$TestLog` as Rhai names it, declared once. A
@@ -497,6 +521,14 @@ impl Translator {
                 ),
                 b.pos,
             )),
+            // A list modifier (`@{Add="x"}`) goes to the binder as a plain map.
+            Expr::Hash(entries) => {
+                let mut out = Vec::with_capacity(entries.len());
+                for (k, v) in entries {
+                    out.push(format!("{}: {}", map_key(k), self.param_value(p, v)?));
+                }
+                Ok(format!("#{{{}}}", out.join(", ")))
+            }
             Expr::Int(i) if textual => Ok(rhai_string(&i.to_string())),
             Expr::Float(f) if textual => Ok(rhai_string(&f.to_string())),
             Expr::Array(items) => {
@@ -562,7 +594,9 @@ impl Translator {
                     seen.push(k);
                     out.push(format!("{}: {}", map_key(k), self.expr(v)?.text));
                 }
-                Code::new(format!("#{{{}}}", out.join(", ")), Kind::Value)
+                // Rhai maps are sorted: the written order is kept for display and CSV columns.
+                let keys: Vec<String> = entries.iter().map(|(k, _)| rhai_string(k)).collect();
+                Code::new(format!("ps_ordered(#{{{}}}, [{}])", out.join(", "), keys.join(", ")), Kind::Value)
             }
             Expr::Block(b) => {
                 return Err(PsError::unsupported(

@@ -175,10 +175,126 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Write-Host",
         aliases: &[],
-        params: &[at(value("Object"), 0)],
-        unsupported: &["ForegroundColor", "BackgroundColor", "NoNewline", "Separator"],
+        // Colours are presentation only: accepted, the text is written as is.
+        params: &[at(value("Object"), 0), switch("NoNewline"), value("ForegroundColor"), value("BackgroundColor")],
+        unsupported: &["Separator"],
     },
     Utility { name: "Out-Null", aliases: &[], params: &[], unsupported: &["InputObject"] },
+    Utility {
+        name: "Get-Date",
+        aliases: &[],
+        params: &[at(value("Date"), 0), value("Format")],
+        unsupported: &["UFormat", "DisplayHint", "AsUTC"],
+    },
+    Utility {
+        name: "New-Object",
+        aliases: &[],
+        params: &[at(value("TypeName"), 0), value("Property")],
+        unsupported: &["ArgumentList", "ComObject", "Strict"],
+    },
+    Utility {
+        name: "Add-Member",
+        aliases: &[],
+        params: &[
+            at(value("MemberType"), 0),
+            at(value("Name"), 1),
+            at(value("Value"), 2),
+            value("InputObject"),
+            value("NotePropertyName"),
+            value("NotePropertyValue"),
+            switch("PassThru"),
+            switch("Force"),
+        ],
+        unsupported: &["NotePropertyMembers", "SecondValue", "TypeName"],
+    },
+    Utility {
+        name: "Write-Verbose",
+        aliases: &[],
+        params: &[at(value("Message"), 0), switch("Verbose")],
+        unsupported: &[],
+    },
+    Utility { name: "Write-Warning", aliases: &[], params: &[at(value("Message"), 0)], unsupported: &[] },
+    Utility {
+        name: "Write-Error",
+        aliases: &[],
+        params: &[at(value("Message"), 0), value("ErrorAction")],
+        unsupported: &["Exception", "ErrorRecord", "Category"],
+    },
+    Utility {
+        name: "Out-File",
+        aliases: &[],
+        params: &[at(value("FilePath"), 0), switch("Append"), value("Encoding"), switch("Force"), value("InputObject")],
+        unsupported: &["NoClobber", "Width", "NoNewline", "LiteralPath"],
+    },
+    Utility {
+        name: "Set-Content",
+        aliases: &[],
+        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
+        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+    },
+    Utility {
+        name: "Add-Content",
+        aliases: &[],
+        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
+        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+    },
+    Utility {
+        name: "Get-Content",
+        aliases: &["gc", "cat", "type"],
+        params: &[at(value("Path"), 0), switch("Raw"), value("TotalCount"), value("Encoding")],
+        unsupported: &["Tail", "Wait", "ReadCount", "Delimiter", "LiteralPath", "Stream"],
+    },
+    Utility {
+        name: "Import-Csv",
+        aliases: &["ipcsv"],
+        params: &[at(value("Path"), 0), value("Delimiter"), value("Encoding")],
+        unsupported: &["Header", "UseCulture", "LiteralPath"],
+    },
+    Utility {
+        name: "ConvertFrom-Json",
+        aliases: &[],
+        params: &[at(value("InputObject"), 0)],
+        unsupported: &["AsHashtable", "Depth", "NoEnumerate"],
+    },
+    Utility {
+        name: "Test-Path",
+        aliases: &[],
+        params: &[at(value("Path"), 0), value("PathType")],
+        unsupported: &["Filter", "Include", "Exclude", "IsValid", "LiteralPath", "OlderThan", "NewerThan"],
+    },
+    Utility {
+        name: "Get-Member",
+        aliases: &["gm"],
+        params: &[at(value("Name"), 0), value("MemberType")],
+        unsupported: &["Static", "View", "Force", "InputObject"],
+    },
+    Utility {
+        name: "Group-Object",
+        aliases: &["group"],
+        params: &[at(value("Property"), 0), switch("NoElement")],
+        unsupported: &["AsHashTable", "AsString", "CaseSensitive", "Culture", "InputObject"],
+    },
+    Utility { name: "Out-Host", aliases: &["oh"], params: &[switch("Paging")], unsupported: &["InputObject"] },
+    Utility { name: "more", aliases: &[], params: &[], unsupported: &[] },
+    Utility {
+        name: "Out-String",
+        aliases: &[],
+        params: &[switch("Stream"), value("Width")],
+        unsupported: &["InputObject"],
+    },
+    Utility {
+        name: "New-TimeSpan",
+        aliases: &[],
+        params: &[
+            at(value("Start"), 0),
+            at(value("End"), 1),
+            value("Days"),
+            value("Hours"),
+            value("Minutes"),
+            value("Seconds"),
+        ],
+        unsupported: &["Milliseconds"],
+    },
     Utility {
         name: "Get-Help",
         aliases: &["help", "man"],
@@ -282,12 +398,12 @@ pub fn bind(u: &'static Utility, c: &Command) -> Result<Args, PsError> {
     Ok(out)
 }
 
-fn get<'a>(args: &'a Args, name: &str) -> Option<(&'a Option<Expr>, Pos)> {
+pub(super) fn get<'a>(args: &'a Args, name: &str) -> Option<(&'a Option<Expr>, Pos)> {
     args.iter().find(|(p, _, _)| p.name == name).map(|(_, v, pos)| (v, *pos))
 }
 
 /// A switch's state: given without a value, or with a literal `$True`/`$False`.
-fn switch_on(args: &Args, name: &str) -> Result<bool, PsError> {
+pub(super) fn switch_on(args: &Args, name: &str) -> Result<bool, PsError> {
     match get(args, name) {
         None => Ok(false),
         Some((None, _)) => Ok(true),
@@ -298,7 +414,7 @@ fn switch_on(args: &Args, name: &str) -> Result<bool, PsError> {
 }
 
 /// Property names given as words, strings or a list of them (calculated properties are outside the subset).
-fn property_names(e: &Expr, pos: Pos) -> Result<Vec<String>, PsError> {
+pub(super) fn property_names(e: &Expr, pos: Pos) -> Result<Vec<String>, PsError> {
     match e {
         Expr::Str(s) | Expr::Bare(s) => Ok(vec![s.clone()]),
         Expr::Array(items) => {
@@ -313,11 +429,51 @@ fn property_names(e: &Expr, pos: Pos) -> Result<Vec<String>, PsError> {
     }
 }
 
-fn name_list(names: &[String]) -> String {
+/// Select-Object's -Property: names, and calculated properties `@{Name=...; Expression={...}}`
+/// as `#{name: ..., expr: |it| ...}`.
+fn select_specs(t: &mut Translator, e: &Expr, pos: Pos) -> Result<String, PsError> {
+    let items: Vec<&Expr> = match e {
+        Expr::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match item {
+            Expr::Hash(entries) => {
+                let mut name = None;
+                let mut expr = None;
+                for (k, v) in entries {
+                    let k = k.to_ascii_lowercase();
+                    if "name".starts_with(&k) || "label".starts_with(&k) {
+                        name = Some(t.expr(v)?.text);
+                    } else if "expression".starts_with(&k) {
+                        expr = Some(match v {
+                            Expr::Block(b) => format!("|it| ps_one({})", t.item_block(b, false)?.text),
+                            other => t.expr(other)?.text,
+                        });
+                    } else {
+                        return Err(PsError::unsupported(format!("the key '{k}' in a calculated property"), pos));
+                    }
+                }
+                let (Some(name), Some(expr)) = (name, expr) else {
+                    return Err(PsError::command(
+                        "Select-Object: a calculated property needs Name (or Label) and Expression",
+                        pos,
+                    ));
+                };
+                out.push(format!("#{{name: {name}, expr: {expr}}}"));
+            }
+            other => out.extend(property_names(other, pos)?.iter().map(|n| rhai_string(n))),
+        }
+    }
+    Ok(format!("[{}]", out.join(", ")))
+}
+
+pub(super) fn name_list(names: &[String]) -> String {
     format!("[{}]", names.iter().map(|n| rhai_string(n)).collect::<Vec<_>>().join(", "))
 }
 
-fn needs_input(u: &Utility, c: &Command, input: Option<Code>) -> Result<String, PsError> {
+pub(super) fn needs_input(u: &Utility, c: &Command, input: Option<Code>) -> Result<String, PsError> {
     input
         .map(Code::items)
         .ok_or_else(|| PsError::command(format!("{} needs pipeline input (write ... | {})", u.name, u.name), c.pos))
@@ -398,7 +554,7 @@ pub fn translate(
                 }
             }
             if let Some((e, pos)) = value_of("Property") {
-                code = format!("ps_select({code}, {})", name_list(&property_names(&e, pos)?));
+                code = format!("ps_select({code}, {})", select_specs(t, &e, pos)?);
             }
             if let Some((e, pos)) = value_of("ExpandProperty") {
                 let [name] = property_names(&e, pos)?
@@ -480,7 +636,7 @@ pub fn translate(
                 (None, Some(i)) => i.text,
                 (None, None) => "\"\"".into(),
             };
-            Ok(Code::new(format!("print(ps_str({text}))"), Kind::Value))
+            Ok(Code::new(format!("ps_host({text}, {})", !switch_on(args, "NoNewline")?), Kind::Value))
         }
         "Out-Null" => {
             let items = needs_input(u, c, input)?;
@@ -512,6 +668,6 @@ pub fn translate(
                 Kind::Value,
             ))
         }
-        other => Err(PsError::unsupported(format!("the command '{other}'"), c.pos)),
+        _ => super::utility_script::translate(t, u, c, args, input),
     }
 }
