@@ -21,7 +21,13 @@ fn next_temp() -> u64 {
 /// Reads above this size are refused (a runbook's CSV or list is far smaller).
 const MAX_READ: u64 = 256 << 20;
 
+/// `.\\report.csv` as scripts written on Windows name a file beside them.
+pub fn local(path: &str) -> String {
+    if path.starts_with(".\\") || path.starts_with("..\\") { path.replace('\\', "/") } else { path.to_string() }
+}
+
 pub fn read_text(path: &str, command: &str) -> Result<String, String> {
+    let path = &local(path);
     let meta = std::fs::metadata(path).map_err(|e| format!("{command}: cannot read '{path}': {e}"))?;
     if !meta.is_file() {
         return Err(format!("{command}: '{path}' is not a file"));
@@ -42,7 +48,8 @@ pub fn read_text(path: &str, command: &str) -> Result<String, String> {
 }
 
 pub fn exists(path: &str, kind: Option<&str>) -> bool {
-    let p = Path::new(path);
+    let path = local(path);
+    let p = Path::new(&path);
     match kind.map(str::to_ascii_lowercase).as_deref() {
         Some("leaf") => p.is_file(),
         Some("container") => p.is_dir(),
@@ -52,6 +59,7 @@ pub fn exists(path: &str, kind: Option<&str>) -> bool {
 
 /// Write `text` to `path`, replacing it, or appending to it when `append`.
 pub fn write_text(path: &str, text: &str, append: bool, command: &str) -> Result<(), String> {
+    let path = &local(path);
     let p = Path::new(path);
     if is_store_file(p) {
         return Err(format!("{command}: '{path}' looks like a store file; pchat does not overwrite those"));

@@ -599,19 +599,21 @@ impl<'a> Parser<'a> {
         let close = self.c.block_end(at)?;
         let mut p = self.sub(at + 1, close);
         p.c.skip_blanks(true)?;
-        let args = if p.c.at_end() {
-            Vec::new()
-        } else {
-            let e = p.expr()?;
+        // Commas separate the arguments (they do not build an array here).
+        let mut args = Vec::new();
+        p.no_comma = true;
+        while !p.c.at_end() {
+            args.push(p.expr()?);
             p.c.skip_blanks(true)?;
-            if !p.c.at_end() {
-                return p.c.err(p.c.i, "unexpected text in the arguments");
+            match p.c.peek() {
+                Some(',') => {
+                    p.c.i += 1;
+                    p.c.skip_blanks(true)?;
+                }
+                None => break,
+                Some(c) => return p.c.err(p.c.i, format!("unexpected '{c}' in the arguments")),
             }
-            match e {
-                Expr::Array(items) => items,
-                other => vec![other],
-            }
-        };
+        }
         self.c.i = close + 1;
         Ok(args)
     }

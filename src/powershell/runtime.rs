@@ -182,6 +182,21 @@ fn set(map: &mut Map, name: &str, value: Dynamic) {
 /// `$x[i]`: negative indexes count from the end; out of range is `$Null`.
 fn index(v: Dynamic, i: Dynamic) -> RhaiResult<Dynamic> {
     if let Some(items) = v.read_lock::<Array>() {
+        // `$a[1..3]`, `$a[0, -1]`: a slice.
+        if let Some(indexes) = i.read_lock::<Array>() {
+            let mut out = Array::with_capacity(indexes.len());
+            for k in indexes.iter() {
+                let Ok(k) = k.as_int() else {
+                    return fail(format!("an array index must be a number, not {}", text(k.clone())));
+                };
+                let len = items.len() as i64;
+                let at = if k < 0 { len + k } else { k };
+                if (0..len).contains(&at) {
+                    out.push(items[at as usize].clone());
+                }
+            }
+            return Ok(Dynamic::from_array(out));
+        }
         let Ok(i) = i.as_int() else {
             return fail(format!("an array index must be a number, not {}", text(i)));
         };
