@@ -194,6 +194,14 @@ pub fn main() -> i32 {
         },
         None => (None, Vec::new()),
     };
+    // A .ps1 runbook's param() block is checked against --arg before the store is opened.
+    if let Some(file) = script.as_ref().filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1")))
+        && let Ok(code) = std::fs::read_to_string(file)
+        && let Err(e) = powershell::check_script_args(&code, &args)
+    {
+        eprintln!("pchat: {e}");
+        return EXIT_USAGE;
+    }
     let opts = Options {
         db: db.clone(),
         json: cli.json,

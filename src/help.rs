@@ -68,6 +68,10 @@ pub fn render(cmdlet: &Cmdlet) -> String {
                 out.push('\n');
             }
             out.push_str(&format!("{INDENT}Example {}: {}\n", i + 1, ex.summary));
+            // The same example as a PowerShell command line, where it has one.
+            if let Some(ps) = crate::powershell::powershell_form(ex.code) {
+                out.push_str(&format!("{INDENT2}PS> {ps}\n"));
+            }
             for line in ex.code.lines() {
                 out.push_str(&format!("{INDENT2}{line}\n"));
             }

@@ -259,3 +259,31 @@ fn get_help_in_powershell_form() {
     let run = s.c("Get-Help Get-CsAdPrincipal").ok();
     assert!(run.stdout.starts_with("NAME\n"));
 }
+
+#[test]
+fn a_ps1_param_block_takes_its_values_from_arg_and_refuses_bad_ones_before_opening_the_store() {
+    let s = Store::empty();
+    let script = s.dir.path().join("report.ps1");
+    std::fs::write(
+        &script,
+        "param([Parameter(Mandatory)][string]$Pool, [int]$Days = 30, [ValidateSet('csv','json')][string]$As = 'csv')\n\"$Pool $($Days * 2) $As\"\n",
+    )
+    .expect("script");
+    let path = script.to_string_lossy().into_owned();
+    for (args, message) in [
+        (vec!["--arg", "days=5"], "needs --arg Pool=VALUE"),
+        (vec!["--arg", "pool=x", "--arg", "Dayz=5"], "no parameter 'Dayz'; its parameters are Pool, Days, As"),
+        (vec!["--arg", "pool=x", "--arg", "days=five"], "--arg Days: 'five' is not a whole number"),
+        (vec!["--arg", "pool=x", "--arg", "as=xml"], "--arg As: 'xml' is not one of csv, json"),
+    ] {
+        let mut all = vec!["run", path.as_str()];
+        all.extend(args);
+        let run = s.run(&all);
+        assert_eq!(run.code, 2, "{all:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{all:?}: {}", run.stderr);
+        assert!(!s.db().exists(), "the store is not opened for a refused argument");
+    }
+    let run = s.run(&["run", &path, "--arg", "POOL=pc01", "--arg", "days=4", "--arg", "as=JSON"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout.trim(), "pc01 8 JSON");
+}

@@ -4,6 +4,7 @@
 
 mod ast;
 mod cmdlets;
+mod examples;
 mod fileio;
 mod lexer;
 mod methods;
@@ -20,6 +21,7 @@ mod utility_script;
 use std::fmt;
 
 pub use ast::Pos;
+pub use examples::powershell_form;
 pub use translate::Translation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +110,37 @@ pub fn for_engine(
         return Err((format!("{} is not available in this build of pchat", missing.name), false));
     }
     Ok(t.rhai)
+}
+
+/// Check a `.ps1` runbook's `--arg` values against its top-level `param()` block before anything
+/// runs: names match case-insensitively, every mandatory parameter is given, and each value
+/// converts to its declared type. A script without `param()` takes its arguments as `$args` does.
+pub fn check_script_args(src: &str, args: &[(String, String)]) -> Result<(), String> {
+    let stmts = parser::parse(src).map_err(|e| e.to_string())?;
+    let Some(ast::Stmt::Params(decls, _)) = stmts.first() else {
+        return Ok(());
+    };
+    let declared = || decls.iter().map(|d| d.name.clone()).collect::<Vec<_>>().join(", ");
+    for (name, value) in args {
+        let Some(d) = decls.iter().find(|d| d.name.eq_ignore_ascii_case(name)) else {
+            return Err(format!(
+                "--arg {name}: the script has no parameter '{name}'; its parameters are {}",
+                if decls.is_empty() { "none".to_string() } else { declared() }
+            ));
+        };
+        if let Some(ty) = &d.ty {
+            let _ = methods::param_value(rhai::Dynamic::from(value.clone()), ty, &format!("--arg {}", d.name))?;
+        }
+        if !d.valid.is_empty() && !d.valid.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+            return Err(format!("--arg {}: '{value}' is not one of {}", d.name, d.valid.join(", ")));
+        }
+    }
+    for d in decls {
+        if d.mandatory && !args.iter().any(|(n, _)| n.eq_ignore_ascii_case(&d.name)) {
+            return Err(format!("the script needs --arg {}=VALUE (a mandatory parameter)", d.name));
+        }
+    }
+    Ok(())
 }
 
 /// Verbs of the cmdlets and pipeline commands the front end knows.
