@@ -36,6 +36,8 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("grant", bench_grant),
     ("effective_policy", bench_effective_policy),
     ("translate", bench_translate),
+    ("ps_script_translate", bench_ps_script_translate),
+    ("ps_foreach_users", bench_ps_foreach_users),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -483,6 +485,92 @@ fn bench_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         Unit::Us,
         &verdict("< 1 ms per line", per_line < Duration::from_millis(1)),
     )])
+}
+
+/// Translating a whole admin script of 500+ lines (the corpus scripts of tests/ps_scripts/
+/// without functions or param(), repeated), inside one `pchat -c` run, per script.
+fn bench_ps_script_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    const ROUNDS: usize = 20;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ps_scripts");
+    let mut files: Vec<PathBuf> = fs::read_dir(&dir)
+        .map_err(|e| format!("cannot list {}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "ps1"))
+        .collect();
+    files.sort();
+    let mut parts = Vec::new();
+    for f in files {
+        let text = fs::read_to_string(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?;
+        // Functions may be defined once per script, and param() only opens one.
+        if text.contains("function ") || text.contains("param(") || text.contains("exit ") {
+            continue;
+        }
+        parts.push(text.lines().filter(|l| !l.starts_with("##")).collect::<Vec<_>>().join("\n"));
+    }
+    let mut script = String::new();
+    while script.lines().count() < 500 {
+        for p in &parts {
+            script.push_str(p);
+            script.push('\n');
+        }
+    }
+    let lines = script.lines().count();
+    let path = ctx.dir.join("big.ps1");
+    fs::write(&path, &script).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let code = format!(
+        "let s = read_text({}); let t = timestamp(); for r in 0..{ROUNDS} {{ translate(s); }} \
+         (t.elapsed * 1000000.0).to_int() / {ROUNDS}",
+        rhai_str(&path)
+    );
+    let (_, out) = ctx.pchat(&code, QUICK_TIMEOUT)?;
+    let micros: u64 = out.trim().parse().map_err(|_| format!("unexpected output: {}", clip(out.trim())))?;
+    let per_script = Duration::from_micros(micros);
+    Ok(vec![Row::single(
+        &format!("translate() of a {lines}-line admin script (mean of {ROUNDS})"),
+        "-",
+        per_script,
+        Unit::Ms,
+        &verdict("< 100 ms", per_script < Duration::from_millis(100)),
+    )])
+}
+
+/// A `foreach` over every user calling a Cs cmdlet per user, as a .ps1 runbook and as the same
+/// loop in a .rhai runbook (whole runs, start-up included).
+fn bench_ps_foreach_users(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    ctx.ensure_loaded()?;
+    let ps = "$n = 0\nforeach ($u in Get-CsUser) {\n    $p = Get-CsEffectivePersistentChatPolicy -Identity $u.SipAddress\n    if ($p.EnablePersistentChat) { $n++ }\n}\n$n\n";
+    let rhai = "let n = 0;\nfor u in get_cs_user() {\n    let p = get_cs_effective_persistent_chat_policy(#{Identity: u.SipAddress});\n    if p[0].EnablePersistentChat { n += 1; }\n}\nn\n";
+    let ps_path = ctx.dir.join("loop.ps1");
+    let rhai_path = ctx.dir.join("loop.rhai");
+    fs::write(&ps_path, ps).map_err(|e| format!("cannot write {}: {e}", ps_path.display()))?;
+    fs::write(&rhai_path, rhai).map_err(|e| format!("cannot write {}: {e}", rhai_path.display()))?;
+    let (t_rhai, out_rhai) = ctx.pchat_run(&rhai_path, LOAD_TIMEOUT)?;
+    let (t_ps, out_ps) = ctx.pchat_run(&ps_path, LOAD_TIMEOUT)?;
+    if out_ps.trim() != out_rhai.trim() {
+        return Err(format!(
+            "the two loops disagree: PowerShell {} vs Rhai {}",
+            clip(out_ps.trim()),
+            clip(out_rhai.trim())
+        ));
+    }
+    let ratio = t_ps.as_secs_f64() / t_rhai.as_secs_f64().max(1e-9);
+    Ok(vec![
+        Row::single(
+            "foreach over Get-CsUser calling Get-CsEffectivePersistentChatPolicy (.rhai)",
+            &ctx.n_label(),
+            t_rhai,
+            Unit::S,
+            "-",
+        ),
+        Row::single(
+            &format!("the same loop as a .ps1 (x{ratio:.2} the Rhai time)"),
+            &ctx.n_label(),
+            t_ps,
+            Unit::S,
+            &verdict("within 1.5x of the Rhai loop", ratio <= 1.5),
+        ),
+    ])
 }
 
 // ---------------------------------------------------------------------------------------------

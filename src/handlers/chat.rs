@@ -24,13 +24,49 @@ pub fn split_identity<'a>(identity: &'a str, what: &str) -> CmdletResult<(&'a st
     }
 }
 
-/// The pool of a `pool\name` identity; an unknown pool is NotFound for the object.
+/// The pool of a `pool\name` identity; an unknown pool is NotFound for the object. A bare name
+/// (as Microsoft's guides write `-Identity testCat`) resolves when exactly one pool holds an
+/// object of that kind and name; several are an error listing them.
 pub fn identity_pool<'a>(store: &Store, identity: &'a str, what: &str) -> CmdletResult<(PoolTarget, &'a str)> {
+    let bare = identity.trim();
+    if !bare.is_empty() && !bare.contains('\\') && !has_wildcards(bare) {
+        return bare_name_pool(store, bare, what);
+    }
     let (pool, name) = split_identity(identity, what)?;
     let target = store.chat_pools(Some(pool)).map_err(|e| {
         CmdletError::new(e.kind, format!("no {what} '{identity}': {}", e.message)).with_target(identity)
     })?;
     Ok((target.into_iter().next().ok_or_else(|| CmdletError::not_found(format!("no pool '{pool}'")))?, name))
+}
+
+fn bare_name_pool<'a>(store: &Store, name: &'a str, what: &str) -> CmdletResult<(PoolTarget, &'a str)> {
+    let mut holders = Vec::new();
+    for pool in store.chat_pools(None)? {
+        let held = match what {
+            "chat room" => store.room_by_name(&pool, name)?.is_some(),
+            "category" => store.category_by_name(&pool, name)?.is_some(),
+            "add-in" => store.addin_by_name(&pool, name)?.is_some(),
+            _ => false,
+        };
+        if held {
+            holders.push(pool);
+        }
+    }
+    match holders.len() {
+        1 => Ok((holders.remove(0), name)),
+        0 => Err(CmdletError::not_found(format!(
+            "no {what} named '{name}' in any pool (give the identity as <poolFqdn>\\<Name>, e.g. pc01.contoso.com\\{name})"
+        ))
+        .with_target(name)),
+        _ => {
+            let candidates: Vec<String> = holders.iter().map(|p| format!("{}\\{name}", p.fqdn)).collect();
+            Err(CmdletError::invalid(format!(
+                "the {what} name '{name}' is held by several pools: {}; give one of them as the identity",
+                candidates.join(", ")
+            ))
+            .with_target(name))
+        }
+    }
 }
 
 pub fn not_found(what: &str, identity: &str) -> CmdletError {

@@ -416,6 +416,17 @@ pub fn register(engine: &mut Engine, json: bool) {
         pipe(p).into_iter().all(|p| fileio::exists(&text(p), kind.as_deref()))
     });
     engine.register_fn("ps_get_member", get_member);
+    engine.register_fn("ps_join_path", |a: Dynamic, b: Dynamic| {
+        let (a, b) = (text(a), text(b));
+        let b = b.trim_start_matches(['\\', '/']);
+        if a.is_empty() {
+            b.to_string()
+        } else if a.ends_with(['\\', '/']) {
+            format!("{a}{b}")
+        } else {
+            format!("{a}/{b}")
+        }
+    });
     engine.register_fn("ps_group", group);
     engine.register_fn("ps_select", select);
     engine.register_fn("ps_out_host", move |items: Array, paging: bool| out_host(items, paging, json));

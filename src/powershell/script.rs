@@ -81,6 +81,7 @@ impl Translator {
             functions: Default::default(),
             unique: 0,
             catch_depth: 0,
+            error_action: None,
         }
     }
 
@@ -197,9 +198,20 @@ impl Translator {
                 self.emit(code)
             }
             Stmt::Assign { target, pos, op, value } => {
-                let value = self.value_of(value)?;
-                let set = self.assign(target, *pos, *op, value)?;
+                let rhs = self.value_of(value)?;
+                let set = self.assign(target, *pos, *op, rhs)?;
                 match target {
+                    Expr::Var(v, pos) if v.eq_ignore_ascii_case("ErrorActionPreference") => {
+                        // Applied to the Cs cmdlet calls that follow it in the script.
+                        let Stmt::Pipeline(p) = value.as_ref() else {
+                            return Err(PsError::unsupported("a computed $ErrorActionPreference", *pos));
+                        };
+                        match p.elements.as_slice() {
+                            [Element::Expr(Expr::Str(a) | Expr::Bare(a))] => self.error_action = Some(a.clone()),
+                            _ => return Err(PsError::unsupported("a computed $ErrorActionPreference", *pos)),
+                        }
+                        format!("{set};")
+                    }
                     Expr::Var(v, _) if v.eq_ignore_ascii_case("VerbosePreference") => {
                         let name = self.expr(target)?.text;
                         format!("{set}; ps_set_verbose({name});")

@@ -107,6 +107,24 @@ impl<'a> Parser<'a> {
                 self.c.skip_blanks(true)?;
                 return self.statement();
             }
+            // `[int]$count = 0`: the value converted to the type, then assigned.
+            if let Some(ty) = super::types::cast_type(&inner)
+                && self.c.chars.get(close + 1) == Some(&'$')
+            {
+                self.c.i = close + 1;
+                let target = self.postfix_expr()?;
+                self.c.skip_blanks(false)?;
+                if self.c.peek() == Some('=') && self.c.peek_at(1) != Some('=') && assignable(&target) {
+                    self.c.i += 1;
+                    self.c.skip_blanks(true)?;
+                    let pos = self.c.pos_of(at);
+                    let value = self.pipeline()?;
+                    let cast = Expr::Cast(ty.to_string(), Box::new(Expr::Paren(Box::new(value))));
+                    let value = Stmt::Pipeline(Pipeline { elements: vec![Element::Expr(cast)], pos });
+                    return Ok(Stmt::Assign { target, pos, op: AssignOp::Set, value: Box::new(value) });
+                }
+                self.c.i = at;
+            }
         }
         for (prefix, delta) in [("++", 1), ("--", -1)] {
             if self.c.starts_with(prefix) && self.c.peek_at(2) == Some('$') {

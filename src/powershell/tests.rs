@@ -266,9 +266,25 @@ const NOISE: &[&str] = &[
 /// stack); they either translate or report an error with a position inside the text.
 #[test]
 fn parser_never_panics_on_random_and_mutated_lines() {
-    let lines: Vec<&str> = EXAMPLES.lines().filter_map(|l| l.strip_prefix("ps: ")).collect();
+    // Example lines, and windows of one to six lines of the admin-script corpus (control flow,
+    // functions, here-strings...).
+    let corpus: Vec<String> = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/ps_scripts"))
+        .map(|d| d.flatten().filter_map(|e| std::fs::read_to_string(e.path()).ok()).collect())
+        .unwrap_or_default();
+    assert!(corpus.len() >= 40, "the script corpus is missing");
+    let mut windows: Vec<String> = Vec::new();
+    for script in &corpus {
+        let ls: Vec<&str> = script.lines().filter(|l| !l.starts_with("##")).collect();
+        for size in [1, 3, 6] {
+            for w in ls.windows(size.min(ls.len())) {
+                windows.push(w.join("\n"));
+            }
+        }
+    }
+    let lines: Vec<&str> =
+        EXAMPLES.lines().filter_map(|l| l.strip_prefix("ps: ")).chain(windows.iter().map(String::as_str)).collect();
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-    for round in 0..20_000 {
+    for round in 0..30_000 {
         let mut chars: Vec<char> = if round % 10 == 0 {
             (0..rng.below(60)).flat_map(|_| NOISE[rng.below(NOISE.len())].chars()).collect()
         } else {

@@ -226,6 +226,8 @@ pub(super) struct Translator {
     pub unique: usize,
     /// Nesting of catch blocks (a bare `throw` rethrows there).
     pub catch_depth: usize,
+    /// `$ErrorActionPreference = "Stop"`: the -ErrorAction of later Cs cmdlet calls that give none.
+    pub error_action: Option<String>,
 }
 
 /// The catalog cmdlet a mistyped name most likely means. Plain Levenshtein: the binder's
@@ -462,6 +464,11 @@ impl Translator {
                 format!("{}: too many positional arguments ({})", cmdlet.name, lead.len()),
                 c.pos,
             ));
+        }
+        if let Some(action) = &self.error_action
+            && !named.iter().any(|(k, _, _)| k == "ErrorAction")
+        {
+            named.push(("ErrorAction".into(), rhai_string(action), c.pos));
         }
         let mut call_args = lead;
         if !named.is_empty() {

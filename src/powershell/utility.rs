@@ -274,6 +274,18 @@ pub static UTILITIES: &[Utility] = &[
         params: &[at(value("Property"), 0), switch("NoElement")],
         unsupported: &["AsHashTable", "AsString", "CaseSensitive", "Culture", "InputObject"],
     },
+    Utility {
+        name: "Import-Module",
+        aliases: &["ipmo"],
+        params: &[at(value("Name"), 0), switch("Force")],
+        unsupported: &["Prefix", "PSSession", "CimSession", "Global"],
+    },
+    Utility {
+        name: "Join-Path",
+        aliases: &[],
+        params: &[at(value("Path"), 0), at(value("ChildPath"), 1)],
+        unsupported: &["Resolve", "AdditionalChildPath"],
+    },
     Utility { name: "Out-Host", aliases: &["oh"], params: &[switch("Paging")], unsupported: &["InputObject"] },
     Utility { name: "more", aliases: &[], params: &[], unsupported: &[] },
     Utility {

@@ -193,6 +193,37 @@ pub fn translate(
             let items = needs_input(u, c, input)?;
             Code::new(format!("ps_out_string({items}, {})", switch_on(args, "Stream")?), Kind::Value)
         }
+        // The Cs cmdlets are always loaded in pchat; other modules do not exist here.
+        "Import-Module" => {
+            let (e, pos) = required("Name")?;
+            let names: Vec<String> = match &e {
+                Expr::Str(s) | Expr::Bare(s) => vec![s.clone()],
+                Expr::Array(items) => items
+                    .iter()
+                    .map(|i| match i {
+                        Expr::Str(s) | Expr::Bare(s) => Ok(s.clone()),
+                        _ => Err(PsError::unsupported("a computed module name", pos)),
+                    })
+                    .collect::<Result<_, _>>()?,
+                _ => return Err(PsError::unsupported("a computed module name", pos)),
+            };
+            for n in &names {
+                let base = n.rsplit(['\\', '/']).next().unwrap_or(n).trim_end_matches(".psd1").to_ascii_lowercase();
+                if !matches!(base.as_str(), "lync" | "skypeforbusiness") {
+                    return Err(PsError::unsupported(
+                        format!("the module '{n}' (pchat has the Lync/SkypeForBusiness cmdlets)"),
+                        pos,
+                    ));
+                }
+            }
+            Code::new("()", Kind::Value)
+        }
+        "Join-Path" => {
+            let (p, _) = required("Path")?;
+            let (c2, _) = required("ChildPath")?;
+            let (p, c2) = (t.expr(&p)?.text, t.expr(&c2)?.text);
+            Code::new(format!("ps_join_path({p}, {c2})"), Kind::Value)
+        }
         "New-TimeSpan" => {
             let mut parts = Vec::new();
             for p in ["Start", "End", "Days", "Hours", "Minutes", "Seconds"] {
