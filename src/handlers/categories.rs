@@ -7,8 +7,8 @@ use super::chat::{
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::categories::CategoryRow;

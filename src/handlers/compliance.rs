@@ -4,8 +4,8 @@ use rhai::Dynamic;
 
 use super::{effective, settings};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::CmdletResult;
+use crate::invocation::Ctx;
 use crate::store::settings::COMPLIANCE;
 
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {

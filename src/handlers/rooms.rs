@@ -8,9 +8,9 @@ use super::chat::{
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult, ErrorKind};
 use crate::filters::expr;
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::categories::CategoryRow;

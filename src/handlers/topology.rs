@@ -10,8 +10,8 @@ use super::{read_text, wildcard_filter};
 use crate::binder::Bound;
 use crate::binder::value::is_fqdn;
 use crate::catalog::{self, ObjType, Ty};
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, text};
 use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
 
