@@ -401,7 +401,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         store.remove_principal(p.id)?;
         if p.kind == "Domain" {
             for key in ["domain_dn", "domain_netbios", "domain_name"] {
-                store.conn().execute("DELETE FROM meta WHERE key = ?1", [key])?;
+                store.remove_meta(key)?;
             }
         }
     }

@@ -5,7 +5,6 @@ use rhai::{Dynamic, Map};
 use super::limit;
 use super::principals::{object_class, parse_expr, parse_ldap, principal_object};
 use crate::binder::Bound;
-use crate::binder::value::is_fqdn;
 use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
@@ -13,6 +12,7 @@ use crate::objects::{list, object, opt, text};
 use crate::store::Store;
 use crate::store::directory::{PrincipalRow, dn_within, normalize_dn};
 use crate::store::endpoint::with_sip_prefix;
+use crate::values::dns::is_fqdn;
 
 /// The OCSPersistentChatContact object (reference 1.11).
 fn endpoint_object(e: &PrincipalRow) -> Dynamic {

@@ -97,7 +97,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
                 if ctx.should_process(&crate::handlers::rooms::identity(r))? {
-                    pd.write("UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", rusqlite::params![r.id])?;
+                    store.disable_room(pd.target(), r.id)?;
                 }
             }
         }
