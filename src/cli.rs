@@ -1,4 +1,4 @@
-//! The command line of DESIGN.md §1 and its exit codes: 0 success, 1 stopped by a terminating
+//! The command line (docs/command-line.md) and its exit codes: 0 success, 1 stopped by a terminating
 //! error, 2 usage or syntax error, 3 ran to the end with non-terminating errors.
 
 use std::io::{IsTerminal, Read};

@@ -1,5 +1,5 @@
 //! What a handler sees of one cmdlet call: the store, the bound call, and the shared WhatIf/Confirm
-//! machinery (reference 1.6, 1.8; DESIGN.md §1–2). It sits below both the handlers and the engine,
+//! machinery. It sits below both the handlers and the engine,
 //! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
 //! to the engine, which never names a handler.
 

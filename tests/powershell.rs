@@ -77,7 +77,7 @@ fn errors(stderr: &str) -> Vec<String> {
 #[test]
 fn every_reference_example_runs_verbatim_with_the_effect_of_its_rhai_form() {
     let pairs = pairs();
-    // Every example line of the reference's cmdlet sections; a new pair changes this count.
+    // Every documented PowerShell example line; a new pair changes this count.
     assert_eq!(pairs.len(), 150, "example pairs in tests/data/powershell_examples.txt");
     let mut ran = 0;
     let mut failures = Vec::new();

@@ -1,4 +1,4 @@
-//! Bound parameter values and their conversion from Rhai values (reference 1.4).
+//! Bound parameter values and their conversion from Rhai values.
 
 use chrono::TimeDelta;
 use rhai::{Dynamic, Map};

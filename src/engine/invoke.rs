@@ -15,7 +15,7 @@ pub fn throw(e: &CmdletError) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
 }
 
-/// DESIGN.md §2 call forms. A trailing untagged map is the named arguments; a first argument that
+/// The call forms of docs/command-line.md. A trailing untagged map is the named arguments; a first argument that
 /// is an array, an object or a blob is pipeline input; everything else is positional.
 fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
     let mut call = Call::default();
@@ -189,7 +189,7 @@ fn run_one(
     }
 }
 
-/// DESIGN.md §2 "Returns": Get → always an array; New → the object (an array when piped);
+/// What a call returns (docs/command-line.md): Get → always an array; New → the object (an array when piped);
 /// Set/Remove → nothing unless PassThru.
 fn shape(output: Output, piped: bool, mut results: Vec<Dynamic>) -> Dynamic {
     match output {

@@ -1,5 +1,5 @@
-//! The Rhai engine: every working cmdlet registered from the catalog in all call forms of
-//! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
+//! The Rhai engine: every cmdlet of the handler table registered in all call forms of
+//! docs/command-line.md, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
 mod files;
 mod invoke;
@@ -224,7 +224,7 @@ fn with_position(text: String, pos: Position) -> String {
     }
 }
 
-/// Syntax errors exit with 2, everything else that stops a script with 1 (DESIGN.md §1).
+/// Syntax errors exit with 2, everything else that stops a script with 1.
 pub fn is_syntax_error(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorParsing(..))
 }
@@ -247,7 +247,7 @@ fn register_cmdlets(engine: &mut Engine, session: &SharedSession, handlers: &'st
     }
 }
 
-/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name (reference 1.12).
+/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name.
 fn dispatch(
     session: &SharedSession,
     handlers: &'static Table,

@@ -1,4 +1,4 @@
-//! Add-ins: Get/New/Set/Remove-CsPersistentChatAddin (reference 2.8, 1.10 #19, #21).
+//! Add-ins: Get/New/Set/Remove-CsPersistentChatAddin.
 
 use rhai::Dynamic;
 
@@ -30,7 +30,7 @@ fn addin_object(a: &AddinRow) -> Dynamic {
     )
 }
 
-/// An absolute http or https URL with a host (reference 2.8 #31 Rec).
+/// An absolute http or https URL with a host.
 fn check_url(url: &str) -> CmdletResult<String> {
     let u = url.trim();
     let rest = ["http://", "https://"]

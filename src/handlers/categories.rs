@@ -1,4 +1,4 @@
-//! Categories: Get/New/Set/Remove-CsPersistentChatCategory (reference 2.6, 1.10 #5-12).
+//! Categories: Get/New/Set/Remove-CsPersistentChatCategory.
 
 use rhai::{Dynamic, Map};
 

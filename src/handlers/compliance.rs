@@ -1,4 +1,4 @@
-//! Compliance collections (reference 2.4) and the effective collection of a pool (extension).
+//! Compliance collections and the effective collection of a pool (extension).
 
 use rhai::Dynamic;
 

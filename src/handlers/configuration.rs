@@ -1,4 +1,4 @@
-//! Configuration collections (reference 2.3) and the effective collection of a pool (extension).
+//! Configuration collections and the effective collection of a pool (extension).
 
 use rhai::Dynamic;
 

@@ -1,5 +1,5 @@
 //! Effective settings (pchat extensions): which configuration or compliance collection governs a
-//! Persistent Chat pool, and which policy governs a user (reference 1.3). The objects are the
+//! Persistent Chat pool, and which policy governs a user. The objects are the
 //! governing ones, plus `AppliesTo` (the pool or user asked about) and `Scope` (where the
 //! settings came from: Service, Site, Tag or Global).
 

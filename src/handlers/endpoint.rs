@@ -1,4 +1,4 @@
-//! Endpoints (reference 2.9): directory contacts that give a Persistent Chat pool a SIP address.
+//! Endpoints: directory contacts that give a Persistent Chat pool a SIP address.
 
 use rhai::{Dynamic, Map};
 
@@ -14,7 +14,7 @@ use crate::store::directory::{PrincipalRow, dn_within, normalize_dn};
 use crate::store::endpoint::with_sip_prefix;
 use crate::values::dns::is_fqdn;
 
-/// The OCSPersistentChatContact object (reference 1.11).
+/// The OCSPersistentChatContact object.
 fn endpoint_object(e: &PrincipalRow) -> Dynamic {
     let attr = |k: &str| e.attrs.get(k).and_then(|v| v.as_str()).map(str::to_string);
     object(

@@ -96,7 +96,7 @@ pub static TABLE: Table = Table {
     ],
 };
 
-/// `-ResultSize`: the first N in the standard order (reference 1.6).
+/// `-ResultSize`: the first N in the standard order.
 pub(crate) fn limit<T>(mut items: Vec<T>, b: &Bound) -> Vec<T> {
     if let Some(n) = b.int("ResultSize") {
         items.truncate(n.max(0) as usize);

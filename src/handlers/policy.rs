@@ -1,4 +1,4 @@
-//! Persistent Chat policies (reference 2.5): Get/New/Set/Remove through the shared scoped-settings
+//! Persistent Chat policies: Get/New/Set/Remove through the shared scoped-settings
 //! handlers, Grant here, and the effective policy of a user (extension).
 
 use rhai::Dynamic;

@@ -13,7 +13,7 @@ use crate::store::Store;
 use crate::store::directory::{PrincipalRow, normalize_dn};
 use crate::values::wildcard::has_wildcards;
 
-/// ObjectClass values per principal type (reference 1.9).
+/// ObjectClass values per principal type.
 pub fn object_class(kind: &str) -> &'static [&'static str] {
     match kind {
         "User" => &["top", "person", "organizationalPerson", "user"],

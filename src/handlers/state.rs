@@ -1,6 +1,6 @@
 //! Pool state and active servers: Get/Set-CsPersistentChatState, Set-CsPersistentChatActiveServer.
 //! Fail-over is real: FailedOver serves the pool from its backup database; failing back first
-//! brings the primary up to date from the backup (DESIGN.md §4).
+//! brings the primary up to date from the backup.
 
 use rhai::Dynamic;
 

@@ -38,7 +38,7 @@ pub struct MessageQuery {
     pub limit: Option<i64>,
 }
 
-/// Stored size of a message: the UTF-8 bytes of its text (reference 2.7 #24).
+/// Stored size of a message: the UTF-8 bytes of its text.
 pub fn size_of(text: &str) -> i64 {
     text.len() as i64
 }

@@ -1,4 +1,4 @@
-//! Export-CsPersistentChatData (reference 2.11 #38). content.json is streamed: messages go one by
+//! Export-CsPersistentChatData. content.json is streamed: messages go one by
 //! one from a SQL cursor into the ZIP writer, so memory stays flat however large the archive.
 
 use std::collections::BTreeMap;

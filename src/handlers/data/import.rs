@@ -1,4 +1,4 @@
-//! Import-CsPersistentChatData (reference 2.11 #39). The whole archive is validated before anything
+//! Import-CsPersistentChatData. The whole archive is validated before anything
 //! is written — entry names, declared sizes, compression ratios, JSON, version, the parts the Level
 //! needs, every reference — then merged: categories and rooms upserted by name, messages appended
 //! skipping known MessageIds, policy assignments applied to existing users. All in the caller's
