@@ -256,7 +256,7 @@ mod tests {
     }
 
     /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed
-    /// by `help`, completed by the REPL. (tests/examples.rs runs one of its examples to success.)
+    /// by `help`, completed by the REPL. (tests/it/examples.rs runs one of its examples to success.)
     #[test]
     fn every_catalog_entry_is_registered_listed_and_completed() {
         let dir = tempfile::tempdir().unwrap();
