@@ -9,6 +9,7 @@ use super::chat::{name_scope, unique_match};
 use super::rooms;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::RoomType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
@@ -58,7 +59,7 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let (pool, room) = rooms::find(store, room_arg, pool_arg)?;
         let cat = rooms::category_of_room(store, &pool, &room)?;
         if b.switch("Presenters") {
-            if room.room_type != "Auditorium" {
+            if room.room_type != RoomType::Auditorium {
                 return Err(CmdletError::invalid_operation(format!(
                     "-Presenters: '{}\\{}' is a {} room; only Auditorium rooms have presenters",
                     room.pool, room.name, room.room_type

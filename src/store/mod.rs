@@ -4,6 +4,7 @@
 pub mod addins;
 pub mod archive;
 pub mod categories;
+mod columns;
 pub mod directory;
 pub mod endpoint;
 pub mod health;

@@ -15,6 +15,7 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
+use crate::catalog::enums::{ExportLevel, Invitations, Named, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::handlers::messages::pool_data;
 use crate::invocation::Ctx;
@@ -208,10 +209,11 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     if manifest.version != VERSION {
         return Err(corrupt(format!("version {} (this pchat reads version {VERSION})", manifest.version)));
     }
-    if !LEVELS.contains(&manifest.level.as_str()) {
-        return Err(corrupt(format!("unknown level '{}' (valid: {})", manifest.level, LEVELS.join(", "))));
-    }
-    for part in parts_of(&manifest.level) {
+    let Some(level) = level_of(&manifest) else {
+        let valid = ExportLevel::NAMES.join(", ");
+        return Err(corrupt(format!("unknown level '{}' (valid: {valid})", manifest.level)));
+    };
+    for part in parts_of(level) {
         if !ar.has(part) {
             return Err(corrupt(format!("level {} needs {part}, which is missing", manifest.level)));
         }
@@ -232,9 +234,9 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     for r in &rooms {
         let t = targets.of(&r.persistent_chat_pool_fqdn)?;
         check_text(ROOMS, "Name", &r.name)?;
-        check_enum(ROOMS, "Privacy", &r.privacy, &["Open", "Closed", "Secret"])?;
-        check_enum(ROOMS, "Type", &r.room_type, &["Normal", "Auditorium"])?;
-        check_enum(ROOMS, "Invitations", &r.invitations, &["Inherit", "False"])?;
+        archived::<Privacy>(ROOMS, "Privacy", &r.privacy)?;
+        archived::<RoomType>(ROOMS, "Type", &r.room_type)?;
+        archived::<Invitations>(ROOMS, "Invitations", &r.invitations)?;
         if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
             && store.category_by_name(t, &r.category)?.is_none()
         {
@@ -300,11 +302,13 @@ fn check_text(part: &str, field: &str, v: &str) -> CmdletResult<()> {
     Ok(())
 }
 
-fn check_enum(part: &str, field: &str, v: &str, valid: &[&str]) -> CmdletResult<()> {
-    if !valid.contains(&v) {
-        return Err(corrupt(format!("{part}: {field} '{v}' is not one of {}", valid.join(", "))));
-    }
-    Ok(())
+/// An archived enumeration value, spelled exactly as export writes it.
+fn archived<T: Named>(part: &str, field: &str, v: &str) -> CmdletResult<T> {
+    T::ALL
+        .iter()
+        .copied()
+        .find(|x| x.name() == v)
+        .ok_or_else(|| corrupt(format!("{part}: {field} '{v}' is not one of {}", T::NAMES.join(", "))))
 }
 
 fn merge<R: Read + Seek>(
@@ -389,9 +393,9 @@ fn merge<R: Read + Seek>(
             category_id: category.id,
             category: category.name.clone(),
             disabled: r.disabled,
-            invitations: r.invitations.clone(),
-            privacy: r.privacy.clone(),
-            room_type: r.room_type.clone(),
+            invitations: archived(ROOMS, "Invitations", &r.invitations)?,
+            privacy: archived(ROOMS, "Privacy", &r.privacy)?,
+            room_type: archived(ROOMS, "Type", &r.room_type)?,
             addin_id: addin.as_ref().map(|a| a.id),
             addin: addin.map(|a| a.name),
             content_bytes: existing.as_ref().map_or(0, |e| e.content_bytes),
