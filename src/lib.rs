@@ -13,6 +13,7 @@ pub mod objects;
 pub mod output;
 pub mod powershell;
 pub mod repl;
+pub mod runbook_params;
 pub mod store;
 #[cfg(test)]
 mod testing;

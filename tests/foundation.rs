@@ -320,6 +320,7 @@ fn runbooks_get_args_script_dir_modules_and_stdin() {
             r#"
         import "helpers" as h;
         import "common" as c;
+        const PARAMS = #{ pool: #{ type: "string", mandatory: true, help: "the pool" } };
         let by_dept = c::count_by(get_cs_user(#{LdapFilter: "Department=Sales"}), "Department");
         print(`${h::twice(21)} ${ARGS.pool} ${SCRIPT_DIR.len() > 0} ${by_dept.keys()}`);
         "#,

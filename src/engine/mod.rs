@@ -27,8 +27,8 @@ pub struct Options {
     pub prompt_mode: PromptMode,
     /// The runbook being run, if any (for `SCRIPT_DIR` and module resolution).
     pub script: Option<PathBuf>,
-    /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
-    pub args: Vec<(String, String)>,
+    /// The runbook's bound parameters, visible to scripts as the map `ARGS`.
+    pub args: Map,
 }
 
 /// State shared by every registered function.
@@ -142,6 +142,7 @@ impl Shell {
             out_variables: OutVariables::default(),
         }));
         let mut engine = Engine::new();
+        crate::runbook_params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
@@ -159,8 +160,7 @@ impl Shell {
         crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
-        let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
-        scope.push_constant("ARGS", args);
+        scope.push_constant("ARGS", opts.args);
         let dir = script_dir
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
@@ -344,7 +344,7 @@ mod tests {
             what_if: false,
             prompt_mode: PromptMode::Unattended,
             script: None,
-            args: Vec::new(),
+            args: Map::new(),
         };
         Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
     }
