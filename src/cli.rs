@@ -3,8 +3,6 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
 use rhai::{Dynamic, Map};
@@ -202,7 +200,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
         }
         Err(e) => {
             eprintln!("{}", engine::describe_error(&e));
-            if engine::is_syntax_error(&e) { EXIT_USAGE } else { EXIT_TERMINATED }
+            if engine::is_syntax_error(&e) {
+                EXIT_USAGE
+            } else {
+                crate::interrupt::exit_code().unwrap_or(EXIT_TERMINATED)
+            }
         }
     }
 }
@@ -223,15 +225,7 @@ pub fn main() -> i32 {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // First Ctrl-C stops the running script cleanly (its open transaction rolls back); a second one
-    // while the first is still pending ends the process.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    crate::interrupt::install();
     // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
         Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
@@ -254,7 +248,7 @@ pub fn main() -> i32 {
         script: script.as_ref().map(|(f, _)| f.clone()),
         args,
     };
-    let mut shell = match Shell::new(opts, interrupt.clone()) {
+    let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pchat: {e:#}");

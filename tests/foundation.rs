@@ -394,7 +394,7 @@ fn directory_report_runbook() {
     assert!(run.stdout.starts_with("SIP-enabled users: 299\n"), "{}", run.stdout);
 }
 
-/// Ctrl-C (SIGINT) stops a running script cleanly: exit code 1, a clear message, no hang.
+/// Ctrl-C (SIGINT) stops a running script cleanly: exit code 130, a clear message, no hang.
 #[cfg(unix)]
 #[test]
 fn interrupt_stops_a_running_script() {
@@ -416,6 +416,6 @@ fn interrupt_stops_a_running_script() {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }

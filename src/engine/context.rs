@@ -1,7 +1,7 @@
 //! What a handler sees of the engine: the store, the bound call, and the shared WhatIf/Confirm
 //! machinery (reference 1.6, 1.8; DESIGN.md §1–2).
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use rhai::Dynamic;
 
@@ -106,10 +106,10 @@ impl<'a> Ctx<'a> {
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();
-                    let mut line = String::new();
-                    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+                    // Ctrl-C here stops the whole statement (a terminating error), never answers.
+                    let Some(line) = crate::interrupt::read_answer()? else {
                         return Err(self.declined(target));
-                    }
+                    };
                     match line.trim().to_ascii_lowercase().as_str() {
                         "" | "y" | "yes" => return Ok(()),
                         "a" => {
@@ -135,6 +135,8 @@ impl<'a> Ctx<'a> {
     }
 
     fn declined(&self, target: &str) -> CmdletError {
-        CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target)
+        let mut e = CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target);
+        e.declined = true;
+        e
     }
 }
