@@ -4,12 +4,12 @@
 
 use crate::catalog::enums::{Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::rooms::{category_of_room, identity};
+use crate::handlers::room::{category_of_room, identity};
 use crate::store::Store;
+use crate::store::ancestry::{Ancestry, in_scope};
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
-use crate::store::scope::{Ancestry, in_scope};
+use crate::store::room::RoomRow;
 
 /// Normalise a SIP address to carry the `sip:` prefix.
 pub fn sip_uri(s: &str) -> String {

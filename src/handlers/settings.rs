@@ -4,7 +4,7 @@
 
 use rhai::{Dynamic, Map};
 
-use super::scope::Scope;
+use super::settings_identity::Scope;
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::binder::value::{self, Value};

@@ -13,13 +13,13 @@ use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
 use crate::catalog::enums::{ExportLevel, Named};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::{micros, pool_data, posted_at_text};
+use crate::handlers::message::{micros, pool_data, posted_at_text};
 use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::principal_key;
+use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{RoomQuery, RoomRow};
-use crate::store::scope::principal_key;
+use crate::store::room::{RoomQuery, RoomRow};
 
 /// What one pool contributes to the archive.
 struct PoolPart {
@@ -114,7 +114,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
                         b.str("FileName").unwrap_or("in memory")
                     )
                 })?;
-                if ctx.should_process(&crate::handlers::rooms::identity(r))? {
+                if ctx.should_process(&crate::handlers::room::identity(r))? {
                     store.disable_room(pd.target(), r.id)?;
                 }
             }
@@ -222,7 +222,7 @@ fn write_archive<W: Write + Seek>(
         let mut first = true;
         for p in parts {
             let names: BTreeMap<i64, String> =
-                p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
+                p.rooms.iter().map(|r| (r.id, crate::handlers::room::identity(r))).collect();
             store
                 .for_each_message(&p.target.schema, &room_ids(p), from, |m| {
                     crate::fault::point("export-message");

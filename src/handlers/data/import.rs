@@ -17,15 +17,15 @@ use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
 use crate::catalog::enums::{ExportLevel, Invitations, Named, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::pool_data;
+use crate::handlers::message::pool_data;
 use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::addins::AddinRow;
-use crate::store::categories::CategoryRow;
-use crate::store::messages::{MessageAppender, MessageRow, size_of};
+use crate::store::addin::AddinRow;
+use crate::store::category::CategoryRow;
+use crate::store::message::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
+use crate::store::room::RoomRow;
 
 /// Caps against hostile archives: the sum of the parts' uncompressed sizes, the size of each
 /// part but content, and the uncompressed/compressed ratio of any part over 1 MiB.

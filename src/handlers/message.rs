@@ -6,17 +6,17 @@ use rhai::Dynamic;
 
 use super::access::{check_post, sip_uri, sip_user};
 use super::chat::{identity_pool, instance_text, not_found};
-use super::rooms::identity;
+use super::room::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, text};
 use crate::store::Store;
-use crate::store::messages::{MessageQuery, MessageRow, size_of};
+use crate::store::message::{MessageQuery, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
+use crate::store::room::RoomRow;
 use crate::values::time::format_datetime;
 
 const WHAT: &str = "chat room";

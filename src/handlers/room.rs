@@ -14,11 +14,11 @@ use crate::filters::expr;
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::{in_scope, principal_key};
+use crate::store::category::CategoryRow;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
-use crate::store::scope::{in_scope, principal_key};
+use crate::store::room::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
 use crate::values::wildcard::{Wildcard, has_wildcards};
 
 const WHAT: &str = "chat room";
