@@ -335,7 +335,11 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
                 return Err(format!("{at}: UserScopes entry '{scope}' must have the form OU:<distinguished name>"));
             }
         }
-        let user_scopes = r.user_scopes.iter().map(|s| format!("OU:{}", s[3..].trim())).collect();
+        let user_scopes = r
+            .user_scopes
+            .iter()
+            .map(|s| format!("OU:{}", s.split_once(':').map_or(s.as_str(), |(_, dn)| dn).trim()))
+            .collect();
         role_rows.push(RoleRow { sid: role_sid(&identity), identity, cmdlets, user_scopes, is_standard: false });
     }
     Ok(Import { domain, principals: entries.into_iter().map(|(_, s)| s).collect(), roles: role_rows })
