@@ -152,7 +152,7 @@ fn no_cmdlet_panics_on_hostile_unicode() {
         std::fs::write(&path, &script).expect("runbook");
         let run = s.run_in(&cwd, &["--yes", "run", &path.to_string_lossy()]);
         if run.code == 101 || run.code < 0 || run.stderr.contains("panicked") || !run.stdout.contains("fuzz done") {
-            let last = run.stdout.lines().filter(|l| l.starts_with("call ")).last().unwrap_or("call ?");
+            let last = run.stdout.lines().rfind(|l| l.starts_with("call ")).unwrap_or("call ?");
             let n: usize = last.trim_start_matches("call ").parse().unwrap_or(0);
             let call = calls.get(n).map(|c| pchat::values::text::clip(c, 300).into_owned()).unwrap_or_default();
             let panic = run.stderr.lines().find(|l| l.contains("panicked")).unwrap_or("").to_string();
