@@ -264,6 +264,11 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
                 {
                     return Err(err(p, format!("expected a {} object, got a {}", want.type_name(), t.type_name())));
                 }
+                // A property the type does not have (`x.Descripton = "..."`) would be dropped
+                // silently when the object is written back.
+                if let Some(unknown) = map.keys().find_map(|k| want.check_property(k, &[]).err()) {
+                    return Err(err(p, format!("{unknown}; nothing was changed")));
+                }
                 Value::Object(tag, map.clone())
             }
             None => return Err(err(p, format!("expected a {} object, got {}", want.type_name(), describe(d)))),

@@ -202,6 +202,19 @@ pub fn describe_error(err: &EvalAltResult) -> String {
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(_, pos) => with_position("interrupted (Ctrl-C)".into(), *pos),
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        // Reading a property a map does not have is an error (never a silent `()`); the nearest
+        // property name of the catalog's object types is the likely intent.
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            let known: Vec<&str> = catalog::ObjType::ALL
+                .iter()
+                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
+                .copied()
+                .collect();
+            let hint = crate::values::text::suggest(name, known.into_iter())
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            with_position(format!("no property '{name}'{hint}"), *pos)
+        }
         other => {
             let pos = other.position();
             let mut text = other.to_string();

@@ -30,7 +30,8 @@ pub fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Op
     let g = normalize_name(given);
     candidates
         .map(|c| (strsim::damerau_levenshtein(&g, &normalize_name(c)), c))
-        .filter(|(d, c)| *d <= 3.max(c.chars().count() / 4))
+        // One edit in a short name, up to three in a long one: "zzz" is nobody's typo of "Url".
+        .filter(|(d, c)| *d <= (c.chars().count() / 3).clamp(1, 3))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
