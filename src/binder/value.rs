@@ -56,8 +56,11 @@ fn nullable(ty: Ty) -> bool {
     matches!(ty, Ty::String | Ty::Sip | Ty::Fqdn | Ty::Path | Ty::ListModifier | Ty::StringList | Ty::Filter)
 }
 
+/// Every text argument, list entries included, passes here: its length and control characters
+/// are checked once for every cmdlet and front end.
 fn as_text(p: &Param, d: &Dynamic) -> Result<String, CmdletError> {
     if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        crate::values::limits::check(crate::values::limits::Field::of_param(p.name), &s).map_err(|m| err(p, m))?;
         return Ok(s.to_string());
     }
     if d.is_int() || d.is_float() || d.is_char() || d.is_bool() {
