@@ -113,3 +113,40 @@ fn accented_identities_are_not_found_not_a_crash() {
         fails_unchanged(&s, code, cmdlet, "NotFound");
     }
 }
+
+#[test]
+fn control_characters_already_stored_are_shown_escaped_everywhere() {
+    let s = Store::examples();
+    // A store written before names were checked: put the bytes in directly, in both copies.
+    for file in ["sql01.contoso.com-rtc.db", "sql02.contoso.com-rtc.db"] {
+        let conn = rusqlite::Connection::open(s.dir.path().join(file)).unwrap();
+        conn.execute(
+            "UPDATE rooms SET name = 'Dr\u{1b}[2Jaft', description = 'x\u{1b}]0;owned\u{7}y' WHERE name = 'Draft'",
+            [],
+        )
+        .unwrap();
+    }
+    let pick = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Dr*'"})"#;
+    let outputs = [
+        s.c(pick).ok(),
+        s.c(&format!("print({pick}[0].Description)")).ok(),
+        s.c(&format!("{pick}.set_cs_persistent_chat_room(#{{Disabled: true, WhatIf: true}})")).ok(),
+        s.c(&format!(r#"{pick}.set_cs_persistent_chat_room(#{{Presenters: "sip:annb@contoso.com"}})"#)),
+        s.stdin(&[], "Get-CsPersistentChatRoom -Filter {Name -like 'Dr*'} | Format-List Name, Description\n").ok(),
+    ];
+    for run in &outputs {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "raw control characters printed:\n{all:?}");
+        assert!(all.contains("Dr\\e[2Jaft") || all.contains("x\\e]0;owned\\u{7}y"), "{all}");
+    }
+    assert!(
+        outputs[2].stdout.contains(
+            "What if: Performing the operation \"Set-CsPersistentChatRoom\" on target \"pc01.contoso.com\\Dr\\e[2Jaft\""
+        ),
+        "{}",
+        outputs[2].stdout
+    );
+    // JSON keeps the value exact, escaped the JSON way.
+    let run = s.run(&["--json", "-c", pick]).ok();
+    assert!(run.stdout.contains("Dr\\u001b[2Jaft"), "{}", run.stdout);
+}

@@ -1,6 +1,7 @@
 //! What a handler sees of the engine: the store, the bound call, and the shared WhatIf/Confirm
 //! machinery (reference 1.6, 1.8; DESIGN.md §1–2).
 
+use crate::values::text::escape_line;
 use std::io::{BufRead, IsTerminal, Write};
 
 use rhai::Dynamic;
@@ -57,7 +58,8 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            let target = escape_line(target);
+            println!("What if: Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
             return Ok(false);
         }
         let due = match self.common.confirm {
@@ -102,7 +104,8 @@ impl<'a> Ctx<'a> {
                     let _ = writeln!(err, "{s}.");
                 }
                 let _ = writeln!(err, "Are you sure you want to perform this action?");
-                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+                let shown = escape_line(target);
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();

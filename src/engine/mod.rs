@@ -145,6 +145,8 @@ impl Shell {
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
+        // A script printing a stored name must not pass its control characters to the terminal.
+        engine.on_print(|text| println!("{}", crate::values::text::escape_block(text)));
         let flag = interrupt.clone();
         engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
@@ -193,11 +195,16 @@ impl Shell {
     }
 }
 
-/// One line for an error that escaped the script: the innermost message and where it happened.
+/// One line for an error that escaped the script: the innermost message and where it happened,
+/// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
+    crate::values::text::escape_block(&describe_raw(err)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult) -> String {
     match err {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_error(inner)
+            describe_raw(inner)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(_, pos) => with_position("interrupted (Ctrl-C)".into(), *pos),
