@@ -9,6 +9,7 @@ pub mod errors;
 pub mod filters;
 pub mod handlers;
 pub mod help;
+pub mod invocation;
 pub mod objects;
 pub mod output;
 pub mod powershell;
