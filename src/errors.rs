@@ -93,12 +93,15 @@ impl CmdletError {
     }
 }
 
+/// Messages quote what was given, which may hold control characters: they are written out, so an
+/// error about a name like `\e[2J` cannot clear the screen it is shown on.
 impl fmt::Display for CmdletError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = crate::values::text::escape_block(&self.message);
         if self.cmdlet.is_empty() {
-            write!(f, "{}: {}", self.kind.id(), self.message)
+            write!(f, "{}: {message}", self.kind.id())
         } else {
-            write!(f, "{}: {}: {}", self.cmdlet, self.kind.id(), self.message)
+            write!(f, "{}: {}: {message}", self.cmdlet, self.kind.id())
         }
     }
 }

@@ -3,6 +3,7 @@
 //! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
 //! to the engine, which never names a handler.
 
+use crate::values::text::escape_line;
 use std::io::{IsTerminal, Write};
 
 use rhai::{Dynamic, Map};
@@ -90,7 +91,8 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            let target = escape_line(target);
+            println!("What if: Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
             return Ok(false);
         }
         let due = match self.common.confirm {
@@ -135,7 +137,8 @@ impl<'a> Ctx<'a> {
                     let _ = writeln!(err, "{s}.");
                 }
                 let _ = writeln!(err, "Are you sure you want to perform this action?");
-                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+                let shown = escape_line(target);
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();

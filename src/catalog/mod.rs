@@ -4,6 +4,7 @@
 
 pub mod entries;
 pub mod enums;
+mod properties;
 
 /// The value type a parameter accepts. The binder converts and validates into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

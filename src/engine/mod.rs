@@ -140,6 +140,8 @@ impl Shell {
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
+        // A script printing a stored name must not pass its control characters to the terminal.
+        engine.on_print(|text| println!("{}", crate::values::text::escape_block(text)));
         engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
@@ -191,15 +193,33 @@ impl Shell {
     }
 }
 
-/// One line for an error that escaped the script: the innermost message and where it happened.
+/// One line for an error that escaped the script: the innermost message and where it happened,
+/// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
+    crate::values::text::escape_block(&describe_raw(err)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult) -> String {
     match err {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_error(inner)
+            describe_raw(inner)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::errors::stopped("").message, *pos),
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        // Reading a property a map does not have is an error (never a silent `()`); the nearest
+        // property name of the catalog's object types is the likely intent.
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            let known: Vec<&str> = catalog::ObjType::ALL
+                .iter()
+                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
+                .copied()
+                .collect();
+            let hint = crate::values::text::suggest(name, known.into_iter())
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            with_position(format!("no property '{name}'{hint}"), *pos)
+        }
         other => {
             let pos = other.position();
             let mut text = other.to_string();
