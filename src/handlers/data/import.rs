@@ -86,13 +86,13 @@ impl<R: Read + Seek> Archive<R> {
                 return Err(corrupt(format!("entry '{name}' appears twice")));
             }
             let (size, packed) = (f.size(), f.compressed_size());
-            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
-                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
-            }
             if size > (1 << 20) && size / packed.max(1) > MAX_RATIO {
                 return Err(corrupt(format!(
                     "{name} expands {size} bytes from {packed} (ratio over {MAX_RATIO}: a compression bomb?)"
                 )));
+            }
+            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
+                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
             }
             total = total.saturating_add(size);
             sizes.insert(name, size);
