@@ -158,10 +158,17 @@ fn hostile_archives_are_refused_whole_with_the_reason() {
         e.2 = Some(0xFFFF_FFFF);
     }
     import_fails(&s, "ffffffff.zip", &raw_zip(&huge), "not a valid Persistent Chat export");
+    // 300 kB that declare 200 MiB: below the compression-bomb ratio, above the part limit.
+    let mut padded = rooms.to_vec();
+    padded.resize(rooms.len() + 300_000, b' ');
     for e in huge.iter_mut() {
-        e.2 = if e.0 == "rooms.json" { Some(200 << 20) } else { None };
+        e.2 = None;
+        if e.0 == "rooms.json" {
+            e.1 = &padded;
+            e.2 = Some(200 << 20);
+        }
     }
-    import_fails(&s, "declared.zip", &raw_zip(&huge), "rooms.json declares 209715200 bytes");
+    import_fails(&s, "declared.zip", &raw_zip(&huge), "rooms.json declares 209715200 bytes (limit 67108864)");
 
     let set_room = |key: &'static str, value: Value| edited(&parts, "rooms.json", move |v| v[0][key] = value.clone());
     import_fails(&s, "longname.zip", &set_room("Name", Value::from("x".repeat(5_000_000))), "too long for a name");
