@@ -218,6 +218,13 @@ fn cmdlets_refuse_oversized_names_and_messages_and_control_characters() {
     std::fs::write(&path, send).unwrap();
     let run = s.run(&["run", &path.to_string_lossy()]);
     assert!(single_error_line(&run).contains("too long for a message (at most 65536)"), "{}", run.stderr);
+    // A message pchat accepts must survive its own export and import: no posting times out of range.
+    fails_unchanged(
+        &s,
+        r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:annb@contoso.com", Message: "old", PostedAt: "0001-01-01"})"#,
+        "Send-CsPersistentChatMessage",
+        "OutOfRange",
+    );
     // Multi-line descriptions stay allowed.
     s.c(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{Description: "line one\nline\ttwo"})"#).ok();
     fails_unchanged(
