@@ -46,12 +46,15 @@ pub struct CmdletError {
     pub cmdlet: &'static str,
     /// The object the error is about, when known (shown in `last_errors()`).
     pub target: Option<String>,
+    /// The operator answered No at a confirmation prompt: the object is skipped, as in
+    /// PowerShell, with no error record and no effect on the exit code.
+    pub declined: bool,
 }
 
 impl CmdletError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let terminating = matches!(kind, ErrorKind::ParameterBinding | ErrorKind::AmbiguousParameterSet);
-        CmdletError { kind, message: message.into(), terminating, cmdlet: "", target: None }
+        CmdletError { kind, message: message.into(), terminating, cmdlet: "", target: None, declined: false }
     }
 
     pub fn terminating(mut self) -> Self {
@@ -108,6 +111,10 @@ impl std::error::Error for CmdletError {}
 /// Store failures surface as InvalidOperation on the object being changed, never as a panic.
 impl From<rusqlite::Error> for CmdletError {
     fn from(e: rusqlite::Error) -> Self {
+        // A signal interrupted the running statement (see `interrupt`).
+        if crate::interrupt::requested() && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            return stopped("");
+        }
         // The store refuses some writes with a cmdlet error carried through rusqlite's error type.
         if let rusqlite::Error::ToSqlConversionFailure(inner) = &e
             && let Some(refusal) = inner.downcast_ref::<CmdletError>()
@@ -119,3 +126,14 @@ impl From<rusqlite::Error> for CmdletError {
 }
 
 pub type CmdletResult<T> = Result<T, CmdletError>;
+
+/// The terminating error a cmdlet stops with when a signal asked it to; `done` says what was
+/// completed.
+pub fn stopped(done: &str) -> CmdletError {
+    CmdletError::canceled(crate::interrupt::describe(done)).terminating()
+}
+
+/// `Err(stopped(done()))` once a signal asked the running statement to stop.
+pub fn check_stop(done: impl FnOnce() -> String) -> Result<(), CmdletError> {
+    if crate::interrupt::requested() { Err(stopped(&done())) } else { Ok(()) }
+}

@@ -4,7 +4,7 @@
 //! to the engine, which never names a handler.
 
 use crate::values::text::escape_line;
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{IsTerminal, Write};
 
 use rhai::{Dynamic, Map};
 
@@ -142,10 +142,10 @@ impl<'a> Ctx<'a> {
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();
-                    let mut line = String::new();
-                    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+                    // Ctrl-C here stops the whole statement (a terminating error), never answers.
+                    let Some(line) = read_answer()? else {
                         return Err(self.declined(target));
-                    }
+                    };
                     match line.trim().to_ascii_lowercase().as_str() {
                         "" | "y" | "yes" => return Ok(()),
                         "a" => {
@@ -171,6 +171,50 @@ impl<'a> Ctx<'a> {
     }
 
     fn declined(&self, target: &str) -> CmdletError {
-        CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target)
+        let mut e = CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target);
+        e.declined = true;
+        e
     }
+}
+
+/// Read one line of a prompt's answer from standard input, giving up when a signal asks to stop.
+/// `Ok(None)`: end of input.
+#[cfg(unix)]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    let mut line = Vec::new();
+    loop {
+        crate::errors::check_stop(String::new)?;
+        let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; blocks until input or a signal (EINTR, then checked above).
+        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Ok(None);
+        }
+        if ready <= 0 {
+            continue;
+        }
+        let mut byte = [0u8; 1];
+        // SAFETY: reads one byte into a local buffer.
+        let n = unsafe { libc::read(0, byte.as_mut_ptr().cast(), 1) };
+        match n {
+            0 if line.is_empty() => return Ok(None),
+            0 => break,
+            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+            n if n < 0 => return Ok(None),
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[cfg(not(unix))]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+        return Ok(None);
+    }
+    crate::errors::check_stop(String::new)?;
+    Ok(Some(line))
 }

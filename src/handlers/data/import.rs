@@ -483,6 +483,12 @@ fn merge_messages<R: Read + Seek>(
     let bar = progress(total, "Importing");
     let mut failure: Option<CmdletError> = None;
     ar.each_message(|m| {
+        crate::fault::point("import-message");
+        if let Err(e) = crate::errors::check_stop(|| "nothing was imported (an import is all or nothing)".into()) {
+            let text = e.message.clone();
+            failure = Some(e);
+            return Err(text);
+        }
         let key = m.room.to_lowercase();
         if !rooms.contains_key(&key) {
             let resolved = (|| -> CmdletResult<(String, i64)> {
