@@ -183,7 +183,8 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
                 translated.as_str()
             }
             Err((message, syntax)) => {
-                eprintln!("{message}");
+                // The message quotes the line, which may hold control characters.
+                eprintln!("{}", crate::values::text::escape_block(&message));
                 return if syntax { EXIT_USAGE } else { EXIT_TERMINATED };
             }
         }

@@ -97,6 +97,7 @@ pub fn send(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     super::access::check_policy(store, &user)?;
     check_post(store, &pool, &room, &user)?;
     let at = b.date("PostedAt").map(|d| micros(d.at)).unwrap_or_else(|| Utc::now().timestamp_micros());
+    crate::values::limits::check_posted_at(at).map_err(|e| CmdletError::out_of_range(format!("-PostedAt: {e}")))?;
     let pd = pool_data(store, &pool)?;
     let sender = user.sip.clone().unwrap_or_default();
     let m = post(&pd, &room, &sender, body, at)?;

@@ -87,13 +87,13 @@ impl<R: Read + Seek> Archive<R> {
                 return Err(corrupt(format!("entry '{name}' appears twice")));
             }
             let (size, packed) = (f.size(), f.compressed_size());
-            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
-                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
-            }
             if size > (1 << 20) && size / packed.max(1) > MAX_RATIO {
                 return Err(corrupt(format!(
                     "{name} expands {size} bytes from {packed} (ratio over {MAX_RATIO}: a compression bomb?)"
                 )));
+            }
+            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
+                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
             }
             total = total.saturating_add(size);
             sizes.insert(name, size);
@@ -299,11 +299,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
             if !m.sender.to_ascii_lowercase().starts_with("sip:") {
                 return Err(format!("Sender '{}' is not a sip: address", m.sender));
             }
-            if !(EARLIEST_POST_US..LATEST_POST_US).contains(&m.posted_at_us) {
-                let when = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us)
-                    .map_or_else(|| "not a time".to_string(), |t| t.to_rfc3339());
-                return Err(format!("PostedAtUs {} ({when}) is outside 1970-01-01 to 9999-12-31", m.posted_at_us));
-            }
+            limits::check_posted_at(m.posted_at_us).map_err(|e| format!("PostedAtUs {}: {e}", m.posted_at_us))?;
             for (field, kind, v) in [
                 ("MessageId", Field::Text, &m.message_id),
                 ("Sender", Field::Text, &m.sender),
@@ -348,11 +344,6 @@ fn check_text(part: &str, field: &str, v: &str) -> CmdletResult<()> {
 fn limit(part: &str, at: &str, field: &str, kind: Field, v: &str) -> CmdletResult<()> {
     limits::check(kind, v).map_err(|e| corrupt(format!("{part}: {at}: {field}: {e}")))
 }
-
-/// The span of sane posting times, in microseconds since 1970: an archive claiming a message
-/// from the year -1199 is damaged or forged.
-const EARLIEST_POST_US: i64 = 0;
-const LATEST_POST_US: i64 = 253_402_300_800_000_000;
 
 /// An archived enumeration value, spelled exactly as export writes it.
 fn archived<T: Named>(part: &str, field: &str, v: &str) -> CmdletResult<T> {
