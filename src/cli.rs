@@ -1,16 +1,16 @@
-//! The command line of DESIGN.md §1 and its exit codes: 0 success, 1 stopped by a terminating
+//! The command line (docs/command-line.md) and its exit codes: 0 success, 1 stopped by a terminating
 //! error, 2 usage or syntax error, 3 ran to the end with non-terminating errors.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use rhai::{Dynamic, Map};
 
 use crate::catalog::Cmdlet;
+use crate::engine::params::Params;
 use crate::engine::{self, Options, PromptMode, Shell};
-use crate::{output, powershell, repl};
+use crate::{handlers, output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
@@ -44,12 +44,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax).
+    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax). `pchat run FILE --help` lists its parameters.
+    #[command(disable_help_flag = true)]
     Run {
-        file: PathBuf,
-        /// A value for the script's ARGS map (repeatable).
+        file: Option<PathBuf>,
+        /// A value for one of the runbook's declared parameters (repeatable).
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
+        /// List the runbook's parameters (with FILE), else this help.
+        #[arg(long, short = 'h')]
+        help: bool,
     },
 }
 
@@ -59,6 +63,93 @@ fn data_dir() -> Option<PathBuf> {
 
 fn default_db(demo: bool) -> Option<PathBuf> {
     data_dir().map(|d| d.join(if demo { "demo.db" } else { "pchat.db" }))
+}
+
+fn is_ps1(file: &Path) -> bool {
+    file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"))
+}
+
+enum Runbook {
+    /// Run this file, with this code and these `ARGS`.
+    Run(PathBuf, String, Map),
+    /// Nothing to run (its help was shown): exit with this code.
+    Done(i32),
+}
+
+/// Read a runbook and bind its `--arg`s to its declared parameters (see `engine::params`).
+fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool) -> Result<Runbook, String> {
+    let Some(file) = file else {
+        if help {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(run) = cmd.find_subcommand_mut("run") {
+                let _ = run.print_help();
+            }
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        return Err("run: give the runbook to run (pchat run FILE [--arg NAME=VALUE]...)".into());
+    };
+    let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read runbook {}: {e}", file.display()))?;
+    let given = parse_args(pairs)?;
+    if is_ps1(file) {
+        // A PowerShell runbook's param() block maps onto the same parameter model.
+        if let Some(declared) = powershell::script_params(&code).map_err(|e| format!("{}: {e}", file.display()))? {
+            let params = ps1_params(declared).map_err(|e| format!("{}: {e}", file.display()))?;
+            if help {
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&params.to_json()).unwrap_or_default());
+                } else {
+                    print!("{}", params.usage(&file.display().to_string()));
+                }
+                return Ok(Runbook::Done(EXIT_OK));
+            }
+            powershell::check_valid_sets(&code, &given)?;
+            let args = params
+                .bind(&given)
+                .map_err(|e| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display()))?;
+            return Ok(Runbook::Run(file.to_path_buf(), code, args));
+        }
+        if help {
+            println!("Usage: pchat run {} [--arg NAME=VALUE]...", file.display());
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        let args = given.into_iter().map(|(k, v)| (k.into(), Dynamic::from(v))).collect();
+        return Ok(Runbook::Run(file.to_path_buf(), code, args));
+    }
+    let params = Params::from_rhai(&code).map_err(|e| format!("{}: {e}", file.display()))?.unwrap_or_default();
+    if help {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&params.to_json()).unwrap_or_default());
+        } else {
+            print!("{}", params.usage(&file.display().to_string()));
+        }
+        return Ok(Runbook::Done(EXIT_OK));
+    }
+    let args = params
+        .bind(&given)
+        .map_err(|e| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display()))?;
+    Ok(Runbook::Run(file.to_path_buf(), code, args))
+}
+
+/// A `.ps1` runbook's `param()` as runbook parameters: types without a runbook form are read as
+/// text and converted by the script itself.
+fn ps1_params(declared: Vec<powershell::ScriptParam>) -> Result<Params, String> {
+    use crate::engine::params::{Param, ParamType};
+    let params = declared
+        .into_iter()
+        .map(|d| {
+            let ty = match d.ty.as_deref() {
+                Some("int" | "int32" | "int64" | "long") => ParamType::Int,
+                Some("double") => ParamType::Float,
+                Some("bool" | "boolean" | "switch") => ParamType::Bool,
+                Some("datetime") => ParamType::Date,
+                Some("string[]" | "array") => ParamType::StringList,
+                _ => ParamType::String,
+            };
+            let help = if d.valid.is_empty() { String::new() } else { format!("one of {}", d.valid.join(", ")) };
+            Param { name: d.name, ty, default: None, mandatory: d.mandatory, help }
+        })
+        .collect();
+    Params::new(params)
 }
 
 fn parse_args(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -98,7 +189,7 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
         let rhai = if powershell::looks_like_powershell(code) {
-            powershell::for_engine(code, &self.variables(), engine::is_available).map_err(|(message, _)| message)?
+            powershell::for_engine(code, &self.variables(), |c| self.is_available(c)).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
@@ -111,7 +202,7 @@ impl repl::ReplHost for Shell {
         self.json
     }
     fn is_available(&self, cmdlet: &Cmdlet) -> bool {
-        engine::is_available(cmdlet)
+        Shell::is_available(self, cmdlet)
     }
     fn variables(&self) -> Vec<String> {
         Shell::variables(self)
@@ -123,13 +214,14 @@ impl repl::ReplHost for Shell {
 fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
-        match powershell::for_engine(code, &[], engine::is_available) {
+        match powershell::for_engine(code, &[], |c| shell.is_available(c)) {
             Ok(rhai) => {
                 translated = rhai;
                 translated.as_str()
             }
             Err((message, syntax)) => {
-                eprintln!("{message}");
+                // The message quotes the line, which may hold control characters.
+                eprintln!("{}", crate::values::text::escape_block(&message));
                 return if syntax { EXIT_USAGE } else { EXIT_TERMINATED };
             }
         }
@@ -154,7 +246,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
         }
         Err(e) => {
             eprintln!("{}", engine::describe_error(&e));
-            if engine::is_syntax_error(&e) { EXIT_USAGE } else { EXIT_TERMINATED }
+            if engine::is_syntax_error(&e) {
+                EXIT_USAGE
+            } else {
+                crate::interrupt::exit_code().unwrap_or(EXIT_TERMINATED)
+            }
         }
     }
 }
@@ -175,42 +271,31 @@ pub fn main() -> i32 {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // First Ctrl-C stops the running script cleanly (its open transaction rolls back); a second one
-    // while the first is still pending ends the process.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    crate::interrupt::install();
+    // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
-        Some(Command::Run { file, args }) => match parse_args(args) {
-            Ok(a) => (Some(file.clone()), a),
+        Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
+            Ok(Runbook::Run(file, code, args)) => (Some((file, code)), args),
+            Ok(Runbook::Done(code)) => return code,
             Err(e) => {
-                eprintln!("pchat: {e}");
+                for line in e.lines() {
+                    eprintln!("pchat: {line}");
+                }
                 return EXIT_USAGE;
             }
         },
-        None => (None, Vec::new()),
+        None => (None, Map::new()),
     };
-    // A .ps1 runbook's param() block is checked against --arg before the store is opened.
-    if let Some(file) = script.as_ref().filter(|f| f.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1")))
-        && let Ok(code) = std::fs::read_to_string(file)
-        && let Err(e) = powershell::check_script_args(&code, &args)
-    {
-        eprintln!("pchat: {e}");
-        return EXIT_USAGE;
-    }
     let opts = Options {
         db: db.clone(),
         json: cli.json,
         what_if: cli.what_if,
         prompt_mode: PromptMode::detect(cli.yes),
-        script: script.clone(),
+        script: script.as_ref().map(|(f, _)| f.clone()),
         args,
+        handlers: &handlers::TABLE,
     };
-    let mut shell = match Shell::new(opts, interrupt.clone()) {
+    let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pchat: {e:#}");
@@ -223,17 +308,8 @@ pub fn main() -> i32 {
         eprintln!("pchat: cannot load the demo environment: {e}");
         return EXIT_TERMINATED;
     }
-    if let Some(file) = script {
-        return match std::fs::read_to_string(&file) {
-            Ok(code) => {
-                let ps1 = file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"));
-                run_script(&mut shell, &code, ps1)
-            }
-            Err(e) => {
-                eprintln!("pchat: cannot read runbook {}: {e}", file.display());
-                EXIT_USAGE
-            }
-        };
+    if let Some((file, code)) = script {
+        return run_script(&mut shell, &code, is_ps1(&file));
     }
     if let Some(code) = &cli.code {
         return run_script(&mut shell, code, false);
@@ -268,5 +344,38 @@ mod tests {
         );
         assert!(parse_args(&["novalue".into()]).is_err());
         assert!(parse_args(&["=v".into()]).is_err());
+    }
+
+    /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed
+    /// by `help`, completed by the REPL. (tests/it/examples.rs runs one of its examples to success.)
+    #[test]
+    fn every_catalog_entry_is_registered_listed_and_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            db: dir.path().join("pchat.db"),
+            json: false,
+            what_if: false,
+            prompt_mode: PromptMode::Unattended,
+            script: None,
+            args: Map::new(),
+            handlers: &handlers::TABLE,
+        };
+        let mut shell = Shell::new(opts).unwrap();
+        let overview = crate::help::overview(&|c| shell.is_available(c));
+        let available: Vec<&'static Cmdlet> = crate::catalog::all().iter().filter(|c| shell.is_available(c)).collect();
+        let completions = repl::complete::Completions::new(available);
+        for cmdlet in crate::catalog::all() {
+            let name = cmdlet.rhai_name();
+            let err = shell.eval(&format!("{name}(#{{NoSuchParameter: 1}})")).unwrap_err();
+            let message = engine::describe_error(&err);
+            assert!(
+                message.starts_with(&format!("{}: ParameterBinding: no parameter 'NoSuchParameter'", cmdlet.name)),
+                "{name}: {message}"
+            );
+            let listed = overview.lines().filter(|l| l.split_whitespace().next() == Some(name.as_str())).count();
+            assert_eq!(listed, 1, "{name}: lines of help naming it");
+            let (_, candidates) = completions.complete(&name, name.len());
+            assert!(candidates.iter().any(|c| c.replacement == name), "{name} not completed");
+        }
     }
 }

@@ -1,10 +1,9 @@
 //! The PowerShell-syntax front end: a pasted PowerShell command line is parsed
-//! ([`parser`]) and translated ([`translate`]) into the Rhai API of DESIGN.md §2, then run by the
+//! ([`parser`]) and translated ([`translate`]) into the Rhai API (docs/command-line.md), then run by the
 //! same engine and binder as Rhai typed by hand. `translate("...")` shows the Rhai a line becomes.
 
 mod ast;
 mod cmdlets;
-mod examples;
 mod fileio;
 mod lexer;
 mod methods;
@@ -21,7 +20,6 @@ mod utility_script;
 use std::fmt;
 
 pub use ast::Pos;
-pub use examples::powershell_form;
 pub use translate::Translation;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,32 +110,49 @@ pub fn for_engine(
     Ok(t.rhai)
 }
 
-/// Check a `.ps1` runbook's `--arg` values against its top-level `param()` block before anything
-/// runs: names match case-insensitively, every mandatory parameter is given, and each value
-/// converts to its declared type. A script without `param()` takes its arguments as `$args` does.
-pub fn check_script_args(src: &str, args: &[(String, String)]) -> Result<(), String> {
+/// One parameter of a `.ps1` runbook's top-level `param()` block.
+pub struct ScriptParam {
+    pub name: String,
+    /// The declared type in lower case (`string`, `int`, `switch`, `string[]`...), when given.
+    pub ty: Option<String>,
+    pub mandatory: bool,
+    /// `[ValidateSet(...)]` values.
+    pub valid: Vec<String>,
+}
+
+/// A `.ps1` runbook's top-level `param()` block (`None` without one), read without running it,
+/// so the command line can check `--arg` and answer `--help` as for any runbook. Defaults are
+/// computed when the script starts.
+pub fn script_params(src: &str) -> Result<Option<Vec<ScriptParam>>, String> {
+    let stmts = parser::parse(src).map_err(|e| e.to_string())?;
+    let Some(ast::Stmt::Params(decls, _)) = stmts.first() else {
+        return Ok(None);
+    };
+    Ok(Some(
+        decls
+            .iter()
+            .map(|d| ScriptParam {
+                name: d.name.clone(),
+                ty: d.ty.clone(),
+                mandatory: d.mandatory,
+                valid: d.valid.clone(),
+            })
+            .collect(),
+    ))
+}
+
+/// `[ValidateSet(...)]` of a `.ps1` runbook's parameters, checked against `--arg` before it runs.
+pub fn check_valid_sets(src: &str, given: &[(String, String)]) -> Result<(), String> {
     let stmts = parser::parse(src).map_err(|e| e.to_string())?;
     let Some(ast::Stmt::Params(decls, _)) = stmts.first() else {
         return Ok(());
     };
-    let declared = || decls.iter().map(|d| d.name.clone()).collect::<Vec<_>>().join(", ");
-    for (name, value) in args {
-        let Some(d) = decls.iter().find(|d| d.name.eq_ignore_ascii_case(name)) else {
-            return Err(format!(
-                "--arg {name}: the script has no parameter '{name}'; its parameters are {}",
-                if decls.is_empty() { "none".to_string() } else { declared() }
-            ));
-        };
-        if let Some(ty) = &d.ty {
-            let _ = methods::param_value(rhai::Dynamic::from(value.clone()), ty, &format!("--arg {}", d.name))?;
-        }
-        if !d.valid.is_empty() && !d.valid.iter().any(|v| v.eq_ignore_ascii_case(value)) {
+    for (name, value) in given {
+        if let Some(d) = decls.iter().find(|d| d.name.eq_ignore_ascii_case(name))
+            && !d.valid.is_empty()
+            && !d.valid.iter().any(|v| v.eq_ignore_ascii_case(value))
+        {
             return Err(format!("--arg {}: '{value}' is not one of {}", d.name, d.valid.join(", ")));
-        }
-    }
-    for d in decls {
-        if d.mandatory && !args.iter().any(|(n, _)| n.eq_ignore_ascii_case(&d.name)) {
-            return Err(format!("the script needs --arg {}=VALUE (a mandatory parameter)", d.name));
         }
     }
     Ok(())

@@ -112,7 +112,10 @@ pub fn prop(v: Dynamic, name: &str) -> RhaiResult<Dynamic> {
             if name.eq_ignore_ascii_case("Count") {
                 return Ok(Dynamic::from_int(1));
             }
-            return fail(unknown_property(kind, &map, name));
+            // Directory objects carry open attribute sets: an unknown name there is `$Null`.
+            let present: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+            kind.check_property(name, &present).or_else(fail)?;
+            return Ok(Dynamic::UNIT);
         }
         return Ok(match name.to_ascii_lowercase().as_str() {
             "count" => Dynamic::from_int(map.len() as i64),
@@ -145,18 +148,6 @@ pub fn prop(v: Dynamic, name: &str) -> RhaiResult<Dynamic> {
         return Ok(Dynamic::from_int(if v.is_unit() { 0 } else { 1 }));
     }
     Ok(Dynamic::UNIT)
-}
-
-fn unknown_property(kind: crate::catalog::ObjType, map: &Map, name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    let near = map
-        .keys()
-        .map(|k| (strsim::levenshtein(&lower, &k.to_ascii_lowercase()), k))
-        .filter(|(d, _)| *d <= 3)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| format!("; did you mean '{k}'?"))
-        .unwrap_or_default();
-    format!("{kind:?} objects have no property '{name}'{near}")
 }
 
 /// A pipeline's output as a value: nothing is `$Null`, one object is that object.
@@ -587,7 +578,7 @@ mod tests {
         assert_eq!(prop(prop(obj.clone(), "members").unwrap(), "Count").unwrap().as_int().unwrap(), 2);
         let mut typed = obj.clone();
         typed.set_tag(crate::catalog::ObjType::ChatRoom.tag());
-        assert!(prop(typed, "SiteID2").unwrap_err().to_string().contains("did you mean 'SiteId'"));
+        assert!(prop(typed, "Privcy").unwrap_err().to_string().contains("'Privcy'"));
         assert!(!truth(Dynamic::UNIT) && !truth(s("")) && truth(s("x")) && !truth(Dynamic::from_array(vec![])));
         assert_eq!(text(Dynamic::from_array(vec![s("a"), Dynamic::from_bool(true)])), "a True");
     }

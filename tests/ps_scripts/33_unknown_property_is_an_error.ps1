@@ -5,6 +5,7 @@ $rooms = Get-CsPersistentChatRoom
 $rooms | Where-Object { $_.Privcy -eq "Open" } | Remove-CsPersistentChatRoom -Confirm:$false
 "not reached"
 ## exit: 1
-## err: ChatRoom objects have no property 'Privcy'; did you mean 'Privacy'?
+## err: has no property 'Privcy'
+## err: Privacy
 ## notout: not reached
 ## state: get_cs_persistent_chat_room().len() == 3

@@ -1,4 +1,4 @@
-//! Export-CsPersistentChatData (reference 2.11 #38). content.json is streamed: messages go one by
+//! Export-CsPersistentChatData. content.json is streamed: messages go one by
 //! one from a SQL cursor into the ZIP writer, so memory stays flat however large the archive.
 
 use std::collections::BTreeMap;
@@ -11,14 +11,15 @@ use zip::write::SimpleFileOptions;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
+use crate::catalog::enums::{ExportLevel, Named};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::{micros, pool_data, posted_at_text};
+use crate::handlers::message::{micros, pool_data, posted_at_text};
+use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::principal_key;
+use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{RoomQuery, RoomRow};
-use crate::store::scope::principal_key;
+use crate::store::room::{RoomQuery, RoomRow};
 
 /// What one pool contributes to the archive.
 struct PoolPart {
@@ -47,9 +48,9 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let level = b.enum_value("Level").unwrap_or("All");
+    let level = b.choice("Level").unwrap_or(ExportLevel::All);
     let start = b.date("StartDate");
-    if start.is_some() && matches!(level, "User" | "Category") {
+    if start.is_some() && matches!(level, ExportLevel::User | ExportLevel::Category) {
         return Err(CmdletError::invalid(format!(
             "-StartDate bounds exported content: it is valid with Level All, RoomDirectory or Content, not {level}"
         )));
@@ -83,9 +84,19 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let file = std::fs::File::create(path)
             .map_err(|e| CmdletError::invalid(format!("-FileName: cannot create '{path}': {e}")).with_target(path))?;
         let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-        write_archive(store, &mut zip, &manifest, &parts, from)?;
-        let mut w = zip.finish().map_err(zip_err)?;
-        w.flush().map_err(io_err(path))?;
+        let written = write_archive(store, &mut zip, &manifest, &parts, from)
+            .and_then(|()| zip.finish().map_err(zip_err))
+            .and_then(|mut w| w.flush().map_err(io_err(path)));
+        if let Err(e) = written {
+            // Never leave a half-written archive that looks like an export.
+            let _ = std::fs::remove_file(path);
+            return Err(match crate::interrupt::requested() {
+                true => {
+                    crate::errors::stopped(&format!("nothing was exported; the partial archive '{path}' was removed"))
+                }
+                false => e,
+            });
+        }
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
         write_archive(store, &mut zip, &manifest, &parts, from)?;
@@ -96,8 +107,15 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         for p in &parts {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
-                if ctx.should_process(&crate::handlers::rooms::identity(r))? {
-                    pd.write("UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", rusqlite::params![r.id])?;
+                crate::fault::point("export-disable");
+                crate::errors::check_stop(|| {
+                    format!(
+                        "the archive is complete; no room was disabled (the disabling rolled back): {}",
+                        b.str("FileName").unwrap_or("in memory")
+                    )
+                })?;
+                if ctx.should_process(&crate::handlers::room::identity(r))? {
+                    store.disable_room(pd.target(), r.id)?;
                 }
             }
         }
@@ -167,7 +185,7 @@ fn write_archive<W: Write + Seek>(
     from: Option<i64>,
 ) -> CmdletResult<()> {
     put_json(zip, MANIFEST, manifest)?;
-    let included = parts_of(&manifest.level);
+    let included = level_of(manifest).map(parts_of).unwrap_or_default();
     if included.contains(&USERS) {
         put_json(zip, USERS, &users(store, parts)?)?;
     }
@@ -185,6 +203,7 @@ fn write_archive<W: Write + Seek>(
             let urls: BTreeMap<String, String> =
                 store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
             for r in &p.rooms {
+                crate::errors::check_stop(String::new)?;
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;
                 first = false;
                 serde_json::to_writer_pretty(&mut out, &room_doc(r, &urls))
@@ -203,9 +222,13 @@ fn write_archive<W: Write + Seek>(
         let mut first = true;
         for p in parts {
             let names: BTreeMap<i64, String> =
-                p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
+                p.rooms.iter().map(|r| (r.id, crate::handlers::room::identity(r))).collect();
             store
                 .for_each_message(&p.target.schema, &room_ids(p), from, |m| {
+                    crate::fault::point("export-message");
+                    if crate::interrupt::requested() {
+                        anyhow::bail!("interrupted");
+                    }
                     let doc = MessageDoc {
                         message_id: m.message_id.clone(),
                         room: names.get(&m.room_id).cloned().unwrap_or_default(),
@@ -250,9 +273,9 @@ fn room_doc(r: &RoomRow, urls: &BTreeMap<String, String>) -> RoomDoc {
         description: r.description.clone(),
         category: r.category.clone(),
         disabled: r.disabled,
-        invitations: r.invitations.clone(),
-        privacy: r.privacy.clone(),
-        room_type: r.room_type.clone(),
+        invitations: r.invitations.name().to_string(),
+        privacy: r.privacy.name().to_string(),
+        room_type: r.room_type.name().to_string(),
         addin: r.addin.clone(),
         addin_url: r.addin.as_ref().and_then(|a| urls.get(&a.to_lowercase()).cloned()),
         members: r.members.clone(),
