@@ -230,9 +230,11 @@ const ORDER_TAG_BASE: i32 = 0x10_0000;
 /// Distinct property orders kept; beyond this, objects fall back to map order.
 const MAX_ORDERS: usize = 4096;
 
+/// Registered property orders: by tag (index), and the tag of each order.
+type Orders = (Vec<std::rc::Rc<[String]>>, std::collections::HashMap<Vec<String>, i32>);
+
 thread_local! {
-    static ORDERS: std::cell::RefCell<(Vec<std::rc::Rc<[String]>>, std::collections::HashMap<Vec<String>, i32>)> =
-        Default::default();
+    static ORDERS: std::cell::RefCell<Orders> = Default::default();
 }
 
 /// The tag that makes an object display its properties in `keys` order (a PowerShell

@@ -664,8 +664,8 @@ mod tests {
     fn lists_change_in_place() {
         let mut l = Dynamic::from_array(vec![]);
         assert_eq!(call(&mut l, "Add", vec![s("a")]).unwrap().as_int().unwrap(), 0);
-        call(&mut l, "Add", vec![s("b")]).unwrap();
-        call(&mut l, "Remove", vec![s("A")]).unwrap();
+        let _ = call(&mut l, "Add", vec![s("b")]).unwrap();
+        let _ = call(&mut l, "Remove", vec![s("A")]).unwrap();
         assert_eq!(l.clone().cast::<Array>().len(), 1);
         assert!(call(&mut l, "Contains", vec![s("b")]).unwrap().as_bool().unwrap());
     }

@@ -165,7 +165,7 @@ fn group_thousands(int_part: &str) -> String {
     let digits: Vec<char> = int_part.chars().collect();
     let mut out = String::new();
     for (k, c) in digits.iter().enumerate() {
-        if k > 0 && (digits.len() - k) % 3 == 0 {
+        if k > 0 && (digits.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(*c);
@@ -307,7 +307,7 @@ pub fn format_date(d: NaiveDateTime, spec: &str) -> String {
     while i < chars.len() {
         let c = chars[i];
         let run = chars[i..].iter().take_while(|x| **x == c).count();
-        let hour12 = if d.hour() % 12 == 0 { 12 } else { d.hour() % 12 };
+        let hour12 = if d.hour().is_multiple_of(12) { 12 } else { d.hour() % 12 };
         match c {
             'y' => {
                 out.push_str(&match run {
