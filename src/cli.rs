@@ -192,7 +192,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     };
     match shell.eval(code) {
         Ok(value) => {
-            let text = output::render(&value, shell.json);
+            let mut text = output::render(&value, shell.json);
+            if shell.json && text.is_empty() {
+                // Exactly one document: a run with no result says so.
+                text = "null".into();
+            }
             if !text.is_empty() {
                 println!("{}", text.trim_end_matches('\n'));
             }
@@ -226,6 +230,7 @@ pub fn main() -> i32 {
         return EXIT_USAGE;
     };
     crate::interrupt::install();
+    output::set_json_stdout(cli.json);
     // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
         Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {

@@ -12,6 +12,24 @@ const MAX_TABLE_COLUMNS: usize = 5;
 /// Width assumed when stdout is not a terminal.
 const DEFAULT_WIDTH: usize = 120;
 
+/// `--json`: standard output carries the one JSON document of the run, so every message for a
+/// person (`print`, `What if:` lines, help) goes to standard error instead.
+static JSON_STDOUT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_json_stdout(json: bool) {
+    JSON_STDOUT.store(json, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Print a message for a person: on stdout, or on stderr when stdout is reserved for JSON.
+pub fn say(text: &str) {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if JSON_STDOUT.load(std::sync::atomic::Ordering::SeqCst) {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
 /// Render a result for stdout; `()` renders as the empty string (nothing to print).
 pub fn render(value: &Dynamic, json: bool) -> String {
     if json {

@@ -57,7 +57,10 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            crate::output::say(&format!(
+                "What if: Performing the operation \"{}\" on target \"{}\".",
+                self.cmdlet.name, target
+            ));
             return Ok(false);
         }
         let due = match self.common.confirm {

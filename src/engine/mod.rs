@@ -139,6 +139,7 @@ impl Shell {
         let mut engine = Engine::new();
         crate::runbook_params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
+        engine.on_print(crate::output::say);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
         engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
@@ -290,11 +291,11 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
             render(log).map_err(|e| EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE).into())
         });
     }
-    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
+    engine.register_fn("help", || crate::output::say(&crate::help::overview(&|c: &Cmdlet| is_available(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
             Some(c) if is_available(c) => {
-                print!("{}", crate::help::render(c));
+                crate::output::say(&crate::help::render(c));
                 Ok(())
             }
             _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
@@ -305,7 +306,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         match catalog::find(name) {
             Some(c) if is_available(c) => match crate::help::part(c, section) {
                 Some(text) => {
-                    print!("{text}");
+                    crate::output::say(&text);
                     Ok(())
                 }
                 None => Err(EvalAltResult::ErrorRuntime(
