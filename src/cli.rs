@@ -203,7 +203,7 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
-            eprintln!("{}", engine::describe_error(&e));
+            output::error(&engine::describe_error(&e));
             if engine::is_syntax_error(&e) {
                 EXIT_USAGE
             } else {

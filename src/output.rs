@@ -30,6 +30,31 @@ pub fn say(text: &str) {
     }
 }
 
+/// Errors and warnings stand out on a terminal: red and yellow, unless `NO_COLOR` is set (any
+/// value, see no-color.org) or stderr is not a terminal (logs and pipes stay plain).
+fn colour_stderr() -> bool {
+    use std::io::IsTerminal;
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+}
+
+/// Print an error message on stderr.
+pub fn error(text: &str) {
+    if colour_stderr() {
+        eprintln!("\x1b[31m{text}\x1b[0m");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
+/// Print a warning on stderr.
+pub fn warning(text: &str) {
+    if colour_stderr() {
+        eprintln!("\x1b[33m{text}\x1b[0m");
+    } else {
+        eprintln!("{text}");
+    }
+}
+
 /// Render a result for stdout; `()` renders as the empty string (nothing to print).
 pub fn render(value: &Dynamic, json: bool) -> String {
     if json {

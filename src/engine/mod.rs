@@ -103,7 +103,7 @@ impl Session {
             ErrorAction::Ignore => return,
             ErrorAction::SilentlyContinue => {}
             ErrorAction::Continue | ErrorAction::Stop => {
-                eprintln!("{e}");
+                crate::output::error(&e.to_string());
                 self.errors_written += 1;
             }
         }
