@@ -11,12 +11,14 @@ pub mod filters;
 pub mod handlers;
 pub mod help;
 pub mod interrupt;
+pub mod invocation;
 pub mod objects;
 pub mod output;
 pub mod powershell;
 pub mod repl;
 pub mod runbook_params;
 pub mod store;
+pub mod streams;
 #[cfg(test)]
 mod testing;
 pub mod values;

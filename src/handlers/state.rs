@@ -1,14 +1,14 @@
 //! Pool state and active servers: Get/Set-CsPersistentChatState, Set-CsPersistentChatActiveServer.
 //! Fail-over is real: FailedOver serves the pool from its backup database; failing back first
-//! brings the primary up to date from the backup (DESIGN.md §4).
+//! brings the primary up to date from the backup.
 
 use rhai::Dynamic;
 
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, prop_str, text};
 use crate::store::Store;
 use crate::store::topology::PoolRow;

@@ -63,7 +63,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
         && path.exists()
         && let Err(e) = editor.load_history(path)
     {
-        crate::output::warning(&format!("warning: could not read history {}: {e}", path.display()));
+        crate::streams::warning(&format!("warning: could not read history {}: {e}", path.display()));
     }
     let mut history_warned = false;
 
@@ -109,7 +109,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             && let Err(e) = save_history(&mut editor, path)
             && !history_warned
         {
-            crate::output::warning(&format!("warning: could not save history {}: {e}", path.display()));
+            crate::streams::warning(&format!("warning: could not save history {}: {e}", path.display()));
             history_warned = true;
         }
 
@@ -118,11 +118,11 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             Some(Command::Help(None)) => print!("{}", help::overview(&|c| host.is_available(c))),
             Some(Command::Translate(line)) => match crate::powershell::translate(line) {
                 Ok(t) => println!("{}", t.rhai),
-                Err(e) => crate::output::error(&e.to_string()),
+                Err(e) => crate::streams::error(&e.to_string()),
             },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
-                _ => crate::output::error(&format!("help: no cmdlet '{name}'")),
+                _ => crate::streams::error(&format!("help: no cmdlet '{name}'")),
             },
             None => match host.eval(input) {
                 Ok(value) => {
@@ -131,7 +131,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
                         println!("{}", text.trim_end_matches('\n'));
                     }
                 }
-                Err(message) => crate::output::error(&message),
+                Err(message) => crate::streams::error(&message),
             },
         }
     }
