@@ -287,6 +287,8 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
         let day = chrono::Utc::now().date_naive();
         day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
     });
+    // A runbook's own warnings go to stderr, beside the cmdlets' errors.
+    engine.register_fn("eprint", |text: &str| crate::streams::warning(text));
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
     // Methods of returned objects (the test log's `log.ToHTML()`), as the handler table lists them.
     for &(name, render) in handlers.methods {
