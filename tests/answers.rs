@@ -135,3 +135,72 @@ fn exact_names_that_match_nothing_are_not_found_but_wildcards_are_empty() {
         assert_eq!(out(&s, code), "0", "{code}");
     }
 }
+
+#[test]
+fn a_store_without_topology_or_directory_says_how_to_load_one() {
+    let s = Store::empty();
+    // Only a directory: the store exists, with no topology.
+    let dir = s.dir.path().join("directory.json");
+    std::fs::write(
+        &dir,
+        r#"{"Domain": {"Name": "contoso.com", "NetBiosName": "contoso", "Dn": "DC=contoso,DC=com"},
+            "Principals": [{"Type": "OrganizationalUnit", "Dn": "OU=Finance,DC=contoso,DC=com"}]}"#,
+    )
+    .expect("directory");
+    s.c(&format!(r#"import_cs_ad_principal({:?})"#, dir.to_string_lossy())).ok();
+    for (code, cmdlet) in [
+        ("get_cs_persistent_chat_room()", "Get-CsPersistentChatRoom"),
+        ("get_cs_persistent_chat_category()", "Get-CsPersistentChatCategory"),
+        ("get_cs_service()", "Get-CsService"),
+        ("get_cs_persistent_chat_state()", "Get-CsPersistentChatState"),
+        ("get_cs_persistent_chat_endpoint()", "Get-CsPersistentChatEndpoint"),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "New-CsPersistentChatCategory",
+        ),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.starts_with(&format!("{cmdlet}: InvalidOperation: this store has no topology"))
+                && run.stderr.contains("publish_cs_topology(")
+                && run.stderr.contains("--demo"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    // Only a topology: the directory reads say the directory is empty.
+    let t = Store::empty();
+    t.c(&format!(r#"publish_cs_topology("{}/scripts/demo/topology.json")"#, common::ROOT)).ok();
+    for code in ["get_cs_user()", r#"get_cs_ad_principal(#{LdapFilter: "objectClass=user"})"#] {
+        let run = t.c(code);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("the directory of this store is empty: load one with import_cs_ad_principal("),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(t.c("get_cs_service().len() > 0").ok().stdout.trim(), "True");
+}
+
+#[test]
+fn reading_a_store_that_does_not_exist_creates_nothing() {
+    let s = Store::empty();
+    let run = s.c("get_cs_persistent_chat_room()");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no topology"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("there is no store at {}", s.db().display())), "{}", run.stderr);
+    assert!(!s.db().exists(), "a read made an empty store");
+    let nested = s.dir.path().join("no/such/folder/pchat.db");
+    let nested_arg = nested.to_string_lossy().into_owned();
+    let run = common::Run::from(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+            .args(["--db", &nested_arg, "-c", "get_cs_persistent_chat_policy().len()"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("pchat"),
+    );
+    assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
+    assert!(!nested.exists() && !nested.parent().expect("parent").exists());
+}

@@ -186,6 +186,16 @@ impl Shell {
         self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
     }
 
+    /// Has a topology been published into the store?
+    pub fn has_topology(&self) -> bool {
+        self.session.borrow().store.pools().is_ok_and(|p| !p.is_empty())
+    }
+
+    /// Has any cmdlet changed the store (ever, as its audit shows)?
+    pub fn store_changed(&self) -> bool {
+        self.session.borrow().store.has_changes().unwrap_or(true)
+    }
+
     pub fn errors_written(&self) -> usize {
         self.session.borrow().errors_written
     }
