@@ -173,7 +173,7 @@ impl repl::ReplHost for Shell {
 
 /// Run one script and turn its outcome into an exit code. `powershell`: the script is PowerShell
 /// (a `.ps1` runbook); otherwise PowerShell is recognised by its first statement.
-fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
+fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Path>) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
         match powershell::for_engine(code, |c| shell.is_available(c)) {
@@ -202,7 +202,14 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
-            crate::streams::error(&engine::describe_error(&e));
+            let mut text = engine::describe_error(&e);
+            // A runbook's errors name its file beside the line.
+            if let Some(file) = file
+                && let Some(i) = text.rfind(" (line ")
+            {
+                text.insert_str(i + 2, &format!("{}, ", file.display()));
+            }
+            crate::streams::error(&text);
             if engine::is_syntax_error(&e) {
                 EXIT_USAGE
             } else {
@@ -292,10 +299,10 @@ fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)
         return EXIT_TERMINATED;
     }
     if let Some((file, code)) = script {
-        return run_script(shell, &code, is_ps1(&file));
+        return run_script(shell, &code, is_ps1(&file), Some(&file));
     }
     if let Some(code) = &cli.code {
-        return run_script(shell, code, false);
+        return run_script(shell, code, false, None);
     }
     if !std::io::stdin().is_terminal() {
         let mut code = String::new();
@@ -303,7 +310,7 @@ fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)
             eprintln!("pchat: cannot read the script from standard input: {e}");
             return EXIT_USAGE;
         }
-        return run_script(shell, &code, false);
+        return run_script(shell, &code, false, None);
     }
     let history = data_dir().map(|d| d.join("history.txt"));
     match repl::run(shell, history) {

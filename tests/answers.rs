@@ -204,3 +204,22 @@ fn reading_a_store_that_does_not_exist_creates_nothing() {
     assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
     assert!(!nested.exists() && !nested.parent().expect("parent").exists());
 }
+
+#[test]
+fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
+    let s = Store::examples();
+    for (code, want) in [
+        ("get_cs_persistent_chat_rom()", "did you mean 'get_cs_persistent_chat_room'?"),
+        (
+            r#"help("Get-CsPersistentChatRom")"#,
+            "help: no cmdlet 'Get-CsPersistentChatRom'; did you mean 'Get-CsPersistentChatRoom'?",
+        ),
+        (r#"help("get_cs_persistent_chat_rom")"#, "did you mean 'get_cs_persistent_chat_room'?"),
+        ("get_cs_persistent_chat_room()[0].Nmae", "Property not found: Nmae; did you mean 'Name'?"),
+        ("last_eror()", "did you mean 'last_errors'?"),
+    ] {
+        let run = s.c(code);
+        assert_ne!(run.code, 0, "{code}");
+        assert!(run.stderr.contains(want), "{code}: {}", run.stderr);
+    }
+}

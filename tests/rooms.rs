@@ -480,7 +480,7 @@ fn room_runbooks() {
     let bad = s.run(&["run", &bulk, "--arg", &file_arg]);
     assert_eq!(bad.code, 1);
     assert!(
-        bad.stderr.contains("read_csv: cannot read") && bad.stderr.contains("found record with 2 fields"),
+        bad.stderr.contains("read_csv: cannot read") && bad.stderr.contains("line 2: 2 fields where the header has 3"),
         "{}",
         bad.stderr
     );

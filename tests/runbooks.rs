@@ -249,3 +249,19 @@ fn shipped_runbooks_stop_with_the_error_instead_of_an_empty_report() {
     }
     assert_eq!(s.dump(), before);
 }
+
+#[test]
+fn errors_inside_modules_name_the_runbook_line_and_csv_errors_their_own_line() {
+    let s = Store::demo();
+    let run = s.runbook("main.rhai", "import \"common\" as c;\nlet x = 1;\nc::ensure(x == 2, \"x must be 2\");\n", &[]);
+    assert_eq!(run.code, 1);
+    let line = run.stderr.trim();
+    assert!(line.starts_with("x must be 2 (in ensure() of module 'stdlib/common.rhai', line "), "{line}");
+    assert!(line.ends_with(&format!("({}, line 3, column 4)", s.dir.path().join("main.rhai").display())), "{line}");
+    std::fs::write(s.dir.path().join("rows.csv"), "Pool,Room\npc01,A\npc01\n").expect("csv");
+    let run = s.runbook("csv.rhai", "\n\nlet rows = read_csv(`${SCRIPT_DIR}/rows.csv`);\n", &[]);
+    assert_eq!(run.code, 1);
+    let line = run.stderr.trim();
+    assert!(line.contains("rows.csv': line 3: 1 fields where the header has 2"), "{line}");
+    assert!(line.ends_with("csv.rhai, line 3, column 12)"), "{line}");
+}

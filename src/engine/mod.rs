@@ -204,8 +204,21 @@ impl Shell {
 /// One line for an error that escaped the script: the innermost message and where it happened.
 pub fn describe_error(err: &EvalAltResult) -> String {
     match err {
+        // Inside a module (stdlib, or a .rhai beside the runbook): the runbook's line that called
+        // it, and where in the module it failed.
+        EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) if !source.is_empty() && !pos.is_none() => {
+            let (text, at) = innermost(inner);
+            let within = at.line().map(|l| format!(", line {l}")).unwrap_or_default();
+            with_position(format!("{text} (in {name}() of module '{source}'{within})"), *pos)
+        }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
             describe_error(inner)
+        }
+        EvalAltResult::ErrorFunctionNotFound(signature, pos) => {
+            with_position(format!("Function not found: {signature}{}", function_hint(signature)), *pos)
+        }
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            with_position(format!("Property not found: {name}{}", property_hint(name)), *pos)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::interrupt::stopped("").message, *pos),
@@ -219,6 +232,55 @@ pub fn describe_error(err: &EvalAltResult) -> String {
             with_position(text, pos)
         }
     }
+}
+
+/// The message of the innermost error (no position) and where it was raised.
+fn innermost(err: &EvalAltResult) -> (String, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
+            innermost(inner)
+        }
+        other => {
+            let pos = other.position();
+            let mut text = describe_error(other);
+            if let Some(i) = text.rfind(" (line ") {
+                text.truncate(i);
+            }
+            (text, pos)
+        }
+    }
+}
+
+/// Functions a script can call: the cmdlets (snake case) and pchat's own.
+const BUILTINS: &[&str] = &[
+    "cmd",
+    "help",
+    "last_errors",
+    "clear_errors",
+    "is_what_if",
+    "utc_date",
+    "utc_day_number",
+    "read_csv",
+    "read_lines",
+    "read_text",
+    "translate",
+    "eprint",
+];
+
+/// "; did you mean 'get_cs_persistent_chat_room'?" for a mistyped function name.
+fn function_hint(signature: &str) -> String {
+    let name = signature.split(|c: char| c == ' ' || c == '(').next().unwrap_or(signature);
+    let cmdlets: Vec<String> = catalog::all().iter().map(|c| c.rhai_name()).collect();
+    let names = cmdlets.iter().map(String::as_str).chain(BUILTINS.iter().copied());
+    crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
+}
+
+/// "; did you mean 'Name'?" for a mistyped property of a catalog object.
+fn property_hint(name: &str) -> String {
+    let mut props: Vec<&str> = catalog::ObjType::ALL.iter().flat_map(|t| t.properties().iter().copied()).collect();
+    props.sort_unstable();
+    props.dedup();
+    crate::binder::suggest(name, props.into_iter()).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
 }
 
 fn with_position(text: String, pos: Position) -> String {
@@ -270,6 +332,17 @@ fn dispatch(
     }
 }
 
+/// "no cmdlet 'X'; did you mean 'Y'?" (PowerShell or snake-case names).
+pub fn no_cmdlet(name: &str) -> String {
+    let snake = name.contains('_');
+    let names: Vec<String> =
+        catalog::all().iter().map(|c| if snake { c.rhai_name() } else { c.name.to_string() }).collect();
+    let hint = crate::binder::suggest(name, names.iter().map(String::as_str))
+        .map(|n| format!("; did you mean '{n}'?"))
+        .unwrap_or_default();
+    format!("no cmdlet '{name}'{hint}")
+}
+
 fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
     let s = session.clone();
     engine.register_fn("last_errors", move || -> rhai::Array {
@@ -313,7 +386,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
                 crate::streams::say(&crate::help::render(c));
                 Ok(())
             }
-            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: {}", no_cmdlet(name)).into(), Position::NONE).into()),
         }
     });
     // `Get-Help Name -Examples` / `-Parameter P` in PowerShell form.
@@ -330,7 +403,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
                 )
                 .into()),
             },
-            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: {}", no_cmdlet(name)).into(), Position::NONE).into()),
         }
     });
     let s = session.clone();

@@ -122,7 +122,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
-                _ => crate::streams::error(&format!("help: no cmdlet '{name}'")),
+                _ => crate::streams::error(&format!("help: {}", crate::engine::no_cmdlet(name))),
             },
             None => match host.eval(input) {
                 Ok(value) => {
