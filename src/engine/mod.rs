@@ -269,7 +269,7 @@ const BUILTINS: &[&str] = &[
 
 /// "; did you mean 'get_cs_persistent_chat_room'?" for a mistyped function name.
 fn function_hint(signature: &str) -> String {
-    let name = signature.split(|c: char| c == ' ' || c == '(').next().unwrap_or(signature);
+    let name = signature.split([' ', '(']).next().unwrap_or(signature);
     let cmdlets: Vec<String> = catalog::all().iter().map(|c| c.rhai_name()).collect();
     let names = cmdlets.iter().map(String::as_str).chain(BUILTINS.iter().copied());
     crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
