@@ -8,8 +8,8 @@ use clap::{Parser, Subcommand};
 use rhai::{Dynamic, Map};
 
 use crate::catalog::Cmdlet;
+use crate::engine::params::Params;
 use crate::engine::{self, Options, PromptMode, Shell};
-use crate::runbook_params::Params;
 use crate::{handlers, output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
@@ -76,7 +76,7 @@ enum Runbook {
     Done(i32),
 }
 
-/// Read a runbook and bind its `--arg`s to its declared parameters (see `runbook_params`).
+/// Read a runbook and bind its `--arg`s to its declared parameters (see `engine::params`).
 fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool) -> Result<Runbook, String> {
     let Some(file) = file else {
         if help {

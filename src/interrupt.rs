@@ -9,8 +9,6 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
-use crate::errors::CmdletError;
-
 static PENDING: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The write end of the self-pipe the handler wakes the watcher thread with.
@@ -46,19 +44,14 @@ pub fn request(signal: i32) {
     PENDING.store(true, Ordering::SeqCst);
 }
 
-/// The terminating error a cmdlet stops with; `done` says what was completed.
-pub fn stopped(done: &str) -> CmdletError {
+/// What a stopped statement reports: which signal stopped it and what was completed (`done`).
+pub fn describe(done: &str) -> String {
     let name = match signal() {
         Some(s) if s == SIGTERM => "SIGTERM",
         _ => "Ctrl-C",
     };
     let done = if done.is_empty() { String::new() } else { format!("; {done}") };
-    CmdletError::canceled(format!("interrupted ({name}){done}")).terminating()
-}
-
-/// `Err(stopped(done()))` once a signal asked to stop.
-pub fn check(done: impl FnOnce() -> String) -> Result<(), CmdletError> {
-    if requested() { Err(stopped(&done())) } else { Ok(()) }
+    format!("interrupted ({name}){done}")
 }
 
 /// Let a signal interrupt this connection's running statement.
@@ -127,45 +120,3 @@ pub fn install() {
 
 #[cfg(not(unix))]
 pub fn install() {}
-
-/// Read one line of a prompt's answer from standard input, giving up when a signal asks to stop.
-/// `Ok(None)`: end of input.
-#[cfg(unix)]
-pub fn read_answer() -> Result<Option<String>, CmdletError> {
-    let mut line = Vec::new();
-    loop {
-        check(String::new)?;
-        let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
-        // SAFETY: one valid pollfd; blocks until input or a signal (EINTR, then checked above).
-        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
-        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return Ok(None);
-        }
-        if ready <= 0 {
-            continue;
-        }
-        let mut byte = [0u8; 1];
-        // SAFETY: reads one byte into a local buffer.
-        let n = unsafe { libc::read(0, byte.as_mut_ptr().cast(), 1) };
-        match n {
-            0 if line.is_empty() => return Ok(None),
-            0 => break,
-            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
-            n if n < 0 => return Ok(None),
-            _ if byte[0] == b'\n' => break,
-            _ => line.push(byte[0]),
-        }
-    }
-    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
-}
-
-#[cfg(not(unix))]
-pub fn read_answer() -> Result<Option<String>, CmdletError> {
-    use std::io::BufRead;
-    let mut line = String::new();
-    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
-        return Ok(None);
-    }
-    check(String::new)?;
-    Ok(Some(line))
-}

@@ -3,6 +3,7 @@
 //! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
 //! to the engine, which never names a handler.
 
+use crate::values::text::escape_line;
 use std::io::{IsTerminal, Write};
 
 use rhai::{Dynamic, Map};
@@ -90,9 +91,10 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
+            let target = escape_line(target);
             crate::streams::say(&format!(
-                "What if: Performing the operation \"{}\" on target \"{}\".",
-                self.cmdlet.name, target
+                "What if: Performing the operation \"{}\" on target \"{target}\".",
+                self.cmdlet.name
             ));
             return Ok(false);
         }
@@ -138,12 +140,13 @@ impl<'a> Ctx<'a> {
                     let _ = writeln!(err, "{s}.");
                 }
                 let _ = writeln!(err, "Are you sure you want to perform this action?");
-                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+                let shown = escape_line(target);
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();
                     // Ctrl-C here stops the whole statement (a terminating error), never answers.
-                    let Some(line) = crate::interrupt::read_answer()? else {
+                    let Some(line) = read_answer()? else {
                         return Err(self.declined(target));
                     };
                     match line.trim().to_ascii_lowercase().as_str() {
@@ -175,4 +178,46 @@ impl<'a> Ctx<'a> {
         e.declined = true;
         e
     }
+}
+
+/// Read one line of a prompt's answer from standard input, giving up when a signal asks to stop.
+/// `Ok(None)`: end of input.
+#[cfg(unix)]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    let mut line = Vec::new();
+    loop {
+        crate::errors::check_stop(String::new)?;
+        let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; blocks until input or a signal (EINTR, then checked above).
+        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Ok(None);
+        }
+        if ready <= 0 {
+            continue;
+        }
+        let mut byte = [0u8; 1];
+        // SAFETY: reads one byte into a local buffer.
+        let n = unsafe { libc::read(0, byte.as_mut_ptr().cast(), 1) };
+        match n {
+            0 if line.is_empty() => return Ok(None),
+            0 => break,
+            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+            n if n < 0 => return Ok(None),
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[cfg(not(unix))]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+        return Ok(None);
+    }
+    crate::errors::check_stop(String::new)?;
+    Ok(Some(line))
 }

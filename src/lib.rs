@@ -16,7 +16,6 @@ pub mod objects;
 pub mod output;
 pub mod powershell;
 pub mod repl;
-pub mod runbook_params;
 pub mod store;
 pub mod streams;
 #[cfg(test)]

@@ -215,7 +215,7 @@ fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
             "help: no cmdlet 'Get-CsPersistentChatRom'; did you mean 'Get-CsPersistentChatRoom'?",
         ),
         (r#"help("get_cs_persistent_chat_rom")"#, "did you mean 'get_cs_persistent_chat_room'?"),
-        ("get_cs_persistent_chat_room()[0].Nmae", "Property not found: Nmae; did you mean 'Name'?"),
+        ("get_cs_persistent_chat_room()[0].Nmae", "'Nmae'; did you mean 'Name'?"),
         ("last_eror()", "did you mean 'last_errors'?"),
     ] {
         let run = s.c(code);

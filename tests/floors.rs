@@ -10,10 +10,10 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Top-level modules by floor, ground first. A new module must be given a floor here.
 const FLOORS: &[&[&str]] = &[
-    &["values", "errors", "catalog", "objects", "testing", "interrupt", "fault", "streams"],
+    &["values", "errors", "catalog", "objects", "testing", "fault", "interrupt", "streams"],
     &["store", "binder", "filters", "invocation"],
     &["handlers"],
-    &["engine", "repl", "powershell", "output", "help", "runbook_params"],
+    &["engine", "repl", "powershell", "output", "help"],
     &["cli"],
 ];
 

@@ -108,7 +108,7 @@ fn shipped_runbooks_all_declare_their_parameters() {
     for f in files {
         let code = std::fs::read_to_string(&f).expect("runbook");
         if code.contains("ARGS") {
-            let params = pchat::runbook_params::Params::from_rhai(&code).expect("valid PARAMS");
+            let params = pchat::engine::params::Params::from_rhai(&code).expect("valid PARAMS");
             assert!(params.is_some(), "{} reads ARGS without declaring PARAMS", f.display());
             for p in params.iter().flat_map(|p| p.iter()) {
                 assert!(!p.help.is_empty(), "{}: {} has no help", f.display(), p.name);
@@ -129,7 +129,7 @@ fn shipped_runbooks_all_declare_their_parameters() {
             continue;
         };
         let params =
-            pchat::runbook_params::Params::from_rhai(&std::fs::read_to_string(format!("{ROOT}/{file}")).unwrap())
+            pchat::engine::params::Params::from_rhai(&std::fs::read_to_string(format!("{ROOT}/{file}")).unwrap())
                 .unwrap()
                 .unwrap_or_default();
         for arg in line.split("--arg ").skip(1) {

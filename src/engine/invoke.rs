@@ -149,12 +149,11 @@ fn run_items(
         if total > 1 {
             crate::fault::point("pipeline-item");
         }
-        let outcome =
-            crate::interrupt::check(
-                || if total > 1 { format!("{done} of {total} objects done") } else { String::new() },
-            )
-            .and_then(|()| binder::bind(prepared, item.as_ref()))
-            .and_then(|bound| run_one(s, handler, &bound, sticky));
+        let outcome = crate::errors::check_stop(|| {
+            if total > 1 { format!("{done} of {total} objects done") } else { String::new() }
+        })
+        .and_then(|()| binder::bind(prepared, item.as_ref()))
+        .and_then(|bound| run_one(s, handler, &bound, sticky));
         match outcome {
             Ok(out) => results.extend(out),
             // Answering No skips the object (its changes rolled back), as in PowerShell.

@@ -4,6 +4,7 @@
 mod files;
 mod invoke;
 mod modules;
+pub mod params;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 use std::cell::RefCell;
@@ -135,11 +136,13 @@ impl Shell {
             out_variables: OutVariables::default(),
         }));
         let mut engine = Engine::new();
-        crate::runbook_params::allow_default_key(&mut engine);
+        crate::engine::params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
-        engine.on_print(crate::streams::say);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
+        // A script printing a stored name must not pass its control characters to the terminal.
+        // (On stdout, or stderr when stdout carries --json.)
+        engine.on_print(|text| crate::streams::say(&crate::values::text::escape_block(text)));
         engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
@@ -201,8 +204,13 @@ impl Shell {
     }
 }
 
-/// One line for an error that escaped the script: the innermost message and where it happened.
+/// One line for an error that escaped the script: the innermost message and where it happened,
+/// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
+    crate::values::text::escape_block(&describe_raw(err)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult) -> String {
     match err {
         // Inside a module (stdlib, or a .rhai beside the runbook): the runbook's line that called
         // it, and where in the module it failed.
@@ -212,17 +220,27 @@ pub fn describe_error(err: &EvalAltResult) -> String {
             with_position(format!("{text} (in {name}() of module '{source}'{within})"), *pos)
         }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_error(inner)
+            describe_raw(inner)
         }
         EvalAltResult::ErrorFunctionNotFound(signature, pos) => {
             with_position(format!("Function not found: {signature}{}", function_hint(signature)), *pos)
         }
-        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
-            with_position(format!("Property not found: {name}{}", property_hint(name)), *pos)
-        }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
-        EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::interrupt::stopped("").message, *pos),
+        EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::errors::stopped("").message, *pos),
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        // Reading a property a map does not have is an error (never a silent `()`); the nearest
+        // property name of the catalog's object types is the likely intent.
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            let known: Vec<&str> = catalog::ObjType::ALL
+                .iter()
+                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
+                .copied()
+                .collect();
+            let hint = crate::values::text::suggest(name, known.into_iter())
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            with_position(format!("no property '{name}'{hint}"), *pos)
+        }
         other => {
             let pos = other.position();
             let mut text = other.to_string();
@@ -273,14 +291,6 @@ fn function_hint(signature: &str) -> String {
     let cmdlets: Vec<String> = catalog::all().iter().map(|c| c.rhai_name()).collect();
     let names = cmdlets.iter().map(String::as_str).chain(BUILTINS.iter().copied());
     crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
-}
-
-/// "; did you mean 'Name'?" for a mistyped property of a catalog object.
-fn property_hint(name: &str) -> String {
-    let mut props: Vec<&str> = catalog::ObjType::ALL.iter().flat_map(|t| t.properties().iter().copied()).collect();
-    props.sort_unstable();
-    props.dedup();
-    crate::binder::suggest(name, props.into_iter()).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
 }
 
 fn with_position(text: String, pos: Position) -> String {

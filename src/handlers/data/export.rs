@@ -90,9 +90,9 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             // Never leave a half-written archive that looks like an export.
             let _ = std::fs::remove_file(path);
             return Err(match crate::interrupt::requested() {
-                true => crate::interrupt::stopped(&format!(
-                    "nothing was exported; the partial archive '{path}' was removed"
-                )),
+                true => {
+                    crate::errors::stopped(&format!("nothing was exported; the partial archive '{path}' was removed"))
+                }
                 false => e,
             });
         }
@@ -107,7 +107,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
                 crate::fault::point("export-disable");
-                crate::interrupt::check(|| {
+                crate::errors::check_stop(|| {
                     format!(
                         "the archive is complete; no room was disabled (the disabling rolled back): {}",
                         b.str("FileName").unwrap_or("in memory")
@@ -202,7 +202,7 @@ fn write_archive<W: Write + Seek>(
             let urls: BTreeMap<String, String> =
                 store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
             for r in &p.rooms {
-                crate::interrupt::check(String::new)?;
+                crate::errors::check_stop(String::new)?;
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;
                 first = false;
                 serde_json::to_writer_pretty(&mut out, &room_doc(r, &urls))

@@ -158,7 +158,7 @@ impl Params {
         let mut engine = Engine::new_raw();
         allow_default_key(&mut engine);
         // A script that does not compile fails here, before the store is opened, as its run would.
-        let ast = engine.compile(code).map_err(|e| format!("syntax error: {e}"))?;
+        let ast = engine.compile(code).map_err(|e| super::describe_error(&e.into()))?;
         let Some((_, _, value)) = ast.iter_literal_variables(true, false).find(|(name, ..)| *name == CONSTANT) else {
             if declares_params(code) {
                 return Err(format!(
