@@ -118,11 +118,14 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             Some(Command::Help(None)) => print!("{}", help::overview(&|c| host.is_available(c))),
             Some(Command::Translate(line)) => match crate::powershell::translate(line) {
                 Ok(t) => println!("{}", t.rhai),
-                Err(e) => crate::streams::error(&e.to_string()),
+                Err(e) => crate::streams::error(&crate::values::text::escape_block(&e.to_string())),
             },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
-                _ => crate::streams::error(&format!("help: {}", crate::engine::no_cmdlet(name))),
+                _ => crate::streams::error(&format!(
+                    "help: {}",
+                    crate::values::text::escape_line(&crate::engine::no_cmdlet(name))
+                )),
             },
             None => match host.eval(input) {
                 Ok(value) => {

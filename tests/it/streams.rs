@@ -1,7 +1,7 @@
 //! What reaches standard output and standard error: with `--json` exactly one JSON document on
 //! stdout; messages for people on stderr; errors and warnings that stand out on a terminal.
 
-mod common;
+use crate::common;
 
 use common::{ROOT, Store};
 

@@ -2,7 +2,7 @@
 //! process, as a pasted REPL session), then a chain of runbooks that create, change, read back and
 //! verify across processes. Every step checks what the store really holds.
 
-mod common;
+use crate::common;
 
 use common::{ROOT, Store};
 

@@ -2,7 +2,7 @@
 //! exact name is NotFound (a wildcard or filter matching nothing is an empty answer), a store
 //! without topology says so, and objects keep the column order that was asked for.
 
-mod common;
+use crate::common;
 
 use common::{Run, Store};
 
