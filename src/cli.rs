@@ -167,8 +167,7 @@ const DEMO_DIRECTORY: &str = include_str!("../scripts/demo/directory.json");
 
 /// Load the demo environment into a store that has no topology yet, through the cmdlets themselves.
 fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
-    let loaded = shell.eval("get_cs_service().len() > 0").map_err(|e| engine::describe_error(&e))?;
-    if loaded.as_bool().unwrap_or(false) {
+    if shell.has_topology() {
         return Ok(());
     }
     let dir = db.parent().unwrap_or(Path::new("."));
@@ -211,7 +210,7 @@ impl repl::ReplHost for Shell {
 
 /// Run one script and turn its outcome into an exit code. `powershell`: the script is PowerShell
 /// (a `.ps1` runbook); otherwise PowerShell is recognised by its first statement.
-fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
+fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Path>) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
         match powershell::for_engine(code, &[], |c| shell.is_available(c)) {
@@ -238,14 +237,25 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     }
     match result {
         Ok(value) => {
-            let text = output::render(&value, shell.json);
+            let mut text = output::render(&value, shell.json);
+            if shell.json && text.is_empty() {
+                // Exactly one document: a run with no result says so.
+                text = "null".into();
+            }
             if !text.is_empty() {
                 println!("{}", text.trim_end_matches('\n'));
             }
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
-            eprintln!("{}", engine::describe_error(&e));
+            let mut text = engine::describe_error(&e);
+            // A runbook's errors name its file beside the line.
+            if let Some(file) = file
+                && let Some(i) = text.rfind(" (line ")
+            {
+                text.insert_str(i + 2, &format!("{}, ", file.display()));
+            }
+            crate::streams::error(&text);
             if engine::is_syntax_error(&e) {
                 EXIT_USAGE
             } else {
@@ -272,6 +282,7 @@ pub fn main() -> i32 {
         return EXIT_USAGE;
     };
     crate::interrupt::install();
+    crate::streams::set_json_stdout(cli.json);
     // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
         Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
@@ -295,6 +306,9 @@ pub fn main() -> i32 {
         args,
         handlers: &handlers::TABLE,
     };
+    // A store path that does not exist is not silently made into an empty store by a read.
+    let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
+    let new_store = (!cli.demo && !db.exists()).then(|| (db.clone(), folder.filter(|f| !f.exists())));
     let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -302,17 +316,39 @@ pub fn main() -> i32 {
             return EXIT_TERMINATED;
         }
     };
+    let code = run(&mut shell, &cli, &db, script);
+    if let Some((db, folder)) = new_store
+        && !shell.store_changed()
+    {
+        drop(shell);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        if let Some(folder) = folder {
+            let _ = std::fs::remove_dir(folder);
+        }
+        crate::streams::warning(&format!(
+            "pchat: there is no store at {}; nothing was written, so none was created (load one with publish_cs_topology(\"topology.json\"), or try pchat --demo)",
+            db.display()
+        ));
+    }
+    code
+}
+
+/// Run what the command line asks for in the opened store; the exit code.
+fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)>) -> i32 {
+    let shell = &mut *shell;
     if cli.demo
-        && let Err(e) = load_demo(&mut shell, &db)
+        && let Err(e) = load_demo(shell, db)
     {
         eprintln!("pchat: cannot load the demo environment: {e}");
         return EXIT_TERMINATED;
     }
     if let Some((file, code)) = script {
-        return run_script(&mut shell, &code, is_ps1(&file));
+        return run_script(shell, &code, is_ps1(&file), Some(&file));
     }
     if let Some(code) = &cli.code {
-        return run_script(&mut shell, code, false);
+        return run_script(shell, code, false, None);
     }
     if !std::io::stdin().is_terminal() {
         let mut code = String::new();
@@ -320,10 +356,10 @@ pub fn main() -> i32 {
             eprintln!("pchat: cannot read the script from standard input: {e}");
             return EXIT_USAGE;
         }
-        return run_script(&mut shell, &code, false);
+        return run_script(shell, &code, false, None);
     }
     let history = data_dir().map(|d| d.join("history.txt"));
-    match repl::run(&mut shell, history) {
+    match repl::run(shell, history) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             eprintln!("pchat: {e:#}");

@@ -92,7 +92,10 @@ impl<'a> Ctx<'a> {
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
             let target = escape_line(target);
-            println!("What if: Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+            crate::streams::say(&format!(
+                "What if: Performing the operation \"{}\" on target \"{target}\".",
+                self.cmdlet.name
+            ));
             return Ok(false);
         }
         let due = match self.common.confirm {

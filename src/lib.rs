@@ -17,6 +17,7 @@ pub mod output;
 pub mod powershell;
 pub mod repl;
 pub mod store;
+pub mod streams;
 #[cfg(test)]
 mod testing;
 pub mod values;

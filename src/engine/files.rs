@@ -26,7 +26,14 @@ fn read_csv(path: &str) -> Result<Array, Box<EvalAltResult>> {
     let headers = reader.headers().map_err(|e| fail("read_csv", path, e))?.clone();
     let mut rows = Array::new();
     for record in reader.records() {
-        let record = record.map_err(|e| fail("read_csv", path, e))?;
+        // The CSV's own line, apart from the runbook's line the engine adds.
+        let record = record.map_err(|e| match (e.position(), e.kind()) {
+            (Some(at), csv::ErrorKind::UnequalLengths { expected_len, len, .. }) => {
+                fail("read_csv", path, format!("line {}: {len} fields where the header has {expected_len}", at.line()))
+            }
+            (Some(at), _) => fail("read_csv", path, format!("line {}: {e}", at.line())),
+            _ => fail("read_csv", path, e),
+        })?;
         let row: Map =
             headers.iter().zip(record.iter()).map(|(h, v)| (h.into(), Dynamic::from(v.to_string()))).collect();
         rows.push(Dynamic::from_map(row));

@@ -45,6 +45,11 @@ pub fn invoke(
         e.cmdlet = cmdlet.name;
         throw(&e)
     })?;
+    if let Err(mut e) = check_loaded(&s.store, cmdlet, None) {
+        e.cmdlet = cmdlet.name;
+        s.errors.push(e.clone());
+        return Err(throw(&e));
+    }
     let piped = items.is_some();
     let inputs: Vec<Option<Dynamic>> = match items {
         Some(v) => v.into_iter().map(Some).collect(),
@@ -85,7 +90,48 @@ pub fn invoke(
         }
     }
     outcome?;
+    if let Err(mut e) = check_loaded(&s.store, cmdlet, Some(&results)) {
+        e.cmdlet = cmdlet.name;
+        s.errors.push(e.clone());
+        return Err(throw(&e));
+    }
     Ok(shape(cmdlet.output, piped, results))
+}
+
+/// A store with nothing loaded answers with how to load it, never with silent empty results:
+/// before the call for cmdlets about the chat service when there is no topology, after an empty
+/// directory read when the directory is empty. (The synthetic test reports its own diagnosis.)
+fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[Dynamic]>) -> Result<(), CmdletError> {
+    use crate::catalog::Noun;
+    const TRY_DEMO: &str = "or try pchat --demo for a demo store";
+    match (cmdlet.noun, results) {
+        (Noun::Directory, Some([])) if cmdlet.is_read_only() && cmdlet.name != "Get-Credential" => {
+            if store.has_principals()? {
+                return Ok(());
+            }
+            Err(CmdletError::invalid_operation(format!(
+                "the directory of this store is empty: load one with import_cs_ad_principal(\"directory.json\") ({TRY_DEMO})"
+            ))
+            .terminating())
+        }
+        (
+            Noun::State | Noun::Category | Noun::Room | Noun::Addin | Noun::Endpoint | Noun::Eligibility | Noun::Data,
+            None,
+        )
+        | (Noun::Message, None)
+        | (Noun::Topology, None)
+            if cmdlet.name != "Test-CsPersistentChatMessage" && cmdlet.name != "Publish-CsTopology" =>
+        {
+            if !store.pools()?.is_empty() {
+                return Ok(());
+            }
+            Err(CmdletError::invalid_operation(format!(
+                "this store has no topology (no Persistent Chat pool): publish one with publish_cs_topology(\"topology.json\") ({TRY_DEMO})"
+            ))
+            .terminating())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Run the handler once per input, recording non-terminating errors; stops at a terminating one.

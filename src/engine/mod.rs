@@ -106,7 +106,7 @@ impl Session {
             ErrorAction::Ignore => return,
             ErrorAction::SilentlyContinue => {}
             ErrorAction::Continue | ErrorAction::Stop => {
-                eprintln!("{e}");
+                crate::streams::error(&e.to_string());
                 self.errors_written += 1;
             }
         }
@@ -141,7 +141,8 @@ impl Shell {
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
         // A script printing a stored name must not pass its control characters to the terminal.
-        engine.on_print(|text| println!("{}", crate::values::text::escape_block(text)));
+        // (On stdout, or stderr when stdout carries --json.)
+        engine.on_print(|text| crate::streams::say(&crate::values::text::escape_block(text)));
         engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
@@ -188,6 +189,16 @@ impl Shell {
         self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
     }
 
+    /// Has a topology been published into the store?
+    pub fn has_topology(&self) -> bool {
+        self.session.borrow().store.pools().is_ok_and(|p| !p.is_empty())
+    }
+
+    /// Has any cmdlet changed the store (ever, as its audit shows)?
+    pub fn store_changed(&self) -> bool {
+        self.session.borrow().store.has_changes().unwrap_or(true)
+    }
+
     pub fn errors_written(&self) -> usize {
         self.session.borrow().errors_written
     }
@@ -201,8 +212,18 @@ pub fn describe_error(err: &EvalAltResult) -> String {
 
 fn describe_raw(err: &EvalAltResult) -> String {
     match err {
+        // Inside a module (stdlib, or a .rhai beside the runbook): the runbook's line that called
+        // it, and where in the module it failed.
+        EvalAltResult::ErrorInFunctionCall(name, source, inner, pos) if !source.is_empty() && !pos.is_none() => {
+            let (text, at) = innermost(inner);
+            let within = at.line().map(|l| format!(", line {l}")).unwrap_or_default();
+            with_position(format!("{text} (in {name}() of module '{source}'{within})"), *pos)
+        }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
             describe_raw(inner)
+        }
+        EvalAltResult::ErrorFunctionNotFound(signature, pos) => {
+            with_position(format!("Function not found: {signature}{}", function_hint(signature)), *pos)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::errors::stopped("").message, *pos),
@@ -229,6 +250,47 @@ fn describe_raw(err: &EvalAltResult) -> String {
             with_position(text, pos)
         }
     }
+}
+
+/// The message of the innermost error (no position) and where it was raised.
+fn innermost(err: &EvalAltResult) -> (String, Position) {
+    match err {
+        EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
+            innermost(inner)
+        }
+        other => {
+            let pos = other.position();
+            let mut text = describe_error(other);
+            if let Some(i) = text.rfind(" (line ") {
+                text.truncate(i);
+            }
+            (text, pos)
+        }
+    }
+}
+
+/// Functions a script can call: the cmdlets (snake case) and pchat's own.
+const BUILTINS: &[&str] = &[
+    "cmd",
+    "help",
+    "last_errors",
+    "clear_errors",
+    "is_what_if",
+    "utc_date",
+    "utc_day_number",
+    "read_csv",
+    "read_lines",
+    "read_text",
+    "translate",
+    "eprint",
+];
+
+/// "; did you mean 'get_cs_persistent_chat_room'?" for a mistyped function name.
+fn function_hint(signature: &str) -> String {
+    let name = signature.split([' ', '(']).next().unwrap_or(signature);
+    let cmdlets: Vec<String> = catalog::all().iter().map(|c| c.rhai_name()).collect();
+    let names = cmdlets.iter().map(String::as_str).chain(BUILTINS.iter().copied());
+    crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default()
 }
 
 fn with_position(text: String, pos: Position) -> String {
@@ -280,6 +342,17 @@ fn dispatch(
     }
 }
 
+/// "no cmdlet 'X'; did you mean 'Y'?" (PowerShell or snake-case names).
+pub fn no_cmdlet(name: &str) -> String {
+    let snake = name.contains('_');
+    let names: Vec<String> =
+        catalog::all().iter().map(|c| if snake { c.rhai_name() } else { c.name.to_string() }).collect();
+    let hint = crate::binder::suggest(name, names.iter().map(String::as_str))
+        .map(|n| format!("; did you mean '{n}'?"))
+        .unwrap_or_default();
+    format!("no cmdlet '{name}'{hint}")
+}
+
 fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
     let s = session.clone();
     engine.register_fn("last_errors", move || -> rhai::Array {
@@ -313,6 +386,8 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
         let day = chrono::Utc::now().date_naive();
         day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
     });
+    // A runbook's own warnings go to stderr, beside the cmdlets' errors.
+    engine.register_fn("eprint", |text: &str| crate::streams::warning(text));
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
     // Methods of returned objects (the test log's `log.ToHTML()`), as the handler table lists them.
     for &(name, render) in handlers.methods {
@@ -320,14 +395,14 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
             render(log).map_err(|e| EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE).into())
         });
     }
-    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| handlers.has(c))));
+    engine.register_fn("help", || crate::streams::say(&crate::help::overview(&|c: &Cmdlet| handlers.has(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
             Some(c) if handlers.has(c) => {
-                print!("{}", crate::help::render(c));
+                crate::streams::say(&crate::help::render(c));
                 Ok(())
             }
-            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: {}", no_cmdlet(name)).into(), Position::NONE).into()),
         }
     });
     // `Get-Help Name -Examples` / `-Parameter P` in PowerShell form.
@@ -335,7 +410,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
         match catalog::find(name) {
             Some(c) if handlers.has(c) => match crate::help::part(c, section) {
                 Some(text) => {
-                    print!("{text}");
+                    crate::streams::say(&text);
                     Ok(())
                 }
                 None => Err(EvalAltResult::ErrorRuntime(
@@ -344,7 +419,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
                 )
                 .into()),
             },
-            _ => Err(EvalAltResult::ErrorRuntime(format!("help: no cmdlet '{name}'").into(), Position::NONE).into()),
+            _ => Err(EvalAltResult::ErrorRuntime(format!("help: {}", no_cmdlet(name)).into(), Position::NONE).into()),
         }
     });
     let s = session.clone();

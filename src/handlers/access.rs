@@ -17,21 +17,82 @@ pub fn sip_uri(s: &str) -> String {
     if crate::values::text::starts_with_ci(s, "sip:") { s.to_string() } else { format!("sip:{s}") }
 }
 
-/// The SIP-enabled user behind an address; NotFound names what would be valid.
-pub fn sip_user(store: &Store, param: &str, sip: &str) -> CmdletResult<PrincipalRow> {
-    let sip = sip_uri(sip);
-    match store.principal_by_sip(&sip)? {
-        Some(p) if p.kind == "User" => Ok(p),
-        Some(p) => Err(CmdletError::invalid(format!(
-            "-{param} '{sip}' is a {} ({}), not a SIP-enabled user",
-            p.kind.to_lowercase(),
-            p.dn
+/// The one directory principal a user parameter names, in any identity form (SIP address, UPN,
+/// DOMAIN\logon, display name, DN). NotFound suggests the nearest name; a name shared by several
+/// principals, or a wildcard, is an error listing them.
+pub fn one_principal(store: &Store, param: &str, identity: &str) -> CmdletResult<PrincipalRow> {
+    let id = identity.trim();
+    if crate::values::wildcard::has_wildcards(id) {
+        return Err(CmdletError::invalid(format!("-{param} names one user; '{id}' is a wildcard")).with_target(id));
+    }
+    let mut found = store.find_principals(id)?;
+    if found.is_empty() && id.contains('@') {
+        found = store.principal_by_sip(&sip_uri(id))?.into_iter().collect();
+    }
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let users = store.users()?;
+            let names = users.iter().flat_map(|u| {
+                [u.sip.as_deref(), u.upn.as_deref(), u.display_name.as_deref(), Some(u.dn.as_str())]
+                    .into_iter()
+                    .flatten()
+            });
+            let bare = |s: &str| s.strip_prefix("sip:").unwrap_or(s).to_string();
+            let hint = crate::binder::suggest(&bare(id), names)
+                .or_else(|| {
+                    // DOMAIN\logon: compare the logon part with logon names.
+                    let logon = id.rsplit('\\').next().unwrap_or(id);
+                    crate::binder::suggest(logon, users.iter().filter_map(|u| u.sam.as_deref()))
+                })
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            Err(CmdletError::not_found(format!(
+                "-{param}: no user '{id}' in the directory{hint} (give a SIP address, UPN, DOMAIN\\logon, display name or DN; see get_cs_user())"
+            ))
+            .with_target(id))
+        }
+        n => Err(CmdletError::invalid(format!(
+            "-{param}: '{id}' names {n} principals ({}); give a SIP address or DN",
+            found.iter().map(|p| p.dn.as_str()).collect::<Vec<_>>().join("; ")
         ))
-        .with_target(sip)),
-        None => Err(CmdletError::not_found(format!(
-            "-{param}: no SIP-enabled user '{sip}' in the directory (see get_cs_user())"
-        ))
-        .with_target(sip)),
+        .with_target(id)),
+    }
+}
+
+/// The SIP-enabled user a parameter names (any identity form); NotFound names what would be valid.
+pub fn sip_user(store: &Store, param: &str, identity: &str) -> CmdletResult<PrincipalRow> {
+    let p = one_principal(store, param, identity)?;
+    if p.kind == "User" && p.sip.is_some() {
+        return Ok(p);
+    }
+    Err(CmdletError::invalid(format!(
+        "-{param} '{}' is a {} ({}), not a SIP-enabled user",
+        identity.trim(),
+        p.kind.to_lowercase(),
+        p.dn
+    ))
+    .with_target(identity.trim()))
+}
+
+/// A user parameter that filters by what users left behind (room lists, messages): the user it
+/// names, or a SIP address no longer in the directory, whose entries outlive the user. The
+/// caller answers `gone`'s NotFound when nothing at all matches the address.
+pub struct UserFilter {
+    /// The key list entries and messages hold (SIP address of a user, else DN).
+    pub key: String,
+    pub gone: Option<CmdletError>,
+}
+
+pub fn user_filter(store: &Store, param: &str, identity: &str) -> CmdletResult<UserFilter> {
+    match one_principal(store, param, identity) {
+        Ok(p) => Ok(UserFilter { key: crate::store::ancestry::principal_key(&p), gone: None }),
+        Err(e)
+            if e.kind == crate::errors::ErrorKind::NotFound && identity.contains('@') && !identity.contains('\\') =>
+        {
+            Ok(UserFilter { key: sip_uri(identity), gone: Some(e) })
+        }
+        Err(e) => Err(e),
     }
 }
 

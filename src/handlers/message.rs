@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rhai::Dynamic;
 
-use super::access::{check_post, sip_uri, sip_user};
+use super::access::{check_post, sip_user, user_filter};
 use super::chat::{identity_pool, instance_text, not_found};
 use super::room::identity;
 use crate::binder::Bound;
@@ -104,13 +104,21 @@ pub fn send(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     Ok(vec![message_object(&identity(&room), &m)])
 }
 
-fn date_query(b: &Bound) -> MessageQuery {
-    MessageQuery {
+/// The query of -StartDate, -EndDate and -UserUri (any identity form of the user), and the
+/// NotFound to answer if the user is not in the directory and nothing matches.
+fn date_query(store: &Store, b: &Bound) -> CmdletResult<(MessageQuery, Option<CmdletError>)> {
+    let user = b.str("UserUri").map(|u| user_filter(store, "UserUri", u)).transpose()?;
+    let (sender, gone) = match user {
+        Some(u) => (Some(u.key), u.gone),
+        None => (None, None),
+    };
+    let q = MessageQuery {
         from: b.date("StartDate").map(|d| micros(d.as_start())),
         to: b.date("EndDate").map(|d| micros(d.as_end())),
-        sender: b.str("UserUri").map(sip_uri),
+        sender,
         limit: None,
-    }
+    };
+    Ok((q, gone))
 }
 
 fn check_range(q: &MessageQuery) -> CmdletResult<()> {
@@ -128,11 +136,16 @@ fn check_range(q: &MessageQuery) -> CmdletResult<()> {
 
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (pool, room) = room_by_identity(ctx.store, b.str("Identity").unwrap_or_default())?;
-    let mut q = date_query(b);
+    let (mut q, gone) = date_query(ctx.store, b)?;
     check_range(&q)?;
     q.limit = b.int("ResultSize");
     let id = identity(&room);
-    Ok(ctx.store.messages(&pool.schema, room.id, &q)?.iter().map(|m| message_object(&id, m)).collect())
+    let found: Vec<Dynamic> =
+        ctx.store.messages(&pool.schema, room.id, &q)?.iter().map(|m| message_object(&id, m)).collect();
+    match gone {
+        Some(e) if found.is_empty() => Err(e),
+        _ => Ok(found),
+    }
 }
 
 fn plural(n: i64) -> String {
@@ -186,7 +199,7 @@ impl KeywordRule {
 pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let (pool, room) = room_by_identity(store, b.str("Identity").unwrap_or_default())?;
-    let q = date_query(b);
+    let (q, gone) = date_query(store, b)?;
     check_range(&q)?;
     let rule = b.str("Filter").filter(|f| !f.trim().is_empty()).map(|f| {
         KeywordRule::new(f, b.enum_value("MatchClause").unwrap_or("All"), b.bool("CaseSensitive") == Some(true))
@@ -196,6 +209,9 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         .into_iter()
         .filter(|m| rule.as_ref().is_none_or(|r| r.matches(&m.text)))
         .collect();
+    if let Some(e) = gone.filter(|_| matched.is_empty()) {
+        return Err(e);
+    }
     let deleting = b.switch("Remove");
     let replacement = b.str("ReplaceMessage").unwrap_or(REPLACEMENT);
     let action = if deleting { "deleted" } else { "replaced" };

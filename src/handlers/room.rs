@@ -2,6 +2,7 @@
 
 use rhai::{Dynamic, Map};
 
+use super::access::{UserFilter, user_filter};
 use super::chat::{
     Principals, check_name, identity_pool, instance_bool, instance_enum, instance_prop, instance_text, name_scope,
     not_found, target_identity, unique_match,
@@ -152,7 +153,12 @@ fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
 }
 
 /// Per-pool id restriction from -Member / -Manager (effective membership: direct, through groups, or through the category).
-fn principal_rooms(store: &Store, pool: &PoolTarget, b: &Bound) -> CmdletResult<Option<Vec<i64>>> {
+fn principal_rooms(
+    store: &Store,
+    pool: &PoolTarget,
+    manager: Option<&UserFilter>,
+    member: Option<&UserFilter>,
+) -> CmdletResult<Option<Vec<i64>>> {
     let mut restrict: Option<Vec<i64>> = None;
     let mut intersect = |ids: Vec<i64>| {
         restrict = Some(match restrict.take() {
@@ -160,13 +166,13 @@ fn principal_rooms(store: &Store, pool: &PoolTarget, b: &Bound) -> CmdletResult<
             Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
         });
     };
-    if let Some(user) = b.str("Manager") {
-        let a = store.ancestry_of_key(user.trim())?;
+    if let Some(user) = manager {
+        let a = store.ancestry_of_key(&user.key)?;
         let keys: Vec<String> = a.keys().cloned().collect();
         intersect(store.rooms_listing(pool, MANAGERS, &keys)?);
     }
-    if let Some(user) = b.str("Member") {
-        let a = store.ancestry_of_key(user.trim())?;
+    if let Some(user) = member {
+        let a = store.ancestry_of_key(&user.key)?;
         let keys: Vec<String> = a.keys().cloned().collect();
         let mut ids = store.rooms_listing(pool, MEMBERS, &keys)?;
         let scoped: Vec<i64> =
@@ -206,6 +212,9 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         }
         None => (store.chat_pools(b.str("PersistentChatPoolFqdn"))?, None),
     };
+    // Any identity form; a user no longer in the directory still finds the rooms listing them.
+    let manager = b.str("Manager").map(|u| user_filter(store, "Manager", u)).transpose()?;
+    let member = b.str("Member").map(|u| user_filter(store, "Member", u)).transpose()?;
     let (mut category_seen, mut addin_seen) = (false, false);
     let mut out = Vec::new();
     for pool in &pools {
@@ -223,7 +232,7 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             addin_seen = true;
             q.addin_id = Some(a.id);
         }
-        q.ids = principal_rooms(store, pool, b)?;
+        q.ids = principal_rooms(store, pool, manager.as_ref(), member.as_ref())?;
         let mut rows = store.rooms(pool, &q)?;
         if filter.as_ref().is_some_and(RoomFilter::needs_lists) {
             store.load_room_lists(pool, &mut rows)?;
@@ -242,6 +251,11 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if let Some(a) = b.str("Addin").filter(|_| !addin_seen) {
         return Err(not_found("add-in", a));
+    }
+    if out.is_empty()
+        && let Some(e) = [manager, member].into_iter().flatten().find_map(|u| u.gone)
+    {
+        return Err(e);
     }
     Ok(out)
 }

@@ -63,7 +63,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
         && path.exists()
         && let Err(e) = editor.load_history(path)
     {
-        eprintln!("warning: could not read history {}: {e}", path.display());
+        crate::streams::warning(&format!("warning: could not read history {}: {e}", path.display()));
     }
     let mut history_warned = false;
 
@@ -109,7 +109,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             && let Err(e) = save_history(&mut editor, path)
             && !history_warned
         {
-            eprintln!("warning: could not save history {}: {e}", path.display());
+            crate::streams::warning(&format!("warning: could not save history {}: {e}", path.display()));
             history_warned = true;
         }
 
@@ -118,11 +118,14 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             Some(Command::Help(None)) => print!("{}", help::overview(&|c| host.is_available(c))),
             Some(Command::Translate(line)) => match crate::powershell::translate(line) {
                 Ok(t) => println!("{}", t.rhai),
-                Err(e) => eprintln!("{}", crate::values::text::escape_block(&e.to_string())),
+                Err(e) => crate::streams::error(&crate::values::text::escape_block(&e.to_string())),
             },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
-                _ => eprintln!("help: no cmdlet '{}'", crate::values::text::escape_line(name)),
+                _ => crate::streams::error(&format!(
+                    "help: {}",
+                    crate::values::text::escape_line(&crate::engine::no_cmdlet(name))
+                )),
             },
             None => match host.eval(input) {
                 Ok(value) => {
@@ -131,7 +134,7 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
                         println!("{}", text.trim_end_matches('\n'));
                     }
                 }
-                Err(message) => eprintln!("{message}"),
+                Err(message) => crate::streams::error(&message),
             },
         }
     }

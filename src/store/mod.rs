@@ -340,6 +340,17 @@ impl Store {
         self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
     }
 
+    /// Has any cmdlet ever changed this store (is anything in its audit)?
+    pub fn has_changes(&self) -> rusqlite::Result<bool> {
+        self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit)", [], |r| r.get(0))
+    }
+
+    /// Has a directory been loaded (users, groups, OUs)? The application contacts of the
+    /// topology's endpoints do not count.
+    pub fn has_principals(&self) -> rusqlite::Result<bool> {
+        self.conn.query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", [], |r| r.get(0))
+    }
+
     /// Record a committed change (who did what to which object), inside the current transaction.
     pub fn audit(&self, cmdlet: &str, target: &str) -> rusqlite::Result<()> {
         let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod answers;
 mod content;
 mod endpoints;
 mod examples;
@@ -17,6 +18,8 @@ mod powershell;
 mod ps_scripts;
 mod rooms;
 mod runbooks;
+mod scenario;
 mod settings;
+mod streams;
 mod test_message;
 mod unicode_fuzz;

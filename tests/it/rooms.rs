@@ -466,7 +466,7 @@ fn room_runbooks() {
     std::fs::write(&file, csv).expect("csv");
     let file_arg = format!("File={}", file.display());
     let run = s.run(&["run", &bulk, "--arg", &file_arg]).ok();
-    assert_eq!(run.stdout.trim(), "2 categories and 3 rooms created, 1 rows skipped, 0 errors");
+    assert_eq!(run.stdout.trim(), "2 categories and 3 rooms created, 1 rows skipped, 0 rows failed");
     assert_eq!(
         lines(
             &s,
@@ -475,12 +475,12 @@ fn room_runbooks() {
         ["Ops|Open|Auditorium"]
     );
     let again = s.run(&["run", &bulk, "--arg", &file_arg]).ok();
-    assert_eq!(again.stdout.trim(), "0 categories and 0 rooms created, 4 rows skipped, 0 errors");
+    assert_eq!(again.stdout.trim(), "0 categories and 0 rooms created, 4 rows skipped, 0 rows failed");
     std::fs::write(&file, "Pool,Category,Room\npc01.contoso.com,Legal\n").expect("csv");
     let bad = s.run(&["run", &bulk, "--arg", &file_arg]);
     assert_eq!(bad.code, 1);
     assert!(
-        bad.stderr.contains("read_csv: cannot read") && bad.stderr.contains("found record with 2 fields"),
+        bad.stderr.contains("read_csv: cannot read") && bad.stderr.contains("line 2: 2 fields where the header has 3"),
         "{}",
         bad.stderr
     );

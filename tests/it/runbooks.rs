@@ -138,3 +138,130 @@ fn shipped_runbooks_all_declare_their_parameters() {
         }
     }
 }
+
+fn write(s: &Store, name: &str, text: &str) -> String {
+    let path = s.dir.path().join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn bulk_create_fails_row_by_row_and_counts_only_what_it_created() {
+    let s = Store::examples();
+    let csv = write(
+        &s,
+        "rooms.csv",
+        "Pool,Category,Room,Description,Privacy,Type\n\
+         pc01.contoso.com,Legal,Contracts,Contract reviews,Secret,Normal\n\
+         pc01.contoso.com,Legal,Bad Privacy,,Hidden,\n\
+         ,,,,,\n\
+         pc01.contoso.com,Legal,,,,\n\
+         pc09.contoso.com,Ops,Ops Desk,,,\n\
+         pc01.contoso.com,Finance,FinanceRoom,,,\n\
+         pc01.contoso.com,Legal,Litigation,,,\n",
+    );
+    let file = format!("File={csv}");
+    let run = s.run(&["run", &script("rooms/bulk-create.rhai"), "--arg", &file]);
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("1 categories and 2 rooms created, 3 rows skipped, 2 rows failed"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains("line 3: pc01.contoso.com\\Bad Privacy failed:") && run.stderr.contains("Hidden"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("line 5: skipped, no [\"Room\"]"), "{}", run.stderr);
+    assert!(run.stderr.contains("line 6: pc09.contoso.com\\Ops Desk failed:"), "{}", run.stderr);
+    assert!(run.stderr.contains("2 of 7 rows failed"), "{}", run.stderr);
+    assert!(!run.stdout.contains("#{"), "no raw maps: {}", run.stdout);
+    let made = s.c(r#"get_cs_persistent_chat_room(#{Category: "Legal"}).map(|r| r.Name)"#).ok();
+    assert_eq!(made.stdout.trim(), "Contracts\nLitigation");
+}
+
+#[test]
+fn bulk_create_what_if_plans_rooms_in_categories_the_same_run_creates() {
+    let s = Store::examples();
+    let csv = write(
+        &s,
+        "rooms.csv",
+        "Pool,Category,Room\npc01.contoso.com,Legal,Contracts\npc01.contoso.com,Legal,Litigation\n",
+    );
+    let before = s.dump();
+    let file = format!("File={csv}");
+    let run = s.run(&["--what-if", "run", &script("rooms/bulk-create.rhai"), "--arg", &file]).ok();
+    assert_eq!(run.stdout.matches("What if:").count(), 3, "{}", run.stdout);
+    assert!(run.stdout.contains("on target \"pc01.contoso.com\\Litigation\" (in category Legal, created by this run)"));
+    assert!(
+        run.stdout.contains("1 categories and 2 rooms would be created, 0 rows skipped, 0 rows failed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn nightly_export_never_claims_an_export_that_failed() {
+    let s = Store::examples();
+    let folder = s.dir.path().join("exports");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let folder = format!("Folder={}", folder.display());
+    let run =
+        s.run(&["run", &script("nightly_export.rhai"), "--arg", &folder, "--arg", "DBInstance=sql09.contoso.com\\rtc"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("Export-CsPersistentChatData: NotFound"), "{}", run.stderr);
+    assert!(!run.stdout.contains("Exported"), "{}", run.stdout);
+    let run = s.run(&["run", &script("nightly_export.rhai"), "--arg", "Folder=/nonexistent/dir"]);
+    assert_eq!(run.code, 1);
+    assert!(!run.stdout.contains("Exported"), "{}", run.stdout);
+    let run = s.run(&["run", &script("nightly_export.rhai"), "--arg", &folder, "--arg", "Keep=0"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("Keep must be"), "{}", run.stderr);
+}
+
+#[test]
+fn shipped_runbooks_stop_with_the_error_instead_of_an_empty_report() {
+    let s = Store::examples();
+    let before = s.dump();
+    for (file, args, want) in [
+        ("retention.rhai", vec!["--arg", "Category=Nope"], "Get-CsPersistentChatRoom: NotFound"),
+        ("retention.rhai", vec!["--arg", "Days=0"], "Days must be"),
+        ("directory_report.rhai", vec!["--arg", "OU=OU=Nowhere,DC=contoso,DC=com"], "Get-CsAdPrincipal: NotFound"),
+        (
+            "rooms/rehome-manager.rhai",
+            vec!["--arg", "Leaver=contoso\\nobody", "--arg", "NewManager=sip:bobk@contoso.com"],
+            "Get-CsUser: NotFound",
+        ),
+        (
+            "rooms/rehome-manager.rhai",
+            vec!["--arg", "Leaver=sip:nobody@contoso.com", "--arg", "NewManager=sip:bobk@contoso.com"],
+            "Get-CsPersistentChatRoom: NotFound",
+        ),
+        ("rooms/out-of-scope-report.rhai", vec!["--arg", "Pool=pc09.contoso.com"], "NotFound"),
+        ("rooms/disable-unmanaged.rhai", vec!["--arg", "Pool=pc09.contoso.com"], "NotFound"),
+        ("fail_over.rhai", vec!["--arg", "Pool=pc09.contoso.com"], "pc09.contoso.com"),
+    ] {
+        let path = script(file);
+        let mut argv = vec!["run", path.as_str()];
+        argv.extend(args.iter());
+        let run = s.run(&argv);
+        assert_eq!(run.code, 1, "{file} {args:?}\n{}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(want), "{file} {args:?}: {}", run.stderr);
+        assert!(!run.stdout.contains("Total:") && !run.stdout.contains("re-homed"), "{file}: {}", run.stdout);
+    }
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn errors_inside_modules_name_the_runbook_line_and_csv_errors_their_own_line() {
+    let s = Store::demo();
+    let run = s.runbook("main.rhai", "import \"common\" as c;\nlet x = 1;\nc::ensure(x == 2, \"x must be 2\");\n", &[]);
+    assert_eq!(run.code, 1);
+    let line = run.stderr.trim();
+    assert!(line.starts_with("x must be 2 (in ensure() of module 'stdlib/common.rhai', line "), "{line}");
+    assert!(line.ends_with(&format!("({}, line 3, column 4)", s.dir.path().join("main.rhai").display())), "{line}");
+    std::fs::write(s.dir.path().join("rows.csv"), "Pool,Room\npc01,A\npc01\n").expect("csv");
+    let run = s.runbook("csv.rhai", "\n\nlet rows = read_csv(`${SCRIPT_DIR}/rows.csv`);\n", &[]);
+    assert_eq!(run.code, 1);
+    let line = run.stderr.trim();
+    assert!(line.contains("rows.csv': line 3: 1 fields where the header has 2"), "{line}");
+    assert!(line.ends_with("csv.rhai, line 3, column 12)"), "{line}");
+}

@@ -275,7 +275,7 @@ fn setup_and_parameter_mistakes_are_errors_that_change_nothing() {
         (
             r#"test_cs_persistent_chat_message("pc01.contoso.com", #{Setup: true, TestUser1SipAddress: "sip:watch1@contoso.com", TestUser2SipAddress: "sip:nobody@contoso.com"})"#,
             "NotFound",
-            "-TestUser2SipAddress: no SIP-enabled user 'sip:nobody@contoso.com'",
+            "-TestUser2SipAddress: no user 'sip:nobody@contoso.com'",
         ),
         (
             r#"test_cs_persistent_chat_message("pc01.contoso.com", #{Setup: true, TestUser1SipAddress: "sip:board@contoso.com", TestUser2SipAddress: "sip:watch2@contoso.com"})"#,

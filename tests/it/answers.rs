@@ -1,0 +1,225 @@
+//! Answers an administrator can trust: every identity form of a user is accepted, an unknown
+//! exact name is NotFound (a wildcard or filter matching nothing is an empty answer), a store
+//! without topology says so, and objects keep the column order that was asked for.
+
+use crate::common;
+
+use common::{Run, Store};
+
+/// Every way an administrator names Ann Beebe.
+const ANN: [&str; 5] = [
+    "sip:annb@contoso.com",
+    "annb@contoso.com",
+    "contoso\\\\annb",
+    "Ann Beebe",
+    "CN=Ann Beebe,OU=Finance,DC=contoso,DC=com",
+];
+
+fn out(s: &Store, code: &str) -> String {
+    s.c(code).ok().stdout.trim().to_string()
+}
+
+fn not_found(s: &Store, code: &str, cmdlet: &str) -> Run {
+    let run = s.c(code);
+    assert!(run.code == 1 || run.code == 3, "{code}: {}", run.stdout);
+    assert!(run.stderr.starts_with(&format!("{cmdlet}: NotFound: ")), "{code}: {}", run.stderr);
+    run
+}
+
+#[test]
+fn room_member_and_manager_take_every_identity_form() {
+    let s = Store::examples();
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Managers: #{Add: "sip:annb@contoso.com"}})"#)
+        .ok();
+    for param in ["Member", "Manager"] {
+        let by_sip = out(
+            &s,
+            &format!(r#"get_cs_persistent_chat_room(#{{{param}: "sip:annb@contoso.com"}}).map(|r| r.Identity)"#),
+        );
+        assert!(by_sip.contains("FinanceRoom"), "{param}: {by_sip}");
+        for form in ANN {
+            let got = out(&s, &format!(r#"get_cs_persistent_chat_room(#{{{param}: "{form}"}}).map(|r| r.Identity)"#));
+            assert_eq!(got, by_sip, "-{param} {form}");
+        }
+        let run = not_found(
+            &s,
+            &format!(r#"get_cs_persistent_chat_room(#{{{param}: "contoso\\annbb"}})"#),
+            "Get-CsPersistentChatRoom",
+        );
+        assert!(run.stderr.contains(&format!("-{param}")) && run.stderr.contains("did you mean"), "{}", run.stderr);
+        not_found(
+            &s,
+            &format!(r#"get_cs_persistent_chat_room(#{{{param}: "sip:nobody@contoso.com"}})"#),
+            "Get-CsPersistentChatRoom",
+        );
+    }
+}
+
+#[test]
+fn message_users_take_every_identity_form_and_unknown_users_are_not_found() {
+    let s = Store::examples();
+    let by_sip = out(
+        &s,
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{UserUri: "sip:annb@contoso.com"}).len()"#,
+    );
+    assert_eq!(by_sip, "1");
+    for form in ANN {
+        let got = out(
+            &s,
+            &format!(
+                r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{{UserUri: "{form}"}}).len()"#
+            ),
+        );
+        assert_eq!(got, by_sip, "-UserUri {form}");
+    }
+    not_found(
+        &s,
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{UserUri: "sip:anb@contoso.com"})"#,
+        "Get-CsPersistentChatMessage",
+    );
+    let before = s.dump();
+    not_found(
+        &s,
+        r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\FinanceRoom", UserUri: "sip:anb@contoso.com", Confirm: false})"#,
+        "Remove-CsPersistentChatMessage",
+    );
+    assert_eq!(s.dump(), before);
+    // Sending as a logon name posts as the user's SIP address.
+    s.c(r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "contoso\\annb", Message: "by logon"})"#)
+        .ok();
+    let sender = out(
+        &s,
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{UserUri: "Ann Beebe"}).map(|m| m.Sender)"#,
+    );
+    assert!(sender.contains("sip:annb@contoso.com"), "{sender}");
+}
+
+#[test]
+fn grant_takes_every_identity_form() {
+    let s = Store::examples();
+    s.c(r#"new_cs_persistent_chat_policy("Tag:Sales", #{EnablePersistentChat: true})"#).ok();
+    for form in ANN {
+        s.c(&format!(r#"grant_cs_persistent_chat_policy("{form}", #{{PolicyName: "Sales"}})"#)).ok();
+        assert_eq!(out(&s, r#"get_cs_user("sip:annb@contoso.com")[0].PersistentChatPolicy"#), "Sales", "{form}");
+        s.c(r#"grant_cs_persistent_chat_policy("sip:annb@contoso.com", #{PolicyName: ()})"#).ok();
+    }
+    not_found(
+        &s,
+        r#"grant_cs_persistent_chat_policy("contoso\\nobody", #{PolicyName: "Sales"})"#,
+        "Grant-CsPersistentChatPolicy",
+    );
+}
+
+#[test]
+fn exact_names_that_match_nothing_are_not_found_but_wildcards_are_empty() {
+    let s = Store::examples();
+    for (code, cmdlet) in [
+        (r#"get_cs_persistent_chat_room(#{Category: "Financ"})"#, "Get-CsPersistentChatRoom"),
+        (r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc09.contoso.com"})"#, "Get-CsPersistentChatRoom"),
+        (
+            r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc09.contoso.com"})"#,
+            "Get-CsPersistentChatCategory",
+        ),
+        (r#"get_cs_persistent_chat_addin(#{PersistentChatPoolFqdn: "pc09.contoso.com"})"#, "Get-CsPersistentChatAddin"),
+        (r#"get_cs_user("Ann Beebee")"#, "Get-CsUser"),
+        (r#"get_cs_ad_principal(#{OU: "OU=Nowhere,DC=contoso,DC=com"})"#, "Get-CsAdPrincipal"),
+    ] {
+        not_found(&s, code, cmdlet);
+    }
+    for code in [
+        r#"get_cs_user("Zz*").len()"#,
+        r#"get_cs_ad_principal("Zz*").len()"#,
+        r#"get_cs_persistent_chat_room(#{Filter: "Zz*"}).len()"#,
+        r#"get_cs_user(#{LdapFilter: "Department=Nothing"}).len()"#,
+    ] {
+        assert_eq!(out(&s, code), "0", "{code}");
+    }
+}
+
+#[test]
+fn a_store_without_topology_or_directory_says_how_to_load_one() {
+    let s = Store::empty();
+    // Only a directory: the store exists, with no topology.
+    let dir = s.dir.path().join("directory.json");
+    std::fs::write(
+        &dir,
+        r#"{"Domain": {"Name": "contoso.com", "NetBiosName": "contoso", "Dn": "DC=contoso,DC=com"},
+            "Principals": [{"Type": "OrganizationalUnit", "Dn": "OU=Finance,DC=contoso,DC=com"}]}"#,
+    )
+    .expect("directory");
+    s.c(&format!(r#"import_cs_ad_principal({:?})"#, dir.to_string_lossy())).ok();
+    for (code, cmdlet) in [
+        ("get_cs_persistent_chat_room()", "Get-CsPersistentChatRoom"),
+        ("get_cs_persistent_chat_category()", "Get-CsPersistentChatCategory"),
+        ("get_cs_service()", "Get-CsService"),
+        ("get_cs_persistent_chat_state()", "Get-CsPersistentChatState"),
+        ("get_cs_persistent_chat_endpoint()", "Get-CsPersistentChatEndpoint"),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "New-CsPersistentChatCategory",
+        ),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.starts_with(&format!("{cmdlet}: InvalidOperation: this store has no topology"))
+                && run.stderr.contains("publish_cs_topology(")
+                && run.stderr.contains("--demo"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    // Only a topology: the directory reads say the directory is empty.
+    let t = Store::empty();
+    t.c(&format!(r#"publish_cs_topology("{}/scripts/demo/topology.json")"#, common::ROOT)).ok();
+    for code in ["get_cs_user()", r#"get_cs_ad_principal(#{LdapFilter: "objectClass=user"})"#] {
+        let run = t.c(code);
+        assert_eq!(run.code, 1);
+        assert!(
+            run.stderr.contains("the directory of this store is empty: load one with import_cs_ad_principal("),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(t.c("get_cs_service().len() > 0").ok().stdout.trim(), "True");
+}
+
+#[test]
+fn reading_a_store_that_does_not_exist_creates_nothing() {
+    let s = Store::empty();
+    let run = s.c("get_cs_persistent_chat_room()");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no topology"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("there is no store at {}", s.db().display())), "{}", run.stderr);
+    assert!(!s.db().exists(), "a read made an empty store");
+    let nested = s.dir.path().join("no/such/folder/pchat.db");
+    let nested_arg = nested.to_string_lossy().into_owned();
+    let run = common::Run::from(
+        std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+            .args(["--db", &nested_arg, "-c", "get_cs_persistent_chat_policy().len()"])
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("pchat"),
+    );
+    assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
+    assert!(!nested.exists() && !nested.parent().expect("parent").exists());
+}
+
+#[test]
+fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
+    let s = Store::examples();
+    for (code, want) in [
+        ("get_cs_persistent_chat_rom()", "did you mean 'get_cs_persistent_chat_room'?"),
+        (
+            r#"help("Get-CsPersistentChatRom")"#,
+            "help: no cmdlet 'Get-CsPersistentChatRom'; did you mean 'Get-CsPersistentChatRoom'?",
+        ),
+        (r#"help("get_cs_persistent_chat_rom")"#, "did you mean 'get_cs_persistent_chat_room'?"),
+        ("get_cs_persistent_chat_room()[0].Nmae", "'Nmae'; did you mean 'Name'?"),
+        ("last_eror()", "did you mean 'last_errors'?"),
+    ] {
+        let run = s.c(code);
+        assert_ne!(run.code, 0, "{code}");
+        assert!(run.stderr.contains(want), "{code}: {}", run.stderr);
+    }
+}
