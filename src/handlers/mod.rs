@@ -44,6 +44,7 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Get-CsPersistentChatState" => state::get_state,
         "Set-CsPersistentChatState" => state::set_state,
         "Set-CsPersistentChatActiveServer" => state::set_active_server,
+        "Repair-CsPersistentChatDatabase" => state::repair,
         "Get-CsPersistentChatCategory" => categories::get,
         "New-CsPersistentChatCategory" => categories::new,
         "Set-CsPersistentChatCategory" => categories::set,
