@@ -260,7 +260,7 @@ fn fail_over_and_fail_back_runbooks() {
         ])
         .ok();
     assert!(
-        run.stdout.contains("[5] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        run.stdout.contains("[6] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
         "{}",
         run.stdout
     );

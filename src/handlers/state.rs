@@ -54,12 +54,21 @@ fn target_pool(store: &Store, b: &Bound) -> CmdletResult<PoolRow> {
     }
 }
 
-/// How one copy of a pool stands: `Current` (holds the pool's last change), `Behind (...)` or
-/// `Unavailable (...)`. Read without a lock: what a state change finds under its lock decides.
-fn copy_status(store: &Store, instance: Option<&str>, fqdn: &str, mark: Mark) -> CmdletResult<(String, Option<Mark>)> {
+/// How one copy of a pool stands: `Current` (holds the pool's last change; the copy serving the
+/// pool must also be of its generation), `Behind (...)` or `Unavailable (...)`. Read without a
+/// lock: what a state change or repair finds under its lock decides.
+fn copy_status(
+    store: &Store,
+    instance: Option<&str>,
+    serving: bool,
+    fqdn: &str,
+    mark: Mark,
+) -> CmdletResult<(String, Option<Mark>)> {
     let Some(instance) = instance else { return Ok((String::new(), None)) };
     Ok(match store.copy_state(instance, fqdn)? {
-        CopyState::Ready { mark: held, .. } if held == mark => ("Current".into(), Some(held)),
+        CopyState::Ready { mark: held, .. } if held == mark || (!serving && held.1 == mark.1) => {
+            ("Current".into(), Some(held))
+        }
         CopyState::Ready { mark: held, .. } => (
             format!(
                 "Behind (holds change {} of generation {}; the pool is at change {} of generation {})",
@@ -74,8 +83,9 @@ fn copy_status(store: &Store, instance: Option<&str>, fqdn: &str, mark: Mark) ->
 fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
     let serving = if p.state == "FailedOver" { p.backup_database.clone() } else { p.database.clone() };
     let mark = store.pool_mark(&p.fqdn)?;
-    let (primary, primary_mark) = copy_status(store, p.database.as_deref(), &p.fqdn, mark)?;
-    let (backup, backup_mark) = copy_status(store, p.backup_database.as_deref(), &p.fqdn, mark)?;
+    let failed_over = p.state == "FailedOver";
+    let (primary, primary_mark) = copy_status(store, p.database.as_deref(), !failed_over, &p.fqdn, mark)?;
+    let (backup, backup_mark) = copy_status(store, p.backup_database.as_deref(), failed_over, &p.fqdn, mark)?;
     // In sync: the copy that is not serving holds every change the serving one has.
     let in_sync = match (&p.database, &p.backup_database) {
         (Some(_), Some(_)) => Dynamic::from(match (primary_mark, backup_mark) {
