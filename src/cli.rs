@@ -1,4 +1,4 @@
-//! The command line of DESIGN.md §1 and its exit codes: 0 success, 1 stopped by a terminating
+//! The command line (docs/command-line.md) and its exit codes: 0 success, 1 stopped by a terminating
 //! error, 2 usage or syntax error, 3 ran to the end with non-terminating errors.
 
 use std::io::{IsTerminal, Read};
@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::catalog::Cmdlet;
 use crate::engine::{self, Options, PromptMode, Shell};
-use crate::{output, powershell, repl};
+use crate::{handlers, output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
@@ -98,7 +98,7 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
         let rhai = if powershell::looks_like_powershell(code) {
-            powershell::for_engine(code, engine::is_available).map_err(|(message, _)| message)?
+            powershell::for_engine(code, |c| self.is_available(c)).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
@@ -111,7 +111,7 @@ impl repl::ReplHost for Shell {
         self.json
     }
     fn is_available(&self, cmdlet: &Cmdlet) -> bool {
-        engine::is_available(cmdlet)
+        Shell::is_available(self, cmdlet)
     }
     fn variables(&self) -> Vec<String> {
         Shell::variables(self)
@@ -123,7 +123,7 @@ impl repl::ReplHost for Shell {
 fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
-        match powershell::for_engine(code, engine::is_available) {
+        match powershell::for_engine(code, |c| shell.is_available(c)) {
             Ok(rhai) => {
                 translated = rhai;
                 translated.as_str()
@@ -193,6 +193,7 @@ pub fn main() -> i32 {
         prompt_mode: PromptMode::detect(cli.yes),
         script: script.clone(),
         args,
+        handlers: &handlers::TABLE,
     };
     let mut shell = match Shell::new(opts, interrupt.clone()) {
         Ok(s) => s,
@@ -252,5 +253,38 @@ mod tests {
         );
         assert!(parse_args(&["novalue".into()]).is_err());
         assert!(parse_args(&["=v".into()]).is_err());
+    }
+
+    /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed
+    /// by `help`, completed by the REPL. (tests/examples.rs runs one of its examples to success.)
+    #[test]
+    fn every_catalog_entry_is_registered_listed_and_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            db: dir.path().join("pchat.db"),
+            json: false,
+            what_if: false,
+            prompt_mode: PromptMode::Unattended,
+            script: None,
+            args: Vec::new(),
+            handlers: &handlers::TABLE,
+        };
+        let mut shell = Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap();
+        let overview = crate::help::overview(&|c| shell.is_available(c));
+        let available: Vec<&'static Cmdlet> = crate::catalog::all().iter().filter(|c| shell.is_available(c)).collect();
+        let completions = repl::complete::Completions::new(available);
+        for cmdlet in crate::catalog::all() {
+            let name = cmdlet.rhai_name();
+            let err = shell.eval(&format!("{name}(#{{NoSuchParameter: 1}})")).unwrap_err();
+            let message = engine::describe_error(&err);
+            assert!(
+                message.starts_with(&format!("{}: ParameterBinding: no parameter 'NoSuchParameter'", cmdlet.name)),
+                "{name}: {message}"
+            );
+            let listed = overview.lines().filter(|l| l.split_whitespace().next() == Some(name.as_str())).count();
+            assert_eq!(listed, 1, "{name}: lines of help naming it");
+            let (_, candidates) = completions.complete(&name, name.len());
+            assert!(candidates.iter().any(|c| c.replacement == name), "{name} not completed");
+        }
     }
 }

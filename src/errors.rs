@@ -1,4 +1,4 @@
-//! Cmdlet errors with the identifiers of reference 1.7. Their text is the contract: it starts with
+//! Cmdlet errors with PowerShell's error identifiers (NotFound, InvalidArgument, ...). Their text is the contract: it starts with
 //! the cmdlet name and the identifier, e.g.
 //! `Set-CsPersistentChatRoom: NotFound: no chat room 'pc01.contoso.com\Ops'`.
 
@@ -40,7 +40,7 @@ impl ErrorKind {
 pub struct CmdletError {
     pub kind: ErrorKind,
     pub message: String,
-    /// Binding-phase errors stop the whole call (reference 1.7); the others are per object.
+    /// Binding-phase errors stop the whole call; the others are per object.
     pub terminating: bool,
     /// Filled in by the engine when the error leaves the handler.
     pub cmdlet: &'static str,

@@ -208,7 +208,7 @@ fn render_list(map: &Map, kind: Option<ObjType>) -> String {
     out.join("\n")
 }
 
-/// Keys of an object in display order: its type's property order (reference 1.11) when the
+/// Keys of an object in display order: its type's property order when the
 /// object came from a cmdlet, else `Identity` first; remaining keys follow in map order.
 pub fn ordered_keys(map: &Map, kind: Option<ObjType>) -> Vec<String> {
     let lead: &[&str] = kind.map(ObjType::properties).unwrap_or(&["Identity"]);

@@ -1,4 +1,4 @@
-//! Endpoints as directory contacts (reference 2.9, 1.10 rules 27-28), through the built binary.
+//! Endpoints as directory contacts, through the built binary.
 
 mod common;
 use common::{ROOT, Store, fails_unchanged};

@@ -354,7 +354,7 @@ fn help_is_derived_from_the_catalog() {
     assert!(overview.stdout.contains("get_cs_service"));
 }
 
-/// Objects carry exactly the properties of reference 1.11 for their type, in that order
+/// Objects carry exactly the properties their type lists (ObjType::properties), in that order
 /// (principals add their directory attributes; Persistent Chat services add their servers).
 #[test]
 fn objects_have_the_reference_properties_in_order() {

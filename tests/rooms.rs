@@ -1,4 +1,4 @@
-//! Categories, rooms, add-ins and eligibility (reference 2.6-2.8, 2.10; issue 3): examples as
+//! Categories, rooms, add-ins and eligibility : examples as
 //! Rhai, bad inputs leaving the store unchanged, pipelines, WhatIf, and the room runbooks.
 
 mod common;

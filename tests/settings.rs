@@ -1,5 +1,5 @@
 //! Scoped settings: configuration and compliance collections, policies, Grant and the effective
-//! settings extensions (reference 2.3-2.5, 1.3, 1.9, 1.10 rules 22-26), through the built binary.
+//! settings extensions, through the built binary.
 
 mod common;
 use common::{ROOT, Store, fails_unchanged, single_error_line};

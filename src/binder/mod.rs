@@ -1,5 +1,5 @@
 //! The one binder: every call, whichever front end it came from, is validated here against the
-//! catalog, so errors are identical everywhere (DESIGN.md §5).
+//! catalog, so errors are identical everywhere.
 
 pub mod modifier;
 pub mod value;
@@ -132,7 +132,7 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
         if common_param(p, &v, &mut out.common) {
             continue;
         }
-        // `X: false` on a switch is the same as leaving it out (reference 1.4).
+        // `X: false` on a switch is the same as leaving it out.
         if p.ty == Ty::Switch && matches!(v, Value::Bool(false)) {
             continue;
         }

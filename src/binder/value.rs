@@ -1,4 +1,4 @@
-//! Bound parameter values and their conversion from Rhai values (reference 1.4).
+//! Bound parameter values and their conversion from Rhai values.
 
 use chrono::TimeDelta;
 use rhai::{Dynamic, Map};
@@ -6,6 +6,7 @@ use rhai::{Dynamic, Map};
 use super::modifier::ListModifier;
 use crate::catalog::{ObjType, Param, Range, Ty};
 use crate::errors::CmdletError;
+use crate::values::dns::is_fqdn;
 use crate::values::time::{self, DateArg};
 
 #[derive(Debug, Clone)]
@@ -113,19 +114,6 @@ fn bounded(p: &Param, n: i64, min: i64, max: i64, ty: &str) -> Result<i64, Cmdle
     }
     check_range(p, n)?;
     Ok(n)
-}
-
-/// A DNS name: labels of letters, digits and hyphens separated by dots.
-pub fn is_fqdn(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
 }
 
 fn is_guid(s: &str) -> bool {

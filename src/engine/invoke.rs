@@ -6,17 +6,16 @@ use std::sync::atomic::Ordering;
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
 use super::Session;
-use super::context::{Ctx, Sticky};
 use crate::binder::{self, Call, ErrorAction};
 use crate::catalog::{Cmdlet, ObjType, Output};
 use crate::errors::CmdletError;
-use crate::handlers::{self, Handler};
+use crate::invocation::{Ctx, Handler, Registration, Sticky};
 
 pub fn throw(e: &CmdletError) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
 }
 
-/// DESIGN.md §2 call forms. A trailing untagged map is the named arguments; a first argument that
+/// The call forms of docs/command-line.md. A trailing untagged map is the named arguments; a first argument that
 /// is an array, an object or a blob is pipeline input; everything else is positional.
 fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
     let mut call = Call::default();
@@ -38,12 +37,10 @@ fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
 /// Entry point from every registered Rhai function.
 pub fn invoke(
     session: &super::SharedSession,
-    cmdlet: &'static Cmdlet,
+    registration: &'static Registration,
     args: Vec<Dynamic>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
-    let Some(handler) = handlers::lookup(cmdlet.name) else {
-        return Err(throw(&CmdletError::invalid_operation("this cmdlet is not available").terminating()));
-    };
+    let (cmdlet, handler) = (registration.cmdlet, registration.run);
     let (items, call) = split_args(args);
     let mut s = session.borrow_mut();
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
@@ -202,7 +199,7 @@ fn run_one(
     }
 }
 
-/// DESIGN.md §2 "Returns": Get → always an array; New → the object (an array when piped);
+/// What a call returns (docs/command-line.md): Get → always an array; New → the object (an array when piped);
 /// Set/Remove → nothing unless PassThru.
 fn shape(output: Output, piped: bool, mut results: Vec<Dynamic>) -> Dynamic {
     match output {

@@ -1,7 +1,6 @@
-//! The Rhai engine: every working cmdlet registered from the catalog in all call forms of
-//! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
+//! The Rhai engine: every cmdlet of the handler table registered in all call forms of
+//! docs/command-line.md, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
-pub mod context;
 mod files;
 mod invoke;
 mod modules;
@@ -17,8 +16,9 @@ use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position
 use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
+pub use crate::invocation::PromptMode;
+use crate::invocation::Table;
 use crate::store::Store;
-pub use context::PromptMode;
 
 pub struct Options {
     pub db: PathBuf,
@@ -29,6 +29,8 @@ pub struct Options {
     pub script: Option<PathBuf>,
     /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
     pub args: Vec<(String, String)>,
+    /// The cmdlets to register, each with its handler (the CLI passes `handlers::TABLE`).
+    pub handlers: &'static Table,
 }
 
 /// State shared by every registered function.
@@ -121,12 +123,8 @@ pub struct Shell {
     /// Functions defined in earlier REPL inputs.
     functions: AST,
     session: SharedSession,
+    handlers: &'static Table,
     pub json: bool,
-}
-
-/// Is a cmdlet usable in this build (its handler exists)?
-pub fn is_available(cmdlet: &Cmdlet) -> bool {
-    crate::handlers::lookup(cmdlet.name).is_some()
 }
 
 impl Shell {
@@ -153,8 +151,8 @@ impl Shell {
         // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
         #[allow(deprecated)]
         engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
-        register_cmdlets(&mut engine, &session);
-        register_builtins(&mut engine, &session);
+        register_cmdlets(&mut engine, &session, opts.handlers);
+        register_builtins(&mut engine, &session, opts.handlers);
         files::register(&mut engine);
         crate::powershell::runtime::register(&mut engine, opts.json);
 
@@ -165,11 +163,16 @@ impl Shell {
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
         scope.push_constant("SCRIPT_DIR", dir.to_string_lossy().to_string());
-        Ok(Shell { engine, scope, functions: AST::empty(), session, json: opts.json })
+        Ok(Shell { engine, scope, functions: AST::empty(), session, handlers: opts.handlers, json: opts.json })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// Is this cmdlet registered (the handler table holds it)?
+    pub fn is_available(&self, cmdlet: &Cmdlet) -> bool {
+        self.handlers.has(cmdlet)
     }
 
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
@@ -221,14 +224,14 @@ fn with_position(text: String, pos: Position) -> String {
     }
 }
 
-/// Syntax errors exit with 2, everything else that stops a script with 1 (DESIGN.md §1).
+/// Syntax errors exit with 2, everything else that stops a script with 1.
 pub fn is_syntax_error(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorParsing(..))
 }
 
-fn register_cmdlets(engine: &mut Engine, session: &SharedSession) {
-    for cmdlet in catalog::all().iter().filter(|c| is_available(c)) {
-        let name = cmdlet.rhai_name();
+fn register_cmdlets(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
+    for cmdlet in handlers.cmdlets {
+        let name = cmdlet.cmdlet.rhai_name();
         let s = session.clone();
         engine.register_fn(&name, move |_: NativeCallContext| invoke::invoke(&s, cmdlet, vec![]));
         let s = session.clone();
@@ -244,12 +247,17 @@ fn register_cmdlets(engine: &mut Engine, session: &SharedSession) {
     }
 }
 
-/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name (reference 1.12).
-fn dispatch(session: &SharedSession, name: &str, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-    match catalog::find(name).filter(|c| is_available(c)) {
-        Some(cmdlet) => invoke::invoke(session, cmdlet, args),
+/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name.
+fn dispatch(
+    session: &SharedSession,
+    handlers: &'static Table,
+    name: &str,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    match catalog::find(name).and_then(|c| handlers.get(c)) {
+        Some(registration) => invoke::invoke(session, registration, args),
         None => {
-            let names = catalog::all().iter().filter(|c| is_available(c)).map(|c| c.name);
+            let names = handlers.cmdlets.iter().map(|r| r.cmdlet.name);
             let hint =
                 crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
             Err(EvalAltResult::ErrorRuntime(format!("unknown cmdlet '{name}'{hint}").into(), Position::NONE).into())
@@ -257,7 +265,7 @@ fn dispatch(session: &SharedSession, name: &str, args: Vec<Dynamic>) -> Result<D
     }
 }
 
-fn register_builtins(engine: &mut Engine, session: &SharedSession) {
+fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
     let s = session.clone();
     engine.register_fn("last_errors", move || -> rhai::Array {
         s.borrow()
@@ -285,21 +293,16 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
     });
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
-    // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
-    for (name, render) in [
-        ("ToHTML", crate::handlers::health::log_html as fn(&Map) -> Result<String, String>),
-        ("ToXML", crate::handlers::health::log_xml),
-        ("to_html", crate::handlers::health::log_html),
-        ("to_xml", crate::handlers::health::log_xml),
-    ] {
+    // Methods of returned objects (the test log's `log.ToHTML()`), as the handler table lists them.
+    for &(name, render) in handlers.methods {
         engine.register_fn(name, move |log: &mut Map| -> Result<String, Box<EvalAltResult>> {
             render(log).map_err(|e| EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE).into())
         });
     }
-    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
+    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| handlers.has(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
-            Some(c) if is_available(c) => {
+            Some(c) if handlers.has(c) => {
                 print!("{}", crate::help::render(c));
                 Ok(())
             }
@@ -309,7 +312,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     // `Get-Help Name -Examples` / `-Parameter P` in PowerShell form.
     engine.register_fn("help", |name: &str, section: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
-            Some(c) if is_available(c) => match crate::help::part(c, section) {
+            Some(c) if handlers.has(c) => match crate::help::part(c, section) {
                 Some(text) => {
                     print!("{text}");
                     Ok(())
@@ -324,13 +327,15 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         }
     });
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str| dispatch(&s, name, vec![]));
+    engine.register_fn("cmd", move |name: &str| dispatch(&s, handlers, name, vec![]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, name, vec![a]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, handlers, name, vec![a]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, name, vec![a, b]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, handlers, name, vec![a, b]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| dispatch(&s, name, vec![a, b, c]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| {
+        dispatch(&s, handlers, name, vec![a, b, c])
+    });
 }
 
 #[cfg(test)]
@@ -345,6 +350,7 @@ mod tests {
             prompt_mode: PromptMode::Unattended,
             script: None,
             args: Vec::new(),
+            handlers: &crate::handlers::TABLE,
         };
         Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
     }

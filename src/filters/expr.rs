@@ -1,4 +1,4 @@
-//! Expression filters (reference 1.7): `{ Prop -op value [(-and|-or) ...] }`, evaluated over object maps
+//! Expression filters: `{ Prop -op value [(-and|-or) ...] }`, evaluated over object maps
 //! with PowerShell's comparison rules (case-insensitive, list-aware, missing property = `$Null`).
 
 use std::cmp::Ordering;

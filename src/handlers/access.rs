@@ -1,5 +1,5 @@
-//! Who may post where (DESIGN.md §3 Send-CsPersistentChatMessage; reference 1.3, 1.10 #9, #13,
-//! #14, #16, 2.12): one function shared by the message path and the synthetic test, so both
+//! Who may post where (Send-CsPersistentChatMessage, Test-CsPersistentChatMessage): the effective
+//! policy, the room being enabled, privacy, membership and category scope; one function shared by the message path and the synthetic test, so both
 //! enforce exactly the same rules.
 
 use crate::errors::{CmdletError, CmdletResult};
@@ -34,7 +34,7 @@ pub fn sip_user(store: &Store, param: &str, sip: &str) -> CmdletResult<Principal
     }
 }
 
-/// Can the user use Persistent Chat at all (effective policy, reference 1.3)?
+/// Can the user use Persistent Chat at all (the effective policy enables Persistent Chat)?
 pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
     let sip = user.sip.clone().unwrap_or_default();
     let policy = store.effective_policy(&sip)?;
@@ -51,7 +51,7 @@ pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
     .with_target(sip))
 }
 
-/// Why a user may not use a room: the rules of reference 1.3/1.10, each a separate case so the
+/// Why a user may not use a room: the policy, room and membership rules, each a separate case so the
 /// synthetic test can say exactly what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {

@@ -1,12 +1,12 @@
-//! Add-ins: Get/New/Set/Remove-CsPersistentChatAddin (reference 2.8, 1.10 #19, #21).
+//! Add-ins: Get/New/Set/Remove-CsPersistentChatAddin.
 
 use rhai::Dynamic;
 
 use super::chat::{check_name, identity_pool, instance_text, not_found, target_identity};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, text};
 use crate::store::Store;
 use crate::store::addins::AddinRow;
@@ -30,7 +30,7 @@ fn addin_object(a: &AddinRow) -> Dynamic {
     )
 }
 
-/// An absolute http or https URL with a host (reference 2.8 #31 Rec).
+/// An absolute http or https URL with a host.
 fn check_url(url: &str) -> CmdletResult<String> {
     let u = url.trim();
     let rest = ["http://", "https://"]

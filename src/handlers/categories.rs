@@ -1,4 +1,4 @@
-//! Categories: Get/New/Set/Remove-CsPersistentChatCategory (reference 2.6, 1.10 #5-12).
+//! Categories: Get/New/Set/Remove-CsPersistentChatCategory.
 
 use rhai::{Dynamic, Map};
 
@@ -7,8 +7,8 @@ use super::chat::{
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::categories::CategoryRow;

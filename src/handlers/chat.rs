@@ -88,7 +88,7 @@ fn is_sip(s: &str) -> bool {
     s.len() > 4 && s[..4].eq_ignore_ascii_case("sip:")
 }
 
-/// Resolves principal references of membership lists (reference 1.10 #8) and renders stored keys,
+/// Resolves principal references of membership lists and renders stored keys,
 /// caching directory reads for the length of one call.
 pub struct Principals<'a> {
     store: &'a Store,

@@ -1,4 +1,4 @@
-//! Import-CsAdPrincipal and Remove-CsAdPrincipal (pchat extensions, DESIGN.md §3).
+//! Import-CsAdPrincipal and Remove-CsAdPrincipal (pchat extensions; the document format is in docs/formats.md).
 
 use std::collections::HashMap;
 
@@ -10,8 +10,8 @@ use super::principals::RESERVED;
 use super::read_text;
 use crate::binder::Bound;
 use crate::catalog;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::directory::{PrincipalSpec, RoleRow, normalize_dn};
 use crate::store::seed::{role_sid, standard_roles};
@@ -92,7 +92,7 @@ fn canonical_key(key: &str) -> Result<Option<&'static str>, String> {
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(key)) {
         return Err(format!("'{key}' is a property of every principal and cannot be given as an attribute"));
     }
-    // A near miss of a defined key is a typo, not a new attribute (DESIGN.md §3); very short
+    // A near miss of a defined key is a typo, not a new attribute; very short
     // attribute names such as `l` are too close to everything to judge.
     if key.chars().count() > 3 {
         let lower = key.to_ascii_lowercase();
@@ -401,7 +401,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         store.remove_principal(p.id)?;
         if p.kind == "Domain" {
             for key in ["domain_dn", "domain_netbios", "domain_name"] {
-                store.conn().execute("DELETE FROM meta WHERE key = ?1", [key])?;
+                store.remove_meta(key)?;
             }
         }
     }

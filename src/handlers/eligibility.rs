@@ -1,4 +1,4 @@
-//! Get-CsPersistentChatEligiblePrincipal (reference 2.10): who may hold a role in a category or
+//! Get-CsPersistentChatEligiblePrincipal: who may hold a role in a category or
 //! room, with groups, OUs, containers and domains expanded to the users they contain.
 
 use std::collections::HashSet;
@@ -9,8 +9,8 @@ use super::chat::{name_scope, unique_match};
 use super::rooms;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::directory::PrincipalRow;
 use crate::store::scope::in_scope;
@@ -42,7 +42,7 @@ fn eligible_object(p: &PrincipalRow, kind: &'static str) -> Dynamic {
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let pool_arg = b.str("PersistentChatPoolFqdn");
-    // The governing list and the category's DeniedMembers (reference 2.10, "Rec precise form").
+    // The governing list and the category's DeniedMembers.
     let (governing, denied) = if let Some(c) = b.str("Category") {
         let (pools, name) = name_scope(store, c, pool_arg, "Category")?;
         let mut found = Vec::new();
@@ -92,7 +92,7 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         store.users_covered(&governing)?.into_iter().filter(|p| !excluded.contains(&p.id)).map(|p| (p, "User")),
     );
     found.retain(|(p, _)| filter.as_ref().is_none_or(|w| p.sip.as_deref().is_some_and(|s| w.is_match(s))));
-    // Standard order for principals: display name, then DN (reference 1.7).
+    // Standard order for principals: display name, then DN.
     found.sort_by_cached_key(|(p, _)| {
         (p.display_name.clone().unwrap_or_else(|| p.name.clone()).to_lowercase(), p.dn.to_lowercase())
     });

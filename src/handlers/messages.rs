@@ -1,5 +1,5 @@
-//! Room content: Send-/Get-CsPersistentChatMessage (DESIGN.md §3), Clear-CsPersistentChatRoom and
-//! Remove-CsPersistentChatMessage (reference 2.7 #28, #29; 1.10 #30).
+//! Room content: Send-/Get-CsPersistentChatMessage, Clear-CsPersistentChatRoom and
+//! Remove-CsPersistentChatMessage.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rhai::Dynamic;
@@ -9,8 +9,8 @@ use super::chat::{identity_pool, instance_text, not_found};
 use super::rooms::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, text};
 use crate::store::Store;
 use crate::store::messages::{MessageQuery, MessageRow, size_of};
@@ -21,7 +21,7 @@ use crate::values::time::format_datetime;
 
 const WHAT: &str = "chat room";
 
-/// The text that replaces a message by default (reference 1.9).
+/// The text that replaces a message by default.
 pub const REPLACEMENT: &str = "This message was replaced by the Persistent Chat administrator.";
 
 pub fn micros(t: NaiveDateTime) -> i64 {
@@ -153,7 +153,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     Ok(Vec::new())
 }
 
-/// The keyword rule of Remove-CsPersistentChatMessage (reference 2.7 #29).
+/// The keyword rule of Remove-CsPersistentChatMessage.
 pub struct KeywordRule {
     words: Vec<String>,
     phrase: String,

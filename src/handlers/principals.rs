@@ -5,15 +5,15 @@ use rhai::{Dynamic, Map};
 use super::{limit, wildcard_filter};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::filters::{expr, ldap};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, text};
 use crate::store::Store;
 use crate::store::directory::{PrincipalRow, normalize_dn};
 use crate::values::wildcard::has_wildcards;
 
-/// ObjectClass values per principal type (reference 1.9).
+/// ObjectClass values per principal type.
 pub fn object_class(kind: &str) -> &'static [&'static str] {
     match kind {
         "User" => &["top", "person", "organizationalPerson", "user"],

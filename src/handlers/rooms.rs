@@ -1,4 +1,4 @@
-//! Chat rooms: Get/New/Set/Remove-CsPersistentChatRoom (reference 2.7, 1.10 #6, #9-20).
+//! Chat rooms: Get/New/Set/Remove-CsPersistentChatRoom.
 
 use rhai::{Dynamic, Map};
 
@@ -8,9 +8,9 @@ use super::chat::{
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult, ErrorKind};
 use crate::filters::expr;
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::categories::CategoryRow;
@@ -69,7 +69,7 @@ fn category_of(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<Ca
 // ---------------------------------------------------------------------------------------------
 // Get
 
-/// `-Filter`: an expression over the room's properties, or plain text (reference 2.7 #24).
+/// `-Filter`: an expression over the room's properties, or plain text.
 enum RoomFilter {
     /// The expression and the properties it reads.
     Expr(expr::Expr, Vec<String>),
@@ -153,7 +153,7 @@ fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
     m
 }
 
-/// Per-pool id restriction from -Member / -Manager (effective membership, reference 2.7 #24).
+/// Per-pool id restriction from -Member / -Manager (effective membership: direct, through groups, or through the category).
 fn principal_rooms(store: &Store, pool: &PoolTarget, b: &Bound) -> CmdletResult<Option<Vec<i64>>> {
     let mut restrict: Option<Vec<i64>> = None;
     let mut intersect = |ids: Vec<i64>| {
@@ -340,7 +340,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let mut r = before.clone();
     let at = |e: CmdletError| e.with_target(id.clone());
 
-    // Order of application (reference 2.7 #26): Name, Category, Type, lists, the rest.
+    // Order of application: Name, Category, Type, lists, the rest.
     if let Some(n) =
         b.str("Name").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Name").flatten()))
     {

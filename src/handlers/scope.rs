@@ -1,4 +1,4 @@
-//! Identities of scoped settings (reference 1.2, 1.3, 3.36): `Global`, `Site:X`,
+//! Identities of scoped settings: `Global`, `Site:X`,
 //! `Service:PersistentChatServer:F` and, for policies, `Tag:N` or a bare N. Parsing is
 //! case-insensitive; output uses the canonical spelling, with site and pool names as the topology
 //! spells them.

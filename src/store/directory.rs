@@ -104,7 +104,7 @@ pub fn parent_dn(dn: &str) -> Option<String> {
     split_dn(dn).1.map(str::to_string)
 }
 
-/// Canonical DN spelling for comparison: no whitespace after commas (reference 1.2 Rec).
+/// Canonical DN spelling for comparison: no whitespace after commas.
 pub fn normalize_dn(dn: &str) -> String {
     let mut out = String::with_capacity(dn.len());
     let mut after_comma = false;
@@ -197,7 +197,7 @@ impl Store {
             .optional()
     }
 
-    /// Resolve a user-id (reference 1.2): SIP address, `DOMAIN\logon`, DN, UPN, or display name
+    /// Resolve a user-id: SIP address, `DOMAIN\logon`, DN, UPN, or display name
     /// (with `*` wildcards). Several principals can match a wildcard or a shared display name.
     pub fn find_principals(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
         let id = identity.trim();

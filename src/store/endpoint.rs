@@ -1,5 +1,5 @@
 //! Persistent Chat endpoints: directory contacts (principals of kind Contact) linked to a pool by
-//! `endpoint_pool`, living in the Application Contacts container (reference 1.9, 2.9).
+//! `endpoint_pool`, living in the Application Contacts container.
 
 use rusqlite::params;
 
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Endpoints named by SIP address (with or without `sip:`), full DN (whitespace after commas
-    /// ignored) or display name (`*` wildcards allowed) (reference 1.2).
+    /// ignored) or display name (`*` wildcards allowed).
     pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
         let id = identity.trim();
         let all = self.endpoints()?;

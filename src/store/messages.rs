@@ -3,7 +3,7 @@
 //! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Row, params, params_from_iter};
+use rusqlite::{CachedStatement, Row, params, params_from_iter};
 
 use super::Store;
 use super::pool_data::PoolData;
@@ -38,7 +38,7 @@ pub struct MessageQuery {
     pub limit: Option<i64>,
 }
 
-/// Stored size of a message: the UTF-8 bytes of its text (reference 2.7 #24).
+/// Stored size of a message: the UTF-8 bytes of its text.
 pub fn size_of(text: &str) -> i64 {
     text.len() as i64
 }
@@ -134,16 +134,46 @@ const BY_KEYS: &str = "room_id = ?1 AND (posted_at, id) IN
 
 /// Does the room hold this MessageId at this time already (a message imported twice)?
 /// Parameters: room_id, posted_at, message_id.
-pub const HELD: &str = "SELECT 1 FROM {db}.messages WHERE room_id = ?1 AND posted_at = ?2 AND message_id = ?3";
+const HELD: &str = "SELECT 1 FROM {db}.messages WHERE room_id = ?1 AND posted_at = ?2 AND message_id = ?3";
 
 /// Insert one message. Parameters in column order: room_id, posted_at, id, message_id, sender,
 /// text, replaced, size_bytes. A single-row INSERT needs no statement journal, which an
 /// INSERT ... SELECT (or a savepoint) would write for every page it touches.
-pub const INSERT: &str =
-    "INSERT INTO {db}.messages(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
+const INSERT: &str = "INSERT INTO {db}.messages(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
+/// Appends archived messages to one pool (Import, millions of them): the statements are prepared
+/// once, for the serving copy's duplicate check and for every copy's insert.
+pub struct MessageAppender<'a> {
+    held: CachedStatement<'a>,
+    copies: Vec<CachedStatement<'a>>,
+}
+
+impl MessageAppender<'_> {
+    /// Does the room hold this MessageId at this time already? The copies hold the same
+    /// messages, so the serving one answers for all.
+    pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> rusqlite::Result<bool> {
+        self.held.exists(params![room_id, posted_at, message_id])
+    }
+
+    /// Insert one message (its `id` from `Store::new_id`) into every copy. The room's content
+    /// size is the caller's to add (`PoolData::add_content`), once per room rather than per message.
+    pub fn insert(&mut self, m: &MessageRow) -> rusqlite::Result<()> {
+        let params = params![m.room_id, m.posted_at, m.id, m.message_id, m.sender, m.text, m.replaced, m.size_bytes];
+        for stmt in self.copies.iter_mut() {
+            stmt.execute(params)?;
+        }
+        Ok(())
+    }
+}
+
 impl PoolData<'_> {
+    /// A [`MessageAppender`] for this pool.
+    pub fn appender(&self) -> rusqlite::Result<MessageAppender<'_>> {
+        let held = self.conn().prepare_cached(&HELD.replace("{db}", self.db()))?;
+        Ok(MessageAppender { held, copies: self.statements(INSERT)? })
+    }
+
     /// Store one message (its `id` from `Store::new_id`) and count its size in the room.
     pub fn insert_message(&self, m: &MessageRow) -> rusqlite::Result<()> {
         self.write(
@@ -184,7 +214,8 @@ impl PoolData<'_> {
         self.add_content(room_id, size_of(text) * keys.len() as i64 - bytes_before)
     }
 
-    fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {
+    /// Count `delta` more (or fewer) bytes of content in a room.
+    pub fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {
         if delta != 0 {
             self.write(
                 "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",

@@ -439,6 +439,10 @@ impl Store {
             .map(|_| ())
     }
 
+    pub fn remove_meta(&self, key: &str) -> rusqlite::Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
+    }
+
     /// Record a committed change (who did what to which object), inside the current transaction.
     pub fn audit(&self, cmdlet: &str, target: &str) -> rusqlite::Result<()> {
         let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();

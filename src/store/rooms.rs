@@ -303,6 +303,11 @@ impl Store {
         Ok(())
     }
 
+    /// Disable a room (Export -DisableExportedNodes), every other property kept.
+    pub fn disable_room(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+        self.pool_write(pool, "UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", params![id]).map(|_| ())
+    }
+
     /// Delete a room; its lists and messages go with it (foreign-key cascade).
     pub fn delete_room(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.rooms WHERE id = ?1", params![id]).map(|_| ())

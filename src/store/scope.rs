@@ -1,4 +1,4 @@
-//! Category scope (reference 1.10 #8-10): list entries are principal keys (SIP address for users
+//! Category scope: list entries are principal keys (SIP address for users
 //! and contacts, DN otherwise); a principal is covered by a list through its "ancestry": its own
 //! keys, every group that contains it (transitively) and every OU/container/domain above its DN.
 //! Expanding one principal's ancestry is cheap; expanding groups into user lists is not.

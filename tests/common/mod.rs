@@ -49,8 +49,8 @@ impl Store {
             .copy()
     }
 
-    /// The demo store plus every fixture of tests/fixtures/ whose cmdlets all exist in this build:
-    /// the state the catalog's and the reference's examples expect (built once, then copied).
+    /// The demo store plus every fixture of tests/fixtures/: the state the catalog's and the
+    /// reference's examples expect (built once, then copied).
     pub fn examples() -> Store {
         static TEMPLATE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
         TEMPLATE
@@ -63,10 +63,7 @@ impl Store {
                     .collect();
                 fixtures.sort();
                 for f in fixtures {
-                    let code = std::fs::read_to_string(&f).expect("fixture");
-                    if all_available(&code) {
-                        s.run(&["--yes", "run", &f.to_string_lossy()]).ok();
-                    }
+                    s.run(&["--yes", "run", &f.to_string_lossy()]).ok();
                 }
                 s
             })
@@ -173,26 +170,6 @@ pub fn single_error_line(run: &Run) -> String {
     let lines: Vec<&str> = run.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "expected one error line, got:\n{}", run.stderr);
     lines[0].to_string()
-}
-
-/// Cmdlet function names a piece of Rhai calls (`xxx_cs_yyy(`, `get_credential(`).
-pub fn called_cmdlets(code: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (i, _) in code.match_indices("_cs_").chain(code.match_indices("get_credential")) {
-        let start = code[..i].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |p| p + 1);
-        let end = i + code[i..].find('(').unwrap_or(0);
-        if end > i {
-            out.push(code[start..end].to_string());
-        }
-    }
-    out
-}
-
-/// Does this build offer every cmdlet the code calls? (Examples wait for their cmdlets.)
-pub fn all_available(code: &str) -> bool {
-    called_cmdlets(code)
-        .iter()
-        .all(|name| pchat::catalog::all().iter().any(|c| c.rhai_name() == *name && pchat::engine::is_available(c)))
 }
 
 /// A failing call: the one error line names the cmdlet and the identifier, and the store is unchanged.

@@ -1,4 +1,4 @@
-//! Data export and import (reference 2.11 #38, #39).
+//! Data export and import.
 
 use crate::catalog::*;
 

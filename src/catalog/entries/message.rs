@@ -1,5 +1,5 @@
-//! Room messages: Remove-CsPersistentChatMessage and Test-CsPersistentChatMessage (reference 2.7 #29, 2.12 #40),
-//! and the extensions Send-CsPersistentChatMessage and Get-CsPersistentChatMessage (DESIGN.md §3).
+//! Room messages: Remove-CsPersistentChatMessage and Test-CsPersistentChatMessage,
+//! and the extensions Send-CsPersistentChatMessage and Get-CsPersistentChatMessage.
 
 use crate::catalog::*;
 

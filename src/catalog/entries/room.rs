@@ -1,4 +1,4 @@
-//! Chat rooms (reference 2.7 #24-#28).
+//! Chat rooms.
 
 use crate::catalog::*;
 

@@ -1,4 +1,4 @@
-//! Export-CsPersistentChatData (reference 2.11 #38). content.json is streamed: messages go one by
+//! Export-CsPersistentChatData. content.json is streamed: messages go one by
 //! one from a SQL cursor into the ZIP writer, so memory stays flat however large the archive.
 
 use std::collections::BTreeMap;
@@ -11,9 +11,9 @@ use zip::write::SimpleFileOptions;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::handlers::messages::{micros, pool_data, posted_at_text};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::categories::CategoryRow;
 use crate::store::pools::PoolTarget;
@@ -97,7 +97,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
                 if ctx.should_process(&crate::handlers::rooms::identity(r))? {
-                    pd.write("UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", rusqlite::params![r.id])?;
+                    store.disable_room(pd.target(), r.id)?;
                 }
             }
         }

@@ -1,4 +1,4 @@
-//! The archive of reference 2.11: a ZIP of JSON documents. `manifest.json` says what the archive
+//! The archive of Export-/Import-CsPersistentChatData (docs/formats.md): a ZIP of JSON documents. `manifest.json` says what the archive
 //! holds; `users.json`, `categories.json`, `rooms.json` and `content.json` are the parts.
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ pub const ROOMS: &str = "rooms.json";
 pub const CONTENT: &str = "content.json";
 pub const PARTS: &[&str] = &[MANIFEST, USERS, CATEGORIES, ROOMS, CONTENT];
 
-/// The parts each Level writes (reference 2.11 #38).
+/// The parts each Level writes.
 pub fn parts_of(level: &str) -> &'static [&'static str] {
     match level {
         "User" => &[USERS],

@@ -1,4 +1,4 @@
-//! Import-CsPersistentChatData (reference 2.11 #39). The whole archive is validated before anything
+//! Import-CsPersistentChatData. The whole archive is validated before anything
 //! is written — entry names, declared sizes, compression ratios, JSON, version, the parts the Level
 //! needs, every reference — then merged: categories and rooms upserted by name, messages appended
 //! skipping known MessageIds, policy assignments applied to existing users. All in the caller's
@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Seek};
 
 use rhai::Dynamic;
-use rusqlite::CachedStatement;
 use serde::de::DeserializeOwned;
 use zip::ZipArchive;
 
@@ -16,13 +15,13 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::handlers::messages::pool_data;
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::addins::AddinRow;
 use crate::store::categories::CategoryRow;
-use crate::store::messages::{HELD, INSERT, size_of};
+use crate::store::messages::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
 use crate::store::rooms::RoomRow;
@@ -429,11 +428,10 @@ fn merge_messages<R: Read + Seek>(
     let schemas: Vec<&str> =
         targets.pools.iter().flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref())).collect();
     let _unmapped = store.unmapped(&schemas)?;
-    // One insert prepared per copy of each pool, run for every message (millions of them).
-    let mut inserts: HashMap<String, (CachedStatement, Vec<CachedStatement>)> = HashMap::new();
+    // Statements prepared once per pool, run for every message (millions of them).
+    let mut inserts: HashMap<String, MessageAppender> = HashMap::new();
     for (pool, pd) in &writers {
-        let held = store.conn().prepare_cached(&HELD.replace("{db}", pd.db()))?;
-        inserts.insert(pool.clone(), (held, pd.statements(INSERT)?));
+        inserts.insert(pool.clone(), pd.appender()?);
     }
     // Archived room identity → (pool key, room id); content bytes added per (pool key, room id).
     let mut rooms: HashMap<String, (String, i64)> = HashMap::new();
@@ -462,17 +460,21 @@ fn merge_messages<R: Read + Seek>(
             }
         }
         let (pool, room_id) = &rooms[&key];
-        let Some((held, copies)) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
+        let Some(appender) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
         let size = size_of(&m.text);
-        // The copies hold the same messages: the serving one answers for all.
-        let known = held.exists(rusqlite::params![room_id, m.posted_at_us, m.message_id]).map_err(|e| e.to_string())?;
+        let known = appender.holds(*room_id, m.posted_at_us, &m.message_id).map_err(|e| e.to_string())?;
         if !known {
-            let id = store.new_id();
-            let params =
-                rusqlite::params![room_id, m.posted_at_us, id, m.message_id, m.sender, m.text, m.replaced, size];
-            for stmt in copies.iter_mut() {
-                stmt.execute(params).map_err(|e| e.to_string())?;
-            }
+            let row = MessageRow {
+                id: store.new_id(),
+                room_id: *room_id,
+                message_id: m.message_id,
+                sender: m.sender,
+                posted_at: m.posted_at_us,
+                text: m.text,
+                replaced: m.replaced,
+                size_bytes: size,
+            };
+            appender.insert(&row).map_err(|e| e.to_string())?;
         }
         if !known {
             added += 1;
@@ -488,10 +490,7 @@ fn merge_messages<R: Read + Seek>(
     bar.finish_and_clear();
     for ((pool, room_id), bytes) in added_bytes {
         if let Some(pd) = writers.get(&pool) {
-            pd.write(
-                "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",
-                rusqlite::params![room_id, bytes],
-            )?;
+            pd.add_content(room_id, bytes)?;
         }
     }
     Ok((added, skipped))

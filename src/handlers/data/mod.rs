@@ -1,4 +1,4 @@
-//! Export-/Import-CsPersistentChatData (reference 2.11): the pools an SQL instance serves, the
+//! Export-/Import-CsPersistentChatData: the pools an SQL instance serves, the
 //! archive format, and the progress bar both show on a terminal.
 
 mod elements;

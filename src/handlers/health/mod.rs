@@ -1,4 +1,4 @@
-//! Test-CsPersistentChatMessage (reference 2.12 #40; 3.8, 3.23, 3.54): a synthetic round trip
+//! Test-CsPersistentChatMessage: a synthetic round trip
 //! through the real message path. The sender posts into a room and the receiver reads it back
 //! (and replies when allowed), inside a savepoint that is rolled back: the test leaves no message,
 //! content size or change counter behind in either copy of the pool's data.
@@ -19,8 +19,8 @@ use super::messages::{micros, pool_data, post, room_by_identity};
 use super::rooms::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::directory::PrincipalRow;

@@ -1,14 +1,47 @@
-//! What a handler sees of the engine: the store, the bound call, and the shared WhatIf/Confirm
-//! machinery (reference 1.6, 1.8; DESIGN.md §1–2).
+//! What a handler sees of one cmdlet call: the store, the bound call, and the shared WhatIf/Confirm
+//! machinery. It sits below both the handlers and the engine,
+//! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
+//! to the engine, which never names a handler.
 
 use std::io::{BufRead, IsTerminal, Write};
 
-use rhai::Dynamic;
+use rhai::{Dynamic, Map};
 
-use crate::binder::Common;
+use crate::binder::{Bound, Common};
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::store::Store;
+
+/// Runs one cmdlet call: a plain function from the bound arguments to the objects it returns.
+pub type Handler = fn(&mut Ctx, &Bound) -> CmdletResult<Vec<Dynamic>>;
+
+/// Renders an object a cmdlet returned as text (the test log's `ToHTML()`); `Err` says why not.
+pub type Render = fn(&Map) -> Result<String, String>;
+
+/// One catalog entry and the function that runs it.
+pub struct Registration {
+    pub cmdlet: &'static Cmdlet,
+    pub run: Handler,
+}
+
+/// Every cmdlet's handler, in catalog order, and the methods the engine adds to returned objects.
+/// A test checks that it holds each catalog entry exactly once.
+pub struct Table {
+    pub cmdlets: &'static [Registration],
+    /// `(method name, renderer)`: `log.ToHTML()` in a runbook calls the renderer with `log`.
+    pub methods: &'static [(&'static str, Render)],
+}
+
+impl Table {
+    /// The registration of a catalog entry, if the table has one.
+    pub fn get(&self, cmdlet: &Cmdlet) -> Option<&'static Registration> {
+        self.cmdlets.iter().find(|r| r.cmdlet.name == cmdlet.name)
+    }
+
+    pub fn has(&self, cmdlet: &Cmdlet) -> bool {
+        self.get(cmdlet).is_some()
+    }
+}
 
 /// How confirmation prompts are answered in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
