@@ -16,6 +16,7 @@
 //! * `PCHAT_BENCH_MESSAGES=N`, `PCHAT_BENCH_ROOMS=N`, `PCHAT_BENCH_BIG_ROOM=N`: chat content seeded
 //!   for `chat_content` (defaults 10,000,000 messages across 10,000 rooms, one of 1,000,000).
 //! * `PCHAT_SOAK_SEED=N`, `PCHAT_SOAK_ROUNDS=N`: the `fault_soak` scenario (defaults 1 and 30).
+//! * `PCHAT_BENCH_READ_MESSAGES=N`: messages seeded for `read_cost` (default 3,000,000).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -37,6 +38,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("grant", bench_grant),
     ("effective_policy", bench_effective_policy),
     ("translate", bench_translate),
+    ("read_cost", bench_read_cost),
     ("fault_soak", bench_fault_soak),
 ];
 
@@ -504,6 +506,75 @@ fn bench_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         Unit::Us,
         &verdict("< 1 ms per line", per_line < Duration::from_millis(1)),
     )])
+}
+
+/// Reads copy nothing and write nothing, however large the pool: the state and a room read on a
+/// store of PCHAT_BENCH_READ_MESSAGES messages (default 3,000,000, seeded as for chat_content),
+/// once with the copies in sync and once with the backup a change behind (a crash between the
+/// commits of the two files), which a read only reports. No database file may change.
+fn bench_read_cost(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let messages = env_count("PCHAT_BENCH_READ_MESSAGES", 3_000_000)?;
+    let rooms = 3_000;
+    let own = ctx.dir.join("reads");
+    fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+    let saved = std::mem::replace(&mut ctx.db, own.join("pchat.db"));
+    let result = (|| {
+        ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
+        seed_content(ctx, messages, rooms, messages / 10)?;
+        let n = format!("{} msgs", group_thousands(messages));
+        let mut rows = Vec::new();
+        for case in ["in sync", "backup a change behind"] {
+            if case != "in sync" {
+                let backup = own.join("sql02.contoso.com-rtc.db");
+                let bytes = fs::read(&backup).map_err(|e| e.to_string())?;
+                ctx.pchat(r#"new_cs_persistent_chat_room(#{Name: "Late", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Bench"})"#, QUICK_TIMEOUT)?;
+                fs::write(&backup, bytes).map_err(|e| e.to_string())?;
+            }
+            let files = soak_file_states(&own)?;
+            for (what, code) in [
+                ("get_cs_persistent_chat_state()", "get_cs_persistent_chat_state().len()"),
+                (
+                    r#"get_cs_persistent_chat_room("pc01.contoso.com\Big")"#,
+                    r#"get_cs_persistent_chat_room("pc01.contoso.com\\Big").len()"#,
+                ),
+            ] {
+                let s = time_runs(5, || ctx.pchat_expect(code, "1", QUICK_TIMEOUT))?;
+                rows.push(Row::stats(
+                    &format!("{what}, {case} (process, 5 runs)"),
+                    &n,
+                    &s,
+                    Unit::Ms,
+                    &verdict("< 1 s", s.percentile(90) < Duration::from_secs(1)),
+                ));
+            }
+            let unchanged = soak_file_states(&own)? == files;
+            rows.push(Row {
+                name: format!("  database files after the reads, {case}"),
+                n: n.clone(),
+                median: if unchanged { "unchanged".into() } else { "CHANGED".into() },
+                p90: "-".into(),
+                target: verdict("unchanged (size and mtime; -shm excepted)", unchanged),
+            });
+        }
+        Ok(rows)
+    })();
+    ctx.db = saved;
+    result
+}
+
+/// Size and modification time of each file of a store folder but SQLite's -shm index.
+fn soak_file_states(dir: &Path) -> Result<Vec<(String, u64, std::time::SystemTime)>, String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with("-shm") {
+            continue;
+        }
+        let m = entry.metadata().map_err(|e| e.to_string())?;
+        out.push((name, m.len(), m.modified().map_err(|e| e.to_string())?));
+    }
+    out.sort();
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------------------------
