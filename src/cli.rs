@@ -3,12 +3,12 @@
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use rhai::{Dynamic, Map};
 
 use crate::catalog::Cmdlet;
+use crate::engine::params::Params;
 use crate::engine::{self, Options, PromptMode, Shell};
 use crate::{handlers, output, powershell, repl};
 
@@ -44,12 +44,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax).
+    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax). `pchat run FILE --help` lists its parameters.
+    #[command(disable_help_flag = true)]
     Run {
-        file: PathBuf,
-        /// A value for the script's ARGS map (repeatable).
+        file: Option<PathBuf>,
+        /// A value for one of the runbook's declared parameters (repeatable).
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
+        /// List the runbook's parameters (with FILE), else this help.
+        #[arg(long, short = 'h')]
+        help: bool,
     },
 }
 
@@ -59,6 +63,56 @@ fn data_dir() -> Option<PathBuf> {
 
 fn default_db(demo: bool) -> Option<PathBuf> {
     data_dir().map(|d| d.join(if demo { "demo.db" } else { "pchat.db" }))
+}
+
+fn is_ps1(file: &Path) -> bool {
+    file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"))
+}
+
+enum Runbook {
+    /// Run this file, with this code and these `ARGS`.
+    Run(PathBuf, String, Map),
+    /// Nothing to run (its help was shown): exit with this code.
+    Done(i32),
+}
+
+/// Read a runbook and bind its `--arg`s to its declared parameters (see `engine::params`).
+fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool) -> Result<Runbook, String> {
+    let Some(file) = file else {
+        if help {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(run) = cmd.find_subcommand_mut("run") {
+                let _ = run.print_help();
+            }
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        return Err("run: give the runbook to run (pchat run FILE [--arg NAME=VALUE]...)".into());
+    };
+    let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read runbook {}: {e}", file.display()))?;
+    let given = parse_args(pairs)?;
+    if is_ps1(file) {
+        // A PowerShell runbook's param() block is the PowerShell front end's to read; until it
+        // does, its arguments stay the strings given.
+        if help {
+            println!("Usage: pchat run {} [--arg NAME=VALUE]...", file.display());
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        let args = given.into_iter().map(|(k, v)| (k.into(), Dynamic::from(v))).collect();
+        return Ok(Runbook::Run(file.to_path_buf(), code, args));
+    }
+    let params = Params::from_rhai(&code).map_err(|e| format!("{}: {e}", file.display()))?.unwrap_or_default();
+    if help {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&params.to_json()).unwrap_or_default());
+        } else {
+            print!("{}", params.usage(&file.display().to_string()));
+        }
+        return Ok(Runbook::Done(EXIT_OK));
+    }
+    let args = params
+        .bind(&given)
+        .map_err(|e| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display()))?;
+    Ok(Runbook::Run(file.to_path_buf(), code, args))
 }
 
 fn parse_args(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -146,7 +200,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
         }
         Err(e) => {
             eprintln!("{}", engine::describe_error(&e));
-            if engine::is_syntax_error(&e) { EXIT_USAGE } else { EXIT_TERMINATED }
+            if engine::is_syntax_error(&e) {
+                EXIT_USAGE
+            } else {
+                crate::interrupt::exit_code().unwrap_or(EXIT_TERMINATED)
+            }
         }
     }
 }
@@ -167,35 +225,31 @@ pub fn main() -> i32 {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // First Ctrl-C stops the running script cleanly (its open transaction rolls back); a second one
-    // while the first is still pending ends the process.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    crate::interrupt::install();
+    // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
-        Some(Command::Run { file, args }) => match parse_args(args) {
-            Ok(a) => (Some(file.clone()), a),
+        Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
+            Ok(Runbook::Run(file, code, args)) => (Some((file, code)), args),
+            Ok(Runbook::Done(code)) => return code,
             Err(e) => {
-                eprintln!("pchat: {e}");
+                for line in e.lines() {
+                    eprintln!("pchat: {line}");
+                }
                 return EXIT_USAGE;
             }
         },
-        None => (None, Vec::new()),
+        None => (None, Map::new()),
     };
     let opts = Options {
         db: db.clone(),
         json: cli.json,
         what_if: cli.what_if,
         prompt_mode: PromptMode::detect(cli.yes),
-        script: script.clone(),
+        script: script.as_ref().map(|(f, _)| f.clone()),
         args,
         handlers: &handlers::TABLE,
     };
-    let mut shell = match Shell::new(opts, interrupt.clone()) {
+    let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pchat: {e:#}");
@@ -208,17 +262,8 @@ pub fn main() -> i32 {
         eprintln!("pchat: cannot load the demo environment: {e}");
         return EXIT_TERMINATED;
     }
-    if let Some(file) = script {
-        return match std::fs::read_to_string(&file) {
-            Ok(code) => {
-                let ps1 = file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"));
-                run_script(&mut shell, &code, ps1)
-            }
-            Err(e) => {
-                eprintln!("pchat: cannot read runbook {}: {e}", file.display());
-                EXIT_USAGE
-            }
-        };
+    if let Some((file, code)) = script {
+        return run_script(&mut shell, &code, is_ps1(&file));
     }
     if let Some(code) = &cli.code {
         return run_script(&mut shell, code, false);
@@ -266,10 +311,10 @@ mod tests {
             what_if: false,
             prompt_mode: PromptMode::Unattended,
             script: None,
-            args: Vec::new(),
+            args: Map::new(),
             handlers: &handlers::TABLE,
         };
-        let mut shell = Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap();
+        let mut shell = Shell::new(opts).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));
         let available: Vec<&'static Cmdlet> = crate::catalog::all().iter().filter(|c| shell.is_available(c)).collect();
         let completions = repl::complete::Completions::new(available);

@@ -3,7 +3,8 @@
 //! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
 //! to the engine, which never names a handler.
 
-use std::io::{BufRead, IsTerminal, Write};
+use crate::values::text::escape_line;
+use std::io::{IsTerminal, Write};
 
 use rhai::{Dynamic, Map};
 
@@ -90,7 +91,8 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            let target = escape_line(target);
+            println!("What if: Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
             return Ok(false);
         }
         let due = match self.common.confirm {
@@ -135,14 +137,15 @@ impl<'a> Ctx<'a> {
                     let _ = writeln!(err, "{s}.");
                 }
                 let _ = writeln!(err, "Are you sure you want to perform this action?");
-                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{target}\".", self.cmdlet.name);
+                let shown = escape_line(target);
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
                 loop {
                     let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
                     let _ = err.flush();
-                    let mut line = String::new();
-                    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+                    // Ctrl-C here stops the whole statement (a terminating error), never answers.
+                    let Some(line) = read_answer()? else {
                         return Err(self.declined(target));
-                    }
+                    };
                     match line.trim().to_ascii_lowercase().as_str() {
                         "" | "y" | "yes" => return Ok(()),
                         "a" => {
@@ -168,6 +171,50 @@ impl<'a> Ctx<'a> {
     }
 
     fn declined(&self, target: &str) -> CmdletError {
-        CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target)
+        let mut e = CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target);
+        e.declined = true;
+        e
     }
+}
+
+/// Read one line of a prompt's answer from standard input, giving up when a signal asks to stop.
+/// `Ok(None)`: end of input.
+#[cfg(unix)]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    let mut line = Vec::new();
+    loop {
+        crate::errors::check_stop(String::new)?;
+        let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; blocks until input or a signal (EINTR, then checked above).
+        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Ok(None);
+        }
+        if ready <= 0 {
+            continue;
+        }
+        let mut byte = [0u8; 1];
+        // SAFETY: reads one byte into a local buffer.
+        let n = unsafe { libc::read(0, byte.as_mut_ptr().cast(), 1) };
+        match n {
+            0 if line.is_empty() => return Ok(None),
+            0 => break,
+            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+            n if n < 0 => return Ok(None),
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[cfg(not(unix))]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+        return Ok(None);
+    }
+    crate::errors::check_stop(String::new)?;
+    Ok(Some(line))
 }

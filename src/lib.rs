@@ -10,6 +10,7 @@ pub mod fault;
 pub mod filters;
 pub mod handlers;
 pub mod help;
+pub mod interrupt;
 pub mod invocation;
 pub mod objects;
 pub mod output;

@@ -267,8 +267,8 @@ fn fail_over_and_fail_back_runbooks() {
     assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
 
     let run = s.run(&["run", &back]);
-    assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("--arg pool="), "{}", run.stderr);
+    assert_eq!(run.code, 2, "a missing mandatory parameter is a usage error");
+    assert!(run.stderr.contains("missing --arg Pool="), "{}", run.stderr);
 }
 
 /// Every row of pc01's data in one database file, in a stable order (for comparing copies).

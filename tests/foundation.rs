@@ -320,6 +320,7 @@ fn runbooks_get_args_script_dir_modules_and_stdin() {
             r#"
         import "helpers" as h;
         import "common" as c;
+        const PARAMS = #{ pool: #{ type: "string", mandatory: true, help: "the pool" } };
         let by_dept = c::count_by(get_cs_user(#{LdapFilter: "Department=Sales"}), "Department");
         print(`${h::twice(21)} ${ARGS.pool} ${SCRIPT_DIR.len() > 0} ${by_dept.keys()}`);
         "#,
@@ -393,7 +394,7 @@ fn directory_report_runbook() {
     assert!(run.stdout.starts_with("SIP-enabled users: 299\n"), "{}", run.stdout);
 }
 
-/// Ctrl-C (SIGINT) stops a running script cleanly: exit code 1, a clear message, no hang.
+/// Ctrl-C (SIGINT) stops a running script cleanly: exit code 130, a clear message, no hang.
 #[cfg(unix)]
 #[test]
 fn interrupt_stops_a_running_script() {
@@ -415,6 +416,6 @@ fn interrupt_stops_a_running_script() {
         libc::kill(child.id() as i32, libc::SIGINT);
     }
     let out = child.wait_with_output().expect("wait");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }

@@ -37,20 +37,8 @@ impl Default for Common {
     }
 }
 
-/// Lower-case and drop underscores so `pool_state`, `PoolState` and `poolstate` are one key.
-fn normalize(name: &str) -> String {
-    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(|c| c.to_lowercase()).collect()
-}
-
-/// The closest candidate within a small edit distance, for "did you mean".
-pub fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let g = normalize(given);
-    candidates
-        .map(|c| (strsim::damerau_levenshtein(&g, &normalize(c)), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+use crate::values::text::normalize_name as normalize;
+pub use crate::values::text::suggest;
 
 /// Every parameter a cmdlet accepts: its own, WhatIf/Confirm when it supports them, the common ones.
 pub fn accepted_params(cmdlet: &'static Cmdlet) -> impl Iterator<Item = &'static Param> {

@@ -57,8 +57,11 @@ fn nullable(ty: Ty) -> bool {
     matches!(ty, Ty::String | Ty::Sip | Ty::Fqdn | Ty::Path | Ty::ListModifier | Ty::StringList | Ty::Filter)
 }
 
+/// Every text argument, list entries included, passes here: its length and control characters
+/// are checked once for every cmdlet and front end.
 fn as_text(p: &Param, d: &Dynamic) -> Result<String, CmdletError> {
     if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        crate::values::limits::check(crate::values::limits::Field::of_param(p.name), &s).map_err(|m| err(p, m))?;
         return Ok(s.to_string());
     }
     if d.is_int() || d.is_float() || d.is_char() || d.is_bool() {
@@ -251,6 +254,11 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
                     && t != want
                 {
                     return Err(err(p, format!("expected a {} object, got a {}", want.type_name(), t.type_name())));
+                }
+                // A property the type does not have (`x.Descripton = "..."`) would be dropped
+                // silently when the object is written back.
+                if let Some(unknown) = map.keys().find_map(|k| want.check_property(k, &[]).err()) {
+                    return Err(err(p, format!("{unknown}; nothing was changed")));
                 }
                 Value::Object(tag, map.clone())
             }

@@ -1,8 +1,6 @@
 //! Running one cmdlet call: split the Rhai arguments into pipeline input, positional and named
 //! arguments; bind; run the handler once per pipeline item, each in its own transaction.
 
-use std::sync::atomic::Ordering;
-
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
 use super::Session;
@@ -100,13 +98,20 @@ fn run_items(
     sticky: &mut Sticky,
     results: &mut Vec<Dynamic>,
 ) -> Result<(), Box<EvalAltResult>> {
-    for item in inputs {
-        if s.interrupt.load(Ordering::SeqCst) {
-            return Err(EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into());
+    let total = inputs.len();
+    for (done, item) in inputs.into_iter().enumerate() {
+        if total > 1 {
+            crate::fault::point("pipeline-item");
         }
-        let outcome = binder::bind(prepared, item.as_ref()).and_then(|bound| run_one(s, handler, &bound, sticky));
+        let outcome = crate::errors::check_stop(|| {
+            if total > 1 { format!("{done} of {total} objects done") } else { String::new() }
+        })
+        .and_then(|()| binder::bind(prepared, item.as_ref()))
+        .and_then(|bound| run_one(s, handler, &bound, sticky));
         match outcome {
             Ok(out) => results.extend(out),
+            // Answering No skips the object (its changes rolled back), as in PowerShell.
+            Err(e) if e.declined => {}
             Err(mut e) => {
                 e.cmdlet = cmdlet.name;
                 if e.terminating || prepared.common.error_action == ErrorAction::Stop {

@@ -4,14 +4,12 @@
 mod files;
 mod invoke;
 mod modules;
+pub mod params;
 
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 
 use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
@@ -27,8 +25,8 @@ pub struct Options {
     pub prompt_mode: PromptMode,
     /// The runbook being run, if any (for `SCRIPT_DIR` and module resolution).
     pub script: Option<PathBuf>,
-    /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
-    pub args: Vec<(String, String)>,
+    /// The runbook's bound parameters, visible to scripts as the map `ARGS`.
+    pub args: Map,
     /// The cmdlets to register, each with its handler (the CLI passes `handlers::TABLE`).
     pub handlers: &'static Table,
 }
@@ -42,7 +40,6 @@ pub struct Session {
     pub errors: Vec<CmdletError>,
     /// Errors written to stderr: any makes the run end with exit code 3.
     pub errors_written: usize,
-    pub interrupt: Arc<AtomicBool>,
     /// Caller variables set by cmdlets, waiting to be assigned in the script's scope.
     pub out_variables: OutVariables,
 }
@@ -128,7 +125,7 @@ pub struct Shell {
 }
 
 impl Shell {
-    pub fn new(opts: Options, interrupt: Arc<AtomicBool>) -> anyhow::Result<Shell> {
+    pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
         let session = Rc::new(RefCell::new(Session {
             store,
@@ -136,15 +133,16 @@ impl Shell {
             prompt_mode: opts.prompt_mode,
             errors: Vec::new(),
             errors_written: 0,
-            interrupt: interrupt.clone(),
             out_variables: OutVariables::default(),
         }));
         let mut engine = Engine::new();
+        crate::engine::params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
-        let flag = interrupt.clone();
-        engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
+        // A script printing a stored name must not pass its control characters to the terminal.
+        engine.on_print(|text| println!("{}", crate::values::text::escape_block(text)));
+        engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         engine.set_module_resolver(modules::resolver(script_dir.clone()));
         let pending = session.borrow().out_variables.clone();
@@ -157,8 +155,7 @@ impl Shell {
         crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
-        let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
-        scope.push_constant("ARGS", args);
+        scope.push_constant("ARGS", opts.args);
         let dir = script_dir
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
@@ -177,7 +174,7 @@ impl Shell {
 
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
     pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        self.session.borrow().interrupt.store(false, Ordering::SeqCst);
+        crate::interrupt::reset();
         let ast = self.engine.compile_with_scope(&self.scope, code)?;
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
@@ -196,15 +193,33 @@ impl Shell {
     }
 }
 
-/// One line for an error that escaped the script: the innermost message and where it happened.
+/// One line for an error that escaped the script: the innermost message and where it happened,
+/// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
+    crate::values::text::escape_block(&describe_raw(err)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult) -> String {
     match err {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_error(inner)
+            describe_raw(inner)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
-        EvalAltResult::ErrorTerminated(_, pos) => with_position("interrupted (Ctrl-C)".into(), *pos),
+        EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::errors::stopped("").message, *pos),
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        // Reading a property a map does not have is an error (never a silent `()`); the nearest
+        // property name of the catalog's object types is the likely intent.
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            let known: Vec<&str> = catalog::ObjType::ALL
+                .iter()
+                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
+                .copied()
+                .collect();
+            let hint = crate::values::text::suggest(name, known.into_iter())
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            with_position(format!("no property '{name}'{hint}"), *pos)
+        }
         other => {
             let pos = other.position();
             let mut text = other.to_string();
@@ -349,10 +364,10 @@ mod tests {
             what_if: false,
             prompt_mode: PromptMode::Unattended,
             script: None,
-            args: Vec::new(),
+            args: Map::new(),
             handlers: &crate::handlers::TABLE,
         };
-        Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
+        Shell::new(opts).unwrap()
     }
 
     const TEST: &str = r#"test_cs_persistent_chat_message("pc01.contoso.com", #{OutVerboseVariable: "#;

@@ -7,6 +7,7 @@ use std::fmt;
 use regex::{Regex, RegexBuilder};
 use rhai::{Dynamic, ImmutableString, Map};
 
+use crate::catalog::ObjType;
 use crate::values::time::{self, DateArg};
 use crate::values::wildcard::{Wildcard, fold};
 
@@ -810,6 +811,13 @@ impl Expr {
             Expr::Compare(_) => None,
         };
         prefix.filter(|p| !p.is_empty())
+    }
+
+    /// Every property the expression reads must exist on objects of type `t` (or be one of
+    /// `also`): a misspelled property would otherwise read as `$Null` on every object, and
+    /// `Disabld -ne $false` would match everything.
+    pub fn check_properties(&self, t: ObjType, also: &[&str]) -> Result<(), String> {
+        self.properties().iter().try_for_each(|p| t.check_property(p, also))
     }
 
     /// Property names referenced, first spelling kept, duplicates (case-insensitive) removed.

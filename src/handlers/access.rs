@@ -13,7 +13,7 @@ use crate::store::scope::{Ancestry, in_scope};
 /// Normalise a SIP address to carry the `sip:` prefix.
 pub fn sip_uri(s: &str) -> String {
     let s = s.trim();
-    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("sip:") { s.to_string() } else { format!("sip:{s}") }
+    if crate::values::text::starts_with_ci(s, "sip:") { s.to_string() } else { format!("sip:{s}") }
 }
 
 /// The SIP-enabled user behind an address; NotFound names what would be valid.

@@ -35,8 +35,7 @@ fn check_url(url: &str) -> CmdletResult<String> {
     let u = url.trim();
     let rest = ["http://", "https://"]
         .iter()
-        .find(|s| u.len() > s.len() && u[..s.len()].eq_ignore_ascii_case(s))
-        .map(|s| &u[s.len()..]);
+        .find_map(|s| crate::values::text::strip_prefix_ci(u, s).filter(|rest| !rest.is_empty()));
     let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
     match host {
         Some(h) if !h.is_empty() && !u.contains(char::is_whitespace) => Ok(u.to_string()),

@@ -85,7 +85,7 @@ pub fn unique_match<T>(found: Vec<(PoolTarget, T)>, what: &str, value: &str) -> 
 }
 
 fn is_sip(s: &str) -> bool {
-    s.len() > 4 && s[..4].eq_ignore_ascii_case("sip:")
+    crate::values::text::strip_prefix_ci(s, "sip:").is_some_and(|rest| !rest.is_empty())
 }
 
 /// Resolves principal references of membership lists and renders stored keys,

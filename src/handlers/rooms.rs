@@ -80,12 +80,12 @@ enum RoomFilter {
 impl RoomFilter {
     fn parse(f: &str) -> CmdletResult<RoomFilter> {
         if expr::looks_like_expression(f) {
-            return expr::parse(f)
-                .map(|e| {
-                    let props = e.properties();
-                    RoomFilter::Expr(e, props)
-                })
-                .map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")));
+            let e = expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))?;
+            // A misspelled property would read as $Null for every room: stop before anything runs.
+            e.check_properties(ObjType::ChatRoom, &[])
+                .map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;
+            let props = e.properties();
+            return Ok(RoomFilter::Expr(e, props));
         }
         if has_wildcards(f) {
             return Wildcard::new(f)

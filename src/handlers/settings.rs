@@ -244,7 +244,9 @@ pub fn remove(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec
 pub fn per_user_policy_tag(ctx: &Ctx, name: &str) -> CmdletResult<String> {
     match Scope::parse(name, ScopeFamily::Policy)? {
         Scope::Tag(tag) => match ctx.store.settings_get(&POLICY, &format!("Tag:{tag}"))? {
-            Some(row) => Ok(row.identity["Tag:".len()..].to_string()),
+            Some(row) => {
+                Ok(crate::values::text::strip_prefix_ci(&row.identity, "Tag:").unwrap_or(&row.identity).to_string())
+            }
             None => {
                 let known: Vec<String> = ctx
                     .store

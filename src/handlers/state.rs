@@ -32,9 +32,7 @@ fn pool_of_identity(identity: &str) -> Option<&str> {
     }
 }
 
-fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
-}
+use crate::values::text::strip_prefix_ci as strip_ci;
 
 /// The pool a Set call targets: -Identity, the piped state object, or the only pool.
 fn target_pool(store: &Store, b: &Bound) -> CmdletResult<PoolRow> {

@@ -90,6 +90,9 @@ fn find_ci<'a>(list: &'a [String], s: &str) -> Option<&'a String> {
 
 /// Parse and validate a topology document; every problem names where it is.
 pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(json) {
+        crate::values::limits::check_json(&v, "")?;
+    }
     let doc: TopologyDoc = serde_json::from_str(json).map_err(|e| {
         let msg = e.to_string();
         if msg.contains("did not match any variant") {

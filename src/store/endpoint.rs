@@ -11,9 +11,9 @@ use crate::values::wildcard::{Wildcard, has_wildcards};
 /// `sip:` plus the rest, whatever the case of the prefix given (`chat@x` → `sip:chat@x`).
 pub fn with_sip_prefix(sip: &str) -> String {
     let sip = sip.trim();
-    match sip.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("sip:") => format!("sip:{}", &sip[4..]),
-        _ => format!("sip:{sip}"),
+    match crate::values::text::strip_prefix_ci(sip, "sip:") {
+        Some(rest) => format!("sip:{rest}"),
+        None => format!("sip:{sip}"),
     }
 }
 

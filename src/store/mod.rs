@@ -131,6 +131,7 @@ impl Store {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+        crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
         let store = Store {

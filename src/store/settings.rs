@@ -263,11 +263,7 @@ impl Store {
     /// `NotFound` when no SIP-enabled user has that SIP address (with or without `sip:`).
     pub fn effective_policy(&self, user_sip: &str) -> CmdletResult<PolicyRow> {
         let sip = user_sip.trim();
-        let sip = if sip.len() >= 4 && sip[..4].eq_ignore_ascii_case("sip:") {
-            sip.to_string()
-        } else {
-            format!("sip:{sip}")
-        };
+        let sip = if crate::values::text::starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
         self.conn
             .prepare_cached(
                 "SELECT p.identity, p.description, p.enable_persistent_chat, p.tenant

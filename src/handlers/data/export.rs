@@ -83,9 +83,19 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let file = std::fs::File::create(path)
             .map_err(|e| CmdletError::invalid(format!("-FileName: cannot create '{path}': {e}")).with_target(path))?;
         let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-        write_archive(store, &mut zip, &manifest, &parts, from)?;
-        let mut w = zip.finish().map_err(zip_err)?;
-        w.flush().map_err(io_err(path))?;
+        let written = write_archive(store, &mut zip, &manifest, &parts, from)
+            .and_then(|()| zip.finish().map_err(zip_err))
+            .and_then(|mut w| w.flush().map_err(io_err(path)));
+        if let Err(e) = written {
+            // Never leave a half-written archive that looks like an export.
+            let _ = std::fs::remove_file(path);
+            return Err(match crate::interrupt::requested() {
+                true => {
+                    crate::errors::stopped(&format!("nothing was exported; the partial archive '{path}' was removed"))
+                }
+                false => e,
+            });
+        }
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
         write_archive(store, &mut zip, &manifest, &parts, from)?;
@@ -96,6 +106,13 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         for p in &parts {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
+                crate::fault::point("export-disable");
+                crate::errors::check_stop(|| {
+                    format!(
+                        "the archive is complete; no room was disabled (the disabling rolled back): {}",
+                        b.str("FileName").unwrap_or("in memory")
+                    )
+                })?;
                 if ctx.should_process(&crate::handlers::rooms::identity(r))? {
                     store.disable_room(pd.target(), r.id)?;
                 }
@@ -185,6 +202,7 @@ fn write_archive<W: Write + Seek>(
             let urls: BTreeMap<String, String> =
                 store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
             for r in &p.rooms {
+                crate::errors::check_stop(String::new)?;
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;
                 first = false;
                 serde_json::to_writer_pretty(&mut out, &room_doc(r, &urls))
@@ -206,6 +224,10 @@ fn write_archive<W: Write + Seek>(
                 p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
             store
                 .for_each_message(&p.target.schema, &room_ids(p), from, |m| {
+                    crate::fault::point("export-message");
+                    if crate::interrupt::requested() {
+                        anyhow::bail!("interrupted");
+                    }
                     let doc = MessageDoc {
                         message_id: m.message_id.clone(),
                         room: names.get(&m.room_id).cloned().unwrap_or_default(),

@@ -25,11 +25,14 @@ use crate::store::messages::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
 use crate::store::rooms::RoomRow;
+use crate::values::limits::{self, Field};
+use crate::values::text::clip;
 
 /// Caps against hostile archives: the sum of the parts' uncompressed sizes, the size of each
-/// part but content, and the uncompressed/compressed ratio of any part over 1 MiB.
+/// part but content (these are parsed whole, so this bounds the memory validation takes), and
+/// the uncompressed/compressed ratio of any part over 1 MiB. Documented in docs/limits.md.
 const MAX_TOTAL_BYTES: u64 = 64 << 30;
-const MAX_DIRECTORY_PART_BYTES: u64 = 1 << 30;
+const MAX_DIRECTORY_PART_BYTES: u64 = 64 << 20;
 const MAX_RATIO: u64 = 1000;
 
 fn corrupt(why: impl std::fmt::Display) -> CmdletError {
@@ -67,6 +70,10 @@ impl<R: Read + Seek> Archive<R> {
     /// Open and check the directory: known part names only (no paths), sizes and ratios in bounds.
     fn open(reader: R) -> CmdletResult<Archive<R>> {
         let mut zip = ZipArchive::new(reader).map_err(corrupt)?;
+        // The index keeps one entry per name (the last): a second copy must not slip past.
+        if zip.has_duplicate_names() {
+            return Err(corrupt("an entry name appears twice"));
+        }
         let mut sizes = HashMap::new();
         let mut total: u64 = 0;
         for i in 0..zip.len() {
@@ -221,9 +228,24 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     let rooms: Vec<RoomDoc> = if ar.has(ROOMS) { ar.json(ROOMS)? } else { Vec::new() };
     // Names the archive will leave in each target pool (case-insensitive), to check references.
     let mut category_names = HashSet::new();
+    for u in &users {
+        let at = format!("user '{}'", clip(&u.distinguished_name, 80));
+        limit(USERS, &at, "DistinguishedName", Field::Text, &u.distinguished_name)?;
+        for (field, v) in [("SipAddress", &u.sip_address), ("PersistentChatPolicy", &u.persistent_chat_policy)] {
+            v.as_deref().map_or(Ok(()), |v| limit(USERS, &at, field, Field::Text, v))?;
+        }
+        u.display_name.as_deref().map_or(Ok(()), |v| limit(USERS, &at, "DisplayName", Field::Name, v))?;
+    }
     for c in &categories {
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         check_text(CATEGORIES, "Name", &c.name)?;
+        let at = format!("category '{}'", clip(&c.name, 80));
+        c.description.as_deref().map_or(Ok(()), |v| limit(CATEGORIES, &at, "Description", Field::Description, v))?;
+        for (field, list) in
+            [("AllowedMembers", &c.allowed_members), ("DeniedMembers", &c.denied_members), ("Creators", &c.creators)]
+        {
+            list.iter().try_for_each(|v| limit(CATEGORIES, &at, field, Field::Text, v))?;
+        }
         if !category_names.insert((t.fqdn.to_lowercase(), c.name.to_lowercase())) {
             return Err(corrupt(format!("{CATEGORIES}: category '{}' appears twice for pool {}", c.name, t.fqdn)));
         }
@@ -232,6 +254,14 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     for r in &rooms {
         let t = targets.of(&r.persistent_chat_pool_fqdn)?;
         check_text(ROOMS, "Name", &r.name)?;
+        let at = format!("room '{}'", clip(&r.name, 80));
+        check_text(ROOMS, "Category", &r.category)?;
+        r.description.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Description", Field::Description, v))?;
+        r.addin.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Addin", Field::Name, v))?;
+        r.addin_url.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "AddinUrl", Field::Text, v))?;
+        for (field, list) in [("Members", &r.members), ("Managers", &r.managers), ("Presenters", &r.presenters)] {
+            list.iter().try_for_each(|v| limit(ROOMS, &at, field, Field::Text, v))?;
+        }
         check_enum(ROOMS, "Privacy", &r.privacy, &["Open", "Closed", "Secret"])?;
         check_enum(ROOMS, "Type", &r.room_type, &["Normal", "Auditorium"])?;
         check_enum(ROOMS, "Invitations", &r.invitations, &["Inherit", "False"])?;
@@ -267,8 +297,18 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
             if !m.sender.to_ascii_lowercase().starts_with("sip:") {
                 return Err(format!("Sender '{}' is not a sip: address", m.sender));
             }
-            if chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us).is_none() {
-                return Err(format!("PostedAtUs {} is not a valid time", m.posted_at_us));
+            if !(EARLIEST_POST_US..LATEST_POST_US).contains(&m.posted_at_us) {
+                let when = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us)
+                    .map_or_else(|| "not a time".to_string(), |t| t.to_rfc3339());
+                return Err(format!("PostedAtUs {} ({when}) is outside 1970-01-01 to 9999-12-31", m.posted_at_us));
+            }
+            for (field, kind, v) in [
+                ("MessageId", Field::Text, &m.message_id),
+                ("Sender", Field::Text, &m.sender),
+                ("Room", Field::Text, &m.room),
+                ("Text", Field::Message, &m.text),
+            ] {
+                limits::check(kind, v).map_err(|e| format!("{field}: {e}"))?;
             }
             if !known_rooms.contains(&m.room.to_lowercase()) {
                 split_room(&m.room)?;
@@ -293,12 +333,24 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     Ok(Plan { manifest, users, categories, rooms, messages })
 }
 
+/// A name of the archive: not empty, no backslash (the pool separator), within the limits.
 fn check_text(part: &str, field: &str, v: &str) -> CmdletResult<()> {
+    limits::check(Field::Name, v).map_err(|e| corrupt(format!("{part}: {field}: {e}")))?;
     if v.trim().is_empty() || v.contains('\\') {
         return Err(corrupt(format!("{part}: {field} '{v}' is empty or contains a backslash")));
     }
     Ok(())
 }
+
+/// A text of the archive within its limit and control-character rule (docs/limits.md).
+fn limit(part: &str, at: &str, field: &str, kind: Field, v: &str) -> CmdletResult<()> {
+    limits::check(kind, v).map_err(|e| corrupt(format!("{part}: {at}: {field}: {e}")))
+}
+
+/// The span of sane posting times, in microseconds since 1970: an archive claiming a message
+/// from the year -1199 is damaged or forged.
+const EARLIEST_POST_US: i64 = 0;
+const LATEST_POST_US: i64 = 253_402_300_800_000_000;
 
 fn check_enum(part: &str, field: &str, v: &str, valid: &[&str]) -> CmdletResult<()> {
     if !valid.contains(&v) {
@@ -440,6 +492,12 @@ fn merge_messages<R: Read + Seek>(
     let bar = progress(total, "Importing");
     let mut failure: Option<CmdletError> = None;
     ar.each_message(|m| {
+        crate::fault::point("import-message");
+        if let Err(e) = crate::errors::check_stop(|| "nothing was imported (an import is all or nothing)".into()) {
+            let text = e.message.clone();
+            failure = Some(e);
+            return Err(text);
+        }
         let key = m.room.to_lowercase();
         if !rooms.contains_key(&key) {
             let resolved = (|| -> CmdletResult<(String, i64)> {
