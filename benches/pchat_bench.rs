@@ -578,7 +578,7 @@ fn soak_file_states(dir: &Path) -> Result<Vec<(String, u64, std::time::SystemTim
 }
 
 // ---------------------------------------------------------------------------------------------
-// Fault soak: the fault-injection scenarios of tests/faults.rs, longer and seeded
+// Fault soak: the fault-injection scenarios of tests/it/faults.rs, longer and seeded
 // ---------------------------------------------------------------------------------------------
 
 const SOAK_POOL: &str = "PersistentChatServer:pc01.contoso.com";

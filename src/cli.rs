@@ -183,7 +183,8 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
                 translated.as_str()
             }
             Err((message, syntax)) => {
-                eprintln!("{message}");
+                // The message quotes the line, which may hold control characters.
+                eprintln!("{}", crate::values::text::escape_block(&message));
                 return if syntax { EXIT_USAGE } else { EXIT_TERMINATED };
             }
         }
@@ -301,7 +302,7 @@ mod tests {
     }
 
     /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed
-    /// by `help`, completed by the REPL. (tests/examples.rs runs one of its examples to success.)
+    /// by `help`, completed by the REPL. (tests/it/examples.rs runs one of its examples to success.)
     #[test]
     fn every_catalog_entry_is_registered_listed_and_completed() {
         let dir = tempfile::tempdir().unwrap();

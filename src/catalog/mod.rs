@@ -3,6 +3,7 @@
 //! parameter list.
 
 pub mod entries;
+pub mod enums;
 mod properties;
 
 /// The value type a parameter accepts. The binder converts and validates into it.

@@ -1000,6 +1000,14 @@ mod tests {
     }
 
     #[test]
+    fn misspelled_properties_are_refused_before_evaluation() {
+        let e = parse("Name -like 'F*' -and Disabld -ne $false").unwrap();
+        let msg = e.check_properties(ObjType::ChatRoom, &[]).unwrap_err();
+        assert_eq!(msg, "ChatRoomObject has no property 'Disabld'; did you mean 'Disabled'?");
+        assert!(parse("$_.disabled -eq $true").unwrap().check_properties(ObjType::ChatRoom, &[]).is_ok());
+    }
+
+    #[test]
     fn property_forms() {
         assert!(t("$_.Name -eq 'Ann Beebe'"));
         assert!(t("{ $_.name -eq 'Ann Beebe' }"));

@@ -2,13 +2,14 @@
 //! policy, the room being enabled, privacy, membership and category scope; one function shared by the message path and the synthetic test, so both
 //! enforce exactly the same rules.
 
+use crate::catalog::enums::{Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::rooms::{category_of_room, identity};
+use crate::handlers::room::{category_of_room, identity};
 use crate::store::Store;
+use crate::store::ancestry::{Ancestry, in_scope};
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
-use crate::store::scope::{Ancestry, in_scope};
+use crate::store::room::RoomRow;
 
 /// Normalise a SIP address to carry the `sip:` prefix.
 pub fn sip_uri(s: &str) -> String {
@@ -62,7 +63,7 @@ pub enum Denial {
     },
     /// A Closed or Secret room with Members that do not cover the user.
     NotMember {
-        privacy: String,
+        privacy: Privacy,
     },
     /// An Auditorium room in which the user is not a presenter (posting only).
     NotPresenter,
@@ -116,10 +117,10 @@ pub fn denial(
     if !in_scope(ancestry, &category.allowed, &category.denied) {
         return Ok(Some(Denial::OutOfScope { category: category.name }));
     }
-    if room.privacy != "Open" && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
-        return Ok(Some(Denial::NotMember { privacy: room.privacy.clone() }));
+    if room.privacy != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
+        return Ok(Some(Denial::NotMember { privacy: room.privacy }));
     }
-    if post && room.room_type == "Auditorium" && !ancestry.covered_by(&room.presenters) {
+    if post && room.room_type == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
         return Ok(Some(Denial::NotPresenter));
     }
     Ok(None)

@@ -8,9 +8,9 @@ use rhai::{Dynamic, Map};
 use crate::binder::ListModifier;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::store::Store;
+use crate::store::ancestry::principal_key;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::scope::principal_key;
 use crate::values::wildcard::has_wildcards;
 
 /// Split `pool\name`; `what` names the object kind for the message.

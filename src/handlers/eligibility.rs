@@ -6,14 +6,15 @@ use std::collections::HashSet;
 use rhai::Dynamic;
 
 use super::chat::{name_scope, unique_match};
-use super::rooms;
+use super::room;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::RoomType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
+use crate::store::ancestry::in_scope;
 use crate::store::directory::PrincipalRow;
-use crate::store::scope::in_scope;
 use crate::values::wildcard::Wildcard;
 
 fn principal_type(kind: &str) -> Option<&'static str> {
@@ -55,10 +56,10 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         (cat.allowed, cat.denied)
     } else {
         let room_arg = b.str("Room").unwrap_or_default();
-        let (pool, room) = rooms::find(store, room_arg, pool_arg)?;
-        let cat = rooms::category_of_room(store, &pool, &room)?;
+        let (pool, room) = room::find(store, room_arg, pool_arg)?;
+        let cat = room::category_of_room(store, &pool, &room)?;
         if b.switch("Presenters") {
-            if room.room_type != "Auditorium" {
+            if room.room_type != RoomType::Auditorium {
                 return Err(CmdletError::invalid_operation(format!(
                     "-Presenters: '{}\\{}' is a {} room; only Auditorium rooms have presenters",
                     room.pool, room.name, room.room_type

@@ -2,8 +2,8 @@
 //! [`TABLE`] binds each catalog entry to its handler.
 
 mod access;
-mod addins;
-mod categories;
+mod addin;
+mod category;
 mod chat;
 mod compliance;
 mod configuration;
@@ -12,13 +12,13 @@ mod directory;
 mod effective;
 mod eligibility;
 mod endpoint;
-mod health;
-mod messages;
+mod message;
+mod message_test;
 mod policy;
 mod principals;
-mod rooms;
-mod scope;
+mod room;
 mod settings;
+mod settings_identity;
 mod state;
 mod topology;
 
@@ -55,27 +55,27 @@ pub static TABLE: Table = Table {
         on(&e::policy::SET_CS_PERSISTENT_CHAT_POLICY, policy::set),
         on(&e::policy::REMOVE_CS_PERSISTENT_CHAT_POLICY, policy::remove),
         on(&e::policy::GRANT_CS_PERSISTENT_CHAT_POLICY, policy::grant),
-        on(&e::category::GET_CS_PERSISTENT_CHAT_CATEGORY, categories::get),
-        on(&e::category::NEW_CS_PERSISTENT_CHAT_CATEGORY, categories::new),
-        on(&e::category::SET_CS_PERSISTENT_CHAT_CATEGORY, categories::set),
-        on(&e::category::REMOVE_CS_PERSISTENT_CHAT_CATEGORY, categories::remove),
-        on(&e::room::GET_CS_PERSISTENT_CHAT_ROOM, rooms::get),
-        on(&e::room::NEW_CS_PERSISTENT_CHAT_ROOM, rooms::new),
-        on(&e::room::SET_CS_PERSISTENT_CHAT_ROOM, rooms::set),
-        on(&e::room::REMOVE_CS_PERSISTENT_CHAT_ROOM, rooms::remove),
-        on(&e::room::CLEAR_CS_PERSISTENT_CHAT_ROOM, messages::clear),
-        on(&e::message::REMOVE_CS_PERSISTENT_CHAT_MESSAGE, messages::remove),
-        on(&e::addin::GET_CS_PERSISTENT_CHAT_ADDIN, addins::get),
-        on(&e::addin::NEW_CS_PERSISTENT_CHAT_ADDIN, addins::new),
-        on(&e::addin::SET_CS_PERSISTENT_CHAT_ADDIN, addins::set),
-        on(&e::addin::REMOVE_CS_PERSISTENT_CHAT_ADDIN, addins::remove),
+        on(&e::category::GET_CS_PERSISTENT_CHAT_CATEGORY, category::get),
+        on(&e::category::NEW_CS_PERSISTENT_CHAT_CATEGORY, category::new),
+        on(&e::category::SET_CS_PERSISTENT_CHAT_CATEGORY, category::set),
+        on(&e::category::REMOVE_CS_PERSISTENT_CHAT_CATEGORY, category::remove),
+        on(&e::room::GET_CS_PERSISTENT_CHAT_ROOM, room::get),
+        on(&e::room::NEW_CS_PERSISTENT_CHAT_ROOM, room::new),
+        on(&e::room::SET_CS_PERSISTENT_CHAT_ROOM, room::set),
+        on(&e::room::REMOVE_CS_PERSISTENT_CHAT_ROOM, room::remove),
+        on(&e::room::CLEAR_CS_PERSISTENT_CHAT_ROOM, message::clear),
+        on(&e::message::REMOVE_CS_PERSISTENT_CHAT_MESSAGE, message::remove),
+        on(&e::addin::GET_CS_PERSISTENT_CHAT_ADDIN, addin::get),
+        on(&e::addin::NEW_CS_PERSISTENT_CHAT_ADDIN, addin::new),
+        on(&e::addin::SET_CS_PERSISTENT_CHAT_ADDIN, addin::set),
+        on(&e::addin::REMOVE_CS_PERSISTENT_CHAT_ADDIN, addin::remove),
         on(&e::endpoint::GET_CS_PERSISTENT_CHAT_ENDPOINT, endpoint::get),
         on(&e::endpoint::NEW_CS_PERSISTENT_CHAT_ENDPOINT, endpoint::new),
         on(&e::endpoint::REMOVE_CS_PERSISTENT_CHAT_ENDPOINT, endpoint::remove),
         on(&e::eligibility::GET_CS_PERSISTENT_CHAT_ELIGIBLE_PRINCIPAL, eligibility::get),
         on(&e::data::EXPORT_CS_PERSISTENT_CHAT_DATA, data::export::export),
         on(&e::data::IMPORT_CS_PERSISTENT_CHAT_DATA, data::import::import),
-        on(&e::message::TEST_CS_PERSISTENT_CHAT_MESSAGE, health::test),
+        on(&e::message_test::TEST_CS_PERSISTENT_CHAT_MESSAGE, message_test::test),
         on(&e::topology::PUBLISH_CS_TOPOLOGY, topology::publish),
         on(&e::directory::IMPORT_CS_AD_PRINCIPAL, directory::import),
         on(&e::directory::REMOVE_CS_AD_PRINCIPAL, directory::remove),
@@ -84,16 +84,16 @@ pub static TABLE: Table = Table {
         on(&e::configuration::GET_CS_EFFECTIVE_PERSISTENT_CHAT_CONFIGURATION, configuration::get_effective),
         on(&e::compliance::GET_CS_EFFECTIVE_PERSISTENT_CHAT_COMPLIANCE_CONFIGURATION, compliance::get_effective),
         on(&e::policy::GET_CS_EFFECTIVE_PERSISTENT_CHAT_POLICY, policy::get_effective),
-        on(&e::message::SEND_CS_PERSISTENT_CHAT_MESSAGE, messages::send),
-        on(&e::message::GET_CS_PERSISTENT_CHAT_MESSAGE, messages::get),
+        on(&e::message::SEND_CS_PERSISTENT_CHAT_MESSAGE, message::send),
+        on(&e::message::GET_CS_PERSISTENT_CHAT_MESSAGE, message::get),
         on(&e::state::REPAIR_CS_PERSISTENT_CHAT_DATABASE, state::repair),
     ],
     // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
     methods: &[
-        ("ToHTML", health::log_html as Render),
-        ("ToXML", health::log_xml),
-        ("to_html", health::log_html),
-        ("to_xml", health::log_xml),
+        ("ToHTML", message_test::log_html as Render),
+        ("ToXML", message_test::log_xml),
+        ("to_html", message_test::log_html),
+        ("to_xml", message_test::log_xml),
     ],
 };
 

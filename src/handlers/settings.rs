@@ -4,7 +4,7 @@
 
 use rhai::{Dynamic, Map};
 
-use super::scope::Scope;
+use super::settings_identity::Scope;
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::binder::value::{self, Value};
@@ -47,7 +47,7 @@ fn existing(ctx: &Ctx, kind: &SettingsKind, identity: &str) -> CmdletResult<Sett
 
 /// `-Tenant` on Remove: the policy must belong to that tenant.
 fn check_tenant(kind: &SettingsKind, row: &SettingsRow, b: &Bound) -> CmdletResult<()> {
-    let Some(tenant) = b.str("Tenant") else { return Ok(()) };
+    let Some(tenant) = b.declares("Tenant").then(|| b.str("Tenant")).flatten() else { return Ok(()) };
     match row.get(kind, "TenantId") {
         Some(FieldValue::Text(t)) if t.eq_ignore_ascii_case(tenant) => Ok(()),
         _ => {
@@ -122,7 +122,7 @@ fn apply_instance(kind: &SettingsKind, row: &mut SettingsRow, instance: &Map, b:
 
 pub fn get(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec<Dynamic>> {
     let filter = wildcard_filter(b)?;
-    let tenant = b.str("Tenant");
+    let tenant = b.declares("Tenant").then(|| b.str("Tenant")).flatten();
     let rows = match b.str("Identity") {
         Some(id) => vec![existing(ctx, kind, id)?],
         None => ctx.store.settings_all(kind)?,

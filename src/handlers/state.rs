@@ -36,8 +36,9 @@ use crate::values::text::strip_prefix_ci as strip_ci;
 
 /// The pool a Set call targets: -Identity, the piped state object, or the only pool.
 fn target_pool(store: &Store, b: &Bound) -> CmdletResult<PoolRow> {
-    let identity =
-        b.str("Identity").map(str::to_string).or_else(|| b.object("Instance").and_then(|m| prop_str(m, "Identity")));
+    // Set-CsPersistentChatActiveServer shares this and has no -Instance.
+    let instance = b.declares("Instance").then(|| b.object("Instance")).flatten();
+    let identity = b.str("Identity").map(str::to_string).or_else(|| instance.and_then(|m| prop_str(m, "Identity")));
     match identity {
         None => store.pchat_pool(None),
         Some(id) => {

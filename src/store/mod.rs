@@ -1,20 +1,21 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
-pub mod addins;
+pub mod addin;
+pub mod ancestry;
 pub mod archive;
-pub mod categories;
+pub mod category;
+mod columns;
 pub mod directory;
 pub mod endpoint;
 pub mod failover;
 pub mod health;
-pub mod messages;
+pub mod message;
 pub mod pool_data;
 pub mod pool_files;
 pub mod pools;
-pub mod rooms;
+pub mod room;
 mod schema;
-pub mod scope;
 pub mod seed;
 pub mod settings;
 pub mod topology;

@@ -14,6 +14,22 @@ pub const MAX_DOCUMENT_CHARS: usize = 65_536;
 /// Any other text value: identities, SIP addresses, paths, URLs, list entries.
 pub const MAX_TEXT_CHARS: usize = 4096;
 
+/// The span of sane posting times of a chat message, in microseconds since 1970-01-01 UTC up to
+/// the end of 9999: a message from the year -1199 is damaged or forged, and one pchat accepted
+/// must survive its own export and import.
+pub const EARLIEST_POST_US: i64 = 0;
+pub const LATEST_POST_US: i64 = 253_402_300_800_000_000;
+
+/// `Err(reason)` when a posting time lies outside [`EARLIEST_POST_US`, `LATEST_POST_US`).
+pub fn check_posted_at(us: i64) -> Result<(), String> {
+    if (EARLIEST_POST_US..LATEST_POST_US).contains(&us) {
+        return Ok(());
+    }
+    let when = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(us)
+        .map_or_else(|| format!("{us} µs"), |t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string());
+    Err(format!("{when} is outside 1970-01-01 to 9999-12-31 (UTC)"))
+}
+
 /// The kinds of text, each with its length limit and the control characters it may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
@@ -133,5 +149,10 @@ mod tests {
         assert!(check(Field::Text, "c1\u{85}").is_err());
         assert!(check(Field::Message, &"x".repeat(MAX_MESSAGE_CHARS + 1)).is_err());
         assert_eq!(Field::of_param("ReplaceMessage"), Field::Message);
+        assert!(check_posted_at(0).is_ok());
+        assert!(check_posted_at(-1).is_err());
+        let e = check_posted_at(-99_999_999_999_999_999).unwrap_err();
+        assert!(e.starts_with("-1199-02-15T14:13:20Z is outside"), "{e}");
+        assert!(check_posted_at(i64::MAX).unwrap_err().contains("µs"));
     }
 }

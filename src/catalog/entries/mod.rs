@@ -13,6 +13,7 @@ pub mod directory;
 pub mod eligibility;
 pub mod endpoint;
 pub mod message;
+pub mod message_test;
 pub mod policy;
 pub mod room;
 pub mod state;
@@ -71,7 +72,7 @@ pub static ALL: &[Cmdlet] = &[
     data::EXPORT_CS_PERSISTENT_CHAT_DATA,
     data::IMPORT_CS_PERSISTENT_CHAT_DATA,
     // 2.12 Synthetic test
-    message::TEST_CS_PERSISTENT_CHAT_MESSAGE,
+    message_test::TEST_CS_PERSISTENT_CHAT_MESSAGE,
     // Extensions
     topology::PUBLISH_CS_TOPOLOGY,
     directory::IMPORT_CS_AD_PRINCIPAL,

@@ -11,14 +11,15 @@ use zip::write::SimpleFileOptions;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
+use crate::catalog::enums::{ExportLevel, Named};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::{micros, pool_data, posted_at_text};
+use crate::handlers::message::{micros, pool_data, posted_at_text};
 use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::principal_key;
+use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{RoomQuery, RoomRow};
-use crate::store::scope::principal_key;
+use crate::store::room::{RoomQuery, RoomRow};
 
 /// What one pool contributes to the archive.
 struct PoolPart {
@@ -47,9 +48,9 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let level = b.enum_value("Level").unwrap_or("All");
+    let level = b.choice("Level").unwrap_or(ExportLevel::All);
     let start = b.date("StartDate");
-    if start.is_some() && matches!(level, "User" | "Category") {
+    if start.is_some() && matches!(level, ExportLevel::User | ExportLevel::Category) {
         return Err(CmdletError::invalid(format!(
             "-StartDate bounds exported content: it is valid with Level All, RoomDirectory or Content, not {level}"
         )));
@@ -113,7 +114,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
                         b.str("FileName").unwrap_or("in memory")
                     )
                 })?;
-                if ctx.should_process(&crate::handlers::rooms::identity(r))? {
+                if ctx.should_process(&crate::handlers::room::identity(r))? {
                     store.disable_room(pd.target(), r.id)?;
                 }
             }
@@ -184,7 +185,7 @@ fn write_archive<W: Write + Seek>(
     from: Option<i64>,
 ) -> CmdletResult<()> {
     put_json(zip, MANIFEST, manifest)?;
-    let included = parts_of(&manifest.level);
+    let included = level_of(manifest).map(parts_of).unwrap_or_default();
     if included.contains(&USERS) {
         put_json(zip, USERS, &users(store, parts)?)?;
     }
@@ -221,7 +222,7 @@ fn write_archive<W: Write + Seek>(
         let mut first = true;
         for p in parts {
             let names: BTreeMap<i64, String> =
-                p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
+                p.rooms.iter().map(|r| (r.id, crate::handlers::room::identity(r))).collect();
             store
                 .for_each_message(&p.target.schema, &room_ids(p), from, |m| {
                     crate::fault::point("export-message");
@@ -272,9 +273,9 @@ fn room_doc(r: &RoomRow, urls: &BTreeMap<String, String>) -> RoomDoc {
         description: r.description.clone(),
         category: r.category.clone(),
         disabled: r.disabled,
-        invitations: r.invitations.clone(),
-        privacy: r.privacy.clone(),
-        room_type: r.room_type.clone(),
+        invitations: r.invitations.name().to_string(),
+        privacy: r.privacy.name().to_string(),
+        room_type: r.room_type.name().to_string(),
         addin: r.addin.clone(),
         addin_url: r.addin.as_ref().and_then(|a| urls.get(&a.to_lowercase()).cloned()),
         members: r.members.clone(),

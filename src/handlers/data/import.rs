@@ -15,16 +15,17 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
+use crate::catalog::enums::{ExportLevel, Invitations, Named, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::pool_data;
+use crate::handlers::message::pool_data;
 use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::addins::AddinRow;
-use crate::store::categories::CategoryRow;
-use crate::store::messages::{MessageAppender, MessageRow, size_of};
+use crate::store::addin::AddinRow;
+use crate::store::category::CategoryRow;
+use crate::store::message::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
+use crate::store::room::RoomRow;
 use crate::values::limits::{self, Field};
 use crate::values::text::clip;
 
@@ -86,13 +87,13 @@ impl<R: Read + Seek> Archive<R> {
                 return Err(corrupt(format!("entry '{name}' appears twice")));
             }
             let (size, packed) = (f.size(), f.compressed_size());
-            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
-                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
-            }
             if size > (1 << 20) && size / packed.max(1) > MAX_RATIO {
                 return Err(corrupt(format!(
                     "{name} expands {size} bytes from {packed} (ratio over {MAX_RATIO}: a compression bomb?)"
                 )));
+            }
+            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
+                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
             }
             total = total.saturating_add(size);
             sizes.insert(name, size);
@@ -215,10 +216,11 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     if manifest.version != VERSION {
         return Err(corrupt(format!("version {} (this pchat reads version {VERSION})", manifest.version)));
     }
-    if !LEVELS.contains(&manifest.level.as_str()) {
-        return Err(corrupt(format!("unknown level '{}' (valid: {})", manifest.level, LEVELS.join(", "))));
-    }
-    for part in parts_of(&manifest.level) {
+    let Some(level) = level_of(&manifest) else {
+        let valid = ExportLevel::NAMES.join(", ");
+        return Err(corrupt(format!("unknown level '{}' (valid: {valid})", manifest.level)));
+    };
+    for part in parts_of(level) {
         if !ar.has(part) {
             return Err(corrupt(format!("level {} needs {part}, which is missing", manifest.level)));
         }
@@ -262,9 +264,9 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         for (field, list) in [("Members", &r.members), ("Managers", &r.managers), ("Presenters", &r.presenters)] {
             list.iter().try_for_each(|v| limit(ROOMS, &at, field, Field::Text, v))?;
         }
-        check_enum(ROOMS, "Privacy", &r.privacy, &["Open", "Closed", "Secret"])?;
-        check_enum(ROOMS, "Type", &r.room_type, &["Normal", "Auditorium"])?;
-        check_enum(ROOMS, "Invitations", &r.invitations, &["Inherit", "False"])?;
+        archived::<Privacy>(ROOMS, "Privacy", &r.privacy)?;
+        archived::<RoomType>(ROOMS, "Type", &r.room_type)?;
+        archived::<Invitations>(ROOMS, "Invitations", &r.invitations)?;
         if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
             && store.category_by_name(t, &r.category)?.is_none()
         {
@@ -297,11 +299,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
             if !m.sender.to_ascii_lowercase().starts_with("sip:") {
                 return Err(format!("Sender '{}' is not a sip: address", m.sender));
             }
-            if !(EARLIEST_POST_US..LATEST_POST_US).contains(&m.posted_at_us) {
-                let when = chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us)
-                    .map_or_else(|| "not a time".to_string(), |t| t.to_rfc3339());
-                return Err(format!("PostedAtUs {} ({when}) is outside 1970-01-01 to 9999-12-31", m.posted_at_us));
-            }
+            limits::check_posted_at(m.posted_at_us).map_err(|e| format!("PostedAtUs {}: {e}", m.posted_at_us))?;
             for (field, kind, v) in [
                 ("MessageId", Field::Text, &m.message_id),
                 ("Sender", Field::Text, &m.sender),
@@ -347,16 +345,13 @@ fn limit(part: &str, at: &str, field: &str, kind: Field, v: &str) -> CmdletResul
     limits::check(kind, v).map_err(|e| corrupt(format!("{part}: {at}: {field}: {e}")))
 }
 
-/// The span of sane posting times, in microseconds since 1970: an archive claiming a message
-/// from the year -1199 is damaged or forged.
-const EARLIEST_POST_US: i64 = 0;
-const LATEST_POST_US: i64 = 253_402_300_800_000_000;
-
-fn check_enum(part: &str, field: &str, v: &str, valid: &[&str]) -> CmdletResult<()> {
-    if !valid.contains(&v) {
-        return Err(corrupt(format!("{part}: {field} '{v}' is not one of {}", valid.join(", "))));
-    }
-    Ok(())
+/// An archived enumeration value, spelled exactly as export writes it.
+fn archived<T: Named>(part: &str, field: &str, v: &str) -> CmdletResult<T> {
+    T::ALL
+        .iter()
+        .copied()
+        .find(|x| x.name() == v)
+        .ok_or_else(|| corrupt(format!("{part}: {field} '{v}' is not one of {}", T::NAMES.join(", "))))
 }
 
 fn merge<R: Read + Seek>(
@@ -441,9 +436,9 @@ fn merge<R: Read + Seek>(
             category_id: category.id,
             category: category.name.clone(),
             disabled: r.disabled,
-            invitations: r.invitations.clone(),
-            privacy: r.privacy.clone(),
-            room_type: r.room_type.clone(),
+            invitations: archived(ROOMS, "Invitations", &r.invitations)?,
+            privacy: archived(ROOMS, "Privacy", &r.privacy)?,
+            room_type: archived(ROOMS, "Type", &r.room_type)?,
             addin_id: addin.as_ref().map(|a| a.id),
             addin: addin.map(|a| a.name),
             content_bytes: existing.as_ref().map_or(0, |e| e.content_bytes),

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 
 use super::Store;
 use super::pools::PoolTarget;
+use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRow {
@@ -17,9 +18,9 @@ pub struct RoomRow {
     pub category_id: i64,
     pub category: String,
     pub disabled: bool,
-    pub invitations: String,
-    pub privacy: String,
-    pub room_type: String,
+    pub invitations: Invitations,
+    pub privacy: Privacy,
+    pub room_type: RoomType,
     pub addin_id: Option<i64>,
     pub addin: Option<String>,
     pub content_bytes: i64,
@@ -40,9 +41,9 @@ pub struct RoomQuery {
     pub category_ids: Option<Vec<i64>>,
     pub ids: Option<Vec<i64>>,
     pub disabled: Option<bool>,
-    pub privacy: Option<String>,
-    pub room_type: Option<String>,
-    pub invitations: Option<String>,
+    pub privacy: Option<Privacy>,
+    pub room_type: Option<RoomType>,
+    pub invitations: Option<Invitations>,
     pub addin_id: Option<i64>,
     /// Strictly more content than this many bytes.
     pub content_over: Option<i64>,
@@ -144,14 +145,14 @@ impl Store {
         if let Some(d) = q.disabled {
             cond(" AND r.disabled = ?", SqlValue::Integer(d as i64));
         }
-        if let Some(p) = &q.privacy {
-            cond(" AND r.privacy = ?", SqlValue::Text(p.clone()));
+        if let Some(p) = q.privacy {
+            cond(" AND r.privacy = ?", SqlValue::Text(p.name().into()));
         }
-        if let Some(t) = &q.room_type {
-            cond(" AND r.type = ?", SqlValue::Text(t.clone()));
+        if let Some(t) = q.room_type {
+            cond(" AND r.type = ?", SqlValue::Text(t.name().into()));
         }
-        if let Some(i) = &q.invitations {
-            cond(" AND r.invitations = ?", SqlValue::Text(i.clone()));
+        if let Some(i) = q.invitations {
+            cond(" AND r.invitations = ?", SqlValue::Text(i.name().into()));
         }
         if let Some(a) = q.addin_id {
             cond(" AND r.addin_id = ?", SqlValue::Integer(a));

@@ -1,6 +1,6 @@
 //! Pool state, active servers and real fail-over between primary and backup databases.
 
-mod common;
+use crate::common;
 use common::{Store, single_error_line};
 use rusqlite::Connection;
 

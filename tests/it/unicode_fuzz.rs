@@ -2,7 +2,7 @@
 //! NUL and other control characters, and very long strings, in every textual parameter and in
 //! every string of every catalog example. Nothing may panic (exit 101) or crash the process.
 
-mod common;
+use crate::common;
 
 use common::Store;
 use pchat::catalog::{self, Cmdlet, Mandatory, Ty};
@@ -118,7 +118,7 @@ fn string_literals(code: &str) -> Vec<(usize, usize)> {
 /// otherwise, so the hostile text reaches the handlers and the store.
 fn example_calls(cmdlet: &Cmdlet, values: &[String]) -> Vec<String> {
     let mut calls = Vec::new();
-    for ex in cmdlet.examples.iter() {
+    for ex in cmdlet.examples {
         for (start, end) in string_literals(ex.code) {
             for v in values {
                 calls.push(format!("{}{v}{}", &ex.code[..start], &ex.code[end..]));
@@ -133,7 +133,7 @@ fn no_cmdlet_panics_on_hostile_unicode() {
     let values: Vec<String> = hostile().iter().map(|s| rhai_literal(s)).collect();
     let mut failures = Vec::new();
     let mut total = 0;
-    for cmdlet in catalog::all().iter() {
+    for cmdlet in catalog::all() {
         let mut calls = direct_calls(cmdlet, &values);
         calls.extend(example_calls(cmdlet, &values));
         total += calls.len();

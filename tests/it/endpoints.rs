@@ -1,6 +1,6 @@
 //! Endpoints as directory contacts, through the built binary.
 
-mod common;
+use crate::common;
 use common::{ROOT, Store, fails_unchanged};
 
 fn out(s: &Store, code: &str) -> String {

@@ -11,9 +11,9 @@ use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::in_scope;
+use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
-use crate::store::scope::in_scope;
 
 const WHAT: &str = "category";
 
@@ -186,7 +186,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
                 crate::errors::ErrorKind::NotEligible,
                 format!(
                     "-Creators: '{}' is not in the scope of category '{id}' (AllowedMembers must cover it and DeniedMembers must not)",
-                    crate::store::scope::principal_key(p)
+                    crate::store::ancestry::principal_key(p)
                 ),
             )
             .with_target(id));

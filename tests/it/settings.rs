@@ -1,7 +1,7 @@
 //! Scoped settings: configuration and compliance collections, policies, Grant and the effective
 //! settings extensions, through the built binary.
 
-mod common;
+use crate::common;
 use common::{ROOT, Store, fails_unchanged, single_error_line};
 
 /// The demo store plus the settings fixture the catalog examples use.

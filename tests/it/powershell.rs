@@ -2,7 +2,7 @@
 //! section 2 runs verbatim and has the same effect as its Rhai form; unsupported constructs are
 //! reported with their column; `.ps1` runbooks, `translate()` and PowerShell-style help work.
 
-mod common;
+use crate::common;
 use std::path::Path;
 
 use common::{ROOT, Run, Store, single_error_line};

@@ -2,7 +2,7 @@
 //! nothing: duplicate entries, impossible declared sizes, oversized or control-laden names,
 //! impossible dates, oversized messages. And the same limits hold for the cmdlets.
 
-mod common;
+use crate::common;
 use common::{Store, fails_unchanged, single_error_line};
 use serde_json::Value;
 
@@ -158,10 +158,17 @@ fn hostile_archives_are_refused_whole_with_the_reason() {
         e.2 = Some(0xFFFF_FFFF);
     }
     import_fails(&s, "ffffffff.zip", &raw_zip(&huge), "not a valid Persistent Chat export");
+    // 300 kB that declare 200 MiB: below the compression-bomb ratio, above the part limit.
+    let mut padded = rooms.to_vec();
+    padded.resize(rooms.len() + 300_000, b' ');
     for e in huge.iter_mut() {
-        e.2 = if e.0 == "rooms.json" { Some(200 << 20) } else { None };
+        e.2 = None;
+        if e.0 == "rooms.json" {
+            e.1 = &padded;
+            e.2 = Some(200 << 20);
+        }
     }
-    import_fails(&s, "declared.zip", &raw_zip(&huge), "rooms.json declares 209715200 bytes");
+    import_fails(&s, "declared.zip", &raw_zip(&huge), "rooms.json declares 209715200 bytes (limit 67108864)");
 
     let set_room = |key: &'static str, value: Value| edited(&parts, "rooms.json", move |v| v[0][key] = value.clone());
     import_fails(&s, "longname.zip", &set_room("Name", Value::from("x".repeat(5_000_000))), "too long for a name");
@@ -211,6 +218,13 @@ fn cmdlets_refuse_oversized_names_and_messages_and_control_characters() {
     std::fs::write(&path, send).unwrap();
     let run = s.run(&["run", &path.to_string_lossy()]);
     assert!(single_error_line(&run).contains("too long for a message (at most 65536)"), "{}", run.stderr);
+    // A message pchat accepts must survive its own export and import: no posting times out of range.
+    fails_unchanged(
+        &s,
+        r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:annb@contoso.com", Message: "old", PostedAt: "0001-01-01"})"#,
+        "Send-CsPersistentChatMessage",
+        "OutOfRange",
+    );
     // Multi-line descriptions stay allowed.
     s.c(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{Description: "line one\nline\ttwo"})"#).ok();
     fails_unchanged(

@@ -1,7 +1,7 @@
 //! Categories, rooms, add-ins and eligibility : examples as
 //! Rhai, bad inputs leaving the store unchanged, pipelines, WhatIf, and the room runbooks.
 
-mod common;
+use crate::common;
 use common::{ROOT, Store, single_error_line};
 
 /// The demo store plus the rooms fixture (Finance, Announcements, Projects; FinanceRoom,

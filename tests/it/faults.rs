@@ -5,8 +5,7 @@
 //! command ever serves an empty pool or copies over the good copy.
 //! Each numbered item of the fault issue is a named case: `item1_…` to `item7_…`.
 
-mod common;
-
+use crate::common;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -2,8 +2,7 @@
 //! example of its catalog entry), the objects read in the same process equal those read by a
 //! fresh process.
 
-mod common;
-
+use crate::common;
 use common::Store;
 use pchat::catalog::{self, Expect};
 

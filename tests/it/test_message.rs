@@ -2,7 +2,7 @@
 //! behind, Failure results that say what to fix, Setup of the health test users, and the output
 //! variables.
 
-mod common;
+use crate::common;
 use common::{Store, fails_unchanged, single_error_line};
 use serde_json::Value;
 

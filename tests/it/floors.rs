@@ -114,7 +114,7 @@ fn no_module_imports_from_a_higher_floor() {
     let mut problems = Vec::new();
     for (module, edges) in &graph {
         let Some(own) = floor(module) else {
-            problems.push(format!("src/{module} has no floor in tests/floors.rs FLOORS"));
+            problems.push(format!("src/{module} has no floor in tests/it/floors.rs FLOORS"));
             continue;
         };
         for (imported, file) in edges {

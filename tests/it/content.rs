@@ -1,7 +1,7 @@
 //! Chat content: posting rules, retention (Clear/Remove), export → delete → import round trip and
 //! hostile archives.
 
-mod common;
+use crate::common;
 use common::{Store, single_error_line};
 
 /// Demo store plus the rooms and policies the examples use (fixtures 1 and 2), no messages.

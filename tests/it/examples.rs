@@ -3,7 +3,7 @@
 //! cmdlet shows objects, a read changes nothing, a change (outside WhatIf) is stored, and a
 //! failing example fails with its error identifier and changes nothing.
 
-mod common;
+use crate::common;
 use std::path::Path;
 
 use common::{ROOT, Store};

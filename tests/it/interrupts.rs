@@ -4,7 +4,7 @@
 //! never after a sleep.
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::fd::FromRawFd;

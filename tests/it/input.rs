@@ -1,7 +1,7 @@
 //! Hostile and mistaken input: misspelled properties (in -Filter, Where-Object, Rhai and -Instance)
 //! are errors with a suggestion, accented identities are answered, not crashed on.
 
-mod common;
+use crate::common;
 use common::{Store, fails_unchanged, single_error_line};
 
 const ROOMS: &str = "get_cs_persistent_chat_room().len()";

@@ -9,7 +9,7 @@ use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, text};
 use crate::store::Store;
-use crate::store::addins::AddinRow;
+use crate::store::addin::AddinRow;
 use crate::store::pools::PoolTarget;
 
 const WHAT: &str = "add-in";

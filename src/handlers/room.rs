@@ -8,22 +8,20 @@ use super::chat::{
 };
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult, ErrorKind};
 use crate::filters::expr;
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::{in_scope, principal_key};
+use crate::store::category::CategoryRow;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
-use crate::store::scope::{in_scope, principal_key};
+use crate::store::room::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
 use crate::values::wildcard::{Wildcard, has_wildcards};
 
 const WHAT: &str = "chat room";
-const PRIVACY: &[&str] = &["Open", "Closed", "Secret"];
-const TYPES: &[&str] = &["Normal", "Auditorium"];
-const INVITATIONS: &[&str] = &["Inherit", "False"];
 const MB: i64 = 1_048_576;
 
 pub fn identity(r: &RoomRow) -> String {
@@ -40,9 +38,9 @@ fn room_object(r: &RoomRow, names: &mut Principals) -> Dynamic {
             ("Category", text(r.category.clone())),
             ("PersistentChatPoolFqdn", text(r.pool.clone())),
             ("Disabled", Dynamic::from(r.disabled)),
-            ("Invitations", text(r.invitations.clone())),
-            ("Privacy", text(r.privacy.clone())),
-            ("Type", text(r.room_type.clone())),
+            ("Invitations", text(r.invitations.name())),
+            ("Privacy", text(r.privacy.name())),
+            ("Type", text(r.room_type.name())),
             ("Addin", opt(r.addin.clone())),
             ("Members", names.render_list(&r.members)),
             ("Managers", names.render_list(&r.managers)),
@@ -141,9 +139,9 @@ fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
             "category" => text(r.category.clone()),
             "persistentchatpoolfqdn" => text(r.pool.clone()),
             "disabled" => Dynamic::from(r.disabled),
-            "invitations" => text(r.invitations.clone()),
-            "privacy" => text(r.privacy.clone()),
-            "type" => text(r.room_type.clone()),
+            "invitations" => text(r.invitations.name()),
+            "privacy" => text(r.privacy.name()),
+            "type" => text(r.room_type.name()),
             "addin" => opt(r.addin.clone()),
             "chatcontentsizemb" => Dynamic::from(r.content_bytes as f64 / MB as f64),
             _ => continue,
@@ -194,9 +192,9 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let wanted = b.int("ResultSize").map(|n| n.max(0) as usize).unwrap_or(usize::MAX);
     let base = RoomQuery {
         disabled: b.bool("Disabled"),
-        privacy: b.enum_value("Privacy").map(str::to_string),
-        room_type: b.enum_value("Type").map(str::to_string),
-        invitations: b.enum_value("Invitations").map(str::to_string),
+        privacy: b.choice("Privacy"),
+        room_type: b.choice("Type"),
+        invitations: b.choice("Invitations"),
         content_over: b.int("ChatContentExceedsMB").map(|n| n.saturating_mul(MB)),
         name_prefix: filter.as_ref().and_then(|f| f.name_prefix(search_description)),
         ..Default::default()
@@ -275,9 +273,9 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         category_id: category.id,
         category: category.name,
         disabled: b.bool("Disabled").unwrap_or(false),
-        invitations: b.enum_value("Invitations").unwrap_or("Inherit").to_string(),
-        privacy: b.enum_value("Privacy").unwrap_or("Closed").to_string(),
-        room_type: b.enum_value("Type").unwrap_or("Normal").to_string(),
+        invitations: b.choice("Invitations").unwrap_or(Invitations::Inherit),
+        privacy: b.choice("Privacy").unwrap_or(Privacy::Closed),
+        room_type: b.choice("Type").unwrap_or(RoomType::Normal),
         addin_id,
         addin,
         content_bytes: 0,
@@ -323,11 +321,11 @@ fn apply_instance_scalars(map: &Map, r: &mut RoomRow) -> CmdletResult<()> {
     if let Some(v) = instance_bool(map, "Disabled")? {
         r.disabled = v;
     }
-    if let Some(v) = instance_enum(map, "Invitations", INVITATIONS)? {
-        r.invitations = v.into();
+    if let Some(v) = instance_enum(map, "Invitations", Invitations::NAMES)?.and_then(Invitations::parse) {
+        r.invitations = v;
     }
-    if let Some(v) = instance_enum(map, "Privacy", PRIVACY)? {
-        r.privacy = v.into();
+    if let Some(v) = instance_enum(map, "Privacy", Privacy::NAMES)?.and_then(Privacy::parse) {
+        r.privacy = v;
     }
     Ok(())
 }
@@ -376,8 +374,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         // The current category is read only if added entries need checking against it.
         _ => None,
     };
-    if let Some(t) = b.enum_value("Type").or(instance.map(|m| instance_enum(m, "Type", TYPES)).transpose()?.flatten()) {
-        r.room_type = t.to_string();
+    let instance_type = instance.map(|m| instance_enum(m, "Type", RoomType::NAMES)).transpose()?.flatten();
+    if let Some(t) = b.choice("Type").or(instance_type.and_then(RoomType::parse)) {
+        r.room_type = t;
     }
 
     let names = Principals::new(store, b.switch("AsObject"));
@@ -400,7 +399,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             _ => r.presenters = current,
         }
     }
-    if added.iter().any(|(l, _)| *l == PRESENTERS) && r.room_type != "Auditorium" {
+    if added.iter().any(|(l, _)| *l == PRESENTERS) && r.room_type != RoomType::Auditorium {
         return Err(at(CmdletError::invalid_operation(format!(
             "-Presenters: '{id}' is a {} room; presenters apply only to Auditorium rooms (set Type: \"Auditorium\" first or in the same call)",
             r.room_type
@@ -443,11 +442,11 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if let Some(v) = b.bool("Disabled") {
         r.disabled = v;
     }
-    if let Some(v) = b.enum_value("Invitations") {
-        r.invitations = v.to_string();
+    if let Some(v) = b.choice("Invitations") {
+        r.invitations = v;
     }
-    if let Some(v) = b.enum_value("Privacy") {
-        r.privacy = v.to_string();
+    if let Some(v) = b.choice("Privacy") {
+        r.privacy = v;
     }
     if !ctx.should_process(&id)? {
         return Ok(Vec::new());

@@ -6,17 +6,17 @@ use rhai::Dynamic;
 
 use super::access::{check_post, sip_uri, sip_user};
 use super::chat::{identity_pool, instance_text, not_found};
-use super::rooms::identity;
+use super::room::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, text};
 use crate::store::Store;
-use crate::store::messages::{MessageQuery, MessageRow, size_of};
+use crate::store::message::{MessageQuery, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
+use crate::store::room::RoomRow;
 use crate::values::time::format_datetime;
 
 const WHAT: &str = "chat room";
@@ -97,6 +97,7 @@ pub fn send(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     super::access::check_policy(store, &user)?;
     check_post(store, &pool, &room, &user)?;
     let at = b.date("PostedAt").map(|d| micros(d.at)).unwrap_or_else(|| Utc::now().timestamp_micros());
+    crate::values::limits::check_posted_at(at).map_err(|e| CmdletError::out_of_range(format!("-PostedAt: {e}")))?;
     let pd = pool_data(store, &pool)?;
     let sender = user.sip.clone().unwrap_or_default();
     let m = post(&pd, &room, &sender, body, at)?;

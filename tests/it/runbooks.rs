@@ -1,7 +1,7 @@
 //! Runbooks as an administrator meets them: declared parameters checked before anything runs,
 //! shipped runbooks that do what their headers say and fail honestly.
 
-mod common;
+use crate::common;
 
 use common::{ROOT, Store};
 

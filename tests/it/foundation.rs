@@ -1,7 +1,7 @@
 //! The foundation: command line, exit codes, binding errors, WhatIf/Confirm, topology and
 //! directory loading, and the directory reads — all through the built binary.
 
-mod common;
+use crate::common;
 use common::{ROOT, Store, single_error_line};
 
 #[test]
