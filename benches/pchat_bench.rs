@@ -532,7 +532,7 @@ fn bench_read_cost(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
             }
             let files = soak_file_states(&own)?;
             for (what, code) in [
-                ("get_cs_persistent_chat_state()", "get_cs_persistent_chat_state().len()"),
+                ("get_cs_persistent_chat_state(pc01)", r#"get_cs_persistent_chat_state("pc01.contoso.com").len()"#),
                 (
                     r#"get_cs_persistent_chat_room("pc01.contoso.com\Big")"#,
                     r#"get_cs_persistent_chat_room("pc01.contoso.com\\Big").len()"#,
