@@ -15,6 +15,8 @@
 //! `ctx.pchat(..)` / `time_runs(..)` / `Row::..` and append it to `BENCHES`.
 //! * `PCHAT_BENCH_MESSAGES=N`, `PCHAT_BENCH_ROOMS=N`, `PCHAT_BENCH_BIG_ROOM=N`: chat content seeded
 //!   for `chat_content` (defaults 10,000,000 messages across 10,000 rooms, one of 1,000,000).
+//! * `PCHAT_SOAK_SEED=N`, `PCHAT_SOAK_ROUNDS=N`: the `fault_soak` scenario (defaults 1 and 30).
+//! * `PCHAT_BENCH_READ_MESSAGES=N`: messages seeded for `read_cost` (default 3,000,000).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -38,6 +40,8 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("translate", bench_translate),
     ("ps_script_translate", bench_ps_script_translate),
     ("ps_foreach_users", bench_ps_foreach_users),
+    ("read_cost", bench_read_cost),
+    ("fault_soak", bench_fault_soak),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -306,9 +310,28 @@ fn seed_content(ctx: &Ctx, messages: usize, rooms: usize, big: usize) -> Result<
         room_bytes.execute(rusqlite::params![room_id, bytes]).map_err(e)?;
     }
     drop((room, room_bytes, msg));
-    conn.execute_batch("UPDATE pool_sync SET seq = seq + 1; INSERT OR IGNORE INTO pool_sync VALUES ('pc01.contoso.com', 1); COMMIT; PRAGMA wal_checkpoint(TRUNCATE);").map_err(e)?;
+    // The pool's mark: one change, in the primary, the backup and the central database.
+    conn.execute_batch(
+        "INSERT INTO pool_sync(pool, seq, generation) VALUES ('pc01.contoso.com', 1, 1)
+             ON CONFLICT(pool) DO UPDATE SET seq = 1, generation = 1;
+         COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .map_err(e)?;
     drop(conn);
-    fs::copy(&primary, store_dir.join("sql02.contoso.com-rtc.db")).map_err(|e| format!("copy backup: {e}"))?;
+    // The backup is a copy of the primary that keeps its own file identity.
+    let backup = store_dir.join("sql02.contoso.com-rtc.db");
+    let backup_id: String = rusqlite::Connection::open(&backup)
+        .and_then(|c| c.query_row("SELECT id FROM pool_file", [], |r| r.get(0)))
+        .map_err(e)?;
+    fs::copy(&primary, &backup).map_err(|e| format!("copy backup: {e}"))?;
+    rusqlite::Connection::open(&backup)
+        .and_then(|c| {
+            c.execute_batch(&format!("UPDATE pool_file SET id = '{backup_id}'; PRAGMA wal_checkpoint(TRUNCATE);"))
+        })
+        .map_err(e)?;
+    rusqlite::Connection::open(&ctx.db)
+        .and_then(|c| c.execute("UPDATE pools SET generation = 1, seq = 1 WHERE fqdn = 'pc01.contoso.com'", []))
+        .map_err(e)?;
     Ok(())
 }
 
@@ -571,6 +594,371 @@ fn bench_ps_foreach_users(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
             &verdict("within 1.5x of the Rhai loop", ratio <= 1.5),
         ),
     ])
+}
+
+/// Reads copy nothing and write nothing, however large the pool: the state and a room read on a
+/// store of PCHAT_BENCH_READ_MESSAGES messages (default 3,000,000, seeded as for chat_content),
+/// once with the copies in sync and once with the backup a change behind (a crash between the
+/// commits of the two files), which a read only reports. No database file may change.
+fn bench_read_cost(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let messages = env_count("PCHAT_BENCH_READ_MESSAGES", 3_000_000)?;
+    let rooms = 3_000;
+    let own = ctx.dir.join("reads");
+    fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+    let saved = std::mem::replace(&mut ctx.db, own.join("pchat.db"));
+    let result = (|| {
+        ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
+        seed_content(ctx, messages, rooms, messages / 10)?;
+        let n = format!("{} msgs", group_thousands(messages));
+        let mut rows = Vec::new();
+        for case in ["in sync", "backup a change behind"] {
+            if case != "in sync" {
+                let backup = own.join("sql02.contoso.com-rtc.db");
+                let bytes = fs::read(&backup).map_err(|e| e.to_string())?;
+                ctx.pchat(r#"new_cs_persistent_chat_room(#{Name: "Late", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Bench"})"#, QUICK_TIMEOUT)?;
+                fs::write(&backup, bytes).map_err(|e| e.to_string())?;
+            }
+            let files = soak_file_states(&own)?;
+            for (what, code) in [
+                ("get_cs_persistent_chat_state(pc01)", r#"get_cs_persistent_chat_state("pc01.contoso.com").len()"#),
+                (
+                    r#"get_cs_persistent_chat_room("pc01.contoso.com\Big")"#,
+                    r#"get_cs_persistent_chat_room("pc01.contoso.com\\Big").len()"#,
+                ),
+            ] {
+                let s = time_runs(5, || ctx.pchat_expect(code, "1", QUICK_TIMEOUT))?;
+                rows.push(Row::stats(
+                    &format!("{what}, {case} (process, 5 runs)"),
+                    &n,
+                    &s,
+                    Unit::Ms,
+                    &verdict("< 1 s", s.percentile(90) < Duration::from_secs(1)),
+                ));
+            }
+            let unchanged = soak_file_states(&own)? == files;
+            rows.push(Row {
+                name: format!("  database files after the reads, {case}"),
+                n: n.clone(),
+                median: if unchanged { "unchanged".into() } else { "CHANGED".into() },
+                p90: "-".into(),
+                target: verdict("unchanged (size and mtime; -shm excepted)", unchanged),
+            });
+        }
+        Ok(rows)
+    })();
+    ctx.db = saved;
+    result
+}
+
+/// Size and modification time of each file of a store folder but SQLite's -shm index.
+fn soak_file_states(dir: &Path) -> Result<Vec<(String, u64, std::time::SystemTime)>, String> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).map_err(|e| e.to_string())?.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.ends_with("-shm") {
+            continue;
+        }
+        let m = entry.metadata().map_err(|e| e.to_string())?;
+        out.push((name, m.len(), m.modified().map_err(|e| e.to_string())?));
+    }
+    out.sort();
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fault soak: the fault-injection scenarios of tests/it/faults.rs, longer and seeded
+// ---------------------------------------------------------------------------------------------
+
+const SOAK_POOL: &str = "PersistentChatServer:pc01.contoso.com";
+
+/// Rounds of racing writers/readers/toggles, damaged copies and processes killed at fault points,
+/// chosen by a seeded generator (`PCHAT_SOAK_SEED`, `PCHAT_SOAK_ROUNDS`). After every round the
+/// pool is brought back to Normal and in sync by the documented commands only, and every room a
+/// writer was told was committed must be served and held by both copies.
+fn bench_fault_soak(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let seed = env_count("PCHAT_SOAK_SEED", 1)? as u64;
+    let rounds = env_count("PCHAT_SOAK_ROUNDS", 30)?;
+    let own = ctx.dir.join("soak");
+    fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+    let saved = std::mem::replace(&mut ctx.db, own.join("pchat.db"));
+    let result = fault_soak(ctx, seed, rounds);
+    ctx.db = saved;
+    result
+}
+
+#[derive(Default)]
+struct SoakCounts {
+    committed: usize,
+    toggles: usize,
+    damaged: usize,
+    killed: usize,
+    repairs: usize,
+    refused_reads: usize,
+    missing: usize,
+}
+
+fn fault_soak(ctx: &mut Ctx, seed: u64, rounds: usize) -> Result<Vec<Row>, String> {
+    ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&ctx.topology)), LOAD_TIMEOUT)?;
+    ctx.pchat(
+        r#"new_cs_persistent_chat_category(#{Name: "Soak", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+        QUICK_TIMEOUT,
+    )?;
+    let mut rng = seed.max(1);
+    let mut next = move |n: u64| {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng % n
+    };
+    let mut committed = std::collections::BTreeSet::new();
+    let mut c = SoakCounts::default();
+    let started = Instant::now();
+    for round in 0..rounds {
+        match next(3) {
+            0 => soak_race(ctx, round, 100 + next(400) as usize, 1 + next(3) as usize, &mut committed, &mut c)?,
+            1 => {
+                let copy = ["sql01", "sql02"][next(2) as usize];
+                let how = ["delete", "truncate", "corrupt-header", "corrupt-pages"][next(4) as usize];
+                soak_damage(ctx, next(2) == 0, copy, how, &mut c)?
+            }
+            _ => {
+                const STEPS: &[(&str, &str)] = &[
+                    ("failover:checked", "FailedOver"),
+                    ("failover:written", "FailedOver"),
+                    ("failback:checked", "Normal"),
+                    ("failback:copied", "Normal"),
+                    ("failback:written", "Normal"),
+                    ("repair:checked", "Primary"),
+                    ("repair:copied", "Primary"),
+                    ("repair:built", "Primary"),
+                    ("repair:renamed", "Primary"),
+                    ("repair:written", "Backup"),
+                    ("committed", "FailedOver"),
+                ];
+                let (step, what) = STEPS[next(STEPS.len() as u64) as usize];
+                soak_kill(ctx, step, what, &mut c)?
+            }
+        }
+        c.repairs += soak_restore(ctx)?;
+        let served = soak_served(ctx)?.ok_or("the pool is unavailable after its recovery")?;
+        let store_dir = ctx.db.parent().unwrap_or(&ctx.dir).to_path_buf();
+        let primary = soak_rooms_in(&store_dir.join("sql01.contoso.com-rtc.db"))?;
+        let backup = soak_rooms_in(&store_dir.join("sql02.contoso.com-rtc.db"))?;
+        let missing =
+            committed.iter().filter(|r| !served.contains(*r) || !primary.contains(*r) || !backup.contains(*r)).count();
+        if missing > 0 || primary != backup {
+            eprintln!("round {round}: {missing} committed rooms missing; copies equal: {}", primary == backup);
+        }
+        c.missing += missing;
+    }
+    let t = started.elapsed();
+    c.committed = committed.len();
+    let n = format!("seed {seed}, {rounds} rounds");
+    let count = |name: &str, v: usize| Row {
+        name: format!("  {name}"),
+        n: n.clone(),
+        median: group_thousands(v),
+        p90: "-".into(),
+        target: "-".into(),
+    };
+    eprintln!(
+        "  soak: {} rooms committed, {} toggles, {} damaged copies, {} kills, {} repairs, {} refused reads, {} missing",
+        c.committed, c.toggles, c.damaged, c.killed, c.repairs, c.refused_reads, c.missing
+    );
+    Ok(vec![
+        Row::single("fault soak: writers, readers, toggles, damaged copies, kills", &n, t, Unit::S, "-"),
+        count("rooms reported committed", c.committed),
+        count("fail-over/fail-back toggles", c.toggles),
+        count("copies deleted, truncated or corrupted", c.damaged),
+        count("processes killed at a fault point", c.killed),
+        count("repair commands run", c.repairs),
+        count("reads refused (pool unavailable, file named)", c.refused_reads),
+        Row {
+            name: "  committed rooms missing afterwards".into(),
+            n: n.clone(),
+            median: group_thousands(c.missing),
+            p90: "-".into(),
+            target: verdict("0", c.missing == 0),
+        },
+    ])
+}
+
+fn soak_command(ctx: &Ctx, args: &[&str]) -> Command {
+    let mut cmd = Command::new(&ctx.bin);
+    cmd.arg("--db").arg(&ctx.db).args(args).env_remove("PCHAT_DB").env_remove("PCHAT_FAULT").stdin(Stdio::null());
+    cmd
+}
+
+/// A writer creating `rooms` rooms (printing each one reported done), two readers and a toggler
+/// failing over and back `toggles` times, all at once.
+fn soak_race(
+    ctx: &Ctx,
+    round: usize,
+    rooms: usize,
+    toggles: usize,
+    committed: &mut std::collections::BTreeSet<String>,
+    c: &mut SoakCounts,
+) -> Result<(), String> {
+    let writer = format!(
+        r#"for i in 0..{rooms} {{
+    new_cs_persistent_chat_room(#{{Name: `S{round}_${{i}}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Soak", ErrorAction: "SilentlyContinue"}});
+    if last_errors().len() == 0 {{ print(`S{round}_${{i}}`); }} else {{ clear_errors(); }}
+}}"#
+    );
+    let reader = r#"for i in 0..30 { get_cs_persistent_chat_state(#{ErrorAction: "SilentlyContinue"}); get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com", ErrorAction: "SilentlyContinue"}).len(); clear_errors(); }"#;
+    let toggler = format!(
+        r#"for i in 0..{toggles} {{
+    set_cs_persistent_chat_state("{SOAK_POOL}", #{{PoolState: "FailedOver", ErrorAction: "SilentlyContinue"}});
+    set_cs_persistent_chat_state("{SOAK_POOL}", #{{PoolState: "Normal", ErrorAction: "SilentlyContinue"}});
+}}"#
+    );
+    let spawn = |code: &str| {
+        soak_command(ctx, &["--yes", "-c", code])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("spawn: {e}"))
+    };
+    let w = spawn(&writer)?;
+    let readers = [spawn(reader)?, spawn(reader)?];
+    let t = spawn(&toggler)?;
+    let out = w.wait_with_output().map_err(|e| e.to_string())?;
+    for r in readers {
+        r.wait_with_output().map_err(|e| e.to_string())?;
+    }
+    t.wait_with_output().map_err(|e| e.to_string())?;
+    committed.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string));
+    c.toggles += toggles;
+    Ok(())
+}
+
+/// Damage one copy (after an optional fail-over) and check that reads serve every room or refuse.
+fn soak_damage(ctx: &Ctx, fail_over: bool, copy: &str, how: &str, c: &mut SoakCounts) -> Result<(), String> {
+    if fail_over {
+        let _ = soak_command(
+            ctx,
+            &["-c", &format!(r#"set_cs_persistent_chat_state("{SOAK_POOL}", #{{PoolState: "FailedOver"}})"#)],
+        )
+        .output();
+    }
+    let store_dir = ctx.db.parent().unwrap_or(&ctx.dir).to_path_buf();
+    let path = store_dir.join(format!("{copy}.contoso.com-rtc.db"));
+    let before = soak_rooms_in(&path)?;
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    match how {
+        "delete" => fs::remove_file(&path).map_err(|e| e.to_string())?,
+        "truncate" => fs::write(&path, b"").map_err(|e| e.to_string())?,
+        "corrupt-header" => {
+            let mut bytes = fs::read(&path).map_err(|e| e.to_string())?;
+            bytes[..100].copy_from_slice(&[0x5a; 100]);
+            fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        }
+        _ => {
+            let mut bytes = fs::read(&path).map_err(|e| e.to_string())?;
+            for b in bytes.iter_mut().skip(3 * 4096) {
+                *b ^= 0xa5;
+            }
+            fs::write(&path, bytes).map_err(|e| e.to_string())?;
+        }
+    }
+    c.damaged += 1;
+    match soak_served(ctx)? {
+        None => c.refused_reads += 1,
+        Some(served) if served.len() < before.len() => {
+            return Err(format!("{copy} {how}: served {} of {} rooms", served.len(), before.len()));
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// Kill a fail-over, fail-back or repair at `step`, after setting up what that step needs.
+fn soak_kill(ctx: &Ctx, step: &str, what: &str, c: &mut SoakCounts) -> Result<(), String> {
+    let set = |state: &str| format!(r#"set_cs_persistent_chat_state("{SOAK_POOL}", #{{PoolState: "{state}"}})"#);
+    let code = match what {
+        "Normal" => {
+            let _ = soak_command(ctx, &["-c", &set("FailedOver")]).output();
+            set("Normal")
+        }
+        "FailedOver" => set("FailedOver"),
+        source => {
+            if step == "repair:built" || step == "repair:renamed" {
+                // The rebuild of a lost file: the backup is missing.
+                let store_dir = ctx.db.parent().unwrap_or(&ctx.dir).to_path_buf();
+                let _ = fs::remove_file(store_dir.join("sql02.contoso.com-rtc.db"));
+            }
+            format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{SOAK_POOL}", Source: "{source}"}})"#)
+        }
+    };
+    let out = soak_command(ctx, &["--yes", "-c", &code])
+        .env("PCHAT_FAULT", format!("{step}:kill"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.success() {
+        return Err(format!("{step}: the process was not killed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+    c.killed += 1;
+    Ok(())
+}
+
+/// Back to Normal and in sync with the documented commands: the fail-back runbook, or a repair
+/// from the copy that is current. Returns the number of repair commands run.
+fn soak_restore(ctx: &Ctx) -> Result<usize, String> {
+    let mut repairs = 0;
+    for _ in 0..3 {
+        let out = soak_command(ctx, &["-c", &format!(r#"let x = get_cs_persistent_chat_state("{SOAK_POOL}")[0]; `${{x.PoolState}}|${{x.PrimaryStatus}}|${{x.BackupStatus}}`"#)])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let parts: Vec<&str> = text.splitn(3, '|').collect();
+        let [state, primary, backup] = parts[..] else { return Err(format!("state: {text}")) };
+        if state == "Normal" && primary == "Current" && backup == "Current" {
+            return Ok(repairs);
+        }
+        let code = if state == "FailedOver" && backup == "Current" && primary == "Current" {
+            format!(r#"set_cs_persistent_chat_state("{SOAK_POOL}", #{{PoolState: "Normal"}})"#)
+        } else {
+            // Keep the copy serving the pool when it is usable, else the other one.
+            let serving_ok = if state == "FailedOver" { backup == "Current" } else { primary == "Current" };
+            let source = match (state, serving_ok) {
+                ("FailedOver", true) | ("Normal", false) => "Backup",
+                _ => "Primary",
+            };
+            repairs += 1;
+            format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{SOAK_POOL}", Source: "{source}"}})"#)
+        };
+        let out = soak_command(ctx, &["--yes", "-c", &code]).output().map_err(|e| e.to_string())?;
+        if !out.status.success() {
+            return Err(format!("{code}: {}", String::from_utf8_lossy(&out.stderr)));
+        }
+    }
+    Err("the pool did not come back to Normal and in sync in three commands".into())
+}
+
+/// The rooms pchat serves for pc01, or None when it refuses (pool unavailable).
+fn soak_served(ctx: &Ctx) -> Result<Option<std::collections::BTreeSet<String>>, String> {
+    let out = soak_command(
+        ctx,
+        &[
+            "-c",
+            r#"for r in get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}) { print(r.Name) }"#,
+        ],
+    )
+    .output()
+    .map_err(|e| e.to_string())?;
+    Ok(out.status.success().then(|| String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()))
+}
+
+fn soak_rooms_in(path: &Path) -> Result<std::collections::BTreeSet<String>, String> {
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut stmt = conn
+        .prepare("SELECT name FROM rooms WHERE pool = 'pc01.contoso.com'")
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?;
+    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------------------------------------

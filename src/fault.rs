@@ -18,13 +18,12 @@ fn faults() -> &'static [(String, Action)] {
         let Ok(spec) = std::env::var("PCHAT_FAULT") else { return Vec::new() };
         spec.split(',')
             .filter_map(|f| {
-                let mut parts = f.trim().splitn(3, ':');
-                let step = parts.next()?.to_string();
-                match (parts.next()?, parts.next()) {
-                    ("kill", None) => Some((step, Action::Kill)),
-                    ("pause", Some(file)) => Some((step, Action::Pause(file.to_string()))),
-                    _ => None,
+                let f = f.trim();
+                if let Some(step) = f.strip_suffix(":kill") {
+                    return Some((step.to_string(), Action::Kill));
                 }
+                let (step, file) = f.split_once(":pause:")?;
+                Some((step.to_string(), Action::Pause(file.to_string())))
             })
             .collect()
     })

@@ -197,6 +197,10 @@ impl ObjType {
                 "BackupDatabase",
                 "ServingDatabase",
                 "InSync",
+                "PrimaryStatus",
+                "BackupStatus",
+                "Generation",
+                "Change",
             ],
             ObjType::Endpoint => &[
                 "Identity",

@@ -49,7 +49,7 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The pchat extensions, in catalog order.
-const EXTENSIONS: [&str; 10] = [
+const EXTENSIONS: [&str; 11] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
@@ -60,10 +60,11 @@ const EXTENSIONS: [&str; 10] = [
     "Get-CsEffectivePersistentChatPolicy",
     "Send-CsPersistentChatMessage",
     "Get-CsPersistentChatMessage",
+    "Repair-CsPersistentChatDatabase",
 ];
 
-const VERBS: [&str; 11] =
-    ["Clear", "Export", "Get", "Grant", "Import", "New", "Publish", "Remove", "Send", "Set", "Test"];
+const VERBS: [&str; 12] =
+    ["Clear", "Export", "Get", "Grant", "Import", "New", "Publish", "Remove", "Repair", "Send", "Set", "Test"];
 
 /// The error identifiers errors may carry.
 const ERROR_IDS: [&str; 10] = [

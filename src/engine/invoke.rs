@@ -197,7 +197,16 @@ fn run_one(
         changed: Vec::new(),
         variables: Vec::new(),
     };
-    let result = handler(&mut ctx, bound).and_then(|out| {
+    let mut result = handler(&mut ctx, bound);
+    if result.is_err() && !nested && ctx.store.take_recheck() {
+        // A read saw a pool's copies out of step, which a writer between the commits of the two
+        // files also shows: look again holding the write lock (nothing is written).
+        ctx.store.rollback();
+        ctx.store.begin(true)?;
+        ctx.variables.clear();
+        result = handler(&mut ctx, bound);
+    }
+    let result = result.and_then(|out| {
         for target in &ctx.changed {
             ctx.store.audit(cmdlet.name, target)?;
         }
@@ -215,6 +224,7 @@ fn run_one(
                 return Ok(out);
             }
             s.store.commit()?;
+            crate::fault::point("committed");
             if cmdlet.noun == crate::catalog::Noun::Topology && !cmdlet.is_read_only() {
                 // New SQL instances get their pool database files now rather than on first use.
                 s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")))?;

@@ -86,6 +86,7 @@ pub static TABLE: Table = Table {
         on(&e::policy::GET_CS_EFFECTIVE_PERSISTENT_CHAT_POLICY, policy::get_effective),
         on(&e::message::SEND_CS_PERSISTENT_CHAT_MESSAGE, message::send),
         on(&e::message::GET_CS_PERSISTENT_CHAT_MESSAGE, message::get),
+        on(&e::state::REPAIR_CS_PERSISTENT_CHAT_DATABASE, state::repair),
     ],
     // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
     methods: &[

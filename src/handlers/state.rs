@@ -1,6 +1,7 @@
 //! Pool state and active servers: Get/Set-CsPersistentChatState, Set-CsPersistentChatActiveServer.
 //! Fail-over is real: FailedOver serves the pool from its backup database; failing back first
-//! brings the primary up to date from the backup.
+//! brings the primary up to date from the backup; Repair-CsPersistentChatDatabase recovers from
+//! a lost or damaged copy (the rules are in store/failover.rs and docs/failover.md).
 
 use rhai::Dynamic;
 
@@ -11,6 +12,7 @@ use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, prop_str, text};
 use crate::store::Store;
+use crate::store::failover::{CopyState, Mark, Side};
 use crate::store::topology::PoolRow;
 
 const PREFIX: &str = "PersistentChatServer:";
@@ -51,14 +53,44 @@ fn target_pool(store: &Store, b: &Bound) -> CmdletResult<PoolRow> {
     }
 }
 
+/// How one copy of a pool stands: `Current` (holds the pool's last change; the copy serving the
+/// pool must also be of its generation), `Behind (...)` or `Unavailable (...)`. Read without a
+/// lock: what a state change or repair finds under its lock decides.
+fn copy_status(
+    store: &Store,
+    instance: Option<&str>,
+    serving: bool,
+    fqdn: &str,
+    mark: Mark,
+) -> CmdletResult<(String, Option<Mark>)> {
+    let Some(instance) = instance else { return Ok((String::new(), None)) };
+    Ok(match store.copy_state(instance, fqdn)? {
+        CopyState::Ready { mark: held, .. } if held == mark || (!serving && held.1 == mark.1) => {
+            ("Current".into(), Some(held))
+        }
+        CopyState::Ready { mark: held, .. } => (
+            format!(
+                "Behind (holds change {} of generation {}; the pool is at change {} of generation {})",
+                held.1, held.0, mark.1, mark.0
+            ),
+            Some(held),
+        ),
+        CopyState::Unavailable(why) => (format!("Unavailable ({why})"), None),
+    })
+}
+
 fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
     let serving = if p.state == "FailedOver" { p.backup_database.clone() } else { p.database.clone() };
+    let mark = store.pool_mark(&p.fqdn)?;
+    let failed_over = p.state == "FailedOver";
+    let (primary, primary_mark) = copy_status(store, p.database.as_deref(), !failed_over, &p.fqdn, mark)?;
+    let (backup, backup_mark) = copy_status(store, p.backup_database.as_deref(), failed_over, &p.fqdn, mark)?;
     // In sync: the copy that is not serving holds every change the serving one has.
     let in_sync = match (&p.database, &p.backup_database) {
-        (Some(primary), Some(backup)) => match (store.pool_schema(primary), store.pool_schema(backup)) {
-            (Some(a), Some(b)) => Dynamic::from(store.pool_seq(&a, &p.fqdn)? == store.pool_seq(&b, &p.fqdn)?),
-            _ => Dynamic::from(false),
-        },
+        (Some(_), Some(_)) => Dynamic::from(match (primary_mark, backup_mark) {
+            (Some(a), Some(b)) => a.1 == mark.1 && b.1 == mark.1,
+            _ => false,
+        }),
         _ => Dynamic::UNIT,
     };
     Ok(object(
@@ -72,6 +104,10 @@ fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
             ("BackupDatabase", opt(p.backup_database.clone())),
             ("ServingDatabase", opt(serving)),
             ("InSync", in_sync),
+            ("PrimaryStatus", text(primary)),
+            ("BackupStatus", text(backup)),
+            ("Generation", Dynamic::from(mark.0)),
+            ("Change", Dynamic::from(mark.1)),
         ],
     ))
 }
@@ -104,36 +140,45 @@ pub fn set_state(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if wanted == pool.state {
         return Ok(Vec::new());
     }
-    let backup = pool.backup_database.clone().ok_or_else(|| {
-        CmdletError::invalid_operation(format!(
-            "pool '{}' has no BackupDatabase in the topology, so it cannot fail over",
-            pool.fqdn
-        ))
-        .with_target(&target)
-    })?;
-    let primary = pool.database.clone().unwrap_or_default();
-    let unavailable = |instance: &str| {
-        CmdletError::invalid_operation(format!(
-            "the database {instance} of pool '{}' is unavailable{}",
-            pool.fqdn,
-            store.unavailable_reason(instance).map(|r| format!(" ({r})")).unwrap_or_default()
-        ))
-        .with_target(&target)
-    };
-    let backup_schema = store.pool_schema(&backup).ok_or_else(|| unavailable(&backup))?;
-    if wanted == "Normal" {
-        // Fail back: the primary first receives everything that changed while failed over.
-        let primary_schema = store.pool_schema(&primary).ok_or_else(|| unavailable(&primary))?;
-        if ctx.should_process(&target)? {
-            if store.pool_seq(&primary_schema, &pool.fqdn)? != store.pool_seq(&backup_schema, &pool.fqdn)? {
-                store.copy_pool(&pool.fqdn, &backup_schema, &primary_schema)?;
-            }
-            store.set_pool_state(&pool.fqdn, "Normal")?;
+    if ctx.should_process(&target)? {
+        if wanted == "Normal" {
+            store.fail_back(&pool)?;
+        } else {
+            store.fail_over(&pool)?;
         }
-    } else if ctx.should_process(&target)? {
-        store.set_pool_state(&pool.fqdn, "FailedOver")?;
     }
     Ok(Vec::new())
+}
+
+/// Repair-CsPersistentChatDatabase: make both copies of a pool the verified source's, and serve
+/// the pool from it (see `store::failover`).
+pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let pool = target_pool(store, b)?;
+    let target = state_identity(&pool.fqdn);
+    let source = match b.enum_value("Source") {
+        Some("Backup") => Side::Backup,
+        _ => Side::Primary,
+    };
+    let plan = store.plan_repair(&pool, source).map_err(|e| e.with_target(&target))?;
+    if !plan.losses.is_empty() && !b.switch("Force") {
+        return Err(CmdletError::invalid_operation(format!(
+            "repairing pool '{}' from its {} would lose data: {}; to accept that, run it again with Force: true",
+            pool.fqdn,
+            source.name().to_lowercase(),
+            plan.losses.join("; ")
+        ))
+        .with_target(&target));
+    }
+    if !ctx.should_process(&format!("{target} ({})", plan.summary()))? {
+        return Ok(Vec::new());
+    }
+    let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
+    for line in plan.losses.iter().chain(&plan.notes).chain(&notes) {
+        eprintln!("WARNING: {line}");
+    }
+    let now = store.pchat_pool(Some(&pool.fqdn))?;
+    Ok(vec![state_object(store, &now)?])
 }
 
 pub fn set_active_server(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {

@@ -92,7 +92,11 @@ mod tests {
         let path = dir.path().join("s.db");
         drop(Store::open(&path).unwrap());
         let conn = rusqlite::Connection::open(&path).unwrap();
-        conn.execute_batch("DROP TABLE health_test_users; PRAGMA user_version = 2;").unwrap();
+        conn.execute_batch(
+            "DROP TABLE health_test_users; ALTER TABLE sql_instances DROP COLUMN file_id;
+             ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq; PRAGMA user_version = 2;",
+        )
+        .unwrap();
         drop(conn);
         let store = Store::open(&path).unwrap();
         let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();

@@ -8,9 +8,11 @@ pub mod category;
 mod columns;
 pub mod directory;
 pub mod endpoint;
+pub mod failover;
 pub mod health;
 pub mod message;
 pub mod pool_data;
+pub mod pool_files;
 pub mod pools;
 pub mod room;
 mod schema;
@@ -28,22 +30,40 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use topology::PoolRow;
 
+/// An attached pool database: its schema alias, its file and which file on disk it was.
+struct Attached {
+    alias: String,
+    path: PathBuf,
+    file: pool_files::FileKey,
+}
+
+/// See `Store::cache_key`.
+pub(crate) type CacheKey = (i64, u64);
+
 /// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Store {
     conn: Connection,
     dir: PathBuf,
-    /// SQL instance identity (lower case) → schema alias of its attached pool database.
-    attached: RefCell<HashMap<String, String>>,
+    /// SQL instance identity (lower case) → its attached pool database. Checked against the
+    /// central database and the file on disk before every invocation (`attach_pool_databases`).
+    attached: RefCell<HashMap<String, Attached>>,
     /// SQL instance identity (lower case) → why its database could not be opened.
     unavailable: RefCell<HashMap<String, String>>,
-    /// `pools()` with the central database's `data_version` it was read at: nearly every call
-    /// resolves a pool, a pipeline once per item. Another process's commit changes the version;
-    /// our own topology writes and rollbacks drop the cache (`forget_pools`).
-    pools: RefCell<Option<(i64, Vec<PoolRow>)>>,
-    /// The `data_version` at which every SQL instance of the topology was last found attached.
-    attached_at: Cell<Option<i64>>,
+    /// `pools()` with the moment it was read: nearly every call resolves a pool, a pipeline once
+    /// per item. The moment is the central database's `data_version` (changed by every other
+    /// connection's commit) and this connection's `total_changes` (changed by every row it
+    /// writes, to any table): the rows cannot differ from the database's while both are equal.
+    /// A rollback can take back rows written after the read, so rollbacks drop it too.
+    pools: RefCell<Option<(CacheKey, Vec<PoolRow>)>>,
+    /// Aliases handed out so far (a detached alias is not reused within the connection).
+    aliases: Cell<u32>,
+    /// Whether the open transaction holds the write lock of every database (`begin(true)`).
+    locked: Cell<bool>,
+    /// Set when a check made without the lock found the copies of a pool out of step: the
+    /// engine runs the call again under the lock to tell a race from a real fault.
+    recheck: Cell<bool>,
     /// The last id `new_id` handed out.
     last_id: Cell<i64>,
 }
@@ -106,25 +126,6 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
     Ok(version == 0)
 }
 
-/// Open, configure and migrate one pool database file (creating it when missing).
-fn open_pool_file(path: &Path) -> anyhow::Result<()> {
-    let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    configure(&conn)?;
-    migrate(&conn, schema::POOL).with_context(|| format!("cannot migrate {}", path.display()))?;
-    Ok(())
-}
-
-/// Move a damaged database file (and its WAL) aside, keeping it for inspection.
-fn quarantine(path: &Path) -> anyhow::Result<PathBuf> {
-    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    let aside = PathBuf::from(format!("{}.damaged-{stamp}", path.display()));
-    std::fs::rename(path, &aside).with_context(|| format!("cannot move {} aside", path.display()))?;
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    Ok(aside)
-}
-
 impl Store {
     /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
@@ -140,7 +141,9 @@ impl Store {
             attached: RefCell::new(HashMap::new()),
             unavailable: RefCell::new(HashMap::new()),
             pools: RefCell::new(None),
-            attached_at: Cell::new(None),
+            aliases: Cell::new(0),
+            locked: Cell::new(false),
+            recheck: Cell::new(false),
             last_id: Cell::new(0),
         };
         if created {
@@ -165,12 +168,34 @@ impl Store {
         self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
     }
 
+    /// A write transaction takes the write lock of the central database and of every attached
+    /// pool database at once (BEGIN IMMEDIATE), before anything is read.
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
-        self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })
+        self.recheck.set(false);
+        self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
+        self.locked.set(write);
+        Ok(())
     }
 
     pub fn commit(&self) -> rusqlite::Result<()> {
-        self.control("COMMIT")
+        self.control("COMMIT")?;
+        self.locked.set(false);
+        Ok(())
+    }
+
+    /// Does the open transaction hold every write lock (so what it reads cannot change under it)?
+    pub fn is_locked(&self) -> bool {
+        self.locked.get() && self.in_transaction()
+    }
+
+    /// Ask the engine to run this read again under the lock (see `recheck`).
+    pub(crate) fn want_recheck(&self) {
+        self.recheck.set(true);
+    }
+
+    /// Whether the call that just failed should run again under the lock.
+    pub fn take_recheck(&self) -> bool {
+        self.recheck.replace(false)
     }
 
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
@@ -194,6 +219,7 @@ impl Store {
 
     pub fn rollback(&self) {
         self.forget_pools();
+        self.locked.set(false);
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");
         }
@@ -224,65 +250,107 @@ impl Store {
         Ok(guard)
     }
 
-    /// Drop the cached `pools()`; every write to the topology tables calls this.
+    /// Drop the cached `pools()` (after a rollback; see `pools`).
     pub(crate) fn forget_pools(&self) {
         self.pools.borrow_mut().take();
-        self.attached_at.set(None);
     }
 
     /// Changes whenever another connection commits to the central database (SQLite's
-    /// `PRAGMA data_version`); our own commits leave it alone.
-    pub(crate) fn central_version(&self) -> rusqlite::Result<i64> {
-        self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))
+    /// `PRAGMA data_version`) or this one writes any row (see `pools`).
+    pub(crate) fn cache_key(&self) -> rusqlite::Result<CacheKey> {
+        let version = self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
+        Ok((version, self.conn.total_changes()))
     }
 
-    pub(crate) fn cached_pools(&self, version: i64) -> Option<Vec<PoolRow>> {
-        self.pools.borrow().as_ref().filter(|(v, _)| *v == version).map(|(_, p)| p.clone())
+    pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Vec<PoolRow>> {
+        self.pools.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone())
     }
 
-    pub(crate) fn cache_pools(&self, version: i64, pools: &[PoolRow]) {
-        *self.pools.borrow_mut() = Some((version, pools.to_vec()));
+    pub(crate) fn cache_pools(&self, key: CacheKey, pools: &[PoolRow]) {
+        *self.pools.borrow_mut() = Some((key, pools.to_vec()));
     }
 
-    /// Attach the pool database of every SQL instance in the topology, creating and migrating
-    /// missing files. ATTACH cannot run inside a transaction, so the engine calls this first.
-    /// A file that cannot be opened is recorded as unavailable rather than failing every call:
-    /// pools it does not serve keep working (that is what fail-over is for).
+    /// Attach the pool database of every SQL instance in the topology that is the file the store
+    /// recorded for it, and detach those that vanished or changed on disk. ATTACH cannot run
+    /// inside a transaction, so the engine calls this before each one. Nothing is created,
+    /// repaired or copied here: a file that cannot be used is recorded as unavailable, with the
+    /// reason, and pools it does not serve keep working (that is what fail-over is for).
     pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
-        let version = self.central_version()?;
-        if self.attached_at.get() == Some(version) {
-            return Ok(());
-        }
-        let instances: Vec<(String, String)> = self
+        let instances: Vec<(String, String, Option<String>)> = self
             .conn
-            .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .prepare_cached("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut attached_any = false;
-        for (identity, file) in instances {
+        let stale: Vec<String> = self
+            .attached
+            .borrow()
+            .iter()
+            .filter(|(key, a)| {
+                let now = instances.iter().find(|(i, _, _)| i.to_ascii_lowercase() == **key);
+                now.is_none_or(|(_, file, _)| {
+                    a.path != self.dir.join(file) || pool_files::file_key(&a.path) != Some(a.file)
+                })
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in stale {
+            if let Some(a) = self.attached.borrow_mut().remove(&key) {
+                self.conn
+                    .execute("DETACH DATABASE ?1", [&a.alias])
+                    .with_context(|| format!("cannot detach {}", a.path.display()))?;
+            }
+        }
+        self.unavailable.borrow_mut().clear();
+        let mut adopted = false;
+        for (identity, file, recorded) in instances {
             let key = identity.to_ascii_lowercase();
             if self.attached.borrow().contains_key(&key) {
                 continue;
             }
             let path = self.dir.join(&file);
-            let opened = open_pool_file(&path).or_else(|e| {
-                // A damaged file that serves no pool holds nothing that is not also in the copy
-                // serving that pool: set it aside and start it afresh (repair refills it).
-                if self.serves_any_pool(&identity)? {
-                    return Err(e);
+            let id = match pool_files::inspect(&path) {
+                Ok(id) => id,
+                Err(why) => {
+                    self.unavailable.borrow_mut().insert(key, why);
+                    continue;
                 }
-                let aside = quarantine(&path)?;
-                eprintln!("pchat: the pool database {} of {identity} could not be opened ({e:#}); moved it to {} and recreated it", path.display(), aside.display());
-                open_pool_file(&path)
-            });
-            if let Err(e) = opened {
-                self.unavailable.borrow_mut().insert(key, format!("{e:#}"));
+            };
+            match recorded {
+                Some(r) if r != id => {
+                    self.unavailable.borrow_mut().insert(
+                        key,
+                        format!("the file {} is not the one pchat created for {identity} (it was replaced or copied from elsewhere)", path.display()),
+                    );
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    // A store from before files had identities: record the file it has.
+                    self.conn
+                        .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![identity, id])?;
+                    adopted = true;
+                }
+            }
+            let before = pool_files::file_key(&path);
+            self.aliases.set(self.aliases.get() + 1);
+            let alias = format!("pdb{}", self.aliases.get());
+            self.conn
+                .execute("ATTACH DATABASE ?1 AS ?2", params![pool_files::uri_rw(&path), alias])
+                .with_context(|| format!("cannot attach {}", path.display()))?;
+            let after = pool_files::file_key(&path);
+            let same: Option<String> = self
+                .conn
+                .query_row(&format!("SELECT id FROM {alias}.pool_file"), [], |r| r.get(0))
+                .optional()
+                .ok()
+                .flatten();
+            if before != after || after.is_none() || same.as_deref() != Some(id.as_str()) {
+                self.conn.execute("DETACH DATABASE ?1", [&alias])?;
+                self.unavailable
+                    .borrow_mut()
+                    .insert(key, format!("the file {} changed while it was being opened", path.display()));
                 continue;
             }
-            let alias = format!("pdb{}", self.attached.borrow().len() + 1);
-            self.conn
-                .execute("ATTACH DATABASE ?1 AS ?2", params![path.to_string_lossy(), alias])
-                .with_context(|| format!("cannot attach {}", path.display()))?;
             // Pragmas other than journal_mode are per schema and per connection: without these the
             // attached pool databases would sync every commit (FULL) and keep a 2 MB cache.
             self.conn
@@ -291,26 +359,63 @@ impl Store {
                      PRAGMA {alias}.mmap_size = {MMAP_SIZE}; PRAGMA {alias}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
                 ))
                 .with_context(|| format!("cannot configure {}", path.display()))?;
-            self.unavailable.borrow_mut().remove(&key);
-            self.attached.borrow_mut().insert(key, alias);
-            attached_any = true;
+            self.attached.borrow_mut().insert(key, Attached { alias, path, file: after.unwrap_or_default() });
         }
-        if attached_any {
-            self.repair_pools()?;
-        }
-        // Only when every instance is attached: an unavailable file is retried on the next call.
-        if self.unavailable.borrow().is_empty() {
-            self.attached_at.set(Some(version));
+        if adopted || self.has_unrecorded_pools()? {
+            self.record_legacy_pools()?;
         }
         Ok(())
     }
 
-    /// Does this SQL instance serve a pool now (primary of a Normal pool, backup of a failed-over one)?
-    fn serves_any_pool(&self, instance: &str) -> anyhow::Result<bool> {
-        Ok(self.pools()?.iter().any(|p| {
-            let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
-            serving.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(instance))
-        }))
+    /// The path of an SQL instance's pool database file (whether or not it exists).
+    pub fn pool_file_path(&self, sql_instance: &str) -> rusqlite::Result<Option<PathBuf>> {
+        let file: Option<String> = self
+            .conn
+            .prepare_cached("SELECT file FROM sql_instances WHERE identity = ?1")?
+            .query_row([sql_instance], |r| r.get(0))
+            .optional()?;
+        Ok(file.map(|f| self.dir.join(f)))
+    }
+
+    /// Has the file serving this attached schema been replaced or deleted since it was attached?
+    pub fn attached_file_changed(&self, sql_instance: &str) -> bool {
+        self.attached
+            .borrow()
+            .get(&sql_instance.to_ascii_lowercase())
+            .is_some_and(|a| pool_files::file_key(&a.path) != Some(a.file))
+    }
+
+    fn has_unrecorded_pools(&self) -> rusqlite::Result<bool> {
+        self.conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM pools WHERE seq IS NULL)")?.query_row([], |r| r.get(0))
+    }
+
+    /// A store from before pools had generations: record, once, the change counter of the copy
+    /// serving each pool (or 0 when it cannot be read: the copies' checks then say what to do).
+    fn record_legacy_pools(&self) -> anyhow::Result<()> {
+        let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> rusqlite::Result<()> {
+            for p in &pools {
+                let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
+                let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
+                    Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
+                    None => 0,
+                };
+                self.conn.execute(
+                    "UPDATE pools SET seq = ?2, generation = 1 WHERE fqdn = ?1 AND seq IS NULL",
+                    params![p.fqdn, seq],
+                )?;
+            }
+            self.conn.execute("UPDATE pools SET seq = 0 WHERE seq IS NULL", []).map(|_| ())
+        })();
+        match result {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                self.rollback();
+                return Err(e.into());
+            }
+        }
+        Ok(())
     }
 
     /// Why a SQL instance's pool database is unavailable, if it is.
@@ -320,7 +425,7 @@ impl Store {
 
     /// The schema alias of an attached pool database (see `attach_pool_databases`).
     pub fn pool_schema(&self, sql_instance: &str) -> Option<String> {
-        self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).cloned()
+        self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).map(|a| a.alias.clone())
     }
 
     pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {

@@ -4,7 +4,7 @@
 //! to the backup as well, inside the caller's transaction: a committed change is never missing
 //! from the backup.
 
-use rusqlite::{CachedStatement, OptionalExtension, ToSql};
+use rusqlite::{CachedStatement, ToSql};
 
 use super::Store;
 use super::pools::PoolTarget;
@@ -36,8 +36,8 @@ impl Store {
     }
 
     /// Run a change on every copy of a pool's data: the serving database and, in Normal state, the
-    /// backup. `{db}` in `sql` stands for the schema. The first change of an invocation also bumps
-    /// the pool's change counter in each copy.
+    /// backup. `{db}` in `sql` stands for the schema. The first change of an invocation also moves
+    /// the pool's mark on, in the central database and in each copy.
     pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
         if let Some(why) = &pool.mirror_missing {
             return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
@@ -59,80 +59,45 @@ impl Store {
         if let Some(why) = &pool.mirror_missing {
             return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
         }
+        if !self.is_locked() {
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(
+                "internal: pool data can only be changed under the write lock",
+            ))));
+        }
         let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
         if !pool.counted.replace(true) {
-            for schema in copies() {
-                self.conn
-                    .prepare_cached(&format!(
-                        "INSERT INTO {schema}.pool_sync(pool, seq) VALUES (?1, 1)
-                         ON CONFLICT(pool) DO UPDATE SET seq = seq + 1"
-                    ))?
-                    .execute([&pool.fqdn])?;
-            }
+            // Every copy held the pool's mark when `pool_target` checked it under the lock.
+            let (generation, seq) = self.pool_mark(&pool.fqdn)?;
+            self.set_marks(&pool.fqdn, (generation, seq + 1), &copies().collect::<Vec<_>>())?;
         }
         copies().map(|schema| self.conn.prepare_cached(&sql.replace("{db}", schema))).collect()
     }
 
-    /// The change counter of a pool in one database (0 when it never changed there).
-    pub fn pool_seq(&self, schema: &str, pool: &str) -> rusqlite::Result<i64> {
-        self.conn
-            .query_row(&format!("SELECT seq FROM {schema}.pool_sync WHERE pool = ?1"), [pool], |r| r.get(0))
-            .optional()
-            .map(|s| s.unwrap_or(0))
-    }
-
     /// Make `to` hold exactly `from`'s data for one pool (fail-back, repair). Runs in the
-    /// caller's transaction.
+    /// caller's transaction, which must hold the write lock (see `store::failover`).
     pub fn copy_pool(&self, pool: &str, from: &str, to: &str) -> rusqlite::Result<()> {
-        let c = &self.conn;
-        // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
-        for table in ["rooms", "categories", "addins"] {
-            c.execute(&format!("DELETE FROM {to}.{table} WHERE pool = ?1"), [pool])?;
-        }
-        for (table, parent) in COPY_ORDER {
-            let sql = match parent {
-                None => format!("INSERT INTO {to}.{table} SELECT * FROM {from}.{table} WHERE pool = ?1"),
-                Some((parent, key)) => format!(
-                    "INSERT INTO {to}.{table} SELECT t.* FROM {from}.{table} t JOIN {from}.{parent} p ON p.id = t.{key} WHERE p.pool = ?1"
-                ),
-            };
-            c.execute(&sql, [pool])?;
-        }
-        c.execute(&format!("DELETE FROM {to}.pool_sync WHERE pool = ?1"), [pool])?;
-        c.execute(&format!("INSERT INTO {to}.pool_sync SELECT * FROM {from}.pool_sync WHERE pool = ?1"), [pool])?;
-        Ok(())
+        copy_pool_with(&self.conn, pool, from, to)
     }
+}
 
-    /// After a crash between the commits of primary and backup, or with a database file lost and
-    /// recreated, the copy with the higher change counter is the complete one: bring the other up
-    /// to date. Only pools in Normal state (a failed-over pool's primary is expected to lag).
-    pub fn repair_pools(&self) -> anyhow::Result<()> {
-        for pool in self.pools()?.into_iter().filter(|p| p.is_pchat && p.state == "Normal") {
-            let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else { continue };
-            let (Some(p), Some(b)) = (self.pool_schema(primary), self.pool_schema(backup)) else { continue };
-            let (ps, bs) = (self.pool_seq(&p, &pool.fqdn)?, self.pool_seq(&b, &pool.fqdn)?);
-            if ps == bs {
-                continue;
-            }
-            let (from, to, from_name, to_name) =
-                if ps > bs { (&p, &b, primary, backup) } else { (&b, &p, backup, primary) };
-            self.conn.execute_batch("BEGIN IMMEDIATE")?;
-            match self.copy_pool(&pool.fqdn, from, to) {
-                Ok(()) => self.conn.execute_batch("COMMIT")?,
-                Err(e) => {
-                    self.rollback();
-                    return Err(e.into());
-                }
-            }
-            eprintln!(
-                "pchat: pool {}: {to_name} was behind {from_name} (change {} of {}); brought it up to date",
-                pool.fqdn,
-                ps.min(bs),
-                ps.max(bs)
-            );
-        }
-        Ok(())
+/// `Store::copy_pool` on any connection (a repair fills a new file through its own).
+pub(crate) fn copy_pool_with(c: &rusqlite::Connection, pool: &str, from: &str, to: &str) -> rusqlite::Result<()> {
+    // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
+    for table in ["rooms", "categories", "addins"] {
+        c.execute(&format!("DELETE FROM {to}.{table} WHERE pool = ?1"), [pool])?;
     }
+    for (table, parent) in COPY_ORDER {
+        let sql = match parent {
+            None => format!("INSERT INTO {to}.{table} SELECT * FROM {from}.{table} WHERE pool = ?1"),
+            Some((parent, key)) => format!(
+                "INSERT INTO {to}.{table} SELECT t.* FROM {from}.{table} t JOIN {from}.{parent} p ON p.id = t.{key} WHERE p.pool = ?1"
+            ),
+        };
+        c.execute(&sql, [pool])?;
+    }
+    c.execute(&format!("DELETE FROM {to}.pool_sync WHERE pool = ?1"), [pool])?;
+    c.execute(&format!("INSERT INTO {to}.pool_sync SELECT * FROM {from}.pool_sync WHERE pool = ?1"), [pool])?;
+    Ok(())
 }
 
 impl PoolData<'_> {

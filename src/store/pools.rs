@@ -5,8 +5,9 @@
 use std::cell::Cell;
 
 use super::Store;
+use super::failover::{self, CopyState, Mark, Side};
 use super::topology::PoolRow;
-use crate::errors::CmdletResult;
+use crate::errors::{CmdletError, CmdletResult};
 
 /// A Persistent Chat pool, the attached schema serving it, and the schema mirroring it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,26 +24,98 @@ pub struct PoolTarget {
 }
 
 impl Store {
-    /// The pool as it must be accessed now. A pool whose serving database is unavailable cannot
-    /// be accessed at all; one whose backup is unavailable (Normal state) can be read, but every
-    /// write is refused, so a change can never reach one copy and miss the other.
+    /// The pool as it must be accessed now. The copy serving it must hold the pool's mark (see
+    /// `store::failover`), else the pool cannot be accessed at all; a backup that does not (Normal
+    /// state) leaves the pool readable, but every write is refused, so a change can never reach
+    /// one copy and miss the other. Checked in the caller's transaction: under the write lock for
+    /// a change; for a read, a mismatch seen without the lock is checked again under it (a
+    /// writer may have been between the commits of the two files).
     pub fn pool_target(&self, pool: &PoolRow) -> CmdletResult<PoolTarget> {
-        let schema = self.serving_schema(pool)?;
+        let mark = self.pool_mark(&pool.fqdn)?;
+        let (serving, side) = if pool.state == "FailedOver" {
+            (pool.backup_database.as_deref(), Side::Backup)
+        } else {
+            (pool.database.as_deref(), Side::Primary)
+        };
+        let serving = serving.ok_or_else(|| {
+            CmdletError::invalid_operation(format!("pool '{}' has no database in the topology", pool.fqdn))
+        })?;
+        let schema = match self.copy_state(serving, &pool.fqdn)? {
+            CopyState::Ready { schema, mark: held } if held == mark => schema,
+            CopyState::Ready { mark: held, .. } => {
+                if !self.is_locked() {
+                    self.want_recheck();
+                }
+                return Err(self.out_of_step(pool, serving, side, held, mark));
+            }
+            CopyState::Unavailable(why) => return Err(self.serving_unavailable(pool, serving, &why)),
+        };
         let (mirror, mirror_missing) = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(backup)) => match self.pool_schema(backup) {
-                Some(m) => (Some(m), None),
-                None => (
+            ("Normal", Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
+                CopyState::Ready { schema, mark: held } if held == mark => (Some(schema), None),
+                CopyState::Ready { mark: held, .. } => (
                     None,
                     Some(format!(
-                        "the backup database {backup} of pool '{}' is unavailable{}; changes would not reach it (repair the file, or fail the pool over)",
+                        "the backup database {backup} of pool '{}' holds change {} of generation {} but the pool is at change {} of generation {}; changes would not reach it in step: {}",
                         pool.fqdn,
-                        self.unavailable_reason(backup).map(|r| format!(" ({r})")).unwrap_or_default()
+                        held.1,
+                        held.0,
+                        mark.1,
+                        mark.0,
+                        failover::repair_call(&pool.fqdn, Side::Primary)
+                    )),
+                ),
+                CopyState::Unavailable(why) => (
+                    None,
+                    Some(format!(
+                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it (rebuild it with {}, or fail the pool over)",
+                        pool.fqdn,
+                        failover::repair_call(&pool.fqdn, Side::Primary)
                     )),
                 ),
             },
             _ => (None, None),
         };
         Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing, counted: Cell::new(false) })
+    }
+
+    /// The serving copy cannot be used: say which file, why, and the command that recovers.
+    fn serving_unavailable(&self, pool: &PoolRow, instance: &str, why: &str) -> CmdletError {
+        let fqdn = &pool.fqdn;
+        let advice = match (&pool.state[..], &pool.backup_database) {
+            ("Normal", Some(_)) => format!(
+                "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
+            ),
+            ("FailedOver", _) => {
+                format!("return to the primary: {}", failover::repair_call(fqdn, Side::Primary))
+            }
+            _ => "restore the file from a backup of it".to_string(),
+        };
+        CmdletError::invalid_operation(format!(
+            "the database {instance} serving pool '{fqdn}' is unavailable ({why}); {advice}"
+        ))
+    }
+
+    fn out_of_step(&self, pool: &PoolRow, instance: &str, side: Side, held: Mark, mark: Mark) -> CmdletError {
+        let fqdn = &pool.fqdn;
+        let other = if side == Side::Primary { pool.backup_database.as_deref() } else { pool.database.as_deref() };
+        let other_side = if side == Side::Primary { Side::Backup } else { Side::Primary };
+        let other_good = other
+            .is_some_and(|o| matches!(self.copy_state(o, fqdn), Ok(CopyState::Ready { mark: m, .. }) if m == mark));
+        let way = if other_good {
+            failover::repair_call(fqdn, other_side)
+        } else {
+            format!("{} (see its help for which copy to trust)", failover::repair_call(fqdn, side))
+        };
+        let what = if held < mark {
+            "it is older than the pool's data (an older copy of the file, or a change interrupted between the two files)"
+        } else {
+            "it is later than the store's record of the pool (the central database was restored from an older copy?)"
+        };
+        CmdletError::invalid_operation(format!(
+            "the database {instance} serving pool '{fqdn}' holds change {} of generation {} but the pool is at change {} of generation {}: {what}; {way}",
+            held.1, held.0, mark.1, mark.0
+        ))
     }
 
     /// The named pool (NotFound when it is not a Persistent Chat pool), or every Persistent Chat
@@ -64,7 +137,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::errors::{CmdletError, ErrorKind};
+    use crate::errors::ErrorKind;
 
     #[test]
     fn a_write_that_cannot_reach_the_backup_is_refused_with_the_reason() {

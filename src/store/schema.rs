@@ -111,6 +111,15 @@ CREATE TABLE health_test_users (
     user2 TEXT NOT NULL
 );
 "#,
+    // Fail-over bookkeeping: the identity of the file pchat created for each SQL instance, and per
+    // pool its generation (advanced by fail-over, fail-back and repair) and the number of changes
+    // committed to its data. A copy is used only when it is that file and holds exactly that
+    // generation and change. NULL: recorded from the files on first open (an older store).
+    r#"
+ALTER TABLE sql_instances ADD COLUMN file_id TEXT;
+ALTER TABLE pools ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE pools ADD COLUMN seq INTEGER;
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
@@ -211,5 +220,13 @@ INSERT INTO messages_by_room(room_id, posted_at, id, message_id, sender, text, r
     SELECT room_id, posted_at, id, message_id, sender, text, replaced, size_bytes FROM messages;
 DROP TABLE messages;
 ALTER TABLE messages_by_room RENAME TO messages;
+"#,
+    // The identity of this file, written once when pchat creates it: a file made anew by anyone
+    // else, or a copy of another instance's file, is not the file the store recorded. Each pool's
+    // counter now also carries the pool's generation it was written in.
+    r#"
+CREATE TABLE pool_file (id TEXT NOT NULL);
+INSERT INTO pool_file(id) VALUES (lower(hex(randomblob(16))));
+ALTER TABLE pool_sync ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 "#,
 ];

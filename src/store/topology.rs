@@ -84,12 +84,12 @@ impl Store {
 
     /// Every pool with its servers, in FQDN order.
     pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
-        let version = self.central_version()?;
-        if let Some(pools) = self.cached_pools(version) {
+        let key = self.cache_key()?;
+        if let Some(pools) = self.cached_pools(key) {
             return Ok(pools);
         }
         let pools = self.read_pools()?;
-        self.cache_pools(version, &pools);
+        self.cache_pools(key, &pools);
         Ok(pools)
     }
 
@@ -197,6 +197,12 @@ impl Store {
                 )));
             }
         }
+        let files = self.instance_files(spec)?;
+        let marks: Vec<(String, i64, Option<i64>)> = self
+            .conn
+            .prepare("SELECT fqdn, generation, seq FROM pools")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let c = &self.conn;
         self.forget_pools();
         c.execute_batch(
@@ -209,16 +215,25 @@ impl Store {
         for (i, s) in spec.sites.iter().enumerate() {
             c.execute("INSERT INTO sites(name, ord) VALUES (?1, ?2)", params![s, i as i64])?;
         }
-        for s in &spec.sql_instances {
-            c.execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", params![s.identity, s.file])?;
+        for (s, id) in spec.sql_instances.iter().zip(files) {
+            c.execute(
+                "INSERT INTO sql_instances(identity, file, file_id) VALUES (?1, ?2, ?3)",
+                params![s.identity, s.file, id],
+            )?;
         }
         for (i, p) in spec.pools.iter().enumerate() {
             let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
             let state = before.map(|b| b.state.as_str()).unwrap_or("Normal");
+            // A pool that stays keeps its mark: its copies are the same files holding the same data.
+            let (generation, seq) = marks
+                .iter()
+                .find(|(f, _, _)| f.eq_ignore_ascii_case(&p.fqdn))
+                .map(|(_, g, s)| (*g, *s))
+                .unwrap_or((1, Some(0)));
             c.execute(
-                "INSERT INTO pools(fqdn, site, database, backup_database, default_endpoint, state, ord)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![p.fqdn, p.site, p.database, p.backup_database, p.default_endpoint, state, i as i64],
+                "INSERT INTO pools(fqdn, site, database, backup_database, default_endpoint, state, ord, generation, seq)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![p.fqdn, p.site, p.database, p.backup_database, p.default_endpoint, state, i as i64, generation, seq],
             )?;
             for (j, server) in p.servers.iter().enumerate() {
                 // A pool that stays keeps its active list (Set-CsPersistentChatActiveServer's work).
@@ -250,6 +265,43 @@ impl Store {
         self.create_default_endpoints(spec)?;
         self.set_meta("topology_published_at", &chrono::Utc::now().to_rfc3339())?;
         Ok(())
+    }
+
+    /// The identity of each SQL instance's file: the recorded one for an instance that keeps its
+    /// file (even when the file is lost: only a repair makes it anew), else the file already
+    /// there when it is an intact pool database, else a new file created now. Publishing is the
+    /// only act besides a repair that creates a pool database file.
+    fn instance_files(&self, spec: &TopologySpec) -> CmdletResult<Vec<Option<String>>> {
+        let old: Vec<(String, String, Option<String>)> = self
+            .conn
+            .prepare("SELECT identity, file, file_id FROM sql_instances")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut ids = Vec::new();
+        for s in &spec.sql_instances {
+            let kept = old
+                .iter()
+                .find(|(i, f, _)| i.eq_ignore_ascii_case(&s.identity) && *f == s.file)
+                .and_then(|(_, _, id)| id.clone());
+            if kept.is_some() {
+                ids.push(kept);
+                continue;
+            }
+            let path = self.dir.join(&s.file);
+            let id = if std::fs::symlink_metadata(&path).is_ok() {
+                super::pool_files::inspect(&path).map_err(|why| {
+                    CmdletError::invalid_operation(format!(
+                        "SQL instance {}: {why}; pchat does not create a pool database over a file: move it away or name another file",
+                        s.identity
+                    ))
+                })?
+            } else {
+                super::pool_files::create(&path)
+                    .map_err(|e| CmdletError::invalid_operation(format!("SQL instance {}: {e:#}", s.identity)))?
+            };
+            ids.push(Some(id));
+        }
+        Ok(ids)
     }
 
     fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {
@@ -313,31 +365,6 @@ impl Store {
                 }
             }
         }
-    }
-
-    /// The schema alias of the database serving a pool now: its Database in Normal state, its
-    /// BackupDatabase when FailedOver. Pool-owned data is read and written only through this.
-    pub fn serving_schema(&self, pool: &PoolRow) -> CmdletResult<String> {
-        let instance =
-            if pool.state == "FailedOver" { pool.backup_database.as_deref() } else { pool.database.as_deref() };
-        let instance = instance.ok_or_else(|| {
-            CmdletError::invalid_operation(format!("pool '{}' has no database in the topology", pool.fqdn))
-        })?;
-        self.pool_schema(instance).ok_or_else(|| {
-            let reason = self.unavailable_reason(instance).map(|r| format!(" ({r})")).unwrap_or_default();
-            let advice = if pool.state == "Normal" && pool.backup_database.is_some() {
-                format!(
-                    "; fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{}\", #{{PoolState: \"FailedOver\"}})",
-                    pool.fqdn
-                )
-            } else {
-                String::new()
-            };
-            CmdletError::invalid_operation(format!(
-                "the database {instance} serving pool '{}' is unavailable{reason}{advice}",
-                pool.fqdn
-            ))
-        })
     }
 
     /// A fresh row id for pool-owned tables. Ids are random so that rows of pools sharing one

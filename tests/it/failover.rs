@@ -14,19 +14,14 @@ fn pool_file(s: &Store, instance: &str) -> std::path::PathBuf {
     s.dir.path().join(format!("{instance}.contoso.com-rtc.db"))
 }
 
-/// Plant a category of pc01 directly in one pool database file, as a changed copy would hold it.
-fn plant_category(path: &std::path::Path, id: i64, name: &str, seq: i64) {
-    let c = Connection::open(path).expect("open pool db");
-    c.execute(
-        "INSERT INTO categories(id, pool, name, invites, file_upload, chat_history) VALUES (?1, 'pc01.contoso.com', ?2, 0, 0, 1)",
-        rusqlite::params![id, name],
-    )
-    .expect("insert");
-    c.execute(
-        "INSERT INTO pool_sync(pool, seq) VALUES ('pc01.contoso.com', ?1) ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq",
-        [seq],
-    )
-    .expect("seq");
+fn remove_db(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
+
+fn repair(source: &str) -> String {
+    format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "{source}"}})"#)
 }
 
 fn categories(path: &std::path::Path) -> Vec<String> {
@@ -70,46 +65,82 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     // While failed over, the backup changes and the primary file is lost.
-    plant_category(&pool_file(&s, "sql02"), 11, "Finance", 1);
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     assert_eq!(state(&s, "InSync"), "False");
-    std::fs::remove_file(pool_file(&s, "sql01")).expect("delete primary");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", pool_file(&s, "sql01").display()));
-    }
+    remove_db(&pool_file(&s, "sql01"));
+    let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is missing); rebuild it from the backup with repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Backup\"}), then fail back"), "{}", run.stderr);
+    assert!(!pool_file(&s, "sql01").exists(), "a refused fail-back creates no file");
+    s.c(&repair("Backup")).ok();
+    assert_eq!(state(&s, "PoolState"), "FailedOver", "a repair from the backup serves the pool from it");
+    assert_eq!(state(&s, "InSync"), "True");
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
     assert_eq!(categories(&pool_file(&s, "sql01")), ["Finance"]);
     assert_eq!(state(&s, "InSync"), "True");
 }
 
 #[test]
-fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_on_failback() {
+fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
-    plant_category(&pool_file(&s, "sql02"), 12, "Projects", 1);
-    // sql01 is also pc02's backup; pc02 is Normal, so its data is rebuilt from sql03 too.
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    // sql01 is also pc02's backup: pc02 stays readable, its writes are refused until it is repaired.
     std::fs::write(pool_file(&s, "sql01"), b"this is not a database file, it is garbage.....").expect("corrupt");
-    let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
-    assert!(run.stderr.contains("moved it to"), "{}", run.stderr);
+    let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is damaged"), "{}", run.stderr);
+    let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert!(
+        single_error_line(&run)
+            .contains("the backup database sql01.contoso.com\\rtc of pool 'pc02.contoso.com' is unavailable"),
+        "{}",
+        run.stderr
+    );
+    let run = s.c(&repair("Backup")).ok();
+    assert!(run.stderr.contains("it was rebuilt in a new file, the old one is kept as"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pool 'pc02.contoso.com' also kept a copy in sql01.contoso.com\\rtc"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(categories(&pool_file(&s, "sql01")), ["Projects"]);
     let aside = std::fs::read_dir(s.dir.path())
         .expect("dir")
         .flatten()
         .any(|e| e.file_name().to_string_lossy().contains(".damaged-"));
     assert!(aside, "the damaged file is kept for inspection");
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    assert_eq!(state(&s, "InSync"), "True");
 }
 
+/// Item 3 of the fault issue: a crash between the commits of primary and backup (reproduced by
+/// putting back the backup's bytes from before the last change) is never repaired by a read; a
+/// write is refused with the command that repairs it, which does.
 #[test]
-fn a_copy_left_behind_by_a_crash_is_repaired_from_the_complete_one() {
+fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
     let s = Store::demo();
-    // As if a process died between the commits of primary and backup.
-    plant_category(&pool_file(&s, "sql01"), 13, "Announcements", 1);
-    let run = s.c("get_cs_persistent_chat_state().len()").ok();
-    assert!(
-        run.stderr.contains("pool pc01.contoso.com: sql02.contoso.com\\rtc was behind sql01.contoso.com\\rtc"),
-        "{}",
-        run.stderr
-    );
+    let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Announcements", PersistentChatPoolFqdn: "pc01.contoso.com"})"#)
+        .ok();
+    std::fs::write(pool_file(&s, "sql02"), &backup).expect("as if the backup had not committed");
+    let files = common::file_states(&s);
+    let reads = [
+        "get_cs_persistent_chat_state().len()",
+        r#"get_cs_persistent_chat_category("pc01.contoso.com\\Announcements").len()"#,
+    ];
+    for read in reads {
+        assert!(s.c(read).ok().stderr.is_empty());
+        assert!(s.run(&["--what-if", "-c", read]).ok().stderr.is_empty());
+    }
+    assert_eq!(common::file_states(&s), files, "reads change no file");
+    assert!(state(&s, "BackupStatus").starts_with("Behind (holds change 0 of generation 1; the pool is at change 1"));
+    let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "More", PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
+    assert!(single_error_line(&run).contains(&repair("Primary")), "{}", run.stderr);
+    assert_eq!(categories(&pool_file(&s, "sql02")), Vec::<String>::new());
+    s.c(&repair("Primary")).ok();
     assert_eq!(categories(&pool_file(&s, "sql02")), ["Announcements"]);
+    assert_eq!(state(&s, "InSync"), "True");
 }
 
 #[test]
@@ -229,7 +260,7 @@ fn fail_over_and_fail_back_runbooks() {
         ])
         .ok();
     assert!(
-        run.stdout.contains("[5] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        run.stdout.contains("[6] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
         "{}",
         run.stdout
     );
@@ -300,9 +331,7 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
     let before = pc01_rows(&pool_file(&s, "sql01"));
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", pool_file(&s, "sql01").display()));
-    }
+    remove_db(&pool_file(&s, "sql01"));
     let members = s
         .c(r#"get_cs_persistent_chat_room(#{Category: "Finance"}).map(|r| `${r.Name}:${r.Members}:${r.Managers}`)"#)
         .ok();
@@ -314,6 +343,7 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
     );
     s.c(r#"new_cs_persistent_chat_room(#{Name: "Room4", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}); set_cs_persistent_chat_room("pc01.contoso.com\\Room1", #{Disabled: true})"#).ok();
     assert_eq!(state(&s, "InSync"), "False");
+    s.c(&repair("Backup")).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
     let after = pc01_rows(&pool_file(&s, "sql01"));
     assert_eq!(after, pc01_rows(&pool_file(&s, "sql02")));
@@ -367,8 +397,16 @@ for i in 0..1000 {
             .filter_map(|l| l.strip_prefix("created ").and_then(|n| n.parse::<usize>().ok()))
             .last()
             .unwrap_or(kill_after);
-        // The next run repairs whichever copy a kill mid-commit left behind.
-        s.c("get_cs_persistent_chat_state().len()").ok();
+        // A kill between the commits of the files leaves a copy behind: reads say so, and the
+        // repair command (never a read) brings it up to date.
+        let statuses = s
+            .c(&format!(
+                r#"let x = get_cs_persistent_chat_state("{PC01}")[0]; `${{x.PrimaryStatus}}/${{x.BackupStatus}}`"#
+            ))
+            .ok();
+        if statuses.stdout.trim() != "Current/Current" {
+            s.c(&repair("Primary")).ok();
+        }
         let primary = pc01_rows(&pool_file(&s, "sql01"));
         assert_eq!(primary, pc01_rows(&pool_file(&s, "sql02")), "killed after room {kill_after}");
         let rooms = s

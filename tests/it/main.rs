@@ -5,10 +5,12 @@
 mod common;
 
 mod answers;
+mod coherence;
 mod content;
 mod endpoints;
 mod examples;
 mod failover;
+mod faults;
 mod floors;
 mod foundation;
 mod hostile_archives;

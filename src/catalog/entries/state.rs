@@ -160,3 +160,49 @@ pub const SET_CS_PERSISTENT_CHAT_ACTIVE_SERVER: Cmdlet = Cmdlet {
     ],
     extension: false,
 };
+
+pub const REPAIR_CS_PERSISTENT_CHAT_DATABASE: Cmdlet = Cmdlet {
+    name: "Repair-CsPersistentChatDatabase",
+    noun: Noun::State,
+    synopsis: "Rebuild one copy of a pool's chat data (primary or backup database) from the other, verified copy, and serve the pool from that copy.",
+    sets: &[],
+    params: &[
+        param(
+            "Identity",
+            Ty::String,
+            "The pool's service identity `PersistentChatServer:<poolFqdn>`. Omitted: the only Persistent Chat pool if exactly one exists, else InvalidArgument.",
+        )
+        .pos(0),
+        param(
+            "Source",
+            Ty::Enum(&["Primary", "Backup"]),
+            "The copy to keep: it must pass SQLite's integrity check and be the file pchat created for its SQL instance. The other copy is brought up to date from it in place, or, when its file is missing, empty, damaged or replaced, made anew (the old file is moved aside as `<file>.damaged-<time>`). Afterwards the pool is served from the source: Primary leaves it Normal, Backup leaves it FailedOver.",
+        )
+        .mandatory(),
+        param(
+            "Force",
+            Ty::Switch,
+            "Accept losing changes: needed when the other copy (or, when it is lost, the pool's record) holds changes the source lacks; the changes given up are listed as warnings.",
+        ),
+    ],
+    exclusive: &[],
+    should_process: true,
+    confirm_by_default: false,
+    output: Output::Object(ObjType::State),
+    examples: &[
+        example(
+            r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Primary"})"#,
+            "Rebuilds pc01's backup database from its primary and returns the state object: Normal, in sync.",
+        ),
+        example(
+            r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Backup", WhatIf: true})"#,
+            "Checks the backup and says what a repair from it would do, changing nothing.",
+        ),
+        failing(
+            r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Elsewhere"})"#,
+            "Fails: Source is Primary or Backup.",
+            "ParameterBinding",
+        ),
+    ],
+    extension: true,
+};

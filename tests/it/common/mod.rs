@@ -182,3 +182,19 @@ pub fn fails_unchanged(s: &Store, code: &str, cmdlet: &str, id: &str) -> String 
     assert_eq!(s.dump(), before, "{code} changed the store");
     line
 }
+
+/// Bytes and modification time of every file in the store's folder except SQLite's shared-memory
+/// index (`-shm`), which readers update as a matter of course: a read must leave the rest as it was.
+pub fn file_states(s: &Store) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
+    let mut out: Vec<_> = std::fs::read_dir(s.dir.path())
+        .expect("store dir")
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().ends_with("-shm"))
+        .map(|e| {
+            let modified = e.metadata().and_then(|m| m.modified()).expect("mtime");
+            (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default(), modified)
+        })
+        .collect();
+    out.sort();
+    out
+}

@@ -1,0 +1,477 @@
+//! Fail-over, fail-back and repair of a pool's two copies (docs/failover.md states the rules for
+//! users). What makes them safe:
+//!
+//! * each pool has a mark in the central database, (generation, change): the generation moves on
+//!   at every fail-over, fail-back and repair, the change counts committed writes. Each copy
+//!   carries the mark it was last written at (`pool_sync`). A copy serves the pool only while its
+//!   mark equals the pool's, so a recreated file, a file of another instance or an older copy of
+//!   the right file never passes for the pool's data;
+//! * every decision here is taken inside the caller's write transaction, which holds the write
+//!   lock of every database (BEGIN IMMEDIATE), from marks read under that lock;
+//! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
+//!   behind the target's (behind: only with Force, saying what is lost).
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Store;
+use super::topology::PoolRow;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::fault;
+
+/// (generation, change) of a pool: in the central database, the pool's; in a copy, what it holds.
+pub type Mark = (i64, i64);
+
+/// One of a pool's two copies, as found now.
+#[derive(Debug, Clone)]
+pub enum CopyState {
+    /// Attached: its schema and mark.
+    Ready { schema: String, mark: Mark },
+    /// Why it cannot be used (missing, empty, damaged, replaced file).
+    Unavailable(String),
+}
+
+/// Which copy a repair starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Primary,
+    Backup,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Primary => "Primary",
+            Side::Backup => "Backup",
+        }
+    }
+}
+
+pub fn repair_call(fqdn: &str, source: Side) -> String {
+    format!(
+        "repair_cs_persistent_chat_database(#{{Identity: \"PersistentChatServer:{fqdn}\", Source: \"{}\"}})",
+        source.name()
+    )
+}
+
+fn describe(mark: Mark) -> String {
+    format!("change {} of generation {}", mark.1, mark.0)
+}
+
+fn refused(message: String, fqdn: &str) -> CmdletError {
+    CmdletError::invalid_operation(message).with_target(format!("PersistentChatServer:{fqdn}"))
+}
+
+impl Store {
+    /// The pool's mark in the central database.
+    pub fn pool_mark(&self, fqdn: &str) -> rusqlite::Result<Mark> {
+        let mark: Option<(i64, Option<i64>)> = self
+            .conn
+            .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1")?
+            .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        Ok(mark.map(|(g, s)| (g, s.unwrap_or(0))).unwrap_or((1, 0)))
+    }
+
+    /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
+    pub fn copy_mark(&self, schema: &str, fqdn: &str) -> rusqlite::Result<Mark> {
+        self.conn
+            .prepare_cached(&format!("SELECT generation, seq FROM {schema}.pool_sync WHERE pool = ?1"))?
+            .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map(|m| m.unwrap_or((1, 0)))
+    }
+
+    /// Record `mark` as the pool's and as held by each of `copies`.
+    pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> rusqlite::Result<()> {
+        self.conn
+            .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
+            .execute(params![fqdn, mark.0, mark.1])?;
+        for schema in copies {
+            self.conn
+                .prepare_cached(&format!(
+                    "INSERT INTO {schema}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
+                     ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation"
+                ))?
+                .execute(params![fqdn, mark.1, mark.0])?;
+        }
+        Ok(())
+    }
+
+    /// A copy of a pool: attached with its mark, or why not.
+    pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
+        if self.attached_file_changed(instance) {
+            return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
+        }
+        Ok(match self.pool_schema(instance) {
+            Some(schema) => {
+                let mark = self.copy_mark(&schema, fqdn)?;
+                CopyState::Ready { schema, mark }
+            }
+            None => CopyState::Unavailable(self.unavailable_reason(instance).unwrap_or_else(|| "not attached".into())),
+        })
+    }
+
+    /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
+    pub fn integrity(&self, schema: &str) -> Result<(), String> {
+        let rows: rusqlite::Result<Vec<String>> = self
+            .conn
+            .prepare(&format!("PRAGMA {schema}.quick_check"))
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+        match rows {
+            Ok(r) if r.len() == 1 && r[0] == "ok" => Ok(()),
+            Ok(r) => Err(r.into_iter().take(3).collect::<Vec<_>>().join("; ")),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    fn require_locked(&self) -> CmdletResult<()> {
+        if self.is_locked() {
+            Ok(())
+        } else {
+            Err(CmdletError::invalid_operation("internal: a pool's copies can only be changed under the write lock"))
+        }
+    }
+
+    /// Normal → FailedOver: the backup serves the pool from now on. The backup must hold the
+    /// pool's mark and pass the integrity check; the primary may be anything (losing it is what
+    /// fail-over is for).
+    pub fn fail_over(&self, pool: &PoolRow) -> CmdletResult<()> {
+        self.require_locked()?;
+        let fqdn = &pool.fqdn;
+        let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
+            return Err(refused(
+                format!("pool '{fqdn}' has no BackupDatabase in the topology, so it cannot fail over"),
+                fqdn,
+            ));
+        };
+        let mark = self.pool_mark(fqdn)?;
+        let schema = match self.copy_state(backup, fqdn)? {
+            CopyState::Unavailable(why) => {
+                return Err(refused(
+                    format!(
+                        "the backup database {backup} of pool '{fqdn}' is unavailable ({why}); there is nothing to fail over to"
+                    ),
+                    fqdn,
+                ));
+            }
+            CopyState::Ready { mark: held, .. } if held != mark => {
+                let primary_good =
+                    matches!(self.copy_state(primary, fqdn)?, CopyState::Ready { mark: m, .. } if m == mark);
+                let way = if primary_good {
+                    format!("bring it up to date from the primary first: {}", repair_call(fqdn, Side::Primary))
+                } else {
+                    format!("neither copy holds it; see {}", repair_call(fqdn, Side::Backup))
+                };
+                return Err(refused(
+                    format!(
+                        "the backup database {backup} of pool '{fqdn}' holds {} but the pool is at {}: failing over would lose changes; {way}",
+                        describe(held),
+                        describe(mark)
+                    ),
+                    fqdn,
+                ));
+            }
+            CopyState::Ready { schema, .. } => schema,
+        };
+        if let Err(why) = self.integrity(&schema) {
+            return Err(refused(
+                format!("the backup database {backup} of pool '{fqdn}' is damaged ({why}); it cannot serve the pool"),
+                fqdn,
+            ));
+        }
+        fault::point("failover:checked");
+        let next = (mark.0 + 1, mark.1);
+        self.set_pool_state(fqdn, "FailedOver")?;
+        self.set_marks(fqdn, next, &[&schema])?;
+        fault::point("failover:written");
+        Ok(())
+    }
+
+    /// FailedOver → Normal: the primary is rebuilt from the backup (which must hold the pool's
+    /// mark and pass the integrity check), then serves the pool again.
+    pub fn fail_back(&self, pool: &PoolRow) -> CmdletResult<()> {
+        self.require_locked()?;
+        let fqdn = &pool.fqdn;
+        let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
+            return Err(refused(format!("pool '{fqdn}' has no BackupDatabase in the topology"), fqdn));
+        };
+        let mark = self.pool_mark(fqdn)?;
+        let from = match self.copy_state(backup, fqdn)? {
+            CopyState::Ready { schema, mark: held } if held == mark => schema,
+            CopyState::Ready { mark: held, .. } => {
+                return Err(refused(
+                    format!(
+                        "the backup database {backup} serving pool '{fqdn}' holds {} but the pool is at {}; see {}",
+                        describe(held),
+                        describe(mark),
+                        repair_call(fqdn, Side::Backup)
+                    ),
+                    fqdn,
+                ));
+            }
+            CopyState::Unavailable(why) => {
+                return Err(refused(
+                    format!(
+                        "the backup database {backup} serving pool '{fqdn}' is unavailable ({why}); to return to the primary as it is: {}",
+                        repair_call(fqdn, Side::Primary)
+                    ),
+                    fqdn,
+                ));
+            }
+        };
+        let to = match self.copy_state(primary, fqdn)? {
+            CopyState::Ready { schema, mark: held } if held.1 <= mark.1 => schema,
+            CopyState::Ready { mark: held, .. } => {
+                return Err(refused(
+                    format!(
+                        "the primary database {primary} of pool '{fqdn}' holds {}, later than the pool's {}; nothing is copied over it (see help for Repair-CsPersistentChatDatabase)",
+                        describe(held),
+                        describe(mark)
+                    ),
+                    fqdn,
+                ));
+            }
+            CopyState::Unavailable(why) => {
+                return Err(refused(
+                    format!(
+                        "the primary database {primary} of pool '{fqdn}' is unavailable ({why}); rebuild it from the backup with {}, then fail back",
+                        repair_call(fqdn, Side::Backup)
+                    ),
+                    fqdn,
+                ));
+            }
+        };
+        if let Err(why) = self.integrity(&from) {
+            return Err(refused(
+                format!("the backup database {backup} of pool '{fqdn}' is damaged ({why}); nothing is copied from it"),
+                fqdn,
+            ));
+        }
+        fault::point("failback:checked");
+        self.copy_pool(fqdn, &from, &to)?;
+        fault::point("failback:copied");
+        self.set_pool_state(fqdn, "Normal")?;
+        self.set_marks(fqdn, (mark.0 + 1, mark.1), &[&from, &to])?;
+        fault::point("failback:written");
+        Ok(())
+    }
+}
+
+/// What a repair found under the lock, and what it will do.
+#[derive(Debug, Clone)]
+pub struct RepairPlan {
+    pub source: Side,
+    pub source_instance: String,
+    pub target_instance: String,
+    source_schema: String,
+    source_mark: Mark,
+    /// The target's schema when it is attached and intact (rebuilt in place), else why not
+    /// (a new file replaces it).
+    target: Result<(String, Mark), String>,
+    pool_mark: Mark,
+    /// What the repair gives up (needs Force).
+    pub losses: Vec<String>,
+    /// What it drops that no command was ever told had been done.
+    pub notes: Vec<String>,
+}
+
+impl RepairPlan {
+    /// One line for WhatIf and the confirmation prompt.
+    pub fn summary(&self) -> String {
+        let how = match &self.target {
+            Ok(_) => "bring",
+            Err(_) => "rebuild",
+        };
+        format!(
+            "{how} {} from {} ({}), then serve the pool from {}",
+            self.target_instance,
+            self.source_instance,
+            describe(self.source_mark),
+            self.source_instance
+        )
+    }
+}
+
+impl Store {
+    /// Check a repair of `pool` from its `source` copy, under the write lock.
+    pub fn plan_repair(&self, pool: &PoolRow, source: Side) -> CmdletResult<RepairPlan> {
+        self.require_locked()?;
+        let fqdn = &pool.fqdn;
+        let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
+            return Err(refused(
+                format!(
+                    "pool '{fqdn}' has no BackupDatabase in the topology: there is no second copy to repair from or to"
+                ),
+                fqdn,
+            ));
+        };
+        let (from, to) = match source {
+            Side::Primary => (primary, backup),
+            Side::Backup => (backup, primary),
+        };
+        let other = if source == Side::Primary { Side::Backup } else { Side::Primary };
+        let (source_schema, source_mark) = match self.copy_state(from, fqdn)? {
+            CopyState::Ready { schema, mark } => (schema, mark),
+            CopyState::Unavailable(why) => {
+                return Err(refused(
+                    format!(
+                        "the {} database {from} of pool '{fqdn}' cannot be the source: {why}; repair from the other copy: {}",
+                        source.name().to_lowercase(),
+                        repair_call(fqdn, other)
+                    ),
+                    fqdn,
+                ));
+            }
+        };
+        if let Err(why) = self.integrity(&source_schema) {
+            return Err(refused(
+                format!(
+                    "the {} database {from} of pool '{fqdn}' fails the integrity check ({why}); it cannot be the source: {}",
+                    source.name().to_lowercase(),
+                    repair_call(fqdn, other)
+                ),
+                fqdn,
+            ));
+        }
+        let target = match self.copy_state(to, fqdn)? {
+            CopyState::Ready { schema, mark } => match self.integrity(&schema) {
+                Ok(()) => Ok((schema, mark)),
+                Err(why) => Err(format!("it fails the integrity check ({why})")),
+            },
+            CopyState::Unavailable(why) => Err(why),
+        };
+        let pool_mark = self.pool_mark(fqdn)?;
+        // Change counters only grow along the pool's history, and a repair that drops changes
+        // continues above every counter seen (see `repair`): a copy with a higher counter holds
+        // changes the source lacks.
+        let mut losses = Vec::new();
+        let mut notes = Vec::new();
+        match &target {
+            Ok((_, held)) if held.1 > source_mark.1 => losses.push(format!(
+                "{to} holds {}, later than the source's {}: the changes after the source's are lost",
+                describe(*held),
+                describe(source_mark)
+            )),
+            Err(_) if pool_mark.1 > source_mark.1 => losses.push(format!(
+                "the pool is at {} but the source holds {}: the changes after it, held only by {to}, are lost",
+                describe(pool_mark),
+                describe(source_mark)
+            )),
+            _ if pool_mark.1 > source_mark.1 => notes.push(format!(
+                "the pool recorded {} but neither copy holds more than {}: the missing change was interrupted before it was reported done, and is dropped",
+                describe(pool_mark),
+                describe(source_mark)
+            )),
+            _ => {}
+        }
+        Ok(RepairPlan {
+            source,
+            source_instance: from.clone(),
+            target_instance: to.clone(),
+            source_schema,
+            source_mark,
+            target,
+            pool_mark,
+            losses,
+            notes,
+        })
+    }
+
+    /// Carry out a checked repair (same transaction as `plan_repair`): the target copy of the
+    /// pool becomes the source's, in place when the target file is intact, else in a new file
+    /// that replaces it (the old one is kept aside). The pool is then served from the source.
+    /// Returns notes for the caller to show.
+    pub fn repair(&self, pool: &PoolRow, plan: &RepairPlan) -> CmdletResult<Vec<String>> {
+        self.require_locked()?;
+        let fqdn = &pool.fqdn;
+        let mut notes = Vec::new();
+        let target_mark = plan.target.as_ref().map(|(_, m)| *m).unwrap_or((0, 0));
+        let generation = plan.pool_mark.0.max(plan.source_mark.0).max(target_mark.0) + 1;
+        // Dropping changes moves the counter above every one seen, so that no copy of the
+        // dropped history can ever pass for the new one.
+        let top = plan.pool_mark.1.max(target_mark.1);
+        let next = (generation, if top > plan.source_mark.1 { top + 1 } else { plan.source_mark.1 });
+        let state = if plan.source == Side::Primary { "Normal" } else { "FailedOver" };
+        match &plan.target {
+            Ok((schema, _)) => {
+                fault::point("repair:checked");
+                self.copy_pool(fqdn, &plan.source_schema, schema)?;
+                fault::point("repair:copied");
+                self.set_pool_state(fqdn, state)?;
+                self.set_marks(fqdn, next, &[&plan.source_schema, schema])?;
+            }
+            Err(why) => {
+                fault::point("repair:checked");
+                let aside = self.rebuild_file(fqdn, plan, next).map_err(|e| {
+                    refused(format!("cannot rebuild {} of pool '{fqdn}': {e:#}", plan.target_instance), fqdn)
+                })?;
+                notes.push(format!(
+                    "{} was unusable ({why}); it was rebuilt in a new file{}",
+                    plan.target_instance,
+                    aside.map(|a| format!(", the old one is kept as {}", a.display())).unwrap_or_default()
+                ));
+                self.set_pool_state(fqdn, state)?;
+                self.set_marks(fqdn, next, &[&plan.source_schema])?;
+                for other in self.pools()?.iter().filter(|p| p.is_pchat && !p.fqdn.eq_ignore_ascii_case(fqdn)) {
+                    for (side, instance) in [(Side::Backup, &other.database), (Side::Primary, &other.backup_database)] {
+                        if instance.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(&plan.target_instance)) {
+                            notes.push(format!(
+                                "pool '{}' also kept a copy in {}, which the new file does not hold: {}",
+                                other.fqdn,
+                                plan.target_instance,
+                                repair_call(&other.fqdn, side)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        fault::point("repair:written");
+        Ok(notes)
+    }
+
+    /// Build the target's new file beside it from the source file, then put it in place (the
+    /// old file, if any, moved aside). Its identity is recorded in this transaction: should the
+    /// transaction not commit, the new file is not the recorded one and a repair starts again.
+    fn rebuild_file(&self, fqdn: &str, plan: &RepairPlan, next: Mark) -> anyhow::Result<Option<std::path::PathBuf>> {
+        use anyhow::Context;
+        let path = self.pool_file_path(&plan.target_instance)?.context("the SQL instance has no file")?;
+        let source = self.pool_file_path(&plan.source_instance)?.context("the SQL instance has no file")?;
+        let building = std::path::PathBuf::from(format!("{}.rebuilding", path.display()));
+        // Left by a repair that was stopped: never served, only ever written by a repair.
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+        }
+        let id = super::pool_files::create(&building)?;
+        {
+            let conn = rusqlite::Connection::open_with_flags(
+                &building,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            conn.pragma_update(None, "foreign_keys", true)?;
+            let mut uri = super::pool_files::uri_rw(&source);
+            uri.truncate(uri.len() - "rw".len());
+            uri.push_str("ro");
+            conn.execute("ATTACH DATABASE ?1 AS src", [uri])?;
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            super::pool_data::copy_pool_with(&conn, fqdn, "src", "main")?;
+            conn.execute(
+                "INSERT INTO main.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation",
+                params![fqdn, next.1, next.0],
+            )?;
+            conn.execute_batch("COMMIT; DETACH DATABASE src;")?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        }
+        fault::point("repair:built");
+        let aside = super::pool_files::set_aside(&path)?;
+        std::fs::rename(&building, &path).with_context(|| format!("cannot put the new {} in place", path.display()))?;
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
+        }
+        fault::point("repair:renamed");
+        self.conn
+            .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![plan.target_instance, id])?;
+        Ok(aside)
+    }
+}

@@ -1,0 +1,489 @@
+//! Fault injection: readers, writers and fail-over toggles racing; primary and backup deleted,
+//! truncated and corrupted in each pool state; the process killed at each step of fail-over,
+//! fail-back and repair (the binary's PCHAT_FAULT points). Whatever happens, every room a writer
+//! was told was committed is there afterwards, in both copies once they are in sync, and no
+//! command ever serves an empty pool or copies over the good copy.
+//! Each numbered item of the fault issue is a named case: `item1_…` to `item7_…`.
+
+use crate::common;
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+
+use common::{Run, Store, file_states, single_error_line};
+use rusqlite::Connection;
+
+const PC01: &str = "PersistentChatServer:pc01.contoso.com";
+
+fn pool_file(s: &Store, instance: &str) -> PathBuf {
+    s.dir.path().join(format!("{instance}.contoso.com-rtc.db"))
+}
+
+fn repair(source: &str, force: bool) -> String {
+    format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "{source}", Force: {force}}})"#)
+}
+
+fn set_state(state: &str) -> String {
+    format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "{state}"}})"#)
+}
+
+fn state(s: &Store, prop: &str) -> String {
+    s.c(&format!("get_cs_persistent_chat_state(\"{PC01}\")[0].{prop}")).ok().stdout.trim().to_string()
+}
+
+/// pc01's room names in one database file (read directly, not through pchat).
+fn rooms_in(path: &Path) -> BTreeSet<String> {
+    let c = Connection::open(path).expect("open pool db");
+    let mut stmt = c.prepare("SELECT name FROM rooms WHERE pool = 'pc01.contoso.com'").expect("select");
+    stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("names")
+}
+
+/// pc01's room names as pchat serves them.
+fn rooms_served(s: &Store) -> Result<BTreeSet<String>, String> {
+    let run =
+        s.c(r#"for r in get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}) { print(r.Name) }"#);
+    if run.code == 0 { Ok(run.stdout.lines().map(str::to_string).collect()) } else { Err(run.stderr) }
+}
+
+const SETUP: &str = r#"
+new_cs_persistent_chat_category(#{Name: "Load", PersistentChatPoolFqdn: "pc01.contoso.com"});
+for i in 0..ROOM_COUNT { new_cs_persistent_chat_room(#{Name: `R${i}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"}); }
+"#;
+
+/// The demo store with `n` rooms in pc01.
+fn with_rooms(n: usize) -> (Store, BTreeSet<String>) {
+    let s = Store::demo();
+    s.runbook("setup.rhai", &SETUP.replace("ROOM_COUNT", &n.to_string()), &[]).ok();
+    (s, (0..n).map(|i| format!("R{i}")).collect())
+}
+
+/// Start pchat with a fault point; standard error is read line by line by the caller.
+fn spawn(s: &Store, fault: &str, code: &str) -> Child {
+    s.command(&["--yes", "-c", code])
+        .env("PCHAT_FAULT", fault)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn")
+}
+
+/// Wait (blocking read, no sleeping) until the child reports it reached a paused fault point.
+fn wait_reached(child: &mut Child, step: &str) -> BufReader<std::process::ChildStderr> {
+    let mut err = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("read") > 0, "the child ended before reaching {step}");
+        if line.trim() == format!("pchat-fault: reached {step}") {
+            return err;
+        }
+    }
+}
+
+fn finish(child: Child) -> Run {
+    Run::from(child.wait_with_output().expect("exit"))
+}
+
+fn damage(path: &Path, how: &str) {
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    match how {
+        "delete" => std::fs::remove_file(path).expect("delete"),
+        "truncate" => std::fs::write(path, b"").expect("truncate"),
+        "corrupt-header" => {
+            let mut bytes = std::fs::read(path).expect("read");
+            bytes[..100].copy_from_slice(&[0x5a; 100]);
+            std::fs::write(path, bytes).expect("write");
+        }
+        // Every page after the first three (the schema and the file's identity stay readable).
+        "corrupt-pages" => {
+            let mut bytes = std::fs::read(path).expect("read");
+            for b in bytes.iter_mut().skip(3 * 4096) {
+                *b ^= 0xa5;
+            }
+            std::fs::write(path, bytes).expect("write");
+        }
+        other => panic!("unknown damage {other}"),
+    }
+}
+
+/// Item 1: a writer creating rooms (printing each one pchat reported done), readers looping
+/// over the state and the rooms, and fail-over/fail-back toggles. Every room reported done is
+/// there afterwards, in both copies.
+#[cfg(unix)]
+#[test]
+fn item1_readers_writers_and_toggles_lose_no_committed_room() {
+    let (s, _) = with_rooms(0);
+    let writer_code = r#"
+for i in 0..2500 {
+    new_cs_persistent_chat_room(#{Name: `W${i}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load", ErrorAction: "Continue"});
+    if last_errors().len() == 0 { print(`W${i}`); } else { clear_errors(); }
+}
+"#;
+    let reader_code = r#"
+for i in 0..60 {
+    let st = get_cs_persistent_chat_state(#{ErrorAction: "Continue"});
+    let n = get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com", ErrorAction: "Continue"}).len();
+    clear_errors();
+}
+"#;
+    let toggler_code = format!(
+        r#"for i in 0..4 {{
+    set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver", ErrorAction: "Stop"}});
+    set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal", ErrorAction: "Stop"}});
+}}"#
+    );
+    let path = |name: &str| s.dir.path().join(name);
+    for (name, code) in [("writer.rhai", writer_code), ("reader.rhai", reader_code)] {
+        std::fs::write(path(name), code).expect("runbook");
+    }
+    std::fs::write(path("toggler.rhai"), &toggler_code).expect("runbook");
+    let start = |name: &str| {
+        s.command(&["--yes", "run", &path(name).to_string_lossy()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let writer = start("writer.rhai");
+    let readers: Vec<Child> = (0..3).map(|_| start("reader.rhai")).collect();
+    let toggler = start("toggler.rhai");
+    let toggled = finish(toggler);
+    let written = finish(writer);
+    for r in readers {
+        let run = finish(r);
+        assert_eq!(run.code, 0, "reader: {}", run.stderr);
+        assert!(!run.stderr.contains("brought it up to date"), "a read repaired: {}", run.stderr);
+    }
+    assert_eq!(toggled.code, 0, "toggler: {}", toggled.stderr);
+    let committed: BTreeSet<String> = written.stdout.lines().map(str::to_string).collect();
+    assert!(committed.len() >= 2000, "the writer got {} rooms through: {}", committed.len(), written.stderr);
+    assert_eq!(state(&s, "PoolState"), "Normal");
+    assert_eq!(state(&s, "InSync"), "True");
+    let served = rooms_served(&s).expect("readable");
+    assert!(committed.is_subset(&served), "{} committed rooms missing", committed.difference(&served).count());
+    assert_eq!(rooms_in(&pool_file(&s, "sql01")), served);
+    assert_eq!(rooms_in(&pool_file(&s, "sql02")), served);
+}
+
+/// Item 1, made deterministic: a fail-back paused after its copy, holding the lock. Readers go on
+/// (and see the pool as it was), a writer waits for the lock, and its room reaches both copies.
+#[cfg(unix)]
+#[test]
+fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
+    let (s, rooms) = with_rooms(300);
+    s.c(&set_state("FailedOver")).ok();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
+    let release = s.dir.path().join("release");
+    let mut toggler = spawn(&s, &format!("failback:copied:pause:{}", release.display()), &set_state("Normal"));
+    let _err = wait_reached(&mut toggler, "failback:copied");
+    // The fail-back holds every lock: reads go on from what is committed.
+    assert_eq!(state(&s, "PoolState"), "FailedOver");
+    assert_eq!(rooms_served(&s).expect("readable").len(), rooms.len() + 1);
+    let writer = s
+        .command(&["-c", r#"new_cs_persistent_chat_room(#{Name: "AfterFailBack", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"}); print("done")"#])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("writer");
+    std::fs::write(&release, b"").expect("release");
+    assert_eq!(finish(toggler).code, 0);
+    let w = finish(writer);
+    assert_eq!(w.stdout.trim(), "done", "{}", w.stderr);
+    assert_eq!(state(&s, "InSync"), "True");
+    for instance in ["sql01", "sql02"] {
+        let held = rooms_in(&pool_file(&s, instance));
+        assert_eq!(held.len(), rooms.len() + 2, "{instance}");
+        assert!(held.contains("WhileFailedOver") && held.contains("AfterFailBack"), "{instance}");
+    }
+}
+
+/// Item 2 and its relatives: delete, truncate or corrupt either copy in either pool state. No
+/// command serves the pool empty, nothing is copied over the good copy, and one repair command
+/// from the good copy brings every room back into both.
+#[test]
+fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_one() {
+    let (template, rooms) = with_rooms(20);
+    for pool_state in ["Normal", "FailedOver"] {
+        for (lost, good, good_side) in [("sql01", "sql02", "Backup"), ("sql02", "sql01", "Primary")] {
+            for how in ["delete", "truncate", "corrupt-header", "corrupt-pages"] {
+                let case = format!("{pool_state}, {lost} {how}");
+                let s = template.copy();
+                if pool_state == "FailedOver" {
+                    s.c(&set_state("FailedOver")).ok();
+                }
+                damage(&pool_file(&s, lost), how);
+                // Reads: every room, or an error that names the file and the way out.
+                match rooms_served(&s) {
+                    Ok(served) => assert_eq!(served, rooms, "{case}: served a partial pool"),
+                    Err(e) => assert!(
+                        e.contains(&format!("{lost}.contoso.com-rtc.db")) || e.contains("malformed"),
+                        "{case}: {e}"
+                    ),
+                }
+                // Every procedure a hurried admin might try; none may copy over the good copy.
+                let _ = s.c(&set_state("FailedOver"));
+                let _ = s.c(&set_state("Normal"));
+                let _ = s.c(&repair(if good_side == "Primary" { "Backup" } else { "Primary" }, false));
+                let _ = s.run(&[
+                    "run",
+                    &format!("{}/scripts/fail_back.rhai", common::ROOT),
+                    "--arg",
+                    "pool=pc01.contoso.com",
+                ]);
+                if how != "corrupt-pages" {
+                    assert!(std::fs::metadata(pool_file(&s, good)).is_ok_and(|m| m.len() > 0), "{case}");
+                }
+                assert_eq!(rooms_in(&pool_file(&s, good)), rooms, "{case}: the good copy lost rooms");
+                // The recovery: one command from the good copy.
+                s.c(&repair(good_side, false)).ok();
+                assert_eq!(rooms_served(&s).expect("served"), rooms, "{case}");
+                assert_eq!(rooms_in(&pool_file(&s, lost)), rooms, "{case}: rebuilt copy");
+                assert_eq!(state(&s, "InSync"), "True", "{case}");
+                s.c(r#"new_cs_persistent_chat_room(#{Name: "Next", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#)
+                    .ok();
+            }
+        }
+    }
+}
+
+/// Item 2 as reported: with the pool failed over, the backup file is deleted. Reads fail naming
+/// the file and the command; fail-back does not call an empty backup "in sync" and copy it.
+#[test]
+fn item2_the_reported_sequence_keeps_every_room() {
+    let (s, rooms) = with_rooms(20);
+    let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
+    let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+    s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+    std::fs::remove_file(pool_file(&s, "sql02")).expect("delete backup");
+    let err = rooms_served(&s).expect_err("an empty pool must not be served");
+    assert!(err.contains("sql02.contoso.com-rtc.db is missing"), "{err}");
+    assert!(err.contains(r#"repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Primary\"})"#) || err.contains(r#"Source: "Primary""#), "{err}");
+    assert!(!pool_file(&s, "sql02").exists(), "no read recreates the file");
+    let run = s.run(&["run", &back, "--arg", "pool=pc01.contoso.com"]).ok();
+    assert!(
+        run.stdout.contains("The serving backup sql02.contoso.com\\rtc is lost: return to the primary"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[6] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rooms_served(&s).expect("served"), rooms);
+    assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms);
+}
+
+/// A room created while failed over lives only in the backup: losing the backup loses it, and
+/// the way back says so and needs Force.
+#[test]
+fn item2_returning_to_the_primary_without_the_backup_needs_force_and_names_the_loss() {
+    let (s, rooms) = with_rooms(5);
+    s.c(&set_state("FailedOver")).ok();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
+    damage(&pool_file(&s, "sql02"), "truncate");
+    let before = file_states(&s);
+    let run = s.c(&repair("Primary", false));
+    let line = single_error_line(&run);
+    assert!(
+        line.contains("would lose data: the pool is at change 7 of generation 2 but the source holds change 6"),
+        "{line}"
+    );
+    assert_eq!(file_states(&s), before, "a refused repair changes nothing");
+    let run = s.c(&repair("Primary", true)).ok();
+    assert!(run.stderr.contains("WARNING: the pool is at change 7"), "{}", run.stderr);
+    assert_eq!(state(&s, "PoolState"), "Normal");
+    assert_eq!(rooms_served(&s).expect("served"), rooms);
+    // The counter moved past the dropped change: an old copy of the backup can never pass.
+    assert_eq!(state(&s, "Change"), "8");
+}
+
+/// Item 3: reads and `--what-if` change no file (SQLite's -shm index excepted), and take no copy:
+/// on a store whose backup is behind, and on one whose backup is missing.
+#[test]
+fn item3_reads_and_what_if_change_no_file() {
+    let (s, _) = with_rooms(10);
+    let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
+    s.c(
+        r#"new_cs_persistent_chat_room(#{Name: "Late", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#,
+    )
+    .ok();
+    std::fs::write(pool_file(&s, "sql02"), &backup).expect("as if the backup had not committed");
+    let reads = [
+        "get_cs_persistent_chat_state()",
+        r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+        "get_cs_persistent_chat_category()",
+        "get_cs_persistent_chat_addin()",
+        "get_cs_service()",
+    ];
+    let changes = [set_state("FailedOver"), set_state("Normal"), repair("Primary", false), repair("Backup", true)];
+    for round in ["backup behind", "backup missing"] {
+        let before = file_states(&s);
+        for read in reads {
+            s.c(read).ok();
+            s.run(&["--what-if", "-c", read]).ok();
+        }
+        for change in &changes {
+            let _ = s.run(&["--what-if", "-c", change]);
+        }
+        let _ = s.run(&[
+            "--what-if",
+            "run",
+            &format!("{}/scripts/fail_over.rhai", common::ROOT),
+            "--arg",
+            "pool=pc01.contoso.com",
+        ]);
+        assert_eq!(file_states(&s), before, "{round}: a read or a --what-if changed a file");
+        if round == "backup behind" {
+            std::fs::remove_file(pool_file(&s, "sql02")).expect("delete");
+        }
+    }
+}
+
+/// Item 6: a stale list in the process made Replace-then-Add keep the old list and two Swaps
+/// undo nothing. Every change is seen at once, in the same script and in a fresh process.
+#[test]
+fn item6_active_server_changes_are_seen_at_once() {
+    let s = Store::demo();
+    let script = format!(
+        r#"
+let id = "{PC01}";
+fn active(id) {{ get_cs_persistent_chat_state(id)[0].ActiveServers }}
+set_cs_persistent_chat_active_server(id, #{{ActiveServers: #{{Replace: ["pcsrv03.contoso.com"]}}}});
+print(`replace ${{active(id)}}`);
+set_cs_persistent_chat_active_server(id, #{{ActiveServers: #{{Add: "pcsrv04.contoso.com"}}}});
+print(`add ${{active(id)}}`);
+set_cs_persistent_chat_active_server(id, #{{Swap: true}});
+print(`swap ${{active(id)}}`);
+set_cs_persistent_chat_active_server(id, #{{Swap: true}});
+print(`swap ${{active(id)}}`);
+"#
+    );
+    let run = s.runbook("active.rhai", &script, &["--yes"]).ok();
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        [
+            r#"replace ["pcsrv03.contoso.com"]"#,
+            r#"add ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#,
+            r#"swap ["pcsrv01.contoso.com", "pcsrv02.contoso.com"]"#,
+            r#"swap ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#,
+        ]
+    );
+    assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv03.contoso.com,pcsrv04.contoso.com");
+    let run =
+        s.run(&["run", &format!("{}/scripts/fail_over.rhai", common::ROOT), "--arg", "pool=pc01.contoso.com"]).ok();
+    assert!(run.stdout.contains(r#"active ["pcsrv01.contoso.com", "pcsrv02.contoso.com"]"#), "{}", run.stdout);
+}
+
+/// Item 7: the fail-over runbook is for a damaged primary; with the serving backup damaged, the
+/// fail-back runbook returns to the intact primary.
+#[test]
+fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
+    let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
+    let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+    let (template, rooms) = with_rooms(15);
+    for how in ["delete", "corrupt-header"] {
+        let s = template.copy();
+        damage(&pool_file(&s, "sql01"), how);
+        let run = s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(
+            run.stdout.contains("[5] Verify: state FailedOver, served from sql02.contoso.com\\rtc"),
+            "{how}: {}",
+            run.stdout
+        );
+        assert_eq!(rooms_served(&s).expect("served"), rooms, "{how}");
+        // Back again: the runbook rebuilds the lost primary from the backup first.
+        let run = s.run(&["run", &back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("Rebuild the lost primary sql01.contoso.com\\rtc"), "{how}: {}", run.stdout);
+        assert!(run.stdout.contains("in sync true"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_in(&pool_file(&s, "sql01")), rooms, "{how}");
+
+        let s = template.copy();
+        s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+        damage(&pool_file(&s, "sql02"), how);
+        let run = s.run(&["run", &back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_served(&s).expect("served"), rooms, "{how}");
+        assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms, "{how}: the backup is rebuilt");
+    }
+}
+
+/// kill -9 at each step of fail-over, fail-back and repair: afterwards the pool is in its old or
+/// its new state, every room is there, and at most one repair command (never a read) brings both
+/// copies back in sync.
+#[test]
+fn a_kill_at_each_step_loses_nothing() {
+    let (template, rooms) = with_rooms(200);
+    let failed_over = template.copy();
+    failed_over.c(&set_state("FailedOver")).ok();
+    let lost_backup = template.copy();
+    lost_backup.c(&set_state("FailedOver")).ok();
+    damage(&pool_file(&lost_backup, "sql02"), "corrupt-header");
+    let cases: Vec<(&Store, &str, String)> = vec![
+        (&template, "failover:checked", set_state("FailedOver")),
+        (&template, "failover:written", set_state("FailedOver")),
+        (&template, "committed", set_state("FailedOver")),
+        (&failed_over, "failback:checked", set_state("Normal")),
+        (&failed_over, "failback:copied", set_state("Normal")),
+        (&failed_over, "failback:written", set_state("Normal")),
+        (&failed_over, "committed", set_state("Normal")),
+        (&template, "repair:checked", repair("Primary", false)),
+        (&template, "repair:copied", repair("Primary", false)),
+        (&template, "repair:written", repair("Backup", false)),
+        (&lost_backup, "repair:checked", repair("Primary", false)),
+        (&lost_backup, "repair:built", repair("Primary", false)),
+        (&lost_backup, "repair:renamed", repair("Primary", false)),
+        (&lost_backup, "repair:written", repair("Primary", false)),
+        (&lost_backup, "committed", repair("Primary", false)),
+    ];
+    for (base, step, code) in cases {
+        let s = base.copy();
+        let run = finish(spawn(&s, &format!("{step}:kill"), &code));
+        assert_ne!(run.code, 0, "{step}: not killed");
+        assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+        let statuses = s.c(&format!(r#"let x = get_cs_persistent_chat_state("{PC01}")[0]; `${{x.PoolState}} ${{x.PrimaryStatus}} / ${{x.BackupStatus}}`"#)).ok();
+        let statuses = statuses.stdout.trim().to_string();
+        if !statuses.ends_with("Current / Current") {
+            // The copy the pool is served from is the one to keep.
+            let source = if statuses.starts_with("FailedOver") && !statuses.contains("/ Unavailable") {
+                "Backup"
+            } else {
+                "Primary"
+            };
+            let run = s.c(&repair(source, false));
+            assert_eq!(run.code, 0, "{step} ({statuses}): {}", run.stderr);
+        }
+        assert_eq!(rooms_served(&s).expect("served"), rooms, "{step}");
+        assert_eq!(rooms_in(&pool_file(&s, "sql01")), rooms, "{step}");
+        assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms, "{step}");
+        assert_eq!(state(&s, "InSync"), "True", "{step}");
+    }
+}
+
+/// Files a pool needs are never made by opening the store: only by publishing a topology (a new
+/// SQL instance) or by a repair.
+#[test]
+fn opening_the_store_never_creates_a_pool_file() {
+    let s = Store::demo();
+    std::fs::remove_file(pool_file(&s, "sql03")).expect("delete");
+    s.c("get_cs_persistent_chat_state().len()").ok();
+    let _ = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert!(!pool_file(&s, "sql03").exists());
+    // Publishing the same topology again does not recreate it either: the instance keeps its file.
+    s.c(&format!(r#"publish_cs_topology("{}/scripts/demo/topology.json")"#, common::ROOT)).ok();
+    assert!(!pool_file(&s, "sql03").exists());
+    // A file put in its place that pchat did not create for that instance is refused.
+    std::fs::copy(pool_file(&s, "sql01"), pool_file(&s, "sql03")).expect("copy");
+    let run = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert!(
+        single_error_line(&run).contains("is not the one pchat created for sql03.contoso.com\\rtc"),
+        "{}",
+        run.stderr
+    );
+}
