@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cli;
 pub mod engine;
 pub mod errors;
+pub mod files;
 pub mod filters;
 pub mod handlers;
 pub mod help;
