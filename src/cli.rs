@@ -17,6 +17,9 @@ pub const EXIT_TERMINATED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_NON_TERMINATING: i32 = 3;
 
+/// The largest script pchat reads (a runbook file or standard input): 16 MiB.
+const MAX_SCRIPT_BYTES: u64 = 16 << 20;
+
 #[derive(Parser)]
 #[command(name = "pchat", version, about = "Administer Persistent Chat from Rhai: a REPL, runbooks and one-liners")]
 struct Cli {
@@ -83,8 +86,9 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
     let dir = db.parent().unwrap_or(Path::new("."));
     let topology = dir.join("demo-topology.json");
     let directory = dir.join("demo-directory.json");
-    std::fs::write(&topology, DEMO_TOPOLOGY).map_err(|e| format!("cannot write {}: {e}", topology.display()))?;
-    std::fs::write(&directory, DEMO_DIRECTORY).map_err(|e| format!("cannot write {}: {e}", directory.display()))?;
+    let files = crate::files::Guard::unconfined();
+    files.write_bytes(&topology, false, DEMO_TOPOLOGY.as_bytes()).map_err(|e| e.to_string())?;
+    files.write_bytes(&directory, false, DEMO_DIRECTORY.as_bytes()).map_err(|e| e.to_string())?;
     let code = format!(
         "publish_cs_topology(#{{FileName: {:?}, Confirm: false}}); import_cs_ad_principal(#{{FileName: {:?}, Confirm: false}});",
         topology.to_string_lossy(),
@@ -186,6 +190,9 @@ pub fn main() -> i32 {
         },
         None => (None, Vec::new()),
     };
+    // Runbooks and scripts on standard input may run unattended and come from someone else: they
+    // open files only in their allowed folders. `-c` and the REPL are the administrator's own hand.
+    let stdin_script = cli.code.is_none() && script.is_none() && !std::io::stdin().is_terminal();
     let opts = Options {
         db: db.clone(),
         json: cli.json,
@@ -193,6 +200,7 @@ pub fn main() -> i32 {
         prompt_mode: PromptMode::detect(cli.yes),
         script: script.clone(),
         args,
+        confined: script.is_some() || stdin_script,
     };
     let mut shell = match Shell::new(opts, interrupt.clone()) {
         Ok(s) => s,
@@ -208,13 +216,13 @@ pub fn main() -> i32 {
         return EXIT_TERMINATED;
     }
     if let Some(file) = script {
-        return match std::fs::read_to_string(&file) {
+        return match crate::files::Guard::unconfined().read_text(&file, MAX_SCRIPT_BYTES) {
             Ok(code) => {
                 let ps1 = file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"));
                 run_script(&mut shell, &code, ps1)
             }
             Err(e) => {
-                eprintln!("pchat: cannot read runbook {}: {e}", file.display());
+                eprintln!("pchat: cannot read the runbook: {e}");
                 EXIT_USAGE
             }
         };
@@ -224,8 +232,12 @@ pub fn main() -> i32 {
     }
     if !std::io::stdin().is_terminal() {
         let mut code = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut code) {
+        if let Err(e) = std::io::stdin().take(MAX_SCRIPT_BYTES + 1).read_to_string(&mut code) {
             eprintln!("pchat: cannot read the script from standard input: {e}");
+            return EXIT_USAGE;
+        }
+        if code.len() as u64 > MAX_SCRIPT_BYTES {
+            eprintln!("pchat: the script on standard input is larger than {} MiB", MAX_SCRIPT_BYTES >> 20);
             return EXIT_USAGE;
         }
         return run_script(&mut shell, &code, false);

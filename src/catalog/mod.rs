@@ -93,10 +93,11 @@ pub enum ObjType {
     TaskOutput,
     Credential,
     Message,
+    RunbookConfiguration,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 16] = [
+    pub const ALL: [ObjType; 17] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -113,6 +114,7 @@ impl ObjType {
         ObjType::TaskOutput,
         ObjType::Credential,
         ObjType::Message,
+        ObjType::RunbookConfiguration,
     ];
 
     /// Type names as the reference's output catalogue spells them.
@@ -134,6 +136,7 @@ impl ObjType {
             ObjType::TaskOutput => "TaskOutput",
             ObjType::Credential => "PSCredential",
             ObjType::Message => "ChatMessage",
+            ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
         }
     }
 
@@ -232,6 +235,7 @@ impl ObjType {
             ObjType::TaskOutput => &["TargetFqdn", "Result", "Latency", "Error", "Diagnosis"],
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
+            ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
         }
     }
 
@@ -406,6 +410,7 @@ pub enum Noun {
     Eligibility,
     Data,
     Message,
+    Runbook,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -49,7 +49,7 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The extensions of DESIGN.md §3, in catalog order.
-const EXTENSIONS: [&str; 10] = [
+const EXTENSIONS: [&str; 12] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
@@ -60,6 +60,8 @@ const EXTENSIONS: [&str; 10] = [
     "Get-CsEffectivePersistentChatPolicy",
     "Send-CsPersistentChatMessage",
     "Get-CsPersistentChatMessage",
+    "Get-CsPersistentChatRunbookConfiguration",
+    "Set-CsPersistentChatRunbookConfiguration",
 ];
 
 const VERBS: [&str; 11] =

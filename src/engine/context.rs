@@ -2,12 +2,14 @@
 //! machinery (reference 1.6, 1.8; DESIGN.md §1–2).
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::rc::Rc;
 
 use rhai::Dynamic;
 
 use crate::binder::Common;
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::files::{Confinement, Guard};
 use crate::store::Store;
 
 /// How confirmation prompts are answered in this session.
@@ -50,6 +52,8 @@ pub struct Ctx<'a> {
     /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
     /// assigns them in the script's scope (see `engine::OutVariables`).
     pub variables: Vec<(String, Dynamic)>,
+    /// The folders this run may open files in (None: `-c` and the REPL, not confined).
+    pub confinement: Option<Rc<Confinement>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -57,7 +61,7 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            println!("What if: Performing the operation \"{}\" on target \"{}\".", self.cmdlet.name, target);
+            self.announce_what_if(target);
             return Ok(false);
         }
         let due = match self.common.confirm {
@@ -69,6 +73,42 @@ impl<'a> Ctx<'a> {
         }
         self.changed.push(target.to_string());
         Ok(true)
+    }
+
+    /// The `What if:` line for a target that is not changed.
+    pub fn announce_what_if(&self, target: &str) {
+        what_if_line(self.cmdlet.name, target);
+    }
+
+    /// The rules every file this call reads or writes goes through: the run's confinement and
+    /// the store's database files, which are never written.
+    pub fn files(&self) -> CmdletResult<Guard> {
+        let databases = self
+            .store
+            .database_files()
+            .map_err(|e| CmdletError::invalid_operation(format!("cannot list the store's files: {e:#}")))?;
+        Ok(Guard::new(self.confinement.clone(), &databases))
+    }
+
+    /// Write a file named by a parameter through the file rules; under WhatIf only announce it.
+    pub fn write_file(
+        &self,
+        param: &str,
+        path: &str,
+        fill: impl FnOnce(&mut std::fs::File) -> CmdletResult<()>,
+    ) -> CmdletResult<()> {
+        let written = self.files()?.write(std::path::Path::new(path), self.what_if, fill).map_err(|e| in_param(param, e))?;
+        if !written {
+            self.announce_what_if(path);
+        }
+        Ok(())
+    }
+
+    /// Read a whole text file named by a parameter (a regular file of at most `MAX_INPUT_BYTES`).
+    pub fn read_file(&self, param: &str, path: &str) -> CmdletResult<String> {
+        self.files()?
+            .read_text(std::path::Path::new(path), crate::files::MAX_INPUT_BYTES)
+            .map_err(|e| in_param(param, e.into()))
     }
 
     /// A situational prompt (an in-use policy or add-in): asked unless `Force` or `Confirm: false`.
@@ -137,4 +177,17 @@ impl<'a> Ctx<'a> {
     fn declined(&self, target: &str) -> CmdletError {
         CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target)
     }
+}
+
+/// Prefix a file error with the parameter that named the file.
+pub fn in_param(param: &str, mut e: CmdletError) -> CmdletError {
+    if !e.message.starts_with('-') {
+        e.message = format!("-{param}: {}", e.message);
+    }
+    e
+}
+
+/// Say what WhatIf kept from happening (PowerShell's wording).
+pub fn what_if_line(operation: &str, target: &str) {
+    println!("What if: Performing the operation \"{operation}\" on target \"{target}\".");
 }

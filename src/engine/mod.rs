@@ -17,6 +17,7 @@ use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position
 use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
+use crate::files::{Confinement, Guard};
 use crate::store::Store;
 pub use context::PromptMode;
 
@@ -29,6 +30,8 @@ pub struct Options {
     pub script: Option<PathBuf>,
     /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
     pub args: Vec<(String, String)>,
+    /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
+    pub confined: bool,
 }
 
 /// State shared by every registered function.
@@ -43,6 +46,33 @@ pub struct Session {
     pub interrupt: Arc<AtomicBool>,
     /// Caller variables set by cmdlets, waiting to be assigned in the script's scope.
     pub out_variables: OutVariables,
+    /// The folders a confined run may open files in; None: not confined (`-c`, the REPL).
+    pub confinement: Option<Rc<Confinement>>,
+}
+
+impl Session {
+    /// The rules for a file a script names (`read_text`, Export-Csv, ...).
+    pub fn files(&self) -> Result<Guard, Box<EvalAltResult>> {
+        let databases = self.store.database_files().map_err(|e| {
+            EvalAltResult::ErrorRuntime(format!("cannot list the store's files: {e:#}").into(), Position::NONE)
+        })?;
+        Ok(Guard::new(self.confinement.clone(), &databases))
+    }
+}
+
+/// The folders a confined run may open: its own, the store's, and those the store's runbook
+/// configuration allows (read once, when the run starts).
+fn confinement(store: &Store, script_dir: Option<&Path>) -> anyhow::Result<Confinement> {
+    let mut roots = Vec::new();
+    if let Some(dir) = script_dir {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        roots.push((dir.to_path_buf(), "the runbook's folder".to_string()));
+    }
+    roots.push((store.dir().to_path_buf(), "the store's folder".to_string()));
+    for folder in store.runbook_allowed_folders()? {
+        roots.push((PathBuf::from(folder), "allowed by the runbook configuration".to_string()));
+    }
+    Ok(Confinement::new(roots))
 }
 
 /// Caller variables set by cmdlets (`-OutLoggerVariable NAME`, `-OutVerboseVariable NAME`).
@@ -132,6 +162,8 @@ pub fn is_available(cmdlet: &Cmdlet) -> bool {
 impl Shell {
     pub fn new(opts: Options, interrupt: Arc<AtomicBool>) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
+        let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+        let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
         let session = Rc::new(RefCell::new(Session {
             store,
             what_if: opts.what_if,
@@ -140,6 +172,7 @@ impl Shell {
             errors_written: 0,
             interrupt: interrupt.clone(),
             out_variables: OutVariables::default(),
+            confinement,
         }));
         let mut engine = Engine::new();
         engine.set_strict_variables(true);
@@ -147,15 +180,14 @@ impl Shell {
         engine.set_max_expr_depths(256, 256);
         let flag = interrupt.clone();
         engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
-        let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
-        engine.set_module_resolver(modules::resolver(script_dir.clone()));
+        engine.set_module_resolver(modules::resolver(script_dir.clone(), session.borrow().confinement.clone()));
         let pending = session.borrow().out_variables.clone();
         // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
         #[allow(deprecated)]
         engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
         register_cmdlets(&mut engine, &session);
         register_builtins(&mut engine, &session);
-        files::register(&mut engine);
+        files::register(&mut engine, &session);
         crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
@@ -345,6 +377,7 @@ mod tests {
             prompt_mode: PromptMode::Unattended,
             script: None,
             args: Vec::new(),
+            confined: false,
         };
         Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
     }

@@ -62,8 +62,9 @@ impl Error {
         Error { kind, path: path.display().to_string(), message }
     }
 
-    fn io(path: &Path, what: &str, e: io::Error) -> Error {
-        Error::new(ErrorKind::Io, path, format!("cannot {what} '{}': {e}", path.display()))
+    /// `done`: what could not be done to it ("read", "written", ...).
+    fn io(path: &Path, done: &str, e: io::Error) -> Error {
+        Error::new(ErrorKind::Io, path, format!("'{}' cannot be {done}: {e}", path.display()))
     }
 }
 
@@ -160,7 +161,7 @@ impl Guard {
 
     /// Resolve `path` and check the confinement: the path to open.
     pub fn check(&self, path: &Path) -> Result<PathBuf, Error> {
-        let resolved = resolve(path).map_err(|e| Error::io(path, "resolve", e))?;
+        let resolved = resolve(path).map_err(|e| Error::io(path, "resolved", e))?;
         if let Some(c) = &self.confinement
             && !c.allows(&resolved)
         {
@@ -280,7 +281,7 @@ impl Guard {
 
     /// Write `bytes` as the whole file (see `write`).
     pub fn write_bytes(&self, path: &Path, what_if: bool, bytes: &[u8]) -> Result<bool, Error> {
-        self.write(path, what_if, |f| io::Write::write_all(f, bytes).map_err(|e| Error::io(path, "write", e)))
+        self.write(path, what_if, |f| io::Write::write_all(f, bytes).map_err(|e| Error::io(path, "written", e)))
     }
 
     /// Append `bytes` to a file in place, creating it (0600) when missing.

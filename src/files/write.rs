@@ -11,7 +11,7 @@ use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::{Error, ErrorKind};
+use super::Error;
 
 const FILE_MODE: u32 = 0o600;
 const DIR_MODE: u32 = 0o700;
@@ -89,9 +89,7 @@ pub(super) fn replace<E: From<Error>>(
     target: &Path,
     fill: impl FnOnce(&mut File) -> Result<(), E>,
 ) -> Result<(), E> {
-    let io_err = |what: &str, e: io::Error| {
-        Error::new(ErrorKind::Io, shown, format!("cannot {what} '{}': {e}", shown.display()))
-    };
+    let io_err = |_: &str, e: io::Error| Error::io(shown, "written", e);
     let dir = target.parent().unwrap_or(Path::new("/"));
     let mut temp = create_temp(dir, target).map_err(|e| io_err("write", e))?;
     // Exactly 0600 whatever the umask.
@@ -104,8 +102,7 @@ pub(super) fn replace<E: From<Error>>(
 
 /// Append to `target` in place, creating it owner-only when missing.
 pub(super) fn append(shown: &Path, target: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let io_err =
-        |e: io::Error| Error::new(ErrorKind::Io, shown, format!("cannot append to '{}': {e}", shown.display()));
+    let io_err = |e: io::Error| Error::io(shown, "appended to", e);
     let existed = target.exists();
     let mut file = OpenOptions::new()
         .append(true)

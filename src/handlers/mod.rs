@@ -17,6 +17,7 @@ mod messages;
 mod policy;
 mod principals;
 mod rooms;
+mod runbook;
 mod scope;
 mod settings;
 mod state;
@@ -83,6 +84,8 @@ pub fn lookup(cmdlet: &str) -> Option<Handler> {
         "Remove-CsPersistentChatMessage" => messages::remove,
         "Export-CsPersistentChatData" => data::export::export,
         "Import-CsPersistentChatData" => data::import::import,
+        "Get-CsPersistentChatRunbookConfiguration" => runbook::get,
+        "Set-CsPersistentChatRunbookConfiguration" => runbook::set,
         _ => return None,
     })
 }
@@ -100,10 +103,6 @@ pub(crate) fn wildcard_filter(b: &Bound) -> CmdletResult<Option<Wildcard>> {
     b.str("Filter").map(|f| Wildcard::new(f).map_err(|e| CmdletError::invalid(format!("-Filter: {e}")))).transpose()
 }
 
-/// Read a file named by a parameter, with an error that names it.
-pub(crate) fn read_text(param: &str, path: &str) -> CmdletResult<String> {
-    std::fs::read_to_string(path).map_err(|e| CmdletError::invalid(format!("{param} '{path}' cannot be read: {e}")))
-}
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ pub mod messages;
 pub mod pool_data;
 pub mod pools;
 pub mod rooms;
+pub mod runbook;
 mod schema;
 pub mod scope;
 pub mod seed;
@@ -32,6 +33,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Store {
     conn: Connection,
+    /// The central database file.
+    path: PathBuf,
     dir: PathBuf,
     /// SQL instance identity (lower case) → schema alias of its attached pool database.
     attached: RefCell<HashMap<String, String>>,
@@ -107,6 +110,7 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
 
 /// Open, configure and migrate one pool database file (creating it when missing).
 fn open_pool_file(path: &Path) -> anyhow::Result<()> {
+    crate::files::create_private_file(path).with_context(|| format!("cannot create {}", path.display()))?;
     let conn = Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     configure(&conn)?;
     migrate(&conn, schema::POOL).with_context(|| format!("cannot migrate {}", path.display()))?;
@@ -128,12 +132,16 @@ impl Store {
     /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        crate::files::create_private_dir_all(&dir)
+            .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        // Owner-only before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
+        crate::files::create_private_file(path).with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
         let store = Store {
             conn,
+            path: path.to_path_buf(),
             dir,
             attached: RefCell::new(HashMap::new()),
             unavailable: RefCell::new(HashMap::new()),
@@ -150,6 +158,14 @@ impl Store {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Every database file of the store: the central one and each SQL instance's pool database,
+    /// which no file pchat writes may replace.
+    pub fn database_files(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut files = vec![self.path.clone()];
+        files.extend(self.sql_instances()?.into_iter().map(|s| self.dir.join(s.file)));
+        Ok(files)
     }
 
     /// The folder pool database files are relative to.

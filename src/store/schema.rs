@@ -111,6 +111,10 @@ CREATE TABLE health_test_users (
     user2 TEXT NOT NULL
 );
 "#,
+    r#"
+-- Folders runbooks may open files in, besides their own and the store's (resolved when stored).
+CREATE TABLE IF NOT EXISTS runbook_allowed_folders (folder TEXT PRIMARY KEY);
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

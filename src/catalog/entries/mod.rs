@@ -15,6 +15,7 @@ pub mod endpoint;
 pub mod message;
 pub mod policy;
 pub mod room;
+pub mod runbook;
 pub mod state;
 pub mod topology;
 
@@ -83,4 +84,6 @@ pub static ALL: &[Cmdlet] = &[
     policy::GET_CS_EFFECTIVE_PERSISTENT_CHAT_POLICY,
     message::SEND_CS_PERSISTENT_CHAT_MESSAGE,
     message::GET_CS_PERSISTENT_CHAT_MESSAGE,
+    runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
+    runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
 ];

@@ -80,12 +80,12 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     };
     let mut out = Vec::new();
     if let Some(path) = b.str("FileName") {
-        let file = std::fs::File::create(path)
-            .map_err(|e| CmdletError::invalid(format!("-FileName: cannot create '{path}': {e}")).with_target(path))?;
-        let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-        write_archive(store, &mut zip, &manifest, &parts, from)?;
-        let mut w = zip.finish().map_err(zip_err)?;
-        w.flush().map_err(io_err(path))?;
+        ctx.write_file("FileName", path, |file| {
+            let mut zip = ZipWriter::new(BufWriter::new(file));
+            write_archive(store, &mut zip, &manifest, &parts, from)?;
+            let mut w = zip.finish().map_err(zip_err)?;
+            w.flush().map_err(io_err(path))
+        })?;
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
         write_archive(store, &mut zip, &manifest, &parts, from)?;
@@ -116,7 +116,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         if b.switch("DisableExportedNodes") {
             lines.push(format!("{room_count} exported rooms disabled"));
         }
-        write_report(report, "Export-CsPersistentChatData", &lines)?;
+        write_report(ctx, report, "Export-CsPersistentChatData", &lines)?;
     }
     Ok(out)
 }
