@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use clap::{Parser, Subcommand};
 
 use crate::catalog::Cmdlet;
-use crate::engine::{self, Options, PromptMode, Shell};
+use crate::engine::{self, Budget, Options, PromptMode, Shell};
 use crate::{output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
@@ -38,6 +38,15 @@ struct Cli {
     /// Use the demo store (`<data dir>/pchat/demo.db` unless --db), loading the demo environment into it when it is new.
     #[arg(long, global = true)]
     demo: bool,
+    /// Operations budget of a runbook, stdin script or -c (default 1,000,000,000).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_operations: Option<u64>,
+    /// Wall-time budget in seconds of a runbook, stdin script or -c (default 3600).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_seconds: Option<u64>,
+    /// Memory budget in MB (default 2048); in the REPL too.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    max_memory_mb: Option<u64>,
     /// Evaluate CODE and print the result.
     #[arg(short = 'c', value_name = "CODE")]
     code: Option<String>,
@@ -74,6 +83,17 @@ fn parse_args(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Scripts that run to their end get every budget; the REPL only the memory budget (Ctrl-C ends
+/// an input there, and its size limits keep a huge allocation from ending the session).
+fn budget(cli: &Cli, script: bool) -> Budget {
+    let defaults = Budget::default();
+    Budget {
+        max_operations: script.then(|| cli.max_operations.unwrap_or(engine::budget::DEFAULT_MAX_OPERATIONS)),
+        max_seconds: script.then(|| cli.max_seconds.unwrap_or(engine::budget::DEFAULT_MAX_SECONDS)),
+        max_memory_mb: cli.max_memory_mb.unwrap_or(defaults.max_memory_mb),
+    }
+}
+
 const DEMO_TOPOLOGY: &str = include_str!("../scripts/demo/topology.json");
 const DEMO_DIRECTORY: &str = include_str!("../scripts/demo/directory.json");
 
@@ -106,7 +126,7 @@ impl repl::ReplHost for Shell {
         } else {
             code.to_string()
         };
-        Shell::eval(self, &rhai).map_err(|e| engine::describe_error(&e))
+        Shell::eval(self, &rhai).map_err(|e| self.describe_error(&e))
     }
     fn engine(&self) -> &rhai::Engine {
         Shell::engine(self)
@@ -149,7 +169,7 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
-            eprintln!("{}", engine::describe_error(&e));
+            eprintln!("{}", shell.describe_error(&e));
             if engine::is_syntax_error(&e) { EXIT_USAGE } else { EXIT_TERMINATED }
         }
     }
@@ -201,6 +221,7 @@ pub fn main() -> i32 {
         script: script.clone(),
         args,
         confined: script.is_some() || stdin_script,
+        budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
     };
     let mut shell = match Shell::new(opts, interrupt.clone()) {
         Ok(s) => s,

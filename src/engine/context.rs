@@ -97,7 +97,8 @@ impl<'a> Ctx<'a> {
         path: &str,
         fill: impl FnOnce(&mut std::fs::File) -> CmdletResult<()>,
     ) -> CmdletResult<()> {
-        let written = self.files()?.write(std::path::Path::new(path), self.what_if, fill).map_err(|e| in_param(param, e))?;
+        let written =
+            self.files()?.write(std::path::Path::new(path), self.what_if, fill).map_err(|e| in_param(param, e))?;
         if !written {
             self.announce_what_if(path);
         }

@@ -69,9 +69,12 @@ pub fn register(engine: &mut Engine, session: &SharedSession) {
         csv_rows(&text).map_err(|e| fail("read_csv", format!("cannot read '{path}': {e}")))
     });
     let s = session.clone();
-    engine.register_fn("write_text", move |path: &str, text: &str| write(&s, "write_text", path, text.as_bytes(), false));
+    engine
+        .register_fn("write_text", move |path: &str, text: &str| write(&s, "write_text", path, text.as_bytes(), false));
     let s = session.clone();
-    engine.register_fn("append_text", move |path: &str, text: &str| write(&s, "append_text", path, text.as_bytes(), true));
+    engine.register_fn("append_text", move |path: &str, text: &str| {
+        write(&s, "append_text", path, text.as_bytes(), true)
+    });
     let s = session.clone();
     engine.register_fn("file_exists", move |path: &str| -> RhaiResult<bool> {
         let files = s.borrow().files()?;

@@ -130,9 +130,7 @@ fn check_paths(s: &Session, bound: &binder::Bound) -> Result<(), CmdletError> {
     let guard = crate::files::Guard::new(Some(confinement.clone()), &[]);
     for p in bound.cmdlet.params.iter().filter(|p| p.ty == crate::catalog::Ty::Path) {
         if let Some(path) = bound.str(p.name) {
-            guard
-                .check(std::path::Path::new(path))
-                .map_err(|e| super::context::in_param(p.name, e.into()))?;
+            guard.check(std::path::Path::new(path)).map_err(|e| super::context::in_param(p.name, e.into()))?;
         }
     }
     Ok(())

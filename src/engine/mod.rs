@@ -1,6 +1,7 @@
 //! The Rhai engine: every working cmdlet registered from the catalog in all call forms of
 //! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
+pub mod budget;
 pub mod context;
 mod files;
 mod invoke;
@@ -19,6 +20,7 @@ use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
 use crate::files::{Confinement, Guard};
 use crate::store::Store;
+pub use budget::Budget;
 pub use context::PromptMode;
 
 pub struct Options {
@@ -32,6 +34,7 @@ pub struct Options {
     pub args: Vec<(String, String)>,
     /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
     pub confined: bool,
+    pub budget: Budget,
 }
 
 /// State shared by every registered function.
@@ -152,7 +155,11 @@ pub struct Shell {
     functions: AST,
     session: SharedSession,
     pub json: bool,
+    budget: Budget,
 }
+
+/// The token a Ctrl-C stops a script with (budgets stop it with their message).
+const INTERRUPTED: &str = "interrupted";
 
 /// Is a cmdlet usable in this build (its handler exists)?
 pub fn is_available(cmdlet: &Cmdlet) -> bool {
@@ -179,7 +186,13 @@ impl Shell {
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
         let flag = interrupt.clone();
-        engine.on_progress(move |_| flag.load(Ordering::SeqCst).then(|| Dynamic::from("interrupted")));
+        let spent = opts.budget.apply(&mut engine);
+        engine.on_progress(move |operations| {
+            if flag.load(Ordering::SeqCst) {
+                return Some(Dynamic::from(INTERRUPTED));
+            }
+            spent(operations)
+        });
         engine.set_module_resolver(modules::resolver(script_dir.clone(), session.borrow().confinement.clone()));
         let pending = session.borrow().out_variables.clone();
         // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
@@ -197,7 +210,7 @@ impl Shell {
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
         scope.push_constant("SCRIPT_DIR", dir.to_string_lossy().to_string());
-        Ok(Shell { engine, scope, functions: AST::empty(), session, json: opts.json })
+        Ok(Shell { engine, scope, functions: AST::empty(), session, json: opts.json, budget: opts.budget })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -220,6 +233,11 @@ impl Shell {
         self.scope.iter().map(|(name, _, _)| name.to_string()).collect()
     }
 
+    /// One line for an error that escaped the script, naming the budget when one was spent.
+    pub fn describe_error(&self, err: &EvalAltResult) -> String {
+        describe(err, Some(&self.budget))
+    }
+
     pub fn errors_written(&self) -> usize {
         self.session.borrow().errors_written
     }
@@ -227,12 +245,22 @@ impl Shell {
 
 /// One line for an error that escaped the script: the innermost message and where it happened.
 pub fn describe_error(err: &EvalAltResult) -> String {
+    describe(err, None)
+}
+
+fn describe(err: &EvalAltResult, budget: Option<&Budget>) -> String {
+    if let Some(text) = budget.and_then(|b| b.describe(err)) {
+        return with_position(text, err.position());
+    }
     match err {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_error(inner)
+            describe(inner, budget)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
-        EvalAltResult::ErrorTerminated(_, pos) => with_position("interrupted (Ctrl-C)".into(), *pos),
+        EvalAltResult::ErrorTerminated(token, pos) => match token.clone().into_string() {
+            Ok(text) if text != INTERRUPTED => with_position(text, *pos),
+            _ => with_position("interrupted (Ctrl-C)".into(), *pos),
+        },
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
         other => {
             let pos = other.position();
@@ -378,6 +406,7 @@ mod tests {
             script: None,
             args: Vec::new(),
             confined: false,
+            budget: Budget::default(),
         };
         Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
     }

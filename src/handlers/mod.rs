@@ -103,7 +103,6 @@ pub(crate) fn wildcard_filter(b: &Bound) -> CmdletResult<Option<Wildcard>> {
     b.str("Filter").map(|f| Wildcard::new(f).map_err(|e| CmdletError::invalid(format!("-Filter: {e}")))).transpose()
 }
 
-
 #[cfg(test)]
 mod tests {
     use crate::catalog;

@@ -135,7 +135,8 @@ impl Store {
         crate::files::create_private_dir_all(&dir)
             .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
         // Owner-only before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
-        crate::files::create_private_file(path).with_context(|| format!("cannot create the store {}", path.display()))?;
+        crate::files::create_private_file(path)
+            .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;

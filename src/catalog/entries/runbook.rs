@@ -33,12 +33,8 @@ pub const SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION: Cmdlet = Cmdlet {
     synopsis: "Change the folders runbooks (`pchat run`, scripts on standard input) may open files in; takes effect for runs that start afterwards.",
     sets: &[],
     params: &[
-        param(
-            "Identity",
-            Ty::String,
-            "The configuration's identity; there is one, `Global`. Omitted: that one.",
-        )
-        .pos(0),
+        param("Identity", Ty::String, "The configuration's identity; there is one, `Global`. Omitted: that one.")
+            .pos(0),
         param(
             "AllowedFolders",
             Ty::ListModifier,
