@@ -105,6 +105,18 @@ impl<'a> Ctx<'a> {
         Ok(())
     }
 
+    /// Check the files a call will write (each parameter that names one) before it writes any:
+    /// a refused -Report must not come after a written archive.
+    pub fn check_writes(&self, b: &crate::binder::Bound, params: &[&str]) -> CmdletResult<()> {
+        let files = self.files()?;
+        for param in params {
+            if let Some(path) = b.str(param) {
+                files.check_write(std::path::Path::new(path)).map_err(|e| in_param(param, e.into()))?;
+            }
+        }
+        Ok(())
+    }
+
     /// Read a whole text file named by a parameter (a regular file of at most `MAX_INPUT_BYTES`).
     pub fn read_file(&self, param: &str, path: &str) -> CmdletResult<String> {
         self.files()?

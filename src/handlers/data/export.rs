@@ -46,6 +46,7 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 }
 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    ctx.check_writes(b, &["FileName", "Report"])?;
     let store = ctx.store;
     let level = b.enum_value("Level").unwrap_or("All");
     let start = b.date("StartDate");
