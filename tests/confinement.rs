@@ -426,3 +426,19 @@ fn runaway_scripts_end_with_the_budget_s_error() {
         assert!(run.stderr.contains(needle), "stdin {code}: {}", run.stderr);
     }
 }
+
+#[test]
+fn the_nightly_export_runbook_writes_to_a_folder_once_it_is_allowed() {
+    let w = World::new();
+    let script = format!("{}/scripts/nightly_export.rhai", common::ROOT);
+    let folder = format!("Folder={}", w.out().display());
+    let run = w.store.run(&["run", &script, "--arg", &folder, "--arg", "Keep=1"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("is outside") && run.stderr.contains("AllowedFolders: #{Add: "), "{}", run.stderr);
+    assert!(!w.out().join("pchat-0.zip").exists());
+    let allow =
+        format!(r#"set_cs_persistent_chat_runbook_configuration(#{{AllowedFolders: #{{Add: {:?}}}}})"#, w.out());
+    w.store.c(&allow).ok();
+    w.store.run(&["run", &script, "--arg", &folder, "--arg", "Keep=1"]).ok();
+    assert!(w.out().join("pchat-0.zip").is_file() && w.out().join("pchat-0.html").is_file());
+}
