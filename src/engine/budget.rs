@@ -97,8 +97,13 @@ impl Budget {
         (self.max_memory_mb as usize).saturating_mul(1 << 20)
     }
 
-    /// Apply the size limits and the operations budget to the engine; returns the check to run
-    /// between operations (time and memory), started now.
+    /// When the time budget, starting now, ends.
+    pub fn deadline(&self) -> Option<(Instant, u64)> {
+        self.max_seconds.map(|s| (Instant::now() + Duration::from_secs(s), s))
+    }
+
+    /// Apply the budgets to the engine; returns the check to run after each operation (time and
+    /// memory), with the clock started now.
     pub fn apply(&self, engine: &mut Engine) -> impl Fn(u64) -> Option<Dynamic> + use<> {
         let bytes = self.memory_bytes();
         register_sized(engine, bytes, self.max_memory_mb);
@@ -106,7 +111,7 @@ impl Budget {
         if let Some(n) = self.max_operations {
             engine.set_max_operations(n);
         }
-        let deadline = self.max_seconds.map(|s| (s, Instant::now() + Duration::from_secs(s)));
+        let deadline = self.deadline();
         let memory_mb = self.max_memory_mb;
         move |operations: u64| {
             if allocated() > bytes {
@@ -114,7 +119,7 @@ impl Budget {
             }
             // The clock every 256 operations.
             if operations % 256 == 0
-                && let Some((seconds, at)) = deadline
+                && let Some((at, seconds)) = deadline
                 && Instant::now() >= at
             {
                 return Some(Dynamic::from(format!(

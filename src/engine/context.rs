@@ -54,6 +54,8 @@ pub struct Ctx<'a> {
     pub variables: Vec<(String, Dynamic)>,
     /// The folders this run may open files in (None: `-c` and the REPL, not confined).
     pub confinement: Option<Rc<Confinement>>,
+    /// When the run's time budget ends, and its length in seconds (None: no time budget).
+    pub deadline: Option<(std::time::Instant, u64)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -103,6 +105,18 @@ impl<'a> Ctx<'a> {
             self.announce_what_if(path);
         }
         Ok(())
+    }
+
+    /// For long loops inside a cmdlet (an export of millions of messages): stop once the run's
+    /// time budget is spent, as the script itself would be stopped.
+    pub fn check_time(&self) -> CmdletResult<()> {
+        match self.deadline {
+            Some((at, seconds)) if std::time::Instant::now() >= at => Err(CmdletError::invalid_operation(format!(
+                "the run used its time budget of {seconds} seconds; raise it with --max-seconds N"
+            ))
+            .terminating()),
+            _ => Ok(()),
+        }
     }
 
     /// Check the files a call will write (each parameter that names one) before it writes any:

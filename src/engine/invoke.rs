@@ -163,6 +163,7 @@ fn run_one(
         changed: Vec::new(),
         variables: Vec::new(),
         confinement: s.confinement.clone(),
+        deadline: s.deadline,
     };
     let result = handler(&mut ctx, bound).and_then(|out| {
         for target in &ctx.changed {

@@ -51,6 +51,8 @@ pub struct Session {
     pub out_variables: OutVariables,
     /// The folders a confined run may open files in; None: not confined (`-c`, the REPL).
     pub confinement: Option<Rc<Confinement>>,
+    /// When the time budget ends, for cmdlets that loop long (see `Ctx::check_time`).
+    pub deadline: Option<(std::time::Instant, u64)>,
 }
 
 impl Session {
@@ -180,6 +182,7 @@ impl Shell {
             interrupt: interrupt.clone(),
             out_variables: OutVariables::default(),
             confinement,
+            deadline: opts.budget.deadline(),
         }));
         let mut engine = Engine::new();
         engine.set_strict_variables(true);

@@ -83,13 +83,13 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if let Some(path) = b.str("FileName") {
         ctx.write_file("FileName", path, |file| {
             let mut zip = ZipWriter::new(BufWriter::new(file));
-            write_archive(store, &mut zip, &manifest, &parts, from)?;
+            write_archive(ctx, store, &mut zip, &manifest, &parts, from)?;
             let mut w = zip.finish().map_err(zip_err)?;
             w.flush().map_err(io_err(path))
         })?;
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        write_archive(store, &mut zip, &manifest, &parts, from)?;
+        write_archive(ctx, store, &mut zip, &manifest, &parts, from)?;
         out.push(Dynamic::from_blob(zip.finish().map_err(zip_err)?.into_inner()));
     }
     let room_count: usize = parts.iter().map(|p| p.rooms.len()).sum();
@@ -161,6 +161,7 @@ fn collect(store: &Store, pools: &[PoolTarget], scope: Option<&[String]>) -> Cmd
 }
 
 fn write_archive<W: Write + Seek>(
+    ctx: &Ctx,
     store: &Store,
     zip: &mut ZipWriter<W>,
     manifest: &Manifest,
@@ -202,6 +203,7 @@ fn write_archive<W: Write + Seek>(
         let mut out = BufWriter::with_capacity(1 << 16, &mut *zip);
         out.write_all(b"[").map_err(io_err(CONTENT))?;
         let mut first = true;
+        let mut written = 0u64;
         for p in parts {
             let names: BTreeMap<i64, String> =
                 p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
@@ -219,6 +221,10 @@ fn write_archive<W: Write + Seek>(
                     first = false;
                     serde_json::to_writer(&mut out, &doc)?;
                     bar.inc(1);
+                    written += 1;
+                    if written % 4096 == 0 {
+                        ctx.check_time()?;
+                    }
                     Ok(())
                 })
                 .map_err(|e| CmdletError::invalid(format!("cannot write {CONTENT}: {e:#}")))?;
