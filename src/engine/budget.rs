@@ -118,7 +118,7 @@ impl Budget {
                 return Some(Dynamic::from(memory_spent(memory_mb)));
             }
             // The clock every 256 operations.
-            if operations % 256 == 0
+            if operations.is_multiple_of(256)
                 && let Some((at, seconds)) = deadline
                 && Instant::now() >= at
             {

@@ -63,9 +63,8 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     };
     let current = ctx.store.runbook_allowed_folders()?;
-    let mut after: Vec<String> = if m.clear {
-        Vec::new()
-    } else if !m.replace.is_empty() {
+    // Clear and Replace start from nothing; Add and Remove from the current list.
+    let mut after: Vec<String> = if m.clear || !m.replace.is_empty() {
         Vec::new()
     } else {
         current.iter().filter(|f| !removed(f, m)).cloned().collect()

@@ -222,7 +222,7 @@ fn write_archive<W: Write + Seek>(
                     serde_json::to_writer(&mut out, &doc)?;
                     bar.inc(1);
                     written += 1;
-                    if written % 4096 == 0 {
+                    if written.is_multiple_of(4096) {
                         ctx.check_time()?;
                     }
                     Ok(())
