@@ -697,7 +697,7 @@ struct DirectoryStats {
     groups: usize,
 }
 
-/// Writes a directory document (DESIGN.md 3) with `users` users in 5 region OUs x 9 department
+/// Writes a directory document with `users` users in 5 region OUs x 9 department
 /// OUs (50 OUs in all) and 500 groups of ~50 members; every tenth group also nests the group
 /// before it. Streams one principal at a time, so memory stays flat for any N.
 fn write_directory(path: &Path, users: usize) -> std::io::Result<DirectoryStats> {

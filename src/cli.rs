@@ -1,16 +1,16 @@
-//! The command line of DESIGN.md §1 and its exit codes: 0 success, 1 stopped by a terminating
+//! The command line (docs/command-line.md) and its exit codes: 0 success, 1 stopped by a terminating
 //! error, 2 usage or syntax error, 3 ran to the end with non-terminating errors.
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::{Parser, Subcommand};
+use rhai::{Dynamic, Map};
 
 use crate::catalog::Cmdlet;
+use crate::engine::params::Params;
 use crate::engine::{self, Budget, Options, PromptMode, Shell};
-use crate::{output, powershell, repl};
+use crate::{handlers, output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
@@ -56,12 +56,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax).
+    /// Run a runbook (.rhai, or .ps1 for PowerShell syntax). `pchat run FILE --help` lists its parameters.
+    #[command(disable_help_flag = true)]
     Run {
-        file: PathBuf,
-        /// A value for the script's ARGS map (repeatable).
+        file: Option<PathBuf>,
+        /// A value for one of the runbook's declared parameters (repeatable).
         #[arg(long = "arg", value_name = "NAME=VALUE")]
         args: Vec<String>,
+        /// List the runbook's parameters (with FILE), else this help.
+        #[arg(long, short = 'h')]
+        help: bool,
     },
 }
 
@@ -71,6 +75,58 @@ fn data_dir() -> Option<PathBuf> {
 
 fn default_db(demo: bool) -> Option<PathBuf> {
     data_dir().map(|d| d.join(if demo { "demo.db" } else { "pchat.db" }))
+}
+
+fn is_ps1(file: &Path) -> bool {
+    file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"))
+}
+
+enum Runbook {
+    /// Run this file, with this code and these `ARGS`.
+    Run(PathBuf, String, Map),
+    /// Nothing to run (its help was shown): exit with this code.
+    Done(i32),
+}
+
+/// Read a runbook and bind its `--arg`s to its declared parameters (see `engine::params`).
+fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool) -> Result<Runbook, String> {
+    let Some(file) = file else {
+        if help {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            if let Some(run) = cmd.find_subcommand_mut("run") {
+                let _ = run.print_help();
+            }
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        return Err("run: give the runbook to run (pchat run FILE [--arg NAME=VALUE]...)".into());
+    };
+    let code = crate::files::Guard::unconfined()
+        .read_text(file, MAX_SCRIPT_BYTES)
+        .map_err(|e| format!("cannot read the runbook: {e}"))?;
+    let given = parse_args(pairs)?;
+    if is_ps1(file) {
+        // A PowerShell runbook's param() block is the PowerShell front end's to read; until it
+        // does, its arguments stay the strings given.
+        if help {
+            println!("Usage: pchat run {} [--arg NAME=VALUE]...", file.display());
+            return Ok(Runbook::Done(EXIT_OK));
+        }
+        let args = given.into_iter().map(|(k, v)| (k.into(), Dynamic::from(v))).collect();
+        return Ok(Runbook::Run(file.to_path_buf(), code, args));
+    }
+    let params = Params::from_rhai(&code).map_err(|e| format!("{}: {e}", file.display()))?.unwrap_or_default();
+    if help {
+        if json {
+            println!("{}", serde_json::to_string_pretty(&params.to_json()).unwrap_or_default());
+        } else {
+            print!("{}", params.usage(&file.display().to_string()));
+        }
+        return Ok(Runbook::Done(EXIT_OK));
+    }
+    let args = params
+        .bind(&given)
+        .map_err(|e| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display()))?;
+    Ok(Runbook::Run(file.to_path_buf(), code, args))
 }
 
 fn parse_args(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
@@ -122,7 +178,7 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
         let rhai = if powershell::looks_like_powershell(code) {
-            powershell::for_engine(code, engine::is_available).map_err(|(message, _)| message)?
+            powershell::for_engine(code, |c| self.is_available(c)).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
@@ -135,7 +191,7 @@ impl repl::ReplHost for Shell {
         self.json
     }
     fn is_available(&self, cmdlet: &Cmdlet) -> bool {
-        engine::is_available(cmdlet)
+        Shell::is_available(self, cmdlet)
     }
     fn variables(&self) -> Vec<String> {
         Shell::variables(self)
@@ -147,13 +203,14 @@ impl repl::ReplHost for Shell {
 fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
     let translated;
     let code = if powershell || powershell::looks_like_powershell(code) {
-        match powershell::for_engine(code, engine::is_available) {
+        match powershell::for_engine(code, |c| shell.is_available(c)) {
             Ok(rhai) => {
                 translated = rhai;
                 translated.as_str()
             }
             Err((message, syntax)) => {
-                eprintln!("{message}");
+                // The message quotes the line, which may hold control characters.
+                eprintln!("{}", crate::values::text::escape_block(&message));
                 return if syntax { EXIT_USAGE } else { EXIT_TERMINATED };
             }
         }
@@ -170,7 +227,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool) -> i32 {
         }
         Err(e) => {
             eprintln!("{}", shell.describe_error(&e));
-            if engine::is_syntax_error(&e) { EXIT_USAGE } else { EXIT_TERMINATED }
+            if engine::is_syntax_error(&e) {
+                EXIT_USAGE
+            } else {
+                crate::interrupt::exit_code().unwrap_or(EXIT_TERMINATED)
+            }
         }
     }
 }
@@ -191,24 +252,20 @@ pub fn main() -> i32 {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    let flag = interrupt.clone();
-    // First Ctrl-C stops the running script cleanly (its open transaction rolls back); a second one
-    // while the first is still pending ends the process.
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, Ordering::SeqCst) {
-            std::process::exit(130);
-        }
-    });
+    crate::interrupt::install();
+    // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
-        Some(Command::Run { file, args }) => match parse_args(args) {
-            Ok(a) => (Some(file.clone()), a),
+        Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
+            Ok(Runbook::Run(file, code, args)) => (Some((file, code)), args),
+            Ok(Runbook::Done(code)) => return code,
             Err(e) => {
-                eprintln!("pchat: {e}");
+                for line in e.lines() {
+                    eprintln!("pchat: {line}");
+                }
                 return EXIT_USAGE;
             }
         },
-        None => (None, Vec::new()),
+        None => (None, Map::new()),
     };
     // Runbooks and scripts on standard input may run unattended and come from someone else: they
     // open files only in their allowed folders. `-c` and the REPL are the administrator's own hand.
@@ -218,12 +275,13 @@ pub fn main() -> i32 {
         json: cli.json,
         what_if: cli.what_if,
         prompt_mode: PromptMode::detect(cli.yes),
-        script: script.clone(),
+        script: script.as_ref().map(|(f, _)| f.clone()),
         args,
+        handlers: &handlers::TABLE,
         confined: script.is_some() || stdin_script,
         budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
     };
-    let mut shell = match Shell::new(opts, interrupt.clone()) {
+    let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pchat: {e:#}");
@@ -236,17 +294,8 @@ pub fn main() -> i32 {
         eprintln!("pchat: cannot load the demo environment: {e}");
         return EXIT_TERMINATED;
     }
-    if let Some(file) = script {
-        return match crate::files::Guard::unconfined().read_text(&file, MAX_SCRIPT_BYTES) {
-            Ok(code) => {
-                let ps1 = file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"));
-                run_script(&mut shell, &code, ps1)
-            }
-            Err(e) => {
-                eprintln!("pchat: cannot read the runbook: {e}");
-                EXIT_USAGE
-            }
-        };
+    if let Some((file, code)) = script {
+        return run_script(&mut shell, &code, is_ps1(&file));
     }
     if let Some(code) = &cli.code {
         return run_script(&mut shell, code, false);
@@ -285,5 +334,40 @@ mod tests {
         );
         assert!(parse_args(&["novalue".into()]).is_err());
         assert!(parse_args(&["=v".into()]).is_err());
+    }
+
+    /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed
+    /// by `help`, completed by the REPL. (tests/it/examples.rs runs one of its examples to success.)
+    #[test]
+    fn every_catalog_entry_is_registered_listed_and_completed() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options {
+            db: dir.path().join("pchat.db"),
+            json: false,
+            what_if: false,
+            prompt_mode: PromptMode::Unattended,
+            script: None,
+            args: Map::new(),
+            handlers: &handlers::TABLE,
+            confined: false,
+            budget: Budget::default(),
+        };
+        let mut shell = Shell::new(opts).unwrap();
+        let overview = crate::help::overview(&|c| shell.is_available(c));
+        let available: Vec<&'static Cmdlet> = crate::catalog::all().iter().filter(|c| shell.is_available(c)).collect();
+        let completions = repl::complete::Completions::new(available);
+        for cmdlet in crate::catalog::all() {
+            let name = cmdlet.rhai_name();
+            let err = shell.eval(&format!("{name}(#{{NoSuchParameter: 1}})")).unwrap_err();
+            let message = engine::describe_error(&err);
+            assert!(
+                message.starts_with(&format!("{}: ParameterBinding: no parameter 'NoSuchParameter'", cmdlet.name)),
+                "{name}: {message}"
+            );
+            let listed = overview.lines().filter(|l| l.split_whitespace().next() == Some(name.as_str())).count();
+            assert_eq!(listed, 1, "{name}: lines of help naming it");
+            let (_, candidates) = completions.complete(&name, name.len());
+            assert!(candidates.iter().any(|c| c.replacement == name), "{name} not completed");
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! Cmdlet errors with the identifiers of reference 1.7. Their text is the contract: it starts with
+//! Cmdlet errors with PowerShell's error identifiers (NotFound, InvalidArgument, ...). Their text is the contract: it starts with
 //! the cmdlet name and the identifier, e.g.
 //! `Set-CsPersistentChatRoom: NotFound: no chat room 'pc01.contoso.com\Ops'`.
 
@@ -40,18 +40,21 @@ impl ErrorKind {
 pub struct CmdletError {
     pub kind: ErrorKind,
     pub message: String,
-    /// Binding-phase errors stop the whole call (reference 1.7); the others are per object.
+    /// Binding-phase errors stop the whole call; the others are per object.
     pub terminating: bool,
     /// Filled in by the engine when the error leaves the handler.
     pub cmdlet: &'static str,
     /// The object the error is about, when known (shown in `last_errors()`).
     pub target: Option<String>,
+    /// The operator answered No at a confirmation prompt: the object is skipped, as in
+    /// PowerShell, with no error record and no effect on the exit code.
+    pub declined: bool,
 }
 
 impl CmdletError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let terminating = matches!(kind, ErrorKind::ParameterBinding | ErrorKind::AmbiguousParameterSet);
-        CmdletError { kind, message: message.into(), terminating, cmdlet: "", target: None }
+        CmdletError { kind, message: message.into(), terminating, cmdlet: "", target: None, declined: false }
     }
 
     pub fn terminating(mut self) -> Self {
@@ -90,12 +93,15 @@ impl CmdletError {
     }
 }
 
+/// Messages quote what was given, which may hold control characters: they are written out, so an
+/// error about a name like `\e[2J` cannot clear the screen it is shown on.
 impl fmt::Display for CmdletError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = crate::values::text::escape_block(&self.message);
         if self.cmdlet.is_empty() {
-            write!(f, "{}: {}", self.kind.id(), self.message)
+            write!(f, "{}: {message}", self.kind.id())
         } else {
-            write!(f, "{}: {}: {}", self.cmdlet, self.kind.id(), self.message)
+            write!(f, "{}: {}: {message}", self.cmdlet, self.kind.id())
         }
     }
 }
@@ -105,6 +111,10 @@ impl std::error::Error for CmdletError {}
 /// Store failures surface as InvalidOperation on the object being changed, never as a panic.
 impl From<rusqlite::Error> for CmdletError {
     fn from(e: rusqlite::Error) -> Self {
+        // A signal interrupted the running statement (see `interrupt`).
+        if crate::interrupt::requested() && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
+            return stopped("");
+        }
         // The store refuses some writes with a cmdlet error carried through rusqlite's error type.
         if let rusqlite::Error::ToSqlConversionFailure(inner) = &e
             && let Some(refusal) = inner.downcast_ref::<CmdletError>()
@@ -116,3 +126,14 @@ impl From<rusqlite::Error> for CmdletError {
 }
 
 pub type CmdletResult<T> = Result<T, CmdletError>;
+
+/// The terminating error a cmdlet stops with when a signal asked it to; `done` says what was
+/// completed.
+pub fn stopped(done: &str) -> CmdletError {
+    CmdletError::canceled(crate::interrupt::describe(done)).terminating()
+}
+
+/// `Err(stopped(done()))` once a signal asked the running statement to stop.
+pub fn check_stop(done: impl FnOnce() -> String) -> Result<(), CmdletError> {
+    if crate::interrupt::requested() { Err(stopped(&done())) } else { Ok(()) }
+}

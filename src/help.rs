@@ -353,6 +353,136 @@ fn push_wrapped(out: &mut String, text: &str, indent: &str) {
     }
 }
 
+/// The cmdlet reference in Markdown, as checked in at docs/cmdlets.md: every cmdlet with its
+/// syntax, parameters (type, sets, required, position, pipeline input, aliases, values, range),
+/// output and examples, in catalog order.
+pub fn markdown_reference() -> String {
+    let mut out = String::from("# Cmdlet reference\n\n");
+    out.push_str(
+        "Generated from the catalog (`src/catalog/entries/`) by `help::markdown_reference`; do not edit.\n\
+         Regenerate with `PCHAT_REGENERATE_DOCS=1 cargo test --lib help::tests::the_cmdlet_reference_is_current`.\n\
+         In the REPL, `help(\"Name\")` shows the same for one cmdlet.\n",
+    );
+    let mut nouns: Vec<Noun> = Vec::new();
+    for c in catalog::all() {
+        if !nouns.contains(&c.noun) {
+            nouns.push(c.noun);
+        }
+    }
+    out.push_str("\n## Contents\n\n");
+    for noun in &nouns {
+        let links: Vec<String> = catalog::all()
+            .iter()
+            .filter(|c| c.noun == *noun)
+            .map(|c| format!("[{}](#{})", c.name, c.name.to_ascii_lowercase()))
+            .collect();
+        out.push_str(&format!("* {}: {}\n", noun_title(*noun), links.join(", ")));
+    }
+    for noun in nouns {
+        out.push_str(&format!("\n## {}\n", noun_title(noun)));
+        for c in catalog::all().iter().filter(|c| c.noun == noun) {
+            markdown_cmdlet(&mut out, c);
+        }
+    }
+    out.push_str(
+        "\n## Common parameters\n\nEvery cmdlet also accepts these; only ErrorAction and Verbose have an effect.\n\n",
+    );
+    markdown_params(&mut out, None, COMMON_PARAMS);
+    out
+}
+
+fn markdown_cmdlet(out: &mut String, c: &Cmdlet) {
+    out.push_str(&format!("\n### {}\n\n", c.name));
+    out.push_str(&format!("Rhai: `{}`.", c.rhai_name()));
+    if c.extension {
+        out.push_str(" A pchat extension: not part of the product's cmdlets.");
+    }
+    if c.confirm_by_default {
+        out.push_str(" Asks for confirmation unless called with `Confirm: false`.");
+    }
+    out.push_str(&format!("\n\n{}\n\n```text\n", c.synopsis));
+    let sets = c.set_names();
+    for (i, set) in sets.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if sets.len() > 1 {
+            let default = if i == 0 { " (default)" } else { "" };
+            out.push_str(&format!("Parameter set {set}{default}:\n"));
+        }
+        for line in syntax_lines(c, set) {
+            out.push_str(line.strip_prefix(INDENT).unwrap_or(&line));
+            out.push('\n');
+        }
+    }
+    out.push_str("```\n");
+    for group in c.exclusive {
+        out.push_str(&format!("\nCannot be combined: {}.\n", group.join(", ")));
+    }
+    let extra: &[Param] = if c.should_process { SHOULD_PROCESS_PARAMS } else { &[] };
+    let params: Vec<Param> = c.params.iter().chain(extra).copied().collect();
+    if !params.is_empty() {
+        out.push_str("\n**Parameters**\n\n");
+        markdown_params(out, Some(c), &params);
+    }
+    out.push_str(&format!("\n**Output**: {}\n", output_text(c.output)));
+    if !c.examples.is_empty() {
+        out.push_str("\n**Examples**\n");
+        for ex in c.examples {
+            let fails = match ex.expect {
+                Expect::Error(id) => format!(" Fails with {id}."),
+                Expect::Ok => String::new(),
+            };
+            out.push_str(&format!("\n{}{fails}\n\n```rhai\n{}\n```\n", ex.summary, ex.code));
+        }
+    }
+}
+
+/// A parameter table; `cmdlet` gives the sets (common parameters belong to every set).
+fn markdown_params(out: &mut String, cmdlet: Option<&Cmdlet>, params: &[Param]) {
+    let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let sets = cmdlet.map(|c| c.set_names()).unwrap_or_default();
+    let many_sets = sets.len() > 1;
+    out.push_str("| Parameter | Type | Required | Position | Pipeline input |");
+    out.push_str(if many_sets { " Sets |" } else { "" });
+    out.push_str(" Aliases | Values or range | Description |\n|---|---|---|---|---|");
+    out.push_str(if many_sets { "---|" } else { "" });
+    out.push_str("---|---|---|\n");
+    for p in params {
+        let member_of: Vec<&str> = sets.iter().copied().filter(|s| p.in_set(s)).collect();
+        let required = if cmdlet.is_some() { required_text(p, &member_of) } else { "false".into() };
+        let pipeline = match (p.by_value, p.by_property) {
+            (true, true) => "ByValue, ByPropertyName",
+            (true, false) => "ByValue",
+            (false, true) => "ByPropertyName",
+            (false, false) => "no",
+        };
+        let values = match (p.ty, p.range) {
+            (Ty::Enum(values), _) => values.join(", "),
+            (_, Some(Range::Int(min, max))) => format!("{min}..{max}"),
+            (_, Some(Range::Span(min, max))) => format!("{}..{}", span(min), span(max)),
+            _ => String::new(),
+        };
+        let ty = match p.ty {
+            Ty::Enum(_) => "Enum".to_string(),
+            ty => ty.display(),
+        };
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |",
+            p.name,
+            ty,
+            required,
+            p.position.map(|n| n.to_string()).unwrap_or_else(|| "named".into()),
+            pipeline
+        ));
+        if many_sets {
+            let in_sets = if p.sets.is_empty() { "all".to_string() } else { member_of.join(", ") };
+            out.push_str(&format!(" {in_sets} |"));
+        }
+        out.push_str(&format!(" {} | {} | {} |\n", p.aliases.join(", "), cell(&values), cell(p.description)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,5 +618,21 @@ mod tests {
         let none = overview(&|_| false);
         assert!(!none.contains("\n    get_cs_"));
         assert!(none.contains("help(\"get_cs_persistent_chat_room\")"));
+    }
+
+    /// docs/cmdlets.md is the catalog's reference as generated now.
+    #[test]
+    fn the_cmdlet_reference_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cmdlets.md");
+        let generated = super::markdown_reference();
+        if std::env::var_os("PCHAT_REGENERATE_DOCS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == generated,
+            "docs/cmdlets.md is not current; regenerate it with\n  \
+             PCHAT_REGENERATE_DOCS=1 cargo test --lib help::tests::the_cmdlet_reference_is_current"
+        );
     }
 }

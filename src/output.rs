@@ -4,6 +4,7 @@
 //! properties; every object is therefore shown with `Identity` first, then the rest in map order.
 
 use crate::catalog::ObjType;
+use crate::values::text::escape_block;
 use comfy_table::{ContentArrangement, Table, presets};
 use rhai::{Array, Dynamic, Map};
 
@@ -12,12 +13,14 @@ const MAX_TABLE_COLUMNS: usize = 5;
 /// Width assumed when stdout is not a terminal.
 const DEFAULT_WIDTH: usize = 120;
 
-/// Render a result for stdout; `()` renders as the empty string (nothing to print).
+/// Render a result for stdout; `()` renders as the empty string (nothing to print). Control
+/// characters in values are written out (`\e[2J`), so no stored name can drive the terminal;
+/// JSON escapes them itself.
 pub fn render(value: &Dynamic, json: bool) -> String {
     if json {
         return render_json(value);
     }
-    render_with_width(value, terminal_width())
+    escape_block(&render_with_width(value, terminal_width())).into_owned()
 }
 
 /// The terminal width of stdout, or [`DEFAULT_WIDTH`] when stdout is not a terminal.
@@ -208,7 +211,7 @@ fn render_list(map: &Map, kind: Option<ObjType>) -> String {
     out.join("\n")
 }
 
-/// Keys of an object in display order: its type's property order (reference 1.11) when the
+/// Keys of an object in display order: its type's property order when the
 /// object came from a cmdlet, else `Identity` first; remaining keys follow in map order.
 pub fn ordered_keys(map: &Map, kind: Option<ObjType>) -> Vec<String> {
     let lead: &[&str] = kind.map(ObjType::properties).unwrap_or(&["Identity"]);

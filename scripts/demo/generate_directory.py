@@ -7,7 +7,7 @@ same file byte for byte. Python 3 standard library only.
     python3 scripts/demo/generate_directory.py            # rewrites directory.json beside this script
     python3 scripts/demo/generate_directory.py -o FILE    # writes FILE instead ("-" = stdout)
 
-The format is the directory document of DESIGN.md section 3 (Import-CsAdPrincipal).
+The format is the directory document of docs/formats.md (Import-CsAdPrincipal).
 """
 
 import argparse

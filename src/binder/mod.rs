@@ -1,5 +1,5 @@
 //! The one binder: every call, whichever front end it came from, is validated here against the
-//! catalog, so errors are identical everywhere (DESIGN.md §5).
+//! catalog, so errors are identical everywhere.
 
 pub mod modifier;
 pub mod value;
@@ -9,6 +9,7 @@ use rhai::{Dynamic, Map};
 pub use modifier::ListModifier;
 pub use value::{Credential, Value};
 
+use crate::catalog::enums::Named;
 use crate::catalog::{COMMON_PARAMS, Cmdlet, ObjType, Param, SHOULD_PROCESS_PARAMS, Ty};
 use crate::errors::CmdletError;
 use crate::values::time::DateArg;
@@ -37,20 +38,8 @@ impl Default for Common {
     }
 }
 
-/// Lower-case and drop underscores so `pool_state`, `PoolState` and `poolstate` are one key.
-fn normalize(name: &str) -> String {
-    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(|c| c.to_lowercase()).collect()
-}
-
-/// The closest candidate within a small edit distance, for "did you mean".
-pub fn suggest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let g = normalize(given);
-    candidates
-        .map(|c| (strsim::damerau_levenshtein(&g, &normalize(c)), c))
-        .filter(|(d, c)| *d <= 3.max(c.len() / 4))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
+use crate::values::text::normalize_name as normalize;
+pub use crate::values::text::suggest;
 
 /// Every parameter a cmdlet accepts: its own, WhatIf/Confirm when it supports them, the common ones.
 pub fn accepted_params(cmdlet: &'static Cmdlet) -> impl Iterator<Item = &'static Param> {
@@ -132,7 +121,7 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
         if common_param(p, &v, &mut out.common) {
             continue;
         }
-        // `X: false` on a switch is the same as leaving it out (reference 1.4).
+        // `X: false` on a switch is the same as leaving it out.
         if p.ty == Ty::Switch && matches!(v, Value::Bool(false)) {
             continue;
         }
@@ -192,14 +181,33 @@ pub struct Bound {
 
 impl Bound {
     pub fn get(&self, name: &str) -> Option<&Value> {
+        self.checked(name, |_| true)
+    }
+
+    /// The value of `name`, which must be a parameter of the cmdlet whose type `fits` the accessor:
+    /// a handler reading a parameter its catalog entry does not declare (a typo, a parameter moved
+    /// to another cmdlet) or reading it as the wrong type stops every test run that reaches it.
+    fn checked(&self, name: &str, fits: fn(&Ty) -> bool) -> Option<&Value> {
+        debug_assert!(
+            accepted_params(self.cmdlet).any(|p| p.name.eq_ignore_ascii_case(name) && fits(&p.ty)),
+            "{} reads parameter '{name}', which its catalog entry does not declare with a type this accessor reads",
+            self.cmdlet.name
+        );
         self.values.iter().find(|(p, _)| p.name.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
+    /// Does the cmdlet declare this parameter? For a handler shared by cmdlets of which only some
+    /// declare it (`-Tenant` of the policy cmdlets).
+    pub fn declares(&self, name: &str) -> bool {
+        self.cmdlet.param(name).is_some()
+    }
     /// A string value; `None` when absent or given as `()`.
     pub fn str(&self, name: &str) -> Option<&str> {
-        match self.get(name) {
+        match self.checked(name, |t| {
+            matches!(t, Ty::String | Ty::Path | Ty::Filter | Ty::Sip | Ty::Fqdn | Ty::Guid | Ty::Enum(_))
+        }) {
             Some(Value::Str(s)) => Some(s),
             Some(Value::Enum(s)) => Some(s),
             _ => None,
@@ -209,64 +217,73 @@ impl Bound {
         matches!(self.get(name), Some(Value::Null))
     }
     pub fn switch(&self, name: &str) -> bool {
-        matches!(self.get(name), Some(Value::Bool(true)))
+        matches!(self.checked(name, |t| matches!(t, Ty::Switch | Ty::Bool)), Some(Value::Bool(true)))
     }
     pub fn bool(&self, name: &str) -> Option<bool> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Switch | Ty::Bool)) {
             Some(Value::Bool(b)) => Some(*b),
             _ => None,
         }
     }
     pub fn int(&self, name: &str) -> Option<i64> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Int16 | Ty::Int32 | Ty::UInt32 | Ty::Unlimited)) {
             Some(Value::Int(i)) => Some(*i),
             _ => None,
         }
     }
     pub fn enum_value(&self, name: &str) -> Option<&'static str> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Enum(_))) {
             Some(Value::Enum(e)) => Some(e),
             _ => None,
         }
     }
+    /// An enumerated value as its Rust enum, whose names must be the catalog's value list.
+    pub fn choice<T: Named>(&self, name: &str) -> Option<T> {
+        debug_assert!(
+            self.cmdlet.param(name).is_some_and(|p| matches!(p.ty, Ty::Enum(values) if values == T::NAMES)),
+            "{} reads parameter '{name}' as an enumeration its catalog entry does not list",
+            self.cmdlet.name
+        );
+        self.enum_value(name).and_then(T::parse)
+    }
     pub fn date(&self, name: &str) -> Option<DateArg> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::DateTime)) {
             Some(Value::Date(d)) => Some(*d),
             _ => None,
         }
     }
     pub fn span(&self, name: &str) -> Option<chrono::TimeDelta> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::TimeSpan)) {
             Some(Value::Span(d)) => Some(*d),
             _ => None,
         }
     }
     pub fn list(&self, name: &str) -> Option<&[String]> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::StringList)) {
             Some(Value::List(l)) => Some(l),
             _ => None,
         }
     }
     pub fn modifier(&self, name: &str) -> Option<&ListModifier> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::ListModifier)) {
             Some(Value::Modifier(m)) => Some(m),
             _ => None,
         }
     }
     pub fn object(&self, name: &str) -> Option<&Map> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Object(_))) {
             Some(Value::Object(_, m)) => Some(m),
             _ => None,
         }
     }
     pub fn bytes(&self, name: &str) -> Option<&[u8]> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Bytes)) {
             Some(Value::Bytes(b)) => Some(b),
             _ => None,
         }
     }
     pub fn credential(&self, name: &str) -> Option<&Credential> {
-        match self.get(name) {
+        match self.checked(name, |t| matches!(t, Ty::Credential)) {
             Some(Value::Credential(c)) => Some(c),
             _ => None,
         }

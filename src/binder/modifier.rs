@@ -1,4 +1,4 @@
-//! PSListModifier semantics (reference 1.5): lists behave as case-insensitive sets.
+//! PSListModifier semantics: lists behave as case-insensitive sets.
 
 /// A list change: `$Null` clears; a non-empty Replace wins over Add/Remove; otherwise Remove then Add.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

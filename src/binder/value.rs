@@ -1,4 +1,4 @@
-//! Bound parameter values and their conversion from Rhai values (reference 1.4).
+//! Bound parameter values and their conversion from Rhai values.
 
 use chrono::TimeDelta;
 use rhai::{Dynamic, Map};
@@ -6,6 +6,7 @@ use rhai::{Dynamic, Map};
 use super::modifier::ListModifier;
 use crate::catalog::{ObjType, Param, Range, Ty};
 use crate::errors::CmdletError;
+use crate::values::dns::is_fqdn;
 use crate::values::time::{self, DateArg};
 
 #[derive(Debug, Clone)]
@@ -56,8 +57,11 @@ fn nullable(ty: Ty) -> bool {
     matches!(ty, Ty::String | Ty::Sip | Ty::Fqdn | Ty::Path | Ty::ListModifier | Ty::StringList | Ty::Filter)
 }
 
+/// Every text argument, list entries included, passes here: its length and control characters
+/// are checked once for every cmdlet and front end.
 fn as_text(p: &Param, d: &Dynamic) -> Result<String, CmdletError> {
     if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        crate::values::limits::check(crate::values::limits::Field::of_param(p.name), &s).map_err(|m| err(p, m))?;
         return Ok(s.to_string());
     }
     if d.is_int() || d.is_float() || d.is_char() || d.is_bool() {
@@ -113,19 +117,6 @@ fn bounded(p: &Param, n: i64, min: i64, max: i64, ty: &str) -> Result<i64, Cmdle
     }
     check_range(p, n)?;
     Ok(n)
-}
-
-/// A DNS name: labels of letters, digits and hyphens separated by dots.
-pub fn is_fqdn(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
 }
 
 fn is_guid(s: &str) -> bool {
@@ -263,6 +254,11 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
                     && t != want
                 {
                     return Err(err(p, format!("expected a {} object, got a {}", want.type_name(), t.type_name())));
+                }
+                // A property the type does not have (`x.Descripton = "..."`) would be dropped
+                // silently when the object is written back.
+                if let Some(unknown) = map.keys().find_map(|k| want.check_property(k, &[]).err()) {
+                    return Err(err(p, format!("{unknown}; nothing was changed")));
                 }
                 Value::Object(tag, map.clone())
             }

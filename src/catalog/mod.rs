@@ -3,8 +3,10 @@
 //! parameter list.
 
 pub mod entries;
+pub mod enums;
+mod properties;
 
-/// The value type a parameter accepts (reference 1.4). The binder converts and validates into it.
+/// The value type a parameter accepts. The binder converts and validates into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {
     /// Free text.
@@ -39,7 +41,7 @@ pub enum Ty {
     Bytes,
     /// An object previously returned by a cmdlet.
     Object(ObjType),
-    /// Expression filter (reference 1.7) or wildcard, given as a string.
+    /// Expression filter or wildcard, given as a string.
     Filter,
     /// A file system path.
     Path,
@@ -73,7 +75,7 @@ impl Ty {
     }
 }
 
-/// Output object types (reference 1.11). Objects carry their type as the Rhai `Dynamic` tag so a
+/// Output object types. Objects carry their type as the Rhai `Dynamic` tag so a
 /// piped object binds ByValue only to an `-Instance` of the right type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ObjType {
@@ -117,7 +119,7 @@ impl ObjType {
         ObjType::RunbookConfiguration,
     ];
 
-    /// Type names as the reference's output catalogue spells them.
+    /// Type names as the product spells them.
     pub fn type_name(self) -> &'static str {
         match self {
             ObjType::ChatRoom => "ChatRoomObject",
@@ -140,7 +142,7 @@ impl ObjType {
         }
     }
 
-    /// Properties in the order of the reference's output catalogue (1.11); display and JSON
+    /// Properties in the order of the product's output objects; display and JSON
     /// follow it. Principals and services may carry further properties after these.
     pub fn properties(self) -> &'static [&'static str] {
         match self {
@@ -357,7 +359,7 @@ impl Param {
     }
 }
 
-/// What a successful call returns (DESIGN.md §2 "Returns").
+/// What a successful call returns (docs/command-line.md, "Returns").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     /// Always an array (Get cmdlets).
@@ -426,11 +428,11 @@ pub struct Cmdlet {
     pub exclusive: &'static [&'static [&'static str]],
     /// Accepts `WhatIf` and `Confirm` (added by the binder, not listed in `params`).
     pub should_process: bool,
-    /// Prompts unless `Confirm: false` (reference 1.8).
+    /// Prompts unless `Confirm: false`.
     pub confirm_by_default: bool,
     pub output: Output,
     pub examples: &'static [Example],
-    /// Not part of the product: a pchat extension (DESIGN.md §3).
+    /// Not part of the product: a pchat extension.
     pub extension: bool,
 }
 
@@ -498,7 +500,7 @@ pub fn find(name: &str) -> Option<&'static Cmdlet> {
     all().iter().find(|c| c.name.eq_ignore_ascii_case(wanted) || c.rhai_name() == wanted.to_ascii_lowercase())
 }
 
-/// Common parameters accepted by every cmdlet (reference 1.6). Only ErrorAction and Verbose have an
+/// Common parameters accepted by every cmdlet. Only ErrorAction and Verbose have an
 /// effect; the rest are accepted for compatibility with pasted PowerShell.
 pub const COMMON_PARAMS: &[Param] = &[
     param(

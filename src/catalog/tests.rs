@@ -48,7 +48,7 @@ const REFERENCE: [&str; 40] = [
     "Test-CsPersistentChatMessage",
 ];
 
-/// The extensions of DESIGN.md §3, in catalog order.
+/// The pchat extensions, in catalog order.
 const EXTENSIONS: [&str; 12] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
@@ -67,7 +67,7 @@ const EXTENSIONS: [&str; 12] = [
 const VERBS: [&str; 11] =
     ["Clear", "Export", "Get", "Grant", "Import", "New", "Publish", "Remove", "Send", "Set", "Test"];
 
-/// Error identifiers of reference 1.7.
+/// The error identifiers errors may carry.
 const ERROR_IDS: [&str; 10] = [
     "ParameterBinding",
     "AmbiguousParameterSet",

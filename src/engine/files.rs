@@ -10,8 +10,8 @@ use std::path::Path;
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 
 use super::SharedSession;
-use super::context::what_if_line;
 use crate::files::MAX_INPUT_BYTES;
+use crate::invocation::what_if_line;
 
 type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
 

@@ -1,22 +1,19 @@
 //! Running one cmdlet call: split the Rhai arguments into pipeline input, positional and named
 //! arguments; bind; run the handler once per pipeline item, each in its own transaction.
 
-use std::sync::atomic::Ordering;
-
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
 use super::Session;
-use super::context::{Ctx, Sticky};
 use crate::binder::{self, Call, ErrorAction};
 use crate::catalog::{Cmdlet, ObjType, Output};
 use crate::errors::CmdletError;
-use crate::handlers::{self, Handler};
+use crate::invocation::{Ctx, Handler, Registration, Sticky};
 
 pub fn throw(e: &CmdletError) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(Dynamic::from(e.to_string()), Position::NONE).into()
 }
 
-/// DESIGN.md §2 call forms. A trailing untagged map is the named arguments; a first argument that
+/// The call forms of docs/command-line.md. A trailing untagged map is the named arguments; a first argument that
 /// is an array, an object or a blob is pipeline input; everything else is positional.
 fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
     let mut call = Call::default();
@@ -38,12 +35,10 @@ fn split_args(mut args: Vec<Dynamic>) -> (Option<Vec<Dynamic>>, Call) {
 /// Entry point from every registered Rhai function.
 pub fn invoke(
     session: &super::SharedSession,
-    cmdlet: &'static Cmdlet,
+    registration: &'static Registration,
     args: Vec<Dynamic>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
-    let Some(handler) = handlers::lookup(cmdlet.name) else {
-        return Err(throw(&CmdletError::invalid_operation("this cmdlet is not available").terminating()));
-    };
+    let (cmdlet, handler) = (registration.cmdlet, registration.run);
     let (items, call) = split_args(args);
     let mut s = session.borrow_mut();
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
@@ -103,13 +98,20 @@ fn run_items(
     sticky: &mut Sticky,
     results: &mut Vec<Dynamic>,
 ) -> Result<(), Box<EvalAltResult>> {
-    for item in inputs {
-        if s.interrupt.load(Ordering::SeqCst) {
-            return Err(EvalAltResult::ErrorTerminated(Dynamic::from("interrupted"), Position::NONE).into());
+    let total = inputs.len();
+    for (done, item) in inputs.into_iter().enumerate() {
+        if total > 1 {
+            crate::fault::point("pipeline-item");
         }
-        let outcome = binder::bind(prepared, item.as_ref()).and_then(|bound| run_one(s, handler, &bound, sticky));
+        let outcome = crate::errors::check_stop(|| {
+            if total > 1 { format!("{done} of {total} objects done") } else { String::new() }
+        })
+        .and_then(|()| binder::bind(prepared, item.as_ref()))
+        .and_then(|bound| run_one(s, handler, &bound, sticky));
         match outcome {
             Ok(out) => results.extend(out),
+            // Answering No skips the object (its changes rolled back), as in PowerShell.
+            Err(e) if e.declined => {}
             Err(mut e) => {
                 e.cmdlet = cmdlet.name;
                 if e.terminating || prepared.common.error_action == ErrorAction::Stop {
@@ -130,7 +132,7 @@ fn check_paths(s: &Session, bound: &binder::Bound) -> Result<(), CmdletError> {
     let guard = crate::files::Guard::new(Some(confinement.clone()), &[]);
     for p in bound.cmdlet.params.iter().filter(|p| p.ty == crate::catalog::Ty::Path) {
         if let Some(path) = bound.str(p.name) {
-            guard.check(std::path::Path::new(path)).map_err(|e| super::context::in_param(p.name, e.into()))?;
+            guard.check(std::path::Path::new(path)).map_err(|e| crate::invocation::in_param(p.name, e.into()))?;
         }
     }
     Ok(())
@@ -208,7 +210,7 @@ fn run_one(
     }
 }
 
-/// DESIGN.md §2 "Returns": Get → always an array; New → the object (an array when piped);
+/// What a call returns (docs/command-line.md): Get → always an array; New → the object (an array when piped);
 /// Set/Remove → nothing unless PassThru.
 fn shape(output: Output, piped: bool, mut results: Vec<Dynamic>) -> Dynamic {
     match output {

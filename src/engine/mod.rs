@@ -1,27 +1,25 @@
-//! The Rhai engine: every working cmdlet registered from the catalog in all call forms of
-//! DESIGN.md §2, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
+//! The Rhai engine: every cmdlet of the handler table registered in all call forms of
+//! docs/command-line.md, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
 pub mod budget;
-pub mod context;
 mod files;
 mod invoke;
 mod modules;
+pub mod params;
 
+use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 
 use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
 use crate::files::{Confinement, Guard};
+pub use crate::invocation::PromptMode;
+use crate::invocation::Table;
 use crate::store::Store;
 pub use budget::Budget;
-pub use context::PromptMode;
 
 pub struct Options {
     pub db: PathBuf,
@@ -30,8 +28,10 @@ pub struct Options {
     pub prompt_mode: PromptMode,
     /// The runbook being run, if any (for `SCRIPT_DIR` and module resolution).
     pub script: Option<PathBuf>,
-    /// `--arg NAME=VALUE` pairs, visible to scripts as the map `ARGS`.
-    pub args: Vec<(String, String)>,
+    /// The runbook's bound parameters, visible to scripts as the map `ARGS`.
+    pub args: Map,
+    /// The cmdlets to register, each with its handler (the CLI passes `handlers::TABLE`).
+    pub handlers: &'static Table,
     /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
     pub confined: bool,
     pub budget: Budget,
@@ -46,7 +46,6 @@ pub struct Session {
     pub errors: Vec<CmdletError>,
     /// Errors written to stderr: any makes the run end with exit code 3.
     pub errors_written: usize,
-    pub interrupt: Arc<AtomicBool>,
     /// Caller variables set by cmdlets, waiting to be assigned in the script's scope.
     pub out_variables: OutVariables,
     /// The folders a confined run may open files in; None: not confined (`-c`, the REPL).
@@ -156,6 +155,7 @@ pub struct Shell {
     /// Functions defined in earlier REPL inputs.
     functions: AST,
     session: SharedSession,
+    handlers: &'static Table,
     pub json: bool,
     budget: Budget,
 }
@@ -163,13 +163,8 @@ pub struct Shell {
 /// The token a Ctrl-C stops a script with (budgets stop it with their message).
 const INTERRUPTED: &str = "interrupted";
 
-/// Is a cmdlet usable in this build (its handler exists)?
-pub fn is_available(cmdlet: &Cmdlet) -> bool {
-    crate::handlers::lookup(cmdlet.name).is_some()
-}
-
 impl Shell {
-    pub fn new(opts: Options, interrupt: Arc<AtomicBool>) -> anyhow::Result<Shell> {
+    pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
@@ -179,19 +174,20 @@ impl Shell {
             prompt_mode: opts.prompt_mode,
             errors: Vec::new(),
             errors_written: 0,
-            interrupt: interrupt.clone(),
             out_variables: OutVariables::default(),
             confinement,
             deadline: opts.budget.deadline(),
         }));
         let mut engine = Engine::new();
+        crate::engine::params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
-        let flag = interrupt.clone();
+        // A script printing a stored name must not pass its control characters to the terminal.
+        engine.on_print(|text| println!("{}", crate::values::text::escape_block(text)));
         let spent = opts.budget.apply(&mut engine);
         engine.on_progress(move |operations| {
-            if flag.load(Ordering::SeqCst) {
+            if crate::interrupt::requested() {
                 return Some(Dynamic::from(INTERRUPTED));
             }
             spent(operations)
@@ -201,28 +197,40 @@ impl Shell {
         // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
         #[allow(deprecated)]
         engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
-        register_cmdlets(&mut engine, &session);
-        register_builtins(&mut engine, &session);
+        register_cmdlets(&mut engine, &session, opts.handlers);
+        register_builtins(&mut engine, &session, opts.handlers);
         files::register(&mut engine, &session);
         crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
-        let args: Map = opts.args.iter().map(|(k, v)| (k.as_str().into(), Dynamic::from(v.clone()))).collect();
-        scope.push_constant("ARGS", args);
+        scope.push_constant("ARGS", opts.args);
         let dir = script_dir
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
         scope.push_constant("SCRIPT_DIR", dir.to_string_lossy().to_string());
-        Ok(Shell { engine, scope, functions: AST::empty(), session, json: opts.json, budget: opts.budget })
+        Ok(Shell {
+            engine,
+            scope,
+            functions: AST::empty(),
+            session,
+            handlers: opts.handlers,
+            json: opts.json,
+            budget: opts.budget,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
         &self.engine
     }
 
+    /// Is this cmdlet registered (the handler table holds it)?
+    pub fn is_available(&self, cmdlet: &Cmdlet) -> bool {
+        self.handlers.has(cmdlet)
+    }
+
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
     pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        self.session.borrow().interrupt.store(false, Ordering::SeqCst);
+        crate::interrupt::reset();
         let ast = self.engine.compile_with_scope(&self.scope, code)?;
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
@@ -246,25 +254,43 @@ impl Shell {
     }
 }
 
-/// One line for an error that escaped the script: the innermost message and where it happened.
+/// One line for an error that escaped the script: the innermost message and where it happened,
+/// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
     describe(err, None)
 }
 
 fn describe(err: &EvalAltResult, budget: Option<&Budget>) -> String {
+    crate::values::text::escape_block(&describe_raw(err, budget)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
     if let Some(text) = budget.and_then(|b| b.describe(err)) {
         return with_position(text, err.position());
     }
     match err {
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe(inner, budget)
+            describe_raw(inner, budget)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
         EvalAltResult::ErrorTerminated(token, pos) => match token.clone().into_string() {
             Ok(text) if text != INTERRUPTED => with_position(text, *pos),
-            _ => with_position("interrupted (Ctrl-C)".into(), *pos),
+            _ => with_position(crate::errors::stopped("").message, *pos),
         },
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        // Reading a property a map does not have is an error (never a silent `()`); the nearest
+        // property name of the catalog's object types is the likely intent.
+        EvalAltResult::ErrorPropertyNotFound(name, pos) => {
+            let known: Vec<&str> = catalog::ObjType::ALL
+                .iter()
+                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
+                .copied()
+                .collect();
+            let hint = crate::values::text::suggest(name, known.into_iter())
+                .map(|n| format!("; did you mean '{n}'?"))
+                .unwrap_or_default();
+            with_position(format!("no property '{name}'{hint}"), *pos)
+        }
         other => {
             let pos = other.position();
             let mut text = other.to_string();
@@ -284,14 +310,14 @@ fn with_position(text: String, pos: Position) -> String {
     }
 }
 
-/// Syntax errors exit with 2, everything else that stops a script with 1 (DESIGN.md §1).
+/// Syntax errors exit with 2, everything else that stops a script with 1.
 pub fn is_syntax_error(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorParsing(..))
 }
 
-fn register_cmdlets(engine: &mut Engine, session: &SharedSession) {
-    for cmdlet in catalog::all().iter().filter(|c| is_available(c)) {
-        let name = cmdlet.rhai_name();
+fn register_cmdlets(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
+    for cmdlet in handlers.cmdlets {
+        let name = cmdlet.cmdlet.rhai_name();
         let s = session.clone();
         engine.register_fn(&name, move |_: NativeCallContext| invoke::invoke(&s, cmdlet, vec![]));
         let s = session.clone();
@@ -307,12 +333,17 @@ fn register_cmdlets(engine: &mut Engine, session: &SharedSession) {
     }
 }
 
-/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name (reference 1.12).
-fn dispatch(session: &SharedSession, name: &str, args: Vec<Dynamic>) -> Result<Dynamic, Box<EvalAltResult>> {
-    match catalog::find(name).filter(|c| is_available(c)) {
-        Some(cmdlet) => invoke::invoke(session, cmdlet, args),
+/// `cmd("Get-CsPersistentChatRoom", ...)`: call a cmdlet by its PowerShell name.
+fn dispatch(
+    session: &SharedSession,
+    handlers: &'static Table,
+    name: &str,
+    args: Vec<Dynamic>,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    match catalog::find(name).and_then(|c| handlers.get(c)) {
+        Some(registration) => invoke::invoke(session, registration, args),
         None => {
-            let names = catalog::all().iter().filter(|c| is_available(c)).map(|c| c.name);
+            let names = handlers.cmdlets.iter().map(|r| r.cmdlet.name);
             let hint =
                 crate::binder::suggest(name, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default();
             Err(EvalAltResult::ErrorRuntime(format!("unknown cmdlet '{name}'{hint}").into(), Position::NONE).into())
@@ -320,7 +351,7 @@ fn dispatch(session: &SharedSession, name: &str, args: Vec<Dynamic>) -> Result<D
     }
 }
 
-fn register_builtins(engine: &mut Engine, session: &SharedSession) {
+fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
     let s = session.clone();
     engine.register_fn("last_errors", move || -> rhai::Array {
         s.borrow()
@@ -348,21 +379,16 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
     });
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
-    // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
-    for (name, render) in [
-        ("ToHTML", crate::handlers::health::log_html as fn(&Map) -> Result<String, String>),
-        ("ToXML", crate::handlers::health::log_xml),
-        ("to_html", crate::handlers::health::log_html),
-        ("to_xml", crate::handlers::health::log_xml),
-    ] {
+    // Methods of returned objects (the test log's `log.ToHTML()`), as the handler table lists them.
+    for &(name, render) in handlers.methods {
         engine.register_fn(name, move |log: &mut Map| -> Result<String, Box<EvalAltResult>> {
             render(log).map_err(|e| EvalAltResult::ErrorRuntime(format!("{name}: {e}").into(), Position::NONE).into())
         });
     }
-    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| is_available(c))));
+    engine.register_fn("help", || print!("{}", crate::help::overview(&|c: &Cmdlet| handlers.has(c))));
     engine.register_fn("help", |name: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
-            Some(c) if is_available(c) => {
+            Some(c) if handlers.has(c) => {
                 print!("{}", crate::help::render(c));
                 Ok(())
             }
@@ -372,7 +398,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
     // `Get-Help Name -Examples` / `-Parameter P` in PowerShell form.
     engine.register_fn("help", |name: &str, section: &str| -> Result<(), Box<EvalAltResult>> {
         match catalog::find(name) {
-            Some(c) if is_available(c) => match crate::help::part(c, section) {
+            Some(c) if handlers.has(c) => match crate::help::part(c, section) {
                 Some(text) => {
                     print!("{text}");
                     Ok(())
@@ -387,13 +413,15 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession) {
         }
     });
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str| dispatch(&s, name, vec![]));
+    engine.register_fn("cmd", move |name: &str| dispatch(&s, handlers, name, vec![]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, name, vec![a]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, handlers, name, vec![a]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, name, vec![a, b]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, handlers, name, vec![a, b]));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| dispatch(&s, name, vec![a, b, c]));
+    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| {
+        dispatch(&s, handlers, name, vec![a, b, c])
+    });
 }
 
 #[cfg(test)]
@@ -407,11 +435,12 @@ mod tests {
             what_if: false,
             prompt_mode: PromptMode::Unattended,
             script: None,
-            args: Vec::new(),
+            args: Map::new(),
+            handlers: &crate::handlers::TABLE,
             confined: false,
             budget: Budget::default(),
         };
-        Shell::new(opts, Arc::new(AtomicBool::new(false))).unwrap()
+        Shell::new(opts).unwrap()
     }
 
     const TEST: &str = r#"test_cs_persistent_chat_message("pc01.contoso.com", #{OutVerboseVariable: "#;

@@ -1,4 +1,4 @@
-//! Expression filters (reference 1.7): `{ Prop -op value [(-and|-or) ...] }`, evaluated over object maps
+//! Expression filters: `{ Prop -op value [(-and|-or) ...] }`, evaluated over object maps
 //! with PowerShell's comparison rules (case-insensitive, list-aware, missing property = `$Null`).
 
 use std::cmp::Ordering;
@@ -7,6 +7,7 @@ use std::fmt;
 use regex::{Regex, RegexBuilder};
 use rhai::{Dynamic, ImmutableString, Map};
 
+use crate::catalog::ObjType;
 use crate::values::time::{self, DateArg};
 use crate::values::wildcard::{Wildcard, fold};
 
@@ -812,6 +813,13 @@ impl Expr {
         prefix.filter(|p| !p.is_empty())
     }
 
+    /// Every property the expression reads must exist on objects of type `t` (or be one of
+    /// `also`): a misspelled property would otherwise read as `$Null` on every object, and
+    /// `Disabld -ne $false` would match everything.
+    pub fn check_properties(&self, t: ObjType, also: &[&str]) -> Result<(), String> {
+        self.properties().iter().try_for_each(|p| t.check_property(p, also))
+    }
+
     /// Property names referenced, first spelling kept, duplicates (case-insensitive) removed.
     pub fn properties(&self) -> Vec<String> {
         fn walk(e: &Expr, out: &mut Vec<String>) {
@@ -989,6 +997,14 @@ mod tests {
         assert!(t("-NOT -not (Name -eq 'Ann Beebe')"));
         assert!(t("{ (((Name -eq 'Ann Beebe'))) }"));
         assert!(t("Name -EQ 'ann beebe' -AND count -Eq 42"));
+    }
+
+    #[test]
+    fn misspelled_properties_are_refused_before_evaluation() {
+        let e = parse("Name -like 'F*' -and Disabld -ne $false").unwrap();
+        let msg = e.check_properties(ObjType::ChatRoom, &[]).unwrap_err();
+        assert_eq!(msg, "ChatRoomObject has no property 'Disabld'; did you mean 'Disabled'?");
+        assert!(parse("$_.disabled -eq $true").unwrap().check_properties(ObjType::ChatRoom, &[]).is_ok());
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! LDAP filters (RFC 4515 subset, reference 1.7) evaluated over directory objects, whose LDAP attribute
+//! LDAP filters (RFC 4515 subset) evaluated over directory objects, whose LDAP attribute
 //! names are mapped to the PascalCase properties of the output objects.
 
 use std::cmp::Ordering;

@@ -1,4 +1,4 @@
-//! Filters over output objects: PowerShell expression filters and LDAP filters (reference 1.7).
+//! Filters over output objects: PowerShell expression filters and LDAP filters.
 pub mod expr;
 pub mod ldap;
 

@@ -1,19 +1,20 @@
-//! Who may post where (DESIGN.md §3 Send-CsPersistentChatMessage; reference 1.3, 1.10 #9, #13,
-//! #14, #16, 2.12): one function shared by the message path and the synthetic test, so both
+//! Who may post where (Send-CsPersistentChatMessage, Test-CsPersistentChatMessage): the effective
+//! policy, the room being enabled, privacy, membership and category scope; one function shared by the message path and the synthetic test, so both
 //! enforce exactly the same rules.
 
+use crate::catalog::enums::{Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::rooms::{category_of_room, identity};
+use crate::handlers::room::{category_of_room, identity};
 use crate::store::Store;
+use crate::store::ancestry::{Ancestry, in_scope};
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
-use crate::store::scope::{Ancestry, in_scope};
+use crate::store::room::RoomRow;
 
 /// Normalise a SIP address to carry the `sip:` prefix.
 pub fn sip_uri(s: &str) -> String {
     let s = s.trim();
-    if s.len() >= 4 && s[..4].eq_ignore_ascii_case("sip:") { s.to_string() } else { format!("sip:{s}") }
+    if crate::values::text::starts_with_ci(s, "sip:") { s.to_string() } else { format!("sip:{s}") }
 }
 
 /// The SIP-enabled user behind an address; NotFound names what would be valid.
@@ -34,7 +35,7 @@ pub fn sip_user(store: &Store, param: &str, sip: &str) -> CmdletResult<Principal
     }
 }
 
-/// Can the user use Persistent Chat at all (effective policy, reference 1.3)?
+/// Can the user use Persistent Chat at all (the effective policy enables Persistent Chat)?
 pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
     let sip = user.sip.clone().unwrap_or_default();
     let policy = store.effective_policy(&sip)?;
@@ -51,7 +52,7 @@ pub fn check_policy(store: &Store, user: &PrincipalRow) -> CmdletResult<()> {
     .with_target(sip))
 }
 
-/// Why a user may not use a room: the rules of reference 1.3/1.10, each a separate case so the
+/// Why a user may not use a room: the policy, room and membership rules, each a separate case so the
 /// synthetic test can say exactly what to fix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Denial {
@@ -62,7 +63,7 @@ pub enum Denial {
     },
     /// A Closed or Secret room with Members that do not cover the user.
     NotMember {
-        privacy: String,
+        privacy: Privacy,
     },
     /// An Auditorium room in which the user is not a presenter (posting only).
     NotPresenter,
@@ -116,10 +117,10 @@ pub fn denial(
     if !in_scope(ancestry, &category.allowed, &category.denied) {
         return Ok(Some(Denial::OutOfScope { category: category.name }));
     }
-    if room.privacy != "Open" && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
-        return Ok(Some(Denial::NotMember { privacy: room.privacy.clone() }));
+    if room.privacy != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
+        return Ok(Some(Denial::NotMember { privacy: room.privacy }));
     }
-    if post && room.room_type == "Auditorium" && !ancestry.covered_by(&room.presenters) {
+    if post && room.room_type == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
         return Ok(Some(Denial::NotPresenter));
     }
     Ok(None)

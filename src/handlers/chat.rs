@@ -8,9 +8,9 @@ use rhai::{Dynamic, Map};
 use crate::binder::ListModifier;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::store::Store;
+use crate::store::ancestry::principal_key;
 use crate::store::directory::PrincipalRow;
 use crate::store::pools::PoolTarget;
-use crate::store::scope::principal_key;
 use crate::values::wildcard::has_wildcards;
 
 /// Split `pool\name`; `what` names the object kind for the message.
@@ -85,10 +85,10 @@ pub fn unique_match<T>(found: Vec<(PoolTarget, T)>, what: &str, value: &str) -> 
 }
 
 fn is_sip(s: &str) -> bool {
-    s.len() > 4 && s[..4].eq_ignore_ascii_case("sip:")
+    crate::values::text::strip_prefix_ci(s, "sip:").is_some_and(|rest| !rest.is_empty())
 }
 
-/// Resolves principal references of membership lists (reference 1.10 #8) and renders stored keys,
+/// Resolves principal references of membership lists and renders stored keys,
 /// caching directory reads for the length of one call.
 pub struct Principals<'a> {
     store: &'a Store,

@@ -1,11 +1,11 @@
-//! Compliance collections (reference 2.4) and the effective collection of a pool (extension).
+//! Compliance collections and the effective collection of a pool (extension).
 
 use rhai::Dynamic;
 
 use super::{effective, settings};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::CmdletResult;
+use crate::invocation::Ctx;
 use crate::store::settings::COMPLIANCE;
 
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {

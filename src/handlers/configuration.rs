@@ -1,11 +1,11 @@
-//! Configuration collections (reference 2.3) and the effective collection of a pool (extension).
+//! Configuration collections and the effective collection of a pool (extension).
 
 use rhai::Dynamic;
 
 use super::{effective, settings};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::CmdletResult;
+use crate::invocation::Ctx;
 use crate::store::settings::CONFIGURATION;
 
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {

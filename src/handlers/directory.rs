@@ -1,5 +1,6 @@
-//! Import-CsAdPrincipal and Remove-CsAdPrincipal (pchat extensions, DESIGN.md §3).
+//! Import-CsAdPrincipal and Remove-CsAdPrincipal (pchat extensions; the document format is in docs/formats.md).
 
+use crate::values::limits::{self, Field};
 use std::collections::HashMap;
 
 use rhai::Dynamic;
@@ -9,8 +10,8 @@ use serde_json::{Map as JsonMap, Value as Json};
 use super::principals::RESERVED;
 use crate::binder::Bound;
 use crate::catalog;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::directory::{PrincipalSpec, RoleRow, normalize_dn};
 use crate::store::seed::{role_sid, standard_roles};
@@ -91,7 +92,7 @@ fn canonical_key(key: &str) -> Result<Option<&'static str>, String> {
     if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(key)) {
         return Err(format!("'{key}' is a property of every principal and cannot be given as an attribute"));
     }
-    // A near miss of a defined key is a typo, not a new attribute (DESIGN.md §3); very short
+    // A near miss of a defined key is a typo, not a new attribute; very short
     // attribute names such as `l` are too close to everything to judge.
     if key.chars().count() > 3 {
         let lower = key.to_ascii_lowercase();
@@ -239,6 +240,29 @@ fn parse_csv(text: &str) -> Result<Parsed, String> {
 }
 
 /// Check the whole import against itself and the store; nothing is written on any problem.
+/// The limits of docs/limits.md on every text of a principal: a directory file is input like any
+/// cmdlet argument, and its names end up in tables, prompts and archives.
+fn check_limits(spec: &PrincipalSpec) -> Result<(), String> {
+    let texts = [("Dn", Some(&spec.dn)), ("SipAddress", spec.sip.as_ref()), ("SamAccountName", spec.sam.as_ref())]
+        .into_iter()
+        .chain([("UserPrincipalName", spec.upn.as_ref()), ("RegistrarPool", spec.registrar_pool.as_ref())])
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), Field::Text, v.as_str())))
+        .chain(spec.display_name.iter().map(|v| ("DisplayName".to_string(), Field::Name, v.as_str())))
+        .chain(spec.members.iter().flatten().map(|m| ("Members".to_string(), Field::Text, m.as_str())))
+        .chain(spec.attrs.iter().flat_map(|(k, v)| {
+            let values: Vec<&str> = match v {
+                Json::String(s) => vec![s.as_str()],
+                Json::Array(items) => items.iter().filter_map(Json::as_str).collect(),
+                _ => Vec::new(),
+            };
+            values.into_iter().map(move |s| (k.clone(), Field::Text, s))
+        }));
+    for (key, field, value) in texts {
+        limits::check(field, value).map_err(|e| format!("{key}: {e}"))?;
+    }
+    spec.attrs.keys().try_for_each(|k| limits::check(Field::Name, k).map_err(|e| format!("attribute name: {e}")))
+}
+
 fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
     let Parsed { domain, entries, roles } = parsed;
     let sip_domains = store.sip_domains().map_err(|e| e.to_string())?;
@@ -254,6 +278,7 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
     let mut sip_at: HashMap<String, (&str, String)> = HashMap::new();
     let mut sam_at: HashMap<String, (&str, String)> = HashMap::new();
     for (at, spec) in &entries {
+        check_limits(spec).map_err(|e| format!("{at}: {e}"))?;
         if let Some(first) = dn_at.insert(spec.dn.to_lowercase(), at) {
             return Err(format!("{at}: Dn '{}' is a duplicate of {first}", spec.dn));
         }
@@ -311,6 +336,7 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
         if identity.is_empty() {
             return Err(format!("{at}: Identity is empty"));
         }
+        limits::check(Field::Name, &identity).map_err(|e| format!("{at}: Identity: {e}"))?;
         if standard.iter().any(|(s, _)| s.eq_ignore_ascii_case(&identity)) {
             return Err(format!("{at}: '{identity}' is a built-in role, which cannot be changed"));
         }
@@ -334,7 +360,11 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
                 return Err(format!("{at}: UserScopes entry '{scope}' must have the form OU:<distinguished name>"));
             }
         }
-        let user_scopes = r.user_scopes.iter().map(|s| format!("OU:{}", s[3..].trim())).collect();
+        let user_scopes = r
+            .user_scopes
+            .iter()
+            .map(|s| format!("OU:{}", s.split_once(':').map_or(s.as_str(), |(_, dn)| dn).trim()))
+            .collect();
         role_rows.push(RoleRow { sid: role_sid(&identity), identity, cmdlets, user_scopes, is_standard: false });
     }
     Ok(Import { domain, principals: entries.into_iter().map(|(_, s)| s).collect(), roles: role_rows })
@@ -400,7 +430,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         store.remove_principal(p.id)?;
         if p.kind == "Domain" {
             for key in ["domain_dn", "domain_netbios", "domain_name"] {
-                store.conn().execute("DELETE FROM meta WHERE key = ?1", [key])?;
+                store.remove_meta(key)?;
             }
         }
     }

@@ -1,5 +1,5 @@
 //! Effective settings (pchat extensions): which configuration or compliance collection governs a
-//! Persistent Chat pool, and which policy governs a user (reference 1.3). The objects are the
+//! Persistent Chat pool, and which policy governs a user. The objects are the
 //! governing ones, plus `AppliesTo` (the pool or user asked about) and `Scope` (where the
 //! settings came from: Service, Site, Tag or Global).
 
@@ -8,8 +8,8 @@ use rhai::{Dynamic, Map};
 use super::policy::sip_users;
 use super::settings::settings_object;
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::text;
 use crate::store::settings::{POLICY, SettingsKind, SettingsRow, scope_level};
 use crate::store::topology::PoolRow;

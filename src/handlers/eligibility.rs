@@ -1,4 +1,4 @@
-//! Get-CsPersistentChatEligiblePrincipal (reference 2.10): who may hold a role in a category or
+//! Get-CsPersistentChatEligiblePrincipal: who may hold a role in a category or
 //! room, with groups, OUs, containers and domains expanded to the users they contain.
 
 use std::collections::HashSet;
@@ -6,14 +6,15 @@ use std::collections::HashSet;
 use rhai::Dynamic;
 
 use super::chat::{name_scope, unique_match};
-use super::rooms;
+use super::room;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
+use crate::catalog::enums::RoomType;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
+use crate::store::ancestry::in_scope;
 use crate::store::directory::PrincipalRow;
-use crate::store::scope::in_scope;
 use crate::values::wildcard::Wildcard;
 
 fn principal_type(kind: &str) -> Option<&'static str> {
@@ -42,7 +43,7 @@ fn eligible_object(p: &PrincipalRow, kind: &'static str) -> Dynamic {
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let pool_arg = b.str("PersistentChatPoolFqdn");
-    // The governing list and the category's DeniedMembers (reference 2.10, "Rec precise form").
+    // The governing list and the category's DeniedMembers.
     let (governing, denied) = if let Some(c) = b.str("Category") {
         let (pools, name) = name_scope(store, c, pool_arg, "Category")?;
         let mut found = Vec::new();
@@ -55,10 +56,10 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         (cat.allowed, cat.denied)
     } else {
         let room_arg = b.str("Room").unwrap_or_default();
-        let (pool, room) = rooms::find(store, room_arg, pool_arg)?;
-        let cat = rooms::category_of_room(store, &pool, &room)?;
+        let (pool, room) = room::find(store, room_arg, pool_arg)?;
+        let cat = room::category_of_room(store, &pool, &room)?;
         if b.switch("Presenters") {
-            if room.room_type != "Auditorium" {
+            if room.room_type != RoomType::Auditorium {
                 return Err(CmdletError::invalid_operation(format!(
                     "-Presenters: '{}\\{}' is a {} room; only Auditorium rooms have presenters",
                     room.pool, room.name, room.room_type
@@ -92,7 +93,7 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         store.users_covered(&governing)?.into_iter().filter(|p| !excluded.contains(&p.id)).map(|p| (p, "User")),
     );
     found.retain(|(p, _)| filter.as_ref().is_none_or(|w| p.sip.as_deref().is_some_and(|s| w.is_match(s))));
-    // Standard order for principals: display name, then DN (reference 1.7).
+    // Standard order for principals: display name, then DN.
     found.sort_by_cached_key(|(p, _)| {
         (p.display_name.clone().unwrap_or_else(|| p.name.clone()).to_lowercase(), p.dn.to_lowercase())
     });

@@ -1,20 +1,20 @@
-//! Endpoints (reference 2.9): directory contacts that give a Persistent Chat pool a SIP address.
+//! Endpoints: directory contacts that give a Persistent Chat pool a SIP address.
 
 use rhai::{Dynamic, Map};
 
 use super::limit;
 use super::principals::{object_class, parse_expr, parse_ldap, principal_object};
 use crate::binder::Bound;
-use crate::binder::value::is_fqdn;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, text};
 use crate::store::Store;
 use crate::store::directory::{PrincipalRow, dn_within, normalize_dn};
 use crate::store::endpoint::with_sip_prefix;
+use crate::values::dns::is_fqdn;
 
-/// The OCSPersistentChatContact object (reference 1.11).
+/// The OCSPersistentChatContact object.
 fn endpoint_object(e: &PrincipalRow) -> Dynamic {
     let attr = |k: &str| e.attrs.get(k).and_then(|v| v.as_str()).map(str::to_string);
     object(
@@ -44,7 +44,7 @@ fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<PrincipalR
 
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let filter = parse_expr(b)?;
+    let filter = parse_expr(b, ObjType::Endpoint)?;
     let ldap = parse_ldap(b)?;
     let pool = b.str("PersistentChatPoolFqdn").map(|f| store.pchat_pool(Some(f))).transpose()?;
     let ou = b.str("OU").map(normalize_dn);

@@ -1,4 +1,4 @@
-//! Persistent Chat policies (reference 2.5): Get/New/Set/Remove through the shared scoped-settings
+//! Persistent Chat policies: Get/New/Set/Remove through the shared scoped-settings
 //! handlers, Grant here, and the effective policy of a user (extension).
 
 use rhai::Dynamic;
@@ -6,8 +6,8 @@ use rhai::Dynamic;
 use super::principals::{site_lookup, user_object};
 use super::{effective, settings};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::settings::POLICY;

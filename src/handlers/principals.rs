@@ -5,15 +5,15 @@ use rhai::{Dynamic, Map};
 use super::{limit, wildcard_filter};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::filters::{expr, ldap};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, text};
 use crate::store::Store;
 use crate::store::directory::{PrincipalRow, normalize_dn};
 use crate::values::wildcard::has_wildcards;
 
-/// ObjectClass values per principal type (reference 1.9).
+/// ObjectClass values per principal type.
 pub fn object_class(kind: &str) -> &'static [&'static str] {
     match kind {
         "User" => &["top", "person", "organizationalPerson", "user"],
@@ -63,8 +63,12 @@ pub fn principal_object(p: &PrincipalRow) -> Dynamic {
     d
 }
 
-pub(crate) fn parse_expr(b: &Bound) -> CmdletResult<Option<expr::Expr>> {
-    b.str("Filter").map(|f| expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))).transpose()
+/// `-Filter` over objects of type `t`; an unknown property stops the call before anything runs.
+pub(crate) fn parse_expr(b: &Bound, t: ObjType) -> CmdletResult<Option<expr::Expr>> {
+    let Some(f) = b.str("Filter") else { return Ok(None) };
+    let e = expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))?;
+    e.check_properties(t, &[]).map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;
+    Ok(Some(e))
 }
 
 pub(crate) fn parse_ldap(b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
@@ -88,7 +92,7 @@ fn by_identity(store: &Store, identity: &str, what: &str) -> CmdletResult<Vec<Pr
 
 pub fn get_ad_principal(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let filter = parse_expr(b)?;
+    let filter = parse_expr(b, ObjType::AdPrincipal)?;
     let ldap = parse_ldap(b)?;
     let mut rows = match b.str("Identity") {
         Some(id) => by_identity(store, id, "principal")?,
@@ -136,7 +140,7 @@ pub fn site_lookup(store: &Store) -> CmdletResult<impl Fn(&str) -> Option<String
 
 pub fn get_user(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let filter = parse_expr(b)?;
+    let filter = parse_expr(b, ObjType::User)?;
     let ldap = parse_ldap(b)?;
     let site_of = site_lookup(store)?;
     let is_user = |p: &PrincipalRow| p.kind == "User" && p.sip.is_some();

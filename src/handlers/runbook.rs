@@ -7,8 +7,8 @@ use rhai::Dynamic;
 
 use crate::binder::{Bound, ListModifier};
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, text};
 
 const GLOBAL: &str = "Global";

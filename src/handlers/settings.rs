@@ -1,21 +1,21 @@
-//! Get/New/Set/Remove of scoped settings (reference 2.3-2.5), shared by configuration collections,
+//! Get/New/Set/Remove of scoped settings, shared by configuration collections,
 //! compliance collections and policies: each kind is a descriptor (`store::settings`), and the
-//! property parameters of the catalog entries carry the types and ranges of reference 1.9.
+//! property parameters of the catalog entries carry each property's type and range.
 
 use rhai::{Dynamic, Map};
 
-use super::scope::Scope;
+use super::settings_identity::Scope;
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::binder::value::{self, Value};
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult, ErrorKind};
+use crate::invocation::Ctx;
 use crate::objects::{object, prop_str, text};
 use crate::store::settings::{FieldKind, FieldValue, POLICY, ScopeFamily, SettingsKind, SettingsRow};
 use crate::values::time::format_timespan;
 use crate::values::url::is_http_url;
 
-/// The output object (reference 1.11): Identity then every property of the kind.
+/// The output object: Identity then every property of the kind.
 pub fn settings_object(kind: &SettingsKind, row: &SettingsRow) -> Dynamic {
     let props = std::iter::once(("Identity", text(row.identity.clone()))).chain(
         kind.fields.iter().zip(&row.values).map(|(f, v)| {
@@ -45,9 +45,9 @@ fn existing(ctx: &Ctx, kind: &SettingsKind, identity: &str) -> CmdletResult<Sett
     })
 }
 
-/// `-Tenant` on Remove (reference 1.6): the policy must belong to that tenant.
+/// `-Tenant` on Remove: the policy must belong to that tenant.
 fn check_tenant(kind: &SettingsKind, row: &SettingsRow, b: &Bound) -> CmdletResult<()> {
-    let Some(tenant) = b.str("Tenant") else { return Ok(()) };
+    let Some(tenant) = b.declares("Tenant").then(|| b.str("Tenant")).flatten() else { return Ok(()) };
     match row.get(kind, "TenantId") {
         Some(FieldValue::Text(t)) if t.eq_ignore_ascii_case(tenant) => Ok(()),
         _ => {
@@ -98,7 +98,7 @@ fn apply_params(kind: &SettingsKind, row: &mut SettingsRow, b: &Bound) -> Cmdlet
 }
 
 /// The property values of an `-Instance` object, converted and range-checked exactly as the
-/// matching parameters are, so script-side edits cannot bypass reference 1.9.
+/// matching parameters are, so script-side edits cannot bypass the ranges.
 fn apply_instance(kind: &SettingsKind, row: &mut SettingsRow, instance: &Map, b: &Bound) -> CmdletResult<()> {
     for (i, f) in kind.fields.iter().enumerate() {
         let Some((_, raw)) = instance.iter().find(|(k, _)| k.eq_ignore_ascii_case(f.property)) else { continue };
@@ -122,7 +122,7 @@ fn apply_instance(kind: &SettingsKind, row: &mut SettingsRow, instance: &Map, b:
 
 pub fn get(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec<Dynamic>> {
     let filter = wildcard_filter(b)?;
-    let tenant = b.str("Tenant");
+    let tenant = b.declares("Tenant").then(|| b.str("Tenant")).flatten();
     let rows = match b.str("Identity") {
         Some(id) => vec![existing(ctx, kind, id)?],
         None => ctx.store.settings_all(kind)?,
@@ -183,7 +183,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec<Dy
             let identity = prop_str(instance, "Identity")
                 .ok_or_else(|| CmdletError::invalid("the Instance object has no Identity property"))?;
             let canonical = Scope::parse(&identity, kind.family)?.canonical();
-            // An object built with New -InMemory is committed here (reference 1.6).
+            // An object built with New -InMemory is committed here.
             let (mut row, create) = match ctx.store.settings_get(kind, &canonical)? {
                 Some(row) => (row, false),
                 None => {
@@ -229,7 +229,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec
         ctx.confirm_situation(&target, b.switch("Force"), &situation)?;
     }
     match scope {
-        // Global always exists: Remove resets it to the defaults of reference 1.9.
+        // Global always exists: Remove resets it to the defaults.
         Scope::Global => ctx.store.settings_update(kind, &SettingsRow::defaults(kind, &target))?,
         Scope::Tag(tag) => {
             ctx.store.clear_policy_assignments(&tag)?;
@@ -244,7 +244,9 @@ pub fn remove(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec
 pub fn per_user_policy_tag(ctx: &Ctx, name: &str) -> CmdletResult<String> {
     match Scope::parse(name, ScopeFamily::Policy)? {
         Scope::Tag(tag) => match ctx.store.settings_get(&POLICY, &format!("Tag:{tag}"))? {
-            Some(row) => Ok(row.identity["Tag:".len()..].to_string()),
+            Some(row) => {
+                Ok(crate::values::text::strip_prefix_ci(&row.identity, "Tag:").unwrap_or(&row.identity).to_string())
+            }
             None => {
                 let known: Vec<String> = ctx
                     .store

@@ -1,14 +1,14 @@
 //! Pool state and active servers: Get/Set-CsPersistentChatState, Set-CsPersistentChatActiveServer.
 //! Fail-over is real: FailedOver serves the pool from its backup database; failing back first
-//! brings the primary up to date from the backup (DESIGN.md §4).
+//! brings the primary up to date from the backup.
 
 use rhai::Dynamic;
 
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, prop_str, text};
 use crate::store::Store;
 use crate::store::topology::PoolRow;
@@ -30,14 +30,13 @@ fn pool_of_identity(identity: &str) -> Option<&str> {
     }
 }
 
-fn strip_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    (s.len() >= prefix.len() && s[..prefix.len()].eq_ignore_ascii_case(prefix)).then(|| &s[prefix.len()..])
-}
+use crate::values::text::strip_prefix_ci as strip_ci;
 
 /// The pool a Set call targets: -Identity, the piped state object, or the only pool.
 fn target_pool(store: &Store, b: &Bound) -> CmdletResult<PoolRow> {
-    let identity =
-        b.str("Identity").map(str::to_string).or_else(|| b.object("Instance").and_then(|m| prop_str(m, "Identity")));
+    // Set-CsPersistentChatActiveServer shares this and has no -Instance.
+    let instance = b.declares("Instance").then(|| b.object("Instance")).flatten();
+    let identity = b.str("Identity").map(str::to_string).or_else(|| instance.and_then(|m| prop_str(m, "Identity")));
     match identity {
         None => store.pchat_pool(None),
         Some(id) => {

@@ -8,12 +8,12 @@ use serde::Deserialize;
 
 use super::wildcard_filter;
 use crate::binder::Bound;
-use crate::binder::value::is_fqdn;
 use crate::catalog::{self, ObjType, Ty};
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::objects::{list, object, text};
 use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
+use crate::values::dns::is_fqdn;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
@@ -90,6 +90,9 @@ fn find_ci<'a>(list: &'a [String], s: &str) -> Option<&'a String> {
 
 /// Parse and validate a topology document; every problem names where it is.
 pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
+    if let Ok(v) = serde_json::from_str::<serde_json::Value>(json) {
+        crate::values::limits::check_json(&v, "")?;
+    }
     let doc: TopologyDoc = serde_json::from_str(json).map_err(|e| {
         let msg = e.to_string();
         if msg.contains("did not match any variant") {

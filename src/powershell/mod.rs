@@ -1,5 +1,5 @@
 //! The PowerShell-syntax front end: a pasted PowerShell command line is parsed
-//! ([`parser`]) and translated ([`translate`]) into the Rhai API of DESIGN.md §2, then run by the
+//! ([`parser`]) and translated ([`translate`]) into the Rhai API (docs/command-line.md), then run by the
 //! same engine and binder as Rhai typed by hand. `translate("...")` shows the Rhai a line becomes.
 
 mod ast;

@@ -22,7 +22,7 @@ fn fail<T>(message: impl Into<String>) -> RhaiResult<T> {
 /// Register the helpers, `translate("...")` and `help(name, section)`. `json`: how `ps_out`
 /// prints intermediate statement results (as the final result is printed).
 pub fn register(engine: &mut Engine, json: bool) {
-    engine.register_fn("ps_prop", prop);
+    engine.register_fn("ps_prop", checked_prop);
     engine.register_fn("ps_set", set);
     engine.register_fn("ps_index", index);
     engine.register_fn("ps_pipe", pipe);
@@ -116,6 +116,35 @@ pub fn prop(v: Dynamic, name: &str) -> Dynamic {
         return Dynamic::from_int(1);
     }
     Dynamic::UNIT
+}
+
+/// `$x.Name` in a script: as [`prop`], but a property that an object of a catalog type does not
+/// have is an error naming it (with a suggestion), not `$Null`: `Where-Object {$_.Disabld}` must
+/// not quietly select nothing, or everything. PowerShell's own hashtables and objects (Import-Csv
+/// rows, Select-Object results) keep PowerShell's rule.
+fn checked_prop(v: Dynamic, name: &str) -> RhaiResult<Dynamic> {
+    check_typed(&v, name).or_else(fail)?;
+    Ok(prop(v, name))
+}
+
+fn check_typed(v: &Dynamic, name: &str) -> Result<(), String> {
+    // PowerShell's intrinsic members exist on every object.
+    if name.eq_ignore_ascii_case("Count") || name.eq_ignore_ascii_case("Length") {
+        return Ok(());
+    }
+    if let Some(map) = v.read_lock::<Map>() {
+        return match crate::catalog::ObjType::from_tag(v.tag()) {
+            Some(t) if expr::lookup_ci(&map, name).is_none() => {
+                let present: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                t.check_property(name, &present)
+            }
+            _ => Ok(()),
+        };
+    }
+    if let Some(items) = v.read_lock::<Array>() {
+        return items.iter().try_for_each(|item| check_typed(item, name));
+    }
+    Ok(())
 }
 
 /// `$x.Name = value`: sets the property with the object's own spelling when it exists.

@@ -1,4 +1,4 @@
-//! From the syntax tree to Rhai source for the API of DESIGN.md §2: cmdlets become calls with one
+//! From the syntax tree to Rhai source for the API of docs/command-line.md: cmdlets become calls with one
 //! parameter map (names, positions and value types from the catalog), pipelines become method
 //! chains, and the PowerShell pipeline commands become array methods and the `ps_*` helpers of
 //! `runtime.rs`. The Rhai text then runs through the same engine and binder as typed Rhai, so

@@ -6,6 +6,7 @@
 //! the value after `Key:`, or the string argument of `help(`.
 
 use crate::catalog::{COMMON_PARAMS, Cmdlet, Param, SHOULD_PROCESS_PARAMS, Ty};
+use crate::values::text::starts_with_ci;
 
 /// Functions offered besides the cmdlets.
 pub const BUILTINS: &[&str] = &["help", "last_errors", "clear_errors", "get_credential", "print", "cmd"];
@@ -292,10 +293,6 @@ fn key_name(kind: &TokKind) -> Option<&str> {
         TokKind::Ident(s) | TokKind::Str(s) => Some(s),
         _ => None,
     }
-}
-
-fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
 fn is_ident_char(c: char) -> bool {

@@ -118,11 +118,11 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             Some(Command::Help(None)) => print!("{}", help::overview(&|c| host.is_available(c))),
             Some(Command::Translate(line)) => match crate::powershell::translate(line) {
                 Ok(t) => println!("{}", t.rhai),
-                Err(e) => eprintln!("{e}"),
+                Err(e) => eprintln!("{}", crate::values::text::escape_block(&e.to_string())),
             },
             Some(Command::Help(Some(name))) => match catalog::find(name) {
                 Some(c) if host.is_available(c) => print!("{}", help::render(c)),
-                _ => eprintln!("help: no cmdlet '{name}'"),
+                _ => eprintln!("help: no cmdlet '{}'", crate::values::text::escape_line(name)),
             },
             None => match host.eval(input) {
                 Ok(value) => {

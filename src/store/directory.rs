@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
+use crate::values::text::{starts_with_ci, strip_prefix_ci};
 use crate::values::wildcard::{Wildcard, has_wildcards};
 
 /// A principal's generic attributes, parsed from their stored JSON only when first read: most
@@ -104,7 +105,7 @@ pub fn parent_dn(dn: &str) -> Option<String> {
     split_dn(dn).1.map(str::to_string)
 }
 
-/// Canonical DN spelling for comparison: no whitespace after commas (reference 1.2 Rec).
+/// Canonical DN spelling for comparison: no whitespace after commas.
 pub fn normalize_dn(dn: &str) -> String {
     let mut out = String::with_capacity(dn.len());
     let mut after_comma = false;
@@ -186,22 +187,18 @@ impl Store {
     /// By SIP address, with or without the `sip:` prefix.
     pub fn principal_by_sip(&self, sip: &str) -> rusqlite::Result<Option<PrincipalRow>> {
         let sip = sip.trim();
-        let full = if sip.len() >= 4 && sip[..4].eq_ignore_ascii_case("sip:") {
-            sip.to_string()
-        } else {
-            format!("sip:{sip}")
-        };
+        let full = if starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
         self.conn
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1"))?
             .query_row([full], principal)
             .optional()
     }
 
-    /// Resolve a user-id (reference 1.2): SIP address, `DOMAIN\logon`, DN, UPN, or display name
+    /// Resolve a user-id: SIP address, `DOMAIN\logon`, DN, UPN, or display name
     /// (with `*` wildcards). Several principals can match a wildcard or a shared display name.
     pub fn find_principals(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
         let id = identity.trim();
-        if id.len() > 4 && id[..4].eq_ignore_ascii_case("sip:") {
+        if strip_prefix_ci(id, "sip:").is_some_and(|rest| !rest.is_empty()) {
             return Ok(self.principal_by_sip(id)?.into_iter().collect());
         }
         if id.contains('=') {

@@ -1,5 +1,5 @@
 //! Persistent Chat endpoints: directory contacts (principals of kind Contact) linked to a pool by
-//! `endpoint_pool`, living in the Application Contacts container (reference 1.9, 2.9).
+//! `endpoint_pool`, living in the Application Contacts container.
 
 use rusqlite::params;
 
@@ -11,9 +11,9 @@ use crate::values::wildcard::{Wildcard, has_wildcards};
 /// `sip:` plus the rest, whatever the case of the prefix given (`chat@x` → `sip:chat@x`).
 pub fn with_sip_prefix(sip: &str) -> String {
     let sip = sip.trim();
-    match sip.get(..4) {
-        Some(p) if p.eq_ignore_ascii_case("sip:") => format!("sip:{}", &sip[4..]),
-        _ => format!("sip:{sip}"),
+    match crate::values::text::strip_prefix_ci(sip, "sip:") {
+        Some(rest) => format!("sip:{rest}"),
+        None => format!("sip:{sip}"),
     }
 }
 
@@ -24,7 +24,7 @@ impl Store {
     }
 
     /// Endpoints named by SIP address (with or without `sip:`), full DN (whitespace after commas
-    /// ignored) or display name (`*` wildcards allowed) (reference 1.2).
+    /// ignored) or display name (`*` wildcards allowed).
     pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
         let id = identity.trim();
         let all = self.endpoints()?;

@@ -1,19 +1,20 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
-pub mod addins;
+pub mod addin;
+pub mod ancestry;
 pub mod archive;
-pub mod categories;
+pub mod category;
+mod columns;
 pub mod directory;
 pub mod endpoint;
 pub mod health;
-pub mod messages;
+pub mod message;
 pub mod pool_data;
 pub mod pools;
-pub mod rooms;
+pub mod room;
 pub mod runbook;
 mod schema;
-pub mod scope;
 pub mod seed;
 pub mod settings;
 pub mod topology;
@@ -138,6 +139,7 @@ impl Store {
         crate::files::create_private_file(path)
             .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+        crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
         let store = Store {
@@ -349,6 +351,10 @@ impl Store {
                 [key, value],
             )
             .map(|_| ())
+    }
+
+    pub fn remove_meta(&self, key: &str) -> rusqlite::Result<()> {
+        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
     }
 
     /// Record a committed change (who did what to which object), inside the current transaction.

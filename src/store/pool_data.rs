@@ -1,5 +1,5 @@
 //! Pool-owned data (categories, rooms, add-ins, messages) lives in the database serving the pool:
-//! its primary in Normal state, its backup when FailedOver (DESIGN.md §4). Writes go through
+//! its primary in Normal state, its backup when FailedOver. Writes go through
 //! `PoolData::write`, which applies each statement to the serving database and, in Normal state,
 //! to the backup as well, inside the caller's transaction: a committed change is never missing
 //! from the backup.

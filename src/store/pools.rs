@@ -55,7 +55,7 @@ impl Store {
         pools.iter().map(|p| self.pool_target(p)).collect()
     }
 
-    /// The pool a New-* cmdlet writes to: the named one, or the only one (reference 1.10 #1-2).
+    /// The pool a New-* cmdlet writes to: the named one, or the only one.
     pub fn chat_pool_for_new(&self, fqdn: Option<&str>) -> CmdletResult<PoolTarget> {
         self.pool_target(&self.pchat_pool(fqdn)?)
     }

@@ -97,7 +97,7 @@ CREATE TABLE audit (
 );
 "#,
     r#"
--- The standard output order of principals (reference 1.7), so a first page needs no sort.
+-- The standard output order of principals, so a first page needs no sort.
 -- Subtrees are matched on the DN itself; the parent index only slowed imports down.
 DROP INDEX principals_parent;
 CREATE INDEX principals_order ON principals(coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE);

@@ -1,12 +1,12 @@
 //! What every new store starts with: the built-in RBAC roles and the Global scoped settings at
-//! their defaults (reference 1.13, DESIGN.md §3).
+//! their defaults.
 
 use rusqlite::params;
 
 use super::Store;
 use crate::catalog::{self, Cmdlet};
 
-/// Standard roles and the cmdlets each may run, derived from the catalog (DESIGN.md §3).
+/// Standard roles and the cmdlets each may run, derived from the catalog.
 pub fn standard_roles() -> Vec<(&'static str, Vec<&'static str>)> {
     let all = catalog::all();
     let names = |f: &dyn Fn(&Cmdlet) -> bool| all.iter().filter(|c| f(c)).map(|c| c.name).collect::<Vec<_>>();

@@ -1,4 +1,4 @@
-//! Scoped settings: configuration collections, compliance collections and policies (reference 2.3-2.5).
+//! Scoped settings: configuration collections, compliance collections and policies.
 //! One descriptor per kind names its table and its properties, so the three kinds share one set of
 //! SQL functions and one set of handlers; only assignments and effective resolution are policy-specific.
 
@@ -42,7 +42,7 @@ pub enum FieldValue {
     Text(String),
 }
 
-/// Which scopes a kind admits besides Global (reference 1.2).
+/// Which scopes a kind admits besides Global.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeFamily {
     /// Global, Site:X, Service:PersistentChatServer:F.
@@ -163,7 +163,7 @@ pub fn scope_level(identity: &str) -> &'static str {
     }
 }
 
-/// Standard output order (reference 1.7): Global, Site:* by name, Service:* by FQDN, Tag:* by name.
+/// Standard output order: Global, Site:* by name, Service:* by FQDN, Tag:* by name.
 pub fn standard_order(identity: &str) -> (u8, String) {
     let rank = match scope_level(identity) {
         "Global" => 0,
@@ -240,7 +240,7 @@ impl Store {
         self.conn.prepare_cached(&sql)?.execute([identity]).map(|_| ())
     }
 
-    /// The collection governing a Persistent Chat pool (reference 1.3): its service collection,
+    /// The collection governing a Persistent Chat pool: its service collection,
     /// else its site's, else Global. The most specific collection wins as a whole.
     pub fn effective_settings(&self, kind: &SettingsKind, pool: &PoolRow) -> CmdletResult<SettingsRow> {
         let sql = format!(
@@ -258,16 +258,12 @@ impl Store {
             .ok_or_else(|| CmdletError::invalid_operation(format!("the store has no Global {}", kind.what)))
     }
 
-    /// The policy governing a user (reference 1.3): the per-user policy assigned to the user, else
+    /// The policy governing a user: the per-user policy assigned to the user, else
     /// the policy of the site of the user's Registrar pool, else Global. One indexed query.
     /// `NotFound` when no SIP-enabled user has that SIP address (with or without `sip:`).
     pub fn effective_policy(&self, user_sip: &str) -> CmdletResult<PolicyRow> {
         let sip = user_sip.trim();
-        let sip = if sip.len() >= 4 && sip[..4].eq_ignore_ascii_case("sip:") {
-            sip.to_string()
-        } else {
-            format!("sip:{sip}")
-        };
+        let sip = if crate::values::text::starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
         self.conn
             .prepare_cached(
                 "SELECT p.identity, p.description, p.enable_persistent_chat, p.tenant

@@ -61,7 +61,7 @@ pub struct ServiceRow {
     pub dependents: Vec<String>,
 }
 
-/// Where an endpoint contact lives (reference 1.9).
+/// Where an endpoint contact lives.
 pub fn endpoint_container(domain_dn: &str) -> String {
     format!("CN=Application Contacts,CN=RTC Service,CN=Services,CN=Configuration,{domain_dn}")
 }
@@ -289,7 +289,7 @@ impl Store {
 }
 
 impl Store {
-    /// A Persistent Chat pool by FQDN (reference 1.10 rule 1), or the only one when `fqdn` is
+    /// A Persistent Chat pool by FQDN, or the only one when `fqdn` is
     /// `None` (rule 2). Errors name the cmdlet-facing problem.
     pub fn pchat_pool(&self, fqdn: Option<&str>) -> CmdletResult<PoolRow> {
         let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();

@@ -1,4 +1,4 @@
-//! Date and time-span parameter values (reference 1.4, 3.35; DESIGN §2).
+//! Date and time-span parameter values.
 //! All instants are UTC `NaiveDateTime`s.
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike};
@@ -16,7 +16,7 @@ const MAX_SPAN_DAYS: i64 = 10_675_199;
 pub struct DateArg {
     /// UTC.
     pub at: NaiveDateTime,
-    /// No time of day was written; its meaning depends on whether it starts or ends a range (reference 3.35).
+    /// No time of day was written; its meaning depends on whether it starts or ends a range.
     pub date_only: bool,
 }
 

@@ -1,6 +1,6 @@
 //! URL syntax checks for URL-valued properties (RoomManagementUrl).
 
-use crate::binder::value::is_fqdn;
+use crate::values::dns::is_fqdn;
 
 /// An absolute `http://` or `https://` URL with a DNS host (or IPv4 address), an optional port and an
 /// optional path, query or fragment without whitespace.

@@ -1,4 +1,4 @@
-//! Add-ins (reference 2.8 #30-#33).
+//! Add-ins.
 
 use crate::catalog::*;
 

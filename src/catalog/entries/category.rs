@@ -1,4 +1,4 @@
-//! Categories (reference 2.6 #20-#23).
+//! Categories.
 
 use crate::catalog::*;
 

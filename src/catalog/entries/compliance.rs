@@ -1,4 +1,4 @@
-//! Persistent Chat compliance settings (reference 2.4 #11-#14).
+//! Persistent Chat compliance settings.
 
 use crate::catalog::*;
 

@@ -1,4 +1,4 @@
-//! Persistent Chat configuration settings (reference 2.3 #7-#10).
+//! Persistent Chat configuration settings.
 
 use crate::catalog::*;
 

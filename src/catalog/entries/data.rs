@@ -1,5 +1,6 @@
-//! Data export and import (reference 2.11 #38, #39).
+//! Data export and import.
 
+use crate::catalog::enums::{ExportLevel, Named};
 use crate::catalog::*;
 
 pub const EXPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
@@ -27,7 +28,7 @@ pub const EXPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
         .mandatory(),
         param(
             "Level",
-            Ty::Enum(&["All", "User", "Category", "RoomDirectory", "Content"]),
+            Ty::Enum(ExportLevel::NAMES),
             "What to export: All (default: users, categories, rooms, content), User, Category, RoomDirectory (categories and rooms without content) or Content.",
         ),
         param("Scope", Ty::StringList, "Names of the categories to export, with their rooms; default all categories."),

@@ -1,5 +1,5 @@
-//! Directory and RBAC: Get-CsAdPrincipal and Get-CsAdminRole (reference 2.1 #2, #3), and the extensions
-//! Import-CsAdPrincipal, Remove-CsAdPrincipal, Get-CsUser and Get-Credential (DESIGN.md §3).
+//! Directory and RBAC: Get-CsAdPrincipal and Get-CsAdminRole, and the extensions
+//! Import-CsAdPrincipal, Remove-CsAdPrincipal, Get-CsUser and Get-Credential.
 
 use crate::catalog::*;
 

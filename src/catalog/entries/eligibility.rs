@@ -1,4 +1,4 @@
-//! Eligible principals (reference 2.10 #37).
+//! Eligible principals.
 
 use crate::catalog::*;
 

@@ -1,4 +1,4 @@
-//! Endpoints (reference 2.9 #34-#36).
+//! Endpoints.
 
 use crate::catalog::*;
 

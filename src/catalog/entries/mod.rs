@@ -1,6 +1,6 @@
 //! The catalog entries: one `pub const` [`Cmdlet`] per cmdlet, grouped by handler family (noun), collected
-//! into [`ALL`] in reference order (reference, cmdlet index 1-40), followed by the pchat extensions of
-//! DESIGN.md §3.
+//! into [`ALL`]: the product's 40 cmdlets in the order of docs/cmdlets.md, followed by the pchat
+//! extensions (marked "pchat extension" in help).
 
 use super::Cmdlet;
 
@@ -13,6 +13,7 @@ pub mod directory;
 pub mod eligibility;
 pub mod endpoint;
 pub mod message;
+pub mod message_test;
 pub mod policy;
 pub mod room;
 pub mod runbook;
@@ -72,8 +73,8 @@ pub static ALL: &[Cmdlet] = &[
     data::EXPORT_CS_PERSISTENT_CHAT_DATA,
     data::IMPORT_CS_PERSISTENT_CHAT_DATA,
     // 2.12 Synthetic test
-    message::TEST_CS_PERSISTENT_CHAT_MESSAGE,
-    // Extensions (DESIGN.md §3)
+    message_test::TEST_CS_PERSISTENT_CHAT_MESSAGE,
+    // Extensions
     topology::PUBLISH_CS_TOPOLOGY,
     directory::IMPORT_CS_AD_PRINCIPAL,
     directory::REMOVE_CS_AD_PRINCIPAL,

@@ -1,4 +1,4 @@
-//! Persistent Chat policies (reference 2.5 #15-#19).
+//! Persistent Chat policies.
 
 use crate::catalog::*;
 

@@ -1,10 +1,11 @@
-//! Chat rooms (reference 2.7 #24-#28).
+//! Chat rooms.
 
+use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
 use crate::catalog::*;
 
-const INVITATIONS: Ty = Ty::Enum(&["Inherit", "False"]);
-const PRIVACY: Ty = Ty::Enum(&["Open", "Closed", "Secret"]);
-const ROOM_TYPE: Ty = Ty::Enum(&["Normal", "Auditorium"]);
+const INVITATIONS: Ty = Ty::Enum(Invitations::NAMES);
+const PRIVACY: Ty = Ty::Enum(Privacy::NAMES);
+const ROOM_TYPE: Ty = Ty::Enum(RoomType::NAMES);
 const ROOM_IDENTITY: &str = "The room as `<poolFqdn>\\<Name>`, e.g. `pc01.contoso.com\\FinanceRoom`.";
 const ROOM_INSTANCE: &str = "A room object from Get-CsPersistentChatRoom; piped rooms bind here.";
 const FORCE: &str = "Suppress non-fatal messages and prompts; never bypasses validation.";

@@ -1,4 +1,4 @@
-//! Pool state and active servers (reference 2.2 #4-#6).
+//! Pool state and active servers.
 
 use crate::catalog::*;
 

@@ -1,4 +1,4 @@
-//! Topology: Get-CsService (reference 2.1 #1) and the Publish-CsTopology extension (DESIGN.md §3).
+//! Topology: Get-CsService and the Publish-CsTopology extension.
 
 use crate::catalog::*;
 

@@ -1,4 +1,4 @@
-//! Export-CsPersistentChatData (reference 2.11 #38). content.json is streamed: messages go one by
+//! Export-CsPersistentChatData. content.json is streamed: messages go one by
 //! one from a SQL cursor into the ZIP writer, so memory stays flat however large the archive.
 
 use std::collections::BTreeMap;
@@ -11,14 +11,15 @@ use zip::write::SimpleFileOptions;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
+use crate::catalog::enums::{ExportLevel, Named};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::{micros, pool_data, posted_at_text};
+use crate::handlers::message::{micros, pool_data, posted_at_text};
+use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::categories::CategoryRow;
+use crate::store::ancestry::principal_key;
+use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::{RoomQuery, RoomRow};
-use crate::store::scope::principal_key;
+use crate::store::room::{RoomQuery, RoomRow};
 
 /// What one pool contributes to the archive.
 struct PoolPart {
@@ -48,9 +49,9 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     ctx.check_writes(b, &["FileName", "Report"])?;
     let store = ctx.store;
-    let level = b.enum_value("Level").unwrap_or("All");
+    let level = b.choice("Level").unwrap_or(ExportLevel::All);
     let start = b.date("StartDate");
-    if start.is_some() && matches!(level, "User" | "Category") {
+    if start.is_some() && matches!(level, ExportLevel::User | ExportLevel::Category) {
         return Err(CmdletError::invalid(format!(
             "-StartDate bounds exported content: it is valid with Level All, RoomDirectory or Content, not {level}"
         )));
@@ -81,11 +82,16 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     };
     let mut out = Vec::new();
     if let Some(path) = b.str("FileName") {
+        // The archive is written whole or not at all (a temporary file renamed into place).
         ctx.write_file("FileName", path, |file| {
             let mut zip = ZipWriter::new(BufWriter::new(file));
             write_archive(ctx, store, &mut zip, &manifest, &parts, from)?;
             let mut w = zip.finish().map_err(zip_err)?;
             w.flush().map_err(io_err(path))
+        })
+        .map_err(|e| match crate::interrupt::requested() {
+            true => crate::errors::stopped(&format!("nothing was exported; no archive was written to '{path}'")),
+            false => e,
         })?;
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -97,8 +103,15 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         for p in &parts {
             let pd = pool_data(store, &p.target)?;
             for r in p.rooms.iter().filter(|r| !r.disabled) {
-                if ctx.should_process(&crate::handlers::rooms::identity(r))? {
-                    pd.write("UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", rusqlite::params![r.id])?;
+                crate::fault::point("export-disable");
+                crate::errors::check_stop(|| {
+                    format!(
+                        "the archive is complete; no room was disabled (the disabling rolled back): {}",
+                        b.str("FileName").unwrap_or("in memory")
+                    )
+                })?;
+                if ctx.should_process(&crate::handlers::room::identity(r))? {
+                    store.disable_room(pd.target(), r.id)?;
                 }
             }
         }
@@ -169,7 +182,7 @@ fn write_archive<W: Write + Seek>(
     from: Option<i64>,
 ) -> CmdletResult<()> {
     put_json(zip, MANIFEST, manifest)?;
-    let included = parts_of(&manifest.level);
+    let included = level_of(manifest).map(parts_of).unwrap_or_default();
     if included.contains(&USERS) {
         put_json(zip, USERS, &users(store, parts)?)?;
     }
@@ -187,6 +200,7 @@ fn write_archive<W: Write + Seek>(
             let urls: BTreeMap<String, String> =
                 store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
             for r in &p.rooms {
+                crate::errors::check_stop(String::new)?;
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;
                 first = false;
                 serde_json::to_writer_pretty(&mut out, &room_doc(r, &urls))
@@ -206,9 +220,13 @@ fn write_archive<W: Write + Seek>(
         let mut written = 0u64;
         for p in parts {
             let names: BTreeMap<i64, String> =
-                p.rooms.iter().map(|r| (r.id, crate::handlers::rooms::identity(r))).collect();
+                p.rooms.iter().map(|r| (r.id, crate::handlers::room::identity(r))).collect();
             store
                 .for_each_message(&p.target.schema, &room_ids(p), from, |m| {
+                    crate::fault::point("export-message");
+                    if crate::interrupt::requested() {
+                        anyhow::bail!("interrupted");
+                    }
                     let doc = MessageDoc {
                         message_id: m.message_id.clone(),
                         room: names.get(&m.room_id).cloned().unwrap_or_default(),
@@ -257,9 +275,9 @@ fn room_doc(r: &RoomRow, urls: &BTreeMap<String, String>) -> RoomDoc {
         description: r.description.clone(),
         category: r.category.clone(),
         disabled: r.disabled,
-        invitations: r.invitations.clone(),
-        privacy: r.privacy.clone(),
-        room_type: r.room_type.clone(),
+        invitations: r.invitations.name().to_string(),
+        privacy: r.privacy.name().to_string(),
+        room_type: r.room_type.name().to_string(),
         addin: r.addin.clone(),
         addin_url: r.addin.as_ref().and_then(|a| urls.get(&a.to_lowercase()).cloned()),
         members: r.members.clone(),

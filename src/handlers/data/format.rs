@@ -1,7 +1,9 @@
-//! The archive of reference 2.11: a ZIP of JSON documents. `manifest.json` says what the archive
+//! The archive of Export-/Import-CsPersistentChatData (docs/formats.md): a ZIP of JSON documents. `manifest.json` says what the archive
 //! holds; `users.json`, `categories.json`, `rooms.json` and `content.json` are the parts.
 
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::enums::{ExportLevel, Named};
 
 pub const VERSION: u32 = 1;
 pub const MANIFEST: &str = "manifest.json";
@@ -11,18 +13,21 @@ pub const ROOMS: &str = "rooms.json";
 pub const CONTENT: &str = "content.json";
 pub const PARTS: &[&str] = &[MANIFEST, USERS, CATEGORIES, ROOMS, CONTENT];
 
-/// The parts each Level writes (reference 2.11 #38).
-pub fn parts_of(level: &str) -> &'static [&'static str] {
+/// The parts each Level writes.
+pub fn parts_of(level: ExportLevel) -> &'static [&'static str] {
     match level {
-        "User" => &[USERS],
-        "Category" => &[CATEGORIES],
-        "RoomDirectory" => &[CATEGORIES, ROOMS],
-        "Content" => &[CONTENT],
-        _ => &[USERS, CATEGORIES, ROOMS, CONTENT],
+        ExportLevel::User => &[USERS],
+        ExportLevel::Category => &[CATEGORIES],
+        ExportLevel::RoomDirectory => &[CATEGORIES, ROOMS],
+        ExportLevel::Content => &[CONTENT],
+        ExportLevel::All => &[USERS, CATEGORIES, ROOMS, CONTENT],
     }
 }
 
-pub const LEVELS: &[&str] = &["All", "User", "Category", "RoomDirectory", "Content"];
+/// The level a manifest names, spelled exactly as export writes it.
+pub fn level_of(manifest: &Manifest) -> Option<ExportLevel> {
+    ExportLevel::ALL.iter().copied().find(|l| l.name() == manifest.level)
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -1,4 +1,4 @@
-//! Import-CsPersistentChatData (reference 2.11 #39). The whole archive is validated before anything
+//! Import-CsPersistentChatData. The whole archive is validated before anything
 //! is written — entry names, declared sizes, compression ratios, JSON, version, the parts the Level
 //! needs, every reference — then merged: categories and rooms upserted by name, messages appended
 //! skipping known MessageIds, policy assignments applied to existing users. All in the caller's
@@ -8,7 +8,6 @@ use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Seek};
 
 use rhai::Dynamic;
-use rusqlite::CachedStatement;
 use serde::de::DeserializeOwned;
 use zip::ZipArchive;
 
@@ -16,21 +15,25 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::engine::context::Ctx;
+use crate::catalog::enums::{ExportLevel, Invitations, Named, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::messages::pool_data;
+use crate::handlers::message::pool_data;
+use crate::invocation::Ctx;
 use crate::store::Store;
-use crate::store::addins::AddinRow;
-use crate::store::categories::CategoryRow;
-use crate::store::messages::{HELD, INSERT, size_of};
+use crate::store::addin::AddinRow;
+use crate::store::category::CategoryRow;
+use crate::store::message::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
-use crate::store::rooms::RoomRow;
+use crate::store::room::RoomRow;
+use crate::values::limits::{self, Field};
+use crate::values::text::clip;
 
 /// Caps against hostile archives: the sum of the parts' uncompressed sizes, the size of each
-/// part but content, and the uncompressed/compressed ratio of any part over 1 MiB.
+/// part but content (these are parsed whole, so this bounds the memory validation takes), and
+/// the uncompressed/compressed ratio of any part over 1 MiB. Documented in docs/limits.md.
 const MAX_TOTAL_BYTES: u64 = 64 << 30;
-const MAX_DIRECTORY_PART_BYTES: u64 = 1 << 30;
+const MAX_DIRECTORY_PART_BYTES: u64 = 64 << 20;
 const MAX_RATIO: u64 = 1000;
 
 fn corrupt(why: impl std::fmt::Display) -> CmdletError {
@@ -68,6 +71,10 @@ impl<R: Read + Seek> Archive<R> {
     /// Open and check the directory: known part names only (no paths), sizes and ratios in bounds.
     fn open(reader: R) -> CmdletResult<Archive<R>> {
         let mut zip = ZipArchive::new(reader).map_err(corrupt)?;
+        // The index keeps one entry per name (the last): a second copy must not slip past.
+        if zip.has_duplicate_names() {
+            return Err(corrupt("an entry name appears twice"));
+        }
         let mut sizes = HashMap::new();
         let mut total: u64 = 0;
         for i in 0..zip.len() {
@@ -80,13 +87,13 @@ impl<R: Read + Seek> Archive<R> {
                 return Err(corrupt(format!("entry '{name}' appears twice")));
             }
             let (size, packed) = (f.size(), f.compressed_size());
-            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
-                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
-            }
             if size > (1 << 20) && size / packed.max(1) > MAX_RATIO {
                 return Err(corrupt(format!(
                     "{name} expands {size} bytes from {packed} (ratio over {MAX_RATIO}: a compression bomb?)"
                 )));
+            }
+            if name != CONTENT && size > MAX_DIRECTORY_PART_BYTES {
+                return Err(corrupt(format!("{name} declares {size} bytes (limit {MAX_DIRECTORY_PART_BYTES})")));
             }
             total = total.saturating_add(size);
             sizes.insert(name, size);
@@ -175,7 +182,7 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let file = ctx
             .files()?
             .open_input(std::path::Path::new(path))
-            .map_err(|e| crate::engine::context::in_param("FileName", e.into()))?;
+            .map_err(|e| crate::invocation::in_param("FileName", e.into()))?;
         run(ctx, b, Archive::open(BufReader::new(file))?, &targets)
     } else {
         let bytes = b.bytes("ByteInput").unwrap_or_default();
@@ -212,10 +219,11 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     if manifest.version != VERSION {
         return Err(corrupt(format!("version {} (this pchat reads version {VERSION})", manifest.version)));
     }
-    if !LEVELS.contains(&manifest.level.as_str()) {
-        return Err(corrupt(format!("unknown level '{}' (valid: {})", manifest.level, LEVELS.join(", "))));
-    }
-    for part in parts_of(&manifest.level) {
+    let Some(level) = level_of(&manifest) else {
+        let valid = ExportLevel::NAMES.join(", ");
+        return Err(corrupt(format!("unknown level '{}' (valid: {valid})", manifest.level)));
+    };
+    for part in parts_of(level) {
         if !ar.has(part) {
             return Err(corrupt(format!("level {} needs {part}, which is missing", manifest.level)));
         }
@@ -225,9 +233,24 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     let rooms: Vec<RoomDoc> = if ar.has(ROOMS) { ar.json(ROOMS)? } else { Vec::new() };
     // Names the archive will leave in each target pool (case-insensitive), to check references.
     let mut category_names = HashSet::new();
+    for u in &users {
+        let at = format!("user '{}'", clip(&u.distinguished_name, 80));
+        limit(USERS, &at, "DistinguishedName", Field::Text, &u.distinguished_name)?;
+        for (field, v) in [("SipAddress", &u.sip_address), ("PersistentChatPolicy", &u.persistent_chat_policy)] {
+            v.as_deref().map_or(Ok(()), |v| limit(USERS, &at, field, Field::Text, v))?;
+        }
+        u.display_name.as_deref().map_or(Ok(()), |v| limit(USERS, &at, "DisplayName", Field::Name, v))?;
+    }
     for c in &categories {
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         check_text(CATEGORIES, "Name", &c.name)?;
+        let at = format!("category '{}'", clip(&c.name, 80));
+        c.description.as_deref().map_or(Ok(()), |v| limit(CATEGORIES, &at, "Description", Field::Description, v))?;
+        for (field, list) in
+            [("AllowedMembers", &c.allowed_members), ("DeniedMembers", &c.denied_members), ("Creators", &c.creators)]
+        {
+            list.iter().try_for_each(|v| limit(CATEGORIES, &at, field, Field::Text, v))?;
+        }
         if !category_names.insert((t.fqdn.to_lowercase(), c.name.to_lowercase())) {
             return Err(corrupt(format!("{CATEGORIES}: category '{}' appears twice for pool {}", c.name, t.fqdn)));
         }
@@ -236,9 +259,17 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     for r in &rooms {
         let t = targets.of(&r.persistent_chat_pool_fqdn)?;
         check_text(ROOMS, "Name", &r.name)?;
-        check_enum(ROOMS, "Privacy", &r.privacy, &["Open", "Closed", "Secret"])?;
-        check_enum(ROOMS, "Type", &r.room_type, &["Normal", "Auditorium"])?;
-        check_enum(ROOMS, "Invitations", &r.invitations, &["Inherit", "False"])?;
+        let at = format!("room '{}'", clip(&r.name, 80));
+        check_text(ROOMS, "Category", &r.category)?;
+        r.description.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Description", Field::Description, v))?;
+        r.addin.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Addin", Field::Name, v))?;
+        r.addin_url.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "AddinUrl", Field::Text, v))?;
+        for (field, list) in [("Members", &r.members), ("Managers", &r.managers), ("Presenters", &r.presenters)] {
+            list.iter().try_for_each(|v| limit(ROOMS, &at, field, Field::Text, v))?;
+        }
+        archived::<Privacy>(ROOMS, "Privacy", &r.privacy)?;
+        archived::<RoomType>(ROOMS, "Type", &r.room_type)?;
+        archived::<Invitations>(ROOMS, "Invitations", &r.invitations)?;
         if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
             && store.category_by_name(t, &r.category)?.is_none()
         {
@@ -271,8 +302,14 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
             if !m.sender.to_ascii_lowercase().starts_with("sip:") {
                 return Err(format!("Sender '{}' is not a sip: address", m.sender));
             }
-            if chrono::DateTime::<chrono::Utc>::from_timestamp_micros(m.posted_at_us).is_none() {
-                return Err(format!("PostedAtUs {} is not a valid time", m.posted_at_us));
+            limits::check_posted_at(m.posted_at_us).map_err(|e| format!("PostedAtUs {}: {e}", m.posted_at_us))?;
+            for (field, kind, v) in [
+                ("MessageId", Field::Text, &m.message_id),
+                ("Sender", Field::Text, &m.sender),
+                ("Room", Field::Text, &m.room),
+                ("Text", Field::Message, &m.text),
+            ] {
+                limits::check(kind, v).map_err(|e| format!("{field}: {e}"))?;
             }
             if !known_rooms.contains(&m.room.to_lowercase()) {
                 split_room(&m.room)?;
@@ -297,18 +334,27 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
     Ok(Plan { manifest, users, categories, rooms, messages })
 }
 
+/// A name of the archive: not empty, no backslash (the pool separator), within the limits.
 fn check_text(part: &str, field: &str, v: &str) -> CmdletResult<()> {
+    limits::check(Field::Name, v).map_err(|e| corrupt(format!("{part}: {field}: {e}")))?;
     if v.trim().is_empty() || v.contains('\\') {
         return Err(corrupt(format!("{part}: {field} '{v}' is empty or contains a backslash")));
     }
     Ok(())
 }
 
-fn check_enum(part: &str, field: &str, v: &str, valid: &[&str]) -> CmdletResult<()> {
-    if !valid.contains(&v) {
-        return Err(corrupt(format!("{part}: {field} '{v}' is not one of {}", valid.join(", "))));
-    }
-    Ok(())
+/// A text of the archive within its limit and control-character rule (docs/limits.md).
+fn limit(part: &str, at: &str, field: &str, kind: Field, v: &str) -> CmdletResult<()> {
+    limits::check(kind, v).map_err(|e| corrupt(format!("{part}: {at}: {field}: {e}")))
+}
+
+/// An archived enumeration value, spelled exactly as export writes it.
+fn archived<T: Named>(part: &str, field: &str, v: &str) -> CmdletResult<T> {
+    T::ALL
+        .iter()
+        .copied()
+        .find(|x| x.name() == v)
+        .ok_or_else(|| corrupt(format!("{part}: {field} '{v}' is not one of {}", T::NAMES.join(", "))))
 }
 
 fn merge<R: Read + Seek>(
@@ -393,9 +439,9 @@ fn merge<R: Read + Seek>(
             category_id: category.id,
             category: category.name.clone(),
             disabled: r.disabled,
-            invitations: r.invitations.clone(),
-            privacy: r.privacy.clone(),
-            room_type: r.room_type.clone(),
+            invitations: archived(ROOMS, "Invitations", &r.invitations)?,
+            privacy: archived(ROOMS, "Privacy", &r.privacy)?,
+            room_type: archived(ROOMS, "Type", &r.room_type)?,
             addin_id: addin.as_ref().map(|a| a.id),
             addin: addin.map(|a| a.name),
             content_bytes: existing.as_ref().map_or(0, |e| e.content_bytes),
@@ -432,11 +478,10 @@ fn merge_messages<R: Read + Seek>(
     let schemas: Vec<&str> =
         targets.pools.iter().flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref())).collect();
     let _unmapped = store.unmapped(&schemas)?;
-    // One insert prepared per copy of each pool, run for every message (millions of them).
-    let mut inserts: HashMap<String, (CachedStatement, Vec<CachedStatement>)> = HashMap::new();
+    // Statements prepared once per pool, run for every message (millions of them).
+    let mut inserts: HashMap<String, MessageAppender> = HashMap::new();
     for (pool, pd) in &writers {
-        let held = store.conn().prepare_cached(&HELD.replace("{db}", pd.db()))?;
-        inserts.insert(pool.clone(), (held, pd.statements(INSERT)?));
+        inserts.insert(pool.clone(), pd.appender()?);
     }
     // Archived room identity → (pool key, room id); content bytes added per (pool key, room id).
     let mut rooms: HashMap<String, (String, i64)> = HashMap::new();
@@ -445,6 +490,12 @@ fn merge_messages<R: Read + Seek>(
     let bar = progress(total, "Importing");
     let mut failure: Option<CmdletError> = None;
     ar.each_message(|m| {
+        crate::fault::point("import-message");
+        if let Err(e) = crate::errors::check_stop(|| "nothing was imported (an import is all or nothing)".into()) {
+            let text = e.message.clone();
+            failure = Some(e);
+            return Err(text);
+        }
         let key = m.room.to_lowercase();
         if !rooms.contains_key(&key) {
             let resolved = (|| -> CmdletResult<(String, i64)> {
@@ -465,17 +516,21 @@ fn merge_messages<R: Read + Seek>(
             }
         }
         let (pool, room_id) = &rooms[&key];
-        let Some((held, copies)) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
+        let Some(appender) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
         let size = size_of(&m.text);
-        // The copies hold the same messages: the serving one answers for all.
-        let known = held.exists(rusqlite::params![room_id, m.posted_at_us, m.message_id]).map_err(|e| e.to_string())?;
+        let known = appender.holds(*room_id, m.posted_at_us, &m.message_id).map_err(|e| e.to_string())?;
         if !known {
-            let id = store.new_id();
-            let params =
-                rusqlite::params![room_id, m.posted_at_us, id, m.message_id, m.sender, m.text, m.replaced, size];
-            for stmt in copies.iter_mut() {
-                stmt.execute(params).map_err(|e| e.to_string())?;
-            }
+            let row = MessageRow {
+                id: store.new_id(),
+                room_id: *room_id,
+                message_id: m.message_id,
+                sender: m.sender,
+                posted_at: m.posted_at_us,
+                text: m.text,
+                replaced: m.replaced,
+                size_bytes: size,
+            };
+            appender.insert(&row).map_err(|e| e.to_string())?;
         }
         if !known {
             added += 1;
@@ -491,10 +546,7 @@ fn merge_messages<R: Read + Seek>(
     bar.finish_and_clear();
     for ((pool, room_id), bytes) in added_bytes {
         if let Some(pd) = writers.get(&pool) {
-            pd.write(
-                "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",
-                rusqlite::params![room_id, bytes],
-            )?;
+            pd.add_content(room_id, bytes)?;
         }
     }
     Ok((added, skipped))

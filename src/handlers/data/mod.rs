@@ -1,4 +1,4 @@
-//! Export-/Import-CsPersistentChatData (reference 2.11): the pools an SQL instance serves, the
+//! Export-/Import-CsPersistentChatData: the pools an SQL instance serves, the
 //! archive format, and the progress bar both show on a terminal.
 
 mod elements;
@@ -8,8 +8,8 @@ pub mod import;
 
 use std::io::{IsTerminal, Write};
 
-use crate::engine::context::Ctx;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::pools::PoolTarget;
 use crate::store::topology::PoolRow;

@@ -1,0 +1,144 @@
+//! Add-ins: Get/New/Set/Remove-CsPersistentChatAddin.
+
+use rhai::Dynamic;
+
+use super::chat::{check_name, identity_pool, instance_text, not_found, target_identity};
+use crate::binder::Bound;
+use crate::catalog::ObjType;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
+use crate::objects::{object, text};
+use crate::store::Store;
+use crate::store::addin::AddinRow;
+use crate::store::pools::PoolTarget;
+
+const WHAT: &str = "add-in";
+
+fn identity(a: &AddinRow) -> String {
+    format!("{}\\{}", a.pool, a.name)
+}
+
+fn addin_object(a: &AddinRow) -> Dynamic {
+    object(
+        ObjType::Addin,
+        [
+            ("Identity", text(identity(a))),
+            ("Name", text(a.name.clone())),
+            ("Url", text(a.url.clone())),
+            ("PersistentChatPoolFqdn", text(a.pool.clone())),
+        ],
+    )
+}
+
+/// An absolute http or https URL with a host.
+fn check_url(url: &str) -> CmdletResult<String> {
+    let u = url.trim();
+    let rest = ["http://", "https://"]
+        .iter()
+        .find_map(|s| crate::values::text::strip_prefix_ci(u, s).filter(|rest| !rest.is_empty()));
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+    match host {
+        Some(h) if !h.is_empty() && !u.contains(char::is_whitespace) => Ok(u.to_string()),
+        _ => Err(CmdletError::invalid(format!(
+            "-Url '{url}' is not an absolute http or https URL (e.g. https://apps.contoso.com/budget)"
+        ))),
+    }
+}
+
+fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, AddinRow)> {
+    let id = target_identity(b)?;
+    let (pool, name) = identity_pool(store, &id, WHAT)?;
+    let a = store.addin_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, &id))?;
+    Ok((pool, a))
+}
+
+pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    if let Some(id) = b.str("Identity") {
+        let (pool, name) = identity_pool(store, id, WHAT)?;
+        let a = store.addin_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, id))?;
+        return Ok(vec![addin_object(&a)]);
+    }
+    let mut out = Vec::new();
+    for pool in store.chat_pools(b.str("PersistentChatPoolFqdn"))? {
+        out.extend(store.addins(&pool)?.iter().map(addin_object));
+    }
+    Ok(out)
+}
+
+pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let name = check_name("Name", b.str("Name").unwrap_or_default())?;
+    let url = check_url(b.str("Url").unwrap_or_default())?;
+    let pool = store.chat_pool_for_new(b.str("PersistentChatPoolFqdn"))?;
+    let a = AddinRow { id: store.new_id(), pool: pool.fqdn.clone(), name, url };
+    let id = identity(&a);
+    if store.addin_by_name(&pool, &a.name)?.is_some() {
+        return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name))
+            .with_target(id));
+    }
+    if !ctx.should_process(&id)? {
+        return Ok(Vec::new());
+    }
+    store.insert_addin(&pool, &a)?;
+    Ok(vec![addin_object(&a)])
+}
+
+pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, before) = target(store, b)?;
+    let id = identity(&before);
+    let mut a = before.clone();
+    if let Some(map) = b.object("Instance") {
+        if let Some(n) = instance_text(map, "Name").flatten() {
+            a.name = n;
+        }
+        if let Some(u) = instance_text(map, "Url").flatten() {
+            a.url = u;
+        }
+    }
+    if let Some(n) = b.str("Name") {
+        a.name = n.to_string();
+    }
+    if let Some(u) = b.str("Url") {
+        a.url = u.to_string();
+    }
+    if a.url != before.url {
+        a.url = check_url(&a.url).map_err(|e| e.with_target(id.clone()))?;
+    }
+    if a.name != before.name {
+        a.name = check_name("Name", &a.name).map_err(|e| e.with_target(id.clone()))?;
+        if store.addin_by_name(&pool, &a.name)?.is_some_and(|o| o.id != a.id) {
+            return Err(CmdletError::exists(format!(
+                "cannot rename '{id}': pool '{}' already has an add-in named '{}'",
+                pool.fqdn, a.name
+            ))
+            .with_target(id));
+        }
+    }
+    if ctx.should_process(&id)? {
+        // Rooms reference the add-in by id, so a rename carries them along (1.10 #21).
+        store.update_addin(&pool, &a)?;
+    }
+    Ok(Vec::new())
+}
+
+pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, a) = target(store, b)?;
+    let id = identity(&a);
+    if !ctx.should_process(&id)? {
+        return Ok(Vec::new());
+    }
+    let rooms = store.addin_room_count(&pool, a.id)?;
+    if rooms > 0 {
+        let situation = format!(
+            "The add-in {id} is used by {rooms} chat room{}; their Addin will be cleared",
+            if rooms == 1 { "" } else { "s" }
+        );
+        ctx.confirm_situation(&id, b.switch("Force"), &situation)?;
+    }
+    // ON DELETE SET NULL clears the Addin of the rooms that used it.
+    store.delete_addin(&pool, a.id)?;
+    Ok(Vec::new())
+}

@@ -1,0 +1,486 @@
+//! Chat rooms: Get/New/Set/Remove-CsPersistentChatRoom.
+
+use rhai::{Dynamic, Map};
+
+use super::chat::{
+    Principals, check_name, identity_pool, instance_bool, instance_enum, instance_prop, instance_text, name_scope,
+    not_found, target_identity, unique_match,
+};
+use crate::binder::Bound;
+use crate::catalog::ObjType;
+use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
+use crate::errors::{CmdletError, CmdletResult, ErrorKind};
+use crate::filters::expr;
+use crate::invocation::Ctx;
+use crate::objects::{object, opt, text};
+use crate::store::Store;
+use crate::store::ancestry::{in_scope, principal_key};
+use crate::store::category::CategoryRow;
+use crate::store::directory::PrincipalRow;
+use crate::store::pools::PoolTarget;
+use crate::store::room::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
+use crate::values::wildcard::{Wildcard, has_wildcards};
+
+const WHAT: &str = "chat room";
+const MB: i64 = 1_048_576;
+
+pub fn identity(r: &RoomRow) -> String {
+    format!("{}\\{}", r.pool, r.name)
+}
+
+fn room_object(r: &RoomRow, names: &mut Principals) -> Dynamic {
+    object(
+        ObjType::ChatRoom,
+        [
+            ("Identity", text(identity(r))),
+            ("Name", text(r.name.clone())),
+            ("Description", opt(r.description.clone())),
+            ("Category", text(r.category.clone())),
+            ("PersistentChatPoolFqdn", text(r.pool.clone())),
+            ("Disabled", Dynamic::from(r.disabled)),
+            ("Invitations", text(r.invitations.name())),
+            ("Privacy", text(r.privacy.name())),
+            ("Type", text(r.room_type.name())),
+            ("Addin", opt(r.addin.clone())),
+            ("Members", names.render_list(&r.members)),
+            ("Managers", names.render_list(&r.managers)),
+            ("Presenters", names.render_list(&r.presenters)),
+            ("ChatContentSizeMB", Dynamic::from(r.content_bytes as f64 / MB as f64)),
+        ],
+    )
+}
+
+/// The room a Set/Remove call targets: -Identity, or the Identity of the -Instance object.
+fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, RoomRow)> {
+    let id = target_identity(b)?;
+    let (pool, name) = identity_pool(store, &id, WHAT)?;
+    let r = store.room_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, &id))?;
+    Ok((pool, r))
+}
+
+fn category_of(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<CategoryRow> {
+    store
+        .category_by_name(pool, &r.category)?
+        .ok_or_else(|| CmdletError::invalid_operation(format!("the category of room '{}' is missing", identity(r))))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Get
+
+/// `-Filter`: an expression over the room's properties, or plain text.
+enum RoomFilter {
+    /// The expression and the properties it reads.
+    Expr(expr::Expr, Vec<String>),
+    Wildcard(Wildcard),
+    Text(String),
+}
+
+impl RoomFilter {
+    fn parse(f: &str) -> CmdletResult<RoomFilter> {
+        if expr::looks_like_expression(f) {
+            let e = expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))?;
+            // A misspelled property would read as $Null for every room: stop before anything runs.
+            e.check_properties(ObjType::ChatRoom, &[])
+                .map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;
+            let props = e.properties();
+            return Ok(RoomFilter::Expr(e, props));
+        }
+        if has_wildcards(f) {
+            return Wildcard::new(f)
+                .map(RoomFilter::Wildcard)
+                .map_err(|e| CmdletError::invalid(format!("-Filter: {e}")));
+        }
+        Ok(RoomFilter::Text(f.to_lowercase()))
+    }
+
+    /// A prefix every matching room's name has, for the store to narrow its scan with.
+    fn name_prefix(&self, search_description: bool) -> Option<String> {
+        match self {
+            RoomFilter::Expr(e, _) => e.required_prefix("Name"),
+            RoomFilter::Wildcard(w) if !search_description => Some(w.literal_prefix()),
+            _ => None,
+        }
+    }
+
+    /// Whether the expression reads a list property (which then must be loaded first).
+    fn needs_lists(&self) -> bool {
+        match self {
+            RoomFilter::Expr(_, props) => {
+                props.iter().any(|p| [MEMBERS, MANAGERS, PRESENTERS].iter().any(|l| l.eq_ignore_ascii_case(p)))
+            }
+            _ => false,
+        }
+    }
+
+    fn matches(&self, r: &RoomRow, search_description: bool, names: &mut Principals) -> bool {
+        let text_matches =
+            |f: &dyn Fn(&str) -> bool| f(&r.name) || (search_description && r.description.as_deref().is_some_and(f));
+        match self {
+            RoomFilter::Expr(e, _) if self.needs_lists() => {
+                room_object(r, names).read_lock::<Map>().is_some_and(|m| e.eval(&m))
+            }
+            // Only the properties the expression reads: building whole objects for every room
+            // of a large pool would dominate the search.
+            RoomFilter::Expr(e, props) => e.eval(&scalar_properties(r, props)),
+            RoomFilter::Wildcard(w) => text_matches(&|s| w.is_match(s)),
+            RoomFilter::Text(t) => text_matches(&|s| s.to_lowercase().contains(t.as_str())),
+        }
+    }
+}
+
+/// The named scalar properties of a room, as a filter sees them.
+fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
+    let mut m = Map::new();
+    for p in wanted {
+        let v = match p.to_ascii_lowercase().as_str() {
+            "identity" => text(identity(r)),
+            "name" => text(r.name.clone()),
+            "description" => opt(r.description.clone()),
+            "category" => text(r.category.clone()),
+            "persistentchatpoolfqdn" => text(r.pool.clone()),
+            "disabled" => Dynamic::from(r.disabled),
+            "invitations" => text(r.invitations.name()),
+            "privacy" => text(r.privacy.name()),
+            "type" => text(r.room_type.name()),
+            "addin" => opt(r.addin.clone()),
+            "chatcontentsizemb" => Dynamic::from(r.content_bytes as f64 / MB as f64),
+            _ => continue,
+        };
+        m.insert(p.as_str().into(), v);
+    }
+    m
+}
+
+/// Per-pool id restriction from -Member / -Manager (effective membership: direct, through groups, or through the category).
+fn principal_rooms(store: &Store, pool: &PoolTarget, b: &Bound) -> CmdletResult<Option<Vec<i64>>> {
+    let mut restrict: Option<Vec<i64>> = None;
+    let mut intersect = |ids: Vec<i64>| {
+        restrict = Some(match restrict.take() {
+            None => ids,
+            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
+        });
+    };
+    if let Some(user) = b.str("Manager") {
+        let a = store.ancestry_of_key(user.trim())?;
+        let keys: Vec<String> = a.keys().cloned().collect();
+        intersect(store.rooms_listing(pool, MANAGERS, &keys)?);
+    }
+    if let Some(user) = b.str("Member") {
+        let a = store.ancestry_of_key(user.trim())?;
+        let keys: Vec<String> = a.keys().cloned().collect();
+        let mut ids = store.rooms_listing(pool, MEMBERS, &keys)?;
+        let scoped: Vec<i64> =
+            store.categories(pool)?.into_iter().filter(|c| in_scope(&a, &c.allowed, &c.denied)).map(|c| c.id).collect();
+        if !scoped.is_empty() {
+            ids.extend(store.rooms_inheriting_members(pool, &scoped)?);
+        }
+        intersect(ids);
+    }
+    Ok(restrict)
+}
+
+pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let mut names = Principals::new(store, b.switch("AsObject"));
+    if let Some(id) = b.str("Identity") {
+        let (pool, name) = identity_pool(store, id, WHAT)?;
+        let r = store.room_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, id))?;
+        return Ok(vec![room_object(&r, &mut names)]);
+    }
+    let filter = b.str("Filter").map(RoomFilter::parse).transpose()?;
+    let search_description = b.switch("SearchDescription");
+    let wanted = b.int("ResultSize").map(|n| n.max(0) as usize).unwrap_or(usize::MAX);
+    let base = RoomQuery {
+        disabled: b.bool("Disabled"),
+        privacy: b.choice("Privacy"),
+        room_type: b.choice("Type"),
+        invitations: b.choice("Invitations"),
+        content_over: b.int("ChatContentExceedsMB").map(|n| n.saturating_mul(MB)),
+        name_prefix: filter.as_ref().and_then(|f| f.name_prefix(search_description)),
+        ..Default::default()
+    };
+    let (pools, category) = match b.str("Category") {
+        Some(c) => {
+            let (pools, name) = name_scope(store, c, None, "Category")?;
+            (pools, Some(name))
+        }
+        None => (store.chat_pools(b.str("PersistentChatPoolFqdn"))?, None),
+    };
+    let (mut category_seen, mut addin_seen) = (false, false);
+    let mut out = Vec::new();
+    for pool in &pools {
+        if out.len() >= wanted {
+            break;
+        }
+        let mut q = base.clone();
+        if let Some(name) = &category {
+            let Some(c) = store.category_by_name(pool, name)? else { continue };
+            category_seen = true;
+            q.category_ids = Some(vec![c.id]);
+        }
+        if let Some(addin) = b.str("Addin") {
+            let Some(a) = store.addin_by_name(pool, addin.trim())? else { continue };
+            addin_seen = true;
+            q.addin_id = Some(a.id);
+        }
+        q.ids = principal_rooms(store, pool, b)?;
+        let mut rows = store.rooms(pool, &q)?;
+        if filter.as_ref().is_some_and(RoomFilter::needs_lists) {
+            store.load_room_lists(pool, &mut rows)?;
+        }
+        if let Some(f) = &filter {
+            rows.retain(|r| f.matches(r, search_description, &mut names));
+        }
+        rows.truncate(wanted - out.len());
+        if !filter.as_ref().is_some_and(RoomFilter::needs_lists) {
+            store.load_room_lists(pool, &mut rows)?;
+        }
+        out.extend(rows.iter().map(|r| room_object(r, &mut names)));
+    }
+    if let Some(c) = b.str("Category").filter(|_| !category_seen) {
+        return Err(not_found("category", c));
+    }
+    if let Some(a) = b.str("Addin").filter(|_| !addin_seen) {
+        return Err(not_found("add-in", a));
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// New
+
+pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let name = check_name("Name", b.str("Name").unwrap_or_default())?;
+    let category_arg = b.str("Category").unwrap_or_default();
+    // A `pool\name` category fixes the pool when -PersistentChatPoolFqdn is omitted.
+    let pool_arg = b.str("PersistentChatPoolFqdn").or_else(|| category_arg.split_once('\\').map(|(p, _)| p));
+    let pool = store.chat_pool_for_new(pool_arg)?;
+    let (_, category_name) = name_scope(store, category_arg, Some(&pool.fqdn), "Category")?;
+    let category = store.category_by_name(&pool, &category_name)?.ok_or_else(|| {
+        CmdletError::not_found(format!(
+            "-Category: pool '{}' has no category '{category_name}' (create it with New-CsPersistentChatCategory)",
+            pool.fqdn
+        ))
+        .with_target(format!("{}\\{name}", pool.fqdn))
+    })?;
+    let (addin_id, addin) = resolve_addin(store, &pool, b.str("Addin"))?;
+    let r = RoomRow {
+        id: store.new_id(),
+        pool: pool.fqdn.clone(),
+        name,
+        description: b.str("Description").map(str::to_string),
+        category_id: category.id,
+        category: category.name,
+        disabled: b.bool("Disabled").unwrap_or(false),
+        invitations: b.choice("Invitations").unwrap_or(Invitations::Inherit),
+        privacy: b.choice("Privacy").unwrap_or(Privacy::Closed),
+        room_type: b.choice("Type").unwrap_or(RoomType::Normal),
+        addin_id,
+        addin,
+        content_bytes: 0,
+        members: Vec::new(),
+        managers: Vec::new(),
+        presenters: Vec::new(),
+    };
+    let id = identity(&r);
+    if store.room_name_taken(&pool, &r.name, None)? {
+        return Err(CmdletError::exists(format!("pool '{}' already has a chat room named '{}'", pool.fqdn, r.name))
+            .with_target(id));
+    }
+    if !ctx.should_process(&id)? {
+        return Ok(Vec::new());
+    }
+    store.insert_room(&pool, &r)?;
+    Ok(vec![room_object(&r, &mut Principals::new(store, false))])
+}
+
+/// `-Addin`: a name of an add-in of the room's pool; `()` or "" means none (1.10 #19).
+fn resolve_addin(store: &Store, pool: &PoolTarget, name: Option<&str>) -> CmdletResult<(Option<i64>, Option<String>)> {
+    match name.map(str::trim).filter(|n| !n.is_empty()) {
+        None => Ok((None, None)),
+        Some(n) => {
+            let a = store.addin_by_name(pool, n)?.ok_or_else(|| {
+                CmdletError::not_found(format!(
+                    "-Addin: pool '{}' has no add-in '{n}' (register it with New-CsPersistentChatAddin)",
+                    pool.fqdn
+                ))
+            })?;
+            Ok((Some(a.id), Some(a.name)))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Set
+
+fn apply_instance_scalars(map: &Map, r: &mut RoomRow) -> CmdletResult<()> {
+    if let Some(d) = instance_text(map, "Description") {
+        r.description = d;
+    }
+    if let Some(v) = instance_bool(map, "Disabled")? {
+        r.disabled = v;
+    }
+    if let Some(v) = instance_enum(map, "Invitations", Invitations::NAMES)?.and_then(Invitations::parse) {
+        r.invitations = v;
+    }
+    if let Some(v) = instance_enum(map, "Privacy", Privacy::NAMES)?.and_then(Privacy::parse) {
+        r.privacy = v;
+    }
+    Ok(())
+}
+
+pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, before) = target(store, b)?;
+    let id = identity(&before);
+    let instance = b.object("Instance");
+    let mut r = before.clone();
+    let at = |e: CmdletError| e.with_target(id.clone());
+
+    // Order of application: Name, Category, Type, lists, the rest.
+    if let Some(n) =
+        b.str("Name").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Name").flatten()))
+    {
+        r.name = check_name("Name", &n).map_err(at)?;
+        if r.name != before.name && store.room_name_taken(&pool, &r.name, Some(r.id))? {
+            return Err(at(CmdletError::exists(format!(
+                "cannot rename '{id}': pool '{}' already has a chat room named '{}'",
+                pool.fqdn, r.name
+            ))));
+        }
+    }
+    let category_arg =
+        b.str("Category").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Category").flatten()));
+    let category = match category_arg {
+        Some(c) if !c.eq_ignore_ascii_case(&before.category) => {
+            let name = match c.split_once('\\') {
+                Some((p, _)) if !p.trim().eq_ignore_ascii_case(&pool.fqdn) => {
+                    return Err(at(CmdletError::invalid(format!(
+                        "-Category '{c}': a room can only move to a category of its own pool '{}'",
+                        pool.fqdn
+                    ))));
+                }
+                Some((_, n)) => n.trim().to_string(),
+                None => c.trim().to_string(),
+            };
+            let cat = store.category_by_name(&pool, &name)?.ok_or_else(|| {
+                at(CmdletError::not_found(format!("-Category: pool '{}' has no category '{name}'", pool.fqdn)))
+            })?;
+            r.category_id = cat.id;
+            r.category = cat.name.clone();
+            Some(cat)
+        }
+        // The current category is read only if added entries need checking against it.
+        _ => None,
+    };
+    let instance_type = instance.map(|m| instance_enum(m, "Type", RoomType::NAMES)).transpose()?.flatten();
+    if let Some(t) = b.choice("Type").or(instance_type.and_then(RoomType::parse)) {
+        r.room_type = t;
+    }
+
+    let names = Principals::new(store, b.switch("AsObject"));
+    let mut added: Vec<(&str, PrincipalRow)> = Vec::new();
+    for list in [MEMBERS, MANAGERS, PRESENTERS] {
+        let mut current = before.list(list).to_vec();
+        if let Some(v) = instance.and_then(|m| instance_prop(m, list)) {
+            let (after, new) = names.apply_instance_list(list, &current, v).map_err(at)?;
+            current = after;
+            added.extend(new.into_iter().map(|p| (list, p)));
+        }
+        if let Some(m) = b.modifier(list) {
+            let (after, new) = names.apply(list, &current, m).map_err(at)?;
+            current = after;
+            added.extend(new.into_iter().map(|p| (list, p)));
+        }
+        match list {
+            MEMBERS => r.members = current,
+            MANAGERS => r.managers = current,
+            _ => r.presenters = current,
+        }
+    }
+    if added.iter().any(|(l, _)| *l == PRESENTERS) && r.room_type != RoomType::Auditorium {
+        return Err(at(CmdletError::invalid_operation(format!(
+            "-Presenters: '{id}' is a {} room; presenters apply only to Auditorium rooms (set Type: \"Auditorium\" first or in the same call)",
+            r.room_type
+        ))));
+    }
+    let category = match (category, added.is_empty()) {
+        (Some(c), _) => Some(c),
+        (None, false) => Some(category_of(store, &pool, &before)?),
+        (None, true) => None,
+    };
+    for ((list, p), category) in added.iter().zip(std::iter::repeat(category.as_ref()).flatten()) {
+        if !in_scope(&store.ancestry(p)?, &category.allowed, &category.denied) {
+            return Err(at(CmdletError::new(
+                ErrorKind::NotEligible,
+                format!(
+                    "-{list}: '{}' is not in the scope of category '{}\\{}' (its AllowedMembers must cover it and DeniedMembers must not)",
+                    principal_key(p),
+                    pool.fqdn,
+                    category.name
+                ),
+            )));
+        }
+    }
+
+    if let Some(map) = instance {
+        apply_instance_scalars(map, &mut r).map_err(at)?;
+        if let Some(a) = instance_text(map, "Addin")
+            && !b.has("Addin")
+            && !a.as_deref().unwrap_or_default().eq_ignore_ascii_case(before.addin.as_deref().unwrap_or_default())
+        {
+            (r.addin_id, r.addin) = resolve_addin(store, &pool, a.as_deref()).map_err(at)?;
+        }
+    }
+    if b.has("Addin") {
+        (r.addin_id, r.addin) = resolve_addin(store, &pool, b.str("Addin")).map_err(at)?;
+    }
+    if b.has("Description") {
+        r.description = b.str("Description").map(str::to_string);
+    }
+    if let Some(v) = b.bool("Disabled") {
+        r.disabled = v;
+    }
+    if let Some(v) = b.choice("Invitations") {
+        r.invitations = v;
+    }
+    if let Some(v) = b.choice("Privacy") {
+        r.privacy = v;
+    }
+    if !ctx.should_process(&id)? {
+        return Ok(Vec::new());
+    }
+    if r != before {
+        store.update_room(&pool, &before, &r)?;
+    }
+    Ok(Vec::new())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remove
+
+pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, r) = target(store, b)?;
+    if ctx.should_process(&identity(&r))? {
+        store.delete_room(&pool, r.id)?;
+    }
+    Ok(Vec::new())
+}
+
+/// A room named by `pool\name` or by name with an optional pool (eligibility, runbooks).
+pub fn find(store: &Store, value: &str, pool: Option<&str>) -> CmdletResult<(PoolTarget, RoomRow)> {
+    let (pools, name) = name_scope(store, value, pool, "Room")?;
+    let mut found = Vec::new();
+    for p in pools {
+        if let Some(r) = store.room_by_name(&p, &name)? {
+            found.push((p, r));
+        }
+    }
+    unique_match(found, WHAT, value)
+}
+
+pub fn category_of_room(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<CategoryRow> {
+    category_of(store, pool, r)
+}

@@ -1,0 +1,122 @@
+//! Ctrl-C (SIGINT) and SIGTERM. The first signal asks the running statement to stop: loops of
+//! long cmdlets and pipelines check [`requested`], a running SQL statement is interrupted, and a
+//! confirmation prompt gives up waiting. The object in progress rolls back; what was completed is
+//! reported. A second signal while the first is still pending ends the process at once.
+//!
+//! A non-interactive run stopped this way exits with 128 + the signal (130 for SIGINT, 143 for
+//! SIGTERM).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+static PENDING: AtomicBool = AtomicBool::new(false);
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The write end of the self-pipe the handler wakes the watcher thread with.
+static WAKE: AtomicI32 = AtomicI32::new(-1);
+
+/// Running SQL statements to interrupt (one per open store connection).
+static HANDLES: Mutex<Vec<rusqlite::InterruptHandle>> = Mutex::new(Vec::new());
+
+/// Has a signal asked the running statement to stop?
+pub fn requested() -> bool {
+    PENDING.load(Ordering::SeqCst)
+}
+
+/// The signal that asked (SIGINT, SIGTERM), if any.
+pub fn signal() -> Option<i32> {
+    Some(SIGNAL.load(Ordering::SeqCst)).filter(|s| *s != 0)
+}
+
+/// The exit code of a run stopped by a signal: 128 + its number.
+pub fn exit_code() -> Option<i32> {
+    signal().map(|s| 128 + s)
+}
+
+/// A new statement starts with no stop pending (the REPL after a Ctrl-C).
+pub fn reset() {
+    PENDING.store(false, Ordering::SeqCst);
+    SIGNAL.store(0, Ordering::SeqCst);
+}
+
+/// Ask the running statement to stop, as a signal does (tests, and a prompt that sees Ctrl-C).
+pub fn request(signal: i32) {
+    SIGNAL.store(signal, Ordering::SeqCst);
+    PENDING.store(true, Ordering::SeqCst);
+}
+
+/// What a stopped statement reports: which signal stopped it and what was completed (`done`).
+pub fn describe(done: &str) -> String {
+    let name = match signal() {
+        Some(s) if s == SIGTERM => "SIGTERM",
+        _ => "Ctrl-C",
+    };
+    let done = if done.is_empty() { String::new() } else { format!("; {done}") };
+    format!("interrupted ({name}){done}")
+}
+
+/// Let a signal interrupt this connection's running statement.
+pub fn register(handle: rusqlite::InterruptHandle) {
+    if let Ok(mut handles) = HANDLES.lock() {
+        handles.push(handle);
+    }
+}
+
+#[cfg(unix)]
+pub const SIGTERM: i32 = libc::SIGTERM;
+#[cfg(not(unix))]
+pub const SIGTERM: i32 = 15;
+
+#[cfg(unix)]
+extern "C" fn on_signal(sig: libc::c_int) {
+    if PENDING.swap(true, Ordering::SeqCst) {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(128 + sig) }
+    }
+    SIGNAL.store(sig, Ordering::SeqCst);
+    let fd = WAKE.load(Ordering::SeqCst);
+    if fd >= 0 {
+        // SAFETY: write(2) is async-signal-safe; a lost wake-up only delays the SQL interrupt.
+        unsafe {
+            libc::write(fd, [1u8].as_ptr().cast(), 1);
+        }
+    }
+}
+
+/// Install the handlers (once, at start-up). SQL statements are interrupted from a thread woken
+/// through a pipe, since sqlite3_interrupt is not to be called from a signal handler.
+#[cfg(unix)]
+pub fn install() {
+    let mut fds = [0; 2];
+    // SAFETY: plain system calls on descriptors this function owns; the handler only touches atomics and write(2).
+    unsafe {
+        if libc::pipe(fds.as_mut_ptr()) == 0 {
+            WAKE.store(fds[1], Ordering::SeqCst);
+            let read_fd = fds[0];
+            std::thread::spawn(move || {
+                let mut byte = [0u8; 1];
+                loop {
+                    let n = libc::read(read_fd, byte.as_mut_ptr().cast(), 1);
+                    if n == 0 || (n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted) {
+                        return;
+                    }
+                    if n > 0
+                        && let Ok(handles) = HANDLES.lock()
+                    {
+                        handles.iter().for_each(|h| h.interrupt());
+                    }
+                }
+            });
+        }
+        for sig in [libc::SIGINT, libc::SIGTERM] {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = on_signal as *const () as usize;
+            // No SA_RESTART: a prompt blocked in poll(2) wakes up with EINTR.
+            action.sa_flags = 0;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(sig, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn install() {}

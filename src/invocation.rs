@@ -1,0 +1,300 @@
+//! What a handler sees of one cmdlet call: the store, the bound call, and the shared WhatIf/Confirm
+//! machinery. It sits below both the handlers and the engine,
+//! and so does the [`Table`] that binds each catalog entry to its handler: the CLI hands the table
+//! to the engine, which never names a handler.
+
+use crate::values::text::escape_line;
+use std::io::{IsTerminal, Write};
+use std::rc::Rc;
+
+use rhai::{Dynamic, Map};
+
+use crate::binder::{Bound, Common};
+use crate::catalog::Cmdlet;
+use crate::errors::{CmdletError, CmdletResult};
+use crate::files::{Confinement, Guard};
+use crate::store::Store;
+
+/// Runs one cmdlet call: a plain function from the bound arguments to the objects it returns.
+pub type Handler = fn(&mut Ctx, &Bound) -> CmdletResult<Vec<Dynamic>>;
+
+/// Renders an object a cmdlet returned as text (the test log's `ToHTML()`); `Err` says why not.
+pub type Render = fn(&Map) -> Result<String, String>;
+
+/// One catalog entry and the function that runs it.
+pub struct Registration {
+    pub cmdlet: &'static Cmdlet,
+    pub run: Handler,
+}
+
+/// Every cmdlet's handler, in catalog order, and the methods the engine adds to returned objects.
+/// A test checks that it holds each catalog entry exactly once.
+pub struct Table {
+    pub cmdlets: &'static [Registration],
+    /// `(method name, renderer)`: `log.ToHTML()` in a runbook calls the renderer with `log`.
+    pub methods: &'static [(&'static str, Render)],
+}
+
+impl Table {
+    /// The registration of a catalog entry, if the table has one.
+    pub fn get(&self, cmdlet: &Cmdlet) -> Option<&'static Registration> {
+        self.cmdlets.iter().find(|r| r.cmdlet.name == cmdlet.name)
+    }
+
+    pub fn has(&self, cmdlet: &Cmdlet) -> bool {
+        self.get(cmdlet).is_some()
+    }
+}
+
+/// How confirmation prompts are answered in this session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptMode {
+    /// `--yes`: every prompt is answered Yes.
+    AssumeYes,
+    /// A person at a terminal answers.
+    Interactive,
+    /// Nobody can answer: a due prompt is a terminating error saying how to proceed.
+    Unattended,
+}
+
+impl PromptMode {
+    pub fn detect(yes: bool) -> PromptMode {
+        if yes {
+            PromptMode::AssumeYes
+        } else if std::io::stdin().is_terminal() {
+            PromptMode::Interactive
+        } else {
+            PromptMode::Unattended
+        }
+    }
+}
+
+/// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Sticky(pub Option<bool>);
+
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub cmdlet: &'static Cmdlet,
+    pub common: Common,
+    /// `WhatIf: true` or the session's `--what-if`.
+    pub what_if: bool,
+    pub mode: PromptMode,
+    pub sticky: &'a mut Sticky,
+    /// Targets this invocation changed (written to the audit table on commit).
+    pub changed: Vec<String>,
+    /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
+    /// assigns them in the script's scope (see `engine::OutVariables`).
+    pub variables: Vec<(String, Dynamic)>,
+    /// The folders this run may open files in (None: `-c` and the REPL, not confined).
+    pub confinement: Option<Rc<Confinement>>,
+    /// When the run's time budget ends, and its length in seconds (None: no time budget).
+    pub deadline: Option<(std::time::Instant, u64)>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Ask before changing `target`. Returns false under WhatIf (after printing what would happen);
+    /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
+    pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
+        if self.what_if {
+            self.announce_what_if(target);
+            return Ok(false);
+        }
+        let due = match self.common.confirm {
+            Some(c) => c,
+            None => self.cmdlet.confirm_by_default,
+        };
+        if due {
+            self.ask(target, None)?;
+        }
+        self.changed.push(target.to_string());
+        Ok(true)
+    }
+
+    /// The `What if:` line for a target that is not changed.
+    pub fn announce_what_if(&self, target: &str) {
+        what_if_line(self.cmdlet.name, target);
+    }
+
+    /// The rules every file this call reads or writes goes through: the run's confinement and
+    /// the store's database files, which are never written.
+    pub fn files(&self) -> CmdletResult<Guard> {
+        let databases = self
+            .store
+            .database_files()
+            .map_err(|e| CmdletError::invalid_operation(format!("cannot list the store's files: {e:#}")))?;
+        Ok(Guard::new(self.confinement.clone(), &databases))
+    }
+
+    /// Write a file named by a parameter through the file rules; under WhatIf only announce it.
+    pub fn write_file(
+        &self,
+        param: &str,
+        path: &str,
+        fill: impl FnOnce(&mut std::fs::File) -> CmdletResult<()>,
+    ) -> CmdletResult<()> {
+        let written =
+            self.files()?.write(std::path::Path::new(path), self.what_if, fill).map_err(|e| in_param(param, e))?;
+        if !written {
+            self.announce_what_if(path);
+        }
+        Ok(())
+    }
+
+    /// For long loops inside a cmdlet (an export of millions of messages): stop once the run's
+    /// time budget is spent, as the script itself would be stopped.
+    pub fn check_time(&self) -> CmdletResult<()> {
+        match self.deadline {
+            Some((at, seconds)) if std::time::Instant::now() >= at => Err(CmdletError::invalid_operation(format!(
+                "the run used its time budget of {seconds} seconds; raise it with --max-seconds N"
+            ))
+            .terminating()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Check the files a call will write (each parameter that names one) before it writes any:
+    /// a refused -Report must not come after a written archive.
+    pub fn check_writes(&self, b: &crate::binder::Bound, params: &[&str]) -> CmdletResult<()> {
+        let files = self.files()?;
+        for param in params {
+            if let Some(path) = b.str(param) {
+                files.check_write(std::path::Path::new(path)).map_err(|e| in_param(param, e.into()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a whole text file named by a parameter (a regular file of at most `MAX_INPUT_BYTES`).
+    pub fn read_file(&self, param: &str, path: &str) -> CmdletResult<String> {
+        self.files()?
+            .read_text(std::path::Path::new(path), crate::files::MAX_INPUT_BYTES)
+            .map_err(|e| in_param(param, e.into()))
+    }
+
+    /// A situational prompt (an in-use policy or add-in): asked unless `Force` or `Confirm: false`.
+    /// Call after `should_process`.
+    pub fn confirm_situation(&mut self, target: &str, force: bool, situation: &str) -> CmdletResult<()> {
+        if force || self.common.confirm == Some(false) || self.what_if {
+            return Ok(());
+        }
+        self.ask(target, Some(situation))
+    }
+
+    fn ask(&mut self, target: &str, situation: Option<&str>) -> CmdletResult<()> {
+        if let Some(answer) = self.sticky.0 {
+            return if answer { Ok(()) } else { Err(self.declined(target)) };
+        }
+        match self.mode {
+            PromptMode::AssumeYes => Ok(()),
+            PromptMode::Unattended => {
+                let force = if self.cmdlet.param("Force").is_some() { ", Force: true" } else { "" };
+                Err(CmdletError::invalid_operation(format!(
+                    "confirmation is required to perform \"{}\" on target \"{target}\"{} but no one can answer (standard input is not a terminal); pass Confirm: false{force}, or run pchat with --yes",
+                    self.cmdlet.name,
+                    situation.map(|s| format!(" ({s})")).unwrap_or_default()
+                ))
+                .terminating())
+            }
+            PromptMode::Interactive => {
+                let mut err = std::io::stderr();
+                let _ = writeln!(err, "\nConfirm");
+                if let Some(s) = situation {
+                    let _ = writeln!(err, "{s}.");
+                }
+                let _ = writeln!(err, "Are you sure you want to perform this action?");
+                let shown = escape_line(target);
+                let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
+                loop {
+                    let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
+                    let _ = err.flush();
+                    // Ctrl-C here stops the whole statement (a terminating error), never answers.
+                    let Some(line) = read_answer()? else {
+                        return Err(self.declined(target));
+                    };
+                    match line.trim().to_ascii_lowercase().as_str() {
+                        "" | "y" | "yes" => return Ok(()),
+                        "a" => {
+                            self.sticky.0 = Some(true);
+                            return Ok(());
+                        }
+                        "n" | "no" => return Err(self.declined(target)),
+                        "l" => {
+                            self.sticky.0 = Some(false);
+                            return Err(self.declined(target));
+                        }
+                        _ => continue,
+                    }
+                }
+            }
+        }
+    }
+
+    /// Have the engine set the caller's variable `name` to `value` once this call returns.
+    pub fn set_variable(&mut self, name: &str, value: Dynamic) {
+        self.variables.retain(|(n, _)| n != name);
+        self.variables.push((name.to_string(), value));
+    }
+
+    fn declined(&self, target: &str) -> CmdletError {
+        let mut e = CmdletError::canceled(format!("the operation on \"{target}\" was declined")).with_target(target);
+        e.declined = true;
+        e
+    }
+}
+
+/// Read one line of a prompt's answer from standard input, giving up when a signal asks to stop.
+/// `Ok(None)`: end of input.
+#[cfg(unix)]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    let mut line = Vec::new();
+    loop {
+        crate::errors::check_stop(String::new)?;
+        let mut fd = libc::pollfd { fd: 0, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd; blocks until input or a signal (EINTR, then checked above).
+        let ready = unsafe { libc::poll(&mut fd, 1, -1) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Ok(None);
+        }
+        if ready <= 0 {
+            continue;
+        }
+        let mut byte = [0u8; 1];
+        // SAFETY: reads one byte into a local buffer.
+        let n = unsafe { libc::read(0, byte.as_mut_ptr().cast(), 1) };
+        match n {
+            0 if line.is_empty() => return Ok(None),
+            0 => break,
+            n if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted => continue,
+            n if n < 0 => return Ok(None),
+            _ if byte[0] == b'\n' => break,
+            _ => line.push(byte[0]),
+        }
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+#[cfg(not(unix))]
+pub fn read_answer() -> Result<Option<String>, CmdletError> {
+    use std::io::BufRead;
+    let mut line = String::new();
+    if std::io::stdin().lock().read_line(&mut line).unwrap_or(0) == 0 {
+        return Ok(None);
+    }
+    crate::errors::check_stop(String::new)?;
+    Ok(Some(line))
+}
+
+/// Prefix a file error with the parameter that named the file.
+pub fn in_param(param: &str, mut e: CmdletError) -> CmdletError {
+    if !e.message.starts_with('-') {
+        e.message = format!("-{param}: {}", e.message);
+    }
+    e
+}
+
+/// Say what WhatIf kept from happening (PowerShell's wording), the target shown escaped.
+pub fn what_if_line(operation: &str, target: &str) {
+    let target = escape_line(target);
+    println!("What if: Performing the operation \"{operation}\" on target \"{target}\".");
+}

@@ -1,0 +1,227 @@
+//! Room messages (pool databases). Reads take the serving schema; every change goes through
+//! `PoolData::write` so the backup copy follows, and keeps `rooms.content_bytes` equal to the sum
+//! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{CachedStatement, Row, params, params_from_iter};
+
+use super::Store;
+use super::pool_data::PoolData;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// With `room_id` and `posted_at` the primary key (see `key`).
+    pub id: i64,
+    pub room_id: i64,
+    pub message_id: String,
+    pub sender: String,
+    /// Microseconds since the Unix epoch, UTC.
+    pub posted_at: i64,
+    pub text: String,
+    pub replaced: bool,
+    pub size_bytes: i64,
+}
+
+impl MessageRow {
+    /// What identifies the message within its room (the table is keyed by room, time, id).
+    pub fn key(&self) -> (i64, i64) {
+        (self.posted_at, self.id)
+    }
+}
+
+/// Which messages of one room; `None` means "any". Bounds are inclusive.
+#[derive(Debug, Clone, Default)]
+pub struct MessageQuery {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub sender: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// Stored size of a message: the UTF-8 bytes of its text.
+pub fn size_of(text: &str) -> i64 {
+    text.len() as i64
+}
+
+const COLUMNS: &str = "id, room_id, message_id, sender, posted_at, text, replaced, size_bytes";
+
+fn message(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        room_id: r.get(1)?,
+        message_id: r.get(2)?,
+        sender: r.get(3)?,
+        posted_at: r.get(4)?,
+        text: r.get(5)?,
+        replaced: r.get(6)?,
+        size_bytes: r.get(7)?,
+    })
+}
+
+/// WHERE clause and arguments of a query (numbered from ?1 = room id).
+fn condition(room_id: i64, q: &MessageQuery) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from("room_id = ?1");
+    let mut args = vec![SqlValue::Integer(room_id)];
+    let mut add = |part: &str, v: SqlValue| {
+        args.push(v);
+        sql.push_str(&part.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(f) = q.from {
+        add(" AND posted_at >= ?", SqlValue::Integer(f));
+    }
+    if let Some(t) = q.to {
+        add(" AND posted_at <= ?", SqlValue::Integer(t));
+    }
+    if let Some(s) = &q.sender {
+        add(" AND sender = ?", SqlValue::Text(s.clone()));
+    }
+    (sql, args)
+}
+
+impl Store {
+    /// Messages of a room, oldest first (ties by id, so the order is stable).
+    pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<Vec<MessageRow>> {
+        let (cond, args) = condition(room_id, q);
+        let limit = q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM {schema}.messages WHERE {cond} ORDER BY posted_at, id{limit}"
+            ))?
+            .query_map(params_from_iter(args), message)?
+            .collect()
+    }
+
+    /// Count and total size of the messages a query selects.
+    pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<(i64, i64)> {
+        let (cond, args) = condition(room_id, q);
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT count(*), coalesce(sum(size_bytes), 0) FROM {schema}.messages WHERE {cond}"
+            ))?
+            .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
+    }
+
+    /// Visit the messages of some rooms posted at or after `from`, room by room, without holding
+    /// them in memory (export streams them).
+    pub fn for_each_message(
+        &self,
+        schema: &str,
+        room_ids: &[i64],
+        from: Option<i64>,
+        mut f: impl FnMut(&MessageRow) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM {schema}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"
+        ))?;
+        for &room in room_ids {
+            let mut rows = stmt.query(params![room, from.unwrap_or(i64::MIN)])?;
+            while let Some(r) = rows.next()? {
+                f(&message(r)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `[[posted_at, id], ...]`: the keys of some messages of one room, as SQL reads them back.
+fn json_keys(keys: &[(i64, i64)]) -> String {
+    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
+}
+
+/// Matches the messages whose keys `json_keys` listed in ?2 (room in ?1), by the primary key.
+const BY_KEYS: &str = "room_id = ?1 AND (posted_at, id) IN
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
+
+/// Does the room hold this MessageId at this time already (a message imported twice)?
+/// Parameters: room_id, posted_at, message_id.
+const HELD: &str = "SELECT 1 FROM {db}.messages WHERE room_id = ?1 AND posted_at = ?2 AND message_id = ?3";
+
+/// Insert one message. Parameters in column order: room_id, posted_at, id, message_id, sender,
+/// text, replaced, size_bytes. A single-row INSERT needs no statement journal, which an
+/// INSERT ... SELECT (or a savepoint) would write for every page it touches.
+const INSERT: &str = "INSERT INTO {db}.messages(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+/// Appends archived messages to one pool (Import, millions of them): the statements are prepared
+/// once, for the serving copy's duplicate check and for every copy's insert.
+pub struct MessageAppender<'a> {
+    held: CachedStatement<'a>,
+    copies: Vec<CachedStatement<'a>>,
+}
+
+impl MessageAppender<'_> {
+    /// Does the room hold this MessageId at this time already? The copies hold the same
+    /// messages, so the serving one answers for all.
+    pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> rusqlite::Result<bool> {
+        self.held.exists(params![room_id, posted_at, message_id])
+    }
+
+    /// Insert one message (its `id` from `Store::new_id`) into every copy. The room's content
+    /// size is the caller's to add (`PoolData::add_content`), once per room rather than per message.
+    pub fn insert(&mut self, m: &MessageRow) -> rusqlite::Result<()> {
+        let params = params![m.room_id, m.posted_at, m.id, m.message_id, m.sender, m.text, m.replaced, m.size_bytes];
+        for stmt in self.copies.iter_mut() {
+            stmt.execute(params)?;
+        }
+        Ok(())
+    }
+}
+
+impl PoolData<'_> {
+    /// A [`MessageAppender`] for this pool.
+    pub fn appender(&self) -> rusqlite::Result<MessageAppender<'_>> {
+        let held = self.conn().prepare_cached(&HELD.replace("{db}", self.db()))?;
+        Ok(MessageAppender { held, copies: self.statements(INSERT)? })
+    }
+
+    /// Store one message (its `id` from `Store::new_id`) and count its size in the room.
+    pub fn insert_message(&self, m: &MessageRow) -> rusqlite::Result<()> {
+        self.write(
+            &format!("INSERT INTO {{db}}.messages({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+            params![m.id, m.room_id, m.message_id, m.sender, m.posted_at, m.text, m.replaced, m.size_bytes],
+        )?;
+        self.add_content(m.room_id, m.size_bytes)
+    }
+
+    /// Delete the messages of a room posted at or before `to`, which `message_totals` counted as
+    /// `(count, bytes)` in this transaction (the caller needs the count first, for WhatIf).
+    pub fn clear_messages(&self, room_id: i64, to: i64, (count, bytes): (i64, i64)) -> rusqlite::Result<()> {
+        if count > 0 {
+            self.write("DELETE FROM {db}.messages WHERE room_id = ?1 AND posted_at <= ?2", params![room_id, to])?;
+            self.add_content(room_id, -bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Delete the given messages (by `MessageRow::key`) of one room.
+    pub fn delete_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes: i64) -> rusqlite::Result<()> {
+        self.write(&format!("DELETE FROM {{db}}.messages WHERE {BY_KEYS}"), params![room_id, json_keys(keys)])?;
+        self.add_content(room_id, -bytes)
+    }
+
+    /// Replace the text of the given messages (by `MessageRow::key`), flagging them Replaced.
+    pub fn replace_messages(
+        &self,
+        room_id: i64,
+        keys: &[(i64, i64)],
+        bytes_before: i64,
+        text: &str,
+    ) -> rusqlite::Result<()> {
+        self.write(
+            &format!("UPDATE {{db}}.messages SET text = ?3, replaced = 1, size_bytes = ?4 WHERE {BY_KEYS}"),
+            params![room_id, json_keys(keys), text, size_of(text)],
+        )?;
+        self.add_content(room_id, size_of(text) * keys.len() as i64 - bytes_before)
+    }
+
+    /// Count `delta` more (or fewer) bytes of content in a room.
+    pub fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {
+        if delta != 0 {
+            self.write(
+                "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",
+                params![room_id, delta],
+            )?;
+        }
+        Ok(())
+    }
+}

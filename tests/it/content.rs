@@ -1,0 +1,325 @@
+//! Chat content: posting rules, retention (Clear/Remove), export → delete → import round trip and
+//! hostile archives.
+
+use crate::common;
+use common::{Store, single_error_line};
+
+/// Demo store plus the rooms and policies the examples use (fixtures 1 and 2), no messages.
+fn store() -> Store {
+    let s = Store::demo();
+    for f in ["1_settings.rhai", "2_rooms.rhai"] {
+        s.run(&["--yes", "run", &format!("{}/tests/fixtures/{f}", common::ROOT)]).ok();
+    }
+    s
+}
+
+const SEED: &str = r#"
+let r = "pc01.contoso.com\\FinanceRoom";
+send_cs_persistent_chat_message(r, #{SenderSipAddress: "sip:annb@contoso.com", Message: "Q4 forecast due", PostedAt: "2019-12-31T23:30:00Z"});
+send_cs_persistent_chat_message(r, #{SenderSipAddress: "sip:bobk@contoso.com", Message: "Internal Only: merger with Fabrikam", PostedAt: "2020-01-15T10:30:00Z"});
+send_cs_persistent_chat_message(r, #{SenderSipAddress: "sip:tempuser@contoso.com", Message: "internal only budget", PostedAt: "2020-03-01T08:00:00Z"});
+"#;
+
+fn texts(s: &Store) -> String {
+    s.c(r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom").map(|m| m.Text).reduce(|a, b| a + "|" + b, "")"#)
+        .ok()
+        .stdout
+        .trim()
+        .trim_start_matches('|')
+        .to_string()
+}
+
+#[test]
+fn posting_enforces_policy_scope_membership_and_presenters() {
+    let s = store();
+    s.c(SEED).ok();
+    let out =
+        s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].ChatContentSizeMB * 1048576.0"#).ok();
+    assert_eq!(out.stdout.trim(), "70");
+    let before = s.dump();
+    for (code, id) in [
+        // Oslo users fall back to the Global policy, which disables Persistent Chat.
+        (
+            r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:ohansen@contoso.com", Message: "x"})"#,
+            "NotEligible",
+        ),
+        // Outside the Finance category's scope.
+        (
+            r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:ceo@contoso.com", Message: "x"})"#,
+            "NotEligible",
+        ),
+        // Auditorium: only presenters post.
+        (
+            r#"send_cs_persistent_chat_message("pc01.contoso.com\\CEO Updates", #{SenderSipAddress: "sip:annb@contoso.com", Message: "x"})"#,
+            "NotEligible",
+        ),
+        // Disabled room.
+        (
+            r#"send_cs_persistent_chat_message("pc01.contoso.com\\Draft", #{SenderSipAddress: "sip:annb@contoso.com", Message: "x"})"#,
+            "InvalidOperation",
+        ),
+        (
+            r#"send_cs_persistent_chat_message("pc01.contoso.com\\Nope", #{SenderSipAddress: "sip:annb@contoso.com", Message: "x"})"#,
+            "NotFound",
+        ),
+    ] {
+        let run = s.c(code);
+        assert_ne!(run.code, 0, "{code}");
+        let line = single_error_line(&run);
+        assert!(id.split('|').any(|i| line.contains(&format!("Send-CsPersistentChatMessage: {i}:"))), "{line}");
+    }
+    assert_eq!(s.dump(), before, "a refused post changes nothing");
+    s.c(r#"send_cs_persistent_chat_message("pc01.contoso.com\\CEO Updates", #{SenderSipAddress: "sip:ceo@contoso.com", Message: "Welcome"})"#).ok();
+    // Members restrict a Closed room.
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: "sip:annb@contoso.com"})"#).ok();
+    let run = s.c(r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:bobk@contoso.com", Message: "x"})"#);
+    assert!(single_error_line(&run).contains("NotEligible"));
+}
+
+#[test]
+fn get_filters_by_date_user_and_size() {
+    let s = store();
+    s.c(SEED).ok();
+    let n = |q: &str| {
+        s.c(&format!(r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{{{q}}}).len()"#))
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    assert_eq!(n(r#"StartDate: "1/1/2020""#), "2");
+    assert_eq!(n(r#"EndDate: "12/31/2019""#), "1");
+    assert_eq!(n(r#"UserUri: "sip:bobk@contoso.com""#), "1");
+    assert_eq!(n("ResultSize: 2"), "2");
+}
+
+#[test]
+fn clear_deletes_through_the_whole_end_day_and_whatif_counts() {
+    let s = store();
+    s.c(SEED).ok();
+    let before = s.dump();
+    let run = s
+        .c(r#"clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{EndDate: "12/31/2019", WhatIf: true})"#)
+        .ok();
+    assert!(run.stdout.contains("What if: Performing the operation \"Clear-CsPersistentChatRoom\" on target \"pc01.contoso.com\\FinanceRoom (1 message"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+    // Prompts by default: unattended without --yes it refuses.
+    let run = s.c(r#"clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{EndDate: "12/31/2019"})"#);
+    assert_eq!(run.code, 1);
+    assert_eq!(s.dump(), before);
+    s.c(r#"clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{EndDate: "12/31/2019", Confirm: false})"#)
+        .ok();
+    assert_eq!(texts(&s), "Internal Only: merger with Fabrikam|internal only budget");
+    let out = s.c(r#"get_cs_persistent_chat_room(#{ChatContentExceedsMB: 0}).map(|r| r.Name)"#).ok();
+    assert!(out.stdout.contains("FinanceRoom"));
+    // The backup copy (sql02) was cleared too.
+    let backup = rusqlite::Connection::open(s.dir.path().join("sql02.contoso.com-rtc.db")).unwrap();
+    let n: i64 = backup.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap();
+    assert_eq!(n, 2);
+}
+
+#[test]
+fn remove_message_replaces_by_default_and_honours_match_rules() {
+    let s = store();
+    s.c(SEED).ok();
+    s.c(r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\FinanceRoom", Filter: "Internal Only", MatchClause: "Exact", CaseSensitive: true})"#).ok();
+    assert_eq!(
+        texts(&s),
+        "Q4 forecast due|This message was replaced by the Persistent Chat administrator.|internal only budget"
+    );
+    s.c(r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\FinanceRoom", Filter: "budget forecast", MatchClause: "Or", ReplaceMessage: "[redacted]"})"#).ok();
+    assert_eq!(texts(&s), "[redacted]|This message was replaced by the Persistent Chat administrator.|[redacted]");
+    s.c(r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\FinanceRoom", UserUri: "sip:tempuser@contoso.com", Remove: true})"#).ok();
+    assert_eq!(texts(&s), "[redacted]|This message was replaced by the Persistent Chat administrator.");
+    let replaced = s.c(r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom").map(|m| m.Replaced)"#).ok();
+    assert!(!replaced.stdout.contains("False"));
+    let run = s.c(r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\FinanceRoom", Remove: true, ReplaceMessage: "x"})"#);
+    assert!(single_error_line(&run).contains("AmbiguousParameterSet"));
+}
+
+/// Categories, rooms (with lists) and messages of pc01, field by field, as JSON.
+fn snapshot(s: &Store) -> String {
+    s.run(&[
+        "--json",
+        "-c",
+        r#"let out = [];
+           out += get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"});
+           let rooms = get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"});
+           out += rooms;
+           for r in rooms { out += get_cs_persistent_chat_message(r.Identity); }
+           out += get_cs_persistent_chat_addin(#{PersistentChatPoolFqdn: "pc01.contoso.com"});
+           out"#,
+    ])
+    .ok()
+    .stdout
+}
+
+#[test]
+fn export_delete_import_gives_back_identical_data() {
+    let s = store();
+    s.c(SEED).ok();
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: "sip:annb@contoso.com", Managers: "sip:bobk@contoso.com"})"#).ok();
+    let before = snapshot(&s);
+    assert!(before.contains("Fabrikam") && before.contains("BudgetTracker"));
+    let zip = s.dir.path().join("all.zip");
+    let zip = zip.to_string_lossy();
+    s.c(&format!(r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).remove_cs_persistent_chat_room();
+           get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).remove_cs_persistent_chat_category();
+           get_cs_persistent_chat_addin(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).remove_cs_persistent_chat_addin(#{Force: true});"#)
+        .ok();
+    assert!(!snapshot(&s).contains("FinanceRoom"));
+    s.c(&format!(r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    assert_eq!(snapshot(&s), before);
+    // Importing again skips known messages.
+    s.c(&format!(r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    assert_eq!(snapshot(&s), before);
+}
+
+#[test]
+fn as_bytes_round_trips_into_another_pool() {
+    let s = store();
+    s.c(SEED).ok();
+    let out = s
+        .c(r#"let data = export_cs_persistent_chat_data(#{DBInstance: "sql01.contoso.com\\rtc", AsBytes: true, Level: "All"});
+              import_cs_persistent_chat_data(#{DBInstance: "sql03.contoso.com\\rtc", ByteInput: data});
+              get_cs_persistent_chat_message("pc02.contoso.com\\FinanceRoom").len()"#)
+        .ok();
+    assert_eq!(out.stdout.trim(), "3");
+}
+
+/// Write a ZIP with the given entries (name, bytes).
+fn zip_of(path: &std::path::Path, entries: &[(&str, &[u8])]) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, data) in entries {
+        z.start_file(*name, zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// Writes one test archive at the given path.
+type MakeArchive<'a> = Box<dyn Fn(&std::path::Path) + 'a>;
+
+#[test]
+fn hostile_or_corrupt_archives_are_rejected_with_nothing_imported() {
+    let s = store();
+    s.c(SEED).ok();
+    let good = s.dir.path().join("good.zip");
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{}`}})"#,
+        good.display()
+    ))
+    .ok();
+    let bytes = std::fs::read(&good).unwrap();
+    let manifest = r#"{"version":1,"level":"Category","exportedAt":"x","sourceDbInstance":"sql01.contoso.com\\rtc","dbName":"mgc","scope":[],"startDate":null,"pools":[],"messages":0}"#;
+    let dir = s.dir.path();
+    let cases: Vec<(&str, MakeArchive, &str)> = vec![
+        ("truncated.zip", Box::new(|p| std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap()), "not a valid"),
+        (
+            "badjson.zip",
+            Box::new(|p| zip_of(p, &[("manifest.json", manifest.as_bytes()), ("categories.json", b"[{")])),
+            "categories.json",
+        ),
+        (
+            "version.zip",
+            Box::new(|p| {
+                zip_of(
+                    p,
+                    &[
+                        ("manifest.json", manifest.replace("\"version\":1", "\"version\":7").as_bytes()),
+                        ("categories.json", b"[]"),
+                    ],
+                )
+            }),
+            "version 7",
+        ),
+        (
+            "path.zip",
+            Box::new(|p| zip_of(p, &[("manifest.json", manifest.as_bytes()), ("../evil.json", b"[]")])),
+            "unexpected entry",
+        ),
+        ("missing.zip", Box::new(|p| zip_of(p, &[("manifest.json", manifest.as_bytes())])), "needs categories.json"),
+        (
+            "bomb.zip",
+            Box::new(|p| {
+                let zeros = vec![b' '; 32 << 20];
+                let mut v = b"[".to_vec();
+                v.extend_from_slice(&zeros);
+                v.push(b']');
+                let opts =
+                    zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+                let mut z = zip::ZipWriter::new(std::fs::File::create(p).unwrap());
+                z.start_file("manifest.json", opts).unwrap();
+                std::io::Write::write_all(&mut z, manifest.as_bytes()).unwrap();
+                z.start_file("categories.json", opts).unwrap();
+                std::io::Write::write_all(&mut z, &v).unwrap();
+                z.finish().unwrap();
+            }),
+            "compression bomb",
+        ),
+    ];
+    let before = s.dump();
+    for (name, make, reason) in cases {
+        let p = dir.join(name);
+        make(&p);
+        let run = s.c(&format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql03.contoso.com\\rtc", FileName: `{}`}})"#,
+            p.display()
+        ));
+        let line = single_error_line(&run);
+        assert!(
+            line.contains("Import-CsPersistentChatData: InvalidArgument:") && line.contains(reason),
+            "{name}: {line}"
+        );
+        assert_eq!(s.dump(), before, "{name} changed the store");
+    }
+}
+
+#[test]
+fn retention_runbook_clears_old_content_per_category_with_a_summary() {
+    let s = store();
+    s.c(SEED).ok();
+    s.c(r#"send_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{SenderSipAddress: "sip:annb@contoso.com", Message: "fresh news"})"#).ok();
+    let script = format!("{}/scripts/retention.rhai", common::ROOT);
+    let before = s.dump();
+    let run = s.run(&["--what-if", "run", &script, "--arg", "Days=30", "--arg", "Category=Finance"]).ok();
+    assert!(run.stdout.contains("pc01.contoso.com\\Finance: 3 messages would be deleted in 2 rooms"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+    let run = s.run(&["run", &script, "--arg", "Days=30"]).ok();
+    assert!(run.stdout.contains("pc01.contoso.com\\Finance: 3 messages deleted in 2 rooms"), "{}", run.stdout);
+    assert!(run.stdout.contains("Total: 3 messages deleted"), "{}", run.stdout);
+    assert_eq!(texts(&s), "fresh news");
+}
+
+#[test]
+fn nightly_export_runbook_rotates_its_archives() {
+    let s = store();
+    s.c(SEED).ok();
+    let folder = s.dir.path().join("exports");
+    std::fs::create_dir_all(&folder).unwrap();
+    let script = format!("{}/scripts/nightly_export.rhai", common::ROOT);
+    let folder_arg = format!("Folder={}", folder.display());
+    for _ in 0..3 {
+        let run = s.run(&["run", &script, "--arg", &folder_arg, "--arg", "Keep=2"]).ok();
+        assert!(run.stdout.contains("of 2)"), "{}", run.stdout);
+    }
+    let zips: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .collect();
+    assert_eq!(zips.len(), 1, "the same night always writes the same slot");
+    let zip = zips[0].path();
+    let out = s
+        .c(&format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql03.contoso.com\\rtc", FileName: `{}`}}); get_cs_persistent_chat_message("pc02.contoso.com\\FinanceRoom").len()"#,
+            zip.display()
+        ))
+        .ok();
+    assert_eq!(out.stdout.trim(), "3");
+}

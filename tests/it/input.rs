@@ -1,0 +1,152 @@
+//! Hostile and mistaken input: misspelled properties (in -Filter, Where-Object, Rhai and -Instance)
+//! are errors with a suggestion, accented identities are answered, not crashed on.
+
+use crate::common;
+use common::{Store, fails_unchanged, single_error_line};
+
+const ROOMS: &str = "get_cs_persistent_chat_room().len()";
+
+#[test]
+fn a_misspelled_filter_property_stops_the_pipeline_before_anything_is_removed() {
+    let s = Store::examples();
+    let before = s.c(ROOMS).ok().stdout;
+    assert_ne!(before.trim(), "0");
+    let dump = s.dump();
+    for (args, code) in [
+        (
+            vec!["--yes", "-c"],
+            r#"get_cs_persistent_chat_room(#{Filter: "Disabld -ne $false"}).remove_cs_persistent_chat_room()"#,
+        ),
+        (vec!["--yes", "-c"], "Get-CsPersistentChatRoom -Filter {Disabld -ne $false} | Remove-CsPersistentChatRoom"),
+    ] {
+        let mut a = args.clone();
+        a.push(code);
+        let run = s.run(&a);
+        assert_eq!(run.code, 1, "{code}\n{}{}", run.stdout, run.stderr);
+        let line = single_error_line(&run);
+        assert!(
+            line.starts_with("Get-CsPersistentChatRoom: InvalidArgument: -Filter 'Disabld -ne $false': ChatRoomObject has no property 'Disabld'; did you mean 'Disabled'?"),
+            "{line}"
+        );
+    }
+    assert_eq!(s.dump(), dump, "nothing may be removed");
+    // The correct spelling still works.
+    let run = s.c(r#"get_cs_persistent_chat_room(#{Filter: "Disabled -eq $true"}).len()"#).ok();
+    assert_eq!(run.stdout.trim(), "1");
+}
+
+#[test]
+fn every_expression_filter_checks_its_properties() {
+    let s = Store::examples();
+    for (code, cmdlet, hint) in [
+        (
+            r#"get_cs_user(#{Filter: "PersistentChatPolicy -eq 'x' -or Departmnt -eq 'Sales'"})"#,
+            "Get-CsUser",
+            "did you mean 'Department'?",
+        ),
+        (r#"get_cs_ad_principal(#{Filter: "SipAdress -like '*'"})"#, "Get-CsAdPrincipal", "did you mean 'SipAddress'?"),
+        (
+            r#"get_cs_persistent_chat_endpoint(#{Filter: "Zzzzzzzzzz -eq 1"})"#,
+            "Get-CsPersistentChatEndpoint",
+            "valid properties: Identity, SipAddress",
+        ),
+    ] {
+        let line = fails_unchanged(&s, code, cmdlet, "InvalidArgument");
+        assert!(line.contains("-Filter '") && line.contains(hint), "{line}");
+    }
+    // Directory attributes that some principals lack are still filterable (PowerShell's $Null).
+    let run = s.c(r#"get_cs_ad_principal(#{Filter: "l -eq 'Nowhere'"}).len()"#).ok();
+    assert_eq!(run.stdout.trim(), "0");
+}
+
+#[test]
+fn where_object_and_rhai_name_a_misspelled_property_of_a_typed_object() {
+    let s = Store::examples();
+    let run = s.stdin(&[], "Get-CsPersistentChatRoom | Where-Object {$_.Disabld -eq $true}\n");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("ChatRoomObject has no property 'Disabld'; did you mean 'Disabled'?"),
+        "{}",
+        run.stderr
+    );
+    let run = s.stdin(&[], "Get-CsPersistentChatRoom | Where-Object Nmae -like 'F*'\n");
+    assert!(run.stderr.contains("did you mean 'Name'?"), "{}", run.stderr);
+    // PowerShell's own hashtables keep PowerShell's rule.
+    let run = s.stdin(&[], "$h = @{a = 1}\n$h.b -eq $null\n").ok();
+    assert_eq!(run.stdout.trim(), "True");
+    let run = s.c("get_cs_persistent_chat_room().filter(|r| r.Disabld)");
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no property 'Disabld'; did you mean 'Disabled'?"), "{}", run.stderr);
+}
+
+#[test]
+fn an_instance_with_a_property_its_type_lacks_changes_nothing() {
+    let s = Store::examples();
+    let get = r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\Draft")[0]; r.Descripton = "typo";"#;
+    for call in ["set_cs_persistent_chat_room(#{Instance: r})", "r.set_cs_persistent_chat_room()"] {
+        let line = fails_unchanged(&s, &format!("{get} {call}"), "Set-CsPersistentChatRoom", "ParameterBinding");
+        assert!(
+            line.contains("'Instance': ChatRoomObject has no property 'Descripton'; did you mean 'Description'?"),
+            "{line}"
+        );
+    }
+    let before = s.dump();
+    let ps = "$x = (Get-CsPersistentChatRoom -Identity 'pc01.contoso.com\\Draft')[0]\n$x.Descripton = 'typo'\n$x | Set-CsPersistentChatRoom\n";
+    let run = s.stdin(&[], ps);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("has no property 'Descripton'; did you mean 'Description'?"), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+    // The correct spelling goes through.
+    let ok = r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\Draft")[0]; r.Description = "fine"; r.set_cs_persistent_chat_room(); get_cs_persistent_chat_room("pc01.contoso.com\\Draft")[0].Description"#;
+    assert_eq!(s.c(ok).ok().stdout.trim(), "fine");
+}
+
+#[test]
+fn accented_identities_are_not_found_not_a_crash() {
+    let s = Store::demo();
+    for (code, cmdlet) in [
+        (r#"get_cs_user("Renée Dubois")"#, "Get-CsUser"),
+        (r#"get_cs_user("CN=Émile Zola,OU=Finance,DC=contoso,DC=com")"#, "Get-CsUser"),
+        (r#"get_cs_persistent_chat_state("Persistént")"#, "Get-CsPersistentChatState"),
+        (r#"get_cs_ad_principal("sié")"#, "Get-CsAdPrincipal"),
+    ] {
+        fails_unchanged(&s, code, cmdlet, "NotFound");
+    }
+}
+
+#[test]
+fn control_characters_already_stored_are_shown_escaped_everywhere() {
+    let s = Store::examples();
+    // A store written before names were checked: put the bytes in directly, in both copies.
+    for file in ["sql01.contoso.com-rtc.db", "sql02.contoso.com-rtc.db"] {
+        let conn = rusqlite::Connection::open(s.dir.path().join(file)).unwrap();
+        conn.execute(
+            "UPDATE rooms SET name = 'Dr\u{1b}[2Jaft', description = 'x\u{1b}]0;owned\u{7}y' WHERE name = 'Draft'",
+            [],
+        )
+        .unwrap();
+    }
+    let pick = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Dr*'"})"#;
+    let outputs = [
+        s.c(pick).ok(),
+        s.c(&format!("print({pick}[0].Description)")).ok(),
+        s.c(&format!("{pick}.set_cs_persistent_chat_room(#{{Disabled: true, WhatIf: true}})")).ok(),
+        s.c(&format!(r#"{pick}.set_cs_persistent_chat_room(#{{Presenters: "sip:annb@contoso.com"}})"#)),
+        s.stdin(&[], "Get-CsPersistentChatRoom -Filter {Name -like 'Dr*'} | Format-List Name, Description\n").ok(),
+    ];
+    for run in &outputs {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "raw control characters printed:\n{all:?}");
+        assert!(all.contains("Dr\\e[2Jaft") || all.contains("x\\e]0;owned\\u{7}y"), "{all}");
+    }
+    assert!(
+        outputs[2].stdout.contains(
+            "What if: Performing the operation \"Set-CsPersistentChatRoom\" on target \"pc01.contoso.com\\Dr\\e[2Jaft\""
+        ),
+        "{}",
+        outputs[2].stdout
+    );
+    // JSON keeps the value exact, escaped the JSON way.
+    let run = s.run(&["--json", "-c", pick]).ok();
+    assert!(run.stdout.contains("Dr\\u001b[2Jaft"), "{}", run.stdout);
+}

@@ -1,0 +1,219 @@
+//! Ctrl-C and SIGTERM stop long cmdlets (rolling back the object in progress, removing a
+//! half-written file, saying what completed); confirmation prompts answered No or interrupted.
+//! Signals are sent at a fault point the process announces (`PCHAT_FAULT=<step>:pause:<file>`),
+//! never after a sleep.
+#![cfg(unix)]
+
+use crate::common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::FromRawFd;
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+use common::{Run, Store};
+
+/// Start pchat paused at `step`, send `signal` there, let it go on, and collect the run.
+fn signal_at(s: &Store, step: &str, signal: i32, args: &[&str]) -> Run {
+    let go = s.dir.path().join(format!("go-{step}"));
+    let mut child = s
+        .command(args)
+        .env("PCHAT_FAULT", format!("{step}:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).expect("read") > 0, "never reached {step}:\n{seen}");
+        seen.push_str(&line);
+        if line.contains(&format!("pchat-fault: reached {step}")) {
+            break;
+        }
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as i32, signal);
+    }
+    std::fs::write(&go, "").expect("release");
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).expect("stderr");
+    let out = child.wait_with_output().expect("wait");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: format!("{seen}{rest}"),
+    }
+}
+
+fn export_code(file: &Path, extra: &str) -> String {
+    format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{}`{extra}}}); print("after")"#,
+        file.display()
+    )
+}
+
+#[test]
+fn ctrl_c_stops_an_export_and_removes_the_partial_archive() {
+    let s = Store::examples();
+    let zip = s.dir.path().join("out.zip");
+    let before = s.dump();
+    let run = signal_at(&s, "export-message", libc::SIGINT, &["-c", &export_code(&zip, "")]);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "Export-CsPersistentChatData: Canceled: interrupted (Ctrl-C); nothing was exported; the partial archive"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("after"), "the statement stopped");
+    assert!(!zip.exists(), "no half-written archive is left");
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn sigterm_during_disable_exported_nodes_disables_nothing_and_exits_143() {
+    let s = Store::examples();
+    let zip = s.dir.path().join("out.zip");
+    let before = s.dump();
+    let run =
+        signal_at(&s, "export-disable", libc::SIGTERM, &["-c", &export_code(&zip, ", DisableExportedNodes: true")]);
+    assert_eq!(run.code, 143, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("interrupted (SIGTERM); the archive is complete; no room was disabled"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "the disabling rolled back");
+}
+
+#[test]
+fn ctrl_c_stops_an_import_which_keeps_nothing() {
+    let s = Store::examples();
+    let zip = s.dir.path().join("all.zip");
+    s.c(&export_code(&zip, "")).ok();
+    s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).clear_cs_persistent_chat_room(#{EndDate: "2100-01-01", Confirm: false})"#).ok();
+    let before = s.dump();
+    let code = format!(
+        r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{}`}})"#,
+        zip.display()
+    );
+    let run = signal_at(&s, "import-message", libc::SIGINT, &["-c", &code]);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted (Ctrl-C); nothing was imported"), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn ctrl_c_stops_a_pipeline_keeping_the_objects_done_and_saying_so() {
+    let s = Store::examples();
+    let code =
+        r#"get_cs_persistent_chat_room().set_cs_persistent_chat_room(#{Description: "changed"}); print("after")"#;
+    let run = signal_at(&s, "pipeline-item", libc::SIGINT, &["-c", code]);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    let total = s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim().to_string();
+    assert!(run.stderr.contains(&format!("interrupted (Ctrl-C); 0 of {total} objects done")), "{}", run.stderr);
+    assert!(!run.stdout.contains("after"));
+    let changed = s.c(r#"get_cs_persistent_chat_room().filter(|r| r.Description == "changed").len()"#).ok();
+    assert_eq!(changed.stdout.trim(), "0");
+}
+
+/// pchat with a pseudo-terminal for standard input (so it prompts), stdout/stderr piped.
+struct Terminal {
+    child: Child,
+    master: std::fs::File,
+    stderr: BufReader<std::process::ChildStderr>,
+    seen: String,
+}
+
+impl Terminal {
+    fn start(s: &Store, args: &[&str]) -> Terminal {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty fills two descriptors we then own.
+        let rc =
+            unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: the descriptors were just opened and are owned by these files alone.
+        let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
+        let mut child = s
+            .command(args)
+            .stdin(Stdio::from(slave))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        Terminal { child, master, stderr, seen: String::new() }
+    }
+
+    /// Read stderr up to the next prompt.
+    fn until_prompt(&mut self) {
+        let mut buf = Vec::new();
+        loop {
+            let mut byte = [0u8];
+            assert_eq!(self.stderr.read(&mut byte).expect("read"), 1, "no prompt:\n{}", self.seen);
+            buf.push(byte[0]);
+            if buf.ends_with(b"(default is \"Y\"): ") {
+                break;
+            }
+        }
+        self.seen.push_str(&String::from_utf8_lossy(&buf));
+    }
+
+    fn answer(&mut self, text: &str) {
+        self.master.write_all(text.as_bytes()).expect("type");
+    }
+
+    fn finish(mut self) -> Run {
+        let mut rest = String::new();
+        self.stderr.read_to_string(&mut rest).expect("stderr");
+        let out = self.child.wait_with_output().expect("wait");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: format!("{}{rest}", self.seen),
+        }
+    }
+}
+
+const TWO_ROOMS: &str = r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\Draft"].remove_cs_persistent_chat_room(#{Confirm: true}); print("after")"#;
+
+#[test]
+fn answering_no_skips_the_object_without_an_error() {
+    let s = Store::examples();
+    let mut t = Terminal::start(&s, &["-c", TWO_ROOMS]);
+    t.until_prompt();
+    t.answer("n\n");
+    t.until_prompt();
+    t.answer("y\n");
+    let run = t.finish();
+    assert_eq!(run.code, 0, "a declined object is not an error:\n{}", run.stderr);
+    assert!(run.stdout.contains("after"));
+    assert!(!run.stderr.contains("Canceled") && !run.stderr.contains("declined"), "{}", run.stderr);
+    let left =
+        s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).map(|r| r.Name)"#).ok();
+    assert!(left.stdout.contains("FinanceRoom") && !left.stdout.contains("Draft"), "{}", left.stdout);
+}
+
+#[test]
+fn ctrl_c_at_a_prompt_stops_the_whole_statement() {
+    let s = Store::examples();
+    let before = s.dump();
+    let mut t = Terminal::start(&s, &["-c", TWO_ROOMS]);
+    t.until_prompt();
+    // SAFETY: sending a signal to our own child process (as the terminal does on Ctrl-C).
+    unsafe {
+        libc::kill(t.child.id() as i32, libc::SIGINT);
+    }
+    // Whatever is typed next is not taken as the answer.
+    t.answer("y\n");
+    let run = t.finish();
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stderr.contains("interrupted (Ctrl-C)"), "{}", run.stderr);
+    assert!(!run.stdout.contains("after"));
+    assert_eq!(s.dump(), before, "nothing was removed");
+}

@@ -1,0 +1,22 @@
+//! The integration tests, in one test binary (one link instead of one per file): each module runs
+//! real `.rhai` runbooks through the built binary against a temporary store (see `common`), except
+//! `floors`, which reads the sources.
+
+mod common;
+
+mod confinement;
+mod content;
+mod endpoints;
+mod examples;
+mod failover;
+mod floors;
+mod foundation;
+mod hostile_archives;
+mod input;
+mod interrupts;
+mod powershell;
+mod rooms;
+mod runbooks;
+mod settings;
+mod test_message;
+mod unicode_fuzz;

@@ -1,0 +1,256 @@
+//! The PowerShell-syntax front end through the built binary: every example line of reference
+//! section 2 runs verbatim and has the same effect as its Rhai form; unsupported constructs are
+//! reported with their column; `.ps1` runbooks, `translate()` and PowerShell-style help work.
+
+use crate::common;
+use std::path::Path;
+
+use common::{ROOT, Run, Store, single_error_line};
+use pchat::catalog::{self, Mandatory, Output};
+
+struct Pair {
+    ps: String,
+    rhai: String,
+}
+
+fn pairs() -> Vec<Pair> {
+    let text = std::fs::read_to_string(Path::new(ROOT).join("tests/data/powershell_examples.txt")).expect("data file");
+    let mut out = Vec::new();
+    let mut ps: Option<String> = None;
+    for line in text.lines() {
+        if let Some(p) = line.strip_prefix("ps: ") {
+            assert!(ps.is_none(), "two ps: lines in a row before {p}");
+            ps = Some(p.to_string());
+        } else if let Some(r) = line.strip_prefix("rhai: ") {
+            let ps = ps.take().unwrap_or_else(|| panic!("rhai: line without its ps: line: {r}"));
+            out.push(Pair { ps, rhai: r.to_string() });
+        }
+    }
+    assert!(ps.is_none(), "the last ps: line has no rhai: line");
+    out
+}
+
+/// Run in the store's folder, so that examples writing files (D:\\Export\\...) write there.
+fn run_in(s: &Store, args: &[&str]) -> Run {
+    s.run_in(s.dir.path(), args)
+}
+
+/// Everything the Get cmdlets of this build can show without arguments, as JSON: the logical
+/// state of the store (row ids are random and audit rows carry times, so no raw dump).
+fn state(s: &Store) -> String {
+    let reads: Vec<String> = catalog::all()
+        .iter()
+        .filter(|c| matches!(c.output, Output::Collection(_)))
+        .filter(|c| !c.params.iter().any(|p| p.mandatory != Mandatory::No))
+        .map(|c| format!("{}: {}()", c.name.replace('-', "_"), c.rhai_name()))
+        .collect();
+    let run = run_in(s, &["--json", "-c", &format!("#{{{}}}", reads.join(", "))]);
+    assert_eq!(run.code, 0, "state read failed: {}", run.stderr);
+    run.stdout
+}
+
+/// New endpoints get a random GUID in their DN, and Test-CsPersistentChatMessage measures a
+/// latency: compare the two runs with both masked.
+fn mask_volatile(text: &str) -> String {
+    static GUID: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    static LATENCY: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let guid = GUID.get_or_init(|| {
+        regex::Regex::new(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+            .expect("regex")
+    });
+    let latency = LATENCY.get_or_init(|| regex::Regex::new(r"Latency(\s*): \d\d:\d\d:\d\d\.\d{7}").expect("regex"));
+    let text = guid.replace_all(text, "GUID");
+    latency.replace_all(&text, "Latency$1: TIMESPAN").into_owned()
+}
+
+/// Error lines without the Rhai position suffix (the two forms differ in where the call sits).
+fn errors(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .map(|l| match l.rfind(" (line ") {
+            Some(i) => l[..i].to_string(),
+            None => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn every_reference_example_runs_verbatim_with_the_effect_of_its_rhai_form() {
+    let pairs = pairs();
+    // Every documented PowerShell example line; a new pair changes this count.
+    assert_eq!(pairs.len(), 150, "example pairs in tests/data/powershell_examples.txt");
+    let mut ran = 0;
+    let mut failures = Vec::new();
+    for pair in &pairs {
+        let translation = match pchat::powershell::translate(&pair.ps) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{}\n  does not translate: {e}", pair.ps));
+                continue;
+            }
+        };
+        ran += 1;
+        let (a, b) = (Store::examples(), Store::examples());
+        let ps = run_in(&a, &["--yes", "-c", &pair.ps]);
+        let rhai = run_in(&b, &["--yes", "-c", &pair.rhai]);
+        let same = ps.code == rhai.code
+            && mask_volatile(&ps.stdout) == mask_volatile(&rhai.stdout)
+            && errors(&ps.stderr) == errors(&rhai.stderr)
+            && mask_volatile(&state(&a)) == mask_volatile(&state(&b));
+        if !same {
+            failures.push(format!(
+                "{}\n  ps   (exit {}): {}{}\n  rhai (exit {}): {}{}\n  translated: {}",
+                pair.ps, ps.code, ps.stdout, ps.stderr, rhai.code, rhai.stdout, rhai.stderr, translation.rhai
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {ran} pairs differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn unsupported_constructs_exit_2_naming_the_construct_and_column() {
+    let s = Store::demo();
+    let before = s.dump();
+    for (ps, expected) in [
+        (
+            "Invoke-Expression \"Get-CsService\"",
+            "not supported in pchat's PowerShell subset: the command 'Invoke-Expression' (column 1)",
+        ),
+        ("Get-CsService | & { $_ }", "not supported in pchat's PowerShell subset: the call operator '&' (column 17)"),
+        (
+            "Get-CsService | Where-Object { [string]::IsNullOrEmpty($_.SiteId) }",
+            "not supported in pchat's PowerShell subset: .NET static members ('[string]::') (column 32)",
+        ),
+        (
+            "Get-CsUser | Where-Object { $_.SipAddress.EndsWith('x') }",
+            "not supported in pchat's PowerShell subset: .NET method calls ('.EndsWith()') (column 42)",
+        ),
+        (
+            "$u = Get-CsUser; \"Users: $($u.Count)\" | Out-File x.txt",
+            "not supported in pchat's PowerShell subset: the command 'Out-File' (column 41)",
+        ),
+        (
+            "Get-CsUser | Remove-CsAdPrincipal 2>&1",
+            "not supported in pchat's PowerShell subset: output redirection ('2>', '2>&1') (column 35)",
+        ),
+        (
+            "Get-CsService | Sort-Object Role -CaseSensitive",
+            "not supported in pchat's PowerShell subset: the -CaseSensitive parameter of Sort-Object (column 34)",
+        ),
+    ] {
+        let run = s.c(ps);
+        assert_eq!(run.code, 2, "{ps}: {}", run.stderr);
+        assert_eq!(single_error_line(&run), expected, "{ps}");
+        assert!(run.stdout.is_empty(), "{ps}");
+    }
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn errors_come_from_the_same_binder_as_rhai() {
+    let s = Store::demo();
+    let ps = s.c(r#"Remove-CsAdPrincipal -Identiy "sip:annb@contoso.com""#);
+    let rhai = s.c(r#"remove_cs_ad_principal(#{Identiy: "sip:annb@contoso.com"})"#);
+    assert_eq!(ps.code, 1);
+    assert_eq!(errors(&ps.stderr), errors(&rhai.stderr));
+    assert!(
+        ps.stderr
+            .starts_with("Remove-CsAdPrincipal: ParameterBinding: no parameter 'Identiy'; did you mean 'Identity'?")
+    );
+    let run = s.c(r#"Get-CsAdPrincipal -ResultSize -1"#);
+    assert!(
+        single_error_line(&run).starts_with("Get-CsAdPrincipal: ParameterBinding: cannot bind parameter 'ResultSize'")
+    );
+    let run = s.c(r#"Get-CsServise"#);
+    assert_eq!(run.code, 2);
+    assert_eq!(single_error_line(&run), "unknown command 'Get-CsServise'; did you mean 'Get-CsService'? (column 1)");
+}
+
+#[test]
+fn ps1_runbooks_variables_foreach_select_sort_measure() {
+    let s = Store::demo();
+    let script = r#"
+# Finance users, by name (a comment), with a continued line
+$finance = Get-CsUser -LdapFilter "Department=Finance" |
+    Sort-Object DisplayName -Descending
+$names = $finance | ForEach-Object { $_.DisplayName }
+"Finance users: $($finance.Count)"
+$finance | Select-Object -First 2 -Property DisplayName, SipAddress | Format-Table
+Get-CsUser | Where-Object Department -like "fin*" | Measure-Object | Select-Object -ExpandProperty Count
+$first = $names[0]
+Get-CsAdPrincipal `
+    -Identity $first | ForEach-Object Name
+"#;
+    let run = s.runbook("report.ps1", script, &[]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let users = s.c(r#"get_cs_user(#{LdapFilter: "Department=Finance"}).map(|u| u.DisplayName)"#).ok();
+    let mut names: Vec<String> = users.stdout.lines().map(str::to_string).collect();
+    names.sort_by_key(|n| std::cmp::Reverse(n.to_lowercase()));
+    assert!(names.len() >= 2, "demo has Finance users");
+    assert_eq!(lines[0], format!("Finance users: {}", names.len()));
+    assert!(lines[1].starts_with("DisplayName") && lines[1].contains("SipAddress"), "{}", run.stdout);
+    assert!(lines[3].starts_with(&names[0]) && lines[4].starts_with(&names[1]), "{}", run.stdout);
+    assert_eq!(lines[5], names.len().to_string());
+    assert_eq!(lines[6], names[0]);
+}
+
+#[test]
+fn whatif_and_error_action_in_powershell_form() {
+    let s = Store::demo();
+    let before = s.dump();
+    let run = s.c(r#"Get-CsAdPrincipal -Identity "sip:annb@contoso.com" | Remove-CsAdPrincipal -WhatIf"#).ok();
+    assert!(run.stdout.starts_with("What if: Performing the operation \"Remove-CsAdPrincipal\""), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+    let run = s.c(r#"Get-CsAdPrincipal -Identity "sip:nobody@contoso.com" -ErrorAction Stop; Get-CsService"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stdout.is_empty());
+    let run =
+        s.c(r#"Get-CsAdPrincipal -Identity "sip:nobody@contoso.com"; (Get-CsService -PersistentChatServer).Count"#);
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout.trim(), "2");
+}
+
+#[test]
+fn translate_shows_the_rhai_and_json_export_work() {
+    let s = Store::demo();
+    let run = s
+        .c(r#"translate("Get-CsService -PersistentChatServer | Where-Object { $_.PoolFqdn -like 'pc0*' } | Sort-Object PoolFqdn")"#)
+        .ok();
+    assert_eq!(
+        run.stdout.trim(),
+        r#"ps_sort(get_cs_service(#{PersistentChatServer: true}).filter(|it| ps_like(ps_prop(it, "PoolFqdn"), "pc0*")), ["PoolFqdn"], false)"#
+    );
+    let run = s.c(r#"translate("Get-CsService | iex")"#);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("not supported in pchat's PowerShell subset: the command 'iex' (column 17)"),
+        "{}",
+        run.stderr
+    );
+
+    let run = s
+        .c(r#"Get-CsService -PersistentChatServer | Select-Object Identity, PoolFqdn | ConvertTo-Json -Compress"#)
+        .ok();
+    let json: serde_json::Value = serde_json::from_str(run.stdout.trim()).expect("json");
+    assert_eq!(json[0]["PoolFqdn"], "pc01.contoso.com");
+    let csv = s.dir.path().join("svc.csv");
+    let code = format!(
+        "Get-CsService -PersistentChatServer | Export-Csv -Path '{}' -NoTypeInformation",
+        csv.to_string_lossy()
+    );
+    s.c(&code).ok();
+    let text = std::fs::read_to_string(&csv).expect("csv written");
+    assert!(text.starts_with("Identity,"), "{text}");
+    assert_eq!(text.lines().count(), 3);
+}
+
+#[test]
+fn get_help_in_powershell_form() {
+    let s = Store::demo();
+    let run = s.c("Get-Help Get-CsAdPrincipal -Examples").ok();
+    assert!(run.stdout.starts_with("EXAMPLES\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("get_cs_ad_principal("));
+    assert!(!run.stdout.contains("COMMON PARAMETERS"));
+    let run = s.c("Get-Help Get-CsAdPrincipal").ok();
+    assert!(run.stdout.starts_with("NAME\n"));
+}

@@ -1,0 +1,542 @@
+//! Categories, rooms, add-ins and eligibility : examples as
+//! Rhai, bad inputs leaving the store unchanged, pipelines, WhatIf, and the room runbooks.
+
+use crate::common;
+use common::{ROOT, Store, single_error_line};
+
+/// The demo store plus the rooms fixture (Finance, Announcements, Projects; FinanceRoom,
+/// CEO Updates, Draft; the BudgetTracker add-in).
+fn rooms_store() -> Store {
+    let s = Store::demo();
+    s.run(&["--yes", "run", &format!("{ROOT}/tests/fixtures/2_rooms.rhai")]).ok();
+    s
+}
+
+/// Lines printed by `code` (identities and the like).
+fn lines(s: &Store, code: &str) -> Vec<String> {
+    s.c(code).ok().stdout.lines().map(str::to_string).collect()
+}
+
+fn ids(s: &Store, code: &str) -> Vec<String> {
+    lines(s, &format!("{code}.map(|x| x.Identity)"))
+}
+
+#[test]
+fn categories_are_created_with_documented_defaults_and_edited_with_list_modifiers() {
+    let s = rooms_store();
+    let run = s
+        .run(&[
+            "--json",
+            "-c",
+            r#"new_cs_persistent_chat_category(#{Name: "Legal", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+        ])
+        .ok();
+    let c: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(c["Identity"], "pc01.contoso.com\\Legal");
+    assert_eq!(
+        (c["FileUpload"].clone(), c["Invites"].clone(), c["ChatHistory"].clone()),
+        (false.into(), false.into(), true.into())
+    );
+    assert_eq!(c["AllowedMembers"], serde_json::json!([]));
+    let code = r#"
+        set_cs_persistent_chat_category("pc01.contoso.com\\legal", #{AllowedMembers: #{Add: ["sip:annb@contoso.com", "OU=Finance,DC=contoso,DC=com"]}});
+        set_cs_persistent_chat_category("pc01.contoso.com\\Legal", #{DeniedMembers: #{Add: "sip:tempuser@contoso.com"}, Creators: #{Add: "sip:annb@contoso.com"}, Invitations: true, FileUpload: true, ChatHistory: false, Description: "Counsel"});
+        let c = get_cs_persistent_chat_category("pc01.contoso.com\\Legal")[0];
+        print(c.AllowedMembers); print(c.DeniedMembers); print(c.Creators); print([c.Invites, c.FileUpload, c.ChatHistory, c.Description]);
+        set_cs_persistent_chat_category("pc01.contoso.com\\Legal", #{AsObject: true, Creators: #{Remove: "Ann Beebe"}});
+        print(get_cs_persistent_chat_category("pc01.contoso.com\\Legal")[0].Creators);
+        set_cs_persistent_chat_category("pc01.contoso.com\\Legal", #{AllowedMembers: ()});
+        print(get_cs_persistent_chat_category("pc01.contoso.com\\Legal")[0].AllowedMembers);
+        print(get_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{AsObject: true})[0].Creators);
+    "#;
+    assert_eq!(
+        s.c(code).ok().stdout.lines().collect::<Vec<_>>(),
+        [
+            r#"["sip:annb@contoso.com", "OU=Finance,DC=contoso,DC=com"]"#,
+            r#"["sip:tempuser@contoso.com"]"#,
+            r#"["sip:annb@contoso.com"]"#,
+            r#"[true, true, false, "Counsel"]"#,
+            "[]",
+            "[]",
+            r#"["Ann Beebe"]"#,
+        ]
+    );
+    assert_eq!(
+        ids(&s, r#"get_cs_persistent_chat_category().filter(|c| c.Creators.contains("sip:annb@contoso.com"))"#),
+        ["pc01.contoso.com\\Finance"]
+    );
+    assert_eq!(
+        ids(&s, r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#),
+        [
+            "pc01.contoso.com\\Announcements",
+            "pc01.contoso.com\\Finance",
+            "pc01.contoso.com\\Legal",
+            "pc01.contoso.com\\Projects"
+        ]
+    );
+}
+
+#[test]
+fn scope_follows_groups_subtrees_and_denied_and_rejects_ineligible_entries() {
+    let s = rooms_store();
+    let set = |code: &str| s.c(code);
+    // FinanceChat (a group inside OU=Finance) is in scope through the OU; Ken (Sales) is not.
+    set(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Add: "CN=FinanceChat,OU=Finance,DC=contoso,DC=com"}, Managers: #{Add: "sip:annb@contoso.com"}})"#).ok();
+    let run = set(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Managers: #{Add: ["sip:bobk@contoso.com", "sip:kenmyer@contoso.com"]}})"#,
+    );
+    assert!(
+        single_error_line(&run)
+            .starts_with("Set-CsPersistentChatRoom: NotEligible: -Managers: 'sip:kenmyer@contoso.com'"),
+        "{}",
+        run.stderr
+    );
+    // Denied wins over Allowed, and the whole call changed nothing (Bob was not added either).
+    set(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{DeniedMembers: #{Add: "sip:bobk@contoso.com"}})"#).ok();
+    let run = set(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Managers: #{Add: "sip:bobk@contoso.com"}})"#,
+    );
+    assert!(single_error_line(&run).contains(": NotEligible: "), "{}", run.stderr);
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Managers"#),
+        ["sip:annb@contoso.com"]
+    );
+    // Nested groups: ChatSupportGroup contains HelpDeskTier2; allowing the outer group admits Ida.
+    set(r#"new_cs_persistent_chat_category(#{Name: "Support", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    set(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Support", #{AllowedMembers: "CN=ChatSupportGroup,OU=IT,DC=contoso,DC=com", Creators: #{Add: "CN=Ida Quinn,OU=IT,DC=contoso,DC=com"}})"#).ok();
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_category("pc01.contoso.com\\Support")[0].Creators"#),
+        [format!("sip:{}@contoso.com", ida_sip_user(&s))]
+    );
+    // Creators are checked against the scope as it stands after the call; existing entries are never re-validated.
+    let run = set(
+        r#"set_cs_persistent_chat_category("pc01.contoso.com\\Support", #{AllowedMembers: (), Creators: #{Add: "sip:annb@contoso.com"}})"#,
+    );
+    assert!(
+        single_error_line(&run)
+            .contains("Set-CsPersistentChatCategory: NotEligible: -Creators: 'sip:annb@contoso.com'"),
+        "{}",
+        run.stderr
+    );
+    set(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Support", #{AllowedMembers: ()})"#).ok();
+    assert_eq!(lines(&s, r#"get_cs_persistent_chat_category("pc01.contoso.com\\Support")[0].Creators.len()"#), ["1"]);
+    // An empty AllowedMembers admits nobody.
+    let run = set(
+        r#"set_cs_persistent_chat_category("pc01.contoso.com\\Support", #{Creators: #{Add: "sip:annb@contoso.com"}})"#,
+    );
+    assert!(single_error_line(&run).contains(": NotEligible: "));
+}
+
+/// The local part of Ida Quinn's SIP address as the demo directory spells it.
+fn ida_sip_user(s: &Store) -> String {
+    let sip = lines(s, r#"get_cs_ad_principal("CN=Ida Quinn,OU=IT,DC=contoso,DC=com")[0].SipAddress"#).remove(0);
+    sip.trim_start_matches("sip:").split('@').next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn bad_inputs_give_their_error_and_leave_the_store_unchanged() {
+    let s = rooms_store();
+    let before = s.dump();
+    let cases = [
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "X", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "NoSuchCategory"})"#,
+            "New-CsPersistentChatRoom: NotFound:",
+        ),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc09.contoso.com"})"#,
+            "New-CsPersistentChatCategory: NotFound:",
+        ),
+        (r#"new_cs_persistent_chat_category(#{Name: "X"})"#, "New-CsPersistentChatCategory: InvalidArgument:"),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: "finance", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "New-CsPersistentChatCategory: AlreadyExists:",
+        ),
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "financeroom", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"})"#,
+            "New-CsPersistentChatRoom: AlreadyExists:",
+        ),
+        (
+            r#"new_cs_persistent_chat_addin(#{Name: "budgettracker", PersistentChatPoolFqdn: "pc01.contoso.com", Url: "https://x.contoso.com"})"#,
+            "New-CsPersistentChatAddin: AlreadyExists:",
+        ),
+        (
+            r#"new_cs_persistent_chat_addin(#{Name: "Y", PersistentChatPoolFqdn: "pc01.contoso.com", Url: "ftp://x"})"#,
+            "New-CsPersistentChatAddin: InvalidArgument:",
+        ),
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "Y", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance", Addin: "Nope"})"#,
+            "New-CsPersistentChatRoom: NotFound:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Managers: #{Add: "sip:kenmyer@contoso.com"}, Disabled: true})"#,
+            "Set-CsPersistentChatRoom: NotEligible:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Presenters: #{Add: "sip:annb@contoso.com"}})"#,
+            "Set-CsPersistentChatRoom: InvalidOperation:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Add: "sip:nobody@contoso.com"}})"#,
+            "Set-CsPersistentChatRoom: NotFound:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Name: "Draft"})"#,
+            "Set-CsPersistentChatRoom: AlreadyExists:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Category: "pc02.contoso.com\\Finance"})"#,
+            "Set-CsPersistentChatRoom: InvalidArgument:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Category: "Nowhere"})"#,
+            "Set-CsPersistentChatRoom: NotFound:",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\Nope", #{Disabled: true})"#,
+            "Set-CsPersistentChatRoom: NotFound:",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{Members: #{Add: "sip:annb@contoso.com"}})"#,
+            "Set-CsPersistentChatCategory: ParameterBinding:",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{DeniedMembers: #{Add: "CN=ChatSupportGroup.OU=IT,DC=contoso,DC=com"}})"#,
+            "Set-CsPersistentChatCategory: NotFound:",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{AsObject: true, AllowedMembers: #{Add: "* Beebe"}})"#,
+            "Set-CsPersistentChatCategory: InvalidArgument: -AllowedMembers: '* Beebe' contains wildcards",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{Name: "Projects"})"#,
+            "Set-CsPersistentChatCategory: AlreadyExists:",
+        ),
+        (
+            r#"get_cs_persistent_chat_room(#{Category: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "Get-CsPersistentChatRoom: AmbiguousParameterSet:",
+        ),
+        (
+            r#"get_cs_persistent_chat_room(#{Identity: "pc01.contoso.com\\Draft", Privacy: "Open"})"#,
+            "Get-CsPersistentChatRoom: AmbiguousParameterSet:",
+        ),
+        (
+            r#"get_cs_persistent_chat_room(#{Filter: "Fin", Category: "Finance"})"#,
+            "Get-CsPersistentChatRoom: AmbiguousParameterSet:",
+        ),
+        (r#"get_cs_persistent_chat_room(#{Category: "Nope"})"#, "Get-CsPersistentChatRoom: NotFound:"),
+        (
+            r#"get_cs_persistent_chat_eligible_principal(#{Category: "Finance", Room: "FinanceRoom"})"#,
+            "Get-CsPersistentChatEligiblePrincipal: AmbiguousParameterSet:",
+        ),
+        (
+            r#"get_cs_persistent_chat_eligible_principal(#{Room: "FinanceRoom", Presenters: true})"#,
+            "Get-CsPersistentChatEligiblePrincipal: InvalidOperation:",
+        ),
+        (
+            r#"remove_cs_persistent_chat_category("pc01.contoso.com\\Finance")"#,
+            "Remove-CsPersistentChatCategory: NotEmpty:",
+        ),
+        (
+            r#"remove_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker")"#,
+            "Remove-CsPersistentChatAddin: InvalidOperation: confirmation is required",
+        ),
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "Z", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance", WhatIf: true})"#,
+            "New-CsPersistentChatRoom: ParameterBinding:",
+        ),
+    ];
+    for (code, want) in cases {
+        let run = s.runbook("bad.rhai", &format!("{code};"), &[]);
+        assert_ne!(run.code, 0, "{code}");
+        let line = single_error_line(&run);
+        assert!(line.starts_with(want), "{code}\n got: {line}\nwant: {want}");
+        assert_eq!(s.dump(), before, "{code} changed the store");
+    }
+}
+
+#[test]
+fn room_lifecycle_presenters_moves_renames_and_as_object() {
+    let s = rooms_store();
+    let run = s.run(&["--json", "-c", r#"new_cs_persistent_chat_room(#{Name: "Treasury", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"})"#]).ok();
+    let r: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(
+        (
+            r["Type"].as_str(),
+            r["Privacy"].as_str(),
+            r["Invitations"].as_str(),
+            r["Disabled"].as_bool(),
+            r["ChatContentSizeMB"].as_f64()
+        ),
+        (Some("Normal"), Some("Closed"), Some("Inherit"), Some(false), Some(0.0))
+    );
+    let code = r#"
+        // Type is applied before Presenters in one call.
+        set_cs_persistent_chat_room("pc01.contoso.com\\Treasury", #{Type: "Auditorium", Presenters: #{Replace: "sip:annb@contoso.com"}});
+        set_cs_persistent_chat_room("pc01.contoso.com\\Treasury", #{Name: "Treasury Desk", Category: "Projects", Privacy: "Secret", Invitations: "False", Addin: "BudgetTracker", Description: "Cash"});
+        // Renaming the category and the add-in keeps the room attached to both.
+        set_cs_persistent_chat_category("pc01.contoso.com\\Projects", #{Name: "Programmes"});
+        set_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker", #{Name: "BudgetBoard"});
+        let r = get_cs_persistent_chat_room("pc01.contoso.com\\treasury desk", #{AsObject: true})[0];
+        print([r.Identity, r.Category, r.Type, r.Privacy, r.Invitations, r.Addin, r.Description]);
+        print(r.Presenters);
+        set_cs_persistent_chat_room("pc01.contoso.com\\Treasury Desk", #{Addin: ""});
+        print(get_cs_persistent_chat_room("pc01.contoso.com\\Treasury Desk")[0].Addin);
+    "#;
+    assert_eq!(
+        lines(&s, code),
+        [
+            r#"["pc01.contoso.com\\Treasury Desk", "Programmes", "Auditorium", "Secret", "False", "BudgetBoard", "Cash"]"#,
+            r#"["Ann Beebe"]"#,
+            "",
+        ]
+    );
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Add: "CN=FinanceLeads,OU=Finance,DC=contoso,DC=com"}})"#).ok();
+    assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["1"]);
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: ()})"#).ok();
+    assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["0"]);
+    s.c(r#"remove_cs_persistent_chat_room("pc01.contoso.com\\Draft")"#).ok();
+    assert_eq!(
+        ids(&s, "get_cs_persistent_chat_room()"),
+        ["pc01.contoso.com\\CEO Updates", "pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\Treasury Desk"]
+    );
+}
+
+#[test]
+fn get_room_filters_combine_in_a_deterministic_order() {
+    let s = rooms_store();
+    s.c(r#"
+        new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc02.contoso.com"});
+        set_cs_persistent_chat_category("pc02.contoso.com\\Finance", #{AllowedMembers: "DC=contoso,DC=com"});
+        new_cs_persistent_chat_room(#{Name: "Budget 2020", PersistentChatPoolFqdn: "pc02.contoso.com", Category: "Finance", Privacy: "Secret"});
+        set_cs_persistent_chat_room("pc02.contoso.com\\Budget 2020", #{Members: #{Add: "CN=FinanceLeads,OU=Finance,DC=contoso,DC=com"}, Managers: #{Add: "OU=Finance,DC=contoso,DC=com"}});
+        new_cs_persistent_chat_room(#{Name: "Sales Floor", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Announcements", Description: "no budget talk"});
+        set_cs_persistent_chat_room("pc01.contoso.com\\Sales Floor", #{Members: #{Add: "sip:kenmyer@contoso.com"}});
+    "#).ok();
+    let all = [
+        "pc01.contoso.com\\CEO Updates",
+        "pc01.contoso.com\\Draft",
+        "pc01.contoso.com\\FinanceRoom",
+        "pc01.contoso.com\\Sales Floor",
+        "pc02.contoso.com\\Budget 2020",
+    ];
+    assert_eq!(ids(&s, "get_cs_persistent_chat_room()"), all);
+    let cases: &[(&str, &[&str])] = &[
+        (r#"#{Category: "Finance"}"#, &[all[1], all[2], all[4]]),
+        (r#"#{Category: "pc02.contoso.com\\Finance"}"#, &[all[4]]),
+        (r#"#{Category: "Finance", Disabled: false}"#, &[all[2], all[4]]),
+        (r#"#{PersistentChatPoolFqdn: "pc01.contoso.com", Type: "Auditorium"}"#, &[all[0]]),
+        (r#"#{Privacy: "Secret"}"#, &[all[4]]),
+        (r#"#{Invitations: "Inherit", ResultSize: 2}"#, &[all[0], all[1]]),
+        (r#"#{ResultSize: 0}"#, &[]),
+        (r#"#{Addin: "BudgetTracker"}"#, &[all[1]]),
+        (r#"#{ChatContentExceedsMB: 0}"#, &[]),
+        // Ann: in FinanceLeads (Budget 2020), in scope of Finance/Announcements where Members is empty; not in Sales Floor.
+        (r#"#{Member: "sip:annb@contoso.com"}"#, &[all[0], all[1], all[2], all[4]]),
+        (r#"#{Member: "sip:annb@contoso.com", Privacy: "Secret"}"#, &[all[4]]),
+        (r#"#{Member: "sip:kenmyer@contoso.com"}"#, &[all[0], all[3]]),
+        (r#"#{Manager: "sip:annb@contoso.com"}"#, &[all[4]]),
+        (r#"#{Manager: "sip:kenmyer@contoso.com"}"#, &[]),
+        (r#"#{Filter: "Name -like \"Fin*\""}"#, &[all[2]]),
+        (r#"#{Filter: "{Description -like '*budget*' -or Name -eq 'draft'}"}"#, &[all[1], all[2], all[3]]),
+        (r#"#{Filter: "budget"}"#, &[all[4]]),
+        (r#"#{Filter: "budget", SearchDescription: true}"#, &[all[2], all[3], all[4]]),
+        (r#"#{Filter: "*room"}"#, &[all[2]]),
+        // Name prefixes narrow the scan through the index; case and -or must not lose rooms.
+        (r#"#{Filter: "Name -like 'fINANCE*'"}"#, &[all[2]]),
+        (r#"#{Filter: "Name -like 'Fin*' -or Name -like 'Dr?ft'"}"#, &[all[1], all[2]]),
+        (r#"#{Filter: "Name -eq 'financeroom' -and Disabled -eq $false"}"#, &[all[2]]),
+        (r#"#{Filter: "Fi*"}"#, &[all[2]]),
+    ];
+    for (args, want) in cases {
+        assert_eq!(ids(&s, &format!("get_cs_persistent_chat_room({args})")), *want, "{args}");
+    }
+    // The Kelvin sign folds to "k": a prefix scan in SQLite (which folds ASCII only) would miss it.
+    s.c("new_cs_persistent_chat_room(#{Name: \"\u{212A}iosk\", PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Announcements\"}); ()").ok();
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'kio*'"}).map(|r| r.Name.len())"#),
+        ["5"]
+    );
+}
+
+#[test]
+fn pipelines_go_on_after_a_failing_item_and_what_if_changes_nothing() {
+    let s = rooms_store();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Empty", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    let before = s.dump();
+    let run = s.c(r#"get_cs_persistent_chat_room(#{Privacy: "Secret"}).remove_cs_persistent_chat_room(#{WhatIf: true}); get_cs_persistent_chat_room().remove_cs_persistent_chat_room(#{WhatIf: true})"#).ok();
+    assert_eq!(run.stdout.matches("What if: Performing the operation \"Remove-CsPersistentChatRoom\"").count(), 3);
+    assert_eq!(s.dump(), before);
+    let run = s.run(&["--what-if", "-c", r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Disabled: true}); new_cs_persistent_chat_addin(#{Name: "A", PersistentChatPoolFqdn: "pc01.contoso.com", Url: "https://a.contoso.com"})"#]).ok();
+    assert!(run.stdout.contains(
+        r#"What if: Performing the operation "Set-CsPersistentChatRoom" on target "pc01.contoso.com\FinanceRoom"."#
+    ));
+    assert_eq!(s.dump(), before);
+
+    // Empty categories go; each non-empty one is a NotEmpty error and the pipeline goes on.
+    let run = s.c(r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).remove_cs_persistent_chat_category(); last_errors().map(|e| e.Target)"#);
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout.trim(), "pc01.contoso.com\\Announcements\npc01.contoso.com\\Finance");
+    assert_eq!(run.stderr.matches(": NotEmpty: ").count(), 2);
+    assert_eq!(
+        ids(&s, "get_cs_persistent_chat_category()"),
+        ["pc01.contoso.com\\Announcements", "pc01.contoso.com\\Finance"]
+    );
+    // Piped identity strings bind to -Identity.
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Gone", PersistentChatPoolFqdn: "pc01.contoso.com"}); ["pc01.contoso.com\\Gone"].remove_cs_persistent_chat_category()"#).ok();
+
+    // Piped rooms bind to -Instance; script-side edits to the object are committed.
+    let run = s.c(r#"
+        let rooms = get_cs_persistent_chat_room();
+        rooms[0].Description = "edited";
+        rooms[1].Identity = "pc01.contoso.com\\Vanished";
+        rooms.set_cs_persistent_chat_room(#{Invitations: "False"});
+        get_cs_persistent_chat_room().map(|r| `${r.Name}|${r.Invitations}|${r.Description}`)
+    "#);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(
+        single_error_line(&run)
+            .starts_with("Set-CsPersistentChatRoom: NotFound: no chat room 'pc01.contoso.com\\Vanished'")
+    );
+    assert_eq!(run.stdout.trim(), "CEO Updates|False|edited\nDraft|Inherit|\nFinanceRoom|False|Budget and forecasting");
+}
+
+#[test]
+fn add_ins_prompt_when_in_use_and_clear_their_rooms_on_removal() {
+    let s = rooms_store();
+    assert_eq!(ids(&s, "get_cs_persistent_chat_addin()"), ["pc01.contoso.com\\BudgetTracker"]);
+    s.c(r#"set_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker", #{Url: "https://apps.contoso.com/budget2"})"#).ok();
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_addin(#{PersistentChatPoolFqdn: "pc01.contoso.com"})[0].Url"#),
+        ["https://apps.contoso.com/budget2"]
+    );
+    // Unattended, an in-use add-in needs Force (or --yes); an unused one goes without a prompt.
+    let run = s.c(r#"remove_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker")"#);
+    assert!(single_error_line(&run).contains("Force: true"), "{}", run.stderr);
+    s.c(r#"new_cs_persistent_chat_addin(#{Name: "Spare", PersistentChatPoolFqdn: "pc01.contoso.com", Url: "https://spare.contoso.com"}); remove_cs_persistent_chat_addin("pc01.contoso.com\\Spare")"#).ok();
+    s.c(r#"get_cs_persistent_chat_addin().remove_cs_persistent_chat_addin(#{Force: true})"#).ok();
+    assert!(ids(&s, "get_cs_persistent_chat_addin()").is_empty());
+    assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\Draft")[0].Addin == ()"#), ["True"]);
+}
+
+#[test]
+fn eligible_principals_expand_groups_and_subtrees_minus_denied() {
+    let s = rooms_store();
+    s.c(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{DeniedMembers: #{Add: "sip:tempuser@contoso.com"}})"#).ok();
+    let finance_users = lines(&s, r#"get_cs_ad_principal(#{OU: "OU=Finance,DC=contoso,DC=com"}).filter(|p| p.ObjectClass.contains("user")).len()"#)[0].parse::<usize>().expect("count");
+    let eligible = lines(
+        &s,
+        r#"let e = get_cs_persistent_chat_eligible_principal(#{PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}); print(e.filter(|p| p.PersistentChatPrincipalType == "User").len()); e.filter(|p| p.PersistentChatPrincipalType != "User").map(|p| p.Identity)"#,
+    );
+    assert_eq!(eligible[0], (finance_users - 1).to_string(), "every Finance user but the denied one");
+    assert_eq!(eligible[1..], ["OU=Finance,DC=contoso,DC=com"]);
+    assert_eq!(
+        lines(
+            &s,
+            r#"get_cs_persistent_chat_eligible_principal(#{Category: "pc01.contoso.com\\Finance", Filter: "*tempuser*"}).len()"#
+        ),
+        ["0"]
+    );
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_eligible_principal(#{PersistentChatPoolFqdn: "pc01.contoso.com", Room: "FinanceRoom", Filter: "*beebe*"}).map(|p| p.SipAddress)"#).len(),
+        lines(&s, r#"get_cs_user().filter(|u| u.SipAddress.contains("beebe") && u.Identity.ends_with("OU=Finance,DC=contoso,DC=com")).len()"#)[0].parse::<usize>().expect("n")
+    );
+    // Presenters of an auditorium room: its Members when set, else the category scope.
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\CEO Updates", #{Members: #{Add: ["sip:ceo@contoso.com", "CN=FinanceLeads,OU=Finance,DC=contoso,DC=com"]}})"#).ok();
+    let presenters = lines(
+        &s,
+        r#"get_cs_persistent_chat_eligible_principal(#{Room: "CEO Updates", Presenters: true, ResultSize: 10}).map(|p| `${p.PersistentChatPrincipalType}|${p.DisplayName}`)"#,
+    );
+    assert_eq!(presenters.len(), 5, "{presenters:?}");
+    assert!(
+        presenters.contains(&"Group|FinanceLeads".to_string())
+            && presenters.contains(&"User|Chris Executive".to_string())
+    );
+}
+
+#[test]
+fn room_runbooks() {
+    let s = rooms_store();
+    let csv = "Pool,Category,Room,Description,Privacy,Type\n\
+               pc01.contoso.com,Legal,Contracts,Contract reviews,Secret,Normal\n\
+               pc01.contoso.com,Legal,Litigation,,,\n\
+               pc02.contoso.com,Ops,Ops Desk,,Open,Auditorium\n\
+               pc01.contoso.com,Finance,FinanceRoom,,,\n";
+    let bulk = format!("{ROOT}/scripts/rooms/bulk-create.rhai");
+    let file = s.dir.path().join("rooms.csv");
+    std::fs::write(&file, csv).expect("csv");
+    let file_arg = format!("File={}", file.display());
+    let run = s.run(&["run", &bulk, "--arg", &file_arg]).ok();
+    assert_eq!(run.stdout.trim(), "2 categories and 3 rooms created, 1 rows skipped, 0 errors");
+    assert_eq!(
+        lines(
+            &s,
+            r#"let r = get_cs_persistent_chat_room("pc02.contoso.com\\Ops Desk")[0]; `${r.Category}|${r.Privacy}|${r.Type}`"#
+        ),
+        ["Ops|Open|Auditorium"]
+    );
+    let again = s.run(&["run", &bulk, "--arg", &file_arg]).ok();
+    assert_eq!(again.stdout.trim(), "0 categories and 0 rooms created, 4 rows skipped, 0 errors");
+    std::fs::write(&file, "Pool,Category,Room\npc01.contoso.com,Legal\n").expect("csv");
+    let bad = s.run(&["run", &bulk, "--arg", &file_arg]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("read_csv: cannot read") && bad.stderr.contains("found record with 2 fields"),
+        "{}",
+        bad.stderr
+    );
+
+    // Re-home: Ann manages two rooms directly; Bob takes over.
+    s.c(r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\Draft"].set_cs_persistent_chat_room(#{Managers: #{Add: "sip:annb@contoso.com"}})"#).ok();
+    let run = s
+        .run(&[
+            "run",
+            &format!("{ROOT}/scripts/rooms/rehome-manager.rhai"),
+            "--arg",
+            "Leaver=annb@contoso.com",
+            "--arg",
+            "NewManager=sip:bobk@contoso.com",
+        ])
+        .ok();
+    assert!(run.stdout.starts_with("2 of 2 rooms re-homed"), "{}", run.stdout);
+    assert_eq!(
+        ids(&s, r#"get_cs_persistent_chat_room(#{Manager: "sip:bobk@contoso.com"})"#),
+        ["pc01.contoso.com\\Draft", "pc01.contoso.com\\FinanceRoom"]
+    );
+    assert!(ids(&s, r#"get_cs_persistent_chat_room(#{Manager: "sip:annb@contoso.com"})"#).is_empty());
+
+    // Out-of-scope report: Bob becomes denied in Finance after being made a manager.
+    s.c(r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{DeniedMembers: #{Add: "sip:bobk@contoso.com"}})"#).ok();
+    let run = s
+        .run(&[
+            "--json",
+            "run",
+            &format!("{ROOT}/scripts/rooms/out-of-scope-report.rhai"),
+            "--arg",
+            "Pool=pc01.contoso.com",
+        ])
+        .ok();
+    let found: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(
+        found,
+        serde_json::json!([
+            {"Room": "pc01.contoso.com\\Draft", "List": "Managers", "Entry": "sip:bobk@contoso.com"},
+            {"Room": "pc01.contoso.com\\FinanceRoom", "List": "Managers", "Entry": "sip:bobk@contoso.com"}
+        ])
+    );
+
+    // Disable unmanaged rooms (WhatIf first: nothing changes).
+    let before = s.dump();
+    let disable = format!("{ROOT}/scripts/rooms/disable-unmanaged.rhai");
+    let run = s.run(&["--what-if", "run", &disable]).ok();
+    assert_eq!(run.stdout.matches("What if:").count(), 4, "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+    let run = s.run(&["run", &disable, "--arg", "Pool=pc01.contoso.com"]).ok();
+    assert_eq!(
+        run.stdout.trim(),
+        "pc01.contoso.com\\CEO Updates\npc01.contoso.com\\Contracts\npc01.contoso.com\\Litigation"
+    );
+    assert_eq!(
+        ids(&s, "get_cs_persistent_chat_room(#{Disabled: false})"),
+        ["pc01.contoso.com\\FinanceRoom", "pc02.contoso.com\\Ops Desk"]
+    );
+}
