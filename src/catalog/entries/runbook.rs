@@ -19,10 +19,7 @@ pub const GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION: Cmdlet = Cmdlet {
     output: Output::Collection(ObjType::RunbookConfiguration),
     examples: &[
         example(r#"get_cs_persistent_chat_runbook_configuration()"#, "The folders runbooks may open."),
-        example(
-            r#"get_cs_persistent_chat_runbook_configuration()[0].AllowedFolders"#,
-            "Just the list of allowed folders.",
-        ),
+        example(r#"get_cs_persistent_chat_runbook_configuration("Global")"#, "The one configuration, by its identity."),
     ],
     extension: true,
 };
