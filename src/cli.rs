@@ -9,13 +9,16 @@ use rhai::{Dynamic, Map};
 
 use crate::catalog::Cmdlet;
 use crate::engine::params::Params;
-use crate::engine::{self, Options, PromptMode, Shell};
+use crate::engine::{self, Budget, Options, PromptMode, Shell};
 use crate::{handlers, output, powershell, repl};
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_NON_TERMINATING: i32 = 3;
+
+/// The largest script pchat reads (a runbook file or standard input): 16 MiB.
+const MAX_SCRIPT_BYTES: u64 = 16 << 20;
 
 #[derive(Parser)]
 #[command(name = "pchat", version, about = "Administer Persistent Chat from Rhai: a REPL, runbooks and one-liners")]
@@ -35,6 +38,15 @@ struct Cli {
     /// Use the demo store (`<data dir>/pchat/demo.db` unless --db), loading the demo environment into it when it is new.
     #[arg(long, global = true)]
     demo: bool,
+    /// Operations budget of a runbook, stdin script or -c (default 1,000,000,000).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_operations: Option<u64>,
+    /// Wall-time budget in seconds of a runbook, stdin script or -c (default 3600).
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_seconds: Option<u64>,
+    /// Memory budget in MB (default 2048); in the REPL too.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
+    max_memory_mb: Option<u64>,
     /// Evaluate CODE and print the result.
     #[arg(short = 'c', value_name = "CODE")]
     code: Option<String>,
@@ -88,7 +100,9 @@ fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool
         }
         return Err("run: give the runbook to run (pchat run FILE [--arg NAME=VALUE]...)".into());
     };
-    let code = std::fs::read_to_string(file).map_err(|e| format!("cannot read runbook {}: {e}", file.display()))?;
+    let code = crate::files::Guard::unconfined()
+        .read_text(file, MAX_SCRIPT_BYTES)
+        .map_err(|e| format!("cannot read the runbook: {e}"))?;
     let given = parse_args(pairs)?;
     if is_ps1(file) {
         // A PowerShell runbook's param() block maps onto the same parameter model.
@@ -162,6 +176,17 @@ fn parse_args(pairs: &[String]) -> Result<Vec<(String, String)>, String> {
         .collect()
 }
 
+/// Scripts that run to their end get every budget; the REPL only the memory budget (Ctrl-C ends
+/// an input there, and its size limits keep a huge allocation from ending the session).
+fn budget(cli: &Cli, script: bool) -> Budget {
+    let defaults = Budget::default();
+    Budget {
+        max_operations: script.then(|| cli.max_operations.unwrap_or(engine::budget::DEFAULT_MAX_OPERATIONS)),
+        max_seconds: script.then(|| cli.max_seconds.unwrap_or(engine::budget::DEFAULT_MAX_SECONDS)),
+        max_memory_mb: cli.max_memory_mb.unwrap_or(defaults.max_memory_mb),
+    }
+}
+
 const DEMO_TOPOLOGY: &str = include_str!("../scripts/demo/topology.json");
 const DEMO_DIRECTORY: &str = include_str!("../scripts/demo/directory.json");
 
@@ -173,8 +198,9 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
     let dir = db.parent().unwrap_or(Path::new("."));
     let topology = dir.join("demo-topology.json");
     let directory = dir.join("demo-directory.json");
-    std::fs::write(&topology, DEMO_TOPOLOGY).map_err(|e| format!("cannot write {}: {e}", topology.display()))?;
-    std::fs::write(&directory, DEMO_DIRECTORY).map_err(|e| format!("cannot write {}: {e}", directory.display()))?;
+    let files = crate::files::Guard::unconfined();
+    files.write_bytes(&topology, false, DEMO_TOPOLOGY.as_bytes()).map_err(|e| e.to_string())?;
+    files.write_bytes(&directory, false, DEMO_DIRECTORY.as_bytes()).map_err(|e| e.to_string())?;
     let code = format!(
         "publish_cs_topology(#{{FileName: {:?}, Confirm: false}}); import_cs_ad_principal(#{{FileName: {:?}, Confirm: false}});",
         topology.to_string_lossy(),
@@ -192,7 +218,7 @@ impl repl::ReplHost for Shell {
         } else {
             code.to_string()
         };
-        Shell::eval(self, &rhai).map_err(|e| engine::describe_error(&e))
+        Shell::eval(self, &rhai).map_err(|e| self.describe_error(&e))
     }
     fn engine(&self) -> &rhai::Engine {
         Shell::engine(self)
@@ -248,7 +274,7 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
-            let mut text = engine::describe_error(&e);
+            let mut text = shell.describe_error(&e);
             // A runbook's errors name its file beside the line.
             if let Some(file) = file
                 && let Some(i) = text.rfind(" (line ")
@@ -297,6 +323,9 @@ pub fn main() -> i32 {
         },
         None => (None, Map::new()),
     };
+    // Runbooks and scripts on standard input may run unattended and come from someone else: they
+    // open files only in their allowed folders. `-c` and the REPL are the administrator's own hand.
+    let stdin_script = cli.code.is_none() && script.is_none() && !std::io::stdin().is_terminal();
     let opts = Options {
         db: db.clone(),
         json: cli.json,
@@ -305,6 +334,8 @@ pub fn main() -> i32 {
         script: script.as_ref().map(|(f, _)| f.clone()),
         args,
         handlers: &handlers::TABLE,
+        confined: script.is_some() || stdin_script,
+        budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
     };
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
@@ -352,8 +383,12 @@ fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)
     }
     if !std::io::stdin().is_terminal() {
         let mut code = String::new();
-        if let Err(e) = std::io::stdin().read_to_string(&mut code) {
+        if let Err(e) = std::io::stdin().take(MAX_SCRIPT_BYTES + 1).read_to_string(&mut code) {
             eprintln!("pchat: cannot read the script from standard input: {e}");
+            return EXIT_USAGE;
+        }
+        if code.len() as u64 > MAX_SCRIPT_BYTES {
+            eprintln!("pchat: the script on standard input is larger than {} MiB", MAX_SCRIPT_BYTES >> 20);
             return EXIT_USAGE;
         }
         return run_script(shell, &code, false, None);
@@ -395,6 +430,8 @@ mod tests {
             script: None,
             args: Map::new(),
             handlers: &handlers::TABLE,
+            confined: false,
+            budget: Budget::default(),
         };
         let mut shell = Shell::new(opts).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));

@@ -176,6 +176,7 @@ fn noun_title(noun: Noun) -> &'static str {
         Noun::Eligibility => "Eligible principals",
         Noun::Data => "Data export and import",
         Noun::Message => "Messages",
+        Noun::Runbook => "Runbooks",
     }
 }
 

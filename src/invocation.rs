@@ -5,12 +5,14 @@
 
 use crate::values::text::escape_line;
 use std::io::{IsTerminal, Write};
+use std::rc::Rc;
 
 use rhai::{Dynamic, Map};
 
 use crate::binder::{Bound, Common};
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::files::{Confinement, Guard};
 use crate::store::Store;
 
 /// Runs one cmdlet call: a plain function from the bound arguments to the objects it returns.
@@ -84,6 +86,10 @@ pub struct Ctx<'a> {
     /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
     /// assigns them in the script's scope (see `engine::OutVariables`).
     pub variables: Vec<(String, Dynamic)>,
+    /// The folders this run may open files in (None: `-c` and the REPL, not confined).
+    pub confinement: Option<Rc<Confinement>>,
+    /// When the run's time budget ends, and its length in seconds (None: no time budget).
+    pub deadline: Option<(std::time::Instant, u64)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -91,11 +97,7 @@ impl<'a> Ctx<'a> {
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
-            let target = escape_line(target);
-            crate::streams::say(&format!(
-                "What if: Performing the operation \"{}\" on target \"{target}\".",
-                self.cmdlet.name
-            ));
+            self.announce_what_if(target);
             return Ok(false);
         }
         let due = match self.common.confirm {
@@ -107,6 +109,67 @@ impl<'a> Ctx<'a> {
         }
         self.changed.push(target.to_string());
         Ok(true)
+    }
+
+    /// The `What if:` line for a target that is not changed.
+    pub fn announce_what_if(&self, target: &str) {
+        what_if_line(self.cmdlet.name, target);
+    }
+
+    /// The rules every file this call reads or writes goes through: the run's confinement and
+    /// the store's database files, which are never written.
+    pub fn files(&self) -> CmdletResult<Guard> {
+        let databases = self
+            .store
+            .database_files()
+            .map_err(|e| CmdletError::invalid_operation(format!("cannot list the store's files: {e:#}")))?;
+        Ok(Guard::new(self.confinement.clone(), &databases))
+    }
+
+    /// Write a file named by a parameter through the file rules; under WhatIf only announce it.
+    pub fn write_file(
+        &self,
+        param: &str,
+        path: &str,
+        fill: impl FnOnce(&mut std::fs::File) -> CmdletResult<()>,
+    ) -> CmdletResult<()> {
+        let written =
+            self.files()?.write(std::path::Path::new(path), self.what_if, fill).map_err(|e| in_param(param, e))?;
+        if !written {
+            self.announce_what_if(path);
+        }
+        Ok(())
+    }
+
+    /// For long loops inside a cmdlet (an export of millions of messages): stop once the run's
+    /// time budget is spent, as the script itself would be stopped.
+    pub fn check_time(&self) -> CmdletResult<()> {
+        match self.deadline {
+            Some((at, seconds)) if std::time::Instant::now() >= at => Err(CmdletError::invalid_operation(format!(
+                "the run used its time budget of {seconds} seconds; raise it with --max-seconds N"
+            ))
+            .terminating()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Check the files a call will write (each parameter that names one) before it writes any:
+    /// a refused -Report must not come after a written archive.
+    pub fn check_writes(&self, b: &crate::binder::Bound, params: &[&str]) -> CmdletResult<()> {
+        let files = self.files()?;
+        for param in params {
+            if let Some(path) = b.str(param) {
+                files.check_write(std::path::Path::new(path)).map_err(|e| in_param(param, e.into()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a whole text file named by a parameter (a regular file of at most `MAX_INPUT_BYTES`).
+    pub fn read_file(&self, param: &str, path: &str) -> CmdletResult<String> {
+        self.files()?
+            .read_text(std::path::Path::new(path), crate::files::MAX_INPUT_BYTES)
+            .map_err(|e| in_param(param, e.into()))
     }
 
     /// A situational prompt (an in-use policy or add-in): asked unless `Force` or `Confirm: false`.
@@ -220,4 +283,18 @@ pub fn read_answer() -> Result<Option<String>, CmdletError> {
     }
     crate::errors::check_stop(String::new)?;
     Ok(Some(line))
+}
+
+/// Prefix a file error with the parameter that named the file.
+pub fn in_param(param: &str, mut e: CmdletError) -> CmdletError {
+    if !e.message.starts_with('-') {
+        e.message = format!("-{param}: {}", e.message);
+    }
+    e
+}
+
+/// Say what WhatIf kept from happening (PowerShell's wording), the target shown escaped.
+pub fn what_if_line(operation: &str, target: &str) {
+    let target = escape_line(target);
+    crate::streams::say(&format!("What if: Performing the operation \"{operation}\" on target \"{target}\"."));
 }

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod engine;
 pub mod errors;
 pub mod fault;
+pub mod files;
 pub mod filters;
 pub mod handlers;
 pub mod help;

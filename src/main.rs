@@ -1,3 +1,7 @@
+/// Counts allocated bytes for the memory budget of a run.
+#[global_allocator]
+static ALLOCATOR: pchat::engine::budget::CountingAllocator = pchat::engine::budget::CountingAllocator;
+
 fn main() {
     // Like other command-line tools, end quietly when the reader of our output goes away
     // (`pchat -c ... | head`) instead of panicking on a broken pipe.

@@ -95,10 +95,11 @@ pub enum ObjType {
     TaskOutput,
     Credential,
     Message,
+    RunbookConfiguration,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 16] = [
+    pub const ALL: [ObjType; 17] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -115,6 +116,7 @@ impl ObjType {
         ObjType::TaskOutput,
         ObjType::Credential,
         ObjType::Message,
+        ObjType::RunbookConfiguration,
     ];
 
     /// Type names as the product spells them.
@@ -136,6 +138,7 @@ impl ObjType {
             ObjType::TaskOutput => "TaskOutput",
             ObjType::Credential => "PSCredential",
             ObjType::Message => "ChatMessage",
+            ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
         }
     }
 
@@ -238,6 +241,7 @@ impl ObjType {
             ObjType::TaskOutput => &["TargetFqdn", "Result", "Latency", "Error", "Diagnosis"],
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
+            ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
         }
     }
 
@@ -412,6 +416,7 @@ pub enum Noun {
     Eligibility,
     Data,
     Message,
+    Runbook,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -49,7 +49,7 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The pchat extensions, in catalog order.
-const EXTENSIONS: [&str; 11] = [
+const EXTENSIONS: [&str; 13] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
@@ -61,6 +61,8 @@ const EXTENSIONS: [&str; 11] = [
     "Send-CsPersistentChatMessage",
     "Get-CsPersistentChatMessage",
     "Repair-CsPersistentChatDatabase",
+    "Get-CsPersistentChatRunbookConfiguration",
+    "Set-CsPersistentChatRunbookConfiguration",
 ];
 
 const VERBS: [&str; 12] =

@@ -1,38 +1,42 @@
-//! Reading files from runbooks: `read_csv(path)` (an array of maps, one per row, keyed by the
-//! header), `read_lines(path)` and `read_text(path)`. Relative paths are relative to the current
-//! directory; use `SCRIPT_DIR` for files beside the runbook.
+//! Files from scripts: `read_csv(path)` (an array of maps, one per row, keyed by the header),
+//! `read_lines(path)`, `read_text(path)`, `write_text(path, text)`, `append_text(path, text)`,
+//! `file_exists(path)`, and the writer behind the PowerShell front end's Export-Csv. Relative paths
+//! are relative to the current directory; use `SCRIPT_DIR` for files beside the runbook. Every
+//! one goes through the file rules (`crate::files`): a runbook's confinement, regular input files
+//! of bounded size, atomic owner-only writes, never a store file, nothing written under --what-if.
+
+use std::path::Path;
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, Map, Position};
 
-fn fail(function: &str, path: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
-    EvalAltResult::ErrorRuntime(format!("{function}: cannot read '{path}': {e}").into(), Position::NONE).into()
+use super::SharedSession;
+use crate::files::MAX_INPUT_BYTES;
+use crate::invocation::what_if_line;
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+fn fail(function: &str, e: impl std::fmt::Display) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(format!("{function}: {e}").into(), Position::NONE).into()
 }
 
-fn read_text(path: &str) -> Result<String, Box<EvalAltResult>> {
-    std::fs::read_to_string(path).map_err(|e| fail("read_text", path, e))
+fn read_text(session: &SharedSession, function: &str, path: &str) -> RhaiResult<String> {
+    let files = session.borrow().files()?;
+    files.read_text(Path::new(path), MAX_INPUT_BYTES).map_err(|e| fail(function, e))
 }
 
-fn read_lines(path: &str) -> Result<Array, Box<EvalAltResult>> {
-    let text = std::fs::read_to_string(path).map_err(|e| fail("read_lines", path, e))?;
-    Ok(text.lines().map(|l| Dynamic::from(l.to_string())).collect())
-}
-
-fn read_csv(path: &str) -> Result<Array, Box<EvalAltResult>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_path(path)
-        .map_err(|e| fail("read_csv", path, e))?;
-    let headers = reader.headers().map_err(|e| fail("read_csv", path, e))?.clone();
+fn csv_rows(path: &str, text: &str) -> RhaiResult<Array> {
+    let cannot = |e: String| fail("read_csv", format!("cannot read '{path}': {e}"));
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
+    let headers = reader.headers().map_err(|e| cannot(e.to_string()))?.clone();
     let mut rows = Array::new();
     for record in reader.records() {
         // The CSV's own line, apart from the runbook's line the engine adds.
         let record = record.map_err(|e| match (e.position(), e.kind()) {
             (Some(at), csv::ErrorKind::UnequalLengths { expected_len, len, .. }) => {
-                fail("read_csv", path, format!("line {}: {len} fields where the header has {expected_len}", at.line()))
+                cannot(format!("line {}: {len} fields where the header has {expected_len}", at.line()))
             }
-            (Some(at), _) => fail("read_csv", path, format!("line {}: {e}", at.line())),
-            _ => fail("read_csv", path, e),
+            (Some(at), _) => cannot(format!("line {}: {e}", at.line())),
+            _ => cannot(e.to_string()),
         })?;
         let row: Map =
             headers.iter().zip(record.iter()).map(|(h, v)| (h.into(), Dynamic::from(v.to_string()))).collect();
@@ -41,10 +45,55 @@ fn read_csv(path: &str) -> Result<Array, Box<EvalAltResult>> {
     Ok(rows)
 }
 
-pub fn register(engine: &mut Engine) {
-    engine.register_fn("read_text", read_text);
-    engine.register_fn("read_lines", read_lines);
-    engine.register_fn("read_csv", read_csv);
+/// Replace (or append to) a file a script names; under --what-if only say so.
+pub fn write(session: &SharedSession, operation: &str, path: &str, bytes: &[u8], append: bool) -> RhaiResult<()> {
+    let (files, what_if) = {
+        let s = session.borrow();
+        (s.files()?, s.what_if)
+    };
+    let written = if append {
+        files.append(Path::new(path), what_if, bytes)
+    } else {
+        files.write_bytes(Path::new(path), what_if, bytes)
+    }
+    .map_err(|e| fail(operation, e))?;
+    if !written {
+        what_if_line(operation, path);
+    }
+    Ok(())
+}
+
+pub fn register(engine: &mut Engine, session: &SharedSession) {
+    let s = session.clone();
+    engine.register_fn("read_text", move |path: &str| read_text(&s, "read_text", path));
+    let s = session.clone();
+    engine.register_fn("read_lines", move |path: &str| -> RhaiResult<Array> {
+        let text = read_text(&s, "read_lines", path)?;
+        Ok(text.lines().map(|l| Dynamic::from(l.to_string())).collect())
+    });
+    let s = session.clone();
+    engine.register_fn("read_csv", move |path: &str| -> RhaiResult<Array> {
+        let text = read_text(&s, "read_csv", path)?;
+        csv_rows(path, &text)
+    });
+    let s = session.clone();
+    engine
+        .register_fn("write_text", move |path: &str, text: &str| write(&s, "write_text", path, text.as_bytes(), false));
+    let s = session.clone();
+    engine.register_fn("append_text", move |path: &str, text: &str| {
+        write(&s, "append_text", path, text.as_bytes(), true)
+    });
+    let s = session.clone();
+    engine.register_fn("file_exists", move |path: &str| -> RhaiResult<bool> {
+        let files = s.borrow().files()?;
+        let resolved = files.check(Path::new(path)).map_err(|e| fail("file_exists", e))?;
+        Ok(resolved.exists())
+    });
+    let s = session.clone();
+    engine.register_fn("ps_export_csv", move |a: Array, path: &str, delimiter: &str| -> RhaiResult<()> {
+        let bytes = crate::powershell::runtime::csv_bytes(a, delimiter)?;
+        write(&s, "Export-Csv", path, &bytes, false)
+    });
 }
 
 #[cfg(test)]
@@ -53,16 +102,9 @@ mod tests {
 
     #[test]
     fn csv_rows_are_maps_keyed_by_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.csv");
-        std::fs::write(&path, "Pool, Room\npc01.contoso.com,\"A, B\"\n").unwrap();
-        let rows = read_csv(&path.to_string_lossy()).unwrap();
+        let rows = csv_rows("x.csv", "Pool, Room\npc01.contoso.com,\"A, B\"\n").unwrap();
         let row = rows[0].read_lock::<Map>().unwrap().clone();
         assert_eq!(row["Room"].to_string(), "A, B");
-        assert!(
-            read_csv("/nonexistent.csv").unwrap_err().to_string().contains("read_csv: cannot read '/nonexistent.csv'")
-        );
-        std::fs::write(&path, "a,b\n1\n").unwrap();
-        assert!(read_csv(&path.to_string_lossy()).is_err(), "a ragged row is an error, not a silent gap");
+        assert!(csv_rows("x.csv", "a,b\n1\n").is_err(), "a ragged row is an error, not a silent gap");
     }
 }

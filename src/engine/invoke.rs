@@ -171,6 +171,19 @@ fn run_items(
     Ok(())
 }
 
+/// Every path parameter of a confined run is checked before anything is opened or begun, whatever
+/// the handler then does with it (the handlers' own reads and writes check again, fully).
+fn check_paths(s: &Session, bound: &binder::Bound) -> Result<(), CmdletError> {
+    let Some(confinement) = &s.confinement else { return Ok(()) };
+    let guard = crate::files::Guard::new(Some(confinement.clone()), &[]);
+    for p in bound.cmdlet.params.iter().filter(|p| p.ty == crate::catalog::Ty::Path) {
+        if let Some(path) = bound.str(p.name) {
+            guard.check(std::path::Path::new(path)).map_err(|e| crate::invocation::in_param(p.name, e.into()))?;
+        }
+    }
+    Ok(())
+}
+
 fn run_one(
     s: &mut Session,
     handler: Handler,
@@ -179,6 +192,7 @@ fn run_one(
 ) -> Result<Vec<Dynamic>, CmdletError> {
     let cmdlet = bound.cmdlet;
     let what_if = bound.common.what_if || s.what_if;
+    check_paths(s, bound)?;
     // Inside a pipeline's transaction (see `invoke`) the item gets a savepoint instead.
     let nested = s.store.in_transaction();
     if nested {
@@ -196,6 +210,8 @@ fn run_one(
         sticky,
         changed: Vec::new(),
         variables: Vec::new(),
+        confinement: s.confinement.clone(),
+        deadline: s.deadline,
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {

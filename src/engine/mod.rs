@@ -1,6 +1,7 @@
 //! The Rhai engine: every cmdlet of the handler table registered in all call forms of
 //! docs/command-line.md, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
+pub mod budget;
 mod files;
 mod invoke;
 mod modules;
@@ -14,9 +15,11 @@ use std::rc::Rc;
 use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
+use crate::files::{Confinement, Guard};
 pub use crate::invocation::PromptMode;
 use crate::invocation::Table;
 use crate::store::Store;
+pub use budget::Budget;
 
 pub struct Options {
     pub db: PathBuf,
@@ -29,6 +32,9 @@ pub struct Options {
     pub args: Map,
     /// The cmdlets to register, each with its handler (the CLI passes `handlers::TABLE`).
     pub handlers: &'static Table,
+    /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
+    pub confined: bool,
+    pub budget: Budget,
 }
 
 /// State shared by every registered function.
@@ -42,6 +48,35 @@ pub struct Session {
     pub errors_written: usize,
     /// Caller variables set by cmdlets, waiting to be assigned in the script's scope.
     pub out_variables: OutVariables,
+    /// The folders a confined run may open files in; None: not confined (`-c`, the REPL).
+    pub confinement: Option<Rc<Confinement>>,
+    /// When the time budget ends, for cmdlets that loop long (see `Ctx::check_time`).
+    pub deadline: Option<(std::time::Instant, u64)>,
+}
+
+impl Session {
+    /// The rules for a file a script names (`read_text`, Export-Csv, ...).
+    pub fn files(&self) -> Result<Guard, Box<EvalAltResult>> {
+        let databases = self.store.database_files().map_err(|e| {
+            EvalAltResult::ErrorRuntime(format!("cannot list the store's files: {e:#}").into(), Position::NONE)
+        })?;
+        Ok(Guard::new(self.confinement.clone(), &databases))
+    }
+}
+
+/// The folders a confined run may open: its own, the store's, and those the store's runbook
+/// configuration allows (read once, when the run starts).
+fn confinement(store: &Store, script_dir: Option<&Path>) -> anyhow::Result<Confinement> {
+    let mut roots = Vec::new();
+    if let Some(dir) = script_dir {
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        roots.push((dir.to_path_buf(), "the runbook's folder".to_string()));
+    }
+    roots.push((store.dir().to_path_buf(), "the store's folder".to_string()));
+    for folder in store.runbook_allowed_folders()? {
+        roots.push((PathBuf::from(folder), "allowed by the runbook configuration".to_string()));
+    }
+    Ok(Confinement::new(roots))
 }
 
 /// Caller variables set by cmdlets (`-OutLoggerVariable NAME`, `-OutVerboseVariable NAME`).
@@ -122,11 +157,17 @@ pub struct Shell {
     session: SharedSession,
     handlers: &'static Table,
     pub json: bool,
+    budget: Budget,
 }
+
+/// The token a Ctrl-C stops a script with (budgets stop it with their message).
+const INTERRUPTED: &str = "interrupted";
 
 impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
+        let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
+        let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
         let session = Rc::new(RefCell::new(Session {
             store,
             what_if: opts.what_if,
@@ -134,6 +175,8 @@ impl Shell {
             errors: Vec::new(),
             errors_written: 0,
             out_variables: OutVariables::default(),
+            confinement,
+            deadline: opts.budget.deadline(),
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -143,16 +186,21 @@ impl Shell {
         // A script printing a stored name must not pass its control characters to the terminal.
         // (On stdout, or stderr when stdout carries --json.)
         engine.on_print(|text| crate::streams::say(&crate::values::text::escape_block(text)));
-        engine.on_progress(|_| crate::interrupt::requested().then(|| Dynamic::from("interrupted")));
-        let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
-        engine.set_module_resolver(modules::resolver(script_dir.clone()));
+        let spent = opts.budget.apply(&mut engine);
+        engine.on_progress(move |operations| {
+            if crate::interrupt::requested() {
+                return Some(Dynamic::from(INTERRUPTED));
+            }
+            spent(operations)
+        });
+        engine.set_module_resolver(modules::resolver(script_dir.clone(), session.borrow().confinement.clone()));
         let pending = session.borrow().out_variables.clone();
         // `on_var` is flagged as a volatile API, not a deprecated one; nothing else reaches the scope.
         #[allow(deprecated)]
         engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
         register_cmdlets(&mut engine, &session, opts.handlers);
         register_builtins(&mut engine, &session, opts.handlers);
-        files::register(&mut engine);
+        files::register(&mut engine, &session);
         crate::powershell::runtime::register(&mut engine, opts.json);
 
         let mut scope = Scope::new();
@@ -161,7 +209,15 @@ impl Shell {
             .map(|d| if d.as_os_str().is_empty() { PathBuf::from(".") } else { d })
             .unwrap_or_else(|| PathBuf::from("."));
         scope.push_constant("SCRIPT_DIR", dir.to_string_lossy().to_string());
-        Ok(Shell { engine, scope, functions: AST::empty(), session, handlers: opts.handlers, json: opts.json })
+        Ok(Shell {
+            engine,
+            scope,
+            functions: AST::empty(),
+            session,
+            handlers: opts.handlers,
+            json: opts.json,
+            budget: opts.budget,
+        })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -199,6 +255,11 @@ impl Shell {
         self.session.borrow().store.has_changes().unwrap_or(true)
     }
 
+    /// One line for an error that escaped the script, naming the budget when one was spent.
+    pub fn describe_error(&self, err: &EvalAltResult) -> String {
+        describe(err, Some(&self.budget))
+    }
+
     pub fn errors_written(&self) -> usize {
         self.session.borrow().errors_written
     }
@@ -207,10 +268,17 @@ impl Shell {
 /// One line for an error that escaped the script: the innermost message and where it happened,
 /// control characters written out.
 pub fn describe_error(err: &EvalAltResult) -> String {
-    crate::values::text::escape_block(&describe_raw(err)).into_owned()
+    describe(err, None)
 }
 
-fn describe_raw(err: &EvalAltResult) -> String {
+fn describe(err: &EvalAltResult, budget: Option<&Budget>) -> String {
+    crate::values::text::escape_block(&describe_raw(err, budget)).into_owned()
+}
+
+fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
+    if let Some(text) = budget.and_then(|b| b.describe(err)) {
+        return with_position(text, err.position());
+    }
     match err {
         // Inside a module (stdlib, or a .rhai beside the runbook): the runbook's line that called
         // it, and where in the module it failed.
@@ -220,13 +288,16 @@ fn describe_raw(err: &EvalAltResult) -> String {
             with_position(format!("{text} (in {name}() of module '{source}'{within})"), *pos)
         }
         EvalAltResult::ErrorInFunctionCall(_, _, inner, _) | EvalAltResult::ErrorInModule(_, inner, _) => {
-            describe_raw(inner)
+            describe_raw(inner, budget)
         }
         EvalAltResult::ErrorFunctionNotFound(signature, pos) => {
             with_position(format!("Function not found: {signature}{}", function_hint(signature)), *pos)
         }
         EvalAltResult::ErrorRuntime(value, pos) => with_position(value.to_string(), *pos),
-        EvalAltResult::ErrorTerminated(_, pos) => with_position(crate::errors::stopped("").message, *pos),
+        EvalAltResult::ErrorTerminated(token, pos) => match token.clone().into_string() {
+            Ok(text) if text != INTERRUPTED => with_position(text, *pos),
+            _ => with_position(crate::errors::stopped("").message, *pos),
+        },
         EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
         // Reading a property a map does not have is an error (never a silent `()`); the nearest
         // property name of the catalog's object types is the likely intent.
@@ -447,6 +518,8 @@ mod tests {
             script: None,
             args: Map::new(),
             handlers: &crate::handlers::TABLE,
+            confined: false,
+            budget: Budget::default(),
         };
         Shell::new(opts).unwrap()
     }

@@ -8,7 +8,6 @@ use serde::Deserialize;
 use serde_json::{Map as JsonMap, Value as Json};
 
 use super::principals::RESERVED;
-use super::read_text;
 use crate::binder::Bound;
 use crate::catalog;
 use crate::errors::{CmdletError, CmdletResult};
@@ -373,7 +372,7 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
 
 pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let path = b.str("FileName").unwrap_or_default();
-    let content = read_text("FileName", path)?;
+    let content = ctx.read_file("FileName", path)?;
     let fail = |e: String| CmdletError::invalid(format!("{path}: {e}"));
     let is_csv = path.to_ascii_lowercase().ends_with(".csv");
     let parsed = if is_csv { parse_csv(&content) } else { parse_json(&content) }.map_err(fail)?;

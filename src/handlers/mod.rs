@@ -17,6 +17,7 @@ mod message_test;
 mod policy;
 mod principals;
 mod room;
+mod runbook;
 mod settings;
 mod settings_identity;
 mod state;
@@ -87,6 +88,8 @@ pub static TABLE: Table = Table {
         on(&e::message::SEND_CS_PERSISTENT_CHAT_MESSAGE, message::send),
         on(&e::message::GET_CS_PERSISTENT_CHAT_MESSAGE, message::get),
         on(&e::state::REPAIR_CS_PERSISTENT_CHAT_DATABASE, state::repair),
+        on(&e::runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION, runbook::get),
+        on(&e::runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION, runbook::set),
     ],
     // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
     methods: &[
@@ -108,11 +111,6 @@ pub(crate) fn limit<T>(mut items: Vec<T>, b: &Bound) -> Vec<T> {
 /// The wildcard `-Filter` of Get cmdlets, compiled once per call.
 pub(crate) fn wildcard_filter(b: &Bound) -> CmdletResult<Option<Wildcard>> {
     b.str("Filter").map(|f| Wildcard::new(f).map_err(|e| CmdletError::invalid(format!("-Filter: {e}")))).transpose()
-}
-
-/// Read a file named by a parameter, with an error that names it.
-pub(crate) fn read_text(param: &str, path: &str) -> CmdletResult<String> {
-    std::fs::read_to_string(path).map_err(|e| CmdletError::invalid(format!("{param} '{path}' cannot be read: {e}")))
 }
 
 #[cfg(test)]

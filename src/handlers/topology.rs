@@ -6,7 +6,7 @@ use std::path::Path;
 use rhai::Dynamic;
 use serde::Deserialize;
 
-use super::{read_text, wildcard_filter};
+use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::catalog::{self, ObjType, Ty};
 use crate::errors::{CmdletError, CmdletResult};
@@ -295,7 +295,7 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
 pub fn publish(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let path = b.str("FileName").unwrap_or_default();
     let spec =
-        parse_topology(&read_text("FileName", path)?).map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
+        parse_topology(&ctx.read_file("FileName", path)?).map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
     if ctx.should_process(&format!("topology from {path}"))? {
         ctx.store.replace_topology(&spec)?;
     }

@@ -84,7 +84,6 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_format_table", |a: Array, props: Array| output::format_table(&a, &strings(&props)));
     engine.register_fn("ps_format_list", |a: Array, props: Array| output::format_list(&a, &strings(&props)));
     engine.register_fn("ps_to_json", to_json);
-    engine.register_fn("ps_export_csv", export_csv);
     engine.register_fn("ps_out", move |v: Dynamic| {
         let text = output::render(&v, json);
         if !text.is_empty() {
@@ -516,9 +515,9 @@ fn limit_depth(v: Dynamic, depth: usize) -> Dynamic {
     v
 }
 
-/// Export-Csv: a header of the first object's properties, one row per object; lists are joined
-/// with spaces as PowerShell writes them.
-fn export_csv(a: Array, path: &str, delimiter: &str) -> RhaiResult<()> {
+/// Export-Csv's content: a header of the first object's properties, one row per object; lists are
+/// joined with spaces as PowerShell writes them. The engine writes it through the file rules.
+pub fn csv_bytes(a: Array, delimiter: &str) -> RhaiResult<Vec<u8>> {
     let [d] = delimiter.as_bytes() else {
         return fail(format!("Export-Csv: -Delimiter must be one character, not '{delimiter}'"));
     };
@@ -540,9 +539,7 @@ fn export_csv(a: Array, path: &str, delimiter: &str) -> RhaiResult<()> {
         writer.flush()?;
         Ok(writer.get_ref().clone())
     };
-    let bytes = write().or_else(|e| fail(format!("Export-Csv: {e}")))?;
-    let text = String::from_utf8_lossy(&bytes);
-    super::fileio::write_text(path, &text, false, "Export-Csv").or_else(fail)
+    write().or_else(|e| fail(format!("Export-Csv: {e}")))
 }
 
 #[cfg(test)]

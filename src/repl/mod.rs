@@ -169,8 +169,10 @@ fn command(input: &str) -> Option<Command<'_>> {
 
 fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        crate::files::create_private_dir_all(dir)?;
     }
+    // Owner-only: the history holds what the administrator typed. The editor rewrites the file in place.
+    crate::files::create_private_file(path)?;
     editor.save_history(path)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod pool_data;
 pub mod pool_files;
 pub mod pools;
 pub mod room;
+pub mod runbook;
 mod schema;
 pub mod seed;
 pub mod settings;
@@ -45,6 +46,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Store {
     conn: Connection,
+    /// The central database file.
+    path: PathBuf,
     dir: PathBuf,
     /// SQL instance identity (lower case) → its attached pool database. Checked against the
     /// central database and the file on disk before every invocation (`attach_pool_databases`).
@@ -130,13 +133,18 @@ impl Store {
     /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        crate::files::create_private_dir_all(&dir)
+            .with_context(|| format!("cannot create the store folder {}", dir.display()))?;
+        // Owner-only before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
+        crate::files::create_private_file(path)
+            .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
         let store = Store {
             conn,
+            path: path.to_path_buf(),
             dir,
             attached: RefCell::new(HashMap::new()),
             unavailable: RefCell::new(HashMap::new()),
@@ -155,6 +163,14 @@ impl Store {
 
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Every database file of the store: the central one and each SQL instance's pool database,
+    /// which no file pchat writes may replace.
+    pub fn database_files(&self) -> anyhow::Result<Vec<PathBuf>> {
+        let mut files = vec![self.path.clone()];
+        files.extend(self.sql_instances()?.into_iter().map(|s| self.dir.join(s.file)));
+        Ok(files)
     }
 
     /// The folder pool database files are relative to.

@@ -120,6 +120,10 @@ ALTER TABLE sql_instances ADD COLUMN file_id TEXT;
 ALTER TABLE pools ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE pools ADD COLUMN seq INTEGER;
 "#,
+    r#"
+-- Folders runbooks may open files in, besides their own and the store's (resolved when stored).
+CREATE TABLE IF NOT EXISTS runbook_allowed_folders (folder TEXT PRIMARY KEY);
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

@@ -16,7 +16,11 @@ pub fn standard_roles() -> Vec<(&'static str, Vec<&'static str>)> {
         ("CsAdministrator", names(&|_| true)),
         (
             "CsPersistentChatAdministrator",
-            names(&|c| c.name.contains("PersistentChat") || directory_reads.contains(&c.name)),
+            // What runbooks may open is for CsAdministrator alone to widen.
+            names(&|c| {
+                (c.name.contains("PersistentChat") || directory_reads.contains(&c.name))
+                    && c.name != "Set-CsPersistentChatRunbookConfiguration"
+            }),
         ),
         (
             "CsUserAdministrator",

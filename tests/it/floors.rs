@@ -10,7 +10,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Top-level modules by floor, ground first. A new module must be given a floor here.
 const FLOORS: &[&[&str]] = &[
-    &["values", "errors", "catalog", "objects", "testing", "fault", "interrupt", "streams"],
+    &["values", "errors", "catalog", "objects", "testing", "fault", "interrupt", "streams", "files"],
     &["store", "binder", "filters", "invocation"],
     &["handlers"],
     &["engine", "repl", "powershell", "output", "help"],

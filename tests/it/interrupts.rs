@@ -65,13 +65,19 @@ fn ctrl_c_stops_an_export_and_removes_the_partial_archive() {
     assert_eq!(run.code, 130, "{}", run.stderr);
     assert!(
         run.stderr.contains(
-            "Export-CsPersistentChatData: Canceled: interrupted (Ctrl-C); nothing was exported; the partial archive"
+            "Export-CsPersistentChatData: Canceled: interrupted (Ctrl-C); nothing was exported; no archive was written"
         ),
         "{}",
         run.stderr
     );
     assert!(!run.stdout.contains("after"), "the statement stopped");
     assert!(!zip.exists(), "no half-written archive is left");
+    let left: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "no temporary file is left: {left:?}");
     assert_eq!(s.dump(), before);
 }
 

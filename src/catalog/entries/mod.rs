@@ -16,6 +16,7 @@ pub mod message;
 pub mod message_test;
 pub mod policy;
 pub mod room;
+pub mod runbook;
 pub mod state;
 pub mod topology;
 
@@ -85,4 +86,6 @@ pub static ALL: &[Cmdlet] = &[
     message::SEND_CS_PERSISTENT_CHAT_MESSAGE,
     message::GET_CS_PERSISTENT_CHAT_MESSAGE,
     state::REPAIR_CS_PERSISTENT_CHAT_DATABASE,
+    runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
+    runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
 ];

@@ -47,6 +47,7 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 }
 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    ctx.check_writes(b, &["FileName", "Report"])?;
     let store = ctx.store;
     let level = b.choice("Level").unwrap_or(ExportLevel::All);
     let start = b.date("StartDate");
@@ -81,25 +82,20 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     };
     let mut out = Vec::new();
     if let Some(path) = b.str("FileName") {
-        let file = std::fs::File::create(path)
-            .map_err(|e| CmdletError::invalid(format!("-FileName: cannot create '{path}': {e}")).with_target(path))?;
-        let mut zip = ZipWriter::new(std::io::BufWriter::new(file));
-        let written = write_archive(store, &mut zip, &manifest, &parts, from)
-            .and_then(|()| zip.finish().map_err(zip_err))
-            .and_then(|mut w| w.flush().map_err(io_err(path)));
-        if let Err(e) = written {
-            // Never leave a half-written archive that looks like an export.
-            let _ = std::fs::remove_file(path);
-            return Err(match crate::interrupt::requested() {
-                true => {
-                    crate::errors::stopped(&format!("nothing was exported; the partial archive '{path}' was removed"))
-                }
-                false => e,
-            });
-        }
+        // The archive is written whole or not at all (a temporary file renamed into place).
+        ctx.write_file("FileName", path, |file| {
+            let mut zip = ZipWriter::new(BufWriter::new(file));
+            write_archive(ctx, store, &mut zip, &manifest, &parts, from)?;
+            let mut w = zip.finish().map_err(zip_err)?;
+            w.flush().map_err(io_err(path))
+        })
+        .map_err(|e| match crate::interrupt::requested() {
+            true => crate::errors::stopped(&format!("nothing was exported; no archive was written to '{path}'")),
+            false => e,
+        })?;
     } else {
         let mut zip = ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        write_archive(store, &mut zip, &manifest, &parts, from)?;
+        write_archive(ctx, store, &mut zip, &manifest, &parts, from)?;
         out.push(Dynamic::from_blob(zip.finish().map_err(zip_err)?.into_inner()));
     }
     let room_count: usize = parts.iter().map(|p| p.rooms.len()).sum();
@@ -134,7 +130,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         if b.switch("DisableExportedNodes") {
             lines.push(format!("{room_count} exported rooms disabled"));
         }
-        write_report(report, "Export-CsPersistentChatData", &lines)?;
+        write_report(ctx, report, "Export-CsPersistentChatData", &lines)?;
     }
     Ok(out)
 }
@@ -178,6 +174,7 @@ fn collect(store: &Store, pools: &[PoolTarget], scope: Option<&[String]>) -> Cmd
 }
 
 fn write_archive<W: Write + Seek>(
+    ctx: &Ctx,
     store: &Store,
     zip: &mut ZipWriter<W>,
     manifest: &Manifest,
@@ -220,6 +217,7 @@ fn write_archive<W: Write + Seek>(
         let mut out = BufWriter::with_capacity(1 << 16, &mut *zip);
         out.write_all(b"[").map_err(io_err(CONTENT))?;
         let mut first = true;
+        let mut written = 0u64;
         for p in parts {
             let names: BTreeMap<i64, String> =
                 p.rooms.iter().map(|r| (r.id, crate::handlers::room::identity(r))).collect();
@@ -241,6 +239,10 @@ fn write_archive<W: Write + Seek>(
                     first = false;
                     serde_json::to_writer(&mut out, &doc)?;
                     bar.inc(1);
+                    written += 1;
+                    if written.is_multiple_of(4096) {
+                        ctx.check_time()?;
+                    }
                     Ok(())
                 })
                 .map_err(|e| CmdletError::invalid(format!("cannot write {CONTENT}: {e:#}")))?;

@@ -179,8 +179,10 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (instance, pools) = instance_pools(store, b.str("DBInstance").unwrap_or_default())?;
     let targets = Targets { pools: pools.into_iter().map(|(_, t)| t).collect(), instance: instance.clone() };
     if let Some(path) = b.str("FileName") {
-        let file = std::fs::File::open(path)
-            .map_err(|e| CmdletError::invalid(format!("-FileName: cannot read '{path}': {e}")).with_target(path))?;
+        let file = ctx
+            .files()?
+            .open_input(std::path::Path::new(path))
+            .map_err(|e| crate::invocation::in_param("FileName", e.into()))?;
         run(ctx, b, Archive::open(BufReader::new(file))?, &targets)
     } else {
         let bytes = b.bytes("ByteInput").unwrap_or_default();
@@ -193,6 +195,7 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 }
 
 fn run<R: Read + Seek>(ctx: &mut Ctx, b: &Bound, mut ar: Archive<R>, targets: &Targets) -> CmdletResult<()> {
+    ctx.check_writes(b, &["Report"])?;
     let plan = validate(ctx.store, &mut ar, targets)?;
     let target = format!(
         "{} ({} categories, {} rooms, {} messages)",
@@ -206,7 +209,7 @@ fn run<R: Read + Seek>(ctx: &mut Ctx, b: &Bound, mut ar: Archive<R>, targets: &T
     }
     let report = merge(ctx.store, &mut ar, targets, &plan)?;
     if let Some(path) = b.str("Report") {
-        write_report(path, "Import-CsPersistentChatData", &report)?;
+        write_report(ctx, path, "Import-CsPersistentChatData", &report)?;
     }
     Ok(())
 }

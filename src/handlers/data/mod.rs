@@ -6,9 +6,10 @@ pub mod export;
 mod format;
 pub mod import;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use crate::errors::{CmdletError, CmdletResult};
+use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::pools::PoolTarget;
 use crate::store::topology::PoolRow;
@@ -51,8 +52,8 @@ pub fn progress(total: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
-/// Write the -Report HTML log (overwritten if present).
-pub fn write_report(path: &str, title: &str, lines: &[String]) -> CmdletResult<()> {
+/// Write the -Report HTML log (replaced if present).
+pub fn write_report(ctx: &Ctx, path: &str, title: &str, lines: &[String]) -> CmdletResult<()> {
     let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let mut html = format!(
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{0}</title></head><body>\n<h1>{0}</h1>\n<ul>\n",
@@ -62,6 +63,8 @@ pub fn write_report(path: &str, title: &str, lines: &[String]) -> CmdletResult<(
         html.push_str(&format!("<li>{}</li>\n", esc(l)));
     }
     html.push_str("</ul>\n</body></html>\n");
-    std::fs::write(path, html)
-        .map_err(|e| CmdletError::invalid(format!("-Report: cannot write '{path}': {e}")).with_target(path))
+    ctx.write_file("Report", path, |file| {
+        file.write_all(html.as_bytes())
+            .map_err(|e| CmdletError::invalid(format!("-Report: cannot write '{path}': {e}")).with_target(path))
+    })
 }
