@@ -89,10 +89,57 @@ pub fn register(engine: &mut Engine, session: &SharedSession) {
         let resolved = files.check(Path::new(path)).map_err(|e| fail("file_exists", e))?;
         Ok(resolved.exists())
     });
+    register_powershell(engine, session);
     let s = session.clone();
     engine.register_fn("ps_export_csv", move |a: Array, path: &str, delimiter: &str| -> RhaiResult<()> {
         let bytes = crate::powershell::runtime::csv_bytes(a, delimiter)?;
         write(&s, "Export-Csv", path, &bytes, false)
+    });
+}
+
+/// The PowerShell front end's file cmdlets, through the same rules as the Rhai functions above.
+fn register_powershell(engine: &mut Engine, session: &SharedSession) {
+    use crate::powershell::{cmdlets, fileio};
+    fn read(session: &SharedSession, command: &str, path: &str) -> RhaiResult<String> {
+        let path = fileio::local(path);
+        let bytes =
+            session.borrow().files()?.read_bytes(Path::new(&path), MAX_INPUT_BYTES).map_err(|e| fail(command, e))?;
+        fileio::decode(bytes, &path, command).map_err(|e| fail(command, e))
+    }
+    let s = session.clone();
+    engine.register_fn("ps_out_file", move |items: Array, path: &str, append: bool| {
+        write(&s, "Out-File", &fileio::local(path), cmdlets::out_file_body(items).as_bytes(), append)
+    });
+    let s = session.clone();
+    engine.register_fn("ps_set_content", move |items: Array, path: &str, append: bool| {
+        let command = if append { "Add-Content" } else { "Set-Content" };
+        write(&s, command, &fileio::local(path), cmdlets::content_body(items).as_bytes(), append)
+    });
+    let s = session.clone();
+    engine.register_fn("ps_get_content", move |path: &str, raw: bool, total: Dynamic| {
+        cmdlets::content_lines(read(&s, "Get-Content", path)?, raw, total)
+    });
+    let s = session.clone();
+    engine.register_fn("ps_import_csv", move |path: &str, delimiter: &str| {
+        cmdlets::csv_rows(path, &read(&s, "Import-Csv", path)?, delimiter)
+    });
+    let s = session.clone();
+    engine.register_fn("ps_test_path", move |paths: Dynamic, kind: Dynamic| -> RhaiResult<bool> {
+        let kind = (!kind.is_unit()).then(|| crate::powershell::runtime::text(kind).to_ascii_lowercase());
+        let files = s.borrow().files()?;
+        for p in crate::powershell::runtime::pipe(paths) {
+            let p = fileio::local(&crate::powershell::runtime::text(p));
+            let resolved = files.check(Path::new(&p)).map_err(|e| fail("Test-Path", e))?;
+            let found = match kind.as_deref() {
+                Some("leaf") => resolved.is_file(),
+                Some("container") => resolved.is_dir(),
+                _ => resolved.exists(),
+            };
+            if !found {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     });
 }
 

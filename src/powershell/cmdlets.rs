@@ -1,5 +1,5 @@
 //! What the utility cmdlets of `utility_script.rs` do at run time: dates, custom objects,
-//! the Verbose/Warning/Error streams, files (through `fileio`), CSV and JSON input,
+//! the Verbose/Warning/Error streams, file contents (the engine reads and writes them through the file rules), CSV and JSON input,
 //! Get-Member, Group-Object, Select-Object's calculated properties and the pager.
 
 use std::cell::Cell;
@@ -7,8 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use rhai::{Array, Dynamic, Engine, EvalAltResult, FnPtr, Map, NativeCallContext, Position};
 
-use super::fileio;
-use super::runtime::{pipe, prop, text};
+use super::runtime::{prop, text};
 use super::text::{as_date, date_value, format_date};
 use crate::filters::expr;
 use crate::output;
@@ -94,25 +93,26 @@ fn add_member(target: &mut Dynamic, name: Dynamic, value: Dynamic, force: bool) 
     Ok(())
 }
 
-fn out_file(items: Array, path: &str, append: bool) -> RhaiResult<()> {
+/// What Out-File writes: the objects as the console shows them.
+pub fn out_file_body(items: Array) -> String {
     let rendered = output::render(&Dynamic::from_array(items), false);
     let mut body = rendered.trim_end_matches('\n').to_string();
     body.push('\n');
-    fileio::write_text(path, &body, append, "Out-File").or_else(fail)
+    body
 }
 
-fn set_content(items: Array, path: &str, append: bool) -> RhaiResult<()> {
+/// What Set-Content and Add-Content write: one line per value.
+pub fn content_body(items: Array) -> String {
     let mut body = String::new();
     for v in items {
         body.push_str(&text(v));
         body.push('\n');
     }
-    let command = if append { "Add-Content" } else { "Set-Content" };
-    fileio::write_text(path, &body, append, command).or_else(fail)
+    body
 }
 
-fn get_content(path: &str, raw: bool, total: Dynamic) -> RhaiResult<Dynamic> {
-    let content = fileio::read_text(path, "Get-Content").or_else(fail)?;
+/// Get-Content's answer from a file's text: its lines (the first `total`), or the whole text.
+pub fn content_lines(content: String, raw: bool, total: Dynamic) -> RhaiResult<Dynamic> {
     if raw {
         return Ok(Dynamic::from(content));
     }
@@ -125,15 +125,15 @@ fn get_content(path: &str, raw: bool, total: Dynamic) -> RhaiResult<Dynamic> {
     Ok(Dynamic::from_array(content.lines().take(limit).map(|l| Dynamic::from(l.to_string())).collect()))
 }
 
-fn import_csv(path: &str, delimiter: &str) -> RhaiResult<Array> {
+/// Import-Csv's rows from a file's text, keeping the header's column order.
+pub fn csv_rows(path: &str, content: &str, delimiter: &str) -> RhaiResult<Array> {
     let [d] = delimiter.as_bytes() else {
         return fail(format!("Import-Csv: -Delimiter must be one character, not '{delimiter}'"));
     };
-    let content = fileio::read_text(path, "Import-Csv").or_else(fail)?;
     // Windows PowerShell's Export-Csv writes a `#TYPE ...` line first.
     let body = match content.strip_prefix("#TYPE") {
         Some(rest) => rest.split_once('\n').map_or("", |(_, b)| b),
-        None => content.as_str(),
+        None => content,
     };
     let mut reader = csv::ReaderBuilder::new().delimiter(*d).flexible(true).from_reader(body.as_bytes());
     let headers: Vec<String> = match reader.headers() {
@@ -406,15 +406,7 @@ pub fn register(engine: &mut Engine, json: bool) {
             }
         }
     });
-    engine.register_fn("ps_out_file", out_file);
-    engine.register_fn("ps_set_content", set_content);
-    engine.register_fn("ps_get_content", get_content);
-    engine.register_fn("ps_import_csv", import_csv);
     engine.register_fn("ps_from_json", from_json);
-    engine.register_fn("ps_test_path", |p: Dynamic, kind: Dynamic| {
-        let kind = (!kind.is_unit()).then(|| text(kind));
-        pipe(p).into_iter().all(|p| fileio::exists(&text(p), kind.as_deref()))
-    });
     engine.register_fn("ps_get_member", get_member);
     engine.register_fn("ps_join_path", |a: Dynamic, b: Dynamic| {
         let (a, b) = (text(a), text(b));
@@ -463,10 +455,9 @@ mod tests {
 
     #[test]
     fn csv_rows_keep_their_column_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("u.csv");
-        std::fs::write(&p, "\u{feff}Zeta,Alpha\nz1,a1\nz2\n").unwrap();
-        let rows = import_csv(&p.to_string_lossy(), ",").unwrap();
+        let content =
+            super::super::fileio::decode(b"\xEF\xBB\xBFZeta,Alpha\nz1,a1\nz2\n".to_vec(), "u.csv", "Import-Csv");
+        let rows = csv_rows("u.csv", &content.unwrap(), ",").unwrap();
         assert_eq!(rows.len(), 2);
         let m = rows[0].read_lock::<Map>().unwrap().clone();
         assert_eq!(output::ordered_keys(&m, rows[0].tag()), ["Zeta", "Alpha"]);

@@ -3,8 +3,8 @@
 //! same engine and binder as Rhai typed by hand. `translate("...")` shows the Rhai a line becomes.
 
 mod ast;
-mod cmdlets;
-mod fileio;
+pub mod cmdlets;
+pub mod fileio;
 mod lexer;
 mod methods;
 mod parser;

@@ -441,3 +441,38 @@ fn the_nightly_export_runbook_writes_to_a_folder_once_it_is_allowed() {
     w.store.run(&["run", &script, "--arg", &folder, "--arg", "Keep=1"]).ok();
     assert!(w.out().join("pchat-0.zip").is_file() && w.out().join("pchat-0.html").is_file());
 }
+
+/// The PowerShell front end's file cmdlets go through the same rules: each is refused outside the
+/// allowed folders (directly, through `..` and through a symlink) and works inside them.
+#[test]
+fn powershell_file_cmdlets_are_confined_too() {
+    let w = World::new();
+    let before = w.listing();
+    let out = w.out().to_string_lossy().into_owned();
+    let rb = w.rb().to_string_lossy().into_owned();
+    let calls = [
+        ("Get-Content", "Get-Content '{p}/secret.txt'"),
+        ("Import-Csv", "Import-Csv '{p}/rooms.csv'"),
+        ("Test-Path", "Test-Path '{p}/secret.txt'"),
+        ("Out-File", "'x' | Out-File '{p}/new.out'"),
+        ("Set-Content", "Set-Content -Path '{p}/new.out' -Value 'x'"),
+        ("Add-Content", "Add-Content -Path '{p}/secret.txt' -Value 'x'"),
+        ("Export-Csv", "Get-CsPersistentChatPolicy | Export-Csv '{p}/new.csv'"),
+    ];
+    for (name, template) in calls {
+        for route in [out.clone(), format!("{rb}/../out"), format!("{rb}/link")] {
+            let run = w.runbook("probe.ps1", &template.replace("{p}", &route), &[]);
+            assert_eq!(run.code, 1, "{name} via {route}: {}{}", run.stdout, run.stderr);
+            assert!(run.stderr.contains("is outside the folders this run may open"), "{name}: {}", run.stderr);
+        }
+    }
+    assert_eq!(w.listing(), before, "nothing written outside");
+    assert_eq!(std::fs::read_to_string(w.out().join("secret.txt")).unwrap(), "secret\n");
+    let inside = w.runbook(
+        "inside.ps1",
+        &format!("'hello' | Out-File '{rb}/made.txt'\nGet-Content '{rb}/made.txt'\nTest-Path '{rb}/made.txt'"),
+        &[],
+    );
+    assert_eq!(inside.code, 0, "{}", inside.stderr);
+    assert!(inside.stdout.contains("hello") && inside.stdout.contains("True"), "{}", inside.stdout);
+}
