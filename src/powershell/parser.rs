@@ -105,6 +105,17 @@ fn is_other_operator(word: &str) -> bool {
 }
 
 impl<'a> Parser<'a> {
+    /// Skip the blanks and `;` between the entries of a hashtable or the clauses of a switch;
+    /// true when none is left.
+    pub(super) fn at_end_of_entries(&mut self) -> Result<bool, PsError> {
+        self.c.skip_blanks(true)?;
+        while self.c.peek() == Some(';') {
+            self.c.i += 1;
+            self.c.skip_blanks(true)?;
+        }
+        Ok(self.c.at_end())
+    }
+
     pub(super) fn sub(&self, start: usize, end: usize) -> Parser<'a> {
         Parser { c: self.c.sub(start, end), depth: self.depth + 1, no_comma: false }
     }
@@ -795,12 +806,7 @@ impl<'a> Parser<'a> {
         let mut p = self.sub(at + 2, close);
         let mut entries = Vec::new();
         loop {
-            p.c.skip_blanks(true)?;
-            while p.c.peek() == Some(';') {
-                p.c.i += 1;
-                p.c.skip_blanks(true)?;
-            }
-            if p.c.at_end() {
+            if p.at_end_of_entries()? {
                 break;
             }
             let key_at = p.c.i;

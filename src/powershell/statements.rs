@@ -416,12 +416,7 @@ impl<'a> Parser<'a> {
         let mut clauses = Vec::new();
         let mut default = None;
         loop {
-            p.c.skip_blanks(true)?;
-            while p.c.peek() == Some(';') {
-                p.c.i += 1;
-                p.c.skip_blanks(true)?;
-            }
-            if p.c.at_end() {
+            if p.at_end_of_entries()? {
                 break;
             }
             let test_at = p.c.i;
