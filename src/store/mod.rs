@@ -82,11 +82,17 @@ const STREAM_CACHE_SIZE: i64 = -8192;
 /// size autocheckpoint lets it reach, so only an outsized transaction (an import) is cut back.
 const JOURNAL_SIZE_LIMIT: i64 = 128 << 20;
 
+/// Distinct SQL texts kept prepared (see `configure`).
+const STATEMENT_CACHE: usize = 512;
+
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 const MMAP_SIZE: i64 = 0x7fff_0000;
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // A cmdlet call runs a few dozen distinct statements, one text per attached schema; with
+    // rusqlite's default of 16 the cache thrashes and every call re-parses its SQL.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
