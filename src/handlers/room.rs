@@ -1,4 +1,4 @@
-//! Chat rooms: Get/New/Set/Remove-CsPersistentChatRoom.
+//! Chat rooms: Get/New/Set/Remove/Clear-CsPersistentChatRoom.
 
 use rhai::{Dynamic, Map};
 
@@ -7,6 +7,7 @@ use super::chat::{
     Principals, check_name, identity_pool, instance_bool, instance_enum, instance_prop, instance_text, name_scope,
     not_found, target_identity, unique_match,
 };
+use super::message::{micros, plural, pool_data, posted_at_text};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
@@ -18,6 +19,7 @@ use crate::store::Store;
 use crate::store::ancestry::{in_scope, principal_key};
 use crate::store::category::CategoryRow;
 use crate::store::directory::PrincipalRow;
+use crate::store::message::MessageQuery;
 use crate::store::pools::PoolTarget;
 use crate::store::room::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
 use crate::values::wildcard::{Wildcard, has_wildcards};
@@ -479,6 +481,25 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (pool, r) = target(store, b)?;
     if ctx.should_process(&identity(&r))? {
         store.delete_room(&pool, r.id)?;
+    }
+    Ok(Vec::new())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clear
+
+/// Clear-CsPersistentChatRoom: delete the room's messages posted on or before -EndDate.
+pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, room) = target(store, b)?;
+    let end = b.date("EndDate").map(|d| micros(d.as_end())).unwrap_or(i64::MIN);
+    let q = MessageQuery { to: Some(end), ..Default::default() };
+    let totals = store.message_totals(&pool.schema, room.id, &q)?;
+    let count = totals.0;
+    let pd = pool_data(store, &pool)?;
+    let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
+    if ctx.should_process(&target)? {
+        pd.clear_messages(room.id, end, totals)?;
     }
     Ok(Vec::new())
 }
