@@ -171,17 +171,17 @@ pub fn denial(
     ancestry: &Ancestry,
     post: bool,
 ) -> CmdletResult<Option<Denial>> {
-    if room.disabled {
+    if room.disabled() {
         return Ok(Some(Denial::Disabled));
     }
     let category = category_of_room(store, pool, room)?;
     if !in_scope(ancestry, &category.allowed, &category.denied) {
         return Ok(Some(Denial::OutOfScope { category: category.name }));
     }
-    if room.privacy != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
-        return Ok(Some(Denial::NotMember { privacy: room.privacy }));
+    if room.privacy() != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
+        return Ok(Some(Denial::NotMember { privacy: room.privacy() }));
     }
-    if post && room.room_type == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
+    if post && room.room_type() == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
         return Ok(Some(Denial::NotPresenter));
     }
     Ok(None)

@@ -59,10 +59,12 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let (pool, room) = room::find(store, room_arg, pool_arg)?;
         let cat = room::category_of_room(store, &pool, &room)?;
         if b.switch("Presenters") {
-            if room.room_type != RoomType::Auditorium {
+            if room.room_type() != RoomType::Auditorium {
                 return Err(CmdletError::invalid_operation(format!(
                     "-Presenters: '{}\\{}' is a {} room; only Auditorium rooms have presenters",
-                    room.pool, room.name, room.room_type
+                    room.pool(),
+                    room.name(),
+                    room.room_type()
                 ))
                 .with_target(room_arg));
             }

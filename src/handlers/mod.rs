@@ -8,6 +8,7 @@ mod chat;
 mod compliance;
 mod configuration;
 mod data;
+mod described;
 mod directory;
 mod effective;
 mod eligibility;

@@ -6,6 +6,8 @@ pub mod ancestry;
 pub mod archive;
 pub mod category;
 mod columns;
+pub mod described;
+mod dialect;
 pub mod directory;
 pub mod endpoint;
 pub mod failover;

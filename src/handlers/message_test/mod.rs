@@ -428,7 +428,7 @@ fn fix_for(d: &Denial, room: &RoomRow, party: &Party) -> String {
         Denial::Disabled => format!("Enable the room: set_cs_persistent_chat_room(\"{id}\", #{{Disabled: false}})."),
         Denial::OutOfScope { category } => format!(
             "Bring {sip} into the scope of category '{category}': add the user (or a group or OU holding it) to its AllowedMembers and make sure no DeniedMembers entry covers it (set_cs_persistent_chat_category(\"{}\\\\{category}\", #{{AllowedMembers: #{{Add: \"{sip}\"}}}})).",
-            room.pool
+            room.pool()
         ),
         Denial::NotMember { .. } => format!(
             "Add {sip} to the room's Members: set_cs_persistent_chat_room(\"{id}\", #{{Members: #{{Add: \"{sip}\"}}}})."
