@@ -22,5 +22,6 @@ pub const ROOM: Descriptor = Descriptor {
         list("Managers", "Managers"),
         list("Presenters", "Presenters"),
         column("ChatContentSizeMB", "content_bytes", Shape::SizeMb),
+        column("WhenCreated", "when_created", Shape::DateTime).archived().initial(Initial::Now),
     ],
 };
