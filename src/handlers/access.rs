@@ -176,7 +176,7 @@ pub fn denial(
     }
     let category = category_of_room(store, pool, room)?;
     if !in_scope(ancestry, &category.allowed, &category.denied) {
-        return Ok(Some(Denial::OutOfScope { category: category.name }));
+        return Ok(Some(Denial::OutOfScope { category: category.name().to_string() }));
     }
     if room.privacy() != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
         return Ok(Some(Denial::NotMember { privacy: room.privacy() }));

@@ -236,7 +236,7 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         ))
         .with_target(format!("{}\\{name}", pool.fqdn))
     })?;
-    let mut r = RoomRow::new(store.new_id(), &pool.fqdn, name, (category.id, category.name));
+    let mut r = RoomRow::new(store.new_id(), &pool.fqdn, name, (category.id, category.name().to_string()));
     r.set_addin(resolve_addin(store, &pool, b.str("Addin"))?);
     apply_plain(&mut r, b, None)?;
     let id = identity(&r);
@@ -309,7 +309,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             let cat = store.category_by_name(&pool, &name)?.ok_or_else(|| {
                 at(CmdletError::not_found(format!("-Category: pool '{}' has no category '{name}'", pool.fqdn)))
             })?;
-            r.set_category(cat.id, cat.name.clone());
+            r.set_category(cat.id, cat.name().to_string());
             Some(cat)
         }
         // The current category is read only if added entries need checking against it.
@@ -356,7 +356,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
                     "-{list}: '{}' is not in the scope of category '{}\\{}' (its AllowedMembers must cover it and DeniedMembers must not)",
                     principal_key(p),
                     pool.fqdn,
-                    category.name
+                    category.name()
                 ),
             )));
         }

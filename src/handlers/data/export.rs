@@ -149,7 +149,7 @@ fn collect(store: &Store, pools: &[PoolTarget], scope: Option<&[String]>) -> Cmd
         let mut categories = store.categories(t)?;
         if let Some(names) = scope {
             categories.retain(|c| {
-                let hit = names.iter().position(|n| n.eq_ignore_ascii_case(&c.name));
+                let hit = names.iter().position(|n| n.eq_ignore_ascii_case(c.name()));
                 if let Some(i) = hit {
                     seen[i] = true;
                 }
@@ -257,15 +257,12 @@ fn write_archive<W: Write + Seek>(
 
 fn category_doc(c: &CategoryRow) -> CategoryDoc {
     CategoryDoc {
-        persistent_chat_pool_fqdn: c.pool.clone(),
-        name: c.name.clone(),
-        description: c.description.clone(),
-        invites: c.invites,
-        file_upload: c.file_upload,
-        chat_history: c.chat_history,
+        persistent_chat_pool_fqdn: c.pool().to_string(),
+        name: c.name().to_string(),
         allowed_members: c.allowed.clone(),
         denied_members: c.denied.clone(),
         creators: c.creators.clone(),
+        stored: archived(c),
     }
 }
 

@@ -246,7 +246,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         check_text(CATEGORIES, "Name", &c.name)?;
         let at = format!("category '{}'", clip(&c.name, 80));
-        c.description.as_deref().map_or(Ok(()), |v| limit(CATEGORIES, &at, "Description", Field::Description, v))?;
+        from_archive::<CategoryRow>(&c.stored).map_err(|e| corrupt(format!("{CATEGORIES}: {at}: {e}")))?;
         for (field, list) in
             [("AllowedMembers", &c.allowed_members), ("DeniedMembers", &c.denied_members), ("Creators", &c.creators)]
         {
@@ -381,19 +381,21 @@ fn merge<R: Read + Seek>(
     for c in &plan.categories {
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         let existing = store.category_by_name(t, &c.name)?;
-        let row = CategoryRow {
-            id: existing.as_ref().map_or_else(|| store.new_id(), |e| e.id),
-            pool: t.fqdn.clone(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            invites: c.invites,
-            file_upload: c.file_upload,
-            chat_history: c.chat_history,
-            allowed: c.allowed_members.clone(),
-            denied: c.denied_members.clone(),
-            creators: c.creators.clone(),
+        let mut row = match &existing {
+            Some(e) => e.clone(),
+            None => CategoryRow::new(store.new_id(), &t.fqdn, c.name.clone()),
         };
-        if existing.is_some() { store.update_category(t, &row)? } else { store.insert_category(t, &row)? }
+        row.set_name(c.name.clone());
+        for (cell, v) in from_archive::<CategoryRow>(&c.stored).map_err(corrupt)? {
+            row.cells[cell] = v;
+        }
+        row.allowed = c.allowed_members.clone();
+        row.denied = c.denied_members.clone();
+        row.creators = c.creators.clone();
+        match &existing {
+            Some(before) => store.update_category(t, before, &row)?,
+            None => store.insert_category(t, &row)?,
+        }
     }
     if !plan.categories.is_empty() {
         report.push(format!("Categories upserted: {}", plan.categories.len()));
@@ -420,7 +422,7 @@ fn merge<R: Read + Seek>(
             }),
         };
         let existing = store.room_by_name(t, &r.name)?;
-        let category = (category.id, category.name.clone());
+        let category = (category.id, category.name().to_string());
         let mut row = match &existing {
             Some(e) => e.clone(),
             None => RoomRow::new(store.new_id(), &t.fqdn, r.name.clone(), category.clone()),
