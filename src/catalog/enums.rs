@@ -58,6 +58,17 @@ named_enum! {
 }
 
 named_enum! {
+    /// Which databases serve a Persistent Chat pool: its primary ones (Normal) or the backup ones
+    /// of the topology (FailedOver).
+    PoolState { Normal, FailedOver }
+}
+
+named_enum! {
+    /// What kind of directory object a principal is.
+    PrincipalKind { User, Group, Contact, OrganizationalUnit, Container, Domain }
+}
+
+named_enum! {
     /// What Export-CsPersistentChatData writes (docs/formats.md lists the parts of each level).
     ExportLevel { All, User, Category, RoomDirectory, Content }
 }

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct PoolRow {
     pub site: String,
     pub database: Option<String>,
     pub backup_database: Option<String>,
-    pub state: String,
+    pub state: PoolState,
     pub servers: Vec<String>,
     pub active_servers: Vec<String>,
     pub is_pchat: bool,
@@ -223,7 +224,7 @@ impl Store {
         }
         for (i, p) in spec.pools.iter().enumerate() {
             let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
-            let state = before.map(|b| b.state.as_str()).unwrap_or("Normal");
+            let state = before.map_or(PoolState::Normal, |b| b.state);
             // A pool that stays keeps its mark: its copies are the same files holding the same data.
             let (generation, seq) = marks
                 .iter()
@@ -385,7 +386,7 @@ impl Store {
 }
 
 impl Store {
-    pub fn set_pool_state(&self, pool: &str, state: &str) -> rusqlite::Result<()> {
+    pub fn set_pool_state(&self, pool: &str, state: PoolState) -> rusqlite::Result<()> {
         self.forget_pools();
         self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
     }
