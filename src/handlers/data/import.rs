@@ -15,7 +15,7 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::catalog::enums::{ExportLevel, Named};
+use crate::catalog::enums::{ExportLevel, Named, PrincipalKind};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::handlers::described::from_archive;
 use crate::handlers::message::pool_data;
@@ -366,7 +366,7 @@ fn merge<R: Read + Seek>(
             Some(sip) => store.principal_by_sip(sip)?,
             None => store.principal_by_dn(&u.distinguished_name)?,
         };
-        match user.filter(|p| p.kind == "User") {
+        match user.filter(|p| p.kind == PrincipalKind::User) {
             Some(p) if store.tag_policy_exists(tag)? => {
                 store.set_user_policy(p.id, Some(tag))?;
                 assigned += 1;
