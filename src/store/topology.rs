@@ -478,13 +478,13 @@ mod tests {
     #[test]
     fn the_pools_memo_follows_every_topology_row_this_connection_writes() {
         let (_d, store) = store_with_a_pool();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
         let key = store.cache_key().unwrap();
         // A pool's mark and chat data move without touching what `pools()` returns.
         store.set_marks("pc01.contoso.com", (1, 7), &[]).unwrap();
         assert_eq!(store.cache_key().unwrap(), key);
         store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "FailedOver");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store
             .conn()
             .execute("INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES ('pc01.contoso.com', 's1', 1, 0)", [])
@@ -502,12 +502,12 @@ mod tests {
         let (_d, store) = store_with_a_pool();
         store.begin(true).unwrap();
         store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "FailedOver");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store.rollback();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
         store.begin(true).unwrap();
         store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
         store.commit().unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
     }
 }
