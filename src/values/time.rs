@@ -1,7 +1,7 @@
 //! Date and time-span parameter values.
 //! All instants are UTC `NaiveDateTime`s.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike};
 
 const DATE_FORMS: &str = "valid forms are M/d/yyyy (3/1/2018), M/d/yyyy H:mm[:ss] [AM|PM] \
                           (3/1/2018 1:45 PM), yyyy-MM-dd (2018-03-01) and \
@@ -213,7 +213,24 @@ fn parse_iso(text: &str) -> Option<Fields> {
 
 /// ISO-8601 UTC, e.g. `2018-03-01T13:45:00Z`; fractional seconds only when present.
 pub fn format_datetime(t: NaiveDateTime) -> String {
-    let mut out = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    use std::fmt::Write as _;
+    // Written field by field: objects show a date per message and per room, and chrono's
+    // `format` parses its pattern on every call. Years beyond four digits keep chrono's form.
+    let mut out = String::with_capacity(32);
+    if (0..=9999).contains(&t.year()) {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        );
+    } else {
+        let _ = write!(out, "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+    }
     let nanos = t.nanosecond() % 1_000_000_000;
     if nanos != 0 {
         let frac = format!("{nanos:09}");
@@ -382,6 +399,19 @@ mod tests {
         assert_eq!(t.as_end(), t.at);
         let far = p("12/31/9999");
         assert_eq!(far.as_end().date(), far.at.date());
+    }
+
+    /// The field-by-field form is chrono's, for every year it takes, and chrono's beyond them.
+    #[test]
+    fn formats_like_chrono() {
+        for (y, mo, d, h, mi, se) in
+            [(1970, 1, 1, 0, 0, 0), (2026, 12, 3, 23, 59, 59), (9999, 12, 31, 1, 2, 3), (5, 6, 7, 8, 9, 10)]
+        {
+            let t = dt(y, mo, d, h, mi, se);
+            assert_eq!(format_datetime(t), format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S")));
+        }
+        let t = dt(12345, 1, 2, 3, 4, 5);
+        assert_eq!(format_datetime(t), format!("{}Z", t.format("%Y-%m-%dT%H:%M:%S")));
     }
 
     #[test]
