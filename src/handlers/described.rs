@@ -23,16 +23,16 @@ pub fn identity<R: Described>(r: &R) -> String {
 /// The output object of a stored row, its lists rendered by `names`.
 pub fn object_of<R: Described>(r: &R, names: &mut Principals) -> Dynamic {
     let d = R::DESCRIPTOR;
-    object(
-        d.obj,
-        d.with_cells().map(|(p, cell)| {
-            let v = match p.source {
-                Source::List(stored_as) => names.render_list(r.list(stored_as)),
-                _ => scalar(r, p, cell),
-            };
-            (p.name, v)
-        }),
-    )
+    // Sized up front: the map is built from a list that would otherwise grow three times per row.
+    let mut props = Vec::with_capacity(d.properties.len());
+    for (p, cell) in d.with_cells() {
+        let v = match p.source {
+            Source::List(stored_as) => names.render_list(r.list(stored_as)),
+            _ => scalar(r, p, cell),
+        };
+        props.push((p.name, v));
+    }
+    object(d.obj, props)
 }
 
 /// A scalar property (not a list) as objects and filters show it.
