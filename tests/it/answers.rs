@@ -223,3 +223,51 @@ fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
         assert!(run.stderr.contains(want), "{code}: {}", run.stderr);
     }
 }
+
+#[test]
+fn select_object_in_rhai_keeps_the_order_asked_for_in_tables_and_json() {
+    let s = Store::examples();
+    let code = r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object(["Privacy", "Name", "Category"])"#;
+    let table = out(&s, code);
+    assert!(table.starts_with("Privacy Name"), "{table}");
+    assert!(table.lines().next().is_some_and(|l| l.trim_end().ends_with("Category")), "{table}");
+    let json = s.run(&["--json", "-c", code]).ok().stdout;
+    let keys: Vec<&str> = json.lines().filter_map(|l| l.trim().strip_prefix('"')?.split('"').next()).take(3).collect();
+    assert_eq!(keys, ["Privacy", "Name", "Category"], "{json}");
+    // Objects a script builds, one object, and a single name.
+    let one = out(&s, r#"#{b: 1, a: 2, c: 3}.select_object(["c", "a"])"#);
+    assert_eq!(one, "c : 3\na : 2");
+    let names = out(&s, r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object("Name")"#);
+    assert!(names.starts_with("Name\n----\n"), "{names}");
+    // A typo is an error with a suggestion, never an empty column.
+    let run = s.c(r#"[#{Room: 1, List: 2}].select_object(["Room", "Lsit"])"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no property 'Lsit'; did you mean 'List'?"), "{}", run.stderr);
+    let run = s.c(r#"get_cs_persistent_chat_room().select_object(["Nmae"])"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("did you mean 'Name'?"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failed_read_is_answered_by_its_error_not_by_an_empty_value() {
+    let s = Store::examples();
+    // Not "0", "" or "[]" after the error line: those would pass for a real answer.
+    for code in [
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"}).len()"#,
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"})"#,
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"}).map(|r| r.Name)"#,
+        r#"(Get-CsPersistentChatRoom -Category Nope).Count"#,
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 3, "{code}");
+        assert!(run.stderr.contains("NotFound: no category 'Nope'"), "{code}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{code}");
+        let run = s.run(&["--json", "-c", code]);
+        assert_eq!(run.stdout.trim(), "null", "{code}");
+    }
+    // A real answer is printed even when an earlier statement wrote an error.
+    let run = s.c(r#"get_cs_persistent_chat_room(#{Category: "Nope"}); get_cs_persistent_chat_room(#{Category: "Finance"}).len()"#);
+    assert_eq!((run.code, run.stdout.trim()), (3, "2"));
+    // Without an error, an empty answer is an answer.
+    assert_eq!(out(&s, r#"get_cs_persistent_chat_room(#{Filter: "nothing*"}).len()"#), "0");
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod answers;
 mod coherence;
+mod demo;
 mod confinement;
 mod content;
 mod endpoints;
