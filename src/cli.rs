@@ -255,9 +255,16 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
     } else {
         code
     };
+    if shell.json {
+        powershell::runtime::collect_json_output();
+    }
     let result = shell.eval(code);
+    let gathered = powershell::runtime::take_json_output().filter(|items| !items.is_empty());
     // A PowerShell `exit N` ends the script with that code.
     if let Some(code) = powershell::runtime::take_exit_code() {
+        if let Some(items) = gathered {
+            println!("{}", output::render(&rhai::Dynamic::from_array(items), true));
+        }
         if let Err(e) = &result {
             eprintln!("{}", engine::describe_error(e));
         }
@@ -265,6 +272,14 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
     }
     match result {
         Ok(value) => {
+            // A script's statements' output and its final value make one JSON array.
+            let value = match gathered {
+                Some(mut items) => {
+                    items.extend(powershell::runtime::pipe(value));
+                    rhai::Dynamic::from_array(items)
+                }
+                None => value,
+            };
             let value = if shell.errors_written() > 0 && is_empty_answer(&value) { rhai::Dynamic::UNIT } else { value };
             let mut text = output::render(&value, shell.json);
             if shell.json && text.is_empty() {
@@ -277,6 +292,10 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
+            // What the script output before it stopped is still its output.
+            if let Some(items) = gathered {
+                println!("{}", output::render(&rhai::Dynamic::from_array(items), true));
+            }
             let mut text = shell.describe_error(&e);
             // A runbook's errors name its file beside the line.
             if let Some(file) = file
