@@ -96,10 +96,12 @@ pub enum ObjType {
     Credential,
     Message,
     RunbookConfiguration,
+    Pool,
+    Computer,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 17] = [
+    pub const ALL: [ObjType; 19] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -117,6 +119,8 @@ impl ObjType {
         ObjType::Credential,
         ObjType::Message,
         ObjType::RunbookConfiguration,
+        ObjType::Pool,
+        ObjType::Computer,
     ];
 
     /// Type names as the product spells them.
@@ -139,6 +143,8 @@ impl ObjType {
             ObjType::Credential => "PSCredential",
             ObjType::Message => "ChatMessage",
             ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
+            ObjType::Pool => "Pool",
+            ObjType::Computer => "Computer",
         }
     }
 
@@ -242,6 +248,8 @@ impl ObjType {
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
             ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
+            ObjType::Pool => &["Identity", "Fqdn", "Site", "Services", "Computers"],
+            ObjType::Computer => &["Identity", "Pool", "Fqdn"],
         }
     }
 

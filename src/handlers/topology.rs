@@ -1,4 +1,5 @@
-//! Publish-CsTopology (pchat extension) and Get-CsService.
+//! Publish-CsTopology (pchat extension), Get-CsService, and the topology reads Get-CsPool and
+//! Get-CsComputer.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,7 +13,7 @@ use crate::catalog::{self, ObjType, Ty};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{list, object, text};
-use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
+use crate::store::topology::{PCHAT_ROLE, PoolRow, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
 use crate::values::dns::is_fqdn;
 
 #[derive(Deserialize)]
@@ -341,6 +342,94 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             "no service '{id}' (identity form Role:pool.fqdn, e.g. PersistentChatServer:pc01.contoso.com)"
         ))
         .with_target(id));
+    }
+    Ok(out)
+}
+
+/// A pool named by FQDN, or NotFound naming the pools there are (`what`: the parameter).
+fn known_pool<'a>(pools: &'a [PoolRow], fqdn: &str, what: &str) -> CmdletResult<&'a PoolRow> {
+    pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).ok_or_else(|| {
+        let names: Vec<&str> = pools.iter().map(|p| p.fqdn.as_str()).collect();
+        let hint = crate::values::text::did_you_mean(fqdn, &names, "pools");
+        CmdletError::not_found(format!("{what}: no pool '{fqdn}' in the topology{hint}")).with_target(fqdn)
+    })
+}
+
+/// Get-CsPool: each pool with its site, the identities of its services and its computers (a pool
+/// whose topology lists no Servers has one computer of the pool's own name).
+pub fn get_pool(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let pools = ctx.store.pools()?;
+    let services = ctx.store.services()?;
+    let filter = wildcard_filter(b)?;
+    let selected: Vec<&PoolRow> = match b.str("Identity") {
+        Some(id) => vec![known_pool(&pools, id.trim(), "-Identity")?],
+        None => pools.iter().filter(|p| filter.as_ref().is_none_or(|f| f.is_match(&p.fqdn))).collect(),
+    };
+    Ok(selected
+        .into_iter()
+        .map(|p| {
+            let ids: Vec<String> = services
+                .iter()
+                .filter(|s| s.pool.eq_ignore_ascii_case(&p.fqdn))
+                .map(|s| format!("{}:{}", s.role, s.pool))
+                .collect();
+            object(
+                ObjType::Pool,
+                vec![
+                    ("Identity", text(p.fqdn.clone())),
+                    ("Fqdn", text(p.fqdn.clone())),
+                    ("Site", text(format!("Site:{}", p.site))),
+                    ("Services", list(ids)),
+                    ("Computers", list(p.servers.clone())),
+                ],
+            )
+        })
+        .collect())
+}
+
+/// Get-CsComputer: every server of every pool, or those of one pool, one service or one name.
+pub fn get_computer(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let pools = ctx.store.pools()?;
+    let filter = wildcard_filter(b)?;
+    let mut scope: Vec<&PoolRow> = pools.iter().collect();
+    if let Some(pool) = b.str("Pool") {
+        scope = vec![known_pool(&pools, pool.trim(), "-Pool")?];
+    }
+    if let Some(service) = b.str("Service") {
+        let services = ctx.store.services()?;
+        let found = services.iter().find(|s| format!("{}:{}", s.role, s.pool).eq_ignore_ascii_case(service.trim()));
+        let Some(found) = found else {
+            return Err(CmdletError::not_found(format!(
+                "-Service: no service '{service}' (identity form Role:pool.fqdn, e.g. PersistentChatServer:pc01.contoso.com; get_cs_service() lists them)"
+            ))
+            .with_target(service));
+        };
+        scope = vec![known_pool(&pools, &found.pool, "-Service")?];
+    }
+    let identity = b.str("Identity").map(str::trim);
+    let mut out = Vec::new();
+    for p in scope {
+        for server in &p.servers {
+            let keep = identity.is_none_or(|i| i.eq_ignore_ascii_case(server))
+                && filter.as_ref().is_none_or(|f| f.is_match(server));
+            if keep {
+                out.push(object(
+                    ObjType::Computer,
+                    vec![
+                        ("Identity", text(server.clone())),
+                        ("Pool", text(p.fqdn.clone())),
+                        ("Fqdn", text(server.clone())),
+                    ],
+                ));
+            }
+        }
+    }
+    if let Some(id) = identity
+        && out.is_empty()
+    {
+        let names: Vec<&str> = pools.iter().flat_map(|p| p.servers.iter().map(String::as_str)).collect();
+        let hint = crate::values::text::did_you_mean(id, &names, "computers");
+        return Err(CmdletError::not_found(format!("no computer '{id}' in the topology{hint}")).with_target(id));
     }
     Ok(out)
 }

@@ -545,7 +545,6 @@ pub fn csv_bytes(a: Array, delimiter: &str) -> RhaiResult<Vec<u8>> {
     write().or_else(|e| fail(format!("Export-Csv: {e}")))
 }
 
-
 thread_local! {
     /// A whole run's output objects under `--json`, printed at its end as one array
     /// (see [`collect_json_output`]); `None`: each statement prints its own output.

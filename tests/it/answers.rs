@@ -237,7 +237,8 @@ fn select_object_in_rhai_keeps_the_order_asked_for_in_tables_and_json() {
     // Objects a script builds, one object, and a single name.
     let one = out(&s, r#"#{b: 1, a: 2, c: 3}.select_object(["c", "a"])"#);
     assert_eq!(one, "c : 3\na : 2");
-    let names = out(&s, r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object("Name")"#);
+    let names =
+        out(&s, r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object("Name")"#);
     assert!(names.starts_with("Name\n----\n"), "{names}");
     // A typo is an error with a suggestion, never an empty column.
     let run = s.c(r#"[#{Room: 1, List: 2}].select_object(["Room", "Lsit"])"#);
@@ -270,4 +271,36 @@ fn a_failed_read_is_answered_by_its_error_not_by_an_empty_value() {
     assert_eq!((run.code, run.stdout.trim()), (3, "2"));
     // Without an error, an empty answer is an answer.
     assert_eq!(out(&s, r#"get_cs_persistent_chat_room(#{Filter: "nothing*"}).len()"#), "0");
+}
+
+#[test]
+fn pools_and_computers_of_the_topology_answer_as_in_the_lync_shell() {
+    let s = Store::demo();
+    let run = s.c(r#"Get-CsPool -Filter "fe*" | Select-Object Identity, Site, Computers"#).ok();
+    assert_eq!(
+        run.stdout.trim(),
+        "Identity         Site        Computers\n\
+         --------         ----        ---------\n\
+         fe01.contoso.com Site:Dublin {fe01.contoso.com}\n\
+         fe02.contoso.com Site:Oslo   {fe02.contoso.com}"
+    );
+    assert_eq!(out(&s, r#"get_cs_pool("PC02.contoso.com")[0].Services"#), "PersistentChatServer:pc02.contoso.com");
+    assert_eq!(
+        out(&s, r#"get_cs_computer(#{Filter: "pcsrv0[56]*"}).map(|c| c.Pool)"#),
+        "pc02.contoso.com\npc02.contoso.com"
+    );
+    assert_eq!(out(&s, r#"(Get-CsComputer pcsrv03.contoso.com).Pool"#), "pc01.contoso.com");
+    // Unknown names are NotFound with a suggestion, never an empty answer; a filter may match nothing.
+    let run =
+        not_found(&s, r#"get_cs_computer(#{Service: "PersistentChatServer:pc03.contoso.com"})"#, "Get-CsComputer");
+    assert!(run.stderr.contains("get_cs_service() lists them"), "{}", run.stderr);
+    let run = not_found(&s, r#"get_cs_computer(#{Pool: "pc2.contoso.com"})"#, "Get-CsComputer");
+    assert!(run.stderr.contains("did you mean 'pc02.contoso.com'?"), "{}", run.stderr);
+    assert_eq!(out(&s, r#"get_cs_pool(#{Filter: "lync*"}).len()"#), "0");
+    let run = s.c(r#"get_cs_pool()[0].Computer"#);
+    assert_eq!(run.code, 1, "a property a pool does not have is an error");
+    // A store without topology says how to load one.
+    let empty = Store::empty();
+    let run = empty.c("get_cs_computer()");
+    assert!(run.stderr.contains("publish one with publish_cs_topology"), "{}", run.stderr);
 }

@@ -82,10 +82,16 @@ fn the_readme_quick_start_answers_with_data() {
         ("get_cs_service(#{PersistentChatServer: true})", "pc02.contoso.com"),
         (r#"get_cs_user(#{LdapFilter: "(&(Department=Sales)(l=Oslo))"}).len()"#, "12"),
         (r#"get_cs_ad_principal("* Beebe")"#, "Ann Beebe"),
-        (r#"get_cs_ad_principal(#{OU: "OU=Finance,DC=contoso,DC=com"}).filter(|p| "group" in p.ObjectClass)"#, "FinanceLeads"),
+        (
+            r#"get_cs_ad_principal(#{OU: "OU=Finance,DC=contoso,DC=com"}).filter(|p| "group" in p.ObjectClass)"#,
+            "FinanceLeads",
+        ),
         (r#"get_cs_admin_role("CsHelpDesk")[0].Cmdlets"#, "Get-CsPersistentChatRoom"),
         (r#"remove_cs_ad_principal("sip:tempuser@contoso.com", #{WhatIf: true})"#, "What if:"),
-        (r#"get_cs_persistent_chat_room(#{Member: "sip:annb@contoso.com"}).map(|r| r.Identity)"#, "pc01.contoso.com\\FinanceRoom"),
+        (
+            r#"get_cs_persistent_chat_room(#{Member: "sip:annb@contoso.com"}).map(|r| r.Identity)"#,
+            "pc01.contoso.com\\FinanceRoom",
+        ),
         (r#"get_cs_persistent_chat_message("pc02.contoso.com\\Sales Oslo", #{ResultSize: 3})"#, "Sales Oslo"),
     ] {
         let run = s.c(code).ok();

@@ -6,9 +6,9 @@ mod common;
 
 mod answers;
 mod coherence;
-mod demo;
 mod confinement;
 mod content;
+mod demo;
 mod endpoints;
 mod examples;
 mod failover;

@@ -42,7 +42,8 @@ impl Store {
         TEMPLATE
             .get_or_init(|| {
                 let s = Store::empty();
-                let (topology, directory) = (format!("{ROOT}/scripts/demo/topology.json"), format!("{ROOT}/scripts/demo/directory.json"));
+                let (topology, directory) =
+                    (format!("{ROOT}/scripts/demo/topology.json"), format!("{ROOT}/scripts/demo/directory.json"));
                 s.c(&format!("publish_cs_topology({topology:?}); import_cs_ad_principal({directory:?})")).ok();
                 s
             })
