@@ -301,6 +301,11 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             if let Some(file) = file
                 && let Some(i) = text.rfind(" (line ")
             {
+                // A .ps1's statements keep their lines through translation, not their columns.
+                if powershell && let Some(c) = text[i..].find(", column ") {
+                    let end = text[i + c..].find(')').map_or(text.len(), |e| i + c + e);
+                    text.replace_range(i + c..end, "");
+                }
                 text.insert_str(i + 2, &format!("{}, ", file.display()));
             }
             crate::streams::error(&text);
