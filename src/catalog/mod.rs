@@ -241,6 +241,8 @@ impl ObjType {
                 "RegistrarPool",
                 "SiteId",
                 "PersistentChatPolicy",
+                "EnterpriseVoiceEnabled",
+                "LineURI",
             ],
             ObjType::Role => &["Identity", "Sid", "Cmdlets", "UserScopes", "IsStandardRole", "ConfigScopes"],
             ObjType::Service => &["Identity", "Role", "SiteId", "PoolFqdn", "DependentServiceList"],

@@ -310,8 +310,10 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let identity = b.str("Identity");
     let pool = b.str("PoolFqdn");
     let pools = store.pools()?;
+    let services = store.services()?;
+    let instances = store.sql_instances()?;
     let mut out = Vec::new();
-    for s in store.services()? {
+    for s in &services {
         let id = format!("{}:{}", s.role, s.pool);
         let keep = role.is_none_or(|r| r.eq_ignore_ascii_case(&s.role))
             && pool.is_none_or(|p| p.eq_ignore_ascii_case(&s.pool))
@@ -325,13 +327,37 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             ("Role", text(s.role.clone())),
             ("SiteId", text(format!("Site:{}", s.site))),
             ("PoolFqdn", text(s.pool.clone())),
-            ("DependentServiceList", list(s.dependents)),
+            ("DependentServiceList", list(s.dependents.clone())),
         ];
         if s.role == PCHAT_ROLE
             && let Some(p) = pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(&s.pool))
         {
             props.push(("Servers", list(p.servers.clone())));
             props.push(("ActiveServers", list(p.active_servers.clone())));
+            // The service its chat data lives on: the database service of the pool's SQL server.
+            if let Some(host) = p.database.as_deref().and_then(|d| d.split_once('\\')).map(|(h, _)| h) {
+                let id = format!("PersistentChatDatabase:{host}");
+                if services.iter().any(|x| format!("{}:{}", x.role, x.pool).eq_ignore_ascii_case(&id)) {
+                    props.push(("PersistentChatDatabase", text(id)));
+                }
+            }
+        }
+        // A database service: the SQL instance that holds it on its server.
+        if s.role.ends_with("Database")
+            && let Some(name) = instances.iter().find_map(|i| {
+                i.identity.split_once('\\').filter(|(host, _)| host.eq_ignore_ascii_case(&s.pool)).map(|(_, n)| n)
+            })
+        {
+            props.push(("SqlInstanceName", text(name.to_string())));
+        }
+        // Each service it depends on, also as a property named by that service's role.
+        for dep in &s.dependents {
+            if let Some((role, _)) = dep.split_once(':')
+                && let Some(name) = ObjType::Service.extra_properties().iter().find(|n| n.eq_ignore_ascii_case(role))
+                && !props.iter().any(|(k, _)| k == name)
+            {
+                props.push((name, text(dep.clone())));
+            }
         }
         out.push(object(ObjType::Service, props));
     }

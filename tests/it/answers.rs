@@ -304,3 +304,30 @@ fn pools_and_computers_of_the_topology_answer_as_in_the_lync_shell() {
     let run = empty.c("get_cs_computer()");
     assert!(run.stderr.contains("publish one with publish_cs_topology"), "{}", run.stderr);
 }
+
+#[test]
+fn services_and_users_carry_the_properties_admin_scripts_read() {
+    let s = Store::demo();
+    assert_eq!(
+        out(&s, r#"get_cs_service("UserServer:fe01.contoso.com")[0].UserDatabase"#),
+        "UserDatabase:sql01.contoso.com"
+    );
+    assert_eq!(
+        out(&s, r#"(Get-CsService -UserServer -PoolFqdn fe01.contoso.com).Registrar"#),
+        "Registrar:fe01.contoso.com"
+    );
+    assert_eq!(out(&s, r#"get_cs_service("UserDatabase:sql01.contoso.com")[0].SqlInstanceName"#), "rtc");
+    assert_eq!(
+        out(&s, r#"get_cs_service("PersistentChatServer:pc01.contoso.com")[0].PersistentChatDatabase"#),
+        "PersistentChatDatabase:sql01.contoso.com"
+    );
+    let voice =
+        out(&s, r#"Get-CsUser | Where-Object {$_.EnterpriseVoiceEnabled -eq $true} | ForEach-Object {$_.LineURI}"#);
+    assert_eq!(voice.lines().count(), 5, "{voice}");
+    assert!(voice.contains("tel:+35315550101"), "{voice}");
+    assert_eq!(out(&s, r#"get_cs_user("contoso\\tempuser")[0].EnterpriseVoiceEnabled"#), "False");
+    // A typo of the new properties is still an error with a suggestion.
+    let run = s.c(r#"get_cs_user("contoso\\annb")[0].LineUri2"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("did you mean 'LineURI'?"), "{}", run.stderr);
+}
