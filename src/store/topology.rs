@@ -70,7 +70,6 @@ pub fn endpoint_container(domain_dn: &str) -> String {
 /// move with every change to the pool's data and are read afresh by `Store::pool_mark`; a test
 /// checks that every column is one or the other.
 const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, default_endpoint, state, ord";
-const MARK_COLUMNS: &[&str] = &["generation", "seq"];
 
 /// Temporary (per-connection) triggers that move an epoch on every row this connection inserts,
 /// deletes or changes in the tables `pools()` reads. Triggers rather than `total_changes` so that
@@ -441,6 +440,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MARK_COLUMNS: &[&str] = &["generation", "seq"];
 
     fn store_with_a_pool() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
