@@ -99,8 +99,11 @@ impl Store {
 
     /// A copy of a pool: attached with its mark, or why not.
     pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
-        if self.attached_file_changed(instance) {
-            return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
+        if !self.verified_in_transaction(instance) {
+            if self.attached_file_changed(instance) {
+                return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
+            }
+            self.note_verified(instance);
         }
         Ok(match self.pool_schema(instance) {
             Some(schema) => {

@@ -22,7 +22,7 @@ pub mod settings;
 pub mod topology;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -70,6 +70,14 @@ pub struct Store {
     recheck: Cell<bool>,
     /// The last id `new_id` handed out.
     last_id: Cell<i64>,
+    /// Pools (lower-case FQDN) whose mark the open transaction has moved on (see
+    /// `pool_statements`): one move per transaction, not one per item of a 100,000-item
+    /// pipeline. Emptied whenever the move could have been undone (savepoint rollback) or the
+    /// transaction ends.
+    marked: RefCell<HashSet<String>>,
+    /// SQL instances (lower case) whose file the open transaction found to be the one attached
+    /// (see `copy_state`); checked again just before COMMIT, where a replaced file matters.
+    verified: RefCell<HashSet<String>>,
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -162,6 +170,8 @@ impl Store {
             locked: Cell::new(false),
             recheck: Cell::new(false),
             last_id: Cell::new(0),
+            marked: RefCell::new(HashSet::new()),
+            verified: RefCell::new(HashSet::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -197,15 +207,52 @@ impl Store {
     /// pool database at once (BEGIN IMMEDIATE), before anything is read.
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
         self.recheck.set(false);
+        self.end_of_transaction();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
         self.locked.set(write);
         Ok(())
     }
 
+    /// Commit, unless a pool database file the transaction used was replaced or deleted since
+    /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
+    /// back instead and the error names the file.
     pub fn commit(&self) -> rusqlite::Result<()> {
+        let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
+        if let Some(instance) = replaced {
+            self.rollback();
+            let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
+                crate::errors::CmdletError::invalid_operation(format!(
+                    "the file {} was replaced or deleted while in use; nothing was committed",
+                    path.display()
+                )),
+            )));
+        }
         self.control("COMMIT")?;
         self.locked.set(false);
+        self.end_of_transaction();
         Ok(())
+    }
+
+    fn end_of_transaction(&self) {
+        self.marked.borrow_mut().clear();
+        self.verified.borrow_mut().clear();
+    }
+
+    /// Note that this transaction moved the pool's mark on; false when it already had.
+    pub(crate) fn first_mark_in_transaction(&self, fqdn: &str) -> bool {
+        self.marked.borrow_mut().insert(fqdn.to_ascii_lowercase())
+    }
+
+    /// Whether this transaction already found the SQL instance's file to be the attached one.
+    pub(crate) fn verified_in_transaction(&self, instance: &str) -> bool {
+        self.in_transaction() && self.verified.borrow().contains(&instance.to_ascii_lowercase())
+    }
+
+    pub(crate) fn note_verified(&self, instance: &str) {
+        if self.in_transaction() {
+            self.verified.borrow_mut().insert(instance.to_ascii_lowercase());
+        }
     }
 
     /// Does the open transaction hold every write lock (so what it reads cannot change under it)?
@@ -235,6 +282,8 @@ impl Store {
     /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
     pub fn rollback_to_savepoint(&self) {
         self.forget_pools();
+        // The item's move of a pool mark may be among what is undone.
+        self.marked.borrow_mut().clear();
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
     }
 
@@ -244,6 +293,7 @@ impl Store {
 
     pub fn rollback(&self) {
         self.forget_pools();
+        self.end_of_transaction();
         self.locked.set(false);
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");

@@ -2,8 +2,6 @@
 //! them, each with the database serving it now and, in Normal state, the backup every change must
 //! also reach (see `store::pool_data`).
 
-use std::cell::Cell;
-
 use super::Store;
 use super::failover::{self, CopyState, Mark, Side};
 use super::topology::PoolRow;
@@ -19,8 +17,6 @@ pub struct PoolTarget {
     pub mirror: Option<String>,
     /// Why the backup a write must also reach is unavailable (writes are refused).
     pub mirror_missing: Option<String>,
-    /// Whether this invocation already counted its change in `pool_sync`.
-    pub(super) counted: Cell<bool>,
 }
 
 impl Store {
@@ -76,7 +72,7 @@ impl Store {
             },
             _ => (None, None),
         };
-        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing, counted: Cell::new(false) })
+        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing })
     }
 
     /// The serving copy cannot be used: say which file, why, and the command that recovers.
@@ -148,7 +144,6 @@ mod tests {
             schema: "main".into(),
             mirror: None,
             mirror_missing: Some("the backup database sql02 of pool 'pc01.contoso.com' is unavailable".into()),
-            counted: Cell::new(false),
         };
         let err = store.pool_write(&target, "DELETE FROM {db}.meta", &[]).unwrap_err();
         let err = CmdletError::from(err);
