@@ -6,6 +6,8 @@ pub mod ancestry;
 pub mod archive;
 pub mod category;
 mod columns;
+pub mod described;
+mod dialect;
 pub mod directory;
 pub mod endpoint;
 pub mod failover;
@@ -29,6 +31,7 @@ use std::time::Duration;
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::catalog::enums::PoolState;
 use topology::PoolRow;
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -471,7 +474,7 @@ impl Store {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> rusqlite::Result<()> {
             for p in &pools {
-                let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
+                let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
                 let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,

@@ -5,6 +5,7 @@
 use super::Store;
 use super::failover::{self, CopyState, Mark, Side};
 use super::topology::PoolRow;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
 /// A Persistent Chat pool, the attached schema serving it, and the schema mirroring it.
@@ -28,7 +29,7 @@ impl Store {
     /// writer may have been between the commits of the two files).
     pub fn pool_target(&self, pool: &PoolRow) -> CmdletResult<PoolTarget> {
         let mark = self.pool_mark(&pool.fqdn)?;
-        let (serving, side) = if pool.state == "FailedOver" {
+        let (serving, side) = if pool.state == PoolState::FailedOver {
             (pool.backup_database.as_deref(), Side::Backup)
         } else {
             (pool.database.as_deref(), Side::Primary)
@@ -46,8 +47,8 @@ impl Store {
             }
             CopyState::Unavailable(why) => return Err(self.serving_unavailable(pool, serving, &why)),
         };
-        let (mirror, mirror_missing) = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
+        let (mirror, mirror_missing) = match (pool.state, &pool.backup_database) {
+            (PoolState::Normal, Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
                 CopyState::Ready { schema, mark: held } if held == mark => (Some(schema), None),
                 CopyState::Ready { mark: held, .. } => (
                     None,
@@ -78,11 +79,11 @@ impl Store {
     /// The serving copy cannot be used: say which file, why, and the command that recovers.
     fn serving_unavailable(&self, pool: &PoolRow, instance: &str, why: &str) -> CmdletError {
         let fqdn = &pool.fqdn;
-        let advice = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(_)) => format!(
+        let advice = match (pool.state, &pool.backup_database) {
+            (PoolState::Normal, Some(_)) => format!(
                 "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
             ),
-            ("FailedOver", _) => {
+            (PoolState::FailedOver, _) => {
                 format!("return to the primary: {}", failover::repair_call(fqdn, Side::Primary))
             }
             _ => "restore the file from a backup of it".to_string(),
