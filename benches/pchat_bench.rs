@@ -514,6 +514,8 @@ fn bench_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
 /// without functions or param(), repeated), inside one `pchat -c` run, per script.
 fn bench_ps_script_translate(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     const ROUNDS: usize = 20;
+    // pchat warns on stderr (which fails a run) about a store path that holds no store.
+    ctx.ensure_loaded()?;
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/ps_scripts");
     let mut files: Vec<PathBuf> = fs::read_dir(&dir)
         .map_err(|e| format!("cannot list {}: {e}", dir.display()))?

@@ -189,6 +189,7 @@ fn budget(cli: &Cli, script: bool) -> Budget {
 
 const DEMO_TOPOLOGY: &str = include_str!("../scripts/demo/topology.json");
 const DEMO_DIRECTORY: &str = include_str!("../scripts/demo/directory.json");
+const DEMO_WORKING_SET: &str = include_str!("../scripts/demo/working_set.rhai");
 
 /// Load the demo environment into a store that has no topology yet, through the cmdlets themselves.
 fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
@@ -201,8 +202,9 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
     let files = crate::files::Guard::unconfined();
     files.write_bytes(&topology, false, DEMO_TOPOLOGY.as_bytes()).map_err(|e| e.to_string())?;
     files.write_bytes(&directory, false, DEMO_DIRECTORY.as_bytes()).map_err(|e| e.to_string())?;
+    // The working set runs in a block of its own, so its variables stay out of the session.
     let code = format!(
-        "publish_cs_topology(#{{FileName: {:?}, Confirm: false}}); import_cs_ad_principal(#{{FileName: {:?}, Confirm: false}});",
+        "publish_cs_topology(#{{FileName: {:?}, Confirm: false, ErrorAction: \"Stop\"}}); import_cs_ad_principal(#{{FileName: {:?}, Confirm: false, ErrorAction: \"Stop\"}});\n{{\n{DEMO_WORKING_SET}\n}}",
         topology.to_string_lossy(),
         directory.to_string_lossy()
     );
@@ -253,9 +255,16 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
     } else {
         code
     };
+    if shell.json {
+        powershell::runtime::collect_json_output();
+    }
     let result = shell.eval(code);
+    let gathered = powershell::runtime::take_json_output().filter(|items| !items.is_empty());
     // A PowerShell `exit N` ends the script with that code.
     if let Some(code) = powershell::runtime::take_exit_code() {
+        if let Some(items) = gathered {
+            println!("{}", output::render(&rhai::Dynamic::from_array(items), true));
+        }
         if let Err(e) = &result {
             eprintln!("{}", engine::describe_error(e));
         }
@@ -263,6 +272,15 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
     }
     match result {
         Ok(value) => {
+            // A script's statements' output and its final value make one JSON array.
+            let value = match gathered {
+                Some(mut items) => {
+                    items.extend(powershell::runtime::pipe(value));
+                    rhai::Dynamic::from_array(items)
+                }
+                None => value,
+            };
+            let value = if shell.errors_written() > 0 && is_empty_answer(&value) { rhai::Dynamic::UNIT } else { value };
             let mut text = output::render(&value, shell.json);
             if shell.json && text.is_empty() {
                 // Exactly one document: a run with no result says so.
@@ -274,11 +292,20 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
         Err(e) => {
+            // What the script output before it stopped is still its output.
+            if let Some(items) = gathered {
+                println!("{}", output::render(&rhai::Dynamic::from_array(items), true));
+            }
             let mut text = shell.describe_error(&e);
             // A runbook's errors name its file beside the line.
             if let Some(file) = file
                 && let Some(i) = text.rfind(" (line ")
             {
+                // A .ps1's statements keep their lines through translation, not their columns.
+                if powershell && let Some(c) = text[i..].find(", column ") {
+                    let end = text[i + c..].find(')').map_or(text.len(), |e| i + c + e);
+                    text.replace_range(i + c..end, "");
+                }
                 text.insert_str(i + 2, &format!("{}, ", file.display()));
             }
             crate::streams::error(&text);
@@ -289,6 +316,17 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             }
         }
     }
+}
+
+/// No value, no objects, 0 or "": after an error, such a final value was most likely computed over
+/// a read that failed (`get_cs_persistent_chat_room(#{Category: "Nope"}).len()`), and printed
+/// it would pass for a real answer. The error line and exit code 3 are the answer instead.
+fn is_empty_answer(value: &rhai::Dynamic) -> bool {
+    value.is_unit()
+        || value.as_int() == Ok(0)
+        || value.read_lock::<rhai::Array>().is_some_and(|a| a.is_empty())
+        || value.read_lock::<rhai::Map>().is_some_and(|m| m.is_empty())
+        || value.read_lock::<rhai::ImmutableString>().is_some_and(|s| s.is_empty())
 }
 
 pub fn main() -> i32 {

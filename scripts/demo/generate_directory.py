@@ -103,6 +103,15 @@ NAMED_USERS = [
     ("Nora NoSip", "nora", OU_IT, "IT", "Systems Administrator", "Dublin", False),
 ]
 
+# Named users with Enterprise Voice and a phone number.
+VOICE_USERS = {
+    "annb": "tel:+35315550101",
+    "bobk": "tel:+35315550102",
+    "kenmyer": "tel:+35315550110",
+    "pilar": "tel:+35315550111",
+    "ceo": "tel:+35315550100",
+}
+
 CONTACTS = [
     ("Lobby Kiosk", OU_DUBLIN, "sip:LobbyKiosk@contoso.com"),
     ("Board Room", OU_FINANCE, "sip:board@contoso.com"),
@@ -134,6 +143,9 @@ def make_user(display, sam, parent, department, title, locality, sip_enabled):
     user["l"] = locality
     if sip_enabled:
         user["RegistrarPool"] = FE_OSLO if locality == "Oslo" else FE_DUBLIN
+    if sam in VOICE_USERS:
+        user["EnterpriseVoiceEnabled"] = True
+        user["LineURI"] = VOICE_USERS[sam]
     return user
 
 

@@ -99,10 +99,12 @@ pub enum ObjType {
     Credential,
     Message,
     RunbookConfiguration,
+    Pool,
+    Computer,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 17] = [
+    pub const ALL: [ObjType; 19] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -120,6 +122,8 @@ impl ObjType {
         ObjType::Credential,
         ObjType::Message,
         ObjType::RunbookConfiguration,
+        ObjType::Pool,
+        ObjType::Computer,
     ];
 
     /// Type names as the product spells them.
@@ -142,6 +146,8 @@ impl ObjType {
             ObjType::Credential => "PSCredential",
             ObjType::Message => "ChatMessage",
             ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
+            ObjType::Pool => "Pool",
+            ObjType::Computer => "Computer",
         }
     }
 
@@ -219,6 +225,8 @@ impl ObjType {
                 "RegistrarPool",
                 "SiteId",
                 "PersistentChatPolicy",
+                "EnterpriseVoiceEnabled",
+                "LineURI",
             ],
             ObjType::Role => &["Identity", "Sid", "Cmdlets", "UserScopes", "IsStandardRole", "ConfigScopes"],
             ObjType::Service => &["Identity", "Role", "SiteId", "PoolFqdn", "DependentServiceList"],
@@ -226,6 +234,8 @@ impl ObjType {
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
             ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
+            ObjType::Pool => &["Identity", "Fqdn", "Site", "Services", "Computers"],
+            ObjType::Computer => &["Identity", "Pool", "Fqdn"],
         }
     }
 

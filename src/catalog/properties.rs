@@ -8,7 +8,21 @@ impl ObjType {
     /// pchat's own properties that some objects of the type carry after the reference's ones.
     pub fn extra_properties(self) -> &'static [&'static str] {
         match self {
-            ObjType::Service => &["Servers", "ActiveServers"],
+            ObjType::Service => &[
+                "Servers",
+                "ActiveServers",
+                "SqlInstanceName",
+                "Registrar",
+                "UserServer",
+                "UserDatabase",
+                "WebServer",
+                "FileStore",
+                "PersistentChatDatabase",
+                "PersistentChatComplianceDatabase",
+                "ArchivingDatabase",
+                "MonitoringDatabase",
+                "CentralManagementDatabase",
+            ],
             _ => &[],
         }
     }

@@ -6,8 +6,10 @@
 //! binary's global allocator) and checked after every script operation. The functions that make
 //! a value of a size given as a number (`pad`, `blob`) check the budget before they allocate, so
 //! `[].pad(100_000_000, 0)` is refused before it is attempted; everything else grows by at most
-//! doubling what already fits in the budget. (The engine's own string and array size limits are
-//! not used: with any of them set it re-measures a whole array after each `push`.)
+//! doubling what already fits in the budget. An array holds at most half the budget in item slots
+//! ([`max_array_items`]), checked in O(1) by each function that grows one. (The engine's own string
+//! and array size limits are not used: with any of them set it re-measures a whole array after each
+//! `push`.)
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -167,15 +169,64 @@ fn growth(len: INT, have: usize) -> usize {
     usize::try_from(len).unwrap_or(0).saturating_sub(have)
 }
 
-/// `pad` and `blob` with the budget checked before the allocation; otherwise as the engine's own.
+/// The most items an array may hold under a memory budget of `bytes`: half the budget in item
+/// slots. An array that full doubles its allocation past the budget when it next grows, so the
+/// limit only says earlier, and in one check per growth, what the budget would say anyway; it is
+/// what stops `[].pad(100_000_000, 0)` (1.6 GB of slots) under the default budget of 2 GB.
+pub fn max_array_items(bytes: usize) -> usize {
+    bytes / (2 * std::mem::size_of::<Dynamic>())
+}
+
+/// Refuse to grow an array to `len` items past [`max_array_items`].
+fn allow_items(function: &str, len: usize, max: usize, memory_mb: u64) -> Result<(), Box<EvalAltResult>> {
+    if len > max {
+        return Err(EvalAltResult::ErrorRuntime(
+            format!("{function}: an array of {len} items is more than the run's memory budget of {memory_mb} MB allows ({max} items); raise it with --max-memory-mb N").into(),
+            Position::NONE,
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// `pad` and `blob` with the budget checked before the allocation, and the functions that grow an
+/// array (`push`, `append`, `+`, `insert`) with its item limit checked in O(1); otherwise as the
+/// engine's own.
 fn register_sized(engine: &mut Engine, bytes: usize, mb: u64) {
     let value_size = std::mem::size_of::<Dynamic>();
+    let max = max_array_items(bytes);
     engine.register_fn("pad", move |a: &mut Array, len: INT, item: Dynamic| -> Result<(), Box<EvalAltResult>> {
         let more = growth(len, a.len());
         if more > 0 {
+            allow_items("pad", a.len().saturating_add(more), max, mb)?;
             reserve("pad", more.saturating_mul(value_size), bytes, mb)?;
             a.resize(a.len() + more, item);
         }
+        Ok(())
+    });
+    // (`+=` on an array is the engine's built-in operator, out of reach here: the memory budget,
+    // checked after each operation, stops it.)
+    engine.register_fn("push", move |a: &mut Array, item: Dynamic| -> Result<(), Box<EvalAltResult>> {
+        allow_items("push", a.len() + 1, max, mb)?;
+        a.push(item);
+        Ok(())
+    });
+    engine.register_fn("append", move |a: &mut Array, more: Array| -> Result<(), Box<EvalAltResult>> {
+        allow_items("append", a.len().saturating_add(more.len()), max, mb)?;
+        a.extend(more);
+        Ok(())
+    });
+    engine.register_fn("+", move |mut a: Array, more: Array| -> Result<Array, Box<EvalAltResult>> {
+        allow_items("+", a.len().saturating_add(more.len()), max, mb)?;
+        a.extend(more);
+        Ok(a)
+    });
+    engine.register_fn("insert", move |a: &mut Array, at: INT, item: Dynamic| -> Result<(), Box<EvalAltResult>> {
+        allow_items("insert", a.len() + 1, max, mb)?;
+        // As the engine's own: a negative position counts from the end; out of range appends or prepends.
+        let len = a.len() as INT;
+        let at = if at < 0 { (len + at).max(0) } else { at.min(len) };
+        a.insert(at as usize, item);
         Ok(())
     });
     engine.register_fn("pad", move |b: &mut Blob, len: INT, value: INT| -> Result<(), Box<EvalAltResult>> {
@@ -215,4 +266,19 @@ fn register_sized(engine: &mut Engine, bytes: usize, mb: u64) {
             Ok(())
         },
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_array_holds_half_the_budget_in_item_slots() {
+        let default = Budget::default().memory_bytes();
+        assert_eq!(max_array_items(default), 67_108_864);
+        assert!(max_array_items(default) < 100_000_000, "10^8 items are refused under the default budget");
+        assert!(allow_items("push", 67_108_864, max_array_items(default), 2048).is_ok());
+        let e = allow_items("push", 67_108_865, max_array_items(default), 2048).unwrap_err().to_string();
+        assert!(e.contains("memory budget of 2048 MB allows (67108864 items); raise it with --max-memory-mb N"), "{e}");
+    }
 }

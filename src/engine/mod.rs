@@ -354,6 +354,7 @@ const BUILTINS: &[&str] = &[
     "read_text",
     "translate",
     "eprint",
+    "select_object",
 ];
 
 /// "; did you mean 'get_cs_persistent_chat_room'?" for a mistyped function name.

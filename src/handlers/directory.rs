@@ -54,6 +54,8 @@ const KEYS: &[&str] = &[
     "UserPrincipalName",
     "Department",
     "RegistrarPool",
+    "EnterpriseVoiceEnabled",
+    "LineURI",
     "Members",
 ];
 
@@ -149,6 +151,23 @@ fn principal_spec(
             Some("SamAccountName") => spec.sam = as_string(key, value)?,
             Some("UserPrincipalName") => spec.upn = as_string(key, value)?,
             Some("RegistrarPool") => spec.registrar_pool = as_string(key, value)?,
+            Some("EnterpriseVoiceEnabled") => {
+                let on = match value {
+                    Json::Bool(b) => *b,
+                    Json::String(s) if s.trim().eq_ignore_ascii_case("true") => true,
+                    Json::String(s) if s.trim().eq_ignore_ascii_case("false") => false,
+                    other => return Err(format!("EnterpriseVoiceEnabled must be true or false, not {other}")),
+                };
+                spec.attrs.insert("EnterpriseVoiceEnabled".into(), Json::Bool(on));
+            }
+            Some("LineURI") => {
+                if let Some(uri) = as_string(key, value)? {
+                    if !uri.get(..4).is_some_and(|t| t.eq_ignore_ascii_case("tel:")) || uri.len() < 5 {
+                        return Err(format!("LineURI '{uri}' must be a tel: URI (e.g. tel:+35315550101)"));
+                    }
+                    spec.attrs.insert("LineURI".into(), Json::String(uri));
+                }
+            }
             Some("Members") => {
                 let list = value.as_array().ok_or("Members must be an array of DNs")?;
                 members = Some(
@@ -181,6 +200,11 @@ fn principal_spec(
     }
     if spec.registrar_pool.is_some() && spec.kind != PrincipalKind::User {
         return Err(format!("a {} has no RegistrarPool (only users do)", spec.kind));
+    }
+    for voice in ["EnterpriseVoiceEnabled", "LineURI"] {
+        if spec.attrs.contains_key(voice) && spec.kind != PrincipalKind::User {
+            return Err(format!("a {} has no {voice} (only users do)", spec.kind));
+        }
     }
     match (spec.kind, members) {
         (PrincipalKind::Group, m) => spec.members = Some(m.unwrap_or_default()),

@@ -91,6 +91,8 @@ pub static TABLE: Table = Table {
         on(&e::state::REPAIR_CS_PERSISTENT_CHAT_DATABASE, state::repair),
         on(&e::runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION, runbook::get),
         on(&e::runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION, runbook::set),
+        on(&e::topology::GET_CS_POOL, topology::get_pool),
+        on(&e::topology::GET_CS_COMPUTER, topology::get_computer),
     ],
     // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
     methods: &[

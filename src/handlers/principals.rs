@@ -128,6 +128,11 @@ pub fn user_object(p: &PrincipalRow, site_of: &dyn Fn(&str) -> Option<String>) -
             ("RegistrarPool", opt(p.registrar_pool.clone())),
             ("SiteId", opt(p.registrar_pool.as_deref().and_then(site_of).map(|s| format!("Site:{s}")))),
             ("PersistentChatPolicy", opt(p.policy.clone())),
+            (
+                "EnterpriseVoiceEnabled",
+                Dynamic::from_bool(p.attrs.get("EnterpriseVoiceEnabled").and_then(|v| v.as_bool()).unwrap_or(false)),
+            ),
+            ("LineURI", opt(p.attrs.get("LineURI").and_then(|v| v.as_str()).map(str::to_string))),
         ],
     )
 }

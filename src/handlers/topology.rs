@@ -1,4 +1,5 @@
-//! Publish-CsTopology (pchat extension) and Get-CsService.
+//! Publish-CsTopology (pchat extension), Get-CsService, and the topology reads Get-CsPool and
+//! Get-CsComputer.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -12,7 +13,7 @@ use crate::catalog::{self, ObjType, Ty};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{list, object, text};
-use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
+use crate::store::topology::{PCHAT_ROLE, PoolRow, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
 use crate::values::dns::is_fqdn;
 
 #[derive(Deserialize)]
@@ -309,8 +310,10 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let identity = b.str("Identity");
     let pool = b.str("PoolFqdn");
     let pools = store.pools()?;
+    let services = store.services()?;
+    let instances = store.sql_instances()?;
     let mut out = Vec::new();
-    for s in store.services()? {
+    for s in &services {
         let id = format!("{}:{}", s.role, s.pool);
         let keep = role.is_none_or(|r| r.eq_ignore_ascii_case(&s.role))
             && pool.is_none_or(|p| p.eq_ignore_ascii_case(&s.pool))
@@ -324,13 +327,37 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             ("Role", text(s.role.clone())),
             ("SiteId", text(format!("Site:{}", s.site))),
             ("PoolFqdn", text(s.pool.clone())),
-            ("DependentServiceList", list(s.dependents)),
+            ("DependentServiceList", list(s.dependents.clone())),
         ];
         if s.role == PCHAT_ROLE
             && let Some(p) = pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(&s.pool))
         {
             props.push(("Servers", list(p.servers.clone())));
             props.push(("ActiveServers", list(p.active_servers.clone())));
+            // The service its chat data lives on: the database service of the pool's SQL server.
+            if let Some(host) = p.database.as_deref().and_then(|d| d.split_once('\\')).map(|(h, _)| h) {
+                let id = format!("PersistentChatDatabase:{host}");
+                if services.iter().any(|x| format!("{}:{}", x.role, x.pool).eq_ignore_ascii_case(&id)) {
+                    props.push(("PersistentChatDatabase", text(id)));
+                }
+            }
+        }
+        // A database service: the SQL instance that holds it on its server.
+        if s.role.ends_with("Database")
+            && let Some(name) = instances.iter().find_map(|i| {
+                i.identity.split_once('\\').filter(|(host, _)| host.eq_ignore_ascii_case(&s.pool)).map(|(_, n)| n)
+            })
+        {
+            props.push(("SqlInstanceName", text(name.to_string())));
+        }
+        // Each service it depends on, also as a property named by that service's role.
+        for dep in &s.dependents {
+            if let Some((role, _)) = dep.split_once(':')
+                && let Some(name) = ObjType::Service.extra_properties().iter().find(|n| n.eq_ignore_ascii_case(role))
+                && !props.iter().any(|(k, _)| k == name)
+            {
+                props.push((name, text(dep.clone())));
+            }
         }
         out.push(object(ObjType::Service, props));
     }
@@ -341,6 +368,94 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             "no service '{id}' (identity form Role:pool.fqdn, e.g. PersistentChatServer:pc01.contoso.com)"
         ))
         .with_target(id));
+    }
+    Ok(out)
+}
+
+/// A pool named by FQDN, or NotFound naming the pools there are (`what`: the parameter).
+fn known_pool<'a>(pools: &'a [PoolRow], fqdn: &str, what: &str) -> CmdletResult<&'a PoolRow> {
+    pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).ok_or_else(|| {
+        let names: Vec<&str> = pools.iter().map(|p| p.fqdn.as_str()).collect();
+        let hint = crate::values::text::did_you_mean(fqdn, &names, "pools");
+        CmdletError::not_found(format!("{what}: no pool '{fqdn}' in the topology{hint}")).with_target(fqdn)
+    })
+}
+
+/// Get-CsPool: each pool with its site, the identities of its services and its computers (a pool
+/// whose topology lists no Servers has one computer of the pool's own name).
+pub fn get_pool(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let pools = ctx.store.pools()?;
+    let services = ctx.store.services()?;
+    let filter = wildcard_filter(b)?;
+    let selected: Vec<&PoolRow> = match b.str("Identity") {
+        Some(id) => vec![known_pool(&pools, id.trim(), "-Identity")?],
+        None => pools.iter().filter(|p| filter.as_ref().is_none_or(|f| f.is_match(&p.fqdn))).collect(),
+    };
+    Ok(selected
+        .into_iter()
+        .map(|p| {
+            let ids: Vec<String> = services
+                .iter()
+                .filter(|s| s.pool.eq_ignore_ascii_case(&p.fqdn))
+                .map(|s| format!("{}:{}", s.role, s.pool))
+                .collect();
+            object(
+                ObjType::Pool,
+                vec![
+                    ("Identity", text(p.fqdn.clone())),
+                    ("Fqdn", text(p.fqdn.clone())),
+                    ("Site", text(format!("Site:{}", p.site))),
+                    ("Services", list(ids)),
+                    ("Computers", list(p.servers.clone())),
+                ],
+            )
+        })
+        .collect())
+}
+
+/// Get-CsComputer: every server of every pool, or those of one pool, one service or one name.
+pub fn get_computer(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let pools = ctx.store.pools()?;
+    let filter = wildcard_filter(b)?;
+    let mut scope: Vec<&PoolRow> = pools.iter().collect();
+    if let Some(pool) = b.str("Pool") {
+        scope = vec![known_pool(&pools, pool.trim(), "-Pool")?];
+    }
+    if let Some(service) = b.str("Service") {
+        let services = ctx.store.services()?;
+        let found = services.iter().find(|s| format!("{}:{}", s.role, s.pool).eq_ignore_ascii_case(service.trim()));
+        let Some(found) = found else {
+            return Err(CmdletError::not_found(format!(
+                "-Service: no service '{service}' (identity form Role:pool.fqdn, e.g. PersistentChatServer:pc01.contoso.com; get_cs_service() lists them)"
+            ))
+            .with_target(service));
+        };
+        scope = vec![known_pool(&pools, &found.pool, "-Service")?];
+    }
+    let identity = b.str("Identity").map(str::trim);
+    let mut out = Vec::new();
+    for p in scope {
+        for server in &p.servers {
+            let keep = identity.is_none_or(|i| i.eq_ignore_ascii_case(server))
+                && filter.as_ref().is_none_or(|f| f.is_match(server));
+            if keep {
+                out.push(object(
+                    ObjType::Computer,
+                    vec![
+                        ("Identity", text(server.clone())),
+                        ("Pool", text(p.fqdn.clone())),
+                        ("Fqdn", text(server.clone())),
+                    ],
+                ));
+            }
+        }
+    }
+    if let Some(id) = identity
+        && out.is_empty()
+    {
+        let names: Vec<&str> = pools.iter().flat_map(|p| p.servers.iter().map(String::as_str)).collect();
+        let hint = crate::values::text::did_you_mean(id, &names, "computers");
+        return Err(CmdletError::not_found(format!("no computer '{id}' in the topology{hint}")).with_target(id));
     }
     Ok(out)
 }

@@ -320,6 +320,30 @@ fn select(ctx: NativeCallContext, a: Array, specs: Array) -> RhaiResult<Array> {
     Ok(out)
 }
 
+/// Select-Object for Rhai scripts: as [`select`], but a plain property name that an object built by
+/// a script does not have is an error with a suggestion (a Rhai map literal has no fixed type
+/// that would catch a typo, and a silent empty column would pass for data).
+fn select_object(ctx: NativeCallContext, a: Array, specs: Array) -> RhaiResult<Array> {
+    for item in &a {
+        let Some(map) = item.read_lock::<Map>() else { continue };
+        if crate::catalog::ObjType::from_tag(item.tag()).is_some() {
+            continue; // pchat objects check their own properties
+        }
+        for spec in &specs {
+            if spec.is_map() {
+                continue;
+            }
+            let name = text(spec.clone());
+            if !name.contains(['*', '?']) && expr::lookup_ci(&map, &name).is_none() {
+                let keys: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+                let hint = crate::values::text::did_you_mean(&name, &keys, "properties");
+                return fail(format!("select_object: the object has no property '{name}'{hint}"));
+            }
+        }
+    }
+    select(ctx, a, specs)
+}
+
 /// Out-Host -Paging and `| more`: a screenful at a time when a person is at the terminal.
 fn out_host(items: Array, paging: bool, json: bool) {
     let rendered = output::render(&Dynamic::from_array(items), json);
@@ -421,6 +445,15 @@ pub fn register(engine: &mut Engine, json: bool) {
     });
     engine.register_fn("ps_group", group);
     engine.register_fn("ps_select", select);
+    // The Rhai form of Select-Object: `rooms.select_object(["Privacy", "Name"])`.
+    engine.register_fn("select_object", select_object);
+    engine.register_fn("select_object", |ctx: NativeCallContext, a: Array, name: &str| {
+        select_object(ctx, a, vec![Dynamic::from(name.to_string())])
+    });
+    engine.register_fn("select_object", |ctx: NativeCallContext, m: Map, specs: Array| -> RhaiResult<Dynamic> {
+        let mut out = select_object(ctx, vec![Dynamic::from_map(m)], specs)?;
+        Ok(out.pop().unwrap_or(Dynamic::UNIT))
+    });
     engine.register_fn("ps_out_host", move |items: Array, paging: bool| out_host(items, paging, json));
     engine.register_fn("ps_out_string", |items: Array, stream: bool| {
         let rendered = output::render(&Dynamic::from_array(items), false);

@@ -6,6 +6,7 @@ mod ast;
 pub mod cmdlets;
 pub mod fileio;
 mod lexer;
+mod lines;
 mod methods;
 mod parser;
 pub mod runtime;
@@ -93,7 +94,7 @@ pub fn translate(src: &str) -> Result<Translation, PsError> {
 /// `$n += 1` on a later line updates them rather than starting afresh.
 pub fn translate_in(src: &str, known: &[String]) -> Result<Translation, PsError> {
     let stmts = parser::parse(src)?;
-    translate::translate(&stmts, known)
+    translate::translate(&stmts, known, false)
 }
 
 /// Translate PowerShell for running: the Rhai text, or the message to print (a translation error,
@@ -103,7 +104,9 @@ pub fn for_engine(
     known: &[String],
     available: impl Fn(&crate::catalog::Cmdlet) -> bool,
 ) -> Result<String, (String, bool)> {
-    let t = translate_in(src, known).map_err(|e| (e.to_string(), true))?;
+    let t = parser::parse(src)
+        .and_then(|stmts| translate::translate(&stmts, known, true))
+        .map_err(|e| (e.to_string(), true))?;
     if let Some(missing) = t.cmdlets.iter().find(|c| !available(c)) {
         return Err((format!("{} is not available in this build of pchat", missing.name), false));
     }

@@ -85,6 +85,9 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_format_list", |a: Array, props: Array| output::format_list(&a, &strings(&props)));
     engine.register_fn("ps_to_json", to_json);
     engine.register_fn("ps_out", move |v: Dynamic| {
+        if json && collect_output(&v) {
+            return;
+        }
         let text = output::render(&v, json);
         if !text.is_empty() {
             println!("{}", text.trim_end_matches('\n'));
@@ -540,6 +543,34 @@ pub fn csv_bytes(a: Array, delimiter: &str) -> RhaiResult<Vec<u8>> {
         Ok(writer.get_ref().clone())
     };
     write().or_else(|e| fail(format!("Export-Csv: {e}")))
+}
+
+thread_local! {
+    /// A whole run's output objects under `--json`, printed at its end as one array
+    /// (see [`collect_json_output`]); `None`: each statement prints its own output.
+    static JSON_OUTPUT: std::cell::RefCell<Option<Array>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Gather what a script's statements output, instead of printing a JSON document per statement:
+/// a `.ps1` run with `--json` prints one array, as its output stream is one sequence of objects.
+pub fn collect_json_output() {
+    JSON_OUTPUT.with(|o| *o.borrow_mut() = Some(Array::new()));
+}
+
+/// The objects gathered since [`collect_json_output`], if it was called; gathering stops.
+pub fn take_json_output() -> Option<Array> {
+    JSON_OUTPUT.with(|o| o.borrow_mut().take())
+}
+
+/// Keep `v`'s objects for the run's one JSON array; false when no run is gathering them.
+fn collect_output(v: &Dynamic) -> bool {
+    JSON_OUTPUT.with(|o| match o.borrow_mut().as_mut() {
+        Some(items) => {
+            items.extend(pipe(v.clone()));
+            true
+        }
+        None => false,
+    })
 }
 
 #[cfg(test)]

@@ -157,7 +157,7 @@ impl Translator {
     pub fn statements(&mut self, stmts: &[Stmt]) -> Result<String, PsError> {
         let mut out = Vec::with_capacity(stmts.len());
         for s in stmts {
-            out.push(self.statement(s)?);
+            out.push(format!("{}{}", super::lines::marker(s), self.statement(s)?));
         }
         Ok(out.join(" "))
     }

@@ -159,7 +159,9 @@ impl Code {
     }
 }
 
-pub fn translate(stmts: &[Stmt], known: &[String]) -> Result<Translation, PsError> {
+/// `aligned`: each statement starts on the line of the Rhai text where it stands in the script,
+/// so a run-time error's line is the script's (for running; `:rhai` shows the compact form).
+pub fn translate(stmts: &[Stmt], known: &[String], aligned: bool) -> Result<Translation, PsError> {
     let mut t = Translator::new();
     t.frames[0].declared.extend(known.iter().cloned());
     t.collect_functions(stmts)?;
@@ -183,13 +185,19 @@ pub fn translate(stmts: &[Stmt], known: &[String]) -> Result<Translation, PsErro
     };
     for (i, s) in body.iter().enumerate() {
         let last = i + 1 == body.len();
-        out.push(t.top_statement(s, last)?);
+        out.push(format!("{}{}", super::lines::marker(s), t.top_statement(s, last)?));
     }
     // Variables first set inside blocks must exist before Rhai's strict-variable check sees them.
     let frame = t.frames.pop().unwrap_or_default();
     let declarations: Vec<String> = frame.hoisted.iter().map(|v| format!("let {v};")).collect();
-    out.splice(0..0, declarations);
-    Ok(Translation { rhai: out.join("\n"), cmdlets: t.cmdlets })
+    let body = out.join("\n");
+    let rhai = if aligned {
+        // On the first line, so that every statement can still start on its own line.
+        format!("{}{}", declarations.iter().map(|d| format!("{d} ")).collect::<String>(), super::lines::align(&body))
+    } else {
+        format!("{}{}", declarations.iter().map(|d| format!("{d}\n")).collect::<String>(), super::lines::strip(&body))
+    };
+    Ok(Translation { rhai, cmdlets: t.cmdlets })
 }
 
 type Self_ = Translator;

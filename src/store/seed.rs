@@ -11,7 +11,8 @@ pub fn standard_roles() -> Vec<(&'static str, Vec<&'static str>)> {
     let all = catalog::all();
     let names = |f: &dyn Fn(&Cmdlet) -> bool| all.iter().filter(|c| f(c)).map(|c| c.name).collect::<Vec<_>>();
     let is_get = |c: &Cmdlet| c.verb() == "Get";
-    let directory_reads = ["Get-CsService", "Get-CsAdPrincipal", "Get-CsAdminRole", "Get-CsUser"];
+    let directory_reads =
+        ["Get-CsService", "Get-CsPool", "Get-CsComputer", "Get-CsAdPrincipal", "Get-CsAdminRole", "Get-CsUser"];
     vec![
         ("CsAdministrator", names(&|_| true)),
         (

@@ -381,8 +381,11 @@ impl Store {
         match fqdn {
             Some(f) => {
                 let f = f.trim();
+                let known: Vec<String> = pools.iter().map(|p| p.fqdn.clone()).collect();
                 pools.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).ok_or_else(|| {
-                    CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology"))
+                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                    let hint = crate::values::text::did_you_mean(f, &known, "pools");
+                    CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology{hint}"))
                         .with_target(f)
                 })
             }

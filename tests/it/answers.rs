@@ -223,3 +223,111 @@ fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
         assert!(run.stderr.contains(want), "{code}: {}", run.stderr);
     }
 }
+
+#[test]
+fn select_object_in_rhai_keeps_the_order_asked_for_in_tables_and_json() {
+    let s = Store::examples();
+    let code = r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object(["Privacy", "Name", "Category"])"#;
+    let table = out(&s, code);
+    assert!(table.starts_with("Privacy Name"), "{table}");
+    assert!(table.lines().next().is_some_and(|l| l.trim_end().ends_with("Category")), "{table}");
+    let json = s.run(&["--json", "-c", code]).ok().stdout;
+    let keys: Vec<&str> = json.lines().filter_map(|l| l.trim().strip_prefix('"')?.split('"').next()).take(3).collect();
+    assert_eq!(keys, ["Privacy", "Name", "Category"], "{json}");
+    // Objects a script builds, one object, and a single name.
+    let one = out(&s, r#"#{b: 1, a: 2, c: 3}.select_object(["c", "a"])"#);
+    assert_eq!(one, "c : 3\na : 2");
+    let names =
+        out(&s, r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).select_object("Name")"#);
+    assert!(names.starts_with("Name\n----\n"), "{names}");
+    // A typo is an error with a suggestion, never an empty column.
+    let run = s.c(r#"[#{Room: 1, List: 2}].select_object(["Room", "Lsit"])"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no property 'Lsit'; did you mean 'List'?"), "{}", run.stderr);
+    let run = s.c(r#"get_cs_persistent_chat_room().select_object(["Nmae"])"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("did you mean 'Name'?"), "{}", run.stderr);
+}
+
+#[test]
+fn a_failed_read_is_answered_by_its_error_not_by_an_empty_value() {
+    let s = Store::examples();
+    // Not "0", "" or "[]" after the error line: those would pass for a real answer.
+    for code in [
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"}).len()"#,
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"})"#,
+        r#"get_cs_persistent_chat_room(#{Category: "Nope"}).map(|r| r.Name)"#,
+        r#"(Get-CsPersistentChatRoom -Category Nope).Count"#,
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 3, "{code}");
+        assert!(run.stderr.contains("NotFound: no category 'Nope'"), "{code}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{code}");
+        let run = s.run(&["--json", "-c", code]);
+        assert_eq!(run.stdout.trim(), "null", "{code}");
+    }
+    // A real answer is printed even when an earlier statement wrote an error.
+    let run = s.c(r#"get_cs_persistent_chat_room(#{Category: "Nope"}); get_cs_persistent_chat_room(#{Category: "Finance"}).len()"#);
+    assert_eq!((run.code, run.stdout.trim()), (3, "2"));
+    // Without an error, an empty answer is an answer.
+    assert_eq!(out(&s, r#"get_cs_persistent_chat_room(#{Filter: "nothing*"}).len()"#), "0");
+}
+
+#[test]
+fn pools_and_computers_of_the_topology_answer_as_in_the_lync_shell() {
+    let s = Store::demo();
+    let run = s.c(r#"Get-CsPool -Filter "fe*" | Select-Object Identity, Site, Computers"#).ok();
+    assert_eq!(
+        run.stdout.trim(),
+        "Identity         Site        Computers\n\
+         --------         ----        ---------\n\
+         fe01.contoso.com Site:Dublin {fe01.contoso.com}\n\
+         fe02.contoso.com Site:Oslo   {fe02.contoso.com}"
+    );
+    assert_eq!(out(&s, r#"get_cs_pool("PC02.contoso.com")[0].Services"#), "PersistentChatServer:pc02.contoso.com");
+    assert_eq!(
+        out(&s, r#"get_cs_computer(#{Filter: "pcsrv0[56]*"}).map(|c| c.Pool)"#),
+        "pc02.contoso.com\npc02.contoso.com"
+    );
+    assert_eq!(out(&s, r#"(Get-CsComputer pcsrv03.contoso.com).Pool"#), "pc01.contoso.com");
+    // Unknown names are NotFound with a suggestion, never an empty answer; a filter may match nothing.
+    let run =
+        not_found(&s, r#"get_cs_computer(#{Service: "PersistentChatServer:pc03.contoso.com"})"#, "Get-CsComputer");
+    assert!(run.stderr.contains("get_cs_service() lists them"), "{}", run.stderr);
+    let run = not_found(&s, r#"get_cs_computer(#{Pool: "pc2.contoso.com"})"#, "Get-CsComputer");
+    assert!(run.stderr.contains("did you mean 'pc02.contoso.com'?"), "{}", run.stderr);
+    assert_eq!(out(&s, r#"get_cs_pool(#{Filter: "lync*"}).len()"#), "0");
+    let run = s.c(r#"get_cs_pool()[0].Computer"#);
+    assert_eq!(run.code, 1, "a property a pool does not have is an error");
+    // A store without topology says how to load one.
+    let empty = Store::empty();
+    let run = empty.c("get_cs_computer()");
+    assert!(run.stderr.contains("publish one with publish_cs_topology"), "{}", run.stderr);
+}
+
+#[test]
+fn services_and_users_carry_the_properties_admin_scripts_read() {
+    let s = Store::demo();
+    assert_eq!(
+        out(&s, r#"get_cs_service("UserServer:fe01.contoso.com")[0].UserDatabase"#),
+        "UserDatabase:sql01.contoso.com"
+    );
+    assert_eq!(
+        out(&s, r#"(Get-CsService -UserServer -PoolFqdn fe01.contoso.com).Registrar"#),
+        "Registrar:fe01.contoso.com"
+    );
+    assert_eq!(out(&s, r#"get_cs_service("UserDatabase:sql01.contoso.com")[0].SqlInstanceName"#), "rtc");
+    assert_eq!(
+        out(&s, r#"get_cs_service("PersistentChatServer:pc01.contoso.com")[0].PersistentChatDatabase"#),
+        "PersistentChatDatabase:sql01.contoso.com"
+    );
+    let voice =
+        out(&s, r#"Get-CsUser | Where-Object {$_.EnterpriseVoiceEnabled -eq $true} | ForEach-Object {$_.LineURI}"#);
+    assert_eq!(voice.lines().count(), 5, "{voice}");
+    assert!(voice.contains("tel:+35315550101"), "{voice}");
+    assert_eq!(out(&s, r#"get_cs_user("contoso\\tempuser")[0].EnterpriseVoiceEnabled"#), "False");
+    // A typo of the new properties is still an error with a suggestion.
+    let run = s.c(r#"get_cs_user("contoso\\annb")[0].LineUri2"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("did you mean 'LineURI'?"), "{}", run.stderr);
+}

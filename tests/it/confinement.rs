@@ -399,9 +399,26 @@ fn runaway_scripts_end_with_the_budget_s_error() {
             "memory budget of 64 MB; raise it with --max-memory-mb N",
         ),
         (
-            "let a = []; a.pad(100000000, 0); a.len()",
+            "let b = blob(60000000); let a = []; a.pad(1000000, 0); a.len()",
             &["--max-memory-mb", "64"][..],
-            "exceed the run's memory budget of 64 MB",
+            "pad: 16000000 bytes would exceed the run's memory budget of 64 MB",
+        ),
+        // 10^8 items: refused under the default budget, by pad at once and by push as it grows
+        // (the item limit is half the budget in slots: 524,288 items at 16 MB).
+        (
+            "let a = []; a.pad(100000000, 0); a.len()",
+            &[][..],
+            "an array of 100000000 items is more than the run's memory budget of 2048 MB allows",
+        ),
+        (
+            "let a = []; for i in 0..100000000 { a.push(i) }",
+            &["--max-memory-mb", "16"][..],
+            "push: an array of 524289 items is more than the run's memory budget of 16 MB allows",
+        ),
+        (
+            "let a = [0]; a.pad(300000, 0); a.append(a); a.len()",
+            &["--max-memory-mb", "16"][..],
+            "append: an array of 600000 items is more than",
         ),
         ("let b = blob(100000000000);", &[][..], "raise it with --max-memory-mb N"),
         (r#"let s = ""; s.pad(10000000000, "ab");"#, &[][..], "raise it with --max-memory-mb N"),

@@ -8,6 +8,7 @@ mod answers;
 mod coherence;
 mod confinement;
 mod content;
+mod demo;
 mod endpoints;
 mod examples;
 mod failover;

@@ -282,3 +282,37 @@ fn a_ps1_param_block_takes_its_values_from_arg_and_refuses_bad_ones_before_openi
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.stdout.trim(), "pc01 8 JSON");
 }
+
+#[test]
+fn ps1_runtime_errors_name_the_scripts_own_line() {
+    let s = Store::examples();
+    let script = "param([string]$Pool = \"pc01.contoso.com\")\n\
+                  # a comment, then a blank line\n\
+                  \n\
+                  function Show-Room {\n\
+                  \x20   param($Room)\n\
+                  \x20   $Room.Nmae\n\
+                  }\n\
+                  $n = 0\n\
+                  foreach ($r in Get-CsPersistentChatRoom -PersistentChatPoolFqdn $Pool) {\n\
+                  \x20   $n++\n\
+                  \x20   if ($n -eq 2) {\n\
+                  \x20       Show-Room $r\n\
+                  \x20   }\n\
+                  }\n";
+    let run = s.runbook("rooms.ps1", script, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let path = s.dir.path().join("rooms.ps1");
+    assert!(
+        run.stderr.trim_end().ends_with(&format!("did you mean 'Name'? ({}, line 6)", path.display())),
+        "{}",
+        run.stderr
+    );
+    let run = s.runbook(
+        "stop.ps1",
+        "$a = 1\n\n\n$b = Get-CsPersistentChatRoom -Identity \"pc01.contoso.com\\Nope\" -ErrorAction Stop\n",
+        &[],
+    );
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("NotFound") && run.stderr.contains("stop.ps1, line 4)"), "{}", run.stderr);
+}

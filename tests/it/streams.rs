@@ -82,3 +82,29 @@ fn errors_are_red_on_a_terminal_and_plain_with_no_color_or_in_a_pipe() {
     let piped = s.c(code);
     assert!(piped.stderr.starts_with("Get-CsPersistentChatRoom: NotFound") && !piped.stderr.contains('\x1b'));
 }
+
+#[test]
+fn a_ps1_run_with_json_prints_its_whole_output_as_one_array() {
+    let s = Store::examples();
+    let script = "Get-CsPersistentChatCategory -PersistentChatPoolFqdn pc01.contoso.com | Select-Object Name\n\
+                  Write-Output \"between\"\n\
+                  foreach ($n in 1..2) { $n }\n\
+                  Write-Host \"for people\"\n";
+    let path = s.dir.path().join("report.ps1");
+    std::fs::write(&path, script).expect("write");
+    let run = s.run(&["--json", "run", &path.to_string_lossy()]).ok();
+    let doc = one_document(&run.stdout);
+    let items = doc.as_array().unwrap_or_else(|| panic!("one array: {doc}"));
+    assert_eq!(items.len(), 3 + 1 + 2, "{doc}");
+    assert_eq!(items[0]["Name"], "Announcements");
+    assert_eq!(items[3], "between");
+    assert_eq!(items[5], 2);
+    assert!(run.stderr.contains("for people"), "{}", run.stderr);
+    // Output written before a script stops, or before `exit`, is still one document.
+    for (tail, code) in [("throw \"boom\"\n", 1), ("exit 4\n", 4)] {
+        std::fs::write(&path, format!("Write-Output \"a\"\nWrite-Output \"b\"\n{tail}")).expect("write");
+        let run = s.run(&["--json", "run", &path.to_string_lossy()]);
+        assert_eq!(run.code, code, "{}", run.stderr);
+        assert_eq!(one_document(&run.stdout), serde_json::json!(["a", "b"]));
+    }
+}

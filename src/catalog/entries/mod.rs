@@ -88,4 +88,6 @@ pub static ALL: &[Cmdlet] = &[
     state::REPAIR_CS_PERSISTENT_CHAT_DATABASE,
     runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
     runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
+    topology::GET_CS_POOL,
+    topology::GET_CS_COMPUTER,
 ];

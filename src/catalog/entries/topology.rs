@@ -168,3 +168,67 @@ pub const PUBLISH_CS_TOPOLOGY: Cmdlet = Cmdlet {
     ],
     extension: true,
 };
+
+pub const GET_CS_POOL: Cmdlet = Cmdlet {
+    name: "Get-CsPool",
+    noun: Noun::Topology,
+    synopsis: "List the pools of the published topology with their site, services and computers.",
+    sets: &["Identity", "Filter"],
+    params: &[
+        param("Identity", Ty::String, "The pool's FQDN (no wildcards). Omitted: every pool.")
+            .sets(&["Identity"])
+            .pos(0),
+        param(
+            "Filter",
+            Ty::String,
+            "Wildcard pattern (`*`, `?`, `[abc]`) matched case-insensitively against the pool's FQDN.",
+        )
+        .sets(&["Filter"]),
+    ],
+    exclusive: &[],
+    should_process: false,
+    confirm_by_default: false,
+    output: Output::Collection(ObjType::Pool),
+    examples: &[
+        example(r#"get_cs_pool()"#, "Every pool: fe01, fe02, edge01, sql01, pc01 and pc02 in the demo."),
+        example(r#"get_cs_pool("pc01.contoso.com")[0].Computers"#, "The servers of pc01: pcsrv01 to pcsrv04."),
+        example(r#"get_cs_pool(#{Filter: "pc*"}).map(|p| p.Site)"#, "The site of each Persistent Chat pool."),
+        failing(r#"get_cs_pool("pc09.contoso.com")"#, "Fails: no such pool in the topology.", "NotFound"),
+    ],
+    extension: true,
+};
+
+pub const GET_CS_COMPUTER: Cmdlet = Cmdlet {
+    name: "Get-CsComputer",
+    noun: Noun::Topology,
+    synopsis: "List the computers (servers) of the published topology with their pool.",
+    sets: &["Identity", "Filter", "Pool", "Service"],
+    params: &[
+        param("Identity", Ty::String, "The computer's FQDN (no wildcards). Omitted: every computer.")
+            .sets(&["Identity"])
+            .pos(0),
+        param("Filter", Ty::String, "Wildcard pattern (`*`, `?`, `[abc]`) matched case-insensitively against the computer's FQDN.")
+            .sets(&["Filter"]),
+        param("Pool", Ty::String, "Only the computers of this pool (FQDN).").sets(&["Pool"]),
+        param(
+            "Service",
+            Ty::String,
+            "Only the computers that run this service, as `<Role>:<PoolFqdn>` (e.g. `PersistentChatServer:pc01.contoso.com`).",
+        )
+        .sets(&["Service"]),
+    ],
+    exclusive: &[],
+    should_process: false,
+    confirm_by_default: false,
+    output: Output::Collection(ObjType::Computer),
+    examples: &[
+        example(r#"get_cs_computer()"#, "Every computer of the topology with its pool."),
+        example(r#"get_cs_computer(#{Pool: "pc01.contoso.com"})"#, "The four servers of pc01."),
+        example(
+            r#"get_cs_computer(#{Service: "PersistentChatServer:pc02.contoso.com"})"#,
+            "The servers that run pc02's Persistent Chat service.",
+        ),
+        failing(r#"get_cs_computer(#{Pool: "pc09.contoso.com"})"#, "Fails: no such pool in the topology.", "NotFound"),
+    ],
+    extension: true,
+};

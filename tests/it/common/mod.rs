@@ -36,9 +36,23 @@ impl Store {
         Store { dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    /// A store with the demo environment loaded through the demo runbook (built once per test
-    /// binary, then copied: every test gets its own store).
+    /// A store with the demo topology and directory, without the demo's working set (built once per test binary, then copied: every test gets its own store).
     pub fn demo() -> Store {
+        static TEMPLATE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
+        TEMPLATE
+            .get_or_init(|| {
+                let s = Store::empty();
+                let (topology, directory) =
+                    (format!("{ROOT}/scripts/demo/topology.json"), format!("{ROOT}/scripts/demo/directory.json"));
+                s.c(&format!("publish_cs_topology({topology:?}); import_cs_ad_principal({directory:?})")).ok();
+                s
+            })
+            .copy()
+    }
+
+    /// The whole demo, as `pchat --demo` loads it: topology, directory and working set (rooms,
+    /// policies, messages), through the demo runbook (built once, then copied).
+    pub fn demo_full() -> Store {
         static TEMPLATE: std::sync::OnceLock<Store> = std::sync::OnceLock::new();
         TEMPLATE
             .get_or_init(|| {
