@@ -34,8 +34,11 @@ const PLANNED: &[ObjType] = &[
 /// Bookkeeping that every change moves (the pool's change counter), left out of a plan.
 const BOOKKEEPING: &[(ObjType, &str)] = &[(ObjType::State, "Change")];
 
-/// Every stored object by type, each keyed by its identity; or why a type could not be read.
-pub struct Snapshot(Vec<(ObjType, Result<Vec<(String, Dynamic)>, String>)>);
+/// The objects of one type, each with its identity; or why they could not be read.
+type Objects = Result<Vec<(String, Dynamic)>, String>;
+
+/// Every stored object by type.
+pub struct Snapshot(Vec<(ObjType, Objects)>);
 
 /// The Get cmdlet that lists every object of each planned type (none takes an argument).
 fn readers(handlers: &'static Table) -> impl Iterator<Item = (ObjType, &'static crate::invocation::Registration)> {
@@ -121,12 +124,13 @@ pub fn diff(before: &Snapshot, after: &Snapshot, order: &[String], files: &[Plan
                 continue;
             }
         };
-        let old: std::collections::HashMap<String, &Dynamic> =
-            was.iter().map(|(i, o)| (i.to_lowercase(), o)).collect();
-        let new: std::collections::HashMap<String, &Dynamic> =
-            now.iter().map(|(i, o)| (i.to_lowercase(), o)).collect();
+        let old: std::collections::HashMap<String, &Dynamic> = was.iter().map(|(i, o)| (i.to_lowercase(), o)).collect();
+        let new: std::collections::HashMap<String, &Dynamic> = now.iter().map(|(i, o)| (i.to_lowercase(), o)).collect();
         // Objects after the run, then those it removed.
-        let ids = now.iter().map(|(i, _)| i).chain(was.iter().map(|(i, _)| i).filter(|i| !new.contains_key(&i.to_lowercase())));
+        let ids = now
+            .iter()
+            .map(|(i, _)| i)
+            .chain(was.iter().map(|(i, _)| i).filter(|i| !new.contains_key(&i.to_lowercase())));
         for id in ids {
             let (b, a) = (old.get(&id.to_lowercase()).copied(), new.get(&id.to_lowercase()).copied());
             let action = match (b, a) {

@@ -65,9 +65,9 @@ pub fn refusal(s: &Session, cmdlet: &Cmdlet, what_if: bool) -> Option<CmdletErro
         Kind::Atomic => CmdletError::invalid_operation(format!(
             "cannot run inside an atomic run or block: {why}; run it on its own (outside atomic(...), without --atomic)"
         )),
-        Kind::Plan if *in_plan => CmdletError::invalid_operation(format!(
-            "cannot run in a plan: {why}; try it with WhatIf: true instead"
-        )),
+        Kind::Plan if *in_plan => {
+            CmdletError::invalid_operation(format!("cannot run in a plan: {why}; try it with WhatIf: true instead"))
+        }
         Kind::Plan => return None,
     };
     e.cmdlet = cmdlet.name;
@@ -126,7 +126,11 @@ pub fn rollback(s: &mut Session) -> Option<Rc<Staging>> {
 
 /// `atomic(|| { ... })`: run the closure as a unit (see the module comment); its value is the
 /// closure's. Non-terminating errors inside the block fail it too: it commits only if clean.
-pub fn atomic_block(session: &SharedSession, context: &NativeCallContext, body: FnPtr) -> Result<Dynamic, Box<EvalAltResult>> {
+pub fn atomic_block(
+    session: &SharedSession,
+    context: &NativeCallContext,
+    body: FnPtr,
+) -> Result<Dynamic, Box<EvalAltResult>> {
     let (nested, errors_before) = {
         let mut s = session.borrow_mut();
         let errors_before = s.errors_written;

@@ -11,8 +11,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::write::{self, Temp};
 use super::Error;
+use super::write::{self, Temp};
 
 struct Staged {
     /// The path as the script gave it (messages).
@@ -75,11 +75,7 @@ impl Staging {
         // Non-blocking: a FIFO must not hang the run.
         let mut current = match self.open(target) {
             Some(file) => Some(file.map_err(|e| Error::io(shown, "read", e))?),
-            None => match std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(target)
-            {
+            None => match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(target) {
                 Ok(file) => {
                     let meta = file.metadata().map_err(|e| Error::io(shown, "read", e))?;
                     if !meta.is_file() {
