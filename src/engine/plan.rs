@@ -115,7 +115,9 @@ fn is_empty(v: &Dynamic) -> bool {
 pub fn diff(before: &Snapshot, after: &Snapshot, order: &[String], files: &[PlannedFile]) -> (Vec<Entry>, Vec<String>) {
     let mut entries: Vec<(usize, Entry)> = Vec::new();
     let mut unreadable = Vec::new();
-    let position = |id: &str| order.iter().position(|t| t.eq_ignore_ascii_case(id)).unwrap_or(usize::MAX);
+    let positions: std::collections::HashMap<String, usize> =
+        order.iter().enumerate().rev().map(|(i, t)| (t.to_lowercase(), i)).collect();
+    let position = |id: &str| positions.get(&id.to_lowercase()).copied().unwrap_or(usize::MAX);
     for ((t, was), (_, now)) in before.0.iter().zip(&after.0) {
         let (was, now) = match (was, now) {
             (Ok(w), Ok(n)) => (w, n),
