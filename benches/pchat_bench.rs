@@ -275,7 +275,7 @@ for r in 0..{rooms} {{
         fs::create_dir_all(ctx.dir.join(store)).map_err(|e| e.to_string())?;
         ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&topology)), LOAD_TIMEOUT)?;
         let mut args: Vec<&std::ffi::OsStr> = vec!["run".as_ref()];
-        args.extend(flag.map(|f| f.as_ref()));
+        args.extend(flag.map(std::ffi::OsStr::new));
         args.push(runbook.as_os_str());
         let (t, _) = ctx.pchat_args(&args, LOAD_TIMEOUT)?;
         Ok((t, ctx.last_cpu))
