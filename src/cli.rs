@@ -254,7 +254,7 @@ fn run_unit(shell: &mut Shell, code: &str, file: &Path, atomic: bool, plan: bool
     }
     let before = shell.snapshot();
     // Standard output carries the plan alone: the runbook's own output goes to stderr.
-    crate::streams::set_json_stdout(true);
+    crate::streams::reserve_stdout();
     let mut exit = run_script(shell, code, is_ps1(file), Some(file));
     if atomic {
         exit = engine::atomic_exit_code(exit);
@@ -306,12 +306,7 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
                 text = "null".into();
             }
             if !text.is_empty() {
-                // A plan's standard output carries the plan alone.
-                if shell.planning() {
-                    eprintln!("{}", text.trim_end_matches('\n'));
-                } else {
-                    println!("{}", text.trim_end_matches('\n'));
-                }
+                crate::streams::result(text.trim_end_matches('\n'));
             }
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }

@@ -279,11 +279,6 @@ impl Shell {
         unit::begin(&mut self.session.borrow_mut(), kind)
     }
 
-    /// Is a plan running (its output then goes to stderr)?
-    pub fn planning(&self) -> bool {
-        self.session.borrow().unit.as_ref().is_some_and(|u| u.kind == unit::Kind::Plan)
-    }
-
     /// Every stored object, read in the open unit (see `plan`).
     pub fn snapshot(&self) -> plan::Snapshot {
         plan::snapshot(&mut self.session.borrow_mut(), self.handlers)

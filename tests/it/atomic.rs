@@ -531,3 +531,32 @@ print("runbook output");
     let policy = text.find("Changed PersistentChatPolicy").unwrap();
     assert!(category < room && room < policy, "{text}");
 }
+
+/// A PowerShell runbook's output objects and Write-Host lines go to stderr under --plan: with
+/// --json, standard output is exactly the plan.
+#[test]
+fn a_powershell_runbook_plans_and_runs_atomically_too() {
+    let s = Store::demo();
+    let file = write_runbook(
+        &s,
+        "plan.ps1",
+        r#"New-CsPersistentChatCategory -Name "PsCat" -PersistentChatPoolFqdn "pc01.contoso.com"
+Set-CsPersistentChatCategory -Identity "pc01.contoso.com\PsCat" -Description "from ps"
+Write-Host "host line"
+"done"
+"#,
+    );
+    let before = s.dump();
+    let run = s.run(&["--json", "run", "--plan", &file]).ok();
+    assert_eq!(s.dump(), before);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    assert_eq!(plan.as_array().map(Vec::len), Some(1), "{plan}");
+    assert_eq!(plan[0]["Action"], "Created");
+    assert!(plan[0]["Changes"].to_string().contains(r#""After":"from ps""#), "{plan}");
+    assert!(run.stderr.contains("host line") && run.stderr.contains("done"), "{}", run.stderr);
+
+    let run = s.run(&["run", "--atomic", &file]).ok();
+    assert!(run.stdout.contains("host line"), "{}", run.stdout);
+    let description = s.c(r#"get_cs_persistent_chat_category("pc01.contoso.com\\PsCat")[0].Description"#).ok();
+    assert_eq!(description.stdout.trim(), "from ps");
+}
