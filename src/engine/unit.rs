@@ -137,14 +137,16 @@ pub fn atomic_block(
         let nested = match s.unit.as_mut() {
             Some(unit) => {
                 unit.depth += 1;
-                let (depth, staged) = (unit.depth, unit.staging.len());
+                unit.staging.open_block();
+                let depth = unit.depth;
                 if let Err(e) = s.store.block_savepoint(depth) {
                     if let Some(u) = s.unit.as_mut() {
                         u.depth -= 1;
+                        u.staging.discard_block();
                     }
                     return Err(runtime(format!("atomic: cannot open the block: {e}")));
                 }
-                Some((depth, staged))
+                Some(depth)
             }
             None => {
                 begin(&mut s, Kind::Atomic).map_err(|e| runtime(format!("atomic: cannot begin: {e:#}")))?;
@@ -163,17 +165,18 @@ pub fn atomic_block(
         )));
     }
     match (nested, result) {
-        (Some((depth, _)), Ok(value)) => {
+        (Some(depth), Ok(value)) => {
             if let Some(u) = s.unit.as_mut() {
                 u.depth -= 1;
+                u.staging.close_block();
             }
             s.store.release_block(depth).map_err(|e| runtime(format!("atomic: cannot close the block: {e}")))?;
             Ok(value)
         }
-        (Some((depth, staged)), Err(e)) => {
+        (Some(depth), Err(e)) => {
             if let Some(u) = s.unit.as_mut() {
                 u.depth -= 1;
-                u.staging.discard_from(staged);
+                u.staging.discard_block();
             }
             s.store.rollback_block(depth);
             crate::streams::warning("atomic: the block stopped; every change it made was undone");

@@ -32,9 +32,15 @@ pub struct PlannedFile {
 }
 
 /// The staged writes of one unit of work, in the order they were made.
+///
+/// A target written again in the same block reuses its staged file (an append loop keeps one
+/// file open, not one per line); a target staged before the innermost open block began gets a
+/// new one, so that undoing the block brings the earlier content back.
 #[derive(Default)]
 pub struct Staging {
     staged: RefCell<Vec<Staged>>,
+    /// Where each open nested block began (an index into `staged`).
+    blocks: RefCell<Vec<usize>>,
 }
 
 impl Staging {
@@ -42,18 +48,29 @@ impl Staging {
         Staging::default()
     }
 
-    /// How many writes are staged: a nested block remembers it and `discard_from` it on failure.
-    pub fn len(&self) -> usize {
-        self.staged.borrow().len()
+    /// A nested block begins: what it stages can be undone alone (`discard_block`).
+    pub fn open_block(&self) {
+        let len = self.staged.borrow().len();
+        self.blocks.borrow_mut().push(len);
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
+    /// The innermost block succeeded: its writes join the enclosing unit's.
+    pub fn close_block(&self) {
+        self.blocks.borrow_mut().pop();
     }
 
-    /// Forget the writes staged since `len()` was `from` (a nested block that failed).
-    pub fn discard_from(&self, from: usize) {
-        self.staged.borrow_mut().truncate(from);
+    /// The innermost block failed: forget what it staged.
+    pub fn discard_block(&self) {
+        if let Some(from) = self.blocks.borrow_mut().pop() {
+            self.staged.borrow_mut().truncate(from);
+        }
+    }
+
+    /// The staged entry of `target` that the innermost block may change in place.
+    fn reusable(&self, target: &Path) -> Option<usize> {
+        let floor = self.blocks.borrow().last().copied().unwrap_or(0);
+        let staged = self.staged.borrow();
+        staged.iter().rposition(|s| s.target == target).filter(|&i| i >= floor)
     }
 
     /// Stage the whole content of `target` (resolved and checked by the caller).
@@ -65,13 +82,26 @@ impl Staging {
     ) -> Result<(), E> {
         let temp = write::stage(shown, target, fill)?;
         let size = temp.file.metadata().map(|m| m.len()).map_err(|e| Error::io(shown, "written", e))?;
-        self.staged.borrow_mut().push(Staged { shown: shown.to_path_buf(), target: target.to_path_buf(), temp, size });
+        let entry = Staged { shown: shown.to_path_buf(), target: target.to_path_buf(), temp, size };
+        match self.reusable(target) {
+            // The earlier staged file is dropped (and vanishes).
+            Some(i) => self.staged.borrow_mut()[i] = entry,
+            None => self.staged.borrow_mut().push(entry),
+        }
         Ok(())
     }
 
     /// Stage an append: the target's content as the run sees it (staged, or on disk) followed by
     /// `bytes`, placed as a whole at commit.
     pub(super) fn append(&self, shown: &Path, target: &Path, bytes: &[u8]) -> Result<(), Error> {
+        if let Some(i) = self.reusable(target) {
+            let mut staged = self.staged.borrow_mut();
+            let entry = &mut staged[i];
+            let appended = entry.temp.file.seek(SeekFrom::End(0)).and_then(|_| entry.temp.file.write_all(bytes));
+            appended.map_err(|e| Error::io(shown, "appended to", e))?;
+            entry.size += bytes.len() as u64;
+            return Ok(());
+        }
         // Non-blocking: a FIFO must not hang the run.
         let mut current = match self.open(target) {
             Some(file) => Some(file.map_err(|e| Error::io(shown, "read", e))?),
@@ -135,7 +165,9 @@ impl Staging {
             }
         }
         for s in keep.into_iter().rev() {
-            if let Err(e) = write::place(&s.shown, s.temp, &s.target) {
+            // Appends made in place since the file was staged reach the disk first.
+            let synced = s.temp.file.sync_all().map_err(|e| Error::io(&s.shown, "written", e));
+            if let Err(e) = synced.and_then(|()| write::place(&s.shown, s.temp, &s.target)) {
                 failed.push(e);
             }
         }

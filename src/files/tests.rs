@@ -191,11 +191,20 @@ fn staged_writes_wait_for_placing_and_are_read_back_by_the_run() {
     assert_eq!(guard.read_text(&report, 1024).unwrap(), "first");
     assert!(guard.exists(&report) && !report.exists());
 
-    let mark = staging.len();
+    staging.open_block();
     guard.write_bytes(&report, false, "undone".as_bytes()).unwrap();
     guard.append(&log, false, b"undone\n").unwrap();
-    staging.discard_from(mark);
+    guard.append(&log, false, b"undone too\n").unwrap();
+    staging.discard_block();
     assert_eq!(guard.read_text(&report, 1024).unwrap(), "first");
+    assert_eq!(guard.read_text(&log, 1024).unwrap(), "old\none\n");
+
+    // Appends in one block reuse one staged file, however many there are.
+    staging.open_block();
+    for i in 0..2000 {
+        guard.append(&log, false, format!("{i}\n").as_bytes()).unwrap();
+    }
+    staging.discard_block();
 
     guard.append(&log, false, "twö\n".as_bytes()).unwrap();
     guard.write_bytes(&report, false, "second".as_bytes()).unwrap();
