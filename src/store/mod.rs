@@ -40,7 +40,7 @@ struct Attached {
 }
 
 /// See `Store::cache_key`.
-pub(crate) type CacheKey = (i64, u64);
+pub(crate) type CacheKey = (i64, i64);
 
 /// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -57,9 +57,10 @@ pub struct Store {
     unavailable: RefCell<HashMap<String, String>>,
     /// `pools()` with the moment it was read: nearly every call resolves a pool, a pipeline once
     /// per item. The moment is the central database's `data_version` (changed by every other
-    /// connection's commit) and this connection's `total_changes` (changed by every row it
-    /// writes, to any table): the rows cannot differ from the database's while both are equal.
-    /// A rollback can take back rows written after the read, so rollbacks drop it too.
+    /// connection's commit) and this connection's topology epoch (moved by temporary triggers on
+    /// every row this connection writes to the tables `pools()` reads, see
+    /// `topology::watch_topology`): the rows cannot differ from the database's while both are
+    /// equal. A rollback takes the epoch back with the rows, so rollbacks drop the memo too.
     pools: RefCell<Option<(CacheKey, Vec<PoolRow>)>>,
     /// Aliases handed out so far (a detached alias is not reused within the connection).
     aliases: Cell<u32>,
@@ -79,9 +80,10 @@ const CACHE_SIZE: i64 = -65536;
 /// The page cache of a database being streamed (see `Store::streaming`).
 const STREAM_CACHE_SIZE: i64 = -8192;
 
-/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): the
-/// size autocheckpoint lets it reach, so only an outsized transaction (an import) is cut back.
-const JOURNAL_SIZE_LIMIT: i64 = 128 << 20;
+/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): a
+/// few times what autocheckpoint lets it reach, so only an outsized transaction (an import) is
+/// cut back.
+const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
 
 /// Distinct SQL texts kept prepared (see `configure`).
 const STATEMENT_CACHE: usize = 512;
@@ -105,9 +107,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Every invocation is a new process with a cold page cache: reading pages through a memory
     // map costs page faults over the OS cache instead of one read system call per 4 KB page.
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
-    // Checkpoints copy the WAL into the database and sync both: fewer, larger ones write a page
-    // changed by many commits (a 100,000-room runbook) once instead of many times.
-    conn.pragma_update(None, "wal_autocheckpoint", 32768)?;
+    // SQLite's default autocheckpoint (1,000 pages) stays: every commit rewrites the pool's
+    // mark, and a lookup of such a page walks every WAL frame that holds it, so a longer WAL
+    // (32,768 pages was tried) made each statement slower the longer a runbook ran.
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(())
 }
@@ -149,6 +151,7 @@ impl Store {
         crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
+        topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -279,10 +282,10 @@ impl Store {
     }
 
     /// Changes whenever another connection commits to the central database (SQLite's
-    /// `PRAGMA data_version`) or this one writes any row (see `pools`).
+    /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
     pub(crate) fn cache_key(&self) -> rusqlite::Result<CacheKey> {
         let version = self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
-        Ok((version, self.conn.total_changes()))
+        Ok((version, topology::topology_epoch(&self.conn)?))
     }
 
     pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Vec<PoolRow>> {
