@@ -6,6 +6,8 @@ pub mod ancestry;
 pub mod archive;
 pub mod category;
 mod columns;
+pub mod described;
+mod dialect;
 pub mod directory;
 pub mod endpoint;
 pub mod failover;
@@ -23,13 +25,14 @@ pub mod topology;
 mod unit;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::catalog::enums::PoolState;
 use topology::PoolRow;
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -71,6 +74,14 @@ pub struct Store {
     recheck: Cell<bool>,
     /// The last id `new_id` handed out.
     last_id: Cell<i64>,
+    /// Pools (lower-case FQDN) whose mark the open transaction has moved on (see
+    /// `pool_statements`): one move per transaction, not one per item of a 100,000-item
+    /// pipeline. Emptied whenever the move could have been undone (savepoint rollback) or the
+    /// transaction ends.
+    marked: RefCell<HashSet<String>>,
+    /// SQL instances (lower case) whose file the open transaction found to be the one attached
+    /// (see `copy_state`); checked again just before COMMIT, where a replaced file matters.
+    verified: RefCell<HashSet<String>>,
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -163,6 +174,8 @@ impl Store {
             locked: Cell::new(false),
             recheck: Cell::new(false),
             last_id: Cell::new(0),
+            marked: RefCell::new(HashSet::new()),
+            verified: RefCell::new(HashSet::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -198,15 +211,52 @@ impl Store {
     /// pool database at once (BEGIN IMMEDIATE), before anything is read.
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
         self.recheck.set(false);
+        self.end_of_transaction();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
         self.locked.set(write);
         Ok(())
     }
 
+    /// Commit, unless a pool database file the transaction used was replaced or deleted since
+    /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
+    /// back instead and the error names the file.
     pub fn commit(&self) -> rusqlite::Result<()> {
+        let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
+        if let Some(instance) = replaced {
+            self.rollback();
+            let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
+                crate::errors::CmdletError::invalid_operation(format!(
+                    "the file {} was replaced or deleted while in use; nothing was committed",
+                    path.display()
+                )),
+            )));
+        }
         self.control("COMMIT")?;
         self.locked.set(false);
+        self.end_of_transaction();
         Ok(())
+    }
+
+    fn end_of_transaction(&self) {
+        self.marked.borrow_mut().clear();
+        self.verified.borrow_mut().clear();
+    }
+
+    /// Note that this transaction moved the pool's mark on; false when it already had.
+    pub(crate) fn first_mark_in_transaction(&self, fqdn: &str) -> bool {
+        self.marked.borrow_mut().insert(fqdn.to_ascii_lowercase())
+    }
+
+    /// Whether this transaction already found the SQL instance's file to be the attached one.
+    pub(crate) fn verified_in_transaction(&self, instance: &str) -> bool {
+        self.in_transaction() && self.verified.borrow().contains(&instance.to_ascii_lowercase())
+    }
+
+    pub(crate) fn note_verified(&self, instance: &str) {
+        if self.in_transaction() {
+            self.verified.borrow_mut().insert(instance.to_ascii_lowercase());
+        }
     }
 
     /// Does the open transaction hold every write lock (so what it reads cannot change under it)?
@@ -236,6 +286,8 @@ impl Store {
     /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
     pub fn rollback_to_savepoint(&self) {
         self.forget_pools();
+        // The item's move of a pool mark may be among what is undone.
+        self.marked.borrow_mut().clear();
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
     }
 
@@ -245,6 +297,7 @@ impl Store {
 
     pub fn rollback(&self) {
         self.forget_pools();
+        self.end_of_transaction();
         self.locked.set(false);
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");
@@ -422,7 +475,7 @@ impl Store {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> rusqlite::Result<()> {
             for p in &pools {
-                let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
+                let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
                 let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct PoolRow {
     pub site: String,
     pub database: Option<String>,
     pub backup_database: Option<String>,
-    pub state: String,
+    pub state: PoolState,
     pub servers: Vec<String>,
     pub active_servers: Vec<String>,
     pub is_pchat: bool,
@@ -255,7 +256,7 @@ impl Store {
         }
         for (i, p) in spec.pools.iter().enumerate() {
             let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
-            let state = before.map(|b| b.state.as_str()).unwrap_or("Normal");
+            let state = before.map_or(PoolState::Normal, |b| b.state);
             // A pool that stays keeps its mark: its copies are the same files holding the same data.
             let (generation, seq) = marks
                 .iter()
@@ -417,7 +418,7 @@ impl Store {
 }
 
 impl Store {
-    pub fn set_pool_state(&self, pool: &str, state: &str) -> rusqlite::Result<()> {
+    pub fn set_pool_state(&self, pool: &str, state: PoolState) -> rusqlite::Result<()> {
         self.forget_pools();
         self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
     }
@@ -477,13 +478,13 @@ mod tests {
     #[test]
     fn the_pools_memo_follows_every_topology_row_this_connection_writes() {
         let (_d, store) = store_with_a_pool();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
         let key = store.cache_key().unwrap();
         // A pool's mark and chat data move without touching what `pools()` returns.
         store.set_marks("pc01.contoso.com", (1, 7), &[]).unwrap();
         assert_eq!(store.cache_key().unwrap(), key);
         store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "FailedOver");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store
             .conn()
             .execute("INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES ('pc01.contoso.com', 's1', 1, 0)", [])
@@ -501,12 +502,12 @@ mod tests {
         let (_d, store) = store_with_a_pool();
         store.begin(true).unwrap();
         store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "FailedOver");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store.rollback();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
         store.begin(true).unwrap();
         store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
         store.commit().unwrap();
-        assert_eq!(store.pools().unwrap()[0].state, "Normal");
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
     }
 }
