@@ -27,6 +27,8 @@ impl Store {
     /// Undo a nested block; the enclosing unit stays open.
     pub fn rollback_block(&self, depth: usize) {
         self.forget_pools();
+        // The block's move of a pool mark may be among what is undone: the next change moves it.
+        self.marked.borrow_mut().clear();
         let _ = self.control(&format!("ROLLBACK TO block{depth}")).and_then(|()| self.release_block(depth));
     }
 

@@ -259,6 +259,29 @@ try {
     let state = s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com")[0].PoolState"#).ok();
     assert_eq!(state.stdout.trim(), "Normal");
 
+    // A failed inner block that was the first to change the pool takes its move of the pool's
+    // change counter with it; the change after it moves the counter again, in every copy.
+    let change =
+        |s: &Store| s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com")[0].Change"#).ok().stdout.trim().to_string();
+    let before: i64 = change(&s).parse().expect("change");
+    s.c(r#"atomic(|| {
+        try { atomic(|| { new_cs_persistent_chat_room(#{Name: "A4", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"}); throw "x"; }); } catch (e) { }
+        new_cs_persistent_chat_room(#{Name: "A5", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+    })"#)
+    .ok();
+    assert_eq!(change(&s), (before + 1).to_string());
+    let rooms: BTreeSet<String> =
+        ["room:A1|inner kept", "room:A5|", "category:Atomic|"].into_iter().map(String::from).collect();
+    assert_eq!(atomic_rows(&pool_file(&s, "sql01")), rooms);
+    assert_eq!(atomic_rows(&pool_file(&s, "sql02")), rooms);
+    for db in ["sql01", "sql02"] {
+        let held: i64 = Connection::open(pool_file(&s, db))
+            .expect("pool db")
+            .query_row("SELECT seq FROM pool_sync WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0))
+            .expect("pool_sync");
+        assert_eq!(held, before + 1, "{db} holds the pool's change");
+    }
+
     // In an atomic run the refusal ends the run and nothing is kept.
     let before = s.dump();
     let over = format!("{ROOT}/scripts/fail_over.rhai");
