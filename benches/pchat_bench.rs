@@ -17,6 +17,7 @@
 //!   for `chat_content` (defaults 10,000,000 messages across 10,000 rooms, one of 1,000,000).
 //! * `PCHAT_SOAK_SEED=N`, `PCHAT_SOAK_ROUNDS=N`: the `fault_soak` scenario (defaults 1 and 30).
 //! * `PCHAT_BENCH_READ_MESSAGES=N`: messages seeded for `read_cost` (default 3,000,000).
+//! * `PCHAT_BENCH_ATOMIC_ROOMS=N`: rooms of the runbook `atomic_cost` runs (default 10,000).
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -34,6 +35,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("get_cs_ad_principal_ldap", bench_get_cs_ad_principal_ldap),
     ("rooms", bench_rooms),
     ("backup_cost", bench_backup_cost),
+    ("atomic_cost", bench_atomic_cost),
     ("chat_content", bench_chat_content),
     ("grant", bench_grant),
     ("effective_policy", bench_effective_policy),
@@ -246,6 +248,58 @@ for r in 0..{rooms} {{
             median: format!("{ratio:.2}x"),
             p90: "-".into(),
             target: verdict("< 1.5x", ratio < 1.5),
+        },
+    ])
+}
+
+/// Issue 17: the cost of `pchat run --atomic` (one transaction held across the whole runbook,
+/// each call a savepoint) against the same room-creation runbook run plainly (one transaction
+/// per call), and of `--plan` (the same run, read before and after, rolled back). Each gets a
+/// fresh store; rooms from PCHAT_BENCH_ATOMIC_ROOMS (default 10,000). Wall and CPU time (user +
+/// system) are both shown: the machine may be shared.
+fn bench_atomic_cost(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let rooms = env_count("PCHAT_BENCH_ATOMIC_ROOMS", 10_000)?;
+    let runbook = ctx.dir.join("create-rooms-atomic.rhai");
+    let code = format!(
+        r#"new_cs_persistent_chat_category(#{{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"}});
+for r in 0..{rooms} {{
+    new_cs_persistent_chat_room(#{{Name: `Atomic${{r}}`, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"}});
+}}
+"#
+    );
+    fs::write(&runbook, code).map_err(|e| format!("cannot write {}: {e}", runbook.display()))?;
+    let saved = ctx.db.clone();
+    let topology = ctx.topology.clone();
+    let time_with = |ctx: &mut Ctx, flag: Option<&str>, store: &str| -> Result<(Duration, Duration), String> {
+        ctx.db = ctx.dir.join(store).join("pchat.db");
+        fs::create_dir_all(ctx.dir.join(store)).map_err(|e| e.to_string())?;
+        ctx.pchat(&format!("publish_cs_topology(#{{FileName: {}}})", rhai_str(&topology)), LOAD_TIMEOUT)?;
+        let mut args: Vec<&std::ffi::OsStr> = vec!["run".as_ref()];
+        args.extend(flag.map(std::ffi::OsStr::new));
+        args.push(runbook.as_os_str());
+        let (t, _) = ctx.pchat_args(&args, LOAD_TIMEOUT)?;
+        Ok((t, ctx.last_cpu))
+    };
+    let result = time_with(ctx, None, "plain").and_then(|plain| {
+        let atomic = time_with(ctx, Some("--atomic"), "atomic")?;
+        let plan = time_with(ctx, Some("--plan"), "plan")?;
+        Ok((plain, atomic, plan))
+    });
+    ctx.db = saved;
+    let ((plain, plain_cpu), (atomic, atomic_cpu), (plan, plan_cpu)) = result?;
+    let n = group_thousands(rooms);
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    let cpu = |d: Duration| format!("cpu {:.2} s", d.as_secs_f64());
+    Ok(vec![
+        Row::single("room-creation runbook, `pchat run`", &n, plain, Unit::S, &cpu(plain_cpu)),
+        Row::single("room-creation runbook, `pchat run --atomic`", &n, atomic, Unit::S, &cpu(atomic_cpu)),
+        Row::single("room-creation runbook, `pchat run --plan`", &n, plan, Unit::S, &cpu(plan_cpu)),
+        Row {
+            name: "--atomic: ratio with / without (wall; CPU)".into(),
+            n,
+            median: format!("{:.2}x; {:.2}x", ratio(atomic, plain), ratio(atomic_cpu, plain_cpu)),
+            p90: "-".into(),
+            target: verdict("CPU < 1.1x", ratio(atomic_cpu, plain_cpu) < 1.1),
         },
     ])
 }
@@ -983,6 +1037,8 @@ struct Ctx {
     runs: u64,
     /// Peak resident memory (KiB) of the last pchat process run.
     last_max_rss_kib: i64,
+    /// CPU time (user + system) of the last pchat process run: the machine may be shared.
+    last_cpu: Duration,
 }
 
 impl Ctx {
@@ -1025,6 +1081,7 @@ impl Ctx {
             directory_imported: false,
             runs: 0,
             last_max_rss_kib: 0,
+            last_cpu: Duration::ZERO,
         })
     }
 
@@ -1104,6 +1161,8 @@ impl Ctx {
             match unsafe { libc::wait4(pid, &mut raw, libc::WNOHANG, &mut usage) } {
                 r if r == pid => {
                     self.last_max_rss_kib = usage.ru_maxrss;
+                    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+                    self.last_cpu = time(usage.ru_utime) + time(usage.ru_stime);
                     break std::os::unix::process::ExitStatusExt::from_raw(raw);
                 }
                 0 => {}

@@ -66,6 +66,12 @@ enum Command {
         /// List the runbook's parameters (with FILE), else this help.
         #[arg(long, short = 'h')]
         help: bool,
+        /// Commit every change of the run together, or none (files are moved into place at the commit).
+        #[arg(long)]
+        atomic: bool,
+        /// Run without keeping anything and print what the run would change (`--json` for data).
+        #[arg(long)]
+        plan: bool,
     },
 }
 
@@ -236,6 +242,37 @@ impl repl::ReplHost for Shell {
     }
 }
 
+/// `pchat run --atomic` and `pchat run --plan` (docs/atomic-and-plan.md): the whole runbook in
+/// one unit of work, committed only if it would exit 0, or planned and undone.
+fn run_unit(shell: &mut Shell, code: &str, file: &Path, atomic: bool, plan: bool) -> i32 {
+    let kind = if plan { engine::unit::Kind::Plan } else { engine::unit::Kind::Atomic };
+    if let Err(e) = shell.begin_unit(kind) {
+        crate::streams::error(&format!("pchat: cannot begin the run's transaction: {e:#}"));
+        return EXIT_TERMINATED;
+    }
+    if !plan {
+        let exit = run_script(shell, code, is_ps1(file), Some(file));
+        return shell.finish_atomic(exit);
+    }
+    let before = shell.snapshot();
+    // Standard output carries the plan alone: the runbook's own output goes to stderr.
+    crate::streams::reserve_stdout();
+    let mut exit = run_script(shell, code, is_ps1(file), Some(file));
+    if atomic {
+        exit = engine::atomic_exit_code(exit);
+    }
+    let (entries, unreadable) = shell.finish_plan(&before);
+    for why in unreadable {
+        crate::streams::warning(&format!("pchat: plan: cannot read {why}; those objects are not compared"));
+    }
+    if shell.json {
+        println!("{}", serde_json::to_string_pretty(&engine::plan::to_json(&entries)).unwrap_or_default());
+    } else {
+        print!("{}", engine::plan::to_text(&entries, exit));
+    }
+    exit
+}
+
 /// Run one script and turn its outcome into an exit code. `powershell`: the script is PowerShell
 /// (a `.ps1` runbook); otherwise PowerShell is recognised by its first statement.
 fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Path>) -> i32 {
@@ -287,7 +324,7 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
                 text = "null".into();
             }
             if !text.is_empty() {
-                println!("{}", text.trim_end_matches('\n'));
+                crate::streams::result(text.trim_end_matches('\n'));
             }
             if shell.errors_written() > 0 { EXIT_NON_TERMINATING } else { EXIT_OK }
         }
@@ -349,7 +386,7 @@ pub fn main() -> i32 {
     crate::streams::set_json_stdout(cli.json);
     // A runbook's command line is checked, and its --help answered, before the store is opened.
     let (script, args) = match &cli.command {
-        Some(Command::Run { file, args, help }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
+        Some(Command::Run { file, args, help, .. }) => match prepare_runbook(file.as_deref(), args, *help, cli.json) {
             Ok(Runbook::Run(file, code, args)) => (Some((file, code)), args),
             Ok(Runbook::Done(code)) => return code,
             Err(e) => {
@@ -414,6 +451,11 @@ fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)
         return EXIT_TERMINATED;
     }
     if let Some((file, code)) = script {
+        if let Some(Command::Run { atomic, plan, .. }) = &cli.command
+            && (*atomic || *plan)
+        {
+            return run_unit(shell, &code, &file, *atomic, *plan);
+        }
         return run_script(shell, &code, is_ps1(&file), Some(&file));
     }
     if let Some(code) = &cli.code {

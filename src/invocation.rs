@@ -90,6 +90,8 @@ pub struct Ctx<'a> {
     pub confinement: Option<Rc<Confinement>>,
     /// When the run's time budget ends, and its length in seconds (None: no time budget).
     pub deadline: Option<(std::time::Instant, u64)>,
+    /// Where files wait for the commit of an atomic run or a plan (None: written at once).
+    pub staging: Option<Rc<crate::files::Staging>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -123,7 +125,7 @@ impl<'a> Ctx<'a> {
             .store
             .database_files()
             .map_err(|e| CmdletError::invalid_operation(format!("cannot list the store's files: {e:#}")))?;
-        Ok(Guard::new(self.confinement.clone(), &databases))
+        Ok(Guard::new(self.confinement.clone(), &databases).staged(self.staging.clone()))
     }
 
     /// Write a file named by a parameter through the file rules; under WhatIf only announce it.

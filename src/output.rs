@@ -39,7 +39,7 @@ pub fn render_json(value: &Dynamic) -> String {
 }
 
 /// JSON with objects' keys in display order (serde would sort them: `rhai::Map` is a BTreeMap).
-fn to_json(value: &Dynamic) -> serde_json::Value {
+pub fn to_json(value: &Dynamic) -> serde_json::Value {
     if let Some(items) = value.read_lock::<Array>() {
         return serde_json::Value::Array(items.iter().map(to_json).collect());
     }

@@ -8,6 +8,28 @@ pub fn set_json_stdout(json: bool) {
     JSON_STDOUT.store(json, std::sync::atomic::Ordering::SeqCst);
 }
 
+/// Set by `pchat run --plan`: standard output carries the plan alone, so everything the runbook
+/// itself prints, its results included, goes to standard error.
+static RESERVED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn reserve_stdout() {
+    RESERVED.store(true, std::sync::atomic::Ordering::SeqCst);
+    set_json_stdout(true);
+}
+
+pub fn stdout_reserved() -> bool {
+    RESERVED.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+/// Print a result of the run (objects, a value): on stdout, unless it is reserved for a plan.
+pub fn result(text: &str) {
+    if stdout_reserved() {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+}
+
 /// Print a message for a person: on stdout, or on stderr when stdout is reserved for JSON.
 pub fn say(text: &str) {
     let text = text.strip_suffix('\n').unwrap_or(text);

@@ -87,7 +87,7 @@ pub fn register(engine: &mut Engine, session: &SharedSession) {
     engine.register_fn("file_exists", move |path: &str| -> RhaiResult<bool> {
         let files = s.borrow().files()?;
         let resolved = files.check(Path::new(path)).map_err(|e| fail("file_exists", e))?;
-        Ok(resolved.exists())
+        Ok(files.exists(&resolved))
     });
     register_powershell(engine, session);
     let s = session.clone();
@@ -131,9 +131,9 @@ fn register_powershell(engine: &mut Engine, session: &SharedSession) {
             let p = fileio::local(&crate::powershell::runtime::text(p));
             let resolved = files.check(Path::new(&p)).map_err(|e| fail("Test-Path", e))?;
             let found = match kind.as_deref() {
-                Some("leaf") => resolved.is_file(),
+                Some("leaf") => resolved.is_file() || (!resolved.exists() && files.exists(&resolved)),
                 Some("container") => resolved.is_dir(),
-                _ => resolved.exists(),
+                _ => files.exists(&resolved),
             };
             if !found {
                 return Ok(false);

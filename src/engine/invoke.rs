@@ -45,6 +45,10 @@ pub fn invoke(
         e.cmdlet = cmdlet.name;
         throw(&e)
     })?;
+    if let Some(e) = super::unit::refusal(&s, cmdlet, prepared.common.what_if || s.what_if) {
+        s.errors.push(e.clone());
+        return Err(throw(&e));
+    }
     if let Err(mut e) = check_loaded(&s.store, cmdlet, None) {
         e.cmdlet = cmdlet.name;
         s.errors.push(e.clone());
@@ -59,8 +63,9 @@ pub fn invoke(
     let mut sticky = Sticky::default();
     // A piped call runs in one transaction with a savepoint per item: each item is still all or
     // nothing, but 100,000 piped users do not pay 100,000 commits. Topology changes re-attach pool
-    // databases after each commit, so they keep one transaction per item.
-    let batch = inputs.len() > 1 && cmdlet.noun != crate::catalog::Noun::Topology;
+    // databases after each commit, so they keep one transaction per item. Inside an atomic run or
+    // a plan every item is already a savepoint of the unit's transaction.
+    let batch = inputs.len() > 1 && cmdlet.noun != crate::catalog::Noun::Topology && !s.store.in_transaction();
     if batch {
         let opened = s
             .store
@@ -171,6 +176,14 @@ fn run_items(
     Ok(())
 }
 
+/// Every object a Get cmdlet returns when called with no argument (a plan's snapshot), read in
+/// the open unit without touching the session's error record.
+pub(super) fn read_all(s: &mut Session, registration: &'static Registration) -> Result<Vec<Dynamic>, CmdletError> {
+    let prepared = binder::prepare(registration.cmdlet, &Call::default())?;
+    let bound = binder::bind(&prepared, None)?;
+    run_one(s, registration.run, &bound, &mut Sticky::default())
+}
+
 /// Every path parameter of a confined run is checked before anything is opened or begun, whatever
 /// the handler then does with it (the handlers' own reads and writes check again, fully).
 fn check_paths(s: &Session, bound: &binder::Bound) -> Result<(), CmdletError> {
@@ -212,6 +225,7 @@ fn run_one(
         variables: Vec::new(),
         confinement: s.confinement.clone(),
         deadline: s.deadline,
+        staging: s.staging(),
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {

@@ -6,6 +6,8 @@ mod files;
 mod invoke;
 mod modules;
 pub mod params;
+pub mod plan;
+pub mod unit;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
 use std::cell::RefCell;
@@ -52,6 +54,8 @@ pub struct Session {
     pub confinement: Option<Rc<Confinement>>,
     /// When the time budget ends, for cmdlets that loop long (see `Ctx::check_time`).
     pub deadline: Option<(std::time::Instant, u64)>,
+    /// The open atomic run or block, or plan (see `unit`).
+    pub unit: Option<unit::Unit>,
 }
 
 impl Session {
@@ -60,7 +64,12 @@ impl Session {
         let databases = self.store.database_files().map_err(|e| {
             EvalAltResult::ErrorRuntime(format!("cannot list the store's files: {e:#}").into(), Position::NONE)
         })?;
-        Ok(Guard::new(self.confinement.clone(), &databases))
+        Ok(Guard::new(self.confinement.clone(), &databases).staged(self.staging()))
+    }
+
+    /// Where writes wait while a unit is open.
+    pub fn staging(&self) -> Option<Rc<crate::files::Staging>> {
+        self.unit.as_ref().map(|u| u.staging.clone())
     }
 }
 
@@ -177,6 +186,7 @@ impl Shell {
             out_variables: OutVariables::default(),
             confinement,
             deadline: opts.budget.deadline(),
+            unit: None,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -263,6 +273,56 @@ impl Shell {
     pub fn errors_written(&self) -> usize {
         self.session.borrow().errors_written
     }
+
+    /// Open a unit over everything the session runs from now on (`--atomic`, `--plan`).
+    pub fn begin_unit(&mut self, kind: unit::Kind) -> anyhow::Result<()> {
+        unit::begin(&mut self.session.borrow_mut(), kind)
+    }
+
+    /// Every stored object, read in the open unit (see `plan`).
+    pub fn snapshot(&self) -> plan::Snapshot {
+        plan::snapshot(&mut self.session.borrow_mut(), self.handlers)
+    }
+
+    /// End an atomic run whose script ended with `code`: commit if it is 0, else undo
+    /// everything. The run's exit code (a run that would exit 3 exits 1: nothing was kept).
+    pub fn finish_atomic(&mut self, code: i32) -> i32 {
+        let mut s = self.session.borrow_mut();
+        if code != 0 {
+            unit::rollback(&mut s);
+            crate::streams::warning("pchat: --atomic: the run did not complete; nothing was committed");
+            return atomic_exit_code(code);
+        }
+        match unit::commit(&mut s) {
+            Ok(failed) if failed.is_empty() => 0,
+            Ok(failed) => {
+                unit::report_unplaced(&failed);
+                1
+            }
+            Err(why) => {
+                crate::streams::error(&format!("pchat: --atomic: nothing was committed: {why}"));
+                crate::interrupt::exit_code().unwrap_or(1)
+            }
+        }
+    }
+
+    /// End a plan: read what it would leave behind, then undo everything it did.
+    pub fn finish_plan(&mut self, before: &plan::Snapshot) -> (Vec<plan::Entry>, Vec<String>) {
+        let after = self.snapshot();
+        let mut s = self.session.borrow_mut();
+        let from = s.unit.as_ref().map(|u| u.audit_from).unwrap_or(0);
+        let order = s.store.audit_targets_since(from).unwrap_or_default();
+        let files = unit::rollback(&mut s).map(|staging| staging.planned()).unwrap_or_default();
+        plan::diff(before, &after, &order, &files)
+    }
+}
+
+/// The exit code of an atomic run whose script ended with `code` and was rolled back.
+pub fn atomic_exit_code(code: i32) -> i32 {
+    match code {
+        0 | 2 | 130 | 143 => code,
+        _ => 1,
+    }
 }
 
 /// One line for an error that escaped the script: the innermost message and where it happened,
@@ -342,6 +402,7 @@ fn innermost(err: &EvalAltResult) -> (String, Position) {
 
 /// Functions a script can call: the cmdlets (snake case) and pchat's own.
 const BUILTINS: &[&str] = &[
+    "atomic",
     "cmd",
     "help",
     "last_errors",
@@ -493,6 +554,11 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
             },
             _ => Err(EvalAltResult::ErrorRuntime(format!("help: {}", no_cmdlet(name)).into(), Position::NONE).into()),
         }
+    });
+    // `atomic(|| { ... })`: the block's changes commit together or not at all (see `unit`).
+    let s = session.clone();
+    engine.register_fn("atomic", move |context: NativeCallContext, body: rhai::FnPtr| {
+        unit::atomic_block(&s, &context, body)
     });
     let s = session.clone();
     engine.register_fn("cmd", move |name: &str| dispatch(&s, handlers, name, vec![]));

@@ -14,6 +14,7 @@
 //! store's database files.
 
 mod resolve;
+mod stage;
 mod write;
 
 use std::fmt;
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub use resolve::resolve;
+pub use stage::{PlannedFile, Staging};
 pub use write::{create_private_dir_all, create_private_file};
 
 /// The largest input file read whole into memory (topology, directory, CSV, text): 256 MiB.
@@ -141,13 +143,21 @@ impl Confinement {
 pub struct Guard {
     confinement: Option<Rc<Confinement>>,
     store_files: Vec<PathBuf>,
+    /// Writes held back until the run's unit of work commits (`--atomic`, `--plan`).
+    staging: Option<Rc<Staging>>,
 }
 
 impl Guard {
     /// `store_files`: every database file of the store (central and pool databases).
     pub fn new(confinement: Option<Rc<Confinement>>, store_files: &[PathBuf]) -> Guard {
         let store_files = store_files.iter().filter_map(|p| resolve(p).ok()).collect();
-        Guard { confinement, store_files }
+        Guard { confinement, store_files, staging: None }
+    }
+
+    /// Hold writes back in `staging` (an atomic run or a plan) instead of making them now.
+    pub fn staged(mut self, staging: Option<Rc<Staging>>) -> Guard {
+        self.staging = staging;
+        self
     }
 
     /// An unconfined guard that protects no store (tests, tools without a store).
@@ -213,9 +223,18 @@ impl Guard {
             .cloned()
     }
 
+    /// Does the resolved path exist, counting files this run staged?
+    pub fn exists(&self, resolved: &Path) -> bool {
+        resolved.exists() || self.staging.as_ref().is_some_and(|s| s.open(resolved).is_some())
+    }
+
     /// Open an input file for streaming (an archive): a regular file inside the confinement.
     pub fn open_input(&self, path: &Path) -> Result<File, Error> {
         let resolved = self.check(path)?;
+        // What this run wrote, not yet in place.
+        if let Some(staged) = self.staging.as_ref().and_then(|s| s.open(&resolved)) {
+            return staged.map_err(|e| Error::io(path, "read", e));
+        }
         // Non-blocking: opening a FIFO must not wait for a writer.
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -275,7 +294,10 @@ impl Guard {
         if what_if {
             return Ok(false);
         }
-        write::replace(path, &target, fill)?;
+        match &self.staging {
+            Some(staging) => staging.write(path, &target, fill)?,
+            None => write::replace(path, &target, fill)?,
+        }
         Ok(true)
     }
 
@@ -284,13 +306,17 @@ impl Guard {
         self.write(path, what_if, |f| io::Write::write_all(f, bytes).map_err(|e| Error::io(path, "written", e)))
     }
 
-    /// Append `bytes` to a file in place, creating it (0600) when missing.
+    /// Append `bytes` to a file in place, creating it (0600) when missing. (Staged, the file is
+    /// rewritten whole at commit: an append cannot be taken back.)
     pub fn append(&self, path: &Path, what_if: bool, bytes: &[u8]) -> Result<bool, Error> {
         let target = self.check_write(path)?;
         if what_if {
             return Ok(false);
         }
-        write::append(path, &target, bytes)?;
+        match &self.staging {
+            Some(staging) => staging.append(path, &target, bytes)?,
+            None => write::append(path, &target, bytes)?,
+        }
         Ok(true)
     }
 }

@@ -170,3 +170,60 @@ fn private_files_and_folders_whatever_the_umask() {
     create_private_dir_all(&dir).unwrap();
     assert_eq!(mode(&dir), 0o755);
 }
+
+/// Staged writes (atomic runs, plans): nothing appears until placed, the run reads its own
+/// version, a failed nested block forgets its writes, appends build on the staged content, and
+/// the last write of a target wins.
+#[test]
+fn staged_writes_wait_for_placing_and_are_read_back_by_the_run() {
+    let f = fixture();
+    let staging = Rc::new(Staging::new());
+    let guard = Guard::new(None, &[]).staged(Some(staging.clone()));
+    let report = f.root.join("out/report.txt");
+    let log = f.root.join("out/log.txt");
+    std::fs::write(&log, "old\n").unwrap();
+    let before = names(&f.root.join("out"));
+
+    assert!(guard.write_bytes(&report, false, "first".as_bytes()).unwrap());
+    assert!(guard.append(&log, false, b"one\n").unwrap());
+    assert_eq!(names(&f.root.join("out")), before, "nothing is visible before placing");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "old\n");
+    assert_eq!(guard.read_text(&report, 1024).unwrap(), "first");
+    assert!(guard.exists(&report) && !report.exists());
+
+    staging.open_block();
+    guard.write_bytes(&report, false, "undone".as_bytes()).unwrap();
+    guard.append(&log, false, b"undone\n").unwrap();
+    guard.append(&log, false, b"undone too\n").unwrap();
+    staging.discard_block();
+    assert_eq!(guard.read_text(&report, 1024).unwrap(), "first");
+    assert_eq!(guard.read_text(&log, 1024).unwrap(), "old\none\n");
+
+    // Appends in one block reuse one staged file, however many there are.
+    staging.open_block();
+    for i in 0..2000 {
+        guard.append(&log, false, format!("{i}\n").as_bytes()).unwrap();
+    }
+    staging.discard_block();
+
+    guard.append(&log, false, "twö\n".as_bytes()).unwrap();
+    guard.write_bytes(&report, false, "second".as_bytes()).unwrap();
+    let planned = staging.planned();
+    assert_eq!(planned.len(), 2);
+    assert_eq!((planned[0].before, planned[0].after), (None, 6));
+    assert_eq!((planned[1].before, planned[1].after), (Some(4), 13));
+
+    assert!(staging.place().is_empty());
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), "second");
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "old\none\ntwö\n");
+    assert_eq!(mode(&report), 0o600);
+    assert_eq!(names(&f.root.join("out")), ["log.txt", "report.txt", "secret"], "no temporary file is left");
+
+    // Dropped without placing (a rollback, a plan): nothing is written.
+    let staging = Rc::new(Staging::new());
+    let guard = Guard::new(None, &[]).staged(Some(staging.clone()));
+    guard.write_bytes(&f.root.join("out/never.txt"), false, b"x").unwrap();
+    drop(guard);
+    drop(staging);
+    assert_eq!(names(&f.root.join("out")), ["log.txt", "report.txt", "secret"]);
+}

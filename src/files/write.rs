@@ -17,8 +17,8 @@ const FILE_MODE: u32 = 0o600;
 const DIR_MODE: u32 = 0o700;
 
 /// A temporary file in the target's folder: removed when dropped unless persisted.
-struct Temp {
-    file: File,
+pub(super) struct Temp {
+    pub(super) file: File,
     /// None: an unnamed `O_TMPFILE` file, which vanishes by itself.
     name: Option<PathBuf>,
 }
@@ -89,15 +89,32 @@ pub(super) fn replace<E: From<Error>>(
     target: &Path,
     fill: impl FnOnce(&mut File) -> Result<(), E>,
 ) -> Result<(), E> {
-    let io_err = |_: &str, e: io::Error| Error::io(shown, "written", e);
-    let dir = target.parent().unwrap_or(Path::new("/"));
-    let mut temp = create_temp(dir, target).map_err(|e| io_err("write", e))?;
-    // Exactly 0600 whatever the umask.
-    temp.file.set_permissions(Permissions::from_mode(FILE_MODE)).map_err(|e| io_err("write", e))?;
-    fill(&mut temp.file)?;
-    temp.file.flush().and_then(|()| temp.file.sync_all()).map_err(|e| io_err("write", e))?;
-    persist(temp, dir, target).map_err(|e| io_err("write", e))?;
+    let temp = stage(shown, target, fill)?;
+    place(shown, temp, target)?;
     Ok(())
+}
+
+/// Write the content of `target` into a temporary file in its folder, synced, not yet in place
+/// (see `place`). Dropping it unplaced leaves nothing behind.
+pub(super) fn stage<E: From<Error>>(
+    shown: &Path,
+    target: &Path,
+    fill: impl FnOnce(&mut File) -> Result<(), E>,
+) -> Result<Temp, E> {
+    let io_err = |e: io::Error| Error::io(shown, "written", e);
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    let mut temp = create_temp(dir, target).map_err(io_err)?;
+    // Exactly 0600 whatever the umask.
+    temp.file.set_permissions(Permissions::from_mode(FILE_MODE)).map_err(io_err)?;
+    fill(&mut temp.file)?;
+    temp.file.flush().and_then(|()| temp.file.sync_all()).map_err(io_err)?;
+    Ok(temp)
+}
+
+/// Rename a staged file over `target`, atomically.
+pub(super) fn place(shown: &Path, temp: Temp, target: &Path) -> Result<(), Error> {
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    persist(temp, dir, target).map_err(|e| Error::io(shown, "written", e))
 }
 
 /// Append to `target` in place, creating it owner-only when missing.

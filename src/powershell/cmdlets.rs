@@ -351,9 +351,12 @@ fn out_host(items: Array, paging: bool, json: bool) {
     if text.is_empty() {
         return;
     }
-    let interactive = paging && std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+    let interactive = paging
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && !crate::streams::stdout_reserved();
     if !interactive {
-        println!("{text}");
+        crate::streams::result(text);
         return;
     }
     let height = std::env::var("LINES").ok().and_then(|l| l.parse::<usize>().ok()).unwrap_or(24).max(3) - 1;
@@ -419,8 +422,8 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_warning", |m: Dynamic| eprintln!("WARNING: {}", text(m)));
     engine.register_fn("ps_host", move |m: Dynamic, newline: bool| {
         let t = text(m);
-        // With --json, stdout carries only the JSON document.
-        match (json, newline) {
+        // With --json (or under --plan), stdout carries only the JSON document (the plan).
+        match (json || crate::streams::stdout_reserved(), newline) {
             (true, true) => eprintln!("{t}"),
             (true, false) => eprint!("{t}"),
             (false, true) => println!("{t}"),

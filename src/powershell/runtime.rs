@@ -90,7 +90,7 @@ pub fn register(engine: &mut Engine, json: bool) {
         }
         let text = output::render(&v, json);
         if !text.is_empty() {
-            println!("{}", text.trim_end_matches('\n'));
+            crate::streams::result(text.trim_end_matches('\n'));
         }
     });
     engine.register_fn("translate", |code: &str| -> RhaiResult<String> {

@@ -22,6 +22,7 @@ mod schema;
 pub mod seed;
 pub mod settings;
 pub mod topology;
+mod unit;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};

@@ -5,6 +5,7 @@
 mod common;
 
 mod answers;
+mod atomic;
 mod coherence;
 mod confinement;
 mod content;

@@ -1,0 +1,208 @@
+//! Units of work that span a whole run or block (docs/atomic-and-plan.md):
+//!
+//! * **atomic** (`pchat run --atomic`, `atomic(|| { ... })`): one write transaction over the
+//!   store and every pool database, held from start to end; each cmdlet call inside it is a
+//!   savepoint; files wait in a staging area. Everything commits at the end, or nothing does.
+//! * **plan** (`pchat run --plan`): the same, always rolled back, with what it would have left
+//!   behind read from the store before and after (see `plan`).
+//!
+//! A nested `atomic` block is a savepoint of the unit around it: when the block fails, its own
+//! changes (rows and files) are undone and its error goes on up; when it succeeds its changes
+//! join the enclosing unit's and commit only with it.
+
+use std::rc::Rc;
+
+use rhai::{Dynamic, EvalAltResult, FnPtr, NativeCallContext, Position};
+
+use super::{Session, SharedSession};
+use crate::catalog::Cmdlet;
+use crate::errors::CmdletError;
+use crate::files::Staging;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Atomic,
+    Plan,
+}
+
+/// The open unit of a session.
+pub struct Unit {
+    pub kind: Kind,
+    pub staging: Rc<Staging>,
+    /// Nested blocks open inside it.
+    depth: usize,
+    /// Where the audit ended when the unit began (the plan's order of objects).
+    pub audit_from: i64,
+}
+
+/// Cmdlets that manage their own files or locks and so cannot be held back with the rest of a
+/// unit: each with why, for the refusal. (Under WhatIf they change nothing and may run.)
+const OWN_COMMIT: &[(&str, &str, bool)] = &[
+    // (cmdlet, why, refused in a plan too)
+    ("Publish-CsTopology", "it creates the pool database files of new SQL instances and attaches them", true),
+    ("Repair-CsPersistentChatDatabase", "it may rebuild a database file outside any transaction", true),
+    ("Set-CsPersistentChatState", "it fails a pool over or back, which must be committed on its own", false),
+];
+
+/// A terminating error for a cmdlet that cannot run inside the session's unit, if it is one.
+pub fn refusal(s: &Session, cmdlet: &Cmdlet, what_if: bool) -> Option<CmdletError> {
+    let unit = s.unit.as_ref()?;
+    if !s.store.in_transaction() {
+        // SQLite ends a transaction itself on some failures (an interrupted statement, a full
+        // disk): nothing may then run outside the unit and commit on its own.
+        let mut e = CmdletError::invalid_operation(format!(
+            "cannot run: the transaction of this {} was ended by an earlier failure and everything in it was undone",
+            if unit.kind == Kind::Plan { "plan" } else { "atomic run" }
+        ));
+        e.cmdlet = cmdlet.name;
+        return Some(e.terminating());
+    }
+    if what_if {
+        return None;
+    }
+    let (_, why, in_plan) = OWN_COMMIT.iter().find(|(name, _, _)| *name == cmdlet.name)?;
+    let mut e = match unit.kind {
+        Kind::Atomic => CmdletError::invalid_operation(format!(
+            "cannot run inside an atomic run or block: {why}; run it on its own (outside atomic(...), without --atomic)"
+        )),
+        Kind::Plan if *in_plan => {
+            CmdletError::invalid_operation(format!("cannot run in a plan: {why}; try it with WhatIf: true instead"))
+        }
+        Kind::Plan => return None,
+    };
+    e.cmdlet = cmdlet.name;
+    Some(e.terminating())
+}
+
+fn runtime(text: String) -> Box<EvalAltResult> {
+    EvalAltResult::ErrorRuntime(text.into(), Position::NONE).into()
+}
+
+/// Open a unit over the whole session: attach every pool database and take every write lock.
+pub fn begin(s: &mut Session, kind: Kind) -> anyhow::Result<()> {
+    if s.unit.is_some() {
+        anyhow::bail!("a unit of work is already open");
+    }
+    s.store.begin_unit()?;
+    let audit_from = match s.store.audit_position() {
+        Ok(p) => p,
+        Err(e) => {
+            s.store.rollback();
+            return Err(e.into());
+        }
+    };
+    s.unit = Some(Unit { kind, staging: Rc::new(Staging::new()), depth: 0, audit_from });
+    crate::fault::point("atomic:begun");
+    Ok(())
+}
+
+/// Commit the session's unit: the database first, then the staged files are moved into place.
+/// Err: nothing was committed (rolled back). Ok: the files that could not be placed, if any.
+pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
+    let Some(unit) = s.unit.take() else { return Err("no unit of work is open".into()) };
+    crate::fault::point("atomic:before-commit");
+    // A signal that came after the last statement still stops the commit.
+    if crate::interrupt::requested() {
+        s.store.rollback();
+        return Err(crate::interrupt::describe(""));
+    }
+    if let Err(e) = s.store.commit() {
+        s.store.rollback();
+        return Err(format!("the commit failed: {e}"));
+    }
+    crate::fault::point("atomic:committed");
+    let failed = unit.staging.place();
+    crate::fault::point("atomic:files-placed");
+    Ok(failed)
+}
+
+/// Undo the session's unit: no row kept, no staged file written. The staged files, if a plan
+/// wants to list them.
+pub fn rollback(s: &mut Session) -> Option<Rc<Staging>> {
+    let unit = s.unit.take()?;
+    s.store.rollback();
+    Some(unit.staging)
+}
+
+/// `atomic(|| { ... })`: run the closure as a unit (see the module comment); its value is the
+/// closure's. Non-terminating errors inside the block fail it too: it commits only if clean.
+pub fn atomic_block(
+    session: &SharedSession,
+    context: &NativeCallContext,
+    body: FnPtr,
+) -> Result<Dynamic, Box<EvalAltResult>> {
+    let (nested, errors_before) = {
+        let mut s = session.borrow_mut();
+        let errors_before = s.errors_written;
+        let nested = match s.unit.as_mut() {
+            Some(unit) => {
+                unit.depth += 1;
+                unit.staging.open_block();
+                let depth = unit.depth;
+                if let Err(e) = s.store.block_savepoint(depth) {
+                    if let Some(u) = s.unit.as_mut() {
+                        u.depth -= 1;
+                        u.staging.discard_block();
+                    }
+                    return Err(runtime(format!("atomic: cannot open the block: {e}")));
+                }
+                Some(depth)
+            }
+            None => {
+                begin(&mut s, Kind::Atomic).map_err(|e| runtime(format!("atomic: cannot begin: {e:#}")))?;
+                None
+            }
+        };
+        (nested, errors_before)
+    };
+    let mut result = body.call_within_context::<Dynamic>(context, ());
+    let mut s = session.borrow_mut();
+    let errors = s.errors_written - errors_before;
+    if result.is_ok() && errors > 0 {
+        result = Err(runtime(format!(
+            "atomic: {errors} error{} in the block (see above)",
+            if errors == 1 { "" } else { "s" }
+        )));
+    }
+    match (nested, result) {
+        (Some(depth), Ok(value)) => {
+            if let Some(u) = s.unit.as_mut() {
+                u.depth -= 1;
+                u.staging.close_block();
+            }
+            s.store.release_block(depth).map_err(|e| runtime(format!("atomic: cannot close the block: {e}")))?;
+            Ok(value)
+        }
+        (Some(depth), Err(e)) => {
+            if let Some(u) = s.unit.as_mut() {
+                u.depth -= 1;
+                u.staging.discard_block();
+            }
+            s.store.rollback_block(depth);
+            crate::streams::warning("atomic: the block stopped; every change it made was undone");
+            Err(e)
+        }
+        (None, Ok(value)) => match commit(&mut s) {
+            Ok(failed) => {
+                report_unplaced(&failed);
+                Ok(value)
+            }
+            Err(why) => {
+                crate::streams::warning("atomic: nothing was committed");
+                Err(runtime(format!("atomic: {why}")))
+            }
+        },
+        (None, Err(e)) => {
+            rollback(&mut s);
+            crate::streams::warning("atomic: the block stopped; every change it made was undone");
+            Err(e)
+        }
+    }
+}
+
+/// Files of a committed unit that could not be moved into place (the store's changes stand).
+pub fn report_unplaced(failed: &[crate::files::Error]) {
+    for e in failed {
+        crate::streams::error(&format!("atomic: committed, but a file could not be put in place: {e}"));
+    }
+}

@@ -1,0 +1,176 @@
+//! Files held back until a unit of work commits (`pchat run --atomic`, `atomic(|| ...)`) or
+//! never written at all (`pchat run --plan`). A staged write goes to a temporary file in the
+//! target's folder exactly as an ordinary write does (on Linux a file without a name, which
+//! vanishes by itself if the process dies), and is renamed into place only by `Staging::place`.
+//! Until then reads of the target see the staged content, so a later statement of the run sees
+//! what an earlier one wrote.
+
+use std::cell::RefCell;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use super::Error;
+use super::write::{self, Temp};
+
+struct Staged {
+    /// The path as the script gave it (messages).
+    shown: PathBuf,
+    /// The resolved target.
+    target: PathBuf,
+    temp: Temp,
+    size: u64,
+}
+
+/// A file a plan would write: its path, its size now (None: it does not exist) and afterwards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedFile {
+    pub path: PathBuf,
+    pub before: Option<u64>,
+    pub after: u64,
+}
+
+/// The staged writes of one unit of work, in the order they were made.
+///
+/// A target written again in the same block reuses its staged file (an append loop keeps one
+/// file open, not one per line); a target staged before the innermost open block began gets a
+/// new one, so that undoing the block brings the earlier content back.
+#[derive(Default)]
+pub struct Staging {
+    staged: RefCell<Vec<Staged>>,
+    /// Where each open nested block began (an index into `staged`).
+    blocks: RefCell<Vec<usize>>,
+}
+
+impl Staging {
+    pub fn new() -> Staging {
+        Staging::default()
+    }
+
+    /// A nested block begins: what it stages can be undone alone (`discard_block`).
+    pub fn open_block(&self) {
+        let len = self.staged.borrow().len();
+        self.blocks.borrow_mut().push(len);
+    }
+
+    /// The innermost block succeeded: its writes join the enclosing unit's.
+    pub fn close_block(&self) {
+        self.blocks.borrow_mut().pop();
+    }
+
+    /// The innermost block failed: forget what it staged.
+    pub fn discard_block(&self) {
+        if let Some(from) = self.blocks.borrow_mut().pop() {
+            self.staged.borrow_mut().truncate(from);
+        }
+    }
+
+    /// The staged entry of `target` that the innermost block may change in place.
+    fn reusable(&self, target: &Path) -> Option<usize> {
+        let floor = self.blocks.borrow().last().copied().unwrap_or(0);
+        let staged = self.staged.borrow();
+        staged.iter().rposition(|s| s.target == target).filter(|&i| i >= floor)
+    }
+
+    /// Stage the whole content of `target` (resolved and checked by the caller).
+    pub(super) fn write<E: From<Error>>(
+        &self,
+        shown: &Path,
+        target: &Path,
+        fill: impl FnOnce(&mut File) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let temp = write::stage(shown, target, fill)?;
+        let size = temp.file.metadata().map(|m| m.len()).map_err(|e| Error::io(shown, "written", e))?;
+        let entry = Staged { shown: shown.to_path_buf(), target: target.to_path_buf(), temp, size };
+        match self.reusable(target) {
+            // The earlier staged file is dropped (and vanishes).
+            Some(i) => self.staged.borrow_mut()[i] = entry,
+            None => self.staged.borrow_mut().push(entry),
+        }
+        Ok(())
+    }
+
+    /// Stage an append: the target's content as the run sees it (staged, or on disk) followed by
+    /// `bytes`, placed as a whole at commit.
+    pub(super) fn append(&self, shown: &Path, target: &Path, bytes: &[u8]) -> Result<(), Error> {
+        if let Some(i) = self.reusable(target) {
+            let mut staged = self.staged.borrow_mut();
+            let entry = &mut staged[i];
+            let appended = entry.temp.file.seek(SeekFrom::End(0)).and_then(|_| entry.temp.file.write_all(bytes));
+            appended.map_err(|e| Error::io(shown, "appended to", e))?;
+            entry.size += bytes.len() as u64;
+            return Ok(());
+        }
+        // Non-blocking: a FIFO must not hang the run.
+        let mut current = match self.open(target) {
+            Some(file) => Some(file.map_err(|e| Error::io(shown, "read", e))?),
+            None => match std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(target) {
+                Ok(file) => {
+                    let meta = file.metadata().map_err(|e| Error::io(shown, "read", e))?;
+                    if !meta.is_file() {
+                        return Err(super::not_regular(shown, &meta));
+                    }
+                    Some(file)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(Error::io(shown, "read", e)),
+            },
+        };
+        self.write(shown, target, |out: &mut File| -> Result<(), Error> {
+            if let Some(file) = current.as_mut() {
+                let copied = std::io::copy(file, out);
+                copied.map_err(|e| Error::io(shown, "appended to", e))?;
+            }
+            out.write_all(bytes).map_err(|e| Error::io(shown, "appended to", e))
+        })
+    }
+
+    /// The staged content of `target`, read from its start, if the run wrote it.
+    pub(super) fn open(&self, target: &Path) -> Option<std::io::Result<File>> {
+        let staged = self.staged.borrow();
+        let last = staged.iter().rev().find(|s| s.target == target)?;
+        Some(last.temp.file.try_clone().and_then(|mut f| f.seek(SeekFrom::Start(0)).map(|_| f)))
+    }
+
+    /// Each file the unit wrote, once (its last content), in the order first written.
+    pub fn planned(&self) -> Vec<PlannedFile> {
+        let staged = self.staged.borrow();
+        let mut out: Vec<PlannedFile> = Vec::new();
+        for s in staged.iter() {
+            match out.iter_mut().find(|p| p.path == s.target) {
+                Some(p) => p.after = s.size,
+                None => out.push(PlannedFile {
+                    path: s.target.clone(),
+                    before: std::fs::metadata(&s.target).ok().map(|m| m.len()),
+                    after: s.size,
+                }),
+            }
+        }
+        out
+    }
+
+    /// Move every staged file into place (the unit committed): the last content of each target.
+    /// Every file is attempted; the ones that could not be placed are returned with the reason.
+    pub fn place(&self) -> Vec<Error> {
+        let staged = std::mem::take(&mut *self.staged.borrow_mut());
+        let mut failed = Vec::new();
+        let mut later: Vec<PathBuf> = Vec::new();
+        // Last write of each target wins; earlier ones are dropped unplaced.
+        let mut keep = Vec::new();
+        for s in staged.into_iter().rev() {
+            if !later.contains(&s.target) {
+                later.push(s.target.clone());
+                keep.push(s);
+            }
+        }
+        for s in keep.into_iter().rev() {
+            // Appends made in place since the file was staged reach the disk first.
+            let synced = s.temp.file.sync_all().map_err(|e| Error::io(&s.shown, "written", e));
+            if let Err(e) = synced.and_then(|()| write::place(&s.shown, s.temp, &s.target)) {
+                failed.push(e);
+            }
+        }
+        failed
+    }
+}

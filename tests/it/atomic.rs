@@ -1,0 +1,605 @@
+//! `pchat run --atomic`, `atomic(|| ...)` and `pchat run --plan`: a unit that fails, is stopped or
+//! is killed leaves nothing (in the primary and the backup copy of each pool, and no file); one
+//! that commits leaves everything; and the plan of every shipped runbook is what a real run then
+//! does, compared object by object.
+
+use crate::common;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::{ROOT, Run, Store};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+/// Five changes in pc01 (a category and four rooms, one of them through a pipeline) and a file,
+/// then a throw unless `Fail` is false.
+const FIVE: &str = r#"
+const PARAMS = #{ Fail: #{ type: "bool", default: true, help: "throw after the changes" } };
+new_cs_persistent_chat_category(#{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"});
+new_cs_persistent_chat_room(#{Name: "A0", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+new_cs_persistent_chat_room(#{Name: "A1", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+get_cs_persistent_chat_room(#{Filter: "A*"}).set_cs_persistent_chat_room(#{Description: "Ünïcødé ✓"});
+new_cs_persistent_chat_room(#{Name: "A2", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+write_text(SCRIPT_DIR + "/report.txt", "five changes");
+if read_text(SCRIPT_DIR + "/report.txt") != "five changes" { throw "the run does not see its own file"; }
+if ARGS.Fail { throw "stop after five changes"; }
+"#;
+
+fn pool_file(s: &Store, instance: &str) -> PathBuf {
+    s.dir.path().join(format!("{instance}.contoso.com-rtc.db"))
+}
+
+/// pc01's rooms and categories named in one pool database file, read directly.
+fn atomic_rows(path: &Path) -> BTreeSet<String> {
+    let c = Connection::open(path).expect("open pool db");
+    let mut out = BTreeSet::new();
+    for (table, prefix) in [("rooms", "room:"), ("categories", "category:")] {
+        let mut stmt = c
+            .prepare(&format!(
+                "SELECT name, coalesce(description, '') FROM {table} WHERE pool = 'pc01.contoso.com' AND (name LIKE 'A_' OR name = 'Atomic')"
+            ))
+            .expect("select");
+        let rows = stmt.query_map([], |r| Ok(format!("{prefix}{}|{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
+        out.extend(rows.expect("rows").map(|r| r.expect("row")));
+    }
+    out
+}
+
+fn all_five() -> BTreeSet<String> {
+    ["room:A0|Ünïcødé ✓", "room:A1|Ünïcødé ✓", "room:A2|", "category:Atomic|"].into_iter().map(String::from).collect()
+}
+
+/// Both copies of pc01 hold exactly `expected`, and pchat serves the pool in step.
+fn check_copies(s: &Store, expected: &BTreeSet<String>) {
+    assert_eq!(&atomic_rows(&pool_file(s, "sql01")), expected, "primary");
+    assert_eq!(&atomic_rows(&pool_file(s, "sql02")), expected, "backup");
+    let state = s.c(r#"let st = get_cs_persistent_chat_state("pc01.contoso.com")[0]; `${st.InSync} ${st.PrimaryStatus} ${st.BackupStatus}`"#).ok();
+    assert_eq!(state.stdout.trim(), "true Current Current");
+    let served = s.c(r#"get_cs_persistent_chat_room(#{Filter: "A?"}).len()"#).ok();
+    assert_eq!(served.stdout.trim(), if expected.is_empty() { "0" } else { "3" });
+}
+
+fn write_runbook(s: &Store, name: &str, code: &str) -> String {
+    let path = s.dir.path().join(name);
+    std::fs::write(&path, code).expect("runbook");
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn an_atomic_run_that_throws_after_five_changes_leaves_none_in_primary_and_backup() {
+    let s = Store::demo();
+    let before = s.dump();
+    let file = write_runbook(&s, "five.rhai", FIVE);
+    let run = s.run(&["run", "--atomic", &file]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("stop after five changes"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was committed"), "{}", run.stderr);
+    assert_eq!(s.dump(), before, "no row of the run is left, in any database");
+    assert!(!s.dir.path().join("report.txt").exists(), "no file of the run is left");
+    check_copies(&s, &BTreeSet::new());
+
+    // Without --atomic the same runbook keeps its five changes (what --atomic prevents).
+    let run = s.run(&["run", &file]);
+    assert_eq!(run.code, 1);
+    check_copies(&s, &all_five());
+}
+
+#[test]
+fn an_atomic_run_that_completes_commits_everything_in_both_copies_and_places_its_files() {
+    let s = Store::demo();
+    let file = write_runbook(&s, "five.rhai", FIVE);
+    s.run(&["run", "--atomic", &file, "--arg", "Fail=false"]).ok();
+    check_copies(&s, &all_five());
+    assert_eq!(std::fs::read_to_string(s.dir.path().join("report.txt")).expect("report"), "five changes");
+    let audit: i64 = Connection::open(s.db())
+        .expect("db")
+        .query_row("SELECT count(*) FROM audit WHERE target LIKE 'pc01.contoso.com\\A%'", [], |r| r.get(0))
+        .expect("audit");
+    assert_eq!(audit, 6, "every change is audited as usual (a category, three rooms, two through a pipeline)");
+}
+
+/// A run that would exit 3 (a non-terminating error) is not clean: nothing is committed, exit 1.
+#[test]
+fn an_atomic_run_with_a_non_terminating_error_commits_nothing() {
+    let s = Store::demo();
+    let before = s.dump();
+    let file = write_runbook(
+        &s,
+        "nonterm.rhai",
+        r#"new_cs_persistent_chat_category(#{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"});
+set_cs_persistent_chat_room("pc01.contoso.com\\NoSuchRoom", #{Description: "x"});"#,
+    );
+    let plain = s.copy();
+    let run = s.run(&["run", "--atomic", &file]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+    assert_eq!(plain.run(&["run", &file]).code, 3, "without --atomic the same run exits 3");
+}
+
+#[test]
+fn a_spent_budget_or_a_signal_rolls_an_atomic_run_back() {
+    let s = Store::demo();
+    let before = s.dump();
+    let looping = write_runbook(&s, "loop.rhai", &FIVE.replace("if ARGS.Fail", "loop { } if ARGS.Fail"));
+    let run = s.run(&["run", "--atomic", "--max-operations", "100000", &looping]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("operations"), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+
+    // SIGTERM while the run waits at a fault point after its changes: exit 143, nothing kept.
+    let go = s.dir.path().join("go");
+    let mut child = s
+        .command(&["run", "--atomic", &write_runbook(&s, "five.rhai", FIVE), "--arg", "Fail=false"])
+        .env("PCHAT_FAULT", format!("atomic:before-commit:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    wait_line(&mut err, "pchat-fault: reached atomic:before-commit");
+    // SAFETY: a plain kill(2) to the child this test started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    std::fs::write(&go, "").expect("release");
+    let status = child.wait().expect("exit");
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(s.dump(), before);
+    assert!(!s.dir.path().join("report.txt").exists());
+    check_copies(&s, &BTreeSet::new());
+}
+
+fn wait_line(err: &mut impl std::io::BufRead, want: &str) {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("read") > 0, "the child ended before printing {want}");
+        if line.trim() == want {
+            return;
+        }
+    }
+}
+
+/// Killed (as by `kill -9`) at each step of an atomic run, the store holds all of the run or
+/// none of it once reopened, in both copies, in step.
+#[test]
+fn an_atomic_run_killed_at_any_step_leaves_all_or_none() {
+    let base = Store::demo();
+    for (step, kept) in [
+        ("atomic:begun", false),
+        ("pipeline-item", false),
+        ("atomic:before-commit", false),
+        ("atomic:committed", true),
+        ("atomic:files-placed", true),
+    ] {
+        let s = base.copy();
+        let before = s.dump();
+        let file = write_runbook(&s, "five.rhai", FIVE);
+        let run = Run::from(
+            s.command(&["run", "--atomic", &file, "--arg", "Fail=false"])
+                .env("PCHAT_FAULT", format!("{step}:kill"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("runs"),
+        );
+        assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+        assert_ne!(run.code, 0, "{step}");
+        if kept {
+            check_copies(&s, &all_five());
+        } else {
+            check_copies(&s, &BTreeSet::new());
+            assert_eq!(s.dump(), before, "{step}");
+        }
+        // Files are moved into place after the database commit: see docs/atomic-and-plan.md.
+        let placed = s.dir.path().join("report.txt").exists();
+        assert_eq!(placed, step == "atomic:files-placed", "{step}: report.txt");
+        let strays: Vec<String> = std::fs::read_dir(s.dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(strays.is_empty(), "{step}: temporary files left: {strays:?}");
+    }
+}
+
+#[test]
+fn atomic_blocks_commit_together_nest_and_refuse_what_commits_on_its_own() {
+    let s = Store::demo();
+    let file = write_runbook(
+        &s,
+        "blocks.rhai",
+        r#"
+new_cs_persistent_chat_category(#{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"});
+// A failed block leaves nothing, and its error can be caught.
+try {
+    atomic(|| {
+        new_cs_persistent_chat_room(#{Name: "A0", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+        write_text(SCRIPT_DIR + "/block.txt", "never");
+        throw "first block fails";
+    });
+} catch (e) { print(`caught: ${e}`); }
+// A block that succeeds keeps the work of its inner blocks that succeeded, not of those that failed.
+let value = atomic(|| {
+    new_cs_persistent_chat_room(#{Name: "A1", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+    try {
+        atomic(|| {
+            new_cs_persistent_chat_room(#{Name: "A2", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+            write_text(SCRIPT_DIR + "/block.txt", "inner, undone");
+            throw "inner fails";
+        });
+    } catch (e) { print(`caught: ${e}`); }
+    atomic(|| { set_cs_persistent_chat_room("pc01.contoso.com\\A1", #{Description: "inner kept"}); });
+    write_text(SCRIPT_DIR + "/block.txt", "kept");
+    42
+});
+print(`value ${value}`);
+// Fail-over cannot be held back with other changes.
+try {
+    atomic(|| {
+        new_cs_persistent_chat_room(#{Name: "A3", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+        set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver"});
+    });
+} catch (e) { print(`caught: ${e}`); }
+"#,
+    );
+    let run = s.run(&["run", &file]).ok();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines[0], "caught: first block fails");
+    assert_eq!(lines[1], "caught: inner fails");
+    assert_eq!(lines[2], "value 42");
+    assert_eq!(
+        lines[3],
+        "caught: Set-CsPersistentChatState: InvalidOperation: cannot run inside an atomic run or block: it fails a pool over or back, which must be committed on its own; run it on its own (outside atomic(...), without --atomic)"
+    );
+    let rooms: BTreeSet<String> = ["room:A1|inner kept", "category:Atomic|"].into_iter().map(String::from).collect();
+    assert_eq!(atomic_rows(&pool_file(&s, "sql01")), rooms);
+    assert_eq!(atomic_rows(&pool_file(&s, "sql02")), rooms);
+    assert_eq!(std::fs::read_to_string(s.dir.path().join("block.txt")).expect("block.txt"), "kept");
+    let state = s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com")[0].PoolState"#).ok();
+    assert_eq!(state.stdout.trim(), "Normal");
+
+    // A failed inner block that was the first to change the pool takes its move of the pool's
+    // change counter with it; the change after it moves the counter again, in every copy.
+    let change =
+        |s: &Store| s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com")[0].Change"#).ok().stdout.trim().to_string();
+    let before: i64 = change(&s).parse().expect("change");
+    s.c(r#"atomic(|| {
+        try { atomic(|| { new_cs_persistent_chat_room(#{Name: "A4", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"}); throw "x"; }); } catch (e) { }
+        new_cs_persistent_chat_room(#{Name: "A5", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+    })"#)
+    .ok();
+    assert_eq!(change(&s), (before + 1).to_string());
+    let rooms: BTreeSet<String> =
+        ["room:A1|inner kept", "room:A5|", "category:Atomic|"].into_iter().map(String::from).collect();
+    assert_eq!(atomic_rows(&pool_file(&s, "sql01")), rooms);
+    assert_eq!(atomic_rows(&pool_file(&s, "sql02")), rooms);
+    for db in ["sql01", "sql02"] {
+        let held: i64 = Connection::open(pool_file(&s, db))
+            .expect("pool db")
+            .query_row("SELECT seq FROM pool_sync WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0))
+            .expect("pool_sync");
+        assert_eq!(held, before + 1, "{db} holds the pool's change");
+    }
+
+    // In an atomic run the refusal ends the run and nothing is kept.
+    let before = s.dump();
+    let over = format!("{ROOT}/scripts/fail_over.rhai");
+    let run = s.run(&["run", "--atomic", &over, "--arg", "Pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("Set-CsPersistentChatState: InvalidOperation: cannot run inside an atomic run"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before);
+}
+
+// ---- plans ----
+
+/// Every stored object by type, as the Get cmdlets list them (the test's own reading).
+const OBJECTS: &[(&str, &str)] = &[
+    ("Service", "get_cs_service()"),
+    ("PersistentChatState", "get_cs_persistent_chat_state()"),
+    ("PersistentChatConfiguration", "get_cs_persistent_chat_configuration()"),
+    ("PersistentChatComplianceConfiguration", "get_cs_persistent_chat_compliance_configuration()"),
+    ("PersistentChatPolicy", "get_cs_persistent_chat_policy()"),
+    ("PersistentChatRunbookConfiguration", "get_cs_persistent_chat_runbook_configuration()"),
+    ("OCSPersistentChatContact", "get_cs_persistent_chat_endpoint()"),
+    ("AddinObject", "get_cs_persistent_chat_addin()"),
+    ("CategoryObject", "get_cs_persistent_chat_category()"),
+    ("ChatRoomObject", "get_cs_persistent_chat_room()"),
+    ("OCSADPrincipal", "get_cs_ad_principal()"),
+    ("OCSUserOrAppContact", "get_cs_user()"),
+    ("Role", "get_cs_admin_role()"),
+];
+
+fn objects(s: &Store) -> BTreeMap<String, Vec<Value>> {
+    let code =
+        format!("#{{ {} }}", OBJECTS.iter().map(|(t, get)| format!("\"{t}\": {get}")).collect::<Vec<_>>().join(", "));
+    let run = s.run(&["--json", "-c", &code]).ok();
+    let v: BTreeMap<String, Vec<Value>> = serde_json::from_str(&run.stdout).expect("objects json");
+    v
+}
+
+fn key(o: &Value) -> String {
+    let id = o.get("Identity").cloned().unwrap_or(Value::Null);
+    id.as_str().map(str::to_lowercase).unwrap_or_else(|| id.to_string())
+}
+
+fn empty(v: &Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(|a| a.is_empty())
+}
+
+/// (Action, ObjectType, Identity) → [(Property, Before, After)], from two readings.
+type Effect = BTreeMap<(String, String, String), Vec<(String, Value, Value)>>;
+
+fn effect(before: &BTreeMap<String, Vec<Value>>, after: &BTreeMap<String, Vec<Value>>) -> Effect {
+    let mut out = Effect::new();
+    for (t, _) in OBJECTS {
+        let index =
+            |list: &Vec<Value>| -> BTreeMap<String, Value> { list.iter().map(|o| (key(o), o.clone())).collect() };
+        let (was, now) = (index(&before[*t]), index(&after[*t]));
+        let ids: BTreeSet<&String> = was.keys().chain(now.keys()).collect();
+        for id in ids {
+            let (b, a) = (was.get(id), now.get(id));
+            let action = match (b, a) {
+                (None, Some(_)) => "Created",
+                (Some(_), None) => "Removed",
+                _ => "Changed",
+            };
+            let props: BTreeSet<String> =
+                b.iter().chain(a.iter()).flat_map(|o| o.as_object().expect("object").keys().cloned()).collect();
+            let mut changes = Vec::new();
+            for p in props {
+                if *t == "PersistentChatState" && p == "Change" {
+                    continue;
+                }
+                let get = |o: Option<&Value>| o.and_then(|o| o.get(&p)).cloned().unwrap_or(Value::Null);
+                let (x, y) = (get(b), get(a));
+                let keep = match action {
+                    "Created" => !empty(&y),
+                    "Removed" => !empty(&x),
+                    _ => x != y,
+                };
+                if keep {
+                    changes.push((p, x, y));
+                }
+            }
+            if action != "Changed" || !changes.is_empty() {
+                let shown = a.or(b).and_then(|o| o.get("Identity")).and_then(Value::as_str).unwrap_or_default();
+                out.insert((action.to_string(), t.to_string(), shown.to_string()), changes);
+            }
+        }
+    }
+    out
+}
+
+/// Times of creation are when each ran, the plan's a moment before the real run's: compared by
+/// presence.
+fn without_times(effect: Effect) -> Effect {
+    let stamp = |v: Value| if v.is_null() { v } else { Value::String("<time>".into()) };
+    effect
+        .into_iter()
+        .map(|(k, changes)| {
+            let changes = changes
+                .into_iter()
+                .map(|(p, b, a)| if p == "WhenCreated" { (p, stamp(b), stamp(a)) } else { (p, b, a) })
+                .collect();
+            (k, changes)
+        })
+        .collect()
+}
+
+fn planned(plan: &Value) -> Effect {
+    let mut out = Effect::new();
+    for e in plan.as_array().expect("plan array") {
+        let s = |k: &str| e[k].as_str().expect("string").to_string();
+        if s("Action") == "File" {
+            continue;
+        }
+        let mut changes: Vec<(String, Value, Value)> = e["Changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .map(|c| (c["Property"].as_str().expect("property").to_string(), c["Before"].clone(), c["After"].clone()))
+            .collect();
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        out.insert((s("Action"), s("ObjectType"), s("Identity")), changes);
+    }
+    out
+}
+
+fn listing(dir: &Path) -> BTreeSet<String> {
+    walk(dir).into_iter().filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm")).collect()
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.path().is_dir() {
+            out.extend(walk(&e.path()).into_iter().map(|n| format!("{name}/{n}")));
+        }
+        out.push(name);
+    }
+    out
+}
+
+/// Plan `script` on one copy of `base` and run it on another: the plan keeps nothing and writes
+/// no file, exits as the run does, and lists exactly the objects and files the run changed.
+/// `{dir}` in an argument is the copy's folder.
+fn plan_matches_run(base: &Store, script: &str, args: &[&str]) -> (Value, Run) {
+    let planner = base.copy();
+    let real = base.copy();
+    for s in [&planner, &real] {
+        std::fs::create_dir_all(s.dir.path().join("exports")).expect("exports");
+        std::fs::write(
+            s.dir.path().join("rooms.csv"),
+            "Pool,Category,Room,Description,Privacy,Type\npc01.contoso.com,Legal,Contracts,Contract reviews,Secret,Normal\npc02.contoso.com,Ops,Ops Desk,,Open,Auditorium\n",
+        )
+        .expect("csv");
+    }
+    let with = |s: &Store| -> Vec<String> {
+        args.iter().map(|a| a.replace("{dir}", &s.dir.path().to_string_lossy())).collect()
+    };
+    let script = format!("{ROOT}/scripts/{script}");
+
+    let (dump, files) = (planner.dump(), listing(planner.dir.path()));
+    let mut cmd = vec!["--json".to_string(), "run".into(), "--plan".into(), script.clone()];
+    cmd.extend(with(&planner));
+    let plan = planner.run(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(planner.dump(), dump, "{script}: the plan kept a change");
+    assert_eq!(listing(planner.dir.path()), files, "{script}: the plan wrote a file");
+    let plan_json: Value =
+        serde_json::from_str(&plan.stdout).unwrap_or_else(|e| panic!("{script}: {e}: {}", plan.stdout));
+
+    let before = objects(&real);
+    let old_files = listing(real.dir.path());
+    let mut cmd = vec!["run".to_string(), script.clone()];
+    cmd.extend(with(&real));
+    let run = real.run(&cmd.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(plan.code, run.code, "{script}: exit codes\nplan:\n{}\nrun:\n{}", plan.stderr, run.stderr);
+    let after = objects(&real);
+    assert_eq!(
+        without_times(planned(&plan_json)),
+        without_times(effect(&before, &after)),
+        "{script}: the plan is not what the run did"
+    );
+
+    let written: BTreeSet<String> = plan_json
+        .as_array()
+        .expect("plan")
+        .iter()
+        .filter(|e| e["Action"] == "File")
+        .map(|e| {
+            let p = e["Identity"].as_str().expect("path");
+            let rel =
+                Path::new(p).strip_prefix(planner.dir.path().canonicalize().expect("dir")).expect("in the store dir");
+            rel.to_string_lossy().into_owned()
+        })
+        .collect();
+    let new_files: BTreeSet<String> = listing(real.dir.path()).difference(&old_files).cloned().collect();
+    assert_eq!(written, new_files, "{script}: planned files");
+    (plan_json, run)
+}
+
+#[test]
+fn the_plan_of_each_shipped_runbook_is_what_a_real_run_then_does() {
+    let base = Store::examples();
+    // Read-only runbooks plan nothing.
+    for (script, args) in [("directory_report.rhai", &[][..]), ("rooms/out-of-scope-report.rhai", &[][..])] {
+        let (plan, _) = plan_matches_run(&base, script, args);
+        assert_eq!(plan, json!([]), "{script}");
+    }
+    let (plan, _) = plan_matches_run(&base, "rooms/bulk-create.rhai", &["--arg", "File={dir}/rooms.csv"]);
+    assert!(plan.as_array().expect("plan").len() >= 3, "{plan}");
+    plan_matches_run(&base, "rooms/disable-unmanaged.rhai", &[]);
+    let managed = base.copy();
+    managed.c(r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\Draft"].set_cs_persistent_chat_room(#{Managers: #{Add: "sip:annb@contoso.com"}})"#).ok();
+    let (plan, run) = plan_matches_run(
+        &managed,
+        "rooms/rehome-manager.rhai",
+        &["--arg", "Leaver=sip:annb@contoso.com", "--arg", "NewManager=sip:bobk@contoso.com"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(plan.as_array().expect("plan").len(), 2, "{plan}");
+    let (plan, _) = plan_matches_run(&base, "retention.rhai", &["--arg", "Days=365"]);
+    assert!(plan.to_string().contains("ChatContentSizeMB"), "retention shows the content it removes: {plan}");
+    let (plan, _) =
+        plan_matches_run(&base, "nightly_export.rhai", &["--arg", "Folder={dir}/exports", "--arg", "Keep=1"]);
+    assert_eq!(plan.as_array().expect("plan").len(), 2, "the archive and its report: {plan}");
+    let (plan, _) = plan_matches_run(&base, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    assert!(plan.to_string().contains("\"FailedOver\""), "{plan}");
+    let failed_over = base.copy();
+    failed_over.run(&["run", &format!("{ROOT}/scripts/fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
+    plan_matches_run(&failed_over, "fail_back.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    // A failing run's plan fails the same way.
+    let (_, run) = plan_matches_run(&failed_over, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1);
+
+    // Publishing a topology creates database files: a plan refuses it, saying so.
+    let s = Store::empty();
+    let run = s.run(&["run", "--plan", &format!("{ROOT}/scripts/demo/setup.rhai")]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("Publish-CsTopology: InvalidOperation: cannot run in a plan"), "{}", run.stderr);
+    assert!(!s.dir.path().join("sql01.contoso.com-rtc.db").exists());
+}
+
+#[test]
+fn a_plan_prints_text_sends_the_runbook_output_to_stderr_and_sees_its_own_changes() {
+    let s = Store::demo();
+    let file = write_runbook(
+        &s,
+        "plan.rhai",
+        r#"
+new_cs_persistent_chat_category(#{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"});
+new_cs_persistent_chat_room(#{Name: "A0", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+// A later statement sees the earlier ones' effects.
+set_cs_persistent_chat_room("pc01.contoso.com\\A0", #{Description: "Ünïcødé ✓"});
+set_cs_persistent_chat_policy("Global", #{EnablePersistentChat: true});
+new_cs_persistent_chat_room(#{Name: "A1", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Atomic"});
+remove_cs_persistent_chat_room("pc01.contoso.com\\A1", #{Confirm: false});
+write_text(SCRIPT_DIR + "/out.txt", "abc");
+print("runbook output");
+"done"
+"#,
+    );
+    let before = s.dump();
+    let run = s.run(&["run", "--plan", &file]).ok();
+    assert_eq!(s.dump(), before);
+    assert!(!s.dir.path().join("out.txt").exists());
+    assert!(run.stderr.contains("runbook output") && run.stderr.contains("done"), "{}", run.stderr);
+    assert!(!run.stdout.contains("runbook output"), "{}", run.stdout);
+    let text = run.stdout;
+    assert!(text.contains("Created CategoryObject 'pc01.contoso.com\\Atomic'"), "{text}");
+    assert!(text.contains("Created ChatRoomObject 'pc01.contoso.com\\A0'"), "{text}");
+    assert!(text.contains("    Description: \"Ünïcødé ✓\""), "{text}");
+    assert!(text.contains("Changed PersistentChatPolicy 'Global'\n    EnablePersistentChat: False → True"), "{text}");
+    assert!(!text.contains("A1"), "net effect: a room created and removed is not there: {text}");
+    assert!(
+        text.contains(&format!(
+            "File '{}/out.txt' would be written (new, 3 bytes)",
+            s.dir.path().canonicalize().unwrap().display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 3 objects and 1 file would change; nothing was kept. The run would exit with code 0.\n"),
+        "{text}"
+    );
+    // In the order the run changed them.
+    let category = text.find("Created CategoryObject").unwrap();
+    let room = text.find("Created ChatRoomObject").unwrap();
+    let policy = text.find("Changed PersistentChatPolicy").unwrap();
+    assert!(category < room && room < policy, "{text}");
+}
+
+/// A PowerShell runbook's output objects and Write-Host lines go to stderr under --plan: with
+/// --json, standard output is exactly the plan.
+#[test]
+fn a_powershell_runbook_plans_and_runs_atomically_too() {
+    let s = Store::demo();
+    let file = write_runbook(
+        &s,
+        "plan.ps1",
+        r#"New-CsPersistentChatCategory -Name "PsCat" -PersistentChatPoolFqdn "pc01.contoso.com"
+Set-CsPersistentChatCategory -Identity "pc01.contoso.com\PsCat" -Description "from ps"
+Write-Host "host line"
+"done"
+"#,
+    );
+    let before = s.dump();
+    let run = s.run(&["--json", "run", "--plan", &file]).ok();
+    assert_eq!(s.dump(), before);
+    let plan: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    assert_eq!(plan.as_array().map(Vec::len), Some(1), "{plan}");
+    assert_eq!(plan[0]["Action"], "Created");
+    assert!(plan[0]["Changes"].to_string().contains(r#""After":"from ps""#), "{plan}");
+    assert!(run.stderr.contains("host line") && run.stderr.contains("done"), "{}", run.stderr);
+
+    let run = s.run(&["run", "--atomic", &file]).ok();
+    assert!(run.stdout.contains("host line"), "{}", run.stdout);
+    let description = s.c(r#"get_cs_persistent_chat_category("pc01.contoso.com\\PsCat")[0].Description"#).ok();
+    assert_eq!(description.stdout.trim(), "from ps");
+}
