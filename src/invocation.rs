@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use rhai::{Dynamic, Map};
 
+use crate::access::{Grants, UserScope};
 use crate::binder::{Bound, Common};
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
@@ -90,6 +91,10 @@ pub struct Ctx<'a> {
     pub confinement: Option<Rc<Confinement>>,
     /// When the run's time budget ends, and its length in seconds (None: no time budget).
     pub deadline: Option<(std::time::Instant, u64)>,
+    /// What the acting identity may do (checked for the cmdlet before the handler runs).
+    pub grants: Rc<Grants>,
+    /// The users this call may change (see `check_user`).
+    pub user_scope: UserScope,
 }
 
 impl<'a> Ctx<'a> {
@@ -109,6 +114,16 @@ impl<'a> Ctx<'a> {
         }
         self.changed.push(target.to_string());
         Ok(true)
+    }
+
+    /// A principal this call is about to change must be inside the user scopes of the roles that
+    /// allow the cmdlet: otherwise a per-object `AccessDenied`.
+    pub fn check_user(&self, dn: &str) -> CmdletResult<()> {
+        if self.user_scope.admits(dn) {
+            Ok(())
+        } else {
+            Err(self.grants.out_of_scope(self.cmdlet, &self.user_scope, dn))
+        }
     }
 
     /// The `What if:` line for a target that is not changed.

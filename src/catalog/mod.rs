@@ -465,9 +465,17 @@ impl Cmdlet {
         self.name.split('-').next().unwrap_or(self.name)
     }
 
-    /// Get cmdlets only read; everything else runs in a write transaction.
+    /// Get cmdlets and the audit check only read; everything else runs in a write transaction.
     pub fn is_read_only(&self) -> bool {
-        self.verb() == "Get"
+        self.verb() == "Get" || self.name == "Test-CsPersistentChatAuditRecord"
+    }
+
+    /// Does the cmdlet change directory principals (users, groups) or what applies to them: the
+    /// directory cmdlets and those whose objects are users? The user scopes of roles restrict it.
+    pub fn changes_principals(&self) -> bool {
+        !self.is_read_only()
+            && (self.noun == Noun::Directory
+                || matches!(self.output, Output::PassThru(ObjType::User) | Output::Object(ObjType::User)))
     }
 }
 

@@ -69,7 +69,7 @@ const VERBS: [&str; 12] =
     ["Clear", "Export", "Get", "Grant", "Import", "New", "Publish", "Remove", "Repair", "Send", "Set", "Test"];
 
 /// The error identifiers errors may carry.
-const ERROR_IDS: [&str; 10] = [
+const ERROR_IDS: [&str; 11] = [
     "ParameterBinding",
     "AmbiguousParameterSet",
     "InvalidArgument",
@@ -80,6 +80,7 @@ const ERROR_IDS: [&str; 10] = [
     "NotEligible",
     "InvalidOperation",
     "Canceled",
+    "AccessDenied",
 ];
 
 fn cmdlet(name: &str) -> &'static Cmdlet {

@@ -201,6 +201,20 @@ fn run_one(
         s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
         s.store.begin(!cmdlet.is_read_only())?;
     }
+    // Roles are checked inside the call's transaction, against the directory as it is now.
+    let allowed = s.access.grants(&s.store).and_then(|g| g.allows(cmdlet).map(|scope| (g, scope)));
+    let (grants, user_scope) = match allowed {
+        Ok((g, scope)) if cmdlet.changes_principals() => (g, scope),
+        Ok((g, _)) => (g, crate::access::UserScope::Any),
+        Err(e) => {
+            if nested {
+                s.store.rollback_to_savepoint()
+            } else {
+                s.store.rollback()
+            }
+            return Err(e);
+        }
+    };
     let mut ctx = Ctx {
         store: &s.store,
         cmdlet,
@@ -212,6 +226,8 @@ fn run_one(
         variables: Vec::new(),
         confinement: s.confinement.clone(),
         deadline: s.deadline,
+        grants,
+        user_scope,
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {

@@ -35,6 +35,8 @@ pub struct Options {
     /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
     pub confined: bool,
     pub budget: Budget,
+    /// Whom the session acts as (`--as`, `PCHAT_USER`, else the operating-system account).
+    pub acting: crate::access::Declared,
 }
 
 /// State shared by every registered function.
@@ -52,6 +54,8 @@ pub struct Session {
     pub confinement: Option<Rc<Confinement>>,
     /// When the time budget ends, for cmdlets that loop long (see `Ctx::check_time`).
     pub deadline: Option<(std::time::Instant, u64)>,
+    /// The acting identity and its roles.
+    pub access: crate::access::Access,
 }
 
 impl Session {
@@ -177,6 +181,7 @@ impl Shell {
             out_variables: OutVariables::default(),
             confinement,
             deadline: opts.budget.deadline(),
+            access: crate::access::Access::new(opts.acting),
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -258,6 +263,12 @@ impl Shell {
     /// One line for an error that escaped the script, naming the budget when one was spent.
     pub fn describe_error(&self, err: &EvalAltResult) -> String {
         describe(err, Some(&self.budget))
+    }
+
+    /// A name given with `--as` or `PCHAT_USER` must be exactly one directory user.
+    pub fn check_acting_identity(&self) -> Result<(), String> {
+        let s = self.session.borrow();
+        s.access.check_declared(&s.store)
     }
 
     pub fn errors_written(&self) -> usize {
@@ -520,6 +531,7 @@ mod tests {
             handlers: &crate::handlers::TABLE,
             confined: false,
             budget: Budget::default(),
+            acting: crate::access::Declared::Os("tester".into()),
         };
         Shell::new(opts).unwrap()
     }

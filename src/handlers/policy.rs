@@ -53,6 +53,10 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         None => None,
     };
     let users = sip_users(ctx.store, b.str("Identity").unwrap_or_default())?;
+    // All or none: a wildcard naming one user outside the actor's scopes changes nobody.
+    for user in &users {
+        ctx.check_user(&user.dn)?;
+    }
     let pass_thru = b.switch("PassThru");
     let site_of = if pass_thru { Some(site_lookup(ctx.store)?) } else { None };
     let mut out = Vec::new();

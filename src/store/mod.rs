@@ -1,6 +1,7 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
+pub mod access;
 pub mod addin;
 pub mod ancestry;
 pub mod archive;
