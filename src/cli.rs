@@ -341,6 +341,14 @@ pub fn main() -> i32 {
         confined: script.is_some() || stdin_script,
         budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
         acting: crate::access::Declared::from(cli.acting_as.as_deref()),
+        origin: match (&script, &cli.code) {
+            (Some((file, _)), _) => {
+                engine::Origin::Runbook(std::fs::canonicalize(file).unwrap_or(file.clone()).display().to_string())
+            }
+            (None, Some(_)) => engine::Origin::Code,
+            (None, None) if stdin_script => engine::Origin::Stdin,
+            (None, None) => engine::Origin::Repl(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),
+        },
     };
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
@@ -444,6 +452,7 @@ mod tests {
             confined: false,
             budget: Budget::default(),
             acting: crate::access::Declared::Os("tester".into()),
+            origin: engine::Origin::Code,
         };
         let mut shell = Shell::new(opts).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));

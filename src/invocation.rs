@@ -47,6 +47,31 @@ impl Table {
     }
 }
 
+/// Where a session's calls come from, as the audit trail records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `pchat run FILE`: the file, and the line of each call.
+    Runbook(String),
+    /// `pchat -c CODE`.
+    Code,
+    /// A script read from standard input.
+    Stdin,
+    /// The interactive shell, with an identifier of its session.
+    Repl(String),
+}
+
+impl Origin {
+    pub fn source(&self, line: Option<usize>) -> String {
+        match (self, line) {
+            (Origin::Runbook(path), Some(line)) => format!("{path}:{line}"),
+            (Origin::Runbook(path), None) => path.clone(),
+            (Origin::Code, _) => "-c".into(),
+            (Origin::Stdin, _) => "stdin".into(),
+            (Origin::Repl(id), _) => format!("repl:{id}"),
+        }
+    }
+}
+
 /// How confirmation prompts are answered in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptMode {
@@ -70,6 +95,14 @@ impl PromptMode {
     }
 }
 
+/// An object a call changed, with its changed properties' values (None: created or removed).
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub target: String,
+    pub before: Option<Map>,
+    pub after: Option<Map>,
+}
+
 /// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Sticky(pub Option<bool>);
@@ -82,8 +115,9 @@ pub struct Ctx<'a> {
     pub what_if: bool,
     pub mode: PromptMode,
     pub sticky: &'a mut Sticky,
-    /// Targets this invocation changed (written to the audit table on commit).
-    pub changed: Vec<String>,
+    /// Objects this invocation changed, each with the values that changed (written to the audit
+    /// trail in the call's transaction).
+    pub changed: Vec<Changed>,
     /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
     /// assigns them in the script's scope (see `engine::OutVariables`).
     pub variables: Vec<(String, Dynamic)>,
@@ -95,6 +129,8 @@ pub struct Ctx<'a> {
     pub grants: Rc<Grants>,
     /// The users this call may change (see `check_user`).
     pub user_scope: UserScope,
+    /// Non-terminating errors of a call that also returns its objects (written after it).
+    pub reported: Vec<CmdletError>,
 }
 
 impl<'a> Ctx<'a> {
@@ -112,8 +148,28 @@ impl<'a> Ctx<'a> {
         if due {
             self.ask(target, None)?;
         }
-        self.changed.push(target.to_string());
+        self.changed.push(Changed { target: target.to_string(), before: None, after: None });
         Ok(true)
+    }
+
+    /// The values of the object just changed (after `should_process`) before and after the
+    /// change: the audit keeps the properties whose values differ.
+    pub fn record_values(&mut self, before: &Map, after: &Map) {
+        let Some(last) = self.changed.last_mut() else { return };
+        let differs = |k: &str| before.get(k).map(|v| v.to_string()) != after.get(k).map(|v| v.to_string());
+        let keys: Vec<&str> = before.keys().chain(after.keys()).map(|k| k.as_str()).filter(|k| differs(k)).collect();
+        let pick = |m: &Map| -> Map {
+            keys.iter().map(|k| ((*k).into(), m.get(*k).cloned().unwrap_or(Dynamic::UNIT))).collect()
+        };
+        last.before = Some(pick(before));
+        last.after = Some(pick(after));
+    }
+
+    /// `record_values` for a few named values.
+    pub fn record_pairs(&mut self, pairs: &[(&str, Dynamic, Dynamic)]) {
+        let before: Map = pairs.iter().map(|(k, b, _)| ((*k).into(), b.clone())).collect();
+        let after: Map = pairs.iter().map(|(k, _, a)| ((*k).into(), a.clone())).collect();
+        self.record_values(&before, &after);
     }
 
     /// A principal this call is about to change must be inside the user scopes of the roles that
@@ -124,6 +180,11 @@ impl<'a> Ctx<'a> {
         } else {
             Err(self.grants.out_of_scope(self.cmdlet, &self.user_scope, dn))
         }
+    }
+
+    /// A non-terminating error the call writes while still returning its objects.
+    pub fn report(&mut self, e: CmdletError) {
+        self.reported.push(e);
     }
 
     /// The `What if:` line for a target that is not changed.

@@ -96,10 +96,12 @@ pub enum ObjType {
     Credential,
     Message,
     RunbookConfiguration,
+    AuditRecord,
+    AuditVerification,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 17] = [
+    pub const ALL: [ObjType; 19] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -117,6 +119,8 @@ impl ObjType {
         ObjType::Credential,
         ObjType::Message,
         ObjType::RunbookConfiguration,
+        ObjType::AuditRecord,
+        ObjType::AuditVerification,
     ];
 
     /// Type names as the product spells them.
@@ -139,6 +143,8 @@ impl ObjType {
             ObjType::Credential => "PSCredential",
             ObjType::Message => "ChatMessage",
             ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
+            ObjType::AuditRecord => "PersistentChatAuditRecord",
+            ObjType::AuditVerification => "PersistentChatAuditVerification",
         }
     }
 
@@ -242,6 +248,12 @@ impl ObjType {
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],
             ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
+            ObjType::AuditRecord => {
+                &["Sequence", "Time", "Actor", "Cmdlet", "Target", "Parameters", "Before", "After", "Source"]
+            }
+            ObjType::AuditVerification => {
+                &["Result", "RecordsChecked", "FirstBadSequence", "Reason", "LastSequence", "LastHash"]
+            }
         }
     }
 
@@ -417,6 +429,7 @@ pub enum Noun {
     Data,
     Message,
     Runbook,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy)]

@@ -49,7 +49,7 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The pchat extensions, in catalog order.
-const EXTENSIONS: [&str; 13] = [
+const EXTENSIONS: [&str; 15] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
@@ -63,6 +63,8 @@ const EXTENSIONS: [&str; 13] = [
     "Repair-CsPersistentChatDatabase",
     "Get-CsPersistentChatRunbookConfiguration",
     "Set-CsPersistentChatRunbookConfiguration",
+    "Get-CsPersistentChatAuditRecord",
+    "Test-CsPersistentChatAuditRecord",
 ];
 
 const VERBS: [&str; 12] =

@@ -37,10 +37,12 @@ pub fn invoke(
     session: &super::SharedSession,
     registration: &'static Registration,
     args: Vec<Dynamic>,
+    line: Option<usize>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let (cmdlet, handler) = (registration.cmdlet, registration.run);
     let (items, call) = split_args(args);
     let mut s = session.borrow_mut();
+    s.line = line;
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
         e.cmdlet = cmdlet.name;
         throw(&e)
@@ -228,6 +230,7 @@ fn run_one(
         deadline: s.deadline,
         grants,
         user_scope,
+        reported: Vec::new(),
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {
@@ -239,15 +242,20 @@ fn run_one(
         result = handler(&mut ctx, bound);
     }
     let result = result.and_then(|out| {
-        for target in &ctx.changed {
-            ctx.store.audit(cmdlet.name, target)?;
+        if !ctx.changed.is_empty() {
+            record(&ctx, bound, s.origin.source(s.line))?;
         }
         Ok(out)
     });
+    let reported = std::mem::take(&mut ctx.reported);
     // Output variables describe what the call did, so they are set whether or not it wrote anything.
     if result.is_ok() {
         let variables = std::mem::take(&mut ctx.variables);
         s.out_variables.publish(variables);
+    }
+    for mut e in reported {
+        e.cmdlet = cmdlet.name;
+        s.report(e, bound.common.error_action);
     }
     match result {
         Ok(out) if !what_if => {
@@ -280,6 +288,27 @@ fn run_one(
             Err(e)
         }
     }
+}
+
+/// One audit record per object the call changed, in its transaction.
+fn record(ctx: &Ctx, bound: &binder::Bound, source: String) -> Result<(), CmdletError> {
+    let time = chrono::Utc::now().format(crate::store::audit::TIME_FORMAT).to_string();
+    let parameters = bound.parameters_json();
+    let json =
+        |m: &Option<Map>| m.as_ref().map(|m| serde_json::to_string(&Dynamic::from_map(m.clone())).unwrap_or_default());
+    for changed in &ctx.changed {
+        ctx.store.append_audit(&crate::store::audit::AuditEntry {
+            time: time.clone(),
+            actor: ctx.grants.actor.clone(),
+            cmdlet: ctx.cmdlet.name.to_string(),
+            target: changed.target.clone(),
+            parameters: parameters.clone(),
+            before: json(&changed.before),
+            after: json(&changed.after),
+            source: source.clone(),
+        })?;
+    }
+    Ok(())
 }
 
 /// What a call returns (docs/command-line.md): Get → always an array; New → the object (an array when piped);

@@ -196,6 +196,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     }
     store.update_category(&pool, &c)?;
+    let mut names = Principals::new(store, false);
+    let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
+    ctx.record_values(&old.cast(), &new.cast());
     Ok(Vec::new())
 }
 

@@ -163,6 +163,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process(&target)? {
         pd.clear_messages(room.id, end, totals)?;
+        ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
     }
     Ok(Vec::new())
 }
@@ -227,5 +228,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     } else {
         pd.replace_messages(room.id, &keys, bytes, replacement)?;
     }
+    let n = matched.len() as i64;
+    ctx.record_pairs(&[("Messages", Dynamic::from(n), Dynamic::from(if deleting { 0 } else { n }))]);
     Ok(Vec::new())
 }

@@ -8,6 +8,7 @@ use super::{effective, settings};
 use crate::binder::Bound;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
+use crate::objects::opt;
 use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::settings::POLICY;
@@ -68,6 +69,7 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         // Re-granting the same policy is a no-op.
         if user.policy != tag {
             ctx.store.set_user_policy(user.id, tag.as_deref())?;
+            ctx.record_pairs(&[("PersistentChatPolicy", opt(user.policy.clone()), opt(tag.clone()))]);
             user.policy = tag.clone();
         }
         if let Some(site_of) = &site_of {

@@ -467,6 +467,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if r != before {
         store.update_room(&pool, &before, &r)?;
+        let mut names = Principals::new(store, false);
+        let (old, new) = (room_object(&before, &mut names), room_object(&r, &mut names));
+        ctx.record_values(&old.cast(), &new.cast());
     }
     Ok(Vec::new())
 }

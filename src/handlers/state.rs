@@ -141,6 +141,7 @@ pub fn set_state(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     }
     if ctx.should_process(&target)? {
+        ctx.record_pairs(&[("PoolState", pool.state.clone().into(), wanted.into())]);
         if wanted == "Normal" {
             store.fail_back(&pool)?;
         } else {
@@ -207,6 +208,7 @@ pub fn set_active_server(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>>
     };
     if ctx.should_process(&target)? {
         store.set_active_servers(&pool.fqdn, &active)?;
+        ctx.record_pairs(&[("ActiveServers", list(pool.active_servers.clone()), list(active.clone()))]);
     }
     Ok(Vec::new())
 }

@@ -5,6 +5,7 @@ pub mod access;
 pub mod addin;
 pub mod ancestry;
 pub mod archive;
+pub mod audit;
 pub mod category;
 mod columns;
 pub mod directory;
@@ -165,6 +166,7 @@ impl Store {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
             store.forget_pools();
         }
+        store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
         Ok(store)
     }
 
@@ -477,15 +479,6 @@ impl Store {
     /// topology's endpoints do not count.
     pub fn has_principals(&self) -> rusqlite::Result<bool> {
         self.conn.query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", [], |r| r.get(0))
-    }
-
-    /// Record a committed change (who did what to which object), inside the current transaction.
-    pub fn audit(&self, cmdlet: &str, target: &str) -> rusqlite::Result<()> {
-        let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-        self.conn
-            .prepare_cached("INSERT INTO audit(at, cmdlet, target) VALUES (?1, ?2, ?3)")?
-            .execute(params![at, cmdlet, target])
-            .map(|_| ())
     }
 }
 

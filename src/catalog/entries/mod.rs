@@ -5,6 +5,7 @@
 use super::Cmdlet;
 
 pub mod addin;
+pub mod audit;
 pub mod category;
 pub mod compliance;
 pub mod configuration;
@@ -88,4 +89,6 @@ pub static ALL: &[Cmdlet] = &[
     state::REPAIR_CS_PERSISTENT_CHAT_DATABASE,
     runbook::GET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
     runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
+    audit::GET_CS_PERSISTENT_CHAT_AUDIT_RECORD,
+    audit::TEST_CS_PERSISTENT_CHAT_AUDIT_RECORD,
 ];
