@@ -4,6 +4,7 @@
 
 mod common;
 
+mod access;
 mod answers;
 mod coherence;
 mod confinement;
