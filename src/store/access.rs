@@ -133,4 +133,19 @@ mod tests {
         assert!(!store.group_has_user("NoSuchGroup").unwrap());
         assert_eq!(store.users_by_logon("ANN").unwrap().len(), 1);
     }
+
+    /// A write taken back by a rollback leaves a key that no later write can produce again.
+    #[test]
+    fn a_rolled_back_write_never_lends_its_key_to_a_later_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.begin(true).unwrap();
+        store.upsert_principals(&[spec("CN=Ann,DC=c", "User", "ann", None)]).unwrap();
+        let inside = store.access_key().unwrap();
+        store.rollback();
+        store.begin(true).unwrap();
+        store.upsert_principals(&[spec("CN=Bob,DC=c", "User", "bob", None)]).unwrap();
+        assert_ne!(store.access_key().unwrap(), inside);
+        store.commit().unwrap();
+    }
 }
