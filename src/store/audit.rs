@@ -140,7 +140,7 @@ fn record(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
 fn damaged(why: &str) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(crate::errors::CmdletError::invalid_operation(format!(
         "the audit trail is damaged ({why}); no change is made without its record: Test-CsPersistentChatAuditRecord names the first bad record"
-    ))))
+    )).terminating()))
 }
 
 impl Store {
@@ -280,20 +280,22 @@ impl Store {
         let checked = expected - 1;
         let head = head.unwrap_or((0, hex(&GENESIS)));
         if broken.is_none() && (head.0 != checked || head.1 != hex(&previous)) {
-            broken = Some((
-                checked + 1,
-                if head.0 > checked {
+            broken = Some(if head.0 > checked {
+                (
+                    checked + 1,
                     format!(
                         "the trail ends at record {checked} but {} were written (records were removed from its end)",
                         head.0
-                    )
-                } else {
-                    format!(
-                        "the trail's head says {} records but it holds {checked} (the head or the records were edited)",
-                        head.0
-                    )
-                },
-            ));
+                    ),
+                )
+            } else if head.0 < checked {
+                (
+                    head.0 + 1,
+                    format!("the trail's head ends at record {} but it holds {checked} (the head was edited)", head.0),
+                )
+            } else {
+                (checked, format!("the trail's head does not hold the hash of record {checked} (the head was edited)"))
+            });
         }
         if broken.is_none()
             && let Some((at, _)) = anchor
