@@ -342,9 +342,10 @@ pub fn main() -> i32 {
         budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
         acting: crate::access::Declared::from(cli.acting_as.as_deref()),
         origin: match (&script, &cli.code) {
-            (Some((file, _)), _) => {
-                engine::Origin::Runbook(std::fs::canonicalize(file).unwrap_or(file.clone()).display().to_string())
-            }
+            (Some((file, _)), _) => engine::Origin::Runbook(
+                std::fs::canonicalize(file).unwrap_or(file.clone()).display().to_string(),
+                !is_ps1(file),
+            ),
             (None, Some(_)) => engine::Origin::Code,
             (None, None) if stdin_script => engine::Origin::Stdin,
             (None, None) => engine::Origin::Repl(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),

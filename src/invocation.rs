@@ -50,8 +50,9 @@ impl Table {
 /// Where a session's calls come from, as the audit trail records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// `pchat run FILE`: the file, and the line of each call.
-    Runbook(String),
+    /// `pchat run FILE`: the file, and whether the engine's line numbers are the file's (not for
+    /// a `.ps1` runbook, which runs translated).
+    Runbook(String, bool),
     /// `pchat -c CODE`.
     Code,
     /// A script read from standard input.
@@ -63,8 +64,8 @@ pub enum Origin {
 impl Origin {
     pub fn source(&self, line: Option<usize>) -> String {
         match (self, line) {
-            (Origin::Runbook(path), Some(line)) => format!("{path}:{line}"),
-            (Origin::Runbook(path), None) => path.clone(),
+            (Origin::Runbook(path, true), Some(line)) => format!("{path}:{line}"),
+            (Origin::Runbook(path, _), _) => path.clone(),
             (Origin::Code, _) => "-c".into(),
             (Origin::Stdin, _) => "stdin".into(),
             (Origin::Repl(id), _) => format!("repl:{id}"),

@@ -168,3 +168,14 @@ fn concurrent_writers_extend_one_chain() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(v["RecordsChecked"].as_u64(), Some((before + 30) as u64));
 }
+
+/// A `.ps1` runbook runs translated, so its records name the file without a line (never a wrong one).
+#[test]
+fn a_powershell_runbook_is_named_without_a_line() {
+    let s = Store::examples();
+    let ps1 = "# a comment\n\nSet-CsPersistentChatRoom -Identity \"pc01.contoso.com\\FinanceRoom\" -Description \"from ps1\"\n";
+    s.runbook("change.ps1", ps1, &[]).ok();
+    let last = records(&s, "").pop().expect("a record");
+    let source = last["Source"].as_str().expect("source");
+    assert!(source.ends_with("change.ps1"), "{source}");
+}
