@@ -4,8 +4,8 @@
 //!
 //! Record N's hash is SHA-256 of record N-1's hash followed by N's canonical content (below).
 //! The head of the chain (how many records, the last hash) is a row of its own, written in the
-//! same transaction: records removed from the end of the trail leave the head pointing past
-//! them. Someone who can rewrite the whole database can rewrite both consistently; the head
+//! same transaction (once, when it commits: a pipeline of 100,000 grants writes it once): records
+//! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
 //! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
 
 use rusqlite::{OptionalExtension, Row, params};
@@ -68,7 +68,22 @@ pub struct Verification {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// The chain's head within the open transaction: records so far and the last hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    count: i64,
+    hash: [u8; 32],
+    /// Appended to since the transaction began (the row needs writing at commit).
+    dirty: bool,
 }
 
 fn unhex(text: &str) -> Option<[u8; 32]> {
@@ -151,12 +166,21 @@ impl Store {
             .optional()
     }
 
-    /// Add a record at the end of the chain, inside the current transaction.
+    /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
+    /// head).
     pub fn append_audit(&self, e: &AuditEntry) -> rusqlite::Result<()> {
-        let (count, last) = self.audit_head()?.unwrap_or((0, hex(&GENESIS)));
-        let previous = unhex(&last).ok_or_else(|| damaged("its head is not a hash"))?;
-        let sequence = count + 1;
-        let hash = hex(&chain(&previous, sequence, e));
+        let known = self.audit_head.borrow().clone();
+        let head = match known {
+            Some(head) => head,
+            None => {
+                let (count, last) = self.audit_head()?.unwrap_or((0, hex(&GENESIS)));
+                let hash = unhex(&last).ok_or_else(|| damaged("its head is not a hash"))?;
+                Head { count, hash, dirty: false }
+            }
+        };
+        let sequence = head.count + 1;
+        let next = chain(&head.hash, sequence, e);
+        let hash = hex(&next);
         let inserted = self
             .conn
             .prepare_cached(
@@ -181,10 +205,26 @@ impl Store {
             }
             other => other?,
         };
-        self.conn
-            .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
-            .execute(params![sequence, hash])
-            .map(|_| ())
+        *self.audit_head.borrow_mut() = Some(Head { count: sequence, hash: next, dirty: true });
+        Ok(())
+    }
+
+    /// Write the head of the records appended in the open transaction (called by `commit`).
+    pub(super) fn write_audit_head(&self) -> rusqlite::Result<()> {
+        let head = self.audit_head.borrow_mut().take();
+        match head {
+            Some(h) if h.dirty => self
+                .conn
+                .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
+                .execute(params![h.count, hex(&h.hash)])
+                .map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn forget_audit_head(&self) {
+        self.audit_head.borrow_mut().take();
+        self.audit_saved.borrow_mut().clear();
     }
 
     /// Records of a store from before the trail was chained: sealed into the chain once, in
@@ -209,11 +249,12 @@ impl Store {
                 r.entry.source = "(not recorded)".into();
                 self.append_audit(&r.entry)?;
             }
-            Ok(())
+            self.write_audit_head()
         })();
         match result {
             Ok(()) => self.conn.execute_batch("COMMIT"),
             Err(e) => {
+                self.forget_audit_head();
                 let _ = self.conn.execute_batch("ROLLBACK");
                 Err(e)
             }
@@ -327,9 +368,11 @@ mod tests {
     fn store_with(n: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.begin(true).unwrap();
         for i in 1..=n {
             store.append_audit(&entry(i)).unwrap();
         }
+        store.commit().unwrap();
         (dir, store)
     }
 
@@ -371,5 +414,31 @@ mod tests {
         let (_d, store) = store_with(5);
         store.conn().execute("DELETE FROM audit WHERE id >= 4", []).unwrap();
         assert_eq!(first_bad(&store), Some(4));
+    }
+
+    /// A pipeline item rolled back to its savepoint takes its record out of the head too.
+    #[test]
+    fn a_rolled_back_item_leaves_the_chain_whole() {
+        let (_d, store) = store_with(2);
+        store.begin(true).unwrap();
+        store.append_audit(&entry(3)).unwrap();
+        store.savepoint().unwrap();
+        store.append_audit(&entry(4)).unwrap();
+        store.rollback_to_savepoint();
+        store.savepoint().unwrap();
+        store.append_audit(&entry(5)).unwrap();
+        store.release_savepoint().unwrap();
+        store.commit().unwrap();
+        let v = store.verify_audit(None).unwrap();
+        assert_eq!((v.checked, v.broken), (4, None));
+        // A rolled-back transaction leaves nothing behind, head included.
+        store.begin(true).unwrap();
+        store.append_audit(&entry(6)).unwrap();
+        store.rollback();
+        store.begin(true).unwrap();
+        store.append_audit(&entry(7)).unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.verify_audit(None).unwrap().checked, 5);
+        assert_eq!(store.verify_audit(None).unwrap().broken, None);
     }
 }

@@ -71,6 +71,10 @@ pub struct Store {
     recheck: Cell<bool>,
     /// The last id `new_id` handed out.
     last_id: Cell<i64>,
+    /// The audit trail's head as of the open transaction's appends, written once at commit (see
+    /// store/audit.rs), and its values at each open savepoint.
+    audit_head: RefCell<Option<audit::Head>>,
+    audit_saved: RefCell<Vec<Option<audit::Head>>>,
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -161,6 +165,8 @@ impl Store {
             locked: Cell::new(false),
             recheck: Cell::new(false),
             last_id: Cell::new(0),
+            audit_head: RefCell::new(None),
+            audit_saved: RefCell::new(Vec::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -197,12 +203,14 @@ impl Store {
     /// pool database at once (BEGIN IMMEDIATE), before anything is read.
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
         self.recheck.set(false);
+        self.forget_audit_head();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
         self.locked.set(write);
         Ok(())
     }
 
     pub fn commit(&self) -> rusqlite::Result<()> {
+        self.write_audit_head()?;
         self.control("COMMIT")?;
         self.locked.set(false);
         Ok(())
@@ -225,16 +233,22 @@ impl Store {
 
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
     pub fn savepoint(&self) -> rusqlite::Result<()> {
-        self.control("SAVEPOINT item")
+        self.control("SAVEPOINT item")?;
+        self.audit_saved.borrow_mut().push(self.audit_head.borrow().clone());
+        Ok(())
     }
 
     pub fn release_savepoint(&self) -> rusqlite::Result<()> {
-        self.control("RELEASE item")
+        self.control("RELEASE item")?;
+        self.audit_saved.borrow_mut().pop();
+        Ok(())
     }
 
     /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
     pub fn rollback_to_savepoint(&self) {
         self.forget_pools();
+        let saved = self.audit_saved.borrow_mut().pop().flatten();
+        *self.audit_head.borrow_mut() = saved;
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
     }
 
@@ -244,6 +258,7 @@ impl Store {
 
     pub fn rollback(&self) {
         self.forget_pools();
+        self.forget_audit_head();
         self.locked.set(false);
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");
