@@ -173,7 +173,9 @@ fn lists(role: &RoleRow, cmdlet: &str) -> bool {
 /// when the directory or roles changed.
 pub struct Access {
     declared: Declared,
-    resolved: RefCell<Option<(AccessKey, Rc<Grants>)>>,
+    /// The grants, the key they were resolved at, and the locked moment they were last found
+    /// current in (see `Store::locked_moment`): a pipeline under one write lock reads no key.
+    resolved: RefCell<Option<(AccessKey, Option<(u64, u64)>, Rc<Grants>)>>,
 }
 
 impl Access {
@@ -191,14 +193,23 @@ impl Access {
 
     /// The grants as of now: the cached ones when nothing they depend on changed.
     pub fn grants(&self, store: &Store) -> CmdletResult<Rc<Grants>> {
-        let key = store.access_key()?;
-        if let Some((k, grants)) = self.resolved.borrow().as_ref()
-            && *k == key
+        let moment = store.locked_moment();
+        if let Some((_, seen, grants)) = self.resolved.borrow().as_ref()
+            && moment.is_some()
+            && *seen == moment
         {
             return Ok(grants.clone());
         }
+        let key = store.access_key()?;
+        let mut resolved = self.resolved.borrow_mut();
+        if let Some((k, seen, grants)) = resolved.as_mut()
+            && *k == key
+        {
+            *seen = moment;
+            return Ok(grants.clone());
+        }
         let grants = Rc::new(self.resolve(store)?);
-        *self.resolved.borrow_mut() = Some((key, grants.clone()));
+        *resolved = Some((key, moment, grants.clone()));
         Ok(grants)
     }
 

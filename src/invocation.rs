@@ -96,12 +96,30 @@ impl PromptMode {
     }
 }
 
-/// An object a call changed, with its changed properties' values (None: created or removed).
+/// An object a call changed, with its changed properties' values as JSON objects (None: created
+/// or removed).
 #[derive(Debug, Clone)]
 pub struct Changed {
     pub target: String,
-    pub before: Option<Map>,
-    pub after: Option<Map>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A property value as the audit trail records it.
+fn json(d: &Dynamic) -> serde_json::Value {
+    if d.is_unit() {
+        serde_json::Value::Null
+    } else if let Ok(b) = d.as_bool() {
+        serde_json::Value::Bool(b)
+    } else if let Ok(i) = d.as_int() {
+        serde_json::Value::from(i)
+    } else if let Some(items) = d.read_lock::<rhai::Array>() {
+        serde_json::Value::Array(items.iter().map(json).collect())
+    } else if let Some(map) = d.read_lock::<Map>() {
+        serde_json::Value::Object(map.iter().map(|(k, v)| (k.to_string(), json(v))).collect())
+    } else {
+        serde_json::Value::String(d.to_string())
+    }
 }
 
 /// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
@@ -156,21 +174,37 @@ impl<'a> Ctx<'a> {
     /// The values of the object just changed (after `should_process`) before and after the
     /// change: the audit keeps the properties whose values differ.
     pub fn record_values(&mut self, before: &Map, after: &Map) {
-        let Some(last) = self.changed.last_mut() else { return };
-        let differs = |k: &str| before.get(k).map(|v| v.to_string()) != after.get(k).map(|v| v.to_string());
-        let keys: Vec<&str> = before.keys().chain(after.keys()).map(|k| k.as_str()).filter(|k| differs(k)).collect();
-        let pick = |m: &Map| -> Map {
-            keys.iter().map(|k| ((*k).into(), m.get(*k).cloned().unwrap_or(Dynamic::UNIT))).collect()
-        };
-        last.before = Some(pick(before));
-        last.after = Some(pick(after));
+        let mut keys: Vec<&str> = before.keys().map(|k| k.as_str()).collect();
+        keys.extend(after.keys().map(|k| k.as_str()).filter(|k| !before.contains_key(*k)));
+        let pairs: Vec<(&str, serde_json::Value, serde_json::Value)> = keys
+            .into_iter()
+            .map(|k| {
+                (
+                    k,
+                    before.get(k).map_or(serde_json::Value::Null, json),
+                    after.get(k).map_or(serde_json::Value::Null, json),
+                )
+            })
+            .filter(|(_, b, a)| b != a)
+            .collect();
+        self.record_json(pairs);
     }
 
     /// `record_values` for a few named values.
     pub fn record_pairs(&mut self, pairs: &[(&str, Dynamic, Dynamic)]) {
-        let before: Map = pairs.iter().map(|(k, b, _)| ((*k).into(), b.clone())).collect();
-        let after: Map = pairs.iter().map(|(k, _, a)| ((*k).into(), a.clone())).collect();
-        self.record_values(&before, &after);
+        self.record_json(pairs.iter().map(|(k, b, a)| (*k, json(b), json(a))).collect());
+    }
+
+    fn record_json(&mut self, pairs: Vec<(&str, serde_json::Value, serde_json::Value)>) {
+        let Some(last) = self.changed.last_mut() else { return };
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        for (k, b, a) in pairs {
+            before.insert(k.to_string(), b);
+            after.insert(k.to_string(), a);
+        }
+        last.before = Some(serde_json::Value::Object(before).to_string());
+        last.after = Some(serde_json::Value::Object(after).to_string());
     }
 
     /// A principal this call is about to change must be inside the user scopes of the roles that

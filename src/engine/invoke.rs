@@ -292,10 +292,9 @@ fn run_one(
 
 /// One audit record per object the call changed, in its transaction.
 fn record(ctx: &Ctx, bound: &binder::Bound, source: String) -> Result<(), CmdletError> {
-    let time = chrono::Utc::now().format(crate::store::audit::TIME_FORMAT).to_string();
+    // RFC 3339 with milliseconds and `Z`: the records' TIME_FORMAT, without parsing a format string.
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let parameters = bound.parameters_json();
-    let json =
-        |m: &Option<Map>| m.as_ref().map(|m| serde_json::to_string(&Dynamic::from_map(m.clone())).unwrap_or_default());
     for changed in &ctx.changed {
         ctx.store.append_audit(&crate::store::audit::AuditEntry {
             time: time.clone(),
@@ -303,8 +302,8 @@ fn record(ctx: &Ctx, bound: &binder::Bound, source: String) -> Result<(), Cmdlet
             cmdlet: ctx.cmdlet.name.to_string(),
             target: changed.target.clone(),
             parameters: parameters.clone(),
-            before: json(&changed.before),
-            after: json(&changed.after),
+            before: changed.before.clone(),
+            after: changed.after.clone(),
             source: source.clone(),
         })?;
     }

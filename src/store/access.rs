@@ -29,8 +29,16 @@ impl Store {
         Ok((version, own))
     }
 
+    /// While this connection holds the write lock, no other connection can commit: the directory
+    /// and roles change only by this connection's own writes. `Some((transaction, own writes))`
+    /// then; a cached answer taken at the same moment is still the database's.
+    pub fn locked_moment(&self) -> Option<(u64, u64)> {
+        self.is_locked().then(|| (self.transactions.get(), self.access_writes.get()))
+    }
+
     /// Called by every write to principals, group members and roles.
     pub(crate) fn advance_access_version(&self) -> rusqlite::Result<()> {
+        self.access_writes.set(self.access_writes.get() + 1);
         self.conn
             .prepare_cached(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",

@@ -75,6 +75,10 @@ pub struct Store {
     /// store/audit.rs), and its values at each open savepoint.
     audit_head: RefCell<Option<audit::Head>>,
     audit_saved: RefCell<Vec<Option<audit::Head>>>,
+    /// Transactions begun on this connection, and this connection's writes to what roles are made
+    /// of (see `access::AccessKey` and `locked_moment`).
+    transactions: Cell<u64>,
+    access_writes: Cell<u64>,
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -167,6 +171,8 @@ impl Store {
             last_id: Cell::new(0),
             audit_head: RefCell::new(None),
             audit_saved: RefCell::new(Vec::new()),
+            transactions: Cell::new(0),
+            access_writes: Cell::new(0),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -205,6 +211,7 @@ impl Store {
         self.recheck.set(false);
         self.forget_audit_head();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
+        self.transactions.set(self.transactions.get() + 1);
         self.locked.set(write);
         Ok(())
     }
