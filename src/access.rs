@@ -175,8 +175,11 @@ pub struct Access {
     declared: Declared,
     /// The grants, the key they were resolved at, and the locked moment they were last found
     /// current in (see `Store::locked_moment`): a pipeline under one write lock reads no key.
-    resolved: RefCell<Option<(AccessKey, Option<(u64, u64)>, Rc<Grants>)>>,
+    resolved: RefCell<Option<Resolved>>,
 }
+
+/// Grants with the key they were resolved at and the locked moment they were last found current in.
+type Resolved = (AccessKey, Option<(u64, u64)>, Rc<Grants>);
 
 impl Access {
     pub fn new(declared: Declared) -> Access {
