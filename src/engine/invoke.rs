@@ -239,6 +239,8 @@ fn run_one(
         ctx.store.rollback();
         ctx.store.begin(true)?;
         ctx.variables.clear();
+        ctx.changed.clear();
+        ctx.reported.clear();
         result = handler(&mut ctx, bound);
     }
     let result = result.and_then(|out| {
