@@ -328,10 +328,16 @@ fn span(secs: i64) -> String {
 }
 
 fn output_text(output: Output) -> String {
+    // The properties in output order (for rooms and categories, their descriptor's).
+    let properties = |t: catalog::ObjType| format!(" Its properties: {}.", t.properties().join(", "));
     match output {
-        Output::Collection(t) => format!("An array of {} objects (possibly empty).", t.type_name()),
-        Output::Object(t) => format!("A {} object.", t.type_name()),
-        Output::PassThru(t) => format!("Nothing; with `PassThru: true`, the {} object.", t.type_name()),
+        Output::Collection(t) => {
+            format!("An array of {} objects (possibly empty).{}", t.type_name(), properties(t))
+        }
+        Output::Object(t) => format!("A {} object.{}", t.type_name(), properties(t)),
+        Output::PassThru(t) => {
+            format!("Nothing; with `PassThru: true`, the {} object.{}", t.type_name(), properties(t))
+        }
         Output::Bytes => "With `AsBytes: true`, the data as a byte array (blob); otherwise nothing.".into(),
         Output::Nothing => "Nothing.".into(),
     }

@@ -58,6 +58,32 @@ named_enum! {
 }
 
 named_enum! {
+    /// Which databases serve a Persistent Chat pool: its primary ones (Normal) or the backup ones
+    /// of the topology (FailedOver).
+    PoolState { Normal, FailedOver }
+}
+
+named_enum! {
+    /// What kind of directory object a principal is.
+    PrincipalKind { User, Group, Contact, OrganizationalUnit, Container, Domain }
+}
+
+impl PrincipalKind {
+    /// Does a principal of this kind hold others by position in the tree (an OU, a container,
+    /// the domain)?
+    pub fn is_container(self) -> bool {
+        matches!(self, PrincipalKind::OrganizationalUnit | PrincipalKind::Container | PrincipalKind::Domain)
+    }
+}
+
+/// A principal spec starts as a user until its entry says otherwise.
+impl Default for PrincipalKind {
+    fn default() -> Self {
+        PrincipalKind::User
+    }
+}
+
+named_enum! {
     /// What Export-CsPersistentChatData writes (docs/formats.md lists the parts of each level).
     ExportLevel { All, User, Category, RoomDirectory, Content }
 }

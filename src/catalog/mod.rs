@@ -2,9 +2,12 @@
 //! registration, the binder, help text and REPL completion are derived. Nothing else restates a
 //! parameter list.
 
+pub mod descriptor;
 pub mod entries;
 pub mod enums;
 mod properties;
+
+use std::sync::LazyLock;
 
 /// The value type a parameter accepts. The binder converts and validates into it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -152,34 +155,15 @@ impl ObjType {
     /// follow it. Principals and services may carry further properties after these.
     pub fn properties(self) -> &'static [&'static str] {
         match self {
-            ObjType::ChatRoom => &[
-                "Identity",
-                "Name",
-                "Description",
-                "Category",
-                "PersistentChatPoolFqdn",
-                "Disabled",
-                "Invitations",
-                "Privacy",
-                "Type",
-                "Addin",
-                "Members",
-                "Managers",
-                "Presenters",
-                "ChatContentSizeMB",
-            ],
-            ObjType::Category => &[
-                "Identity",
-                "Name",
-                "Description",
-                "PersistentChatPoolFqdn",
-                "AllowedMembers",
-                "DeniedMembers",
-                "Creators",
-                "Invites",
-                "FileUpload",
-                "ChatHistory",
-            ],
+            // Stored objects: their descriptor's order.
+            ObjType::ChatRoom => {
+                static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| descriptor::ROOM.names());
+                &NAMES
+            }
+            ObjType::Category => {
+                static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| descriptor::CATEGORY.names());
+                &NAMES
+            }
             ObjType::Addin => &["Identity", "Name", "Url", "PersistentChatPoolFqdn"],
             ObjType::Configuration => {
                 &["Identity", "DefaultChatHistory", "MaxFileSizeKB", "ParticipantUpdateLimit", "RoomManagementUrl"]

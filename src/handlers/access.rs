@@ -2,7 +2,7 @@
 //! policy, the room being enabled, privacy, membership and category scope; one function shared by the message path and the synthetic test, so both
 //! enforce exactly the same rules.
 
-use crate::catalog::enums::{Privacy, RoomType};
+use crate::catalog::enums::{Named, PrincipalKind, Privacy, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::handlers::room::{category_of_room, identity};
 use crate::store::Store;
@@ -63,13 +63,13 @@ pub fn one_principal(store: &Store, param: &str, identity: &str) -> CmdletResult
 /// The SIP-enabled user a parameter names (any identity form); NotFound names what would be valid.
 pub fn sip_user(store: &Store, param: &str, identity: &str) -> CmdletResult<PrincipalRow> {
     let p = one_principal(store, param, identity)?;
-    if p.kind == "User" && p.sip.is_some() {
+    if p.kind == PrincipalKind::User && p.sip.is_some() {
         return Ok(p);
     }
     Err(CmdletError::invalid(format!(
         "-{param} '{}' is a {} ({}), not a SIP-enabled user",
         identity.trim(),
-        p.kind.to_lowercase(),
+        p.kind.name().to_lowercase(),
         p.dn
     ))
     .with_target(identity.trim()))
@@ -171,17 +171,17 @@ pub fn denial(
     ancestry: &Ancestry,
     post: bool,
 ) -> CmdletResult<Option<Denial>> {
-    if room.disabled {
+    if room.disabled() {
         return Ok(Some(Denial::Disabled));
     }
     let category = category_of_room(store, pool, room)?;
     if !in_scope(ancestry, &category.allowed, &category.denied) {
-        return Ok(Some(Denial::OutOfScope { category: category.name }));
+        return Ok(Some(Denial::OutOfScope { category: category.name().to_string() }));
     }
-    if room.privacy != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
-        return Ok(Some(Denial::NotMember { privacy: room.privacy }));
+    if room.privacy() != Privacy::Open && !room.members.is_empty() && !ancestry.covered_by(&room.members) {
+        return Ok(Some(Denial::NotMember { privacy: room.privacy() }));
     }
-    if post && room.room_type == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
+    if post && room.room_type() == RoomType::Auditorium && !ancestry.covered_by(&room.presenters) {
         return Ok(Some(Denial::NotPresenter));
     }
     Ok(None)

@@ -5,11 +5,10 @@ use rhai::{Dynamic, Map};
 use super::chat::{
     Principals, check_name, identity_pool, instance_bool, instance_prop, instance_text, not_found, target_identity,
 };
+use super::described::{apply_plain, object_of};
 use crate::binder::Bound;
-use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
-use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::ancestry::in_scope;
 use crate::store::category::CategoryRow;
@@ -18,25 +17,11 @@ use crate::store::pools::PoolTarget;
 const WHAT: &str = "category";
 
 pub fn identity(c: &CategoryRow) -> String {
-    format!("{}\\{}", c.pool, c.name)
+    format!("{}\\{}", c.pool(), c.name())
 }
 
 fn category_object(c: &CategoryRow, names: &mut Principals) -> Dynamic {
-    object(
-        ObjType::Category,
-        [
-            ("Identity", text(identity(c))),
-            ("Name", text(c.name.clone())),
-            ("Description", opt(c.description.clone())),
-            ("PersistentChatPoolFqdn", text(c.pool.clone())),
-            ("AllowedMembers", names.render_list(&c.allowed)),
-            ("DeniedMembers", names.render_list(&c.denied)),
-            ("Creators", names.render_list(&c.creators)),
-            ("Invites", Dynamic::from(c.invites)),
-            ("FileUpload", Dynamic::from(c.file_upload)),
-            ("ChatHistory", Dynamic::from(c.chat_history)),
-        ],
-    )
+    object_of(c, names)
 }
 
 /// The category a Set/Remove call targets: -Identity, or the Identity of the -Instance object.
@@ -70,21 +55,14 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let name = check_name("Name", b.str("Name").unwrap_or_default())?;
     let pool = store.chat_pool_for_new(b.str("PersistentChatPoolFqdn"))?;
-    let c = CategoryRow {
-        id: store.new_id(),
-        pool: pool.fqdn.clone(),
-        name,
-        description: b.str("Description").map(str::to_string),
-        invites: b.switch("EnableInvitations"),
-        file_upload: b.switch("EnableFileUpload"),
-        chat_history: !b.switch("RemoveChatHistory"),
-        allowed: Vec::new(),
-        denied: Vec::new(),
-        creators: Vec::new(),
-    };
+    let mut c = CategoryRow::new(store.new_id(), &pool.fqdn, name);
+    apply_plain(&mut c, b, None)?;
+    c.set_invites(b.switch("EnableInvitations"));
+    c.set_file_upload(b.switch("EnableFileUpload"));
+    c.set_chat_history(!b.switch("RemoveChatHistory"));
     let id = identity(&c);
-    if store.category_by_name(&pool, &c.name)?.is_some() {
-        return Err(CmdletError::exists(format!("pool '{}' already has a category named '{}'", pool.fqdn, c.name))
+    if store.category_by_name(&pool, c.name())?.is_some() {
+        return Err(CmdletError::exists(format!("pool '{}' already has a category named '{}'", pool.fqdn, c.name()))
             .with_target(id));
     }
     if !ctx.should_process(&id)? {
@@ -126,21 +104,19 @@ fn apply_lists(
     Ok(creators_added)
 }
 
+/// The -Instance object's Name and its properties that New sets with switches of other names.
 fn apply_instance_properties(map: &Map, c: &mut CategoryRow) -> CmdletResult<()> {
     if let Some(n) = instance_text(map, "Name").flatten() {
-        c.name = n;
-    }
-    if let Some(d) = instance_text(map, "Description") {
-        c.description = d;
+        c.set_name(n);
     }
     if let Some(v) = instance_bool(map, "Invites")? {
-        c.invites = v;
+        c.set_invites(v);
     }
     if let Some(v) = instance_bool(map, "FileUpload")? {
-        c.file_upload = v;
+        c.set_file_upload(v);
     }
     if let Some(v) = instance_bool(map, "ChatHistory")? {
-        c.chat_history = v;
+        c.set_chat_history(v);
     }
     Ok(())
 }
@@ -150,33 +126,33 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (pool, before) = target(store, b)?;
     let id = identity(&before);
     let mut c = before.clone();
-    if let Some(map) = b.object("Instance") {
+    let instance = b.object("Instance");
+    if let Some(map) = instance {
         apply_instance_properties(map, &mut c)?;
     }
+    apply_plain(&mut c, b, instance)?;
     if let Some(n) = b.str("Name") {
-        c.name = n.to_string();
+        c.set_name(n.to_string());
     }
-    if c.name != before.name {
-        c.name = check_name("Name", &c.name)?;
-        if store.category_by_name(&pool, &c.name)?.is_some_and(|o| o.id != c.id) {
+    if c.name() != before.name() {
+        c.set_name(check_name("Name", c.name())?);
+        if store.category_by_name(&pool, c.name())?.is_some_and(|o| o.id != c.id) {
             return Err(CmdletError::exists(format!(
                 "cannot rename '{id}': pool '{}' already has a category named '{}'",
-                pool.fqdn, c.name
+                pool.fqdn,
+                c.name()
             ))
             .with_target(id));
         }
     }
-    if b.has("Description") {
-        c.description = b.str("Description").map(str::to_string);
-    }
     if let Some(v) = b.bool("Invitations") {
-        c.invites = v;
+        c.set_invites(v);
     }
     if let Some(v) = b.bool("FileUpload") {
-        c.file_upload = v;
+        c.set_file_upload(v);
     }
     if let Some(v) = b.bool("ChatHistory") {
-        c.chat_history = v;
+        c.set_chat_history(v);
     }
     let names = Principals::new(store, b.switch("AsObject"));
     let creators_added = apply_lists(&names, b, &mut c).map_err(|e| e.with_target(id.clone()))?;
@@ -195,10 +171,12 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if !ctx.should_process(&id)? {
         return Ok(Vec::new());
     }
-    store.update_category(&pool, &c)?;
-    let mut names = Principals::new(store, false);
-    let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
-    ctx.record_values(&old.cast(), &new.cast());
+    if c != before {
+        store.update_category(&pool, &before, &c)?;
+        let mut names = Principals::new(store, false);
+        let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
+        ctx.record_values(&old.cast(), &new.cast());
+    }
     Ok(Vec::new())
 }
 

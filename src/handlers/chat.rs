@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use rhai::{Dynamic, Map};
 
 use crate::binder::ListModifier;
+use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::store::Store;
 use crate::store::ancestry::principal_key;
@@ -170,7 +171,7 @@ impl<'a> Principals<'a> {
             CmdletError::not_found(format!("-{param}: no user, group, OU, container or domain '{t}' in the directory"))
                 .with_target(t)
         })?;
-        if p.kind == "Contact" {
+        if p.kind == PrincipalKind::Contact {
             return Err(CmdletError::invalid(format!(
                 "-{param}: '{t}' is a contact; lists take users, groups, OUs, containers or the domain"
             ))

@@ -10,6 +10,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use super::principals::RESERVED;
 use crate::binder::Bound;
 use crate::catalog;
+use crate::catalog::enums::{Named, PrincipalKind};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::store::Store;
@@ -43,7 +44,6 @@ struct RoleDoc {
     user_scopes: Vec<String>,
 }
 
-const KINDS: &[&str] = &["User", "Group", "Contact", "OrganizationalUnit", "Container", "Domain"];
 /// The keys a principal entry defines; anything else is a generic attribute (`l`, `Title`, ...).
 const KEYS: &[&str] = &[
     "Type",
@@ -128,20 +128,20 @@ fn valid_sip(sip: &str, domains: &[String]) -> Result<(), String> {
 /// Turn one principal entry (JSON object or CSV row) into a spec; `at` says where it came from.
 fn principal_spec(
     fields: &JsonMap<String, Json>,
-    default_kind: Option<&str>,
+    default_kind: Option<PrincipalKind>,
     keys: &mut KeyCache,
 ) -> Result<PrincipalSpec, String> {
     let mut spec = PrincipalSpec::default();
-    let mut kind = default_kind.map(str::to_string);
+    let mut kind = default_kind;
     let mut members = None;
     for (key, value) in fields {
         match canonical_key_cached(keys, key)? {
             Some("Type") => {
                 let t = as_string(key, value)?.unwrap_or_default();
-                let Some(k) = KINDS.iter().find(|k| k.eq_ignore_ascii_case(&t)) else {
-                    return Err(format!("Type '{t}' is not one of {}", KINDS.join(", ")));
+                let Some(k) = PrincipalKind::parse(&t).filter(|_| t.trim() == t) else {
+                    return Err(format!("Type '{t}' is not one of {}", PrincipalKind::NAMES.join(", ")));
                 };
-                kind = Some(k.to_string());
+                kind = Some(k);
             }
             Some("Dn") => spec.dn = normalize_dn(&as_string(key, value)?.unwrap_or_default()),
             Some("DisplayName") => spec.display_name = as_string(key, value)?,
@@ -176,14 +176,14 @@ fn principal_spec(
             "Dn is missing or is not a distinguished name (e.g. CN=Ann Beebe,OU=Finance,DC=contoso,DC=com)".into()
         );
     }
-    if spec.sip.is_some() && !matches!(spec.kind.as_str(), "User" | "Contact") {
+    if spec.sip.is_some() && !matches!(spec.kind, PrincipalKind::User | PrincipalKind::Contact) {
         return Err(format!("a {} has no SipAddress (only users and contacts do)", spec.kind));
     }
-    if spec.registrar_pool.is_some() && spec.kind != "User" {
+    if spec.registrar_pool.is_some() && spec.kind != PrincipalKind::User {
         return Err(format!("a {} has no RegistrarPool (only users do)", spec.kind));
     }
-    match (&spec.kind[..], members) {
-        ("Group", m) => spec.members = Some(m.unwrap_or_default()),
+    match (spec.kind, members) {
+        (PrincipalKind::Group, m) => spec.members = Some(m.unwrap_or_default()),
         (_, Some(_)) => return Err(format!("a {} has no Members (only groups do)", spec.kind)),
         _ => {}
     }
@@ -197,7 +197,7 @@ fn parse_json(text: &str) -> Result<Parsed, String> {
     if let Some(d) = &doc.domain {
         let spec = PrincipalSpec {
             dn: normalize_dn(&d.dn),
-            kind: "Domain".into(),
+            kind: PrincipalKind::Domain,
             display_name: None,
             attrs: [("NetBiosName".to_string(), Json::String(d.net_bios_name.clone()))].into_iter().collect(),
             ..Default::default()
@@ -230,8 +230,8 @@ fn parse_csv(text: &str) -> Result<Parsed, String> {
             .map(|(h, v)| (h.to_string(), Json::String(v.to_string())))
             .collect();
         let at = format!("line {line}");
-        let spec = principal_spec(&fields, Some("User"), &mut keys).map_err(|e| format!("{at}: {e}"))?;
-        if spec.kind != "User" {
+        let spec = principal_spec(&fields, Some(PrincipalKind::User), &mut keys).map_err(|e| format!("{at}: {e}"))?;
+        if spec.kind != PrincipalKind::User {
             return Err(format!("{at}: a CSV file holds users only (Type '{}')", spec.kind));
         }
         out.push((at, spec));
@@ -425,7 +425,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         ))
         .with_target(&p.dn));
     }
-    if matches!(p.kind.as_str(), "OrganizationalUnit" | "Container" | "Domain") {
+    if p.kind.is_container() {
         let inside = store.principals_within(&p.dn)?.len();
         if inside > 0 {
             return Err(CmdletError::invalid_operation(format!(
@@ -438,7 +438,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     ctx.check_user(&p.dn)?;
     if ctx.should_process(&p.dn)? {
         store.remove_principal(p.id)?;
-        if p.kind == "Domain" {
+        if p.kind == PrincipalKind::Domain {
             for key in ["domain_dn", "domain_netbios", "domain_name"] {
                 store.remove_meta(key)?;
             }
@@ -461,7 +461,7 @@ mod tests {
         let e = spec(r#"{"Type":"User","Dn":"CN=A,DC=c","SipAdress":"sip:a@c.com"}"#).unwrap_err();
         assert!(e.contains("did you mean 'SipAddress'"), "{e}");
         let s = spec(r#"{"Type":"user","Dn":"CN=A, DC=c","l":"Oslo","Title":"CEO","Department":"Sales"}"#).unwrap();
-        assert_eq!(s.kind, "User");
+        assert_eq!(s.kind, PrincipalKind::User);
         assert_eq!(s.dn, "CN=A,DC=c");
         assert_eq!(s.attrs.get("l"), Some(&Json::String("Oslo".into())));
         assert_eq!(s.attrs.get("Department"), Some(&Json::String("Sales".into())));

@@ -9,7 +9,7 @@ use super::chat::{name_scope, unique_match};
 use super::room;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::catalog::enums::RoomType;
+use crate::catalog::enums::{Named, PrincipalKind, RoomType};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
@@ -17,15 +17,9 @@ use crate::store::ancestry::in_scope;
 use crate::store::directory::PrincipalRow;
 use crate::values::wildcard::Wildcard;
 
-fn principal_type(kind: &str) -> Option<&'static str> {
-    Some(match kind {
-        "User" => "User",
-        "Group" => "Group",
-        "OrganizationalUnit" => "OrganizationalUnit",
-        "Container" => "Container",
-        "Domain" => "Domain",
-        _ => return None,
-    })
+/// The PersistentChatPrincipalType of a principal: its kind, except that a contact is none.
+fn principal_type(kind: PrincipalKind) -> Option<&'static str> {
+    (kind != PrincipalKind::Contact).then(|| kind.name())
 }
 
 fn eligible_object(p: &PrincipalRow, kind: &'static str) -> Dynamic {
@@ -59,10 +53,12 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let (pool, room) = room::find(store, room_arg, pool_arg)?;
         let cat = room::category_of_room(store, &pool, &room)?;
         if b.switch("Presenters") {
-            if room.room_type != RoomType::Auditorium {
+            if room.room_type() != RoomType::Auditorium {
                 return Err(CmdletError::invalid_operation(format!(
                     "-Presenters: '{}\\{}' is a {} room; only Auditorium rooms have presenters",
-                    room.pool, room.name, room.room_type
+                    room.pool(),
+                    room.name(),
+                    room.room_type()
                 ))
                 .with_target(room_arg));
             }
@@ -81,8 +77,8 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     for entry in &governing {
         let p = if entry.contains('=') { store.principal_by_dn(entry)? } else { store.principal_by_sip(entry)? };
         if let Some(p) = p
-            && p.kind != "User"
-            && let Some(kind) = principal_type(&p.kind)
+            && p.kind != PrincipalKind::User
+            && let Some(kind) = principal_type(p.kind)
             && in_scope(&store.ancestry(&p)?, &governing, &denied)
         {
             found.push((p, kind));
@@ -90,7 +86,11 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     let excluded: HashSet<i64> = store.users_covered(&denied)?.into_iter().map(|p| p.id).collect();
     found.extend(
-        store.users_covered(&governing)?.into_iter().filter(|p| !excluded.contains(&p.id)).map(|p| (p, "User")),
+        store
+            .users_covered(&governing)?
+            .into_iter()
+            .filter(|p| !excluded.contains(&p.id))
+            .map(|p| (p, PrincipalKind::User.name())),
     );
     found.retain(|(p, _)| filter.as_ref().is_none_or(|w| p.sip.as_deref().is_some_and(|s| w.is_match(s))));
     // Standard order for principals: display name, then DN.

@@ -26,7 +26,7 @@ fn endpoint_object(e: &PrincipalRow) -> Dynamic {
             ("PersistentChatPoolFqdn", opt(e.endpoint_pool.clone())),
             ("ConferencingPolicy", opt(attr("ConferencingPolicy"))),
             ("VoicePolicy", opt(attr("VoicePolicy"))),
-            ("ObjectClass", list(object_class(&e.kind).iter().copied())),
+            ("ObjectClass", list(object_class(e.kind).iter().copied())),
         ],
     )
 }

@@ -1,11 +1,11 @@
-//! Room content: Send-/Get-CsPersistentChatMessage, Clear-CsPersistentChatRoom and
-//! Remove-CsPersistentChatMessage.
+//! Room content: Send-/Get-/Remove-CsPersistentChatMessage, and the message path that
+//! Clear-CsPersistentChatRoom (with the room handlers) and Test-CsPersistentChatMessage share.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rhai::Dynamic;
 
 use super::access::{check_post, sip_user, user_filter};
-use super::chat::{identity_pool, instance_text, not_found};
+use super::chat::{identity_pool, not_found};
 use super::room::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
@@ -51,17 +51,6 @@ pub fn room_by_identity(store: &Store, id: &str) -> CmdletResult<(PoolTarget, Ro
     let (pool, name) = identity_pool(store, id, WHAT)?;
     let room = store.room_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, id))?;
     Ok((pool, room))
-}
-
-/// The room of a call: -Identity, or the Identity of a piped -Instance room.
-fn target_room(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, RoomRow)> {
-    let id = match b.object("Instance") {
-        Some(map) => instance_text(map, "Identity")
-            .flatten()
-            .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property"))?,
-        None => b.str("Identity").unwrap_or_default().to_string(),
-    };
-    room_by_identity(store, &id)
 }
 
 /// Write access to the pool holding a room (mirrored to its backup).
@@ -148,24 +137,8 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
 }
 
-fn plural(n: i64) -> String {
+pub fn plural(n: i64) -> String {
     format!("{n} message{}", if n == 1 { "" } else { "s" })
-}
-
-pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
-    let store = ctx.store;
-    let (pool, room) = target_room(store, b)?;
-    let end = b.date("EndDate").map(|d| micros(d.as_end())).unwrap_or(i64::MIN);
-    let q = MessageQuery { to: Some(end), ..Default::default() };
-    let totals = store.message_totals(&pool.schema, room.id, &q)?;
-    let count = totals.0;
-    let pd = pool_data(store, &pool)?;
-    let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
-    if ctx.should_process(&target)? {
-        pd.clear_messages(room.id, end, totals)?;
-        ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
-    }
-    Ok(Vec::new())
 }
 
 /// The keyword rule of Remove-CsPersistentChatMessage.

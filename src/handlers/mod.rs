@@ -9,6 +9,7 @@ mod chat;
 mod compliance;
 mod configuration;
 mod data;
+mod described;
 mod directory;
 mod effective;
 mod eligibility;
@@ -65,7 +66,7 @@ pub static TABLE: Table = Table {
         on(&e::room::NEW_CS_PERSISTENT_CHAT_ROOM, room::new),
         on(&e::room::SET_CS_PERSISTENT_CHAT_ROOM, room::set),
         on(&e::room::REMOVE_CS_PERSISTENT_CHAT_ROOM, room::remove),
-        on(&e::room::CLEAR_CS_PERSISTENT_CHAT_ROOM, message::clear),
+        on(&e::room::CLEAR_CS_PERSISTENT_CHAT_ROOM, room::clear),
         on(&e::message::REMOVE_CS_PERSISTENT_CHAT_MESSAGE, message::remove),
         on(&e::addin::GET_CS_PERSISTENT_CHAT_ADDIN, addin::get),
         on(&e::addin::NEW_CS_PERSISTENT_CHAT_ADDIN, addin::new),

@@ -6,6 +6,7 @@ use rhai::Dynamic;
 use super::principals::{site_lookup, user_object};
 use super::{effective, settings};
 use crate::binder::Bound;
+use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::opt;
@@ -36,8 +37,11 @@ pub fn get_effective(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 /// The SIP-enabled users a user-id names (a wildcard display name can name several); `NotFound`
 /// when there are none.
 pub fn sip_users(store: &Store, identity: &str) -> CmdletResult<Vec<PrincipalRow>> {
-    let users: Vec<PrincipalRow> =
-        store.find_principals(identity)?.into_iter().filter(|p| p.kind == "User" && p.sip.is_some()).collect();
+    let users: Vec<PrincipalRow> = store
+        .find_principals(identity)?
+        .into_iter()
+        .filter(|p| p.kind == PrincipalKind::User && p.sip.is_some())
+        .collect();
     if users.is_empty() {
         return Err(CmdletError::not_found(format!(
             "no SIP-enabled user matches '{identity}' (give a SIP address, UPN, DOMAIN\\logon, display name or DN)"

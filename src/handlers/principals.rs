@@ -5,6 +5,7 @@ use rhai::{Dynamic, Map};
 use super::{limit, wildcard_filter};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::filters::{expr, ldap};
 use crate::invocation::Ctx;
@@ -14,15 +15,14 @@ use crate::store::directory::{PrincipalRow, normalize_dn};
 use crate::values::wildcard::has_wildcards;
 
 /// ObjectClass values per principal type.
-pub fn object_class(kind: &str) -> &'static [&'static str] {
+pub fn object_class(kind: PrincipalKind) -> &'static [&'static str] {
     match kind {
-        "User" => &["top", "person", "organizationalPerson", "user"],
-        "Group" => &["top", "group"],
-        "Contact" => &["top", "person", "organizationalPerson", "contact"],
-        "Container" => &["top", "container"],
-        "OrganizationalUnit" => &["top", "organizationalUnit"],
-        "Domain" => &["top", "domain", "domainDNS"],
-        _ => &["top"],
+        PrincipalKind::User => &["top", "person", "organizationalPerson", "user"],
+        PrincipalKind::Group => &["top", "group"],
+        PrincipalKind::Contact => &["top", "person", "organizationalPerson", "contact"],
+        PrincipalKind::Container => &["top", "container"],
+        PrincipalKind::OrganizationalUnit => &["top", "organizationalUnit"],
+        PrincipalKind::Domain => &["top", "domain", "domainDNS"],
     }
 }
 
@@ -49,7 +49,7 @@ pub fn principal_object(p: &PrincipalRow) -> Dynamic {
         ("DistinguishedName", text(p.dn.clone())),
         ("Name", text(p.name.clone())),
         ("DisplayName", opt(p.display_name.clone())),
-        ("ObjectClass", list(object_class(&p.kind).iter().copied())),
+        ("ObjectClass", list(object_class(p.kind).iter().copied())),
         ("SipAddress", opt(p.sip.clone())),
         ("SamAccountName", opt(p.sam.clone())),
         ("UserPrincipalName", opt(p.upn.clone())),
@@ -101,7 +101,7 @@ pub fn get_ad_principal(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> 
     if let Some(ou) = b.str("OU") {
         let root = normalize_dn(ou);
         let holder = store.principal_by_dn(&root)?;
-        if !holder.is_some_and(|h| matches!(h.kind.as_str(), "OrganizationalUnit" | "Container" | "Domain")) {
+        if !holder.is_some_and(|h| h.kind.is_container()) {
             return Err(CmdletError::not_found(format!("no OU or container '{ou}'")).with_target(ou));
         }
         rows.retain(|p| crate::store::directory::dn_within(&p.dn, &root));
@@ -143,7 +143,7 @@ pub fn get_user(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let filter = parse_expr(b, ObjType::User)?;
     let ldap = parse_ldap(b)?;
     let site_of = site_lookup(store)?;
-    let is_user = |p: &PrincipalRow| p.kind == "User" && p.sip.is_some();
+    let is_user = |p: &PrincipalRow| p.kind == PrincipalKind::User && p.sip.is_some();
     let rows = match b.str("Identity") {
         Some(id) => {
             let found: Vec<_> = by_identity(store, id, "user")?.into_iter().filter(is_user).collect();

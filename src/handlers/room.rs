@@ -1,23 +1,25 @@
-//! Chat rooms: Get/New/Set/Remove-CsPersistentChatRoom.
+//! Chat rooms: Get/New/Set/Remove/Clear-CsPersistentChatRoom.
 
 use rhai::{Dynamic, Map};
 
 use super::access::{UserFilter, user_filter};
 use super::chat::{
-    Principals, check_name, identity_pool, instance_bool, instance_enum, instance_prop, instance_text, name_scope,
-    not_found, target_identity, unique_match,
+    Principals, check_name, identity_pool, instance_prop, instance_text, name_scope, not_found, target_identity,
+    unique_match,
 };
+use super::described::{Projection, apply_plain, object_of};
+use super::message::{micros, plural, pool_data, posted_at_text};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
-use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
+use crate::catalog::enums::RoomType;
 use crate::errors::{CmdletError, CmdletResult, ErrorKind};
 use crate::filters::expr;
 use crate::invocation::Ctx;
-use crate::objects::{object, opt, text};
 use crate::store::Store;
 use crate::store::ancestry::{in_scope, principal_key};
 use crate::store::category::CategoryRow;
 use crate::store::directory::PrincipalRow;
+use crate::store::message::MessageQuery;
 use crate::store::pools::PoolTarget;
 use crate::store::room::{MANAGERS, MEMBERS, PRESENTERS, RoomQuery, RoomRow};
 use crate::values::wildcard::{Wildcard, has_wildcards};
@@ -26,29 +28,11 @@ const WHAT: &str = "chat room";
 const MB: i64 = 1_048_576;
 
 pub fn identity(r: &RoomRow) -> String {
-    format!("{}\\{}", r.pool, r.name)
+    format!("{}\\{}", r.pool(), r.name())
 }
 
 fn room_object(r: &RoomRow, names: &mut Principals) -> Dynamic {
-    object(
-        ObjType::ChatRoom,
-        [
-            ("Identity", text(identity(r))),
-            ("Name", text(r.name.clone())),
-            ("Description", opt(r.description.clone())),
-            ("Category", text(r.category.clone())),
-            ("PersistentChatPoolFqdn", text(r.pool.clone())),
-            ("Disabled", Dynamic::from(r.disabled)),
-            ("Invitations", text(r.invitations.name())),
-            ("Privacy", text(r.privacy.name())),
-            ("Type", text(r.room_type.name())),
-            ("Addin", opt(r.addin.clone())),
-            ("Members", names.render_list(&r.members)),
-            ("Managers", names.render_list(&r.managers)),
-            ("Presenters", names.render_list(&r.presenters)),
-            ("ChatContentSizeMB", Dynamic::from(r.content_bytes as f64 / MB as f64)),
-        ],
-    )
+    object_of(r, names)
 }
 
 /// The room a Set/Remove call targets: -Identity, or the Identity of the -Instance object.
@@ -61,7 +45,7 @@ fn target(store: &Store, b: &Bound) -> CmdletResult<(PoolTarget, RoomRow)> {
 
 fn category_of(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<CategoryRow> {
     store
-        .category_by_name(pool, &r.category)?
+        .category_by_name(pool, r.category())?
         .ok_or_else(|| CmdletError::invalid_operation(format!("the category of room '{}' is missing", identity(r))))
 }
 
@@ -70,8 +54,8 @@ fn category_of(store: &Store, pool: &PoolTarget, r: &RoomRow) -> CmdletResult<Ca
 
 /// `-Filter`: an expression over the room's properties, or plain text.
 enum RoomFilter {
-    /// The expression and the properties it reads.
-    Expr(expr::Expr, Vec<String>),
+    /// The expression, the scalar properties it reads, and whether it reads a list.
+    Expr(expr::Expr, Projection, bool),
     Wildcard(Wildcard),
     Text(String),
 }
@@ -84,7 +68,11 @@ impl RoomFilter {
             e.check_properties(ObjType::ChatRoom, &[])
                 .map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;
             let props = e.properties();
-            return Ok(RoomFilter::Expr(e, props));
+            return Ok(RoomFilter::Expr(
+                e,
+                Projection::new::<RoomRow>(&props),
+                Projection::reads_lists::<RoomRow>(&props),
+            ));
         }
         if has_wildcards(f) {
             return Wildcard::new(f)
@@ -97,7 +85,7 @@ impl RoomFilter {
     /// A prefix every matching room's name has, for the store to narrow its scan with.
     fn name_prefix(&self, search_description: bool) -> Option<String> {
         match self {
-            RoomFilter::Expr(e, _) => e.required_prefix("Name"),
+            RoomFilter::Expr(e, ..) => e.required_prefix("Name"),
             RoomFilter::Wildcard(w) if !search_description => Some(w.literal_prefix()),
             _ => None,
         }
@@ -105,51 +93,21 @@ impl RoomFilter {
 
     /// Whether the expression reads a list property (which then must be loaded first).
     fn needs_lists(&self) -> bool {
-        match self {
-            RoomFilter::Expr(_, props) => {
-                props.iter().any(|p| [MEMBERS, MANAGERS, PRESENTERS].iter().any(|l| l.eq_ignore_ascii_case(p)))
-            }
-            _ => false,
-        }
+        matches!(self, RoomFilter::Expr(_, _, true))
     }
 
     fn matches(&self, r: &RoomRow, search_description: bool, names: &mut Principals) -> bool {
         let text_matches =
-            |f: &dyn Fn(&str) -> bool| f(&r.name) || (search_description && r.description.as_deref().is_some_and(f));
+            |f: &dyn Fn(&str) -> bool| f(r.name()) || (search_description && r.description().is_some_and(f));
         match self {
-            RoomFilter::Expr(e, _) if self.needs_lists() => {
-                room_object(r, names).read_lock::<Map>().is_some_and(|m| e.eval(&m))
-            }
+            RoomFilter::Expr(e, _, true) => room_object(r, names).read_lock::<Map>().is_some_and(|m| e.eval(&m)),
             // Only the properties the expression reads: building whole objects for every room
             // of a large pool would dominate the search.
-            RoomFilter::Expr(e, props) => e.eval(&scalar_properties(r, props)),
+            RoomFilter::Expr(e, projection, false) => e.eval(&projection.of(r)),
             RoomFilter::Wildcard(w) => text_matches(&|s| w.is_match(s)),
             RoomFilter::Text(t) => text_matches(&|s| s.to_lowercase().contains(t.as_str())),
         }
     }
-}
-
-/// The named scalar properties of a room, as a filter sees them.
-fn scalar_properties(r: &RoomRow, wanted: &[String]) -> Map {
-    let mut m = Map::new();
-    for p in wanted {
-        let v = match p.to_ascii_lowercase().as_str() {
-            "identity" => text(identity(r)),
-            "name" => text(r.name.clone()),
-            "description" => opt(r.description.clone()),
-            "category" => text(r.category.clone()),
-            "persistentchatpoolfqdn" => text(r.pool.clone()),
-            "disabled" => Dynamic::from(r.disabled),
-            "invitations" => text(r.invitations.name()),
-            "privacy" => text(r.privacy.name()),
-            "type" => text(r.room_type.name()),
-            "addin" => opt(r.addin.clone()),
-            "chatcontentsizemb" => Dynamic::from(r.content_bytes as f64 / MB as f64),
-            _ => continue,
-        };
-        m.insert(p.as_str().into(), v);
-    }
-    m
 }
 
 /// Per-pool id restriction from -Member / -Manager (effective membership: direct, through groups, or through the category).
@@ -278,28 +236,12 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         ))
         .with_target(format!("{}\\{name}", pool.fqdn))
     })?;
-    let (addin_id, addin) = resolve_addin(store, &pool, b.str("Addin"))?;
-    let r = RoomRow {
-        id: store.new_id(),
-        pool: pool.fqdn.clone(),
-        name,
-        description: b.str("Description").map(str::to_string),
-        category_id: category.id,
-        category: category.name,
-        disabled: b.bool("Disabled").unwrap_or(false),
-        invitations: b.choice("Invitations").unwrap_or(Invitations::Inherit),
-        privacy: b.choice("Privacy").unwrap_or(Privacy::Closed),
-        room_type: b.choice("Type").unwrap_or(RoomType::Normal),
-        addin_id,
-        addin,
-        content_bytes: 0,
-        members: Vec::new(),
-        managers: Vec::new(),
-        presenters: Vec::new(),
-    };
+    let mut r = RoomRow::new(store.new_id(), &pool.fqdn, name, (category.id, category.name().to_string()));
+    r.set_addin(resolve_addin(store, &pool, b.str("Addin"))?);
+    apply_plain(&mut r, b, None)?;
     let id = identity(&r);
-    if store.room_name_taken(&pool, &r.name, None)? {
-        return Err(CmdletError::exists(format!("pool '{}' already has a chat room named '{}'", pool.fqdn, r.name))
+    if store.room_name_taken(&pool, r.name(), None)? {
+        return Err(CmdletError::exists(format!("pool '{}' already has a chat room named '{}'", pool.fqdn, r.name()))
             .with_target(id));
     }
     if !ctx.should_process(&id)? {
@@ -310,9 +252,9 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 }
 
 /// `-Addin`: a name of an add-in of the room's pool; `()` or "" means none (1.10 #19).
-fn resolve_addin(store: &Store, pool: &PoolTarget, name: Option<&str>) -> CmdletResult<(Option<i64>, Option<String>)> {
+fn resolve_addin(store: &Store, pool: &PoolTarget, name: Option<&str>) -> CmdletResult<Option<(i64, String)>> {
     match name.map(str::trim).filter(|n| !n.is_empty()) {
-        None => Ok((None, None)),
+        None => Ok(None),
         Some(n) => {
             let a = store.addin_by_name(pool, n)?.ok_or_else(|| {
                 CmdletError::not_found(format!(
@@ -320,29 +262,13 @@ fn resolve_addin(store: &Store, pool: &PoolTarget, name: Option<&str>) -> Cmdlet
                     pool.fqdn
                 ))
             })?;
-            Ok((Some(a.id), Some(a.name)))
+            Ok(Some((a.id, a.name)))
         }
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Set
-
-fn apply_instance_scalars(map: &Map, r: &mut RoomRow) -> CmdletResult<()> {
-    if let Some(d) = instance_text(map, "Description") {
-        r.description = d;
-    }
-    if let Some(v) = instance_bool(map, "Disabled")? {
-        r.disabled = v;
-    }
-    if let Some(v) = instance_enum(map, "Invitations", Invitations::NAMES)?.and_then(Invitations::parse) {
-        r.invitations = v;
-    }
-    if let Some(v) = instance_enum(map, "Privacy", Privacy::NAMES)?.and_then(Privacy::parse) {
-        r.privacy = v;
-    }
-    Ok(())
-}
 
 pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
@@ -352,22 +278,24 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let mut r = before.clone();
     let at = |e: CmdletError| e.with_target(id.clone());
 
-    // Order of application: Name, Category, Type, lists, the rest.
+    // Order of application: Name, Category, the plain properties (Type before the lists, whose
+    // Presenters need an Auditorium), the lists, the add-in.
     if let Some(n) =
         b.str("Name").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Name").flatten()))
     {
-        r.name = check_name("Name", &n).map_err(at)?;
-        if r.name != before.name && store.room_name_taken(&pool, &r.name, Some(r.id))? {
+        r.set_name(check_name("Name", &n).map_err(at)?);
+        if r.name() != before.name() && store.room_name_taken(&pool, r.name(), Some(r.id))? {
             return Err(at(CmdletError::exists(format!(
                 "cannot rename '{id}': pool '{}' already has a chat room named '{}'",
-                pool.fqdn, r.name
+                pool.fqdn,
+                r.name()
             ))));
         }
     }
     let category_arg =
         b.str("Category").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Category").flatten()));
     let category = match category_arg {
-        Some(c) if !c.eq_ignore_ascii_case(&before.category) => {
+        Some(c) if !c.eq_ignore_ascii_case(before.category()) => {
             let name = match c.split_once('\\') {
                 Some((p, _)) if !p.trim().eq_ignore_ascii_case(&pool.fqdn) => {
                     return Err(at(CmdletError::invalid(format!(
@@ -381,17 +309,13 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             let cat = store.category_by_name(&pool, &name)?.ok_or_else(|| {
                 at(CmdletError::not_found(format!("-Category: pool '{}' has no category '{name}'", pool.fqdn)))
             })?;
-            r.category_id = cat.id;
-            r.category = cat.name.clone();
+            r.set_category(cat.id, cat.name().to_string());
             Some(cat)
         }
         // The current category is read only if added entries need checking against it.
         _ => None,
     };
-    let instance_type = instance.map(|m| instance_enum(m, "Type", RoomType::NAMES)).transpose()?.flatten();
-    if let Some(t) = b.choice("Type").or(instance_type.and_then(RoomType::parse)) {
-        r.room_type = t;
-    }
+    apply_plain(&mut r, b, instance).map_err(at)?;
 
     let names = Principals::new(store, b.switch("AsObject"));
     let mut added: Vec<(&str, PrincipalRow)> = Vec::new();
@@ -413,10 +337,10 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             _ => r.presenters = current,
         }
     }
-    if added.iter().any(|(l, _)| *l == PRESENTERS) && r.room_type != RoomType::Auditorium {
+    if added.iter().any(|(l, _)| *l == PRESENTERS) && r.room_type() != RoomType::Auditorium {
         return Err(at(CmdletError::invalid_operation(format!(
             "-Presenters: '{id}' is a {} room; presenters apply only to Auditorium rooms (set Type: \"Auditorium\" first or in the same call)",
-            r.room_type
+            r.room_type()
         ))));
     }
     let category = match (category, added.is_empty()) {
@@ -432,35 +356,21 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
                     "-{list}: '{}' is not in the scope of category '{}\\{}' (its AllowedMembers must cover it and DeniedMembers must not)",
                     principal_key(p),
                     pool.fqdn,
-                    category.name
+                    category.name()
                 ),
             )));
         }
     }
 
-    if let Some(map) = instance {
-        apply_instance_scalars(map, &mut r).map_err(at)?;
-        if let Some(a) = instance_text(map, "Addin")
-            && !b.has("Addin")
-            && !a.as_deref().unwrap_or_default().eq_ignore_ascii_case(before.addin.as_deref().unwrap_or_default())
-        {
-            (r.addin_id, r.addin) = resolve_addin(store, &pool, a.as_deref()).map_err(at)?;
-        }
+    if let Some(map) = instance
+        && let Some(a) = instance_text(map, "Addin")
+        && !b.has("Addin")
+        && !a.as_deref().unwrap_or_default().eq_ignore_ascii_case(before.addin().unwrap_or_default())
+    {
+        r.set_addin(resolve_addin(store, &pool, a.as_deref()).map_err(at)?);
     }
     if b.has("Addin") {
-        (r.addin_id, r.addin) = resolve_addin(store, &pool, b.str("Addin")).map_err(at)?;
-    }
-    if b.has("Description") {
-        r.description = b.str("Description").map(str::to_string);
-    }
-    if let Some(v) = b.bool("Disabled") {
-        r.disabled = v;
-    }
-    if let Some(v) = b.choice("Invitations") {
-        r.invitations = v;
-    }
-    if let Some(v) = b.choice("Privacy") {
-        r.privacy = v;
+        r.set_addin(resolve_addin(store, &pool, b.str("Addin")).map_err(at)?);
     }
     if !ctx.should_process(&id)? {
         return Ok(Vec::new());
@@ -482,6 +392,26 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let (pool, r) = target(store, b)?;
     if ctx.should_process(&identity(&r))? {
         store.delete_room(&pool, r.id)?;
+    }
+    Ok(Vec::new())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clear
+
+/// Clear-CsPersistentChatRoom: delete the room's messages posted on or before -EndDate.
+pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
+    let store = ctx.store;
+    let (pool, room) = target(store, b)?;
+    let end = b.date("EndDate").map(|d| micros(d.as_end())).unwrap_or(i64::MIN);
+    let q = MessageQuery { to: Some(end), ..Default::default() };
+    let totals = store.message_totals(&pool.schema, room.id, &q)?;
+    let count = totals.0;
+    let pd = pool_data(store, &pool)?;
+    let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
+    if ctx.should_process(&target)? {
+        pd.clear_messages(room.id, end, totals)?;
+        ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
     }
     Ok(Vec::new())
 }

@@ -8,6 +8,7 @@ use rhai::Dynamic;
 use super::wildcard_filter;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::{Named, PoolState};
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, prop_str, text};
@@ -80,9 +81,9 @@ fn copy_status(
 }
 
 fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
-    let serving = if p.state == "FailedOver" { p.backup_database.clone() } else { p.database.clone() };
+    let serving = if p.state == PoolState::FailedOver { p.backup_database.clone() } else { p.database.clone() };
     let mark = store.pool_mark(&p.fqdn)?;
-    let failed_over = p.state == "FailedOver";
+    let failed_over = p.state == PoolState::FailedOver;
     let (primary, primary_mark) = copy_status(store, p.database.as_deref(), !failed_over, &p.fqdn, mark)?;
     let (backup, backup_mark) = copy_status(store, p.backup_database.as_deref(), failed_over, &p.fqdn, mark)?;
     // In sync: the copy that is not serving holds every change the serving one has.
@@ -97,7 +98,7 @@ fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
         ObjType::State,
         [
             ("Identity", text(state_identity(&p.fqdn))),
-            ("PoolState", text(p.state.clone())),
+            ("PoolState", text(p.state.name())),
             ("ActiveServers", list(p.active_servers.clone())),
             ("Servers", list(p.servers.clone())),
             ("PrimaryDatabase", opt(p.database.clone())),
@@ -134,15 +135,15 @@ pub fn set_state(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let pool = target_pool(store, b)?;
     let target = state_identity(&pool.fqdn);
-    let Some(wanted) = b.enum_value("PoolState") else {
+    let Some(wanted) = b.choice::<PoolState>("PoolState") else {
         return Ok(Vec::new());
     };
     if wanted == pool.state {
         return Ok(Vec::new());
     }
     if ctx.should_process(&target)? {
-        ctx.record_pairs(&[("PoolState", pool.state.clone().into(), wanted.into())]);
-        if wanted == "Normal" {
+        ctx.record_pairs(&[("PoolState", pool.state.name().into(), wanted.name().into())]);
+        if wanted == PoolState::Normal {
             store.fail_back(&pool)?;
         } else {
             store.fail_over(&pool)?;

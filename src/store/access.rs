@@ -106,12 +106,13 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::enums::{Named, PrincipalKind};
     use crate::store::directory::PrincipalSpec;
 
     fn spec(dn: &str, kind: &str, sam: &str, members: Option<&[&str]>) -> PrincipalSpec {
         PrincipalSpec {
             dn: dn.into(),
-            kind: kind.into(),
+            kind: PrincipalKind::ALL.iter().copied().find(|k| k.name() == kind).unwrap(),
             sam: Some(sam.into()),
             members: members.map(|m| m.iter().map(|s| s.to_string()).collect()),
             ..Default::default()

@@ -7,11 +7,12 @@ use std::collections::{HashSet, VecDeque};
 
 use super::Store;
 use super::directory::{PrincipalRow, normalize_dn, parent_dn};
+use crate::catalog::enums::PrincipalKind;
 
 /// The key a list entry stores for a principal.
 pub fn principal_key(p: &PrincipalRow) -> String {
-    match (&p.sip, p.kind.as_str()) {
-        (Some(sip), "User" | "Contact") => sip.clone(),
+    match (&p.sip, p.kind) {
+        (Some(sip), PrincipalKind::User | PrincipalKind::Contact) => sip.clone(),
         _ => p.dn.clone(),
     }
 }
@@ -86,27 +87,27 @@ impl Store {
         let mut groups = VecDeque::new();
         let mut visited_groups = HashSet::new();
         let mut take = |p: PrincipalRow, out: &mut Vec<PrincipalRow>| {
-            if p.kind == "User" && seen.insert(p.id) {
+            if p.kind == PrincipalKind::User && seen.insert(p.id) {
                 out.push(p);
             }
         };
         for e in entries {
             let p = if e.contains('=') { self.principal_by_dn(e)? } else { self.principal_by_sip(e)? };
             let Some(p) = p else { continue };
-            match p.kind.as_str() {
-                "Group" => {
+            match p.kind {
+                PrincipalKind::Group => {
                     if visited_groups.insert(p.id) {
                         groups.push_back(p.id);
                     }
                 }
-                "OrganizationalUnit" | "Container" | "Domain" => roots.push(normalize_dn(&p.dn)),
+                k if k.is_container() => roots.push(normalize_dn(&p.dn)),
                 _ => take(p, &mut out),
             }
         }
         while let Some(g) = groups.pop_front() {
             for member in self.group_members(g)? {
                 let Some(p) = self.principal_by_dn(&member)? else { continue };
-                if p.kind == "Group" {
+                if p.kind == PrincipalKind::Group {
                     if visited_groups.insert(p.id) {
                         groups.push_back(p.id);
                     }
@@ -134,7 +135,7 @@ mod tests {
     fn spec(kind: &str, dn: &str, sip: Option<&str>, members: Option<&[&str]>) -> PrincipalSpec {
         PrincipalSpec {
             dn: dn.into(),
-            kind: kind.into(),
+            kind: <PrincipalKind as crate::catalog::enums::Named>::parse(kind).expect("a kind"),
             sip: sip.map(str::to_string),
             members: members.map(|m| m.iter().map(|s| s.to_string()).collect()),
             ..Default::default()

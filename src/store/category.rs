@@ -1,19 +1,20 @@
 //! Categories and their AllowedMembers / DeniedMembers / Creators lists, in pool databases.
 
-use rusqlite::{OptionalExtension, Row, params};
+use std::sync::LazyLock;
 
-use super::Store;
+use rusqlite::{OptionalExtension, Row, ToSql, params};
+
+use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
+use super::{Store, dialect};
+use crate::catalog::descriptor::{CATEGORY, Cell, Descriptor};
 
+/// A category: its stored properties as cells of [`CATEGORY`] (read them through the
+/// accessors), and its lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CategoryRow {
     pub id: i64,
-    pub pool: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub invites: bool,
-    pub file_upload: bool,
-    pub chat_history: bool,
+    pub cells: Vec<Cell>,
     pub allowed: Vec<String>,
     pub denied: Vec<String>,
     pub creators: Vec<String>,
@@ -24,24 +25,84 @@ pub const ALLOWED: &str = "Allowed";
 pub const DENIED: &str = "Denied";
 pub const CREATORS: &str = "Creators";
 
-const COLUMNS: &str = "id, pool, name, description, invites, file_upload, chat_history";
+const NAME: usize = CATEGORY.cell("Name");
+const DESCRIPTION: usize = CATEGORY.cell("Description");
+const POOL: usize = CATEGORY.cell("PersistentChatPoolFqdn");
+const INVITES: usize = CATEGORY.cell("Invites");
+const FILE_UPLOAD: usize = CATEGORY.cell("FileUpload");
+const CHAT_HISTORY: usize = CATEGORY.cell("ChatHistory");
+
+/// The statements derived from [`CATEGORY`], built once.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::derive(&CATEGORY, "c"));
 
 fn category(r: &Row<'_>) -> rusqlite::Result<CategoryRow> {
     Ok(CategoryRow {
         id: r.get(0)?,
-        pool: r.get(1)?,
-        name: r.get(2)?,
-        description: r.get(3)?,
-        invites: r.get(4)?,
-        file_upload: r.get(5)?,
-        chat_history: r.get(6)?,
+        cells: read_cells(&CATEGORY, r)?,
         allowed: Vec::new(),
         denied: Vec::new(),
         creators: Vec::new(),
     })
 }
 
+impl Described for CategoryRow {
+    const DESCRIPTOR: &'static Descriptor = &CATEGORY;
+    fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+    fn cells_mut(&mut self) -> &mut [Cell] {
+        &mut self.cells
+    }
+    fn list(&self, stored_as: &str) -> &[String] {
+        match stored_as {
+            ALLOWED => &self.allowed,
+            DENIED => &self.denied,
+            _ => &self.creators,
+        }
+    }
+}
+
 impl CategoryRow {
+    /// A new category of a pool at the descriptor's initial values.
+    pub fn new(id: i64, pool: &str, name: String) -> CategoryRow {
+        let mut cells = CATEGORY.initial_cells(chrono::Utc::now().timestamp_micros());
+        cells[POOL] = Cell::Text(pool.to_string());
+        cells[NAME] = Cell::Text(name);
+        CategoryRow { id, cells, allowed: Vec::new(), denied: Vec::new(), creators: Vec::new() }
+    }
+
+    pub fn name(&self) -> &str {
+        self.cells[NAME].text().unwrap_or_default()
+    }
+    pub fn pool(&self) -> &str {
+        self.cells[POOL].text().unwrap_or_default()
+    }
+    pub fn description(&self) -> Option<&str> {
+        self.cells[DESCRIPTION].text()
+    }
+    pub fn invites(&self) -> bool {
+        self.cells[INVITES].bool()
+    }
+    pub fn file_upload(&self) -> bool {
+        self.cells[FILE_UPLOAD].bool()
+    }
+    pub fn chat_history(&self) -> bool {
+        self.cells[CHAT_HISTORY].bool()
+    }
+
+    pub fn set_name(&mut self, name: String) {
+        self.cells[NAME] = Cell::Text(name);
+    }
+    pub fn set_invites(&mut self, v: bool) {
+        self.cells[INVITES] = Cell::Bool(v);
+    }
+    pub fn set_file_upload(&mut self, v: bool) {
+        self.cells[FILE_UPLOAD] = Cell::Bool(v);
+    }
+    pub fn set_chat_history(&mut self, v: bool) {
+        self.cells[CHAT_HISTORY] = Cell::Bool(v);
+    }
+
     fn list_mut(&mut self, list: &str) -> Option<&mut Vec<String>> {
         match list {
             ALLOWED => Some(&mut self.allowed),
@@ -49,6 +110,10 @@ impl CategoryRow {
             CREATORS => Some(&mut self.creators),
             _ => None,
         }
+    }
+
+    fn lists(&self) -> [(&'static str, &[String]); 3] {
+        [(ALLOWED, &self.allowed), (DENIED, &self.denied), (CREATORS, &self.creators)]
     }
 }
 
@@ -59,7 +124,9 @@ impl Store {
         let mut rows: Vec<CategoryRow> = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM {s}.categories WHERE pool = ?1 ORDER BY name COLLATE NOCASE"
+                "{} WHERE c.pool = ?1 ORDER BY {}",
+                dialect::on_schema(&SQL.select, s),
+                dialect::order_nocase("c.name")
             ))?
             .query_map([&pool.fqdn], category)?
             .collect::<rusqlite::Result<_>>()?;
@@ -82,7 +149,7 @@ impl Store {
         let s = &pool.schema;
         let Some(mut c) = self
             .conn
-            .prepare_cached(&format!("SELECT {COLUMNS} FROM {s}.categories WHERE pool = ?1 AND name = ?2"))?
+            .prepare_cached(&format!("{} WHERE c.pool = ?1 AND c.name = ?2", dialect::on_schema(&SQL.select, s)))?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
         else {
@@ -109,28 +176,23 @@ impl Store {
 
     /// Insert a category (its id must come from `new_id`) with its lists.
     pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
-        self.pool_write(
-            pool,
-            "INSERT INTO {db}.categories(id, pool, name, description, invites, file_upload, chat_history)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![c.id, pool.fqdn, c.name, c.description, c.invites, c.file_upload, c.chat_history],
-        )?;
-        for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {
+        let args = SQL.insert_args(&CATEGORY, &c.id, &c.cells);
+        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        for (list, entries) in c.lists() {
             self.replace_category_list(pool, c.id, list, entries)?;
         }
         Ok(())
     }
 
-    /// Write a category's properties and lists.
-    pub fn update_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
-        self.pool_write(
-            pool,
-            "UPDATE {db}.categories SET name = ?2, description = ?3, invites = ?4, file_upload = ?5,
-             chat_history = ?6 WHERE id = ?1",
-            params![c.id, c.name, c.description, c.invites, c.file_upload, c.chat_history],
-        )?;
-        for (list, entries) in [(ALLOWED, &c.allowed), (DENIED, &c.denied), (CREATORS, &c.creators)] {
-            self.replace_category_list(pool, c.id, list, entries)?;
+    /// Write a category's properties and lists that differ from `before`.
+    pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> rusqlite::Result<()> {
+        if let Some((sql, args)) = SQL.update(&CATEGORY, &c.id, &before.cells, &c.cells) {
+            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        }
+        for ((list, entries), (_, was)) in c.lists().into_iter().zip(before.lists()) {
+            if entries != was {
+                self.replace_category_list(pool, c.id, list, entries)?;
+            }
         }
         Ok(())
     }

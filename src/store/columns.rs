@@ -2,7 +2,7 @@
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
+use crate::catalog::enums::{Invitations, Named, PoolState, PrincipalKind, Privacy, RoomType};
 
 macro_rules! text_column {
     ($($t:ty),+) => {$(
@@ -25,4 +25,4 @@ macro_rules! text_column {
     )+};
 }
 
-text_column!(Privacy, RoomType, Invitations);
+text_column!(Privacy, RoomType, Invitations, PoolState, PrincipalKind);

@@ -4,6 +4,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 
 use super::Store;
+use crate::catalog::enums::PrincipalKind;
 use crate::values::text::{starts_with_ci, strip_prefix_ci};
 use crate::values::wildcard::{Wildcard, has_wildcards};
 
@@ -45,7 +46,7 @@ impl<'a> IntoIterator for &'a Attrs {
 pub struct PrincipalRow {
     pub id: i64,
     pub dn: String,
-    pub kind: String,
+    pub kind: PrincipalKind,
     pub name: String,
     pub display_name: Option<String>,
     pub sip: Option<String>,
@@ -61,7 +62,7 @@ pub struct PrincipalRow {
 #[derive(Debug, Clone, Default)]
 pub struct PrincipalSpec {
     pub dn: String,
-    pub kind: String,
+    pub kind: PrincipalKind,
     pub display_name: Option<String>,
     pub sip: Option<String>,
     pub sam: Option<String>,
@@ -384,7 +385,7 @@ mod tests {
     fn user(dn: &str, sip: &str, sam: &str) -> PrincipalSpec {
         PrincipalSpec {
             dn: dn.into(),
-            kind: "User".into(),
+            kind: PrincipalKind::User,
             display_name: Some(first_rdn_value(dn)),
             sip: Some(sip.into()),
             sam: Some(sam.into()),

@@ -15,6 +15,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use super::topology::PoolRow;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::fault;
 
@@ -99,8 +100,11 @@ impl Store {
 
     /// A copy of a pool: attached with its mark, or why not.
     pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
-        if self.attached_file_changed(instance) {
-            return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
+        if !self.verified_in_transaction(instance) {
+            if self.attached_file_changed(instance) {
+                return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
+            }
+            self.note_verified(instance);
         }
         Ok(match self.pool_schema(instance) {
             Some(schema) => {
@@ -181,7 +185,7 @@ impl Store {
         }
         fault::point("failover:checked");
         let next = (mark.0 + 1, mark.1);
-        self.set_pool_state(fqdn, "FailedOver")?;
+        self.set_pool_state(fqdn, PoolState::FailedOver)?;
         self.set_marks(fqdn, next, &[&schema])?;
         fault::point("failover:written");
         Ok(())
@@ -250,7 +254,7 @@ impl Store {
         fault::point("failback:checked");
         self.copy_pool(fqdn, &from, &to)?;
         fault::point("failback:copied");
-        self.set_pool_state(fqdn, "Normal")?;
+        self.set_pool_state(fqdn, PoolState::Normal)?;
         self.set_marks(fqdn, (mark.0 + 1, mark.1), &[&from, &to])?;
         fault::point("failback:written");
         Ok(())
@@ -391,7 +395,7 @@ impl Store {
         // dropped history can ever pass for the new one.
         let top = plan.pool_mark.1.max(target_mark.1);
         let next = (generation, if top > plan.source_mark.1 { top + 1 } else { plan.source_mark.1 });
-        let state = if plan.source == Side::Primary { "Normal" } else { "FailedOver" };
+        let state = if plan.source == Side::Primary { PoolState::Normal } else { PoolState::FailedOver };
         match &plan.target {
             Ok((schema, _)) => {
                 fault::point("repair:checked");

@@ -8,6 +8,8 @@ pub mod archive;
 pub mod audit;
 pub mod category;
 mod columns;
+pub mod described;
+mod dialect;
 pub mod directory;
 pub mod endpoint;
 pub mod failover;
@@ -24,13 +26,14 @@ pub mod settings;
 pub mod topology;
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::catalog::enums::PoolState;
 use topology::PoolRow;
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -41,7 +44,7 @@ struct Attached {
 }
 
 /// See `Store::cache_key`.
-pub(crate) type CacheKey = (i64, u64);
+pub(crate) type CacheKey = (i64, i64);
 
 /// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,9 +61,10 @@ pub struct Store {
     unavailable: RefCell<HashMap<String, String>>,
     /// `pools()` with the moment it was read: nearly every call resolves a pool, a pipeline once
     /// per item. The moment is the central database's `data_version` (changed by every other
-    /// connection's commit) and this connection's `total_changes` (changed by every row it
-    /// writes, to any table): the rows cannot differ from the database's while both are equal.
-    /// A rollback can take back rows written after the read, so rollbacks drop it too.
+    /// connection's commit) and this connection's topology epoch (moved by temporary triggers on
+    /// every row this connection writes to the tables `pools()` reads, see
+    /// `topology::watch_topology`): the rows cannot differ from the database's while both are
+    /// equal. A rollback takes the epoch back with the rows, so rollbacks drop the memo too.
     pools: RefCell<Option<(CacheKey, Vec<PoolRow>)>>,
     /// Aliases handed out so far (a detached alias is not reused within the connection).
     aliases: Cell<u32>,
@@ -79,6 +83,14 @@ pub struct Store {
     /// of (see `access::AccessKey` and `locked_moment`).
     transactions: Cell<u64>,
     access_writes: Cell<u64>,
+    /// Pools (lower-case FQDN) whose mark the open transaction has moved on (see
+    /// `pool_statements`): one move per transaction, not one per item of a 100,000-item
+    /// pipeline. Emptied whenever the move could have been undone (savepoint rollback) or the
+    /// transaction ends.
+    marked: RefCell<HashSet<String>>,
+    /// SQL instances (lower case) whose file the open transaction found to be the one attached
+    /// (see `copy_state`); checked again just before COMMIT, where a replaced file matters.
+    verified: RefCell<HashSet<String>>,
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -88,9 +100,10 @@ const CACHE_SIZE: i64 = -65536;
 /// The page cache of a database being streamed (see `Store::streaming`).
 const STREAM_CACHE_SIZE: i64 = -8192;
 
-/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): the
-/// size autocheckpoint lets it reach, so only an outsized transaction (an import) is cut back.
-const JOURNAL_SIZE_LIMIT: i64 = 128 << 20;
+/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): a
+/// few times what autocheckpoint lets it reach, so only an outsized transaction (an import) is
+/// cut back.
+const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
 
 /// Distinct SQL texts kept prepared (see `configure`).
 const STATEMENT_CACHE: usize = 512;
@@ -114,9 +127,9 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // Every invocation is a new process with a cold page cache: reading pages through a memory
     // map costs page faults over the OS cache instead of one read system call per 4 KB page.
     conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
-    // Checkpoints copy the WAL into the database and sync both: fewer, larger ones write a page
-    // changed by many commits (a 100,000-room runbook) once instead of many times.
-    conn.pragma_update(None, "wal_autocheckpoint", 32768)?;
+    // SQLite's default autocheckpoint (1,000 pages) stays: every commit rewrites the pool's
+    // mark, and a lookup of such a page walks every WAL frame that holds it, so a longer WAL
+    // (32,768 pages was tried) made each statement slower the longer a runbook ran.
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
     Ok(())
 }
@@ -158,6 +171,7 @@ impl Store {
         crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
+        topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             conn,
             path: path.to_path_buf(),
@@ -173,6 +187,8 @@ impl Store {
             audit_saved: RefCell::new(Vec::new()),
             transactions: Cell::new(0),
             access_writes: Cell::new(0),
+            marked: RefCell::new(HashSet::new()),
+            verified: RefCell::new(HashSet::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -210,17 +226,54 @@ impl Store {
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
         self.recheck.set(false);
         self.forget_audit_head();
+        self.end_of_transaction();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
         self.transactions.set(self.transactions.get() + 1);
         self.locked.set(write);
         Ok(())
     }
 
+    /// Commit, unless a pool database file the transaction used was replaced or deleted since
+    /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
+    /// back instead and the error names the file.
     pub fn commit(&self) -> rusqlite::Result<()> {
+        let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
+        if let Some(instance) = replaced {
+            self.rollback();
+            let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
+            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
+                crate::errors::CmdletError::invalid_operation(format!(
+                    "the file {} was replaced or deleted while in use; nothing was committed",
+                    path.display()
+                )),
+            )));
+        }
         self.write_audit_head()?;
         self.control("COMMIT")?;
         self.locked.set(false);
+        self.end_of_transaction();
         Ok(())
+    }
+
+    fn end_of_transaction(&self) {
+        self.marked.borrow_mut().clear();
+        self.verified.borrow_mut().clear();
+    }
+
+    /// Note that this transaction moved the pool's mark on; false when it already had.
+    pub(crate) fn first_mark_in_transaction(&self, fqdn: &str) -> bool {
+        self.marked.borrow_mut().insert(fqdn.to_ascii_lowercase())
+    }
+
+    /// Whether this transaction already found the SQL instance's file to be the attached one.
+    pub(crate) fn verified_in_transaction(&self, instance: &str) -> bool {
+        self.in_transaction() && self.verified.borrow().contains(&instance.to_ascii_lowercase())
+    }
+
+    pub(crate) fn note_verified(&self, instance: &str) {
+        if self.in_transaction() {
+            self.verified.borrow_mut().insert(instance.to_ascii_lowercase());
+        }
     }
 
     /// Does the open transaction hold every write lock (so what it reads cannot change under it)?
@@ -256,6 +309,8 @@ impl Store {
         self.forget_pools();
         let saved = self.audit_saved.borrow_mut().pop().flatten();
         *self.audit_head.borrow_mut() = saved;
+        // The item's move of a pool mark may be among what is undone.
+        self.marked.borrow_mut().clear();
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
     }
 
@@ -266,6 +321,7 @@ impl Store {
     pub fn rollback(&self) {
         self.forget_pools();
         self.forget_audit_head();
+        self.end_of_transaction();
         self.locked.set(false);
         if !self.conn.is_autocommit() {
             let _ = self.control("ROLLBACK");
@@ -303,10 +359,10 @@ impl Store {
     }
 
     /// Changes whenever another connection commits to the central database (SQLite's
-    /// `PRAGMA data_version`) or this one writes any row (see `pools`).
+    /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
     pub(crate) fn cache_key(&self) -> rusqlite::Result<CacheKey> {
         let version = self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
-        Ok((version, self.conn.total_changes()))
+        Ok((version, topology::topology_epoch(&self.conn)?))
     }
 
     pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Vec<PoolRow>> {
@@ -443,7 +499,7 @@ impl Store {
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> rusqlite::Result<()> {
             for p in &pools {
-                let serving = if p.state == "FailedOver" { &p.backup_database } else { &p.database };
+                let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
                 let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,

@@ -36,8 +36,8 @@ impl Store {
     }
 
     /// Run a change on every copy of a pool's data: the serving database and, in Normal state, the
-    /// backup. `{db}` in `sql` stands for the schema. The first change of an invocation also moves
-    /// the pool's mark on, in the central database and in each copy.
+    /// backup. `{db}` in `sql` stands for the schema. The first change of a transaction also
+    /// moves the pool's mark on, in the central database and in each copy.
     pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
         if let Some(why) = &pool.mirror_missing {
             return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
@@ -54,7 +54,7 @@ impl Store {
 
     /// `sql` prepared for every copy of the pool's data, serving copy first, for a bulk change
     /// that runs it many times; the caller must run each statement with the same parameters.
-    /// Like `pool_write`, the first change of an invocation bumps the pool's change counter.
+    /// Like `pool_write`, the first change of a transaction bumps the pool's change counter.
     pub fn pool_statements(&self, pool: &PoolTarget, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
         if let Some(why) = &pool.mirror_missing {
             return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
@@ -65,7 +65,7 @@ impl Store {
             ))));
         }
         let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
-        if !pool.counted.replace(true) {
+        if self.first_mark_in_transaction(&pool.fqdn) {
             // Every copy held the pool's mark when `pool_target` checked it under the lock.
             let (generation, seq) = self.pool_mark(&pool.fqdn)?;
             self.set_marks(&pool.fqdn, (generation, seq + 1), &copies().collect::<Vec<_>>())?;
@@ -127,5 +127,99 @@ impl PoolData<'_> {
     /// See `Store::pool_statements`.
     pub fn statements(&self, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
         self.store.pool_statements(&self.target, sql)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::failover::Mark;
+    use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
+
+    const POOL: &str = "pc01.contoso.com";
+
+    /// A store whose one Persistent Chat pool has a primary and a backup database, attached.
+    fn mirrored_pool() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pchat.db")).unwrap();
+        let instance = |id: &str| SqlInstanceSpec { identity: id.into(), file: format!("{id}-rtc.db") };
+        let spec = TopologySpec {
+            sip_domains: vec!["contoso.com".into()],
+            sites: vec!["Dublin".into()],
+            sql_instances: vec![instance("sql01"), instance("sql02")],
+            pools: vec![PoolSpec {
+                fqdn: POOL.into(),
+                site: "Dublin".into(),
+                services: vec![ServiceSpec { role: PCHAT_ROLE.into(), dependents: Vec::new() }],
+                servers: vec!["pchat01.contoso.com".into()],
+                active_servers: vec!["pchat01.contoso.com".into()],
+                database: Some("sql01".into()),
+                backup_database: Some("sql02".into()),
+                default_endpoint: None,
+            }],
+        };
+        store.begin(true).unwrap();
+        store.replace_topology(&spec).unwrap();
+        store.commit().unwrap();
+        store.attach_pool_databases().unwrap();
+        (dir, store)
+    }
+
+    fn marks(store: &Store, target: &PoolTarget) -> Vec<Mark> {
+        let mirror = target.mirror.as_deref().unwrap();
+        vec![
+            store.pool_mark(POOL).unwrap(),
+            store.copy_mark(&target.schema, POOL).unwrap(),
+            store.copy_mark(mirror, POOL).unwrap(),
+        ]
+    }
+
+    fn touch(store: &Store, target: &PoolTarget) {
+        store.pool_write(target, "DELETE FROM {db}.rooms WHERE pool = ?1 AND 0", &[&POOL]).unwrap();
+    }
+
+    #[test]
+    fn a_transaction_moves_each_pool_mark_once_and_again_after_undoing_its_move() {
+        let (_dir, store) = mirrored_pool();
+        let pool = store.pool(POOL).unwrap().unwrap();
+        store.begin(true).unwrap();
+        let target = store.pool_target(&pool).unwrap();
+        let (generation, seq) = store.pool_mark(POOL).unwrap();
+        // The first item moves the mark, and is undone with its savepoint.
+        store.savepoint().unwrap();
+        touch(&store, &target);
+        store.rollback_to_savepoint();
+        assert_eq!(marks(&store, &target), vec![(generation, seq); 3]);
+        // So the next item must move it again; later ones leave it.
+        for _ in 0..3 {
+            store.savepoint().unwrap();
+            touch(&store, &target);
+            store.release_savepoint().unwrap();
+        }
+        store.commit().unwrap();
+        assert_eq!(marks(&store, &target), vec![(generation, seq + 1); 3]);
+        // A new transaction moves it again.
+        store.begin(true).unwrap();
+        let target = store.pool_target(&pool).unwrap();
+        touch(&store, &target);
+        store.commit().unwrap();
+        assert_eq!(marks(&store, &target), vec![(generation, seq + 2); 3]);
+    }
+
+    #[test]
+    fn a_pool_file_replaced_during_a_transaction_is_never_committed_to() {
+        let (dir, store) = mirrored_pool();
+        let pool = store.pool(POOL).unwrap().unwrap();
+        store.begin(true).unwrap();
+        let target = store.pool_target(&pool).unwrap();
+        let before = store.pool_mark(POOL).unwrap();
+        touch(&store, &target);
+        let backup = dir.path().join("sql02-rtc.db");
+        std::fs::rename(&backup, dir.path().join("moved-away.db")).unwrap();
+        std::fs::copy(dir.path().join("moved-away.db"), &backup).unwrap();
+        let err = CmdletError::from(store.commit().unwrap_err());
+        assert!(err.message.contains("sql02-rtc.db was replaced or deleted while in use"), "{}", err.message);
+        assert!(!store.in_transaction());
+        assert_eq!(store.pool_mark(POOL).unwrap(), before);
     }
 }

@@ -2,11 +2,10 @@
 //! them, each with the database serving it now and, in Normal state, the backup every change must
 //! also reach (see `store::pool_data`).
 
-use std::cell::Cell;
-
 use super::Store;
 use super::failover::{self, CopyState, Mark, Side};
 use super::topology::PoolRow;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
 /// A Persistent Chat pool, the attached schema serving it, and the schema mirroring it.
@@ -19,8 +18,6 @@ pub struct PoolTarget {
     pub mirror: Option<String>,
     /// Why the backup a write must also reach is unavailable (writes are refused).
     pub mirror_missing: Option<String>,
-    /// Whether this invocation already counted its change in `pool_sync`.
-    pub(super) counted: Cell<bool>,
 }
 
 impl Store {
@@ -32,7 +29,7 @@ impl Store {
     /// writer may have been between the commits of the two files).
     pub fn pool_target(&self, pool: &PoolRow) -> CmdletResult<PoolTarget> {
         let mark = self.pool_mark(&pool.fqdn)?;
-        let (serving, side) = if pool.state == "FailedOver" {
+        let (serving, side) = if pool.state == PoolState::FailedOver {
             (pool.backup_database.as_deref(), Side::Backup)
         } else {
             (pool.database.as_deref(), Side::Primary)
@@ -50,8 +47,8 @@ impl Store {
             }
             CopyState::Unavailable(why) => return Err(self.serving_unavailable(pool, serving, &why)),
         };
-        let (mirror, mirror_missing) = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
+        let (mirror, mirror_missing) = match (pool.state, &pool.backup_database) {
+            (PoolState::Normal, Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
                 CopyState::Ready { schema, mark: held } if held == mark => (Some(schema), None),
                 CopyState::Ready { mark: held, .. } => (
                     None,
@@ -76,17 +73,17 @@ impl Store {
             },
             _ => (None, None),
         };
-        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing, counted: Cell::new(false) })
+        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing })
     }
 
     /// The serving copy cannot be used: say which file, why, and the command that recovers.
     fn serving_unavailable(&self, pool: &PoolRow, instance: &str, why: &str) -> CmdletError {
         let fqdn = &pool.fqdn;
-        let advice = match (&pool.state[..], &pool.backup_database) {
-            ("Normal", Some(_)) => format!(
+        let advice = match (pool.state, &pool.backup_database) {
+            (PoolState::Normal, Some(_)) => format!(
                 "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
             ),
-            ("FailedOver", _) => {
+            (PoolState::FailedOver, _) => {
                 format!("return to the primary: {}", failover::repair_call(fqdn, Side::Primary))
             }
             _ => "restore the file from a backup of it".to_string(),
@@ -148,7 +145,6 @@ mod tests {
             schema: "main".into(),
             mirror: None,
             mirror_missing: Some("the backup database sql02 of pool 'pc01.contoso.com' is unavailable".into()),
-            counted: Cell::new(false),
         };
         let err = store.pool_write(&target, "DELETE FROM {db}.meta", &[]).unwrap_err();
         let err = CmdletError::from(err);

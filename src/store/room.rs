@@ -5,29 +5,38 @@ use std::collections::HashMap;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 
-use super::Store;
+use std::sync::LazyLock;
+
+use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
+use super::{Store, dialect};
+use crate::catalog::descriptor::{Cell, Descriptor, ROOM};
 use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
 
+/// A room: its stored properties as cells of [`ROOM`] (read them through the accessors), and its
+/// lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomRow {
     pub id: i64,
-    pub pool: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub category_id: i64,
-    pub category: String,
-    pub disabled: bool,
-    pub invitations: Invitations,
-    pub privacy: Privacy,
-    pub room_type: RoomType,
-    pub addin_id: Option<i64>,
-    pub addin: Option<String>,
-    pub content_bytes: i64,
+    pub cells: Vec<Cell>,
     pub members: Vec<String>,
     pub managers: Vec<String>,
     pub presenters: Vec<String>,
 }
+
+const NAME: usize = ROOM.cell("Name");
+const DESCRIPTION: usize = ROOM.cell("Description");
+const CATEGORY: usize = ROOM.cell("Category");
+const POOL: usize = ROOM.cell("PersistentChatPoolFqdn");
+const DISABLED: usize = ROOM.cell("Disabled");
+const INVITATIONS: usize = ROOM.cell("Invitations");
+const PRIVACY: usize = ROOM.cell("Privacy");
+const TYPE: usize = ROOM.cell("Type");
+const ADDIN: usize = ROOM.cell("Addin");
+const CONTENT: usize = ROOM.cell("ChatContentSizeMB");
+
+/// The statements derived from [`ROOM`], built once.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::derive(&ROOM, "r"));
 
 /// The list names stored in `room_entries.list`.
 pub const MEMBERS: &str = "Members";
@@ -66,24 +75,10 @@ fn nocase_prefix_range(prefix: &str) -> Option<(String, Option<String>)> {
     Some((low, high))
 }
 
-const SELECT: &str = "SELECT r.id, r.pool, r.name, r.description, r.category_id, c.name, r.disabled, r.invitations,
-        r.privacy, r.type, r.addin_id, a.name, r.content_bytes";
-
 fn room(r: &Row<'_>) -> rusqlite::Result<RoomRow> {
     Ok(RoomRow {
         id: r.get(0)?,
-        pool: r.get(1)?,
-        name: r.get(2)?,
-        description: r.get(3)?,
-        category_id: r.get(4)?,
-        category: r.get(5)?,
-        disabled: r.get(6)?,
-        invitations: r.get(7)?,
-        privacy: r.get(8)?,
-        room_type: r.get(9)?,
-        addin_id: r.get(10)?,
-        addin: r.get(11)?,
-        content_bytes: r.get(12)?,
+        cells: read_cells(&ROOM, r)?,
         members: Vec::new(),
         managers: Vec::new(),
         presenters: Vec::new(),
@@ -94,7 +89,97 @@ fn json_ids(ids: &[i64]) -> String {
     serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
+impl Described for RoomRow {
+    const DESCRIPTOR: &'static Descriptor = &ROOM;
+    fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+    fn cells_mut(&mut self) -> &mut [Cell] {
+        &mut self.cells
+    }
+    fn list(&self, stored_as: &str) -> &[String] {
+        RoomRow::list(self, stored_as)
+    }
+}
+
 impl RoomRow {
+    /// A new room of a pool in a category, at the descriptor's initial values (created now).
+    pub fn new(id: i64, pool: &str, name: String, category: (i64, String)) -> RoomRow {
+        let mut cells = ROOM.initial_cells(chrono::Utc::now().timestamp_micros());
+        cells[POOL] = Cell::Text(pool.to_string());
+        cells[NAME] = Cell::Text(name);
+        let mut r = RoomRow { id, cells, members: Vec::new(), managers: Vec::new(), presenters: Vec::new() };
+        r.set_category(category.0, category.1);
+        r
+    }
+
+    fn text(&self, cell: usize) -> &str {
+        self.cells[cell].text().unwrap_or_default()
+    }
+
+    fn choice<E: Named>(&self, cell: usize) -> E {
+        match self.cells[cell] {
+            Cell::Enum(i) => E::ALL.get(i as usize).copied().unwrap_or(E::ALL[0]),
+            _ => E::ALL[0],
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        self.text(NAME)
+    }
+    pub fn pool(&self) -> &str {
+        self.text(POOL)
+    }
+    pub fn description(&self) -> Option<&str> {
+        self.cells[DESCRIPTION].text()
+    }
+    pub fn category_id(&self) -> i64 {
+        self.cells[CATEGORY].int().unwrap_or_default()
+    }
+    pub fn category(&self) -> &str {
+        self.text(CATEGORY + 1)
+    }
+    pub fn disabled(&self) -> bool {
+        self.cells[DISABLED].bool()
+    }
+    pub fn invitations(&self) -> Invitations {
+        self.choice(INVITATIONS)
+    }
+    pub fn privacy(&self) -> Privacy {
+        self.choice(PRIVACY)
+    }
+    pub fn room_type(&self) -> RoomType {
+        self.choice(TYPE)
+    }
+    pub fn addin_id(&self) -> Option<i64> {
+        self.cells[ADDIN].int()
+    }
+    pub fn addin(&self) -> Option<&str> {
+        self.cells[ADDIN + 1].text()
+    }
+    pub fn content_bytes(&self) -> i64 {
+        self.cells[CONTENT].int().unwrap_or_default()
+    }
+
+    pub fn set_name(&mut self, name: String) {
+        self.cells[NAME] = Cell::Text(name);
+    }
+    pub fn set_category(&mut self, id: i64, name: String) {
+        self.cells[CATEGORY] = Cell::Int(id);
+        self.cells[CATEGORY + 1] = Cell::Text(name);
+    }
+    pub fn set_addin(&mut self, addin: Option<(i64, String)>) {
+        let (id, name) = addin.map_or((Cell::Null, Cell::Null), |(i, n)| (Cell::Int(i), Cell::Text(n)));
+        self.cells[ADDIN] = id;
+        self.cells[ADDIN + 1] = name;
+    }
+    pub fn set_room_type(&mut self, t: RoomType) {
+        self.cells[TYPE] = Cell::Enum(t as u8);
+    }
+    pub fn set_content_bytes(&mut self, bytes: i64) {
+        self.cells[CONTENT] = Cell::Int(bytes);
+    }
+
     fn list_mut(&mut self, list: &str) -> Option<&mut Vec<String>> {
         match list {
             MEMBERS => Some(&mut self.members),
@@ -116,15 +201,12 @@ impl RoomRow {
 impl Store {
     /// Rooms of a pool matching `q`, by name, without their lists (see `load_room_lists`).
     pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> rusqlite::Result<Vec<RoomRow>> {
-        let s = &pool.schema;
-        let mut sql = format!(
-            "{SELECT} FROM {s}.rooms r JOIN {s}.categories c ON c.id = r.category_id
-             LEFT JOIN {s}.addins a ON a.id = r.addin_id WHERE r.pool = ?1"
-        );
+        let mut sql = dialect::on_schema(&SQL.select, &pool.schema);
+        sql.push_str(" WHERE r.pool = ?1");
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(pool.fqdn.clone())];
         let mut cond = |sql_part: &str, v: SqlValue| {
             args.push(v);
-            sql.push_str(&sql_part.replace('?', &format!("?{}", args.len())));
+            sql.push_str(&sql_part.replace('?', &dialect::param(args.len())));
         };
         if let Some(n) = &q.name {
             cond(" AND r.name = ?", SqlValue::Text(n.clone()));
@@ -137,10 +219,10 @@ impl Store {
             }
         }
         if let Some(ids) = &q.category_ids {
-            cond(" AND r.category_id IN (SELECT value FROM json_each(?))", SqlValue::Text(json_ids(ids)));
+            cond(&format!(" AND {}", dialect::in_json_list("r.category_id")), SqlValue::Text(json_ids(ids)));
         }
         if let Some(ids) = &q.ids {
-            cond(" AND r.id IN (SELECT value FROM json_each(?))", SqlValue::Text(json_ids(ids)));
+            cond(&format!(" AND {}", dialect::in_json_list("r.id")), SqlValue::Text(json_ids(ids)));
         }
         if let Some(d) = q.disabled {
             cond(" AND r.disabled = ?", SqlValue::Integer(d as i64));
@@ -160,7 +242,7 @@ impl Store {
         if let Some(b) = q.content_over {
             cond(" AND r.content_bytes > ?", SqlValue::Integer(b));
         }
-        sql.push_str(" ORDER BY r.name COLLATE NOCASE");
+        sql.push_str(&format!(" ORDER BY {}", dialect::order_nocase("r.name")));
         self.conn.prepare_cached(&sql)?.query_map(params_from_iter(args), room)?.collect()
     }
 
@@ -232,23 +314,8 @@ impl Store {
 
     /// Insert a room (its id must come from `new_id`) with its lists.
     pub fn insert_room(&self, pool: &PoolTarget, r: &RoomRow) -> rusqlite::Result<()> {
-        self.pool_write(
-            pool,
-            "INSERT INTO {db}.rooms(id, pool, name, description, category_id, disabled, invitations, privacy,
-             type, addin_id, content_bytes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
-            params![
-                r.id,
-                pool.fqdn,
-                r.name,
-                r.description,
-                r.category_id,
-                r.disabled,
-                r.invitations,
-                r.privacy,
-                r.room_type,
-                r.addin_id
-            ],
-        )?;
+        let args = SQL.insert_args(&ROOM, &r.id, &r.cells);
+        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             self.insert_room_list(pool, r.id, list, r.list(list))?;
         }
@@ -257,28 +324,8 @@ impl Store {
 
     /// Write a room's properties, and those of its lists that differ from `before`.
     pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> rusqlite::Result<()> {
-        // Only the columns that changed: SQLite rewrites the index entries of every column a SET
-        // names, changed or not, and a pipeline disabling 100,000 rooms should touch no index.
-        let columns: [(&str, bool, &dyn ToSql); 8] = [
-            ("name", before.name != r.name, &r.name),
-            ("description", before.description != r.description, &r.description),
-            ("category_id", before.category_id != r.category_id, &r.category_id),
-            ("disabled", before.disabled != r.disabled, &r.disabled),
-            ("invitations", before.invitations != r.invitations, &r.invitations),
-            ("privacy", before.privacy != r.privacy, &r.privacy),
-            ("type", before.room_type != r.room_type, &r.room_type),
-            ("addin_id", before.addin_id != r.addin_id, &r.addin_id),
-        ];
-        let mut sets = Vec::new();
-        let mut values: Vec<&dyn ToSql> = vec![&r.id];
-        for (column, changed, value) in columns {
-            if changed {
-                values.push(value);
-                sets.push(format!("{column} = ?{}", values.len()));
-            }
-        }
-        if !sets.is_empty() {
-            self.pool_write(pool, &format!("UPDATE {{db}}.rooms SET {} WHERE id = ?1", sets.join(", ")), &values)?;
+        if let Some((sql, args)) = SQL.update(&ROOM, &r.id, &before.cells, &r.cells) {
+            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
         }
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             if before.list(list) != r.list(list) {

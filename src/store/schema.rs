@@ -245,4 +245,9 @@ CREATE TABLE pool_file (id TEXT NOT NULL);
 INSERT INTO pool_file(id) VALUES (lower(hex(randomblob(16))));
 ALTER TABLE pool_sync ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 "#,
+    // When each room was created (microseconds since the Unix epoch, UTC). Rooms created before
+    // pchat kept it have none: their WhenCreated is $Null rather than a made-up time.
+    r#"
+ALTER TABLE rooms ADD COLUMN when_created INTEGER;
+"#,
 ];

@@ -353,7 +353,7 @@ mod tests {
             .unwrap();
         s.upsert_principals(&[PrincipalSpec {
             dn: "CN=Ann,DC=c".into(),
-            kind: "User".into(),
+            kind: crate::catalog::enums::PrincipalKind::User,
             sip: Some("sip:ann@c.com".into()),
             registrar_pool: Some("FE01.contoso.com".into()),
             ..Default::default()

@@ -3,6 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
+use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,7 +48,7 @@ pub struct PoolRow {
     pub site: String,
     pub database: Option<String>,
     pub backup_database: Option<String>,
-    pub state: String,
+    pub state: PoolState,
     pub servers: Vec<String>,
     pub active_servers: Vec<String>,
     pub is_pchat: bool,
@@ -64,6 +65,38 @@ pub struct ServiceRow {
 /// Where an endpoint contact lives.
 pub fn endpoint_container(domain_dn: &str) -> String {
     format!("CN=Application Contacts,CN=RTC Service,CN=Services,CN=Configuration,{domain_dn}")
+}
+
+/// Columns of `pools` that `pools()` reads. The others (`generation`, `seq`: the pool's mark)
+/// move with every change to the pool's data and are read afresh by `Store::pool_mark`; a test
+/// checks that every column is one or the other.
+const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, default_endpoint, state, ord";
+
+/// Temporary (per-connection) triggers that move an epoch on every row this connection inserts,
+/// deletes or changes in the tables `pools()` reads. Triggers rather than `total_changes` so that
+/// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
+/// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
+pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let bump = "BEGIN UPDATE temp.topology_epoch SET n = n + 1; END;";
+    let mut sql = String::from(
+        "CREATE TEMP TABLE topology_epoch(n INTEGER NOT NULL); INSERT INTO temp.topology_epoch VALUES (0);",
+    );
+    for (table, update) in [
+        ("pools", format!("UPDATE OF {WATCHED_POOL_COLUMNS}")),
+        ("pool_servers", "UPDATE".to_string()),
+        ("services", "UPDATE".to_string()),
+    ] {
+        for event in ["INSERT", "DELETE", update.as_str()] {
+            let name = format!("topology_epoch_{table}_{}", event.split(' ').next().unwrap_or(event).to_lowercase());
+            sql.push_str(&format!("CREATE TEMP TRIGGER {name} AFTER {event} ON main.{table} {bump}"));
+        }
+    }
+    conn.execute_batch(&sql)
+}
+
+/// See `watch_topology`.
+pub(super) fn topology_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("SELECT n FROM temp.topology_epoch")?.query_row([], |r| r.get(0))
 }
 
 impl Store {
@@ -223,7 +256,7 @@ impl Store {
         }
         for (i, p) in spec.pools.iter().enumerate() {
             let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
-            let state = before.map(|b| b.state.as_str()).unwrap_or("Normal");
+            let state = before.map_or(PoolState::Normal, |b| b.state);
             // A pool that stays keeps its mark: its copies are the same files holding the same data.
             let (generation, seq) = marks
                 .iter()
@@ -385,7 +418,7 @@ impl Store {
 }
 
 impl Store {
-    pub fn set_pool_state(&self, pool: &str, state: &str) -> rusqlite::Result<()> {
+    pub fn set_pool_state(&self, pool: &str, state: PoolState) -> rusqlite::Result<()> {
         self.forget_pools();
         self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
     }
@@ -399,5 +432,82 @@ impl Store {
             stmt.execute(params![pool, server, on])?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MARK_COLUMNS: &[&str] = &["generation", "seq"];
+
+    fn store_with_a_pool() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pchat.db")).unwrap();
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+                 INSERT INTO pools(fqdn, site, ord) VALUES ('pc01.contoso.com', 'Dublin', 0);",
+            )
+            .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn every_pool_column_is_watched_or_a_mark() {
+        let (_d, store) = store_with_a_pool();
+        let columns: Vec<String> = store
+            .conn()
+            .prepare("SELECT name FROM pragma_table_info('pools')")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let watched: Vec<&str> = WATCHED_POOL_COLUMNS.split(", ").collect();
+        for column in &columns {
+            assert!(
+                watched.contains(&column.as_str()) != MARK_COLUMNS.contains(&column.as_str()),
+                "pools.{column} must be in exactly one of WATCHED_POOL_COLUMNS and MARK_COLUMNS"
+            );
+        }
+        assert_eq!(columns.len(), watched.len() + MARK_COLUMNS.len());
+    }
+
+    #[test]
+    fn the_pools_memo_follows_every_topology_row_this_connection_writes() {
+        let (_d, store) = store_with_a_pool();
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
+        let key = store.cache_key().unwrap();
+        // A pool's mark and chat data move without touching what `pools()` returns.
+        store.set_marks("pc01.contoso.com", (1, 7), &[]).unwrap();
+        assert_eq!(store.cache_key().unwrap(), key);
+        store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
+        store
+            .conn()
+            .execute("INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES ('pc01.contoso.com', 's1', 1, 0)", [])
+            .unwrap();
+        assert_eq!(store.pools().unwrap()[0].servers, ["s1"]);
+        store.conn().execute("UPDATE pool_servers SET active = 0", []).unwrap();
+        assert!(store.pools().unwrap()[0].active_servers.is_empty());
+        // A DELETE without WHERE (which SQLite's update hook would not report).
+        store.conn().execute_batch("DELETE FROM pool_servers; DELETE FROM pools;").unwrap();
+        assert!(store.pools().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_rolled_back_topology_change_is_not_remembered() {
+        let (_d, store) = store_with_a_pool();
+        store.begin(true).unwrap();
+        store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
+        store.rollback();
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
+        store.begin(true).unwrap();
+        store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
     }
 }

@@ -174,6 +174,32 @@ fn hostile_archives_are_refused_whole_with_the_reason() {
     import_fails(&s, "longname.zip", &set_room("Name", Value::from("x".repeat(5_000_000))), "too long for a name");
     import_fails(&s, "nul.zip", &set_room("Name", Value::from("Fin\0ance")), "control character \\0 (U+0000)");
     import_fails(&s, "esc.zip", &set_room("Description", Value::from("\u{1b}[2J")), "control character \\e");
+    // The room's described properties are checked against its descriptor.
+    import_fails(
+        &s,
+        "unknown.zip",
+        &set_room("Colour", Value::from("red")),
+        "rooms.json: room 'CEO Updates': unknown key 'Colour'",
+    );
+    import_fails(
+        &s,
+        "privacy.zip",
+        &set_room("Privacy", Value::from("Public")),
+        "Privacy 'Public' is not one of Open, Closed, Secret",
+    );
+    import_fails(
+        &s,
+        "disabled.zip",
+        &set_room("Disabled", Value::from("yes")),
+        "Disabled is \"yes\", not true or false",
+    );
+    import_fails(&s, "nulltype.zip", &set_room("Type", Value::Null), "Type is null, not one of its names");
+    import_fails(
+        &s,
+        "when.zip",
+        &set_room("WhenCreated", Value::from("yesterday")),
+        "WhenCreated: 'yesterday' is not a valid date",
+    );
     let set_message =
         |key: &'static str, value: Value| edited(&parts, "content.json", move |v| v[0][key] = value.clone());
     import_fails(

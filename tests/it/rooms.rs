@@ -540,3 +540,45 @@ fn room_runbooks() {
         ["pc01.contoso.com\\FinanceRoom", "pc02.contoso.com\\Ops Desk"]
     );
 }
+
+#[test]
+fn when_created_is_stored_shown_filtered_and_kept_by_export_and_import() {
+    let s = rooms_store();
+    let before = chrono::Utc::now().timestamp_micros();
+    let created = lines(
+        &s,
+        r#"let r = new_cs_persistent_chat_room(#{Name: "Ledger ✓", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"});
+           print(r.WhenCreated);
+           // Read-only: the -Instance object's value is not written back.
+           r.WhenCreated = "1/1/2001";
+           set_cs_persistent_chat_room(#{Instance: r, Description: "books"});
+           print(get_cs_persistent_chat_room("pc01.contoso.com\\Ledger ✓")[0].WhenCreated);
+           print(get_cs_persistent_chat_room(#{Filter: "WhenCreated -gt '1/1/2020' -and Name -like 'Ledger*'"}).len());
+           print(get_cs_persistent_chat_room(#{Filter: "WhenCreated -lt '1/1/2020'"}).len());"#,
+    );
+    let at = chrono::DateTime::parse_from_rfc3339(&created[0]).expect("ISO-8601").timestamp_micros();
+    assert!(before <= at && at <= chrono::Utc::now().timestamp_micros(), "{created:?}");
+    assert_eq!(created[1..], [created[0].as_str(), "1", "0"]);
+
+    // Not a parameter of Set.
+    let run = s.runbook(
+        "bad.rhai",
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\Ledger ✓", #{WhenCreated: "1/1/2001"});"#,
+        &[],
+    );
+    assert!(single_error_line(&run).starts_with("Set-CsPersistentChatRoom: ParameterBinding:"), "{}", run.stderr);
+
+    // Export, remove, import: the same instant comes back.
+    let zip = s.dir.path().join("rooms.zip");
+    let zip = zip.to_string_lossy();
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`, Level: "RoomDirectory"}});
+           remove_cs_persistent_chat_room("pc01.contoso.com\\Ledger ✓");
+           import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}});"#
+    ))
+    .ok();
+    assert_eq!(
+        lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\Ledger ✓")[0].WhenCreated"#),
+        [created[0].clone()]
+    );
+}

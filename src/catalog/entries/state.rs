@@ -1,5 +1,6 @@
 //! Pool state and active servers.
 
+use crate::catalog::enums::{Named, PoolState};
 use crate::catalog::*;
 
 pub const GET_CS_PERSISTENT_CHAT_STATE: Cmdlet = Cmdlet {
@@ -67,7 +68,7 @@ pub const SET_CS_PERSISTENT_CHAT_STATE: Cmdlet = Cmdlet {
         .by_value(),
         param(
             "PoolState",
-            Ty::Enum(&["Normal", "FailedOver"]),
+            Ty::Enum(PoolState::NAMES),
             "Normal runs the pool on its primary databases; FailedOver on the backup databases of the topology. Every server of the pool takes the same state. Omitted: unchanged.",
         ),
         param("Force", Ty::Switch, "Suppress non-fatal messages and prompts; never bypasses validation."),

@@ -11,8 +11,9 @@ use zip::write::SimpleFileOptions;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::catalog::enums::{ExportLevel, Named};
+use crate::catalog::enums::ExportLevel;
 use crate::errors::{CmdletError, CmdletResult};
+use crate::handlers::described::archived;
 use crate::handlers::message::{micros, pool_data, posted_at_text};
 use crate::invocation::Ctx;
 use crate::store::Store;
@@ -102,7 +103,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if b.switch("DisableExportedNodes") && included.contains(&ROOMS) {
         for p in &parts {
             let pd = pool_data(store, &p.target)?;
-            for r in p.rooms.iter().filter(|r| !r.disabled) {
+            for r in p.rooms.iter().filter(|r| !r.disabled()) {
                 crate::fault::point("export-disable");
                 crate::errors::check_stop(|| {
                     format!(
@@ -148,7 +149,7 @@ fn collect(store: &Store, pools: &[PoolTarget], scope: Option<&[String]>) -> Cmd
         let mut categories = store.categories(t)?;
         if let Some(names) = scope {
             categories.retain(|c| {
-                let hit = names.iter().position(|n| n.eq_ignore_ascii_case(&c.name));
+                let hit = names.iter().position(|n| n.eq_ignore_ascii_case(c.name()));
                 if let Some(i) = hit {
                     seen[i] = true;
                 }
@@ -256,33 +257,26 @@ fn write_archive<W: Write + Seek>(
 
 fn category_doc(c: &CategoryRow) -> CategoryDoc {
     CategoryDoc {
-        persistent_chat_pool_fqdn: c.pool.clone(),
-        name: c.name.clone(),
-        description: c.description.clone(),
-        invites: c.invites,
-        file_upload: c.file_upload,
-        chat_history: c.chat_history,
+        persistent_chat_pool_fqdn: c.pool().to_string(),
+        name: c.name().to_string(),
         allowed_members: c.allowed.clone(),
         denied_members: c.denied.clone(),
         creators: c.creators.clone(),
+        stored: archived(c),
     }
 }
 
 fn room_doc(r: &RoomRow, urls: &BTreeMap<String, String>) -> RoomDoc {
     RoomDoc {
-        persistent_chat_pool_fqdn: r.pool.clone(),
-        name: r.name.clone(),
-        description: r.description.clone(),
-        category: r.category.clone(),
-        disabled: r.disabled,
-        invitations: r.invitations.name().to_string(),
-        privacy: r.privacy.name().to_string(),
-        room_type: r.room_type.name().to_string(),
-        addin: r.addin.clone(),
-        addin_url: r.addin.as_ref().and_then(|a| urls.get(&a.to_lowercase()).cloned()),
+        persistent_chat_pool_fqdn: r.pool().to_string(),
+        name: r.name().to_string(),
+        category: r.category().to_string(),
+        addin: r.addin().map(str::to_string),
+        addin_url: r.addin().and_then(|a| urls.get(&a.to_lowercase()).cloned()),
         members: r.members.clone(),
         managers: r.managers.clone(),
         presenters: r.presenters.clone(),
+        stored: archived(r),
     }
 }
 

@@ -52,37 +52,36 @@ pub struct UserDoc {
     pub persistent_chat_policy: Option<String>,
 }
 
+/// A category: the keys import resolves itself, and under `stored` its other archived
+/// properties (as for [`RoomDoc`]).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
 pub struct CategoryDoc {
     pub persistent_chat_pool_fqdn: String,
     pub name: String,
-    pub description: Option<String>,
-    pub invites: bool,
-    pub file_upload: bool,
-    pub chat_history: bool,
     pub allowed_members: Vec<String>,
     pub denied_members: Vec<String>,
     pub creators: Vec<String>,
+    #[serde(flatten)]
+    pub stored: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A room: the keys import resolves itself, and under `stored` the room's other archived
+/// properties (its descriptor's), each under its property name. Import refuses a key of
+/// `stored` the descriptor does not archive, so unknown keys are still refused.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+#[serde(rename_all = "PascalCase")]
 pub struct RoomDoc {
     pub persistent_chat_pool_fqdn: String,
     pub name: String,
-    pub description: Option<String>,
     pub category: String,
-    pub disabled: bool,
-    pub invitations: String,
-    pub privacy: String,
-    #[serde(rename = "Type")]
-    pub room_type: String,
     pub addin: Option<String>,
     pub addin_url: Option<String>,
     pub members: Vec<String>,
     pub managers: Vec<String>,
     pub presenters: Vec<String>,
+    #[serde(flatten)]
+    pub stored: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

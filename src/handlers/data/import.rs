@@ -15,8 +15,9 @@ use super::elements::ArrayElements;
 use super::format::*;
 use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
-use crate::catalog::enums::{ExportLevel, Invitations, Named, Privacy, RoomType};
+use crate::catalog::enums::{ExportLevel, Named, PrincipalKind};
 use crate::errors::{CmdletError, CmdletResult};
+use crate::handlers::described::from_archive;
 use crate::handlers::message::pool_data;
 use crate::invocation::Ctx;
 use crate::store::Store;
@@ -245,7 +246,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         check_text(CATEGORIES, "Name", &c.name)?;
         let at = format!("category '{}'", clip(&c.name, 80));
-        c.description.as_deref().map_or(Ok(()), |v| limit(CATEGORIES, &at, "Description", Field::Description, v))?;
+        from_archive::<CategoryRow>(&c.stored).map_err(|e| corrupt(format!("{CATEGORIES}: {at}: {e}")))?;
         for (field, list) in
             [("AllowedMembers", &c.allowed_members), ("DeniedMembers", &c.denied_members), ("Creators", &c.creators)]
         {
@@ -261,15 +262,12 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         check_text(ROOMS, "Name", &r.name)?;
         let at = format!("room '{}'", clip(&r.name, 80));
         check_text(ROOMS, "Category", &r.category)?;
-        r.description.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Description", Field::Description, v))?;
+        from_archive::<RoomRow>(&r.stored).map_err(|e| corrupt(format!("{ROOMS}: {at}: {e}")))?;
         r.addin.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "Addin", Field::Name, v))?;
         r.addin_url.as_deref().map_or(Ok(()), |v| limit(ROOMS, &at, "AddinUrl", Field::Text, v))?;
         for (field, list) in [("Members", &r.members), ("Managers", &r.managers), ("Presenters", &r.presenters)] {
             list.iter().try_for_each(|v| limit(ROOMS, &at, field, Field::Text, v))?;
         }
-        archived::<Privacy>(ROOMS, "Privacy", &r.privacy)?;
-        archived::<RoomType>(ROOMS, "Type", &r.room_type)?;
-        archived::<Invitations>(ROOMS, "Invitations", &r.invitations)?;
         if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
             && store.category_by_name(t, &r.category)?.is_none()
         {
@@ -348,15 +346,6 @@ fn limit(part: &str, at: &str, field: &str, kind: Field, v: &str) -> CmdletResul
     limits::check(kind, v).map_err(|e| corrupt(format!("{part}: {at}: {field}: {e}")))
 }
 
-/// An archived enumeration value, spelled exactly as export writes it.
-fn archived<T: Named>(part: &str, field: &str, v: &str) -> CmdletResult<T> {
-    T::ALL
-        .iter()
-        .copied()
-        .find(|x| x.name() == v)
-        .ok_or_else(|| corrupt(format!("{part}: {field} '{v}' is not one of {}", T::NAMES.join(", "))))
-}
-
 fn merge<R: Read + Seek>(
     store: &Store,
     ar: &mut Archive<R>,
@@ -377,7 +366,7 @@ fn merge<R: Read + Seek>(
             Some(sip) => store.principal_by_sip(sip)?,
             None => store.principal_by_dn(&u.distinguished_name)?,
         };
-        match user.filter(|p| p.kind == "User") {
+        match user.filter(|p| p.kind == PrincipalKind::User) {
             Some(p) if store.tag_policy_exists(tag)? => {
                 store.set_user_policy(p.id, Some(tag))?;
                 assigned += 1;
@@ -392,19 +381,21 @@ fn merge<R: Read + Seek>(
     for c in &plan.categories {
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
         let existing = store.category_by_name(t, &c.name)?;
-        let row = CategoryRow {
-            id: existing.as_ref().map_or_else(|| store.new_id(), |e| e.id),
-            pool: t.fqdn.clone(),
-            name: c.name.clone(),
-            description: c.description.clone(),
-            invites: c.invites,
-            file_upload: c.file_upload,
-            chat_history: c.chat_history,
-            allowed: c.allowed_members.clone(),
-            denied: c.denied_members.clone(),
-            creators: c.creators.clone(),
+        let mut row = match &existing {
+            Some(e) => e.clone(),
+            None => CategoryRow::new(store.new_id(), &t.fqdn, c.name.clone()),
         };
-        if existing.is_some() { store.update_category(t, &row)? } else { store.insert_category(t, &row)? }
+        row.set_name(c.name.clone());
+        for (cell, v) in from_archive::<CategoryRow>(&c.stored).map_err(corrupt)? {
+            row.cells[cell] = v;
+        }
+        row.allowed = c.allowed_members.clone();
+        row.denied = c.denied_members.clone();
+        row.creators = c.creators.clone();
+        match &existing {
+            Some(before) => store.update_category(t, before, &row)?,
+            None => store.insert_category(t, &row)?,
+        }
     }
     if !plan.categories.is_empty() {
         report.push(format!("Categories upserted: {}", plan.categories.len()));
@@ -431,24 +422,20 @@ fn merge<R: Read + Seek>(
             }),
         };
         let existing = store.room_by_name(t, &r.name)?;
-        let row = RoomRow {
-            id: existing.as_ref().map_or_else(|| store.new_id(), |e| e.id),
-            pool: t.fqdn.clone(),
-            name: r.name.clone(),
-            description: r.description.clone(),
-            category_id: category.id,
-            category: category.name.clone(),
-            disabled: r.disabled,
-            invitations: archived(ROOMS, "Invitations", &r.invitations)?,
-            privacy: archived(ROOMS, "Privacy", &r.privacy)?,
-            room_type: archived(ROOMS, "Type", &r.room_type)?,
-            addin_id: addin.as_ref().map(|a| a.id),
-            addin: addin.map(|a| a.name),
-            content_bytes: existing.as_ref().map_or(0, |e| e.content_bytes),
-            members: r.members.clone(),
-            managers: r.managers.clone(),
-            presenters: r.presenters.clone(),
+        let category = (category.id, category.name().to_string());
+        let mut row = match &existing {
+            Some(e) => e.clone(),
+            None => RoomRow::new(store.new_id(), &t.fqdn, r.name.clone(), category.clone()),
         };
+        row.set_name(r.name.clone());
+        row.set_category(category.0, category.1);
+        row.set_addin(addin.map(|a| (a.id, a.name)));
+        for (cell, v) in from_archive::<RoomRow>(&r.stored).map_err(corrupt)? {
+            row.cells[cell] = v;
+        }
+        row.members = r.members.clone();
+        row.managers = r.managers.clone();
+        row.presenters = r.presenters.clone();
         match &existing {
             Some(before) => store.update_room(t, before, &row)?,
             None => store.insert_room(t, &row)?,

@@ -19,6 +19,7 @@ use super::message::{micros, pool_data, post, room_by_identity};
 use super::room::identity;
 use crate::binder::Bound;
 use crate::catalog::ObjType;
+use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::objects::{object, opt, text};
@@ -373,7 +374,8 @@ fn parties(store: &Store, b: &Bound, pool: Option<&PoolRow>, log: &mut Log) -> R
 fn check_credential(store: &Store, b: &Bound, param: &str, party: &Party, log: &mut Log) -> Result<(), Failure> {
     let Some(cred) = b.credential(param) else { return Ok(()) };
     let account = cred.user.trim();
-    let users: Vec<PrincipalRow> = store.find_principals(account)?.into_iter().filter(|p| p.kind == "User").collect();
+    let users: Vec<PrincipalRow> =
+        store.find_principals(account)?.into_iter().filter(|p| p.kind == PrincipalKind::User).collect();
     let logon = account_names(store, &party.user);
     let fix = format!(
         "Give a credential of the {} {} as {param}: get_credential(\"{}\").",
@@ -428,7 +430,7 @@ fn fix_for(d: &Denial, room: &RoomRow, party: &Party) -> String {
         Denial::Disabled => format!("Enable the room: set_cs_persistent_chat_room(\"{id}\", #{{Disabled: false}})."),
         Denial::OutOfScope { category } => format!(
             "Bring {sip} into the scope of category '{category}': add the user (or a group or OU holding it) to its AllowedMembers and make sure no DeniedMembers entry covers it (set_cs_persistent_chat_category(\"{}\\\\{category}\", #{{AllowedMembers: #{{Add: \"{sip}\"}}}})).",
-            room.pool
+            room.pool()
         ),
         Denial::NotMember { .. } => format!(
             "Add {sip} to the room's Members: set_cs_persistent_chat_room(\"{id}\", #{{Members: #{{Add: \"{sip}\"}}}})."
