@@ -252,8 +252,12 @@ impl Access {
 
 /// The one user a declared name names.
 fn named_user(store: &Store, name: &str) -> Result<PrincipalRow, String> {
-    let mut users: Vec<PrincipalRow> =
-        store.find_principals(name).map_err(|e| e.to_string())?.into_iter().filter(|p| p.kind == crate::catalog::enums::PrincipalKind::User).collect();
+    let mut users: Vec<PrincipalRow> = store
+        .find_principals(name)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|p| p.kind == crate::catalog::enums::PrincipalKind::User)
+        .collect();
     match users.len() {
         1 => Ok(users.remove(0)),
         0 => Err(format!(
