@@ -44,6 +44,7 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("ps_foreach_users", bench_ps_foreach_users),
     ("read_cost", bench_read_cost),
     ("fault_soak", bench_fault_soak),
+    ("audit_verify", bench_audit_verify),
 ];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
@@ -512,6 +513,50 @@ fn bench_grant(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
         "< 5 s for 100,000 users (N differs)".to_string()
     };
     Ok(vec![Row::single(&format!("`{code}`"), &ctx.n_label(), t, Unit::S, &target)])
+}
+
+/// Verifying the audit trail's hash chain over PCHAT_BENCH_AUDIT_RECORDS records (default
+/// 1,000,000), seeded through the store's own append (so the chain is the one pchat writes), in a
+/// store of its own.
+fn bench_audit_verify(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
+    let records = env_count("PCHAT_BENCH_AUDIT_RECORDS", 1_000_000)?;
+    let own = ctx.dir.join("audit");
+    fs::create_dir_all(&own).map_err(|e| format!("{}: {e}", own.display()))?;
+    let db = own.join("pchat.db");
+    let started = Instant::now();
+    {
+        let e = |e: rusqlite::Error| e.to_string();
+        let store = pchat::store::Store::open(&db).map_err(|e| format!("{e:#}"))?;
+        store.begin(true).map_err(e)?;
+        for i in 0..records {
+            store
+                .append_audit(&pchat::store::audit::AuditEntry {
+                    time: format!("2026-01-01T00:{:02}:{:02}.000Z", (i / 60) % 60, i % 60),
+                    actor: "contoso\\svc-nightly".into(),
+                    cmdlet: "Set-CsPersistentChatRoom".into(),
+                    target: format!("pc01.contoso.com\\Room{}", i % 10_000),
+                    parameters: format!(r#"{{"Identity":"pc01.contoso.com\\\\Room{}","Disabled":true}}"#, i % 10_000),
+                    before: Some(r#"{"Disabled":false}"#.into()),
+                    after: Some(r#"{"Disabled":true}"#.into()),
+                    source: "/srv/pchat/nightly.rhai:12".into(),
+                })
+                .map_err(e)?;
+        }
+        store.commit().map_err(e)?;
+    }
+    eprintln!("seeded {records} audit records in {:.1} s", started.elapsed().as_secs_f64());
+    let saved = std::mem::replace(&mut ctx.db, db);
+    let code = "test_cs_persistent_chat_audit_record().RecordsChecked";
+    let result = ctx.pchat_expect(code, &records.to_string(), LOAD_TIMEOUT);
+    ctx.db = saved;
+    let t = result?;
+    Ok(vec![Row::single(
+        &format!("`{code}`"),
+        &format!("{} records", group_thousands(records)),
+        t,
+        Unit::S,
+        &verdict("< 10 s", t < Duration::from_secs(10)),
+    )])
 }
 
 /// The effective policy of one user, resolved in-process many times through the cmdlet (binding,

@@ -47,6 +47,10 @@ struct Cli {
     /// Memory budget in MB (default 2048); in the REPL too.
     #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u64).range(16..=1_048_576))]
     max_memory_mb: Option<u64>,
+    /// The directory user the session acts as (any identity form); its roles are enforced and it
+    /// is recorded in the audit. Default: the operating-system account, matched by logon name.
+    #[arg(long = "as", env = "PCHAT_USER", global = true, value_name = "NAME")]
+    acting_as: Option<String>,
     /// Evaluate CODE and print the result.
     #[arg(short = 'c', value_name = "CODE")]
     code: Option<String>,
@@ -411,6 +415,16 @@ pub fn main() -> i32 {
         handlers: &handlers::TABLE,
         confined: script.is_some() || stdin_script,
         budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
+        acting: crate::access::Declared::from(cli.acting_as.as_deref()),
+        origin: match (&script, &cli.code) {
+            (Some((file, _)), _) => engine::Origin::Runbook(
+                std::fs::canonicalize(file).unwrap_or(file.clone()).display().to_string(),
+                !is_ps1(file),
+            ),
+            (None, Some(_)) => engine::Origin::Code,
+            (None, None) if stdin_script => engine::Origin::Stdin,
+            (None, None) => engine::Origin::Repl(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),
+        },
     };
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
@@ -422,7 +436,13 @@ pub fn main() -> i32 {
             return EXIT_TERMINATED;
         }
     };
-    let code = run(&mut shell, &cli, &db, script);
+    let code = match shell.check_acting_identity() {
+        Ok(()) => run(&mut shell, &cli, &db, script),
+        Err(e) => {
+            eprintln!("pchat: {e}");
+            EXIT_USAGE
+        }
+    };
     if let Some((db, folder)) = new_store
         && !shell.store_changed()
     {
@@ -512,6 +532,8 @@ mod tests {
             handlers: &handlers::TABLE,
             confined: false,
             budget: Budget::default(),
+            acting: crate::access::Declared::Os("tester".into()),
+            origin: engine::Origin::Code,
         };
         let mut shell = Shell::new(opts).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));

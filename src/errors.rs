@@ -16,6 +16,9 @@ pub enum ErrorKind {
     NotEligible,
     InvalidOperation,
     Canceled,
+    /// The acting identity holds no role that allows the cmdlet, or the object is outside its
+    /// roles' scopes.
+    AccessDenied,
 }
 
 impl ErrorKind {
@@ -31,6 +34,7 @@ impl ErrorKind {
             ErrorKind::NotEligible => "NotEligible",
             ErrorKind::InvalidOperation => "InvalidOperation",
             ErrorKind::Canceled => "Canceled",
+            ErrorKind::AccessDenied => "AccessDenied",
         }
     }
 }
@@ -90,6 +94,9 @@ impl CmdletError {
     }
     pub fn canceled(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Canceled, message)
+    }
+    pub fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::AccessDenied, message)
     }
 }
 

@@ -177,6 +177,7 @@ fn noun_title(noun: Noun) -> &'static str {
         Noun::Data => "Data export and import",
         Noun::Message => "Messages",
         Noun::Runbook => "Runbooks",
+        Noun::Audit => "Audit trail",
     }
 }
 

@@ -9,6 +9,7 @@ use std::rc::Rc;
 
 use rhai::{Dynamic, Map};
 
+use crate::access::{Grants, UserScope};
 use crate::binder::{Bound, Common};
 use crate::catalog::Cmdlet;
 use crate::errors::{CmdletError, CmdletResult};
@@ -46,6 +47,32 @@ impl Table {
     }
 }
 
+/// Where a session's calls come from, as the audit trail records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// `pchat run FILE`: the file, and whether the engine's line numbers are the file's (not for
+    /// a `.ps1` runbook, which runs translated).
+    Runbook(String, bool),
+    /// `pchat -c CODE`.
+    Code,
+    /// A script read from standard input.
+    Stdin,
+    /// The interactive shell, with an identifier of its session.
+    Repl(String),
+}
+
+impl Origin {
+    pub fn source(&self, line: Option<usize>) -> String {
+        match (self, line) {
+            (Origin::Runbook(path, true), Some(line)) => format!("{path}:{line}"),
+            (Origin::Runbook(path, _), _) => path.clone(),
+            (Origin::Code, _) => "-c".into(),
+            (Origin::Stdin, _) => "stdin".into(),
+            (Origin::Repl(id), _) => format!("repl:{id}"),
+        }
+    }
+}
+
 /// How confirmation prompts are answered in this session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptMode {
@@ -69,6 +96,32 @@ impl PromptMode {
     }
 }
 
+/// An object a call changed, with its changed properties' values as JSON objects (None: created
+/// or removed).
+#[derive(Debug, Clone)]
+pub struct Changed {
+    pub target: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+/// A property value as the audit trail records it.
+fn json(d: &Dynamic) -> serde_json::Value {
+    if d.is_unit() {
+        serde_json::Value::Null
+    } else if let Ok(b) = d.as_bool() {
+        serde_json::Value::Bool(b)
+    } else if let Ok(i) = d.as_int() {
+        serde_json::Value::from(i)
+    } else if let Some(items) = d.read_lock::<rhai::Array>() {
+        serde_json::Value::Array(items.iter().map(json).collect())
+    } else if let Some(map) = d.read_lock::<Map>() {
+        serde_json::Value::Object(map.iter().map(|(k, v)| (k.to_string(), json(v))).collect())
+    } else {
+        serde_json::Value::String(d.to_string())
+    }
+}
+
 /// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Sticky(pub Option<bool>);
@@ -81,8 +134,9 @@ pub struct Ctx<'a> {
     pub what_if: bool,
     pub mode: PromptMode,
     pub sticky: &'a mut Sticky,
-    /// Targets this invocation changed (written to the audit table on commit).
-    pub changed: Vec<String>,
+    /// Objects this invocation changed, each with the values that changed (written to the audit
+    /// trail in the call's transaction).
+    pub changed: Vec<Changed>,
     /// Caller variables this invocation sets (`-OutLoggerVariable NAME`), by name; the engine
     /// assigns them in the script's scope (see `engine::OutVariables`).
     pub variables: Vec<(String, Dynamic)>,
@@ -92,6 +146,12 @@ pub struct Ctx<'a> {
     pub deadline: Option<(std::time::Instant, u64)>,
     /// Where files wait for the commit of an atomic run or a plan (None: written at once).
     pub staging: Option<Rc<crate::files::Staging>>,
+    /// What the acting identity may do (checked for the cmdlet before the handler runs).
+    pub grants: Rc<Grants>,
+    /// The users this call may change (see `check_user`).
+    pub user_scope: UserScope,
+    /// Non-terminating errors of a call that also returns its objects (written after it).
+    pub reported: Vec<CmdletError>,
 }
 
 impl<'a> Ctx<'a> {
@@ -109,8 +169,59 @@ impl<'a> Ctx<'a> {
         if due {
             self.ask(target, None)?;
         }
-        self.changed.push(target.to_string());
+        self.changed.push(Changed { target: target.to_string(), before: None, after: None });
         Ok(true)
+    }
+
+    /// The values of the object just changed (after `should_process`) before and after the
+    /// change: the audit keeps the properties whose values differ.
+    pub fn record_values(&mut self, before: &Map, after: &Map) {
+        let mut keys: Vec<&str> = before.keys().map(|k| k.as_str()).collect();
+        keys.extend(after.keys().map(|k| k.as_str()).filter(|k| !before.contains_key(*k)));
+        let pairs: Vec<(&str, serde_json::Value, serde_json::Value)> = keys
+            .into_iter()
+            .map(|k| {
+                (
+                    k,
+                    before.get(k).map_or(serde_json::Value::Null, json),
+                    after.get(k).map_or(serde_json::Value::Null, json),
+                )
+            })
+            .filter(|(_, b, a)| b != a)
+            .collect();
+        self.record_json(pairs);
+    }
+
+    /// `record_values` for a few named values.
+    pub fn record_pairs(&mut self, pairs: &[(&str, Dynamic, Dynamic)]) {
+        self.record_json(pairs.iter().map(|(k, b, a)| (*k, json(b), json(a))).collect());
+    }
+
+    fn record_json(&mut self, pairs: Vec<(&str, serde_json::Value, serde_json::Value)>) {
+        let Some(last) = self.changed.last_mut() else { return };
+        let mut before = serde_json::Map::new();
+        let mut after = serde_json::Map::new();
+        for (k, b, a) in pairs {
+            before.insert(k.to_string(), b);
+            after.insert(k.to_string(), a);
+        }
+        last.before = Some(serde_json::Value::Object(before).to_string());
+        last.after = Some(serde_json::Value::Object(after).to_string());
+    }
+
+    /// A principal this call is about to change must be inside the user scopes of the roles that
+    /// allow the cmdlet: otherwise a per-object `AccessDenied`.
+    pub fn check_user(&self, dn: &str) -> CmdletResult<()> {
+        if self.user_scope.admits(dn) {
+            Ok(())
+        } else {
+            Err(self.grants.out_of_scope(self.cmdlet, &self.user_scope, dn))
+        }
+    }
+
+    /// A non-terminating error the call writes while still returning its objects.
+    pub fn report(&mut self, e: CmdletError) {
+        self.reported.push(e);
     }
 
     /// The `What if:` line for a target that is not changed.

@@ -1,6 +1,7 @@
 //! pchat: administer a Persistent Chat service (Lync Server 2013 / Skype for Business Server)
 //! from an embedded Rhai engine over a SQLite store.
 
+pub mod access;
 pub mod binder;
 pub mod catalog;
 pub mod cli;

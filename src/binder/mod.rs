@@ -2,6 +2,7 @@
 //! catalog, so errors are identical everywhere.
 
 pub mod modifier;
+mod record;
 pub mod value;
 
 use rhai::{Dynamic, Map};

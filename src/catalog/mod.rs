@@ -101,10 +101,12 @@ pub enum ObjType {
     RunbookConfiguration,
     Pool,
     Computer,
+    AuditRecord,
+    AuditVerification,
 }
 
 impl ObjType {
-    pub const ALL: [ObjType; 19] = [
+    pub const ALL: [ObjType; 21] = [
         ObjType::ChatRoom,
         ObjType::Category,
         ObjType::Addin,
@@ -124,6 +126,8 @@ impl ObjType {
         ObjType::RunbookConfiguration,
         ObjType::Pool,
         ObjType::Computer,
+        ObjType::AuditRecord,
+        ObjType::AuditVerification,
     ];
 
     /// Type names as the product spells them.
@@ -148,6 +152,8 @@ impl ObjType {
             ObjType::RunbookConfiguration => "PersistentChatRunbookConfiguration",
             ObjType::Pool => "Pool",
             ObjType::Computer => "Computer",
+            ObjType::AuditRecord => "PersistentChatAuditRecord",
+            ObjType::AuditVerification => "PersistentChatAuditVerification",
         }
     }
 
@@ -236,6 +242,12 @@ impl ObjType {
             ObjType::RunbookConfiguration => &["Identity", "AllowedFolders"],
             ObjType::Pool => &["Identity", "Fqdn", "Site", "Services", "Computers"],
             ObjType::Computer => &["Identity", "Pool", "Fqdn"],
+            ObjType::AuditRecord => {
+                &["Sequence", "Time", "Actor", "Cmdlet", "Target", "Parameters", "Before", "After", "Source"]
+            }
+            ObjType::AuditVerification => {
+                &["Result", "RecordsChecked", "FirstBadSequence", "Reason", "LastSequence", "LastHash"]
+            }
         }
     }
 
@@ -411,6 +423,7 @@ pub enum Noun {
     Data,
     Message,
     Runbook,
+    Audit,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -459,9 +472,17 @@ impl Cmdlet {
         self.name.split('-').next().unwrap_or(self.name)
     }
 
-    /// Get cmdlets only read; everything else runs in a write transaction.
+    /// Get cmdlets and the audit check only read; everything else runs in a write transaction.
     pub fn is_read_only(&self) -> bool {
-        self.verb() == "Get"
+        self.verb() == "Get" || self.name == "Test-CsPersistentChatAuditRecord"
+    }
+
+    /// Does the cmdlet change directory principals (users, groups) or what applies to them: the
+    /// directory cmdlets and those whose objects are users? The user scopes of roles restrict it.
+    pub fn changes_principals(&self) -> bool {
+        !self.is_read_only()
+            && (self.noun == Noun::Directory
+                || matches!(self.output, Output::PassThru(ObjType::User) | Output::Object(ObjType::User)))
     }
 }
 

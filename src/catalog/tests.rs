@@ -49,7 +49,7 @@ const REFERENCE: [&str; 40] = [
 ];
 
 /// The pchat extensions, in catalog order.
-const EXTENSIONS: [&str; 15] = [
+const EXTENSIONS: [&str; 17] = [
     "Publish-CsTopology",
     "Import-CsAdPrincipal",
     "Remove-CsAdPrincipal",
@@ -65,13 +65,15 @@ const EXTENSIONS: [&str; 15] = [
     "Set-CsPersistentChatRunbookConfiguration",
     "Get-CsPool",
     "Get-CsComputer",
+    "Get-CsPersistentChatAuditRecord",
+    "Test-CsPersistentChatAuditRecord",
 ];
 
 const VERBS: [&str; 12] =
     ["Clear", "Export", "Get", "Grant", "Import", "New", "Publish", "Remove", "Repair", "Send", "Set", "Test"];
 
 /// The error identifiers errors may carry.
-const ERROR_IDS: [&str; 10] = [
+const ERROR_IDS: [&str; 11] = [
     "ParameterBinding",
     "AmbiguousParameterSet",
     "InvalidArgument",
@@ -82,6 +84,7 @@ const ERROR_IDS: [&str; 10] = [
     "NotEligible",
     "InvalidOperation",
     "Canceled",
+    "AccessDenied",
 ];
 
 fn cmdlet(name: &str) -> &'static Cmdlet {

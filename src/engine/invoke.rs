@@ -37,10 +37,12 @@ pub fn invoke(
     session: &super::SharedSession,
     registration: &'static Registration,
     args: Vec<Dynamic>,
+    line: Option<usize>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     let (cmdlet, handler) = (registration.cmdlet, registration.run);
     let (items, call) = split_args(args);
     let mut s = session.borrow_mut();
+    s.line = line;
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
         e.cmdlet = cmdlet.name;
         throw(&e)
@@ -214,6 +216,20 @@ fn run_one(
         s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
         s.store.begin(!cmdlet.is_read_only())?;
     }
+    // Roles are checked inside the call's transaction, against the directory as it is now.
+    let allowed = s.access.grants(&s.store).and_then(|g| g.allows(cmdlet).map(|scope| (g, scope)));
+    let (grants, user_scope) = match allowed {
+        Ok((g, scope)) if cmdlet.changes_principals() => (g, scope),
+        Ok((g, _)) => (g, crate::access::UserScope::Any),
+        Err(e) => {
+            if nested {
+                s.store.rollback_to_savepoint()
+            } else {
+                s.store.rollback()
+            }
+            return Err(e);
+        }
+    };
     let mut ctx = Ctx {
         store: &s.store,
         cmdlet,
@@ -226,6 +242,9 @@ fn run_one(
         confinement: s.confinement.clone(),
         deadline: s.deadline,
         staging: s.staging(),
+        grants,
+        user_scope,
+        reported: Vec::new(),
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {
@@ -234,18 +253,25 @@ fn run_one(
         ctx.store.rollback();
         ctx.store.begin(true)?;
         ctx.variables.clear();
+        ctx.changed.clear();
+        ctx.reported.clear();
         result = handler(&mut ctx, bound);
     }
     let result = result.and_then(|out| {
-        for target in &ctx.changed {
-            ctx.store.audit(cmdlet.name, target)?;
+        if !ctx.changed.is_empty() {
+            record(&ctx, bound, s.origin.source(s.line))?;
         }
         Ok(out)
     });
+    let reported = std::mem::take(&mut ctx.reported);
     // Output variables describe what the call did, so they are set whether or not it wrote anything.
     if result.is_ok() {
         let variables = std::mem::take(&mut ctx.variables);
         s.out_variables.publish(variables);
+    }
+    for mut e in reported {
+        e.cmdlet = cmdlet.name;
+        s.report(e, bound.common.error_action);
     }
     match result {
         Ok(out) if !what_if => {
@@ -278,6 +304,26 @@ fn run_one(
             Err(e)
         }
     }
+}
+
+/// One audit record per object the call changed, in its transaction.
+fn record(ctx: &Ctx, bound: &binder::Bound, source: String) -> Result<(), CmdletError> {
+    // RFC 3339 with milliseconds and `Z`: the records' TIME_FORMAT, without parsing a format string.
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let parameters = bound.parameters_json();
+    for changed in &ctx.changed {
+        ctx.store.append_audit(&crate::store::audit::AuditEntry {
+            time: time.clone(),
+            actor: ctx.grants.actor.clone(),
+            cmdlet: ctx.cmdlet.name.to_string(),
+            target: changed.target.clone(),
+            parameters: parameters.clone(),
+            before: changed.before.clone(),
+            after: changed.after.clone(),
+            source: source.clone(),
+        })?;
+    }
+    Ok(())
 }
 
 /// What a call returns (docs/command-line.md): Get → always an array; New → the object (an array when piped);

@@ -18,8 +18,8 @@ use crate::binder::ErrorAction;
 use crate::catalog::{self, Cmdlet};
 use crate::errors::CmdletError;
 use crate::files::{Confinement, Guard};
-pub use crate::invocation::PromptMode;
 use crate::invocation::Table;
+pub use crate::invocation::{Origin, PromptMode};
 use crate::store::Store;
 pub use budget::Budget;
 
@@ -37,6 +37,10 @@ pub struct Options {
     /// Open files only under the allowed folders (`pchat run`, scripts on standard input).
     pub confined: bool,
     pub budget: Budget,
+    /// Whom the session acts as (`--as`, `PCHAT_USER`, else the operating-system account).
+    pub acting: crate::access::Declared,
+    /// Where its calls come from, for the audit trail.
+    pub origin: Origin,
 }
 
 /// State shared by every registered function.
@@ -56,6 +60,11 @@ pub struct Session {
     pub deadline: Option<(std::time::Instant, u64)>,
     /// The open atomic run or block, or plan (see `unit`).
     pub unit: Option<unit::Unit>,
+    /// The acting identity and its roles.
+    pub access: crate::access::Access,
+    /// Where calls come from, and the script line of the call running now (audit trail).
+    pub origin: Origin,
+    pub line: Option<usize>,
 }
 
 impl Session {
@@ -187,6 +196,9 @@ impl Shell {
             confinement,
             deadline: opts.budget.deadline(),
             unit: None,
+            access: crate::access::Access::new(opts.acting),
+            origin: opts.origin,
+            line: None,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -268,6 +280,12 @@ impl Shell {
     /// One line for an error that escaped the script, naming the budget when one was spent.
     pub fn describe_error(&self, err: &EvalAltResult) -> String {
         describe(err, Some(&self.budget))
+    }
+
+    /// A name given with `--as` or `PCHAT_USER` must be exactly one directory user.
+    pub fn check_acting_identity(&self) -> Result<(), String> {
+        let s = self.session.borrow();
+        s.access.check_declared(&s.store)
     }
 
     pub fn errors_written(&self) -> usize {
@@ -439,20 +457,26 @@ pub fn is_syntax_error(err: &EvalAltResult) -> bool {
     matches!(err, EvalAltResult::ErrorParsing(..))
 }
 
+/// The script line a cmdlet was called from (recorded in the audit trail).
+fn line(c: &NativeCallContext) -> Option<usize> {
+    c.call_position().line()
+}
+
 fn register_cmdlets(engine: &mut Engine, session: &SharedSession, handlers: &'static Table) {
     for cmdlet in handlers.cmdlets {
         let name = cmdlet.cmdlet.rhai_name();
         let s = session.clone();
-        engine.register_fn(&name, move |_: NativeCallContext| invoke::invoke(&s, cmdlet, vec![]));
+        engine.register_fn(&name, move |c: NativeCallContext| invoke::invoke(&s, cmdlet, vec![], line(&c)));
         let s = session.clone();
-        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic| invoke::invoke(&s, cmdlet, vec![a]));
+        engine
+            .register_fn(&name, move |c: NativeCallContext, a: Dynamic| invoke::invoke(&s, cmdlet, vec![a], line(&c)));
         let s = session.clone();
-        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic, b: Dynamic| {
-            invoke::invoke(&s, cmdlet, vec![a, b])
+        engine.register_fn(&name, move |c: NativeCallContext, a: Dynamic, b: Dynamic| {
+            invoke::invoke(&s, cmdlet, vec![a, b], line(&c))
         });
         let s = session.clone();
-        engine.register_fn(&name, move |_: NativeCallContext, a: Dynamic, b: Dynamic, c: Dynamic| {
-            invoke::invoke(&s, cmdlet, vec![a, b, c])
+        engine.register_fn(&name, move |c: NativeCallContext, a: Dynamic, b: Dynamic, d: Dynamic| {
+            invoke::invoke(&s, cmdlet, vec![a, b, d], line(&c))
         });
     }
 }
@@ -463,9 +487,10 @@ fn dispatch(
     handlers: &'static Table,
     name: &str,
     args: Vec<Dynamic>,
+    line: Option<usize>,
 ) -> Result<Dynamic, Box<EvalAltResult>> {
     match catalog::find(name).and_then(|c| handlers.get(c)) {
-        Some(registration) => invoke::invoke(session, registration, args),
+        Some(registration) => invoke::invoke(session, registration, args, line),
         None => {
             let names = handlers.cmdlets.iter().map(|r| r.cmdlet.name);
             let hint =
@@ -561,14 +586,18 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
         unit::atomic_block(&s, &context, body)
     });
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str| dispatch(&s, handlers, name, vec![]));
+    engine.register_fn("cmd", move |x: NativeCallContext, name: &str| dispatch(&s, handlers, name, vec![], line(&x)));
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic| dispatch(&s, handlers, name, vec![a]));
+    engine.register_fn("cmd", move |x: NativeCallContext, name: &str, a: Dynamic| {
+        dispatch(&s, handlers, name, vec![a], line(&x))
+    });
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic| dispatch(&s, handlers, name, vec![a, b]));
+    engine.register_fn("cmd", move |x: NativeCallContext, name: &str, a: Dynamic, b: Dynamic| {
+        dispatch(&s, handlers, name, vec![a, b], line(&x))
+    });
     let s = session.clone();
-    engine.register_fn("cmd", move |name: &str, a: Dynamic, b: Dynamic, c: Dynamic| {
-        dispatch(&s, handlers, name, vec![a, b, c])
+    engine.register_fn("cmd", move |x: NativeCallContext, name: &str, a: Dynamic, b: Dynamic, c: Dynamic| {
+        dispatch(&s, handlers, name, vec![a, b, c], line(&x))
     });
 }
 
@@ -587,6 +616,8 @@ mod tests {
             handlers: &crate::handlers::TABLE,
             confined: false,
             budget: Budget::default(),
+            acting: crate::access::Declared::Os("tester".into()),
+            origin: Origin::Code,
         };
         Shell::new(opts).unwrap()
     }

@@ -119,6 +119,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if ctx.should_process(&id)? {
         // Rooms reference the add-in by id, so a rename carries them along (1.10 #21).
         store.update_addin(&pool, &a)?;
+        ctx.record_values(&addin_object(&before).cast(), &addin_object(&a).cast());
     }
     Ok(Vec::new())
 }

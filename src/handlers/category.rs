@@ -173,6 +173,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if c != before {
         store.update_category(&pool, &before, &c)?;
+        let mut names = Principals::new(store, false);
+        let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
+        ctx.record_values(&old.cast(), &new.cast());
     }
     Ok(Vec::new())
 }

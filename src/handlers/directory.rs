@@ -401,6 +401,15 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let is_csv = path.to_ascii_lowercase().ends_with(".csv");
     let parsed = if is_csv { parse_csv(&content) } else { parse_json(&content) }.map_err(fail)?;
     let import = validate(ctx.store, parsed).map_err(fail)?;
+    for p in &import.principals {
+        ctx.check_user(&p.dn)?;
+    }
+    if !import.roles.is_empty() && ctx.user_scope != crate::access::UserScope::Any {
+        return Err(CmdletError::access_denied(format!(
+            "{} may not define roles with Import-CsAdPrincipal: the roles that allow it are limited to user scopes",
+            ctx.grants.actor
+        )));
+    }
     let target = format!("{} principals and {} roles from {path}", import.principals.len(), import.roles.len());
     if !ctx.should_process(&target)? {
         return Ok(Vec::new());
@@ -450,6 +459,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             .with_target(&p.dn));
         }
     }
+    ctx.check_user(&p.dn)?;
     if ctx.should_process(&p.dn)? {
         store.remove_principal(p.id)?;
         if p.kind == PrincipalKind::Domain {

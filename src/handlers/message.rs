@@ -201,5 +201,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     } else {
         pd.replace_messages(room.id, &keys, bytes, replacement)?;
     }
+    let n = matched.len() as i64;
+    ctx.record_pairs(&[("Messages", Dynamic::from(n), Dynamic::from(if deleting { 0 } else { n }))]);
     Ok(Vec::new())
 }

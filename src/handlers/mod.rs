@@ -3,6 +3,7 @@
 
 mod access;
 mod addin;
+mod audit;
 mod category;
 mod chat;
 mod compliance;
@@ -93,6 +94,8 @@ pub static TABLE: Table = Table {
         on(&e::runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION, runbook::set),
         on(&e::topology::GET_CS_POOL, topology::get_pool),
         on(&e::topology::GET_CS_COMPUTER, topology::get_computer),
+        on(&e::audit::GET_CS_PERSISTENT_CHAT_AUDIT_RECORD, audit::get),
+        on(&e::audit::TEST_CS_PERSISTENT_CHAT_AUDIT_RECORD, audit::test),
     ],
     // The log object of Test-CsPersistentChatMessage -OutLoggerVariable: `log.ToHTML()`, `log.ToXML()`.
     methods: &[

@@ -9,6 +9,7 @@ use crate::binder::Bound;
 use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
+use crate::objects::opt;
 use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::settings::POLICY;
@@ -57,6 +58,10 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         None => None,
     };
     let users = sip_users(ctx.store, b.str("Identity").unwrap_or_default())?;
+    // All or none: a wildcard naming one user outside the actor's scopes changes nobody.
+    for user in &users {
+        ctx.check_user(&user.dn)?;
+    }
     let pass_thru = b.switch("PassThru");
     let site_of = if pass_thru { Some(site_lookup(ctx.store)?) } else { None };
     let mut out = Vec::new();
@@ -68,6 +73,7 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         // Re-granting the same policy is a no-op.
         if user.policy != tag {
             ctx.store.set_user_policy(user.id, tag.as_deref())?;
+            ctx.record_pairs(&[("PersistentChatPolicy", opt(user.policy.clone()), opt(tag.clone()))]);
             user.policy = tag.clone();
         }
         if let Some(site_of) = &site_of {

@@ -377,6 +377,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if r != before {
         store.update_room(&pool, &before, &r)?;
+        let mut names = Principals::new(store, false);
+        let (old, new) = (room_object(&before, &mut names), room_object(&r, &mut names));
+        ctx.record_values(&old.cast(), &new.cast());
     }
     Ok(Vec::new())
 }
@@ -408,6 +411,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process(&target)? {
         pd.clear_messages(room.id, end, totals)?;
+        ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
     }
     Ok(Vec::new())
 }

@@ -78,6 +78,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     after.sort();
     if after != current && ctx.should_process(GLOBAL)? {
         ctx.store.set_runbook_allowed_folders(&after)?;
+        ctx.record_pairs(&[("AllowedFolders", list(current.clone()), list(after.clone()))]);
     }
     Ok(Vec::new())
 }

@@ -196,6 +196,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec<Dy
         }
         None => (existing(ctx, kind, b.str("Identity").unwrap_or("Global"))?, false),
     };
+    let before = (!create).then(|| settings_object(kind, &row));
     apply_params(kind, &mut row, b)?;
     if !ctx.should_process(&row.identity)? {
         return Ok(Vec::new());
@@ -204,6 +205,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound, kind: &SettingsKind) -> CmdletResult<Vec<Dy
         ctx.store.settings_insert(kind, &row)?;
     } else {
         ctx.store.settings_update(kind, &row)?;
+    }
+    if let Some(before) = before {
+        ctx.record_values(&before.cast(), &settings_object(kind, &row).cast());
     }
     Ok(Vec::new())
 }

@@ -142,6 +142,7 @@ pub fn set_state(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     }
     if ctx.should_process(&target)? {
+        ctx.record_pairs(&[("PoolState", pool.state.name().into(), wanted.name().into())]);
         if wanted == PoolState::Normal {
             store.fail_back(&pool)?;
         } else {
@@ -208,6 +209,7 @@ pub fn set_active_server(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>>
     };
     if ctx.should_process(&target)? {
         store.set_active_servers(&pool.fqdn, &active)?;
+        ctx.record_pairs(&[("ActiveServers", list(pool.active_servers.clone()), list(active.clone()))]);
     }
     Ok(Vec::new())
 }

@@ -151,7 +151,11 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
 const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
 
 impl Store {
-    fn principals_where(&self, clause: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub(super) fn principals_where(
+        &self,
+        clause: &str,
+        args: impl rusqlite::Params,
+    ) -> rusqlite::Result<Vec<PrincipalRow>> {
         self.conn
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals {clause} {ORDER}"))?
             .query_map(args, principal)?
@@ -266,6 +270,7 @@ impl Store {
             self.conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
         }
         self.write_principals(specs)?;
+        self.advance_access_version()?;
         for (_, sql) in &rebuild {
             self.conn.execute_batch(sql)?;
         }
@@ -313,6 +318,7 @@ impl Store {
     }
 
     pub fn remove_principal(&self, id: i64) -> rusqlite::Result<()> {
+        self.advance_access_version()?;
         self.conn.execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())
     }
 
@@ -322,20 +328,29 @@ impl Store {
                 "SELECT identity, sid, cmdlets, user_scopes, is_standard FROM roles ORDER BY identity COLLATE NOCASE",
             )?
             .query_map([], |r| {
+                let identity: String = r.get(0)?;
+                let is_standard: bool = r.get(4)?;
                 let cmdlets: String = r.get(2)?;
                 let scopes: String = r.get(3)?;
+                // A built-in role's cmdlets follow the catalog of this version, not the list
+                // stored when the store was made (new cmdlets join the roles they belong to).
+                let cmdlets = match super::seed::standard_role_cmdlets(&identity).filter(|_| is_standard) {
+                    Some(names) => names.iter().map(|n| n.to_string()).collect(),
+                    None => serde_json::from_str(&cmdlets).unwrap_or_default(),
+                };
                 Ok(RoleRow {
-                    identity: r.get(0)?,
+                    identity,
                     sid: r.get(1)?,
-                    cmdlets: serde_json::from_str(&cmdlets).unwrap_or_default(),
+                    cmdlets,
                     user_scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-                    is_standard: r.get(4)?,
+                    is_standard,
                 })
             })?
             .collect()
     }
 
     pub fn upsert_custom_role(&self, role: &RoleRow) -> rusqlite::Result<()> {
+        self.advance_access_version()?;
         self.conn
             .execute(
                 "INSERT INTO roles(identity, sid, cmdlets, user_scopes, is_standard) VALUES (?1, ?2, ?3, ?4, 0)

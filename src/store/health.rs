@@ -94,7 +94,12 @@ mod tests {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE health_test_users; ALTER TABLE sql_instances DROP COLUMN file_id;
-             ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq; PRAGMA user_version = 2;",
+             ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq;
+             ALTER TABLE audit DROP COLUMN actor; ALTER TABLE audit DROP COLUMN parameters;
+             ALTER TABLE audit DROP COLUMN before; ALTER TABLE audit DROP COLUMN after;
+             ALTER TABLE audit DROP COLUMN source; ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;
+             INSERT INTO audit(at, cmdlet, target) VALUES ('2020-01-01T00:00:00.000Z', 'Publish-CsTopology', 't');
+             PRAGMA user_version = 2;",
         )
         .unwrap();
         drop(conn);
@@ -102,5 +107,8 @@ mod tests {
         let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         assert_eq!(store.health_test_users("pc01.contoso.com").unwrap(), None);
+        // Its audit records were sealed into the chain.
+        let v = store.verify_audit(None).unwrap();
+        assert_eq!((v.checked, v.broken), (1, None));
     }
 }

@@ -1,9 +1,11 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
 //! topology, attached to the same connection so one cmdlet invocation is one transaction.
 
+pub mod access;
 pub mod addin;
 pub mod ancestry;
 pub mod archive;
+pub mod audit;
 pub mod category;
 mod columns;
 pub mod described;
@@ -74,6 +76,14 @@ pub struct Store {
     recheck: Cell<bool>,
     /// The last id `new_id` handed out.
     last_id: Cell<i64>,
+    /// The audit trail's head as of the open transaction's appends, written once at commit (see
+    /// store/audit.rs), and its values at each open savepoint.
+    audit_head: RefCell<Option<audit::Head>>,
+    audit_saved: RefCell<Vec<Option<audit::Head>>>,
+    /// Transactions begun on this connection, and this connection's writes to what roles are made
+    /// of (see `access::AccessKey` and `locked_moment`).
+    transactions: Cell<u64>,
+    access_writes: Cell<u64>,
     /// Pools (lower-case FQDN) whose mark the open transaction has moved on (see
     /// `pool_statements`): one move per transaction, not one per item of a 100,000-item
     /// pipeline. Emptied whenever the move could have been undone (savepoint rollback) or the
@@ -174,6 +184,10 @@ impl Store {
             locked: Cell::new(false),
             recheck: Cell::new(false),
             last_id: Cell::new(0),
+            audit_head: RefCell::new(None),
+            audit_saved: RefCell::new(Vec::new()),
+            transactions: Cell::new(0),
+            access_writes: Cell::new(0),
             marked: RefCell::new(HashSet::new()),
             verified: RefCell::new(HashSet::new()),
         };
@@ -181,6 +195,7 @@ impl Store {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
             store.forget_pools();
         }
+        store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
         Ok(store)
     }
 
@@ -211,8 +226,10 @@ impl Store {
     /// pool database at once (BEGIN IMMEDIATE), before anything is read.
     pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
         self.recheck.set(false);
+        self.forget_audit_head();
         self.end_of_transaction();
         self.control(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
+        self.transactions.set(self.transactions.get() + 1);
         self.locked.set(write);
         Ok(())
     }
@@ -232,6 +249,7 @@ impl Store {
                 )),
             )));
         }
+        self.write_audit_head()?;
         self.control("COMMIT")?;
         self.locked.set(false);
         self.end_of_transaction();
@@ -276,16 +294,22 @@ impl Store {
 
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
     pub fn savepoint(&self) -> rusqlite::Result<()> {
-        self.control("SAVEPOINT item")
+        self.control("SAVEPOINT item")?;
+        self.audit_saved.borrow_mut().push(self.audit_head.borrow().clone());
+        Ok(())
     }
 
     pub fn release_savepoint(&self) -> rusqlite::Result<()> {
-        self.control("RELEASE item")
+        self.control("RELEASE item")?;
+        self.audit_saved.borrow_mut().pop();
+        Ok(())
     }
 
     /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
     pub fn rollback_to_savepoint(&self) {
         self.forget_pools();
+        let saved = self.audit_saved.borrow_mut().pop().flatten();
+        *self.audit_head.borrow_mut() = saved;
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
@@ -297,6 +321,7 @@ impl Store {
 
     pub fn rollback(&self) {
         self.forget_pools();
+        self.forget_audit_head();
         self.end_of_transaction();
         self.locked.set(false);
         if !self.conn.is_autocommit() {
@@ -533,15 +558,6 @@ impl Store {
     /// topology's endpoints do not count.
     pub fn has_principals(&self) -> rusqlite::Result<bool> {
         self.conn.query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", [], |r| r.get(0))
-    }
-
-    /// Record a committed change (who did what to which object), inside the current transaction.
-    pub fn audit(&self, cmdlet: &str, target: &str) -> rusqlite::Result<()> {
-        let at = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-        self.conn
-            .prepare_cached("INSERT INTO audit(at, cmdlet, target) VALUES (?1, ?2, ?3)")?
-            .execute(params![at, cmdlet, target])
-            .map(|_| ())
     }
 }
 

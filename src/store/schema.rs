@@ -124,6 +124,18 @@ ALTER TABLE pools ADD COLUMN seq INTEGER;
 -- Folders runbooks may open files in, besides their own and the store's (resolved when stored).
 CREATE TABLE IF NOT EXISTS runbook_allowed_folders (folder TEXT PRIMARY KEY);
 "#,
+    // The audit record worth reading: who, with what parameters, from where, what changed; each
+    // record chained to the one before by its hash, and the chain's head kept in a row of its
+    // own (see store/audit.rs). Older records are sealed into the chain on open.
+    r#"
+ALTER TABLE audit ADD COLUMN actor TEXT;
+ALTER TABLE audit ADD COLUMN parameters TEXT;
+ALTER TABLE audit ADD COLUMN before TEXT;
+ALTER TABLE audit ADD COLUMN after TEXT;
+ALTER TABLE audit ADD COLUMN source TEXT;
+ALTER TABLE audit ADD COLUMN hash TEXT;
+CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, hash TEXT NOT NULL);
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

@@ -30,11 +30,24 @@ pub fn standard_roles() -> Vec<(&'static str, Vec<&'static str>)> {
                     .contains(&c.name)
             }),
         ),
-        ("CsArchivingAdministrator", names(&|c| c.name.contains("ComplianceConfiguration") || is_get(c))),
+        (
+            "CsArchivingAdministrator",
+            names(&|c| c.name.contains("ComplianceConfiguration") || c.name.contains("AuditRecord") || is_get(c)),
+        ),
         ("CsHelpDesk", names(&|c| is_get(c) || c.name == "Test-CsPersistentChatMessage")),
         ("CsViewOnlyAdministrator", names(&|c| is_get(c))),
         ("CsVoiceAdministrator", names(&|c| ["Get-CsService", "Get-CsUser"].contains(&c.name))),
     ]
+}
+
+/// The cmdlets of a built-in role, by its name (any case).
+pub fn standard_role_cmdlets(role: &str) -> Option<&'static [&'static str]> {
+    static ROLES: std::sync::OnceLock<Vec<(&'static str, Vec<&'static str>)>> = std::sync::OnceLock::new();
+    ROLES
+        .get_or_init(standard_roles)
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case(role))
+        .map(|(_, c)| c.as_slice())
 }
 
 /// A stable, well-formed SID for a role (roles have no real domain SID here).

@@ -63,3 +63,84 @@ fn check(name: &str, code: &str) -> (bool, Option<String>) {
     let differs = after_marker(&same.stdout) != after_marker(&fresh.stdout);
     (true, differs.then(|| format!("{name}: `{code}`")))
 }
+
+/// The directory document that makes `admins` the CsAdministrator group's users (and `boss` and
+/// `boss2` users), written into the store's folder.
+fn admins_file(s: &Store, name: &str, admins: &[&str]) -> String {
+    let ou = "OU=IT,DC=contoso,DC=com";
+    let user = |n: &str| {
+        format!(
+            r#"{{"Type": "User", "Dn": "CN={n},{ou}", "SamAccountName": "{n}", "SipAddress": "sip:{n}@contoso.com"}}"#
+        )
+    };
+    let members: Vec<String> = admins.iter().map(|a| format!("\"CN={a},{ou}\"")).collect();
+    let doc = format!(
+        r#"{{"Principals": [{}, {}, {{"Type": "Group", "Dn": "CN=CsAdministrator,{ou}", "SamAccountName": "CsAdministrator", "Members": [{}]}}]}}"#,
+        user("boss"),
+        user("boss2"),
+        members.join(", ")
+    );
+    let path = s.dir.path().join(name);
+    std::fs::write(&path, doc).expect("write");
+    path.to_string_lossy().into_owned()
+}
+
+const SET_ROOM: &str = r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: "coherent"})"#;
+
+/// The role set is resolved once per process and reused: a change of the directory by the same
+/// process is seen by its next call.
+#[test]
+fn roles_follow_the_directory_written_by_the_same_process() {
+    let s = Store::examples();
+    let both = admins_file(&s, "both.json", &["boss", "boss2"]);
+    s.run(&["--yes", "-c", &format!("import_cs_ad_principal({both:?})")]).ok();
+    let only_boss = admins_file(&s, "only-boss.json", &["boss"]);
+    let code = format!(
+        "{SET_ROOM};\nimport_cs_ad_principal({only_boss:?}, #{{Confirm: false}});\ntry {{ {SET_ROOM}; print(\"stale\"); }} catch (e) {{ print(e); }}"
+    );
+    let run = s.run(&["--as", "boss2", "-c", &code]);
+    assert!(
+        run.stdout.contains("Set-CsPersistentChatRoom: AccessDenied: contoso\\boss2 may not run"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+}
+
+/// Another process's change of the directory between two calls is seen by the second, even one
+/// that does not mark it (another program editing the database).
+#[test]
+fn roles_follow_the_directory_written_by_another_process() {
+    use std::io::BufRead;
+    let s = Store::examples();
+    let both = admins_file(&s, "both.json", &["boss", "boss2"]);
+    s.run(&["--yes", "-c", &format!("import_cs_ad_principal({both:?})")]).ok();
+    let go = s.dir.path().join("go");
+    let mut paused = s
+        .command(&["--as", "boss2", "-c", &format!("{SET_ROOM}; {SET_ROOM};")])
+        .env("PCHAT_FAULT", format!("committed:pause:{}", go.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(paused.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while line.trim() != "pchat-fault: reached committed" {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("read") > 0, "the first change did not commit");
+    }
+    // Another program edits the membership directly (pchat's own writes also mark the change).
+    let conn = rusqlite::Connection::open(s.db()).expect("open");
+    let removed = conn
+        .execute("DELETE FROM group_members WHERE member_dn = 'CN=boss2,OU=IT,DC=contoso,DC=com'", [])
+        .expect("delete");
+    assert_eq!(removed, 1);
+    drop(conn);
+    std::fs::write(&go, "").expect("release");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
+    let status = paused.wait().expect("exit");
+    assert_eq!(status.code(), Some(1), "{rest}");
+    assert!(rest.contains("Set-CsPersistentChatRoom: AccessDenied: contoso\\boss2 may not run"), "{rest}");
+}

@@ -11,7 +11,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Top-level modules by floor, ground first. A new module must be given a floor here.
 const FLOORS: &[&[&str]] = &[
     &["values", "errors", "catalog", "objects", "testing", "fault", "interrupt", "streams", "files"],
-    &["store", "binder", "filters", "invocation"],
+    &["store", "binder", "filters", "invocation", "access"],
     &["handlers"],
     &["engine", "repl", "powershell", "output", "help"],
     &["cli"],

@@ -4,8 +4,10 @@
 
 mod common;
 
+mod access;
 mod answers;
 mod atomic;
+mod audit;
 mod coherence;
 mod confinement;
 mod content;

@@ -5,6 +5,7 @@
 use super::Cmdlet;
 
 pub mod addin;
+pub mod audit;
 pub mod category;
 pub mod compliance;
 pub mod configuration;
@@ -90,4 +91,6 @@ pub static ALL: &[Cmdlet] = &[
     runbook::SET_CS_PERSISTENT_CHAT_RUNBOOK_CONFIGURATION,
     topology::GET_CS_POOL,
     topology::GET_CS_COMPUTER,
+    audit::GET_CS_PERSISTENT_CHAT_AUDIT_RECORD,
+    audit::TEST_CS_PERSISTENT_CHAT_AUDIT_RECORD,
 ];

@@ -1,0 +1,444 @@
+//! The audit trail: one record per changed object per cmdlet call, written in the call's
+//! transaction, chained by SHA-256 so that an edited, removed, reordered or truncated record is
+//! found by `verify_audit`.
+//!
+//! Record N's hash is SHA-256 of record N-1's hash followed by N's canonical content (below).
+//! The head of the chain (how many records, the last hash) is a row of its own, written in the
+//! same transaction (once, when it commits: a pipeline of 100,000 grants writes it once): records
+//! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
+//! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
+
+use rusqlite::{OptionalExtension, Row, params};
+use sha2::{Digest, Sha256};
+
+use super::Store;
+
+/// How records spell their time (UTC, milliseconds): text order is time order.
+pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
+
+/// The hash before the first record.
+const GENESIS: [u8; 32] = [0; 32];
+
+/// What one record says, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// ISO-8601 UTC with milliseconds.
+    pub time: String,
+    pub actor: String,
+    pub cmdlet: String,
+    pub target: String,
+    /// JSON object of the parameters given.
+    pub parameters: String,
+    /// JSON object of the changed properties' values before and after (None: New and Remove,
+    /// or a cmdlet that reports none).
+    pub before: Option<String>,
+    pub after: Option<String>,
+    /// `path:line`, `-c`, `stdin` or `repl:<id>`.
+    pub source: String,
+}
+
+/// A stored record with its place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub sequence: i64,
+    pub entry: AuditEntry,
+    pub hash: String,
+}
+
+/// Which records to read (all given conditions hold).
+#[derive(Debug, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub cmdlet: Option<String>,
+    pub target: Option<String>,
+    /// ISO-8601 UTC bounds, inclusive.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// The result of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub checked: i64,
+    /// The first record that is not what the chain says, and why.
+    pub broken: Option<(i64, String)>,
+    /// The head as stored: (records, last hash).
+    pub head: (i64, String),
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 15) as usize] as char);
+    }
+    out
+}
+
+/// The chain's head within the open transaction: records so far and the last hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    count: i64,
+    hash: [u8; 32],
+    /// Appended to since the transaction began (the row needs writing at commit).
+    dirty: bool,
+}
+
+fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The bytes a record's hash covers: its sequence, then each field length-prefixed (a missing
+/// field differs from an empty one), so no two different records share them.
+fn canonical(sequence: i64, e: &AuditEntry) -> Vec<u8> {
+    let fields: [Option<&str>; 8] = [
+        Some(&e.time),
+        Some(&e.actor),
+        Some(&e.cmdlet),
+        Some(&e.target),
+        Some(&e.parameters),
+        e.before.as_deref(),
+        e.after.as_deref(),
+        Some(&e.source),
+    ];
+    let mut out = Vec::with_capacity(64 + fields.iter().flatten().map(|f| f.len() + 5).sum::<usize>());
+    out.extend_from_slice(&sequence.to_le_bytes());
+    for field in fields {
+        match field {
+            None => out.push(0),
+            Some(text) => {
+                out.push(1);
+                out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    out
+}
+
+fn chain(previous: &[u8; 32], sequence: i64, e: &AuditEntry) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(previous);
+    h.update(canonical(sequence, e));
+    h.finalize().into()
+}
+
+const COLUMNS: &str = "id, at, actor, cmdlet, target, parameters, before, after, source, hash";
+
+fn record(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
+    Ok(AuditRecord {
+        sequence: r.get(0)?,
+        entry: AuditEntry {
+            time: r.get(1)?,
+            actor: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            cmdlet: r.get(3)?,
+            target: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+            parameters: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+            before: r.get(6)?,
+            after: r.get(7)?,
+            source: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        },
+        hash: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+    })
+}
+
+/// Why an append could not continue the chain.
+fn damaged(why: &str) -> rusqlite::Error {
+    rusqlite::Error::ToSqlConversionFailure(Box::new(crate::errors::CmdletError::invalid_operation(format!(
+        "the audit trail is damaged ({why}); no change is made without its record: Test-CsPersistentChatAuditRecord names the first bad record"
+    )).terminating()))
+}
+
+impl Store {
+    fn audit_head(&self) -> rusqlite::Result<Option<(i64, String)>> {
+        self.conn
+            .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
+    /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
+    /// head).
+    pub fn append_audit(&self, e: &AuditEntry) -> rusqlite::Result<()> {
+        let known = self.audit_head.borrow().clone();
+        let head = match known {
+            Some(head) => head,
+            None => {
+                let (count, last) = self.audit_head()?.unwrap_or((0, hex(&GENESIS)));
+                let hash = unhex(&last).ok_or_else(|| damaged("its head is not a hash"))?;
+                Head { count, hash, dirty: false }
+            }
+        };
+        let sequence = head.count + 1;
+        let next = chain(&head.hash, sequence, e);
+        let hash = hex(&next);
+        let inserted = self
+            .conn
+            .prepare_cached(
+                "INSERT INTO audit(id, at, actor, cmdlet, target, parameters, before, after, source, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                sequence,
+                e.time,
+                e.actor,
+                e.cmdlet,
+                e.target,
+                e.parameters,
+                e.before,
+                e.after,
+                e.source,
+                hash
+            ]);
+        match inserted {
+            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                return Err(damaged("its head is behind its records"));
+            }
+            other => other?,
+        };
+        *self.audit_head.borrow_mut() = Some(Head { count: sequence, hash: next, dirty: true });
+        Ok(())
+    }
+
+    /// Write the head of the records appended in the open transaction (called by `commit`).
+    pub(super) fn write_audit_head(&self) -> rusqlite::Result<()> {
+        let head = self.audit_head.borrow_mut().take();
+        match head {
+            Some(h) if h.dirty => self
+                .conn
+                .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
+                .execute(params![h.count, hex(&h.hash)])
+                .map(|_| ()),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn forget_audit_head(&self) {
+        self.audit_head.borrow_mut().take();
+        self.audit_saved.borrow_mut().clear();
+    }
+
+    /// Records of a store from before the trail was chained: sealed into the chain once, in
+    /// order, on the first open by this version (a migration step that needs SHA-256).
+    pub(super) fn seal_unchained_audit(&self) -> rusqlite::Result<()> {
+        let pending: bool =
+            self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", [], |r| r.get(0))?;
+        if !pending {
+            return Ok(());
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> rusqlite::Result<()> {
+            let old: Vec<AuditRecord> = self
+                .conn
+                .prepare(&format!("SELECT {COLUMNS} FROM audit WHERE hash IS NULL ORDER BY id"))?
+                .query_map([], record)?
+                .collect::<rusqlite::Result<_>>()?;
+            self.conn.execute("DELETE FROM audit WHERE hash IS NULL", [])?;
+            for mut r in old {
+                r.entry.actor = "(not recorded)".into();
+                r.entry.parameters = "{}".into();
+                r.entry.source = "(not recorded)".into();
+                self.append_audit(&r.entry)?;
+            }
+            self.write_audit_head()
+        })();
+        match result {
+            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Err(e) => {
+                self.forget_audit_head();
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Records oldest first, filtered in SQL (actor, cmdlet and target case-insensitively).
+    pub fn audit_records(&self, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
+        let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+        self.conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM audit
+                 WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
+                   AND (?3 IS NULL OR target = ?3 COLLATE NOCASE) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)
+                 ORDER BY id LIMIT ?6"
+            ))?
+            .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit], record)?
+            .collect()
+    }
+
+    /// Walk the whole chain, streaming (a million records in constant memory). `anchor`: a
+    /// (sequence, hash) noted earlier that the chain must still pass through.
+    pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> rusqlite::Result<Verification> {
+        let head = self.audit_head()?;
+        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
+        let mut rows = stmt.query([])?;
+        let mut previous = GENESIS;
+        let mut expected = 1;
+        let mut broken = None;
+        while let Some(row) = rows.next()? {
+            let r = record(row)?;
+            if r.sequence != expected {
+                broken = Some((
+                    expected,
+                    if r.sequence > expected {
+                        format!("record {expected} is missing (the next one is {})", r.sequence)
+                    } else {
+                        format!("record {} is out of place", r.sequence)
+                    },
+                ));
+                break;
+            }
+            let hash = chain(&previous, r.sequence, &r.entry);
+            if hex(&hash) != r.hash {
+                broken = Some((
+                    r.sequence,
+                    format!("record {} is not the one written (its content or place changed)", r.sequence),
+                ));
+                break;
+            }
+            if let Some((at, noted)) = anchor
+                && *at == r.sequence
+                && *noted != r.hash
+            {
+                broken = Some((
+                    r.sequence,
+                    format!("record {at} is not the one noted in the anchor (the trail was rewritten)"),
+                ));
+                break;
+            }
+            previous = hash;
+            expected += 1;
+        }
+        let checked = expected - 1;
+        let head = head.unwrap_or((0, hex(&GENESIS)));
+        if broken.is_none() && (head.0 != checked || head.1 != hex(&previous)) {
+            broken = Some(if head.0 > checked {
+                (
+                    checked + 1,
+                    format!(
+                        "the trail ends at record {checked} but {} were written (records were removed from its end)",
+                        head.0
+                    ),
+                )
+            } else if head.0 < checked {
+                (
+                    head.0 + 1,
+                    format!("the trail's head ends at record {} but it holds {checked} (the head was edited)", head.0),
+                )
+            } else {
+                (checked, format!("the trail's head does not hold the hash of record {checked} (the head was edited)"))
+            });
+        }
+        if broken.is_none()
+            && let Some((at, _)) = anchor
+            && *at > checked
+        {
+            broken = Some((checked + 1, format!("the anchor names record {at} but the trail holds {checked} records")));
+        }
+        Ok(Verification { checked, broken, head })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: usize) -> AuditEntry {
+        AuditEntry {
+            time: format!("2026-01-01T00:00:{:02}.000Z", n % 60),
+            actor: "contoso\\annb".into(),
+            cmdlet: "Set-CsPersistentChatRoom".into(),
+            target: format!("pc01.contoso.com\\Room{n}"),
+            parameters: "{}".into(),
+            before: None,
+            after: None,
+            source: "-c".into(),
+        }
+    }
+
+    fn store_with(n: usize) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        store.begin(true).unwrap();
+        for i in 1..=n {
+            store.append_audit(&entry(i)).unwrap();
+        }
+        store.commit().unwrap();
+        (dir, store)
+    }
+
+    fn first_bad(store: &Store) -> Option<i64> {
+        store.verify_audit(None).unwrap().broken.map(|(n, _)| n)
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let (_d, store) = store_with(5);
+        let v = store.verify_audit(None).unwrap();
+        assert_eq!((v.checked, v.broken, v.head.0), (5, None, 5));
+    }
+
+    #[test]
+    fn missing_and_empty_fields_hash_differently() {
+        let mut a = entry(1);
+        a.before = Some(String::new());
+        assert_ne!(canonical(1, &a), canonical(1, &entry(1)));
+    }
+
+    #[test]
+    fn edits_deletions_reorders_and_truncation_are_found() {
+        let (_d, store) = store_with(5);
+        store.conn().execute("UPDATE audit SET target = 'x' WHERE id = 3", []).unwrap();
+        assert_eq!(first_bad(&store), Some(3));
+
+        let (_d, store) = store_with(5);
+        store.conn().execute("DELETE FROM audit WHERE id = 2", []).unwrap();
+        assert_eq!(first_bad(&store), Some(2));
+
+        let (_d, store) = store_with(5);
+        store
+            .conn()
+            .execute_batch("UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 4; UPDATE audit SET id = 4 WHERE id = 100;")
+            .unwrap();
+        assert_eq!(first_bad(&store), Some(2));
+
+        let (_d, store) = store_with(5);
+        store.conn().execute("DELETE FROM audit WHERE id >= 4", []).unwrap();
+        assert_eq!(first_bad(&store), Some(4));
+    }
+
+    /// A pipeline item rolled back to its savepoint takes its record out of the head too.
+    #[test]
+    fn a_rolled_back_item_leaves_the_chain_whole() {
+        let (_d, store) = store_with(2);
+        store.begin(true).unwrap();
+        store.append_audit(&entry(3)).unwrap();
+        store.savepoint().unwrap();
+        store.append_audit(&entry(4)).unwrap();
+        store.rollback_to_savepoint();
+        store.savepoint().unwrap();
+        store.append_audit(&entry(5)).unwrap();
+        store.release_savepoint().unwrap();
+        store.commit().unwrap();
+        let v = store.verify_audit(None).unwrap();
+        assert_eq!((v.checked, v.broken), (4, None));
+        // A rolled-back transaction leaves nothing behind, head included.
+        store.begin(true).unwrap();
+        store.append_audit(&entry(6)).unwrap();
+        store.rollback();
+        store.begin(true).unwrap();
+        store.append_audit(&entry(7)).unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.verify_audit(None).unwrap().checked, 5);
+        assert_eq!(store.verify_audit(None).unwrap().broken, None);
+    }
+}

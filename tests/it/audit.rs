@@ -1,0 +1,181 @@
+//! The audit trail: each change is recorded with its actor, parameters, changed values and origin,
+//! in its own transaction; refusals, WhatIf and failures are not; the hash chain finds an edited,
+//! removed, reordered or truncated record; records live through fail-over and fail-back.
+
+use crate::common;
+use common::{Run, Store};
+use serde_json::Value;
+
+fn records(s: &Store, filter: &str) -> Vec<Value> {
+    let run = s.run(&["--json", "-c", &format!("get_cs_persistent_chat_audit_record({filter})")]).ok();
+    serde_json::from_str(&run.stdout).expect("JSON")
+}
+
+fn verify(s: &Store) -> (Run, Value) {
+    let run = s.run(&["--json", "-c", "test_cs_persistent_chat_audit_record()"]);
+    let v = serde_json::from_str(&run.stdout).expect("JSON");
+    (run, v)
+}
+
+fn sql(s: &Store, statements: &str) {
+    rusqlite::Connection::open(s.db()).expect("open").execute_batch(statements).expect("sql");
+}
+
+const ROOM: &str = r#"pc01.contoso.com\\FinanceRoom"#;
+
+#[test]
+fn a_record_says_who_did_what_from_where_and_what_changed() {
+    let s = Store::examples();
+    let before = records(&s, "").len();
+    let runbook = format!(
+        "// line 1\nset_cs_persistent_chat_room(\"{ROOM}\", #{{Description: \"Quarterly ✓\", Disabled: true}});\n"
+    );
+    s.runbook("change.rhai", &runbook, &["--as", "Ann Beebe"]).ok();
+    s.stdin(
+        &["--as", "sip:kenmyer@contoso.com"],
+        &format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Disabled: false}})"),
+    )
+    .ok();
+    let all = records(&s, "");
+    assert_eq!(all.len(), before + 2);
+    let first = &all[before];
+    assert_eq!(first["Actor"], "contoso\\annb");
+    assert_eq!(first["Cmdlet"], "Set-CsPersistentChatRoom");
+    assert_eq!(first["Target"], "pc01.contoso.com\\FinanceRoom");
+    assert_eq!(first["Parameters"]["Description"], "Quarterly ✓");
+    assert_eq!(first["Parameters"]["Disabled"], true);
+    assert_eq!(first["Before"]["Disabled"], false);
+    assert_eq!(first["After"]["Disabled"], true);
+    assert_eq!(first["After"]["Description"], "Quarterly ✓");
+    assert!(first["Before"].get("Name").is_none(), "only changed properties: {first}");
+    let source = first["Source"].as_str().expect("source");
+    assert!(source.ends_with("change.rhai:2"), "{source}");
+    assert_eq!(all[before + 1]["Source"], "stdin");
+    assert_eq!(all[before + 1]["Actor"], "contoso\\kenmyer");
+    // Filters: actor, cmdlet, target (wildcards), time and size.
+    assert_eq!(records(&s, r#"#{Actor: "contoso\\annb"}"#).len(), 1);
+    assert_eq!(records(&s, r#"#{Actor: "contoso\\*", Cmdlet: "set_cs_persistent_chat_room"}"#).len(), 2);
+    assert_eq!(records(&s, r#"#{Target: "*financeroom", ResultSize: 1}"#).len(), 1);
+    assert_eq!(records(&s, r#"#{EndDate: "2000-01-01"}"#).len(), 0);
+}
+
+#[test]
+fn refusals_what_if_and_failures_leave_no_record() {
+    let s = Store::examples();
+    let before = records(&s, "").len();
+    s.c(&format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Disabled: true, WhatIf: true}})")).ok();
+    s.run(&["--what-if", "-c", &format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Disabled: true}})")]).ok();
+    let failed = s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\NoSuchRoom", #{Disabled: true})"#);
+    assert_ne!(failed.code, 0);
+    let failed = s.c(r#"new_cs_persistent_chat_room(#{Name: "FinanceRoom", Category: "pc01.contoso.com\\Finance"})"#);
+    assert_ne!(failed.code, 0);
+    assert_eq!(records(&s, "").len(), before);
+}
+
+/// Five changes, then one kind of damage done to a copy: the check names the first bad record.
+#[test]
+fn the_chain_finds_an_edited_removed_reordered_or_truncated_record() {
+    let base = Store::examples();
+    for i in 0..5 {
+        base.c(&format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: \"v{i}\"}})")).ok();
+    }
+    let (run, v) = verify(&base);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["Result"], "Success");
+    let n = v["RecordsChecked"].as_i64().expect("count");
+    assert!(n >= 5);
+    let cases = [
+        ("edited", "UPDATE audit SET parameters = '{\"Description\":\"forged\"}' WHERE id = 3".to_string(), 3),
+        ("edited time", "UPDATE audit SET at = '2000-01-01T00:00:00.000Z' WHERE id = 2".to_string(), 2),
+        ("removed", "DELETE FROM audit WHERE id = 4".to_string(), 4),
+        (
+            "reordered",
+            "UPDATE audit SET id = -1 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 3; UPDATE audit SET id = 3 WHERE id = -1;"
+                .to_string(),
+            2,
+        ),
+        ("truncated", format!("DELETE FROM audit WHERE id > {}", n - 2), n - 1),
+        ("head moved back", format!("UPDATE audit_head SET count = {}", n - 1), n),
+    ];
+    for (what, damage, first_bad) in cases {
+        let s = base.copy();
+        sql(&s, &damage);
+        let (run, v) = verify(&s);
+        assert_eq!(run.code, 3, "{what}: a failure writes a non-terminating error\n{}", run.stderr);
+        assert_eq!(v["Result"], "Failure", "{what}");
+        assert_eq!(v["FirstBadSequence"], first_bad, "{what}: {v}");
+        assert!(
+            run.stderr.contains("Test-CsPersistentChatAuditRecord: InvalidOperation: the audit trail does not verify")
+        );
+    }
+    // A store whose trail is damaged makes no unrecorded change: its head is behind its records.
+    let s = base.copy();
+    sql(&s, &format!("UPDATE audit_head SET count = {}", n - 1));
+    let run = s.c(&format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: \"after\"}})"));
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("the audit trail is damaged"), "{}", run.stderr);
+    // An anchor noted earlier catches a trail that no longer passes through it.
+    let (_, v) = verify(&base);
+    let anchor = format!("{}:{}", v["LastSequence"], "0".repeat(64));
+    let run = base.run(&["--json", "-c", &format!("test_cs_persistent_chat_audit_record(#{{Anchor: {anchor:?}}})")]);
+    assert_eq!(run.code, 3);
+    assert!(run.stdout.contains("not the one noted in the anchor"), "{}", run.stdout);
+}
+
+#[test]
+fn records_live_in_the_central_database_through_fail_over_and_fail_back() {
+    let s = Store::examples();
+    let state = |to: &str| {
+        format!(
+            r#"set_cs_persistent_chat_state(#{{Identity: "PersistentChatServer:pc01.contoso.com", PoolState: "{to}"}})"#
+        )
+    };
+    let before = records(&s, "").len();
+    s.run(&["--yes", "-c", &state("FailedOver")]).ok();
+    s.c(&format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: \"served from the backup\"}})")).ok();
+    s.run(&["--yes", "-c", &state("Normal")]).ok();
+    let all = records(&s, "");
+    assert_eq!(all.len(), before + 3);
+    assert_eq!(all[before]["After"]["PoolState"], "FailedOver");
+    assert_eq!(all[before + 2]["Before"]["PoolState"], "FailedOver");
+    let (run, v) = verify(&s);
+    assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
+}
+
+#[test]
+fn concurrent_writers_extend_one_chain() {
+    let s = Store::examples();
+    let before = records(&s, "").len();
+    let code = |tag: &str| {
+        format!("for i in 0..15 {{ set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: `{tag}${{i}}`}}); }}")
+    };
+    let children: Vec<_> = ["a", "b"]
+        .iter()
+        .map(|tag| {
+            s.command(&["-c", &code(tag)])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let run = Run::from(child.wait_with_output().expect("exit"));
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    }
+    let (run, v) = verify(&s);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(v["RecordsChecked"].as_u64(), Some((before + 30) as u64));
+}
+
+/// A `.ps1` runbook runs translated, so its records name the file without a line (never a wrong one).
+#[test]
+fn a_powershell_runbook_is_named_without_a_line() {
+    let s = Store::examples();
+    let ps1 = "# a comment\n\nSet-CsPersistentChatRoom -Identity \"pc01.contoso.com\\FinanceRoom\" -Description \"from ps1\"\n";
+    s.runbook("change.ps1", ps1, &[]).ok();
+    let last = records(&s, "").pop().expect("a record");
+    let source = last["Source"].as_str().expect("source");
+    assert!(source.ends_with("change.ps1"), "{source}");
+}
