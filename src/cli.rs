@@ -382,6 +382,13 @@ pub fn main() -> i32 {
         eprintln!("pchat: -c and run cannot be used together");
         return EXIT_USAGE;
     }
+    // An empty name (`--as "$UNSET"` in a crontab) must not quietly act as the OS account.
+    if cli.acting_as.as_deref().is_some_and(|name| name.trim().is_empty()) {
+        eprintln!(
+            "pchat: --as (or PCHAT_USER) is empty; give a directory user (SIP address, UPN, DOMAIN\\logon, display name or DN), or leave it out to act as the operating-system account"
+        );
+        return EXIT_USAGE;
+    }
     let Some(db) = cli.db.clone().or_else(|| default_db(cli.demo)) else {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;

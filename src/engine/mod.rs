@@ -540,9 +540,18 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
     engine.register_fn("is_what_if", move || s.borrow().what_if);
     // Scheduled runbooks (retention, rotation) need today's date: `utc_date(-90)` is the UTC date
     // 90 days ago as yyyy-MM-dd; `utc_day_number()` counts days since 1970-01-01.
-    engine.register_fn("utc_date", |offset_days: i64| {
+    // A date out of range is an error, never today's date: a retention cut-off that fell back to
+    // today would delete everything.
+    engine.register_fn("utc_date", |offset_days: i64| -> Result<String, Box<EvalAltResult>> {
         let day = chrono::Utc::now().date_naive();
-        day.checked_add_signed(chrono::TimeDelta::days(offset_days)).unwrap_or(day).format("%Y-%m-%d").to_string()
+        chrono::TimeDelta::try_days(offset_days)
+            .and_then(|delta| day.checked_add_signed(delta))
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .ok_or_else(|| {
+                let text =
+                    format!("utc_date: {offset_days} days from today is outside the calendar pchat can represent");
+                EvalAltResult::ErrorRuntime(text.into(), Position::NONE).into()
+            })
     });
     // A runbook's own warnings go to stderr, beside the cmdlets' errors.
     engine.register_fn("eprint", |text: &str| crate::streams::warning(text));

@@ -206,6 +206,20 @@ impl Guard {
             Ok(m) if !m.is_file() => return Err(not_regular(path, &m)),
             _ => {}
         }
+        // The folder must be there now, so that `--what-if` fails where the real write would.
+        if let Some(folder) = resolved.parent().filter(|f| !f.as_os_str().is_empty()) {
+            match std::fs::metadata(folder) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => {
+                    let why = format!("cannot write '{}': '{}' is not a folder", path.display(), folder.display());
+                    return Err(Error::new(ErrorKind::Io, path, why));
+                }
+                Err(e) => {
+                    let why = format!("cannot write '{}': its folder '{}': {e}", path.display(), folder.display());
+                    return Err(Error::new(ErrorKind::Io, path, why));
+                }
+            }
+        }
         Ok(resolved)
     }
 

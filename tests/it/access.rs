@@ -276,3 +276,14 @@ fn the_acting_identity_comes_from_as_then_pchat_user_then_the_os_account() {
     let actors = s.run(&["--as", "boss", "--json", "-c", who]).ok().stdout;
     assert!(actors.contains(&format!("contoso\\\\{login}")), "{actors}");
 }
+
+/// `--as "$UNSET"` in a crontab must not quietly act as the operating-system account.
+#[test]
+fn an_empty_acting_name_is_a_usage_error() {
+    let s = Store::demo();
+    for name in ["", "   "] {
+        let run = s.run(&["--as", name, "-c", "get_cs_persistent_chat_audit_record().len()"]);
+        assert_eq!(run.code, 2, "--as {name:?}: {}", run.stderr);
+        assert!(run.stderr.contains("--as (or PCHAT_USER) is empty"), "{}", run.stderr);
+    }
+}

@@ -323,3 +323,24 @@ fn nightly_export_runbook_rotates_its_archives() {
         .ok();
     assert_eq!(out.stdout.trim(), "3");
 }
+
+/// Names the store keeps apart (it folds ASCII case only) must come back from the pool's own
+/// export: `Ärende` and `ärende` are two rooms, and the archive holding both is importable.
+#[test]
+fn names_that_differ_in_non_ascii_case_survive_export_and_import() {
+    let s = store();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "Ärende", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"});
+           new_cs_persistent_chat_room(#{Name: "ärende", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"});
+           send_cs_persistent_chat_message("pc01.contoso.com\\ärende", #{SenderSipAddress: "sip:annb@contoso.com", Message: "små bokstäver"});"#)
+        .ok();
+    let before = snapshot(&s);
+    let zip = s.dir.path().join("accents.zip");
+    let zip = zip.to_string_lossy();
+    s.c(&format!(r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).remove_cs_persistent_chat_room();"#)
+        .ok();
+    s.c(&format!(r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    assert_eq!(snapshot(&s), before);
+}

@@ -265,3 +265,82 @@ fn errors_inside_modules_name_the_runbook_line_and_csv_errors_their_own_line() {
     assert!(line.contains("rows.csv': line 3: 1 fields where the header has 2"), "{line}");
     assert!(line.ends_with("csv.rhai, line 3, column 12)"), "{line}");
 }
+
+/// A retention cut-off out of range is refused: it must never fall back to today's date and
+/// delete everything (nor panic).
+#[test]
+fn retention_refuses_days_out_of_range_and_deletes_nothing() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    for days in ["99999999999", "9223372036854775807", "36501"] {
+        let run = s.run(&["--yes", "run", &script("retention.rhai"), "--arg", &format!("Days={days}")]);
+        assert_eq!(run.code, 1, "Days={days}\n{}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("Days must be a whole number of days from 1 to 36500"), "{}", run.stderr);
+        assert!(!run.stdout.contains("Total:"), "{}", run.stdout);
+    }
+    assert_eq!(s.dump(), before);
+    for offset in ["-100000000000", "9223372036854775807"] {
+        let run = s.c(&format!("utc_date({offset})"));
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stderr.contains("outside the calendar"), "{}", run.stderr);
+    }
+}
+
+/// The header's usage line, with both Category and Pool, selects that pool's category.
+#[test]
+fn retention_with_category_and_pool_selects_the_category_of_that_pool() {
+    let s = Store::demo_full();
+    let run = s
+        .run(&[
+            "--what-if",
+            "run",
+            &script("retention.rhai"),
+            "--arg",
+            "Days=1",
+            "--arg",
+            "Category=Finance",
+            "--arg",
+            "Pool=pc01.contoso.com",
+        ])
+        .ok();
+    assert!(run.stdout.contains("pc01.contoso.com\\Finance:"), "{}", run.stdout);
+    assert!(!run.stdout.contains("pc02.contoso.com"), "{}", run.stdout);
+}
+
+/// Servers that are not the pool's are found in the check step, before any server is
+/// deactivated or the pool switched.
+#[test]
+fn fail_over_checks_the_servers_before_changing_anything() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    let run = s.run(&[
+        "run",
+        &script("fail_over.rhai"),
+        "--arg",
+        "Pool=pc02.contoso.com",
+        "--arg",
+        "Servers=pcsrv99.contoso.com",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("'pcsrv99.contoso.com' is not a server of"), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert!(!run.stdout.contains("[2]"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+}
+
+/// Under --what-if the export runbook says what it would do, and fails where the real run would.
+#[test]
+fn nightly_export_under_what_if_claims_nothing_and_checks_the_folder() {
+    let s = Store::demo_full();
+    let folder = s.dir.path().join("exports");
+    std::fs::create_dir_all(&folder).expect("folder");
+    let arg = format!("Folder={}", folder.display());
+    let run = s.run(&["--what-if", "run", &script("nightly_export.rhai"), "--arg", &arg]).ok();
+    assert!(run.stdout.contains("What if: would export"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Exported"), "{}", run.stdout);
+    assert_eq!(std::fs::read_dir(&folder).expect("folder").count(), 0);
+    let missing = format!("Folder={}", s.dir.path().join("missing").display());
+    let run = s.run(&["--what-if", "run", &script("nightly_export.rhai"), "--arg", &missing]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("its folder"), "{}", run.stderr);
+}

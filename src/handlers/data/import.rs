@@ -252,7 +252,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         {
             list.iter().try_for_each(|v| limit(CATEGORIES, &at, field, Field::Text, v))?;
         }
-        if !category_names.insert((t.fqdn.to_lowercase(), c.name.to_lowercase())) {
+        if !category_names.insert((t.fqdn.to_ascii_lowercase(), c.name.to_ascii_lowercase())) {
             return Err(corrupt(format!("{CATEGORIES}: category '{}' appears twice for pool {}", c.name, t.fqdn)));
         }
     }
@@ -268,7 +268,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         for (field, list) in [("Members", &r.members), ("Managers", &r.managers), ("Presenters", &r.presenters)] {
             list.iter().try_for_each(|v| limit(ROOMS, &at, field, Field::Text, v))?;
         }
-        if !category_names.contains(&(t.fqdn.to_lowercase(), r.category.to_lowercase()))
+        if !category_names.contains(&(t.fqdn.to_ascii_lowercase(), r.category.to_ascii_lowercase()))
             && store.category_by_name(t, &r.category)?.is_none()
         {
             return Err(corrupt(format!(
@@ -285,7 +285,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
                 r.name, t.fqdn
             )));
         }
-        if !room_names.insert((t.fqdn.to_lowercase(), r.name.to_lowercase())) {
+        if !room_names.insert((t.fqdn.to_ascii_lowercase(), r.name.to_ascii_lowercase())) {
             return Err(corrupt(format!("{ROOMS}: room '{}' appears twice for pool {}", r.name, t.fqdn)));
         }
     }
@@ -309,9 +309,9 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
             ] {
                 limits::check(kind, v).map_err(|e| format!("{field}: {e}"))?;
             }
-            if !known_rooms.contains(&m.room.to_lowercase()) {
+            if !known_rooms.contains(&m.room.to_ascii_lowercase()) {
                 split_room(&m.room)?;
-                known_rooms.insert(m.room.to_lowercase());
+                known_rooms.insert(m.room.to_ascii_lowercase());
                 checked.push(m.room.clone());
             }
             Ok(())
@@ -319,7 +319,7 @@ fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Target
         for identity in checked {
             let (pool, name) = split_room(&identity).map_err(corrupt)?;
             let t = targets.of(pool)?;
-            if !room_names.contains(&(t.fqdn.to_lowercase(), name.to_lowercase()))
+            if !room_names.contains(&(t.fqdn.to_ascii_lowercase(), name.to_ascii_lowercase()))
                 && store.room_by_name(t, name)?.is_none()
             {
                 return Err(corrupt(format!(
@@ -460,7 +460,7 @@ fn merge_messages<R: Read + Seek>(
 ) -> CmdletResult<(u64, u64)> {
     let mut writers: HashMap<String, PoolData> = HashMap::new();
     for t in &targets.pools {
-        writers.insert(t.fqdn.to_lowercase(), pool_data(store, t)?);
+        writers.insert(t.fqdn.to_ascii_lowercase(), pool_data(store, t)?);
     }
     let schemas: Vec<&str> =
         targets.pools.iter().flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref())).collect();
@@ -483,13 +483,13 @@ fn merge_messages<R: Read + Seek>(
             failure = Some(e);
             return Err(text);
         }
-        let key = m.room.to_lowercase();
+        let key = m.room.to_ascii_lowercase();
         if !rooms.contains_key(&key) {
             let resolved = (|| -> CmdletResult<(String, i64)> {
                 let (pool, name) = split_room(&m.room).map_err(corrupt)?;
                 let t = targets.of(pool)?;
                 let room = store.room_by_name(t, name)?.ok_or_else(|| corrupt(format!("room '{}' missing", m.room)))?;
-                Ok((t.fqdn.to_lowercase(), room.id))
+                Ok((t.fqdn.to_ascii_lowercase(), room.id))
             })();
             match resolved {
                 Ok(v) => {
