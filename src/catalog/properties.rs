@@ -23,6 +23,8 @@ impl ObjType {
                 "MonitoringDatabase",
                 "CentralManagementDatabase",
             ],
+            // Groups list their members' DNs.
+            ObjType::AdPrincipal => &["Members"],
             _ => &[],
         }
     }

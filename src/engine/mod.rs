@@ -385,9 +385,11 @@ fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
                 .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
                 .copied()
                 .collect();
+            // A name some other kind of object has (a group's `Members` read on a user) is no typo.
             let hint = crate::values::text::suggest(name, known.into_iter())
+                .filter(|n| !n.eq_ignore_ascii_case(name))
                 .map(|n| format!("; did you mean '{n}'?"))
-                .unwrap_or_default();
+                .unwrap_or_else(|| " on this object".into());
             with_position(format!("no property '{name}'{hint}"), *pos)
         }
         other => {

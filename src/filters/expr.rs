@@ -8,6 +8,7 @@ use regex::{Regex, RegexBuilder};
 use rhai::{Dynamic, ImmutableString, Map};
 
 use crate::catalog::ObjType;
+use crate::values::text::did_you_mean;
 use crate::values::time::{self, DateArg};
 use crate::values::wildcard::{Wildcard, fold};
 
@@ -572,6 +573,29 @@ pub fn looks_like_expression(s: &str) -> bool {
         _ => false,
     };
     named && matches!(next(), Tk::Dash(op) if op_by_name(&op).is_some())
+}
+
+/// A `-Filter` text shaped as `Property -op ...` whose operator is not one: the operator as
+/// written and the message for it. (Such a text would otherwise be searched for as plain text and
+/// match nothing, silently.)
+pub fn misspelled_operator(s: &str) -> Option<String> {
+    let mut lx = Lexer::new(s);
+    let mut next = || lx.next_token().map(|t| t.tk).unwrap_or(Tk::End);
+    let mut t = next();
+    while matches!(&t, Tk::LBrace | Tk::LParen | Tk::Bang) || t == Tk::Dash("not".into()) {
+        t = next();
+    }
+    if !matches!(t, Tk::Ident(_)) {
+        return None;
+    }
+    let Tk::Dash(op) = next() else { return None };
+    if op_by_name(&op).is_some() {
+        return None;
+    }
+    let names: Vec<String> = OPS.iter().map(|(n, _)| format!("-{n}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let given = format!("-{op}");
+    Some(format!("'{given}' is not a comparison operator{}", did_you_mean(&given, &names, "operators")))
 }
 
 // ---------------------------------------------------------------------------------------------------------

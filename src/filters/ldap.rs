@@ -10,6 +10,34 @@ use crate::values::wildcard::{Wildcard, escape};
 
 const MAX_DEPTH: usize = 64;
 
+/// LDAP attribute names and the object properties they read (first one present wins).
+const MAP: [(&str, &[&str]); 12] = [
+    ("objectClass", &["ObjectClass"]),
+    ("cn", &["Name"]),
+    ("name", &["Name"]),
+    ("displayName", &["DisplayName"]),
+    ("sAMAccountName", &["SamAccountName"]),
+    ("userPrincipalName", &["UserPrincipalName"]),
+    // Objects without a DistinguishedName property carry the DN as their Identity.
+    ("distinguishedName", &["DistinguishedName", "Identity"]),
+    ("dn", &["DistinguishedName", "Identity"]),
+    ("msRTCSIP-PrimaryUserAddress", &["SipAddress"]),
+    ("mail", &["Mail"]),
+    ("l", &["l"]),
+    ("department", &["Department"]),
+];
+
+/// The LDAP attribute names with a property mapping, for suggestions.
+pub const MAPPED_NAMES: [&str; 12] = {
+    let mut names = [""; 12];
+    let mut i = 0;
+    while i < MAP.len() {
+        names[i] = MAP[i].0;
+        i += 1;
+    }
+    names
+};
+
 /// An attribute as written, with the object properties it reads (first one present wins).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attr {
@@ -19,23 +47,13 @@ pub struct Attr {
 
 impl Attr {
     fn new(name: String) -> Attr {
-        const MAP: [(&str, &[&str]); 12] = [
-            ("objectClass", &["ObjectClass"]),
-            ("cn", &["Name"]),
-            ("name", &["Name"]),
-            ("displayName", &["DisplayName"]),
-            ("sAMAccountName", &["SamAccountName"]),
-            ("userPrincipalName", &["UserPrincipalName"]),
-            // Objects without a DistinguishedName property carry the DN as their Identity.
-            ("distinguishedName", &["DistinguishedName", "Identity"]),
-            ("dn", &["DistinguishedName", "Identity"]),
-            ("msRTCSIP-PrimaryUserAddress", &["SipAddress"]),
-            ("mail", &["Mail"]),
-            ("l", &["l"]),
-            ("department", &["Department"]),
-        ];
         let props = MAP.iter().find(|(k, _)| k.eq_ignore_ascii_case(&name)).map_or(&[][..], |(_, p)| *p);
         Attr { name, props }
+    }
+
+    /// Whether the name is one of the LDAP names mapped to an object property.
+    pub fn is_mapped(&self) -> bool {
+        !self.props.is_empty()
     }
 
     fn value<'a>(&self, obj: &'a Map) -> Option<&'a Dynamic> {
@@ -57,6 +75,28 @@ pub enum LdapFilter {
     LessOrEqual(Attr, String),
     /// `attr=a*b*`
     Substring(Attr, Wildcard),
+}
+
+impl LdapFilter {
+    /// Every attribute the filter reads, in order of appearance.
+    pub fn attributes(&self) -> Vec<&Attr> {
+        let mut out = Vec::new();
+        self.collect_attributes(&mut out);
+        out
+    }
+
+    fn collect_attributes<'a>(&'a self, out: &mut Vec<&'a Attr>) {
+        match self {
+            LdapFilter::And(items) | LdapFilter::Or(items) => items.iter().for_each(|f| f.collect_attributes(out)),
+            LdapFilter::Not(f) => f.collect_attributes(out),
+            LdapFilter::Present(a)
+            | LdapFilter::Equal(a, _)
+            | LdapFilter::Approx(a, _)
+            | LdapFilter::GreaterOrEqual(a, _)
+            | LdapFilter::LessOrEqual(a, _)
+            | LdapFilter::Substring(a, _) => out.push(a),
+        }
+    }
 }
 
 fn ferr<T>(message: impl Into<String>, column: usize) -> Result<T, FilterError> {

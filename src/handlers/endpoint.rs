@@ -45,7 +45,7 @@ fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<PrincipalR
 pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let filter = parse_expr(b, ObjType::Endpoint)?;
-    let ldap = parse_ldap(b)?;
+    let ldap = parse_ldap(store, b)?;
     let pool = b.str("PersistentChatPoolFqdn").map(|f| store.pchat_pool(Some(f))).transpose()?;
     let ou = b.str("OU").map(normalize_dn);
     let rows = match b.str("Identity") {

@@ -12,6 +12,7 @@ use crate::invocation::Ctx;
 use crate::objects::{list, object, opt, text};
 use crate::store::Store;
 use crate::store::directory::{PrincipalRow, normalize_dn};
+use crate::values::text::did_you_mean;
 use crate::values::wildcard::has_wildcards;
 
 /// ObjectClass values per principal type.
@@ -71,11 +72,64 @@ pub(crate) fn parse_expr(b: &Bound, t: ObjType) -> CmdletResult<Option<expr::Exp
     Ok(Some(e))
 }
 
-pub(crate) fn parse_ldap(b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
-    b.str("LDAPFilter")
-        .or_else(|| b.str("LdapFilter"))
-        .map(|f| ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}"))))
-        .transpose()
+/// `-LdapFilter`. An attribute that is neither a mapped LDAP name, a property of directory
+/// objects, nor carried by any principal of the directory would match nothing (or, negated,
+/// everything): it stops the call, naming the attribute, before anything runs.
+pub(crate) fn parse_ldap(store: &Store, b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
+    let Some(f) = b.str("LDAPFilter").or_else(|| b.str("LdapFilter")) else { return Ok(None) };
+    let filter = ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}")))?;
+    let unknown = |name: &str| !ObjType::AdPrincipal.has_property(name, &[]);
+    if filter.attributes().iter().any(|a| !a.is_mapped() && unknown(&a.name)) {
+        let present = store.attribute_names()?;
+        for a in filter.attributes() {
+            if a.is_mapped() || !unknown(&a.name) || present.iter().any(|p| p.eq_ignore_ascii_case(&a.name)) {
+                continue;
+            }
+            let mut candidates: Vec<&str> = ldap::MAPPED_NAMES.to_vec();
+            candidates.extend(ObjType::AdPrincipal.properties());
+            candidates.extend(present.iter().map(String::as_str));
+            dedup_ignoring_case(&mut candidates);
+            return Err(CmdletError::invalid(format!(
+                "-LdapFilter '{f}': no principal of the directory has the attribute '{}'{}",
+                a.name,
+                did_you_mean(&a.name, &candidates, "attributes")
+            ))
+            .terminating());
+        }
+    }
+    Ok(Some(filter))
+}
+
+/// Keep the first spelling of each name.
+fn dedup_ignoring_case(names: &mut Vec<&str>) {
+    let mut seen = std::collections::HashSet::new();
+    names.retain(|n| seen.insert(n.to_ascii_lowercase()));
+}
+
+/// `-Filter` over directory principals: as `parse_expr`, and a property that is neither defined
+/// nor carried by any principal (`Departmnt`) is refused too.
+fn parse_principal_expr(store: &Store, b: &Bound) -> CmdletResult<Option<expr::Expr>> {
+    let Some(e) = parse_expr(b, ObjType::AdPrincipal)? else { return Ok(None) };
+    let props = e.properties();
+    if props.iter().all(|p| ObjType::AdPrincipal.has_property(p, &[])) {
+        return Ok(Some(e));
+    }
+    let present = store.attribute_names()?;
+    for p in props.iter().filter(|p| !ObjType::AdPrincipal.has_property(p, &[])) {
+        if present.iter().any(|a| a.eq_ignore_ascii_case(p)) {
+            continue;
+        }
+        let mut candidates: Vec<&str> = ObjType::AdPrincipal.properties().to_vec();
+        candidates.extend(present.iter().map(String::as_str));
+        dedup_ignoring_case(&mut candidates);
+        let f = b.str("Filter").unwrap_or_default();
+        return Err(CmdletError::invalid(format!(
+            "-Filter '{f}': no principal of the directory has the property '{p}'{}",
+            did_you_mean(p, &candidates, "properties")
+        ))
+        .terminating());
+    }
+    Ok(Some(e))
 }
 
 /// Principals named by `-Identity` (NotFound when a non-wildcard identity matches nothing).
@@ -92,8 +146,8 @@ fn by_identity(store: &Store, identity: &str, what: &str) -> CmdletResult<Vec<Pr
 
 pub fn get_ad_principal(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
-    let filter = parse_expr(b, ObjType::AdPrincipal)?;
-    let ldap = parse_ldap(b)?;
+    let filter = parse_principal_expr(store, b)?;
+    let ldap = parse_ldap(store, b)?;
     let mut rows = match b.str("Identity") {
         Some(id) => by_identity(store, id, "principal")?,
         None => store.principals()?,
@@ -106,11 +160,22 @@ pub fn get_ad_principal(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> 
         }
         rows.retain(|p| crate::store::directory::dn_within(&p.dn, &root));
     }
-    let objects = rows.iter().map(principal_object).filter(|o| {
-        let Some(map) = o.read_lock::<Map>() else { return false };
-        filter.as_ref().is_none_or(|f| f.eval(&map)) && ldap.as_ref().is_none_or(|l| l.eval(&map))
-    });
-    Ok(limit(objects.collect(), b))
+    let mut objects = Vec::new();
+    for p in &rows {
+        let mut o = principal_object(p);
+        if p.kind == PrincipalKind::Group
+            && let Some(mut map) = o.write_lock::<Map>()
+        {
+            map.insert("Members".into(), list(store.group_members(p.id)?));
+        }
+        let keep = o.read_lock::<Map>().is_some_and(|map| {
+            filter.as_ref().is_none_or(|f| f.eval(&map)) && ldap.as_ref().is_none_or(|l| l.eval(&map))
+        });
+        if keep {
+            objects.push(o);
+        }
+    }
+    Ok(limit(objects, b))
 }
 
 /// The OCSUserOrAppContact object of a SIP-enabled user.
@@ -146,7 +211,7 @@ pub fn site_lookup(store: &Store) -> CmdletResult<impl Fn(&str) -> Option<String
 pub fn get_user(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let filter = parse_expr(b, ObjType::User)?;
-    let ldap = parse_ldap(b)?;
+    let ldap = parse_ldap(store, b)?;
     let site_of = site_lookup(store)?;
     let is_user = |p: &PrincipalRow| p.kind == PrincipalKind::User && p.sip.is_some();
     let rows = match b.str("Identity") {

@@ -74,6 +74,9 @@ impl RoomFilter {
                 Projection::reads_lists::<RoomRow>(&props),
             ));
         }
+        if let Some(why) = expr::misspelled_operator(f) {
+            return Err(CmdletError::invalid(format!("-Filter '{f}': {why}")).terminating());
+        }
         if has_wildcards(f) {
             return Wildcard::new(f)
                 .map(RoomFilter::Wildcard)

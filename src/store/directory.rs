@@ -167,6 +167,15 @@ impl Store {
         self.principals_where("", [])
     }
 
+    /// The attribute names some principal of the directory carries (beyond the fixed columns),
+    /// for telling a filter's typo from an attribute only some principals have.
+    pub fn attribute_names(&self) -> rusqlite::Result<Vec<String>> {
+        self.conn
+            .prepare_cached("SELECT DISTINCT j.key FROM principals p, json_each(p.attrs) j ORDER BY j.key")?
+            .query_map([], |r| r.get(0))?
+            .collect()
+    }
+
     /// SIP-enabled users in the standard order.
     pub fn users(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
         self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", [])

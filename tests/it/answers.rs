@@ -331,3 +331,42 @@ fn services_and_users_carry_the_properties_admin_scripts_read() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("did you mean 'LineURI'?"), "{}", run.stderr);
 }
+
+/// A filter naming an attribute no principal has, or a misspelled operator, would match nothing
+/// (or, negated, everything): each is an error naming it, with a suggestion.
+#[test]
+fn misspelled_filter_attributes_and_operators_are_errors_with_a_suggestion() {
+    let s = Store::demo_full();
+    for (code, want) in [
+        (r#"get_cs_user(#{LdapFilter: "(SipAdress=sip:annb@contoso.com)"})"#, "did you mean 'SipAddress'?"),
+        (r#"get_cs_ad_principal(#{LdapFilter: "(Departmnt=Sales)"})"#, "did you mean 'department'?"),
+        (r#"get_cs_ad_principal(#{Filter: "Departmnt -eq 'Sales'"})"#, "did you mean 'Department'?"),
+        (r#"get_cs_persistent_chat_room(#{Filter: "Name -lik 'Fin*'"})"#, "did you mean '-like'?"),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(run.stderr.contains(want), "{code}: {}", run.stderr);
+        assert!(run.stdout.trim().is_empty(), "{code}: {}", run.stdout);
+    }
+    // Attributes only some principals carry stay usable, for one principal too.
+    for code in [
+        r#"get_cs_ad_principal(#{LdapFilter: "(Title=Accountant)"}).len()"#,
+        r#"get_cs_ad_principal("contoso\\annb", #{Filter: "Title -eq 'nobody'"}).len()"#,
+        r#"get_cs_user(#{LdapFilter: "(&(Department=Sales)(l=Oslo))"}).len()"#,
+    ] {
+        s.c(code).ok();
+    }
+}
+
+/// Who holds a role: a group lists its members' DNs; reading `Members` on a user is an error
+/// that does not suggest the very name it refuses.
+#[test]
+fn groups_list_their_members_and_a_missing_property_is_not_suggested_as_itself() {
+    let s = Store::demo_full();
+    let run = s.c(r#"get_cs_ad_principal(#{Filter: "Name -eq 'AllSales'"})[0].Members.len() > 0"#).ok();
+    assert_eq!(run.stdout.trim(), "True");
+    let run = s.c(r#"get_cs_ad_principal("contoso\\annb")[0].Members"#);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no property 'Members' on this object"), "{}", run.stderr);
+    assert!(!run.stderr.contains("did you mean 'Members'"), "{}", run.stderr);
+}
