@@ -223,7 +223,12 @@ impl Store {
             if netbios.is_some_and(|n| !n.eq_ignore_ascii_case(domain)) {
                 return Ok(Vec::new());
             }
-            return self.principals_where("WHERE sam = ?1", [logon]);
+            let by_sam = self.principals_where("WHERE sam = ?1", [logon])?;
+            if !by_sam.is_empty() {
+                return Ok(by_sam);
+            }
+            // The column folds ASCII case only; the directory folds every letter (`JMÜLLER`).
+            return self.principals_folded(logon, |p| p.sam.as_deref());
         }
         if id.contains('@') && !has_wildcards(id) {
             let by_upn = self.principals_where("WHERE upn = ?1", [id])?;
@@ -244,7 +249,23 @@ impl Store {
         if !by_display.is_empty() {
             return Ok(by_display);
         }
-        self.principals_where("WHERE display_name IS NULL AND name = ?1", [id])
+        let by_name = self.principals_where("WHERE display_name IS NULL AND name = ?1", [id])?;
+        if !by_name.is_empty() {
+            return Ok(by_name);
+        }
+        // Names match ignoring case, as the directory does ("ann beebe", "RENÉE DUBOIS"): only
+        // looked for when the exact spelling names nobody.
+        self.principals_folded(id, |p| Some(p.display_name.as_deref().unwrap_or(&p.name)))
+    }
+
+    /// Principals whose `field` equals `given` ignoring case (Unicode), by a scan.
+    fn principals_folded(
+        &self,
+        given: &str,
+        field: impl Fn(&PrincipalRow) -> Option<&str>,
+    ) -> rusqlite::Result<Vec<PrincipalRow>> {
+        let folded = given.to_lowercase();
+        Ok(self.principals()?.into_iter().filter(|p| field(p).is_some_and(|v| v.to_lowercase() == folded)).collect())
     }
 
     /// Principals inside the subtree of an OU/container/domain DN (the root itself excluded).

@@ -370,3 +370,23 @@ fn groups_list_their_members_and_a_missing_property_is_not_suggested_as_itself()
     assert!(run.stderr.contains("no property 'Members' on this object"), "{}", run.stderr);
     assert!(!run.stderr.contains("did you mean 'Members'"), "{}", run.stderr);
 }
+
+/// Display names and logon names match ignoring case as the directory does, for every letter.
+#[test]
+fn display_and_logon_names_match_ignoring_case_beyond_ascii() {
+    let s = Store::demo();
+    let path = s.dir.path().join("more.json");
+    let user = serde_json::json!({ "Principals": [{
+        "Type": "User", "Dn": "CN=Jürgen Müller,OU=Finance,DC=contoso,DC=com", "DisplayName": "Jürgen Müller",
+        "SipAddress": "sip:jmueller@contoso.com", "SamAccountName": "jmüller" }] });
+    std::fs::write(&path, user.to_string()).expect("write");
+    s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy())).ok();
+    for id in ["ann beebe", "ANN BEEBE", "jürgen müller", "JÜRGEN MÜLLER", "CONTOSO\\\\JMÜLLER"] {
+        let run = s.c(&format!(r#"get_cs_user("{id}").len()"#)).ok();
+        assert_eq!(run.stdout.trim(), "1", "{id}");
+    }
+    let run = s.run(&["--as", "CONTOSO\\JMÜLLER", "-c", "1"]).ok();
+    assert_eq!(run.stdout.trim(), "1");
+    let run = s.c(r#"get_cs_user("jürgen mueller")"#);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+}
