@@ -344,3 +344,17 @@ fn nightly_export_under_what_if_claims_nothing_and_checks_the_folder() {
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert!(run.stderr.contains("its folder"), "{}", run.stderr);
 }
+
+/// A room whose only manager has left the directory is unmanaged too.
+#[test]
+fn disable_unmanaged_counts_managers_who_left_as_none() {
+    let s = Store::demo_full();
+    let script_path = script("rooms/disable-unmanaged.rhai");
+    let before = s.run(&["--what-if", "run", &script_path]).ok().stdout;
+    assert!(!before.contains("\\Helpdesk\n"), "{before}");
+    s.c(r#"remove_cs_ad_principal("sip:tempuser@contoso.com", #{Confirm: false})"#).ok();
+    let after = s.run(&["run", &script_path]).ok().stdout;
+    assert!(after.contains("pc01.contoso.com\\Helpdesk\n"), "{after}");
+    let run = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Helpdesk")[0].Disabled"#).ok();
+    assert_eq!(run.stdout.trim(), "True");
+}
