@@ -24,8 +24,47 @@ fn read_text(session: &SharedSession, function: &str, path: &str) -> RhaiResult<
     files.read_text(Path::new(path), MAX_INPUT_BYTES).map_err(|e| fail(function, e))
 }
 
+/// The line of a quoted field that is never closed (the reader would take the rest of the file
+/// as that one field, silently).
+fn unclosed_quote(text: &str) -> Option<usize> {
+    let (mut line, mut opened_at, mut quoted, mut field_start) = (1, 0, false, true);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if quoted {
+            if c == '"' {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                } else {
+                    quoted = false;
+                }
+            } else if c == '\n' {
+                line += 1;
+            }
+            continue;
+        }
+        match c {
+            '"' if field_start => {
+                quoted = true;
+                opened_at = line;
+                field_start = false;
+            }
+            ',' => field_start = true,
+            '\n' => {
+                line += 1;
+                field_start = true;
+            }
+            c if c.is_whitespace() => {}
+            _ => field_start = false,
+        }
+    }
+    quoted.then_some(opened_at)
+}
+
 fn csv_rows(path: &str, text: &str) -> RhaiResult<Array> {
     let cannot = |e: String| fail("read_csv", format!("cannot read '{path}': {e}"));
+    if let Some(line) = unclosed_quote(text) {
+        return Err(cannot(format!("line {line}: a quoted field is never closed (a '\"' is missing)")));
+    }
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| cannot(e.to_string()))?.clone();
     let mut rows = Array::new();
@@ -153,5 +192,13 @@ mod tests {
         let row = rows[0].read_lock::<Map>().unwrap().clone();
         assert_eq!(row["Room"].to_string(), "A, B");
         assert!(csv_rows("x.csv", "a,b\n1\n").is_err(), "a ragged row is an error, not a silent gap");
+    }
+
+    #[test]
+    fn an_unclosed_quoted_field_is_found_with_its_line() {
+        assert_eq!(unclosed_quote("a,b\n1,\"x\"\"y\"\n2,\"multi\nline\"\n"), None);
+        assert_eq!(unclosed_quote("a,b\n5\" screen,ok\n"), None);
+        assert_eq!(unclosed_quote("a,b\n1,\"oops\n2,ok\n"), Some(2));
+        assert_eq!(unclosed_quote("a,b\n1, \"open\n"), Some(2));
     }
 }

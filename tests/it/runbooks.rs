@@ -358,3 +358,32 @@ fn disable_unmanaged_counts_managers_who_left_as_none() {
     let run = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Helpdesk")[0].Disabled"#).ok();
     assert_eq!(run.stdout.trim(), "True");
 }
+
+/// A header that is not the runbook's (a misspelt, unknown or missing column, semicolons) and a
+/// quoted field never closed stop the run before any row is created; column names ignore case.
+#[test]
+fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
+    let s = Store::examples();
+    let before = s.dump();
+    for (name, text, want) in [
+        ("typo.csv", "Pool,Category,Room,Privcy\npc01.contoso.com,Legal,R1,Open\n", "column 'Privcy' is not one of"),
+        ("semi.csv", "Pool;Category;Room\npc01.contoso.com;Legal;R1\n", "separated by commas"),
+        ("short.csv", "Pool,Room\npc01.contoso.com,R1\n", "the header has no column 'Category'"),
+        (
+            "quote.csv",
+            "Pool,Category,Room,Description\npc01.contoso.com,Legal,R1,\"oops\npc01.contoso.com,Legal,R2,ok\n",
+            "line 2: a quoted field is never closed",
+        ),
+    ] {
+        let file = format!("File={}", write(&s, name, text));
+        let run = s.run(&["run", &script("rooms/bulk-create.rhai"), "--arg", &file]);
+        assert_eq!(run.code, 1, "{name}: {}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(want), "{name}: {}", run.stderr);
+    }
+    assert_eq!(s.dump(), before);
+    let file =
+        format!("File={}", write(&s, "case.csv", "pool,CATEGORY,room,PRIVACY\npc01.contoso.com,Legal,R1,Open\n"));
+    s.run(&["run", &script("rooms/bulk-create.rhai"), "--arg", &file]).ok();
+    let run = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\R1")[0].Privacy"#).ok();
+    assert_eq!(run.stdout.trim(), "Open");
+}
