@@ -157,6 +157,17 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// Ask before changing `target`. Returns false under WhatIf (after printing what would happen);
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
+    /// `should_process` for a change to a pool's data: under WhatIf, a pool whose changes would be
+    /// refused (its backup unavailable) fails as the real run would, instead of "What if".
+    pub fn should_process_in(&mut self, pool: &crate::store::pools::PoolTarget, target: &str) -> CmdletResult<bool> {
+        if self.what_if
+            && let Some(why) = &pool.mirror_missing
+        {
+            return Err(CmdletError::invalid_operation(why.clone()).with_target(target));
+        }
+        self.should_process(target)
+    }
+
     pub fn should_process(&mut self, target: &str) -> CmdletResult<bool> {
         if self.what_if {
             self.announce_what_if(target);

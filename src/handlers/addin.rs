@@ -77,7 +77,7 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name))
             .with_target(id));
     }
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     store.insert_addin(&pool, &a)?;
@@ -116,7 +116,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             .with_target(id));
         }
     }
-    if ctx.should_process(&id)? {
+    if ctx.should_process_in(&pool, &id)? {
         // Rooms reference the add-in by id, so a rename carries them along (1.10 #21).
         store.update_addin(&pool, &a)?;
         ctx.record_values(&addin_object(&before).cast(), &addin_object(&a).cast());
@@ -128,7 +128,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let (pool, a) = target(store, b)?;
     let id = identity(&a);
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     let rooms = store.addin_room_count(&pool, a.id)?;

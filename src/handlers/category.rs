@@ -65,7 +65,7 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Err(CmdletError::exists(format!("pool '{}' already has a category named '{}'", pool.fqdn, c.name()))
             .with_target(id));
     }
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     store.insert_category(&pool, &c)?;
@@ -168,7 +168,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             .with_target(id));
         }
     }
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     if c != before {
@@ -195,7 +195,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         )
         .with_target(id));
     }
-    if ctx.should_process(&id)? {
+    if ctx.should_process_in(&pool, &id)? {
         store.delete_category(&pool, c.id)?;
     }
     Ok(Vec::new())

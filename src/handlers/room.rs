@@ -247,7 +247,7 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Err(CmdletError::exists(format!("pool '{}' already has a chat room named '{}'", pool.fqdn, r.name()))
             .with_target(id));
     }
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     store.insert_room(&pool, &r)?;
@@ -375,7 +375,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if b.has("Addin") {
         r.set_addin(resolve_addin(store, &pool, b.str("Addin")).map_err(at)?);
     }
-    if !ctx.should_process(&id)? {
+    if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     if r != before {
@@ -393,7 +393,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let (pool, r) = target(store, b)?;
-    if ctx.should_process(&identity(&r))? {
+    if ctx.should_process_in(&pool, &identity(&r))? {
         store.delete_room(&pool, r.id)?;
     }
     Ok(Vec::new())
@@ -412,7 +412,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let count = totals.0;
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
-    if ctx.should_process(&target)? {
+    if ctx.should_process_in(&pool, &target)? {
         pd.clear_messages(room.id, end, totals)?;
         ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
     }

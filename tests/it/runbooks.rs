@@ -387,3 +387,22 @@ fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
     let run = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\R1")[0].Privacy"#).ok();
     assert_eq!(run.stdout.trim(), "Open");
 }
+
+/// --what-if fails where the real run would: with a pool's backup lost, its changes are refused,
+/// so the retention plan must not promise deletions.
+#[test]
+fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does() {
+    let s = Store::demo_full();
+    std::fs::remove_file(s.dir.path().join("sql02.contoso.com-rtc.db")).expect("the backup file of pc01");
+    let real = s.run(&["--yes", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
+    let plan =
+        s.run(&["--what-if", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
+    for run in [&real, &plan] {
+        assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("unavailable"), "{}", run.stderr);
+        assert!(!run.stdout.contains("Total:"), "{}", run.stdout);
+    }
+    let run = s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\Helpdesk", #{Description: "x", WhatIf: true})"#);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+    assert!(run.stderr.contains("unavailable") && !run.stdout.contains("What if"), "{}{}", run.stdout, run.stderr);
+}
