@@ -432,6 +432,7 @@ pub fn main() -> i32 {
             (None, None) if stdin_script => engine::Origin::Stdin,
             (None, None) => engine::Origin::Repl(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),
         },
+        read_only: cli.what_if || matches!(cli.command, Some(Command::Run { plan: true, .. })),
     };
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
@@ -541,6 +542,7 @@ mod tests {
             budget: Budget::default(),
             acting: crate::access::Declared::Os("tester".into()),
             origin: engine::Origin::Code,
+            read_only: false,
         };
         let mut shell = Shell::new(opts).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));

@@ -41,6 +41,9 @@ pub struct Options {
     pub acting: crate::access::Declared,
     /// Where its calls come from, for the audit trail.
     pub origin: Origin,
+    /// The command writes nothing (`--what-if`, `pchat run --plan`): the files of an atomic run
+    /// that committed but was killed before they were all in place are only reported, not placed.
+    pub read_only: bool,
 }
 
 /// State shared by every registered function.
@@ -152,6 +155,58 @@ impl OutVariables {
 
 pub type SharedSession = Rc<RefCell<Session>>;
 
+/// Finish what atomic runs killed half way left (see `Store::finish_units`) and say so on
+/// standard error; a command that writes nothing only says what is waiting. A failure is
+/// reported and the command goes on: it is tried again at the next open.
+fn finish_units(store: &Store, act: bool) {
+    let report = match store.finish_units(act) {
+        Ok(r) => r,
+        Err(e) => {
+            crate::streams::warning(&format!(
+                "atomic: cannot finish the files of an earlier atomic run: {e:#}; the next pchat command tries again"
+            ));
+            return;
+        }
+    };
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    for u in &report.finished {
+        let total = u.placed + u.already + u.lost.len() + u.failed.len();
+        if u.placed > 0 {
+            crate::streams::warning(&format!(
+                "atomic: finished placing {} file{} of a run committed at {} ({} of {total} had been placed before it stopped)",
+                u.placed,
+                plural(u.placed),
+                u.committed_at,
+                u.already
+            ));
+        }
+        for target in &u.lost {
+            crate::streams::warning(&format!(
+                "atomic: the file {} of a run committed at {} was removed before it could be put in place",
+                crate::values::text::escape_block(&target.display().to_string()),
+                u.committed_at
+            ));
+        }
+        for (target, why) in &u.failed {
+            crate::streams::warning(&format!(
+                "atomic: the file {} of a run committed at {} cannot be put in place yet: {why}; the next pchat command tries again",
+                crate::values::text::escape_block(&target.display().to_string()),
+                u.committed_at
+            ));
+        }
+    }
+    for u in &report.waiting {
+        let n = u.files.len();
+        crate::streams::warning(&format!(
+            "atomic: {n} file{} of a run committed at {} {} not in place yet; this command writes nothing, the next pchat command without --what-if or --plan puts {} there (e.g. pchat -c '()')",
+            plural(n),
+            u.committed_at,
+            if n == 1 { "is" } else { "are" },
+            if n == 1 { "it" } else { "them" }
+        ));
+    }
+}
+
 impl Session {
     /// A non-terminating error: record it, and print it unless told to keep quiet.
     fn report(&mut self, e: CmdletError, action: ErrorAction) {
@@ -184,6 +239,7 @@ const INTERRUPTED: &str = "interrupted";
 impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
+        finish_units(&store, !opts.read_only);
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
         let session = Rc::new(RefCell::new(Session {
@@ -629,6 +685,7 @@ mod tests {
             budget: Budget::default(),
             acting: crate::access::Declared::Os("tester".into()),
             origin: Origin::Code,
+            read_only: false,
         };
         Shell::new(opts).unwrap()
     }

@@ -18,6 +18,7 @@ use super::{Session, SharedSession};
 use crate::catalog::Cmdlet;
 use crate::errors::CmdletError;
 use crate::files::Staging;
+use crate::files::journal::UnitFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -96,23 +97,83 @@ pub fn begin(s: &mut Session, kind: Kind) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The roll-forward journal of a unit that wrote files: its id and unit file (see
+/// files/journal.rs and store/unit.rs).
+struct Journal {
+    id: String,
+    file: UnitFile,
+}
+
+/// Before the commit: name every file the unit will place beside its target, list those names
+/// in a unit file beside the store (held locked until the files are in place), and record them
+/// in the unit's transaction, so that they commit with its changes. None: the unit wrote no file.
+fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let files = unit.staging.name(&id).map_err(|e| format!("a file could not be staged: {e}"))?;
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let staged: Vec<_> = files.iter().map(|(staged, _)| staged.clone()).collect();
+    let path = s.store.unit_file(&id);
+    let file = UnitFile::create(&path, &staged)
+        .map_err(|e| format!("the unit file {} cannot be written: {e}", path.display()))?;
+    let journal = Journal { id, file };
+    if let Err(e) = s.store.record_unit_files(&journal.id, &files) {
+        abandon(unit, Some(journal));
+        return Err(format!("the files of the run cannot be recorded: {e}"));
+    }
+    Ok(Some(journal))
+}
+
+/// The unit did not commit: remove its named files, then its unit file.
+fn abandon(unit: &Unit, journal: Option<Journal>) {
+    unit.staging.discard();
+    if let Some(j) = journal {
+        let _ = j.file.remove();
+    }
+}
+
 /// Commit the session's unit: the database first, then the staged files are moved into place.
 /// Err: nothing was committed (rolled back). Ok: the files that could not be placed, if any.
+///
+/// The files are all or none too: each has a name and a row of the unit's transaction before the
+/// commit, so a process killed between the commit and the last rename leaves the rest to the
+/// next pchat command (`Store::finish_units`), and one killed before the commit leaves only
+/// names that command removes.
 pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
     let Some(unit) = s.unit.take() else { return Err("no unit of work is open".into()) };
+    let journal = match journal(s, &unit) {
+        Ok(j) => j,
+        Err(why) => {
+            s.store.rollback();
+            abandon(&unit, None);
+            return Err(why);
+        }
+    };
     crate::fault::point("atomic:before-commit");
     // A signal that came after the last statement still stops the commit.
     if crate::interrupt::requested() {
         s.store.rollback();
+        abandon(&unit, journal);
         return Err(crate::interrupt::describe(""));
     }
     if let Err(e) = s.store.commit() {
         s.store.rollback();
+        abandon(&unit, journal);
         return Err(format!("the commit failed: {e}"));
     }
     crate::fault::point("atomic:committed");
     let failed = unit.staging.place();
     crate::fault::point("atomic:files-placed");
+    if let Some(j) = journal {
+        // Left behind, the rows only make the next command find every file in place already.
+        let forgotten = s.store.forget_unit_files(&j.id).map_err(|e| e.to_string());
+        if let Err(why) = forgotten.and_then(|()| j.file.remove().map_err(|e| e.to_string())) {
+            crate::streams::warning(&format!(
+                "atomic: every file is in place, but the run's journal could not be cleared ({why}); the next pchat command clears it"
+            ));
+        }
+    }
     Ok(failed)
 }
 

@@ -5,7 +5,8 @@
 //!   folders, judged after `..` and symbolic links are resolved;
 //! * input files are regular files read up to a stated size, so a FIFO cannot hang a run and
 //!   `/dev/zero` cannot eat its memory;
-//! * a write never touches a database of the store or its -wal, -shm, -journal file, is refused
+//! * a write never touches a database of the store or its -wal, -shm, -journal file (or the unit
+//!   file of an atomic run, `<store>.unit-<id>`), is refused
 //!   before anything is opened, and goes through a temporary file renamed into place, so a failed
 //!   write leaves the old file (or none) and no partial one; appends write in place;
 //! * files pchat creates are owner-only (0600, folders 0700) whatever the umask.
@@ -13,6 +14,7 @@
 //! The module knows nothing of the engine or the store: callers hand it the confinement and the
 //! store's database files.
 
+pub mod journal;
 mod resolve;
 mod stage;
 mod write;
@@ -233,6 +235,8 @@ impl Guard {
                 COMPANIONS
                     .iter()
                     .any(|s| text.len() == db.len() + s.len() && text.starts_with(db) && text.ends_with(s.as_bytes()))
+                    // The unit files of atomic runs (see journal.rs).
+                    || text.strip_prefix(db).is_some_and(|rest| rest.starts_with(journal::UNIT_FILE_INFIX.as_bytes()))
             })
             .cloned()
     }

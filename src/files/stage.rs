@@ -150,13 +150,11 @@ impl Staging {
         out
     }
 
-    /// Move every staged file into place (the unit committed): the last content of each target.
-    /// Every file is attempted; the ones that could not be placed are returned with the reason.
-    pub fn place(&self) -> Vec<Error> {
+    /// Keep only what `place` would place: the last staged content of each target, in the order
+    /// of those last writes. Earlier versions are dropped (and vanish).
+    fn keep_last(&self) {
         let staged = std::mem::take(&mut *self.staged.borrow_mut());
-        let mut failed = Vec::new();
         let mut later: Vec<PathBuf> = Vec::new();
-        // Last write of each target wins; earlier ones are dropped unplaced.
         let mut keep = Vec::new();
         for s in staged.into_iter().rev() {
             if !later.contains(&s.target) {
@@ -164,13 +162,62 @@ impl Staging {
                 keep.push(s);
             }
         }
-        for s in keep.into_iter().rev() {
+        keep.reverse();
+        *self.staged.borrow_mut() = keep;
+    }
+
+    /// Before the unit commits: give every file `place` will place a name in its target's folder,
+    /// `.<target name>.pchat-<unit>.staged` (owner-only, synced with its folder), so that a
+    /// process killed after the commit leaves them for the next one to put in place. The
+    /// (staged name, target) of each, in the order they will be placed. A failure leaves the
+    /// files named so far to be removed by `discard` (or when the staging is dropped).
+    pub fn name(&self, unit: &str) -> Result<Vec<(PathBuf, PathBuf)>, Error> {
+        self.keep_last();
+        let mut staged = self.staged.borrow_mut();
+        let mut out = Vec::with_capacity(staged.len());
+        for s in staged.iter_mut() {
+            let dir = s.target.parent().unwrap_or(Path::new("/")).to_path_buf();
+            let name = dir.join(staged_name(&s.target, unit));
+            write::name_staged(&mut s.temp, &dir, &name).map_err(|e| Error::io(&s.shown, "written", e))?;
+            out.push((name, s.target.clone()));
+        }
+        Ok(out)
+    }
+
+    /// Forget every staged file (the unit did not commit): named ones are removed.
+    pub fn discard(&self) {
+        self.blocks.borrow_mut().clear();
+        drop(std::mem::take(&mut *self.staged.borrow_mut()));
+    }
+
+    /// Move every staged file into place (the unit committed): the last content of each target.
+    /// Every file is attempted; the ones that could not be placed are returned with the reason.
+    /// The fault point `atomic:file-placed` follows each rename.
+    pub fn place(&self) -> Vec<Error> {
+        self.keep_last();
+        let keep = std::mem::take(&mut *self.staged.borrow_mut());
+        let mut failed = Vec::new();
+        for s in keep {
             // Appends made in place since the file was staged reach the disk first.
             let synced = s.temp.file.sync_all().map_err(|e| Error::io(&s.shown, "written", e));
             if let Err(e) = synced.and_then(|()| write::place(&s.shown, s.temp, &s.target)) {
                 failed.push(e);
             }
+            crate::fault::point("atomic:file-placed");
         }
         failed
     }
+}
+
+/// The longest part of a target's name kept in its staged name (a file name has at most 255 bytes).
+const STAGED_BASE_MAX: usize = 160;
+
+/// `.<target name>.pchat-<unit>.staged`: hidden, beside the target, and naming its unit.
+pub(super) fn staged_name(target: &Path, unit: &str) -> std::ffi::OsString {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let base = target.file_name().map(|n| n.as_bytes()).unwrap_or_default();
+    let mut name = b".".to_vec();
+    name.extend_from_slice(&base[..base.len().min(STAGED_BASE_MAX)]);
+    name.extend_from_slice(format!(".pchat-{unit}.staged").as_bytes());
+    std::ffi::OsString::from_vec(name)
 }

@@ -71,9 +71,16 @@ fn store_files_are_never_written_under_any_name() {
     let g = confined(&f.root);
     std::fs::write(f.root.join("in/pchat.db"), "db").unwrap();
     symlink(f.root.join("in/pchat.db"), f.root.join("in/alias")).unwrap();
-    for name in
-        ["pchat.db", "pchat.db-wal", "pchat.db-shm", "pchat.db-journal", "pool.db-wal", "alias", "x/../pchat.db"]
-    {
+    for name in [
+        "pchat.db",
+        "pchat.db-wal",
+        "pchat.db-shm",
+        "pchat.db-journal",
+        "pool.db-wal",
+        "alias",
+        "x/../pchat.db",
+        "pchat.db.unit-0a1b",
+    ] {
         let path = f.root.join("in").join(name);
         for what_if in [false, true] {
             let e = g.write_bytes(&path, what_if, b"x").unwrap_err();
@@ -226,4 +233,45 @@ fn staged_writes_wait_for_placing_and_are_read_back_by_the_run() {
     drop(guard);
     drop(staging);
     assert_eq!(names(&f.root.join("out")), ["log.txt", "report.txt", "secret"]);
+}
+
+/// Before a unit commits, each file it will place (the last content of each target) gets a name
+/// beside its target; placing renames those names; discarding removes them.
+#[test]
+fn files_named_before_the_commit_are_placed_or_removed() {
+    let f = fixture();
+    let out = f.root.join("out");
+    let staging = Rc::new(Staging::new());
+    let guard = Guard::new(None, &[]).staged(Some(staging.clone()));
+    let (a, b) = (out.join("a.txt"), out.join("b.txt"));
+    guard.write_bytes(&a, false, b"first").unwrap();
+    guard.write_bytes(&b, false, b"b").unwrap();
+    guard.write_bytes(&a, false, b"last").unwrap();
+    let named = staging.name("u1").unwrap();
+    assert_eq!(
+        named,
+        [(out.join(".a.txt.pchat-u1.staged"), a.clone()), (out.join(".b.txt.pchat-u1.staged"), b.clone())]
+    );
+    assert_eq!(std::fs::read_to_string(&named[0].0).unwrap(), "last");
+    assert_eq!(mode(&named[0].0), 0o600);
+    assert_eq!(guard.read_text(&a, 1024).unwrap(), "last", "the run still reads its own version");
+    assert!(staging.place().is_empty());
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), "last");
+    assert_eq!(names(&out), ["a.txt", "b.txt", "secret"]);
+
+    let staging = Rc::new(Staging::new());
+    let guard = Guard::new(None, &[]).staged(Some(staging.clone()));
+    guard.write_bytes(&out.join("c.txt"), false, b"c").unwrap();
+    assert_eq!(staging.name("u2").unwrap().len(), 1);
+    assert_eq!(names(&out), [".c.txt.pchat-u2.staged", "a.txt", "b.txt", "secret"]);
+    staging.discard();
+    assert_eq!(names(&out), ["a.txt", "b.txt", "secret"]);
+
+    // A long target name still makes a staged name a file system takes.
+    let long = out.join("x".repeat(250));
+    let staging = Rc::new(Staging::new());
+    Guard::new(None, &[]).staged(Some(staging.clone())).write_bytes(&long, false, b"l").unwrap();
+    staging.name("0123456789abcdef0123456789abcdef").unwrap();
+    assert!(staging.place().is_empty());
+    assert_eq!(std::fs::read_to_string(&long).unwrap(), "l");
 }

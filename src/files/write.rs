@@ -58,28 +58,50 @@ fn c_path(path: &Path) -> io::Result<CString> {
     CString::new(path.as_os_str().as_bytes()).map_err(|_| io::Error::other("a path with a NUL byte"))
 }
 
+/// Link an unnamed file under `name` (link cannot replace a file: `name` must be free).
+fn link_unnamed(file: &File, name: &Path) -> io::Result<()> {
+    let fd = c_path(Path::new(&format!("/proc/self/fd/{}", file.as_raw_fd())))?;
+    let to = c_path(name)?;
+    // SAFETY: both arguments are NUL-terminated paths that outlive the call.
+    let linked =
+        unsafe { libc::linkat(libc::AT_FDCWD, fd.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
+    if linked != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Make the entries of `dir` (a new name, a rename, a removal) survive a crash.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Give a staged file the name `name` in its folder `dir` (see stage.rs, `Staging::name`): synced,
+/// with its folder, so that the name survives a crash. Dropped unplaced, the file is removed.
+pub(super) fn name_staged(temp: &mut Temp, dir: &Path, name: &Path) -> io::Result<()> {
+    temp.file.flush()?;
+    temp.file.sync_all()?;
+    match temp.name.clone() {
+        None => link_unnamed(&temp.file, name)?,
+        Some(old) => std::fs::rename(old, name)?,
+    }
+    temp.name = Some(name.to_path_buf());
+    sync_dir(dir)
+}
+
 /// Give the temporary file its final name, atomically replacing any file there.
 fn persist(mut temp: Temp, dir: &Path, target: &Path) -> io::Result<()> {
     if temp.name.is_none() {
         // Link the unnamed file under a temporary name first: link cannot replace a file, rename can.
         let name = temp_name(dir, target);
-        let fd = c_path(Path::new(&format!("/proc/self/fd/{}", temp.file.as_raw_fd())))?;
-        let to = c_path(&name)?;
-        // SAFETY: both arguments are NUL-terminated paths that outlive the call.
-        let linked =
-            unsafe { libc::linkat(libc::AT_FDCWD, fd.as_ptr(), libc::AT_FDCWD, to.as_ptr(), libc::AT_SYMLINK_FOLLOW) };
-        if linked != 0 {
-            return Err(io::Error::last_os_error());
-        }
+        link_unnamed(&temp.file, &name)?;
         temp.name = Some(name);
     }
     let name = temp.name.clone().unwrap_or_default();
     std::fs::rename(&name, target)?;
     temp.name = None;
     // The rename itself survives a crash once the folder is synced.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    let _ = sync_dir(dir);
     Ok(())
 }
 

@@ -98,6 +98,7 @@ mod tests {
              ALTER TABLE audit DROP COLUMN actor; ALTER TABLE audit DROP COLUMN parameters;
              ALTER TABLE audit DROP COLUMN before; ALTER TABLE audit DROP COLUMN after;
              ALTER TABLE audit DROP COLUMN source; ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;
+             DROP TABLE atomic_files;
              INSERT INTO audit(at, cmdlet, target) VALUES ('2020-01-01T00:00:00.000Z', 'Publish-CsTopology', 't');
              PRAGMA user_version = 2;",
         )

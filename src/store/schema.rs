@@ -136,6 +136,19 @@ ALTER TABLE audit ADD COLUMN source TEXT;
 ALTER TABLE audit ADD COLUMN hash TEXT;
 CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, hash TEXT NOT NULL);
 "#,
+    // The roll-forward journal of atomic runs (see store/unit.rs): the files a unit will rename
+    // into place, written in the unit's own transaction so they commit with its changes, and
+    // deleted once each is in place. Paths are the bytes of the file names.
+    r#"
+CREATE TABLE atomic_files (
+    unit TEXT NOT NULL,
+    ord INTEGER NOT NULL,
+    staged BLOB NOT NULL,
+    target BLOB NOT NULL,
+    committed_at TEXT NOT NULL,
+    PRIMARY KEY (unit, ord)
+);
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

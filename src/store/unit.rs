@@ -4,7 +4,53 @@
 //! engine/invoke.rs) and moves its pools' marks in every copy as usual, so the copies are in step
 //! at the one commit; a nested block is a named savepoint of its own.
 
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use rusqlite::params;
+
 use super::Store;
+use crate::files::journal::{self, Claim, Finished, LeftUnit};
+
+/// The files of a committed unit not yet in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUnit {
+    pub unit: String,
+    /// When it committed (UTC, RFC 3339).
+    pub committed_at: String,
+    /// (row, staged name, target), in the order they are placed.
+    pub files: Vec<(i64, PathBuf, PathBuf)>,
+}
+
+/// What finishing the files of one committed unit did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FinishedUnit {
+    pub unit: String,
+    pub committed_at: String,
+    /// Renamed into place now.
+    pub placed: usize,
+    /// Found in place already (renamed before the process died).
+    pub already: usize,
+    /// Neither staged nor in place (removed by someone since).
+    pub lost: Vec<PathBuf>,
+    /// Could not be placed, with why: tried again at the next open.
+    pub failed: Vec<(PathBuf, String)>,
+}
+
+/// What the store found of atomic units whose process died (see `finish_units`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitsReport {
+    /// Committed units whose files were finished now.
+    pub finished: Vec<FinishedUnit>,
+    /// Committed units whose files are waiting (the session writes nothing).
+    pub waiting: Vec<PendingUnit>,
+    /// Staged files of units that never committed, removed.
+    pub removed: usize,
+}
+
+fn path_of(bytes: Vec<u8>) -> PathBuf {
+    PathBuf::from(std::ffi::OsString::from_vec(bytes))
+}
 
 impl Store {
     /// Attach every pool database (ATTACH cannot run inside a transaction), then take the write
@@ -50,5 +96,195 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// The unit file of an atomic unit (see files/journal.rs), beside the central database.
+    pub fn unit_file(&self, unit: &str) -> PathBuf {
+        journal::unit_file(&self.path, unit)
+    }
+
+    /// Record, in the open unit's transaction, the files it renames into place once it has
+    /// committed: (staged name, target) each. They commit, or vanish, with its changes.
+    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> rusqlite::Result<()> {
+        let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT INTO atomic_files(unit, ord, staged, target, committed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for (ord, (staged, target)) in files.iter().enumerate() {
+            stmt.execute(params![unit, ord as i64, staged.as_os_str().as_bytes(), target.as_os_str().as_bytes(), at])?;
+        }
+        Ok(())
+    }
+
+    /// Every file of the committed unit is in place (or was reported as not): forget them, in
+    /// a transaction of its own.
+    pub fn forget_unit_files(&self, unit: &str) -> rusqlite::Result<()> {
+        self.conn.execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())
+    }
+
+    /// The committed units with files not yet in place, oldest first.
+    fn pending_units(&self) -> rusqlite::Result<Vec<PendingUnit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT unit, committed_at, ord, staged, target FROM atomic_files ORDER BY committed_at, unit, ord",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?))
+        })?;
+        let mut out: Vec<PendingUnit> = Vec::new();
+        for row in rows {
+            let (unit, committed_at, ord, staged, target) = row?;
+            let file = (ord, path_of(staged), path_of(target));
+            match out.last_mut() {
+                Some(p) if p.unit == unit => p.files.push(file),
+                _ => out.push(PendingUnit { unit, committed_at, files: vec![file] }),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Finish what atomic units left when their process died (docs/atomic-and-plan.md, "A kill"):
+    /// the files of a unit that committed are renamed into place, and the staged files of one
+    /// that did not are removed. Units whose process is still at work are left alone. With
+    /// `act` false nothing is changed: the committed units waiting are only listed.
+    ///
+    /// Runs under the store's write lock (so two processes never finish the same unit), and
+    /// costs a folder listing and one query when there is nothing to do.
+    pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
+        let mut report = UnitsReport::default();
+        let unit_files = journal::unit_files(&self.path)?;
+        let rows: bool = self.conn.query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", [], |r| r.get(0))?;
+        if unit_files.is_empty() && !rows {
+            return Ok(report);
+        }
+        if !act {
+            // Only the files still under their staged name are waiting.
+            for mut p in self.pending_units()? {
+                p.files.retain(|(_, staged, _)| std::fs::symlink_metadata(staged).is_ok());
+                if !p.files.is_empty() && !journal::is_live(&self.unit_file(&p.unit)) {
+                    report.waiting.push(p);
+                }
+            }
+            return Ok(report);
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let mut done: Vec<LeftUnit> = Vec::new();
+        let result = (|| -> anyhow::Result<()> {
+            let pending = self.pending_units()?;
+            for p in &pending {
+                let left = match journal::claim(&p.unit, &self.unit_file(&p.unit))? {
+                    Claim::Live => continue,
+                    Claim::Missing => None,
+                    Claim::Left(l) => Some(l),
+                };
+                let mut finished = FinishedUnit {
+                    unit: p.unit.clone(),
+                    committed_at: p.committed_at.clone(),
+                    ..FinishedUnit::default()
+                };
+                let mut forget = self.conn.prepare_cached("DELETE FROM atomic_files WHERE unit = ?1 AND ord = ?2")?;
+                for (ord, staged, target) in &p.files {
+                    match journal::finish(staged, target) {
+                        Ok(Finished::Placed) => finished.placed += 1,
+                        Ok(Finished::AlreadyPlaced) => finished.already += 1,
+                        Ok(Finished::Lost) => finished.lost.push(target.clone()),
+                        Err(e) => {
+                            finished.failed.push((target.clone(), e.to_string()));
+                            continue;
+                        }
+                    }
+                    forget.execute(params![p.unit, ord])?;
+                }
+                if finished.failed.is_empty() {
+                    done.extend(left);
+                }
+                report.finished.push(finished);
+            }
+            // Units with a unit file and no committed row never committed: their staged files go.
+            for (unit, path) in &unit_files {
+                if pending.iter().any(|p| p.unit == *unit) {
+                    continue;
+                }
+                if let Claim::Left(left) = journal::claim(unit, path)? {
+                    for staged in &left.staged {
+                        if journal::remove_staged(staged)? {
+                            report.removed += 1;
+                        }
+                    }
+                    done.push(left);
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
+        // Only now that the rows are gone: a unit file outlives its rows.
+        for left in done {
+            left.remove()?;
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::files::journal::UnitFile;
+
+    fn rows(store: &Store) -> i64 {
+        store.conn().query_row("SELECT count(*) FROM atomic_files", [], |r| r.get(0)).unwrap()
+    }
+
+    /// A unit killed after its commit: one file renamed before the kill, one not. The next open
+    /// that may write places the second, forgets both, removes the unit file.
+    #[test]
+    fn a_committed_unit_is_rolled_forward_once_its_process_is_gone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+        let (sa, sb) = (dir.path().join(".a.txt.pchat-u1.staged"), dir.path().join(".b.txt.pchat-u1.staged"));
+        std::fs::write(&sb, "b").unwrap();
+        std::fs::write(&a, "a").unwrap();
+        let held = UnitFile::create(&store.unit_file("u1"), &[sa.clone(), sb.clone()]).unwrap();
+        store.begin(true).unwrap();
+        store.record_unit_files("u1", &[(sa, a.clone()), (sb.clone(), b.clone())]).unwrap();
+        store.commit().unwrap();
+
+        // Still at work: left alone, also by a session that writes nothing.
+        assert_eq!(store.finish_units(true).unwrap(), UnitsReport::default());
+        assert_eq!(store.finish_units(false).unwrap(), UnitsReport::default());
+        drop(held);
+        let waiting = store.finish_units(false).unwrap().waiting;
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting[0].files.len(), 1, "a.txt was placed before the kill");
+        assert!(!b.exists() && sb.exists(), "a session that writes nothing changes nothing");
+
+        let report = store.finish_units(true).unwrap();
+        assert_eq!(report.finished.len(), 1);
+        assert_eq!((report.finished[0].placed, report.finished[0].already), (1, 1));
+        assert_eq!(std::fs::read_to_string(&b).unwrap(), "b");
+        assert!(!sb.exists());
+        assert_eq!(rows(&store), 0);
+        assert!(!store.unit_file("u1").exists());
+        assert_eq!(store.finish_units(true).unwrap(), UnitsReport::default());
+    }
+
+    /// A unit killed before its commit has a unit file and no row: its staged files are removed.
+    #[test]
+    fn the_staged_files_of_a_unit_that_never_committed_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let staged = dir.path().join(".a.txt.pchat-u2.staged");
+        std::fs::write(&staged, "a").unwrap();
+        drop(UnitFile::create(&store.unit_file("u2"), std::slice::from_ref(&staged)).unwrap());
+        let report = store.finish_units(true).unwrap();
+        assert_eq!(report.removed, 1);
+        assert!(report.finished.is_empty());
+        assert!(!staged.exists() && !dir.path().join("a.txt").exists());
+        assert!(!store.unit_file("u2").exists());
     }
 }

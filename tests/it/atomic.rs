@@ -190,17 +190,163 @@ fn an_atomic_run_killed_at_any_step_leaves_all_or_none() {
             check_copies(&s, &BTreeSet::new());
             assert_eq!(s.dump(), before, "{step}");
         }
-        // Files are moved into place after the database commit: see docs/atomic-and-plan.md.
+        // Files are all or none too: a run killed after its commit has them put in place by the
+        // next command (check_copies ran some), see docs/atomic-and-plan.md.
         let placed = s.dir.path().join("report.txt").exists();
-        assert_eq!(placed, step == "atomic:files-placed", "{step}: report.txt");
-        let strays: Vec<String> = std::fs::read_dir(s.dir.path())
-            .expect("dir")
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.contains(".tmp"))
-            .collect();
+        assert_eq!(placed, kept, "{step}: report.txt");
+        if kept {
+            assert_eq!(std::fs::read_to_string(s.dir.path().join("report.txt")).expect("report"), "five changes");
+        }
+        let strays = strays(s.dir.path());
         assert!(strays.is_empty(), "{step}: temporary files left: {strays:?}");
     }
+}
+
+/// Temporary, staged and unit files in a folder.
+fn strays(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("dir")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp") || n.ends_with(".staged") || n.contains(".db.unit-"))
+        .collect()
+}
+
+/// A category and two files in the folder `out` beside the runbook.
+const TWO_FILES: &str = r#"
+new_cs_persistent_chat_category(#{Name: "Atomic", PersistentChatPoolFqdn: "pc01.contoso.com"});
+write_text(SCRIPT_DIR + "/out/one.txt", "one");
+write_text(SCRIPT_DIR + "/out/two.txt", "old two");
+write_text(SCRIPT_DIR + "/out/two.txt", "two");
+"#;
+
+/// Run TWO_FILES atomically in a copy of the demo store, killed at `step`.
+fn killed_with_two_files(step: &str) -> (Store, PathBuf) {
+    let s = Store::demo();
+    let out = s.dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    let file = write_runbook(&s, "two.rhai", TWO_FILES);
+    let run = Run::from(
+        s.command(&["run", "--atomic", &file])
+            .env("PCHAT_FAULT", format!("{step}:kill"))
+            .stdin(Stdio::null())
+            .output()
+            .expect("runs"),
+    );
+    assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+    (s, out)
+}
+
+fn category(s: &Store) -> bool {
+    atomic_rows(&pool_file(s, "sql01")).contains("category:Atomic|")
+}
+
+/// Killed between the commit and the renames: the next command puts both files in place and
+/// says so; the store's changes were committed.
+#[test]
+fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_command() {
+    let (s, out) = killed_with_two_files("atomic:committed");
+    assert!(category(&s), "the changes are committed");
+    assert!(!out.join("one.txt").exists() && !out.join("two.txt").exists());
+    assert_eq!(strays(&out).len(), 2, "both files wait under their staged names: {:?}", strays(&out));
+
+    let next = s.c("1 + 1").ok();
+    assert_eq!(next.stdout.trim(), "2");
+    assert!(next.stderr.contains("atomic: finished placing 2 files of a run committed at "), "{}", next.stderr);
+    assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
+    assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two", "the last content of each file");
+    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    let pending: i64 = Connection::open(s.db())
+        .expect("db")
+        .query_row("SELECT count(*) FROM atomic_files", [], |r| r.get(0))
+        .expect("journal");
+    assert_eq!(pending, 0, "the journal is cleared");
+    // Once: the command after that has nothing to say.
+    assert_eq!(s.c("1").ok().stderr, "");
+}
+
+/// Killed after the first of two renames: a command that writes nothing (`--what-if`, a plan)
+/// only says what is waiting; the next one that may write places the second file.
+#[test]
+fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_report_it() {
+    let (s, out) = killed_with_two_files("atomic:file-placed");
+    assert!(category(&s));
+    assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
+    assert!(!out.join("two.txt").exists());
+
+    let plan = write_runbook(&s, "noop.rhai", "1");
+    // Apart from the databases (SQLite checkpoints a WAL the kill left when a reader closes).
+    let not_databases = || -> Vec<_> {
+        let database = |n: &str| n.ends_with(".db") || n.ends_with("-wal") || n.ends_with("-shm");
+        common::file_states(&s).into_iter().filter(|(n, _, _)| !database(n)).collect()
+    };
+    let before = not_databases();
+    assert!(before.iter().any(|(n, _, _)| n.contains(".db.unit-")), "{before:?}");
+    let shown = listing(&out);
+    let read = s.run(&["--what-if", "-c", "get_cs_persistent_chat_category().len()"]).ok();
+    assert!(
+        read.stderr.contains("atomic: 1 file of a run committed at ")
+            && read.stderr.contains("the next pchat command without --what-if or --plan puts it there"),
+        "{}",
+        read.stderr
+    );
+    let planned = s.run(&["run", "--plan", &plan]).ok();
+    assert!(planned.stderr.contains("atomic: 1 file of a run committed at "), "{}", planned.stderr);
+    assert_eq!(listing(&out), shown, "a read places nothing");
+    assert_eq!(not_databases(), before, "nor removes the run's journal");
+
+    let next = s.c("1").ok();
+    assert!(next.stderr.contains("atomic: finished placing 1 file of a run committed at "), "{}", next.stderr);
+    assert!(next.stderr.contains("(1 of 2 had been placed before it stopped)"), "{}", next.stderr);
+    assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
+    assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
+    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+}
+
+/// A run paused between its commit and its renames is at work, not dead: another command
+/// meanwhile leaves its files alone, and the run then places them itself.
+#[test]
+fn files_of_a_run_still_at_work_are_left_to_it() {
+    let s = Store::demo();
+    let out = s.dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    let go = s.dir.path().join("go");
+    let mut child = s
+        .command(&["run", "--atomic", &write_runbook(&s, "two.rhai", TWO_FILES)])
+        .env("PCHAT_FAULT", format!("atomic:committed:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    wait_line(&mut err, "pchat-fault: reached atomic:committed");
+    let other = s.c("1").ok();
+    assert_eq!(other.stderr, "", "nothing to report: the run is at work");
+    assert_eq!(strays(&out).len(), 2, "{:?}", strays(&out));
+    std::fs::write(&go, "").expect("release");
+    assert!(child.wait().expect("exit").success());
+    assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
+    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    assert_eq!(s.c("1").ok().stderr, "");
+}
+
+/// Killed just before the commit, with its files already named: nothing is kept, and the next
+/// command removes the staged names.
+#[test]
+fn an_atomic_run_killed_before_its_commit_leaves_no_change_and_no_file() {
+    let s = Store::demo();
+    let before = s.dump();
+    drop(s);
+    let (s, out) = killed_with_two_files("atomic:before-commit");
+    assert!(!category(&s));
+    assert_eq!(s.dump(), before, "no row of the run is kept");
+    assert_eq!(strays(&out).len(), 2, "the named files the kill left: {:?}", strays(&out));
+    let next = s.c("1").ok();
+    assert!(!next.stderr.contains("finished placing"), "{}", next.stderr);
+    assert!(listing(&out).is_empty(), "no file and no staged file: {:?}", listing(&out));
+    assert!(strays(s.dir.path()).is_empty(), "{:?}", strays(s.dir.path()));
+    assert_eq!(s.dump(), before);
 }
 
 #[test]
