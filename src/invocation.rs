@@ -105,7 +105,8 @@ pub struct Changed {
     pub after: Option<String>,
 }
 
-/// A property value as the audit trail records it.
+/// A property value as the audit trail records it: the tree `write_json` must spell (tests).
+#[cfg(test)]
 fn json(d: &Dynamic) -> serde_json::Value {
     if d.is_unit() {
         serde_json::Value::Null
@@ -120,6 +121,81 @@ fn json(d: &Dynamic) -> serde_json::Value {
     } else {
         serde_json::Value::String(d.to_string())
     }
+}
+
+/// `json(d)` written as compact JSON straight into `out`: the same bytes as
+/// `json(d).to_string()`, without the tree (one before and one after per changed object).
+fn write_json(out: &mut Vec<u8>, d: &Dynamic) {
+    // Writing into a Vec cannot fail, and these values always serialise.
+    if d.is_unit() {
+        out.extend_from_slice(b"null");
+    } else if let Ok(b) = d.as_bool() {
+        out.extend_from_slice(if b { b"true" } else { b"false" });
+    } else if let Ok(i) = d.as_int() {
+        let _ = serde_json::to_writer(&mut *out, &i);
+    } else if let Some(items) = d.read_lock::<rhai::Array>() {
+        out.push(b'[');
+        for (n, item) in items.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_json(out, item);
+        }
+        out.push(b']');
+    } else if let Some(map) = d.read_lock::<Map>() {
+        out.push(b'{');
+        for (n, (k, v)) in map.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut *out, k.as_str());
+            out.push(b':');
+            write_json(out, v);
+        }
+        out.push(b'}');
+    } else if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
+        let _ = serde_json::to_writer(&mut *out, s.as_str());
+    } else {
+        let _ = serde_json::to_writer(&mut *out, &d.to_string());
+    }
+}
+
+/// A value as `write_json` spells it.
+fn json_bytes(d: &Dynamic) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_json(&mut out, d);
+    out
+}
+
+/// The before and after objects of (name, before, after) JSON texts, spelt as a JSON map built
+/// from the pairs would spell them: in the pairs' order, a repeated name in its first place with
+/// its last values.
+fn json_objects(pairs: &[(&str, Vec<u8>, Vec<u8>)]) -> (String, String) {
+    let mut order: Vec<(&str, usize)> = Vec::with_capacity(pairs.len());
+    for (i, (k, _, _)) in pairs.iter().enumerate() {
+        match order.iter_mut().find(|(name, _)| name == k) {
+            Some(entry) => entry.1 = i,
+            None => order.push((k, i)),
+        }
+    }
+    let object = |after: bool| {
+        let value = |i: usize| if after { &pairs[i].2 } else { &pairs[i].1 };
+        let size = order.iter().map(|(k, i)| k.len() + 4 + value(*i).len()).sum::<usize>();
+        let mut out = Vec::with_capacity(2 + size);
+        out.push(b'{');
+        for (n, (k, i)) in order.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, k);
+            out.push(b':');
+            out.extend_from_slice(value(*i));
+        }
+        out.push(b'}');
+        // serde_json and `write_json` write UTF-8 only.
+        String::from_utf8(out).unwrap_or_default()
+    };
+    (object(false), object(true))
 }
 
 /// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
@@ -187,37 +263,37 @@ impl<'a> Ctx<'a> {
     /// The values of the object just changed (after `should_process`) before and after the
     /// change: the audit keeps the properties whose values differ.
     pub fn record_values(&mut self, before: &Map, after: &Map) {
+        if self.changed.is_empty() {
+            return;
+        }
         let mut keys: Vec<&str> = before.keys().map(|k| k.as_str()).collect();
         keys.extend(after.keys().map(|k| k.as_str()).filter(|k| !before.contains_key(*k)));
-        let pairs: Vec<(&str, serde_json::Value, serde_json::Value)> = keys
+        // Two values are equal exactly when their JSON texts are: maps write their keys in
+        // their (sorted) order, and nothing here writes a float.
+        let null = || b"null".to_vec();
+        let pairs: Vec<(&str, Vec<u8>, Vec<u8>)> = keys
             .into_iter()
-            .map(|k| {
-                (
-                    k,
-                    before.get(k).map_or(serde_json::Value::Null, json),
-                    after.get(k).map_or(serde_json::Value::Null, json),
-                )
-            })
+            .map(|k| (k, before.get(k).map_or_else(null, json_bytes), after.get(k).map_or_else(null, json_bytes)))
             .filter(|(_, b, a)| b != a)
             .collect();
-        self.record_json(pairs);
+        self.record_json(&pairs);
     }
 
     /// `record_values` for a few named values.
     pub fn record_pairs(&mut self, pairs: &[(&str, Dynamic, Dynamic)]) {
-        self.record_json(pairs.iter().map(|(k, b, a)| (*k, json(b), json(a))).collect());
+        if self.changed.is_empty() {
+            return;
+        }
+        let pairs: Vec<(&str, Vec<u8>, Vec<u8>)> =
+            pairs.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
+        self.record_json(&pairs);
     }
 
-    fn record_json(&mut self, pairs: Vec<(&str, serde_json::Value, serde_json::Value)>) {
+    fn record_json(&mut self, pairs: &[(&str, Vec<u8>, Vec<u8>)]) {
         let Some(last) = self.changed.last_mut() else { return };
-        let mut before = serde_json::Map::new();
-        let mut after = serde_json::Map::new();
-        for (k, b, a) in pairs {
-            before.insert(k.to_string(), b);
-            after.insert(k.to_string(), a);
-        }
-        last.before = Some(serde_json::Value::Object(before).to_string());
-        last.after = Some(serde_json::Value::Object(after).to_string());
+        let (before, after) = json_objects(pairs);
+        last.before = Some(before);
+        last.after = Some(after);
     }
 
     /// A principal this call is about to change must be inside the user scopes of the roles that
@@ -421,4 +497,64 @@ pub fn in_param(param: &str, mut e: CmdletError) -> CmdletError {
 pub fn what_if_line(operation: &str, target: &str) {
     let target = escape_line(target);
     crate::streams::say(&format!("What if: Performing the operation \"{operation}\" on target \"{target}\"."));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The direct writer spells every kind of value exactly as the JSON tree did (the records'
+    /// hashes cover these bytes).
+    #[test]
+    fn values_are_written_as_the_tree_spells_them() {
+        let mut inner = Map::new();
+        inner.insert("b".into(), Dynamic::from(2_i64));
+        inner.insert("a".into(), Dynamic::from("x\"y\\\u{7}\u{e9}"));
+        let values = [
+            Dynamic::UNIT,
+            Dynamic::from(true),
+            Dynamic::from(false),
+            Dynamic::from(-42_i64),
+            Dynamic::from(i64::MIN),
+            Dynamic::from("plain"),
+            Dynamic::from("quote \" backslash \\ tab \t nul \u{0} emoji \u{1F600}"),
+            Dynamic::from('c'),
+            Dynamic::from(1.5_f64),
+            Dynamic::from_array(vec![Dynamic::UNIT, Dynamic::from(1_i64), Dynamic::from("s")]),
+            Dynamic::from_array(vec![]),
+            Dynamic::from(inner.clone()),
+            Dynamic::from(Map::new()),
+            Dynamic::from(inner).into_shared(),
+        ];
+        for v in &values {
+            assert_eq!(String::from_utf8(json_bytes(v)).unwrap(), json(v).to_string(), "{v:?}");
+        }
+    }
+
+    /// Before and after are the maps the tree built: a repeated name keeps its first place and
+    /// takes its last values.
+    #[test]
+    fn before_and_after_are_the_maps_the_tree_built() {
+        let pairs: Vec<(&str, Dynamic, Dynamic)> = vec![
+            ("Name", Dynamic::from("a"), Dynamic::from("b")),
+            ("Size", Dynamic::UNIT, Dynamic::from(3_i64)),
+            ("Name", Dynamic::from("c"), Dynamic::from("d\"")),
+            ("K\u{e9}y\"", Dynamic::from(false), Dynamic::from(true)),
+        ];
+        for n in 0..=pairs.len() {
+            let pairs = &pairs[..n];
+            let mut before = serde_json::Map::new();
+            let mut after = serde_json::Map::new();
+            for (k, b, a) in pairs {
+                before.insert(k.to_string(), json(b));
+                after.insert(k.to_string(), json(a));
+            }
+            let bytes: Vec<(&str, Vec<u8>, Vec<u8>)> =
+                pairs.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
+            assert_eq!(
+                json_objects(&bytes),
+                (serde_json::Value::Object(before).to_string(), serde_json::Value::Object(after).to_string())
+            );
+        }
+    }
 }

@@ -42,9 +42,50 @@ fn to_json(value: &Value) -> Json {
     }
 }
 
+/// Append `value` as compact JSON: exactly what `to_json(value).to_string()` gives, without
+/// building the tree for the common scalar cases (one call per changed object of a pipeline).
+fn write_json(out: &mut Vec<u8>, value: &Value) {
+    // Writing into a Vec cannot fail, and these values always serialise.
+    let _ = match value {
+        Value::Null => serde_json::to_writer(&mut *out, &()),
+        Value::Str(s) => serde_json::to_writer(&mut *out, s.as_str()),
+        Value::Bool(b) => serde_json::to_writer(&mut *out, b),
+        Value::Int(i) => serde_json::to_writer(&mut *out, i),
+        Value::Enum(e) => serde_json::to_writer(&mut *out, e),
+        Value::List(items) => serde_json::to_writer(&mut *out, items),
+        other => serde_json::to_writer(&mut *out, &to_json(other)),
+    };
+}
+
 impl Bound {
     /// `{"Name": value, ...}` of the parameters the call was given (common parameters left out).
     pub fn parameters_json(&self) -> String {
+        let names_unique =
+            self.values.iter().enumerate().all(|(i, (p, _))| self.values[..i].iter().all(|(q, _)| q.name != p.name));
+        if !names_unique {
+            // A JSON map built from the list keeps a repeated name's first place and last value.
+            let map: serde_json::Map<String, Json> =
+                self.values.iter().map(|(p, v)| (p.name.to_string(), to_json(v))).collect();
+            return Json::Object(map).to_string();
+        }
+        let mut out = Vec::with_capacity(32 + 48 * self.values.len());
+        out.push(b'{');
+        for (i, (p, v)) in self.values.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut out, p.name);
+            out.push(b':');
+            write_json(&mut out, v);
+        }
+        out.push(b'}');
+        // serde_json writes UTF-8 only.
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The tree-building spelling `parameters_json` must match (tests).
+    #[cfg(test)]
+    fn parameters_json_tree(&self) -> String {
         let map: serde_json::Map<String, Json> =
             self.values.iter().map(|(p, v)| (p.name.to_string(), to_json(v))).collect();
         Json::Object(map).to_string()
@@ -65,5 +106,32 @@ mod tests {
         let b = to_json(&Value::Bytes(b"abc".to_vec()));
         assert_eq!(b["Bytes"], 3);
         assert_eq!(b["SHA256"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    /// The direct writer spells every kind of value exactly as the JSON tree did (the records'
+    /// hashes cover these bytes).
+    #[test]
+    fn parameters_are_written_as_the_tree_spells_them() {
+        use rhai::{Dynamic, Map};
+        let cmdlet = crate::catalog::find("Set-CsPersistentChatRoom").unwrap();
+        let named: Map = [
+            ("Identity", Dynamic::from("pc01\\R\"oom\u{e9}\u{1F600}")),
+            ("Description", Dynamic::UNIT),
+            ("Disabled", Dynamic::from(true)),
+            ("Privacy", Dynamic::from("closed")),
+            ("Members", Dynamic::from_array(vec!["sip:a@contoso.com".into(), "sip:b@contoso.com".into()])),
+            ("Managers", {
+                let mut m = Map::new();
+                m.insert("Add".into(), Dynamic::from_array(vec!["sip:c@contoso.com".into()]));
+                Dynamic::from(m)
+            }),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v))
+        .collect();
+        let call = crate::binder::Call { positional: vec![], named };
+        let bound = crate::binder::bind(&crate::binder::prepare(cmdlet, &call).unwrap(), None).unwrap();
+        assert!(bound.values.len() >= 5, "{:?}", bound.values);
+        assert_eq!(bound.parameters_json(), bound.parameters_json_tree());
     }
 }

@@ -312,15 +312,15 @@ fn record(ctx: &Ctx, bound: &binder::Bound, source: String) -> Result<(), Cmdlet
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let parameters = bound.parameters_json();
     for changed in &ctx.changed {
-        ctx.store.append_audit(&crate::store::audit::AuditEntry {
-            time: time.clone(),
-            actor: ctx.grants.actor.clone(),
-            cmdlet: ctx.cmdlet.name.to_string(),
-            target: changed.target.clone(),
-            parameters: parameters.clone(),
-            before: changed.before.clone(),
-            after: changed.after.clone(),
-            source: source.clone(),
+        ctx.store.append_audit_record(&crate::store::audit::NewRecord {
+            time: &time,
+            actor: &ctx.grants.actor,
+            cmdlet: ctx.cmdlet.name,
+            target: &changed.target,
+            parameters: &parameters,
+            before: changed.before.as_deref(),
+            after: changed.after.as_deref(),
+            source: &source,
         })?;
     }
     Ok(())

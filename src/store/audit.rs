@@ -97,38 +97,98 @@ fn unhex(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
-/// The bytes a record's hash covers: its sequence, then each field length-prefixed (a missing
-/// field differs from an empty one), so no two different records share them.
-fn canonical(sequence: i64, e: &AuditEntry) -> Vec<u8> {
+/// A record to append, borrowed from whoever built it (the engine writes one per changed object
+/// and need not copy the fields it shares between them).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRecord<'a> {
+    pub time: &'a str,
+    pub actor: &'a str,
+    pub cmdlet: &'a str,
+    pub target: &'a str,
+    pub parameters: &'a str,
+    pub before: Option<&'a str>,
+    pub after: Option<&'a str>,
+    pub source: &'a str,
+}
+
+/// A record appended in the open transaction and not yet inserted (see `Store::flush_audit`).
+#[derive(Debug)]
+pub struct Pending {
+    sequence: i64,
+    entry: AuditEntry,
+    hash: String,
+}
+
+impl NewRecord<'_> {
+    fn owned(&self) -> AuditEntry {
+        AuditEntry {
+            time: self.time.to_string(),
+            actor: self.actor.to_string(),
+            cmdlet: self.cmdlet.to_string(),
+            target: self.target.to_string(),
+            parameters: self.parameters.to_string(),
+            before: self.before.map(str::to_string),
+            after: self.after.map(str::to_string),
+            source: self.source.to_string(),
+        }
+    }
+}
+
+impl AuditEntry {
+    pub fn borrowed(&self) -> NewRecord<'_> {
+        NewRecord {
+            time: &self.time,
+            actor: &self.actor,
+            cmdlet: &self.cmdlet,
+            target: &self.target,
+            parameters: &self.parameters,
+            before: self.before.as_deref(),
+            after: self.after.as_deref(),
+            source: &self.source,
+        }
+    }
+}
+
+/// The bytes a record's hash covers, in pieces: its sequence, then each field length-prefixed (a
+/// missing field differs from an empty one), so no two different records share them.
+fn canonical_parts(sequence: i64, e: &NewRecord<'_>, mut put: impl FnMut(&[u8])) {
     let fields: [Option<&str>; 8] = [
-        Some(&e.time),
-        Some(&e.actor),
-        Some(&e.cmdlet),
-        Some(&e.target),
-        Some(&e.parameters),
-        e.before.as_deref(),
-        e.after.as_deref(),
-        Some(&e.source),
+        Some(e.time),
+        Some(e.actor),
+        Some(e.cmdlet),
+        Some(e.target),
+        Some(e.parameters),
+        e.before,
+        e.after,
+        Some(e.source),
     ];
-    let mut out = Vec::with_capacity(64 + fields.iter().flatten().map(|f| f.len() + 5).sum::<usize>());
-    out.extend_from_slice(&sequence.to_le_bytes());
+    put(&sequence.to_le_bytes());
     for field in fields {
         match field {
-            None => out.push(0),
+            None => put(&[0]),
             Some(text) => {
-                out.push(1);
-                out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-                out.extend_from_slice(text.as_bytes());
+                let mut prefix = [1u8; 5];
+                prefix[1..].copy_from_slice(&(text.len() as u32).to_le_bytes());
+                put(&prefix);
+                put(text.as_bytes());
             }
         }
     }
+}
+
+/// `canonical_parts` in one buffer.
+#[cfg(test)]
+fn canonical(sequence: i64, e: &AuditEntry) -> Vec<u8> {
+    let mut out = Vec::new();
+    canonical_parts(sequence, &e.borrowed(), |part| out.extend_from_slice(part));
     out
 }
 
-fn chain(previous: &[u8; 32], sequence: i64, e: &AuditEntry) -> [u8; 32] {
+/// SHA-256 of the previous hash followed by the canonical bytes, fed to the hash piece by piece.
+fn chain(previous: &[u8; 32], sequence: i64, e: &NewRecord<'_>) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(previous);
-    h.update(canonical(sequence, e));
+    canonical_parts(sequence, e, |part| h.update(part));
     h.finalize().into()
 }
 
@@ -169,6 +229,11 @@ impl Store {
     /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
     /// head).
     pub fn append_audit(&self, e: &AuditEntry) -> rusqlite::Result<()> {
+        self.append_audit_record(&e.borrowed())
+    }
+
+    /// `append_audit` of a borrowed record.
+    pub fn append_audit_record(&self, e: &NewRecord<'_>) -> rusqlite::Result<()> {
         let known = self.audit_head.borrow().clone();
         let head = match known {
             Some(head) => head,
@@ -181,36 +246,87 @@ impl Store {
         let sequence = head.count + 1;
         let next = chain(&head.hash, sequence, e);
         let hash = hex(&next);
-        let inserted = self
-            .conn
-            .prepare_cached(
-                "INSERT INTO audit(id, at, actor, cmdlet, target, parameters, before, after, source, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?
-            .execute(params![
-                sequence,
-                e.time,
-                e.actor,
-                e.cmdlet,
-                e.target,
-                e.parameters,
-                e.before,
-                e.after,
-                e.source,
-                hash
-            ]);
-        match inserted {
-            Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                return Err(damaged("its head is behind its records"));
-            }
-            other => other?,
-        };
+        self.audit_pending.borrow_mut().push(Pending { sequence, entry: e.owned(), hash });
         *self.audit_head.borrow_mut() = Some(Head { count: sequence, hash: next, dirty: true });
         Ok(())
     }
 
-    /// Write the head of the records appended in the open transaction (called by `commit`).
+    /// Insert the records appended but not yet inserted. Records wait in memory for the next
+    /// savepoint, commit or read of the trail, so that each is inserted at the level of the
+    /// transaction it belongs to rather than inside the savepoint of the item that made it:
+    /// the audit's last page is then not copied into every item's savepoint journal. They are
+    /// still inserted in the transaction of the change they record (a failed insert fails the
+    /// commit, see `commit`), and a rolled-back savepoint drops the ones made inside it.
+    pub(super) fn flush_audit(&self) -> rusqlite::Result<()> {
+        if self.audit_pending.borrow().is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut *self.audit_pending.borrow_mut());
+        let mut rest = pending.into_iter();
+        let result = (|| -> rusqlite::Result<()> {
+            let mut insert = self.conn.prepare_cached(
+                "INSERT INTO audit(id, at, actor, cmdlet, target, parameters, before, after, source, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for p in rest.by_ref() {
+                let e = &p.entry;
+                let inserted = insert.execute(params![
+                    p.sequence,
+                    e.time,
+                    e.actor,
+                    e.cmdlet,
+                    e.target,
+                    e.parameters,
+                    e.before,
+                    e.after,
+                    e.source,
+                    p.hash
+                ]);
+                if let Err(err) = inserted {
+                    // Kept, so that the commit fails too: no change goes without its record.
+                    self.audit_pending.borrow_mut().push(p);
+                    return Err(match err {
+                        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                            damaged("its head is behind its records")
+                        }
+                        other => other,
+                    });
+                }
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.audit_pending.borrow_mut().extend(rest);
+        }
+        result
+    }
+
+    /// Before a savepoint opens: the records so far are inserted at the current level, and the
+    /// head is noted for a rollback to it.
+    pub(super) fn save_audit_state(&self) -> rusqlite::Result<()> {
+        self.flush_audit()?;
+        let head = self.audit_head.borrow().clone();
+        self.audit_saved.borrow_mut().push(head);
+        Ok(())
+    }
+
+    /// A savepoint released: its records belong to the enclosing level now.
+    pub(super) fn drop_audit_state(&self) {
+        self.audit_saved.borrow_mut().pop();
+    }
+
+    /// A savepoint rolled back: the head as it was, and none of the records made inside it (all
+    /// those still waiting: the ones before were inserted when it opened).
+    pub(super) fn restore_audit_state(&self) {
+        let saved = self.audit_saved.borrow_mut().pop().flatten();
+        *self.audit_head.borrow_mut() = saved;
+        self.audit_pending.borrow_mut().clear();
+    }
+
+    /// Insert the waiting records and write the head of the records appended in the open
+    /// transaction (called by `commit`).
     pub(super) fn write_audit_head(&self) -> rusqlite::Result<()> {
+        self.flush_audit()?;
         let head = self.audit_head.borrow_mut().take();
         match head {
             Some(h) if h.dirty => self
@@ -225,6 +341,7 @@ impl Store {
     pub(super) fn forget_audit_head(&self) {
         self.audit_head.borrow_mut().take();
         self.audit_saved.borrow_mut().clear();
+        self.audit_pending.borrow_mut().clear();
     }
 
     /// Records of a store from before the trail was chained: sealed into the chain once, in
@@ -263,6 +380,7 @@ impl Store {
 
     /// Records oldest first, filtered in SQL (actor, cmdlet and target case-insensitively).
     pub fn audit_records(&self, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
+        self.flush_audit()?;
         let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
         self.conn
             .prepare_cached(&format!(
@@ -278,6 +396,7 @@ impl Store {
     /// Walk the whole chain, streaming (a million records in constant memory). `anchor`: a
     /// (sequence, hash) noted earlier that the chain must still pass through.
     pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> rusqlite::Result<Verification> {
+        self.flush_audit()?;
         let head = self.audit_head()?;
         let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
         let mut rows = stmt.query([])?;
@@ -297,7 +416,7 @@ impl Store {
                 ));
                 break;
             }
-            let hash = chain(&previous, r.sequence, &r.entry);
+            let hash = chain(&previous, r.sequence, &r.entry.borrowed());
             if hex(&hash) != r.hash {
                 broken = Some((
                     r.sequence,
@@ -387,6 +506,55 @@ mod tests {
         assert_eq!((v.checked, v.broken, v.head.0), (5, None, 5));
     }
 
+    /// SHA-256 of 32 zero bytes and record 1 of `entry(1)`, computed apart from this code.
+    const FIRST_OF_ENTRY_1: &str = "e888d6fa86a14b8b8afc22f2074878c288131273fd035cde5dfd190ae390be9f";
+
+    /// The bytes hashed piece by piece are the bytes the chain was first defined over (one
+    /// buffer, built as below): records written before stay verifiable.
+    #[test]
+    fn the_hashed_bytes_are_the_ones_first_defined() {
+        fn as_first_defined(sequence: i64, e: &AuditEntry) -> Vec<u8> {
+            let fields: [Option<&str>; 8] = [
+                Some(&e.time),
+                Some(&e.actor),
+                Some(&e.cmdlet),
+                Some(&e.target),
+                Some(&e.parameters),
+                e.before.as_deref(),
+                e.after.as_deref(),
+                Some(&e.source),
+            ];
+            let mut out = Vec::new();
+            out.extend_from_slice(&sequence.to_le_bytes());
+            for field in fields {
+                match field {
+                    None => out.push(0),
+                    Some(text) => {
+                        out.push(1);
+                        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+                        out.extend_from_slice(text.as_bytes());
+                    }
+                }
+            }
+            out
+        }
+        let mut full = entry(7);
+        full.before = Some("{\"PersistentChatPolicy\":null}".into());
+        full.after = Some(String::new());
+        full.target = "sip:\u{e9}@contoso.com".into();
+        let previous = [7u8; 32];
+        for (sequence, e) in [(1, entry(1)), (123_456_789_012, full)] {
+            assert_eq!(canonical(sequence, &e), as_first_defined(sequence, &e));
+            let mut h = Sha256::new();
+            h.update(previous);
+            h.update(as_first_defined(sequence, &e));
+            let expected: [u8; 32] = h.finalize().into();
+            assert_eq!(chain(&previous, sequence, &e.borrowed()), expected);
+        }
+        // A fixed point: the first record of `entry(1)` after the genesis hash.
+        assert_eq!(hex(&chain(&GENESIS, 1, &entry(1).borrowed())), FIRST_OF_ENTRY_1);
+    }
+
     #[test]
     fn missing_and_empty_fields_hash_differently() {
         let mut a = entry(1);
@@ -414,6 +582,53 @@ mod tests {
         let (_d, store) = store_with(5);
         store.conn().execute("DELETE FROM audit WHERE id >= 4", []).unwrap();
         assert_eq!(first_bad(&store), Some(4));
+    }
+
+    /// Records wait in memory until a savepoint, a read of the trail or the commit: a read inside
+    /// the transaction sees them, a rolled-back block drops them with its head, and a head found
+    /// behind its records fails the commit (nothing commits without its record).
+    #[test]
+    fn waiting_records_are_read_rolled_back_and_committed_with_their_changes() {
+        let (_d, store) = store_with(2);
+        store.begin(true).unwrap();
+        store.append_audit(&entry(3)).unwrap();
+        assert_eq!(store.audit_records(&AuditQuery::default()).unwrap().len(), 3);
+        store.append_audit(&entry(4)).unwrap();
+        assert_eq!(store.audit_position().unwrap(), 4);
+        store.block_savepoint(1).unwrap();
+        store.append_audit(&entry(5)).unwrap();
+        store.savepoint().unwrap();
+        store.append_audit(&entry(6)).unwrap();
+        store.release_savepoint().unwrap();
+        store.rollback_block(1);
+        store.block_savepoint(1).unwrap();
+        store.append_audit(&entry(7)).unwrap();
+        store.release_block(1).unwrap();
+        store.commit().unwrap();
+        let all = store.audit_records(&AuditQuery::default()).unwrap();
+        let targets: Vec<&str> = all.iter().map(|r| r.entry.target.as_str()).collect();
+        assert_eq!(
+            targets,
+            [
+                "pc01.contoso.com\\Room1",
+                "pc01.contoso.com\\Room2",
+                "pc01.contoso.com\\Room3",
+                "pc01.contoso.com\\Room4",
+                "pc01.contoso.com\\Room7"
+            ]
+        );
+        let v = store.verify_audit(None).unwrap();
+        assert_eq!((v.checked, v.broken), (5, None));
+
+        // A head behind its records: the change and its record both stay out.
+        store.conn().execute("UPDATE audit_head SET count = 4", []).unwrap();
+        store.begin(true).unwrap();
+        store.conn().execute("INSERT INTO meta(key, value) VALUES ('probe', 'x')", []).unwrap();
+        store.append_audit(&entry(8)).unwrap();
+        assert!(store.commit().is_err());
+        assert!(!store.in_transaction());
+        assert_eq!(store.meta("probe").unwrap(), None);
+        assert_eq!(store.audit_records(&AuditQuery::default()).unwrap().len(), 5);
     }
 
     /// A pipeline item rolled back to its savepoint takes its record out of the head too.

@@ -80,6 +80,8 @@ pub struct Store {
     /// store/audit.rs), and its values at each open savepoint.
     audit_head: RefCell<Option<audit::Head>>,
     audit_saved: RefCell<Vec<Option<audit::Head>>>,
+    /// Records appended in the open transaction and not yet inserted (see `flush_audit`).
+    audit_pending: RefCell<Vec<audit::Pending>>,
     /// Transactions begun on this connection, and this connection's writes to what roles are made
     /// of (see `access::AccessKey` and `locked_moment`).
     transactions: Cell<u64>,
@@ -186,6 +188,7 @@ impl Store {
             last_id: Cell::new(0),
             audit_head: RefCell::new(None),
             audit_saved: RefCell::new(Vec::new()),
+            audit_pending: RefCell::new(Vec::new()),
             transactions: Cell::new(0),
             access_writes: Cell::new(0),
             marked: RefCell::new(HashSet::new()),
@@ -249,7 +252,11 @@ impl Store {
                 )),
             )));
         }
-        self.write_audit_head()?;
+        if let Err(e) = self.write_audit_head() {
+            // No change commits without its record.
+            self.rollback();
+            return Err(e);
+        }
         self.control("COMMIT")?;
         self.locked.set(false);
         self.end_of_transaction();
@@ -294,22 +301,20 @@ impl Store {
 
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
     pub fn savepoint(&self) -> rusqlite::Result<()> {
-        self.control("SAVEPOINT item")?;
-        self.audit_saved.borrow_mut().push(self.audit_head.borrow().clone());
-        Ok(())
+        self.save_audit_state()?;
+        self.control("SAVEPOINT item").inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_savepoint(&self) -> rusqlite::Result<()> {
         self.control("RELEASE item")?;
-        self.audit_saved.borrow_mut().pop();
+        self.drop_audit_state();
         Ok(())
     }
 
     /// Undo everything since `savepoint` and end it; the enclosing transaction stays open.
     pub fn rollback_to_savepoint(&self) {
         self.forget_pools();
-        let saved = self.audit_saved.borrow_mut().pop().flatten();
-        *self.audit_head.borrow_mut() = saved;
+        self.restore_audit_state();
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
         let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
@@ -551,6 +556,7 @@ impl Store {
 
     /// Has any cmdlet ever changed this store (is anything in its audit)?
     pub fn has_changes(&self) -> rusqlite::Result<bool> {
+        self.flush_audit()?;
         self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit)", [], |r| r.get(0))
     }
 

@@ -63,28 +63,37 @@ impl Store {
 
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
     pub fn block_savepoint(&self, depth: usize) -> rusqlite::Result<()> {
-        self.control(&format!("SAVEPOINT block{depth}"))
+        self.save_audit_state()?;
+        self.control(&format!("SAVEPOINT block{depth}")).inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_block(&self, depth: usize) -> rusqlite::Result<()> {
-        self.control(&format!("RELEASE block{depth}"))
+        self.control(&format!("RELEASE block{depth}"))?;
+        self.drop_audit_state();
+        Ok(())
     }
 
-    /// Undo a nested block; the enclosing unit stays open.
+    /// Undo a nested block; the enclosing unit stays open. The audit's head goes back with the
+    /// records the block appended.
     pub fn rollback_block(&self, depth: usize) {
         self.forget_pools();
         // The block's move of a pool mark may be among what is undone: the next change moves it.
         self.marked.borrow_mut().clear();
-        let _ = self.control(&format!("ROLLBACK TO block{depth}")).and_then(|()| self.release_block(depth));
+        self.restore_audit_state();
+        let _ = self
+            .control(&format!("ROLLBACK TO block{depth}"))
+            .and_then(|()| self.control(&format!("RELEASE block{depth}")));
     }
 
     /// Where the audit ends now: the changes a unit records come after it.
     pub fn audit_position(&self) -> rusqlite::Result<i64> {
+        self.flush_audit()?;
         self.conn.query_row("SELECT coalesce(max(rowid), 0) FROM audit", [], |r| r.get(0))
     }
 
     /// The targets changed since `position`, in the order they were changed, each once.
     pub fn audit_targets_since(&self, position: i64) -> rusqlite::Result<Vec<String>> {
+        self.flush_audit()?;
         let mut stmt = self.conn.prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
         let rows = stmt.query_map([position], |r| r.get::<_, Option<String>>(0))?;
         let mut out: Vec<String> = Vec::new();

@@ -142,6 +142,36 @@ fn records_live_in_the_central_database_through_fail_over_and_fail_back() {
     assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
 }
 
+/// A nested atomic block that stops takes its records back with its changes; the records around
+/// it, and those of a pipeline inside the unit (one of whose items fails), still chain.
+#[test]
+fn a_stopped_nested_block_leaves_the_chain_whole() {
+    let s = Store::examples();
+    let before = records(&s, "").len();
+    let code = format!(
+        r#"atomic(|| {{
+            set_cs_persistent_chat_room("{ROOM}", #{{Description: "outer 1"}});
+            try {{
+                atomic(|| {{
+                    set_cs_persistent_chat_room("{ROOM}", #{{Description: "inner"}});
+                    throw "stop";
+                }});
+            }} catch {{}}
+            set_cs_persistent_chat_room("{ROOM}", #{{Description: "outer 2"}});
+            get_cs_persistent_chat_room("{ROOM}").set_cs_persistent_chat_room(#{{Description: "piped"}});
+        }});
+        get_cs_persistent_chat_audit_record(#{{Target: "*financeroom"}}).len()"#
+    );
+    let run = s.c(&code);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let all = records(&s, "");
+    let descriptions: Vec<&Value> = all[before..].iter().map(|r| &r["After"]["Description"]).collect();
+    assert_eq!(descriptions, ["outer 1", "outer 2", "piped"]);
+    let (run, v) = verify(&s);
+    assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
+    assert_eq!(v["RecordsChecked"].as_u64(), Some((before + 3) as u64));
+}
+
 #[test]
 fn concurrent_writers_extend_one_chain() {
     let s = Store::examples();
