@@ -149,6 +149,11 @@ CREATE TABLE atomic_files (
     PRIMARY KEY (unit, ord)
 );
 "#,
+    // Every open asks whether records from before the chain wait to be sealed; without this
+    // (empty) partial index that question scans the whole trail.
+    r#"
+CREATE INDEX audit_unsealed ON audit(id) WHERE hash IS NULL;
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.
