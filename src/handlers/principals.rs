@@ -72,64 +72,58 @@ pub(crate) fn parse_expr(b: &Bound, t: ObjType) -> CmdletResult<Option<expr::Exp
     Ok(Some(e))
 }
 
-/// `-LdapFilter`. An attribute that is neither a mapped LDAP name, a property of directory
-/// objects, nor carried by any principal of the directory would match nothing (or, negated,
-/// everything): it stops the call, naming the attribute, before anything runs.
+/// `-LdapFilter`, its attributes checked as `check_directory_names` does (mapped LDAP names such
+/// as `msRTCSIP-PrimaryUserAddress` always pass).
 pub(crate) fn parse_ldap(store: &Store, b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
     let Some(f) = b.str("LDAPFilter").or_else(|| b.str("LdapFilter")) else { return Ok(None) };
     let filter = ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}")))?;
-    let unknown = |name: &str| !ObjType::AdPrincipal.has_property(name, &[]);
-    if filter.attributes().iter().any(|a| !a.is_mapped() && unknown(&a.name)) {
-        let present = store.attribute_names()?;
-        for a in filter.attributes() {
-            if a.is_mapped() || !unknown(&a.name) || present.iter().any(|p| p.eq_ignore_ascii_case(&a.name)) {
-                continue;
-            }
-            let mut candidates: Vec<&str> = ldap::MAPPED_NAMES.to_vec();
-            candidates.extend(ObjType::AdPrincipal.properties());
-            candidates.extend(present.iter().map(String::as_str));
-            dedup_ignoring_case(&mut candidates);
-            return Err(CmdletError::invalid(format!(
-                "-LdapFilter '{f}': no principal of the directory has the attribute '{}'{}",
-                a.name,
-                did_you_mean(&a.name, &candidates, "attributes")
-            ))
-            .terminating());
-        }
+    let unmapped = filter.attributes().into_iter().filter(|a| !a.is_mapped()).map(|a| a.name.as_str());
+    if let Some(why) = check_directory_names(store, unmapped, &ldap::MAPPED_NAMES, "attribute")? {
+        return Err(CmdletError::invalid(format!("-LdapFilter '{f}': {why}")).terminating());
     }
     Ok(Some(filter))
 }
 
-/// Keep the first spelling of each name.
-fn dedup_ignoring_case(names: &mut Vec<&str>) {
-    let mut seen = std::collections::HashSet::new();
-    names.retain(|n| seen.insert(n.to_ascii_lowercase()));
-}
-
-/// `-Filter` over directory principals: as `parse_expr`, and a property that is neither defined
-/// nor carried by any principal (`Departmnt`) is refused too.
+/// `-Filter` over directory principals: as `parse_expr`, its properties checked as
+/// `check_directory_names` does.
 fn parse_principal_expr(store: &Store, b: &Bound) -> CmdletResult<Option<expr::Expr>> {
     let Some(e) = parse_expr(b, ObjType::AdPrincipal)? else { return Ok(None) };
-    let props = e.properties();
-    if props.iter().all(|p| ObjType::AdPrincipal.has_property(p, &[])) {
-        return Ok(Some(e));
-    }
-    let present = store.attribute_names()?;
-    for p in props.iter().filter(|p| !ObjType::AdPrincipal.has_property(p, &[])) {
-        if present.iter().any(|a| a.eq_ignore_ascii_case(p)) {
-            continue;
-        }
-        let mut candidates: Vec<&str> = ObjType::AdPrincipal.properties().to_vec();
-        candidates.extend(present.iter().map(String::as_str));
-        dedup_ignoring_case(&mut candidates);
+    if let Some(why) = check_directory_names(store, e.properties().iter().map(String::as_str), &[], "property")? {
         let f = b.str("Filter").unwrap_or_default();
-        return Err(CmdletError::invalid(format!(
-            "-Filter '{f}': no principal of the directory has the property '{p}'{}",
-            did_you_mean(p, &candidates, "properties")
-        ))
-        .terminating());
+        return Err(CmdletError::invalid(format!("-Filter '{f}': {why}")).terminating());
     }
     Ok(Some(e))
+}
+
+/// A filter's name that is neither a property of directory objects nor carried by any principal
+/// of the directory would match nothing (or, negated, everything): the message naming it, with
+/// the closest of `also`, the properties and the attributes present (None: all known). The directory's attribute
+/// names are read only when some name is not a property.
+fn check_directory_names<'a>(
+    store: &Store,
+    names: impl Iterator<Item = &'a str>,
+    also: &[&str],
+    what: &str,
+) -> CmdletResult<Option<String>> {
+    let t = ObjType::AdPrincipal;
+    let unknown: Vec<&str> = names.filter(|n| !t.has_property(n, &[])).collect();
+    if unknown.is_empty() {
+        return Ok(None);
+    }
+    let present = store.attribute_names()?;
+    let Some(name) = unknown.into_iter().find(|n| !present.iter().any(|p| p.eq_ignore_ascii_case(n))) else {
+        return Ok(None);
+    };
+    let mut candidates: Vec<&str> = also.to_vec();
+    candidates.extend(t.properties());
+    candidates.extend(present.iter().map(String::as_str));
+    let mut seen = std::collections::HashSet::new();
+    candidates.retain(|c| seen.insert(c.to_ascii_lowercase()));
+    let plural = if what == "property" { "properties" } else { "attributes" };
+    Ok(Some(format!(
+        "no principal of the directory has the {what} '{name}'{}",
+        did_you_mean(name, &candidates, plural)
+    )))
 }
 
 /// Principals named by `-Identity` (NotFound when a non-wildcard identity matches nothing).
