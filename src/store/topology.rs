@@ -1,6 +1,7 @@
 //! Topology tables: SIP domains, sites, SQL instances, pools, servers, services.
 
 use rusqlite::{OptionalExtension, params};
+use std::rc::Rc;
 
 use super::Store;
 use crate::catalog::enums::PoolState;
@@ -73,7 +74,7 @@ pub fn endpoint_container(domain_dn: &str) -> String {
 const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, default_endpoint, state, ord";
 
 /// Temporary (per-connection) triggers that move an epoch on every row this connection inserts,
-/// deletes or changes in the tables `pools()` reads. Triggers rather than `total_changes` so that
+/// deletes or changes in the tables `pools()` and `attach_pool_databases` read. Triggers rather than `total_changes` so that
 /// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
 /// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
 pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
@@ -85,6 +86,7 @@ pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()
         ("pools", format!("UPDATE OF {WATCHED_POOL_COLUMNS}")),
         ("pool_servers", "UPDATE".to_string()),
         ("services", "UPDATE".to_string()),
+        ("sql_instances", "UPDATE".to_string()),
     ] {
         for event in ["INSERT", "DELETE", update.as_str()] {
             let name = format!("topology_epoch_{table}_{}", event.split(' ').next().unwrap_or(event).to_lowercase());
@@ -117,12 +119,17 @@ impl Store {
 
     /// Every pool with its servers, in FQDN order.
     pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+        Ok(self.shared_pools()?.to_vec())
+    }
+
+    /// `pools` without copying them: every chat-object call looks its pool up.
+    fn shared_pools(&self) -> rusqlite::Result<Rc<[PoolRow]>> {
         let key = self.cache_key()?;
         if let Some(pools) = self.cached_pools(key) {
             return Ok(pools);
         }
-        let pools = self.read_pools()?;
-        self.cache_pools(key, &pools);
+        let pools: Rc<[PoolRow]> = self.read_pools()?.into();
+        self.cache_pools(key, Rc::clone(&pools));
         Ok(pools)
     }
 
@@ -377,13 +384,13 @@ impl Store {
     /// A Persistent Chat pool by FQDN, or the only one when `fqdn` is
     /// `None` (rule 2). Errors name the cmdlet-facing problem.
     pub fn pchat_pool(&self, fqdn: Option<&str>) -> CmdletResult<PoolRow> {
-        let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
+        let all = self.shared_pools()?;
+        let pools: Vec<&PoolRow> = all.iter().filter(|p| p.is_pchat).collect();
         match fqdn {
             Some(f) => {
                 let f = f.trim();
-                let known: Vec<String> = pools.iter().map(|p| p.fqdn.clone()).collect();
-                pools.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).ok_or_else(|| {
-                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).map(|p| (*p).clone()).ok_or_else(|| {
+                    let known: Vec<&str> = pools.iter().map(|p| p.fqdn.as_str()).collect();
                     let hint = crate::values::text::did_you_mean(f, &known, "pools");
                     CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology{hint}"))
                         .with_target(f)
@@ -391,9 +398,8 @@ impl Store {
             }
             None => {
                 let n = pools.len();
-                let mut it = pools.into_iter();
-                match (it.next(), n) {
-                    (Some(p), 1) => Ok(p),
+                match (pools.first(), n) {
+                    (Some(p), 1) => Ok((*p).clone()),
                     (_, 0) => Err(CmdletError::invalid("the topology has no Persistent Chat pool; publish one first")),
                     _ => Err(CmdletError::invalid(format!(
                         "the pool must be specified with -PersistentChatPoolFqdn: the topology has {n} Persistent Chat pools"
@@ -498,6 +504,23 @@ mod tests {
         // A DELETE without WHERE (which SQLite's update hook would not report).
         store.conn().execute_batch("DELETE FROM pool_servers; DELETE FROM pools;").unwrap();
         assert!(store.pools().unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_sql_instances_memo_follows_this_connection_and_other_connections() {
+        let (d, store) = store_with_a_pool();
+        let files = |s: &Store| -> Vec<String> { s.instance_rows().unwrap().0.iter().map(|r| r.1.clone()).collect() };
+        assert!(files(&store).is_empty());
+        store.conn().execute("INSERT INTO sql_instances(identity, file) VALUES ('sql01\\rtc', 'a.db')", []).unwrap();
+        assert_eq!(files(&store), ["a.db"]);
+        assert!(!store.instance_rows().unwrap().1, "unchanged rows are not read again");
+        store.conn().execute("UPDATE sql_instances SET file = 'b.db'", []).unwrap();
+        assert_eq!(files(&store), ["b.db"]);
+        let other = Store::open(&d.path().join("pchat.db")).unwrap();
+        other.conn().execute("UPDATE sql_instances SET file = 'c.db'", []).unwrap();
+        assert_eq!(files(&store), ["c.db"]);
+        other.conn().execute("DELETE FROM sql_instances", []).unwrap();
+        assert!(files(&store).is_empty());
     }
 
     #[test]
