@@ -281,6 +281,18 @@ fn a_bad_service_version_is_refused_naming_the_field() {
         assert!(line.contains(&want), "{line}");
         assert!(line.contains("Version must be a whole number from 1 to 99"), "{line}");
     }
+    // The published topology stands, versions and all.
+    assert_eq!(s.c("get_cs_service(#{PersistentChatServer: true}).map(|s| s.Version)").ok().stdout.trim(), "7\n6");
+}
+
+/// The demo topology gives its Persistent Chat services versions (and its other services none).
+#[test]
+fn the_demo_topology_carries_persistent_chat_versions() {
+    let s = Store::demo();
+    let run = s.c("(Get-CsService -PersistentChatServer) | ForEach-Object { \"$($_.PoolFqdn) $($_.Version)\" }").ok();
+    assert_eq!(run.stdout.trim(), "pc01.contoso.com 7\npc02.contoso.com 6");
+    let run = s.c("get_cs_service(#{Registrar: true}).filter(|s| s.Version != ()).len()").ok();
+    assert_eq!(run.stdout.trim(), "0");
 }
 
 #[test]
