@@ -11,6 +11,8 @@ use crate::errors::{CmdletError, CmdletResult};
 pub struct ServiceSpec {
     pub role: String,
     pub dependents: Vec<String>,
+    /// The topology's `Version` of the service; `None` when it gives none (never defaulted).
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +63,7 @@ pub struct ServiceRow {
     pub pool: String,
     pub site: String,
     pub dependents: Vec<String>,
+    pub version: Option<i64>,
 }
 
 /// Where an endpoint contact lives.
@@ -177,7 +180,7 @@ impl Store {
     pub fn services(&self) -> rusqlite::Result<Vec<ServiceRow>> {
         self.conn
             .prepare_cached(
-                "SELECT s.role, p.fqdn, p.site, s.dependents FROM services s JOIN pools p ON p.fqdn = s.pool
+                "SELECT s.role, p.fqdn, p.site, s.dependents, s.version FROM services s JOIN pools p ON p.fqdn = s.pool
                  ORDER BY p.fqdn COLLATE NOCASE, s.role COLLATE NOCASE",
             )?
             .query_map([], |r| {
@@ -187,6 +190,7 @@ impl Store {
                     pool: r.get(1)?,
                     site: r.get(2)?,
                     dependents: serde_json::from_str(&deps).unwrap_or_default(),
+                    version: r.get(4)?,
                 })
             })?
             .collect()
@@ -290,8 +294,8 @@ impl Store {
             }
             for s in &p.services {
                 c.execute(
-                    "INSERT INTO services(role, pool, dependents) VALUES (?1, ?2, ?3)",
-                    params![s.role, p.fqdn, serde_json::to_string(&s.dependents).unwrap_or_default()],
+                    "INSERT INTO services(role, pool, dependents, version) VALUES (?1, ?2, ?3, ?4)",
+                    params![s.role, p.fqdn, serde_json::to_string(&s.dependents).unwrap_or_default(), s.version],
                 )?;
             }
         }
@@ -535,5 +539,54 @@ mod tests {
         store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
         store.commit().unwrap();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
+    }
+
+    #[test]
+    fn a_service_version_is_stored_and_read_back_and_none_stays_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pchat.db")).unwrap();
+        let service = |role: &str, version| ServiceSpec { role: role.into(), dependents: Vec::new(), version };
+        let spec = TopologySpec {
+            sip_domains: vec!["contoso.com".into()],
+            sites: vec!["Dublin".into()],
+            sql_instances: Vec::new(),
+            pools: vec![PoolSpec {
+                fqdn: "fe01.contoso.com".into(),
+                site: "Dublin".into(),
+                services: vec![service("Registrar", Some(7)), service("WebServer", None)],
+                servers: vec!["fe01.contoso.com".into()],
+                active_servers: vec!["fe01.contoso.com".into()],
+                database: None,
+                backup_database: None,
+                default_endpoint: None,
+            }],
+        };
+        store.replace_topology(&spec).unwrap();
+        let got: Vec<(String, Option<i64>)> =
+            store.services().unwrap().into_iter().map(|s| (s.role, s.version)).collect();
+        assert_eq!(got, [("Registrar".to_string(), Some(7)), ("WebServer".to_string(), None)]);
+    }
+
+    /// Services published before the column existed have no version after the upgrade: NULL,
+    /// not a default.
+    #[test]
+    fn services_from_before_the_version_column_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pchat.db");
+        let steps = crate::store::schema::CENTRAL;
+        let step = steps.iter().position(|s| s.contains("ADD COLUMN version")).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrate(&conn, &steps[..step]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+             INSERT INTO pools(fqdn, site, ord) VALUES ('fe01.contoso.com', 'Dublin', 0);
+             INSERT INTO services(role, pool) VALUES ('Registrar', 'fe01.contoso.com');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let services = store.services().unwrap();
+        assert_eq!(services.len(), 1);
+        assert_eq!((services[0].role.as_str(), services[0].version), ("Registrar", None));
     }
 }
