@@ -230,12 +230,21 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
+        // A Ctrl-C that stopped the last statement does not stop this one. (A run's single
+        // statement keeps a signal that came before it started: it stops at once.)
+        crate::interrupt::reset();
         let rhai = if powershell::looks_like_powershell(code) {
             powershell::for_engine(code, &self.variables(), |c| self.is_available(c)).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
-        Shell::eval(self, &rhai).map_err(|e| self.describe_error(&e))
+        Shell::eval(self, &rhai).map_err(|e| {
+            let text = self.describe_error(&e);
+            match self.interrupted_note() {
+                Some(note) => format!("{text}\n{note}"),
+                None => text,
+            }
+        })
     }
     fn engine(&self) -> &rhai::Engine {
         Shell::engine(self)
@@ -355,6 +364,9 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
                 text.insert_str(i + 2, &format!("{}, ", file.display()));
             }
             crate::streams::error(&text);
+            if let Some(note) = shell.interrupted_note() {
+                crate::streams::error(&note);
+            }
             if engine::is_syntax_error(&e) {
                 EXIT_USAGE
             } else {

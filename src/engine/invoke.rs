@@ -85,12 +85,18 @@ pub fn invoke(
         let what_if = prepared.common.what_if || s.what_if;
         let committed = if what_if {
             s.store.rollback();
+            s.done.drop_pending();
             Ok(())
         } else {
-            s.store.commit()
+            let committed = s.store.commit();
+            if committed.is_ok() {
+                s.done.commit_pending();
+            }
+            committed
         };
         if let Err(e) = committed {
             s.store.rollback();
+            s.done.drop_pending();
             let mut e = CmdletError::from(e).terminating();
             e.cmdlet = cmdlet.name;
             return Err(throw(&e));
@@ -257,8 +263,9 @@ fn run_one(
         ctx.reported.clear();
         result = handler(&mut ctx, bound);
     }
+    let changed = !ctx.changed.is_empty();
     let result = result.and_then(|out| {
-        if !ctx.changed.is_empty() {
+        if changed {
             record(&ctx, bound, s.origin.source(s.line))?;
         }
         Ok(out)
@@ -277,9 +284,15 @@ fn run_one(
         Ok(out) if !what_if => {
             if nested {
                 s.store.release_savepoint()?;
+                if changed {
+                    s.done.pending(cmdlet.name);
+                }
                 return Ok(out);
             }
             s.store.commit()?;
+            if changed {
+                s.done.committed(cmdlet.name);
+            }
             crate::fault::point("committed");
             if cmdlet.noun == crate::catalog::Noun::Topology && !cmdlet.is_read_only() {
                 // New SQL instances get their pool database files now rather than on first use.

@@ -2,6 +2,7 @@
 //! docs/command-line.md, the error stream, WhatIf/Confirm, strict variables, Ctrl-C, modules.
 
 pub mod budget;
+mod done;
 mod files;
 mod invoke;
 mod modules;
@@ -68,6 +69,8 @@ pub struct Session {
     /// Where calls come from, and the script line of the call running now (audit trail).
     pub origin: Origin,
     pub line: Option<usize>,
+    /// What the running statement has committed (reported when it is stopped part-way).
+    pub done: done::Done,
 }
 
 impl Session {
@@ -255,6 +258,7 @@ impl Shell {
             access: crate::access::Access::new(opts.acting),
             origin: opts.origin,
             line: None,
+            done: done::Done::default(),
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -309,7 +313,7 @@ impl Shell {
 
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
     pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
-        crate::interrupt::reset();
+        self.session.borrow_mut().done.clear();
         let ast = self.engine.compile_with_scope(&self.scope, code)?;
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
@@ -342,6 +346,15 @@ impl Shell {
     pub fn check_acting_identity(&self) -> Result<(), String> {
         let s = self.session.borrow();
         s.access.check_declared(&s.store)
+    }
+
+    /// After a statement a signal stopped: what it had committed, which stands.
+    pub fn interrupted_note(&self) -> Option<String> {
+        crate::interrupt::signal()?;
+        Some(format!(
+            "pchat: committed before the interruption, and kept: {}; the change in progress was undone",
+            self.session.borrow().done.summary()
+        ))
     }
 
     pub fn errors_written(&self) -> usize {

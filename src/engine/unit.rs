@@ -146,6 +146,7 @@ pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
         Ok(j) => j,
         Err(why) => {
             s.store.rollback();
+            s.done.drop_pending();
             abandon(&unit, None);
             return Err(why);
         }
@@ -154,14 +155,17 @@ pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
     // A signal that came after the last statement still stops the commit.
     if crate::interrupt::requested() {
         s.store.rollback();
+        s.done.drop_pending();
         abandon(&unit, journal);
         return Err(crate::interrupt::describe(""));
     }
     if let Err(e) = s.store.commit() {
         s.store.rollback();
+        s.done.drop_pending();
         abandon(&unit, journal);
         return Err(format!("the commit failed: {e}"));
     }
+    s.done.commit_pending();
     crate::fault::point("atomic:committed");
     let failed = unit.staging.place();
     crate::fault::point("atomic:files-placed");
@@ -182,6 +186,7 @@ pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
 pub fn rollback(s: &mut Session) -> Option<Rc<Staging>> {
     let unit = s.unit.take()?;
     s.store.rollback();
+    s.done.drop_pending();
     Some(unit.staging)
 }
 
@@ -200,11 +205,13 @@ pub fn atomic_block(
                 unit.depth += 1;
                 unit.staging.open_block();
                 let depth = unit.depth;
+                s.done.open_block();
                 if let Err(e) = s.store.block_savepoint(depth) {
                     if let Some(u) = s.unit.as_mut() {
                         u.depth -= 1;
                         u.staging.discard_block();
                     }
+                    s.done.discard_block();
                     return Err(runtime(format!("atomic: cannot open the block: {e}")));
                 }
                 Some(depth)
@@ -231,6 +238,7 @@ pub fn atomic_block(
                 u.depth -= 1;
                 u.staging.close_block();
             }
+            s.done.close_block();
             s.store.release_block(depth).map_err(|e| runtime(format!("atomic: cannot close the block: {e}")))?;
             Ok(value)
         }
@@ -240,6 +248,7 @@ pub fn atomic_block(
                 u.staging.discard_block();
             }
             s.store.rollback_block(depth);
+            s.done.discard_block();
             crate::streams::warning("atomic: the block stopped; every change it made was undone");
             Err(e)
         }

@@ -161,25 +161,13 @@ pub fn format_value(v: &Dynamic, spec: &str) -> Result<String, String> {
     Ok(text(v.clone()))
 }
 
-fn group_thousands(int_part: &str) -> String {
-    let digits: Vec<char> = int_part.chars().collect();
-    let mut out = String::new();
-    for (k, c) in digits.iter().enumerate() {
-        if k > 0 && (digits.len() - k).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(*c);
-    }
-    out
-}
-
 fn fixed(n: f64, decimals: usize, thousands: bool) -> String {
     let s = format!("{:.*}", decimals, n.abs());
     let (int_part, frac) = match s.split_once('.') {
         Some((i, f)) => (i.to_string(), Some(f.to_string())),
         None => (s, None),
     };
-    let int_part = if thousands { group_thousands(&int_part) } else { int_part };
+    let int_part = if thousands { crate::values::text::group_thousands(&int_part) } else { int_part };
     let sign = if n < 0.0 && s_nonzero(n, decimals) { "-" } else { "" };
     match frac {
         Some(f) => format!("{sign}{int_part}.{f}"),

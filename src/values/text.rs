@@ -105,6 +105,19 @@ pub fn clip(s: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// The digits of an integer with a comma every three: "1234567" → "1,234,567".
+pub fn group_thousands(digits: &str) -> String {
+    let n = digits.chars().count();
+    let mut out = String::new();
+    for (k, c) in digits.chars().enumerate() {
+        if k > 0 && (n - k).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

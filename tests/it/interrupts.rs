@@ -123,6 +123,7 @@ fn ctrl_c_stops_a_pipeline_keeping_the_objects_done_and_saying_so() {
     assert_eq!(run.code, 130, "{}", run.stderr);
     let total = s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim().to_string();
     assert!(run.stderr.contains(&format!("interrupted (Ctrl-C); 0 of {total} objects done")), "{}", run.stderr);
+    assert!(run.stderr.contains("pchat: committed before the interruption, and kept: no change;"), "{}", run.stderr);
     assert!(!run.stdout.contains("after"));
     let changed = s.c(r#"get_cs_persistent_chat_room().filter(|r| r.Description == "changed").len()"#).ok();
     assert_eq!(changed.stdout.trim(), "0");
@@ -222,4 +223,49 @@ fn ctrl_c_at_a_prompt_stops_the_whole_statement() {
     assert!(run.stderr.contains("interrupted (Ctrl-C)"), "{}", run.stderr);
     assert!(!run.stdout.contains("after"));
     assert_eq!(s.dump(), before, "nothing was removed");
+}
+
+/// A runbook stopped between statements says which changes were committed before the signal
+/// (and so stand), and the statements after it do not run.
+#[test]
+fn an_interrupted_runbook_says_what_it_committed_before_the_signal() {
+    let s = Store::examples();
+    let runbook = s.dir.path().join("stopped.rhai");
+    std::fs::write(
+        &runbook,
+        r#"new_cs_persistent_chat_category(#{Name: "Ärende", PersistentChatPoolFqdn: "pc01.contoso.com"});
+get_cs_persistent_chat_room().set_cs_persistent_chat_room(#{Description: "Reviewed"});
+"#,
+    )
+    .unwrap();
+    let run = signal_at(&s, "committed", libc::SIGINT, &["run", &runbook.to_string_lossy()]);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "pchat: committed before the interruption, and kept: 1 change (New-CsPersistentChatCategory 1); the change in progress was undone"
+        ),
+        "{}",
+        run.stderr
+    );
+    let kept = s.c(r#"get_cs_persistent_chat_category("pc01.contoso.com\\Ärende").len()"#).ok();
+    assert_eq!(kept.stdout.trim(), "1");
+    let reviewed = s.c(r#"get_cs_persistent_chat_room(#{Filter: "Description -eq 'Reviewed'"}).len()"#).ok();
+    assert_eq!(reviewed.stdout.trim(), "0");
+}
+
+/// An atomic run stopped part-way keeps nothing, and says so.
+#[test]
+fn an_interrupted_atomic_run_says_nothing_was_kept() {
+    let s = Store::examples();
+    let runbook = s.dir.path().join("atomic.rhai");
+    std::fs::write(
+        &runbook,
+        r#"new_cs_persistent_chat_category(#{Name: "Kept?", PersistentChatPoolFqdn: "pc01.contoso.com"}); print("after")"#,
+    )
+    .unwrap();
+    let before = s.dump();
+    let run = signal_at(&s, "atomic:begun", libc::SIGINT, &["run", "--atomic", &runbook.to_string_lossy()]);
+    assert_eq!(run.code, 130, "{}", run.stderr);
+    assert!(run.stderr.contains("pchat: committed before the interruption, and kept: no change;"), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
 }
