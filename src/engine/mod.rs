@@ -497,6 +497,7 @@ const BUILTINS: &[&str] = &[
     "last_errors",
     "clear_errors",
     "is_what_if",
+    "is_plan",
     "utc_date",
     "utc_day_number",
     "read_csv",
@@ -609,6 +610,10 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
     // Runbooks skip their verification steps when nothing is being changed (`--what-if`).
     let s = session.clone();
     engine.register_fn("is_what_if", move || s.borrow().what_if);
+    // Under `--plan` changes are made, so verification steps still run, but none is kept: a
+    // runbook's report says "would be" (`is_what_if() || is_plan()`).
+    let s = session.clone();
+    engine.register_fn("is_plan", move || s.borrow().unit.as_ref().is_some_and(|u| matches!(u.kind, unit::Kind::Plan)));
     // Scheduled runbooks (retention, rotation) need today's date: `utc_date(-90)` is the UTC date
     // 90 days ago as yyyy-MM-dd; `utc_day_number()` counts days since 1970-01-01.
     // A date out of range is an error, never today's date: a retention cut-off that fell back to

@@ -749,3 +749,18 @@ Write-Host "host line"
     let description = s.c(r#"get_cs_persistent_chat_category("pc01.contoso.com\\PsCat")[0].Description"#).ok();
     assert_eq!(description.stdout.trim(), "from ps");
 }
+
+/// Under `--plan` a shipped runbook's report says what would be done, as under `--what-if`:
+/// nothing of a plan is kept.
+#[test]
+fn a_planned_runbook_reports_what_would_be_done() {
+    let s = Store::examples();
+    let plan = s.run(&["run", "--plan", &format!("{ROOT}/scripts/retention.rhai"), "--arg", "Days=1"]).ok();
+    let said = format!("{}{}", plan.stdout, plan.stderr);
+    assert!(said.contains("messages would be deleted in"), "{said}");
+    assert!(!said.contains("messages deleted in"), "{said}");
+    let real = s.run(&["run", &format!("{ROOT}/scripts/retention.rhai"), "--arg", "Days=1"]).ok();
+    assert!(real.stdout.contains("messages deleted in"), "{}", real.stdout);
+    let code = "print(is_plan())";
+    assert_eq!(s.c(code).ok().stdout.trim(), "false");
+}
