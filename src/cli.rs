@@ -449,8 +449,11 @@ pub fn main() -> i32 {
             (None, None) if stdin_script => engine::Origin::Stdin,
             (None, None) => engine::Origin::Repl(uuid::Uuid::new_v4().simple().to_string()[..8].to_string()),
         },
-        read_only: cli.what_if || matches!(cli.command, Some(Command::Run { plan: true, .. })),
+        read_only: writes_nothing(&cli),
     };
+    if cli.demo && opts.read_only && !db.exists() {
+        return demo_not_loaded(&db);
+    }
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
     let new_store = (!cli.demo && !db.exists()).then(|| (db.clone(), folder.filter(|f| !f.exists())));
@@ -486,9 +489,28 @@ pub fn main() -> i32 {
     code
 }
 
+/// `--what-if` and `--plan` promise to keep no change.
+fn writes_nothing(cli: &Cli) -> bool {
+    cli.what_if || matches!(cli.command, Some(Command::Run { plan: true, .. }))
+}
+
+/// `--demo` with `--what-if` or `--plan` on a store the demo is not loaded into: loading it
+/// would write, so nothing runs.
+fn demo_not_loaded(db: &Path) -> i32 {
+    eprintln!(
+        "pchat: --demo: the demo is not loaded into {} yet, and loading it writes; load it first with `pchat --demo --db {} -c 1`, then add --what-if or --plan",
+        db.display(),
+        db.display()
+    );
+    EXIT_USAGE
+}
+
 /// Run what the command line asks for in the opened store; the exit code.
 fn run(shell: &mut Shell, cli: &Cli, db: &Path, script: Option<(PathBuf, String)>) -> i32 {
     let shell = &mut *shell;
+    if cli.demo && writes_nothing(cli) && !shell.has_topology() {
+        return demo_not_loaded(db);
+    }
     if cli.demo
         && let Err(e) = load_demo(shell, db)
     {

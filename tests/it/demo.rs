@@ -173,3 +173,37 @@ fn a_mistyped_pool_is_named_with_a_suggestion() {
     let run = s.run(&["run", &script("retention.rhai"), "--arg", "Pool=pc09"]);
     assert!(run.stderr.contains("valid pools: pc01.contoso.com, pc02.contoso.com"), "{}", run.stderr);
 }
+
+/// `--demo --what-if` (or `--plan`) on a store the demo is not loaded into writes nothing and says
+/// how to load it first; once loaded, both run.
+#[test]
+fn demo_with_what_if_or_plan_does_not_load_the_demo_and_says_so() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("demo.db");
+    let db = db.to_string_lossy().to_string();
+    let runbook = dir.path().join("count.rhai");
+    std::fs::write(&runbook, "print(get_cs_persistent_chat_room().len());").expect("runbook");
+    let runbook = runbook.to_string_lossy().to_string();
+    let pchat = |args: &[&str]| {
+        common::Run::from(
+            std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+                .args(["--demo", "--db", &db])
+                .args(args)
+                .env_remove("PCHAT_DB")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("pchat runs"),
+        )
+    };
+    for args in [&["--what-if", "-c", "1"][..], &["run", "--plan", &runbook][..]] {
+        let run = pchat(args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("the demo is not loaded into"), "{}", run.stderr);
+        assert!(run.stderr.contains("-c 1`, then add --what-if or --plan"), "{}", run.stderr);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").flatten().map(|e| e.file_name()).collect();
+        assert_eq!(left.len(), 1, "only the runbook: {left:?}");
+    }
+    pchat(&["-c", "1"]).ok();
+    assert_eq!(pchat(&["--what-if", "-c", "get_cs_persistent_chat_room().len()"]).ok().stdout.trim(), "9");
+    assert!(pchat(&["run", "--plan", &runbook]).ok().stderr.contains("9"));
+}
