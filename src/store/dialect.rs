@@ -1,6 +1,8 @@
 //! What is particular to SQLite in the SQL the store derives from the object descriptors, kept in
 //! one place so that another database can supply its own spelling.
 
+use crate::catalog::descriptor::Database;
+
 /// The `n`th (1-based) statement parameter.
 pub fn param(n: usize) -> String {
     format!("?{n}")
@@ -21,6 +23,26 @@ pub fn order_nocase(expr: &str) -> String {
 /// schema's name (`Store::pool_write` does it for every copy of the pool's data).
 pub fn pool_table(table: &str) -> String {
     format!("{{db}}.{table}")
+}
+
+/// A described object type's table in its database (the central database's tables are the
+/// connection's own, named bare).
+pub fn table(database: Database, table: &str) -> String {
+    match database {
+        Database::Pool => pool_table(table),
+        Database::Central => table.to_string(),
+    }
+}
+
+/// The text under `key` of the JSON object in `column`; NULL when absent, of another JSON type
+/// (a number or a list is not shown as text) or when the column is not JSON at all (CASE
+/// short-circuits: json_type would fail on it). `key` is a
+/// descriptor's constant, never input.
+pub fn json_text(column: &str, key: &str) -> String {
+    format!(
+        "CASE WHEN json_valid({column}) THEN CASE json_type({column}, '$.{key}') \
+         WHEN 'text' THEN json_extract({column}, '$.{key}') END END"
+    )
 }
 
 /// The statement for one schema: reads run on the serving copy only.

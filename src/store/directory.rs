@@ -148,7 +148,7 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
 }
 
 /// Standard order for principals: display name (or name), then DN, case-insensitive.
-const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
+pub(super) const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
 
 impl Store {
     pub(super) fn principals_where(

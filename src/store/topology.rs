@@ -338,7 +338,6 @@ impl Store {
     }
 
     fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {
-        let domain_dn = self.domain_dn()?.unwrap_or_default();
         for p in spec.pools.iter().filter(|p| p.services.iter().any(|s| s.role == PCHAT_ROLE)) {
             let Some(sip) = &p.default_endpoint else { continue };
             let holder: Option<Option<String>> = self
@@ -355,19 +354,7 @@ impl Store {
                 }
                 None => {}
             }
-            let dn = format!("CN={{{}}},{}", uuid::Uuid::new_v4(), endpoint_container(&domain_dn));
-            self.conn.execute(
-                "INSERT INTO principals(dn, kind, name, display_name, sip, endpoint_pool, parent_dn)
-                 VALUES (?1, 'Contact', ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    dn,
-                    crate::store::directory::first_rdn_value(&dn),
-                    format!("Persistent Chat {}", p.fqdn),
-                    sip,
-                    p.fqdn,
-                    endpoint_container(&domain_dn)
-                ],
-            )?;
+            self.insert_endpoint(sip, Some(&format!("Persistent Chat {}", p.fqdn)), &p.fqdn)?;
         }
         Ok(())
     }

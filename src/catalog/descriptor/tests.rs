@@ -63,3 +63,17 @@ fn plain_properties_are_parameters_of_new_and_set() {
         }
     }
 }
+
+#[test]
+fn every_descriptor_gives_its_types_output_order() {
+    for d in ALL {
+        assert_eq!(d.obj.properties(), d.names().as_slice(), "{:?}", d.obj);
+        for (i, p) in d.properties.iter().enumerate() {
+            assert!(!d.properties[..i].iter().any(|q| q.name.eq_ignore_ascii_case(p.name)), "{}", p.name);
+        }
+    }
+    // An endpoint's Identity is its DN, not `<pool>\<name>`; a new one is a contact.
+    assert_eq!(ENDPOINT.properties[0].source, Source::Column("dn"));
+    assert_eq!(ENDPOINT.initial_cells(0)[ENDPOINT.cell("ObjectClass")], Cell::Enum(PrincipalKind::Contact as u8));
+    assert_eq!(Shape::ObjectClass.names(), Some(PrincipalKind::NAMES));
+}
