@@ -2,7 +2,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::Store;
+use super::{Store, dialect};
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
@@ -77,26 +77,19 @@ const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, defau
 /// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
 /// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
 pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    let bump = "BEGIN UPDATE temp.topology_epoch SET n = n + 1; END;";
-    let mut sql = String::from(
-        "CREATE TEMP TABLE topology_epoch(n INTEGER NOT NULL); INSERT INTO temp.topology_epoch VALUES (0);",
-    );
-    for (table, update) in [
-        ("pools", format!("UPDATE OF {WATCHED_POOL_COLUMNS}")),
-        ("pool_servers", "UPDATE".to_string()),
-        ("services", "UPDATE".to_string()),
-    ] {
-        for event in ["INSERT", "DELETE", update.as_str()] {
-            let name = format!("topology_epoch_{table}_{}", event.split(' ').next().unwrap_or(event).to_lowercase());
-            sql.push_str(&format!("CREATE TEMP TRIGGER {name} AFTER {event} ON main.{table} {bump}"));
-        }
+    let pool_update = format!("UPDATE OF {WATCHED_POOL_COLUMNS}");
+    let mut events = Vec::new();
+    for (table, update) in [("pools", pool_update.as_str()), ("pool_servers", "UPDATE"), ("services", "UPDATE")] {
+        events.extend(["INSERT", "DELETE", update].map(|event| (table, event)));
     }
-    conn.execute_batch(&sql)
+    conn.execute_batch(&dialect::change_counter(EPOCH, &events))
 }
+
+const EPOCH: &str = "topology_epoch";
 
 /// See `watch_topology`.
 pub(super) fn topology_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT n FROM temp.topology_epoch")?.query_row([], |r| r.get(0))
+    conn.prepare_cached(&dialect::read_change_counter(EPOCH))?.query_row([], |r| r.get(0))
 }
 
 impl Store {
