@@ -3,7 +3,7 @@
 use rhai::Dynamic;
 
 use super::chat::{check_name, identity_pool, instance_text, not_found, target_identity};
-use super::described::{identity, scalar_object};
+use super::described::{apply_plain, identity, scalar_object};
 use crate::binder::Bound;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
@@ -54,7 +54,8 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let name = check_name("Name", b.str("Name").unwrap_or_default())?;
     let url = check_url(b.str("Url").unwrap_or_default())?;
     let pool = store.chat_pool_for_new(b.str("PersistentChatPoolFqdn"))?;
-    let a = AddinRow::new(store.new_id(), &pool.fqdn, name, url);
+    let mut a = AddinRow::new(store.new_id(), &pool.fqdn, name, url);
+    apply_plain(&mut a, b, None)?;
     let id = identity(&a);
     if store.addin_by_name(&pool, a.name())?.is_some() {
         return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name()))
@@ -86,6 +87,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if let Some(u) = b.str("Url") {
         a.set_url(u.to_string());
     }
+    apply_plain(&mut a, b, b.object("Instance"))?;
     if a.url() != before.url() {
         a.set_url(check_url(a.url()).map_err(|e| e.with_target(id.clone()))?);
     }

@@ -43,10 +43,11 @@ fn the_output_order_is_the_descriptors() {
 #[test]
 fn plain_properties_are_parameters_of_new_and_set() {
     use crate::catalog::Ty;
-    use crate::catalog::entries::{category as c, room as r};
+    use crate::catalog::entries::{addin as a, category as c, room as r};
     let cases = [
         (&ROOM, [&r::NEW_CS_PERSISTENT_CHAT_ROOM, &r::SET_CS_PERSISTENT_CHAT_ROOM]),
         (&CATEGORY, [&c::NEW_CS_PERSISTENT_CHAT_CATEGORY, &c::SET_CS_PERSISTENT_CHAT_CATEGORY]),
+        (&ADDIN, [&a::NEW_CS_PERSISTENT_CHAT_ADDIN, &a::SET_CS_PERSISTENT_CHAT_ADDIN]),
     ];
     for (d, cmdlets) in cases {
         for p in d.properties.iter().filter(|p| p.access == Access::Plain) {
