@@ -169,8 +169,13 @@ fn ps1_params(declared: Vec<powershell::ScriptParam>) -> Result<Params, String> 
                 Some("string[]" | "array") => ParamType::StringList,
                 _ => ParamType::String,
             };
-            let help = if d.valid.is_empty() { String::new() } else { format!("one of {}", d.valid.join(", ")) };
-            Param { name: d.name, ty, default: None, mandatory: d.mandatory, help }
+            let help = match (d.help.is_empty(), d.valid.is_empty()) {
+                (_, true) => d.help,
+                (true, false) => format!("one of {}", d.valid.join(", ")),
+                (false, false) => format!("{} (one of {})", d.help, d.valid.join(", ")),
+            };
+            // The script computes its defaults when it starts; the command line only shows them.
+            Param { name: d.name, ty, default: None, mandatory: d.mandatory, help, shown_default: d.default }
         })
         .collect();
     Params::new(params)

@@ -233,7 +233,7 @@ impl ObjType {
                 "LineURI",
             ],
             ObjType::Role => &["Identity", "Sid", "Cmdlets", "UserScopes", "IsStandardRole", "ConfigScopes"],
-            ObjType::Service => &["Identity", "Role", "SiteId", "PoolFqdn", "DependentServiceList"],
+            ObjType::Service => &["Identity", "Role", "SiteId", "PoolFqdn", "Version", "DependentServiceList"],
             ObjType::TaskOutput => &["TargetFqdn", "Result", "Latency", "Error", "Diagnosis"],
             ObjType::Credential => &["UserName", "Password"],
             ObjType::Message => &["MessageId", "Room", "Sender", "PostedAt", "Text", "Replaced"],

@@ -124,6 +124,9 @@ pub struct Param {
     pub default: Option<Dynamic>,
     pub mandatory: bool,
     pub help: String,
+    /// For `--help` only: a default the script itself computes when it starts (a `.ps1`
+    /// `param()` default), as it shows. `default` is then `None`: the command line binds nothing.
+    pub shown_default: Option<String>,
 }
 
 /// The declared parameters of one runbook, in declaration order.
@@ -210,7 +213,7 @@ impl Params {
                 Some(v) => v.as_bool().map_err(|_| format!("parameter '{name}': mandatory must be true or false"))?,
             };
             let help = spec.get("help").map(|h| h.to_string()).unwrap_or_default();
-            params.push(Param { name: name.to_string(), ty, default, mandatory, help });
+            params.push(Param { name: name.to_string(), ty, default, mandatory, help, shown_default: None });
         }
         Params::new(params)
     }
@@ -273,13 +276,21 @@ impl Params {
         }
         out.push_str("\nParameters:\n");
         let width = self.0.iter().map(|p| p.name.len()).max().unwrap_or(0);
-        for p in &self.0 {
-            let detail = match &p.default {
+        let details: Vec<String> = self
+            .0
+            .iter()
+            .map(|p| match p.shown() {
                 _ if p.mandatory => "mandatory".to_string(),
-                Some(d) if !show(d).is_empty() => format!("default {}", show(d)),
+                Some(d) if !d.is_empty() => format!("default {d}"),
                 _ => "optional".to_string(),
-            };
-            out.push_str(&format!("  {:width$}  {:8}  {:16}  {}\n", p.name, p.ty.name(), detail, p.help));
+            })
+            .collect();
+        // Wide enough for the longest (a .ps1 default may be an expression), so help texts align.
+        let detail_width = details.iter().map(|d| d.chars().count()).max().unwrap_or(0).max(16);
+        for (p, detail) in self.0.iter().zip(&details) {
+            let line = format!("  {:width$}  {:8}  {:detail_width$}  {}", p.name, p.ty.name(), detail, p.help);
+            out.push_str(line.trim_end());
+            out.push('\n');
         }
         out
     }
@@ -294,12 +305,19 @@ impl Params {
                         "Name": p.name,
                         "Type": p.ty.name(),
                         "Mandatory": p.mandatory,
-                        "Default": p.default.as_ref().map(show),
+                        "Default": p.shown(),
                         "Help": p.help,
                     })
                 })
                 .collect(),
         )
+    }
+}
+
+impl Param {
+    /// The default as `--help` shows it.
+    fn shown(&self) -> Option<String> {
+        self.default.as_ref().map(show).or_else(|| self.shown_default.clone())
     }
 }
 
@@ -420,5 +438,32 @@ mod tests {
             "{u}"
         );
         assert!(u.contains("default 365") && u.contains("mandatory") && u.contains("default pc01,pc02"), "{u}");
+    }
+
+    /// A default only the script computes (a .ps1 expression) is shown, not bound; help texts
+    /// stay aligned past a long default, and no line ends in blanks.
+    #[test]
+    fn a_shown_default_is_listed_but_not_bound() {
+        let param = |name: &str, shown: Option<&str>, help: &str| Param {
+            name: name.into(),
+            ty: ParamType::String,
+            default: None,
+            mandatory: false,
+            help: help.into(),
+            shown_default: shown.map(str::to_string),
+        };
+        let params = Params::new(vec![
+            param("Since", Some("(Get-Date).AddDays(-30)"), "first day"),
+            param("Pool", None, "the pool"),
+            param("Quiet", None, ""),
+        ])
+        .unwrap();
+        let u = params.usage("r.ps1");
+        let lines: Vec<&str> = u.lines().filter(|l| l.starts_with("  ")).collect();
+        assert_eq!(lines[0], "  Since  string    default (Get-Date).AddDays(-30)  first day");
+        assert_eq!(lines[1], "  Pool   string    optional                         the pool");
+        assert_eq!(lines[2], "  Quiet  string    optional");
+        assert_eq!(params.to_json()[0]["Default"], "(Get-Date).AddDays(-30)");
+        assert!(!params.bind(&[]).unwrap().contains_key("Since"), "the script computes it, not the command line");
     }
 }

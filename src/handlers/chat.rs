@@ -45,7 +45,7 @@ fn bare_name_pool<'a>(store: &Store, name: &'a str, what: &str) -> CmdletResult<
     for pool in store.chat_pools(None)? {
         let held = match what {
             "chat room" => store.room_by_name(&pool, name)?.is_some(),
-            "category" => store.category_by_name(&pool, name)?.is_some(),
+            "category" => store.category_key(&pool, name)?.is_some(),
             "add-in" => store.addin_by_name(&pool, name)?.is_some(),
             _ => false,
         };
@@ -93,6 +93,18 @@ pub fn name_scope(
     pool: Option<&str>,
     param: &str,
 ) -> CmdletResult<(Vec<PoolTarget>, String)> {
+    let (named_pool, name) = split_scoped_name(value, pool, param)?;
+    Ok((store.chat_pools(named_pool.or(pool))?, name))
+}
+
+/// The pool a `pool\name` value names, if any, and the bare name; an error when that pool is not
+/// the `-PersistentChatPoolFqdn` also given. Resolves nothing, for callers that already hold the
+/// pool (resolving it again costs a check of each of its database files).
+pub fn split_scoped_name<'a>(
+    value: &'a str,
+    pool: Option<&str>,
+    param: &str,
+) -> CmdletResult<(Option<&'a str>, String)> {
     match value.split_once('\\') {
         Some((p, name)) => {
             if let Some(given) = pool
@@ -102,9 +114,9 @@ pub fn name_scope(
                     "-{param} '{value}' names pool '{p}' but -PersistentChatPoolFqdn is '{given}'"
                 )));
             }
-            Ok((store.chat_pools(Some(p))?, name.trim().to_string()))
+            Ok((Some(p), name.trim().to_string()))
         }
-        None => Ok((store.chat_pools(pool)?, value.trim().to_string())),
+        None => Ok((None, value.trim().to_string())),
     }
 }
 

@@ -4,8 +4,8 @@ use rhai::{Dynamic, Map};
 
 use super::access::{UserFilter, user_filter};
 use super::chat::{
-    Principals, check_name, identity_pool, instance_prop, instance_text, name_scope, not_found, target_identity,
-    unique_match,
+    Principals, check_name, identity_pool, instance_prop, instance_text, name_scope, not_found, split_scoped_name,
+    target_identity, unique_match,
 };
 use super::described::{Projection, apply_plain, object_of};
 use super::message::{micros, plural, pool_data, posted_at_text};
@@ -184,9 +184,9 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         }
         let mut q = base.clone();
         if let Some(name) = &category {
-            let Some(c) = store.category_by_name(pool, name)? else { continue };
+            let Some((id, _)) = store.category_key(pool, name)? else { continue };
             category_seen = true;
-            q.category_ids = Some(vec![c.id]);
+            q.category_ids = Some(vec![id]);
         }
         if let Some(addin) = b.str("Addin") {
             let Some(a) = store.addin_by_name(pool, addin.trim())? else { continue };
@@ -231,15 +231,15 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     // A `pool\name` category fixes the pool when -PersistentChatPoolFqdn is omitted.
     let pool_arg = b.str("PersistentChatPoolFqdn").or_else(|| category_arg.split_once('\\').map(|(p, _)| p));
     let pool = store.chat_pool_for_new(pool_arg)?;
-    let (_, category_name) = name_scope(store, category_arg, Some(&pool.fqdn), "Category")?;
-    let category = store.category_by_name(&pool, &category_name)?.ok_or_else(|| {
+    let (_, category_name) = split_scoped_name(category_arg, Some(&pool.fqdn), "Category")?;
+    let category = store.category_key(&pool, &category_name)?.ok_or_else(|| {
         CmdletError::not_found(format!(
             "-Category: pool '{}' has no category '{category_name}' (create it with New-CsPersistentChatCategory)",
             pool.fqdn
         ))
         .with_target(format!("{}\\{name}", pool.fqdn))
     })?;
-    let mut r = RoomRow::new(store.new_id(), &pool.fqdn, name, (category.id, category.name().to_string()));
+    let mut r = RoomRow::new(store.new_id(), &pool.fqdn, name, category);
     r.set_addin(resolve_addin(store, &pool, b.str("Addin"))?);
     apply_plain(&mut r, b, None)?;
     let id = identity(&r);

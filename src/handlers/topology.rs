@@ -67,6 +67,37 @@ struct ServiceObjectDoc {
     role: String,
     #[serde(default)]
     dependent_service_list: Vec<String>,
+    /// Any JSON value, checked by `service_version`: a wrong type here must be reported as a bad
+    /// Version, not as the untagged enum's "did not match any variant".
+    version: Option<serde_json::Value>,
+}
+
+/// The highest service version accepted: the product's versions are single digits (5 Lync Server
+/// 2010 … 8 Skype for Business Server 2019); the bound leaves room for later ones while refusing a
+/// release year (2015) written for its version.
+const MAX_SERVICE_VERSION: i64 = 99;
+
+/// A service's `Version`: a whole JSON number from 1 to `MAX_SERVICE_VERSION`. Strings ("7"),
+/// fractions and out-of-range numbers are refused rather than guessed at.
+fn service_version(v: &serde_json::Value) -> Result<i64, String> {
+    let valid = format!(
+        "a whole number from 1 to {MAX_SERVICE_VERSION}, the product's service version (6 Lync Server 2013, 7 Skype for Business Server 2015, 8 Skype for Business Server 2019)"
+    );
+    // The value as written, cut short: a refused value is echoed, not a whole nested document.
+    let mut shown: String = v.to_string().chars().take(40).collect();
+    if shown.len() < v.to_string().len() {
+        shown.push('…');
+    }
+    match v.as_i64() {
+        Some(n) if (1..=MAX_SERVICE_VERSION).contains(&n) => Ok(n),
+        Some(n) if (2010..=2100).contains(&n) => {
+            Err(format!("Version {n} looks like a release year; Version must be {valid}"))
+        }
+        _ if v.is_string() => {
+            Err(format!("Version {shown} is a string; Version must be {valid}, written without quotes"))
+        }
+        _ => Err(format!("Version {shown} is not valid; Version must be {valid}")),
+    }
 }
 
 /// Role names are the role switches of Get-CsService: the catalog is the one list.
@@ -98,7 +129,7 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
         let msg = e.to_string();
         if msg.contains("did not match any variant") {
             format!(
-                "a Services entry at line {}, column {} must be a role name or {{\"Role\": ..., \"DependentServiceList\": [...]}} with no other keys",
+                "a Services entry at line {}, column {} must be a role name or {{\"Role\": ..., \"DependentServiceList\": [...], \"Version\": ...}} with no other keys",
                 e.line(),
                 e.column()
             )
@@ -176,9 +207,9 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
         };
         let mut services: Vec<ServiceSpec> = Vec::new();
         for s in p.services {
-            let (role, dependents) = match s {
-                ServiceDoc::Role(r) => (r, Vec::new()),
-                ServiceDoc::Full(o) => (o.role, o.dependent_service_list),
+            let (role, dependents, version) = match s {
+                ServiceDoc::Role(r) => (r, Vec::new(), None),
+                ServiceDoc::Full(o) => (o.role, o.dependent_service_list, o.version),
             };
             let Some(canonical) = roles.iter().find(|r| r.eq_ignore_ascii_case(&role)) else {
                 let hint = crate::binder::suggest(&role, roles.iter().copied())
@@ -189,7 +220,13 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
             if services.iter().any(|x| x.role == *canonical) {
                 return Err(format!("{at}: service role '{canonical}' is listed twice"));
             }
-            services.push(ServiceSpec { role: canonical.to_string(), dependents });
+            // Left out (or null, which serde reads as left out): no version, not a default one.
+            let version = version
+                .as_ref()
+                .map(service_version)
+                .transpose()
+                .map_err(|e| format!("{at}: service {canonical}: {e}"))?;
+            services.push(ServiceSpec { role: canonical.to_string(), dependents, version });
         }
         if services.is_empty() {
             return Err(format!("{at}: Services must list at least one service role"));
@@ -327,6 +364,8 @@ pub fn get_service(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             ("Role", text(s.role.clone())),
             ("SiteId", text(format!("Site:{}", s.site))),
             ("PoolFqdn", text(s.pool.clone())),
+            // $Null where the topology gave no Version: pchat does not know which product runs it.
+            ("Version", s.version.map_or(Dynamic::UNIT, Dynamic::from)),
             ("DependentServiceList", list(s.dependents.clone())),
         ];
         if s.role == PCHAT_ROLE
@@ -508,5 +547,51 @@ mod tests {
         fails(&GOOD.replace("Registrar:fe01", "Registrar:fe09"), "DependentServiceList entry");
         fails(GOOD.trim_end().trim_end_matches('}'), "EOF while parsing an object at line");
         fails(&GOOD.replace("\"DependentServiceList\"", "\"Dependents\""), "must be a role name or");
+    }
+
+    /// `Version` is optional per service: kept as given, absent (never defaulted) when left out.
+    #[test]
+    fn a_service_version_is_kept_and_never_defaulted() {
+        let doc = GOOD.replace(
+            "\"Services\": [\"PersistentChatServer\"]",
+            "\"Services\": [{ \"Role\": \"PersistentChatServer\", \"Version\": 7 }]",
+        );
+        let spec = parse_topology(&doc).unwrap();
+        assert_eq!(spec.pools[1].services[0].version, Some(7));
+        // The short form and an object without Version have none.
+        assert!(spec.pools[0].services.iter().all(|s| s.version.is_none()));
+        let null = doc.replace("\"Version\": 7", "\"Version\": null");
+        assert_eq!(parse_topology(&null).unwrap().pools[1].services[0].version, None);
+        let with_deps = GOOD.replace("\"Role\": \"UserServer\",", "\"Role\": \"UserServer\", \"Version\": 6,");
+        let spec = parse_topology(&with_deps).unwrap();
+        assert_eq!(spec.pools[0].services[1].version, Some(6));
+        assert_eq!(spec.pools[0].services[1].dependents, vec!["Registrar:fe01.contoso.com"]);
+    }
+
+    #[test]
+    fn a_bad_service_version_is_refused_naming_the_field() {
+        let with = |v: &str| {
+            GOOD.replace(
+                "\"Services\": [\"PersistentChatServer\"]",
+                &format!("\"Services\": [{{ \"Role\": \"PersistentChatServer\", \"Version\": {v} }}]"),
+            )
+        };
+        let at = "Pools[1] (pc01.contoso.com): service PersistentChatServer: Version";
+        for (v, why) in [
+            ("\"7\"", "is a string"),
+            ("2015", "looks like a release year"),
+            ("0", "is not valid"),
+            ("-6", "is not valid"),
+            ("100", "is not valid"),
+            ("7.5", "is not valid"),
+            ("true", "is not valid"),
+            ("[7]", "is not valid"),
+        ] {
+            let e = parse_topology(&with(v)).unwrap_err();
+            assert!(e.starts_with(&format!("{at} {v} {why}")), "{v}: {e}");
+            assert!(e.contains("Version must be a whole number from 1 to 99"), "{v}: {e}");
+        }
+        assert_eq!(service_version(&serde_json::json!(1)), Ok(1));
+        assert_eq!(service_version(&serde_json::json!(99)), Ok(99));
     }
 }

@@ -102,8 +102,15 @@ pub struct ParamDecl {
     pub ty: Option<String>,
     pub mandatory: bool,
     pub default: Option<Expr>,
+    /// The default as written (for `--help`: it is computed only when the script starts).
+    pub default_text: Option<String>,
     /// `[ValidateSet(...)]`: the values allowed.
     pub valid: Vec<String>,
+    /// `[Parameter(HelpMessage = "...")]`.
+    pub help_message: Option<String>,
+    /// The comments that describe the parameter in the `param()` block: those before it (and
+    /// among its attributes), and one on the line where it ends.
+    pub comments: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -45,11 +45,14 @@ pub struct Cursor<'a> {
     pub i: usize,
     pub end: usize,
     line_starts: &'a [usize],
+    /// The last stretch `skip_blanks` passed over: where an expression that ended in blanks (or
+    /// a comment) really ends.
+    pub skipped: (usize, usize),
 }
 
 impl<'a> Cursor<'a> {
     pub fn new(chars: &'a [char], line_starts: &'a [usize], start: usize, end: usize) -> Cursor<'a> {
-        Cursor { chars, i: start, end: end.min(chars.len()), line_starts }
+        Cursor { chars, i: start, end: end.min(chars.len()), line_starts, skipped: (start, start) }
     }
 
     /// A cursor over `start..end` of the same text (a bracketed part parsed on its own).
@@ -100,12 +103,49 @@ impl<'a> Cursor<'a> {
         self.chars.get(from.min(to)..to).map(|s| s.iter().collect()).unwrap_or_default()
     }
 
+    /// The comments in `from..to`, a stretch `skip_blanks` passed over (blanks and comments
+    /// only): where each starts, and its text without `#` or `<#`/`#>`.
+    pub fn comments(&self, from: usize, to: usize) -> Vec<(usize, String)> {
+        let to = to.min(self.chars.len());
+        let at = |i: usize| self.chars.get(i).copied();
+        let mut out = Vec::new();
+        let mut i = from;
+        while i < to {
+            let start = i;
+            if at(i) == Some('<') && at(i + 1) == Some('#') {
+                i += 2;
+                while i < to && !(at(i) == Some('#') && at(i + 1) == Some('>')) {
+                    i += 1;
+                }
+                out.push((start, self.text(start + 2, i)));
+                i += 2;
+            } else if at(i) == Some('#') {
+                while i < to && !matches!(at(i), Some('\n' | '\r')) {
+                    i += 1;
+                }
+                out.push((start, self.text(start + 1, i)));
+            } else {
+                i += 1;
+            }
+        }
+        out
+    }
+
     pub fn starts_with(&self, s: &str) -> bool {
         s.chars().enumerate().all(|(k, c)| self.peek_at(k) == Some(c))
     }
 
     /// Skip blanks, comments and backtick line continuations; newlines too when `newlines`.
     pub fn skip_blanks(&mut self, newlines: bool) -> Result<(), PsError> {
+        let from = self.i;
+        let result = self.skip_blanks_from_here(newlines);
+        if self.i > from {
+            self.skipped = (from, self.i);
+        }
+        result
+    }
+
+    fn skip_blanks_from_here(&mut self, newlines: bool) -> Result<(), PsError> {
         loop {
             match self.peek() {
                 Some(c) if c == '\n' || c == '\r' => {

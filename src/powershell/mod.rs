@@ -121,6 +121,12 @@ pub struct ScriptParam {
     pub mandatory: bool,
     /// `[ValidateSet(...)]` values.
     pub valid: Vec<String>,
+    /// The default for `--help`: a constant's value, else the expression as written (the script
+    /// computes it when it starts, e.g. `(Get-Date).AddDays(-30)`).
+    pub default: Option<String>,
+    /// What the parameter is for: its `.PARAMETER` section of the script's comment-based help,
+    /// else the comments by it in `param()`, else its `HelpMessage`; empty without any.
+    pub help: String,
 }
 
 /// A `.ps1` runbook's top-level `param()` block (`None` without one), read without running it,
@@ -131,17 +137,109 @@ pub fn script_params(src: &str) -> Result<Option<Vec<ScriptParam>>, String> {
     let Some(ast::Stmt::Params(decls, _)) = stmts.first() else {
         return Ok(None);
     };
+    let sections = parameter_help(&src[..src.len() - skip_leading_comments(src).len()]);
     Ok(Some(
         decls
             .iter()
-            .map(|d| ScriptParam {
-                name: d.name.clone(),
-                ty: d.ty.clone(),
-                mandatory: d.mandatory,
-                valid: d.valid.clone(),
+            .map(|d| {
+                let from_comments = one_line(&d.comments.join(" "));
+                let help = sections
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(&d.name))
+                    .map(|(_, text)| text.clone())
+                    .filter(|t| !t.is_empty())
+                    .or_else(|| Some(from_comments).filter(|t| !t.is_empty()))
+                    .or_else(|| d.help_message.as_deref().map(one_line))
+                    .unwrap_or_default();
+                ScriptParam {
+                    name: d.name.clone(),
+                    ty: d.ty.clone(),
+                    mandatory: d.mandatory,
+                    valid: d.valid.clone(),
+                    default: d.default.as_ref().map(|e| shown_default(e, d.default_text.as_deref().unwrap_or(""))),
+                    help,
+                }
             })
             .collect(),
     ))
+}
+
+/// A default as `--help` shows it: strings and numbers (and lists of them) by value, as a `.rhai`
+/// runbook's are; anything else as written.
+fn shown_default(e: &ast::Expr, written: &str) -> String {
+    let constant = |e: &ast::Expr| match e {
+        ast::Expr::Str(s) => Some(s.clone()),
+        ast::Expr::Int(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let list = |items: &[ast::Expr]| items.iter().map(constant).collect::<Option<Vec<_>>>().map(|v| v.join(","));
+    match e {
+        ast::Expr::Array(items) => list(items),
+        // `@('a', 'b')`: one pipeline of one array.
+        ast::Expr::Sub(stmts) => match stmts.as_slice() {
+            [ast::Stmt::Pipeline(p)] => match p.elements.as_slice() {
+                [ast::Element::Expr(ast::Expr::Array(items))] => list(items),
+                [ast::Element::Expr(one)] => constant(one),
+                _ => None,
+            },
+            _ => None,
+        },
+        other => constant(other),
+    }
+    .unwrap_or_else(|| one_line(written))
+}
+
+/// Text on one line, runs of blanks as one space.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The keywords of PowerShell's comment-based help: a line starting `.` and one of them starts a
+/// section; any other line (`.csv files are read`) is text.
+const HELP_KEYWORDS: &[&str] = &[
+    "SYNOPSIS",
+    "DESCRIPTION",
+    "PARAMETER",
+    "EXAMPLE",
+    "INPUTS",
+    "OUTPUTS",
+    "NOTES",
+    "LINK",
+    "COMPONENT",
+    "ROLE",
+    "FUNCTIONALITY",
+    "FORWARDHELPTARGETNAME",
+    "FORWARDHELPCATEGORY",
+    "REMOTEHELPRUNSPACE",
+    "EXTERNALHELP",
+];
+
+/// The `.PARAMETER <Name>` sections of the comment-based help in `comments` (the comments before
+/// `param()`, in `<# #>` or `#` lines): each parameter name with its text on one line.
+fn parameter_help(comments: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut current: Option<usize> = None;
+    for line in comments.lines() {
+        let line = line.trim().trim_start_matches("<#").trim_end_matches("#>").trim().trim_start_matches('#').trim();
+        let keyword = line.strip_prefix('.').map(|k| k.split_once(char::is_whitespace).unwrap_or((k, "")));
+        if let Some((word, rest)) = keyword.filter(|(w, _)| HELP_KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(w))) {
+            current = None;
+            if word.eq_ignore_ascii_case("parameter") && !rest.trim().is_empty() {
+                out.push((rest.trim().to_string(), String::new()));
+                current = Some(out.len() - 1);
+            }
+            continue;
+        }
+        if let Some(entry) = current.and_then(|i| out.get_mut(i))
+            && !line.is_empty()
+        {
+            if !entry.1.is_empty() {
+                entry.1.push(' ');
+            }
+            entry.1.push_str(&one_line(line));
+        }
+    }
+    out
 }
 
 /// `[ValidateSet(...)]` of a `.ps1` runbook's parameters, checked against `--arg` before it runs.

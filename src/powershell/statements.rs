@@ -4,7 +4,7 @@
 
 use super::PsError;
 use super::ast::*;
-use super::lexer::{self, is_dash, is_name_char};
+use super::lexer::{self, is_dash, is_double_quote, is_name_char, is_single_quote};
 use super::parser::Parser;
 
 /// Keywords of statements the subset leaves out.
@@ -491,17 +491,28 @@ impl<'a> Parser<'a> {
         let close = self.c.block_end(at)?;
         let mut p = self.sub(at + 1, close);
         let mut out: Vec<ParamDecl> = Vec::new();
+        // Comments describe parameters (`--help` shows them): one on the line where a parameter
+        // ends, after it or its comma, is that parameter's; any other belongs to the next one.
+        let mut pending: Vec<String> = Vec::new();
+        let mut end_line = None;
         loop {
+            let from = p.c.i;
             p.c.skip_blanks(true)?;
+            p.param_comments(from, end_line, &mut out, &mut pending);
             if p.c.at_end() {
                 break;
             }
-            let decl = p.param_decl()?;
+            let mut decl = p.param_decl()?;
             if out.iter().any(|d| d.name.eq_ignore_ascii_case(&decl.name)) {
                 return Err(PsError::syntax(format!("the parameter ${} is declared twice", decl.name), decl.pos));
             }
+            pending.append(&mut decl.comments);
+            decl.comments = std::mem::take(&mut pending);
+            end_line = Some(p.c.pos().line);
             out.push(decl);
+            let from = p.c.i;
             p.c.skip_blanks(true)?;
+            p.param_comments(from, end_line, &mut out, &mut pending);
             match p.c.peek() {
                 Some(',') => p.c.i += 1,
                 None => break,
@@ -512,12 +523,26 @@ impl<'a> Parser<'a> {
         Ok(out)
     }
 
+    /// File the comments of `from..` (up to the cursor) as `param_list` says.
+    fn param_comments(&self, from: usize, end_line: Option<usize>, decls: &mut [ParamDecl], pending: &mut Vec<String>) {
+        for (at, text) in self.c.comments(from, self.c.i) {
+            match decls.last_mut() {
+                Some(last) if end_line == Some(self.c.pos_of(at).line) => last.comments.push(text),
+                _ => pending.push(text),
+            }
+        }
+    }
+
     fn param_decl(&mut self) -> Result<ParamDecl, PsError> {
         let mut ty = None;
         let mut mandatory = false;
         let mut valid = Vec::new();
+        let mut help_message = None;
+        let mut comments = Vec::new();
         loop {
+            let from = self.c.i;
             self.c.skip_blanks(true)?;
+            comments.extend(self.c.comments(from, self.c.i).into_iter().map(|(_, text)| text));
             let at = self.c.i;
             match self.c.peek() {
                 Some('[') => {
@@ -528,7 +553,12 @@ impl<'a> Parser<'a> {
                         let attribute = trimmed[..paren].trim().to_ascii_lowercase();
                         let args = &trimmed[paren + 1..trimmed.rfind(')').unwrap_or(trimmed.len())];
                         match attribute.as_str() {
-                            "parameter" => mandatory = mandatory_flag(args),
+                            "parameter" => {
+                                // The message is taken out first: its text is not an argument.
+                                let (message, rest) = attribute_string(args, "helpmessage");
+                                help_message = message;
+                                mandatory = mandatory_flag(&rest);
+                            }
                             "validateset" => {
                                 let open = at + 1 + inner.find('(').unwrap_or(0);
                                 let end = self.c.block_end(open)?;
@@ -578,17 +608,37 @@ impl<'a> Parser<'a> {
             return self.c.err(at, "expected a parameter name after '$'");
         }
         self.c.skip_blanks(true)?;
+        let mut default_text = None;
         let default = if self.c.peek() == Some('=') {
             self.c.i += 1;
             self.c.skip_blanks(true)?;
+            let start = self.c.i;
             self.no_comma = true;
             let value = self.expr();
             self.no_comma = false;
+            // The expression may have passed over the blanks and a comment after it: the text
+            // ends before them, and the comment describes the parameter.
+            let end = match self.c.skipped {
+                (from, to) if to == self.c.i && from >= start => from,
+                _ => self.c.i,
+            };
+            comments.extend(self.c.comments(end, self.c.i).into_iter().map(|(_, text)| text));
+            default_text = Some(self.c.text(start, end));
             Some(value?)
         } else {
             None
         };
-        Ok(ParamDecl { name, pos: self.c.pos_of(at), ty, mandatory, default, valid })
+        Ok(ParamDecl {
+            name,
+            pos: self.c.pos_of(at),
+            ty,
+            mandatory,
+            default,
+            default_text,
+            valid,
+            help_message,
+            comments,
+        })
     }
 
     fn try_statement(&mut self) -> Result<Stmt, PsError> {
@@ -624,6 +674,64 @@ impl<'a> Parser<'a> {
 }
 
 /// `Mandatory`, `Mandatory=$true` or `Mandatory = $false` in `[Parameter(...)]`.
+/// The quoted value of `key = '...'` (or `"..."`) in an attribute's arguments, and the arguments
+/// without that value. Attribute arguments are constants: no variables are expanded.
+fn attribute_string(args: &str, key: &str) -> (Option<String>, String) {
+    let chars: Vec<char> = args.chars().collect();
+    let lower: Vec<char> = args.to_lowercase().chars().collect();
+    let key: Vec<char> = key.chars().collect();
+    let skip_blanks = |mut i: usize| {
+        while chars.get(i).is_some_and(|c| c.is_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    for start in 0..chars.len() {
+        // Lower-casing may change the length (rare letters): then the key is simply not found.
+        if lower.len() != chars.len() || lower.get(start..start + key.len()) != Some(&key[..]) {
+            continue;
+        }
+        if start > 0 && chars.get(start - 1).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+            continue;
+        }
+        let eq = skip_blanks(start + key.len());
+        if chars.get(eq) != Some(&'=') {
+            continue;
+        }
+        let open = skip_blanks(eq + 1);
+        let Some(&quote) = chars.get(open) else { continue };
+        let single = is_single_quote(quote);
+        if !single && !is_double_quote(quote) {
+            continue;
+        }
+        let is_quote = |c: char| if single { is_single_quote(c) } else { is_double_quote(c) };
+        let mut value = String::new();
+        let mut i = open + 1;
+        while let Some(&c) = chars.get(i) {
+            if is_quote(c) {
+                // A doubled quote is one quote character; a lone one ends the string.
+                if chars.get(i + 1).is_some_and(|n| is_quote(*n)) {
+                    value.push(c);
+                    i += 2;
+                    continue;
+                }
+                let rest: String = chars[..start].iter().chain(&chars[i + 1..]).collect();
+                return (Some(value), rest);
+            }
+            if c == '`' && !single {
+                if let Some(&n) = chars.get(i + 1) {
+                    value.push(n);
+                }
+                i += 2;
+                continue;
+            }
+            value.push(c);
+            i += 1;
+        }
+    }
+    (None, args.to_string())
+}
+
 fn mandatory_flag(args: &str) -> bool {
     args.split(',').any(|a| {
         let a = a.trim().to_ascii_lowercase();

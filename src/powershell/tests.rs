@@ -333,3 +333,65 @@ fn deep_nesting_is_an_error_not_a_stack_overflow() {
         assert!(translate(&line).is_err());
     }
 }
+
+/// What `--help` shows of a `.ps1` runbook's `param()`: defaults by value or as written, and
+/// each parameter's help from comment-based help, the comments by it, or its HelpMessage.
+#[test]
+fn script_params_carry_defaults_and_help() {
+    let src = r#"<#
+.SYNOPSIS
+Rooms report.
+.PARAMETER days
+Rooms quiet for this many
+days are listed.
+.EXAMPLE
+.\report.ps1 -Days 10
+#>
+param(
+    # The pool to report on
+    [Parameter(Mandatory = $true, HelpMessage = "Pool FQDN, mandatory")]
+    [string]$Pool,
+    [int]$Days = 30,
+    [ValidateSet('csv', 'json')][string]$As = 'csv',   # output format
+    [Parameter(HelpMessage = 'Where the ''report'' goes, as a folder')]
+    [string]$Out = "C:\Reports",
+    [datetime]$Since = (Get-Date).AddDays(-30),
+    [string[]]$Pools = @('pc01', 'pc02'),
+    [switch]$Quiet
+)
+"$Pool"
+"#;
+    let params = script_params(src).unwrap().unwrap();
+    let got: Vec<(&str, Option<&str>, &str, bool)> =
+        params.iter().map(|p| (p.name.as_str(), p.default.as_deref(), p.help.as_str(), p.mandatory)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Pool", None, "The pool to report on", true),
+            ("Days", Some("30"), "Rooms quiet for this many days are listed.", false),
+            ("As", Some("csv"), "output format", false),
+            ("Out", Some("C:\\Reports"), "Where the 'report' goes, as a folder", false),
+            ("Since", Some("(Get-Date).AddDays(-30)"), "", false),
+            ("Pools", Some("pc01,pc02"), "", false),
+            ("Quiet", None, "", false),
+        ]
+    );
+    assert_eq!(params[2].valid, ["csv", "json"]);
+}
+
+/// A comment on the line where a parameter ends is that parameter's; one on a line of its own
+/// describes the next; a HelpMessage is used when no comment describes the parameter, and its
+/// text (commas, the word Mandatory) is never read as the attribute's arguments.
+#[test]
+fn param_comments_and_help_messages_go_to_the_right_parameter() {
+    let src = "param(\n  [int]$A = 1, # about A\n  # about B\n  <# and more\n about B #> [string]$B,\n  [Parameter(HelpMessage = \"x, Mandatory, y\")][string]$C = \"c\" # about C\n)\n";
+    let params = script_params(src).unwrap().unwrap();
+    let help: Vec<&str> = params.iter().map(|p| p.help.as_str()).collect();
+    assert_eq!(help, ["about A", "about B and more about B", "about C"]);
+    assert!(params.iter().all(|p| !p.mandatory), "'Mandatory' inside the HelpMessage is text");
+    let src = "param([Parameter(Mandatory, HelpMessage = \"Say `\"hi`\"\")][string]$Greeting)\n";
+    let p = &script_params(src).unwrap().unwrap()[0];
+    assert_eq!((p.help.as_str(), p.mandatory), ("Say \"hi\"", true));
+    // Without a param() block there is nothing to show.
+    assert!(script_params("# just a comment\nGet-CsService\n").unwrap().is_none());
+}

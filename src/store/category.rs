@@ -167,6 +167,14 @@ impl Store {
         Ok(Some(c))
     }
 
+    /// The id and stored name of a category, without its lists: what a room's reference needs.
+    pub fn category_key(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<(i64, String)>> {
+        self.conn
+            .prepare_cached(&format!("SELECT id, name FROM {}.categories WHERE pool = ?1 AND name = ?2", pool.schema))?
+            .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
     pub fn category_name(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<Option<String>> {
         self.conn
             .prepare_cached(&format!("SELECT name FROM {}.categories WHERE id = ?1", pool.schema))?

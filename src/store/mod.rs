@@ -29,6 +29,7 @@ mod unit;
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -46,6 +47,8 @@ struct Attached {
 
 /// See `Store::cache_key`.
 pub(crate) type CacheKey = (i64, i64);
+/// A `sql_instances` row: identity, file, recorded file identity.
+type InstanceRow = (String, String, Option<String>);
 
 /// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,7 +69,10 @@ pub struct Store {
     /// every row this connection writes to the tables `pools()` reads, see
     /// `topology::watch_topology`): the rows cannot differ from the database's while both are
     /// equal. A rollback takes the epoch back with the rows, so rollbacks drop the memo too.
-    pools: RefCell<Option<(CacheKey, Vec<PoolRow>)>>,
+    pools: RefCell<Option<(CacheKey, Rc<[PoolRow]>)>>,
+    /// The `sql_instances` rows `attach_pool_databases` reads before every invocation, memoised
+    /// like `pools` (the epoch's triggers watch that table too).
+    instances: RefCell<Option<(CacheKey, Rc<[InstanceRow]>)>>,
     /// Aliases handed out so far (a detached alias is not reused within the connection).
     aliases: Cell<u32>,
     /// Whether the open transaction holds the write lock of every database (`begin(true)`).
@@ -182,6 +188,7 @@ impl Store {
             attached: RefCell::new(HashMap::new()),
             unavailable: RefCell::new(HashMap::new()),
             pools: RefCell::new(None),
+            instances: RefCell::new(None),
             aliases: Cell::new(0),
             locked: Cell::new(false),
             recheck: Cell::new(false),
@@ -371,12 +378,32 @@ impl Store {
         Ok((version, topology::topology_epoch(&self.conn)?))
     }
 
-    pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Vec<PoolRow>> {
-        self.pools.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| p.clone())
+    pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Rc<[PoolRow]>> {
+        self.pools.borrow().as_ref().filter(|(k, _)| *k == key).map(|(_, p)| Rc::clone(p))
     }
 
-    pub(crate) fn cache_pools(&self, key: CacheKey, pools: &[PoolRow]) {
-        *self.pools.borrow_mut() = Some((key, pools.to_vec()));
+    pub(crate) fn cache_pools(&self, key: CacheKey, pools: Rc<[PoolRow]>) {
+        *self.pools.borrow_mut() = Some((key, pools));
+    }
+
+    /// Every SQL instance: identity, file (relative to the store's folder) and the identity
+    /// recorded for that file, memoised as `pools` is.
+    /// `true` with rows read afresh.
+    fn instance_rows(&self) -> rusqlite::Result<(Rc<[InstanceRow]>, bool)> {
+        let key = self.cache_key()?;
+        if let Some((k, rows)) = self.instances.borrow().as_ref()
+            && *k == key
+        {
+            return Ok((Rc::clone(rows), false));
+        }
+        let rows: Rc<[InstanceRow]> = self
+            .conn
+            .prepare_cached("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into();
+        *self.instances.borrow_mut() = Some((key, Rc::clone(&rows)));
+        Ok((rows, true))
     }
 
     /// Attach the pool database of every SQL instance in the topology that is the file the store
@@ -385,17 +412,13 @@ impl Store {
     /// repaired or copied here: a file that cannot be used is recorded as unavailable, with the
     /// reason, and pools it does not serve keep working (that is what fail-over is for).
     pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
-        let instances: Vec<(String, String, Option<String>)> = self
-            .conn
-            .prepare_cached("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+        let (instances, fresh) = self.instance_rows()?;
         let stale: Vec<String> = self
             .attached
             .borrow()
             .iter()
             .filter(|(key, a)| {
-                let now = instances.iter().find(|(i, _, _)| i.to_ascii_lowercase() == **key);
+                let now = instances.iter().find(|(i, _, _)| i.eq_ignore_ascii_case(key));
                 now.is_none_or(|(_, file, _)| {
                     a.path != self.dir.join(file) || pool_files::file_key(&a.path) != Some(a.file)
                 })
@@ -411,12 +434,12 @@ impl Store {
         }
         self.unavailable.borrow_mut().clear();
         let mut adopted = false;
-        for (identity, file, recorded) in instances {
+        for (identity, file, recorded) in instances.iter() {
             let key = identity.to_ascii_lowercase();
             if self.attached.borrow().contains_key(&key) {
                 continue;
             }
-            let path = self.dir.join(&file);
+            let path = self.dir.join(file);
             let id = match pool_files::inspect(&path) {
                 Ok(id) => id,
                 Err(why) => {
@@ -425,7 +448,7 @@ impl Store {
                 }
             };
             match recorded {
-                Some(r) if r != id => {
+                Some(r) if *r != id => {
                     self.unavailable.borrow_mut().insert(
                         key,
                         format!("the file {} is not the one pchat created for {identity} (it was replaced or copied from elsewhere)", path.display()),
@@ -470,10 +493,15 @@ impl Store {
                 .with_context(|| format!("cannot configure {}", path.display()))?;
             self.attached.borrow_mut().insert(key, Attached { alias, path, file: after.unwrap_or_default() });
         }
-        if adopted || self.has_unrecorded_pools()? {
-            self.record_legacy_pools()?;
-        }
-        Ok(())
+        // Pools without a mark come only from rows written since the memo was read (inserts move
+        // the epoch), so unchanged rows need no second look.
+        let legacy = || -> anyhow::Result<()> {
+            if adopted || (fresh && self.has_unrecorded_pools()?) {
+                self.record_legacy_pools()?;
+            }
+            Ok(())
+        };
+        legacy().inspect_err(|_| drop(self.instances.take()))
     }
 
     /// The path of an SQL instance's pool database file (whether or not it exists).

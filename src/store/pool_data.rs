@@ -150,7 +150,7 @@ pub(super) mod tests {
             pools: vec![PoolSpec {
                 fqdn: POOL.into(),
                 site: "Dublin".into(),
-                services: vec![ServiceSpec { role: PCHAT_ROLE.into(), dependents: Vec::new() }],
+                services: vec![ServiceSpec { role: PCHAT_ROLE.into(), dependents: Vec::new(), version: None }],
                 servers: vec!["pchat01.contoso.com".into()],
                 active_servers: vec!["pchat01.contoso.com".into()],
                 database: Some("sql01".into()),

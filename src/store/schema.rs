@@ -154,6 +154,12 @@ CREATE TABLE atomic_files (
     r#"
 CREATE INDEX audit_unsealed ON audit(id) WHERE hash IS NULL;
 "#,
+    // The service version the topology gives (Get-CsService's Version: 6 Lync Server 2013, 7 Skype
+    // for Business Server 2015). NULL: the topology gave none (and every service published before),
+    // shown as $Null rather than a guessed version.
+    r#"
+ALTER TABLE services ADD COLUMN version INTEGER;
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

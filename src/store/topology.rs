@@ -1,6 +1,7 @@
 //! Topology tables: SIP domains, sites, SQL instances, pools, servers, services.
 
 use rusqlite::{OptionalExtension, params};
+use std::rc::Rc;
 
 use super::{Store, dialect};
 use crate::catalog::enums::PoolState;
@@ -10,6 +11,8 @@ use crate::errors::{CmdletError, CmdletResult};
 pub struct ServiceSpec {
     pub role: String,
     pub dependents: Vec<String>,
+    /// The topology's `Version` of the service; `None` when it gives none (never defaulted).
+    pub version: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +63,7 @@ pub struct ServiceRow {
     pub pool: String,
     pub site: String,
     pub dependents: Vec<String>,
+    pub version: Option<i64>,
 }
 
 /// Where an endpoint contact lives.
@@ -73,13 +77,18 @@ pub fn endpoint_container(domain_dn: &str) -> String {
 const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, default_endpoint, state, ord";
 
 /// Temporary (per-connection) triggers that move an epoch on every row this connection inserts,
-/// deletes or changes in the tables `pools()` reads. Triggers rather than `total_changes` so that
+/// deletes or changes in the tables `pools()` and `attach_pool_databases` read. Triggers rather than `total_changes` so that
 /// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
 /// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
 pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
     let pool_update = format!("UPDATE OF {WATCHED_POOL_COLUMNS}");
     let mut events = Vec::new();
-    for (table, update) in [("pools", pool_update.as_str()), ("pool_servers", "UPDATE"), ("services", "UPDATE")] {
+    for (table, update) in [
+        ("pools", pool_update.as_str()),
+        ("pool_servers", "UPDATE"),
+        ("services", "UPDATE"),
+        ("sql_instances", "UPDATE"),
+    ] {
         events.extend(["INSERT", "DELETE", update].map(|event| (table, event)));
     }
     conn.execute_batch(&dialect::change_counter(EPOCH, &events))
@@ -110,12 +119,17 @@ impl Store {
 
     /// Every pool with its servers, in FQDN order.
     pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+        Ok(self.shared_pools()?.to_vec())
+    }
+
+    /// `pools` without copying them: every chat-object call looks its pool up.
+    fn shared_pools(&self) -> rusqlite::Result<Rc<[PoolRow]>> {
         let key = self.cache_key()?;
         if let Some(pools) = self.cached_pools(key) {
             return Ok(pools);
         }
-        let pools = self.read_pools()?;
-        self.cache_pools(key, &pools);
+        let pools: Rc<[PoolRow]> = self.read_pools()?.into();
+        self.cache_pools(key, Rc::clone(&pools));
         Ok(pools)
     }
 
@@ -163,7 +177,7 @@ impl Store {
     pub fn services(&self) -> rusqlite::Result<Vec<ServiceRow>> {
         self.conn
             .prepare_cached(
-                "SELECT s.role, p.fqdn, p.site, s.dependents FROM services s JOIN pools p ON p.fqdn = s.pool
+                "SELECT s.role, p.fqdn, p.site, s.dependents, s.version FROM services s JOIN pools p ON p.fqdn = s.pool
                  ORDER BY p.fqdn COLLATE NOCASE, s.role COLLATE NOCASE",
             )?
             .query_map([], |r| {
@@ -173,6 +187,7 @@ impl Store {
                     pool: r.get(1)?,
                     site: r.get(2)?,
                     dependents: serde_json::from_str(&deps).unwrap_or_default(),
+                    version: r.get(4)?,
                 })
             })?
             .collect()
@@ -276,8 +291,8 @@ impl Store {
             }
             for s in &p.services {
                 c.execute(
-                    "INSERT INTO services(role, pool, dependents) VALUES (?1, ?2, ?3)",
-                    params![s.role, p.fqdn, serde_json::to_string(&s.dependents).unwrap_or_default()],
+                    "INSERT INTO services(role, pool, dependents, version) VALUES (?1, ?2, ?3, ?4)",
+                    params![s.role, p.fqdn, serde_json::to_string(&s.dependents).unwrap_or_default(), s.version],
                 )?;
             }
         }
@@ -357,13 +372,13 @@ impl Store {
     /// A Persistent Chat pool by FQDN, or the only one when `fqdn` is
     /// `None` (rule 2). Errors name the cmdlet-facing problem.
     pub fn pchat_pool(&self, fqdn: Option<&str>) -> CmdletResult<PoolRow> {
-        let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
+        let all = self.shared_pools()?;
+        let pools: Vec<&PoolRow> = all.iter().filter(|p| p.is_pchat).collect();
         match fqdn {
             Some(f) => {
                 let f = f.trim();
-                let known: Vec<String> = pools.iter().map(|p| p.fqdn.clone()).collect();
-                pools.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).ok_or_else(|| {
-                    let known: Vec<&str> = known.iter().map(String::as_str).collect();
+                pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(f)).map(|p| (*p).clone()).ok_or_else(|| {
+                    let known: Vec<&str> = pools.iter().map(|p| p.fqdn.as_str()).collect();
                     let hint = crate::values::text::did_you_mean(f, &known, "pools");
                     CmdletError::not_found(format!("'{f}' is not a Persistent Chat pool of the topology{hint}"))
                         .with_target(f)
@@ -371,9 +386,8 @@ impl Store {
             }
             None => {
                 let n = pools.len();
-                let mut it = pools.into_iter();
-                match (it.next(), n) {
-                    (Some(p), 1) => Ok(p),
+                match (pools.first(), n) {
+                    (Some(p), 1) => Ok((*p).clone()),
                     (_, 0) => Err(CmdletError::invalid("the topology has no Persistent Chat pool; publish one first")),
                     _ => Err(CmdletError::invalid(format!(
                         "the pool must be specified with -PersistentChatPoolFqdn: the topology has {n} Persistent Chat pools"
@@ -481,6 +495,23 @@ mod tests {
     }
 
     #[test]
+    fn the_sql_instances_memo_follows_this_connection_and_other_connections() {
+        let (d, store) = store_with_a_pool();
+        let files = |s: &Store| -> Vec<String> { s.instance_rows().unwrap().0.iter().map(|r| r.1.clone()).collect() };
+        assert!(files(&store).is_empty());
+        store.conn().execute("INSERT INTO sql_instances(identity, file) VALUES ('sql01\\rtc', 'a.db')", []).unwrap();
+        assert_eq!(files(&store), ["a.db"]);
+        assert!(!store.instance_rows().unwrap().1, "unchanged rows are not read again");
+        store.conn().execute("UPDATE sql_instances SET file = 'b.db'", []).unwrap();
+        assert_eq!(files(&store), ["b.db"]);
+        let other = Store::open(&d.path().join("pchat.db")).unwrap();
+        other.conn().execute("UPDATE sql_instances SET file = 'c.db'", []).unwrap();
+        assert_eq!(files(&store), ["c.db"]);
+        other.conn().execute("DELETE FROM sql_instances", []).unwrap();
+        assert!(files(&store).is_empty());
+    }
+
+    #[test]
     fn a_rolled_back_topology_change_is_not_remembered() {
         let (_d, store) = store_with_a_pool();
         store.begin(true).unwrap();
@@ -492,5 +523,54 @@ mod tests {
         store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
         store.commit().unwrap();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
+    }
+
+    #[test]
+    fn a_service_version_is_stored_and_read_back_and_none_stays_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pchat.db")).unwrap();
+        let service = |role: &str, version| ServiceSpec { role: role.into(), dependents: Vec::new(), version };
+        let spec = TopologySpec {
+            sip_domains: vec!["contoso.com".into()],
+            sites: vec!["Dublin".into()],
+            sql_instances: Vec::new(),
+            pools: vec![PoolSpec {
+                fqdn: "fe01.contoso.com".into(),
+                site: "Dublin".into(),
+                services: vec![service("Registrar", Some(7)), service("WebServer", None)],
+                servers: vec!["fe01.contoso.com".into()],
+                active_servers: vec!["fe01.contoso.com".into()],
+                database: None,
+                backup_database: None,
+                default_endpoint: None,
+            }],
+        };
+        store.replace_topology(&spec).unwrap();
+        let got: Vec<(String, Option<i64>)> =
+            store.services().unwrap().into_iter().map(|s| (s.role, s.version)).collect();
+        assert_eq!(got, [("Registrar".to_string(), Some(7)), ("WebServer".to_string(), None)]);
+    }
+
+    /// Services published before the column existed have no version after the upgrade: NULL,
+    /// not a default.
+    #[test]
+    fn services_from_before_the_version_column_have_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pchat.db");
+        let steps = crate::store::schema::CENTRAL;
+        let step = steps.iter().position(|s| s.contains("ADD COLUMN version")).unwrap();
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        crate::store::migrate(&conn, &steps[..step]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+             INSERT INTO pools(fqdn, site, ord) VALUES ('fe01.contoso.com', 'Dublin', 0);
+             INSERT INTO services(role, pool) VALUES ('Registrar', 'fe01.contoso.com');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path).unwrap();
+        let services = store.services().unwrap();
+        assert_eq!(services.len(), 1);
+        assert_eq!((services[0].role.as_str(), services[0].version), ("Registrar", None));
     }
 }

@@ -10,7 +10,7 @@ use common::{ROOT, Store};
 use pchat::catalog::{self, Expect, Output};
 
 /// Examples in the catalog; a new example changes this count (a vanished one fails the test).
-const EXAMPLES: usize = 227;
+const EXAMPLES: usize = 228;
 
 /// Examples that select what the example store does not hold (or end in a call that returns
 /// nothing): they show an empty answer, not an error.

@@ -203,6 +203,98 @@ fn topology_and_directory_errors_reject_the_whole_file_with_the_place() {
     }
 }
 
+/// A topology with service versions, as Publish-CsTopology reads it.
+const VERSIONED_TOPOLOGY: &str = r#"{
+  "SipDomains": ["contoso.com"],
+  "Sites": [{ "Name": "Dublin" }],
+  "SqlInstances": [{ "Identity": "sql01.contoso.com\\rtc" }],
+  "Pools": [
+    { "Fqdn": "fe01.contoso.com", "Site": "Dublin", "Services": [{ "Role": "Registrar", "Version": 6 }, "WebServer"] },
+    { "Fqdn": "pc01.contoso.com", "Site": "Dublin", "Services": [{ "Role": "PersistentChatServer", "Version": 7 }],
+      "Database": "sql01.contoso.com\\rtc" }
+  ]
+}"#;
+
+/// Get-CsService's Version is the topology's, read alike from Rhai, JSON and a .ps1 script; a
+/// service the topology gives no Version shows $Null, and republishing without it clears it.
+#[test]
+fn service_versions_come_from_the_topology_and_are_never_made_up() {
+    let s = Store::empty();
+    let topology = s.dir.path().join("topology.json");
+    std::fs::write(&topology, VERSIONED_TOPOLOGY).expect("write topology");
+    let publish = format!("publish_cs_topology({:?})", topology.to_string_lossy());
+    s.c(&publish).ok();
+    let out = |code: &str| s.c(code).ok().stdout.trim().to_string();
+    assert_eq!(out("get_cs_service(#{PersistentChatServer: true})[0].Version"), "7");
+    assert_eq!(out(r#"get_cs_service("Registrar:fe01.contoso.com")[0].Version + 1"#), "7");
+    assert_eq!(out(r#"type_of(get_cs_service("WebServer:fe01.contoso.com")[0].Version)"#), "()");
+    let run = s.run(&["--json", "-c", "get_cs_service()"]).ok();
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let versions: Vec<(&str, &serde_json::Value)> = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|o| (o["Identity"].as_str().expect("Identity"), &o["Version"]))
+        .collect();
+    let null = serde_json::Value::Null;
+    assert_eq!(
+        versions,
+        [
+            ("Registrar:fe01.contoso.com", &serde_json::json!(6)),
+            ("WebServer:fe01.contoso.com", &null),
+            ("PersistentChatServer:pc01.contoso.com", &serde_json::json!(7)),
+        ]
+    );
+    // The way administrators' scripts read it.
+    let script = r#"$v = (Get-CsService -PersistentChatServer).Version
+if ($v -ge 7) { Write-Output "pc01 runs version $v" }
+if ($null -eq (Get-CsService -WebServer).Version) { Write-Output "WebServer: no version" }
+Get-CsService | Where-Object { $_.Version -eq 6 } | ForEach-Object { $_.Identity }
+"#;
+    let run = s.runbook("versions.ps1", script, &[]).ok();
+    assert_eq!(
+        run.stdout.lines().collect::<Vec<_>>(),
+        ["pc01 runs version 7", "WebServer: no version", "Registrar:fe01.contoso.com"]
+    );
+    assert_eq!(out("(Get-CsService -Registrar).Version"), "6");
+    // Published again without a Version: none, not the one it had.
+    std::fs::write(&topology, VERSIONED_TOPOLOGY.replace(r#", "Version": 7"#, "")).expect("write topology");
+    s.c(&publish).ok();
+    assert_eq!(out("type_of(get_cs_service(#{PersistentChatServer: true})[0].Version)"), "()");
+}
+
+/// A bad Version rejects the whole topology, naming the pool, the service and the field.
+#[test]
+fn a_bad_service_version_is_refused_naming_the_field() {
+    let s = Store::demo();
+    let path = s.dir.path().join("topology.json");
+    for (bad, why) in [("\"7\"", "is a string"), ("2015", "looks like a release year"), ("0", "is not valid")] {
+        std::fs::write(&path, VERSIONED_TOPOLOGY.replace(r#""Version": 7"#, &format!(r#""Version": {bad}"#)))
+            .expect("write topology");
+        let line = common::fails_unchanged(
+            &s,
+            &format!("publish_cs_topology({:?})", path.to_string_lossy()),
+            "Publish-CsTopology",
+            "InvalidArgument",
+        );
+        let want = format!("Pools[1] (pc01.contoso.com): service PersistentChatServer: Version {bad} {why}");
+        assert!(line.contains(&want), "{line}");
+        assert!(line.contains("Version must be a whole number from 1 to 99"), "{line}");
+    }
+    // The published topology stands, versions and all.
+    assert_eq!(s.c("get_cs_service(#{PersistentChatServer: true}).map(|s| s.Version)").ok().stdout.trim(), "7\n6");
+}
+
+/// The demo topology gives its Persistent Chat services versions (and its other services none).
+#[test]
+fn the_demo_topology_carries_persistent_chat_versions() {
+    let s = Store::demo();
+    let run = s.c("(Get-CsService -PersistentChatServer) | ForEach-Object { \"$($_.PoolFqdn) $($_.Version)\" }").ok();
+    assert_eq!(run.stdout.trim(), "pc01.contoso.com 7\npc02.contoso.com 6");
+    let run = s.c("get_cs_service(#{Registrar: true}).filter(|s| s.Version != ()).len()").ok();
+    assert_eq!(run.stdout.trim(), "0");
+}
+
 #[test]
 fn republishing_the_same_topology_is_idempotent_and_keeps_default_endpoints() {
     let s = Store::demo();

@@ -286,6 +286,70 @@ fn a_ps1_param_block_takes_its_values_from_arg_and_refuses_bad_ones_before_openi
     assert_eq!(run.stdout.trim(), "pc01 8 JSON");
 }
 
+/// `pchat run script.ps1 --help` lists each `param()` parameter with its default and its help,
+/// as a `.rhai` runbook's `--help` does, without opening the store; the script still computes
+/// its defaults itself when it runs.
+#[test]
+fn ps1_help_shows_each_parameters_default_and_help() {
+    let s = Store::empty();
+    let script = s.dir.path().join("stale.ps1");
+    std::fs::write(
+        &script,
+        r#"<#
+.SYNOPSIS
+Lists quiet rooms.
+.PARAMETER Days
+Rooms without a message for this
+many days are listed.
+#>
+param(
+    # The Persistent Chat pool to look at
+    [Parameter(Mandatory = $true, HelpMessage = "Pool FQDN")]
+    [string]$Pool,
+    [int]$Days = 30,
+    [ValidateSet('csv', 'json')][string]$As = 'csv',   # output format
+    [Parameter(HelpMessage = 'Folder for the report')]
+    [string]$Out = "reports",
+    [datetime]$Since = (Get-Date).AddDays(-30)
+)
+"$Pool $Days $As $Out $($Since -lt (Get-Date))"
+"#,
+    )
+    .expect("script");
+    let path = script.to_string_lossy().into_owned();
+    let run = s.run(&["run", &path, "--help"]).ok();
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["Pool", "string", "mandatory", "The Persistent Chat pool to look at"],
+            vec!["Days", "int", "default 30", "Rooms without a message for this many days are listed."],
+            vec!["As", "string", "default csv", "output format (one of csv, json)"],
+            vec!["Out", "string", "default reports", "Folder for the report"],
+            vec!["Since", "date", "default (Get-Date).AddDays(-30)"],
+        ],
+        "{}",
+        run.stdout
+    );
+    let run = s.run(&["--json", "run", &path, "--help"]).ok();
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("one JSON document");
+    assert_eq!(doc[1]["Default"], "30");
+    assert_eq!(doc[4]["Default"], "(Get-Date).AddDays(-30)");
+    assert_eq!(doc[0]["Help"], "The Persistent Chat pool to look at");
+    assert!(!s.db().exists(), "--help opens no store");
+    // A missing mandatory parameter is reported with its help; the defaults are the script's.
+    let run = s.run(&["run", &path]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("missing --arg Pool=<string>: The Persistent Chat pool to look at"), "{}", run.stderr);
+    let run = s.run(&["run", &path, "--arg", "pool=pc01"]).ok();
+    assert_eq!(run.stdout.trim(), "pc01 30 csv reports True");
+}
+
 #[test]
 fn ps1_runtime_errors_name_the_scripts_own_line() {
     let s = Store::examples();

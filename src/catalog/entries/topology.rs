@@ -126,6 +126,10 @@ pub const GET_CS_SERVICE: Cmdlet = Cmdlet {
         ),
         example(r#"get_cs_service().filter(|s| s.SiteId == "Site:Dublin")"#, "Services whose SiteId is Site:Dublin."),
         example(
+            r#"get_cs_service(#{PersistentChatServer: true}).map(|s| s.PoolFqdn + " " + s.Version)"#,
+            "Each Persistent Chat pool with the Version its topology entry gives (demo: pc01 7, pc02 6); a service whose entry gives no Version has `()` ($Null), never a guessed one.",
+        ),
+        example(
             r#"get_cs_service().filter(|s| s.Role == "Registrar" || s.Role == "UserServer")"#,
             "Two roles in one listing.",
         ),
