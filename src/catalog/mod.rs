@@ -170,7 +170,10 @@ impl ObjType {
                 static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| descriptor::CATEGORY.names());
                 &NAMES
             }
-            ObjType::Addin => &["Identity", "Name", "Url", "PersistentChatPoolFqdn"],
+            ObjType::Addin => {
+                static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| descriptor::ADDIN.names());
+                &NAMES
+            }
             ObjType::Configuration => {
                 &["Identity", "DefaultChatHistory", "MaxFileSizeKB", "ParticipantUpdateLimit", "RoomManagementUrl"]
             }
@@ -201,15 +204,10 @@ impl ObjType {
                 "Generation",
                 "Change",
             ],
-            ObjType::Endpoint => &[
-                "Identity",
-                "SipAddress",
-                "DisplayName",
-                "PersistentChatPoolFqdn",
-                "ConferencingPolicy",
-                "VoicePolicy",
-                "ObjectClass",
-            ],
+            ObjType::Endpoint => {
+                static NAMES: LazyLock<Vec<&str>> = LazyLock::new(|| descriptor::ENDPOINT.names());
+                &NAMES
+            }
             ObjType::AdPrincipal => &[
                 "Identity",
                 "DistinguishedName",

@@ -3,32 +3,15 @@
 use rhai::Dynamic;
 
 use super::chat::{check_name, identity_pool, instance_text, not_found, target_identity};
+use super::described::{apply_plain, identity, scalar_object};
 use crate::binder::Bound;
-use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
-use crate::objects::{object, text};
 use crate::store::Store;
 use crate::store::addin::AddinRow;
 use crate::store::pools::PoolTarget;
 
 const WHAT: &str = "add-in";
-
-fn identity(a: &AddinRow) -> String {
-    format!("{}\\{}", a.pool, a.name)
-}
-
-fn addin_object(a: &AddinRow) -> Dynamic {
-    object(
-        ObjType::Addin,
-        [
-            ("Identity", text(identity(a))),
-            ("Name", text(a.name.clone())),
-            ("Url", text(a.url.clone())),
-            ("PersistentChatPoolFqdn", text(a.pool.clone())),
-        ],
-    )
-}
 
 /// An absolute http or https URL with a host.
 fn check_url(url: &str) -> CmdletResult<String> {
@@ -57,11 +40,11 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if let Some(id) = b.str("Identity") {
         let (pool, name) = identity_pool(store, id, WHAT)?;
         let a = store.addin_by_name(&pool, name)?.ok_or_else(|| not_found(WHAT, id))?;
-        return Ok(vec![addin_object(&a)]);
+        return Ok(vec![scalar_object(&a)]);
     }
     let mut out = Vec::new();
     for pool in store.chat_pools(b.str("PersistentChatPoolFqdn"))? {
-        out.extend(store.addins(&pool)?.iter().map(addin_object));
+        out.extend(store.addins(&pool)?.iter().map(scalar_object));
     }
     Ok(out)
 }
@@ -71,17 +54,18 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let name = check_name("Name", b.str("Name").unwrap_or_default())?;
     let url = check_url(b.str("Url").unwrap_or_default())?;
     let pool = store.chat_pool_for_new(b.str("PersistentChatPoolFqdn"))?;
-    let a = AddinRow { id: store.new_id(), pool: pool.fqdn.clone(), name, url };
+    let mut a = AddinRow::new(store.new_id(), &pool.fqdn, name, url);
+    apply_plain(&mut a, b, None)?;
     let id = identity(&a);
-    if store.addin_by_name(&pool, &a.name)?.is_some() {
-        return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name))
+    if store.addin_by_name(&pool, a.name())?.is_some() {
+        return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name()))
             .with_target(id));
     }
     if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
     }
     store.insert_addin(&pool, &a)?;
-    Ok(vec![addin_object(&a)])
+    Ok(vec![scalar_object(&a)])
 }
 
 pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
@@ -91,35 +75,37 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let mut a = before.clone();
     if let Some(map) = b.object("Instance") {
         if let Some(n) = instance_text(map, "Name").flatten() {
-            a.name = n;
+            a.set_name(n);
         }
         if let Some(u) = instance_text(map, "Url").flatten() {
-            a.url = u;
+            a.set_url(u);
         }
     }
     if let Some(n) = b.str("Name") {
-        a.name = n.to_string();
+        a.set_name(n.to_string());
     }
     if let Some(u) = b.str("Url") {
-        a.url = u.to_string();
+        a.set_url(u.to_string());
     }
-    if a.url != before.url {
-        a.url = check_url(&a.url).map_err(|e| e.with_target(id.clone()))?;
+    apply_plain(&mut a, b, b.object("Instance"))?;
+    if a.url() != before.url() {
+        a.set_url(check_url(a.url()).map_err(|e| e.with_target(id.clone()))?);
     }
-    if a.name != before.name {
-        a.name = check_name("Name", &a.name).map_err(|e| e.with_target(id.clone()))?;
-        if store.addin_by_name(&pool, &a.name)?.is_some_and(|o| o.id != a.id) {
+    if a.name() != before.name() {
+        a.set_name(check_name("Name", a.name()).map_err(|e| e.with_target(id.clone()))?);
+        if store.addin_by_name(&pool, a.name())?.is_some_and(|o| o.id != a.id) {
             return Err(CmdletError::exists(format!(
                 "cannot rename '{id}': pool '{}' already has an add-in named '{}'",
-                pool.fqdn, a.name
+                pool.fqdn,
+                a.name()
             ))
             .with_target(id));
         }
     }
     if ctx.should_process_in(&pool, &id)? {
         // Rooms reference the add-in by id, so a rename carries them along (1.10 #21).
-        store.update_addin(&pool, &a)?;
-        ctx.record_values(&addin_object(&before).cast(), &addin_object(&a).cast());
+        store.update_addin(&pool, &before, &a)?;
+        ctx.record_values(&scalar_object(&before).cast(), &scalar_object(&a).cast());
     }
     Ok(Vec::new())
 }

@@ -6,10 +6,12 @@ use rhai::{Dynamic, Map};
 
 use super::chat::{Principals, instance_bool, instance_enum, instance_text};
 use super::message::posted_at_text;
+use super::principals::object_class;
 use crate::binder::Bound;
 use crate::catalog::descriptor::{Access, Cell, Property, Shape, Source};
+use crate::catalog::enums::{Named, PrincipalKind};
 use crate::errors::CmdletResult;
-use crate::objects::{object, text};
+use crate::objects::{list, object, text};
 use crate::store::described::Described;
 
 const MB: f64 = 1_048_576.0;
@@ -22,12 +24,21 @@ pub fn identity<R: Described>(r: &R) -> String {
 
 /// The output object of a stored row, its lists rendered by `names`.
 pub fn object_of<R: Described>(r: &R, names: &mut Principals) -> Dynamic {
+    build(r, |list| names.render_list(list))
+}
+
+/// The output object of a row of a type without lists (add-ins, endpoints).
+pub fn scalar_object<R: Described>(r: &R) -> Dynamic {
+    build(r, |_| Dynamic::UNIT)
+}
+
+fn build<R: Described>(r: &R, mut render_list: impl FnMut(&[String]) -> Dynamic) -> Dynamic {
     let d = R::DESCRIPTOR;
     // Sized up front: the map is built from a list that would otherwise grow three times per row.
     let mut props = Vec::with_capacity(d.properties.len());
     for (p, cell) in d.with_cells() {
         let v = match p.source {
-            Source::List(stored_as) => names.render_list(r.list(stored_as)),
+            Source::List(stored_as) => render_list(r.list(stored_as)),
             _ => scalar(r, p, cell),
         };
         props.push((p.name, v));
@@ -42,6 +53,7 @@ pub fn scalar<R: Described>(r: &R, p: &Property, cell: usize) -> Dynamic {
         Source::Identity => text(identity(r)),
         Source::Reference { .. } => shown(Shape::OptText, &cells[cell + 1]),
         Source::Column(_) => shown(p.shape, &cells[cell]),
+        Source::Attribute { .. } => shown(Shape::OptText, &cells[cell]),
         Source::List(_) => Dynamic::UNIT,
     }
 }
@@ -52,6 +64,9 @@ fn shown(shape: Shape, cell: &Cell) -> Dynamic {
         (Cell::Text(s), _) => text(s.clone()),
         (Cell::Bool(b), _) => Dynamic::from(*b),
         (Cell::Enum(i), Shape::Enum(names)) => names.get(*i as usize).map_or(Dynamic::UNIT, |n| text(*n)),
+        (Cell::Enum(i), Shape::ObjectClass) => {
+            PrincipalKind::ALL.get(*i as usize).map_or(Dynamic::UNIT, |k| list(object_class(*k).iter().copied()))
+        }
         (Cell::Int(n), Shape::SizeMb) => Dynamic::from(*n as f64 / MB),
         (Cell::Int(n), Shape::DateTime) => text(posted_at_text(*n)),
         (Cell::Int(n), _) => Dynamic::from(*n),
@@ -112,7 +127,7 @@ fn from_param(b: &Bound, p: &Property) -> Option<Cell> {
         }
         Shape::Bool => b.bool(p.name).map(Cell::Bool),
         Shape::Enum(names) => b.enum_value(p.name).and_then(|v| enum_cell(names, v)),
-        Shape::SizeMb | Shape::DateTime | Shape::Principals => None,
+        Shape::SizeMb | Shape::DateTime | Shape::Principals | Shape::ObjectClass => None,
     }
 }
 
@@ -121,7 +136,7 @@ fn from_instance(map: &Map, p: &Property) -> CmdletResult<Option<Cell>> {
         Shape::Text | Shape::OptText => instance_text(map, p.name).map(|v| v.map_or(Cell::Null, Cell::Text)),
         Shape::Bool => instance_bool(map, p.name)?.map(Cell::Bool),
         Shape::Enum(names) => instance_enum(map, p.name, names)?.and_then(|v| enum_cell(names, v)),
-        Shape::SizeMb | Shape::DateTime | Shape::Principals => None,
+        Shape::SizeMb | Shape::DateTime | Shape::Principals | Shape::ObjectClass => None,
     })
 }
 
@@ -135,12 +150,11 @@ pub fn archived<R: Described>(r: &R) -> serde_json::Map<String, serde_json::Valu
                 (Cell::Null, _) => J::Null,
                 (Cell::Text(s), _) => J::String(s.clone()),
                 (Cell::Bool(b), _) => J::Bool(*b),
-                (Cell::Enum(i), Shape::Enum(names)) => {
-                    names.get(*i as usize).map_or(J::Null, |n| J::String(n.to_string()))
+                (Cell::Enum(i), shape) => {
+                    shape.names().and_then(|names| names.get(*i as usize)).map_or(J::Null, |n| J::String(n.to_string()))
                 }
                 (Cell::Int(n), Shape::DateTime) => J::String(posted_at_text(*n)),
                 (Cell::Int(n), _) => J::from(*n),
-                (Cell::Enum(_), _) => J::Null,
             };
             (p.name.to_string(), v)
         })
@@ -202,5 +216,6 @@ fn expected(shape: Shape) -> &'static str {
         Shape::SizeMb => "a whole number",
         Shape::DateTime => "an ISO-8601 date-time or null",
         Shape::Principals => "a list",
+        Shape::ObjectClass => "a principal kind",
     }
 }

@@ -1,37 +1,22 @@
 //! Endpoints: directory contacts that give a Persistent Chat pool a SIP address.
 
+use std::collections::HashSet;
+
 use rhai::{Dynamic, Map};
 
+use super::described::{Projection, scalar_object};
 use super::limit;
-use super::principals::{object_class, parse_expr, parse_ldap, principal_object};
+use super::principals::{parse_expr, parse_ldap, principal_object};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
-use crate::objects::{list, object, opt, text};
 use crate::store::Store;
-use crate::store::directory::{PrincipalRow, dn_within, normalize_dn};
-use crate::store::endpoint::with_sip_prefix;
+use crate::store::directory::{dn_within, normalize_dn};
+use crate::store::endpoint::{EndpointRow, with_sip_prefix};
 use crate::values::dns::is_fqdn;
 
-/// The OCSPersistentChatContact object.
-fn endpoint_object(e: &PrincipalRow) -> Dynamic {
-    let attr = |k: &str| e.attrs.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    object(
-        ObjType::Endpoint,
-        [
-            ("Identity", text(e.dn.clone())),
-            ("SipAddress", opt(e.sip.clone())),
-            ("DisplayName", opt(e.display_name.clone())),
-            ("PersistentChatPoolFqdn", opt(e.endpoint_pool.clone())),
-            ("ConferencingPolicy", opt(attr("ConferencingPolicy"))),
-            ("VoicePolicy", opt(attr("VoicePolicy"))),
-            ("ObjectClass", list(object_class(e.kind).iter().copied())),
-        ],
-    )
-}
-
-fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<PrincipalRow>> {
+fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<EndpointRow>> {
     let found = store.find_endpoints(identity)?;
     if found.is_empty() {
         return Err(CmdletError::not_found(format!(
@@ -52,15 +37,26 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         Some(id) => named_endpoints(store, id)?,
         None => store.endpoints()?,
     };
+    // -LdapFilter reads any directory attribute, so it runs on the endpoints as principals.
+    let ldap_ids: Option<HashSet<i64>> = match &ldap {
+        Some(l) => Some(
+            store
+                .endpoint_principals()?
+                .iter()
+                .filter(|e| principal_object(e).read_lock::<Map>().is_some_and(|m| l.eval(&m)))
+                .map(|e| e.id)
+                .collect(),
+        ),
+        None => None,
+    };
+    let projection = filter.as_ref().map(|f| Projection::new::<EndpointRow>(&f.properties()));
     let out = rows
         .iter()
-        .filter(|e| {
-            pool.as_ref().is_none_or(|p| e.endpoint_pool.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(&p.fqdn)))
-        })
-        .filter(|e| ou.as_deref().is_none_or(|root| dn_within(&e.dn, root)))
-        .filter(|e| ldap.as_ref().is_none_or(|l| principal_object(e).read_lock::<Map>().is_some_and(|m| l.eval(&m))))
-        .map(endpoint_object)
-        .filter(|o| filter.as_ref().is_none_or(|f| o.read_lock::<Map>().is_some_and(|m| f.eval(&m))))
+        .filter(|e| pool.as_ref().is_none_or(|p| e.pool().is_some_and(|x| x.eq_ignore_ascii_case(&p.fqdn))))
+        .filter(|e| ou.as_deref().is_none_or(|root| dn_within(e.dn(), root)))
+        .filter(|e| ldap_ids.as_ref().is_none_or(|ids| ids.contains(&e.id)))
+        .filter(|e| filter.as_ref().zip(projection.as_ref()).is_none_or(|(f, p)| f.eval(&p.of(*e))))
+        .map(scalar_object)
         .collect();
     Ok(limit(out, b))
 }
@@ -114,14 +110,14 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     let created = ctx
         .store
-        .principal_by_dn(&dn)?
+        .endpoint_by_dn(&dn)?
         .ok_or_else(|| CmdletError::invalid_operation(format!("the new endpoint '{dn}' cannot be read back")))?;
-    Ok(vec![endpoint_object(&created)])
+    Ok(vec![scalar_object(&created)])
 }
 
 pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     for e in named_endpoints(ctx.store, b.str("Identity").unwrap_or_default())? {
-        if ctx.should_process(e.sip.as_deref().unwrap_or(&e.dn))? {
+        if ctx.should_process(e.sip().unwrap_or(e.dn()))? {
             ctx.store.remove_principal(e.id)?;
         }
     }

@@ -265,7 +265,7 @@ fn resolve_addin(store: &Store, pool: &PoolTarget, name: Option<&str>) -> Cmdlet
                     pool.fqdn
                 ))
             })?;
-            Ok(Some((a.id, a.name)))
+            Ok(Some((a.id, a.name().to_string())))
         }
     }
 }

@@ -2,6 +2,8 @@
 //! joins of its references, the INSERT, and the UPDATE of the columns that changed; cells read
 //! and bound by the property's shape. The statements are built once per descriptor.
 
+use std::marker::PhantomData;
+
 use rusqlite::Row;
 use rusqlite::types::{FromSqlError, ToSql, ToSqlOutput, ValueRef};
 
@@ -15,6 +17,50 @@ pub trait Described {
     fn cells_mut(&mut self) -> &mut [Cell];
     /// A list by the name it is stored under.
     fn list(&self, stored_as: &str) -> &[String];
+}
+
+/// Names the descriptor of a [`ScalarRow`].
+pub trait Kind {
+    const DESCRIPTOR: &'static Descriptor;
+}
+
+/// The row of a described type without lists (add-ins, endpoints): its id and its cells in
+/// descriptor order. Each type adds its accessors on `ScalarRow<ItsKind>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalarRow<K> {
+    pub id: i64,
+    pub cells: Vec<Cell>,
+    kind: PhantomData<K>,
+}
+
+impl<K: Kind> ScalarRow<K> {
+    /// A new row at the descriptor's initial values (created now).
+    pub fn initial(id: i64) -> Self {
+        ScalarRow { id, cells: K::DESCRIPTOR.initial_cells(chrono::Utc::now().timestamp_micros()), kind: PhantomData }
+    }
+
+    /// A row read by [`Statements::select`].
+    pub fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(ScalarRow { id: r.get(0)?, cells: read_cells(K::DESCRIPTOR, r)?, kind: PhantomData })
+    }
+
+    /// A text cell (`None` when null).
+    pub fn text(&self, cell: usize) -> Option<&str> {
+        self.cells[cell].text()
+    }
+}
+
+impl<K: Kind> Described for ScalarRow<K> {
+    const DESCRIPTOR: &'static Descriptor = K::DESCRIPTOR;
+    fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+    fn cells_mut(&mut self) -> &mut [Cell] {
+        &mut self.cells
+    }
+    fn list(&self, _: &str) -> &[String] {
+        &[]
+    }
 }
 
 /// The statements of one descriptor. `{db}` stands for the pool database's schema.
@@ -45,22 +91,21 @@ impl Statements {
                     select.push_str(&format!(", {alias}.{column}, {j}.name"));
                     joins.push_str(&format!(
                         " LEFT JOIN {} {j} ON {j}.id = {alias}.{column}",
-                        dialect::pool_table(table)
+                        dialect::table(d.database, table)
                     ));
                     written.push((column, cell));
+                }
+                Source::Attribute { column, key } => {
+                    select.push_str(&format!(", {}", dialect::json_text(&format!("{alias}.{column}"), key)));
                 }
                 Source::Identity | Source::List(_) => {}
             }
         }
-        select.push_str(&format!(" FROM {} {alias}{joins}", dialect::pool_table(d.table)));
+        let table = dialect::table(d.database, d.table);
+        select.push_str(&format!(" FROM {table} {alias}{joins}"));
         let columns: Vec<&str> = written.iter().map(|(c, _)| *c).collect();
         let marks: Vec<String> = (1..=columns.len() + 1).map(dialect::param).collect();
-        let insert = format!(
-            "INSERT INTO {}(id, {}) VALUES ({})",
-            dialect::pool_table(d.table),
-            columns.join(", "),
-            marks.join(", ")
-        );
+        let insert = format!("INSERT INTO {table}(id, {}) VALUES ({})", columns.join(", "), marks.join(", "));
         Statements { select, insert, written }
     }
 
@@ -90,7 +135,12 @@ impl Statements {
             }
         }
         (!sets.is_empty()).then(|| {
-            let sql = format!("UPDATE {} SET {} WHERE id = ?1", dialect::pool_table(d.table), sets.join(", "));
+            let sql = format!(
+                "UPDATE {} SET {} WHERE id = {}",
+                dialect::table(d.database, d.table),
+                sets.join(", "),
+                dialect::param(1)
+            );
             (sql, args)
         })
     }
@@ -127,15 +177,15 @@ impl ToSql for Bound<'_> {
             Bound::Cell(Cell::Int(i), _) => ToSqlOutput::from(*i),
             Bound::Cell(Cell::Bool(b), _) => ToSqlOutput::from(*b),
             Bound::Cell(Cell::Text(s), _) => ToSqlOutput::from(s.as_str()),
-            Bound::Cell(Cell::Enum(i), Shape::Enum(names)) => match names.get(*i as usize) {
-                Some(n) => ToSqlOutput::from(*n),
-                None => return Err(rusqlite::Error::ToSqlConversionFailure("enum value out of range".into())),
+            Bound::Cell(Cell::Enum(i), shape) => match shape.names().map(|names| names.get(*i as usize)) {
+                Some(Some(n)) => ToSqlOutput::from(*n),
+                Some(None) => return Err(rusqlite::Error::ToSqlConversionFailure("enum value out of range".into())),
+                None => {
+                    return Err(rusqlite::Error::ToSqlConversionFailure(
+                        "an enum value in a column of another shape".into(),
+                    ));
+                }
             },
-            Bound::Cell(Cell::Enum(_), _) => {
-                return Err(rusqlite::Error::ToSqlConversionFailure(
-                    "an enum value in a column of another shape".into(),
-                ));
-            }
         })
     }
 }
@@ -148,6 +198,10 @@ pub fn read_cells(d: &Descriptor, r: &Row<'_>) -> rusqlite::Result<Vec<Cell>> {
         match p.source {
             Source::Column(_) => {
                 cells.push(read(r, col, p.shape)?);
+                col += 1;
+            }
+            Source::Attribute { .. } => {
+                cells.push(read(r, col, Shape::OptText)?);
                 col += 1;
             }
             Source::Reference { .. } => {
@@ -168,15 +222,18 @@ fn read(r: &Row<'_>, col: usize, shape: Shape) -> rusqlite::Result<Cell> {
         (ValueRef::Null, _) => Cell::Null,
         (ValueRef::Integer(i), Shape::Bool) => Cell::Bool(i != 0),
         (ValueRef::Integer(i), Shape::SizeMb | Shape::DateTime) => Cell::Int(i),
-        (ValueRef::Text(t), Shape::Enum(names)) => match names.iter().position(|n| n.as_bytes() == t) {
-            Some(i) => Cell::Enum(i as u8),
-            None => {
-                let text = String::from_utf8_lossy(t);
-                return Err(bad(FromSqlError::Other(
-                    format!("stored value '{text}' is not one of {}", names.join(", ")).into(),
-                )));
+        (ValueRef::Text(t), Shape::Enum(_) | Shape::ObjectClass) => {
+            let names = shape.names().unwrap_or_default();
+            match names.iter().position(|n| n.as_bytes() == t) {
+                Some(i) => Cell::Enum(i as u8),
+                None => {
+                    let text = String::from_utf8_lossy(t);
+                    return Err(bad(FromSqlError::Other(
+                        format!("stored value '{text}' is not one of {}", names.join(", ")).into(),
+                    )));
+                }
             }
-        },
+        }
         (ValueRef::Text(_), Shape::Text | Shape::OptText) => Cell::Text(v.as_str().map_err(bad)?.to_string()),
         _ => return Err(bad(FromSqlError::InvalidType)),
     })
@@ -185,14 +242,15 @@ fn read(r: &Row<'_>, col: usize, shape: Shape) -> rusqlite::Result<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::descriptor::{CATEGORY, ROOM};
+    use crate::catalog::descriptor::{ADDIN, CATEGORY, ENDPOINT, ROOM};
 
     use crate::catalog::ObjType;
-    use crate::catalog::descriptor::{Descriptor, Initial, column, identity, list, reference};
+    use crate::catalog::descriptor::{Database, Descriptor, Initial, column, identity, list, reference};
 
     /// A descriptor of each kind of property (rooms and categories grow; this one stays).
     const SAMPLE: Descriptor = Descriptor {
         obj: ObjType::ChatRoom,
+        database: Database::Pool,
         table: "rooms",
         properties: &[
             identity(),
@@ -260,5 +318,97 @@ mod tests {
         let c = Statements::derive(&CATEGORY, "c");
         conn.prepare(&dialect::on_schema(&c.select, "main")).unwrap();
         conn.prepare(&dialect::on_schema(&c.insert, "main")).unwrap();
+    }
+
+    /// The statements of add-ins (pool database) and endpoints (the central directory's
+    /// principals, attributes read from JSON). Prefixes only: the descriptors may grow.
+    #[test]
+    fn addin_and_endpoint_statements() {
+        let a = Statements::derive(&ADDIN, "a");
+        assert!(
+            a.select.starts_with("SELECT a.id, a.name, a.url, a.pool") && a.select.ends_with(" FROM {db}.addins a")
+        );
+        assert!(a.insert.starts_with("INSERT INTO {db}.addins(id, name, url, pool"), "{}", a.insert);
+        let before = ADDIN.initial_cells(0);
+        let mut after = before.clone();
+        after[ADDIN.cell("Url")] = Cell::Text("https://x".into());
+        assert_eq!(a.update(&ADDIN, &1, &before, &after).unwrap().0, "UPDATE {db}.addins SET url = ?2 WHERE id = ?1");
+        let e = Statements::derive(&ENDPOINT, "e");
+        assert!(e.select.starts_with("SELECT e.id, e.dn, e.sip, e.display_name, e.endpoint_pool, "), "{}", e.select);
+        assert!(e.select.contains(&dialect::json_text("e.attrs", "VoicePolicy")));
+        assert!(e.select.ends_with(" FROM principals e"), "{}", e.select);
+    }
+
+    fn migrated(steps: &[&str]) -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        for step in steps {
+            conn.execute_batch(step).unwrap();
+        }
+        conn
+    }
+
+    /// Every column a descriptor names is in its table (a reference's table has the id and name
+    /// it joins on), and every derived statement prepares against the migrated schema.
+    #[test]
+    fn every_descriptor_column_exists_in_its_schema() {
+        use crate::catalog::descriptor::ALL;
+        let pool = migrated(crate::store::schema::POOL);
+        let central = migrated(crate::store::schema::CENTRAL);
+        for d in ALL {
+            let conn = match d.database {
+                Database::Pool => &pool,
+                Database::Central => &central,
+            };
+            let columns = |table: &str| -> Vec<String> {
+                conn.prepare(&format!("PRAGMA table_info({table})"))
+                    .unwrap()
+                    .query_map([], |r| r.get::<_, String>(1))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            };
+            let own = columns(d.table);
+            for p in d.properties {
+                let wanted: Vec<(&str, &str)> = match p.source {
+                    Source::Column(c) | Source::Attribute { column: c, .. } => vec![(d.table, c)],
+                    Source::Reference { column, table } => vec![(d.table, column), (table, "id"), (table, "name")],
+                    Source::Identity | Source::List(_) => vec![],
+                };
+                for (table, c) in wanted {
+                    let present = if table == d.table { own.clone() } else { columns(table) };
+                    assert!(present.iter().any(|x| x == c), "{:?} {}: no column {table}.{c}", d.obj, p.name);
+                }
+            }
+            let s = Statements::derive(d, "t");
+            for sql in [&s.select, &s.insert] {
+                conn.prepare(&dialect::on_schema(sql, "main")).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            }
+        }
+    }
+
+    /// An endpoint's policies are its text attributes: a number, a missing key or attributes
+    /// that are not JSON read as null rather than failing the read.
+    #[test]
+    fn endpoint_attributes_read_as_text_or_null() {
+        let conn = migrated(crate::store::schema::CENTRAL);
+        conn.execute_batch(
+            r#"INSERT INTO principals(id, dn, kind, name, endpoint_pool, attrs) VALUES
+               (1, 'CN=a', 'Contact', 'a', 'p', '{"ConferencingPolicy":"Tag:C","VoicePolicy":7}'),
+               (2, 'CN=b', 'User', 'b', 'p', 'not json')"#,
+        )
+        .unwrap();
+        let s = Statements::derive(&ENDPOINT, "e");
+        let rows: Vec<Vec<Cell>> = conn
+            .prepare(&format!("{} ORDER BY e.id", s.select))
+            .unwrap()
+            .query_map([], |r| read_cells(&ENDPOINT, r))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows[0][ENDPOINT.cell("ConferencingPolicy")], Cell::Text("Tag:C".into()));
+        assert_eq!(rows[0][ENDPOINT.cell("VoicePolicy")], Cell::Null);
+        assert_eq!(rows[0][ENDPOINT.cell("ObjectClass")], Cell::Enum(2), "Contact");
+        assert_eq!(rows[1][ENDPOINT.cell("ConferencingPolicy")], Cell::Null);
+        assert_eq!(rows[1][ENDPOINT.cell("ObjectClass")], Cell::Enum(0), "User");
     }
 }

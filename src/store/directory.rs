@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::Store;
+use super::{Store, dialect};
 use crate::catalog::enums::PrincipalKind;
 use crate::values::text::{starts_with_ci, strip_prefix_ci};
 use crate::values::wildcard::{Wildcard, has_wildcards};
@@ -148,7 +148,7 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
 }
 
 /// Standard order for principals: display name (or name), then DN, case-insensitive.
-const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
+pub(super) const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
 
 impl Store {
     pub(super) fn principals_where(
@@ -288,16 +288,14 @@ impl Store {
         const BULK: usize = 5_000;
         let rebuild: Vec<(String, String)> = if specs.len() >= BULK {
             self.conn
-                .prepare(
-                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'principals' AND sql IS NOT NULL",
-                )?
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .prepare(dialect::INDEX_DEFINITIONS)?
+                .query_map(["principals"], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?
         } else {
             Vec::new()
         };
         for (name, _) in &rebuild {
-            self.conn.execute_batch(&format!("DROP INDEX \"{name}\""))?;
+            self.conn.execute_batch(&dialect::drop_index(name))?;
         }
         self.write_principals(specs)?;
         self.advance_access_version()?;

@@ -1,12 +1,53 @@
 //! Persistent Chat endpoints: directory contacts (principals of kind Contact) linked to a pool by
-//! `endpoint_pool`, living in the Application Contacts container.
+//! `endpoint_pool`, living in the Application Contacts container. Read through [`ENDPOINT`];
+//! created as directory principals (their name and parent DN are the directory's, not
+//! properties of the endpoint).
 
-use rusqlite::params;
+use std::sync::LazyLock;
+
+use rusqlite::{OptionalExtension, params};
 
 use super::Store;
-use super::directory::{PrincipalRow, first_rdn_value, normalize_dn};
+use super::described::{Kind, ScalarRow, Statements};
+use super::directory::{ORDER, PrincipalRow, first_rdn_value, normalize_dn};
 use super::topology::endpoint_container;
+use crate::catalog::descriptor::{Descriptor, ENDPOINT};
 use crate::values::wildcard::{Wildcard, has_wildcards};
+
+/// Marks [`ENDPOINT`]'s rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {}
+
+impl Kind for Endpoint {
+    const DESCRIPTOR: &'static Descriptor = &ENDPOINT;
+}
+
+/// An endpoint (its id is the principal's): its properties as cells of [`ENDPOINT`], read
+/// through the accessors.
+pub type EndpointRow = ScalarRow<Endpoint>;
+
+const DN: usize = ENDPOINT.cell("Identity");
+const SIP: usize = ENDPOINT.cell("SipAddress");
+const DISPLAY_NAME: usize = ENDPOINT.cell("DisplayName");
+const POOL: usize = ENDPOINT.cell("PersistentChatPoolFqdn");
+
+/// The statements derived from [`ENDPOINT`], built once.
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::derive(&ENDPOINT, "e"));
+
+impl EndpointRow {
+    pub fn dn(&self) -> &str {
+        self.text(DN).unwrap_or_default()
+    }
+    pub fn sip(&self) -> Option<&str> {
+        self.text(SIP)
+    }
+    pub fn display_name(&self) -> Option<&str> {
+        self.text(DISPLAY_NAME)
+    }
+    pub fn pool(&self) -> Option<&str> {
+        self.text(POOL)
+    }
+}
 
 /// `sip:` plus the rest, whatever the case of the prefix given (`chat@x` → `sip:chat@x`).
 pub fn with_sip_prefix(sip: &str) -> String {
@@ -18,23 +59,39 @@ pub fn with_sip_prefix(sip: &str) -> String {
 }
 
 impl Store {
-    /// Every endpoint, in the standard order (display name, then DN).
-    pub fn endpoints(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
-        Ok(self.principals()?.into_iter().filter(|p| p.endpoint_pool.is_some()).collect())
+    /// Every endpoint, in the directory's standard order (display name, then DN).
+    pub fn endpoints(&self) -> rusqlite::Result<Vec<EndpointRow>> {
+        self.conn
+            .prepare_cached(&format!("{} WHERE e.endpoint_pool IS NOT NULL {ORDER}", SQL.select))?
+            .query_map([], EndpointRow::read)?
+            .collect()
+    }
+
+    pub fn endpoint_by_dn(&self, dn: &str) -> rusqlite::Result<Option<EndpointRow>> {
+        self.conn
+            .prepare_cached(&format!("{} WHERE e.dn = ?1 AND e.endpoint_pool IS NOT NULL", SQL.select))?
+            .query_row([normalize_dn(dn)], EndpointRow::read)
+            .optional()
+    }
+
+    /// Every endpoint as the directory principal it is (for `-LdapFilter`, which reads any
+    /// attribute), in the same order.
+    pub fn endpoint_principals(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
+        self.principals_where("WHERE endpoint_pool IS NOT NULL", [])
     }
 
     /// Endpoints named by SIP address (with or without `sip:`), full DN (whitespace after commas
     /// ignored) or display name (`*` wildcards allowed).
-    pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<EndpointRow>> {
         let id = identity.trim();
         let all = self.endpoints()?;
         if id.contains('=') {
             let dn = normalize_dn(id);
-            return Ok(all.into_iter().filter(|e| e.dn.eq_ignore_ascii_case(&dn)).collect());
+            return Ok(all.into_iter().filter(|e| e.dn().eq_ignore_ascii_case(&dn)).collect());
         }
         let sip = with_sip_prefix(id);
-        let by_sip: Vec<PrincipalRow> =
-            all.iter().filter(|e| e.sip.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&sip))).cloned().collect();
+        let by_sip: Vec<EndpointRow> =
+            all.iter().filter(|e| e.sip().is_some_and(|s| s.eq_ignore_ascii_case(&sip))).cloned().collect();
         if !by_sip.is_empty() {
             return Ok(by_sip);
         }
@@ -42,16 +99,18 @@ impl Store {
         Ok(all
             .into_iter()
             .filter(|e| {
-                let name = e.display_name.as_deref().unwrap_or(&e.name);
+                // A principal's name is its DN's first RDN value (the directory writes it so).
+                let name = e.display_name().map_or_else(|| first_rdn_value(e.dn()), str::to_string);
                 match &pattern {
-                    Some(p) => p.is_match(name),
+                    Some(p) => p.is_match(&name),
                     None => name.eq_ignore_ascii_case(id),
                 }
             })
             .collect())
     }
 
-    /// Create an endpoint contact `CN={GUID}` in the Application Contacts container; returns its DN.
+    /// Create an endpoint contact `CN={GUID}` in the Application Contacts container; returns its
+    /// DN. A directory write: the principal's name, kind and parent are the directory's columns.
     pub fn insert_endpoint(&self, sip: &str, display_name: Option<&str>, pool: &str) -> rusqlite::Result<String> {
         let container = endpoint_container(&self.domain_dn()?.unwrap_or_default());
         let dn = format!("CN={{{}}},{container}", uuid::Uuid::new_v4());

@@ -146,7 +146,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 /// Apply the migrations this file has not seen yet, in one transaction. True when the file was
 /// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
 fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
     if version as usize >= steps.len() {
         return Ok(false);
     }
@@ -155,7 +155,7 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
         for step in &steps[version as usize..] {
             conn.execute_batch(step)?;
         }
-        conn.pragma_update(None, "user_version", steps.len() as i64)
+        conn.execute_batch(&dialect::set_schema_version(steps.len()))
     })();
     match result {
         Ok(()) => conn.execute_batch("COMMIT")?,

@@ -131,15 +131,15 @@ impl PoolData<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::store::failover::Mark;
     use crate::store::topology::{PCHAT_ROLE, PoolSpec, ServiceSpec, SqlInstanceSpec, TopologySpec};
 
-    const POOL: &str = "pc01.contoso.com";
+    pub(in crate::store) const POOL: &str = "pc01.contoso.com";
 
     /// A store whose one Persistent Chat pool has a primary and a backup database, attached.
-    fn mirrored_pool() -> (tempfile::TempDir, Store) {
+    pub(in crate::store) fn mirrored_pool() -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("pchat.db")).unwrap();
         let instance = |id: &str| SqlInstanceSpec { identity: id.into(), file: format!("{id}-rtc.db") };

@@ -47,7 +47,7 @@ pub fn inspect(path: &Path) -> Result<String, String> {
     let opened = (|| {
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let version: i64 = conn.query_row(super::dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
         if version == 0 {
             return Ok(None);
         }

@@ -60,21 +60,6 @@ pub struct RoomQuery {
     pub name_prefix: Option<String>,
 }
 
-/// The NOCASE range `[low, high)` holding every name that starts with `prefix` as the filters
-/// compare (Unicode simple case folding), for an index range scan in place of a full scan.
-/// NOCASE folds ASCII only, so the prefix is cut at its first non-ASCII character, and before
-/// `k` and `s`: the Kelvin sign and the long s fold to them, and SQLite would not see that.
-fn nocase_prefix_range(prefix: &str) -> Option<(String, Option<String>)> {
-    let low: String = prefix
-        .chars()
-        .map_while(|c| (c.is_ascii() && !matches!(c, 'k' | 'K' | 's' | 'S')).then(|| c.to_ascii_lowercase()))
-        .collect();
-    let last = low.chars().last()?;
-    // The first string past every extension of `low`; none when the last character is the highest.
-    let high = (last < '\u{7f}').then(|| format!("{}{}", &low[..low.len() - 1], (last as u8 + 1) as char));
-    Some((low, high))
-}
-
 fn room(r: &Row<'_>) -> rusqlite::Result<RoomRow> {
     Ok(RoomRow {
         id: r.get(0)?,
@@ -83,10 +68,6 @@ fn room(r: &Row<'_>) -> rusqlite::Result<RoomRow> {
         managers: Vec::new(),
         presenters: Vec::new(),
     })
-}
-
-fn json_ids(ids: &[i64]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())
 }
 
 impl Described for RoomRow {
@@ -202,7 +183,7 @@ impl Store {
     /// Rooms of a pool matching `q`, by name, without their lists (see `load_room_lists`).
     pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> rusqlite::Result<Vec<RoomRow>> {
         let mut sql = dialect::on_schema(&SQL.select, &pool.schema);
-        sql.push_str(" WHERE r.pool = ?1");
+        sql.push_str(&format!(" WHERE r.pool = {}", dialect::param(1)));
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(pool.fqdn.clone())];
         let mut cond = |sql_part: &str, v: SqlValue| {
             args.push(v);
@@ -211,21 +192,21 @@ impl Store {
         if let Some(n) = &q.name {
             cond(" AND r.name = ?", SqlValue::Text(n.clone()));
         }
-        if let Some((low, high)) = q.name_prefix.as_deref().and_then(nocase_prefix_range) {
-            // The column is NOCASE, so these compare folded and run on the (pool, name) index.
+        if let Some((low, high)) = q.name_prefix.as_deref().and_then(dialect::name_prefix_range) {
+            // The column ignores case, so these compare folded and run on the (pool, name) index.
             cond(" AND r.name >= ?", SqlValue::Text(low));
             if let Some(high) = high {
                 cond(" AND r.name < ?", SqlValue::Text(high));
             }
         }
         if let Some(ids) = &q.category_ids {
-            cond(&format!(" AND {}", dialect::in_json_list("r.category_id")), SqlValue::Text(json_ids(ids)));
+            cond(&format!(" AND {}", dialect::in_json_list("r.category_id")), dialect::json_list(ids));
         }
         if let Some(ids) = &q.ids {
-            cond(&format!(" AND {}", dialect::in_json_list("r.id")), SqlValue::Text(json_ids(ids)));
+            cond(&format!(" AND {}", dialect::in_json_list("r.id")), dialect::json_list(ids));
         }
         if let Some(d) = q.disabled {
-            cond(" AND r.disabled = ?", SqlValue::Integer(d as i64));
+            cond(" AND r.disabled = ?", dialect::boolean(d));
         }
         if let Some(p) = q.privacy {
             cond(" AND r.privacy = ?", SqlValue::Text(p.name().into()));
@@ -290,13 +271,13 @@ impl Store {
     /// Ids of the rooms of a pool whose `list` names any of `keys`.
     pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> rusqlite::Result<Vec<i64>> {
         let s = &pool.schema;
-        let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
         self.conn
             .prepare_cached(&format!(
                 "SELECT DISTINCT e.room_id FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
-                 WHERE e.entry IN (SELECT value FROM json_each(?1)) AND e.list = ?2 AND r.pool = ?3"
+                 WHERE {} AND e.list = ?2 AND r.pool = ?3",
+                dialect::in_json_list("e.entry").replace('?', &dialect::param(1))
             ))?
-            .query_map(params![keys, list, pool.fqdn], |r| r.get(0))?
+            .query_map(params![dialect::json_list(keys), list, pool.fqdn], |r| r.get(0))?
             .collect()
     }
 
@@ -305,10 +286,11 @@ impl Store {
         let s = &pool.schema;
         self.conn
             .prepare_cached(&format!(
-                "SELECT r.id FROM {s}.rooms r WHERE r.category_id IN (SELECT value FROM json_each(?1))
-                 AND NOT EXISTS (SELECT 1 FROM {s}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)"
+                "SELECT r.id FROM {s}.rooms r WHERE {}
+                 AND NOT EXISTS (SELECT 1 FROM {s}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)",
+                dialect::in_json_list("r.category_id").replace('?', &dialect::param(1))
             ))?
-            .query_map(params![json_ids(category_ids), MEMBERS], |r| r.get(0))?
+            .query_map(params![dialect::json_list(category_ids), MEMBERS], |r| r.get(0))?
             .collect()
     }
 
@@ -369,65 +351,5 @@ impl Store {
             .query_row(params![pool.fqdn, name], |r| r.get::<_, i64>(0))
             .optional()?
             .is_some_and(|id| Some(id) != except))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::nocase_prefix_range;
-    use crate::values::wildcard::Wildcard;
-
-    #[test]
-    fn prefix_range_is_cut_where_nocase_and_case_folding_disagree() {
-        assert_eq!(nocase_prefix_range("Room42-"), Some(("room42-".into(), Some("room42.".into()))));
-        assert_eq!(nocase_prefix_range("Café"), Some(("caf".into(), Some("cag".into()))));
-        assert_eq!(nocase_prefix_range("Desk"), Some(("de".into(), Some("df".into()))));
-        assert_eq!(nocase_prefix_range("a\u{7f}"), Some(("a\u{7f}".into(), None)));
-        assert_eq!(nocase_prefix_range("Sales"), None);
-        assert_eq!(nocase_prefix_range(""), None);
-    }
-
-    /// The range must hold every name the wildcard matches (it may hold more).
-    #[test]
-    fn prefix_range_holds_every_wildcard_match() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        conn.execute_batch("CREATE TABLE t(name TEXT COLLATE NOCASE PRIMARY KEY)").unwrap();
-        let names = [
-            "Room42-1",
-            "ROOM42-x",
-            "room42-",
-            "Room42",
-            "Room420",
-            "Room43-",
-            "Room42.",
-            "Room42[",
-            "Ro@m",
-            "RoAm",
-            "ro`m",
-            "Kappa",
-            "\u{212a}appa",
-            "Zed",
-            "room42-\u{e9}",
-        ];
-        for n in names {
-            conn.execute("INSERT INTO t VALUES (?1)", [n]).unwrap();
-        }
-        for pattern in ["Room42-*", "ro@*", "Ro?m", "ROOM4*", "r*", "kap*", "[rz]*", "Room42-\u{c9}"] {
-            let w = Wildcard::new(pattern).unwrap();
-            let expected: Vec<&str> = names.iter().copied().filter(|n| w.is_match(n)).collect();
-            let Some((low, high)) = nocase_prefix_range(&w.literal_prefix()) else {
-                continue;
-            };
-            let in_range: Vec<String> = conn
-                .prepare("SELECT name FROM t WHERE name >= ?1 AND (?2 IS NULL OR name < ?2)")
-                .unwrap()
-                .query_map(rusqlite::params![low, high], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            for e in expected {
-                assert!(in_range.iter().any(|n| n == e), "{pattern}: {e} outside [{low}, {high:?})");
-            }
-        }
     }
 }

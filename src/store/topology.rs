@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use std::rc::Rc;
 
-use super::Store;
+use super::{Store, dialect};
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 
@@ -81,27 +81,24 @@ const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, defau
 /// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
 /// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
 pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    let bump = "BEGIN UPDATE temp.topology_epoch SET n = n + 1; END;";
-    let mut sql = String::from(
-        "CREATE TEMP TABLE topology_epoch(n INTEGER NOT NULL); INSERT INTO temp.topology_epoch VALUES (0);",
-    );
+    let pool_update = format!("UPDATE OF {WATCHED_POOL_COLUMNS}");
+    let mut events = Vec::new();
     for (table, update) in [
-        ("pools", format!("UPDATE OF {WATCHED_POOL_COLUMNS}")),
-        ("pool_servers", "UPDATE".to_string()),
-        ("services", "UPDATE".to_string()),
-        ("sql_instances", "UPDATE".to_string()),
+        ("pools", pool_update.as_str()),
+        ("pool_servers", "UPDATE"),
+        ("services", "UPDATE"),
+        ("sql_instances", "UPDATE"),
     ] {
-        for event in ["INSERT", "DELETE", update.as_str()] {
-            let name = format!("topology_epoch_{table}_{}", event.split(' ').next().unwrap_or(event).to_lowercase());
-            sql.push_str(&format!("CREATE TEMP TRIGGER {name} AFTER {event} ON main.{table} {bump}"));
-        }
+        events.extend(["INSERT", "DELETE", update].map(|event| (table, event)));
     }
-    conn.execute_batch(&sql)
+    conn.execute_batch(&dialect::change_counter(EPOCH, &events))
 }
+
+const EPOCH: &str = "topology_epoch";
 
 /// See `watch_topology`.
 pub(super) fn topology_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("SELECT n FROM temp.topology_epoch")?.query_row([], |r| r.get(0))
+    conn.prepare_cached(&dialect::read_change_counter(EPOCH))?.query_row([], |r| r.get(0))
 }
 
 impl Store {
@@ -349,7 +346,6 @@ impl Store {
     }
 
     fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {
-        let domain_dn = self.domain_dn()?.unwrap_or_default();
         for p in spec.pools.iter().filter(|p| p.services.iter().any(|s| s.role == PCHAT_ROLE)) {
             let Some(sip) = &p.default_endpoint else { continue };
             let holder: Option<Option<String>> = self
@@ -366,19 +362,7 @@ impl Store {
                 }
                 None => {}
             }
-            let dn = format!("CN={{{}}},{}", uuid::Uuid::new_v4(), endpoint_container(&domain_dn));
-            self.conn.execute(
-                "INSERT INTO principals(dn, kind, name, display_name, sip, endpoint_pool, parent_dn)
-                 VALUES (?1, 'Contact', ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    dn,
-                    crate::store::directory::first_rdn_value(&dn),
-                    format!("Persistent Chat {}", p.fqdn),
-                    sip,
-                    p.fqdn,
-                    endpoint_container(&domain_dn)
-                ],
-            )?;
+            self.insert_endpoint(sip, Some(&format!("Persistent Chat {}", p.fqdn)), &p.fqdn)?;
         }
         Ok(())
     }

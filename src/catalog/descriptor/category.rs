@@ -1,10 +1,11 @@
 //! Categories.
 
-use super::{Descriptor, Initial, Shape, column, identity, list};
+use super::{Database, Descriptor, Initial, Shape, column, identity, list};
 use crate::catalog::ObjType;
 
 pub const CATEGORY: Descriptor = Descriptor {
     obj: ObjType::Category,
+    database: Database::Pool,
     table: "categories",
     properties: &[
         identity(),

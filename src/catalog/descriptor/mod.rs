@@ -1,15 +1,24 @@
-//! One description per stored object type (chat rooms, categories): each property's name, shape,
+//! One description per stored object type (chat rooms, categories, add-ins, endpoints): each
+//! property's name, shape,
 //! where it is stored and who sets it. The output order, object building, `-Filter` projection,
 //! the store's SQL and the archive documents derive from it, so adding a stored property is one
 //! line here plus a migration (docs/CONTRIBUTING.md).
 
+mod addin;
 mod category;
+mod endpoint;
 mod room;
 
+pub use addin::ADDIN;
 pub use category::CATEGORY;
+pub use endpoint::ENDPOINT;
 pub use room::ROOM;
 
+/// Every descriptor (tests walk them all).
+pub const ALL: [&Descriptor; 4] = [&ROOM, &CATEGORY, &ADDIN, &ENDPOINT];
+
 use super::ObjType;
+use super::enums::{Named, PrincipalKind};
 
 /// How a property's value is held and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,12 +36,24 @@ pub enum Shape {
     DateTime,
     /// SIP addresses and directory names (a list).
     Principals,
+    /// A directory principal's kind (stored by its `PrincipalKind` name), shown as the list of
+    /// its LDAP object classes.
+    ObjectClass,
 }
 
 impl Shape {
     /// Whether the value may be null (an archive may then leave it out).
     pub fn nullable(self) -> bool {
         matches!(self, Shape::OptText | Shape::DateTime)
+    }
+
+    /// The names a cell of this shape holds by index (stored by name), if it holds one.
+    pub fn names(self) -> Option<&'static [&'static str]> {
+        match self {
+            Shape::Enum(names) => Some(names),
+            Shape::ObjectClass => Some(PrincipalKind::NAMES),
+            _ => None,
+        }
     }
 }
 
@@ -47,6 +68,9 @@ pub enum Source {
     Reference { column: &'static str, table: &'static str },
     /// A list, stored as entries under this list name.
     List(&'static str),
+    /// The text stored under `key` in the JSON object of `column` (`$Null` when absent or not
+    /// text); read-only.
+    Attribute { column: &'static str, key: &'static str },
 }
 
 /// Who sets a property.
@@ -101,6 +125,18 @@ pub const fn reference(name: &'static str, column: &'static str, table: &'static
         shape: Shape::OptText,
         source: Source::Reference { column, table },
         access: Access::Special,
+        initial: Initial::Null,
+        archived: false,
+    }
+}
+
+/// A text attribute kept in a JSON column (directory principals' generic attributes).
+pub const fn attribute(name: &'static str, column: &'static str, key: &'static str) -> Property {
+    Property {
+        name,
+        shape: Shape::OptText,
+        source: Source::Attribute { column, key },
+        access: Access::ReadOnly,
         initial: Initial::Null,
         archived: false,
     }
@@ -161,18 +197,28 @@ impl Property {
     /// How many cells of a row the property takes.
     pub const fn cells(&self) -> usize {
         match self.source {
-            Source::Column(_) => 1,
+            Source::Column(_) | Source::Attribute { .. } => 1,
             Source::Reference { .. } => 2,
             _ => 0,
         }
     }
 }
 
+/// Which database holds an object type's table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    /// Each pool's database (every copy of it: primary and backup).
+    Pool,
+    /// The central database (topology, directory).
+    Central,
+}
+
 /// A stored object type.
 #[derive(Debug)]
 pub struct Descriptor {
     pub obj: ObjType,
-    /// Its table in a pool database.
+    pub database: Database,
+    /// Its table in that database.
     pub table: &'static str,
     /// Its properties, in output order.
     pub properties: &'static [Property],

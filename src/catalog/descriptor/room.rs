@@ -1,11 +1,12 @@
 //! Chat rooms.
 
-use super::{Descriptor, Initial, Shape, column, identity, list, reference};
+use super::{Database, Descriptor, Initial, Shape, column, identity, list, reference};
 use crate::catalog::ObjType;
 use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
 
 pub const ROOM: Descriptor = Descriptor {
     obj: ObjType::ChatRoom,
+    database: Database::Pool,
     table: "rooms",
     properties: &[
         identity(),

@@ -43,10 +43,11 @@ fn the_output_order_is_the_descriptors() {
 #[test]
 fn plain_properties_are_parameters_of_new_and_set() {
     use crate::catalog::Ty;
-    use crate::catalog::entries::{category as c, room as r};
+    use crate::catalog::entries::{addin as a, category as c, room as r};
     let cases = [
         (&ROOM, [&r::NEW_CS_PERSISTENT_CHAT_ROOM, &r::SET_CS_PERSISTENT_CHAT_ROOM]),
         (&CATEGORY, [&c::NEW_CS_PERSISTENT_CHAT_CATEGORY, &c::SET_CS_PERSISTENT_CHAT_CATEGORY]),
+        (&ADDIN, [&a::NEW_CS_PERSISTENT_CHAT_ADDIN, &a::SET_CS_PERSISTENT_CHAT_ADDIN]),
     ];
     for (d, cmdlets) in cases {
         for p in d.properties.iter().filter(|p| p.access == Access::Plain) {
@@ -62,4 +63,18 @@ fn plain_properties_are_parameters_of_new_and_set() {
             }
         }
     }
+}
+
+#[test]
+fn every_descriptor_gives_its_types_output_order() {
+    for d in ALL {
+        assert_eq!(d.obj.properties(), d.names().as_slice(), "{:?}", d.obj);
+        for (i, p) in d.properties.iter().enumerate() {
+            assert!(!d.properties[..i].iter().any(|q| q.name.eq_ignore_ascii_case(p.name)), "{}", p.name);
+        }
+    }
+    // An endpoint's Identity is its DN, not `<pool>\<name>`; a new one is a contact.
+    assert_eq!(ENDPOINT.properties[0].source, Source::Column("dn"));
+    assert_eq!(ENDPOINT.initial_cells(0)[ENDPOINT.cell("ObjectClass")], Cell::Enum(PrincipalKind::Contact as u8));
+    assert_eq!(Shape::ObjectClass.names(), Some(PrincipalKind::NAMES));
 }

@@ -199,7 +199,7 @@ fn write_archive<W: Write + Seek>(
         out.write_all(b"[").map_err(io_err(ROOMS))?;
         for p in parts {
             let urls: BTreeMap<String, String> =
-                store.addins(&p.target)?.into_iter().map(|a| (a.name.to_lowercase(), a.url)).collect();
+                store.addins(&p.target)?.into_iter().map(|a| (a.name().to_lowercase(), a.url().to_string())).collect();
             for r in &p.rooms {
                 crate::errors::check_stop(String::new)?;
                 out.write_all(if first { b"\n" } else { b",\n" }).map_err(io_err(ROOMS))?;

@@ -410,12 +410,8 @@ fn merge<R: Read + Seek>(
             Some(name) => Some(match store.addin_by_name(t, name)? {
                 Some(a) => a,
                 None => {
-                    let a = AddinRow {
-                        id: store.new_id(),
-                        pool: t.fqdn.clone(),
-                        name: name.clone(),
-                        url: r.addin_url.clone().unwrap_or_default(),
-                    };
+                    let a =
+                        AddinRow::new(store.new_id(), &t.fqdn, name.clone(), r.addin_url.clone().unwrap_or_default());
                     store.insert_addin(t, &a)?;
                     a
                 }
@@ -429,7 +425,7 @@ fn merge<R: Read + Seek>(
         };
         row.set_name(r.name.clone());
         row.set_category(category.0, category.1);
-        row.set_addin(addin.map(|a| (a.id, a.name)));
+        row.set_addin(addin.map(|a| (a.id, a.name().to_string())));
         for (cell, v) in from_archive::<RoomRow>(&r.stored).map_err(corrupt)? {
             row.cells[cell] = v;
         }
