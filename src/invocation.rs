@@ -260,8 +260,15 @@ impl<'a> Ctx<'a> {
         Ok(true)
     }
 
+    /// The object `should_process` just named was already as asked: it gets no audit record
+    /// (a no-op is not a change; refusals and failures write none either, as the call fails).
+    pub fn unchanged(&mut self) {
+        self.changed.pop();
+    }
+
     /// The values of the object just changed (after `should_process`) before and after the
-    /// change: the audit keeps the properties whose values differ.
+    /// change: the audit keeps the properties whose values differ, and no record at all when
+    /// none does (the object is as it was).
     pub fn record_values(&mut self, before: &Map, after: &Map) {
         if self.changed.is_empty() {
             return;
@@ -276,6 +283,10 @@ impl<'a> Ctx<'a> {
             .map(|k| (k, before.get(k).map_or_else(null, json_bytes), after.get(k).map_or_else(null, json_bytes)))
             .filter(|(_, b, a)| b != a)
             .collect();
+        if pairs.is_empty() {
+            self.unchanged();
+            return;
+        }
         self.record_json(&pairs);
     }
 

@@ -176,6 +176,8 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let mut names = Principals::new(store, false);
         let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
         ctx.record_values(&old.cast(), &new.cast());
+    } else {
+        ctx.unchanged();
     }
     Ok(Vec::new())
 }

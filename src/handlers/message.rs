@@ -191,7 +191,11 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let action = if deleting { "deleted" } else { "replaced" };
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} {action})", identity(&room), plural(matched.len() as i64));
-    if !ctx.should_process_in(&pool, &target)? || matched.is_empty() {
+    if !ctx.should_process_in(&pool, &target)? {
+        return Ok(Vec::new());
+    }
+    if matched.is_empty() {
+        ctx.unchanged();
         return Ok(Vec::new());
     }
     let keys: Vec<(i64, i64)> = matched.iter().map(MessageRow::key).collect();

@@ -75,6 +75,8 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             ctx.store.set_user_policy(user.id, tag.as_deref())?;
             ctx.record_pairs(&[("PersistentChatPolicy", opt(user.policy.clone()), opt(tag.clone()))]);
             user.policy = tag.clone();
+        } else {
+            ctx.unchanged();
         }
         if let Some(site_of) = &site_of {
             out.push(user_object(&user, site_of));

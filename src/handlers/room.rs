@@ -383,6 +383,8 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         let mut names = Principals::new(store, false);
         let (old, new) = (room_object(&before, &mut names), room_object(&r, &mut names));
         ctx.record_values(&old.cast(), &new.cast());
+    } else {
+        ctx.unchanged();
     }
     Ok(Vec::new())
 }
@@ -413,8 +415,12 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process_in(&pool, &target)? {
-        pd.clear_messages(room.id, end, totals)?;
-        ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
+        if count == 0 {
+            ctx.unchanged();
+        } else {
+            pd.clear_messages(room.id, end, totals)?;
+            ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
+        }
     }
     Ok(Vec::new())
 }

@@ -208,8 +208,12 @@ pub fn set_active_server(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>>
         modifier.apply(&pool.active_servers)
     };
     if ctx.should_process(&target)? {
-        store.set_active_servers(&pool.fqdn, &active)?;
-        ctx.record_pairs(&[("ActiveServers", list(pool.active_servers.clone()), list(active.clone()))]);
+        if active == pool.active_servers {
+            ctx.unchanged();
+        } else {
+            store.set_active_servers(&pool.fqdn, &active)?;
+            ctx.record_pairs(&[("ActiveServers", list(pool.active_servers.clone()), list(active.clone()))]);
+        }
     }
     Ok(Vec::new())
 }

@@ -8,10 +8,12 @@
 //! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
 //! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
 
+use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
 use super::Store;
+use super::audit_packing::{self as packing, At, Fields, Packed};
 
 /// How records spell their time (UTC, milliseconds): text order is time order.
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
@@ -42,7 +44,8 @@ pub struct AuditEntry {
 pub struct AuditRecord {
     pub sequence: i64,
     pub entry: AuditEntry,
-    pub hash: String,
+    /// As stored: 32 bytes, unless someone wrote something else there.
+    pub hash: Vec<u8>,
 }
 
 /// Which records to read (all given conditions hold).
@@ -86,15 +89,9 @@ pub struct Head {
     dirty: bool,
 }
 
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
+/// A stored hash as text: its hexadecimal digits, or what was written there instead.
+fn shown(stored: &[u8]) -> String {
+    if stored.len() == 32 { hex(stored) } else { String::from_utf8_lossy(stored).into_owned() }
 }
 
 /// A record to append, borrowed from whoever built it (the engine writes one per changed object
@@ -111,27 +108,13 @@ pub struct NewRecord<'a> {
     pub source: &'a str,
 }
 
-/// A record appended in the open transaction and not yet inserted (see `Store::flush_audit`).
+/// A record appended in the open transaction and not yet inserted (see `Store::flush_audit`),
+/// in its stored form.
 #[derive(Debug)]
 pub struct Pending {
     sequence: i64,
-    entry: AuditEntry,
-    hash: String,
-}
-
-impl NewRecord<'_> {
-    fn owned(&self) -> AuditEntry {
-        AuditEntry {
-            time: self.time.to_string(),
-            actor: self.actor.to_string(),
-            cmdlet: self.cmdlet.to_string(),
-            target: self.target.to_string(),
-            parameters: self.parameters.to_string(),
-            before: self.before.map(str::to_string),
-            after: self.after.map(str::to_string),
-            source: self.source.to_string(),
-        }
-    }
+    row: Packed,
+    hash: [u8; 32],
 }
 
 impl AuditEntry {
@@ -192,23 +175,55 @@ fn chain(previous: &[u8; 32], sequence: i64, e: &NewRecord<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
-const COLUMNS: &str = "id, at, actor, cmdlet, target, parameters, before, after, source, hash";
+const COLUMNS: &str = "id, at, actor, cmdlet, target, parameters, before, after, source, hash, packing";
 
-fn record(r: &Row<'_>) -> rusqlite::Result<AuditRecord> {
-    Ok(AuditRecord {
-        sequence: r.get(0)?,
-        entry: AuditEntry {
-            time: r.get(1)?,
-            actor: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            cmdlet: r.get(3)?,
-            target: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-            parameters: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-            before: r.get(6)?,
-            after: r.get(7)?,
-            source: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-        },
-        hash: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
-    })
+/// A record read back: its fields as written (rebuilt from the stored form, see
+/// `audit_packing`), and whether the stored form was one pchat writes (false: someone edited the
+/// row in a way that leaves no record to rebuild; it is shown as stored).
+fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
+    let mut well_formed = true;
+    let time = match r.get_ref(1)? {
+        ValueRef::Integer(ms) => packing::time_text(ms),
+        ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+        _ => {
+            well_formed = false;
+            String::new()
+        }
+    };
+    let packing = match r.get_ref(10)? {
+        ValueRef::Integer(n) => n,
+        ValueRef::Null => 0,
+        _ => {
+            well_formed = false;
+            0
+        }
+    };
+    let target = r.get::<_, Option<String>>(4)?.unwrap_or_default();
+    let stored = r.get::<_, Option<String>>(5)?.unwrap_or_default();
+    let parameters = packing::parameters(stored, &target, packing).unwrap_or_else(|stored| {
+        well_formed = false;
+        stored
+    });
+    let before: Option<String> = r.get(6)?;
+    let after = packing::after(before.as_deref(), r.get(7)?, packing).unwrap_or_else(|stored| {
+        well_formed = false;
+        stored
+    });
+    let hash = match r.get_ref(9)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    };
+    let entry = AuditEntry {
+        time,
+        actor: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        cmdlet: r.get(3)?,
+        target,
+        parameters,
+        before,
+        after,
+        source: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+    };
+    Ok((AuditRecord { sequence: r.get(0)?, entry, hash }, well_formed))
 }
 
 /// Why an append could not continue the chain.
@@ -219,10 +234,17 @@ fn damaged(why: &str) -> rusqlite::Error {
 }
 
 impl Store {
-    fn audit_head(&self) -> rusqlite::Result<Option<(i64, String)>> {
+    /// The stored head: records so far and the last hash as stored (32 bytes unless edited).
+    fn audit_head(&self) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
         self.conn
             .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row([], |r| {
+                let hash = match r.get_ref(1)? {
+                    ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+                    _ => Vec::new(),
+                };
+                Ok((r.get(0)?, hash))
+            })
             .optional()
     }
 
@@ -238,15 +260,24 @@ impl Store {
         let head = match known {
             Some(head) => head,
             None => {
-                let (count, last) = self.audit_head()?.unwrap_or((0, hex(&GENESIS)));
-                let hash = unhex(&last).ok_or_else(|| damaged("its head is not a hash"))?;
+                let (count, last) = self.audit_head()?.unwrap_or((0, GENESIS.to_vec()));
+                let hash = <[u8; 32]>::try_from(last).map_err(|_| damaged("its head is not a hash"))?;
                 Head { count, hash, dirty: false }
             }
         };
         let sequence = head.count + 1;
         let next = chain(&head.hash, sequence, e);
-        let hash = hex(&next);
-        self.audit_pending.borrow_mut().push(Pending { sequence, entry: e.owned(), hash });
+        let row = packing::pack(&Fields {
+            time: e.time,
+            actor: e.actor,
+            cmdlet: e.cmdlet,
+            target: e.target,
+            parameters: e.parameters,
+            before: e.before,
+            after: e.after,
+            source: e.source,
+        });
+        self.audit_pending.borrow_mut().push(Pending { sequence, row, hash: next });
         *self.audit_head.borrow_mut() = Some(Head { count: sequence, hash: next, dirty: true });
         Ok(())
     }
@@ -265,23 +296,19 @@ impl Store {
         let mut rest = pending.into_iter();
         let result = (|| -> rusqlite::Result<()> {
             let mut insert = self.conn.prepare_cached(
-                "INSERT INTO audit(id, at, actor, cmdlet, target, parameters, before, after, source, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO audit(id, at, actor, cmdlet, target, parameters, before, after, source, hash, packing)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for p in rest.by_ref() {
-                let e = &p.entry;
-                let inserted = insert.execute(params![
-                    p.sequence,
-                    e.time,
-                    e.actor,
-                    e.cmdlet,
-                    e.target,
-                    e.parameters,
-                    e.before,
-                    e.after,
-                    e.source,
-                    p.hash
-                ]);
+                let Packed { at, actor, cmdlet, target, parameters, before, after, source, packing } = &p.row;
+                let inserted = match at {
+                    At::Millis(ms) => insert.execute(params![
+                        p.sequence, ms, actor, cmdlet, target, parameters, before, after, source, p.hash, packing
+                    ]),
+                    At::Text(text) => insert.execute(params![
+                        p.sequence, text, actor, cmdlet, target, parameters, before, after, source, p.hash, packing
+                    ]),
+                };
                 if let Err(err) = inserted {
                     // Kept, so that the commit fails too: no change goes without its record.
                     self.audit_pending.borrow_mut().push(p);
@@ -332,7 +359,7 @@ impl Store {
             Some(h) if h.dirty => self
                 .conn
                 .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
-                .execute(params![h.count, hex(&h.hash)])
+                .execute(params![h.count, h.hash])
                 .map(|_| ()),
             _ => Ok(()),
         }
@@ -354,13 +381,13 @@ impl Store {
         }
         self.conn.execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> rusqlite::Result<()> {
-            let old: Vec<AuditRecord> = self
+            let old: Vec<(AuditRecord, bool)> = self
                 .conn
                 .prepare(&format!("SELECT {COLUMNS} FROM audit WHERE hash IS NULL ORDER BY id"))?
                 .query_map([], record)?
                 .collect::<rusqlite::Result<_>>()?;
             self.conn.execute("DELETE FROM audit WHERE hash IS NULL", [])?;
-            for mut r in old {
+            for (mut r, _) in old {
                 r.entry.actor = "(not recorded)".into();
                 r.entry.parameters = "{}".into();
                 r.entry.source = "(not recorded)".into();
@@ -382,29 +409,42 @@ impl Store {
     pub fn audit_records(&self, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
         self.flush_audit()?;
         let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+        // Times are stored as milliseconds, or as text when not in the records' form: each
+        // bound is given in both (a bound outside the years 0000-9999 as the far end).
+        let millis = |bound: &Option<String>, far: i64| {
+            bound.as_deref().map(|b| packing::time_millis(b).unwrap_or(if b.starts_with('-') { -far } else { far }))
+        };
+        let (from_ms, to_ms) = (millis(&q.from, i64::MAX), millis(&q.to, i64::MAX));
         self.conn
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit
                  WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
-                   AND (?3 IS NULL OR target = ?3 COLLATE NOCASE) AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at <= ?5)
+                   AND (?3 IS NULL OR target = ?3 COLLATE NOCASE)
+                   AND (?4 IS NULL OR CASE typeof(at) WHEN 'integer' THEN at >= ?7 ELSE at >= ?4 END)
+                   AND (?5 IS NULL OR CASE typeof(at) WHEN 'integer' THEN at <= ?8 ELSE at <= ?5 END)
                  ORDER BY id LIMIT ?6"
             ))?
-            .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit], record)?
+            .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit, from_ms, to_ms], |r| {
+                record(r).map(|(r, _)| r)
+            })?
             .collect()
     }
 
-    /// Walk the whole chain, streaming (a million records in constant memory). `anchor`: a
-    /// (sequence, hash) noted earlier that the chain must still pass through.
+    /// Walk the whole chain in bounded memory: one record at a time, read without the memory map
+    /// and with a small page cache (a million records are 300 MB of pages that a mapped read
+    /// leaves resident). `anchor`: a (sequence, hash) noted earlier that the chain must still
+    /// pass through.
     pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> rusqlite::Result<Verification> {
         self.flush_audit()?;
         let head = self.audit_head()?;
+        let _streaming = self.streaming(&["main"])?;
         let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
         let mut rows = stmt.query([])?;
         let mut previous = GENESIS;
         let mut expected = 1;
         let mut broken = None;
         while let Some(row) = rows.next()? {
-            let r = record(row)?;
+            let (r, well_formed) = record(row)?;
             if r.sequence != expected {
                 broken = Some((
                     expected,
@@ -417,7 +457,7 @@ impl Store {
                 break;
             }
             let hash = chain(&previous, r.sequence, &r.entry.borrowed());
-            if hex(&hash) != r.hash {
+            if !well_formed || hash[..] != r.hash[..] {
                 broken = Some((
                     r.sequence,
                     format!("record {} is not the one written (its content or place changed)", r.sequence),
@@ -426,7 +466,7 @@ impl Store {
             }
             if let Some((at, noted)) = anchor
                 && *at == r.sequence
-                && *noted != r.hash
+                && *noted != hex(&hash)
             {
                 broken = Some((
                     r.sequence,
@@ -438,20 +478,19 @@ impl Store {
             expected += 1;
         }
         let checked = expected - 1;
-        let head = head.unwrap_or((0, hex(&GENESIS)));
-        if broken.is_none() && (head.0 != checked || head.1 != hex(&previous)) {
-            broken = Some(if head.0 > checked {
+        let (count, last) = head.unwrap_or((0, GENESIS.to_vec()));
+        if broken.is_none() && (count != checked || last[..] != previous[..]) {
+            broken = Some(if count > checked {
                 (
                     checked + 1,
                     format!(
-                        "the trail ends at record {checked} but {} were written (records were removed from its end)",
-                        head.0
+                        "the trail ends at record {checked} but {count} were written (records were removed from its end)"
                     ),
                 )
-            } else if head.0 < checked {
+            } else if count < checked {
                 (
-                    head.0 + 1,
-                    format!("the trail's head ends at record {} but it holds {checked} (the head was edited)", head.0),
+                    count + 1,
+                    format!("the trail's head ends at record {count} but it holds {checked} (the head was edited)"),
                 )
             } else {
                 (checked, format!("the trail's head does not hold the hash of record {checked} (the head was edited)"))
@@ -463,7 +502,7 @@ impl Store {
         {
             broken = Some((checked + 1, format!("the anchor names record {at} but the trail holds {checked} records")));
         }
-        Ok(Verification { checked, broken, head })
+        Ok(Verification { checked, broken, head: (count, shown(&last)) })
     }
 }
 

@@ -97,7 +97,8 @@ mod tests {
              ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq;
              ALTER TABLE audit DROP COLUMN actor; ALTER TABLE audit DROP COLUMN parameters;
              ALTER TABLE audit DROP COLUMN before; ALTER TABLE audit DROP COLUMN after;
-             ALTER TABLE audit DROP COLUMN source; DROP INDEX audit_unsealed; ALTER TABLE audit DROP COLUMN hash; DROP TABLE audit_head;
+             ALTER TABLE audit DROP COLUMN source; DROP INDEX audit_unsealed; ALTER TABLE audit DROP COLUMN hash;
+             ALTER TABLE audit DROP COLUMN packing; DROP TABLE audit_head;
              DROP TABLE atomic_files; ALTER TABLE services DROP COLUMN version;
              INSERT INTO audit(at, cmdlet, target) VALUES ('2020-01-01T00:00:00.000Z', 'Publish-CsTopology', 't');
              PRAGMA user_version = 2;",

@@ -6,6 +6,7 @@ pub mod addin;
 pub mod ancestry;
 pub mod archive;
 pub mod audit;
+mod audit_packing;
 pub mod category;
 mod columns;
 pub mod described;

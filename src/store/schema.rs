@@ -160,6 +160,40 @@ CREATE INDEX audit_unsealed ON audit(id) WHERE hash IS NULL;
     r#"
 ALTER TABLE services ADD COLUMN version INTEGER;
 "#,
+    // Compact audit records (see store/audit_packing.rs): hashes as their 32 bytes, and a
+    // `packing` column saying which fields are stored in a shorter form that rebuilds the text
+    // written. `at` has no declared type, so that it keeps milliseconds as integers and older
+    // times as text. Records already written keep their fields as written (packing 0); a hash
+    // that is not 64 lowercase hexadecimal digits (an edited row) is kept as it is and still
+    // fails the chain.
+    r#"
+CREATE TABLE audit_compact (
+    id INTEGER PRIMARY KEY,
+    at NOT NULL,
+    cmdlet TEXT NOT NULL,
+    target TEXT,
+    actor TEXT,
+    parameters TEXT,
+    before TEXT,
+    after TEXT,
+    source TEXT,
+    hash BLOB,
+    packing INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO audit_compact(id, at, cmdlet, target, actor, parameters, before, after, source, hash)
+    SELECT id, at, cmdlet, target, actor, parameters, before, after, source,
+           CASE WHEN length(hash) = 64 AND hash = lower(hash) THEN coalesce(unhex(hash), hash) ELSE hash END
+    FROM audit;
+DROP TABLE audit;
+ALTER TABLE audit_compact RENAME TO audit;
+CREATE INDEX audit_unsealed ON audit(id) WHERE hash IS NULL;
+CREATE TABLE audit_head_compact (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL, hash BLOB NOT NULL);
+INSERT INTO audit_head_compact(id, count, hash)
+    SELECT id, count, CASE WHEN length(hash) = 64 AND hash = lower(hash) THEN coalesce(unhex(hash), hash) ELSE hash END
+    FROM audit_head;
+DROP TABLE audit_head;
+ALTER TABLE audit_head_compact RENAME TO audit_head;
+"#,
 ];
 
 /// A pool database (one per SQL instance of the topology): the chat data of the pools it serves.

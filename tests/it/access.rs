@@ -271,7 +271,9 @@ fn the_acting_identity_comes_from_as_then_pchat_user_then_the_os_account() {
     let mut me = user("me-os");
     me["SamAccountName"] = json!(login);
     import(&s, vec![me, group("CsAdministrator", &[dn("boss"), dn("me-os")])], vec![], &["--as", "boss"]).ok();
-    let run = Run::from(s.command(&["-c", set]).env_remove("PCHAT_USER").output().expect("runs"));
+    // A real change (the same Description again would change nothing and leave no record).
+    let change = r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: "y"})"#;
+    let run = Run::from(s.command(&["-c", change]).env_remove("PCHAT_USER").output().expect("runs"));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let actors = s.run(&["--as", "boss", "--json", "-c", who]).ok().stdout;
     assert!(actors.contains(&format!("contoso\\\\{login}")), "{actors}");

@@ -209,3 +209,28 @@ fn a_powershell_runbook_is_named_without_a_line() {
     let source = last["Source"].as_str().expect("source");
     assert!(source.ends_with("change.ps1"), "{source}");
 }
+
+/// A call that leaves its object as it was changes nothing and so records nothing: granting a
+/// user the policy it already has, setting a room property to its current value (by name or
+/// piped). The real change before each of them is recorded once.
+#[test]
+fn a_call_that_changes_nothing_writes_no_record() {
+    let s = Store::examples();
+    s.c(r#"new_cs_persistent_chat_policy("NoOpPolicy", #{EnablePersistentChat: true}); ()"#).ok();
+    let grant = r#"grant_cs_persistent_chat_policy(#{Identity: "sip:kenmyer@contoso.com", PolicyName: "NoOpPolicy"})"#;
+    let grants = || records(&s, r#"#{Cmdlet: "Grant-CsPersistentChatPolicy"}"#).len();
+    let before = grants();
+    s.c(grant).ok();
+    s.c(grant).ok();
+    assert_eq!(grants(), before + 1, "the second grant of the same policy changes nothing");
+
+    let set = format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: \"same\"}})");
+    s.c(&set).ok();
+    let all = records(&s, "").len();
+    s.c(&set).ok();
+    s.c(&format!("get_cs_persistent_chat_room(\"{ROOM}\").set_cs_persistent_chat_room(#{{Description: \"same\"}})"))
+        .ok();
+    assert_eq!(records(&s, "").len(), all, "a room set to its current value is not recorded");
+    let (run, v) = verify(&s);
+    assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
+}
