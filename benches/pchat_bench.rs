@@ -4,6 +4,8 @@
 //!
 //! * `PCHAT_BENCH_USERS=N`  size of the generated directory (default 100,000 users).
 //! * `PCHAT_BENCH_KEEP=1`   keep the temporary folder (store, generated files) and print its path.
+//! * `PCHAT_BENCH_BIN=PATH` measure another pchat binary (an older build, for before/after figures)
+//!   instead of the one this benchmark was built with.
 //! * Extra arguments select benchmarks by substring of their name:
 //!   `cargo bench --bench pchat_bench -- startup`. Benchmarks that need a loaded store load it
 //!   (untimed) when the timed load was not selected.
@@ -1088,7 +1090,7 @@ struct Ctx {
 
 impl Ctx {
     fn new(dir: &Path, users: usize) -> Result<Ctx, String> {
-        let bin = PathBuf::from(BIN);
+        let bin = std::env::var_os("PCHAT_BENCH_BIN").map_or_else(|| PathBuf::from(BIN), PathBuf::from);
         if !bin.is_file() {
             return Err(format!("the pchat binary is missing: {}", bin.display()));
         }
