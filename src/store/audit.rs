@@ -13,7 +13,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
 
 use super::Store;
-use super::audit_packing::{self as packing, At, Fields, Packed};
+use super::audit_packing::{self as packing, At, Packed};
 
 /// How records spell their time (UTC, milliseconds): text order is time order.
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
@@ -267,16 +267,7 @@ impl Store {
         };
         let sequence = head.count + 1;
         let next = chain(&head.hash, sequence, e);
-        let row = packing::pack(&Fields {
-            time: e.time,
-            actor: e.actor,
-            cmdlet: e.cmdlet,
-            target: e.target,
-            parameters: e.parameters,
-            before: e.before,
-            after: e.after,
-            source: e.source,
-        });
+        let row = packing::pack(e);
         self.audit_pending.borrow_mut().push(Pending { sequence, row, hash: next });
         *self.audit_head.borrow_mut() = Some(Head { count: sequence, hash: next, dirty: true });
         Ok(())

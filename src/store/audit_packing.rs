@@ -37,17 +37,8 @@ pub struct Packed {
 /// `packing` bit: `after` holds its values only.
 pub const AFTER_VALUES: i64 = 1;
 
-/// The record's fields as stored.
-pub struct Fields<'a> {
-    pub time: &'a str,
-    pub actor: &'a str,
-    pub cmdlet: &'a str,
-    pub target: &'a str,
-    pub parameters: &'a str,
-    pub before: Option<&'a str>,
-    pub after: Option<&'a str>,
-    pub source: &'a str,
-}
+/// The record's fields as written (and hashed).
+pub use super::audit::NewRecord as Fields;
 
 /// The stored form of a record. Written once per changed object (100,000 times by one
 /// pipeline), so the common cases take the short way: a time `time_millis` accepts spells back
