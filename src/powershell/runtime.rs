@@ -81,8 +81,16 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_unique", unique);
     engine.register_fn("ps_sort", sort);
     engine.register_fn("ps_measure", measure);
-    engine.register_fn("ps_format_table", |a: Array, props: Array| output::format_table(&a, &strings(&props)));
-    engine.register_fn("ps_format_list", |a: Array, props: Array| output::format_list(&a, &strings(&props)));
+    engine.register_fn("ps_format_table", |a: Array, props: Array| -> RhaiResult<String> {
+        let props = strings(&props);
+        check_columns(&a, &props)?;
+        Ok(output::format_table(&a, &props))
+    });
+    engine.register_fn("ps_format_list", |a: Array, props: Array| -> RhaiResult<String> {
+        let props = strings(&props);
+        check_columns(&a, &props)?;
+        Ok(output::format_list(&a, &props))
+    });
     engine.register_fn("ps_to_json", to_json);
     engine.register_fn("ps_out", move |v: Dynamic| {
         if json && collect_output(&v) {
@@ -356,6 +364,21 @@ fn arithmetic(op: char, l: Dynamic, r: Dynamic) -> RhaiResult<Dynamic> {
 
 fn describe(v: &Dynamic) -> String {
     if v.is_unit() { "$Null".into() } else { format!("'{}' ({})", text(v.clone()), v.type_name()) }
+}
+
+/// Format-Table / Format-List columns: on a pchat object a property its type does not have is an
+/// error with a suggestion, as for `$_.Name` and Select-Object (a typo must not show as an empty
+/// column). Wildcards pick among the properties there are.
+fn check_columns(items: &Array, columns: &[String]) -> RhaiResult<()> {
+    for item in items {
+        let Some(kind) = crate::catalog::ObjType::from_tag(item.tag()) else { continue };
+        let Some(map) = item.read_lock::<Map>() else { continue };
+        let present: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+        for c in columns.iter().filter(|c| !crate::values::wildcard::has_wildcards(c)) {
+            kind.check_property(c, &present).or_else(fail)?;
+        }
+    }
+    Ok(())
 }
 
 fn strings(a: &Array) -> Vec<String> {

@@ -383,3 +383,20 @@ fn ps1_runtime_errors_name_the_scripts_own_line() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("NotFound") && run.stderr.contains("stop.ps1, line 4)"), "{}", run.stderr);
 }
+
+#[test]
+fn format_table_and_list_refuse_a_typod_property_with_a_suggestion() {
+    let s = Store::demo();
+    for cmd in ["Format-Table", "Format-List"] {
+        let run = s.c(&format!("Get-CsService -PersistentChatServer | {cmd} Identity, Versoin"));
+        assert_eq!(run.code, 1, "{cmd}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty(), "{cmd}: {}", run.stdout);
+        assert!(
+            single_error_line(&run).starts_with("Service has no property 'Versoin'; did you mean 'Version'?"),
+            "{cmd}: {}",
+            run.stderr
+        );
+        let run = s.c(&format!("Get-CsService -PersistentChatServer | {cmd} Identity, Vers*")).ok();
+        assert!(run.stdout.contains("Version"), "{cmd}: {}", run.stdout);
+    }
+}
