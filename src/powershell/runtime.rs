@@ -396,10 +396,12 @@ fn count(n: &Dynamic, param: &str) -> RhaiResult<usize> {
 fn expand(a: Array, name: &str) -> RhaiResult<Array> {
     let mut out = Array::new();
     for item in a {
-        let is_object = item.is_map();
-        let found = item.read_lock::<Map>().is_some_and(|m| expr::lookup_ci(&m, name).is_some());
-        if is_object && !found {
-            return fail(format!("Select-Object: property '{name}' cannot be found"));
+        if let Some(m) = item.read_lock::<Map>()
+            && expr::lookup_ci(&m, name).is_none()
+        {
+            let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+            let hint = crate::values::text::did_you_mean(name, &keys, "properties");
+            return fail(format!("Select-Object: property '{name}' cannot be found{hint}"));
         }
         out.extend(pipe(prop(item, name)?));
     }

@@ -400,3 +400,17 @@ fn format_table_and_list_refuse_a_typod_property_with_a_suggestion() {
         assert!(run.stdout.contains("Version"), "{cmd}: {}", run.stdout);
     }
 }
+
+#[test]
+fn expand_property_typo_names_the_closest_property() {
+    let s = Store::demo();
+    let run = s.c("Get-CsService -PersistentChatServer | Select-Object -ExpandProperty Versoin");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        single_error_line(&run)
+            .starts_with("Select-Object: property 'Versoin' cannot be found; did you mean 'Version'?"),
+        "{}",
+        run.stderr
+    );
+}
