@@ -50,6 +50,15 @@ pub fn register(engine: &mut Engine, json: bool) {
                 let kept: Array = l.cast::<Array>().into_iter().filter(|x| c.test_value(x)).collect();
                 return Ok(Dynamic::from_array(kept));
             }
+            if let Some(o) = null_order(&l, &r) {
+                match op {
+                    Op::Lt => return Ok(Dynamic::from_bool(o == Ordering::Less)),
+                    Op::Le => return Ok(Dynamic::from_bool(o != Ordering::Greater)),
+                    Op::Gt => return Ok(Dynamic::from_bool(o == Ordering::Greater)),
+                    Op::Ge => return Ok(Dynamic::from_bool(o != Ordering::Less)),
+                    _ => {}
+                }
+            }
             compare(&l, op, &r).map(Dynamic::from_bool)
         });
     }
@@ -299,6 +308,22 @@ fn compiled(op: Op, operand: &Dynamic) -> RhaiResult<Comparison> {
         m.insert(key, c.clone());
     });
     Ok(c)
+}
+
+/// How `l` orders against `r` when either is `$null`, as PowerShell orders them
+/// (LanguagePrimitives.CompareObjectToNull): `$null` is above negative numbers and below
+/// everything else, so `$null -lt 7` is true and `$null -lt -1` false. `None` without a `$null`.
+fn null_order(l: &Dynamic, r: &Dynamic) -> Option<Ordering> {
+    let against_null = |v: &Dynamic| {
+        let negative = v.as_int().map(|i| i < 0).or_else(|_| v.as_float().map(|f| f < 0.0)).unwrap_or(false);
+        if negative { Ordering::Less } else { Ordering::Greater }
+    };
+    match (l.is_unit(), r.is_unit()) {
+        (true, true) => Some(Ordering::Equal),
+        (true, false) => Some(against_null(r).reverse()),
+        (false, true) => Some(against_null(l)),
+        (false, false) => None,
+    }
 }
 
 fn compare(l: &Dynamic, op: Op, r: &Dynamic) -> RhaiResult<bool> {

@@ -414,3 +414,17 @@ fn expand_property_typo_names_the_closest_property() {
         run.stderr
     );
 }
+
+#[test]
+fn ordering_comparisons_with_null_follow_powershell() {
+    let s = Store::demo();
+    // $null is above negative numbers and below everything else, as in PowerShell.
+    let run = s
+        .c(r#"@(($null -lt 7), ($null -gt 7), ($null -le 0), (7 -gt $null), ($null -lt -1), (-1 -lt $null), ($null -ge $null), ($null -lt "a")) -join ",""#)
+        .ok();
+    assert_eq!(run.stdout.trim(), "True,False,True,True,False,True,True,True");
+    // Services without a Version are older than 7 to a PowerShell script, not left out.
+    let older = s.c("@(Get-CsService | Where-Object { $_.Version -lt 7 }).Count").ok();
+    let all = s.c("@(Get-CsService | Where-Object { $_.Version -ne 7 }).Count").ok();
+    assert_eq!(older.stdout.trim(), all.stdout.trim());
+}
