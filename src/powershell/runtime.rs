@@ -448,13 +448,11 @@ fn unique(a: Array) -> Array {
     out
 }
 
-/// PowerShell's ordering of two values: numbers numerically, `$Null` first, text case-insensitively.
+/// PowerShell's ordering of two values: numbers numerically, `$Null` after negative numbers and
+/// before everything else, text case-insensitively.
 pub fn order(a: &Dynamic, b: &Dynamic) -> Ordering {
-    match (a.is_unit(), b.is_unit()) {
-        (true, true) => return Ordering::Equal,
-        (true, false) => return Ordering::Less,
-        (false, true) => return Ordering::Greater,
-        _ => {}
+    if let Some(o) = null_order(a, b) {
+        return o;
     }
     let numeric = |d: &Dynamic| d.as_int().map(|i| i as f64).ok().or_else(|| d.as_float().ok());
     if let (Some(x), Some(y)) = (numeric(a), numeric(b)) {

@@ -423,6 +423,8 @@ fn ordering_comparisons_with_null_follow_powershell() {
         .c(r#"@(($null -lt 7), ($null -gt 7), ($null -le 0), (7 -gt $null), ($null -lt -1), (-1 -lt $null), ($null -ge $null), ($null -lt "a")) -join ",""#)
         .ok();
     assert_eq!(run.stdout.trim(), "True,False,True,True,False,True,True,True");
+    let run = s.c(r#"$sorted = @(1, $null, -3, 0) | Sort-Object; $sorted -join ",""#).ok();
+    assert_eq!(run.stdout.trim(), "-3,,0,1");
     // Services without a Version are older than 7 to a PowerShell script, not left out.
     let older = s.c("@(Get-CsService | Where-Object { $_.Version -lt 7 }).Count").ok();
     let all = s.c("@(Get-CsService | Where-Object { $_.Version -ne 7 }).Count").ok();
