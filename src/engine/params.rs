@@ -249,7 +249,12 @@ impl Params {
                 continue;
             }
             if p.mandatory {
-                problems.push(format!("missing --arg {}=<{}>: {}", p.name, p.ty.name(), p.help));
+                problems.push(format!(
+                    "missing --arg {}=<{}>: {}",
+                    crate::values::text::escape_line(&p.name),
+                    p.ty.name(),
+                    crate::values::text::escape_line(&p.help)
+                ));
             } else if let Some(d) = &p.default {
                 args.insert(p.name.as_str().into(), d.clone());
             }
@@ -265,7 +270,7 @@ impl Params {
     pub fn usage(&self, file: &str) -> String {
         let mut out = format!("Usage: pchat run {file}");
         for p in &self.0 {
-            let one = format!("--arg {}=<{}>", p.name, p.ty.name());
+            let one = format!("--arg {}=<{}>", crate::values::text::escape_line(&p.name), p.ty.name());
             out.push(' ');
             out.push_str(&if p.mandatory { one } else { format!("[{one}]") });
         }
@@ -275,20 +280,25 @@ impl Params {
             return out;
         }
         out.push_str("\nParameters:\n");
-        let width = self.0.iter().map(|p| p.name.len()).max().unwrap_or(0);
+        // Names, defaults and help come from the runbook: written out on one line each, so a
+        // control character in them can neither break the table nor drive the terminal.
+        use crate::values::text::escape_line;
+        let names: Vec<String> = self.0.iter().map(|p| escape_line(&p.name).into_owned()).collect();
+        let width = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         let details: Vec<String> = self
             .0
             .iter()
             .map(|p| match p.shown() {
                 _ if p.mandatory => "mandatory".to_string(),
-                Some(d) if !d.is_empty() => format!("default {d}"),
+                Some(d) if !d.is_empty() => format!("default {}", escape_line(&d)),
                 _ => "optional".to_string(),
             })
             .collect();
         // Wide enough for the longest (a .ps1 default may be an expression), so help texts align.
         let detail_width = details.iter().map(|d| d.chars().count()).max().unwrap_or(0).max(16);
-        for (p, detail) in self.0.iter().zip(&details) {
-            let line = format!("  {:width$}  {:8}  {:detail_width$}  {}", p.name, p.ty.name(), detail, p.help);
+        for ((p, name), detail) in self.0.iter().zip(&names).zip(&details) {
+            let help = escape_line(&p.help);
+            let line = format!("  {name:width$}  {:8}  {detail:detail_width$}  {help}", p.ty.name());
             out.push_str(line.trim_end());
             out.push('\n');
         }

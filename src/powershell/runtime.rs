@@ -50,6 +50,15 @@ pub fn register(engine: &mut Engine, json: bool) {
                 let kept: Array = l.cast::<Array>().into_iter().filter(|x| c.test_value(x)).collect();
                 return Ok(Dynamic::from_array(kept));
             }
+            if let Some(o) = null_order(&l, &r) {
+                match op {
+                    Op::Lt => return Ok(Dynamic::from_bool(o == Ordering::Less)),
+                    Op::Le => return Ok(Dynamic::from_bool(o != Ordering::Greater)),
+                    Op::Gt => return Ok(Dynamic::from_bool(o == Ordering::Greater)),
+                    Op::Ge => return Ok(Dynamic::from_bool(o != Ordering::Less)),
+                    _ => {}
+                }
+            }
             compare(&l, op, &r).map(Dynamic::from_bool)
         });
     }
@@ -81,8 +90,16 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_unique", unique);
     engine.register_fn("ps_sort", sort);
     engine.register_fn("ps_measure", measure);
-    engine.register_fn("ps_format_table", |a: Array, props: Array| output::format_table(&a, &strings(&props)));
-    engine.register_fn("ps_format_list", |a: Array, props: Array| output::format_list(&a, &strings(&props)));
+    engine.register_fn("ps_format_table", |a: Array, props: Array| -> RhaiResult<String> {
+        let props = strings(&props);
+        check_columns(&a, &props)?;
+        Ok(output::format_table(&a, &props))
+    });
+    engine.register_fn("ps_format_list", |a: Array, props: Array| -> RhaiResult<String> {
+        let props = strings(&props);
+        check_columns(&a, &props)?;
+        Ok(output::format_list(&a, &props))
+    });
     engine.register_fn("ps_to_json", to_json);
     engine.register_fn("ps_out", move |v: Dynamic| {
         if json && collect_output(&v) {
@@ -293,6 +310,22 @@ fn compiled(op: Op, operand: &Dynamic) -> RhaiResult<Comparison> {
     Ok(c)
 }
 
+/// How `l` orders against `r` when either is `$null`, as PowerShell orders them
+/// (LanguagePrimitives.CompareObjectToNull): `$null` is above negative numbers and below
+/// everything else, so `$null -lt 7` is true and `$null -lt -1` false. `None` without a `$null`.
+fn null_order(l: &Dynamic, r: &Dynamic) -> Option<Ordering> {
+    let against_null = |v: &Dynamic| {
+        let negative = v.as_int().map(|i| i < 0).or_else(|_| v.as_float().map(|f| f < 0.0)).unwrap_or(false);
+        if negative { Ordering::Less } else { Ordering::Greater }
+    };
+    match (l.is_unit(), r.is_unit()) {
+        (true, true) => Some(Ordering::Equal),
+        (true, false) => Some(against_null(r).reverse()),
+        (false, true) => Some(against_null(l)),
+        (false, false) => None,
+    }
+}
+
 fn compare(l: &Dynamic, op: Op, r: &Dynamic) -> RhaiResult<bool> {
     Ok(compiled(op, r)?.test_value(l))
 }
@@ -358,6 +391,21 @@ fn describe(v: &Dynamic) -> String {
     if v.is_unit() { "$Null".into() } else { format!("'{}' ({})", text(v.clone()), v.type_name()) }
 }
 
+/// Format-Table / Format-List columns: on a pchat object a property its type does not have is an
+/// error with a suggestion, as for `$_.Name` and Select-Object (a typo must not show as an empty
+/// column). Wildcards pick among the properties there are.
+fn check_columns(items: &Array, columns: &[String]) -> RhaiResult<()> {
+    for item in items {
+        let Some(kind) = crate::catalog::ObjType::from_tag(item.tag()) else { continue };
+        let Some(map) = item.read_lock::<Map>() else { continue };
+        let present: Vec<&str> = map.keys().map(|k| k.as_str()).collect();
+        for c in columns.iter().filter(|c| !crate::values::wildcard::has_wildcards(c)) {
+            kind.check_property(c, &present).or_else(fail)?;
+        }
+    }
+    Ok(())
+}
+
 fn strings(a: &Array) -> Vec<String> {
     a.iter().map(|v| text(v.clone())).collect()
 }
@@ -373,10 +421,12 @@ fn count(n: &Dynamic, param: &str) -> RhaiResult<usize> {
 fn expand(a: Array, name: &str) -> RhaiResult<Array> {
     let mut out = Array::new();
     for item in a {
-        let is_object = item.is_map();
-        let found = item.read_lock::<Map>().is_some_and(|m| expr::lookup_ci(&m, name).is_some());
-        if is_object && !found {
-            return fail(format!("Select-Object: property '{name}' cannot be found"));
+        if let Some(m) = item.read_lock::<Map>()
+            && expr::lookup_ci(&m, name).is_none()
+        {
+            let keys: Vec<&str> = m.keys().map(|k| k.as_str()).collect();
+            let hint = crate::values::text::did_you_mean(name, &keys, "properties");
+            return fail(format!("Select-Object: property '{name}' cannot be found{hint}"));
         }
         out.extend(pipe(prop(item, name)?));
     }
@@ -398,13 +448,11 @@ fn unique(a: Array) -> Array {
     out
 }
 
-/// PowerShell's ordering of two values: numbers numerically, `$Null` first, text case-insensitively.
+/// PowerShell's ordering of two values: numbers numerically, `$Null` after negative numbers and
+/// before everything else, text case-insensitively.
 pub fn order(a: &Dynamic, b: &Dynamic) -> Ordering {
-    match (a.is_unit(), b.is_unit()) {
-        (true, true) => return Ordering::Equal,
-        (true, false) => return Ordering::Less,
-        (false, true) => return Ordering::Greater,
-        _ => {}
+    if let Some(o) = null_order(a, b) {
+        return o;
     }
     let numeric = |d: &Dynamic| d.as_int().map(|i| i as f64).ok().or_else(|| d.as_float().ok());
     if let (Some(x), Some(y)) = (numeric(a), numeric(b)) {

@@ -383,3 +383,50 @@ fn ps1_runtime_errors_name_the_scripts_own_line() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("NotFound") && run.stderr.contains("stop.ps1, line 4)"), "{}", run.stderr);
 }
+
+#[test]
+fn format_table_and_list_refuse_a_typod_property_with_a_suggestion() {
+    let s = Store::demo();
+    for cmd in ["Format-Table", "Format-List"] {
+        let run = s.c(&format!("Get-CsService -PersistentChatServer | {cmd} Identity, Versoin"));
+        assert_eq!(run.code, 1, "{cmd}: {}{}", run.stdout, run.stderr);
+        assert!(run.stdout.is_empty(), "{cmd}: {}", run.stdout);
+        assert!(
+            single_error_line(&run).starts_with("Service has no property 'Versoin'; did you mean 'Version'?"),
+            "{cmd}: {}",
+            run.stderr
+        );
+        let run = s.c(&format!("Get-CsService -PersistentChatServer | {cmd} Identity, Vers*")).ok();
+        assert!(run.stdout.contains("Version"), "{cmd}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn expand_property_typo_names_the_closest_property() {
+    let s = Store::demo();
+    let run = s.c("Get-CsService -PersistentChatServer | Select-Object -ExpandProperty Versoin");
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    assert!(
+        single_error_line(&run)
+            .starts_with("Select-Object: property 'Versoin' cannot be found; did you mean 'Version'?"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn ordering_comparisons_with_null_follow_powershell() {
+    let s = Store::demo();
+    // $null is above negative numbers and below everything else, as in PowerShell.
+    let run = s
+        .c(r#"@(($null -lt 7), ($null -gt 7), ($null -le 0), (7 -gt $null), ($null -lt -1), (-1 -lt $null), ($null -ge $null), ($null -lt "a")) -join ",""#)
+        .ok();
+    assert_eq!(run.stdout.trim(), "True,False,True,True,False,True,True,True");
+    let run = s.c(r#"$sorted = @(1, $null, -3, 0) | Sort-Object; $sorted -join ",""#).ok();
+    assert_eq!(run.stdout.trim(), "-3,,0,1");
+    // Services without a Version are older than 7 to a PowerShell script, not left out.
+    let older = s.c("@(Get-CsService | Where-Object { $_.Version -lt 7 }).Count").ok();
+    let all = s.c("@(Get-CsService | Where-Object { $_.Version -ne 7 }).Count").ok();
+    assert_eq!(older.stdout.trim(), all.stdout.trim());
+}

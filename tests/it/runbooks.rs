@@ -406,3 +406,34 @@ fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does()
     assert_eq!(run.code, 3, "{}", run.stdout);
     assert!(run.stderr.contains("unavailable") && !run.stdout.contains("What if"), "{}{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn help_writes_out_control_characters_of_defaults_and_help_texts() {
+    let s = Store::empty();
+    let rhai = s.dir.path().join("hostile.rhai");
+    std::fs::write(
+        &rhai,
+        "const PARAMS = #{ A: #{ type: \"string\", default: \"x\\x1b[31mred\", help: \"h \\x1b[2J clear\\nnext\" },\n\
+         B: #{ type: \"string\", mandatory: true, help: \"b\\x1b[2Jb\" } };\nprint(ARGS.A);\n",
+    )
+    .expect("write runbook");
+    let ps1 = s.dir.path().join("hostile.ps1");
+    std::fs::write(
+        &ps1,
+        "param(\n  [string]$A = \"x`e[31mred\", # h \u{1b}[2J clear\n  [string]$B = \"l1`nl2\"\n)\n$A\n",
+    )
+    .expect("write script");
+    for file in [&rhai, &ps1] {
+        let run = s.run(&["run", &file.to_string_lossy(), "--help"]).ok();
+        assert!(!run.stdout.contains('\u{1b}'), "{}", run.stdout);
+        assert!(run.stdout.contains("x\\e[31mred"), "{}", run.stdout);
+        assert!(run.stdout.contains("h \\e[2J clear"), "{}", run.stdout);
+        // One line per parameter: a line break in a default or a help text cannot split the table.
+        let lines: Vec<&str> = run.stdout.lines().skip_while(|l| *l != "Parameters:").skip(1).collect();
+        assert_eq!(lines.len(), 2, "{}", run.stdout);
+    }
+    let run = s.run(&["run", &rhai.to_string_lossy()]);
+    assert_eq!(run.code, 2);
+    assert!(!run.stderr.contains('\u{1b}') && run.stderr.contains("b\\e[2Jb"), "{}", run.stderr);
+    no_store(&s);
+}
