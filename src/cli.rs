@@ -119,6 +119,10 @@ fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool
         if let Some(declared) = powershell::script_params(&code).map_err(|e| format!("{}: {e}", file.display()))? {
             let params = ps1_params(declared).map_err(|e| format!("{}: {e}", file.display()))?;
             if help {
+                // Help lists only what can run: a script pchat cannot translate fails here as it
+                // would when run.
+                powershell::for_engine(&code, &[], |_| true)
+                    .map_err(|(message, _)| crate::values::text::escape_block(&message).into_owned())?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&params.to_json()).unwrap_or_default());
                 } else {

@@ -535,7 +535,9 @@ pub fn static_member(ty: &str, member: &str, args: Option<Array>, now: NaiveDate
             }
         }
         ("math", "max" | "min", true) => {
-            let (x, y) = (arg(&a, 0, &name)?, arg(&a, 1, &name)?);
+            // .NET converts $null to the numeric parameter's 0 before comparing.
+            let zero_for_null = |v: Dynamic| if v.is_unit() { Dynamic::from_int(0) } else { v };
+            let (x, y) = (zero_for_null(arg(&a, 0, &name)?), zero_for_null(arg(&a, 1, &name)?));
             let pick_first = (order(&x, &y).is_ge()) == (lower == "max");
             if pick_first { x } else { y }
         }

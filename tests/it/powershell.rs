@@ -429,4 +429,22 @@ fn ordering_comparisons_with_null_follow_powershell() {
     let older = s.c("@(Get-CsService | Where-Object { $_.Version -lt 7 }).Count").ok();
     let all = s.c("@(Get-CsService | Where-Object { $_.Version -ne 7 }).Count").ok();
     assert_eq!(older.stdout.trim(), all.stdout.trim());
+    // [Math] takes $null as the number 0, as .NET converts it.
+    let run = s.c(r#"@([Math]::Max($null, -1), [Math]::Min($null, 5), [Math]::Max(3, $null)) -join ",""#).ok();
+    assert_eq!(run.stdout.trim(), "0,0,3");
+}
+
+/// `--help` of a .ps1 pchat cannot run fails as running it does, instead of listing parameters
+/// the script can never take.
+#[test]
+fn help_of_a_script_pchat_cannot_translate_fails_as_running_it_does() {
+    let s = Store::demo();
+    let script = s.dir.path().join("j.ps1");
+    std::fs::write(&script, "param([string]$日本 = \"値\")\nWrite-Output $日本\n").unwrap();
+    let script = script.to_string_lossy().to_string();
+    let help = s.run(&["run", &script, "--help"]);
+    let run = s.run(&["run", &script]);
+    assert_eq!((help.code, run.code), (2, 2), "{}\n{}", help.stderr, run.stderr);
+    assert!(help.stderr.contains("the variable name '日本'"), "{}", help.stderr);
+    assert!(help.stdout.is_empty(), "{}", help.stdout);
 }
