@@ -66,18 +66,24 @@ impl Cluster {
         Some(Cluster { url, dir })
     }
 
-    /// A new, empty database of a unique name; its connection settings.
-    pub(crate) fn database(&self, tag: &str) -> Config {
+    /// A new, empty database of a unique name; its URL (a URL so that a child process can be told it).
+    pub(crate) fn database(&self, tag: &str) -> String {
         let name = format!("pchat_{tag}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let mut admin = self.url.parse::<Config>().unwrap().connect(NoTls).expect("connect to the test server");
         // FILE_COPY: with fsync off it is faster than copying template1 through the WAL.
-        admin.batch_execute(&format!("CREATE DATABASE {name} STRATEGY = FILE_COPY")).unwrap();
-        let mut config: Config = self.url.parse().unwrap();
-        config.dbname(&name);
-        config
+        connect(&self.url).batch_execute(&format!("CREATE DATABASE {name} STRATEGY = FILE_COPY")).unwrap();
+        let (base, query) = self.url.split_once('?').map_or((self.url.as_str(), None), |(b, q)| (b, Some(q)));
+        let authority_end = base.find("://").map_or(0, |i| i + 3);
+        let server = match base[authority_end..].find('/') {
+            Some(slash) => &base[..authority_end + slash],
+            None => base,
+        };
+        match query {
+            Some(q) => format!("{server}/{name}?{q}"),
+            None => format!("{server}/{name}"),
+        }
     }
 }
 
-pub(crate) fn connect(config: &Config) -> Client {
-    config.connect(NoTls).expect("connect to the test database")
+pub(crate) fn connect(url: &str) -> Client {
+    url.parse::<Config>().unwrap().connect(NoTls).expect("connect to the test database")
 }

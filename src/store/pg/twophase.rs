@@ -370,15 +370,13 @@ fn backoff(attempt: u32) {
 mod tests {
     use std::time::Instant;
 
-    use postgres::Config;
-
     use super::*;
     use crate::store::pg::test_cluster::{Cluster, connect};
 
     struct Setup {
-        central: Config,
-        primary: Config,
-        backup: Config,
+        central: String,
+        primary: String,
+        backup: String,
     }
 
     fn setup(test: &str) -> Option<Setup> {
@@ -417,11 +415,11 @@ mod tests {
             }
         }
 
-        fn names(&self, db: &Config) -> Vec<String> {
+        fn names(&self, db: &str) -> Vec<String> {
             connect(db).query("SELECT name FROM rooms ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect()
         }
 
-        fn prepared(&self, db: &Config) -> Vec<String> {
+        fn prepared(&self, db: &str) -> Vec<String> {
             connect(db)
                 .query("SELECT gid FROM pg_prepared_xacts WHERE database = current_database()", &[])
                 .unwrap()
@@ -508,6 +506,46 @@ mod tests {
         assert_eq!(recovered.iter().map(|r| r.committed.len()).sum::<usize>(), 1);
         assert_eq!(s.names(&s.backup), ["one", "two"]);
         assert_eq!((s.prepared(&s.primary).len(), s.prepared(&s.backup).len()), (0, 0));
+    }
+
+    /// Run by `a_killed_writer_leaves_both_or_neither` in a child process, which `PCHAT_FAULT` kills
+    /// (abort: no destructor, no goodbye to the servers) at a step of the protocol.
+    #[test]
+    #[ignore = "a child process of a_killed_writer_leaves_both_or_neither"]
+    fn killed_writer_child() {
+        let Ok(urls) = std::env::var("PCHAT_PG_CHILD_DATABASES") else { return };
+        let urls: Vec<&str> = urls.split(' ').collect();
+        let id: i32 = std::env::var("PCHAT_PG_CHILD_ROOM").unwrap().parse().unwrap();
+        let (mut c, _) = Coordinator::open(connect(urls[0]), connect(urls[1]), connect(urls[2])).unwrap();
+        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES ($1, 'killed')", &[&id])).unwrap();
+        unreachable!("PCHAT_FAULT kills the process before the change returns");
+    }
+
+    #[test]
+    fn a_killed_writer_leaves_both_or_neither() {
+        let Some(s) = setup("a_killed_writer_leaves_both_or_neither") else { return };
+        let cases = [
+            (Step::PreparedPrimary, false),
+            (Step::PreparedBoth, false),
+            (Step::Decided, true),
+            (Step::CommittedPrimary, true),
+        ];
+        for (id, (step, committed)) in (1..).zip(cases) {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", "store::pg::twophase::tests::killed_writer_child", "--ignored", "--nocapture"])
+                .env("PCHAT_PG_CHILD_DATABASES", format!("{} {} {}", s.central, s.primary, s.backup))
+                .env("PCHAT_PG_CHILD_ROOM", id.to_string())
+                .env("PCHAT_FAULT", format!("{}:kill", step.name()))
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains(&format!("pchat-fault: killed at {}", step.name())), "{step:?}: {stderr}");
+            assert!(!out.status.success());
+            let (_c, _) = s.open_settled();
+            let has = |db: &str| connect(db).query_opt("SELECT 1 FROM rooms WHERE id = $1", &[&id]).unwrap().is_some();
+            assert_eq!((has(&s.primary), has(&s.backup)), (committed, committed), "killed at {step:?}");
+            assert!(s.prepared(&s.primary).is_empty() && s.prepared(&s.backup).is_empty(), "{step:?}");
+        }
     }
 
     #[test]
