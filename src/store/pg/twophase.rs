@@ -1,15 +1,18 @@
-//! One change committed in a pool's primary and backup PostgreSQL databases, or in neither, with
-//! PostgreSQL's two-phase commit (docs/design/postgres-port.md, "Two-phase commit").
+//! One change committed in the central database and every copy of a pool's data (primary and backup in
+//! Normal state, the backup alone when failed over), or in none, with PostgreSQL's two-phase commit
+//! (docs/design/postgres-port.md, "Two-phase commit").
 //!
-//! * A change has a transaction id `T` (a UUID). Its branches are prepared as `pchat:T:p` (primary) and
-//!   `pchat:T:b` (backup): two gids, because both databases may live in one cluster, where gids are unique.
-//! * The commit decision is a row `T` in the central database's `pchat_twophase_decisions`, inserted after
-//!   both PREPAREs and before either COMMIT PREPARED. The branches follow it: committed when the row exists,
-//!   rolled back when it does not (presumed abort).
+//! * A change has a transaction id `T` (a UUID). Copy `i` is prepared as `pchat:T:i`: one gid per copy,
+//!   because several copies may live in one cluster, where gids are unique.
+//! * The central database is the last agent, never prepared: after every copy is prepared, the central
+//!   transaction (with the change's own central rows: audit, marks) inserts `T` into
+//!   `pchat_twophase_decisions` and commits. That commit is the commit point. Copies follow it: committed when
+//!   the row exists, rolled back when it does not (presumed abort). The decision lives apart from the copies,
+//!   so a copy's in-doubt branch can be resolved with the other copy's server gone.
 //! * The coordinator holds a session advisory lock on `T` in the central database from before the first
-//!   PREPARE until it is done. A prepared `pchat:` branch whose lock can be taken has no live coordinator,
-//!   so recovery may resolve it; the decision row is written on that same session, so a coordinator that
-//!   lost its lock (its session died) can no longer decide.
+//!   PREPARE until it is done, and commits the decision on that session. A prepared `pchat:` branch whose lock
+//!   can be taken has no live coordinator, so recovery may resolve it; a coordinator that lost its session
+//!   (and with it the lock) can no longer decide.
 //! * Recovery runs on open and when a writer times out on a lock held by a prepared branch.
 
 use std::time::Duration;
@@ -40,19 +43,23 @@ pub enum Isolation {
 /// The points of the protocol where a fault can stop the coordinator (tests; `PCHAT_FAULT=pg-2pc-…:kill`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    PreparedPrimary,
-    PreparedBoth,
+    /// The first copy is prepared, the others not yet.
+    PreparedFirst,
+    /// Every copy is prepared; the central transaction is still open.
+    PreparedAll,
+    /// The central transaction, with the decision, is committed.
     Decided,
-    CommittedPrimary,
+    /// The first copy's branch is committed, the others not yet.
+    CommittedFirst,
 }
 
 impl Step {
     fn name(self) -> &'static str {
         match self {
-            Step::PreparedPrimary => "pg-2pc-prepared-primary",
-            Step::PreparedBoth => "pg-2pc-prepared-both",
+            Step::PreparedFirst => "pg-2pc-prepared-first",
+            Step::PreparedAll => "pg-2pc-prepared-all",
             Step::Decided => "pg-2pc-decided",
-            Step::CommittedPrimary => "pg-2pc-committed-primary",
+            Step::CommittedFirst => "pg-2pc-committed-first",
         }
     }
 }
@@ -62,37 +69,42 @@ pub enum TwoPhaseError {
     /// A fault hook stopped the coordinator as a crash would: no cleanup was done.
     #[error("stopped at fault point {}", .0.name())]
     Died(Step),
-    /// The decision was recorded (the change is committed), but a branch could not be committed now;
-    /// recovery commits it on the next open or the next writer that meets its locks.
-    #[error("the change is committed, but completing it on the {branch} failed (it completes on next open): {source}")]
-    CommittedIncomplete { branch: &'static str, source: postgres::Error },
-    /// The central session was lost while recording the decision: whether it was recorded is unknown
-    /// here, and recovery (which reads it) decides.
+    /// The decision is committed (so is the change), but a copy's branch could not be committed now;
+    /// recovery commits it on the next open or when a writer meets its locks.
+    #[error("the change is committed, but completing it in copy {copy} failed (it completes on next open): {source}")]
+    CommittedIncomplete { copy: usize, source: postgres::Error },
+    /// The central session was lost while committing the decision: whether it committed is unknown here,
+    /// and recovery (which reads it) decides.
     #[error(
         "the connection to the central database was lost while committing; the outcome is decided on next open: {0}"
     )]
     InDoubt(postgres::Error),
-    #[error("the primary and backup databases disagree: {0} rows changed in the primary, {1} in the backup")]
-    Diverged(u64, u64),
+    #[error("the copies disagree: a write changed {0:?} rows in them")]
+    Diverged(Vec<u64>),
     #[error("gave up after {attempts} attempts on concurrent changes: {source}")]
     Exhausted { attempts: u32, source: postgres::Error },
 }
 
-/// The two branches of a change, handed to the caller's statements.
-pub struct Branches<'a> {
-    pub primary: &'a mut Client,
-    pub backup: &'a mut Client,
+/// The sessions of a change, handed to the caller's statements: the central database and the pool's
+/// copies, the serving one first.
+pub struct Tx<'a> {
+    pub central: &'a mut Client,
+    pub copies: &'a mut [Client],
 }
 
-impl Branches<'_> {
-    /// Run one write on both copies; they hold the same rows, so the counts must agree.
-    pub fn execute_both(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> anyhow::Result<u64> {
-        let p = self.primary.execute(sql, params)?;
-        let b = self.backup.execute(sql, params)?;
-        if p != b {
-            return Err(TwoPhaseError::Diverged(p, b).into());
+impl Tx<'_> {
+    /// The copy that serves the pool's reads.
+    pub fn serving(&mut self) -> &mut Client {
+        &mut self.copies[0]
+    }
+
+    /// Run one write on every copy; they hold the same rows, so the counts must agree.
+    pub fn execute_copies(&mut self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> anyhow::Result<u64> {
+        let counts = self.copies.iter_mut().map(|c| c.execute(sql, params)).collect::<Result<Vec<_>, _>>()?;
+        if counts.windows(2).any(|w| w[0] != w[1]) {
+            return Err(TwoPhaseError::Diverged(counts).into());
         }
-        Ok(p)
+        Ok(counts[0])
     }
 }
 
@@ -112,18 +124,10 @@ pub struct Stats {
     pub retries: u64,
 }
 
-/// How far an attempt got, so a failure undoes exactly what it did.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Phase {
-    Open,
-    PreparedPrimary,
-    PreparedBoth,
-}
-
 pub struct Coordinator {
     central: Client,
-    primary: Client,
-    backup: Client,
+    /// The serving copy first (the primary in Normal state).
+    copies: Vec<Client>,
     pub isolation: Isolation,
     pub max_attempts: u32,
     pub stats: Stats,
@@ -131,19 +135,15 @@ pub struct Coordinator {
 }
 
 impl Coordinator {
-    /// Take the three sessions, make sure the decision table exists and resolve what crashed
-    /// coordinators left prepared in either copy.
-    pub fn open(
-        mut central: Client,
-        mut primary: Client,
-        mut backup: Client,
-    ) -> anyhow::Result<(Coordinator, [Recovered; 2])> {
+    /// Take the sessions, make sure the decision table exists and resolve what crashed coordinators left
+    /// prepared in any copy.
+    pub fn open(mut central: Client, mut copies: Vec<Client>) -> anyhow::Result<(Coordinator, Vec<Recovered>)> {
+        assert!(!copies.is_empty(), "a change needs the copy that serves the pool");
         central.batch_execute(DECISIONS_DDL)?;
-        let recovered = [recover(&mut central, &mut primary)?, recover(&mut central, &mut backup)?];
+        let recovered = copies.iter_mut().map(|c| recover(&mut central, c)).collect::<anyhow::Result<_>>()?;
         let c = Coordinator {
             central,
-            primary,
-            backup,
+            copies,
             isolation: Isolation::Serializable,
             max_attempts: 1000,
             stats: Stats::default(),
@@ -158,14 +158,14 @@ impl Coordinator {
         self.fault = step;
     }
 
-    /// Resolve what crashed coordinators left prepared in either copy.
-    pub fn recover(&mut self) -> anyhow::Result<[Recovered; 2]> {
-        Ok([recover(&mut self.central, &mut self.primary)?, recover(&mut self.central, &mut self.backup)?])
+    /// Resolve what crashed coordinators left prepared in any copy.
+    pub fn recover(&mut self) -> anyhow::Result<Vec<Recovered>> {
+        self.copies.iter_mut().map(|c| recover(&mut self.central, c)).collect()
     }
 
-    /// Run `f` on both copies as one change: committed in both or in neither. `f` may run several times:
-    /// a serialization failure, deadlock or lock timeout undoes the attempt and runs it again.
-    pub fn transact<T>(&mut self, mut f: impl FnMut(&mut Branches) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    /// Run `f` as one change: committed in the central database and every copy, or in none. `f` may run
+    /// several times: a serialization failure, deadlock or lock timeout undoes the attempt and runs it again.
+    pub fn transact<T>(&mut self, mut f: impl FnMut(&mut Tx) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
@@ -176,9 +176,8 @@ impl Coordinator {
                 // Another transaction id hashed to the same key: draw again.
                 continue;
             }
-            let mut phase = Phase::Open;
-            let result = self.attempt(&txid, &mut phase, &mut f);
-            let err = match result {
+            let mut prepared = 0;
+            let err = match self.attempt(&txid, &mut prepared, &mut f) {
                 Ok(v) => {
                     self.unlock(key);
                     self.stats.committed += 1;
@@ -186,15 +185,17 @@ impl Coordinator {
                 }
                 Err(e) => e,
             };
-            if matches!(err.downcast_ref::<TwoPhaseError>(), Some(TwoPhaseError::Died(_))) {
-                return Err(err);
-            }
-            if let Some(TwoPhaseError::CommittedIncomplete { .. } | TwoPhaseError::InDoubt(_)) = err.downcast_ref() {
+            match err.downcast_ref::<TwoPhaseError>() {
+                // A crash: nothing more happens, as nothing would.
+                Some(TwoPhaseError::Died(_)) => return Err(err),
                 // Nothing to undo: the decision (or its absence) is for recovery to act on.
-                self.unlock(key);
-                return Err(err);
+                Some(TwoPhaseError::CommittedIncomplete { .. } | TwoPhaseError::InDoubt(_)) => {
+                    self.unlock(key);
+                    return Err(err);
+                }
+                _ => {}
             }
-            self.undo(&txid, phase);
+            self.undo(&txid, prepared);
             self.unlock(key);
             let code = err.downcast_ref::<postgres::Error>().and_then(|e| e.code()).cloned();
             let retry = match code {
@@ -218,71 +219,73 @@ impl Coordinator {
         }
     }
 
+    /// One attempt; `prepared` counts the copies prepared so far, so that a failure undoes exactly that.
     fn attempt<T>(
         &mut self,
         txid: &Uuid,
-        phase: &mut Phase,
-        f: &mut impl FnMut(&mut Branches) -> anyhow::Result<T>,
+        prepared: &mut usize,
+        f: &mut impl FnMut(&mut Tx) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {
         let begin = match self.isolation {
             Isolation::ReadCommitted => "BEGIN ISOLATION LEVEL READ COMMITTED",
             Isolation::Serializable => "BEGIN ISOLATION LEVEL SERIALIZABLE",
         };
-        self.primary.batch_execute(begin)?;
-        self.backup.batch_execute(begin)?;
-        let value = f(&mut Branches { primary: &mut self.primary, backup: &mut self.backup })?;
-        // Phase one. The primary first: a branch prepared in the backup implies one in the primary.
-        self.primary.batch_execute(&format!("PREPARE TRANSACTION '{}'", gid(txid, 'p')))?;
-        *phase = Phase::PreparedPrimary;
-        self.reached(Step::PreparedPrimary)?;
-        self.backup.batch_execute(&format!("PREPARE TRANSACTION '{}'", gid(txid, 'b')))?;
-        *phase = Phase::PreparedBoth;
-        self.reached(Step::PreparedBoth)?;
-        // The commit point.
-        if let Err(e) =
-            self.central.execute("INSERT INTO pchat_twophase_decisions (txid) VALUES ($1)", &[&txid.to_string()])
-        {
+        self.central.batch_execute(begin)?;
+        for copy in &mut self.copies {
+            copy.batch_execute(begin)?;
+        }
+        let value = f(&mut Tx { central: &mut self.central, copies: &mut self.copies })?;
+        // Phase one, the serving copy first.
+        for i in 0..self.copies.len() {
+            self.copies[i].batch_execute(&format!("PREPARE TRANSACTION '{}'", gid(txid, i)))?;
+            *prepared = i + 1;
+            if i == 0 && self.copies.len() > 1 {
+                self.reached(Step::PreparedFirst)?;
+            }
+        }
+        self.reached(Step::PreparedAll)?;
+        // The commit point: the decision commits with the change's central rows, or neither does.
+        self.central.execute("INSERT INTO pchat_twophase_decisions (txid) VALUES ($1)", &[&txid.to_string()])?;
+        if let Err(e) = self.central.batch_execute("COMMIT") {
             if e.as_db_error().is_none() {
-                // Lost on the wire: the row may or may not be there; undoing now could contradict it.
+                // Lost on the wire: the commit may or may not have happened; undoing could contradict it.
                 return Err(TwoPhaseError::InDoubt(e).into());
             }
             return Err(e.into());
         }
         self.reached(Step::Decided)?;
         // Phase two: from here the change is committed whatever fails.
-        if let Err(source) = self.primary.batch_execute(&format!("COMMIT PREPARED '{}'", gid(txid, 'p'))) {
-            return Err(TwoPhaseError::CommittedIncomplete { branch: "primary", source }.into());
+        let mut incomplete = None;
+        for i in 0..self.copies.len() {
+            if let Err(source) = self.copies[i].batch_execute(&format!("COMMIT PREPARED '{}'", gid(txid, i))) {
+                // Go on with the others: each committed copy is one less for recovery.
+                incomplete.get_or_insert(TwoPhaseError::CommittedIncomplete { copy: i, source });
+            }
+            if i == 0 && self.copies.len() > 1 {
+                self.reached(Step::CommittedFirst)?;
+            }
         }
-        self.reached(Step::CommittedPrimary)?;
-        if let Err(source) = self.backup.batch_execute(&format!("COMMIT PREPARED '{}'", gid(txid, 'b'))) {
-            return Err(TwoPhaseError::CommittedIncomplete { branch: "backup", source }.into());
+        if let Some(e) = incomplete {
+            return Err(e.into());
         }
-        // Both branches are done: the decision is needed no more. Losing this delete leaves a row that
+        // Every branch is done: the decision is needed no more. Losing this delete leaves a row that
         // names no prepared branch, which is harmless.
         let _ = self.central.execute("DELETE FROM pchat_twophase_decisions WHERE txid = $1", &[&txid.to_string()]);
         Ok(value)
     }
 
-    /// Undo an attempt that failed before its decision. Best effort: what cannot be undone now stays
-    /// prepared without a decision, which recovery rolls back.
-    fn undo(&mut self, txid: &Uuid, phase: Phase) {
-        match phase {
-            Phase::Open => {}
-            Phase::PreparedPrimary => {
-                let _ = self.primary.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid(txid, 'p')));
+    /// Undo an attempt that failed before its decision. Best effort: a branch that cannot be rolled back
+    /// now stays prepared without a decision, which recovery rolls back.
+    fn undo(&mut self, txid: &Uuid, prepared: usize) {
+        // First the central transaction (a warning when it is already over): no decision can follow.
+        let _ = self.central.batch_execute("ROLLBACK");
+        for (i, copy) in self.copies.iter_mut().enumerate() {
+            if i < prepared {
+                let _ = copy.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid(txid, i)));
+            } else {
+                // An open transaction, or the remains of a failed PREPARE.
+                let _ = copy.batch_execute("ROLLBACK");
             }
-            Phase::PreparedBoth => {
-                let _ = self.primary.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid(txid, 'p')));
-                let _ = self.backup.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid(txid, 'b')));
-            }
-        }
-        // An open (unprepared) transaction, or the aborted remains of a failed PREPARE; a warning when
-        // there is none.
-        if phase != Phase::PreparedBoth {
-            let _ = self.backup.batch_execute("ROLLBACK");
-        }
-        if phase == Phase::Open {
-            let _ = self.primary.batch_execute("ROLLBACK");
         }
     }
 
@@ -300,11 +303,11 @@ impl Coordinator {
     }
 }
 
-/// Resolve the prepared pchat branches in `branch`'s database whose coordinator is gone: commit those
-/// with a recorded decision, roll back the others.
-pub fn recover(central: &mut Client, branch: &mut Client) -> anyhow::Result<Recovered> {
+/// Resolve the prepared pchat branches in `copy`'s database whose coordinator is gone: commit those with a
+/// recorded decision, roll back the others.
+pub fn recover(central: &mut Client, copy: &mut Client) -> anyhow::Result<Recovered> {
     let mut out = Recovered::default();
-    let rows = branch.query(
+    let rows = copy.query(
         "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared",
         &[&GID_PREFIX],
     )?;
@@ -317,7 +320,7 @@ pub fn recover(central: &mut Client, branch: &mut Client) -> anyhow::Result<Reco
             out.live.push(gid);
             continue;
         }
-        let result = resolve(central, branch, &txid, &gid);
+        let result = resolve(central, copy, &txid, &gid);
         let _ = central.execute("SELECT pg_advisory_unlock($1)", &[&key]);
         match result? {
             Some(true) => out.committed.push(gid),
@@ -329,27 +332,24 @@ pub fn recover(central: &mut Client, branch: &mut Client) -> anyhow::Result<Reco
 }
 
 /// `Some(committed)`, or `None` when another recoverer resolved it first.
-fn resolve(central: &mut Client, branch: &mut Client, txid: &Uuid, gid: &str) -> anyhow::Result<Option<bool>> {
+fn resolve(central: &mut Client, copy: &mut Client, txid: &Uuid, gid: &str) -> anyhow::Result<Option<bool>> {
     let decided =
         central.query_opt("SELECT 1 FROM pchat_twophase_decisions WHERE txid = $1", &[&txid.to_string()])?.is_some();
     let verb = if decided { "COMMIT" } else { "ROLLBACK" };
-    match branch.batch_execute(&format!("{verb} PREPARED '{gid}'")) {
+    match copy.batch_execute(&format!("{verb} PREPARED '{gid}'")) {
         Ok(()) => Ok(Some(decided)),
         Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
 
-fn gid(txid: &Uuid, branch: char) -> String {
-    format!("{GID_PREFIX}{}:{branch}", txid.simple())
+fn gid(txid: &Uuid, copy: usize) -> String {
+    format!("{GID_PREFIX}{}:{copy}", txid.simple())
 }
 
 fn parse_gid(gid: &str) -> Option<Uuid> {
-    let rest = gid.strip_prefix(GID_PREFIX)?;
-    let (id, branch) = rest.split_once(':')?;
-    if branch != "p" && branch != "b" {
-        return None;
-    }
+    let (id, copy) = gid.strip_prefix(GID_PREFIX)?.split_once(':')?;
+    copy.parse::<u8>().ok()?;
     Uuid::parse_str(id).ok()
 }
 
@@ -382,6 +382,11 @@ mod tests {
     fn setup(test: &str) -> Option<Setup> {
         let cluster = Cluster::shared(test)?;
         let (central, primary, backup) = (cluster.database("c"), cluster.database("p"), cluster.database("b"));
+        // The central side of a change (audit records, pool marks in the store).
+        // Its key is checked at COMMIT, so a test can make the commit point itself fail.
+        connect(&central)
+            .batch_execute("CREATE TABLE changes (room int, UNIQUE (room) DEFERRABLE INITIALLY DEFERRED)")
+            .unwrap();
         for db in [&primary, &backup] {
             connect(db)
                 .batch_execute(
@@ -393,8 +398,8 @@ mod tests {
     }
 
     impl Setup {
-        fn open(&self) -> (Coordinator, [Recovered; 2]) {
-            Coordinator::open(connect(&self.central), connect(&self.primary), connect(&self.backup)).unwrap()
+        fn open(&self) -> (Coordinator, Vec<Recovered>) {
+            Coordinator::open(connect(&self.central), vec![connect(&self.primary), connect(&self.backup)]).unwrap()
         }
 
         /// Open once the servers have ended the sessions of a "crashed" coordinator (that is
@@ -415,6 +420,16 @@ mod tests {
             }
         }
 
+        /// Whether room `id` is in (central, primary, backup).
+        fn has(&self, id: i32) -> (bool, bool, bool) {
+            let q = |db: &str, sql: &str| connect(db).query_opt(sql, &[&id]).unwrap().is_some();
+            (
+                q(&self.central, "SELECT 1 FROM changes WHERE room = $1"),
+                q(&self.primary, "SELECT 1 FROM rooms WHERE id = $1"),
+                q(&self.backup, "SELECT 1 FROM rooms WHERE id = $1"),
+            )
+        }
+
         fn names(&self, db: &str) -> Vec<String> {
             connect(db).query("SELECT name FROM rooms ORDER BY id", &[]).unwrap().iter().map(|r| r.get(0)).collect()
         }
@@ -432,14 +447,20 @@ mod tests {
         /// as a crash would. What the servers hold then: (prepared in primary, prepared in backup).
         fn crash_at(&self, step: Step) -> (usize, usize) {
             let (mut c, _) = self.open();
-            c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
+            c.transact(|t| add_room(t, 1, "one")).unwrap();
             c.set_fault(Some(step));
-            let err =
-                c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (2, 'two')", &[])).unwrap_err();
+            let err = c.transact(|t| add_room(t, 2, "two")).unwrap_err();
             assert!(matches!(err.downcast_ref(), Some(TwoPhaseError::Died(s)) if *s == step), "{err}");
             drop(c);
             (self.prepared(&self.primary).len(), self.prepared(&self.backup).len())
         }
+    }
+
+    /// A change with a central side: the room in every copy, its record in the central database.
+    fn add_room(t: &mut Tx, id: i32, name: &str) -> anyhow::Result<()> {
+        t.execute_copies("INSERT INTO rooms (id, name) VALUES ($1, $2)", &[&id, &name])?;
+        t.central.execute("INSERT INTO changes (room) VALUES ($1)", &[&id])?;
+        Ok(())
     }
 
     #[test]
@@ -447,14 +468,14 @@ mod tests {
         let Some(s) = setup("a_change_commits_in_both_copies") else { return };
         let (mut c, recovered) = s.open();
         assert_eq!(recovered, [Recovered::default(), Recovered::default()]);
-        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
+        c.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
         assert_eq!(s.names(&s.primary), ["one"]);
         assert_eq!(s.names(&s.backup), ["one"]);
         assert!(s.prepared(&s.primary).is_empty() && s.prepared(&s.backup).is_empty());
         // A failing statement leaves nothing in either copy.
-        let err = c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'dup')", &[])).unwrap_err();
+        let err = c.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (1, 'dup')", &[])).unwrap_err();
         assert_eq!(err.downcast_ref::<postgres::Error>().and_then(|e| e.code()), Some(&SqlState::UNIQUE_VIOLATION));
-        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (2, 'two')", &[])).unwrap();
+        c.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (2, 'two')", &[])).unwrap();
         assert_eq!(s.names(&s.backup), ["one", "two"]);
         // The decision rows are removed once both branches are committed.
         let mut central = connect(&s.central);
@@ -463,26 +484,70 @@ mod tests {
     }
 
     #[test]
+    fn a_commit_point_that_fails_rolls_back_the_prepared_copies() {
+        let Some(s) = setup("a_commit_point_that_fails_rolls_back_the_prepared_copies") else { return };
+        let (mut c, _) = s.open();
+        c.transact(|t| add_room(t, 1, "one")).unwrap();
+        // Room 2 in the copies, a second record of room 1 in central: refused only at the central COMMIT,
+        // after both copies are prepared.
+        let err = c
+            .transact(|t| {
+                t.execute_copies("INSERT INTO rooms (id, name) VALUES (2, 'two')", &[])?;
+                t.central.execute("INSERT INTO changes (room) VALUES (1)", &[])?;
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.downcast_ref::<postgres::Error>().and_then(|e| e.code()), Some(&SqlState::UNIQUE_VIOLATION));
+        assert_eq!(s.has(2), (false, false, false));
+        assert_eq!((s.prepared(&s.primary).len(), s.prepared(&s.backup).len()), (0, 0));
+        c.transact(|t| add_room(t, 2, "two")).unwrap();
+        assert_eq!(s.has(2), (true, true, true));
+    }
+
+    #[test]
+    fn a_failed_over_pool_commits_in_the_backup_alone() {
+        let Some(s) = setup("a_failed_over_pool_commits_in_the_backup_alone") else { return };
+        let (mut c, _) = Coordinator::open(connect(&s.central), vec![connect(&s.backup)]).unwrap();
+        c.transact(|t| add_room(t, 1, "one")).unwrap();
+        assert_eq!(s.has(1), (true, false, true), "(central, primary, backup)");
+        c.set_fault(Some(Step::PreparedAll));
+        c.transact(|t| add_room(t, 2, "two")).unwrap_err();
+        drop(c);
+        assert_eq!(s.prepared(&s.backup).len(), 1);
+        // With the primary's server gone, the decision is still found: it is central.
+        let (mut central, mut backup) = (connect(&s.central), connect(&s.backup));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !s.prepared(&s.backup).is_empty() {
+            assert!(Instant::now() < deadline);
+            recover(&mut central, &mut backup).unwrap();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(s.has(2), (false, false, false));
+    }
+
+    #[test]
     fn dying_between_the_prepares_commits_neither() {
         let Some(s) = setup("dying_between_the_prepares_commits_neither") else { return };
         // The backup's unprepared transaction ended with its session; the primary's branch waits.
-        assert_eq!(s.crash_at(Step::PreparedPrimary), (1, 0));
+        assert_eq!(s.crash_at(Step::PreparedFirst), (1, 0));
         let (_c, recovered) = s.open_settled();
         assert_eq!(recovered.iter().map(|r| r.rolled_back.len()).sum::<usize>(), 1);
         assert_eq!(s.names(&s.primary), ["one"]);
         assert_eq!(s.names(&s.backup), ["one"]);
+        assert_eq!(s.has(2), (false, false, false), "(central, primary, backup)");
         assert_eq!((s.prepared(&s.primary).len(), s.prepared(&s.backup).len()), (0, 0));
     }
 
     #[test]
     fn dying_after_both_prepares_before_the_decision_commits_neither() {
         let Some(s) = setup("dying_after_both_prepares_before_the_decision_commits_neither") else { return };
-        assert_eq!(s.crash_at(Step::PreparedBoth), (1, 1));
+        assert_eq!(s.crash_at(Step::PreparedAll), (1, 1));
         let (_c, recovered) = s.open_settled();
         assert_eq!(recovered.iter().map(|r| r.rolled_back.len()).sum::<usize>(), 2);
         assert!(recovered.iter().all(|r| r.committed.is_empty()));
         assert_eq!(s.names(&s.primary), ["one"]);
         assert_eq!(s.names(&s.backup), ["one"]);
+        assert_eq!(s.has(2), (false, false, false), "(central, primary, backup)");
     }
 
     #[test]
@@ -490,21 +555,25 @@ mod tests {
         let Some(s) = setup("dying_after_the_decision_commits_both") else { return };
         assert_eq!(s.crash_at(Step::Decided), (1, 1));
         assert_eq!(s.names(&s.primary), ["one"], "not visible before recovery commits it");
+        assert_eq!(s.has(2), (true, false, false), "committed in central: the commit point");
         let (_c, recovered) = s.open_settled();
         assert_eq!(recovered.iter().map(|r| r.committed.len()).sum::<usize>(), 2);
         assert_eq!(s.names(&s.primary), ["one", "two"]);
         assert_eq!(s.names(&s.backup), ["one", "two"]);
+        assert_eq!(s.has(2), (true, true, true), "(central, primary, backup)");
     }
 
     #[test]
     fn dying_between_the_commit_prepareds_commits_both() {
         let Some(s) = setup("dying_between_the_commit_prepareds_commits_both") else { return };
-        assert_eq!(s.crash_at(Step::CommittedPrimary), (0, 1));
+        assert_eq!(s.crash_at(Step::CommittedFirst), (0, 1));
         assert_eq!(s.names(&s.primary), ["one", "two"]);
         assert_eq!(s.names(&s.backup), ["one"]);
+        assert_eq!(s.has(2), (true, true, false));
         let (_c, recovered) = s.open_settled();
         assert_eq!(recovered.iter().map(|r| r.committed.len()).sum::<usize>(), 1);
         assert_eq!(s.names(&s.backup), ["one", "two"]);
+        assert_eq!(s.has(2), (true, true, true), "(central, primary, backup)");
         assert_eq!((s.prepared(&s.primary).len(), s.prepared(&s.backup).len()), (0, 0));
     }
 
@@ -516,8 +585,8 @@ mod tests {
         let Ok(urls) = std::env::var("PCHAT_PG_CHILD_DATABASES") else { return };
         let urls: Vec<&str> = urls.split(' ').collect();
         let id: i32 = std::env::var("PCHAT_PG_CHILD_ROOM").unwrap().parse().unwrap();
-        let (mut c, _) = Coordinator::open(connect(urls[0]), connect(urls[1]), connect(urls[2])).unwrap();
-        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES ($1, 'killed')", &[&id])).unwrap();
+        let (mut c, _) = Coordinator::open(connect(urls[0]), vec![connect(urls[1]), connect(urls[2])]).unwrap();
+        c.transact(|t| add_room(t, id, "killed")).unwrap();
         unreachable!("PCHAT_FAULT kills the process before the change returns");
     }
 
@@ -525,10 +594,10 @@ mod tests {
     fn a_killed_writer_leaves_both_or_neither() {
         let Some(s) = setup("a_killed_writer_leaves_both_or_neither") else { return };
         let cases = [
-            (Step::PreparedPrimary, false),
-            (Step::PreparedBoth, false),
+            (Step::PreparedFirst, false),
+            (Step::PreparedAll, false),
             (Step::Decided, true),
-            (Step::CommittedPrimary, true),
+            (Step::CommittedFirst, true),
         ];
         for (id, (step, committed)) in (1..).zip(cases) {
             let out = std::process::Command::new(std::env::current_exe().unwrap())
@@ -542,8 +611,7 @@ mod tests {
             assert!(stderr.contains(&format!("pchat-fault: killed at {}", step.name())), "{step:?}: {stderr}");
             assert!(!out.status.success());
             let (_c, _) = s.open_settled();
-            let has = |db: &str| connect(db).query_opt("SELECT 1 FROM rooms WHERE id = $1", &[&id]).unwrap().is_some();
-            assert_eq!((has(&s.primary), has(&s.backup)), (committed, committed), "killed at {step:?}");
+            assert_eq!(s.has(id), (committed, committed, committed), "killed at {step:?}");
             assert!(s.prepared(&s.primary).is_empty() && s.prepared(&s.backup).is_empty(), "{step:?}");
         }
     }
@@ -552,8 +620,8 @@ mod tests {
     fn recovery_leaves_a_live_coordinators_branches_alone() {
         let Some(s) = setup("recovery_leaves_a_live_coordinators_branches_alone") else { return };
         let (mut live, _) = s.open();
-        live.set_fault(Some(Step::PreparedBoth));
-        live.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap_err();
+        live.set_fault(Some(Step::PreparedAll));
+        live.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap_err();
         // Its sessions (and lock) are alive: another process opening the store must not decide for it.
         let (_other, recovered) = s.open();
         assert_eq!(recovered.iter().map(|r| r.live.len()).sum::<usize>(), 2);
@@ -568,7 +636,7 @@ mod tests {
     fn a_writer_blocked_by_a_dead_coordinators_branch_resolves_it() {
         let Some(s) = setup("a_writer_blocked_by_a_dead_coordinators_branch_resolves_it") else { return };
         let (mut c, _) = s.open();
-        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
+        c.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
         // The writer is open before the crash, so only meeting the lock can make it recover.
         let sessions = [&s.central, &s.primary, &s.backup].map(|db| {
             let mut client = connect(db);
@@ -576,14 +644,14 @@ mod tests {
             client
         });
         let [central, primary, backup] = sessions;
-        let (mut writer, _) = Coordinator::open(central, primary, backup).unwrap();
-        c.set_fault(Some(Step::CommittedPrimary));
-        c.transact(|b| b.execute_both("UPDATE rooms SET name = 'uno' WHERE id = 1", &[])).unwrap_err();
+        let (mut writer, _) = Coordinator::open(central, vec![primary, backup]).unwrap();
+        c.set_fault(Some(Step::CommittedFirst));
+        c.transact(|b| b.execute_copies("UPDATE rooms SET name = 'uno' WHERE id = 1", &[])).unwrap_err();
         drop(c);
         // The backup's row 1 is locked by the dead coordinator's prepared branch.
         writer
             .transact(|b| {
-                b.execute_both(
+                b.execute_copies(
                     "UPDATE rooms SET members = array_append(members, 'sip:ann@contoso.com') WHERE id = 1",
                     &[],
                 )
@@ -603,7 +671,7 @@ mod tests {
         const PER_WRITER: usize = 100;
         let Some(s) = setup(test) else { return };
         let (mut c, _) = s.open();
-        c.transact(|b| b.execute_both("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
+        c.transact(|b| b.execute_copies("INSERT INTO rooms (id, name) VALUES (1, 'one')", &[])).unwrap();
         drop(c);
         let started = Instant::now();
         let retries: u64 = std::thread::scope(|scope| {
@@ -617,9 +685,9 @@ mod tests {
                             let member = format!("sip:w{w}-{i}@contoso.com");
                             c.transact(|b| {
                                 let sql = format!("SELECT members FROM rooms WHERE id = 1 {lock}");
-                                let mut members: Vec<String> = b.primary.query_one(&sql, &[])?.get(0);
+                                let mut members: Vec<String> = b.serving().query_one(&sql, &[])?.get(0);
                                 members.push(member.clone());
-                                b.execute_both("UPDATE rooms SET members = $1 WHERE id = 1", &[&members])
+                                b.execute_copies("UPDATE rooms SET members = $1 WHERE id = 1", &[&members])
                             })
                             .unwrap();
                         }
@@ -667,8 +735,8 @@ mod tests {
     #[test]
     fn gids_round_trip_and_foreign_ones_are_ignored() {
         let t = Uuid::new_v4();
-        assert_eq!(parse_gid(&gid(&t, 'p')), Some(t));
-        assert_eq!(parse_gid(&gid(&t, 'b')), Some(t));
+        assert_eq!(parse_gid(&gid(&t, 0)), Some(t));
+        assert_eq!(parse_gid(&gid(&t, 1)), Some(t));
         assert_eq!(parse_gid(&format!("pchat:{}:x", t.simple())), None);
         assert_eq!(parse_gid("other-app-gid"), None);
     }
