@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod failover;
 pub mod health;
 pub mod message;
+pub mod pg;
 pub mod pool_data;
 pub mod pool_files;
 pub mod pools;
