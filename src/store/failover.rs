@@ -101,7 +101,7 @@ impl Store {
     /// A copy of a pool: attached with its mark, or why not.
     pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
         if !self.verified_in_transaction(instance) {
-            if self.attached_file_changed(instance) {
+            if !self.checked_at_begin(instance) && self.attached_file_changed(instance) {
                 return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
             }
             self.note_verified(instance);
