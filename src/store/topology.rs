@@ -204,6 +204,7 @@ impl Store {
     /// Chat data a pool owns in its database: (categories, rooms, add-ins).
     pub fn pool_data_counts(&self, pool: &str, database: &str) -> rusqlite::Result<(i64, i64, i64)> {
         let Some(s) = self.pool_schema(database) else { return Ok((0, 0, 0)) };
+        self.lock_copy(&s)?;
         self.conn.query_row(
             &format!(
                 "SELECT (SELECT count(*) FROM {s}.categories WHERE pool = ?1),
@@ -402,8 +403,8 @@ impl Store {
     /// A row id for pool data: the clock in microseconds shifted left by 10 bits, then counting
     /// up. Rising ids put new rows at the end of their tables instead of on random pages (a
     /// million imported messages touch a few thousand pages, not a million). Pools that share a
-    /// database file still never collide: writers hold the write lock of every attached file in
-    /// turn and the clock has moved on by the next one; a process starts at a random point of its
+    /// database file still never collide: writers take turns (each holds the central database's
+    /// write lock) and the clock has moved on by the next one; a process starts at a random point of its
     /// first microsecond in case it has not. Room for 1,024 ids per microsecond until 2255.
     pub fn new_id(&self) -> i64 {
         let now = chrono::Utc::now().timestamp_micros().max(0) << 10;
