@@ -140,7 +140,7 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
         | (Noun::Topology, None)
             if cmdlet.name != "Test-CsPersistentChatMessage" && cmdlet.name != "Publish-CsTopology" =>
         {
-            if !store.pools()?.is_empty() {
+            if store.has_pools()? {
                 return Ok(());
             }
             Err(CmdletError::invalid_operation(format!(

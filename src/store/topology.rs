@@ -170,7 +170,13 @@ impl Store {
     }
 
     pub fn pool(&self, fqdn: &str) -> rusqlite::Result<Option<PoolRow>> {
-        Ok(self.pools()?.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)))
+        Ok(self.shared_pools()?.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).cloned())
+    }
+
+    /// Whether the topology has any pool: checked before every chat-object call, so the memo is
+    /// not copied for it.
+    pub fn has_pools(&self) -> rusqlite::Result<bool> {
+        Ok(!self.shared_pools()?.is_empty())
     }
 
     /// Every service, ordered by pool then role.
