@@ -355,19 +355,18 @@ impl Store {
             }
             *self.instances.borrow_mut() = Some((key, rows.clone()));
         }
+        // The memo is only kept by an `attach_pool_databases` that completed, and nothing is
+        // unavailable: one attachment per row, made from these rows.
         let attached = self.attached.borrow();
         if attached.len() != rows.len() {
             return Ok(false);
         }
         let mut checked = self.checked_at_begin.borrow_mut();
-        for (identity, file, _) in rows.iter() {
-            let key = identity.to_ascii_lowercase();
-            match attached.get(&key) {
-                Some(a) if a.path == self.dir.join(file) && pool_files::file_key(&a.path) == Some(a.file) => {
-                    checked.insert(key);
-                }
-                _ => return Ok(false),
+        for (key, a) in attached.iter() {
+            if pool_files::file_key(&a.path) != Some(a.file) {
+                return Ok(false);
             }
+            checked.insert(key.clone());
         }
         Ok(true)
     }
@@ -519,6 +518,11 @@ impl Store {
     /// repaired or copied here: a file that cannot be used is recorded as unavailable, with the
     /// reason, and pools it does not serve keep working (that is what fail-over is for).
     pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
+        // Half-made attachments must not pass for the memo's (see `attachments_current`).
+        self.attach_from_rows().inspect_err(|_| drop(self.instances.take()))
+    }
+
+    fn attach_from_rows(&self) -> anyhow::Result<()> {
         let (instances, fresh) = self.instance_rows()?;
         let stale: Vec<String> = self
             .attached
@@ -608,7 +612,7 @@ impl Store {
             }
             Ok(())
         };
-        legacy().inspect_err(|_| drop(self.instances.take()))
+        legacy()
     }
 
     /// The path of an SQL instance's pool database file (whether or not it exists).
