@@ -51,7 +51,11 @@ pub fn invoke(
         s.errors.push(e.clone());
         return Err(throw(&e));
     }
-    if let Err(mut e) = check_loaded(&s.store, cmdlet, None) {
+    // Outside a transaction the check waits for the call's own (after BEGIN in `run_one`, or
+    // below for a batch): here it would read in a transaction of its own.
+    if s.store.in_transaction()
+        && let Err(mut e) = check_loaded(&s.store, cmdlet, None)
+    {
         e.cmdlet = cmdlet.name;
         s.errors.push(e.clone());
         return Err(throw(&e));
@@ -69,13 +73,14 @@ pub fn invoke(
     // a plan every item is already a savepoint of the unit's transaction.
     let batch = inputs.len() > 1 && cmdlet.noun != crate::catalog::Noun::Topology && !s.store.in_transaction();
     if batch {
-        let opened = s
-            .store
-            .attach_pool_databases()
-            .map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())
-            .and_then(|()| s.store.begin(!cmdlet.is_read_only()).map_err(CmdletError::from));
-        if let Err(mut e) = opened {
+        if let Err(mut e) = begin(&s.store, !cmdlet.is_read_only()) {
             e.cmdlet = cmdlet.name;
+            return Err(throw(&e));
+        }
+        if let Err(mut e) = check_loaded(&s.store, cmdlet, None) {
+            s.store.rollback();
+            e.cmdlet = cmdlet.name;
+            s.errors.push(e.clone());
             return Err(throw(&e));
         }
     }
@@ -135,7 +140,7 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
         | (Noun::Topology, None)
             if cmdlet.name != "Test-CsPersistentChatMessage" && cmdlet.name != "Publish-CsTopology" =>
         {
-            if !store.pools()?.is_empty() {
+            if store.has_pools()? {
                 return Ok(());
             }
             Err(CmdletError::invalid_operation(format!(
@@ -145,6 +150,14 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
         }
         _ => Ok(()),
     }
+}
+
+/// Attach the pool databases and begin the call's transaction (see `Store::begin_attached`).
+fn begin(store: &crate::store::Store, write: bool) -> Result<(), CmdletError> {
+    store.begin_attached(write).map_err(|e| match e {
+        crate::store::BeginError::Attach(e) => CmdletError::invalid_operation(format!("{e:#}")).terminating(),
+        crate::store::BeginError::Begin(e) => CmdletError::from(e),
+    })
 }
 
 /// Run the handler once per input, recording non-terminating errors; stops at a terminating one.
@@ -219,8 +232,12 @@ fn run_one(
     if nested {
         s.store.savepoint()?;
     } else {
-        s.store.attach_pool_databases().map_err(|e| CmdletError::invalid_operation(format!("{e:#}")).terminating())?;
-        s.store.begin(!cmdlet.is_read_only())?;
+        begin(&s.store, !cmdlet.is_read_only())?;
+        // The check `invoke` left to the call's transaction.
+        if let Err(e) = check_loaded(&s.store, cmdlet, None) {
+            s.store.rollback();
+            return Err(e);
+        }
     }
     // Roles are checked inside the call's transaction, against the directory as it is now.
     let allowed = s.access.grants(&s.store).and_then(|g| g.allows(cmdlet).map(|scope| (g, scope)));

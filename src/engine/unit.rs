@@ -79,7 +79,8 @@ fn runtime(text: String) -> Box<EvalAltResult> {
     EvalAltResult::ErrorRuntime(text.into(), Position::NONE).into()
 }
 
-/// Open a unit over the whole session: attach every pool database and take every write lock.
+/// Open a unit over the whole session: attach every pool database and take the write lock (the
+/// central database's now, each pool database's before its first use).
 pub fn begin(s: &mut Session, kind: Kind) -> anyhow::Result<()> {
     if s.unit.is_some() {
         anyhow::bail!("a unit of work is already open");

@@ -7,7 +7,8 @@
 //!   mark equals the pool's, so a recreated file, a file of another instance or an older copy of
 //!   the right file never passes for the pool's data;
 //! * every decision here is taken inside the caller's write transaction, which holds the write
-//!   lock of every database (BEGIN IMMEDIATE), from marks read under that lock;
+//!   lock of the central database and of each copy it reads (`Store::lock_copy`, taken in
+//!   `copy_state` before the copy's mark is read), from marks read under that lock;
 //! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
 //!   behind the target's (behind: only with Force, saying what is lost).
 
@@ -101,13 +102,14 @@ impl Store {
     /// A copy of a pool: attached with its mark, or why not.
     pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
         if !self.verified_in_transaction(instance) {
-            if self.attached_file_changed(instance) {
+            if !self.checked_at_begin(instance) && self.attached_file_changed(instance) {
                 return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
             }
             self.note_verified(instance);
         }
         Ok(match self.pool_schema(instance) {
             Some(schema) => {
+                self.lock_copy(&schema)?;
                 let mark = self.copy_mark(&schema, fqdn)?;
                 CopyState::Ready { schema, mark }
             }

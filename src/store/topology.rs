@@ -170,7 +170,13 @@ impl Store {
     }
 
     pub fn pool(&self, fqdn: &str) -> rusqlite::Result<Option<PoolRow>> {
-        Ok(self.pools()?.into_iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)))
+        Ok(self.shared_pools()?.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).cloned())
+    }
+
+    /// Whether the topology has any pool: checked before every chat-object call, so the memo is
+    /// not copied for it.
+    pub fn has_pools(&self) -> rusqlite::Result<bool> {
+        Ok(!self.shared_pools()?.is_empty())
     }
 
     /// Every service, ordered by pool then role.
@@ -204,6 +210,7 @@ impl Store {
     /// Chat data a pool owns in its database: (categories, rooms, add-ins).
     pub fn pool_data_counts(&self, pool: &str, database: &str) -> rusqlite::Result<(i64, i64, i64)> {
         let Some(s) = self.pool_schema(database) else { return Ok((0, 0, 0)) };
+        self.lock_copy(&s)?;
         self.conn.query_row(
             &format!(
                 "SELECT (SELECT count(*) FROM {s}.categories WHERE pool = ?1),
@@ -402,8 +409,8 @@ impl Store {
     /// A row id for pool data: the clock in microseconds shifted left by 10 bits, then counting
     /// up. Rising ids put new rows at the end of their tables instead of on random pages (a
     /// million imported messages touch a few thousand pages, not a million). Pools that share a
-    /// database file still never collide: writers hold the write lock of every attached file in
-    /// turn and the clock has moved on by the next one; a process starts at a random point of its
+    /// database file still never collide: writers take turns (each holds the central database's
+    /// write lock) and the clock has moved on by the next one; a process starts at a random point of its
     /// first microsecond in case it has not. Room for 1,024 ids per microsecond until 2255.
     pub fn new_id(&self) -> i64 {
         let now = chrono::Utc::now().timestamp_micros().max(0) << 10;

@@ -56,9 +56,10 @@ impl Store {
     /// Attach every pool database (ATTACH cannot run inside a transaction), then take the write
     /// lock of all of them for the whole unit.
     pub fn begin_unit(&self) -> anyhow::Result<()> {
-        self.attach_pool_databases()?;
-        self.begin(true)?;
-        Ok(())
+        self.begin_attached(true).map_err(|e| match e {
+            super::BeginError::Attach(e) => e,
+            super::BeginError::Begin(e) => e.into(),
+        })
     }
 
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
