@@ -148,15 +148,28 @@ fn write_json(out: &mut Vec<u8>, d: &Dynamic) {
             if n > 0 {
                 out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut *out, k.as_str());
+            write_json_str(out, k.as_str());
             out.push(b':');
             write_json(out, v);
         }
         out.push(b'}');
     } else if let Some(s) = d.read_lock::<rhai::ImmutableString>() {
-        let _ = serde_json::to_writer(&mut *out, s.as_str());
+        write_json_str(out, s.as_str());
     } else {
         let _ = serde_json::to_writer(&mut *out, &d.to_string());
+    }
+}
+
+/// A JSON string as serde_json spells it; text with nothing to escape (nearly every name and
+/// value an audit record holds) without its serializer.
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    if s.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20) {
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
     }
 }
 
@@ -187,7 +200,7 @@ fn json_objects(pairs: &[(&str, Vec<u8>, Vec<u8>)]) -> (String, String) {
             if n > 0 {
                 out.push(b',');
             }
-            let _ = serde_json::to_writer(&mut out, k);
+            write_json_str(&mut out, k);
             out.push(b':');
             out.extend_from_slice(value(*i));
         }
@@ -196,6 +209,51 @@ fn json_objects(pairs: &[(&str, Vec<u8>, Vec<u8>)]) -> (String, String) {
         String::from_utf8(out).unwrap_or_default()
     };
     (object(false), object(true))
+}
+
+/// `json_objects` of named values, written straight into the two objects when no name repeats
+/// (one pair per changed object of a 100,000-user grant).
+fn pairs_objects(pairs: &[(&str, Dynamic, Dynamic)]) -> (String, String) {
+    let distinct = pairs.iter().enumerate().all(|(i, (k, _, _))| pairs[..i].iter().all(|(j, _, _)| j != k));
+    if !distinct {
+        let pairs: Vec<(&str, Vec<u8>, Vec<u8>)> =
+            pairs.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
+        return json_objects(&pairs);
+    }
+    let object = |after: bool| {
+        let mut out = Vec::with_capacity(64);
+        out.push(b'{');
+        for (n, pair) in pairs.iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            write_json_str(&mut out, pair.0);
+            out.push(b':');
+            write_json(&mut out, if after { &pair.2 } else { &pair.1 });
+        }
+        out.push(b'}');
+        // serde_json and `write_json` write UTF-8 only.
+        String::from_utf8(out).unwrap_or_default()
+    };
+    (object(false), object(true))
+}
+
+/// `pairs_objects` of one name whose values are optional texts (see `Ctx::record_text`).
+fn text_objects(name: &str, before: Option<&str>, after: Option<&str>) -> (String, String) {
+    let object = |value: Option<&str>| {
+        let mut out = Vec::with_capacity(name.len() + value.map_or(4, str::len) + 8);
+        out.push(b'{');
+        write_json_str(&mut out, name);
+        out.push(b':');
+        match value {
+            Some(value) => write_json_str(&mut out, value),
+            None => out.extend_from_slice(b"null"),
+        }
+        out.push(b'}');
+        // `write_json_str` writes UTF-8 only.
+        String::from_utf8(out).unwrap_or_default()
+    };
+    (object(before), object(after))
 }
 
 /// "Yes to All" / "No to All" last for the rest of one cmdlet call (all its pipeline items).
@@ -295,9 +353,21 @@ impl<'a> Ctx<'a> {
         if self.changed.is_empty() {
             return;
         }
-        let pairs: Vec<(&str, Vec<u8>, Vec<u8>)> =
-            pairs.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
-        self.record_json(&pairs);
+        let (before, after) = pairs_objects(pairs);
+        if let Some(last) = self.changed.last_mut() {
+            last.before = Some(before);
+            last.after = Some(after);
+        }
+    }
+
+    /// `record_pairs` of one optional text (None: `$null`), written without building values
+    /// (a grant to 100,000 users records one per user).
+    pub fn record_text(&mut self, name: &str, before: Option<&str>, after: Option<&str>) {
+        if let Some(last) = self.changed.last_mut() {
+            let (before, after) = text_objects(name, before, after);
+            last.before = Some(before);
+            last.after = Some(after);
+        }
     }
 
     fn record_json(&mut self, pairs: &[(&str, Vec<u8>, Vec<u8>)]) {
@@ -562,10 +632,20 @@ mod tests {
             }
             let bytes: Vec<(&str, Vec<u8>, Vec<u8>)> =
                 pairs.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
-            assert_eq!(
-                json_objects(&bytes),
-                (serde_json::Value::Object(before).to_string(), serde_json::Value::Object(after).to_string())
-            );
+            let tree = (serde_json::Value::Object(before).to_string(), serde_json::Value::Object(after).to_string());
+            assert_eq!(json_objects(&bytes), tree);
+            // Also when written straight from the values (distinct names) or through the texts.
+            assert_eq!(pairs_objects(pairs), tree);
+            let distinct: Vec<_> = pairs.iter().filter(|p| p.1.to_string() != "c").cloned().collect();
+            let bytes: Vec<(&str, Vec<u8>, Vec<u8>)> =
+                distinct.iter().map(|(k, b, a)| (*k, json_bytes(b), json_bytes(a))).collect();
+            assert_eq!(pairs_objects(&distinct), json_objects(&bytes));
+        }
+        for name in ["PersistentChatPolicy", "K\u{e9}y\""] {
+            for (before, after) in [(None, Some("x")), (Some("a\"b\\\u{1}"), None), (Some(""), Some("\u{1F600}"))] {
+                let pairs = [(name, crate::objects::opt(before), crate::objects::opt(after))];
+                assert_eq!(text_objects(name, before, after), pairs_objects(&pairs));
+            }
         }
     }
 }

@@ -9,7 +9,6 @@ use crate::binder::Bound;
 use crate::catalog::enums::PrincipalKind;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
-use crate::objects::opt;
 use crate::store::Store;
 use crate::store::directory::PrincipalRow;
 use crate::store::settings::POLICY;
@@ -73,7 +72,7 @@ pub fn grant(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         // Re-granting the same policy is a no-op.
         if user.policy != tag {
             ctx.store.set_user_policy(user.id, tag.as_deref())?;
-            ctx.record_pairs(&[("PersistentChatPolicy", opt(user.policy.clone()), opt(tag.clone()))]);
+            ctx.record_text("PersistentChatPolicy", user.policy.as_deref(), tag.as_deref());
             user.policy = tag.clone();
         } else {
             ctx.unchanged();

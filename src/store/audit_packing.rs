@@ -14,24 +14,77 @@
 //! anything else is stored as written, with its bit clear.
 
 /// What is stored for a record's time.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum At {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At<'a> {
     Millis(i64),
-    Text(String),
+    Text(&'a str),
 }
 
-/// A record's columns as stored.
+/// A record's columns as stored, their text in one buffer (one allocation per record: a
+/// pipeline keeps a few hundred of them waiting, see `audit::Waiting`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packed {
-    pub at: At,
-    pub actor: String,
-    pub cmdlet: String,
-    pub target: String,
-    pub parameters: String,
-    pub before: Option<String>,
-    pub after: Option<String>,
-    pub source: String,
+    /// The time in milliseconds; None: its text is the first column of `text`.
+    millis: Option<i64>,
+    /// Time (when text), actor, cmdlet, target, parameters, before, after, source, one after the
+    /// other; `ends[i]` is where column i ends.
+    text: String,
+    ends: [usize; 8],
+    /// Whether `before` and `after` are given (an empty text differs from none).
+    before: bool,
+    after: bool,
     pub packing: i64,
+}
+
+impl Packed {
+    fn column(&self, i: usize) -> &str {
+        &self.text[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+    }
+
+    pub fn at(&self) -> At<'_> {
+        match self.millis {
+            Some(ms) => At::Millis(ms),
+            None => At::Text(self.column(0)),
+        }
+    }
+
+    pub fn actor(&self) -> &str {
+        self.column(1)
+    }
+
+    pub fn cmdlet(&self) -> &str {
+        self.column(2)
+    }
+
+    pub fn target(&self) -> &str {
+        self.column(3)
+    }
+
+    pub fn parameters(&self) -> &str {
+        self.column(4)
+    }
+
+    pub fn before(&self) -> Option<&str> {
+        self.before.then(|| self.column(5))
+    }
+
+    pub fn after(&self) -> Option<&str> {
+        self.after.then(|| self.column(6))
+    }
+
+    pub fn source(&self) -> &str {
+        self.column(7)
+    }
+
+    /// Whether the two have their time in milliseconds and differ in their time, target and
+    /// parameters at most (the records of one pipeline usually do: each item's parameters name
+    /// the object piped).
+    pub fn same_but_time_target_and_parameters(&self, other: &Packed) -> bool {
+        self.millis.is_some()
+            && other.millis.is_some()
+            && (self.before, self.after, self.packing) == (other.before, other.after, other.packing)
+            && [1, 2, 5, 6, 7].into_iter().all(|i| self.column(i) == other.column(i))
+    }
 }
 
 /// `packing` bit: `after` holds its values only.
@@ -44,42 +97,72 @@ pub use super::audit::NewRecord as Fields;
 /// pipeline), so the common cases take the short way: a time `time_millis` accepts spells back
 /// exactly, an `after` split as `after_values` splits it rebuilds exactly (see there), and only
 /// an `Identity` that names the target is checked by rebuilding.
+#[cfg(test)]
 pub fn pack(f: &Fields<'_>) -> Packed {
-    let at = match time_millis(f.time) {
-        Some(ms) => At::Millis(ms),
-        None => At::Text(f.time.to_string()),
-    };
-    debug_assert!(!matches!(at, At::Millis(ms) if time_text(ms) != f.time));
+    pack_with(f, &mut Memo::default())
+}
+
+/// The last `before` and `after` split by `pack_with`, and `after`'s values (None: not of
+/// `before`'s names): a pipeline's records mostly repeat them (every grant of one policy).
+#[derive(Debug, Default)]
+pub struct Memo {
+    before: String,
+    after: String,
+    values: Option<String>,
+}
+
+/// `pack`, remembering the last split of `after` in `memo`.
+pub fn pack_with(f: &Fields<'_>, memo: &mut Memo) -> Packed {
+    let millis = time_millis(f.time);
+    debug_assert!(!matches!(millis, Some(ms) if time_text(ms) != f.time));
+    let size = [Some(f.actor), Some(f.cmdlet), Some(f.target), Some(f.parameters), f.before, f.after, Some(f.source)]
+        .iter()
+        .map(|t| t.map_or(0, str::len))
+        .sum::<usize>()
+        + if millis.is_none() { f.time.len() } else { 0 };
+    let mut text = String::with_capacity(size);
+    let mut ends = [0; 8];
+    if millis.is_none() {
+        text.push_str(f.time);
+    }
+    ends[0] = text.len();
+    for (i, column) in [f.actor, f.cmdlet, f.target].into_iter().enumerate() {
+        text.push_str(column);
+        ends[i + 1] = text.len();
+    }
     let mut packing = 0;
-    let parameters = match names_target(f.parameters, f.target).then(|| without_identity(f.parameters, f.target)) {
+    match names_target(f.parameters, f.target).then(|| without_identity(f.parameters, f.target)) {
         Some(Some((rest, place))) if with_identity(&rest, f.target, place).as_deref() == Some(f.parameters) => {
             packing |= (place as i64 + 1) << 1;
-            rest
+            text.push_str(&rest);
         }
-        _ => f.parameters.to_string(),
-    };
-    let after = match (f.before, f.after) {
-        (Some(before), Some(after)) => match after_values(before, after) {
-            Some(values) => {
-                debug_assert_eq!(after_object(before, &values).as_deref(), Some(after));
-                packing |= AFTER_VALUES;
-                Some(values)
-            }
-            None => Some(after.to_string()),
-        },
-        (_, after) => after.map(str::to_string),
-    };
-    Packed {
-        at,
-        actor: f.actor.to_string(),
-        cmdlet: f.cmdlet.to_string(),
-        target: f.target.to_string(),
-        parameters,
-        before: f.before.map(str::to_string),
-        after,
-        source: f.source.to_string(),
-        packing,
+        _ => text.push_str(f.parameters),
     }
+    ends[4] = text.len();
+    text.push_str(f.before.unwrap_or_default());
+    ends[5] = text.len();
+    match (f.before, f.after) {
+        (Some(before), Some(after)) => {
+            if memo.before != before || memo.after != after {
+                let mut values = String::with_capacity(after.len());
+                let split = after_values(before, after, &mut values);
+                *memo = Memo { before: before.to_string(), after: after.to_string(), values: split.then_some(values) };
+            }
+            match &memo.values {
+                Some(values) => {
+                    debug_assert_eq!(after_object(before, values).as_deref(), Some(after));
+                    packing |= AFTER_VALUES;
+                    text.push_str(values);
+                }
+                None => text.push_str(after),
+            }
+        }
+        (_, after) => text.push_str(after.unwrap_or_default()),
+    }
+    ends[6] = text.len();
+    text.push_str(f.source);
+    ends[7] = text.len();
+    Packed { millis, text, ends, before: f.before.is_some(), after: f.after.is_some(), packing }
 }
 
 /// The parameters as given, from their stored form; `Err(stored)` when the stored form does not
@@ -108,49 +191,81 @@ pub fn after(before: Option<&str>, stored: Option<String>, packing: i64) -> Resu
 /// The top-level items of a compact JSON object or array as written (`{a,b}` gives `a` and `b`);
 /// None when `text` is not one.
 fn items(text: &str, open: u8, close: u8) -> Option<Vec<&str>> {
-    let bytes = text.as_bytes();
-    if bytes.len() < 2 || bytes[0] != open || bytes[bytes.len() - 1] != close {
-        return None;
-    }
-    let inner = &text[1..text.len() - 1];
-    let mut out = Vec::new();
-    if inner.is_empty() {
-        return Some(out);
-    }
-    let (mut depth, mut in_string, mut escaped, mut start) = (0_i32, false, false, 0);
-    // Splitting at ASCII delimiters keeps every piece on character boundaries.
-    for (i, &c) in inner.as_bytes().iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_string = false;
-            }
-            continue;
+    let mut items = Items::of(text, open, close)?;
+    let out: Vec<&str> = items.by_ref().collect();
+    items.whole().then_some(out)
+}
+
+/// `items` one at a time, without collecting them; `whole` tells, once they are all taken,
+/// whether the text was one object or array.
+struct Items<'a> {
+    inner: &'a str,
+    at: usize,
+    done: bool,
+    bad: bool,
+}
+
+impl<'a> Items<'a> {
+    fn of(text: &'a str, open: u8, close: u8) -> Option<Items<'a>> {
+        let bytes = text.as_bytes();
+        if bytes.len() < 2 || bytes[0] != open || bytes[bytes.len() - 1] != close {
+            return None;
         }
-        match c {
-            b'"' => in_string = true,
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth < 0 {
-                    return None;
+        let inner = &text[1..text.len() - 1];
+        Some(Items { inner, at: 0, done: inner.is_empty(), bad: false })
+    }
+
+    fn whole(&self) -> bool {
+        self.done && !self.bad
+    }
+}
+
+impl<'a> Iterator for Items<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.inner.as_bytes();
+        let (mut depth, mut in_string, mut escaped) = (0_i32, false, false);
+        // Splitting at ASCII delimiters keeps every piece on character boundaries.
+        for (i, &c) in bytes.iter().enumerate().skip(self.at) {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if c == b'\\' {
+                    escaped = true;
+                } else if c == b'"' {
+                    in_string = false;
                 }
+                continue;
             }
-            b',' if depth == 0 => {
-                out.push(&inner[start..i]);
-                start = i + 1;
+            match c {
+                b'"' => in_string = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth -= 1;
+                    if depth < 0 {
+                        (self.done, self.bad) = (true, true);
+                        return None;
+                    }
+                }
+                b',' if depth == 0 => {
+                    let item = &self.inner[self.at..i];
+                    self.at = i + 1;
+                    return Some(item);
+                }
+                _ => {}
             }
-            _ => {}
         }
+        self.done = true;
+        if in_string || depth != 0 {
+            self.bad = true;
+            return None;
+        }
+        Some(&self.inner[self.at..])
     }
-    if in_string || depth != 0 {
-        return None;
-    }
-    out.push(&inner[start..]);
-    Some(out)
 }
 
 /// An object member split at its colon: (name as written, quotes included; value).
@@ -245,30 +360,35 @@ fn with_identity(rest: &str, target: &str, place: usize) -> Option<String> {
     Some(join('{', &members, '}'))
 }
 
-/// `after`'s values, when its names are `before`'s in the same order. `after_object` rebuilds
-/// `after` from them exactly: `items` splits at every top-level comma, `member` at the colon
-/// right after the name, and no value is empty, so the values split back as they were.
-fn after_values(before: &str, after: &str) -> Option<String> {
-    let names = items(before, b'{', b'}')?;
-    let members = items(after, b'{', b'}')?;
-    if names.len() != members.len() {
-        return None;
-    }
-    let mut values = String::with_capacity(after.len());
-    values.push('[');
-    for (i, (b, a)) in names.iter().zip(&members).enumerate() {
-        let (name, _) = member(b)?;
-        let (same, value) = member(a)?;
-        if name != same || value.is_empty() {
-            return None;
+/// `after`'s values, when its names are `before`'s in the same order, appended to `out` (false,
+/// and `out` partly written, when they are not). `after_object` rebuilds `after` from them
+/// exactly: `items` splits at every top-level comma, `member` at the colon right after the name,
+/// and no value is empty, so the values split back as they were.
+fn after_values(before: &str, after: &str, out: &mut String) -> bool {
+    let (Some(mut names), Some(mut members)) = (Items::of(before, b'{', b'}'), Items::of(after, b'{', b'}')) else {
+        return false;
+    };
+    out.push('[');
+    let mut first = true;
+    loop {
+        match (names.next(), members.next()) {
+            (None, None) => break,
+            (Some(b), Some(a)) => {
+                let (Some((name, _)), Some((same, value))) = (member(b), member(a)) else { return false };
+                if name != same || value.is_empty() {
+                    return false;
+                }
+                if !first {
+                    out.push(',');
+                }
+                first = false;
+                out.push_str(value);
+            }
+            _ => return false,
         }
-        if i > 0 {
-            values.push(',');
-        }
-        values.push_str(value);
     }
-    values.push(']');
-    Some(values)
+    out.push(']');
+    names.whole() && members.whole()
 }
 
 /// The `after` object of `before`'s names and these values.
@@ -387,8 +507,8 @@ mod tests {
     }
 
     fn unpacked(p: &Packed) -> (String, Option<String>) {
-        let params = parameters(p.parameters.clone(), &p.target, p.packing).unwrap();
-        let after = after(p.before.as_deref(), p.after.clone(), p.packing).unwrap();
+        let params = parameters(p.parameters().to_string(), p.target(), p.packing).unwrap();
+        let after = after(p.before(), p.after().map(str::to_string), p.packing).unwrap();
         (params, after)
     }
 
@@ -415,7 +535,7 @@ mod tests {
         }
         // A day that does not exist is not spelt back the same, so it is stored as text.
         let p = pack(&Fields { time: "2026-02-30T00:00:00.000Z", ..fields("{}", None, None) });
-        assert_eq!(p.at, At::Text("2026-02-30T00:00:00.000Z".into()));
+        assert_eq!(p.at(), At::Text("2026-02-30T00:00:00.000Z"));
     }
 
     #[test]
@@ -438,14 +558,14 @@ mod tests {
         for (params, before, after, packing) in cases {
             let p = pack(&fields(&params, before, after));
             assert_eq!(p.packing, packing, "{params} {before:?} {after:?}");
-            assert_eq!(p.at, At::Millis(1_796_339_322_293));
+            assert_eq!(p.at(), At::Millis(1_796_339_322_293));
             assert_eq!(unpacked(&p), (params.clone(), after.map(str::to_string)));
             if packing & 0b10 != 0 {
-                assert!(!p.parameters.contains("Identity"), "{}", p.parameters);
+                assert!(!p.parameters().contains("Identity"), "{}", p.parameters());
             }
         }
         let p = pack(&fields("{}", Some(r#"{"PersistentChatPolicy":null}"#), Some(r#"{"PersistentChatPolicy":"x"}"#)));
-        assert_eq!(p.after.as_deref(), Some(r#"["x"]"#));
+        assert_eq!(p.after(), Some(r#"["x"]"#));
         // A target spelt without escapes takes the quick test; only a top-level Identity of exactly
         // the target is left out.
         for (params, packing) in [
@@ -456,7 +576,27 @@ mod tests {
         ] {
             let p = pack(&Fields { target: "sip:a@x", ..fields(params, None, None) });
             assert_eq!(p.packing, packing, "{params}");
-            assert_eq!(parameters(p.parameters.clone(), "sip:a@x", p.packing).as_deref(), Ok(params));
+            assert_eq!(parameters(p.parameters().to_string(), "sip:a@x", p.packing).as_deref(), Ok(params));
+        }
+    }
+
+    /// Packing with a memo of the last split gives what packing afresh gives, repeated or not.
+    #[test]
+    fn a_remembered_split_packs_as_a_fresh_one() {
+        let mut memo = Memo::default();
+        let cases = [
+            (Some(r#"{"A":null}"#), Some(r#"{"A":"x"}"#)),
+            (Some(r#"{"A":null}"#), Some(r#"{"A":"x"}"#)),
+            (Some(r#"{"A":null}"#), Some(r#"{"B":"x"}"#)),
+            (Some(r#"{"A":null}"#), Some(r#"{"B":"x"}"#)),
+            (Some(r#"{"A":1,"B":2}"#), Some(r#"{"A":3,"B":[4,5]}"#)),
+            (None, Some(r#"{"A":"x"}"#)),
+            (Some(r#"{"A":null}"#), None),
+            (Some(r#"{"A":null}"#), Some(r#"{"A":"x"}"#)),
+        ];
+        for (before, after) in cases {
+            let f = fields(r#"{"PolicyName":"p"}"#, before, after);
+            assert_eq!(pack_with(&f, &mut memo), pack(&f), "{before:?} {after:?}");
         }
     }
 

@@ -90,9 +90,9 @@ pub struct Store {
     /// The audit trail's head as of the open transaction's appends, written once at commit (see
     /// store/audit.rs), and its values at each open savepoint.
     audit_head: RefCell<Option<audit::Head>>,
-    audit_saved: RefCell<Vec<Option<audit::Head>>>,
+    audit_saved: RefCell<Vec<audit::Saved>>,
     /// Records appended in the open transaction and not yet inserted (see `flush_audit`).
-    audit_pending: RefCell<Vec<audit::Pending>>,
+    audit_pending: RefCell<audit::Waiting>,
     /// Transactions begun on this connection, and this connection's writes to what roles are made
     /// of (see `access::AccessKey` and `locked_moment`).
     transactions: Cell<u64>,
@@ -211,7 +211,7 @@ impl Store {
             last_id: Cell::new(0),
             audit_head: RefCell::new(None),
             audit_saved: RefCell::new(Vec::new()),
-            audit_pending: RefCell::new(Vec::new()),
+            audit_pending: RefCell::new(audit::Waiting::default()),
             transactions: Cell::new(0),
             access_writes: Cell::new(0),
             marked: RefCell::new(HashSet::new()),
