@@ -150,3 +150,25 @@ fn control_characters_already_stored_are_shown_escaped_everywhere() {
     let run = s.run(&["--json", "-c", pick]).ok();
     assert!(run.stdout.contains("Dr\\u001b[2Jaft"), "{}", run.stdout);
 }
+
+#[test]
+fn warnings_and_host_output_show_control_characters_escaped() {
+    // A runbook echoing a CSV cell or a file line (bulk-create's `eprint("line 3: ... failed")`)
+    // must not drive the terminal of whoever reads the log, whichever way it writes.
+    let s = Store::demo();
+    let rhai = s.c(r#"eprint("a\x1b[2Jb\x07c")"#).ok();
+    let ps = s.runbook(
+        "echo.ps1",
+        "$e = \"`e[2J\"\nWrite-Host \"h$e\"\nWrite-Host \"n$e\" -NoNewline\nWrite-Warning \"w$e\"\nWrite-Verbose \"v$e\" -Verbose\nWrite-Error \"x$e\"\n",
+        &[],
+    );
+    assert_eq!(ps.code, 3, "{}{}", ps.stdout, ps.stderr);
+    for run in [&rhai, &ps] {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "raw control characters printed:\n{all:?}");
+    }
+    assert!(rhai.stderr.contains("a\\e[2Jb\\u{7}c"), "{}", rhai.stderr);
+    for shown in ["h\\e[2J", "n\\e[2J", "WARNING: w\\e[2J", "VERBOSE: v\\e[2J", "Write-Error: x\\e[2J"] {
+        assert!(format!("{}{}", ps.stdout, ps.stderr).contains(shown), "{shown}: {}{}", ps.stdout, ps.stderr);
+    }
+}
