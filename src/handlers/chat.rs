@@ -74,15 +74,27 @@ pub fn not_found(what: &str, identity: &str) -> CmdletError {
     CmdletError::not_found(format!("no {what} '{identity}'")).with_target(identity)
 }
 
-/// A new or renamed object's name: non-empty, and no backslash (it would break the identity).
+/// A new or renamed object's name: at least one visible character (a name of spaces or
+/// zero-width characters shows as empty everywhere), and no backslash (it would break the identity).
 pub fn check_name(param: &str, name: &str) -> CmdletResult<String> {
     let n = name.trim();
-    if n.is_empty() || n.contains('\\') {
+    if !n.chars().any(|c| !c.is_whitespace() && !invisible(c)) || n.contains('\\') {
         return Err(CmdletError::invalid(format!(
-            "-{param} '{name}' is not a valid name: it must be non-empty and contain no backslash"
+            "-{param} '{name}' is not a valid name: it must hold at least one visible character and no backslash"
         )));
     }
     Ok(n.to_string())
+}
+
+/// Characters that take no space when shown: zero-width spaces and joiners, the soft hyphen,
+/// format marks, fillers and variation selectors (Unicode's default-ignorable code points).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff0}'..='\u{fff8}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Candidate pools for a name given as `pool\name` or bare with an optional `-PersistentChatPoolFqdn`:

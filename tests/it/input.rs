@@ -172,3 +172,31 @@ fn warnings_and_host_output_show_control_characters_escaped() {
         assert!(format!("{}{}", ps.stdout, ps.stderr).contains(shown), "{shown}: {}{}", ps.stdout, ps.stderr);
     }
 }
+
+#[test]
+fn a_name_of_invisible_characters_only_is_refused_like_an_empty_one() {
+    // "  " is refused as empty; a name of zero-width characters looks exactly as empty in every
+    // listing, error and audit record, and cannot be told from the next one.
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Legal", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    for (code, cmdlet) in [
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "\u200b", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Legal"})"#,
+            "New-CsPersistentChatRoom",
+        ),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: " \u200d\u2060\ufeff ", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "New-CsPersistentChatCategory",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Legal", #{Name: "\u00ad\u034f"})"#,
+            "Set-CsPersistentChatCategory",
+        ),
+    ] {
+        let line = fails_unchanged(&s, code, cmdlet, "InvalidArgument");
+        assert!(line.contains("-Name") && line.contains("visible character"), "{line}");
+    }
+    // Visible text with a zero-width joiner inside (an emoji sequence) stays a valid name.
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "Team 👩‍💻", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Legal"})"#)
+        .ok();
+}
