@@ -204,9 +204,30 @@ impl<'a> Principals<'a> {
         Ok(p)
     }
 
-    /// The stored key of an entry; lenient for removals (an unknown entry stays as given).
-    fn key_lenient(&self, param: &str, raw: &str) -> String {
-        self.resolve(param, raw).map(|p| principal_key(&p)).unwrap_or_else(|_| raw.trim().to_string())
+    /// The stored key of an entry to remove: the principal's key, or the entry as given when it
+    /// is listed without resolving (a principal since removed from the directory). An entry that
+    /// is neither is a typo, `NotFound`: removing it silently would leave the real one in place.
+    fn key_to_remove(&self, param: &str, raw: &str, current: &[String]) -> CmdletResult<String> {
+        let t = raw.trim();
+        match self.resolve(param, raw) {
+            Ok(p) => Ok(principal_key(&p)),
+            Err(_) if current.iter().any(|c| c.eq_ignore_ascii_case(t)) => Ok(t.to_string()),
+            Err(e) if e.kind != crate::errors::ErrorKind::NotFound => Err(e),
+            Err(e) => {
+                let listed = if current.is_empty() {
+                    "the list is empty".to_string()
+                } else {
+                    let more = current.len().saturating_sub(5);
+                    let shown = current.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+                    if more > 0 { format!("it holds {shown} and {more} more") } else { format!("it holds {shown}") }
+                };
+                let why = e.message.strip_prefix(&format!("-{param}: ")).unwrap_or(&e.message).to_string();
+                Err(CmdletError::not_found(format!(
+                    "-{param}: cannot remove '{t}': it is not in the list ({listed}); {why}"
+                ))
+                .with_target(t))
+            }
+        }
     }
 
     /// Apply a list modifier to `current` stored keys: added entries must resolve (NotFound).
@@ -226,7 +247,7 @@ impl<'a> Principals<'a> {
             clear: m.clear,
             replace: replace.iter().map(|(k, _)| k.clone()).collect(),
             add: add.iter().map(|(k, _)| k.clone()).collect(),
-            remove: m.remove.iter().map(|x| self.key_lenient(param, x)).collect(),
+            remove: m.remove.iter().map(|x| self.key_to_remove(param, x, current)).collect::<CmdletResult<_>>()?,
         };
         let after = keyed.apply(current);
         let added_keys = keyed.added(current);
