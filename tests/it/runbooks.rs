@@ -476,3 +476,23 @@ fn usage_errors_show_arguments_with_control_characters_written_out() {
     let run = s.run(&["run", &ps1]);
     assert!(run.stderr.lines().any(|l| l == "pchat: missing --arg Pool=<string>"), "{}", run.stderr);
 }
+
+#[test]
+fn rehome_manager_refuses_a_successor_who_is_the_leaver() {
+    // "1 of 1 rooms re-homed from sip:kenmyer@... to sip:kenmyer@..." would report a hand-over
+    // that did not happen: the leaver keeps the rooms.
+    let s = Store::demo_full();
+    let before = s.dump();
+    let run = s.run(&[
+        "run",
+        &script("rooms/rehome-manager.rhai"),
+        "--arg",
+        "Leaver=sip:kenmyer@contoso.com",
+        "--arg",
+        "NewManager=Ken Myer",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("NewManager") && run.stderr.contains("is the leaver"), "{}", run.stderr);
+    assert!(!run.stdout.contains("re-homed"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+}
