@@ -200,3 +200,37 @@ fn a_name_of_invisible_characters_only_is_refused_like_an_empty_one() {
     s.c(r#"new_cs_persistent_chat_room(#{Name: "Team 👩‍💻", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Legal"})"#)
         .ok();
 }
+
+#[test]
+fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
+    // `$row.Rom` of a CSV row (a typo'd column) is $null: read as "no identity", it selected
+    // every room, and the pipeline disabled them all.
+    let s = Store::demo_full();
+    std::fs::write(s.dir.path().join("dis.csv"), "Room\npc02.contoso.com\\Sales Oslo\n").unwrap();
+    let before = s.dump();
+    let csv = s.dir.path().join("dis.csv").to_string_lossy().into_owned();
+    let script = format!(
+        "foreach ($row in Import-Csv '{csv}') {{\n  Get-CsPersistentChatRoom -Identity $row.Rom | Set-CsPersistentChatRoom -Disabled $true\n}}\n"
+    );
+    let run = s.runbook("dis.ps1", &script, &[]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "Get-CsPersistentChatRoom: ParameterBinding: cannot bind parameter 'Identity': the argument is null"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "nothing may change");
+    for code in [r#"get_cs_persistent_chat_room(())"#, r#"get_cs_user(#{Identity: ()})"#] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("the argument is null") && run.stderr.contains("leave Identity out"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Leaving Identity out still asks for everything.
+    assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
+}
