@@ -130,10 +130,10 @@ fn prepare_runbook(file: Option<&Path>, pairs: &[String], help: bool, json: bool
                 }
                 return Ok(Runbook::Done(EXIT_OK));
             }
-            powershell::check_valid_sets(&code, &given)?;
-            let args = params
-                .bind(&given)
-                .map_err(|e| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display()))?;
+            let hint =
+                |e: String| format!("{e}\n(`pchat run {} --help` lists the runbook's parameters)", file.display());
+            powershell::check_valid_sets(&code, &given).map_err(hint)?;
+            let args = params.bind(&given).map_err(hint)?;
             return Ok(Runbook::Run(file.to_path_buf(), code, args));
         }
         if help {
@@ -422,8 +422,10 @@ pub fn main() -> i32 {
             Ok(Runbook::Run(file, code, args)) => (Some((file, code)), args),
             Ok(Runbook::Done(code)) => return code,
             Err(e) => {
+                // The arguments echoed back come from the command line (or a crontab): shown
+                // with their control characters written out, as everything pchat prints.
                 for line in e.lines() {
-                    eprintln!("pchat: {line}");
+                    eprintln!("pchat: {}", crate::values::text::escape_line(line));
                 }
                 return EXIT_USAGE;
             }
@@ -471,7 +473,7 @@ pub fn main() -> i32 {
     let code = match shell.check_acting_identity() {
         Ok(()) => run(&mut shell, &cli, &db, script),
         Err(e) => {
-            eprintln!("pchat: {e}");
+            eprintln!("pchat: {}", crate::values::text::escape_line(&e));
             EXIT_USAGE
         }
     };

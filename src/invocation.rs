@@ -318,6 +318,15 @@ impl<'a> Ctx<'a> {
         Ok(true)
     }
 
+    /// The audit record of the object `should_process` just named names it by `identity`, where
+    /// the text shown in `What if:` and the prompt says more ("pool\\room (3 messages deleted)"):
+    /// a record is found by its object's identity (Get-CsPersistentChatAuditRecord -Target).
+    pub fn record_target(&mut self, identity: &str) {
+        if let Some(last) = self.changed.last_mut() {
+            last.target = identity.to_string();
+        }
+    }
+
     /// The object `should_process` just named was already as asked: it gets no audit record
     /// (a no-op is not a change; refusals and failures write none either, as the call fails).
     pub fn unchanged(&mut self) {

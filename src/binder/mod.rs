@@ -119,6 +119,7 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
             return Err(CmdletError::binding(format!("parameter '{}' is given more than once", p.name)).terminating());
         }
         let v = value::convert(p, raw)?;
+        refuse_null_selector(cmdlet, p, &v)?;
         if common_param(p, &v, &mut out.common) {
             continue;
         }
@@ -147,9 +148,26 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
             return Err(CmdletError::binding(format!("parameter '{}' is given both by position and by name", p.name))
                 .terminating());
         }
-        out.values.push((p, value::convert(p, raw)?));
+        let v = value::convert(p, raw)?;
+        refuse_null_selector(cmdlet, p, &v)?;
+        out.values.push((p, v));
     }
     Ok(out)
+}
+
+/// A Get cmdlet given `Identity: ()` would answer as if no identity were given: every object.
+/// That `$null` is nearly always a missing value (`$row.Rom` of a CSV row with a typo'd column,
+/// an unset variable), and piped on it would change every room or user, so it is refused;
+/// leaving the parameter out asks for everything.
+fn refuse_null_selector(cmdlet: &Cmdlet, p: &Param, v: &Value) -> Result<(), CmdletError> {
+    if matches!(v, Value::Null) && p.name == "Identity" && cmdlet.name.starts_with("Get-") {
+        return Err(CmdletError::binding(format!(
+            "cannot bind parameter 'Identity': the argument is null; give an identity, or leave Identity out to get every object ({} without it)",
+            cmdlet.name
+        ))
+        .terminating());
+    }
+    Ok(())
 }
 
 /// Capture common parameters; returns true when `p` was one of them.
@@ -337,7 +355,9 @@ fn bind_item(
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(p.name) || p.aliases.iter().any(|a| k.eq_ignore_ascii_case(a)));
             if let Some((_, v)) = prop {
-                values.push((p, value::convert(p, v)?));
+                let v = value::convert(p, v)?;
+                refuse_null_selector(cmdlet, p, &v)?;
+                values.push((p, v));
                 any = true;
             }
         }
@@ -362,7 +382,9 @@ fn bind_item(
         .or_else(|| cmdlet.params.iter().find(|p| p.position == Some(0) && !bound(values, p)));
     match target {
         Some(p) => {
-            values.push((p, value::convert(p, item)?));
+            let v = value::convert(p, item)?;
+            refuse_null_selector(cmdlet, p, &v)?;
+            values.push((p, v));
             Ok(())
         }
         None => Err(cannot()),

@@ -67,6 +67,14 @@ fn csv_rows(path: &str, text: &str) -> RhaiResult<Array> {
     }
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(false).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| cannot(e.to_string()))?.clone();
+    // A column named twice would keep one of the two values of every row without a word (as
+    // Import-Csv, names compare ignoring case: runbooks look columns up that way).
+    let names: Vec<&str> = headers.iter().collect();
+    if let Some((_, dup)) =
+        names.iter().enumerate().find(|(i, h)| names[..*i].iter().any(|o| o.eq_ignore_ascii_case(h)))
+    {
+        return Err(cannot(format!("line 1: the header names the column '{dup}' twice")));
+    }
     let mut rows = Array::new();
     for record in reader.records() {
         // The CSV's own line, apart from the runbook's line the engine adds.
@@ -192,6 +200,14 @@ mod tests {
         let row = rows[0].read_lock::<Map>().unwrap().clone();
         assert_eq!(row["Room"].to_string(), "A, B");
         assert!(csv_rows("x.csv", "a,b\n1\n").is_err(), "a ragged row is an error, not a silent gap");
+    }
+
+    #[test]
+    fn a_column_named_twice_is_refused_not_half_read() {
+        for text in ["Pool,Room,Room\npc01,a,b\n", "Pool,Room,room\npc01,a,b\n"] {
+            let e = csv_rows("x.csv", text).unwrap_err().to_string();
+            assert!(e.contains("read_csv") && e.contains("names the column") && e.contains("twice"), "{e}");
+        }
     }
 
     #[test]

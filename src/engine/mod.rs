@@ -604,7 +604,7 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
     // PowerShell's Write-Error: a non-terminating error the script itself writes (exit code 3).
     let s = session.clone();
     engine.register_fn("ps_write_error", move |message: &str| {
-        eprintln!("Write-Error: {message}");
+        eprintln!("Write-Error: {}", crate::values::text::escape_block(message));
         s.borrow_mut().errors_written += 1;
     });
     // Runbooks skip their verification steps when nothing is being changed (`--what-if`).
@@ -629,8 +629,9 @@ fn register_builtins(engine: &mut Engine, session: &SharedSession, handlers: &'s
                 EvalAltResult::ErrorRuntime(text.into(), Position::NONE).into()
             })
     });
-    // A runbook's own warnings go to stderr, beside the cmdlets' errors.
-    engine.register_fn("eprint", |text: &str| crate::streams::warning(text));
+    // A runbook's own warnings go to stderr, beside the cmdlets' errors; like print(), with
+    // control characters written out (a CSV cell or file line echoed must not drive the terminal).
+    engine.register_fn("eprint", |text: &str| crate::streams::warning(&crate::values::text::escape_block(text)));
     engine.register_fn("utc_day_number", || chrono::Utc::now().timestamp().div_euclid(86_400));
     // Methods of returned objects (the test log's `log.ToHTML()`), as the handler table lists them.
     for &(name, render) in handlers.methods {

@@ -249,11 +249,15 @@ impl Params {
                 continue;
             }
             if p.mandatory {
+                // A parameter declared without help text (a bare `.ps1` param) has nothing after the name.
+                let help = match p.help.trim() {
+                    "" => String::new(),
+                    help => format!(": {}", crate::values::text::escape_line(help)),
+                };
                 problems.push(format!(
-                    "missing --arg {}=<{}>: {}",
+                    "missing --arg {}=<{}>{help}",
                     crate::values::text::escape_line(&p.name),
-                    p.ty.name(),
-                    crate::values::text::escape_line(&p.help)
+                    p.ty.name()
                 ));
             } else if let Some(d) = &p.default {
                 args.insert(p.name.as_str().into(), d.clone());

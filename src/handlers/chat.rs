@@ -74,15 +74,27 @@ pub fn not_found(what: &str, identity: &str) -> CmdletError {
     CmdletError::not_found(format!("no {what} '{identity}'")).with_target(identity)
 }
 
-/// A new or renamed object's name: non-empty, and no backslash (it would break the identity).
+/// A new or renamed object's name: at least one visible character (a name of spaces or
+/// zero-width characters shows as empty everywhere), and no backslash (it would break the identity).
 pub fn check_name(param: &str, name: &str) -> CmdletResult<String> {
     let n = name.trim();
-    if n.is_empty() || n.contains('\\') {
+    if !n.chars().any(|c| !c.is_whitespace() && !invisible(c)) || n.contains('\\') {
         return Err(CmdletError::invalid(format!(
-            "-{param} '{name}' is not a valid name: it must be non-empty and contain no backslash"
+            "-{param} '{name}' is not a valid name: it must hold at least one visible character and no backslash"
         )));
     }
     Ok(n.to_string())
+}
+
+/// Characters that take no space when shown: zero-width spaces and joiners, the soft hyphen,
+/// format marks, fillers and variation selectors (Unicode's default-ignorable code points).
+fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{ad}' | '\u{34f}' | '\u{61c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}' | '\u{ffa0}'
+        | '\u{fff0}'..='\u{fff8}' | '\u{1bca0}'..='\u{1bca3}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}')
 }
 
 /// Candidate pools for a name given as `pool\name` or bare with an optional `-PersistentChatPoolFqdn`:
@@ -192,9 +204,30 @@ impl<'a> Principals<'a> {
         Ok(p)
     }
 
-    /// The stored key of an entry; lenient for removals (an unknown entry stays as given).
-    fn key_lenient(&self, param: &str, raw: &str) -> String {
-        self.resolve(param, raw).map(|p| principal_key(&p)).unwrap_or_else(|_| raw.trim().to_string())
+    /// The stored key of an entry to remove: the principal's key, or the entry as given when it
+    /// is listed without resolving (a principal since removed from the directory). An entry that
+    /// is neither is a typo, `NotFound`: removing it silently would leave the real one in place.
+    fn key_to_remove(&self, param: &str, raw: &str, current: &[String]) -> CmdletResult<String> {
+        let t = raw.trim();
+        match self.resolve(param, raw) {
+            Ok(p) => Ok(principal_key(&p)),
+            Err(_) if current.iter().any(|c| c.eq_ignore_ascii_case(t)) => Ok(t.to_string()),
+            Err(e) if e.kind != crate::errors::ErrorKind::NotFound => Err(e),
+            Err(e) => {
+                let listed = if current.is_empty() {
+                    "the list is empty".to_string()
+                } else {
+                    let more = current.len().saturating_sub(5);
+                    let shown = current.iter().take(5).map(String::as_str).collect::<Vec<_>>().join(", ");
+                    if more > 0 { format!("it holds {shown} and {more} more") } else { format!("it holds {shown}") }
+                };
+                let why = e.message.strip_prefix(&format!("-{param}: ")).unwrap_or(&e.message).to_string();
+                Err(CmdletError::not_found(format!(
+                    "-{param}: cannot remove '{t}': it is not in the list ({listed}); {why}"
+                ))
+                .with_target(t))
+            }
+        }
     }
 
     /// Apply a list modifier to `current` stored keys: added entries must resolve (NotFound).
@@ -214,7 +247,7 @@ impl<'a> Principals<'a> {
             clear: m.clear,
             replace: replace.iter().map(|(k, _)| k.clone()).collect(),
             add: add.iter().map(|(k, _)| k.clone()).collect(),
-            remove: m.remove.iter().map(|x| self.key_lenient(param, x)).collect(),
+            remove: m.remove.iter().map(|x| self.key_to_remove(param, x, current)).collect::<CmdletResult<_>>()?,
         };
         let after = keyed.apply(current);
         let added_keys = keyed.added(current);

@@ -194,6 +194,7 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if !ctx.should_process_in(&pool, &target)? {
         return Ok(Vec::new());
     }
+    ctx.record_target(&identity(&room));
     if matched.is_empty() {
         ctx.unchanged();
         return Ok(Vec::new());

@@ -415,6 +415,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process_in(&pool, &target)? {
+        ctx.record_target(&identity(&room));
         if count == 0 {
             ctx.unchanged();
         } else {

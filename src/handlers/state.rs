@@ -175,6 +175,7 @@ pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     if !ctx.should_process(&format!("{target} ({})", plan.summary()))? {
         return Ok(Vec::new());
     }
+    ctx.record_target(&target);
     let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
     for line in plan.losses.iter().chain(&plan.notes).chain(&notes) {
         eprintln!("WARNING: {line}");

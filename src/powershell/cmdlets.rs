@@ -406,6 +406,7 @@ fn timespan(start: Dynamic, end: Dynamic, parts: [Dynamic; 4]) -> RhaiResult<Str
 }
 
 pub fn register(engine: &mut Engine, json: bool) {
+    use crate::values::text::escape_block;
     engine.register_fn("ps_get_date", get_date);
     engine.register_fn("ps_add_member", add_member);
     engine.register_fn("ps_with_member", |v: Dynamic, name: Dynamic, value: Dynamic, force: bool| {
@@ -416,12 +417,15 @@ pub fn register(engine: &mut Engine, json: bool) {
     engine.register_fn("ps_set_verbose", |v: Dynamic| set_verbose(text(v).eq_ignore_ascii_case("continue")));
     engine.register_fn("ps_verbose", |m: Dynamic, forced: bool| {
         if forced || VERBOSE.with(Cell::get) {
-            eprintln!("VERBOSE: {}", text(m));
+            eprintln!("VERBOSE: {}", escape_block(&text(m)));
         }
     });
-    engine.register_fn("ps_warning", |m: Dynamic| eprintln!("WARNING: {}", text(m)));
+    engine.register_fn("ps_warning", |m: Dynamic| eprintln!("WARNING: {}", escape_block(&text(m))));
+    // Like print(): control characters are written out, so a script echoing a file's line or a
+    // CSV cell cannot drive the terminal (see docs/limits.md).
     engine.register_fn("ps_host", move |m: Dynamic, newline: bool| {
         let t = text(m);
+        let t = escape_block(&t);
         // With --json (or under --plan), stdout carries only the JSON document (the plan).
         match (json || crate::streams::stdout_reserved(), newline) {
             (true, true) => eprintln!("{t}"),

@@ -234,3 +234,25 @@ fn a_call_that_changes_nothing_writes_no_record() {
     let (run, v) = verify(&s);
     assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
 }
+
+#[test]
+fn message_operations_are_recorded_against_the_room_they_change() {
+    // An auditor asking what happened to a room by its identity must see its content being
+    // cleared or replaced, not only its settings changing.
+    let s = Store::demo_full();
+    let room = r#"pc01.contoso.com\\Helpdesk"#;
+    s.c(&format!(
+        r#"remove_cs_persistent_chat_message(#{{Identity: "{room}", EndDate: "2100-01-01", Confirm: false}})"#
+    ))
+    .ok();
+    s.c(&format!(r#"clear_cs_persistent_chat_room("{room}", #{{EndDate: "2100-01-01", Confirm: false}})"#)).ok();
+    let found = records(&s, &format!(r#"#{{Target: "{room}"}}"#));
+    let cmdlets: Vec<&str> = found.iter().filter_map(|r| r["Cmdlet"].as_str()).collect();
+    assert!(
+        cmdlets.contains(&"Remove-CsPersistentChatMessage") && cmdlets.contains(&"Clear-CsPersistentChatRoom"),
+        "{found:?}"
+    );
+    for r in &found {
+        assert_eq!(r["Target"], "pc01.contoso.com\\Helpdesk", "{r}");
+    }
+}

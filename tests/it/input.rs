@@ -150,3 +150,87 @@ fn control_characters_already_stored_are_shown_escaped_everywhere() {
     let run = s.run(&["--json", "-c", pick]).ok();
     assert!(run.stdout.contains("Dr\\u001b[2Jaft"), "{}", run.stdout);
 }
+
+#[test]
+fn warnings_and_host_output_show_control_characters_escaped() {
+    // A runbook echoing a CSV cell or a file line (bulk-create's `eprint("line 3: ... failed")`)
+    // must not drive the terminal of whoever reads the log, whichever way it writes.
+    let s = Store::demo();
+    let rhai = s.c(r#"eprint("a\x1b[2Jb\x07c")"#).ok();
+    let ps = s.runbook(
+        "echo.ps1",
+        "$e = \"`e[2J\"\nWrite-Host \"h$e\"\nWrite-Host \"n$e\" -NoNewline\nWrite-Warning \"w$e\"\nWrite-Verbose \"v$e\" -Verbose\nWrite-Error \"x$e\"\n",
+        &[],
+    );
+    assert_eq!(ps.code, 3, "{}{}", ps.stdout, ps.stderr);
+    for run in [&rhai, &ps] {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "raw control characters printed:\n{all:?}");
+    }
+    assert!(rhai.stderr.contains("a\\e[2Jb\\u{7}c"), "{}", rhai.stderr);
+    for shown in ["h\\e[2J", "n\\e[2J", "WARNING: w\\e[2J", "VERBOSE: v\\e[2J", "Write-Error: x\\e[2J"] {
+        assert!(format!("{}{}", ps.stdout, ps.stderr).contains(shown), "{shown}: {}{}", ps.stdout, ps.stderr);
+    }
+}
+
+#[test]
+fn a_name_of_invisible_characters_only_is_refused_like_an_empty_one() {
+    // "  " is refused as empty; a name of zero-width characters looks exactly as empty in every
+    // listing, error and audit record, and cannot be told from the next one.
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Legal", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    for (code, cmdlet) in [
+        (
+            r#"new_cs_persistent_chat_room(#{Name: "\u200b", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Legal"})"#,
+            "New-CsPersistentChatRoom",
+        ),
+        (
+            r#"new_cs_persistent_chat_category(#{Name: " \u200d\u2060\ufeff ", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+            "New-CsPersistentChatCategory",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Legal", #{Name: "\u00ad\u034f"})"#,
+            "Set-CsPersistentChatCategory",
+        ),
+    ] {
+        let line = fails_unchanged(&s, code, cmdlet, "InvalidArgument");
+        assert!(line.contains("-Name") && line.contains("visible character"), "{line}");
+    }
+    // Visible text with a zero-width joiner inside (an emoji sequence) stays a valid name.
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "Team 👩‍💻", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Legal"})"#)
+        .ok();
+}
+
+#[test]
+fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
+    // `$row.Rom` of a CSV row (a typo'd column) is $null: read as "no identity", it selected
+    // every room, and the pipeline disabled them all.
+    let s = Store::demo_full();
+    std::fs::write(s.dir.path().join("dis.csv"), "Room\npc02.contoso.com\\Sales Oslo\n").unwrap();
+    let before = s.dump();
+    let csv = s.dir.path().join("dis.csv").to_string_lossy().into_owned();
+    let script = format!(
+        "foreach ($row in Import-Csv '{csv}') {{\n  Get-CsPersistentChatRoom -Identity $row.Rom | Set-CsPersistentChatRoom -Disabled $true\n}}\n"
+    );
+    let run = s.runbook("dis.ps1", &script, &[]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains(
+            "Get-CsPersistentChatRoom: ParameterBinding: cannot bind parameter 'Identity': the argument is null"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "nothing may change");
+    for code in [r#"get_cs_persistent_chat_room(())"#, r#"get_cs_user(#{Identity: ()})"#] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("the argument is null") && run.stderr.contains("leave Identity out"),
+            "{}",
+            run.stderr
+        );
+    }
+    // Leaving Identity out still asks for everything.
+    assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
+}

@@ -582,3 +582,32 @@ fn when_created_is_stored_shown_filtered_and_kept_by_export_and_import() {
         [created[0].clone()]
     );
 }
+
+#[test]
+fn removing_an_entry_that_is_neither_listed_nor_in_the_directory_is_not_found() {
+    // A typo in a leaver's address must not pass for a removal: the member would stay, without a word.
+    let s = rooms_store();
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Add: "sip:annb@contoso.com"}, Managers: #{Add: "sip:annb@contoso.com"}})"#).ok();
+    for (code, cmdlet) in [
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Remove: "sip:annb@contso.com"}})"#,
+            "Set-CsPersistentChatRoom",
+        ),
+        (
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Managers: #{Remove: ["sip:annb@contoso.com", "CN=Ann Bebe,OU=Finance,DC=contoso,DC=com"]}})"#,
+            "Set-CsPersistentChatRoom",
+        ),
+        (
+            r#"set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{AllowedMembers: #{Remove: "OU=Fnance,DC=contoso,DC=com"}})"#,
+            "Set-CsPersistentChatCategory",
+        ),
+    ] {
+        let line = common::fails_unchanged(&s, code, cmdlet, "NotFound");
+        assert!(line.contains("cannot remove") && line.contains("is not in the list"), "{line}");
+    }
+    // A directory principal that is not in the list is removed as a no-op, as before; so is an
+    // entry that is listed but no longer in the directory.
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Remove: "sip:kenmyer@contoso.com"}})"#).ok();
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Remove: "SIP:ANNB@contoso.com"}})"#).ok();
+    assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["0"]);
+}

@@ -437,3 +437,62 @@ fn help_writes_out_control_characters_of_defaults_and_help_texts() {
     assert!(!run.stderr.contains('\u{1b}') && run.stderr.contains("b\\e[2Jb"), "{}", run.stderr);
     no_store(&s);
 }
+
+#[test]
+fn usage_errors_show_arguments_with_control_characters_written_out() {
+    // A crontab line or a wrapper script can pass anything: echoing it back must not drive the
+    // terminal of whoever reads the log.
+    let s = Store::empty();
+    let ps1 = s.dir.path().join("report.ps1");
+    std::fs::write(
+        &ps1,
+        "param([Parameter(Mandatory)][string]$Pool, [ValidateSet('Open','Closed')][string]$Privacy = 'Open')\n$Pool\n",
+    )
+    .unwrap();
+    let ps1 = ps1.to_string_lossy().into_owned();
+    for (args, want) in [
+        (
+            vec!["run", &script("retention.rhai") as &str, "--arg", "Days=a\u{1b}[2Jb"],
+            "'a\\e[2Jb' is not a whole number",
+        ),
+        (vec!["run", &script("retention.rhai"), "--arg", "D\u{1b}[2J=1"], "no parameter 'D\\e[2J'"),
+        (
+            vec!["run", &ps1, "--arg", "Pool=x", "--arg", "Privacy=a\u{1b}[2Jb"],
+            "--arg Privacy: 'a\\e[2Jb' is not one of Open, Closed",
+        ),
+    ] {
+        let run = s.run(&args);
+        assert_eq!(run.code, 2, "{args:?}\n{}", run.stderr);
+        assert!(!run.stderr.contains('\u{1b}'), "raw control characters printed: {:?}", run.stderr);
+        assert!(run.stderr.contains(want), "{args:?}: {}", run.stderr);
+    }
+    let run = Store::demo().run(&["--as", "a\u{1b}[2Jb", "-c", "1"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("'a\\e[2Jb' (from --as or PCHAT_USER)"), "{:?}", run.stderr);
+    // Every refusal of an argument points at --help, a ValidateSet one included; a mandatory
+    // parameter declared without help text is named without a dangling colon.
+    let run = s.run(&["run", &ps1, "--arg", "Pool=x", "--arg", "Privacy=Secret"]);
+    assert!(run.stderr.contains("--help` lists"), "{}", run.stderr);
+    let run = s.run(&["run", &ps1]);
+    assert!(run.stderr.lines().any(|l| l == "pchat: missing --arg Pool=<string>"), "{}", run.stderr);
+}
+
+#[test]
+fn rehome_manager_refuses_a_successor_who_is_the_leaver() {
+    // "1 of 1 rooms re-homed from sip:kenmyer@... to sip:kenmyer@..." would report a hand-over
+    // that did not happen: the leaver keeps the rooms.
+    let s = Store::demo_full();
+    let before = s.dump();
+    let run = s.run(&[
+        "run",
+        &script("rooms/rehome-manager.rhai"),
+        "--arg",
+        "Leaver=sip:kenmyer@contoso.com",
+        "--arg",
+        "NewManager=Ken Myer",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("NewManager") && run.stderr.contains("is the leaver"), "{}", run.stderr);
+    assert!(!run.stdout.contains("re-homed"), "{}", run.stdout);
+    assert_eq!(s.dump(), before);
+}
