@@ -503,6 +503,19 @@ mod tests {
         assert!(catalog(&url).is_empty());
     }
 
+    /// The 2PC coordinator makes its decision table when it opens a central database: a
+    /// database holding only that is still new to the migration.
+    #[test]
+    fn a_central_database_the_coordinator_opened_first_migrates() {
+        let Some(cluster) = Cluster::shared("a_central_database_the_coordinator_opened_first_migrates") else {
+            return;
+        };
+        let (url, copy) = (cluster.database("coord"), cluster.database("coord_copy"));
+        drop(crate::store::pg::twophase::Coordinator::open(connect(&url), vec![connect(&copy)]).unwrap());
+        assert_eq!(migrate(&mut connect(&url), Database::Central).unwrap().from, 0);
+        assert!(catalog(&url).contains_key(PRESENT_BEFORE[0]));
+    }
+
     /// A step that fails leaves the database as it was: nothing of the baseline in a new
     /// database, nothing of the earlier later steps in an existing one.
     #[test]
