@@ -195,7 +195,8 @@ impl Store {
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
-        let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
+        let created = migrate(&conn, schema::sqlite_steps(schema::Database::Central))
+            .with_context(|| format!("cannot migrate {}", path.display()))?;
         topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             conn,

@@ -52,7 +52,7 @@ pub fn inspect(path: &Path) -> Result<String, String> {
             return Ok(None);
         }
         configure(&conn)?;
-        migrate(&conn, schema::POOL)?;
+        migrate(&conn, schema::sqlite_steps(schema::Database::Pool))?;
         conn.query_row("SELECT id FROM pool_file", [], |r| r.get::<_, String>(0)).optional()
     })();
     match opened {
@@ -71,7 +71,8 @@ pub fn create(path: &Path) -> anyhow::Result<String> {
     let conn = Connection::open(path).with_context(|| format!("cannot create {}", path.display()))?;
     restrict(path);
     configure(&conn)?;
-    migrate(&conn, schema::POOL).with_context(|| format!("cannot create the pool schema in {}", path.display()))?;
+    migrate(&conn, schema::sqlite_steps(schema::Database::Pool))
+        .with_context(|| format!("cannot create the pool schema in {}", path.display()))?;
     let id = conn.query_row("SELECT id FROM pool_file", [], |r| r.get(0))?;
     Ok(id)
 }

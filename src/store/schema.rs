@@ -1,5 +1,20 @@
 //! Numbered migrations, applied on open and tracked with `PRAGMA user_version` (as cargo does).
-//! Append new steps; never edit a released one.
+//! Never edit a released step.
+//!
+//! The released history below is SQLite's own text, frozen at the [`baseline`]: PostgreSQL
+//! databases start from the baseline (the same schema in neutral DDL) instead of replaying it.
+//! A new step is written once, as a [`Step`] in [`CENTRAL_LATER`] or [`POOL_LATER`], and takes
+//! the same number in both dialects (docs/design/postgres-port.md, "One schema, one migration
+//! history").
+
+pub mod baseline;
+#[cfg(test)]
+pub(crate) mod describe;
+
+use std::sync::LazyLock;
+
+use super::dialect::Dialect;
+pub use crate::catalog::descriptor::Database;
 
 /// The central database: topology, directory, roles, scoped settings, endpoints, pool state, audit.
 pub const CENTRAL: &[&str] = &[
@@ -309,3 +324,81 @@ ALTER TABLE pool_sync ADD COLUMN generation INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE rooms ADD COLUMN when_created INTEGER;
 "#,
 ];
+
+/// A step after the baseline.
+#[cfg_attr(not(test), expect(dead_code, reason = "no step after the baseline yet; the first one ends this"))]
+pub enum Step {
+    /// Neutral DDL (see `Dialect::render`), run in both dialects.
+    Both(&'static str),
+    /// Run on SQLite only (say, a table rebuild for SQLite's storage); on PostgreSQL the version
+    /// moves past it and nothing runs.
+    SqliteOnly(&'static str),
+    /// Run on PostgreSQL only; on SQLite the version moves past it and nothing runs.
+    PostgresOnly(&'static str),
+}
+
+impl Step {
+    /// The step's SQL in `dialect`; None when it has nothing to do there.
+    pub fn render(&self, dialect: Dialect) -> anyhow::Result<Option<String>> {
+        let (sql, only) = match *self {
+            Step::Both(sql) => (sql, None),
+            Step::SqliteOnly(sql) => (sql, Some(Dialect::Sqlite)),
+            Step::PostgresOnly(sql) => (sql, Some(Dialect::Postgres)),
+        };
+        match only {
+            Some(d) if d != dialect => Ok(None),
+            _ => dialect.render(sql).map(Some),
+        }
+    }
+}
+
+/// Central steps after the baseline: the first is version `baseline::CENTRAL.version + 1`.
+pub const CENTRAL_LATER: &[Step] = &[];
+
+/// Pool steps after the baseline: the first is version `baseline::POOL.version + 1`.
+pub const POOL_LATER: &[Step] = &[];
+
+/// The released SQLite history of a schema.
+pub fn released(db: Database) -> &'static [&'static str] {
+    match db {
+        Database::Central => CENTRAL,
+        Database::Pool => POOL,
+    }
+}
+
+pub fn baseline(db: Database) -> &'static baseline::Baseline {
+    match db {
+        Database::Central => &baseline::CENTRAL,
+        Database::Pool => &baseline::POOL,
+    }
+}
+
+pub fn later(db: Database) -> &'static [Step] {
+    match db {
+        Database::Central => CENTRAL_LATER,
+        Database::Pool => POOL_LATER,
+    }
+}
+
+/// Every step a SQLite database of `db` applies, step `n` at index `n - 1`: the released
+/// history, then the later steps in SQLite's spelling (a PostgreSQL-only step as an empty
+/// statement, so that the numbers stay the same).
+pub fn sqlite_steps(db: Database) -> &'static [&'static str] {
+    const DATABASES: [Database; 2] = [Database::Central, Database::Pool];
+    static LATER: LazyLock<[Vec<String>; 2]> = LazyLock::new(|| {
+        DATABASES.map(|db| {
+            later(db)
+                .iter()
+                // The steps are this program's text; a unit test renders every one.
+                .map(|s| s.render(Dialect::Sqlite).unwrap_or_else(|e| panic!("{e}")).unwrap_or_default())
+                .collect()
+        })
+    });
+    static STEPS: LazyLock<[Vec<&'static str>; 2]> = LazyLock::new(|| {
+        [0, 1].map(|i| released(DATABASES[i]).iter().copied().chain(LATER[i].iter().map(String::as_str)).collect())
+    });
+    &STEPS[match db {
+        Database::Central => 0,
+        Database::Pool => 1,
+    }]
+}

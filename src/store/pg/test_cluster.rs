@@ -68,9 +68,14 @@ impl Cluster {
 
     /// A new, empty database of a unique name; its URL (a URL so that a child process can be told it).
     pub(crate) fn database(&self, tag: &str) -> String {
-        let name = format!("pchat_{tag}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         // FILE_COPY: with fsync off it is faster than copying template1 through the WAL.
-        connect(&self.url).batch_execute(&format!("CREATE DATABASE {name} STRATEGY = FILE_COPY")).unwrap();
+        self.database_with(tag, "STRATEGY = FILE_COPY")
+    }
+
+    /// [`Cluster::database`] made with `options` of CREATE DATABASE.
+    pub(crate) fn database_with(&self, tag: &str, options: &str) -> String {
+        let name = format!("pchat_{tag}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        connect(&self.url).batch_execute(&format!("CREATE DATABASE {name} {options}")).unwrap();
         let (base, query) = self.url.split_once('?').map_or((self.url.as_str(), None), |(b, q)| (b, Some(q)));
         let authority_end = base.find("://").map_or(0, |i| i + 3);
         let server = match base[authority_end..].find('/') {
