@@ -5,7 +5,7 @@ use rhai::{Dynamic, Map};
 use super::chat::{
     Principals, check_name, identity_pool, instance_bool, instance_prop, instance_text, not_found, target_identity,
 };
-use super::described::{apply_plain, object_of};
+use super::described::{apply_plain, changed_values, object_of};
 use crate::binder::Bound;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
@@ -173,9 +173,8 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if c != before {
         store.update_category(&pool, &before, &c)?;
-        let mut names = Principals::new(store, false);
-        let (old, new) = (category_object(&before, &mut names), category_object(&c, &mut names));
-        ctx.record_values(&old.cast(), &new.cast());
+        let (old, new) = changed_values(&before, &c, &mut Principals::new(store, false));
+        ctx.record_values(&old, &new);
     } else {
         ctx.unchanged();
     }

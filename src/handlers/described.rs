@@ -46,6 +46,32 @@ fn build<R: Described>(r: &R, mut render_list: impl FnMut(&[String]) -> Dynamic)
     object(d.obj, props)
 }
 
+/// The properties whose stored cells or lists differ between `before` and `after`, as objects
+/// show them: what a Set's audit record keeps (`Ctx::record_values` drops the rest as
+/// unchanged). Rendering only these spares rendering and serialising every member list of both
+/// objects for each object of a `get | set` pipeline.
+pub fn changed_values<R: Described>(before: &R, after: &R, names: &mut Principals) -> (Map, Map) {
+    let (b, a) = (before.cells(), after.cells());
+    let (mut old, mut new) = (Map::new(), Map::new());
+    for (p, cell) in R::DESCRIPTOR.with_cells() {
+        let (was, is) = match p.source {
+            Source::List(stored_as) => {
+                if before.list(stored_as) == after.list(stored_as) {
+                    continue;
+                }
+                (names.render_list(before.list(stored_as)), names.render_list(after.list(stored_as)))
+            }
+            // Derived from other cells (pool and name): cheap, and record_values drops it if equal.
+            Source::Identity => (scalar(before, p, cell), scalar(after, p, cell)),
+            _ if b[cell..cell + p.cells()] == a[cell..cell + p.cells()] => continue,
+            _ => (scalar(before, p, cell), scalar(after, p, cell)),
+        };
+        old.insert(p.name.into(), was);
+        new.insert(p.name.into(), is);
+    }
+    (old, new)
+}
+
 /// A scalar property (not a list) as objects and filters show it.
 pub fn scalar<R: Described>(r: &R, p: &Property, cell: usize) -> Dynamic {
     let cells = r.cells();

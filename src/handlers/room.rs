@@ -7,7 +7,7 @@ use super::chat::{
     Principals, check_name, identity_pool, instance_prop, instance_text, name_scope, not_found, split_scoped_name,
     target_identity, unique_match,
 };
-use super::described::{Projection, apply_plain, object_of};
+use super::described::{Projection, apply_plain, changed_values, object_of};
 use super::message::{micros, plural, pool_data, posted_at_text};
 use crate::binder::Bound;
 use crate::catalog::ObjType;
@@ -380,9 +380,8 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if r != before {
         store.update_room(&pool, &before, &r)?;
-        let mut names = Principals::new(store, false);
-        let (old, new) = (room_object(&before, &mut names), room_object(&r, &mut names));
-        ctx.record_values(&old.cast(), &new.cast());
+        let (old, new) = changed_values(&before, &r, &mut Principals::new(store, false));
+        ctx.record_values(&old, &new);
     } else {
         ctx.unchanged();
     }

@@ -123,6 +123,29 @@ fn the_chain_finds_an_edited_removed_reordered_or_truncated_record() {
 }
 
 #[test]
+fn a_set_records_exactly_the_properties_it_changed_lists_and_renames_included() {
+    let s = Store::examples();
+    let before = records(&s, "").len();
+    s.c(&format!(
+        "set_cs_persistent_chat_room(\"{ROOM}\", #{{Managers: #{{Add: \"sip:annb@contoso.com\"}}, Disabled: true}})"
+    ))
+    .ok();
+    s.c(&format!("set_cs_persistent_chat_room(\"{ROOM}\", #{{Name: \"FinanceRoom2\"}})")).ok();
+    let all = records(&s, "");
+    assert_eq!(all.len(), before + 2);
+    let keys = |v: &Value| v.as_object().expect("object").keys().cloned().collect::<Vec<_>>();
+    let (lists, rename) = (&all[before], &all[before + 1]);
+    assert_eq!(keys(&lists["Before"]), ["Disabled", "Managers"], "{lists}");
+    assert_eq!(keys(&lists["After"]), ["Disabled", "Managers"], "{lists}");
+    let managers = lists["After"]["Managers"].as_array().expect("list");
+    assert_eq!(managers.len(), lists["Before"]["Managers"].as_array().expect("list").len() + 1, "{lists}");
+    assert!(managers.iter().any(|m| m == "sip:annb@contoso.com"), "{lists}");
+    assert_eq!(keys(&rename["Before"]), ["Identity", "Name"], "{rename}");
+    assert_eq!(rename["Before"]["Identity"], "pc01.contoso.com\\FinanceRoom");
+    assert_eq!(rename["After"]["Identity"], "pc01.contoso.com\\FinanceRoom2");
+}
+
+#[test]
 fn records_live_in_the_central_database_through_fail_over_and_fail_back() {
     let s = Store::examples();
     let state = |to: &str| {
