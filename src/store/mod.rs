@@ -159,6 +159,23 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// A schema version above the steps this pchat knows: the file was written by a newer pchat,
+/// whose rules (audit chain, fail-over marks, new columns) this one would not keep. Checked
+/// before anything is read or written, so an old binary left on a cron host stops instead.
+fn newer_schema(conn: &Connection, steps: &[&str]) -> rusqlite::Result<Option<i64>> {
+    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
+    Ok((version as usize > steps.len()).then_some(version))
+}
+
+/// What a newer schema version is told as: `what` names the file.
+fn newer_schema_error(what: &str, version: i64, steps: &[&str]) -> String {
+    format!(
+        "{what} was written by a newer pchat (schema version {version}; this pchat {} knows versions up to {}): run that pchat or a newer one; this one changes nothing in it",
+        env!("CARGO_PKG_VERSION"),
+        steps.len()
+    )
+}
+
 /// Apply the migrations this file has not seen yet, in one transaction. True when the file was
 /// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
 fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
@@ -195,8 +212,11 @@ impl Store {
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         crate::interrupt::register(conn.get_interrupt_handle());
         configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
-        let created = migrate(&conn, schema::sqlite_steps(schema::Database::Central))
-            .with_context(|| format!("cannot migrate {}", path.display()))?;
+        let steps = schema::sqlite_steps(schema::Database::Central);
+        if let Some(v) = newer_schema(&conn, steps).with_context(|| format!("cannot read {}", path.display()))? {
+            anyhow::bail!(newer_schema_error(&format!("the store {}", path.display()), v, steps));
+        }
+        let created = migrate(&conn, steps).with_context(|| format!("cannot migrate {}", path.display()))?;
         topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             conn,
@@ -751,6 +771,26 @@ mod tests {
                 store.conn().query_row(&format!("SELECT identity FROM {table}"), [], |r| r.get(0)).unwrap();
             assert_eq!(global, "Global");
         }
+    }
+
+    #[test]
+    fn a_store_or_pool_file_of_a_newer_schema_is_refused_and_left_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("newer.db");
+        drop(Store::open(&path).unwrap());
+        let newer = schema::sqlite_steps(schema::Database::Central).len() + 1;
+        Connection::open(&path).unwrap().pragma_update(None, "user_version", newer as i64).unwrap();
+        let e = Store::open(&path).err().expect("refused").to_string();
+        assert!(e.contains("newer pchat") && e.contains(&format!("schema version {newer}")), "{e}");
+        let version: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, newer);
+
+        let pool = dir.path().join("pool.db");
+        pool_files::create(&pool).unwrap();
+        let newer = schema::sqlite_steps(schema::Database::Pool).len() + 1;
+        Connection::open(&pool).unwrap().pragma_update(None, "user_version", newer as i64).unwrap();
+        let e = pool_files::inspect(&pool).unwrap_err();
+        assert!(e.contains("newer pchat") && e.contains(&pool.display().to_string()), "{e}");
     }
 
     #[test]

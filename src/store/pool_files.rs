@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
-use super::{configure, migrate, schema};
+use super::{configure, migrate, newer_schema, newer_schema_error, schema};
 
 /// Which file on disk an attached schema is (device and inode): a file replaced or deleted
 /// behind the store's back is noticed before the next use.
@@ -49,15 +49,22 @@ pub fn inspect(path: &Path) -> Result<String, String> {
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         let version: i64 = conn.query_row(super::dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
         if version == 0 {
-            return Ok(None);
+            return Ok(Err(None));
+        }
+        let steps = schema::sqlite_steps(schema::Database::Pool);
+        if newer_schema(&conn, steps)?.is_some() {
+            return Ok(Err(Some(version)));
         }
         configure(&conn)?;
-        migrate(&conn, schema::sqlite_steps(schema::Database::Pool))?;
-        conn.query_row("SELECT id FROM pool_file", [], |r| r.get::<_, String>(0)).optional()
+        migrate(&conn, steps)?;
+        conn.query_row("SELECT id FROM pool_file", [], |r| r.get::<_, String>(0)).optional().map(|id| id.ok_or(None))
     })();
     match opened {
-        Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(format!("the file {shown} is not a pool database (no pchat schema or identity in it)")),
+        Ok(Ok(id)) => Ok(id),
+        Ok(Err(Some(version))) => {
+            Err(newer_schema_error(&format!("the file {shown}"), version, schema::sqlite_steps(schema::Database::Pool)))
+        }
+        Ok(Err(None)) => Err(format!("the file {shown} is not a pool database (no pchat schema or identity in it)")),
         Err(e) => Err(format!("the file {shown} is damaged ({e})")),
     }
 }
