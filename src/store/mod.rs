@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_packing;
 pub mod category;
 mod columns;
+pub mod db;
 pub mod described;
 mod dialect;
 pub mod directory;
