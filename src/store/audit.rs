@@ -8,6 +8,7 @@
 //! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
 //! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
 
+use crate::store::db;
 use rusqlite::types::ValueRef;
 use rusqlite::{OptionalExtension, Row, params};
 use sha2::{Digest, Sha256};
@@ -292,16 +293,17 @@ fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
 }
 
 /// Why an append could not continue the chain.
-fn damaged(why: &str) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(crate::errors::CmdletError::invalid_operation(format!(
+fn damaged(why: &str) -> db::DbError {
+    db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
         "the audit trail is damaged ({why}); no change is made without its record: Test-CsPersistentChatAuditRecord names the first bad record"
-    )).terminating()))
+    )).terminating())
 }
 
 impl Store {
     /// The stored head: records so far and the last hash as stored (32 bytes unless edited).
-    fn audit_head(&self) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
-        self.conn
+    fn audit_head(&self) -> db::Result<Option<(i64, Vec<u8>)>> {
+        Ok(self
+            .conn()
             .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
             .query_row([], |r| {
                 let hash = match r.get_ref(1)? {
@@ -310,17 +312,17 @@ impl Store {
                 };
                 Ok((r.get(0)?, hash))
             })
-            .optional()
+            .optional()?)
     }
 
     /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
     /// head).
-    pub fn append_audit(&self, e: &AuditEntry) -> rusqlite::Result<()> {
+    pub fn append_audit(&self, e: &AuditEntry) -> db::Result<()> {
         self.append_audit_record(&e.borrowed())
     }
 
     /// `append_audit` of a borrowed record.
-    pub fn append_audit_record(&self, e: &NewRecord<'_>) -> rusqlite::Result<()> {
+    pub fn append_audit_record(&self, e: &NewRecord<'_>) -> db::Result<()> {
         let known = self.audit_head.borrow().clone();
         let head = match known {
             Some(head) => head,
@@ -344,15 +346,13 @@ impl Store {
     /// in memory (see `Waiting`) until a read of the trail, the commit, or a savepoint opened
     /// with many of them waiting; they are still inserted in the transaction of the change they
     /// record (a failed insert fails the commit, see `commit`).
-    pub(super) fn flush_audit(&self) -> rusqlite::Result<()> {
+    pub(super) fn flush_audit(&self) -> db::Result<()> {
         let mut waiting = self.audit_pending.borrow_mut();
         let from = waiting.inserted - waiting.first;
         if from < waiting.records.len() {
-            self.insert_audit(&waiting.records[from..]).map_err(|err| match err {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    damaged("its head is behind its records")
-                }
-                other => other,
+            self.insert_audit(&waiting.records[from..]).map_err(|err| match err.kind() {
+                db::ErrorKind::Constraint => damaged("its head is behind its records"),
+                _ => err,
             })?;
             waiting.inserted = waiting.first + waiting.records.len();
         }
@@ -377,7 +377,7 @@ impl Store {
     /// 1,600 statements rather than 100,000. When the records of a statement differ in their
     /// time, target and parameters only (a pipeline's), what they share is bound once: SQLite
     /// copies every text bound.
-    fn insert_audit(&self, records: &[Pending]) -> rusqlite::Result<()> {
+    fn insert_audit(&self, records: &[Pending]) -> db::Result<()> {
         let mut rest = records;
         // The statement of the last chunk, kept for the next one of the same form (the cache
         // hashes the whole SQL text of each it hands out).
@@ -390,7 +390,7 @@ impl Store {
                 let shared = size > 1 && chunk.iter().all(|p| p.row.same_but_time_target_and_parameters(first));
                 let form = (size_index, shared);
                 if !matches!(&current, Some((f, _)) if *f == form) {
-                    current = Some((form, self.conn.prepare_cached(insert_sql(size_index, shared))?));
+                    current = Some((form, self.conn().prepare_cached(insert_sql(size_index, shared))?));
                 }
                 let Some((_, insert)) = current.as_mut() else { continue };
                 let mut at = 1;
@@ -437,7 +437,7 @@ impl Store {
     /// savepoint (a pipeline's items): memory stays bounded and the insertion happens at the
     /// level they belong to, not inside the new savepoint (whose journal would copy the audit's
     /// last page for every item).
-    pub(super) fn save_audit_state(&self) -> rusqlite::Result<()> {
+    pub(super) fn save_audit_state(&self) -> db::Result<()> {
         let (appended, uninserted) = {
             let w = self.audit_pending.borrow();
             (w.first + w.records.len(), w.first + w.records.len() - w.inserted)
@@ -474,15 +474,15 @@ impl Store {
 
     /// Insert the waiting records and write the head of the records appended in the open
     /// transaction (called by `commit`).
-    pub(super) fn write_audit_head(&self) -> rusqlite::Result<()> {
+    pub(super) fn write_audit_head(&self) -> db::Result<()> {
         self.flush_audit()?;
         let head = self.audit_head.borrow_mut().take();
         match head {
-            Some(h) if h.dirty => self
-                .conn
+            Some(h) if h.dirty => Ok(self
+                .conn()
                 .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
                 .execute(params![h.count, h.hash])
-                .map(|_| ()),
+                .map(|_| ())?),
             _ => Ok(()),
         }
     }
@@ -495,20 +495,20 @@ impl Store {
 
     /// Records of a store from before the trail was chained: sealed into the chain once, in
     /// order, on the first open by this version (a migration step that needs SHA-256).
-    pub(super) fn seal_unchained_audit(&self) -> rusqlite::Result<()> {
+    pub(super) fn seal_unchained_audit(&self) -> db::Result<()> {
         let pending: bool =
-            self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", [], |r| r.get(0))?;
+            self.conn().query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", [], |r| r.get(0))?;
         if !pending {
             return Ok(());
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = (|| -> rusqlite::Result<()> {
+        self.conn().execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> db::Result<()> {
             let old: Vec<(AuditRecord, bool)> = self
-                .conn
+                .conn()
                 .prepare(&format!("SELECT {COLUMNS} FROM audit WHERE hash IS NULL ORDER BY id"))?
                 .query_map([], record)?
                 .collect::<rusqlite::Result<_>>()?;
-            self.conn.execute("DELETE FROM audit WHERE hash IS NULL", [])?;
+            self.conn().execute("DELETE FROM audit WHERE hash IS NULL", [])?;
             for (mut r, _) in old {
                 r.entry.actor = "(not recorded)".into();
                 r.entry.parameters = "{}".into();
@@ -518,17 +518,17 @@ impl Store {
             self.write_audit_head()
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Ok(()) => Ok(self.conn().execute_batch("COMMIT")?),
             Err(e) => {
                 self.forget_audit_head();
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn().execute_batch("ROLLBACK");
                 Err(e)
             }
         }
     }
 
     /// Records oldest first, filtered in SQL (actor, cmdlet and target case-insensitively).
-    pub fn audit_records(&self, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
+    pub fn audit_records(&self, q: &AuditQuery) -> db::Result<Vec<AuditRecord>> {
         self.flush_audit()?;
         let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
         // Times are stored as milliseconds, or as text when not in the records' form: each
@@ -537,7 +537,7 @@ impl Store {
             bound.as_deref().map(|b| packing::time_millis(b).unwrap_or(if b.starts_with('-') { -far } else { far }))
         };
         let (from_ms, to_ms) = (millis(&q.from, i64::MAX), millis(&q.to, i64::MAX));
-        self.conn
+        self.conn()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit
                  WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
@@ -549,18 +549,19 @@ impl Store {
             .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit, from_ms, to_ms], |r| {
                 record(r).map(|(r, _)| r)
             })?
-            .collect()
+            .collect::<rusqlite::Result<_>>()
+            .map_err(db::DbError::from)
     }
 
     /// Walk the whole chain in bounded memory: one record at a time, read without the memory map
     /// and with a small page cache (a million records are 300 MB of pages that a mapped read
     /// leaves resident). `anchor`: a (sequence, hash) noted earlier that the chain must still
     /// pass through.
-    pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> rusqlite::Result<Verification> {
+    pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> db::Result<Verification> {
         self.flush_audit()?;
         let head = self.audit_head()?;
         let _streaming = self.streaming(&["main"])?;
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
+        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
         let mut rows = stmt.query([])?;
         let mut previous = GENESIS;
         let mut expected = 1;

@@ -1,5 +1,6 @@
 //! Categories and their AllowedMembers / DeniedMembers / Creators lists, in pool databases.
 
+use crate::store::db;
 use std::sync::LazyLock;
 
 use rusqlite::{OptionalExtension, Row, ToSql, params};
@@ -119,10 +120,10 @@ impl CategoryRow {
 
 impl Store {
     /// Every category of a pool, by name, with its lists.
-    pub fn categories(&self, pool: &PoolTarget) -> rusqlite::Result<Vec<CategoryRow>> {
+    pub fn categories(&self, pool: &PoolTarget) -> db::Result<Vec<CategoryRow>> {
         let s = &pool.schema;
         let mut rows: Vec<CategoryRow> = self
-            .conn
+            .conn()
             .prepare_cached(&format!(
                 "{} WHERE c.pool = ?1 ORDER BY {}",
                 dialect::on_schema(&SQL.select, s),
@@ -131,7 +132,7 @@ impl Store {
             .query_map([&pool.fqdn], category)?
             .collect::<rusqlite::Result<_>>()?;
         let index: std::collections::HashMap<i64, usize> = rows.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT e.category_id, e.list, e.entry FROM {s}.category_entries e
              JOIN {s}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord"
         ))?;
@@ -145,17 +146,17 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<CategoryRow>> {
+    pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<CategoryRow>> {
         let s = &pool.schema;
         let Some(mut c) = self
-            .conn
+            .conn()
             .prepare_cached(&format!("{} WHERE c.pool = ?1 AND c.name = ?2", dialect::on_schema(&SQL.select, s)))?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
         else {
             return Ok(None);
         };
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT list, entry FROM {s}.category_entries WHERE category_id = ?1 ORDER BY ord"
         ))?;
         for e in stmt.query_map([c.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
@@ -168,22 +169,24 @@ impl Store {
     }
 
     /// The id and stored name of a category, without its lists: what a room's reference needs.
-    pub fn category_key(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<(i64, String)>> {
-        self.conn
+    pub fn category_key(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<(i64, String)>> {
+        Ok(self
+            .conn()
             .prepare_cached(&format!("SELECT id, name FROM {}.categories WHERE pool = ?1 AND name = ?2", pool.schema))?
             .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
+            .optional()?)
     }
 
-    pub fn category_name(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<Option<String>> {
-        self.conn
+    pub fn category_name(&self, pool: &PoolTarget, id: i64) -> db::Result<Option<String>> {
+        Ok(self
+            .conn()
             .prepare_cached(&format!("SELECT name FROM {}.categories WHERE id = ?1", pool.schema))?
             .query_row([id], |r| r.get(0))
-            .optional()
+            .optional()?)
     }
 
     /// Insert a category (its id must come from `new_id`) with its lists.
-    pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
+    pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> db::Result<()> {
         let args = SQL.insert_args(&CATEGORY, &c.id, &c.cells);
         self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
         for (list, entries) in c.lists() {
@@ -193,7 +196,7 @@ impl Store {
     }
 
     /// Write a category's properties and lists that differ from `before`.
-    pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> rusqlite::Result<()> {
+    pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&CATEGORY, &c.id, &before.cells, &c.cells) {
             self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
         }
@@ -205,13 +208,7 @@ impl Store {
         Ok(())
     }
 
-    fn replace_category_list(
-        &self,
-        pool: &PoolTarget,
-        id: i64,
-        list: &str,
-        entries: &[String],
-    ) -> rusqlite::Result<()> {
+    fn replace_category_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
         self.pool_write(
             pool,
             "DELETE FROM {db}.category_entries WHERE category_id = ?1 AND list = ?2",
@@ -227,13 +224,14 @@ impl Store {
         Ok(())
     }
 
-    pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<i64> {
-        self.conn
+    pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
+        Ok(self
+            .conn()
             .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE category_id = ?1", pool.schema))?
-            .query_row([id], |r| r.get(0))
+            .query_row([id], |r| r.get(0))?)
     }
 
-    pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+    pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.categories WHERE id = ?1", params![id]).map(|_| ())
     }
 }

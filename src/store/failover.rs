@@ -12,6 +12,7 @@
 //! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
 //!   behind the target's (behind: only with Force, saying what is lost).
 
+use crate::store::db;
 use rusqlite::{OptionalExtension, params};
 
 use super::Store;
@@ -65,9 +66,9 @@ fn refused(message: String, fqdn: &str) -> CmdletError {
 
 impl Store {
     /// The pool's mark in the central database.
-    pub fn pool_mark(&self, fqdn: &str) -> rusqlite::Result<Mark> {
+    pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
         let mark: Option<(i64, Option<i64>)> = self
-            .conn
+            .conn()
             .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1")?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -75,21 +76,22 @@ impl Store {
     }
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
-    pub fn copy_mark(&self, schema: &str, fqdn: &str) -> rusqlite::Result<Mark> {
-        self.conn
+    pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
+        Ok(self
+            .conn()
             .prepare_cached(&format!("SELECT generation, seq FROM {schema}.pool_sync WHERE pool = ?1"))?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
-            .map(|m| m.unwrap_or((1, 0)))
+            .map(|m| m.unwrap_or((1, 0)))?)
     }
 
     /// Record `mark` as the pool's and as held by each of `copies`.
-    pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> rusqlite::Result<()> {
-        self.conn
+    pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> db::Result<()> {
+        self.conn()
             .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
             .execute(params![fqdn, mark.0, mark.1])?;
         for schema in copies {
-            self.conn
+            self.conn()
                 .prepare_cached(&format!(
                     "INSERT INTO {schema}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                      ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation"
@@ -100,7 +102,7 @@ impl Store {
     }
 
     /// A copy of a pool: attached with its mark, or why not.
-    pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
+    pub fn copy_state(&self, instance: &str, fqdn: &str) -> db::Result<CopyState> {
         if !self.verified_in_transaction(instance) {
             if !self.checked_at_begin(instance) && self.attached_file_changed(instance) {
                 return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
@@ -120,7 +122,7 @@ impl Store {
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
         let rows: rusqlite::Result<Vec<String>> = self
-            .conn
+            .conn()
             .prepare(&format!("PRAGMA {schema}.quick_check"))
             .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
         match rows {
@@ -476,7 +478,7 @@ impl Store {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
         fault::point("repair:renamed");
-        self.conn
+        self.conn()
             .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![plan.target_instance, id])?;
         Ok(aside)
     }

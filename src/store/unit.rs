@@ -4,6 +4,7 @@
 //! engine/invoke.rs) and moves its pools' marks in every copy as usual, so the copies are in step
 //! at the one commit; a nested block is a named savepoint of its own.
 
+use crate::store::db;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
@@ -63,12 +64,12 @@ impl Store {
     }
 
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
-    pub fn block_savepoint(&self, depth: usize) -> rusqlite::Result<()> {
+    pub fn block_savepoint(&self, depth: usize) -> db::Result<()> {
         self.save_audit_state()?;
         self.control(&format!("SAVEPOINT block{depth}")).inspect_err(|_| self.drop_audit_state())
     }
 
-    pub fn release_block(&self, depth: usize) -> rusqlite::Result<()> {
+    pub fn release_block(&self, depth: usize) -> db::Result<()> {
         self.control(&format!("RELEASE block{depth}"))?;
         self.drop_audit_state();
         Ok(())
@@ -87,15 +88,15 @@ impl Store {
     }
 
     /// Where the audit ends now: the changes a unit records come after it.
-    pub fn audit_position(&self) -> rusqlite::Result<i64> {
+    pub fn audit_position(&self) -> db::Result<i64> {
         self.flush_audit()?;
-        self.conn.query_row("SELECT coalesce(max(rowid), 0) FROM audit", [], |r| r.get(0))
+        Ok(self.conn().query_row("SELECT coalesce(max(rowid), 0) FROM audit", [], |r| r.get(0))?)
     }
 
     /// The targets changed since `position`, in the order they were changed, each once.
-    pub fn audit_targets_since(&self, position: i64) -> rusqlite::Result<Vec<String>> {
+    pub fn audit_targets_since(&self, position: i64) -> db::Result<Vec<String>> {
         self.flush_audit()?;
-        let mut stmt = self.conn.prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
+        let mut stmt = self.conn().prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
         let rows = stmt.query_map([position], |r| r.get::<_, Option<String>>(0))?;
         let mut out: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
@@ -115,9 +116,9 @@ impl Store {
 
     /// Record, in the open unit's transaction, the files it renames into place once it has
     /// committed: (staged name, target) each. They commit, or vanish, with its changes.
-    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> rusqlite::Result<()> {
+    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> db::Result<()> {
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn().prepare_cached(
             "INSERT INTO atomic_files(unit, ord, staged, target, committed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (ord, (staged, target)) in files.iter().enumerate() {
@@ -128,13 +129,13 @@ impl Store {
 
     /// Every file of the committed unit is in place (or was reported as not): forget them, in
     /// a transaction of its own.
-    pub fn forget_unit_files(&self, unit: &str) -> rusqlite::Result<()> {
-        self.conn.execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())
+    pub fn forget_unit_files(&self, unit: &str) -> db::Result<()> {
+        Ok(self.conn().execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())?)
     }
 
     /// The committed units with files not yet in place, oldest first.
-    fn pending_units(&self) -> rusqlite::Result<Vec<PendingUnit>> {
-        let mut stmt = self.conn.prepare_cached(
+    fn pending_units(&self) -> db::Result<Vec<PendingUnit>> {
+        let mut stmt = self.conn().prepare_cached(
             "SELECT unit, committed_at, ord, staged, target FROM atomic_files ORDER BY committed_at, unit, ord",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -162,7 +163,7 @@ impl Store {
     pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
         let mut report = UnitsReport::default();
         let unit_files = journal::unit_files(&self.path)?;
-        let rows: bool = self.conn.query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", [], |r| r.get(0))?;
+        let rows: bool = self.conn().query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", [], |r| r.get(0))?;
         if unit_files.is_empty() && !rows {
             return Ok(report);
         }
@@ -176,7 +177,7 @@ impl Store {
             }
             return Ok(report);
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.conn().execute_batch("BEGIN IMMEDIATE")?;
         let mut done: Vec<LeftUnit> = Vec::new();
         let result = (|| -> anyhow::Result<()> {
             let pending = self.pending_units()?;
@@ -191,7 +192,7 @@ impl Store {
                     committed_at: p.committed_at.clone(),
                     ..FinishedUnit::default()
                 };
-                let mut forget = self.conn.prepare_cached("DELETE FROM atomic_files WHERE unit = ?1 AND ord = ?2")?;
+                let mut forget = self.conn().prepare_cached("DELETE FROM atomic_files WHERE unit = ?1 AND ord = ?2")?;
                 for (ord, staged, target) in &p.files {
                     match journal::finish(staged, target) {
                         Ok(Finished::Placed) => finished.placed += 1,
@@ -226,9 +227,9 @@ impl Store {
             Ok(())
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Ok(()) => self.conn().execute_batch("COMMIT")?,
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.conn().execute_batch("ROLLBACK");
                 return Err(e);
             }
         }

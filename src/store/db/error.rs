@@ -111,6 +111,21 @@ impl std::error::Error for DbError {
     }
 }
 
+/// Store failures surface as InvalidOperation on the object being changed, never as a panic.
+impl From<DbError> for CmdletError {
+    fn from(e: DbError) -> Self {
+        // A signal interrupted the running statement (see `crate::interrupt`).
+        if crate::interrupt::requested() && e.kind == ErrorKind::Interrupted {
+            return crate::errors::stopped("");
+        }
+        // The store refuses some writes with a cmdlet error carried through its error type.
+        if let Repr::Refused(refusal) = e.repr {
+            return *refusal;
+        }
+        CmdletError::invalid_operation(format!("store error: {e}"))
+    }
+}
+
 /// `query_row(..).optional()`: no row is `None`, as rusqlite's extension of the same name.
 pub trait OptionalExtension<T> {
     fn optional(self) -> Result<Option<T>>;

@@ -12,8 +12,8 @@ mod value;
 
 use std::borrow::Cow;
 
-pub use crate::db_params as params;
 pub use error::{DbError, ErrorKind, OptionalExtension, Result};
+pub(crate) use value::params;
 pub use value::{FromValue, FromValueError, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter};
 
 use sqlite::Bind;

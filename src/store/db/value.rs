@@ -355,10 +355,10 @@ where
 }
 
 /// `params![a, b]`: parameters of different types, as rusqlite's macro of the same name.
-#[macro_export]
-macro_rules! db_params {
+macro_rules! params {
     () => { () };
     ($($p:expr),+ $(,)?) => {
         [$(&$p as &dyn $crate::store::db::ToValue),+]
     };
 }
+pub(crate) use params;
