@@ -1,9 +1,7 @@
 //! Categories and their AllowedMembers / DeniedMembers / Creators lists, in pool databases.
 
-use crate::store::db;
+use crate::store::db::{self, OptionalExtension, Row, params};
 use std::sync::LazyLock;
-
-use rusqlite::{OptionalExtension, Row, ToSql, params};
 
 use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
@@ -36,7 +34,7 @@ const CHAT_HISTORY: usize = CATEGORY.cell("ChatHistory");
 /// The statements derived from [`CATEGORY`], built once.
 static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::derive(&CATEGORY, "c"));
 
-fn category(r: &Row<'_>) -> rusqlite::Result<CategoryRow> {
+fn category(r: &Row<'_>) -> db::Result<CategoryRow> {
     Ok(CategoryRow {
         id: r.get(0)?,
         cells: read_cells(&CATEGORY, r)?,
@@ -123,20 +121,20 @@ impl Store {
     pub fn categories(&self, pool: &PoolTarget) -> db::Result<Vec<CategoryRow>> {
         let s = &pool.schema;
         let mut rows: Vec<CategoryRow> = self
-            .conn()
+            .db()
             .prepare_cached(&format!(
                 "{} WHERE c.pool = ?1 ORDER BY {}",
                 dialect::on_schema(&SQL.select, s),
                 dialect::order_nocase("c.name")
             ))?
             .query_map([&pool.fqdn], category)?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<db::Result<_>>()?;
         let index: std::collections::HashMap<i64, usize> = rows.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT e.category_id, e.list, e.entry FROM {s}.category_entries e
              JOIN {s}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord"
         ))?;
-        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
             if let Some(l) = index.get(&id).and_then(|&i| rows[i].list_mut(&list)) {
@@ -149,17 +147,17 @@ impl Store {
     pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<CategoryRow>> {
         let s = &pool.schema;
         let Some(mut c) = self
-            .conn()
+            .db()
             .prepare_cached(&format!("{} WHERE c.pool = ?1 AND c.name = ?2", dialect::on_schema(&SQL.select, s)))?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
         else {
             return Ok(None);
         };
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT list, entry FROM {s}.category_entries WHERE category_id = ?1 ORDER BY ord"
         ))?;
-        for e in stmt.query_map([c.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        for e in stmt.query_map([c.id], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))? {
             let (list, entry) = e?;
             if let Some(l) = c.list_mut(&list) {
                 l.push(entry);
@@ -170,25 +168,23 @@ impl Store {
 
     /// The id and stored name of a category, without its lists: what a room's reference needs.
     pub fn category_key(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<(i64, String)>> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT id, name FROM {}.categories WHERE pool = ?1 AND name = ?2", pool.schema))?
             .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+            .optional()
     }
 
     pub fn category_name(&self, pool: &PoolTarget, id: i64) -> db::Result<Option<String>> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT name FROM {}.categories WHERE id = ?1", pool.schema))?
             .query_row([id], |r| r.get(0))
-            .optional()?)
+            .optional()
     }
 
     /// Insert a category (its id must come from `new_id`) with its lists.
     pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> db::Result<()> {
         let args = SQL.insert_args(&CATEGORY, &c.id, &c.cells);
-        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        self.pool_write(pool, &SQL.insert, &args)?;
         for (list, entries) in c.lists() {
             self.replace_category_list(pool, c.id, list, entries)?;
         }
@@ -198,7 +194,7 @@ impl Store {
     /// Write a category's properties and lists that differ from `before`.
     pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&CATEGORY, &c.id, &before.cells, &c.cells) {
-            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+            self.pool_write(pool, &sql, &args)?;
         }
         for ((list, entries), (_, was)) in c.lists().into_iter().zip(before.lists()) {
             if entries != was {
@@ -225,10 +221,9 @@ impl Store {
     }
 
     pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE category_id = ?1", pool.schema))?
-            .query_row([id], |r| r.get(0))?)
+            .query_row([id], |r| r.get(0))
     }
 
     pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {

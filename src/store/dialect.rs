@@ -4,7 +4,7 @@
 //! generates at run time (schema version, index rebuilds, change counters). The migrations
 //! themselves (`schema.rs`) are SQLite text: released steps are never edited.
 
-use rusqlite::types::Value as SqlValue;
+use super::db::Value as SqlValue;
 
 use crate::catalog::descriptor::Database;
 

@@ -452,17 +452,18 @@ impl Store {
         }
         let id = super::pool_files::create(&building)?;
         {
-            let conn = rusqlite::Connection::open_with_flags(
+            let db = super::db::Db::Sqlite(rusqlite::Connection::open_with_flags(
                 &building,
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-            )?;
+            )?);
+            let conn = db.sqlite();
             conn.pragma_update(None, "foreign_keys", true)?;
             let mut uri = super::pool_files::uri_rw(&source);
             uri.truncate(uri.len() - "rw".len());
             uri.push_str("ro");
             conn.execute("ATTACH DATABASE ?1 AS src", [uri])?;
             conn.execute_batch("BEGIN IMMEDIATE")?;
-            super::pool_data::copy_pool_with(&conn, fqdn, "src", "main")?;
+            super::pool_data::copy_pool_with(&db, fqdn, "src", "main")?;
             conn.execute(
                 "INSERT INTO main.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                  ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation",

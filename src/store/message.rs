@@ -2,9 +2,7 @@
 //! `PoolData::write` so the backup copy follows, and keeps `rooms.content_bytes` equal to the sum
 //! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
 
-use crate::store::db;
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{CachedStatement, Row, params, params_from_iter};
+use crate::store::db::{self, Row, Statement, Value as SqlValue, params, params_from_iter};
 
 use super::Store;
 use super::pool_data::PoolData;
@@ -46,7 +44,7 @@ pub fn size_of(text: &str) -> i64 {
 
 const COLUMNS: &str = "id, room_id, message_id, sender, posted_at, text, replaced, size_bytes";
 
-fn message(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+fn message(r: &Row<'_>) -> db::Result<MessageRow> {
     Ok(MessageRow {
         id: r.get(0)?,
         room_id: r.get(1)?,
@@ -84,24 +82,22 @@ impl Store {
     pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<Vec<MessageRow>> {
         let (cond, args) = condition(room_id, q);
         let limit = q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
-        self.conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM {schema}.messages WHERE {cond} ORDER BY posted_at, id{limit}"
             ))?
             .query_map(params_from_iter(args), message)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Count and total size of the messages a query selects.
     pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<(i64, i64)> {
         let (cond, args) = condition(room_id, q);
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT count(*), coalesce(sum(size_bytes), 0) FROM {schema}.messages WHERE {cond}"
             ))?
-            .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))?)
+            .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Visit the messages of some rooms posted at or after `from`, room by room, without holding
@@ -113,13 +109,13 @@ impl Store {
         from: Option<i64>,
         mut f: impl FnMut(&MessageRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT {COLUMNS} FROM {schema}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"
         ))?;
         for &room in room_ids {
             let mut rows = stmt.query(params![room, from.unwrap_or(i64::MIN)])?;
             while let Some(r) = rows.next()? {
-                f(&message(r)?)?;
+                f(&message(&r)?)?;
             }
         }
         Ok(())
@@ -148,15 +144,15 @@ const INSERT: &str = "INSERT INTO {db}.messages(room_id, posted_at, id, message_
 /// Appends archived messages to one pool (Import, millions of them): the statements are prepared
 /// once, for the serving copy's duplicate check and for every copy's insert.
 pub struct MessageAppender<'a> {
-    held: CachedStatement<'a>,
-    copies: Vec<CachedStatement<'a>>,
+    held: Statement<'a>,
+    copies: Vec<Statement<'a>>,
 }
 
 impl MessageAppender<'_> {
     /// Does the room hold this MessageId at this time already? The copies hold the same
     /// messages, so the serving one answers for all.
     pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> db::Result<bool> {
-        Ok(self.held.exists(params![room_id, posted_at, message_id])?)
+        self.held.exists(params![room_id, posted_at, message_id])
     }
 
     /// Insert one message (its `id` from `Store::new_id`) into every copy. The room's content

@@ -1,10 +1,7 @@
 //! Chat rooms and their Members / Managers / Presenters lists, in pool databases.
 
-use crate::store::db;
+use crate::store::db::{self, OptionalExtension, Row, Value as SqlValue, params, params_from_iter};
 use std::collections::HashMap;
-
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 
 use std::sync::LazyLock;
 
@@ -61,7 +58,7 @@ pub struct RoomQuery {
     pub name_prefix: Option<String>,
 }
 
-fn room(r: &Row<'_>) -> rusqlite::Result<RoomRow> {
+fn room(r: &Row<'_>) -> db::Result<RoomRow> {
     Ok(RoomRow {
         id: r.get(0)?,
         cells: read_cells(&ROOM, r)?,
@@ -225,11 +222,7 @@ impl Store {
             cond(" AND r.content_bytes > ?", SqlValue::Integer(b));
         }
         sql.push_str(&format!(" ORDER BY {}", dialect::order_nocase("r.name")));
-        self.conn()
-            .prepare_cached(&sql)?
-            .query_map(params_from_iter(args), room)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+        self.db().prepare_cached(&sql)?.query_map(params_from_iter(args), room)?.collect()
     }
 
     /// Fill in the lists of `rooms` (all of one pool): per room for a few, in one pass for many.
@@ -237,10 +230,10 @@ impl Store {
         let s = &pool.schema;
         if rooms.len() <= 256 {
             let mut stmt = self
-                .conn()
+                .db()
                 .prepare_cached(&format!("SELECT list, entry FROM {s}.room_entries WHERE room_id = ?1 ORDER BY ord"))?;
             for r in rooms.iter_mut() {
-                let entries = stmt.query_map([r.id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+                let entries = stmt.query_map([r.id], |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)))?;
                 for e in entries {
                     let (list, entry) = e?;
                     if let Some(l) = r.list_mut(&list) {
@@ -251,11 +244,11 @@ impl Store {
             return Ok(());
         }
         let index: HashMap<i64, usize> = rooms.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-        let mut stmt = self.conn().prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT e.room_id, e.list, e.entry FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
              WHERE r.pool = ?1 ORDER BY e.ord"
         ))?;
-        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
             if let Some(l) = index.get(&id).and_then(|&i| rooms[i].list_mut(&list)) {
@@ -276,35 +269,33 @@ impl Store {
     /// Ids of the rooms of a pool whose `list` names any of `keys`.
     pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> db::Result<Vec<i64>> {
         let s = &pool.schema;
-        self.conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT DISTINCT e.room_id FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
                  WHERE {} AND e.list = ?2 AND r.pool = ?3",
                 dialect::in_json_list("e.entry").replace('?', &dialect::param(1))
             ))?
             .query_map(params![dialect::json_list(keys), list, pool.fqdn], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Ids of the rooms in these categories whose Members list is empty (they inherit the scope).
     pub fn rooms_inheriting_members(&self, pool: &PoolTarget, category_ids: &[i64]) -> db::Result<Vec<i64>> {
         let s = &pool.schema;
-        self.conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT r.id FROM {s}.rooms r WHERE {}
                  AND NOT EXISTS (SELECT 1 FROM {s}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)",
                 dialect::in_json_list("r.category_id").replace('?', &dialect::param(1))
             ))?
             .query_map(params![dialect::json_list(category_ids), MEMBERS], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Insert a room (its id must come from `new_id`) with its lists.
     pub fn insert_room(&self, pool: &PoolTarget, r: &RoomRow) -> db::Result<()> {
         let args = SQL.insert_args(&ROOM, &r.id, &r.cells);
-        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        self.pool_write(pool, &SQL.insert, &args)?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             self.insert_room_list(pool, r.id, list, r.list(list))?;
         }
@@ -314,7 +305,7 @@ impl Store {
     /// Write a room's properties, and those of its lists that differ from `before`.
     pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&ROOM, &r.id, &before.cells, &r.cells) {
-            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+            self.pool_write(pool, &sql, &args)?;
         }
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             if before.list(list) != r.list(list) {
@@ -353,9 +344,9 @@ impl Store {
     /// Does a room of this name exist in the pool (other than `except`)?
     pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<bool> {
         Ok(self
-            .conn()
+            .db()
             .prepare_cached(&format!("SELECT id FROM {}.rooms WHERE pool = ?1 AND name = ?2", pool.schema))?
-            .query_row(params![pool.fqdn, name], |r| r.get::<_, i64>(0))
+            .query_row(params![pool.fqdn, name], |r| r.get::<i64>(0))
             .optional()?
             .is_some_and(|id| Some(id) != except))
     }

@@ -203,6 +203,11 @@ impl<'c> Statement<'c> {
         }
     }
 
+    /// Does the query return any row?
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        Ok(self.query(params)?.next()?.is_some())
+    }
+
     /// The rows, mapped one at a time as the iterator is advanced (nothing is collected).
     pub fn query_map<T, P, F>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>>
     where
@@ -272,6 +277,15 @@ impl Row<'_> {
     pub fn get<T: FromValue>(&self, idx: usize) -> Result<T> {
         match &self.0 {
             RowInner::Sqlite(r) => sqlite::get(r, idx),
+        }
+    }
+
+    /// The error for column `idx` holding a value its reader cannot take, in the backend's
+    /// words (for readers that look at `get_ref` themselves).
+    #[cold]
+    pub fn conversion_error(&self, idx: usize, err: FromValueError) -> DbError {
+        match &self.0 {
+            RowInner::Sqlite(r) => sqlite::conversion_error(r, idx, err),
         }
     }
 

@@ -34,22 +34,43 @@ impl<'a> From<ValueRef<'a>> for SqlRef<'a> {
     }
 }
 
+/// A neutral value as rusqlite binds it: numbers and NULL by value, text and blobs borrowed
+/// (the forms rusqlite's own `ToSql` impls give, so both bind the same way).
+#[inline]
+fn to_output(v: ValueRef<'_>) -> ToSqlOutput<'_> {
+    use rusqlite::types::Value as SqlValue;
+    match v {
+        ValueRef::Null => ToSqlOutput::Owned(SqlValue::Null),
+        ValueRef::Integer(i) => ToSqlOutput::Owned(SqlValue::Integer(i)),
+        ValueRef::Real(r) => ToSqlOutput::Owned(SqlValue::Real(r)),
+        ValueRef::Text(t) => ToSqlOutput::Borrowed(SqlRef::Text(t)),
+        ValueRef::Blob(b) => ToSqlOutput::Borrowed(SqlRef::Blob(b)),
+    }
+}
+
 /// Binds a neutral parameter through rusqlite without copying it.
 pub(super) struct Bind<T>(pub(super) T);
 
 impl<T: ToValue> ToSql for Bind<T> {
     #[inline]
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        self.0.to_value().map(|v| ToSqlOutput::Borrowed(v.into())).map_err(rusqlite::Error::from)
+        self.0.to_value().map(to_output).map_err(rusqlite::Error::from)
     }
 }
 
-/// Lets the store's neutral values go where rusqlite wants `ToSql` (code not yet on the seam).
-impl ToSql for super::Value {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(ToSqlOutput::Borrowed(ValueRef::from(self).into()))
-    }
+/// Lets the store's neutral values go where rusqlite wants `ToSql` (tests, and code not yet on
+/// the seam).
+macro_rules! to_sql_through_to_value {
+    ($($t:ty),+) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                self.to_value().map(to_output).map_err(rusqlite::Error::from)
+            }
+        }
+    )+};
 }
+
+to_sql_through_to_value!(super::Value, crate::store::described::Bound<'_>);
 
 fn kind_of(e: &rusqlite::Error) -> ErrorKind {
     match e.sqlite_error_code() {
@@ -117,6 +138,12 @@ fn column_error(row: &rusqlite::Row<'_>, idx: usize, value: SqlRef<'_>, err: Fro
         FromValueError::Utf8(e) => rusqlite::Error::Utf8Error(idx, e),
         FromValueError::Other(e) => rusqlite::Error::FromSqlConversionFailure(idx, data_type, e),
     })
+}
+
+#[cold]
+pub(super) fn conversion_error(row: &rusqlite::Row<'_>, idx: usize, err: FromValueError) -> DbError {
+    let data_type = row.get_ref(idx).map(|v| v.data_type()).unwrap_or(rusqlite::types::Type::Null);
+    DbError::from(rusqlite::Error::FromSqlConversionFailure(idx, data_type, Box::new(err)))
 }
 
 /// Kept for `crate::interrupt`: lets a signal stop the running statement.

@@ -325,6 +325,14 @@ impl<'a, T: ToValue> Params for &'a [T] {
     }
 }
 
+impl<'a, T: ToValue, const N: usize> Params for &'a [T; N] {
+    type Item = &'a T;
+    type Iter = std::slice::Iter<'a, T>;
+    fn into_values(self) -> Self::Iter {
+        self.iter()
+    }
+}
+
 impl<'a, T: ToValue> Params for &'a Vec<T> {
     type Item = &'a T;
     type Iter = std::slice::Iter<'a, T>;
@@ -354,11 +362,12 @@ where
     }
 }
 
-/// `params![a, b]`: parameters of different types, as rusqlite's macro of the same name.
+/// `params![a, b]`: parameters of different types, as rusqlite's macro of the same name (a
+/// reference to an array of `&dyn ToValue`, so it is `Copy` and coerces to a slice).
 macro_rules! params {
     () => { () };
     ($($p:expr),+ $(,)?) => {
-        [$(&$p as &dyn $crate::store::db::ToValue),+]
+        &[$(&$p as &dyn $crate::store::db::ToValue),+]
     };
 }
 pub(crate) use params;
