@@ -1,10 +1,8 @@
 //! What role enforcement reads from the directory: the moment the directory and roles were last
 //! changed, the groups a principal belongs to (nested), and whether a role's group has a user.
 
-use crate::store::db;
+use crate::store::db::{self, OptionalExtension};
 use std::collections::HashSet;
-
-use rusqlite::OptionalExtension;
 
 use super::Store;
 use super::directory::PrincipalRow;
@@ -21,9 +19,9 @@ pub type AccessKey = (i64, Option<String>);
 
 impl Store {
     pub fn access_key(&self) -> db::Result<AccessKey> {
-        let version = self.conn().prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
+        let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
         let own: Option<String> = self
-            .conn()
+            .db()
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
             .query_row([ACCESS_VERSION], |r| r.get(0))
             .optional()?;
@@ -40,13 +38,12 @@ impl Store {
     /// Called by every write to principals, group members and roles.
     pub(crate) fn advance_access_version(&self) -> db::Result<()> {
         self.access_writes.set(self.access_writes.get() + 1);
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             )?
             .execute([ACCESS_VERSION, &uuid::Uuid::new_v4().to_string()])
-            .map(|_| ())?)
+            .map(|_| ())
     }
 
     /// SIP-less or not, the users whose logon name (SamAccountName) is `login`.
@@ -60,13 +57,13 @@ impl Store {
         let mut seen: HashSet<String> = HashSet::new();
         let mut names = Vec::new();
         let mut next = vec![super::directory::normalize_dn(dn)];
-        let mut query = self.conn().prepare_cached(
+        let mut query = self.db().prepare_cached(
             "SELECT g.dn, g.sam FROM group_members m JOIN principals g ON g.id = m.group_id
              WHERE m.member_dn = ?1 AND g.kind = 'Group'",
         )?;
         while let Some(member) = next.pop() {
             let groups: Vec<(String, Option<String>)> =
-                query.query_map([&member], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                query.query_map([&member], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<db::Result<_>>()?;
             for (group, sam) in groups {
                 if seen.insert(group.to_ascii_lowercase()) {
                     names.extend(sam);
@@ -81,17 +78,17 @@ impl Store {
     /// included? A membership cycle is walked once.
     pub fn group_has_user(&self, sam: &str) -> db::Result<bool> {
         let mut next: Vec<i64> = self
-            .conn()
+            .db()
             .prepare_cached("SELECT id FROM principals WHERE sam = ?1 AND kind = 'Group'")?
             .query_map([sam], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<db::Result<_>>()?;
         let mut seen: HashSet<i64> = next.iter().copied().collect();
-        let mut members = self.conn().prepare_cached(
+        let mut members = self.db().prepare_cached(
             "SELECT p.id, p.kind FROM group_members m JOIN principals p ON p.dn = m.member_dn WHERE m.group_id = ?1",
         )?;
         while let Some(group) = next.pop() {
             let found: Vec<(i64, String)> =
-                members.query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                members.query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<db::Result<_>>()?;
             for (id, kind) in found {
                 if kind == "User" {
                     return Ok(true);

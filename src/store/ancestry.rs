@@ -3,7 +3,7 @@
 //! keys, every group that contains it (transitively) and every OU/container/domain above its DN.
 //! Expanding one principal's ancestry is cheap; expanding groups into user lists is not.
 
-use crate::store::db;
+use crate::store::db::{self};
 use std::collections::{HashSet, VecDeque};
 
 use super::Store;
@@ -54,13 +54,13 @@ impl Store {
             up = parent_dn(&d);
             keys.insert(d.to_lowercase());
         }
-        let mut stmt = self.conn().prepare_cached(
+        let mut stmt = self.db().prepare_cached(
             "SELECT p.dn FROM group_members gm JOIN principals p ON p.id = gm.group_id WHERE gm.member_dn = ?1",
         )?;
         let mut queue = VecDeque::from([dn.clone()]);
         keys.insert(dn.to_lowercase());
         while let Some(member) = queue.pop_front() {
-            let groups: Vec<String> = stmt.query_map([&member], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let groups: Vec<String> = stmt.query_map([&member], |r| r.get(0))?.collect::<db::Result<_>>()?;
             for g in groups {
                 if keys.insert(g.to_lowercase()) {
                     queue.push_back(g);
