@@ -1,8 +1,7 @@
 //! Directory tables: principals (users, groups, contacts, OUs, containers, domains), group
 //! membership, RBAC roles.
 
-use crate::store::db;
-use rusqlite::{OptionalExtension, Row, params};
+use crate::store::db::{self, OptionalExtension, Row, params};
 
 use super::{Store, dialect};
 use crate::catalog::enums::PrincipalKind;
@@ -131,7 +130,7 @@ pub fn dn_within(dn: &str, root: &str) -> bool {
 const PRINCIPAL_COLUMNS: &str =
     "id, dn, kind, name, display_name, sip, sam, upn, registrar_pool, policy, attrs, endpoint_pool";
 
-fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
+fn principal(r: &Row<'_>) -> db::Result<PrincipalRow> {
     Ok(PrincipalRow {
         id: r.get(0)?,
         dn: r.get(1)?,
@@ -152,62 +151,57 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
 pub(super) const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
 
 impl Store {
-    pub(super) fn principals_where(&self, clause: &str, args: impl rusqlite::Params) -> db::Result<Vec<PrincipalRow>> {
-        self.conn()
+    pub(super) fn principals_where(&self, clause: &str, args: impl db::Params) -> db::Result<Vec<PrincipalRow>> {
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals {clause} {ORDER}"))?
             .query_map(args, principal)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Every principal in the standard order.
     pub fn principals(&self) -> db::Result<Vec<PrincipalRow>> {
-        self.principals_where("", [])
+        self.principals_where("", ())
     }
 
     /// The attribute names some principal of the directory carries (beyond the fixed columns),
     /// for telling a filter's typo from an attribute only some principals have.
     pub fn attribute_names(&self) -> db::Result<Vec<String>> {
-        self.conn()
+        self.db()
             .prepare_cached("SELECT DISTINCT j.key FROM principals p, json_each(p.attrs) j ORDER BY j.key")?
-            .query_map([], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .query_map((), |r| r.get(0))?
+            .collect()
     }
 
     /// SIP-enabled users in the standard order.
     pub fn users(&self) -> db::Result<Vec<PrincipalRow>> {
-        self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", [])
+        self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", ())
     }
 
     /// The first `limit` SIP-enabled users in the standard order (an index serves it).
     pub fn first_users(&self, limit: usize) -> db::Result<Vec<PrincipalRow>> {
-        self.conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE kind = 'User' AND sip IS NOT NULL {ORDER} LIMIT ?1"
             ))?
             .query_map([limit.min(i64::MAX as usize) as i64], principal)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     pub fn principal_by_dn(&self, dn: &str) -> db::Result<Option<PrincipalRow>> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1"))?
             .query_row([normalize_dn(dn)], principal)
-            .optional()?)
+            .optional()
     }
 
     /// By SIP address, with or without the `sip:` prefix.
     pub fn principal_by_sip(&self, sip: &str) -> db::Result<Option<PrincipalRow>> {
         let sip = sip.trim();
         let full = if starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1"))?
             .query_row([full], principal)
-            .optional()?)
+            .optional()
     }
 
     /// Resolve a user-id: SIP address, `DOMAIN\logon`, DN, UPN, or display name
@@ -277,11 +271,10 @@ impl Store {
     }
 
     pub fn group_members(&self, group_id: i64) -> db::Result<Vec<String>> {
-        self.conn()
+        self.db()
             .prepare_cached("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY rowid")?
             .query_map([group_id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Add or update principals by DN, replacing the member lists of the groups given.
@@ -290,26 +283,26 @@ impl Store {
         // row by row); their definitions are read back from the schema, not restated here.
         const BULK: usize = 5_000;
         let rebuild: Vec<(String, String)> = if specs.len() >= BULK {
-            self.conn()
+            self.db()
                 .prepare(dialect::INDEX_DEFINITIONS)?
                 .query_map(["principals"], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+                .collect::<db::Result<_>>()?
         } else {
             Vec::new()
         };
         for (name, _) in &rebuild {
-            self.conn().execute_batch(&dialect::drop_index(name))?;
+            self.db().execute_batch(&dialect::drop_index(name))?;
         }
         self.write_principals(specs)?;
         self.advance_access_version()?;
         for (_, sql) in &rebuild {
-            self.conn().execute_batch(sql)?;
+            self.db().execute_batch(sql)?;
         }
         Ok(())
     }
 
     fn write_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
-        let mut upsert = self.conn().prepare_cached(
+        let mut upsert = self.db().prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(dn) DO UPDATE SET kind = excluded.kind, name = excluded.name,
@@ -317,9 +310,9 @@ impl Store {
                 registrar_pool = excluded.registrar_pool, attrs = excluded.attrs, parent_dn = excluded.parent_dn
              RETURNING id",
         )?;
-        let mut clear = self.conn().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
+        let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
         let mut add =
-            self.conn().prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
+            self.db().prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
@@ -350,15 +343,15 @@ impl Store {
 
     pub fn remove_principal(&self, id: i64) -> db::Result<()> {
         self.advance_access_version()?;
-        Ok(self.conn().execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())?)
+        self.db().execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())
     }
 
     pub fn roles(&self) -> db::Result<Vec<RoleRow>> {
-        self.conn()
+        self.db()
             .prepare_cached(
                 "SELECT identity, sid, cmdlets, user_scopes, is_standard FROM roles ORDER BY identity COLLATE NOCASE",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 let identity: String = r.get(0)?;
                 let is_standard: bool = r.get(4)?;
                 let cmdlets: String = r.get(2)?;
@@ -377,14 +370,12 @@ impl Store {
                     is_standard,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     pub fn upsert_custom_role(&self, role: &RoleRow) -> db::Result<()> {
         self.advance_access_version()?;
-        Ok(self
-            .conn()
+        self.db()
             .execute(
                 "INSERT INTO roles(identity, sid, cmdlets, user_scopes, is_standard) VALUES (?1, ?2, ?3, ?4, 0)
                  ON CONFLICT(identity) DO UPDATE SET cmdlets = excluded.cmdlets, user_scopes = excluded.user_scopes",
@@ -395,7 +386,7 @@ impl Store {
                     serde_json::to_string(&role.user_scopes).unwrap_or_default()
                 ],
             )
-            .map(|_| ())?)
+            .map(|_| ())
     }
 }
 

@@ -194,12 +194,13 @@ impl Store {
         crate::files::create_private_file(path)
             .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
-        configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
-        let created = migrate(&conn, schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
-        topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
         let db = db::Db::Sqlite(conn);
         let handle = db.interrupt_handle();
         crate::interrupt::register(move || handle.interrupt());
+        configure(db.sqlite()).with_context(|| format!("cannot configure the store {}", path.display()))?;
+        let created =
+            migrate(db.sqlite(), schema::CENTRAL).with_context(|| format!("cannot migrate {}", path.display()))?;
+        topology::watch_topology(&db).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             db,
             path: path.to_path_buf(),
@@ -485,7 +486,7 @@ impl Store {
     /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
     pub(crate) fn cache_key(&self) -> db::Result<CacheKey> {
         let version = self.conn().prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
-        Ok((version, topology::topology_epoch(self.conn())?))
+        Ok((version, topology::topology_epoch(&self.db)?))
     }
 
     pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Rc<[PoolRow]>> {
