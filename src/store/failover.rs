@@ -12,8 +12,7 @@
 //! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
 //!   behind the target's (behind: only with Force, saying what is lost).
 
-use crate::store::db;
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
 use super::topology::PoolRow;
@@ -68,7 +67,7 @@ impl Store {
     /// The pool's mark in the central database.
     pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
         let mark: Option<(i64, Option<i64>)> = self
-            .conn()
+            .db()
             .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1")?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -77,21 +76,20 @@ impl Store {
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
     pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached(&format!("SELECT generation, seq FROM {schema}.pool_sync WHERE pool = ?1"))?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
-            .map(|m| m.unwrap_or((1, 0)))?)
+            .map(|m| m.unwrap_or((1, 0)))
     }
 
     /// Record `mark` as the pool's and as held by each of `copies`.
     pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> db::Result<()> {
-        self.conn()
+        self.db()
             .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
             .execute(params![fqdn, mark.0, mark.1])?;
         for schema in copies {
-            self.conn()
+            self.db()
                 .prepare_cached(&format!(
                     "INSERT INTO {schema}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                      ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation"
@@ -121,10 +119,10 @@ impl Store {
 
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
-        let rows: rusqlite::Result<Vec<String>> = self
-            .conn()
+        let rows: db::Result<Vec<String>> = self
+            .db()
             .prepare(&format!("PRAGMA {schema}.quick_check"))
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+            .and_then(|mut s| s.query_map((), |r| r.get(0))?.collect());
         match rows {
             Ok(r) if r.len() == 1 && r[0] == "ok" => Ok(()),
             Ok(r) => Err(r.into_iter().take(3).collect::<Vec<_>>().join("; ")),
@@ -452,25 +450,21 @@ impl Store {
         }
         let id = super::pool_files::create(&building)?;
         {
-            let db = super::db::Db::Sqlite(rusqlite::Connection::open_with_flags(
-                &building,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-            )?);
-            let conn = db.sqlite();
-            conn.pragma_update(None, "foreign_keys", true)?;
+            let db = db::Db::open_sqlite_rw(&building)?;
+            db.execute_batch("PRAGMA foreign_keys = ON")?;
             let mut uri = super::pool_files::uri_rw(&source);
             uri.truncate(uri.len() - "rw".len());
             uri.push_str("ro");
-            conn.execute("ATTACH DATABASE ?1 AS src", [uri])?;
-            conn.execute_batch("BEGIN IMMEDIATE")?;
+            db.execute("ATTACH DATABASE ?1 AS src", [uri])?;
+            db.execute_batch("BEGIN IMMEDIATE")?;
             super::pool_data::copy_pool_with(&db, fqdn, "src", "main")?;
-            conn.execute(
+            db.execute(
                 "INSERT INTO main.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                  ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation",
                 params![fqdn, next.1, next.0],
             )?;
-            conn.execute_batch("COMMIT; DETACH DATABASE src;")?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            db.execute_batch("COMMIT; DETACH DATABASE src;")?;
+            db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", (), |_| Ok(()))?;
         }
         fault::point("repair:built");
         let aside = super::pool_files::set_aside(&path)?;
@@ -479,7 +473,7 @@ impl Store {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
         fault::point("repair:renamed");
-        self.conn()
+        self.db()
             .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![plan.target_instance, id])?;
         Ok(aside)
     }

@@ -36,7 +36,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, params};
+use db::{OptionalExtension, params};
+use rusqlite::Connection;
 
 use crate::catalog::enums::PoolState;
 use topology::PoolRow;
@@ -163,7 +164,7 @@ fn configure(conn: &Connection) -> db::Result<()> {
 /// Apply the migrations this file has not seen yet, in one transaction. True when the file was
 /// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
 fn migrate(conn: &Connection, steps: &[&str]) -> db::Result<bool> {
-    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
+    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
     if version as usize >= steps.len() {
         return Ok(false);
     }
@@ -255,9 +256,9 @@ impl Store {
     }
 
     /// Transaction control runs once per call, or per item of a pipeline: cached statements
-    /// spare SQLite parsing them each time.
+    /// spare SQLite parsing them each time (`Db::begin` and the savepoints are cached too).
     fn control(&self, sql: &str) -> db::Result<()> {
-        Ok(self.conn().prepare_cached(sql)?.execute([]).map(|_| ())?)
+        self.db.prepare_cached(sql)?.execute(()).map(|_| ())
     }
 
     /// A write transaction takes the write lock of the central database before anything is read,
@@ -269,12 +270,12 @@ impl Store {
         self.recheck.set(false);
         self.forget_audit_head();
         self.end_of_transaction();
-        self.control("BEGIN DEFERRED")?;
+        self.db.begin(db::Begin::Deferred)?;
         if write {
             // A write statement, even one that changes nothing, takes the schema's write lock
             // (waiting for it as BEGIN IMMEDIATE would: nothing was read before it).
             if let Err(e) = self.control("DELETE FROM main.meta WHERE 0") {
-                let _ = self.control("ROLLBACK");
+                let _ = self.db.rollback();
                 return Err(e);
             }
         }
@@ -288,7 +289,7 @@ impl Store {
     /// the transaction ends.
     pub(crate) fn lock_copy(&self, schema: &str) -> db::Result<()> {
         if self.is_locked() && !self.copies_locked.borrow().contains(schema) {
-            self.conn().prepare_cached(&format!("DELETE FROM {schema}.pool_sync WHERE 0"))?.execute([])?;
+            self.db().prepare_cached(&format!("DELETE FROM {schema}.pool_sync WHERE 0"))?.execute(())?;
             self.copies_locked.borrow_mut().insert(schema.to_string());
         }
         Ok(())
@@ -312,7 +313,7 @@ impl Store {
             self.rollback();
             return Err(e);
         }
-        self.control("COMMIT")?;
+        self.db.commit()?;
         self.locked.set(false);
         self.end_of_transaction();
         Ok(())
@@ -420,11 +421,11 @@ impl Store {
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
     pub fn savepoint(&self) -> db::Result<()> {
         self.save_audit_state()?;
-        self.control("SAVEPOINT item").inspect_err(|_| self.drop_audit_state())
+        self.db.savepoint("item").inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_savepoint(&self) -> db::Result<()> {
-        self.control("RELEASE item")?;
+        self.db.release("item")?;
         self.drop_audit_state();
         Ok(())
     }
@@ -435,11 +436,11 @@ impl Store {
         self.restore_audit_state();
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
-        let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
+        let _ = self.db.rollback_to("item").and_then(|()| self.db.release("item"));
     }
 
     pub fn in_transaction(&self) -> bool {
-        !self.conn().is_autocommit()
+        !self.db().is_autocommit()
     }
 
     pub fn rollback(&self) {
@@ -447,8 +448,8 @@ impl Store {
         self.forget_audit_head();
         self.end_of_transaction();
         self.locked.set(false);
-        if !self.conn().is_autocommit() {
-            let _ = self.control("ROLLBACK");
+        if !self.db().is_autocommit() {
+            let _ = self.db.rollback();
         }
     }
 
@@ -470,7 +471,7 @@ impl Store {
     fn unmap(&self, schemas: &[&str], cache_size: i64) -> db::Result<Unmapped<'_>> {
         let mut guard = Unmapped { store: self, schemas: Vec::new() };
         for schema in schemas {
-            self.conn()
+            self.db()
                 .execute_batch(&format!("PRAGMA {schema}.mmap_size = 0; PRAGMA {schema}.cache_size = {cache_size};"))?;
             guard.schemas.push(schema.to_string());
         }
@@ -485,7 +486,7 @@ impl Store {
     /// Changes whenever another connection commits to the central database (SQLite's
     /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
     pub(crate) fn cache_key(&self) -> db::Result<CacheKey> {
-        let version = self.conn().prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
+        let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
         Ok((version, topology::topology_epoch(&self.db)?))
     }
 
@@ -514,10 +515,10 @@ impl Store {
 
     fn read_instance_rows(&self) -> db::Result<Rc<[InstanceRow]>> {
         Ok(self
-            .conn()
+            .db()
             .prepare_cached("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<db::Result<Vec<_>>>()?
             .into())
     }
 
@@ -547,7 +548,7 @@ impl Store {
             .collect();
         for key in stale {
             if let Some(a) = self.attached.borrow_mut().remove(&key) {
-                self.conn()
+                self.db()
                     .execute("DETACH DATABASE ?1", [&a.alias])
                     .with_context(|| format!("cannot detach {}", a.path.display()))?;
             }
@@ -578,7 +579,7 @@ impl Store {
                 Some(_) => {}
                 None => {
                     // A store from before files had identities: record the file it has.
-                    self.conn()
+                    self.db()
                         .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![identity, id])?;
                     adopted = true;
                 }
@@ -586,18 +587,18 @@ impl Store {
             let before = pool_files::file_key(&path);
             self.aliases.set(self.aliases.get() + 1);
             let alias = format!("pdb{}", self.aliases.get());
-            self.conn()
+            self.db()
                 .execute("ATTACH DATABASE ?1 AS ?2", params![pool_files::uri_rw(&path), alias])
                 .with_context(|| format!("cannot attach {}", path.display()))?;
             let after = pool_files::file_key(&path);
             let same: Option<String> = self
-                .conn()
-                .query_row(&format!("SELECT id FROM {alias}.pool_file"), [], |r| r.get(0))
+                .db()
+                .query_row(&format!("SELECT id FROM {alias}.pool_file"), (), |r| r.get(0))
                 .optional()
                 .ok()
                 .flatten();
             if before != after || after.is_none() || same.as_deref() != Some(id.as_str()) {
-                self.conn().execute("DETACH DATABASE ?1", [&alias])?;
+                self.db().execute("DETACH DATABASE ?1", [&alias])?;
                 self.unavailable
                     .borrow_mut()
                     .insert(key, format!("the file {} changed while it was being opened", path.display()));
@@ -605,7 +606,7 @@ impl Store {
             }
             // Pragmas other than journal_mode are per schema and per connection: without these the
             // attached pool databases would sync every commit (FULL) and keep a 2 MB cache.
-            self.conn()
+            self.db()
                 .execute_batch(&format!(
                     "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = {CACHE_SIZE};
                      PRAGMA {alias}.mmap_size = {MMAP_SIZE}; PRAGMA {alias}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
@@ -627,7 +628,7 @@ impl Store {
     /// The path of an SQL instance's pool database file (whether or not it exists).
     pub fn pool_file_path(&self, sql_instance: &str) -> db::Result<Option<PathBuf>> {
         let file: Option<String> = self
-            .conn()
+            .db()
             .prepare_cached("SELECT file FROM sql_instances WHERE identity = ?1")?
             .query_row([sql_instance], |r| r.get(0))
             .optional()?;
@@ -643,17 +644,14 @@ impl Store {
     }
 
     fn has_unrecorded_pools(&self) -> db::Result<bool> {
-        Ok(self
-            .conn()
-            .prepare_cached("SELECT EXISTS(SELECT 1 FROM pools WHERE seq IS NULL)")?
-            .query_row([], |r| r.get(0))?)
+        self.db().prepare_cached("SELECT EXISTS(SELECT 1 FROM pools WHERE seq IS NULL)")?.query_row((), |r| r.get(0))
     }
 
     /// A store from before pools had generations: record, once, the change counter of the copy
     /// serving each pool (or 0 when it cannot be read: the copies' checks then say what to do).
     fn record_legacy_pools(&self) -> anyhow::Result<()> {
         let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
-        self.conn().execute_batch("BEGIN IMMEDIATE")?;
+        self.db().execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> db::Result<()> {
             for p in &pools {
                 let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
@@ -661,15 +659,15 @@ impl Store {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,
                 };
-                self.conn().execute(
+                self.db().execute(
                     "UPDATE pools SET seq = ?2, generation = 1 WHERE fqdn = ?1 AND seq IS NULL",
                     params![p.fqdn, seq],
                 )?;
             }
-            Ok(self.conn().execute("UPDATE pools SET seq = 0 WHERE seq IS NULL", []).map(|_| ())?)
+            self.db().execute("UPDATE pools SET seq = 0 WHERE seq IS NULL", ()).map(|_| ())
         })();
         match result {
-            Ok(()) => self.conn().execute_batch("COMMIT")?,
+            Ok(()) => self.db().execute_batch("COMMIT")?,
             Err(e) => {
                 self.rollback();
                 return Err(e.into());
@@ -689,35 +687,32 @@ impl Store {
     }
 
     pub fn meta(&self, key: &str) -> db::Result<Option<String>> {
-        Ok(self.conn().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()?)
+        self.db().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> db::Result<()> {
-        Ok(self
-            .conn()
+        self.db()
             .execute(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
-            .map(|_| ())?)
+            .map(|_| ())
     }
 
     pub fn remove_meta(&self, key: &str) -> db::Result<()> {
-        Ok(self.conn().execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())?)
+        self.db().execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
     }
 
     /// Has any cmdlet ever changed this store (is anything in its audit)?
     pub fn has_changes(&self) -> db::Result<bool> {
         self.flush_audit()?;
-        Ok(self.conn().query_row("SELECT EXISTS(SELECT 1 FROM audit)", [], |r| r.get(0))?)
+        self.db().query_row("SELECT EXISTS(SELECT 1 FROM audit)", (), |r| r.get(0))
     }
 
     /// Has a directory been loaded (users, groups, OUs)? The application contacts of the
     /// topology's endpoints do not count.
     pub fn has_principals(&self) -> db::Result<bool> {
-        Ok(self
-            .conn()
-            .query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", [], |r| r.get(0))?)
+        self.db().query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", (), |r| r.get(0))
     }
 }
 
@@ -731,7 +726,7 @@ impl Drop for Unmapped<'_> {
     fn drop(&mut self) {
         for schema in &self.schemas {
             // Only speed is at stake if this fails; the connection stays correct.
-            let _ = self.store.conn().execute_batch(&format!(
+            let _ = self.store.db().execute_batch(&format!(
                 "PRAGMA {schema}.mmap_size = {MMAP_SIZE}; PRAGMA {schema}.cache_size = {CACHE_SIZE};"
             ));
         }

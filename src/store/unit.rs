@@ -64,11 +64,11 @@ impl Store {
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
     pub fn block_savepoint(&self, depth: usize) -> db::Result<()> {
         self.save_audit_state()?;
-        self.control(&format!("SAVEPOINT block{depth}")).inspect_err(|_| self.drop_audit_state())
+        self.db().savepoint(&format!("block{depth}")).inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_block(&self, depth: usize) -> db::Result<()> {
-        self.control(&format!("RELEASE block{depth}"))?;
+        self.db().release(&format!("block{depth}"))?;
         self.drop_audit_state();
         Ok(())
     }
@@ -80,9 +80,8 @@ impl Store {
         // The block's move of a pool mark may be among what is undone: the next change moves it.
         self.marked.borrow_mut().clear();
         self.restore_audit_state();
-        let _ = self
-            .control(&format!("ROLLBACK TO block{depth}"))
-            .and_then(|()| self.control(&format!("RELEASE block{depth}")));
+        let _ =
+            self.db().rollback_to(&format!("block{depth}")).and_then(|()| self.db().release(&format!("block{depth}")));
     }
 
     /// Where the audit ends now: the changes a unit records come after it.

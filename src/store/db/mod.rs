@@ -54,6 +54,14 @@ impl Db {
         }
     }
 
+    /// A SQLite database file of its own, read-write, `file:` URIs allowed in ATTACH (a repair
+    /// fills a new pool file through it); never created here.
+    pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI;
+        Ok(Db::Sqlite(rusqlite::Connection::open_with_flags(path, flags)?))
+    }
+
     pub fn interrupt_handle(&self) -> InterruptHandle {
         match self {
             Db::Sqlite(c) => InterruptHandle::Sqlite(sqlite::SqliteInterrupt(c.get_interrupt_handle())),
