@@ -8,9 +8,7 @@
 //! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
 //! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
 
-use crate::store::db;
-use rusqlite::types::ValueRef;
-use rusqlite::{OptionalExtension, Row, params};
+use crate::store::db::{self, OptionalExtension, Row, ValueRef, params};
 use sha2::{Digest, Sha256};
 
 use super::Store;
@@ -176,10 +174,10 @@ fn insert_sql(size_index: usize, shared: bool) -> &'static str {
     &all[usize::from(shared) * CHUNKS.len() + size_index]
 }
 
-fn bind_time(insert: &mut rusqlite::Statement<'_>, at: usize, row: &Packed) -> rusqlite::Result<()> {
+fn bind_time(insert: &mut db::Statement<'_>, at: usize, row: &Packed) -> db::Result<()> {
     match row.at() {
-        At::Millis(ms) => insert.raw_bind_parameter(at, ms),
-        At::Text(text) => insert.raw_bind_parameter(at, text),
+        At::Millis(ms) => insert.bind(at, ms),
+        At::Text(text) => insert.bind(at, text),
     }
 }
 
@@ -246,7 +244,7 @@ const COLUMNS: &str = "id, at, actor, cmdlet, target, parameters, before, after,
 /// A record read back: its fields as written (rebuilt from the stored form, see
 /// `audit_packing`), and whether the stored form was one pchat writes (false: someone edited the
 /// row in a way that leaves no record to rebuild; it is shown as stored).
-fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
+fn record(r: &Row<'_>) -> db::Result<(AuditRecord, bool)> {
     let mut well_formed = true;
     let time = match r.get_ref(1)? {
         ValueRef::Integer(ms) => packing::time_text(ms),
@@ -264,8 +262,8 @@ fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
             0
         }
     };
-    let target = r.get::<_, Option<String>>(4)?.unwrap_or_default();
-    let stored = r.get::<_, Option<String>>(5)?.unwrap_or_default();
+    let target = r.get::<Option<String>>(4)?.unwrap_or_default();
+    let stored = r.get::<Option<String>>(5)?.unwrap_or_default();
     let parameters = packing::parameters(stored, &target, packing).unwrap_or_else(|stored| {
         well_formed = false;
         stored
@@ -281,13 +279,13 @@ fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
     };
     let entry = AuditEntry {
         time,
-        actor: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        actor: r.get::<Option<String>>(2)?.unwrap_or_default(),
         cmdlet: r.get(3)?,
         target,
         parameters,
         before,
         after,
-        source: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        source: r.get::<Option<String>>(8)?.unwrap_or_default(),
     };
     Ok((AuditRecord { sequence: r.get(0)?, entry, hash }, well_formed))
 }
@@ -302,17 +300,16 @@ fn damaged(why: &str) -> db::DbError {
 impl Store {
     /// The stored head: records so far and the last hash as stored (32 bytes unless edited).
     fn audit_head(&self) -> db::Result<Option<(i64, Vec<u8>)>> {
-        Ok(self
-            .conn()
+        self.db()
             .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
-            .query_row([], |r| {
+            .query_row((), |r| {
                 let hash = match r.get_ref(1)? {
                     ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
                     _ => Vec::new(),
                 };
                 Ok((r.get(0)?, hash))
             })
-            .optional()?)
+            .optional()
     }
 
     /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
@@ -390,43 +387,43 @@ impl Store {
                 let shared = size > 1 && chunk.iter().all(|p| p.row.same_but_time_target_and_parameters(first));
                 let form = (size_index, shared);
                 if !matches!(&current, Some((f, _)) if *f == form) {
-                    current = Some((form, self.conn().prepare_cached(insert_sql(size_index, shared))?));
+                    current = Some((form, self.db().prepare_cached(insert_sql(size_index, shared))?));
                 }
                 let Some((_, insert)) = current.as_mut() else { continue };
                 let mut at = 1;
                 if shared {
-                    insert.raw_bind_parameter(1, first.actor())?;
-                    insert.raw_bind_parameter(2, first.cmdlet())?;
-                    insert.raw_bind_parameter(3, first.before())?;
-                    insert.raw_bind_parameter(4, first.after())?;
-                    insert.raw_bind_parameter(5, first.source())?;
-                    insert.raw_bind_parameter(6, first.packing)?;
+                    insert.bind(1, first.actor())?;
+                    insert.bind(2, first.cmdlet())?;
+                    insert.bind(3, first.before())?;
+                    insert.bind(4, first.after())?;
+                    insert.bind(5, first.source())?;
+                    insert.bind(6, first.packing)?;
                     at = 7;
                 }
                 for p in chunk {
                     let row = &p.row;
-                    insert.raw_bind_parameter(at, p.sequence)?;
+                    insert.bind(at, p.sequence)?;
                     if shared {
                         bind_time(insert, at + 1, row)?;
-                        insert.raw_bind_parameter(at + 2, row.target())?;
-                        insert.raw_bind_parameter(at + 3, row.parameters())?;
-                        insert.raw_bind_parameter(at + 4, &p.hash[..])?;
+                        insert.bind(at + 2, row.target())?;
+                        insert.bind(at + 3, row.parameters())?;
+                        insert.bind(at + 4, &p.hash[..])?;
                         at += 5;
                         continue;
                     }
                     bind_time(insert, at + 1, row)?;
-                    insert.raw_bind_parameter(at + 2, row.actor())?;
-                    insert.raw_bind_parameter(at + 3, row.cmdlet())?;
-                    insert.raw_bind_parameter(at + 4, row.target())?;
-                    insert.raw_bind_parameter(at + 5, row.parameters())?;
-                    insert.raw_bind_parameter(at + 6, row.before())?;
-                    insert.raw_bind_parameter(at + 7, row.after())?;
-                    insert.raw_bind_parameter(at + 8, row.source())?;
-                    insert.raw_bind_parameter(at + 9, &p.hash[..])?;
-                    insert.raw_bind_parameter(at + 10, row.packing)?;
+                    insert.bind(at + 2, row.actor())?;
+                    insert.bind(at + 3, row.cmdlet())?;
+                    insert.bind(at + 4, row.target())?;
+                    insert.bind(at + 5, row.parameters())?;
+                    insert.bind(at + 6, row.before())?;
+                    insert.bind(at + 7, row.after())?;
+                    insert.bind(at + 8, row.source())?;
+                    insert.bind(at + 9, &p.hash[..])?;
+                    insert.bind(at + 10, row.packing)?;
                     at += 11;
                 }
-                insert.raw_execute()?;
+                insert.execute_bound()?;
             }
         }
         Ok(())
@@ -479,7 +476,7 @@ impl Store {
         let head = self.audit_head.borrow_mut().take();
         match head {
             Some(h) if h.dirty => Ok(self
-                .conn()
+                .db()
                 .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
                 .execute(params![h.count, h.hash])
                 .map(|_| ())?),
@@ -497,18 +494,18 @@ impl Store {
     /// order, on the first open by this version (a migration step that needs SHA-256).
     pub(super) fn seal_unchained_audit(&self) -> db::Result<()> {
         let pending: bool =
-            self.conn().query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", [], |r| r.get(0))?;
+            self.db().query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", (), |r| r.get(0))?;
         if !pending {
             return Ok(());
         }
-        self.conn().execute_batch("BEGIN IMMEDIATE")?;
+        self.db().execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> db::Result<()> {
             let old: Vec<(AuditRecord, bool)> = self
-                .conn()
+                .db()
                 .prepare(&format!("SELECT {COLUMNS} FROM audit WHERE hash IS NULL ORDER BY id"))?
-                .query_map([], record)?
-                .collect::<rusqlite::Result<_>>()?;
-            self.conn().execute("DELETE FROM audit WHERE hash IS NULL", [])?;
+                .query_map((), record)?
+                .collect::<db::Result<_>>()?;
+            self.db().execute("DELETE FROM audit WHERE hash IS NULL", ())?;
             for (mut r, _) in old {
                 r.entry.actor = "(not recorded)".into();
                 r.entry.parameters = "{}".into();
@@ -518,10 +515,10 @@ impl Store {
             self.write_audit_head()
         })();
         match result {
-            Ok(()) => Ok(self.conn().execute_batch("COMMIT")?),
+            Ok(()) => Ok(self.db().execute_batch("COMMIT")?),
             Err(e) => {
                 self.forget_audit_head();
-                let _ = self.conn().execute_batch("ROLLBACK");
+                let _ = self.db().execute_batch("ROLLBACK");
                 Err(e)
             }
         }
@@ -537,7 +534,7 @@ impl Store {
             bound.as_deref().map(|b| packing::time_millis(b).unwrap_or(if b.starts_with('-') { -far } else { far }))
         };
         let (from_ms, to_ms) = (millis(&q.from, i64::MAX), millis(&q.to, i64::MAX));
-        self.conn()
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit
                  WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
@@ -549,8 +546,7 @@ impl Store {
             .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit, from_ms, to_ms], |r| {
                 record(r).map(|(r, _)| r)
             })?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(db::DbError::from)
+            .collect()
     }
 
     /// Walk the whole chain in bounded memory: one record at a time, read without the memory map
@@ -561,13 +557,13 @@ impl Store {
         self.flush_audit()?;
         let head = self.audit_head()?;
         let _streaming = self.streaming(&["main"])?;
-        let mut stmt = self.conn().prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
-        let mut rows = stmt.query([])?;
+        let mut stmt = self.db().prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
+        let mut rows = stmt.query(())?;
         let mut previous = GENESIS;
         let mut expected = 1;
         let mut broken = None;
         while let Some(row) = rows.next()? {
-            let (r, well_formed) = record(row)?;
+            let (r, well_formed) = record(&row)?;
             if r.sequence != expected {
                 broken = Some((
                     expected,

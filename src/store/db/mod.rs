@@ -211,6 +211,18 @@ impl<'c> Statement<'c> {
         }
     }
 
+    /// Bind one parameter (1-based) for `execute_bound`: for statements with hundreds of
+    /// parameters bound in a loop (the audit's many-row INSERT), with no slice built per call.
+    #[inline]
+    pub fn bind<T: ToValue>(&mut self, idx: usize, value: T) -> Result<()> {
+        Ok(self.sqlite().raw_bind_parameter(idx, Bind(value))?)
+    }
+
+    /// Run the statement with the parameters `bind` gave it; the number of rows changed.
+    pub fn execute_bound(&mut self) -> Result<usize> {
+        Ok(self.sqlite().raw_execute()?)
+    }
+
     /// Does the query return any row?
     pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
         Ok(self.query(params)?.next()?.is_some())

@@ -247,6 +247,12 @@ impl ToValue for [u8] {
     }
 }
 
+impl<const N: usize> ToValue for [u8; N] {
+    fn to_value(&self) -> Result<ValueRef<'_>> {
+        Ok(ValueRef::Blob(self))
+    }
+}
+
 impl ToValue for Vec<u8> {
     fn to_value(&self) -> Result<ValueRef<'_>> {
         Ok(ValueRef::Blob(self))
