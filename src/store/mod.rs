@@ -232,8 +232,10 @@ impl Store {
         Ok(store)
     }
 
-    /// The SQLite connection, for store code not yet on the seam (`db`).
-    pub fn conn(&self) -> &Connection {
+    /// The SQLite connection, for tests that inspect or damage the files behind the store's
+    /// back. The store itself goes through `db` (the seam), so nothing else may reach it.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
         self.db.sqlite()
     }
 

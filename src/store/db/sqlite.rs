@@ -154,11 +154,3 @@ impl SqliteInterrupt {
         self.0.interrupt();
     }
 }
-
-/// For store code not yet on the seam that hands rusqlite's errors straight to a cmdlet: the
-/// same translation as for a `DbError` (step 1 of the port removes its last users).
-impl From<rusqlite::Error> for crate::errors::CmdletError {
-    fn from(e: rusqlite::Error) -> Self {
-        DbError::from(e).into()
-    }
-}
