@@ -20,7 +20,7 @@ use sqlite::Bind;
 
 /// A connection to the store's database.
 pub enum Db {
-    Sqlite(rusqlite::Connection),
+    Sqlite(sqlite::Connection),
 }
 
 /// How a transaction takes its locks (SQLite's BEGIN variants; PostgreSQL will map both onto
@@ -48,7 +48,7 @@ impl InterruptHandle {
 
 impl Db {
     /// The SQLite connection, for code not yet moved onto the seam (step 1 removes its callers).
-    pub fn sqlite(&self) -> &rusqlite::Connection {
+    pub fn sqlite(&self) -> &sqlite::Connection {
         match self {
             Db::Sqlite(c) => c,
         }
@@ -57,9 +57,7 @@ impl Db {
     /// A SQLite database file of its own, read-write, `file:` URIs allowed in ATTACH (a repair
     /// fills a new pool file through it); never created here.
     pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
-        use rusqlite::OpenFlags;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI;
-        Ok(Db::Sqlite(rusqlite::Connection::open_with_flags(path, flags)?))
+        Ok(Db::Sqlite(sqlite::open_rw(path)?))
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {
@@ -175,13 +173,13 @@ fn savepoint_sql(verb: &'static str, name: &str) -> Cow<'static, str> {
 pub struct Statement<'c>(StatementInner<'c>);
 
 enum StatementInner<'c> {
-    Sqlite(rusqlite::Statement<'c>),
-    SqliteCached(rusqlite::CachedStatement<'c>),
+    Sqlite(sqlite::Stmt<'c>),
+    SqliteCached(sqlite::CachedStmt<'c>),
 }
 
 impl<'c> Statement<'c> {
     #[inline]
-    fn sqlite(&mut self) -> &mut rusqlite::Statement<'c> {
+    fn sqlite(&mut self) -> &mut sqlite::Stmt<'c> {
         match &mut self.0 {
             StatementInner::Sqlite(s) => s,
             StatementInner::SqliteCached(s) => s,
@@ -191,12 +189,12 @@ impl<'c> Statement<'c> {
     /// Run it; the number of rows changed.
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
         let s = self.sqlite();
-        Ok(s.execute(rusqlite::params_from_iter(params.into_values().map(Bind)))?)
+        Ok(s.execute(sqlite::bind_all(params))?)
     }
 
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
         let s = self.sqlite();
-        Ok(Rows(RowsInner::Sqlite(s.query(rusqlite::params_from_iter(params.into_values().map(Bind)))?)))
+        Ok(Rows(RowsInner::Sqlite(s.query(sqlite::bind_all(params))?)))
     }
 
     pub fn query_row<T, P, F>(&mut self, params: P, f: F) -> Result<T>
@@ -250,7 +248,7 @@ impl<'c> Statement<'c> {
 pub struct Rows<'s>(RowsInner<'s>);
 
 enum RowsInner<'s> {
-    Sqlite(rusqlite::Rows<'s>),
+    Sqlite(sqlite::SqlRows<'s>),
 }
 
 impl Rows<'_> {
@@ -288,7 +286,7 @@ impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<'_, F> {
 pub struct Row<'r>(RowInner<'r>);
 
 enum RowInner<'r> {
-    Sqlite(&'r rusqlite::Row<'r>),
+    Sqlite(&'r sqlite::SqlRow<'r>),
 }
 
 impl Row<'_> {

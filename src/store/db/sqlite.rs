@@ -5,8 +5,27 @@
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlRef};
 use rusqlite::{ErrorCode, ToSql};
 
-use super::value::{FromValue, FromValueError, ToValue, ValueRef};
+use super::value::{FromValue, FromValueError, Params, ToValue, ValueRef};
 use super::{DbError, ErrorKind};
+
+/// The SQLite types `Db`'s variants hold, named here so that only this module names rusqlite.
+pub use rusqlite::Connection;
+pub(super) type Stmt<'c> = rusqlite::Statement<'c>;
+pub(super) type CachedStmt<'c> = rusqlite::CachedStatement<'c>;
+pub(super) type SqlRows<'s> = rusqlite::Rows<'s>;
+pub(super) type SqlRow<'r> = rusqlite::Row<'r>;
+
+/// Neutral parameters as rusqlite binds them (borrowed, one `ToSql` call each, as before).
+#[inline]
+pub(super) fn bind_all<P: Params>(params: P) -> impl rusqlite::Params {
+    rusqlite::params_from_iter(params.into_values().map(Bind))
+}
+
+/// A database file, read-write, `file:` URIs allowed in ATTACH; never created.
+pub(super) fn open_rw(path: &std::path::Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)
+}
 
 impl<'a> From<SqlRef<'a>> for ValueRef<'a> {
     #[inline]
