@@ -527,7 +527,7 @@ fn bench_audit_verify(ctx: &mut Ctx) -> Result<Vec<Row>, String> {
     let db = own.join("pchat.db");
     let started = Instant::now();
     {
-        let e = |e: rusqlite::Error| e.to_string();
+        let e = |e: pchat::store::db::DbError| e.to_string();
         let store = pchat::store::Store::open(&db).map_err(|e| format!("{e:#}"))?;
         store.begin(true).map_err(e)?;
         for i in 0..records {

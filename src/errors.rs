@@ -115,23 +115,6 @@ impl fmt::Display for CmdletError {
 
 impl std::error::Error for CmdletError {}
 
-/// Store failures surface as InvalidOperation on the object being changed, never as a panic.
-impl From<rusqlite::Error> for CmdletError {
-    fn from(e: rusqlite::Error) -> Self {
-        // A signal interrupted the running statement (see `interrupt`).
-        if crate::interrupt::requested() && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) {
-            return stopped("");
-        }
-        // The store refuses some writes with a cmdlet error carried through rusqlite's error type.
-        if let rusqlite::Error::ToSqlConversionFailure(inner) = &e
-            && let Some(refusal) = inner.downcast_ref::<CmdletError>()
-        {
-            return refusal.clone();
-        }
-        CmdletError::invalid_operation(format!("store error: {e}"))
-    }
-}
-
 pub type CmdletResult<T> = Result<T, CmdletError>;
 
 /// The terminating error a cmdlet stops with when a signal asked it to; `done` says what was

@@ -14,8 +14,10 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The write end of the self-pipe the handler wakes the watcher thread with.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
 
-/// Running SQL statements to interrupt (one per open store connection).
-static HANDLES: Mutex<Vec<rusqlite::InterruptHandle>> = Mutex::new(Vec::new());
+/// Interrupts the running SQL statement of each open store connection. Callbacks rather than
+/// the database's handle type: this module sits below the store.
+type Interrupter = Box<dyn Fn() + Send>;
+static HANDLES: Mutex<Vec<Interrupter>> = Mutex::new(Vec::new());
 
 /// Has a signal asked the running statement to stop?
 pub fn requested() -> bool {
@@ -55,9 +57,9 @@ pub fn describe(done: &str) -> String {
 }
 
 /// Let a signal interrupt this connection's running statement.
-pub fn register(handle: rusqlite::InterruptHandle) {
+pub fn register(interrupt: impl Fn() + Send + 'static) {
     if let Ok(mut handles) = HANDLES.lock() {
-        handles.push(handle);
+        handles.push(Box::new(interrupt));
     }
 }
 
@@ -102,7 +104,7 @@ pub fn install() {
                     if n > 0
                         && let Ok(handles) = HANDLES.lock()
                     {
-                        handles.iter().for_each(|h| h.interrupt());
+                        handles.iter().for_each(|interrupt| interrupt());
                     }
                 }
             });

@@ -1,9 +1,8 @@
 //! What role enforcement reads from the directory: the moment the directory and roles were last
 //! changed, the groups a principal belongs to (nested), and whether a role's group has a user.
 
+use crate::store::db::{self, OptionalExtension};
 use std::collections::HashSet;
-
-use rusqlite::OptionalExtension;
 
 use super::Store;
 use super::directory::PrincipalRow;
@@ -19,10 +18,10 @@ const ACCESS_VERSION: &str = "access_version";
 pub type AccessKey = (i64, Option<String>);
 
 impl Store {
-    pub fn access_key(&self) -> rusqlite::Result<AccessKey> {
-        let version = self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
+    pub fn access_key(&self) -> db::Result<AccessKey> {
+        let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
         let own: Option<String> = self
-            .conn
+            .db()
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
             .query_row([ACCESS_VERSION], |r| r.get(0))
             .optional()?;
@@ -37,9 +36,9 @@ impl Store {
     }
 
     /// Called by every write to principals, group members and roles.
-    pub(crate) fn advance_access_version(&self) -> rusqlite::Result<()> {
+    pub(crate) fn advance_access_version(&self) -> db::Result<()> {
         self.access_writes.set(self.access_writes.get() + 1);
-        self.conn
+        self.db()
             .prepare_cached(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             )?
@@ -48,23 +47,23 @@ impl Store {
     }
 
     /// SIP-less or not, the users whose logon name (SamAccountName) is `login`.
-    pub fn users_by_logon(&self, login: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub fn users_by_logon(&self, login: &str) -> db::Result<Vec<PrincipalRow>> {
         self.principals_where("WHERE sam = ?1 AND kind = 'User'", [login])
     }
 
     /// The logon names (SamAccountName) of every group `dn` belongs to, directly or through
     /// nested groups. A membership cycle is walked once.
-    pub fn group_names_of(&self, dn: &str) -> rusqlite::Result<Vec<String>> {
+    pub fn group_names_of(&self, dn: &str) -> db::Result<Vec<String>> {
         let mut seen: HashSet<String> = HashSet::new();
         let mut names = Vec::new();
         let mut next = vec![super::directory::normalize_dn(dn)];
-        let mut query = self.conn.prepare_cached(
+        let mut query = self.db().prepare_cached(
             "SELECT g.dn, g.sam FROM group_members m JOIN principals g ON g.id = m.group_id
              WHERE m.member_dn = ?1 AND g.kind = 'Group'",
         )?;
         while let Some(member) = next.pop() {
             let groups: Vec<(String, Option<String>)> =
-                query.query_map([&member], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                query.query_map([&member], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<db::Result<_>>()?;
             for (group, sam) in groups {
                 if seen.insert(group.to_ascii_lowercase()) {
                     names.extend(sam);
@@ -77,19 +76,19 @@ impl Store {
 
     /// Does the group whose logon name is `sam` have a user among its members, nested groups
     /// included? A membership cycle is walked once.
-    pub fn group_has_user(&self, sam: &str) -> rusqlite::Result<bool> {
+    pub fn group_has_user(&self, sam: &str) -> db::Result<bool> {
         let mut next: Vec<i64> = self
-            .conn
+            .db()
             .prepare_cached("SELECT id FROM principals WHERE sam = ?1 AND kind = 'Group'")?
             .query_map([sam], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<db::Result<_>>()?;
         let mut seen: HashSet<i64> = next.iter().copied().collect();
-        let mut members = self.conn.prepare_cached(
+        let mut members = self.db().prepare_cached(
             "SELECT p.id, p.kind FROM group_members m JOIN principals p ON p.dn = m.member_dn WHERE m.group_id = ?1",
         )?;
         while let Some(group) = next.pop() {
             let found: Vec<(i64, String)> =
-                members.query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+                members.query_map([group], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<db::Result<_>>()?;
             for (id, kind) in found {
                 if kind == "User" {
                     return Ok(true);

@@ -1,9 +1,8 @@
 //! Add-ins (a named URL per pool) in pool databases. Rooms reference add-ins by id, so a rename
 //! carries them along and a deletion clears their Addin (ON DELETE SET NULL).
 
+use crate::store::db::{self, OptionalExtension, params};
 use std::sync::LazyLock;
-
-use rusqlite::{OptionalExtension, ToSql, params};
 
 use super::described::{Kind, ScalarRow, Statements};
 use super::pools::PoolTarget;
@@ -57,8 +56,8 @@ impl AddinRow {
 
 impl Store {
     /// Every add-in of a pool, by name.
-    pub fn addins(&self, pool: &PoolTarget) -> rusqlite::Result<Vec<AddinRow>> {
-        self.conn
+    pub fn addins(&self, pool: &PoolTarget) -> db::Result<Vec<AddinRow>> {
+        self.db()
             .prepare_cached(&format!(
                 "{} WHERE a.pool = {} ORDER BY {}",
                 dialect::on_schema(&SQL.select, &pool.schema),
@@ -69,8 +68,8 @@ impl Store {
             .collect()
     }
 
-    pub fn addin_by_name(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<AddinRow>> {
-        self.conn
+    pub fn addin_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<AddinRow>> {
+        self.db()
             .prepare_cached(&format!(
                 "{} WHERE a.pool = {} AND a.name = {}",
                 dialect::on_schema(&SQL.select, &pool.schema),
@@ -82,26 +81,26 @@ impl Store {
     }
 
     /// Insert an add-in (its id must come from `new_id`).
-    pub fn insert_addin(&self, pool: &PoolTarget, a: &AddinRow) -> rusqlite::Result<()> {
+    pub fn insert_addin(&self, pool: &PoolTarget, a: &AddinRow) -> db::Result<()> {
         let args = SQL.insert_args(&ADDIN, &a.id, &a.cells);
-        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>()).map(|_| ())
+        self.pool_write(pool, &SQL.insert, &args).map(|_| ())
     }
 
     /// Write the properties of an add-in that differ from `before`.
-    pub fn update_addin(&self, pool: &PoolTarget, before: &AddinRow, a: &AddinRow) -> rusqlite::Result<()> {
+    pub fn update_addin(&self, pool: &PoolTarget, before: &AddinRow, a: &AddinRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&ADDIN, &a.id, &before.cells, &a.cells) {
-            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+            self.pool_write(pool, &sql, &args)?;
         }
         Ok(())
     }
 
-    pub fn addin_room_count(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<i64> {
-        self.conn
+    pub fn addin_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
+        self.db()
             .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE addin_id = ?1", pool.schema))?
             .query_row([id], |r| r.get(0))
     }
 
-    pub fn delete_addin(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+    pub fn delete_addin(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.addins WHERE id = ?1", params![id]).map(|_| ())
     }
 }

@@ -3,6 +3,7 @@
 //! keys, every group that contains it (transitively) and every OU/container/domain above its DN.
 //! Expanding one principal's ancestry is cheap; expanding groups into user lists is not.
 
+use crate::store::db::{self};
 use std::collections::{HashSet, VecDeque};
 
 use super::Store;
@@ -42,7 +43,7 @@ pub fn in_scope(a: &Ancestry, allowed: &[String], denied: &[String]) -> bool {
 impl Store {
     /// The ancestry of a directory principal: groups are followed upwards with a visited set, so
     /// cyclic nesting terminates.
-    pub fn ancestry(&self, p: &PrincipalRow) -> rusqlite::Result<Ancestry> {
+    pub fn ancestry(&self, p: &PrincipalRow) -> db::Result<Ancestry> {
         let mut keys = HashSet::new();
         if let Some(sip) = &p.sip {
             keys.insert(sip.to_lowercase());
@@ -53,13 +54,13 @@ impl Store {
             up = parent_dn(&d);
             keys.insert(d.to_lowercase());
         }
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.db().prepare_cached(
             "SELECT p.dn FROM group_members gm JOIN principals p ON p.id = gm.group_id WHERE gm.member_dn = ?1",
         )?;
         let mut queue = VecDeque::from([dn.clone()]);
         keys.insert(dn.to_lowercase());
         while let Some(member) = queue.pop_front() {
-            let groups: Vec<String> = stmt.query_map([&member], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            let groups: Vec<String> = stmt.query_map([&member], |r| r.get(0))?.collect::<db::Result<_>>()?;
             for g in groups {
                 if keys.insert(g.to_lowercase()) {
                     queue.push_back(g);
@@ -70,7 +71,7 @@ impl Store {
     }
 
     /// The ancestry of a stored key; a key naming no principal (a leaver) covers only itself.
-    pub fn ancestry_of_key(&self, key: &str) -> rusqlite::Result<Ancestry> {
+    pub fn ancestry_of_key(&self, key: &str) -> db::Result<Ancestry> {
         let found = if key.contains('=') { self.principal_by_dn(key)? } else { self.principal_by_sip(key)? };
         match found {
             Some(p) => self.ancestry(&p),
@@ -80,7 +81,7 @@ impl Store {
 
     /// Users covered by list entries: listed users, transitive members of listed groups and users
     /// inside listed OUs/containers/domains (each once, in no particular order).
-    pub fn users_covered(&self, entries: &[String]) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub fn users_covered(&self, entries: &[String]) -> db::Result<Vec<PrincipalRow>> {
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         let mut roots = Vec::new();

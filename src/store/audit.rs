@@ -8,8 +8,7 @@
 //! removed from the end of the trail leave the head pointing past them. Someone who can rewrite the whole database can rewrite both consistently; the head
 //! reported by Test-CsPersistentChatAuditRecord, kept somewhere else, catches that (docs/security.md).
 
-use rusqlite::types::ValueRef;
-use rusqlite::{OptionalExtension, Row, params};
+use crate::store::db::{self, OptionalExtension, Row, ValueRef, params};
 use sha2::{Digest, Sha256};
 
 use super::Store;
@@ -175,10 +174,10 @@ fn insert_sql(size_index: usize, shared: bool) -> &'static str {
     &all[usize::from(shared) * CHUNKS.len() + size_index]
 }
 
-fn bind_time(insert: &mut rusqlite::Statement<'_>, at: usize, row: &Packed) -> rusqlite::Result<()> {
+fn bind_time(insert: &mut db::Statement<'_>, at: usize, row: &Packed) -> db::Result<()> {
     match row.at() {
-        At::Millis(ms) => insert.raw_bind_parameter(at, ms),
-        At::Text(text) => insert.raw_bind_parameter(at, text),
+        At::Millis(ms) => insert.bind(at, ms),
+        At::Text(text) => insert.bind(at, text),
     }
 }
 
@@ -245,7 +244,7 @@ const COLUMNS: &str = "id, at, actor, cmdlet, target, parameters, before, after,
 /// A record read back: its fields as written (rebuilt from the stored form, see
 /// `audit_packing`), and whether the stored form was one pchat writes (false: someone edited the
 /// row in a way that leaves no record to rebuild; it is shown as stored).
-fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
+fn record(r: &Row<'_>) -> db::Result<(AuditRecord, bool)> {
     let mut well_formed = true;
     let time = match r.get_ref(1)? {
         ValueRef::Integer(ms) => packing::time_text(ms),
@@ -263,8 +262,8 @@ fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
             0
         }
     };
-    let target = r.get::<_, Option<String>>(4)?.unwrap_or_default();
-    let stored = r.get::<_, Option<String>>(5)?.unwrap_or_default();
+    let target = r.get::<Option<String>>(4)?.unwrap_or_default();
+    let stored = r.get::<Option<String>>(5)?.unwrap_or_default();
     let parameters = packing::parameters(stored, &target, packing).unwrap_or_else(|stored| {
         well_formed = false;
         stored
@@ -280,30 +279,30 @@ fn record(r: &Row<'_>) -> rusqlite::Result<(AuditRecord, bool)> {
     };
     let entry = AuditEntry {
         time,
-        actor: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        actor: r.get::<Option<String>>(2)?.unwrap_or_default(),
         cmdlet: r.get(3)?,
         target,
         parameters,
         before,
         after,
-        source: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+        source: r.get::<Option<String>>(8)?.unwrap_or_default(),
     };
     Ok((AuditRecord { sequence: r.get(0)?, entry, hash }, well_formed))
 }
 
 /// Why an append could not continue the chain.
-fn damaged(why: &str) -> rusqlite::Error {
-    rusqlite::Error::ToSqlConversionFailure(Box::new(crate::errors::CmdletError::invalid_operation(format!(
+fn damaged(why: &str) -> db::DbError {
+    db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
         "the audit trail is damaged ({why}); no change is made without its record: Test-CsPersistentChatAuditRecord names the first bad record"
-    )).terminating()))
+    )).terminating())
 }
 
 impl Store {
     /// The stored head: records so far and the last hash as stored (32 bytes unless edited).
-    fn audit_head(&self) -> rusqlite::Result<Option<(i64, Vec<u8>)>> {
-        self.conn
+    fn audit_head(&self) -> db::Result<Option<(i64, Vec<u8>)>> {
+        self.db()
             .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
-            .query_row([], |r| {
+            .query_row((), |r| {
                 let hash = match r.get_ref(1)? {
                     ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
                     _ => Vec::new(),
@@ -315,12 +314,12 @@ impl Store {
 
     /// Add a record at the end of the chain, inside the current transaction (`commit` writes the
     /// head).
-    pub fn append_audit(&self, e: &AuditEntry) -> rusqlite::Result<()> {
+    pub fn append_audit(&self, e: &AuditEntry) -> db::Result<()> {
         self.append_audit_record(&e.borrowed())
     }
 
     /// `append_audit` of a borrowed record.
-    pub fn append_audit_record(&self, e: &NewRecord<'_>) -> rusqlite::Result<()> {
+    pub fn append_audit_record(&self, e: &NewRecord<'_>) -> db::Result<()> {
         let known = self.audit_head.borrow().clone();
         let head = match known {
             Some(head) => head,
@@ -344,15 +343,13 @@ impl Store {
     /// in memory (see `Waiting`) until a read of the trail, the commit, or a savepoint opened
     /// with many of them waiting; they are still inserted in the transaction of the change they
     /// record (a failed insert fails the commit, see `commit`).
-    pub(super) fn flush_audit(&self) -> rusqlite::Result<()> {
+    pub(super) fn flush_audit(&self) -> db::Result<()> {
         let mut waiting = self.audit_pending.borrow_mut();
         let from = waiting.inserted - waiting.first;
         if from < waiting.records.len() {
-            self.insert_audit(&waiting.records[from..]).map_err(|err| match err {
-                rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-                    damaged("its head is behind its records")
-                }
-                other => other,
+            self.insert_audit(&waiting.records[from..]).map_err(|err| match err.kind() {
+                db::ErrorKind::Constraint => damaged("its head is behind its records"),
+                _ => err,
             })?;
             waiting.inserted = waiting.first + waiting.records.len();
         }
@@ -377,7 +374,7 @@ impl Store {
     /// 1,600 statements rather than 100,000. When the records of a statement differ in their
     /// time, target and parameters only (a pipeline's), what they share is bound once: SQLite
     /// copies every text bound.
-    fn insert_audit(&self, records: &[Pending]) -> rusqlite::Result<()> {
+    fn insert_audit(&self, records: &[Pending]) -> db::Result<()> {
         let mut rest = records;
         // The statement of the last chunk, kept for the next one of the same form (the cache
         // hashes the whole SQL text of each it hands out).
@@ -390,43 +387,43 @@ impl Store {
                 let shared = size > 1 && chunk.iter().all(|p| p.row.same_but_time_target_and_parameters(first));
                 let form = (size_index, shared);
                 if !matches!(&current, Some((f, _)) if *f == form) {
-                    current = Some((form, self.conn.prepare_cached(insert_sql(size_index, shared))?));
+                    current = Some((form, self.db().prepare_cached(insert_sql(size_index, shared))?));
                 }
                 let Some((_, insert)) = current.as_mut() else { continue };
                 let mut at = 1;
                 if shared {
-                    insert.raw_bind_parameter(1, first.actor())?;
-                    insert.raw_bind_parameter(2, first.cmdlet())?;
-                    insert.raw_bind_parameter(3, first.before())?;
-                    insert.raw_bind_parameter(4, first.after())?;
-                    insert.raw_bind_parameter(5, first.source())?;
-                    insert.raw_bind_parameter(6, first.packing)?;
+                    insert.bind(1, first.actor())?;
+                    insert.bind(2, first.cmdlet())?;
+                    insert.bind(3, first.before())?;
+                    insert.bind(4, first.after())?;
+                    insert.bind(5, first.source())?;
+                    insert.bind(6, first.packing)?;
                     at = 7;
                 }
                 for p in chunk {
                     let row = &p.row;
-                    insert.raw_bind_parameter(at, p.sequence)?;
+                    insert.bind(at, p.sequence)?;
                     if shared {
                         bind_time(insert, at + 1, row)?;
-                        insert.raw_bind_parameter(at + 2, row.target())?;
-                        insert.raw_bind_parameter(at + 3, row.parameters())?;
-                        insert.raw_bind_parameter(at + 4, &p.hash[..])?;
+                        insert.bind(at + 2, row.target())?;
+                        insert.bind(at + 3, row.parameters())?;
+                        insert.bind(at + 4, &p.hash[..])?;
                         at += 5;
                         continue;
                     }
                     bind_time(insert, at + 1, row)?;
-                    insert.raw_bind_parameter(at + 2, row.actor())?;
-                    insert.raw_bind_parameter(at + 3, row.cmdlet())?;
-                    insert.raw_bind_parameter(at + 4, row.target())?;
-                    insert.raw_bind_parameter(at + 5, row.parameters())?;
-                    insert.raw_bind_parameter(at + 6, row.before())?;
-                    insert.raw_bind_parameter(at + 7, row.after())?;
-                    insert.raw_bind_parameter(at + 8, row.source())?;
-                    insert.raw_bind_parameter(at + 9, &p.hash[..])?;
-                    insert.raw_bind_parameter(at + 10, row.packing)?;
+                    insert.bind(at + 2, row.actor())?;
+                    insert.bind(at + 3, row.cmdlet())?;
+                    insert.bind(at + 4, row.target())?;
+                    insert.bind(at + 5, row.parameters())?;
+                    insert.bind(at + 6, row.before())?;
+                    insert.bind(at + 7, row.after())?;
+                    insert.bind(at + 8, row.source())?;
+                    insert.bind(at + 9, &p.hash[..])?;
+                    insert.bind(at + 10, row.packing)?;
                     at += 11;
                 }
-                insert.raw_execute()?;
+                insert.execute_bound()?;
             }
         }
         Ok(())
@@ -437,7 +434,7 @@ impl Store {
     /// savepoint (a pipeline's items): memory stays bounded and the insertion happens at the
     /// level they belong to, not inside the new savepoint (whose journal would copy the audit's
     /// last page for every item).
-    pub(super) fn save_audit_state(&self) -> rusqlite::Result<()> {
+    pub(super) fn save_audit_state(&self) -> db::Result<()> {
         let (appended, uninserted) = {
             let w = self.audit_pending.borrow();
             (w.first + w.records.len(), w.first + w.records.len() - w.inserted)
@@ -474,15 +471,15 @@ impl Store {
 
     /// Insert the waiting records and write the head of the records appended in the open
     /// transaction (called by `commit`).
-    pub(super) fn write_audit_head(&self) -> rusqlite::Result<()> {
+    pub(super) fn write_audit_head(&self) -> db::Result<()> {
         self.flush_audit()?;
         let head = self.audit_head.borrow_mut().take();
         match head {
-            Some(h) if h.dirty => self
-                .conn
+            Some(h) if h.dirty => Ok(self
+                .db()
                 .prepare_cached("INSERT OR REPLACE INTO audit_head(id, count, hash) VALUES (1, ?1, ?2)")?
                 .execute(params![h.count, h.hash])
-                .map(|_| ()),
+                .map(|_| ())?),
             _ => Ok(()),
         }
     }
@@ -495,20 +492,20 @@ impl Store {
 
     /// Records of a store from before the trail was chained: sealed into the chain once, in
     /// order, on the first open by this version (a migration step that needs SHA-256).
-    pub(super) fn seal_unchained_audit(&self) -> rusqlite::Result<()> {
+    pub(super) fn seal_unchained_audit(&self) -> db::Result<()> {
         let pending: bool =
-            self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", [], |r| r.get(0))?;
+            self.db().query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", (), |r| r.get(0))?;
         if !pending {
             return Ok(());
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = (|| -> rusqlite::Result<()> {
+        self.db().execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> db::Result<()> {
             let old: Vec<(AuditRecord, bool)> = self
-                .conn
+                .db()
                 .prepare(&format!("SELECT {COLUMNS} FROM audit WHERE hash IS NULL ORDER BY id"))?
-                .query_map([], record)?
-                .collect::<rusqlite::Result<_>>()?;
-            self.conn.execute("DELETE FROM audit WHERE hash IS NULL", [])?;
+                .query_map((), record)?
+                .collect::<db::Result<_>>()?;
+            self.db().execute("DELETE FROM audit WHERE hash IS NULL", ())?;
             for (mut r, _) in old {
                 r.entry.actor = "(not recorded)".into();
                 r.entry.parameters = "{}".into();
@@ -518,17 +515,17 @@ impl Store {
             self.write_audit_head()
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT"),
+            Ok(()) => Ok(self.db().execute_batch("COMMIT")?),
             Err(e) => {
                 self.forget_audit_head();
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.db().execute_batch("ROLLBACK");
                 Err(e)
             }
         }
     }
 
     /// Records oldest first, filtered in SQL (actor, cmdlet and target case-insensitively).
-    pub fn audit_records(&self, q: &AuditQuery) -> rusqlite::Result<Vec<AuditRecord>> {
+    pub fn audit_records(&self, q: &AuditQuery) -> db::Result<Vec<AuditRecord>> {
         self.flush_audit()?;
         let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
         // Times are stored as milliseconds, or as text when not in the records' form: each
@@ -537,7 +534,7 @@ impl Store {
             bound.as_deref().map(|b| packing::time_millis(b).unwrap_or(if b.starts_with('-') { -far } else { far }))
         };
         let (from_ms, to_ms) = (millis(&q.from, i64::MAX), millis(&q.to, i64::MAX));
-        self.conn
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM audit
                  WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
@@ -556,17 +553,17 @@ impl Store {
     /// and with a small page cache (a million records are 300 MB of pages that a mapped read
     /// leaves resident). `anchor`: a (sequence, hash) noted earlier that the chain must still
     /// pass through.
-    pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> rusqlite::Result<Verification> {
+    pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> db::Result<Verification> {
         self.flush_audit()?;
         let head = self.audit_head()?;
         let _streaming = self.streaming(&["main"])?;
-        let mut stmt = self.conn.prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
-        let mut rows = stmt.query([])?;
+        let mut stmt = self.db().prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
+        let mut rows = stmt.query(())?;
         let mut previous = GENESIS;
         let mut expected = 1;
         let mut broken = None;
         while let Some(row) = rows.next()? {
-            let (r, well_formed) = record(row)?;
+            let (r, well_formed) = record(&row)?;
             if r.sequence != expected {
                 broken = Some((
                     expected,

@@ -1,8 +1,7 @@
 //! Categories and their AllowedMembers / DeniedMembers / Creators lists, in pool databases.
 
+use crate::store::db::{self, OptionalExtension, Row, params};
 use std::sync::LazyLock;
-
-use rusqlite::{OptionalExtension, Row, ToSql, params};
 
 use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
@@ -35,7 +34,7 @@ const CHAT_HISTORY: usize = CATEGORY.cell("ChatHistory");
 /// The statements derived from [`CATEGORY`], built once.
 static SQL: LazyLock<Statements> = LazyLock::new(|| Statements::derive(&CATEGORY, "c"));
 
-fn category(r: &Row<'_>) -> rusqlite::Result<CategoryRow> {
+fn category(r: &Row<'_>) -> db::Result<CategoryRow> {
     Ok(CategoryRow {
         id: r.get(0)?,
         cells: read_cells(&CATEGORY, r)?,
@@ -119,23 +118,23 @@ impl CategoryRow {
 
 impl Store {
     /// Every category of a pool, by name, with its lists.
-    pub fn categories(&self, pool: &PoolTarget) -> rusqlite::Result<Vec<CategoryRow>> {
+    pub fn categories(&self, pool: &PoolTarget) -> db::Result<Vec<CategoryRow>> {
         let s = &pool.schema;
         let mut rows: Vec<CategoryRow> = self
-            .conn
+            .db()
             .prepare_cached(&format!(
                 "{} WHERE c.pool = ?1 ORDER BY {}",
                 dialect::on_schema(&SQL.select, s),
                 dialect::order_nocase("c.name")
             ))?
             .query_map([&pool.fqdn], category)?
-            .collect::<rusqlite::Result<_>>()?;
+            .collect::<db::Result<_>>()?;
         let index: std::collections::HashMap<i64, usize> = rows.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT e.category_id, e.list, e.entry FROM {s}.category_entries e
              JOIN {s}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord"
         ))?;
-        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
             if let Some(l) = index.get(&id).and_then(|&i| rows[i].list_mut(&list)) {
@@ -145,20 +144,20 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<CategoryRow>> {
+    pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<CategoryRow>> {
         let s = &pool.schema;
         let Some(mut c) = self
-            .conn
+            .db()
             .prepare_cached(&format!("{} WHERE c.pool = ?1 AND c.name = ?2", dialect::on_schema(&SQL.select, s)))?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
         else {
             return Ok(None);
         };
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT list, entry FROM {s}.category_entries WHERE category_id = ?1 ORDER BY ord"
         ))?;
-        for e in stmt.query_map([c.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        for e in stmt.query_map([c.id], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))? {
             let (list, entry) = e?;
             if let Some(l) = c.list_mut(&list) {
                 l.push(entry);
@@ -168,24 +167,24 @@ impl Store {
     }
 
     /// The id and stored name of a category, without its lists: what a room's reference needs.
-    pub fn category_key(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<(i64, String)>> {
-        self.conn
+    pub fn category_key(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<(i64, String)>> {
+        self.db()
             .prepare_cached(&format!("SELECT id, name FROM {}.categories WHERE pool = ?1 AND name = ?2", pool.schema))?
             .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     }
 
-    pub fn category_name(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<Option<String>> {
-        self.conn
+    pub fn category_name(&self, pool: &PoolTarget, id: i64) -> db::Result<Option<String>> {
+        self.db()
             .prepare_cached(&format!("SELECT name FROM {}.categories WHERE id = ?1", pool.schema))?
             .query_row([id], |r| r.get(0))
             .optional()
     }
 
     /// Insert a category (its id must come from `new_id`) with its lists.
-    pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> rusqlite::Result<()> {
+    pub fn insert_category(&self, pool: &PoolTarget, c: &CategoryRow) -> db::Result<()> {
         let args = SQL.insert_args(&CATEGORY, &c.id, &c.cells);
-        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        self.pool_write(pool, &SQL.insert, &args)?;
         for (list, entries) in c.lists() {
             self.replace_category_list(pool, c.id, list, entries)?;
         }
@@ -193,9 +192,9 @@ impl Store {
     }
 
     /// Write a category's properties and lists that differ from `before`.
-    pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> rusqlite::Result<()> {
+    pub fn update_category(&self, pool: &PoolTarget, before: &CategoryRow, c: &CategoryRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&CATEGORY, &c.id, &before.cells, &c.cells) {
-            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+            self.pool_write(pool, &sql, &args)?;
         }
         for ((list, entries), (_, was)) in c.lists().into_iter().zip(before.lists()) {
             if entries != was {
@@ -205,13 +204,7 @@ impl Store {
         Ok(())
     }
 
-    fn replace_category_list(
-        &self,
-        pool: &PoolTarget,
-        id: i64,
-        list: &str,
-        entries: &[String],
-    ) -> rusqlite::Result<()> {
+    fn replace_category_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
         self.pool_write(
             pool,
             "DELETE FROM {db}.category_entries WHERE category_id = ?1 AND list = ?2",
@@ -227,13 +220,13 @@ impl Store {
         Ok(())
     }
 
-    pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<i64> {
-        self.conn
+    pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
+        self.db()
             .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE category_id = ?1", pool.schema))?
             .query_row([id], |r| r.get(0))
     }
 
-    pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+    pub fn delete_category(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.categories WHERE id = ?1", params![id]).map(|_| ())
     }
 }

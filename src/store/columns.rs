@@ -1,22 +1,22 @@
 //! The product's enumerations as SQL text columns, stored by their names.
 
-use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use super::db::{self, FromValue, FromValueError, ToValue, ValueRef};
 
 use crate::catalog::enums::{Invitations, Named, PoolState, PrincipalKind, Privacy, RoomType};
 
 macro_rules! text_column {
     ($($t:ty),+) => {$(
-        impl ToSql for $t {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                Ok(ToSqlOutput::from(self.name()))
+        impl ToValue for $t {
+            fn to_value(&self) -> db::Result<ValueRef<'_>> {
+                Ok(ValueRef::Text(self.name().as_bytes()))
             }
         }
 
-        impl FromSql for $t {
-            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        impl FromValue for $t {
+            fn from_value(value: ValueRef<'_>) -> Result<Self, FromValueError> {
                 let text = value.as_str()?;
                 <$t>::ALL.iter().copied().find(|v| v.name() == text).ok_or_else(|| {
-                    FromSqlError::Other(
+                    FromValueError::Other(
                         format!("stored value '{text}' is not one of {}", <$t>::NAMES.join(", ")).into(),
                     )
                 })

@@ -4,9 +4,7 @@
 
 use std::marker::PhantomData;
 
-use rusqlite::Row;
-use rusqlite::types::{FromSqlError, ToSql, ToSqlOutput, ValueRef};
-
+use super::db::{self, FromValueError, Row, ToValue, ValueRef};
 use super::dialect;
 use crate::catalog::descriptor::{Cell, Descriptor, Shape, Source};
 
@@ -40,7 +38,7 @@ impl<K: Kind> ScalarRow<K> {
     }
 
     /// A row read by [`Statements::select`].
-    pub fn read(r: &Row<'_>) -> rusqlite::Result<Self> {
+    pub fn read(r: &Row<'_>) -> db::Result<Self> {
         Ok(ScalarRow { id: r.get(0)?, cells: read_cells(K::DESCRIPTOR, r)?, kind: PhantomData })
     }
 
@@ -169,29 +167,25 @@ fn shape_of_cell(d: &Descriptor, cell: usize) -> Shape {
         .unwrap_or(Shape::Text)
 }
 
-impl ToSql for Bound<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+impl ToValue for Bound<'_> {
+    fn to_value(&self) -> db::Result<ValueRef<'_>> {
         Ok(match self {
-            Bound::Id(id) => ToSqlOutput::from(**id),
-            Bound::Cell(Cell::Null, _) => ToSqlOutput::from(rusqlite::types::Null),
-            Bound::Cell(Cell::Int(i), _) => ToSqlOutput::from(*i),
-            Bound::Cell(Cell::Bool(b), _) => ToSqlOutput::from(*b),
-            Bound::Cell(Cell::Text(s), _) => ToSqlOutput::from(s.as_str()),
+            Bound::Id(id) => ValueRef::Integer(**id),
+            Bound::Cell(Cell::Null, _) => ValueRef::Null,
+            Bound::Cell(Cell::Int(i), _) => ValueRef::Integer(*i),
+            Bound::Cell(Cell::Bool(b), _) => ValueRef::Integer(i64::from(*b)),
+            Bound::Cell(Cell::Text(s), _) => ValueRef::Text(s.as_bytes()),
             Bound::Cell(Cell::Enum(i), shape) => match shape.names().map(|names| names.get(*i as usize)) {
-                Some(Some(n)) => ToSqlOutput::from(*n),
-                Some(None) => return Err(rusqlite::Error::ToSqlConversionFailure("enum value out of range".into())),
-                None => {
-                    return Err(rusqlite::Error::ToSqlConversionFailure(
-                        "an enum value in a column of another shape".into(),
-                    ));
-                }
+                Some(Some(n)) => ValueRef::Text(n.as_bytes()),
+                Some(None) => return Err(db::DbError::other("enum value out of range")),
+                None => return Err(db::DbError::other("an enum value in a column of another shape")),
             },
         })
     }
 }
 
 /// The cells of a row read by [`Statements::select`], after the id at column 0.
-pub fn read_cells(d: &Descriptor, r: &Row<'_>) -> rusqlite::Result<Vec<Cell>> {
+pub fn read_cells(d: &Descriptor, r: &Row<'_>) -> db::Result<Vec<Cell>> {
     let mut cells = Vec::with_capacity(d.width());
     let mut col = 1;
     for p in d.properties {
@@ -215,9 +209,9 @@ pub fn read_cells(d: &Descriptor, r: &Row<'_>) -> rusqlite::Result<Vec<Cell>> {
     Ok(cells)
 }
 
-fn read(r: &Row<'_>, col: usize, shape: Shape) -> rusqlite::Result<Cell> {
+fn read(r: &Row<'_>, col: usize, shape: Shape) -> db::Result<Cell> {
     let v = r.get_ref(col)?;
-    let bad = |e: FromSqlError| rusqlite::Error::FromSqlConversionFailure(col, v.data_type(), Box::new(e));
+    let bad = |e: FromValueError| r.conversion_error(col, e);
     Ok(match (v, shape) {
         (ValueRef::Null, _) => Cell::Null,
         (ValueRef::Integer(i), Shape::Bool) => Cell::Bool(i != 0),
@@ -228,14 +222,14 @@ fn read(r: &Row<'_>, col: usize, shape: Shape) -> rusqlite::Result<Cell> {
                 Some(i) => Cell::Enum(i as u8),
                 None => {
                     let text = String::from_utf8_lossy(t);
-                    return Err(bad(FromSqlError::Other(
+                    return Err(bad(FromValueError::Other(
                         format!("stored value '{text}' is not one of {}", names.join(", ")).into(),
                     )));
                 }
             }
         }
         (ValueRef::Text(_), Shape::Text | Shape::OptText) => Cell::Text(v.as_str().map_err(bad)?.to_string()),
-        _ => return Err(bad(FromSqlError::InvalidType)),
+        _ => return Err(bad(FromValueError::InvalidType)),
     })
 }
 
@@ -243,6 +237,8 @@ fn read(r: &Row<'_>, col: usize, shape: Shape) -> rusqlite::Result<Cell> {
 mod tests {
     use super::*;
     use crate::catalog::descriptor::{ADDIN, CATEGORY, ENDPOINT, ROOM};
+    use rusqlite::ToSql;
+    use rusqlite::types::ToSqlOutput;
 
     use crate::catalog::ObjType;
     use crate::catalog::descriptor::{Database, Descriptor, Initial, column, identity, list, reference};
@@ -295,10 +291,7 @@ mod tests {
     /// back what they wrote.
     #[test]
     fn cells_round_trip_through_the_schema() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
-        for step in crate::store::schema::POOL {
-            conn.execute_batch(step).unwrap();
-        }
+        let conn = migrated(crate::store::schema::POOL);
         conn.execute_batch("INSERT INTO categories(id, pool, name) VALUES (5, 'p', 'Cat')").unwrap();
         let s = Statements::derive(&ROOM, "r");
         let mut cells = ROOM.initial_cells(0);
@@ -306,12 +299,8 @@ mod tests {
         cells[ROOM.cell("PersistentChatPoolFqdn")] = Cell::Text("p".into());
         cells[ROOM.cell("Category")] = Cell::Int(5);
         cells[ROOM.cell("Privacy")] = Cell::Enum(2);
-        conn.execute(
-            &dialect::on_schema(&s.insert, "main"),
-            rusqlite::params_from_iter(s.insert_args(&ROOM, &9, &cells)),
-        )
-        .unwrap();
-        let back = conn.query_row(&dialect::on_schema(&s.select, "main"), [], |r| read_cells(&ROOM, r)).unwrap();
+        conn.execute(&dialect::on_schema(&s.insert, "main"), &s.insert_args(&ROOM, &9, &cells)).unwrap();
+        let back = conn.query_row(&dialect::on_schema(&s.select, "main"), (), |r| read_cells(&ROOM, r)).unwrap();
         cells[ROOM.cell("Category") + 1] = Cell::Text("Cat".into());
         assert_eq!(back, cells);
         // Categories' statements are valid against their table too.
@@ -339,8 +328,8 @@ mod tests {
         assert!(e.select.ends_with(" FROM principals e"), "{}", e.select);
     }
 
-    fn migrated(steps: &[&str]) -> rusqlite::Connection {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+    fn migrated(steps: &[&str]) -> db::Db {
+        let conn = db::Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
         for step in steps {
             conn.execute_batch(step).unwrap();
         }
@@ -360,12 +349,7 @@ mod tests {
                 Database::Central => &central,
             };
             let columns = |table: &str| -> Vec<String> {
-                conn.prepare(&format!("PRAGMA table_info({table})"))
-                    .unwrap()
-                    .query_map([], |r| r.get::<_, String>(1))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap()
+                conn.query_map(&format!("PRAGMA table_info({table})"), (), |r| r.get::<String>(1)).unwrap()
             };
             let own = columns(d.table);
             for p in d.properties {
@@ -398,13 +382,8 @@ mod tests {
         )
         .unwrap();
         let s = Statements::derive(&ENDPOINT, "e");
-        let rows: Vec<Vec<Cell>> = conn
-            .prepare(&format!("{} ORDER BY e.id", s.select))
-            .unwrap()
-            .query_map([], |r| read_cells(&ENDPOINT, r))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let rows: Vec<Vec<Cell>> =
+            conn.query_map(&format!("{} ORDER BY e.id", s.select), (), |r| read_cells(&ENDPOINT, r)).unwrap();
         assert_eq!(rows[0][ENDPOINT.cell("ConferencingPolicy")], Cell::Text("Tag:C".into()));
         assert_eq!(rows[0][ENDPOINT.cell("VoicePolicy")], Cell::Null);
         assert_eq!(rows[0][ENDPOINT.cell("ObjectClass")], Cell::Enum(2), "Contact");

@@ -5,7 +5,7 @@
 //! migrations (`schema.rs`) are SQLite text and are never edited; the schema baseline and every
 //! later step are neutral DDL, spelt for a [`Dialect`] by [`Dialect::render`].
 
-use rusqlite::types::Value as SqlValue;
+use super::db::Value as SqlValue;
 
 use crate::catalog::descriptor::Database;
 

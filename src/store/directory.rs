@@ -1,7 +1,7 @@
 //! Directory tables: principals (users, groups, contacts, OUs, containers, domains), group
 //! membership, RBAC roles.
 
-use rusqlite::{OptionalExtension, Row, params};
+use crate::store::db::{self, OptionalExtension, Row, params};
 
 use super::{Store, dialect};
 use crate::catalog::enums::PrincipalKind;
@@ -130,7 +130,7 @@ pub fn dn_within(dn: &str, root: &str) -> bool {
 const PRINCIPAL_COLUMNS: &str =
     "id, dn, kind, name, display_name, sip, sam, upn, registrar_pool, policy, attrs, endpoint_pool";
 
-fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
+fn principal(r: &Row<'_>) -> db::Result<PrincipalRow> {
     Ok(PrincipalRow {
         id: r.get(0)?,
         dn: r.get(1)?,
@@ -151,39 +151,35 @@ fn principal(r: &Row<'_>) -> rusqlite::Result<PrincipalRow> {
 pub(super) const ORDER: &str = "ORDER BY coalesce(display_name, name) COLLATE NOCASE, dn COLLATE NOCASE";
 
 impl Store {
-    pub(super) fn principals_where(
-        &self,
-        clause: &str,
-        args: impl rusqlite::Params,
-    ) -> rusqlite::Result<Vec<PrincipalRow>> {
-        self.conn
+    pub(super) fn principals_where(&self, clause: &str, args: impl db::Params) -> db::Result<Vec<PrincipalRow>> {
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals {clause} {ORDER}"))?
             .query_map(args, principal)?
             .collect()
     }
 
     /// Every principal in the standard order.
-    pub fn principals(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
-        self.principals_where("", [])
+    pub fn principals(&self) -> db::Result<Vec<PrincipalRow>> {
+        self.principals_where("", ())
     }
 
     /// The attribute names some principal of the directory carries (beyond the fixed columns),
     /// for telling a filter's typo from an attribute only some principals have.
-    pub fn attribute_names(&self) -> rusqlite::Result<Vec<String>> {
-        self.conn
+    pub fn attribute_names(&self) -> db::Result<Vec<String>> {
+        self.db()
             .prepare_cached("SELECT DISTINCT j.key FROM principals p, json_each(p.attrs) j ORDER BY j.key")?
-            .query_map([], |r| r.get(0))?
+            .query_map((), |r| r.get(0))?
             .collect()
     }
 
     /// SIP-enabled users in the standard order.
-    pub fn users(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
-        self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", [])
+    pub fn users(&self) -> db::Result<Vec<PrincipalRow>> {
+        self.principals_where("WHERE kind = 'User' AND sip IS NOT NULL", ())
     }
 
     /// The first `limit` SIP-enabled users in the standard order (an index serves it).
-    pub fn first_users(&self, limit: usize) -> rusqlite::Result<Vec<PrincipalRow>> {
-        self.conn
+    pub fn first_users(&self, limit: usize) -> db::Result<Vec<PrincipalRow>> {
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE kind = 'User' AND sip IS NOT NULL {ORDER} LIMIT ?1"
             ))?
@@ -191,18 +187,18 @@ impl Store {
             .collect()
     }
 
-    pub fn principal_by_dn(&self, dn: &str) -> rusqlite::Result<Option<PrincipalRow>> {
-        self.conn
+    pub fn principal_by_dn(&self, dn: &str) -> db::Result<Option<PrincipalRow>> {
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1"))?
             .query_row([normalize_dn(dn)], principal)
             .optional()
     }
 
     /// By SIP address, with or without the `sip:` prefix.
-    pub fn principal_by_sip(&self, sip: &str) -> rusqlite::Result<Option<PrincipalRow>> {
+    pub fn principal_by_sip(&self, sip: &str) -> db::Result<Option<PrincipalRow>> {
         let sip = sip.trim();
         let full = if starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
-        self.conn
+        self.db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1"))?
             .query_row([full], principal)
             .optional()
@@ -210,7 +206,7 @@ impl Store {
 
     /// Resolve a user-id: SIP address, `DOMAIN\logon`, DN, UPN, or display name
     /// (with `*` wildcards). Several principals can match a wildcard or a shared display name.
-    pub fn find_principals(&self, identity: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub fn find_principals(&self, identity: &str) -> db::Result<Vec<PrincipalRow>> {
         let id = identity.trim();
         if strip_prefix_ci(id, "sip:").is_some_and(|rest| !rest.is_empty()) {
             return Ok(self.principal_by_sip(id)?.into_iter().collect());
@@ -263,50 +259,50 @@ impl Store {
         &self,
         given: &str,
         field: impl Fn(&PrincipalRow) -> Option<&str>,
-    ) -> rusqlite::Result<Vec<PrincipalRow>> {
+    ) -> db::Result<Vec<PrincipalRow>> {
         let folded = given.to_lowercase();
         Ok(self.principals()?.into_iter().filter(|p| field(p).is_some_and(|v| v.to_lowercase() == folded)).collect())
     }
 
     /// Principals inside the subtree of an OU/container/domain DN (the root itself excluded).
-    pub fn principals_within(&self, root: &str) -> rusqlite::Result<Vec<PrincipalRow>> {
+    pub fn principals_within(&self, root: &str) -> db::Result<Vec<PrincipalRow>> {
         let root = normalize_dn(root);
         Ok(self.principals()?.into_iter().filter(|p| dn_within(&p.dn, &root)).collect())
     }
 
-    pub fn group_members(&self, group_id: i64) -> rusqlite::Result<Vec<String>> {
-        self.conn
+    pub fn group_members(&self, group_id: i64) -> db::Result<Vec<String>> {
+        self.db()
             .prepare_cached("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY rowid")?
             .query_map([group_id], |r| r.get(0))?
             .collect()
     }
 
     /// Add or update principals by DN, replacing the member lists of the groups given.
-    pub fn upsert_principals(&self, specs: &[PrincipalSpec]) -> rusqlite::Result<()> {
+    pub fn upsert_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
         // A large import builds the secondary indexes once at the end (sorted, much faster than
         // row by row); their definitions are read back from the schema, not restated here.
         const BULK: usize = 5_000;
         let rebuild: Vec<(String, String)> = if specs.len() >= BULK {
-            self.conn
+            self.db()
                 .prepare(dialect::INDEX_DEFINITIONS)?
                 .query_map(["principals"], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+                .collect::<db::Result<_>>()?
         } else {
             Vec::new()
         };
         for (name, _) in &rebuild {
-            self.conn.execute_batch(&dialect::drop_index(name))?;
+            self.db().execute_batch(&dialect::drop_index(name))?;
         }
         self.write_principals(specs)?;
         self.advance_access_version()?;
         for (_, sql) in &rebuild {
-            self.conn.execute_batch(sql)?;
+            self.db().execute_batch(sql)?;
         }
         Ok(())
     }
 
-    fn write_principals(&self, specs: &[PrincipalSpec]) -> rusqlite::Result<()> {
-        let mut upsert = self.conn.prepare_cached(
+    fn write_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
+        let mut upsert = self.db().prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(dn) DO UPDATE SET kind = excluded.kind, name = excluded.name,
@@ -314,9 +310,9 @@ impl Store {
                 registrar_pool = excluded.registrar_pool, attrs = excluded.attrs, parent_dn = excluded.parent_dn
              RETURNING id",
         )?;
-        let mut clear = self.conn.prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
+        let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
         let mut add =
-            self.conn.prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
+            self.db().prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
@@ -345,17 +341,17 @@ impl Store {
         Ok(())
     }
 
-    pub fn remove_principal(&self, id: i64) -> rusqlite::Result<()> {
+    pub fn remove_principal(&self, id: i64) -> db::Result<()> {
         self.advance_access_version()?;
-        self.conn.execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())
+        self.db().execute("DELETE FROM principals WHERE id = ?1", [id]).map(|_| ())
     }
 
-    pub fn roles(&self) -> rusqlite::Result<Vec<RoleRow>> {
-        self.conn
+    pub fn roles(&self) -> db::Result<Vec<RoleRow>> {
+        self.db()
             .prepare_cached(
                 "SELECT identity, sid, cmdlets, user_scopes, is_standard FROM roles ORDER BY identity COLLATE NOCASE",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 let identity: String = r.get(0)?;
                 let is_standard: bool = r.get(4)?;
                 let cmdlets: String = r.get(2)?;
@@ -377,9 +373,9 @@ impl Store {
             .collect()
     }
 
-    pub fn upsert_custom_role(&self, role: &RoleRow) -> rusqlite::Result<()> {
+    pub fn upsert_custom_role(&self, role: &RoleRow) -> db::Result<()> {
         self.advance_access_version()?;
-        self.conn
+        self.db()
             .execute(
                 "INSERT INTO roles(identity, sid, cmdlets, user_scopes, is_standard) VALUES (?1, ?2, ?3, ?4, 0)
                  ON CONFLICT(identity) DO UPDATE SET cmdlets = excluded.cmdlets, user_scopes = excluded.user_scopes",

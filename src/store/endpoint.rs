@@ -3,9 +3,8 @@
 //! created as directory principals (their name and parent DN are the directory's, not
 //! properties of the endpoint).
 
+use crate::store::db::{self, OptionalExtension, params};
 use std::sync::LazyLock;
-
-use rusqlite::{OptionalExtension, params};
 
 use super::Store;
 use super::described::{Kind, ScalarRow, Statements};
@@ -60,15 +59,15 @@ pub fn with_sip_prefix(sip: &str) -> String {
 
 impl Store {
     /// Every endpoint, in the directory's standard order (display name, then DN).
-    pub fn endpoints(&self) -> rusqlite::Result<Vec<EndpointRow>> {
-        self.conn
+    pub fn endpoints(&self) -> db::Result<Vec<EndpointRow>> {
+        self.db()
             .prepare_cached(&format!("{} WHERE e.endpoint_pool IS NOT NULL {ORDER}", SQL.select))?
-            .query_map([], EndpointRow::read)?
+            .query_map((), EndpointRow::read)?
             .collect()
     }
 
-    pub fn endpoint_by_dn(&self, dn: &str) -> rusqlite::Result<Option<EndpointRow>> {
-        self.conn
+    pub fn endpoint_by_dn(&self, dn: &str) -> db::Result<Option<EndpointRow>> {
+        self.db()
             .prepare_cached(&format!("{} WHERE e.dn = ?1 AND e.endpoint_pool IS NOT NULL", SQL.select))?
             .query_row([normalize_dn(dn)], EndpointRow::read)
             .optional()
@@ -76,13 +75,13 @@ impl Store {
 
     /// Every endpoint as the directory principal it is (for `-LdapFilter`, which reads any
     /// attribute), in the same order.
-    pub fn endpoint_principals(&self) -> rusqlite::Result<Vec<PrincipalRow>> {
-        self.principals_where("WHERE endpoint_pool IS NOT NULL", [])
+    pub fn endpoint_principals(&self) -> db::Result<Vec<PrincipalRow>> {
+        self.principals_where("WHERE endpoint_pool IS NOT NULL", ())
     }
 
     /// Endpoints named by SIP address (with or without `sip:`), full DN (whitespace after commas
     /// ignored) or display name (`*` wildcards allowed).
-    pub fn find_endpoints(&self, identity: &str) -> rusqlite::Result<Vec<EndpointRow>> {
+    pub fn find_endpoints(&self, identity: &str) -> db::Result<Vec<EndpointRow>> {
         let id = identity.trim();
         let all = self.endpoints()?;
         if id.contains('=') {
@@ -111,10 +110,10 @@ impl Store {
 
     /// Create an endpoint contact `CN={GUID}` in the Application Contacts container; returns its
     /// DN. A directory write: the principal's name, kind and parent are the directory's columns.
-    pub fn insert_endpoint(&self, sip: &str, display_name: Option<&str>, pool: &str) -> rusqlite::Result<String> {
+    pub fn insert_endpoint(&self, sip: &str, display_name: Option<&str>, pool: &str) -> db::Result<String> {
         let container = endpoint_container(&self.domain_dn()?.unwrap_or_default());
         let dn = format!("CN={{{}}},{container}", uuid::Uuid::new_v4());
-        self.conn
+        self.db()
             .prepare_cached(
                 "INSERT INTO principals(dn, kind, name, display_name, sip, endpoint_pool, parent_dn)
                  VALUES (?1, 'Contact', ?2, ?3, ?4, ?5, ?6)",

@@ -12,7 +12,7 @@
 //! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
 //!   behind the target's (behind: only with Force, saying what is lost).
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
 use super::topology::PoolRow;
@@ -65,9 +65,9 @@ fn refused(message: String, fqdn: &str) -> CmdletError {
 
 impl Store {
     /// The pool's mark in the central database.
-    pub fn pool_mark(&self, fqdn: &str) -> rusqlite::Result<Mark> {
+    pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
         let mark: Option<(i64, Option<i64>)> = self
-            .conn
+            .db()
             .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1")?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
@@ -75,8 +75,8 @@ impl Store {
     }
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
-    pub fn copy_mark(&self, schema: &str, fqdn: &str) -> rusqlite::Result<Mark> {
-        self.conn
+    pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
+        self.db()
             .prepare_cached(&format!("SELECT generation, seq FROM {schema}.pool_sync WHERE pool = ?1"))?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
@@ -84,12 +84,12 @@ impl Store {
     }
 
     /// Record `mark` as the pool's and as held by each of `copies`.
-    pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> rusqlite::Result<()> {
-        self.conn
+    pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> db::Result<()> {
+        self.db()
             .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
             .execute(params![fqdn, mark.0, mark.1])?;
         for schema in copies {
-            self.conn
+            self.db()
                 .prepare_cached(&format!(
                     "INSERT INTO {schema}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                      ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation"
@@ -100,7 +100,7 @@ impl Store {
     }
 
     /// A copy of a pool: attached with its mark, or why not.
-    pub fn copy_state(&self, instance: &str, fqdn: &str) -> rusqlite::Result<CopyState> {
+    pub fn copy_state(&self, instance: &str, fqdn: &str) -> db::Result<CopyState> {
         if !self.verified_in_transaction(instance) {
             if !self.checked_at_begin(instance) && self.attached_file_changed(instance) {
                 return Ok(CopyState::Unavailable("its file was replaced or deleted while in use".into()));
@@ -119,10 +119,10 @@ impl Store {
 
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
-        let rows: rusqlite::Result<Vec<String>> = self
-            .conn
+        let rows: db::Result<Vec<String>> = self
+            .db()
             .prepare(&format!("PRAGMA {schema}.quick_check"))
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect());
+            .and_then(|mut s| s.query_map((), |r| r.get(0))?.collect());
         match rows {
             Ok(r) if r.len() == 1 && r[0] == "ok" => Ok(()),
             Ok(r) => Err(r.into_iter().take(3).collect::<Vec<_>>().join("; ")),
@@ -450,24 +450,21 @@ impl Store {
         }
         let id = super::pool_files::create(&building)?;
         {
-            let conn = rusqlite::Connection::open_with_flags(
-                &building,
-                rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_URI,
-            )?;
-            conn.pragma_update(None, "foreign_keys", true)?;
+            let db = db::Db::open_sqlite_rw(&building)?;
+            db.execute_batch("PRAGMA foreign_keys = ON")?;
             let mut uri = super::pool_files::uri_rw(&source);
             uri.truncate(uri.len() - "rw".len());
             uri.push_str("ro");
-            conn.execute("ATTACH DATABASE ?1 AS src", [uri])?;
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            super::pool_data::copy_pool_with(&conn, fqdn, "src", "main")?;
-            conn.execute(
+            db.execute("ATTACH DATABASE ?1 AS src", [uri])?;
+            db.execute_batch("BEGIN IMMEDIATE")?;
+            super::pool_data::copy_pool_with(&db, fqdn, "src", "main")?;
+            db.execute(
                 "INSERT INTO main.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
                  ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation",
                 params![fqdn, next.1, next.0],
             )?;
-            conn.execute_batch("COMMIT; DETACH DATABASE src;")?;
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            db.execute_batch("COMMIT; DETACH DATABASE src;")?;
+            db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", (), |_| Ok(()))?;
         }
         fault::point("repair:built");
         let aside = super::pool_files::set_aside(&path)?;
@@ -476,7 +473,7 @@ impl Store {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
         fault::point("repair:renamed");
-        self.conn
+        self.db()
             .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![plan.target_instance, id])?;
         Ok(aside)
     }

@@ -1,7 +1,7 @@
 //! Health-monitoring test users per pool (Test-CsPersistentChatMessage -Setup): the two SIP
 //! addresses a ServerPlatform test uses when none are given. Central database.
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
 
@@ -14,16 +14,16 @@ pub struct HealthTestUsers {
 
 impl Store {
     /// The test users stored for a pool (FQDN, case-insensitive).
-    pub fn health_test_users(&self, pool: &str) -> rusqlite::Result<Option<HealthTestUsers>> {
-        self.conn
+    pub fn health_test_users(&self, pool: &str) -> db::Result<Option<HealthTestUsers>> {
+        self.db()
             .prepare_cached("SELECT pool, user1, user2 FROM health_test_users WHERE pool = ?1")?
             .query_row([pool.trim()], |r| Ok(HealthTestUsers { pool: r.get(0)?, user1: r.get(1)?, user2: r.get(2)? }))
             .optional()
     }
 
     /// Store (or replace) a pool's test users.
-    pub fn set_health_test_users(&self, pool: &str, user1: &str, user2: &str) -> rusqlite::Result<()> {
-        self.conn
+    pub fn set_health_test_users(&self, pool: &str, user1: &str, user2: &str) -> db::Result<()> {
+        self.db()
             .prepare_cached(
                 "INSERT INTO health_test_users(pool, user1, user2) VALUES (?1, ?2, ?3)
                  ON CONFLICT(pool) DO UPDATE SET pool = excluded.pool, user1 = excluded.user1, user2 = excluded.user2",

@@ -2,8 +2,7 @@
 //! `PoolData::write` so the backup copy follows, and keeps `rooms.content_bytes` equal to the sum
 //! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{CachedStatement, Row, params, params_from_iter};
+use crate::store::db::{self, Row, Statement, Value as SqlValue, params, params_from_iter};
 
 use super::Store;
 use super::pool_data::PoolData;
@@ -45,7 +44,7 @@ pub fn size_of(text: &str) -> i64 {
 
 const COLUMNS: &str = "id, room_id, message_id, sender, posted_at, text, replaced, size_bytes";
 
-fn message(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+fn message(r: &Row<'_>) -> db::Result<MessageRow> {
     Ok(MessageRow {
         id: r.get(0)?,
         room_id: r.get(1)?,
@@ -80,10 +79,10 @@ fn condition(room_id: i64, q: &MessageQuery) -> (String, Vec<SqlValue>) {
 
 impl Store {
     /// Messages of a room, oldest first (ties by id, so the order is stable).
-    pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<Vec<MessageRow>> {
+    pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<Vec<MessageRow>> {
         let (cond, args) = condition(room_id, q);
         let limit = q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
-        self.conn
+        self.db()
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM {schema}.messages WHERE {cond} ORDER BY posted_at, id{limit}"
             ))?
@@ -92,9 +91,9 @@ impl Store {
     }
 
     /// Count and total size of the messages a query selects.
-    pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> rusqlite::Result<(i64, i64)> {
+    pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<(i64, i64)> {
         let (cond, args) = condition(room_id, q);
-        self.conn
+        self.db()
             .prepare_cached(&format!(
                 "SELECT count(*), coalesce(sum(size_bytes), 0) FROM {schema}.messages WHERE {cond}"
             ))?
@@ -110,13 +109,13 @@ impl Store {
         from: Option<i64>,
         mut f: impl FnMut(&MessageRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT {COLUMNS} FROM {schema}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"
         ))?;
         for &room in room_ids {
             let mut rows = stmt.query(params![room, from.unwrap_or(i64::MIN)])?;
             while let Some(r) = rows.next()? {
-                f(&message(r)?)?;
+                f(&message(&r)?)?;
             }
         }
         Ok(())
@@ -145,20 +144,20 @@ const INSERT: &str = "INSERT INTO {db}.messages(room_id, posted_at, id, message_
 /// Appends archived messages to one pool (Import, millions of them): the statements are prepared
 /// once, for the serving copy's duplicate check and for every copy's insert.
 pub struct MessageAppender<'a> {
-    held: CachedStatement<'a>,
-    copies: Vec<CachedStatement<'a>>,
+    held: Statement<'a>,
+    copies: Vec<Statement<'a>>,
 }
 
 impl MessageAppender<'_> {
     /// Does the room hold this MessageId at this time already? The copies hold the same
     /// messages, so the serving one answers for all.
-    pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> rusqlite::Result<bool> {
+    pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> db::Result<bool> {
         self.held.exists(params![room_id, posted_at, message_id])
     }
 
     /// Insert one message (its `id` from `Store::new_id`) into every copy. The room's content
     /// size is the caller's to add (`PoolData::add_content`), once per room rather than per message.
-    pub fn insert(&mut self, m: &MessageRow) -> rusqlite::Result<()> {
+    pub fn insert(&mut self, m: &MessageRow) -> db::Result<()> {
         let params = params![m.room_id, m.posted_at, m.id, m.message_id, m.sender, m.text, m.replaced, m.size_bytes];
         for stmt in self.copies.iter_mut() {
             stmt.execute(params)?;
@@ -169,13 +168,13 @@ impl MessageAppender<'_> {
 
 impl PoolData<'_> {
     /// A [`MessageAppender`] for this pool.
-    pub fn appender(&self) -> rusqlite::Result<MessageAppender<'_>> {
+    pub fn appender(&self) -> db::Result<MessageAppender<'_>> {
         let held = self.conn().prepare_cached(&HELD.replace("{db}", self.db()))?;
         Ok(MessageAppender { held, copies: self.statements(INSERT)? })
     }
 
     /// Store one message (its `id` from `Store::new_id`) and count its size in the room.
-    pub fn insert_message(&self, m: &MessageRow) -> rusqlite::Result<()> {
+    pub fn insert_message(&self, m: &MessageRow) -> db::Result<()> {
         self.write(
             &format!("INSERT INTO {{db}}.messages({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
             params![m.id, m.room_id, m.message_id, m.sender, m.posted_at, m.text, m.replaced, m.size_bytes],
@@ -185,7 +184,7 @@ impl PoolData<'_> {
 
     /// Delete the messages of a room posted at or before `to`, which `message_totals` counted as
     /// `(count, bytes)` in this transaction (the caller needs the count first, for WhatIf).
-    pub fn clear_messages(&self, room_id: i64, to: i64, (count, bytes): (i64, i64)) -> rusqlite::Result<()> {
+    pub fn clear_messages(&self, room_id: i64, to: i64, (count, bytes): (i64, i64)) -> db::Result<()> {
         if count > 0 {
             self.write("DELETE FROM {db}.messages WHERE room_id = ?1 AND posted_at <= ?2", params![room_id, to])?;
             self.add_content(room_id, -bytes)?;
@@ -194,19 +193,13 @@ impl PoolData<'_> {
     }
 
     /// Delete the given messages (by `MessageRow::key`) of one room.
-    pub fn delete_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes: i64) -> rusqlite::Result<()> {
+    pub fn delete_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes: i64) -> db::Result<()> {
         self.write(&format!("DELETE FROM {{db}}.messages WHERE {BY_KEYS}"), params![room_id, json_keys(keys)])?;
         self.add_content(room_id, -bytes)
     }
 
     /// Replace the text of the given messages (by `MessageRow::key`), flagging them Replaced.
-    pub fn replace_messages(
-        &self,
-        room_id: i64,
-        keys: &[(i64, i64)],
-        bytes_before: i64,
-        text: &str,
-    ) -> rusqlite::Result<()> {
+    pub fn replace_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes_before: i64, text: &str) -> db::Result<()> {
         self.write(
             &format!("UPDATE {{db}}.messages SET text = ?3, replaced = 1, size_bytes = ?4 WHERE {BY_KEYS}"),
             params![room_id, json_keys(keys), text, size_of(text)],
@@ -215,7 +208,7 @@ impl PoolData<'_> {
     }
 
     /// Count `delta` more (or fewer) bytes of content in a room.
-    pub fn add_content(&self, room_id: i64, delta: i64) -> rusqlite::Result<()> {
+    pub fn add_content(&self, room_id: i64, delta: i64) -> db::Result<()> {
         if delta != 0 {
             self.write(
                 "UPDATE {db}.rooms SET content_bytes = content_bytes + ?2 WHERE id = ?1",

@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_packing;
 pub mod category;
 mod columns;
+pub mod db;
 pub mod described;
 mod dialect;
 pub mod directory;
@@ -35,7 +36,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use anyhow::Context;
-use rusqlite::{Connection, OptionalExtension, params};
+use db::{OptionalExtension, params};
+use rusqlite::Connection;
 
 use crate::catalog::enums::PoolState;
 use topology::PoolRow;
@@ -56,7 +58,7 @@ type InstanceRow = (String, String, Option<String>);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Store {
-    conn: Connection,
+    db: db::Db,
     /// The central database file.
     path: PathBuf,
     dir: PathBuf,
@@ -115,7 +117,7 @@ pub enum BeginError {
     /// Bringing the pool databases' attachments up to date failed.
     Attach(anyhow::Error),
     /// BEGIN itself failed (busy, interrupted).
-    Begin(rusqlite::Error),
+    Begin(db::DbError),
 }
 
 /// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
@@ -136,7 +138,7 @@ const STATEMENT_CACHE: usize = 512;
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 const MMAP_SIZE: i64 = 0x7fff_0000;
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &Connection) -> db::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // A cmdlet call runs a few dozen distinct statements, one text per attached schema; with
     // rusqlite's default of 16 the cache thrashes and every call re-parses its SQL.
@@ -162,8 +164,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
 /// A schema version above the steps this pchat knows: the file was written by a newer pchat,
 /// whose rules (audit chain, fail-over marks, new columns) this one would not keep. Checked
 /// before anything is read or written, so an old binary left on a cron host stops instead.
-fn newer_schema(conn: &Connection, steps: &[&str]) -> rusqlite::Result<Option<i64>> {
-    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
+fn newer_schema(conn: &Connection, steps: &[&str]) -> db::Result<Option<i64>> {
+    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
     Ok((version as usize > steps.len()).then_some(version))
 }
 
@@ -178,8 +180,8 @@ fn newer_schema_error(what: &str, version: i64, steps: &[&str]) -> String {
 
 /// Apply the migrations this file has not seen yet, in one transaction. True when the file was
 /// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
-fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
-    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
+fn migrate(conn: &Connection, steps: &[&str]) -> db::Result<bool> {
+    let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
     if version as usize >= steps.len() {
         return Ok(false);
     }
@@ -194,7 +196,7 @@ fn migrate(conn: &Connection, steps: &[&str]) -> rusqlite::Result<bool> {
         Ok(()) => conn.execute_batch("COMMIT")?,
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(e);
+            return Err(e.into());
         }
     }
     Ok(version == 0)
@@ -210,16 +212,18 @@ impl Store {
         crate::files::create_private_file(path)
             .with_context(|| format!("cannot create the store {}", path.display()))?;
         let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
-        crate::interrupt::register(conn.get_interrupt_handle());
-        configure(&conn).with_context(|| format!("cannot configure the store {}", path.display()))?;
+        let db = db::Db::Sqlite(conn);
+        let handle = db.interrupt_handle();
+        crate::interrupt::register(move || handle.interrupt());
+        configure(db.sqlite()).with_context(|| format!("cannot configure the store {}", path.display()))?;
         let steps = schema::sqlite_steps(schema::Database::Central);
-        if let Some(v) = newer_schema(&conn, steps).with_context(|| format!("cannot read {}", path.display()))? {
+        if let Some(v) = newer_schema(db.sqlite(), steps).with_context(|| format!("cannot read {}", path.display()))? {
             anyhow::bail!(newer_schema_error(&format!("the store {}", path.display()), v, steps));
         }
-        let created = migrate(&conn, steps).with_context(|| format!("cannot migrate {}", path.display()))?;
-        topology::watch_topology(&conn).with_context(|| format!("cannot prepare {}", path.display()))?;
+        let created = migrate(db.sqlite(), steps).with_context(|| format!("cannot migrate {}", path.display()))?;
+        topology::watch_topology(&db).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
-            conn,
+            db,
             path: path.to_path_buf(),
             dir,
             attached: RefCell::new(HashMap::new()),
@@ -248,8 +252,16 @@ impl Store {
         Ok(store)
     }
 
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    /// The SQLite connection, for tests that inspect or damage the files behind the store's
+    /// back. The store itself goes through `db` (the seam), so nothing else may reach it.
+    #[cfg(test)]
+    pub(crate) fn conn(&self) -> &Connection {
+        self.db.sqlite()
+    }
+
+    /// The store's database connection.
+    pub fn db(&self) -> &db::Db {
+        &self.db
     }
 
     /// Every database file of the store: the central one and each SQL instance's pool database,
@@ -266,9 +278,9 @@ impl Store {
     }
 
     /// Transaction control runs once per call, or per item of a pipeline: cached statements
-    /// spare SQLite parsing them each time.
-    fn control(&self, sql: &str) -> rusqlite::Result<()> {
-        self.conn.prepare_cached(sql)?.execute([]).map(|_| ())
+    /// spare SQLite parsing them each time (`Db::begin` and the savepoints are cached too).
+    fn control(&self, sql: &str) -> db::Result<()> {
+        self.db.prepare_cached(sql)?.execute(()).map(|_| ())
     }
 
     /// A write transaction takes the write lock of the central database before anything is read,
@@ -276,16 +288,16 @@ impl Store {
     /// takes the central lock first, so writers still run one at a time, but a call that changes
     /// one pool no longer locks (and unlocks at commit) the files of every other pool, as BEGIN
     /// IMMEDIATE did: about five system calls per other file per transaction.
-    pub fn begin(&self, write: bool) -> rusqlite::Result<()> {
+    pub fn begin(&self, write: bool) -> db::Result<()> {
         self.recheck.set(false);
         self.forget_audit_head();
         self.end_of_transaction();
-        self.control("BEGIN DEFERRED")?;
+        self.db.begin(db::Begin::Deferred)?;
         if write {
             // A write statement, even one that changes nothing, takes the schema's write lock
             // (waiting for it as BEGIN IMMEDIATE would: nothing was read before it).
             if let Err(e) = self.control("DELETE FROM main.meta WHERE 0") {
-                let _ = self.control("ROLLBACK");
+                let _ = self.db.rollback();
                 return Err(e);
             }
         }
@@ -297,9 +309,9 @@ impl Store {
     /// In a write transaction, take the write lock of an attached pool database before the first
     /// read from it, so that what is read there (a copy's mark, its data) cannot change before
     /// the transaction ends.
-    pub(crate) fn lock_copy(&self, schema: &str) -> rusqlite::Result<()> {
+    pub(crate) fn lock_copy(&self, schema: &str) -> db::Result<()> {
         if self.is_locked() && !self.copies_locked.borrow().contains(schema) {
-            self.conn.prepare_cached(&format!("DELETE FROM {schema}.pool_sync WHERE 0"))?.execute([])?;
+            self.db().prepare_cached(&format!("DELETE FROM {schema}.pool_sync WHERE 0"))?.execute(())?;
             self.copies_locked.borrow_mut().insert(schema.to_string());
         }
         Ok(())
@@ -308,24 +320,22 @@ impl Store {
     /// Commit, unless a pool database file the transaction used was replaced or deleted since
     /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
     /// back instead and the error names the file.
-    pub fn commit(&self) -> rusqlite::Result<()> {
+    pub fn commit(&self) -> db::Result<()> {
         let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
         if let Some(instance) = replaced {
             self.rollback();
             let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
-            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(
-                crate::errors::CmdletError::invalid_operation(format!(
-                    "the file {} was replaced or deleted while in use; nothing was committed",
-                    path.display()
-                )),
-            )));
+            return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
+                "the file {} was replaced or deleted while in use; nothing was committed",
+                path.display()
+            ))));
         }
         if let Err(e) = self.write_audit_head() {
             // No change commits without its record.
             self.rollback();
             return Err(e);
         }
-        self.control("COMMIT")?;
+        self.db.commit()?;
         self.locked.set(false);
         self.end_of_transaction();
         Ok(())
@@ -364,7 +374,7 @@ impl Store {
 
     /// Inside the transaction `begin_attached` opened: are the attachments what
     /// `attach_pool_databases` would make them now? Notes each attached file as checked.
-    fn attachments_current(&self) -> rusqlite::Result<bool> {
+    fn attachments_current(&self) -> db::Result<bool> {
         let key = self.cache_key()?;
         let memo = self.instances.borrow().clone();
         let Some((memo_key, rows)) = memo else { return Ok(false) };
@@ -431,13 +441,13 @@ impl Store {
     }
 
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
-    pub fn savepoint(&self) -> rusqlite::Result<()> {
+    pub fn savepoint(&self) -> db::Result<()> {
         self.save_audit_state()?;
-        self.control("SAVEPOINT item").inspect_err(|_| self.drop_audit_state())
+        self.db.savepoint("item").inspect_err(|_| self.drop_audit_state())
     }
 
-    pub fn release_savepoint(&self) -> rusqlite::Result<()> {
-        self.control("RELEASE item")?;
+    pub fn release_savepoint(&self) -> db::Result<()> {
+        self.db.release("item")?;
         self.drop_audit_state();
         Ok(())
     }
@@ -448,11 +458,11 @@ impl Store {
         self.restore_audit_state();
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
-        let _ = self.control("ROLLBACK TO item").and_then(|()| self.control("RELEASE item"));
+        let _ = self.db.rollback_to("item").and_then(|()| self.db.release("item"));
     }
 
     pub fn in_transaction(&self) -> bool {
-        !self.conn.is_autocommit()
+        !self.db().is_autocommit()
     }
 
     pub fn rollback(&self) {
@@ -460,15 +470,15 @@ impl Store {
         self.forget_audit_head();
         self.end_of_transaction();
         self.locked.set(false);
-        if !self.conn.is_autocommit() {
-            let _ = self.control("ROLLBACK");
+        if !self.db().is_autocommit() {
+            let _ = self.db.rollback();
         }
     }
 
     /// Read some schemas as a stream until the guard drops: no memory map (reading a whole
     /// database through it leaves every page resident in this process) and a small page cache (a
     /// single pass over gigabytes gains nothing from a large one). Export's memory stays flat.
-    pub fn streaming(&self, schemas: &[&str]) -> rusqlite::Result<Unmapped<'_>> {
+    pub fn streaming(&self, schemas: &[&str]) -> db::Result<Unmapped<'_>> {
         self.unmap(schemas, STREAM_CACHE_SIZE)
     }
 
@@ -476,14 +486,14 @@ impl Store {
     /// writes millions of rows (import): with a map, every page a read cursor touches in a write
     /// transaction is first looked up in the WAL index, which such a transaction grows to
     /// hundreds of thousands of frames.
-    pub fn unmapped(&self, schemas: &[&str]) -> rusqlite::Result<Unmapped<'_>> {
+    pub fn unmapped(&self, schemas: &[&str]) -> db::Result<Unmapped<'_>> {
         self.unmap(schemas, CACHE_SIZE)
     }
 
-    fn unmap(&self, schemas: &[&str], cache_size: i64) -> rusqlite::Result<Unmapped<'_>> {
+    fn unmap(&self, schemas: &[&str], cache_size: i64) -> db::Result<Unmapped<'_>> {
         let mut guard = Unmapped { store: self, schemas: Vec::new() };
         for schema in schemas {
-            self.conn
+            self.db()
                 .execute_batch(&format!("PRAGMA {schema}.mmap_size = 0; PRAGMA {schema}.cache_size = {cache_size};"))?;
             guard.schemas.push(schema.to_string());
         }
@@ -497,9 +507,9 @@ impl Store {
 
     /// Changes whenever another connection commits to the central database (SQLite's
     /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
-    pub(crate) fn cache_key(&self) -> rusqlite::Result<CacheKey> {
-        let version = self.conn.prepare_cached("PRAGMA main.data_version")?.query_row([], |r| r.get(0))?;
-        Ok((version, topology::topology_epoch(&self.conn)?))
+    pub(crate) fn cache_key(&self) -> db::Result<CacheKey> {
+        let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
+        Ok((version, topology::topology_epoch(&self.db)?))
     }
 
     pub(crate) fn cached_pools(&self, key: CacheKey) -> Option<Rc<[PoolRow]>> {
@@ -513,7 +523,7 @@ impl Store {
     /// Every SQL instance: identity, file (relative to the store's folder) and the identity
     /// recorded for that file, memoised as `pools` is.
     /// `true` with rows read afresh.
-    fn instance_rows(&self) -> rusqlite::Result<(Rc<[InstanceRow]>, bool)> {
+    fn instance_rows(&self) -> db::Result<(Rc<[InstanceRow]>, bool)> {
         let key = self.cache_key()?;
         if let Some((k, rows)) = self.instances.borrow().as_ref()
             && *k == key
@@ -525,12 +535,12 @@ impl Store {
         Ok((rows, true))
     }
 
-    fn read_instance_rows(&self) -> rusqlite::Result<Rc<[InstanceRow]>> {
+    fn read_instance_rows(&self) -> db::Result<Rc<[InstanceRow]>> {
         Ok(self
-            .conn
+            .db()
             .prepare_cached("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<db::Result<Vec<_>>>()?
             .into())
     }
 
@@ -560,7 +570,7 @@ impl Store {
             .collect();
         for key in stale {
             if let Some(a) = self.attached.borrow_mut().remove(&key) {
-                self.conn
+                self.db()
                     .execute("DETACH DATABASE ?1", [&a.alias])
                     .with_context(|| format!("cannot detach {}", a.path.display()))?;
             }
@@ -591,7 +601,7 @@ impl Store {
                 Some(_) => {}
                 None => {
                     // A store from before files had identities: record the file it has.
-                    self.conn
+                    self.db()
                         .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![identity, id])?;
                     adopted = true;
                 }
@@ -599,18 +609,18 @@ impl Store {
             let before = pool_files::file_key(&path);
             self.aliases.set(self.aliases.get() + 1);
             let alias = format!("pdb{}", self.aliases.get());
-            self.conn
+            self.db()
                 .execute("ATTACH DATABASE ?1 AS ?2", params![pool_files::uri_rw(&path), alias])
                 .with_context(|| format!("cannot attach {}", path.display()))?;
             let after = pool_files::file_key(&path);
             let same: Option<String> = self
-                .conn
-                .query_row(&format!("SELECT id FROM {alias}.pool_file"), [], |r| r.get(0))
+                .db()
+                .query_row(&format!("SELECT id FROM {alias}.pool_file"), (), |r| r.get(0))
                 .optional()
                 .ok()
                 .flatten();
             if before != after || after.is_none() || same.as_deref() != Some(id.as_str()) {
-                self.conn.execute("DETACH DATABASE ?1", [&alias])?;
+                self.db().execute("DETACH DATABASE ?1", [&alias])?;
                 self.unavailable
                     .borrow_mut()
                     .insert(key, format!("the file {} changed while it was being opened", path.display()));
@@ -618,7 +628,7 @@ impl Store {
             }
             // Pragmas other than journal_mode are per schema and per connection: without these the
             // attached pool databases would sync every commit (FULL) and keep a 2 MB cache.
-            self.conn
+            self.db()
                 .execute_batch(&format!(
                     "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = {CACHE_SIZE};
                      PRAGMA {alias}.mmap_size = {MMAP_SIZE}; PRAGMA {alias}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
@@ -638,9 +648,9 @@ impl Store {
     }
 
     /// The path of an SQL instance's pool database file (whether or not it exists).
-    pub fn pool_file_path(&self, sql_instance: &str) -> rusqlite::Result<Option<PathBuf>> {
+    pub fn pool_file_path(&self, sql_instance: &str) -> db::Result<Option<PathBuf>> {
         let file: Option<String> = self
-            .conn
+            .db()
             .prepare_cached("SELECT file FROM sql_instances WHERE identity = ?1")?
             .query_row([sql_instance], |r| r.get(0))
             .optional()?;
@@ -655,31 +665,31 @@ impl Store {
             .is_some_and(|a| pool_files::file_key(&a.path) != Some(a.file))
     }
 
-    fn has_unrecorded_pools(&self) -> rusqlite::Result<bool> {
-        self.conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM pools WHERE seq IS NULL)")?.query_row([], |r| r.get(0))
+    fn has_unrecorded_pools(&self) -> db::Result<bool> {
+        self.db().prepare_cached("SELECT EXISTS(SELECT 1 FROM pools WHERE seq IS NULL)")?.query_row((), |r| r.get(0))
     }
 
     /// A store from before pools had generations: record, once, the change counter of the copy
     /// serving each pool (or 0 when it cannot be read: the copies' checks then say what to do).
     fn record_legacy_pools(&self) -> anyhow::Result<()> {
         let pools: Vec<PoolRow> = self.pools()?.into_iter().filter(|p| p.is_pchat).collect();
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
-        let result = (|| -> rusqlite::Result<()> {
+        self.db().execute_batch("BEGIN IMMEDIATE")?;
+        let result = (|| -> db::Result<()> {
             for p in &pools {
                 let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
                 let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,
                 };
-                self.conn.execute(
+                self.db().execute(
                     "UPDATE pools SET seq = ?2, generation = 1 WHERE fqdn = ?1 AND seq IS NULL",
                     params![p.fqdn, seq],
                 )?;
             }
-            self.conn.execute("UPDATE pools SET seq = 0 WHERE seq IS NULL", []).map(|_| ())
+            self.db().execute("UPDATE pools SET seq = 0 WHERE seq IS NULL", ()).map(|_| ())
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Ok(()) => self.db().execute_batch("COMMIT")?,
             Err(e) => {
                 self.rollback();
                 return Err(e.into());
@@ -698,12 +708,12 @@ impl Store {
         self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).map(|a| a.alias.clone())
     }
 
-    pub fn meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
-        self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
+    pub fn meta(&self, key: &str) -> db::Result<Option<String>> {
+        self.db().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
     }
 
-    pub fn set_meta(&self, key: &str, value: &str) -> rusqlite::Result<()> {
-        self.conn
+    pub fn set_meta(&self, key: &str, value: &str) -> db::Result<()> {
+        self.db()
             .execute(
                 "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [key, value],
@@ -711,20 +721,20 @@ impl Store {
             .map(|_| ())
     }
 
-    pub fn remove_meta(&self, key: &str) -> rusqlite::Result<()> {
-        self.conn.execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
+    pub fn remove_meta(&self, key: &str) -> db::Result<()> {
+        self.db().execute("DELETE FROM meta WHERE key = ?1", [key]).map(|_| ())
     }
 
     /// Has any cmdlet ever changed this store (is anything in its audit)?
-    pub fn has_changes(&self) -> rusqlite::Result<bool> {
+    pub fn has_changes(&self) -> db::Result<bool> {
         self.flush_audit()?;
-        self.conn.query_row("SELECT EXISTS(SELECT 1 FROM audit)", [], |r| r.get(0))
+        self.db().query_row("SELECT EXISTS(SELECT 1 FROM audit)", (), |r| r.get(0))
     }
 
     /// Has a directory been loaded (users, groups, OUs)? The application contacts of the
     /// topology's endpoints do not count.
-    pub fn has_principals(&self) -> rusqlite::Result<bool> {
-        self.conn.query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", [], |r| r.get(0))
+    pub fn has_principals(&self) -> db::Result<bool> {
+        self.db().query_row("SELECT EXISTS(SELECT 1 FROM principals WHERE kind <> 'Contact')", (), |r| r.get(0))
     }
 }
 
@@ -738,7 +748,7 @@ impl Drop for Unmapped<'_> {
     fn drop(&mut self) {
         for schema in &self.schemas {
             // Only speed is at stake if this fails; the connection stays correct.
-            let _ = self.store.conn.execute_batch(&format!(
+            let _ = self.store.db().execute_batch(&format!(
                 "PRAGMA {schema}.mmap_size = {MMAP_SIZE}; PRAGMA {schema}.cache_size = {CACHE_SIZE};"
             ));
         }

@@ -4,7 +4,7 @@
 //! to the backup as well, inside the caller's transaction: a committed change is never missing
 //! from the backup.
 
-use rusqlite::{CachedStatement, ToSql};
+use crate::store::db::{self, Params, Statement};
 
 use super::Store;
 use super::pools::PoolTarget;
@@ -38,9 +38,9 @@ impl Store {
     /// Run a change on every copy of a pool's data: the serving database and, in Normal state, the
     /// backup. `{db}` in `sql` stands for the schema. The first change of a transaction also
     /// moves the pool's mark on, in the central database and in each copy.
-    pub fn pool_write(&self, pool: &PoolTarget, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    pub fn pool_write<P: Params + Copy>(&self, pool: &PoolTarget, sql: &str, params: P) -> db::Result<usize> {
         if let Some(why) = &pool.mirror_missing {
-            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
+            return Err(db::DbError::refused(CmdletError::invalid_operation(why.clone())));
         }
         let mut changed = 0;
         for (i, mut stmt) in self.pool_statements(pool, sql)?.into_iter().enumerate() {
@@ -55,14 +55,14 @@ impl Store {
     /// `sql` prepared for every copy of the pool's data, serving copy first, for a bulk change
     /// that runs it many times; the caller must run each statement with the same parameters.
     /// Like `pool_write`, the first change of a transaction bumps the pool's change counter.
-    pub fn pool_statements(&self, pool: &PoolTarget, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
+    pub fn pool_statements(&self, pool: &PoolTarget, sql: &str) -> db::Result<Vec<Statement<'_>>> {
         if let Some(why) = &pool.mirror_missing {
-            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(why.clone()))));
+            return Err(db::DbError::refused(CmdletError::invalid_operation(why.clone())));
         }
         if !self.is_locked() {
-            return Err(rusqlite::Error::ToSqlConversionFailure(Box::new(CmdletError::invalid_operation(
+            return Err(db::DbError::refused(CmdletError::invalid_operation(
                 "internal: pool data can only be changed under the write lock",
-            ))));
+            )));
         }
         let copies = || std::iter::once(pool.schema.as_str()).chain(pool.mirror.as_deref());
         if self.first_mark_in_transaction(&pool.fqdn) {
@@ -70,18 +70,18 @@ impl Store {
             let (generation, seq) = self.pool_mark(&pool.fqdn)?;
             self.set_marks(&pool.fqdn, (generation, seq + 1), &copies().collect::<Vec<_>>())?;
         }
-        copies().map(|schema| self.conn.prepare_cached(&sql.replace("{db}", schema))).collect()
+        copies().map(|schema| self.db().prepare_cached(&sql.replace("{db}", schema))).collect()
     }
 
     /// Make `to` hold exactly `from`'s data for one pool (fail-back, repair). Runs in the
     /// caller's transaction, which must hold the write lock (see `store::failover`).
-    pub fn copy_pool(&self, pool: &str, from: &str, to: &str) -> rusqlite::Result<()> {
-        copy_pool_with(&self.conn, pool, from, to)
+    pub fn copy_pool(&self, pool: &str, from: &str, to: &str) -> db::Result<()> {
+        copy_pool_with(self.db(), pool, from, to)
     }
 }
 
 /// `Store::copy_pool` on any connection (a repair fills a new file through its own).
-pub(crate) fn copy_pool_with(c: &rusqlite::Connection, pool: &str, from: &str, to: &str) -> rusqlite::Result<()> {
+pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: &str, to: &str) -> db::Result<()> {
     // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
     for table in ["rooms", "categories", "addins"] {
         c.execute(&format!("DELETE FROM {to}.{table} WHERE pool = ?1"), [pool])?;
@@ -110,8 +110,8 @@ impl PoolData<'_> {
         &self.target
     }
 
-    pub fn conn(&self) -> &rusqlite::Connection {
-        &self.store.conn
+    pub fn conn(&self) -> &db::Db {
+        self.store.db()
     }
 
     /// The store, for reads that need more than the connection.
@@ -120,12 +120,12 @@ impl PoolData<'_> {
     }
 
     /// See `Store::pool_write`.
-    pub fn write(&self, sql: &str, params: &[&dyn ToSql]) -> rusqlite::Result<usize> {
+    pub fn write<P: Params + Copy>(&self, sql: &str, params: P) -> db::Result<usize> {
         self.store.pool_write(&self.target, sql, params)
     }
 
     /// See `Store::pool_statements`.
-    pub fn statements(&self, sql: &str) -> rusqlite::Result<Vec<CachedStatement<'_>>> {
+    pub fn statements(&self, sql: &str) -> db::Result<Vec<Statement<'_>>> {
         self.store.pool_statements(&self.target, sql)
     }
 }
@@ -175,7 +175,7 @@ pub(super) mod tests {
     }
 
     fn touch(store: &Store, target: &PoolTarget) {
-        store.pool_write(target, "DELETE FROM {db}.rooms WHERE pool = ?1 AND 0", &[&POOL]).unwrap();
+        store.pool_write(target, "DELETE FROM {db}.rooms WHERE pool = ?1 AND 0", [&POOL]).unwrap();
     }
 
     #[test]

@@ -146,7 +146,7 @@ mod tests {
             mirror: None,
             mirror_missing: Some("the backup database sql02 of pool 'pc01.contoso.com' is unavailable".into()),
         };
-        let err = store.pool_write(&target, "DELETE FROM {db}.meta", &[]).unwrap_err();
+        let err = store.pool_write(&target, "DELETE FROM {db}.meta", ()).unwrap_err();
         let err = CmdletError::from(err);
         assert_eq!(err.kind, ErrorKind::InvalidOperation);
         assert!(err.message.starts_with("the backup database sql02"), "{}", err.message);

@@ -1,9 +1,7 @@
 //! Chat rooms and their Members / Managers / Presenters lists, in pool databases.
 
+use crate::store::db::{self, OptionalExtension, Row, Value as SqlValue, params, params_from_iter};
 use std::collections::HashMap;
-
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, ToSql, params, params_from_iter};
 
 use std::sync::LazyLock;
 
@@ -60,7 +58,7 @@ pub struct RoomQuery {
     pub name_prefix: Option<String>,
 }
 
-fn room(r: &Row<'_>) -> rusqlite::Result<RoomRow> {
+fn room(r: &Row<'_>) -> db::Result<RoomRow> {
     Ok(RoomRow {
         id: r.get(0)?,
         cells: read_cells(&ROOM, r)?,
@@ -181,7 +179,7 @@ impl RoomRow {
 
 impl Store {
     /// Rooms of a pool matching `q`, by name, without their lists (see `load_room_lists`).
-    pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> rusqlite::Result<Vec<RoomRow>> {
+    pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> db::Result<Vec<RoomRow>> {
         let mut sql = dialect::on_schema(&SQL.select, &pool.schema);
         sql.push_str(&format!(" WHERE r.pool = {}", dialect::param(1)));
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(pool.fqdn.clone())];
@@ -224,18 +222,18 @@ impl Store {
             cond(" AND r.content_bytes > ?", SqlValue::Integer(b));
         }
         sql.push_str(&format!(" ORDER BY {}", dialect::order_nocase("r.name")));
-        self.conn.prepare_cached(&sql)?.query_map(params_from_iter(args), room)?.collect()
+        self.db().prepare_cached(&sql)?.query_map(params_from_iter(args), room)?.collect()
     }
 
     /// Fill in the lists of `rooms` (all of one pool): per room for a few, in one pass for many.
-    pub fn load_room_lists(&self, pool: &PoolTarget, rooms: &mut [RoomRow]) -> rusqlite::Result<()> {
+    pub fn load_room_lists(&self, pool: &PoolTarget, rooms: &mut [RoomRow]) -> db::Result<()> {
         let s = &pool.schema;
         if rooms.len() <= 256 {
             let mut stmt = self
-                .conn
+                .db()
                 .prepare_cached(&format!("SELECT list, entry FROM {s}.room_entries WHERE room_id = ?1 ORDER BY ord"))?;
             for r in rooms.iter_mut() {
-                let entries = stmt.query_map([r.id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?;
+                let entries = stmt.query_map([r.id], |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)))?;
                 for e in entries {
                     let (list, entry) = e?;
                     if let Some(l) = r.list_mut(&list) {
@@ -246,11 +244,11 @@ impl Store {
             return Ok(());
         }
         let index: HashMap<i64, usize> = rooms.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-        let mut stmt = self.conn.prepare_cached(&format!(
+        let mut stmt = self.db().prepare_cached(&format!(
             "SELECT e.room_id, e.list, e.entry FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
              WHERE r.pool = ?1 ORDER BY e.ord"
         ))?;
-        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?)))?;
+        let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
             if let Some(l) = index.get(&id).and_then(|&i| rooms[i].list_mut(&list)) {
@@ -261,7 +259,7 @@ impl Store {
     }
 
     /// One room by name, with its lists.
-    pub fn room_by_name(&self, pool: &PoolTarget, name: &str) -> rusqlite::Result<Option<RoomRow>> {
+    pub fn room_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<RoomRow>> {
         let q = RoomQuery { name: Some(name.to_string()), ..Default::default() };
         let mut found = self.rooms(pool, &q)?;
         self.load_room_lists(pool, &mut found)?;
@@ -269,9 +267,9 @@ impl Store {
     }
 
     /// Ids of the rooms of a pool whose `list` names any of `keys`.
-    pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> rusqlite::Result<Vec<i64>> {
+    pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> db::Result<Vec<i64>> {
         let s = &pool.schema;
-        self.conn
+        self.db()
             .prepare_cached(&format!(
                 "SELECT DISTINCT e.room_id FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
                  WHERE {} AND e.list = ?2 AND r.pool = ?3",
@@ -282,9 +280,9 @@ impl Store {
     }
 
     /// Ids of the rooms in these categories whose Members list is empty (they inherit the scope).
-    pub fn rooms_inheriting_members(&self, pool: &PoolTarget, category_ids: &[i64]) -> rusqlite::Result<Vec<i64>> {
+    pub fn rooms_inheriting_members(&self, pool: &PoolTarget, category_ids: &[i64]) -> db::Result<Vec<i64>> {
         let s = &pool.schema;
-        self.conn
+        self.db()
             .prepare_cached(&format!(
                 "SELECT r.id FROM {s}.rooms r WHERE {}
                  AND NOT EXISTS (SELECT 1 FROM {s}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)",
@@ -295,9 +293,9 @@ impl Store {
     }
 
     /// Insert a room (its id must come from `new_id`) with its lists.
-    pub fn insert_room(&self, pool: &PoolTarget, r: &RoomRow) -> rusqlite::Result<()> {
+    pub fn insert_room(&self, pool: &PoolTarget, r: &RoomRow) -> db::Result<()> {
         let args = SQL.insert_args(&ROOM, &r.id, &r.cells);
-        self.pool_write(pool, &SQL.insert, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+        self.pool_write(pool, &SQL.insert, &args)?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             self.insert_room_list(pool, r.id, list, r.list(list))?;
         }
@@ -305,9 +303,9 @@ impl Store {
     }
 
     /// Write a room's properties, and those of its lists that differ from `before`.
-    pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> rusqlite::Result<()> {
+    pub fn update_room(&self, pool: &PoolTarget, before: &RoomRow, r: &RoomRow) -> db::Result<()> {
         if let Some((sql, args)) = SQL.update(&ROOM, &r.id, &before.cells, &r.cells) {
-            self.pool_write(pool, &sql, &args.iter().map(|a| a as &dyn ToSql).collect::<Vec<_>>())?;
+            self.pool_write(pool, &sql, &args)?;
         }
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
             if before.list(list) != r.list(list) {
@@ -317,12 +315,12 @@ impl Store {
         Ok(())
     }
 
-    fn replace_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> rusqlite::Result<()> {
+    fn replace_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.room_entries WHERE room_id = ?1 AND list = ?2", params![id, list])?;
         self.insert_room_list(pool, id, list, entries)
     }
 
-    fn insert_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> rusqlite::Result<()> {
+    fn insert_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
         for (i, e) in entries.iter().enumerate() {
             self.pool_write(
                 pool,
@@ -334,21 +332,21 @@ impl Store {
     }
 
     /// Disable a room (Export -DisableExportedNodes), every other property kept.
-    pub fn disable_room(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+    pub fn disable_room(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {
         self.pool_write(pool, "UPDATE {db}.rooms SET disabled = 1 WHERE id = ?1", params![id]).map(|_| ())
     }
 
     /// Delete a room; its lists and messages go with it (foreign-key cascade).
-    pub fn delete_room(&self, pool: &PoolTarget, id: i64) -> rusqlite::Result<()> {
+    pub fn delete_room(&self, pool: &PoolTarget, id: i64) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.rooms WHERE id = ?1", params![id]).map(|_| ())
     }
 
     /// Does a room of this name exist in the pool (other than `except`)?
-    pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> rusqlite::Result<bool> {
+    pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<bool> {
         Ok(self
-            .conn
+            .db()
             .prepare_cached(&format!("SELECT id FROM {}.rooms WHERE pool = ?1 AND name = ?2", pool.schema))?
-            .query_row(params![pool.fqdn, name], |r| r.get::<_, i64>(0))
+            .query_row(params![pool.fqdn, name], |r| r.get::<i64>(0))
             .optional()?
             .is_some_and(|id| Some(id) != except))
     }

@@ -1,10 +1,9 @@
 //! What every new store starts with: the built-in RBAC roles and the Global scoped settings at
 //! their defaults.
 
-use rusqlite::params;
-
 use super::Store;
 use crate::catalog::{self, Cmdlet};
+use crate::store::db::{self, Begin, params};
 
 /// Standard roles and the cmdlets each may run, derived from the catalog.
 pub fn standard_roles() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -66,25 +65,25 @@ pub fn role_sid(name: &str) -> String {
     )
 }
 
-pub fn seed_new_store(store: &Store) -> rusqlite::Result<()> {
-    let conn = store.conn();
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+pub fn seed_new_store(store: &Store) -> db::Result<()> {
+    let db = store.db();
+    db.begin(Begin::Immediate)?;
     let result = (|| {
         for (name, cmdlets) in standard_roles() {
-            conn.execute(
+            db.execute(
                 "INSERT INTO roles(identity, sid, cmdlets, user_scopes, is_standard) VALUES (?1, ?2, ?3, '[]', 1)",
                 params![name, role_sid(name), serde_json::to_string(&cmdlets).unwrap_or_default()],
             )?;
         }
-        conn.execute("INSERT INTO policies(identity) VALUES ('Global')", [])?;
-        conn.execute("INSERT INTO configurations(identity) VALUES ('Global')", [])?;
-        conn.execute("INSERT INTO compliance_configurations(identity) VALUES ('Global')", [])?;
+        db.execute("INSERT INTO policies(identity) VALUES ('Global')", ())?;
+        db.execute("INSERT INTO configurations(identity) VALUES ('Global')", ())?;
+        db.execute("INSERT INTO compliance_configurations(identity) VALUES ('Global')", ())?;
         Ok(())
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT"),
+        Ok(()) => db.commit(),
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = db.rollback();
             Err(e)
         }
     }

@@ -2,8 +2,7 @@
 //! One descriptor per kind names its table and its properties, so the three kinds share one set of
 //! SQL functions and one set of handlers; only assignments and effective resolution are policy-specific.
 
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, Row, params_from_iter};
+use crate::store::db::{self, OptionalExtension, Row, Value as SqlValue, params, params_from_iter};
 
 use super::Store;
 use super::topology::PoolRow;
@@ -183,7 +182,7 @@ fn to_sql(v: &FieldValue) -> SqlValue {
     }
 }
 
-fn read_row(kind: &SettingsKind, r: &Row<'_>) -> rusqlite::Result<SettingsRow> {
+fn read_row(kind: &SettingsKind, r: &Row<'_>) -> db::Result<SettingsRow> {
     let mut values = Vec::with_capacity(kind.fields.len());
     for (i, f) in kind.fields.iter().enumerate() {
         let v: SqlValue = r.get(i + 1)?;
@@ -205,39 +204,39 @@ fn columns(kind: &SettingsKind) -> String {
 
 impl Store {
     /// Every object of a kind, in the standard order.
-    pub fn settings_all(&self, kind: &SettingsKind) -> rusqlite::Result<Vec<SettingsRow>> {
+    pub fn settings_all(&self, kind: &SettingsKind) -> db::Result<Vec<SettingsRow>> {
         let sql = format!("SELECT identity, {} FROM {}", columns(kind), kind.table);
         let mut rows: Vec<SettingsRow> =
-            self.conn.prepare_cached(&sql)?.query_map([], |r| read_row(kind, r))?.collect::<rusqlite::Result<_>>()?;
+            self.db().prepare_cached(&sql)?.query_map((), |r| read_row(kind, r))?.collect::<db::Result<_>>()?;
         rows.sort_by_key(|r| standard_order(&r.identity));
         Ok(rows)
     }
 
     /// One object by identity (case-insensitive).
-    pub fn settings_get(&self, kind: &SettingsKind, identity: &str) -> rusqlite::Result<Option<SettingsRow>> {
+    pub fn settings_get(&self, kind: &SettingsKind, identity: &str) -> db::Result<Option<SettingsRow>> {
         let sql = format!("SELECT identity, {} FROM {} WHERE identity = ?1", columns(kind), kind.table);
-        self.conn.prepare_cached(&sql)?.query_row([identity], |r| read_row(kind, r)).optional()
+        self.db().prepare_cached(&sql)?.query_row([identity], |r| read_row(kind, r)).optional()
     }
 
-    pub fn settings_insert(&self, kind: &SettingsKind, row: &SettingsRow) -> rusqlite::Result<()> {
+    pub fn settings_insert(&self, kind: &SettingsKind, row: &SettingsRow) -> db::Result<()> {
         let marks: Vec<String> = (0..=kind.fields.len()).map(|i| format!("?{}", i + 1)).collect();
         let sql = format!("INSERT INTO {}(identity, {}) VALUES ({})", kind.table, columns(kind), marks.join(", "));
         let args = std::iter::once(SqlValue::Text(row.identity.clone())).chain(row.values.iter().map(to_sql));
-        self.conn.prepare_cached(&sql)?.execute(params_from_iter(args)).map(|_| ())
+        self.db().prepare_cached(&sql)?.execute(params_from_iter(args)).map(|_| ())
     }
 
     /// Write every field of an existing object (identity matched case-insensitively).
-    pub fn settings_update(&self, kind: &SettingsKind, row: &SettingsRow) -> rusqlite::Result<()> {
+    pub fn settings_update(&self, kind: &SettingsKind, row: &SettingsRow) -> db::Result<()> {
         let sets: Vec<String> =
             kind.fields.iter().enumerate().map(|(i, f)| format!("{} = ?{}", f.column, i + 2)).collect();
         let sql = format!("UPDATE {} SET {} WHERE identity = ?1", kind.table, sets.join(", "));
         let args = std::iter::once(SqlValue::Text(row.identity.clone())).chain(row.values.iter().map(to_sql));
-        self.conn.prepare_cached(&sql)?.execute(params_from_iter(args)).map(|_| ())
+        self.db().prepare_cached(&sql)?.execute(params_from_iter(args)).map(|_| ())
     }
 
-    pub fn settings_delete(&self, kind: &SettingsKind, identity: &str) -> rusqlite::Result<()> {
+    pub fn settings_delete(&self, kind: &SettingsKind, identity: &str) -> db::Result<()> {
         let sql = format!("DELETE FROM {} WHERE identity = ?1", kind.table);
-        self.conn.prepare_cached(&sql)?.execute([identity]).map(|_| ())
+        self.db().prepare_cached(&sql)?.execute([identity]).map(|_| ())
     }
 
     /// The collection governing a Persistent Chat pool: its service collection,
@@ -251,7 +250,7 @@ impl Store {
         );
         let service = format!("Service:{}:{}", super::topology::PCHAT_ROLE, pool.fqdn);
         let site = format!("Site:{}", pool.site);
-        self.conn
+        self.db()
             .prepare_cached(&sql)?
             .query_row([service, site], |r| read_row(kind, r))
             .optional()?
@@ -264,7 +263,7 @@ impl Store {
     pub fn effective_policy(&self, user_sip: &str) -> CmdletResult<PolicyRow> {
         let sip = user_sip.trim();
         let sip = if crate::values::text::starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
-        self.conn
+        self.db()
             .prepare_cached(
                 "SELECT p.identity, p.description, p.enable_persistent_chat, p.tenant
                  FROM principals u
@@ -288,20 +287,20 @@ impl Store {
     }
 
     /// How many users hold a per-user policy (by tag name).
-    pub fn policy_assignment_count(&self, tag: &str) -> rusqlite::Result<i64> {
-        self.conn.prepare_cached("SELECT count(*) FROM principals WHERE policy = ?1")?.query_row([tag], |r| r.get(0))
+    pub fn policy_assignment_count(&self, tag: &str) -> db::Result<i64> {
+        self.db().prepare_cached("SELECT count(*) FROM principals WHERE policy = ?1")?.query_row([tag], |r| r.get(0))
     }
 
     /// Clear a per-user policy from every user holding it (they fall back to site/global).
-    pub fn clear_policy_assignments(&self, tag: &str) -> rusqlite::Result<()> {
-        self.conn.prepare_cached("UPDATE principals SET policy = NULL WHERE policy = ?1")?.execute([tag]).map(|_| ())
+    pub fn clear_policy_assignments(&self, tag: &str) -> db::Result<()> {
+        self.db().prepare_cached("UPDATE principals SET policy = NULL WHERE policy = ?1")?.execute([tag]).map(|_| ())
     }
 
     /// Assign (or with `None` unassign) a per-user policy tag to one principal.
-    pub fn set_user_policy(&self, principal_id: i64, tag: Option<&str>) -> rusqlite::Result<()> {
-        self.conn
+    pub fn set_user_policy(&self, principal_id: i64, tag: Option<&str>) -> db::Result<()> {
+        self.db()
             .prepare_cached("UPDATE principals SET policy = ?2 WHERE id = ?1")?
-            .execute(rusqlite::params![principal_id, tag])
+            .execute(params![principal_id, tag])
             .map(|_| ())
     }
 }

@@ -1,6 +1,6 @@
 //! Topology tables: SIP domains, sites, SQL instances, pools, servers, services.
 
-use rusqlite::{OptionalExtension, params};
+use crate::store::db::{self, OptionalExtension, params};
 use std::rc::Rc;
 
 use super::{Store, dialect};
@@ -80,7 +80,7 @@ const WATCHED_POOL_COLUMNS: &str = "fqdn, site, database, backup_database, defau
 /// deletes or changes in the tables `pools()` and `attach_pool_databases` read. Triggers rather than `total_changes` so that
 /// the millions of room and message rows a runbook writes leave the memo valid; triggers rather
 /// than an update hook because SQLite skips the hook for a `DELETE` without `WHERE`.
-pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
+pub(super) fn watch_topology(conn: &db::Db) -> db::Result<()> {
     let pool_update = format!("UPDATE OF {WATCHED_POOL_COLUMNS}");
     let mut events = Vec::new();
     for (table, update) in [
@@ -97,33 +97,33 @@ pub(super) fn watch_topology(conn: &rusqlite::Connection) -> rusqlite::Result<()
 const EPOCH: &str = "topology_epoch";
 
 /// See `watch_topology`.
-pub(super) fn topology_epoch(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached(&dialect::read_change_counter(EPOCH))?.query_row([], |r| r.get(0))
+pub(super) fn topology_epoch(conn: &db::Db) -> db::Result<i64> {
+    conn.prepare_cached(&dialect::read_change_counter(EPOCH))?.query_row((), |r| r.get(0))
 }
 
 impl Store {
-    pub fn sip_domains(&self) -> rusqlite::Result<Vec<String>> {
-        self.conn.prepare_cached("SELECT name FROM sip_domains ORDER BY ord")?.query_map([], |r| r.get(0))?.collect()
+    pub fn sip_domains(&self) -> db::Result<Vec<String>> {
+        self.db().prepare_cached("SELECT name FROM sip_domains ORDER BY ord")?.query_map((), |r| r.get(0))?.collect()
     }
 
-    pub fn sites(&self) -> rusqlite::Result<Vec<String>> {
-        self.conn.prepare_cached("SELECT name FROM sites ORDER BY ord")?.query_map([], |r| r.get(0))?.collect()
+    pub fn sites(&self) -> db::Result<Vec<String>> {
+        self.db().prepare_cached("SELECT name FROM sites ORDER BY ord")?.query_map((), |r| r.get(0))?.collect()
     }
 
-    pub fn sql_instances(&self) -> rusqlite::Result<Vec<SqlInstanceSpec>> {
-        self.conn
+    pub fn sql_instances(&self) -> db::Result<Vec<SqlInstanceSpec>> {
+        self.db()
             .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
-            .query_map([], |r| Ok(SqlInstanceSpec { identity: r.get(0)?, file: r.get(1)? }))?
+            .query_map((), |r| Ok(SqlInstanceSpec { identity: r.get(0)?, file: r.get(1)? }))?
             .collect()
     }
 
     /// Every pool with its servers, in FQDN order.
-    pub fn pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+    pub fn pools(&self) -> db::Result<Vec<PoolRow>> {
         Ok(self.shared_pools()?.to_vec())
     }
 
     /// `pools` without copying them: every chat-object call looks its pool up.
-    fn shared_pools(&self) -> rusqlite::Result<Rc<[PoolRow]>> {
+    fn shared_pools(&self) -> db::Result<Rc<[PoolRow]>> {
         let key = self.cache_key()?;
         if let Some(pools) = self.cached_pools(key) {
             return Ok(pools);
@@ -133,9 +133,9 @@ impl Store {
         Ok(pools)
     }
 
-    fn read_pools(&self) -> rusqlite::Result<Vec<PoolRow>> {
+    fn read_pools(&self) -> db::Result<Vec<PoolRow>> {
         let mut pools: Vec<PoolRow> = self
-            .conn
+            .db()
             .prepare_cached(
                 "SELECT fqdn, site, database, backup_database, state,
                         EXISTS(SELECT 1 FROM services s WHERE s.pool = p.fqdn AND s.role = ?1)
@@ -153,10 +153,9 @@ impl Store {
                     is_pchat: r.get(5)?,
                 })
             })?
-            .collect::<rusqlite::Result<_>>()?;
-        let mut stmt = self.conn.prepare_cached("SELECT pool, fqdn, active FROM pool_servers ORDER BY pool, ord")?;
-        let rows =
-            stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+            .collect::<db::Result<_>>()?;
+        let mut stmt = self.db().prepare_cached("SELECT pool, fqdn, active FROM pool_servers ORDER BY pool, ord")?;
+        let rows = stmt.query_map((), |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<bool>(2)?)))?;
         for row in rows {
             let (pool, server, active) = row?;
             if let Some(p) = pools.iter_mut().find(|p| p.fqdn.eq_ignore_ascii_case(&pool)) {
@@ -169,24 +168,24 @@ impl Store {
         Ok(pools)
     }
 
-    pub fn pool(&self, fqdn: &str) -> rusqlite::Result<Option<PoolRow>> {
+    pub fn pool(&self, fqdn: &str) -> db::Result<Option<PoolRow>> {
         Ok(self.shared_pools()?.iter().find(|p| p.fqdn.eq_ignore_ascii_case(fqdn)).cloned())
     }
 
     /// Whether the topology has any pool: checked before every chat-object call, so the memo is
     /// not copied for it.
-    pub fn has_pools(&self) -> rusqlite::Result<bool> {
+    pub fn has_pools(&self) -> db::Result<bool> {
         Ok(!self.shared_pools()?.is_empty())
     }
 
     /// Every service, ordered by pool then role.
-    pub fn services(&self) -> rusqlite::Result<Vec<ServiceRow>> {
-        self.conn
+    pub fn services(&self) -> db::Result<Vec<ServiceRow>> {
+        self.db()
             .prepare_cached(
                 "SELECT s.role, p.fqdn, p.site, s.dependents, s.version FROM services s JOIN pools p ON p.fqdn = s.pool
                  ORDER BY p.fqdn COLLATE NOCASE, s.role COLLATE NOCASE",
             )?
-            .query_map([], |r| {
+            .query_map((), |r| {
                 let deps: String = r.get(3)?;
                 Ok(ServiceRow {
                     role: r.get(0)?,
@@ -200,7 +199,7 @@ impl Store {
     }
 
     /// The DN of the directory's domain, else one derived from the first SIP domain.
-    pub fn domain_dn(&self) -> rusqlite::Result<Option<String>> {
+    pub fn domain_dn(&self) -> db::Result<Option<String>> {
         if let Some(dn) = self.meta("domain_dn")? {
             return Ok(Some(dn));
         }
@@ -208,10 +207,10 @@ impl Store {
     }
 
     /// Chat data a pool owns in its database: (categories, rooms, add-ins).
-    pub fn pool_data_counts(&self, pool: &str, database: &str) -> rusqlite::Result<(i64, i64, i64)> {
+    pub fn pool_data_counts(&self, pool: &str, database: &str) -> db::Result<(i64, i64, i64)> {
         let Some(s) = self.pool_schema(database) else { return Ok((0, 0, 0)) };
         self.lock_copy(&s)?;
-        self.conn.query_row(
+        self.db().query_row(
             &format!(
                 "SELECT (SELECT count(*) FROM {s}.categories WHERE pool = ?1),
                         (SELECT count(*) FROM {s}.rooms WHERE pool = ?1),
@@ -247,11 +246,11 @@ impl Store {
         }
         let files = self.instance_files(spec)?;
         let marks: Vec<(String, i64, Option<i64>)> = self
-            .conn
+            .db()
             .prepare("SELECT fqdn, generation, seq FROM pools")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let c = &self.conn;
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<db::Result<_>>()?;
+        let c = &self.db();
         self.forget_pools();
         c.execute_batch(
             "DELETE FROM services; DELETE FROM pool_servers; DELETE FROM pools; DELETE FROM sql_instances;
@@ -321,10 +320,10 @@ impl Store {
     /// only act besides a repair that creates a pool database file.
     fn instance_files(&self, spec: &TopologySpec) -> CmdletResult<Vec<Option<String>>> {
         let old: Vec<(String, String, Option<String>)> = self
-            .conn
+            .db()
             .prepare("SELECT identity, file, file_id FROM sql_instances")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
+            .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<db::Result<_>>()?;
         let mut ids = Vec::new();
         for s in &spec.sql_instances {
             let kept = old
@@ -356,7 +355,7 @@ impl Store {
         for p in spec.pools.iter().filter(|p| p.services.iter().any(|s| s.role == PCHAT_ROLE)) {
             let Some(sip) = &p.default_endpoint else { continue };
             let holder: Option<Option<String>> = self
-                .conn
+                .db()
                 .query_row("SELECT endpoint_pool FROM principals WHERE sip = ?1", [sip], |r| r.get(0))
                 .optional()?;
             match holder {
@@ -422,15 +421,15 @@ impl Store {
 }
 
 impl Store {
-    pub fn set_pool_state(&self, pool: &str, state: PoolState) -> rusqlite::Result<()> {
+    pub fn set_pool_state(&self, pool: &str, state: PoolState) -> db::Result<()> {
         self.forget_pools();
-        self.conn.execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
+        self.db().execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
     }
 
     /// Mark exactly `active` (a subset of the pool's servers) as accepting new connections.
-    pub fn set_active_servers(&self, pool: &str, active: &[String]) -> rusqlite::Result<()> {
+    pub fn set_active_servers(&self, pool: &str, active: &[String]) -> db::Result<()> {
         self.forget_pools();
-        let mut stmt = self.conn.prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2")?;
+        let mut stmt = self.db().prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2")?;
         for server in self.pool(pool)?.map(|p| p.servers).unwrap_or_default() {
             let on = active.iter().any(|a| a.eq_ignore_ascii_case(&server));
             stmt.execute(params![pool, server, on])?;

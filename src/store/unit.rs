@@ -4,10 +4,9 @@
 //! engine/invoke.rs) and moves its pools' marks in every copy as usual, so the copies are in step
 //! at the one commit; a nested block is a named savepoint of its own.
 
+use crate::store::db::{self, params};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
-
-use rusqlite::params;
 
 use super::Store;
 use crate::files::journal::{self, Claim, Finished, LeftUnit};
@@ -63,13 +62,13 @@ impl Store {
     }
 
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
-    pub fn block_savepoint(&self, depth: usize) -> rusqlite::Result<()> {
+    pub fn block_savepoint(&self, depth: usize) -> db::Result<()> {
         self.save_audit_state()?;
-        self.control(&format!("SAVEPOINT block{depth}")).inspect_err(|_| self.drop_audit_state())
+        self.db().savepoint(&format!("block{depth}")).inspect_err(|_| self.drop_audit_state())
     }
 
-    pub fn release_block(&self, depth: usize) -> rusqlite::Result<()> {
-        self.control(&format!("RELEASE block{depth}"))?;
+    pub fn release_block(&self, depth: usize) -> db::Result<()> {
+        self.db().release(&format!("block{depth}"))?;
         self.drop_audit_state();
         Ok(())
     }
@@ -81,22 +80,21 @@ impl Store {
         // The block's move of a pool mark may be among what is undone: the next change moves it.
         self.marked.borrow_mut().clear();
         self.restore_audit_state();
-        let _ = self
-            .control(&format!("ROLLBACK TO block{depth}"))
-            .and_then(|()| self.control(&format!("RELEASE block{depth}")));
+        let _ =
+            self.db().rollback_to(&format!("block{depth}")).and_then(|()| self.db().release(&format!("block{depth}")));
     }
 
     /// Where the audit ends now: the changes a unit records come after it.
-    pub fn audit_position(&self) -> rusqlite::Result<i64> {
+    pub fn audit_position(&self) -> db::Result<i64> {
         self.flush_audit()?;
-        self.conn.query_row("SELECT coalesce(max(rowid), 0) FROM audit", [], |r| r.get(0))
+        self.db().query_row("SELECT coalesce(max(rowid), 0) FROM audit", (), |r| r.get(0))
     }
 
     /// The targets changed since `position`, in the order they were changed, each once.
-    pub fn audit_targets_since(&self, position: i64) -> rusqlite::Result<Vec<String>> {
+    pub fn audit_targets_since(&self, position: i64) -> db::Result<Vec<String>> {
         self.flush_audit()?;
-        let mut stmt = self.conn.prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
-        let rows = stmt.query_map([position], |r| r.get::<_, Option<String>>(0))?;
+        let mut stmt = self.db().prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
+        let rows = stmt.query_map([position], |r| r.get::<Option<String>>(0))?;
         let mut out: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for target in rows {
@@ -115,9 +113,9 @@ impl Store {
 
     /// Record, in the open unit's transaction, the files it renames into place once it has
     /// committed: (staged name, target) each. They commit, or vanish, with its changes.
-    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> rusqlite::Result<()> {
+    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> db::Result<()> {
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.db().prepare_cached(
             "INSERT INTO atomic_files(unit, ord, staged, target, committed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for (ord, (staged, target)) in files.iter().enumerate() {
@@ -128,17 +126,17 @@ impl Store {
 
     /// Every file of the committed unit is in place (or was reported as not): forget them, in
     /// a transaction of its own.
-    pub fn forget_unit_files(&self, unit: &str) -> rusqlite::Result<()> {
-        self.conn.execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())
+    pub fn forget_unit_files(&self, unit: &str) -> db::Result<()> {
+        self.db().execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())
     }
 
     /// The committed units with files not yet in place, oldest first.
-    fn pending_units(&self) -> rusqlite::Result<Vec<PendingUnit>> {
-        let mut stmt = self.conn.prepare_cached(
+    fn pending_units(&self) -> db::Result<Vec<PendingUnit>> {
+        let mut stmt = self.db().prepare_cached(
             "SELECT unit, committed_at, ord, staged, target FROM atomic_files ORDER BY committed_at, unit, ord",
         )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get(4)?))
+        let rows = stmt.query_map((), |r| {
+            Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get(3)?, r.get(4)?))
         })?;
         let mut out: Vec<PendingUnit> = Vec::new();
         for row in rows {
@@ -162,7 +160,7 @@ impl Store {
     pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
         let mut report = UnitsReport::default();
         let unit_files = journal::unit_files(&self.path)?;
-        let rows: bool = self.conn.query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", [], |r| r.get(0))?;
+        let rows: bool = self.db().query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", (), |r| r.get(0))?;
         if unit_files.is_empty() && !rows {
             return Ok(report);
         }
@@ -176,7 +174,7 @@ impl Store {
             }
             return Ok(report);
         }
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.db().execute_batch("BEGIN IMMEDIATE")?;
         let mut done: Vec<LeftUnit> = Vec::new();
         let result = (|| -> anyhow::Result<()> {
             let pending = self.pending_units()?;
@@ -191,7 +189,7 @@ impl Store {
                     committed_at: p.committed_at.clone(),
                     ..FinishedUnit::default()
                 };
-                let mut forget = self.conn.prepare_cached("DELETE FROM atomic_files WHERE unit = ?1 AND ord = ?2")?;
+                let mut forget = self.db().prepare_cached("DELETE FROM atomic_files WHERE unit = ?1 AND ord = ?2")?;
                 for (ord, staged, target) in &p.files {
                     match journal::finish(staged, target) {
                         Ok(Finished::Placed) => finished.placed += 1,
@@ -226,9 +224,9 @@ impl Store {
             Ok(())
         })();
         match result {
-            Ok(()) => self.conn.execute_batch("COMMIT")?,
+            Ok(()) => self.db().execute_batch("COMMIT")?,
             Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
+                let _ = self.db().execute_batch("ROLLBACK");
                 return Err(e);
             }
         }

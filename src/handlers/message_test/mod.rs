@@ -54,8 +54,8 @@ impl From<CmdletError> for Failure {
     }
 }
 
-impl From<rusqlite::Error> for Failure {
-    fn from(e: rusqlite::Error) -> Failure {
+impl From<crate::store::db::DbError> for Failure {
+    fn from(e: crate::store::db::DbError) -> Failure {
         Failure::from(CmdletError::from(e))
     }
 }

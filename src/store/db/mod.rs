@@ -1,0 +1,415 @@
+//! The seam between the store and its database (docs/design/postgres-port.md §2): one `Store`
+//! over an enum-dispatched connection. Statements are written once, in the store's neutral
+//! spelling (`?N` parameters, `{db}` schemas); values, rows and errors are the backend-neutral
+//! types of this module. Only `sqlite.rs` names rusqlite; PostgreSQL becomes a second variant.
+//!
+//! An enum, not a `dyn` trait: the set of backends is closed, and the hottest loops (a row
+//! per item of a 100,000-item pipeline) must pay no vtable call or box per row.
+
+mod error;
+mod sqlite;
+mod value;
+
+use std::borrow::Cow;
+
+pub use error::{DbError, ErrorKind, OptionalExtension, Result};
+pub(crate) use value::params;
+pub use value::{FromValue, FromValueError, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter};
+
+use sqlite::Bind;
+
+/// A connection to the store's database.
+pub enum Db {
+    Sqlite(sqlite::Connection),
+}
+
+/// How a transaction takes its locks (SQLite's BEGIN variants; PostgreSQL will map both onto
+/// its own locking, see §4 of the design notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Begin {
+    /// Locks as statements need them.
+    Deferred,
+    /// The write lock before anything is read.
+    Immediate,
+}
+
+/// Lets a signal stop the running statement of a connection (see `crate::interrupt`).
+pub enum InterruptHandle {
+    Sqlite(sqlite::SqliteInterrupt),
+}
+
+impl InterruptHandle {
+    pub fn interrupt(&self) {
+        match self {
+            InterruptHandle::Sqlite(h) => h.interrupt(),
+        }
+    }
+}
+
+impl Db {
+    /// The SQLite connection, for code not yet moved onto the seam (step 1 removes its callers).
+    pub fn sqlite(&self) -> &sqlite::Connection {
+        match self {
+            Db::Sqlite(c) => c,
+        }
+    }
+
+    /// A SQLite database file of its own, read-write, `file:` URIs allowed in ATTACH (a repair
+    /// fills a new pool file through it); never created here.
+    pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open_rw(path)?))
+    }
+
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        match self {
+            Db::Sqlite(c) => InterruptHandle::Sqlite(sqlite::SqliteInterrupt(c.get_interrupt_handle())),
+        }
+    }
+
+    /// Run one statement, prepared afresh (`prepare_cached` for statements run often).
+    pub fn execute<P: Params>(&self, sql: &str, params: P) -> Result<usize> {
+        self.prepare(sql)?.execute(params)
+    }
+
+    /// Run several statements without parameters (DDL, pragmas, migrations).
+    pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => c.execute_batch(sql).map_err(DbError::from),
+        }
+    }
+
+    /// The first row of a query, `ErrorKind::NoRows` when there is none.
+    pub fn query_row<T, P, F>(&self, sql: &str, params: P, f: F) -> Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        self.prepare(sql)?.query_row(params, f)
+    }
+
+    /// Every row of a query, mapped.
+    pub fn query_map<T, P, F>(&self, sql: &str, params: P, f: F) -> Result<Vec<T>>
+    where
+        P: Params,
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        self.prepare(sql)?.query_map(params, f)?.collect()
+    }
+
+    pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        match self {
+            Db::Sqlite(c) => Ok(Statement(StatementInner::Sqlite(c.prepare(sql)?))),
+        }
+    }
+
+    /// A statement from the connection's cache, keyed by its SQL text: prepared once, then
+    /// reused (SQLite's parsing and planning dominates the cost of a short statement).
+    pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        match self {
+            Db::Sqlite(c) => Ok(Statement(StatementInner::SqliteCached(c.prepare_cached(sql)?))),
+        }
+    }
+
+    /// A transaction-control statement, run from the cache (they run once per call or item).
+    fn control(&self, sql: &str) -> Result<()> {
+        self.prepare_cached(sql)?.execute(()).map(|_| ())
+    }
+
+    pub fn begin(&self, mode: Begin) -> Result<()> {
+        self.control(match mode {
+            Begin::Deferred => "BEGIN DEFERRED",
+            Begin::Immediate => "BEGIN IMMEDIATE",
+        })
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.control("COMMIT")
+    }
+
+    pub fn rollback(&self) -> Result<()> {
+        self.control("ROLLBACK")
+    }
+
+    pub fn savepoint(&self, name: &str) -> Result<()> {
+        self.control(&savepoint_sql("SAVEPOINT ", name))
+    }
+
+    pub fn release(&self, name: &str) -> Result<()> {
+        self.control(&savepoint_sql("RELEASE ", name))
+    }
+
+    /// Undo everything since the savepoint; the savepoint stays (release it to end it).
+    pub fn rollback_to(&self, name: &str) -> Result<()> {
+        self.control(&savepoint_sql("ROLLBACK TO ", name))
+    }
+
+    /// Outside any transaction (each statement commits on its own)?
+    pub fn is_autocommit(&self) -> bool {
+        match self {
+            Db::Sqlite(c) => c.is_autocommit(),
+        }
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    pub fn changes(&self) -> u64 {
+        match self {
+            Db::Sqlite(c) => c.changes(),
+        }
+    }
+}
+
+/// `SAVEPOINT item` and the like: the per-item savepoint is taken for every item of a pipeline,
+/// so its statements are static texts rather than a string formatted each time.
+fn savepoint_sql(verb: &'static str, name: &str) -> Cow<'static, str> {
+    match (verb, name) {
+        ("SAVEPOINT ", "item") => Cow::Borrowed("SAVEPOINT item"),
+        ("RELEASE ", "item") => Cow::Borrowed("RELEASE item"),
+        ("ROLLBACK TO ", "item") => Cow::Borrowed("ROLLBACK TO item"),
+        _ => Cow::Owned(format!("{verb}{name}")),
+    }
+}
+
+/// A prepared statement (from the cache or not).
+pub struct Statement<'c>(StatementInner<'c>);
+
+enum StatementInner<'c> {
+    Sqlite(sqlite::Stmt<'c>),
+    SqliteCached(sqlite::CachedStmt<'c>),
+}
+
+impl<'c> Statement<'c> {
+    #[inline]
+    fn sqlite(&mut self) -> &mut sqlite::Stmt<'c> {
+        match &mut self.0 {
+            StatementInner::Sqlite(s) => s,
+            StatementInner::SqliteCached(s) => s,
+        }
+    }
+
+    /// Run it; the number of rows changed.
+    pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        let s = self.sqlite();
+        Ok(s.execute(sqlite::bind_all(params))?)
+    }
+
+    pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
+        let s = self.sqlite();
+        Ok(Rows(RowsInner::Sqlite(s.query(sqlite::bind_all(params))?)))
+    }
+
+    pub fn query_row<T, P, F>(&mut self, params: P, f: F) -> Result<T>
+    where
+        P: Params,
+        F: FnOnce(&Row<'_>) -> Result<T>,
+    {
+        let mut rows = self.query(params)?;
+        match rows.next()? {
+            Some(row) => f(&row),
+            None => Err(DbError::no_rows()),
+        }
+    }
+
+    /// Bind one parameter (1-based) for `execute_bound`: for statements with hundreds of
+    /// parameters bound in a loop (the audit's many-row INSERT), with no slice built per call.
+    #[inline]
+    pub fn bind<T: ToValue>(&mut self, idx: usize, value: T) -> Result<()> {
+        Ok(self.sqlite().raw_bind_parameter(idx, Bind(value))?)
+    }
+
+    /// Run the statement with the parameters `bind` gave it; the number of rows changed.
+    pub fn execute_bound(&mut self) -> Result<usize> {
+        Ok(self.sqlite().raw_execute()?)
+    }
+
+    /// Does the query return any row?
+    pub fn exists<P: Params>(&mut self, params: P) -> Result<bool> {
+        Ok(self.query(params)?.next()?.is_some())
+    }
+
+    /// The rows, mapped one at a time as the iterator is advanced (nothing is collected).
+    pub fn query_map<T, P, F>(&mut self, params: P, f: F) -> Result<MappedRows<'_, F>>
+    where
+        P: Params,
+        F: FnMut(&Row<'_>) -> Result<T>,
+    {
+        Ok(MappedRows { rows: self.query(params)?, f })
+    }
+
+    pub fn column_count(&mut self) -> usize {
+        self.sqlite().column_count()
+    }
+
+    pub fn column_name(&mut self, idx: usize) -> Result<&str> {
+        Ok(self.sqlite().column_name(idx)?)
+    }
+}
+
+/// The rows of a running query.
+pub struct Rows<'s>(RowsInner<'s>);
+
+enum RowsInner<'s> {
+    Sqlite(sqlite::SqlRows<'s>),
+}
+
+impl Rows<'_> {
+    /// The next row; `None` at the end. A row lends from the cursor: it is valid until the next
+    /// call, as the backend's own row is.
+    #[inline]
+    #[allow(clippy::should_implement_trait)] // A lending iterator, which `Iterator` cannot express.
+    pub fn next(&mut self) -> Result<Option<Row<'_>>> {
+        match &mut self.0 {
+            RowsInner::Sqlite(rows) => Ok(rows.next()?.map(|r| Row(RowInner::Sqlite(r)))),
+        }
+    }
+}
+
+/// See `Statement::query_map`.
+pub struct MappedRows<'s, F> {
+    rows: Rows<'s>,
+    f: F,
+}
+
+impl<T, F: FnMut(&Row<'_>) -> Result<T>> Iterator for MappedRows<'_, F> {
+    type Item = Result<T>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Result<T>> {
+        match self.rows.next() {
+            Ok(Some(row)) => Some((self.f)(&row)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// One row of a result, read by column index.
+pub struct Row<'r>(RowInner<'r>);
+
+enum RowInner<'r> {
+    Sqlite(&'r sqlite::SqlRow<'r>),
+}
+
+impl Row<'_> {
+    /// Column `idx` as `T`; a NULL is an error unless `T` is an `Option`.
+    #[inline]
+    pub fn get<T: FromValue>(&self, idx: usize) -> Result<T> {
+        match &self.0 {
+            RowInner::Sqlite(r) => sqlite::get(r, idx),
+        }
+    }
+
+    /// The error for column `idx` holding a value its reader cannot take, in the backend's
+    /// words (for readers that look at `get_ref` themselves).
+    #[cold]
+    pub fn conversion_error(&self, idx: usize, err: FromValueError) -> DbError {
+        match &self.0 {
+            RowInner::Sqlite(r) => sqlite::conversion_error(r, idx, err),
+        }
+    }
+
+    /// Column `idx` as it is held, without copying.
+    #[inline]
+    pub fn get_ref(&self, idx: usize) -> Result<ValueRef<'_>> {
+        match &self.0 {
+            RowInner::Sqlite(r) => Ok(r.get_ref(idx)?.into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Db {
+        let db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        db.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b BLOB)").unwrap();
+        db
+    }
+
+    #[test]
+    fn values_round_trip_through_parameters_and_rows() {
+        let db = db();
+        let name = String::from("Ops");
+        assert_eq!(
+            db.execute("INSERT INTO t(id, name, n, b) VALUES (?1, ?2, ?3, ?4)", params![7, name, 1.5, vec![1u8, 2]])
+                .unwrap(),
+            1
+        );
+        db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", [Value::Integer(8), Value::Text("Dev".into())]).unwrap();
+        let row: (i64, String, Option<f64>, Option<Vec<u8>>) = db
+            .query_row("SELECT id, name, n, b FROM t WHERE name = ?1", ["Ops"], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .unwrap();
+        assert_eq!(row, (7, "Ops".to_string(), Some(1.5), Some(vec![1, 2])));
+        let dev: (Option<f64>, Value) =
+            db.query_row("SELECT n, name FROM t WHERE id = 8", (), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        assert_eq!(dev, (None, Value::Text("Dev".into())));
+        let names: Vec<String> = db
+            .query_map("SELECT name FROM t WHERE id IN (?1, ?2) ORDER BY id", params_from_iter([7i64, 8]), |r| r.get(0))
+            .unwrap();
+        assert_eq!(names, ["Ops", "Dev"]);
+        assert_eq!(
+            db.query_row("SELECT b FROM t WHERE id = 7", (), |r| Ok(r.get_ref(0)?.to_owned())).unwrap(),
+            Value::Blob(vec![1, 2])
+        );
+    }
+
+    #[test]
+    fn errors_say_what_a_caller_decides_on_in_the_backends_words() {
+        let db = db();
+        let none = db.query_row("SELECT id FROM t WHERE id = 1", (), |r| r.get::<i64>(0));
+        assert_eq!(none.as_ref().map_err(DbError::kind).unwrap_err(), ErrorKind::NoRows);
+        assert_eq!(none.optional().unwrap(), None);
+        db.execute("INSERT INTO t(id, name) VALUES (1, 'a')", ()).unwrap();
+        let dup = db.execute("INSERT INTO t(id, name) VALUES (2, 'a')", ()).unwrap_err();
+        assert_eq!(dup.kind(), ErrorKind::Constraint);
+        assert_eq!(dup.to_string(), "UNIQUE constraint failed: t.name");
+        let wrong = db.query_row("SELECT name FROM t", (), |r| r.get::<i64>(0)).unwrap_err();
+        assert_eq!(wrong.to_string(), "Invalid column type Text at index: 0, name: name");
+        let range = db.query_row("SELECT -1", (), |r| r.get::<u32>(0)).unwrap_err();
+        assert_eq!(range.to_string(), "Integer -1 out of range at index 0");
+        // A refusal crosses code still on rusqlite and comes back as itself.
+        let refusal = DbError::refused(crate::errors::CmdletError::invalid_operation("no"));
+        let back = DbError::from(rusqlite::Error::from(refusal));
+        assert_eq!(back.kind(), ErrorKind::Refused);
+        assert_eq!(back.refusal().unwrap().message, "no");
+        assert!(matches!(
+            rusqlite::Error::from(DbError::from(rusqlite::Error::QueryReturnedNoRows)),
+            rusqlite::Error::QueryReturnedNoRows
+        ));
+        let sqlite = rusqlite::Error::from(dup);
+        assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+    }
+
+    #[test]
+    fn cached_statements_transactions_and_savepoints() {
+        let db = db();
+        db.begin(Begin::Immediate).unwrap();
+        assert!(!db.is_autocommit());
+        let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap();
+        insert.execute(params![1, "a"]).unwrap();
+        drop(insert);
+        db.savepoint("item").unwrap();
+        db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap().execute(params![2, "b"]).unwrap();
+        db.rollback_to("item").unwrap();
+        db.release("item").unwrap();
+        db.savepoint("block1").unwrap();
+        db.execute("UPDATE t SET n = 1", ()).unwrap();
+        assert_eq!(db.changes(), 1);
+        db.release("block1").unwrap();
+        db.commit().unwrap();
+        assert!(db.is_autocommit());
+        let mut stmt = db.prepare_cached("SELECT id, n FROM t ORDER BY id").unwrap();
+        let mut rows = stmt.query(()).unwrap();
+        let mut seen = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            seen.push((row.get::<i64>(0).unwrap(), row.get::<Option<f64>>(1).unwrap()));
+        }
+        assert_eq!(seen, [(1, Some(1.0))]);
+        db.begin(Begin::Deferred).unwrap();
+        db.execute("DELETE FROM t", ()).unwrap();
+        db.rollback().unwrap();
+        assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 1);
+    }
+}
