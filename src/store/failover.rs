@@ -344,6 +344,15 @@ impl Store {
                 Ok(()) => Ok((schema, mark)),
                 Err(why) => Err(format!("it fails the integrity check ({why})")),
             },
+            CopyState::Unavailable(why) if why.contains(super::WRITTEN_BY_NEWER) => {
+                return Err(refused(
+                    format!(
+                        "the {} database {to} of pool '{fqdn}' cannot be repaired by this pchat: {why}",
+                        other.name().to_lowercase()
+                    ),
+                    fqdn,
+                ));
+            }
             CopyState::Unavailable(why) => Err(why),
         };
         let pool_mark = self.pool_mark(fqdn)?;

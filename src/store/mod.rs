@@ -169,10 +169,14 @@ fn newer_schema(conn: &Connection, steps: &[&str]) -> db::Result<Option<i64>> {
     Ok((version as usize > steps.len()).then_some(version))
 }
 
+/// The words of `newer_schema_error` that the fail-over advice looks for: failing over from, or
+/// repairing over, a copy that a newer pchat wrote would set its newer changes aside.
+pub(crate) const WRITTEN_BY_NEWER: &str = "was written by a newer pchat";
+
 /// What a newer schema version is told as: `what` names the file.
 fn newer_schema_error(what: &str, version: i64, steps: &[&str]) -> String {
     format!(
-        "{what} was written by a newer pchat (schema version {version}; this pchat {} knows versions up to {}): run that pchat or a newer one; this one changes nothing in it",
+        "{what} {WRITTEN_BY_NEWER} (schema version {version}; this pchat {} knows versions up to {}): run that pchat or a newer one; this one changes nothing in it",
         env!("CARGO_PKG_VERSION"),
         steps.len()
     )

@@ -80,6 +80,9 @@ impl Store {
     fn serving_unavailable(&self, pool: &PoolRow, instance: &str, why: &str) -> CmdletError {
         let fqdn = &pool.fqdn;
         let advice = match (pool.state, &pool.backup_database) {
+            _ if why.contains(super::WRITTEN_BY_NEWER) => {
+                "do not fail over or repair because of it (that would set the newer changes aside)".to_string()
+            }
             (PoolState::Normal, Some(_)) => format!(
                 "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
             ),

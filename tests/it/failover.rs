@@ -423,3 +423,22 @@ for i in 0..1000 {
         );
     }
 }
+
+#[test]
+fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_over() {
+    let s = Store::demo();
+    let primary = pool_file(&s, "sql01");
+    let newer = 1000;
+    Connection::open(&primary).expect("open").pragma_update(None, "user_version", newer).expect("version");
+    let bytes = std::fs::read(&primary).expect("read");
+    let run = s.c(r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
+    let line = single_error_line(&run);
+    assert!(line.contains("was written by a newer pchat (schema version 1000;"), "{line}");
+    assert!(line.contains("do not fail over or repair because of it"), "{line}");
+    assert!(!line.contains("set_cs_persistent_chat_state"), "no fail-over advice: {line}");
+    let run = s.run(&["--yes", "-c", &repair("Backup")]);
+    assert_ne!(run.code, 0);
+    assert!(single_error_line(&run).contains("cannot be repaired by this pchat"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&primary).expect("read"), bytes, "the newer file is left as it was");
+    assert_eq!(state(&s, "PoolState"), "Normal");
+}
