@@ -74,9 +74,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let older = &crate::store::schema::CENTRAL[..2];
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         crate::store::migrate(&conn, older).unwrap();
-        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')", []).unwrap();
+        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')", ()).unwrap();
         drop(conn);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("kept").unwrap().as_deref(), Some("yes"));
@@ -91,7 +91,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         drop(Store::open(&path).unwrap());
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE health_test_users; ALTER TABLE sql_instances DROP COLUMN file_id;
              ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq;

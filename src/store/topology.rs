@@ -565,7 +565,7 @@ mod tests {
         let path = dir.path().join("pchat.db");
         let steps = crate::store::schema::CENTRAL;
         let step = steps.iter().position(|s| s.contains("ADD COLUMN version")).unwrap();
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         crate::store::migrate(&conn, &steps[..step]).unwrap();
         conn.execute_batch(
             "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);

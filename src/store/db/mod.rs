@@ -17,6 +17,7 @@ pub(crate) use value::params;
 pub use value::{FromValue, FromValueError, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter};
 
 use sqlite::Bind;
+pub use sqlite::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE};
 
 /// A connection to the store's database.
 pub enum Db {
@@ -58,6 +59,29 @@ impl Db {
     /// fills a new pool file through it); never created here.
     pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
         Ok(Db::Sqlite(sqlite::open_rw(path)?))
+    }
+
+    /// A SQLite database file, created (empty) if missing: the central store, or a new pool file.
+    pub fn open_sqlite(path: &std::path::Path) -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open(path)?))
+    }
+
+    /// An existing SQLite database file, read-write; never created (a pool file's identity check).
+    pub fn open_sqlite_existing(path: &std::path::Path) -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open_existing(path)?))
+    }
+
+    /// A private in-memory SQLite database (tests, scratch work).
+    pub fn open_sqlite_memory() -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open_in_memory()?))
+    }
+
+    /// The connection's settings for the store (journal, sync, foreign keys, caches, statement
+    /// cache size, plan stability), set right after opening, before a migration runs under them.
+    pub fn configure(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => Ok(sqlite::configure(c)?),
+        }
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {
