@@ -460,14 +460,8 @@ mod tests {
     #[test]
     fn every_pool_column_is_watched_or_a_mark() {
         let (_d, store) = store_with_a_pool();
-        let columns: Vec<String> = store
-            .conn()
-            .prepare("SELECT name FROM pragma_table_info('pools')")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let columns: Vec<String> =
+            store.db().query_map("SELECT name FROM pragma_table_info('pools')", (), |r| r.get(0)).unwrap();
         let watched: Vec<&str> = WATCHED_POOL_COLUMNS.split(", ").collect();
         for column in &columns {
             assert!(
