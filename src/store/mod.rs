@@ -210,13 +210,6 @@ impl Store {
         Ok(store)
     }
 
-    /// The SQLite connection, for tests that inspect or damage the files behind the store's
-    /// back. The store itself goes through `db` (the seam), so nothing else may reach it.
-    #[cfg(test)]
-    pub(crate) fn conn(&self) -> &rusqlite::Connection {
-        self.db.sqlite()
-    }
-
     /// The store's database connection.
     pub fn db(&self) -> &db::Db {
         &self.db
@@ -722,21 +715,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/pchat.db");
         let store = Store::open(&path).unwrap();
-        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
         assert_eq!(version as usize, schema::CENTRAL.len());
-        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = store.db().query_row("PRAGMA journal_mode", (), |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = store.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = store.db().query_row("PRAGMA foreign_keys", (), |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
-        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        let roles: i64 = store.db().query_row("SELECT count(*) FROM roles", (), |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         drop(store);
         let store = Store::open(&path).unwrap();
-        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        let roles: i64 = store.db().query_row("SELECT count(*) FROM roles", (), |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         for table in ["policies", "configurations", "compliance_configurations"] {
             let global: String =
-                store.conn().query_row(&format!("SELECT identity FROM {table}"), [], |r| r.get(0)).unwrap();
+                store.db().query_row(&format!("SELECT identity FROM {table}"), (), |r| r.get(0)).unwrap();
             assert_eq!(global, "Global");
         }
     }
@@ -811,7 +804,7 @@ mod tests {
     /// The file an attached schema reads, as SQLite reports it.
     fn attached_file(store: &Store, instance: &str) -> String {
         let schema = store.pool_schema(instance).unwrap();
-        store.conn().query_row("SELECT file FROM pragma_database_list WHERE name = ?1", [schema], |r| r.get(0)).unwrap()
+        store.db().query_row("SELECT file FROM pragma_database_list WHERE name = ?1", [schema], |r| r.get(0)).unwrap()
     }
 
     /// `begin_attached` checks the attachments inside the transaction it opens: what another
@@ -836,7 +829,7 @@ mod tests {
         // Another connection points the instance at another file: attached at the next call.
         let moved = dir.path().join("sql02-moved.db");
         std::fs::copy(dir.path().join("sql02-rtc.db"), &moved).unwrap();
-        other.conn().execute("UPDATE sql_instances SET file = 'sql02-moved.db' WHERE identity = 'sql02'", []).unwrap();
+        other.db().execute("UPDATE sql_instances SET file = 'sql02-moved.db' WHERE identity = 'sql02'", ()).unwrap();
         begin_and_end(&store);
         assert!(attached_file(&store, "sql02").ends_with("sql02-moved.db"), "{}", attached_file(&store, "sql02"));
 
@@ -861,10 +854,10 @@ mod tests {
         std::fs::remove_file(&moved).unwrap();
         std::fs::copy(dir.path().join("aside.db"), &moved).unwrap();
         begin_and_end(&store);
-        other.conn().execute("UPDATE pools SET seq = NULL", []).unwrap();
+        other.db().execute("UPDATE pools SET seq = NULL", ()).unwrap();
         begin_and_end(&store);
         let seq: Option<i64> =
-            store.conn().query_row("SELECT seq FROM pools WHERE fqdn = ?1", [POOL], |r| r.get(0)).unwrap();
+            store.db().query_row("SELECT seq FROM pools WHERE fqdn = ?1", [POOL], |r| r.get(0)).unwrap();
         assert!(seq.is_some());
     }
 
