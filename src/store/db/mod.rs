@@ -48,13 +48,6 @@ impl InterruptHandle {
 }
 
 impl Db {
-    /// The SQLite connection, for code not yet moved onto the seam (step 1 removes its callers).
-    pub fn sqlite(&self) -> &sqlite::Connection {
-        match self {
-            Db::Sqlite(c) => c,
-        }
-    }
-
     /// A SQLite database file of its own, read-write, `file:` URIs allowed in ATTACH (a repair
     /// fills a new pool file through it); never created here.
     pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
@@ -345,7 +338,7 @@ mod tests {
     use super::*;
 
     fn db() -> Db {
-        let db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let db = Db::open_sqlite_memory().unwrap();
         db.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b BLOB)").unwrap();
         db
     }

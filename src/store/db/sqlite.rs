@@ -137,8 +137,9 @@ impl<T: ToValue> ToSql for Bind<T> {
     }
 }
 
-/// Lets the store's neutral values go where rusqlite wants `ToSql` (tests, and code not yet on
-/// the seam).
+/// Lets the store's neutral values go where rusqlite wants `ToSql`: only described.rs's tests
+/// still compare bound arguments as `ToSqlOutput`.
+#[cfg(test)]
 macro_rules! to_sql_through_to_value {
     ($($t:ty),+) => {$(
         impl ToSql for $t {
@@ -149,6 +150,7 @@ macro_rules! to_sql_through_to_value {
     )+};
 }
 
+#[cfg(test)]
 to_sql_through_to_value!(super::Value, crate::store::described::Bound<'_>);
 
 fn kind_of(e: &rusqlite::Error) -> ErrorKind {
