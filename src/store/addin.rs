@@ -128,7 +128,7 @@ mod tests {
         assert_eq!((b.name(), b.pool()), ("Budget", FQDN));
         for copy in [t.schema.as_str(), t.mirror.as_deref().unwrap()] {
             let url: String =
-                store.conn().query_row(&format!("SELECT url FROM {copy}.addins"), [], |r| r.get(0)).unwrap();
+                store.db().query_row(&format!("SELECT url FROM {copy}.addins"), (), |r| r.get(0)).unwrap();
             assert_eq!(url, "https://b.contoso.com", "{copy}");
         }
     }

@@ -723,22 +723,22 @@ mod tests {
     #[test]
     fn edits_deletions_reorders_and_truncation_are_found() {
         let (_d, store) = store_with(5);
-        store.conn().execute("UPDATE audit SET target = 'x' WHERE id = 3", []).unwrap();
+        store.db().execute("UPDATE audit SET target = 'x' WHERE id = 3", ()).unwrap();
         assert_eq!(first_bad(&store), Some(3));
 
         let (_d, store) = store_with(5);
-        store.conn().execute("DELETE FROM audit WHERE id = 2", []).unwrap();
+        store.db().execute("DELETE FROM audit WHERE id = 2", ()).unwrap();
         assert_eq!(first_bad(&store), Some(2));
 
         let (_d, store) = store_with(5);
         store
-            .conn()
+            .db()
             .execute_batch("UPDATE audit SET id = 100 WHERE id = 2; UPDATE audit SET id = 2 WHERE id = 4; UPDATE audit SET id = 4 WHERE id = 100;")
             .unwrap();
         assert_eq!(first_bad(&store), Some(2));
 
         let (_d, store) = store_with(5);
-        store.conn().execute("DELETE FROM audit WHERE id >= 4", []).unwrap();
+        store.db().execute("DELETE FROM audit WHERE id >= 4", ()).unwrap();
         assert_eq!(first_bad(&store), Some(4));
     }
 
@@ -779,9 +779,9 @@ mod tests {
         assert_eq!((v.checked, v.broken), (5, None));
 
         // A head behind its records: the change and its record both stay out.
-        store.conn().execute("UPDATE audit_head SET count = 4", []).unwrap();
+        store.db().execute("UPDATE audit_head SET count = 4", ()).unwrap();
         store.begin(true).unwrap();
-        store.conn().execute("INSERT INTO meta(key, value) VALUES ('probe', 'x')", []).unwrap();
+        store.db().execute("INSERT INTO meta(key, value) VALUES ('probe', 'x')", ()).unwrap();
         store.append_audit(&entry(8)).unwrap();
         assert!(store.commit().is_err());
         assert!(!store.in_transaction());

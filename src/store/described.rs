@@ -329,7 +329,7 @@ mod tests {
     }
 
     fn migrated(steps: &[&str]) -> db::Db {
-        let conn = db::Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let conn = db::Db::open_sqlite_memory().unwrap();
         for step in steps {
             conn.execute_batch(step).unwrap();
         }

@@ -297,7 +297,7 @@ mod tests {
     /// The range must hold every name the wildcard matches (it may hold more).
     #[test]
     fn prefix_range_holds_every_wildcard_match() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = crate::store::db::Db::open_sqlite_memory().unwrap();
         conn.execute_batch("CREATE TABLE t(name TEXT COLLATE NOCASE PRIMARY KEY)").unwrap();
         let names = [
             "Room42-1",
@@ -326,11 +326,11 @@ mod tests {
                 continue;
             };
             let in_range: Vec<String> = conn
-                .prepare("SELECT name FROM t WHERE name >= ?1 AND (?2 IS NULL OR name < ?2)")
-                .unwrap()
-                .query_map(rusqlite::params![low, high], |r| r.get(0))
-                .unwrap()
-                .collect::<Result<_, _>>()
+                .query_map(
+                    "SELECT name FROM t WHERE name >= ?1 AND (?2 IS NULL OR name < ?2)",
+                    crate::store::db::params![low, high],
+                    |r| r.get(0),
+                )
                 .unwrap();
             for e in expected {
                 assert!(in_range.iter().any(|n| n == e), "{pattern}: {e} outside [{low}, {high:?})");
@@ -340,10 +340,10 @@ mod tests {
 
     #[test]
     fn a_change_counter_moves_with_each_watched_event() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = crate::store::db::Db::open_sqlite_memory().unwrap();
         conn.execute_batch("CREATE TABLE t(a, b)").unwrap();
         conn.execute_batch(&change_counter("c", &[("t", "INSERT"), ("t", "UPDATE OF a")])).unwrap();
-        let n = || conn.query_row(&read_change_counter("c"), [], |r| r.get::<_, i64>(0)).unwrap();
+        let n = || conn.query_row(&read_change_counter("c"), (), |r| r.get::<i64>(0)).unwrap();
         assert_eq!(n(), 0);
         conn.execute_batch("INSERT INTO t VALUES (1, 1); UPDATE t SET b = 2").unwrap();
         assert_eq!(n(), 1, "b is not watched");
@@ -378,17 +378,12 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
 
     #[test]
     fn the_schema_version_and_index_definitions_round_trip() {
-        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        let conn = crate::store::db::Db::open_sqlite_memory().unwrap();
         conn.execute_batch(&set_schema_version(7)).unwrap();
-        assert_eq!(conn.query_row(SCHEMA_VERSION, [], |r| r.get::<_, i64>(0)).unwrap(), 7);
+        assert_eq!(conn.query_row(SCHEMA_VERSION, (), |r| r.get::<i64>(0)).unwrap(), 7);
         conn.execute_batch("CREATE TABLE t(a UNIQUE, b); CREATE INDEX t_b ON t(b)").unwrap();
-        let defs: Vec<(String, String)> = conn
-            .prepare(INDEX_DEFINITIONS)
-            .unwrap()
-            .query_map(["t"], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let defs: Vec<(String, String)> =
+            conn.query_map(INDEX_DEFINITIONS, ["t"], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
         assert_eq!(defs, [("t_b".to_string(), "CREATE INDEX t_b ON t(b)".to_string())]);
         conn.execute_batch(&drop_index("t_b")).unwrap();
         conn.execute_batch(&defs[0].1).unwrap();

@@ -56,7 +56,7 @@ mod tests {
                 user2: "sip:f@contoso.com".into()
             }
         );
-        let n: i64 = store.conn().query_row("SELECT count(*) FROM health_test_users", [], |r| r.get(0)).unwrap();
+        let n: i64 = store.db().query_row("SELECT count(*) FROM health_test_users", (), |r| r.get(0)).unwrap();
         assert_eq!(n, 2);
     }
 
@@ -74,14 +74,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let older = &crate::store::schema::CENTRAL[..2];
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         crate::store::migrate(&conn, older).unwrap();
-        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')", []).unwrap();
+        conn.execute("INSERT INTO meta(key, value) VALUES ('kept', 'yes')", ()).unwrap();
         drop(conn);
         let store = Store::open(&path).unwrap();
         assert_eq!(store.meta("kept").unwrap().as_deref(), Some("yes"));
         store.set_health_test_users("pc01.contoso.com", "sip:a@x", "sip:b@x").unwrap();
-        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
         assert_eq!(version as usize, crate::store::schema::CENTRAL.len());
     }
 
@@ -91,7 +91,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         drop(Store::open(&path).unwrap());
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE health_test_users; ALTER TABLE sql_instances DROP COLUMN file_id;
              ALTER TABLE pools DROP COLUMN generation; ALTER TABLE pools DROP COLUMN seq;
@@ -106,7 +106,7 @@ mod tests {
         .unwrap();
         drop(conn);
         let store = Store::open(&path).unwrap();
-        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        let roles: i64 = store.db().query_row("SELECT count(*) FROM roles", (), |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         assert_eq!(store.health_test_users("pc01.contoso.com").unwrap(), None);
         // Its audit records were sealed into the chain.

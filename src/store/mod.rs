@@ -33,11 +33,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::Duration;
 
 use anyhow::Context;
-use db::{OptionalExtension, params};
-use rusqlite::Connection;
+use db::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE, OptionalExtension, params};
 
 use crate::catalog::enums::PoolState;
 use topology::PoolRow;
@@ -53,9 +51,6 @@ struct Attached {
 pub(crate) type CacheKey = (i64, i64);
 /// A `sql_instances` row: identity, file, recorded file identity.
 type InstanceRow = (String, String, Option<String>);
-
-/// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub struct Store {
     db: db::Db,
@@ -120,51 +115,14 @@ pub enum BeginError {
     Begin(db::DbError),
 }
 
-/// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
-/// Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
-/// spill to the WAL and are written again. The cache only grows as far as it is used.
-const CACHE_SIZE: i64 = -65536;
-/// The page cache of a database being streamed (see `Store::streaming`).
+/// The page cache of a database being streamed (see `Store::streaming`; the usual size is
+/// `db::CACHE_SIZE`).
 const STREAM_CACHE_SIZE: i64 = -8192;
-
-/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): a
-/// few times what autocheckpoint lets it reach, so only an outsized transaction (an import) is
-/// cut back.
-const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
-
-/// Distinct SQL texts kept prepared (see `configure`).
-const STATEMENT_CACHE: usize = 512;
-
-/// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
-const MMAP_SIZE: i64 = 0x7fff_0000;
-
-fn configure(conn: &Connection) -> db::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    // A cmdlet call runs a few dozen distinct statements, one text per attached schema; with
-    // rusqlite's default of 16 the cache thrashes and every call re-parses its SQL.
-    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "foreign_keys", true)?;
-    // Plans that do not depend on bound values: otherwise SQLite re-prepares some cached
-    // statements each time a parameter changes, which a 100,000-item pipeline pays per item.
-    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
-    conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
-    // Every invocation is a new process with a cold page cache: reading pages through a memory
-    // map costs page faults over the OS cache instead of one read system call per 4 KB page.
-    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
-    // SQLite's default autocheckpoint (1,000 pages) stays: every commit rewrites the pool's
-    // mark, and a lookup of such a page walks every WAL frame that holds it, so a longer WAL
-    // (32,768 pages was tried) made each statement slower the longer a runbook ran.
-    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
-    Ok(())
-}
 
 /// A schema version above the steps this pchat knows: the file was written by a newer pchat,
 /// whose rules (audit chain, fail-over marks, new columns) this one would not keep. Checked
 /// before anything is read or written, so an old binary left on a cron host stops instead.
-fn newer_schema(conn: &Connection, steps: &[&str]) -> db::Result<Option<i64>> {
+fn newer_schema(conn: &db::Db, steps: &[&str]) -> db::Result<Option<i64>> {
     let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
     Ok((version as usize > steps.len()).then_some(version))
 }
@@ -184,12 +142,12 @@ fn newer_schema_error(what: &str, version: i64, steps: &[&str]) -> String {
 
 /// Apply the migrations this file has not seen yet, in one transaction. True when the file was
 /// new (nothing applied before), so that only a new store is seeded, never an upgraded one.
-fn migrate(conn: &Connection, steps: &[&str]) -> db::Result<bool> {
+fn migrate(conn: &db::Db, steps: &[&str]) -> db::Result<bool> {
     let version: i64 = conn.query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
     if version as usize >= steps.len() {
         return Ok(false);
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
+    conn.begin(db::Begin::Immediate)?;
     let result = (|| {
         for step in &steps[version as usize..] {
             conn.execute_batch(step)?;
@@ -197,10 +155,10 @@ fn migrate(conn: &Connection, steps: &[&str]) -> db::Result<bool> {
         conn.execute_batch(&dialect::set_schema_version(steps.len()))
     })();
     match result {
-        Ok(()) => conn.execute_batch("COMMIT")?,
+        Ok(()) => conn.commit()?,
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.into());
+            let _ = conn.rollback();
+            return Err(e);
         }
     }
     Ok(version == 0)
@@ -215,16 +173,16 @@ impl Store {
         // Owner-only before SQLite opens it: SQLite gives the -wal and -shm files the same mode.
         crate::files::create_private_file(path)
             .with_context(|| format!("cannot create the store {}", path.display()))?;
-        let conn = Connection::open(path).with_context(|| format!("cannot open the store {}", path.display()))?;
-        let db = db::Db::Sqlite(conn);
+        let db = db::Db::open_sqlite(path).with_context(|| format!("cannot open the store {}", path.display()))?;
+        // Registered before configure and migrate: Ctrl-C can stop a long migration.
         let handle = db.interrupt_handle();
         crate::interrupt::register(move || handle.interrupt());
-        configure(db.sqlite()).with_context(|| format!("cannot configure the store {}", path.display()))?;
+        db.configure().with_context(|| format!("cannot configure the store {}", path.display()))?;
         let steps = schema::sqlite_steps(schema::Database::Central);
-        if let Some(v) = newer_schema(db.sqlite(), steps).with_context(|| format!("cannot read {}", path.display()))? {
+        if let Some(v) = newer_schema(&db, steps).with_context(|| format!("cannot read {}", path.display()))? {
             anyhow::bail!(newer_schema_error(&format!("the store {}", path.display()), v, steps));
         }
-        let created = migrate(db.sqlite(), steps).with_context(|| format!("cannot migrate {}", path.display()))?;
+        let created = migrate(&db, steps).with_context(|| format!("cannot migrate {}", path.display()))?;
         topology::watch_topology(&db).with_context(|| format!("cannot prepare {}", path.display()))?;
         let store = Store {
             db,
@@ -254,13 +212,6 @@ impl Store {
         }
         store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
         Ok(store)
-    }
-
-    /// The SQLite connection, for tests that inspect or damage the files behind the store's
-    /// back. The store itself goes through `db` (the seam), so nothing else may reach it.
-    #[cfg(test)]
-    pub(crate) fn conn(&self) -> &Connection {
-        self.db.sqlite()
     }
 
     /// The store's database connection.
@@ -768,21 +719,21 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/pchat.db");
         let store = Store::open(&path).unwrap();
-        let version: i64 = store.conn().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
         assert_eq!(version as usize, schema::CENTRAL.len());
-        let mode: String = store.conn().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = store.db().query_row("PRAGMA journal_mode", (), |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
-        let fk: i64 = store.conn().query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = store.db().query_row("PRAGMA foreign_keys", (), |r| r.get(0)).unwrap();
         assert_eq!(fk, 1);
-        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        let roles: i64 = store.db().query_row("SELECT count(*) FROM roles", (), |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         drop(store);
         let store = Store::open(&path).unwrap();
-        let roles: i64 = store.conn().query_row("SELECT count(*) FROM roles", [], |r| r.get(0)).unwrap();
+        let roles: i64 = store.db().query_row("SELECT count(*) FROM roles", (), |r| r.get(0)).unwrap();
         assert_eq!(roles, 7);
         for table in ["policies", "configurations", "compliance_configurations"] {
             let global: String =
-                store.conn().query_row(&format!("SELECT identity FROM {table}"), [], |r| r.get(0)).unwrap();
+                store.db().query_row(&format!("SELECT identity FROM {table}"), (), |r| r.get(0)).unwrap();
             assert_eq!(global, "Global");
         }
     }
@@ -793,36 +744,37 @@ mod tests {
         let path = dir.path().join("newer.db");
         drop(Store::open(&path).unwrap());
         let newer = schema::sqlite_steps(schema::Database::Central).len() + 1;
-        Connection::open(&path).unwrap().pragma_update(None, "user_version", newer as i64).unwrap();
+        db::Db::open_sqlite(&path).unwrap().execute_batch(&format!("PRAGMA user_version = {newer}")).unwrap();
         let e = Store::open(&path).err().expect("refused").to_string();
         assert!(e.contains("newer pchat") && e.contains(&format!("schema version {newer}")), "{e}");
-        let version: i64 = Connection::open(&path).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 =
+            db::Db::open_sqlite(&path).unwrap().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
         assert_eq!(version as usize, newer);
 
         let pool = dir.path().join("pool.db");
         pool_files::create(&pool).unwrap();
         let newer = schema::sqlite_steps(schema::Database::Pool).len() + 1;
-        Connection::open(&pool).unwrap().pragma_update(None, "user_version", newer as i64).unwrap();
+        db::Db::open_sqlite(&pool).unwrap().execute_batch(&format!("PRAGMA user_version = {newer}")).unwrap();
         let e = pool_files::inspect(&pool).unwrap_err();
         assert!(e.contains("newer pchat") && e.contains(&pool.display().to_string()), "{e}");
     }
 
     #[test]
     fn a_failed_migration_changes_nothing() {
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = db::Db::open_sqlite_memory().unwrap();
         let steps = ["CREATE TABLE a(x);", "CREATE TABLE b(y); CREATE TABLE a(z);"];
         assert!(migrate(&conn, &steps).is_err());
-        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let version: i64 = conn.query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
         assert_eq!(version, 0);
-        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0)).unwrap();
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master", (), |r| r.get(0)).unwrap();
         assert_eq!(tables, 0);
     }
 
     /// The step that re-keys messages by room and time keeps every message of an older file.
     #[test]
     fn pool_files_upgrade_with_their_messages() {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.pragma_update(None, "foreign_keys", true).unwrap();
+        let conn = db::Db::open_sqlite_memory().unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
         let before = schema::POOL.len() - 1;
         migrate(&conn, &schema::POOL[..before]).unwrap();
         conn.execute_batch(
@@ -834,11 +786,11 @@ mod tests {
         .unwrap();
         migrate(&conn, schema::POOL).unwrap();
         let rows: Vec<(i64, i64, i64, String, String)> = conn
-            .prepare("SELECT room_id, posted_at, id, message_id, text FROM messages ORDER BY room_id, posted_at, id")
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
-            .unwrap()
-            .collect::<Result<_, _>>()
+            .query_map(
+                "SELECT room_id, posted_at, id, message_id, text FROM messages ORDER BY room_id, posted_at, id",
+                (),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
             .unwrap();
         assert_eq!(
             rows,
@@ -848,15 +800,15 @@ mod tests {
             ]
         );
         // Messages still go with their room.
-        conn.execute("DELETE FROM rooms WHERE id = 7", []).unwrap();
-        let left: i64 = conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0)).unwrap();
+        conn.execute("DELETE FROM rooms WHERE id = 7", ()).unwrap();
+        let left: i64 = conn.query_row("SELECT count(*) FROM messages", (), |r| r.get(0)).unwrap();
         assert_eq!(left, 0);
     }
 
     /// The file an attached schema reads, as SQLite reports it.
     fn attached_file(store: &Store, instance: &str) -> String {
         let schema = store.pool_schema(instance).unwrap();
-        store.conn().query_row("SELECT file FROM pragma_database_list WHERE name = ?1", [schema], |r| r.get(0)).unwrap()
+        store.db().query_row("SELECT file FROM pragma_database_list WHERE name = ?1", [schema], |r| r.get(0)).unwrap()
     }
 
     /// `begin_attached` checks the attachments inside the transaction it opens: what another
@@ -881,7 +833,7 @@ mod tests {
         // Another connection points the instance at another file: attached at the next call.
         let moved = dir.path().join("sql02-moved.db");
         std::fs::copy(dir.path().join("sql02-rtc.db"), &moved).unwrap();
-        other.conn().execute("UPDATE sql_instances SET file = 'sql02-moved.db' WHERE identity = 'sql02'", []).unwrap();
+        other.db().execute("UPDATE sql_instances SET file = 'sql02-moved.db' WHERE identity = 'sql02'", ()).unwrap();
         begin_and_end(&store);
         assert!(attached_file(&store, "sql02").ends_with("sql02-moved.db"), "{}", attached_file(&store, "sql02"));
 
@@ -906,10 +858,10 @@ mod tests {
         std::fs::remove_file(&moved).unwrap();
         std::fs::copy(dir.path().join("aside.db"), &moved).unwrap();
         begin_and_end(&store);
-        other.conn().execute("UPDATE pools SET seq = NULL", []).unwrap();
+        other.db().execute("UPDATE pools SET seq = NULL", ()).unwrap();
         begin_and_end(&store);
         let seq: Option<i64> =
-            store.conn().query_row("SELECT seq FROM pools WHERE fqdn = ?1", [POOL], |r| r.get(0)).unwrap();
+            store.db().query_row("SELECT seq FROM pools WHERE fqdn = ?1", [POOL], |r| r.get(0)).unwrap();
         assert!(seq.is_some());
     }
 
@@ -921,8 +873,8 @@ mod tests {
         use crate::store::pool_data::tests::{POOL, mirrored_pool};
         let (dir, store) = mirrored_pool();
         let can_lock = |file: &str| {
-            let c = Connection::open(dir.path().join(file)).unwrap();
-            c.busy_timeout(Duration::ZERO).unwrap();
+            let c = db::Db::open_sqlite(&dir.path().join(file)).unwrap();
+            c.execute_batch("PRAGMA busy_timeout = 0").unwrap();
             let ok = c.execute_batch("BEGIN IMMEDIATE").is_ok();
             let _ = c.execute_batch("ROLLBACK");
             ok

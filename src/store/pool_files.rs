@@ -5,10 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::db::{Db, OptionalExtension};
+use super::{migrate, newer_schema, newer_schema_error, schema};
 use anyhow::Context;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
-
-use super::{configure, migrate, newer_schema, newer_schema_error, schema};
 
 /// Which file on disk an attached schema is (device and inode): a file replaced or deleted
 /// behind the store's back is noticed before the next use.
@@ -45,9 +44,8 @@ pub fn inspect(path: &Path) -> Result<String, String> {
         return Err(format!("the file {shown} is empty"));
     }
     let opened = (|| {
-        let conn =
-            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        let version: i64 = conn.query_row(super::dialect::SCHEMA_VERSION, [], |r| r.get(0))?;
+        let conn = Db::open_sqlite_existing(path)?;
+        let version: i64 = conn.query_row(super::dialect::SCHEMA_VERSION, (), |r| r.get(0))?;
         if version == 0 {
             return Ok(Err(None));
         }
@@ -55,9 +53,9 @@ pub fn inspect(path: &Path) -> Result<String, String> {
         if newer_schema(&conn, steps)?.is_some() {
             return Ok(Err(Some(version)));
         }
-        configure(&conn)?;
+        conn.configure()?;
         migrate(&conn, steps)?;
-        conn.query_row("SELECT id FROM pool_file", [], |r| r.get::<_, String>(0)).optional().map(|id| id.ok_or(None))
+        conn.query_row("SELECT id FROM pool_file", (), |r| r.get::<String>(0)).optional().map(|id| id.ok_or(None))
     })();
     match opened {
         Ok(Ok(id)) => Ok(id),
@@ -75,12 +73,12 @@ pub fn create(path: &Path) -> anyhow::Result<String> {
     if std::fs::symlink_metadata(path).is_ok() {
         anyhow::bail!("{} already exists; pchat never creates a pool database over a file", path.display());
     }
-    let conn = Connection::open(path).with_context(|| format!("cannot create {}", path.display()))?;
+    let conn = Db::open_sqlite(path).with_context(|| format!("cannot create {}", path.display()))?;
     restrict(path);
-    configure(&conn)?;
+    conn.configure()?;
     migrate(&conn, schema::sqlite_steps(schema::Database::Pool))
         .with_context(|| format!("cannot create the pool schema in {}", path.display()))?;
-    let id = conn.query_row("SELECT id FROM pool_file", [], |r| r.get(0))?;
+    let id = conn.query_row("SELECT id FROM pool_file", (), |r| r.get(0))?;
     Ok(id)
 }
 
@@ -138,7 +136,7 @@ mod tests {
         assert_eq!(inspect(&path), Ok(id.clone()));
         assert!(create(&path).is_err());
         assert_eq!(inspect(&path), Ok(id), "a refused create leaves the file alone");
-        let conn = Connection::open_in_memory().unwrap();
+        let conn = Db::open_sqlite_memory().unwrap();
         conn.execute("ATTACH DATABASE ?1 AS p", [uri_rw(&path)]).unwrap();
         let missing = dir.path().join("gone.db");
         assert!(conn.execute("ATTACH DATABASE ?1 AS q", [uri_rw(&missing)]).is_err());
@@ -157,7 +155,7 @@ mod tests {
         assert!(inspect(&path).unwrap_err().contains("is damaged"), "{:?}", inspect(&path));
         assert_eq!(std::fs::read(&path).unwrap(), b"garbage garbage garbage garbage garbage garbage garbage");
         std::fs::remove_file(&path).unwrap();
-        Connection::open(&path).unwrap().execute_batch("CREATE TABLE x(y)").unwrap();
+        Db::open_sqlite(&path).unwrap().execute_batch("CREATE TABLE x(y)").unwrap();
         assert!(inspect(&path).unwrap_err().contains("not a pool database"));
     }
 }

@@ -344,7 +344,7 @@ mod tests {
     #[test]
     fn effective_policy_prefers_tag_then_site_then_global() {
         let (_d, s) = store();
-        s.conn()
+        s.db()
             .execute_batch(
                 "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
                  INSERT INTO pools(fqdn, site, ord) VALUES ('fe01.contoso.com', 'Dublin', 0);",
@@ -362,7 +362,7 @@ mod tests {
         s.settings_insert(&POLICY, &SettingsRow::defaults(&POLICY, "Site:Dublin")).unwrap();
         assert_eq!(s.effective_policy("sip:ann@c.com").unwrap().scope(), "Site");
         s.settings_insert(&POLICY, &SettingsRow::defaults(&POLICY, "Tag:Sales")).unwrap();
-        let id: i64 = s.conn().query_row("SELECT id FROM principals", [], |r| r.get(0)).unwrap();
+        let id: i64 = s.db().query_row("SELECT id FROM principals", (), |r| r.get(0)).unwrap();
         s.set_user_policy(id, Some("sales")).unwrap();
         assert_eq!(s.effective_policy("SIP:ANN@c.com").unwrap().identity, "Tag:Sales");
         assert_eq!(s.policy_assignment_count("Sales").unwrap(), 1);

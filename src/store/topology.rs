@@ -448,7 +448,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("pchat.db")).unwrap();
         store
-            .conn()
+            .db()
             .execute_batch(
                 "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
                  INSERT INTO pools(fqdn, site, ord) VALUES ('pc01.contoso.com', 'Dublin', 0);",
@@ -460,14 +460,8 @@ mod tests {
     #[test]
     fn every_pool_column_is_watched_or_a_mark() {
         let (_d, store) = store_with_a_pool();
-        let columns: Vec<String> = store
-            .conn()
-            .prepare("SELECT name FROM pragma_table_info('pools')")
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
+        let columns: Vec<String> =
+            store.db().query_map("SELECT name FROM pragma_table_info('pools')", (), |r| r.get(0)).unwrap();
         let watched: Vec<&str> = WATCHED_POOL_COLUMNS.split(", ").collect();
         for column in &columns {
             assert!(
@@ -486,17 +480,17 @@ mod tests {
         // A pool's mark and chat data move without touching what `pools()` returns.
         store.set_marks("pc01.contoso.com", (1, 7), &[]).unwrap();
         assert_eq!(store.cache_key().unwrap(), key);
-        store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
+        store.db().execute("UPDATE pools SET state = 'FailedOver'", ()).unwrap();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store
-            .conn()
-            .execute("INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES ('pc01.contoso.com', 's1', 1, 0)", [])
+            .db()
+            .execute("INSERT INTO pool_servers(pool, fqdn, active, ord) VALUES ('pc01.contoso.com', 's1', 1, 0)", ())
             .unwrap();
         assert_eq!(store.pools().unwrap()[0].servers, ["s1"]);
-        store.conn().execute("UPDATE pool_servers SET active = 0", []).unwrap();
+        store.db().execute("UPDATE pool_servers SET active = 0", ()).unwrap();
         assert!(store.pools().unwrap()[0].active_servers.is_empty());
         // A DELETE without WHERE (which SQLite's update hook would not report).
-        store.conn().execute_batch("DELETE FROM pool_servers; DELETE FROM pools;").unwrap();
+        store.db().execute_batch("DELETE FROM pool_servers; DELETE FROM pools;").unwrap();
         assert!(store.pools().unwrap().is_empty());
     }
 
@@ -505,15 +499,15 @@ mod tests {
         let (d, store) = store_with_a_pool();
         let files = |s: &Store| -> Vec<String> { s.instance_rows().unwrap().0.iter().map(|r| r.1.clone()).collect() };
         assert!(files(&store).is_empty());
-        store.conn().execute("INSERT INTO sql_instances(identity, file) VALUES ('sql01\\rtc', 'a.db')", []).unwrap();
+        store.db().execute("INSERT INTO sql_instances(identity, file) VALUES ('sql01\\rtc', 'a.db')", ()).unwrap();
         assert_eq!(files(&store), ["a.db"]);
         assert!(!store.instance_rows().unwrap().1, "unchanged rows are not read again");
-        store.conn().execute("UPDATE sql_instances SET file = 'b.db'", []).unwrap();
+        store.db().execute("UPDATE sql_instances SET file = 'b.db'", ()).unwrap();
         assert_eq!(files(&store), ["b.db"]);
         let other = Store::open(&d.path().join("pchat.db")).unwrap();
-        other.conn().execute("UPDATE sql_instances SET file = 'c.db'", []).unwrap();
+        other.db().execute("UPDATE sql_instances SET file = 'c.db'", ()).unwrap();
         assert_eq!(files(&store), ["c.db"]);
-        other.conn().execute("DELETE FROM sql_instances", []).unwrap();
+        other.db().execute("DELETE FROM sql_instances", ()).unwrap();
         assert!(files(&store).is_empty());
     }
 
@@ -521,12 +515,12 @@ mod tests {
     fn a_rolled_back_topology_change_is_not_remembered() {
         let (_d, store) = store_with_a_pool();
         store.begin(true).unwrap();
-        store.conn().execute("UPDATE pools SET state = 'FailedOver'", []).unwrap();
+        store.db().execute("UPDATE pools SET state = 'FailedOver'", ()).unwrap();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::FailedOver);
         store.rollback();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
         store.begin(true).unwrap();
-        store.conn().execute("UPDATE pools SET site = 'Dublin'", []).unwrap();
+        store.db().execute("UPDATE pools SET site = 'Dublin'", ()).unwrap();
         store.commit().unwrap();
         assert_eq!(store.pools().unwrap()[0].state, PoolState::Normal);
     }
@@ -565,7 +559,7 @@ mod tests {
         let path = dir.path().join("pchat.db");
         let steps = crate::store::schema::CENTRAL;
         let step = steps.iter().position(|s| s.contains("ADD COLUMN version")).unwrap();
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let conn = crate::store::db::Db::open_sqlite(&path).unwrap();
         crate::store::migrate(&conn, &steps[..step]).unwrap();
         conn.execute_batch(
             "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);

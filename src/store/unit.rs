@@ -244,7 +244,7 @@ mod tests {
     use crate::files::journal::UnitFile;
 
     fn rows(store: &Store) -> i64 {
-        store.conn().query_row("SELECT count(*) FROM atomic_files", [], |r| r.get(0)).unwrap()
+        store.db().query_row("SELECT count(*) FROM atomic_files", (), |r| r.get(0)).unwrap()
     }
 
     /// A unit killed after its commit: one file renamed before the kill, one not. The next open

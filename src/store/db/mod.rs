@@ -17,6 +17,7 @@ pub(crate) use value::params;
 pub use value::{FromValue, FromValueError, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter};
 
 use sqlite::Bind;
+pub use sqlite::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE};
 
 /// A connection to the store's database.
 pub enum Db {
@@ -47,17 +48,33 @@ impl InterruptHandle {
 }
 
 impl Db {
-    /// The SQLite connection, for code not yet moved onto the seam (step 1 removes its callers).
-    pub fn sqlite(&self) -> &sqlite::Connection {
-        match self {
-            Db::Sqlite(c) => c,
-        }
-    }
-
     /// A SQLite database file of its own, read-write, `file:` URIs allowed in ATTACH (a repair
     /// fills a new pool file through it); never created here.
     pub fn open_sqlite_rw(path: &std::path::Path) -> Result<Db> {
         Ok(Db::Sqlite(sqlite::open_rw(path)?))
+    }
+
+    /// A SQLite database file, created (empty) if missing: the central store, or a new pool file.
+    pub fn open_sqlite(path: &std::path::Path) -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open(path)?))
+    }
+
+    /// An existing SQLite database file, read-write; never created (a pool file's identity check).
+    pub fn open_sqlite_existing(path: &std::path::Path) -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open_existing(path)?))
+    }
+
+    /// A private in-memory SQLite database (tests, scratch work).
+    pub fn open_sqlite_memory() -> Result<Db> {
+        Ok(Db::Sqlite(sqlite::open_in_memory()?))
+    }
+
+    /// The connection's settings for the store (journal, sync, foreign keys, caches, statement
+    /// cache size, plan stability), set right after opening, before a migration runs under them.
+    pub fn configure(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => Ok(sqlite::configure(c)?),
+        }
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {
@@ -321,7 +338,7 @@ mod tests {
     use super::*;
 
     fn db() -> Db {
-        let db = Db::Sqlite(rusqlite::Connection::open_in_memory().unwrap());
+        let db = Db::open_sqlite_memory().unwrap();
         db.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b BLOB)").unwrap();
         db
     }

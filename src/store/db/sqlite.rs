@@ -3,7 +3,10 @@
 //! store's hot paths must cost what they cost when they called rusqlite directly.
 
 use rusqlite::types::{ToSqlOutput, ValueRef as SqlRef};
-use rusqlite::{ErrorCode, ToSql};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{ErrorCode, OpenFlags, ToSql};
 
 use super::value::{FromValue, FromValueError, Params, ToValue, ValueRef};
 use super::{DbError, ErrorKind};
@@ -21,10 +24,67 @@ pub(super) fn bind_all<P: Params>(params: P) -> impl rusqlite::Params {
     rusqlite::params_from_iter(params.into_values().map(Bind))
 }
 
+/// How long a writer waits for another process (a scheduled runbook, an open REPL) to finish.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Page cache per database, in KiB (negative: SQLite's unit for a size rather than a page count).
+/// Large imports and bulk changes touch tens of MB of pages; with SQLite's 2 MB default they
+/// spill to the WAL and are written again. The cache only grows as far as it is used.
+pub const CACHE_SIZE: i64 = -65536;
+
+/// What a WAL file is cut back to after a checkpoint (it otherwise keeps its largest size): a
+/// few times what autocheckpoint lets it reach, so only an outsized transaction (an import) is
+/// cut back.
+pub const JOURNAL_SIZE_LIMIT: i64 = 16 << 20;
+
+/// Distinct SQL texts kept prepared (see `configure`).
+const STATEMENT_CACHE: usize = 512;
+
+/// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
+pub const MMAP_SIZE: i64 = 0x7fff_0000;
+
+/// A database file, created if missing (rusqlite's default flags).
+pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open(path)
+}
+
+/// A database file, read-write, never created; no URI, no mutex (one thread uses it).
+pub(super) fn open_existing(path: &Path) -> rusqlite::Result<Connection> {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+}
+
 /// A database file, read-write, `file:` URIs allowed in ATTACH; never created.
-pub(super) fn open_rw(path: &std::path::Path) -> rusqlite::Result<Connection> {
-    use rusqlite::OpenFlags;
+pub(super) fn open_rw(path: &Path) -> rusqlite::Result<Connection> {
     Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)
+}
+
+pub(super) fn open_in_memory() -> rusqlite::Result<Connection> {
+    Connection::open_in_memory()
+}
+
+/// The settings every store connection runs with (the central database's; attached pool
+/// databases get the per-schema ones where they are attached).
+pub(super) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // A cmdlet call runs a few dozen distinct statements, one text per attached schema; with
+    // rusqlite's default of 16 the cache thrashes and every call re-parses its SQL.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // WAL lets readers and one writer share the store; NORMAL sync is crash-safe in WAL mode.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // Plans that do not depend on bound values: otherwise SQLite re-prepares some cached
+    // statements each time a parameter changes, which a 100,000-item pipeline pays per item.
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
+    // Every invocation is a new process with a cold page cache: reading pages through a memory
+    // map costs page faults over the OS cache instead of one read system call per 4 KB page.
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE)?;
+    // SQLite's default autocheckpoint (1,000 pages) stays: every commit rewrites the pool's
+    // mark, and a lookup of such a page walks every WAL frame that holds it, so a longer WAL
+    // (32,768 pages was tried) made each statement slower the longer a runbook ran.
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
+    Ok(())
 }
 
 impl<'a> From<SqlRef<'a>> for ValueRef<'a> {
@@ -77,8 +137,9 @@ impl<T: ToValue> ToSql for Bind<T> {
     }
 }
 
-/// Lets the store's neutral values go where rusqlite wants `ToSql` (tests, and code not yet on
-/// the seam).
+/// Lets the store's neutral values go where rusqlite wants `ToSql`: only described.rs's tests
+/// still compare bound arguments as `ToSqlOutput`.
+#[cfg(test)]
 macro_rules! to_sql_through_to_value {
     ($($t:ty),+) => {$(
         impl ToSql for $t {
@@ -89,6 +150,7 @@ macro_rules! to_sql_through_to_value {
     )+};
 }
 
+#[cfg(test)]
 to_sql_through_to_value!(super::Value, crate::store::described::Bound<'_>);
 
 fn kind_of(e: &rusqlite::Error) -> ErrorKind {

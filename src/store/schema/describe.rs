@@ -4,7 +4,7 @@
 //! only: the baseline is proven equal to the released history with it, and the PostgreSQL
 //! migration is checked against it.
 
-use rusqlite::{Connection, OptionalExtension};
+use crate::store::db::{Db, OptionalExtension};
 
 use super::baseline::Baseline;
 use crate::store::dialect::Dialect;
@@ -170,14 +170,13 @@ fn checks(sql: &str) -> Vec<String> {
     found
 }
 
-fn strings(conn: &Connection, sql: &str, arg: &str) -> Vec<String> {
-    let mut s = conn.prepare(sql).unwrap();
-    s.query_map([arg], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+fn strings(conn: &Db, sql: &str, arg: &str) -> Vec<String> {
+    conn.query_map(sql, [arg], |r| r.get(0)).unwrap()
 }
 
 /// The schema of `conn`'s main database. Probes each column's collation with an index made
 /// and dropped again: give it a throwaway database.
-pub fn describe(conn: &Connection) -> Description {
+pub fn describe(conn: &Db) -> Description {
     let names = strings(
         conn,
         "SELECT name FROM pragma_table_list WHERE schema = ?1 AND type = 'table' AND name NOT LIKE 'sqlite!_%' ESCAPE '!' ORDER BY name",
@@ -185,53 +184,49 @@ pub fn describe(conn: &Connection) -> Description {
     );
     let tables = names.iter().map(|t| table(conn, t)).collect();
     let mut others: Vec<(String, String, String)> = conn
-        .prepare("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
+        .query_map("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger')", (), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
         .unwrap();
     others.sort();
     Description { tables, others }
 }
 
-fn table(conn: &Connection, name: &str) -> Table {
+fn table(conn: &Db, name: &str) -> Table {
     let (without_rowid, strict) = conn
         .query_row("SELECT wr, strict FROM pragma_table_list WHERE schema = 'main' AND name = ?1", [name], |r| {
-            Ok((r.get::<_, bool>(0)?, r.get::<_, bool>(1)?))
+            Ok((r.get::<bool>(0)?, r.get::<bool>(1)?))
         })
         .unwrap();
     let mut columns: Vec<Column> = conn
-        .prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid")
-        .unwrap()
-        .query_map([name], |r| {
-            Ok(Column {
-                name: r.get(0)?,
-                declared: r.get(1)?,
-                notnull: r.get(2)?,
-                default: r.get(3)?,
-                pk: r.get::<_, i64>(4)? as usize,
-                nocase: false,
-            })
-        })
-        .unwrap()
-        .collect::<Result<_, _>>()
+        .query_map(
+            "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1) ORDER BY cid",
+            [name],
+            |r| {
+                Ok(Column {
+                    name: r.get(0)?,
+                    declared: r.get(1)?,
+                    notnull: r.get(2)?,
+                    default: r.get(3)?,
+                    pk: r.get::<i64>(4)? as usize,
+                    nocase: false,
+                })
+            },
+        )
         .unwrap();
     // table_info does not say a column's collation; an index on the column takes it.
     for c in &mut columns {
         conn.execute_batch(&format!("CREATE INDEX pchat_probe ON \"{name}\"(\"{}\")", c.name)).unwrap();
         let coll: String = conn
-            .query_row("SELECT coll FROM pragma_index_xinfo('pchat_probe') WHERE seqno = 0", [], |r| r.get(0))
+            .query_row("SELECT coll FROM pragma_index_xinfo('pchat_probe') WHERE seqno = 0", (), |r| r.get(0))
             .unwrap();
         conn.execute_batch("DROP INDEX pchat_probe").unwrap();
         c.nocase = coll.eq_ignore_ascii_case("NOCASE");
     }
     let index_rows: Vec<(String, bool, String, bool)> = conn
-        .prepare("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)")
-        .unwrap()
-        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
+        .query_map("SELECT name, \"unique\", origin, partial FROM pragma_index_list(?1)", [name], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .unwrap();
     let mut indexes: Vec<Index> = index_rows
         .into_iter()
@@ -246,15 +241,15 @@ fn table(conn: &Connection, name: &str) -> Table {
             let (terms, predicate) = sql.as_deref().map_or((Vec::new(), None), index_parts);
             assert_eq!(partial, predicate.is_some(), "{index}");
             let keys = conn
-                .prepare("SELECT cid, name, desc, coll FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno")
+                .query_map(
+                    "SELECT cid, name, desc, coll FROM pragma_index_xinfo(?1) WHERE key ORDER BY seqno",
+                    [&index],
+                    |r| Ok((r.get::<i64>(0)?, r.get::<Option<String>>(1)?, r.get(2)?, r.get::<String>(3)?)),
+                )
                 .unwrap()
-                .query_map([&index], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get(2)?, r.get::<_, String>(3)?))
-                })
-                .unwrap()
+                .into_iter()
                 .enumerate()
-                .map(|(i, row)| {
-                    let (cid, column, desc, coll) = row.unwrap();
+                .map(|(i, (cid, column, desc, coll))| {
                     let text = match column {
                         Some(column) if cid >= 0 => column,
                         _ => {
@@ -272,11 +267,7 @@ fn table(conn: &Connection, name: &str) -> Table {
     indexes.sort();
     type FkRow = (i64, String, String, Option<String>, String, String, String);
     let fk_rows: Vec<FkRow> = conn
-        .prepare("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq")
-        .unwrap()
-        .query_map([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
+        .query_map("SELECT id, \"table\", \"from\", \"to\", on_update, on_delete, \"match\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq", [name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
         .unwrap();
     let mut foreign_keys: Vec<ForeignKey> = Vec::new();
     let mut last = None;
@@ -304,8 +295,8 @@ fn table(conn: &Connection, name: &str) -> Table {
 }
 
 /// A fresh in-memory database with `steps` applied as a migration would.
-pub fn replayed(steps: &[&str]) -> Connection {
-    let conn = Connection::open_in_memory().unwrap();
+pub fn replayed(steps: &[&str]) -> Db {
+    let conn = Db::open_sqlite_memory().unwrap();
     for (n, step) in steps.iter().enumerate() {
         conn.execute_batch(step).unwrap_or_else(|e| panic!("step {}: {e}", n + 1));
     }
@@ -313,7 +304,7 @@ pub fn replayed(steps: &[&str]) -> Connection {
 }
 
 /// A fresh in-memory database with `baseline` rendered for SQLite.
-pub fn rendered(baseline: &Baseline) -> Connection {
+pub fn rendered(baseline: &Baseline) -> Db {
     let sql = Dialect::Sqlite.render(baseline.ddl).unwrap();
     replayed(&[&sql])
 }
