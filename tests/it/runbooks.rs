@@ -497,6 +497,24 @@ fn rehome_manager_refuses_a_successor_who_is_the_leaver() {
     assert_eq!(s.dump(), before);
 }
 
+/// A wildcard or a display name several users share names more than one user: re-homing every
+/// room to whichever came first would hand a leaver's rooms to a stranger, without a word.
+#[test]
+fn rehome_manager_refuses_an_identity_naming_several_users() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    let many = s.c(r#"get_cs_user("* B*").len()"#).ok();
+    assert!(many.stdout.trim().parse::<usize>().expect("count") > 1, "{}", many.stdout);
+    for args in [["Leaver=sip:annb@contoso.com", "NewManager=* B*"], ["Leaver=* B*", "NewManager=sip:bobk@contoso.com"]]
+    {
+        let run = s.run(&["run", &script("rooms/rehome-manager.rhai"), "--arg", args[0], "--arg", args[1]]);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("'* B*' names") && run.stderr.contains("users"), "{}", run.stderr);
+        assert!(!run.stdout.contains("re-homed"), "{}", run.stdout);
+    }
+    assert_eq!(s.dump(), before);
+}
+
 /// Windows editors (Excel's "CSV UTF-8", Notepad, the PowerShell ISE) start UTF-8 with a
 /// byte-order mark: every text input reads as if it had none, instead of an invisible character
 /// glued to the first line, header or token.
