@@ -234,3 +234,33 @@ fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
     // Leaving Identity out still asks for everything.
     assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
 }
+
+/// A bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069) reorders what follows it on
+/// the screen: a room listed as `Evil\u{202e}gnp.exe` reads `Evilexe.png` (the "Trojan Source"
+/// trick). Shown, they are written out like control characters; JSON keeps the value exact.
+#[test]
+fn bidirectional_overrides_are_shown_written_out() {
+    let s = Store::examples();
+    let name = "Evil\u{202e}gnp.exe\u{2066}x\u{2069}";
+    s.c(&format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "{name}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}})"#
+    ))
+    .ok();
+    let pick = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Evil*'"})"#;
+    let outputs = [
+        s.c(pick).ok(),
+        s.c(&format!("print({pick}[0].Name)")).ok(),
+        s.c(&format!("{pick}.set_cs_persistent_chat_room(#{{Disabled: true, WhatIf: true}})")).ok(),
+        s.stdin(&[], "Get-CsPersistentChatRoom -Filter {Name -like 'Evil*'} | Format-List Name\n").ok(),
+    ];
+    for run in &outputs {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains(['\u{202e}', '\u{2066}', '\u{2069}']), "raw overrides printed:\n{all:?}");
+        assert!(all.contains("Evil\\u{202e}gnp.exe\\u{2066}x\\u{2069}"), "{all}");
+    }
+    let run = s.run(&["--json", "-c", pick]).ok();
+    assert!(run.stdout.contains("Evil\u{202e}gnp.exe") || run.stdout.contains("Evil\\u202egnp.exe"), "{}", run.stdout);
+    // Right-to-left text itself, and the marks that order it (U+200E, U+200F), are shown as they are.
+    let hebrew = s.c(r#"print("שלום\u200Fמרחבא")"#).ok();
+    assert!(hebrew.stdout.contains("שלום\u{200f}מרחבא"), "{}", hebrew.stdout);
+}
