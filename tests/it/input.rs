@@ -264,3 +264,43 @@ fn bidirectional_overrides_are_shown_written_out() {
     let hebrew = s.c(r#"print("שלום\u200Fמרחבא")"#).ok();
     assert!(hebrew.stdout.contains("שלום\u{200f}מרחבא"), "{}", hebrew.stdout);
 }
+
+/// A directory entry naming a key twice (a JSON key repeated, a CSV column repeated, in any case)
+/// kept whichever came last, without a word: a user imported with the second of two SIP addresses.
+/// The file is refused whole, naming the key, like any other bad entry.
+#[test]
+fn a_directory_entry_naming_a_key_twice_is_refused() {
+    let s = Store::demo();
+    let dn = "CN=Zed Q,OU=Finance,DC=contoso,DC=com";
+    let entry = |second: &str| {
+        format!(
+            r#"{{"Principals": [{{"Type": "User", "Dn": "{dn}", "SamAccountName": "zedq", "SipAddress": "sip:zedq@contoso.com", "{second}": "sip:other@contoso.com"}}]}}"#
+        )
+    };
+    let files = [
+        ("same.json", entry("SipAddress")),
+        ("case.json", entry("sipaddress")),
+        (
+            "same.csv",
+            format!(
+                "Dn,SipAddress,SamAccountName,SipAddress\n\"{dn}\",sip:zedq@contoso.com,zedq,sip:other@contoso.com\n"
+            ),
+        ),
+        (
+            "case.csv",
+            format!(
+                "Dn,SipAddress,SamAccountName,SIPADDRESS\n\"{dn}\",sip:zedq@contoso.com,zedq,sip:other@contoso.com\n"
+            ),
+        ),
+    ];
+    let before = s.dump();
+    for (name, text) in files {
+        let path = s.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let run = s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy()));
+        assert_ne!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("Import-CsAdPrincipal") && run.stderr.contains("twice"), "{name}: {}", run.stderr);
+        assert!(run.stderr.to_lowercase().contains("sipaddress"), "{name}: {}", run.stderr);
+        assert_eq!(s.dump(), before, "{name}");
+    }
+}
