@@ -444,12 +444,29 @@ impl<'a> Ctx<'a> {
     }
 
     /// Check the files a call will write (each parameter that names one) before it writes any:
-    /// a refused -Report must not come after a written archive.
-    pub fn check_writes(&self, b: &crate::binder::Bound, params: &[&str]) -> CmdletResult<()> {
+    /// a refused -Report must not come after a written archive. No two of them, and none of them
+    /// and a file the call reads (`reads`), may be the same file however spelt: the later write
+    /// would replace the archive just written or read (an export whose -Report is its -FileName
+    /// left only the report, and succeeded).
+    pub fn check_writes(&self, b: &crate::binder::Bound, params: &[&str], reads: &[&str]) -> CmdletResult<()> {
         let files = self.files()?;
+        let mut seen: Vec<(&str, std::path::PathBuf)> = Vec::new();
+        for param in reads {
+            // An input that does not resolve is reported by its read; only a clash matters here.
+            if let Some(resolved) = b.str(param).and_then(|p| crate::files::resolve(std::path::Path::new(p)).ok()) {
+                seen.push((param, resolved));
+            }
+        }
         for param in params {
             if let Some(path) = b.str(param) {
-                files.check_write(std::path::Path::new(path)).map_err(|e| in_param(param, e.into()))?;
+                let resolved = files.check_write(std::path::Path::new(path)).map_err(|e| in_param(param, e.into()))?;
+                if let Some((other, _)) = seen.iter().find(|(_, p)| *p == resolved) {
+                    return Err(CmdletError::invalid(format!(
+                        "-{param} '{path}' is the file of -{other}; writing it would replace that file: give -{param} another file name"
+                    ))
+                    .with_target(path));
+                }
+                seen.push((param, resolved));
             }
         }
         Ok(())

@@ -289,13 +289,19 @@ impl Guard {
         Ok(bytes)
     }
 
-    /// Read a whole UTF-8 text input file of at most `limit` bytes.
+    /// Read a whole UTF-8 text input file of at most `limit` bytes, without its byte-order mark.
     pub fn read_text(&self, path: &Path, limit: u64) -> Result<String, Error> {
-        String::from_utf8(self.read_bytes(path, limit)?).map_err(|e| {
+        let mut bytes = self.read_bytes(path, limit)?;
+        // Windows editors (Excel's "CSV UTF-8", Notepad, the PowerShell ISE) start UTF-8 with a
+        // byte-order mark: kept, it is an invisible character glued to the first header, line or
+        // token (a syntax error at column 1, a column 'Pool' that is not `Pool`).
+        let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+        bytes.drain(..bom);
+        String::from_utf8(bytes).map_err(|e| {
             Error::new(
                 ErrorKind::Io,
                 path,
-                format!("'{}' is not UTF-8 text (byte {})", path.display(), e.utf8_error().valid_up_to()),
+                format!("'{}' is not UTF-8 text (byte {})", path.display(), bom + e.utf8_error().valid_up_to()),
             )
         })
     }

@@ -22,9 +22,45 @@ use crate::store::seed::{role_sid, standard_roles};
 struct DirectoryDoc {
     domain: Option<DomainDoc>,
     #[serde(default)]
-    principals: Vec<JsonMap<String, Json>>,
+    principals: Vec<Entry>,
     #[serde(default)]
     roles: Vec<RoleDoc>,
+}
+
+/// One principal's keys. A key given twice (`SipAddress` and `sipaddress`: keys ignore case) is
+/// refused: a map would keep the last of the two without a word.
+struct Entry(JsonMap<String, Json>);
+
+impl<'de> Deserialize<'de> for Entry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Keys;
+        impl<'de> serde::de::Visitor<'de> for Keys {
+            type Value = Entry;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a principal object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Entry, A::Error> {
+                let mut out = JsonMap::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if let Some(first) = out.keys().find(|k| k.eq_ignore_ascii_case(&key)) {
+                        return Err(serde::de::Error::custom(twice(first, &key)));
+                    }
+                    let value = map.next_value()?;
+                    out.insert(key, value);
+                }
+                Ok(Entry(out))
+            }
+        }
+        d.deserialize_map(Keys)
+    }
+}
+
+fn twice(first: &str, again: &str) -> String {
+    if first == again {
+        format!("the key '{first}' is given twice")
+    } else {
+        format!("the key '{first}' is given twice (again as '{again}': keys ignore case)")
+    }
 }
 
 #[derive(Deserialize)]
@@ -231,7 +267,7 @@ fn parse_json(text: &str) -> Result<Parsed, String> {
         }
         principals.push(("Domain".to_string(), spec));
     }
-    for (i, fields) in doc.principals.iter().enumerate() {
+    for (i, Entry(fields)) in doc.principals.iter().enumerate() {
         let dn = fields.get("Dn").and_then(Json::as_str).unwrap_or("?");
         let at = format!("Principals[{i}] ({dn})");
         principals.push((at.clone(), principal_spec(fields, None, &mut keys).map_err(|e| format!("{at}: {e}"))?));
@@ -242,6 +278,12 @@ fn parse_json(text: &str) -> Result<Parsed, String> {
 fn parse_csv(text: &str) -> Result<Parsed, String> {
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| format!("CSV header: {e}"))?.clone();
+    let names: Vec<&str> = headers.iter().collect();
+    for (i, h) in names.iter().enumerate() {
+        if let Some(first) = names[..i].iter().find(|o| o.eq_ignore_ascii_case(h)) {
+            return Err(format!("CSV header: {}", twice(first, h).replace("key", "column")));
+        }
+    }
     let mut out = Vec::new();
     let mut keys = KeyCache::new();
     for record in reader.records() {

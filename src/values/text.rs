@@ -69,15 +69,24 @@ pub fn escape_char(c: char) -> String {
     }
 }
 
-/// `s` with every control character except those in `keep` written out (`\e[2J`), so printing
-/// it can never drive the terminal. Borrowed when there is nothing to escape (the common case).
+/// A bidirectional embedding, override or isolate (U+202A..U+202E, U+2066..U+2069): it reorders
+/// whatever follows it on the screen, so `Evil<U+202E>gnp.exe` reads `Evilexe.png`. Right-to-left
+/// text needs none of them to show correctly (the marks U+200E, U+200F are not among them).
+pub fn is_bidi_override(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with every control character except those in `keep`, and every bidirectional override,
+/// written out (`\e[2J`, `\u{202e}`), so printing it can never drive the terminal nor disguise
+/// what it shows. Borrowed when there is nothing to escape (the common case).
 pub fn escape_controls<'a>(s: &'a str, keep: &[char]) -> Cow<'a, str> {
-    if !s.chars().any(|c| is_control(c) && !keep.contains(&c)) {
+    let shown_as_is = |c: char| !(is_control(c) && !keep.contains(&c) || is_bidi_override(c));
+    if s.chars().all(shown_as_is) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if is_control(c) && !keep.contains(&c) {
+        if !shown_as_is(c) {
             out.push_str(&escape_char(c));
         } else {
             out.push(c);
@@ -156,6 +165,8 @@ mod tests {
         assert_eq!(escape_line("x\u{1b}[2J\0\u{9b}\n"), "x\\e[2J\\0\\u{9b}\\n");
         assert_eq!(escape_block("a\nb\u{1b}"), "a\nb\\e");
         assert!(matches!(escape_line("Renée 😀"), Cow::Borrowed(_)));
+        assert_eq!(escape_block("a\u{202e}b\u{2069}\u{200f}"), "a\\u{202e}b\\u{2069}\u{200f}");
+        assert_eq!(find_control("a\u{202e}", &[]), None, "shown written out, not refused");
         assert_eq!(clip("ééé", 2), "éé…");
         assert_eq!(clip("éé", 2), "éé");
     }

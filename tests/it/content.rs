@@ -179,6 +179,40 @@ fn export_delete_import_gives_back_identical_data() {
     assert_eq!(snapshot(&s), before);
 }
 
+/// A -Report naming the archive's own file (spelt the same, or another way to the same file)
+/// replaced the archive just written, or the one just imported, with the HTML report, and the call
+/// succeeded: a nightly backup silently gone. Refused before anything is written or imported.
+#[test]
+fn a_report_naming_the_archive_itself_is_refused_before_anything_is_written() {
+    let s = store();
+    s.c(SEED).ok();
+    let zip = s.dir.path().join("all.zip");
+    let zip = zip.to_string_lossy();
+    let same = format!("{}/./all.zip", s.dir.path().to_string_lossy());
+    let export = |report: &str| {
+        format!(
+            r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`, Report: `{report}`}})"#
+        )
+    };
+    for report in [zip.to_string(), same.clone()] {
+        let run = s.c(&export(&report));
+        assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("-Report") && run.stderr.contains("-FileName"), "{}", run.stderr);
+        assert!(!s.dir.path().join("all.zip").exists(), "nothing written");
+    }
+    s.c(&format!(r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{zip}`}})"#))
+        .ok();
+    let archive = std::fs::read(s.dir.path().join("all.zip")).expect("archive");
+    let before = s.dump();
+    let run = s.c(&format!(
+        r#"import_cs_persistent_chat_data(#{{DBInstance: "sql03.contoso.com\\rtc", FileName: `{zip}`, Report: `{same}`}})"#
+    ));
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("-Report") && run.stderr.contains("-FileName"), "{}", run.stderr);
+    assert_eq!(std::fs::read(s.dir.path().join("all.zip")).expect("archive"), archive, "the archive is kept");
+    assert_eq!(s.dump(), before, "nothing imported");
+}
+
 #[test]
 fn as_bytes_round_trips_into_another_pool() {
     let s = store();

@@ -234,3 +234,73 @@ fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
     // Leaving Identity out still asks for everything.
     assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
 }
+
+/// A bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069) reorders what follows it on
+/// the screen: a room listed as `Evil\u{202e}gnp.exe` reads `Evilexe.png` (the "Trojan Source"
+/// trick). Shown, they are written out like control characters; JSON keeps the value exact.
+#[test]
+fn bidirectional_overrides_are_shown_written_out() {
+    let s = Store::examples();
+    let name = "Evil\u{202e}gnp.exe\u{2066}x\u{2069}";
+    s.c(&format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "{name}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}})"#
+    ))
+    .ok();
+    let pick = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Evil*'"})"#;
+    let outputs = [
+        s.c(pick).ok(),
+        s.c(&format!("print({pick}[0].Name)")).ok(),
+        s.c(&format!("{pick}.set_cs_persistent_chat_room(#{{Disabled: true, WhatIf: true}})")).ok(),
+        s.stdin(&[], "Get-CsPersistentChatRoom -Filter {Name -like 'Evil*'} | Format-List Name\n").ok(),
+    ];
+    for run in &outputs {
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert!(!all.contains(['\u{202e}', '\u{2066}', '\u{2069}']), "raw overrides printed:\n{all:?}");
+        assert!(all.contains("Evil\\u{202e}gnp.exe\\u{2066}x\\u{2069}"), "{all}");
+    }
+    let run = s.run(&["--json", "-c", pick]).ok();
+    assert!(run.stdout.contains("Evil\u{202e}gnp.exe") || run.stdout.contains("Evil\\u202egnp.exe"), "{}", run.stdout);
+    // Right-to-left text itself, and the marks that order it (U+200E, U+200F), are shown as they are.
+    let hebrew = s.c(r#"print("שלום\u200Fמרחבא")"#).ok();
+    assert!(hebrew.stdout.contains("שלום\u{200f}מרחבא"), "{}", hebrew.stdout);
+}
+
+/// A directory entry naming a key twice (a JSON key repeated, a CSV column repeated, in any case)
+/// kept whichever came last, without a word: a user imported with the second of two SIP addresses.
+/// The file is refused whole, naming the key, like any other bad entry.
+#[test]
+fn a_directory_entry_naming_a_key_twice_is_refused() {
+    let s = Store::demo();
+    let dn = "CN=Zed Q,OU=Finance,DC=contoso,DC=com";
+    let entry = |second: &str| {
+        format!(
+            r#"{{"Principals": [{{"Type": "User", "Dn": "{dn}", "SamAccountName": "zedq", "SipAddress": "sip:zedq@contoso.com", "{second}": "sip:other@contoso.com"}}]}}"#
+        )
+    };
+    let files = [
+        ("same.json", entry("SipAddress")),
+        ("case.json", entry("sipaddress")),
+        (
+            "same.csv",
+            format!(
+                "Dn,SipAddress,SamAccountName,SipAddress\n\"{dn}\",sip:zedq@contoso.com,zedq,sip:other@contoso.com\n"
+            ),
+        ),
+        (
+            "case.csv",
+            format!(
+                "Dn,SipAddress,SamAccountName,SIPADDRESS\n\"{dn}\",sip:zedq@contoso.com,zedq,sip:other@contoso.com\n"
+            ),
+        ),
+    ];
+    let before = s.dump();
+    for (name, text) in files {
+        let path = s.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let run = s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy()));
+        assert_ne!(run.code, 0, "{name}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("Import-CsAdPrincipal") && run.stderr.contains("twice"), "{name}: {}", run.stderr);
+        assert!(run.stderr.to_lowercase().contains("sipaddress"), "{name}: {}", run.stderr);
+        assert_eq!(s.dump(), before, "{name}");
+    }
+}

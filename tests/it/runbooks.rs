@@ -496,3 +496,46 @@ fn rehome_manager_refuses_a_successor_who_is_the_leaver() {
     assert!(!run.stdout.contains("re-homed"), "{}", run.stdout);
     assert_eq!(s.dump(), before);
 }
+
+/// A wildcard or a display name several users share names more than one user: re-homing every
+/// room to whichever came first would hand a leaver's rooms to a stranger, without a word.
+#[test]
+fn rehome_manager_refuses_an_identity_naming_several_users() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    let many = s.c(r#"get_cs_user("* B*").len()"#).ok();
+    assert!(many.stdout.trim().parse::<usize>().expect("count") > 1, "{}", many.stdout);
+    for args in [["Leaver=sip:annb@contoso.com", "NewManager=* B*"], ["Leaver=* B*", "NewManager=sip:bobk@contoso.com"]]
+    {
+        let run = s.run(&["run", &script("rooms/rehome-manager.rhai"), "--arg", args[0], "--arg", args[1]]);
+        assert_eq!(run.code, 1, "{args:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains("'* B*' names") && run.stderr.contains("users"), "{}", run.stderr);
+        assert!(!run.stdout.contains("re-homed"), "{}", run.stdout);
+    }
+    assert_eq!(s.dump(), before);
+}
+
+/// Windows editors (Excel's "CSV UTF-8", Notepad, the PowerShell ISE) start UTF-8 with a
+/// byte-order mark: every text input reads as if it had none, instead of an invisible character
+/// glued to the first line, header or token.
+#[test]
+fn text_inputs_saved_with_a_byte_order_mark_read_without_it() {
+    let s = Store::examples();
+    let csv = write(&s, "excel.csv", "\u{feff}Pool,Category,Room\r\npc01.contoso.com,Legal,Contracts\r\n");
+    let file = format!("File={csv}");
+    s.run(&["run", &script("rooms/bulk-create.rhai"), "--arg", &file]).ok();
+    let run = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Contracts")[0].Category"#).ok();
+    assert!(run.stdout.contains("Legal"), "{}", run.stdout);
+    let lines = s.c(&format!("read_lines({csv:?})[0] + \"|\" + read_text({csv:?}).starts_with(\"Pool\")")).ok();
+    assert_eq!(lines.stdout.trim(), "Pool,Category,Room|true");
+    // Runbooks, .ps1 scripts and a cmdlet's input file.
+    let rhai = write(&s, "bom.rhai", "\u{feff}print(\"rhai ran\");\r\n");
+    assert!(s.run(&["run", &rhai]).ok().stdout.contains("rhai ran"));
+    let ps1 = write(&s, "bom.ps1", "\u{feff}Write-Output \"ps1 ran\"\r\n");
+    assert!(s.run(&["run", &ps1]).ok().stdout.contains("ps1 ran"));
+    let topology = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
+    let json = write(&s, "topology.json", &format!("\u{feff}{topology}"));
+    let fresh = Store::empty();
+    fresh.c(&format!("publish_cs_topology({json:?})")).ok();
+    assert!(fresh.c("get_cs_pool().len()").ok().stdout.trim() != "0");
+}

@@ -48,7 +48,7 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
 }
 
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
-    ctx.check_writes(b, &["FileName", "Report"])?;
+    ctx.check_writes(b, &["FileName", "Report"], &[])?;
     let store = ctx.store;
     let level = b.choice("Level").unwrap_or(ExportLevel::All);
     let start = b.date("StartDate");

@@ -196,7 +196,7 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 }
 
 fn run<R: Read + Seek>(ctx: &mut Ctx, b: &Bound, mut ar: Archive<R>, targets: &Targets) -> CmdletResult<()> {
-    ctx.check_writes(b, &["Report"])?;
+    ctx.check_writes(b, &["Report"], &["FileName"])?;
     let plan = validate(ctx.store, &mut ar, targets)?;
     let target = format!(
         "{} ({} categories, {} rooms, {} messages)",
