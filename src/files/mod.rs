@@ -254,11 +254,15 @@ impl Guard {
             return staged.map_err(|e| Error::io(path, "read", e));
         }
         // Non-blocking: opening a FIFO must not wait for a writer.
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(&resolved)
-            .map_err(|e| Error::io(path, "read", e))?;
+        let file =
+            std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&resolved).map_err(|e| {
+                match std::fs::metadata(path) {
+                    // A /proc/self/fd link to a pipe (`/dev/stdin` fed by `|`) resolves to a name
+                    // like `pipe:[123]` that does not open: say what it is rather than "no such file".
+                    Ok(m) if !m.is_file() => not_regular(path, &m),
+                    _ => Error::io(path, "read", e),
+                }
+            })?;
         let meta = file.metadata().map_err(|e| Error::io(path, "read", e))?;
         if !meta.is_file() {
             return Err(not_regular(path, &meta));

@@ -384,6 +384,15 @@ fn only_regular_files_are_read_as_input() {
 }
 
 #[test]
+fn a_runbook_piped_through_dev_stdin_is_refused_as_a_fifo_not_as_missing() {
+    let s = Store::empty();
+    let run = s.stdin(&["run", "/dev/stdin"], "print(1)");
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("'/dev/stdin' is a FIFO; only regular files"), "{}", run.stderr);
+    assert!(!run.stderr.contains("No such file"), "{}", run.stderr);
+}
+
+#[test]
 fn runaway_scripts_end_with_the_budget_s_error() {
     let s = Store::empty();
     for (code, flags, needle) in [
