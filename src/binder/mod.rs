@@ -448,6 +448,16 @@ fn resolve_set(cmdlet: &'static Cmdlet, values: &[(&'static Param, Value)]) -> R
         let hint = if cmdlet.sets.len() > 1 { format!(" (parameter set {set})") } else { String::new() };
         return Err(CmdletError::binding(format!("missing mandatory parameter '{}'{hint}", missing.name)).terminating());
     }
+    // As PowerShell: `$null` given to a mandatory parameter is no value at all, not an empty one
+    // (`#{Name: ()}` would otherwise be judged as the name '').
+    if let Some((p, _)) = values.iter().find(|(p, v)| matches!(v, Value::Null) && p.is_mandatory_in(set)) {
+        return Err(CmdletError::binding(format!(
+            "cannot bind parameter '{}': the argument is null; the parameter is mandatory and needs a {} value",
+            p.name,
+            p.ty.display()
+        ))
+        .terminating());
+    }
     Ok(set)
 }
 

@@ -235,6 +235,33 @@ fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
     assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
 }
 
+#[test]
+fn null_given_to_a_mandatory_parameter_is_refused_as_null_and_changes_nothing() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    for (code, param) in [
+        (
+            r#"new_cs_persistent_chat_room(#{Name: (), PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#,
+            "Name",
+        ),
+        (r#"set_cs_persistent_chat_room((), #{Disabled: true})"#, "Identity"),
+        ("New-CsPersistentChatRoom -Name $null -PersistentChatPoolFqdn pc01.contoso.com -Category Projects", "Name"),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(&format!(
+                "cannot bind parameter '{param}': the argument is null; the parameter is mandatory"
+            )),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(s.dump(), before, "nothing may change");
+    // An optional parameter keeps `$null` as "clear" or "unassign".
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: ()})"#).ok();
+}
+
 /// A bidirectional override or isolate (U+202A–U+202E, U+2066–U+2069) reorders what follows it on
 /// the screen: a room listed as `Evil\u{202e}gnp.exe` reads `Evilexe.png` (the "Trojan Source"
 /// trick). Shown, they are written out like control characters; JSON keeps the value exact.
