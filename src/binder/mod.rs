@@ -159,6 +159,13 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
 /// That `$null` is nearly always a missing value (`$row.Rom` of a CSV row with a typo'd column,
 /// an unset variable), and piped on it would change every room or user, so it is refused;
 /// leaving the parameter out asks for everything.
+///
+/// The same holds for every optional parameter of a cmdlet that reads, removes or moves data
+/// rather than setting properties (Get, Remove, Clear, Export, Import, Test): each narrows what
+/// the cmdlet touches, so `$null`, empty text or an empty list would widen it to everything
+/// (`Remove-CsPersistentChatMessage -UserUri $row.SipAdress` deleted a whole room's history).
+/// On Set and New cmdlets `()` stays meaningful: it clears a property. Mandatory parameters are
+/// values, not narrowings (a `-ReplaceMessage` text); their `$null` is refused in `resolve_set`.
 fn refuse_null_selector(cmdlet: &Cmdlet, p: &Param, v: &Value) -> Result<(), CmdletError> {
     if matches!(v, Value::Null) && p.name == "Identity" && cmdlet.name.starts_with("Get-") {
         return Err(CmdletError::binding(format!(
@@ -167,7 +174,33 @@ fn refuse_null_selector(cmdlet: &Cmdlet, p: &Param, v: &Value) -> Result<(), Cmd
         ))
         .terminating());
     }
-    Ok(())
+    if !matches!(cmdlet.verb(), "Get" | "Remove" | "Clear" | "Export" | "Import" | "Test")
+        || !matches!(p.mandatory, crate::catalog::Mandatory::No)
+        || COMMON_PARAMS.iter().any(|c| c.name == p.name)
+    {
+        return Ok(());
+    }
+    let what = match v {
+        Value::Null => "null",
+        Value::Str(s) if s.trim().is_empty() => "empty",
+        Value::List(l) if l.is_empty() => "an empty list",
+        _ => return Ok(()),
+    };
+    Err(CmdletError::binding(format!(
+        "cannot bind parameter '{}': the argument is {what}; {} narrows what it {} by {}, so a missing value (an unset \
+         variable, a misspelt CSV column) must not widen it to everything; give a value, or leave {} out",
+        p.name,
+        cmdlet.name,
+        match cmdlet.verb() {
+            "Get" | "Test" => "reads",
+            "Export" => "exports",
+            "Import" => "imports",
+            _ => "removes",
+        },
+        p.name,
+        p.name
+    ))
+    .terminating())
 }
 
 /// Capture common parameters; returns true when `p` was one of them.

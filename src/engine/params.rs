@@ -238,6 +238,15 @@ impl Params {
                 continue;
             }
             match p.ty.convert(text) {
+                // As PowerShell: a mandatory parameter takes no empty string (or list). `--arg
+                // Room=$ROOM` with an unset shell variable must not reach `-Filter $Room` as "".
+                Ok(v) if p.mandatory && (text.is_empty() || v.as_array_ref().is_ok_and(|a| a.is_empty())) => {
+                    problems.push(format!(
+                        "--arg {key}: parameter '{}' is mandatory and the value is empty; give a {} value",
+                        p.name,
+                        p.ty.name()
+                    ));
+                }
                 Ok(v) => {
                     args.insert(p.name.as_str().into(), v);
                 }
@@ -245,7 +254,8 @@ impl Params {
             }
         }
         for p in &self.0 {
-            if args.contains_key(p.name.as_str()) {
+            // Given but refused above: already reported.
+            if args.contains_key(p.name.as_str()) || given.iter().any(|(k, _)| p.name.eq_ignore_ascii_case(k)) {
                 continue;
             }
             if p.mandatory {
@@ -414,6 +424,21 @@ mod tests {
         let args = params.bind(&pairs(&[("File", "x")])).unwrap();
         assert_eq!(args["Days"].as_int().unwrap(), 365);
         assert!(!args.contains_key("Since"), "an optional parameter without default is absent");
+    }
+
+    #[test]
+    fn a_mandatory_parameter_refuses_an_empty_value_once() {
+        let params = Params::from_rhai(RUNBOOK).unwrap().unwrap();
+        let e = params.bind(&pairs(&[("File", "")])).unwrap_err();
+        assert_eq!(e, "--arg File: parameter 'File' is mandatory and the value is empty; give a string value");
+        // Spaces are a value (as in PowerShell); an optional parameter may be empty.
+        assert_eq!(params.bind(&pairs(&[("File", " "), ("Pools", "")])).unwrap()["File"].to_string(), " ");
+        let list = Params::from_rhai(r#"const PARAMS = #{ Pools: #{ type: "string[]", mandatory: true } };"#)
+            .unwrap()
+            .unwrap();
+        assert!(
+            list.bind(&pairs(&[("Pools", " , ")])).unwrap_err().contains("'Pools' is mandatory and the value is empty")
+        );
     }
 
     #[test]

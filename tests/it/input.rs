@@ -235,6 +235,70 @@ fn a_null_identity_given_to_a_get_is_refused_not_read_as_every_object() {
     assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
 }
 
+/// `Remove-CsPersistentChatMessage -UserUri $l.SipAdress` (a misspelt CSV column, so `$null`)
+/// deleted every message of the room, as if UserUri were not given; `-Filter $RoomName` with an
+/// empty mandatory script argument disabled every room. A narrowing parameter of a Get, Remove,
+/// Clear, Export, Import or Test cmdlet given `$null`, empty text or an empty list is refused.
+#[test]
+fn a_missing_value_given_to_a_narrowing_parameter_is_refused_not_read_as_everything() {
+    let s = Store::demo_full();
+    std::fs::write(s.dir.path().join("leavers.csv"), "SipAddress\nsip:abarry@contoso.com\n").unwrap();
+    let csv = s.dir.path().join("leavers.csv").to_string_lossy().into_owned();
+    let before = s.dump();
+    let script = format!(
+        "foreach ($l in Import-Csv '{csv}') {{\n  Remove-CsPersistentChatMessage -Identity 'pc01.contoso.com\\FinanceRoom' -UserUri $l.SipAdress -Remove\n}}\n\"purged\"\n"
+    );
+    let run = s.runbook("purge.ps1", &script, &[]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("purged"), "the run must stop: {}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "Remove-CsPersistentChatMessage: ParameterBinding: cannot bind parameter 'UserUri': the argument is null"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "no message may be removed");
+
+    let disable = "Get-CsPersistentChatRoom -Filter $RoomName | Set-CsPersistentChatRoom -Disabled $true\n";
+    for code in [
+        r#"remove_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{Filter: "", Remove: true})"#,
+        r#"remove_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{Filter: "  ", Remove: true})"#,
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\FinanceRoom", #{UserUri: ()}).len()"#,
+        r#"get_cs_persistent_chat_room(#{Filter: ()}).set_cs_persistent_chat_room(#{Disabled: true})"#,
+        r#"get_cs_persistent_chat_room(#{Category: ""}).set_cs_persistent_chat_room(#{Disabled: true})"#,
+        r#"get_cs_persistent_chat_room(#{Manager: ()}).set_cs_persistent_chat_room(#{Disabled: true})"#,
+        r#"export_cs_persistent_chat_data(#{DBInstance: "sql01.contoso.com\\rtc", FileName: "x.zip", Scope: []})"#,
+        &format!("$RoomName = ''\n{disable}"),
+        &format!("$RoomName = $null\n{disable}"),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        let line = single_error_line(&run);
+        assert!(
+            line.contains("ParameterBinding: cannot bind parameter '")
+                && (line.contains("the argument is null;")
+                    || line.contains("the argument is empty;")
+                    || line.contains("the argument is an empty list;"))
+                && line.contains("must not widen it to everything"),
+            "{code}: {line}"
+        );
+    }
+    // The tester's runbook, given `--arg RoomName=$ROOM` with $ROOM unset in the shell.
+    let script = format!("param([Parameter(Mandatory=$true)][string]$RoomName)\n{disable}\"disabled\"\n");
+    let run = s.runbook("disable.ps1", &script, &["--arg", "RoomName="]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("--arg RoomName: parameter 'RoomName' is mandatory and the value is empty"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "nothing may change");
+    // Left out, the parameter does not narrow; on Set, `()` still clears a property.
+    assert_eq!(s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim(), "9");
+    s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: ()})"#).ok();
+}
+
 #[test]
 fn null_given_to_a_mandatory_parameter_is_refused_as_null_and_changes_nothing() {
     let s = Store::demo_full();
