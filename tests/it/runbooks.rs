@@ -217,6 +217,50 @@ fn nightly_export_never_claims_an_export_that_failed() {
     assert!(run.stderr.contains("Keep must be"), "{}", run.stderr);
 }
 
+/// After a fail-over the primary instance serves no pool: the export wrote an empty archive over
+/// the night's good one and the runbook reported it exported. Now it fails, naming the instance
+/// that serves each pool, and the archive already there is left as it was.
+#[test]
+fn nightly_export_from_an_instance_that_serves_no_pool_fails_and_keeps_the_archive() {
+    let s = Store::demo_full();
+    let dir = s.dir.path().join("exports");
+    std::fs::create_dir_all(&dir).expect("folder");
+    let folder = format!("Folder={}", dir.display());
+    let nightly = |s: &Store| s.run(&["run", &script("nightly_export.rhai"), "--arg", &folder, "--arg", "Keep=1"]);
+    assert!(nightly(&s).ok().stdout.contains("Exported"));
+    let archive = std::fs::read(dir.join("pchat-0.zip")).expect("the night's archive");
+    let report = std::fs::read(dir.join("pchat-0.html")).expect("its report");
+    s.run(&["run", &script("fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
+
+    let run = nightly(&s);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("Exported"), "{}", run.stdout);
+    assert!(
+        run.stderr.contains(
+            "Export-CsPersistentChatData: InvalidArgument: -DBInstance sql01.contoso.com\\rtc serves no Persistent Chat pool now, so there is nothing to export; pc01.contoso.com is served by sql02.contoso.com\\rtc"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(std::fs::read(dir.join("pchat-0.zip")).unwrap(), archive, "the good archive is kept");
+    assert_eq!(std::fs::read(dir.join("pchat-0.html")).unwrap(), report, "and its report");
+    // The instance serving the pool now exports it.
+    let run = s.run(&[
+        "run",
+        &script("nightly_export.rhai"),
+        "--arg",
+        &folder,
+        "--arg",
+        "Keep=1",
+        "--arg",
+        "DBInstance=sql02.contoso.com\\rtc",
+    ]);
+    assert!(run.ok().stdout.contains("Exported sql02.contoso.com\\rtc"));
+    assert!(
+        String::from_utf8_lossy(&std::fs::read(dir.join("pchat-0.html")).unwrap()).contains("Pools: pc01.contoso.com")
+    );
+}
+
 #[test]
 fn shipped_runbooks_stop_with_the_error_instead_of_an_empty_report() {
     let s = Store::examples();

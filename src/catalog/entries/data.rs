@@ -12,7 +12,7 @@ pub const EXPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
         param(
             "DBInstance",
             Ty::String,
-            "SQL instance holding the Persistent Chat database, as `<sqlServerFqdn>\\<instance>`, e.g. `sql01.contoso.com\\rtc`.",
+            "SQL instance holding the Persistent Chat database, as `<sqlServerFqdn>\\<instance>`, e.g. `sql01.contoso.com\\rtc`; it must serve a pool now (after a fail-over, the backup's instance does): an instance that serves none is an error naming the instance serving each pool, and nothing is written.",
         )
         .mandatory(),
         param("DBName", Ty::String, "Name of the Persistent Chat database on that instance; default `mgc`."),

@@ -47,6 +47,24 @@ fn put_json<W: Write + Seek, T: serde::Serialize>(zip: &mut ZipWriter<W>, name: 
     Ok(())
 }
 
+/// Which instance serves each Persistent Chat pool now, for an error that names where to export from.
+fn serving_instances(store: &Store) -> CmdletResult<String> {
+    let serving: Vec<String> = store
+        .pools()?
+        .into_iter()
+        .filter(|p| p.is_pchat)
+        .filter_map(|p| {
+            let db =
+                if p.state == crate::catalog::enums::PoolState::FailedOver { p.backup_database } else { p.database };
+            db.map(|db| format!("{} is served by {db}", p.fqdn))
+        })
+        .collect();
+    Ok(match serving.is_empty() {
+        true => "the topology has no Persistent Chat pool".to_string(),
+        false => format!("{} (Get-CsPersistentChatState shows fail-overs)", serving.join(", ")),
+    })
+}
+
 pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     ctx.check_writes(b, &["FileName", "Report"], &[])?;
     let store = ctx.store;
@@ -58,6 +76,15 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         )));
     }
     let (instance, pools) = instance_pools(store, b.str("DBInstance").unwrap_or_default())?;
+    if pools.is_empty() {
+        // An empty archive written over last night's good one, reported as a success, is how a
+        // nightly backup silently stops backing anything up after a fail-over.
+        return Err(CmdletError::invalid(format!(
+            "-DBInstance {instance} serves no Persistent Chat pool now, so there is nothing to export; {}",
+            serving_instances(store)?
+        ))
+        .with_target(&instance));
+    }
     let scope: Option<Vec<String>> = b.list("Scope").map(|l| l.to_vec());
     let parts = collect(store, &pools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), scope.as_deref())?;
     // Counting and streaming every message would map whole pool files into this process.
