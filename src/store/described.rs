@@ -238,8 +238,6 @@ mod tests {
     use super::*;
     use crate::catalog::descriptor::{ADDIN, CATEGORY, ENDPOINT, ROOM};
     use crate::store::route::{Target, route};
-    use rusqlite::ToSql;
-    use rusqlite::types::ToSqlOutput;
 
     use crate::catalog::ObjType;
     use crate::catalog::descriptor::{Database, Descriptor, Initial, column, identity, list, reference};
@@ -284,8 +282,10 @@ mod tests {
         after[ROOM.cell("Category") + 1] = Cell::Text("Other".into());
         let (sql, args) = s.update(&ROOM, &1, &before, &after).unwrap();
         assert_eq!(sql, "UPDATE {db}.rooms SET category_id = ?2, privacy = ?3 WHERE id = ?1");
-        assert_eq!(args[2].to_sql().unwrap(), ToSqlOutput::from("Secret"));
-        assert_eq!(args[1].to_sql().unwrap(), ToSqlOutput::from(5i64));
+        // As bound: an enum by its name, a reference by its id.
+        assert_eq!(args[2].to_value().unwrap(), ValueRef::Text(b"Secret"));
+        assert_eq!(args[1].to_value().unwrap(), ValueRef::Integer(5));
+        assert_eq!(args[0].to_value().unwrap(), ValueRef::Integer(1));
     }
 
     /// The derived statements of the real descriptors run against the migrated schema and read
