@@ -46,13 +46,38 @@ pub fn route<'c, 's>(db: &'c Db, target: Target<'_>, sql: &'s str) -> Routed<'c,
         // The attached alias is a plain identifier the store made up (`pdbN`, `main`, `src`),
         // never input, so it is spelt into the text rather than bound. A text without `{db}`
         // (a central statement) is not copied.
-        Db::Sqlite(_) => {
-            let sql = if sql.contains("{db}") {
-                Cow::Owned(sql.replace("{db}", target.sqlite_schema()))
-            } else {
-                Cow::Borrowed(sql)
-            };
-            Routed { db, sql }
+        Db::Sqlite(_) => Routed { db, sql: spell(sql, target.sqlite_schema()) },
+    }
+}
+
+/// `sql` with every `{db}` replaced by `schema`, in one pass, and not copied when it has none.
+/// Every pool write runs this once per copy: `contains` then `str::replace` (two substring
+/// searches) cost room creation 1.4 % more instructions than `str::replace` alone did.
+fn spell<'s>(sql: &'s str, schema: &str) -> Cow<'s, str> {
+    const PLACEHOLDER: &[u8] = b"{db}";
+    let bytes = sql.as_bytes();
+    let mut spelt: Option<String> = None;
+    let (mut copied, mut from) = (0, 0);
+    // `find(char)` runs core's word-at-a-time memchr; a byte-by-byte loop cost more than the
+    // two searches it replaced.
+    while let Some(offset) = sql[from..].find('{') {
+        let at = from + offset;
+        if bytes[at..].starts_with(PLACEHOLDER) {
+            let out = spelt.get_or_insert_with(|| String::with_capacity(sql.len() + 4 * schema.len()));
+            // `at` and `at + 4` are at ASCII bytes, so both slices are on character boundaries.
+            out.push_str(&sql[copied..at]);
+            out.push_str(schema);
+            copied = at + PLACEHOLDER.len();
+            from = copied;
+        } else {
+            from = at + 1;
+        }
+    }
+    match spelt {
+        None => Cow::Borrowed(sql),
+        Some(mut out) => {
+            out.push_str(&sql[copied..]);
+            Cow::Owned(out)
         }
     }
 }
@@ -173,6 +198,13 @@ mod tests {
         assert!(matches!(route(&db, Target::Central, "SELECT 1").sql, Cow::Borrowed("SELECT 1")));
         assert_eq!(route(&db, Target::Central, "SELECT x FROM {db}.t").sql(), "SELECT x FROM main.t");
         assert_eq!(route(&db, Target::Copy("pdb2"), "SELECT x FROM {db}.t").sql(), "SELECT x FROM pdb2.t");
+        // Every placeholder, at either end, and nothing that only resembles one.
+        assert_eq!(
+            spell("{db}.a JOIN {db}.b ON '{' = '{d' AND '{db' = 'é{db}'", "pdb10"),
+            "pdb10.a JOIN pdb10.b ON '{' = '{d' AND '{db' = 'épdb10'"
+        );
+        assert_eq!(spell("{{db}", "s"), "{s");
+        assert_eq!(spell("x{db}", "s"), "xs");
     }
 
     /// The names a schema prefix can qualify: every table of the central and pool schemas, and
