@@ -6,6 +6,7 @@ use std::sync::LazyLock;
 
 use super::described::{Kind, ScalarRow, Statements};
 use super::pools::PoolTarget;
+use super::route::Target;
 use super::{Store, dialect};
 use crate::catalog::descriptor::{ADDIN, Cell, Descriptor};
 
@@ -57,25 +58,18 @@ impl AddinRow {
 impl Store {
     /// Every add-in of a pool, by name.
     pub fn addins(&self, pool: &PoolTarget) -> db::Result<Vec<AddinRow>> {
-        self.db()
-            .prepare_cached(&format!(
-                "{} WHERE a.pool = {} ORDER BY {}",
-                dialect::on_schema(&SQL.select, &pool.schema),
-                dialect::param(1),
-                dialect::order_nocase("a.name")
-            ))?
+        let sql =
+            format!("{} WHERE a.pool = {} ORDER BY {}", SQL.select, dialect::param(1), dialect::order_nocase("a.name"));
+        self.route(Target::Copy(&pool.schema), &sql)
+            .prepare_cached()?
             .query_map([&pool.fqdn], AddinRow::read)?
             .collect()
     }
 
     pub fn addin_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<AddinRow>> {
-        self.db()
-            .prepare_cached(&format!(
-                "{} WHERE a.pool = {} AND a.name = {}",
-                dialect::on_schema(&SQL.select, &pool.schema),
-                dialect::param(1),
-                dialect::param(2)
-            ))?
+        let sql = format!("{} WHERE a.pool = {} AND a.name = {}", SQL.select, dialect::param(1), dialect::param(2));
+        self.route(Target::Copy(&pool.schema), &sql)
+            .prepare_cached()?
             .query_row(params![pool.fqdn, name], AddinRow::read)
             .optional()
     }
@@ -95,8 +89,8 @@ impl Store {
     }
 
     pub fn addin_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
-        self.db()
-            .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE addin_id = ?1", pool.schema))?
+        self.route(Target::Copy(&pool.schema), "SELECT count(*) FROM {db}.rooms WHERE addin_id = ?1")
+            .prepare_cached()?
             .query_row([id], |r| r.get(0))
     }
 
@@ -128,7 +122,7 @@ mod tests {
         assert_eq!((b.name(), b.pool()), ("Budget", FQDN));
         for copy in [t.schema.as_str(), t.mirror.as_deref().unwrap()] {
             let url: String =
-                store.db().query_row(&format!("SELECT url FROM {copy}.addins"), (), |r| r.get(0)).unwrap();
+                store.route(Target::Copy(copy), "SELECT url FROM {db}.addins").query_row((), |r| r.get(0)).unwrap();
             assert_eq!(url, "https://b.contoso.com", "{copy}");
         }
     }

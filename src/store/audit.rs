@@ -556,7 +556,7 @@ impl Store {
     pub fn verify_audit(&self, anchor: Option<&(i64, String)>) -> db::Result<Verification> {
         self.flush_audit()?;
         let head = self.audit_head()?;
-        let _streaming = self.streaming(&["main"])?;
+        let _streaming = self.streaming(&[super::route::Target::Central])?;
         let mut stmt = self.db().prepare(&format!("SELECT {COLUMNS} FROM audit ORDER BY id"))?;
         let mut rows = stmt.query(())?;
         let mut previous = GENESIS;

@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
+use super::route::Target;
 use super::{Store, dialect};
 use crate::catalog::descriptor::{CATEGORY, Cell, Descriptor};
 
@@ -119,21 +120,20 @@ impl CategoryRow {
 impl Store {
     /// Every category of a pool, by name, with its lists.
     pub fn categories(&self, pool: &PoolTarget) -> db::Result<Vec<CategoryRow>> {
-        let s = &pool.schema;
+        let copy = Target::Copy(&pool.schema);
         let mut rows: Vec<CategoryRow> = self
-            .db()
-            .prepare_cached(&format!(
-                "{} WHERE c.pool = ?1 ORDER BY {}",
-                dialect::on_schema(&SQL.select, s),
-                dialect::order_nocase("c.name")
-            ))?
+            .route(copy, &format!("{} WHERE c.pool = ?1 ORDER BY {}", SQL.select, dialect::order_nocase("c.name")))
+            .prepare_cached()?
             .query_map([&pool.fqdn], category)?
             .collect::<db::Result<_>>()?;
         let index: std::collections::HashMap<i64, usize> = rows.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
-        let mut stmt = self.db().prepare_cached(&format!(
-            "SELECT e.category_id, e.list, e.entry FROM {s}.category_entries e
-             JOIN {s}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord"
-        ))?;
+        let mut stmt = self
+            .route(
+                copy,
+                "SELECT e.category_id, e.list, e.entry FROM {db}.category_entries e
+                 JOIN {db}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord",
+            )
+            .prepare_cached()?;
         let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
@@ -145,18 +145,18 @@ impl Store {
     }
 
     pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<CategoryRow>> {
-        let s = &pool.schema;
+        let copy = Target::Copy(&pool.schema);
         let Some(mut c) = self
-            .db()
-            .prepare_cached(&format!("{} WHERE c.pool = ?1 AND c.name = ?2", dialect::on_schema(&SQL.select, s)))?
+            .route(copy, &format!("{} WHERE c.pool = ?1 AND c.name = ?2", SQL.select))
+            .prepare_cached()?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
         else {
             return Ok(None);
         };
-        let mut stmt = self.db().prepare_cached(&format!(
-            "SELECT list, entry FROM {s}.category_entries WHERE category_id = ?1 ORDER BY ord"
-        ))?;
+        let mut stmt = self
+            .route(copy, "SELECT list, entry FROM {db}.category_entries WHERE category_id = ?1 ORDER BY ord")
+            .prepare_cached()?;
         for e in stmt.query_map([c.id], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)))? {
             let (list, entry) = e?;
             if let Some(l) = c.list_mut(&list) {
@@ -168,15 +168,15 @@ impl Store {
 
     /// The id and stored name of a category, without its lists: what a room's reference needs.
     pub fn category_key(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<(i64, String)>> {
-        self.db()
-            .prepare_cached(&format!("SELECT id, name FROM {}.categories WHERE pool = ?1 AND name = ?2", pool.schema))?
+        self.route(Target::Copy(&pool.schema), "SELECT id, name FROM {db}.categories WHERE pool = ?1 AND name = ?2")
+            .prepare_cached()?
             .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
     }
 
     pub fn category_name(&self, pool: &PoolTarget, id: i64) -> db::Result<Option<String>> {
-        self.db()
-            .prepare_cached(&format!("SELECT name FROM {}.categories WHERE id = ?1", pool.schema))?
+        self.route(Target::Copy(&pool.schema), "SELECT name FROM {db}.categories WHERE id = ?1")
+            .prepare_cached()?
             .query_row([id], |r| r.get(0))
             .optional()
     }
@@ -221,8 +221,8 @@ impl Store {
     }
 
     pub fn category_room_count(&self, pool: &PoolTarget, id: i64) -> db::Result<i64> {
-        self.db()
-            .prepare_cached(&format!("SELECT count(*) FROM {}.rooms WHERE category_id = ?1", pool.schema))?
+        self.route(Target::Copy(&pool.schema), "SELECT count(*) FROM {db}.rooms WHERE category_id = ?1")
+            .prepare_cached()?
             .query_row([id], |r| r.get(0))
     }
 

@@ -237,8 +237,7 @@ fn read(r: &Row<'_>, col: usize, shape: Shape) -> db::Result<Cell> {
 mod tests {
     use super::*;
     use crate::catalog::descriptor::{ADDIN, CATEGORY, ENDPOINT, ROOM};
-    use rusqlite::ToSql;
-    use rusqlite::types::ToSqlOutput;
+    use crate::store::route::{Target, route};
 
     use crate::catalog::ObjType;
     use crate::catalog::descriptor::{Database, Descriptor, Initial, column, identity, list, reference};
@@ -283,8 +282,10 @@ mod tests {
         after[ROOM.cell("Category") + 1] = Cell::Text("Other".into());
         let (sql, args) = s.update(&ROOM, &1, &before, &after).unwrap();
         assert_eq!(sql, "UPDATE {db}.rooms SET category_id = ?2, privacy = ?3 WHERE id = ?1");
-        assert_eq!(args[2].to_sql().unwrap(), ToSqlOutput::from("Secret"));
-        assert_eq!(args[1].to_sql().unwrap(), ToSqlOutput::from(5i64));
+        // As bound: an enum by its name, a reference by its id.
+        assert_eq!(args[2].to_value().unwrap(), ValueRef::Text(b"Secret"));
+        assert_eq!(args[1].to_value().unwrap(), ValueRef::Integer(5));
+        assert_eq!(args[0].to_value().unwrap(), ValueRef::Integer(1));
     }
 
     /// The derived statements of the real descriptors run against the migrated schema and read
@@ -299,14 +300,16 @@ mod tests {
         cells[ROOM.cell("PersistentChatPoolFqdn")] = Cell::Text("p".into());
         cells[ROOM.cell("Category")] = Cell::Int(5);
         cells[ROOM.cell("Privacy")] = Cell::Enum(2);
-        conn.execute(&dialect::on_schema(&s.insert, "main"), &s.insert_args(&ROOM, &9, &cells)).unwrap();
-        let back = conn.query_row(&dialect::on_schema(&s.select, "main"), (), |r| read_cells(&ROOM, r)).unwrap();
+        // The connection's own database is the pool copy here.
+        let copy = Target::Copy("main");
+        route(&conn, copy, &s.insert).execute(&s.insert_args(&ROOM, &9, &cells)).unwrap();
+        let back = route(&conn, copy, &s.select).query_row((), |r| read_cells(&ROOM, r)).unwrap();
         cells[ROOM.cell("Category") + 1] = Cell::Text("Cat".into());
         assert_eq!(back, cells);
         // Categories' statements are valid against their table too.
         let c = Statements::derive(&CATEGORY, "c");
-        conn.prepare(&dialect::on_schema(&c.select, "main")).unwrap();
-        conn.prepare(&dialect::on_schema(&c.insert, "main")).unwrap();
+        route(&conn, copy, &c.select).prepare().unwrap();
+        route(&conn, copy, &c.insert).prepare().unwrap();
     }
 
     /// The statements of add-ins (pool database) and endpoints (the central directory's
@@ -344,9 +347,9 @@ mod tests {
         let pool = migrated(crate::store::schema::POOL);
         let central = migrated(crate::store::schema::CENTRAL);
         for d in ALL {
-            let conn = match d.database {
-                Database::Pool => &pool,
-                Database::Central => &central,
+            let (conn, target) = match d.database {
+                Database::Pool => (&pool, Target::Copy("main")),
+                Database::Central => (&central, Target::Central),
             };
             let columns = |table: &str| -> Vec<String> {
                 conn.query_map(&format!("PRAGMA table_info({table})"), (), |r| r.get::<String>(1)).unwrap()
@@ -365,7 +368,7 @@ mod tests {
             }
             let s = Statements::derive(d, "t");
             for sql in [&s.select, &s.insert] {
-                conn.prepare(&dialect::on_schema(sql, "main")).unwrap_or_else(|e| panic!("{sql}: {e}"));
+                route(conn, target, sql).prepare().unwrap_or_else(|e| panic!("{sql}: {e}"));
             }
         }
     }

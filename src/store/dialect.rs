@@ -35,8 +35,8 @@ pub fn order_nocase(expr: &str) -> String {
     format!("{expr} COLLATE NOCASE")
 }
 
-/// A table of the pool database a statement runs on: `{db}` is replaced by the attached
-/// schema's name (`Store::pool_write` does it for every copy of the pool's data).
+/// A table of the pool database a statement runs on, in the neutral spelling `{db}.table`
+/// (`store::route` spells it for the copy the statement is routed to).
 pub fn pool_table(table: &str) -> String {
     format!("{{db}}.{table}")
 }
@@ -59,11 +59,6 @@ pub fn json_text(column: &str, key: &str) -> String {
         "CASE WHEN json_valid({column}) THEN CASE json_type({column}, '$.{key}') \
          WHEN 'text' THEN json_extract({column}, '$.{key}') END END"
     )
-}
-
-/// The statement for one schema: reads run on the serving copy only.
-pub fn on_schema(sql: &str, schema: &str) -> String {
-    sql.replace("{db}", schema)
 }
 
 /// Reads the schema version a database records: how many migration steps it has applied.

@@ -15,6 +15,7 @@
 use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
+use super::route::{Target, route};
 use super::topology::PoolRow;
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
@@ -63,6 +64,10 @@ fn refused(message: String, fqdn: &str) -> CmdletError {
     CmdletError::invalid_operation(message).with_target(format!("PersistentChatServer:{fqdn}"))
 }
 
+/// Record a pool's mark (?1 pool, ?2 seq, ?3 generation) in a copy.
+const SET_COPY_MARK: &str = "INSERT INTO {db}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
+     ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation";
+
 impl Store {
     /// The pool's mark in the central database.
     pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
@@ -76,8 +81,8 @@ impl Store {
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
     pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
-        self.db()
-            .prepare_cached(&format!("SELECT generation, seq FROM {schema}.pool_sync WHERE pool = ?1"))?
+        self.route(Target::Copy(schema), "SELECT generation, seq FROM {db}.pool_sync WHERE pool = ?1")
+            .prepare_cached()?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map(|m| m.unwrap_or((1, 0)))
@@ -89,12 +94,7 @@ impl Store {
             .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
             .execute(params![fqdn, mark.0, mark.1])?;
         for schema in copies {
-            self.db()
-                .prepare_cached(&format!(
-                    "INSERT INTO {schema}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
-                     ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation"
-                ))?
-                .execute(params![fqdn, mark.1, mark.0])?;
+            self.route(Target::Copy(schema), SET_COPY_MARK).prepare_cached()?.execute(params![fqdn, mark.1, mark.0])?;
         }
         Ok(())
     }
@@ -120,8 +120,8 @@ impl Store {
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
         let rows: db::Result<Vec<String>> = self
-            .db()
-            .prepare(&format!("PRAGMA {schema}.quick_check"))
+            .route(Target::Copy(schema), "PRAGMA {db}.quick_check")
+            .prepare()
             .and_then(|mut s| s.query_map((), |r| r.get(0))?.collect());
         match rows {
             Ok(r) if r.len() == 1 && r[0] == "ok" => Ok(()),
@@ -466,12 +466,10 @@ impl Store {
             uri.push_str("ro");
             db.execute("ATTACH DATABASE ?1 AS src", [uri])?;
             db.execute_batch("BEGIN IMMEDIATE")?;
-            super::pool_data::copy_pool_with(&db, fqdn, "src", "main")?;
-            db.execute(
-                "INSERT INTO main.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation",
-                params![fqdn, next.1, next.0],
-            )?;
+            // On this connection the new file is `main` and the source is attached as `src`.
+            let (source, built) = (Target::Copy("src"), Target::Copy("main"));
+            super::pool_data::copy_pool_with(&db, fqdn, source, built)?;
+            route(&db, built, SET_COPY_MARK).execute(params![fqdn, next.1, next.0])?;
             db.execute_batch("COMMIT; DETACH DATABASE src;")?;
             db.query_row("PRAGMA wal_checkpoint(TRUNCATE)", (), |_| Ok(()))?;
         }

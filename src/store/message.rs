@@ -6,6 +6,7 @@ use crate::store::db::{self, Row, Statement, Value as SqlValue, params, params_f
 
 use super::Store;
 use super::pool_data::PoolData;
+use super::route::Target;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRow {
@@ -82,22 +83,24 @@ impl Store {
     pub fn messages(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<Vec<MessageRow>> {
         let (cond, args) = condition(room_id, q);
         let limit = q.limit.map(|l| format!(" LIMIT {l}")).unwrap_or_default();
-        self.db()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM {schema}.messages WHERE {cond} ORDER BY posted_at, id{limit}"
-            ))?
-            .query_map(params_from_iter(args), message)?
-            .collect()
+        self.route(
+            Target::Copy(schema),
+            &format!("SELECT {COLUMNS} FROM {{db}}.messages WHERE {cond} ORDER BY posted_at, id{limit}"),
+        )
+        .prepare_cached()?
+        .query_map(params_from_iter(args), message)?
+        .collect()
     }
 
     /// Count and total size of the messages a query selects.
     pub fn message_totals(&self, schema: &str, room_id: i64, q: &MessageQuery) -> db::Result<(i64, i64)> {
         let (cond, args) = condition(room_id, q);
-        self.db()
-            .prepare_cached(&format!(
-                "SELECT count(*), coalesce(sum(size_bytes), 0) FROM {schema}.messages WHERE {cond}"
-            ))?
-            .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
+        self.route(
+            Target::Copy(schema),
+            &format!("SELECT count(*), coalesce(sum(size_bytes), 0) FROM {{db}}.messages WHERE {cond}"),
+        )
+        .prepare_cached()?
+        .query_row(params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?)))
     }
 
     /// Visit the messages of some rooms posted at or after `from`, room by room, without holding
@@ -109,9 +112,12 @@ impl Store {
         from: Option<i64>,
         mut f: impl FnMut(&MessageRow) -> anyhow::Result<()>,
     ) -> anyhow::Result<()> {
-        let mut stmt = self.db().prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM {schema}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"
-        ))?;
+        let mut stmt = self
+            .route(
+                Target::Copy(schema),
+                &format!("SELECT {COLUMNS} FROM {{db}}.messages WHERE room_id = ?1 AND posted_at >= ?2 ORDER BY posted_at, id"),
+            )
+            .prepare_cached()?;
         for &room in room_ids {
             let mut rows = stmt.query(params![room, from.unwrap_or(i64::MIN)])?;
             while let Some(r) = rows.next()? {
@@ -169,7 +175,7 @@ impl MessageAppender<'_> {
 impl PoolData<'_> {
     /// A [`MessageAppender`] for this pool.
     pub fn appender(&self) -> db::Result<MessageAppender<'_>> {
-        let held = self.conn().prepare_cached(&HELD.replace("{db}", self.db()))?;
+        let held = self.store().route(Target::Copy(self.db()), HELD).prepare_cached()?;
         Ok(MessageAppender { held, copies: self.statements(INSERT)? })
     }
 

@@ -22,6 +22,7 @@ pub mod pool_data;
 pub mod pool_files;
 pub mod pools;
 pub mod room;
+pub mod route;
 pub mod runbook;
 mod schema;
 pub mod seed;
@@ -36,6 +37,7 @@ use std::rc::Rc;
 
 use anyhow::Context;
 use db::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE, OptionalExtension, params};
+use route::Target;
 
 use crate::catalog::enums::PoolState;
 use topology::PoolRow;
@@ -266,7 +268,7 @@ impl Store {
     /// the transaction ends.
     pub(crate) fn lock_copy(&self, schema: &str) -> db::Result<()> {
         if self.is_locked() && !self.copies_locked.borrow().contains(schema) {
-            self.db().prepare_cached(&format!("DELETE FROM {schema}.pool_sync WHERE 0"))?.execute(())?;
+            self.route(Target::Copy(schema), "DELETE FROM {db}.pool_sync WHERE 0").prepare_cached()?.execute(())?;
             self.copies_locked.borrow_mut().insert(schema.to_string());
         }
         Ok(())
@@ -433,24 +435,27 @@ impl Store {
     /// Read some schemas as a stream until the guard drops: no memory map (reading a whole
     /// database through it leaves every page resident in this process) and a small page cache (a
     /// single pass over gigabytes gains nothing from a large one). Export's memory stays flat.
-    pub fn streaming(&self, schemas: &[&str]) -> db::Result<Unmapped<'_>> {
-        self.unmap(schemas, STREAM_CACHE_SIZE)
+    pub fn streaming(&self, databases: &[Target<'_>]) -> db::Result<Unmapped<'_>> {
+        self.unmap(databases, STREAM_CACHE_SIZE)
     }
 
     /// Switch the memory map of some schemas off until the guard drops, for a transaction that
     /// writes millions of rows (import): with a map, every page a read cursor touches in a write
     /// transaction is first looked up in the WAL index, which such a transaction grows to
     /// hundreds of thousands of frames.
-    pub fn unmapped(&self, schemas: &[&str]) -> db::Result<Unmapped<'_>> {
-        self.unmap(schemas, CACHE_SIZE)
+    pub fn unmapped(&self, databases: &[Target<'_>]) -> db::Result<Unmapped<'_>> {
+        self.unmap(databases, CACHE_SIZE)
     }
 
-    fn unmap(&self, schemas: &[&str], cache_size: i64) -> db::Result<Unmapped<'_>> {
-        let mut guard = Unmapped { store: self, schemas: Vec::new() };
-        for schema in schemas {
-            self.db()
-                .execute_batch(&format!("PRAGMA {schema}.mmap_size = 0; PRAGMA {schema}.cache_size = {cache_size};"))?;
-            guard.schemas.push(schema.to_string());
+    fn unmap(&self, databases: &[Target<'_>], cache_size: i64) -> db::Result<Unmapped<'_>> {
+        let mut guard = Unmapped { store: self, databases: Vec::new() };
+        let pragmas = format!("PRAGMA {{db}}.mmap_size = 0; PRAGMA {{db}}.cache_size = {cache_size};");
+        for &target in databases {
+            self.route(target, &pragmas).execute_batch()?;
+            guard.databases.push(match target {
+                Target::Central => None,
+                Target::Copy(copy) => Some(copy.to_string()),
+            });
         }
         Ok(guard)
     }
@@ -569,8 +574,8 @@ impl Store {
                 .with_context(|| format!("cannot attach {}", path.display()))?;
             let after = pool_files::file_key(&path);
             let same: Option<String> = self
-                .db()
-                .query_row(&format!("SELECT id FROM {alias}.pool_file"), (), |r| r.get(0))
+                .route(Target::Copy(&alias), "SELECT id FROM {db}.pool_file")
+                .query_row((), |r| r.get(0))
                 .optional()
                 .ok()
                 .flatten();
@@ -583,12 +588,15 @@ impl Store {
             }
             // Pragmas other than journal_mode are per schema and per connection: without these the
             // attached pool databases would sync every commit (FULL) and keep a 2 MB cache.
-            self.db()
-                .execute_batch(&format!(
-                    "PRAGMA {alias}.synchronous = NORMAL; PRAGMA {alias}.cache_size = {CACHE_SIZE};
-                     PRAGMA {alias}.mmap_size = {MMAP_SIZE}; PRAGMA {alias}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
-                ))
-                .with_context(|| format!("cannot configure {}", path.display()))?;
+            self.route(
+                Target::Copy(&alias),
+                &format!(
+                    "PRAGMA {{db}}.synchronous = NORMAL; PRAGMA {{db}}.cache_size = {CACHE_SIZE};
+                     PRAGMA {{db}}.mmap_size = {MMAP_SIZE}; PRAGMA {{db}}.journal_size_limit = {JOURNAL_SIZE_LIMIT};"
+                ),
+            )
+            .execute_batch()
+            .with_context(|| format!("cannot configure {}", path.display()))?;
             self.attached.borrow_mut().insert(key, Attached { alias, path, file: after.unwrap_or_default() });
         }
         // Pools without a mark come only from rows written since the memo was read (inserts move
@@ -696,16 +704,17 @@ impl Store {
 /// See `Store::streaming` and `Store::unmapped`.
 pub struct Unmapped<'a> {
     store: &'a Store,
-    schemas: Vec<String>,
+    /// `None` for the central database, else the copy (see `route::Target`).
+    databases: Vec<Option<String>>,
 }
 
 impl Drop for Unmapped<'_> {
     fn drop(&mut self) {
-        for schema in &self.schemas {
+        let pragmas = format!("PRAGMA {{db}}.mmap_size = {MMAP_SIZE}; PRAGMA {{db}}.cache_size = {CACHE_SIZE};");
+        for copy in &self.databases {
+            let target = copy.as_deref().map_or(Target::Central, Target::Copy);
             // Only speed is at stake if this fails; the connection stays correct.
-            let _ = self.store.db().execute_batch(&format!(
-                "PRAGMA {schema}.mmap_size = {MMAP_SIZE}; PRAGMA {schema}.cache_size = {CACHE_SIZE};"
-            ));
+            let _ = self.store.route(target, &pragmas).execute_batch();
         }
     }
 }

@@ -8,6 +8,7 @@ use crate::store::db::{self, Params, Statement};
 
 use super::Store;
 use super::pools::PoolTarget;
+use super::route::{Target, route, route_across};
 use super::topology::PoolRow;
 use crate::errors::{CmdletError, CmdletResult};
 
@@ -36,7 +37,7 @@ impl Store {
     }
 
     /// Run a change on every copy of a pool's data: the serving database and, in Normal state, the
-    /// backup. `{db}` in `sql` stands for the schema. The first change of a transaction also
+    /// backup. `sql` is neutral (`{db}.table`, see `store::route`). The first change of a transaction also
     /// moves the pool's mark on, in the central database and in each copy.
     pub fn pool_write<P: Params + Copy>(&self, pool: &PoolTarget, sql: &str, params: P) -> db::Result<usize> {
         if let Some(why) = &pool.mirror_missing {
@@ -70,33 +71,37 @@ impl Store {
             let (generation, seq) = self.pool_mark(&pool.fqdn)?;
             self.set_marks(&pool.fqdn, (generation, seq + 1), &copies().collect::<Vec<_>>())?;
         }
-        copies().map(|schema| self.db().prepare_cached(&sql.replace("{db}", schema))).collect()
+        copies().map(|copy| self.route(Target::Copy(copy), sql).prepare_cached()).collect()
     }
 
     /// Make `to` hold exactly `from`'s data for one pool (fail-back, repair). Runs in the
     /// caller's transaction, which must hold the write lock (see `store::failover`).
     pub fn copy_pool(&self, pool: &str, from: &str, to: &str) -> db::Result<()> {
-        copy_pool_with(self.db(), pool, from, to)
+        copy_pool_with(self.db(), pool, Target::Copy(from), Target::Copy(to))
     }
 }
 
-/// `Store::copy_pool` on any connection (a repair fills a new file through its own).
-pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: &str, to: &str) -> db::Result<()> {
+/// `Store::copy_pool` on any connection both copies are attached to (a repair fills a new file
+/// through its own). The statements read `from` and write `to` at once: see `route_across` for
+/// what replaces them on PostgreSQL.
+pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: Target<'_>, to: Target<'_>) -> db::Result<()> {
     // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
     for table in ["rooms", "categories", "addins"] {
-        c.execute(&format!("DELETE FROM {to}.{table} WHERE pool = ?1"), [pool])?;
+        route(c, to, &format!("DELETE FROM {{db}}.{table} WHERE pool = ?1")).execute([pool])?;
     }
+    let rows_of_pool =
+        |table: &str| format!("INSERT INTO {{to}}.{table} SELECT * FROM {{from}}.{table} WHERE pool = ?1");
     for (table, parent) in COPY_ORDER {
         let sql = match parent {
-            None => format!("INSERT INTO {to}.{table} SELECT * FROM {from}.{table} WHERE pool = ?1"),
+            None => rows_of_pool(table),
             Some((parent, key)) => format!(
-                "INSERT INTO {to}.{table} SELECT t.* FROM {from}.{table} t JOIN {from}.{parent} p ON p.id = t.{key} WHERE p.pool = ?1"
+                "INSERT INTO {{to}}.{table} SELECT t.* FROM {{from}}.{table} t JOIN {{from}}.{parent} p ON p.id = t.{key} WHERE p.pool = ?1"
             ),
         };
-        c.execute(&sql, [pool])?;
+        route_across(c, from, to, &sql).execute([pool])?;
     }
-    c.execute(&format!("DELETE FROM {to}.pool_sync WHERE pool = ?1"), [pool])?;
-    c.execute(&format!("INSERT INTO {to}.pool_sync SELECT * FROM {from}.pool_sync WHERE pool = ?1"), [pool])?;
+    route(c, to, "DELETE FROM {db}.pool_sync WHERE pool = ?1").execute([pool])?;
+    route_across(c, from, to, &rows_of_pool("pool_sync")).execute([pool])?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 
 use super::described::{Described, Statements, read_cells};
 use super::pools::PoolTarget;
+use super::route::Target;
 use super::{Store, dialect};
 use crate::catalog::descriptor::{Cell, Descriptor, ROOM};
 use crate::catalog::enums::{Invitations, Named, Privacy, RoomType};
@@ -180,7 +181,7 @@ impl RoomRow {
 impl Store {
     /// Rooms of a pool matching `q`, by name, without their lists (see `load_room_lists`).
     pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> db::Result<Vec<RoomRow>> {
-        let mut sql = dialect::on_schema(&SQL.select, &pool.schema);
+        let mut sql = SQL.select.clone();
         sql.push_str(&format!(" WHERE r.pool = {}", dialect::param(1)));
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(pool.fqdn.clone())];
         let mut cond = |sql_part: &str, v: SqlValue| {
@@ -222,16 +223,19 @@ impl Store {
             cond(" AND r.content_bytes > ?", SqlValue::Integer(b));
         }
         sql.push_str(&format!(" ORDER BY {}", dialect::order_nocase("r.name")));
-        self.db().prepare_cached(&sql)?.query_map(params_from_iter(args), room)?.collect()
+        self.route(Target::Copy(&pool.schema), &sql)
+            .prepare_cached()?
+            .query_map(params_from_iter(args), room)?
+            .collect()
     }
 
     /// Fill in the lists of `rooms` (all of one pool): per room for a few, in one pass for many.
     pub fn load_room_lists(&self, pool: &PoolTarget, rooms: &mut [RoomRow]) -> db::Result<()> {
-        let s = &pool.schema;
+        let copy = Target::Copy(&pool.schema);
         if rooms.len() <= 256 {
             let mut stmt = self
-                .db()
-                .prepare_cached(&format!("SELECT list, entry FROM {s}.room_entries WHERE room_id = ?1 ORDER BY ord"))?;
+                .route(copy, "SELECT list, entry FROM {db}.room_entries WHERE room_id = ?1 ORDER BY ord")
+                .prepare_cached()?;
             for r in rooms.iter_mut() {
                 let entries = stmt.query_map([r.id], |row| Ok((row.get::<String>(0)?, row.get::<String>(1)?)))?;
                 for e in entries {
@@ -244,10 +248,13 @@ impl Store {
             return Ok(());
         }
         let index: HashMap<i64, usize> = rooms.iter().enumerate().map(|(i, r)| (r.id, i)).collect();
-        let mut stmt = self.db().prepare_cached(&format!(
-            "SELECT e.room_id, e.list, e.entry FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
-             WHERE r.pool = ?1 ORDER BY e.ord"
-        ))?;
+        let mut stmt = self
+            .route(
+                copy,
+                "SELECT e.room_id, e.list, e.entry FROM {db}.room_entries e JOIN {db}.rooms r ON r.id = e.room_id
+                 WHERE r.pool = ?1 ORDER BY e.ord",
+            )
+            .prepare_cached()?;
         let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
         for e in entries {
             let (id, list, entry) = e?;
@@ -268,26 +275,26 @@ impl Store {
 
     /// Ids of the rooms of a pool whose `list` names any of `keys`.
     pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> db::Result<Vec<i64>> {
-        let s = &pool.schema;
-        self.db()
-            .prepare_cached(&format!(
-                "SELECT DISTINCT e.room_id FROM {s}.room_entries e JOIN {s}.rooms r ON r.id = e.room_id
-                 WHERE {} AND e.list = ?2 AND r.pool = ?3",
-                dialect::in_json_list("e.entry").replace('?', &dialect::param(1))
-            ))?
+        let sql = format!(
+            "SELECT DISTINCT e.room_id FROM {{db}}.room_entries e JOIN {{db}}.rooms r ON r.id = e.room_id
+             WHERE {} AND e.list = ?2 AND r.pool = ?3",
+            dialect::in_json_list("e.entry").replace('?', &dialect::param(1))
+        );
+        self.route(Target::Copy(&pool.schema), &sql)
+            .prepare_cached()?
             .query_map(params![dialect::json_list(keys), list, pool.fqdn], |r| r.get(0))?
             .collect()
     }
 
     /// Ids of the rooms in these categories whose Members list is empty (they inherit the scope).
     pub fn rooms_inheriting_members(&self, pool: &PoolTarget, category_ids: &[i64]) -> db::Result<Vec<i64>> {
-        let s = &pool.schema;
-        self.db()
-            .prepare_cached(&format!(
-                "SELECT r.id FROM {s}.rooms r WHERE {}
-                 AND NOT EXISTS (SELECT 1 FROM {s}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)",
-                dialect::in_json_list("r.category_id").replace('?', &dialect::param(1))
-            ))?
+        let sql = format!(
+            "SELECT r.id FROM {{db}}.rooms r WHERE {}
+             AND NOT EXISTS (SELECT 1 FROM {{db}}.room_entries e WHERE e.room_id = r.id AND e.list = ?2)",
+            dialect::in_json_list("r.category_id").replace('?', &dialect::param(1))
+        );
+        self.route(Target::Copy(&pool.schema), &sql)
+            .prepare_cached()?
             .query_map(params![dialect::json_list(category_ids), MEMBERS], |r| r.get(0))?
             .collect()
     }
@@ -344,8 +351,8 @@ impl Store {
     /// Does a room of this name exist in the pool (other than `except`)?
     pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<bool> {
         Ok(self
-            .db()
-            .prepare_cached(&format!("SELECT id FROM {}.rooms WHERE pool = ?1 AND name = ?2", pool.schema))?
+            .route(Target::Copy(&pool.schema), "SELECT id FROM {db}.rooms WHERE pool = ?1 AND name = ?2")
+            .prepare_cached()?
             .query_row(params![pool.fqdn, name], |r| r.get::<i64>(0))
             .optional()?
             .is_some_and(|id| Some(id) != except))

@@ -3,6 +3,7 @@
 use crate::store::db::{self, OptionalExtension, params};
 use std::rc::Rc;
 
+use super::route::Target;
 use super::{Store, dialect};
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
@@ -210,15 +211,13 @@ impl Store {
     pub fn pool_data_counts(&self, pool: &str, database: &str) -> db::Result<(i64, i64, i64)> {
         let Some(s) = self.pool_schema(database) else { return Ok((0, 0, 0)) };
         self.lock_copy(&s)?;
-        self.db().query_row(
-            &format!(
-                "SELECT (SELECT count(*) FROM {s}.categories WHERE pool = ?1),
-                        (SELECT count(*) FROM {s}.rooms WHERE pool = ?1),
-                        (SELECT count(*) FROM {s}.addins WHERE pool = ?1)"
-            ),
-            [pool],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        self.route(
+            Target::Copy(&s),
+            "SELECT (SELECT count(*) FROM {db}.categories WHERE pool = ?1),
+                    (SELECT count(*) FROM {db}.rooms WHERE pool = ?1),
+                    (SELECT count(*) FROM {db}.addins WHERE pool = ?1)",
         )
+        .query_row([pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     }
 
     /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;

@@ -21,6 +21,7 @@ use crate::store::ancestry::principal_key;
 use crate::store::category::CategoryRow;
 use crate::store::pools::PoolTarget;
 use crate::store::room::{RoomQuery, RoomRow};
+use crate::store::route::Target;
 
 /// What one pool contributes to the archive.
 struct PoolPart {
@@ -88,7 +89,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let scope: Option<Vec<String>> = b.list("Scope").map(|l| l.to_vec());
     let parts = collect(store, &pools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), scope.as_deref())?;
     // Counting and streaming every message would map whole pool files into this process.
-    let _streaming = store.streaming(&parts.iter().map(|p| p.target.schema.as_str()).collect::<Vec<_>>())?;
+    let _streaming = store.streaming(&parts.iter().map(|p| Target::Copy(&p.target.schema)).collect::<Vec<_>>())?;
     let from = start.map(|d| micros(d.as_start()));
     let included = parts_of(level);
     let mut messages = 0;

@@ -27,6 +27,7 @@ use crate::store::message::{MessageAppender, MessageRow, size_of};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
 use crate::store::room::RoomRow;
+use crate::store::route::Target;
 use crate::values::limits::{self, Field};
 use crate::values::text::clip;
 
@@ -458,9 +459,13 @@ fn merge_messages<R: Read + Seek>(
     for t in &targets.pools {
         writers.insert(t.fqdn.to_ascii_lowercase(), pool_data(store, t)?);
     }
-    let schemas: Vec<&str> =
-        targets.pools.iter().flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref())).collect();
-    let _unmapped = store.unmapped(&schemas)?;
+    let copies: Vec<Target> = targets
+        .pools
+        .iter()
+        .flat_map(|t| std::iter::once(t.schema.as_str()).chain(t.mirror.as_deref()))
+        .map(Target::Copy)
+        .collect();
+    let _unmapped = store.unmapped(&copies)?;
     // Statements prepared once per pool, run for every message (millions of them).
     let mut inserts: HashMap<String, MessageAppender> = HashMap::new();
     for (pool, pd) in &writers {

@@ -137,22 +137,6 @@ impl<T: ToValue> ToSql for Bind<T> {
     }
 }
 
-/// Lets the store's neutral values go where rusqlite wants `ToSql`: only described.rs's tests
-/// still compare bound arguments as `ToSqlOutput`.
-#[cfg(test)]
-macro_rules! to_sql_through_to_value {
-    ($($t:ty),+) => {$(
-        impl ToSql for $t {
-            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-                self.to_value().map(to_output).map_err(rusqlite::Error::from)
-            }
-        }
-    )+};
-}
-
-#[cfg(test)]
-to_sql_through_to_value!(super::Value, crate::store::described::Bound<'_>);
-
 fn kind_of(e: &rusqlite::Error) -> ErrorKind {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => ErrorKind::Constraint,
