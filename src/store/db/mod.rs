@@ -418,97 +418,191 @@ impl Row<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::dialect::Dialect;
 
-    fn db() -> Db {
-        let db = Db::open_sqlite_memory().unwrap();
-        db.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b BLOB)").unwrap();
-        db
+    /// Which backend a test body runs on, for the expectations that are the backend's own
+    /// (error texts).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Backend {
+        Sqlite,
+        Pg,
     }
+
+    /// A database of each backend with `ddl` (neutral, see `Dialect::render`) applied: SQLite
+    /// in memory, and PostgreSQL in a new database of the throwaway server when there is one
+    /// (`test_cluster`: skipped without PostgreSQL unless `PCHAT_PG_REQUIRED` is set).
+    pub(super) fn backends(test: &str, ddl: &str) -> Vec<(Backend, Db)> {
+        let sqlite = Db::open_sqlite_memory().unwrap();
+        sqlite.execute_batch(&Dialect::Sqlite.render(ddl).unwrap()).unwrap();
+        #[allow(unused_mut)]
+        let mut all = vec![(Backend::Sqlite, sqlite)];
+        #[cfg(unix)]
+        if let Some(cluster) = crate::store::pg::test_cluster::Cluster::shared(test) {
+            let pg = Db::open_postgres(&cluster.database("db")).unwrap();
+            pg.execute_batch(&Dialect::Postgres.render(ddl).unwrap()).unwrap();
+            all.push((Backend::Pg, pg));
+        }
+        #[cfg(not(unix))]
+        let _ = test;
+        all
+    }
+
+    const T: &str = "CREATE TABLE t(id {int} PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b {bytes})";
 
     #[test]
     fn values_round_trip_through_parameters_and_rows() {
-        let db = db();
-        let name = String::from("Ops");
-        assert_eq!(
-            db.execute("INSERT INTO t(id, name, n, b) VALUES (?1, ?2, ?3, ?4)", params![7, name, 1.5, vec![1u8, 2]])
+        for (backend, db) in backends("values_round_trip_through_parameters_and_rows", T) {
+            let name = String::from("Ops");
+            assert_eq!(
+                db.execute(
+                    "INSERT INTO t(id, name, n, b) VALUES (?1, ?2, ?3, ?4)",
+                    params![7, name, 1.5, vec![1u8, 2]]
+                )
                 .unwrap(),
-            1
-        );
-        db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", [Value::Integer(8), Value::Text("Dev".into())]).unwrap();
-        let row: (i64, String, Option<f64>, Option<Vec<u8>>) = db
-            .query_row("SELECT id, name, n, b FROM t WHERE name = ?1", ["Ops"], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .unwrap();
-        assert_eq!(row, (7, "Ops".to_string(), Some(1.5), Some(vec![1, 2])));
-        let dev: (Option<f64>, Value) =
-            db.query_row("SELECT n, name FROM t WHERE id = 8", (), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        assert_eq!(dev, (None, Value::Text("Dev".into())));
-        let names: Vec<String> = db
-            .query_map("SELECT name FROM t WHERE id IN (?1, ?2) ORDER BY id", params_from_iter([7i64, 8]), |r| r.get(0))
-            .unwrap();
-        assert_eq!(names, ["Ops", "Dev"]);
-        assert_eq!(
-            db.query_row("SELECT b FROM t WHERE id = 7", (), |r| Ok(r.get_ref(0)?.to_owned())).unwrap(),
-            Value::Blob(vec![1, 2])
-        );
+                1,
+                "{backend:?}"
+            );
+            db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", [Value::Integer(8), Value::Text("Dev".into())])
+                .unwrap();
+            let row: (i64, String, Option<f64>, Option<Vec<u8>>) = db
+                .query_row("SELECT id, name, n, b FROM t WHERE name = ?1", ["Ops"], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .unwrap();
+            assert_eq!(row, (7, "Ops".to_string(), Some(1.5), Some(vec![1, 2])), "{backend:?}");
+            let dev: (Option<f64>, Value) =
+                db.query_row("SELECT n, name FROM t WHERE id = 8", (), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            assert_eq!(dev, (None, Value::Text("Dev".into())), "{backend:?}");
+            let names: Vec<String> = db
+                .query_map("SELECT name FROM t WHERE id IN (?1, ?2) ORDER BY id", params_from_iter([7i64, 8]), |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(names, ["Ops", "Dev"], "{backend:?}");
+            assert_eq!(
+                db.query_row("SELECT b FROM t WHERE id = 7", (), |r| Ok(r.get_ref(0)?.to_owned())).unwrap(),
+                Value::Blob(vec![1, 2]),
+                "{backend:?}"
+            );
+            let mut stmt = db.prepare("SELECT id, name AS label FROM t").unwrap();
+            assert_eq!(stmt.column_count(), 2, "{backend:?}");
+            assert_eq!(stmt.column_name(1).unwrap(), "label", "{backend:?}");
+            // The audit's many-row INSERT binds its parameters one by one.
+            let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2), (?3, ?4)").unwrap();
+            for (i, v) in [Value::Integer(20), Value::Text("x".into()), Value::Integer(21), Value::Text("y".into())]
+                .into_iter()
+                .enumerate()
+            {
+                insert.bind(i + 1, v).unwrap();
+            }
+            assert_eq!(insert.execute_bound().unwrap(), 2, "{backend:?}");
+            assert_eq!(db.changes(), 2, "{backend:?}");
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 4, "{backend:?}");
+        }
     }
 
     #[test]
     fn errors_say_what_a_caller_decides_on_in_the_backends_words() {
-        let db = db();
-        let none = db.query_row("SELECT id FROM t WHERE id = 1", (), |r| r.get::<i64>(0));
-        assert_eq!(none.as_ref().map_err(DbError::kind).unwrap_err(), ErrorKind::NoRows);
-        assert_eq!(none.optional().unwrap(), None);
-        db.execute("INSERT INTO t(id, name) VALUES (1, 'a')", ()).unwrap();
-        let dup = db.execute("INSERT INTO t(id, name) VALUES (2, 'a')", ()).unwrap_err();
-        assert_eq!(dup.kind(), ErrorKind::Constraint);
-        assert_eq!(dup.to_string(), "UNIQUE constraint failed: t.name");
-        let wrong = db.query_row("SELECT name FROM t", (), |r| r.get::<i64>(0)).unwrap_err();
-        assert_eq!(wrong.to_string(), "Invalid column type Text at index: 0, name: name");
-        let range = db.query_row("SELECT -1", (), |r| r.get::<u32>(0)).unwrap_err();
-        assert_eq!(range.to_string(), "Integer -1 out of range at index 0");
-        // A refusal crosses code still on rusqlite and comes back as itself.
-        let refusal = DbError::refused(crate::errors::CmdletError::invalid_operation("no"));
-        let back = DbError::from(rusqlite::Error::from(refusal));
-        assert_eq!(back.kind(), ErrorKind::Refused);
-        assert_eq!(back.refusal().unwrap().message, "no");
-        assert!(matches!(
-            rusqlite::Error::from(DbError::from(rusqlite::Error::QueryReturnedNoRows)),
-            rusqlite::Error::QueryReturnedNoRows
-        ));
-        let sqlite = rusqlite::Error::from(dup);
-        assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+        for (backend, db) in backends("errors_say_what_a_caller_decides_on_in_the_backends_words", T) {
+            let none = db.query_row("SELECT id FROM t WHERE id = 1", (), |r| r.get::<i64>(0));
+            assert_eq!(none.as_ref().map_err(DbError::kind).unwrap_err(), ErrorKind::NoRows);
+            assert_eq!(none.optional().unwrap(), None);
+            db.execute("INSERT INTO t(id, name) VALUES (1, 'a')", ()).unwrap();
+            let dup = db.execute("INSERT INTO t(id, name) VALUES (2, 'a')", ()).unwrap_err();
+            assert_eq!(dup.kind(), ErrorKind::Constraint, "{backend:?}");
+            assert_eq!(
+                dup.to_string(),
+                match backend {
+                    Backend::Sqlite => "UNIQUE constraint failed: t.name",
+                    Backend::Pg =>
+                        "duplicate key value violates unique constraint \"t_name_key\" (Key (name)=(a) already exists.)",
+                }
+            );
+            let wrong = db.query_row("SELECT name FROM t", (), |r| r.get::<i64>(0)).unwrap_err();
+            assert_eq!(wrong.to_string(), "Invalid column type Text at index: 0, name: name", "{backend:?}");
+            let range = db.query_row("SELECT -1 AS minus", (), |r| r.get::<u32>(0)).unwrap_err();
+            assert_eq!(
+                range.to_string(),
+                match backend {
+                    Backend::Sqlite => "Integer -1 out of range at index 0",
+                    Backend::Pg => "Integer -1 out of range at index 0, name: minus",
+                }
+            );
+            let syntax = db.execute("INSERT INTO nowhere VALUES (1)", ()).unwrap_err();
+            assert_eq!(syntax.kind(), ErrorKind::Other, "{backend:?}");
+            assert_eq!(
+                syntax.to_string(),
+                match backend {
+                    Backend::Sqlite => "no such table: nowhere",
+                    Backend::Pg => "relation \"nowhere\" does not exist",
+                }
+            );
+            if backend == Backend::Sqlite {
+                // A refusal crosses code still on rusqlite and comes back as itself.
+                let refusal = DbError::refused(crate::errors::CmdletError::invalid_operation("no"));
+                let back = DbError::from(rusqlite::Error::from(refusal));
+                assert_eq!(back.kind(), ErrorKind::Refused);
+                assert_eq!(back.refusal().unwrap().message, "no");
+                assert!(matches!(
+                    rusqlite::Error::from(DbError::from(rusqlite::Error::QueryReturnedNoRows)),
+                    rusqlite::Error::QueryReturnedNoRows
+                ));
+                let sqlite = rusqlite::Error::from(dup);
+                assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+            }
+        }
     }
 
     #[test]
     fn cached_statements_transactions_and_savepoints() {
-        let db = db();
-        db.begin(Begin::Immediate).unwrap();
-        assert!(!db.is_autocommit());
-        let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap();
-        insert.execute(params![1, "a"]).unwrap();
-        drop(insert);
-        db.savepoint("item").unwrap();
-        db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap().execute(params![2, "b"]).unwrap();
-        db.rollback_to("item").unwrap();
-        db.release("item").unwrap();
-        db.savepoint("block1").unwrap();
-        db.execute("UPDATE t SET n = 1", ()).unwrap();
-        assert_eq!(db.changes(), 1);
-        db.release("block1").unwrap();
-        db.commit().unwrap();
-        assert!(db.is_autocommit());
-        let mut stmt = db.prepare_cached("SELECT id, n FROM t ORDER BY id").unwrap();
-        let mut rows = stmt.query(()).unwrap();
-        let mut seen = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            seen.push((row.get::<i64>(0).unwrap(), row.get::<Option<f64>>(1).unwrap()));
+        for (backend, db) in backends("cached_statements_transactions_and_savepoints", T) {
+            db.begin(Begin::Immediate).unwrap();
+            assert!(!db.is_autocommit());
+            let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap();
+            insert.execute(params![1, "a"]).unwrap();
+            drop(insert);
+            db.savepoint("item").unwrap();
+            db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap().execute(params![2, "b"]).unwrap();
+            db.rollback_to("item").unwrap();
+            db.release("item").unwrap();
+            db.savepoint("block1").unwrap();
+            db.execute("UPDATE t SET n = 1", ()).unwrap();
+            assert_eq!(db.changes(), 1, "{backend:?}");
+            db.release("block1").unwrap();
+            let nested = db.begin(Begin::Deferred).unwrap_err();
+            assert_eq!(nested.to_string(), "cannot start a transaction within a transaction", "{backend:?}");
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.commit().unwrap();
+            assert!(db.is_autocommit());
+            let outside = db.commit().unwrap_err();
+            assert_eq!(outside.to_string(), "cannot commit - no transaction is active", "{backend:?}");
+            let mut stmt = db.prepare_cached("SELECT id, n FROM t ORDER BY id").unwrap();
+            let mut rows = stmt.query(()).unwrap();
+            let mut seen = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                seen.push((row.get::<i64>(0).unwrap(), row.get::<Option<f64>>(1).unwrap()));
+            }
+            assert_eq!(seen, [(1, Some(1.0))], "{backend:?}");
+            db.begin(Begin::Deferred).unwrap();
+            db.execute("DELETE FROM t", ()).unwrap();
+            db.rollback().unwrap();
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 1);
+            // Outside a transaction a savepoint opens one, and releasing it commits.
+            db.savepoint("outer").unwrap();
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.savepoint("inner").unwrap();
+            db.execute("INSERT INTO t(id, name) VALUES (3, 'c')", ()).unwrap();
+            db.release("inner").unwrap();
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.release("outer").unwrap();
+            assert!(db.is_autocommit(), "{backend:?}");
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 2);
+            let unknown = db.begin(Begin::Deferred).and_then(|()| db.release("nowhere")).unwrap_err();
+            assert_eq!(unknown.to_string(), "no such savepoint: nowhere", "{backend:?}");
+            // The transaction goes on after that refusal, on both.
+            db.execute("INSERT INTO t(id, name) VALUES (4, 'd')", ()).unwrap();
+            db.commit().unwrap();
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 3);
         }
-        assert_eq!(seen, [(1, Some(1.0))]);
-        db.begin(Begin::Deferred).unwrap();
-        db.execute("DELETE FROM t", ()).unwrap();
-        db.rollback().unwrap();
-        assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 1);
     }
 }

@@ -253,9 +253,9 @@ impl PgDb {
     /// As in SQLite: outside a transaction, a savepoint opens one.
     pub(super) fn savepoint(&self, name: &str) -> Result<()> {
         if self.tx.borrow().open {
-            self.simple(&format!("SAVEPOINT {name}"))?;
+            self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?;
         } else {
-            self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {name}"))?;
+            self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)))?;
             *self.tx.borrow_mut() = Tx { open: true, by_savepoint: true, ..Tx::default() };
         }
         self.tx.borrow_mut().savepoints.push(name.to_string());
@@ -279,7 +279,7 @@ impl PgDb {
             // Releasing the savepoint that opened the transaction commits it, as in SQLite.
             return self.commit();
         }
-        self.simple(&format!("RELEASE {name}"))?;
+        self.simple(&format!("RELEASE {}", savepoint_name(name)))?;
         self.tx.borrow_mut().savepoints.truncate(at);
         Ok(())
     }
@@ -288,7 +288,7 @@ impl PgDb {
     /// if a statement failed in it.
     pub(super) fn rollback_to(&self, name: &str) -> Result<()> {
         let at = self.find_savepoint(name)?;
-        self.simple(&format!("ROLLBACK TO {name}"))?;
+        self.simple(&format!("ROLLBACK TO {}", savepoint_name(name)))?;
         let mut tx = self.tx.borrow_mut();
         tx.savepoints.truncate(at + 1);
         tx.failed = false;
@@ -322,6 +322,13 @@ impl PgDb {
     pub(super) fn cached(&self) -> usize {
         self.cache.borrow().statements.len()
     }
+}
+
+/// A savepoint's name as an identifier: quoted, since a word SQLite takes (`outer`) may be
+/// reserved in PostgreSQL, and folded to lower case first, since SQLite's savepoint names
+/// ignore case (as `find_savepoint` does).
+fn savepoint_name(name: &str) -> String {
+    format!("\"{}\"", name.to_ascii_lowercase().replace('"', "\"\""))
 }
 
 /// A prepared statement (a handle on the server's, shared with the cache) and the parameters
@@ -497,7 +504,14 @@ fn encode(n: usize, v: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> std::resu
         (ValueRef::Real(r), FLOAT8) => out.extend_from_slice(&r.to_be_bytes()),
         (ValueRef::Real(r), FLOAT4) => out.extend_from_slice(&(r as f32).to_be_bytes()),
         (ValueRef::Real(r), NUMERIC) if r.is_nan() => numeric_header(out, 0, 0, NUMERIC_NAN, 0),
-        (ValueRef::Real(r), NUMERIC) if r.is_finite() => encode_numeric(&r.to_string(), out),
+        (ValueRef::Real(r), NUMERIC) if r.is_finite() => {
+            // A scale of at least one, so that it reads back as a Real (see `decode_numeric`).
+            let mut decimal = r.to_string();
+            if !decimal.contains('.') {
+                decimal.push_str(".0");
+            }
+            encode_numeric(&decimal, out);
+        }
         (ValueRef::Text(t), TEXT | VARCHAR | BPCHAR | NAME | JSON | UNKNOWN | JSONB) => {
             std::str::from_utf8(t).map_err(|e| format!("parameter ?{n}: text that is not UTF-8 ({e})"))?;
             if ty.oid() == JSONB {
@@ -538,10 +552,8 @@ fn encode_numeric(decimal: &str, out: &mut BytesMut) {
         .chain(frac.bytes())
         .chain(std::iter::repeat_n(b'0', frac_pad))
         .collect();
-    let mut groups: Vec<i16> = aligned
-        .chunks(4)
-        .map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d.wrapping_sub(b'0'))))
-        .collect();
+    let mut groups: Vec<i16> =
+        aligned.chunks(4).map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d.wrapping_sub(b'0')))).collect();
     let mut weight = ((int_pad + int.len()) / 4) as i16 - 1;
     // Leading and trailing zero groups are implied by the weight and the scale.
     let leading = groups.iter().take_while(|g| **g == 0).count();
