@@ -781,3 +781,442 @@ fn error(e: postgres::Error) -> DbError {
     };
     DbError::backend(kind, Box::new(PgError { message, inner: e }))
 }
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::super::{Begin, Db, ErrorKind, Value, ValueRef, params};
+    use crate::store::pg::test_cluster::{Cluster, connect};
+    use std::time::{Duration, Instant};
+
+    /// A session on a new database of the throwaway server, and the database's URL.
+    fn session(test: &str) -> Option<(Db, String)> {
+        let url = Cluster::shared(test)?.database("pgdb");
+        Some((Db::open_postgres(&url).unwrap(), url))
+    }
+
+    fn pg(db: &Db) -> &super::PgDb {
+        match db {
+            Db::Pg(p) => p,
+            Db::Sqlite(_) => unreachable!("a PostgreSQL session"),
+        }
+    }
+
+    const TYPED: &str = "CREATE TABLE typed(i2 int2, i4 int4, i8 int8, b bool, f4 real, f8 float8, num numeric,
+        s text, v varchar(10), c char(3), j json, jb jsonb, by bytea)";
+    const INSERT_TYPED: &str = "INSERT INTO typed VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+    fn message(r: super::Result<usize>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parameters_bind_as_the_type_the_server_inferred() {
+        let Some((db, _)) = session("parameters_bind_as_the_type_the_server_inferred") else { return };
+        db.execute_batch(TYPED).unwrap();
+        let n = db
+            .execute(
+                INSERT_TYPED,
+                params![1, 2, 3, 1, 1.5, 2, 42, "t", "v", "c", r#"{"a":1}"#, r#"{"a":[1]}"#, vec![0u8, 255]],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        let row: Vec<Value> =
+            db.query_row("SELECT * FROM typed", (), |r| (0..13).map(|i| r.get::<Value>(i)).collect()).unwrap();
+        use Value::{Blob, Integer, Real, Text};
+        assert_eq!(
+            row,
+            [
+                Integer(1),
+                Integer(2),
+                Integer(3),
+                Integer(1),
+                Real(1.5),
+                Real(2.0),
+                Integer(42),
+                Text("t".into()),
+                Text("v".into()),
+                Text("c  ".into()),
+                Text(r#"{"a":1}"#.into()),
+                Text(r#"{"a": [1]}"#.into()),
+                Blob(vec![0, 255]),
+            ]
+        );
+        assert!(db.query_row("SELECT b FROM typed", (), |r| r.get::<bool>(0)).unwrap());
+        assert_eq!(db.query_row("SELECT i4 FROM typed", (), |r| r.get::<i32>(0)).unwrap(), 2);
+
+        // Refused before anything reaches the server, naming the parameter and both types.
+        let one = "INSERT INTO typed(i2, i4, b, i8, s, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        let ok = [Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, Value::Null];
+        let with = |i: usize, v: Value| {
+            let mut p = ok.clone();
+            p[i] = v;
+            p
+        };
+        db.begin(Begin::Deferred).unwrap();
+        assert_eq!(
+            message(db.execute(one, with(1, Value::Integer(1 << 31)))),
+            "parameter ?2: integer 2147483648 is out of range for int4"
+        );
+        assert_eq!(
+            message(db.execute(one, with(0, Value::Integer(-32769)))),
+            "parameter ?1: integer -32769 is out of range for int2"
+        );
+        assert_eq!(
+            message(db.execute(one, with(2, Value::Integer(2)))),
+            "parameter ?3: integer 2 is not a boolean (0 or 1) for bool"
+        );
+        assert_eq!(
+            message(db.execute(one, with(3, Value::Text("12".into())))),
+            "parameter ?4: a value of type Text cannot be bound to int8"
+        );
+        assert_eq!(
+            message(db.execute(one, with(3, Value::Real(1.0)))),
+            "parameter ?4: a value of type Real cannot be bound to int8"
+        );
+        assert_eq!(
+            message(db.execute(one, with(4, Value::Integer(12)))),
+            "parameter ?5: a value of type Integer cannot be bound to text"
+        );
+        assert_eq!(
+            message(db.execute(one, with(5, Value::Text("x".into())))),
+            "parameter ?6: a value of type Text cannot be bound to bytea"
+        );
+        assert!(
+            message(db.execute(
+                one,
+                [
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Text(b"\xff"),
+                    ValueRef::Null
+                ]
+            ))
+            .starts_with("parameter ?5: text that is not UTF-8")
+        );
+        assert_eq!(message(db.execute(one, [Value::Null])), "the statement takes 6 parameter(s), 1 were given");
+        // Those refusals happened before the server saw anything: the transaction goes on.
+        assert_eq!(db.execute(one, with(0, Value::Integer(-32768))).unwrap(), 1);
+        db.commit().unwrap();
+        assert_eq!(db.query_row("SELECT count(*) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), 2);
+        assert_eq!(db.query_row("SELECT min(i2) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), -32768);
+    }
+
+    #[test]
+    fn null_binds_to_every_type_and_reads_back_as_null() {
+        let Some((db, _)) = session("null_binds_to_every_type_and_reads_back_as_null") else { return };
+        db.execute_batch(TYPED).unwrap();
+        db.execute(INSERT_TYPED, [ValueRef::Null; 13]).unwrap();
+        let row: Vec<Value> =
+            db.query_row("SELECT * FROM typed", (), |r| (0..13).map(|i| r.get::<Value>(i)).collect()).unwrap();
+        assert_eq!(row, vec![Value::Null; 13]);
+        let absent: Option<String> = db.query_row("SELECT s FROM typed", (), |r| r.get(0)).unwrap();
+        assert_eq!(absent, None);
+        let err = db.query_row("SELECT s FROM typed", (), |r| r.get::<String>(0)).unwrap_err();
+        assert_eq!(err.to_string(), "Invalid column type Null at index: 0, name: s");
+    }
+
+    #[test]
+    fn numbered_parameters_repeat_and_come_in_any_order() {
+        let Some((db, _)) = session("numbered_parameters_repeat_and_come_in_any_order") else { return };
+        db.execute_batch("CREATE TABLE q(a bigint, b text, c bigint)").unwrap();
+        db.execute("INSERT INTO q(a, b, c) VALUES (?2, ?1, ?2)", params!["one", 1]).unwrap();
+        db.execute("INSERT INTO q(b, a, c) VALUES (?, ?, ?2)", params!["two", 2]).unwrap();
+        db.execute("UPDATE q SET c = c + 1 WHERE a = ?1", [2]).unwrap();
+        // A pitfall the step-3 test that prepares every store statement looks for: one number
+        // in two contexts the server types differently is refused at prepare time (SQLite has
+        // no such check).
+        let twice = db.execute("INSERT INTO q(a, c) VALUES (?1, ?1 + 1)", [5]).unwrap_err();
+        assert_eq!(twice.to_string(), "inconsistent types deduced for parameter $1 (integer versus bigint)");
+        let rows = db
+            .query_map("SELECT a, b, c FROM q WHERE b = ?2 OR a = ?1 ORDER BY a", params![1, "two"], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?))
+            })
+            .unwrap();
+        assert_eq!(rows, [(1, "one".to_string(), 1), (2, "two".to_string(), 3)]);
+        // Quotes and comments keep their question marks.
+        let text: String = db.query_row("SELECT 'why?' || ?1 -- or ?2\n", ["!"], |r| r.get(0)).unwrap();
+        assert_eq!(text, "why?!");
+    }
+
+    #[test]
+    fn odd_text_and_bytes_round_trip() {
+        let Some((db, _)) = session("odd_text_and_bytes_round_trip") else { return };
+        db.execute_batch("CREATE TABLE odd(id bigint PRIMARY KEY, s text, j jsonb, b bytea)").unwrap();
+        let long = "é".repeat(50_000);
+        let texts = [
+            "",
+            "Zoë Ünïcødé",
+            "日本語のチャット",
+            "🎉 emoji and ZWJ 👩‍💻",
+            "it's \"quoted\" \\ ?1 $1 -- not a comment /* nor this */",
+            "tab\tnew\nline\rcr",
+            "\u{202e}bidi override",
+            &long,
+        ];
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        for (i, t) in texts.iter().enumerate() {
+            let json = serde_json::to_string(&serde_json::json!({ "s": t })).unwrap();
+            db.execute("INSERT INTO odd(id, s, j, b) VALUES (?1, ?2, ?3, ?4)", params![i as i64, *t, json, all_bytes])
+                .unwrap();
+            let (s, j, b): (String, String, Vec<u8>) = db
+                .query_row("SELECT s, j, b FROM odd WHERE id = ?1", [i as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            assert_eq!(s, *t);
+            let back: serde_json::Value = serde_json::from_str(&j).unwrap();
+            assert_eq!(back["s"], *t);
+            assert_eq!(b, all_bytes);
+        }
+        db.execute("INSERT INTO odd(id, b) VALUES (100, ?1)", [Vec::<u8>::new()]).unwrap();
+        assert_eq!(db.query_row("SELECT b FROM odd WHERE id = 100", (), |r| r.get::<Vec<u8>>(0)).unwrap(), b"");
+        // PostgreSQL text cannot hold NUL (SQLite's can): the server refuses it.
+        let nul = db.execute("INSERT INTO odd(id, s) VALUES (101, ?1)", ["a\0b"]).unwrap_err();
+        assert_eq!(nul.kind(), ErrorKind::Other);
+        assert!(nul.to_string().contains("0x00"), "{nul}");
+    }
+
+    #[test]
+    fn numeric_reads_as_sqlite_types_the_same_results() {
+        let Some((db, _)) = session("numeric_reads_as_sqlite_types_the_same_results") else { return };
+        let value = |sql: &str| db.query_row(sql, (), |r| r.get::<Value>(0));
+        db.execute_batch("CREATE TABLE n(x bigint); INSERT INTO n VALUES (1), (2), (9223372036854775807)").unwrap();
+        assert_eq!(value("SELECT sum(x) FROM n WHERE x < 3").unwrap(), Value::Integer(3));
+        assert_eq!(value("SELECT avg(x) FROM n WHERE x < 3").unwrap(), Value::Real(1.5));
+        assert_eq!(value("SELECT avg(x) FROM n WHERE x = 2").unwrap(), Value::Real(2.0));
+        let overflow = value("SELECT sum(x) AS total FROM n").unwrap_err();
+        assert_eq!(
+            overflow.to_string(),
+            "numeric 9223372036854775810 out of range for an Integer at index 0, name: total"
+        );
+        assert_eq!(value("SELECT -9223372036854775808::numeric").unwrap(), Value::Integer(i64::MIN));
+        assert_eq!(value("SELECT 0::numeric").unwrap(), Value::Integer(0));
+        assert_eq!(value("SELECT 10000000000::numeric").unwrap(), Value::Integer(10_000_000_000));
+        assert_eq!(value("SELECT 1.50::numeric(10, 2)").unwrap(), Value::Real(1.5));
+        assert_eq!(value("SELECT -0.0001::numeric").unwrap(), Value::Real(-0.0001));
+        assert_eq!(value("SELECT 123456.789::numeric").unwrap(), Value::Real(123456.789));
+        assert!(matches!(value("SELECT 'NaN'::numeric").unwrap(), Value::Real(r) if r.is_nan()));
+        // Bound into numeric and read back: integers stay Integers, Reals stay Reals.
+        for v in [Value::Integer(i64::MAX), Value::Integer(-7), Value::Integer(0)] {
+            assert_eq!(db.query_row("SELECT ?1::numeric", [&v], |r| r.get::<Value>(0)).unwrap(), v);
+        }
+        for r in [0.1, -12.5, 3.0, 1e-7, 1e300, -0.0, 123456.789, f64::MIN_POSITIVE] {
+            let back = db.query_row("SELECT ?1::numeric", [r], |row| row.get::<f64>(0)).unwrap();
+            assert_eq!(back, r, "{r}");
+        }
+        // Types the store does not use are an error naming the column and the type.
+        let now = db.query_row("SELECT now() AS at", (), |r| r.get::<Value>(0)).unwrap_err();
+        assert_eq!(
+            now.to_string(),
+            "unsupported column type timestamptz at index 0, name: at (cast it in the statement)"
+        );
+    }
+
+    #[test]
+    fn a_query_runs_while_another_s_rows_are_iterated() {
+        let Some((db, _)) = session("a_query_runs_while_another_s_rows_are_iterated") else { return };
+        db.execute_batch(
+            "CREATE TABLE src(id bigint); INSERT INTO src VALUES (1), (2), (3); CREATE TABLE dst(id bigint)",
+        )
+        .unwrap();
+        let mut stmt = db.prepare_cached("SELECT id FROM src ORDER BY id").unwrap();
+        let mut rows = stmt.query(()).unwrap();
+        let mut seen = 0;
+        while let Some(row) = rows.next().unwrap() {
+            let id: i64 = row.get(0).unwrap();
+            db.execute("INSERT INTO dst(id) VALUES (?1)", [id * 10]).unwrap();
+            seen += db.query_row("SELECT count(*) FROM dst", (), |r| r.get::<i64>(0)).unwrap();
+        }
+        assert_eq!(seen, 1 + 2 + 3);
+        let ids: Vec<i64> = db.query_map("SELECT id FROM dst ORDER BY id", (), |r| r.get(0)).unwrap();
+        assert_eq!(ids, [10, 20, 30]);
+    }
+
+    #[test]
+    fn a_failed_statement_aborts_the_transaction_until_a_savepoint_is_rolled_back_to() {
+        let Some((db, _)) = session("a_failed_statement_aborts_the_transaction_until_a_savepoint_is_rolled_back_to")
+        else {
+            return;
+        };
+        db.execute_batch("CREATE TABLE k(id bigint PRIMARY KEY)").unwrap();
+        db.begin(Begin::Immediate).unwrap();
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap();
+        db.savepoint("item").unwrap();
+        let dup = db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        assert_eq!(dup.kind(), ErrorKind::Constraint);
+        // PostgreSQL's rule, unlike SQLite's: nothing more runs in the transaction...
+        let aborted = db.execute("INSERT INTO k VALUES (2)", ()).unwrap_err();
+        assert!(aborted.to_string().starts_with("current transaction is aborted"), "{aborted}");
+        // ...until the savepoint is rolled back to; then it goes on.
+        db.rollback_to("item").unwrap();
+        db.release("item").unwrap();
+        db.execute("INSERT INTO k VALUES (2)", ()).unwrap();
+        db.commit().unwrap();
+        let ids: Vec<i64> = db.query_map("SELECT id FROM k ORDER BY id", (), |r| r.get(0)).unwrap();
+        assert_eq!(ids, [1, 2]);
+
+        // Without a savepoint rolled back to, COMMIT is refused and says the work was rolled back
+        // (PostgreSQL itself would answer COMMIT with a silent ROLLBACK).
+        db.begin(Begin::Deferred).unwrap();
+        db.execute("INSERT INTO k VALUES (3)", ()).unwrap();
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        let commit = db.commit().unwrap_err();
+        assert!(commit.to_string().starts_with("the transaction was rolled back, not committed"), "{commit}");
+        assert!(db.is_autocommit());
+        assert_eq!(db.query_row("SELECT count(*) FROM k", (), |r| r.get::<i64>(0)).unwrap(), 2);
+        // A failure outside a transaction leaves nothing to recover.
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        db.execute("INSERT INTO k VALUES (4)", ()).unwrap();
+    }
+
+    #[test]
+    fn changes_counts_the_last_statement() {
+        let Some((db, _)) = session("changes_counts_the_last_statement") else { return };
+        db.execute_batch("CREATE TABLE c(id bigint, n bigint)").unwrap();
+        assert_eq!(db.changes(), 0);
+        db.execute("INSERT INTO c SELECT g, 0 FROM generate_series(1, 5) g", ()).unwrap();
+        assert_eq!(db.changes(), 5);
+        assert_eq!(db.execute("UPDATE c SET n = 1 WHERE id <= ?1", [3]).unwrap(), 3);
+        assert_eq!(db.changes(), 3);
+        assert_eq!(db.execute("DELETE FROM c WHERE id > 100", ()).unwrap(), 0);
+        assert_eq!(db.changes(), 0);
+    }
+
+    #[test]
+    fn the_statement_cache_is_bounded_and_reused() {
+        let Some((db, _)) = session("the_statement_cache_is_bounded_and_reused") else { return };
+        let p = pg(&db);
+        p.set_cache_capacity(2);
+        let run = |sql: &str| db.prepare_cached(sql).unwrap().query_row([1], |r| r.get::<i64>(0)).unwrap();
+        let (a, b, c) = ("SELECT ?1 + 0", "SELECT ?1 + 1", "SELECT ?1 + 2");
+        let start = p.prepares();
+        assert_eq!(run(a), 1);
+        assert_eq!(run(a), 1);
+        assert_eq!(p.prepares() - start, 1, "the second use comes from the cache");
+        assert_eq!((run(b), run(c)), (2, 3));
+        assert_eq!(p.prepares() - start, 3);
+        assert_eq!(p.cached(), 2, "bounded");
+        // `a` was the least recently used: evicted, prepared again (evicting `b`); `c` stays.
+        assert_eq!(run(a), 1);
+        assert_eq!(p.prepares() - start, 4);
+        assert_eq!(run(c), 3);
+        assert_eq!(p.prepares() - start, 4);
+        assert_eq!(run(b), 2);
+        assert_eq!(p.prepares() - start, 5);
+        // An uncached prepare uses the cache when the text is there, and does not fill it.
+        assert_eq!(db.query_row(b, [1], |r| r.get::<i64>(0)).unwrap(), 2);
+        assert_eq!(p.prepares() - start, 5);
+        assert_eq!(db.query_row("SELECT ?1 + 3", [1], |r| r.get::<i64>(0)).unwrap(), 4);
+        assert_eq!(p.prepares() - start, 6);
+        assert_eq!(p.cached(), 2);
+    }
+
+    #[test]
+    fn errors_take_their_kind_from_the_sqlstate() {
+        let Some((db, url)) = session("errors_take_their_kind_from_the_sqlstate") else { return };
+        let raise = |code: &str| {
+            db.execute_batch(&format!(
+                "DO $$ BEGIN RAISE EXCEPTION 'raised %', '{code}' USING ERRCODE = '{code}'; END $$"
+            ))
+            .unwrap_err()
+        };
+        for (code, kind) in [
+            ("23505", ErrorKind::Constraint),
+            ("23503", ErrorKind::Constraint),
+            ("40001", ErrorKind::Serialization),
+            ("40P01", ErrorKind::Serialization),
+            ("55P03", ErrorKind::Busy),
+            ("57014", ErrorKind::Interrupted),
+            ("08006", ErrorKind::Unavailable),
+            ("57P01", ErrorKind::Unavailable),
+            ("42601", ErrorKind::Other),
+            ("P0001", ErrorKind::Other),
+        ] {
+            let e = raise(code);
+            assert_eq!((code, e.kind()), (code, kind));
+            assert_eq!(e.to_string(), format!("raised {code}"));
+        }
+        // The settings every session runs with.
+        let show = |name: &str| db.query_row(&format!("SHOW {name}"), (), |r| r.get::<String>(0)).unwrap();
+        assert_eq!(show("lock_timeout"), "5s");
+        assert_eq!(show("idle_in_transaction_session_timeout"), "10min");
+        assert_eq!(show("application_name"), "pchat");
+        // A real lock wait past lock_timeout is Busy.
+        db.execute_batch("CREATE TABLE l(id bigint PRIMARY KEY); INSERT INTO l VALUES (1)").unwrap();
+        let other = Db::open_postgres(&url).unwrap();
+        other.begin(Begin::Immediate).unwrap();
+        other.execute("UPDATE l SET id = 1", ()).unwrap();
+        db.execute_batch("SET lock_timeout = '50ms'").unwrap();
+        let busy = db.execute("UPDATE l SET id = 2", ()).unwrap_err();
+        assert_eq!(busy.kind(), ErrorKind::Busy, "{busy}");
+        other.rollback().unwrap();
+        // A NOT NULL violation, with the server's detail.
+        db.execute_batch("CREATE TABLE nn(id bigint NOT NULL)").unwrap();
+        let e = db.execute("INSERT INTO nn VALUES (?1)", [Value::Null]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Constraint);
+        assert!(e.to_string().starts_with("null value in column \"id\""), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_is_not_there_is_unavailable() {
+        // A port nothing listens on (taken, then let go).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let e = Db::open_postgres(&format!("postgres://pchat@127.0.0.1:{port}/pchat")).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        let e = Db::open_postgres("postgres://pchat@127.0.0.1:notaport/x").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Other, "{e}");
+        let Some((db, url)) = session("a_server_that_is_not_there_is_unavailable") else { return };
+        let (base, query) = url.split_once('?').map_or((url.as_str(), ""), |(b, q)| (b, q));
+        let name = base.rsplit('/').next().unwrap();
+        let missing = format!(
+            "{}pchat_no_such_database{}{query}",
+            &base[..base.len() - name.len()],
+            if query.is_empty() { "" } else { "?" }
+        );
+        let e = Db::open_postgres(&missing).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        // A session whose server ended it.
+        let pid: i64 = db.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)).unwrap();
+        connect(&url).execute("SELECT pg_terminate_backend($1)", &[&(pid as i32)]).unwrap();
+        let e = db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    }
+
+    #[test]
+    fn the_interrupt_handle_cancels_a_running_statement() {
+        let Some((db, url)) = session("the_interrupt_handle_cancels_a_running_statement") else { return };
+        let pid: i64 = db.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)).unwrap();
+        let handle = db.interrupt_handle();
+        let watcher = std::thread::spawn(move || {
+            // Cancel once the statement is seen running, as a signal would arrive mid-statement.
+            let mut c = connect(&url);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let running: bool = c
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                         WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%')",
+                        &[&(pid as i32)],
+                    )
+                    .unwrap()
+                    .get(0);
+                if running {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the statement never ran");
+            }
+            handle.interrupt();
+        });
+        db.begin(Begin::Deferred).unwrap();
+        let started = Instant::now();
+        let e = db.execute("SELECT pg_sleep(30)", ()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Interrupted, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        watcher.join().unwrap();
+        // The interrupted transaction is rolled back and the session goes on.
+        db.rollback().unwrap();
+        assert_eq!(db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap(), 1);
+    }
+}
