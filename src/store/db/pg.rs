@@ -255,7 +255,14 @@ impl PgDb {
         if self.tx.borrow().open {
             self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?;
         } else {
-            self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)))?;
+            let opened =
+                self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)));
+            if let Err(e) = opened {
+                // The BEGIN may have run: end it, so that the session is outside a transaction
+                // as `is_autocommit` says.
+                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                return Err(e);
+            }
             *self.tx.borrow_mut() = Tx { open: true, by_savepoint: true, ..Tx::default() };
         }
         self.tx.borrow_mut().savepoints.push(name.to_string());
