@@ -1,12 +1,13 @@
 //! The seam between the store and its database (docs/design/postgres-port.md §2): one `Store`
 //! over an enum-dispatched connection. Statements are written once, in the store's neutral
 //! spelling (`?N` parameters, `{db}` schemas); values, rows and errors are the backend-neutral
-//! types of this module. Only `sqlite.rs` names rusqlite; PostgreSQL becomes a second variant.
+//! types of this module. Only `sqlite.rs` names rusqlite, only `pg.rs` the `postgres` crate.
 //!
 //! An enum, not a `dyn` trait: the set of backends is closed, and the hottest loops (a row
 //! per item of a 100,000-item pipeline) must pay no vtable call or box per row.
 
 mod error;
+mod pg;
 mod sqlite;
 mod value;
 
@@ -22,10 +23,14 @@ pub use sqlite::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE};
 /// A connection to the store's database.
 pub enum Db {
     Sqlite(sqlite::Connection),
+    /// Boxed: the session (client, statement cache, transaction state) is several times the
+    /// size of a SQLite connection, and `Db` must not grow for SQLite's sake.
+    Pg(Box<pg::PgDb>),
 }
 
-/// How a transaction takes its locks (SQLite's BEGIN variants; PostgreSQL will map both onto
-/// its own locking, see §4 of the design notes).
+/// How a transaction takes its locks (SQLite's BEGIN variants). On PostgreSQL both are a plain
+/// READ COMMITTED `BEGIN` for now; step 4 maps Immediate onto pool-wide advisory locks (§4 of
+/// the design notes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Begin {
     /// Locks as statements need them.
@@ -37,12 +42,16 @@ pub enum Begin {
 /// Lets a signal stop the running statement of a connection (see `crate::interrupt`).
 pub enum InterruptHandle {
     Sqlite(sqlite::SqliteInterrupt),
+    Pg(pg::PgInterrupt),
 }
 
 impl InterruptHandle {
+    /// Called from the interrupt watcher thread (not a signal handler): it may block, as the
+    /// PostgreSQL cancel request does for a round trip.
     pub fn interrupt(&self) {
         match self {
             InterruptHandle::Sqlite(h) => h.interrupt(),
+            InterruptHandle::Pg(h) => h.interrupt(),
         }
     }
 }
@@ -69,17 +78,28 @@ impl Db {
         Ok(Db::Sqlite(sqlite::open_in_memory()?))
     }
 
+    /// A PostgreSQL session (`postgres://` URL or key=value string; no TLS yet), with the
+    /// session settings the store runs under (see `pg.rs`). A server that cannot be reached, or
+    /// a database that does not exist, is `ErrorKind::Unavailable`.
+    pub fn open_postgres(url: &str) -> Result<Db> {
+        Ok(Db::Pg(Box::new(pg::open(url)?)))
+    }
+
     /// The connection's settings for the store (journal, sync, foreign keys, caches, statement
     /// cache size, plan stability), set right after opening, before a migration runs under them.
+    /// On PostgreSQL the session's settings are made when it connects (`Db::open_postgres`), so
+    /// that no session runs a statement without them.
     pub fn configure(&self) -> Result<()> {
         match self {
             Db::Sqlite(c) => Ok(sqlite::configure(c)?),
+            Db::Pg(_) => Ok(()),
         }
     }
 
     pub fn interrupt_handle(&self) -> InterruptHandle {
         match self {
             Db::Sqlite(c) => InterruptHandle::Sqlite(sqlite::SqliteInterrupt(c.get_interrupt_handle())),
+            Db::Pg(c) => InterruptHandle::Pg(c.interrupt_handle()),
         }
     }
 
@@ -92,6 +112,7 @@ impl Db {
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         match self {
             Db::Sqlite(c) => c.execute_batch(sql).map_err(DbError::from),
+            Db::Pg(c) => c.execute_batch(sql),
         }
     }
 
@@ -116,14 +137,17 @@ impl Db {
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::Sqlite(c.prepare(sql)?))),
+            Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare(sql)?))),
         }
     }
 
     /// A statement from the connection's cache, keyed by its SQL text: prepared once, then
-    /// reused (SQLite's parsing and planning dominates the cost of a short statement).
+    /// reused (SQLite's parsing and planning dominates the cost of a short statement; on
+    /// PostgreSQL a prepare is a round trip, and the `?N`→`$N` rewriting is done once).
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::SqliteCached(c.prepare_cached(sql)?))),
+            Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare_cached(sql)?))),
         }
     }
 
@@ -132,45 +156,72 @@ impl Db {
         self.prepare_cached(sql)?.execute(()).map(|_| ())
     }
 
+    /// PostgreSQL's session tracks its transaction itself (see `pg.rs`): it refuses what
+    /// SQLite refuses (BEGIN inside a transaction, COMMIT outside one) and reports a COMMIT of a
+    /// transaction a failed statement ended, which PostgreSQL would silently roll back.
     pub fn begin(&self, mode: Begin) -> Result<()> {
-        self.control(match mode {
-            Begin::Deferred => "BEGIN DEFERRED",
-            Begin::Immediate => "BEGIN IMMEDIATE",
-        })
+        match self {
+            Db::Sqlite(_) => self.control(match mode {
+                Begin::Deferred => "BEGIN DEFERRED",
+                Begin::Immediate => "BEGIN IMMEDIATE",
+            }),
+            Db::Pg(c) => c.begin(),
+        }
     }
 
     pub fn commit(&self) -> Result<()> {
-        self.control("COMMIT")
+        match self {
+            Db::Sqlite(_) => self.control("COMMIT"),
+            Db::Pg(c) => c.commit(),
+        }
     }
 
     pub fn rollback(&self) -> Result<()> {
-        self.control("ROLLBACK")
+        match self {
+            Db::Sqlite(_) => self.control("ROLLBACK"),
+            Db::Pg(c) => c.rollback(),
+        }
     }
 
+    /// Outside a transaction, a savepoint opens one that its release commits (SQLite's rule,
+    /// kept on PostgreSQL).
     pub fn savepoint(&self, name: &str) -> Result<()> {
-        self.control(&savepoint_sql("SAVEPOINT ", name))
+        match self {
+            Db::Sqlite(_) => self.control(&savepoint_sql("SAVEPOINT ", name)),
+            Db::Pg(c) => c.savepoint(name),
+        }
     }
 
     pub fn release(&self, name: &str) -> Result<()> {
-        self.control(&savepoint_sql("RELEASE ", name))
+        match self {
+            Db::Sqlite(_) => self.control(&savepoint_sql("RELEASE ", name)),
+            Db::Pg(c) => c.release(name),
+        }
     }
 
-    /// Undo everything since the savepoint; the savepoint stays (release it to end it).
+    /// Undo everything since the savepoint; the savepoint stays (release it to end it). On
+    /// PostgreSQL this is also what makes a transaction usable again after a statement failed.
     pub fn rollback_to(&self, name: &str) -> Result<()> {
-        self.control(&savepoint_sql("ROLLBACK TO ", name))
+        match self {
+            Db::Sqlite(_) => self.control(&savepoint_sql("ROLLBACK TO ", name)),
+            Db::Pg(c) => c.rollback_to(name),
+        }
     }
 
     /// Outside any transaction (each statement commits on its own)?
     pub fn is_autocommit(&self) -> bool {
         match self {
             Db::Sqlite(c) => c.is_autocommit(),
+            Db::Pg(c) => c.is_autocommit(),
         }
     }
 
-    /// Rows changed by the last INSERT, UPDATE or DELETE.
+    /// Rows changed by the last INSERT, UPDATE or DELETE (on PostgreSQL: by the last statement
+    /// run through `execute`/`execute_bound`).
     pub fn changes(&self) -> u64 {
         match self {
             Db::Sqlite(c) => c.changes(),
+            Db::Pg(c) => c.changes(),
         }
     }
 }
@@ -192,26 +243,38 @@ pub struct Statement<'c>(StatementInner<'c>);
 enum StatementInner<'c> {
     Sqlite(sqlite::Stmt<'c>),
     SqliteCached(sqlite::CachedStmt<'c>),
+    Pg(pg::PgStmt<'c>),
+}
+
+/// The statement of either backend, cached or not.
+enum Backend<'s, 'c> {
+    Sqlite(&'s mut sqlite::Stmt<'c>),
+    Pg(&'s mut pg::PgStmt<'c>),
 }
 
 impl<'c> Statement<'c> {
     #[inline]
-    fn sqlite(&mut self) -> &mut sqlite::Stmt<'c> {
+    fn backend(&mut self) -> Backend<'_, 'c> {
         match &mut self.0 {
-            StatementInner::Sqlite(s) => s,
-            StatementInner::SqliteCached(s) => s,
+            StatementInner::Sqlite(s) => Backend::Sqlite(s),
+            StatementInner::SqliteCached(s) => Backend::Sqlite(s),
+            StatementInner::Pg(s) => Backend::Pg(s),
         }
     }
 
     /// Run it; the number of rows changed.
     pub fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
-        let s = self.sqlite();
-        Ok(s.execute(sqlite::bind_all(params))?)
+        match self.backend() {
+            Backend::Sqlite(s) => Ok(s.execute(sqlite::bind_all(params))?),
+            Backend::Pg(s) => s.execute(params),
+        }
     }
 
     pub fn query<P: Params>(&mut self, params: P) -> Result<Rows<'_>> {
-        let s = self.sqlite();
-        Ok(Rows(RowsInner::Sqlite(s.query(sqlite::bind_all(params))?)))
+        match self.backend() {
+            Backend::Sqlite(s) => Ok(Rows(RowsInner::Sqlite(s.query(sqlite::bind_all(params))?))),
+            Backend::Pg(s) => Ok(Rows(RowsInner::Pg(s.query(params)?))),
+        }
     }
 
     pub fn query_row<T, P, F>(&mut self, params: P, f: F) -> Result<T>
@@ -228,14 +291,21 @@ impl<'c> Statement<'c> {
 
     /// Bind one parameter (1-based) for `execute_bound`: for statements with hundreds of
     /// parameters bound in a loop (the audit's many-row INSERT), with no slice built per call.
+    /// On PostgreSQL the values are collected in the statement and sent by `execute_bound`.
     #[inline]
     pub fn bind<T: ToValue>(&mut self, idx: usize, value: T) -> Result<()> {
-        Ok(self.sqlite().raw_bind_parameter(idx, Bind(value))?)
+        match self.backend() {
+            Backend::Sqlite(s) => Ok(s.raw_bind_parameter(idx, Bind(value))?),
+            Backend::Pg(s) => s.bind(idx, value),
+        }
     }
 
     /// Run the statement with the parameters `bind` gave it; the number of rows changed.
     pub fn execute_bound(&mut self) -> Result<usize> {
-        Ok(self.sqlite().raw_execute()?)
+        match self.backend() {
+            Backend::Sqlite(s) => Ok(s.raw_execute()?),
+            Backend::Pg(s) => s.execute_bound(),
+        }
     }
 
     /// Does the query return any row?
@@ -253,11 +323,17 @@ impl<'c> Statement<'c> {
     }
 
     pub fn column_count(&mut self) -> usize {
-        self.sqlite().column_count()
+        match self.backend() {
+            Backend::Sqlite(s) => s.column_count(),
+            Backend::Pg(s) => s.column_count(),
+        }
     }
 
     pub fn column_name(&mut self, idx: usize) -> Result<&str> {
-        Ok(self.sqlite().column_name(idx)?)
+        match self.backend() {
+            Backend::Sqlite(s) => Ok(s.column_name(idx)?),
+            Backend::Pg(s) => s.column_name(idx),
+        }
     }
 }
 
@@ -266,6 +342,7 @@ pub struct Rows<'s>(RowsInner<'s>);
 
 enum RowsInner<'s> {
     Sqlite(sqlite::SqlRows<'s>),
+    Pg(pg::PgRows),
 }
 
 impl Rows<'_> {
@@ -276,6 +353,7 @@ impl Rows<'_> {
     pub fn next(&mut self) -> Result<Option<Row<'_>>> {
         match &mut self.0 {
             RowsInner::Sqlite(rows) => Ok(rows.next()?.map(|r| Row(RowInner::Sqlite(r)))),
+            RowsInner::Pg(rows) => Ok(rows.next().map(|r| Row(RowInner::Pg(r)))),
         }
     }
 }
@@ -304,6 +382,7 @@ pub struct Row<'r>(RowInner<'r>);
 
 enum RowInner<'r> {
     Sqlite(&'r sqlite::SqlRow<'r>),
+    Pg(&'r pg::PgRow),
 }
 
 impl Row<'_> {
@@ -312,6 +391,7 @@ impl Row<'_> {
     pub fn get<T: FromValue>(&self, idx: usize) -> Result<T> {
         match &self.0 {
             RowInner::Sqlite(r) => sqlite::get(r, idx),
+            RowInner::Pg(r) => pg::get(r, idx),
         }
     }
 
@@ -321,6 +401,7 @@ impl Row<'_> {
     pub fn conversion_error(&self, idx: usize, err: FromValueError) -> DbError {
         match &self.0 {
             RowInner::Sqlite(r) => sqlite::conversion_error(r, idx, err),
+            RowInner::Pg(r) => pg::conversion_error(r, idx, err),
         }
     }
 
@@ -329,6 +410,7 @@ impl Row<'_> {
     pub fn get_ref(&self, idx: usize) -> Result<ValueRef<'_>> {
         match &self.0 {
             RowInner::Sqlite(r) => Ok(r.get_ref(idx)?.into()),
+            RowInner::Pg(r) => pg::get_ref(r, idx),
         }
     }
 }
@@ -336,97 +418,191 @@ impl Row<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::dialect::Dialect;
 
-    fn db() -> Db {
-        let db = Db::open_sqlite_memory().unwrap();
-        db.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b BLOB)").unwrap();
-        db
+    /// Which backend a test body runs on, for the expectations that are the backend's own
+    /// (error texts).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Backend {
+        Sqlite,
+        Pg,
     }
+
+    /// A database of each backend with `ddl` (neutral, see `Dialect::render`) applied: SQLite
+    /// in memory, and PostgreSQL in a new database of the throwaway server when there is one
+    /// (`test_cluster`: skipped without PostgreSQL unless `PCHAT_PG_REQUIRED` is set).
+    pub(super) fn backends(test: &str, ddl: &str) -> Vec<(Backend, Db)> {
+        let sqlite = Db::open_sqlite_memory().unwrap();
+        sqlite.execute_batch(&Dialect::Sqlite.render(ddl).unwrap()).unwrap();
+        #[allow(unused_mut)]
+        let mut all = vec![(Backend::Sqlite, sqlite)];
+        #[cfg(unix)]
+        if let Some(cluster) = crate::store::pg::test_cluster::Cluster::shared(test) {
+            let pg = Db::open_postgres(&cluster.database("db")).unwrap();
+            pg.execute_batch(&Dialect::Postgres.render(ddl).unwrap()).unwrap();
+            all.push((Backend::Pg, pg));
+        }
+        #[cfg(not(unix))]
+        let _ = test;
+        all
+    }
+
+    const T: &str = "CREATE TABLE t(id {int} PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b {bytes})";
 
     #[test]
     fn values_round_trip_through_parameters_and_rows() {
-        let db = db();
-        let name = String::from("Ops");
-        assert_eq!(
-            db.execute("INSERT INTO t(id, name, n, b) VALUES (?1, ?2, ?3, ?4)", params![7, name, 1.5, vec![1u8, 2]])
+        for (backend, db) in backends("values_round_trip_through_parameters_and_rows", T) {
+            let name = String::from("Ops");
+            assert_eq!(
+                db.execute(
+                    "INSERT INTO t(id, name, n, b) VALUES (?1, ?2, ?3, ?4)",
+                    params![7, name, 1.5, vec![1u8, 2]]
+                )
                 .unwrap(),
-            1
-        );
-        db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", [Value::Integer(8), Value::Text("Dev".into())]).unwrap();
-        let row: (i64, String, Option<f64>, Option<Vec<u8>>) = db
-            .query_row("SELECT id, name, n, b FROM t WHERE name = ?1", ["Ops"], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
-            .unwrap();
-        assert_eq!(row, (7, "Ops".to_string(), Some(1.5), Some(vec![1, 2])));
-        let dev: (Option<f64>, Value) =
-            db.query_row("SELECT n, name FROM t WHERE id = 8", (), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        assert_eq!(dev, (None, Value::Text("Dev".into())));
-        let names: Vec<String> = db
-            .query_map("SELECT name FROM t WHERE id IN (?1, ?2) ORDER BY id", params_from_iter([7i64, 8]), |r| r.get(0))
-            .unwrap();
-        assert_eq!(names, ["Ops", "Dev"]);
-        assert_eq!(
-            db.query_row("SELECT b FROM t WHERE id = 7", (), |r| Ok(r.get_ref(0)?.to_owned())).unwrap(),
-            Value::Blob(vec![1, 2])
-        );
+                1,
+                "{backend:?}"
+            );
+            db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", [Value::Integer(8), Value::Text("Dev".into())])
+                .unwrap();
+            let row: (i64, String, Option<f64>, Option<Vec<u8>>) = db
+                .query_row("SELECT id, name, n, b FROM t WHERE name = ?1", ["Ops"], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .unwrap();
+            assert_eq!(row, (7, "Ops".to_string(), Some(1.5), Some(vec![1, 2])), "{backend:?}");
+            let dev: (Option<f64>, Value) =
+                db.query_row("SELECT n, name FROM t WHERE id = 8", (), |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            assert_eq!(dev, (None, Value::Text("Dev".into())), "{backend:?}");
+            let names: Vec<String> = db
+                .query_map("SELECT name FROM t WHERE id IN (?1, ?2) ORDER BY id", params_from_iter([7i64, 8]), |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            assert_eq!(names, ["Ops", "Dev"], "{backend:?}");
+            assert_eq!(
+                db.query_row("SELECT b FROM t WHERE id = 7", (), |r| Ok(r.get_ref(0)?.to_owned())).unwrap(),
+                Value::Blob(vec![1, 2]),
+                "{backend:?}"
+            );
+            let mut stmt = db.prepare("SELECT id, name AS label FROM t").unwrap();
+            assert_eq!(stmt.column_count(), 2, "{backend:?}");
+            assert_eq!(stmt.column_name(1).unwrap(), "label", "{backend:?}");
+            // The audit's many-row INSERT binds its parameters one by one.
+            let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2), (?3, ?4)").unwrap();
+            for (i, v) in [Value::Integer(20), Value::Text("x".into()), Value::Integer(21), Value::Text("y".into())]
+                .into_iter()
+                .enumerate()
+            {
+                insert.bind(i + 1, v).unwrap();
+            }
+            assert_eq!(insert.execute_bound().unwrap(), 2, "{backend:?}");
+            assert_eq!(db.changes(), 2, "{backend:?}");
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 4, "{backend:?}");
+        }
     }
 
     #[test]
     fn errors_say_what_a_caller_decides_on_in_the_backends_words() {
-        let db = db();
-        let none = db.query_row("SELECT id FROM t WHERE id = 1", (), |r| r.get::<i64>(0));
-        assert_eq!(none.as_ref().map_err(DbError::kind).unwrap_err(), ErrorKind::NoRows);
-        assert_eq!(none.optional().unwrap(), None);
-        db.execute("INSERT INTO t(id, name) VALUES (1, 'a')", ()).unwrap();
-        let dup = db.execute("INSERT INTO t(id, name) VALUES (2, 'a')", ()).unwrap_err();
-        assert_eq!(dup.kind(), ErrorKind::Constraint);
-        assert_eq!(dup.to_string(), "UNIQUE constraint failed: t.name");
-        let wrong = db.query_row("SELECT name FROM t", (), |r| r.get::<i64>(0)).unwrap_err();
-        assert_eq!(wrong.to_string(), "Invalid column type Text at index: 0, name: name");
-        let range = db.query_row("SELECT -1", (), |r| r.get::<u32>(0)).unwrap_err();
-        assert_eq!(range.to_string(), "Integer -1 out of range at index 0");
-        // A refusal crosses code still on rusqlite and comes back as itself.
-        let refusal = DbError::refused(crate::errors::CmdletError::invalid_operation("no"));
-        let back = DbError::from(rusqlite::Error::from(refusal));
-        assert_eq!(back.kind(), ErrorKind::Refused);
-        assert_eq!(back.refusal().unwrap().message, "no");
-        assert!(matches!(
-            rusqlite::Error::from(DbError::from(rusqlite::Error::QueryReturnedNoRows)),
-            rusqlite::Error::QueryReturnedNoRows
-        ));
-        let sqlite = rusqlite::Error::from(dup);
-        assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+        for (backend, db) in backends("errors_say_what_a_caller_decides_on_in_the_backends_words", T) {
+            let none = db.query_row("SELECT id FROM t WHERE id = 1", (), |r| r.get::<i64>(0));
+            assert_eq!(none.as_ref().map_err(DbError::kind).unwrap_err(), ErrorKind::NoRows);
+            assert_eq!(none.optional().unwrap(), None);
+            db.execute("INSERT INTO t(id, name) VALUES (1, 'a')", ()).unwrap();
+            let dup = db.execute("INSERT INTO t(id, name) VALUES (2, 'a')", ()).unwrap_err();
+            assert_eq!(dup.kind(), ErrorKind::Constraint, "{backend:?}");
+            assert_eq!(
+                dup.to_string(),
+                match backend {
+                    Backend::Sqlite => "UNIQUE constraint failed: t.name",
+                    Backend::Pg =>
+                        "duplicate key value violates unique constraint \"t_name_key\" (Key (name)=(a) already exists.)",
+                }
+            );
+            let wrong = db.query_row("SELECT name FROM t", (), |r| r.get::<i64>(0)).unwrap_err();
+            assert_eq!(wrong.to_string(), "Invalid column type Text at index: 0, name: name", "{backend:?}");
+            let range = db.query_row("SELECT -1 AS minus", (), |r| r.get::<u32>(0)).unwrap_err();
+            assert_eq!(
+                range.to_string(),
+                match backend {
+                    Backend::Sqlite => "Integer -1 out of range at index 0",
+                    Backend::Pg => "Integer -1 out of range at index 0, name: minus",
+                }
+            );
+            let syntax = db.execute("INSERT INTO nowhere VALUES (1)", ()).unwrap_err();
+            assert_eq!(syntax.kind(), ErrorKind::Other, "{backend:?}");
+            assert_eq!(
+                syntax.to_string(),
+                match backend {
+                    Backend::Sqlite => "no such table: nowhere",
+                    Backend::Pg => "relation \"nowhere\" does not exist",
+                }
+            );
+            if backend == Backend::Sqlite {
+                // A refusal crosses code still on rusqlite and comes back as itself.
+                let refusal = DbError::refused(crate::errors::CmdletError::invalid_operation("no"));
+                let back = DbError::from(rusqlite::Error::from(refusal));
+                assert_eq!(back.kind(), ErrorKind::Refused);
+                assert_eq!(back.refusal().unwrap().message, "no");
+                assert!(matches!(
+                    rusqlite::Error::from(DbError::from(rusqlite::Error::QueryReturnedNoRows)),
+                    rusqlite::Error::QueryReturnedNoRows
+                ));
+                let sqlite = rusqlite::Error::from(dup);
+                assert_eq!(sqlite.sqlite_error_code(), Some(rusqlite::ErrorCode::ConstraintViolation));
+            }
+        }
     }
 
     #[test]
     fn cached_statements_transactions_and_savepoints() {
-        let db = db();
-        db.begin(Begin::Immediate).unwrap();
-        assert!(!db.is_autocommit());
-        let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap();
-        insert.execute(params![1, "a"]).unwrap();
-        drop(insert);
-        db.savepoint("item").unwrap();
-        db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap().execute(params![2, "b"]).unwrap();
-        db.rollback_to("item").unwrap();
-        db.release("item").unwrap();
-        db.savepoint("block1").unwrap();
-        db.execute("UPDATE t SET n = 1", ()).unwrap();
-        assert_eq!(db.changes(), 1);
-        db.release("block1").unwrap();
-        db.commit().unwrap();
-        assert!(db.is_autocommit());
-        let mut stmt = db.prepare_cached("SELECT id, n FROM t ORDER BY id").unwrap();
-        let mut rows = stmt.query(()).unwrap();
-        let mut seen = Vec::new();
-        while let Some(row) = rows.next().unwrap() {
-            seen.push((row.get::<i64>(0).unwrap(), row.get::<Option<f64>>(1).unwrap()));
+        for (backend, db) in backends("cached_statements_transactions_and_savepoints", T) {
+            db.begin(Begin::Immediate).unwrap();
+            assert!(!db.is_autocommit());
+            let mut insert = db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap();
+            insert.execute(params![1, "a"]).unwrap();
+            drop(insert);
+            db.savepoint("item").unwrap();
+            db.prepare_cached("INSERT INTO t(id, name) VALUES (?1, ?2)").unwrap().execute(params![2, "b"]).unwrap();
+            db.rollback_to("item").unwrap();
+            db.release("item").unwrap();
+            db.savepoint("block1").unwrap();
+            db.execute("UPDATE t SET n = 1", ()).unwrap();
+            assert_eq!(db.changes(), 1, "{backend:?}");
+            db.release("block1").unwrap();
+            let nested = db.begin(Begin::Deferred).unwrap_err();
+            assert_eq!(nested.to_string(), "cannot start a transaction within a transaction", "{backend:?}");
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.commit().unwrap();
+            assert!(db.is_autocommit());
+            let outside = db.commit().unwrap_err();
+            assert_eq!(outside.to_string(), "cannot commit - no transaction is active", "{backend:?}");
+            let mut stmt = db.prepare_cached("SELECT id, n FROM t ORDER BY id").unwrap();
+            let mut rows = stmt.query(()).unwrap();
+            let mut seen = Vec::new();
+            while let Some(row) = rows.next().unwrap() {
+                seen.push((row.get::<i64>(0).unwrap(), row.get::<Option<f64>>(1).unwrap()));
+            }
+            assert_eq!(seen, [(1, Some(1.0))], "{backend:?}");
+            db.begin(Begin::Deferred).unwrap();
+            db.execute("DELETE FROM t", ()).unwrap();
+            db.rollback().unwrap();
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 1);
+            // Outside a transaction a savepoint opens one, and releasing it commits.
+            db.savepoint("outer").unwrap();
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.savepoint("inner").unwrap();
+            db.execute("INSERT INTO t(id, name) VALUES (3, 'c')", ()).unwrap();
+            db.release("inner").unwrap();
+            assert!(!db.is_autocommit(), "{backend:?}");
+            db.release("outer").unwrap();
+            assert!(db.is_autocommit(), "{backend:?}");
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 2);
+            let unknown = db.begin(Begin::Deferred).and_then(|()| db.release("nowhere")).unwrap_err();
+            assert_eq!(unknown.to_string(), "no such savepoint: nowhere", "{backend:?}");
+            // The transaction goes on after that refusal, on both.
+            db.execute("INSERT INTO t(id, name) VALUES (4, 'd')", ()).unwrap();
+            db.commit().unwrap();
+            assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 3);
         }
-        assert_eq!(seen, [(1, Some(1.0))]);
-        db.begin(Begin::Deferred).unwrap();
-        db.execute("DELETE FROM t", ()).unwrap();
-        db.rollback().unwrap();
-        assert_eq!(db.query_row("SELECT count(*) FROM t", (), |r| r.get::<i64>(0)).unwrap(), 1);
     }
 }

@@ -5,5 +5,5 @@
 pub mod migrate;
 pub mod params;
 #[cfg(all(test, unix))]
-mod test_cluster;
+pub(crate) mod test_cluster;
 pub mod twophase;

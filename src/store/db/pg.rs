@@ -1,0 +1,1229 @@
+//! The PostgreSQL side of the seam (docs/design/postgres-port.md §2, step 3 of §5): the only module
+//! of `store/db` that names the `postgres` crate. The store's statements arrive in their neutral
+//! spelling (SQLite-flavoured SQL, `?N` parameters) and mean the same here: parameters are rewritten
+//! to `$N` once per prepared text, neutral values are bound as the type the server inferred for
+//! each parameter, and columns are read back as the neutral storage classes.
+//!
+//! Not yet here (later steps): the NOCASE, `json_each` and `data_version` spellings of the
+//! statements themselves (dialect.rs), BEGIN IMMEDIATE's locking (step 4: both modes are a plain
+//! READ COMMITTED BEGIN for now), and routing `{db}` statements to a copy's session.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
+
+use postgres::error::SqlState;
+use postgres::types::{IsNull, ToSql, Type, private::BytesMut, to_sql_checked};
+use postgres::{CancelToken, Client, Config, NoTls};
+
+use super::value::{FromValue, FromValueError, Params, ToValue, Value, ValueRef};
+use super::{DbError, ErrorKind, Result};
+use crate::store::pg::params::to_postgres;
+
+/// Per-session settings, sent once right after connecting (not in `Db::configure`: every session
+/// must have them from its first statement, whoever opened it, and `configure` is the store's
+/// call to make).
+///
+/// * `lock_timeout = 5s`: a writer blocked on a row held by a dead coordinator's prepared branch
+///   (twophase.rs) is only freed by recovery, which runs when the writer's statement fails with
+///   55P03; the invocation loop retries after it (§4). So this is how often a blocked writer looks
+///   for a dead holder, not how long it is willing to wait in all: short against SQLite's 30 s busy
+///   timeout, long against the milliseconds a cmdlet's transaction holds a row.
+/// * `idle_in_transaction_session_timeout = 10min`: a client stopped inside a transaction (a
+///   suspended or hung process) holds its row locks until its session ends; live ones are not
+///   freed by recovery, which only resolves prepared branches. A confirmation prompt runs inside
+///   the item's transaction, so the value is generous: a prompt left longer fails its change
+///   cleanly (the session is closed, the change rolled back) rather than blocking every writer of
+///   those rows for as long as the terminal stays open.
+/// * No `statement_timeout`: imports and bulk changes run long statements legitimately; Ctrl-C
+///   cancels one (`PgInterrupt`).
+const SESSION_SETTINGS: &str = "SET lock_timeout = '5s'; SET idle_in_transaction_session_timeout = '10min'";
+
+/// Names the sessions in `pg_stat_activity` (unless the URL names them itself).
+const APPLICATION_NAME: &str = "pchat";
+
+/// How long connecting may take when the URL does not say: an unreachable server is reported
+/// unavailable in seconds, not after the kernel's minutes of SYN retries.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Distinct statement texts kept prepared per session, as SQLite's statement cache (sqlite.rs
+/// `STATEMENT_CACHE`): a cmdlet call runs a few dozen distinct texts, a runbook a few hundred.
+/// Past it the least recently used one is evicted (its server-side statement is closed when the
+/// last holder drops it).
+const STATEMENT_CACHE: usize = 512;
+
+// Type OIDs (pg_type.dat): matched as numbers, which is what the server reports.
+const BOOL: u32 = 16;
+const BYTEA: u32 = 17;
+const NAME: u32 = 19;
+const INT8: u32 = 20;
+const INT2: u32 = 21;
+const INT4: u32 = 23;
+const TEXT: u32 = 25;
+const OID: u32 = 26;
+const JSON: u32 = 114;
+const FLOAT4: u32 = 700;
+const FLOAT8: u32 = 701;
+const UNKNOWN: u32 = 705;
+const BPCHAR: u32 = 1042;
+const VARCHAR: u32 = 1043;
+const NUMERIC: u32 = 1700;
+const VOID: u32 = 2278;
+const JSONB: u32 = 3802;
+
+/// A PostgreSQL session. `postgres::Client` needs `&mut` and `Db`'s methods take `&self`, so the
+/// client sits in a `RefCell`, borrowed for the length of one call to the server only: a query's
+/// rows are fetched whole into its `PgRows`, after which the session is free for the next
+/// statement (the store runs statements while it iterates another's rows). Streaming rows through
+/// a portal can come later if a benchmark asks for it.
+pub struct PgDb {
+    client: RefCell<Client>,
+    cache: RefCell<Cache>,
+    tx: RefCell<Tx>,
+    changes: Cell<u64>,
+}
+
+/// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
+/// the `postgres` crate's user: whether one is open, whether a statement failed in it (which ends
+/// it as far as PostgreSQL is concerned: COMMIT then silently rolls back), and its savepoints.
+#[derive(Default)]
+struct Tx {
+    open: bool,
+    failed: bool,
+    /// Opened by a SAVEPOINT outside any transaction: releasing that savepoint commits, as in SQLite.
+    by_savepoint: bool,
+    savepoints: Vec<String>,
+}
+
+struct Cache {
+    statements: HashMap<String, (postgres::Statement, u64)>,
+    /// Use counter for LRU eviction.
+    tick: u64,
+    capacity: usize,
+    /// Statements prepared on the server by this session (what the cache saves; tests read it).
+    prepares: u64,
+}
+
+impl Cache {
+    fn get(&mut self, sql: &str) -> Option<postgres::Statement> {
+        self.tick += 1;
+        let tick = self.tick;
+        self.statements.get_mut(sql).map(|(s, used)| {
+            *used = tick;
+            s.clone()
+        })
+    }
+
+    fn insert(&mut self, sql: &str, statement: postgres::Statement) {
+        if self.statements.len() >= self.capacity {
+            // A linear scan, only on a miss with the cache full: that miss costs a round trip anyway.
+            if let Some(oldest) = self.statements.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+                self.statements.remove(&oldest);
+            }
+        }
+        self.tick += 1;
+        self.statements.insert(sql.to_string(), (statement, self.tick));
+    }
+}
+
+/// Connect to `url` (a `postgres://` URL or a key=value string) without TLS, with the session
+/// settings above.
+pub(super) fn open(url: &str) -> Result<PgDb> {
+    let mut config: Config =
+        url.parse().map_err(|e| DbError::other(format!("invalid PostgreSQL connection string: {e}")))?;
+    if config.get_application_name().is_none() {
+        config.application_name(APPLICATION_NAME);
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let mut client = config.connect(NoTls).map_err(error)?;
+    client.batch_execute(SESSION_SETTINGS).map_err(error)?;
+    Ok(PgDb {
+        client: RefCell::new(client),
+        cache: RefCell::new(Cache { statements: HashMap::new(), tick: 0, capacity: STATEMENT_CACHE, prepares: 0 }),
+        tx: RefCell::new(Tx::default()),
+        changes: Cell::new(0),
+    })
+}
+
+impl PgDb {
+    /// A `DbError` for a failure of this session; a server-side failure inside a transaction
+    /// leaves it aborted (only ROLLBACK or ROLLBACK TO a savepoint is accepted until then).
+    fn fail(&self, e: postgres::Error) -> DbError {
+        if e.code().is_some() || e.is_closed() {
+            let mut tx = self.tx.borrow_mut();
+            if tx.open {
+                tx.failed = true;
+            }
+        }
+        error(e)
+    }
+
+    /// One simple-protocol round trip (transaction control, batches).
+    fn simple(&self, sql: &str) -> Result<()> {
+        let result = self.client.borrow_mut().batch_execute(sql);
+        result.map_err(|e| self.fail(e))
+    }
+
+    pub(super) fn execute_batch(&self, sql: &str) -> Result<()> {
+        // A batch that opens or ends a transaction itself is not tracked: transactions go
+        // through `Db::begin`/`commit`/`rollback`.
+        self.simple(sql)
+    }
+
+    fn server_prepare(&self, sql: &str) -> Result<postgres::Statement> {
+        let text = to_postgres(sql);
+        let result = self.client.borrow_mut().prepare(&text);
+        let statement = result.map_err(|e| self.fail(e))?;
+        self.cache.borrow_mut().prepares += 1;
+        Ok(statement)
+    }
+
+    /// A statement for one use: from the cache when it is there, else prepared and not kept.
+    pub(super) fn prepare(&self, sql: &str) -> Result<PgStmt<'_>> {
+        let cached = self.cache.borrow_mut().get(sql);
+        let statement = match cached {
+            Some(s) => s,
+            None => self.server_prepare(sql)?,
+        };
+        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+    }
+
+    pub(super) fn prepare_cached(&self, sql: &str) -> Result<PgStmt<'_>> {
+        let cached = self.cache.borrow_mut().get(sql);
+        let statement = match cached {
+            Some(s) => s,
+            None => {
+                let s = self.server_prepare(sql)?;
+                self.cache.borrow_mut().insert(sql, s.clone());
+                s
+            }
+        };
+        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+    }
+
+    /// `Begin::Deferred` and `Begin::Immediate` alike: READ COMMITTED, locks as statements take
+    /// them. Step 4 adds the pool-wide advisory locks that stand for IMMEDIATE (§4).
+    pub(super) fn begin(&self) -> Result<()> {
+        if self.tx.borrow().open {
+            // PostgreSQL only warns; SQLite refuses, and the store relies on that.
+            return Err(DbError::other("cannot start a transaction within a transaction"));
+        }
+        self.simple("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
+        Ok(())
+    }
+
+    pub(super) fn commit(&self) -> Result<()> {
+        let (open, failed) = {
+            let tx = self.tx.borrow();
+            (tx.open, tx.failed)
+        };
+        if !open {
+            return Err(DbError::other("cannot commit - no transaction is active"));
+        }
+        if failed {
+            // PostgreSQL would answer COMMIT with a silent ROLLBACK: say so instead.
+            let rolled_back = self.simple("ROLLBACK");
+            *self.tx.borrow_mut() = Tx::default();
+            rolled_back?;
+            return Err(DbError::other(
+                "the transaction was rolled back, not committed: a statement in it failed \
+                 (PostgreSQL ends a transaction at its first error unless a savepoint is rolled back to)",
+            ));
+        }
+        let result = self.simple("COMMIT");
+        // Committed or not, the transaction is over (a failed COMMIT rolls back).
+        *self.tx.borrow_mut() = Tx::default();
+        result
+    }
+
+    pub(super) fn rollback(&self) -> Result<()> {
+        if !self.tx.borrow().open {
+            return Err(DbError::other("cannot rollback - no transaction is active"));
+        }
+        let result = self.simple("ROLLBACK");
+        *self.tx.borrow_mut() = Tx::default();
+        result
+    }
+
+    /// As in SQLite: outside a transaction, a savepoint opens one.
+    pub(super) fn savepoint(&self, name: &str) -> Result<()> {
+        if self.tx.borrow().open {
+            self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?;
+        } else {
+            let opened =
+                self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)));
+            if let Err(e) = opened {
+                // The BEGIN may have run: end it, so that the session is outside a transaction
+                // as `is_autocommit` says.
+                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                return Err(e);
+            }
+            *self.tx.borrow_mut() = Tx { open: true, by_savepoint: true, ..Tx::default() };
+        }
+        self.tx.borrow_mut().savepoints.push(name.to_string());
+        Ok(())
+    }
+
+    /// The position of the innermost savepoint called `name`. Checked here: an unknown name
+    /// would abort the whole transaction on PostgreSQL, where SQLite only refuses the statement.
+    fn find_savepoint(&self, name: &str) -> Result<usize> {
+        self.tx
+            .borrow()
+            .savepoints
+            .iter()
+            .rposition(|s| s.eq_ignore_ascii_case(name))
+            .ok_or_else(|| DbError::other(format!("no such savepoint: {name}")))
+    }
+
+    pub(super) fn release(&self, name: &str) -> Result<()> {
+        let at = self.find_savepoint(name)?;
+        if at == 0 && self.tx.borrow().by_savepoint {
+            // Releasing the savepoint that opened the transaction commits it, as in SQLite.
+            return self.commit();
+        }
+        self.simple(&format!("RELEASE {}", savepoint_name(name)))?;
+        self.tx.borrow_mut().savepoints.truncate(at);
+        Ok(())
+    }
+
+    /// Undo everything since the savepoint, which stays; the transaction is usable again even
+    /// if a statement failed in it.
+    pub(super) fn rollback_to(&self, name: &str) -> Result<()> {
+        let at = self.find_savepoint(name)?;
+        self.simple(&format!("ROLLBACK TO {}", savepoint_name(name)))?;
+        let mut tx = self.tx.borrow_mut();
+        tx.savepoints.truncate(at + 1);
+        tx.failed = false;
+        Ok(())
+    }
+
+    pub(super) fn is_autocommit(&self) -> bool {
+        !self.tx.borrow().open
+    }
+
+    pub(super) fn changes(&self) -> u64 {
+        self.changes.get()
+    }
+
+    pub(super) fn interrupt_handle(&self) -> PgInterrupt {
+        PgInterrupt(self.client.borrow().cancel_token())
+    }
+
+    /// Statements this session has prepared on the server.
+    #[cfg(test)]
+    pub(super) fn prepares(&self) -> u64 {
+        self.cache.borrow().prepares
+    }
+
+    #[cfg(test)]
+    pub(super) fn set_cache_capacity(&self, capacity: usize) {
+        self.cache.borrow_mut().capacity = capacity;
+    }
+
+    #[cfg(test)]
+    pub(super) fn cached(&self) -> usize {
+        self.cache.borrow().statements.len()
+    }
+}
+
+/// A savepoint's name as an identifier: quoted, since a word SQLite takes (`outer`) may be
+/// reserved in PostgreSQL, and folded to lower case first, since SQLite's savepoint names
+/// ignore case (as `find_savepoint` does).
+fn savepoint_name(name: &str) -> String {
+    format!("\"{}\"", name.to_ascii_lowercase().replace('"', "\"\""))
+}
+
+/// A prepared statement (a handle on the server's, shared with the cache) and the parameters
+/// `bind` gave it.
+pub(super) struct PgStmt<'c> {
+    db: &'c PgDb,
+    statement: postgres::Statement,
+    bound: Vec<Value>,
+}
+
+impl PgStmt<'_> {
+    /// Runs `f` with `values` bound as the statement's parameters.
+    fn with_params<T>(
+        &self,
+        values: &[ValueRef<'_>],
+        f: impl FnOnce(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
+    ) -> Result<T> {
+        let expected = self.statement.params().len();
+        if values.len() != expected {
+            return Err(DbError::other(format!(
+                "the statement takes {expected} parameter(s), {} were given",
+                values.len()
+            )));
+        }
+        let params: Vec<Param<'_>> = values.iter().enumerate().map(|(i, &v)| Param { n: i + 1, v }).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
+        result.map_err(|e| self.db.fail(e))
+    }
+
+    fn run(&self, values: &[ValueRef<'_>]) -> Result<usize> {
+        let n = self.with_params(values, |c, s, p| c.execute(s, p))?;
+        self.db.changes.set(n);
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    pub(super) fn execute<P: Params>(&mut self, params: P) -> Result<usize> {
+        let items: Vec<P::Item> = params.into_values().collect();
+        let values = items.iter().map(ToValue::to_value).collect::<Result<Vec<_>>>()?;
+        self.run(&values)
+    }
+
+    pub(super) fn query<P: Params>(&mut self, params: P) -> Result<PgRows> {
+        let items: Vec<P::Item> = params.into_values().collect();
+        let values = items.iter().map(ToValue::to_value).collect::<Result<Vec<_>>>()?;
+        let rows = self.with_params(&values, |c, s, p| c.query(s, p))?;
+        Ok(PgRows { rows, at: 0 })
+    }
+
+    /// Kept until the statement is dropped, as SQLite keeps bindings across executions.
+    pub(super) fn bind<T: ToValue>(&mut self, idx: usize, value: T) -> Result<()> {
+        let expected = self.statement.params().len();
+        if idx == 0 || idx > expected {
+            return Err(DbError::other(format!("parameter index {idx} out of range (1 to {expected})")));
+        }
+        if self.bound.len() < expected {
+            self.bound.resize(expected, Value::Null);
+        }
+        self.bound[idx - 1] = value.to_value()?.to_owned();
+        Ok(())
+    }
+
+    pub(super) fn execute_bound(&mut self) -> Result<usize> {
+        let expected = self.statement.params().len();
+        let values: Vec<ValueRef<'_>> =
+            (0..expected).map(|i| self.bound.get(i).map_or(ValueRef::Null, ValueRef::from)).collect();
+        self.run(&values)
+    }
+
+    pub(super) fn column_count(&self) -> usize {
+        self.statement.columns().len()
+    }
+
+    pub(super) fn column_name(&self, idx: usize) -> Result<&str> {
+        self.statement
+            .columns()
+            .get(idx)
+            .map(|c| c.name())
+            .ok_or_else(|| DbError::other(format!("column index {idx} out of range")))
+    }
+}
+
+/// A row of a result (named here so that only this module names the crate).
+pub(super) type PgRow = postgres::Row;
+
+/// A query's rows, fetched whole (see `PgDb`).
+pub(super) struct PgRows {
+    rows: Vec<postgres::Row>,
+    at: usize,
+}
+
+impl PgRows {
+    #[inline]
+    pub(super) fn next(&mut self) -> Option<&postgres::Row> {
+        let row = self.rows.get(self.at)?;
+        self.at += 1;
+        Some(row)
+    }
+}
+
+/// Lets a signal stop the session's running statement (see `crate::interrupt`): a cancel request
+/// on a connection of its own, so it blocks for a round trip, which the interrupt watcher thread
+/// may. With nothing running the server ignores it.
+pub struct PgInterrupt(CancelToken);
+
+impl PgInterrupt {
+    pub(super) fn interrupt(&self) {
+        // Nothing to report to: the signal's effect is the interrupted statement's error.
+        let _ = self.0.cancel_query(NoTls);
+    }
+}
+
+// ---- Binding ----------------------------------------------------------------------------------
+
+/// A neutral value bound as the type the server inferred for parameter `?n`. The `postgres`
+/// crate's own `ToSql` impls want the exact Rust type of each SQL type (an `i64` for `int4` is an
+/// error); neutral values have five classes, so the conversion is made here, checked:
+///
+/// * Integer → int8, int4, int2 (range-checked), bool (0 and 1 only: the store's booleans),
+///   float8/float4 (as SQLite stores an integer in a REAL column), numeric (exact).
+/// * Real → float8, float4, numeric (its shortest decimal form, which reads back as the same f64).
+/// * Text → text, varchar, bpchar, name, json, jsonb, unknown; it must be UTF-8.
+/// * Blob → bytea. Null → any type.
+///
+/// Anything else is refused, naming the parameter and both types. In particular a number is not
+/// turned into text nor text into a number: SQLite's column affinity would, but a silent
+/// conversion here changes what comparisons mean (`'10' < '9'`), and the fix (a cast in the
+/// statement, or the right value type) is better made where the statement is written.
+#[derive(Debug)]
+struct Param<'a> {
+    n: usize,
+    v: ValueRef<'a>,
+}
+
+/// Why a value cannot be bound; the `postgres` crate hands it back inside its error.
+#[derive(Debug)]
+struct BindError(String);
+
+impl fmt::Display for BindError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for BindError {}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Box<dyn StdError + Sync + Send>> {
+        encode(self.n, self.v, ty, out).map_err(|m| Box::new(BindError(m)) as Box<dyn StdError + Sync + Send>)
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+fn encode(n: usize, v: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, String> {
+    let range = |i: i64| format!("parameter ?{n}: integer {i} is out of range for {}", ty.name());
+    match (v, ty.oid()) {
+        (ValueRef::Null, _) => return Ok(IsNull::Yes),
+        (ValueRef::Integer(i), INT8) => out.extend_from_slice(&i.to_be_bytes()),
+        (ValueRef::Integer(i), INT4) => out.extend_from_slice(&i32::try_from(i).map_err(|_| range(i))?.to_be_bytes()),
+        (ValueRef::Integer(i), INT2) => out.extend_from_slice(&i16::try_from(i).map_err(|_| range(i))?.to_be_bytes()),
+        (ValueRef::Integer(i @ (0 | 1)), BOOL) => out.extend_from_slice(&[i as u8]),
+        (ValueRef::Integer(i), BOOL) => {
+            return Err(format!("parameter ?{n}: integer {i} is not a boolean (0 or 1) for bool"));
+        }
+        (ValueRef::Integer(i), FLOAT8) => out.extend_from_slice(&(i as f64).to_be_bytes()),
+        (ValueRef::Integer(i), FLOAT4) => out.extend_from_slice(&(i as f32).to_be_bytes()),
+        (ValueRef::Integer(i), NUMERIC) => encode_numeric(&i.to_string(), out),
+        (ValueRef::Real(r), FLOAT8) => out.extend_from_slice(&r.to_be_bytes()),
+        (ValueRef::Real(r), FLOAT4) => out.extend_from_slice(&(r as f32).to_be_bytes()),
+        (ValueRef::Real(r), NUMERIC) if r.is_nan() => numeric_header(out, 0, 0, NUMERIC_NAN, 0),
+        (ValueRef::Real(r), NUMERIC) if r.is_finite() => {
+            // A scale of at least one, so that it reads back as a Real (see `decode_numeric`).
+            let mut decimal = r.to_string();
+            if !decimal.contains('.') {
+                decimal.push_str(".0");
+            }
+            encode_numeric(&decimal, out);
+        }
+        (ValueRef::Text(t), TEXT | VARCHAR | BPCHAR | NAME | JSON | UNKNOWN | JSONB) => {
+            std::str::from_utf8(t).map_err(|e| format!("parameter ?{n}: text that is not UTF-8 ({e})"))?;
+            if ty.oid() == JSONB {
+                // jsonb's binary form: a version byte, then the JSON text.
+                out.extend_from_slice(&[1]);
+            }
+            out.extend_from_slice(t);
+        }
+        (ValueRef::Blob(b), BYTEA) => out.extend_from_slice(b),
+        _ => return Err(format!("parameter ?{n}: a value of type {} cannot be bound to {}", v.data_type(), ty.name())),
+    }
+    Ok(IsNull::No)
+}
+
+const NUMERIC_NEG: u16 = 0x4000;
+const NUMERIC_NAN: u16 = 0xC000;
+
+fn numeric_header(out: &mut BytesMut, ndigits: u16, weight: i16, sign: u16, dscale: u16) {
+    out.extend_from_slice(&ndigits.to_be_bytes());
+    out.extend_from_slice(&weight.to_be_bytes());
+    out.extend_from_slice(&sign.to_be_bytes());
+    out.extend_from_slice(&dscale.to_be_bytes());
+}
+
+/// numeric's binary form (base-10000 digits, weight of the first, sign, display scale) of a
+/// plain decimal text: what `i64` and `f64` print (Rust prints floats without an exponent).
+fn encode_numeric(decimal: &str, out: &mut BytesMut) {
+    let (negative, digits) = match decimal.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, decimal),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    // Align both parts on groups of four digits around the decimal point.
+    let int_pad = (4 - int.len() % 4) % 4;
+    let frac_pad = (4 - frac.len() % 4) % 4;
+    let aligned: Vec<u8> = std::iter::repeat_n(b'0', int_pad)
+        .chain(int.bytes())
+        .chain(frac.bytes())
+        .chain(std::iter::repeat_n(b'0', frac_pad))
+        .collect();
+    let mut groups: Vec<i16> =
+        aligned.chunks(4).map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + i16::from(d.wrapping_sub(b'0')))).collect();
+    let mut weight = ((int_pad + int.len()) / 4) as i16 - 1;
+    // Leading and trailing zero groups are implied by the weight and the scale.
+    let leading = groups.iter().take_while(|g| **g == 0).count();
+    groups.drain(..leading);
+    weight -= leading as i16;
+    while groups.last() == Some(&0) {
+        groups.pop();
+    }
+    if groups.is_empty() {
+        weight = 0;
+    }
+    let sign = if negative && !groups.is_empty() { NUMERIC_NEG } else { 0 };
+    numeric_header(out, groups.len() as u16, weight, sign, frac.len() as u16);
+    for g in groups {
+        out.extend_from_slice(&g.to_be_bytes());
+    }
+}
+
+// ---- Reading ----------------------------------------------------------------------------------
+
+/// A column's raw binary value, whatever its type: decoded by `decode`, not by the crate.
+struct Raw<'a>(Option<&'a [u8]>);
+
+impl<'a> postgres::types::FromSql<'a> for Raw<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Raw(Some(raw)))
+    }
+
+    fn from_sql_null(_: &Type) -> std::result::Result<Self, Box<dyn StdError + Sync + Send>> {
+        Ok(Raw(None))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+fn column_name(row: &postgres::Row, idx: usize) -> &str {
+    row.columns().get(idx).map_or("", |c| c.name())
+}
+
+/// Column `idx` as the neutral value it holds, borrowing text and bytes from the row:
+/// int2/int4/int8/oid → Integer, bool → Integer 0/1 (the store's booleans), float4/float8 → Real,
+/// text/varchar/bpchar/name/json/jsonb → Text, bytea → Blob, NULL and void → Null, numeric → see
+/// `decode_numeric`. Any other type is an error naming the column and the type.
+pub(super) fn get_ref(row: &postgres::Row, idx: usize) -> Result<ValueRef<'_>> {
+    let Some(column) = row.columns().get(idx) else {
+        return Err(DbError::other(format!("column index {idx} out of range ({} columns)", row.len())));
+    };
+    let ty = column.type_();
+    let Raw(raw) = row.try_get::<_, Raw<'_>>(idx).map_err(error)?;
+    let Some(raw) = raw else { return Ok(ValueRef::Null) };
+    let malformed = || DbError::other(format!("malformed {} value at index {idx}, name: {}", ty.name(), column.name()));
+    macro_rules! be {
+        ($t:ty) => {
+            <$t>::from_be_bytes(raw.try_into().map_err(|_| malformed())?)
+        };
+    }
+    Ok(match ty.oid() {
+        INT8 => ValueRef::Integer(be!(i64)),
+        INT4 => ValueRef::Integer(i64::from(be!(i32))),
+        INT2 => ValueRef::Integer(i64::from(be!(i16))),
+        OID => ValueRef::Integer(i64::from(be!(u32))),
+        BOOL => ValueRef::Integer(i64::from(be!(u8) != 0)),
+        FLOAT8 => ValueRef::Real(be!(f64)),
+        FLOAT4 => ValueRef::Real(f64::from(be!(f32))),
+        TEXT | VARCHAR | BPCHAR | NAME | JSON | UNKNOWN => ValueRef::Text(raw),
+        JSONB => match raw.split_first() {
+            Some((1, json)) => ValueRef::Text(json),
+            _ => return Err(malformed()),
+        },
+        BYTEA => ValueRef::Blob(raw),
+        VOID => ValueRef::Null,
+        NUMERIC => match decode_numeric(raw) {
+            Some(Ok(v)) => v,
+            Some(Err(text)) => {
+                return Err(DbError::other(format!(
+                    "numeric {text} out of range for an Integer at index {idx}, name: {}",
+                    column.name()
+                )));
+            }
+            None => return Err(malformed()),
+        },
+        _ => {
+            return Err(DbError::other(format!(
+                "unsupported column type {} at index {idx}, name: {} (cast it in the statement)",
+                ty.name(),
+                column.name()
+            )));
+        }
+    })
+}
+
+/// numeric, as SQLite types the same results: a value of scale 0 (`sum(bigint)`, `count`-like
+/// arithmetic) is an Integer, refused (`Err`, its decimal text) when beyond i64 as SQLite's `sum`
+/// refuses an overflow; a value with a scale (`avg`, a `numeric(p, s)` column) is a Real, as
+/// SQLite's `avg` is, rounded to the nearest f64. NaN and infinities are Reals. `None`: malformed.
+fn decode_numeric(raw: &[u8]) -> Option<std::result::Result<ValueRef<'static>, String>> {
+    let word = |i: usize| raw.get(i * 2..i * 2 + 2).map(|b| u16::from_be_bytes([b[0], b[1]]));
+    let ndigits = usize::from(word(0)?);
+    let weight = i64::from(word(1)? as i16);
+    let sign = word(2)?;
+    let dscale = word(3)?;
+    let digits: Vec<u16> = (0..ndigits).map(|i| word(4 + i)).collect::<Option<_>>()?;
+    match sign {
+        0xC000 => return Some(Ok(ValueRef::Real(f64::NAN))),
+        0xD000 => return Some(Ok(ValueRef::Real(f64::INFINITY))),
+        0xF000 => return Some(Ok(ValueRef::Real(f64::NEG_INFINITY))),
+        0 | NUMERIC_NEG => {}
+        _ => return None,
+    }
+    let negative = sign == NUMERIC_NEG;
+    let text: String = digits.iter().map(|d| format!("{d:04}")).collect();
+    // The value is text × 10^exponent.
+    let exponent = 4 * (weight + 1 - ndigits as i64);
+    let sign_text = if negative { "-" } else { "" };
+    if dscale == 0 && exponent >= 0 {
+        let integer = (|| {
+            let mut acc = 0i128;
+            for &d in &digits {
+                acc = acc.checked_mul(10_000)?.checked_add(i128::from(d))?;
+                if acc > i128::from(u64::MAX) {
+                    return None;
+                }
+            }
+            for _ in 0..exponent {
+                acc = acc.checked_mul(10)?;
+                if acc > i128::from(u64::MAX) {
+                    return None;
+                }
+            }
+            i64::try_from(if negative { -acc } else { acc }).ok()
+        })();
+        return Some(match integer {
+            Some(i) => Ok(ValueRef::Integer(i)),
+            None => Err(format!("{sign_text}{}{}", text.trim_start_matches('0'), "0".repeat(exponent as usize))),
+        });
+    }
+    let real: f64 = if digits.is_empty() { 0.0 } else { format!("{sign_text}{text}e{exponent}").parse().ok()? };
+    Some(Ok(ValueRef::Real(real)))
+}
+
+/// Column `idx` as `T`; failures name the column (index and name), in rusqlite's wording where
+/// it has one.
+#[inline]
+pub(super) fn get<T: FromValue>(row: &postgres::Row, idx: usize) -> Result<T> {
+    let value = get_ref(row, idx)?;
+    T::from_value(value).map_err(|err| column_error(row, idx, value, err))
+}
+
+#[cold]
+fn column_error(row: &postgres::Row, idx: usize, value: ValueRef<'_>, err: FromValueError) -> DbError {
+    let name = column_name(row, idx);
+    DbError::other(match err {
+        FromValueError::InvalidType => {
+            format!("Invalid column type {} at index: {idx}, name: {name}", value.data_type())
+        }
+        FromValueError::OutOfRange(i) => format!("Integer {i} out of range at index {idx}, name: {name}"),
+        FromValueError::Utf8(e) => format!("{e} at index {idx}, name: {name}"),
+        FromValueError::Other(e) => {
+            format!("Conversion error from type {} at index: {idx}, name: {name}, {e}", value.data_type())
+        }
+    })
+}
+
+#[cold]
+pub(super) fn conversion_error(row: &postgres::Row, idx: usize, err: FromValueError) -> DbError {
+    let value = get_ref(row, idx).unwrap_or(ValueRef::Null);
+    column_error(row, idx, value, FromValueError::Other(Box::new(err)))
+}
+
+// ---- Errors -----------------------------------------------------------------------------------
+
+/// The server's message (with its detail), keeping the crate's error as the source.
+#[derive(Debug)]
+struct PgError {
+    message: String,
+    inner: postgres::Error,
+}
+
+impl fmt::Display for PgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl StdError for PgError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.inner)
+    }
+}
+
+/// What a caller decides on, by SQLSTATE (see `ErrorKind`).
+fn kind_of(state: &SqlState) -> ErrorKind {
+    let code = state.code();
+    match code {
+        _ if code.starts_with("23") => ErrorKind::Constraint,
+        "40001" | "40P01" => ErrorKind::Serialization,
+        "55P03" => ErrorKind::Busy,
+        "57014" => ErrorKind::Interrupted,
+        // Connection failures, the server shutting down, a database that does not exist, too
+        // many connections: the database cannot be reached (now).
+        _ if code.starts_with("08") => ErrorKind::Unavailable,
+        "57P01" | "57P02" | "57P03" | "3D000" | "53300" => ErrorKind::Unavailable,
+        _ => ErrorKind::Other,
+    }
+}
+
+fn error(e: postgres::Error) -> DbError {
+    if let Some(bind) = e.source().and_then(|s| s.downcast_ref::<BindError>()) {
+        return DbError::other(bind.0.clone());
+    }
+    let (kind, message) = match (e.code(), e.as_db_error()) {
+        (Some(state), Some(db)) => {
+            let message = match db.detail() {
+                Some(detail) => format!("{} ({detail})", db.message()),
+                None => db.message().to_string(),
+            };
+            (kind_of(state), message)
+        }
+        (Some(state), None) => (kind_of(state), e.to_string()),
+        // No SQLSTATE: the connection failed or closed (the crate's own client-side errors,
+        // parameter counts and conversions, are caught before they reach it).
+        (None, _) => (ErrorKind::Unavailable, e.to_string()),
+    };
+    DbError::backend(kind, Box::new(PgError { message, inner: e }))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::super::{Begin, Db, ErrorKind, Value, ValueRef, params};
+    use crate::store::pg::test_cluster::{Cluster, connect};
+    use std::time::{Duration, Instant};
+
+    /// A session on a new database of the throwaway server, and the database's URL.
+    fn session(test: &str) -> Option<(Db, String)> {
+        let url = Cluster::shared(test)?.database("pgdb");
+        Some((Db::open_postgres(&url).unwrap(), url))
+    }
+
+    fn pg(db: &Db) -> &super::PgDb {
+        match db {
+            Db::Pg(p) => p,
+            Db::Sqlite(_) => unreachable!("a PostgreSQL session"),
+        }
+    }
+
+    const TYPED: &str = "CREATE TABLE typed(i2 int2, i4 int4, i8 int8, b bool, f4 real, f8 float8, num numeric,
+        s text, v varchar(10), c char(3), j json, jb jsonb, by bytea)";
+    const INSERT_TYPED: &str = "INSERT INTO typed VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
+    fn message(r: super::Result<usize>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn parameters_bind_as_the_type_the_server_inferred() {
+        let Some((db, _)) = session("parameters_bind_as_the_type_the_server_inferred") else { return };
+        db.execute_batch(TYPED).unwrap();
+        let n = db
+            .execute(
+                INSERT_TYPED,
+                params![1, 2, 3, 1, 1.5, 2, 42, "t", "v", "c", r#"{"a":1}"#, r#"{"a":[1]}"#, vec![0u8, 255]],
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+        let row: Vec<Value> =
+            db.query_row("SELECT * FROM typed", (), |r| (0..13).map(|i| r.get::<Value>(i)).collect()).unwrap();
+        use Value::{Blob, Integer, Real, Text};
+        assert_eq!(
+            row,
+            [
+                Integer(1),
+                Integer(2),
+                Integer(3),
+                Integer(1),
+                Real(1.5),
+                Real(2.0),
+                Integer(42),
+                Text("t".into()),
+                Text("v".into()),
+                Text("c  ".into()),
+                Text(r#"{"a":1}"#.into()),
+                Text(r#"{"a": [1]}"#.into()),
+                Blob(vec![0, 255]),
+            ]
+        );
+        assert!(db.query_row("SELECT b FROM typed", (), |r| r.get::<bool>(0)).unwrap());
+        assert_eq!(db.query_row("SELECT i4 FROM typed", (), |r| r.get::<i32>(0)).unwrap(), 2);
+
+        // Refused before anything reaches the server, naming the parameter and both types.
+        let one = "INSERT INTO typed(i2, i4, b, i8, s, by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+        let ok = [Value::Null, Value::Null, Value::Null, Value::Null, Value::Null, Value::Null];
+        let with = |i: usize, v: Value| {
+            let mut p = ok.clone();
+            p[i] = v;
+            p
+        };
+        db.begin(Begin::Deferred).unwrap();
+        assert_eq!(
+            message(db.execute(one, with(1, Value::Integer(1 << 31)))),
+            "parameter ?2: integer 2147483648 is out of range for int4"
+        );
+        assert_eq!(
+            message(db.execute(one, with(0, Value::Integer(-32769)))),
+            "parameter ?1: integer -32769 is out of range for int2"
+        );
+        assert_eq!(
+            message(db.execute(one, with(2, Value::Integer(2)))),
+            "parameter ?3: integer 2 is not a boolean (0 or 1) for bool"
+        );
+        assert_eq!(
+            message(db.execute(one, with(3, Value::Text("12".into())))),
+            "parameter ?4: a value of type Text cannot be bound to int8"
+        );
+        assert_eq!(
+            message(db.execute(one, with(3, Value::Real(1.0)))),
+            "parameter ?4: a value of type Real cannot be bound to int8"
+        );
+        assert_eq!(
+            message(db.execute(one, with(4, Value::Integer(12)))),
+            "parameter ?5: a value of type Integer cannot be bound to text"
+        );
+        assert_eq!(
+            message(db.execute(one, with(5, Value::Text("x".into())))),
+            "parameter ?6: a value of type Text cannot be bound to bytea"
+        );
+        assert!(
+            message(db.execute(
+                one,
+                [
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Null,
+                    ValueRef::Text(b"\xff"),
+                    ValueRef::Null
+                ]
+            ))
+            .starts_with("parameter ?5: text that is not UTF-8")
+        );
+        assert_eq!(message(db.execute(one, [Value::Null])), "the statement takes 6 parameter(s), 1 were given");
+        // Those refusals happened before the server saw anything: the transaction goes on.
+        assert_eq!(db.execute(one, with(0, Value::Integer(-32768))).unwrap(), 1);
+        db.commit().unwrap();
+        assert_eq!(db.query_row("SELECT count(*) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), 2);
+        assert_eq!(db.query_row("SELECT min(i2) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), -32768);
+    }
+
+    #[test]
+    fn null_binds_to_every_type_and_reads_back_as_null() {
+        let Some((db, _)) = session("null_binds_to_every_type_and_reads_back_as_null") else { return };
+        db.execute_batch(TYPED).unwrap();
+        db.execute(INSERT_TYPED, [ValueRef::Null; 13]).unwrap();
+        let row: Vec<Value> =
+            db.query_row("SELECT * FROM typed", (), |r| (0..13).map(|i| r.get::<Value>(i)).collect()).unwrap();
+        assert_eq!(row, vec![Value::Null; 13]);
+        let absent: Option<String> = db.query_row("SELECT s FROM typed", (), |r| r.get(0)).unwrap();
+        assert_eq!(absent, None);
+        let err = db.query_row("SELECT s FROM typed", (), |r| r.get::<String>(0)).unwrap_err();
+        assert_eq!(err.to_string(), "Invalid column type Null at index: 0, name: s");
+    }
+
+    #[test]
+    fn numbered_parameters_repeat_and_come_in_any_order() {
+        let Some((db, _)) = session("numbered_parameters_repeat_and_come_in_any_order") else { return };
+        db.execute_batch("CREATE TABLE q(a bigint, b text, c bigint)").unwrap();
+        db.execute("INSERT INTO q(a, b, c) VALUES (?2, ?1, ?2)", params!["one", 1]).unwrap();
+        db.execute("INSERT INTO q(b, a, c) VALUES (?, ?, ?2)", params!["two", 2]).unwrap();
+        db.execute("UPDATE q SET c = c + 1 WHERE a = ?1", [2]).unwrap();
+        // A pitfall the step-3 test that prepares every store statement looks for: one number
+        // in two contexts the server types differently is refused at prepare time (SQLite has
+        // no such check).
+        let twice = db.execute("INSERT INTO q(a, c) VALUES (?1, ?1 + 1)", [5]).unwrap_err();
+        assert_eq!(twice.to_string(), "inconsistent types deduced for parameter $1 (integer versus bigint)");
+        let rows = db
+            .query_map("SELECT a, b, c FROM q WHERE b = ?2 OR a = ?1 ORDER BY a", params![1, "two"], |r| {
+                Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?))
+            })
+            .unwrap();
+        assert_eq!(rows, [(1, "one".to_string(), 1), (2, "two".to_string(), 3)]);
+        // Quotes and comments keep their question marks.
+        let text: String = db.query_row("SELECT 'why?' || ?1 -- or ?2\n", ["!"], |r| r.get(0)).unwrap();
+        assert_eq!(text, "why?!");
+    }
+
+    #[test]
+    fn odd_text_and_bytes_round_trip() {
+        let Some((db, _)) = session("odd_text_and_bytes_round_trip") else { return };
+        db.execute_batch("CREATE TABLE odd(id bigint PRIMARY KEY, s text, j jsonb, b bytea)").unwrap();
+        let long = "é".repeat(50_000);
+        let texts = [
+            "",
+            "Zoë Ünïcødé",
+            "日本語のチャット",
+            "🎉 emoji and ZWJ 👩‍💻",
+            "it's \"quoted\" \\ ?1 $1 -- not a comment /* nor this */",
+            "tab\tnew\nline\rcr",
+            "\u{202e}bidi override",
+            &long,
+        ];
+        let all_bytes: Vec<u8> = (0..=255).collect();
+        for (i, t) in texts.iter().enumerate() {
+            let json = serde_json::to_string(&serde_json::json!({ "s": t })).unwrap();
+            db.execute("INSERT INTO odd(id, s, j, b) VALUES (?1, ?2, ?3, ?4)", params![i as i64, *t, json, all_bytes])
+                .unwrap();
+            let (s, j, b): (String, String, Vec<u8>) = db
+                .query_row("SELECT s, j, b FROM odd WHERE id = ?1", [i as i64], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap();
+            assert_eq!(s, *t);
+            let back: serde_json::Value = serde_json::from_str(&j).unwrap();
+            assert_eq!(back["s"], *t);
+            assert_eq!(b, all_bytes);
+        }
+        db.execute("INSERT INTO odd(id, b) VALUES (100, ?1)", [Vec::<u8>::new()]).unwrap();
+        assert_eq!(db.query_row("SELECT b FROM odd WHERE id = 100", (), |r| r.get::<Vec<u8>>(0)).unwrap(), b"");
+        // PostgreSQL text cannot hold NUL (SQLite's can): the server refuses it.
+        let nul = db.execute("INSERT INTO odd(id, s) VALUES (101, ?1)", ["a\0b"]).unwrap_err();
+        assert_eq!(nul.kind(), ErrorKind::Other);
+        assert!(nul.to_string().contains("0x00"), "{nul}");
+    }
+
+    #[test]
+    fn numeric_reads_as_sqlite_types_the_same_results() {
+        let Some((db, _)) = session("numeric_reads_as_sqlite_types_the_same_results") else { return };
+        let value = |sql: &str| db.query_row(sql, (), |r| r.get::<Value>(0));
+        db.execute_batch("CREATE TABLE n(x bigint); INSERT INTO n VALUES (1), (2), (9223372036854775807)").unwrap();
+        assert_eq!(value("SELECT sum(x) FROM n WHERE x < 3").unwrap(), Value::Integer(3));
+        assert_eq!(value("SELECT avg(x) FROM n WHERE x < 3").unwrap(), Value::Real(1.5));
+        assert_eq!(value("SELECT avg(x) FROM n WHERE x = 2").unwrap(), Value::Real(2.0));
+        let overflow = value("SELECT sum(x) AS total FROM n").unwrap_err();
+        assert_eq!(
+            overflow.to_string(),
+            "numeric 9223372036854775810 out of range for an Integer at index 0, name: total"
+        );
+        assert_eq!(value("SELECT -9223372036854775808::numeric").unwrap(), Value::Integer(i64::MIN));
+        assert_eq!(value("SELECT 0::numeric").unwrap(), Value::Integer(0));
+        assert_eq!(value("SELECT 10000000000::numeric").unwrap(), Value::Integer(10_000_000_000));
+        assert_eq!(value("SELECT 1.50::numeric(10, 2)").unwrap(), Value::Real(1.5));
+        assert_eq!(value("SELECT -0.0001::numeric").unwrap(), Value::Real(-0.0001));
+        assert_eq!(value("SELECT 123456.789::numeric").unwrap(), Value::Real(123456.789));
+        assert!(matches!(value("SELECT 'NaN'::numeric").unwrap(), Value::Real(r) if r.is_nan()));
+        // Bound into numeric and read back: integers stay Integers, Reals stay Reals.
+        for v in [Value::Integer(i64::MAX), Value::Integer(-7), Value::Integer(0)] {
+            assert_eq!(db.query_row("SELECT ?1::numeric", [&v], |r| r.get::<Value>(0)).unwrap(), v);
+        }
+        for r in [0.1, -12.5, 3.0, 1e-7, 1e300, -0.0, 123456.789, f64::MIN_POSITIVE] {
+            let back = db.query_row("SELECT ?1::numeric", [r], |row| row.get::<f64>(0)).unwrap();
+            assert_eq!(back, r, "{r}");
+        }
+        // Types the store does not use are an error naming the column and the type.
+        let now = db.query_row("SELECT now() AS at", (), |r| r.get::<Value>(0)).unwrap_err();
+        assert_eq!(
+            now.to_string(),
+            "unsupported column type timestamptz at index 0, name: at (cast it in the statement)"
+        );
+    }
+
+    #[test]
+    fn a_query_runs_while_another_s_rows_are_iterated() {
+        let Some((db, _)) = session("a_query_runs_while_another_s_rows_are_iterated") else { return };
+        db.execute_batch(
+            "CREATE TABLE src(id bigint); INSERT INTO src VALUES (1), (2), (3); CREATE TABLE dst(id bigint)",
+        )
+        .unwrap();
+        let mut stmt = db.prepare_cached("SELECT id FROM src ORDER BY id").unwrap();
+        let mut rows = stmt.query(()).unwrap();
+        let mut seen = 0;
+        while let Some(row) = rows.next().unwrap() {
+            let id: i64 = row.get(0).unwrap();
+            db.execute("INSERT INTO dst(id) VALUES (?1)", [id * 10]).unwrap();
+            seen += db.query_row("SELECT count(*) FROM dst", (), |r| r.get::<i64>(0)).unwrap();
+        }
+        assert_eq!(seen, 1 + 2 + 3);
+        let ids: Vec<i64> = db.query_map("SELECT id FROM dst ORDER BY id", (), |r| r.get(0)).unwrap();
+        assert_eq!(ids, [10, 20, 30]);
+    }
+
+    #[test]
+    fn a_failed_statement_aborts_the_transaction_until_a_savepoint_is_rolled_back_to() {
+        let Some((db, _)) = session("a_failed_statement_aborts_the_transaction_until_a_savepoint_is_rolled_back_to")
+        else {
+            return;
+        };
+        db.execute_batch("CREATE TABLE k(id bigint PRIMARY KEY)").unwrap();
+        db.begin(Begin::Immediate).unwrap();
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap();
+        db.savepoint("item").unwrap();
+        let dup = db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        assert_eq!(dup.kind(), ErrorKind::Constraint);
+        // PostgreSQL's rule, unlike SQLite's: nothing more runs in the transaction...
+        let aborted = db.execute("INSERT INTO k VALUES (2)", ()).unwrap_err();
+        assert!(aborted.to_string().starts_with("current transaction is aborted"), "{aborted}");
+        // ...until the savepoint is rolled back to; then it goes on.
+        db.rollback_to("item").unwrap();
+        db.release("item").unwrap();
+        db.execute("INSERT INTO k VALUES (2)", ()).unwrap();
+        db.commit().unwrap();
+        let ids: Vec<i64> = db.query_map("SELECT id FROM k ORDER BY id", (), |r| r.get(0)).unwrap();
+        assert_eq!(ids, [1, 2]);
+
+        // Without a savepoint rolled back to, COMMIT is refused and says the work was rolled back
+        // (PostgreSQL itself would answer COMMIT with a silent ROLLBACK).
+        db.begin(Begin::Deferred).unwrap();
+        db.execute("INSERT INTO k VALUES (3)", ()).unwrap();
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        let commit = db.commit().unwrap_err();
+        assert!(commit.to_string().starts_with("the transaction was rolled back, not committed"), "{commit}");
+        assert!(db.is_autocommit());
+        assert_eq!(db.query_row("SELECT count(*) FROM k", (), |r| r.get::<i64>(0)).unwrap(), 2);
+        // A failure outside a transaction leaves nothing to recover.
+        db.execute("INSERT INTO k VALUES (1)", ()).unwrap_err();
+        db.execute("INSERT INTO k VALUES (4)", ()).unwrap();
+    }
+
+    #[test]
+    fn changes_counts_the_last_statement() {
+        let Some((db, _)) = session("changes_counts_the_last_statement") else { return };
+        db.execute_batch("CREATE TABLE c(id bigint, n bigint)").unwrap();
+        assert_eq!(db.changes(), 0);
+        db.execute("INSERT INTO c SELECT g, 0 FROM generate_series(1, 5) g", ()).unwrap();
+        assert_eq!(db.changes(), 5);
+        assert_eq!(db.execute("UPDATE c SET n = 1 WHERE id <= ?1", [3]).unwrap(), 3);
+        assert_eq!(db.changes(), 3);
+        assert_eq!(db.execute("DELETE FROM c WHERE id > 100", ()).unwrap(), 0);
+        assert_eq!(db.changes(), 0);
+    }
+
+    #[test]
+    fn the_statement_cache_is_bounded_and_reused() {
+        let Some((db, _)) = session("the_statement_cache_is_bounded_and_reused") else { return };
+        let p = pg(&db);
+        p.set_cache_capacity(2);
+        let run = |sql: &str| db.prepare_cached(sql).unwrap().query_row([1], |r| r.get::<i64>(0)).unwrap();
+        let (a, b, c) = ("SELECT ?1 + 0", "SELECT ?1 + 1", "SELECT ?1 + 2");
+        let start = p.prepares();
+        assert_eq!(run(a), 1);
+        assert_eq!(run(a), 1);
+        assert_eq!(p.prepares() - start, 1, "the second use comes from the cache");
+        assert_eq!((run(b), run(c)), (2, 3));
+        assert_eq!(p.prepares() - start, 3);
+        assert_eq!(p.cached(), 2, "bounded");
+        // `a` was the least recently used: evicted, prepared again (evicting `b`); `c` stays.
+        assert_eq!(run(a), 1);
+        assert_eq!(p.prepares() - start, 4);
+        assert_eq!(run(c), 3);
+        assert_eq!(p.prepares() - start, 4);
+        assert_eq!(run(b), 2);
+        assert_eq!(p.prepares() - start, 5);
+        // An uncached prepare uses the cache when the text is there, and does not fill it.
+        assert_eq!(db.query_row(b, [1], |r| r.get::<i64>(0)).unwrap(), 2);
+        assert_eq!(p.prepares() - start, 5);
+        assert_eq!(db.query_row("SELECT ?1 + 3", [1], |r| r.get::<i64>(0)).unwrap(), 4);
+        assert_eq!(p.prepares() - start, 6);
+        assert_eq!(p.cached(), 2);
+    }
+
+    #[test]
+    fn errors_take_their_kind_from_the_sqlstate() {
+        let Some((db, url)) = session("errors_take_their_kind_from_the_sqlstate") else { return };
+        let raise = |code: &str| {
+            db.execute_batch(&format!(
+                "DO $$ BEGIN RAISE EXCEPTION 'raised %', '{code}' USING ERRCODE = '{code}'; END $$"
+            ))
+            .unwrap_err()
+        };
+        for (code, kind) in [
+            ("23505", ErrorKind::Constraint),
+            ("23503", ErrorKind::Constraint),
+            ("40001", ErrorKind::Serialization),
+            ("40P01", ErrorKind::Serialization),
+            ("55P03", ErrorKind::Busy),
+            ("57014", ErrorKind::Interrupted),
+            ("08006", ErrorKind::Unavailable),
+            ("57P01", ErrorKind::Unavailable),
+            ("42601", ErrorKind::Other),
+            ("P0001", ErrorKind::Other),
+        ] {
+            let e = raise(code);
+            assert_eq!((code, e.kind()), (code, kind));
+            assert_eq!(e.to_string(), format!("raised {code}"));
+        }
+        // The settings every session runs with.
+        let show = |name: &str| db.query_row(&format!("SHOW {name}"), (), |r| r.get::<String>(0)).unwrap();
+        assert_eq!(show("lock_timeout"), "5s");
+        assert_eq!(show("idle_in_transaction_session_timeout"), "10min");
+        assert_eq!(show("application_name"), "pchat");
+        // A real lock wait past lock_timeout is Busy.
+        db.execute_batch("CREATE TABLE l(id bigint PRIMARY KEY); INSERT INTO l VALUES (1)").unwrap();
+        let other = Db::open_postgres(&url).unwrap();
+        other.begin(Begin::Immediate).unwrap();
+        other.execute("UPDATE l SET id = 1", ()).unwrap();
+        db.execute_batch("SET lock_timeout = '50ms'").unwrap();
+        let busy = db.execute("UPDATE l SET id = 2", ()).unwrap_err();
+        assert_eq!(busy.kind(), ErrorKind::Busy, "{busy}");
+        other.rollback().unwrap();
+        // A NOT NULL violation, with the server's detail.
+        db.execute_batch("CREATE TABLE nn(id bigint NOT NULL)").unwrap();
+        let e = db.execute("INSERT INTO nn VALUES (?1)", [Value::Null]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Constraint);
+        assert!(e.to_string().starts_with("null value in column \"id\""), "{e}");
+    }
+
+    #[test]
+    fn a_server_that_is_not_there_is_unavailable() {
+        // A port nothing listens on (taken, then let go).
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let e = Db::open_postgres(&format!("postgres://pchat@127.0.0.1:{port}/pchat")).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        let e = Db::open_postgres("postgres://pchat@127.0.0.1:notaport/x").err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Other, "{e}");
+        let Some((db, url)) = session("a_server_that_is_not_there_is_unavailable") else { return };
+        let (base, query) = url.split_once('?').map_or((url.as_str(), ""), |(b, q)| (b, q));
+        let name = base.rsplit('/').next().unwrap();
+        let missing = format!(
+            "{}pchat_no_such_database{}{query}",
+            &base[..base.len() - name.len()],
+            if query.is_empty() { "" } else { "?" }
+        );
+        let e = Db::open_postgres(&missing).err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+        // A session whose server ended it.
+        let pid: i64 = db.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)).unwrap();
+        connect(&url).execute("SELECT pg_terminate_backend($1)", &[&(pid as i32)]).unwrap();
+        let e = db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    }
+
+    #[test]
+    fn the_interrupt_handle_cancels_a_running_statement() {
+        let Some((db, url)) = session("the_interrupt_handle_cancels_a_running_statement") else { return };
+        let pid: i64 = db.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)).unwrap();
+        let handle = db.interrupt_handle();
+        let watcher = std::thread::spawn(move || {
+            // Cancel once the statement is seen running, as a signal would arrive mid-statement.
+            let mut c = connect(&url);
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let running: bool = c
+                    .query_one(
+                        "SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+                         WHERE pid = $1 AND state = 'active' AND query LIKE '%pg_sleep%')",
+                        &[&(pid as i32)],
+                    )
+                    .unwrap()
+                    .get(0);
+                if running {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the statement never ran");
+            }
+            handle.interrupt();
+        });
+        db.begin(Begin::Deferred).unwrap();
+        let started = Instant::now();
+        let e = db.execute("SELECT pg_sleep(30)", ()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Interrupted, "{e}");
+        assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+        watcher.join().unwrap();
+        // The interrupted transaction is rolled back and the session goes on.
+        db.rollback().unwrap();
+        assert_eq!(db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap(), 1);
+    }
+}
