@@ -98,10 +98,10 @@ pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: Target<'_>, to: Targe
                 "INSERT INTO {{to}}.{table} SELECT t.* FROM {{from}}.{table} t JOIN {{from}}.{parent} p ON p.id = t.{key} WHERE p.pool = ?1"
             ),
         };
-        route_across(c, from, to, &sql).execute([pool])?;
+        route_across(c, from, to, &sql)?.execute([pool])?;
     }
     route(c, to, "DELETE FROM {db}.pool_sync WHERE pool = ?1").execute([pool])?;
-    route_across(c, from, to, &rows_of_pool("pool_sync")).execute([pool])?;
+    route_across(c, from, to, &rows_of_pool("pool_sync"))?.execute([pool])?;
     Ok(())
 }
 

@@ -47,7 +47,16 @@ pub fn route<'c, 's>(db: &'c Db, target: Target<'_>, sql: &'s str) -> Routed<'c,
         // never input, so it is spelt into the text rather than bound. A text without `{db}`
         // (a central statement) is not copied.
         Db::Sqlite(_) => Routed { db, sql: spell(sql, target.sqlite_schema()) },
+        // A PostgreSQL connection is one database: the statement runs there with `{db}.`
+        // dropped. Choosing the copy's session from the target is step 3 of the port (the store
+        // holds one session per database then); until it does, the caller passes that session.
+        Db::Pg(_) => Routed { db, sql: spell_dropped(sql) },
     }
+}
+
+/// `sql` with every `{db}.` removed (a PostgreSQL session is the database itself).
+fn spell_dropped(sql: &str) -> Cow<'_, str> {
+    if sql.contains("{db}.") { Cow::Owned(sql.replace("{db}.", "")) } else { Cow::Borrowed(sql) }
 }
 
 /// `sql` with every `{db}` replaced by `schema`, in one pass, and not copied when it has none.
@@ -87,12 +96,15 @@ fn spell<'s>(sql: &'s str, schema: &str) -> Cow<'s, str> {
 /// are attached to. PostgreSQL has no statement spanning two databases: there `copy_pool_with`
 /// becomes a streamed copy, `COPY (SELECT …) TO STDOUT` on the source's session into `COPY t
 /// FROM STDIN` on the target's, table by table in `COPY_ORDER`, and this function goes.
-pub fn route_across<'c>(db: &'c Db, from: Target<'_>, to: Target<'_>, sql: &str) -> Routed<'c, 'static> {
+pub fn route_across<'c>(db: &'c Db, from: Target<'_>, to: Target<'_>, sql: &str) -> db::Result<Routed<'c, 'static>> {
     match db {
-        Db::Sqlite(_) => Routed {
+        Db::Sqlite(_) => Ok(Routed {
             db,
             sql: Cow::Owned(sql.replace("{from}", from.sqlite_schema()).replace("{to}", to.sqlite_schema())),
-        },
+        }),
+        Db::Pg(_) => Err(db::DbError::other(
+            "a statement spanning two databases cannot run on PostgreSQL (a copy there is streamed with COPY)",
+        )),
     }
 }
 
