@@ -194,6 +194,7 @@ mod tests {
             Target::Copy(&primary),
             "INSERT INTO {to}.pool_sync SELECT * FROM {from}.pool_sync WHERE pool = 'marker-backup'",
         )
+        .unwrap()
         .execute(())
         .unwrap();
         store.commit().unwrap();
