@@ -369,6 +369,19 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// Counts of the object just changed, before and after, as given: unlike `record_pairs`, the
+    /// two sides may name different counts (a room's messages before; after, its messages and
+    /// how many the call removed or replaced).
+    pub fn record_counts(&mut self, before: &[(&str, i64)], after: &[(&str, i64)]) {
+        let object = |counts: &[(&str, i64)]| {
+            serde_json::Value::Object(counts.iter().map(|(k, v)| (k.to_string(), (*v).into())).collect()).to_string()
+        };
+        if let Some(last) = self.changed.last_mut() {
+            last.before = Some(object(before));
+            last.after = Some(object(after));
+        }
+    }
+
     /// `record_pairs` of one optional text (None: `$null`), written without building values
     /// (a grant to 100,000 users records one per user).
     pub fn record_text(&mut self, name: &str, before: Option<&str>, after: Option<&str>) {

@@ -300,9 +300,16 @@ impl Bound {
     }
     pub fn date(&self, name: &str) -> Option<DateArg> {
         match self.checked(name, |t| matches!(t, Ty::DateTime)) {
-            Some(Value::Date(d)) => Some(*d),
+            Some(Value::Date(d, _)) => Some(*d),
             _ => None,
         }
+    }
+    /// The instant a DateTime parameter stands for: a date given without a time is the start of
+    /// that day, or its end (23:59:59.999999) for a parameter that ends a range (EndDate). What
+    /// the handlers apply and what the audit trail records (`parameters_json`) both come from here.
+    pub fn instant(&self, name: &str) -> Option<chrono::NaiveDateTime> {
+        let ends = self.cmdlet.param(name).is_some_and(|p| p.ends_range);
+        self.date(name).map(|d| effective(&d, ends))
     }
     pub fn span(&self, name: &str) -> Option<chrono::TimeDelta> {
         match self.checked(name, |t| matches!(t, Ty::TimeSpan)) {
@@ -496,3 +503,8 @@ fn resolve_set(cmdlet: &'static Cmdlet, values: &[(&'static Param, Value)]) -> R
 
 #[cfg(test)]
 mod tests;
+
+/// The instant of a date parameter (see `Bound::instant`).
+pub(crate) fn effective(d: &DateArg, ends_range: bool) -> chrono::NaiveDateTime {
+    if ends_range { d.as_end() } else { d.as_start() }
+}

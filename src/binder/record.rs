@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::Bound;
 use super::value::Value;
+use crate::catalog::Param;
 use crate::values::time::{format_datetime, format_timespan};
 
 fn hex(bytes: &[u8]) -> String {
@@ -19,7 +20,8 @@ fn to_json(value: &Value) -> Json {
         Value::Bool(b) => json!(b),
         Value::Int(i) => json!(i),
         Value::Enum(e) => json!(e),
-        Value::Date(d) => json!(format_datetime(d.at)),
+        // A date alone is widened by `param_json`, which knows the parameter; an instant is itself.
+        Value::Date(d, _) => json!(format_datetime(d.at)),
         Value::Span(s) => json!(format_timespan(*s)),
         Value::List(items) => json!(items),
         Value::Modifier(m) if m.clear => Json::Null,
@@ -57,6 +59,19 @@ fn write_json(out: &mut Vec<u8>, value: &Value) {
     };
 }
 
+/// A parameter's value as recorded: `to_json`, except that a date given without a time records
+/// the text given and the instant it stood for (`Bound::instant`: the start of that day, or its
+/// end for a parameter that ends a range), so a record of `EndDate: "11/30/2026"` says that
+/// messages through 2026-11-30T23:59:59.999999Z were covered.
+fn param_json(p: &Param, value: &Value) -> Json {
+    match value {
+        Value::Date(d, given) if d.date_only => {
+            json!({ "Given": given, "Effective": format_datetime(super::effective(d, p.ends_range)) })
+        }
+        other => to_json(other),
+    }
+}
+
 impl Bound {
     /// `{"Name": value, ...}` of the parameters the call was given (common parameters left out).
     pub fn parameters_json(&self) -> String {
@@ -65,7 +80,7 @@ impl Bound {
         if !names_unique {
             // A JSON map built from the list keeps a repeated name's first place and last value.
             let map: serde_json::Map<String, Json> =
-                self.values.iter().map(|(p, v)| (p.name.to_string(), to_json(v))).collect();
+                self.values.iter().map(|(p, v)| (p.name.to_string(), param_json(p, v))).collect();
             return Json::Object(map).to_string();
         }
         let mut out = Vec::with_capacity(32 + 48 * self.values.len());
@@ -76,7 +91,12 @@ impl Bound {
             }
             let _ = serde_json::to_writer(&mut out, p.name);
             out.push(b':');
-            write_json(&mut out, v);
+            match v {
+                Value::Date(d, _) if d.date_only => {
+                    let _ = serde_json::to_writer(&mut out, &param_json(p, v));
+                }
+                _ => write_json(&mut out, v),
+            }
         }
         out.push(b'}');
         // serde_json writes UTF-8 only.
@@ -87,7 +107,7 @@ impl Bound {
     #[cfg(test)]
     fn parameters_json_tree(&self) -> String {
         let map: serde_json::Map<String, Json> =
-            self.values.iter().map(|(p, v)| (p.name.to_string(), to_json(v))).collect();
+            self.values.iter().map(|(p, v)| (p.name.to_string(), param_json(p, v))).collect();
         Json::Object(map).to_string()
     }
 }
@@ -132,6 +152,42 @@ mod tests {
         let call = crate::binder::Call { positional: vec![], named };
         let bound = crate::binder::bind(&crate::binder::prepare(cmdlet, &call).unwrap(), None).unwrap();
         assert!(bound.values.len() >= 5, "{:?}", bound.values);
+        assert_eq!(bound.parameters_json(), bound.parameters_json_tree());
+    }
+
+    /// A date alone records the text given and the instant it stood for: the start of the day,
+    /// or its end for a parameter that ends a range; an instant records itself. The instant is
+    /// the one the handlers apply (`Bound::instant`).
+    #[test]
+    fn a_date_alone_records_the_text_given_and_the_bound_applied() {
+        use rhai::{Dynamic, Map};
+        let cmdlet = crate::catalog::find("Remove-CsPersistentChatMessage").unwrap();
+        let call = |start: &str, end: &str| {
+            let named: Map = [
+                ("Identity", Dynamic::from("pc01.contoso.com\\FinanceRoom")),
+                ("StartDate", Dynamic::from(start.to_string())),
+                ("EndDate", Dynamic::from(end.to_string())),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.into(), v))
+            .collect();
+            let call = crate::binder::Call { positional: vec![], named };
+            crate::binder::bind(&crate::binder::prepare(cmdlet, &call).unwrap(), None).unwrap()
+        };
+        let bound = call("11/1/2026", "11/30/2026");
+        let recorded: Json = serde_json::from_str(&bound.parameters_json()).unwrap();
+        assert_eq!(recorded["StartDate"], json!({"Given": "11/1/2026", "Effective": "2026-11-01T00:00:00Z"}));
+        assert_eq!(recorded["EndDate"], json!({"Given": "11/30/2026", "Effective": "2026-11-30T23:59:59.999999Z"}));
+        assert_eq!(bound.parameters_json(), bound.parameters_json_tree());
+        let end = bound.instant("EndDate").unwrap();
+        assert_eq!(crate::values::time::format_datetime(end), "2026-11-30T23:59:59.999999Z");
+
+        let bound = call("2026-11-01T08:00:00+01:00", "2026-11-19T00:00:00Z");
+        let recorded: Json = serde_json::from_str(&bound.parameters_json()).unwrap();
+        assert_eq!(
+            (recorded["StartDate"].as_str(), recorded["EndDate"].as_str()),
+            (Some("2026-11-01T07:00:00Z"), Some("2026-11-19T00:00:00Z"))
+        );
         assert_eq!(bound.parameters_json(), bound.parameters_json_tree());
     }
 }

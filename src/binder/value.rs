@@ -25,7 +25,8 @@ pub enum Value {
     Int(i64),
     /// Canonical enum spelling from the catalog.
     Enum(&'static str),
-    Date(DateArg),
+    /// The date and the text it was given as (the audit trail keeps both for a date alone).
+    Date(DateArg, String),
     Span(TimeDelta),
     List(Vec<String>),
     Modifier(ListModifier),
@@ -229,7 +230,10 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
             }
             Value::Span(span)
         }
-        Ty::DateTime => Value::Date(time::parse_datetime(&as_text(p, d)?).map_err(|e| err(p, e))?),
+        Ty::DateTime => {
+            let text = as_text(p, d)?;
+            Value::Date(time::parse_datetime(&text).map_err(|e| err(p, e))?, text)
+        }
         Ty::ListModifier => Value::Modifier(modifier(p, d)?),
         Ty::StringList => Value::List(strings(p, d)?),
         Ty::Credential => {

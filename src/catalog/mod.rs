@@ -289,6 +289,9 @@ pub struct Param {
     pub by_value: bool,
     pub by_property: bool,
     pub range: Option<Range>,
+    /// A DateTime that closes a range: a date given without a time means the end of that day
+    /// (23:59:59.999999), not its start (see `Bound::instant`).
+    pub ends_range: bool,
     pub description: &'static str,
 }
 
@@ -304,6 +307,7 @@ pub const fn param(name: &'static str, ty: Ty, description: &'static str) -> Par
         by_value: false,
         by_property: false,
         range: None,
+        ends_range: false,
         description,
     }
 }
@@ -345,6 +349,11 @@ impl Param {
     }
     pub const fn range(mut self, min: i64, max: i64) -> Self {
         self.range = Some(Range::Int(min, max));
+        self
+    }
+    /// A DateTime parameter that ends a range (see `ends_range`).
+    pub const fn ends_range(mut self) -> Self {
+        self.ends_range = true;
         self
     }
     /// Time-span range in seconds.

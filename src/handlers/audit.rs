@@ -75,8 +75,8 @@ pub fn get(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         actor,
         cmdlet,
         target,
-        from: b.date("StartDate").map(|d| stamp(d.as_start())),
-        to: b.date("EndDate").map(|d| stamp(d.as_end())),
+        from: b.instant("StartDate").map(stamp),
+        to: b.instant("EndDate").map(stamp),
         limit: if post_filter { None } else { limit },
     };
     let records = ctx.store.audit_records(&query)?.into_iter().filter(|r| {

@@ -102,8 +102,8 @@ fn date_query(store: &Store, b: &Bound) -> CmdletResult<(MessageQuery, Option<Cm
         None => (None, None),
     };
     let q = MessageQuery {
-        from: b.date("StartDate").map(|d| micros(d.as_start())),
-        to: b.date("EndDate").map(|d| micros(d.as_end())),
+        from: b.instant("StartDate").map(micros),
+        to: b.instant("EndDate").map(micros),
         sender,
         limit: None,
     };
@@ -199,6 +199,8 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         ctx.unchanged();
         return Ok(Vec::new());
     }
+    // The room's own total, for the record: what it held before and holds after.
+    let held = store.message_totals(&pool.schema, room.id, &MessageQuery::default())?.0;
     let keys: Vec<(i64, i64)> = matched.iter().map(MessageRow::key).collect();
     let bytes: i64 = matched.iter().map(|m| m.size_bytes).sum();
     if deleting {
@@ -207,6 +209,10 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         pd.replace_messages(room.id, &keys, bytes, replacement)?;
     }
     let n = matched.len() as i64;
-    ctx.record_pairs(&[("Messages", Dynamic::from(n), Dynamic::from(if deleting { 0 } else { n }))]);
+    if deleting {
+        ctx.record_counts(&[("Messages", held)], &[("Messages", held - n), ("MessagesRemoved", n)]);
+    } else {
+        ctx.record_counts(&[("Messages", held)], &[("Messages", held), ("MessagesReplaced", n)]);
+    }
     Ok(Vec::new())
 }

@@ -407,10 +407,12 @@ pub fn remove(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let store = ctx.store;
     let (pool, room) = target(store, b)?;
-    let end = b.date("EndDate").map(|d| micros(d.as_end())).unwrap_or(i64::MIN);
+    let end = b.instant("EndDate").map(micros).unwrap_or(i64::MIN);
     let q = MessageQuery { to: Some(end), ..Default::default() };
     let totals = store.message_totals(&pool.schema, room.id, &q)?;
     let count = totals.0;
+    // The room's own total, for the record: what it held before and holds after.
+    let held = store.message_totals(&pool.schema, room.id, &MessageQuery::default())?.0;
     let pd = pool_data(store, &pool)?;
     let target = format!("{} ({} posted on or before {})", identity(&room), plural(count), posted_at_text(end));
     if ctx.should_process_in(&pool, &target)? {
@@ -419,7 +421,7 @@ pub fn clear(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             ctx.unchanged();
         } else {
             pd.clear_messages(room.id, end, totals)?;
-            ctx.record_pairs(&[("Messages", Dynamic::from(totals.0), Dynamic::from(0_i64))]);
+            ctx.record_counts(&[("Messages", held)], &[("Messages", held - count), ("MessagesRemoved", count)]);
         }
     }
     Ok(Vec::new())

@@ -279,3 +279,86 @@ fn message_operations_are_recorded_against_the_room_they_change() {
         assert_eq!(r["Target"], "pc01.contoso.com\\Helpdesk", "{r}");
     }
 }
+
+/// A date given without a time is recorded as what was typed and the instant it stood for (the
+/// end of that day for an EndDate, its start for a StartDate), which is the bound the call
+/// applied; a message operation records the room's messages before and after and how many it
+/// removed or replaced, not only the matched count.
+#[test]
+fn a_date_alone_is_recorded_as_the_bound_applied_and_counts_say_what_the_room_held() {
+    let s = Store::demo();
+    for f in ["1_settings.rhai", "2_rooms.rhai"] {
+        s.run(&["--yes", "run", &format!("{}/tests/fixtures/{f}", common::ROOT)]).ok();
+    }
+    let before = records(&s, "").len();
+    let runbook = format!(
+        r#"
+let r = "{ROOM}";
+for p in [["sip:annb@contoso.com", "a 12-30", "2019-12-30T10:00:00Z"], ["sip:bobk@contoso.com", "b 12-31 midnight", "2019-12-31T00:00:00Z"],
+          ["sip:annb@contoso.com", "c 12-31 late", "2019-12-31T23:30:00Z"], ["sip:bobk@contoso.com", "d 01-01", "2020-01-01T00:00:00Z"],
+          ["sip:annb@contoso.com", "e 01-02", "2020-01-02T09:00:00Z"]] {{
+    send_cs_persistent_chat_message(r, #{{SenderSipAddress: p[0], Message: p[1], PostedAt: p[2]}});
+}}
+let texts = || get_cs_persistent_chat_message(r).map(|m| m.Text);
+let seen = [];
+clear_cs_persistent_chat_room(r, #{{EndDate: "2019-12-31T00:00:00Z", Confirm: false}});
+seen.push(texts.call());
+clear_cs_persistent_chat_room(r, #{{EndDate: "12/31/2019", Confirm: false}});
+seen.push(texts.call());
+remove_cs_persistent_chat_message(#{{Identity: r, StartDate: "1/1/2020", EndDate: "2020-01-01", Confirm: false}});
+seen.push(texts.call());
+remove_cs_persistent_chat_message(#{{Identity: r, EndDate: "1/2/2020", Remove: true, Confirm: false}});
+seen.push(texts.call());
+seen
+"#
+    );
+    let run = s.runbook("retention.rhai", &runbook, &["--json"]).ok();
+    let seen: Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let replaced = "This message was replaced by the Persistent Chat administrator.";
+    assert_eq!(
+        seen,
+        serde_json::json!([["c 12-31 late", "d 01-01", "e 01-02"], ["d 01-01", "e 01-02"], [replaced, "e 01-02"], []]),
+        "the date alone covered the whole day: 23:30 was cleared, 1/1 00:00 was not"
+    );
+    let all = records(&s, "");
+    let mine: Vec<&Value> = all[before..].iter().filter(|r| r["Cmdlet"] != "Send-CsPersistentChatMessage").collect();
+    let shown: Vec<(Value, Value, Value)> =
+        mine.iter().map(|r| (r["Parameters"].clone(), r["Before"].clone(), r["After"].clone())).collect();
+    let json = |v: &str| serde_json::from_str::<Value>(v).unwrap();
+    assert_eq!(
+        shown,
+        [
+            (
+                json(r#"{"Identity": "pc01.contoso.com\\FinanceRoom", "EndDate": "2019-12-31T00:00:00Z"}"#),
+                json(r#"{"Messages": 5}"#),
+                json(r#"{"Messages": 3, "MessagesRemoved": 2}"#)
+            ),
+            (
+                json(
+                    r#"{"Identity": "pc01.contoso.com\\FinanceRoom", "EndDate": {"Given": "12/31/2019", "Effective": "2019-12-31T23:59:59.999999Z"}}"#
+                ),
+                json(r#"{"Messages": 3}"#),
+                json(r#"{"Messages": 2, "MessagesRemoved": 1}"#)
+            ),
+            (
+                json(
+                    r#"{"Identity": "pc01.contoso.com\\FinanceRoom", "StartDate": {"Given": "1/1/2020", "Effective": "2020-01-01T00:00:00Z"}, "EndDate": {"Given": "2020-01-01", "Effective": "2020-01-01T23:59:59.999999Z"}}"#
+                ),
+                json(r#"{"Messages": 2}"#),
+                json(r#"{"Messages": 2, "MessagesReplaced": 1}"#)
+            ),
+            (
+                json(
+                    r#"{"Identity": "pc01.contoso.com\\FinanceRoom", "Remove": true, "EndDate": {"Given": "1/2/2020", "Effective": "2020-01-02T23:59:59.999999Z"}}"#
+                ),
+                json(r#"{"Messages": 2}"#),
+                json(r#"{"Messages": 0, "MessagesRemoved": 2}"#)
+            ),
+        ]
+    );
+    for r in &mine {
+        assert_eq!(r["Target"], "pc01.contoso.com\\FinanceRoom", "{r}");
+    }
+    let (run, v) = verify(&s);
+    assert_eq!((run.code, v["Result"].as_str()), (0, Some("Success")), "{}", run.stderr);
+}

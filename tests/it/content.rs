@@ -378,3 +378,110 @@ fn names_that_differ_in_non_ascii_case_survive_export_and_import() {
         .ok();
     assert_eq!(snapshot(&s), before);
 }
+
+/// Import upserts by name (spec 2.11): a pc01 archive imported on the instance serving pc02
+/// replaces pc02's own room of the same name. What it says beforehand (WhatIf), what it records
+/// and what it reports are what the merge does: created, replaced (naming the room whose
+/// membership changes), unchanged, messages added and skipped.
+#[test]
+fn import_says_what_it_creates_replaces_and_skips_and_names_membership_changes() {
+    let s = Store::demo_full();
+    let dir = s.dir.path().to_string_lossy().into_owned();
+    let audit = |s: &Store| -> Vec<serde_json::Value> {
+        let run = s
+            .run(&["--json", "-c", r#"get_cs_persistent_chat_audit_record(#{Cmdlet: "Import-CsPersistentChatData"})"#])
+            .ok();
+        serde_json::from_str(&run.stdout).expect("JSON")
+    };
+    let import = |instance: &str, zip: &str, extra: &str| {
+        format!(r#"import_cs_persistent_chat_data(#{{DBInstance: "{instance}", FileName: "{dir}/{zip}"{extra}}})"#)
+    };
+    s.c(&format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "Build Status", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"}});
+           export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: "{dir}/rooms.zip", Level: "RoomDirectory"}})"#
+    ))
+    .ok();
+    let before = s.dump();
+    let run = s.c(&import("sql03.contoso.com\\\\rtc", "rooms.zip", ", WhatIf: true")).ok();
+    let line = run.stdout.lines().find(|l| l.starts_with("What if:")).unwrap_or_default().to_string();
+    for part in [
+        r#"on target "sql03.contoso.com\rtc: categories 3 created, 0 replaced, 0 unchanged; rooms 6 created, 1 replaced, 0 unchanged;"#,
+        "; rooms replaced: pc02.contoso.com\\Build Status;",
+        "; membership changes: pc02.contoso.com\\Build Status (Category Engineering → Projects, Members 2 entries → none (open to the whole category scope))",
+    ] {
+        assert!(line.contains(part), "{part}\nin: {line}");
+    }
+    assert_eq!(s.dump(), before, "WhatIf changes nothing");
+    assert!(audit(&s).is_empty());
+
+    s.c(&import("sql03.contoso.com\\\\rtc", "rooms.zip", &format!(r#", Report: "{dir}/import.html""#))).ok();
+    let room = s
+        .c(r#"let r = get_cs_persistent_chat_room("pc02.contoso.com\\Build Status")[0]; `${r.Category}|${r.Members.len()}`"#)
+        .ok();
+    assert_eq!(room.stdout.trim(), "Projects|0", "replaced as the WhatIf said");
+    let records = audit(&s);
+    assert_eq!(records.len(), 1 + 3 + 6 + 1, "the instance, then each object created or replaced");
+    assert_eq!(records[0]["Target"], "sql03.contoso.com\\rtc");
+    assert_eq!(
+        records[0]["After"],
+        serde_json::json!({"CategoriesCreated": 3, "CategoriesReplaced": 0, "RoomsCreated": 6, "RoomsReplaced": 1})
+    );
+    let replaced = records.iter().find(|r| r["Target"] == "pc02.contoso.com\\Build Status").expect("its record");
+    assert_eq!(
+        replaced["Before"]["Members"],
+        serde_json::json!(["OU=Engineering,DC=contoso,DC=com", "OU=Oslo,DC=contoso,DC=com"])
+    );
+    assert_eq!(
+        (&replaced["Before"]["Category"], &replaced["After"]["Category"]),
+        (&"Engineering".into(), &"Projects".into())
+    );
+    assert_eq!(replaced["After"]["Members"], serde_json::json!([]));
+    let report = std::fs::read_to_string(format!("{dir}/import.html")).expect("report");
+    assert!(report.contains("Rooms created: 6; replaced: 1; unchanged: 0"), "{report}");
+    assert!(report.contains("Membership of pc02.contoso.com\\Build Status changed"), "{report}");
+
+    // Again: everything is as archived; nothing is rewritten or recorded.
+    let run = s.c(&import("sql03.contoso.com\\\\rtc", "rooms.zip", ", WhatIf: true")).ok();
+    assert!(
+        run.stdout
+            .contains("categories 0 created, 0 replaced, 3 unchanged; rooms 0 created, 0 replaced, 7 unchanged\""),
+        "{}",
+        run.stdout
+    );
+    let before = s.dump();
+    s.c(&import("sql03.contoso.com\\\\rtc", "rooms.zip", "")).ok();
+    assert_eq!(audit(&s).len(), records.len(), "an import that changes nothing writes no record");
+    assert_eq!(s.dump(), before);
+
+    // Content: a round trip on pc01's own instance skips what is there and adds what was cleared.
+    let count = |s: &Store| -> i64 {
+        s.c(r#"get_cs_persistent_chat_message("pc01.contoso.com\\Helpdesk").len()"#).ok().stdout.trim().parse().unwrap()
+    };
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: "{dir}/all.zip"}})"#
+    ))
+    .ok();
+    let total: i64 = s
+        .c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).reduce(|n, r| n + get_cs_persistent_chat_message(r.Identity).len(), 0)"#)
+        .ok()
+        .stdout
+        .trim()
+        .parse()
+        .unwrap();
+    let held = count(&s);
+    assert!(held > 0 && total > held);
+    s.c(r#"clear_cs_persistent_chat_room("pc01.contoso.com\\Helpdesk", #{EndDate: "2100-01-01", Confirm: false})"#)
+        .ok();
+    let run = s.c(&import("sql01.contoso.com\\\\rtc", "all.zip", ", WhatIf: true")).ok();
+    let expected = format!("; messages {held} added, {} already present (skipped)", total - held);
+    assert!(run.stdout.contains(&expected), "{expected}\nin: {}", run.stdout);
+    assert_eq!(count(&s), 0, "WhatIf added nothing");
+    s.c(&import("sql01.contoso.com\\\\rtc", "all.zip", "")).ok();
+    assert_eq!(count(&s), held);
+    let last = audit(&s).pop().expect("a record");
+    assert_eq!(
+        (last["Target"].as_str(), &last["After"]["MessagesAdded"]),
+        (Some("sql01.contoso.com\\rtc"), &held.into())
+    );
+    assert_eq!(last["After"]["MessagesSkipped"], total - held);
+}

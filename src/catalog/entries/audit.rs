@@ -28,7 +28,8 @@ pub const GET_CS_PERSISTENT_CHAT_AUDIT_RECORD: Cmdlet = Cmdlet {
             "EndDate",
             Ty::DateTime,
             "Only records written on or before this time (UTC; a date without a time covers the whole day).",
-        ),
+        )
+        .ends_range(),
         param(
             "ResultSize",
             Ty::Unlimited,

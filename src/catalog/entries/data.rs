@@ -78,7 +78,7 @@ pub const EXPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
 pub const IMPORT_CS_PERSISTENT_CHAT_DATA: Cmdlet = Cmdlet {
     name: "Import-CsPersistentChatData",
     noun: Noun::Data,
-    synopsis: "Import data produced by the export cmdlet: categories and rooms are upserted by name; messages are appended, skipping those the room already holds (same MessageId posted at the same time).",
+    synopsis: "Import data produced by the export cmdlet: categories and rooms are upserted by name (one the target pool already has of that name is replaced, settings and lists included); messages are appended, skipping those the room already holds (same MessageId posted at the same time). WhatIf, the prompt and the audit say what is created, replaced (by name, with membership changes) and skipped.",
     sets: &["FileName", "ByteInput"],
     params: &[
         param(

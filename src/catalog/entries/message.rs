@@ -30,7 +30,8 @@ pub const REMOVE_CS_PERSISTENT_CHAT_MESSAGE: Cmdlet = Cmdlet {
             "EndDate",
             Ty::DateTime,
             "Only messages posted on or before this date (a date without a time covers the whole day).",
-        ),
+        )
+        .ends_range(),
         param("Filter", Ty::String, "Keywords separated by spaces, matched against the message text as MatchClause says."),
         param(
             "MatchClause",
@@ -121,7 +122,8 @@ pub const GET_CS_PERSISTENT_CHAT_MESSAGE: Cmdlet = Cmdlet {
             "EndDate",
             Ty::DateTime,
             "Only messages posted on or before this date (a date without a time covers the whole day).",
-        ),
+        )
+        .ends_range(),
         param("UserUri", Ty::Sip, "Only messages posted by this user (SIP address)."),
         param(
             "ResultSize",

@@ -327,7 +327,8 @@ pub const CLEAR_CS_PERSISTENT_CHAT_ROOM: Cmdlet = Cmdlet {
             Ty::DateTime,
             "Content posted on or before this date is deleted (a date without a time covers the whole day); later content stays.",
         )
-        .mandatory(),
+        .mandatory()
+        .ends_range(),
     ],
     exclusive: &[],
     should_process: true,

@@ -90,7 +90,7 @@ pub fn export(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let parts = collect(store, &pools.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), scope.as_deref())?;
     // Counting and streaming every message would map whole pool files into this process.
     let _streaming = store.streaming(&parts.iter().map(|p| Target::Copy(&p.target.schema)).collect::<Vec<_>>())?;
-    let from = start.map(|d| micros(d.as_start()));
+    let from = b.instant("StartDate").map(micros);
     let included = parts_of(level);
     let mut messages = 0;
     if included.contains(&CONTENT) {

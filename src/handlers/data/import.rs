@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, BufReader, Read, Seek};
 
-use rhai::Dynamic;
+use rhai::{Dynamic, Map};
 use serde::de::DeserializeOwned;
 use zip::ZipArchive;
 
@@ -17,8 +17,12 @@ use super::{instance_pools, progress, write_report};
 use crate::binder::Bound;
 use crate::catalog::enums::{ExportLevel, Named, PrincipalKind};
 use crate::errors::{CmdletError, CmdletResult};
-use crate::handlers::described::from_archive;
+use crate::handlers::category::identity as category_identity;
+use crate::handlers::chat::Principals;
+use crate::handlers::described::{changed_values, from_archive};
 use crate::handlers::message::pool_data;
+use crate::handlers::room::identity as room_identity;
+use crate::invocation::Changed;
 use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::addin::AddinRow;
@@ -199,21 +203,155 @@ pub fn import(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 fn run<R: Read + Seek>(ctx: &mut Ctx, b: &Bound, mut ar: Archive<R>, targets: &Targets) -> CmdletResult<()> {
     ctx.check_writes(b, &["Report"], &["FileName"])?;
     let plan = validate(ctx.store, &mut ar, targets)?;
-    let target = format!(
-        "{} ({} categories, {} rooms, {} messages)",
-        targets.instance,
-        plan.categories.len(),
-        plan.rooms.len(),
-        plan.messages
-    );
-    if !ctx.should_process(&target)? {
+    // The merge runs first, inside the call's transaction, and what it did is what the WhatIf
+    // line, the prompt and the audit record say: under WhatIf, or when the prompt is declined,
+    // the transaction is rolled back (run_one), so nothing of it stays. No estimate made apart
+    // from the merge can disagree with it.
+    let (report, done) = merge(ctx.store, &mut ar, targets, &plan)?;
+    if !ctx.should_process(&done.summary(&targets.instance))? {
         return Ok(());
     }
-    let report = merge(ctx.store, &mut ar, targets, &plan)?;
+    done.record(ctx, &targets.instance);
     if let Some(path) = b.str("Report") {
         write_report(ctx, path, "Import-CsPersistentChatData", &report)?;
     }
     Ok(())
+}
+
+/// What the merge did, object by object: the WhatIf line, the prompt, the audit records and the
+/// report all say this.
+#[derive(Default)]
+struct Outcome {
+    categories_created: Vec<String>,
+    /// Identity, changed properties before and after.
+    categories_replaced: Vec<(String, Map, Map)>,
+    categories_unchanged: usize,
+    rooms_created: Vec<String>,
+    rooms_replaced: Vec<(String, Map, Map)>,
+    rooms_unchanged: usize,
+    /// Replaced rooms whose membership (Category, Members, Managers, Presenters) changed, each
+    /// with what changed.
+    membership: Vec<(String, String)>,
+    policies_changed: u64,
+    policies_kept: u64,
+    policies_skipped: u64,
+    messages_added: u64,
+    messages_skipped: u64,
+    content: bool,
+}
+
+/// A list's size for the summary.
+fn entries(list: &Dynamic) -> String {
+    match list.read_lock::<rhai::Array>().map(|a| a.len()) {
+        Some(0) | None => "none".into(),
+        Some(1) => "1 entry".into(),
+        Some(n) => format!("{n} entries"),
+    }
+}
+
+impl Outcome {
+    fn changed_anything(&self) -> bool {
+        !(self.categories_created.is_empty()
+            && self.categories_replaced.is_empty()
+            && self.rooms_created.is_empty()
+            && self.rooms_replaced.is_empty()
+            && self.policies_changed == 0
+            && self.messages_added == 0)
+    }
+
+    /// The change of a replaced room's membership, if any: "Members 2 entries → none (the whole
+    /// category scope); Category Engineering → Builds".
+    fn membership_change(old: &Map, new: &Map) -> Option<String> {
+        let mut parts = Vec::new();
+        if let (Some(was), Some(is)) = (old.get("Category"), new.get("Category")) {
+            parts.push(format!("Category {was} → {is}"));
+        }
+        for list in ["Members", "Managers", "Presenters"] {
+            if let (Some(was), Some(is)) = (old.get(list), new.get(list)) {
+                let empty = list == "Members" && entries(is) == "none";
+                let scope = if empty { " (open to the whole category scope)" } else { "" };
+                parts.push(format!("{list} {} → {}{scope}", entries(was), entries(is)));
+            }
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// The target of the WhatIf line and the prompt.
+    fn summary(&self, instance: &str) -> String {
+        let names = |v: &mut dyn Iterator<Item = &String>| v.cloned().collect::<Vec<_>>().join(", ");
+        let mut out = format!(
+            "{instance}: categories {} created, {} replaced, {} unchanged; rooms {} created, {} replaced, {} unchanged",
+            self.categories_created.len(),
+            self.categories_replaced.len(),
+            self.categories_unchanged,
+            self.rooms_created.len(),
+            self.rooms_replaced.len(),
+            self.rooms_unchanged,
+        );
+        if self.content {
+            out += &format!(
+                "; messages {} added, {} already present (skipped)",
+                self.messages_added, self.messages_skipped
+            );
+        }
+        if self.policies_changed + self.policies_kept + self.policies_skipped > 0 {
+            out += &format!(
+                "; policy assignments {} changed, {} already so, {} skipped (unknown user or policy)",
+                self.policies_changed, self.policies_kept, self.policies_skipped
+            );
+        }
+        for (what, list) in [("categories created", &self.categories_created), ("rooms created", &self.rooms_created)] {
+            if !list.is_empty() {
+                out += &format!("; {what}: {}", names(&mut list.iter()));
+            }
+        }
+        if !self.categories_replaced.is_empty() {
+            out += &format!("; categories replaced: {}", names(&mut self.categories_replaced.iter().map(|r| &r.0)));
+        }
+        if !self.rooms_replaced.is_empty() {
+            out += &format!("; rooms replaced: {}", names(&mut self.rooms_replaced.iter().map(|r| &r.0)));
+        }
+        if !self.membership.is_empty() {
+            let each: Vec<String> = self.membership.iter().map(|(room, what)| format!("{room} ({what})")).collect();
+            out += &format!("; membership changes: {}", each.join("; "));
+        }
+        out
+    }
+
+    /// The audit records (after `should_process`, which opened the instance's): the instance's
+    /// with the counts in After, then one per category and room created (as New records them)
+    /// or replaced (its changed properties before and after, as Set records them).
+    fn record(&self, ctx: &mut Ctx, instance: &str) {
+        if !self.changed_anything() {
+            ctx.unchanged();
+            return;
+        }
+        ctx.record_target(instance);
+        let mut counts = vec![
+            ("CategoriesCreated", self.categories_created.len() as i64),
+            ("CategoriesReplaced", self.categories_replaced.len() as i64),
+            ("RoomsCreated", self.rooms_created.len() as i64),
+            ("RoomsReplaced", self.rooms_replaced.len() as i64),
+        ];
+        if self.content {
+            counts.push(("MessagesAdded", self.messages_added as i64));
+            counts.push(("MessagesSkipped", self.messages_skipped as i64));
+        }
+        if self.policies_changed > 0 {
+            counts.push(("PolicyAssignmentsChanged", self.policies_changed as i64));
+        }
+        ctx.record_counts(&[], &counts);
+        if let Some(last) = ctx.changed.last_mut() {
+            last.before = None;
+        }
+        for created in self.categories_created.iter().chain(&self.rooms_created) {
+            ctx.changed.push(Changed { target: created.clone(), before: None, after: None });
+        }
+        for (identity, old, new) in self.categories_replaced.iter().chain(&self.rooms_replaced) {
+            ctx.changed.push(Changed { target: identity.clone(), before: None, after: None });
+            ctx.record_values(old, new);
+        }
+    }
 }
 
 fn validate<R: Read + Seek>(store: &Store, ar: &mut Archive<R>, targets: &Targets) -> CmdletResult<Plan> {
@@ -352,7 +490,9 @@ fn merge<R: Read + Seek>(
     ar: &mut Archive<R>,
     targets: &Targets,
     plan: &Plan,
-) -> CmdletResult<Vec<String>> {
+) -> CmdletResult<(Vec<String>, Outcome)> {
+    let mut done = Outcome { content: ar.has(CONTENT), ..Outcome::default() };
+    let mut names = Principals::new(store, false);
     let mut report = vec![
         format!(
             "Archive: level {}, exported {} from {}",
@@ -360,7 +500,6 @@ fn merge<R: Read + Seek>(
         ),
         format!("Target instance: {}", targets.instance),
     ];
-    let (mut assigned, mut skipped_users) = (0, 0);
     for u in &plan.users {
         let Some(tag) = &u.persistent_chat_policy else { continue };
         let user = match &u.sip_address {
@@ -369,15 +508,21 @@ fn merge<R: Read + Seek>(
         };
         match user.filter(|p| p.kind == PrincipalKind::User) {
             Some(p) if store.tag_policy_exists(tag)? => {
-                store.set_user_policy(p.id, Some(tag))?;
-                assigned += 1;
+                if p.policy.as_deref() == Some(tag.as_str()) {
+                    done.policies_kept += 1;
+                } else {
+                    store.set_user_policy(p.id, Some(tag))?;
+                    done.policies_changed += 1;
+                }
             }
-            _ => skipped_users += 1,
+            _ => done.policies_skipped += 1,
         }
     }
     if !plan.users.is_empty() {
-        report
-            .push(format!("Policy assignments applied: {assigned}; skipped (unknown user or policy): {skipped_users}"));
+        report.push(format!(
+            "Policy assignments changed: {}; already so: {}; skipped (unknown user or policy): {}",
+            done.policies_changed, done.policies_kept, done.policies_skipped
+        ));
     }
     for c in &plan.categories {
         let t = targets.of(&c.persistent_chat_pool_fqdn)?;
@@ -394,12 +539,25 @@ fn merge<R: Read + Seek>(
         row.denied = c.denied_members.clone();
         row.creators = c.creators.clone();
         match &existing {
-            Some(before) => store.update_category(t, before, &row)?,
-            None => store.insert_category(t, &row)?,
+            Some(before) if *before == row => done.categories_unchanged += 1,
+            Some(before) => {
+                store.update_category(t, before, &row)?;
+                let (old, new) = changed_values(before, &row, &mut names);
+                done.categories_replaced.push((category_identity(&row), old, new));
+            }
+            None => {
+                store.insert_category(t, &row)?;
+                done.categories_created.push(category_identity(&row));
+            }
         }
     }
     if !plan.categories.is_empty() {
-        report.push(format!("Categories upserted: {}", plan.categories.len()));
+        report.push(format!(
+            "Categories created: {}; replaced: {}; unchanged: {}",
+            done.categories_created.len(),
+            done.categories_replaced.len(),
+            done.categories_unchanged
+        ));
     }
     for r in &plan.rooms {
         let t = targets.of(&r.persistent_chat_pool_fqdn)?;
@@ -434,18 +592,39 @@ fn merge<R: Read + Seek>(
         row.managers = r.managers.clone();
         row.presenters = r.presenters.clone();
         match &existing {
-            Some(before) => store.update_room(t, before, &row)?,
-            None => store.insert_room(t, &row)?,
+            Some(before) if *before == row => done.rooms_unchanged += 1,
+            Some(before) => {
+                store.update_room(t, before, &row)?;
+                let (old, new) = changed_values(before, &row, &mut names);
+                let id = room_identity(&row);
+                if let Some(what) = Outcome::membership_change(&old, &new) {
+                    done.membership.push((id.clone(), what));
+                }
+                done.rooms_replaced.push((id, old, new));
+            }
+            None => {
+                store.insert_room(t, &row)?;
+                done.rooms_created.push(room_identity(&row));
+            }
         }
     }
     if !plan.rooms.is_empty() {
-        report.push(format!("Rooms upserted: {}", plan.rooms.len()));
+        report.push(format!(
+            "Rooms created: {}; replaced: {}; unchanged: {}",
+            done.rooms_created.len(),
+            done.rooms_replaced.len(),
+            done.rooms_unchanged
+        ));
+        for (room, what) in &done.membership {
+            report.push(format!("Membership of {room} changed: {what}"));
+        }
     }
-    if ar.has(CONTENT) {
+    if done.content {
         let (added, skipped) = merge_messages(store, ar, targets, plan.messages)?;
         report.push(format!("Messages added: {added}; skipped (MessageId already present): {skipped}"));
+        (done.messages_added, done.messages_skipped) = (added, skipped);
     }
-    Ok(report)
+    Ok((report, done))
 }
 
 /// Append the messages of content.json; returns (added, skipped).
