@@ -39,8 +39,8 @@ impl Default for Common {
     }
 }
 
-use crate::values::text::normalize_name as normalize;
 pub use crate::values::text::suggest;
+use crate::values::text::{name_matches, normalize_name as normalize};
 
 /// Every parameter a cmdlet accepts: its own, WhatIf/Confirm when it supports them, the common ones.
 pub fn accepted_params(cmdlet: &'static Cmdlet) -> impl Iterator<Item = &'static Param> {
@@ -54,7 +54,8 @@ pub fn resolve_name(cmdlet: &'static Cmdlet, key: &str) -> Result<&'static Param
     if k.is_empty() {
         return Err(CmdletError::binding("empty parameter name").terminating());
     }
-    let exact = accepted_params(cmdlet).find(|p| normalize(p.name) == k || p.aliases.iter().any(|a| normalize(a) == k));
+    let exact =
+        accepted_params(cmdlet).find(|p| name_matches(p.name, &k) || p.aliases.iter().any(|a| name_matches(a, &k)));
     if let Some(p) = exact {
         return Ok(p);
     }

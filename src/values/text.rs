@@ -22,7 +22,17 @@ pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
 
 /// Lower-case and drop `_` and `-` so `pool_state`, `PoolState` and `poolstate` compare equal.
 pub fn normalize_name(name: &str) -> String {
-    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(|c| c.to_lowercase()).collect()
+    normalized_chars(name).collect()
+}
+
+fn normalized_chars(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().filter(|c| *c != '_' && *c != '-').flat_map(|c| c.to_lowercase())
+}
+
+/// `normalize_name(name) == normalized`, without building the string: every named argument of
+/// every call is matched against the cmdlet's parameter names this way.
+pub fn name_matches(name: &str, normalized: &str) -> bool {
+    normalized_chars(name).eq(normalized.chars())
 }
 
 /// The closest candidate within a small edit distance, for "did you mean".
@@ -130,6 +140,25 @@ pub fn group_thousands(digits: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_matches_exactly_what_it_normalizes_to() {
+        for (name, given) in [
+            ("PersistentChatPoolFqdn", "persistent_chat_pool_fqdn"),
+            ("PoolState", "pool-STATE"),
+            ("Ä_b", "äB"),
+            ("X", "x_"),
+            ("Members", "Member"),
+            ("İ", "i"),
+        ] {
+            assert_eq!(
+                name_matches(name, &normalize_name(given)),
+                normalize_name(name) == normalize_name(given),
+                "{name} {given}"
+            );
+        }
+        assert!(name_matches("PoolState", "poolstate") && !name_matches("PoolState", "poolstat"));
+    }
 
     #[test]
     fn prefixes_never_cut_a_character() {

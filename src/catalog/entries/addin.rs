@@ -40,7 +40,8 @@ pub const NEW_CS_PERSISTENT_CHAT_ADDIN: Cmdlet = Cmdlet {
     synopsis: "Register an add-in (name + URL) on a pool.",
     sets: &[],
     params: &[
-        param("Name", Ty::String, "Name of the add-in; unique per pool ignoring the case of A–Z (docs/limits.md).").mandatory(),
+        param("Name", Ty::String, "Name of the add-in; unique per pool ignoring the case of A–Z (docs/limits.md).")
+            .mandatory(),
         param("Url", Ty::String, "Absolute http or https URL of the web page shown in the client.").mandatory(),
         param(
             "PersistentChatPoolFqdn",

@@ -58,7 +58,8 @@ pub const NEW_CS_PERSISTENT_CHAT_CATEGORY: Cmdlet = Cmdlet {
     synopsis: "Create a category.",
     sets: &[],
     params: &[
-        param("Name", Ty::String, "Name of the category; unique per pool ignoring the case of A–Z (docs/limits.md).").mandatory(),
+        param("Name", Ty::String, "Name of the category; unique per pool ignoring the case of A–Z (docs/limits.md).")
+            .mandatory(),
         param("PersistentChatPoolFqdn", Ty::String, POOL_OPTIONAL),
         param("Description", Ty::String, "Free-text description; default null."),
         param(

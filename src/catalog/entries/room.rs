@@ -128,7 +128,8 @@ pub const NEW_CS_PERSISTENT_CHAT_ROOM: Cmdlet = Cmdlet {
     synopsis: "Create a chat room in a category.",
     sets: &[],
     params: &[
-        param("Name", Ty::String, "Name of the room; unique per pool ignoring the case of A–Z (docs/limits.md).").mandatory(),
+        param("Name", Ty::String, "Name of the room; unique per pool ignoring the case of A–Z (docs/limits.md).")
+            .mandatory(),
         param(
             "Category",
             Ty::String,
