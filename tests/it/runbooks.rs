@@ -244,21 +244,31 @@ fn nightly_export_from_an_instance_that_serves_no_pool_fails_and_keeps_the_archi
     );
     assert_eq!(std::fs::read(dir.join("pchat-0.zip")).unwrap(), archive, "the good archive is kept");
     assert_eq!(std::fs::read(dir.join("pchat-0.html")).unwrap(), report, "and its report");
-    // The instance serving the pool now exports it.
-    let run = s.run(&[
-        "run",
-        &script("nightly_export.rhai"),
-        "--arg",
-        &folder,
-        "--arg",
-        "Keep=1",
-        "--arg",
-        "DBInstance=sql02.contoso.com\\rtc",
-    ]);
-    assert!(run.ok().stdout.contains("Exported sql02.contoso.com\\rtc"));
-    assert!(
-        String::from_utf8_lossy(&std::fs::read(dir.join("pchat-0.html")).unwrap()).contains("Pools: pc01.contoso.com")
-    );
+    // The instance serving the pool now exports it; given the pool, the runbook finds it itself.
+    let export = |extra: &[&str]| {
+        let nightly = script("nightly_export.rhai");
+        let mut args = vec!["run", nightly.as_str(), "--arg", folder.as_str(), "--arg", "Keep=1"];
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    for extra in [["--arg", "DBInstance=sql02.contoso.com\\rtc"], ["--arg", "Pool=pc01.contoso.com"]] {
+        assert!(export(&extra).ok().stdout.contains("Exported sql02.contoso.com\\rtc"), "{extra:?}");
+        let report = std::fs::read(dir.join("pchat-0.html")).unwrap();
+        assert!(String::from_utf8_lossy(&report).contains("Pools: pc01.contoso.com"), "{extra:?}");
+    }
+    let archive = std::fs::read(dir.join("pchat-0.zip")).unwrap();
+    for (extra, want) in [
+        (&["--arg", "Pool=pc09.contoso.com"][..], "Get-CsPersistentChatState: NotFound"),
+        (
+            &["--arg", "Pool=pc01.contoso.com", "--arg", "DBInstance=sql02.contoso.com\\rtc"][..],
+            "give Pool or DBInstance, not both",
+        ),
+    ] {
+        let run = export(extra);
+        assert_eq!(run.code, 1, "{extra:?}: {}{}", run.stdout, run.stderr);
+        assert!(run.stderr.contains(want) && !run.stdout.contains("Exported"), "{extra:?}: {}", run.stderr);
+    }
+    assert_eq!(std::fs::read(dir.join("pchat-0.zip")).unwrap(), archive, "a failed run writes nothing");
 }
 
 #[test]
