@@ -151,12 +151,27 @@ fn detection() {
 
 #[test]
 fn incomplete_input_continues() {
-    for ps in
-        ["Get-CsService |", "Get-CsService `", "Get-CsService | Where-Object {", "Get-CsAdPrincipal \"x", "Get-X -A a,"]
-    {
+    for ps in [
+        "Get-CsService |",
+        "Get-CsService `",
+        "Get-CsService | Where-Object {",
+        "Get-CsAdPrincipal \"x",
+        "Get-X -A a,",
+        "$note = @\"",
+        "$note = @'  ",
+        "$note = @\"\nbody",
+        "$n = @'\nbody\n '@",
+        "@\"\n",
+    ] {
         assert!(is_incomplete(ps), "{ps}");
     }
-    for ps in ["Get-CsService", "Get-CsService | Where-Object { $_ }", "Get-CsService }"] {
+    for ps in [
+        "Get-CsService",
+        "Get-CsService | Where-Object { $_ }",
+        "Get-CsService }",
+        "$x = @\" text",
+        "$n = @'\nbody\n'@",
+    ] {
         assert!(!is_incomplete(ps), "{ps}");
     }
 }
