@@ -372,6 +372,10 @@ impl<'a> Cursor<'a> {
                         parts.push(RawPart::Var(name, self.pos_of(at)));
                         continue;
                     }
+                    // PowerShell expands these in a string too; refused there as they are outside one.
+                    Some(n @ ('?' | '$' | '^')) => {
+                        return self.unsupported(at, format!("the automatic variable '${n}'"));
+                    }
                     _ => {}
                 }
             }

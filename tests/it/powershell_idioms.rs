@@ -32,3 +32,20 @@ fn exit_codes_are_taken_modulo_256_as_pwsh_does_and_a_wrap_to_success_is_an_erro
         assert!(run.stderr.contains("from 1 to 255"), "{}", run.stderr);
     }
 }
+
+#[test]
+fn dollar_question_mark_in_a_string_is_refused_as_it_is_outside_one_before_anything_runs() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    for line in ["\"ok: $?\"", "\"ok: $($?)\"", "$?"] {
+        let run = ps(&s, &format!("Set-CsPersistentChatRoom -Identity FinanceRoom -Description changed\n{line}\n"));
+        assert_eq!(run.code, 2, "{line}: {}", run.stdout);
+        assert!(
+            run.stderr.contains("not supported in pchat's PowerShell subset: the automatic variable '$?'"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("ok:"), "{}", run.stdout);
+    }
+    assert_eq!(s.dump(), before, "a refused script changed the store");
+}
