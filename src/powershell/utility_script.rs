@@ -58,7 +58,9 @@ pub fn translate(
                     Code::new(format!("ps_cast({}, \"pscustomobject\")", t.expr(&p)?.text), Kind::Value)
                 }
                 ("hashtable", None) => Code::new("#{}", Kind::Value),
-                ("arraylist" | "array", None) => Code::new("[]", Kind::Value),
+                // One object that is an empty list: the output of New-Object is not enumerated, so
+                // `$l = New-Object System.Collections.ArrayList` holds the list, never `$null`.
+                ("arraylist" | "array", None) => Code::new("[[]]", Kind::Array),
                 _ => return Err(PsError::unsupported(format!("New-Object {written} with these parameters"), pos)),
             }
         }
