@@ -153,9 +153,14 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Export-Csv",
         aliases: &["epcsv"],
-        params: &[at(value("Path"), 0), switch("NoTypeInformation"), value("Delimiter"), switch("Force")],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            switch("NoTypeInformation"),
+            value("Delimiter"),
+            switch("Force"),
+        ],
         unsupported: &[
-            "LiteralPath",
             "Append",
             "Encoding",
             "UseCulture",
@@ -223,32 +228,51 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Out-File",
         aliases: &[],
-        params: &[at(value("FilePath"), 0), switch("Append"), value("Encoding"), switch("Force"), value("InputObject")],
-        unsupported: &["NoClobber", "Width", "NoNewline", "LiteralPath"],
+        params: &[
+            at(value("FilePath"), 0),
+            value("LiteralPath"),
+            switch("Append"),
+            value("Encoding"),
+            switch("Force"),
+            value("InputObject"),
+        ],
+        unsupported: &["NoClobber", "Width", "NoNewline"],
     },
     Utility {
         name: "Set-Content",
         aliases: &[],
-        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
-        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            at(value("Value"), 1),
+            value("Encoding"),
+            switch("Force"),
+        ],
+        unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
         name: "Add-Content",
         aliases: &[],
-        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
-        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            at(value("Value"), 1),
+            value("Encoding"),
+            switch("Force"),
+        ],
+        unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
         name: "Get-Content",
         aliases: &["gc", "cat", "type"],
-        params: &[at(value("Path"), 0), switch("Raw"), value("TotalCount"), value("Encoding")],
-        unsupported: &["Tail", "Wait", "ReadCount", "Delimiter", "LiteralPath", "Stream"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), switch("Raw"), value("TotalCount"), value("Encoding")],
+        unsupported: &["Tail", "Wait", "ReadCount", "Delimiter", "Stream"],
     },
     Utility {
         name: "Import-Csv",
         aliases: &["ipcsv"],
-        params: &[at(value("Path"), 0), value("Delimiter"), value("Encoding")],
-        unsupported: &["Header", "UseCulture", "LiteralPath"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), value("Delimiter"), value("Encoding")],
+        unsupported: &["Header", "UseCulture"],
     },
     Utility {
         name: "ConvertFrom-Json",
@@ -259,8 +283,8 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Test-Path",
         aliases: &[],
-        params: &[at(value("Path"), 0), value("PathType")],
-        unsupported: &["Filter", "Include", "Exclude", "IsValid", "LiteralPath", "OlderThan", "NewerThan"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), value("PathType")],
+        unsupported: &["Filter", "Include", "Exclude", "IsValid", "OlderThan", "NewerThan"],
     },
     Utility {
         name: "Get-Member",
@@ -630,12 +654,12 @@ pub fn translate(
         }
         "Export-Csv" => {
             let items = needs_input(u, c, input)?;
-            let (path, _) = value_of("Path").ok_or_else(|| PsError::command("Export-Csv: -Path is required", c.pos))?;
+            let path = super::utility_script::path_value(t, u, c, args, "Path")?;
             let delimiter = match value_of("Delimiter") {
                 Some((e, _)) => t.expr(&e)?.text,
                 None => "\",\"".into(),
             };
-            Ok(Code::new(format!("ps_export_csv({items}, {}, {delimiter})", t.expr(&path)?.text), Kind::Value))
+            Ok(Code::new(format!("ps_export_csv({items}, {path}, {delimiter})"), Kind::Value))
         }
         "Write-Output" => match (value_of("InputObject"), input) {
             (Some((e, _)), _) => t.expr(&e),

@@ -125,29 +125,25 @@ pub fn translate(
         }
         "Out-File" => {
             let items = subject(t, "InputObject", input)?;
-            let (path, _) = required("FilePath")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "FilePath")?;
             check_encoding(args, u)?;
             Code::new(format!("ps_out_file({items}, {path}, {})", switch_on(args, "Append")?), Kind::Value)
         }
         "Set-Content" | "Add-Content" => {
             let items = subject(t, "Value", input)?;
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             check_encoding(args, u)?;
             Code::new(format!("ps_set_content({items}, {path}, {})", u.name == "Add-Content"), Kind::Value)
         }
         "Get-Content" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let total = opt(t, "TotalCount")?;
             check_encoding(args, u)?;
             let raw = switch_on(args, "Raw")?;
             Code::new(format!("ps_get_content({path}, {raw}, {total})"), if raw { Kind::Value } else { Kind::Array })
         }
         "Import-Csv" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let delimiter = match value_of("Delimiter") {
                 Some((e, _)) => t.expr(&e)?.text,
                 None => "\",\"".into(),
@@ -164,8 +160,7 @@ pub fn translate(
             Code::new(format!("ps_from_json({text})"), Kind::Value)
         }
         "Test-Path" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let kind = opt(t, "PathType")?;
             Code::new(format!("ps_test_path({path}, {kind})"), Kind::Bool)
         }
@@ -235,6 +230,26 @@ pub fn translate(
         }
         other => return Err(PsError::unsupported(format!("the command '{other}'"), c.pos)),
     })
+}
+
+/// The file a file cmdlet names, by `-Path` (`-FilePath` for Out-File, also by position) or
+/// `-LiteralPath` (the same here: pchat's paths have no wildcards), as a path on this machine.
+pub(super) fn path_value(
+    t: &mut Translator,
+    u: &Utility,
+    c: &Command,
+    args: &Args,
+    name: &str,
+) -> Result<String, PsError> {
+    let given = |n: &str| get(args, n).and_then(|(v, pos)| v.clone().map(|v| (v, pos)));
+    match (given(name), given("LiteralPath")) {
+        (Some((e, pos)), None) => t.path_arg(&e, u.name, name, pos),
+        (None, Some((e, pos))) => t.path_arg(&e, u.name, "LiteralPath", pos),
+        (Some(_), Some((_, pos))) => {
+            Err(PsError::command(format!("{}: give -{name} or -LiteralPath, not both", u.name), pos))
+        }
+        (None, None) => Err(PsError::command(format!("{}: -{name} is required", u.name), c.pos)),
+    }
 }
 
 /// pchat reads and writes UTF-8 (and reads UTF-16 with its mark); other encodings are refused

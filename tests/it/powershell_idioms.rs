@@ -117,3 +117,131 @@ fn new_object_of_an_unsupported_type_is_refused_before_any_change() {
     assert!(run.stderr.contains("arguments to [System.Collections.ArrayList]::new()"), "{}", run.stderr);
     assert_eq!(s.dump(), before, "a refused script changed the store");
 }
+
+/// Names in `dir` (and its `sub`) that hold a backslash: files a Windows path left behind.
+fn backslash_names(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for d in [dir.to_path_buf(), dir.join("sub")] {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.contains('\\') {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn windows_paths_written_are_read_back_by_every_path_parameter() {
+    let s = Store::demo_full();
+    let dir = s.dir.path();
+    std::fs::create_dir(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("t.ps1"), r#"
+Get-CsPersistentChatRoom | Select-Object Name | Export-Csv -Path .\rooms.csv -NoTypeInformation
+$rows = Import-Csv -Path .\rooms.csv
+"read $($rows.Count) $(Test-Path "$PSScriptRoot\rooms.csv")"
+$rows | Export-Csv "$PSScriptRoot\sub\again.csv" -NoTypeInformation
+"again $((Import-Csv sub\again.csv).Count)"
+"one line" | Out-File -FilePath .\sub\note.txt
+"two" | Add-Content -Path sub\..\sub\note.txt
+"note $((Get-Content sub\note.txt) -join '+')"
+Export-CsPersistentChatData -DBInstance sql01.contoso.com\rtc -FileName .\sub\data.zip -Report "$PSScriptRoot\sub\report.html"
+"zip $(Test-Path -Path .\sub\data.zip) $(Test-Path -LiteralPath sub\report.html)"
+$rows | Export-Csv -LiteralPath .\sub\literal.csv -NoTypeInformation
+"literal $((Get-Content -LiteralPath .\sub\literal.csv).Count)"
+"#).unwrap();
+    let run = s.run_in(dir, &["run", "t.ps1"]);
+    let rooms = s.c("get_cs_persistent_chat_room().len()").ok().stdout.trim().to_string();
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains(&format!("read {rooms} True\n")), "{}", run.stdout);
+    assert!(run.stdout.contains(&format!("again {rooms}\n")), "{}", run.stdout);
+    assert!(run.stdout.contains("note one line+two\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("zip True True\n"), "{}", run.stdout);
+    let lines: usize = rooms.parse::<usize>().unwrap() + 1;
+    assert!(run.stdout.contains(&format!("literal {lines}\n")), "{}", run.stdout);
+    for f in ["rooms.csv", "sub/again.csv", "sub/literal.csv", "sub/note.txt", "sub/data.zip", "sub/report.html"] {
+        assert!(dir.join(f).is_file(), "{f} was not written where the script named it");
+    }
+    assert_eq!(backslash_names(dir), Vec::<String>::new());
+}
+
+#[test]
+fn drive_and_network_paths_are_refused_naming_the_cmdlet_and_parameter_before_any_change() {
+    let s = Store::demo_full();
+    let dir = s.dir.path();
+    let before = s.dump();
+    let change = "Set-CsPersistentChatRoom -Identity FinanceRoom -Description changed\n";
+    for (line, cmdlet, param, name) in [
+        ("Get-CsPersistentChatRoom | Export-Csv -Path C:\\Logs\\rooms.csv", "Export-Csv", "Path", "rooms.csv"),
+        ("Get-CsPersistentChatRoom | Export-Csv C:/Logs/rooms.csv", "Export-Csv", "Path", "rooms.csv"),
+        ("'x' | Out-File \\\\server\\share\\x.txt", "Out-File", "FilePath", "x.txt"),
+        ("'x' | Set-Content -Path D:\\x.txt", "Set-Content", "Path", "x.txt"),
+        ("Import-Csv \\\\server\\share\\users.csv", "Import-Csv", "Path", "users.csv"),
+        ("Get-Content C:\\x.txt", "Get-Content", "Path", "x.txt"),
+        ("Test-Path C:\\x.txt", "Test-Path", "Path", "x.txt"),
+        ("Get-Content -LiteralPath C:\\x.txt", "Get-Content", "LiteralPath", "x.txt"),
+        (
+            "Export-CsPersistentChatData -DBInstance sql01.contoso.com\\rtc -FileName C:\\Logs\\PersistentChatData.zip",
+            "Export-CsPersistentChatData",
+            "FileName",
+            "PersistentChatData.zip",
+        ),
+        (
+            "Export-CsPersistentChatData -DBInstance sql01.contoso.com\\rtc -FileName x.zip -Report \\\\srv\\logs\\r.html",
+            "Export-CsPersistentChatData",
+            "Report",
+            "r.html",
+        ),
+        (
+            "Import-CsPersistentChatData -DBInstance sql01.contoso.com\\rtc -FileName C:\\x.zip",
+            "Import-CsPersistentChatData",
+            "FileName",
+            "x.zip",
+        ),
+    ] {
+        let run = s.run_in(dir, &["run", &write(dir, &format!("{change}{line}\n"))]);
+        assert_eq!(run.code, 2, "{line}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("{cmdlet}: -{param} '")), "{line}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("give a path on this machine instead, such as ./") && run.stderr.contains(name),
+            "{}",
+            run.stderr
+        );
+        let kind = if line.contains("\\\\") { "network (UNC) path" } else { "Windows drive path" };
+        assert!(run.stderr.contains(kind), "{line}: {}", run.stderr);
+    }
+    // Computed at run time: refused when the value is known, the same way, and nothing is written.
+    let run = s.run_in(
+        dir,
+        &["run", &write(dir, "$d = 'C:\\Logs'\nGet-CsPersistentChatRoom | Export-Csv \"$d\\rooms.csv\"\n")],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("Export-Csv: -Path 'C:\\Logs\\rooms.csv' is a Windows drive path (C:)"),
+        "{}",
+        run.stderr
+    );
+    let run = s.run_in(dir, &["run", &write(dir, "$share = '\\\\server\\share'\nExport-CsPersistentChatData -DBInstance sql01.contoso.com\\rtc -FileName \"$share\\x.zip\"\n")]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("Export-CsPersistentChatData: -FileName '\\\\server\\share\\x.zip' is a network (UNC) path"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before, "a refused script changed the store");
+    assert_eq!(backslash_names(dir), Vec::<String>::new());
+    let written: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| !n.to_string_lossy().ends_with(".db") && n != "t.ps1")
+        .collect();
+    assert!(written.is_empty(), "{written:?}");
+}
+
+fn write(dir: &std::path::Path, script: &str) -> String {
+    std::fs::write(dir.join("t.ps1"), script).unwrap();
+    "t.ps1".to_string()
+}
