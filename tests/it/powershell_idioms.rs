@@ -245,3 +245,32 @@ fn write(dir: &std::path::Path, script: &str) -> String {
     std::fs::write(dir.join("t.ps1"), script).unwrap();
     "t.ps1".to_string()
 }
+
+#[test]
+fn messages_tell_a_powershell_user_what_to_write_in_powershell() {
+    let s = Store::demo_full();
+    let before = s.dump();
+    // Confirm: in a .ps1 the switch as PowerShell writes it; in Rhai, the map key.
+    let run = ps(&s, "Clear-CsPersistentChatRoom -Identity FinanceRoom -EndDate 6/30/2020\n");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no one can answer") && run.stderr.contains("add -Confirm:$false, or run pchat with --yes"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("Confirm: false"), "{}", run.stderr);
+    let run =
+        s.runbook("t.rhai", "clear_cs_persistent_chat_room(#{Identity: \"FinanceRoom\", EndDate: \"6/30/2020\"})", &[]);
+    assert!(run.stderr.contains("pass Confirm: false, or run pchat with --yes"), "{}", run.stderr);
+    // A boolean given as text.
+    let run = ps(&s, "Set-CsPersistentChatRoom -Identity FinanceRoom -Disabled \"False\"\n");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot bind parameter 'Disabled': expected $true or $false (or 1 or 0), got \"False\": write -Disabled $false"),
+        "{}",
+        run.stderr
+    );
+    let run = s.c("set_cs_persistent_chat_room(#{Identity: \"FinanceRoom\", Disabled: \"False\"})");
+    assert!(run.stderr.contains("expected true or false, got \"False\""), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+}
