@@ -158,11 +158,11 @@ pub static UTILITIES: &[Utility] = &[
             value("LiteralPath"),
             switch("NoTypeInformation"),
             value("Delimiter"),
+            value("Encoding"),
             switch("Force"),
         ],
         unsupported: &[
             "Append",
-            "Encoding",
             "UseCulture",
             "NoClobber",
             "IncludeTypeInformation",
@@ -655,6 +655,7 @@ pub fn translate(
         "Export-Csv" => {
             let items = needs_input(u, c, input)?;
             let path = super::utility_script::path_value(t, u, c, args, "Path")?;
+            super::utility_script::check_encoding(args, u)?;
             let delimiter = match value_of("Delimiter") {
                 Some((e, _)) => t.expr(&e)?.text,
                 None => "\",\"".into(),

@@ -252,18 +252,36 @@ pub(super) fn path_value(
     }
 }
 
-/// pchat reads and writes UTF-8 (and reads UTF-16 with its mark); other encodings are refused
-/// rather than silently written as UTF-8.
-fn check_encoding(args: &Args, u: &Utility) -> Result<(), PsError> {
+/// The `-Encoding` pchat honours. It writes UTF-8 without a byte-order mark, what pwsh writes for
+/// `UTF8`, `utf8NoBOM` and `Default`: a writer accepts exactly those. A reader recognises a
+/// byte-order mark (UTF-8 or UTF-16) and otherwise reads UTF-8, of which ASCII is a part, so it
+/// also accepts `utf8BOM` and `ASCII`. Any other is refused rather than silently read or written
+/// as UTF-8.
+pub(super) fn check_encoding(args: &Args, u: &Utility) -> Result<(), PsError> {
+    const WRITTEN: &[&str] = &["utf8", "utf8nobom", "default"];
+    const READ: &[&str] = &["utf8", "utf8nobom", "default", "utf8bom", "ascii"];
+    let writes = matches!(u.name, "Out-File" | "Set-Content" | "Add-Content" | "Export-Csv");
     match get(args, "Encoding") {
         Some((Some(Expr::Str(s) | Expr::Bare(s)), pos)) => {
-            if matches!(
-                s.to_ascii_lowercase().as_str(),
-                "utf8" | "utf-8" | "utf8nobom" | "utf8bom" | "default" | "ascii"
-            ) {
+            let accepted = if writes { WRITTEN } else { READ };
+            if accepted.contains(&s.to_ascii_lowercase().as_str()) {
                 Ok(())
+            } else if writes {
+                Err(PsError::command(
+                    format!(
+                        "{}: -Encoding {s} is not what pchat writes (UTF-8 without a byte-order mark); use -Encoding UTF8, utf8NoBOM or Default, or leave it out",
+                        u.name
+                    ),
+                    pos,
+                ))
             } else {
-                Err(PsError::unsupported(format!("{} -Encoding {s} (pchat uses UTF-8)", u.name), pos))
+                Err(PsError::command(
+                    format!(
+                        "{}: -Encoding {s} is not read by pchat (UTF-8, with or without a byte-order mark, and UTF-16 with its mark are recognised); use -Encoding UTF8, utf8NoBOM, utf8BOM, ASCII or Default, or leave it out",
+                        u.name
+                    ),
+                    pos,
+                ))
             }
         }
         Some((_, pos)) => Err(PsError::unsupported(format!("a computed -Encoding for {}", u.name), pos)),

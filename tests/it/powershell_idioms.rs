@@ -274,3 +274,35 @@ fn messages_tell_a_powershell_user_what_to_write_in_powershell() {
     assert!(run.stderr.contains("expected true or false, got \"False\""), "{}", run.stderr);
     assert_eq!(s.dump(), before);
 }
+
+#[test]
+fn encodings_accepted_are_exactly_those_matching_what_pchat_reads_and_writes() {
+    let s = Store::demo_full();
+    let dir = s.dir.path();
+    std::fs::write(
+        dir.join("t.ps1"),
+        "Get-CsPersistentChatCategory | Select-Object Name | Export-Csv -Path cats.csv -NoTypeInformation -Encoding UTF8\n\
+         'é' | Out-File -FilePath a.txt -Encoding utf8NoBOM\n'b' | Add-Content -Path a.txt -Encoding Default\n\
+         \"read $((Import-Csv cats.csv -Encoding utf8BOM).Count) $((Get-Content a.txt -Encoding ASCII) -join '+')\"\n",
+    )
+    .unwrap();
+    let run = s.run_in(dir, &["run", "t.ps1"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let cats = s.c("get_cs_persistent_chat_category().len()").ok().stdout.trim().to_string();
+    assert_eq!(run.stdout, format!("read {cats} é+b\n"));
+    assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), "é\nb\n".as_bytes(), "UTF-8 without a byte-order mark");
+    for (line, says) in [
+        (
+            "Get-CsPersistentChatRoom | Export-Csv x.csv -Encoding Unicode",
+            "Export-Csv: -Encoding Unicode is not what pchat writes (UTF-8 without a byte-order mark); use -Encoding UTF8, utf8NoBOM or Default",
+        ),
+        ("'x' | Out-File x.txt -Encoding utf8BOM", "Out-File: -Encoding utf8BOM is not what pchat writes"),
+        ("'x' | Set-Content x.txt -Encoding ASCII", "Set-Content: -Encoding ASCII is not what pchat writes"),
+        ("Get-Content a.txt -Encoding UTF32", "Get-Content: -Encoding UTF32 is not read by pchat"),
+    ] {
+        let run = s.run_in(dir, &["run", &write(dir, &format!("{line}\n"))]);
+        assert_eq!(run.code, 2, "{line}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{line}: {}", run.stderr);
+        assert!(!dir.join("x.csv").exists() && !dir.join("x.txt").exists());
+    }
+}
