@@ -14,16 +14,22 @@ pub struct UParam {
     pub position: Option<u8>,
     /// A positional script block binds here (rather than to the other parameter at that position).
     pub block: bool,
+    /// Takes the positional arguments left over (ValueFromRemainingArguments), as a list.
+    pub rest: bool,
 }
 
 const fn value(name: &'static str) -> UParam {
-    UParam { name, switch: false, position: None, block: false }
+    UParam { name, switch: false, position: None, block: false, rest: false }
 }
 const fn switch(name: &'static str) -> UParam {
-    UParam { name, switch: true, position: None, block: false }
+    UParam { name, switch: true, position: None, block: false, rest: false }
 }
 const fn at(mut p: UParam, position: u8) -> UParam {
     p.position = Some(position);
+    p
+}
+const fn rest(mut p: UParam) -> UParam {
+    p.rest = true;
     p
 }
 const fn block(mut p: UParam) -> UParam {
@@ -181,7 +187,13 @@ pub static UTILITIES: &[Utility] = &[
         name: "Write-Host",
         aliases: &[],
         // Colours are presentation only: accepted, the text is written as is.
-        params: &[at(value("Object"), 0), switch("NoNewline"), value("ForegroundColor"), value("BackgroundColor")],
+        // `Write-Host $a $b $c` writes the three joined by spaces, as PowerShell does.
+        params: &[
+            rest(at(value("Object"), 0)),
+            switch("NoNewline"),
+            value("ForegroundColor"),
+            value("BackgroundColor"),
+        ],
         unsupported: &["Separator"],
     },
     Utility { name: "Out-Null", aliases: &[], params: &[], unsupported: &["InputObject"] },
@@ -409,6 +421,22 @@ pub fn bind(u: &'static Utility, c: &Command) -> Result<Args, PsError> {
                     },
                 };
                 (p, v, *pos)
+            }
+            Arg::Value(v, vpos) if u.params.iter().any(|p| p.rest && p.position.is_some_and(|k| k < position)) => {
+                // One more value for the parameter that takes the remaining arguments.
+                let p = u.params.iter().find(|p| p.rest).expect("a rest parameter");
+                let Some(slot) = out.iter_mut().find(|(q, _, _)| q.name == p.name) else {
+                    return Err(PsError::command(
+                        format!("{}: a positional argument cannot be bound (too many values)", u.name),
+                        *vpos,
+                    ));
+                };
+                match &mut slot.1 {
+                    Some(Expr::Array(items)) => items.push(v.clone()),
+                    Some(first) => *first = Expr::Array(vec![first.clone(), v.clone()]),
+                    None => slot.1 = Some(v.clone()),
+                }
+                continue;
             }
             Arg::Value(v, vpos) => {
                 let is_block = matches!(v, Expr::Block(_));

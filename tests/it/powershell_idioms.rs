@@ -276,6 +276,13 @@ fn messages_tell_a_powershell_user_what_to_write_in_powershell() {
 }
 
 #[test]
+fn write_host_joins_its_arguments_with_spaces() {
+    let s = Store::empty();
+    let run = ps(&s, "$a = 'rooms:'; $n = 3\nWrite-Host $a $n \"done\" -ForegroundColor Green\nWrite-Host 'x' -NoNewline 'y'\nWrite-Host '!'\nWrite-Host 1,2 3\n").ok();
+    assert_eq!(run.stdout, "rooms: 3 done\nx y!\n1 2 3\n");
+}
+
+#[test]
 fn encodings_accepted_are_exactly_those_matching_what_pchat_reads_and_writes() {
     let s = Store::demo_full();
     let dir = s.dir.path();
