@@ -237,11 +237,13 @@ impl repl::ReplHost for Shell {
         // A Ctrl-C that stopped the last statement does not stop this one. (A run's single
         // statement keeps a signal that came before it started: it stops at once.)
         crate::interrupt::reset();
-        let rhai = if powershell::looks_like_powershell(code) {
+        let is_ps = powershell::looks_like_powershell(code);
+        let rhai = if is_ps {
             powershell::for_engine(code, &self.variables(), |c| self.is_available(c)).map_err(|(message, _)| message)?
         } else {
             code.to_string()
         };
+        let _front_end = is_ps.then(crate::errors::PowerShellRun::start);
         Shell::eval(self, &rhai).map_err(|e| {
             let text = self.describe_error(&e);
             match self.interrupted_note() {
@@ -299,7 +301,9 @@ fn run_unit(shell: &mut Shell, code: &str, file: &Path, atomic: bool, plan: bool
 /// (a `.ps1` runbook); otherwise PowerShell is recognised by its first statement.
 fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Path>) -> i32 {
     let translated;
-    let code = if powershell || powershell::looks_like_powershell(code) {
+    let is_ps = powershell || powershell::looks_like_powershell(code);
+    let _front_end = is_ps.then(crate::errors::PowerShellRun::start);
+    let code = if is_ps {
         match powershell::for_engine(code, &[], |c| shell.is_available(c)) {
             Ok(rhai) => {
                 translated = rhai;

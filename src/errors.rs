@@ -127,3 +127,29 @@ pub fn stopped(done: &str) -> CmdletError {
 pub fn check_stop(done: impl FnOnce() -> String) -> Result<(), CmdletError> {
     if crate::interrupt::requested() { Err(stopped(&done())) } else { Ok(()) }
 }
+
+thread_local! {
+    static POWERSHELL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the code being evaluated as a translated PowerShell script while it lives, so that a
+/// message telling the user what to write says it in PowerShell (`-Confirm:$false`, `$true`)
+/// rather than in Rhai (`Confirm: false`, `true`).
+pub struct PowerShellRun(bool);
+
+impl PowerShellRun {
+    pub fn start() -> PowerShellRun {
+        PowerShellRun(POWERSHELL.with(|r| r.replace(true)))
+    }
+}
+
+impl Drop for PowerShellRun {
+    fn drop(&mut self) {
+        POWERSHELL.with(|r| r.set(self.0));
+    }
+}
+
+/// Is a translated PowerShell script running (see [`PowerShellRun`])?
+pub fn in_powershell() -> bool {
+    POWERSHELL.with(std::cell::Cell::get)
+}

@@ -508,9 +508,16 @@ impl<'a> Ctx<'a> {
         match self.mode {
             PromptMode::AssumeYes => Ok(()),
             PromptMode::Unattended => {
-                let force = if self.cmdlet.param("Force").is_some() { ", Force: true" } else { "" };
+                let has_force = self.cmdlet.param("Force").is_some();
+                // Said in the language the user is writing.
+                let pass = match (crate::errors::in_powershell(), has_force) {
+                    (true, true) => "add -Confirm:$false -Force",
+                    (true, false) => "add -Confirm:$false",
+                    (false, true) => "pass Confirm: false, Force: true",
+                    (false, false) => "pass Confirm: false",
+                };
                 Err(CmdletError::invalid_operation(format!(
-                    "confirmation is required to perform \"{}\" on target \"{target}\"{} but no one can answer (standard input is not a terminal); pass Confirm: false{force}, or run pchat with --yes",
+                    "confirmation is required to perform \"{}\" on target \"{target}\"{} but no one can answer (standard input is not a terminal); {pass}, or run pchat with --yes",
                     self.cmdlet.name,
                     situation.map(|s| format!(" ({s})")).unwrap_or_default()
                 ))

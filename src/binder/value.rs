@@ -185,6 +185,18 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
             Err(_) => match d.as_int() {
                 Ok(0) => Value::Bool(false),
                 Ok(1) => Value::Bool(true),
+                // As PowerShell says it: a text "False" is not a boolean there either.
+                _ if crate::errors::in_powershell() => {
+                    let meant =
+                        d.clone().into_string().ok().and_then(|t| match t.trim().to_ascii_lowercase().as_str() {
+                            "true" => Some("$true"),
+                            "false" => Some("$false"),
+                            _ => None,
+                        });
+                    let sep = if p.ty == Ty::Switch { ":" } else { " " };
+                    let hint = meant.map(|m| format!(": write -{}{sep}{m}", p.name)).unwrap_or_default();
+                    return Err(err(p, format!("expected $true or $false (or 1 or 0), got {}{hint}", describe(d))));
+                }
                 _ => return Err(err(p, format!("expected true or false, got {}", describe(d)))),
             },
         },

@@ -147,20 +147,32 @@ pub fn register(engine: &mut Engine, session: &SharedSession) {
 /// The PowerShell front end's file cmdlets, through the same rules as the Rhai functions above.
 fn register_powershell(engine: &mut Engine, session: &SharedSession) {
     use crate::powershell::{cmdlets, fileio};
+    // The paths arrive through `ps_path` (the translation puts it around every path argument).
     fn read(session: &SharedSession, command: &str, path: &str) -> RhaiResult<String> {
-        let path = fileio::local(path);
         let bytes =
-            session.borrow().files()?.read_bytes(Path::new(&path), MAX_INPUT_BYTES).map_err(|e| fail(command, e))?;
-        fileio::decode(bytes, &path, command).map_err(|e| fail(command, e))
+            session.borrow().files()?.read_bytes(Path::new(path), MAX_INPUT_BYTES).map_err(|e| fail(command, e))?;
+        fileio::decode(bytes, path, command).map_err(|e| fail(command, e))
     }
+    fn ps_path(v: Dynamic, command: &str, param: &str) -> RhaiResult<Dynamic> {
+        if v.is_array() {
+            let items = v.cast::<Array>().into_iter().map(|i| ps_path(i, command, param)).collect::<RhaiResult<_>>()?;
+            return Ok(Dynamic::from_array(items));
+        }
+        if v.is_unit() {
+            return Ok(v);
+        }
+        let written = crate::powershell::runtime::text(v);
+        fileio::ps_path(&written).map(Dynamic::from).map_err(|e| fail(command, format!("-{param} {e}")))
+    }
+    engine.register_fn("ps_path", ps_path);
     let s = session.clone();
     engine.register_fn("ps_out_file", move |items: Array, path: &str, append: bool| {
-        write(&s, "Out-File", &fileio::local(path), cmdlets::out_file_body(items).as_bytes(), append)
+        write(&s, "Out-File", path, cmdlets::out_file_body(items).as_bytes(), append)
     });
     let s = session.clone();
     engine.register_fn("ps_set_content", move |items: Array, path: &str, append: bool| {
         let command = if append { "Add-Content" } else { "Set-Content" };
-        write(&s, command, &fileio::local(path), cmdlets::content_body(items).as_bytes(), append)
+        write(&s, command, path, cmdlets::content_body(items).as_bytes(), append)
     });
     let s = session.clone();
     engine.register_fn("ps_get_content", move |path: &str, raw: bool, total: Dynamic| {
@@ -175,7 +187,7 @@ fn register_powershell(engine: &mut Engine, session: &SharedSession) {
         let kind = (!kind.is_unit()).then(|| crate::powershell::runtime::text(kind).to_ascii_lowercase());
         let files = s.borrow().files()?;
         for p in crate::powershell::runtime::pipe(paths) {
-            let p = fileio::local(&crate::powershell::runtime::text(p));
+            let p = crate::powershell::runtime::text(p);
             let resolved = files.check(Path::new(&p)).map_err(|e| fail("Test-Path", e))?;
             let found = match kind.as_deref() {
                 Some("leaf") => resolved.is_file() || (!resolved.exists() && files.exists(&resolved)),

@@ -5,6 +5,10 @@
 use super::PsError;
 use super::ast::Pos;
 
+/// The error of a here-string whose closing `"@` (or `'@`) has not come yet.
+pub const UNTERMINATED_HERE_STRING: &str =
+    "unterminated here-string: missing the closing \"@ (or '@) at the start of a line";
+
 pub fn is_single_quote(c: char) -> bool {
     matches!(c, '\'' | '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}')
 }
@@ -260,7 +264,11 @@ impl<'a> Cursor<'a> {
         if j < self.end && self.chars[j] == '\r' {
             j += 1;
         }
-        if j >= self.end || self.chars[j] != '\n' {
+        // Nothing after the opening yet: the body is still to come (the REPL reads on).
+        if j >= self.end {
+            return self.eof_err(at, UNTERMINATED_HERE_STRING);
+        }
+        if self.chars[j] != '\n' {
             return self.err(at, "a here-string's opening @\" or @' must end its line");
         }
         let body_start = j + 1;
@@ -284,7 +292,7 @@ impl<'a> Cursor<'a> {
                 None => break,
             }
         }
-        self.eof_err(at, "unterminated here-string: missing the closing \"@ (or '@) at the start of a line")
+        self.eof_err(at, UNTERMINATED_HERE_STRING)
     }
 
     /// The inside of an expandable string: up to the closing quote when `quoted`, else to the end
@@ -363,6 +371,10 @@ impl<'a> Cursor<'a> {
                         flush(&mut parts, &mut text);
                         parts.push(RawPart::Var(name, self.pos_of(at)));
                         continue;
+                    }
+                    // PowerShell expands these in a string too; refused there as they are outside one.
+                    Some(n @ ('?' | '$' | '^')) => {
+                        return self.unsupported(at, format!("the automatic variable '${n}'"));
                     }
                     _ => {}
                 }

@@ -287,9 +287,14 @@ const VERBS: &[&str] = &[
 /// `Verb-Noun` command, a `$variable`, `@(`/`@{` or a `[type]` cast (Rhai has none of them), with
 /// a PowerShell statement keyword in a text that uses `$variables`, with a parenthesised command
 /// (`(Get-CsPersistentChatRoom).Count`), or when strings are piped into a command.
+/// `@"` or `@'` (Rhai has no `@`): a here-string, e.g. piped into a command.
+fn starts_here_string(code: &str) -> bool {
+    code.strip_prefix('@').and_then(|r| r.chars().next()).is_some_and(lexer::is_quote)
+}
+
 pub fn looks_like_powershell(src: &str) -> bool {
     let code = skip_leading_comments(src);
-    if code.starts_with('$') || code.starts_with("@(") || code.starts_with("@{") {
+    if code.starts_with('$') || code.starts_with("@(") || code.starts_with("@{") || starts_here_string(code) {
         return true;
     }
     let word: String = code.chars().take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect();
@@ -420,6 +425,12 @@ pub fn is_incomplete(src: &str) -> bool {
         return true;
     }
     matches!(parser::parse(src), Err(e) if e.incomplete)
+}
+
+/// Does `src` stop inside a here-string (`@"` or `@'` whose closing line has not come)? Its
+/// empty lines are text, so the REPL keeps them rather than submitting on an empty line.
+pub fn in_here_string(src: &str) -> bool {
+    matches!(parser::parse(src), Err(e) if e.incomplete && e.message == lexer::UNTERMINATED_HERE_STRING)
 }
 
 #[cfg(test)]

@@ -578,6 +578,19 @@ impl<'a> Parser<'a> {
                 self.c.i += 1;
             }
             let member = self.c.text(start, self.c.i);
+            // `[System.Collections.ArrayList]::new()`, `[System.Collections.Generic.List[string]]::new()`,
+            // `[hashtable]::new()`: an empty collection, as `[type]@()` / `@{}` give it.
+            if member.eq_ignore_ascii_case("new")
+                && let Some(ty @ ("arraylist" | "hashtable")) = types::cast_type(&written)
+                && self.c.peek() == Some('(')
+            {
+                let args_at = self.c.i;
+                if !self.call_args()?.is_empty() {
+                    return self.c.unsupported(args_at, format!("arguments to [{written}]::new()"));
+                }
+                let empty = if ty == "hashtable" { Expr::Hash(Vec::new()) } else { Expr::Sub(Vec::new()) };
+                return self.postfix(Expr::Cast(ty.to_string(), Box::new(empty)));
+            }
             let Some(ty) = types::static_type(&written) else {
                 return self.c.unsupported(at, format!(".NET static members of [{written}]"));
             };

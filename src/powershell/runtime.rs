@@ -683,6 +683,19 @@ pub fn take_exit_code() -> Option<i32> {
     EXIT_CODE.with(|c| c.borrow_mut().take())
 }
 
+/// The process status of `exit N`: as pwsh on Linux, the code modulo 256 (`exit -1` is 255).
+/// A code that is not 0 but would wrap to 0 (`exit 256`) would report a failure as success, so it
+/// is an error instead (the run then ends with exit code 1).
+fn exit_status(code: i64) -> RhaiResult<i32> {
+    let status = code.rem_euclid(256) as i32;
+    if status == 0 && code != 0 {
+        return fail(format!(
+            "exit {code}: the exit code would wrap to 0 (success) on this system; give a code from 1 to 255 for a failure"
+        ));
+    }
+    Ok(status)
+}
+
 fn now() -> chrono::NaiveDateTime {
     let t = chrono::Utc::now().naive_utc();
     t.with_nanosecond(0).unwrap_or(t)
@@ -770,7 +783,8 @@ fn register_script(engine: &mut Engine) {
         let Ok(c) = super::methods::cast(code.clone(), "int").map(|c| c.as_int().unwrap_or(1)) else {
             return fail(format!("exit: '{}' is not an exit code", text(code)));
         };
-        EXIT_CODE.with(|e| *e.borrow_mut() = Some(c.clamp(0, 255) as i32));
+        let status = exit_status(c)?;
+        EXIT_CODE.with(|e| *e.borrow_mut() = Some(status));
         Ok(())
     });
     engine.register_fn("ps_param_value", move |v: Dynamic, ty: &str, name: &str| {

@@ -23,6 +23,7 @@ pub fn assigned_variables(stmts: &[Stmt], out: &mut Vec<String>) {
             e = inner;
         }
         if let Expr::Var(name, _) = e
+            && !name.eq_ignore_ascii_case("null")
             && !out.iter().any(|n| n.eq_ignore_ascii_case(name))
         {
             out.push(name.clone());
@@ -196,6 +197,12 @@ impl Translator {
             Stmt::Pipeline(p) => {
                 let code = self.pipeline(p)?;
                 self.emit(code)
+            }
+            // `$null = $list.Add(x)`: the value is computed and discarded, as `[void]` does.
+            Stmt::Assign { target: Expr::Var(v, _), op: AssignOp::Set, value, .. }
+                if v.eq_ignore_ascii_case("null") =>
+            {
+                format!("{};", self.value_of(value)?)
             }
             Stmt::Assign { target, pos, op, value } => {
                 let rhs = self.value_of(value)?;

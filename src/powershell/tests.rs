@@ -102,11 +102,18 @@ fn unsupported_constructs_name_the_construct_and_column() {
         ("Get-CsService | Select-Object @{n='x';e={1};q=2}", "the key 'q' in a calculated property", 31),
         ("Remote\\Get-CsService", "commands of the module 'Remote'", 1),
         ("switch -File x.txt { }", "switch -File", 8),
+        ("$?", "the automatic variable '$?'", 1),
+        ("\"ok: $?\"", "the automatic variable '$?'", 6),
+        ("Write-Host \"ok: $($?)\"", "the automatic variable '$?'", 19),
+        ("'a' | % { \"$$\" }", "the automatic variable '$$'", 12),
     ] {
         let e = error(ps);
         assert!(e.starts_with(&format!("not supported in pchat's PowerShell subset: {construct}")), "{ps}: {e}");
         assert!(e.ends_with(&format!("(column {col})")), "{ps}: {e}");
     }
+    // In a here-string too, where the line is the body's.
+    let e = error("$x = @\"\nlast: $^ $$\n\"@");
+    assert!(e.ends_with("the automatic variable '$^' (line 2, column 7)"), "{e}");
 }
 
 #[test]
@@ -151,12 +158,27 @@ fn detection() {
 
 #[test]
 fn incomplete_input_continues() {
-    for ps in
-        ["Get-CsService |", "Get-CsService `", "Get-CsService | Where-Object {", "Get-CsAdPrincipal \"x", "Get-X -A a,"]
-    {
+    for ps in [
+        "Get-CsService |",
+        "Get-CsService `",
+        "Get-CsService | Where-Object {",
+        "Get-CsAdPrincipal \"x",
+        "Get-X -A a,",
+        "$note = @\"",
+        "$note = @'  ",
+        "$note = @\"\nbody",
+        "$n = @'\nbody\n '@",
+        "@\"\n",
+    ] {
         assert!(is_incomplete(ps), "{ps}");
     }
-    for ps in ["Get-CsService", "Get-CsService | Where-Object { $_ }", "Get-CsService }"] {
+    for ps in [
+        "Get-CsService",
+        "Get-CsService | Where-Object { $_ }",
+        "Get-CsService }",
+        "$x = @\" text",
+        "$n = @'\nbody\n'@",
+    ] {
         assert!(!is_incomplete(ps), "{ps}");
     }
 }

@@ -404,12 +404,12 @@ impl Translator {
                     let key = param.map_or_else(|| name.clone(), |p| p.name.to_string());
                     let takes_value = param.is_none_or(|p| p.ty != Ty::Switch);
                     let code = match value {
-                        Some(v) => self.param_value(param, v)?,
+                        Some(v) => self.cs_value(cmdlet, param, v, *pos)?,
                         None if !takes_value => "true".to_string(),
                         None => match args.peek() {
-                            Some(Arg::Value(v, _)) => {
+                            Some(Arg::Value(v, vpos)) => {
                                 args.next();
-                                self.param_value(param, v)?
+                                self.cs_value(cmdlet, param, v, *vpos)?
                             }
                             _ if param.is_none() => "true".to_string(),
                             _ => {
@@ -452,7 +452,7 @@ impl Translator {
             let scalar = matches!(e, Expr::Str(_) | Expr::Expand(_) | Expr::Bare(_) | Expr::Int(_) | Expr::Float(_));
             match candidates.first() {
                 // The first positional stays positional (`f("x", #{...})`), as a Rhai user writes it.
-                Some(p) if i == 0 && scalar => lead.push(self.param_value(Some(p), e)?),
+                Some(p) if i == 0 && scalar => lead.push(self.cs_value(cmdlet, Some(p), e, vpos)?),
                 Some(p) => {
                     if named.iter().any(|(k, _, _)| k.eq_ignore_ascii_case(p.name)) {
                         return Err(PsError::command(
@@ -460,7 +460,7 @@ impl Translator {
                             vpos,
                         ));
                     }
-                    let code = self.param_value(Some(p), e)?;
+                    let code = self.cs_value(cmdlet, Some(p), e, vpos)?;
                     named.push((p.name.to_string(), code, vpos));
                 }
                 // No such position: passed on positionally so the binder reports it.
@@ -518,6 +518,27 @@ impl Translator {
         };
         self.hoist(name.clone());
         rhai_string(&name)
+    }
+
+    /// A value given to a path parameter (`-Path`, `-FilePath`, `-FileName`, `-Report`...), as a
+    /// path on this machine (`fileio::ps_path`): a literal is translated, or refused, now, before
+    /// anything runs; a computed one (`"$PSScriptRoot\rooms.csv"`) when its value is known.
+    pub(super) fn path_arg(&mut self, e: &Expr, command: &str, param: &str, pos: Pos) -> Result<String, PsError> {
+        match e {
+            Expr::Str(s) | Expr::Bare(s) => super::fileio::ps_path(s)
+                .map(|p| rhai_string(&p))
+                .map_err(|m| PsError::command(format!("{command}: -{param} {m}"), pos)),
+            _ => Ok(format!("ps_path({}, {}, {})", self.expr(e)?.text, rhai_string(command), rhai_string(param))),
+        }
+    }
+
+    /// The value of a catalog cmdlet's parameter: a path as [`Self::path_arg`] makes it, any
+    /// other as [`Self::param_value`].
+    fn cs_value(&mut self, cmdlet: &Cmdlet, p: Option<&Param>, e: &Expr, pos: Pos) -> Result<String, PsError> {
+        match p {
+            Some(p) if p.ty == Ty::Path => self.path_arg(e, cmdlet.name, p.name, pos),
+            _ => self.param_value(p, e),
+        }
     }
 
     /// A parameter value, converted as PowerShell's binder would before the value reaches ours:

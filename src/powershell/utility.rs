@@ -14,16 +14,22 @@ pub struct UParam {
     pub position: Option<u8>,
     /// A positional script block binds here (rather than to the other parameter at that position).
     pub block: bool,
+    /// Takes the positional arguments left over (ValueFromRemainingArguments), as a list.
+    pub rest: bool,
 }
 
 const fn value(name: &'static str) -> UParam {
-    UParam { name, switch: false, position: None, block: false }
+    UParam { name, switch: false, position: None, block: false, rest: false }
 }
 const fn switch(name: &'static str) -> UParam {
-    UParam { name, switch: true, position: None, block: false }
+    UParam { name, switch: true, position: None, block: false, rest: false }
 }
 const fn at(mut p: UParam, position: u8) -> UParam {
     p.position = Some(position);
+    p
+}
+const fn rest(mut p: UParam) -> UParam {
+    p.rest = true;
     p
 }
 const fn block(mut p: UParam) -> UParam {
@@ -153,11 +159,16 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Export-Csv",
         aliases: &["epcsv"],
-        params: &[at(value("Path"), 0), switch("NoTypeInformation"), value("Delimiter"), switch("Force")],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            switch("NoTypeInformation"),
+            value("Delimiter"),
+            value("Encoding"),
+            switch("Force"),
+        ],
         unsupported: &[
-            "LiteralPath",
             "Append",
-            "Encoding",
             "UseCulture",
             "NoClobber",
             "IncludeTypeInformation",
@@ -176,7 +187,13 @@ pub static UTILITIES: &[Utility] = &[
         name: "Write-Host",
         aliases: &[],
         // Colours are presentation only: accepted, the text is written as is.
-        params: &[at(value("Object"), 0), switch("NoNewline"), value("ForegroundColor"), value("BackgroundColor")],
+        // `Write-Host $a $b $c` writes the three joined by spaces, as PowerShell does.
+        params: &[
+            rest(at(value("Object"), 0)),
+            switch("NoNewline"),
+            value("ForegroundColor"),
+            value("BackgroundColor"),
+        ],
         unsupported: &["Separator"],
     },
     Utility { name: "Out-Null", aliases: &[], params: &[], unsupported: &["InputObject"] },
@@ -223,32 +240,51 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Out-File",
         aliases: &[],
-        params: &[at(value("FilePath"), 0), switch("Append"), value("Encoding"), switch("Force"), value("InputObject")],
-        unsupported: &["NoClobber", "Width", "NoNewline", "LiteralPath"],
+        params: &[
+            at(value("FilePath"), 0),
+            value("LiteralPath"),
+            switch("Append"),
+            value("Encoding"),
+            switch("Force"),
+            value("InputObject"),
+        ],
+        unsupported: &["NoClobber", "Width", "NoNewline"],
     },
     Utility {
         name: "Set-Content",
         aliases: &[],
-        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
-        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            at(value("Value"), 1),
+            value("Encoding"),
+            switch("Force"),
+        ],
+        unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
         name: "Add-Content",
         aliases: &[],
-        params: &[at(value("Path"), 0), at(value("Value"), 1), value("Encoding"), switch("Force")],
-        unsupported: &["NoNewline", "LiteralPath", "Stream", "PassThru"],
+        params: &[
+            at(value("Path"), 0),
+            value("LiteralPath"),
+            at(value("Value"), 1),
+            value("Encoding"),
+            switch("Force"),
+        ],
+        unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
         name: "Get-Content",
         aliases: &["gc", "cat", "type"],
-        params: &[at(value("Path"), 0), switch("Raw"), value("TotalCount"), value("Encoding")],
-        unsupported: &["Tail", "Wait", "ReadCount", "Delimiter", "LiteralPath", "Stream"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), switch("Raw"), value("TotalCount"), value("Encoding")],
+        unsupported: &["Tail", "Wait", "ReadCount", "Delimiter", "Stream"],
     },
     Utility {
         name: "Import-Csv",
         aliases: &["ipcsv"],
-        params: &[at(value("Path"), 0), value("Delimiter"), value("Encoding")],
-        unsupported: &["Header", "UseCulture", "LiteralPath"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), value("Delimiter"), value("Encoding")],
+        unsupported: &["Header", "UseCulture"],
     },
     Utility {
         name: "ConvertFrom-Json",
@@ -259,8 +295,8 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Test-Path",
         aliases: &[],
-        params: &[at(value("Path"), 0), value("PathType")],
-        unsupported: &["Filter", "Include", "Exclude", "IsValid", "LiteralPath", "OlderThan", "NewerThan"],
+        params: &[at(value("Path"), 0), value("LiteralPath"), value("PathType")],
+        unsupported: &["Filter", "Include", "Exclude", "IsValid", "OlderThan", "NewerThan"],
     },
     Utility {
         name: "Get-Member",
@@ -385,6 +421,22 @@ pub fn bind(u: &'static Utility, c: &Command) -> Result<Args, PsError> {
                     },
                 };
                 (p, v, *pos)
+            }
+            Arg::Value(v, vpos) if u.params.iter().any(|p| p.rest && p.position.is_some_and(|k| k < position)) => {
+                // One more value for the parameter that takes the remaining arguments.
+                let p = u.params.iter().find(|p| p.rest).expect("a rest parameter");
+                let Some(slot) = out.iter_mut().find(|(q, _, _)| q.name == p.name) else {
+                    return Err(PsError::command(
+                        format!("{}: a positional argument cannot be bound (too many values)", u.name),
+                        *vpos,
+                    ));
+                };
+                match &mut slot.1 {
+                    Some(Expr::Array(items)) => items.push(v.clone()),
+                    Some(first) => *first = Expr::Array(vec![first.clone(), v.clone()]),
+                    None => slot.1 = Some(v.clone()),
+                }
+                continue;
             }
             Arg::Value(v, vpos) => {
                 let is_block = matches!(v, Expr::Block(_));
@@ -630,12 +682,13 @@ pub fn translate(
         }
         "Export-Csv" => {
             let items = needs_input(u, c, input)?;
-            let (path, _) = value_of("Path").ok_or_else(|| PsError::command("Export-Csv: -Path is required", c.pos))?;
+            let path = super::utility_script::path_value(t, u, c, args, "Path")?;
+            super::utility_script::check_encoding(args, u)?;
             let delimiter = match value_of("Delimiter") {
                 Some((e, _)) => t.expr(&e)?.text,
                 None => "\",\"".into(),
             };
-            Ok(Code::new(format!("ps_export_csv({items}, {}, {delimiter})", t.expr(&path)?.text), Kind::Value))
+            Ok(Code::new(format!("ps_export_csv({items}, {path}, {delimiter})"), Kind::Value))
         }
         "Write-Output" => match (value_of("InputObject"), input) {
             (Some((e, _)), _) => t.expr(&e),

@@ -58,7 +58,9 @@ pub fn translate(
                     Code::new(format!("ps_cast({}, \"pscustomobject\")", t.expr(&p)?.text), Kind::Value)
                 }
                 ("hashtable", None) => Code::new("#{}", Kind::Value),
-                ("arraylist" | "array", None) => Code::new("[]", Kind::Value),
+                // One object that is an empty list: the output of New-Object is not enumerated, so
+                // `$l = New-Object System.Collections.ArrayList` holds the list, never `$null`.
+                ("arraylist" | "array", None) => Code::new("[[]]", Kind::Array),
                 _ => return Err(PsError::unsupported(format!("New-Object {written} with these parameters"), pos)),
             }
         }
@@ -123,29 +125,25 @@ pub fn translate(
         }
         "Out-File" => {
             let items = subject(t, "InputObject", input)?;
-            let (path, _) = required("FilePath")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "FilePath")?;
             check_encoding(args, u)?;
             Code::new(format!("ps_out_file({items}, {path}, {})", switch_on(args, "Append")?), Kind::Value)
         }
         "Set-Content" | "Add-Content" => {
             let items = subject(t, "Value", input)?;
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             check_encoding(args, u)?;
             Code::new(format!("ps_set_content({items}, {path}, {})", u.name == "Add-Content"), Kind::Value)
         }
         "Get-Content" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let total = opt(t, "TotalCount")?;
             check_encoding(args, u)?;
             let raw = switch_on(args, "Raw")?;
             Code::new(format!("ps_get_content({path}, {raw}, {total})"), if raw { Kind::Value } else { Kind::Array })
         }
         "Import-Csv" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let delimiter = match value_of("Delimiter") {
                 Some((e, _)) => t.expr(&e)?.text,
                 None => "\",\"".into(),
@@ -162,8 +160,7 @@ pub fn translate(
             Code::new(format!("ps_from_json({text})"), Kind::Value)
         }
         "Test-Path" => {
-            let (path, _) = required("Path")?;
-            let path = t.expr(&path)?.text;
+            let path = path_value(t, u, c, args, "Path")?;
             let kind = opt(t, "PathType")?;
             Code::new(format!("ps_test_path({path}, {kind})"), Kind::Bool)
         }
@@ -235,18 +232,56 @@ pub fn translate(
     })
 }
 
-/// pchat reads and writes UTF-8 (and reads UTF-16 with its mark); other encodings are refused
-/// rather than silently written as UTF-8.
-fn check_encoding(args: &Args, u: &Utility) -> Result<(), PsError> {
+/// The file a file cmdlet names, by `-Path` (`-FilePath` for Out-File, also by position) or
+/// `-LiteralPath` (the same here: pchat's paths have no wildcards), as a path on this machine.
+pub(super) fn path_value(
+    t: &mut Translator,
+    u: &Utility,
+    c: &Command,
+    args: &Args,
+    name: &str,
+) -> Result<String, PsError> {
+    let given = |n: &str| get(args, n).and_then(|(v, pos)| v.clone().map(|v| (v, pos)));
+    match (given(name), given("LiteralPath")) {
+        (Some((e, pos)), None) => t.path_arg(&e, u.name, name, pos),
+        (None, Some((e, pos))) => t.path_arg(&e, u.name, "LiteralPath", pos),
+        (Some(_), Some((_, pos))) => {
+            Err(PsError::command(format!("{}: give -{name} or -LiteralPath, not both", u.name), pos))
+        }
+        (None, None) => Err(PsError::command(format!("{}: -{name} is required", u.name), c.pos)),
+    }
+}
+
+/// The `-Encoding` pchat honours. It writes UTF-8 without a byte-order mark, what pwsh writes for
+/// `UTF8`, `utf8NoBOM` and `Default`: a writer accepts exactly those. A reader recognises a
+/// byte-order mark (UTF-8 or UTF-16) and otherwise reads UTF-8, of which ASCII is a part, so it
+/// also accepts `utf8BOM` and `ASCII`. Any other is refused rather than silently read or written
+/// as UTF-8.
+pub(super) fn check_encoding(args: &Args, u: &Utility) -> Result<(), PsError> {
+    const WRITTEN: &[&str] = &["utf8", "utf8nobom", "default"];
+    const READ: &[&str] = &["utf8", "utf8nobom", "default", "utf8bom", "ascii"];
+    let writes = matches!(u.name, "Out-File" | "Set-Content" | "Add-Content" | "Export-Csv");
     match get(args, "Encoding") {
         Some((Some(Expr::Str(s) | Expr::Bare(s)), pos)) => {
-            if matches!(
-                s.to_ascii_lowercase().as_str(),
-                "utf8" | "utf-8" | "utf8nobom" | "utf8bom" | "default" | "ascii"
-            ) {
+            let accepted = if writes { WRITTEN } else { READ };
+            if accepted.contains(&s.to_ascii_lowercase().as_str()) {
                 Ok(())
+            } else if writes {
+                Err(PsError::command(
+                    format!(
+                        "{}: -Encoding {s} is not what pchat writes (UTF-8 without a byte-order mark); use -Encoding UTF8, utf8NoBOM or Default, or leave it out",
+                        u.name
+                    ),
+                    pos,
+                ))
             } else {
-                Err(PsError::unsupported(format!("{} -Encoding {s} (pchat uses UTF-8)", u.name), pos))
+                Err(PsError::command(
+                    format!(
+                        "{}: -Encoding {s} is not read by pchat (UTF-8, with or without a byte-order mark, and UTF-16 with its mark are recognised); use -Encoding UTF8, utf8NoBOM, utf8BOM, ASCII or Default, or leave it out",
+                        u.name
+                    ),
+                    pos,
+                ))
             }
         }
         Some((_, pos)) => Err(PsError::unsupported(format!("a computed -Encoding for {}", u.name), pos)),

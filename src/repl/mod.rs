@@ -85,21 +85,8 @@ pub fn run(host: &mut dyn ReplHost, history_path: Option<PathBuf>) -> anyhow::Re
             Err(ReadlineError::Eof) => break,
             Err(e) => return Err(e.into()),
         };
-        if pending.is_empty() && line.trim().is_empty() {
+        if !take_line(host.engine(), &mut pending, &line) {
             continue;
-        }
-        // An empty line in continuation mode submits what there is (and shows its error).
-        if pending.is_empty() || !line.trim().is_empty() {
-            pending.push_str(&line);
-            let open = if crate::powershell::looks_like_powershell(&pending) {
-                crate::powershell::is_incomplete(&pending)
-            } else {
-                is_incomplete(host.engine(), &pending)
-            };
-            if open {
-                pending.push('\n');
-                continue;
-            }
         }
         let input = std::mem::take(&mut pending);
         let input = input.trim_end();
@@ -175,6 +162,42 @@ fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &Path) -> an
     crate::files::create_private_file(path)?;
     editor.save_history(path)?;
     Ok(())
+}
+
+/// Add a typed line to the pending input: true when the input is now to be evaluated, false
+/// when the REPL reads another line (the input is open: a block, a string, a here-string...).
+/// An empty line in continuation mode submits what there is (and shows its error), except
+/// inside a string spanning lines (a here-string, a Rhai backtick string), whose text it is.
+fn take_line(engine: &Engine, pending: &mut String, line: &str) -> bool {
+    if line.trim().is_empty() {
+        if pending.is_empty() {
+            return false;
+        }
+        if !in_open_string(engine, pending) {
+            return true;
+        }
+    }
+    pending.push_str(line);
+    let open = if crate::powershell::looks_like_powershell(pending) {
+        crate::powershell::is_incomplete(pending)
+    } else {
+        is_incomplete(engine, pending)
+    };
+    if open {
+        pending.push('\n');
+    }
+    !open
+}
+
+/// Does the pending input (which ends with the line break of its last line) stop inside a
+/// string that spans lines?
+fn in_open_string(engine: &Engine, pending: &str) -> bool {
+    if crate::powershell::looks_like_powershell(pending) {
+        return crate::powershell::in_here_string(pending);
+    }
+    matches!(engine.compile(pending), Err(e)
+        if matches!(e.err_type(), ParseErrorType::BadInput(LexError::UnterminatedString))
+            && char_at(pending, e.position()) == Some('`'))
 }
 
 /// Does `input` stop before its end (an open bracket, block, string or a dangling operator), so
@@ -291,6 +314,49 @@ mod tests {
         ] {
             assert!(!incomplete(input), "{input:?} should be submitted");
         }
+    }
+
+    /// Feed lines as the REPL reads them; the inputs submitted, and what is left pending.
+    fn feed(lines: &[&str]) -> (Vec<String>, String) {
+        let engine = Engine::new();
+        let (mut pending, mut submitted) = (String::new(), Vec::new());
+        for line in lines {
+            if take_line(&engine, &mut pending, line) {
+                submitted.push(std::mem::take(&mut pending));
+            }
+        }
+        (submitted, pending)
+    }
+
+    #[test]
+    fn a_here_string_is_read_to_its_closing_line_not_run_line_by_line() {
+        for (open, close) in [("@\"", "\"@"), ("@'", "'@")] {
+            let first = format!("$note = {open}");
+            let body = "Set-CsPersistentChatRoom -Identity FinanceRoom -Description \"from here-string\"";
+            // The body is neither submitted nor run: the input goes on to the closing line.
+            let (submitted, pending) = feed(&[&first, body]);
+            assert!(submitted.is_empty(), "{submitted:?}");
+            assert_eq!(pending, format!("{first}\n{body}\n"));
+            // An empty line inside is text; a line that only starts like the closing does not close.
+            let (submitted, pending) = feed(&[&first, body, "", &format!(" {close}"), "x", close]);
+            assert_eq!(submitted, [format!("{first}\n{body}\n\n {close}\nx\n{close}")], "{pending:?}");
+            assert!(crate::powershell::translate(&submitted[0]).is_ok());
+            // Piped from the start of a line too.
+            let (submitted, _) = feed(&[open, "a", &format!("{close} | Write-Output")]);
+            assert_eq!(submitted.len(), 1);
+        }
+        // Text after the opening on its line is a genuine error, submitted at once to be shown.
+        assert_eq!(feed(&["$x = @\" text"]).0.len(), 1);
+    }
+
+    #[test]
+    fn a_rhai_backtick_string_keeps_its_empty_lines() {
+        let (submitted, pending) = feed(&["let x = `multi", "", "line`;"]);
+        assert_eq!(submitted, ["let x = `multi\n\nline`;"], "{pending:?}");
+        // Outside a string an empty line still submits what there is.
+        let (submitted, _) = feed(&["let x = [1,", ""]);
+        assert_eq!(submitted, ["let x = [1,\n"]);
+        assert_eq!(feed(&["", "  "]).0.len(), 0);
     }
 
     #[test]

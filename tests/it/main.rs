@@ -22,6 +22,7 @@ mod hostile_archives;
 mod input;
 mod interrupts;
 mod powershell;
+mod powershell_idioms;
 mod ps_scripts;
 mod rooms;
 mod runbooks;
