@@ -452,12 +452,31 @@ impl Store {
         use anyhow::Context;
         let path = self.pool_file_path(&plan.target_instance)?.context("the SQL instance has no file")?;
         let source = self.pool_file_path(&plan.source_instance)?.context("the SQL instance has no file")?;
+        // The file in the way may be another store's (two stores in one folder name their files
+        // alike): it is not this repair's to move aside.
+        let owner = self.pool_file_owner()?;
+        if let Ok(found) = super::pool_files::inspect(&path) {
+            if let Some(other) = found.other_store(Some(&owner.id)) {
+                anyhow::bail!("{}", super::pool_files::belongs_to(&path, other));
+            }
+            let recorded: Option<String> = self.db().query_row(
+                "SELECT file_id FROM sql_instances WHERE identity = ?1",
+                [&plan.target_instance],
+                |r| r.get(0),
+            )?;
+            if found.owner.is_none() && recorded.as_deref().is_some_and(|r| r != found.id) {
+                anyhow::bail!(
+                    "the file {} is a pool database that this store did not record and that names no store (made by an earlier pchat): it may be another store's, so it is not moved aside; move it away yourself if no store uses it, or give the SQL instance another File in the topology",
+                    path.display()
+                );
+            }
+        }
         let building = std::path::PathBuf::from(format!("{}.rebuilding", path.display()));
         // Left by a repair that was stopped: never served, only ever written by a repair.
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
-        let id = super::pool_files::create(&building)?;
+        let id = super::pool_files::create(&building, &owner)?;
         {
             let db = db::Db::open_sqlite_rw(&building)?;
             db.execute_batch("PRAGMA foreign_keys = ON")?;

@@ -537,19 +537,29 @@ impl Store {
         }
         self.unavailable.borrow_mut().clear();
         let mut adopted = false;
+        let mut store_id = None;
         for (identity, file, recorded) in instances.iter() {
             let key = identity.to_ascii_lowercase();
             if self.attached.borrow().contains_key(&key) {
                 continue;
             }
             let path = self.dir.join(file);
-            let id = match pool_files::inspect(&path) {
-                Ok(id) => id,
+            let found = match pool_files::inspect(&path) {
+                Ok(found) => found,
                 Err(why) => {
                     self.unavailable.borrow_mut().insert(key, why);
                     continue;
                 }
             };
+            if store_id.is_none() {
+                store_id = Some(self.store_id()?);
+            }
+            if let Some(owner) = found.other_store(store_id.as_ref().and_then(|s| s.as_deref())) {
+                // Never served, whatever this store recorded: another store writes to it.
+                self.unavailable.borrow_mut().insert(key, pool_files::belongs_to(&path, owner));
+                continue;
+            }
+            let id = found.id;
             match recorded {
                 Some(r) if *r != id => {
                     self.unavailable.borrow_mut().insert(
@@ -671,6 +681,26 @@ impl Store {
         self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).map(|a| a.alias.clone())
     }
 
+    /// This store's id (`meta` key `store_id`), written into every pool database file it
+    /// creates; None until it first creates one.
+    pub fn store_id(&self) -> db::Result<Option<String>> {
+        self.meta("store_id")
+    }
+
+    /// This store as the owner of the pool files it creates; gives the store its id when it has
+    /// none yet. Only for a writer's transaction (Publish-CsTopology, a repair).
+    pub(crate) fn pool_file_owner(&self) -> db::Result<pool_files::Owner> {
+        let id = match self.store_id()? {
+            Some(id) => id,
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                self.set_meta("store_id", &id)?;
+                id
+            }
+        };
+        Ok(pool_files::Owner { id, db: self.path.display().to_string() })
+    }
+
     pub fn meta(&self, key: &str) -> db::Result<Option<String>> {
         self.db().query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional()
     }
@@ -729,7 +759,7 @@ mod tests {
         let path = dir.path().join("sub/pchat.db");
         let store = Store::open(&path).unwrap();
         let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
-        assert_eq!(version as usize, schema::CENTRAL.len());
+        assert_eq!(version as usize, schema::sqlite_steps(schema::Database::Central).len());
         let mode: String = store.db().query_row("PRAGMA journal_mode", (), |r| r.get(0)).unwrap();
         assert_eq!(mode, "wal");
         let fk: i64 = store.db().query_row("PRAGMA foreign_keys", (), |r| r.get(0)).unwrap();
@@ -748,6 +778,19 @@ mod tests {
     }
 
     #[test]
+    fn a_store_has_its_own_id_from_creation_and_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pchat.db");
+        let id = Store::open(&path).unwrap().store_id().unwrap().expect("an id at creation");
+        assert_eq!(id.len(), 32);
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.store_id().unwrap().as_deref(), Some(id.as_str()));
+        assert_eq!(store.pool_file_owner().unwrap().id, id);
+        let other = Store::open(&dir.path().join("demo.db")).unwrap().store_id().unwrap();
+        assert_ne!(other.as_deref(), Some(id.as_str()), "two stores in one folder are two stores");
+    }
+
+    #[test]
     fn a_store_or_pool_file_of_a_newer_schema_is_refused_and_left_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("newer.db");
@@ -761,7 +804,7 @@ mod tests {
         assert_eq!(version as usize, newer);
 
         let pool = dir.path().join("pool.db");
-        pool_files::create(&pool).unwrap();
+        pool_files::create(&pool, &pool_files::tests::owner()).unwrap();
         let newer = schema::sqlite_steps(schema::Database::Pool).len() + 1;
         db::Db::open_sqlite(&pool).unwrap().execute_batch(&format!("PRAGMA user_version = {newer}")).unwrap();
         let e = pool_files::inspect(&pool).unwrap_err();
@@ -856,7 +899,7 @@ mod tests {
 
         // A file that is not the one recorded is unavailable, and the pool's writes are refused.
         std::fs::remove_file(&moved).unwrap();
-        crate::store::pool_files::create(&moved).unwrap();
+        crate::store::pool_files::create(&moved, &store.pool_file_owner().unwrap()).unwrap();
         store.begin_attached(true).map_err(|_| ()).unwrap();
         let pool = store.pool(POOL).unwrap().unwrap();
         let target = store.pool_target(&pool).unwrap();

@@ -2,6 +2,10 @@
 //! SQL instance, Repair-CsPersistentChatDatabase rebuilding a lost copy) and writes a random
 //! identity into it; opening never creates, empties or replaces a file. A file that is missing,
 //! empty, damaged or not the one the store recorded is left as it is and reported unavailable.
+//!
+//! A file also names the store it belongs to (the random `store_id` of the central database that
+//! created it): two stores in one folder give the same SQL instance the same file name, and one
+//! must never serve, adopt or replace the other's file.
 
 use std::path::{Path, PathBuf};
 
@@ -28,9 +32,46 @@ pub fn file_key(path: &Path) -> Option<FileKey> {
     m.is_file().then(|| FileKey(m.len(), modified))
 }
 
-/// The identity of the pool database file at `path`, or why it cannot serve as one. An older
-/// file format is upgraded here (schema migration on open); nothing else is written.
-pub fn inspect(path: &Path) -> Result<String, String> {
+/// The store a pool file belongs to: the `store_id` of its central database, and that database's
+/// path when it created the file (shown in messages; a store may have moved since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owner {
+    pub id: String,
+    pub db: String,
+}
+
+/// What a pool database file says of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolFile {
+    /// The file's own identity, written when it was created.
+    pub id: String,
+    /// The store that created it; None for a file made by a pchat from before files named their
+    /// store. Such a file is served only by the store that recorded its identity, and adopted by
+    /// none (it may be another store's: nothing in it says whose).
+    pub owner: Option<Owner>,
+}
+
+impl PoolFile {
+    /// The other store this file belongs to, if it is not the store whose id is `store_id`
+    /// (None: a store that never created a pool file, so no file names it).
+    pub fn other_store(&self, store_id: Option<&str>) -> Option<&Owner> {
+        self.owner.as_ref().filter(|o| Some(o.id.as_str()) != store_id)
+    }
+}
+
+/// Why a store must leave the file at `path` alone: it belongs to the store `owner`.
+pub fn belongs_to(path: &Path, owner: &Owner) -> String {
+    format!(
+        "the file {} belongs to another store (the central database {}, store id {}); a pool database file serves one store only: give this store a folder of its own (--db <another folder>/pchat.db) or give the SQL instance another File in the topology",
+        path.display(),
+        owner.db,
+        owner.id
+    )
+}
+
+/// The identity of the pool database file at `path`, and its store, or why it cannot serve as
+/// one. An older file format is upgraded here (schema migration on open); nothing else is written.
+pub fn inspect(path: &Path) -> Result<PoolFile, String> {
     let shown = path.display();
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
@@ -55,7 +96,12 @@ pub fn inspect(path: &Path) -> Result<String, String> {
         }
         conn.configure()?;
         migrate(&conn, steps)?;
-        conn.query_row("SELECT id FROM pool_file", (), |r| r.get::<String>(0)).optional().map(|id| id.ok_or(None))
+        conn.query_row("SELECT id, store, store_db FROM pool_file", (), |r| {
+            let (store, db): (Option<String>, Option<String>) = (r.get(1)?, r.get(2)?);
+            Ok(PoolFile { id: r.get(0)?, owner: store.map(|id| Owner { id, db: db.unwrap_or_default() }) })
+        })
+        .optional()
+        .map(|file| file.ok_or(None))
     })();
     match opened {
         Ok(Ok(id)) => Ok(id),
@@ -67,9 +113,9 @@ pub fn inspect(path: &Path) -> Result<String, String> {
     }
 }
 
-/// Create a new, empty pool database file at `path` and return its identity. Never replaces a
-/// file: whatever is at `path` must have been moved aside first.
-pub fn create(path: &Path) -> anyhow::Result<String> {
+/// Create a new, empty pool database file at `path`, belonging to the store `owner`, and return
+/// its identity. Never replaces a file: whatever is at `path` must have been moved aside first.
+pub fn create(path: &Path, owner: &Owner) -> anyhow::Result<String> {
     if std::fs::symlink_metadata(path).is_ok() {
         anyhow::bail!("{} already exists; pchat never creates a pool database over a file", path.display());
     }
@@ -78,6 +124,7 @@ pub fn create(path: &Path) -> anyhow::Result<String> {
     conn.configure()?;
     migrate(&conn, schema::sqlite_steps(schema::Database::Pool))
         .with_context(|| format!("cannot create the pool schema in {}", path.display()))?;
+    conn.execute("UPDATE pool_file SET store = ?1, store_db = ?2", [&owner.id, &owner.db])?;
     let id = conn.query_row("SELECT id FROM pool_file", (), |r| r.get(0))?;
     Ok(id)
 }
@@ -124,18 +171,24 @@ pub fn uri_rw(path: &Path) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    pub(crate) fn owner() -> Owner {
+        Owner { id: "0123456789abcdef0123456789abcdef".into(), db: "/data/pchat.db".into() }
+    }
 
     #[test]
     fn files_are_created_once_with_an_identity_and_never_over_another() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sql01 é%?.db");
-        let id = create(&path).unwrap();
+        let id = create(&path, &owner()).unwrap();
         assert_eq!(id.len(), 32);
-        assert_eq!(inspect(&path), Ok(id.clone()));
-        assert!(create(&path).is_err());
-        assert_eq!(inspect(&path), Ok(id), "a refused create leaves the file alone");
+        let file = PoolFile { id: id.clone(), owner: Some(owner()) };
+        assert_eq!(inspect(&path), Ok(file.clone()));
+        let other = Owner { id: "f".repeat(32), db: "/data/demo.db".into() };
+        assert!(create(&path, &other).is_err());
+        assert_eq!(inspect(&path), Ok(file), "a refused create leaves the file alone");
         let conn = Db::open_sqlite_memory().unwrap();
         conn.execute("ATTACH DATABASE ?1 AS p", [uri_rw(&path)]).unwrap();
         let missing = dir.path().join("gone.db");
@@ -157,5 +210,37 @@ mod tests {
         std::fs::remove_file(&path).unwrap();
         Db::open_sqlite(&path).unwrap().execute_batch("CREATE TABLE x(y)").unwrap();
         assert!(inspect(&path).unwrap_err().contains("not a pool database"));
+    }
+
+    #[test]
+    fn a_file_names_the_store_that_created_it_and_is_another_stores_to_every_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sql01.contoso.com-rtc.db");
+        create(&path, &owner()).unwrap();
+        let file = inspect(&path).unwrap();
+        assert_eq!(file.other_store(Some(&owner().id)), None);
+        assert_eq!(file.other_store(Some(&"f".repeat(32))), Some(&owner()));
+        assert_eq!(file.other_store(None), Some(&owner()), "a store without an id created no file");
+        let why = belongs_to(&path, &owner());
+        assert!(
+            why.contains("sql01.contoso.com-rtc.db") && why.contains("/data/pchat.db") && why.contains("--db"),
+            "{why}"
+        );
+    }
+
+    /// A file made before files named their store is upgraded on open and names none: no store
+    /// may take it for its own.
+    #[test]
+    fn a_file_from_before_store_ids_names_no_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let conn = Db::open_sqlite(&path).unwrap();
+        migrate(&conn, schema::released(schema::Database::Pool)).unwrap();
+        let id: String = conn.query_row("SELECT id FROM pool_file", (), |r| r.get(0)).unwrap();
+        drop(conn);
+        let file = inspect(&path).unwrap();
+        assert_eq!(file, PoolFile { id, owner: None });
+        assert_eq!(file.other_store(None), None);
+        assert_eq!(file.other_store(Some(&owner().id)), None);
     }
 }

@@ -326,7 +326,7 @@ ALTER TABLE rooms ADD COLUMN when_created INTEGER;
 ];
 
 /// A step after the baseline.
-#[cfg_attr(not(test), expect(dead_code, reason = "no step after the baseline yet; the first one ends this"))]
+#[cfg_attr(not(test), expect(dead_code, reason = "no PostgreSQL-only step yet"))]
 pub enum Step {
     /// Neutral DDL (see `Dialect::render`), run in both dialects.
     Both(&'static str),
@@ -353,10 +353,22 @@ impl Step {
 }
 
 /// Central steps after the baseline: the first is version `baseline::CENTRAL.version + 1`.
-pub const CENTRAL_LATER: &[Step] = &[];
+pub const CENTRAL_LATER: &[Step] = &[
+    // The store's own id, written into every pool file it creates (`pool_files::Owner`). Given
+    // on open, not by a cmdlet's transaction: a file created by a publish that then failed still
+    // names a store id this store keeps. PostgreSQL stores keep their pools in the database and
+    // get an id when they first need one (`Store::pool_file_owner`).
+    Step::SqliteOnly("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16))));"),
+];
 
 /// Pool steps after the baseline: the first is version `baseline::POOL.version + 1`.
-pub const POOL_LATER: &[Step] = &[];
+pub const POOL_LATER: &[Step] = &[
+    // Which store a pool file belongs to: the random id of the central database that created it
+    // (`meta` key `store_id`) and where that database was then (for messages only). Two stores in
+    // one folder name their files alike; a file of another store is never served or adopted.
+    // Files from before have none: no store adopts them (see `pool_files::PoolFile`).
+    Step::Both("ALTER TABLE pool_file ADD COLUMN store TEXT;\nALTER TABLE pool_file ADD COLUMN store_db TEXT;"),
+];
 
 /// The released SQLite history of a schema.
 pub fn released(db: Database) -> &'static [&'static str] {

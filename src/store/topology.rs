@@ -315,15 +315,21 @@ impl Store {
 
     /// The identity of each SQL instance's file: the recorded one for an instance that keeps its
     /// file (even when the file is lost: only a repair makes it anew), else the file already
-    /// there when it is an intact pool database, else a new file created now. Publishing is the
-    /// only act besides a repair that creates a pool database file.
+    /// there when it is an intact pool database this store created, else a new file created now,
+    /// naming this store. A file of another store, or one that names no store, is refused: two
+    /// stores in one folder give an instance the same file name. Publishing is the only act
+    /// besides a repair that creates a pool database file.
     fn instance_files(&self, spec: &TopologySpec) -> CmdletResult<Vec<Option<String>>> {
         let old: Vec<(String, String, Option<String>)> = self
             .db()
             .prepare("SELECT identity, file, file_id FROM sql_instances")?
             .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<db::Result<_>>()?;
+        // Every file already there is checked before any is created: a refused publish leaves
+        // no new file behind.
         let mut ids = Vec::new();
+        let mut to_create = Vec::new();
+        let owner = self.pool_file_owner()?;
         for s in &spec.sql_instances {
             let kept = old
                 .iter()
@@ -335,17 +341,43 @@ impl Store {
             }
             let path = self.dir.join(&s.file);
             let id = if std::fs::symlink_metadata(&path).is_ok() {
-                super::pool_files::inspect(&path).map_err(|why| {
+                let found = super::pool_files::inspect(&path).map_err(|why| {
                     CmdletError::invalid_operation(format!(
                         "SQL instance {}: {why}; pchat does not create a pool database over a file: move it away or name another file",
                         s.identity
                     ))
-                })?
+                })?;
+                match &found.owner {
+                    // This store's own file, say of an instance it had left out of the topology.
+                    Some(o) if o.id == owner.id => found.id,
+                    Some(o) => {
+                        return Err(CmdletError::invalid_operation(format!(
+                            "SQL instance {}: {}",
+                            s.identity,
+                            super::pool_files::belongs_to(&path, o)
+                        ))
+                        .with_target(&s.identity));
+                    }
+                    None => {
+                        return Err(CmdletError::invalid_operation(format!(
+                            "SQL instance {}: the file {} is a pool database that names no store (made by an earlier pchat), so it may be another store's: two stores in one folder name their files alike; pchat adopts only a file this store created: give this store a folder of its own (--db <another folder>/pchat.db), give the SQL instance another File in the topology, or move the file away if no store uses it",
+                            s.identity,
+                            path.display()
+                        ))
+                        .with_target(&s.identity));
+                    }
+                }
             } else {
-                super::pool_files::create(&path)
-                    .map_err(|e| CmdletError::invalid_operation(format!("SQL instance {}: {e:#}", s.identity)))?
+                to_create.push((ids.len(), s, path));
+                ids.push(None);
+                continue;
             };
             ids.push(Some(id));
+        }
+        for (at, s, path) in to_create {
+            let id = super::pool_files::create(&path, &owner)
+                .map_err(|e| CmdletError::invalid_operation(format!("SQL instance {}: {e:#}", s.identity)))?;
+            ids[at] = Some(id);
         }
         Ok(ids)
     }
@@ -454,6 +486,44 @@ mod tests {
             )
             .unwrap();
         (dir, store)
+    }
+
+    /// Two stores in one folder: a store creates its files naming itself and adopts only its own;
+    /// another store's file, or one naming no store, is refused before any file is created.
+    #[test]
+    fn publishing_adopts_only_this_stores_own_pool_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) =
+            (Store::open(&dir.path().join("demo.db")).unwrap(), Store::open(&dir.path().join("pchat.db")).unwrap());
+        let spec = |files: &[(&str, &str)]| TopologySpec {
+            sip_domains: Vec::new(),
+            sites: Vec::new(),
+            sql_instances: files
+                .iter()
+                .map(|(i, f)| SqlInstanceSpec { identity: i.to_string(), file: f.to_string() })
+                .collect(),
+            pools: Vec::new(),
+        };
+        let both = spec(&[("sql01\\rtc", "sql01.db"), ("sql02\\rtc", "sql02.db")]);
+        let ids = a.instance_files(&both).unwrap();
+        assert!(ids.iter().all(|id| id.as_ref().is_some_and(|id| id.len() == 32)), "{ids:?}");
+        for f in ["sql01.db", "sql02.db"] {
+            let owner = super::super::pool_files::inspect(&dir.path().join(f)).unwrap().owner.unwrap();
+            assert_eq!(Some(owner.id), a.store_id().unwrap());
+        }
+        assert_eq!(a.instance_files(&both).unwrap(), ids, "its own files are adopted again");
+
+        let e =
+            b.instance_files(&spec(&[("sql00\\rtc", "new.db"), ("sql01\\rtc", "sql01.db")])).unwrap_err().to_string();
+        assert!(e.contains("sql01.db belongs to another store") && e.contains("demo.db"), "{e}");
+        assert!(!dir.path().join("new.db").exists(), "a refused publish creates no file");
+
+        let old = dir.path().join("old.db");
+        let conn = db::Db::open_sqlite(&old).unwrap();
+        crate::store::migrate(&conn, crate::store::schema::released(crate::store::schema::Database::Pool)).unwrap();
+        drop(conn);
+        let e = a.instance_files(&spec(&[("sql03\\rtc", "old.db")])).unwrap_err().to_string();
+        assert!(e.contains("old.db is a pool database that names no store"), "{e}");
     }
 
     #[test]

@@ -442,3 +442,57 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
     assert_eq!(std::fs::read(&primary).expect("read"), bytes, "the newer file is left as it was");
     assert_eq!(state(&s, "PoolState"), "Normal");
 }
+
+/// Two stores in one folder (the README's `demo.db` beside `pchat.db`) give the demo topology's
+/// SQL instances the same file names: the second store's publish is refused, names the file and
+/// the store that owns it, and leaves the first store's files and rooms as they were. With files
+/// of its own (`File` in the topology) the second store works beside the first.
+#[test]
+fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
+    let s = Store::demo_full();
+    let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
+    let before_rooms = rooms(&s);
+    assert!(before_rooms.contains("pc01.contoso.com\\"), "{before_rooms}");
+    let before = common::file_states(&s);
+    let other = s.dir.path().join("other.db");
+    let run_other = |code: &str| {
+        common::Run::from(
+            std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+                .arg("--db")
+                .arg(&other)
+                .args(["-c", code])
+                .env_remove("PCHAT_DB")
+                .current_dir(common::ROOT)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("pchat runs"),
+        )
+    };
+    let topology = format!("{}/scripts/demo/topology.json", common::ROOT);
+    let refused = run_other(&format!("publish_cs_topology({topology:?}, #{{Confirm: false}})"));
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    let line = refused.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(line.starts_with("Publish-CsTopology: InvalidOperation: SQL instance sql01.contoso.com\\rtc: "), "{line}");
+    assert!(line.contains("sql01.contoso.com-rtc.db belongs to another store"), "{line}");
+    // The owner as it was when it created the file (this store was copied from a template since).
+    assert!(line.contains("pchat.db, store id ") && line.contains("--db") && line.contains("File"), "{line}");
+    assert!(!other.exists(), "a refused publish creates no store");
+    assert_eq!(common::file_states(&s), before, "the first store's files are as they were");
+    assert_eq!(rooms(&s), before_rooms);
+
+    // Files of its own: both stores work, each on its own files.
+    let own = s.dir.path().join("other-topology.json");
+    let json = std::fs::read_to_string(&topology).unwrap();
+    let json = json.replace(r#"{ "Identity": "sql0"#, r#"{ "File": "other-FILE.db", "Identity": "sql0"#);
+    let json = ["1", "2", "3"].iter().fold(json, |j, n| j.replacen("other-FILE.db", &format!("other-sql0{n}.db"), 1));
+    std::fs::write(&own, json).unwrap();
+    run_other(&format!("publish_cs_topology({own:?}, #{{Confirm: false}})")).ok();
+    run_other(r#"new_cs_persistent_chat_category(#{Name: "Theirs", PersistentChatPoolFqdn: "pc01.contoso.com"}); ()"#)
+        .ok();
+    assert_eq!(rooms(&s), before_rooms);
+    assert!(s.dir.path().join("other-sql01.db").exists());
+    let theirs = run_other("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(theirs.contains("Theirs"), "{theirs}");
+    let mine = s.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(!mine.contains("Theirs"), "{mine}");
+}
