@@ -495,4 +495,18 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
     assert!(theirs.contains("Theirs"), "{theirs}");
     let mine = s.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
     assert!(!mine.contains("Theirs"), "{mine}");
+
+    // The first store's file where the second expects its own: never served, and a repair does
+    // not move it aside.
+    let theirs = s.dir.path().join("other-sql01.db");
+    remove_db(&theirs);
+    std::fs::copy(pool_file(&s, "sql01"), &theirs).unwrap();
+    let bytes = std::fs::read(&theirs).unwrap();
+    let read = run_other("get_cs_persistent_chat_category().map(|c| c.Name)");
+    assert!(read.stderr.contains("other-sql01.db belongs to another store"), "{}", read.stderr);
+    let repaired = run_other(&format!("{}; ()", repair("Backup").replace("})", ", Confirm: false})")));
+    assert_ne!(repaired.code, 0, "{}", repaired.stdout);
+    assert!(repaired.stderr.contains("other-sql01.db belongs to another store"), "{}", repaired.stderr);
+    assert_eq!(std::fs::read(&theirs).unwrap(), bytes, "another store's file is left where it is");
+    assert_eq!(rooms(&s), before_rooms);
 }
