@@ -7,6 +7,8 @@
 //! per item of a 100,000-item pipeline) must pay no vtable call or box per row.
 
 mod error;
+#[cfg(any(test, debug_assertions))]
+pub mod inventory;
 mod pg;
 mod sqlite;
 mod value;
@@ -110,6 +112,8 @@ impl Db {
 
     /// Run several statements without parameters (DDL, pragmas, migrations).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => c.execute_batch(sql).map_err(DbError::from),
             Db::Pg(c) => c.execute_batch(sql),
@@ -135,6 +139,8 @@ impl Db {
     }
 
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::Sqlite(c.prepare(sql)?))),
             Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare(sql)?))),
@@ -145,6 +151,8 @@ impl Db {
     /// reused (SQLite's parsing and planning dominates the cost of a short statement; on
     /// PostgreSQL a prepare is a round trip, and the `?N`→`$N` rewriting is done once).
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::SqliteCached(c.prepare_cached(sql)?))),
             Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare_cached(sql)?))),
