@@ -87,6 +87,15 @@ impl Db {
         Ok(Db::Pg(Box::new(pg::open(url)?)))
     }
 
+    /// The SQL dialect of the connection, for the few texts whose spelling the store picks when
+    /// it builds them (most are spelt from the text alone: `Dialect::query`).
+    pub fn dialect(&self) -> crate::store::dialect::Dialect {
+        match self {
+            Db::Sqlite(_) => crate::store::dialect::Dialect::Sqlite,
+            Db::Pg(_) => crate::store::dialect::Dialect::Postgres,
+        }
+    }
+
     /// The connection's settings for the store (journal, sync, foreign keys, caches, statement
     /// cache size, plan stability), set right after opening, before a migration runs under them.
     /// On PostgreSQL the session's settings are made when it connects (`Db::open_postgres`), so
