@@ -226,4 +226,61 @@ mod tests {
         }
         assert!(gaps.is_empty(), "{} texts do not prepare on PostgreSQL:\n{}", gaps.len(), gaps.join("\n"));
     }
+
+    /// The spellings `Dialect::query` gives PostgreSQL answer as SQLite's do: the same rows, in
+    /// the same order (NOCASE ties broken exactly on PostgreSQL, so the rows are chosen with no
+    /// ties between them).
+    #[test]
+    fn spelt_statements_answer_as_on_sqlite() {
+        let Some(cluster) = Cluster::shared("spelt_statements_answer_as_on_sqlite") else { return };
+        let pg = Db::open_postgres(&cluster.database("spelt")).unwrap();
+        let lite = Db::open_sqlite_memory().unwrap();
+        lite.execute_batch("CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE UNIQUE, n INTEGER)")
+            .unwrap();
+        pg.execute_batch("CREATE TABLE t(id bigint PRIMARY KEY, name text UNIQUE, n bigint)").unwrap();
+        for db in [&lite, &pg] {
+            for (id, name) in
+                [(1, "beta"), (2, "Alpha"), (3, "gamma"), (4, "ALPHA2"), (5, "_x"), (6, "Zed"), (7, "caf\u{e9}")]
+            {
+                db.execute(
+                    "INSERT OR IGNORE INTO t(id, name, n) VALUES (?1, ?2, 0)",
+                    crate::store::db::params![id, name],
+                )
+                .unwrap();
+            }
+            // Ignored: the id is taken.
+            db.execute(
+                "INSERT OR IGNORE INTO t(id, name, n) VALUES (?1, ?2, 0)",
+                crate::store::db::params![1, "other"],
+            )
+            .unwrap();
+            db.execute(
+                "INSERT OR REPLACE INTO t(id, name, n) VALUES (?1, ?2, ?3)",
+                crate::store::db::params![3, "Gamma", 7],
+            )
+            .unwrap();
+        }
+        let queries = [
+            ("SELECT id, name, n FROM t ORDER BY name COLLATE NOCASE", None),
+            (
+                "SELECT id, name, n FROM t ORDER BY coalesce(name, 'x') COLLATE NOCASE, name COLLATE NOCASE LIMIT ?1",
+                Some("4"),
+            ),
+            ("SELECT id, name, n FROM t WHERE name = ?1 COLLATE NOCASE", Some("ALPHA")),
+            ("SELECT id, name, n FROM t WHERE name = ?1 COLLATE NOCASE", Some("CAF\u{c9}")),
+            ("SELECT id, name, n FROM t WHERE name = ('g' || ?1) COLLATE NOCASE", Some("AMMA")),
+        ];
+        for (sql, arg) in queries {
+            let rows = |db: &Db| -> Vec<(i64, String, i64)> {
+                let args: Vec<crate::store::db::Value> = match arg {
+                    Some(a) if sql.contains("LIMIT") => vec![crate::store::db::Value::Integer(a.parse().unwrap())],
+                    Some(a) => vec![crate::store::db::Value::Text(a.into())],
+                    None => vec![],
+                };
+                db.query_map(sql, crate::store::db::params_from_iter(args), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .unwrap()
+            };
+            assert_eq!(rows(&pg), rows(&lite), "{sql}");
+        }
+    }
 }
