@@ -30,7 +30,8 @@ pub fn in_json_list(expr: &str) -> String {
     format!("{expr} IN (SELECT value FROM json_each(?))")
 }
 
-/// Order by `expr` ignoring ASCII case (the columns holding names are declared NOCASE).
+/// Order by `expr` ignoring ASCII case (the columns holding names are declared NOCASE). The
+/// PostgreSQL session spells it `lower(expr), expr` ([`Dialect::query`]).
 pub fn order_nocase(expr: &str) -> String {
     format!("{expr} COLLATE NOCASE")
 }

@@ -5,9 +5,10 @@
 //! each parameter, and columns are read back as the neutral storage classes.
 //!
 //! The spellings of the statements themselves that the text alone decides (NOCASE, INSERT OR
-//! IGNORE) are `Dialect::query`'s, applied when a text is prepared. Not yet here (later steps): the
-//! `json_each` and `data_version` spellings (dialect.rs), BEGIN IMMEDIATE's locking (step 4: both modes are a plain
-//! READ COMMITTED BEGIN for now), and routing `{db}` statements to a copy's session.
+//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. Not yet here (later
+//! steps): the `json_each` and `data_version` spellings (dialect.rs), BEGIN IMMEDIATE's locking
+//! (step 4: both modes are a plain READ COMMITTED BEGIN for now), and routing `{db}` statements
+//! to a copy's session.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
