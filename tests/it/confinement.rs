@@ -344,6 +344,7 @@ fn created_files_and_folders_are_owner_only_whatever_the_umask() {
         .arg(&db)
         .arg(&code)
         .env_remove("PCHAT_DB")
+        .env("PCHAT_SQL_INVENTORY", common::sql_inventory())
         .stdin(Stdio::null())
         .output()
         .unwrap();
