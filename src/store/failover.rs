@@ -372,10 +372,23 @@ impl Store {
                 describe(pool_mark),
                 describe(source_mark)
             )),
-            _ if pool_mark.1 > source_mark.1 => notes.push(format!(
+            // A change commits to the central database and to each copy in turn, so a process
+            // killed in between leaves the pool's mark one change ahead of both copies, in the
+            // same generation: that change was never reported done and may be dropped. Anything
+            // more (or a gap across generations) was reported done to someone: the copies were
+            // restored from older files, and only Force gives those changes up.
+            _ if pool_mark.1 == source_mark.1 + 1 && pool_mark.0 == source_mark.0 => notes.push(format!(
                 "the pool recorded {} but neither copy holds more than {}: the missing change was interrupted before it was reported done, and is dropped",
                 describe(pool_mark),
                 describe(source_mark)
+            )),
+            _ if pool_mark.1 > source_mark.1 => losses.push(format!(
+                "the pool is at {} but neither copy holds more than {}: changes {} to {} ({} changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+                describe(pool_mark),
+                describe(source_mark),
+                source_mark.1 + 1,
+                pool_mark.1,
+                pool_mark.1 - source_mark.1
             )),
             _ => {}
         }

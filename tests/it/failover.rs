@@ -442,3 +442,99 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
     assert_eq!(std::fs::read(&primary).expect("read"), bytes, "the newer file is left as it was");
     assert_eq!(state(&s, "PoolState"), "Normal");
 }
+
+/// Rooms of pc01 in one pool file, read directly.
+fn room_count(path: &std::path::Path) -> i64 {
+    let c = Connection::open(path).expect("open pool db");
+    c.query_row("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0)).expect("count")
+}
+
+/// A copy restored from an older file: the file and its WAL as they were when `save` was taken.
+fn restore(path: &std::path::Path, saved: &std::path::Path) {
+    remove_db(path);
+    std::fs::copy(saved, path).expect("restore");
+}
+
+fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
+    // A checkpoint first, so that the file alone is the copy (as a file-level backup takes it).
+    Connection::open(path).expect("open").query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("ckpt");
+    let saved = s.dir.path().join("saved.db");
+    std::fs::copy(path, &saved).expect("save");
+    saved
+}
+
+#[test]
+fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    let sql02 = pool_file(&s, "sql02");
+    let saved = save(&s, &sql02);
+    let before = room_count(&sql02);
+    let from: i64 = state(&s, "Change").parse().expect("change");
+    for i in 1..=5 {
+        s.c(&format!(r#"new_cs_persistent_chat_room(#{{Name: "kept{i}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"}})"#)).ok();
+    }
+    restore(&sql02, &saved);
+    let to = from + 5;
+    let expected = format!(
+        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+        from + 1
+    );
+    let code =
+        format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Confirm: false}})"#);
+    let whatif =
+        format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", WhatIf: true}})"#);
+    let files = common::file_states(&s);
+    for attempt in [&code, &whatif] {
+        let line = single_error_line(&s.c(attempt));
+        assert!(line.contains("Repair-CsPersistentChatDatabase") || line.contains("would lose data"), "{line}");
+        assert!(line.contains(&expected) && line.contains("run it again with Force: true"), "{line}");
+    }
+    assert_eq!(common::file_states(&s), files, "a refused repair changes nothing");
+    assert_eq!(room_count(&sql02), before);
+    // With Force, WhatIf names the loss too, and the repair's audit record keeps it.
+    let forced = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, WhatIf: true}})"#)).ok();
+    assert!(
+        forced.stdout.contains(&expected) || forced.stderr.contains(&expected),
+        "{} {}",
+        forced.stdout,
+        forced.stderr
+    );
+    let run = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, Confirm: false}}); ()"#)).ok();
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert_eq!(state(&s, "InSync"), "True");
+    let after = s
+        .run(&[
+            "--json",
+            "-c",
+            r#"get_cs_persistent_chat_audit_record(#{Cmdlet: "Repair-CsPersistentChatDatabase"})[-1].After"#,
+        ])
+        .ok();
+    assert!(
+        after.stdout.contains("Dropped") && after.stdout.contains(&format!("changes {} to {to}", from + 1)),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
+    let s = Store::demo();
+    // What a process killed between the central commit and the copies' leaves: the pool one
+    // change ahead of both copies, in the same generation.
+    let c = Connection::open(s.db()).expect("open store");
+    c.execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", []).expect("bump");
+    drop(c);
+    let run = s
+        .c(&format!(
+            r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Primary", Confirm: false}}); ()"#
+        ))
+        .ok();
+    assert!(
+        run.stderr.contains("the missing change was interrupted before it was reported done, and is dropped"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(state(&s, "InSync"), "True");
+}
