@@ -263,6 +263,39 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The copies of a pool that hold changes no other copy holds, with why: the backup serving a
+    /// failed-over pool, and any copy whose mark is ahead of the pool's other copy (or whose
+    /// other copy is unusable). A topology may not drop or move them (Publish-CsTopology).
+    pub fn copies_that_must_stay(&self, pool: &PoolRow) -> CmdletResult<Vec<(Side, String, String)>> {
+        let fqdn = &pool.fqdn;
+        let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else { return Ok(Vec::new()) };
+        let held = |instance: &str| -> CmdletResult<Option<Mark>> {
+            Ok(match self.copy_state(instance, fqdn)? {
+                CopyState::Ready { mark, .. } => Some(mark),
+                CopyState::Unavailable(_) => None,
+            })
+        };
+        let (p, b) = (held(primary)?, held(backup)?);
+        let mut out = Vec::new();
+        for (side, instance, mine, other) in [(Side::Primary, primary, p, b), (Side::Backup, backup, b, p)] {
+            let Some(mine) = mine else { continue };
+            let why = if side == Side::Backup && pool.state == PoolState::FailedOver {
+                format!("it serves the failed-over pool and holds its {}", describe(mine))
+            } else if other.is_none_or(|o| mine.1 > o.1) {
+                let than = other
+                    .map(|o| format!("the other copy holds {}", describe(o)))
+                    .unwrap_or_else(|| "the other copy is unavailable".into());
+                format!("it holds {} and {than}", describe(mine))
+            } else {
+                continue;
+            };
+            out.push((side, instance.clone(), why));
+        }
+        Ok(out)
+    }
+}
+
 /// What a repair found under the lock, and what it will do.
 #[derive(Debug, Clone)]
 pub struct RepairPlan {

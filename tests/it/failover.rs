@@ -538,3 +538,66 @@ fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
     );
     assert_eq!(state(&s, "InSync"), "True");
 }
+
+fn topology_without_backup_of_pc01(s: &Store, replacement: Option<&str>) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
+    let old = r#""BackupDatabase": "sql02.contoso.com\\rtc" },"#;
+    assert!(text.contains(old));
+    let new = match replacement {
+        Some(d) => format!(r#""BackupDatabase": "{d}" }},"#),
+        None => " },".to_string(),
+    };
+    let text =
+        text.replace(old, &new).replace("\"sql01.contoso.com\\\\rtc\",\n       ", "\"sql01.contoso.com\\\\rtc\"");
+    let path = s.dir.path().join("topology.json");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
+    let s = Store::demo();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
+    for (replacement, what) in [
+        (None, "remove its BackupDatabase"),
+        (Some("sql03.contoso.com\\\\rtc"), "move its BackupDatabase to sql03.contoso.com\\rtc"),
+    ] {
+        let topology = topology_without_backup_of_pc01(&s, replacement);
+        let run = s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display()));
+        let line = single_error_line(&run);
+        assert!(line.contains("the backup database sql02.contoso.com\\rtc of pool 'pc01.contoso.com' must stay: it serves the failed-over pool"), "{line}");
+        assert!(line.contains(what) && line.contains("orphan"), "{line}");
+        assert_eq!(state(&s, "PoolState"), "FailedOver");
+        assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
+    }
+    // Back in Normal state with both copies in step, the backup may go.
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    let topology = topology_without_backup_of_pc01(&s, None);
+    s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())).ok();
+}
+
+#[test]
+fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    // The primary's file restored from an older copy: only the backup holds the last room.
+    let sql01 = pool_file(&s, "sql01");
+    let saved = save(&s, &sql01);
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
+    restore(&sql01, &saved);
+    let topology = topology_without_backup_of_pc01(&s, None);
+    let line = single_error_line(
+        &s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())),
+    );
+    assert!(
+        line.contains(
+            "the backup database sql02.contoso.com\\rtc of pool 'pc01.contoso.com' must stay: it holds change"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("remove its BackupDatabase") && line.contains("orphan"), "{line}");
+    assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
+    assert_eq!(room_count(&pool_file(&s, "sql02")), 1);
+}
