@@ -578,6 +578,51 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
     s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())).ok();
 }
 
+/// Two repairs rebuilding the same shared file (sql01: pc01's primary, pc02's backup): the second
+/// waits for the first's lock, then uses the file the first rebuilt instead of rebuilding it again.
+#[cfg(unix)]
+#[test]
+fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
+    use std::io::BufRead;
+    let s = Store::demo();
+    let sql01 = pool_file(&s, "sql01");
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    remove_db(&sql01);
+    std::fs::write(&sql01, b"").expect("truncate");
+    let release = s.dir.path().join("release");
+    // The second repair has attached (sql01 unusable) and is about to wait for the lock.
+    let mut second = s
+        .command(&["-c", r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary", Confirm: false}); ()"#])
+        .env("PCHAT_FAULT", format!("begin:attached:pause:{}", release.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(second.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while line.trim() != "pchat-fault: reached begin:attached" {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("read") > 0, "the second repair ended early");
+    }
+    s.c(&format!(
+        r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Confirm: false}}); ()"#
+    ))
+    .ok();
+    std::fs::write(&release, b"").expect("release");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
+    let status = second.wait().expect("wait");
+    assert!(status.success(), "{rest}");
+    let damaged = std::fs::read_dir(s.dir.path())
+        .expect("dir")
+        .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().contains(".damaged-"))
+        .count();
+    assert_eq!(damaged, 1, "only the truncated file is kept aside: {rest}");
+    let insync = s.c("get_cs_persistent_chat_state().map(|x| x.InSync)").ok();
+    assert_eq!(insync.stdout.split_whitespace().collect::<Vec<_>>(), ["True", "True"], "{rest}");
+}
+
 #[test]
 fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     let s = Store::demo();
