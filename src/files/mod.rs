@@ -188,6 +188,20 @@ impl Guard {
         if path.as_os_str().is_empty() {
             return Err(Error::new(ErrorKind::Io, path, "an empty path names no file".into()));
         }
+        // `D:\Export\pchat.zip` written as given would be one file of that name in the current
+        // folder, which no one would look for; a backslash in a new file's name is that mistake.
+        if path.as_os_str().as_encoded_bytes().contains(&b'\\') {
+            let name = path.to_string_lossy();
+            let last = name.rsplit(['\\', '/']).find(|n| !n.is_empty()).unwrap_or("file");
+            return Err(Error::new(
+                ErrorKind::Io,
+                path,
+                format!(
+                    "'{name}' holds a backslash, which is not a folder separator here: pchat writes no file \
+                     with '\\' in its name; write the path with '/', such as ./{last} or /var/tmp/{last}"
+                ),
+            ));
+        }
         let resolved = self.check(path)?;
         if let Some(db) = self.store_file(&resolved) {
             return Err(Error::new(

@@ -172,10 +172,16 @@ pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         ))
         .with_target(&target));
     }
-    if !ctx.should_process(&format!("{target} ({})", plan.summary()))? {
+    let giving_up =
+        if plan.losses.is_empty() { String::new() } else { format!("; giving up: {}", plan.losses.join("; ")) };
+    if !ctx.should_process(&format!("{target} ({}{giving_up})", plan.summary()))? {
         return Ok(Vec::new());
     }
     ctx.record_target(&target);
+    if !plan.losses.is_empty() {
+        // What Force gave up stays on record with the Repair itself.
+        ctx.record_pairs(&[("Dropped", Dynamic::UNIT, list(plan.losses.clone()))]);
+    }
     let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
     for line in plan.losses.iter().chain(&plan.notes).chain(&notes) {
         eprintln!("WARNING: {line}");

@@ -15,7 +15,7 @@ impl Store {
     /// Does a per-user (tag) policy of this name exist?
     pub fn tag_policy_exists(&self, tag: &str) -> db::Result<bool> {
         self.db()
-            .prepare_cached("SELECT 1 FROM policies WHERE identity = 'Tag:' || ?1 COLLATE NOCASE")?
+            .prepare_cached("SELECT 1 FROM policies WHERE identity = ('Tag:' || ?1) COLLATE NOCASE")?
             .query_row([tag], |_| Ok(()))
             .optional()
             .map(|r| r.is_some())

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::Store;
 use super::audit_packing::{self as packing, At, Packed};
+use super::dialect::Dialect;
 
 /// How records spell their time (UTC, milliseconds): text order is time order.
 pub const TIME_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
@@ -535,14 +536,7 @@ impl Store {
         };
         let (from_ms, to_ms) = (millis(&q.from, i64::MAX), millis(&q.to, i64::MAX));
         self.db()
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM audit
-                 WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND (?2 IS NULL OR cmdlet = ?2 COLLATE NOCASE)
-                   AND (?3 IS NULL OR target = ?3 COLLATE NOCASE)
-                   AND (?4 IS NULL OR CASE typeof(at) WHEN 'integer' THEN at >= ?7 ELSE at >= ?4 END)
-                   AND (?5 IS NULL OR CASE typeof(at) WHEN 'integer' THEN at <= ?8 ELSE at <= ?5 END)
-                 ORDER BY id LIMIT ?6"
-            ))?
+            .prepare_cached(&audit_records_sql(self.db().dialect()))?
             .query_map(params![q.actor, q.cmdlet, q.target, q.from, q.to, limit, from_ms, to_ms], |r| {
                 record(r).map(|(r, _)| r)
             })?
@@ -623,6 +617,24 @@ impl Store {
         }
         Ok(Verification { checked, broken, head: (count, shown(&last)) })
     }
+}
+
+/// The query of `audit_records`: `?1`-`?3` actor, cmdlet and target (NULL: any), `?4`/`?5` the
+/// time bounds as text and `?7`/`?8` as milliseconds, `?6` the limit.
+pub(crate) fn audit_records_sql(dialect: Dialect) -> String {
+    format!(
+        "SELECT {COLUMNS} FROM audit
+                 WHERE ({} IS NULL OR actor = ?1 COLLATE NOCASE) AND ({} IS NULL OR cmdlet = ?2 COLLATE NOCASE)
+                   AND ({} IS NULL OR target = ?3 COLLATE NOCASE)
+                   AND {}
+                   AND {}
+                 ORDER BY id LIMIT ?6",
+        dialect.text_param(1),
+        dialect.text_param(2),
+        dialect.text_param(3),
+        dialect.time_bound("at", ">=", 4, 7),
+        dialect.time_bound("at", "<=", 5, 8)
+    )
 }
 
 #[cfg(test)]

@@ -30,7 +30,8 @@ pub fn in_json_list(expr: &str) -> String {
     format!("{expr} IN (SELECT value FROM json_each(?))")
 }
 
-/// Order by `expr` ignoring ASCII case (the columns holding names are declared NOCASE).
+/// Order by `expr` ignoring ASCII case (the columns holding names are declared NOCASE). The
+/// PostgreSQL session spells it `lower(expr), expr` ([`Dialect::query`]).
 pub fn order_nocase(expr: &str) -> String {
     format!("{expr} COLLATE NOCASE")
 }
@@ -214,6 +215,157 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// A statement of the store (neutral: SQLite's spelling, `?N` parameters) as this dialect
+    /// runs it. SQLite runs the text as it is (borrowed: no work on its statement paths). The
+    /// PostgreSQL session spells it once per text, when it prepares it (the result is cached
+    /// with the statement, as `?N`→`$N` is), so a construct that can be spelt from the text
+    /// alone is spelt here rather than at each site that builds a text:
+    ///
+    /// * `INSERT OR IGNORE INTO …` → `INSERT INTO … ON CONFLICT DO NOTHING` (§1; a single INSERT
+    ///   without ON CONFLICT or RETURNING of its own).
+    /// * `INSERT OR REPLACE INTO t(k, a, b) VALUES …` → `INSERT INTO t(k, a, b) VALUES … ON
+    ///   CONFLICT (k) DO UPDATE SET a = excluded.a, b = excluded.b`: the first column named must
+    ///   be the table's key (the server refuses the text otherwise). SQLite's OR REPLACE deletes
+    ///   the row and inserts another; the same for a row without children or triggers, the only
+    ///   kind it is used on (the audit head).
+    /// * `X COLLATE NOCASE` as an ORDER BY term → `lower(X), X` (§2: ASCII case folded by the
+    ///   C locale's `lower()`, then exact, so the order is total as NOCASE's ties are not).
+    /// * `L = R COLLATE NOCASE` → `lower(L) = lower(R)`, which the `lower()` key indexes serve.
+    ///
+    /// `X`, `L` and `R` are a column (`t.c`), a parameter (`?1`) or a parenthesised
+    /// expression, possibly a call (`coalesce(a, b)`); write `('Tag:' || ?1) COLLATE NOCASE`,
+    /// not `'Tag:' || ?1 COLLATE NOCASE` (the same in SQLite, whose explicit collation
+    /// spreads through `||`). A `COLLATE NOCASE` in any other place is left as it is, and the
+    /// server refuses it: `store::pg::statements` prepares every text of the store.
+    pub fn query(self, sql: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if self == Dialect::Sqlite || !(sql.contains(NOCASE) || sql.starts_with("INSERT OR ")) {
+            return Cow::Borrowed(sql);
+        }
+        let mut out = if let Some(rest) = sql.strip_prefix(OR_IGNORE) {
+            format!("INSERT INTO {} ON CONFLICT DO NOTHING", rest.trim_end())
+        } else if let Some(rest) = sql.strip_prefix(OR_REPLACE) {
+            match or_replace(rest) {
+                Some(spelt) => spelt,
+                None => return Cow::Borrowed(sql),
+            }
+        } else {
+            sql.to_string()
+        };
+        let mut from = 0;
+        while let Some(at) = find_outside_literals(&out, NOCASE, from) {
+            match spell_nocase(&out, at) {
+                Some((start, spelt)) => {
+                    out.replace_range(start..at + NOCASE.len(), &spelt);
+                    from = start + spelt.len();
+                }
+                None => from = at + NOCASE.len(),
+            }
+        }
+        Cow::Owned(out)
+    }
+}
+
+impl Dialect {
+    /// Text parameter `n` where it is first met in a statement: PostgreSQL types a parameter from
+    /// its first use, and `?n IS NULL` says nothing of its type ("could not determine data type").
+    pub fn text_param(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => param(n),
+            Dialect::Postgres => format!("CAST(?{n} AS text)"),
+        }
+    }
+
+    /// `column op bound` for a time column holding milliseconds (`?millis`) or, in a SQLite store
+    /// older than central step 10, text (`?text`, compared as text); true when the bound is
+    /// NULL. A PostgreSQL column holds milliseconds only (`{time}` is `bigint`): the text
+    /// bound is only tested for NULL there, cast so that the server can type it.
+    pub fn time_bound(self, column: &str, op: &str, text: usize, millis: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!(
+                "({} IS NULL OR CASE typeof({column}) WHEN 'integer' THEN {column} {op} ?{millis} \
+                 ELSE {column} {op} ?{text} END)",
+                self.text_param(text)
+            ),
+            Dialect::Postgres => format!("({} IS NULL OR {column} {op} ?{millis})", self.text_param(text)),
+        }
+    }
+}
+
+const NOCASE: &str = " COLLATE NOCASE";
+const OR_IGNORE: &str = "INSERT OR IGNORE INTO ";
+const OR_REPLACE: &str = "INSERT OR REPLACE INTO ";
+
+/// `t(k, a, b) VALUES …` (what follows `INSERT OR REPLACE INTO `) as an upsert on `k`.
+fn or_replace(rest: &str) -> Option<String> {
+    let open = rest.find('(')?;
+    let close = open + rest[open..].find(')')?;
+    let mut columns = rest[open + 1..close].split(',').map(str::trim);
+    let key = columns.next()?;
+    let sets: Vec<String> = columns.map(|c| format!("{c} = excluded.{c}")).collect();
+    let action = if sets.is_empty() { "NOTHING".to_string() } else { format!("UPDATE SET {}", sets.join(", ")) };
+    Some(format!("INSERT INTO {} ON CONFLICT ({key}) DO {action}", rest.trim_end()))
+}
+
+/// The first `needle` at or after `from` that is not inside a string literal.
+fn find_outside_literals(sql: &str, needle: &str, from: usize) -> Option<usize> {
+    let mut quoted = false;
+    for (i, c) in sql.char_indices() {
+        if c == '\'' {
+            quoted = !quoted;
+        } else if i >= from && !quoted && sql[i..].starts_with(needle) {
+            return Some(i);
+        }
+    }
+    None
+}
+
+/// The operand that ends at byte `end` of `sql`: its start. A column or parameter
+/// (`[A-Za-z0-9_.?]`), or a parenthesised expression with the name of the function it calls.
+fn operand_start(sql: &str, end: usize) -> Option<usize> {
+    let bytes = sql.as_bytes();
+    let word = |i: usize| bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'?');
+    let mut start = end;
+    if start > 0 && bytes[start - 1] == b')' {
+        let (mut depth, mut quoted) = (0, false);
+        loop {
+            start = start.checked_sub(1)?;
+            match bytes[start] {
+                b'\'' => quoted = !quoted,
+                b')' if !quoted => depth += 1,
+                b'(' if !quoted => depth -= 1,
+                _ => {}
+            }
+            if depth == 0 {
+                break;
+            }
+        }
+    }
+    while start > 0 && word(start - 1) {
+        start -= 1;
+    }
+    (start < end).then_some(start)
+}
+
+/// The spelling of the NOCASE operand that ends at `at` (where ` COLLATE NOCASE` starts): the
+/// start of the text it replaces and the replacement, or `None` when it is not in one of the
+/// places [`Dialect::query`] spells.
+fn spell_nocase(sql: &str, at: usize) -> Option<(usize, String)> {
+    let start = operand_start(sql, at)?;
+    let operand = &sql[start..at];
+    let before = sql[..start].trim_end();
+    if before.ends_with("ORDER BY") || before.ends_with(',') && sql[..start].contains("ORDER BY") {
+        return Some((start, format!("lower({operand}), {operand}")));
+    }
+    let left_end = before.strip_suffix('=')?.trim_end().len();
+    let left_start = operand_start(sql, left_end)?;
+    let left = &sql[left_start..left_end];
+    // `lower` has range overloads too: a bare parameter is cast so that the server can type it.
+    let text = |e: &str| if e.starts_with('?') { format!("CAST({e} AS text)") } else { e.to_string() };
+    Some((left_start, format!("lower({}) = lower({})", text(left), text(operand))))
+}
+
 /// PostgreSQL has no `user_version`: its version is this table's one row, written in the
 /// migrating transaction. The row names the schema too (`central` or `pool`), so that one
 /// kind of database is never migrated as the other. Created by the migration, under its lock.
@@ -368,6 +520,39 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
         );
         for bad in ["{integer}", "{int", "int}", "'open", "{nocase_index:x}"] {
             assert!(Dialect::Sqlite.render(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn queries_are_spelt_for_postgres() {
+        let cases = [
+            ("SELECT 1 FROM t WHERE a = ?1", "SELECT 1 FROM t WHERE a = ?1"),
+            (
+                "INSERT OR IGNORE INTO g(a, b) VALUES (?1, ?2)",
+                "INSERT INTO g(a, b) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            ),
+            (
+                "SELECT a FROM t ORDER BY coalesce(d, n) COLLATE NOCASE, t.dn COLLATE NOCASE LIMIT ?1",
+                "SELECT a FROM t ORDER BY lower(coalesce(d, n)), coalesce(d, n), lower(t.dn), t.dn LIMIT ?1",
+            ),
+            (
+                "SELECT 1 FROM p WHERE identity = ('Tag:' || ?1) COLLATE NOCASE",
+                "SELECT 1 FROM p WHERE lower(identity) = lower(('Tag:' || ?1))",
+            ),
+            (
+                "SELECT 1 FROM a WHERE (?1 IS NULL OR actor = ?1 COLLATE NOCASE) AND x = 'y COLLATE NOCASE'",
+                "SELECT 1 FROM a WHERE (?1 IS NULL OR lower(actor) = lower(CAST(?1 AS text))) AND x = 'y COLLATE NOCASE'",
+            ),
+            (
+                "INSERT OR REPLACE INTO h(id, count, hash) VALUES (1, ?1, ?2)",
+                "INSERT INTO h(id, count, hash) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
+            ),
+            // Not a place it spells: left for the server to refuse.
+            ("SELECT a COLLATE NOCASE FROM t", "SELECT a COLLATE NOCASE FROM t"),
+        ];
+        for (neutral, postgres) in cases {
+            assert_eq!(Dialect::Postgres.query(neutral), postgres);
+            assert!(matches!(Dialect::Sqlite.query(neutral), std::borrow::Cow::Borrowed(s) if s == neutral));
         }
     }
 

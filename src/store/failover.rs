@@ -263,6 +263,39 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The copies of a pool that hold changes no other copy holds, with why: the backup serving a
+    /// failed-over pool, and any copy whose mark is ahead of the pool's other copy (or whose
+    /// other copy is unusable). A topology may not drop or move them (Publish-CsTopology).
+    pub fn copies_that_must_stay(&self, pool: &PoolRow) -> CmdletResult<Vec<(Side, String, String)>> {
+        let fqdn = &pool.fqdn;
+        let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else { return Ok(Vec::new()) };
+        let held = |instance: &str| -> CmdletResult<Option<Mark>> {
+            Ok(match self.copy_state(instance, fqdn)? {
+                CopyState::Ready { mark, .. } => Some(mark),
+                CopyState::Unavailable(_) => None,
+            })
+        };
+        let (p, b) = (held(primary)?, held(backup)?);
+        let mut out = Vec::new();
+        for (side, instance, mine, other) in [(Side::Primary, primary, p, b), (Side::Backup, backup, b, p)] {
+            let Some(mine) = mine else { continue };
+            let why = if side == Side::Backup && pool.state == PoolState::FailedOver {
+                format!("it serves the failed-over pool and holds its {}", describe(mine))
+            } else if other.is_none_or(|o| mine.1 > o.1) {
+                let than = other
+                    .map(|o| format!("the other copy holds {}", describe(o)))
+                    .unwrap_or_else(|| "the other copy is unavailable".into());
+                format!("it holds {} and {than}", describe(mine))
+            } else {
+                continue;
+            };
+            out.push((side, instance.clone(), why));
+        }
+        Ok(out)
+    }
+}
+
 /// What a repair found under the lock, and what it will do.
 #[derive(Debug, Clone)]
 pub struct RepairPlan {
@@ -372,10 +405,23 @@ impl Store {
                 describe(pool_mark),
                 describe(source_mark)
             )),
-            _ if pool_mark.1 > source_mark.1 => notes.push(format!(
+            // A change commits to the central database and to each copy in turn, so a process
+            // killed in between leaves the pool's mark one change ahead of both copies, in the
+            // same generation: that change was never reported done and may be dropped. Anything
+            // more (or a gap across generations) was reported done to someone: the copies were
+            // restored from older files, and only Force gives those changes up.
+            _ if pool_mark.1 == source_mark.1 + 1 && pool_mark.0 == source_mark.0 => notes.push(format!(
                 "the pool recorded {} but neither copy holds more than {}: the missing change was interrupted before it was reported done, and is dropped",
                 describe(pool_mark),
                 describe(source_mark)
+            )),
+            _ if pool_mark.1 > source_mark.1 => losses.push(format!(
+                "the pool is at {} but neither copy holds more than {}: changes {} to {} ({} changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+                describe(pool_mark),
+                describe(source_mark),
+                source_mark.1 + 1,
+                pool_mark.1,
+                pool_mark.1 - source_mark.1
             )),
             _ => {}
         }

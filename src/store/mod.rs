@@ -325,6 +325,27 @@ impl Store {
                 }
             }
         }
+        // A file found unusable may be rebuilt (Repair-CsPersistentChatDatabase) by the command
+        // that holds the lock while this one waits for it: once the lock is ours, rows that moved
+        // on since the attachments were made mean attaching again, so that the rebuilt file is
+        // used rather than rebuilt a second time over the first's work.
+        for _ in 0..8 {
+            self.attach_pool_databases().map_err(BeginError::Attach)?;
+            crate::fault::point("begin:attached");
+            self.begin(write).map_err(BeginError::Begin)?;
+            if !write || self.unavailable.borrow().is_empty() {
+                return Ok(());
+            }
+            let memo = self.instances.borrow().as_ref().map(|(_, rows)| Rc::clone(rows));
+            match self.read_instance_rows() {
+                Ok(now) if memo.is_some_and(|m| *m == *now) => return Ok(()),
+                Ok(_) => self.rollback(),
+                Err(e) => {
+                    self.rollback();
+                    return Err(BeginError::Begin(e));
+                }
+            }
+        }
         self.attach_pool_databases().map_err(BeginError::Attach)?;
         self.begin(write).map_err(BeginError::Begin)
     }

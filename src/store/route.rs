@@ -42,7 +42,18 @@ pub struct Routed<'c, 's> {
 /// (the store's; a repair's own for the file it builds).
 #[inline]
 pub fn route<'c, 's>(db: &'c Db, target: Target<'_>, sql: &'s str) -> Routed<'c, 's> {
-    match db {
+    #[cfg(debug_assertions)]
+    let record = |routed: Routed<'c, 's>| {
+        let kind = match target {
+            Target::Central => db::inventory::Kind::Central,
+            Target::Copy(_) => db::inventory::Kind::Pool,
+        };
+        db::inventory::routed(kind, sql, &routed.sql);
+        routed
+    };
+    #[cfg(not(debug_assertions))]
+    let record = |routed| routed;
+    record(match db {
         // The attached alias is a plain identifier the store made up (`pdbN`, `main`, `src`),
         // never input, so it is spelt into the text rather than bound. A text without `{db}`
         // (a central statement) is not copied.
@@ -51,7 +62,7 @@ pub fn route<'c, 's>(db: &'c Db, target: Target<'_>, sql: &'s str) -> Routed<'c,
         // dropped. Choosing the copy's session from the target is step 3 of the port (the store
         // holds one session per database then); until it does, the caller passes that session.
         Db::Pg(_) => Routed { db, sql: spell_dropped(sql) },
-    }
+    })
 }
 
 /// `sql` with every `{db}.` removed (a PostgreSQL session is the database itself).
@@ -98,10 +109,12 @@ fn spell<'s>(sql: &'s str, schema: &str) -> Cow<'s, str> {
 /// FROM STDIN` on the target's, table by table in `COPY_ORDER`, and this function goes.
 pub fn route_across<'c>(db: &'c Db, from: Target<'_>, to: Target<'_>, sql: &str) -> db::Result<Routed<'c, 'static>> {
     match db {
-        Db::Sqlite(_) => Ok(Routed {
-            db,
-            sql: Cow::Owned(sql.replace("{from}", from.sqlite_schema()).replace("{to}", to.sqlite_schema())),
-        }),
+        Db::Sqlite(_) => {
+            let spelt = sql.replace("{from}", from.sqlite_schema()).replace("{to}", to.sqlite_schema());
+            #[cfg(debug_assertions)]
+            db::inventory::routed(db::inventory::Kind::Across, sql, &spelt);
+            Ok(Routed { db, sql: Cow::Owned(spelt) })
+        }
         Db::Pg(_) => Err(db::DbError::other(
             "a statement spanning two databases cannot run on PostgreSQL (a copy there is streamed with COPY)",
         )),

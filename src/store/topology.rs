@@ -3,6 +3,7 @@
 use crate::store::db::{self, OptionalExtension, params};
 use std::rc::Rc;
 
+use super::failover::Side;
 use super::route::Target;
 use super::{Store, dialect};
 use crate::catalog::enums::PoolState;
@@ -239,6 +240,37 @@ impl Store {
                 let what = if new.is_some() { "move it to another database" } else { "remove it" };
                 return Err(CmdletError::invalid_operation(format!(
                     "pool '{}' still owns {categories} categories, {rooms} rooms and {addins} add-ins in {db}; the topology would {what} and orphan them (remove or export them first)",
+                    pool.fqdn
+                )));
+            }
+        }
+        // The copy holding changes no other copy holds (the backup serving a failed-over pool, a
+        // copy ahead of the other) stays where it is: dropping it would lose those changes.
+        for pool in old.iter().filter(|p| p.is_pchat) {
+            let new = spec
+                .pools
+                .iter()
+                .find(|n| n.fqdn.eq_ignore_ascii_case(&pool.fqdn) && n.services.iter().any(|s| s.role == PCHAT_ROLE));
+            for (side, instance, why) in self.copies_that_must_stay(pool)? {
+                let now = new.and_then(|n| match side {
+                    Side::Primary => n.database.as_deref(),
+                    Side::Backup => n.backup_database.as_deref(),
+                });
+                if now.is_some_and(|d| d.eq_ignore_ascii_case(&instance)) {
+                    continue;
+                }
+                let what = match (new, now) {
+                    (None, _) => "remove the pool".to_string(),
+                    (Some(_), None) => {
+                        format!("remove its {}Database", if side == Side::Primary { "" } else { "Backup" })
+                    }
+                    (Some(_), Some(d)) => {
+                        format!("move its {}Database to {d}", if side == Side::Primary { "" } else { "Backup" })
+                    }
+                };
+                return Err(CmdletError::invalid_operation(format!(
+                    "the {} database {instance} of pool '{}' must stay: {why}; the topology would {what} and orphan those changes (fail back, or repair the pool, first)",
+                    side.name().to_lowercase(),
                     pool.fqdn
                 )));
             }

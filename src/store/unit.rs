@@ -87,13 +87,14 @@ impl Store {
     /// Where the audit ends now: the changes a unit records come after it.
     pub fn audit_position(&self) -> db::Result<i64> {
         self.flush_audit()?;
-        self.db().query_row("SELECT coalesce(max(rowid), 0) FROM audit", (), |r| r.get(0))
+        // `id`, the audit's integer key (SQLite's rowid alias; PostgreSQL has no rowid).
+        self.db().query_row("SELECT coalesce(max(id), 0) FROM audit", (), |r| r.get(0))
     }
 
     /// The targets changed since `position`, in the order they were changed, each once.
     pub fn audit_targets_since(&self, position: i64) -> db::Result<Vec<String>> {
         self.flush_audit()?;
-        let mut stmt = self.db().prepare("SELECT target FROM audit WHERE rowid > ?1 ORDER BY rowid")?;
+        let mut stmt = self.db().prepare("SELECT target FROM audit WHERE id > ?1 ORDER BY id")?;
         let rows = stmt.query_map([position], |r| r.get::<Option<String>>(0))?;
         let mut out: Vec<String> = Vec::new();
         let mut seen = std::collections::HashSet::new();

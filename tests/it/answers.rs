@@ -195,7 +195,7 @@ fn reading_a_store_that_does_not_exist_creates_nothing() {
     let nested = s.dir.path().join("no/such/folder/pchat.db");
     let nested_arg = nested.to_string_lossy().into_owned();
     let run = common::Run::from(
-        std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+        common::pchat()
             .args(["--db", &nested_arg, "-c", "get_cs_persistent_chat_policy().len()"])
             .stdin(std::process::Stdio::null())
             .output()

@@ -344,6 +344,7 @@ fn created_files_and_folders_are_owner_only_whatever_the_umask() {
         .arg(&db)
         .arg(&code)
         .env_remove("PCHAT_DB")
+        .env("PCHAT_SQL_INVENTORY", common::sql_inventory())
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -501,4 +502,30 @@ fn powershell_file_cmdlets_are_confined_too() {
     );
     assert_eq!(inside.code, 0, "{}", inside.stderr);
     assert!(inside.stdout.contains("hello") && inside.stdout.contains("True"), "{}", inside.stdout);
+}
+
+/// `FileName: "D:\\Export\\pchat.zip"` (a path copied from Windows documentation) wrote one file
+/// literally named `D:\Export\pchat.zip` into the current folder and succeeded. A new file whose
+/// name holds a backslash is refused before anything is written.
+#[test]
+fn a_windows_path_given_to_a_writer_is_refused_not_written_as_one_odd_file_name() {
+    let s = Store::demo_full();
+    let cwd = tempfile::tempdir().unwrap();
+    for (code, param) in [
+        (
+            r#"export_cs_persistent_chat_data(#{DBInstance: "sql01.contoso.com\\rtc", FileName: "D:\\Export\\pchat.zip"})"#,
+            "-FileName: ",
+        ),
+        (r#"write_text("logs\\run.txt", "x")"#, "write_text: "),
+    ] {
+        let run = s.run_in(cwd.path(), &["-c", code]);
+        assert_ne!(run.code, 0, "{code}: {}", run.stdout);
+        assert!(
+            run.stderr.contains(param)
+                && run.stderr.contains("holds a backslash, which is not a folder separator here"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "nothing is written");
 }

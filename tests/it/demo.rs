@@ -23,7 +23,7 @@ fn demo_flag_loads_the_working_set_once() {
     let db = db.to_string_lossy();
     let pchat = |code: &str| {
         common::Run::from(
-            std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+            common::pchat()
                 .args(["--demo", "--db", &db, "-c", code])
                 .env_remove("PCHAT_DB")
                 .stdin(std::process::Stdio::null())
@@ -186,7 +186,7 @@ fn demo_with_what_if_or_plan_does_not_load_the_demo_and_says_so() {
     let runbook = runbook.to_string_lossy().to_string();
     let pchat = |args: &[&str]| {
         common::Run::from(
-            std::process::Command::new(env!("CARGO_BIN_EXE_pchat"))
+            common::pchat()
                 .args(["--demo", "--db", &db])
                 .args(args)
                 .env_remove("PCHAT_DB")

@@ -510,3 +510,207 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
     assert_eq!(std::fs::read(&theirs).unwrap(), bytes, "another store's file is left where it is");
     assert_eq!(rooms(&s), before_rooms);
 }
+
+/// Rooms of pc01 in one pool file, read directly.
+fn room_count(path: &std::path::Path) -> i64 {
+    let c = Connection::open(path).expect("open pool db");
+    c.query_row("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0)).expect("count")
+}
+
+/// A copy restored from an older file: the file and its WAL as they were when `save` was taken.
+fn restore(path: &std::path::Path, saved: &std::path::Path) {
+    remove_db(path);
+    std::fs::copy(saved, path).expect("restore");
+}
+
+fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
+    // A checkpoint first, so that the file alone is the copy (as a file-level backup takes it).
+    Connection::open(path).expect("open").query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).expect("ckpt");
+    let saved = s.dir.path().join("saved.db");
+    std::fs::copy(path, &saved).expect("save");
+    saved
+}
+
+#[test]
+fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    let sql02 = pool_file(&s, "sql02");
+    let saved = save(&s, &sql02);
+    let before = room_count(&sql02);
+    let from: i64 = state(&s, "Change").parse().expect("change");
+    for i in 1..=5 {
+        s.c(&format!(r#"new_cs_persistent_chat_room(#{{Name: "kept{i}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"}})"#)).ok();
+    }
+    restore(&sql02, &saved);
+    let to = from + 5;
+    let expected = format!(
+        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+        from + 1
+    );
+    let code =
+        format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Confirm: false}})"#);
+    let whatif =
+        format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", WhatIf: true}})"#);
+    let files = common::file_states(&s);
+    for attempt in [&code, &whatif] {
+        let line = single_error_line(&s.c(attempt));
+        assert!(line.contains("Repair-CsPersistentChatDatabase") || line.contains("would lose data"), "{line}");
+        assert!(line.contains(&expected) && line.contains("run it again with Force: true"), "{line}");
+    }
+    assert_eq!(common::file_states(&s), files, "a refused repair changes nothing");
+    assert_eq!(room_count(&sql02), before);
+    // With Force, WhatIf names the loss too, and the repair's audit record keeps it.
+    let forced = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, WhatIf: true}})"#)).ok();
+    assert!(
+        forced.stdout.contains(&expected) || forced.stderr.contains(&expected),
+        "{} {}",
+        forced.stdout,
+        forced.stderr
+    );
+    let run = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, Confirm: false}}); ()"#)).ok();
+    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    assert_eq!(state(&s, "InSync"), "True");
+    let after = s
+        .run(&[
+            "--json",
+            "-c",
+            r#"get_cs_persistent_chat_audit_record(#{Cmdlet: "Repair-CsPersistentChatDatabase"})[-1].After"#,
+        ])
+        .ok();
+    assert!(
+        after.stdout.contains("Dropped") && after.stdout.contains(&format!("changes {} to {to}", from + 1)),
+        "{}",
+        after.stdout
+    );
+}
+
+#[test]
+fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
+    let s = Store::demo();
+    // What a process killed between the central commit and the copies' leaves: the pool one
+    // change ahead of both copies, in the same generation.
+    let c = Connection::open(s.db()).expect("open store");
+    c.execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", []).expect("bump");
+    drop(c);
+    let run = s
+        .c(&format!(
+            r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Primary", Confirm: false}}); ()"#
+        ))
+        .ok();
+    assert!(
+        run.stderr.contains("the missing change was interrupted before it was reported done, and is dropped"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+fn topology_without_backup_of_pc01(s: &Store, replacement: Option<&str>) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
+    let old = r#""BackupDatabase": "sql02.contoso.com\\rtc" },"#;
+    assert!(text.contains(old));
+    let new = match replacement {
+        Some(d) => format!(r#""BackupDatabase": "{d}" }},"#),
+        None => " },".to_string(),
+    };
+    let text =
+        text.replace(old, &new).replace("\"sql01.contoso.com\\\\rtc\",\n       ", "\"sql01.contoso.com\\\\rtc\"");
+    let path = s.dir.path().join("topology.json");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+#[test]
+fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
+    let s = Store::demo();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
+    for (replacement, what) in [
+        (None, "remove its BackupDatabase"),
+        (Some("sql03.contoso.com\\\\rtc"), "move its BackupDatabase to sql03.contoso.com\\rtc"),
+    ] {
+        let topology = topology_without_backup_of_pc01(&s, replacement);
+        let run = s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display()));
+        let line = single_error_line(&run);
+        assert!(line.contains("the backup database sql02.contoso.com\\rtc of pool 'pc01.contoso.com' must stay: it serves the failed-over pool"), "{line}");
+        assert!(line.contains(what) && line.contains("orphan"), "{line}");
+        assert_eq!(state(&s, "PoolState"), "FailedOver");
+        assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
+    }
+    // Back in Normal state with both copies in step, the backup may go.
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    let topology = topology_without_backup_of_pc01(&s, None);
+    s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())).ok();
+}
+
+/// Two repairs rebuilding the same shared file (sql01: pc01's primary, pc02's backup): the second
+/// waits for the first's lock, then uses the file the first rebuilt instead of rebuilding it again.
+#[cfg(unix)]
+#[test]
+fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
+    use std::io::BufRead;
+    let s = Store::demo();
+    let sql01 = pool_file(&s, "sql01");
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    remove_db(&sql01);
+    std::fs::write(&sql01, b"").expect("truncate");
+    let release = s.dir.path().join("release");
+    // The second repair has attached (sql01 unusable) and is about to wait for the lock.
+    let mut second = s
+        .command(&["-c", r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary", Confirm: false}); ()"#])
+        .env("PCHAT_FAULT", format!("begin:attached:pause:{}", release.display()))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(second.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    while line.trim() != "pchat-fault: reached begin:attached" {
+        line.clear();
+        assert!(err.read_line(&mut line).expect("read") > 0, "the second repair ended early");
+    }
+    s.c(&format!(
+        r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Confirm: false}}); ()"#
+    ))
+    .ok();
+    std::fs::write(&release, b"").expect("release");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
+    let status = second.wait().expect("wait");
+    assert!(status.success(), "{rest}");
+    let damaged = std::fs::read_dir(s.dir.path())
+        .expect("dir")
+        .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().contains(".damaged-"))
+        .count();
+    assert_eq!(damaged, 1, "only the truncated file is kept aside: {rest}");
+    let insync = s.c("get_cs_persistent_chat_state().map(|x| x.InSync)").ok();
+    assert_eq!(insync.stdout.split_whitespace().collect::<Vec<_>>(), ["True", "True"], "{rest}");
+}
+
+#[test]
+fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
+    let s = Store::demo();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    // The primary's file restored from an older copy: only the backup holds the last room.
+    let sql01 = pool_file(&s, "sql01");
+    let saved = save(&s, &sql01);
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
+    restore(&sql01, &saved);
+    let topology = topology_without_backup_of_pc01(&s, None);
+    let line = single_error_line(
+        &s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())),
+    );
+    assert!(
+        line.contains(
+            "the backup database sql02.contoso.com\\rtc of pool 'pc01.contoso.com' must stay: it holds change"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("remove its BackupDatabase") && line.contains("orphan"), "{line}");
+    assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
+    assert_eq!(room_count(&pool_file(&s, "sql02")), 1);
+}

@@ -260,3 +260,35 @@ fn cmdlets_refuse_oversized_names_and_messages_and_control_characters() {
         "ParameterBinding",
     );
 }
+
+/// A store that cannot take the archive's messages (a full disk, here a pool file whose messages
+/// table refuses inserts as a full disk would) was reported as "the archive is not a valid
+/// Persistent Chat export", which invites an administrator to throw a good archive away. The
+/// store's error is reported as the store's, and nothing is imported.
+#[test]
+fn a_store_that_cannot_take_the_messages_is_not_reported_as_a_damaged_archive() {
+    let s = Store::demo_full();
+    let zip = s.dir.path().join("a.zip").to_string_lossy().into_owned();
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: "{zip}"}});
+           clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{EndDate: "2030-01-01", Confirm: false}})"#
+    ))
+    .ok();
+    for file in ["sql01.contoso.com-rtc.db", "sql02.contoso.com-rtc.db"] {
+        rusqlite::Connection::open(s.dir.path().join(file))
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER full BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+    }
+    let before = s.dump();
+    let run = s.c(&format!(
+        r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: "{zip}", Confirm: false}})"#
+    ));
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let line = single_error_line(&run);
+    assert!(line.contains("store error: database or disk is full"), "{line}");
+    assert!(!line.contains("not a valid Persistent Chat export"), "{line}");
+    assert_eq!(s.dump(), before, "nothing is imported");
+}

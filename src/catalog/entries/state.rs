@@ -183,7 +183,7 @@ pub const REPAIR_CS_PERSISTENT_CHAT_DATABASE: Cmdlet = Cmdlet {
         param(
             "Force",
             Ty::Switch,
-            "Accept losing changes: needed when the other copy (or, when it is lost, the pool's record) holds changes the source lacks; the changes given up are listed as warnings.",
+            "Accept losing changes: needed when the other copy (or, when it is lost, the pool's record) holds changes the source lacks, or when the pool's record is more than one change (or a generation) ahead of both copies, as after restoring them from older files; the changes given up are listed as warnings and kept in the Repair's audit record (After.Dropped). A single change missing from both copies was interrupted before it was reported done and is dropped without Force, with a warning.",
         ),
     ],
     exclusive: &[],

@@ -151,7 +151,7 @@ pub const PUBLISH_CS_TOPOLOGY: Cmdlet = Cmdlet {
         param(
             "FileName",
             Ty::Path,
-            "Path of the topology JSON document. Publishing is idempotent; a topology that would orphan existing categories or rooms is refused (InvalidOperation).",
+            "Path of the topology JSON document. Publishing is idempotent; a topology that would orphan existing categories or rooms is refused (InvalidOperation), and so is one that drops or moves a copy of a pool holding changes no other copy holds (the backup serving a failed-over pool, or a copy ahead of the other).",
         )
         .mandatory()
         .pos(0),

@@ -685,7 +685,15 @@ fn merge_messages<R: Read + Seek>(
         let (pool, room_id) = &rooms[&key];
         let Some(appender) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
         let size = size_of(&m.text);
-        let known = appender.holds(*room_id, m.posted_at_us, &m.message_id).map_err(|e| e.to_string())?;
+        // A store error (a full disk) is the store's, not the archive's: kept whole, so it is not
+        // reported as a damaged archive, which an administrator might then throw away.
+        let mut store_failed = |e: crate::store::db::DbError| {
+            let e = CmdletError::from(e);
+            let text = e.message.clone();
+            failure = Some(e);
+            text
+        };
+        let known = appender.holds(*room_id, m.posted_at_us, &m.message_id).map_err(&mut store_failed)?;
         if !known {
             let row = MessageRow {
                 id: store.new_id(),
@@ -697,7 +705,7 @@ fn merge_messages<R: Read + Seek>(
                 replaced: m.replaced,
                 size_bytes: size,
             };
-            appender.insert(&row).map_err(|e| e.to_string())?;
+            appender.insert(&row).map_err(&mut store_failed)?;
         }
         if !known {
             added += 1;

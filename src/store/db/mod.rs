@@ -7,6 +7,8 @@
 //! per item of a 100,000-item pipeline) must pay no vtable call or box per row.
 
 mod error;
+#[cfg(any(test, debug_assertions))]
+pub mod inventory;
 mod pg;
 mod sqlite;
 mod value;
@@ -85,6 +87,15 @@ impl Db {
         Ok(Db::Pg(Box::new(pg::open(url)?)))
     }
 
+    /// The SQL dialect of the connection, for the few texts whose spelling the store picks when
+    /// it builds them (most are spelt from the text alone: `Dialect::query`).
+    pub fn dialect(&self) -> crate::store::dialect::Dialect {
+        match self {
+            Db::Sqlite(_) => crate::store::dialect::Dialect::Sqlite,
+            Db::Pg(_) => crate::store::dialect::Dialect::Postgres,
+        }
+    }
+
     /// The connection's settings for the store (journal, sync, foreign keys, caches, statement
     /// cache size, plan stability), set right after opening, before a migration runs under them.
     /// On PostgreSQL the session's settings are made when it connects (`Db::open_postgres`), so
@@ -110,6 +121,8 @@ impl Db {
 
     /// Run several statements without parameters (DDL, pragmas, migrations).
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => c.execute_batch(sql).map_err(DbError::from),
             Db::Pg(c) => c.execute_batch(sql),
@@ -135,6 +148,8 @@ impl Db {
     }
 
     pub fn prepare(&self, sql: &str) -> Result<Statement<'_>> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::Sqlite(c.prepare(sql)?))),
             Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare(sql)?))),
@@ -145,6 +160,8 @@ impl Db {
     /// reused (SQLite's parsing and planning dominates the cost of a short statement; on
     /// PostgreSQL a prepare is a round trip, and the `?N`→`$N` rewriting is done once).
     pub fn prepare_cached(&self, sql: &str) -> Result<Statement<'_>> {
+        #[cfg(debug_assertions)]
+        inventory::direct(sql);
         match self {
             Db::Sqlite(c) => Ok(Statement(StatementInner::SqliteCached(c.prepare_cached(sql)?))),
             Db::Pg(c) => Ok(Statement(StatementInner::Pg(c.prepare_cached(sql)?))),

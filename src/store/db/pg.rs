@@ -4,9 +4,11 @@
 //! to `$N` once per prepared text, neutral values are bound as the type the server inferred for
 //! each parameter, and columns are read back as the neutral storage classes.
 //!
-//! Not yet here (later steps): the NOCASE, `json_each` and `data_version` spellings of the
-//! statements themselves (dialect.rs), BEGIN IMMEDIATE's locking (step 4: both modes are a plain
-//! READ COMMITTED BEGIN for now), and routing `{db}` statements to a copy's session.
+//! The spellings of the statements themselves that the text alone decides (NOCASE, INSERT OR
+//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. Not yet here (later
+//! steps): the `json_each` and `data_version` spellings (dialect.rs), BEGIN IMMEDIATE's locking
+//! (step 4: both modes are a plain READ COMMITTED BEGIN for now), and routing `{db}` statements
+//! to a copy's session.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -20,6 +22,7 @@ use postgres::{CancelToken, Client, Config, NoTls};
 
 use super::value::{FromValue, FromValueError, Params, ToValue, Value, ValueRef};
 use super::{DbError, ErrorKind, Result};
+use crate::store::dialect::Dialect;
 use crate::store::pg::params::to_postgres;
 
 /// Per-session settings, sent once right after connecting (not in `Db::configure`: every session
@@ -175,7 +178,10 @@ impl PgDb {
     }
 
     fn server_prepare(&self, sql: &str) -> Result<postgres::Statement> {
-        let text = to_postgres(sql);
+        // The neutral text spelt for PostgreSQL (dialect.rs), then its parameters numbered `$N`;
+        // once per text: the statement is cached under the neutral text.
+        let spelt = Dialect::Postgres.query(sql);
+        let text = to_postgres(&spelt);
         let result = self.client.borrow_mut().prepare(&text);
         let statement = result.map_err(|e| self.fail(e))?;
         self.cache.borrow_mut().prepares += 1;

@@ -4,6 +4,7 @@
 
 pub mod migrate;
 pub mod params;
+mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 pub mod twophase;

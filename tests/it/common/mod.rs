@@ -7,6 +7,20 @@ use std::process::{Command, Output, Stdio};
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
+/// `pchat` with the SQL inventory check on: a debug build aborts on a SQL text that
+/// src/store/pg/sql_inventory.txt lacks (src/store/db/inventory.rs), so the checked-in inventory
+/// is current. `scripts/sql-inventory` records it instead, setting `PCHAT_SQL_INVENTORY` to a file.
+pub fn pchat() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pchat"));
+    cmd.env("PCHAT_SQL_INVENTORY", sql_inventory());
+    cmd
+}
+
+/// What `PCHAT_SQL_INVENTORY` is set to for the `pchat` processes of the suite.
+pub fn sql_inventory() -> String {
+    std::env::var("PCHAT_SQL_INVENTORY").unwrap_or_else(|_| "check".into())
+}
+
 pub struct Store {
     pub dir: tempfile::TempDir,
 }
@@ -105,7 +119,7 @@ impl Store {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pchat"));
+        let mut cmd = pchat();
         cmd.arg("--db").arg(self.db()).args(args).env_remove("PCHAT_DB").current_dir(ROOT);
         cmd
     }
