@@ -46,6 +46,10 @@ pub struct Utility {
     pub unsupported: &'static [&'static str],
 }
 
+/// Set-Content and Add-Content take the same parameters (they differ in replacing or appending).
+const CONTENT_WRITER_PARAMS: &[UParam] =
+    &[at(value("Path"), 0), value("LiteralPath"), at(value("Value"), 1), value("Encoding"), switch("Force")];
+
 const WHERE_OPS: &[&str] = &[
     "EQ",
     "NE",
@@ -253,25 +257,13 @@ pub static UTILITIES: &[Utility] = &[
     Utility {
         name: "Set-Content",
         aliases: &[],
-        params: &[
-            at(value("Path"), 0),
-            value("LiteralPath"),
-            at(value("Value"), 1),
-            value("Encoding"),
-            switch("Force"),
-        ],
+        params: CONTENT_WRITER_PARAMS,
         unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
         name: "Add-Content",
         aliases: &[],
-        params: &[
-            at(value("Path"), 0),
-            value("LiteralPath"),
-            at(value("Value"), 1),
-            value("Encoding"),
-            switch("Force"),
-        ],
+        params: CONTENT_WRITER_PARAMS,
         unsupported: &["NoNewline", "Stream", "PassThru"],
     },
     Utility {
