@@ -81,7 +81,7 @@ fn copy_status(
 }
 
 fn state_object(store: &Store, p: &PoolRow) -> CmdletResult<Dynamic> {
-    let serving = if p.state == PoolState::FailedOver { p.backup_database.clone() } else { p.database.clone() };
+    let serving = p.serving_database().map(str::to_string);
     let mark = store.pool_mark(&p.fqdn)?;
     let failed_over = p.state == PoolState::FailedOver;
     let (primary, primary_mark) = copy_status(store, p.database.as_deref(), !failed_over, &p.fqdn, mark)?;

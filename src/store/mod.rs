@@ -39,7 +39,6 @@ use anyhow::Context;
 use db::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE, OptionalExtension, params};
 use route::Target;
 
-use crate::catalog::enums::PoolState;
 use topology::PoolRow;
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -670,8 +669,7 @@ impl Store {
         self.db().execute_batch("BEGIN IMMEDIATE")?;
         let result = (|| -> db::Result<()> {
             for p in &pools {
-                let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
-                let seq = match serving.as_deref().and_then(|s| self.pool_schema(s)) {
+                let seq = match p.serving_database().and_then(|s| self.pool_schema(s)) {
                     Some(schema) => self.copy_mark(&schema, &p.fqdn)?.1,
                     None => 0,
                 };

@@ -59,6 +59,16 @@ pub struct PoolRow {
     pub is_pchat: bool,
 }
 
+impl PoolRow {
+    /// The SQL instance serving the pool now: the backup's while it is failed over.
+    pub fn serving_database(&self) -> Option<&str> {
+        match self.state {
+            PoolState::FailedOver => self.backup_database.as_deref(),
+            _ => self.database.as_deref(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ServiceRow {
     pub role: String,

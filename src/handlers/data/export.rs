@@ -54,11 +54,7 @@ fn serving_instances(store: &Store) -> CmdletResult<String> {
         .pools()?
         .into_iter()
         .filter(|p| p.is_pchat)
-        .filter_map(|p| {
-            let db =
-                if p.state == crate::catalog::enums::PoolState::FailedOver { p.backup_database } else { p.database };
-            db.map(|db| format!("{} is served by {db}", p.fqdn))
-        })
+        .filter_map(|p| p.serving_database().map(|db| format!("{} is served by {db}", p.fqdn)))
         .collect();
     Ok(match serving.is_empty() {
         true => "the topology has no Persistent Chat pool".to_string(),

@@ -8,7 +8,6 @@ pub mod import;
 
 use std::io::{IsTerminal, Write};
 
-use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
 use crate::invocation::Ctx;
 use crate::store::Store;
@@ -29,8 +28,7 @@ pub fn instance_pools(store: &Store, instance: &str) -> CmdletResult<(String, Ve
     };
     let mut out = Vec::new();
     for p in store.pools()?.into_iter().filter(|p| p.is_pchat) {
-        let serving = if p.state == PoolState::FailedOver { &p.backup_database } else { &p.database };
-        if serving.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&spec.identity)) {
+        if p.serving_database().is_some_and(|s| s.eq_ignore_ascii_case(&spec.identity)) {
             let target = store.pool_target(&p)?;
             out.push((p, target));
         }
