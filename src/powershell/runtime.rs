@@ -59,6 +59,10 @@ pub fn register(engine: &mut Engine, json: bool) {
                     _ => {}
                 }
             }
+            let r = match to_left_type(&l, r) {
+                Converted::To(r) => r,
+                Converted::Impossible(r) => return not_comparable(&l, op, &r),
+            };
             compare(&l, op, &r).map(Dynamic::from_bool)
         });
     }
@@ -323,6 +327,76 @@ fn null_order(l: &Dynamic, r: &Dynamic) -> Option<Ordering> {
         (true, false) => Some(against_null(r).reverse()),
         (false, true) => Some(against_null(l)),
         (false, false) => None,
+    }
+}
+
+/// The right operand of a comparison, converted as PowerShell converts it.
+enum Converted {
+    To(Dynamic),
+    /// Text that is not a number, compared with a number.
+    Impossible(Dynamic),
+}
+
+/// PowerShell converts the right operand to the type of the left one before it compares them
+/// (LanguagePrimitives.Equals and Compare): `'9' -gt 10` compares text, and "9" sorts after
+/// "10"; `0 -eq ''` is true ('' is the number 0); `$true -eq 'false'` is true (text that is not
+/// empty is true); `1 -eq $true` is true ($true is the number 1). Scripts written for PowerShell
+/// rely on these answers, so translated code gets them; Rhai code keeps its own rules.
+fn to_left_type(l: &Dynamic, r: Dynamic) -> Converted {
+    let text_r = r.is_string() || r.is_char();
+    let number_r = r.is_int() || r.is_float();
+    if l.is_string() && (number_r || r.is_bool() || r.is_char()) {
+        if number_r && number(l).is_some() {
+            warn_text_number_once(l, &r);
+        }
+        return Converted::To(Dynamic::from(text(r)));
+    }
+    if l.is_int() || l.is_float() {
+        if r.is_bool() {
+            return Converted::To(Dynamic::from_int(r.as_bool().map_or(0, i64::from)));
+        }
+        if text_r {
+            let t = text(r.clone());
+            if t.trim().is_empty() {
+                return Converted::To(Dynamic::from_int(0));
+            }
+            return match number(&Dynamic::from(t)) {
+                Some(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Converted::To(Dynamic::from_int(n as i64)),
+                Some(n) => Converted::To(Dynamic::from_float(n)),
+                None => Converted::Impossible(r),
+            };
+        }
+    }
+    if l.is_bool() && !r.is_bool() && !r.is_unit() && !r.is_array() {
+        return Converted::To(Dynamic::from_bool(truth(r)));
+    }
+    Converted::To(r)
+}
+
+/// Equality with text that is no number is false, as in PowerShell; an ordering is an error
+/// there too ("Could not compare"), and one here.
+fn not_comparable(l: &Dynamic, op: Op, r: &Dynamic) -> RhaiResult<Dynamic> {
+    match op {
+        Op::Eq => Ok(Dynamic::FALSE),
+        Op::Ne => Ok(Dynamic::TRUE),
+        _ => fail(format!(
+            "cannot compare {} with {}: PowerShell converts the right operand to the type of the left one, and this text is not a number",
+            describe(l),
+            describe(r)
+        )),
+    }
+}
+
+/// `'9' -gt 10` is true in PowerShell and here (text compared as text): said once per run,
+/// because a script ported from PowerShell may have meant numbers.
+fn warn_text_number_once(l: &Dynamic, r: &Dynamic) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        crate::streams::warning(&format!(
+            "warning: {} is compared with {} as text, as PowerShell does (\"9\" sorts after \"10\"); write [int] before the left operand to compare numbers",
+            describe(l),
+            describe(r)
+        ));
     }
 }
 

@@ -427,6 +427,28 @@ fn expand_property_typo_names_the_closest_property() {
 }
 
 #[test]
+fn comparisons_convert_the_right_operand_to_the_type_of_the_left_one() {
+    let s = Store::demo();
+    // PowerShell's answers (LanguagePrimitives.Equals and Compare): text on the left compares as
+    // text, a number on the left converts the right operand to a number, a truth value to a truth value.
+    let run = s
+        .c(r#"@(('9' -gt 10), (10 -lt '9'), (0 -eq ''), ($true -eq 'false'), (1 -eq $true), (2 -eq $true), ('1.0' -eq 1), (5 -eq 'abc'), (5 -ne 'abc'), ('abc' -eq 'ABC'), (10 -eq ' 10 ')) -join ",""#)
+        .ok();
+    assert_eq!(run.stdout.trim(), "True,False,True,True,True,False,False,False,True,True,True");
+    // A script ported from PowerShell may have meant numbers: said once, on stderr.
+    assert_eq!(run.stderr.matches("as text, as PowerShell does").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("[int]"), "{}", run.stderr);
+    // Ordering a number against text that is not one is an error, as PowerShell's "Could not compare".
+    let run = s.c("$n = 5; $n -gt 'abc'");
+    assert_ne!(run.code, 0);
+    assert!(single_error_line(&run).contains("cannot compare '5'"), "{}", run.stderr);
+    // With [int], the numbers are compared, and nothing is said.
+    let run = s.c(r#"$t = '9'; [int]$t -gt 10"#).ok();
+    assert_eq!(run.stdout.trim(), "False");
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+#[test]
 fn ordering_comparisons_with_null_follow_powershell() {
     let s = Store::demo();
     // $null is above negative numbers and below everything else, as in PowerShell.
