@@ -533,7 +533,8 @@ impl<'a> Ctx<'a> {
                 let shown = escape_line(target);
                 let _ = writeln!(err, "Performing the operation \"{}\" on target \"{shown}\".", self.cmdlet.name);
                 loop {
-                    let _ = write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  (default is \"Y\"): ");
+                    let _ =
+                        write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [?] Help (default is \"Y\"): ");
                     let _ = err.flush();
                     // Ctrl-C here stops the whole statement (a terminating error), never answers.
                     let Some(line) = read_answer()? else {
@@ -550,7 +551,18 @@ impl<'a> Ctx<'a> {
                             self.sticky.0 = Some(false);
                             return Err(self.declined(target));
                         }
-                        _ => continue,
+                        // PowerShell's help for the choices; an answer it does not know gets it too,
+                        // rather than the same question again without a word.
+                        other => {
+                            if other != "?" {
+                                let _ = writeln!(err, "\"{}\" is not one of the answers.", escape_line(line.trim()));
+                            }
+                            let _ = writeln!(err, "Y - Continue with only the next step of the operation.");
+                            let _ = writeln!(err, "A - Continue with all the steps of the operation.");
+                            let _ = writeln!(err, "N - Skip this operation and proceed with the next operation.");
+                            let _ = writeln!(err, "L - Skip this operation and all subsequent operations.");
+                            continue;
+                        }
                     }
                 }
             }

@@ -207,6 +207,33 @@ fn answering_no_skips_the_object_without_an_error() {
 }
 
 #[test]
+fn a_question_mark_or_an_unknown_answer_at_a_prompt_explains_the_answers() {
+    let s = Store::examples();
+    let mut t = Terminal::start(&s, &["-c", TWO_ROOMS]);
+    t.until_prompt();
+    t.answer("?\n");
+    t.until_prompt();
+    t.answer("maybe\n");
+    t.until_prompt();
+    t.answer("l\n");
+    let run = t.finish();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("[?] Help"), "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("L - Skip this operation and all subsequent operations.").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("\"maybe\" is not one of the answers."), "{}", run.stderr);
+    // "No to All": neither room was removed, and nothing was asked for the second.
+    assert_eq!(run.stderr.matches("Are you sure").count(), 1, "{}", run.stderr);
+    let left =
+        s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).map(|r| r.Name)"#).ok();
+    assert!(left.stdout.contains("FinanceRoom") && left.stdout.contains("Draft"), "{}", left.stdout);
+}
+
+#[test]
 fn ctrl_c_at_a_prompt_stops_the_whole_statement() {
     let s = Store::examples();
     let before = s.dump();
