@@ -18,6 +18,7 @@ use super::{Session, SharedSession};
 use crate::catalog::Cmdlet;
 use crate::errors::CmdletError;
 use crate::files::Staging;
+use crate::files::Unplaced;
 use crate::files::journal::UnitFile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,15 +111,23 @@ struct Journal {
 /// in the unit's transaction, so that they commit with its changes. None: the unit wrote no file.
 fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let files = unit.staging.name(&id).map_err(|e| format!("a file could not be staged: {e}"))?;
-    if files.is_empty() {
+    // The unit file lists the staged names before any is given: a kill in between leaves no
+    // staged file that nothing names (the next command removes what a dead unit's file lists).
+    let staged = unit.staging.names(&id);
+    if staged.is_empty() {
         return Ok(None);
     }
-    let staged: Vec<_> = files.iter().map(|(staged, _)| staged.clone()).collect();
     let path = s.store.unit_file(&id);
     let file = UnitFile::create(&path, &staged)
         .map_err(|e| format!("the unit file {} cannot be written: {e}", path.display()))?;
     let journal = Journal { id, file };
+    let files = match unit.staging.name(&journal.id) {
+        Ok(files) => files,
+        Err(e) => {
+            abandon(unit, Some(journal));
+            return Err(format!("a file could not be staged: {e}"));
+        }
+    };
     if let Err(e) = s.store.record_unit_files(&journal.id, &files) {
         abandon(unit, Some(journal));
         return Err(format!("the files of the run cannot be recorded: {e}"));
@@ -141,7 +150,7 @@ fn abandon(unit: &Unit, journal: Option<Journal>) {
 /// commit, so a process killed between the commit and the last rename leaves the rest to the
 /// next pchat command (`Store::finish_units`), and one killed before the commit leaves only
 /// names that command removes.
-pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
+pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, String> {
     let Some(unit) = s.unit.take() else { return Err("no unit of work is open".into()) };
     let journal = match journal(s, &unit) {
         Ok(j) => j,
@@ -170,6 +179,11 @@ pub fn commit(s: &mut Session) -> Result<Vec<crate::files::Error>, String> {
     crate::fault::point("atomic:committed");
     let failed = unit.staging.place();
     crate::fault::point("atomic:files-placed");
+    if !failed.is_empty() {
+        // A file that could not be placed keeps its content under its staged name, and the unit
+        // its rows and unit file (unlocked when this process ends): the next command places it.
+        return Ok(failed);
+    }
     if let Some(j) = journal {
         // Left behind, the rows only make the next command find every file in place already.
         let forgotten = s.store.forget_unit_files(&j.id).map_err(|e| e.to_string());
@@ -272,8 +286,15 @@ pub fn atomic_block(
 }
 
 /// Files of a committed unit that could not be moved into place (the store's changes stand).
-pub fn report_unplaced(failed: &[crate::files::Error]) {
-    for e in failed {
-        crate::streams::error(&format!("atomic: committed, but a file could not be put in place: {e}"));
+pub fn report_unplaced(failed: &[Unplaced]) {
+    for u in failed {
+        let kept = match &u.kept {
+            Some(staged) => format!(
+                "; its content is kept in {} and the next pchat command puts it in place (remove that file to give it up)",
+                crate::values::text::escape_block(&staged.display().to_string())
+            ),
+            None => String::new(),
+        };
+        crate::streams::error(&format!("atomic: committed, but a file could not be put in place: {}{kept}", u.error));
     }
 }

@@ -81,6 +81,7 @@ impl UnitFile {
             }
             file.write_all(&encode(staged))?;
             file.sync_all()?;
+            crate::fault::point("atomic:unit-file-written");
             std::fs::rename(&partial, path)?;
             sync_dir(folder(path))
         })();
@@ -122,28 +123,73 @@ impl LeftUnit {
     }
 }
 
-/// The units with a unit file beside the store `db`, whatever their state: (unit id, path).
-pub fn unit_files(db: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+/// Unit files, each as (unit id, path).
+pub type Units = Vec<(String, PathBuf)>;
+
+/// Unit files beside the store `db`, whatever their units' state: the complete ones, and the
+/// ones still being written (`<name>.new`, see `UnitFile::create`).
+pub fn scan(db: &Path) -> io::Result<(Units, Units)> {
     let mut prefix = db.file_name().map(|n| n.as_bytes().to_vec()).unwrap_or_default();
     prefix.extend_from_slice(UNIT_FILE_INFIX.as_bytes());
     let entries = match std::fs::read_dir(folder(db)) {
         Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), Vec::new())),
         Err(e) => return Err(e),
     };
-    let mut out = Vec::new();
+    let (mut complete, mut partial) = (Vec::new(), Vec::new());
     for entry in entries {
         let entry = entry?;
         let name = entry.file_name();
         let Some(unit) = name.as_bytes().strip_prefix(prefix.as_slice()) else { continue };
-        // Only ids pchat makes (a unit file still being written ends in ".new").
+        let (unit, list) = match unit.strip_suffix(b".new") {
+            Some(unit) => (unit, &mut partial),
+            None => (unit, &mut complete),
+        };
+        // Only ids pchat makes.
         if unit.is_empty() || !unit.iter().all(u8::is_ascii_alphanumeric) {
             continue;
         }
-        out.push((String::from_utf8_lossy(unit).into_owned(), entry.path()));
+        list.push((String::from_utf8_lossy(unit).into_owned(), entry.path()));
     }
-    out.sort();
-    Ok(out)
+    complete.sort();
+    partial.sort();
+    Ok((complete, partial))
+}
+
+/// Remove a unit file that a process killed while writing it left (`<name>.new`; never renamed,
+/// so its unit never committed), and the staged files it lists. Those are only the complete
+/// entries naming this unit's staged files (`.<target>.pchat-<unit>.staged`): a kill in the
+/// middle of the write leaves a cut last name, which is not touched. Left alone while a live process
+/// still holds it (None), else the number of staged files removed.
+pub fn remove_partial(unit: &str, path: &Path) -> io::Result<Option<usize>> {
+    let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(0)),
+        Err(e) => return Err(e),
+    };
+    if !file.metadata()?.is_file() || !try_lock(&file)? {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)?;
+    // Only NUL-terminated entries are complete: drop what follows the last NUL.
+    let complete = bytes.iter().rposition(|b| *b == 0).map_or(0, |at| at + 1);
+    bytes.truncate(complete);
+    let suffix = format!(".pchat-{unit}.staged");
+    let mut removed = 0;
+    for staged in decode(bytes) {
+        let ours = staged.file_name().is_some_and(|n| n.as_bytes().ends_with(suffix.as_bytes()));
+        if ours && remove_staged(&staged)? {
+            removed += 1;
+        }
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let _ = sync_dir(folder(path));
+    Ok(Some(removed))
 }
 
 /// What `claim` found.
@@ -234,7 +280,7 @@ mod tests {
         let odd = PathBuf::from(std::ffi::OsString::from_vec(b"/x/a\nb\xff".to_vec()));
         let staged = vec![dir.path().join(".r.txt.pchat-u1.staged"), odd.clone()];
         let held = UnitFile::create(&unit_file(&db, "u1"), &staged).unwrap();
-        assert_eq!(unit_files(&db).unwrap(), vec![("u1".to_string(), unit_file(&db, "u1"))]);
+        assert_eq!(scan(&db).unwrap().0, vec![("u1".to_string(), unit_file(&db, "u1"))]);
         assert!(is_live(&unit_file(&db, "u1")));
         assert!(matches!(claim("u1", &unit_file(&db, "u1")).unwrap(), Claim::Live), "held by a live unit");
         // Its process gone (here: the handle dropped), the file can be claimed and read.
@@ -243,8 +289,42 @@ mod tests {
         let Claim::Left(left) = claim("u1", &unit_file(&db, "u1")).unwrap() else { panic!("not claimed") };
         assert_eq!(left.staged, staged);
         left.remove().unwrap();
-        assert!(unit_files(&db).unwrap().is_empty());
+        assert!(scan(&db).unwrap().0.is_empty());
         assert!(matches!(claim("u1", &unit_file(&db, "u1")).unwrap(), Claim::Missing));
+    }
+
+    #[test]
+    fn a_unit_file_left_half_written_is_removed_with_the_staged_files_it_names_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pchat.db");
+        let ours = dir.path().join(".r.txt.pchat-u2.staged");
+        let other_unit = dir.path().join(".r.txt.pchat-u3.staged");
+        let cut = dir.path().join(".s.txt.pchat-u2.staged");
+        for f in [&ours, &other_unit, &cut] {
+            std::fs::write(f, "x").unwrap();
+        }
+        let mut partial = unit_file(&db, "u2").into_os_string();
+        partial.push(".new");
+        // Two complete names (one of another unit: not this file's to remove) and one cut short
+        // by the kill (no NUL after it): a name that may be a prefix of anything.
+        let mut bytes = encode(&[ours.clone(), other_unit.clone()]);
+        bytes.extend_from_slice(&cut.as_os_str().as_bytes()[..cut.as_os_str().len()]);
+        std::fs::write(&partial, &bytes).unwrap();
+        let (complete, partials) = scan(&db).unwrap();
+        assert!(complete.is_empty());
+        assert_eq!(partials, vec![("u2".to_string(), PathBuf::from(&partial))]);
+
+        // Held by a live process: left alone.
+        let held = File::open(&partial).unwrap();
+        assert!(try_lock(&held).unwrap());
+        assert_eq!(remove_partial("u2", Path::new(&partial)).unwrap(), None);
+        assert!(ours.exists());
+        drop(held);
+
+        assert_eq!(remove_partial("u2", Path::new(&partial)).unwrap(), Some(1));
+        assert!(!ours.exists() && other_unit.exists() && cut.exists());
+        assert!(!Path::new(&partial).exists());
+        assert_eq!(scan(&db).unwrap(), (Vec::new(), Vec::new()));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
 pub use resolve::resolve;
-pub use stage::{PlannedFile, Staging};
+pub use stage::{PlannedFile, Staging, Unplaced};
 pub use write::{create_private_dir_all, create_private_file};
 
 /// The largest input file read whole into memory (topology, directory, CSV, text): 256 MiB.

@@ -23,6 +23,14 @@ struct Staged {
     size: u64,
 }
 
+/// A file of a committed unit that could not be put in place.
+#[derive(Debug)]
+pub struct Unplaced {
+    pub error: Error,
+    /// Where its content stays until the next command places it (None: it could not be kept).
+    pub kept: Option<PathBuf>,
+}
+
 /// A file a plan would write: its path, its size now (None: it does not exist) and afterwards.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
@@ -191,21 +199,29 @@ impl Staging {
     }
 
     /// Move every staged file into place (the unit committed): the last content of each target.
-    /// Every file is attempted; the ones that could not be placed are returned with the reason.
-    /// The fault point `atomic:file-placed` follows each rename.
-    pub fn place(&self) -> Vec<Error> {
+    /// Every file is attempted; the ones that could not be placed are returned with the reason
+    /// and where their content stays (its staged name: it is committed, and the next command
+    /// places it). The fault point `atomic:file-placed` follows each rename.
+    pub fn place(&self) -> Vec<Unplaced> {
         self.keep_last();
         let keep = std::mem::take(&mut *self.staged.borrow_mut());
         let mut failed = Vec::new();
         for s in keep {
-            // Appends made in place since the file was staged reach the disk first.
-            let synced = s.temp.file.sync_all().map_err(|e| Error::io(&s.shown, "written", e));
-            if let Err(e) = synced.and_then(|()| write::place(&s.shown, s.temp, &s.target)) {
-                failed.push(e);
+            // Appends made in place since the file was staged reach the disk first (in `place_committed`).
+            if let Err((error, kept)) = write::place_committed(&s.shown, s.temp, &s.target) {
+                failed.push(Unplaced { error, kept });
             }
             crate::fault::point("atomic:file-placed");
         }
         failed
+    }
+
+    /// The names `name` will give the staged files, without giving them: the unit file lists them
+    /// before any exists, so that no staged file is ever on disk without a unit file naming it.
+    pub fn names(&self, unit: &str) -> Vec<PathBuf> {
+        self.keep_last();
+        let staged = self.staged.borrow();
+        staged.iter().map(|s| s.target.parent().unwrap_or(Path::new("/")).join(staged_name(&s.target, unit))).collect()
     }
 }
 

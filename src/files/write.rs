@@ -89,16 +89,21 @@ pub(super) fn name_staged(temp: &mut Temp, dir: &Path, name: &Path) -> io::Resul
     sync_dir(dir)
 }
 
-/// Give the temporary file its final name, atomically replacing any file there.
-fn persist(mut temp: Temp, dir: &Path, target: &Path) -> io::Result<()> {
+/// Give the temporary file its final name, atomically replacing any file there. On failure the
+/// temporary file is handed back, so the caller decides whether it goes or stays.
+fn persist(mut temp: Temp, dir: &Path, target: &Path) -> Result<(), (io::Error, Temp)> {
     if temp.name.is_none() {
         // Link the unnamed file under a temporary name first: link cannot replace a file, rename can.
         let name = temp_name(dir, target);
-        link_unnamed(&temp.file, &name)?;
+        if let Err(e) = link_unnamed(&temp.file, &name) {
+            return Err((e, temp));
+        }
         temp.name = Some(name);
     }
     let name = temp.name.clone().unwrap_or_default();
-    std::fs::rename(&name, target)?;
+    if let Err(e) = std::fs::rename(&name, target) {
+        return Err((e, temp));
+    }
     temp.name = None;
     // The rename itself survives a crash once the folder is synced.
     let _ = sync_dir(dir);
@@ -133,10 +138,23 @@ pub(super) fn stage<E: From<Error>>(
     Ok(temp)
 }
 
-/// Rename a staged file over `target`, atomically.
+/// Rename a staged file over `target`, atomically. On failure the staged file is removed.
 pub(super) fn place(shown: &Path, temp: Temp, target: &Path) -> Result<(), Error> {
     let dir = target.parent().unwrap_or(Path::new("/"));
-    persist(temp, dir, target).map_err(|e| Error::io(shown, "written", e))
+    persist(temp, dir, target).map_err(|(e, _removed)| Error::io(shown, "written", e))
+}
+
+/// Rename a file of a committed unit over `target`. Its content is committed: on failure it stays
+/// on disk under the name it has (its staged name, `Staging::name`), which is returned, for the
+/// next command to place (store/unit.rs `finish_units`).
+pub(super) fn place_committed(shown: &Path, temp: Temp, target: &Path) -> Result<(), (Error, Option<PathBuf>)> {
+    // On failure the name is taken out of the guard (`Temp`'s drop), so the file stays.
+    let mut temp = temp;
+    if let Err(e) = temp.file.sync_all() {
+        return Err((Error::io(shown, "written", e), temp.name.take()));
+    }
+    let dir = target.parent().unwrap_or(Path::new("/"));
+    persist(temp, dir, target).map_err(|(e, mut back)| (Error::io(shown, "written", e), back.name.take()))
 }
 
 /// Append to `target` in place, creating it owner-only when missing.

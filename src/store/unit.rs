@@ -160,9 +160,9 @@ impl Store {
     /// costs a folder listing and one query when there is nothing to do.
     pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
         let mut report = UnitsReport::default();
-        let unit_files = journal::unit_files(&self.path)?;
+        let (unit_files, partial) = journal::scan(&self.path)?;
         let rows: bool = self.db().query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", (), |r| r.get(0))?;
-        if unit_files.is_empty() && !rows {
+        if unit_files.is_empty() && partial.is_empty() && !rows {
             return Ok(report);
         }
         if !act {
@@ -207,6 +207,10 @@ impl Store {
                     done.extend(left);
                 }
                 report.finished.push(finished);
+            }
+            // A unit file never completed: its unit never committed.
+            for (unit, path) in &partial {
+                report.removed += journal::remove_partial(unit, path)?.unwrap_or(0);
             }
             // Units with a unit file and no committed row never committed: their staged files go.
             for (unit, path) in &unit_files {

@@ -331,6 +331,66 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
     assert_eq!(s.c("1").ok().stderr, "");
 }
 
+/// A file of a committed run that cannot be put in place (here its target became a folder
+/// between the commit and the rename) keeps its committed content under its staged name, and
+/// the run says where; the next command places it once the target is free.
+#[test]
+fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_command() {
+    let s = Store::demo();
+    let out = s.dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    let go = s.dir.path().join("go");
+    let mut child = s
+        .command(&["run", "--atomic", &write_runbook(&s, "two.rhai", TWO_FILES)])
+        .env("PCHAT_FAULT", format!("atomic:committed:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
+    wait_line(&mut err, "pchat-fault: reached atomic:committed");
+    std::fs::create_dir(out.join("one.txt")).expect("a folder in the way");
+    std::fs::write(&go, "").expect("release");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut err, &mut rest).expect("stderr");
+    assert_eq!(child.wait().expect("exit").code(), Some(1), "{rest}");
+    assert!(category(&s), "the changes are committed");
+    assert!(rest.contains("atomic: committed, but a file could not be put in place"), "{rest}");
+    assert!(rest.contains("its content is kept in ") && rest.contains(".one.txt.pchat-"), "{rest}");
+    assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
+    assert_eq!(strays(&out).len(), 1, "the unplaced file waits under its staged name: {:?}", strays(&out));
+
+    // Still in the way: said again, and kept.
+    let next = s.c("1").ok();
+    assert!(next.stderr.contains("cannot be put in place yet"), "{}", next.stderr);
+    assert_eq!(strays(&out).len(), 1);
+    std::fs::remove_dir(out.join("one.txt")).expect("out of the way");
+    let next = s.c("1").ok();
+    assert!(next.stderr.contains("atomic: finished placing 1 file of a run committed at "), "{}", next.stderr);
+    assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
+    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    assert_eq!(s.c("1").ok().stderr, "");
+}
+
+/// Killed while writing its unit file: no staged file exists yet (the unit file names them
+/// first), and the next command removes the half-written unit file.
+#[test]
+fn an_atomic_run_killed_writing_its_unit_file_leaves_nothing_behind() {
+    let s = Store::demo();
+    let before = s.dump();
+    drop(s);
+    let (s, out) = killed_with_two_files("atomic:unit-file-written");
+    assert!(!category(&s));
+    assert!(strays(&out).is_empty(), "no staged file before the unit file is complete: {:?}", strays(&out));
+    assert_eq!(strays(s.dir.path()).len(), 1, "{:?}", strays(s.dir.path()));
+    let next = s.c("1").ok();
+    assert_eq!(next.stdout.trim(), "1");
+    assert!(strays(s.dir.path()).is_empty(), "{:?}", strays(s.dir.path()));
+    assert!(listing(&out).is_empty());
+    assert_eq!(s.dump(), before);
+}
+
 /// Killed just before the commit, with its files already named: nothing is kept, and the next
 /// command removes the staged names.
 #[test]
