@@ -364,12 +364,33 @@ pub fn looks_like_powershell(src: &str) -> bool {
                             rest.trim_start().chars().take_while(|c| !c.is_whitespace() && *c != '{').collect();
                         return is_verb_noun(&word) || utility::find(&word).is_some();
                     }
-                    _ => return false,
+                    _ => {
+                        let rest: String = chars[c.i..].iter().collect();
+                        return operator_follows(&rest);
+                    }
                 }
             }
         }
+        // `5 -gt 3`, `1.5 -eq '1.5'`: Rhai has no `-gt` (it would read `5 - gt`).
+        Some(d) if d.is_ascii_digit() => {
+            let rest = code.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '.');
+            operator_follows(rest)
+        }
         _ => false,
     }
+}
+
+/// Does `rest` start (after blanks) with a PowerShell operator such as `-eq`, `-like` or `-join`,
+/// followed by a blank?
+fn operator_follows(rest: &str) -> bool {
+    let Some(after) = rest.trim_start_matches([' ', '\t']).strip_prefix('-') else { return false };
+    let word: String = after.chars().take_while(char::is_ascii_alphabetic).collect();
+    let known = parser::op_name(&word).is_some()
+        || matches!(
+            word.to_ascii_lowercase().as_str(),
+            "and" | "or" | "xor" | "join" | "split" | "replace" | "f" | "is" | "isnot"
+        );
+    known && after[word.len()..].starts_with([' ', '\t'])
 }
 
 /// A `$name` outside quotes: Rhai has no such token.

@@ -71,7 +71,7 @@ pub(super) struct Parser<'a> {
     pub(super) no_comma: bool,
 }
 
-fn op_name(word: &str) -> Option<&'static str> {
+pub(super) fn op_name(word: &str) -> Option<&'static str> {
     const OPS: &[&str] = &[
         "eq",
         "ne",

@@ -135,6 +135,11 @@ fn detection() {
         "[Math]::Round(2.5)",
         "function Get-Report { 'x' }",
         "param([int]$Days = 30)\nGet-CsPersistentChatRoom",
+        "5 -gt 3",
+        "1.5 -eq '1.5'",
+        "'9' -gt 10",
+        "\"a\" -like \"A*\"",
+        "'{0} rooms' -f 3",
     ] {
         assert!(looks_like_powershell(ps), "{ps}");
     }
@@ -151,6 +156,10 @@ fn detection() {
         "(1 + 2) * 3",
         "for x in [1, 2] { print(x) }",
         "\"a\" + \"b\"",
+        "5 - gt",
+        "5 -gt",
+        "10 - x",
+        "\"a\" -b",
     ] {
         assert!(!looks_like_powershell(rhai), "{rhai}");
     }
