@@ -48,7 +48,7 @@ impl Store {
 
     /// SIP-less or not, the users whose logon name (SamAccountName) is `login`.
     pub fn users_by_logon(&self, login: &str) -> db::Result<Vec<PrincipalRow>> {
-        self.principals_where("WHERE sam = ?1 AND kind = 'User'", [login])
+        self.principals_where("WHERE sam = ?1 COLLATE NOCASE AND kind = 'User'", [login])
     }
 
     /// The logon names (SamAccountName) of every group `dn` belongs to, directly or through
@@ -59,7 +59,7 @@ impl Store {
         let mut next = vec![super::directory::normalize_dn(dn)];
         let mut query = self.db().prepare_cached(
             "SELECT g.dn, g.sam FROM group_members m JOIN principals g ON g.id = m.group_id
-             WHERE m.member_dn = ?1 AND g.kind = 'Group'",
+             WHERE m.member_dn = ?1 COLLATE NOCASE AND g.kind = 'Group'",
         )?;
         while let Some(member) = next.pop() {
             let groups: Vec<(String, Option<String>)> =
@@ -79,7 +79,7 @@ impl Store {
     pub fn group_has_user(&self, sam: &str) -> db::Result<bool> {
         let mut next: Vec<i64> = self
             .db()
-            .prepare_cached("SELECT id FROM principals WHERE sam = ?1 AND kind = 'Group'")?
+            .prepare_cached("SELECT id FROM principals WHERE sam = ?1 COLLATE NOCASE AND kind = 'Group'")?
             .query_map([sam], |r| r.get(0))?
             .collect::<db::Result<_>>()?;
         let mut seen: HashSet<i64> = next.iter().copied().collect();

@@ -58,8 +58,12 @@ impl AddinRow {
 impl Store {
     /// Every add-in of a pool, by name.
     pub fn addins(&self, pool: &PoolTarget) -> db::Result<Vec<AddinRow>> {
-        let sql =
-            format!("{} WHERE a.pool = {} ORDER BY {}", SQL.select, dialect::param(1), dialect::order_nocase("a.name"));
+        let sql = format!(
+            "{} WHERE a.pool = {} COLLATE NOCASE ORDER BY {}",
+            SQL.select,
+            dialect::param(1),
+            dialect::order_nocase("a.name")
+        );
         self.route(Target::Copy(&pool.schema), &sql)
             .prepare_cached()?
             .query_map([&pool.fqdn], AddinRow::read)?
@@ -67,7 +71,12 @@ impl Store {
     }
 
     pub fn addin_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<AddinRow>> {
-        let sql = format!("{} WHERE a.pool = {} AND a.name = {}", SQL.select, dialect::param(1), dialect::param(2));
+        let sql = format!(
+            "{} WHERE a.pool = {} COLLATE NOCASE AND a.name = {} COLLATE NOCASE",
+            SQL.select,
+            dialect::param(1),
+            dialect::param(2)
+        );
         self.route(Target::Copy(&pool.schema), &sql)
             .prepare_cached()?
             .query_row(params![pool.fqdn, name], AddinRow::read)

@@ -55,7 +55,7 @@ impl Store {
             keys.insert(d.to_lowercase());
         }
         let mut stmt = self.db().prepare_cached(
-            "SELECT p.dn FROM group_members gm JOIN principals p ON p.id = gm.group_id WHERE gm.member_dn = ?1",
+            "SELECT p.dn FROM group_members gm JOIN principals p ON p.id = gm.group_id WHERE gm.member_dn = ?1 COLLATE NOCASE",
         )?;
         let mut queue = VecDeque::from([dn.clone()]);
         keys.insert(dn.to_lowercase());

@@ -122,7 +122,14 @@ impl Store {
     pub fn categories(&self, pool: &PoolTarget) -> db::Result<Vec<CategoryRow>> {
         let copy = Target::Copy(&pool.schema);
         let mut rows: Vec<CategoryRow> = self
-            .route(copy, &format!("{} WHERE c.pool = ?1 ORDER BY {}", SQL.select, dialect::order_nocase("c.name")))
+            .route(
+                copy,
+                &format!(
+                    "{} WHERE c.pool = ?1 COLLATE NOCASE ORDER BY {}",
+                    SQL.select,
+                    dialect::order_nocase("c.name")
+                ),
+            )
             .prepare_cached()?
             .query_map([&pool.fqdn], category)?
             .collect::<db::Result<_>>()?;
@@ -131,7 +138,7 @@ impl Store {
             .route(
                 copy,
                 "SELECT e.category_id, e.list, e.entry FROM {db}.category_entries e
-                 JOIN {db}.categories c ON c.id = e.category_id WHERE c.pool = ?1 ORDER BY e.ord",
+                 JOIN {db}.categories c ON c.id = e.category_id WHERE c.pool = ?1 COLLATE NOCASE ORDER BY e.ord",
             )
             .prepare_cached()?;
         let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
@@ -147,7 +154,7 @@ impl Store {
     pub fn category_by_name(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<CategoryRow>> {
         let copy = Target::Copy(&pool.schema);
         let Some(mut c) = self
-            .route(copy, &format!("{} WHERE c.pool = ?1 AND c.name = ?2", SQL.select))
+            .route(copy, &format!("{} WHERE c.pool = ?1 COLLATE NOCASE AND c.name = ?2 COLLATE NOCASE", SQL.select))
             .prepare_cached()?
             .query_row(params![pool.fqdn, name], category)
             .optional()?
@@ -168,10 +175,13 @@ impl Store {
 
     /// The id and stored name of a category, without its lists: what a room's reference needs.
     pub fn category_key(&self, pool: &PoolTarget, name: &str) -> db::Result<Option<(i64, String)>> {
-        self.route(Target::Copy(&pool.schema), "SELECT id, name FROM {db}.categories WHERE pool = ?1 AND name = ?2")
-            .prepare_cached()?
-            .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
+        self.route(
+            Target::Copy(&pool.schema),
+            "SELECT id, name FROM {db}.categories WHERE pool = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE",
+        )
+        .prepare_cached()?
+        .query_row(params![pool.fqdn, name], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
     }
 
     pub fn category_name(&self, pool: &PoolTarget, id: i64) -> db::Result<Option<String>> {

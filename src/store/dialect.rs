@@ -231,10 +231,17 @@ impl Dialect {
     ///   kind it is used on (the audit head).
     /// * `X COLLATE NOCASE` as an ORDER BY term → `lower(X), X` (§2: ASCII case folded by the
     ///   C locale's `lower()`, then exact, so the order is total as NOCASE's ties are not).
-    /// * `L = R COLLATE NOCASE` → `lower(L) = lower(R)`, which the `lower()` key indexes serve.
+    /// * `L op R COLLATE NOCASE` → `lower(L) op lower(R)`, which the `lower()` key indexes serve,
+    ///   for `op` one of `=`, `<>`, `!=`, `<`, `<=`, `>`, `>=`: ranges too, since NOCASE compares
+    ///   ASCII-lowered text as the C collation compares `lower()`'s. Also for `LIKE` and `NOT
+    ///   LIKE` (an `ESCAPE` after it stays): SQLite's LIKE ignores ASCII case whatever the
+    ///   collation, PostgreSQL's does not; the explicit `COLLATE NOCASE` marks the pattern as
+    ///   one compared so.
+    /// * `X COLLATE NOCASE [NOT] IN (a, b)` → `lower(X) [NOT] IN (lower(a), lower(b))`, and
+    ///   `X COLLATE NOCASE IN (SELECT v FROM …)` → `lower(X) IN (SELECT lower(v) FROM …)`.
     ///
-    /// `X`, `L` and `R` are a column (`t.c`), a parameter (`?1`) or a parenthesised
-    /// expression, possibly a call (`coalesce(a, b)`); write `('Tag:' || ?1) COLLATE NOCASE`,
+    /// `X`, `L` and `R` are a column (`t.c`), a parameter (`?1`), a string literal or a
+    /// parenthesised expression, possibly a call (`coalesce(a, b)`); write `('Tag:' || ?1) COLLATE NOCASE`,
     /// not `'Tag:' || ?1 COLLATE NOCASE` (the same in SQLite, whose explicit collation
     /// spreads through `||`). A `COLLATE NOCASE` in any other place is left as it is, and the
     /// server refuses it: `store::pg::statements` prepares every text of the store.
@@ -256,8 +263,9 @@ impl Dialect {
         let mut from = 0;
         while let Some(at) = find_outside_literals(&out, NOCASE, from) {
             match spell_nocase(&out, at) {
-                Some((start, spelt)) => {
-                    out.replace_range(start..at + NOCASE.len(), &spelt);
+                Some((range, spelt)) => {
+                    let start = range.start;
+                    out.replace_range(range, &spelt);
                     from = start + spelt.len();
                 }
                 None => from = at + NOCASE.len(),
@@ -322,11 +330,26 @@ fn find_outside_literals(sql: &str, needle: &str, from: usize) -> Option<usize> 
 }
 
 /// The operand that ends at byte `end` of `sql`: its start. A column or parameter
-/// (`[A-Za-z0-9_.?]`), or a parenthesised expression with the name of the function it calls.
+/// (`[A-Za-z0-9_.?]`), a string literal, or a parenthesised expression with the name of the
+/// function it calls.
 fn operand_start(sql: &str, end: usize) -> Option<usize> {
     let bytes = sql.as_bytes();
     let word = |i: usize| bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'_' | b'.' | b'?');
     let mut start = end;
+    if start > 0 && bytes[start - 1] == b'\'' {
+        // Back to the opening quote; an escaped quote ('') is two literals in a row.
+        start -= 1;
+        loop {
+            start = start.checked_sub(1)?;
+            if bytes[start] == b'\'' {
+                if start > 0 && bytes[start - 1] == b'\'' {
+                    start -= 1;
+                    continue;
+                }
+                return Some(start);
+            }
+        }
+    }
     if start > 0 && bytes[start - 1] == b')' {
         let (mut depth, mut quoted) = (0, false);
         loop {
@@ -348,22 +371,92 @@ fn operand_start(sql: &str, end: usize) -> Option<usize> {
     (start < end).then_some(start)
 }
 
+/// The byte after the parenthesis that closes the one at `open` (outside literals).
+fn after_close(sql: &str, open: usize) -> Option<usize> {
+    let (mut depth, mut quoted) = (0, false);
+    for (i, c) in sql[open..].char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(open + i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The items of a list's inside, split at commas outside parentheses and literals.
+fn list_items(inside: &str) -> Vec<&str> {
+    let (mut items, mut start, mut depth, mut quoted) = (Vec::new(), 0, 0i32, false);
+    for (i, c) in inside.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                items.push(inside[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(inside[start..].trim());
+    items
+}
+
+/// `e` folded by `lower()`; a bare parameter is cast, for `lower`'s range overloads leave the
+/// server unable to type it.
+fn lower(e: &str) -> String {
+    if e.starts_with('?') { format!("lower(CAST({e} AS text))") } else { format!("lower({e})") }
+}
+
+/// The comparisons spelt `lower(L) op lower(R)`; longer first, so that `<=` is not read as `=`.
+const NOCASE_OPERATORS: &[&str] = &["NOT LIKE", "LIKE", "<=", ">=", "<>", "!=", "=", "<", ">"];
+
 /// The spelling of the NOCASE operand that ends at `at` (where ` COLLATE NOCASE` starts): the
-/// start of the text it replaces and the replacement, or `None` when it is not in one of the
+/// range of the text it replaces and the replacement, or `None` when it is not in one of the
 /// places [`Dialect::query`] spells.
-fn spell_nocase(sql: &str, at: usize) -> Option<(usize, String)> {
+fn spell_nocase(sql: &str, at: usize) -> Option<(std::ops::Range<usize>, String)> {
     let start = operand_start(sql, at)?;
     let operand = &sql[start..at];
+    let end = at + NOCASE.len();
     let before = sql[..start].trim_end();
     if before.ends_with("ORDER BY") || before.ends_with(',') && sql[..start].contains("ORDER BY") {
-        return Some((start, format!("lower({operand}), {operand}")));
+        return Some((start..end, format!("lower({operand}), {operand}")));
     }
-    let left_end = before.strip_suffix('=')?.trim_end().len();
+    // `X COLLATE NOCASE [NOT] IN (list)`: each item folded, or the one column a subquery selects.
+    let after = &sql[end..];
+    if let Some(rest) = after.strip_prefix(" IN (").or_else(|| after.strip_prefix(" NOT IN (")) {
+        let open = sql.len() - rest.len() - 1;
+        let close = after_close(sql, open)?;
+        let inside = &sql[open + 1..close - 1];
+        let list = match inside.trim_start().strip_prefix("SELECT ") {
+            Some(select) => {
+                let (column, from) = select.split_once(" FROM ")?;
+                if list_items(column).len() != 1 {
+                    return None;
+                }
+                format!("SELECT {} FROM {from}", lower(column.trim()))
+            }
+            None => list_items(inside).iter().map(|i| lower(i)).collect::<Vec<_>>().join(", "),
+        };
+        let not = if after.starts_with(" NOT") { " NOT" } else { "" };
+        return Some((start..close, format!("{}{not} IN ({list})", lower(operand))));
+    }
+    let op = NOCASE_OPERATORS.iter().find(|op| before.ends_with(*op))?;
+    let left_end = before[..before.len() - op.len()].trim_end().len();
+    // A word operator must stand alone (`xLIKE` is not `x LIKE`).
+    if op.ends_with("LIKE") && left_end == before.len() - op.len() {
+        return None;
+    }
     let left_start = operand_start(sql, left_end)?;
     let left = &sql[left_start..left_end];
-    // `lower` has range overloads too: a bare parameter is cast so that the server can type it.
-    let text = |e: &str| if e.starts_with('?') { format!("CAST({e} AS text)") } else { e.to_string() };
-    Some((left_start, format!("lower({}) = lower({})", text(left), text(operand))))
+    Some((left_start..end, format!("{} {op} {}", lower(left), lower(operand))))
 }
 
 /// PostgreSQL has no `user_version`: its version is this table's one row, written in the
@@ -422,7 +515,13 @@ pub fn name_prefix_range(prefix: &str) -> Option<(String, Option<String>)> {
         .collect();
     let last = low.chars().last()?;
     // The first string past every extension of `low`; none when the last character is the highest.
-    let high = (last < '\u{7f}').then(|| format!("{}{}", &low[..low.len() - 1], (last as u8 + 1) as char));
+    // Both bounds are compared ASCII-lowered (NOCASE; `lower()` on PostgreSQL, C collation), so
+    // the successor of `@` is `[`: `A` would be read as `a`, past `[`..`` ` `` (more rows, not fewer).
+    let next = match last as u8 + 1 {
+        b'A' => b'[',
+        c => c,
+    };
+    let high = (last < '\u{7f}').then(|| format!("{}{}", &low[..low.len() - 1], next as char));
     Some((low, high))
 }
 
@@ -437,6 +536,7 @@ mod tests {
         assert_eq!(name_prefix_range("Café"), Some(("caf".into(), Some("cag".into()))));
         assert_eq!(name_prefix_range("Desk"), Some(("de".into(), Some("df".into()))));
         assert_eq!(name_prefix_range("a\u{7f}"), Some(("a\u{7f}".into(), None)));
+        assert_eq!(name_prefix_range("Ro@"), Some(("ro@".into(), Some("ro[".into()))));
         assert_eq!(name_prefix_range("Sales"), None);
         assert_eq!(name_prefix_range(""), None);
     }
@@ -547,8 +647,32 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
                 "INSERT OR REPLACE INTO h(id, count, hash) VALUES (1, ?1, ?2)",
                 "INSERT INTO h(id, count, hash) VALUES (1, ?1, ?2) ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
             ),
+            (
+                "SELECT 1 FROM r WHERE r.pool = ?1 COLLATE NOCASE AND r.name >= ?2 COLLATE NOCASE AND r.name < ?3 COLLATE NOCASE",
+                "SELECT 1 FROM r WHERE lower(r.pool) = lower(CAST(?1 AS text)) AND lower(r.name) >= lower(CAST(?2 AS text)) AND lower(r.name) < lower(CAST(?3 AS text))",
+            ),
+            (
+                "SELECT 1 FROM t WHERE a <> 'Global' COLLATE NOCASE OR b != ?2 COLLATE NOCASE OR c <= ?3 COLLATE NOCASE OR d > ?4 COLLATE NOCASE",
+                "SELECT 1 FROM t WHERE lower(a) <> lower('Global') OR lower(b) != lower(CAST(?2 AS text)) OR lower(c) <= lower(CAST(?3 AS text)) OR lower(d) > lower(CAST(?4 AS text))",
+            ),
+            (
+                "SELECT 1 FROM t WHERE name LIKE ?1 COLLATE NOCASE ESCAPE '\\' AND name NOT LIKE 'it''s%' COLLATE NOCASE",
+                "SELECT 1 FROM t WHERE lower(name) LIKE lower(CAST(?1 AS text)) ESCAPE '\\' AND lower(name) NOT LIKE lower('it''s%')",
+            ),
+            (
+                "SELECT 1 FROM c WHERE identity COLLATE NOCASE IN (?1, ('Tag:' || u.policy), 'Global') ORDER BY CASE WHEN identity = ?1 COLLATE NOCASE THEN 0 ELSE 1 END",
+                "SELECT 1 FROM c WHERE lower(identity) IN (lower(CAST(?1 AS text)), lower(('Tag:' || u.policy)), lower('Global')) ORDER BY CASE WHEN lower(identity) = lower(CAST(?1 AS text)) THEN 0 ELSE 1 END",
+            ),
+            (
+                "DELETE FROM p WHERE ep COLLATE NOCASE NOT IN (SELECT pool FROM s WHERE role = ?1) AND e.x COLLATE NOCASE IN (SELECT value FROM json_each(?2))",
+                "DELETE FROM p WHERE lower(ep) NOT IN (SELECT lower(pool) FROM s WHERE role = ?1) AND lower(e.x) IN (SELECT lower(value) FROM json_each(?2))",
+            ),
             // Not a place it spells: left for the server to refuse.
             ("SELECT a COLLATE NOCASE FROM t", "SELECT a COLLATE NOCASE FROM t"),
+            (
+                "SELECT 1 FROM t WHERE a COLLATE NOCASE IN (SELECT b, c FROM u)",
+                "SELECT 1 FROM t WHERE a COLLATE NOCASE IN (SELECT b, c FROM u)",
+            ),
         ];
         for (neutral, postgres) in cases {
             assert_eq!(Dialect::Postgres.query(neutral), postgres);

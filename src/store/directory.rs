@@ -189,7 +189,7 @@ impl Store {
 
     pub fn principal_by_dn(&self, dn: &str) -> db::Result<Option<PrincipalRow>> {
         self.db()
-            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1"))?
+            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1 COLLATE NOCASE"))?
             .query_row([normalize_dn(dn)], principal)
             .optional()
     }
@@ -199,7 +199,7 @@ impl Store {
         let sip = sip.trim();
         let full = if starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
         self.db()
-            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1"))?
+            .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1 COLLATE NOCASE"))?
             .query_row([full], principal)
             .optional()
     }
@@ -219,7 +219,7 @@ impl Store {
             if netbios.is_some_and(|n| !n.eq_ignore_ascii_case(domain)) {
                 return Ok(Vec::new());
             }
-            let by_sam = self.principals_where("WHERE sam = ?1", [logon])?;
+            let by_sam = self.principals_where("WHERE sam = ?1 COLLATE NOCASE", [logon])?;
             if !by_sam.is_empty() {
                 return Ok(by_sam);
             }
@@ -227,7 +227,7 @@ impl Store {
             return self.principals_folded(logon, |p| p.sam.as_deref());
         }
         if id.contains('@') && !has_wildcards(id) {
-            let by_upn = self.principals_where("WHERE upn = ?1", [id])?;
+            let by_upn = self.principals_where("WHERE upn = ?1 COLLATE NOCASE", [id])?;
             if !by_upn.is_empty() {
                 return Ok(by_upn);
             }

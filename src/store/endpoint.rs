@@ -68,7 +68,7 @@ impl Store {
 
     pub fn endpoint_by_dn(&self, dn: &str) -> db::Result<Option<EndpointRow>> {
         self.db()
-            .prepare_cached(&format!("{} WHERE e.dn = ?1 AND e.endpoint_pool IS NOT NULL", SQL.select))?
+            .prepare_cached(&format!("{} WHERE e.dn = ?1 COLLATE NOCASE AND e.endpoint_pool IS NOT NULL", SQL.select))?
             .query_row([normalize_dn(dn)], EndpointRow::read)
             .optional()
     }

@@ -73,7 +73,7 @@ impl Store {
     pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
         let mark: Option<(i64, Option<i64>)> = self
             .db()
-            .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1")?
+            .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1 COLLATE NOCASE")?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         Ok(mark.map(|(g, s)| (g, s.unwrap_or(0))).unwrap_or((1, 0)))
@@ -81,7 +81,7 @@ impl Store {
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
     pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
-        self.route(Target::Copy(schema), "SELECT generation, seq FROM {db}.pool_sync WHERE pool = ?1")
+        self.route(Target::Copy(schema), "SELECT generation, seq FROM {db}.pool_sync WHERE pool = ?1 COLLATE NOCASE")
             .prepare_cached()?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
@@ -91,7 +91,7 @@ impl Store {
     /// Record `mark` as the pool's and as held by each of `copies`.
     pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> db::Result<()> {
         self.db()
-            .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1")?
+            .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1 COLLATE NOCASE")?
             .execute(params![fqdn, mark.0, mark.1])?;
         for schema in copies {
             self.route(Target::Copy(schema), SET_COPY_MARK).prepare_cached()?.execute(params![fqdn, mark.1, mark.0])?;
@@ -506,7 +506,7 @@ impl Store {
                 anyhow::bail!("{}", super::pool_files::belongs_to(&path, other));
             }
             let recorded: Option<String> = self.db().query_row(
-                "SELECT file_id FROM sql_instances WHERE identity = ?1",
+                "SELECT file_id FROM sql_instances WHERE identity = ?1 COLLATE NOCASE",
                 [&plan.target_instance],
                 |r| r.get(0),
             )?;
@@ -545,8 +545,10 @@ impl Store {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
         fault::point("repair:renamed");
-        self.db()
-            .execute("UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1", params![plan.target_instance, id])?;
+        self.db().execute(
+            "UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1 COLLATE NOCASE",
+            params![plan.target_instance, id],
+        )?;
         Ok(aside)
     }
 }

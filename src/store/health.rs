@@ -16,7 +16,7 @@ impl Store {
     /// The test users stored for a pool (FQDN, case-insensitive).
     pub fn health_test_users(&self, pool: &str) -> db::Result<Option<HealthTestUsers>> {
         self.db()
-            .prepare_cached("SELECT pool, user1, user2 FROM health_test_users WHERE pool = ?1")?
+            .prepare_cached("SELECT pool, user1, user2 FROM health_test_users WHERE pool = ?1 COLLATE NOCASE")?
             .query_row([pool.trim()], |r| Ok(HealthTestUsers { pool: r.get(0)?, user1: r.get(1)?, user2: r.get(2)? }))
             .optional()
     }

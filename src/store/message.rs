@@ -73,7 +73,7 @@ fn condition(room_id: i64, q: &MessageQuery) -> (String, Vec<SqlValue>) {
         add(" AND posted_at <= ?", SqlValue::Integer(t));
     }
     if let Some(s) = &q.sender {
-        add(" AND sender = ?", SqlValue::Text(s.clone()));
+        add(" AND sender = ? COLLATE NOCASE", SqlValue::Text(s.clone()));
     }
     (sql, args)
 }

@@ -87,7 +87,7 @@ impl Store {
 pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: Target<'_>, to: Target<'_>) -> db::Result<()> {
     // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
     for table in ["rooms", "categories", "addins"] {
-        route(c, to, &format!("DELETE FROM {{db}}.{table} WHERE pool = ?1")).execute([pool])?;
+        route(c, to, &format!("DELETE FROM {{db}}.{table} WHERE pool = ?1 COLLATE NOCASE")).execute([pool])?;
     }
     let rows_of_pool =
         |table: &str| format!("INSERT INTO {{to}}.{table} SELECT * FROM {{from}}.{table} WHERE pool = ?1");
@@ -100,7 +100,7 @@ pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: Target<'_>, to: Targe
         };
         route_across(c, from, to, &sql)?.execute([pool])?;
     }
-    route(c, to, "DELETE FROM {db}.pool_sync WHERE pool = ?1").execute([pool])?;
+    route(c, to, "DELETE FROM {db}.pool_sync WHERE pool = ?1 COLLATE NOCASE").execute([pool])?;
     route_across(c, from, to, &rows_of_pool("pool_sync"))?.execute([pool])?;
     Ok(())
 }

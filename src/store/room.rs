@@ -182,20 +182,20 @@ impl Store {
     /// Rooms of a pool matching `q`, by name, without their lists (see `load_room_lists`).
     pub fn rooms(&self, pool: &PoolTarget, q: &RoomQuery) -> db::Result<Vec<RoomRow>> {
         let mut sql = SQL.select.clone();
-        sql.push_str(&format!(" WHERE r.pool = {}", dialect::param(1)));
+        sql.push_str(&format!(" WHERE r.pool = {} COLLATE NOCASE", dialect::param(1)));
         let mut args: Vec<SqlValue> = vec![SqlValue::Text(pool.fqdn.clone())];
         let mut cond = |sql_part: &str, v: SqlValue| {
             args.push(v);
             sql.push_str(&sql_part.replace('?', &dialect::param(args.len())));
         };
         if let Some(n) = &q.name {
-            cond(" AND r.name = ?", SqlValue::Text(n.clone()));
+            cond(" AND r.name = ? COLLATE NOCASE", SqlValue::Text(n.clone()));
         }
         if let Some((low, high)) = q.name_prefix.as_deref().and_then(dialect::name_prefix_range) {
             // The column ignores case, so these compare folded and run on the (pool, name) index.
-            cond(" AND r.name >= ?", SqlValue::Text(low));
+            cond(" AND r.name >= ? COLLATE NOCASE", SqlValue::Text(low));
             if let Some(high) = high {
-                cond(" AND r.name < ?", SqlValue::Text(high));
+                cond(" AND r.name < ? COLLATE NOCASE", SqlValue::Text(high));
             }
         }
         if let Some(ids) = &q.category_ids {
@@ -252,7 +252,7 @@ impl Store {
             .route(
                 copy,
                 "SELECT e.room_id, e.list, e.entry FROM {db}.room_entries e JOIN {db}.rooms r ON r.id = e.room_id
-                 WHERE r.pool = ?1 ORDER BY e.ord",
+                 WHERE r.pool = ?1 COLLATE NOCASE ORDER BY e.ord",
             )
             .prepare_cached()?;
         let entries = stmt.query_map([&pool.fqdn], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?, r.get(2)?)))?;
@@ -277,8 +277,8 @@ impl Store {
     pub fn rooms_listing(&self, pool: &PoolTarget, list: &str, keys: &[String]) -> db::Result<Vec<i64>> {
         let sql = format!(
             "SELECT DISTINCT e.room_id FROM {{db}}.room_entries e JOIN {{db}}.rooms r ON r.id = e.room_id
-             WHERE {} AND e.list = ?2 AND r.pool = ?3",
-            dialect::in_json_list("e.entry").replace('?', &dialect::param(1))
+             WHERE {} AND e.list = ?2 AND r.pool = ?3 COLLATE NOCASE",
+            dialect::in_json_list("e.entry COLLATE NOCASE").replace('?', &dialect::param(1))
         );
         self.route(Target::Copy(&pool.schema), &sql)
             .prepare_cached()?
@@ -351,7 +351,10 @@ impl Store {
     /// Does a room of this name exist in the pool (other than `except`)?
     pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<bool> {
         Ok(self
-            .route(Target::Copy(&pool.schema), "SELECT id FROM {db}.rooms WHERE pool = ?1 AND name = ?2")
+            .route(
+                Target::Copy(&pool.schema),
+                "SELECT id FROM {db}.rooms WHERE pool = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE",
+            )
             .prepare_cached()?
             .query_row(params![pool.fqdn, name], |r| r.get::<i64>(0))
             .optional()?

@@ -214,7 +214,7 @@ impl Store {
 
     /// One object by identity (case-insensitive).
     pub fn settings_get(&self, kind: &SettingsKind, identity: &str) -> db::Result<Option<SettingsRow>> {
-        let sql = format!("SELECT identity, {} FROM {} WHERE identity = ?1", columns(kind), kind.table);
+        let sql = format!("SELECT identity, {} FROM {} WHERE identity = ?1 COLLATE NOCASE", columns(kind), kind.table);
         self.db().prepare_cached(&sql)?.query_row([identity], |r| read_row(kind, r)).optional()
     }
 
@@ -229,13 +229,13 @@ impl Store {
     pub fn settings_update(&self, kind: &SettingsKind, row: &SettingsRow) -> db::Result<()> {
         let sets: Vec<String> =
             kind.fields.iter().enumerate().map(|(i, f)| format!("{} = ?{}", f.column, i + 2)).collect();
-        let sql = format!("UPDATE {} SET {} WHERE identity = ?1", kind.table, sets.join(", "));
+        let sql = format!("UPDATE {} SET {} WHERE identity = ?1 COLLATE NOCASE", kind.table, sets.join(", "));
         let args = std::iter::once(SqlValue::Text(row.identity.clone())).chain(row.values.iter().map(to_sql));
         self.db().prepare_cached(&sql)?.execute(params_from_iter(args)).map(|_| ())
     }
 
     pub fn settings_delete(&self, kind: &SettingsKind, identity: &str) -> db::Result<()> {
-        let sql = format!("DELETE FROM {} WHERE identity = ?1", kind.table);
+        let sql = format!("DELETE FROM {} WHERE identity = ?1 COLLATE NOCASE", kind.table);
         self.db().prepare_cached(&sql)?.execute([identity]).map(|_| ())
     }
 
@@ -243,8 +243,9 @@ impl Store {
     /// else its site's, else Global. The most specific collection wins as a whole.
     pub fn effective_settings(&self, kind: &SettingsKind, pool: &PoolRow) -> CmdletResult<SettingsRow> {
         let sql = format!(
-            "SELECT identity, {} FROM {} WHERE identity IN (?1, ?2, 'Global')
-             ORDER BY CASE WHEN identity = ?1 THEN 0 WHEN identity = ?2 THEN 1 ELSE 2 END LIMIT 1",
+            "SELECT identity, {} FROM {} WHERE identity COLLATE NOCASE IN (?1, ?2, 'Global')
+             ORDER BY CASE WHEN identity = ?1 COLLATE NOCASE THEN 0 WHEN identity = ?2 COLLATE NOCASE THEN 1 ELSE 2 END
+             LIMIT 1",
             columns(kind),
             kind.table
         );
@@ -268,10 +269,10 @@ impl Store {
                 "SELECT p.identity, p.description, p.enable_persistent_chat, p.tenant
                  FROM principals u
                  LEFT JOIN pools pl ON pl.fqdn = u.registrar_pool
-                 JOIN policies p ON p.identity IN ('Tag:' || u.policy, 'Site:' || pl.site, 'Global')
-                 WHERE u.sip = ?1 AND u.kind = 'User'
-                 ORDER BY CASE WHEN p.identity = 'Tag:' || u.policy THEN 0
-                               WHEN p.identity = 'Global' THEN 2 ELSE 1 END
+                 JOIN policies p ON p.identity COLLATE NOCASE IN ('Tag:' || u.policy, 'Site:' || pl.site, 'Global')
+                 WHERE u.sip = ?1 COLLATE NOCASE AND u.kind = 'User'
+                 ORDER BY CASE WHEN p.identity = ('Tag:' || u.policy) COLLATE NOCASE THEN 0
+                               WHEN p.identity = 'Global' COLLATE NOCASE THEN 2 ELSE 1 END
                  LIMIT 1",
             )?
             .query_row([&sip], |r| {
@@ -288,12 +289,17 @@ impl Store {
 
     /// How many users hold a per-user policy (by tag name).
     pub fn policy_assignment_count(&self, tag: &str) -> db::Result<i64> {
-        self.db().prepare_cached("SELECT count(*) FROM principals WHERE policy = ?1")?.query_row([tag], |r| r.get(0))
+        self.db()
+            .prepare_cached("SELECT count(*) FROM principals WHERE policy = ?1 COLLATE NOCASE")?
+            .query_row([tag], |r| r.get(0))
     }
 
     /// Clear a per-user policy from every user holding it (they fall back to site/global).
     pub fn clear_policy_assignments(&self, tag: &str) -> db::Result<()> {
-        self.db().prepare_cached("UPDATE principals SET policy = NULL WHERE policy = ?1")?.execute([tag]).map(|_| ())
+        self.db()
+            .prepare_cached("UPDATE principals SET policy = NULL WHERE policy = ?1 COLLATE NOCASE")?
+            .execute([tag])
+            .map(|_| ())
     }
 
     /// Assign (or with `None` unassign) a per-user policy tag to one principal.

@@ -124,7 +124,7 @@ impl Store {
 
     pub fn sql_instances(&self) -> db::Result<Vec<SqlInstanceSpec>> {
         self.db()
-            .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity")?
+            .prepare_cached("SELECT identity, file FROM sql_instances ORDER BY identity COLLATE NOCASE")?
             .query_map((), |r| Ok(SqlInstanceSpec { identity: r.get(0)?, file: r.get(1)? }))?
             .collect()
     }
@@ -224,9 +224,9 @@ impl Store {
         self.lock_copy(&s)?;
         self.route(
             Target::Copy(&s),
-            "SELECT (SELECT count(*) FROM {db}.categories WHERE pool = ?1),
-                    (SELECT count(*) FROM {db}.rooms WHERE pool = ?1),
-                    (SELECT count(*) FROM {db}.addins WHERE pool = ?1)",
+            "SELECT (SELECT count(*) FROM {db}.categories WHERE pool = ?1 COLLATE NOCASE),
+                    (SELECT count(*) FROM {db}.rooms WHERE pool = ?1 COLLATE NOCASE),
+                    (SELECT count(*) FROM {db}.addins WHERE pool = ?1 COLLATE NOCASE)",
         )
         .query_row([pool], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     }
@@ -346,7 +346,7 @@ impl Store {
         // Endpoints belong to a Persistent Chat pool (1.10 #1): those of vanished pools go with them.
         c.execute(
             "DELETE FROM principals WHERE endpoint_pool IS NOT NULL
-             AND endpoint_pool NOT IN (SELECT pool FROM services WHERE role = ?1)",
+             AND endpoint_pool COLLATE NOCASE NOT IN (SELECT pool FROM services WHERE role = ?1)",
             [PCHAT_ROLE],
         )?;
         self.forget_pools();
@@ -429,7 +429,7 @@ impl Store {
             let Some(sip) = &p.default_endpoint else { continue };
             let holder: Option<Option<String>> = self
                 .db()
-                .query_row("SELECT endpoint_pool FROM principals WHERE sip = ?1", [sip], |r| r.get(0))
+                .query_row("SELECT endpoint_pool FROM principals WHERE sip = ?1 COLLATE NOCASE", [sip], |r| r.get(0))
                 .optional()?;
             match holder {
                 Some(Some(pool)) if pool.eq_ignore_ascii_case(&p.fqdn) => continue,
@@ -496,13 +496,17 @@ impl Store {
 impl Store {
     pub fn set_pool_state(&self, pool: &str, state: PoolState) -> db::Result<()> {
         self.forget_pools();
-        self.db().execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1", params![pool, state]).map(|_| ())
+        self.db()
+            .execute("UPDATE pools SET state = ?2 WHERE fqdn = ?1 COLLATE NOCASE", params![pool, state])
+            .map(|_| ())
     }
 
     /// Mark exactly `active` (a subset of the pool's servers) as accepting new connections.
     pub fn set_active_servers(&self, pool: &str, active: &[String]) -> db::Result<()> {
         self.forget_pools();
-        let mut stmt = self.db().prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2")?;
+        let mut stmt = self
+            .db()
+            .prepare_cached("UPDATE pool_servers SET active = ?3 WHERE pool = ?1 AND fqdn = ?2 COLLATE NOCASE")?;
         for server in self.pool(pool)?.map(|p| p.servers).unwrap_or_default() {
             let on = active.iter().any(|a| a.eq_ignore_ascii_case(&server));
             stmt.execute(params![pool, server, on])?;

@@ -3,6 +3,8 @@
 //! docs/design/postgres-port.md.
 
 pub mod migrate;
+#[cfg(test)]
+mod nocase;
 pub mod params;
 mod statements;
 #[cfg(all(test, unix))]

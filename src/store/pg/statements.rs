@@ -295,4 +295,88 @@ mod tests {
             assert_eq!(rows(&pg), rows(&lite), "{sql}");
         }
     }
+
+    /// Each NOCASE use the store makes explicit (`store::pg::nocase`) answers on PostgreSQL as
+    /// on SQLite, on mixed-case rows: lookups by another case, ranges (the name prefix ranges
+    /// of `dialect::name_prefix_range`), IN lists and subqueries, LIKE, and ordering.
+    #[test]
+    fn nocase_spellings_answer_as_on_sqlite() {
+        use crate::store::db::Value::Text;
+        let Some(cluster) = Cluster::shared("nocase_spellings_answer_as_on_sqlite") else { return };
+        let pg = Db::open_postgres(&cluster.database("nocase_spelt")).unwrap();
+        let lite = Db::open_sqlite_memory().unwrap();
+        lite.execute_batch(
+            "CREATE TABLE t(id INTEGER PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE); CREATE TABLE u(v TEXT)",
+        )
+        .unwrap();
+        pg.execute_batch("CREATE TABLE t(id bigint PRIMARY KEY, name text NOT NULL); CREATE UNIQUE INDEX t_name ON t(lower(name)); CREATE TABLE u(v text)")
+            .unwrap();
+        let names =
+            ["alpha", "Beta", "ALPHA2", "beta3", "_x", "Zed", "ro@m", "Ro[x", "roAd", "caf\u{e9}", "b_1", "bx1"];
+        for db in [&lite, &pg] {
+            for (id, name) in names.iter().enumerate() {
+                db.execute("INSERT INTO t(id, name) VALUES (?1, ?2)", crate::store::db::params![id as i64, *name])
+                    .unwrap();
+            }
+            db.execute_batch("INSERT INTO u(v) VALUES ('BETA'), ('Alpha'), ('zED')").unwrap();
+        }
+        let text = |s: &str| Text(s.into());
+        let mut queries: Vec<(&str, Vec<crate::store::db::Value>)> = vec![
+            ("SELECT id, name FROM t WHERE name = ?1 COLLATE NOCASE", vec![text("ALPHA")]),
+            ("SELECT id, name FROM t WHERE name = ?1 COLLATE NOCASE", vec![text("BETA3")]),
+            ("SELECT id, name FROM t WHERE name = ?1 COLLATE NOCASE", vec![text("CAF\u{e9}")]),
+            ("SELECT id, name FROM t WHERE name = ('b' || ?1) COLLATE NOCASE", vec![text("ETA")]),
+            ("SELECT id, name FROM t WHERE name <> ?1 COLLATE NOCASE ORDER BY name COLLATE NOCASE", vec![text("zed")]),
+            (
+                "SELECT id, name FROM t WHERE name > 'b' COLLATE NOCASE AND name <= ?1 COLLATE NOCASE ORDER BY id",
+                vec![text("BETA3")],
+            ),
+            (
+                "SELECT id, name FROM t WHERE name COLLATE NOCASE IN (?1, ?2, 'zed') ORDER BY id",
+                vec![text("ALPHA"), text("beta")],
+            ),
+            ("SELECT id, name FROM t WHERE name COLLATE NOCASE NOT IN (SELECT v FROM u) ORDER BY id", vec![]),
+            ("SELECT id, name FROM t WHERE name COLLATE NOCASE IN (SELECT v FROM u) ORDER BY id", vec![]),
+            ("SELECT id, name FROM t WHERE name LIKE ?1 COLLATE NOCASE ORDER BY id", vec![text("AL%")]),
+            ("SELECT id, name FROM t WHERE name LIKE ?1 COLLATE NOCASE ESCAPE '\\' ORDER BY id", vec![text("B\\_%")]),
+            ("SELECT id, name FROM t WHERE name NOT LIKE ?1 COLLATE NOCASE ORDER BY id", vec![text("%A%")]),
+            (
+                "SELECT id, name FROM t ORDER BY CASE WHEN name = 'BETA' COLLATE NOCASE THEN 0 ELSE 1 END, name COLLATE NOCASE",
+                vec![],
+            ),
+        ];
+        // The store's name prefix ranges, for prefixes of each case and where the bounds are odd.
+        let ranges: Vec<_> = ["AL", "b", "Ro@", "RO", "_", "caf\u{c9}", "be"]
+            .into_iter()
+            .filter_map(|p| crate::store::dialect::name_prefix_range(p).map(|r| (p, r)))
+            .collect();
+        assert!(ranges.len() >= 5, "{ranges:?}");
+        for (_, (low, high)) in &ranges {
+            match high {
+                Some(high) => queries.push((
+                    "SELECT id, name FROM t WHERE name >= ?1 COLLATE NOCASE AND name < ?2 COLLATE NOCASE ORDER BY name COLLATE NOCASE",
+                    vec![text(low), text(high)],
+                )),
+                None => queries.push((
+                    "SELECT id, name FROM t WHERE name >= ?1 COLLATE NOCASE ORDER BY name COLLATE NOCASE",
+                    vec![text(low)],
+                )),
+            }
+        }
+        for (sql, args) in &queries {
+            let rows = |db: &Db| -> Vec<(i64, String)> {
+                db.query_map(sql, crate::store::db::params_from_iter(args.clone()), |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+            };
+            let on_sqlite = rows(&lite);
+            assert_eq!(rows(&pg), on_sqlite, "{sql} {args:?}");
+            // The texts compare ignoring case on SQLite itself, or the test would prove nothing.
+            assert!(!on_sqlite.is_empty(), "{sql} {args:?}: no rows");
+        }
+        // NOCASE folds ASCII only, and so does lower() under the C collation.
+        for db in [&lite, &pg] {
+            let sql = "SELECT count(*) FROM t WHERE name = ?1 COLLATE NOCASE";
+            assert_eq!(db.query_row(sql, ["CAF\u{c9}"], |r| r.get::<i64>(0)).unwrap(), 0);
+        }
+    }
 }
