@@ -241,7 +241,9 @@ impl Store {
                 .filter(|p| pattern.is_match(p.display_name.as_deref().unwrap_or(&p.name)))
                 .collect());
         }
-        let by_display = self.principals_where("WHERE display_name = ?1", [id])?;
+        // The exact spelling, found through the case-folded index `principals_display` (the
+        // column itself compares exactly): without the NOCASE term the lookup scans every row.
+        let by_display = self.principals_where("WHERE display_name = ?1 COLLATE NOCASE AND display_name = ?1", [id])?;
         if !by_display.is_empty() {
             return Ok(by_display);
         }
