@@ -198,6 +198,17 @@ fn finish_units(store: &Store, act: bool) {
             ));
         }
     }
+    for u in &report.withheld {
+        crate::streams::warning(&format!(
+            "atomic: a run committed at {} stopped part way through its commit: {}; its {} staged file{} {} removed and not put in place; {}",
+            u.committed_at,
+            u.why,
+            u.removed,
+            plural(u.removed),
+            if u.removed == 1 { "was" } else { "were" },
+            "see get_cs_persistent_chat_state() and docs/failover.md"
+        ));
+    }
     for u in &report.waiting {
         let n = u.files.len();
         crate::streams::warning(&format!(
@@ -386,8 +397,8 @@ impl Shell {
                 unit::report_unplaced(&failed);
                 1
             }
-            Err(why) => {
-                crate::streams::error(&format!("pchat: --atomic: nothing was committed: {why}"));
+            Err(failed) => {
+                crate::streams::error(&failed.describe("pchat: --atomic: "));
                 crate::interrupt::exit_code().unwrap_or(1)
             }
         }

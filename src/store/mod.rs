@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_packing;
 pub mod category;
 mod columns;
+pub mod commit;
 pub mod db;
 pub mod described;
 mod dialect;
@@ -277,21 +278,32 @@ impl Store {
     /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
     /// back instead and the error names the file.
     pub fn commit(&self) -> db::Result<()> {
+        self.commit_telling().map_err(|f| f.error)
+    }
+
+    /// `commit`, telling how far a failed one got (see `store::commit`): an atomic run places its
+    /// files only when its changes were kept.
+    pub fn commit_telling(&self) -> Result<(), commit::CommitFailure> {
         let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
         if let Some(instance) = replaced {
             self.rollback();
             let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
-            return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
-                "the file {} was replaced or deleted while in use; nothing was committed",
-                path.display()
-            ))));
+            return Err(commit::CommitFailure::nothing(db::DbError::refused(
+                crate::errors::CmdletError::invalid_operation(format!(
+                    "the file {} was replaced or deleted while in use; nothing was committed",
+                    path.display()
+                )),
+            )));
         }
         if let Err(e) = self.write_audit_head() {
             // No change commits without its record.
             self.rollback();
-            return Err(e);
+            return Err(commit::CommitFailure::nothing(e));
         }
-        self.db.commit()?;
+        let intent = self.commit_intent();
+        if let Err(e) = self.db.commit() {
+            return Err(self.commit_failed(&intent, e));
+        }
         self.locked.set(false);
         self.end_of_transaction();
         Ok(())
