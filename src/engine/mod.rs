@@ -254,6 +254,13 @@ impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
         finish_units(&store, !opts.read_only);
+        if !opts.read_only {
+            // What a killed repair left; like an atomic run's files, before anything runs.
+            match store.clean_rebuilding() {
+                Ok(told) => told.iter().for_each(|line| crate::streams::warning(&format!("repair: {line}"))),
+                Err(e) => crate::streams::warning(&format!("repair: {e:#}; the next pchat command tries again")),
+            }
+        }
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
         let session = Rc::new(RefCell::new(Session {

@@ -125,7 +125,53 @@ impl Store {
     /// committed, record a failure that left the store ahead of a copy in the audit trail, and
     /// say all of it in the error.
     pub(crate) fn commit_failed(&self, intent: &Intent, error: DbError) -> CommitFailure {
+        // A repair's rebuilt files stand if the central database (which records their identity)
+        // committed, and are put back if it did not: decided below, not by `rollback`.
+        let rebuilt = self.rebuilt.take();
         self.rollback();
+        let mut failure = self.what_committed(intent, error);
+        if rebuilt.is_empty() {
+            return failure;
+        }
+        let told = match failure.committed {
+            Committed::Nothing => {
+                *self.rebuilt.borrow_mut() = rebuilt;
+                format!("; the repair's files were put back: {}", self.undo_rebuilt().join("; "))
+            }
+            _ => format!(
+                "; the rebuilt file{} {} in place{}",
+                if rebuilt.len() == 1 { "" } else { "s" },
+                rebuilt.iter().map(|r| r.path.display().to_string()).collect::<Vec<_>>().join(", "),
+                rebuilt
+                    .iter()
+                    .filter_map(|r| r.aside.as_ref().map(|a| format!(", the previous one kept as {}", a.display())))
+                    .collect::<String>()
+            ),
+        };
+        let message = format!("{}{told}", failure.error);
+        let mut e = CmdletError::invalid_operation(message);
+        if failure.committed != Committed::Nothing {
+            e = e.terminating();
+        }
+        failure.error = DbError::refused(e);
+        failure
+    }
+
+    /// Put back the files of the open transaction's repairs (see `pool_files::undo_swap`): what
+    /// was done, or what is where.
+    pub(crate) fn undo_rebuilt(&self) -> Vec<String> {
+        let swaps = self.rebuilt.take();
+        swaps
+            .iter()
+            .map(|swap| match super::pool_files::undo_swap(swap) {
+                Ok(done) => done,
+                Err(left) => format!("the repair did not commit, and its files could not all be put back: {left}"),
+            })
+            .collect()
+    }
+
+    /// How far the failed COMMIT got (`commit_failed`), with the error that says so.
+    fn what_committed(&self, intent: &Intent, error: DbError) -> CommitFailure {
         if intent.pools.is_empty() {
             // One database file written: SQLite's commit of it is atomic.
             return CommitFailure::nothing(error);

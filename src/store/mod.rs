@@ -17,6 +17,7 @@ pub mod directory;
 pub mod endpoint;
 pub mod failover;
 pub mod health;
+mod leftovers;
 pub mod message;
 pub mod pg;
 pub mod pool_data;
@@ -107,6 +108,9 @@ pub struct Store {
     /// SQL instances (lower case) whose file `begin_attached` found to be the one attached, after
     /// BEGIN: `copy_state` needs no second look at them in this transaction.
     checked_at_begin: RefCell<HashSet<String>>,
+    /// Pool files a repair rebuilt and moved into place in the open transaction: put back as they
+    /// were if it does not commit (see `pool_files::undo_swap`).
+    rebuilt: RefCell<Vec<pool_files::Swap>>,
 }
 
 /// Why `Store::begin_attached` could not open the transaction.
@@ -207,6 +211,7 @@ impl Store {
             verified: RefCell::new(HashSet::new()),
             checked_at_begin: RefCell::new(HashSet::new()),
             copies_locked: RefCell::new(HashSet::new()),
+            rebuilt: RefCell::new(Vec::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -310,6 +315,7 @@ impl Store {
     }
 
     fn end_of_transaction(&self) {
+        self.rebuilt.borrow_mut().clear();
         self.marked.borrow_mut().clear();
         self.verified.borrow_mut().clear();
         self.checked_at_begin.borrow_mut().clear();
@@ -455,6 +461,10 @@ impl Store {
     }
 
     pub fn rollback(&self) {
+        // Before the locks go: no other repair may meanwhile take the rebuilt file for its own.
+        for line in self.undo_rebuilt() {
+            eprintln!("WARNING: {line}");
+        }
         self.forget_pools();
         self.forget_audit_head();
         self.end_of_transaction();

@@ -156,6 +156,68 @@ pub fn set_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
     Ok(Some(aside))
 }
 
+/// A pool file a repair rebuilt and moved into place, in a transaction not committed yet: what
+/// `undo_swap` needs to put the files back as they were should it not commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    pub path: PathBuf,
+    /// Where the previous file was moved (None: there was none).
+    pub aside: Option<PathBuf>,
+    /// The rebuilt file's identity: only that file is ever removed.
+    pub id: String,
+}
+
+/// Put the files of `swap` back as they were: the rebuilt file (a copy of the repair's source,
+/// which is untouched) removed, the previous file moved back. Ok: what was done; Err: what is
+/// where, for the administrator to finish by hand.
+pub fn undo_swap(swap: &Swap) -> Result<String, String> {
+    let path = swap.path.display();
+    match inspect(&swap.path) {
+        Ok(found) if found.id == swap.id => {}
+        _ => {
+            return Err(format!(
+                "{path} is no longer the file the repair built, so it was left alone{}",
+                swap.aside
+                    .as_ref()
+                    .map(|a| format!("; the previous file is kept as {}", a.display()))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for suffix in ["-wal", "-shm", ""] {
+        let file = format!("{path}{suffix}");
+        if let Err(e) = std::fs::remove_file(&file)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(format!(
+                "the rebuilt {file} cannot be removed ({e}){}",
+                swap.aside
+                    .as_ref()
+                    .map(|a| format!("; the previous file is kept as {}", a.display()))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let Some(aside) = &swap.aside else {
+        return Ok(format!("the rebuilt {path} was removed (there was no file before)"));
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{}{suffix}", aside.display());
+        if std::fs::symlink_metadata(&from).is_err() {
+            continue;
+        }
+        if let Err(e) = std::fs::rename(&from, format!("{path}{suffix}")) {
+            return Err(format!(
+                "the rebuilt {path} was removed, but the previous file {from} cannot be moved back ({e}): move it back by hand (mv {from} {path}{suffix})"
+            ));
+        }
+    }
+    Ok(format!(
+        "{path} is back as it was (the rebuilt file was removed, the previous one moved back from {})",
+        aside.display()
+    ))
+}
+
 /// `path` as an SQLite URI that opens an existing file read-write and never creates one.
 pub fn uri_rw(path: &Path) -> String {
     let mut out = String::from("file:");

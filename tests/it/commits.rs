@@ -189,3 +189,38 @@ fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
     s.run(&["--yes", "-c", &repair("Primary")]).ok();
     assert!(categories_in(&file(&s, BACKUP)).contains("Partial"));
 }
+
+/// A repair that rebuilt a file and moved the damaged one aside, whose commit then fails: the
+/// files are put back as they were, so that "nothing was committed" is true of the files too.
+#[test]
+fn a_repair_whose_commit_fails_puts_its_files_back() {
+    let s = Store::demo();
+    let backup = file(&s, BACKUP);
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", backup.display()));
+    }
+    let mut bytes = std::fs::read(&backup).expect("read");
+    bytes[..100].copy_from_slice(&[0x5a; 100]);
+    std::fs::write(&backup, &bytes).expect("damage");
+    let names = |s: &Store| -> BTreeSet<String> {
+        std::fs::read_dir(s.dir.path())
+            .expect("dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    };
+    let before = names(&s);
+
+    let run = with_fault(&s, "commit:pchat.db:full", &["--yes", "-c", &repair("Primary")]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was committed") && run.stderr.contains("is back as it was"), "{}", run.stderr);
+    assert_eq!(std::fs::read(&backup).expect("read"), bytes, "the damaged file is back in place");
+    let after: BTreeSet<String> =
+        names(&s).into_iter().filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm")).collect();
+    let before: BTreeSet<String> =
+        before.into_iter().filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm")).collect();
+    assert_eq!(after, before, "no file moved aside, none left built");
+
+    s.run(&["--yes", "-c", &repair("Primary")]).ok();
+    assert_eq!(state(&s, "InSync"), "True");
+}
