@@ -109,8 +109,47 @@ pub fn inspect(path: &Path) -> Result<PoolFile, String> {
             Err(newer_schema_error(&format!("the file {shown}"), version, schema::sqlite_steps(schema::Database::Pool)))
         }
         Ok(Err(None)) => Err(format!("the file {shown} is not a pool database (no pchat schema or identity in it)")),
-        Err(e) => Err(format!("the file {shown} is damaged ({e})")),
+        Err(e) => Err(match disk_full(path, &e.to_string()) {
+            Some(free) => format!(
+                "the file {shown} cannot be opened: {DISK_FULL} ({free}; {e}), which says nothing of the file itself: free space on that disk, then run the command again"
+            ),
+            None => format!("the file {shown} is damaged ({e})"),
+        }),
     }
+}
+
+/// The words an unavailable file's reason starts its disk-full explanation with: the advice
+/// then is to free space, never to fail over or repair (the file is not known to be damaged).
+pub(crate) const DISK_FULL: &str = "the disk holding it is full";
+
+/// Whether opening `path` failed for want of space: SQLite's own SQLITE_FULL, or a folder whose
+/// file system has (nearly) no space left for this user, where a full disk shows as an I/O error
+/// (creating the `-shm` file, say). The free space, as said; None when there is room.
+fn disk_full(path: &Path, error: &str) -> Option<String> {
+    // The folder the file really is in (a symbolic link may point to another disk).
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let free = free_bytes(real.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+    // A few pages: what opening a WAL database may need to write (its -shm index is 32 KiB).
+    const ROOM: u64 = 64 << 10;
+    match free {
+        Some(free) if free < ROOM => Some(format!("{free} bytes free")),
+        _ if error.contains("database or disk is full") => Some("SQLite found no room".to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed statvfs for the call to fill.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 /// Create a new, empty pool database file at `path`, belonging to the store `owner`, and return

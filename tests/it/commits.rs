@@ -224,3 +224,43 @@ fn a_repair_whose_commit_fails_puts_its_files_back() {
     s.run(&["--yes", "-c", &repair("Primary")]).ok();
     assert_eq!(state(&s, "InSync"), "True");
 }
+
+/// A pool file on a full disk cannot be opened (SQLite cannot create its `-shm` index): that is
+/// said, with the advice to free space, not "damaged ... fail the pool over". The full disk is a
+/// small tmpfs in a private mount namespace (`unshare`); where user namespaces are not allowed,
+/// the test says so and checks nothing.
+#[test]
+fn a_pool_file_on_a_full_disk_is_reported_as_a_full_disk_not_as_damage() {
+    if !std::process::Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|s| s.success()) {
+        eprintln!("SKIPPED: unshare -rm is not allowed here, so no tmpfs can be mounted");
+        return;
+    }
+    let s = Store::demo();
+    let full = file(&s, "full");
+    std::fs::create_dir(&full).expect("mkdir");
+    let pchat = env!("CARGO_BIN_EXE_pchat");
+    let db = s.db();
+    let script = format!(
+        r#"set -e
+mount -t tmpfs -o size=512k tmpfs '{full}'
+mv '{primary}' '{full}/'
+ln -s '{full}/{PRIMARY}' '{primary}'
+dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null || true
+'{pchat}' --db '{db}' --yes -c '{NEW}' 2>&1 || true
+'{pchat}' --db '{db}' -c 'get_cs_persistent_chat_room(#{{PersistentChatPoolFqdn: "pc02.contoso.com"}}); print("pc02 is served")' 2>&1"#,
+        full = full.display(),
+        primary = file(&s, PRIMARY).display(),
+        db = db.display(),
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["-rm", "sh", "-c", &script])
+        .env("PCHAT_SQL_INVENTORY", common::sql_inventory())
+        .output()
+        .expect("unshare runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("the disk holding it is full") && text.contains("free space on that disk"), "{text}");
+    assert!(!text.contains("is damaged") && !text.contains("fail the pool over"), "{text}");
+    assert!(text.contains("no fail-over or repair is needed"), "{text}");
+    assert!(text.contains("pc02 is served"), "a pool served from another disk keeps working: {text}");
+}
