@@ -198,6 +198,17 @@ fn finish_units(store: &Store, act: bool) {
             ));
         }
     }
+    for u in &report.withheld {
+        crate::streams::warning(&format!(
+            "atomic: a run committed at {} stopped part way through its commit: {}; its {} staged file{} {} removed and not put in place; {}",
+            u.committed_at,
+            u.why,
+            u.removed,
+            plural(u.removed),
+            if u.removed == 1 { "was" } else { "were" },
+            "see get_cs_persistent_chat_state() and docs/failover.md"
+        ));
+    }
     for u in &report.waiting {
         let n = u.files.len();
         crate::streams::warning(&format!(
@@ -243,6 +254,13 @@ impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
         finish_units(&store, !opts.read_only);
+        if !opts.read_only {
+            // What a killed repair left; like an atomic run's files, before anything runs.
+            match store.clean_rebuilding() {
+                Ok(told) => told.iter().for_each(|line| crate::streams::warning(&format!("repair: {line}"))),
+                Err(e) => crate::streams::warning(&format!("repair: {e:#}; the next pchat command tries again")),
+            }
+        }
         let script_dir = opts.script.as_ref().and_then(|p| p.parent()).map(Path::to_path_buf);
         let confinement = if opts.confined { Some(Rc::new(confinement(&store, script_dir.as_deref())?)) } else { None };
         let session = Rc::new(RefCell::new(Session {
@@ -386,8 +404,8 @@ impl Shell {
                 unit::report_unplaced(&failed);
                 1
             }
-            Err(why) => {
-                crate::streams::error(&format!("pchat: --atomic: nothing was committed: {why}"));
+            Err(failed) => {
+                crate::streams::error(&failed.describe("pchat: --atomic: "));
                 crate::interrupt::exit_code().unwrap_or(1)
             }
         }

@@ -143,22 +143,46 @@ fn abandon(unit: &Unit, journal: Option<Journal>) {
     }
 }
 
+/// Why a unit's commit failed, and whether nothing at all was committed (otherwise `why` says
+/// what was: see `store::commit`).
+#[derive(Debug)]
+pub struct Failed {
+    pub why: String,
+    pub nothing: bool,
+}
+
+impl Failed {
+    fn nothing(why: String) -> Self {
+        Failed { why, nothing: true }
+    }
+
+    /// The line for standard error.
+    pub fn describe(&self, prefix: &str) -> String {
+        if self.nothing {
+            format!("{prefix}nothing was committed: {}", self.why)
+        } else {
+            format!("{prefix}{}", self.why)
+        }
+    }
+}
+
 /// Commit the session's unit: the database first, then the staged files are moved into place.
-/// Err: nothing was committed (rolled back). Ok: the files that could not be placed, if any.
+/// Err: nothing was committed (rolled back), or the commit reached some files and not others
+/// (`Failed::nothing` false). Ok: the files that could not be placed, if any.
 ///
 /// The files are all or none too: each has a name and a row of the unit's transaction before the
 /// commit, so a process killed between the commit and the last rename leaves the rest to the
 /// next pchat command (`Store::finish_units`), and one killed before the commit leaves only
 /// names that command removes.
-pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, String> {
-    let Some(unit) = s.unit.take() else { return Err("no unit of work is open".into()) };
+pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, Failed> {
+    let Some(unit) = s.unit.take() else { return Err(Failed::nothing("no unit of work is open".into())) };
     let journal = match journal(s, &unit) {
         Ok(j) => j,
         Err(why) => {
             s.store.rollback();
             s.done.drop_pending();
             abandon(&unit, None);
-            return Err(why);
+            return Err(Failed::nothing(why));
         }
     };
     crate::fault::point("atomic:before-commit");
@@ -167,24 +191,43 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, String> {
         s.store.rollback();
         s.done.drop_pending();
         abandon(&unit, journal);
-        return Err(crate::interrupt::describe(""));
+        return Err(Failed::nothing(crate::interrupt::describe("")));
     }
-    if let Err(e) = s.store.commit() {
-        s.store.rollback();
-        s.done.drop_pending();
-        abandon(&unit, journal);
-        return Err(format!("the commit failed: {e}"));
+    let mut partly = None;
+    if let Err(f) = s.store.commit_telling() {
+        use crate::store::commit::Committed;
+        match f.committed {
+            Committed::Nothing => {
+                s.store.rollback();
+                s.done.drop_pending();
+                abandon(&unit, journal);
+                return Err(Failed::nothing(format!("the commit failed: {}", f.error)));
+            }
+            // Every change is in the store and in a copy of its pool (a repair restores the
+            // other): the run committed, and its files go in place as after any commit.
+            Committed::Recoverable | Committed::Everything => partly = Some(f.error.to_string()),
+            // Some change reached no copy: the files stay staged, listed in the unit file and in
+            // the committed rows, for the next command to remove (`Store::finish_units` reads
+            // the same marks); when what committed cannot be read, that command decides.
+            Committed::Lost | Committed::Unknown => {
+                s.done.drop_pending();
+                return Err(Failed {
+                    why: format!(
+                        "{}; the run's files were not put in place: the next pchat command removes them, or places them if the pool database files show the run's changes",
+                        f.error
+                    ),
+                    nothing: false,
+                });
+            }
+        }
     }
     s.done.commit_pending();
     crate::fault::point("atomic:committed");
     let failed = unit.staging.place();
     crate::fault::point("atomic:files-placed");
-    if !failed.is_empty() {
-        // A file that could not be placed keeps its content under its staged name, and the unit
-        // its rows and unit file (unlocked when this process ends): the next command places it.
-        return Ok(failed);
-    }
-    if let Some(j) = journal {
+    // A file that could not be placed keeps its content under its staged name, and the unit its
+    // rows and unit file (unlocked when this process ends): the next command places it.
+    if let Some(j) = journal.filter(|_| failed.is_empty()) {
         // Left behind, the rows only make the next command find every file in place already.
         let forgotten = s.store.forget_unit_files(&j.id).map_err(|e| e.to_string());
         if let Err(why) = forgotten.and_then(|()| j.file.remove().map_err(|e| e.to_string())) {
@@ -192,6 +235,11 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, String> {
                 "atomic: every file is in place, but the run's journal could not be cleared ({why}); the next pchat command clears it"
             ));
         }
+    }
+    if let Some(why) = partly {
+        report_unplaced(&failed);
+        let placed = if failed.is_empty() { "the run's files were put in place" } else { "the run's other files were put in place" };
+        return Err(Failed { why: format!("{why}; {placed}"), nothing: false });
     }
     Ok(failed)
 }
@@ -272,9 +320,11 @@ pub fn atomic_block(
                 report_unplaced(&failed);
                 Ok(value)
             }
-            Err(why) => {
-                crate::streams::warning("atomic: nothing was committed");
-                Err(runtime(format!("atomic: {why}")))
+            Err(failed) => {
+                if failed.nothing {
+                    crate::streams::warning("atomic: nothing was committed");
+                }
+                Err(runtime(format!("atomic: {}", failed.why)))
             }
         },
         (None, Err(e)) => {

@@ -178,9 +178,11 @@ pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     }
     ctx.record_target(&target);
-    if !plan.losses.is_empty() {
-        // What Force gave up stays on record with the Repair itself.
-        ctx.record_pairs(&[("Dropped", Dynamic::UNIT, list(plan.losses.clone()))]);
+    let dropped: Vec<String> = plan.losses.iter().chain(&plan.notes).cloned().collect();
+    if !dropped.is_empty() {
+        // What Force gave up, and a change interrupted in its commit that the store recorded
+        // (with its audit record) but no copy holds, stay on record with the Repair itself.
+        ctx.record_pairs(&[("Dropped", Dynamic::UNIT, list(dropped))]);
     }
     let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
     for line in plan.losses.iter().chain(&plan.notes).chain(&notes) {

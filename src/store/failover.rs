@@ -540,10 +540,27 @@ impl Store {
         }
         fault::point("repair:built");
         let aside = super::pool_files::set_aside(&path)?;
-        std::fs::rename(&building, &path).with_context(|| format!("cannot put the new {} in place", path.display()))?;
+        if let Err(e) = std::fs::rename(&building, &path) {
+            let back = aside.as_ref().map(|a| std::fs::rename(a, &path));
+            anyhow::bail!(
+                "cannot put the new {} in place ({e}); {}",
+                path.display(),
+                match (&aside, back) {
+                    (Some(_), Some(Ok(()))) => "the previous file was moved back".to_string(),
+                    (Some(a), _) => format!("the previous file is kept as {}: move it back by hand", a.display()),
+                    (None, _) => "there was no file before".to_string(),
+                }
+            );
+        }
         for suffix in ["-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", building.display()));
         }
+        // Until the transaction commits, the files are put back should it not (`Store::rollback`).
+        self.rebuilt.borrow_mut().push(super::pool_files::Swap {
+            path: path.clone(),
+            aside: aside.clone(),
+            id: id.clone(),
+        });
         fault::point("repair:renamed");
         self.db().execute(
             "UPDATE sql_instances SET file_id = ?2 WHERE identity = ?1 COLLATE NOCASE",

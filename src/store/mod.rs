@@ -9,6 +9,7 @@ pub mod audit;
 mod audit_packing;
 pub mod category;
 mod columns;
+pub mod commit;
 pub mod db;
 pub mod described;
 mod dialect;
@@ -16,6 +17,7 @@ pub mod directory;
 pub mod endpoint;
 pub mod failover;
 pub mod health;
+mod leftovers;
 pub mod message;
 pub mod pg;
 pub mod pool_data;
@@ -106,6 +108,9 @@ pub struct Store {
     /// SQL instances (lower case) whose file `begin_attached` found to be the one attached, after
     /// BEGIN: `copy_state` needs no second look at them in this transaction.
     checked_at_begin: RefCell<HashSet<String>>,
+    /// Pool files a repair rebuilt and moved into place in the open transaction: put back as they
+    /// were if it does not commit (see `pool_files::undo_swap`).
+    rebuilt: RefCell<Vec<pool_files::Swap>>,
 }
 
 /// Why `Store::begin_attached` could not open the transaction.
@@ -206,6 +211,7 @@ impl Store {
             verified: RefCell::new(HashSet::new()),
             checked_at_begin: RefCell::new(HashSet::new()),
             copies_locked: RefCell::new(HashSet::new()),
+            rebuilt: RefCell::new(Vec::new()),
         };
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -277,27 +283,39 @@ impl Store {
     /// it was checked: its changes would go to a file nobody opens again, so everything is rolled
     /// back instead and the error names the file.
     pub fn commit(&self) -> db::Result<()> {
+        self.commit_telling().map_err(|f| f.error)
+    }
+
+    /// `commit`, telling how far a failed one got (see `store::commit`): an atomic run places its
+    /// files only when its changes were kept.
+    pub fn commit_telling(&self) -> Result<(), commit::CommitFailure> {
         let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
         if let Some(instance) = replaced {
             self.rollback();
             let path = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
-            return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
-                "the file {} was replaced or deleted while in use; nothing was committed",
-                path.display()
-            ))));
+            return Err(commit::CommitFailure::nothing(db::DbError::refused(
+                crate::errors::CmdletError::invalid_operation(format!(
+                    "the file {} was replaced or deleted while in use; nothing was committed",
+                    path.display()
+                )),
+            )));
         }
         if let Err(e) = self.write_audit_head() {
             // No change commits without its record.
             self.rollback();
-            return Err(e);
+            return Err(commit::CommitFailure::nothing(e));
         }
-        self.db.commit()?;
+        let intent = self.commit_intent();
+        if let Err(e) = self.db.commit() {
+            return Err(self.commit_failed(&intent, e));
+        }
         self.locked.set(false);
         self.end_of_transaction();
         Ok(())
     }
 
     fn end_of_transaction(&self) {
+        self.rebuilt.borrow_mut().clear();
         self.marked.borrow_mut().clear();
         self.verified.borrow_mut().clear();
         self.checked_at_begin.borrow_mut().clear();
@@ -443,6 +461,10 @@ impl Store {
     }
 
     pub fn rollback(&self) {
+        // Before the locks go: no other repair may meanwhile take the rebuilt file for its own.
+        for line in self.undo_rebuilt() {
+            eprintln!("WARNING: {line}");
+        }
         self.forget_pools();
         self.forget_audit_head();
         self.end_of_transaction();

@@ -109,8 +109,47 @@ pub fn inspect(path: &Path) -> Result<PoolFile, String> {
             Err(newer_schema_error(&format!("the file {shown}"), version, schema::sqlite_steps(schema::Database::Pool)))
         }
         Ok(Err(None)) => Err(format!("the file {shown} is not a pool database (no pchat schema or identity in it)")),
-        Err(e) => Err(format!("the file {shown} is damaged ({e})")),
+        Err(e) => Err(match disk_full(path, &e.to_string()) {
+            Some(free) => format!(
+                "the file {shown} cannot be opened: {DISK_FULL} ({free}; {e}), which says nothing of the file itself: free space on that disk, then run the command again"
+            ),
+            None => format!("the file {shown} is damaged ({e})"),
+        }),
     }
+}
+
+/// The words an unavailable file's reason starts its disk-full explanation with: the advice
+/// then is to free space, never to fail over or repair (the file is not known to be damaged).
+pub(crate) const DISK_FULL: &str = "the disk holding it is full";
+
+/// Whether opening `path` failed for want of space: SQLite's own SQLITE_FULL, or a folder whose
+/// file system has (nearly) no space left for this user, where a full disk shows as an I/O error
+/// (creating the `-shm` file, say). The free space, as said; None when there is room.
+fn disk_full(path: &Path, error: &str) -> Option<String> {
+    // The folder the file really is in (a symbolic link may point to another disk).
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let free = free_bytes(real.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")));
+    // A few pages: what opening a WAL database may need to write (its -shm index is 32 KiB).
+    const ROOM: u64 = 64 << 10;
+    match free {
+        Some(free) if free < ROOM => Some(format!("{free} bytes free")),
+        _ if error.contains("database or disk is full") => Some("SQLite found no room".to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid C string and a zeroed statvfs for the call to fill.
+    (unsafe { libc::statvfs(c.as_ptr(), &mut st) } == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
 }
 
 /// Create a new, empty pool database file at `path`, belonging to the store `owner`, and return
@@ -154,6 +193,68 @@ pub fn set_aside(path: &Path) -> anyhow::Result<Option<PathBuf>> {
         }
     }
     Ok(Some(aside))
+}
+
+/// A pool file a repair rebuilt and moved into place, in a transaction not committed yet: what
+/// `undo_swap` needs to put the files back as they were should it not commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    pub path: PathBuf,
+    /// Where the previous file was moved (None: there was none).
+    pub aside: Option<PathBuf>,
+    /// The rebuilt file's identity: only that file is ever removed.
+    pub id: String,
+}
+
+/// Put the files of `swap` back as they were: the rebuilt file (a copy of the repair's source,
+/// which is untouched) removed, the previous file moved back. Ok: what was done; Err: what is
+/// where, for the administrator to finish by hand.
+pub fn undo_swap(swap: &Swap) -> Result<String, String> {
+    let path = swap.path.display();
+    match inspect(&swap.path) {
+        Ok(found) if found.id == swap.id => {}
+        _ => {
+            return Err(format!(
+                "{path} is no longer the file the repair built, so it was left alone{}",
+                swap.aside
+                    .as_ref()
+                    .map(|a| format!("; the previous file is kept as {}", a.display()))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    for suffix in ["-wal", "-shm", ""] {
+        let file = format!("{path}{suffix}");
+        if let Err(e) = std::fs::remove_file(&file)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(format!(
+                "the rebuilt {file} cannot be removed ({e}){}",
+                swap.aside
+                    .as_ref()
+                    .map(|a| format!("; the previous file is kept as {}", a.display()))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    let Some(aside) = &swap.aside else {
+        return Ok(format!("the rebuilt {path} was removed (there was no file before)"));
+    };
+    for suffix in ["", "-wal", "-shm"] {
+        let from = format!("{}{suffix}", aside.display());
+        if std::fs::symlink_metadata(&from).is_err() {
+            continue;
+        }
+        if let Err(e) = std::fs::rename(&from, format!("{path}{suffix}")) {
+            return Err(format!(
+                "the rebuilt {path} was removed, but the previous file {from} cannot be moved back ({e}): move it back by hand (mv {from} {path}{suffix})"
+            ));
+        }
+    }
+    Ok(format!(
+        "{path} is back as it was (the rebuilt file was removed, the previous one moved back from {})",
+        aside.display()
+    ))
 }
 
 /// `path` as an SQLite URI that opens an existing file read-write and never creates one.

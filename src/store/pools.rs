@@ -62,6 +62,13 @@ impl Store {
                         failover::repair_call(&pool.fqdn, Side::Primary)
                     )),
                 ),
+                CopyState::Unavailable(why) if why.contains(super::pool_files::DISK_FULL) => (
+                    None,
+                    Some(format!(
+                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it until there is room (no repair or fail-over is needed for this)",
+                        pool.fqdn
+                    )),
+                ),
                 CopyState::Unavailable(why) => (
                     None,
                     Some(format!(
@@ -83,6 +90,7 @@ impl Store {
             _ if why.contains(super::WRITTEN_BY_NEWER) => {
                 "do not fail over or repair because of it (that would set the newer changes aside)".to_string()
             }
+            _ if why.contains(super::pool_files::DISK_FULL) => "no fail-over or repair is needed for this".to_string(),
             (PoolState::Normal, Some(_)) => format!(
                 "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
             ),

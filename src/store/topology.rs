@@ -135,7 +135,7 @@ impl Store {
     }
 
     /// `pools` without copying them: every chat-object call looks its pool up.
-    fn shared_pools(&self) -> db::Result<Rc<[PoolRow]>> {
+    pub(crate) fn shared_pools(&self) -> db::Result<Rc<[PoolRow]>> {
         let key = self.cache_key()?;
         if let Some(pools) = self.cached_pools(key) {
             return Ok(pools);

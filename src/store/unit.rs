@@ -9,7 +9,13 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::PathBuf;
 
 use super::Store;
+use super::commit::{decode_marks, encode_marks};
 use crate::files::journal::{self, Claim, Finished, LeftUnit};
+
+/// The `meta` key under which a unit keeps the pool marks it commits (see `record_unit_files`).
+fn marks_key(unit: &str) -> String {
+    format!("atomic_marks:{unit}")
+}
 
 /// The files of a committed unit not yet in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,11 +42,26 @@ pub struct FinishedUnit {
     pub failed: Vec<(PathBuf, String)>,
 }
 
+/// A unit whose commit reached the central database but none of the copies of a pool it changed
+/// (killed, or a full disk, between the files' commits: see `store::commit`): its rows are in
+/// no copy, so its files are not put in place either; the staged ones were removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WithheldUnit {
+    pub unit: String,
+    pub committed_at: String,
+    /// Which change reached no copy.
+    pub why: String,
+    /// Staged files removed.
+    pub removed: usize,
+}
+
 /// What the store found of atomic units whose process died (see `finish_units`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UnitsReport {
     /// Committed units whose files were finished now.
     pub finished: Vec<FinishedUnit>,
+    /// Units committed in the central database only, whose files were withheld.
+    pub withheld: Vec<WithheldUnit>,
     /// Committed units whose files are waiting (the session writes nothing).
     pub waiting: Vec<PendingUnit>,
     /// Staged files of units that never committed, removed.
@@ -122,13 +143,56 @@ impl Store {
         for (ord, (staged, target)) in files.iter().enumerate() {
             stmt.execute(params![unit, ord as i64, staged.as_os_str().as_bytes(), target.as_os_str().as_bytes(), at])?;
         }
+        drop(stmt);
+        // The marks the unit's pools reach, with the rows: should its commit reach the central
+        // database and no copy of a pool, the next open tells so from them (`withheld_because`).
+        let intent = self.commit_intent();
+        if !intent.pools.is_empty() {
+            self.set_meta(&marks_key(unit), &encode_marks(&intent))?;
+        }
         Ok(())
     }
 
     /// Every file of the committed unit is in place (or was reported as not): forget them, in
     /// a transaction of its own.
     pub fn forget_unit_files(&self, unit: &str) -> db::Result<()> {
-        self.db().execute("DELETE FROM atomic_files WHERE unit = ?1", [unit]).map(|_| ())
+        self.db().execute("DELETE FROM atomic_files WHERE unit = ?1", [unit])?;
+        self.remove_meta(&marks_key(unit))
+    }
+
+    /// Why a committed unit's files must not be put in place, if they must not: a pool it changed
+    /// is still at the mark the unit left in the central database, and each of the pool's copies
+    /// holds an earlier change of that generation, so the unit's rows are in neither copy. Any
+    /// doubt (a copy unavailable, the pool moved on since) places them, as before.
+    fn withheld_because(&self, unit: &str) -> db::Result<Option<String>> {
+        let Some(text) = self.meta(&marks_key(unit))? else { return Ok(None) };
+        let pools = self.shared_pools()?;
+        for (fqdn, mark) in decode_marks(&text) {
+            let Some(pool) = pools.iter().find(|p| p.fqdn.eq_ignore_ascii_case(&fqdn)) else { continue };
+            if self.pool_mark(&pool.fqdn)? != mark {
+                continue;
+            }
+            let mut behind = Vec::new();
+            for instance in [&pool.database, &pool.backup_database].into_iter().flatten() {
+                let Some(schema) = self.pool_schema(instance) else { return Ok(None) };
+                let held = self.copy_mark(&schema, &pool.fqdn)?;
+                if held.0 != mark.0 || held.1 >= mark.1 {
+                    behind.clear();
+                    break;
+                }
+                behind.push(instance.clone());
+            }
+            if !behind.is_empty() {
+                return Ok(Some(format!(
+                    "its change {} of generation {} of pool '{}' is recorded in the store but reached neither copy ({})",
+                    mark.1,
+                    mark.0,
+                    pool.fqdn,
+                    behind.join(", ")
+                )));
+            }
+        }
+        Ok(None)
     }
 
     /// The committed units with files not yet in place, oldest first.
@@ -175,6 +239,10 @@ impl Store {
             }
             return Ok(report);
         }
+        if rows {
+            // `withheld_because` reads the pools' copies.
+            self.attach_pool_databases()?;
+        }
         self.db().execute_batch("BEGIN IMMEDIATE")?;
         let mut done: Vec<LeftUnit> = Vec::new();
         let result = (|| -> anyhow::Result<()> {
@@ -185,6 +253,24 @@ impl Store {
                     Claim::Missing => None,
                     Claim::Left(l) => Some(l),
                 };
+                if let Some(why) = self.withheld_because(&p.unit)? {
+                    let mut removed = 0;
+                    for (_, staged, _) in &p.files {
+                        if journal::remove_staged(staged)? {
+                            removed += 1;
+                        }
+                    }
+                    self.db().execute("DELETE FROM atomic_files WHERE unit = ?1", [&p.unit])?;
+                    self.remove_meta(&marks_key(&p.unit))?;
+                    done.extend(left);
+                    report.withheld.push(WithheldUnit {
+                        unit: p.unit.clone(),
+                        committed_at: p.committed_at.clone(),
+                        why,
+                        removed,
+                    });
+                    continue;
+                }
                 let mut finished = FinishedUnit {
                     unit: p.unit.clone(),
                     committed_at: p.committed_at.clone(),
@@ -204,6 +290,7 @@ impl Store {
                     forget.execute(params![p.unit, ord])?;
                 }
                 if finished.failed.is_empty() {
+                    self.remove_meta(&marks_key(&p.unit))?;
                     done.extend(left);
                 }
                 report.finished.push(finished);

@@ -487,3 +487,39 @@ fn opening_the_store_never_creates_a_pool_file() {
         run.stderr
     );
 }
+
+/// A repair killed while its new file is built leaves `<file>.rebuilding`: the next command that
+/// may write removes it (a partial copy of the untouched source), and says so; a command under
+/// --what-if leaves it; a file another store's repair is building is never touched.
+#[test]
+fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_this_stores() {
+    let (template, rooms) = with_rooms(5);
+    damage(&pool_file(&template, "sql02"), "corrupt-header");
+    let s = template.copy();
+    let run = finish(spawn(&s, "repair:built:kill", &repair("Primary", false)));
+    assert!(run.stderr.contains("pchat-fault: killed at repair:built"), "{}", run.stderr);
+    let building = PathBuf::from(format!("{}.rebuilding", pool_file(&s, "sql02").display()));
+    assert!(building.exists(), "the kill left the file being built");
+
+    let looked = s.run(&["--what-if", "-c", "()"]).ok();
+    assert!(building.exists(), "--what-if writes nothing: {}", looked.stderr);
+    let next = s.c("()").ok();
+    assert!(next.stderr.contains("removed") && next.stderr.contains(".rebuilding"), "{}", next.stderr);
+    for suffix in ["", "-wal", "-shm"] {
+        assert!(!PathBuf::from(format!("{}{suffix}", building.display())).exists(), "{suffix}");
+    }
+    s.c(&repair("Primary", false)).ok();
+    assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms);
+
+    // Another store's file of the same name (two stores in one folder): left alone, said so.
+    let other = Store::empty();
+    let theirs = other.dir.path().join("pool.db");
+    other.c("()").ok();
+    let building = PathBuf::from(format!("{}.rebuilding", pool_file(&s, "sql02").display()));
+    std::fs::copy(pool_file(&template, "sql01"), &theirs).expect("copy");
+    Connection::open(&theirs).expect("open").execute("UPDATE pool_file SET store = 'another'", []).expect("owner");
+    std::fs::copy(&theirs, &building).expect("copy");
+    let next = s.c("()").ok();
+    assert!(next.stderr.contains("left alone"), "{}", next.stderr);
+    assert!(building.exists());
+}

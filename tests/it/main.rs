@@ -9,6 +9,7 @@ mod answers;
 mod atomic;
 mod audit;
 mod coherence;
+mod commits;
 mod confinement;
 mod content;
 mod demo;

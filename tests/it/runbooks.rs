@@ -593,3 +593,58 @@ fn text_inputs_saved_with_a_byte_order_mark_read_without_it() {
     fresh.c(&format!("publish_cs_topology({json:?})")).ok();
     assert!(fresh.c("get_cs_pool().len()").ok().stdout.trim() != "0");
 }
+
+/// The fail-over runbook stopped after deactivating every server (a kill between its steps)
+/// and run again: it no longer takes "none active" for "all of them are the standby set" and
+/// activates all four; it refuses, changing nothing, until the servers are named, and then ends
+/// where the first run meant to. Stopped after the switch, a rerun finishes the last step.
+#[test]
+fn an_interrupted_fail_over_run_again_never_activates_both_server_sets() {
+    let pc01 = "PersistentChatServer:pc01.contoso.com";
+    let active = |s: &Store| {
+        s.c(&format!(
+            r#"let x = get_cs_persistent_chat_state("{pc01}")[0]; print(`${{x.PoolState}} ${{x.ActiveServers}}`)"#
+        ))
+        .ok()
+        .stdout
+        .trim()
+        .to_string()
+    };
+    let over = |s: &Store, extra: &[&str]| {
+        let path = script("fail_over.rhai");
+        let mut args = vec!["run", path.as_str(), "--arg", "Pool=pc01.contoso.com"];
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    // The state a kill after step 2 leaves.
+    let stopped = |s: &Store| {
+        s.c(&format!(r#"set_cs_persistent_chat_active_server("{pc01}", #{{ActiveServers: ()}})"#)).ok();
+    };
+    let s = Store::demo();
+    stopped(&s);
+    let before = s.dump();
+    let run = over(&s, &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("name them with --arg Servers=") && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before);
+    over(&s, &["--arg", "Servers=pcsrv03.contoso.com,pcsrv04.contoso.com"]).ok();
+    assert_eq!(active(&s), r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#);
+
+    // Stopped after the switch, before step 4: the rerun finishes, with the servers named.
+    let s = Store::demo();
+    stopped(&s);
+    s.c(&format!(r#"set_cs_persistent_chat_state("{pc01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    let run = over(&s, &[]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("name them with --arg Servers="), "{}", run.stderr);
+    let run = over(&s, &["--arg", "Servers=pcsrv03.contoso.com,pcsrv04.contoso.com"]).ok();
+    assert!(run.stdout.contains("finishing it"), "{}", run.stdout);
+    assert_eq!(active(&s), r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#);
+    // Done: a further run says so and changes nothing.
+    assert!(over(&s, &[]).stderr.contains("is already FailedOver"));
+    assert_eq!(active(&s), r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#);
+}

@@ -188,7 +188,7 @@ impl Db {
 
     pub fn commit(&self) -> Result<()> {
         match self {
-            Db::Sqlite(_) => self.control("COMMIT"),
+            Db::Sqlite(_) => sqlite::committing(|| self.control("COMMIT")),
             Db::Pg(c) => c.commit(),
         }
     }

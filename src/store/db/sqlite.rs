@@ -43,18 +43,24 @@ const STATEMENT_CACHE: usize = 512;
 /// Address space, not memory: only the pages read are mapped in (SQLite's compile-time ceiling).
 pub const MMAP_SIZE: i64 = 0x7fff_0000;
 
+mod fault_vfs;
+pub(super) use fault_vfs::committing;
+
 /// A database file, created if missing (rusqlite's default flags).
 pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
+    fault_vfs::install();
     Connection::open(path)
 }
 
 /// A database file, read-write, never created; no URI, no mutex (one thread uses it).
 pub(super) fn open_existing(path: &Path) -> rusqlite::Result<Connection> {
+    fault_vfs::install();
     Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
 }
 
 /// A database file, read-write, `file:` URIs allowed in ATTACH; never created.
 pub(super) fn open_rw(path: &Path) -> rusqlite::Result<Connection> {
+    fault_vfs::install();
     Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_URI)
 }
 
