@@ -581,6 +581,15 @@ mod tests {
             );
         }
         assert_eq!(columns.len(), watched.len() + MARK_COLUMNS.len());
+        // PostgreSQL's `store_epoch` triggers watch the same columns and tables.
+        let epoch = crate::store::schema::STORE_EPOCH;
+        assert!(epoch.contains(&format!("OR UPDATE OF {WATCHED_POOL_COLUMNS}\n    ON pools FOR EACH STATEMENT")));
+        for table in ["pool_servers", "services", "sql_instances"] {
+            assert!(
+                epoch.contains(&format!("UPDATE OR DELETE OR TRUNCATE\n    ON {table} FOR EACH STATEMENT")),
+                "{table}"
+            );
+        }
     }
 
     #[test]
