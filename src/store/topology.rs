@@ -234,6 +234,12 @@ impl Store {
     /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;
     /// a pool that still owns chat data may neither disappear nor move to another database.
     pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<()> {
+        if self.is_postgres() {
+            // It creates pool databases and writes to them: step 4 (2PC) and 5 (identity rows).
+            return Err(CmdletError::invalid_operation(
+                "publishing a topology to a PostgreSQL store is not supported yet; nothing was changed",
+            ));
+        }
         let old = self.pools()?;
         for pool in old.iter().filter(|p| p.is_pchat) {
             let Some(db) = &pool.database else { continue };
