@@ -232,6 +232,28 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// A store at `db` with the demo environment loaded, as `pchat --demo --db <db>` makes it (tests
+/// of the store that need realistic data: `store::sessions` compares a PostgreSQL copy of it).
+#[cfg(test)]
+pub(crate) fn demo_store_for_tests(db: &Path) {
+    let opts = Options {
+        db: db.to_path_buf(),
+        json: false,
+        what_if: false,
+        prompt_mode: PromptMode::Unattended,
+        script: None,
+        args: Map::new(),
+        handlers: &handlers::TABLE,
+        confined: false,
+        budget: Budget::default(),
+        acting: crate::access::Declared::Os("tester".into()),
+        origin: engine::Origin::Code,
+        read_only: false,
+    };
+    let mut shell = Shell::new(opts).expect("open the demo store");
+    load_demo(&mut shell, db).expect("load the demo");
+}
+
 impl repl::ReplHost for Shell {
     fn eval(&mut self, code: &str) -> Result<rhai::Dynamic, String> {
         // A Ctrl-C that stopped the last statement does not stop this one. (A run's single

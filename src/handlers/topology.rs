@@ -38,7 +38,18 @@ struct SiteDoc {
 #[serde(deny_unknown_fields, rename_all = "PascalCase")]
 struct SqlDoc {
     identity: String,
+    /// A SQLite store's pool database file, relative to the store's folder.
     file: Option<String>,
+    /// A PostgreSQL store's pool database (`postgres://…`).
+    connection: Option<String>,
+}
+
+/// Which kind of store a topology is published to: it decides how an SQL instance names its
+/// pool database (`File` on SQLite, `Connection` on PostgreSQL; the other key is an error).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Deserialize)]
@@ -121,7 +132,7 @@ fn find_ci<'a>(list: &'a [String], s: &str) -> Option<&'a String> {
 }
 
 /// Parse and validate a topology document; every problem names where it is.
-pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
+pub fn parse_topology(json: &str, kind: StoreKind) -> Result<TopologySpec, String> {
     if let Ok(v) = serde_json::from_str::<serde_json::Value>(json) {
         crate::values::limits::check_json(&v, "")?;
     }
@@ -173,7 +184,42 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
         if spec.sql_instances.iter().any(|x| x.identity.eq_ignore_ascii_case(&s.identity)) {
             return Err(format!("SqlInstances[{i}]: '{}' is listed twice", s.identity));
         }
-        let file = s.file.unwrap_or_else(|| default_file(&s.identity));
+        let file = match (kind, s.file, s.connection) {
+            (StoreKind::Sqlite, _, Some(_)) => {
+                return Err(format!(
+                    "SqlInstances[{i}] ({}): Connection names a PostgreSQL database, and this store is SQLite: give File (a path inside the store's folder) or leave it out",
+                    s.identity
+                ));
+            }
+            (StoreKind::Postgres, Some(_), _) => {
+                return Err(format!(
+                    "SqlInstances[{i}] ({}): File names a SQLite file, and this store is PostgreSQL: give Connection (postgres://host/database) instead",
+                    s.identity
+                ));
+            }
+            (StoreKind::Postgres, None, None) => {
+                return Err(format!(
+                    "SqlInstances[{i}] ({}): Connection is required on a PostgreSQL store (postgres://host/database of the instance's pool database)",
+                    s.identity
+                ));
+            }
+            (StoreKind::Postgres, None, Some(url)) => {
+                crate::store::pg::check_connection(&url).map_err(|e| {
+                    format!("SqlInstances[{i}] ({}): Connection is not a PostgreSQL connection string: {e}", s.identity)
+                })?;
+                if !files.insert(url.clone()) {
+                    return Err(format!(
+                        "SqlInstances[{i}] ({}): Connection '{}' is used by another instance",
+                        s.identity,
+                        crate::store::pg::shown_url(&url)
+                    ));
+                }
+                // Kept where a SQLite store keeps the file: the instance's pool database.
+                spec.sql_instances.push(SqlInstanceSpec { identity: s.identity, file: url });
+                continue;
+            }
+            (StoreKind::Sqlite, file, None) => file.unwrap_or_else(|| default_file(&s.identity)),
+        };
         let p = Path::new(&file);
         if file.trim().is_empty()
             || p.is_absolute()
@@ -332,8 +378,9 @@ pub fn parse_topology(json: &str) -> Result<TopologySpec, String> {
 
 pub fn publish(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let path = b.str("FileName").unwrap_or_default();
-    let spec =
-        parse_topology(&ctx.read_file("FileName", path)?).map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
+    let kind = if ctx.store.is_postgres() { StoreKind::Postgres } else { StoreKind::Sqlite };
+    let spec = parse_topology(&ctx.read_file("FileName", path)?, kind)
+        .map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
     if ctx.should_process(&format!("topology from {path}"))? {
         ctx.store.replace_topology(&spec)?;
     }
@@ -517,7 +564,7 @@ mod tests {
 
     #[test]
     fn a_good_document_parses_with_defaults() {
-        let spec = parse_topology(GOOD).unwrap();
+        let spec = parse_topology(GOOD, StoreKind::Sqlite).unwrap();
         assert_eq!(spec.sql_instances[1].file, "sql02.contoso.com-rtc.db");
         let pc = &spec.pools[1];
         assert_eq!(pc.site, "Dublin");
@@ -526,8 +573,44 @@ mod tests {
         assert_eq!(spec.pools[0].servers, vec!["fe01.contoso.com"]);
     }
 
+    /// An SQL instance names its pool database by `File` on a SQLite store and by `Connection`
+    /// on a PostgreSQL one; the other key is an error naming the instance, never ignored.
+    #[test]
+    fn an_instance_names_its_database_as_the_store_kind_does() {
+        let pg = GOOD.replace(r#""File": "sql01-rtc.db""#, r#""Connection": "postgres://db1/pool1""#).replace(
+            r#"{ "Identity": "sql02.contoso.com\\rtc" }"#,
+            r#"{ "Identity": "sql02.contoso.com\\rtc", "Connection": "host=db2 dbname=pool2" }"#,
+        );
+        let spec = parse_topology(&pg, StoreKind::Postgres).unwrap();
+        let connections: Vec<&str> = spec.sql_instances.iter().map(|s| s.file.as_str()).collect();
+        assert_eq!(connections, ["postgres://db1/pool1", "host=db2 dbname=pool2"]);
+
+        let e = parse_topology(&pg, StoreKind::Sqlite).unwrap_err();
+        assert!(
+            e.starts_with("SqlInstances[0] (sql01.contoso.com\\rtc): Connection names a PostgreSQL database"),
+            "{e}"
+        );
+        let e = parse_topology(GOOD, StoreKind::Postgres).unwrap_err();
+        assert!(e.starts_with("SqlInstances[0] (sql01.contoso.com\\rtc): File names a SQLite file"), "{e}");
+        let missing = pg.replace(r#", "Connection": "host=db2 dbname=pool2""#, "");
+        let e = parse_topology(&missing, StoreKind::Postgres).unwrap_err();
+        assert!(e.starts_with("SqlInstances[1] (sql02.contoso.com\\rtc): Connection is required"), "{e}");
+        let twice = pg.replace("host=db2 dbname=pool2", "postgres://db1/pool1");
+        let e = parse_topology(&twice, StoreKind::Postgres).unwrap_err();
+        assert!(e.contains("Connection 'postgres://db1/pool1' is used by another instance"), "{e}");
+        for bad in ["", "not a url", "postgres://db1:notaport/x"] {
+            let e = parse_topology(&pg.replace("postgres://db1/pool1", bad), StoreKind::Postgres).unwrap_err();
+            assert!(
+                e.starts_with("SqlInstances[0] (sql01.contoso.com\\rtc): Connection is not a PostgreSQL"),
+                "{bad}: {e}"
+            );
+        }
+        let e = parse_topology(&pg.replace("\"Connection\"", "\"Conection\""), StoreKind::Postgres).unwrap_err();
+        assert!(e.contains("unknown field `Conection`"), "{e}");
+    }
+
     fn fails(doc: &str, needle: &str) {
-        let e = parse_topology(doc).unwrap_err();
+        let e = parse_topology(doc, StoreKind::Sqlite).unwrap_err();
         assert!(e.contains(needle), "{e}");
     }
 
@@ -556,14 +639,14 @@ mod tests {
             "\"Services\": [\"PersistentChatServer\"]",
             "\"Services\": [{ \"Role\": \"PersistentChatServer\", \"Version\": 7 }]",
         );
-        let spec = parse_topology(&doc).unwrap();
+        let spec = parse_topology(&doc, StoreKind::Sqlite).unwrap();
         assert_eq!(spec.pools[1].services[0].version, Some(7));
         // The short form and an object without Version have none.
         assert!(spec.pools[0].services.iter().all(|s| s.version.is_none()));
         let null = doc.replace("\"Version\": 7", "\"Version\": null");
-        assert_eq!(parse_topology(&null).unwrap().pools[1].services[0].version, None);
+        assert_eq!(parse_topology(&null, StoreKind::Sqlite).unwrap().pools[1].services[0].version, None);
         let with_deps = GOOD.replace("\"Role\": \"UserServer\",", "\"Role\": \"UserServer\", \"Version\": 6,");
-        let spec = parse_topology(&with_deps).unwrap();
+        let spec = parse_topology(&with_deps, StoreKind::Sqlite).unwrap();
         assert_eq!(spec.pools[0].services[1].version, Some(6));
         assert_eq!(spec.pools[0].services[1].dependents, vec!["Registrar:fe01.contoso.com"]);
     }
@@ -587,7 +670,7 @@ mod tests {
             ("true", "is not valid"),
             ("[7]", "is not valid"),
         ] {
-            let e = parse_topology(&with(v)).unwrap_err();
+            let e = parse_topology(&with(v), StoreKind::Sqlite).unwrap_err();
             assert!(e.starts_with(&format!("{at} {v} {why}")), "{v}: {e}");
             assert!(e.contains("Version must be a whole number from 1 to 99"), "{v}: {e}");
         }

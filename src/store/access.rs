@@ -15,11 +15,17 @@ const ACCESS_VERSION: &str = "access_version";
 /// When a resolved role set can be reused: the central database's `data_version` (changed by
 /// every other connection's commit) and the access version (changed by this connection's own
 /// writes to what roles are made of). While both are equal, the directory and roles are the same.
+/// On PostgreSQL the first is the `store_epoch` row, which every statement writing principals,
+/// group members or roles moves (`schema::STORE_EPOCH`).
 pub type AccessKey = (i64, Option<String>);
 
 impl Store {
     pub fn access_key(&self) -> db::Result<AccessKey> {
-        let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
+        let version = if self.is_postgres() {
+            self.store_epoch()?
+        } else {
+            self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?
+        };
         let own: Option<String> = self
             .db()
             .prepare_cached("SELECT value FROM meta WHERE key = ?1")?

@@ -1,5 +1,6 @@
 //! The store owns all SQL. A central database plus one pool database per SQL instance of the
-//! topology, attached to the same connection so one cmdlet invocation is one transaction.
+//! topology, attached to the same connection so one cmdlet invocation is one transaction (SQLite),
+//! or each reached through a session of its own (PostgreSQL, `sessions.rs`; reads only so far).
 
 pub mod access;
 pub mod addin;
@@ -28,6 +29,7 @@ pub mod route;
 pub mod runbook;
 mod schema;
 pub mod seed;
+mod sessions;
 pub mod settings;
 pub mod topology;
 mod unit;
@@ -40,15 +42,9 @@ use std::rc::Rc;
 use anyhow::Context;
 use db::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE, OptionalExtension, params};
 use route::Target;
+use sessions::{Attached, Backend};
 
 use topology::PoolRow;
-
-/// An attached pool database: its schema alias, its file and which file on disk it was.
-struct Attached {
-    alias: String,
-    path: PathBuf,
-    file: pool_files::FileKey,
-}
 
 /// See `Store::cache_key`.
 pub(crate) type CacheKey = (i64, i64);
@@ -56,13 +52,13 @@ pub(crate) type CacheKey = (i64, i64);
 type InstanceRow = (String, String, Option<String>);
 
 pub struct Store {
+    /// The central database's connection (SQLite: with every pool file attached to it).
     db: db::Db,
-    /// The central database file.
+    /// How the pool databases are reached: SQLite's attached files, or PostgreSQL's sessions.
+    backend: Backend,
+    /// The central database file (SQLite; empty on PostgreSQL, see `open_postgres`).
     path: PathBuf,
     dir: PathBuf,
-    /// SQL instance identity (lower case) → its attached pool database. Checked against the
-    /// central database and the file on disk before every invocation (`attach_pool_databases`).
-    attached: RefCell<HashMap<String, Attached>>,
     /// SQL instance identity (lower case) → why its database could not be opened.
     unavailable: RefCell<HashMap<String, String>>,
     /// `pools()` with the moment it was read: nearly every call resolves a pool, a pipeline once
@@ -71,12 +67,11 @@ pub struct Store {
     /// every row this connection writes to the tables `pools()` reads, see
     /// `topology::watch_topology`): the rows cannot differ from the database's while both are
     /// equal. A rollback takes the epoch back with the rows, so rollbacks drop the memo too.
+    /// On PostgreSQL the moment is the `store_epoch` row (see `cache_key`).
     pools: RefCell<Option<(CacheKey, Rc<[PoolRow]>)>>,
     /// The `sql_instances` rows `attach_pool_databases` reads before every invocation, memoised
     /// like `pools` (the epoch's triggers watch that table too).
     instances: RefCell<Option<(CacheKey, Rc<[InstanceRow]>)>>,
-    /// Aliases handed out so far (a detached alias is not reused within the connection).
-    aliases: Cell<u32>,
     /// Whether the open transaction is a writer's (`begin(true)`): it holds the central
     /// database's write lock, and that of each pool database as soon as it is used (`lock_copy`).
     locked: Cell<bool>,
@@ -155,7 +150,8 @@ fn migrate(conn: &db::Db, steps: &[&str]) -> db::Result<bool> {
     }
     conn.begin(db::Begin::Immediate)?;
     let result = (|| {
-        for step in &steps[version as usize..] {
+        // A PostgreSQL-only step is empty here: it only moves the version.
+        for step in steps[version as usize..].iter().filter(|s| !s.is_empty()) {
             conn.execute_batch(step)?;
         }
         conn.execute_batch(&dialect::set_schema_version(steps.len()))
@@ -190,15 +186,24 @@ impl Store {
         }
         let created = migrate(&db, steps).with_context(|| format!("cannot migrate {}", path.display()))?;
         topology::watch_topology(&db).with_context(|| format!("cannot prepare {}", path.display()))?;
-        let store = Store {
+        let store = Store::with_backend(db, Backend::Sqlite(Default::default()), path.to_path_buf(), dir);
+        if created {
+            seed::seed_new_store(&store).context("cannot seed the new store")?;
+            store.forget_pools();
+        }
+        store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
+        Ok(store)
+    }
+
+    fn with_backend(db: db::Db, backend: Backend, path: PathBuf, dir: PathBuf) -> Store {
+        Store {
             db,
-            path: path.to_path_buf(),
+            backend,
+            path,
             dir,
-            attached: RefCell::new(HashMap::new()),
             unavailable: RefCell::new(HashMap::new()),
             pools: RefCell::new(None),
             instances: RefCell::new(None),
-            aliases: Cell::new(0),
             locked: Cell::new(false),
             recheck: Cell::new(false),
             last_id: Cell::new(0),
@@ -212,13 +217,7 @@ impl Store {
             checked_at_begin: RefCell::new(HashSet::new()),
             copies_locked: RefCell::new(HashSet::new()),
             rebuilt: RefCell::new(Vec::new()),
-        };
-        if created {
-            seed::seed_new_store(&store).context("cannot seed the new store")?;
-            store.forget_pools();
         }
-        store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
-        Ok(store)
     }
 
     /// The store's database connection.
@@ -229,6 +228,10 @@ impl Store {
     /// Every database file of the store: the central one and each SQL instance's pool database,
     /// which no file pchat writes may replace.
     pub fn database_files(&self) -> anyhow::Result<Vec<PathBuf>> {
+        if self.is_postgres() {
+            // No database is a file here.
+            return Ok(Vec::new());
+        }
         let mut files = vec![self.path.clone()];
         files.extend(self.sql_instances()?.into_iter().map(|s| self.dir.join(s.file)));
         Ok(files)
@@ -254,6 +257,12 @@ impl Store {
         self.recheck.set(false);
         self.forget_audit_head();
         self.end_of_transaction();
+        if self.is_postgres() {
+            self.begin_postgres(write)?;
+            self.transactions.set(self.transactions.get() + 1);
+            self.locked.set(write);
+            return Ok(());
+        }
         self.db.begin(db::Begin::Deferred)?;
         if write {
             // A write statement, even one that changes nothing, takes the schema's write lock
@@ -289,6 +298,11 @@ impl Store {
     /// `commit`, telling how far a failed one got (see `store::commit`): an atomic run places its
     /// files only when its changes were kept.
     pub fn commit_telling(&self) -> Result<(), commit::CommitFailure> {
+        if self.is_postgres() {
+            // Until writes run under two-phase commit (port step 4) a PostgreSQL transaction
+            // writes the central database alone, or nothing: a failed commit committed nothing.
+            return self.commit_postgres().map_err(commit::CommitFailure::nothing);
+        }
         let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
         if let Some(instance) = replaced {
             self.rollback();
@@ -384,7 +398,8 @@ impl Store {
         }
         // The memo is only kept by an `attach_pool_databases` that completed, and nothing is
         // unavailable: one attachment per row, made from these rows.
-        let attached = self.attached.borrow();
+        let Backend::Sqlite(files) = &self.backend else { return Ok(self.sessions_current(rows.len())) };
+        let attached = files.attached.borrow();
         if attached.len() != rows.len() {
             return Ok(false);
         }
@@ -438,11 +453,11 @@ impl Store {
     /// Per-item atomicity inside a transaction that spans a whole pipeline (see engine/invoke.rs).
     pub fn savepoint(&self) -> db::Result<()> {
         self.save_audit_state()?;
-        self.db.savepoint("item").inspect_err(|_| self.drop_audit_state())
+        self.savepoint_named("item").inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_savepoint(&self) -> db::Result<()> {
-        self.db.release("item")?;
+        self.release_named("item")?;
         self.drop_audit_state();
         Ok(())
     }
@@ -453,7 +468,7 @@ impl Store {
         self.restore_audit_state();
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
-        let _ = self.db.rollback_to("item").and_then(|()| self.db.release("item"));
+        let _ = self.rollback_to_named("item").and_then(|()| self.release_named("item"));
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -471,6 +486,9 @@ impl Store {
         self.locked.set(false);
         if !self.db().is_autocommit() {
             let _ = self.db.rollback();
+        }
+        if self.is_postgres() {
+            self.rollback_sessions();
         }
     }
 
@@ -508,8 +526,13 @@ impl Store {
     }
 
     /// Changes whenever another connection commits to the central database (SQLite's
-    /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`).
+    /// `PRAGMA data_version`) or this one writes a row `pools()` reads (see `pools`). On
+    /// PostgreSQL: the `store_epoch` row (`schema::STORE_EPOCH`), which every statement writing
+    /// those tables moves, in its transaction; read once per read transaction.
     pub(crate) fn cache_key(&self) -> db::Result<CacheKey> {
+        if self.is_postgres() {
+            return Ok((self.store_epoch()?, 0));
+        }
         let version = self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?;
         Ok((version, topology::topology_epoch(&self.db)?))
     }
@@ -553,12 +576,16 @@ impl Store {
     /// reason, and pools it does not serve keep working (that is what fail-over is for).
     pub fn attach_pool_databases(&self) -> anyhow::Result<()> {
         // Half-made attachments must not pass for the memo's (see `attachments_current`).
-        self.attach_from_rows().inspect_err(|_| drop(self.instances.take()))
+        match &self.backend {
+            Backend::Sqlite(files) => self.attach_from_rows(files),
+            Backend::Pg(_) => self.open_pool_sessions(),
+        }
+        .inspect_err(|_| drop(self.instances.take()))
     }
 
-    fn attach_from_rows(&self) -> anyhow::Result<()> {
+    fn attach_from_rows(&self, files: &sessions::Files) -> anyhow::Result<()> {
         let (instances, fresh) = self.instance_rows()?;
-        let stale: Vec<String> = self
+        let stale: Vec<String> = files
             .attached
             .borrow()
             .iter()
@@ -571,7 +598,7 @@ impl Store {
             .map(|(key, _)| key.clone())
             .collect();
         for key in stale {
-            if let Some(a) = self.attached.borrow_mut().remove(&key) {
+            if let Some(a) = files.attached.borrow_mut().remove(&key) {
                 self.db()
                     .execute("DETACH DATABASE ?1", [&a.alias])
                     .with_context(|| format!("cannot detach {}", a.path.display()))?;
@@ -582,7 +609,7 @@ impl Store {
         let mut store_id = None;
         for (identity, file, recorded) in instances.iter() {
             let key = identity.to_ascii_lowercase();
-            if self.attached.borrow().contains_key(&key) {
+            if files.attached.borrow().contains_key(&key) {
                 continue;
             }
             let path = self.dir.join(file);
@@ -619,8 +646,8 @@ impl Store {
                 }
             }
             let before = pool_files::file_key(&path);
-            self.aliases.set(self.aliases.get() + 1);
-            let alias = format!("pdb{}", self.aliases.get());
+            files.aliases.set(files.aliases.get() + 1);
+            let alias = format!("pdb{}", files.aliases.get());
             self.db()
                 .execute("ATTACH DATABASE ?1 AS ?2", params![pool_files::uri_rw(&path), alias])
                 .with_context(|| format!("cannot attach {}", path.display()))?;
@@ -649,7 +676,7 @@ impl Store {
             )
             .execute_batch()
             .with_context(|| format!("cannot configure {}", path.display()))?;
-            self.attached.borrow_mut().insert(key, Attached { alias, path, file: after.unwrap_or_default() });
+            files.attached.borrow_mut().insert(key, Attached { alias, path, file: after.unwrap_or_default() });
         }
         // Pools without a mark come only from rows written since the memo was read (inserts move
         // the epoch), so unchanged rows need no second look.
@@ -674,7 +701,9 @@ impl Store {
 
     /// Has the file serving this attached schema been replaced or deleted since it was attached?
     pub fn attached_file_changed(&self, sql_instance: &str) -> bool {
-        self.attached
+        let Backend::Sqlite(files) = &self.backend else { return false };
+        files
+            .attached
             .borrow()
             .get(&sql_instance.to_ascii_lowercase())
             .is_some_and(|a| pool_files::file_key(&a.path) != Some(a.file))
@@ -717,9 +746,15 @@ impl Store {
         self.unavailable.borrow().get(&sql_instance.to_ascii_lowercase()).cloned()
     }
 
-    /// The schema alias of an attached pool database (see `attach_pool_databases`).
+    /// The schema alias of an attached pool database (see `attach_pool_databases`); on
+    /// PostgreSQL, the name of its session (`Target::Copy` routes to it either way).
     pub fn pool_schema(&self, sql_instance: &str) -> Option<String> {
-        self.attached.borrow().get(&sql_instance.to_ascii_lowercase()).map(|a| a.alias.clone())
+        match &self.backend {
+            Backend::Sqlite(files) => {
+                files.attached.borrow().get(&sql_instance.to_ascii_lowercase()).map(|a| a.alias.clone())
+            }
+            Backend::Pg(_) => self.session_alias(sql_instance),
+        }
     }
 
     /// This store's id (`meta` key `store_id`), written into every pool database file it

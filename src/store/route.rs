@@ -4,8 +4,8 @@
 //! [`route`] is the one place that decides, for a neutral text and a [`Target`], what runs and
 //! on which connection. On SQLite every pool file is attached to the one store connection, so
 //! the answer is that connection with `{db}` spelt as the copy's attached schema alias (`main`
-//! for the central database). On PostgreSQL each copy is a database of its own: the answer will
-//! be the copy's session with `{db}.` dropped. No other module puts a schema name into SQL
+//! for the central database). On PostgreSQL each copy is a database of its own: the answer is
+//! the copy's session (`Store::copy_session`) with `{db}.` dropped. No other module puts a schema name into SQL
 //! (`tests::no_statement_outside_the_router_names_a_schema` checks the sources).
 
 use std::borrow::Cow;
@@ -36,6 +36,10 @@ impl Target<'_> {
 pub struct Routed<'c, 's> {
     db: &'c Db,
     sql: Cow<'s, str>,
+    /// Why the copy's session cannot run it (PostgreSQL: no session for the copy, or its part
+    /// of the store's transaction could not be opened): every use returns this, and `db` is
+    /// never used. Always `None` on SQLite.
+    failed: Option<Box<db::DbError>>,
 }
 
 /// `sql` (neutral: `{db}.table`) for `target`, on `db`, the connection every copy is attached to
@@ -57,11 +61,10 @@ pub fn route<'c, 's>(db: &'c Db, target: Target<'_>, sql: &'s str) -> Routed<'c,
         // The attached alias is a plain identifier the store made up (`pdbN`, `main`, `src`),
         // never input, so it is spelt into the text rather than bound. A text without `{db}`
         // (a central statement) is not copied.
-        Db::Sqlite(_) => Routed { db, sql: spell(sql, target.sqlite_schema()) },
-        // A PostgreSQL connection is one database: the statement runs there with `{db}.`
-        // dropped. Choosing the copy's session from the target is step 3 of the port (the store
-        // holds one session per database then); until it does, the caller passes that session.
-        Db::Pg(_) => Routed { db, sql: spell_dropped(sql) },
+        Db::Sqlite(_) => Routed { db, sql: spell(sql, target.sqlite_schema()), failed: None },
+        // A PostgreSQL session is one database: the statement runs there with `{db}.` dropped.
+        // `db` is the target's session: `Store::route` picks the copy's.
+        Db::Pg(_) => Routed { db, sql: spell_dropped(sql), failed: None },
     })
 }
 
@@ -113,7 +116,7 @@ pub fn route_across<'c>(db: &'c Db, from: Target<'_>, to: Target<'_>, sql: &str)
             let spelt = sql.replace("{from}", from.sqlite_schema()).replace("{to}", to.sqlite_schema());
             #[cfg(debug_assertions)]
             db::inventory::routed(db::inventory::Kind::Across, sql, &spelt);
-            Ok(Routed { db, sql: Cow::Owned(spelt) })
+            Ok(Routed { db, sql: Cow::Owned(spelt), failed: None })
         }
         Db::Pg(_) => Err(db::DbError::other(
             "a statement spanning two databases cannot run on PostgreSQL (a copy there is streamed with COPY)",
@@ -127,25 +130,34 @@ impl<'c> Routed<'c, '_> {
         &self.sql
     }
 
+    /// The connection to run on, or why there is none.
+    #[inline]
+    fn db(&self) -> db::Result<&'c Db> {
+        match &self.failed {
+            None => Ok(self.db),
+            Some(e) => Err(e.again()),
+        }
+    }
+
     /// From the connection's statement cache, keyed by the routed text: a (statement, copy)
     /// pair always routes to the same text, so it is prepared once per connection.
     #[inline]
     pub fn prepare_cached(&self) -> db::Result<Statement<'c>> {
-        self.db.prepare_cached(&self.sql)
+        self.db()?.prepare_cached(&self.sql)
     }
 
     pub fn prepare(&self) -> db::Result<Statement<'c>> {
-        self.db.prepare(&self.sql)
+        self.db()?.prepare(&self.sql)
     }
 
     /// Run once, prepared afresh.
     pub fn execute<P: Params>(&self, params: P) -> db::Result<usize> {
-        self.db.execute(&self.sql, params)
+        self.db()?.execute(&self.sql, params)
     }
 
     /// Several statements without parameters (pragmas).
     pub fn execute_batch(&self) -> db::Result<()> {
-        self.db.execute_batch(&self.sql)
+        self.db()?.execute_batch(&self.sql)
     }
 
     pub fn query_row<T, P, F>(&self, params: P, f: F) -> db::Result<T>
@@ -153,15 +165,23 @@ impl<'c> Routed<'c, '_> {
         P: Params,
         F: FnOnce(&Row<'_>) -> db::Result<T>,
     {
-        self.db.query_row(&self.sql, params, f)
+        self.db()?.query_row(&self.sql, params, f)
     }
 }
 
 impl Store {
-    /// `sql` routed to `target` on the store's connection (see [`route`]).
+    /// `sql` routed to `target` (see [`route`]): on SQLite the store's connection, every copy
+    /// attached to it; on PostgreSQL the central session, or the copy's own session (joining
+    /// the store's open transaction on first use, see `Store::copy_session`).
     #[inline]
     pub fn route<'s>(&self, target: Target<'_>, sql: &'s str) -> Routed<'_, 's> {
-        route(self.db(), target, sql)
+        match target {
+            Target::Copy(copy) if self.is_postgres() => match self.copy_session(copy) {
+                Ok(db) => route(db, target, sql),
+                Err(e) => Routed { db: self.db(), sql: Cow::Borrowed(sql), failed: Some(Box::new(e)) },
+            },
+            _ => route(self.db(), target, sql),
+        }
     }
 }
 

@@ -326,7 +326,6 @@ ALTER TABLE rooms ADD COLUMN when_created INTEGER;
 ];
 
 /// A step after the baseline.
-#[cfg_attr(not(test), expect(dead_code, reason = "no PostgreSQL-only step yet"))]
 pub enum Step {
     /// Neutral DDL (see `Dialect::render`), run in both dialects.
     Both(&'static str),
@@ -359,7 +358,40 @@ pub const CENTRAL_LATER: &[Step] = &[
     // names a store id this store keeps. PostgreSQL stores keep their pools in the database and
     // get an id when they first need one (`Store::pool_file_owner`).
     Step::SqliteOnly("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16))));"),
+    // PostgreSQL's counterpart of SQLite's `PRAGMA data_version` and of the per-connection
+    // temporary-trigger counters (`Store::cache_key`, `Store::access_key`; design notes §1): one
+    // row whose value moves with every statement that writes a table the store's caches read
+    // (`pools()` and the SQL instances: `topology::watch_topology`; roles: access.rs), in the
+    // writing transaction, so that this session sees its own uncommitted writes and others see
+    // theirs once committed. The value comes from a sequence, which a rollback does not take
+    // back: a key is never used for two different states of those tables. Statement-level
+    // triggers: one bump per statement, not per row of a directory import. `pools` is watched
+    // on the columns `pools()` reads only (`topology::WATCHED_POOL_COLUMNS`): the pool's mark
+    // moves with every change to its data and must not serialize writers on this row.
+    Step::PostgresOnly(STORE_EPOCH),
 ];
+
+/// See the `CENTRAL_LATER` step that runs it.
+pub const STORE_EPOCH: &str = "CREATE SEQUENCE store_epoch_seq;
+CREATE TABLE store_epoch (id integer PRIMARY KEY CHECK (id = 1), n bigint NOT NULL);
+INSERT INTO store_epoch(id, n) VALUES (1, nextval('store_epoch_seq'));
+CREATE FUNCTION store_epoch_bump() RETURNS trigger LANGUAGE plpgsql AS
+    'BEGIN UPDATE store_epoch SET n = nextval(''store_epoch_seq'') WHERE id = 1; RETURN NULL; END';
+CREATE TRIGGER store_epoch_pools AFTER INSERT OR DELETE OR TRUNCATE
+    OR UPDATE OF fqdn, site, database, backup_database, default_endpoint, state, ord
+    ON pools FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_pool_servers AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON pool_servers FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_services AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON services FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_sql_instances AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON sql_instances FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_principals AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON principals FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_group_members AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON group_members FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();
+CREATE TRIGGER store_epoch_roles AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON roles FOR EACH STATEMENT EXECUTE FUNCTION store_epoch_bump();";
 
 /// Pool steps after the baseline: the first is version `baseline::POOL.version + 1`.
 pub const POOL_LATER: &[Step] = &[

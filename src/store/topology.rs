@@ -234,6 +234,12 @@ impl Store {
     /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;
     /// a pool that still owns chat data may neither disappear nor move to another database.
     pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<()> {
+        if self.is_postgres() {
+            // It creates pool databases and writes to them: step 4 (2PC) and 5 (identity rows).
+            return Err(CmdletError::invalid_operation(
+                "publishing a topology to a PostgreSQL store is not supported yet; nothing was changed",
+            ));
+        }
         let old = self.pools()?;
         for pool in old.iter().filter(|p| p.is_pchat) {
             let Some(db) = &pool.database else { continue };
@@ -585,6 +591,15 @@ mod tests {
             );
         }
         assert_eq!(columns.len(), watched.len() + MARK_COLUMNS.len());
+        // PostgreSQL's `store_epoch` triggers watch the same columns and tables.
+        let epoch = crate::store::schema::STORE_EPOCH;
+        assert!(epoch.contains(&format!("OR UPDATE OF {WATCHED_POOL_COLUMNS}\n    ON pools FOR EACH STATEMENT")));
+        for table in ["pool_servers", "services", "sql_instances"] {
+            assert!(
+                epoch.contains(&format!("UPDATE OR DELETE OR TRUNCATE\n    ON {table} FOR EACH STATEMENT")),
+                "{table}"
+            );
+        }
     }
 
     #[test]

@@ -85,11 +85,11 @@ impl Store {
     /// Open the savepoint of a nested block (`depth` ≥ 1 distinguishes it from outer blocks).
     pub fn block_savepoint(&self, depth: usize) -> db::Result<()> {
         self.save_audit_state()?;
-        self.db().savepoint(&format!("block{depth}")).inspect_err(|_| self.drop_audit_state())
+        self.savepoint_named(&format!("block{depth}")).inspect_err(|_| self.drop_audit_state())
     }
 
     pub fn release_block(&self, depth: usize) -> db::Result<()> {
-        self.db().release(&format!("block{depth}"))?;
+        self.release_named(&format!("block{depth}"))?;
         self.drop_audit_state();
         Ok(())
     }
@@ -101,8 +101,9 @@ impl Store {
         // The block's move of a pool mark may be among what is undone: the next change moves it.
         self.marked.borrow_mut().clear();
         self.restore_audit_state();
-        let _ =
-            self.db().rollback_to(&format!("block{depth}")).and_then(|()| self.db().release(&format!("block{depth}")));
+        let _ = self
+            .rollback_to_named(&format!("block{depth}"))
+            .and_then(|()| self.release_named(&format!("block{depth}")));
     }
 
     /// Where the audit ends now: the changes a unit records come after it.

@@ -76,6 +76,16 @@ impl DbError {
         }
     }
 
+    /// The same failure once more (kind, refusal, words), for a failure that every use of a
+    /// routed statement reports (`route::Routed`); a backend error becomes its words.
+    pub(crate) fn again(&self) -> Self {
+        match &self.repr {
+            Repr::Message(m) => Self::new(self.kind, m.clone()),
+            Repr::Refused(e) => Self::refused((**e).clone()),
+            Repr::Backend(e) => Self::new(self.kind, e.to_string()),
+        }
+    }
+
     /// The backend's error, for the backend module to give back unchanged.
     pub(crate) fn into_backend(self) -> std::result::Result<Box<dyn std::error::Error + Send + Sync + 'static>, Self> {
         match self.repr {

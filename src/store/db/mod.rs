@@ -39,6 +39,12 @@ pub enum Begin {
     Deferred,
     /// The write lock before anything is read.
     Immediate,
+    /// A transaction that only reads. SQLite: DEFERRED (a read transaction is one snapshot of
+    /// every attached file). PostgreSQL: REPEATABLE READ READ ONLY, so that a cmdlet's reads
+    /// see one snapshot of the database, as on SQLite (READ COMMITTED would let the rooms listed
+    /// and their members come from different commits), and so that nothing a read path writes
+    /// can commit outside the two-phase commit that writes need (step 4).
+    Read,
 }
 
 /// Lets a signal stop the running statement of a connection (see `crate::interrupt`).
@@ -104,6 +110,18 @@ impl Db {
         match self {
             Db::Sqlite(c) => Ok(sqlite::configure(c)?),
             Db::Pg(_) => Ok(()),
+        }
+    }
+
+    /// Migrate a PostgreSQL database to this program's `db` schema on this session (see
+    /// `pg::migrate::migrate`); a SQLite connection migrates through `schema::sqlite_steps`.
+    pub fn migrate_postgres(
+        &self,
+        db: crate::store::schema::Database,
+    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        match self {
+            Db::Sqlite(_) => anyhow::bail!("internal: a SQLite database is migrated by its own steps"),
+            Db::Pg(c) => c.migrate(db),
         }
     }
 
@@ -179,10 +197,10 @@ impl Db {
     pub fn begin(&self, mode: Begin) -> Result<()> {
         match self {
             Db::Sqlite(_) => self.control(match mode {
-                Begin::Deferred => "BEGIN DEFERRED",
+                Begin::Deferred | Begin::Read => "BEGIN DEFERRED",
                 Begin::Immediate => "BEGIN IMMEDIATE",
             }),
-            Db::Pg(c) => c.begin(),
+            Db::Pg(c) => c.begin(mode),
         }
     }
 

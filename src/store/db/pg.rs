@@ -5,10 +5,11 @@
 //! each parameter, and columns are read back as the neutral storage classes.
 //!
 //! The spellings of the statements themselves that the text alone decides (NOCASE, INSERT OR
-//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. Not yet here (later
-//! steps): the `json_each` and `data_version` spellings (dialect.rs), BEGIN IMMEDIATE's locking
-//! (step 4: both modes are a plain READ COMMITTED BEGIN for now), and routing `{db}` statements
-//! to a copy's session.
+//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. A session is one
+//! database: the store holds one per pool database and routes `{db}` statements to it
+//! (store/sessions.rs, store/route.rs). Not yet here (later steps): the `json_each` spellings
+//! (dialect.rs) and BEGIN IMMEDIATE's locking (step 4: both write modes are a plain READ
+//! COMMITTED BEGIN for now).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -213,12 +214,16 @@ impl PgDb {
 
     /// `Begin::Deferred` and `Begin::Immediate` alike: READ COMMITTED, locks as statements take
     /// them. Step 4 adds the pool-wide advisory locks that stand for IMMEDIATE (§4).
-    pub(super) fn begin(&self) -> Result<()> {
+    /// `Begin::Read`: REPEATABLE READ READ ONLY, see `Begin::Read`.
+    pub(super) fn begin(&self, mode: super::Begin) -> Result<()> {
         if self.tx.borrow().open {
             // PostgreSQL only warns; SQLite refuses, and the store relies on that.
             return Err(DbError::other("cannot start a transaction within a transaction"));
         }
-        self.simple("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+        self.simple(match mode {
+            super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+            super::Begin::Deferred | super::Begin::Immediate => "BEGIN ISOLATION LEVEL READ COMMITTED",
+        })?;
         *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
         Ok(())
     }
@@ -314,6 +319,19 @@ impl PgDb {
 
     pub(super) fn changes(&self) -> u64 {
         self.changes.get()
+    }
+
+    /// Bring this session's database to this program's schema (`pg::migrate`), on the session
+    /// itself, so that the store's interrupt handle can cancel a long migration. Outside a
+    /// transaction only: the migration runs its own.
+    pub(super) fn migrate(
+        &self,
+        db: crate::store::schema::Database,
+    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        if self.tx.borrow().open {
+            anyhow::bail!("a migration cannot run inside a transaction");
+        }
+        crate::store::pg::migrate::migrate(&mut self.client.borrow_mut(), db)
     }
 
     pub(super) fn interrupt_handle(&self) -> PgInterrupt {

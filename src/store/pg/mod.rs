@@ -10,3 +10,52 @@ mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 pub mod twophase;
+
+/// Whether `url` is a connection string the store can open (a `postgres://` URL or key=value
+/// string), without connecting; the parser's words when it is not.
+pub fn check_connection(url: &str) -> Result<(), String> {
+    if url.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    url.parse::<postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// A connection string as messages show it: without its password (a `postgres://user:secret@…`
+/// URL, or `password=…` of a key=value string), which would otherwise reach the terminal and the
+/// logs with every "unavailable" report.
+pub fn shown_url(url: &str) -> String {
+    if let Some(scheme) = ["postgres://", "postgresql://"].into_iter().find(|s| url.starts_with(*s)) {
+        let rest = &url[scheme.len()..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        if let Some(at) = rest[..authority_end].rfind('@')
+            && let Some(colon) = rest[..at].find(':')
+        {
+            return format!("{scheme}{}:***{}", &rest[..colon], &rest[at..]);
+        }
+        // A password given as a query parameter.
+        return redact_password_parameter(url);
+    }
+    redact_password_parameter(url)
+}
+
+/// `password=…` (key=value strings, URL query parameters) replaced by `password=***`.
+fn redact_password_parameter(text: &str) -> String {
+    static PASSWORD: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)").expect("a valid pattern")
+    });
+    PASSWORD.replace_all(text, "${1}***").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shown_url;
+
+    #[test]
+    fn shown_urls_keep_no_password() {
+        assert_eq!(shown_url("postgres://pchat:s3cr@t@db1:5432/pool?x=1"), "postgres://pchat:***@db1:5432/pool?x=1");
+        assert_eq!(shown_url("postgresql://pchat@db1/pool"), "postgresql://pchat@db1/pool");
+        assert_eq!(shown_url("postgres://db1/pool?user=u&password=p%40ss"), "postgres://db1/pool?user=u&password=***");
+        assert_eq!(shown_url("host=db1 password='a b' dbname=pool"), "host=db1 password=*** dbname=pool");
+        assert_eq!(shown_url("host=db1 PASSWORD = x dbname=pool"), "host=db1 PASSWORD = *** dbname=pool");
+    }
+}

@@ -1,0 +1,816 @@
+//! What a store holds besides its central connection, by backend (docs/design/postgres-port.md
+//! §1, §5 step 3). SQLite: the pool files attached to the one connection (aliases, file keys).
+//! PostgreSQL: one session per pool database, each joining the store's transaction when a
+//! statement is first routed to it; a change of the topology's tables or the directory moves the
+//! central database's `store_epoch` row (`schema::STORE_EPOCH`), which keys the store's caches.
+
+use std::cell::{Cell, OnceCell, RefCell};
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::db::{self, Begin, Db, OptionalExtension};
+use super::{Store, dialect, pool_files, schema, seed};
+
+/// An attached pool database: its schema alias, its file and which file on disk it was.
+pub(super) struct Attached {
+    pub(super) alias: String,
+    pub(super) path: PathBuf,
+    pub(super) file: pool_files::FileKey,
+}
+
+pub(super) enum Backend {
+    Sqlite(Files),
+    Pg(Sessions),
+}
+
+/// A SQLite store's pool files, attached to its connection.
+#[derive(Default)]
+pub(super) struct Files {
+    /// SQL instance identity (lower case) → its attached pool database. Checked against the
+    /// central database and the file on disk before every invocation (`attach_pool_databases`).
+    pub(super) attached: RefCell<HashMap<String, Attached>>,
+    /// Aliases handed out so far (a detached alias is not reused within the connection).
+    pub(super) aliases: Cell<u32>,
+}
+
+/// A PostgreSQL store's pool database sessions.
+#[derive(Default)]
+pub(super) struct Sessions {
+    list: SessionList,
+    /// SQL instance identity (lower case) → the alias of its session (`pgN`): what
+    /// `Store::pool_schema` answers, and `Target::Copy` names, as the attached alias does on
+    /// SQLite.
+    by_instance: RefCell<HashMap<String, String>>,
+    /// Whether the store's open transaction is a read (`Store::begin(false)`): only then may a
+    /// copy's session join it.
+    reading: Cell<bool>,
+    /// Sessions (aliases) whose part of the store's transaction is open.
+    joined: RefCell<Vec<String>>,
+    /// The store's open savepoints, outermost first: a session that joins later opens them too,
+    /// so that a rollback to one or its release applies to every session alike.
+    savepoints: RefCell<Vec<String>>,
+    /// The `store_epoch` value read in the open read transaction: its snapshot cannot change,
+    /// so it is read once per transaction (one round trip per invocation).
+    epoch: Cell<Option<i64>>,
+}
+
+/// Sessions opened so far, in an append-only list: a routed statement borrows its session for as
+/// long as the store lives (`Routed<'store, _>`, statements collected per copy by
+/// `pool_statements`), so a session is never dropped or moved while the store is open. A session
+/// is opened once per connection string: an instance whose `Connection` changes back, or two
+/// instances naming one database, share it.
+#[derive(Default)]
+struct SessionList {
+    head: OnceCell<Box<SessionNode>>,
+}
+
+struct SessionNode {
+    alias: String,
+    url: String,
+    db: Db,
+    next: OnceCell<Box<SessionNode>>,
+}
+
+impl SessionList {
+    fn iter(&self) -> impl Iterator<Item = &SessionNode> {
+        std::iter::successors(self.head.get().map(|n| &**n), |n| n.next.get().map(|n| &**n))
+    }
+
+    fn by_alias(&self, alias: &str) -> Option<&SessionNode> {
+        self.iter().find(|n| n.alias == alias)
+    }
+
+    fn by_url(&self, url: &str) -> Option<&SessionNode> {
+        self.iter().find(|n| n.url == url)
+    }
+
+    fn push(&self, node: SessionNode) -> &SessionNode {
+        let mut slot = &self.head;
+        while let Some(n) = slot.get() {
+            slot = &n.next;
+        }
+        slot.get_or_init(|| Box::new(node))
+    }
+}
+
+/// The refusal of a change on a PostgreSQL store until step 4 of the port.
+fn no_writes_yet() -> db::DbError {
+    db::DbError::refused(crate::errors::CmdletError::invalid_operation(
+        "changes to a PostgreSQL store are not supported yet (they need the two-phase commit across the central and pool databases); nothing was changed",
+    ))
+}
+
+impl Store {
+    /// Open the store whose central database is at `url` (PostgreSQL), migrating it and seeding
+    /// a new one as `Store::open` does a new SQLite file. The database must have been created
+    /// `LC_COLLATE 'C' LC_CTYPE 'C'` (the migration refuses others). Pool databases are opened
+    /// by `attach_pool_databases`, never created. Not reachable from the command line yet.
+    pub fn open_postgres(url: &str) -> anyhow::Result<Store> {
+        let shown = super::pg::shown_url(url);
+        let db = Db::open_postgres(url).with_context(|| format!("cannot open the store {shown}"))?;
+        // Registered before the migration: Ctrl-C can stop a long one.
+        let handle = db.interrupt_handle();
+        crate::interrupt::register(move || handle.interrupt());
+        let migrated =
+            db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
+        // A PostgreSQL store has no folder and no files of its own (units' local state folder:
+        // step 7 of the port); nothing reads these paths for it.
+        let store = Store::with_backend(db, Backend::Pg(Sessions::default()), PathBuf::new(), PathBuf::new());
+        if migrated.from == 0 {
+            // Central rows only, in one central transaction (seed.rs).
+            seed::seed_new_store(&store).context("cannot seed the new store")?;
+            store.forget_pools();
+        }
+        store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
+        Ok(store)
+    }
+
+    #[inline]
+    pub(crate) fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Pg(_))
+    }
+
+    /// The session of a copy (`Target::Copy(alias)`) on a PostgreSQL store. Inside the store's
+    /// read transaction the session joins it on first use (REPEATABLE READ READ ONLY, with the
+    /// store's open savepoints), so a read of one pool opens no other server's transaction.
+    /// Inside any other transaction (seeding writes the central database only) a copy is refused:
+    /// a change reaching a pool database needs the two-phase commit.
+    pub(crate) fn copy_session(&self, alias: &str) -> db::Result<&Db> {
+        let Backend::Pg(s) = &self.backend else {
+            return Err(db::DbError::other("internal: a SQLite store's copies are attached, not sessions"));
+        };
+        let node = s
+            .list
+            .by_alias(alias)
+            .ok_or_else(|| db::DbError::other(format!("internal: no pool database session '{alias}'")))?;
+        if !self.in_transaction() || s.joined.borrow().iter().any(|a| a == alias) {
+            return Ok(&node.db);
+        }
+        if !s.reading.get() {
+            return Err(no_writes_yet());
+        }
+        node.db.begin(Begin::Read)?;
+        for name in s.savepoints.borrow().iter() {
+            if let Err(e) = node.db.savepoint(name) {
+                let _ = node.db.rollback();
+                return Err(e);
+            }
+        }
+        s.joined.borrow_mut().push(alias.to_string());
+        Ok(&node.db)
+    }
+
+    /// The joined copies' sessions.
+    fn joined_sessions(&self) -> Vec<&Db> {
+        let Backend::Pg(s) = &self.backend else { return Vec::new() };
+        let joined = s.joined.borrow();
+        s.list.iter().filter(|n| joined.contains(&n.alias)).map(|n| &n.db).collect()
+    }
+
+    /// `Store::begin` on PostgreSQL: reads only until step 4 (see `no_writes_yet`).
+    pub(super) fn begin_postgres(&self, write: bool) -> db::Result<()> {
+        let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
+        if write {
+            return Err(no_writes_yet());
+        }
+        // No copy's part of an earlier transaction may outlive it (each ends with it already).
+        self.rollback_sessions();
+        self.db.begin(Begin::Read)?;
+        s.reading.set(true);
+        Ok(())
+    }
+
+    /// Forget what the sessions knew of the transaction that ended.
+    fn end_of_sessions_transaction(&self) {
+        if let Backend::Pg(s) = &self.backend {
+            s.reading.set(false);
+            s.joined.borrow_mut().clear();
+            s.savepoints.borrow_mut().clear();
+            s.epoch.set(None);
+        }
+    }
+
+    /// `Store::commit` on PostgreSQL: the joined copies' read transactions, then the central
+    /// one. Only reads (or a central-only seeding transaction) get here, so nothing can be half
+    /// committed; a failure ends every session's transaction and is reported.
+    pub(super) fn commit_postgres(&self) -> db::Result<()> {
+        if let Err(e) = self.write_audit_head() {
+            self.rollback();
+            return Err(e);
+        }
+        let mut result = Ok(());
+        for copy in self.joined_sessions() {
+            if let Err(e) = copy.commit() {
+                result = Err(e);
+                break;
+            }
+        }
+        if result.is_err() {
+            self.rollback();
+            return result;
+        }
+        let committed = self.db.commit();
+        self.rollback_sessions();
+        self.locked.set(false);
+        self.end_of_transaction();
+        committed
+    }
+
+    /// End every joined copy's transaction (after the central one ended or failed).
+    pub(super) fn rollback_sessions(&self) {
+        for copy in self.joined_sessions() {
+            if !copy.is_autocommit() {
+                let _ = copy.rollback();
+            }
+        }
+        self.end_of_sessions_transaction();
+    }
+
+    /// A savepoint on every session in the transaction (PostgreSQL), or on the connection.
+    pub(super) fn savepoint_named(&self, name: &str) -> db::Result<()> {
+        let Backend::Pg(s) = &self.backend else { return self.db.savepoint(name) };
+        if !self.in_transaction() {
+            // Outside a transaction a savepoint would open a READ COMMITTED one that writes.
+            return Err(no_writes_yet());
+        }
+        self.db.savepoint(name)?;
+        for copy in self.joined_sessions() {
+            copy.savepoint(name)?;
+        }
+        s.savepoints.borrow_mut().push(name.to_string());
+        Ok(())
+    }
+
+    pub(super) fn release_named(&self, name: &str) -> db::Result<()> {
+        let Backend::Pg(s) = &self.backend else { return self.db.release(name) };
+        for copy in self.joined_sessions() {
+            copy.release(name)?;
+        }
+        self.db.release(name)?;
+        let mut open = s.savepoints.borrow_mut();
+        if let Some(at) = open.iter().rposition(|n| n.eq_ignore_ascii_case(name)) {
+            open.truncate(at);
+        }
+        Ok(())
+    }
+
+    /// Undo everything since the savepoint on every session; the savepoint stays.
+    pub(super) fn rollback_to_named(&self, name: &str) -> db::Result<()> {
+        let Backend::Pg(s) = &self.backend else { return self.db.rollback_to(name) };
+        let mut result = self.db.rollback_to(name);
+        for copy in self.joined_sessions() {
+            result = result.and(copy.rollback_to(name));
+        }
+        // What was read since may have been read under a key that a write undone here moved.
+        s.epoch.set(None);
+        result
+    }
+
+    /// The central database's `store_epoch` (PostgreSQL; see `Store::cache_key`).
+    pub(super) fn store_epoch(&self) -> db::Result<i64> {
+        let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
+        if let Some(epoch) = s.epoch.get() {
+            return Ok(epoch);
+        }
+        let epoch = self.db.prepare_cached("SELECT n FROM store_epoch WHERE id = 1")?.query_row((), |r| r.get(0))?;
+        if s.reading.get() && self.in_transaction() {
+            s.epoch.set(Some(epoch));
+        }
+        Ok(epoch)
+    }
+
+    /// `attach_pool_databases` on PostgreSQL: a session for the pool database of every SQL
+    /// instance (its `Connection`, kept in `sql_instances.file`), opened but never created: a
+    /// database that cannot be reached, holds no pool schema or a newer one is unavailable, with
+    /// the reason, as a missing or newer SQLite file is. An older pool schema is brought up to
+    /// date (as `pool_files::inspect` does a file). Not yet (step 5): the identity row and the
+    /// owning store of each pool database.
+    pub(super) fn open_pool_sessions(&self) -> anyhow::Result<()> {
+        let Backend::Pg(s) = &self.backend else { anyhow::bail!("internal: not PostgreSQL") };
+        let (instances, _) = self.instance_rows()?;
+        s.by_instance.borrow_mut().retain(|key, alias| {
+            let url = s.list.by_alias(alias).map(|n| n.url.as_str());
+            instances.iter().any(|(i, u, _)| i.eq_ignore_ascii_case(key) && Some(u.as_str()) == url)
+        });
+        self.unavailable.borrow_mut().clear();
+        for (identity, url, _) in instances.iter() {
+            let key = identity.to_ascii_lowercase();
+            if s.by_instance.borrow().contains_key(&key) {
+                continue;
+            }
+            let node = match s.list.by_url(url) {
+                Some(node) => node,
+                None => match open_pool_session(url) {
+                    Ok(db) => s.list.push(SessionNode {
+                        alias: format!("pg{}", s.list.iter().count() + 1),
+                        url: url.clone(),
+                        db,
+                        next: OnceCell::new(),
+                    }),
+                    Err(why) => {
+                        self.unavailable.borrow_mut().insert(key, why);
+                        continue;
+                    }
+                },
+            };
+            s.by_instance.borrow_mut().insert(key, node.alias.clone());
+        }
+        Ok(())
+    }
+
+    /// The alias of an open pool database session (see `Sessions::by_instance`).
+    pub(super) fn session_alias(&self, sql_instance: &str) -> Option<String> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        s.by_instance.borrow().get(&sql_instance.to_ascii_lowercase()).cloned()
+    }
+
+    /// Whether the sessions are those `open_pool_sessions` makes of `rows` (one per row).
+    pub(super) fn sessions_current(&self, rows: usize) -> bool {
+        let Backend::Pg(s) = &self.backend else { return false };
+        s.by_instance.borrow().len() == rows
+    }
+}
+
+/// A session on the pool database at `url`, checked as `pool_files::inspect` checks a file, or
+/// why it cannot serve.
+fn open_pool_session(url: &str) -> Result<Db, String> {
+    let shown = super::pg::shown_url(url);
+    let db = Db::open_postgres(url).map_err(|e| format!("the database {shown} cannot be opened ({e})"))?;
+    let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
+    let has_table: bool = db
+        .query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))
+        .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
+    if !has_table {
+        return Err(not_pool());
+    }
+    let recorded: Option<(String, i64)> = db
+        .query_row(dialect::PG_SCHEMA_VERSION, (), |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
+    let steps = schema::sqlite_steps(schema::Database::Pool);
+    match recorded {
+        None => return Err(not_pool()),
+        Some((schema, _)) if schema != "pool" => {
+            return Err(format!("the database {shown} holds pchat's {schema} schema, not a pool database's"));
+        }
+        Some((_, version)) if version as usize > steps.len() => {
+            return Err(super::newer_schema_error(&format!("the database {shown}"), version, steps));
+        }
+        Some((_, version)) if (version as usize) < steps.len() => {
+            db.migrate_postgres(schema::Database::Pool)
+                .map_err(|e| format!("the database {shown} cannot be brought up to date ({e:#})"))?;
+        }
+        Some(_) => {}
+    }
+    // Ctrl-C stops a long read of a pool database as it does one of the central database. Only
+    // a session that serves: it is never closed before the store (see `SessionList`), whereas a
+    // refused one is dropped and tried again at the next call.
+    let handle = db.interrupt_handle();
+    crate::interrupt::register(move || handle.interrupt());
+    Ok(db)
+}
+
+#[cfg(test)]
+#[cfg(unix)] // The throwaway PostgreSQL server is started by a shell script.
+mod tests {
+    use super::*;
+    use crate::store::db::{ErrorKind, Value, params_from_iter};
+    use crate::store::pg::test_cluster::{Cluster, connect};
+    use crate::store::room::RoomQuery;
+    use crate::store::route::{Target, route_across};
+    use crate::store::schema::Database;
+
+    /// A new PostgreSQL database migrated to `db`'s schema; its URL.
+    fn migrated(cluster: &Cluster, tag: &str, db: Database) -> String {
+        let url = cluster.database(tag);
+        Db::open_postgres(&url).unwrap().migrate_postgres(db).unwrap();
+        url
+    }
+
+    /// The tables of a PostgreSQL database the store writes (not the version or epoch rows).
+    fn tables(pg: &Db) -> Vec<String> {
+        pg.query_map(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()
+             AND tablename NOT IN ('schema_version', 'store_epoch') ORDER BY 1",
+            (),
+            |r| r.get(0),
+        )
+        .unwrap()
+    }
+
+    /// A test fixture, not copy-store (step 6): every row of every table of a migrated
+    /// PostgreSQL database replaced by the rows of the same table of a SQLite database of the
+    /// same schema, the columns listed from the PostgreSQL table (the baseline's). Foreign keys
+    /// are not checked while it runs (`session_replication_role`, which also leaves the
+    /// `store_epoch` triggers out), and identity sequences are moved past the ids copied.
+    fn copy_tables(from: &Db, to: &Db) {
+        to.execute_batch("SET session_replication_role = replica").unwrap();
+        to.begin(Begin::Immediate).unwrap();
+        for table in tables(to) {
+            let columns: Vec<(String, bool)> = to
+                .query_map(
+                    "SELECT column_name::text, is_identity = 'YES' FROM information_schema.columns
+                     WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
+                    [&table],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap();
+            let list = columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ");
+            let rows: Vec<Vec<Value>> = from
+                .query_map(&format!("SELECT {list} FROM {table}"), (), |r| {
+                    (0..columns.len()).map(|i| r.get::<Value>(i)).collect()
+                })
+                .unwrap();
+            to.execute(&format!("DELETE FROM {table}"), ()).unwrap();
+            let marks = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+            let insert = format!("INSERT INTO {table}({list}) VALUES ({marks})");
+            for row in rows {
+                to.execute(&insert, params_from_iter(row)).unwrap_or_else(|e| panic!("{table}: {e}"));
+            }
+            for (column, _) in columns.iter().filter(|(_, identity)| *identity) {
+                to.query_row(
+                    &format!(
+                        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), coalesce(max({column}), 0) + 1, false) FROM {table}"
+                    ),
+                    (),
+                    |r| r.get::<i64>(0),
+                )
+                .unwrap();
+            }
+        }
+        to.commit().unwrap();
+        to.execute_batch("SET session_replication_role = DEFAULT").unwrap();
+    }
+
+    /// The demo store (`pchat --demo`) on SQLite, and the same rows in a PostgreSQL central
+    /// database and one PostgreSQL pool database per SQL instance; the PostgreSQL store's
+    /// instances name their databases by `Connection` (kept in `sql_instances.file`).
+    fn demo_on_both(cluster: &Cluster) -> (tempfile::TempDir, Store, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.db");
+        crate::cli::demo_store_for_tests(&path);
+        let sqlite = Store::open(&path).unwrap();
+        let central_url = migrated(cluster, "demo_central", Database::Central);
+        let central = Db::open_postgres(&central_url).unwrap();
+        copy_tables(sqlite.db(), &central);
+        for instance in sqlite.sql_instances().unwrap() {
+            let url = migrated(cluster, "demo_pool", Database::Pool);
+            copy_tables(
+                &Db::open_sqlite_existing(&dir.path().join(&instance.file)).unwrap(),
+                &Db::open_postgres(&url).unwrap(),
+            );
+            central
+                .execute(
+                    "UPDATE sql_instances SET file = ?2, file_id = NULL WHERE identity = ?1",
+                    [&instance.identity, &url],
+                )
+                .unwrap();
+        }
+        let pg = Store::open_postgres(&central_url).unwrap();
+        (dir, sqlite, pg)
+    }
+
+    /// What the store's reads answer, as text: pools and services, SQL instances (names; their
+    /// files and connections differ), and for every chat pool its categories, add-ins, rooms with
+    /// their member, manager and presenter lists, rooms by name and by filters, and each room's
+    /// message count, size and first messages; the directory's principals and roles.
+    fn reads(store: &Store) -> Vec<String> {
+        store.attach_pool_databases().unwrap();
+        store.begin(false).unwrap();
+        let mut out = vec![
+            format!("{:?}", store.pools().unwrap()),
+            format!("{:?}", store.services().unwrap()),
+            format!("{:?}", store.sql_instances().unwrap().iter().map(|s| &s.identity).collect::<Vec<_>>()),
+            format!("{:?} {:?}", store.sites().unwrap(), store.sip_domains().unwrap()),
+            format!("{:?}", store.principals().unwrap()),
+            format!("{:?}", store.roles().unwrap()),
+        ];
+        for target in store.chat_pools(None).unwrap() {
+            out.push(format!("pool {}", target.fqdn));
+            out.push(format!("{:?}", store.categories(&target).unwrap()));
+            out.push(format!("{:?}", store.addins(&target).unwrap()));
+            let mut rooms = store.rooms(&target, &RoomQuery::default()).unwrap();
+            store.load_room_lists(&target, &mut rooms).unwrap();
+            out.push(format!("{rooms:?}"));
+            for room in &rooms {
+                out.push(format!("{:?}", store.room_by_name(&target, room.name()).unwrap()));
+                let all = crate::store::message::MessageQuery::default();
+                out.push(format!("{:?}", store.message_totals(&target.schema, room.id, &all).unwrap()));
+                let first = crate::store::message::MessageQuery { limit: Some(3), ..Default::default() };
+                out.push(format!("{:?}", store.messages(&target.schema, room.id, &first).unwrap()));
+            }
+            for q in [
+                RoomQuery { disabled: Some(false), ..Default::default() },
+                RoomQuery { content_over: Some(1000), ..Default::default() },
+                RoomQuery { privacy: Some(crate::catalog::enums::Privacy::Open), ..Default::default() },
+            ] {
+                out.push(format!("{:?}", store.rooms(&target, &q).unwrap()));
+            }
+        }
+        store.commit().unwrap();
+        out
+    }
+
+    /// The store's reads answer the same on the demo store and on its rows in PostgreSQL
+    /// databases: routing to each pool database's session, the read transaction, and the
+    /// spellings of the statements they run.
+    #[test]
+    fn reads_answer_on_postgres_as_on_sqlite() {
+        let Some(cluster) = Cluster::shared("reads_answer_on_postgres_as_on_sqlite") else { return };
+        let (_dir, sqlite, pg) = demo_on_both(cluster);
+        let (on_sqlite, on_pg) = (reads(&sqlite), reads(&pg));
+        assert!(on_sqlite.len() > 20 && on_sqlite.iter().any(|r| r.contains("FinanceRoom")), "{on_sqlite:?}");
+        assert_eq!(on_sqlite.len(), on_pg.len());
+        for (s, p) in on_sqlite.iter().zip(&on_pg) {
+            assert_eq!(s, p);
+        }
+        // Every pool database's session was opened, none attached (nothing is a file here).
+        assert!(pg.database_files().unwrap().is_empty());
+        for instance in pg.sql_instances().unwrap() {
+            assert!(pg.pool_schema(&instance.identity).is_some_and(|s| s.starts_with("pg")), "{}", instance.identity);
+        }
+    }
+
+    /// The session of a copy, for looking at its transaction (not joining it).
+    fn session<'s>(store: &'s Store, alias: &str) -> &'s Db {
+        let Backend::Pg(s) = &store.backend else { panic!("not PostgreSQL") };
+        &s.list.by_alias(alias).unwrap().db
+    }
+
+    /// A new PostgreSQL store (central database only).
+    fn new_store(cluster: &Cluster, tag: &str) -> (String, Store) {
+        let url = cluster.database(tag);
+        let store = Store::open_postgres(&url).unwrap();
+        (url, store)
+    }
+
+    /// Opening a new PostgreSQL store migrates it and seeds it as a new SQLite store is seeded,
+    /// once; a database of another collation is refused; changes are refused until step 4.
+    #[test]
+    fn a_new_postgres_store_is_migrated_and_seeded_once() {
+        let Some(cluster) = Cluster::shared("a_new_postgres_store_is_migrated_and_seeded_once") else { return };
+        let (url, store) = new_store(cluster, "new");
+        let version: i64 =
+            store.db().query_row("SELECT version FROM schema_version WHERE id = 1", (), |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, schema::sqlite_steps(Database::Central).len());
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&dir.path().join("s.db")).unwrap();
+        let seeded = |s: &Store| {
+            let mut rows: Vec<String> = s
+                .db()
+                .query_map(
+                    "SELECT identity, sid, cmdlets, user_scopes, is_standard FROM roles ORDER BY identity",
+                    (),
+                    |r| {
+                        Ok(format!(
+                            "{:?}",
+                            (
+                                r.get::<String>(0)?,
+                                r.get::<String>(1)?,
+                                r.get::<String>(2)?,
+                                r.get::<String>(3)?,
+                                r.get::<i64>(4)?
+                            )
+                        ))
+                    },
+                )
+                .unwrap();
+            for table in ["policies", "configurations", "compliance_configurations"] {
+                rows.extend(
+                    s.db().query_map(&format!("SELECT identity FROM {table}"), (), |r| r.get::<String>(0)).unwrap(),
+                );
+            }
+            rows
+        };
+        assert_eq!(seeded(&store), seeded(&sqlite));
+        assert_eq!(seeded(&store).len(), 7 + 3);
+        drop(store);
+        let store = Store::open_postgres(&url).unwrap();
+        assert_eq!(seeded(&store).len(), 7 + 3, "seeded again");
+
+        let refused = CmdletErrorText::of(store.begin(true).unwrap_err());
+        assert!(refused.contains("changes to a PostgreSQL store are not supported yet"), "{refused}");
+        assert!(!store.in_transaction());
+        let refused = CmdletErrorText::of(store.savepoint().unwrap_err());
+        assert!(refused.contains("not supported yet"), "{refused}");
+        assert!(!store.in_transaction());
+
+        let other = cluster.database_with("utf8", "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");
+        let e = format!("{:#}", Store::open_postgres(&other).err().expect("refused"));
+        assert!(e.contains("cannot migrate"), "{e}");
+        assert!(connect(&other).query("SELECT 1 FROM pg_tables WHERE tablename = 'roles'", &[]).unwrap().is_empty());
+    }
+
+    /// The words of a store error as the user reads them.
+    struct CmdletErrorText;
+    impl CmdletErrorText {
+        fn of(e: db::DbError) -> String {
+            crate::errors::CmdletError::from(e).message
+        }
+    }
+
+    /// A pool database that is missing, unreachable, empty, of the other schema or newer is
+    /// unavailable with the reason, as a pool file is; nothing is created or written on the
+    /// server (no database, no table); a password in a connection string is not shown.
+    #[test]
+    fn pool_databases_are_opened_never_created() {
+        let Some(cluster) = Cluster::shared("pool_databases_are_opened_never_created") else { return };
+        let (central_url, store) = new_store(cluster, "open_central");
+        let good = migrated(cluster, "open_good", Database::Pool);
+        let empty = cluster.database("open_empty");
+        let newer = migrated(cluster, "open_newer", Database::Pool);
+        connect(&newer).execute("UPDATE schema_version SET version = version + 1", &[]).unwrap();
+        let missing_name = format!("pchat_missing_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let missing = good.rsplit_once('/').map(|(server, _)| format!("{server}/{missing_name}")).unwrap();
+        let secret = missing.replacen("://", "://pchat:hunter2@", 1);
+        let rows = [
+            ("sqlgood", good.as_str()),
+            ("sqlempty", empty.as_str()),
+            ("sqlcentral", central_url.as_str()),
+            ("sqlnewer", newer.as_str()),
+            ("sqlmissing", missing.as_str()),
+            ("sqlsecret", secret.as_str()),
+        ];
+        for (identity, url) in rows {
+            store.db().execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", [identity, url]).unwrap();
+        }
+        store.attach_pool_databases().unwrap();
+        assert!(store.pool_schema("sqlgood").is_some() && store.unavailable_reason("sqlgood").is_none());
+        let why = |i: &str| {
+            assert_eq!(store.pool_schema(i), None, "{i}");
+            store.unavailable_reason(i).unwrap_or_else(|| panic!("{i} is not unavailable"))
+        };
+        assert!(why("sqlempty").contains("is not a pool database (no pchat pool schema in it)"), "{}", why("sqlempty"));
+        assert!(why("sqlcentral").contains("holds pchat's central schema"), "{}", why("sqlcentral"));
+        assert!(why("sqlnewer").contains("was written by a newer pchat"), "{}", why("sqlnewer"));
+        assert!(why("sqlmissing").contains(&format!("{missing} cannot be opened")), "{}", why("sqlmissing"));
+        assert!(why("sqlmissing").contains("does not exist"), "{}", why("sqlmissing"));
+        assert!(
+            why("sqlsecret").contains("pchat:***@") && !why("sqlsecret").contains("hunter2"),
+            "{}",
+            why("sqlsecret")
+        );
+
+        let mut server = connect(&central_url);
+        let exists = server.query("SELECT 1 FROM pg_database WHERE datname = $1", &[&missing_name]).unwrap();
+        assert!(exists.is_empty(), "a missing pool database was created");
+        let made =
+            connect(&empty).query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'", &[]).unwrap();
+        assert!(made.is_empty(), "tables were made in an empty database");
+        let version: i64 = connect(&newer).query_one("SELECT version FROM schema_version", &[]).unwrap().get(0);
+        assert_eq!(version as usize, schema::sqlite_steps(Database::Pool).len() + 1);
+
+        // Each call tries an unavailable database again: made a pool database, it serves.
+        Db::open_postgres(&empty).unwrap().migrate_postgres(Database::Pool).unwrap();
+        store.attach_pool_databases().unwrap();
+        assert!(store.pool_schema("sqlempty").is_some());
+        // An instance whose connection changes gets the new database's session.
+        let before = store.pool_schema("sqlgood").unwrap();
+        store.db().execute("UPDATE sql_instances SET file = ?1 WHERE identity = 'sqlgood'", [&newer]).unwrap();
+        store.attach_pool_databases().unwrap();
+        assert_eq!(store.pool_schema("sqlgood"), None);
+        store.db().execute("UPDATE sql_instances SET file = ?1 WHERE identity = 'sqlgood'", [&good]).unwrap();
+        store.attach_pool_databases().unwrap();
+        assert_eq!(store.pool_schema("sqlgood"), Some(before), "the session of that connection is reused");
+    }
+
+    /// A statement routed to a copy runs on that copy's session; central ones on the central
+    /// session. A read transaction opens a copy's transaction on first use only, one snapshot
+    /// per database, with the store's savepoints; it ends on every session it touched.
+    #[test]
+    fn copies_are_sessions_joining_the_read_transaction_on_first_use() {
+        let Some(cluster) = Cluster::shared("copies_are_sessions_joining_the_read_transaction_on_first_use") else {
+            return;
+        };
+        let (_, store) = new_store(cluster, "route_central");
+        let (one, two) =
+            (migrated(cluster, "route_one", Database::Pool), migrated(cluster, "route_two", Database::Pool));
+        for (identity, url) in [("sql01", &one), ("sql02", &two)] {
+            store.db().execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", [identity, url]).unwrap();
+            connect(url)
+                .execute("INSERT INTO pool_sync(pool, seq) VALUES ($1, 0)", &[&format!("marker-{identity}")])
+                .unwrap();
+        }
+        store.attach_pool_databases().unwrap();
+        let (a, b) = (store.pool_schema("sql01").unwrap(), store.pool_schema("sql02").unwrap());
+        let markers = |alias: &str| -> Vec<String> {
+            store
+                .route(Target::Copy(alias), "SELECT pool FROM {db}.pool_sync ORDER BY pool")
+                .prepare_cached()
+                .unwrap()
+                .query_map((), |r| r.get(0))
+                .unwrap()
+                .collect::<db::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(markers(&a), ["marker-sql01"]);
+        assert_eq!(markers(&b), ["marker-sql02"]);
+        let central: i64 = store
+            .route(Target::Central, "SELECT count(*) FROM {db}.sql_instances")
+            .query_row((), |r| r.get(0))
+            .unwrap();
+        assert_eq!(central, 2);
+        let across =
+            route_across(store.db(), Target::Copy(&a), Target::Copy(&b), "INSERT INTO {to}.t SELECT * FROM {from}.t");
+        assert!(across.is_err());
+
+        store.begin_attached(false).map_err(|_| ()).unwrap();
+        assert!(session(&store, &a).is_autocommit() && session(&store, &b).is_autocommit());
+        assert_eq!(markers(&a), ["marker-sql01"]);
+        assert!(!session(&store, &a).is_autocommit(), "the copy read joined the transaction");
+        assert!(session(&store, &b).is_autocommit(), "a copy not read stays out of it");
+        // One snapshot per database for the whole transaction.
+        connect(&one).execute("INSERT INTO pool_sync(pool, seq) VALUES ('marker-later', 0)", &[]).unwrap();
+        assert_eq!(markers(&a), ["marker-sql01"]);
+        store.commit().unwrap();
+        assert!(session(&store, &a).is_autocommit());
+        assert_eq!(markers(&a), ["marker-later", "marker-sql01"]);
+
+        // A copy joining inside a savepoint takes it too: rolling back to it undoes a failed
+        // statement there, and the transaction goes on.
+        store.begin(false).unwrap();
+        store.savepoint().unwrap();
+        let failed = store
+            .route(Target::Copy(&b), "SELECT 1 / (count(*) - 1) FROM {db}.pool_sync")
+            .query_row((), |r| r.get::<i64>(0));
+        assert!(failed.is_err());
+        store.rollback_to_savepoint();
+        assert_eq!(markers(&b), ["marker-sql02"]);
+        store.commit().unwrap();
+        assert!(session(&store, &b).is_autocommit());
+
+        // Reads only: a copy cannot be written through a read transaction, nor reached from a
+        // central write transaction (seeding's), and a rollback ends every session's part.
+        store.begin(false).unwrap();
+        let write = store.route(Target::Copy(&a), "DELETE FROM {db}.pool_sync").execute(()).unwrap_err();
+        assert!(write.to_string().contains("read-only transaction"), "{write}");
+        store.rollback();
+        assert!(session(&store, &a).is_autocommit() && !store.in_transaction());
+        store.db().begin(Begin::Immediate).unwrap();
+        let refused = store.route(Target::Copy(&a), "SELECT 1").query_row((), |r| r.get::<i64>(0)).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::Refused);
+        assert!(session(&store, &a).is_autocommit());
+        store.rollback();
+        assert_eq!(markers(&a), ["marker-later", "marker-sql01"]);
+    }
+
+    /// `store_epoch` keys the caches: a change another session commits is seen at the next
+    /// transaction (not inside a read's snapshot), this session's uncommitted write moves the key
+    /// in its transaction, a rollback leaves no memo that a later state could match, and the
+    /// pool's mark moving leaves the key alone.
+    #[test]
+    fn the_store_epoch_keeps_the_caches_coherent() {
+        let Some(cluster) = Cluster::shared("the_store_epoch_keeps_the_caches_coherent") else { return };
+        let (url, store) = new_store(cluster, "epoch");
+        let mut other = connect(&url);
+        let state = |store: &Store| store.pools().unwrap().iter().map(|p| format!("{:?}", p.state)).collect::<Vec<_>>();
+        other
+            .batch_execute(
+                "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+                 INSERT INTO pools(fqdn, site, ord) VALUES ('pc01.contoso.com', 'Dublin', 0);",
+            )
+            .unwrap();
+        assert_eq!(state(&store), ["Normal"]);
+        let key = store.cache_key().unwrap();
+        let access = store.access_key().unwrap();
+
+        // Another session's commit: seen by the next read transaction, not inside one.
+        store.begin(false).unwrap();
+        assert_eq!(store.cache_key().unwrap(), key);
+        other.execute("UPDATE pools SET state = 'FailedOver'", &[]).unwrap();
+        assert_eq!(store.cache_key().unwrap(), key);
+        assert_eq!(state(&store), ["Normal"]);
+        store.commit().unwrap();
+        store.begin(false).unwrap();
+        assert_ne!(store.cache_key().unwrap(), key);
+        assert_eq!(state(&store), ["FailedOver"]);
+        store.commit().unwrap();
+
+        // The mark moves with every change to the pool's data: not a topology change.
+        let key = store.cache_key().unwrap();
+        other.execute("UPDATE pools SET seq = coalesce(seq, 0) + 1, generation = generation + 1", &[]).unwrap();
+        assert_eq!(store.cache_key().unwrap(), key);
+        // What roles are made of moves the access key.
+        assert_eq!(store.access_key().unwrap().0, key.0, "{access:?}");
+        other.execute("UPDATE roles SET user_scopes = '[]'", &[]).unwrap();
+        assert_ne!(store.access_key().unwrap().0, key.0);
+
+        // This session's own uncommitted write (a central write transaction: seeding's kind).
+        let key = store.cache_key().unwrap();
+        store.db().begin(Begin::Immediate).unwrap();
+        store.db().execute("UPDATE pools SET state = 'Normal'", ()).unwrap();
+        let inside = store.cache_key().unwrap();
+        assert_ne!(inside, key);
+        assert_eq!(state(&store), ["Normal"]);
+        store.rollback();
+        assert_eq!(store.cache_key().unwrap(), key);
+        assert_eq!(state(&store), ["FailedOver"]);
+        // Another session now makes that same change: its key is not the rolled-back one, so no
+        // memo taken inside the rolled-back transaction could pass for it.
+        other.execute("UPDATE pools SET state = 'Normal'", &[]).unwrap();
+        assert_ne!(store.cache_key().unwrap(), inside);
+        assert_eq!(state(&store), ["Normal"]);
+    }
+}
