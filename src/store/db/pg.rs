@@ -14,6 +14,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 use postgres::error::SqlState;
@@ -101,7 +102,9 @@ struct Tx {
 }
 
 struct Cache {
-    statements: HashMap<String, (postgres::Statement, u64)>,
+    /// Keyed by the neutral text, which statements keep (an `Rc`, not a copy) to evict their own
+    /// entry when its plan went stale (see `PgStmt::with_params`).
+    statements: HashMap<Rc<str>, (postgres::Statement, Cell<u64>)>,
     /// Use counter for LRU eviction.
     tick: u64,
     capacity: usize,
@@ -110,24 +113,23 @@ struct Cache {
 }
 
 impl Cache {
-    fn get(&mut self, sql: &str) -> Option<postgres::Statement> {
+    fn get(&mut self, sql: &str) -> Option<(Rc<str>, postgres::Statement)> {
         self.tick += 1;
-        let tick = self.tick;
-        self.statements.get_mut(sql).map(|(s, used)| {
-            *used = tick;
-            s.clone()
-        })
+        let (key, (s, used)) = self.statements.get_key_value(sql)?;
+        used.set(self.tick);
+        Some((key.clone(), s.clone()))
     }
 
-    fn insert(&mut self, sql: &str, statement: postgres::Statement) {
+    fn insert(&mut self, sql: Rc<str>, statement: postgres::Statement) {
         if self.statements.len() >= self.capacity {
             // A linear scan, only on a miss with the cache full: that miss costs a round trip anyway.
-            if let Some(oldest) = self.statements.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = self.statements.iter().min_by_key(|(_, (_, used))| used.get()).map(|(k, _)| k.clone())
+            {
                 self.statements.remove(&oldest);
             }
         }
         self.tick += 1;
-        self.statements.insert(sql.to_string(), (statement, self.tick));
+        self.statements.insert(sql, (statement, Cell::new(self.tick)));
     }
 }
 
@@ -191,24 +193,34 @@ impl PgDb {
     /// A statement for one use: from the cache when it is there, else prepared and not kept.
     pub(super) fn prepare(&self, sql: &str) -> Result<PgStmt<'_>> {
         let cached = self.cache.borrow_mut().get(sql);
-        let statement = match cached {
-            Some(s) => s,
-            None => self.server_prepare(sql)?,
+        let (cached, statement) = match cached {
+            Some((key, s)) => (Some(key), s),
+            None => (None, self.server_prepare(sql)?),
         };
-        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+        Ok(PgStmt { db: self, cached, statement, bound: Vec::new() })
     }
 
     pub(super) fn prepare_cached(&self, sql: &str) -> Result<PgStmt<'_>> {
         let cached = self.cache.borrow_mut().get(sql);
-        let statement = match cached {
-            Some(s) => s,
+        let (key, statement) = match cached {
+            Some(hit) => hit,
             None => {
                 let s = self.server_prepare(sql)?;
-                self.cache.borrow_mut().insert(sql, s.clone());
-                s
+                let key: Rc<str> = Rc::from(sql);
+                self.cache.borrow_mut().insert(key.clone(), s.clone());
+                (key, s)
             }
         };
-        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new() })
+    }
+
+    /// A cached statement whose plan a later DDL made stale (its result type changed: another
+    /// process migrated, say), prepared again in its place.
+    fn reprepare(&self, sql: &Rc<str>) -> Result<postgres::Statement> {
+        self.cache.borrow_mut().statements.remove(sql);
+        let statement = self.server_prepare(sql)?;
+        self.cache.borrow_mut().insert(sql.clone(), statement.clone());
+        Ok(statement)
     }
 
     /// `Begin::Deferred` and `Begin::Immediate` alike: READ COMMITTED, locks as statements take
@@ -348,16 +360,28 @@ fn savepoint_name(name: &str) -> String {
 /// `bind` gave it.
 pub(super) struct PgStmt<'c> {
     db: &'c PgDb,
+    /// The cache's key when the statement came from the cache (only those can go stale).
+    cached: Option<Rc<str>>,
     statement: postgres::Statement,
     bound: Vec<Value>,
 }
 
+/// "cached plan must not change result type": the server refuses to run a prepared statement
+/// whose result columns a DDL changed since it was prepared.
+fn stale_plan(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        && e.as_db_error().is_some_and(|d| d.message() == "cached plan must not change result type")
+}
+
 impl PgStmt<'_> {
-    /// Runs `f` with `values` bound as the statement's parameters.
+    /// Runs `f` with `values` bound as the statement's parameters. A cached statement whose plan
+    /// went stale is evicted and prepared again; outside a transaction it is then run once more
+    /// (the failed attempt changed nothing). Inside one the error stands: PostgreSQL has aborted
+    /// the transaction, and the retried one prepares the statement again.
     fn with_params<T>(
-        &self,
+        &mut self,
         values: &[ValueRef<'_>],
-        f: impl FnOnce(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let expected = self.statement.params().len();
         if values.len() != expected {
@@ -369,10 +393,30 @@ impl PgStmt<'_> {
         let params: Vec<Param<'_>> = values.iter().enumerate().map(|(i, &v)| Param { n: i + 1, v }).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
-        result.map_err(|e| self.db.fail(e))
+        match (result, &self.cached) {
+            (Err(e), Some(sql)) if stale_plan(&e) => {
+                let in_transaction = self.db.tx.borrow().open;
+                let failed = self.db.fail(e);
+                if in_transaction {
+                    // Nothing is prepared in an aborted transaction: the next use prepares it.
+                    self.db.cache.borrow_mut().statements.remove(sql);
+                    return Err(failed);
+                }
+                self.statement = self.db.reprepare(sql)?;
+                if self.statement.params().len() != expected {
+                    return Err(DbError::other(format!(
+                        "the statement takes {} parameter(s) since it was prepared again, {expected} were given",
+                        self.statement.params().len()
+                    )));
+                }
+                let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
+                result.map_err(|e| self.db.fail(e))
+            }
+            (result, _) => result.map_err(|e| self.db.fail(e)),
+        }
     }
 
-    fn run(&self, values: &[ValueRef<'_>]) -> Result<usize> {
+    fn run(&mut self, values: &[ValueRef<'_>]) -> Result<usize> {
         let n = self.with_params(values, |c, s, p| c.execute(s, p))?;
         self.db.changes.set(n);
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -406,9 +450,13 @@ impl PgStmt<'_> {
 
     pub(super) fn execute_bound(&mut self) -> Result<usize> {
         let expected = self.statement.params().len();
+        let bound = std::mem::take(&mut self.bound);
         let values: Vec<ValueRef<'_>> =
-            (0..expected).map(|i| self.bound.get(i).map_or(ValueRef::Null, ValueRef::from)).collect();
-        self.run(&values)
+            (0..expected).map(|i| bound.get(i).map_or(ValueRef::Null, ValueRef::from)).collect();
+        let result = self.run(&values);
+        drop(values);
+        self.bound = bound;
+        result
     }
 
     pub(super) fn column_count(&self) -> usize {
@@ -1124,6 +1172,53 @@ mod tests {
         assert_eq!(db.query_row("SELECT ?1 + 3", [1], |r| r.get::<i64>(0)).unwrap(), 4);
         assert_eq!(p.prepares() - start, 6);
         assert_eq!(p.cached(), 2);
+    }
+
+    /// Another session's DDL changes the columns a cached `SELECT *` returns: PostgreSQL refuses
+    /// the stale plan (0A000); the session prepares it again instead of failing from then on.
+    #[test]
+    fn a_cached_statement_whose_result_type_changed_is_prepared_again() {
+        let Some((db, url)) = session("a_cached_statement_whose_result_type_changed_is_prepared_again") else {
+            return;
+        };
+        let p = pg(&db);
+        db.execute_batch("CREATE TABLE r(a bigint); INSERT INTO r VALUES (1)").unwrap();
+        let read = || -> super::Result<Vec<Value>> {
+            // Every column the row has (the statement's column count may be the stale one's).
+            db.prepare_cached("SELECT * FROM r WHERE a = ?1")?
+                .query_row([1], |r| Ok((0..).map_while(|i| r.get::<Value>(i).ok()).collect()))
+        };
+        assert_eq!(read().unwrap(), [Value::Integer(1)]);
+        let mut other = connect(&url);
+        other.batch_execute("ALTER TABLE r ADD COLUMN b text DEFAULT 'x'").unwrap();
+        let start = p.prepares();
+        // Outside a transaction: evicted, prepared again and run once more.
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 1);
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 1, "the new statement is the cached one");
+
+        // Inside a transaction the server has aborted it: the error stands, the transaction is
+        // rolled back, and the next one prepares the statement again.
+        other.batch_execute("ALTER TABLE r ADD COLUMN c bigint DEFAULT 7").unwrap();
+        db.begin(Begin::Deferred).unwrap();
+        let stale = read().unwrap_err();
+        assert_eq!(stale.to_string(), "cached plan must not change result type");
+        assert_eq!(p.prepares() - start, 1);
+        let commit = db.commit().unwrap_err();
+        assert!(commit.to_string().starts_with("the transaction was rolled back"), "{commit}");
+        db.begin(Begin::Deferred).unwrap();
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into()), Value::Integer(7)]);
+        db.commit().unwrap();
+        assert_eq!(p.prepares() - start, 2);
+        // An uncached prepare that found the text in the cache: the cache's entry is replaced.
+        other.batch_execute("ALTER TABLE r DROP COLUMN c").unwrap();
+        let mut stmt = db.prepare("SELECT * FROM r WHERE a = ?1").unwrap();
+        assert_eq!(stmt.query_row([1], |r| r.get::<Value>(1)).unwrap(), Value::Text("x".into()));
+        drop(stmt);
+        assert_eq!(p.prepares() - start, 3);
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 3);
     }
 
     #[test]
