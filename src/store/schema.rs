@@ -326,7 +326,6 @@ ALTER TABLE rooms ADD COLUMN when_created INTEGER;
 ];
 
 /// A step after the baseline.
-#[cfg_attr(not(test), expect(dead_code, reason = "no PostgreSQL-only step yet"))]
 pub enum Step {
     /// Neutral DDL (see `Dialect::render`), run in both dialects.
     Both(&'static str),
@@ -359,6 +358,20 @@ pub const CENTRAL_LATER: &[Step] = &[
     // names a store id this store keeps. PostgreSQL stores keep their pools in the database and
     // get an id when they first need one (`Store::pool_file_owner`).
     Step::SqliteOnly("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id', lower(hex(randomblob(16))));"),
+    // SQLite's json_valid for PostgreSQL (`Dialect::json`): JSON columns are text that may be
+    // invalid (written by older releases or by hand), and a cast to jsonb fails on such text
+    // where SQLite's test answers false. STRICT: NULL for NULL, as json_valid.
+    Step::PostgresOnly(
+        "CREATE FUNCTION pchat_json_valid(t text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    PERFORM CAST(t AS jsonb);
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;",
+    ),
 ];
 
 /// Pool steps after the baseline: the first is version `baseline::POOL.version + 1`.

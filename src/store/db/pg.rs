@@ -5,8 +5,9 @@
 //! each parameter, and columns are read back as the neutral storage classes.
 //!
 //! The spellings of the statements themselves that the text alone decides (NOCASE, INSERT OR
-//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. Not yet here (later
-//! steps): the `json_each` and `data_version` spellings (dialect.rs), BEGIN IMMEDIATE's locking
+//! IGNORE/REPLACE) are `Dialect::query`'s, and those of its JSON (list parameters, JSON columns)
+//! `Dialect::json`'s, applied when a text is prepared. Not yet here (later steps): the
+//! `data_version` spelling (dialect.rs), BEGIN IMMEDIATE's locking
 //! (step 4: both modes are a plain READ COMMITTED BEGIN for now), and routing `{db}` statements
 //! to a copy's session.
 
@@ -18,10 +19,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::types::{IsNull, ToSql, Type, private::BytesMut, to_sql_checked};
+use postgres::types::{IsNull, Kind, ToSql, Type, private::BytesMut, to_sql_checked};
 use postgres::{CancelToken, Client, Config, NoTls};
 
-use super::value::{FromValue, FromValueError, Params, ToValue, Value, ValueRef};
+use super::value::{Element, FromValue, FromValueError, List, Params, ToValue, Value, ValueRef};
 use super::{DbError, ErrorKind, Result};
 use crate::store::dialect::Dialect;
 use crate::store::pg::params::to_postgres;
@@ -183,6 +184,7 @@ impl PgDb {
         // The neutral text spelt for PostgreSQL (dialect.rs), then its parameters numbered `$N`;
         // once per text: the statement is cached under the neutral text.
         let spelt = Dialect::Postgres.query(sql);
+        let spelt = Dialect::Postgres.json(&spelt);
         let text = to_postgres(&spelt);
         let result = self.client.borrow_mut().prepare(&text);
         let statement = result.map_err(|e| self.fail(e))?;
@@ -582,9 +584,54 @@ fn encode(n: usize, v: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> std::resu
             out.extend_from_slice(t);
         }
         (ValueRef::Blob(b), BYTEA) => out.extend_from_slice(b),
+        (ValueRef::List(list), _) if matches!(ty.kind(), Kind::Array(_)) => encode_array(n, list, ty, out)?,
         _ => return Err(format!("parameter ?{n}: a value of type {} cannot be bound to {}", v.data_type(), ty.name())),
     }
     Ok(IsNull::No)
+}
+
+/// A list as the one-dimensional array type `ty` the server inferred (`= ANY($n)`), each element
+/// bound as a scalar of the array's element type is (`encode`: an integer list binds to `int8[]`
+/// or range-checked to `int4[]`, a text list to `text[]`; never one into the other). The array's
+/// binary form: dimensions (0 for an empty array), a has-NULLs flag, the element type, per
+/// dimension its length and lower bound (1), then each element's length and bytes.
+fn encode_array(n: usize, list: &List, ty: &Type, out: &mut BytesMut) -> std::result::Result<(), String> {
+    let Kind::Array(element) = ty.kind() else {
+        return Err(format!("parameter ?{n}: {} is not an array type", ty.name()));
+    };
+    // The list's JSON is this program's own serialization of integers or strings.
+    let undecodable = |e: serde_json::Error| format!("parameter ?{n}: a list that is not a JSON array ({e})");
+    let values: Vec<Value> = match list.element() {
+        Element::Integer => serde_json::from_str::<Vec<i64>>(list.json())
+            .map_err(undecodable)?
+            .into_iter()
+            .map(Value::Integer)
+            .collect(),
+        Element::Text => serde_json::from_str::<Vec<String>>(list.json())
+            .map_err(undecodable)?
+            .into_iter()
+            .map(Value::Text)
+            .collect(),
+    };
+    let len =
+        i32::try_from(values.len()).map_err(|_| format!("parameter ?{n}: a list of {} elements", values.len()))?;
+    out.extend_from_slice(&i32::from(len > 0).to_be_bytes());
+    out.extend_from_slice(&0i32.to_be_bytes());
+    out.extend_from_slice(&element.oid().to_be_bytes());
+    if len > 0 {
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    let mut bytes = BytesMut::new();
+    for v in &values {
+        bytes.clear();
+        encode(n, ValueRef::from(v), element, &mut bytes).map_err(|e| format!("{e} (an element of the list)"))?;
+        let size =
+            i32::try_from(bytes.len()).map_err(|_| format!("parameter ?{n}: an element of {} bytes", bytes.len()))?;
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    Ok(())
 }
 
 const NUMERIC_NEG: u16 = 0x4000;
@@ -845,7 +892,7 @@ fn error(e: postgres::Error) -> DbError {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::super::{Begin, Db, ErrorKind, Value, ValueRef, params};
+    use super::super::{Begin, Db, ErrorKind, List, Value, ValueRef, params};
     use crate::store::pg::test_cluster::{Cluster, connect};
     use std::time::{Duration, Instant};
 
@@ -962,6 +1009,47 @@ mod tests {
         db.commit().unwrap();
         assert_eq!(db.query_row("SELECT count(*) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), 2);
         assert_eq!(db.query_row("SELECT min(i2) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), -32768);
+    }
+
+    #[test]
+    fn lists_bind_as_the_array_type_the_server_inferred() {
+        let Some((db, _)) = session("lists_bind_as_the_array_type_the_server_inferred") else { return };
+        db.execute_batch(
+            "CREATE TABLE l(i8 int8, i4 int4, s text);
+             INSERT INTO l VALUES (1, 1, 'a'), (2, 2, 'caf\u{e9}'), (3, 3, 'Caf\u{e9}'), (NULL, NULL, NULL)",
+        )
+        .unwrap();
+        let ints = |sql: &str, list: List| -> super::Result<Vec<i64>> {
+            db.query_map(sql, [Value::List(list)], |r| r.get::<Option<i64>>(0))
+                .map(|v| v.into_iter().flatten().collect())
+        };
+        let by_i8 = "SELECT i8 FROM l WHERE i8 = ANY(?1) ORDER BY i8";
+        assert_eq!(ints(by_i8, List::integers(&[3, 1, 3, 99])).unwrap(), [1, 3]);
+        assert_eq!(ints(by_i8, List::integers(&[])).unwrap(), Vec::<i64>::new());
+        assert_eq!(ints("SELECT i4 FROM l WHERE i4 = ANY(?1) ORDER BY i4", List::integers(&[2])).unwrap(), [2]);
+        assert_eq!(
+            ints("SELECT i8 FROM l WHERE s = ANY(?1) ORDER BY i8", List::texts(&["caf\u{e9}", "a", "A"])).unwrap(),
+            [1, 2]
+        );
+        assert_eq!(ints("SELECT i8 FROM l WHERE s = ANY(?1)", List::texts::<&str>(&[])).unwrap(), Vec::<i64>::new());
+        // Element by element as scalars bind: range-checked, never a number into text or back.
+        let e = ints("SELECT i4 FROM l WHERE i4 = ANY(?1)", List::integers(&[1, 1 << 40])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: integer 1099511627776 is out of range for int4 (an element of the list)"
+        );
+        let e = ints("SELECT i8 FROM l WHERE s = ANY(?1)", List::integers(&[1])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: a value of type Integer cannot be bound to text (an element of the list)"
+        );
+        let e = ints(by_i8, List::texts(&["1"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: a value of type Text cannot be bound to int8 (an element of the list)"
+        );
+        let e = ints("SELECT i8 FROM l WHERE i8 = ?1", List::integers(&[1])).unwrap_err();
+        assert_eq!(e.to_string(), "parameter ?1: a value of type List cannot be bound to int8");
     }
 
     #[test]
