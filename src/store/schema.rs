@@ -372,6 +372,16 @@ EXCEPTION WHEN data_exception THEN
 END
 $$;",
     ),
+    // A group's members in the order the directory gave them, which SQLite kept as the rowid
+    // order and PostgreSQL has no counterpart for (`Store::group_members`). The index serves
+    // that read from the index alone, in order.
+    Step::Both(
+        "ALTER TABLE group_members ADD COLUMN ord {int} NOT NULL DEFAULT 0;
+CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_dn});",
+    ),
+    // Rows written before keep their order: SQLite gave them rising rowids, in the order
+    // added. (A PostgreSQL store starts after the column existed.)
+    Step::SqliteOnly("UPDATE group_members SET ord = rowid;"),
 ];
 
 /// Pool steps after the baseline: the first is version `baseline::POOL.version + 1`.

@@ -20,17 +20,20 @@ mod tests {
 
     /// How a listed text is matched.
     enum Match {
-        Exact(&'static str),
         Prefix(&'static str),
         Contains(&'static str),
         /// A step of the released SQLite migration history (`schema::CENTRAL`/`POOL`).
         ReleasedStep,
+        /// A later step PostgreSQL does not run, as SQLite runs it: a `SqliteOnly` one, or the
+        /// empty batch that stands for a `PostgresOnly` one.
+        SqliteLaterStep,
     }
 
     enum Why {
         /// PostgreSQL never runs the text: §1's `row` replaces the mechanism by `by`.
         Replaced { row: &'static str, by: &'static str },
         /// Not ported yet, and why.
+        #[expect(dead_code, reason = "no text is left now; one that cannot be ported yet is listed so")]
         Left(&'static str),
     }
 
@@ -48,13 +51,6 @@ mod tests {
         (
             ReleasedStep,
             Replaced { row: "PRAGMA user_version", by: "the neutral baseline and later steps (§2, pg::migrate)" },
-        ),
-        (
-            Exact(""),
-            Replaced {
-                row: "PRAGMA user_version",
-                by: "pg::migrate: a PostgresOnly later step, which SQLite runs as an empty batch",
-            },
         ),
         (
             Prefix("PRAGMA user_version"),
@@ -99,11 +95,14 @@ mod tests {
             Prefix("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id'"),
             Replaced { row: "Pool file identity", by: "Store::pool_file_owner, when a store first needs its id" },
         ),
-        // Left: not ported yet.
         (
-            Contains("ORDER BY rowid"),
-            Left("group members in the order added: PostgreSQL has no rowid; needs an ordinal column (a later step)"),
+            SqliteLaterStep,
+            Replaced {
+                row: "PRAGMA user_version",
+                by: "pg::migrate, which skips SQLite's later steps and runs its own",
+            },
         ),
+        // Left: not ported yet.
     ];
 
     /// Texts the store spells for its connection's dialect when it builds them (`Db::dialect`):
@@ -112,10 +111,13 @@ mod tests {
 
     fn matches(m: &Match, sql: &str) -> bool {
         match m {
-            Exact(e) => sql == *e,
             Prefix(p) => sql.starts_with(p),
             Contains(c) => sql.contains(c),
             ReleasedStep => schema::CENTRAL.iter().chain(schema::POOL).any(|step| *step == sql),
+            SqliteLaterStep => schema::CENTRAL_LATER.iter().chain(schema::POOL_LATER).any(|step| {
+                matches!(step, schema::Step::SqliteOnly(_) | schema::Step::PostgresOnly(_))
+                    && step.render(Dialect::Sqlite).unwrap().unwrap_or_default() == sql
+            }),
         }
     }
 
@@ -217,8 +219,9 @@ mod tests {
         for (i, n) in used.iter().enumerate() {
             if *n == 0 {
                 let m = match &CLASSIFIED[i].0 {
-                    Exact(p) | Prefix(p) | Contains(p) => p,
+                    Prefix(p) | Contains(p) => p,
                     ReleasedStep => "a released step",
+                    SqliteLaterStep => "a later step of SQLite's",
                 };
                 gaps.push(format!("classified entry {i} ({m}) matches no text: remove it"));
             }
@@ -226,8 +229,9 @@ mod tests {
         eprintln!("{} texts: {prepared} prepare on PostgreSQL, {replaced} replaced there, {left} left", texts.len());
         for ((m, why), n) in CLASSIFIED.iter().zip(&used) {
             let m = match m {
-                Exact(p) | Prefix(p) | Contains(p) => p,
+                Prefix(p) | Contains(p) => p,
                 ReleasedStep => "a released SQLite migration step",
+                SqliteLaterStep => "a later step PostgreSQL does not run",
             };
             match why {
                 Replaced { row, by } => eprintln!("  {n:3} {m}: replaced on PostgreSQL by {by} (§1 {row})"),
@@ -422,6 +426,38 @@ mod tests {
             }
         }
         eprintln!("{compared} executions compared");
+    }
+
+    /// A group's members come back in the order written, on both: the store's own texts over
+    /// the migrated central schemas, a member given twice (in another case) keeping its place.
+    #[test]
+    fn group_members_answer_as_on_sqlite() {
+        let Some(cluster) = Cluster::shared("group_members_answer_as_on_sqlite") else { return };
+        let url = cluster.database("members");
+        migrate(&mut connect(&url), Database::Central).unwrap();
+        let lite = Db::open_sqlite_memory().unwrap();
+        for step in schema::sqlite_steps(Database::Central) {
+            lite.execute_batch(step).unwrap();
+        }
+        let (add, read) = (
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)",
+            "SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY ord",
+        );
+        let texts = inventory();
+        for sql in [add, read] {
+            assert!(texts.iter().any(|(_, t)| t == sql), "not in the inventory: {sql}");
+        }
+        let members = ["CN=zed,DC=c", "CN=Ann,DC=c", "CN=ZED,DC=c", "CN=\u{e9}mile,DC=c", "CN=bob,DC=c", "CN=Bob,DC=c"];
+        let answers = [lite, Db::open_postgres(&url).unwrap()].map(|db| {
+            db.execute_batch("INSERT INTO principals(id, dn, kind, name) VALUES (7, 'CN=G,DC=c', 'Group', 'G')")
+                .unwrap();
+            for (ord, m) in members.iter().enumerate() {
+                db.execute(add, crate::store::db::params![7, *m, ord]).unwrap();
+            }
+            db.query_map(read, [7], |r| r.get::<String>(0)).unwrap()
+        });
+        assert_eq!(answers[0], ["CN=zed,DC=c", "CN=Ann,DC=c", "CN=\u{e9}mile,DC=c", "CN=bob,DC=c"]);
+        assert_eq!(answers[1], answers[0]);
     }
 
     /// The spellings `Dialect::query` gives PostgreSQL answer as SQLite's do: the same rows, in
