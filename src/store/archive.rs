@@ -2,9 +2,9 @@
 
 use crate::store::db::{self, OptionalExtension, params};
 
-use super::Store;
 use super::directory::PrincipalRow;
 use super::route::Target;
+use super::{Store, dialect};
 
 impl Store {
     /// Users holding a per-user Persistent Chat policy (their assignment travels in users.json).
@@ -23,13 +23,13 @@ impl Store {
 
     /// Number of messages of some rooms posted at or after `from` (for progress and the manifest).
     pub fn message_count(&self, schema: &str, room_ids: &[i64], from: Option<i64>) -> db::Result<u64> {
-        let ids = serde_json::to_string(room_ids).unwrap_or_else(|_| "[]".into());
-        self.route(
-            Target::Copy(schema),
-            "SELECT count(*) FROM {db}.messages WHERE room_id IN (SELECT value FROM json_each(?1)) AND posted_at >= ?2",
-        )
-        .prepare_cached()?
-        .query_row(params![ids, from.unwrap_or(i64::MIN)], |r| r.get::<i64>(0))
-        .map(|n| n as u64)
+        let sql = format!(
+            "SELECT count(*) FROM {{db}}.messages WHERE {} AND posted_at >= ?2",
+            dialect::in_json_list("room_id").replace('?', &dialect::param(1))
+        );
+        self.route(Target::Copy(schema), &sql)
+            .prepare_cached()?
+            .query_row(params![dialect::json_list(room_ids), from.unwrap_or(i64::MIN)], |r| r.get::<i64>(0))
+            .map(|n| n as u64)
     }
 }

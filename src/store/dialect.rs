@@ -5,7 +5,7 @@
 //! migrations (`schema.rs`) are SQLite text and are never edited; the schema baseline and every
 //! later step are neutral DDL, spelt for a [`Dialect`] by [`Dialect::render`].
 
-use super::db::Value as SqlValue;
+use super::db::{List, Value as SqlValue};
 
 use crate::catalog::descriptor::Database;
 
@@ -14,9 +14,14 @@ pub fn param(n: usize) -> String {
     format!("?{n}")
 }
 
-/// A list bound as one parameter, for [`in_json_list`].
-pub fn json_list<T: serde::Serialize>(values: &[T]) -> SqlValue {
-    SqlValue::Text(serde_json::to_string(values).unwrap_or_else(|_| "[]".into()))
+/// A list of integers bound as one parameter, for [`in_json_list`].
+pub fn json_list(values: &[i64]) -> SqlValue {
+    SqlValue::List(List::integers(values))
+}
+
+/// A list of texts bound as one parameter, for [`in_json_list`].
+pub fn json_text_list<S: AsRef<str> + serde::Serialize>(values: &[S]) -> SqlValue {
+    SqlValue::List(List::texts(values))
 }
 
 /// A truth value as the columns store it (SQLite has no boolean type: 0 or 1).
@@ -24,10 +29,40 @@ pub fn boolean(b: bool) -> SqlValue {
     SqlValue::Integer(b as i64)
 }
 
-/// `expr` is one of the values of a list passed as one JSON-array parameter (a bare `?`, which
-/// the caller numbers with [`param`]).
+/// `expr` is one of the values of a list passed as one parameter ([`json_list`],
+/// [`json_text_list`]): a bare `?`, which the caller numbers with [`param`]. See
+/// [`in_json_list_sql!`] for a text known when the program is compiled, and [`Dialect::json`] for
+/// PostgreSQL's spelling.
 pub fn in_json_list(expr: &str) -> String {
-    format!("{expr} IN (SELECT value FROM json_each(?))")
+    format!(in_json_list_sql!("{}", "?"), expr)
+}
+
+/// [`in_json_list`] as a literal: `in_json_list_sql!("room_id", "?1")`.
+macro_rules! in_json_list_sql {
+    ($expr:literal, $param:literal) => {
+        concat!($expr, " IN (SELECT value FROM json_each(", $param, "))")
+    };
+}
+pub(crate) use in_json_list_sql;
+
+/// `(a, b)` is one of the pairs of integers of a list passed as one parameter, a JSON array of
+/// two-element arrays (`[[1, 2], [3, 4]]`, bound as text): `in_json_pairs!("(a, b)", "?2")`.
+/// SQLite reads the pairs with `json_each`/`json_extract`; see [`Dialect::json`] for PostgreSQL.
+macro_rules! in_json_pairs {
+    ($pair:literal, $param:literal) => {
+        concat!(
+            $pair,
+            " IN\n     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(",
+            $param,
+            "))"
+        )
+    };
+}
+pub(crate) use in_json_pairs;
+
+/// The pairs of integers an [`in_json_pairs!`] parameter holds.
+pub fn json_pairs(pairs: &[(i64, i64)]) -> SqlValue {
+    SqlValue::Text(serde_json::to_string(pairs).unwrap_or_else(|_| "[]".into()))
 }
 
 /// Order by `expr` ignoring ASCII case (the columns holding names are declared NOCASE). The
@@ -299,6 +334,105 @@ impl Dialect {
             Dialect::Postgres => format!("({} IS NULL OR {column} {op} ?{millis})", self.text_param(text)),
         }
     }
+}
+
+impl Dialect {
+    /// The JSON SQLite reads for the store, as PostgreSQL reads it; SQLite's text as it is
+    /// (borrowed). Kept apart from [`Dialect::query`] (whose spellings are of the text's SQL, not
+    /// of its JSON), and applied after it when the PostgreSQL session prepares a text:
+    ///
+    /// * `x IN (SELECT value FROM json_each(?n))` ([`in_json_list`]) → `x = ANY(?n)`: the list
+    ///   parameter ([`List`]) binds as the array the server infers (`int8[]`, `text[]`). Same
+    ///   answers: no row twice for a duplicate, none for an empty list, NULL for a NULL `x`.
+    /// * The pairs of [`in_json_pairs!`] → the rows of a jsonb array, `(a, b) IN (SELECT
+    ///   CAST(pair ->> 0 AS bigint), CAST(pair ->> 1 AS bigint) FROM
+    ///   jsonb_array_elements(CAST(?n AS jsonb)) AS pair)`: the parameter stays the JSON text
+    ///   SQLite binds, and each pair is a probe of the key it belongs to (a nested loop over the
+    ///   messages' primary key, as in SQLite).
+    /// * [`json_text`] → the same test on `json`: `pchat_json_valid(c)` (central step 13; the
+    ///   cast would fail on invalid JSON where SQLite's CASE short-circuits), then, in an object,
+    ///   the value of the first member named `key` when it is a JSON string (`json_typeof` calls
+    ///   it `string`, SQLite's `json_type` `text`). `json`, not `jsonb`, and the first member by
+    ///   position: with a key given twice SQLite answers the first, jsonb keeps only the last.
+    ///   (CASE, not AND: PostgreSQL does not promise to test the operands of AND in order.)
+    /// * `json_each(c)` over a column, the entries of a JSON object → `jsonb_each(CAST(c AS
+    ///   jsonb))` (`key` and `value`). Unguarded on purpose: SQLite's `json_each` fails on
+    ///   invalid JSON, and so does the cast.
+    pub fn json(self, sql: &str) -> std::borrow::Cow<'_, str> {
+        use std::borrow::Cow;
+        if self == Dialect::Sqlite || !sql.contains("json_") {
+            return Cow::Borrowed(sql);
+        }
+        let mut out = sql.to_string();
+        let pairs = in_json_pairs!("", "");
+        let (pairs_open, pairs_close) = pairs.split_at(pairs.len() - 2);
+        let list = in_json_list_sql!("", "");
+        let (list_open, list_close) = list.split_at(list.len() - 2);
+        replace_each(&mut out, pairs_open, |rest| {
+            let (param, len) = parameter(rest, pairs_close)?;
+            Some((
+                len,
+                format!(
+                    " IN (SELECT CAST(pair ->> 0 AS bigint), CAST(pair ->> 1 AS bigint) \
+                     FROM jsonb_array_elements(CAST({param} AS jsonb)) AS pair)"
+                ),
+            ))
+        });
+        replace_each(&mut out, list_open, |rest| {
+            let (param, len) = parameter(rest, list_close)?;
+            Some((len, format!(" = ANY({param})")))
+        });
+        replace_each(&mut out, "CASE WHEN json_valid(", |rest| {
+            let column = &rest[..rest.find(')')?];
+            let key_at = rest.find("'$.")? + 3;
+            let key = &rest[key_at..key_at + rest[key_at..].find('\'')?];
+            let sqlite = json_text(column, key);
+            rest.starts_with(&sqlite[sqlite.find('(')? + 1..]).then(|| {
+                let json = format!("CAST({column} AS json)");
+                (
+                    sqlite.len() - "CASE WHEN json_valid(".len(),
+                    format!(
+                        "CASE WHEN pchat_json_valid({column}) THEN CASE json_typeof({json}) WHEN 'object' THEN \
+                         (SELECT CASE json_typeof(e.value) WHEN 'string' THEN e.value #>> '{{}}' END \
+                         FROM json_each({json}) WITH ORDINALITY AS e(key, value, n) WHERE e.key = '{key}' \
+                         ORDER BY e.n LIMIT 1) END END"
+                    ),
+                )
+            })
+        });
+        replace_each(&mut out, "json_each(", |rest| {
+            let column = &rest[..rest.find(')')?];
+            let plain =
+                !column.is_empty() && column.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+            plain.then(|| (column.len() + 1, format!("jsonb_each(CAST({column} AS jsonb))")))
+        });
+        if out == sql { Cow::Borrowed(sql) } else { Cow::Owned(out) }
+    }
+}
+
+/// Replaces each `open` outside string literals, and the text after it that `spell` consumes
+/// (how many bytes of what follows `open`, and the replacement of the whole); an `open` that
+/// `spell` declines stays.
+fn replace_each(sql: &mut String, open: &str, spell: impl Fn(&str) -> Option<(usize, String)>) {
+    let mut from = 0;
+    while let Some(at) = find_outside_literals(sql, open, from) {
+        let rest = &sql[at + open.len()..];
+        match spell(rest) {
+            Some((len, spelt)) => {
+                sql.replace_range(at..at + open.len() + len, &spelt);
+                from = at + spelt.len();
+            }
+            None => from = at + open.len(),
+        }
+    }
+}
+
+/// The parameter `?n` at the start of `rest` when `close` follows it: the parameter, and the
+/// length of both.
+fn parameter<'a>(rest: &'a str, close: &str) -> Option<(&'a str, usize)> {
+    let digits = rest.strip_prefix('?')?.bytes().take_while(u8::is_ascii_digit).count();
+    let param = &rest[..1 + digits];
+    (digits > 0 && rest[param.len()..].starts_with(close)).then_some((param, param.len() + close.len()))
 }
 
 const NOCASE: &str = " COLLATE NOCASE";
@@ -678,6 +812,54 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
             assert_eq!(Dialect::Postgres.query(neutral), postgres);
             assert!(matches!(Dialect::Sqlite.query(neutral), std::borrow::Cow::Borrowed(s) if s == neutral));
         }
+    }
+
+    #[test]
+    fn json_is_spelt_for_postgres() {
+        let list = format!("SELECT 1 FROM t WHERE {} AND b = ?2", in_json_list("t.a").replace('?', "?1"));
+        assert_eq!(list, "SELECT 1 FROM t WHERE t.a IN (SELECT value FROM json_each(?1)) AND b = ?2");
+        let pairs = concat!("DELETE FROM m WHERE r = ?1 AND ", in_json_pairs!("(p, i)", "?12"));
+        let text = format!("SELECT {} FROM e", json_text("e.attrs", "Voice"));
+        let cases = [
+            (list.as_str(), "SELECT 1 FROM t WHERE t.a = ANY(?1) AND b = ?2"),
+            (in_json_list_sql!("room_id", "?1"), "room_id = ANY(?1)"),
+            (
+                pairs,
+                "DELETE FROM m WHERE r = ?1 AND (p, i) IN (SELECT CAST(pair ->> 0 AS bigint), CAST(pair ->> 1 AS bigint) \
+                 FROM jsonb_array_elements(CAST(?12 AS jsonb)) AS pair)",
+            ),
+            (
+                text.as_str(),
+                "SELECT CASE WHEN pchat_json_valid(e.attrs) THEN CASE json_typeof(CAST(e.attrs AS json)) WHEN 'object' THEN \
+                 (SELECT CASE json_typeof(e.value) WHEN 'string' THEN e.value #>> '{}' END \
+                 FROM json_each(CAST(e.attrs AS json)) WITH ORDINALITY AS e(key, value, n) WHERE e.key = 'Voice' \
+                 ORDER BY e.n LIMIT 1) END END FROM e",
+            ),
+            (
+                "SELECT DISTINCT j.key FROM principals p, json_each(p.attrs) j ORDER BY j.key",
+                "SELECT DISTINCT j.key FROM principals p, jsonb_each(CAST(p.attrs AS jsonb)) j ORDER BY j.key",
+            ),
+            // Not the store's forms: left for the server to refuse.
+            (
+                "SELECT 'json_each(?1)', json_each(?1), json_valid(a) FROM t",
+                "SELECT 'json_each(?1)', json_each(?1), json_valid(a) FROM t",
+            ),
+            ("SELECT x IN (SELECT value FROM json_each(?a))", "SELECT x IN (SELECT value FROM json_each(?a))"),
+        ];
+        for (neutral, postgres) in cases {
+            assert_eq!(Dialect::Postgres.json(neutral), postgres);
+            assert!(matches!(Dialect::Sqlite.json(neutral), std::borrow::Cow::Borrowed(s) if s == neutral));
+        }
+        // The SQLite texts the store ran before these helpers existed, byte for byte.
+        assert_eq!(
+            concat!("room_id = ?1 AND ", in_json_pairs!("(posted_at, id)", "?2")),
+            "room_id = ?1 AND (posted_at, id) IN
+     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))"
+        );
+        assert_eq!(in_json_list("r.id"), "r.id IN (SELECT value FROM json_each(?))");
+        assert_eq!(json_list(&[1, -2]), SqlValue::List(List::integers(&[1, -2])));
+        assert!(matches!(json_text_list(&["a\"", "\u{e9}"]), SqlValue::List(l) if l.json() == r#"["a\"","é"]"#));
+        assert_eq!(json_pairs(&[(1, 2), (3, 4)]), SqlValue::Text("[[1,2],[3,4]]".into()));
     }
 
     #[test]

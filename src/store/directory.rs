@@ -274,7 +274,7 @@ impl Store {
 
     pub fn group_members(&self, group_id: i64) -> db::Result<Vec<String>> {
         self.db()
-            .prepare_cached("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY rowid")?
+            .prepare_cached("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY ord")?
             .query_map([group_id], |r| r.get(0))?
             .collect()
     }
@@ -313,8 +313,9 @@ impl Store {
              RETURNING id",
         )?;
         let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
-        let mut add =
-            self.db().prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)")?;
+        let mut add = self
+            .db()
+            .prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)")?;
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
@@ -335,8 +336,9 @@ impl Store {
             )?;
             if let Some(members) = &s.members {
                 clear.execute([id])?;
-                for m in members {
-                    add.execute(params![id, normalize_dn(m)])?;
+                // In the directory's order (a member given twice keeps its first place).
+                for (ord, m) in members.iter().enumerate() {
+                    add.execute(params![id, normalize_dn(m), ord])?;
                 }
             }
         }
@@ -395,6 +397,69 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::schema;
+
+    fn group(dn: &str, members: &[&str]) -> PrincipalSpec {
+        PrincipalSpec {
+            dn: dn.into(),
+            kind: PrincipalKind::Group,
+            display_name: None,
+            sip: None,
+            sam: None,
+            upn: None,
+            registrar_pool: None,
+            attrs: serde_json::Map::new(),
+            members: Some(members.iter().map(|m| m.to_string()).collect()),
+        }
+    }
+
+    /// A store written before members had an ordinal (their order was SQLite's rowid) opens
+    /// with every group's members in the order they had; groups written since keep theirs.
+    #[test]
+    fn group_members_keep_their_order_across_the_upgrade() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        // The previous release's schema and writes: no ord column; members added in the
+        // directory's order, interleaved between groups, one group rewritten (rowid gaps).
+        let conn = db::Db::open_sqlite(&path).unwrap();
+        let before = schema::sqlite_steps(schema::Database::Central).len() - 2;
+        conn.execute_batch(&format!(
+            "DROP INDEX group_members_order; ALTER TABLE group_members DROP COLUMN ord;
+             PRAGMA user_version = {before};
+             INSERT INTO principals(id, dn, kind, name) VALUES (501, 'CN=G1,DC=c', 'Group', 'G1'), (502, 'CN=G2,DC=c', 'Group', 'G2');"
+        ))
+        .unwrap();
+        let add = |g: i64, m: &str| {
+            conn.execute("INSERT OR IGNORE INTO group_members(group_id, member_dn) VALUES (?1, ?2)", params![g, m])
+                .unwrap()
+        };
+        for (g, m) in [(501, "CN=zed,DC=c"), (502, "CN=b,DC=c"), (501, "CN=Ann,DC=c"), (501, "CN=ZED,DC=c")] {
+            add(g, m);
+        }
+        conn.execute("DELETE FROM group_members WHERE group_id = 502", ()).unwrap();
+        for (g, m) in [(502, "CN=y,DC=c"), (501, "CN=\u{e9}mile,DC=c"), (502, "CN=a,DC=c"), (501, "CN=bob,DC=c")] {
+            add(g, m);
+        }
+        let old = |g: i64| -> Vec<String> {
+            conn.query_map("SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY rowid", [g], |r| r.get(0))
+                .unwrap()
+        };
+        let (g1, g2) = (old(501), old(502));
+        assert_eq!(g1, ["CN=zed,DC=c", "CN=Ann,DC=c", "CN=\u{e9}mile,DC=c", "CN=bob,DC=c"]);
+        assert_eq!(g2, ["CN=y,DC=c", "CN=a,DC=c"]);
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.group_members(501).unwrap(), g1);
+        assert_eq!(store.group_members(502).unwrap(), g2);
+        // Written now: the directory's order, not the names' (nor the old rows' places).
+        store
+            .upsert_principals(&[group("CN=G1,DC=c", &["CN=bob,DC=c", "CN=new,DC=c", "CN=BOB,DC=c", "CN=Ann,DC=c"])])
+            .unwrap();
+        assert_eq!(store.group_members(501).unwrap(), ["CN=bob,DC=c", "CN=new,DC=c", "CN=Ann,DC=c"]);
+        assert_eq!(store.group_members(502).unwrap(), g2);
+    }
 
     #[test]
     fn dn_helpers() {

@@ -100,6 +100,7 @@ mod tests {
              ALTER TABLE audit DROP COLUMN source; DROP INDEX audit_unsealed; ALTER TABLE audit DROP COLUMN hash;
              ALTER TABLE audit DROP COLUMN packing; DROP TABLE audit_head;
              DROP TABLE atomic_files; ALTER TABLE services DROP COLUMN version;
+             DROP INDEX group_members_order; ALTER TABLE group_members DROP COLUMN ord;
              INSERT INTO audit(at, cmdlet, target) VALUES ('2020-01-01T00:00:00.000Z', 'Publish-CsTopology', 't');
              PRAGMA user_version = 2;",
         )

@@ -4,9 +4,9 @@
 
 use crate::store::db::{self, Row, Statement, Value as SqlValue, params, params_from_iter};
 
-use super::Store;
 use super::pool_data::PoolData;
 use super::route::Target;
+use super::{Store, dialect};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRow {
@@ -128,14 +128,9 @@ impl Store {
     }
 }
 
-/// `[[posted_at, id], ...]`: the keys of some messages of one room, as SQL reads them back.
-fn json_keys(keys: &[(i64, i64)]) -> String {
-    serde_json::to_string(keys).unwrap_or_else(|_| "[]".into())
-}
-
-/// Matches the messages whose keys `json_keys` listed in ?2 (room in ?1), by the primary key.
-const BY_KEYS: &str = "room_id = ?1 AND (posted_at, id) IN
-     (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?2))";
+/// Matches the messages whose keys (`[[posted_at, id], ...]`, `dialect::json_pairs`) are listed
+/// in ?2 (room in ?1), by the primary key.
+const BY_KEYS: &str = concat!("room_id = ?1 AND ", dialect::in_json_pairs!("(posted_at, id)", "?2"));
 
 /// Does the room hold this MessageId at this time already (a message imported twice)?
 /// Parameters: room_id, posted_at, message_id.
@@ -200,7 +195,10 @@ impl PoolData<'_> {
 
     /// Delete the given messages (by `MessageRow::key`) of one room.
     pub fn delete_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes: i64) -> db::Result<()> {
-        self.write(&format!("DELETE FROM {{db}}.messages WHERE {BY_KEYS}"), params![room_id, json_keys(keys)])?;
+        self.write(
+            &format!("DELETE FROM {{db}}.messages WHERE {BY_KEYS}"),
+            params![room_id, dialect::json_pairs(keys)],
+        )?;
         self.add_content(room_id, -bytes)
     }
 
@@ -208,7 +206,7 @@ impl PoolData<'_> {
     pub fn replace_messages(&self, room_id: i64, keys: &[(i64, i64)], bytes_before: i64, text: &str) -> db::Result<()> {
         self.write(
             &format!("UPDATE {{db}}.messages SET text = ?3, replaced = 1, size_bytes = ?4 WHERE {BY_KEYS}"),
-            params![room_id, json_keys(keys), text, size_of(text)],
+            params![room_id, dialect::json_pairs(keys), text, size_of(text)],
         )?;
         self.add_content(room_id, size_of(text) * keys.len() as i64 - bytes_before)
     }

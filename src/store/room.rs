@@ -282,7 +282,7 @@ impl Store {
         );
         self.route(Target::Copy(&pool.schema), &sql)
             .prepare_cached()?
-            .query_map(params![dialect::json_list(keys), list, pool.fqdn], |r| r.get(0))?
+            .query_map(params![dialect::json_text_list(keys), list, pool.fqdn], |r| r.get(0))?
             .collect()
     }
 

@@ -369,6 +369,30 @@ pub const CENTRAL_LATER: &[Step] = &[
     // on the columns `pools()` reads only (`topology::WATCHED_POOL_COLUMNS`): the pool's mark
     // moves with every change to its data and must not serialize writers on this row.
     Step::PostgresOnly(STORE_EPOCH),
+    // SQLite's json_valid for PostgreSQL (`Dialect::json`): JSON columns are text that may be
+    // invalid (written by older releases or by hand), and a cast to jsonb fails on such text
+    // where SQLite's test answers false. STRICT: NULL for NULL, as json_valid.
+    Step::PostgresOnly(
+        "CREATE FUNCTION pchat_json_valid(t text) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    PERFORM CAST(t AS jsonb);
+    RETURN true;
+EXCEPTION WHEN data_exception THEN
+    RETURN false;
+END
+$$;",
+    ),
+    // A group's members in the order the directory gave them, which SQLite kept as the rowid
+    // order and PostgreSQL has no counterpart for (`Store::group_members`). The index serves
+    // that read from the index alone, in order.
+    Step::Both(
+        "ALTER TABLE group_members ADD COLUMN ord {int} NOT NULL DEFAULT 0;
+CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_dn});",
+    ),
+    // Rows written before keep their order: SQLite gave them rising rowids, in the order
+    // added. (A PostgreSQL store starts after the column existed.)
+    Step::SqliteOnly("UPDATE group_members SET ord = rowid;"),
 ];
 
 /// See the `CENTRAL_LATER` step that runs it.

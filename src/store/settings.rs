@@ -193,6 +193,8 @@ fn read_row(kind: &SettingsKind, r: &Row<'_>) -> db::Result<SettingsRow> {
             (SqlValue::Text(s), _) => FieldValue::Text(s),
             (SqlValue::Real(x), _) => FieldValue::Int(x as i64),
             (SqlValue::Blob(_), _) => FieldValue::Null,
+            // No backend reads a column as a list (a parameter's type only).
+            (SqlValue::List(_), _) => return Err(db::DbError::other("a column read as a list")),
         });
     }
     Ok(SettingsRow { identity: r.get(0)?, values })

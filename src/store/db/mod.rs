@@ -17,7 +17,9 @@ use std::borrow::Cow;
 
 pub use error::{DbError, ErrorKind, OptionalExtension, Result};
 pub(crate) use value::params;
-pub use value::{FromValue, FromValueError, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter};
+pub use value::{
+    Element, FromValue, FromValueError, List, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter,
+};
 
 use sqlite::Bind;
 pub use sqlite::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE};
@@ -483,6 +485,23 @@ mod tests {
     }
 
     const T: &str = "CREATE TABLE t(id {int} PRIMARY KEY, name TEXT NOT NULL UNIQUE, n REAL, b {bytes})";
+
+    /// A list parameter is the JSON array SQLite always bound (text), which json_each reads;
+    /// PostgreSQL's arrays are pg.rs's `lists_bind_as_the_array_type_the_server_inferred`.
+    #[test]
+    fn a_list_binds_on_sqlite_as_its_json_text() {
+        let db = Db::open_sqlite_memory().unwrap();
+        let (json, ty): (String, String) = db
+            .query_row("SELECT ?1, typeof(?1)", [Value::List(List::texts(&["a\"b", "\u{e9}"]))], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((json.as_str(), ty.as_str()), (r#"["a\"b","é"]"#, "text"));
+        let list = List::integers(&[3, 1, 3]);
+        let values: Vec<i64> =
+            db.query_map("SELECT value FROM json_each(?1) ORDER BY key", [&list], |r| r.get(0)).unwrap();
+        assert_eq!(values, [3, 1, 3]);
+    }
 
     #[test]
     fn values_round_trip_through_parameters_and_rows() {

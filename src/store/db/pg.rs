@@ -5,23 +5,24 @@
 //! each parameter, and columns are read back as the neutral storage classes.
 //!
 //! The spellings of the statements themselves that the text alone decides (NOCASE, INSERT OR
-//! IGNORE/REPLACE) are `Dialect::query`'s, applied when a text is prepared. A session is one
-//! database: the store holds one per pool database and routes `{db}` statements to it
-//! (store/sessions.rs, store/route.rs). Not yet here (later steps): the `json_each` spellings
-//! (dialect.rs) and BEGIN IMMEDIATE's locking (step 4: both write modes are a plain READ
-//! COMMITTED BEGIN for now).
+//! IGNORE/REPLACE) are `Dialect::query`'s, and those of its JSON (list parameters, JSON columns)
+//! `Dialect::json`'s, applied when a text is prepared. A session is one database: the store holds
+//! one per pool database and routes `{db}` statements to it (store/sessions.rs, store/route.rs).
+//! Not yet here (step 4): BEGIN IMMEDIATE's locking (both write modes are a plain READ COMMITTED
+//! BEGIN for now).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::error::Error as StdError;
 use std::fmt;
+use std::rc::Rc;
 use std::time::Duration;
 
 use postgres::error::SqlState;
-use postgres::types::{IsNull, ToSql, Type, private::BytesMut, to_sql_checked};
+use postgres::types::{IsNull, Kind, ToSql, Type, private::BytesMut, to_sql_checked};
 use postgres::{CancelToken, Client, Config, NoTls};
 
-use super::value::{FromValue, FromValueError, Params, ToValue, Value, ValueRef};
+use super::value::{Element, FromValue, FromValueError, List, Params, ToValue, Value, ValueRef};
 use super::{DbError, ErrorKind, Result};
 use crate::store::dialect::Dialect;
 use crate::store::pg::params::to_postgres;
@@ -102,7 +103,9 @@ struct Tx {
 }
 
 struct Cache {
-    statements: HashMap<String, (postgres::Statement, u64)>,
+    /// Keyed by the neutral text, which statements keep (an `Rc`, not a copy) to evict their own
+    /// entry when its plan went stale (see `PgStmt::with_params`).
+    statements: HashMap<Rc<str>, (postgres::Statement, Cell<u64>)>,
     /// Use counter for LRU eviction.
     tick: u64,
     capacity: usize,
@@ -111,24 +114,23 @@ struct Cache {
 }
 
 impl Cache {
-    fn get(&mut self, sql: &str) -> Option<postgres::Statement> {
+    fn get(&mut self, sql: &str) -> Option<(Rc<str>, postgres::Statement)> {
         self.tick += 1;
-        let tick = self.tick;
-        self.statements.get_mut(sql).map(|(s, used)| {
-            *used = tick;
-            s.clone()
-        })
+        let (key, (s, used)) = self.statements.get_key_value(sql)?;
+        used.set(self.tick);
+        Some((key.clone(), s.clone()))
     }
 
-    fn insert(&mut self, sql: &str, statement: postgres::Statement) {
+    fn insert(&mut self, sql: Rc<str>, statement: postgres::Statement) {
         if self.statements.len() >= self.capacity {
             // A linear scan, only on a miss with the cache full: that miss costs a round trip anyway.
-            if let Some(oldest) = self.statements.iter().min_by_key(|(_, (_, used))| *used).map(|(k, _)| k.clone()) {
+            if let Some(oldest) = self.statements.iter().min_by_key(|(_, (_, used))| used.get()).map(|(k, _)| k.clone())
+            {
                 self.statements.remove(&oldest);
             }
         }
         self.tick += 1;
-        self.statements.insert(sql.to_string(), (statement, self.tick));
+        self.statements.insert(sql, (statement, Cell::new(self.tick)));
     }
 }
 
@@ -182,6 +184,7 @@ impl PgDb {
         // The neutral text spelt for PostgreSQL (dialect.rs), then its parameters numbered `$N`;
         // once per text: the statement is cached under the neutral text.
         let spelt = Dialect::Postgres.query(sql);
+        let spelt = Dialect::Postgres.json(&spelt);
         let text = to_postgres(&spelt);
         let result = self.client.borrow_mut().prepare(&text);
         let statement = result.map_err(|e| self.fail(e))?;
@@ -192,24 +195,34 @@ impl PgDb {
     /// A statement for one use: from the cache when it is there, else prepared and not kept.
     pub(super) fn prepare(&self, sql: &str) -> Result<PgStmt<'_>> {
         let cached = self.cache.borrow_mut().get(sql);
-        let statement = match cached {
-            Some(s) => s,
-            None => self.server_prepare(sql)?,
+        let (cached, statement) = match cached {
+            Some((key, s)) => (Some(key), s),
+            None => (None, self.server_prepare(sql)?),
         };
-        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+        Ok(PgStmt { db: self, cached, statement, bound: Vec::new() })
     }
 
     pub(super) fn prepare_cached(&self, sql: &str) -> Result<PgStmt<'_>> {
         let cached = self.cache.borrow_mut().get(sql);
-        let statement = match cached {
-            Some(s) => s,
+        let (key, statement) = match cached {
+            Some(hit) => hit,
             None => {
                 let s = self.server_prepare(sql)?;
-                self.cache.borrow_mut().insert(sql, s.clone());
-                s
+                let key: Rc<str> = Rc::from(sql);
+                self.cache.borrow_mut().insert(key.clone(), s.clone());
+                (key, s)
             }
         };
-        Ok(PgStmt { db: self, statement, bound: Vec::new() })
+        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new() })
+    }
+
+    /// A cached statement whose plan a later DDL made stale (its result type changed: another
+    /// process migrated, say), prepared again in its place.
+    fn reprepare(&self, sql: &Rc<str>) -> Result<postgres::Statement> {
+        self.cache.borrow_mut().statements.remove(sql);
+        let statement = self.server_prepare(sql)?;
+        self.cache.borrow_mut().insert(sql.clone(), statement.clone());
+        Ok(statement)
     }
 
     /// `Begin::Deferred` and `Begin::Immediate` alike: READ COMMITTED, locks as statements take
@@ -366,16 +379,28 @@ fn savepoint_name(name: &str) -> String {
 /// `bind` gave it.
 pub(super) struct PgStmt<'c> {
     db: &'c PgDb,
+    /// The cache's key when the statement came from the cache (only those can go stale).
+    cached: Option<Rc<str>>,
     statement: postgres::Statement,
     bound: Vec<Value>,
 }
 
+/// "cached plan must not change result type": the server refuses to run a prepared statement
+/// whose result columns a DDL changed since it was prepared.
+fn stale_plan(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::FEATURE_NOT_SUPPORTED)
+        && e.as_db_error().is_some_and(|d| d.message() == "cached plan must not change result type")
+}
+
 impl PgStmt<'_> {
-    /// Runs `f` with `values` bound as the statement's parameters.
+    /// Runs `f` with `values` bound as the statement's parameters. A cached statement whose plan
+    /// went stale is evicted and prepared again; outside a transaction it is then run once more
+    /// (the failed attempt changed nothing). Inside one the error stands: PostgreSQL has aborted
+    /// the transaction, and the retried one prepares the statement again.
     fn with_params<T>(
-        &self,
+        &mut self,
         values: &[ValueRef<'_>],
-        f: impl FnOnce(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
+        f: impl Fn(&mut Client, &postgres::Statement, &[&(dyn ToSql + Sync)]) -> Result<T, postgres::Error>,
     ) -> Result<T> {
         let expected = self.statement.params().len();
         if values.len() != expected {
@@ -387,10 +412,30 @@ impl PgStmt<'_> {
         let params: Vec<Param<'_>> = values.iter().enumerate().map(|(i, &v)| Param { n: i + 1, v }).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
-        result.map_err(|e| self.db.fail(e))
+        match (result, &self.cached) {
+            (Err(e), Some(sql)) if stale_plan(&e) => {
+                let in_transaction = self.db.tx.borrow().open;
+                let failed = self.db.fail(e);
+                if in_transaction {
+                    // Nothing is prepared in an aborted transaction: the next use prepares it.
+                    self.db.cache.borrow_mut().statements.remove(sql);
+                    return Err(failed);
+                }
+                self.statement = self.db.reprepare(sql)?;
+                if self.statement.params().len() != expected {
+                    return Err(DbError::other(format!(
+                        "the statement takes {} parameter(s) since it was prepared again, {expected} were given",
+                        self.statement.params().len()
+                    )));
+                }
+                let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
+                result.map_err(|e| self.db.fail(e))
+            }
+            (result, _) => result.map_err(|e| self.db.fail(e)),
+        }
     }
 
-    fn run(&self, values: &[ValueRef<'_>]) -> Result<usize> {
+    fn run(&mut self, values: &[ValueRef<'_>]) -> Result<usize> {
         let n = self.with_params(values, |c, s, p| c.execute(s, p))?;
         self.db.changes.set(n);
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -424,9 +469,13 @@ impl PgStmt<'_> {
 
     pub(super) fn execute_bound(&mut self) -> Result<usize> {
         let expected = self.statement.params().len();
+        let bound = std::mem::take(&mut self.bound);
         let values: Vec<ValueRef<'_>> =
-            (0..expected).map(|i| self.bound.get(i).map_or(ValueRef::Null, ValueRef::from)).collect();
-        self.run(&values)
+            (0..expected).map(|i| bound.get(i).map_or(ValueRef::Null, ValueRef::from)).collect();
+        let result = self.run(&values);
+        drop(values);
+        self.bound = bound;
+        result
     }
 
     pub(super) fn column_count(&self) -> usize {
@@ -552,9 +601,54 @@ fn encode(n: usize, v: ValueRef<'_>, ty: &Type, out: &mut BytesMut) -> std::resu
             out.extend_from_slice(t);
         }
         (ValueRef::Blob(b), BYTEA) => out.extend_from_slice(b),
+        (ValueRef::List(list), _) if matches!(ty.kind(), Kind::Array(_)) => encode_array(n, list, ty, out)?,
         _ => return Err(format!("parameter ?{n}: a value of type {} cannot be bound to {}", v.data_type(), ty.name())),
     }
     Ok(IsNull::No)
+}
+
+/// A list as the one-dimensional array type `ty` the server inferred (`= ANY($n)`), each element
+/// bound as a scalar of the array's element type is (`encode`: an integer list binds to `int8[]`
+/// or range-checked to `int4[]`, a text list to `text[]`; never one into the other). The array's
+/// binary form: dimensions (0 for an empty array), a has-NULLs flag, the element type, per
+/// dimension its length and lower bound (1), then each element's length and bytes.
+fn encode_array(n: usize, list: &List, ty: &Type, out: &mut BytesMut) -> std::result::Result<(), String> {
+    let Kind::Array(element) = ty.kind() else {
+        return Err(format!("parameter ?{n}: {} is not an array type", ty.name()));
+    };
+    // The list's JSON is this program's own serialization of integers or strings.
+    let undecodable = |e: serde_json::Error| format!("parameter ?{n}: a list that is not a JSON array ({e})");
+    let values: Vec<Value> = match list.element() {
+        Element::Integer => serde_json::from_str::<Vec<i64>>(list.json())
+            .map_err(undecodable)?
+            .into_iter()
+            .map(Value::Integer)
+            .collect(),
+        Element::Text => serde_json::from_str::<Vec<String>>(list.json())
+            .map_err(undecodable)?
+            .into_iter()
+            .map(Value::Text)
+            .collect(),
+    };
+    let len =
+        i32::try_from(values.len()).map_err(|_| format!("parameter ?{n}: a list of {} elements", values.len()))?;
+    out.extend_from_slice(&i32::from(len > 0).to_be_bytes());
+    out.extend_from_slice(&0i32.to_be_bytes());
+    out.extend_from_slice(&element.oid().to_be_bytes());
+    if len > 0 {
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(&1i32.to_be_bytes());
+    }
+    let mut bytes = BytesMut::new();
+    for v in &values {
+        bytes.clear();
+        encode(n, ValueRef::from(v), element, &mut bytes).map_err(|e| format!("{e} (an element of the list)"))?;
+        let size =
+            i32::try_from(bytes.len()).map_err(|_| format!("parameter ?{n}: an element of {} bytes", bytes.len()))?;
+        out.extend_from_slice(&size.to_be_bytes());
+        out.extend_from_slice(&bytes);
+    }
+    Ok(())
 }
 
 const NUMERIC_NEG: u16 = 0x4000;
@@ -815,7 +909,7 @@ fn error(e: postgres::Error) -> DbError {
 
 #[cfg(all(test, unix))]
 mod tests {
-    use super::super::{Begin, Db, ErrorKind, Value, ValueRef, params};
+    use super::super::{Begin, Db, ErrorKind, List, Value, ValueRef, params};
     use crate::store::pg::test_cluster::{Cluster, connect};
     use std::time::{Duration, Instant};
 
@@ -932,6 +1026,47 @@ mod tests {
         db.commit().unwrap();
         assert_eq!(db.query_row("SELECT count(*) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), 2);
         assert_eq!(db.query_row("SELECT min(i2) FROM typed", (), |r| r.get::<i64>(0)).unwrap(), -32768);
+    }
+
+    #[test]
+    fn lists_bind_as_the_array_type_the_server_inferred() {
+        let Some((db, _)) = session("lists_bind_as_the_array_type_the_server_inferred") else { return };
+        db.execute_batch(
+            "CREATE TABLE l(i8 int8, i4 int4, s text);
+             INSERT INTO l VALUES (1, 1, 'a'), (2, 2, 'caf\u{e9}'), (3, 3, 'Caf\u{e9}'), (NULL, NULL, NULL)",
+        )
+        .unwrap();
+        let ints = |sql: &str, list: List| -> super::Result<Vec<i64>> {
+            db.query_map(sql, [Value::List(list)], |r| r.get::<Option<i64>>(0))
+                .map(|v| v.into_iter().flatten().collect())
+        };
+        let by_i8 = "SELECT i8 FROM l WHERE i8 = ANY(?1) ORDER BY i8";
+        assert_eq!(ints(by_i8, List::integers(&[3, 1, 3, 99])).unwrap(), [1, 3]);
+        assert_eq!(ints(by_i8, List::integers(&[])).unwrap(), Vec::<i64>::new());
+        assert_eq!(ints("SELECT i4 FROM l WHERE i4 = ANY(?1) ORDER BY i4", List::integers(&[2])).unwrap(), [2]);
+        assert_eq!(
+            ints("SELECT i8 FROM l WHERE s = ANY(?1) ORDER BY i8", List::texts(&["caf\u{e9}", "a", "A"])).unwrap(),
+            [1, 2]
+        );
+        assert_eq!(ints("SELECT i8 FROM l WHERE s = ANY(?1)", List::texts::<&str>(&[])).unwrap(), Vec::<i64>::new());
+        // Element by element as scalars bind: range-checked, never a number into text or back.
+        let e = ints("SELECT i4 FROM l WHERE i4 = ANY(?1)", List::integers(&[1, 1 << 40])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: integer 1099511627776 is out of range for int4 (an element of the list)"
+        );
+        let e = ints("SELECT i8 FROM l WHERE s = ANY(?1)", List::integers(&[1])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: a value of type Integer cannot be bound to text (an element of the list)"
+        );
+        let e = ints(by_i8, List::texts(&["1"])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "parameter ?1: a value of type Text cannot be bound to int8 (an element of the list)"
+        );
+        let e = ints("SELECT i8 FROM l WHERE i8 = ?1", List::integers(&[1])).unwrap_err();
+        assert_eq!(e.to_string(), "parameter ?1: a value of type List cannot be bound to int8");
     }
 
     #[test]
@@ -1142,6 +1277,53 @@ mod tests {
         assert_eq!(db.query_row("SELECT ?1 + 3", [1], |r| r.get::<i64>(0)).unwrap(), 4);
         assert_eq!(p.prepares() - start, 6);
         assert_eq!(p.cached(), 2);
+    }
+
+    /// Another session's DDL changes the columns a cached `SELECT *` returns: PostgreSQL refuses
+    /// the stale plan (0A000); the session prepares it again instead of failing from then on.
+    #[test]
+    fn a_cached_statement_whose_result_type_changed_is_prepared_again() {
+        let Some((db, url)) = session("a_cached_statement_whose_result_type_changed_is_prepared_again") else {
+            return;
+        };
+        let p = pg(&db);
+        db.execute_batch("CREATE TABLE r(a bigint); INSERT INTO r VALUES (1)").unwrap();
+        let read = || -> super::Result<Vec<Value>> {
+            // Every column the row has (the statement's column count may be the stale one's).
+            db.prepare_cached("SELECT * FROM r WHERE a = ?1")?
+                .query_row([1], |r| Ok((0..).map_while(|i| r.get::<Value>(i).ok()).collect()))
+        };
+        assert_eq!(read().unwrap(), [Value::Integer(1)]);
+        let mut other = connect(&url);
+        other.batch_execute("ALTER TABLE r ADD COLUMN b text DEFAULT 'x'").unwrap();
+        let start = p.prepares();
+        // Outside a transaction: evicted, prepared again and run once more.
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 1);
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 1, "the new statement is the cached one");
+
+        // Inside a transaction the server has aborted it: the error stands, the transaction is
+        // rolled back, and the next one prepares the statement again.
+        other.batch_execute("ALTER TABLE r ADD COLUMN c bigint DEFAULT 7").unwrap();
+        db.begin(Begin::Deferred).unwrap();
+        let stale = read().unwrap_err();
+        assert_eq!(stale.to_string(), "cached plan must not change result type");
+        assert_eq!(p.prepares() - start, 1);
+        let commit = db.commit().unwrap_err();
+        assert!(commit.to_string().starts_with("the transaction was rolled back"), "{commit}");
+        db.begin(Begin::Deferred).unwrap();
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into()), Value::Integer(7)]);
+        db.commit().unwrap();
+        assert_eq!(p.prepares() - start, 2);
+        // An uncached prepare that found the text in the cache: the cache's entry is replaced.
+        other.batch_execute("ALTER TABLE r DROP COLUMN c").unwrap();
+        let mut stmt = db.prepare("SELECT * FROM r WHERE a = ?1").unwrap();
+        assert_eq!(stmt.query_row([1], |r| r.get::<Value>(1)).unwrap(), Value::Text("x".into()));
+        drop(stmt);
+        assert_eq!(p.prepares() - start, 3);
+        assert_eq!(read().unwrap(), [Value::Integer(1), Value::Text("x".into())]);
+        assert_eq!(p.prepares() - start, 3);
     }
 
     #[test]

@@ -115,6 +115,7 @@ impl<'a> From<ValueRef<'a>> for SqlRef<'a> {
             ValueRef::Real(r) => SqlRef::Real(r),
             ValueRef::Text(t) => SqlRef::Text(t),
             ValueRef::Blob(b) => SqlRef::Blob(b),
+            ValueRef::List(l) => SqlRef::Text(l.json().as_bytes()),
         }
     }
 }
@@ -130,6 +131,8 @@ fn to_output(v: ValueRef<'_>) -> ToSqlOutput<'_> {
         ValueRef::Real(r) => ToSqlOutput::Owned(SqlValue::Real(r)),
         ValueRef::Text(t) => ToSqlOutput::Borrowed(SqlRef::Text(t)),
         ValueRef::Blob(b) => ToSqlOutput::Borrowed(SqlRef::Blob(b)),
+        // The JSON array `json_each` reads, borrowed as a text is.
+        ValueRef::List(l) => ToSqlOutput::Borrowed(SqlRef::Text(l.json().as_bytes())),
     }
 }
 

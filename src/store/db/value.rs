@@ -14,6 +14,50 @@ pub enum Value {
     Real(f64),
     Text(String),
     Blob(Vec<u8>),
+    /// A parameter only (no column reads as one): see [`List`].
+    List(List),
+}
+
+/// A list of integers or texts bound as one parameter (`dialect::in_json_list`). It is held in
+/// SQLite's binding form, the JSON array `json_each` reads, so SQLite binds the text it always
+/// bound with no work added; PostgreSQL decodes it into the array the server inferred for the
+/// parameter of `= ANY($n)` (`int8[]`, `text[]`: `store::db::pg`), where the round trip costs
+/// far more than the decoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct List {
+    json: String,
+    of: Element,
+}
+
+/// What a [`List`] holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Element {
+    Integer,
+    Text,
+}
+
+impl List {
+    pub fn integers(values: &[i64]) -> List {
+        List::new(values, Element::Integer)
+    }
+
+    pub fn texts<S: AsRef<str> + serde::Serialize>(values: &[S]) -> List {
+        List::new(values, Element::Text)
+    }
+
+    fn new<T: serde::Serialize>(values: &[T], of: Element) -> List {
+        // Integers and strings always serialize.
+        List { json: serde_json::to_string(values).unwrap_or_else(|_| "[]".into()), of }
+    }
+
+    /// The JSON array (what SQLite binds).
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    pub fn element(&self) -> Element {
+        self.of
+    }
 }
 
 /// A borrowed value: what parameters are bound from and rows are read through, so that neither
@@ -27,6 +71,7 @@ pub enum ValueRef<'a> {
     /// happens where a `String` is asked for, as rusqlite does.
     Text(&'a [u8]),
     Blob(&'a [u8]),
+    List(&'a List),
 }
 
 /// The storage class of a value, named as SQLite names it in error messages.
@@ -37,6 +82,8 @@ pub enum Type {
     Real,
     Text,
     Blob,
+    /// A parameter's, never a column's.
+    List,
 }
 
 impl fmt::Display for Type {
@@ -47,6 +94,7 @@ impl fmt::Display for Type {
             Type::Real => "Real",
             Type::Text => "Text",
             Type::Blob => "Blob",
+            Type::List => "List",
         })
     }
 }
@@ -59,6 +107,7 @@ impl<'a> ValueRef<'a> {
             ValueRef::Real(_) => Type::Real,
             ValueRef::Text(_) => Type::Text,
             ValueRef::Blob(_) => Type::Blob,
+            ValueRef::List(_) => Type::List,
         }
     }
 
@@ -91,6 +140,7 @@ impl<'a> ValueRef<'a> {
             // SQLite hands back TEXT that is not UTF-8 as it was stored; keep what it can.
             ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
             ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+            ValueRef::List(l) => Value::List(l.clone()),
         }
     }
 }
@@ -103,6 +153,7 @@ impl<'a> From<&'a Value> for ValueRef<'a> {
             Value::Real(r) => ValueRef::Real(*r),
             Value::Text(t) => ValueRef::Text(t.as_bytes()),
             Value::Blob(b) => ValueRef::Blob(b),
+            Value::List(l) => ValueRef::List(l),
         }
     }
 }
@@ -256,6 +307,12 @@ impl<const N: usize> ToValue for [u8; N] {
 impl ToValue for Vec<u8> {
     fn to_value(&self) -> Result<ValueRef<'_>> {
         Ok(ValueRef::Blob(self))
+    }
+}
+
+impl ToValue for List {
+    fn to_value(&self) -> Result<ValueRef<'_>> {
+        Ok(ValueRef::List(self))
     }
 }
 

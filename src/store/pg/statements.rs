@@ -10,7 +10,8 @@
 mod tests {
     use crate::catalog::descriptor::Database;
     use crate::store::db::inventory::{self, Kind};
-    use crate::store::db::{Db, ErrorKind};
+    use crate::store::db::{Begin, Db, ErrorKind, Value, params_from_iter};
+    use crate::store::dialect;
     use crate::store::dialect::Dialect;
     use crate::store::pg::migrate::migrate;
     use crate::store::pg::test_cluster::{Cluster, connect};
@@ -23,12 +24,16 @@ mod tests {
         Contains(&'static str),
         /// A step of the released SQLite migration history (`schema::CENTRAL`/`POOL`).
         ReleasedStep,
+        /// A later step PostgreSQL does not run, as SQLite runs it: a `SqliteOnly` one, or the
+        /// empty batch that stands for a `PostgresOnly` one.
+        SqliteLaterStep,
     }
 
     enum Why {
         /// PostgreSQL never runs the text: §1's `row` replaces the mechanism by `by`.
         Replaced { row: &'static str, by: &'static str },
         /// Not ported yet, and why.
+        #[expect(dead_code, reason = "no text is left now; one that cannot be ported yet is listed so")]
         Left(&'static str),
     }
 
@@ -90,23 +95,14 @@ mod tests {
             Prefix("INSERT OR IGNORE INTO meta(key, value) VALUES ('store_id'"),
             Replaced { row: "Pool file identity", by: "Store::pool_file_owner, when a store first needs its id" },
         ),
+        (
+            SqliteLaterStep,
+            Replaced {
+                row: "PRAGMA user_version",
+                by: "pg::migrate, which skips SQLite's later steps and runs its own",
+            },
+        ),
         // Left: not ported yet.
-        (
-            Contains("ORDER BY rowid"),
-            Left("group members in the order added: PostgreSQL has no rowid; needs an ordinal column (a later step)"),
-        ),
-        (
-            Contains("json_each(?"),
-            Left("a list parameter: `= ANY($n)` needs an array value, which Value cannot carry yet"),
-        ),
-        (
-            Contains("json_each(p.attrs)"),
-            Left("the keys of JSON text that may be invalid: jsonb_object_keys behind pchat_json_valid"),
-        ),
-        (
-            Contains("json_valid("),
-            Left("json_text: jsonb operators behind a pchat_json_valid(text) function (a later PostgresOnly step)"),
-        ),
     ];
 
     /// Texts the store spells for its connection's dialect when it builds them (`Db::dialect`):
@@ -118,6 +114,10 @@ mod tests {
             Prefix(p) => sql.starts_with(p),
             Contains(c) => sql.contains(c),
             ReleasedStep => schema::CENTRAL.iter().chain(schema::POOL).any(|step| *step == sql),
+            SqliteLaterStep => schema::CENTRAL_LATER.iter().chain(schema::POOL_LATER).any(|step| {
+                matches!(step, schema::Step::SqliteOnly(_) | schema::Step::PostgresOnly(_))
+                    && step.render(Dialect::Sqlite).unwrap().unwrap_or_default() == sql
+            }),
         }
     }
 
@@ -221,6 +221,7 @@ mod tests {
                 let m = match &CLASSIFIED[i].0 {
                     Prefix(p) | Contains(p) => p,
                     ReleasedStep => "a released step",
+                    SqliteLaterStep => "a later step of SQLite's",
                 };
                 gaps.push(format!("classified entry {i} ({m}) matches no text: remove it"));
             }
@@ -230,6 +231,7 @@ mod tests {
             let m = match m {
                 Prefix(p) | Contains(p) => p,
                 ReleasedStep => "a released SQLite migration step",
+                SqliteLaterStep => "a later step PostgreSQL does not run",
             };
             match why {
                 Replaced { row, by } => eprintln!("  {n:3} {m}: replaced on PostgreSQL by {by} (§1 {row})"),
@@ -237,6 +239,225 @@ mod tests {
             }
         }
         assert!(gaps.is_empty(), "{} texts do not prepare on PostgreSQL:\n{}", gaps.len(), gaps.join("\n"));
+    }
+
+    /// Candidate values of parameter `?k` of a list or JSON text, told by what precedes its first
+    /// use: lists empty, with duplicates, with non-ASCII texts, with values nothing matches.
+    /// `None`: a parameter this test does not know (a new text: give it values here).
+    fn candidates(sql: &str, k: usize) -> Option<Vec<Value>> {
+        use Value::{Integer as I, Text as T};
+        let at = find_param(sql, k)?;
+        let before = sql[..at].trim_end();
+        let ints = |lists: &[&[i64]]| lists.iter().map(|l| dialect::json_list(l)).collect();
+        if before.ends_with("json_each(") {
+            if before.contains("json_extract(value, '$[0]')") {
+                let pairs: &[&[(i64, i64)]] =
+                    &[&[], &[(100, 1), (100, 1)], &[(100, 2), (200, 3), (999, 9)], &[(150, 4)]];
+                return Some(pairs.iter().map(|p| dialect::json_pairs(p)).collect());
+            }
+            let operand = before.strip_suffix("IN (SELECT value FROM json_each(")?.trim_end();
+            return Some(match operand.rsplit([' ', '(']).next()? {
+                "r.category_id" => ints(&[&[], &[1], &[1, 1, 3], &[2, 99]]),
+                "r.id" | "room_id" => ints(&[&[], &[10, 10, 12], &[11, 15, 999], &[13]]),
+                // Stored spellings: a NOCASE column compared without COLLATE is the NOCASE
+                // work's (postgres-port.md §5 step 3), not the list's.
+                "e.entry" => [
+                    &[][..],
+                    &["sip:anna@x.com", "sip:anna@x.com"][..],
+                    &["sip:zo\u{eb}@x.com", "sip:\u{dc}n\u{ef}@x.com", "nobody"][..],
+                ]
+                .iter()
+                .map(|l| dialect::json_text_list(l))
+                .collect(),
+                _ => return None,
+            });
+        }
+        let word = before.rsplit([' ', '(']).nth(1)?;
+        Some(match word {
+            "r.pool" => vec![T("pc01".into())],
+            "r.disabled" => vec![I(0), I(1)],
+            "r.privacy" => vec![T("Open".into()), T("Closed".into())],
+            "e.list" => vec![T("Members".into()), T("Managers".into())],
+            "posted_at" => vec![I(i64::MIN), I(150)],
+            "room_id" => vec![I(10), I(11)],
+            "text" => vec![T("new \u{fc}n\u{ef} text".into())],
+            "size_bytes" => vec![I(12)],
+            "e.dn" => vec![T("cn=e1".into()), T("cn=e3".into()), T("cn=none".into())],
+            _ => return None,
+        })
+    }
+
+    /// Where `?k` is first used in `sql`.
+    fn find_param(sql: &str, k: usize) -> Option<usize> {
+        let p = format!("?{k}");
+        sql.match_indices(&p).map(|(i, _)| i).find(|&i| !sql[i + p.len()..].starts_with(|c: char| c.is_ascii_digit()))
+    }
+
+    /// Every combination of the parameters' candidates.
+    fn combinations(candidates: &[Vec<Value>]) -> Vec<Vec<Value>> {
+        candidates.iter().fold(vec![vec![]], |acc, c| {
+            acc.iter().flat_map(|prefix| c.iter().map(move |v| [prefix.clone(), vec![v.clone()]].concat())).collect()
+        })
+    }
+
+    /// The rows of a query, or (a write) the rows changed and the messages after it, rolled back;
+    /// an error as `Err` (both backends must fail alike, not with the same words).
+    fn outcome(db: &Db, routed: bool, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, String> {
+        let target = if matches!(db, Db::Pg(_)) { Target::Copy("copy") } else { Target::Central };
+        let run = || -> crate::store::db::Result<Vec<Vec<Value>>> {
+            let mut stmt = if routed { route(db, target, sql).prepare()? } else { db.prepare(sql)? };
+            if !sql.starts_with("SELECT") {
+                let n = stmt.execute(params_from_iter(args))? as i64;
+                let messages = route(db, target, "SELECT * FROM {db}.messages ORDER BY room_id, posted_at, id")
+                    .prepare()?
+                    .query_map((), |r| (0..8).map(|i| r.get::<Value>(i)).collect())?
+                    .collect::<crate::store::db::Result<Vec<Vec<Value>>>>()?;
+                return Ok([vec![vec![Value::Integer(n)]], messages].concat());
+            }
+            let n = stmt.column_count();
+            stmt.query_map(params_from_iter(args), |r| (0..n).map(|i| r.get::<Value>(i)).collect())?.collect()
+        };
+        db.begin(Begin::Deferred).unwrap();
+        let result = run().map_err(|e| e.to_string());
+        db.rollback().unwrap();
+        result
+    }
+
+    /// Every list and JSON text of the inventory answers on PostgreSQL (as `Dialect::json` spells
+    /// it) as on SQLite: the same rows in the same order, the same rows changed, or an error on
+    /// both; over the real schemas, for every combination of its parameters' candidates.
+    #[test]
+    fn list_and_json_texts_answer_as_on_sqlite() {
+        let Some(cluster) = Cluster::shared("list_and_json_texts_answer_as_on_sqlite") else { return };
+        let pg = |db: Database, tag: &str| {
+            let url = cluster.database(tag);
+            migrate(&mut connect(&url), db).unwrap();
+            Db::open_postgres(&url).unwrap()
+        };
+        let lite = |db: Database| {
+            let conn = Db::open_sqlite_memory().unwrap();
+            for step in schema::sqlite_steps(db) {
+                conn.execute_batch(step).unwrap();
+            }
+            conn
+        };
+        let central = [lite(Database::Central), pg(Database::Central, "json_central")];
+        let pool = [lite(Database::Pool), pg(Database::Pool, "json_pool")];
+        for db in &pool {
+            db.execute_batch(
+                "INSERT INTO categories(id, pool, name) VALUES (1, 'pc01', 'Projects'), (2, 'pc01', 'Caf\u{e9}'), (3, 'pc01', 'Other');
+                 INSERT INTO rooms(id, pool, name, category_id, disabled, privacy) VALUES
+                    (10, 'pc01', 'alpha', 1, 0, 'Open'), (11, 'pc01', 'Beta', 2, 1, 'Closed'),
+                    (12, 'pc01', '\u{e7}ava', 1, 0, 'Closed'), (13, 'pc01', 'delta', 3, 0, 'Open'),
+                    (14, 'pc01', '\u{c9}p\u{e9}e', 2, 0, 'Open'), (15, 'pc01', 'zulu', 1, 1, 'Open');
+                 INSERT INTO room_entries(room_id, list, entry, ord) VALUES
+                    (10, 'Members', 'sip:anna@x.com', 0), (10, 'Members', 'sip:zo\u{eb}@x.com', 1),
+                    (11, 'Managers', 'sip:anna@x.com', 0), (12, 'Members', 'sip:\u{dc}n\u{ef}@x.com', 0),
+                    (14, 'Managers', 'sip:zo\u{eb}@x.com', 0);
+                 INSERT INTO messages(room_id, posted_at, id, message_id, sender, text, size_bytes) VALUES
+                    (10, 100, 1, 'm1', 'a', 'one', 3), (10, 100, 2, 'm2', 'a', 'two', 3),
+                    (10, 200, 3, 'm3', 'b', 'three', 5), (11, 150, 4, 'm4', 'b', 'four', 4),
+                    (12, 100, 1, 'm5', 'c', 'five', 4)",
+            )
+            .unwrap();
+        }
+        // JSON objects first (OBJECTS of them), then text that is not one.
+        const OBJECTS: i64 = 8;
+        let attrs = [
+            r#"{"ConferencingPolicy":"Conf A","VoicePolicy":"Voice \u00e9"}"#,
+            r#"{"ConferencingPolicy":7,"VoicePolicy":null,"Other":"x"}"#,
+            r#"{"VoicePolicy":{"nested":"no"},"ConferencingPolicy":["no"],"Z\u00fc":"\"quoted\""}"#,
+            r#" { "VoicePolicy" : "spaced" } "#,
+            "{}",
+            // A key given twice: SQLite answers the first.
+            r#"{"VoicePolicy":"first","VoicePolicy":"second"}"#,
+            r#"{"VoicePolicy":"a\"b\\c\n\u00e9\ud83d\ude00","ConferencingPolicy":""}"#,
+            r#"{"ConferencingPolicy":"caf\u00e9 \u65e5\u672c","Conferencing":"no"}"#,
+            "not json",
+            r#"["ConferencingPolicy"]"#,
+            r#""VoicePolicy""#,
+            r#"{"VoicePolicy":"open"#,
+        ];
+        for db in &central {
+            for (i, a) in attrs.iter().enumerate() {
+                let n = i as i64 + 1;
+                db.execute(
+                    "INSERT INTO principals(id, dn, kind, name, display_name, attrs, endpoint_pool)
+                     VALUES (?1, ?2, 'Endpoint', ?3, ?4, ?5, 'pc01')",
+                    crate::store::db::params![n, format!("cn=e{n}"), format!("e{n}"), format!("Endpoint {n}"), *a],
+                )
+                .unwrap();
+            }
+        }
+        let texts: Vec<(Kind, String)> =
+            inventory().into_iter().filter(|(_, t)| t.contains("json_each(") || t.contains("json_valid(")).collect();
+        assert_eq!(texts.len(), 14, "the list and JSON texts of the inventory");
+        let mut compared = 0;
+        // Then again with only the JSON objects: SQLite's json_each fails on the others, and so
+        // does PostgreSQL's spelling.
+        for objects_only in [false, true] {
+            if objects_only {
+                for db in &central {
+                    db.execute("DELETE FROM principals WHERE id > ?1", [OBJECTS]).unwrap();
+                }
+            }
+            for (kind, sql) in &texts {
+                let [sqlite, postgres] = if *kind == Kind::Pool { &pool } else { &central };
+                let max = (1..).take_while(|&k| find_param(sql, k).is_some()).last().unwrap_or(0);
+                let candidates: Vec<Vec<Value>> = (1..=max)
+                    .map(|k| candidates(sql, k).unwrap_or_else(|| panic!("no candidates for ?{k} of {sql}")))
+                    .collect();
+                for args in combinations(&candidates) {
+                    let routed = *kind == Kind::Pool;
+                    let (mut a, mut b) = (outcome(sqlite, routed, sql, &args), outcome(postgres, routed, sql, &args));
+                    if !sql.contains("ORDER BY") {
+                        // No order asked for: compared as sets (the callers use them so).
+                        for rows in [&mut a, &mut b].into_iter().flatten() {
+                            rows.sort_by(|x, y| format!("{x:?}").cmp(&format!("{y:?}")));
+                        }
+                    }
+                    match (&a, &b) {
+                        (Ok(x), Ok(y)) => assert_eq!(y, x, "{sql}\nwith {args:?}"),
+                        (Err(_), Err(_)) => {}
+                        _ => panic!("SQLite {a:?}, PostgreSQL {b:?}\n{sql}\nwith {args:?}"),
+                    }
+                    compared += 1;
+                }
+            }
+        }
+        eprintln!("{compared} executions compared");
+    }
+
+    /// A group's members come back in the order written, on both: the store's own texts over
+    /// the migrated central schemas, a member given twice (in another case) keeping its place.
+    #[test]
+    fn group_members_answer_as_on_sqlite() {
+        let Some(cluster) = Cluster::shared("group_members_answer_as_on_sqlite") else { return };
+        let url = cluster.database("members");
+        migrate(&mut connect(&url), Database::Central).unwrap();
+        let lite = Db::open_sqlite_memory().unwrap();
+        for step in schema::sqlite_steps(Database::Central) {
+            lite.execute_batch(step).unwrap();
+        }
+        let (add, read) = (
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)",
+            "SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY ord",
+        );
+        let texts = inventory();
+        for sql in [add, read] {
+            assert!(texts.iter().any(|(_, t)| t == sql), "not in the inventory: {sql}");
+        }
+        let members = ["CN=zed,DC=c", "CN=Ann,DC=c", "CN=ZED,DC=c", "CN=\u{e9}mile,DC=c", "CN=bob,DC=c", "CN=Bob,DC=c"];
+        let answers = [lite, Db::open_postgres(&url).unwrap()].map(|db| {
+            db.execute_batch("INSERT INTO principals(id, dn, kind, name) VALUES (7, 'CN=G,DC=c', 'Group', 'G')")
+                .unwrap();
+            for (ord, m) in members.iter().enumerate() {
+                db.execute(add, crate::store::db::params![7, *m, ord]).unwrap();
+            }
+            db.query_map(read, [7], |r| r.get::<String>(0)).unwrap()
+        });
+        assert_eq!(answers[0], ["CN=zed,DC=c", "CN=Ann,DC=c", "CN=\u{e9}mile,DC=c", "CN=bob,DC=c"]);
+        assert_eq!(answers[1], answers[0]);
     }
 
     /// The spellings `Dialect::query` gives PostgreSQL answer as SQLite's do: the same rows, in
