@@ -382,6 +382,12 @@ impl Dialect {
             let (param, len) = parameter(rest, list_close)?;
             Some((len, format!(" = ANY({param})")))
         });
+        // `X COLLATE NOCASE IN (list)`, which `Dialect::query` spelt first: the list's texts are
+        // lowered as the column is.
+        replace_each(&mut out, " IN (SELECT lower(value) FROM json_each(", |rest| {
+            let (param, len) = parameter(rest, list_close)?;
+            Some((len, format!(" IN (SELECT lower(v) FROM unnest(CAST({param} AS text[])) AS v)")))
+        });
         replace_each(&mut out, "CASE WHEN json_valid(", |rest| {
             let column = &rest[..rest.find(')')?];
             let key_at = rest.find("'$.")? + 3;
@@ -823,6 +829,11 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
         let cases = [
             (list.as_str(), "SELECT 1 FROM t WHERE t.a = ANY(?1) AND b = ?2"),
             (in_json_list_sql!("room_id", "?1"), "room_id = ANY(?1)"),
+            // A NOCASE column against a list: `Dialect::query` lowered both sides first.
+            (
+                "SELECT 1 FROM e WHERE lower(e.x) IN (SELECT lower(value) FROM json_each(?2)) AND b = ?1",
+                "SELECT 1 FROM e WHERE lower(e.x) IN (SELECT lower(v) FROM unnest(CAST(?2 AS text[])) AS v) AND b = ?1",
+            ),
             (
                 pairs,
                 "DELETE FROM m WHERE r = ?1 AND (p, i) IN (SELECT CAST(pair ->> 0 AS bigint), CAST(pair ->> 1 AS bigint) \
