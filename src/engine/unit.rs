@@ -238,7 +238,11 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, Failed> {
     }
     if let Some(why) = partly {
         report_unplaced(&failed);
-        let placed = if failed.is_empty() { "the run's files were put in place" } else { "the run's other files were put in place" };
+        let placed = if failed.is_empty() {
+            "the run's files were put in place"
+        } else {
+            "the run's other files were put in place"
+        };
         return Err(Failed { why: format!("{why}; {placed}"), nothing: false });
     }
     Ok(failed)
