@@ -31,8 +31,19 @@ use crate::errors::CmdletError;
 pub(crate) struct PoolIntent {
     pub fqdn: String,
     pub mark: Mark,
-    /// (side, SQL instance, attached schema, file) of each copy written at `mark`.
-    copies: Vec<(Side, String, String, PathBuf)>,
+    /// The attached schemas of the copies written at `mark` (which SQL instance and side each
+    /// is, is looked up only when a commit fails).
+    copies: Vec<String>,
+}
+
+/// What `set_marks` set in the open transaction for one pool (`Store::marks_set`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MarksSet {
+    /// The pool's name as `set_marks` was given it.
+    pub fqdn: String,
+    pub mark: Mark,
+    /// The attached schemas of the copies set to `mark`.
+    pub copies: Vec<String>,
 }
 
 /// The marks the open transaction commits (see the module comment). Empty when no pool
@@ -90,35 +101,50 @@ pub(crate) fn decode_marks(text: &str) -> Vec<(String, Mark)> {
 }
 
 impl Store {
-    /// Inside the transaction, just before COMMIT: each pool whose copies it locked (the only
-    /// ones it may have written), with the mark it leaves and the copies that hold that mark. A
-    /// read that fails gives an empty intent: the commit goes ahead, only its report is poorer.
+    /// Inside the transaction, just before COMMIT: each pool whose marks it set (`set_marks`:
+    /// every write to a copy moves its pool's mark, so only those copies can have been written),
+    /// with the mark it leaves and the copies that hold that mark. What `set_marks` noted is used
+    /// as it is, unless a savepoint rolled back since: then the marks are read back. A read that
+    /// fails gives an empty intent: the commit goes ahead, only its report is poorer. Runs before
+    /// every commit, so in the usual case it reads nothing (which instance and file each copy is,
+    /// is looked up only when a commit fails).
     pub(crate) fn commit_intent(&self) -> Intent {
-        let locked = self.copies_locked.borrow().clone();
-        if locked.is_empty() {
-            return Intent::default();
+        let noted = self.marks_set.borrow();
+        let mut pools = Vec::with_capacity(noted.len());
+        let mut unsure = Vec::new();
+        for (key, note) in noted.iter() {
+            match note {
+                Some(set) => {
+                    pools.push(PoolIntent { fqdn: set.fqdn.clone(), mark: set.mark, copies: set.copies.clone() })
+                }
+                None => unsure.push(key.as_str()),
+            }
         }
-        let read = || -> db::Result<Intent> {
-            let mut pools = Vec::new();
-            for pool in self.shared_pools()?.iter().filter(|p| p.is_pchat) {
-                let sides = [(Side::Primary, &pool.database), (Side::Backup, &pool.backup_database)];
-                let mut copies = Vec::new();
+        // One order for the report, whatever the map's.
+        pools.sort_by(|a, b| a.fqdn.cmp(&b.fqdn));
+        if unsure.is_empty() {
+            return Intent { pools };
+        }
+        let read = |pools: &mut Vec<PoolIntent>| -> db::Result<()> {
+            for pool in self.shared_pools()?.iter().filter(|p| unsure.contains(&p.fqdn.to_ascii_lowercase().as_str())) {
                 let mark = self.pool_mark(&pool.fqdn)?;
-                for (side, instance) in sides {
-                    let Some(instance) = instance else { continue };
-                    let Some(schema) = self.pool_schema(instance).filter(|s| locked.contains(s)) else { continue };
-                    if self.copy_mark(&schema, &pool.fqdn)? == mark {
-                        let file = self.pool_file_path(instance)?.unwrap_or_else(|| PathBuf::from(instance));
-                        copies.push((side, instance.clone(), schema, file));
+                let mut copies = Vec::new();
+                for instance in [&pool.database, &pool.backup_database].into_iter().flatten() {
+                    let Some(schema) = self.pool_schema(instance) else { continue };
+                    if self.copies_locked.borrow().contains(&schema) && self.copy_mark(&schema, &pool.fqdn)? == mark {
+                        copies.push(schema);
                     }
                 }
                 if !copies.is_empty() {
                     pools.push(PoolIntent { fqdn: pool.fqdn.clone(), mark, copies });
                 }
             }
-            Ok(Intent { pools })
+            Ok(())
         };
-        read().unwrap_or_default()
+        match read(&mut pools) {
+            Ok(()) => Intent { pools },
+            Err(_) => Intent::default(),
+        }
     }
 
     /// After COMMIT failed with `error`: end what is left of the transaction, read back what
@@ -209,7 +235,18 @@ impl Store {
         for pool in &intent.pools {
             let mut holding = Vec::new();
             let mut missing = Vec::new();
-            for (side, instance, schema, file) in &pool.copies {
+            let row = now.iter().find(|p| p.fqdn.eq_ignore_ascii_case(&pool.fqdn));
+            let sides = row.map(|p| [(Side::Primary, p.database.clone()), (Side::Backup, p.backup_database.clone())]);
+            for schema in &pool.copies {
+                let of_schema = |(_, instance): &&(Side, Option<String>)| {
+                    instance.as_deref().is_some_and(|i| self.pool_schema(i).as_deref() == Some(schema.as_str()))
+                };
+                let Some((side, Some(instance))) = sides.iter().flatten().find(of_schema).cloned() else {
+                    missing.push(format!("{schema}, no longer a copy of the pool"));
+                    continue;
+                };
+                let side = &side;
+                let file = self.pool_file_path(&instance).ok().flatten().unwrap_or_else(|| PathBuf::from(&instance));
                 let shown = format!("{instance} ({})", file.display());
                 match self.copy_mark(schema, &pool.fqdn) {
                     Ok(m) if m == pool.mark => holding.push((*side, shown)),

@@ -90,6 +90,9 @@ impl Store {
 
     /// Record `mark` as the pool's and as held by each of `copies`.
     pub(crate) fn set_marks(&self, fqdn: &str, mark: Mark, copies: &[&str]) -> db::Result<()> {
+        // Before the writes: the item of a failed one is rolled back, which makes the note a
+        // question for `commit_intent` to read.
+        self.note_marks_set(fqdn, mark, copies);
         self.db()
             .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1 COLLATE NOCASE")?
             .execute(params![fqdn, mark.0, mark.1])?;

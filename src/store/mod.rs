@@ -97,6 +97,11 @@ pub struct Store {
     /// pipeline. Emptied whenever the move could have been undone (savepoint rollback) or the
     /// transaction ends.
     marked: RefCell<HashSet<String>>,
+    /// Pools (lower-case FQDN) whose marks the open transaction set (`set_marks`), kept until it
+    /// ends: the pools a failed COMMIT may have left in part (`commit_intent`). With the mark and
+    /// the copies set to it, or None once a savepoint rollback may have undone that (the marks are
+    /// then read back).
+    marks_set: RefCell<HashMap<String, Option<commit::MarksSet>>>,
     /// SQL instances (lower case) whose file the open transaction found to be the one attached
     /// (see `copy_state`); checked again just before COMMIT, where a replaced file matters.
     verified: RefCell<HashSet<String>>,
@@ -213,6 +218,7 @@ impl Store {
             transactions: Cell::new(0),
             access_writes: Cell::new(0),
             marked: RefCell::new(HashSet::new()),
+            marks_set: RefCell::new(HashMap::new()),
             verified: RefCell::new(HashSet::new()),
             checked_at_begin: RefCell::new(HashSet::new()),
             copies_locked: RefCell::new(HashSet::new()),
@@ -331,6 +337,7 @@ impl Store {
     fn end_of_transaction(&self) {
         self.rebuilt.borrow_mut().clear();
         self.marked.borrow_mut().clear();
+        self.marks_set.borrow_mut().clear();
         self.verified.borrow_mut().clear();
         self.checked_at_begin.borrow_mut().clear();
         self.copies_locked.borrow_mut().clear();
@@ -419,6 +426,19 @@ impl Store {
         self.in_transaction() && self.checked_at_begin.borrow().contains(&instance.to_ascii_lowercase())
     }
 
+    /// Note that this transaction sets the pool's marks to `mark`, the central one and those of
+    /// `copies` (see `marks_set`).
+    pub(crate) fn note_marks_set(&self, fqdn: &str, mark: failover::Mark, copies: &[&str]) {
+        let set =
+            commit::MarksSet { fqdn: fqdn.to_string(), mark, copies: copies.iter().map(|c| c.to_string()).collect() };
+        self.marks_set.borrow_mut().insert(fqdn.to_ascii_lowercase(), Some(set));
+    }
+
+    /// A savepoint rollback may have undone marks set since it began: read them back at commit.
+    fn forget_marks_set(&self) {
+        self.marks_set.borrow_mut().values_mut().for_each(|m| *m = None);
+    }
+
     /// Note that this transaction moved the pool's mark on; false when it already had.
     pub(crate) fn first_mark_in_transaction(&self, fqdn: &str) -> bool {
         self.marked.borrow_mut().insert(fqdn.to_ascii_lowercase())
@@ -468,6 +488,7 @@ impl Store {
         self.restore_audit_state();
         // The item's move of a pool mark may be among what is undone.
         self.marked.borrow_mut().clear();
+        self.forget_marks_set();
         let _ = self.rollback_to_named("item").and_then(|()| self.release_named("item"));
     }
 

@@ -100,6 +100,7 @@ impl Store {
         self.forget_pools();
         // The block's move of a pool mark may be among what is undone: the next change moves it.
         self.marked.borrow_mut().clear();
+        self.forget_marks_set();
         self.restore_audit_state();
         let _ = self
             .rollback_to_named(&format!("block{depth}"))

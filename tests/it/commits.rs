@@ -89,6 +89,35 @@ fn a_full_disk_at_the_backups_commit_says_what_committed_and_leaves_the_backup_b
     assert!(categories_in(&file(&s, BACKUP)).contains("Partial"));
 }
 
+/// pc01's room descriptions in one pool database file, read directly.
+fn description_in(path: &Path, room: &str) -> Option<String> {
+    let c = Connection::open(path).expect("open pool db");
+    c.query_row("SELECT description FROM rooms WHERE name = ?1", [room], |r| r.get(0)).expect("room")
+}
+
+/// A pipeline whose second item failed (its savepoint rolled back, so the commit reads the marks
+/// back rather than trusting what the first item set), then the backup's commit fails: the
+/// report is as exact as for one change.
+#[test]
+fn a_partial_commit_after_an_item_was_rolled_back_still_says_what_committed_where() {
+    let s = Store::demo_full();
+    let code = r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\NoSuchRoom"].set_cs_persistent_chat_room(#{Description: "Audited"})"#;
+    let run = with_fault(&s, &format!("commit:{BACKUP}:full"), &["--yes", "-c", code]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    for part in [
+        "NoSuchRoom",
+        "the commit was incomplete (database or disk is full)",
+        &format!("in sql01.contoso.com\\rtc ({})", file(&s, PRIMARY).display()),
+        &format!("but not in sql02.contoso.com\\rtc ({})", file(&s, BACKUP).display()),
+        &repair("Primary"),
+    ] {
+        assert!(run.stderr.contains(part), "missing {part:?} in:\n{}", run.stderr);
+    }
+    assert_eq!(description_in(&file(&s, PRIMARY), "FinanceRoom").as_deref(), Some("Audited"));
+    assert_ne!(description_in(&file(&s, BACKUP), "FinanceRoom").as_deref(), Some("Audited"));
+    assert!(state(&s, "BackupStatus").starts_with("Behind"), "{}", state(&s, "BackupStatus"));
+}
+
 /// The primary's commit fails: SQLite stops there, so the change is in the store only. The
 /// error says it is lost; the repair it names drops it and records so.
 #[test]
