@@ -405,7 +405,9 @@ pub(crate) mod tests {
             file.execute_batch(
                 "UPDATE rooms SET name = name || ' Zürich 会議 ✓', description = 'Ünïcödé — ελληνικά'
                    WHERE id = (SELECT min(id) FROM rooms WHERE name <> 'FinanceRoom');
-                 UPDATE messages SET text = 'Grüße, 你好, 🙂' WHERE id = (SELECT min(id) FROM messages);",
+                 UPDATE messages SET text = 'Grüße, 你好, 🙂' WHERE id = (SELECT min(id) FROM messages);
+                 UPDATE messages SET text = 'tab' || char(9) || 'line' || char(10) || 'back\\slash' || char(13) || '\\N'
+                   WHERE id = (SELECT max(id) FROM messages);",
             )
             .unwrap();
             // Not created in advance: copy_store creates a missing database.
