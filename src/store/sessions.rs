@@ -374,9 +374,10 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
 
 #[cfg(test)]
 #[cfg(unix)] // The throwaway PostgreSQL server is started by a shell script.
-mod tests {
+pub(crate) mod tests {
     use super::*;
-    use crate::store::db::{ErrorKind, Value, params_from_iter};
+    use crate::store::db::ErrorKind;
+    use crate::store::pg::copy;
     use crate::store::pg::test_cluster::{Cluster, connect};
     use crate::store::room::RoomQuery;
     use crate::store::route::{Target, route_across};
@@ -389,86 +390,39 @@ mod tests {
         url
     }
 
-    /// The tables of a PostgreSQL database the store writes (not the version or epoch rows).
-    fn tables(pg: &Db) -> Vec<String> {
-        pg.query_map(
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema()
-             AND tablename NOT IN ('schema_version', 'store_epoch') ORDER BY 1",
-            (),
-            |r| r.get(0),
-        )
-        .unwrap()
-    }
-
-    /// A test fixture, not copy-store (step 6): every row of every table of a migrated
-    /// PostgreSQL database replaced by the rows of the same table of a SQLite database of the
-    /// same schema, the columns listed from the PostgreSQL table (the baseline's). Foreign keys
-    /// are not checked while it runs (`session_replication_role`, which also leaves the
-    /// `store_epoch` triggers out), and identity sequences are moved past the ids copied.
-    fn copy_tables(from: &Db, to: &Db) {
-        to.execute_batch("SET session_replication_role = replica").unwrap();
-        to.begin(Begin::Immediate).unwrap();
-        for table in tables(to) {
-            let columns: Vec<(String, bool)> = to
-                .query_map(
-                    "SELECT column_name::text, is_identity = 'YES' FROM information_schema.columns
-                     WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
-                    [&table],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .unwrap();
-            let list = columns.iter().map(|(c, _)| c.as_str()).collect::<Vec<_>>().join(", ");
-            let rows: Vec<Vec<Value>> = from
-                .query_map(&format!("SELECT {list} FROM {table}"), (), |r| {
-                    (0..columns.len()).map(|i| r.get::<Value>(i)).collect()
-                })
-                .unwrap();
-            to.execute(&format!("DELETE FROM {table}"), ()).unwrap();
-            let marks = (1..=columns.len()).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
-            let insert = format!("INSERT INTO {table}({list}) VALUES ({marks})");
-            for row in rows {
-                to.execute(&insert, params_from_iter(row)).unwrap_or_else(|e| panic!("{table}: {e}"));
-            }
-            for (column, _) in columns.iter().filter(|(_, identity)| *identity) {
-                to.query_row(
-                    &format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', '{column}'), coalesce(max({column}), 0) + 1, false) FROM {table}"
-                    ),
-                    (),
-                    |r| r.get::<i64>(0),
-                )
-                .unwrap();
-            }
-        }
-        to.commit().unwrap();
-        to.execute_batch("SET session_replication_role = DEFAULT").unwrap();
-    }
-
-    /// The demo store (`pchat --demo`) on SQLite, and the same rows in a PostgreSQL central
-    /// database and one PostgreSQL pool database per SQL instance; the PostgreSQL store's
-    /// instances name their databases by `Connection` (kept in `sql_instances.file`).
-    fn demo_on_both(cluster: &Cluster) -> (tempfile::TempDir, Store, Store) {
+    /// The demo store (`pchat --demo`) on SQLite, with a room name, a room description and a
+    /// message made non-ASCII in every pool file, and the same store copied by `copy_store` into
+    /// a central and one pool database per SQL instance; the PostgreSQL store's instances name
+    /// their databases by `Connection` (kept in `sql_instances.file`). Also the targets.
+    pub(crate) fn demo_copied(cluster: &Cluster) -> (tempfile::TempDir, Store, Store, copy::Targets) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("demo.db");
         crate::cli::demo_store_for_tests(&path);
         let sqlite = Store::open(&path).unwrap();
-        let central_url = migrated(cluster, "demo_central", Database::Central);
-        let central = Db::open_postgres(&central_url).unwrap();
-        copy_tables(sqlite.db(), &central);
+        let mut pools = std::collections::BTreeMap::new();
         for instance in sqlite.sql_instances().unwrap() {
-            let url = migrated(cluster, "demo_pool", Database::Pool);
-            copy_tables(
-                &Db::open_sqlite_existing(&dir.path().join(&instance.file)).unwrap(),
-                &Db::open_postgres(&url).unwrap(),
-            );
-            central
-                .execute(
-                    "UPDATE sql_instances SET file = ?2, file_id = NULL WHERE identity = ?1",
-                    [&instance.identity, &url],
-                )
-                .unwrap();
+            let file = Db::open_sqlite_existing(&dir.path().join(&instance.file)).unwrap();
+            file.execute_batch(
+                "UPDATE rooms SET name = name || ' Zürich 会議 ✓', description = 'Ünïcödé — ελληνικά'
+                   WHERE id = (SELECT min(id) FROM rooms WHERE name <> 'FinanceRoom');
+                 UPDATE messages SET text = 'Grüße, 你好, 🙂' WHERE id = (SELECT min(id) FROM messages);
+                 UPDATE messages SET text = 'tab' || char(9) || 'line' || char(10) || 'back\\slash' || char(13) || '\\N'
+                   WHERE id = (SELECT max(id) FROM messages);",
+            )
+            .unwrap();
+            // Not created in advance: copy_store creates a missing database.
+            let url = cluster.missing_database("demo_pool");
+            pools.insert(instance.identity, url);
         }
-        let pg = Store::open_postgres(&central_url).unwrap();
+        let targets = copy::Targets { central: cluster.database("demo_central"), pools };
+        copy::copy_store(&sqlite, &targets).unwrap();
+        let pg = Store::open_postgres(&targets.central).unwrap();
+        (dir, sqlite, pg, targets)
+    }
+
+    /// The demo store on SQLite and on PostgreSQL (see `demo_copied`).
+    fn demo_on_both(cluster: &Cluster) -> (tempfile::TempDir, Store, Store) {
+        let (dir, sqlite, pg, _) = demo_copied(cluster);
         (dir, sqlite, pg)
     }
 

@@ -140,6 +140,19 @@ impl Db {
     }
 
     /// Run several statements without parameters (DDL, pragmas, migrations).
+    /// PostgreSQL's `COPY … FROM STDIN` (`sql`, sent as it is), its data in COPY's text format
+    /// written by `fill`; the rows copied. Not on SQLite.
+    pub fn copy_in<E: From<DbError>>(
+        &self,
+        sql: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        match self {
+            Db::Sqlite(_) => Err(DbError::other("COPY FROM STDIN is PostgreSQL's; this is a SQLite database").into()),
+            Db::Pg(c) => c.copy_in(sql, fill),
+        }
+    }
+
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         #[cfg(debug_assertions)]
         inventory::direct(sql);

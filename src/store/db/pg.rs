@@ -174,6 +174,26 @@ impl PgDb {
         result.map_err(|e| self.fail(e))
     }
 
+    /// `COPY … FROM STDIN` (`sql`), its data written by `fill`; the rows the server took. A
+    /// `fill` that fails abandons the COPY, which aborts the open transaction.
+    pub(super) fn copy_in<E: From<DbError>>(
+        &self,
+        sql: &str,
+        fill: impl FnOnce(&mut dyn std::io::Write) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        let mut client = self.client.borrow_mut();
+        let mut writer = client.copy_in(sql).map_err(|e| self.fail(e))?;
+        if let Err(e) = fill(&mut writer) {
+            drop(writer);
+            let mut tx = self.tx.borrow_mut();
+            if tx.open {
+                tx.failed = true;
+            }
+            return Err(e);
+        }
+        Ok(writer.finish().map_err(|e| self.fail(e))?)
+    }
+
     pub(super) fn execute_batch(&self, sql: &str) -> Result<()> {
         // A batch that opens or ends a transaction itself is not tracked: transactions go
         // through `Db::begin`/`commit`/`rollback`.

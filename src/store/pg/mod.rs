@@ -2,6 +2,7 @@
 //! `--db postgres://` is not accepted until the whole store runs on PostgreSQL. The porting plan is
 //! docs/design/postgres-port.md.
 
+pub mod copy;
 pub mod migrate;
 #[cfg(test)]
 mod nocase;

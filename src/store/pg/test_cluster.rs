@@ -88,8 +88,15 @@ impl Cluster {
 
     /// [`Cluster::database`] made with `options` of CREATE DATABASE.
     pub(crate) fn database_with(&self, tag: &str, options: &str) -> String {
-        let name = format!("pchat_{tag}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let url = self.missing_database(tag);
+        let name = url.rsplit('/').next().and_then(|n| n.split('?').next()).unwrap();
         connect(&self.url).batch_execute(&format!("CREATE DATABASE {name} {options}")).unwrap();
+        url
+    }
+
+    /// The URL of a database of a unique name that does not exist.
+    pub(crate) fn missing_database(&self, tag: &str) -> String {
+        let name = format!("pchat_{tag}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let (base, query) = self.url.split_once('?').map_or((self.url.as_str(), None), |(b, q)| (b, Some(q)));
         let authority_end = base.find("://").map_or(0, |i| i + 3);
         let server = match base[authority_end..].find('/') {
