@@ -46,26 +46,19 @@ pub fn register(engine: &mut Engine, json: bool) {
         // A list on the left is filtered (`$list -eq $null` gives the nulls), as in PowerShell.
         engine.register_fn(name, move |l: Dynamic, r: Dynamic| -> RhaiResult<Dynamic> {
             if l.is_array() {
-                let c = compiled(op, &r)?;
-                let kept: Array = l.cast::<Array>().into_iter().filter(|x| c.test_value(x)).collect();
+                // Each item is compared as it would be on its own: `@('10', '3') -gt 2` keeps '3'.
+                let mut kept = Array::new();
+                for x in l.cast::<Array>() {
+                    if scalar_comparison(&x, op, r.clone())?.as_bool().unwrap_or(false) {
+                        kept.push(x);
+                    }
+                }
                 return Ok(Dynamic::from_array(kept));
             }
-            if let Some(o) = null_order(&l, &r) {
-                match op {
-                    Op::Lt => return Ok(Dynamic::from_bool(o == Ordering::Less)),
-                    Op::Le => return Ok(Dynamic::from_bool(o != Ordering::Greater)),
-                    Op::Gt => return Ok(Dynamic::from_bool(o == Ordering::Greater)),
-                    Op::Ge => return Ok(Dynamic::from_bool(o != Ordering::Less)),
-                    _ => {}
-                }
-            }
-            let r = match to_left_type(&l, r) {
-                Converted::To(r) => r,
-                Converted::Impossible(r) => return not_comparable(&l, op, &r),
-            };
-            compare(&l, op, &r).map(Dynamic::from_bool)
+            scalar_comparison(&l, op, r)
         });
     }
+
     register_script(engine);
     super::cmdlets::register(engine, json);
     engine.register_fn("ps_contains", |l: Dynamic, r: Dynamic| contains(&l, &r));
@@ -400,12 +393,44 @@ fn warn_text_number_once(l: &Dynamic, r: &Dynamic) {
     }
 }
 
+/// One comparison of PowerShell's: `$null` ordered first, the right operand converted to the
+/// type of the left one (`-like` and `-match` compare text whatever the operands' types).
+fn scalar_comparison(l: &Dynamic, op: Op, r: Dynamic) -> RhaiResult<Dynamic> {
+    if let Some(o) = null_order(l, &r) {
+        match op {
+            Op::Lt => return Ok(Dynamic::from_bool(o == Ordering::Less)),
+            Op::Le => return Ok(Dynamic::from_bool(o != Ordering::Greater)),
+            Op::Gt => return Ok(Dynamic::from_bool(o == Ordering::Greater)),
+            Op::Ge => return Ok(Dynamic::from_bool(o != Ordering::Less)),
+            _ => {}
+        }
+    }
+    if matches!(op, Op::Like | Op::NotLike | Op::Match | Op::NotMatch) {
+        return compare(l, op, &r).map(Dynamic::from_bool);
+    }
+    let r = match to_left_type(l, r) {
+        Converted::To(r) => r,
+        Converted::Impossible(r) => return not_comparable(l, op, &r),
+    };
+    compare(l, op, &r).map(Dynamic::from_bool)
+}
+
 fn compare(l: &Dynamic, op: Op, r: &Dynamic) -> RhaiResult<bool> {
     Ok(compiled(op, r)?.test_value(l))
 }
 
+/// `-contains` / `-in`: some item `-eq` the value, each compared as on its own (the value
+/// converted to the item's type: `@(1, 2) -contains '2'` is true, `@('2.0') -contains 2` false).
 fn contains(list: &Dynamic, item: &Dynamic) -> RhaiResult<bool> {
-    Ok(compiled(Op::Eq, item)?.contains(list))
+    if !list.is_array() {
+        return Ok(scalar_comparison(list, Op::Eq, item.clone())?.as_bool().unwrap_or(false));
+    }
+    for x in list.read_lock::<Array>().into_iter().flat_map(|a| a.iter().cloned().collect::<Vec<_>>()) {
+        if scalar_comparison(&x, Op::Eq, item.clone())?.as_bool().unwrap_or(false) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 fn number(v: &Dynamic) -> Option<f64> {

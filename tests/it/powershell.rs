@@ -449,6 +449,20 @@ fn comparisons_convert_the_right_operand_to_the_type_of_the_left_one() {
 }
 
 #[test]
+fn list_filters_contains_like_and_match_convert_as_a_single_comparison_does() {
+    let s = Store::demo();
+    // A list on the left compares each item as it would be compared on its own; -contains and -in
+    // convert the value to each item's type; -like and -match compare text, whatever the types.
+    let run = s
+        .c(r#"@(((@('10', '3') -gt 2) -join '+'), (@(0) -eq '').Count, (@('2.0') -contains 2), (2 -in @('2.0')), (@(1, 2) -contains '2'), (5 -like '5*'), (15 -match '^1'), ($true -like 'F*'), ($false -match 'e')) -join ",""#)
+        .ok();
+    assert_eq!(run.stdout.trim(), "3,1,False,False,True,True,True,False,True");
+    let run = s.c("@(5) -gt 'abc'");
+    assert_ne!(run.code, 0);
+    assert!(single_error_line(&run).contains("cannot compare '5'"), "{}", run.stderr);
+}
+
+#[test]
 fn ordering_comparisons_with_null_follow_powershell() {
     let s = Store::demo();
     // $null is above negative numbers and below everything else, as in PowerShell.
