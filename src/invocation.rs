@@ -537,8 +537,15 @@ impl<'a> Ctx<'a> {
                         write!(err, "[Y] Yes  [A] Yes to All  [N] No  [L] No to All  [?] Help (default is \"Y\"): ");
                     let _ = err.flush();
                     // Ctrl-C here stops the whole statement (a terminating error), never answers.
+                    // End of input (Ctrl-D) answers nothing: the statement stops as for Ctrl-C,
+                    // rather than reading the silence as "No" and asking again for the next item.
                     let Some(line) = read_answer()? else {
-                        return Err(self.declined(target));
+                        let _ = writeln!(err);
+                        return Err(CmdletError::canceled(format!(
+                            "no answer to the confirmation for \"{shown}\" (end of input): the statement stops here; nothing more is changed"
+                        ))
+                        .with_target(target)
+                        .terminating());
                     };
                     match line.trim().to_ascii_lowercase().as_str() {
                         "" | "y" | "yes" => return Ok(()),

@@ -234,6 +234,22 @@ fn a_question_mark_or_an_unknown_answer_at_a_prompt_explains_the_answers() {
 }
 
 #[test]
+fn end_of_input_at_a_prompt_stops_the_statement_instead_of_answering_no() {
+    let s = Store::examples();
+    let before = s.dump();
+    let mut t = Terminal::start(&s, &["-c", TWO_ROOMS]);
+    t.until_prompt();
+    // Ctrl-D at the start of a line: the terminal's end of input.
+    t.answer("\x04");
+    let run = t.finish();
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("(end of input): the statement stops here"), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("Are you sure").count(), 1, "not asked again: {}", run.stderr);
+    assert!(!run.stdout.contains("after"));
+    assert_eq!(s.dump(), before, "nothing was removed");
+}
+
+#[test]
 fn ctrl_c_at_a_prompt_stops_the_whole_statement() {
     let s = Store::examples();
     let before = s.dump();
