@@ -45,7 +45,10 @@ fn production_code(text: &str) -> String {
     let end = (0..lines.len())
         .find(|&i| {
             lines[i].trim() == "#[cfg(test)]"
-                && lines[i + 1..].iter().find(|l| !l.trim().starts_with("#[")).is_some_and(|l| l.starts_with("mod "))
+                && lines[i + 1..]
+                    .iter()
+                    .find(|l| !l.trim().starts_with("#["))
+                    .is_some_and(|l| l.trim_start_matches("pub(crate) ").starts_with("mod "))
         })
         .unwrap_or(lines.len());
     lines[..end].iter().filter(|l| !l.trim_start().starts_with("//")).copied().collect::<Vec<_>>().join("\n")
@@ -173,6 +176,9 @@ fn the_checks_see_imports_in_every_form() {
     assert_eq!(found, ["binder", "handlers", "output", "store"]);
     let text = "use crate::a;\n// use crate::b;\n#[cfg(test)]\nmod tests {\n    use crate::c;\n}\n";
     assert_eq!(imported_modules(&production_code(text)).into_iter().collect::<Vec<_>>(), ["a"]);
+    // A test module other test modules use (`pub(crate) mod tests`) is one too.
+    let shared = text.replace("mod tests", "pub(crate) mod tests");
+    assert_eq!(imported_modules(&production_code(&shared)).into_iter().collect::<Vec<_>>(), ["a"]);
 }
 
 #[test]
