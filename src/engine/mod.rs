@@ -175,12 +175,17 @@ fn finish_units(store: &Store, act: bool) {
     for u in &report.finished {
         let total = u.placed + u.already + u.lost.len() + u.failed.len();
         if u.placed > 0 {
+            // A run whose process went on (a file it could not place) placed none of these.
+            let before = if u.already > 0 {
+                format!(" ({} of {total} had been placed before it stopped)", u.already)
+            } else {
+                String::new()
+            };
             crate::streams::warning(&format!(
-                "atomic: finished placing {} file{} of a run committed at {} ({} of {total} had been placed before it stopped)",
+                "atomic: finished placing {} file{} of a run committed at {}{before}",
                 u.placed,
                 plural(u.placed),
-                u.committed_at,
-                u.already
+                u.committed_at
             ));
         }
         for target in &u.lost {

@@ -289,8 +289,9 @@ impl Store {
             } else {
                 format!("in {}", holding.iter().map(|(_, f)| f.as_str()).collect::<Vec<_>>().join(" and "))
             };
+            let behind = if missing.len() == 1 { "which is now behind" } else { "which are now behind" };
             lines.push(format!(
-                "{change} is committed in the store {} and {held}, but not in {}, which is now behind: {next}",
+                "{change} is committed in the store {} and {held}, but not in {}, {behind}: {next}",
                 self.path.display(),
                 missing.join(" and ")
             ));

@@ -368,6 +368,7 @@ fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_c
     std::fs::remove_dir(out.join("one.txt")).expect("out of the way");
     let next = s.c("1").ok();
     assert!(next.stderr.contains("atomic: finished placing 1 file of a run committed at "), "{}", next.stderr);
+    assert!(!next.stderr.contains("before it stopped"), "the run did not stop: {}", next.stderr);
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
     assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
     assert_eq!(s.c("1").ok().stderr, "");

@@ -125,7 +125,9 @@ fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
     let s = Store::demo();
     let run = with_fault(&s, &format!("commit:{PRIMARY}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
-    for part in ["the commit was incomplete", "in no copy", "the change is lost", &repair("Primary")] {
+    for part in
+        ["the commit was incomplete", "in no copy", "which are now behind", "the change is lost", &repair("Primary")]
+    {
         assert!(run.stderr.contains(part), "missing {part:?} in:\n{}", run.stderr);
     }
     for f in [PRIMARY, BACKUP] {
