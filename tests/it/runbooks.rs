@@ -642,7 +642,7 @@ fn an_interrupted_fail_over_run_again_never_activates_both_server_sets() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("name them with --arg Servers="), "{}", run.stderr);
     let run = over(&s, &["--arg", "Servers=pcsrv03.contoso.com,pcsrv04.contoso.com"]).ok();
-    assert!(run.stdout.contains("finishing it"), "{}", run.stdout);
+    assert!(run.stdout.contains("finishing the fail-over"), "{}", run.stdout);
     assert_eq!(active(&s), r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#);
     // Done: a further run says so and changes nothing.
     assert!(over(&s, &[]).stderr.contains("is already FailedOver"));
