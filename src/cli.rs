@@ -236,7 +236,14 @@ fn load_demo(shell: &mut Shell, db: &Path) -> Result<(), String> {
 /// of the store that need realistic data: `store::sessions` compares a PostgreSQL copy of it).
 #[cfg(test)]
 pub(crate) fn demo_store_for_tests(db: &Path) {
-    let opts = Options {
+    let mut shell = Shell::new(test_options(db)).expect("open the demo store");
+    load_demo(&mut shell, db).expect("load the demo");
+}
+
+/// A shell's options for tests: the store at `db`, unattended, acting as an OS user "tester".
+#[cfg(test)]
+fn test_options(db: &Path) -> Options {
+    Options {
         db: db.to_path_buf(),
         json: false,
         what_if: false,
@@ -249,9 +256,7 @@ pub(crate) fn demo_store_for_tests(db: &Path) {
         acting: crate::access::Declared::Os("tester".into()),
         origin: engine::Origin::Code,
         read_only: false,
-    };
-    let mut shell = Shell::new(opts).expect("open the demo store");
-    load_demo(&mut shell, db).expect("load the demo");
+    }
 }
 
 impl repl::ReplHost for Shell {
@@ -601,21 +606,7 @@ mod tests {
     #[test]
     fn every_catalog_entry_is_registered_listed_and_completed() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = Options {
-            db: dir.path().join("pchat.db"),
-            json: false,
-            what_if: false,
-            prompt_mode: PromptMode::Unattended,
-            script: None,
-            args: Map::new(),
-            handlers: &handlers::TABLE,
-            confined: false,
-            budget: Budget::default(),
-            acting: crate::access::Declared::Os("tester".into()),
-            origin: engine::Origin::Code,
-            read_only: false,
-        };
-        let mut shell = Shell::new(opts).unwrap();
+        let mut shell = Shell::new(super::test_options(&dir.path().join("pchat.db"))).unwrap();
         let overview = crate::help::overview(&|c| shell.is_available(c));
         let available: Vec<&'static Cmdlet> = crate::catalog::all().iter().filter(|c| shell.is_available(c)).collect();
         let completions = repl::complete::Completions::new(available);

@@ -303,16 +303,16 @@ fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_r
     assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
 }
 
-/// A run paused between its commit and its renames is at work, not dead: another command
-/// meanwhile leaves its files alone, and the run then places them itself.
-#[test]
-fn files_of_a_run_still_at_work_are_left_to_it() {
-    let s = Store::demo();
+/// TWO_FILES run atomically in a demo store, paused between its commit and its renames: the
+/// folder its files go to, the file that releases it, the process and its standard error.
+fn paused_after_commit(
+    s: &Store,
+) -> (PathBuf, PathBuf, std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
     let out = s.dir.path().join("out");
     std::fs::create_dir(&out).expect("out");
     let go = s.dir.path().join("go");
     let mut child = s
-        .command(&["run", "--atomic", &write_runbook(&s, "two.rhai", TWO_FILES)])
+        .command(&["run", "--atomic", &write_runbook(s, "two.rhai", TWO_FILES)])
         .env("PCHAT_FAULT", format!("atomic:committed:pause:{}", go.display()))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -321,6 +321,15 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
         .expect("spawn");
     let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
     wait_line(&mut err, "pchat-fault: reached atomic:committed");
+    (out, go, child, err)
+}
+
+/// A run paused between its commit and its renames is at work, not dead: another command
+/// meanwhile leaves its files alone, and the run then places them itself.
+#[test]
+fn files_of_a_run_still_at_work_are_left_to_it() {
+    let s = Store::demo();
+    let (out, go, mut child, _err) = paused_after_commit(&s);
     let other = s.c("1").ok();
     assert_eq!(other.stderr, "", "nothing to report: the run is at work");
     assert_eq!(strays(&out).len(), 2, "{:?}", strays(&out));
@@ -337,19 +346,7 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
 #[test]
 fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_command() {
     let s = Store::demo();
-    let out = s.dir.path().join("out");
-    std::fs::create_dir(&out).expect("out");
-    let go = s.dir.path().join("go");
-    let mut child = s
-        .command(&["run", "--atomic", &write_runbook(&s, "two.rhai", TWO_FILES)])
-        .env("PCHAT_FAULT", format!("atomic:committed:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    wait_line(&mut err, "pchat-fault: reached atomic:committed");
+    let (out, go, mut child, mut err) = paused_after_commit(&s);
     std::fs::create_dir(out.join("one.txt")).expect("a folder in the way");
     std::fs::write(&go, "").expect("release");
     let mut rest = String::new();

@@ -248,7 +248,11 @@ fn fail_over_and_fail_back_runbooks() {
     let run = s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]);
     assert_eq!(run.code, 1, "a second fail-over is refused by the checks");
     assert!(run.stderr.contains("is already FailedOver"), "{}", run.stderr);
-    assert!(run.stderr.contains("run scripts/fail_back.rhai --arg Pool=pc01.contoso.com"), "the next step: {}", run.stderr);
+    assert!(
+        run.stderr.contains("run scripts/fail_back.rhai --arg Pool=pc01.contoso.com"),
+        "the next step: {}",
+        run.stderr
+    );
 
     let run = s
         .run(&[
