@@ -594,6 +594,52 @@ fn text_inputs_saved_with_a_byte_order_mark_read_without_it() {
     assert!(fresh.c("get_cs_pool().len()").ok().stdout.trim() != "0");
 }
 
+/// A fail-over that named only part of the standby set, then a fail-back without servers named:
+/// the servers active before the fail-over take new connections again, and only they (the
+/// standby server the fail-over left inactive stays so). Without a recorded deactivation (a
+/// fail-over made by hand) the fail-back says it falls back to the servers inactive now.
+#[test]
+fn a_fail_back_restores_the_servers_active_before_the_fail_over() {
+    let pc01 = "PersistentChatServer:pc01.contoso.com";
+    let active = |s: &Store| {
+        s.c(&format!(r#"get_cs_persistent_chat_state("{pc01}")[0].ActiveServers"#))
+            .ok()
+            .stdout
+            .trim()
+            .replace('\n', ",")
+    };
+    let run = |s: &Store, name: &str, extra: &[&str]| {
+        let path = script(name);
+        let mut args = vec!["run", path.as_str(), "--arg", "Pool=pc01.contoso.com"];
+        args.extend_from_slice(extra);
+        s.run(&args)
+    };
+    let s = Store::demo();
+    let first = active(&s);
+    assert_eq!(first, "pcsrv01.contoso.com,pcsrv02.contoso.com");
+    run(&s, "fail_over.rhai", &["--arg", "Servers=pcsrv03.contoso.com"]).ok();
+    assert_eq!(active(&s), "pcsrv03.contoso.com");
+    let back = run(&s, "fail_back.rhai", &[]).ok();
+    assert!(back.stdout.contains(r#"[5] Activate ["pcsrv01.contoso.com", "pcsrv02.contoso.com"]"#), "{}", back.stdout);
+    assert_eq!(active(&s), first, "not pcsrv04, which the fail-over left inactive");
+
+    // Failed over by hand, servers switched without a deactivation on record.
+    let s = Store::demo();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{pc01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    s.c(&format!(
+        r#"set_cs_persistent_chat_active_server("{pc01}", #{{ActiveServers: #{{Replace: ["pcsrv03.contoso.com"]}}}})"#
+    ))
+    .ok();
+    let back = run(&s, "fail_back.rhai", &[]).ok();
+    assert!(
+        back.stdout
+            .contains("The servers active before the fail-over are not known (the audit trail records no deactivation"),
+        "{}",
+        back.stdout
+    );
+    assert_eq!(active(&s), "pcsrv01.contoso.com,pcsrv02.contoso.com,pcsrv04.contoso.com");
+}
+
 /// The fail-over runbook stopped after deactivating every server (a kill between its steps)
 /// and run again: it no longer takes "none active" for "all of them are the standby set" and
 /// activates all four; it refuses, changing nothing, until the servers are named, and then ends
