@@ -340,7 +340,12 @@ pub fn looks_like_powershell(src: &str) -> bool {
                 let parsed = if lexer::is_double_quote(chars[c.i]) {
                     c.double_quoted().map(|_| ())
                 } else {
-                    c.single_quoted().map(|_| ())
+                    match c.single_quoted() {
+                        // Rhai's '...' holds one character (or an escape): `'ab' + 'c'` and
+                        // `'abc'.Length` can only be PowerShell.
+                        Ok(text) if text.chars().count() != 1 && !text.starts_with('\\') => return true,
+                        other => other.map(|_| ()),
+                    }
                 };
                 if parsed.is_err() {
                     return false;

@@ -140,6 +140,8 @@ fn detection() {
         "'9' -gt 10",
         "\"a\" -like \"A*\"",
         "'{0} rooms' -f 3",
+        "'ab' + 'c'",
+        "'abc'.Length",
     ] {
         assert!(looks_like_powershell(ps), "{ps}");
     }
@@ -160,6 +162,9 @@ fn detection() {
         "5 -gt",
         "10 - x",
         "\"a\" -b",
+        "'a'",
+        "'a' == 'b'",
+        "'\\n' + \"x\"",
     ] {
         assert!(!looks_like_powershell(rhai), "{rhai}");
     }
