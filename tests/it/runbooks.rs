@@ -638,6 +638,39 @@ fn a_fail_back_restores_the_servers_active_before_the_fail_over() {
         back.stdout
     );
     assert_eq!(active(&s), "pcsrv01.contoso.com,pcsrv02.contoso.com,pcsrv04.contoso.com");
+
+    // A fail-back killed after deactivating the servers: a fail-over run then says what it is
+    // finishing, and a fail-back run again restores the servers active before the fail-over.
+    let s = Store::demo();
+    run(&s, "fail_over.rhai", &[]).ok();
+    let path = script("fail_back.rhai");
+    let killed = s
+        .command(&["run", &path, "--arg", "Pool=pc01.contoso.com"])
+        .env("PCHAT_FAULT", "failback:copied:kill")
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&killed.stderr).contains("killed at failback:copied"));
+    assert_eq!(active(&s), "");
+    let what_if = s
+        .run(&[
+            "--what-if",
+            "run",
+            &script("fail_over.rhai"),
+            "--arg",
+            "Pool=pc01.contoso.com",
+            "--arg",
+            "Servers=pcsrv01.contoso.com",
+        ])
+        .ok();
+    assert!(
+        what_if.stdout.contains("because an earlier fail-back stopped after deactivating them"),
+        "{}",
+        what_if.stdout
+    );
+    assert!(what_if.stdout.contains("run scripts/fail_back.rhai --arg Pool=pc01.contoso.com"), "{}", what_if.stdout);
+    let back = run(&s, "fail_back.rhai", &[]).ok();
+    assert!(back.stdout.contains("Verify: state Normal"), "{}", back.stdout);
+    assert_eq!(active(&s), first);
 }
 
 /// The fail-over runbook stopped after deactivating every server (a kill between its steps)
