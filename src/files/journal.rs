@@ -162,16 +162,11 @@ pub fn scan(db: &Path) -> io::Result<(Units, Units)> {
 /// middle of the write leaves a cut last name, which is not touched. Left alone while a live process
 /// still holds it (None), else the number of staged files removed.
 pub fn remove_partial(unit: &str, path: &Path) -> io::Result<Option<usize>> {
-    let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Some(0)),
-        Err(e) => return Err(e),
+    let (_held, mut bytes) = match take_over(path)? {
+        TakeOver::Missing => return Ok(Some(0)),
+        TakeOver::Live => return Ok(None),
+        TakeOver::Taken(file, bytes) => (file, bytes),
     };
-    if !file.metadata()?.is_file() || !try_lock(&file)? {
-        return Ok(None);
-    }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)?;
     // Only NUL-terminated entries are complete: drop what follows the last NUL.
     let complete = bytes.iter().rposition(|b| *b == 0).map_or(0, |at| at + 1);
     bytes.truncate(complete);
@@ -204,20 +199,44 @@ pub enum Claim {
 
 /// Take over the unit file at `path` if its process is gone.
 pub fn claim(unit: &str, path: &Path) -> io::Result<Claim> {
+    Ok(match take_over(path)? {
+        TakeOver::Missing => Claim::Missing,
+        TakeOver::Live => Claim::Live,
+        TakeOver::Taken(file, bytes) => Claim::Left(LeftUnit {
+            unit: unit.to_string(),
+            path: path.to_path_buf(),
+            staged: decode(bytes),
+            _file: file,
+        }),
+    })
+}
+
+/// What `take_over` found at a unit file's path.
+enum TakeOver {
+    /// No regular file there.
+    Missing,
+    /// A live process holds its lock.
+    Live,
+    /// Locked by this process now, with its content.
+    Taken(File, Vec<u8>),
+}
+
+/// Open a unit file (complete or half-written) and take its lock if its process is gone.
+fn take_over(path: &Path) -> io::Result<TakeOver> {
     let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Claim::Missing),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(TakeOver::Missing),
         Err(e) => return Err(e),
     };
     if !file.metadata()?.is_file() {
-        return Ok(Claim::Missing);
+        return Ok(TakeOver::Missing);
     }
     if !try_lock(&file)? {
-        return Ok(Claim::Live);
+        return Ok(TakeOver::Live);
     }
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    Ok(Claim::Left(LeftUnit { unit: unit.to_string(), path: path.to_path_buf(), staged: decode(bytes), _file: file }))
+    Ok(TakeOver::Taken(file, bytes))
 }
 
 /// Is the unit file at `path` held by a live process?

@@ -184,8 +184,7 @@ impl Staging {
         let mut staged = self.staged.borrow_mut();
         let mut out = Vec::with_capacity(staged.len());
         for s in staged.iter_mut() {
-            let dir = s.target.parent().unwrap_or(Path::new("/")).to_path_buf();
-            let name = dir.join(staged_name(&s.target, unit));
+            let (dir, name) = staged_path(&s.target, unit);
             write::name_staged(&mut s.temp, &dir, &name).map_err(|e| Error::io(&s.shown, "written", e))?;
             out.push((name, s.target.clone()));
         }
@@ -221,8 +220,15 @@ impl Staging {
     pub fn names(&self, unit: &str) -> Vec<PathBuf> {
         self.keep_last();
         let staged = self.staged.borrow();
-        staged.iter().map(|s| s.target.parent().unwrap_or(Path::new("/")).join(staged_name(&s.target, unit))).collect()
+        staged.iter().map(|s| staged_path(&s.target, unit).1).collect()
     }
+}
+
+/// The folder of `target` and the staged name of its file there for `unit` (see `staged_name`).
+fn staged_path(target: &Path, unit: &str) -> (PathBuf, PathBuf) {
+    let dir = target.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let name = dir.join(staged_name(target, unit));
+    (dir, name)
 }
 
 /// The longest part of a target's name kept in its staged name (a file name has at most 255 bytes).
