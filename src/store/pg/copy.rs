@@ -1,7 +1,8 @@
 //! The core of `pchat copy-store` (#18 step 6; docs/design/postgres-port.md §5): a whole SQLite
 //! store (the central database and every SQL instance's pool file) copied into PostgreSQL
 //! databases, then verified per table by a row count and a checksum computed identically on both
-//! sides. Not reachable from the command line yet (step 7 wires it).
+//! sides. `pchat copy-store` (src/cli/copy_store.rs) runs it; [`open_source`] opens its source
+//! without writing to it.
 //!
 //! * **Targets.** The caller names every database: the central one and, per SQL instance of the
 //!   source's topology, its pool database (`Targets::pools`, identity → connection string; an
