@@ -62,15 +62,16 @@ fn args<'a>(from: &'a str, to: &'a str, pools: &'a [String]) -> Vec<&'a str> {
     out
 }
 
-/// The rows of `table` in the SQLite file at `path`, counted independently of pchat.
+/// The rows of `table` in the SQLite file at `path`, counted independently of pchat. (Opened
+/// read-write, only read: closing the last connection removes the WAL file, as pchat's does.)
 fn sqlite_count(path: &Path, table: &str) -> u64 {
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
     conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap() as u64
 }
 
 /// The pool file of each SQL instance of the store at `central`, as its topology names it.
 fn pool_files(central: &Path) -> Vec<(String, std::path::PathBuf)> {
-    let conn = rusqlite::Connection::open_with_flags(central, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+    let conn = rusqlite::Connection::open(central).unwrap();
     let mut stmt = conn.prepare("SELECT identity, file FROM sql_instances ORDER BY identity").unwrap();
     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, central.parent().unwrap().join(r.get::<_, String>(1)?))))
         .unwrap()
@@ -120,7 +121,7 @@ fn the_demo_store_is_copied_with_counts_matching_the_source() {
             .unwrap(),
     )
     .ok();
-    assert_eq!(common::file_states(&s), before, "copy-store wrote to its source");
+    assert_unchanged(&before, &common::file_states(&s), "copy-store");
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
     assert_eq!(json.as_array().unwrap().len(), 1 + INSTANCES.len(), "{json}");
     for table in ["principals", "audit", "sql_instances", "policies"] {
@@ -156,7 +157,7 @@ fn the_demo_store_is_copied_with_counts_matching_the_source() {
     assert!(out.contains("Table") && out.contains("Rows") && out.contains("Checksum"), "{out}");
     let principals_line = out.lines().find(|l| l.split_whitespace().next() == Some("principals")).unwrap();
     assert_eq!(principals_line.split_whitespace().nth(1), Some(principals.to_string().as_str()), "{out}");
-    assert_eq!(common::file_states(&s), before, "verify-only wrote to its source");
+    assert_unchanged(&before, &common::file_states(&s), "verify-only");
 }
 
 /// A SQL instance without `--pool`: exit 2 before anything is created, every instance listed
@@ -290,22 +291,50 @@ fn sources_and_targets_copy_store_cannot_use_are_refused_clearly() {
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("cannot open the target postgres://pchat:***@127.0.0.1:1/"), "{}", run.stderr);
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
-    assert_eq!(common::file_states(&s), before);
+    assert_unchanged(&before, &common::file_states(&s), "unreachable server");
 
     // A source an older pchat wrote would be upgraded by opening it: refused, left as it was.
-    let old = demo();
-    rusqlite::Connection::open(old.db()).unwrap().execute_batch("PRAGMA user_version = 3").unwrap();
-    let before = common::file_states(&old);
-    let from = old.db().to_string_lossy().into_owned();
-    let run = copy_store(&args(&from, "postgres://pchat@127.0.0.1:1/c", &pools));
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("was written by an older pchat (schema version 3")
-            && run.stderr.contains("copy-store never writes to the store it copies"),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(common::file_states(&old), before, "the old source was changed");
+    // What opening writes: the central schema steps, the audit chain's seal of older records, a
+    // pool file's recorded identity, a pool file's schema steps.
+    let cases: [(bool, &str, &str); 4] = [
+        (false, "PRAGMA user_version = 3", "was written by an older pchat (schema version 3"),
+        (
+            false,
+            "UPDATE audit SET hash = NULL WHERE id = (SELECT max(id) FROM audit)",
+            "audit records from before the audit chain",
+        ),
+        (false, "UPDATE sql_instances SET file_id = NULL", "has not recorded the identity of the pool file of"),
+        (true, "PRAGMA user_version = 2", "was written by an older pchat (schema version 2"),
+    ];
+    for (pool, sql, words) in cases {
+        let old = demo();
+        let file = if pool { pool_files(&old.db()).remove(0).1 } else { old.db() };
+        rusqlite::Connection::open(&file).unwrap().execute_batch(sql).unwrap();
+        let before = common::file_states(&old);
+        let from = old.db().to_string_lossy().into_owned();
+        let run = copy_store(&args(&from, "postgres://pchat@127.0.0.1:1/c", &pools));
+        assert_eq!(run.code, 1, "{sql}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(words) && run.stderr.contains("copy-store never writes to the store it copies"),
+            "{sql}: {}",
+            run.stderr
+        );
+        assert_unchanged(&before, &common::file_states(&old), sql);
+    }
+}
+
+/// The files `after` differs from `before` in, named (their bytes are too long to show).
+fn assert_unchanged(
+    before: &[(String, Vec<u8>, std::time::SystemTime)],
+    after: &[(String, Vec<u8>, std::time::SystemTime)],
+    what: &str,
+) {
+    let names = |v: &[(String, Vec<u8>, std::time::SystemTime)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(before), names(after), "{what}: files made or removed");
+    for (b, a) in before.iter().zip(after) {
+        assert!(b.1 == a.1, "{what}: {} changed ({} bytes, {} before)", b.0, a.1.len(), b.1.len());
+        assert_eq!(b.2, a.2, "{what}: {} was written", b.0);
+    }
 }
 
 /// Options of scripts that copy-store does not take are usage errors.
