@@ -79,8 +79,10 @@ enum Command {
         #[arg(long)]
         plan: bool,
     },
-    /// Copy a whole SQLite store (central and pool databases) into PostgreSQL, verified by counts
-    /// and a checksum per table: `pchat copy-store --from PATH --to URL --pool INSTANCE=URL...`.
+    /// Copy a whole SQLite store (central and pool databases) into PostgreSQL, verified per table.
+    ///
+    /// Every table is compared by its row count and a checksum before anything commits; the
+    /// source is only read. Every SQL instance of the source's topology needs a --pool.
     CopyStore(copy_store::Args),
 }
 
