@@ -12,6 +12,8 @@ use crate::engine::params::Params;
 use crate::engine::{self, Budget, Options, PromptMode, Shell};
 use crate::{handlers, output, powershell, repl};
 
+mod copy_store;
+
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_TERMINATED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
@@ -77,6 +79,11 @@ enum Command {
         #[arg(long)]
         plan: bool,
     },
+    /// Copy a whole SQLite store (central and pool databases) into PostgreSQL, verified per table.
+    ///
+    /// Every table is compared by its row count and a checksum before anything commits; the
+    /// source is only read. Every SQL instance of the source's topology needs a --pool.
+    CopyStore(copy_store::Args),
 }
 
 fn data_dir() -> Option<PathBuf> {
@@ -430,6 +437,19 @@ pub fn main() -> i32 {
             return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
         }
     };
+    if let Some(Command::CopyStore(args)) = &cli.command {
+        // The copy reads the source store and writes the targets only: the options of scripts and
+        // cmdlets have no meaning for it.
+        let unused = [(cli.code.is_some(), "-c"), (cli.what_if, "--what-if"), (cli.demo, "--demo")];
+        if let Some((_, flag)) = unused.iter().find(|(given, _)| *given) {
+            eprintln!(
+                "pchat: copy-store does not take {flag} (give the store to copy with --from PATH; --verify-only compares an existing copy)"
+            );
+            return EXIT_USAGE;
+        }
+        crate::interrupt::install();
+        return copy_store::run(args, copy_store::Global { db: cli.db.as_deref(), json: cli.json });
+    }
     if cli.code.is_some() && cli.command.is_some() {
         eprintln!("pchat: -c and run cannot be used together");
         return EXIT_USAGE;
@@ -461,7 +481,7 @@ pub fn main() -> i32 {
                 return EXIT_USAGE;
             }
         },
-        None => (None, Map::new()),
+        Some(Command::CopyStore(_)) | None => (None, Map::new()),
     };
     // Runbooks and scripts on standard input may run unattended and come from someone else: they
     // open files only in their allowed folders. `-c` and the REPL are the administrator's own hand.

@@ -12,6 +12,8 @@ mod coherence;
 mod commits;
 mod confinement;
 mod content;
+#[cfg(unix)]
+mod copy_store;
 mod demo;
 mod endpoints;
 mod examples;

@@ -1,7 +1,8 @@
 //! The core of `pchat copy-store` (#18 step 6; docs/design/postgres-port.md §5): a whole SQLite
 //! store (the central database and every SQL instance's pool file) copied into PostgreSQL
 //! databases, then verified per table by a row count and a checksum computed identically on both
-//! sides. Not reachable from the command line yet (step 7 wires it).
+//! sides. `pchat copy-store` (src/cli/copy_store.rs) runs it; [`open_source`] opens its source
+//! without writing to it.
 //!
 //! * **Targets.** The caller names every database: the central one and, per SQL instance of the
 //!   source's topology, its pool database (`Targets::pools`, identity → connection string; an
@@ -24,14 +25,16 @@
 //!   or nothing commits. [`verify`] repeats the comparison against the committed targets.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
 use anyhow::{Context, anyhow, bail};
 use sha2::{Digest, Sha256};
 
 use crate::store::Store;
 use crate::store::db::{Begin, Db, Value, params_from_iter};
+use crate::store::dialect;
 use crate::store::route::Target;
-use crate::store::schema::Database;
+use crate::store::schema::{self, Database};
 
 use super::shown_url;
 
@@ -146,6 +149,71 @@ struct Job<'a> {
 /// commit; the verified tables. On any error nothing is committed on the central target.
 pub fn copy_store(source: &Store, targets: &Targets) -> anyhow::Result<Vec<TableSum>> {
     copy_store_with(source, targets, Load::Copy)
+}
+
+/// The SQLite store at `path`, opened to be copied. `Store::open` writes to an older store
+/// (it applies the schema steps it has not seen, seals audit records from before the audit
+/// chain, and a pool file's first use records its identity or upgrades it): copy-store never
+/// writes to the store it copies, so such a store is refused, with how to upgrade it first. A
+/// missing file is refused too (`Store::open` would create an empty store).
+pub fn open_source(path: &Path) -> anyhow::Result<Store> {
+    let shown = path.display();
+    let meta = std::fs::metadata(path).with_context(|| format!("there is no store at {shown}"))?;
+    if !meta.is_file() || meta.len() == 0 {
+        bail!("{shown} is not a store (not a SQLite database file pchat wrote)");
+    }
+    let upgrade = |why: String| {
+        anyhow!(
+            "{why}; opening it would upgrade it, and copy-store never writes to the store it copies: upgrade it first by using it once with this pchat (`pchat --db {shown} -c 'get_cs_persistent_chat_room().len()'`), then copy it"
+        )
+    };
+    {
+        let db = Db::open_sqlite_existing(path).with_context(|| format!("cannot open the store {shown}"))?;
+        let steps = schema::sqlite_steps(Database::Central).len() as i64;
+        let version: i64 = db
+            .query_row(dialect::SCHEMA_VERSION, (), |r| r.get(0))
+            .with_context(|| format!("{shown} is not a store (not a SQLite database)"))?;
+        if version == 0 {
+            bail!("{shown} is not a store (no pchat schema in it)");
+        }
+        if version < steps {
+            return Err(upgrade(format!(
+                "the store {shown} was written by an older pchat (schema version {version}; this pchat's is {steps})"
+            )));
+        }
+        // A newer schema: `Store::open` refuses it before writing anything, saying so.
+        if version == steps {
+            let unchained: bool =
+                db.query_row("SELECT EXISTS(SELECT 1 FROM audit WHERE hash IS NULL)", (), |r| r.get(0))?;
+            if unchained {
+                return Err(upgrade(format!("the store {shown} holds audit records from before the audit chain")));
+            }
+            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let files: Vec<(String, String, Option<String>)> = db
+                .prepare("SELECT identity, file, file_id FROM sql_instances ORDER BY identity")?
+                .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?;
+            let pool_steps = schema::sqlite_steps(Database::Pool).len() as i64;
+            for (identity, file, file_id) in files {
+                let file = dir.join(file);
+                if file_id.is_none() && file.is_file() {
+                    return Err(upgrade(format!(
+                        "the store {shown} has not recorded the identity of the pool file of {identity} yet"
+                    )));
+                }
+                // A file that cannot be opened or read is reported when the store attaches it.
+                let Ok(pool) = Db::open_sqlite_existing(&file) else { continue };
+                let Ok(version) = pool.query_row(dialect::SCHEMA_VERSION, (), |r| r.get::<i64>(0)) else { continue };
+                if version > 0 && version < pool_steps {
+                    return Err(upgrade(format!(
+                        "the pool file {} of {identity} was written by an older pchat (schema version {version}; this pchat's is {pool_steps})",
+                        file.display()
+                    )));
+                }
+            }
+        }
+    }
+    Store::open(path)
 }
 
 /// How rows are written to a target. `Copy` is what `copy_store` uses: about 1.25× the rows per

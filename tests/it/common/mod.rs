@@ -5,6 +5,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+#[cfg(unix)]
+pub mod pg;
+
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// `pchat` with the SQL inventory check on: a debug build aborts on a SQL text that

@@ -1,0 +1,356 @@
+//! `pchat copy-store` (docs/command-line.md): a SQLite store copied into PostgreSQL through the
+//! built binary. Tests that copy need the throwaway server (common::pg); those that are refused
+//! before any server is reached run without one.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::OnceLock;
+
+use crate::common::pg::{Server, connect, database_name};
+use crate::common::{self, Run, Store};
+
+/// A room with a non-ASCII name and description, made in the source before it is copied.
+const ROOM: &str = "Zürich 会議 ✓";
+const DESCRIPTION: &str = "Ünïcödé — ελληνικά";
+const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
+
+/// The demo store as `pchat --demo --db <tmp>` makes it, plus [`ROOM`] (made once, then copied:
+/// every test gets its own store, at `pchat.db` of its folder).
+fn demo() -> Store {
+    static TEMPLATE: OnceLock<Store> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let s = Store::empty();
+            let code = format!(
+                "new_cs_persistent_chat_room(#{{Name: {ROOM:?}, Description: {DESCRIPTION:?}, PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Projects\"}}); 1"
+            );
+            s.run(&["--demo", "-c", &code]).ok();
+            s
+        })
+        .copy()
+}
+
+/// `pchat copy-store ARGS` (no `--db`). The SQL inventory check is off: copy-store's own
+/// statements (reads of every source table, DDL and COPY on the targets) are the port's, run on
+/// the backend they are written for and proven by these tests, not store statements to prepare
+/// on PostgreSQL (src/store/db/inventory.rs).
+fn copy_store(args: &[&str]) -> Run {
+    let out = common::pchat()
+        .arg("copy-store")
+        .args(args)
+        .env_remove("PCHAT_SQL_INVENTORY")
+        .env_remove("PCHAT_DB")
+        .current_dir(common::ROOT)
+        .stdin(Stdio::null())
+        .output()
+        .expect("pchat runs");
+    Run::from(out)
+}
+
+/// `--pool` flags for every instance of the demo, new databases named after `tag`.
+fn pool_flags(server: &Server, tag: &str) -> Vec<String> {
+    INSTANCES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("--pool={n}={}", server.missing_database(&format!("{tag}_p{i}"))))
+        .collect()
+}
+
+fn args<'a>(from: &'a str, to: &'a str, pools: &'a [String]) -> Vec<&'a str> {
+    let mut out = vec!["--from", from, "--to", to];
+    out.extend(pools.iter().map(String::as_str));
+    out
+}
+
+/// The rows of `table` in the SQLite file at `path`, counted independently of pchat. (Opened
+/// read-write, only read: closing the last connection removes the WAL file, as pchat's does.)
+fn sqlite_count(path: &Path, table: &str) -> u64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0)).unwrap() as u64
+}
+
+/// The pool file of each SQL instance of the store at `central`, as its topology names it.
+fn pool_files(central: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let conn = rusqlite::Connection::open(central).unwrap();
+    let mut stmt = conn.prepare("SELECT identity, file FROM sql_instances ORDER BY identity").unwrap();
+    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, central.parent().unwrap().join(r.get::<_, String>(1)?))))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// The `Rows` of `table` in the JSON report's database `role`/`instance`.
+fn reported(json: &serde_json::Value, instance: Option<&str>, table: &str) -> u64 {
+    let db = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["SqlInstance"].as_str() == instance)
+        .unwrap_or_else(|| panic!("no database of {instance:?} in {json}"));
+    db["Tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["Table"] == table)
+        .unwrap_or_else(|| panic!("no table {table} in {db}"))["Rows"]
+        .as_u64()
+        .unwrap()
+}
+
+/// The demo store copied: exit 0, every database's tables reported with the counts the source
+/// files hold (counted here with rusqlite), the non-ASCII room arrived as it was, the source is
+/// unchanged, and `--verify-only` agrees afterwards (as a table without `--json`).
+#[test]
+fn the_demo_store_is_copied_with_counts_matching_the_source() {
+    let Some(server) = Server::shared("the_demo_store_is_copied_with_counts_matching_the_source") else { return };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database("copied_central");
+    let pools = pool_flags(server, "copied");
+    let before = common::file_states(&s);
+    // `--json` is global: it may come before the command or, as here, among its options.
+    let run = common::Run::from(
+        common::pchat()
+            .arg("--json")
+            .arg("copy-store")
+            .args(args(&from, &central, &pools))
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert_unchanged(&before, &common::file_states(&s), "copy-store");
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    assert_eq!(json.as_array().unwrap().len(), 1 + INSTANCES.len(), "{json}");
+    for table in ["principals", "audit", "sql_instances", "policies"] {
+        assert_eq!(reported(&json, None, table), sqlite_count(&s.db(), table), "central {table}");
+    }
+    let files = pool_files(&s.db());
+    assert_eq!(files.len(), INSTANCES.len());
+    for (instance, file) in &files {
+        for table in ["rooms", "messages", "categories"] {
+            assert_eq!(reported(&json, Some(instance), table), sqlite_count(file, table), "{instance} {table}");
+        }
+    }
+    assert!(reported(&json, Some(INSTANCES[0]), "messages") > 0);
+    // The passwordless URLs are reported as given; every table has a checksum.
+    for db in json.as_array().unwrap() {
+        for t in db["Tables"].as_array().unwrap() {
+            assert_eq!(t["Checksum"].as_str().unwrap().len(), 32, "{t}");
+        }
+    }
+    // The non-ASCII room, in the pool database of pc01's SQL instance.
+    let pool = pools[0].split_once(&format!("{}=", INSTANCES[0])).unwrap().1;
+    let row = connect(pool).query_one("SELECT name, description FROM rooms WHERE name = $1", &[&ROOM]).unwrap();
+    assert_eq!((row.get::<_, String>(0), row.get::<_, String>(1)), (ROOM.to_string(), DESCRIPTION.to_string()));
+    let principals: i64 = connect(&central).query_one("SELECT count(*) FROM principals", &[]).unwrap().get(0);
+    assert_eq!(principals as u64, sqlite_count(&s.db(), "principals"));
+
+    // Verified again, as tables (one per database, the central one first).
+    let verified = copy_store(&[&["--verify-only"], &args(&from, &central, &pools)[..]].concat()).ok();
+    let out = &verified.stdout;
+    let heading = |h: &str| out.find(h).unwrap_or_else(|| panic!("no {h:?} in\n{out}"));
+    assert!(heading("Central database: ") < heading("Pool database of sql01.contoso.com\\rtc: "), "{out}");
+    heading("Pool database of sql03.contoso.com\\rtc: ");
+    assert!(out.contains("Table") && out.contains("Rows") && out.contains("Checksum"), "{out}");
+    let principals_line = out.lines().find(|l| l.split_whitespace().next() == Some("principals")).unwrap();
+    assert_eq!(principals_line.split_whitespace().nth(1), Some(principals.to_string().as_str()), "{out}");
+    assert_unchanged(&before, &common::file_states(&s), "verify-only");
+}
+
+/// A SQL instance without `--pool`: exit 2 before anything is created, every instance listed
+/// with a ready-to-edit example of the flags; an instance the topology lacks: exit 2 with the
+/// closest name. Passwords are never shown.
+#[test]
+fn missing_or_unknown_pool_targets_are_refused_before_anything_is_created() {
+    let Some(server) = Server::shared("missing_or_unknown_pool_targets_are_refused_before_anything_is_created") else {
+        return;
+    };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let tag = format!("unnamed_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let central = server.url_of(&format!("pchat_{tag}_central")).replacen("://pchat@", "://pchat:s3cret@", 1);
+    let one = [format!("--pool={}={}", INSTANCES[1], server.url_of(&format!("pchat_{tag}_given")))];
+    let run = copy_store(&args(&from, &central, &one));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let err = &run.stderr;
+    assert!(err.contains("2 of 3 have none"), "{err}");
+    assert!(
+        err.contains(&format!("{}: missing", INSTANCES[0])) && err.contains(&format!("{}: missing", INSTANCES[2])),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{}: --pool postgres://", INSTANCES[1])), "{err}");
+    // The example: the given target kept, the others suggested from --to's database name.
+    assert!(err.contains(&format!("--pool '{}=postgres://pchat:***@", INSTANCES[0])), "{err}");
+    assert!(err.contains(&format!("/pchat_{tag}_central_sql01_contoso_com_rtc'")), "{err}");
+    assert!(err.contains(&format!("/pchat_{tag}_given'")), "{err}");
+    assert!(!err.contains("s3cret"), "a password was shown: {err}");
+    assert!(server.databases_named(&format!("pchat_{tag}")).is_empty(), "a refused copy created a database");
+
+    let unknown = [format!("--pool=sql04.contoso.com\\rtc={}", server.url_of(&format!("pchat_{tag}_x")))];
+    let run = copy_store(&args(&from, &central, &unknown));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("has no SQL instance sql04.contoso.com\\rtc; did you mean sql0"), "{}", run.stderr);
+    assert!(server.databases_named(&format!("pchat_{tag}")).is_empty());
+
+    // Without --from, the store of --db.
+    let run = Run::from(
+        common::pchat()
+            .args(["--db", &from, "copy-store", "--to", &central])
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("3 of 3 have none"), "{}", run.stderr);
+}
+
+/// A target that holds rows is refused (exit 1) and left as it was; the other targets of the
+/// call are not created.
+#[test]
+fn a_non_empty_target_is_refused_and_left_unchanged() {
+    let Some(server) = Server::shared("copy_store: a_non_empty_target_is_refused_and_left_unchanged") else { return };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database("full_central");
+    let pools = pool_flags(server, "full");
+    copy_store(&args(&from, &central, &pools)).ok();
+    let count = || connect(&central).query_one("SELECT count(*) FROM principals", &[]).unwrap().get::<_, i64>(0);
+    let before = count();
+    // A new room in the source, then the same central target with new pool targets.
+    s.c("new_cs_persistent_chat_room(#{Name: \"After\", PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Projects\"})").ok();
+    let fresh = pool_flags(server, "full_again");
+    let run = copy_store(&args(&from, &central, &fresh));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is not empty (the table") && run.stderr.contains("nothing was copied"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(count(), before);
+    for flag in &fresh {
+        let name = database_name(flag);
+        assert!(server.databases_named(&name).is_empty(), "a refused copy created {name}");
+    }
+    // The copy still verifies against what it was copied from... which has changed since:
+    // verification names the table that differs and exits 1.
+    let run = copy_store(&[&["--verify-only"], &args(&from, &central, &pools)[..]].concat());
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("verification failed for the table"), "{}", run.stderr);
+}
+
+/// Refusals before any server is reached: a `--from` that does not exist (no file made), a
+/// PostgreSQL `--from` (copying out is not built), a `--to` that is not a PostgreSQL connection
+/// string, a source of an older schema (never upgraded by a copy), and an unreachable server
+/// (exit 1, its password not shown).
+#[test]
+fn sources_and_targets_copy_store_cannot_use_are_refused_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nowhere").join("store.db");
+    let missing = missing.to_string_lossy();
+    let run = copy_store(&["--from", &missing, "--to", "postgres://pchat@127.0.0.1:1/x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("there is no store at") && run.stderr.contains("creates none"), "{}", run.stderr);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a missing --from made a file or folder");
+
+    let run = copy_store(&["--from", "postgres://pchat:s3cret@db1/chat", "--to", "postgres://pchat@127.0.0.1:1/x"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("copying out of PostgreSQL is not supported yet"), "{}", run.stderr);
+    assert!(run.stderr.contains("copies a SQLite store into PostgreSQL"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    for (to, words) in [
+        ("backup.db", "copying into a SQLite file is not supported"),
+        ("postgres://pchat@db1:notaport/x", "is not a PostgreSQL connection string"),
+        ("postgres://pchat@db1", "names no database"),
+    ] {
+        let run = copy_store(&["--from", &from, "--to", to]);
+        assert_eq!(run.code, 2, "{to}: {}", run.stderr);
+        assert!(run.stderr.contains(words), "{to}: {}", run.stderr);
+    }
+    let run = copy_store(&["--from", &from, "--to", "postgres://pchat@127.0.0.1:1/x", "--pool", "no-equals-sign"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("expected INSTANCE=URL"), "{}", run.stderr);
+    let run = copy_store(&["--from", &from]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    // Every target given, the server unreachable: a terminating error, no password shown.
+    let pools: Vec<String> = INSTANCES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| format!("--pool={n}=postgres://pchat:s3cret@127.0.0.1:1/p{i}"))
+        .collect();
+    let before = common::file_states(&s);
+    let run = copy_store(&args(&from, "postgres://pchat:s3cret@127.0.0.1:1/c", &pools));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot open the target postgres://pchat:***@127.0.0.1:1/"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert_unchanged(&before, &common::file_states(&s), "unreachable server");
+
+    // A source an older pchat wrote would be upgraded by opening it: refused, left as it was.
+    // What opening writes: the central schema steps, the audit chain's seal of older records, a
+    // pool file's recorded identity, a pool file's schema steps.
+    let cases: [(bool, &str, &str); 4] = [
+        (false, "PRAGMA user_version = 3", "was written by an older pchat (schema version 3"),
+        (
+            false,
+            "UPDATE audit SET hash = NULL WHERE id = (SELECT max(id) FROM audit)",
+            "audit records from before the audit chain",
+        ),
+        (false, "UPDATE sql_instances SET file_id = NULL", "has not recorded the identity of the pool file of"),
+        (true, "PRAGMA user_version = 2", "was written by an older pchat (schema version 2"),
+    ];
+    for (pool, sql, words) in cases {
+        let old = demo();
+        let file = if pool { pool_files(&old.db()).remove(0).1 } else { old.db() };
+        rusqlite::Connection::open(&file).unwrap().execute_batch(sql).unwrap();
+        let before = common::file_states(&old);
+        let from = old.db().to_string_lossy().into_owned();
+        let run = copy_store(&args(&from, "postgres://pchat@127.0.0.1:1/c", &pools));
+        assert_eq!(run.code, 1, "{sql}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(words) && run.stderr.contains("copy-store never writes to the store it copies"),
+            "{sql}: {}",
+            run.stderr
+        );
+        assert_unchanged(&before, &common::file_states(&old), sql);
+    }
+}
+
+/// The files `after` differs from `before` in, named (their bytes are too long to show).
+fn assert_unchanged(
+    before: &[(String, Vec<u8>, std::time::SystemTime)],
+    after: &[(String, Vec<u8>, std::time::SystemTime)],
+    what: &str,
+) {
+    let names = |v: &[(String, Vec<u8>, std::time::SystemTime)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(before), names(after), "{what}: files made or removed");
+    for (b, a) in before.iter().zip(after) {
+        assert!(b.1 == a.1, "{what}: {} changed ({} bytes, {} before)", b.0, a.1.len(), b.1.len());
+        assert_eq!(b.2, a.2, "{what}: {} was written", b.0);
+    }
+}
+
+/// Options of scripts that copy-store does not take are usage errors.
+#[test]
+fn copy_store_takes_no_script_options() {
+    for extra in [&["-c", "1"][..], &["--what-if"], &["--demo"]] {
+        let run = Run::from(
+            common::pchat()
+                .args(extra)
+                .args(["copy-store", "--from", "x.db", "--to", "postgres://h/x"])
+                .env_remove("PCHAT_DB")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
+        assert!(run.stderr.contains("copy-store does not take"), "{extra:?}: {}", run.stderr);
+    }
+}
