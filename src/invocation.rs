@@ -286,6 +286,9 @@ pub struct Ctx<'a> {
     pub user_scope: UserScope,
     /// Non-terminating errors of a call that also returns its objects (written after it).
     pub reported: Vec<CmdletError>,
+    /// A confirmation prompt was shown and answered: the engine does not run this call again
+    /// after a lost race (engine/retry.rs `after_prompt`).
+    pub prompted: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -524,6 +527,7 @@ impl<'a> Ctx<'a> {
                 .terminating())
             }
             PromptMode::Interactive => {
+                self.prompted = true;
                 let mut err = std::io::stderr();
                 let _ = writeln!(err, "\nConfirm");
                 if let Some(s) = situation {
