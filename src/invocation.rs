@@ -278,7 +278,9 @@ pub struct Ctx<'a> {
     pub confinement: Option<Rc<Confinement>>,
     /// When the run's time budget ends, and its length in seconds (None: no time budget).
     pub deadline: Option<(std::time::Instant, u64)>,
-    /// Where files wait for the commit of an atomic run or a plan (None: written at once).
+    /// Where files wait for the commit of an atomic run or a plan, or of the call's own
+    /// transaction (placed just before it commits: a failed attempt's are dropped, see
+    /// engine/invoke.rs). None: written at once.
     pub staging: Option<Rc<crate::files::Staging>>,
     /// What the acting identity may do (checked for the cmdlet before the handler runs).
     pub grants: Rc<Grants>,

@@ -266,7 +266,7 @@ fn finish(s: &Session, staging: &crate::files::Staging) -> Result<(), CmdletErro
 /// Put the files the attempt wrote in place. A file that cannot be placed fails the call (its
 /// transaction is then rolled back): its temporary file is removed.
 fn place(staging: &crate::files::Staging) -> Result<(), CmdletError> {
-    let mut unplaced = staging.place().into_iter();
+    let mut unplaced = staging.place_call().into_iter();
     let Some(first) = unplaced.next() else { return Ok(()) };
     for u in std::iter::once(&first).chain(unplaced.as_slice()) {
         if let Some(kept) = &u.kept {
@@ -428,6 +428,9 @@ fn run_one(
         let staging = Rc::new(crate::files::Staging::new());
         match attempt(s, handler, bound, sticky, &mut tried, Some(staging)) {
             Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
+                if super::unit::own_commit(bound.cmdlet) {
+                    return Err(retry::own_commit());
+                }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None)?;
             }
             outcome => {
@@ -546,7 +549,7 @@ fn attempt(
     }
     match result {
         Ok(out) if !what_if => {
-            if nested {
+            let Some(files) = &own else {
                 s.store.release_savepoint()?;
                 if let Some(files) = &item_files {
                     files.close_block();
@@ -555,8 +558,8 @@ fn attempt(
                     s.done.pending(cmdlet.name);
                 }
                 return Ok(out);
-            }
-            finish(s, own.as_deref().unwrap_or(&crate::files::Staging::new()))?;
+            };
+            finish(s, files)?;
             if changed {
                 s.done.committed(cmdlet.name);
             }

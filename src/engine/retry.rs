@@ -109,6 +109,16 @@ pub fn after_prompt() -> CmdletError {
     .terminating()
 }
 
+/// What a cmdlet that manages its own files or locks (Publish-CsTopology, a repair, a
+/// fail-over) ends with when it loses the race: what it did outside the transaction cannot be
+/// undone, so it is not run again on its own; its changes to the store were rolled back.
+pub fn own_commit() -> CmdletError {
+    CmdletError::invalid_operation(
+        "another session changed the same objects at the same time; this cmdlet is not run again automatically (it manages files or locks outside the store's transaction): its changes to the store were rolled back: run it again",
+    )
+    .terminating()
+}
+
 /// What a call inside an atomic run or a plan ends with when it loses the race: the unit's
 /// transaction spans the whole runbook, whose own effects (what it printed) cannot be undone, so
 /// it is not run again; the unit is rolled back.
@@ -181,5 +191,6 @@ mod tests {
         assert!(e.message.contains("run it again") && !e.message.contains("40001"));
         assert!(after_prompt().message.contains("nothing was changed"));
         assert!(in_unit(false).message.contains("atomic run"));
+        assert!(own_commit().terminating && own_commit().message.contains("run it again"));
     }
 }

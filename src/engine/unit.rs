@@ -46,6 +46,12 @@ const OWN_COMMIT: &[(&str, &str, bool)] = &[
     ("Set-CsPersistentChatState", "it fails a pool over or back, which must be committed on its own", false),
 ];
 
+/// Whether the cmdlet manages its own files or locks (see `OWN_COMMIT`): what it did outside the
+/// transaction cannot be undone, so it is not run again after a lost race either (invoke.rs).
+pub fn own_commit(cmdlet: &Cmdlet) -> bool {
+    OWN_COMMIT.iter().any(|(name, _, _)| *name == cmdlet.name)
+}
+
 /// A terminating error for a cmdlet that cannot run inside the session's unit, if it is one.
 pub fn refusal(s: &Session, cmdlet: &Cmdlet, what_if: bool) -> Option<CmdletError> {
     let unit = s.unit.as_ref()?;
