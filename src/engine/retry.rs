@@ -1,7 +1,8 @@
 //! Running a call again when its transaction lost a race with another session
-//! (docs/design/postgres-port.md §4, docs/concurrency.md): which failures are retried, how long to
-//! wait between attempts, and what the user reads when the attempts run out. The loop itself is
-//! in invoke.rs, at the invocation boundary: a handler never retries.
+//! (docs/design/postgres-port.md §4; for users, docs/atomic-and-plan.md, "Concurrent changes"):
+//! which failures are retried, how long to wait between attempts, and what the user reads when
+//! the attempts run out. The loop itself is in invoke.rs, at the invocation boundary: a handler
+//! never retries.
 
 use std::time::Duration;
 
@@ -38,16 +39,22 @@ pub struct Backoff {
 }
 
 impl Backoff {
-    /// Seeded from the clock and the process id: no two processes draw the same waits, and no
-    /// dependency is needed for a few random bits.
+    /// Seeded at the first failure (every call makes one; few ever wait), from the clock and the
+    /// process id: no two processes draw the same waits, and no dependency is needed for a few
+    /// random bits.
     pub fn new() -> Backoff {
+        Backoff { failed: 0, state: 0 }
+    }
+
+    fn seed() -> u64 {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        Backoff::seeded(nanos ^ (u64::from(std::process::id()) << 32))
+        nanos ^ (u64::from(std::process::id()) << 32)
     }
 
+    #[cfg(test)]
     fn seeded(seed: u64) -> Backoff {
         // xorshift must not start from 0 (it would stay there).
         Backoff { failed: 0, state: seed | 1 }
@@ -71,6 +78,9 @@ impl Backoff {
 
     /// xorshift64: plenty for spreading waits.
     fn random(&mut self) -> u64 {
+        if self.state == 0 {
+            self.state = Backoff::seed() | 1;
+        }
         let mut x = self.state;
         x ^= x << 13;
         x ^= x >> 7;
@@ -169,6 +179,13 @@ mod tests {
         let mut b = Backoff::seeded(7);
         let waits: Vec<Duration> = (0..3).map(|_| b.next_delay()).collect();
         assert!(waits[0] <= FIRST_DELAY && waits[2] >= FIRST_DELAY * 2);
+    }
+
+    #[test]
+    fn an_unseeded_backoff_seeds_itself() {
+        let mut b = Backoff::new();
+        let d = b.next_delay();
+        assert!(d >= FIRST_DELAY / 2 && d <= FIRST_DELAY);
     }
 
     #[test]

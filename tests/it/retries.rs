@@ -1,6 +1,7 @@
 //! A call whose transaction loses a race with another session is run again from its start, and
-//! the user sees one run of it (docs/concurrency.md). On SQLite the races are injected
-//! (`PCHAT_FAULT=<step>:conflict:<N>`: the step fails its first N times in the process).
+//! the user sees one run of it (docs/atomic-and-plan.md, "Concurrent changes"). On SQLite the
+//! races are injected (`PCHAT_FAULT=<step>:conflict:<N>`: the step fails its first N times in the
+//! process).
 
 use crate::common;
 use std::path::Path;
@@ -230,5 +231,28 @@ fn sqlite_busy_is_not_retried() {
     assert_eq!(run.code, 3, "{}", run.stderr);
     let line = common::single_error_line(&run);
     assert!(line.starts_with("Set-CsPersistentChatRoom: InvalidOperation: store error: "), "{line}");
+    assert_eq!(s.dump(), before);
+}
+
+#[test]
+fn a_call_that_prompted_is_not_run_again_and_changes_nothing() {
+    let s = store();
+    let before = s.dump();
+    let code = r#"set_cs_persistent_chat_room("pc01.contoso.com\\R0", #{Description: "asked", Confirm: true}); print("after")"#;
+    let mut t =
+        crate::interrupts::Terminal::start_with(&s, &["-c", code], &[("PCHAT_FAULT", "before-commit:conflict:1")]);
+    t.until_prompt();
+    t.answer("y\n");
+    let run = t.finish();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stderr.matches("Are you sure you want to perform this action?").count(), 1, "asked once");
+    assert!(
+        run.stderr.contains(
+            "Set-CsPersistentChatRoom: InvalidOperation: another session changed the same objects at the same time, after the confirmation was answered; nothing was changed: run it again"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stdout.contains("after"));
     assert_eq!(s.dump(), before);
 }
