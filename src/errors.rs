@@ -53,12 +53,33 @@ pub struct CmdletError {
     /// The operator answered No at a confirmation prompt: the object is skipped, as in
     /// PowerShell, with no error record and no effect on the exit code.
     pub declined: bool,
+    /// The store failed because another session changed the same rows at the same time: the
+    /// call may be run again from its start (see engine/retry.rs). Set from the store's error
+    /// kind (`From<DbError>`), never shown.
+    pub transient: Option<Transient>,
+}
+
+/// Why a store failure may go away when the call is run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// A serialization failure or a deadlock (PostgreSQL 40001, 40P01).
+    Conflict,
+    /// Another writer held a lock past the wait allowed (PostgreSQL 55P03, SQLite's busy timeout).
+    LockTimeout,
 }
 
 impl CmdletError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         let terminating = matches!(kind, ErrorKind::ParameterBinding | ErrorKind::AmbiguousParameterSet);
-        CmdletError { kind, message: message.into(), terminating, cmdlet: "", target: None, declined: false }
+        CmdletError {
+            kind,
+            message: message.into(),
+            terminating,
+            cmdlet: "",
+            target: None,
+            declined: false,
+            transient: None,
+        }
     }
 
     pub fn terminating(mut self) -> Self {

@@ -278,7 +278,9 @@ pub struct Ctx<'a> {
     pub confinement: Option<Rc<Confinement>>,
     /// When the run's time budget ends, and its length in seconds (None: no time budget).
     pub deadline: Option<(std::time::Instant, u64)>,
-    /// Where files wait for the commit of an atomic run or a plan (None: written at once).
+    /// Where files wait for the commit of an atomic run or a plan, or of the call's own
+    /// transaction (placed just before it commits: a failed attempt's are dropped, see
+    /// engine/invoke.rs). None: written at once.
     pub staging: Option<Rc<crate::files::Staging>>,
     /// What the acting identity may do (checked for the cmdlet before the handler runs).
     pub grants: Rc<Grants>,
@@ -286,6 +288,9 @@ pub struct Ctx<'a> {
     pub user_scope: UserScope,
     /// Non-terminating errors of a call that also returns its objects (written after it).
     pub reported: Vec<CmdletError>,
+    /// A confirmation prompt was shown and answered: the engine does not run this call again
+    /// after a lost race (engine/retry.rs `after_prompt`).
+    pub prompted: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -524,6 +529,7 @@ impl<'a> Ctx<'a> {
                 .terminating())
             }
             PromptMode::Interactive => {
+                self.prompted = true;
                 let mut err = std::io::stderr();
                 let _ = writeln!(err, "\nConfirm");
                 if let Some(s) = situation {

@@ -1,9 +1,11 @@
 //! Running one cmdlet call: split the Rhai arguments into pipeline input, positional and named
 //! arguments; bind; run the handler once per pipeline item, each in its own transaction.
 
+use std::rc::Rc;
+
 use rhai::{Array, Dynamic, EvalAltResult, Map, Position};
 
-use super::Session;
+use super::{Session, retry};
 use crate::binder::{self, Call, ErrorAction};
 use crate::catalog::{Cmdlet, ObjType, Output};
 use crate::errors::CmdletError;
@@ -65,55 +67,225 @@ pub fn invoke(
         Some(v) => v.into_iter().map(Some).collect(),
         None => vec![None],
     };
-    let mut results = Vec::new();
-    let mut sticky = Sticky::default();
     // A piped call runs in one transaction with a savepoint per item: each item is still all or
     // nothing, but 100,000 piped users do not pay 100,000 commits. Topology changes re-attach pool
     // databases after each commit, so they keep one transaction per item. Inside an atomic run or
     // a plan every item is already a savepoint of the unit's transaction.
     let batch = inputs.len() > 1 && cmdlet.noun != crate::catalog::Noun::Topology && !s.store.in_transaction();
-    if batch {
-        if let Err(mut e) = begin(&s.store, !cmdlet.is_read_only()) {
-            e.cmdlet = cmdlet.name;
-            return Err(throw(&e));
-        }
-        if let Err(mut e) = check_loaded(&s.store, cmdlet, None) {
-            s.store.rollback();
-            e.cmdlet = cmdlet.name;
-            s.errors.push(e.clone());
-            return Err(throw(&e));
-        }
+    let results = if batch {
+        run_batch(&mut s, cmdlet, handler, &prepared, &inputs)
+    } else {
+        run_each(&mut s, cmdlet, handler, &prepared, &inputs)
     }
-    let outcome = run_items(&mut s, cmdlet, handler, &prepared, inputs, &mut sticky, &mut results);
-    if batch {
-        // Items done before a stop (terminating error, Ctrl-C) stay done, as in PowerShell.
-        let what_if = prepared.common.what_if || s.what_if;
-        let committed = if what_if {
-            s.store.rollback();
-            s.done.drop_pending();
-            Ok(())
-        } else {
-            let committed = s.store.commit();
-            if committed.is_ok() {
-                s.done.commit_pending();
-            }
-            committed
-        };
-        if let Err(e) = committed {
-            s.store.rollback();
-            s.done.drop_pending();
-            let mut e = CmdletError::from(e).terminating();
-            e.cmdlet = cmdlet.name;
-            return Err(throw(&e));
-        }
-    }
-    outcome?;
+    .map_err(|e| {
+        s.errors.push(e.clone());
+        throw(&e)
+    })?;
     if let Err(mut e) = check_loaded(&s.store, cmdlet, Some(&results)) {
         e.cmdlet = cmdlet.name;
         s.errors.push(e.clone());
         return Err(throw(&e));
     }
     Ok(shape(cmdlet.output, piped, results))
+}
+
+/// What a call on one object does besides its rows, held until its transaction commits: a
+/// failed attempt's are dropped with its rows (see `run_one`), so an error is printed once.
+#[derive(Default)]
+struct Effects {
+    /// Non-terminating errors (the cmdlet named), with the action that says whether to print them.
+    reported: Vec<(CmdletError, ErrorAction)>,
+    /// Caller variables (`-OutLoggerVariable`), in the order set.
+    variables: Vec<(String, Dynamic)>,
+    /// A confirmation prompt was answered.
+    prompted: bool,
+}
+
+impl Effects {
+    /// The attempt counts: print and record its errors, hand its variables to the script.
+    fn settle(self, s: &mut Session) {
+        s.out_variables.publish(self.variables);
+        for (e, action) in self.reported {
+            s.report(e, action);
+        }
+    }
+}
+
+/// The items of a call that is not piped in a transaction of its own: each item in its own
+/// transaction (`run_one` retries it), or each a savepoint of an open atomic run or plan. The
+/// results, or the terminating error that stopped the call (the cmdlet named).
+fn run_each(
+    s: &mut Session,
+    cmdlet: &'static Cmdlet,
+    handler: Handler,
+    prepared: &binder::Prepared,
+    inputs: &[Option<Dynamic>],
+) -> Result<Vec<Dynamic>, CmdletError> {
+    let mut results = Vec::new();
+    let mut sticky = Sticky::default();
+    let mut effects = Effects::default();
+    // Each item has committed (or is in the unit) by the time the next starts: settle as we go.
+    let outcome = run_items(s, cmdlet, handler, prepared, inputs, &mut sticky, &mut results, &mut effects, true);
+    effects.settle(s);
+    outcome.map(|()| results)
+}
+
+/// A piped call: every item in one transaction, a savepoint each. When that transaction loses a
+/// race with another session the whole call runs again, from `begin`, with what the failed
+/// attempt did outside the database (results, errors, prompts' sticky answers, files, the
+/// statement's done-bookkeeping) dropped; see `retry`.
+fn run_batch(
+    s: &mut Session,
+    cmdlet: &'static Cmdlet,
+    handler: Handler,
+    prepared: &binder::Prepared,
+    inputs: &[Option<Dynamic>],
+) -> Result<Vec<Dynamic>, CmdletError> {
+    let mut backoff = retry::Backoff::new();
+    loop {
+        let mut results = Vec::new();
+        let mut effects = Effects::default();
+        let staging = Rc::new(crate::files::Staging::new());
+        s.call_staging = Some(staging.clone());
+        let outcome = batch_attempt(s, cmdlet, handler, prepared, inputs, &staging, &mut results, &mut effects);
+        s.call_staging = None;
+        match outcome {
+            Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
+                again(s, cmdlet, &mut backoff, effects.prompted, Some(inputs.len()))?;
+            }
+            outcome => {
+                effects.settle(s);
+                return outcome.map(|()| results);
+            }
+        }
+    }
+}
+
+/// After a lost race: wait, and Ok to run the call again; or the error that ends it (the
+/// attempts are used up, a prompt was answered, the user asked to stop).
+fn again(
+    s: &Session,
+    cmdlet: &'static Cmdlet,
+    backoff: &mut retry::Backoff,
+    prompted: bool,
+    objects: Option<usize>,
+) -> Result<(), CmdletError> {
+    let named = |mut e: CmdletError| {
+        e.cmdlet = cmdlet.name;
+        e
+    };
+    if s.unit.is_some() {
+        return Err(named(retry::in_unit(s.unit.as_ref().is_some_and(|u| u.kind == super::unit::Kind::Plan))));
+    }
+    if prompted {
+        return Err(named(retry::after_prompt()));
+    }
+    if !backoff.may_retry() {
+        return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
+    }
+    std::thread::sleep(backoff.next_delay());
+    crate::errors::check_stop(|| "nothing was changed".to_string()).map_err(named)
+}
+
+/// One attempt of a piped call (see `run_batch`): begin, the items, the commit (or, under
+/// WhatIf, the rollback). Err: the error that ends the attempt; everything it did is undone
+/// unless it is an item's terminating error, after which the items done before it commit, as
+/// in PowerShell.
+#[allow(clippy::too_many_arguments)]
+fn batch_attempt(
+    s: &mut Session,
+    cmdlet: &'static Cmdlet,
+    handler: Handler,
+    prepared: &binder::Prepared,
+    inputs: &[Option<Dynamic>],
+    staging: &crate::files::Staging,
+    results: &mut Vec<Dynamic>,
+    effects: &mut Effects,
+) -> Result<(), CmdletError> {
+    let named = |mut e: CmdletError| {
+        e.cmdlet = cmdlet.name;
+        e
+    };
+    begin(&s.store, !cmdlet.is_read_only()).map_err(named)?;
+    if let Err(e) = check_loaded(&s.store, cmdlet, None) {
+        s.store.rollback();
+        return Err(named(e));
+    }
+    // Sticky answers last for one attempt: a retried call asked nothing (see `again`).
+    let mut sticky = Sticky::default();
+    let outcome = run_items(s, cmdlet, handler, prepared, inputs, &mut sticky, results, effects, false);
+    if let Err(e) = &outcome
+        && retry::retryable(e, s.store.is_postgres())
+    {
+        s.store.rollback();
+        s.done.drop_pending();
+        return outcome;
+    }
+    if prepared.common.what_if || s.what_if {
+        s.store.rollback();
+        s.done.drop_pending();
+        return outcome;
+    }
+    match finish(s, staging) {
+        Ok(()) => {
+            s.done.commit_pending();
+            outcome
+        }
+        Err(e) => {
+            s.done.drop_pending();
+            Err(named(e.terminating()))
+        }
+    }
+}
+
+/// Commit the call's own transaction: its files go in place first (as they did when written at
+/// once: a process killed after the commit leaves no change without its file), then the
+/// commit. Err: rolled back; a lost race keeps its kind (see `retry`) when nothing committed.
+fn finish(s: &Session, staging: &crate::files::Staging) -> Result<(), CmdletError> {
+    // Testing: a commit that loses a race (`PCHAT_FAULT=before-commit:conflict:N`).
+    if let Some(e) = injected("before-commit") {
+        s.store.rollback();
+        return Err(e);
+    }
+    if let Err(e) = place(staging) {
+        s.store.rollback();
+        return Err(e);
+    }
+    s.store.commit_telling().map_err(|f| {
+        s.store.rollback();
+        let nothing = matches!(f.committed, crate::store::commit::Committed::Nothing);
+        let mut e = CmdletError::from(f.error);
+        if !nothing {
+            // Something committed: running the call again would do it twice.
+            e.transient = None;
+        }
+        e
+    })
+}
+
+/// Put the files the attempt wrote in place. A file that cannot be placed fails the call (its
+/// transaction is then rolled back): its temporary file is removed.
+fn place(staging: &crate::files::Staging) -> Result<(), CmdletError> {
+    let mut unplaced = staging.place_call().into_iter();
+    let Some(first) = unplaced.next() else { return Ok(()) };
+    for u in std::iter::once(&first).chain(unplaced.as_slice()) {
+        if let Some(kept) = &u.kept {
+            let _ = std::fs::remove_file(kept);
+        }
+    }
+    let mut e = CmdletError::from(first.error);
+    e.message = format!("{}; nothing was changed", e.message);
+    Err(e)
+}
+
+/// The failure a fault asks for at `step` (testing the retry on SQLite, see `crate::fault`).
+fn injected(step: &str) -> Option<CmdletError> {
+    use crate::store::db::{DbError, ErrorKind};
+    let kind = match crate::fault::failure(step)? {
+        crate::fault::Failure::Conflict => ErrorKind::Serialization,
+        crate::fault::Failure::Busy => ErrorKind::Busy,
+    };
+    Some(CmdletError::from(DbError::new(kind, format!("injected at {step} (PCHAT_FAULT)"))))
 }
 
 /// A store with nothing loaded answers with how to load it, never with silent empty results:
@@ -160,18 +332,24 @@ fn begin(store: &crate::store::Store, write: bool) -> Result<(), CmdletError> {
     })
 }
 
-/// Run the handler once per input, recording non-terminating errors; stops at a terminating one.
+/// Run the handler once per input, collecting non-terminating errors in `effects`; stops at a
+/// terminating one (returned, the cmdlet named). `settle_each`: each item has a transaction of
+/// its own, committed before the next begins, so its effects are settled at once (a piped
+/// call's wait for its commit instead, and a lost race of any item ends the whole attempt).
+#[allow(clippy::too_many_arguments)]
 fn run_items(
     s: &mut Session,
     cmdlet: &'static Cmdlet,
     handler: Handler,
     prepared: &binder::Prepared,
-    inputs: Vec<Option<Dynamic>>,
+    inputs: &[Option<Dynamic>],
     sticky: &mut Sticky,
     results: &mut Vec<Dynamic>,
-) -> Result<(), Box<EvalAltResult>> {
+    effects: &mut Effects,
+    settle_each: bool,
+) -> Result<(), CmdletError> {
     let total = inputs.len();
-    for (done, item) in inputs.into_iter().enumerate() {
+    for (done, item) in inputs.iter().enumerate() {
         if total > 1 {
             crate::fault::point("pipeline-item");
         }
@@ -179,18 +357,21 @@ fn run_items(
             if total > 1 { format!("{done} of {total} objects done") } else { String::new() }
         })
         .and_then(|()| binder::bind(prepared, item.as_ref()))
-        .and_then(|bound| run_one(s, handler, &bound, sticky));
+        .and_then(|bound| run_one(s, handler, &bound, sticky, effects));
+        if settle_each {
+            std::mem::take(effects).settle(s);
+        }
         match outcome {
             Ok(out) => results.extend(out),
             // Answering No skips the object (its changes rolled back), as in PowerShell.
             Err(e) if e.declined => {}
             Err(mut e) => {
                 e.cmdlet = cmdlet.name;
-                if e.terminating || prepared.common.error_action == ErrorAction::Stop {
-                    s.errors.push(e.clone());
-                    return Err(throw(&e));
+                let lost_race = retry::retryable(&e, s.store.is_postgres());
+                if e.terminating || lost_race || prepared.common.error_action == ErrorAction::Stop {
+                    return Err(e);
                 }
-                s.report(e, prepared.common.error_action);
+                effects.reported.push((e, prepared.common.error_action));
             }
         }
     }
@@ -202,7 +383,7 @@ fn run_items(
 pub(super) fn read_all(s: &mut Session, registration: &'static Registration) -> Result<Vec<Dynamic>, CmdletError> {
     let prepared = binder::prepare(registration.cmdlet, &Call::default())?;
     let bound = binder::bind(&prepared, None)?;
-    run_one(s, registration.run, &bound, &mut Sticky::default())
+    run_one(s, registration.run, &bound, &mut Sticky::default(), &mut Effects::default())
 }
 
 /// Every path parameter of a confined run is checked before anything is opened or begun, whatever
@@ -218,17 +399,63 @@ fn check_paths(s: &Session, bound: &binder::Bound) -> Result<(), CmdletError> {
     Ok(())
 }
 
+/// One call on one object. Inside a transaction already open (a piped call's, an atomic run's,
+/// a plan's) it is a savepoint of that transaction, run once: a lost race ends the enclosing
+/// transaction (a piped call runs again whole, a unit stops). Otherwise it has a transaction of
+/// its own and runs again from `begin` after a lost race (see `retry`), what each failed attempt
+/// did outside the database dropped with its rows. Its effects go to `effects` once they count.
 fn run_one(
     s: &mut Session,
     handler: Handler,
     bound: &binder::Bound,
     sticky: &mut Sticky,
+    effects: &mut Effects,
+) -> Result<Vec<Dynamic>, CmdletError> {
+    check_paths(s, bound)?;
+    if s.store.in_transaction() {
+        let outcome = attempt(s, handler, bound, sticky, effects, None);
+        return match (&s.unit, outcome) {
+            (Some(unit), Err(e)) if retry::retryable(&e, s.store.is_postgres()) => {
+                Err(retry::in_unit(unit.kind == super::unit::Kind::Plan))
+            }
+            (_, outcome) => outcome,
+        };
+    }
+    let mut backoff = retry::Backoff::new();
+    loop {
+        let mut tried = Effects::default();
+        // The attempt's files wait for its commit (see `finish`); dropped, they vanish.
+        let staging = Rc::new(crate::files::Staging::new());
+        match attempt(s, handler, bound, sticky, &mut tried, Some(staging)) {
+            Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
+                if super::unit::own_commit(bound.cmdlet) {
+                    return Err(retry::own_commit());
+                }
+                again(s, bound.cmdlet, &mut backoff, tried.prompted, None)?;
+            }
+            outcome => {
+                effects.reported.extend(tried.reported);
+                effects.variables.extend(tried.variables);
+                effects.prompted |= tried.prompted;
+                return outcome;
+            }
+        }
+    }
+}
+
+/// One attempt of a call on one object: `own` is the staging of a call with a transaction of
+/// its own (begun, and committed or rolled back, here); None: a savepoint of the open one.
+fn attempt(
+    s: &mut Session,
+    handler: Handler,
+    bound: &binder::Bound,
+    sticky: &mut Sticky,
+    effects: &mut Effects,
+    own: Option<Rc<crate::files::Staging>>,
 ) -> Result<Vec<Dynamic>, CmdletError> {
     let cmdlet = bound.cmdlet;
     let what_if = bound.common.what_if || s.what_if;
-    check_paths(s, bound)?;
-    // Inside a pipeline's transaction (see `invoke`) the item gets a savepoint instead.
-    let nested = s.store.in_transaction();
+    let nested = own.is_none();
     if nested {
         s.store.savepoint()?;
     } else {
@@ -239,20 +466,25 @@ fn run_one(
             return Err(e);
         }
     }
+    let undo = |s: &Session| {
+        if nested { s.store.rollback_to_savepoint() } else { s.store.rollback() }
+    };
     // Roles are checked inside the call's transaction, against the directory as it is now.
     let allowed = s.access.grants(&s.store).and_then(|g| g.allows(cmdlet).map(|scope| (g, scope)));
     let (grants, user_scope) = match allowed {
         Ok((g, scope)) if cmdlet.changes_principals() => (g, scope),
         Ok((g, _)) => (g, crate::access::UserScope::Any),
         Err(e) => {
-            if nested {
-                s.store.rollback_to_savepoint()
-            } else {
-                s.store.rollback()
-            }
+            undo(s);
             return Err(e);
         }
     };
+    // An item of a piped call stages its files in a block of the call's staging, so that a
+    // failed item's go with its savepoint.
+    let item_files = if nested && s.unit.is_none() { s.call_staging.clone() } else { None };
+    if let Some(files) = &item_files {
+        files.open_block();
+    }
     let mut ctx = Ctx {
         store: &s.store,
         cmdlet,
@@ -264,10 +496,11 @@ fn run_one(
         variables: Vec::new(),
         confinement: s.confinement.clone(),
         deadline: s.deadline,
-        staging: s.staging(),
+        staging: own.clone().or_else(|| s.staging()),
         grants,
         user_scope,
         reported: Vec::new(),
+        prompted: false,
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {
@@ -278,35 +511,55 @@ fn run_one(
         ctx.variables.clear();
         ctx.changed.clear();
         ctx.reported.clear();
+        if let Some(files) = &own {
+            files.discard();
+        }
         result = handler(&mut ctx, bound);
     }
+    // Testing: a statement of the handler that loses a race (`PCHAT_FAULT=after-handler:conflict:N`).
+    if result.is_ok()
+        && let Some(e) = injected("after-handler")
+    {
+        result = Err(e);
+    }
     let changed = !ctx.changed.is_empty();
-    let result = result.and_then(|out| {
+    let mut result = result.and_then(|out| {
         if changed {
             record(&ctx, bound, s.origin.source(s.line))?;
         }
         Ok(out)
     });
-    let reported = std::mem::take(&mut ctx.reported);
+    let mut reported = std::mem::take(&mut ctx.reported);
+    effects.prompted |= ctx.prompted;
+    // A statement that lost a race, reported as one object's error, lost it for the whole
+    // transaction (PostgreSQL takes no further statement in it): the attempt fails.
+    let on_postgres = s.store.is_postgres();
+    if !result.as_ref().is_err_and(|e| retry::retryable(e, on_postgres))
+        && let Some(i) = reported.iter().position(|e| retry::retryable(e, on_postgres))
+    {
+        result = Err(reported.remove(i));
+    }
     // Output variables describe what the call did, so they are set whether or not it wrote anything.
     if result.is_ok() {
-        let variables = std::mem::take(&mut ctx.variables);
-        s.out_variables.publish(variables);
+        effects.variables.extend(std::mem::take(&mut ctx.variables));
     }
     for mut e in reported {
         e.cmdlet = cmdlet.name;
-        s.report(e, bound.common.error_action);
+        effects.reported.push((e, bound.common.error_action));
     }
     match result {
         Ok(out) if !what_if => {
-            if nested {
+            let Some(files) = &own else {
                 s.store.release_savepoint()?;
+                if let Some(files) = &item_files {
+                    files.close_block();
+                }
                 if changed {
                     s.done.pending(cmdlet.name);
                 }
                 return Ok(out);
-            }
-            s.store.commit()?;
+            };
+            finish(s, files)?;
             if changed {
                 s.done.committed(cmdlet.name);
             }
@@ -317,21 +570,12 @@ fn run_one(
             }
             Ok(out)
         }
-        Ok(out) => {
-            if nested {
-                s.store.rollback_to_savepoint()
-            } else {
-                s.store.rollback()
+        outcome => {
+            undo(s);
+            if let Some(files) = &item_files {
+                files.discard_block();
             }
-            Ok(out)
-        }
-        Err(e) => {
-            if nested {
-                s.store.rollback_to_savepoint()
-            } else {
-                s.store.rollback()
-            }
-            Err(e)
+            outcome
         }
     }
 }

@@ -8,6 +8,7 @@ mod invoke;
 mod modules;
 pub mod params;
 pub mod plan;
+mod retry;
 pub mod unit;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
@@ -71,6 +72,9 @@ pub struct Session {
     pub line: Option<usize>,
     /// What the running statement has committed (reported when it is stopped part-way).
     pub done: done::Done,
+    /// Where the files of a piped call wait for its transaction (see invoke.rs): a failed
+    /// attempt's are dropped, the committing attempt's placed.
+    pub call_staging: Option<Rc<crate::files::Staging>>,
 }
 
 impl Session {
@@ -84,7 +88,7 @@ impl Session {
 
     /// Where writes wait while a unit is open.
     pub fn staging(&self) -> Option<Rc<crate::files::Staging>> {
-        self.unit.as_ref().map(|u| u.staging.clone())
+        self.unit.as_ref().map(|u| u.staging.clone()).or_else(|| self.call_staging.clone())
     }
 }
 
@@ -282,6 +286,7 @@ impl Shell {
             origin: opts.origin,
             line: None,
             done: done::Done::default(),
+            call_staging: None,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);

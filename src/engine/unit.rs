@@ -46,6 +46,12 @@ const OWN_COMMIT: &[(&str, &str, bool)] = &[
     ("Set-CsPersistentChatState", "it fails a pool over or back, which must be committed on its own", false),
 ];
 
+/// Whether the cmdlet manages its own files or locks (see `OWN_COMMIT`): what it did outside the
+/// transaction cannot be undone, so it is not run again after a lost race either (invoke.rs).
+pub fn own_commit(cmdlet: &Cmdlet) -> bool {
+    OWN_COMMIT.iter().any(|(name, _, _)| *name == cmdlet.name)
+}
+
 /// A terminating error for a cmdlet that cannot run inside the session's unit, if it is one.
 pub fn refusal(s: &Session, cmdlet: &Cmdlet, what_if: bool) -> Option<CmdletError> {
     let unit = s.unit.as_ref()?;
@@ -194,14 +200,14 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, Failed> {
         return Err(Failed::nothing(crate::interrupt::describe("")));
     }
     let mut partly = None;
-    if let Err(f) = s.store.commit_telling() {
+    if let Err(f) = injected_commit_failure().map_or_else(|| s.store.commit_telling(), Err) {
         use crate::store::commit::Committed;
         match f.committed {
             Committed::Nothing => {
                 s.store.rollback();
                 s.done.drop_pending();
                 abandon(&unit, journal);
-                return Err(Failed::nothing(format!("the commit failed: {}", f.error)));
+                return Err(Failed::nothing(commit_failed(s, &f.error)));
             }
             // Every change is in the store and in a copy of its pool (a repair restores the
             // other): the run committed, and its files go in place as after any commit.
@@ -246,6 +252,36 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, Failed> {
         return Err(Failed { why: format!("{why}; {placed}"), nothing: false });
     }
     Ok(failed)
+}
+
+/// Why a unit's commit that committed nothing failed. A lost race with another session is not
+/// retried (the runbook's own effects, what it printed, cannot be undone): the user reads what
+/// happened and what to do, not the database's code.
+fn commit_failed(s: &Session, error: &crate::store::db::DbError) -> String {
+    use crate::store::db::ErrorKind;
+    let lost_race = match error.kind() {
+        ErrorKind::Serialization => true,
+        ErrorKind::Busy => s.store.is_postgres(),
+        _ => false,
+    };
+    if lost_race {
+        "another session changed the same objects at the same time; an atomic run is not retried automatically: run it again".into()
+    } else {
+        format!("the commit failed: {error}")
+    }
+}
+
+/// Testing: the unit's commit loses a race (`PCHAT_FAULT=atomic:before-commit:conflict:N`).
+fn injected_commit_failure() -> Option<crate::store::commit::CommitFailure> {
+    use crate::store::db::{DbError, ErrorKind};
+    let kind = match crate::fault::failure("atomic:before-commit")? {
+        crate::fault::Failure::Conflict => ErrorKind::Serialization,
+        crate::fault::Failure::Busy => ErrorKind::Busy,
+    };
+    Some(crate::store::commit::CommitFailure::nothing(DbError::new(
+        kind,
+        "injected at atomic:before-commit (PCHAT_FAULT)",
+    )))
 }
 
 /// Undo the session's unit: no row kept, no staged file written. The staged files, if a plan

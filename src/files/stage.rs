@@ -202,6 +202,16 @@ impl Staging {
     /// and where their content stays (its staged name: it is committed, and the next command
     /// places it). The fault point `atomic:file-placed` follows each rename.
     pub fn place(&self) -> Vec<Unplaced> {
+        self.place_marking("atomic:file-placed")
+    }
+
+    /// `place` for the files of one cmdlet call, placed just before its own transaction commits
+    /// (engine/invoke.rs); the fault point `file-placed` follows each rename.
+    pub fn place_call(&self) -> Vec<Unplaced> {
+        self.place_marking("file-placed")
+    }
+
+    fn place_marking(&self, step: &str) -> Vec<Unplaced> {
         self.keep_last();
         let keep = std::mem::take(&mut *self.staged.borrow_mut());
         let mut failed = Vec::new();
@@ -210,7 +220,7 @@ impl Staging {
             if let Err((error, kept)) = write::place_committed(&s.shown, s.temp, &s.target) {
                 failed.push(Unplaced { error, kept });
             }
-            crate::fault::point("atomic:file-placed");
+            crate::fault::point(step);
         }
         failed
     }

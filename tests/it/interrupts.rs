@@ -130,7 +130,7 @@ fn ctrl_c_stops_a_pipeline_keeping_the_objects_done_and_saying_so() {
 }
 
 /// pchat with a pseudo-terminal for standard input (so it prompts), stdout/stderr piped.
-struct Terminal {
+pub(crate) struct Terminal {
     child: Child,
     master: std::fs::File,
     stderr: BufReader<std::process::ChildStderr>,
@@ -138,7 +138,12 @@ struct Terminal {
 }
 
 impl Terminal {
-    fn start(s: &Store, args: &[&str]) -> Terminal {
+    pub(crate) fn start(s: &Store, args: &[&str]) -> Terminal {
+        Terminal::start_with(s, args, &[])
+    }
+
+    /// `start` with environment variables set (a fault).
+    pub(crate) fn start_with(s: &Store, args: &[&str], env: &[(&str, &str)]) -> Terminal {
         let (mut master, mut slave) = (0, 0);
         // SAFETY: openpty fills two descriptors we then own.
         let rc =
@@ -148,6 +153,7 @@ impl Terminal {
         let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
         let mut child = s
             .command(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::from(slave))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -158,7 +164,7 @@ impl Terminal {
     }
 
     /// Read stderr up to the next prompt.
-    fn until_prompt(&mut self) {
+    pub(crate) fn until_prompt(&mut self) {
         let mut buf = Vec::new();
         loop {
             let mut byte = [0u8];
@@ -171,11 +177,11 @@ impl Terminal {
         self.seen.push_str(&String::from_utf8_lossy(&buf));
     }
 
-    fn answer(&mut self, text: &str) {
+    pub(crate) fn answer(&mut self, text: &str) {
         self.master.write_all(text.as_bytes()).expect("type");
     }
 
-    fn finish(mut self) -> Run {
+    pub(crate) fn finish(mut self) -> Run {
         let mut rest = String::new();
         self.stderr.read_to_string(&mut rest).expect("stderr");
         let out = self.child.wait_with_output().expect("wait");

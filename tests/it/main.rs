@@ -25,8 +25,10 @@ mod hostile_archives;
 mod input;
 mod interrupts;
 mod powershell;
+
 mod powershell_idioms;
 mod ps_scripts;
+mod retries;
 mod rooms;
 mod runbooks;
 mod scenario;

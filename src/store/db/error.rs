@@ -132,7 +132,15 @@ impl From<DbError> for CmdletError {
         if let Repr::Refused(refusal) = e.repr {
             return *refusal;
         }
-        CmdletError::invalid_operation(format!("store error: {e}"))
+        let mut error = CmdletError::invalid_operation(format!("store error: {e}"));
+        // Kept so that the engine can run the call again (engine/retry.rs); the words stay the
+        // backend's, for the rare case they are shown (an atomic run, attempts exhausted).
+        error.transient = match e.kind {
+            ErrorKind::Serialization => Some(crate::errors::Transient::Conflict),
+            ErrorKind::Busy => Some(crate::errors::Transient::LockTimeout),
+            _ => None,
+        };
+        error
     }
 }
 
