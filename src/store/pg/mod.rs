@@ -11,6 +11,8 @@ mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 pub mod twophase;
+#[cfg(all(test, unix))]
+mod writes;
 
 /// Whether `url` is a connection string the store can open (a `postgres://` URL or key=value
 /// string), without connecting; the parser's words when it is not.
