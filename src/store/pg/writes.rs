@@ -487,3 +487,28 @@ fn fail_over_and_repair_refuse_on_postgres() {
     }
     assert_eq!(d.marks(), before);
 }
+
+/// How long a change takes through the engine with its two-phase commit (central + both
+/// copies): 200 `set_cs_persistent_chat_room` calls in one runbook, each its own transaction.
+/// `PCHAT_PG_REQUIRED=1 cargo test --release --lib store::pg::writes::change_cost -- --ignored --nocapture`
+#[test]
+#[ignore = "a measurement"]
+fn change_cost() {
+    let Some(cluster) = Cluster::shared("change_cost") else { return };
+    let (d, pg) = demo(cluster);
+    let script = format!(
+        r#"for i in 0..200 {{ set_cs_persistent_chat_room("{POOL}\\FinanceRoom", #{{Description: "n" + i}}); }}"#
+    );
+    // The same on the SQLite demo store it was copied from, for scale.
+    let sqlite = Store::open(&d._dir.path().join("demo.db")).unwrap();
+    for (name, store) in [("SQLite", sqlite), ("PostgreSQL", pg)] {
+        let mut sh = shell(store);
+        let started = Instant::now();
+        run(&mut sh, &script);
+        let spent = started.elapsed();
+        eprintln!("change_cost: {name}: 200 changes in {spent:?}, {:?} each", spent / 200);
+    }
+    for url in d.copies() {
+        assert_eq!(d.description(url, "FinanceRoom"), Some(Some("n199".into())));
+    }
+}
