@@ -14,6 +14,10 @@
 //!   can be taken has no live coordinator, so recovery may resolve it; a coordinator that lost its session
 //!   (and with it the lock) can no longer decide.
 //! * Recovery runs on open and when a writer times out on a lock held by a prepared branch.
+//!
+//! The steps (`new_locked_txid`, `complete`, `undo`, `recover`) are written once over `Agent`, a
+//! session of the protocol: the `Coordinator` below runs them on raw `postgres::Client`s, the store
+//! (store/sessions.rs, `commit_prepared`) on its `Db` sessions.
 
 use std::time::Duration;
 
