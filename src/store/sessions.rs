@@ -236,7 +236,8 @@ impl Store {
             self.rollback();
             return Err(commit::CommitFailure::nothing(e));
         }
-        if s.mode.get() == Mode::Write && !s.joined.borrow().is_empty() {
+        let writing = s.mode.get() != Mode::Read;
+        if writing && !s.joined.borrow().is_empty() {
             return self.commit_prepared();
         }
         let mut result = Ok(());
@@ -254,14 +255,14 @@ impl Store {
         self.rollback_sessions();
         self.locked.set(false);
         self.end_of_transaction();
-        committed.map_err(|e| self.central_commit_failed(e))
+        committed.map_err(|e| self.central_commit_failed(e, writing))
     }
 
-    /// The COMMIT of the central database alone failed: nothing committed, unless the session was
-    /// lost during it, when the server may have committed before the answer was lost.
-    fn central_commit_failed(&self, e: db::DbError) -> commit::CommitFailure {
+    /// The COMMIT of the central database alone failed: nothing committed, unless a write's
+    /// session was lost during it, when the server may have committed before the answer was lost.
+    fn central_commit_failed(&self, e: db::DbError, writing: bool) -> commit::CommitFailure {
         self.rollback();
-        if e.kind() != db::ErrorKind::Unavailable {
+        if !writing || e.kind() != db::ErrorKind::Unavailable {
             return commit::CommitFailure::nothing(e);
         }
         in_doubt(e)
