@@ -11,7 +11,10 @@ mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 pub mod twophase;
+/// Tests of changes through the engine: a file named `tests.rs`, a test module as far as the
+/// import floors are concerned (tests/it/floors.rs), since it drives the store from above.
 #[cfg(all(test, unix))]
+#[path = "writes/tests.rs"]
 mod writes;
 
 /// Whether `url` is a connection string the store can open (a `postgres://` URL or key=value
