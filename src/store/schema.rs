@@ -337,6 +337,13 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's neutral text, whichever dialect runs it.
+    pub fn neutral(&self) -> &'static str {
+        match *self {
+            Step::Both(sql) | Step::SqliteOnly(sql) | Step::PostgresOnly(sql) => sql,
+        }
+    }
+
     /// The step's SQL in `dialect`; None when it has nothing to do there.
     pub fn render(&self, dialect: Dialect) -> anyhow::Result<Option<String>> {
         let (sql, only) = match *self {
