@@ -450,7 +450,8 @@ mod tests {
             lite.execute_batch(step).unwrap();
         }
         let (add, read) = (
-            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
+             VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
             "SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY ord",
         );
         let texts = inventory();
