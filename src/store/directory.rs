@@ -306,8 +306,9 @@ impl Store {
     /// Writes principals by DN (a DN already there keeps its spelling), and the member lists
     /// given. References to a NOCASE key are stored as the key's row spells them
     /// (`schema::CANONICAL_REFERENCES`): the registrar pool as `pools` does, a member as its
-    /// principal's DN when there is one; and the members naming a principal written here in
-    /// another spelling take its DN.
+    /// principal's DN when there is one; and, once all are written, the members naming a
+    /// principal written here in another spelling take its DN (one statement for the lot: a
+    /// round trip per principal would cost PostgreSQL an import's worth of them).
     fn write_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
         let mut upsert = self.db().prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
@@ -323,6 +324,7 @@ impl Store {
             "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
              VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
         )?;
+        let mut written = Vec::with_capacity(specs.len());
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
@@ -341,7 +343,7 @@ impl Store {
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            self.canonical_member_references(&stored)?;
+            written.push(stored);
             if let Some(members) = &s.members {
                 clear.execute([id])?;
                 // In the directory's order (a member given twice keeps its first place).
@@ -350,18 +352,28 @@ impl Store {
                 }
             }
         }
-        Ok(())
+        self.canonical_member_references(&written)
     }
 
-    /// The group members naming the principal `dn` (as it is stored) in another spelling take
-    /// its spelling: a member written before its principal existed. One probe of the members'
-    /// NOCASE index; nothing is written when every reference is canonical already.
-    pub(crate) fn canonical_member_references(&self, dn: &str) -> db::Result<()> {
+    /// The group members naming one of the principals `dns` (as they are stored) in another
+    /// spelling take the principal's: members written before their principal existed. A probe
+    /// of the members' NOCASE index per DN; nothing is written where every reference is
+    /// canonical already.
+    fn canonical_member_references(&self, dns: &[String]) -> db::Result<()> {
+        if dns.is_empty() {
+            return Ok(());
+        }
         self.db()
-            .prepare_cached(
-                "UPDATE group_members SET member_dn = ?1 WHERE member_dn = ?1 COLLATE NOCASE AND member_dn <> ?1 COLLATE BINARY",
-            )?
-            .execute([dn])
+            .prepare_cached(concat!(
+                "UPDATE group_members
+                 SET member_dn = (SELECT p.dn FROM principals p WHERE p.dn = group_members.member_dn COLLATE NOCASE)
+                 WHERE ",
+                dialect::in_json_list_sql!("member_dn COLLATE NOCASE", "?1"),
+                " AND NOT (",
+                dialect::in_json_list_sql!("member_dn COLLATE BINARY", "?1"),
+                ")"
+            ))?
+            .execute([dialect::json_text_list(dns)])
             .map(|_| ())
     }
 

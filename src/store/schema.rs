@@ -420,7 +420,7 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
 /// * `group_members.member_dn`: written as the principal's `dn` when that principal exists;
 ///   a member whose principal comes later (a group imported before its members, or a member
 ///   outside the directory) keeps the spelling given until a principal with that DN is
-///   written, which rewrites the references to it (`Store::canonical_member_references`). A
+///   written, which rewrites the references to it (`Store::write_principals`). A
 ///   principal's `dn` never changes spelling once written (the import's upsert keeps it); an
 ///   endpoint's is new (a fresh GUID), so nothing names it before.
 ///
