@@ -130,6 +130,8 @@ pub enum Dialect {
 /// * `{nocase}`: after a column's type, compare it ignoring ASCII case. PostgreSQL databases are
 ///   created with the C locale, where `lower()` folds ASCII only as NOCASE does, so there the
 ///   column is plain and its keys and indexes are on `lower(column)`.
+/// * `{binary}`: after an operand, compare it exactly even where it is a NOCASE column (SQLite
+///   would take the column's collation); PostgreSQL's C-locale text compares exactly already.
 /// * `{without_rowid}`: SQLite's clustered table; PostgreSQL has no such storage.
 const TOKENS: &[(&str, &str, &str)] = &[
     ("int", "INTEGER", "bigint"),
@@ -138,6 +140,7 @@ const TOKENS: &[(&str, &str, &str)] = &[
     ("json", "TEXT", "text"),
     ("time", "", "bigint"),
     ("nocase", "COLLATE NOCASE", ""),
+    ("binary", "COLLATE BINARY", ""),
     ("without_rowid", "WITHOUT ROWID", ""),
 ];
 
@@ -241,12 +244,14 @@ impl Dialect {
                 Dialect::Postgres => "text",
             });
         }
-        TOKENS.iter().filter(|(name, ..)| !matches!(*name, "id" | "nocase" | "without_rowid")).find_map(|&(_, s, p)| {
-            (s == sqlite).then_some(match self {
-                Dialect::Sqlite => s,
-                Dialect::Postgres => p,
-            })
-        })
+        TOKENS.iter().filter(|(name, ..)| !matches!(*name, "id" | "nocase" | "binary" | "without_rowid")).find_map(
+            |&(_, s, p)| {
+                (s == sqlite).then_some(match self {
+                    Dialect::Sqlite => s,
+                    Dialect::Postgres => p,
+                })
+            },
+        )
     }
 }
 
@@ -274,6 +279,14 @@ impl Dialect {
     ///   one compared so.
     /// * `X COLLATE NOCASE [NOT] IN (a, b)` → `lower(X) [NOT] IN (lower(a), lower(b))`, and
     ///   `X COLLATE NOCASE IN (SELECT v FROM …)` → `lower(X) IN (SELECT lower(v) FROM …)`.
+    /// * `X COLLATE BINARY` → `X`: an exact comparison of a NOCASE column (SQLite would take the
+    ///   column's collation), which PostgreSQL's C-locale text is already.
+    /// * `INSERT INTO t(…) … ON CONFLICT (k, …)` where `(k, …)` is a unique key of `t` holding a
+    ///   NOCASE column → `ON CONFLICT (k, lower(c), …)`: the key as PostgreSQL's `lower()`
+    ///   unique index declares it ([`nocase_keys`], from the schema's `{nocase_key:…}`), so
+    ///   that a row whose key differs in case only conflicts as in SQLite (the plain key, which
+    ///   PostgreSQL keeps too, would not match it, and the `lower()` index would then refuse the
+    ///   row instead of updating it). Also the key `INSERT OR REPLACE` conflicts on.
     ///
     /// `X`, `L` and `R` are a column (`t.c`), a parameter (`?1`), a string literal or a
     /// parenthesised expression, possibly a call (`coalesce(a, b)`); write `('Tag:' || ?1) COLLATE NOCASE`,
@@ -282,7 +295,12 @@ impl Dialect {
     /// server refuses it: `store::pg::statements` prepares every text of the store.
     pub fn query(self, sql: &str) -> std::borrow::Cow<'_, str> {
         use std::borrow::Cow;
-        if self == Dialect::Sqlite || !(sql.contains(NOCASE) || sql.starts_with("INSERT OR ")) {
+        if self == Dialect::Sqlite
+            || !(sql.contains(NOCASE)
+                || sql.contains(BINARY)
+                || sql.starts_with("INSERT OR ")
+                || sql.contains(CONFLICT))
+        {
             return Cow::Borrowed(sql);
         }
         let mut out = if let Some(rest) = sql.strip_prefix(OR_IGNORE) {
@@ -295,6 +313,14 @@ impl Dialect {
         } else {
             sql.to_string()
         };
+        if let Some((range, target)) = nocase_conflict_target(&out) {
+            out.replace_range(range, &target);
+        }
+        let mut from = 0;
+        while let Some(at) = find_outside_literals(&out, BINARY, from) {
+            out.replace_range(at..at + BINARY.len(), "");
+            from = at;
+        }
         let mut from = 0;
         while let Some(at) = find_outside_literals(&out, NOCASE, from) {
             match spell_nocase(&out, at) {
@@ -442,6 +468,8 @@ fn parameter<'a>(rest: &'a str, close: &str) -> Option<(&'a str, usize)> {
 }
 
 const NOCASE: &str = " COLLATE NOCASE";
+const BINARY: &str = " COLLATE BINARY";
+const CONFLICT: &str = "ON CONFLICT";
 const OR_IGNORE: &str = "INSERT OR IGNORE INTO ";
 const OR_REPLACE: &str = "INSERT OR REPLACE INTO ";
 
@@ -454,6 +482,79 @@ fn or_replace(rest: &str) -> Option<String> {
     let sets: Vec<String> = columns.map(|c| format!("{c} = excluded.{c}")).collect();
     let action = if sets.is_empty() { "NOTHING".to_string() } else { format!("UPDATE SET {}", sets.join(", ")) };
     Some(format!("INSERT INTO {} ON CONFLICT ({key}) DO {action}", rest.trim_end()))
+}
+
+/// A unique key holding a NOCASE column: PostgreSQL enforces it with a `lower()` unique index
+/// besides the plain key (design notes §2), which is what an upsert on it must name.
+#[derive(Debug, PartialEq)]
+pub struct NocaseKey {
+    pub table: String,
+    /// The key's columns as the table names them.
+    pub columns: Vec<String>,
+    /// The key as PostgreSQL's unique index declares it (`group_id, lower(member_dn)`).
+    pub postgres: String,
+}
+
+/// Every NOCASE key of the schema (both databases), read from the `{nocase_key:name ON
+/// t(key)}` tokens of the baseline and the later steps: the keys PostgreSQL has a `lower()`
+/// unique index for, written once there.
+pub fn nocase_keys() -> &'static [NocaseKey] {
+    use super::schema;
+    static KEYS: std::sync::LazyLock<Vec<NocaseKey>> = std::sync::LazyLock::new(|| {
+        let mut keys = Vec::new();
+        for db in [Database::Central, Database::Pool] {
+            let ddl = std::iter::once(schema::baseline(db).ddl).chain(schema::later(db).iter().map(|s| s.neutral()));
+            for text in ddl {
+                let mut rest = text;
+                while let Some(at) = rest.find("{nocase_key:") {
+                    rest = &rest[at + "{nocase_key:".len()..];
+                    // The schema is this program's text; a unit test reads every key.
+                    let key = nocase_key(rest).unwrap_or_else(|| panic!("a {{nocase_key:…}} token: {rest}"));
+                    keys.push(key);
+                }
+            }
+        }
+        keys
+    });
+    &KEYS
+}
+
+/// `name ON t(a, {nocase:b})}…` (what follows `{nocase_key:`) as a [`NocaseKey`].
+fn nocase_key(token: &str) -> Option<NocaseKey> {
+    let (_, on) = token.split_once(" ON ")?;
+    let open = on.find('(')?;
+    let table = on[..open].trim().to_string();
+    let close = after_close(on, open)?;
+    let key = &on[open + 1..close - 1];
+    let columns = list_items(&key.replace(['{', '}'], " "))
+        .iter()
+        .map(|c| c.trim().trim_start_matches("nocase:").trim().to_string())
+        .collect();
+    let postgres = Dialect::Postgres.render(key).ok()?;
+    Some(NocaseKey { table, columns, postgres })
+}
+
+/// The conflict target of an `INSERT INTO t(…) … ON CONFLICT (cols)` that names a NOCASE key of
+/// `t` (the columns in any order): its range in `sql` (the parenthesised columns) and the key
+/// as PostgreSQL's `lower()` index declares it.
+fn nocase_conflict_target(sql: &str) -> Option<(std::ops::Range<usize>, String)> {
+    let table = sql.trim_start().strip_prefix("INSERT INTO ")?.trim_start();
+    let table = table.strip_prefix("{db}.").unwrap_or(table);
+    let table = &table[..table.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?];
+    let at = find_outside_literals(sql, CONFLICT, 0)?;
+    let open = at + CONFLICT.len() + sql[at + CONFLICT.len()..].find(|c: char| !c.is_whitespace())?;
+    if sql.as_bytes()[open] != b'(' {
+        return None;
+    }
+    let close = after_close(sql, open)?;
+    let mut columns: Vec<&str> = list_items(&sql[open + 1..close - 1]);
+    columns.sort_unstable();
+    let key = nocase_keys().iter().find(|k| {
+        let mut named: Vec<&str> = k.columns.iter().map(String::as_str).collect();
+        named.sort_unstable();
+        k.table == table && named == columns
+    })?;
+    Some((open..close, format!("({})", key.postgres)))
 }
 
 /// The first `needle` at or after `from` that is not inside a string literal.
@@ -807,6 +908,31 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
                 "DELETE FROM p WHERE ep COLLATE NOCASE NOT IN (SELECT pool FROM s WHERE role = ?1) AND e.x COLLATE NOCASE IN (SELECT value FROM json_each(?2))",
                 "DELETE FROM p WHERE lower(ep) NOT IN (SELECT lower(pool) FROM s WHERE role = ?1) AND lower(e.x) IN (SELECT lower(value) FROM json_each(?2))",
             ),
+            // Upserts on a NOCASE key name its lower() index; others are left as they are.
+            (
+                "INSERT INTO {db}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)\n     ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq",
+                "INSERT INTO {db}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)\n     ON CONFLICT(lower(pool)) DO UPDATE SET seq = excluded.seq",
+            ),
+            (
+                "INSERT INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, 0) ON CONFLICT (member_dn, group_id) DO NOTHING",
+                "INSERT INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, 0) ON CONFLICT (group_id, lower(member_dn)) DO NOTHING",
+            ),
+            (
+                "INSERT OR REPLACE INTO roles(identity, sid) VALUES (?1, ?2)",
+                "INSERT INTO roles(identity, sid) VALUES (?1, ?2) ON CONFLICT (lower(identity)) DO UPDATE SET sid = excluded.sid",
+            ),
+            (
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            ),
+            (
+                "INSERT INTO principals(dn, sip) VALUES (?1, ?2) ON CONFLICT(sip, dn) DO NOTHING",
+                "INSERT INTO principals(dn, sip) VALUES (?1, ?2) ON CONFLICT(sip, dn) DO NOTHING",
+            ),
+            (
+                "UPDATE g SET m = ?1 WHERE m = ?1 COLLATE NOCASE AND m <> ?1 COLLATE BINARY AND x = 'a COLLATE BINARY'",
+                "UPDATE g SET m = ?1 WHERE lower(m) = lower(CAST(?1 AS text)) AND m <> ?1 AND x = 'a COLLATE BINARY'",
+            ),
             // Not a place it spells: left for the server to refuse.
             ("SELECT a COLLATE NOCASE FROM t", "SELECT a COLLATE NOCASE FROM t"),
             (
@@ -818,6 +944,29 @@ CREATE INDEX t_order ON t(lower(coalesce(name, 'x-{y}'))) WHERE at > -1;"
             assert_eq!(Dialect::Postgres.query(neutral), postgres);
             assert!(matches!(Dialect::Sqlite.query(neutral), std::borrow::Cow::Borrowed(s) if s == neutral));
         }
+    }
+
+    /// The NOCASE keys read from the schema's `{nocase_key:…}` tokens are the unique keys the
+    /// SQLite schema (every step) holds with a NOCASE column: none missed, none made up.
+    #[test]
+    fn nocase_keys_are_the_schemas_unique_keys_with_a_nocase_column() {
+        use crate::store::schema::{describe, sqlite_steps};
+        let mut expected = Vec::new();
+        for db in [Database::Central, Database::Pool] {
+            for t in describe::describe(&describe::replayed(sqlite_steps(db))).tables {
+                for i in t.indexes.iter().filter(|i| i.unique && i.keys.iter().any(|k| k.nocase)) {
+                    expected.push((t.name.clone(), i.keys.iter().map(|k| k.text.clone()).collect::<Vec<_>>()));
+                }
+            }
+        }
+        let mut found: Vec<(String, Vec<String>)> =
+            nocase_keys().iter().map(|k| (k.table.clone(), k.columns.clone())).collect();
+        expected.sort();
+        found.sort();
+        assert_eq!(found, expected);
+        assert_eq!(found.len(), 19);
+        let members = nocase_keys().iter().find(|k| k.table == "group_members").unwrap();
+        assert_eq!(members.postgres, "group_id, lower(member_dn)");
     }
 
     #[test]

@@ -303,23 +303,32 @@ impl Store {
         Ok(())
     }
 
+    /// Writes principals by DN (a DN already there keeps its spelling), and the member lists
+    /// given. References to a NOCASE key are stored as the key's row spells them
+    /// (`schema::CANONICAL_REFERENCES`): the registrar pool as `pools` does, a member as its
+    /// principal's DN when there is one; and, once all are written, the members naming a
+    /// principal written here in another spelling take its DN (one statement for the lot: a
+    /// round trip per principal would cost PostgreSQL an import's worth of them).
     fn write_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
         let mut upsert = self.db().prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
+                coalesce((SELECT fqdn FROM pools WHERE fqdn = ?8 COLLATE NOCASE), ?8), ?9, ?10)
              ON CONFLICT(dn) DO UPDATE SET kind = excluded.kind, name = excluded.name,
                 display_name = excluded.display_name, sip = excluded.sip, sam = excluded.sam, upn = excluded.upn,
                 registrar_pool = excluded.registrar_pool, attrs = excluded.attrs, parent_dn = excluded.parent_dn
-             RETURNING id",
+             RETURNING id, dn",
         )?;
         let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
-        let mut add = self
-            .db()
-            .prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)")?;
+        let mut add = self.db().prepare_cached(
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
+             VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
+        )?;
+        let mut written = Vec::with_capacity(specs.len());
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
-            let id: i64 = upsert.query_row(
+            let (id, stored): (i64, String) = upsert.query_row(
                 params![
                     dn,
                     s.kind,
@@ -332,8 +341,9 @@ impl Store {
                     attrs,
                     parent_dn(&dn)
                 ],
-                |r| r.get(0),
+                |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
+            written.push(stored);
             if let Some(members) = &s.members {
                 clear.execute([id])?;
                 // In the directory's order (a member given twice keeps its first place).
@@ -342,7 +352,29 @@ impl Store {
                 }
             }
         }
-        Ok(())
+        self.canonical_member_references(&written)
+    }
+
+    /// The group members naming one of the principals `dns` (as they are stored) in another
+    /// spelling take the principal's: members written before their principal existed. A probe
+    /// of the members' NOCASE index per DN; nothing is written where every reference is
+    /// canonical already.
+    fn canonical_member_references(&self, dns: &[String]) -> db::Result<()> {
+        if dns.is_empty() {
+            return Ok(());
+        }
+        self.db()
+            .prepare_cached(concat!(
+                "UPDATE group_members
+                 SET member_dn = (SELECT p.dn FROM principals p WHERE p.dn = group_members.member_dn COLLATE NOCASE)
+                 WHERE ",
+                dialect::in_json_list_sql!("member_dn COLLATE NOCASE", "?1"),
+                " AND NOT (",
+                dialect::in_json_list_sql!("member_dn COLLATE BINARY", "?1"),
+                ")"
+            ))?
+            .execute([dialect::json_text_list(dns)])
+            .map(|_| ())
     }
 
     pub fn remove_principal(&self, id: i64) -> db::Result<()> {
@@ -423,7 +455,8 @@ mod tests {
         // The previous release's schema and writes: no ord column; members added in the
         // directory's order, interleaved between groups, one group rewritten (rowid gaps).
         let conn = db::Db::open_sqlite(&path).unwrap();
-        let before = schema::sqlite_steps(schema::Database::Central).len() - 2;
+        // Before central step 14, which added the column.
+        let before = 13;
         conn.execute_batch(&format!(
             "DROP INDEX group_members_order; ALTER TABLE group_members DROP COLUMN ord;
              PRAGMA user_version = {before};
@@ -459,6 +492,152 @@ mod tests {
             .unwrap();
         assert_eq!(store.group_members(501).unwrap(), ["CN=bob,DC=c", "CN=new,DC=c", "CN=Ann,DC=c"]);
         assert_eq!(store.group_members(502).unwrap(), g2);
+    }
+
+    /// The references of `schema::CANONICAL_REFERENCES` that name their key's row in another
+    /// spelling (`reference = value`): none, or an exact join (PostgreSQL's) would miss them.
+    fn non_canonical(conn: &db::Db) -> Vec<String> {
+        let mut out = Vec::new();
+        for (reference, key) in schema::CANONICAL_REFERENCES {
+            let (rt, rc) = reference.split_once('.').unwrap();
+            let (kt, kc) = key.split_once('.').unwrap();
+            let sql = format!(
+                "SELECT r.{rc} FROM {rt} r JOIN {kt} k ON k.{kc} = r.{rc} COLLATE NOCASE WHERE k.{kc} <> r.{rc} COLLATE BINARY"
+            );
+            let values: Vec<String> = conn.query_map(&sql, (), |r| r.get(0)).unwrap();
+            out.extend(values.into_iter().map(|v| format!("{reference} = {v}")));
+        }
+        out
+    }
+
+    fn registered(dn: &str, sam: &str, registrar_pool: Option<&str>) -> PrincipalSpec {
+        PrincipalSpec {
+            dn: dn.into(),
+            kind: PrincipalKind::User,
+            sip: Some(format!("sip:{sam}@contoso.com")),
+            sam: Some(sam.into()),
+            registrar_pool: registrar_pool.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn topology(fqdn: &str) -> crate::store::topology::TopologySpec {
+        use crate::store::topology::{PoolSpec, ServiceSpec, TopologySpec};
+        TopologySpec {
+            sip_domains: vec!["contoso.com".into()],
+            sites: vec!["Dublin".into()],
+            sql_instances: Vec::new(),
+            pools: vec![PoolSpec {
+                fqdn: fqdn.into(),
+                site: "Dublin".into(),
+                services: vec![ServiceSpec { role: "Registrar".into(), dependents: Vec::new(), version: None }],
+                servers: vec![fqdn.into()],
+                active_servers: vec![fqdn.into()],
+                database: None,
+                backup_database: None,
+                default_endpoint: None,
+            }],
+        }
+    }
+
+    /// The joins of a stored reference with the NOCASE key it names answer through the
+    /// reference's canonical spelling: a pool's services, a user's registrar pool (its site's
+    /// policy), a group's members (a group with a user among them).
+    fn assert_joins_answer(store: &Store, pool: &str, members: &[&str]) {
+        use crate::store::settings::{POLICY, SettingsRow};
+        assert_eq!(non_canonical(store.db()), Vec::<String>::new());
+        let services: Vec<(String, String)> = store.services().unwrap().into_iter().map(|s| (s.role, s.pool)).collect();
+        assert_eq!(services, [("Registrar".to_string(), pool.to_string())]);
+        if store.settings_get(&POLICY, "Site:Dublin").unwrap().is_none() {
+            store.settings_insert(&POLICY, &SettingsRow::defaults(&POLICY, "Site:Dublin")).unwrap();
+        }
+        assert_eq!(store.effective_policy("sip:ann@contoso.com").unwrap().identity, "Site:Dublin");
+        let registrar: String = store
+            .db()
+            .query_row("SELECT registrar_pool FROM principals WHERE sam = 'ann' COLLATE NOCASE", (), |r| r.get(0))
+            .unwrap();
+        assert_eq!(registrar, pool);
+        let group: i64 =
+            store.db().query_row("SELECT id FROM principals WHERE sam = 'staff'", (), |r| r.get(0)).unwrap();
+        assert_eq!(store.group_members(group).unwrap(), members);
+        assert!(store.group_has_user("Staff").unwrap());
+        assert_eq!(store.group_names_of("cn=ANN,dc=contoso,dc=com").unwrap(), ["staff"]);
+    }
+
+    /// References written by a topology and a directory in another case than the keys they
+    /// name are stored in the keys' spelling: a member imported before its principal (in the
+    /// same import, or an earlier one) takes the principal's DN when the principal is written;
+    /// a member naming nobody keeps its own; a pool published again in another spelling takes
+    /// its users' references along.
+    #[test]
+    fn references_to_nocase_keys_are_stored_in_their_keys_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("pchat.db")).unwrap();
+        store.replace_topology(&topology("fe01.contoso.com")).unwrap();
+        let mut staff = group(
+            "CN=Staff,DC=contoso,DC=com",
+            &["cn=ann,dc=CONTOSO,dc=com", "CN=BOB,DC=contoso,DC=com", "CN=Ghost,DC=contoso,DC=com"],
+        );
+        staff.sam = Some("staff".into());
+        store
+            .upsert_principals(&[
+                registered("CN=Bob,DC=contoso,DC=com", "bob", None),
+                staff,
+                registered("CN=Ann,DC=contoso,DC=com", "ann", Some("FE01.Contoso.COM")),
+            ])
+            .unwrap();
+        let members = ["CN=Ann,DC=contoso,DC=com", "CN=Bob,DC=contoso,DC=com", "CN=Ghost,DC=contoso,DC=com"];
+        assert_joins_answer(&store, "fe01.contoso.com", &members);
+
+        // Imported again in other spellings: the DNs written first stay, and so do the references.
+        store.upsert_principals(&[registered("cn=ANN,dc=contoso,dc=com", "ann", Some("fe01.CONTOSO.com"))]).unwrap();
+        assert_joins_answer(&store, "fe01.contoso.com", &members);
+        // A principal for the member that named nobody: its reference takes the DN's spelling.
+        store.upsert_principals(&[registered("cn=ghost,dc=contoso,dc=com", "ghost", None)]).unwrap();
+        let members = ["CN=Ann,DC=contoso,DC=com", "CN=Bob,DC=contoso,DC=com", "cn=ghost,dc=contoso,dc=com"];
+        assert_joins_answer(&store, "fe01.contoso.com", &members);
+
+        store.replace_topology(&topology("FE01.Contoso.com")).unwrap();
+        assert_joins_answer(&store, "FE01.Contoso.com", &members);
+    }
+
+    /// A store written before central step 16, with references in other spellings than their
+    /// keys (as the released writes stored them), opens with every reference in its key's
+    /// spelling; one naming no row keeps its own.
+    #[test]
+    fn an_upgraded_store_stores_references_in_their_keys_spelling() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pchat.db");
+        let steps = schema::sqlite_steps(schema::Database::Central);
+        let conn = db::Db::open_sqlite(&path).unwrap();
+        crate::store::migrate(&conn, &steps[..15]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+             INSERT INTO pools(fqdn, site, ord) VALUES ('fe01.contoso.com', 'Dublin', 0);
+             INSERT INTO services(role, pool) VALUES ('Registrar', 'FE01.Contoso.com');
+             INSERT INTO principals(id, dn, kind, name, sip, sam, registrar_pool) VALUES
+                (1, 'CN=Ann,DC=contoso,DC=com', 'User', 'Ann', 'sip:ann@contoso.com', 'ann', 'FE01.CONTOSO.COM'),
+                (2, 'CN=Bob,DC=contoso,DC=com', 'User', 'Bob', 'sip:bob@contoso.com', 'bob', 'fe01.contoso.com'),
+                (3, 'CN=Staff,DC=contoso,DC=com', 'Group', 'Staff', NULL, 'staff', NULL),
+                (4, 'CN=Eve,DC=contoso,DC=com', 'User', 'Eve', 'sip:eve@contoso.com', 'eve', 'gone.contoso.com');
+             INSERT INTO group_members(group_id, member_dn, ord) VALUES
+                (3, 'cn=ann,dc=CONTOSO,dc=com', 0), (3, 'CN=Bob,DC=contoso,DC=com', 1), (3, 'CN=GHOST,DC=contoso,DC=com', 2);",
+        )
+        .unwrap();
+        assert_eq!(non_canonical(&conn).len(), 3);
+        drop(conn);
+
+        let store = Store::open(&path).unwrap();
+        let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
+        assert_eq!(version, 16);
+        assert_joins_answer(
+            &store,
+            "fe01.contoso.com",
+            &["CN=Ann,DC=contoso,DC=com", "CN=Bob,DC=contoso,DC=com", "CN=GHOST,DC=contoso,DC=com"],
+        );
+        let eve: String =
+            store.db().query_row("SELECT registrar_pool FROM principals WHERE id = 4", (), |r| r.get(0)).unwrap();
+        assert_eq!(eve, "gone.contoso.com", "a reference naming no row keeps its spelling");
     }
 
     #[test]

@@ -337,6 +337,13 @@ pub enum Step {
 }
 
 impl Step {
+    /// The step's neutral text, whichever dialect runs it.
+    pub fn neutral(&self) -> &'static str {
+        match *self {
+            Step::Both(sql) | Step::SqliteOnly(sql) | Step::PostgresOnly(sql) => sql,
+        }
+    }
+
     /// The step's SQL in `dialect`; None when it has nothing to do there.
     pub fn render(&self, dialect: Dialect) -> anyhow::Result<Option<String>> {
         let (sql, only) = match *self {
@@ -393,7 +400,49 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
     // Rows written before keep their order: SQLite gave them rising rowids, in the order
     // added. (A PostgreSQL store starts after the column existed.)
     Step::SqliteOnly("UPDATE group_members SET ord = rowid;"),
+    // Stored references to a NOCASE key in their key's spelling (`CANONICAL_REFERENCES`): the
+    // joins on them compare exactly on PostgreSQL, and written so since this step; rows written
+    // before take the spelling of the row they name (a reference naming no row keeps its own).
+    Step::Both(CANONICAL_SPELLING),
 ];
+
+/// References to a NOCASE key that the store keeps in the key's canonical spelling, as the
+/// referenced row spells it: `(table.column, table.key)`. SQLite compares them with the key's
+/// NOCASE collation, PostgreSQL exactly (a foreign key too); stored canonical, the exact join
+/// answers the same on both and keeps its plain key index. Written so on every path that
+/// stores them or the row they name (design notes §5 step 4):
+///
+/// * `services.pool`: a published topology writes each service with its pool's `fqdn`, in the
+///   same statement list that writes the pool (`Store::replace_topology`).
+/// * `principals.registrar_pool`: a directory import writes the pool as `pools` spells it (the
+///   import accepts only a Registrar pool of the topology); a topology published with a pool
+///   spelt otherwise rewrites the users' references to it.
+/// * `group_members.member_dn`: written as the principal's `dn` when that principal exists;
+///   a member whose principal comes later (a group imported before its members, or a member
+///   outside the directory) keeps the spelling given until a principal with that DN is
+///   written, which rewrites the references to it (`Store::write_principals`). A
+///   principal's `dn` never changes spelling once written (the import's upsert keeps it); an
+///   endpoint's is new (a fresh GUID), so nothing names it before.
+///
+/// A reference naming no row keeps its spelling; the exact join finds nothing for it, as the
+/// NOCASE one does.
+#[cfg_attr(not(test), expect(dead_code, reason = "the invariant the writes keep: the NOCASE check and tests read it"))]
+pub const CANONICAL_REFERENCES: &[(&str, &str)] = &[
+    ("services.pool", "pools.fqdn"),
+    ("principals.registrar_pool", "pools.fqdn"),
+    ("group_members.member_dn", "principals.dn"),
+];
+
+/// See the `CENTRAL_LATER` step that runs it: each of [`CANONICAL_REFERENCES`] rewritten where
+/// it names a row in another spelling.
+pub const CANONICAL_SPELLING: &str = "UPDATE services SET pool = (SELECT p.fqdn FROM pools p WHERE {nocase:p.fqdn} = {nocase:services.pool})
+    WHERE EXISTS (SELECT 1 FROM pools p WHERE {nocase:p.fqdn} = {nocase:services.pool} AND p.fqdn <> services.pool {binary});
+UPDATE principals SET registrar_pool = (SELECT p.fqdn FROM pools p WHERE {nocase:p.fqdn} = {nocase:principals.registrar_pool})
+    WHERE EXISTS (SELECT 1 FROM pools p
+        WHERE {nocase:p.fqdn} = {nocase:principals.registrar_pool} AND p.fqdn <> principals.registrar_pool {binary});
+UPDATE group_members SET member_dn = (SELECT p.dn FROM principals p WHERE {nocase:p.dn} = {nocase:group_members.member_dn})
+    WHERE EXISTS (SELECT 1 FROM principals p
+        WHERE {nocase:p.dn} = {nocase:group_members.member_dn} AND p.dn <> group_members.member_dn {binary});";
 
 /// See the `CENTRAL_LATER` step that runs it.
 pub const STORE_EPOCH: &str = "CREATE SEQUENCE store_epoch_seq;

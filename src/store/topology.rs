@@ -342,6 +342,7 @@ impl Store {
                     params![p.fqdn, server, active, j as i64],
                 )?;
             }
+            // Each service names its pool as the pool row spells it (`schema::CANONICAL_REFERENCES`).
             for s in &p.services {
                 c.execute(
                     "INSERT INTO services(role, pool, dependents, version) VALUES (?1, ?2, ?3, ?4)",
@@ -349,6 +350,14 @@ impl Store {
                 )?;
             }
         }
+        // Users name their registrar pool as `pools` spells it (`schema::CANONICAL_REFERENCES`):
+        // a pool published in another spelling takes its users' references along.
+        c.execute(
+            "UPDATE principals SET registrar_pool = (SELECT p.fqdn FROM pools p WHERE p.fqdn = principals.registrar_pool COLLATE NOCASE)
+             WHERE registrar_pool IS NOT NULL AND EXISTS (SELECT 1 FROM pools p
+                WHERE p.fqdn = principals.registrar_pool COLLATE NOCASE AND p.fqdn <> principals.registrar_pool COLLATE BINARY)",
+            (),
+        )?;
         // Endpoints belong to a Persistent Chat pool (1.10 #1): those of vanished pools go with them.
         c.execute(
             "DELETE FROM principals WHERE endpoint_pool IS NOT NULL

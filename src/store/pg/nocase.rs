@@ -3,8 +3,11 @@
 //! it appears (`=`, `IN`, ranges, `ORDER BY`, `DISTINCT`, `min`/`max`); PostgreSQL prepares the
 //! same text and compares exactly: a silent wrong answer. A use written with an explicit
 //! `COLLATE NOCASE` means the same on SQLite (the column's own collation, the same index) and
-//! `Dialect::query` spells it with `lower()` for PostgreSQL. [`scan`] finds the uses that are
-//! not explicit; the test below runs it over every text of the inventory.
+//! `Dialect::query` spells it with `lower()` for PostgreSQL; an explicit `COLLATE BINARY` means
+//! an exact comparison on both. A join of a stored reference with the NOCASE key it names
+//! (`schema::CANONICAL_REFERENCES`) is exact on purpose: the store keeps those references in
+//! their key's spelling. [`scan`] finds the uses that are none of these; the test below runs it
+//! over every text of the inventory.
 
 use std::collections::HashMap;
 
@@ -208,6 +211,13 @@ pub struct Use {
 pub struct Scan {
     pub uses: Vec<Use>,
     pub explicit: usize,
+    /// Joins of a canonical reference with its key (`schema::CANONICAL_REFERENCES`).
+    pub canonical: usize,
+}
+
+/// Whether `a` and `b` (`table.column`) are a reference the store keeps canonical and its key.
+fn canonical_pair(a: &str, b: &str) -> bool {
+    crate::store::schema::CANONICAL_REFERENCES.iter().any(|&(r, k)| (r, k) == (a, b) || (k, r) == (a, b))
 }
 
 struct Scope {
@@ -308,7 +318,9 @@ pub fn scan(sql: &str, schema: &Schema) -> Scan {
         None
     };
     let nocase = |i: usize| column(i).filter(|(_, nc)| *nc).map(|(c, _)| c);
-    let collated = |i: usize| is(i, "COLLATE") && is(i + 1, "NOCASE");
+    // An explicit collation: NOCASE (spelt with lower() for PostgreSQL) or BINARY (exact on both).
+    let collated = |i: usize| is(i, "COLLATE") && (is(i + 1, "NOCASE") || is(i + 1, "BINARY"));
+    let nocase_collated = |i: usize| is(i, "COLLATE") && is(i + 1, "NOCASE");
     let text = |from: usize, to: usize| t[from..to.min(n)].iter().map(Tok::text).collect::<Vec<_>>().join(" ");
     // The end (exclusive) of the operand starting at i: a primary, `||` more.
     let operand_end = |mut i: usize| -> usize {
@@ -334,6 +346,7 @@ pub fn scan(sql: &str, schema: &Schema) -> Scan {
         }
     };
 
+    let mut canonical = 0;
     let mut scan = Scan::default();
     let mut flag = |what: &'static str, column: String, text: String, explicit: bool| {
         if explicit {
@@ -413,6 +426,13 @@ pub fn scan(sql: &str, schema: &Schema) -> Scan {
                 let left_col = (i >= 1).then(|| column(left)).flatten();
                 let nc = left_col.iter().chain(&right_col).find(|(_, nc)| *nc).map(|(c, _)| c.clone());
                 let Some(c) = nc else { continue };
+                if let (Some((l, _)), Some((r, _))) = (&left_col, &right_col)
+                    && canonical_pair(l, r)
+                    && !explicit
+                {
+                    canonical += 1;
+                    continue;
+                }
                 let what = if left_col.is_some() && right_col.is_some() { "column pair" } else { "comparison" };
                 flag(what, c, text(left, right_end), explicit);
             }
@@ -427,12 +447,14 @@ pub fn scan(sql: &str, schema: &Schema) -> Scan {
                     if j >= 3 && collated(j - 2) { (nocase(j - 3), true) } else { (nocase(j - 1), false) };
                 let Some(c) = col else { continue };
                 let end = operand_end(i + 1);
-                let explicit = explicit || what == "LIKE" && collated(end);
+                // LIKE ignores ASCII case on SQLite whatever the collation: NOCASE only.
+                let explicit = explicit || what == "LIKE" && nocase_collated(end);
                 flag(what, c, text(j - 1, end), explicit && what != "GLOB");
             }
             _ => {}
         }
     }
+    scan.canonical = canonical;
     scan
 }
 
@@ -442,18 +464,6 @@ mod tests {
     use crate::catalog::descriptor::Database;
     use crate::store::db::inventory::{self, Kind};
     use crate::store::schema;
-
-    /// Column-to-column comparisons between a stored reference and the key it names (a foreign
-    /// key, declared or not, to a NOCASE key): `lower()` on both sides would defeat the key
-    /// indexes of the join, so step 4 stores references in their key's canonical spelling
-    /// (as the key row spells it) and the comparison stays exact. `(use, reason)`; the test
-    /// fails on an entry that matches no use.
-    const STEP_4: &[(&str, &str)] = &[
-        ("s.pool = p.fqdn", "services.pool references pools(fqdn)"),
-        ("p.fqdn = s.pool", "services.pool references pools(fqdn)"),
-        ("pl.fqdn = u.registrar_pool", "a user's registrar pool names a pool"),
-        ("p.dn = m.member_dn", "a group member names a principal by DN"),
-    ];
 
     /// Texts in code another engineer is changing (src/store/mod.rs's open and attach code, see
     /// the brief of step 3 in docs/design/postgres-port.md §5): made explicit with that change.
@@ -474,7 +484,7 @@ mod tests {
             .into_iter()
             .flat_map(|db| schema::sqlite_steps(db).iter().copied())
             .collect();
-        let mut step_4_used = vec![0; STEP_4.len()];
+        let mut canonical = 0;
         let mut elsewhere_used = vec![0; ELSEWHERE.len()];
         let (mut texts, mut flagged, mut explicit_texts, mut explicit) = (0, 0, 0, 0);
         let mut gaps = Vec::new();
@@ -492,13 +502,8 @@ mod tests {
             if let Some(e) = elsewhere {
                 elsewhere_used[e] += usize::from(!scan.uses.is_empty());
             }
-            let mut left = Vec::new();
-            for u in &scan.uses {
-                match STEP_4.iter().position(|(t, _)| u.what == "column pair" && *t == u.text) {
-                    Some(s) => step_4_used[s] += 1,
-                    None => left.push(u),
-                }
-            }
+            canonical += scan.canonical;
+            let left = &scan.uses;
             if !left.is_empty() {
                 flagged += 1;
                 if elsewhere.is_none() {
@@ -508,20 +513,14 @@ mod tests {
                 }
             }
         }
-        for (i, n) in step_4_used.iter().enumerate() {
-            if *n == 0 {
-                gaps.push(format!("STEP_4 entry {:?} matches no use: remove it", STEP_4[i].0));
-            }
-        }
         for (i, n) in elsewhere_used.iter().enumerate() {
             if *n == 0 {
                 gaps.push(format!("ELSEWHERE entry {:?} matches no text with a use: remove it", ELSEWHERE[i].0));
             }
         }
         eprintln!(
-            "{texts} texts: {explicit} explicit NOCASE uses in {explicit_texts}; {} uses for step 4; {flagged} texts \
-             with an implicit use ({} of them listed as changed elsewhere)",
-            step_4_used.iter().sum::<usize>(),
+            "{texts} texts: {explicit} explicit NOCASE uses in {explicit_texts}; {canonical} joins of a canonical \
+             reference with its key; {flagged} texts with an implicit use ({} of them listed as changed elsewhere)",
             ELSEWHERE.len()
         );
         assert!(gaps.is_empty(), "{} NOCASE uses PostgreSQL would compare exactly:\n{}", gaps.len(), gaps.join("\n"));
@@ -641,12 +640,12 @@ mod tests {
         );
         assert_eq!(
             uses(
-                "SELECT p.dn, max(p.sam) FROM group_members m JOIN principals p ON p.dn = m.member_dn \
+                "SELECT p.dn, max(p.sam) FROM group_members m JOIN principals p ON p.sam = m.member_dn \
                  WHERE m.group_id = ?1 AND policy NOT IN (SELECT identity FROM policies WHERE tenant = ?2) GROUP BY sip"
             ),
             [
                 "min/max: max ( p.sam )",
-                "column pair: p.dn = m.member_dn",
+                "column pair: p.sam = m.member_dn",
                 "IN: policy NOT IN ( SELECT identity FROM policies WHERE tenant = ?2 )",
                 "GROUP BY: sip"
             ]
@@ -664,10 +663,21 @@ mod tests {
             "SELECT 1 FROM policies p WHERE p.identity = ('Tag:' || ?1) COLLATE NOCASE \
              AND CASE WHEN p.identity = 'Global' COLLATE NOCASE THEN 1 END",
             "SELECT pool FROM services WHERE pool = ?1 ORDER BY pool",
+            // Exact on both: an explicit BINARY, a canonical reference joined with its key.
+            "UPDATE group_members SET member_dn = ?1 WHERE member_dn = ?1 COLLATE NOCASE AND member_dn <> ?1 COLLATE BINARY",
+            "SELECT p.kind FROM group_members m JOIN principals p ON p.dn = m.member_dn WHERE m.group_id = ?1",
+            "SELECT 1 FROM principals u LEFT JOIN pools pl ON pl.fqdn = u.registrar_pool",
         ];
         for sql in passing {
             assert_eq!(uses(sql), Vec::<String>::new(), "{sql}");
         }
         assert_eq!(scan(passing[0], &schema).explicit, 5);
+        assert_eq!(scan(passing[6], &schema).explicit, 2);
+        assert_eq!(scan(passing[7], &schema).canonical, 1);
+        // A canonical reference is canonical for its key only.
+        assert_eq!(
+            uses("SELECT 1 FROM principals u JOIN principals p ON p.dn = u.registrar_pool"),
+            ["column pair: p.dn = u.registrar_pool"]
+        );
     }
 }

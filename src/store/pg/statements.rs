@@ -193,7 +193,16 @@ mod tests {
             let sqlite = build(Dialect::Sqlite);
             assert!(texts.iter().any(|(_, t)| *t == sqlite), "not in the inventory: {sqlite}");
         }
-        let postgres = |sql: &str| BUILT.iter().find(|b| b(Dialect::Sqlite) == sql).map(|b| b(Dialect::Postgres));
+        // A later step run on both is spelt for each (`Step::render`): PostgreSQL prepares its own.
+        let both_steps =
+            || schema::CENTRAL_LATER.iter().chain(schema::POOL_LATER).filter(|s| matches!(s, schema::Step::Both(_)));
+        let postgres = |sql: &str| {
+            BUILT.iter().find(|b| b(Dialect::Sqlite) == sql).map(|b| b(Dialect::Postgres)).or_else(|| {
+                both_steps()
+                    .find(|s| s.render(Dialect::Sqlite).unwrap().as_deref() == Some(sql))
+                    .map(|s| s.render(Dialect::Postgres).unwrap().unwrap())
+            })
+        };
 
         let mut used = vec![0usize; CLASSIFIED.len()];
         let (mut prepared, mut replaced, mut left) = (0, 0, 0);
@@ -260,6 +269,12 @@ mod tests {
             return Some(match operand.rsplit([' ', '(']).next()? {
                 "r.category_id" => ints(&[&[], &[1], &[1, 1, 3], &[2, 99]]),
                 "r.id" | "room_id" => ints(&[&[], &[10, 10, 12], &[11, 15, 999], &[13]]),
+                // Principals' DNs as stored, or not: the members naming them in another
+                // spelling take the principal's (`Store::canonical_member_references`).
+                "member_dn" => [&[][..], &["cn=e2"][..], &["cn=e2", "cn=e3", "cn=e3", "nobody"][..], &["CN=E2"][..]]
+                    .iter()
+                    .map(|l| dialect::json_text_list(l))
+                    .collect(),
                 // Entries compare ignoring ASCII case (`e.entry COLLATE NOCASE IN …`); other
                 // letters exactly, as NOCASE does.
                 "e.entry" => [
@@ -309,11 +324,18 @@ mod tests {
             let mut stmt = if routed { route(db, target, sql).prepare()? } else { db.prepare(sql)? };
             if !sql.starts_with("SELECT") {
                 let n = stmt.execute(params_from_iter(args))? as i64;
-                let messages = route(db, target, "SELECT * FROM {db}.messages ORDER BY room_id, posted_at, id")
-                    .prepare()?
-                    .query_map((), |r| (0..8).map(|i| r.get::<Value>(i)).collect())?
+                // The table the writes of these texts change: messages in a pool, members centrally.
+                let after = if routed {
+                    "SELECT * FROM {db}.messages ORDER BY room_id, posted_at, id"
+                } else {
+                    "SELECT group_id, member_dn, ord FROM {db}.group_members ORDER BY group_id, ord"
+                };
+                let mut read = route(db, target, after).prepare()?;
+                let columns = read.column_count();
+                let rows = read
+                    .query_map((), |r| (0..columns).map(|i| r.get::<Value>(i)).collect())?
                     .collect::<crate::store::db::Result<Vec<Vec<Value>>>>()?;
-                return Ok([vec![vec![Value::Integer(n)]], messages].concat());
+                return Ok([vec![vec![Value::Integer(n)]], rows].concat());
             }
             let n = stmt.column_count();
             stmt.query_map(params_from_iter(args), |r| (0..n).map(|i| r.get::<Value>(i)).collect())?.collect()
@@ -389,10 +411,16 @@ mod tests {
                 )
                 .unwrap();
             }
+            // Members naming principals (`cn=eN`) in other spellings, one naming nobody.
+            db.execute_batch(
+                "INSERT INTO group_members(group_id, member_dn, ord) VALUES
+                    (1, 'CN=E2', 0), (1, 'cn=e3', 1), (1, 'Nobody', 2), (2, 'Cn=E2', 0), (2, 'CN=E3', 1)",
+            )
+            .unwrap();
         }
         let texts: Vec<(Kind, String)> =
             inventory().into_iter().filter(|(_, t)| t.contains("json_each(") || t.contains("json_valid(")).collect();
-        assert_eq!(texts.len(), 14, "the list and JSON texts of the inventory");
+        assert_eq!(texts.len(), 15, "the list and JSON texts of the inventory");
         let mut compared = 0;
         // Then again with only the JSON objects: SQLite's json_each fails on the others, and so
         // does PostgreSQL's spelling.
@@ -441,7 +469,8 @@ mod tests {
             lite.execute_batch(step).unwrap();
         }
         let (add, read) = (
-            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)",
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
+             VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
             "SELECT member_dn FROM group_members WHERE group_id = ?1 ORDER BY ord",
         );
         let texts = inventory();
@@ -600,5 +629,175 @@ mod tests {
             let sql = "SELECT count(*) FROM t WHERE name = ?1 COLLATE NOCASE";
             assert_eq!(db.query_row(sql, ["CAF\u{c9}"], |r| r.get::<i64>(0)).unwrap(), 0);
         }
+    }
+
+    /// Every upsert of the inventory on a NOCASE key (`ON CONFLICT (k)`, or `INSERT OR IGNORE`
+    /// into a table with one) conflicts as on SQLite: written again with the key in another
+    /// case, it updates (or keeps) the existing row instead of adding one or failing on the
+    /// `lower()` unique index. The tables after both writes are equal on both backends.
+    #[test]
+    fn nocase_upserts_update_the_existing_row_on_both_backends() {
+        use Value::{Integer as I, Null, Text as T};
+        let Some(cluster) = Cluster::shared("nocase_upserts_update_the_existing_row_on_both_backends") else { return };
+        let pg = |db: Database, tag: &str| {
+            let url = cluster.database(tag);
+            migrate(&mut connect(&url), db).unwrap();
+            Db::open_postgres(&url).unwrap()
+        };
+        let lite = |db: Database| {
+            let conn = Db::open_sqlite_memory().unwrap();
+            for step in schema::sqlite_steps(db) {
+                conn.execute_batch(step).unwrap();
+            }
+            conn
+        };
+        let central = [lite(Database::Central), pg(Database::Central, "upsert_central")];
+        let pool = [lite(Database::Pool), pg(Database::Pool, "upsert_pool")];
+        let t = |s: &str| T(s.into());
+        // Per table: rows it needs first, the two writes (the key in two cases), what is read
+        // back, and the rows expected.
+        type Case = (&'static str, Vec<Value>, Vec<Value>, &'static str, Vec<Vec<Value>>);
+        let cases: Vec<(&str, Case)> = vec![
+            (
+                "health_test_users",
+                (
+                    "",
+                    vec![t("pc01.contoso.com"), t("sip:a@x.com"), t("sip:b@x.com")],
+                    vec![t("PC01.Contoso.COM"), t("sip:c@x.com"), t("sip:d@x.com")],
+                    "SELECT pool, user1, user2 FROM health_test_users",
+                    vec![vec![t("PC01.Contoso.COM"), t("sip:c@x.com"), t("sip:d@x.com")]],
+                ),
+            ),
+            (
+                "principals",
+                (
+                    "",
+                    vec![
+                        t("CN=Ann,DC=c"),
+                        t("User"),
+                        t("Ann"),
+                        t("Ann B"),
+                        t("sip:ann@x.com"),
+                        t("ann"),
+                        t("ann@x.com"),
+                        Null,
+                        t("{}"),
+                        t("DC=c"),
+                    ],
+                    vec![
+                        t("cn=ann,dc=C"),
+                        t("User"),
+                        t("ann"),
+                        t("Ann C"),
+                        t("SIP:Ann@X.com"),
+                        t("ANN"),
+                        t("ann@x.com"),
+                        Null,
+                        t("{}"),
+                        t("dc=C"),
+                    ],
+                    "SELECT dn, name, display_name, sip, sam FROM principals",
+                    vec![vec![t("CN=Ann,DC=c"), t("ann"), t("Ann C"), t("SIP:Ann@X.com"), t("ANN")]],
+                ),
+            ),
+            (
+                "roles",
+                (
+                    "",
+                    vec![t("Custom Role"), t("S-1"), t("[]"), t("[]")],
+                    vec![t("CUSTOM role"), t("S-2"), t("[\"Get-CsUser\"]"), t("[]")],
+                    "SELECT identity, sid, cmdlets FROM roles",
+                    vec![vec![t("Custom Role"), t("S-1"), t("[\"Get-CsUser\"]")]],
+                ),
+            ),
+            (
+                "pool_sync",
+                (
+                    "",
+                    vec![t("pc01.contoso.com"), I(1), I(1)],
+                    vec![t("PC01.contoso.com"), I(5), I(2)],
+                    "SELECT pool, seq, generation FROM {db}.pool_sync",
+                    vec![vec![t("pc01.contoso.com"), I(5), I(2)]],
+                ),
+            ),
+            (
+                "group_members",
+                (
+                    "INSERT INTO principals(id, dn, kind, name) VALUES (7, 'CN=G,DC=c', 'Group', 'G')",
+                    vec![I(7), t("CN=Bob,DC=c"), I(0)],
+                    vec![I(7), t("cn=BOB,dc=c"), I(1)],
+                    "SELECT group_id, member_dn, ord FROM group_members",
+                    vec![vec![I(7), t("CN=Bob,DC=c"), I(0)]],
+                ),
+            ),
+        ];
+        let table_of = |sql: &str| {
+            let rest = sql.strip_prefix("INSERT OR IGNORE INTO ").or(sql.strip_prefix("INSERT OR REPLACE INTO "));
+            let rest = rest.or(sql.strip_prefix("INSERT INTO "))?;
+            let rest = rest.strip_prefix("{db}.").unwrap_or(rest);
+            Some(rest[..rest.find('(')?].to_string())
+        };
+        let nocase_columns = crate::store::pg::nocase::schema();
+        let mut seen = Vec::new();
+        for (kind, sql) in inventory() {
+            if !(sql.contains("ON CONFLICT") || sql.starts_with("INSERT OR ")) {
+                continue;
+            }
+            let table = table_of(&sql).unwrap_or_else(|| panic!("an upsert into which table? {sql}"));
+            // No target (OR IGNORE) conflicts on any key; a target, on the key it names (told
+            // by the schema's NOCASE columns, not by the spelling under test).
+            let on_nocase_key = match sql.split_once("ON CONFLICT") {
+                Some((_, rest)) => rest
+                    .trim_start()
+                    .strip_prefix('(')
+                    .and_then(|r| r.split_once(')'))
+                    .is_some_and(|(cols, _)| cols.split(',').any(|c| nocase_columns[&table][c.trim()])),
+                None => dialect::nocase_keys().iter().any(|k| k.table == table),
+            };
+            if !on_nocase_key {
+                continue;
+            }
+            let Some((_, (setup, first, second, read, expected))) = cases.iter().find(|(t, _)| *t == table) else {
+                panic!("an upsert on a NOCASE key this test has no case for (add one): {sql}")
+            };
+            let dbs = if kind == Kind::Pool { &pool } else { &central };
+            let answers: Vec<Vec<Vec<Value>>> = dbs
+                .iter()
+                .map(|db| {
+                    let target = if matches!(db, Db::Pg(_)) { Target::Copy("copy") } else { Target::Central };
+                    let routed = kind == Kind::Pool;
+                    db.begin(Begin::Deferred).unwrap();
+                    if !setup.is_empty() {
+                        db.execute_batch(setup).unwrap();
+                    }
+                    for args in [first, second] {
+                        let mut stmt = if routed { route(db, target, &sql).prepare() } else { db.prepare(&sql) }
+                            .unwrap_or_else(|e| panic!("{e}\n{sql}"));
+                        if sql.contains("RETURNING") {
+                            let rows = stmt.query_map(params_from_iter(args), |r| r.get::<Value>(0)).unwrap();
+                            assert_eq!(rows.count(), 1, "{sql}");
+                        } else {
+                            stmt.execute(params_from_iter(args)).unwrap_or_else(|e| panic!("{e}\n{sql}"));
+                        }
+                    }
+                    let mut stmt = route(db, target, read).prepare().unwrap();
+                    let n = stmt.column_count();
+                    let rows = stmt
+                        .query_map((), |r| (0..n).map(|i| r.get::<Value>(i)).collect())
+                        .unwrap()
+                        .collect::<crate::store::db::Result<Vec<Vec<Value>>>>()
+                        .unwrap();
+                    db.rollback().unwrap();
+                    rows
+                })
+                .collect();
+            assert_eq!(&answers[0], expected, "SQLite: {sql}");
+            assert_eq!(answers[1], answers[0], "PostgreSQL, then SQLite: {sql}");
+            seen.push(table);
+        }
+        seen.sort();
+        let mut tables: Vec<&str> = cases.iter().map(|(t, _)| *t).collect();
+        tables.sort();
+        assert_eq!(seen, tables, "the upserts on NOCASE keys of the inventory, then the cases of this test");
     }
 }
