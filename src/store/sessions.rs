@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::db::{self, Begin, Db, OptionalExtension};
-use super::pg::twophase::{self, Failure};
+use super::pg::twophase::{self, Failure, InFlight};
 use super::{Store, commit, dialect, pool_files, schema, seed};
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -95,8 +95,10 @@ impl SessionList {
         self.iter().find(|n| n.alias == alias)
     }
 
+    /// The open session on `url`: one whose connection was lost is never used again (a new one
+    /// is opened beside it, `open_pool_sessions`).
     fn by_url(&self, url: &str) -> Option<&SessionNode> {
-        self.iter().find(|n| n.url == url)
+        self.iter().find(|n| n.url == url && !n.db.is_closed())
     }
 
     fn push(&self, node: SessionNode) -> &SessionNode {
@@ -357,6 +359,38 @@ impl Store {
         }
     }
 
+    /// Why a copy's mark is behind the pool's on a PostgreSQL store (`Store::pool_target`):
+    /// between a writer's decision (the central COMMIT, which moves the pool's mark) and its
+    /// `COMMIT PREPARED` there, the copy only looks behind. A prepared pchat branch whose
+    /// coordinator is alive completes in a few round trips: a retryable error. One whose
+    /// coordinator is dead is recovered now when no transaction is open (then the marks are read
+    /// again), else once this transaction is rolled back (the central snapshot may predate the
+    /// decision), and the error is retryable too. No branch: the copy's snapshot may still predate
+    /// a `COMMIT PREPARED` that ended since (a transaction running when it was taken has
+    /// committed): retryable. Else the copy is behind. SQLite: always behind.
+    pub(super) fn why_behind(&self, alias: &str) -> db::Result<Behind> {
+        let Backend::Pg(s) = &self.backend else { return Ok(Behind::Truly) };
+        let Some(node) = s.list.by_alias(alias) else { return Ok(Behind::Truly) };
+        let (mut central, mut copy) = (&self.db, &node.db);
+        let transient = || Behind::Transient(in_flight_error(&super::pg::shown_url(&node.url)));
+        match twophase::in_flight(&mut central, &mut copy)? {
+            InFlight::Live => return Ok(transient()),
+            InFlight::Dead if self.db.is_autocommit() && node.db.is_autocommit() => {
+                self.recover_copy(node);
+                return Ok(Behind::Recovered);
+            }
+            InFlight::Dead => {
+                node.db.want_recovery();
+                return Ok(transient());
+            }
+            InFlight::None => {}
+        }
+        if !node.db.is_autocommit() && node.db.query_row(STALE_SNAPSHOT, (), |r| r.get::<bool>(0))? {
+            return Ok(transient());
+        }
+        Ok(Behind::Truly)
+    }
+
     /// A savepoint on every session in the transaction (PostgreSQL), or on the connection.
     pub(super) fn savepoint_named(&self, name: &str) -> db::Result<()> {
         let Backend::Pg(s) = &self.backend else { return self.db.savepoint(name) };
@@ -418,8 +452,10 @@ impl Store {
     pub(super) fn open_pool_sessions(&self) -> anyhow::Result<()> {
         let Backend::Pg(s) = &self.backend else { anyhow::bail!("internal: not PostgreSQL") };
         let (instances, _) = self.instance_rows()?;
+        // A session whose connection was lost (a server restarted, a network failure, a
+        // terminated backend) is replaced by a new one on the same connection string.
         s.by_instance.borrow_mut().retain(|key, alias| {
-            let url = s.list.by_alias(alias).map(|n| n.url.as_str());
+            let url = s.list.by_alias(alias).filter(|n| !n.db.is_closed()).map(|n| n.url.as_str());
             instances.iter().any(|(i, u, _)| i.eq_ignore_ascii_case(key) && Some(u.as_str()) == url)
         });
         self.unavailable.borrow_mut().clear();
@@ -462,8 +498,35 @@ impl Store {
     /// Whether the sessions are those `open_pool_sessions` makes of `rows` (one per row).
     pub(super) fn sessions_current(&self, rows: usize) -> bool {
         let Backend::Pg(s) = &self.backend else { return false };
-        s.by_instance.borrow().len() == rows
+        let by_instance = s.by_instance.borrow();
+        by_instance.len() == rows
+            && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| !n.db.is_closed()))
     }
+}
+
+/// Whether a transaction that was running when the session's snapshot was taken has committed
+/// since: what the snapshot shows of the copy may be older than what it holds now.
+const STALE_SNAPSHOT: &str =
+    "SELECT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE pg_xact_status(x) = 'committed')";
+
+/// What `Store::why_behind` found of a copy whose mark is behind the pool's.
+pub(crate) enum Behind {
+    /// Behind indeed: no change is being completed there.
+    Truly,
+    /// A change is being completed there: the call is run again (`Transient::Conflict`).
+    Transient(crate::errors::CmdletError),
+    /// A dead writer's branches there were resolved just now: read the marks again.
+    Recovered,
+}
+
+/// A copy that only looks behind: a change is being completed in it. Retried at the invocation
+/// boundary as a lost race; the words are shown only if the attempts run out.
+fn in_flight_error(url: &str) -> crate::errors::CmdletError {
+    let mut e = crate::errors::CmdletError::invalid_operation(format!(
+        "a change is being completed in the pool database {url}; try again"
+    ));
+    e.transient = Some(crate::errors::Transient::Conflict);
+    e
 }
 
 /// A commit whose outcome this process cannot know: the central session was lost during the
