@@ -55,6 +55,9 @@ pub(super) struct Sessions {
     /// The `store_epoch` value read in the open read transaction: its snapshot cannot change,
     /// so it is read once per transaction (one round trip per invocation).
     epoch: Cell<Option<i64>>,
+    /// Row ids taken from the central sequence and not handed out yet: the next, and the end
+    /// (excluded) of the block (`Store::id_from_sequence`).
+    ids: Cell<(i64, i64)>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -391,6 +394,26 @@ impl Store {
         Ok(Behind::Truly)
     }
 
+    /// A row id on a PostgreSQL store (`Store::new_id`): from the block this process took from
+    /// the central sequence `pchat_row_ids`, a new block (one `nextval`) when it is used up. Not
+    /// transactional: ids of a rolled-back change are skipped, never handed out again. `None` on
+    /// SQLite, in a read-only transaction (which may not call `nextval`, and writes no row), and
+    /// when the central session cannot answer (its transaction fails anyway).
+    pub(super) fn id_from_sequence(&self) -> Option<i64> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        let (next, end) = s.ids.get();
+        if next < end {
+            s.ids.set((next + 1, end));
+            return Some(next);
+        }
+        if (s.mode.get() == Mode::Read && self.in_transaction()) || self.db.transaction_failed() {
+            return None;
+        }
+        let start: i64 = self.db.prepare_cached(NEXT_ID_BLOCK).and_then(|mut q| q.query_row((), |r| r.get(0))).ok()?;
+        s.ids.set((start + 1, start + schema::ID_BLOCK));
+        Some(start)
+    }
+
     /// A savepoint on every session in the transaction (PostgreSQL), or on the connection.
     pub(super) fn savepoint_named(&self, name: &str) -> db::Result<()> {
         let Backend::Pg(s) = &self.backend else { return self.db.savepoint(name) };
@@ -503,6 +526,9 @@ impl Store {
             && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| !n.db.is_closed()))
     }
 }
+
+/// A block of row ids: this value and the `schema::ID_BLOCK - 1` after it.
+const NEXT_ID_BLOCK: &str = "SELECT nextval('pchat_row_ids')";
 
 /// Whether a transaction that was running when the session's snapshot was taken has committed
 /// since: what the snapshot shows of the copy may be older than what it holds now.

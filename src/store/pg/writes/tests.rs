@@ -616,6 +616,62 @@ fn a_lost_pool_session_is_reopened_at_the_next_begin() {
     assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
 }
 
+/// The greatest `id` in a database's tables of bigint ids.
+fn greatest_id(url: &str) -> i64 {
+    let mut client = connect(url);
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.columns
+              WHERE table_schema = current_schema() AND column_name = 'id' AND data_type = 'bigint'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!tables.is_empty(), "{url}");
+    tables
+        .iter()
+        .map(|t| client.query_one(&format!("SELECT coalesce(max(id), 0) FROM {t}"), &[]).unwrap().get::<_, i64>(0))
+        .max()
+        .unwrap()
+}
+
+/// Two processes' stores on one PostgreSQL store take 5,000 row ids each at once: no id is
+/// taken twice, each store's ids rise, and every one is above the ids copy-store copied (the
+/// sequence was moved past them).
+#[test]
+fn row_ids_of_two_processes_never_collide_and_rise_above_the_copied_ones() {
+    let Some(cluster) = Cluster::shared("row_ids_of_two_processes_never_collide_and_rise_above_the_copied_ones") else {
+        return;
+    };
+    let (d, store) = demo(cluster);
+    let copied = [&d.central, &d.primary, &d.backup].into_iter().map(|u| greatest_id(u)).max().unwrap();
+    assert!(copied > 0);
+    assert!(store.new_id() > copied, "the first id after copy-store");
+    drop(store);
+    let barrier = std::sync::Barrier::new(2);
+    let taken: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (d, barrier) = (&d, &barrier);
+                scope.spawn(move || {
+                    let store = Store::open_postgres(&d.central).unwrap();
+                    barrier.wait();
+                    (0..5_000).map(|_| store.new_id()).collect::<Vec<i64>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for ids in &taken {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "each store's ids rise");
+        assert!(ids[0] > copied);
+    }
+    let all: std::collections::HashSet<i64> = taken.iter().flatten().copied().collect();
+    assert_eq!(all.len(), 10_000, "an id was taken twice");
+}
+
 /// What still needs step 5 refuses with an exact message, before anything is read or written.
 #[test]
 fn fail_over_and_repair_refuse_on_postgres() {
