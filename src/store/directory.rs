@@ -455,8 +455,11 @@ mod tests {
         // The previous release's schema and writes: no ord column; members added in the
         // directory's order, interleaved between groups, one group rewritten (rowid gaps).
         let conn = db::Db::open_sqlite(&path).unwrap();
-        // Before central step 14, which added the column.
-        let before = 13;
+        // The version before the step that adds the order (later steps may follow it).
+        let before = schema::sqlite_steps(schema::Database::Central)
+            .iter()
+            .position(|step| step.contains("ADD COLUMN ord"))
+            .expect("the step adding group_members.ord");
         conn.execute_batch(&format!(
             "DROP INDEX group_members_order; ALTER TABLE group_members DROP COLUMN ord;
              PRAGMA user_version = {before};

@@ -4,6 +4,7 @@
 
 use super::Store;
 use super::failover::{self, CopyState, Mark, Side};
+use super::sessions::Behind;
 use super::topology::PoolRow;
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
@@ -27,7 +28,35 @@ impl Store {
     /// one copy and miss the other. Checked in the caller's transaction: under the write lock for
     /// a change; for a read, a mismatch seen without the lock is checked again under it (a
     /// writer may have been between the commits of the two files).
+    ///
+    /// On PostgreSQL a copy behind the pool's mark may only be between a writer's decision and
+    /// its `COMMIT PREPARED` there (`Store::why_behind`): that is a retryable error, or, after a
+    /// dead writer's branches were recovered, the marks read again.
     pub fn pool_target(&self, pool: &PoolRow) -> CmdletResult<PoolTarget> {
+        // Once per copy at most: each recovery completes the branches of one.
+        for _ in 0..2 {
+            if let Some(target) = self.pool_target_once(pool, true)? {
+                return Ok(target);
+            }
+        }
+        self.pool_target_once(pool, false)?.ok_or_else(|| {
+            CmdletError::invalid_operation(format!("internal: the marks of pool '{}' keep moving", pool.fqdn))
+        })
+    }
+
+    /// A PostgreSQL copy (`alias`) behind the pool's mark: `Ok(false)` when it is behind,
+    /// `Ok(true)` when a dead writer's branches were just recovered there and `recheck` allows
+    /// reading the marks again, a retryable error when a change is being completed there.
+    fn behind_recovered(&self, alias: &str, recheck: bool) -> CmdletResult<bool> {
+        match self.why_behind(alias)? {
+            Behind::Truly => Ok(false),
+            Behind::Transient(e) => Err(e),
+            Behind::Recovered => Ok(recheck),
+        }
+    }
+
+    /// `pool_target`, or `None` when the marks must be read again (`behind_recovered`).
+    fn pool_target_once(&self, pool: &PoolRow, recheck: bool) -> CmdletResult<Option<PoolTarget>> {
         let mark = self.pool_mark(&pool.fqdn)?;
         let (serving, side) = if pool.state == PoolState::FailedOver {
             (pool.backup_database.as_deref(), Side::Backup)
@@ -39,7 +68,10 @@ impl Store {
         })?;
         let schema = match self.copy_state(serving, &pool.fqdn)? {
             CopyState::Ready { schema, mark: held } if held == mark => schema,
-            CopyState::Ready { mark: held, .. } => {
+            CopyState::Ready { schema, mark: held } => {
+                if held < mark && self.is_postgres() && self.behind_recovered(&schema, recheck)? {
+                    return Ok(None);
+                }
                 if !self.is_locked() {
                     self.want_recheck();
                 }
@@ -50,6 +82,11 @@ impl Store {
         let (mirror, mirror_missing) = match (pool.state, &pool.backup_database) {
             (PoolState::Normal, Some(backup)) => match self.copy_state(backup, &pool.fqdn)? {
                 CopyState::Ready { schema, mark: held } if held == mark => (Some(schema), None),
+                CopyState::Ready { schema, mark: held }
+                    if held < mark && self.is_postgres() && self.behind_recovered(&schema, recheck)? =>
+                {
+                    return Ok(None);
+                }
                 CopyState::Ready { mark: held, .. } => (
                     None,
                     Some(format!(
@@ -80,7 +117,7 @@ impl Store {
             },
             _ => (None, None),
         };
-        Ok(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing })
+        Ok(Some(PoolTarget { fqdn: pool.fqdn.clone(), schema, mirror, mirror_missing }))
     }
 
     /// The serving copy cannot be used: say which file, why, and the command that recovers.

@@ -404,6 +404,13 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
     // joins on them compare exactly on PostgreSQL, and written so since this step; rows written
     // before take the spelling of the row they name (a reference naming no row keeps its own).
     Step::Both(CANONICAL_SPELLING),
+    // Step 17: row ids on PostgreSQL (`Store::new_id`), handed out by one sequence to every
+    // process writing to the store, a block of 1,024 (`ID_BLOCK`) per `nextval`: processes
+    // writing at once never pick one id. It starts above every id a clock gave before (now, one
+    // second ahead, in the clock ids' unit: microseconds << 10) and above the greatest `id`
+    // already stored, so ids keep rising (new rows at the end of their tables). copy-store moves
+    // it past the ids it copies.
+    Step::PostgresOnly(ROW_IDS),
 ];
 
 /// References to a NOCASE key that the store keeps in the key's canonical spelling, as the
@@ -443,6 +450,27 @@ UPDATE principals SET registrar_pool = (SELECT p.fqdn FROM pools p WHERE {nocase
 UPDATE group_members SET member_dn = (SELECT p.dn FROM principals p WHERE {nocase:p.dn} = {nocase:group_members.member_dn})
     WHERE EXISTS (SELECT 1 FROM principals p
         WHERE {nocase:p.dn} = {nocase:group_members.member_dn} AND p.dn <> group_members.member_dn {binary});";
+
+/// See the `CENTRAL_LATER` step that runs it.
+pub const ROW_IDS: &str = "CREATE SEQUENCE pchat_row_ids INCREMENT BY 1024 MINVALUE 1;
+DO $$
+DECLARE
+    top bigint := (floor(extract(epoch FROM clock_timestamp()) * 1000000)::bigint + 1000000) * 1024;
+    t record;
+    m bigint;
+BEGIN
+    FOR t IN SELECT table_name FROM information_schema.columns
+              WHERE table_schema = current_schema() AND column_name = 'id' AND data_type = 'bigint'
+    LOOP
+        EXECUTE format('SELECT max(id) FROM %I', t.table_name) INTO m;
+        top := greatest(top, coalesce(m, 0));
+    END LOOP;
+    PERFORM setval('pchat_row_ids', top);
+END
+$$;";
+
+/// How many ids one `nextval('pchat_row_ids')` hands to a process (the sequence's increment).
+pub const ID_BLOCK: i64 = 1024;
 
 /// See the `CENTRAL_LATER` step that runs it.
 pub const STORE_EPOCH: &str = "CREATE SEQUENCE store_epoch_seq;

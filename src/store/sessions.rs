@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::db::{self, Begin, Db, OptionalExtension};
-use super::pg::twophase::{self, Failure};
+use super::pg::twophase::{self, Failure, InFlight};
 use super::{Store, commit, dialect, pool_files, schema, seed};
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
@@ -55,6 +55,9 @@ pub(super) struct Sessions {
     /// The `store_epoch` value read in the open read transaction: its snapshot cannot change,
     /// so it is read once per transaction (one round trip per invocation).
     epoch: Cell<Option<i64>>,
+    /// Row ids taken from the central sequence and not handed out yet: the next, and the end
+    /// (excluded) of the block (`Store::id_from_sequence`).
+    ids: Cell<(i64, i64)>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -95,8 +98,10 @@ impl SessionList {
         self.iter().find(|n| n.alias == alias)
     }
 
+    /// The open session on `url`: one whose connection was lost is never used again (a new one
+    /// is opened beside it, `open_pool_sessions`).
     fn by_url(&self, url: &str) -> Option<&SessionNode> {
-        self.iter().find(|n| n.url == url)
+        self.iter().find(|n| n.url == url && !n.db.is_closed())
     }
 
     fn push(&self, node: SessionNode) -> &SessionNode {
@@ -357,6 +362,58 @@ impl Store {
         }
     }
 
+    /// Why a copy's mark is behind the pool's on a PostgreSQL store (`Store::pool_target`):
+    /// between a writer's decision (the central COMMIT, which moves the pool's mark) and its
+    /// `COMMIT PREPARED` there, the copy only looks behind. A prepared pchat branch whose
+    /// coordinator is alive completes in a few round trips: a retryable error. One whose
+    /// coordinator is dead is recovered now when no transaction is open (then the marks are read
+    /// again), else once this transaction is rolled back (the central snapshot may predate the
+    /// decision), and the error is retryable too. No branch: the copy's snapshot may still predate
+    /// a `COMMIT PREPARED` that ended since (a transaction running when it was taken has
+    /// committed): retryable. Else the copy is behind. SQLite: always behind.
+    pub(super) fn why_behind(&self, alias: &str) -> db::Result<Behind> {
+        let Backend::Pg(s) = &self.backend else { return Ok(Behind::Truly) };
+        let Some(node) = s.list.by_alias(alias) else { return Ok(Behind::Truly) };
+        let (mut central, mut copy) = (&self.db, &node.db);
+        let transient = || Behind::Transient(in_flight_error(&super::pg::shown_url(&node.url)));
+        match twophase::in_flight(&mut central, &mut copy)? {
+            InFlight::Live => return Ok(transient()),
+            InFlight::Dead if self.db.is_autocommit() && node.db.is_autocommit() => {
+                self.recover_copy(node);
+                return Ok(Behind::Recovered);
+            }
+            InFlight::Dead => {
+                node.db.want_recovery();
+                return Ok(transient());
+            }
+            InFlight::None => {}
+        }
+        if !node.db.is_autocommit() && node.db.query_row(STALE_SNAPSHOT, (), |r| r.get::<bool>(0))? {
+            return Ok(transient());
+        }
+        Ok(Behind::Truly)
+    }
+
+    /// A row id on a PostgreSQL store (`Store::new_id`): from the block this process took from
+    /// the central sequence `pchat_row_ids`, a new block (one `nextval`) when it is used up. Not
+    /// transactional: ids of a rolled-back change are skipped, never handed out again. `None` on
+    /// SQLite, in a read-only transaction (which may not call `nextval`, and writes no row), and
+    /// when the central session cannot answer (its transaction fails anyway).
+    pub(super) fn id_from_sequence(&self) -> Option<i64> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        let (next, end) = s.ids.get();
+        if next < end {
+            s.ids.set((next + 1, end));
+            return Some(next);
+        }
+        if (s.mode.get() == Mode::Read && self.in_transaction()) || self.db.transaction_failed() {
+            return None;
+        }
+        let start: i64 = self.db.prepare_cached(NEXT_ID_BLOCK).and_then(|mut q| q.query_row((), |r| r.get(0))).ok()?;
+        s.ids.set((start + 1, start + schema::ID_BLOCK));
+        Some(start)
+    }
+
     /// A savepoint on every session in the transaction (PostgreSQL), or on the connection.
     pub(super) fn savepoint_named(&self, name: &str) -> db::Result<()> {
         let Backend::Pg(s) = &self.backend else { return self.db.savepoint(name) };
@@ -418,8 +475,10 @@ impl Store {
     pub(super) fn open_pool_sessions(&self) -> anyhow::Result<()> {
         let Backend::Pg(s) = &self.backend else { anyhow::bail!("internal: not PostgreSQL") };
         let (instances, _) = self.instance_rows()?;
+        // A session whose connection was lost (a server restarted, a network failure, a
+        // terminated backend) is replaced by a new one on the same connection string.
         s.by_instance.borrow_mut().retain(|key, alias| {
-            let url = s.list.by_alias(alias).map(|n| n.url.as_str());
+            let url = s.list.by_alias(alias).filter(|n| !n.db.is_closed()).map(|n| n.url.as_str());
             instances.iter().any(|(i, u, _)| i.eq_ignore_ascii_case(key) && Some(u.as_str()) == url)
         });
         self.unavailable.borrow_mut().clear();
@@ -462,8 +521,38 @@ impl Store {
     /// Whether the sessions are those `open_pool_sessions` makes of `rows` (one per row).
     pub(super) fn sessions_current(&self, rows: usize) -> bool {
         let Backend::Pg(s) = &self.backend else { return false };
-        s.by_instance.borrow().len() == rows
+        let by_instance = s.by_instance.borrow();
+        by_instance.len() == rows
+            && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| !n.db.is_closed()))
     }
+}
+
+/// A block of row ids: this value and the `schema::ID_BLOCK - 1` after it.
+const NEXT_ID_BLOCK: &str = "SELECT nextval('pchat_row_ids')";
+
+/// Whether a transaction that was running when the session's snapshot was taken has committed
+/// since: what the snapshot shows of the copy may be older than what it holds now.
+const STALE_SNAPSHOT: &str =
+    "SELECT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE pg_xact_status(x) = 'committed')";
+
+/// What `Store::why_behind` found of a copy whose mark is behind the pool's.
+pub(crate) enum Behind {
+    /// Behind indeed: no change is being completed there.
+    Truly,
+    /// A change is being completed there: the call is run again (`Transient::Conflict`).
+    Transient(crate::errors::CmdletError),
+    /// A dead writer's branches there were resolved just now: read the marks again.
+    Recovered,
+}
+
+/// A copy that only looks behind: a change is being completed in it. Retried at the invocation
+/// boundary as a lost race; the words are shown only if the attempts run out.
+fn in_flight_error(url: &str) -> crate::errors::CmdletError {
+    let mut e = crate::errors::CmdletError::invalid_operation(format!(
+        "a change is being completed in the pool database {url}; try again"
+    ));
+    e.transient = Some(crate::errors::Transient::Conflict);
+    e
 }
 
 /// A commit whose outcome this process cannot know: the central session was lost during the

@@ -499,7 +499,13 @@ impl Store {
     /// database file still never collide: writers take turns (each holds the central database's
     /// write lock) and the clock has moved on by the next one; a process starts at a random point of its
     /// first microsecond in case it has not. Room for 1,024 ids per microsecond until 2255.
+    ///
+    /// On PostgreSQL several processes write at once: ids come from a central sequence in
+    /// blocks (`Store::id_from_sequence`), the clock only when it cannot answer.
     pub fn new_id(&self) -> i64 {
+        if let Some(id) = self.id_from_sequence() {
+            return id;
+        }
         let now = chrono::Utc::now().timestamp_micros().max(0) << 10;
         let last = self.last_id.get();
         let next = if last == 0 { now | (uuid::Uuid::new_v4().as_u128() as i64 & 0x3ff) } else { (last + 1).max(now) };

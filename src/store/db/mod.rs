@@ -292,6 +292,22 @@ impl Db {
         }
     }
 
+    /// Have the next `take_lock_timeout` answer true: the store recovers this session's database
+    /// once its transaction is over (a dead coordinator's prepared branch was seen there).
+    pub fn want_recovery(&self) {
+        if let Db::Pg(c) = self {
+            c.want_recovery();
+        }
+    }
+
+    /// Whether a PostgreSQL session's connection is gone for good (SQLite: never).
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => false,
+            Db::Pg(c) => c.is_closed(),
+        }
+    }
+
     /// Outside any transaction (each statement commits on its own)?
     pub fn is_autocommit(&self) -> bool {
         match self {

@@ -340,6 +340,17 @@ impl PgDb {
         self.tx.borrow().failed
     }
 
+    /// Ask for the recovery that a lock wait asks for (see `lock_timeout`): a dead coordinator's
+    /// branch was seen in this session's database.
+    pub(super) fn want_recovery(&self) {
+        self.lock_timeout.set(true);
+    }
+
+    /// Whether the connection to the server is gone (it never comes back).
+    pub(super) fn is_closed(&self) -> bool {
+        self.client.borrow().is_closed()
+    }
+
     /// Whether a statement failed on a lock wait since the last call (see `lock_timeout`).
     pub(super) fn take_lock_timeout(&self) -> bool {
         self.lock_timeout.replace(false)

@@ -279,6 +279,7 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
                 set_identities(job, table)?;
             }
         }
+        set_row_ids(&jobs)?;
         // Pool databases first, the central one last (see the module's notes).
         for job in &jobs {
             job.db.commit().with_context(|| format!("cannot commit the copy into {}", job.shown))?;
@@ -684,6 +685,38 @@ fn compare(job: &Job<'_>, table: &Table, source: Sum, target: Sum) -> anyhow::Re
     Ok(())
 }
 
+/// The central sequence of row ids (`schema::ROW_IDS`, `Store::new_id`) moved past every id
+/// copied into any of the targets, so that the next id is above them all (a sequence is not
+/// transactional: a copy that fails after this leaves it higher, which is harmless).
+fn set_row_ids(jobs: &[Job<'_>]) -> anyhow::Result<()> {
+    let mut top = 0i64;
+    for job in jobs {
+        let tables: Vec<String> = job.db.query_map(
+            "SELECT table_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND column_name = 'id' AND data_type = 'bigint'",
+            (),
+            |r| r.get(0),
+        )?;
+        for t in tables {
+            let max: Option<i64> = job.db.query_row(&format!("SELECT max(id) FROM {t}"), (), |r| r.get(0))?;
+            top = top.max(max.unwrap_or(0));
+        }
+    }
+    let central = jobs
+        .iter()
+        .find(|j| matches!(j.source, Source::Central))
+        .ok_or_else(|| anyhow!("internal: no central target"))?;
+    central
+        .db
+        .query_row(
+            "SELECT setval('pchat_row_ids', greatest(last_value, ?1)) FROM pchat_row_ids",
+            crate::store::db::params![top],
+            |r| r.get::<i64>(0),
+        )
+        .with_context(|| format!("cannot move the row id sequence of {} past the copied ids", central.shown))?;
+    Ok(())
+}
+
 /// Identity sequences moved past the ids copied (the copy gave every id explicitly).
 fn set_identities(job: &Job<'_>, table: &Table) -> anyhow::Result<()> {
     for column in &table.identity {
@@ -918,6 +951,30 @@ mod more_tests {
             .map(|i| (i.identity, cluster.missing_database(&format!("{tag}_pool"))))
             .collect();
         (sqlite, Targets { central: cluster.missing_database(&format!("{tag}_central")), pools })
+    }
+
+    /// A copied id above anything the clock gives (a message in a pool database): the first row
+    /// id the copied store hands out is above it (copy-store moved the row id sequence past it).
+    #[test]
+    fn the_row_id_sequence_continues_above_every_copied_id() {
+        let Some(cluster) = Cluster::shared("the_row_id_sequence_continues_above_every_copied_id") else { return };
+        let dir = tempfile::tempdir().unwrap();
+        let (sqlite, targets) = demo(cluster, dir.path(), "rowids");
+        let far = 1_i64 << 62;
+        let mut moved = 0;
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "db") || path.ends_with("demo.db") {
+                continue;
+            }
+            let file = rusqlite::Connection::open(&path).unwrap();
+            moved +=
+                file.execute("UPDATE messages SET id = ?1 WHERE id = (SELECT max(id) FROM messages)", [far]).unwrap();
+        }
+        assert!(moved > 0, "no pool file with messages in {}", dir.path().display());
+        copy_store(&sqlite, &targets).unwrap();
+        let pg = Store::open_postgres(&targets.central).unwrap();
+        assert!(pg.new_id() > far);
     }
 
     /// SQLite keeps a value of another type in a TEXT column (a blob); PostgreSQL cannot hold

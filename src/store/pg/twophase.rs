@@ -491,6 +491,38 @@ pub(crate) fn recover<A: Agent>(central: &mut A, copy: &mut A) -> Result<Recover
     Ok(out)
 }
 
+/// What a copy's database holds of changes between their decision and their `COMMIT PREPARED`
+/// (`in_flight`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InFlight {
+    /// No prepared pchat branch.
+    None,
+    /// A branch whose coordinator is alive (its lock is held): it completes in a few round trips.
+    Live,
+    /// A branch whose coordinator is gone: only recovery (`recover`) completes it.
+    Dead,
+}
+
+/// Whether `copy`'s database holds prepared pchat branches, and whether a live coordinator holds
+/// them (a dead one's win over a live one's: recovery is what the caller must ask for). Works
+/// inside a transaction of either session: `pg_prepared_xacts` and the advisory locks are not
+/// read through a snapshot; a lock taken to test a coordinator is released at once.
+pub(crate) fn in_flight<A: Agent>(central: &mut A, copy: &mut A) -> Result<InFlight, A::Error> {
+    let gids = copy.texts(&format!(
+        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, '{GID_PREFIX}') ORDER BY prepared"
+    ))?;
+    let mut found = InFlight::None;
+    for gid in gids {
+        let Some(txid) = parse_gid(&gid) else { continue };
+        if try_lock(central, lock_key(&txid))? {
+            unlock(central, &txid);
+            return Ok(InFlight::Dead);
+        }
+        found = InFlight::Live;
+    }
+    Ok(found)
+}
+
 /// `Some(committed)`, or `None` when another recoverer resolved it first.
 fn resolve<A: Agent>(central: &mut A, copy: &mut A, txid: &Uuid, gid: &str) -> Result<Option<bool>, A::Error> {
     let decided = central.ask(&format!("SELECT 1 FROM pchat_twophase_decisions WHERE txid = '{txid}'"))?;

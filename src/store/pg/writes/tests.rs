@@ -466,6 +466,212 @@ fn a_copy_lost_after_the_decision_completes_on_the_next_open() {
     let _ = std::fs::remove_file(&go_path);
 }
 
+/// A child writer paused at `pg-2pc-decided` (its decision committed, its copies still
+/// prepared), with the file that lets it go on.
+fn writer_paused_at_decided(d: &Demo, text: &str) -> (std::process::Child, std::path::PathBuf) {
+    let go = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let go_path = go.to_path_buf();
+    go.close().unwrap();
+    let mut child = writer_child(d, text, &format!("pg-2pc-decided:pause:{}", go_path.display()));
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("pchat-fault: reached pg-2pc-decided") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the child ended: {seen}");
+        seen.push_str(&line);
+    }
+    // Its standard error stays open: keep reading it so the child never blocks on it.
+    std::thread::spawn(move || std::io::Read::read_to_string(&mut stderr, &mut String::new()));
+    (child, go_path)
+}
+
+/// The pool as a call of its own transaction sees it (`write`: a change's), rolled back after.
+fn target_in_transaction(store: &Store, write: bool) -> crate::errors::CmdletResult<crate::store::pools::PoolTarget> {
+    store.begin(write).unwrap();
+    let target = store.chat_pools(Some(POOL)).map(|mut t| t.remove(0));
+    store.rollback();
+    target
+}
+
+/// Between a writer's decision and its COMMIT PREPAREDs the pool's central mark is ahead of the
+/// copies'. Another store reading the pool then sees a change being completed, a retryable
+/// error (`Transient::Conflict`), not a copy out of step; once the writer is gone (killed where
+/// it stopped), the next attempt's rollback recovers its branches and the pool is served by both
+/// copies, with the change in each.
+#[test]
+fn a_copy_in_flight_is_a_retryable_race_not_out_of_step() {
+    let Some(cluster) = Cluster::shared("a_copy_in_flight_is_a_retryable_race_not_out_of_step") else { return };
+    let (d, store) = demo(cluster);
+    store.attach_pool_databases().unwrap();
+    let (mut child, go_path) = writer_paused_at_decided(&d, "In flight");
+    assert_eq!(d.prepared(), 2);
+    let marks = d.marks();
+    assert!(marks[1] < marks[0] && marks[2] < marks[0], "{marks:?}");
+    for write in [false, true] {
+        let err = target_in_transaction(&store, write).unwrap_err();
+        assert_eq!(err.transient, Some(crate::errors::Transient::Conflict), "write {write}: {}", err.message);
+        assert!(err.message.starts_with("a change is being completed in the pool database"), "{}", err.message);
+        assert!(err.message.ends_with("; try again"), "{}", err.message);
+    }
+    // The writer dies where it stopped: its decision stands, recovery completes its copies.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let target = loop {
+        match target_in_transaction(&store, true) {
+            Ok(target) => break target,
+            Err(e) => {
+                assert_eq!(e.transient, Some(crate::errors::Transient::Conflict), "{}", e.message);
+                assert!(Instant::now() < deadline, "still in flight: {}", e.message);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    assert!(target.mirror.is_some() && target.mirror_missing.is_none(), "{target:?}");
+    assert_eq!(d.prepared(), 0);
+    for url in d.copies() {
+        assert_eq!(d.description(url, "FinanceRoom"), Some(Some("In flight".into())), "{url}");
+    }
+    let marks = d.marks();
+    assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
+    let _ = std::fs::remove_file(&go_path);
+}
+
+/// Outside a transaction, a dead writer's branches found behind the pool's mark are recovered
+/// at once and the marks read again: the answer is the pool served by both copies.
+#[test]
+fn a_dead_writers_copy_outside_a_transaction_is_recovered_and_read_again() {
+    let Some(cluster) = Cluster::shared("a_dead_writers_copy_outside_a_transaction_is_recovered_and_read_again") else {
+        return;
+    };
+    let (d, store) = demo(cluster);
+    store.attach_pool_databases().unwrap();
+    let (mut child, go_path) = writer_paused_at_decided(&d, "Dead in flight");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let target = loop {
+        match store.chat_pools(Some(POOL)) {
+            Ok(mut t) => break t.remove(0),
+            Err(e) => {
+                // Until the server has ended the dead writer's sessions, its lock says it lives.
+                assert_eq!(e.transient, Some(crate::errors::Transient::Conflict), "{}", e.message);
+                assert!(Instant::now() < deadline, "still in flight: {}", e.message);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    };
+    assert!(target.mirror.is_some(), "{target:?}");
+    assert_eq!(d.prepared(), 0);
+    let marks = d.marks();
+    assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
+    let _ = std::fs::remove_file(&go_path);
+}
+
+/// A pool database session lost mid-process (its backend terminated, as a server restart or a
+/// network failure would end it) fails the call that meets it; the next call's begin opens a
+/// new session, and the change goes through to both copies.
+#[test]
+fn a_lost_pool_session_is_reopened_at_the_next_begin() {
+    let Some(cluster) = Cluster::shared("a_lost_pool_session_is_reopened_at_the_next_begin") else { return };
+    let (d, store) = demo(cluster);
+    store.begin_attached(false).map_err(|_| ()).unwrap();
+    store.rollback();
+    let backup_db = d.backup.rsplit('/').next().unwrap().to_string();
+    let ended: i64 = connect(&d.central)
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1) t",
+            &[&backup_db],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(ended, 1);
+    let mut failed = Vec::new();
+    for _ in 0..3 {
+        let attempt =
+            store.begin_attached(true).map_err(|_| crate::store::db::DbError::other("begin")).and_then(|()| {
+                let target =
+                    store.chat_pools(Some(POOL)).map_err(|e| crate::store::db::DbError::other(e.message))?.remove(0);
+                let room = store.room_by_name(&target, "FinanceRoom")?.expect("the demo's room");
+                store.pool_write(
+                    &target,
+                    "UPDATE {db}.rooms SET description = ?1 WHERE id = ?2",
+                    crate::store::db::params!["Reopened", room.id],
+                )?;
+                store.commit()
+            });
+        match attempt {
+            Ok(()) => break,
+            Err(e) => {
+                store.rollback();
+                failed.push(e.to_string());
+            }
+        }
+    }
+    assert!(failed.len() <= 1, "{failed:?}");
+    for url in d.copies() {
+        assert_eq!(d.description(url, "FinanceRoom"), Some(Some("Reopened".into())), "{url}");
+    }
+    let marks = d.marks();
+    assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
+}
+
+/// The greatest `id` in a database's tables of bigint ids.
+fn greatest_id(url: &str) -> i64 {
+    let mut client = connect(url);
+    let tables: Vec<String> = client
+        .query(
+            "SELECT table_name::text FROM information_schema.columns
+              WHERE table_schema = current_schema() AND column_name = 'id' AND data_type = 'bigint'",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(!tables.is_empty(), "{url}");
+    tables
+        .iter()
+        .map(|t| client.query_one(&format!("SELECT coalesce(max(id), 0) FROM {t}"), &[]).unwrap().get::<_, i64>(0))
+        .max()
+        .unwrap()
+}
+
+/// Two processes' stores on one PostgreSQL store take 5,000 row ids each at once: no id is
+/// taken twice, each store's ids rise, and every one is above the ids copy-store copied (the
+/// sequence was moved past them).
+#[test]
+fn row_ids_of_two_processes_never_collide_and_rise_above_the_copied_ones() {
+    let Some(cluster) = Cluster::shared("row_ids_of_two_processes_never_collide_and_rise_above_the_copied_ones") else {
+        return;
+    };
+    let (d, store) = demo(cluster);
+    let copied = [&d.central, &d.primary, &d.backup].into_iter().map(|u| greatest_id(u)).max().unwrap();
+    assert!(copied > 0);
+    assert!(store.new_id() > copied, "the first id after copy-store");
+    drop(store);
+    let barrier = std::sync::Barrier::new(2);
+    let taken: Vec<Vec<i64>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| {
+                let (d, barrier) = (&d, &barrier);
+                scope.spawn(move || {
+                    let store = Store::open_postgres(&d.central).unwrap();
+                    barrier.wait();
+                    (0..5_000).map(|_| store.new_id()).collect::<Vec<i64>>()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for ids in &taken {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "each store's ids rise");
+        assert!(ids[0] > copied);
+    }
+    let all: std::collections::HashSet<i64> = taken.iter().flatten().copied().collect();
+    assert_eq!(all.len(), 10_000, "an id was taken twice");
+}
+
 /// What still needs step 5 refuses with an exact message, before anything is read or written.
 #[test]
 fn fail_over_and_repair_refuse_on_postgres() {
