@@ -632,7 +632,8 @@ mod tests {
 
         let store = Store::open(&path).unwrap();
         let version: i64 = store.db().query_row("PRAGMA user_version", (), |r| r.get(0)).unwrap();
-        assert_eq!(version, 16);
+        // Every later step ran too (user_version counts the steps, PostgreSQL-only ones included).
+        assert_eq!(version, steps.len() as i64);
         assert_joins_answer(
             &store,
             "fe01.contoso.com",
