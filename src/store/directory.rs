@@ -306,28 +306,51 @@ impl Store {
     /// Writes principals by DN (a DN already there keeps its spelling), and the member lists
     /// given. References to a NOCASE key are stored as the key's row spells them
     /// (`schema::CANONICAL_REFERENCES`): the registrar pool as `pools` does, a member as its
-    /// principal's DN when there is one; and, once all are written, the members naming a
-    /// principal written here in another spelling take its DN (one statement for the lot: a
-    /// round trip per principal would cost PostgreSQL an import's worth of them).
+    /// principal's DN when there is one.
+    ///
+    /// The principals are written first, then the member lists, so that every member written
+    /// here is canonical when written: one naming a principal of this call takes its DN from
+    /// the DNs just written (ASCII case folded, as NOCASE compares; no probe), any other is
+    /// probed. Registrar pools are resolved once per distinct pool (ASCII case folded) for this
+    /// call only: it writes no pool, so the answers cannot change while they are used. Members
+    /// not written here that name a principal written here in another spelling take its DN at
+    /// the end (one statement for the lot: a round trip per principal would cost PostgreSQL an
+    /// import's worth of them); only member rows there before this call can, so it is skipped
+    /// when there were none.
     fn write_principals(&self, specs: &[PrincipalSpec]) -> db::Result<()> {
+        use std::collections::HashMap;
         let mut upsert = self.db().prepare_cached(
             "INSERT INTO principals(dn, kind, name, display_name, sip, sam, upn, registrar_pool, attrs, parent_dn)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,
-                coalesce((SELECT fqdn FROM pools WHERE fqdn = ?8 COLLATE NOCASE), ?8), ?9, ?10)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(dn) DO UPDATE SET kind = excluded.kind, name = excluded.name,
                 display_name = excluded.display_name, sip = excluded.sip, sam = excluded.sam, upn = excluded.upn,
                 registrar_pool = excluded.registrar_pool, attrs = excluded.attrs, parent_dn = excluded.parent_dn
              RETURNING id, dn",
         )?;
-        let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
-        let mut add = self.db().prepare_cached(
-            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
-             VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
-        )?;
-        let mut written = Vec::with_capacity(specs.len());
+        let mut pool_probe = self.db().prepare_cached("SELECT fqdn FROM pools WHERE fqdn = ?1 COLLATE NOCASE")?;
+        // ASCII-folded pool name → `pools.fqdn`, or None when no pool has it.
+        let mut pools: HashMap<String, Option<String>> = HashMap::new();
+        // ASCII-folded DN → the DN as stored, for the principals written here.
+        let mut written: HashMap<String, String> = HashMap::with_capacity(specs.len());
+        let mut ids = Vec::with_capacity(specs.len());
         for s in specs {
             let dn = normalize_dn(&s.dn);
             let attrs = serde_json::Value::Object(s.attrs.clone()).to_string();
+            let registrar_pool = match &s.registrar_pool {
+                None => None,
+                Some(given) => {
+                    let key = given.to_ascii_lowercase();
+                    let fqdn = match pools.get(&key) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let found: Option<String> = pool_probe.query_row([given], |r| r.get(0)).optional()?;
+                            pools.insert(key, found.clone());
+                            found
+                        }
+                    };
+                    Some(fqdn.unwrap_or_else(|| given.clone()))
+                }
+            };
             let (id, stored): (i64, String) = upsert.query_row(
                 params![
                     dn,
@@ -337,22 +360,47 @@ impl Store {
                     s.sip,
                     s.sam,
                     s.upn,
-                    s.registrar_pool,
+                    registrar_pool,
                     attrs,
                     parent_dn(&dn)
                 ],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?;
-            written.push(stored);
+            ids.push(id);
+            written.insert(stored.to_ascii_lowercase(), stored);
+        }
+        drop(pools);
+
+        // Member rows there before this call: only they may name a principal written here in
+        // another spelling (every member written below is canonical).
+        let members_before: bool = !written.is_empty()
+            && self.db().prepare_cached("SELECT EXISTS (SELECT 1 FROM group_members)")?.query_row((), |r| r.get(0))?;
+        let mut clear = self.db().prepare_cached("DELETE FROM group_members WHERE group_id = ?1")?;
+        let mut add_known = self
+            .db()
+            .prepare_cached("INSERT OR IGNORE INTO group_members(group_id, member_dn, ord) VALUES (?1, ?2, ?3)")?;
+        let mut add = self.db().prepare_cached(
+            "INSERT OR IGNORE INTO group_members(group_id, member_dn, ord)
+             VALUES (?1, coalesce((SELECT dn FROM principals WHERE dn = ?2 COLLATE NOCASE), ?2), ?3)",
+        )?;
+        for (s, id) in specs.iter().zip(&ids) {
             if let Some(members) = &s.members {
                 clear.execute([id])?;
                 // In the directory's order (a member given twice keeps its first place).
                 for (ord, m) in members.iter().enumerate() {
-                    add.execute(params![id, normalize_dn(m), ord])?;
+                    let m = normalize_dn(m);
+                    match written.get(&m.to_ascii_lowercase()) {
+                        Some(dn) => add_known.execute(params![id, dn, ord])?,
+                        None => add.execute(params![id, m, ord])?,
+                    };
                 }
             }
         }
-        self.canonical_member_references(&written)
+        if !members_before {
+            return Ok(());
+        }
+        let dns: Vec<String> = written.into_values().collect();
+        self.canonical_member_references(&dns)
     }
 
     /// The group members naming one of the principals `dns` (as they are stored) in another

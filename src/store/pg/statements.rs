@@ -795,7 +795,9 @@ mod tests {
             assert_eq!(answers[1], answers[0], "PostgreSQL, then SQLite: {sql}");
             seen.push(table);
         }
+        // A table may have several upserts (group_members: a member probed, one known).
         seen.sort();
+        seen.dedup();
         let mut tables: Vec<&str> = cases.iter().map(|(t, _)| *t).collect();
         tables.sort();
         assert_eq!(seen, tables, "the upserts on NOCASE keys of the inventory, then the cases of this test");
