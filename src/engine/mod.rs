@@ -262,6 +262,12 @@ const INTERRUPTED: &str = "interrupted";
 impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
         let store = Store::open(&opts.db)?;
+        Shell::with_store(opts, store)
+    }
+
+    /// A shell on a store opened already (`opts.db` is not opened): a PostgreSQL store's tests
+    /// until the command line reaches one.
+    pub(crate) fn with_store(opts: Options, store: Store) -> anyhow::Result<Shell> {
         finish_units(&store, !opts.read_only);
         if !opts.read_only {
             // What a killed repair left; like an atomic run's files, before anything runs.

@@ -210,8 +210,9 @@ pub fn commit(s: &mut Session) -> Result<Vec<Unplaced>, Failed> {
                 return Err(Failed::nothing(commit_failed(s, &f.error)));
             }
             // Every change is in the store and in a copy of its pool (a repair restores the
-            // other): the run committed, and its files go in place as after any commit.
-            Committed::Recoverable | Committed::Everything => partly = Some(f.error.to_string()),
+            // other; on PostgreSQL, `Pending`, recovery commits the other's prepared branch): the
+            // run committed, and its files go in place as after any commit.
+            Committed::Recoverable | Committed::Everything | Committed::Pending => partly = Some(f.error.to_string()),
             // Some change reached no copy: the files stay staged, listed in the unit file and in
             // the committed rows, for the next command to remove (`Store::finish_units` reads
             // the same marks); when what committed cannot be read, that command decides.

@@ -65,8 +65,13 @@ pub enum Committed {
     Lost,
     /// Every file holds the change, though SQLite reported an error.
     Everything,
-    /// What committed could not be read back.
+    /// What committed could not be read back; on PostgreSQL, the connection to the central
+    /// database was lost during the commit point, and the next open decides.
     Unknown,
+    /// PostgreSQL: the two-phase commit's decision is committed, so the change is, but a pool
+    /// database's prepared branch could not be committed now; recovery commits it when pchat
+    /// next opens the store (no repair needed: the copy holds the change, prepared).
+    Pending,
 }
 
 /// A failed COMMIT: the error to report (it says what committed) and how far it got.

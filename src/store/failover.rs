@@ -64,6 +64,22 @@ fn refused(message: String, fqdn: &str) -> CmdletError {
     CmdletError::invalid_operation(message).with_target(format!("PersistentChatServer:{fqdn}"))
 }
 
+/// Fail-over, fail-back and repair check and rebuild copies as SQLite files (`quick_check`, a
+/// new file swapped into place, `copy_pool_with` across attachments). On PostgreSQL they need
+/// the pool databases' identity rows, checksums and the streamed COPY of the design notes'
+/// step 5: refused until then, before anything is read or written.
+fn not_on_postgres(store: &Store, what: &str, fqdn: &str) -> CmdletResult<()> {
+    if !store.is_postgres() {
+        return Ok(());
+    }
+    Err(refused(
+        format!(
+            "{what} of pool '{fqdn}' is not supported on a PostgreSQL store yet (it needs step 5 of the port: the pool databases' identity and checksums, and the streamed copy); nothing was changed"
+        ),
+        fqdn,
+    ))
+}
+
 /// Record a pool's mark (?1 pool, ?2 seq, ?3 generation) in a copy.
 const SET_COPY_MARK: &str = "INSERT INTO {db}.pool_sync(pool, seq, generation) VALUES (?1, ?2, ?3)
      ON CONFLICT(pool) DO UPDATE SET seq = excluded.seq, generation = excluded.generation";
@@ -122,6 +138,9 @@ impl Store {
 
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
+        if self.is_postgres() {
+            return Err("no integrity check of a PostgreSQL pool database yet (step 5 of the port)".into());
+        }
         let rows: db::Result<Vec<String>> = self
             .route(Target::Copy(schema), "PRAGMA {db}.quick_check")
             .prepare()
@@ -146,6 +165,7 @@ impl Store {
     /// fail-over is for).
     pub fn fail_over(&self, pool: &PoolRow) -> CmdletResult<()> {
         self.require_locked()?;
+        not_on_postgres(self, "Failing over", &pool.fqdn)?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(
@@ -200,6 +220,7 @@ impl Store {
     /// mark and pass the integrity check), then serves the pool again.
     pub fn fail_back(&self, pool: &PoolRow) -> CmdletResult<()> {
         self.require_locked()?;
+        not_on_postgres(self, "Failing back", &pool.fqdn)?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(format!("pool '{fqdn}' has no BackupDatabase in the topology"), fqdn));
@@ -338,6 +359,7 @@ impl Store {
     /// Check a repair of `pool` from its `source` copy, under the write lock.
     pub fn plan_repair(&self, pool: &PoolRow, source: Side) -> CmdletResult<RepairPlan> {
         self.require_locked()?;
+        not_on_postgres(self, "Repairing the databases", &pool.fqdn)?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(
@@ -447,6 +469,7 @@ impl Store {
     /// Returns notes for the caller to show.
     pub fn repair(&self, pool: &PoolRow, plan: &RepairPlan) -> CmdletResult<Vec<String>> {
         self.require_locked()?;
+        not_on_postgres(self, "Repairing the databases", &pool.fqdn)?;
         let fqdn = &pool.fqdn;
         let mut notes = Vec::new();
         let target_mark = plan.target.as_ref().map(|(_, m)| *m).unwrap_or((0, 0));

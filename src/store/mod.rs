@@ -286,7 +286,14 @@ impl Store {
     /// In a write transaction, take the write lock of an attached pool database before the first
     /// read from it, so that what is read there (a copy's mark, its data) cannot change before
     /// the transaction ends.
+    ///
+    /// Not on PostgreSQL, where the statement is no lock (and `WHERE 0` no boolean): a write
+    /// transaction is SERIALIZABLE on every session, so what it reads from a copy cannot change
+    /// under it without its commit failing with 40001, which the invocation boundary retries.
     pub(crate) fn lock_copy(&self, schema: &str) -> db::Result<()> {
+        if self.is_postgres() {
+            return Ok(());
+        }
         if self.is_locked() && !self.copies_locked.borrow().contains(schema) {
             self.route(Target::Copy(schema), "DELETE FROM {db}.pool_sync WHERE 0").prepare_cached()?.execute(())?;
             self.copies_locked.borrow_mut().insert(schema.to_string());
@@ -305,9 +312,8 @@ impl Store {
     /// files only when its changes were kept.
     pub fn commit_telling(&self) -> Result<(), commit::CommitFailure> {
         if self.is_postgres() {
-            // Until writes run under two-phase commit (port step 4) a PostgreSQL transaction
-            // writes the central database alone, or nothing: a failed commit committed nothing.
-            return self.commit_postgres().map_err(commit::CommitFailure::nothing);
+            // The two-phase commit across the central and pool databases (sessions.rs).
+            return self.commit_postgres();
         }
         let replaced = self.verified.borrow().iter().find(|i| self.attached_file_changed(i)).cloned();
         if let Some(instance) = replaced {

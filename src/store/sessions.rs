@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use super::db::{self, Begin, Db, OptionalExtension};
-use super::{Store, dialect, pool_files, schema, seed};
+use super::pg::twophase::{self, Failure};
+use super::{Store, commit, dialect, pool_files, schema, seed};
 
 /// An attached pool database: its schema alias, its file and which file on disk it was.
 pub(super) struct Attached {
@@ -43,9 +44,9 @@ pub(super) struct Sessions {
     /// `Store::pool_schema` answers, and `Target::Copy` names, as the attached alias does on
     /// SQLite.
     by_instance: RefCell<HashMap<String, String>>,
-    /// Whether the store's open transaction is a read (`Store::begin(false)`): only then may a
-    /// copy's session join it.
-    reading: Cell<bool>,
+    /// What the store's open transaction is: only one that `Store::begin` opened may a copy's
+    /// session join.
+    mode: Cell<Mode>,
     /// Sessions (aliases) whose part of the store's transaction is open.
     joined: RefCell<Vec<String>>,
     /// The store's open savepoints, outermost first: a session that joins later opens them too,
@@ -54,6 +55,18 @@ pub(super) struct Sessions {
     /// The `store_epoch` value read in the open read transaction: its snapshot cannot change,
     /// so it is read once per transaction (one round trip per invocation).
     epoch: Cell<Option<i64>>,
+}
+
+/// The store's open transaction, as the copies' sessions join it.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Mode {
+    /// None, or one opened on the central session alone (seeding's): no copy may join it.
+    #[default]
+    Central,
+    /// `Store::begin(false)`: REPEATABLE READ READ ONLY on every session.
+    Read,
+    /// `Store::begin(true)`: SERIALIZABLE on every session, committed by the two-phase commit.
+    Write,
 }
 
 /// Sessions opened so far, in an append-only list: a routed statement borrows its session for as
@@ -95,10 +108,19 @@ impl SessionList {
     }
 }
 
-/// The refusal of a change on a PostgreSQL store until step 4 of the port.
-fn no_writes_yet() -> db::DbError {
+/// A pool database reached inside a transaction that `Store::begin` did not open (a
+/// central-only one, seeding's): its session would not take part in the commit.
+fn central_only() -> db::DbError {
     db::DbError::refused(crate::errors::CmdletError::invalid_operation(
-        "changes to a PostgreSQL store are not supported yet (they need the two-phase commit across the central and pool databases); nothing was changed",
+        "internal: a pool database was reached inside a transaction of the central database alone; nothing was changed",
+    ))
+}
+
+/// A savepoint outside a transaction would open a READ COMMITTED one that no two-phase commit
+/// covers (SQLite opens a transaction for it; no store path relies on that).
+fn no_transaction() -> db::DbError {
+    db::DbError::refused(crate::errors::CmdletError::invalid_operation(
+        "internal: a savepoint outside a transaction is not supported on a PostgreSQL store; nothing was changed",
     ))
 }
 
@@ -115,6 +137,9 @@ impl Store {
         crate::interrupt::register(move || handle.interrupt());
         let migrated =
             db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
+        // Where the two-phase commit records its decisions (not a migration step yet: design
+        // notes §5 step 2).
+        db.execute_batch(twophase::DECISIONS_DDL).with_context(|| format!("cannot prepare {shown} for changes"))?;
         // A PostgreSQL store has no folder and no files of its own (units' local state folder:
         // step 7 of the port); nothing reads these paths for it.
         let store = Store::with_backend(db, Backend::Pg(Sessions::default()), PathBuf::new(), PathBuf::new());
@@ -133,10 +158,10 @@ impl Store {
     }
 
     /// The session of a copy (`Target::Copy(alias)`) on a PostgreSQL store. Inside the store's
-    /// read transaction the session joins it on first use (REPEATABLE READ READ ONLY, with the
-    /// store's open savepoints), so a read of one pool opens no other server's transaction.
-    /// Inside any other transaction (seeding writes the central database only) a copy is refused:
-    /// a change reaching a pool database needs the two-phase commit.
+    /// transaction the session joins it on first use (with the transaction's isolation and the
+    /// store's open savepoints), so a call on one pool opens no other server's transaction, and
+    /// only the copies a change used take part in its two-phase commit. Inside a transaction
+    /// `Store::begin` did not open (seeding writes the central database only) a copy is refused.
     pub(crate) fn copy_session(&self, alias: &str) -> db::Result<&Db> {
         let Backend::Pg(s) = &self.backend else {
             return Err(db::DbError::other("internal: a SQLite store's copies are attached, not sessions"));
@@ -148,10 +173,12 @@ impl Store {
         if !self.in_transaction() || s.joined.borrow().iter().any(|a| a == alias) {
             return Ok(&node.db);
         }
-        if !s.reading.get() {
-            return Err(no_writes_yet());
-        }
-        node.db.begin(Begin::Read)?;
+        let begin = match s.mode.get() {
+            Mode::Read => Begin::Read,
+            Mode::Write => Begin::Immediate,
+            Mode::Central => return Err(central_only()),
+        };
+        node.db.begin(begin)?;
         for name in s.savepoints.borrow().iter() {
             if let Err(e) = node.db.savepoint(name) {
                 let _ = node.db.rollback();
@@ -164,41 +191,54 @@ impl Store {
 
     /// The joined copies' sessions.
     fn joined_sessions(&self) -> Vec<&Db> {
-        let Backend::Pg(s) = &self.backend else { return Vec::new() };
-        let joined = s.joined.borrow();
-        s.list.iter().filter(|n| joined.contains(&n.alias)).map(|n| &n.db).collect()
+        self.joined_nodes().into_iter().map(|n| &n.db).collect()
     }
 
-    /// `Store::begin` on PostgreSQL: reads only until step 4 (see `no_writes_yet`).
+    /// The joined copies' sessions in the order they joined: the order of the two-phase
+    /// commit's PREPAREs (a change reads, so joins, the serving copy first as a rule).
+    fn joined_nodes(&self) -> Vec<&SessionNode> {
+        let Backend::Pg(s) = &self.backend else { return Vec::new() };
+        let joined = s.joined.borrow();
+        joined.iter().filter_map(|alias| s.list.by_alias(alias)).collect()
+    }
+
+    /// `Store::begin` on PostgreSQL: the central session's transaction, which copies join on
+    /// first use (`copy_session`). A write is SERIALIZABLE everywhere (see `db::Begin`).
     pub(super) fn begin_postgres(&self, write: bool) -> db::Result<()> {
         let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
-        if write {
-            return Err(no_writes_yet());
-        }
         // No copy's part of an earlier transaction may outlive it (each ends with it already).
         self.rollback_sessions();
-        self.db.begin(Begin::Read)?;
-        s.reading.set(true);
+        self.db.begin(if write { Begin::Immediate } else { Begin::Read })?;
+        s.mode.set(if write { Mode::Write } else { Mode::Read });
         Ok(())
     }
 
     /// Forget what the sessions knew of the transaction that ended.
     fn end_of_sessions_transaction(&self) {
         if let Backend::Pg(s) = &self.backend {
-            s.reading.set(false);
+            s.mode.set(Mode::Central);
             s.joined.borrow_mut().clear();
             s.savepoints.borrow_mut().clear();
             s.epoch.set(None);
         }
     }
 
-    /// `Store::commit` on PostgreSQL: the joined copies' read transactions, then the central
-    /// one. Only reads (or a central-only seeding transaction) get here, so nothing can be half
-    /// committed; a failure ends every session's transaction and is reported.
-    pub(super) fn commit_postgres(&self) -> db::Result<()> {
+    /// `Store::commit` on PostgreSQL. A write that reached pool databases commits in the
+    /// central database and each of them, or in none, by the two-phase commit (`commit_prepared`);
+    /// anything else commits its sessions one by one: reads (nothing to half commit), or a write of
+    /// the central database alone.
+    pub(super) fn commit_postgres(&self) -> Result<(), commit::CommitFailure> {
+        let Backend::Pg(s) = &self.backend else {
+            return Err(commit::CommitFailure::nothing(db::DbError::other("internal: not PostgreSQL")));
+        };
         if let Err(e) = self.write_audit_head() {
+            // No change commits without its record.
             self.rollback();
-            return Err(e);
+            return Err(commit::CommitFailure::nothing(e));
+        }
+        let writing = s.mode.get() != Mode::Read;
+        if writing && !s.joined.borrow().is_empty() {
+            return self.commit_prepared();
         }
         let mut result = Ok(());
         for copy in self.joined_sessions() {
@@ -207,18 +247,83 @@ impl Store {
                 break;
             }
         }
-        if result.is_err() {
+        if let Err(e) = result {
             self.rollback();
-            return result;
+            return Err(commit::CommitFailure::nothing(e));
         }
         let committed = self.db.commit();
         self.rollback_sessions();
         self.locked.set(false);
         self.end_of_transaction();
-        committed
+        committed.map_err(|e| self.central_commit_failed(e, writing))
     }
 
-    /// End every joined copy's transaction (after the central one ended or failed).
+    /// The COMMIT of the central database alone failed: nothing committed, unless a write's
+    /// session was lost during it, when the server may have committed before the answer was lost.
+    fn central_commit_failed(&self, e: db::DbError, writing: bool) -> commit::CommitFailure {
+        self.rollback();
+        if !writing || e.kind() != db::ErrorKind::Unavailable {
+            return commit::CommitFailure::nothing(e);
+        }
+        in_doubt(e)
+    }
+
+    /// The two-phase commit of a write over the central database and the copies it joined
+    /// (design notes §3; the protocol's steps are `twophase`'s, shared with its `Coordinator`).
+    /// Before the decision any failure undoes everything and keeps its kind (a 40001 at a
+    /// PREPARE or at the central COMMIT is retried upstream); after it the change is committed.
+    fn commit_prepared(&self) -> Result<(), commit::CommitFailure> {
+        let mut central = &self.db;
+        if central.transaction_failed() {
+            // Its COMMIT refuses, saying the work was rolled back; the copies follow.
+            let e = central.commit().err().unwrap_or_else(|| db::DbError::other("internal: the transaction failed"));
+            self.rollback();
+            return Err(commit::CommitFailure::nothing(e));
+        }
+        let txid = match twophase::new_locked_txid(&mut central) {
+            Ok(txid) => txid,
+            Err(e) => {
+                self.rollback();
+                return Err(commit::CommitFailure::nothing(e));
+            }
+        };
+        let nodes = self.joined_nodes();
+        let mut copies: Vec<&Db> = nodes.iter().map(|n| &n.db).collect();
+        let outcome = twophase::complete(&mut central, &mut copies, &txid, &|_| false);
+        let failure = match outcome {
+            Ok(()) => None,
+            Err(Failure::Undecided { source, prepared }) => {
+                twophase::undo(&mut central, &mut copies, &txid, prepared);
+                Some(commit::CommitFailure::nothing(source))
+            }
+            Err(Failure::InDoubt(e)) => Some(in_doubt(e)),
+            Err(Failure::Incomplete { copy, source }) => {
+                let url = nodes.get(copy).map(|n| super::pg::shown_url(&n.url)).unwrap_or_default();
+                Some(incomplete(&url, source))
+            }
+            // No fault is asked for here; a fault point that kills ends the process instead.
+            Err(Failure::Died(step)) => Some(in_doubt(db::DbError::other(format!("stopped at {}", step.name())))),
+        };
+        twophase::unlock(&mut central, &txid);
+        // Every session is outside its transaction now: forget it.
+        match failure {
+            None => {
+                self.rollback_sessions();
+                self.locked.set(false);
+                self.end_of_transaction();
+                Ok(())
+            }
+            Some(f) => {
+                self.rollback();
+                Err(f)
+            }
+        }
+    }
+
+    /// End every joined copy's transaction (after the central one ended or failed). Then, with
+    /// every session outside a transaction, recover the copies where a statement met a lock wait
+    /// (55P03): the lock may be a dead coordinator's prepared branch, which nothing else frees,
+    /// so this runs before the invocation boundary retries the change (design notes §3, §4).
     pub(super) fn rollback_sessions(&self) {
         for copy in self.joined_sessions() {
             if !copy.is_autocommit() {
@@ -226,14 +331,37 @@ impl Store {
             }
         }
         self.end_of_sessions_transaction();
+        if let Backend::Pg(s) = &self.backend
+            && self.db.is_autocommit()
+        {
+            for node in s.list.iter().filter(|n| n.db.take_lock_timeout()) {
+                self.recover_copy(node);
+            }
+        }
+    }
+
+    /// Resolve the prepared pchat branches a dead coordinator left in a copy's database (design
+    /// notes §3), against the central database's decisions. Only with the central session outside
+    /// a transaction: an older snapshot would read a decision as missing and roll it back. A
+    /// failure is told and left for the next open; it leaves the branches as they were.
+    fn recover_copy(&self, node: &SessionNode) {
+        if !self.db.is_autocommit() || !node.db.is_autocommit() {
+            return;
+        }
+        let (mut central, mut copy) = (&self.db, &node.db);
+        if let Err(e) = twophase::recover(&mut central, &mut copy) {
+            eprintln!(
+                "WARNING: cannot resolve the prepared changes left in {} ({e}); the next pchat command tries again",
+                super::pg::shown_url(&node.url)
+            );
+        }
     }
 
     /// A savepoint on every session in the transaction (PostgreSQL), or on the connection.
     pub(super) fn savepoint_named(&self, name: &str) -> db::Result<()> {
         let Backend::Pg(s) = &self.backend else { return self.db.savepoint(name) };
         if !self.in_transaction() {
-            // Outside a transaction a savepoint would open a READ COMMITTED one that writes.
-            return Err(no_writes_yet());
+            return Err(no_transaction());
         }
         self.db.savepoint(name)?;
         for copy in self.joined_sessions() {
@@ -275,7 +403,7 @@ impl Store {
             return Ok(epoch);
         }
         let epoch = self.db.prepare_cached("SELECT n FROM store_epoch WHERE id = 1")?.query_row((), |r| r.get(0))?;
-        if s.reading.get() && self.in_transaction() {
+        if s.mode.get() == Mode::Read && self.in_transaction() {
             s.epoch.set(Some(epoch));
         }
         Ok(epoch)
@@ -303,12 +431,17 @@ impl Store {
             let node = match s.list.by_url(url) {
                 Some(node) => node,
                 None => match open_pool_session(url) {
-                    Ok(db) => s.list.push(SessionNode {
-                        alias: format!("pg{}", s.list.iter().count() + 1),
-                        url: url.clone(),
-                        db,
-                        next: OnceCell::new(),
-                    }),
+                    Ok(db) => {
+                        let node = s.list.push(SessionNode {
+                            alias: format!("pg{}", s.list.iter().count() + 1),
+                            url: url.clone(),
+                            db,
+                            next: OnceCell::new(),
+                        });
+                        // What a coordinator that died left prepared here (design notes §3).
+                        self.recover_copy(node);
+                        node
+                    }
                     Err(why) => {
                         self.unavailable.borrow_mut().insert(key, why);
                         continue;
@@ -330,6 +463,36 @@ impl Store {
     pub(super) fn sessions_current(&self, rows: usize) -> bool {
         let Backend::Pg(s) = &self.backend else { return false };
         s.by_instance.borrow().len() == rows
+    }
+}
+
+/// A commit whose outcome this process cannot know: the central session was lost during the
+/// commit point. Nothing is undone; the next open decides from what the central database holds.
+fn in_doubt(e: db::DbError) -> commit::CommitFailure {
+    commit::CommitFailure {
+        error: db::DbError::refused(
+            crate::errors::CmdletError::invalid_operation(format!(
+                "the connection to the central database was lost while committing ({e}); whether the change was committed is decided when pchat next opens the store (see get_cs_persistent_chat_state() before changing anything)"
+            ))
+            .terminating(),
+        ),
+        committed: commit::Committed::Unknown,
+    }
+}
+
+/// A change committed (its decision is in the central database) whose branch in the pool
+/// database at `url` could not be committed now: recovery commits it when pchat next opens the
+/// store, or when a writer meets its locks; until then that copy's rows of the change are not
+/// visible there, and are locked.
+fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
+    commit::CommitFailure {
+        error: db::DbError::refused(
+            crate::errors::CmdletError::invalid_operation(format!(
+                "the change is committed, but completing it in the pool database {url} failed ({e}); it completes when pchat next opens the store"
+            ))
+            .terminating(),
+        ),
+        committed: commit::Committed::Pending,
     }
 }
 
@@ -501,7 +664,7 @@ pub(crate) mod tests {
     }
 
     /// Opening a new PostgreSQL store migrates it and seeds it as a new SQLite store is seeded,
-    /// once; a database of another collation is refused; changes are refused until step 4.
+    /// once; a database of another collation is refused.
     #[test]
     fn a_new_postgres_store_is_migrated_and_seeded_once() {
         let Some(cluster) = Cluster::shared("a_new_postgres_store_is_migrated_and_seeded_once") else { return };
@@ -544,11 +707,13 @@ pub(crate) mod tests {
         let store = Store::open_postgres(&url).unwrap();
         assert_eq!(seeded(&store).len(), 7 + 3, "seeded again");
 
-        let refused = CmdletErrorText::of(store.begin(true).unwrap_err());
-        assert!(refused.contains("changes to a PostgreSQL store are not supported yet"), "{refused}");
-        assert!(!store.in_transaction());
+        // A write transaction opens (step 4); a savepoint outside one would open a transaction
+        // no two-phase commit covers, and is refused.
+        store.begin(true).unwrap();
+        assert!(store.in_transaction() && store.is_locked());
+        store.rollback();
         let refused = CmdletErrorText::of(store.savepoint().unwrap_err());
-        assert!(refused.contains("not supported yet"), "{refused}");
+        assert!(refused.contains("a savepoint outside a transaction is not supported"), "{refused}");
         assert!(!store.in_transaction());
 
         let other = cluster.database_with("utf8", "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");

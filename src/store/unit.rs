@@ -138,6 +138,11 @@ impl Store {
     /// Record, in the open unit's transaction, the files it renames into place once it has
     /// committed: (staged name, target) each. They commit, or vanish, with its changes.
     pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> db::Result<()> {
+        if self.is_postgres() {
+            return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(
+                "an atomic run that writes files is not supported on a PostgreSQL store yet (the unit's state lives beside a store file: step 7 of the port); nothing was changed",
+            )));
+        }
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let mut stmt = self.db().prepare_cached(
             "INSERT INTO atomic_files(unit, ord, staged, target, committed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -226,6 +231,11 @@ impl Store {
     /// costs a folder listing and one query when there is nothing to do.
     pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
         let mut report = UnitsReport::default();
+        if self.is_postgres() {
+            // Unit files live in the store's folder, which a PostgreSQL store has not yet
+            // (`record_unit_files` refuses: step 7 of the port); nothing can be waiting.
+            return Ok(report);
+        }
         let (unit_files, partial) = journal::scan(&self.path)?;
         let rows: bool = self.db().query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", (), |r| r.get(0))?;
         if unit_files.is_empty() && partial.is_empty() && !rows {

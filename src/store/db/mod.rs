@@ -32,9 +32,8 @@ pub enum Db {
     Pg(Box<pg::PgDb>),
 }
 
-/// How a transaction takes its locks (SQLite's BEGIN variants). On PostgreSQL both are a plain
-/// READ COMMITTED `BEGIN` for now; step 4 maps Immediate onto pool-wide advisory locks (§4 of
-/// the design notes).
+/// How a transaction takes its locks (SQLite's BEGIN variants). On PostgreSQL Deferred is READ
+/// COMMITTED and Immediate, a writer's, SERIALIZABLE (see `pg.rs`, `PgDb::begin`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Begin {
     /// Locks as statements need them.
@@ -255,6 +254,41 @@ impl Db {
         match self {
             Db::Sqlite(_) => self.control(&savepoint_sql("ROLLBACK TO ", name)),
             Db::Pg(c) => c.rollback_to(name),
+        }
+    }
+
+    /// PostgreSQL's `PREPARE TRANSACTION` (two-phase commit, store/pg/twophase.rs): the open
+    /// transaction becomes the prepared branch `gid`; the session is outside a transaction after.
+    pub fn prepare_transaction(&self, gid: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(_) => Err(DbError::other("internal: SQLite has no prepared transactions")),
+            Db::Pg(c) => c.prepare_transaction(gid),
+        }
+    }
+
+    /// PostgreSQL's `COMMIT PREPARED` / `ROLLBACK PREPARED`; false when `gid` is not prepared.
+    pub fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
+        match self {
+            Db::Sqlite(_) => Err(DbError::other("internal: SQLite has no prepared transactions")),
+            Db::Pg(c) => c.finish_prepared(gid, commit),
+        }
+    }
+
+    /// Whether a statement failed in the open transaction, so that it can only be rolled back
+    /// (PostgreSQL; a failed SQLite statement leaves its transaction usable).
+    pub fn transaction_failed(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => false,
+            Db::Pg(c) => c.transaction_failed(),
+        }
+    }
+
+    /// Whether a statement of this session failed on a lock wait (PostgreSQL 55P03) since the
+    /// last call: the lock may be held by a dead coordinator's prepared branch (twophase.rs).
+    pub fn take_lock_timeout(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => false,
+            Db::Pg(c) => c.take_lock_timeout(),
         }
     }
 

@@ -8,8 +8,9 @@
 //! IGNORE/REPLACE) are `Dialect::query`'s, and those of its JSON (list parameters, JSON columns)
 //! `Dialect::json`'s, applied when a text is prepared. A session is one database: the store holds
 //! one per pool database and routes `{db}` statements to it (store/sessions.rs, store/route.rs).
-//! Not yet here (step 4): BEGIN IMMEDIATE's locking (both write modes are a plain READ COMMITTED
-//! BEGIN for now).
+//! A write transaction (`Begin::Immediate`) is SERIALIZABLE (step 4, see `PgDb::begin`); the
+//! two-phase commit's PREPARE and COMMIT/ROLLBACK PREPARED are here too, so that the session's
+//! tracking of its transaction stays true (store/pg/twophase.rs runs the protocol).
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -88,6 +89,9 @@ pub struct PgDb {
     cache: RefCell<Cache>,
     tx: RefCell<Tx>,
     changes: Cell<u64>,
+    /// A statement failed on a lock wait (55P03) since `take_lock_timeout` was last asked: the
+    /// lock may be a dead coordinator's prepared branch, which only recovery frees.
+    lock_timeout: Cell<bool>,
 }
 
 /// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
@@ -152,6 +156,7 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
         cache: RefCell::new(Cache { statements: HashMap::new(), tick: 0, capacity: STATEMENT_CACHE, prepares: 0 }),
         tx: RefCell::new(Tx::default()),
         changes: Cell::new(0),
+        lock_timeout: Cell::new(false),
     })
 }
 
@@ -159,6 +164,9 @@ impl PgDb {
     /// A `DbError` for a failure of this session; a server-side failure inside a transaction
     /// leaves it aborted (only ROLLBACK or ROLLBACK TO a savepoint is accepted until then).
     fn fail(&self, e: postgres::Error) -> DbError {
+        if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
+            self.lock_timeout.set(true);
+        }
         if e.code().is_some() || e.is_closed() {
             let mut tx = self.tx.borrow_mut();
             if tx.open {
@@ -245,9 +253,12 @@ impl PgDb {
         Ok(statement)
     }
 
-    /// `Begin::Deferred` and `Begin::Immediate` alike: READ COMMITTED, locks as statements take
-    /// them. Step 4 adds the pool-wide advisory locks that stand for IMMEDIATE (§4).
-    /// `Begin::Read`: REPEATABLE READ READ ONLY, see `Begin::Read`.
+    /// `Begin::Deferred`: READ COMMITTED, locks as statements take them. `Begin::Immediate`, a
+    /// writer's: SERIALIZABLE, so that what it read cannot change before it commits without the
+    /// commit failing with 40001 (which the invocation boundary retries), as SQLite's write lock
+    /// taken at BEGIN secures; READ COMMITTED would lose the update of any read-modify-write that
+    /// does not lock first (design notes §4, step 4). `Begin::Read`: REPEATABLE READ READ ONLY,
+    /// see `Begin::Read`.
     pub(super) fn begin(&self, mode: super::Begin) -> Result<()> {
         if self.tx.borrow().open {
             // PostgreSQL only warns; SQLite refuses, and the store relies on that.
@@ -255,7 +266,8 @@ impl PgDb {
         }
         self.simple(match mode {
             super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            super::Begin::Deferred | super::Begin::Immediate => "BEGIN ISOLATION LEVEL READ COMMITTED",
+            super::Begin::Immediate => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+            super::Begin::Deferred => "BEGIN ISOLATION LEVEL READ COMMITTED",
         })?;
         *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
         Ok(())
@@ -270,19 +282,67 @@ impl PgDb {
             return Err(DbError::other("cannot commit - no transaction is active"));
         }
         if failed {
-            // PostgreSQL would answer COMMIT with a silent ROLLBACK: say so instead.
-            let rolled_back = self.simple("ROLLBACK");
-            *self.tx.borrow_mut() = Tx::default();
-            rolled_back?;
-            return Err(DbError::other(
-                "the transaction was rolled back, not committed: a statement in it failed \
-                 (PostgreSQL ends a transaction at its first error unless a savepoint is rolled back to)",
-            ));
+            return Err(self.end_failed());
         }
         let result = self.simple("COMMIT");
         // Committed or not, the transaction is over (a failed COMMIT rolls back).
         *self.tx.borrow_mut() = Tx::default();
         result
+    }
+
+    /// A COMMIT or PREPARE of a transaction a failed statement ended: PostgreSQL would answer
+    /// it with a silent ROLLBACK; roll back and say so instead.
+    fn end_failed(&self) -> DbError {
+        let rolled_back = self.simple("ROLLBACK");
+        *self.tx.borrow_mut() = Tx::default();
+        if let Err(e) = rolled_back {
+            return e;
+        }
+        DbError::other(
+            "the transaction was rolled back, not committed: a statement in it failed \
+             (PostgreSQL ends a transaction at its first error unless a savepoint is rolled back to)",
+        )
+    }
+
+    /// `PREPARE TRANSACTION 'gid'` (two-phase commit): the open transaction becomes a prepared
+    /// branch, and the session is outside any transaction, whether it succeeded or not (a failed
+    /// PREPARE rolls back). Refused when a statement failed in it: PostgreSQL would roll back
+    /// and answer as if it had prepared, and the commit would then find no branch.
+    pub(super) fn prepare_transaction(&self, gid: &str) -> Result<()> {
+        let (open, failed) = {
+            let tx = self.tx.borrow();
+            (tx.open, tx.failed)
+        };
+        if !open {
+            return Err(DbError::other("cannot prepare - no transaction is active"));
+        }
+        if failed {
+            return Err(self.end_failed());
+        }
+        let result = self.simple(&format!("PREPARE TRANSACTION '{gid}'"));
+        *self.tx.borrow_mut() = Tx::default();
+        result
+    }
+
+    /// `COMMIT PREPARED` or `ROLLBACK PREPARED` (outside a transaction); false when no branch
+    /// `gid` is prepared in this database.
+    pub(super) fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
+        let verb = if commit { "COMMIT" } else { "ROLLBACK" };
+        match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
+            Ok(()) => Ok(true),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
+            Err(e) => Err(error(e)),
+        }
+    }
+
+    /// Whether a statement failed in the open transaction (see `Tx::failed`).
+    pub(super) fn transaction_failed(&self) -> bool {
+        self.tx.borrow().failed
+    }
+
+    /// Whether a statement failed on a lock wait since the last call (see `lock_timeout`).
+    pub(super) fn take_lock_timeout(&self) -> bool {
+        self.lock_timeout.replace(false)
     }
 
     pub(super) fn rollback(&self) -> Result<()> {

@@ -11,6 +11,11 @@ mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 pub mod twophase;
+/// Tests of changes through the engine: a file named `tests.rs`, a test module as far as the
+/// import floors are concerned (tests/it/floors.rs), since it drives the store from above.
+#[cfg(all(test, unix))]
+#[path = "writes/tests.rs"]
+mod writes;
 
 /// Whether `url` is a connection string the store can open (a `postgres://` URL or key=value
 /// string), without connecting; the parser's words when it is not.

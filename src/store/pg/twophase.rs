@@ -14,6 +14,10 @@
 //!   can be taken has no live coordinator, so recovery may resolve it; a coordinator that lost its session
 //!   (and with it the lock) can no longer decide.
 //! * Recovery runs on open and when a writer times out on a lock held by a prepared branch.
+//!
+//! The steps (`new_locked_txid`, `complete`, `undo`, `recover`) are written once over `Agent`, a
+//! session of the protocol: the `Coordinator` below runs them on raw `postgres::Client`s, the store
+//! (store/sessions.rs, `commit_prepared`) on its `Db` sessions.
 
 use std::time::Duration;
 
@@ -22,8 +26,10 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::store::db::{Db, DbError, ErrorKind, OptionalExtension};
+
 /// Where commit decisions are recorded, in the central database.
-const DECISIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS pchat_twophase_decisions (
+pub(crate) const DECISIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS pchat_twophase_decisions (
     txid text PRIMARY KEY,
     decided_at timestamptz NOT NULL DEFAULT now()
 )";
@@ -54,7 +60,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Step::PreparedFirst => "pg-2pc-prepared-first",
             Step::PreparedAll => "pg-2pc-prepared-all",
@@ -83,6 +89,221 @@ pub enum TwoPhaseError {
     Diverged(Vec<u64>),
     #[error("gave up after {attempts} attempts on concurrent changes: {source}")]
     Exhausted { attempts: u32, source: postgres::Error },
+}
+
+/// One session taking part in the protocol: the coordinator's raw `postgres::Client`s, and the
+/// store's `Db` sessions (store/sessions.rs), so that both run the same steps below. Values are
+/// spelt into the texts: gids, transaction ids and lock keys are pchat's own (hex and digits).
+pub(crate) trait Agent {
+    type Error: std::error::Error + 'static;
+    /// Statements without rows.
+    fn run(&mut self, sql: &str) -> Result<(), Self::Error>;
+    /// Whether the query returns a row.
+    fn ask(&mut self, sql: &str) -> Result<bool, Self::Error>;
+    /// The first column (text) of each row.
+    fn texts(&mut self, sql: &str) -> Result<Vec<String>, Self::Error>;
+    /// `PREPARE TRANSACTION`: the session's transaction becomes the prepared branch `gid`.
+    fn prepare(&mut self, gid: &str) -> Result<(), Self::Error>;
+    /// Commit the open transaction (the central one: the commit point).
+    fn commit(&mut self) -> Result<(), Self::Error>;
+    /// Roll back the open transaction, if any; best effort (undo and lost sessions).
+    fn end(&mut self);
+    /// `COMMIT PREPARED` or `ROLLBACK PREPARED`; false when no such branch is prepared (another
+    /// recoverer resolved it first).
+    fn finish_prepared(&mut self, gid: &str, commit: bool) -> Result<bool, Self::Error>;
+    /// Whether the failure is the session's loss (no answer): what the statement did is unknown.
+    fn lost(e: &Self::Error) -> bool;
+}
+
+impl Agent for Client {
+    type Error = postgres::Error;
+
+    fn run(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.batch_execute(sql)
+    }
+
+    fn ask(&mut self, sql: &str) -> Result<bool, postgres::Error> {
+        Ok(self.query_opt(sql, &[])?.is_some())
+    }
+
+    fn texts(&mut self, sql: &str) -> Result<Vec<String>, postgres::Error> {
+        Ok(self.query(sql, &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn prepare(&mut self, gid: &str) -> Result<(), postgres::Error> {
+        self.batch_execute(&format!("PREPARE TRANSACTION '{gid}'"))
+    }
+
+    fn commit(&mut self) -> Result<(), postgres::Error> {
+        self.batch_execute("COMMIT")
+    }
+
+    fn end(&mut self) {
+        // A warning when no transaction is open (the remains of a failed PREPARE, say).
+        let _ = self.batch_execute("ROLLBACK");
+    }
+
+    fn finish_prepared(&mut self, gid: &str, commit: bool) -> Result<bool, postgres::Error> {
+        match self.batch_execute(&finish_prepared_sql(gid, commit)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn lost(e: &postgres::Error) -> bool {
+        e.as_db_error().is_none()
+    }
+}
+
+fn finish_prepared_sql(gid: &str, commit: bool) -> String {
+    format!("{} PREPARED '{gid}'", if commit { "COMMIT" } else { "ROLLBACK" })
+}
+
+/// The store's sessions (store/sessions.rs), whose `Db` tracks its transaction: PREPARE goes
+/// through it, so that the session knows it is outside a transaction after.
+impl Agent for &Db {
+    type Error = DbError;
+
+    fn run(&mut self, sql: &str) -> Result<(), DbError> {
+        self.execute_batch(sql)
+    }
+
+    fn ask(&mut self, sql: &str) -> Result<bool, DbError> {
+        Ok(self.query_row(sql, (), |_| Ok(())).optional()?.is_some())
+    }
+
+    fn texts(&mut self, sql: &str) -> Result<Vec<String>, DbError> {
+        self.query_map(sql, (), |r| r.get(0))
+    }
+
+    fn prepare(&mut self, gid: &str) -> Result<(), DbError> {
+        self.prepare_transaction(gid)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        Db::commit(self)
+    }
+
+    fn end(&mut self) {
+        if !self.is_autocommit() {
+            let _ = self.rollback();
+        }
+    }
+
+    fn finish_prepared(&mut self, gid: &str, commit: bool) -> Result<bool, DbError> {
+        Db::finish_prepared(self, gid, commit)
+    }
+
+    /// No SQLSTATE, or a connection failure's: the session is gone.
+    fn lost(e: &DbError) -> bool {
+        e.kind() == ErrorKind::Unavailable
+    }
+}
+
+/// How the protocol stopped short of a complete commit.
+#[derive(Debug)]
+pub(crate) enum Failure<E> {
+    /// Before the decision: nothing is committed anywhere. The caller undoes it (`undo`), the
+    /// first `prepared` copies being prepared branches.
+    Undecided { source: E, prepared: usize },
+    /// A fault point stopped it as a crash would (tests).
+    Died(Step),
+    /// The central session was lost during the commit point: the decision may or may not have
+    /// committed, so nothing is undone; recovery decides from what the central database holds.
+    InDoubt(E),
+    /// The decision is committed, so the change is; copy `copy`'s branch could not be committed
+    /// now (the others were), and recovery commits it.
+    Incomplete { copy: usize, source: E },
+}
+
+/// A new transaction id whose advisory lock this central session now holds: who holds it is the
+/// only one who may decide (recovery waits for the lock). Another id hashing to the same key is
+/// held by someone else: draw again.
+pub(crate) fn new_locked_txid<A: Agent>(central: &mut A) -> Result<Uuid, A::Error> {
+    loop {
+        let txid = Uuid::new_v4();
+        if try_lock(central, lock_key(&txid))? {
+            return Ok(txid);
+        }
+    }
+}
+
+fn try_lock<A: Agent>(central: &mut A, key: i64) -> Result<bool, A::Error> {
+    central.ask(&format!("SELECT 1 WHERE pg_try_advisory_lock({key})"))
+}
+
+/// Release the transaction id's lock; a lost session has released it already.
+pub(crate) fn unlock<A: Agent>(central: &mut A, txid: &Uuid) {
+    let _ = central.run(&format!("SELECT pg_advisory_unlock({})", lock_key(txid)));
+}
+
+/// Everything after the change's statements, with `txid` locked on `central` and a transaction
+/// open on it and on every copy: prepare each copy in order (the serving one first), commit the
+/// decision with the central transaction (the commit point), commit each prepared branch, then
+/// delete the decision. `stop` is the tests' crash at a step (`Failure::Died`); the fault points
+/// of `crate::fault` are reached whatever it says.
+pub(crate) fn complete<A: Agent>(
+    central: &mut A,
+    copies: &mut [A],
+    txid: &Uuid,
+    stop: &dyn Fn(Step) -> bool,
+) -> Result<(), Failure<A::Error>> {
+    let reached = |step: Step| {
+        crate::fault::point(step.name());
+        if stop(step) { Err(Failure::Died(step)) } else { Ok(()) }
+    };
+    let many = copies.len() > 1;
+    // Phase one, in order.
+    for (i, copy) in copies.iter_mut().enumerate() {
+        copy.prepare(&gid(txid, i)).map_err(|source| Failure::Undecided { source, prepared: i })?;
+        if i == 0 && many {
+            reached(Step::PreparedFirst)?;
+        }
+    }
+    let prepared = copies.len();
+    reached(Step::PreparedAll)?;
+    // The commit point: the decision commits with the change's central rows, or neither does.
+    let decide = format!("INSERT INTO pchat_twophase_decisions (txid) VALUES ('{txid}')");
+    central.run(&decide).map_err(|source| Failure::Undecided { source, prepared })?;
+    if let Err(source) = central.commit() {
+        // Lost on the wire: the commit may or may not have happened; undoing could contradict it.
+        return Err(if A::lost(&source) { Failure::InDoubt(source) } else { Failure::Undecided { source, prepared } });
+    }
+    reached(Step::Decided)?;
+    // Phase two: from here the change is committed whatever fails.
+    let mut incomplete = None;
+    for (i, copy) in copies.iter_mut().enumerate() {
+        if let Err(source) = copy.finish_prepared(&gid(txid, i), true) {
+            // Go on with the others: each committed copy is one less for recovery.
+            incomplete.get_or_insert(Failure::Incomplete { copy: i, source });
+        }
+        if i == 0 && many {
+            reached(Step::CommittedFirst)?;
+        }
+    }
+    if let Some(e) = incomplete {
+        return Err(e);
+    }
+    // Every branch is done: the decision is needed no more. Losing this delete leaves a row that
+    // names no prepared branch, which is harmless.
+    let _ = central.run(&format!("DELETE FROM pchat_twophase_decisions WHERE txid = '{txid}'"));
+    Ok(())
+}
+
+/// Undo a change that failed before its decision. Best effort: a branch that cannot be rolled
+/// back now stays prepared without a decision, which recovery rolls back.
+pub(crate) fn undo<A: Agent>(central: &mut A, copies: &mut [A], txid: &Uuid, prepared: usize) {
+    // First the central transaction: no decision can follow.
+    central.end();
+    for (i, copy) in copies.iter_mut().enumerate() {
+        if i < prepared {
+            let _ = copy.finish_prepared(&gid(txid, i), false);
+        } else {
+            // An open transaction, or the remains of a failed PREPARE.
+            copy.end();
+        }
+    }
 }
 
 /// The sessions of a change, handed to the caller's statements: the central database and the pool's
@@ -140,7 +361,7 @@ impl Coordinator {
     pub fn open(mut central: Client, mut copies: Vec<Client>) -> anyhow::Result<(Coordinator, Vec<Recovered>)> {
         assert!(!copies.is_empty(), "a change needs the copy that serves the pool");
         central.batch_execute(DECISIONS_DDL)?;
-        let recovered = copies.iter_mut().map(|c| recover(&mut central, c)).collect::<anyhow::Result<_>>()?;
+        let recovered = copies.iter_mut().map(|c| recover(&mut central, c)).collect::<Result<_, _>>()?;
         let c = Coordinator {
             central,
             copies,
@@ -160,7 +381,7 @@ impl Coordinator {
 
     /// Resolve what crashed coordinators left prepared in any copy.
     pub fn recover(&mut self) -> anyhow::Result<Vec<Recovered>> {
-        self.copies.iter_mut().map(|c| recover(&mut self.central, c)).collect()
+        Ok(self.copies.iter_mut().map(|c| recover(&mut self.central, c)).collect::<Result<_, _>>()?)
     }
 
     /// Run `f` as one change: committed in the central database and every copy, or in none. `f` may run
@@ -169,17 +390,11 @@ impl Coordinator {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let txid = Uuid::new_v4();
-            let key = lock_key(&txid);
-            let locked: bool = self.central.query_one("SELECT pg_try_advisory_lock($1)", &[&key])?.get(0);
-            if !locked {
-                // Another transaction id hashed to the same key: draw again.
-                continue;
-            }
+            let txid = new_locked_txid(&mut self.central)?;
             let mut prepared = 0;
             let err = match self.attempt(&txid, &mut prepared, &mut f) {
                 Ok(v) => {
-                    self.unlock(key);
+                    unlock(&mut self.central, &txid);
                     self.stats.committed += 1;
                     return Ok(v);
                 }
@@ -190,13 +405,13 @@ impl Coordinator {
                 Some(TwoPhaseError::Died(_)) => return Err(err),
                 // Nothing to undo: the decision (or its absence) is for recovery to act on.
                 Some(TwoPhaseError::CommittedIncomplete { .. } | TwoPhaseError::InDoubt(_)) => {
-                    self.unlock(key);
+                    unlock(&mut self.central, &txid);
                     return Err(err);
                 }
                 _ => {}
             }
-            self.undo(&txid, prepared);
-            self.unlock(key);
+            undo(&mut self.central, &mut self.copies, &txid, prepared);
+            unlock(&mut self.central, &txid);
             let code = err.downcast_ref::<postgres::Error>().and_then(|e| e.code()).cloned();
             let retry = match code {
                 Some(SqlState::T_R_SERIALIZATION_FAILURE | SqlState::T_R_DEADLOCK_DETECTED) => true,
@@ -235,93 +450,38 @@ impl Coordinator {
             copy.batch_execute(begin)?;
         }
         let value = f(&mut Tx { central: &mut self.central, copies: &mut self.copies })?;
-        // Phase one, the serving copy first.
-        for i in 0..self.copies.len() {
-            self.copies[i].batch_execute(&format!("PREPARE TRANSACTION '{}'", gid(txid, i)))?;
-            *prepared = i + 1;
-            if i == 0 && self.copies.len() > 1 {
-                self.reached(Step::PreparedFirst)?;
+        let fault = self.fault;
+        match complete(&mut self.central, &mut self.copies, txid, &|step| fault == Some(step)) {
+            Ok(()) => Ok(value),
+            Err(Failure::Undecided { source, prepared: n }) => {
+                *prepared = n;
+                Err(source.into())
+            }
+            Err(Failure::Died(step)) => Err(TwoPhaseError::Died(step).into()),
+            Err(Failure::InDoubt(e)) => Err(TwoPhaseError::InDoubt(e).into()),
+            Err(Failure::Incomplete { copy, source }) => {
+                Err(TwoPhaseError::CommittedIncomplete { copy, source }.into())
             }
         }
-        self.reached(Step::PreparedAll)?;
-        // The commit point: the decision commits with the change's central rows, or neither does.
-        self.central.execute("INSERT INTO pchat_twophase_decisions (txid) VALUES ($1)", &[&txid.to_string()])?;
-        if let Err(e) = self.central.batch_execute("COMMIT") {
-            if e.as_db_error().is_none() {
-                // Lost on the wire: the commit may or may not have happened; undoing could contradict it.
-                return Err(TwoPhaseError::InDoubt(e).into());
-            }
-            return Err(e.into());
-        }
-        self.reached(Step::Decided)?;
-        // Phase two: from here the change is committed whatever fails.
-        let mut incomplete = None;
-        for i in 0..self.copies.len() {
-            if let Err(source) = self.copies[i].batch_execute(&format!("COMMIT PREPARED '{}'", gid(txid, i))) {
-                // Go on with the others: each committed copy is one less for recovery.
-                incomplete.get_or_insert(TwoPhaseError::CommittedIncomplete { copy: i, source });
-            }
-            if i == 0 && self.copies.len() > 1 {
-                self.reached(Step::CommittedFirst)?;
-            }
-        }
-        if let Some(e) = incomplete {
-            return Err(e.into());
-        }
-        // Every branch is done: the decision is needed no more. Losing this delete leaves a row that
-        // names no prepared branch, which is harmless.
-        let _ = self.central.execute("DELETE FROM pchat_twophase_decisions WHERE txid = $1", &[&txid.to_string()]);
-        Ok(value)
-    }
-
-    /// Undo an attempt that failed before its decision. Best effort: a branch that cannot be rolled back
-    /// now stays prepared without a decision, which recovery rolls back.
-    fn undo(&mut self, txid: &Uuid, prepared: usize) {
-        // First the central transaction (a warning when it is already over): no decision can follow.
-        let _ = self.central.batch_execute("ROLLBACK");
-        for (i, copy) in self.copies.iter_mut().enumerate() {
-            if i < prepared {
-                let _ = copy.batch_execute(&format!("ROLLBACK PREPARED '{}'", gid(txid, i)));
-            } else {
-                // An open transaction, or the remains of a failed PREPARE.
-                let _ = copy.batch_execute("ROLLBACK");
-            }
-        }
-    }
-
-    fn unlock(&mut self, key: i64) {
-        // A lost session has released it already.
-        let _ = self.central.execute("SELECT pg_advisory_unlock($1)", &[&key]);
-    }
-
-    fn reached(&self, step: Step) -> Result<(), TwoPhaseError> {
-        crate::fault::point(step.name());
-        if self.fault == Some(step) {
-            return Err(TwoPhaseError::Died(step));
-        }
-        Ok(())
     }
 }
 
 /// Resolve the prepared pchat branches in `copy`'s database whose coordinator is gone: commit those with a
-/// recorded decision, roll back the others.
-pub fn recover(central: &mut Client, copy: &mut Client) -> anyhow::Result<Recovered> {
+/// recorded decision, roll back the others. `central` must be outside a transaction: a snapshot older
+/// than a decision would read as its absence.
+pub(crate) fn recover<A: Agent>(central: &mut A, copy: &mut A) -> Result<Recovered, A::Error> {
     let mut out = Recovered::default();
-    let rows = copy.query(
-        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, $1) ORDER BY prepared",
-        &[&GID_PREFIX],
-    )?;
-    for row in rows {
-        let gid: String = row.get(0);
+    let gids = copy.texts(&format!(
+        "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, '{GID_PREFIX}') ORDER BY prepared"
+    ))?;
+    for gid in gids {
         let Some(txid) = parse_gid(&gid) else { continue };
-        let key = lock_key(&txid);
-        let locked: bool = central.query_one("SELECT pg_try_advisory_lock($1)", &[&key])?.get(0);
-        if !locked {
+        if !try_lock(central, lock_key(&txid))? {
             out.live.push(gid);
             continue;
         }
         let result = resolve(central, copy, &txid, &gid);
-        let _ = central.execute("SELECT pg_advisory_unlock($1)", &[&key]);
+        unlock(central, &txid);
         match result? {
             Some(true) => out.committed.push(gid),
             Some(false) => out.rolled_back.push(gid),
@@ -332,18 +492,12 @@ pub fn recover(central: &mut Client, copy: &mut Client) -> anyhow::Result<Recove
 }
 
 /// `Some(committed)`, or `None` when another recoverer resolved it first.
-fn resolve(central: &mut Client, copy: &mut Client, txid: &Uuid, gid: &str) -> anyhow::Result<Option<bool>> {
-    let decided =
-        central.query_opt("SELECT 1 FROM pchat_twophase_decisions WHERE txid = $1", &[&txid.to_string()])?.is_some();
-    let verb = if decided { "COMMIT" } else { "ROLLBACK" };
-    match copy.batch_execute(&format!("{verb} PREPARED '{gid}'")) {
-        Ok(()) => Ok(Some(decided)),
-        Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+fn resolve<A: Agent>(central: &mut A, copy: &mut A, txid: &Uuid, gid: &str) -> Result<Option<bool>, A::Error> {
+    let decided = central.ask(&format!("SELECT 1 FROM pchat_twophase_decisions WHERE txid = '{txid}'"))?;
+    Ok(copy.finish_prepared(gid, decided)?.then_some(decided))
 }
 
-fn gid(txid: &Uuid, copy: usize) -> String {
+pub(crate) fn gid(txid: &Uuid, copy: usize) -> String {
     format!("{GID_PREFIX}{}:{copy}", txid.simple())
 }
 
@@ -354,7 +508,7 @@ fn parse_gid(gid: &str) -> Option<Uuid> {
 }
 
 /// The advisory lock key of a transaction id: its first 64 bits.
-fn lock_key(txid: &Uuid) -> i64 {
+pub(crate) fn lock_key(txid: &Uuid) -> i64 {
     let b = txid.as_bytes();
     i64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
