@@ -10,6 +10,7 @@ use rhai::{Dynamic, Map};
 use crate::catalog::Cmdlet;
 use crate::engine::params::Params;
 use crate::engine::{self, Budget, Options, PromptMode, Shell};
+use crate::store::pg::postgres_url;
 use crate::{handlers, output, powershell, repl};
 
 mod copy_store;
@@ -93,12 +94,6 @@ fn data_dir() -> Option<PathBuf> {
 
 fn default_db(demo: bool) -> Option<PathBuf> {
     data_dir().map(|d| d.join(if demo { "demo.db" } else { "pchat.db" }))
-}
-
-/// The connection string of a PostgreSQL store given as `--db` (`postgres://` or
-/// `postgresql://`); `None` for a store file.
-pub(crate) fn postgres_url(db: &Path) -> Option<&str> {
-    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
 /// The store as messages show it: a file's path, a URL without its password.

@@ -264,7 +264,7 @@ const INTERRUPTED: &str = "interrupted";
 
 impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
-        let store = match crate::cli::postgres_url(&opts.db) {
+        let store = match crate::store::pg::postgres_url(&opts.db) {
             // Pool databases' sessions open (and recover what a killed writer left prepared in
             // them) at the first call that needs them, as a SQLite store's files are attached.
             Some(url) => Store::open_postgres(url)?,
