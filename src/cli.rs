@@ -10,6 +10,7 @@ use rhai::{Dynamic, Map};
 use crate::catalog::Cmdlet;
 use crate::engine::params::Params;
 use crate::engine::{self, Budget, Options, PromptMode, Shell};
+use crate::store::pg::postgres_url;
 use crate::{handlers, output, powershell, repl};
 
 mod copy_store;
@@ -25,8 +26,9 @@ const MAX_SCRIPT_BYTES: u64 = 16 << 20;
 #[derive(Parser)]
 #[command(name = "pchat", version, about = "Administer Persistent Chat from Rhai: a REPL, runbooks and one-liners")]
 struct Cli {
-    /// The store (central database file); pool databases live beside it.
-    #[arg(long, env = "PCHAT_DB", global = true, value_name = "PATH")]
+    /// The store: its central database file (pool databases live beside it), or a PostgreSQL
+    /// store's central database as a `postgres://` URL (copied there with copy-store).
+    #[arg(long, env = "PCHAT_DB", global = true, value_name = "PATH|URL")]
     db: Option<PathBuf>,
     /// Print results as JSON.
     #[arg(long, global = true)]
@@ -92,6 +94,14 @@ fn data_dir() -> Option<PathBuf> {
 
 fn default_db(demo: bool) -> Option<PathBuf> {
     data_dir().map(|d| d.join(if demo { "demo.db" } else { "pchat.db" }))
+}
+
+/// The store as messages show it: a file's path, a URL without its password.
+fn shown_db(db: &Path) -> String {
+    match postgres_url(db) {
+        Some(url) => crate::store::pg::shown_url(url),
+        None => db.display().to_string(),
+    }
 }
 
 fn is_ps1(file: &Path) -> bool {
@@ -465,6 +475,14 @@ pub fn main() -> i32 {
         eprintln!("pchat: no data directory on this system; give the store with --db PATH or PCHAT_DB");
         return EXIT_USAGE;
     };
+    let on_postgres = postgres_url(&db).is_some();
+    if on_postgres && cli.demo {
+        eprintln!(
+            "pchat: --demo cannot load the demo into a PostgreSQL store (the demo topology names pool files); make a demo store with `pchat --demo --db demo.db -c 1`, copy it with `pchat copy-store --from demo.db --to {} --pool INSTANCE=postgres://…`, then use --db without --demo",
+            shown_db(&db)
+        );
+        return EXIT_USAGE;
+    }
     crate::interrupt::install();
     crate::streams::set_json_stdout(cli.json);
     // A runbook's command line is checked, and its --help answered, before the store is opened.
@@ -513,7 +531,7 @@ pub fn main() -> i32 {
     }
     // A store path that does not exist is not silently made into an empty store by a read.
     let folder = db.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf);
-    let new_store = (!cli.demo && !db.exists()).then(|| (db.clone(), folder.filter(|f| !f.exists())));
+    let new_store = (!cli.demo && !on_postgres && !db.exists()).then(|| (db.clone(), folder.filter(|f| !f.exists())));
     let mut shell = match Shell::new(opts) {
         Ok(s) => s,
         Err(e) => {
@@ -528,6 +546,9 @@ pub fn main() -> i32 {
             EXIT_USAGE
         }
     };
+    if std::env::var_os("PCHAT_REPORT_RETRIES").is_some_and(|v| v == "1") {
+        eprintln!("pchat: attempts retried: {}", engine::retry::retried());
+    }
     if let Some((db, folder)) = new_store
         && !shell.store_changed()
     {

@@ -184,6 +184,8 @@ fn again(
         return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
     }
     std::thread::sleep(backoff.next_delay());
+    // On PostgreSQL the next attempt waits for its turn and runs alone (`run_alone_next`).
+    s.store.run_alone_next();
     crate::errors::check_stop(|| "nothing was changed".to_string()).map_err(named)
 }
 

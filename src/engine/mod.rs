@@ -8,7 +8,7 @@ mod invoke;
 mod modules;
 pub mod params;
 pub mod plan;
-mod retry;
+pub(crate) mod retry;
 pub mod unit;
 
 use rhai::{AST, Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, Scope};
@@ -100,7 +100,10 @@ fn confinement(store: &Store, script_dir: Option<&Path>) -> anyhow::Result<Confi
         let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
         roots.push((dir.to_path_buf(), "the runbook's folder".to_string()));
     }
-    roots.push((store.dir().to_path_buf(), "the store's folder".to_string()));
+    if !store.is_postgres() {
+        // A PostgreSQL store has no folder.
+        roots.push((store.dir().to_path_buf(), "the store's folder".to_string()));
+    }
     for folder in store.runbook_allowed_folders()? {
         roots.push((PathBuf::from(folder), "allowed by the runbook configuration".to_string()));
     }
@@ -261,7 +264,12 @@ const INTERRUPTED: &str = "interrupted";
 
 impl Shell {
     pub fn new(opts: Options) -> anyhow::Result<Shell> {
-        let store = Store::open(&opts.db)?;
+        let store = match crate::store::pg::postgres_url(&opts.db) {
+            // Pool databases' sessions open (and recover what a killed writer left prepared in
+            // them) at the first call that needs them, as a SQLite store's files are attached.
+            Some(url) => Store::open_postgres(url)?,
+            None => Store::open(&opts.db)?,
+        };
         Shell::with_store(opts, store)
     }
 

@@ -69,6 +69,7 @@ impl Backoff {
     /// `FIRST_DELAY · 2^(failed-1)`, at most `MAX_DELAY`.
     pub fn next_delay(&mut self) -> Duration {
         self.failed += 1;
+        RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let doubled = FIRST_DELAY.saturating_mul(1 << (self.failed - 1).min(16));
         let ceiling = doubled.min(MAX_DELAY);
         let half = ceiling / 2;
@@ -93,6 +94,15 @@ impl Backoff {
     pub fn may_retry(&self) -> bool {
         self.failed + 1 < MAX_ATTEMPTS
     }
+}
+
+/// Attempts this process ran again (every call's): `PCHAT_REPORT_RETRIES=1` prints the count on
+/// standard error when pchat exits (scripts/pg-concurrency reads it).
+static RETRIED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// How many failed attempts this process has run again so far.
+pub fn retried() -> u64 {
+    RETRIED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// What a call that kept losing the race ends with. `objects`: how many objects a piped call

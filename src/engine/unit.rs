@@ -123,6 +123,10 @@ fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
     if staged.is_empty() {
         return Ok(None);
     }
+    if s.store.is_postgres() {
+        // The unit file lives beside a store file (step 7 of the port: a local state folder).
+        return Err("an atomic run that writes files is not supported on a PostgreSQL store yet (the run's file journal lives beside a store file); nothing was changed".into());
+    }
     let path = s.store.unit_file(&id);
     let file = UnitFile::create(&path, &staged)
         .map_err(|e| format!("the unit file {} cannot be written: {e}", path.display()))?;

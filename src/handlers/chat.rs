@@ -35,7 +35,11 @@ pub fn identity_pool<'a>(store: &Store, identity: &'a str, what: &str) -> Cmdlet
     }
     let (pool, name) = split_identity(identity, what)?;
     let target = store.chat_pools(Some(pool)).map_err(|e| {
-        CmdletError::new(e.kind, format!("no {what} '{identity}': {}", e.message)).with_target(identity)
+        let mut named =
+            CmdletError::new(e.kind, format!("no {what} '{identity}': {}", e.message)).with_target(identity);
+        // A lost race stays one (store::pools, `in_flight`): the call is run again.
+        named.transient = e.transient;
+        named
     })?;
     Ok((target.into_iter().next().ok_or_else(|| CmdletError::not_found(format!("no pool '{pool}'")))?, name))
 }

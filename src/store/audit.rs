@@ -528,7 +528,8 @@ impl Store {
     /// Records oldest first, filtered in SQL (actor, cmdlet and target case-insensitively).
     pub fn audit_records(&self, q: &AuditQuery) -> db::Result<Vec<AuditRecord>> {
         self.flush_audit()?;
-        let limit = q.limit.map_or(-1, |n| n.min(i64::MAX as usize) as i64);
+        // No limit: the largest, not SQLite's -1, which PostgreSQL refuses ("LIMIT must not be negative").
+        let limit = q.limit.map_or(i64::MAX, |n| n.min(i64::MAX as usize) as i64);
         // Times are stored as milliseconds, or as text when not in the records' form: each
         // bound is given in both (a bound outside the years 0000-9999 as the far end).
         let millis = |bound: &Option<String>, far: i64| {

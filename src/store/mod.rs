@@ -536,6 +536,10 @@ impl Store {
 
     fn unmap(&self, databases: &[Target<'_>], cache_size: i64) -> db::Result<Unmapped<'_>> {
         let mut guard = Unmapped { store: self, databases: Vec::new() };
+        if self.is_postgres() {
+            // SQLite's page cache and memory map: nothing to set on a server.
+            return Ok(guard);
+        }
         let pragmas = format!("PRAGMA {{db}}.mmap_size = 0; PRAGMA {{db}}.cache_size = {cache_size};");
         for &target in databases {
             self.route(target, &pragmas).execute_batch()?;

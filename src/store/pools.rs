@@ -75,7 +75,7 @@ impl Store {
                 if !self.is_locked() {
                     self.want_recheck();
                 }
-                return Err(self.out_of_step(pool, serving, side, held, mark));
+                return Err(self.in_flight(self.out_of_step(pool, serving, side, held, mark)));
             }
             CopyState::Unavailable(why) => return Err(self.serving_unavailable(pool, serving, &why)),
         };
@@ -87,9 +87,8 @@ impl Store {
                 {
                     return Ok(None);
                 }
-                CopyState::Ready { mark: held, .. } => (
-                    None,
-                    Some(format!(
+                CopyState::Ready { mark: held, .. } => {
+                    let why = format!(
                         "the backup database {backup} of pool '{}' holds change {} of generation {} but the pool is at change {} of generation {}; changes would not reach it in step: {}",
                         pool.fqdn,
                         held.1,
@@ -97,8 +96,13 @@ impl Store {
                         mark.1,
                         mark.0,
                         failover::repair_call(&pool.fqdn, Side::Primary)
-                    )),
-                ),
+                    );
+                    if self.is_postgres() && self.is_locked() {
+                        // A change would be refused: on PostgreSQL, most likely a race (below).
+                        return Err(self.in_flight(CmdletError::invalid_operation(why)));
+                    }
+                    (None, Some(why))
+                }
                 CopyState::Unavailable(why) if why.contains(super::pool_files::DISK_FULL) => (
                     None,
                     Some(format!(
@@ -139,6 +143,21 @@ impl Store {
         CmdletError::invalid_operation(format!(
             "the database {instance} serving pool '{fqdn}' is unavailable ({why}); {advice}"
         ))
+    }
+
+    /// On PostgreSQL a copy's mark read apart from the central one is, as a rule, another
+    /// writer's change seen half: each database is read in a snapshot of its own session, taken
+    /// at its first statement, so a writer that committed between the two (its decision in the
+    /// central database, then `COMMIT PREPARED` in each copy, design notes §3) shows the copy
+    /// ahead of or behind the central mark. Such an error is a lost race: the call is run again
+    /// from `begin` with new snapshots (engine/retry.rs). A copy that stays out of step uses up
+    /// the attempts (step 5 of the port tells a real one apart, by the copies' identity and
+    /// prepared branches).
+    fn in_flight(&self, mut e: CmdletError) -> CmdletError {
+        if self.is_postgres() {
+            e.transient = Some(crate::errors::Transient::Conflict);
+        }
+        e
     }
 
     fn out_of_step(&self, pool: &PoolRow, instance: &str, side: Side, held: Mark, mark: Mark) -> CmdletError {

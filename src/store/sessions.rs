@@ -58,6 +58,9 @@ pub(super) struct Sessions {
     /// Row ids taken from the central sequence and not handed out yet: the next, and the end
     /// (excluded) of the block (`Store::id_from_sequence`).
     ids: Cell<(i64, i64)>,
+    /// The next write transaction runs alone (`Store::run_alone_next`): the retry of a call
+    /// that lost a race.
+    alone: Cell<bool>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -214,8 +217,31 @@ impl Store {
         // No copy's part of an earlier transaction may outlive it (each ends with it already).
         self.rollback_sessions();
         self.db.begin(if write { Begin::Immediate } else { Begin::Read })?;
+        if write {
+            // Writers' turns: every write transaction first locks the audit head's table, before
+            // its snapshot is taken (LOCK TABLE takes none, so what it reads after the wait is
+            // what the writers it waited for committed). An ordinary writer in ROW SHARE mode,
+            // which writers share: they run at once, and SERIALIZABLE fails the one that loses a
+            // race. The retry of a call that lost one in EXCLUSIVE mode: it waits for the
+            // writers at work, and new ones wait for it, so it runs alone and a call cannot lose
+            // every attempt to writers that keep coming (four processes writing without pause
+            // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
+            let mode = if s.alone.replace(false) { "EXCLUSIVE" } else { "ROW SHARE" };
+            if let Err(e) = self.db.execute_batch(&format!("LOCK TABLE audit_head IN {mode} MODE")) {
+                let _ = self.db.rollback();
+                return Err(e);
+            }
+        }
         s.mode.set(if write { Mode::Write } else { Mode::Read });
         Ok(())
+    }
+
+    /// Run the next write transaction alone (see `begin_postgres`): the call is being retried
+    /// after a lost race. Nothing on SQLite, whose writers always take turns.
+    pub fn run_alone_next(&self) {
+        if let Backend::Pg(s) = &self.backend {
+            s.alone.set(true);
+        }
     }
 
     /// Forget what the sessions knew of the transaction that ended.

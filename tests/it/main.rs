@@ -24,6 +24,8 @@ mod foundation;
 mod hostile_archives;
 mod input;
 mod interrupts;
+#[cfg(unix)]
+mod postgres;
 mod powershell;
 
 mod powershell_idioms;

@@ -26,6 +26,12 @@ pub fn check_connection(url: &str) -> Result<(), String> {
     url.parse::<postgres::Config>().map(|_| ()).map_err(|e| e.to_string())
 }
 
+/// The connection string of a PostgreSQL store given as `--db` (`postgres://` or
+/// `postgresql://`); `None` for a store file.
+pub fn postgres_url(db: &std::path::Path) -> Option<&str> {
+    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+}
+
 /// A connection string as messages show it: without its password (a `postgres://user:secret@…`
 /// URL, or `password=…` of a key=value string), which would otherwise reach the terminal and the
 /// logs with every "unavailable" report.

@@ -1,0 +1,396 @@
+//! `pchat --db postgres://…` (docs/command-line.md): the demo store copied into fresh PostgreSQL
+//! databases with `pchat copy-store`, then used through the built binary: reads answer as on the
+//! SQLite source, changes commit in the central database and in both copies of the pool (checked
+//! with connections of the test's own), a failing call changes nothing, and several processes
+//! writing at once all land (issue #18's acceptance test, with smaller numbers:
+//! scripts/pg-concurrency runs the full one). Skipped without PostgreSQL unless
+//! `PCHAT_PG_REQUIRED` is set (tests/it/common/pg.rs).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use crate::common::pg::{Server, connect};
+use crate::common::{self, Run, Store};
+
+const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
+/// Writers of the concurrency test, and members and rooms each adds.
+const WRITERS: usize = 4;
+const PER_WRITER: usize = 25;
+
+/// The directory JSON of `n` users `load-<i>` in `OU=Load,DC=contoso,DC=com` (what the
+/// concurrency test adds to a room). scripts/pg-concurrency writes the same.
+fn load_users(n: usize) -> String {
+    let mut principals = vec![r#"{"Type": "OrganizationalUnit", "Dn": "OU=Load,DC=contoso,DC=com"}"#.to_string()];
+    for i in 0..n {
+        principals.push(format!(
+            r#"{{"Type": "User", "Dn": "CN=Load {i},OU=Load,DC=contoso,DC=com", "DisplayName": "Load {i}", "SipAddress": "sip:load-{i}@contoso.com", "SamAccountName": "load-{i}", "UserPrincipalName": "load-{i}@contoso.com"}}"#
+        ));
+    }
+    format!(
+        r#"{{"Domain": {{"Name": "contoso.com", "NetBiosName": "contoso", "Dn": "DC=contoso,DC=com"}}, "Principals": [{}]}}"#,
+        principals.join(",\n")
+    )
+}
+
+/// The demo store (`pchat --demo`) plus the load users, a category `Load` allowing them and its
+/// room `LoadRoom` in pc01 (made once, then copied).
+fn source() -> Store {
+    static TEMPLATE: OnceLock<Store> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let s = Store::empty();
+            let users = s.dir.path().join("load-users.json");
+            std::fs::write(&users, load_users(WRITERS * PER_WRITER)).unwrap();
+            let code = format!(
+                r#"import_cs_ad_principal({users:?});
+new_cs_persistent_chat_category(#{{Name: "Load", PersistentChatPoolFqdn: "pc01.contoso.com"}});
+set_cs_persistent_chat_category("pc01.contoso.com\\Load", #{{AllowedMembers: ["OU=Load,DC=contoso,DC=com"]}});
+new_cs_persistent_chat_room(#{{Name: "LoadRoom", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"}}); 1"#
+            );
+            s.run(&["--demo", "-c", &code]).ok();
+            s
+        })
+        .copy()
+}
+
+/// The source copied into fresh databases on the server; commands run in an empty folder of
+/// their own, which must stay empty (a PostgreSQL store writes nothing beside it).
+struct Pg {
+    source: Store,
+    central: String,
+    /// Per SQL instance of [`INSTANCES`].
+    pools: Vec<String>,
+    cwd: tempfile::TempDir,
+}
+
+fn on_postgres(server: &Server, tag: &str) -> Pg {
+    let source = source();
+    let central = server.missing_database(&format!("{tag}_c"));
+    let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
+    let mut cmd = common::pchat();
+    cmd.arg("copy-store").arg("--from").arg(source.db()).arg("--to").arg(&central);
+    for (instance, url) in INSTANCES.iter().zip(&pools) {
+        cmd.arg(format!("--pool={instance}={url}"));
+    }
+    // copy-store's statements are the port's own (see tests/it/copy_store.rs).
+    cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
+    Run::from(cmd.output().unwrap()).ok();
+    Pg { source, central, pools, cwd: tempfile::tempdir().unwrap() }
+}
+
+impl Pg {
+    /// pc01's primary (sql01) and backup (sql02) databases.
+    fn copies(&self) -> [&str; 2] {
+        [&self.pools[0], &self.pools[1]]
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = common::pchat();
+        cmd.arg("--db").arg(&self.central).args(args).env_remove("PCHAT_DB").current_dir(self.cwd.path());
+        // The SQL inventory lists the store's texts as the suite's SQLite runs reach them, for
+        // `store::pg::statements` to prepare on PostgreSQL; a PostgreSQL run adds the port's own
+        // texts (the two-phase commit's DDL, PREPARE TRANSACTION, …), which are not for it.
+        cmd.env_remove("PCHAT_SQL_INVENTORY");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).stdin(Stdio::null()).output().unwrap())
+    }
+
+    fn c(&self, code: &str) -> Run {
+        self.run(&["-c", code])
+    }
+
+    /// Run `code` as a runbook file (written beside the source store); `extra`: options of `run`.
+    fn runbook(&self, name: &str, code: &str, extra: &[&str]) -> Run {
+        let file = self.source.dir.path().join(name);
+        std::fs::write(&file, code).unwrap();
+        let file = file.to_string_lossy().into_owned();
+        self.run(&[&["run"], extra, &[&file]].concat())
+    }
+
+    fn assert_cwd_empty(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.cwd.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+        assert!(left.is_empty(), "a command on PostgreSQL wrote into its working folder: {left:?}");
+    }
+}
+
+fn count(url: &str, sql: &str) -> i64 {
+    connect(url).query_one(sql, &[]).unwrap().get(0)
+}
+
+/// What a database holds, table by table, as one text (rows in a fixed order).
+fn contents(url: &str, tables: &[&str]) -> String {
+    let mut client = connect(url);
+    tables
+        .iter()
+        .map(|t| {
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*), coalesce(md5(string_agg(x::text, '|' ORDER BY x::text)), '') FROM {t} x"
+                    ),
+                    &[],
+                )
+                .unwrap();
+            format!("{t}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every database of the copy that a room change touches.
+fn snapshot(pg: &Pg) -> String {
+    let pool_tables = ["rooms", "room_entries"];
+    format!(
+        "{}\n{}\n{}",
+        contents(&pg.central, &["audit", "principals"]),
+        contents(&pg.pools[0], &pool_tables),
+        contents(&pg.pools[1], &pool_tables)
+    )
+}
+
+fn sqlite(source: &Store, code: &str) -> String {
+    source.run(&["--json", "-c", code]).ok().stdout
+}
+
+/// Reads answer on PostgreSQL as on the SQLite store the copy was made from: the room count,
+/// a -Filter, a -Member query (as JSON, every property).
+#[test]
+fn reads_answer_as_on_the_sqlite_source() {
+    let Some(server) = Server::shared("reads_answer_as_on_the_sqlite_source") else { return };
+    let pg = on_postgres(server, "reads");
+    for code in [
+        "get_cs_persistent_chat_room().len()",
+        r#"get_cs_persistent_chat_room(#{Filter: "Fin*"})"#,
+        r#"get_cs_persistent_chat_room(#{Member: "sip:annb@contoso.com"})"#,
+        r#"get_cs_persistent_chat_category().len()"#,
+    ] {
+        let on_pg = pg.run(&["--json", "-c", code]).ok().stdout;
+        assert_eq!(on_pg, sqlite(&pg.source, code), "{code}");
+        assert!(on_pg.trim() != "[]" && on_pg.trim() != "0", "{code}: {on_pg}");
+    }
+    // A PowerShell line too.
+    let ps = "Get-CsPersistentChatRoom -PersistentChatPoolFqdn pc02.contoso.com | Select-Object Name";
+    assert_eq!(pg.run(&["--json", "-c", ps]).ok().stdout, sqlite(&pg.source, ps));
+    pg.assert_cwd_empty();
+}
+
+/// A runbook's New- and Set-CsPersistentChatRoom (`Members: #{Add: …}`) and a PowerShell
+/// pipeline commit: a second process reads them back, both copies of the pool hold them, the
+/// audit trail records them, and nothing is written beside the command.
+#[test]
+fn changes_commit_in_central_and_both_copies() {
+    let Some(server) = Server::shared("changes_commit_in_central_and_both_copies") else { return };
+    let pg = on_postgres(server, "changes");
+    let before_audit = count(&pg.central, "SELECT count(*) FROM audit");
+    pg.runbook(
+        "make.rhai",
+        r#"new_cs_persistent_chat_room(#{Name: "PgRoom", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"});
+set_cs_persistent_chat_room("pc01.contoso.com\\PgRoom", #{Members: #{Add: ["sip:load-1@contoso.com", "sip:load-2@contoso.com"]}});
+"#,
+        &[],
+    )
+    .ok();
+    pg.c("Get-CsPersistentChatRoom -PersistentChatPoolFqdn pc01.contoso.com | Set-CsPersistentChatRoom -Description 'set on PostgreSQL'").ok();
+    let rooms_pc01 = count(&pg.pools[0], "SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'");
+    assert!(rooms_pc01 > 2, "{rooms_pc01}");
+
+    // Read back by another process.
+    let read = pg
+        .run(&[
+            "--json",
+            "-c",
+            r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\PgRoom")[0]; [r.Members, r.Description]"#,
+        ])
+        .ok();
+    let json: serde_json::Value = serde_json::from_str(&read.stdout).unwrap();
+    assert_eq!(json[1], "set on PostgreSQL", "{json}");
+    let members = json[0].to_string();
+    assert!(members.contains("load-1@contoso.com") && members.contains("load-2@contoso.com"), "{members}");
+
+    // Both copies of pc01's pool hold the room, its members and every description.
+    for copy in pg.copies() {
+        assert_eq!(count(copy, "SELECT count(*) FROM rooms WHERE name = 'PgRoom'"), 1, "{copy}");
+        assert_eq!(
+            count(
+                copy,
+                "SELECT count(*) FROM room_entries e JOIN rooms r ON r.id = e.room_id WHERE r.name = 'PgRoom' AND e.list = 'Members'"
+            ),
+            2,
+            "{copy}"
+        );
+        assert_eq!(
+            count(
+                copy,
+                "SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com' AND description = 'set on PostgreSQL'"
+            ),
+            rooms_pc01,
+            "{copy}"
+        );
+    }
+    // Nothing prepared or undecided left behind.
+    for url in pg.copies() {
+        assert_eq!(count(url, "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"), 0);
+    }
+
+    // The audit trail: New and Set of PgRoom, then one Set per room of pc01; the chain holds.
+    let audit = pg
+        .run(&[
+            "--json",
+            "-c",
+            r#"get_cs_persistent_chat_audit_record(#{Target: "pc01.contoso.com\\PgRoom"}).map(|a| a.Cmdlet)"#,
+        ])
+        .ok();
+    let cmdlets: Vec<String> = serde_json::from_str(&audit.stdout).unwrap();
+    assert_eq!(
+        cmdlets,
+        ["New-CsPersistentChatRoom", "Set-CsPersistentChatRoom", "Set-CsPersistentChatRoom"],
+        "{}",
+        audit.stdout
+    );
+    assert_eq!(count(&pg.central, "SELECT count(*) FROM audit"), before_audit + 2 + rooms_pc01);
+    let test = pg.run(&["--json", "-c", "test_cs_persistent_chat_audit_record().Result"]).ok();
+    assert!(test.stdout.contains("Success"), "{}", test.stdout);
+    pg.assert_cwd_empty();
+}
+
+/// A call that fails (an unknown member beside a valid change) changes nothing in any database,
+/// nor does a runbook stopped by a terminating error after that call's own failure.
+#[test]
+fn a_failing_call_changes_nothing_in_any_database() {
+    let Some(server) = Server::shared("a_failing_call_changes_nothing_in_any_database") else { return };
+    let pg = on_postgres(server, "failing");
+    let before = snapshot(&pg);
+    let run = pg.c(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "never", Members: #{Add: ["sip:load-1@contoso.com", "sip:nobody@contoso.com"]}})"#,
+    );
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("nobody@contoso.com"), "{}", run.stderr);
+    assert_eq!(snapshot(&pg), before);
+    // --atomic: the first change is undone with the failing second one.
+    let run = pg.runbook(
+        "atomic.rhai",
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "undone"});
+set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Members: #{Add: "sip:nobody@contoso.com"}, ErrorAction: "Stop"});
+"#,
+        &["--atomic"],
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was committed"), "{}", run.stderr);
+    assert_eq!(snapshot(&pg), before);
+    pg.assert_cwd_empty();
+}
+
+/// What a PostgreSQL store does not support yet is refused clearly, with no password shown and
+/// nothing written: --demo, an atomic run that writes files.
+#[test]
+fn what_postgres_does_not_support_yet_is_refused_clearly() {
+    let Some(server) = Server::shared("what_postgres_does_not_support_yet_is_refused_clearly") else { return };
+    let pg = on_postgres(server, "refused");
+    let secret = pg.central.replacen("://", "://someone:s3cret@", 1);
+    let run = Run::from(
+        common::pchat()
+            .args(["--demo", "--db", &secret, "-c", "1"])
+            .current_dir(pg.cwd.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("copy-store") && run.stderr.contains("--demo"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+
+    let before = snapshot(&pg);
+    let out = pg.source.dir.path().join("rooms.txt").to_string_lossy().into_owned();
+    let run = pg.runbook(
+        "writes.rhai",
+        &format!(
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{{Description: "with a file"}});
+write_text({out:?}, "rooms");
+"#
+        ),
+        &["--atomic"],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("not supported on a PostgreSQL store yet"), "{}", run.stderr);
+    assert_eq!(snapshot(&pg), before);
+    assert!(!Path::new(&out).exists());
+    pg.assert_cwd_empty();
+
+    // A wrong password is reported without it.
+    let bad = server.url_of("pchat_no_such_database_here");
+    let run = Run::from(
+        common::pchat()
+            .args(["--db", &bad.replacen("://", "://someone:s3cret@", 1), "-c", "1"])
+            .current_dir(pg.cwd.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot open the store postgres") && !run.stderr.contains("s3cret"), "{}", run.stderr);
+    pg.assert_cwd_empty();
+}
+
+/// The code a writer of the concurrency test runs: `n` members `load-<first..>` added to
+/// LoadRoom one call each, and `n` rooms made, interleaved.
+fn writer_code(tag: usize, first: usize, n: usize) -> String {
+    format!(
+        r#"for i in {first}..{end} {{
+    set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{{Members: #{{Add: "sip:load-" + i + "@contoso.com"}}}});
+    new_cs_persistent_chat_room(#{{Name: "Load {tag} " + i, PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"}});
+}}"#,
+        end = first + n
+    )
+}
+
+/// Issue #18's acceptance test, smaller: four processes each add their members to one room and
+/// make as many rooms, at once; every member and room is present in both copies, no process
+/// reports an error.
+#[test]
+fn four_writers_at_once_all_land() {
+    let Some(server) = Server::shared("four_writers_at_once_all_land") else { return };
+    let pg = on_postgres(server, "writers");
+    let children: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            pg.command(&["-c", &writer_code(w, w * PER_WRITER, PER_WRITER)])
+                .env("PCHAT_REPORT_RETRIES", "1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut retried = 0;
+    for child in children {
+        let run = Run::from(child.wait_with_output().unwrap());
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        let count = lines.iter().find_map(|l| l.strip_prefix("pchat: attempts retried: ")).expect("the retry count");
+        retried += count.parse::<u64>().unwrap();
+        assert_eq!(lines.len(), 1, "{}", run.stderr);
+    }
+    eprintln!("four_writers_at_once_all_land: {retried} attempts retried");
+    let total = (WRITERS * PER_WRITER) as i64;
+    for copy in pg.copies() {
+        assert_eq!(
+            count(
+                copy,
+                "SELECT count(*) FROM room_entries e JOIN rooms r ON r.id = e.room_id WHERE r.name = 'LoadRoom' AND e.list = 'Members'"
+            ),
+            total,
+            "{copy}"
+        );
+        assert_eq!(count(copy, "SELECT count(*) FROM rooms WHERE name LIKE 'Load % %'"), total, "{copy}");
+        assert_eq!(count(copy, "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"), 0);
+    }
+    let members = pg.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom")[0].Members.len()"#).ok();
+    assert_eq!(members.stdout.trim(), total.to_string());
+    let test = pg.run(&["--json", "-c", "test_cs_persistent_chat_audit_record().Result"]).ok();
+    assert!(test.stdout.contains("Success"), "{}", test.stdout);
+    pg.assert_cwd_empty();
+}
