@@ -304,7 +304,7 @@ impl Store {
         let args = SQL.insert_args(&ROOM, &r.id, &r.cells);
         self.pool_write(pool, &SQL.insert, &args)?;
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
-            self.insert_room_list(pool, r.id, list, r.list(list))?;
+            self.insert_room_list(pool, r.id, list, r.list(list), 0)?;
         }
         Ok(())
     }
@@ -315,8 +315,17 @@ impl Store {
             self.pool_write(pool, &sql, &args)?;
         }
         for list in [MEMBERS, MANAGERS, PRESENTERS] {
-            if before.list(list) != r.list(list) {
-                self.replace_room_list(pool, r.id, list, r.list(list))?;
+            let (old, new) = (before.list(list), r.list(list));
+            if old == new {
+                continue;
+            }
+            // Most changes add at the end (`Members: #{Add: …}`): write only what was added, so
+            // a change to a room of thousands of members costs what it adds, not a statement per
+            // entry (on PostgreSQL a round trip per entry and copy). A list is only ever written
+            // whole with `ord` 0..n (`insert_room_list`), so the added entries' `ord` continues it.
+            match new.strip_prefix(old) {
+                Some(added) => self.insert_room_list(pool, r.id, list, added, old.len())?,
+                None => self.replace_room_list(pool, r.id, list, new)?,
             }
         }
         Ok(())
@@ -324,15 +333,23 @@ impl Store {
 
     fn replace_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
         self.pool_write(pool, "DELETE FROM {db}.room_entries WHERE room_id = ?1 AND list = ?2", params![id, list])?;
-        self.insert_room_list(pool, id, list, entries)
+        self.insert_room_list(pool, id, list, entries, 0)
     }
 
-    fn insert_room_list(&self, pool: &PoolTarget, id: i64, list: &str, entries: &[String]) -> db::Result<()> {
+    /// Write `entries` at positions `first..` of the list.
+    fn insert_room_list(
+        &self,
+        pool: &PoolTarget,
+        id: i64,
+        list: &str,
+        entries: &[String],
+        first: usize,
+    ) -> db::Result<()> {
         for (i, e) in entries.iter().enumerate() {
             self.pool_write(
                 pool,
                 "INSERT INTO {db}.room_entries(room_id, list, entry, ord) VALUES (?1, ?2, ?3, ?4)",
-                params![id, list, e, i as i64],
+                params![id, list, e, (first + i) as i64],
             )?;
         }
         Ok(())

@@ -611,3 +611,61 @@ fn removing_an_entry_that_is_neither_listed_nor_in_the_directory_is_not_found() 
     s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Members: #{Remove: "SIP:ANNB@contoso.com"}})"#).ok();
     assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["0"]);
 }
+
+/// `(rowid, entry, ord)` of a room's Members in one pool file, in list order.
+fn member_rows(s: &Store, instance: &str, room: &str) -> Vec<(i64, String, i64)> {
+    let file = s.dir.path().join(format!("{instance}.contoso.com-rtc.db"));
+    let c = rusqlite::Connection::open(file).expect("open pool file");
+    let mut stmt = c
+        .prepare(
+            "SELECT e.rowid, e.entry, e.ord FROM room_entries e JOIN rooms r ON r.id = e.room_id \
+             WHERE r.name = ?1 AND e.list = 'Members' ORDER BY e.ord",
+        )
+        .expect("query");
+    stmt.query_map([room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("rows").map(|r| r.expect("row")).collect()
+}
+
+/// Adding members writes only the added entries (a room of thousands of members must not be
+/// rewritten per addition), continuing the list's order in both copies; a removal rewrites the
+/// list, and a later addition continues the rewritten order.
+#[test]
+fn adding_members_writes_only_the_added_entries_in_order_in_both_copies() {
+    let s = Store::demo_full();
+    let room = "Month-End Close";
+    let get = format!(r#"get_cs_persistent_chat_room("pc01.contoso.com\\{room}")[0].Members"#);
+    let before = member_rows(&s, "sql01", room);
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    s.c(&format!(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\{room}", #{{Members: #{{Add: "OU=Finance,DC=contoso,DC=com"}}}})"#
+    ))
+    .ok();
+    let added = member_rows(&s, "sql01", room);
+    assert_eq!(added[..4], before[..], "the entries already there are not written again");
+    assert_eq!((added[4].1.as_str(), added[4].2), ("OU=Finance,DC=contoso,DC=com", 4));
+    assert_eq!(lines(&s, &get).last().map(String::as_str), Some("OU=Finance,DC=contoso,DC=com"));
+
+    s.c(&format!(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\{room}", #{{Members: #{{Remove: "sip:bobk@contoso.com"}}}})"#
+    ))
+    .ok();
+    s.c(&format!(
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\{room}", #{{Members: #{{Add: "sip:bobk@contoso.com"}}}})"#
+    ))
+    .ok();
+    let primary = member_rows(&s, "sql01", room);
+    let order: Vec<(&str, i64)> = primary.iter().map(|(_, e, o)| (e.as_str(), *o)).collect();
+    assert_eq!(
+        order,
+        [
+            ("sip:annb@contoso.com", 0),
+            ("sip:aberg@contoso.com", 1),
+            ("sip:abyrne@contoso.com", 2),
+            ("OU=Finance,DC=contoso,DC=com", 3),
+            ("sip:bobk@contoso.com", 4)
+        ]
+    );
+    let backup: Vec<(String, i64)> = member_rows(&s, "sql02", room).into_iter().map(|(_, e, o)| (e, o)).collect();
+    let primary: Vec<(String, i64)> = primary.into_iter().map(|(_, e, o)| (e, o)).collect();
+    assert_eq!(backup, primary, "the backup holds the same list in the same order");
+}
