@@ -411,6 +411,11 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
     // already stored, so ids keep rising (new rows at the end of their tables). copy-store moves
     // it past the ids it copies.
     Step::PostgresOnly(ROW_IDS),
+    // Step 18: where the two-phase commit records its decisions (design notes §3). Created on
+    // open before, outside the migration's lock, so processes opening a new store at once raced
+    // on the catalog ("duplicate key … pg_type_typname_nsp_index"); `IF NOT EXISTS` keeps the
+    // tables those opens made.
+    Step::PostgresOnly(crate::store::pg::twophase::DECISIONS_DDL),
 ];
 
 /// References to a NOCASE key that the store keeps in the key's canonical spelling, as the
