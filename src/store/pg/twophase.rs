@@ -497,7 +497,8 @@ pub(crate) fn recover<A: Agent>(central: &mut A, copy: &mut A) -> Result<Recover
 pub(crate) enum InFlight {
     /// No prepared pchat branch.
     None,
-    /// A branch whose coordinator is alive (its lock is held): it completes in a few round trips.
+    /// A branch whose coordinator was alive (its lock was held): `in_flight` waited until it was
+    /// done, so a retry with new snapshots finds the copy complete.
     Live,
     /// A branch whose coordinator is gone: only recovery (`recover`) completes it.
     Dead,
@@ -514,10 +515,17 @@ pub(crate) fn in_flight<A: Agent>(central: &mut A, copy: &mut A) -> Result<InFli
     let mut found = InFlight::None;
     for gid in gids {
         let Some(txid) = parse_gid(&gid) else { continue };
-        if try_lock(central, lock_key(&txid))? {
+        let key = lock_key(&txid);
+        if try_lock(central, key)? {
             unlock(central, &txid);
             return Ok(InFlight::Dead);
         }
+        // Wait until its coordinator is done (it unlocks after its COMMIT PREPAREDs) before the
+        // caller's retry: failing at once, a retry that comes back within the window fails again,
+        // and under a steady stream of writers it lost every attempt. No deadlock: a prepared
+        // coordinator has run all its statements and waits on no lock of ours; `lock_timeout`
+        // bounds the wait anyway (a Busy error, retried as well).
+        central.run(&format!("SELECT pg_advisory_lock({key}); SELECT pg_advisory_unlock({key})"))?;
         found = InFlight::Live;
     }
     Ok(found)
