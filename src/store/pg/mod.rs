@@ -10,6 +10,8 @@ pub mod params;
 mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
+#[cfg(all(test, unix))]
+mod test_server;
 pub mod twophase;
 /// Tests of changes through the engine: a file named `tests.rs`, a test module as far as the
 /// import floors are concerned (tests/it/floors.rs), since it drives the store from above.
