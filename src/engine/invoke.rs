@@ -208,7 +208,7 @@ fn batch_attempt(
         e.cmdlet = cmdlet.name;
         e
     };
-    begin(&s.store, !cmdlet.is_read_only()).map_err(named)?;
+    begin(&s.store, cmdlet).map_err(named)?;
     if let Err(e) = check_loaded(&s.store, cmdlet, None) {
         s.store.rollback();
         return Err(named(e));
@@ -327,8 +327,12 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
 }
 
 /// Attach the pool databases and begin the call's transaction (see `Store::begin_attached`).
-fn begin(store: &crate::store::Store, write: bool) -> Result<(), CmdletError> {
-    store.begin_attached(write).map_err(|e| match e {
+/// Fail-over, fail-back and repair run alone from their first read (`Store::exclude_writers`).
+fn begin(store: &crate::store::Store, cmdlet: &Cmdlet) -> Result<(), CmdletError> {
+    if matches!(cmdlet.name, "Set-CsPersistentChatState" | "Repair-CsPersistentChatDatabase") {
+        store.run_alone_next();
+    }
+    store.begin_attached(!cmdlet.is_read_only()).map_err(|e| match e {
         crate::store::BeginError::Attach(e) => CmdletError::invalid_operation(format!("{e:#}")).terminating(),
         crate::store::BeginError::Begin(e) => CmdletError::from(e),
     })
@@ -461,7 +465,7 @@ fn attempt(
     if nested {
         s.store.savepoint()?;
     } else {
-        begin(&s.store, !cmdlet.is_read_only())?;
+        begin(&s.store, cmdlet)?;
         // The check `invoke` left to the call's transaction.
         if let Err(e) = check_loaded(&s.store, cmdlet, None) {
             s.store.rollback();

@@ -16,6 +16,7 @@ use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
 use super::route::{Target, route};
+use super::sessions::Behind;
 use super::topology::PoolRow;
 use crate::catalog::enums::PoolState;
 use crate::errors::{CmdletError, CmdletResult};
@@ -62,22 +63,6 @@ fn describe(mark: Mark) -> String {
 
 fn refused(message: String, fqdn: &str) -> CmdletError {
     CmdletError::invalid_operation(message).with_target(format!("PersistentChatServer:{fqdn}"))
-}
-
-/// Fail-over, fail-back and repair check and rebuild copies as SQLite files (`quick_check`, a
-/// new file swapped into place, `copy_pool_with` across attachments). On PostgreSQL they need
-/// the pool databases' identity rows, checksums and the streamed COPY of the design notes'
-/// step 5: refused until then, before anything is read or written.
-fn not_on_postgres(store: &Store, what: &str, fqdn: &str) -> CmdletResult<()> {
-    if !store.is_postgres() {
-        return Ok(());
-    }
-    Err(refused(
-        format!(
-            "{what} of pool '{fqdn}' is not supported on a PostgreSQL store yet (it needs step 5 of the port: the pool databases' identity and checksums, and the streamed copy); nothing was changed"
-        ),
-        fqdn,
-    ))
 }
 
 /// Record a pool's mark (?1 pool, ?2 seq, ?3 generation) in a copy.
@@ -137,9 +122,20 @@ impl Store {
     }
 
     /// SQLite's integrity check of one attached schema (the source of every copy must pass it).
+    ///
+    /// PostgreSQL: the server guards its own pages (WAL, and data checksums where the cluster has
+    /// them on), so there is no `quick_check` to run. That the copy is the pool database the store
+    /// records, at the current pool schema, was checked when its session opened on the SQL
+    /// instance's `Connection` (`open_pool_session`: anything else is Unavailable before this is
+    /// asked; identity rows, checked there too, are to come). What is left is that the copy
+    /// answers now: its session is alive and its `pool_sync` reads.
     pub fn integrity(&self, schema: &str) -> Result<(), String> {
         if self.is_postgres() {
-            return Err("no integrity check of a PostgreSQL pool database yet (step 5 of the port)".into());
+            return self
+                .route(Target::Copy(schema), "SELECT count(*) FROM {db}.pool_sync")
+                .query_row((), |r| r.get::<i64>(0))
+                .map(drop)
+                .map_err(|e| e.to_string());
         }
         let rows: db::Result<Vec<String>> = self
             .route(Target::Copy(schema), "PRAGMA {db}.quick_check")
@@ -150,6 +146,24 @@ impl Store {
             Ok(r) => Err(r.into_iter().take(3).collect::<Vec<_>>().join("; ")),
             Err(e) => Err(e.to_string()),
         }
+    }
+
+    /// `copy_state`, with a PostgreSQL copy that only looks behind the pool's mark told apart
+    /// (`Store::why_behind`): a change being completed there is a retryable race, and after a
+    /// dead writer's branches were resolved the copy is read again.
+    fn settled_state(&self, instance: &str, fqdn: &str, mark: Mark) -> CmdletResult<CopyState> {
+        let state = self.copy_state(instance, fqdn)?;
+        if let CopyState::Ready { schema, mark: held } = &state
+            && self.is_postgres()
+            && *held < mark
+        {
+            match self.why_behind(schema)? {
+                Behind::Transient(e) => return Err(e),
+                Behind::Recovered => return Ok(self.copy_state(instance, fqdn)?),
+                Behind::Truly => {}
+            }
+        }
+        Ok(state)
     }
 
     fn require_locked(&self) -> CmdletResult<()> {
@@ -165,7 +179,7 @@ impl Store {
     /// fail-over is for).
     pub fn fail_over(&self, pool: &PoolRow) -> CmdletResult<()> {
         self.require_locked()?;
-        not_on_postgres(self, "Failing over", &pool.fqdn)?;
+        self.exclude_writers()?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(
@@ -174,7 +188,7 @@ impl Store {
             ));
         };
         let mark = self.pool_mark(fqdn)?;
-        let schema = match self.copy_state(backup, fqdn)? {
+        let schema = match self.settled_state(backup, fqdn, mark)? {
             CopyState::Unavailable(why) => {
                 return Err(refused(
                     format!(
@@ -185,7 +199,7 @@ impl Store {
             }
             CopyState::Ready { mark: held, .. } if held != mark => {
                 let primary_good =
-                    matches!(self.copy_state(primary, fqdn)?, CopyState::Ready { mark: m, .. } if m == mark);
+                    matches!(self.settled_state(primary, fqdn, mark)?, CopyState::Ready { mark: m, .. } if m == mark);
                 let way = if primary_good {
                     format!("bring it up to date from the primary first: {}", repair_call(fqdn, Side::Primary))
                 } else {
@@ -220,13 +234,13 @@ impl Store {
     /// mark and pass the integrity check), then serves the pool again.
     pub fn fail_back(&self, pool: &PoolRow) -> CmdletResult<()> {
         self.require_locked()?;
-        not_on_postgres(self, "Failing back", &pool.fqdn)?;
+        self.exclude_writers()?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(format!("pool '{fqdn}' has no BackupDatabase in the topology"), fqdn));
         };
         let mark = self.pool_mark(fqdn)?;
-        let from = match self.copy_state(backup, fqdn)? {
+        let from = match self.settled_state(backup, fqdn, mark)? {
             CopyState::Ready { schema, mark: held } if held == mark => schema,
             CopyState::Ready { mark: held, .. } => {
                 return Err(refused(
@@ -359,7 +373,7 @@ impl Store {
     /// Check a repair of `pool` from its `source` copy, under the write lock.
     pub fn plan_repair(&self, pool: &PoolRow, source: Side) -> CmdletResult<RepairPlan> {
         self.require_locked()?;
-        not_on_postgres(self, "Repairing the databases", &pool.fqdn)?;
+        self.exclude_writers()?;
         let fqdn = &pool.fqdn;
         let (Some(primary), Some(backup)) = (&pool.database, &pool.backup_database) else {
             return Err(refused(
@@ -374,7 +388,8 @@ impl Store {
             Side::Backup => (backup, primary),
         };
         let other = if source == Side::Primary { Side::Backup } else { Side::Primary };
-        let (source_schema, source_mark) = match self.copy_state(from, fqdn)? {
+        let pool_mark = self.pool_mark(fqdn)?;
+        let (source_schema, source_mark) = match self.settled_state(from, fqdn, pool_mark)? {
             CopyState::Ready { schema, mark } => (schema, mark),
             CopyState::Unavailable(why) => {
                 return Err(refused(
@@ -413,7 +428,20 @@ impl Store {
             }
             CopyState::Unavailable(why) => Err(why),
         };
-        let pool_mark = self.pool_mark(fqdn)?;
+        // PostgreSQL has no file to build and swap in: an unusable target can only be an empty
+        // database, which the repair makes a pool database (`prepare_empty_pool_database`).
+        if let Err(why) = &target
+            && self.is_postgres()
+            && let Err(not) = self.check_empty_pool_database(to)
+        {
+            return Err(refused(
+                format!(
+                    "the {} database {to} of pool '{fqdn}' is unusable ({why}) and cannot be rebuilt: {not}; nothing was changed",
+                    other.name().to_lowercase()
+                ),
+                fqdn,
+            ));
+        }
         // Change counters only grow along the pool's history, and a repair that drops changes
         // continues above every counter seen (see `repair`): a copy with a higher counter holds
         // changes the source lacks.
@@ -469,7 +497,7 @@ impl Store {
     /// Returns notes for the caller to show.
     pub fn repair(&self, pool: &PoolRow, plan: &RepairPlan) -> CmdletResult<Vec<String>> {
         self.require_locked()?;
-        not_on_postgres(self, "Repairing the databases", &pool.fqdn)?;
+        self.exclude_writers()?;
         let fqdn = &pool.fqdn;
         let mut notes = Vec::new();
         let target_mark = plan.target.as_ref().map(|(_, m)| *m).unwrap_or((0, 0));
@@ -487,6 +515,24 @@ impl Store {
                 self.set_pool_state(fqdn, state)?;
                 self.set_marks(fqdn, next, &[&plan.source_schema, schema])?;
             }
+            Err(why) if self.is_postgres() => {
+                fault::point("repair:checked");
+                let made = self.prepare_empty_pool_database(&plan.target_instance).map_err(|e| {
+                    refused(
+                        format!("cannot rebuild {} of pool '{fqdn}': {e}; nothing was changed", plan.target_instance),
+                        fqdn,
+                    )
+                })?;
+                self.copy_pool(fqdn, &plan.source_schema, &made)?;
+                fault::point("repair:copied");
+                notes.push(format!(
+                    "{} was unusable ({why}); the pool schema was made in its empty database and filled from {}",
+                    plan.target_instance, plan.source_instance
+                ));
+                self.set_pool_state(fqdn, state)?;
+                self.set_marks(fqdn, next, &[&plan.source_schema, &made])?;
+                notes.extend(self.copies_of_other_pools(fqdn, &plan.target_instance)?);
+            }
             Err(why) => {
                 fault::point("repair:checked");
                 let aside = self.rebuild_file(fqdn, plan, next).map_err(|e| {
@@ -499,21 +545,29 @@ impl Store {
                 ));
                 self.set_pool_state(fqdn, state)?;
                 self.set_marks(fqdn, next, &[&plan.source_schema])?;
-                for other in self.pools()?.iter().filter(|p| p.is_pchat && !p.fqdn.eq_ignore_ascii_case(fqdn)) {
-                    for (side, instance) in [(Side::Backup, &other.database), (Side::Primary, &other.backup_database)] {
-                        if instance.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(&plan.target_instance)) {
-                            notes.push(format!(
-                                "pool '{}' also kept a copy in {}, which the new file does not hold: {}",
-                                other.fqdn,
-                                plan.target_instance,
-                                repair_call(&other.fqdn, side)
-                            ));
-                        }
-                    }
-                }
+                notes.extend(self.copies_of_other_pools(fqdn, &plan.target_instance)?);
             }
         }
         fault::point("repair:written");
+        Ok(notes)
+    }
+
+    /// The other pools that kept a copy in `instance`, which a rebuilt one does not hold: how to
+    /// rebuild each.
+    fn copies_of_other_pools(&self, fqdn: &str, instance: &str) -> CmdletResult<Vec<String>> {
+        let mut notes = Vec::new();
+        for other in self.pools()?.iter().filter(|p| p.is_pchat && !p.fqdn.eq_ignore_ascii_case(fqdn)) {
+            for (side, kept) in [(Side::Backup, &other.database), (Side::Primary, &other.backup_database)] {
+                if kept.as_deref().is_some_and(|i| i.eq_ignore_ascii_case(instance)) {
+                    let what = if self.is_postgres() { "the rebuilt database" } else { "the new file" };
+                    notes.push(format!(
+                        "pool '{}' also kept a copy in {instance}, which {what} does not hold: {}",
+                        other.fqdn,
+                        repair_call(&other.fqdn, side)
+                    ));
+                }
+            }
+        }
         Ok(notes)
     }
 

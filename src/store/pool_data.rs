@@ -13,7 +13,7 @@ use super::topology::PoolRow;
 use crate::errors::{CmdletError, CmdletResult};
 
 /// The pool tables, parents before children; each child names its parent table and key.
-const COPY_ORDER: &[(&str, Option<(&str, &str)>)] = &[
+pub(crate) const COPY_ORDER: &[(&str, Option<(&str, &str)>)] = &[
     ("addins", None),
     ("categories", None),
     ("category_entries", Some(("categories", "category_id"))),
@@ -76,14 +76,19 @@ impl Store {
 
     /// Make `to` hold exactly `from`'s data for one pool (fail-back, repair). Runs in the
     /// caller's transaction, which must hold the write lock (see `store::failover`).
+    /// On PostgreSQL the rows are streamed between the two databases' sessions
+    /// (`pg::pool_copy`).
     pub fn copy_pool(&self, pool: &str, from: &str, to: &str) -> db::Result<()> {
+        if self.is_postgres() {
+            return self.stream_pool(pool, from, to);
+        }
         copy_pool_with(self.db(), pool, Target::Copy(from), Target::Copy(to))
     }
 }
 
 /// `Store::copy_pool` on any connection both copies are attached to (a repair fills a new file
-/// through its own). The statements read `from` and write `to` at once: see `route_across` for
-/// what replaces them on PostgreSQL.
+/// through its own). The statements read `from` and write `to` at once; PostgreSQL streams
+/// instead (`pg::pool_copy`).
 pub(crate) fn copy_pool_with(c: &db::Db, pool: &str, from: Target<'_>, to: Target<'_>) -> db::Result<()> {
     // Children go with their parents (ON DELETE CASCADE); rooms before the categories they use.
     for table in ["rooms", "categories", "addins"] {

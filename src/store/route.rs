@@ -107,9 +107,9 @@ fn spell<'s>(sql: &'s str, schema: &str) -> Cow<'s, str> {
 
 /// A statement that reads one copy and writes another (`{from}.t`, `{to}.t`: fail-back and
 /// repair refill a copy from the other). SQLite runs it as one statement on the connection both
-/// are attached to. PostgreSQL has no statement spanning two databases: there `copy_pool_with`
-/// becomes a streamed copy, `COPY (SELECT …) TO STDOUT` on the source's session into `COPY t
-/// FROM STDIN` on the target's, table by table in `COPY_ORDER`, and this function goes.
+/// are attached to. PostgreSQL has no statement spanning two databases: there `Store::copy_pool`
+/// streams instead, `COPY (SELECT …) TO STDOUT` on the source's session into `COPY t FROM STDIN`
+/// on the target's, table by table in `COPY_ORDER` (`pg::pool_copy`).
 pub fn route_across<'c>(db: &'c Db, from: Target<'_>, to: Target<'_>, sql: &str) -> db::Result<Routed<'c, 'static>> {
     match db {
         Db::Sqlite(_) => {

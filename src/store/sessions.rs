@@ -61,6 +61,8 @@ pub(super) struct Sessions {
     /// The next write transaction runs alone (`Store::run_alone_next`): the retry of a call
     /// that lost a race.
     alone: Cell<bool>,
+    /// The open write transaction runs alone (took `audit_head` EXCLUSIVE, `Store::exclude_writers`).
+    alone_now: Cell<bool>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -89,7 +91,16 @@ struct SessionNode {
     alias: String,
     url: String,
     db: Db,
+    /// Never handed out again (`Store::prepare_empty_pool_database`'s session: what it made
+    /// serves only once a later call's open has checked it).
+    retired: Cell<bool>,
     next: OnceCell<Box<SessionNode>>,
+}
+
+impl SessionNode {
+    fn usable(&self) -> bool {
+        !self.db.is_closed() && !self.retired.get()
+    }
 }
 
 impl SessionList {
@@ -104,7 +115,7 @@ impl SessionList {
     /// The open session on `url`: one whose connection was lost is never used again (a new one
     /// is opened beside it, `open_pool_sessions`).
     fn by_url(&self, url: &str) -> Option<&SessionNode> {
-        self.iter().find(|n| n.url == url && !n.db.is_closed())
+        self.iter().find(|n| n.url == url && n.usable())
     }
 
     fn push(&self, node: SessionNode) -> &SessionNode {
@@ -223,11 +234,13 @@ impl Store {
             // writers at work, and new ones wait for it, so it runs alone and a call cannot lose
             // every attempt to writers that keep coming (four processes writing without pause
             // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
-            let mode = if s.alone.replace(false) { "EXCLUSIVE" } else { "ROW SHARE" };
+            let alone = s.alone.replace(false);
+            let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
             if let Err(e) = self.db.execute_batch(&format!("LOCK TABLE audit_head IN {mode} MODE")) {
                 let _ = self.db.rollback();
                 return Err(e);
             }
+            s.alone_now.set(alone);
         }
         s.mode.set(if write { Mode::Write } else { Mode::Read });
         Ok(())
@@ -241,9 +254,29 @@ impl Store {
         }
     }
 
+    /// Fail-over, fail-back and repair run alone on PostgreSQL: no other writer of the store
+    /// commits between what they read and what they write (a change racing a fail-back could
+    /// otherwise commit to the backup after the copy and before the marks, and the primary
+    /// would silently lack it). The engine begins their transaction alone (`run_alone_next`,
+    /// before its snapshot: engine/invoke.rs); inside a transaction begun otherwise (an atomic
+    /// run's) the lock is taken here, and a writer that committed since the snapshot conflicts
+    /// on the pool's row, which SERIALIZABLE refuses (40001). Exclusion is the whole store's,
+    /// not the pool's: these calls are rare and short, and `audit_head` is what every writer
+    /// already locks first (design notes §4). SQLite: every writer holds the one write lock.
+    pub(crate) fn exclude_writers(&self) -> db::Result<()> {
+        let Backend::Pg(s) = &self.backend else { return Ok(()) };
+        if s.alone_now.get() {
+            return Ok(());
+        }
+        self.db.execute_batch("LOCK TABLE audit_head IN EXCLUSIVE MODE")?;
+        s.alone_now.set(true);
+        Ok(())
+    }
+
     /// Forget what the sessions knew of the transaction that ended.
     fn end_of_sessions_transaction(&self) {
         if let Backend::Pg(s) = &self.backend {
+            s.alone_now.set(false);
             s.mode.set(Mode::Central);
             s.joined.borrow_mut().clear();
             s.savepoints.borrow_mut().clear();
@@ -501,7 +534,7 @@ impl Store {
         // A session whose connection was lost (a server restarted, a network failure, a
         // terminated backend) is replaced by a new one on the same connection string.
         s.by_instance.borrow_mut().retain(|key, alias| {
-            let url = s.list.by_alias(alias).filter(|n| !n.db.is_closed()).map(|n| n.url.as_str());
+            let url = s.list.by_alias(alias).filter(|n| n.usable()).map(|n| n.url.as_str());
             instances.iter().any(|(i, u, _)| i.eq_ignore_ascii_case(key) && Some(u.as_str()) == url)
         });
         self.unavailable.borrow_mut().clear();
@@ -518,6 +551,7 @@ impl Store {
                             alias: format!("pg{}", s.list.iter().count() + 1),
                             url: url.clone(),
                             db,
+                            retired: Cell::new(false),
                             next: OnceCell::new(),
                         });
                         // What a coordinator that died left prepared here (design notes §3).
@@ -546,8 +580,83 @@ impl Store {
         let Backend::Pg(s) = &self.backend else { return false };
         let by_instance = s.by_instance.borrow();
         by_instance.len() == rows
-            && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| !n.db.is_closed()))
+            && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| n.usable()))
     }
+}
+
+impl Store {
+    /// The connection string of an SQL instance's pool database (PostgreSQL: its `Connection`).
+    fn instance_url(&self, instance: &str) -> Result<String, String> {
+        let rows = self.read_instance_rows().map_err(|e| e.to_string())?;
+        rows.iter()
+            .find(|(i, _, _)| i.eq_ignore_ascii_case(instance))
+            .map(|(_, url, _)| url.clone())
+            .ok_or_else(|| format!("the SQL instance {instance} is not in the topology"))
+    }
+
+    /// Whether a repair may make the pool schema in the unusable pool database of `instance`
+    /// (`prepare_empty_pool_database`): it must answer and hold no table at all. Else why not,
+    /// with what to do. Nothing is written.
+    pub(crate) fn check_empty_pool_database(&self, instance: &str) -> Result<(), String> {
+        let url = self.instance_url(instance)?;
+        empty_database(&url).map(drop)
+    }
+
+    /// Make the pool schema in the empty pool database of `instance`, inside the open write
+    /// transaction (the schema commits with the repair's copy and marks by the two-phase commit,
+    /// or not at all); the alias of its session, joined to the transaction. The database must
+    /// still be empty (checked again here, and by the migration): pchat never writes over a
+    /// database it did not record as the pool's copy. The session serves this transaction only:
+    /// the next call opens and checks the database as any other.
+    pub(crate) fn prepare_empty_pool_database(&self, instance: &str) -> Result<String, String> {
+        let Backend::Pg(s) = &self.backend else { return Err("internal: not PostgreSQL".into()) };
+        if s.mode.get() != Mode::Write || !self.in_transaction() {
+            return Err("internal: a pool database is prepared inside a write transaction only".into());
+        }
+        let url = self.instance_url(instance)?;
+        let db = empty_database(&url)?;
+        let shown = super::pg::shown_url(&url);
+        let node = s.list.push(SessionNode {
+            alias: format!("pg{}", s.list.iter().count() + 1),
+            url: url.clone(),
+            db,
+            retired: Cell::new(true),
+            next: OnceCell::new(),
+        });
+        s.by_instance.borrow_mut().insert(instance.to_ascii_lowercase(), node.alias.clone());
+        self.unavailable.borrow_mut().remove(&instance.to_ascii_lowercase());
+        let session =
+            self.copy_session(&node.alias).map_err(|e| format!("the database {shown} cannot be used ({e})"))?;
+        session
+            .migrate_postgres_in_transaction(schema::Database::Pool)
+            .map_err(|e| format!("cannot make the pool schema in the database {shown} ({e:#})"))?;
+        Ok(node.alias.clone())
+    }
+}
+
+/// A session on the database at `url` when it answers and holds no table (a database created
+/// empty, e.g. after its server or the database was lost), else why it cannot be made a pool
+/// database, and what to do.
+fn empty_database(url: &str) -> Result<Db, String> {
+    let shown = super::pg::shown_url(url);
+    let db = Db::open_postgres(url).map_err(|e| {
+        format!(
+            "the database {shown} cannot be reached ({e}); bring its server back, or give the SQL instance another Connection in the topology (an empty database on a server that answers), then repair again"
+        )
+    })?;
+    let tables: Vec<String> = db
+        .query_map("SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1", (), |r| {
+            r.get(0)
+        })
+        .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
+    if !tables.is_empty() {
+        let shown_tables = tables.iter().take(5).cloned().collect::<Vec<_>>().join(", ");
+        return Err(format!(
+            "the database {shown} holds tables that are not this pool's copy ({shown_tables}{}); pchat writes only into the pool database it recorded or into an empty database, so nothing was written there: give the SQL instance another Connection in the topology (an empty database), then repair again",
+            if tables.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    Ok(db)
 }
 
 /// A block of row ids: this value and the `schema::ID_BLOCK - 1` after it.

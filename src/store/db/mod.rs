@@ -152,6 +152,32 @@ impl Db {
         }
     }
 
+    /// PostgreSQL's `COPY … TO STDOUT` (`sql`, sent as it is), its data in COPY's text format
+    /// read by `drain`. Not on SQLite.
+    pub fn copy_out<E: From<DbError>>(
+        &self,
+        sql: &str,
+        drain: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        match self {
+            Db::Sqlite(_) => Err(DbError::other("COPY TO STDOUT is PostgreSQL's; this is a SQLite database").into()),
+            Db::Pg(c) => c.copy_out(sql, drain),
+        }
+    }
+
+    /// Bring this session's database to this program's `db` schema inside its open transaction
+    /// (`pg::migrate::migrate_within`): the schema commits, or not, with the transaction's other
+    /// work. PostgreSQL only.
+    pub fn migrate_postgres_in_transaction(
+        &self,
+        db: crate::store::schema::Database,
+    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        match self {
+            Db::Sqlite(_) => anyhow::bail!("internal: a PostgreSQL migration on a SQLite database"),
+            Db::Pg(c) => c.migrate_in_transaction(db),
+        }
+    }
+
     pub fn execute_batch(&self, sql: &str) -> Result<()> {
         #[cfg(debug_assertions)]
         inventory::direct(sql);

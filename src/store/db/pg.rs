@@ -202,6 +202,42 @@ impl PgDb {
         Ok(writer.finish().map_err(|e| self.fail(e))?)
     }
 
+    /// `COPY … TO STDOUT` (`sql`), its data read by `drain`. A `drain` that fails abandons the
+    /// COPY (the rest of its data is read and dropped), which leaves the open transaction usable
+    /// on the server; it is marked failed here all the same, as the caller's work is incomplete.
+    pub(super) fn copy_out<E: From<DbError>>(
+        &self,
+        sql: &str,
+        drain: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut client = self.client.borrow_mut();
+        let mut reader = client.copy_out(sql).map_err(|e| self.fail(e))?;
+        if let Err(e) = drain(&mut reader) {
+            drop(reader);
+            let mut tx = self.tx.borrow_mut();
+            if tx.open {
+                tx.failed = true;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// See `Db::migrate_postgres_in_transaction`: inside this session's open transaction only.
+    pub(super) fn migrate_in_transaction(
+        &self,
+        db: crate::store::schema::Database,
+    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        if !self.tx.borrow().open {
+            anyhow::bail!("internal: a migration within a transaction needs one open");
+        }
+        let result = crate::store::pg::migrate::migrate_within(&mut *self.client.borrow_mut(), db);
+        if result.is_err() {
+            self.tx.borrow_mut().failed = true;
+        }
+        result
+    }
+
     pub(super) fn execute_batch(&self, sql: &str) -> Result<()> {
         // A batch that opens or ends a transaction itself is not tracked: transactions go
         // through `Db::begin`/`commit`/`rollback`.

@@ -463,16 +463,22 @@ fn tables(db: &Db) -> anyhow::Result<Vec<Table>> {
     }
     let mut out = Vec::new();
     for name in order {
-        let columns: Vec<(String, bool)> = db.query_map(
-            "SELECT column_name::text, is_identity = 'YES' FROM information_schema.columns
-             WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
-            [&name],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
+        let columns = columns(db, &name)?;
         let identity = columns.iter().filter(|(_, i)| *i).map(|(c, _)| c.clone()).collect();
         out.push(Table { name, columns: columns.into_iter().map(|(c, _)| c).collect(), identity });
     }
     Ok(out)
+}
+
+/// A table's columns in order, each with whether it is an identity column (also the order the
+/// streamed copy of a pool's rows names them in, `pg::pool_copy`).
+pub(super) fn columns(db: &Db, table: &str) -> crate::store::db::Result<Vec<(String, bool)>> {
+    db.query_map(
+        "SELECT column_name::text, is_identity = 'YES' FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = ?1 ORDER BY ordinal_position",
+        [table],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
 }
 
 fn refuse_non_empty(job: &Job<'_>) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@
 //! once one migrates while the other waits and then finds nothing to do.
 
 use anyhow::Context;
-use postgres::{Client, IsolationLevel};
+use postgres::{Client, GenericClient, IsolationLevel};
 
 use crate::store::dialect::{self, Dialect};
 use crate::store::schema::{self, Database, Step};
@@ -62,18 +62,37 @@ fn steps(db: Database, later: &[Step]) -> anyhow::Result<Vec<PgStep>> {
     Ok(steps)
 }
 
+/// `migrate` inside the transaction `client` has open (a repair making the pool schema in an
+/// empty database as part of its two-phase commit, `Store::prepare_empty_pool_database`):
+/// nothing is committed here. The advisory lock is the transaction's, so it holds until the
+/// transaction ends (PREPARE TRANSACTION keeps transaction-level advisory locks).
+pub fn migrate_within(client: &mut Client, db: Database) -> anyhow::Result<Migrated> {
+    let steps = steps(db, schema::later(db))?;
+    let (from, to) = apply_in(client, db, &steps)?;
+    Ok(Migrated { from, to })
+}
+
 fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<Migrated> {
+    // READ COMMITTED whatever the server's default: each statement after the lock must see what
+    // the migration that held it committed (a REPEATABLE READ snapshot would predate it).
+    let mut tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?;
+    let (from, to) = apply_in(&mut tx, db, steps)?;
+    if from != to {
+        tx.commit()?;
+    }
+    Ok(Migrated { from, to })
+}
+
+/// The steps from the database's version on, in the transaction `tx` has open; (from, to).
+fn apply_in(tx: &mut impl GenericClient, db: Database, steps: &[PgStep]) -> anyhow::Result<(usize, usize)> {
     let name = schema_name(db);
     let (first, target) = match steps {
         [first, .., last] => (first.version, last.version),
         [only] => (only.version, only.version),
         [] => anyhow::bail!("no schema steps for the {name} database"),
     };
-    // READ COMMITTED whatever the server's default: each statement after the lock must see what
-    // the migration that held it committed (a REPEATABLE READ snapshot would predate it).
-    let mut tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK])?;
-    check_locale(&mut tx)?;
+    check_locale(tx)?;
     tx.batch_execute(dialect::PG_SCHEMA_VERSION_TABLE)?;
     let recorded = match tx.query_opt(dialect::PG_SCHEMA_VERSION, &[])? {
         Some(row) => Some((row.try_get::<_, String>(0)?, row.try_get::<_, i64>(1)?)),
@@ -109,7 +128,7 @@ fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<
         );
     }
     if from == target {
-        return Ok(Migrated { from, to: target });
+        return Ok((from, target));
     }
     if from != 0 && from < first {
         // Only SQLite stores were ever at a version before the baseline.
@@ -121,14 +140,13 @@ fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<
         }
     }
     tx.execute(dialect::PG_SET_SCHEMA_VERSION, &[&name, &i64::try_from(target)?])?;
-    tx.commit()?;
-    Ok(Migrated { from, to: target })
+    Ok((from, target))
 }
 
 /// The NOCASE keys are `lower()` indexes and names sort as `lower(name)`: that matches SQLite only
 /// where `lower()` folds ASCII alone and text compares by bytes, the C locale. Elsewhere two
 /// names SQLite tells apart ("É", "é") would collide, and orders would differ.
-fn check_locale(tx: &mut postgres::Transaction<'_>) -> anyhow::Result<()> {
+fn check_locale(tx: &mut impl GenericClient) -> anyhow::Result<()> {
     let row = tx.query_one(
         "SELECT lower($1::text) = $1::text AND $2::text < $3::text, datcollate::text, datctype::text
          FROM pg_database WHERE datname = current_database()",

@@ -7,6 +7,7 @@ pub mod migrate;
 #[cfg(test)]
 mod nocase;
 pub mod params;
+mod pool_copy;
 mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;

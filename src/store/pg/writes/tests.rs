@@ -673,26 +673,232 @@ fn row_ids_of_two_processes_never_collide_and_rise_above_the_copied_ones() {
     assert_eq!(all.len(), 10_000, "an id was taken twice");
 }
 
-/// What still needs step 5 refuses with an exact message, before anything is read or written.
-#[test]
-fn fail_over_and_repair_refuse_on_postgres() {
-    let Some(cluster) = Cluster::shared("fail_over_and_repair_refuse_on_postgres") else { return };
-    let (d, store) = demo(cluster);
-    let before = d.marks();
-    store.attach_pool_databases().unwrap();
-    let pool = store.pools().unwrap().iter().find(|p| p.fqdn.eq_ignore_ascii_case(POOL)).cloned().unwrap();
-    store.begin(true).unwrap();
-    let refusals = [
-        store.fail_over(&pool).unwrap_err().message,
-        store.fail_back(&pool).unwrap_err().message,
-        store.plan_repair(&pool, crate::store::failover::Side::Backup).unwrap_err().message,
-    ];
-    store.rollback();
-    for r in &refusals {
-        assert!(r.contains("is not supported on a PostgreSQL store yet (it needs step 5 of the port"), "{r}");
-        assert!(r.ends_with("nothing was changed"), "{r}");
+/// Run `code`, which must fail; its error as the user reads it.
+fn fails(sh: &mut Shell, code: &str) -> String {
+    match sh.eval(code) {
+        Ok(v) => panic!("{code}: succeeded ({v:?})"),
+        Err(e) => e.to_string(),
     }
-    assert_eq!(d.marks(), before);
+}
+
+const FAIL_OVER: &str = r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver", ErrorAction: "Stop"})"#;
+const FAIL_BACK: &str = r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "Normal", ErrorAction: "Stop"})"#;
+
+fn repair(source: &str) -> String {
+    format!(
+        r#"repair_cs_persistent_chat_database(#{{Identity: "PersistentChatServer:{POOL}", Source: "{source}", Confirm: false, ErrorAction: "Stop"}})"#
+    )
+}
+
+fn new_room(name: &str) -> String {
+    format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "{name}", PersistentChatPoolFqdn: "{POOL}", Category: "Finance"}})"#
+    )
+}
+
+/// Per pool table, the count and md5 of the pool's rows in a copy (a child table's through its
+/// parent): two copies holding the same rows give the same lines.
+fn pool_rows(url: &str) -> Vec<String> {
+    let mut db = connect(url);
+    let tables = [
+        ("addins", None),
+        ("categories", None),
+        ("category_entries", Some(("categories", "category_id"))),
+        ("rooms", None),
+        ("room_entries", Some(("rooms", "room_id"))),
+        ("messages", Some(("rooms", "room_id"))),
+        ("pool_sync", None),
+    ];
+    tables
+        .iter()
+        .map(|(table, parent)| {
+            let from = match parent {
+                None => format!("{table} t WHERE lower(t.pool) = $1"),
+                Some((parent, key)) => format!("{table} t JOIN {parent} p ON p.id = t.{key} WHERE lower(p.pool) = $1"),
+            };
+            let row = db
+                .query_one(
+                    &format!(
+                        "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {from}"
+                    ),
+                    &[&POOL],
+                )
+                .unwrap();
+            format!("{table}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
+        })
+        .collect()
+}
+
+impl Demo {
+    fn state(&self) -> String {
+        connect(&self.central).query_one("SELECT state FROM pools WHERE lower(fqdn) = $1", &[&POOL]).unwrap().get(0)
+    }
+
+    fn has_room(&self, url: &str, room: &str) -> bool {
+        self.description(url, room).is_some()
+    }
+
+    /// The SQL instance of a copy (its `Connection` is `url`).
+    fn instance_of(&self, url: &str) -> String {
+        connect(&self.central).query_one("SELECT identity FROM sql_instances WHERE file = $1", &[&url]).unwrap().get(0)
+    }
+
+    /// The database of `url` dropped and made again, empty (as after it was lost).
+    fn recreate_empty(&self, url: &str) {
+        let name = url.rsplit('/').next().and_then(|n| n.split('?').next()).unwrap();
+        let mut server = connect(&self.central);
+        server.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+        server
+            .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"))
+            .unwrap();
+    }
+
+    fn tables(&self, url: &str) -> Vec<String> {
+        connect(url)
+            .query("SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+}
+
+/// A fail-over to a backup behind the pool's mark is refused with the reason and the repair
+/// that fixes it, and changes nothing in any database.
+#[test]
+fn fail_over_to_a_backup_behind_is_refused_unchanged() {
+    let Some(cluster) = Cluster::shared("fail_over_to_a_backup_behind_is_refused_unchanged") else { return };
+    let (d, pg) = demo(cluster);
+    connect(&d.backup).execute("UPDATE pool_sync SET seq = seq - 1 WHERE lower(pool) = $1", &[&POOL]).unwrap();
+    let (marks, rows) = (d.marks(), [pool_rows(&d.primary), pool_rows(&d.backup)]);
+    let mut sh = shell(pg);
+    let e = fails(&mut sh, FAIL_OVER);
+    assert!(e.contains("failing over would lose changes"), "{e}");
+    assert!(e.contains(r#"Source: "Primary""#), "{e}");
+    assert_eq!(d.marks(), marks);
+    assert_eq!([pool_rows(&d.primary), pool_rows(&d.backup)], rows);
+    assert_eq!(d.state(), "Normal");
+    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+}
+
+/// Failed over, the pool is served by the backup alone: a new room lands there and not in the
+/// primary. Failing back streams every row of the pool into the primary (the same rows, table
+/// by table, as the backup's) and moves the generation in central and both copies.
+#[test]
+fn fail_over_writes_to_the_backup_then_fail_back_copies_every_row() {
+    let Some(cluster) = Cluster::shared("fail_over_writes_to_the_backup_then_fail_back_copies_every_row") else {
+        return;
+    };
+    let (d, pg) = demo(cluster);
+    let before = d.marks();
+    let mut sh = shell(pg);
+    run(&mut sh, FAIL_OVER);
+    assert_eq!(d.state(), "FailedOver");
+    let over = d.marks();
+    assert_eq!(over[0], (before[0].0 + 1, before[0].1), "fail-over moves the generation");
+    assert_eq!((over[1], over[2]), (before[1], over[0]), "the backup holds the new mark, the primary the old");
+    run(&mut sh, &new_room("WhileOver"));
+    run(&mut sh, &format!(r#"set_cs_persistent_chat_room("{POOL}\\FinanceRoom", #{{Description: "changed over"}})"#));
+    assert!(d.has_room(&d.backup, "WhileOver") && !d.has_room(&d.primary, "WhileOver"));
+    assert_ne!(pool_rows(&d.primary), pool_rows(&d.backup));
+
+    run(&mut sh, FAIL_BACK);
+    assert_eq!(d.state(), "Normal");
+    assert_eq!(pool_rows(&d.primary), pool_rows(&d.backup), "the primary holds the backup's rows");
+    assert!(pool_rows(&d.primary).iter().any(|l| l.starts_with("messages: ") && !l.starts_with("messages: 0 ")));
+    assert!(d.has_room(&d.primary, "WhileOver"));
+    assert_eq!(d.description(&d.primary, "FinanceRoom"), Some(Some("changed over".into())));
+    let back = d.marks();
+    assert_eq!(back, vec![(over[0].0 + 1, over[0].1 + 2); 3], "every copy at the pool's new mark");
+    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    // Normal again: a change reaches both copies.
+    run(&mut sh, &new_room("AfterBack"));
+    assert!(d.has_room(&d.primary, "AfterBack") && d.has_room(&d.backup, "AfterBack"));
+}
+
+/// A repair copies one copy over the other in either direction (the pool then served from the
+/// source), and into a database that was lost and made again empty: the pool schema is made in
+/// it within the repair's two-phase commit.
+#[test]
+fn repair_in_both_directions_and_into_an_empty_database() {
+    let Some(cluster) = Cluster::shared("repair_in_both_directions_and_into_an_empty_database") else { return };
+    let (d, pg) = demo(cluster);
+    // The backup lost a room: repairing from the primary puts it back.
+    connect(&d.backup).execute("DELETE FROM rooms WHERE name = 'FinanceRoom'", &[]).unwrap();
+    let mut sh = shell(pg);
+    run(&mut sh, &repair("Primary"));
+    assert_eq!(pool_rows(&d.primary), pool_rows(&d.backup));
+    assert!(d.has_room(&d.backup, "FinanceRoom"));
+    assert_eq!(d.state(), "Normal");
+    // From the backup: the primary gets its rows, the pool is served from the backup.
+    connect(&d.primary).execute("DELETE FROM rooms WHERE name = 'FinanceRoom'", &[]).unwrap();
+    run(&mut sh, &repair("Backup"));
+    assert_eq!(pool_rows(&d.primary), pool_rows(&d.backup));
+    assert!(d.has_room(&d.primary, "FinanceRoom"));
+    assert_eq!(d.state(), "FailedOver");
+    let marks = d.marks();
+    assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
+    drop(sh);
+
+    // The primary's database lost and made again empty: writes say it is unavailable; a repair
+    // from the backup makes the pool schema in it and fills it; fail back works.
+    let rows = pool_rows(&d.backup);
+    d.recreate_empty(&d.primary);
+    let mut sh = shell(Store::open_postgres(&d.central).unwrap());
+    run(&mut sh, &repair("Backup"));
+    assert_eq!(pool_rows(&d.primary), pool_rows(&d.backup));
+    // The same rows as before the loss; only the marks (pool_sync, last) moved on.
+    assert_eq!(pool_rows(&d.primary)[..6], rows[..6]);
+    let marks = d.marks();
+    assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
+    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    run(&mut sh, FAIL_BACK);
+    run(&mut sh, &new_room("AfterRebuild"));
+    assert!(d.has_room(&d.primary, "AfterRebuild") && d.has_room(&d.backup, "AfterRebuild"));
+}
+
+/// A repair whose target database holds something else (another schema, tables not a pool's)
+/// or cannot be reached is refused with what to do, and nothing is written to any database.
+#[test]
+fn repair_refuses_a_database_that_holds_something_else() {
+    let Some(cluster) = Cluster::shared("repair_refuses_a_database_that_holds_something_else") else { return };
+    let (d, _pg) = demo(cluster);
+    let backup_instance = d.instance_of(&d.backup);
+    let foreign = cluster.database("foreign");
+    connect(&foreign).batch_execute("CREATE TABLE payroll (id int); INSERT INTO payroll VALUES (1);").unwrap();
+    let missing = cluster.missing_database("gone");
+    let cases = [
+        (foreign.as_str(), "holds tables that are not this pool's copy (payroll)"),
+        (d.central.as_str(), "holds pchat's central schema"),
+        (missing.as_str(), "cannot be reached"),
+    ];
+    for (url, expected) in cases {
+        connect(&d.central)
+            .execute("UPDATE sql_instances SET file = $1 WHERE identity = $2", &[&url, &backup_instance])
+            .unwrap();
+        let (marks_before, central_before) = (d.marks_of_central(), d.tables(&d.central));
+        let primary_before = pool_rows(&d.primary);
+        let mut sh = shell(Store::open_postgres(&d.central).unwrap());
+        let e = fails(&mut sh, &repair("Primary"));
+        assert!(e.contains(expected), "{url}: {e}");
+        assert!(e.contains("nothing was changed"), "{e}");
+        assert_eq!(d.marks_of_central(), marks_before);
+        assert_eq!(d.tables(&d.central), central_before);
+        assert_eq!(pool_rows(&d.primary), primary_before);
+        assert_eq!(d.prepared(), 0);
+    }
+    assert_eq!(d.tables(&foreign), ["payroll"]);
+    let payroll: i64 = connect(&foreign).query_one("SELECT count(*) FROM payroll", &[]).unwrap().get(0);
+    assert_eq!(payroll, 1);
+}
+
+impl Demo {
+    fn marks_of_central(&self) -> (i64, i64, String) {
+        let row = connect(&self.central)
+            .query_one("SELECT generation, coalesce(seq, 0), state FROM pools WHERE lower(fqdn) = $1", &[&POOL])
+            .unwrap();
+        (row.get(0), row.get(1), row.get(2))
+    }
 }
 
 /// How long a change takes through the engine with its two-phase commit (central + both
