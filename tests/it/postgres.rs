@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use crate::common::pg::{Server, connect};
 use crate::common::{self, Run, Store};
 
-const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
+pub(crate) const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
 /// Writers of the concurrency test, and members and rooms each adds.
 const WRITERS: usize = 4;
 const PER_WRITER: usize = 25;
@@ -56,18 +56,24 @@ new_cs_persistent_chat_room(#{{Name: "LoadRoom", PersistentChatPoolFqdn: "pc01.c
 
 /// The source copied into fresh databases on the server; commands run in an empty folder of
 /// their own, which must stay empty (a PostgreSQL store writes nothing beside it).
-struct Pg {
-    source: Store,
-    central: String,
+pub(crate) struct Pg {
+    pub(crate) source: Store,
+    pub(crate) central: String,
     /// Per SQL instance of [`INSTANCES`].
-    pools: Vec<String>,
+    pub(crate) pools: Vec<String>,
     cwd: tempfile::TempDir,
 }
 
 fn on_postgres(server: &Server, tag: &str) -> Pg {
+    let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
+    on_postgres_at(server, tag, pools)
+}
+
+/// The source copied into a new central database on `server` and into `pools` (per SQL instance
+/// of [`INSTANCES`]: URLs on any server).
+pub(crate) fn on_postgres_at(server: &Server, tag: &str, pools: Vec<String>) -> Pg {
     let source = source();
     let central = server.missing_database(&format!("{tag}_c"));
-    let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
     let mut cmd = common::pchat();
     cmd.arg("copy-store").arg("--from").arg(source.db()).arg("--to").arg(&central);
     for (instance, url) in INSTANCES.iter().zip(&pools) {
@@ -81,11 +87,11 @@ fn on_postgres(server: &Server, tag: &str) -> Pg {
 
 impl Pg {
     /// pc01's primary (sql01) and backup (sql02) databases.
-    fn copies(&self) -> [&str; 2] {
+    pub(crate) fn copies(&self) -> [&str; 2] {
         [&self.pools[0], &self.pools[1]]
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub(crate) fn command(&self, args: &[&str]) -> Command {
         let mut cmd = common::pchat();
         cmd.arg("--db").arg(&self.central).args(args).env_remove("PCHAT_DB").current_dir(self.cwd.path());
         // The SQL inventory lists the store's texts as the suite's SQLite runs reach them, for
@@ -95,11 +101,11 @@ impl Pg {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).stdin(Stdio::null()).output().unwrap())
     }
 
-    fn c(&self, code: &str) -> Run {
+    pub(crate) fn c(&self, code: &str) -> Run {
         self.run(&["-c", code])
     }
 
@@ -111,13 +117,13 @@ impl Pg {
         self.run(&[&["run"], extra, &[&file]].concat())
     }
 
-    fn assert_cwd_empty(&self) {
+    pub(crate) fn assert_cwd_empty(&self) {
         let left: Vec<_> = std::fs::read_dir(self.cwd.path()).unwrap().flatten().map(|e| e.file_name()).collect();
         assert!(left.is_empty(), "a command on PostgreSQL wrote into its working folder: {left:?}");
     }
 }
 
-fn count(url: &str, sql: &str) -> i64 {
+pub(crate) fn count(url: &str, sql: &str) -> i64 {
     connect(url).query_one(sql, &[]).unwrap().get(0)
 }
 

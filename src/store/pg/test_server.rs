@@ -55,6 +55,12 @@ impl Server {
         if let Ok(url) = std::env::var("PCHAT_PG_URL") {
             return Some(Server { url, dir: None, _watchdog: None });
         }
+        Server::start_own()
+    }
+
+    /// A server of this process's own, even when `PCHAT_PG_URL` names one: a test that stops its
+    /// server (`halt`) must not stop the one other tests use. `None` as for `shared`.
+    pub(crate) fn start_own() -> Option<Server> {
         let found = Command::new(script()).arg("bindir").output().expect("run scripts/pg-test-cluster");
         if !found.status.success() {
             assert!(
@@ -80,6 +86,22 @@ impl Server {
                 .expect("run scripts/pg-test-cluster watch")
         });
         Some(Server { url, dir, _watchdog: watchdog })
+    }
+
+    /// Stop the server at once, as if its machine died (`pg_ctl stop -m immediate`); its data stays.
+    pub(crate) fn halt(&self) {
+        self.control("halt");
+    }
+
+    /// Start a halted server again, on the same port.
+    pub(crate) fn resume(&self) {
+        self.control("resume");
+    }
+
+    fn control(&self, what: &str) {
+        let dir = self.dir.as_ref().expect("a server this process started (Server::start_own)");
+        let out = Command::new(script()).arg(what).arg(dir).output().expect("run scripts/pg-test-cluster");
+        assert!(out.status.success(), "pg-test-cluster {what}: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// The URL of a database of a unique name (`pchat_<tag>_<8 hex>`) that does not exist.

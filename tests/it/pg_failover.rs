@@ -1,0 +1,196 @@
+//! Issue #18's fault acceptance for fail-over on PostgreSQL, through the built binary: "pchat
+//! killed mid-write, the primary server stopped, fail-over, fail-back: every change a writer was
+//! told was committed is present". Pool pc01's primary database lives on a second throwaway
+//! server of the test's own, which is stopped as if its machine died (`pg_ctl stop -m
+//! immediate`) and started again. Skipped without PostgreSQL unless `PCHAT_PG_REQUIRED` is set.
+
+use std::process::Stdio;
+
+use crate::common::Run;
+use crate::common::pg::{Server, connect};
+use crate::postgres::{INSTANCES, Pg, count, on_postgres_at};
+
+const POOL: &str = "pc01.contoso.com";
+const FAIL_OVER: &str =
+    r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver"})"#;
+const FAIL_BACK: &str =
+    r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "Normal"})"#;
+
+/// `code` in one pchat process, with `PCHAT_FAULT` when given.
+fn call(pg: &Pg, code: &str, fault: Option<&str>) -> Run {
+    let mut cmd = pg.command(&["-c", code]);
+    cmd.stdin(Stdio::null());
+    if let Some(fault) = fault {
+        cmd.env("PCHAT_FAULT", fault);
+    }
+    Run::from(cmd.output().unwrap())
+}
+
+/// A writer: rooms `names`, one process each, some killed at a two-phase commit point; the rooms
+/// the binary reported committed (exit 0), and those whose process was killed.
+fn write_rooms(pg: &Pg, names: &[String], kills: &[(usize, &str)]) -> (Vec<String>, Vec<String>) {
+    let (mut committed, mut killed) = (Vec::new(), Vec::new());
+    for (i, name) in names.iter().enumerate() {
+        let fault = kills.iter().find(|(at, _)| *at == i).map(|(_, f)| format!("{f}:kill"));
+        let code = format!(
+            r#"new_cs_persistent_chat_room(#{{Name: "{name}", PersistentChatPoolFqdn: "{POOL}", Category: "Finance"}})"#
+        );
+        let run = call(pg, &code, fault.as_deref());
+        match fault {
+            None => {
+                assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+                committed.push(name.clone());
+            }
+            Some(f) => {
+                // -1: ended by a signal (the fault's abort), not an error exit.
+                assert_eq!(run.code, -1, "{name} was to be killed at {f}: {}", run.stderr);
+                killed.push(name.clone());
+            }
+        }
+    }
+    (committed, killed)
+}
+
+fn names(from: usize, to: usize) -> Vec<String> {
+    (from..to).map(|i| format!("Acc-{i:03}")).collect()
+}
+
+/// Per pool table, the count and md5 of pc01's rows in a copy (a child table's through its
+/// parent): the same lines in both copies mean the same rows.
+fn pool_rows(url: &str) -> Vec<String> {
+    let mut db = connect(url);
+    [
+        ("addins", None),
+        ("categories", None),
+        ("category_entries", Some(("categories", "category_id"))),
+        ("rooms", None),
+        ("room_entries", Some(("rooms", "room_id"))),
+        ("messages", Some(("rooms", "room_id"))),
+        ("pool_sync", None),
+    ]
+    .iter()
+    .map(|(table, parent)| {
+        let from = match parent {
+            None => format!("{table} t WHERE t.pool = $1"),
+            Some((parent, key)) => format!("{table} t JOIN {parent} p ON p.id = t.{key} WHERE p.pool = $1"),
+        };
+        let row = db
+            .query_one(
+                &format!("SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {from}"),
+                &[&POOL],
+            )
+            .unwrap();
+        format!("{table}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
+    })
+    .collect()
+}
+
+fn has_room(url: &str, name: &str) -> bool {
+    connect(url).query_opt("SELECT 1 FROM rooms WHERE pool = $1 AND name = $2", &[&POOL, &name]).unwrap().is_some()
+}
+
+fn prepared(url: &str) -> i64 {
+    count(url, "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()")
+}
+
+/// The pool's state and mark in the central database.
+fn central_state(pg: &Pg) -> (String, i64, i64) {
+    let row =
+        connect(&pg.central).query_one("SELECT state, generation, seq FROM pools WHERE fqdn = $1", &[&POOL]).unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[test]
+fn a_stopped_primary_server_fail_over_and_fail_back_lose_no_committed_change() {
+    let test = "a_stopped_primary_server_fail_over_and_fail_back_lose_no_committed_change";
+    let Some(server) = Server::shared(test) else { return };
+    let Some(primary_server) = Server::start_own() else { return };
+    let pools: Vec<String> = (0..INSTANCES.len())
+        .map(|i| {
+            if i == 0 { primary_server.missing_database("fo_p0") } else { server.missing_database(&format!("fo_p{i}")) }
+        })
+        .collect();
+    let pg = on_postgres_at(server, "fo", pools);
+    let [primary, backup] = pg.copies();
+
+    // Normal: a writer adds rooms, one process each; two are killed inside their commit (after
+    // both PREPAREs: never committed; after the decision: committed, completed at the next open).
+    let (mut committed, mut killed) =
+        write_rooms(&pg, &names(0, 8), &[(2, "pg-2pc-prepared-all"), (5, "pg-2pc-decided")]);
+
+    // The primary's server dies: a write says the primary is unavailable and how to fail over.
+    primary_server.halt();
+    let refused = call(
+        &pg,
+        &format!(
+            r#"new_cs_persistent_chat_room(#{{Name: "Never", PersistentChatPoolFqdn: "{POOL}", Category: "Finance"}})"#
+        ),
+        None,
+    );
+    assert!(refused.code > 0, "an error exit: {}", refused.stderr);
+    eprintln!("{test}: with the primary's server stopped a write says: {}", refused.stderr.trim());
+    let shown_primary = primary.rsplit('/').next().unwrap();
+    for expected in
+        ["is unavailable", shown_primary, "fail the pool over to its backup", r#"PoolState: \"FailedOver\""#]
+    {
+        assert!(
+            refused.stderr.replace('\\', "").contains(&expected.replace('\\', "")),
+            "{expected}: {}",
+            refused.stderr
+        );
+    }
+    assert!(!has_room(backup, "Never"));
+
+    // Fail-over with the primary's server down; writes go on in the backup.
+    call(&pg, FAIL_OVER, None).ok();
+    assert_eq!(central_state(&pg).0, "FailedOver");
+    let (more, more_killed) = write_rooms(&pg, &names(8, 14), &[(3, "pg-2pc-decided")]);
+    committed.extend(more);
+    killed.extend(more_killed);
+
+    // The primary's server comes back. A fail-back killed after its copy (before its commit)
+    // changes nothing: after the next open the pool is still failed over, the primary as it was.
+    primary_server.resume();
+    let (rows_before, state_before) = (pool_rows(primary), central_state(&pg));
+    let run = call(&pg, FAIL_BACK, Some("failback:copied:kill"));
+    assert_eq!(run.code, -1, "killed mid-fail-back: {}", run.stderr);
+    call(&pg, r#"get_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com")"#, None).ok();
+    assert_eq!(central_state(&pg), state_before);
+    assert_eq!(pool_rows(primary), rows_before);
+    assert_eq!((prepared(primary), prepared(backup)), (0, 0));
+
+    // Fail back: every room a writer was told was committed is in central (its audit record),
+    // the primary and the backup, and both copies hold the same rows.
+    call(&pg, FAIL_BACK, None).ok();
+    let (state, generation, seq) = central_state(&pg);
+    assert_eq!(state, "Normal");
+    assert_eq!(committed.len(), 11);
+    for name in &committed {
+        assert!(has_room(primary, name) && has_room(backup, name), "{name} was reported committed");
+        let audited = connect(&pg.central)
+            .query_one("SELECT count(*) FROM audit WHERE position($1 in coalesce(target, '')) > 0", &[name])
+            .unwrap()
+            .get::<_, i64>(0);
+        assert_eq!(audited, 1, "{name}'s audit record");
+    }
+    // A killed writer's room: in both copies or in neither.
+    for name in &killed {
+        assert_eq!(has_room(primary, name), has_room(backup, name), "{name}");
+    }
+    assert_eq!(pool_rows(primary), pool_rows(backup), "both copies hold the same rows");
+    for url in [primary, backup] {
+        let mark: (i64, i64) = {
+            let row =
+                connect(url).query_one("SELECT generation, seq FROM pool_sync WHERE pool = $1", &[&POOL]).unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert_eq!(mark, (generation, seq), "{url}");
+        assert_eq!(prepared(url), 0);
+    }
+    // Normal again: a change reaches both copies; the audit chain holds.
+    write_rooms(&pg, &names(20, 21), &[]);
+    assert!(has_room(primary, "Acc-020") && has_room(backup, "Acc-020"));
+    let chain = pg.run(&["--json", "-c", "test_cs_persistent_chat_audit_record().Result"]).ok();
+    assert!(chain.stdout.contains("Success"), "{}", chain.stdout);
+    pg.assert_cwd_empty();
+}
