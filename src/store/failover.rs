@@ -11,6 +11,13 @@
 //!   `copy_state` before the copy's mark is read), from marks read under that lock;
 //! * a copy is made only from a source that passes SQLite's integrity check and whose mark is not
 //!   behind the target's (behind: only with Force, saying what is lost).
+//!
+//! On PostgreSQL the same code runs with three differences: the calls run alone
+//! (`Store::exclude_writers`: the writers' lock taken EXCLUSIVE, where SQLite's one write lock
+//! already excludes them); the copy is streamed between the two databases' sessions inside the
+//! two-phase commit (`pg::pool_copy`); and an unusable target can only be repaired when it is an
+//! empty database, which gets the pool schema in the repair's transaction
+//! (`Store::prepare_empty_pool_database`), never by replacing a database.
 
 use crate::store::db::{self, OptionalExtension, params};
 

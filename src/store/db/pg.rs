@@ -231,7 +231,7 @@ impl PgDb {
         if !self.tx.borrow().open {
             anyhow::bail!("internal: a migration within a transaction needs one open");
         }
-        let result = crate::store::pg::migrate::migrate_within(&mut *self.client.borrow_mut(), db);
+        let result = crate::store::pg::migrate::migrate_within(&mut self.client.borrow_mut(), db);
         if result.is_err() {
             self.tx.borrow_mut().failed = true;
         }

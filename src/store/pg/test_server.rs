@@ -89,15 +89,18 @@ impl Server {
     }
 
     /// Stop the server at once, as if its machine died (`pg_ctl stop -m immediate`); its data stays.
+    #[allow(dead_code, reason = "the integration tests' fail-over acceptance uses it")]
     pub(crate) fn halt(&self) {
         self.control("halt");
     }
 
     /// Start a halted server again, on the same port.
+    #[allow(dead_code, reason = "the integration tests' fail-over acceptance uses it")]
     pub(crate) fn resume(&self) {
         self.control("resume");
     }
 
+    #[allow(dead_code, reason = "see halt")]
     fn control(&self, what: &str) {
         let dir = self.dir.as_ref().expect("a server this process started (Server::start_own)");
         let out = Command::new(script()).arg(what).arg(dir).output().expect("run scripts/pg-test-cluster");
