@@ -194,3 +194,68 @@ fn a_stopped_primary_server_fail_over_and_fail_back_lose_no_committed_change() {
     assert!(chain.stdout.contains("Success"), "{}", chain.stdout);
     pg.assert_cwd_empty();
 }
+
+/// A writer racing a fail-back cannot commit between its copy and its marks (the primary would
+/// silently lack the change): it waits for the fail-back, which runs alone, then lands in both
+/// copies. The fail-back is held after its copy (`PCHAT_FAULT=failback:copied:pause:<file>`)
+/// until the writer is seen waiting for its lock.
+#[test]
+fn a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies() {
+    let Some(server) = Server::shared("a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies") else {
+        return;
+    };
+    let pools = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("race_p{i}"))).collect();
+    let pg = on_postgres_at(server, "race", pools);
+    let [primary, backup] = pg.copies();
+    call(&pg, FAIL_OVER, None).ok();
+    write_rooms(&pg, &names(0, 1), &[]);
+
+    let gate = tempfile::tempdir().unwrap();
+    let go = gate.path().join("go");
+    let mut failback = pg
+        .command(&["-c", FAIL_BACK])
+        .env("PCHAT_FAULT", format!("failback:copied:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(failback.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("pchat-fault: reached failback:copied") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the fail-back ended: {seen}");
+        seen.push_str(&line);
+    }
+    let drain = std::thread::spawn(move || {
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).map(|_| rest)
+    });
+
+    let code = format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "Racer", PersistentChatPoolFqdn: "{POOL}", Category: "Finance"}})"#
+    );
+    let writer =
+        pg.command(&["-c", &code]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    // The writer waits for the writers' lock the fail-back holds (a lock wait, seen by the server).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                   WHERE c.relname = 'audit_head' AND NOT l.granted";
+    while count(&pg.central, waiting) == 0 {
+        assert!(std::time::Instant::now() < deadline, "the writer never waited for the fail-back");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!has_room(primary, "Racer") && !has_room(backup, "Racer"), "committed during the fail-back");
+
+    std::fs::write(&go, "").unwrap();
+    let status = failback.wait().unwrap();
+    let rest = drain.join().unwrap().unwrap();
+    assert!(status.success(), "fail-back: {seen}{rest}");
+    let written = Run::from(writer.wait_with_output().unwrap()).ok();
+    assert!(written.stderr.is_empty(), "{}", written.stderr);
+    assert_eq!(central_state(&pg).0, "Normal");
+    for name in ["Acc-000", "Racer"] {
+        assert!(has_room(primary, name) && has_room(backup, name), "{name}");
+    }
+    assert_eq!(pool_rows(primary), pool_rows(backup));
+}
