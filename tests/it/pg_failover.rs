@@ -159,6 +159,15 @@ fn a_stopped_primary_server_fail_over_and_fail_back_lose_no_committed_change() {
     assert_eq!(pool_rows(primary), rows_before);
     assert_eq!((prepared(primary), prepared(backup)), (0, 0));
 
+    // A fail-back killed after its decision (before any COMMIT PREPARED) is committed: the next
+    // open completes it in both copies. Failing back again then has nothing to do.
+    let run = call(&pg, FAIL_BACK, Some("pg-2pc-decided:kill"));
+    assert_eq!(run.code, -1, "killed after the decision: {}", run.stderr);
+    call(&pg, r#"get_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com")"#, None).ok();
+    assert_eq!(central_state(&pg).0, "Normal");
+    assert_eq!((prepared(primary), prepared(backup)), (0, 0));
+    assert_eq!(pool_rows(primary), pool_rows(backup));
+
     // Fail back: every room a writer was told was committed is in central (its audit record),
     // the primary and the backup, and both copies hold the same rows.
     call(&pg, FAIL_BACK, None).ok();
