@@ -179,7 +179,7 @@ fn side_by_side(
         "\n{settings}\nSQLite: WAL, synchronous = NORMAL (a commit is not flushed to disk; checkpoints are).\n\
          Both sides write pc01's primary and backup (sql01, sql02); PostgreSQL commits every change in two phases\n\
          across the central database and both copies. CPU: the pchat process's user + system time; server CPU:\n\
-         the PostgreSQL backends' (throwaway server only).\n"
+         the PostgreSQL server's processes (throwaway server only). The machine may be shared: compare CPU too.\n"
     );
     Ok((measures, note))
 }
@@ -458,24 +458,29 @@ impl Server {
         }
     }
 
-    /// CPU time (user + system) of the server's exited processes (the backends of finished pchat
-    /// runs), from the postmaster's /proc entry; None when not known (a server of PCHAT_BENCH_PG_URL).
+    /// CPU time (user + system) the server has used: its postmaster's reaped children (the
+    /// backends of finished pchat runs) and its live processes (backends not reaped yet, the
+    /// WAL writer, the checkpointer, …), from /proc. Reading only the reaped children's time
+    /// missed the backends that were still exiting when a run ended. None when not known (a
+    /// server of PCHAT_BENCH_PG_URL).
     fn backend_cpu(&self) -> Result<Option<Duration>, String> {
         let Some((dir, _)) = &self.cluster else { return Ok(None) };
         let pid_file = dir.join("data/postmaster.pid");
         let pid = fs::read_to_string(&pid_file).map_err(|e| format!("{}: {e}", pid_file.display()))?;
-        let pid = pid.lines().next().unwrap_or("").trim().to_string();
-        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
-        // Fields after the command's closing parenthesis: state is 3rd; cutime and cstime 16th, 17th.
-        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i - 3).and_then(|f| f.parse::<u64>().ok());
+        let pid: u32 =
+            pid.lines().next().unwrap_or("").trim().parse().map_err(|_| format!("{}: no pid", pid_file.display()))?;
+        let Some(postmaster) = proc_stat(pid) else { return Err(format!("/proc/{pid}/stat: the server is gone")) };
+        let mut ticks = postmaster.own + postmaster.children;
+        let entries = fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
+        for entry in entries.flatten() {
+            let Some(child) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
+            if let Some(stat) = proc_stat(child).filter(|s| s.ppid == pid) {
+                ticks += stat.own;
+            }
+        }
         // SAFETY: sysconf has no preconditions.
         let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-        Ok(match (ticks(16), ticks(17)) {
-            (Some(u), Some(s)) => Some(Duration::from_millis((u + s) * 1000 / hz)),
-            _ => None,
-        })
+        Ok(Some(Duration::from_millis(ticks * 1000 / hz)))
     }
 
     /// Stops a throwaway server (closing the watcher's pipe); drops this run's databases on a
@@ -507,6 +512,28 @@ impl Drop for Server {
         }
         let _ = std::io::stderr().flush();
     }
+}
+
+/// What /proc/PID/stat says of a process's CPU time, in clock ticks.
+struct ProcStat {
+    ppid: u32,
+    /// utime + stime.
+    own: u64,
+    /// cutime + cstime: its reaped children's.
+    children: u64,
+}
+
+fn proc_stat(pid: u32) -> Option<ProcStat> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's closing parenthesis, from the 3rd (state): ppid is the 4th,
+    // utime, stime, cutime and cstime the 14th to 17th.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |i: usize| fields.get(i - 3)?.parse::<u64>().ok();
+    Some(ProcStat {
+        ppid: u32::try_from(field(4)?).ok()?,
+        own: field(14)? + field(15)?,
+        children: field(16)? + field(17)?,
+    })
 }
 
 /// The URL of the database `name` on the server of `url`.
