@@ -20,7 +20,6 @@
 //! message counts) before it is quoted.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -510,7 +509,6 @@ impl Drop for Server {
             drop(watch.stdin.take());
             let _ = watch.wait();
         }
-        let _ = std::io::stderr().flush();
     }
 }
 
