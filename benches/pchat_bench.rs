@@ -20,6 +20,9 @@
 //! * `PCHAT_SOAK_SEED=N`, `PCHAT_SOAK_ROUNDS=N`: the `fault_soak` scenario (defaults 1 and 30).
 //! * `PCHAT_BENCH_READ_MESSAGES=N`: messages seeded for `read_cost` (default 3,000,000).
 //! * `PCHAT_BENCH_ATOMIC_ROOMS=N`: rooms of the runbook `atomic_cost` runs (default 10,000).
+//! * `postgres_side_by_side` (run only when named: it needs PostgreSQL): issue #18's acceptance
+//!   figures on SQLite and PostgreSQL, see benches/parts/postgres_side_by_side.rs for its
+//!   `PCHAT_BENCH_PG_*` variables.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -27,6 +30,9 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "parts/postgres_side_by_side.rs"]
+mod postgres_side_by_side;
 
 /// (name, function): run in this order. Names are what the command-line filter matches.
 const BENCHES: &[(&str, BenchFn)] = &[
@@ -47,7 +53,11 @@ const BENCHES: &[(&str, BenchFn)] = &[
     ("read_cost", bench_read_cost),
     ("fault_soak", bench_fault_soak),
     ("audit_verify", bench_audit_verify),
+    ("postgres_side_by_side", postgres_side_by_side::bench_postgres_side_by_side),
 ];
+
+/// Run only when a filter names them (not in a plain `cargo bench`): they need PostgreSQL.
+const BY_NAME_ONLY: &[&str] = &["postgres_side_by_side"];
 
 type BenchFn = fn(&mut Ctx) -> Result<Vec<Row>, String>;
 
@@ -1086,6 +1096,8 @@ struct Ctx {
     last_max_rss_kib: i64,
     /// CPU time (user + system) of the last pchat process run: the machine may be shared.
     last_cpu: Duration,
+    /// Tables of their own that benchmarks print after the common one.
+    notes: Vec<String>,
 }
 
 impl Ctx {
@@ -1129,6 +1141,7 @@ impl Ctx {
             runs: 0,
             last_max_rss_kib: 0,
             last_cpu: Duration::ZERO,
+            notes: Vec::new(),
         })
     }
 
@@ -1534,17 +1547,22 @@ fn users_from_env() -> Result<usize, String> {
     }
 }
 
-fn run(dir: &Path, users: usize, filters: &[String]) -> Result<Vec<Row>, String> {
+fn run(dir: &Path, users: usize, filters: &[String]) -> Result<(Vec<Row>, Vec<String>), String> {
     let mut ctx = Ctx::new(dir, users)?;
     let mut rows = Vec::new();
     for (name, f) in BENCHES {
-        if !filters.is_empty() && !filters.iter().any(|x| name.contains(x.as_str())) {
+        let selected = if filters.is_empty() {
+            !BY_NAME_ONLY.contains(name)
+        } else {
+            filters.iter().any(|x| name.contains(x.as_str()))
+        };
+        if !selected {
             continue;
         }
         eprintln!("bench {name} ...");
         rows.extend(f(&mut ctx).map_err(|e| format!("benchmark {name}: {e}"))?);
     }
-    Ok(rows)
+    Ok((rows, ctx.notes))
 }
 
 fn main() -> ExitCode {
@@ -1566,9 +1584,12 @@ fn main() -> ExitCode {
     };
     let keep = std::env::var_os("PCHAT_BENCH_KEEP").is_some_and(|v| !v.is_empty() && v != "0");
     match run(tmp.path(), users, &filters) {
-        Ok(rows) => {
+        Ok((rows, notes)) => {
             println!();
             print!("{}", table(&rows));
+            for note in notes {
+                print!("{note}");
+            }
             if keep {
                 eprintln!("kept {}", tmp.keep().display());
             }

@@ -102,6 +102,8 @@ pub(crate) trait Agent {
     fn ask(&mut self, sql: &str) -> Result<bool, Self::Error>;
     /// The first column (text) of each row.
     fn texts(&mut self, sql: &str) -> Result<Vec<String>, Self::Error>;
+    /// `pg_try_advisory_lock(key)` on this session: whether it took the lock.
+    fn try_lock(&mut self, key: i64) -> Result<bool, Self::Error>;
     /// `PREPARE TRANSACTION`: the session's transaction becomes the prepared branch `gid`.
     fn prepare(&mut self, gid: &str) -> Result<(), Self::Error>;
     /// Commit the open transaction (the central one: the commit point).
@@ -128,6 +130,10 @@ impl Agent for Client {
 
     fn texts(&mut self, sql: &str) -> Result<Vec<String>, postgres::Error> {
         Ok(self.query(sql, &[])?.iter().map(|r| r.get(0)).collect())
+    }
+
+    fn try_lock(&mut self, key: i64) -> Result<bool, postgres::Error> {
+        self.ask(&format!("SELECT 1 WHERE pg_try_advisory_lock({key})"))
     }
 
     fn prepare(&mut self, gid: &str) -> Result<(), postgres::Error> {
@@ -177,6 +183,12 @@ impl Agent for &Db {
         self.query_map(sql, (), |r| r.get(0))
     }
 
+    /// One text for every key, kept prepared: the key spelt into the text made every change
+    /// parse a new statement first, a round trip of its own (design notes §5 step 8).
+    fn try_lock(&mut self, key: i64) -> Result<bool, DbError> {
+        self.prepare_cached("SELECT pg_try_advisory_lock(?1)")?.query_row([key], |r| r.get(0))
+    }
+
     fn prepare(&mut self, gid: &str) -> Result<(), DbError> {
         self.prepare_transaction(gid)
     }
@@ -223,14 +235,10 @@ pub(crate) enum Failure<E> {
 pub(crate) fn new_locked_txid<A: Agent>(central: &mut A) -> Result<Uuid, A::Error> {
     loop {
         let txid = Uuid::new_v4();
-        if try_lock(central, lock_key(&txid))? {
+        if central.try_lock(lock_key(&txid))? {
             return Ok(txid);
         }
     }
-}
-
-fn try_lock<A: Agent>(central: &mut A, key: i64) -> Result<bool, A::Error> {
-    central.ask(&format!("SELECT 1 WHERE pg_try_advisory_lock({key})"))
 }
 
 /// Release the transaction id's lock; a lost session has released it already.
@@ -476,7 +484,7 @@ pub(crate) fn recover<A: Agent>(central: &mut A, copy: &mut A) -> Result<Recover
     ))?;
     for gid in gids {
         let Some(txid) = parse_gid(&gid) else { continue };
-        if !try_lock(central, lock_key(&txid))? {
+        if !central.try_lock(lock_key(&txid))? {
             out.live.push(gid);
             continue;
         }
@@ -516,7 +524,7 @@ pub(crate) fn in_flight<A: Agent>(central: &mut A, copy: &mut A) -> Result<InFli
     for gid in gids {
         let Some(txid) = parse_gid(&gid) else { continue };
         let key = lock_key(&txid);
-        if try_lock(central, key)? {
+        if central.try_lock(key)? {
             unlock(central, &txid);
             return Ok(InFlight::Dead);
         }
