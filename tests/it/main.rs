@@ -25,6 +25,8 @@ mod hostile_archives;
 mod input;
 mod interrupts;
 #[cfg(unix)]
+mod pg_identity;
+#[cfg(unix)]
 mod postgres;
 mod powershell;
 

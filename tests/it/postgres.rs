@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use crate::common::pg::{Server, connect};
 use crate::common::{self, Run, Store};
 
-const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
+pub(crate) const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
 /// Writers of the concurrency test, and members and rooms each adds.
 const WRITERS: usize = 4;
 const PER_WRITER: usize = 25;
@@ -35,7 +35,7 @@ fn load_users(n: usize) -> String {
 
 /// The demo store (`pchat --demo`) plus the load users, a category `Load` allowing them and its
 /// room `LoadRoom` in pc01 (made once, then copied).
-fn source() -> Store {
+pub(crate) fn source() -> Store {
     static TEMPLATE: OnceLock<Store> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
@@ -56,15 +56,15 @@ new_cs_persistent_chat_room(#{{Name: "LoadRoom", PersistentChatPoolFqdn: "pc01.c
 
 /// The source copied into fresh databases on the server; commands run in an empty folder of
 /// their own, which must stay empty (a PostgreSQL store writes nothing beside it).
-struct Pg {
-    source: Store,
-    central: String,
+pub(crate) struct Pg {
+    pub(crate) source: Store,
+    pub(crate) central: String,
     /// Per SQL instance of [`INSTANCES`].
-    pools: Vec<String>,
+    pub(crate) pools: Vec<String>,
     cwd: tempfile::TempDir,
 }
 
-fn on_postgres(server: &Server, tag: &str) -> Pg {
+pub(crate) fn on_postgres(server: &Server, tag: &str) -> Pg {
     let source = source();
     let central = server.missing_database(&format!("{tag}_c"));
     let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
@@ -81,7 +81,7 @@ fn on_postgres(server: &Server, tag: &str) -> Pg {
 
 impl Pg {
     /// pc01's primary (sql01) and backup (sql02) databases.
-    fn copies(&self) -> [&str; 2] {
+    pub(crate) fn copies(&self) -> [&str; 2] {
         [&self.pools[0], &self.pools[1]]
     }
 
@@ -95,11 +95,11 @@ impl Pg {
         cmd
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    pub(crate) fn run(&self, args: &[&str]) -> Run {
         Run::from(self.command(args).stdin(Stdio::null()).output().unwrap())
     }
 
-    fn c(&self, code: &str) -> Run {
+    pub(crate) fn c(&self, code: &str) -> Run {
         self.run(&["-c", code])
     }
 
@@ -117,12 +117,12 @@ impl Pg {
     }
 }
 
-fn count(url: &str, sql: &str) -> i64 {
+pub(crate) fn count(url: &str, sql: &str) -> i64 {
     connect(url).query_one(sql, &[]).unwrap().get(0)
 }
 
 /// What a database holds, table by table, as one text (rows in a fixed order).
-fn contents(url: &str, tables: &[&str]) -> String {
+pub(crate) fn contents(url: &str, tables: &[&str]) -> String {
     let mut client = connect(url);
     tables
         .iter()

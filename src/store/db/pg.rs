@@ -438,6 +438,18 @@ impl PgDb {
         crate::store::pg::migrate::migrate(&mut self.client.borrow_mut(), db)
     }
 
+    /// `migrate`, then `then` in the migration's transaction (`pg::migrate::migrate_then`).
+    pub(super) fn migrate_then<T>(
+        &self,
+        db: crate::store::schema::Database,
+        then: impl FnOnce(&mut crate::store::pg::migrate::Tx<'_>, crate::store::pg::migrate::Migrated) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(crate::store::pg::migrate::Migrated, T)> {
+        if self.tx.borrow().open {
+            anyhow::bail!("a migration cannot run inside a transaction");
+        }
+        crate::store::pg::migrate::migrate_then(&mut self.client.borrow_mut(), db, then)
+    }
+
     pub(super) fn interrupt_handle(&self) -> PgInterrupt {
         PgInterrupt(self.client.borrow().cancel_token())
     }

@@ -49,7 +49,22 @@ fn schema_name(db: Database) -> &'static str {
 /// version, one holding the other schema or something else, and one whose locale would make
 /// case-insensitive keys differ from SQLite's NOCASE.
 pub fn migrate(client: &mut Client, db: Database) -> anyhow::Result<Migrated> {
-    apply(client, db, &steps(db, schema::later(db))?)
+    apply(client, db, &steps(db, schema::later(db))?, |_, _| Ok(())).map(|(m, ())| m)
+}
+
+/// The migration's transaction, as [`migrate_then`] hands it over.
+pub type Tx<'a> = postgres::Transaction<'a>;
+
+/// [`migrate`], then `then` in the migration's transaction before it commits (with what the
+/// migration did): its writes commit with the schema or not at all, and an error from it undoes
+/// the migration too. What creates a pool database's schema stamps its identity this way
+/// (`pg::identity::create_pool_schema`).
+pub fn migrate_then<T>(
+    client: &mut Client,
+    db: Database,
+    then: impl FnOnce(&mut Tx<'_>, Migrated) -> anyhow::Result<T>,
+) -> anyhow::Result<(Migrated, T)> {
+    apply(client, db, &steps(db, schema::later(db))?, then)
 }
 
 /// The baseline, then `later` from the version after it.
@@ -62,7 +77,12 @@ fn steps(db: Database, later: &[Step]) -> anyhow::Result<Vec<PgStep>> {
     Ok(steps)
 }
 
-fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<Migrated> {
+fn apply<T>(
+    client: &mut Client,
+    db: Database,
+    steps: &[PgStep],
+    then: impl FnOnce(&mut Tx<'_>, Migrated) -> anyhow::Result<T>,
+) -> anyhow::Result<(Migrated, T)> {
     let name = schema_name(db);
     let (first, target) = match steps {
         [first, .., last] => (first.version, last.version),
@@ -109,7 +129,10 @@ fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<
         );
     }
     if from == target {
-        return Ok(Migrated { from, to: target });
+        let done = Migrated { from, to: target };
+        let out = then(&mut tx, done)?;
+        tx.commit()?;
+        return Ok((done, out));
     }
     if from != 0 && from < first {
         // Only SQLite stores were ever at a version before the baseline.
@@ -121,8 +144,10 @@ fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<
         }
     }
     tx.execute(dialect::PG_SET_SCHEMA_VERSION, &[&name, &i64::try_from(target)?])?;
+    let done = Migrated { from, to: target };
+    let out = then(&mut tx, done)?;
     tx.commit()?;
-    Ok(Migrated { from, to: target })
+    Ok((done, out))
 }
 
 /// The NOCASE keys are `lower()` indexes and names sort as `lower(name)`: that matches SQLite only
@@ -152,6 +177,10 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+
+    fn apply_only(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<Migrated> {
+        apply(client, db, steps, |_, _| Ok(())).map(|(m, ())| m)
+    }
     use crate::store::pg::test_cluster::{Cluster, connect};
     use crate::store::schema::describe::{self, Key, normalise};
 
@@ -182,7 +211,8 @@ mod tests {
 
     /// Tables only a PostgreSQL database has: the version row, and `store_epoch` (a
     /// `PostgresOnly` later step; `store::tests` prove what it does).
-    const POSTGRES_ONLY: &[&str] = &["schema_version", "store_epoch", "pchat_twophase_decisions"];
+    const POSTGRES_ONLY: &[&str] =
+        &["schema_version", "store_epoch", "pchat_twophase_decisions", "pool_database_identities"];
 
     /// What the catalog of `url`'s database says of its tables (but `POSTGRES_ONLY`).
     fn catalog(url: &str) -> BTreeMap<String, PgTable> {
@@ -537,7 +567,7 @@ mod tests {
         let later = [Step::Both("CREATE TABLE half_done (x {int})"), Step::Both("SELECT 1 / 0")];
         let steps = steps(Database::Pool, &later).unwrap();
         let url = cluster.database("fail_new");
-        let err = apply(&mut connect(&url), Database::Pool, &steps).unwrap_err();
+        let err = apply_only(&mut connect(&url), Database::Pool, &steps).unwrap_err();
         assert!(format!("{err:#}").contains("pool schema step 9: db error: ERROR: division by zero"), "{err:#}");
         assert!(catalog(&url).is_empty(), "{:?}", catalog(&url).keys());
         assert_eq!(version(&url), None);
@@ -548,7 +578,7 @@ mod tests {
         let url = cluster.database("fail_old");
         let m = migrate(&mut connect(&url), Database::Pool).unwrap();
         let before = catalog(&url);
-        apply(&mut connect(&url), Database::Pool, &steps).unwrap_err();
+        apply_only(&mut connect(&url), Database::Pool, &steps).unwrap_err();
         assert_eq!(catalog(&url), before);
         assert_eq!(version(&url), Some(("pool".into(), m.to as i64)));
     }
@@ -563,15 +593,15 @@ mod tests {
         let url = cluster.database("later");
         let base = schema::baseline(Database::Central).version;
         let mut c = connect(&url);
-        assert_eq!(apply(&mut c, Database::Central, &steps(Database::Central, &[]).unwrap()).unwrap().to, base);
+        assert_eq!(apply_only(&mut c, Database::Central, &steps(Database::Central, &[]).unwrap()).unwrap().to, base);
         let later = [
             Step::Both("CREATE TABLE later_one (x {int} NOT NULL, name TEXT {nocase})"),
             Step::SqliteOnly("CREATE TABLE sqlite_only (x)"),
             Step::PostgresOnly("CREATE TABLE postgres_only (x int)"),
         ];
         let steps = steps(Database::Central, &later).unwrap();
-        assert_eq!(apply(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base, to: base + 3 });
-        assert_eq!(apply(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base + 3, to: base + 3 });
+        assert_eq!(apply_only(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base, to: base + 3 });
+        assert_eq!(apply_only(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base + 3, to: base + 3 });
         let tables = catalog(&url);
         assert!(tables.contains_key("later_one") && tables.contains_key("postgres_only"));
         assert!(!tables.contains_key("sqlite_only"));
