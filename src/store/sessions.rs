@@ -154,7 +154,9 @@ impl Store {
             store.forget_pools();
         }
         store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
-        store.give_store_id().context("cannot give the store its id")?;
+        // A role that may not write the central database (a reader's) opens the store still: a
+        // Publish, which makes pool databases, gives the id then (`Store::pool_file_owner`).
+        let _ = store.give_store_id();
         Ok(store)
     }
 
