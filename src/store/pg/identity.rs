@@ -237,10 +237,20 @@ pub fn inspect_unrecorded(url: &str, store_id: &str) -> Result<Unrecorded, Strin
     let unreadable = |e: db::DbError| format!("the database {shown} cannot be read ({e})");
     let relations: Vec<String> = db
         .query_map(
-            "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
-               AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
-             ORDER BY 1 LIMIT 6",
+            // Tables, views, sequences; types and functions of their own (a database holding
+            // only those is someone's too): anything outside the system schemas.
+            "SELECT name FROM (
+               SELECT n.nspname || '.' || c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+               UNION ALL
+               SELECT 'type ' || n.nspname || '.' || t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+                WHERE t.typtype IN ('c', 'd', 'e', 'r', 'm') AND t.typrelid = 0
+                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+               UNION ALL
+               SELECT 'function ' || n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+             ) AS owned ORDER BY 1 LIMIT 6",
             (),
             |r| r.get(0),
         )
@@ -360,6 +370,16 @@ mod tests {
         let why = inspect_unrecorded(&full, "s1").err().unwrap();
         assert!(why.contains("is not empty") && why.contains("public.payroll"), "{why}");
         assert_eq!(connect(&full).query_one("SELECT count(*) FROM payroll", &[]).unwrap().get::<_, i64>(0), 1);
+        // Only a type or a function of its own: not empty either (the pool schema's CREATE TABLE
+        // rooms would fail on the type after a Publish made the other copy).
+        let typed = cluster.database("identity_typed");
+        connect(&typed).batch_execute("CREATE TYPE rooms AS ENUM ('x')").unwrap();
+        let why = inspect_unrecorded(&typed, "s1").err().unwrap();
+        assert!(why.contains("type public.rooms"), "{why}");
+        let function = cluster.database("identity_function");
+        connect(&function).batch_execute("CREATE FUNCTION audit() RETURNS int LANGUAGE sql AS 'SELECT 1'").unwrap();
+        let why = inspect_unrecorded(&function, "s1").err().unwrap();
+        assert!(why.contains("function public.audit"), "{why}");
         let utf8 = cluster.database_with("identity_utf8", "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");
         let why = inspect_unrecorded(&utf8, "s1").err().unwrap();
         assert!(why.contains("LC_COLLATE 'C'"), "{why}");
