@@ -289,6 +289,19 @@ impl Store {
             true => (vec![None; spec.sql_instances.len()], self.instance_databases(spec)?),
             false => (self.instance_files(spec)?, Vec::new()),
         };
+        // Should the rest fail, the pool databases made above stay, holding an empty pool schema
+        // naming this store: harmless, and the next publish naming them uses them. Said so.
+        let made: Vec<String> = identities.iter().map(|(url, _)| super::pg::shown_url(url)).collect();
+        let said = |mut e: CmdletError| {
+            if !made.is_empty() {
+                e.message.push_str(&format!(
+                    " (the pool databases {} were made ready for this store and stay so: publishing again uses them)",
+                    made.join(", ")
+                ));
+            }
+            e
+        };
+        (|| -> CmdletResult<()> {
         let marks: Vec<(String, i64, Option<i64>)> = self
             .db()
             .prepare("SELECT fqdn, generation, seq FROM pools")?
@@ -371,6 +384,8 @@ impl Store {
         self.create_default_endpoints(spec)?;
         self.set_meta("topology_published_at", &chrono::Utc::now().to_rfc3339())?;
         Ok(())
+        })()
+        .map_err(said)
     }
 
     /// The identity of each SQL instance's file: the recorded one for an instance that keeps its

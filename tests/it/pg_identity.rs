@@ -287,6 +287,24 @@ fn publish_makes_a_new_pools_databases_and_refuses_what_it_cannot_use() {
     assert_eq!(count(&theirs_a, "SELECT count(*) FROM pool_file"), 1);
     assert!(server.databases_named(&database_name(&missing)).is_empty(), "publish made a database");
 
+    // A publish that fails after making the databases (pc03's default endpoint is a user's SIP
+    // address): the topology is unchanged, the databases hold an empty pool schema naming this
+    // store, and the error says so.
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&topology(&pg.pools, &[(ours, &primary), ("sql05.contoso.com\\rtc", &backup)])).unwrap();
+    doc["Pools"].as_array_mut().unwrap().last_mut().unwrap()["DefaultEndpoint"] = "sip:annb@contoso.com".into();
+    let failed = publish(&pg, "taken.json", &doc.to_string());
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed.stderr.contains("already used") && failed.stderr.contains("publishing again uses them"),
+        "{}",
+        failed.stderr
+    );
+    assert!(failed.stderr.contains(&database_name(&primary)), "{}", failed.stderr);
+    assert_eq!(contents(&pg.central, &central_tables), before, "the failed publish changed the central database");
+    assert_eq!(stamp(&primary).1, store_id(&pg.central));
+    assert_eq!(count(&primary, "SELECT count(*) FROM rooms"), 0);
+
     publish(&pg, "pc03.json", &topology(&pg.pools, &[(ours, &primary), ("sql05.contoso.com\\rtc", &backup)])).ok();
     let store = store_id(&pg.central);
     for url in [&primary, &backup] {
