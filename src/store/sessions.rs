@@ -845,7 +845,6 @@ pub(crate) mod tests {
         &s.list.by_alias(alias).unwrap().db
     }
 
-    /// A new PostgreSQL store (central database only).
     /// A new pool database made for `store` as Publish makes one: the schema and this store's
     /// identity, recorded in its central database.
     fn made_for(store: &Store, cluster: &Cluster, tag: &str) -> String {
@@ -923,6 +922,7 @@ pub(crate) mod tests {
         assert_eq!(identity::recorded(store.db(), &url).unwrap(), None);
     }
 
+    /// A new PostgreSQL store (central database only).
     fn new_store(cluster: &Cluster, tag: &str) -> (String, Store) {
         let url = cluster.database(tag);
         let store = Store::open_postgres(&url).unwrap();

@@ -301,7 +301,19 @@ impl Store {
             }
             e
         };
-        (|| -> CmdletResult<()> {
+        self.write_topology(spec, &old, files, &identities).map_err(said)
+    }
+
+    /// The central rows of the topology `spec` (the checks and the pool databases done), `old`
+    /// its pools before; `files` each SQL instance's file identity (SQLite), `identities` the
+    /// pool databases to record (PostgreSQL).
+    fn write_topology(
+        &self,
+        spec: &TopologySpec,
+        old: &[PoolRow],
+        files: Vec<Option<String>>,
+        identities: &[(String, super::pg::identity::Identity)],
+    ) -> CmdletResult<()> {
         let marks: Vec<(String, i64, Option<i64>)> = self
             .db()
             .prepare("SELECT fqdn, generation, seq FROM pools")?
@@ -326,7 +338,7 @@ impl Store {
             )?;
         }
         if self.is_postgres() {
-            for (connection, identity) in &identities {
+            for (connection, identity) in identities {
                 super::pg::identity::record(c, connection, identity)?;
             }
             super::pg::identity::forget_unnamed(c)?;
@@ -384,8 +396,6 @@ impl Store {
         self.create_default_endpoints(spec)?;
         self.set_meta("topology_published_at", &chrono::Utc::now().to_rfc3339())?;
         Ok(())
-        })()
-        .map_err(said)
     }
 
     /// The identity of each SQL instance's file: the recorded one for an instance that keeps its
