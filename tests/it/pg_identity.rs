@@ -185,6 +185,22 @@ fn a_recreated_pool_database_is_unavailable_with_the_reason() {
         pg.c(r#"new_cs_persistent_chat_room(#{Name: "Nope", PersistentChatPoolFqdn: "pc02.contoso.com", Category: "Projects"})"#);
     assert!(write.code != 0 && write.stderr.contains("belongs to another store"), "{}", write.stderr);
     assert_eq!(count(pc02_primary, "SELECT count(*) FROM rooms WHERE name = 'Nope'"), 0);
+    // The same rows as the source (the same source was copied), so only the identity tells:
+    // copy-store --verify-only of the first copy fails on it.
+    let mut verify = common::pchat();
+    verify.arg("copy-store").arg("--verify-only").arg("--from").arg(pg.source.db()).arg("--to").arg(&pg.central);
+    for (instance, url) in INSTANCES.iter().zip(&pg.pools) {
+        verify.arg(format!("--pool={instance}={url}"));
+    }
+    verify.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
+    let verified = Run::from(verify.output().unwrap());
+    assert_eq!(verified.code, 1, "{}", verified.stdout);
+    assert!(
+        verified.stderr.contains("pool database of sql03.contoso.com\\rtc")
+            && verified.stderr.contains("belongs to another store"),
+        "{}",
+        verified.stderr
+    );
 }
 
 /// A copy made before copy-store stamped identities (no record in the central database; the

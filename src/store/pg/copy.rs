@@ -337,6 +337,9 @@ pub fn verify(source: &Store, targets: &Targets) -> anyhow::Result<Vec<TableSum>
         central.db.query_map("SELECT value FROM meta WHERE key = 'store_id'", (), |r| r.get(0))?.into_iter().next();
     let store_id =
         store_id.ok_or_else(|| anyhow!("the target {} has no store id: it is not a copy-store copy", central.shown))?;
+    for ((instance, _, _), job) in instances.iter().zip(&jobs) {
+        same_identity(job, central, &store_id, instance)?;
+    }
     let urls = Rewrite { urls, store_id };
     source.begin(false).context("cannot open a read transaction on the source store")?;
     let result = (|| {
@@ -596,6 +599,27 @@ fn read_source(
         each(values)?;
     }
     Ok(())
+}
+
+/// A pool target is still the database the copy stamped (`pg::identity::check` against the
+/// central target's record): one re-created and filled by another copy-store of the same source
+/// holds the same rows, and only its identity tells. A copy from before identities (nothing
+/// recorded) passes when its row names the copy's store, as its first open would record it.
+fn same_identity(job: &Job<'_>, central: &Job<'_>, store_id: &str, instance: &str) -> anyhow::Result<()> {
+    let found = super::identity::read(&job.db).with_context(|| format!("cannot read the identity of {}", job.shown))?;
+    let recorded = super::identity::recorded(&central.db, &job.url)?;
+    let why = match recorded {
+        Some(recorded) => super::identity::check(&found, &recorded, Some(store_id), &job.url, instance).err(),
+        None => match found.file.as_ref().and_then(|f| f.owner.as_ref()) {
+            Some(owner) if owner.id == store_id => None,
+            Some(owner) => Some(super::identity::belongs_to(&job.shown, owner)),
+            None => Some(format!("the database {} has no identity naming the copy's store", job.shown)),
+        },
+    };
+    match why {
+        Some(why) => bail!("verification failed for the pool database of {instance}: {why}"),
+        None => Ok(()),
+    }
 }
 
 /// The name of the central target's database (what a pool database's identity row names as its
