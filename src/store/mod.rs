@@ -805,7 +805,12 @@ impl Store {
                 id
             }
         };
-        Ok(pool_files::Owner { id, db: self.path.display().to_string() })
+        // A PostgreSQL store has no path: its central database's name.
+        let db = match self.is_postgres() {
+            true => self.db().query_row("SELECT CAST(current_database() AS text)", (), |r| r.get(0))?,
+            false => self.path.display().to_string(),
+        };
+        Ok(pool_files::Owner { id, db })
     }
 
     pub fn meta(&self, key: &str) -> db::Result<Option<String>> {

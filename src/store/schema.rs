@@ -416,6 +416,13 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
     // on the catalog ("duplicate key … pg_type_typname_nsp_index"); `IF NOT EXISTS` keeps the
     // tables those opens made.
     Step::PostgresOnly(crate::store::pg::twophase::DECISIONS_DDL),
+    // Step 19: which database each pool `Connection` was when pchat made or first recognised
+    // it (`pg::identity`): the random id of its `pool_file` row, its oid and, where the role may
+    // read it, the cluster's system identifier. A database dropped and re-created under the
+    // name, or a server restored from another cluster, does not match. SQLite records a file's
+    // id in `sql_instances.file_id`; kept apart here so that a Publish that keeps a
+    // `Connection` keeps its record, and copy-store's source (SQLite) has no such table.
+    Step::PostgresOnly(crate::store::pg::identity::RECORDS_DDL),
 ];
 
 /// References to a NOCASE key that the store keeps in the key's canonical spelling, as the

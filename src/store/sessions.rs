@@ -165,7 +165,24 @@ impl Store {
             store.forget_pools();
         }
         store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
+        // A role that may not write the central database (a reader's) opens the store still: a
+        // Publish, which makes pool databases, gives the id then (`Store::pool_file_owner`).
+        let _ = store.give_store_id();
         Ok(store)
+    }
+
+    /// The store id its pool databases name (`pg::identity`), given on open when the store has
+    /// none, as SQLite's central step 11 gives it: a pool database made by a Publish that then
+    /// failed still names an id this store keeps. Two processes opening at once: the first
+    /// insert wins, the other's does nothing.
+    fn give_store_id(&self) -> db::Result<()> {
+        if self.store_id()?.is_none() {
+            self.db.execute(
+                "INSERT INTO meta(key, value) VALUES ('store_id', ?1) ON CONFLICT DO NOTHING",
+                [uuid::Uuid::new_v4().simple().to_string()],
+            )?;
+        }
+        Ok(())
     }
 
     #[inline]
@@ -526,8 +543,9 @@ impl Store {
     /// instance (its `Connection`, kept in `sql_instances.file`), opened but never created: a
     /// database that cannot be reached, holds no pool schema or a newer one is unavailable, with
     /// the reason, as a missing or newer SQLite file is. An older pool schema is brought up to
-    /// date (as `pool_files::inspect` does a file). Not yet (step 5): the identity row and the
-    /// owning store of each pool database.
+    /// date (as `pool_files::inspect` does a file). A database that is not the one the central
+    /// database recorded for the instance, or names another store, is unavailable too
+    /// (`recognise_pool_database`).
     pub(super) fn open_pool_sessions(&self) -> anyhow::Result<()> {
         let Backend::Pg(s) = &self.backend else { anyhow::bail!("internal: not PostgreSQL") };
         let (instances, _) = self.instance_rows()?;
@@ -545,7 +563,7 @@ impl Store {
             }
             let node = match s.list.by_url(url) {
                 Some(node) => node,
-                None => match open_pool_session(url) {
+                None => match open_pool_session(url).and_then(|db| self.recognise_pool_database(identity, url, db)) {
                     Ok(db) => {
                         let node = s.list.push(SessionNode {
                             alias: format!("pg{}", s.list.iter().count() + 1),
@@ -559,6 +577,7 @@ impl Store {
                         node
                     }
                     Err(why) => {
+                        let why = self.recorded_hint(identity, url, why);
                         self.unavailable.borrow_mut().insert(key, why);
                         continue;
                     }
@@ -567,6 +586,64 @@ impl Store {
             s.by_instance.borrow_mut().insert(key, node.alias.clone());
         }
         Ok(())
+    }
+
+    /// The session `db` on the pool database at `url` (SQL instance `instance`), if it is the
+    /// database the central database recorded for that connection (`pg::identity::check`), else
+    /// why not.
+    ///
+    /// A store copied by a copy-store from before identities (no record in the central database,
+    /// the `pool_file` row copied from the SQLite source) is recognised at the first open that
+    /// finds the database naming this store: its identity is recorded then, once. Why that is
+    /// safe: nothing is written into the pool database; the central row is inserted with ON
+    /// CONFLICT DO NOTHING and read back, so of processes opening at once the first record wins
+    /// and every other compares with it, as with a record Publish made; and what is recorded is
+    /// a database at the `Connection` this store names that carries this store's id, written
+    /// there only by this store's Publish, Repair or copy-store (an unrelated or re-created empty
+    /// database carries none, another store's another id). Inside a transaction (a read-only
+    /// one refuses writes) nothing is recorded and the database serves on its store id; the
+    /// next open records it.
+    fn recognise_pool_database(&self, instance: &str, url: &str, db: Db) -> Result<Db, String> {
+        use super::pg::identity;
+        let shown = super::pg::shown_url(url);
+        let central_error = |e: db::DbError| format!("the central database cannot be read ({e})");
+        let found = identity::read(&db).map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
+        let store_id = self.store_id().map_err(central_error)?;
+        let recorded = match identity::recorded(&self.db, url).map_err(central_error)? {
+            Some(recorded) => recorded,
+            None => {
+                let owner = found.file.as_ref().and_then(|f| f.owner.as_ref());
+                match owner {
+                    Some(o) if Some(o.id.as_str()) != store_id.as_deref() => {
+                        return Err(identity::belongs_to(&shown, o));
+                    }
+                    Some(_) => {}
+                    None => {
+                        return Err(format!(
+                            "the database {shown} holds a pool schema but no identity naming this store, and the central database recorded none for {instance}: pchat cannot tell it is this store's pool database; name the database pchat made (or copy-store filled) in the topology, or an empty one and publish again"
+                        ));
+                    }
+                }
+                let now = found.identity().ok_or_else(|| format!("the database {shown} has no identity row"))?;
+                if !self.db.is_autocommit() {
+                    return Ok(db);
+                }
+                identity::record_first(&self.db, url, &now).map_err(central_error)?.unwrap_or(now)
+            }
+        };
+        identity::check(&found, &recorded, store_id.as_deref(), url, instance)?;
+        Ok(db)
+    }
+
+    /// `why` a pool database cannot serve, with what the central database recorded of it: a
+    /// database that pchat made is gone or emptied (dropped and re-created, say).
+    fn recorded_hint(&self, instance: &str, url: &str, why: String) -> String {
+        match super::pg::identity::recorded(&self.db, url) {
+            Ok(Some(_)) if why.contains("is not a pool database") => format!(
+                "{why}, though pchat recorded the pool database it made there for {instance} (was it dropped and re-created?); restore that database, or repair the pool from its other copy"
+            ),
+            _ => why,
+        }
     }
 
     /// The alias of an open pool database session (see `Sessions::by_instance`).
@@ -614,6 +691,7 @@ impl Store {
             return Err("internal: a pool database is prepared inside a write transaction only".into());
         }
         let url = self.instance_url(instance)?;
+        let owner = self.pool_file_owner().map_err(|e| format!("cannot read the store's id ({e})"))?;
         let db = empty_database(&url)?;
         let shown = super::pg::shown_url(&url);
         let node = s.list.push(SessionNode {
@@ -627,9 +705,20 @@ impl Store {
         self.unavailable.borrow_mut().remove(&instance.to_ascii_lowercase());
         let session =
             self.copy_session(&node.alias).map_err(|e| format!("the database {shown} cannot be used ({e})"))?;
-        session
-            .migrate_postgres_in_transaction(schema::Database::Pool)
+        // The schema and its identity row commit with the repair, or not at all; the central
+        // record of the identity is written in the central transaction (the same two-phase commit).
+        let (_, id) = session
+            .migrate_postgres_in_transaction(schema::Database::Pool, |client, migrated| {
+                if migrated.from != 0 {
+                    anyhow::bail!("it already holds a pool schema; pchat creates one in an empty database only");
+                }
+                super::pg::identity::stamp(client, &owner)
+            })
             .map_err(|e| format!("cannot make the pool schema in the database {shown} ({e:#})"))?;
+        let (oid, system) = super::pg::identity::place(session)
+            .map_err(|e| format!("cannot read the new pool database's oid ({e})"))?;
+        super::pg::identity::record(self.db(), &url, &super::pg::identity::Identity { id, oid, system })
+            .map_err(|e| format!("cannot record the identity of the database {shown} ({e})"))?;
         Ok(node.alias.clone())
     }
 }
@@ -761,8 +850,8 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
 pub(crate) mod tests {
     use super::*;
     use crate::store::db::ErrorKind;
-    use crate::store::pg::copy;
     use crate::store::pg::test_cluster::{Cluster, connect};
+    use crate::store::pg::{copy, identity};
     use crate::store::room::RoomQuery;
     use crate::store::route::{Target, route_across};
     use crate::store::schema::Database;
@@ -875,6 +964,83 @@ pub(crate) mod tests {
     fn session<'s>(store: &'s Store, alias: &str) -> &'s Db {
         let Backend::Pg(s) = &store.backend else { panic!("not PostgreSQL") };
         &s.list.by_alias(alias).unwrap().db
+    }
+
+    /// A new pool database made for `store` as Publish makes one: the schema and this store's
+    /// identity, recorded in its central database.
+    fn made_for(store: &Store, cluster: &Cluster, tag: &str) -> String {
+        let url = cluster.database(tag);
+        let owner = store.pool_file_owner().unwrap();
+        let made = identity::create_pool_schema(&Db::open_postgres(&url).unwrap(), &owner).unwrap();
+        identity::record(store.db(), &url, &made).unwrap();
+        url
+    }
+
+    /// A pool database serves only while it is the one recorded for its connection: dropped and
+    /// re-created (empty, made by another store, made again by this one), it is unavailable
+    /// with the reason, and serves again once the recorded one is back. A pool database of an
+    /// older copy (this store's id in its row, nothing recorded) is recognised and recorded at
+    /// its first open.
+    #[test]
+    fn pool_databases_are_recognised_by_their_identity() {
+        let Some(cluster) = Cluster::shared("pool_databases_are_recognised_by_their_identity") else { return };
+        let (central_url, store) = new_store(cluster, "ident_central");
+        let (_, other) = new_store(cluster, "ident_other");
+        let url = made_for(&store, cluster, "ident_pool");
+        let instance = "sqlü.contoso.com\\rëd";
+        store.db().execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", [instance, &url]).unwrap();
+        store.attach_pool_databases().unwrap();
+        assert!(store.pool_schema(instance).is_some(), "{:?}", store.unavailable_reason(instance));
+        let recorded = identity::recorded(store.db(), &url).unwrap().unwrap();
+
+        let name = url.rsplit('/').next().unwrap().to_string();
+        let server = url.rsplit_once('/').unwrap().0.to_string() + "/postgres";
+        let recreate = || {
+            let mut c = connect(&server);
+            c.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)")).unwrap();
+            c.batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")).unwrap();
+        };
+        let reopened = |says: &str| {
+            let store = Store::open_postgres(&central_url).unwrap();
+            store.attach_pool_databases().unwrap();
+            assert_eq!(store.pool_schema(instance), None, "{says}");
+            let why = store.unavailable_reason(instance).unwrap();
+            assert!(why.contains(says), "{why}");
+            why
+        };
+        recreate();
+        let why = reopened("is not a pool database");
+        assert!(why.contains("recorded") && why.contains(instance), "{why}");
+        // Filled by another store: its id named.
+        let theirs =
+            identity::create_pool_schema(&Db::open_postgres(&url).unwrap(), &other.pool_file_owner().unwrap()).unwrap();
+        let why = reopened("belongs to another store");
+        assert!(why.contains(&other.store_id().unwrap().unwrap()), "{why}");
+        assert_ne!(theirs.id, recorded.id);
+        // Made again by this store (a new id, a new oid): still not the recorded one.
+        recreate();
+        identity::create_pool_schema(&Db::open_postgres(&url).unwrap(), &store.pool_file_owner().unwrap()).unwrap();
+        reopened("differs from the recorded");
+        // The same id in a re-created database (restored from a dump): the oid tells.
+        connect(&url).execute("UPDATE pool_file SET id = $1", &[&recorded.id]).unwrap();
+        reopened("dropped and re-created");
+        assert_eq!(identity::recorded(store.db(), &url).unwrap(), Some(recorded.clone()), "no open re-records");
+
+        // An older copy: the row names this store, nothing is recorded: recorded at first open.
+        store.db().execute("DELETE FROM pool_database_identities", ()).unwrap();
+        let fresh = Store::open_postgres(&central_url).unwrap();
+        fresh.attach_pool_databases().unwrap();
+        assert!(fresh.pool_schema(instance).is_some(), "{:?}", fresh.unavailable_reason(instance));
+        let now = identity::recorded(store.db(), &url).unwrap().unwrap();
+        assert_eq!(now.id, recorded.id);
+        assert_ne!(now.oid, recorded.oid);
+        // … but not one whose row names another store, nor one with no row.
+        connect(&url).execute("UPDATE pool_file SET store = 'elsewhere'", &[]).unwrap();
+        store.db().execute("DELETE FROM pool_database_identities", ()).unwrap();
+        reopened("belongs to another store");
+        connect(&url).execute("DELETE FROM pool_file", &[]).unwrap();
+        reopened("no identity naming this store");
+        assert_eq!(identity::recorded(store.db(), &url).unwrap(), None);
     }
 
     /// A new PostgreSQL store (central database only).
@@ -995,7 +1161,7 @@ pub(crate) mod tests {
     fn pool_databases_are_opened_never_created() {
         let Some(cluster) = Cluster::shared("pool_databases_are_opened_never_created") else { return };
         let (central_url, store) = new_store(cluster, "open_central");
-        let good = migrated(cluster, "open_good", Database::Pool);
+        let good = made_for(&store, cluster, "open_good");
         let empty = cluster.database("open_empty");
         let newer = migrated(cluster, "open_newer", Database::Pool);
         connect(&newer).execute("UPDATE schema_version SET version = version + 1", &[]).unwrap();
@@ -1040,7 +1206,9 @@ pub(crate) mod tests {
         assert_eq!(version as usize, schema::sqlite_steps(Database::Pool).len() + 1);
 
         // Each call tries an unavailable database again: made a pool database, it serves.
-        Db::open_postgres(&empty).unwrap().migrate_postgres(Database::Pool).unwrap();
+        let owner = store.pool_file_owner().unwrap();
+        let made = identity::create_pool_schema(&Db::open_postgres(&empty).unwrap(), &owner).unwrap();
+        identity::record(store.db(), &empty, &made).unwrap();
         store.attach_pool_databases().unwrap();
         assert!(store.pool_schema("sqlempty").is_some());
         // An instance whose connection changes gets the new database's session.
@@ -1062,8 +1230,7 @@ pub(crate) mod tests {
             return;
         };
         let (_, store) = new_store(cluster, "route_central");
-        let (one, two) =
-            (migrated(cluster, "route_one", Database::Pool), migrated(cluster, "route_two", Database::Pool));
+        let (one, two) = (made_for(&store, cluster, "route_one"), made_for(&store, cluster, "route_two"));
         for (identity, url) in [("sql01", &one), ("sql02", &two)] {
             store.db().execute("INSERT INTO sql_instances(identity, file) VALUES (?1, ?2)", [identity, url]).unwrap();
             connect(url)

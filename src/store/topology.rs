@@ -234,12 +234,6 @@ impl Store {
     /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;
     /// a pool that still owns chat data may neither disappear nor move to another database.
     pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<()> {
-        if self.is_postgres() {
-            // It creates pool databases and writes to them: step 4 (2PC) and 5 (identity rows).
-            return Err(CmdletError::invalid_operation(
-                "publishing a topology to a PostgreSQL store is not supported yet; nothing was changed",
-            ));
-        }
         let old = self.pools()?;
         for pool in old.iter().filter(|p| p.is_pchat) {
             let Some(db) = &pool.database else { continue };
@@ -291,7 +285,35 @@ impl Store {
                 )));
             }
         }
-        let files = self.instance_files(spec)?;
+        let (files, identities) = match self.is_postgres() {
+            true => (vec![None; spec.sql_instances.len()], self.instance_databases(spec)?),
+            false => (self.instance_files(spec)?, Vec::new()),
+        };
+        // Should the rest fail, the pool databases made above stay, holding an empty pool schema
+        // naming this store: harmless, and the next publish naming them uses them. Said so.
+        let made: Vec<String> = identities.iter().map(|(url, _)| super::pg::shown_url(url)).collect();
+        let said = |mut e: CmdletError| {
+            if !made.is_empty() {
+                e.message.push_str(&format!(
+                    " (the pool databases {} were made ready for this store and stay so: publishing again uses them)",
+                    made.join(", ")
+                ));
+            }
+            e
+        };
+        self.write_topology(spec, &old, files, &identities).map_err(said)
+    }
+
+    /// The central rows of the topology `spec` (the checks and the pool databases done), `old`
+    /// its pools before; `files` each SQL instance's file identity (SQLite), `identities` the
+    /// pool databases to record (PostgreSQL).
+    fn write_topology(
+        &self,
+        spec: &TopologySpec,
+        old: &[PoolRow],
+        files: Vec<Option<String>>,
+        identities: &[(String, super::pg::identity::Identity)],
+    ) -> CmdletResult<()> {
         let marks: Vec<(String, i64, Option<i64>)> = self
             .db()
             .prepare("SELECT fqdn, generation, seq FROM pools")?
@@ -314,6 +336,12 @@ impl Store {
                 "INSERT INTO sql_instances(identity, file, file_id) VALUES (?1, ?2, ?3)",
                 params![s.identity, s.file, id],
             )?;
+        }
+        if self.is_postgres() {
+            for (connection, identity) in identities {
+                super::pg::identity::record(c, connection, identity)?;
+            }
+            super::pg::identity::forget_unnamed(c)?;
         }
         for (i, p) in spec.pools.iter().enumerate() {
             let before = old.iter().find(|o| o.fqdn.eq_ignore_ascii_case(&p.fqdn));
@@ -437,6 +465,57 @@ impl Store {
             ids[at] = Some(id);
         }
         Ok(ids)
+    }
+
+    /// On PostgreSQL, each SQL instance's database (`Connection`) that the central database has
+    /// no identity recorded for: an empty one gets the pool schema and this store's identity
+    /// (`pg::identity::create_pool_schema`), a pool database this store made is used as it is,
+    /// anything else is refused. Every database is looked at before any is changed, so a refused
+    /// publish changes nothing. pchat does not create databases (the role may lack CREATEDB, and
+    /// where a server keeps them is the DBA's choice): a missing one is refused with the CREATE
+    /// DATABASE statement to run. A recorded `Connection` is kept as it is (checked when opened).
+    /// The identities to record, by connection string. Should the publish fail after this, a
+    /// database made here holds an empty pool schema naming this store: the next publish that
+    /// names it uses it (`Unrecorded::Ours`).
+    fn instance_databases(&self, spec: &TopologySpec) -> CmdletResult<Vec<(String, super::pg::identity::Identity)>> {
+        use super::pg::identity::{self, Unrecorded};
+        let owner = self.pool_file_owner()?;
+        let mut out = Vec::new();
+        let mut to_create = Vec::new();
+        for s in &spec.sql_instances {
+            if identity::recorded(self.db(), &s.file)?.is_some() {
+                continue;
+            }
+            let refused = |why: String| {
+                CmdletError::invalid_operation(format!("SQL instance {}: {why}; nothing was changed", s.identity))
+                    .with_target(&s.identity)
+            };
+            match identity::inspect_unrecorded(&s.file, &owner.id).map_err(refused)? {
+                Unrecorded::Ours(found) => out.push((s.file.clone(), found)),
+                Unrecorded::Empty(db) => to_create.push((s, db)),
+            }
+        }
+        let mut made: Vec<String> = Vec::new();
+        for (s, db) in to_create {
+            let identity = identity::create_pool_schema(&db, &owner).map_err(|e| {
+                let left = match made.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " (the pool schema was made in {}, naming this store: publishing again uses it)",
+                        made.join(", ")
+                    ),
+                };
+                CmdletError::invalid_operation(format!(
+                    "SQL instance {}: cannot make the pool schema in {}: {e:#}; the topology was not changed{left}",
+                    s.identity,
+                    super::pg::shown_url(&s.file)
+                ))
+                .with_target(&s.identity)
+            })?;
+            made.push(super::pg::shown_url(&s.file));
+            out.push((s.file.clone(), identity));
+        }
+        Ok(out)
     }
 
     fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {

@@ -27,6 +27,8 @@ mod interrupts;
 #[cfg(unix)]
 mod pg_failover;
 #[cfg(unix)]
+mod pg_identity;
+#[cfg(unix)]
 mod postgres;
 mod powershell;
 

@@ -35,7 +35,7 @@ fn load_users(n: usize) -> String {
 
 /// The demo store (`pchat --demo`) plus the load users, a category `Load` allowing them and its
 /// room `LoadRoom` in pc01 (made once, then copied).
-fn source() -> Store {
+pub(crate) fn source() -> Store {
     static TEMPLATE: OnceLock<Store> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
@@ -64,7 +64,7 @@ pub(crate) struct Pg {
     cwd: tempfile::TempDir,
 }
 
-fn on_postgres(server: &Server, tag: &str) -> Pg {
+pub(crate) fn on_postgres(server: &Server, tag: &str) -> Pg {
     let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
     on_postgres_at(server, tag, pools)
 }
@@ -128,7 +128,7 @@ pub(crate) fn count(url: &str, sql: &str) -> i64 {
 }
 
 /// What a database holds, table by table, as one text (rows in a fixed order).
-fn contents(url: &str, tables: &[&str]) -> String {
+pub(crate) fn contents(url: &str, tables: &[&str]) -> String {
     let mut client = connect(url);
     tables
         .iter()

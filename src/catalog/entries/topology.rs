@@ -151,7 +151,7 @@ pub const PUBLISH_CS_TOPOLOGY: Cmdlet = Cmdlet {
         param(
             "FileName",
             Ty::Path,
-            "Path of the topology JSON document. Publishing is idempotent; a topology that would orphan existing categories or rooms is refused (InvalidOperation), and so is one that drops or moves a copy of a pool holding changes no other copy holds (the backup serving a failed-over pool, or a copy ahead of the other).",
+            "Path of the topology JSON document. Publishing is idempotent; a topology that would orphan existing categories or rooms is refused (InvalidOperation), and so is one that drops or moves a copy of a pool holding changes no other copy holds (the backup serving a failed-over pool, or a copy ahead of the other). On a PostgreSQL store each SQL instance names its pool database with Connection (postgres://…) instead of File: a database not used before must exist and be empty (pchat makes the pool schema there and stamps it as this store's; it creates no database), and one that is missing, holds anything else or is another store's is refused, changing nothing.",
         )
         .mandatory()
         .pos(0),

@@ -126,6 +126,20 @@ impl Db {
         }
     }
 
+    /// `migrate_postgres`, then `then` in the migration's own transaction before it commits
+    /// (see `pg::migrate::migrate_then`): a pool database's schema and its identity row commit
+    /// together.
+    pub fn migrate_postgres_then<T>(
+        &self,
+        db: crate::store::schema::Database,
+        then: impl FnOnce(&mut crate::store::pg::migrate::Tx<'_>, crate::store::pg::migrate::Migrated) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(crate::store::pg::migrate::Migrated, T)> {
+        match self {
+            Db::Sqlite(_) => anyhow::bail!("internal: a SQLite database is migrated by its own steps"),
+            Db::Pg(c) => c.migrate_then(db, then),
+        }
+    }
+
     pub fn interrupt_handle(&self) -> InterruptHandle {
         match self {
             Db::Sqlite(c) => InterruptHandle::Sqlite(sqlite::SqliteInterrupt(c.get_interrupt_handle())),
@@ -168,13 +182,14 @@ impl Db {
     /// Bring this session's database to this program's `db` schema inside its open transaction
     /// (`pg::migrate::migrate_within`): the schema commits, or not, with the transaction's other
     /// work. PostgreSQL only.
-    pub fn migrate_postgres_in_transaction(
+    pub fn migrate_postgres_in_transaction<T>(
         &self,
         db: crate::store::schema::Database,
-    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        then: impl FnOnce(&mut postgres::Client, crate::store::pg::migrate::Migrated) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(crate::store::pg::migrate::Migrated, T)> {
         match self {
             Db::Sqlite(_) => anyhow::bail!("internal: a PostgreSQL migration on a SQLite database"),
-            Db::Pg(c) => c.migrate_in_transaction(db),
+            Db::Pg(c) => c.migrate_in_transaction(db, then),
         }
     }
 

@@ -224,14 +224,15 @@ impl PgDb {
     }
 
     /// See `Db::migrate_postgres_in_transaction`: inside this session's open transaction only.
-    pub(super) fn migrate_in_transaction(
+    pub(super) fn migrate_in_transaction<T>(
         &self,
         db: crate::store::schema::Database,
-    ) -> anyhow::Result<crate::store::pg::migrate::Migrated> {
+        then: impl FnOnce(&mut postgres::Client, crate::store::pg::migrate::Migrated) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(crate::store::pg::migrate::Migrated, T)> {
         if !self.tx.borrow().open {
             anyhow::bail!("internal: a migration within a transaction needs one open");
         }
-        let result = crate::store::pg::migrate::migrate_within(&mut self.client.borrow_mut(), db);
+        let result = crate::store::pg::migrate::migrate_within(&mut self.client.borrow_mut(), db, then);
         if result.is_err() {
             self.tx.borrow_mut().failed = true;
         }
@@ -472,6 +473,18 @@ impl PgDb {
             anyhow::bail!("a migration cannot run inside a transaction");
         }
         crate::store::pg::migrate::migrate(&mut self.client.borrow_mut(), db)
+    }
+
+    /// `migrate`, then `then` in the migration's transaction (`pg::migrate::migrate_then`).
+    pub(super) fn migrate_then<T>(
+        &self,
+        db: crate::store::schema::Database,
+        then: impl FnOnce(&mut crate::store::pg::migrate::Tx<'_>, crate::store::pg::migrate::Migrated) -> anyhow::Result<T>,
+    ) -> anyhow::Result<(crate::store::pg::migrate::Migrated, T)> {
+        if self.tx.borrow().open {
+            anyhow::bail!("a migration cannot run inside a transaction");
+        }
+        crate::store::pg::migrate::migrate_then(&mut self.client.borrow_mut(), db, then)
     }
 
     pub(super) fn interrupt_handle(&self) -> PgInterrupt {

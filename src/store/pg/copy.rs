@@ -61,7 +61,19 @@ const BATCH_ROWS: usize = 256;
 const MAX_PARAMS: usize = 60_000;
 
 /// Tables of a migrated database that belong to the database, not to the store's data.
-const NOT_DATA: [&str; 3] = ["schema_version", "store_epoch", "pchat_twophase_decisions"];
+/// `pool_file` and `pool_database_identities` hold which database is which (`pg::identity`):
+/// the copy gets identities of its own, stamped into each pool database and recorded centrally
+/// (`stamp_pools`), never the SQLite source's.
+const NOT_DATA: [&str; 5] =
+    ["schema_version", "store_epoch", "pchat_twophase_decisions", "pool_file", "pool_database_identities"];
+
+/// What the copy changes in the rows it copies: each SQL instance names its target database
+/// (by identity, lower case → connection string), and the store id is the copy's own (a copy is
+/// another store: two copies of one source must not take each other's pool databases).
+struct Rewrite {
+    urls: HashMap<String, String>,
+    store_id: String,
+}
 
 /// A table of the target: its columns in order, and which of them are identity columns.
 struct Table {
@@ -139,6 +151,7 @@ enum Source<'a> {
 
 /// One target: the database, what it is, and the source it is filled from.
 struct Job<'a> {
+    url: String,
     shown: String,
     db: Db,
     source: Source<'a>,
@@ -249,9 +262,14 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
     }
     let urls: HashMap<String, String> =
         instances.iter().map(|(identity, url, _)| (identity.to_ascii_lowercase(), url.clone())).collect();
+    let urls = Rewrite { urls, store_id: uuid::Uuid::new_v4().simple().to_string() };
+    let central_name = central_name(&targets.central)?;
 
     source.begin(false).context("cannot open a read transaction on the source store")?;
     let result = (|| {
+        if source.store_id()?.is_none() {
+            bail!("the source store has no store id (use it once with this pchat first); nothing was copied");
+        }
         touch_sources(source, &jobs)?;
         for job in &jobs {
             uncopied_source_tables(source, job)?;
@@ -279,6 +297,7 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
                 set_identities(job, table)?;
             }
         }
+        stamp_pools(&jobs, &urls.store_id, &central_name)?;
         set_row_ids(&jobs)?;
         // Pool databases first, the central one last (see the module's notes).
         for job in &jobs {
@@ -312,6 +331,16 @@ pub fn verify(source: &Store, targets: &Targets) -> anyhow::Result<Vec<TableSum>
     jobs.push(open_target(&targets.central, Source::Central)?);
     let urls: HashMap<String, String> =
         instances.iter().map(|(identity, url, _)| (identity.to_ascii_lowercase(), url.clone())).collect();
+    // The copy's store id is its own (see `Rewrite`): the source's rows compare with it.
+    let central = jobs.last().ok_or_else(|| anyhow!("internal: no central target"))?;
+    let store_id: Option<String> =
+        central.db.query_map("SELECT value FROM meta WHERE key = 'store_id'", (), |r| r.get(0))?.into_iter().next();
+    let store_id =
+        store_id.ok_or_else(|| anyhow!("the target {} has no store id: it is not a copy-store copy", central.shown))?;
+    for ((instance, _, _), job) in instances.iter().zip(&jobs) {
+        same_identity(job, central, &store_id, instance)?;
+    }
+    let urls = Rewrite { urls, store_id };
     source.begin(false).context("cannot open a read transaction on the source store")?;
     let result = (|| {
         let mut sums = Vec::new();
@@ -381,7 +410,7 @@ fn refuse_existing_non_empty(url: &str, source: Source<'_>) -> anyhow::Result<()
     let db = Db::open_postgres(url).with_context(|| format!("cannot open the target {shown}"))?;
     let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
     if versioned {
-        refuse_non_empty(&Job { shown, tables: tables(&db)?, db, source })?;
+        refuse_non_empty(&Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })?;
     }
     Ok(())
 }
@@ -391,7 +420,7 @@ fn prepare_target<'a>(url: &str, kind: Database, source: Source<'a>) -> anyhow::
     let shown = shown_url(url);
     let db = open_or_create(url)?;
     db.migrate_postgres(kind).with_context(|| format!("cannot migrate the target {shown}"))?;
-    let job = Job { shown, tables: tables(&db)?, db, source };
+    let job = Job { url: url.to_string(), shown, tables: tables(&db)?, db, source };
     refuse_non_empty(&job)?;
     Ok(job)
 }
@@ -400,7 +429,7 @@ fn prepare_target<'a>(url: &str, kind: Database, source: Source<'a>) -> anyhow::
 fn open_target<'a>(url: &str, source: Source<'a>) -> anyhow::Result<Job<'a>> {
     let shown = shown_url(url);
     let db = Db::open_postgres(url).with_context(|| format!("cannot open the target {shown}"))?;
-    Ok(Job { shown, tables: tables(&db)?, db, source })
+    Ok(Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })
 }
 
 /// The database at `url`, created on its server when it does not exist.
@@ -519,7 +548,7 @@ fn uncopied_source_tables(source: &Store, job: &Job<'_>) -> anyhow::Result<()> {
         .query_map((), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for name in names {
-        if !job.tables.iter().any(|t| t.name == name) {
+        if !job.tables.iter().any(|t| t.name == name) && !NOT_DATA.contains(&name.as_str()) {
             bail!(
                 "the source table {name} has no counterpart in the target {} (this version cannot copy it); nothing was copied",
                 job.shown
@@ -536,7 +565,7 @@ fn read_source(
     source: &Store,
     from: Source<'_>,
     table: &Table,
-    urls: &HashMap<String, String>,
+    urls: &Rewrite,
     mut each: impl FnMut(Vec<Value>) -> anyhow::Result<()>,
 ) -> anyhow::Result<()> {
     let list = table.columns.join(", ");
@@ -548,6 +577,10 @@ fn read_source(
     let rewrite = matches!(from, Source::Central) && table.name == "sql_instances";
     let col = |name: &str| table.columns.iter().position(|c| c == name);
     let (identity, file, file_id) = (col("identity"), col("file"), col("file_id"));
+    let store_key = match (from, table.name.as_str()) {
+        (Source::Central, "meta") => Some((col("key"), col("value"))),
+        _ => None,
+    };
     if rewrite && (identity.is_none() || file.is_none()) {
         bail!("internal: sql_instances has no identity or file column");
     }
@@ -558,19 +591,78 @@ fn read_source(
         let mut values = (0..table.columns.len()).map(|i| row.get::<Value>(i)).collect::<Result<Vec<_>, _>>()?;
         if rewrite && let (Some(i), Some(f)) = (identity, file) {
             let Value::Text(name) = &values[i] else { bail!("an SQL instance's identity is not text") };
-            let url = urls.get(&name.to_ascii_lowercase()).ok_or_else(|| anyhow!("no target for {name}"))?;
+            let url = urls.urls.get(&name.to_ascii_lowercase()).ok_or_else(|| anyhow!("no target for {name}"))?;
             values[f] = Value::Text(url.clone());
             if let Some(fid) = file_id {
                 values[fid] = Value::Null;
             }
+        }
+        if let Some((Some(k), Some(v))) = store_key
+            && matches!(&values[k], Value::Text(key) if key == "store_id")
+        {
+            values[v] = Value::Text(urls.store_id.clone());
         }
         each(values)?;
     }
     Ok(())
 }
 
+/// A pool target is still the database the copy stamped (`pg::identity::check` against the
+/// central target's record): one re-created and filled by another copy-store of the same source
+/// holds the same rows, and only its identity tells. A copy from before identities (nothing
+/// recorded) passes when its row names the copy's store, as its first open would record it.
+fn same_identity(job: &Job<'_>, central: &Job<'_>, store_id: &str, instance: &str) -> anyhow::Result<()> {
+    let found = super::identity::read(&job.db).with_context(|| format!("cannot read the identity of {}", job.shown))?;
+    let recorded = super::identity::recorded(&central.db, &job.url)?;
+    let why = match recorded {
+        Some(recorded) => super::identity::check(&found, &recorded, Some(store_id), &job.url, instance).err(),
+        None => match found.file.as_ref().and_then(|f| f.owner.as_ref()) {
+            Some(owner) if owner.id == store_id => None,
+            Some(owner) => Some(super::identity::belongs_to(&job.shown, owner)),
+            None => Some(format!("the database {} has no identity naming the copy's store", job.shown)),
+        },
+    };
+    match why {
+        Some(why) => bail!("verification failed for the pool database of {instance}: {why}"),
+        None => Ok(()),
+    }
+}
+
+/// The name of the central target's database (what a pool database's identity row names as its
+/// store's central database, for messages).
+fn central_name(url: &str) -> anyhow::Result<String> {
+    let config: postgres::Config =
+        url.parse().with_context(|| format!("{} is not a connection string", shown_url(url)))?;
+    Ok(config.get_dbname().unwrap_or_default().to_string())
+}
+
+/// Each pool target stamped with an identity of its own naming the copy's store (in its copy
+/// transaction), and those identities recorded in the central target's (`pg::identity`): the
+/// copy opens with every pool database recognised, and a database another copy-store fills is
+/// not taken for this one's.
+fn stamp_pools(jobs: &[Job<'_>], store_id: &str, central_name: &str) -> anyhow::Result<()> {
+    let mut stamped = Vec::new();
+    for job in jobs.iter().filter(|j| matches!(j.source, Source::Pool(_))) {
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        job.db
+            .execute(super::identity::STAMP, crate::store::db::params![id, store_id, central_name])
+            .with_context(|| format!("cannot stamp the identity of {}", job.shown))?;
+        let (oid, system) = super::identity::place(&job.db)?;
+        stamped.push((job.url.as_str(), super::identity::Identity { id, oid, system }));
+    }
+    let central = jobs
+        .iter()
+        .find(|j| matches!(j.source, Source::Central))
+        .ok_or_else(|| anyhow!("internal: no central target"))?;
+    for (url, identity) in stamped {
+        super::identity::record(&central.db, url, &identity)
+            .with_context(|| format!("cannot record the pool databases' identities in {}", central.shown))?;
+    }
+    Ok(())
+}
+
 /// Stream `table` from the source into the target in batches; the checksum of what was written.
-fn copy_table(source: &Store, job: &Job<'_>, table: &Table, urls: &HashMap<String, String>) -> anyhow::Result<Sum> {
+fn copy_table(source: &Store, job: &Job<'_>, table: &Table, urls: &Rewrite) -> anyhow::Result<Sum> {
     let width = table.columns.len();
     let batch = BATCH_ROWS.min(MAX_PARAMS / width.max(1)).max(1);
     let insert = |rows: usize| {
@@ -607,7 +699,7 @@ fn copy_table(source: &Store, job: &Job<'_>, table: &Table, urls: &HashMap<Strin
 
 /// Stream `table` from the source into the target through `COPY … FROM STDIN`; the checksum of
 /// what was written.
-fn stream_table(source: &Store, job: &Job<'_>, table: &Table, urls: &HashMap<String, String>) -> anyhow::Result<Sum> {
+fn stream_table(source: &Store, job: &Job<'_>, table: &Table, urls: &Rewrite) -> anyhow::Result<Sum> {
     let sql = format!("COPY {} ({}) FROM STDIN", table.name, table.columns.join(", "));
     let mut sum = Sum::default();
     let mut line = Vec::with_capacity(256);

@@ -49,7 +49,22 @@ fn schema_name(db: Database) -> &'static str {
 /// version, one holding the other schema or something else, and one whose locale would make
 /// case-insensitive keys differ from SQLite's NOCASE.
 pub fn migrate(client: &mut Client, db: Database) -> anyhow::Result<Migrated> {
-    apply(client, db, &steps(db, schema::later(db))?)
+    apply(client, db, &steps(db, schema::later(db))?, |_, _| Ok(())).map(|(m, ())| m)
+}
+
+/// The migration's transaction, as [`migrate_then`] hands it over.
+pub type Tx<'a> = postgres::Transaction<'a>;
+
+/// [`migrate`], then `then` in the migration's transaction before it commits (with what the
+/// migration did): its writes commit with the schema or not at all, and an error from it undoes
+/// the migration too. What creates a pool database's schema stamps its identity this way
+/// (`pg::identity::create_pool_schema`).
+pub fn migrate_then<T>(
+    client: &mut Client,
+    db: Database,
+    then: impl FnOnce(&mut Tx<'_>, Migrated) -> anyhow::Result<T>,
+) -> anyhow::Result<(Migrated, T)> {
+    apply(client, db, &steps(db, schema::later(db))?, then)
 }
 
 /// The baseline, then `later` from the version after it.
@@ -66,21 +81,33 @@ fn steps(db: Database, later: &[Step]) -> anyhow::Result<Vec<PgStep>> {
 /// empty database as part of its two-phase commit, `Store::prepare_empty_pool_database`):
 /// nothing is committed here. The advisory lock is the transaction's, so it holds until the
 /// transaction ends (PREPARE TRANSACTION keeps transaction-level advisory locks).
-pub fn migrate_within(client: &mut Client, db: Database) -> anyhow::Result<Migrated> {
+pub fn migrate_within<T>(
+    client: &mut Client,
+    db: Database,
+    then: impl FnOnce(&mut Client, Migrated) -> anyhow::Result<T>,
+) -> anyhow::Result<(Migrated, T)> {
     let steps = steps(db, schema::later(db))?;
     let (from, to) = apply_in(client, db, &steps)?;
-    Ok(Migrated { from, to })
+    let done = Migrated { from, to };
+    Ok((done, then(client, done)?))
 }
 
-fn apply(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<Migrated> {
+fn apply<T>(
+    client: &mut Client,
+    db: Database,
+    steps: &[PgStep],
+    then: impl FnOnce(&mut Tx<'_>, Migrated) -> anyhow::Result<T>,
+) -> anyhow::Result<(Migrated, T)> {
     // READ COMMITTED whatever the server's default: each statement after the lock must see what
     // the migration that held it committed (a REPEATABLE READ snapshot would predate it).
     let mut tx = client.build_transaction().isolation_level(IsolationLevel::ReadCommitted).start()?;
     let (from, to) = apply_in(&mut tx, db, steps)?;
-    if from != to {
-        tx.commit()?;
-    }
-    Ok(Migrated { from, to })
+    let done = Migrated { from, to };
+    let out = then(&mut tx, done)?;
+    // Nothing to commit when the schema was current and `then` wrote nothing; committing ends
+    // the transaction (and its advisory lock) either way.
+    tx.commit()?;
+    Ok((done, out))
 }
 
 /// The steps from the database's version on, in the transaction `tx` has open; (from, to).
@@ -170,6 +197,10 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+
+    fn apply_only(client: &mut Client, db: Database, steps: &[PgStep]) -> anyhow::Result<Migrated> {
+        apply(client, db, steps, |_, _| Ok(())).map(|(m, ())| m)
+    }
     use crate::store::pg::test_cluster::{Cluster, connect};
     use crate::store::schema::describe::{self, Key, normalise};
 
@@ -200,7 +231,8 @@ mod tests {
 
     /// Tables only a PostgreSQL database has: the version row, and `store_epoch` (a
     /// `PostgresOnly` later step; `store::tests` prove what it does).
-    const POSTGRES_ONLY: &[&str] = &["schema_version", "store_epoch", "pchat_twophase_decisions"];
+    const POSTGRES_ONLY: &[&str] =
+        &["schema_version", "store_epoch", "pchat_twophase_decisions", "pool_database_identities"];
 
     /// What the catalog of `url`'s database says of its tables (but `POSTGRES_ONLY`).
     fn catalog(url: &str) -> BTreeMap<String, PgTable> {
@@ -555,7 +587,7 @@ mod tests {
         let later = [Step::Both("CREATE TABLE half_done (x {int})"), Step::Both("SELECT 1 / 0")];
         let steps = steps(Database::Pool, &later).unwrap();
         let url = cluster.database("fail_new");
-        let err = apply(&mut connect(&url), Database::Pool, &steps).unwrap_err();
+        let err = apply_only(&mut connect(&url), Database::Pool, &steps).unwrap_err();
         assert!(format!("{err:#}").contains("pool schema step 9: db error: ERROR: division by zero"), "{err:#}");
         assert!(catalog(&url).is_empty(), "{:?}", catalog(&url).keys());
         assert_eq!(version(&url), None);
@@ -566,7 +598,7 @@ mod tests {
         let url = cluster.database("fail_old");
         let m = migrate(&mut connect(&url), Database::Pool).unwrap();
         let before = catalog(&url);
-        apply(&mut connect(&url), Database::Pool, &steps).unwrap_err();
+        apply_only(&mut connect(&url), Database::Pool, &steps).unwrap_err();
         assert_eq!(catalog(&url), before);
         assert_eq!(version(&url), Some(("pool".into(), m.to as i64)));
     }
@@ -581,15 +613,15 @@ mod tests {
         let url = cluster.database("later");
         let base = schema::baseline(Database::Central).version;
         let mut c = connect(&url);
-        assert_eq!(apply(&mut c, Database::Central, &steps(Database::Central, &[]).unwrap()).unwrap().to, base);
+        assert_eq!(apply_only(&mut c, Database::Central, &steps(Database::Central, &[]).unwrap()).unwrap().to, base);
         let later = [
             Step::Both("CREATE TABLE later_one (x {int} NOT NULL, name TEXT {nocase})"),
             Step::SqliteOnly("CREATE TABLE sqlite_only (x)"),
             Step::PostgresOnly("CREATE TABLE postgres_only (x int)"),
         ];
         let steps = steps(Database::Central, &later).unwrap();
-        assert_eq!(apply(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base, to: base + 3 });
-        assert_eq!(apply(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base + 3, to: base + 3 });
+        assert_eq!(apply_only(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base, to: base + 3 });
+        assert_eq!(apply_only(&mut c, Database::Central, &steps).unwrap(), Migrated { from: base + 3, to: base + 3 });
         let tables = catalog(&url);
         assert!(tables.contains_key("later_one") && tables.contains_key("postgres_only"));
         assert!(!tables.contains_key("sqlite_only"));

@@ -852,6 +852,15 @@ fn repair_in_both_directions_and_into_an_empty_database() {
     let marks = d.marks();
     assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
     assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    // The rebuilt database carries an identity row the central database recorded in the same
+    // commit: a store opened afresh recognises it (else its session open reports it unavailable).
+    let stamped: String = connect(&d.primary).query_one("SELECT id FROM pool_file", &[]).unwrap().get(0);
+    let recorded: String = connect(&d.central)
+        .query_one("SELECT id FROM pool_database_identities WHERE connection = $1", &[&d.primary])
+        .unwrap()
+        .get(0);
+    assert_eq!(stamped, recorded);
+    let mut sh = shell(Store::open_postgres(&d.central).unwrap());
     run(&mut sh, FAIL_BACK);
     run(&mut sh, &new_room("AfterRebuild"));
     assert!(d.has_room(&d.primary, "AfterRebuild") && d.has_room(&d.backup, "AfterRebuild"));
