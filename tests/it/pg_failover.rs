@@ -131,7 +131,14 @@ fn a_stopped_primary_server_fail_over_and_fail_back_lose_no_committed_change() {
     eprintln!("{test}: with the primary's server stopped a write says: {}", refused.stderr.trim());
     let shown_primary = primary.rsplit('/').next().unwrap();
     for expected in
-        ["is unavailable", shown_primary, "fail the pool over to its backup", r#"PoolState: \"FailedOver\""#]
+        // "refused": why the server cannot be reached, not only that it cannot.
+        [
+            "is unavailable",
+            shown_primary,
+            "refused",
+            "fail the pool over to its backup",
+            r#"PoolState: \"FailedOver\""#,
+        ]
     {
         assert!(
             refused.stderr.replace('\\', "").contains(&expected.replace('\\', "")),

@@ -1042,7 +1042,12 @@ fn error(e: postgres::Error) -> DbError {
         (Some(state), None) => (kind_of(state), e.to_string()),
         // No SQLSTATE: the connection failed or closed (the crate's own client-side errors,
         // parameter counts and conversions, are caught before they reach it).
-        (None, _) => (ErrorKind::Unavailable, e.to_string()),
+        // The crate's text alone ("error connecting to server") hides why: its source says it
+        // ("Connection refused", a name that does not resolve, a timeout).
+        (None, _) => match e.source() {
+            Some(cause) => (ErrorKind::Unavailable, format!("{e}: {cause}")),
+            None => (ErrorKind::Unavailable, e.to_string()),
+        },
     };
     DbError::backend(kind, Box::new(PgError { message, inner: e }))
 }
