@@ -111,6 +111,7 @@ fn roles_follow_the_directory_written_by_the_same_process() {
 /// that does not mark it (another program editing the database).
 #[test]
 fn roles_follow_the_directory_written_by_another_process() {
+    crate::sqlite_only!("SQLite files: another writer simulated with rusqlite on pchat.db");
     use std::io::BufRead;
     let s = Store::examples();
     let both = admins_file(&s, "both.json", &["boss", "boss2"]);

@@ -67,6 +67,7 @@ fn message_rows(s: &Store) -> Vec<(String, i64, i64)> {
 
 #[test]
 fn a_round_trip_succeeds_and_leaves_no_message_in_primary_or_backup() {
+    crate::sqlite_only!("SQLite files: counts messages in each pool file with rusqlite");
     let s = Store::examples();
     let before = message_rows(&s);
     assert_eq!(before.len(), 3, "{before:?}");
@@ -195,6 +196,7 @@ fn a_pool_without_rooms_fails_the_test() {
 
 #[test]
 fn setup_stores_the_test_users_that_server_platform_tests_use() {
+    crate::sqlite_only!("SQLite files: reads health_test_users from pchat.db with rusqlite");
     let s = Store::examples();
     // The health users (OU=IT) are in the scope of the Projects category only.
     s.c(r#"new_cs_persistent_chat_room(#{Name: "Health", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects", Privacy: "Open"})"#).ok();
