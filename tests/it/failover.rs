@@ -285,9 +285,9 @@ fn fail_over_and_fail_back_runbooks() {
     assert!(run.stderr.contains("missing --arg Pool="), "{}", run.stderr);
 }
 
-/// Every row of pc01's data in one database file, in a stable order (for comparing copies).
-fn pc01_rows(path: &std::path::Path) -> Vec<String> {
-    let c = Connection::open(path).expect("open pool db");
+/// Every row of pc01's data in the pool database of the SQL instance `instance`, in a stable
+/// order (for comparing copies).
+fn pc01_rows(s: &Store, instance: &str) -> Vec<String> {
     let queries = [
         "SELECT 'category', id, name, description, invites, file_upload, chat_history FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY id",
         "SELECT 'centry', e.category_id, e.list, e.entry, e.ord, '', '' FROM category_entries e JOIN categories c ON c.id = e.category_id WHERE c.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
@@ -295,26 +295,11 @@ fn pc01_rows(path: &std::path::Path) -> Vec<String> {
         "SELECT 'rentry', e.room_id, e.list, e.entry, e.ord, '', '' FROM room_entries e JOIN rooms r ON r.id = e.room_id WHERE r.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
         "SELECT 'addin', id, name, url, '', '', '' FROM addins WHERE pool = 'pc01.contoso.com' ORDER BY id",
     ];
-    let mut rows = Vec::new();
-    for q in queries {
-        let mut stmt = c.prepare(q).expect("query");
-        let found = stmt
-            .query_map([], |r| {
-                Ok((0..7)
-                    .map(|i| match r.get_ref(i) {
-                        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
-                        Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
-                        Ok(other) => format!("{other:?}"),
-                        Err(e) => format!("{e}"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|"))
-            })
-            .expect("rows");
-        rows.extend(found.map(|r| r.expect("row")));
-    }
-    rows
+    queries.iter().flat_map(|q| s.rows(Some(instance), q)).collect()
 }
+
+const PRIMARY: &str = "sql01.contoso.com\\rtc";
+const BACKUP: &str = "sql02.contoso.com\\rtc";
 
 const ROOMS_SETUP: &str = r#"
 new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"});
@@ -327,14 +312,13 @@ for i in 1..=3 {
 
 #[test]
 fn every_change_in_normal_state_reaches_the_backup() {
-    crate::sqlite_only!("SQLite files: compares the primary and backup pool files with rusqlite");
     let s = Store::demo();
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
     s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\Room2", #{Name: "Budget", Privacy: "Secret", Members: #{Remove: "sip:annb@contoso.com"}}); remove_cs_persistent_chat_room("pc01.contoso.com\\Room3")"#).ok();
-    let primary = pc01_rows(&pool_file(&s, "sql01"));
+    let primary = pc01_rows(&s, PRIMARY);
     assert!(primary.iter().any(|r| r.contains("Budget")), "{primary:?}");
     assert_eq!(primary.iter().filter(|r| r.starts_with("room|")).count(), 2);
-    assert_eq!(pc01_rows(&pool_file(&s, "sql02")), primary, "the backup holds exactly the primary's data");
+    assert_eq!(pc01_rows(&s, BACKUP), primary, "the backup holds exactly the primary's data");
     assert_eq!(state(&s, "InSync"), "True");
 }
 
@@ -345,7 +329,7 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
     crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
-    let before = pc01_rows(&pool_file(&s, "sql01"));
+    let before = pc01_rows(&s, PRIMARY);
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     remove_db(&pool_file(&s, "sql01"));
     let members = s
@@ -361,8 +345,8 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
     assert_eq!(state(&s, "InSync"), "False");
     s.c(&repair("Backup")).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
-    let after = pc01_rows(&pool_file(&s, "sql01"));
-    assert_eq!(after, pc01_rows(&pool_file(&s, "sql02")));
+    let after = pc01_rows(&s, PRIMARY);
+    assert_eq!(after, pc01_rows(&s, BACKUP));
     assert!(after.iter().any(|r| r.contains("Room4")), "{after:?}");
     assert_ne!(after, before);
     let disabled = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Room1")[0].Disabled"#).ok();
@@ -375,7 +359,6 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
 #[cfg(unix)]
 #[test]
 fn sigkill_at_many_points_leaves_both_copies_consistent() {
-    crate::sqlite_only!("SQLite files: compares the primary and backup pool files with rusqlite");
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
     const LOOP: &str = r#"
@@ -424,8 +407,8 @@ for i in 0..1000 {
         if statuses.stdout.trim() != "Current/Current" {
             s.c(&repair("Primary")).ok();
         }
-        let primary = pc01_rows(&pool_file(&s, "sql01"));
-        assert_eq!(primary, pc01_rows(&pool_file(&s, "sql02")), "killed after room {kill_after}");
+        let primary = pc01_rows(&s, PRIMARY);
+        assert_eq!(primary, pc01_rows(&s, BACKUP), "killed after room {kill_after}");
         let rooms = s
             .c(r#"get_cs_persistent_chat_room(#{Category: "Load"}).len()"#)
             .ok()

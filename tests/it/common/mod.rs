@@ -292,8 +292,41 @@ impl Store {
         if let Some(pg) = &self.pg {
             return pg.count(instance, sql);
         }
+        self.sqlite_connection(instance).query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The rows `sql` answers, as [`Store::count`] reads: each row's values as text joined with
+    /// `|` (NULL as the empty text), in the order the query gives. For comparing copies with each
+    /// other on one backend: a value's spelling may differ between backends (a boolean column).
+    pub fn rows(&self, instance: Option<&str>, sql: &str) -> Vec<String> {
+        #[cfg(unix)]
+        if let Some(pg) = &self.pg {
+            return pg.rows(instance, sql);
+        }
+        let conn = self.sqlite_connection(instance);
+        let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| match r.get_ref(i) {
+                    Ok(rusqlite::types::ValueRef::Null) => String::new(),
+                    Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+                    Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
+                    Ok(rusqlite::types::ValueRef::Real(x)) => x.to_string(),
+                    Ok(other) => format!("{other:?}"),
+                    Err(e) => format!("{e}"),
+                })
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .and_then(|rows| rows.collect())
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The central file (`instance` None) or the pool file of the SQL instance `instance`.
+    fn sqlite_connection(&self, instance: Option<&str>) -> rusqlite::Connection {
         let central = rusqlite::Connection::open(self.db()).expect("open the central file");
-        let conn = match instance {
+        match instance {
             None => central,
             Some(identity) => {
                 let file: String = central
@@ -303,8 +336,7 @@ impl Store {
                     .expect("the instance's file");
                 rusqlite::Connection::open(self.dir.path().join(file)).expect("open the pool file")
             }
-        };
-        conn.query_row(sql, [], |r| r.get(0)).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }
     }
 
     /// A logical dump of every database of the store (central and pool databases): the files'

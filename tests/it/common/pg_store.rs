@@ -168,7 +168,36 @@ impl PgStore {
 
     /// See `Store::count`.
     pub fn count(&self, instance: Option<&str>, sql: &str) -> i64 {
-        let url = match instance {
+        connect(&self.url_of(instance)).query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+    }
+
+    /// See `Store::rows`.
+    pub fn rows(&self, instance: Option<&str>, sql: &str) -> Vec<String> {
+        use postgres::types::Type;
+        let rows = connect(&self.url_of(instance)).query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter()
+            .map(|r| {
+                (0..r.len())
+                    .map(|i| {
+                        let text = match *r.columns()[i].type_() {
+                            Type::INT8 => r.get::<_, Option<i64>>(i).map(|v| v.to_string()),
+                            Type::INT4 => r.get::<_, Option<i32>>(i).map(|v| v.to_string()),
+                            Type::INT2 => r.get::<_, Option<i16>>(i).map(|v| v.to_string()),
+                            Type::BOOL => r.get::<_, Option<bool>>(i).map(|v| v.to_string()),
+                            Type::FLOAT8 => r.get::<_, Option<f64>>(i).map(|v| v.to_string()),
+                            _ => r.get::<_, Option<String>>(i),
+                        };
+                        text.unwrap_or_default()
+                    })
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+
+    /// The central database (`instance` None) or the pool database of the SQL instance `instance`.
+    fn url_of(&self, instance: Option<&str>) -> String {
+        match instance {
             None => self.central.clone(),
             Some(identity) => {
                 self.current_pools()
@@ -177,8 +206,7 @@ impl PgStore {
                     .unwrap_or_else(|| panic!("no SQL instance {identity}"))
                     .1
             }
-        };
-        connect(&url).query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+        }
     }
 
     /// The pool databases the central one names now (a test may have published a topology).
