@@ -196,7 +196,6 @@ fn a_pool_without_rooms_fails_the_test() {
 
 #[test]
 fn setup_stores_the_test_users_that_server_platform_tests_use() {
-    crate::sqlite_only!("SQLite files: reads health_test_users from pchat.db with rusqlite");
     let s = Store::examples();
     // The health users (OU=IT) are in the scope of the Projects category only.
     s.c(r#"new_cs_persistent_chat_room(#{Name: "Health", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects", Privacy: "Open"})"#).ok();
@@ -213,12 +212,10 @@ fn setup_stores_the_test_users_that_server_platform_tests_use() {
     );
     let after = s.dump();
     assert_ne!(after, before);
-    let conn = rusqlite::Connection::open(s.db()).expect("open");
-    let row: (String, String, String) = conn
-        .query_row("SELECT pool, user1, user2 FROM health_test_users", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("stored");
-    assert_eq!(row, ("pc01.contoso.com".into(), "sip:watch1@contoso.com".into(), "sip:watch2@contoso.com".into()));
-    drop(conn);
+    assert_eq!(
+        s.rows(None, "SELECT pool, user1, user2 FROM health_test_users"),
+        ["pc01.contoso.com|sip:watch1@contoso.com|sip:watch2@contoso.com"]
+    );
 
     let code = r#"let v; let r = test_cs_persistent_chat_message("pc01.contoso.com", #{OutVerboseVariable: "v"}); r.Result + "|" + v"#;
     let run = s.c(code).ok();

@@ -323,6 +323,16 @@ impl Store {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Runs `sql` as another program would, on the database [`Store::count`] names: the number of
+    /// rows it changed.
+    pub fn execute(&self, instance: Option<&str>, sql: &str) -> u64 {
+        #[cfg(unix)]
+        if let Some(pg) = &self.pg {
+            return pg.execute(instance, sql);
+        }
+        self.sqlite_connection(instance).execute(sql, []).unwrap_or_else(|e| panic!("{sql}: {e}")) as u64
+    }
+
     /// The central file (`instance` None) or the pool file of the SQL instance `instance`.
     fn sqlite_connection(&self, instance: Option<&str>) -> rusqlite::Connection {
         let central = rusqlite::Connection::open(self.db()).expect("open the central file");

@@ -171,6 +171,11 @@ impl PgStore {
         connect(&self.url_of(instance)).query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
     }
 
+    /// See `Store::execute`.
+    pub fn execute(&self, instance: Option<&str>, sql: &str) -> u64 {
+        connect(&self.url_of(instance)).execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// See `Store::rows`.
     pub fn rows(&self, instance: Option<&str>, sql: &str) -> Vec<String> {
         use postgres::types::Type;
