@@ -52,8 +52,8 @@ fn changing() -> Vec<&'static Cmdlet> {
 }
 
 fn records_of(s: &Store, cmdlet: &str) -> i64 {
-    let conn = rusqlite::Connection::open(s.db()).expect("open");
-    conn.query_row("SELECT count(*) FROM audit WHERE cmdlet = ?1", [cmdlet], |r| r.get(0)).expect("count")
+    assert!(cmdlet.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'), "{cmdlet}");
+    s.count(None, &format!("SELECT count(*) FROM audit WHERE cmdlet = '{cmdlet}'"))
 }
 
 /// Run a cmdlet's examples as `actor` until one is refused with AccessDenied by that cmdlet. Each

@@ -68,6 +68,7 @@ fn write_runbook(s: &Store, name: &str, code: &str) -> String {
 
 #[test]
 fn an_atomic_run_that_throws_after_five_changes_leaves_none_in_primary_and_backup() {
+    crate::sqlite_only!("SQLite files: reads the primary and backup pool files with rusqlite");
     let s = Store::demo();
     let before = s.dump();
     let file = write_runbook(&s, "five.rhai", FIVE);
@@ -87,6 +88,9 @@ fn an_atomic_run_that_throws_after_five_changes_leaves_none_in_primary_and_backu
 
 #[test]
 fn an_atomic_run_that_completes_commits_everything_in_both_copies_and_places_its_files() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let file = write_runbook(&s, "five.rhai", FIVE);
     s.run(&["run", "--atomic", &file, "--arg", "Fail=false"]).ok();
@@ -119,6 +123,9 @@ set_cs_persistent_chat_room("pc01.contoso.com\\NoSuchRoom", #{Description: "x"})
 
 #[test]
 fn a_spent_budget_or_a_signal_rolls_an_atomic_run_back() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let before = s.dump();
     let looping = write_runbook(&s, "loop.rhai", &FIVE.replace("if ARGS.Fail", "loop { } if ARGS.Fail"));
@@ -164,6 +171,7 @@ fn wait_line(err: &mut impl std::io::BufRead, want: &str) {
 /// none of it once reopened, in both copies, in step.
 #[test]
 fn an_atomic_run_killed_at_any_step_leaves_all_or_none() {
+    crate::sqlite_only!("SQLite files: reads the primary and backup pool files with rusqlite after each kill");
     let base = Store::demo();
     for (step, kept) in [
         ("atomic:begun", false),
@@ -245,6 +253,9 @@ fn category(s: &Store) -> bool {
 /// says so; the store's changes were committed.
 #[test]
 fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_command() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let (s, out) = killed_with_two_files("atomic:committed");
     assert!(category(&s), "the changes are committed");
     assert!(!out.join("one.txt").exists() && !out.join("two.txt").exists());
@@ -269,6 +280,9 @@ fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_comman
 /// only says what is waiting; the next one that may write places the second file.
 #[test]
 fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_report_it() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let (s, out) = killed_with_two_files("atomic:file-placed");
     assert!(category(&s));
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
@@ -328,6 +342,9 @@ fn paused_after_commit(
 /// meanwhile leaves its files alone, and the run then places them itself.
 #[test]
 fn files_of_a_run_still_at_work_are_left_to_it() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let (out, go, mut child, _err) = paused_after_commit(&s);
     let other = s.c("1").ok();
@@ -345,6 +362,9 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
 /// the run says where; the next command places it once the target is free.
 #[test]
 fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_command() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let (out, go, mut child, mut err) = paused_after_commit(&s);
     std::fs::create_dir(out.join("one.txt")).expect("a folder in the way");
@@ -375,6 +395,9 @@ fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_c
 /// first), and the next command removes the half-written unit file.
 #[test]
 fn an_atomic_run_killed_writing_its_unit_file_leaves_nothing_behind() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let before = s.dump();
     drop(s);
@@ -393,6 +416,9 @@ fn an_atomic_run_killed_writing_its_unit_file_leaves_nothing_behind() {
 /// command removes the staged names.
 #[test]
 fn an_atomic_run_killed_before_its_commit_leaves_no_change_and_no_file() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let before = s.dump();
     drop(s);
@@ -409,6 +435,9 @@ fn an_atomic_run_killed_before_its_commit_leaves_no_change_and_no_file() {
 
 #[test]
 fn atomic_blocks_commit_together_nest_and_refuse_what_commits_on_its_own() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let file = write_runbook(
         &s,
@@ -637,6 +666,7 @@ fn plan_matches_run(base: &Store, script: &str, args: &[&str]) -> (Value, Run) {
     let planner = base.copy();
     let real = base.copy();
     for s in [&planner, &real] {
+        s.allow_own_folder();
         std::fs::create_dir_all(s.dir.path().join("exports")).expect("exports");
         std::fs::write(
             s.dir.path().join("rooms.csv"),
@@ -713,14 +743,21 @@ fn the_plan_of_each_shipped_runbook_is_what_a_real_run_then_does() {
     let (plan, _) =
         plan_matches_run(&base, "nightly_export.rhai", &["--arg", "Folder={dir}/exports", "--arg", "Keep=1"]);
     assert_eq!(plan.as_array().expect("plan").len(), 2, "the archive and its report: {plan}");
-    let (plan, _) = plan_matches_run(&base, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-    assert!(plan.to_string().contains("\"FailedOver\""), "{plan}");
-    let failed_over = base.copy();
-    failed_over.run(&["run", &format!("{ROOT}/scripts/fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
-    plan_matches_run(&failed_over, "fail_back.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-    // A failing run's plan fails the same way.
-    let (_, run) = plan_matches_run(&failed_over, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-    assert_eq!(run.code, 1);
+    if base.is_postgres() {
+        common::skipped(
+            "atomic::the_plan_of_each_shipped_runbook_is_what_a_real_run_then_does (fail_over.rhai, fail_back.rhai)",
+            "refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)",
+        );
+    } else {
+        let (plan, _) = plan_matches_run(&base, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+        assert!(plan.to_string().contains("\"FailedOver\""), "{plan}");
+        let failed_over = base.copy();
+        failed_over.run(&["run", &format!("{ROOT}/scripts/fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
+        plan_matches_run(&failed_over, "fail_back.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+        // A failing run's plan fails the same way.
+        let (_, run) = plan_matches_run(&failed_over, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+        assert_eq!(run.code, 1);
+    }
 
     // Publishing a topology creates database files: a plan refuses it, saying so.
     let s = Store::empty();

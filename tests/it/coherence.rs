@@ -131,12 +131,8 @@ fn roles_follow_the_directory_written_by_another_process() {
         assert!(err.read_line(&mut line).expect("read") > 0, "the first change did not commit");
     }
     // Another program edits the membership directly (pchat's own writes also mark the change).
-    let conn = rusqlite::Connection::open(s.db()).expect("open");
-    let removed = conn
-        .execute("DELETE FROM group_members WHERE member_dn = 'CN=boss2,OU=IT,DC=contoso,DC=com'", [])
-        .expect("delete");
+    let removed = s.execute(None, "DELETE FROM group_members WHERE member_dn = 'CN=boss2,OU=IT,DC=contoso,DC=com'");
     assert_eq!(removed, 1);
-    drop(conn);
     std::fs::write(&go, "").expect("release");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut err, &mut rest).expect("read");

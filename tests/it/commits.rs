@@ -55,6 +55,9 @@ fn last_audit(s: &Store) -> (String, String, String) {
 /// The backup's commit fails (full disk) after the store's and the primary's succeeded.
 #[test]
 fn a_full_disk_at_the_backups_commit_says_what_committed_and_leaves_the_backup_behind() {
+    crate::sqlite_only!(
+        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
+    );
     let s = Store::demo();
     let run = with_fault(&s, &format!("commit:{BACKUP}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
@@ -100,6 +103,9 @@ fn description_in(path: &Path, room: &str) -> Option<String> {
 /// report is as exact as for one change.
 #[test]
 fn a_partial_commit_after_an_item_was_rolled_back_still_says_what_committed_where() {
+    crate::sqlite_only!(
+        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
+    );
     let s = Store::demo_full();
     let code = r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\NoSuchRoom"].set_cs_persistent_chat_room(#{Description: "Audited"})"#;
     let run = with_fault(&s, &format!("commit:{BACKUP}:full"), &["--yes", "-c", code]);
@@ -122,6 +128,9 @@ fn a_partial_commit_after_an_item_was_rolled_back_still_says_what_committed_wher
 /// error says it is lost; the repair it names drops it and records so.
 #[test]
 fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
+    crate::sqlite_only!(
+        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
+    );
     let s = Store::demo();
     let run = with_fault(&s, &format!("commit:{PRIMARY}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
@@ -148,6 +157,9 @@ fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
 /// A commit that writes the central database alone is atomic: a full disk there commits nothing.
 #[test]
 fn a_full_disk_at_the_stores_commit_commits_nothing() {
+    crate::sqlite_only!(
+        "SQLite files: the fault point names a file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
+    );
     let s = Store::demo();
     let run = with_fault(&s, "commit:pchat.db:full", &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
@@ -183,6 +195,9 @@ fn leftovers(s: &Store) -> Vec<String> {
 /// are in no copy, so its file is never put in place (the store had promised it).
 #[test]
 fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     for action in ["kill", "full"] {
         let s = Store::demo();
         let run = atomic(&s, &format!("commit:{PRIMARY}:{action}"));
@@ -208,6 +223,9 @@ fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
 /// it committed; its file goes in place and the error says what to repair.
 #[test]
 fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
+    );
     let s = Store::demo();
     let run = atomic(&s, &format!("commit:{BACKUP}:full"));
     assert_eq!(run.code, 1, "{}", run.stderr);
@@ -225,6 +243,9 @@ fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
 /// files are put back as they were, so that "nothing was committed" is true of the files too.
 #[test]
 fn a_repair_whose_commit_fails_puts_its_files_back() {
+    crate::sqlite_only!(
+        "SQLite files: repair's rebuilt and set-aside pool files (repair is refused on PostgreSQL too)"
+    );
     let s = Store::demo();
     let backup = file(&s, BACKUP);
     for suffix in ["-wal", "-shm"] {
@@ -262,6 +283,7 @@ fn a_repair_whose_commit_fails_puts_its_files_back() {
 /// the test says so and checks nothing.
 #[test]
 fn a_pool_file_on_a_full_disk_is_reported_as_a_full_disk_not_as_damage() {
+    crate::sqlite_only!("SQLite files: a pool file moved onto a full file system");
     if !std::process::Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|s| s.success()) {
         eprintln!("SKIPPED: unshare -rm is not allowed here, so no tmpfs can be mounted");
         return;

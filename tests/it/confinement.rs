@@ -27,8 +27,9 @@ impl World {
         std::fs::create_dir(w.out()).unwrap();
         std::fs::write(w.out().join("secret.txt"), "secret\n").unwrap();
         std::fs::write(w.out().join("rooms.csv"), "a,b\n1,2\n").unwrap();
-        std::fs::copy(format!("{}/scripts/demo/topology.json", common::ROOT), w.out().join("topology.json")).unwrap();
-        std::fs::copy(format!("{}/scripts/demo/topology.json", common::ROOT), w.rb().join("topology.json")).unwrap();
+        let topology = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).unwrap();
+        std::fs::write(w.out().join("topology.json"), w.store.topology_text(&topology)).unwrap();
+        std::fs::write(w.rb().join("topology.json"), w.store.topology_text(&topology)).unwrap();
         std::fs::write(w.out().join("m.rhai"), "fn f() { 1 }").unwrap();
         std::fs::write(w.rb().join("m.rhai"), "fn f() { 1 }").unwrap();
         std::fs::write(w.rb().join("in.txt"), "inside\n").unwrap();
@@ -156,6 +157,7 @@ fn runbooks_open_nothing_outside_their_folders_by_any_route() {
 
 #[test]
 fn inside_the_allowed_folders_every_path_works_and_dash_c_is_not_confined() {
+    crate::sqlite_only!("refused on PostgreSQL: publishing a topology (Publish-CsTopology, another branch's work)");
     let w = World::new();
     let rb = w.rb().to_string_lossy().into_owned();
     let code = format!(
@@ -238,6 +240,9 @@ fn allowed_folders_are_configured_resolved_and_take_effect_for_the_next_run() {
 
 #[test]
 fn the_store_s_files_are_never_written_and_the_store_keeps_working() {
+    crate::sqlite_only!(
+        "SQLite files: runbooks aim at the store's own files (pchat.db, -wal, pool files, a symlink to them)"
+    );
     let w = World::new();
     let dir = w.store.dir.path().to_path_buf();
     let pool = std::fs::read_dir(&dir)

@@ -20,14 +20,14 @@ fn demo() -> Store {
     static TEMPLATE: OnceLock<Store> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
-            let s = Store::empty();
+            let s = Store::sqlite();
             let code = format!(
                 "new_cs_persistent_chat_room(#{{Name: {ROOM:?}, Description: {DESCRIPTION:?}, PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Projects\"}}); 1"
             );
             s.run(&["--demo", "-c", &code]).ok();
             s
         })
-        .copy()
+        .copy_sqlite()
 }
 
 /// `pchat copy-store ARGS` (no `--db`). The SQL inventory check is off: copy-store's own

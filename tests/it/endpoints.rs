@@ -1,7 +1,7 @@
 //! Endpoints as directory contacts, through the built binary.
 
 use crate::common;
-use common::{ROOT, Store, fails_unchanged};
+use common::{Store, fails_unchanged};
 
 fn out(s: &Store, code: &str) -> String {
     s.c(code).ok().stdout.trim().to_string()
@@ -9,6 +9,7 @@ fn out(s: &Store, code: &str) -> String {
 
 #[test]
 fn every_persistent_chat_pool_has_its_default_endpoint_after_publishing() {
+    crate::sqlite_only!("refused on PostgreSQL: publishing a topology (Publish-CsTopology, another branch's work)");
     let s = Store::demo();
     assert_eq!(
         out(
@@ -21,7 +22,7 @@ fn every_persistent_chat_pool_has_its_default_endpoint_after_publishing() {
     // Removed, then restored by publishing the topology again.
     out(&s, r#"remove_cs_persistent_chat_endpoint("sip:pchat-pc02@contoso.com")"#);
     assert_eq!(out(&s, "get_cs_persistent_chat_endpoint().len()"), "1");
-    s.c(&format!(r#"publish_cs_topology(#{{FileName: "{ROOT}/scripts/demo/topology.json"}})"#)).ok();
+    s.c(&format!("publish_cs_topology(#{{FileName: {:?}}})", s.demo_topology())).ok();
     assert_eq!(out(&s, r#"get_cs_persistent_chat_endpoint(#{PersistentChatPoolFqdn: "pc02.contoso.com"}).len()"#), "1");
 }
 

@@ -50,6 +50,7 @@ fn state_objects_show_where_each_pool_is_served_from() {
 
 #[test]
 fn fail_over_and_back_switch_the_serving_database() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     assert_eq!(state(&s, "PoolState"), "FailedOver");
@@ -62,6 +63,7 @@ fn fail_over_and_back_switch_the_serving_database() {
 
 #[test]
 fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     // While failed over, the backup changes and the primary file is lost.
@@ -81,6 +83,7 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
 
 #[test]
 fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
@@ -119,6 +122,9 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
 /// write is refused with the command that repairs it, which does.
 #[test]
 fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
+    crate::sqlite_only!(
+        "SQLite files: puts back a pool file's bytes from before a change; repair is refused on PostgreSQL too"
+    );
     let s = Store::demo();
     let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Announcements", PersistentChatPoolFqdn: "pc01.contoso.com"})"#)
@@ -145,6 +151,7 @@ fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
 
 #[test]
 fn a_corrupt_serving_database_is_reported_with_the_way_out() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     std::fs::write(pool_file(&s, "sql03"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
     // pc02 is served by sql03: its state is still readable and it can fail over to sql01.
@@ -193,6 +200,7 @@ fn state_errors_change_nothing() {
 
 #[test]
 fn a_pool_without_backup_cannot_fail_over() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     let text = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
     let mut topo: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -232,6 +240,7 @@ fn active_servers_list_modifiers_swap_and_null() {
 
 #[test]
 fn fail_over_and_fail_back_runbooks() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
@@ -276,9 +285,9 @@ fn fail_over_and_fail_back_runbooks() {
     assert!(run.stderr.contains("missing --arg Pool="), "{}", run.stderr);
 }
 
-/// Every row of pc01's data in one database file, in a stable order (for comparing copies).
-fn pc01_rows(path: &std::path::Path) -> Vec<String> {
-    let c = Connection::open(path).expect("open pool db");
+/// Every row of pc01's data in the pool database of the SQL instance `instance`, in a stable
+/// order (for comparing copies).
+fn pc01_rows(s: &Store, instance: &str) -> Vec<String> {
     let queries = [
         "SELECT 'category', id, name, description, invites, file_upload, chat_history FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY id",
         "SELECT 'centry', e.category_id, e.list, e.entry, e.ord, '', '' FROM category_entries e JOIN categories c ON c.id = e.category_id WHERE c.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
@@ -286,26 +295,11 @@ fn pc01_rows(path: &std::path::Path) -> Vec<String> {
         "SELECT 'rentry', e.room_id, e.list, e.entry, e.ord, '', '' FROM room_entries e JOIN rooms r ON r.id = e.room_id WHERE r.pool = 'pc01.contoso.com' ORDER BY 2, 3, 4",
         "SELECT 'addin', id, name, url, '', '', '' FROM addins WHERE pool = 'pc01.contoso.com' ORDER BY id",
     ];
-    let mut rows = Vec::new();
-    for q in queries {
-        let mut stmt = c.prepare(q).expect("query");
-        let found = stmt
-            .query_map([], |r| {
-                Ok((0..7)
-                    .map(|i| match r.get_ref(i) {
-                        Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
-                        Ok(rusqlite::types::ValueRef::Integer(n)) => n.to_string(),
-                        Ok(other) => format!("{other:?}"),
-                        Err(e) => format!("{e}"),
-                    })
-                    .collect::<Vec<_>>()
-                    .join("|"))
-            })
-            .expect("rows");
-        rows.extend(found.map(|r| r.expect("row")));
-    }
-    rows
+    queries.iter().flat_map(|q| s.rows(Some(instance), q)).collect()
 }
+
+const PRIMARY: &str = "sql01.contoso.com\\rtc";
+const BACKUP: &str = "sql02.contoso.com\\rtc";
 
 const ROOMS_SETUP: &str = r#"
 new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"});
@@ -321,10 +315,10 @@ fn every_change_in_normal_state_reaches_the_backup() {
     let s = Store::demo();
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
     s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\Room2", #{Name: "Budget", Privacy: "Secret", Members: #{Remove: "sip:annb@contoso.com"}}); remove_cs_persistent_chat_room("pc01.contoso.com\\Room3")"#).ok();
-    let primary = pc01_rows(&pool_file(&s, "sql01"));
+    let primary = pc01_rows(&s, PRIMARY);
     assert!(primary.iter().any(|r| r.contains("Budget")), "{primary:?}");
     assert_eq!(primary.iter().filter(|r| r.starts_with("room|")).count(), 2);
-    assert_eq!(pc01_rows(&pool_file(&s, "sql02")), primary, "the backup holds exactly the primary's data");
+    assert_eq!(pc01_rows(&s, BACKUP), primary, "the backup holds exactly the primary's data");
     assert_eq!(state(&s, "InSync"), "True");
 }
 
@@ -332,9 +326,10 @@ fn every_change_in_normal_state_reaches_the_backup() {
 /// fail back and the primary holds everything, including what changed while failed over.
 #[test]
 fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
-    let before = pc01_rows(&pool_file(&s, "sql01"));
+    let before = pc01_rows(&s, PRIMARY);
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     remove_db(&pool_file(&s, "sql01"));
     let members = s
@@ -350,8 +345,8 @@ fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
     assert_eq!(state(&s, "InSync"), "False");
     s.c(&repair("Backup")).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
-    let after = pc01_rows(&pool_file(&s, "sql01"));
-    assert_eq!(after, pc01_rows(&pool_file(&s, "sql02")));
+    let after = pc01_rows(&s, PRIMARY);
+    assert_eq!(after, pc01_rows(&s, BACKUP));
     assert!(after.iter().any(|r| r.contains("Room4")), "{after:?}");
     assert_ne!(after, before);
     let disabled = s.c(r#"get_cs_persistent_chat_room("pc01.contoso.com\\Room1")[0].Disabled"#).ok();
@@ -412,8 +407,8 @@ for i in 0..1000 {
         if statuses.stdout.trim() != "Current/Current" {
             s.c(&repair("Primary")).ok();
         }
-        let primary = pc01_rows(&pool_file(&s, "sql01"));
-        assert_eq!(primary, pc01_rows(&pool_file(&s, "sql02")), "killed after room {kill_after}");
+        let primary = pc01_rows(&s, PRIMARY);
+        assert_eq!(primary, pc01_rows(&s, BACKUP), "killed after room {kill_after}");
         let rooms = s
             .c(r#"get_cs_persistent_chat_room(#{Category: "Load"}).len()"#)
             .ok()
@@ -431,6 +426,7 @@ for i in 0..1000 {
 
 #[test]
 fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_over() {
+    crate::sqlite_only!("SQLite files: writes a newer schema version into a pool file");
     let s = Store::demo();
     let primary = pool_file(&s, "sql01");
     let newer = 1000;
@@ -454,6 +450,7 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
 /// of its own (`File` in the topology) the second store works beside the first.
 #[test]
 fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
+    crate::sqlite_only!("SQLite files: two stores in one folder and their pool file names");
     let s = Store::demo_full();
     let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
     let before_rooms = rooms(&s);
@@ -538,6 +535,7 @@ fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
@@ -593,6 +591,9 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
 
 #[test]
 fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
+    crate::sqlite_only!(
+        "SQLite files: edits the pools table of pchat.db with rusqlite; repair is refused on PostgreSQL too"
+    );
     let s = Store::demo();
     // What a process killed between the central commit and the copies' leaves: the pool one
     // change ahead of both copies, in the same generation.
@@ -629,6 +630,7 @@ fn topology_without_backup_of_pc01(s: &Store, replacement: Option<&str>) -> std:
 
 #[test]
 fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
@@ -656,6 +658,7 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
 #[cfg(unix)]
 #[test]
 fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     use std::io::BufRead;
     let s = Store::demo();
     let sql01 = pool_file(&s, "sql01");
@@ -698,6 +701,9 @@ fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_fi
 
 #[test]
 fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port): a copy ahead of the other is made by failing over"
+    );
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     // The primary's file restored from an older copy: only the backup holds the last room.

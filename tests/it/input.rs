@@ -118,13 +118,10 @@ fn accented_identities_are_not_found_not_a_crash() {
 fn control_characters_already_stored_are_shown_escaped_everywhere() {
     let s = Store::examples();
     // A store written before names were checked: put the bytes in directly, in both copies.
-    for file in ["sql01.contoso.com-rtc.db", "sql02.contoso.com-rtc.db"] {
-        let conn = rusqlite::Connection::open(s.dir.path().join(file)).unwrap();
-        conn.execute(
-            "UPDATE rooms SET name = 'Dr\u{1b}[2Jaft', description = 'x\u{1b}]0;owned\u{7}y' WHERE name = 'Draft'",
-            [],
-        )
-        .unwrap();
+    for instance in ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc"] {
+        let sql =
+            "UPDATE rooms SET name = 'Dr\u{1b}[2Jaft', description = 'x\u{1b}]0;owned\u{7}y' WHERE name = 'Draft'";
+        assert_eq!(s.execute(Some(instance), sql), 1, "{instance}");
     }
     let pick = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'Dr*'"})"#;
     let outputs = [

@@ -39,7 +39,7 @@ pub(crate) fn source() -> Store {
     static TEMPLATE: OnceLock<Store> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
-            let s = Store::empty();
+            let s = Store::sqlite();
             let users = s.dir.path().join("load-users.json");
             std::fs::write(&users, load_users(WRITERS * PER_WRITER)).unwrap();
             let code = format!(
@@ -51,7 +51,7 @@ new_cs_persistent_chat_room(#{{Name: "LoadRoom", PersistentChatPoolFqdn: "pc01.c
             s.run(&["--demo", "-c", &code]).ok();
             s
         })
-        .copy()
+        .copy_sqlite()
 }
 
 /// The source copied into fresh databases on the server; commands run in an empty folder of

@@ -456,6 +456,7 @@ fn eligible_principals_expand_groups_and_subtrees_minus_denied() {
 #[test]
 fn room_runbooks() {
     let s = rooms_store();
+    s.allow_own_folder();
     let csv = "Pool,Category,Room,Description,Privacy,Type\n\
                pc01.contoso.com,Legal,Contracts,Contract reviews,Secret,Normal\n\
                pc01.contoso.com,Legal,Litigation,,,\n\
@@ -630,6 +631,7 @@ fn member_rows(s: &Store, instance: &str, room: &str) -> Vec<(i64, String, i64)>
 /// list, and a later addition continues the rewritten order.
 #[test]
 fn adding_members_writes_only_the_added_entries_in_order_in_both_copies() {
+    crate::sqlite_only!("SQLite files: SQLite rowids of room_entries in both pool files");
     let s = Store::demo_full();
     let room = "Month-End Close";
     let get = format!(r#"get_cs_persistent_chat_room("pc01.contoso.com\\{room}")[0].Members"#);

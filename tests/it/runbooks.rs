@@ -148,6 +148,7 @@ fn write(s: &Store, name: &str, text: &str) -> String {
 #[test]
 fn bulk_create_fails_row_by_row_and_counts_only_what_it_created() {
     let s = Store::examples();
+    s.allow_own_folder();
     let csv = write(
         &s,
         "rooms.csv",
@@ -180,6 +181,7 @@ fn bulk_create_fails_row_by_row_and_counts_only_what_it_created() {
 #[test]
 fn bulk_create_what_if_plans_rooms_in_categories_the_same_run_creates() {
     let s = Store::examples();
+    s.allow_own_folder();
     let csv = write(
         &s,
         "rooms.csv",
@@ -201,6 +203,7 @@ fn bulk_create_what_if_plans_rooms_in_categories_the_same_run_creates() {
 #[test]
 fn nightly_export_never_claims_an_export_that_failed() {
     let s = Store::examples();
+    s.allow_own_folder();
     let folder = s.dir.path().join("exports");
     std::fs::create_dir_all(&folder).expect("folder");
     let folder = format!("Folder={}", folder.display());
@@ -222,7 +225,11 @@ fn nightly_export_never_claims_an_export_that_failed() {
 /// that serves each pool, and the archive already there is left as it was.
 #[test]
 fn nightly_export_from_an_instance_that_serves_no_pool_fails_and_keeps_the_archive() {
+    crate::sqlite_only!(
+        "refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port): the runbook fails the pool over first"
+    );
     let s = Store::demo_full();
+    s.allow_own_folder();
     let dir = s.dir.path().join("exports");
     std::fs::create_dir_all(&dir).expect("folder");
     let folder = format!("Folder={}", dir.display());
@@ -386,6 +393,7 @@ fn fail_over_checks_the_servers_before_changing_anything() {
 #[test]
 fn nightly_export_under_what_if_claims_nothing_and_checks_the_folder() {
     let s = Store::demo_full();
+    s.allow_own_folder();
     let folder = s.dir.path().join("exports");
     std::fs::create_dir_all(&folder).expect("folder");
     let arg = format!("Folder={}", folder.display());
@@ -418,6 +426,7 @@ fn disable_unmanaged_counts_managers_who_left_as_none() {
 #[test]
 fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
     let s = Store::examples();
+    s.allow_own_folder();
     let before = s.dump();
     for (name, text, want) in [
         ("typo.csv", "Pool,Category,Room,Privcy\npc01.contoso.com,Legal,R1,Open\n", "column 'Privcy' is not one of"),
@@ -446,6 +455,7 @@ fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
 /// so the retention plan must not promise deletions.
 #[test]
 fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does() {
+    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let s = Store::demo_full();
     std::fs::remove_file(s.dir.path().join("sql02.contoso.com-rtc.db")).expect("the backup file of pc01");
     let real = s.run(&["--yes", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
@@ -574,7 +584,9 @@ fn rehome_manager_refuses_an_identity_naming_several_users() {
 /// glued to the first line, header or token.
 #[test]
 fn text_inputs_saved_with_a_byte_order_mark_read_without_it() {
+    crate::sqlite_only!("refused on PostgreSQL: publishing a topology (Publish-CsTopology, another branch's work)");
     let s = Store::examples();
+    s.allow_own_folder();
     let csv = write(&s, "excel.csv", "\u{feff}Pool,Category,Room\r\npc01.contoso.com,Legal,Contracts\r\n");
     let file = format!("File={csv}");
     s.run(&["run", &script("rooms/bulk-create.rhai"), "--arg", &file]).ok();
@@ -600,6 +612,7 @@ fn text_inputs_saved_with_a_byte_order_mark_read_without_it() {
 /// fail-over made by hand) the fail-back says it falls back to the servers inactive now.
 #[test]
 fn a_fail_back_restores_the_servers_active_before_the_fail_over() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let pc01 = "PersistentChatServer:pc01.contoso.com";
     let active = |s: &Store| {
         s.c(&format!(r#"get_cs_persistent_chat_state("{pc01}")[0].ActiveServers"#))
@@ -679,6 +692,7 @@ fn a_fail_back_restores_the_servers_active_before_the_fail_over() {
 /// where the first run meant to. Stopped after the switch, a rerun finishes the last step.
 #[test]
 fn an_interrupted_fail_over_run_again_never_activates_both_server_sets() {
+    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let pc01 = "PersistentChatServer:pc01.contoso.com";
     let active = |s: &Store| {
         s.c(&format!(

@@ -117,6 +117,7 @@ rooms.map(|r| #{ Identity: r.Identity, Privacy: r.Privacy })
 #[test]
 fn a_chain_of_runbooks_across_processes() {
     let s = Store::demo();
+    s.allow_own_folder();
     let dir = s.dir.path();
     for (name, code) in [("create.rhai", CREATE), ("change.rhai", CHANGE), ("verify.rhai", VERIFY)] {
         std::fs::write(dir.join(name), code).expect("runbook");
