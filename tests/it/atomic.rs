@@ -743,21 +743,14 @@ fn the_plan_of_each_shipped_runbook_is_what_a_real_run_then_does() {
     let (plan, _) =
         plan_matches_run(&base, "nightly_export.rhai", &["--arg", "Folder={dir}/exports", "--arg", "Keep=1"]);
     assert_eq!(plan.as_array().expect("plan").len(), 2, "the archive and its report: {plan}");
-    if base.is_postgres() {
-        common::skipped(
-            "atomic::the_plan_of_each_shipped_runbook_is_what_a_real_run_then_does (fail_over.rhai, fail_back.rhai)",
-            "refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)",
-        );
-    } else {
-        let (plan, _) = plan_matches_run(&base, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-        assert!(plan.to_string().contains("\"FailedOver\""), "{plan}");
-        let failed_over = base.copy();
-        failed_over.run(&["run", &format!("{ROOT}/scripts/fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
-        plan_matches_run(&failed_over, "fail_back.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-        // A failing run's plan fails the same way.
-        let (_, run) = plan_matches_run(&failed_over, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
-        assert_eq!(run.code, 1);
-    }
+    let (plan, _) = plan_matches_run(&base, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    assert!(plan.to_string().contains("\"FailedOver\""), "{plan}");
+    let failed_over = base.copy();
+    failed_over.run(&["run", &format!("{ROOT}/scripts/fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]).ok();
+    plan_matches_run(&failed_over, "fail_back.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    // A failing run's plan fails the same way.
+    let (_, run) = plan_matches_run(&failed_over, "fail_over.rhai", &["--arg", "Pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1);
 
     // Publishing a topology creates database files: a plan refuses it, saying so.
     let s = Store::empty();

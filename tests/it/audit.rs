@@ -148,7 +148,6 @@ fn a_set_records_exactly_the_properties_it_changed_lists_and_renames_included() 
 
 #[test]
 fn records_live_in_the_central_database_through_fail_over_and_fail_back() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::examples();
     let state = |to: &str| {
         format!(

@@ -9,7 +9,6 @@ fn out(s: &Store, code: &str) -> String {
 
 #[test]
 fn every_persistent_chat_pool_has_its_default_endpoint_after_publishing() {
-    crate::sqlite_only!("refused on PostgreSQL: publishing a topology (Publish-CsTopology, another branch's work)");
     let s = Store::demo();
     assert_eq!(
         out(

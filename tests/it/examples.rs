@@ -56,18 +56,6 @@ fn result_problem(cmdlet: &catalog::Cmdlet, code: &str, stdout: &str, changed: b
     None
 }
 
-/// Why an example does not run on PostgreSQL today (it is skipped there and listed as
-/// `sqlite-only:`), or `None`.
-fn refused_on_postgres(code: &str) -> Option<&'static str> {
-    if code.contains("repair_cs_persistent_chat_database") || code.contains(r#"PoolState: "FailedOver""#) {
-        return Some("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
-    }
-    if code.starts_with("publish_cs_topology(") && !code.contains("WhatIf: true") {
-        return Some("refused on PostgreSQL: publishing a topology (Publish-CsTopology, another branch's work)");
-    }
-    None
-}
-
 #[test]
 fn catalog_examples_behave_as_documented() {
     let mut failures = Vec::new();
@@ -77,13 +65,6 @@ fn catalog_examples_behave_as_documented() {
         for ex in cmdlet.examples {
             ran += 1;
             let s = Store::examples();
-            if let Some(reason) = refused_on_postgres(ex.code).filter(|_| s.is_postgres()) {
-                common::skipped(&format!("examples: {} example `{}`", cmdlet.name, ex.code), reason);
-                // A cmdlet whose every successful example is refused has none to show.
-                succeeded |=
-                    cmdlet.examples.iter().all(|e| e.expect != Expect::Ok || refused_on_postgres(e.code).is_some());
-                continue;
-            }
             let code = ex.code.replace("\"scripts/demo/topology.json\"", &format!("{:?}", s.demo_topology()));
             let before = s.dump();
             let run = run_isolated(&s, &code);

@@ -50,7 +50,6 @@ fn state_objects_show_where_each_pool_is_served_from() {
 
 #[test]
 fn fail_over_and_back_switch_the_serving_database() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     assert_eq!(state(&s, "PoolState"), "FailedOver");
@@ -63,7 +62,9 @@ fn fail_over_and_back_switch_the_serving_database() {
 
 #[test]
 fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!(
+        "SQLite files: deletes the primary pool file (PostgreSQL: tests/it/pg_failover.rs stops the primary's server)"
+    );
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     // While failed over, the backup changes and the primary file is lost.
@@ -83,7 +84,7 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
 
 #[test]
 fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: corrupts the primary pool file and checks it is set aside");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
@@ -122,9 +123,7 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
 /// write is refused with the command that repairs it, which does.
 #[test]
 fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
-    crate::sqlite_only!(
-        "SQLite files: puts back a pool file's bytes from before a change; repair is refused on PostgreSQL too"
-    );
+    crate::sqlite_only!("SQLite files: puts back a pool file's bytes from before a change");
     let s = Store::demo();
     let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Announcements", PersistentChatPoolFqdn: "pc01.contoso.com"})"#)
@@ -151,7 +150,6 @@ fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
 
 #[test]
 fn a_corrupt_serving_database_is_reported_with_the_way_out() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     std::fs::write(pool_file(&s, "sql03"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
     // pc02 is served by sql03: its state is still readable and it can fail over to sql01.
@@ -200,7 +198,6 @@ fn state_errors_change_nothing() {
 
 #[test]
 fn a_pool_without_backup_cannot_fail_over() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     let text = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
     let mut topo: serde_json::Value = serde_json::from_str(&text).expect("json");
@@ -208,7 +205,7 @@ fn a_pool_without_backup_cannot_fail_over() {
     let pc02 = pools.iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").expect("pc02");
     pc02.as_object_mut().expect("object").remove("BackupDatabase");
     let path = s.dir.path().join("topology.json");
-    std::fs::write(&path, topo.to_string()).expect("write");
+    std::fs::write(&path, s.topology_text(&topo.to_string())).expect("write");
     s.c(&format!("publish_cs_topology({:?})", path.to_string_lossy())).ok();
     let before = s.dump();
     let run = s.c(r#"set_cs_persistent_chat_state("pc02.contoso.com", #{PoolState: "FailedOver"})"#);
@@ -240,7 +237,6 @@ fn active_servers_list_modifiers_swap_and_null() {
 
 #[test]
 fn fail_over_and_fail_back_runbooks() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
@@ -326,7 +322,6 @@ fn every_change_in_normal_state_reaches_the_backup() {
 /// fail back and the primary holds everything, including what changed while failed over.
 #[test]
 fn rooms_survive_losing_the_primary_and_fail_back_with_every_change() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.runbook("setup.rhai", ROOMS_SETUP, &[]).ok();
     let before = pc01_rows(&s, PRIMARY);
@@ -535,7 +530,7 @@ fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
 
 #[test]
 fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: saves and restores pool files and counts rooms in them with rusqlite");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
@@ -591,9 +586,7 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
 
 #[test]
 fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
-    crate::sqlite_only!(
-        "SQLite files: edits the pools table of pchat.db with rusqlite; repair is refused on PostgreSQL too"
-    );
+    crate::sqlite_only!("SQLite files: edits the pools table of pchat.db with rusqlite");
     let s = Store::demo();
     // What a process killed between the central commit and the copies' leaves: the pool one
     // change ahead of both copies, in the same generation.
@@ -624,13 +617,12 @@ fn topology_without_backup_of_pc01(s: &Store, replacement: Option<&str>) -> std:
     let text =
         text.replace(old, &new).replace("\"sql01.contoso.com\\\\rtc\",\n       ", "\"sql01.contoso.com\\\\rtc\"");
     let path = s.dir.path().join("topology.json");
-    std::fs::write(&path, text).expect("write");
+    std::fs::write(&path, s.topology_text(&text)).expect("write");
     path
 }
 
 #[test]
 fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
@@ -658,7 +650,7 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
 #[cfg(unix)]
 #[test]
 fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: truncates a pool file shared by two pools and checks the file kept aside");
     use std::io::BufRead;
     let s = Store::demo();
     let sql01 = pool_file(&s, "sql01");
@@ -701,9 +693,7 @@ fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_fi
 
 #[test]
 fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port): a copy ahead of the other is made by failing over"
-    );
+    crate::sqlite_only!("SQLite files: restores the primary pool file from an older copy");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     // The primary's file restored from an older copy: only the backup holds the last room.

@@ -116,7 +116,7 @@ fn damage(path: &Path, how: &str) {
 #[cfg(unix)]
 #[test]
 fn item1_readers_writers_and_toggles_lose_no_committed_room() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: reads both pool files with rusqlite");
     let (s, _) = with_rooms(0);
     let writer_code = r#"
 for i in 0..2500 {
@@ -176,7 +176,9 @@ for i in 0..60 {
 #[cfg(unix)]
 #[test]
 fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!(
+        "SQLite files: reads both pool files with rusqlite (PostgreSQL: pg_failover::a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies)"
+    );
     let (s, rooms) = with_rooms(300);
     s.c(&set_state("FailedOver")).ok();
     s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
@@ -259,7 +261,7 @@ fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_o
 /// the file and the command; fail-back does not call an empty backup "in sync" and copy it.
 #[test]
 fn item2_the_reported_sequence_keeps_every_room() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let (s, rooms) = with_rooms(20);
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
@@ -288,7 +290,7 @@ fn item2_the_reported_sequence_keeps_every_room() {
 /// the way back says so and needs Force.
 #[test]
 fn item2_returning_to_the_primary_without_the_backup_needs_force_and_names_the_loss() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!("SQLite files: truncates the backup pool file");
     let (s, rooms) = with_rooms(5);
     s.c(&set_state("FailedOver")).ok();
     s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
@@ -356,7 +358,6 @@ fn item3_reads_and_what_if_change_no_file() {
 /// undo nothing. Every change is seen at once, in the same script and in a fresh process.
 #[test]
 fn item6_active_server_changes_are_seen_at_once() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
     let s = Store::demo();
     let script = format!(
         r#"
@@ -427,7 +428,9 @@ fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
 /// copies back in sync.
 #[test]
 fn a_kill_at_each_step_loses_nothing() {
-    crate::sqlite_only!("refused on PostgreSQL: fail-over, fail-back and repair (step 5 of the port)");
+    crate::sqlite_only!(
+        "SQLite files: reads each pool file after each kill (PostgreSQL: tests/it/pg_failover.rs kills fail-back and writers)"
+    );
     let (template, rooms) = with_rooms(200);
     let failed_over = template.copy();
     failed_over.c(&set_state("FailedOver")).ok();

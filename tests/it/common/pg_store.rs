@@ -105,11 +105,21 @@ impl PgStore {
             .map(|(identity, made)| (identity, made.join().expect("create a pool database")))
             .collect();
         let mut c = connect(&central);
-        for (identity, url) in &pools {
+        for ((identity, url), (_, from)) in pools.iter().zip(&self.pools) {
             let n = c
                 .execute("UPDATE sql_instances SET file = $1 WHERE identity = $2", &[url, identity])
                 .expect("point central at the new pool databases");
             assert_eq!(n, 1, "the SQL instance {identity}");
+            // The clone's identity record as Publish or copy-store would have written it for
+            // the new database (its connection and oid): else the store's first open records it,
+            // a write that tests of "a failing call changes nothing" would see.
+            c.execute(
+                "UPDATE pool_database_identities SET connection = $1,
+                     oid = (SELECT CAST(oid AS bigint) FROM pg_database WHERE datname = $2)
+                 WHERE connection = $3",
+                &[url, &name_of(url), from],
+            )
+            .expect("record the new pool databases' identities");
         }
         PgStore { central, pools, published: Default::default() }
     }
