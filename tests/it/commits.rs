@@ -243,9 +243,7 @@ fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
 /// files are put back as they were, so that "nothing was committed" is true of the files too.
 #[test]
 fn a_repair_whose_commit_fails_puts_its_files_back() {
-    crate::sqlite_only!(
-        "SQLite files: repair's rebuilt and set-aside pool files (repair is refused on PostgreSQL too)"
-    );
+    crate::sqlite_only!("SQLite files: repair's rebuilt and set-aside pool files");
     let s = Store::demo();
     let backup = file(&s, BACKUP);
     for suffix in ["-wal", "-shm"] {
