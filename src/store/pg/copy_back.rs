@@ -150,7 +150,9 @@ fn pair(instance: Option<String>, source: Db, url: &str) -> anyhow::Result<Pair>
 /// made with this pchat's tables), then in its snapshot.
 fn open_source(url: &str, kind: Database) -> anyhow::Result<Db> {
     let shown = shown_url(url);
-    let db = Db::open_postgres(url).with_context(|| format!("cannot open the source {shown}"))?;
+    let db = Db::open_postgres(url).with_context(|| {
+        format!("cannot open the source {shown} (check that its server runs and the URL, user and password are right; nothing was copied)")
+    })?;
     let doubt: Vec<String> = db.query_map(
         &format!(
             "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, '{}') ORDER BY prepared",
