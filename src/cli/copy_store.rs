@@ -1,7 +1,8 @@
 //! `pchat copy-store` (docs/command-line.md, docs/design/postgres-port.md §5 step 6): a whole
-//! SQLite store copied into PostgreSQL databases the administrator names, verified per table.
-//! The work is `store::pg::copy`; this module reads the command line, refuses what it cannot
-//! do before anything is created, and prints the verified tables.
+//! SQLite store copied into PostgreSQL databases the administrator names, or a PostgreSQL store
+//! copied into a new SQLite store, verified per table. The work is `store::pg::copy` and
+//! `store::pg::copy_back`; this module reads the command line, refuses what it cannot do before
+//! anything is created, and prints the verified tables.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,16 +15,18 @@ use crate::store::pg::{check_connection, shown_url};
 
 #[derive(clap::Args)]
 pub(super) struct Args {
-    /// The SQLite store to copy: its central database file (its pool files are found through its
-    /// topology). Default: the store of --db / PCHAT_DB. Never written to.
+    /// The store to copy: a SQLite store's central database file, or a PostgreSQL store's central
+    /// database (postgres://… or key=value); its pool databases are found through its topology.
+    /// Default: the store of --db / PCHAT_DB. Never written to.
     #[arg(long, value_name = "PATH")]
     from: Option<String>,
     /// The central PostgreSQL database (postgres://… or key=value); created if missing, else it
-    /// must be empty.
+    /// must be empty. From PostgreSQL: the new SQLite store's file (must not exist; its pool files
+    /// are made beside it).
     #[arg(long, value_name = "URL", required = true)]
     to: String,
     /// The pool database of one SQL instance of the source's topology (repeat for every one);
-    /// created if missing, else it must be empty.
+    /// created if missing, else it must be empty. Into PostgreSQL only.
     #[arg(long = "pool", value_name = "INSTANCE=URL")]
     pools: Vec<String>,
     /// Copy nothing: compare the existing copies with the source again (counts and checksums).
@@ -57,6 +60,9 @@ pub(super) fn run(args: &Args, global: Global<'_>) -> i32 {
 }
 
 fn copy(args: &Args, global: &Global<'_>) -> Result<(), Refusal> {
+    if let Some(url) = postgres_source(args, global) {
+        return copy_back(args, global, &url);
+    }
     let source = source_path(args, global)?;
     let central = target("--to", &args.to)?;
     let given = pool_targets(&args.pools)?;
@@ -98,7 +104,56 @@ fn copy(args: &Args, global: &Global<'_>) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The source store's file: `--from`, else `--db` / `PCHAT_DB`; never PostgreSQL, and existing.
+/// `--from` (else `--db`) when it names a PostgreSQL database.
+fn postgres_source(args: &Args, global: &Global<'_>) -> Option<String> {
+    let from = args.from.clone().or_else(|| global.db.map(|d| d.to_string_lossy().into_owned()))?;
+    is_postgres(&from).then_some(from)
+}
+
+fn is_postgres(text: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+        || (!Path::new(text).exists() && text.contains('=') && check_connection(text).is_ok())
+}
+
+/// Out of PostgreSQL into a new SQLite store at `--to` (`store::pg::copy_back`).
+fn copy_back(args: &Args, global: &Global<'_>, url: &str) -> Result<(), Refusal> {
+    let shown = shown_url(url);
+    if let Err(why) = check_connection(url) {
+        return Err(usage(format!("pchat: copy-store: --from {shown} is not a PostgreSQL connection string ({why})")));
+    }
+    if is_postgres(&args.to) {
+        return Err(usage(format!(
+            "pchat: copy-store: --from {shown} and --to {} are both PostgreSQL: copy-store copies between SQLite and PostgreSQL; give --to the path of a new SQLite store file",
+            shown_url(&args.to)
+        )));
+    }
+    if let Some(pool) = args.pools.first() {
+        return Err(usage(format!(
+            "pchat: copy-store: --pool {} is for copying into PostgreSQL; copying out of it, the pool files are made beside --to, named as Publish names them",
+            shown_url(pool)
+        )));
+    }
+    let to = PathBuf::from(&args.to);
+    let verb = if args.verify_only { "verifying the copy of" } else { "copying" };
+    eprintln!(
+        "{}",
+        crate::values::text::escape_line(&format!(
+            "pchat: copy-store: {verb} the PostgreSQL store {shown} into the SQLite store {}",
+            to.display()
+        ))
+    );
+    let result = if args.verify_only {
+        crate::store::pg::copy_back::verify_sqlite(url, &to)
+    } else {
+        crate::store::pg::copy_back::copy_to_sqlite(url, &to)
+    };
+    let (sums, files) = result.map_err(|e| Refusal(EXIT_TERMINATED, format!("pchat: copy-store: {e:#}")))?;
+    print_sums(&sums, &files, global.json);
+    Ok(())
+}
+
+/// The source store's file: `--from`, else `--db` / `PCHAT_DB` (a PostgreSQL source went to
+/// `copy_back` before), existing.
 fn source_path(args: &Args, global: &Global<'_>) -> Result<PathBuf, Refusal> {
     let from = match (&args.from, global.db) {
         (Some(from), _) => from.clone(),
@@ -107,16 +162,6 @@ fn source_path(args: &Args, global: &Global<'_>) -> Result<PathBuf, Refusal> {
             return Err(usage("pchat: copy-store: give the store to copy with --from PATH (or --db PATH / PCHAT_DB)"));
         }
     };
-    let postgres =
-        ["postgres://", "postgresql://"].iter().any(|s| from.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
-            || (!Path::new(&from).exists() && from.contains('=') && check_connection(&from).is_ok());
-    if postgres {
-        return Err(usage(format!(
-            "pchat: copy-store: --from {} is a PostgreSQL database: copying out of PostgreSQL is not supported yet\n\
-             pchat: copy-store copies a SQLite store into PostgreSQL: --from FILE --to postgres://… --pool INSTANCE=postgres://…",
-            shown_url(&from)
-        )));
-    }
     let path = PathBuf::from(&from);
     if !path.exists() {
         return Err(usage(format!(
@@ -136,7 +181,7 @@ fn target(flag: &str, url: &str) -> Result<String, Refusal> {
     if let Err(why) = check_connection(url) {
         let file = !url.contains("://") && !url.contains('=');
         let hint = if file {
-            "; copy-store copies into PostgreSQL only (copying into a SQLite file is not supported): give a postgres://USER@HOST/DATABASE URL"
+            "; copy-store copies a SQLite store into PostgreSQL (or a PostgreSQL store into a new SQLite file, with --from postgres://…): give a postgres://USER@HOST/DATABASE URL"
         } else {
             ""
         };

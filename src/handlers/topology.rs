@@ -118,13 +118,9 @@ pub fn known_roles() -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
-/// The default pool database file of a SQL instance: `sql01.contoso.com\rtc` → `sql01.contoso.com-rtc.db`.
+/// The default pool database file of a SQL instance (`pool_files::default_name`).
 fn default_file(identity: &str) -> String {
-    let stem: String = identity
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
-        .collect();
-    format!("{stem}.db")
+    crate::store::pool_files::default_name(identity)
 }
 
 fn find_ci<'a>(list: &'a [String], s: &str) -> Option<&'a String> {

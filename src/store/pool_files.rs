@@ -152,6 +152,16 @@ fn free_bytes(_dir: &Path) -> Option<u64> {
     None
 }
 
+/// The file Publish gives a SQL instance without a `File` (copy-store out of PostgreSQL names
+/// the pool files so too): `sql01.contoso.com\rtc` → `sql01.contoso.com-rtc.db`.
+pub fn default_name(identity: &str) -> String {
+    let stem: String = identity
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    format!("{stem}.db")
+}
+
 /// Create a new, empty pool database file at `path`, belonging to the store `owner`, and return
 /// its identity. Never replaces a file: whatever is at `path` must have been moved aside first.
 pub fn create(path: &Path, owner: &Owner) -> anyhow::Result<String> {

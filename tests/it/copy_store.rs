@@ -257,16 +257,31 @@ fn sources_and_targets_copy_store_cannot_use_are_refused_clearly() {
     assert!(run.stderr.contains("there is no store at") && run.stderr.contains("creates none"), "{}", run.stderr);
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a missing --from made a file or folder");
 
+    // Out of PostgreSQL: into a SQLite file only, without --pool.
     let run = copy_store(&["--from", "postgres://pchat:s3cret@db1/chat", "--to", "postgres://pchat@127.0.0.1:1/x"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains("copying out of PostgreSQL is not supported yet"), "{}", run.stderr);
-    assert!(run.stderr.contains("copies a SQLite store into PostgreSQL"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("are both PostgreSQL") && run.stderr.contains("new SQLite store file"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    let new = dir.path().join("new.db");
+    let new = new.to_string_lossy();
+    let run = copy_store(&["--from", "postgres://pchat:s3cret@db1/chat", "--to", &new, "--pool", "a=postgres://db1/p"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("pool files are made beside --to"), "{}", run.stderr);
+    // The source unreachable: a terminating error, no password shown, nothing made.
+    let run = copy_store(&["--from", "postgres://pchat:s3cret@127.0.0.1:1/c", "--to", &new]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot open the source postgres://pchat:***@127.0.0.1:1/c"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "a refused copy made a file or folder");
 
     let s = demo();
     let from = s.db().to_string_lossy().into_owned();
     for (to, words) in [
-        ("backup.db", "copying into a SQLite file is not supported"),
+        ("backup.db", "or a PostgreSQL store into a new SQLite file"),
         ("postgres://pchat@db1:notaport/x", "is not a PostgreSQL connection string"),
         ("postgres://pchat@db1", "names no database"),
     ] {
@@ -353,4 +368,257 @@ fn copy_store_takes_no_script_options() {
         assert_eq!(run.code, 2, "{extra:?}: {}", run.stderr);
         assert!(run.stderr.contains("copy-store does not take"), "{extra:?}: {}", run.stderr);
     }
+}
+
+/// Control characters and non-ASCII text in a message body (COPY's text format escapes tab,
+/// newline, carriage return, backslash and its NULL marker `\N`).
+const BODY: &str = "tab\tline\nback\\slash\r\\N Grüße 🙂";
+
+/// The demo store (with [`ROOM`] and a message whose body is [`BODY`]) copied into PostgreSQL
+/// databases named after `tag`: the SQLite store, the central URL, and the forward copy's JSON.
+fn on_postgres(server: &Server, tag: &str) -> (Store, String, serde_json::Value) {
+    let s = demo();
+    let first = pool_files(&s.db()).remove(0).1;
+    let changed = rusqlite::Connection::open(&first)
+        .unwrap()
+        .execute("UPDATE messages SET text = ?1 WHERE id = (SELECT max(id) FROM messages)", [BODY])
+        .unwrap();
+    assert_eq!(changed, 1);
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database(&format!("{tag}_central"));
+    let pools = pool_flags(server, tag);
+    let run = common::Run::from(
+        common::pchat()
+            .args(["--json", "copy-store"])
+            .args(args(&from, &central, &pools))
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    (s, central, serde_json::from_str(&run.stdout).unwrap())
+}
+
+/// Every row of every table of every database of the PostgreSQL store at `central`, as text
+/// (the central database first, then each pool database by SQL instance).
+fn pg_dump(central: &str) -> Vec<String> {
+    let mut urls = vec![central.to_string()];
+    let mut c = connect(central);
+    urls.extend(c.query("SELECT file FROM sql_instances ORDER BY identity", &[]).unwrap().iter().map(|r| r.get(0)));
+    let mut out = Vec::new();
+    for url in urls {
+        let mut db = connect(&url);
+        let tables: Vec<String> = db
+            .query("SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1", &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        for t in tables {
+            let rows = db.query(&format!("SELECT t::text FROM {t} t ORDER BY 1"), &[]).unwrap();
+            out.push(format!("{url} {t}: {:?}", rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>()));
+        }
+    }
+    out
+}
+
+/// The `(database role or instance, table) → (rows, checksum)` of a copy-store JSON report.
+fn sums(json: &serde_json::Value) -> std::collections::BTreeMap<(String, String), (u64, String)> {
+    let mut out = std::collections::BTreeMap::new();
+    for db in json.as_array().unwrap() {
+        let who = db["SqlInstance"].as_str().unwrap_or("central").to_string();
+        for t in db["Tables"].as_array().unwrap() {
+            out.insert(
+                (who.clone(), t["Table"].as_str().unwrap().to_string()),
+                (t["Rows"].as_u64().unwrap(), t["Checksum"].as_str().unwrap().to_string()),
+            );
+        }
+    }
+    out
+}
+
+/// SQLite → PostgreSQL → SQLite: every table's count and checksum in the new SQLite store equals
+/// the original's (as the forward copy reported them), but for the two tables that name the
+/// store's own files and id (`meta`: the copy's store id; `sql_instances`: `file` names files
+/// again, not connections, and `file_id` the new files' identities), whose counts are equal;
+/// the body with control characters came through byte for byte; the copy answers reads as the
+/// original and the PostgreSQL store do; the PostgreSQL store is unchanged; `--verify-only`
+/// agrees afterwards.
+#[test]
+fn a_postgres_store_copies_back_into_a_new_sqlite_store_unchanged() {
+    let Some(server) = Server::shared("a_postgres_store_copies_back_into_a_new_sqlite_store_unchanged") else {
+        return;
+    };
+    let (s, central, forward) = on_postgres(server, "back");
+    let before = pg_dump(&central);
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("laptop").join("pchat.db");
+    std::fs::create_dir(to.parent().unwrap()).unwrap();
+    let to_text = to.to_string_lossy().into_owned();
+    let run = common::Run::from(
+        common::pchat()
+            .args(["--json", "copy-store", "--from", &central, "--to", &to_text])
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert_eq!(pg_dump(&central), before, "copy-store wrote to the PostgreSQL store it copied");
+    let back: serde_json::Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stdout));
+    let (forward, back) = (sums(&forward), sums(&back));
+    assert_eq!(forward.keys().collect::<Vec<_>>(), back.keys().collect::<Vec<_>>());
+    let mut differing = Vec::new();
+    for (key, (rows, checksum)) in &forward {
+        let (back_rows, back_checksum) = &back[key];
+        assert_eq!(rows, back_rows, "{key:?}");
+        if checksum != back_checksum {
+            differing.push(key.1.as_str());
+        }
+    }
+    assert_eq!(differing, ["meta", "sql_instances"], "tables whose checksum changed");
+    assert!(forward[&(INSTANCES[0].to_string(), "messages".to_string())].0 > 0);
+
+    // The files as a Publish lays them out, each naming its store; the body byte for byte.
+    let files = pool_files(&to);
+    assert_eq!(files.len(), INSTANCES.len());
+    for (instance, file) in &files {
+        assert!(file.is_file(), "{instance}: {}", file.display());
+    }
+    let body: String = rusqlite::Connection::open(&files[0].1)
+        .unwrap()
+        .query_row("SELECT text FROM messages WHERE text = ?1", [BODY], |r| r.get(0))
+        .unwrap();
+    assert_eq!(body, BODY);
+    let names: Vec<String> = std::fs::read_dir(to.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.ends_with("-wal") && !n.ends_with("-shm"))
+        .collect();
+    assert_eq!(names.len(), 1 + INSTANCES.len(), "no staging folder left behind: {names:?}");
+
+    // Reads answer as the original store and the PostgreSQL one do.
+    for code in [
+        "get_cs_persistent_chat_room()",
+        "get_cs_persistent_chat_category()",
+        "get_cs_persistent_chat_addin()",
+        "get_cs_persistent_chat_policy()",
+    ] {
+        let read = |db: &str| {
+            let mut cmd = common::pchat();
+            cmd.args(["--db", db, "--json", "-c", code]).env_remove("PCHAT_DB");
+            if db.starts_with("postgres://") {
+                // A PostgreSQL run's own texts are not the inventory's (tests/it/postgres.rs).
+                cmd.env_remove("PCHAT_SQL_INVENTORY");
+            }
+            common::Run::from(cmd.output().unwrap()).ok().stdout
+        };
+        let original = read(&s.db().to_string_lossy());
+        assert!(original.contains(ROOM) || !code.contains("room"), "{code}: {original}");
+        assert_eq!(read(&central), original, "{code} on PostgreSQL");
+        assert_eq!(read(&to_text), original, "{code} on the copy");
+    }
+
+    let verified = copy_store(&["--verify-only", "--from", &central, "--to", &to_text]).ok();
+    assert!(
+        verified.stdout.contains("Central database: ") && verified.stdout.contains("Checksum"),
+        "{}",
+        verified.stdout
+    );
+}
+
+/// Copying back is refused, with what to do, and nothing made or changed: onto an existing
+/// file, beside an existing pool file, and from a store with a prepared pchat transaction in
+/// doubt.
+#[test]
+fn copying_back_refuses_existing_files_and_transactions_in_doubt() {
+    let Some(server) = Server::shared("copying_back_refuses_existing_files_and_transactions_in_doubt") else {
+        return;
+    };
+    let (_s, central, _) = on_postgres(server, "refused_back");
+    let before = pg_dump(&central);
+    let dir = tempfile::tempdir().unwrap();
+    let listing = || {
+        let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let to = dir.path().join("pchat.db");
+    let to_text = to.to_string_lossy().into_owned();
+
+    std::fs::write(&to, b"mine").unwrap();
+    let was = listing();
+    let run = copy_store(&["--from", &central, "--to", &to_text]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already exists") && run.stderr.contains("give a path that does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(listing(), was);
+
+    std::fs::remove_file(&to).unwrap();
+    std::fs::write(dir.path().join("sql02.contoso.com-rtc.db"), b"other store").unwrap();
+    let was = listing();
+    let run = copy_store(&["--from", &central, "--to", &to_text]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("sql02.contoso.com-rtc.db already exists (it would be the pool file of sql02.contoso.com\\rtc)")
+            && run.stderr.contains("in another folder"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(listing(), was);
+    std::fs::remove_file(dir.path().join("sql02.contoso.com-rtc.db")).unwrap();
+
+    // A branch of a two-phase commit left prepared in a pool database.
+    let pool: String = connect(&central)
+        .query_one("SELECT file FROM sql_instances ORDER BY identity OFFSET 1 LIMIT 1", &[])
+        .unwrap()
+        .get(0);
+    let gid = format!("pchat:{}:1", uuid::Uuid::new_v4());
+    let mut branch = connect(&pool);
+    branch.batch_execute(&format!("BEGIN; PREPARE TRANSACTION '{gid}'")).unwrap();
+    let run = copy_store(&["--from", &central, "--to", &to_text]);
+    connect(&pool).batch_execute(&format!("ROLLBACK PREPARED '{gid}'")).unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1 prepared pchat transaction in doubt")
+            && run.stderr.contains("resolves them, then copy it"),
+        "{}",
+        run.stderr
+    );
+    assert!(listing().is_empty(), "a refused copy made {:?}", listing());
+
+    // A failure part-way (a pool table with a column this pchat's SQLite schema lacks, met
+    // after the pool files were made): nothing left behind, not even the staging folder.
+    connect(&pool).batch_execute("ALTER TABLE rooms ADD COLUMN extra integer").unwrap();
+    let run = copy_store(&["--from", &central, "--to", &to_text]);
+    connect(&pool).batch_execute("ALTER TABLE rooms DROP COLUMN extra").unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("cannot copy the table rooms into"), "{}", run.stderr);
+    assert!(listing().is_empty(), "a failed copy left {:?}", listing());
+
+    // A source an older pchat wrote would need the upgrade opening it makes: refused.
+    connect(&central).batch_execute("UPDATE schema_version SET version = version - 1").unwrap();
+    let run = copy_store(&["--from", &central, "--to", &to_text]);
+    connect(&central).batch_execute("UPDATE schema_version SET version = version + 1").unwrap();
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("was written by an older pchat") && run.stderr.contains("upgrade it first"),
+        "{}",
+        run.stderr
+    );
+    assert!(listing().is_empty(), "a refused copy made {:?}", listing());
+    assert_eq!(pg_dump(&central), before);
 }

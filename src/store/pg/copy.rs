@@ -2,7 +2,8 @@
 //! store (the central database and every SQL instance's pool file) copied into PostgreSQL
 //! databases, then verified per table by a row count and a checksum computed identically on both
 //! sides. `pchat copy-store` (src/cli/copy_store.rs) runs it; [`open_source`] opens its source
-//! without writing to it.
+//! without writing to it. The other direction, PostgreSQL into a new SQLite store, is
+//! `pg::copy_back`, with the same checksum.
 //!
 //! * **Targets.** The caller names every database: the central one and, per SQL instance of the
 //!   source's topology, its pool database (`Targets::pools`, identity → connection string; an
@@ -76,9 +77,9 @@ struct Rewrite {
 }
 
 /// A table of the target: its columns in order, and which of them are identity columns.
-struct Table {
-    name: String,
-    columns: Vec<String>,
+pub(super) struct Table {
+    pub(super) name: String,
+    pub(super) columns: Vec<String>,
     identity: Vec<String>,
 }
 
@@ -87,13 +88,13 @@ struct Table {
 /// both read through the seam as `Value`s, so one form serves both; a value of another type on
 /// one side (a number in a TEXT column) changes the sum.
 #[derive(Default, Clone, Copy, PartialEq, Eq)]
-struct Sum {
-    rows: u64,
+pub(super) struct Sum {
+    pub(super) rows: u64,
     sum: u128,
 }
 
 impl Sum {
-    fn add(&mut self, row: &[Value]) {
+    pub(super) fn add(&mut self, row: &[Value]) {
         let mut h = Sha256::new();
         for v in row {
             match v {
@@ -127,7 +128,7 @@ impl Sum {
         self.rows += 1;
     }
 
-    fn hex(&self) -> String {
+    pub(super) fn hex(&self) -> String {
         format!("{:032x}", self.sum)
     }
 }
@@ -244,7 +245,9 @@ enum Load {
 
 fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Result<Vec<TableSum>> {
     if source.is_postgres() {
-        bail!("copy-store copies a SQLite store; this store is on PostgreSQL (copying back is not supported yet)");
+        bail!(
+            "copy_store copies a SQLite store; this store is on PostgreSQL (copy_back::copy_to_sqlite copies one back)"
+        );
     }
     let instances = source_instances(source, targets)?;
     // Every existing target is checked to hold no row before any is created or migrated, so a
@@ -466,7 +469,7 @@ fn open_or_create(url: &str) -> anyhow::Result<Db> {
 
 /// The data tables of a migrated database, in foreign-key order (parents first), with their
 /// columns: taken from the database (the baseline made them), not listed here.
-fn tables(db: &Db) -> anyhow::Result<Vec<Table>> {
+pub(super) fn tables(db: &Db) -> anyhow::Result<Vec<Table>> {
     let names: Vec<String> = db.query_map(
         "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
         (),
@@ -756,7 +759,7 @@ fn copy_text(v: &Value, out: &mut Vec<u8>) {
 }
 
 /// The count and checksum of `table` as the target holds it.
-fn target_sum(db: &Db, table: &Table) -> anyhow::Result<Sum> {
+pub(super) fn target_sum(db: &Db, table: &Table) -> anyhow::Result<Sum> {
     let sql = format!("SELECT {} FROM {}", table.columns.join(", "), table.name);
     let mut stmt = db.prepare(&sql)?;
     let mut rows = stmt.query(())?;

@@ -67,6 +67,11 @@ pub fn migrate_then<T>(
     apply(client, db, &steps(db, schema::later(db))?, then)
 }
 
+/// The version of `db`'s schema this program migrates a PostgreSQL database to.
+pub fn current_version(db: Database) -> usize {
+    schema::baseline(db).version + schema::later(db).len()
+}
+
 /// The baseline, then `later` from the version after it.
 fn steps(db: Database, later: &[Step]) -> anyhow::Result<Vec<PgStep>> {
     let baseline = schema::baseline(db);

@@ -3,6 +3,7 @@
 //! docs/design/postgres-port.md.
 
 pub mod copy;
+pub mod copy_back;
 pub mod identity;
 pub mod migrate;
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub(crate) const DECISIONS_DDL: &str = "CREATE TABLE IF NOT EXISTS pchat_twophas
 )";
 
 /// Prefix of every gid pchat prepares; recovery touches no other prepared transaction.
-const GID_PREFIX: &str = "pchat:";
+pub(super) const GID_PREFIX: &str = "pchat:";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Isolation {
