@@ -55,34 +55,9 @@ fn names(from: usize, to: usize) -> Vec<String> {
     (from..to).map(|i| format!("Acc-{i:03}")).collect()
 }
 
-/// Per pool table, the count and md5 of pc01's rows in a copy (a child table's through its
-/// parent): the same lines in both copies mean the same rows.
+/// The pool's rows in the copy at `url` (see `test_server::pool_rows`).
 fn pool_rows(url: &str) -> Vec<String> {
-    let mut db = connect(url);
-    [
-        ("addins", None),
-        ("categories", None),
-        ("category_entries", Some(("categories", "category_id"))),
-        ("rooms", None),
-        ("room_entries", Some(("rooms", "room_id"))),
-        ("messages", Some(("rooms", "room_id"))),
-        ("pool_sync", None),
-    ]
-    .iter()
-    .map(|(table, parent)| {
-        let from = match parent {
-            None => format!("{table} t WHERE t.pool = $1"),
-            Some((parent, key)) => format!("{table} t JOIN {parent} p ON p.id = t.{key} WHERE p.pool = $1"),
-        };
-        let row = db
-            .query_one(
-                &format!("SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {from}"),
-                &[&POOL],
-            )
-            .unwrap();
-        format!("{table}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
-    })
-    .collect()
+    crate::common::pg::pool_rows(url, POOL)
 }
 
 fn has_room(url: &str, name: &str) -> bool {

@@ -14,7 +14,7 @@ mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
 #[cfg(all(test, unix))]
-mod test_server;
+pub(crate) mod test_server;
 pub mod twophase;
 /// Tests of changes through the engine: a file named `tests.rs`, a test module as far as the
 /// import floors are concerned (tests/it/floors.rs), since it drives the store from above.

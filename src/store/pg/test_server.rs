@@ -130,3 +130,42 @@ impl Server {
 pub(crate) fn connect(url: &str) -> Client {
     url.parse::<Config>().unwrap().connect(NoTls).expect("connect to the test database")
 }
+
+/// The pool tables a pool's copy holds, parents before children (each child with its parent table
+/// and key): `pool_data::COPY_ORDER` and `pool_sync`, spelt here because the integration tests,
+/// which include this file, cannot reach the library's (a library test checks they agree).
+pub(crate) const POOL_TABLES: &[(&str, Option<(&str, &str)>)] = &[
+    ("addins", None),
+    ("categories", None),
+    ("category_entries", Some(("categories", "category_id"))),
+    ("rooms", None),
+    ("room_entries", Some(("rooms", "room_id"))),
+    ("messages", Some(("rooms", "room_id"))),
+    ("pool_sync", None),
+];
+
+/// Each pool table's rows of `pool` in the pool database at `url`, as "table: count md5": two
+/// copies holding the same rows give the same lines.
+pub(crate) fn pool_rows(url: &str, pool: &str) -> Vec<String> {
+    let mut db = connect(url);
+    POOL_TABLES
+        .iter()
+        .map(|(table, parent)| {
+            let from = match parent {
+                None => format!("{table} t WHERE lower(t.pool) = lower($1)"),
+                Some((parent, key)) => {
+                    format!("{table} t JOIN {parent} p ON p.id = t.{key} WHERE lower(p.pool) = lower($1)")
+                }
+            };
+            let row = db
+                .query_one(
+                    &format!(
+                        "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {from}"
+                    ),
+                    &[&pool],
+                )
+                .unwrap_or_else(|e| panic!("{table}: {e}"));
+            format!("{table}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@
 #[path = "../../../src/store/pg/test_server.rs"]
 mod test_server;
 
-pub(crate) use test_server::{Server, connect};
+pub(crate) use test_server::{Server, connect, pool_rows};
 
 impl Server {
     /// The databases of the server whose names start with `prefix`.

@@ -696,37 +696,15 @@ fn new_room(name: &str) -> String {
     )
 }
 
-/// Per pool table, the count and md5 of the pool's rows in a copy (a child table's through its
-/// parent): two copies holding the same rows give the same lines.
+/// The pool's rows in the copy at `url` (see `test_server::pool_rows`).
 fn pool_rows(url: &str) -> Vec<String> {
-    let mut db = connect(url);
-    let tables = [
-        ("addins", None),
-        ("categories", None),
-        ("category_entries", Some(("categories", "category_id"))),
-        ("rooms", None),
-        ("room_entries", Some(("rooms", "room_id"))),
-        ("messages", Some(("rooms", "room_id"))),
-        ("pool_sync", None),
-    ];
-    tables
-        .iter()
-        .map(|(table, parent)| {
-            let from = match parent {
-                None => format!("{table} t WHERE lower(t.pool) = $1"),
-                Some((parent, key)) => format!("{table} t JOIN {parent} p ON p.id = t.{key} WHERE lower(p.pool) = $1"),
-            };
-            let row = db
-                .query_one(
-                    &format!(
-                        "SELECT count(*), coalesce(md5(string_agg(t::text, '|' ORDER BY t::text)), '') FROM {from}"
-                    ),
-                    &[&POOL],
-                )
-                .unwrap();
-            format!("{table}: {} {}", row.get::<_, i64>(0), row.get::<_, String>(1))
-        })
-        .collect()
+    crate::store::pg::test_server::pool_rows(url, POOL)
+}
+
+#[test]
+fn the_tests_pool_tables_are_the_copied_ones() {
+    let copied: Vec<_> = crate::store::pool_data::COPY_ORDER.iter().copied().chain([("pool_sync", None)]).collect();
+    assert_eq!(crate::store::pg::test_server::POOL_TABLES, copied.as_slice());
 }
 
 impl Demo {
