@@ -1042,12 +1042,16 @@ fn error(e: postgres::Error) -> DbError {
         (Some(state), None) => (kind_of(state), e.to_string()),
         // No SQLSTATE: the connection failed or closed (the crate's own client-side errors,
         // parameter counts and conversions, are caught before they reach it).
-        // The crate's text alone ("error connecting to server") hides why: its source says it
-        // ("Connection refused", a name that does not resolve, a timeout).
-        (None, _) => match e.source() {
-            Some(cause) => (ErrorKind::Unavailable, format!("{e}: {cause}")),
-            None => (ErrorKind::Unavailable, e.to_string()),
-        },
+        // The crate's text may lack why ("error connecting to server"); its source says it
+        // ("Connection refused", a name that does not resolve, a timeout). Once only: some
+        // of the crate's texts already end with it.
+        (None, _) => {
+            let text = e.to_string();
+            match e.source().map(|c| c.to_string()) {
+                Some(cause) if !text.contains(&cause) => (ErrorKind::Unavailable, format!("{text}: {cause}")),
+                _ => (ErrorKind::Unavailable, text),
+            }
+        }
     };
     DbError::backend(kind, Box::new(PgError { message, inner: e }))
 }

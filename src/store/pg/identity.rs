@@ -175,7 +175,7 @@ pub fn check(
     let shown = shown_url(url);
     let Some(file) = &found.file else {
         return Err(format!(
-            "the database {shown} has no pool identity row, so it is not the pool database pchat made for {instance} (it was dropped and re-created, or restored from something else); restore that database, or repair the pool from its other copy"
+            "the database {shown} has no pool identity row, so it is not the pool database pchat made for {instance} (it was dropped and re-created, or restored from something else); put back the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)"
         ));
     };
     if let Some(owner) = file.other_store(store_id) {
@@ -183,13 +183,13 @@ pub fn check(
     }
     if file.id != recorded.id {
         return Err(format!(
-            "the database {shown} is not the pool database pchat made for {instance}: its identity {} differs from the recorded {} (it was replaced, or filled by another copy-store); restore that database, or repair the pool from its other copy",
+            "the database {shown} is not the pool database pchat made for {instance}: its identity {} differs from the recorded {} (it was replaced, or filled by another copy-store); put back the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
             file.id, recorded.id
         ));
     }
     if found.oid != recorded.oid {
         return Err(format!(
-            "the database {shown} was dropped and re-created since pchat recorded it for {instance} (oid {}, recorded {}), so what it holds may be older or another's; restore that database, or repair the pool from its other copy",
+            "the database {shown} was dropped and re-created since pchat recorded it for {instance} (oid {}, recorded {}), so what it holds may be older or another's (a database restored from a dump is a new database too); drop it, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
             found.oid, recorded.oid
         ));
     }
