@@ -297,18 +297,24 @@ pub fn inspect_unrecorded(url: &str, store_id: &str) -> Result<Unrecorded, Strin
 /// Whether pchat can make its schema in the empty database on `db`: a locale that folds and
 /// orders like SQLite's NOCASE (the migration refuses others), and tables may be created.
 fn fit_for_schema(db: &Db, shown: &str) -> Result<(), String> {
-    let (nocase, may_create, role, schema): (bool, bool, String, Option<String>) = db
+    let (nocase, may_create, role, schema, encoding): (bool, bool, String, Option<String>, String) = db
         .query_row(
             "SELECT lower(CAST(?1 AS text)) = CAST(?1 AS text) AND CAST(?2 AS text) < CAST(?3 AS text),
                     coalesce(has_schema_privilege(current_schema(), 'CREATE'), false), CAST(current_user AS text),
-                    CAST(current_schema() AS text)",
+                    CAST(current_schema() AS text),
+                    CAST(pg_encoding_to_char((SELECT encoding FROM pg_database WHERE datname = current_database())) AS text)",
             ["\u{c9}", "B", "a"],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
     if !nocase {
         return Err(format!(
-            "the database {shown} has a locale that folds or orders text unlike pchat's case-insensitive names; create it with TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+            "the database {shown} has a locale that folds or orders text unlike pchat's case-insensitive names; create it with TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ));
+    }
+    if encoding != "UTF8" {
+        return Err(format!(
+            "the database {shown} has the encoding {encoding}, which cannot hold every name and message pchat keeps; create it with TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
         ));
     }
     if !may_create {
@@ -383,6 +389,11 @@ mod tests {
         let utf8 = cluster.database_with("identity_utf8", "TEMPLATE template0 LC_COLLATE 'C.UTF-8' LC_CTYPE 'C.UTF-8'");
         let why = inspect_unrecorded(&utf8, "s1").err().unwrap();
         assert!(why.contains("LC_COLLATE 'C'"), "{why}");
+        // Found by a newcomer: a LATIN1 database was taken, and its repair failed on a Japanese name.
+        let latin1 = cluster
+            .database_with("identity_latin1", "TEMPLATE template0 ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C'");
+        let why = inspect_unrecorded(&latin1, "s1").err().unwrap();
+        assert!(why.contains("encoding LATIN1") && why.contains("ENCODING 'UTF8'"), "{why}");
         let central = cluster.database("identity_central");
         Db::open_postgres(&central).unwrap().migrate_postgres(Database::Central).unwrap();
         let why = inspect_unrecorded(&central, "s1").err().unwrap();

@@ -180,7 +180,8 @@ fn apply_in(tx: &mut impl GenericClient, db: Database, steps: &[PgStep]) -> anyh
 /// names SQLite tells apart ("É", "é") would collide, and orders would differ.
 fn check_locale(tx: &mut impl GenericClient) -> anyhow::Result<()> {
     let row = tx.query_one(
-        "SELECT lower($1::text) = $1::text AND $2::text < $3::text, datcollate::text, datctype::text
+        "SELECT lower($1::text) = $1::text AND $2::text < $3::text, datcollate::text, datctype::text,
+                pg_encoding_to_char(encoding)::text
          FROM pg_database WHERE datname = current_database()",
         &[&"\u{c9}", &"B", &"a"],
     )?;
@@ -190,6 +191,16 @@ fn check_locale(tx: &mut impl GenericClient) -> anyhow::Result<()> {
              create it with LC_COLLATE 'C' LC_CTYPE 'C' (TEMPLATE template0)",
             row.try_get::<_, String>(1)?,
             row.try_get::<_, String>(2)?
+        );
+    }
+    // Names and messages are Unicode: another encoding refuses what it cannot hold only when
+    // such a text is first written (a repair half-way, a room named in Japanese), SQL_ASCII
+    // checks nothing at all.
+    let encoding: String = row.try_get(3)?;
+    if encoding != "UTF8" {
+        anyhow::bail!(
+            "the database's encoding is {encoding}, which cannot hold every name and message pchat keeps; \
+             create it with ENCODING 'UTF8' (TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C')"
         );
     }
     Ok(())
@@ -567,6 +578,15 @@ mod tests {
         let err = migrate(&mut connect(&url), Database::Pool).unwrap_err().to_string();
         assert!(err.contains("folds or orders text unlike SQLite's NOCASE"), "{err}");
         assert!(catalog(&url).is_empty());
+
+        for encoding in ["LATIN1", "SQL_ASCII"] {
+            let tag = encoding.to_ascii_lowercase();
+            let url = cluster
+                .database_with(&tag, &format!("TEMPLATE template0 ENCODING '{encoding}' LC_COLLATE 'C' LC_CTYPE 'C'"));
+            let err = migrate(&mut connect(&url), Database::Pool).unwrap_err().to_string();
+            assert!(err.contains(&format!("encoding is {encoding}")) && err.contains("ENCODING 'UTF8'"), "{err}");
+            assert!(catalog(&url).is_empty());
+        }
     }
 
     /// The 2PC coordinator makes its decision table when it opens a central database: a
