@@ -66,6 +66,11 @@ pub enum Transient {
     Conflict,
     /// Another writer held a lock past the wait allowed (PostgreSQL 55P03, SQLite's busy timeout).
     LockTimeout,
+    /// A copy of a pool read out of step with the pool's mark on PostgreSQL, with no change seen
+    /// in flight there: most often another writer's commit seen half, so the call is run again;
+    /// should the attempts run out (the later ones run alone), the copy is out of step indeed and
+    /// the call ends with this error's own message, which names the repair.
+    CopyOutOfStep,
 }
 
 impl CmdletError {

@@ -151,7 +151,7 @@ fn run_batch(
         s.call_staging = None;
         match outcome {
             Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
-                again(s, cmdlet, &mut backoff, effects.prompted, Some(inputs.len()))?;
+                again(s, cmdlet, &mut backoff, effects.prompted, Some(inputs.len()), e)?;
             }
             outcome => {
                 effects.settle(s);
@@ -169,6 +169,7 @@ fn again(
     backoff: &mut retry::Backoff,
     prompted: bool,
     objects: Option<usize>,
+    last: CmdletError,
 ) -> Result<(), CmdletError> {
     let named = |mut e: CmdletError| {
         e.cmdlet = cmdlet.name;
@@ -181,6 +182,11 @@ fn again(
         return Err(named(retry::after_prompt()));
     }
     if !backoff.may_retry() {
+        // A copy that stayed out of step through every attempt (the later ones alone) is out of
+        // step indeed: its own message, naming the repair, not "other sessions kept changing".
+        if last.transient == Some(crate::errors::Transient::CopyOutOfStep) {
+            return Err(named(CmdletError { transient: None, ..last }.terminating()));
+        }
         return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
     }
     std::thread::sleep(backoff.next_delay());
@@ -437,7 +443,7 @@ fn run_one(
                 if super::unit::own_commit(bound.cmdlet) {
                     return Err(retry::own_commit());
                 }
-                again(s, bound.cmdlet, &mut backoff, tried.prompted, None)?;
+                again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;
             }
             outcome => {
                 effects.reported.extend(tried.reported);

@@ -25,7 +25,7 @@ const MAX_DELAY: Duration = Duration::from_millis(500);
 /// writer takes the write lock at `BEGIN IMMEDIATE`, before its first read.)
 pub fn retryable(e: &CmdletError, on_postgres: bool) -> bool {
     match e.transient {
-        Some(Transient::Conflict) => true,
+        Some(Transient::Conflict | Transient::CopyOutOfStep) => true,
         Some(Transient::LockTimeout) => on_postgres,
         None => false,
     }

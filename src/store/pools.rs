@@ -155,7 +155,7 @@ impl Store {
     /// prepared branches).
     fn in_flight(&self, mut e: CmdletError) -> CmdletError {
         if self.is_postgres() {
-            e.transient = Some(crate::errors::Transient::Conflict);
+            e.transient = Some(crate::errors::Transient::CopyOutOfStep);
         }
         e
     }

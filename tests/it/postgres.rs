@@ -290,6 +290,39 @@ set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Members: #{Add: "sip
     pg.assert_cwd_empty();
 }
 
+/// A copy behind the pool with no change in flight there (it missed a change: restored, or a
+/// topology pointed the instance at another database) is out of step, not a lost race: the call
+/// ends with the refusal that names the repair, never "other sessions kept changing …" (found by
+/// a newcomer who re-published a topology); nothing is changed, reads go on, and the repair
+/// brings the copy back.
+#[test]
+fn a_copy_behind_with_nothing_in_flight_is_refused_with_the_repair() {
+    let Some(server) = Server::shared("a_copy_behind_with_nothing_in_flight_is_refused_with_the_repair") else {
+        return;
+    };
+    let pg = on_postgres(server, "behind");
+    let backup = pg.copies()[1];
+    connect(backup).execute("UPDATE pool_sync SET seq = seq - 1 WHERE lower(pool) = 'pc01.contoso.com'", &[]).unwrap();
+    let before = snapshot(&pg);
+    let run = pg.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "never"})"#);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    assert!(!run.stderr.contains("other sessions"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the backup database sql02.contoso.com")
+            && run.stderr.contains("repair_cs_persistent_chat_database"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(snapshot(&pg), before);
+    assert_eq!(pg.c("get_cs_persistent_chat_room().len() > 0").ok().stdout.trim(), "True");
+    pg.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Primary", Confirm: false})"#)
+        .ok();
+    pg.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "after repair"})"#).ok();
+    for url in pg.copies() {
+        assert_eq!(count(url, "SELECT count(*) FROM rooms WHERE description = 'after repair'"), 1, "{url}");
+    }
+}
+
 /// What a PostgreSQL store does not support yet is refused clearly, with no password shown and
 /// nothing written: --demo, an atomic run that writes files.
 #[test]
