@@ -549,6 +549,13 @@ pub fn main() -> i32 {
     if std::env::var_os("PCHAT_REPORT_RETRIES").is_some_and(|v| v == "1") {
         eprintln!("pchat: attempts retried: {}", engine::retry::retried());
     }
+    if on_postgres && shell.unmake_unwritten_store() {
+        crate::streams::warning(&format!(
+            "pchat: there is no store at {}; nothing was written, so none was created (load one with publish_cs_topology(\"topology.json\"), or copy a store into it with `pchat copy-store --from STORE.db --to {} --pool INSTANCE=postgres://…`)",
+            shown_db(&db),
+            shown_db(&db)
+        ));
+    }
     if let Some((db, folder)) = new_store
         && !shell.store_changed()
     {

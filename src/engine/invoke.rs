@@ -301,14 +301,19 @@ fn injected(step: &str) -> Option<CmdletError> {
 /// directory read when the directory is empty. (The synthetic test reports its own diagnosis.)
 fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[Dynamic]>) -> Result<(), CmdletError> {
     use crate::catalog::Noun;
-    const TRY_DEMO: &str = "or try pchat --demo for a demo store";
+    // --demo loads into a SQLite file only: a PostgreSQL store is given one by copy-store.
+    let try_demo = if store.is_postgres() {
+        "or copy a store in with `pchat copy-store --from STORE.db --to postgres://… --pool INSTANCE=postgres://…`"
+    } else {
+        "or try pchat --demo for a demo store"
+    };
     match (cmdlet.noun, results) {
         (Noun::Directory, Some([])) if cmdlet.is_read_only() && cmdlet.name != "Get-Credential" => {
             if store.has_principals()? {
                 return Ok(());
             }
             Err(CmdletError::invalid_operation(format!(
-                "the directory of this store is empty: load one with import_cs_ad_principal(\"directory.json\") ({TRY_DEMO})"
+                "the directory of this store is empty: load one with import_cs_ad_principal(\"directory.json\") ({try_demo})"
             ))
             .terminating())
         }
@@ -324,7 +329,7 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
                 return Ok(());
             }
             Err(CmdletError::invalid_operation(format!(
-                "this store has no topology (no Persistent Chat pool): publish one with publish_cs_topology(\"topology.json\") ({TRY_DEMO})"
+                "this store has no topology (no Persistent Chat pool): publish one with publish_cs_topology(\"topology.json\") ({try_demo})"
             ))
             .terminating())
         }

@@ -374,6 +374,12 @@ impl Shell {
         self.session.borrow().store.pools().is_ok_and(|p| !p.is_empty())
     }
 
+    /// A PostgreSQL database this run's open made a store of, and nothing wrote to since, is left
+    /// empty again (`Store::unmake_if_unwritten`): true when it was.
+    pub fn unmake_unwritten_store(&self) -> bool {
+        self.session.borrow().store.unmake_if_unwritten()
+    }
+
     /// Has any cmdlet changed the store (ever, as its audit shows)?
     pub fn store_changed(&self) -> bool {
         self.session.borrow().store.has_changes().unwrap_or(true)

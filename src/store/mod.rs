@@ -33,6 +33,7 @@ mod sessions;
 pub mod settings;
 pub mod topology;
 mod unit;
+mod unmade;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};

@@ -63,6 +63,8 @@ pub(super) struct Sessions {
     alone: Cell<bool>,
     /// The open write transaction runs alone (took `audit_head` EXCLUSIVE, `Store::exclude_writers`).
     alone_now: Cell<bool>,
+    /// What this process's open made of an empty database (`Store::unmake_if_unwritten`).
+    pub(super) made: super::unmade::Made,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -163,6 +165,7 @@ impl Store {
             // Central rows only, in one central transaction (seed.rs).
             seed::seed_new_store(&store).context("cannot seed the new store")?;
             store.forget_pools();
+            store.record_made().with_context(|| format!("cannot read {shown}"))?;
         }
         store.seal_unchained_audit().context("cannot seal the audit records of an older store")?;
         // A role that may not write the central database (a reader's) opens the store still: a

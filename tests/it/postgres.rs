@@ -433,3 +433,76 @@ fn four_writers_at_once_all_land() {
     assert!(test.stdout.contains("Success"), "{}", test.stdout);
     pg.assert_cwd_empty();
 }
+
+/// An empty database (as a newcomer makes one for pchat) is not made a central store by a read,
+/// nor by a call that fails: it stays empty and the error says how to make a store there. A
+/// database another program's tables are in is refused and left alone.
+#[test]
+fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
+    let Some(server) = Server::shared("a_read_or_a_failed_change_leaves_an_empty_database_empty") else { return };
+    let url = server.missing_database("emptydb");
+    let name = crate::common::pg::database_name(&url);
+    connect(&server.url_of("postgres"))
+        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"))
+        .unwrap();
+    let objects = "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace)
+                        + (SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace)";
+    let cwd = tempfile::tempdir().unwrap();
+    let pchat = |code: &str| {
+        Run::from(
+            common::pchat()
+                .args(["--db", &url, "-c", code])
+                .env_remove("PCHAT_DB")
+                .env_remove("PCHAT_SQL_INVENTORY")
+                .current_dir(cwd.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    };
+    for code in [
+        "get_cs_persistent_chat_room()",
+        "get_cs_persistent_chat_policy().len()",
+        r#"new_cs_persistent_chat_room(#{Name: "R", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+    ] {
+        // As on SQLite: a read of the seeded policies answers, then the warning.
+        let run = pchat(code);
+        assert!(run.stderr.contains(&format!("there is no store at {url}")), "{code}: {}", run.stderr);
+        assert!(run.stderr.contains("pchat copy-store --from STORE.db --to"), "{code}: {}", run.stderr);
+        assert_eq!(count(&url, objects), 0, "{code} made a store of the empty database");
+    }
+    // copy-store into it still works: the database is as empty as it was.
+    let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("emptydb_p{i}"))).collect();
+    let from = source();
+    let mut cmd = common::pchat();
+    cmd.arg("copy-store").arg("--from").arg(from.db()).arg("--to").arg(&url);
+    for (instance, pool) in INSTANCES.iter().zip(&pools) {
+        cmd.arg(format!("--pool={instance}={pool}"));
+    }
+    cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
+    Run::from(cmd.output().unwrap()).ok();
+    let run = pchat("get_cs_persistent_chat_room().len()").ok();
+    assert!(run.stdout.trim().parse::<i64>().unwrap() > 0, "{}", run.stdout);
+    assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none());
+
+    // Another program's database: refused, untouched.
+    let other = server.missing_database("emptydb_other");
+    let other_name = crate::common::pg::database_name(&other);
+    connect(&server.url_of("postgres"))
+        .batch_execute(&format!(
+            "CREATE DATABASE {other_name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .unwrap();
+    connect(&other).batch_execute("CREATE TABLE invoices (id int)").unwrap();
+    let run = Run::from(
+        common::pchat()
+            .args(["--db", &other, "-c", "get_cs_persistent_chat_room()"])
+            .env_remove("PCHAT_DB")
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    );
+    assert!(run.stderr.contains("holds no pchat schema (tables invoices)"), "{}", run.stderr);
+    assert_eq!(count(&other, objects), 1);
+}

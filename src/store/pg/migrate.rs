@@ -15,7 +15,7 @@ use crate::store::schema::{self, Database, Step};
 /// The advisory lock key the migration holds ("pchatsch"). Advisory locks are per database, so
 /// the migrations of different databases on one server do not wait for each other; the 2PC
 /// coordinator's keys are 64 bits of random UUIDs.
-const LOCK: i64 = 0x7063_6861_7473_6368;
+pub(crate) const LOCK: i64 = 0x7063_6861_7473_6368;
 
 /// Tables a database may hold before its schema: the 2PC decision table, which the coordinator
 /// creates on the central database when it opens (twophase.rs).
