@@ -35,6 +35,11 @@ pub fn identity_pool<'a>(store: &Store, identity: &'a str, what: &str) -> Cmdlet
     }
     let (pool, name) = split_identity(identity, what)?;
     let target = store.chat_pools(Some(pool)).map_err(|e| {
+        if e.kind != crate::errors::ErrorKind::NotFound {
+            // The pool exists but its database cannot serve (unavailable, out of step): the
+            // object may well be there, so the error is the pool's, not "no chat room".
+            return e.with_target(identity);
+        }
         let mut named =
             CmdletError::new(e.kind, format!("no {what} '{identity}': {}", e.message)).with_target(identity);
         // A lost race stays one (store::pools, `in_flight`): the call is run again.

@@ -715,3 +715,29 @@ fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
     assert_eq!(room_count(&pool_file(&s, "sql02")), 1);
 }
+
+/// A deleted primary file: a call naming an object of its pool by identity says the serving
+/// database is unavailable and how to fail over, not that the object does not exist (on
+/// PostgreSQL, a stopped server: tests/it/pg_failover.rs).
+#[test]
+fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
+    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
+    let s = Store::demo();
+    remove_db(&pool_file(&s, "sql01"));
+    for code in [
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\Any", #{Description: "x"})"#,
+        r#"remove_cs_persistent_chat_category("pc01.contoso.com\\Any")"#,
+        r#"set_cs_persistent_chat_addin("pc01.contoso.com\\Any", #{Url: "https://x.contoso.com"})"#,
+    ] {
+        let run = s.c(code);
+        assert!(run.code > 0, "{code}: {}", run.stderr);
+        let said = run.stderr.replace('\\', "");
+        assert!(said.contains("serving pool 'pc01.contoso.com' is unavailable"), "{code}: {}", run.stderr);
+        assert!(said.contains("PoolState: \"FailedOver\""), "{code}: {}", run.stderr);
+        assert!(
+            !said.contains("no chat room") && !said.contains("no category") && !said.contains("no add-in"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+}

@@ -250,3 +250,56 @@ fn a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies() {
     }
     assert_eq!(pool_rows(primary), pool_rows(backup));
 }
+
+/// With the server of pool pc01's serving database stopped, every cmdlet that resolves an
+/// `-Identity` in pc01 says the pool's database is unavailable and how to fail over, never that
+/// the object does not exist (the identity's pool is resolved first, and its error was worded as
+/// a NotFound of the object). pc02, on the running server, still answers.
+#[test]
+fn an_identity_in_a_pool_whose_server_is_stopped_is_unavailable_not_missing() {
+    let test = "an_identity_in_a_pool_whose_server_is_stopped_is_unavailable_not_missing";
+    let Some(server) = Server::shared(test) else { return };
+    let Some(primary_server) = Server::start_own() else { return };
+    let pools: Vec<String> = (0..INSTANCES.len())
+        .map(|i| {
+            if i == 0 { primary_server.missing_database("un_p0") } else { server.missing_database(&format!("un_p{i}")) }
+        })
+        .collect();
+    let pg = on_postgres_at(server, "un", pools);
+    // The throwaway server commits asynchronously (synchronous_commit = off): what copy-store
+    // just committed is flushed before the server is stopped as if its machine died.
+    connect(&pg.pools[0]).batch_execute("CHECKPOINT").unwrap();
+    primary_server.halt();
+    for code in [
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "x"})"#,
+        r#"remove_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom")"#,
+        r#"get_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom")"#,
+        r#"set_cs_persistent_chat_category("pc01.contoso.com\\Load", #{Description: "x"})"#,
+        r#"remove_cs_persistent_chat_category("pc01.contoso.com\\Load")"#,
+        r#"set_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker", #{Url: "https://x.contoso.com"})"#,
+        r#"remove_cs_persistent_chat_addin("pc01.contoso.com\\BudgetTracker")"#,
+        r#"clear_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{EndDate: "2000-01-01"})"#,
+        // A bare name: every pool is searched, pc01 among them.
+        r#"set_cs_persistent_chat_room("LoadRoom", #{Description: "x"})"#,
+    ] {
+        let run = call(&pg, code, None);
+        assert!(run.code > 0, "{code}: {}", run.stderr);
+        let said = run.stderr.replace('\\', "");
+        assert!(
+            said.contains("serving pool 'pc01.contoso.com' is unavailable")
+                && said.contains("PoolState: \"FailedOver\""),
+            "{code}: {}",
+            run.stderr
+        );
+        assert!(
+            !said.contains("no chat room") && !said.contains("NotFound") && !said.contains("no category"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    let run =
+        call(&pg, r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"}).len()"#, None).ok();
+    assert!(run.stdout.trim() != "0", "{}", run.stdout);
+    primary_server.resume();
+    call(&pg, r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "back"})"#, None).ok();
+}

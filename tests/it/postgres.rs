@@ -443,7 +443,9 @@ fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     let url = server.missing_database("emptydb");
     let name = crate::common::pg::database_name(&url);
     connect(&server.url_of("postgres"))
-        .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"))
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
         .unwrap();
     let objects = "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace)
                         + (SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace)";
