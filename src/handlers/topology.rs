@@ -378,7 +378,9 @@ pub fn publish(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let spec = parse_topology(&ctx.read_file("FileName", path)?, kind)
         .map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
     if ctx.should_process(&format!("topology from {path}"))? {
-        ctx.store.replace_topology(&spec)?;
+        for line in ctx.store.replace_topology(&spec)? {
+            eprintln!("WARNING: {line}");
+        }
     }
     Ok(Vec::new())
 }

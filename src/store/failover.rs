@@ -64,7 +64,7 @@ pub fn repair_call(fqdn: &str, source: Side) -> String {
     )
 }
 
-fn describe(mark: Mark) -> String {
+pub(crate) fn describe(mark: Mark) -> String {
     format!("change {} of generation {}", mark.1, mark.0)
 }
 

@@ -24,6 +24,7 @@ pub mod pg;
 pub mod pool_data;
 pub mod pool_files;
 pub mod pools;
+mod repoint;
 pub mod room;
 pub mod route;
 pub mod runbook;

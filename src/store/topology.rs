@@ -233,7 +233,8 @@ impl Store {
 
     /// Replace the topology. Runtime state (pool state, active servers) of pools that stay is kept;
     /// a pool that still owns chat data may neither disappear nor move to another database.
-    pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<()> {
+    /// The warnings to show: SQL instances re-pointed away from a pool's copy (`repoint.rs`).
+    pub fn replace_topology(&self, spec: &TopologySpec) -> CmdletResult<Vec<String>> {
         let old = self.pools()?;
         for pool in old.iter().filter(|p| p.is_pchat) {
             let Some(db) = &pool.database else { continue };
@@ -285,6 +286,7 @@ impl Store {
                 )));
             }
         }
+        let warnings = self.repointed_copies(&old, spec)?;
         let (files, identities) = match self.is_postgres() {
             true => (vec![None; spec.sql_instances.len()], self.instance_databases(spec)?),
             false => (self.instance_files(spec)?, Vec::new()),
@@ -301,7 +303,8 @@ impl Store {
             }
             e
         };
-        self.write_topology(spec, &old, files, &identities).map_err(said)
+        self.write_topology(spec, &old, files, &identities).map_err(said)?;
+        Ok(warnings)
     }
 
     /// The central rows of the topology `spec` (the checks and the pool databases done), `old`

@@ -741,3 +741,56 @@ fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
         );
     }
 }
+
+/// Publish-CsTopology giving sql01 (pc01's primary, pc02's backup) another File: it goes ahead
+/// (each pool's other copy is in step) with a warning per pool naming both files and the repair,
+/// the old file is left as it was, and the repairs bring both pools back. The only copy of a
+/// pool (pc02 without a backup) may not be re-pointed: refused, nothing changed. (PostgreSQL:
+/// tests/it/pg_identity.rs.)
+#[test]
+fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
+    crate::sqlite_only!("names pool files (PostgreSQL: Connection, tests/it/pg_identity.rs)");
+    let s = Store::demo();
+    for pool in ["pc01", "pc02"] {
+        s.c(&format!(
+            r#"new_cs_persistent_chat_category(#{{Name: "Cat", PersistentChatPoolFqdn: "{pool}.contoso.com"}})"#
+        ))
+        .ok();
+    }
+    let demo = std::fs::read_to_string(s.demo_topology()).unwrap();
+    let mut doc: serde_json::Value = serde_json::from_str(&demo).unwrap();
+    doc["SqlInstances"][0]["File"] = "moved-sql01.db".into();
+    let moved = s.dir.path().join("moved.json");
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("pool '{pool}'")))
+            .unwrap_or_else(|| panic!("{pool}: {}", run.stderr));
+        assert!(line.contains("moved-sql01.db") && line.contains("sql01.contoso.com-rtc.db"), "{line}");
+        assert!(line.contains(&format!(r#"Source: "{source}""#)), "{line}");
+    }
+    assert_eq!(categories(&pool_file(&s, "sql01")), vec!["Cat".to_string()], "the old file is left as it was");
+    let change = r#"set_cs_persistent_chat_category("pc01.contoso.com\\Cat", #{Description: "after"})"#;
+    assert!(s.c(change).stderr.contains("repair_cs_persistent_chat_database"));
+    s.c(&repair("Backup")).ok();
+    s.c(change).ok();
+
+    // pc02 without a backup: its primary, sql03, is its only copy.
+    s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"}})"#)).ok();
+    let pc02 = doc["Pools"].as_array_mut().unwrap().iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").unwrap();
+    pc02.as_object_mut().unwrap().remove("BackupDatabase");
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    doc["SqlInstances"][2]["File"] = "moved-sql03.db".into();
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let before = s.dump();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy()));
+    assert!(run.code > 0, "{}", run.stderr);
+    assert!(run.stderr.contains("of pool 'pc02.contoso.com' holds the pool's whole history"), "{}", run.stderr);
+    assert!(run.stderr.contains("the pool has no backup") && run.stderr.contains("keep its File"), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+    assert!(!s.dir.path().join("moved-sql03.db").exists());
+}

@@ -346,3 +346,67 @@ new_cs_persistent_chat_room(#{Name: "Nouvelle salle ✓", PersistentChatPoolFqdn
     publish(&pg, "pc03.json", &topology(&pg.pools, &[(ours, &primary), ("sql05.contoso.com\\rtc", &backup)])).ok();
     assert_eq!(count(&primary, "SELECT count(*) FROM rooms"), 1);
 }
+
+/// Publish-CsTopology giving sql01 (pc01's primary, pc02's backup) another, empty, database:
+/// it goes ahead (each pool's other copy holds its whole history) and warns, per pool, naming the
+/// old and new databases and the repair that rebuilds the copy; the old database keeps its data;
+/// the repairs bring both pools back. Re-pointing the only copy of a pool (pc02 without a backup)
+/// is refused, changing nothing.
+#[test]
+fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
+    let Some(server) = Server::shared("publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy")
+    else {
+        return;
+    };
+    let pg = on_postgres(server, "repoint");
+    let fresh = empty_database(server, "repoint_new");
+    let mut moved = pg.pools.clone();
+    moved[0] = fresh.clone();
+    let run = publish(&pg, "moved.json", &topology(&moved, &[]));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
+        let line = run
+            .stderr
+            .lines()
+            .find(|l| l.contains(&format!("pool '{pool}'")))
+            .unwrap_or_else(|| panic!("{pool}: {}", run.stderr));
+        assert!(
+            line.starts_with("WARNING: Publish-CsTopology: SQL instance sql01.contoso.com\\rtc now names"),
+            "{line}"
+        );
+        assert!(line.contains(&fresh) && line.contains(&pg.pools[0]), "{line}");
+        assert!(line.contains(&format!(r#"Source: "{source}""#)), "{line}");
+    }
+    // The old database is left as it was.
+    assert!(count(&pg.pools[0], "SELECT count(*) FROM rooms") > 0);
+    let change = r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "after"})"#;
+    let refused = pg.c(change);
+    assert!(refused.code > 0 && refused.stderr.contains("repair_cs_persistent_chat_database"), "{}", refused.stderr);
+    pg.c(
+        r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Backup"})"#,
+    )
+    .ok();
+    pg.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    pg.c(change).ok();
+
+    // pc02 without a backup: its primary, sql03, is its only copy.
+    let mut doc: serde_json::Value = serde_json::from_str(&topology(&moved, &[])).unwrap();
+    let pc02 = doc["Pools"].as_array_mut().unwrap().iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").unwrap();
+    pc02.as_object_mut().unwrap().remove("BackupDatabase");
+    let alone = serde_json::to_string_pretty(&doc).unwrap();
+    publish(&pg, "alone.json", &alone).ok();
+    let other = empty_database(server, "repoint_other");
+    let before = contents(&pg.central, &["pools", "sql_instances", "pool_database_identities"]);
+    let run = publish(&pg, "alone-moved.json", &alone.replace(&pg.pools[2], &other));
+    assert!(run.code > 0, "{}", run.stderr);
+    for expected in [
+        "primary database sql03.contoso.com\\rtc of pool 'pc02.contoso.com' holds the pool's whole history",
+        "the pool has no backup",
+        &other,
+        "keep its Connection",
+    ] {
+        assert!(run.stderr.contains(expected), "{expected}: {}", run.stderr);
+    }
+    assert_eq!(contents(&pg.central, &["pools", "sql_instances", "pool_database_identities"]), before);
+    assert_eq!(relations(&other), 0, "a refused publish made the pool schema in {other}");
+}

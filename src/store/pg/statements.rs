@@ -71,6 +71,7 @@ mod tests {
         (Contains("{from}."), Replaced { row: ATTACH, by: "a streamed COPY TO STDOUT into COPY FROM STDIN (step 5)" }),
         (Prefix("ATTACH DATABASE"), Replaced { row: ATTACH, by: "one session per database (§3)" }),
         (Prefix("COMMIT; DETACH DATABASE"), Replaced { row: ATTACH, by: "one session per database (§3)" }),
+        (Prefix("DETACH DATABASE"), Replaced { row: ATTACH, by: "one session per database (§3)" }),
         (
             Prefix("BEGIN "),
             Replaced { row: LOCK, by: "the session's BEGIN (pg.rs) and pool-wide advisory locks (step 4)" },
