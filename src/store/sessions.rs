@@ -96,6 +96,9 @@ struct SessionNode {
     /// Never handed out again (`Store::prepare_empty_pool_database`'s session: what it made
     /// serves only once a later call's open has checked it).
     retired: Cell<bool>,
+    /// Why a change may not reach this copy: its server allows no prepared transaction
+    /// (`pg::prepared`). Reads may.
+    no_prepared: Option<String>,
     next: OnceCell<Box<SessionNode>>,
 }
 
@@ -211,7 +214,12 @@ impl Store {
         }
         let begin = match s.mode.get() {
             Mode::Read => Begin::Read,
-            Mode::Write => Begin::Immediate,
+            Mode::Write => {
+                if let Some(why) = &node.no_prepared {
+                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
+                }
+                Begin::Immediate
+            }
             Mode::Central => return Err(central_only()),
         };
         node.db.begin(begin)?;
@@ -568,11 +576,13 @@ impl Store {
                 Some(node) => node,
                 None => match open_pool_session(url).and_then(|db| self.recognise_pool_database(identity, url, db)) {
                     Ok(db) => {
+                        let no_prepared = super::pg::prepared::refusal(&db, &super::pg::shown_url(url));
                         let node = s.list.push(SessionNode {
                             alias: format!("pg{}", s.list.iter().count() + 1),
                             url: url.clone(),
                             db,
                             retired: Cell::new(false),
+                            no_prepared,
                             next: OnceCell::new(),
                         });
                         // What a coordinator that died left prepared here (design notes §3).
@@ -697,11 +707,13 @@ impl Store {
         let owner = self.pool_file_owner().map_err(|e| format!("cannot read the store's id ({e})"))?;
         let db = empty_database(&url)?;
         let shown = super::pg::shown_url(&url);
+        let no_prepared = super::pg::prepared::refusal(&db, &shown);
         let node = s.list.push(SessionNode {
             alias: format!("pg{}", s.list.iter().count() + 1),
             url: url.clone(),
             db,
             retired: Cell::new(true),
+            no_prepared,
             next: OnceCell::new(),
         });
         s.by_instance.borrow_mut().insert(instance.to_ascii_lowercase(), node.alias.clone());

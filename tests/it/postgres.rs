@@ -508,3 +508,46 @@ fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     assert!(run.stderr.contains("holds no pchat schema (tables invoices)"), "{}", run.stderr);
     assert_eq!(count(&other, objects), 1);
 }
+
+/// A server started with `max_prepared_transactions = 0` (PostgreSQL's default) holding pc01's
+/// copies: reads answer; a change is refused before it starts, saying what to set and that a
+/// restart is needed, and nothing changes anywhere (it used to fail at the commit's PREPARE).
+#[test]
+fn a_pool_server_without_prepared_transactions_refuses_changes_and_keeps_reads() {
+    let test = "a_pool_server_without_prepared_transactions_refuses_changes_and_keeps_reads";
+    let Some(server) = Server::shared(test) else { return };
+    let Some(no_2pc) = Server::start_own() else { return };
+    connect(&no_2pc.url_of("postgres")).batch_execute("ALTER SYSTEM SET max_prepared_transactions = 0").unwrap();
+    no_2pc.halt();
+    no_2pc.resume();
+    let pools: Vec<String> = (0..INSTANCES.len())
+        .map(|i| if i < 2 { no_2pc.missing_database(&format!("n2_p{i}")) } else { server.missing_database("n2_p2") })
+        .collect();
+    let pg = on_postgres_at(server, "n2", pools);
+    let rooms = pg.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc01.contoso.com"}).len()"#).ok();
+    assert!(rooms.stdout.trim().parse::<i64>().unwrap() > 0, "{}", rooms.stdout);
+    let before = snapshot(&pg);
+    for code in [
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "x"})"#,
+        r#"new_cs_persistent_chat_room(#{Name: "N2", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#,
+    ] {
+        let run = pg.c(code);
+        assert!(run.code > 0, "{code}: {}", run.stderr);
+        for expected in [
+            "max_prepared_transactions = 0",
+            "ALTER SYSTEM SET max_prepared_transactions",
+            "restart the server",
+            "Reads work meanwhile",
+        ] {
+            assert!(run.stderr.contains(expected), "{code}: {expected}: {}", run.stderr);
+        }
+        assert!(
+            !run.stderr.contains("PREPARE TRANSACTION\" failed")
+                && !run.stderr.contains("prepared transactions are disabled"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(snapshot(&pg), before);
+    pg.assert_cwd_empty();
+}

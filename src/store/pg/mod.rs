@@ -10,6 +10,7 @@ pub mod migrate;
 mod nocase;
 pub mod params;
 mod pool_copy;
+pub(crate) mod prepared;
 mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
