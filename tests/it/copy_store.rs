@@ -622,3 +622,99 @@ fn copying_back_refuses_existing_files_and_transactions_in_doubt() {
     assert!(listing().is_empty(), "a refused copy made {:?}", listing());
     assert_eq!(pg_dump(&central), before);
 }
+
+/// A pool database given as `--from` (copying back) is named for what it is, with its store's
+/// central database, not taken for an older pchat's store.
+#[test]
+fn copying_back_from_a_pool_database_names_the_central_one() {
+    let Some(server) = Server::shared("copying_back_from_a_pool_database_names_the_central_one") else { return };
+    let (s, central, _) = on_postgres(server, "frompool");
+    let pool: String =
+        connect(&central).query_one("SELECT file FROM sql_instances ORDER BY identity LIMIT 1", &[]).unwrap().get(0);
+    let to = s.dir.path().join("back.db").to_string_lossy().into_owned();
+    let run = copy_store(&["--from", &pool, "--to", &to]);
+    assert!(run.code > 0, "{}", run.stderr);
+    assert!(run.stderr.contains("is a pool database") && !run.stderr.contains("older pchat"), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("central database (named {})", database_name(&central))), "{}", run.stderr);
+    assert!(!Path::new(&to).exists());
+}
+
+/// The advisory lock key a copy-store holds on each target while filling it ("pchatcpy",
+/// src/store/pg/copy.rs `FILLING`).
+const FILLING: i64 = 0x7063_6861_7463_7079;
+
+/// A copy-store into databases another one is filling stops before writing a row, saying so (not
+/// a duplicate key), and leaves them empty: a later copy-store fills them. Two started at once:
+/// one copies, the other stops with that message (or finds the copy done: not empty), and the
+/// copy verifies.
+#[test]
+fn a_second_copy_store_into_the_same_databases_says_so_and_changes_nothing() {
+    let test = "a_second_copy_store_into_the_same_databases_says_so_and_changes_nothing";
+    let Some(server) = Server::shared(test) else { return };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database("twice_central");
+    let pools = pool_flags(server, "twice");
+    let first_pool = pools[0].rsplit_once('=').unwrap().1.to_string();
+    let mut admin = connect(&server.url_of("postgres"));
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
+            database_name(&first_pool)
+        ))
+        .unwrap();
+    // Another copy-store at work in the first target: its transaction holds the lock.
+    let mut other = connect(&first_pool);
+    let mut filling = other.transaction().unwrap();
+    filling.execute("SELECT pg_advisory_xact_lock($1)", &[&FILLING]).unwrap();
+    let run = copy_store(&args(&from, &central, &pools));
+    assert!(run.code > 0, "{}", run.stderr);
+    assert!(run.stderr.contains("another copy-store is filling") && run.stderr.contains(&first_pool), "{}", run.stderr);
+    assert!(run.stderr.contains("nothing was copied") && !run.stderr.contains("duplicate key"), "{}", run.stderr);
+    filling.rollback().unwrap();
+    // What copy-store copies (the migration's own rows, schema_version and store_epoch, aside).
+    let copied = |url: &str, tables: &[&str]| -> i64 {
+        let sql = tables.iter().map(|t| format!("(SELECT count(*) FROM {t})")).collect::<Vec<_>>().join(" + ");
+        connect(url).query_one(&format!("SELECT {sql}"), &[]).unwrap().get(0)
+    };
+    assert_eq!(copied(&central, &["audit", "principals", "pools", "sql_instances", "policies"]), 0);
+    for pool in &pools {
+        let url = pool.rsplit_once('=').unwrap().1;
+        assert_eq!(copied(url, &["rooms", "categories", "messages", "pool_sync"]), 0, "{url}");
+    }
+    copy_store(&args(&from, &central, &pools)).ok();
+
+    // Two at once, into new databases.
+    let central = server.missing_database("race_central");
+    let pools = pool_flags(server, "race");
+    let spawn = || {
+        common::pchat()
+            .arg("copy-store")
+            .args(args(&from, &central, &pools))
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let runs = [Run::from(a.wait_with_output().unwrap()), Run::from(b.wait_with_output().unwrap())];
+    assert_eq!(
+        runs.iter().filter(|r| r.code == 0).count(),
+        1,
+        "{:?}",
+        runs.iter().map(|r| &r.stderr).collect::<Vec<_>>()
+    );
+    let loser = runs.iter().find(|r| r.code != 0).unwrap();
+    assert!(
+        loser.stderr.contains("another copy-store is filling") || loser.stderr.contains("is not empty"),
+        "{}",
+        loser.stderr
+    );
+    assert!(!loser.stderr.contains("duplicate key"), "{}", loser.stderr);
+    let mut verify = args(&from, &central, &pools);
+    verify.push("--verify-only");
+    copy_store(&verify).ok();
+}

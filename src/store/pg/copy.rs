@@ -279,6 +279,7 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
         }
         for job in &jobs {
             job.db.begin(Begin::Immediate).with_context(|| format!("cannot begin on {}", job.shown))?;
+            claim(job)?;
         }
         let mut sums = Vec::new();
         for job in &jobs {
@@ -454,6 +455,11 @@ fn open_or_create(url: &str) -> anyhow::Result<Db> {
             ));
             match created {
                 Ok(()) => {}
+                // Another copy-store created it meanwhile: open it; which of the two fills it
+                // is decided by `claim`.
+                Err(e)
+                    if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE)
+                        || e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {}
                 Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => bail!(
                     "the target {shown} does not exist and cannot be created: the role lacks the CREATEDB privilege ({e}); create it with CREATE DATABASE {quoted} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
                 ),
@@ -511,6 +517,25 @@ pub(super) fn columns(db: &Db, table: &str) -> crate::store::db::Result<Vec<(Str
         [table],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )
+}
+
+/// The advisory lock a copy-store holds on each target while it fills it ("pchatcpy"; advisory
+/// locks are per database).
+const FILLING: i64 = 0x7063_6861_7463_7079;
+
+/// Take the target for this copy-store's transaction, or stop: two copy-stores into one database
+/// would otherwise both find it empty, and the later one fail on a raw duplicate key once the
+/// other committed. Not waiting: the first statement of the transaction, so that what the
+/// snapshot shows afterwards is what the other copy-store committed, if it finished.
+fn claim(job: &Job<'_>) -> anyhow::Result<()> {
+    let claimed: bool = job.db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
+    if !claimed {
+        bail!(
+            "another copy-store is filling {} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)",
+            job.shown
+        );
+    }
+    Ok(())
 }
 
 fn refuse_non_empty(job: &Job<'_>) -> anyhow::Result<()> {

@@ -173,6 +173,21 @@ fn open_source(url: &str, kind: Database) -> anyhow::Result<Db> {
         .query_map(dialect::PG_SCHEMA_VERSION, (), |r| Ok((r.get(0)?, r.get(1)?)))
         .with_context(|| format!("{shown} is not a database of a pchat store (no schema version)"))?;
     let expected = super::migrate::current_version(kind) as i64;
+    if kind == Database::Central && version.first().is_some_and(|(schema, _)| schema == "pool") {
+        // A pool database given as --from: its identity row names its store's central database.
+        let central = super::identity::read(&db)
+            .ok()
+            .and_then(|found| found.file?.owner)
+            .map(|owner| owner.db)
+            .filter(|central| !central.is_empty())
+            .map_or_else(
+                || "the store's central database (the URL its pchat commands give --db)".to_string(),
+                |central| format!("its store's central database (named {central})"),
+            );
+        bail!(
+            "{shown} is a pool database, one copy of a pool's data, not a store: copy-store --from names the central database, and the pool databases come with it through its topology; give {central}; nothing was copied"
+        );
+    }
     match version.first() {
         None => bail!("{shown} is not a database of a pchat store (no schema version); nothing was copied"),
         Some((_, v)) if *v < expected => bail!(
