@@ -211,3 +211,25 @@ fn demo_with_what_if_or_plan_does_not_load_the_demo_and_says_so() {
     assert_eq!(pchat(&["--what-if", "-c", "get_cs_persistent_chat_room().len()"]).ok().stdout.trim(), "9");
     assert!(pchat(&["run", "--plan", &runbook]).ok().stderr.contains("9"));
 }
+
+/// A pool whose servers are all active (as a pool of one server always is) has none on standby:
+/// the fail-over runbook stops before changing anything and says to name them with
+/// `--arg Servers=`, giving the pool's servers; named, it fails over.
+#[test]
+fn fail_over_of_a_pool_with_every_server_active_asks_for_servers() {
+    let s = Store::demo();
+    let all = "pcsrv01.contoso.com,pcsrv02.contoso.com,pcsrv03.contoso.com,pcsrv04.contoso.com";
+    s.c(&format!(
+        r#"set_cs_persistent_chat_active_server("PersistentChatServer:pc01.contoso.com", #{{ActiveServers: #{{Replace: {:?}}}}})"#,
+        all.split(',').collect::<Vec<_>>()
+    ))
+    .ok();
+    let before = s.dump();
+    let run = s.run(&["run", &script("fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("none is on standby") && run.stderr.contains(&format!("--arg Servers={all}")), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+    s.run(&["run", &script("fail_over.rhai"), "--arg", "Pool=pc01.contoso.com", "--arg", "Servers=pcsrv01.contoso.com"]).ok();
+    let state = s.c(r#"get_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com")[0].PoolState"#).ok();
+    assert_eq!(state.stdout.trim(), "FailedOver");
+}
