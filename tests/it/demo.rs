@@ -227,9 +227,21 @@ fn fail_over_of_a_pool_with_every_server_active_asks_for_servers() {
     let before = s.dump();
     let run = s.run(&["run", &script("fail_over.rhai"), "--arg", "Pool=pc01.contoso.com"]);
     assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("none is on standby") && run.stderr.contains(&format!("--arg Servers={all}")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("none is on standby") && run.stderr.contains(&format!("--arg Servers={all}")),
+        "{}",
+        run.stderr
+    );
     assert_eq!(s.dump(), before);
-    s.run(&["run", &script("fail_over.rhai"), "--arg", "Pool=pc01.contoso.com", "--arg", "Servers=pcsrv01.contoso.com"]).ok();
+    s.run(&[
+        "run",
+        &script("fail_over.rhai"),
+        "--arg",
+        "Pool=pc01.contoso.com",
+        "--arg",
+        "Servers=pcsrv01.contoso.com",
+    ])
+    .ok();
     let state = s.c(r#"get_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com")[0].PoolState"#).ok();
     assert_eq!(state.stdout.trim(), "FailedOver");
 }

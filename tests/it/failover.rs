@@ -779,7 +779,7 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
     s.c(change).ok();
 
     // pc02 without a backup: its primary, sql03, is its only copy.
-    s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"}})"#)).ok();
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
     let pc02 = doc["Pools"].as_array_mut().unwrap().iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").unwrap();
     pc02.as_object_mut().unwrap().remove("BackupDatabase");
     std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
