@@ -31,11 +31,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether this process's open made the store out of an empty PostgreSQL database.
-    pub fn made_by_open(&self) -> bool {
-        matches!(&self.backend, Backend::Pg(s) if s.made.0.borrow().is_some())
-    }
-
     /// Drop what the open made in an empty PostgreSQL database when nothing was written since:
     /// true when the database is empty again. Kept (false) when anything changed, when another
     /// session is using the store (its tables are locked: `NOWAIT`, so this never waits), or
