@@ -69,6 +69,9 @@ pub struct UnitsReport {
     pub removed: usize,
 }
 
+/// An `atomic_files` row as `pending_units` reads it: unit, committed_at, ord, staged, target.
+type FileRow = (String, String, i64, Vec<u8>, Vec<u8>);
+
 fn path_of(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_vec(bytes))
 }
@@ -238,9 +241,8 @@ impl Store {
     /// The committed units with files not yet in place, oldest first: every unit's (SQLite), or
     /// those of the units `owner` ran (PostgreSQL, see `finish_local_units`).
     pub(super) fn pending_units(&self, owner: Option<&str>) -> db::Result<Vec<PendingUnit>> {
-        let get = |r: &db::Row<'_>| -> db::Result<(String, String, i64, Vec<u8>, Vec<u8>)> {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        };
+        let get =
+            |r: &db::Row<'_>| -> db::Result<FileRow> { Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)) };
         let rows = match owner {
             None => self
                 .db()
