@@ -207,7 +207,9 @@ const PRIMARY_ID: &str = "sql01.contoso.com\\rtc";
 const BACKUP_ID: &str = "sql02.contoso.com\\rtc";
 
 /// An atomic run killed, or failing, after the store's commit and before any copy's: its rows
-/// are in no copy, so its file is never put in place (the store had promised it).
+/// are in no copy, so its file is never put in place (the store had promised it). On
+/// PostgreSQL the central commit is the decision, so the counterpart is a run killed with copies
+/// prepared and no decision: nothing is kept, and its staged file and unit file are removed.
 #[test]
 fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
     if s_is_postgres() {
@@ -216,6 +218,7 @@ fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
             let s = Store::demo();
             let run = atomic(&s, &format!("{step}:kill"));
             assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+            assert_eq!(leftovers(&s).len(), 2, "{step}: the staged file and the unit file: {:?}", leftovers(&s));
             let next = s.c("()").ok();
             assert!(!next.stderr.contains("finished placing"), "{step}: {}", next.stderr);
             assert!(!file(&s, "out.txt").exists(), "{step}: the file of a run that did not commit was placed");
@@ -247,7 +250,9 @@ fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
 }
 
 /// An atomic run whose backup misses the commit: its rows are in the store and the primary, so
-/// it committed; its file goes in place and the error says what to repair.
+/// it committed; its file goes in place and the error says what to repair. On PostgreSQL: a run
+/// killed after the decision (a copy still prepared) committed, and the next command places its
+/// file while recovery completes the copy.
 #[test]
 fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
     if s_is_postgres() {
@@ -259,6 +264,7 @@ fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
             let run = atomic(&s, &format!("{step}:kill"));
             assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
             assert!(!file(&s, "out.txt").exists(), "{step}");
+            assert_eq!(leftovers(&s).len(), 2, "{step}: the staged file and the unit file: {:?}", leftovers(&s));
             let next = s.c("()").ok();
             assert!(
                 next.stderr.contains("atomic: finished placing 1 file of a run committed at "),
