@@ -19,7 +19,7 @@ use crate::catalog::Cmdlet;
 use crate::errors::CmdletError;
 use crate::files::Staging;
 use crate::files::Unplaced;
-use crate::files::journal::UnitFile;
+use crate::files::journal::{self, UnitFile};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -113,8 +113,9 @@ struct Journal {
 }
 
 /// Before the commit: name every file the unit will place beside its target, list those names
-/// in a unit file beside the store (held locked until the files are in place), and record them
-/// in the unit's transaction, so that they commit with its changes. None: the unit wrote no file.
+/// in a unit file (beside the store, or in the store's local state folder on PostgreSQL; held
+/// locked until the files are in place), and record them in the unit's transaction, so that they
+/// commit with its changes. None: the unit wrote no file.
 fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
     let id = uuid::Uuid::new_v4().simple().to_string();
     // The unit file lists the staged names before any is given: a kill in between leaves no
@@ -123,11 +124,11 @@ fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
     if staged.is_empty() {
         return Ok(None);
     }
-    if s.store.is_postgres() {
-        // The unit file lives beside a store file (step 7 of the port: a local state folder).
-        return Err("an atomic run that writes files is not supported on a PostgreSQL store yet (the run's file journal lives beside a store file); nothing was changed".into());
-    }
-    let path = s.store.unit_file(&id);
+    // Beside the store file (SQLite), or in this machine's state folder for the store
+    // (PostgreSQL, files/unit_home.rs).
+    let home = s.store.unit_home().map_err(|e| format!("the run's file journal has no place: {e:#}"))?;
+    home.prepare().map_err(|e| format!("the folder {} cannot be created: {e}", home.folder().display()))?;
+    let path = journal::unit_file(&home.base, &id);
     let file = UnitFile::create(&path, &staged)
         .map_err(|e| format!("the unit file {} cannot be written: {e}", path.display()))?;
     let journal = Journal { id, file };
@@ -138,7 +139,7 @@ fn journal(s: &Session, unit: &Unit) -> Result<Option<Journal>, String> {
             return Err(format!("a file could not be staged: {e}"));
         }
     };
-    if let Err(e) = s.store.record_unit_files(&journal.id, &files) {
+    if let Err(e) = s.store.record_unit_files(&journal.id, &files, &home) {
         abandon(unit, Some(journal));
         return Err(format!("the files of the run cannot be recorded: {e}"));
     }

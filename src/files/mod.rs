@@ -17,6 +17,7 @@
 pub mod journal;
 mod resolve;
 mod stage;
+pub mod unit_home;
 mod write;
 
 use std::fmt;

@@ -503,13 +503,15 @@ mod tests {
         // The previous release's schema and writes: no ord column; members added in the
         // directory's order, interleaved between groups, one group rewritten (rowid gaps).
         let conn = db::Db::open_sqlite(&path).unwrap();
-        // The version before the step that adds the order (later steps may follow it).
+        // The version before the step that adds the order (later steps may follow it: those that
+        // change structure are undone too, so that they apply again).
         let before = schema::sqlite_steps(schema::Database::Central)
             .iter()
             .position(|step| step.contains("ADD COLUMN ord"))
             .expect("the step adding group_members.ord");
         conn.execute_batch(&format!(
             "DROP INDEX group_members_order; ALTER TABLE group_members DROP COLUMN ord;
+             ALTER TABLE atomic_files DROP COLUMN owner;
              PRAGMA user_version = {before};
              INSERT INTO principals(id, dn, kind, name) VALUES (501, 'CN=G1,DC=c', 'Group', 'G1'), (502, 'CN=G2,DC=c', 'Group', 'G2');"
         ))

@@ -19,6 +19,7 @@ pub mod endpoint;
 pub mod failover;
 pub mod health;
 mod leftovers;
+mod local_units;
 pub mod message;
 pub mod pg;
 pub mod pool_data;

@@ -423,6 +423,11 @@ CREATE INDEX group_members_order ON group_members(group_id, ord, {nocase:member_
     // id in `sql_instances.file_id`; kept apart here so that a Publish that keeps a
     // `Connection` keeps its record, and copy-store's source (SQLite) has no such table.
     Step::PostgresOnly(crate::store::pg::identity::RECORDS_DDL),
+    // Step 20: who may finish an atomic unit's files (`Store::finish_units`): on PostgreSQL the
+    // host and local state folder that holds its unit file (`files::unit_home`), since the
+    // processes opening one store may run on several machines; NULL on SQLite, where the unit
+    // file is beside the store.
+    Step::Both("ALTER TABLE atomic_files ADD COLUMN owner TEXT;"),
 ];
 
 /// References to a NOCASE key that the store keeps in the key's canonical spelling, as the

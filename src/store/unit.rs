@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use super::Store;
 use super::commit::{decode_marks, encode_marks};
 use crate::files::journal::{self, Claim, Finished, LeftUnit};
+use crate::files::unit_home::UnitHome;
 
 /// The `meta` key under which a unit keeps the pool marks it commits (see `record_unit_files`).
 fn marks_key(unit: &str) -> String {
@@ -67,6 +68,9 @@ pub struct UnitsReport {
     /// Staged files of units that never committed, removed.
     pub removed: usize,
 }
+
+/// An `atomic_files` row as `pending_units` reads it: unit, committed_at, ord, staged, target.
+type FileRow = (String, String, i64, Vec<u8>, Vec<u8>);
 
 fn path_of(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(std::ffi::OsString::from_vec(bytes))
@@ -130,20 +134,52 @@ impl Store {
         Ok(out)
     }
 
-    /// The unit file of an atomic unit (see files/journal.rs), beside the central database.
+    /// The unit file of an atomic unit (see files/journal.rs), beside the central database
+    /// (SQLite).
     pub fn unit_file(&self, unit: &str) -> PathBuf {
         journal::unit_file(&self.path, unit)
     }
 
-    /// Record, in the open unit's transaction, the files it renames into place once it has
-    /// committed: (staged name, target) each. They commit, or vanish, with its changes.
-    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)]) -> db::Result<()> {
-        if self.is_postgres() {
-            return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(
-                "an atomic run that writes files is not supported on a PostgreSQL store yet (the unit's state lives beside a store file: step 7 of the port); nothing was changed",
-            )));
+    /// Where this store's atomic units keep their unit files on this machine, and the owner
+    /// their rows name (files/unit_home.rs): beside the store file on SQLite, in the local state
+    /// folder of the store's id on PostgreSQL.
+    pub fn unit_home(&self) -> anyhow::Result<UnitHome> {
+        if !self.is_postgres() {
+            return Ok(UnitHome::beside(&self.path));
         }
+        let Some(id) = self.store_id()? else {
+            // Given on open by any role that may write the central database.
+            anyhow::bail!(
+                "the store has no id yet, which names its local state folder (open it once as a role that may write it)"
+            );
+        };
+        Ok(UnitHome::local(&id)?)
+    }
+
+    /// Record, in the open unit's transaction, the files it renames into place once it has
+    /// committed: (staged name, target) each. They commit, or vanish, with its changes. On
+    /// PostgreSQL each row names its owner (`home`): only that host and state folder finishes it.
+    pub fn record_unit_files(&self, unit: &str, files: &[(PathBuf, PathBuf)], home: &UnitHome) -> db::Result<()> {
         let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Some(owner) = home.owner.as_deref() {
+            let mut stmt = self.db().prepare_cached(
+                "INSERT INTO atomic_files(unit, ord, staged, target, committed_at, owner) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for (ord, (staged, target)) in files.iter().enumerate() {
+                stmt.execute(params![
+                    unit,
+                    ord as i64,
+                    staged.as_os_str().as_bytes(),
+                    target.as_os_str().as_bytes(),
+                    at,
+                    owner
+                ])?;
+            }
+            // No marks: the central COMMIT is the two-phase commit's decision, so rows there
+            // mean every copy the unit changed commits (recovery completes a prepared branch);
+            // a unit cannot reach the central database and no copy as on SQLite.
+            return Ok(());
+        }
         let mut stmt = self.db().prepare_cached(
             "INSERT INTO atomic_files(unit, ord, staged, target, committed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
@@ -202,17 +238,29 @@ impl Store {
         Ok(None)
     }
 
-    /// The committed units with files not yet in place, oldest first.
-    fn pending_units(&self) -> db::Result<Vec<PendingUnit>> {
-        let mut stmt = self.db().prepare_cached(
-            "SELECT unit, committed_at, ord, staged, target FROM atomic_files ORDER BY committed_at, unit, ord",
-        )?;
-        let rows = stmt.query_map((), |r| {
-            Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<i64>(2)?, r.get(3)?, r.get(4)?))
-        })?;
+    /// The committed units with files not yet in place, oldest first: every unit's (SQLite), or
+    /// those of the units `owner` ran (PostgreSQL, see `finish_local_units`).
+    pub(super) fn pending_units(&self, owner: Option<&str>) -> db::Result<Vec<PendingUnit>> {
+        let get =
+            |r: &db::Row<'_>| -> db::Result<FileRow> { Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)) };
+        let rows = match owner {
+            None => self
+                .db()
+                .prepare_cached(
+                    "SELECT unit, committed_at, ord, staged, target FROM atomic_files ORDER BY committed_at, unit, ord",
+                )?
+                .query_map((), get)?
+                .collect::<db::Result<Vec<_>>>()?,
+            Some(owner) => self
+                .db()
+                .prepare_cached(
+                    "SELECT unit, committed_at, ord, staged, target FROM atomic_files WHERE owner = ?1 ORDER BY committed_at, unit, ord",
+                )?
+                .query_map([owner], get)?
+                .collect::<db::Result<Vec<_>>>()?,
+        };
         let mut out: Vec<PendingUnit> = Vec::new();
-        for row in rows {
-            let (unit, committed_at, ord, staged, target) = row?;
+        for (unit, committed_at, ord, staged, target) in rows {
             let file = (ord, path_of(staged), path_of(target));
             match out.last_mut() {
                 Some(p) if p.unit == unit => p.files.push(file),
@@ -232,9 +280,7 @@ impl Store {
     pub fn finish_units(&self, act: bool) -> anyhow::Result<UnitsReport> {
         let mut report = UnitsReport::default();
         if self.is_postgres() {
-            // Unit files live in the store's folder, which a PostgreSQL store has not yet
-            // (`record_unit_files` refuses: step 7 of the port); nothing can be waiting.
-            return Ok(report);
+            return self.finish_local_units(act);
         }
         let (unit_files, partial) = journal::scan(&self.path)?;
         let rows: bool = self.db().query_row("SELECT EXISTS(SELECT 1 FROM atomic_files)", (), |r| r.get(0))?;
@@ -243,7 +289,7 @@ impl Store {
         }
         if !act {
             // Only the files still under their staged name are waiting.
-            for mut p in self.pending_units()? {
+            for mut p in self.pending_units(None)? {
                 p.files.retain(|(_, staged, _)| std::fs::symlink_metadata(staged).is_ok());
                 if !p.files.is_empty() && !journal::is_live(&self.unit_file(&p.unit)) {
                     report.waiting.push(p);
@@ -258,7 +304,7 @@ impl Store {
         self.db().execute_batch("BEGIN IMMEDIATE")?;
         let mut done: Vec<LeftUnit> = Vec::new();
         let result = (|| -> anyhow::Result<()> {
-            let pending = self.pending_units()?;
+            let pending = self.pending_units(None)?;
             for p in &pending {
                 let left = match journal::claim(&p.unit, &self.unit_file(&p.unit))? {
                     Claim::Live => continue,
@@ -363,7 +409,9 @@ mod tests {
         std::fs::write(&a, "a").unwrap();
         let held = UnitFile::create(&store.unit_file("u1"), &[sa.clone(), sb.clone()]).unwrap();
         store.begin(true).unwrap();
-        store.record_unit_files("u1", &[(sa, a.clone()), (sb.clone(), b.clone())]).unwrap();
+        store
+            .record_unit_files("u1", &[(sa, a.clone()), (sb.clone(), b.clone())], &store.unit_home().unwrap())
+            .unwrap();
         store.commit().unwrap();
 
         // Still at work: left alone, also by a session that writes nothing.

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
 use common::{ROOT, Run, Store};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 /// Five changes in pc01 (a category and four rooms, one of them through a pipeline) and a file,
@@ -26,22 +25,18 @@ if read_text(SCRIPT_DIR + "/report.txt") != "five changes" { throw "the run does
 if ARGS.Fail { throw "stop after five changes"; }
 "#;
 
-fn pool_file(s: &Store, instance: &str) -> PathBuf {
-    s.dir.path().join(format!("{instance}.contoso.com-rtc.db"))
-}
+/// The demo's SQL instances holding pc01: its primary and its backup.
+const PRIMARY: &str = "sql01.contoso.com\\rtc";
+const BACKUP: &str = "sql02.contoso.com\\rtc";
 
-/// pc01's rooms and categories named in one pool database file, read directly.
-fn atomic_rows(path: &Path) -> BTreeSet<String> {
-    let c = Connection::open(path).expect("open pool db");
+/// pc01's rooms and categories named in one pool database (`instance`), read directly.
+fn atomic_rows(s: &Store, instance: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (table, prefix) in [("rooms", "room:"), ("categories", "category:")] {
-        let mut stmt = c
-            .prepare(&format!(
-                "SELECT name, coalesce(description, '') FROM {table} WHERE pool = 'pc01.contoso.com' AND (name LIKE 'A_' OR name = 'Atomic')"
-            ))
-            .expect("select");
-        let rows = stmt.query_map([], |r| Ok(format!("{prefix}{}|{}", r.get::<_, String>(0)?, r.get::<_, String>(1)?)));
-        out.extend(rows.expect("rows").map(|r| r.expect("row")));
+        let sql = format!(
+            "SELECT name, coalesce(description, '') FROM {table} WHERE pool = 'pc01.contoso.com' AND (name LIKE 'A_' OR name = 'Atomic')"
+        );
+        out.extend(s.rows(Some(instance), &sql).into_iter().map(|row| format!("{prefix}{row}")));
     }
     out
 }
@@ -52,8 +47,8 @@ fn all_five() -> BTreeSet<String> {
 
 /// Both copies of pc01 hold exactly `expected`, and pchat serves the pool in step.
 fn check_copies(s: &Store, expected: &BTreeSet<String>) {
-    assert_eq!(&atomic_rows(&pool_file(s, "sql01")), expected, "primary");
-    assert_eq!(&atomic_rows(&pool_file(s, "sql02")), expected, "backup");
+    assert_eq!(&atomic_rows(s, PRIMARY), expected, "primary");
+    assert_eq!(&atomic_rows(s, BACKUP), expected, "backup");
     let state = s.c(r#"let st = get_cs_persistent_chat_state("pc01.contoso.com")[0]; `${st.InSync} ${st.PrimaryStatus} ${st.BackupStatus}`"#).ok();
     assert_eq!(state.stdout.trim(), "true Current Current");
     let served = s.c(r#"get_cs_persistent_chat_room(#{Filter: "A?"}).len()"#).ok();
@@ -68,7 +63,6 @@ fn write_runbook(s: &Store, name: &str, code: &str) -> String {
 
 #[test]
 fn an_atomic_run_that_throws_after_five_changes_leaves_none_in_primary_and_backup() {
-    crate::sqlite_only!("SQLite files: reads the primary and backup pool files with rusqlite");
     let s = Store::demo();
     let before = s.dump();
     let file = write_runbook(&s, "five.rhai", FIVE);
@@ -88,18 +82,13 @@ fn an_atomic_run_that_throws_after_five_changes_leaves_none_in_primary_and_backu
 
 #[test]
 fn an_atomic_run_that_completes_commits_everything_in_both_copies_and_places_its_files() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let file = write_runbook(&s, "five.rhai", FIVE);
     s.run(&["run", "--atomic", &file, "--arg", "Fail=false"]).ok();
     check_copies(&s, &all_five());
     assert_eq!(std::fs::read_to_string(s.dir.path().join("report.txt")).expect("report"), "five changes");
-    let audit: i64 = Connection::open(s.db())
-        .expect("db")
-        .query_row("SELECT count(*) FROM audit WHERE target LIKE 'pc01.contoso.com\\A%'", [], |r| r.get(0))
-        .expect("audit");
+    // substr, not LIKE: a backslash escapes in PostgreSQL's LIKE.
+    let audit = s.count(None, "SELECT count(*) FROM audit WHERE substr(target, 1, 18) = 'pc01.contoso.com\\A'");
     assert_eq!(audit, 6, "every change is audited as usual (a category, three rooms, two through a pipeline)");
 }
 
@@ -123,9 +112,6 @@ set_cs_persistent_chat_room("pc01.contoso.com\\NoSuchRoom", #{Description: "x"})
 
 #[test]
 fn a_spent_budget_or_a_signal_rolls_an_atomic_run_back() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let before = s.dump();
     let looping = write_runbook(&s, "loop.rhai", &FIVE.replace("if ARGS.Fail", "loop { } if ARGS.Fail"));
@@ -171,7 +157,6 @@ fn wait_line(err: &mut impl std::io::BufRead, want: &str) {
 /// none of it once reopened, in both copies, in step.
 #[test]
 fn an_atomic_run_killed_at_any_step_leaves_all_or_none() {
-    crate::sqlite_only!("SQLite files: reads the primary and backup pool files with rusqlite after each kill");
     let base = Store::demo();
     for (step, kept) in [
         ("atomic:begun", false),
@@ -205,9 +190,17 @@ fn an_atomic_run_killed_at_any_step_leaves_all_or_none() {
         if kept {
             assert_eq!(std::fs::read_to_string(s.dir.path().join("report.txt")).expect("report"), "five changes");
         }
-        let strays = strays(s.dir.path());
+        let strays = store_strays(&s);
         assert!(strays.is_empty(), "{step}: temporary files left: {strays:?}");
     }
+}
+
+/// Temporary and staged files in the store's folder, and the store's unit files (beside it on
+/// SQLite, in its local state folder on PostgreSQL).
+fn store_strays(s: &Store) -> Vec<String> {
+    let mut out: Vec<String> = strays(s.dir.path()).into_iter().filter(|n| !n.contains(".db.unit-")).collect();
+    out.extend(s.unit_files());
+    out
 }
 
 /// Temporary, staged and unit files in a folder.
@@ -231,9 +224,15 @@ write_text(SCRIPT_DIR + "/out/two.txt", "two");
 /// Run TWO_FILES atomically in a copy of the demo store, killed at `step`.
 fn killed_with_two_files(step: &str) -> (Store, PathBuf) {
     let s = Store::demo();
+    let out = kill_with_two_files(&s, step);
+    (s, out)
+}
+
+/// Run TWO_FILES atomically in `s`, killed at `step`: the folder its files go to.
+fn kill_with_two_files(s: &Store, step: &str) -> PathBuf {
     let out = s.dir.path().join("out");
     std::fs::create_dir(&out).expect("out");
-    let file = write_runbook(&s, "two.rhai", TWO_FILES);
+    let file = write_runbook(s, "two.rhai", TWO_FILES);
     let run = Run::from(
         s.command(&["run", "--atomic", &file])
             .env("PCHAT_FAULT", format!("{step}:kill"))
@@ -242,20 +241,17 @@ fn killed_with_two_files(step: &str) -> (Store, PathBuf) {
             .expect("runs"),
     );
     assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
-    (s, out)
+    out
 }
 
 fn category(s: &Store) -> bool {
-    atomic_rows(&pool_file(s, "sql01")).contains("category:Atomic|")
+    atomic_rows(s, PRIMARY).contains("category:Atomic|")
 }
 
 /// Killed between the commit and the renames: the next command puts both files in place and
 /// says so; the store's changes were committed.
 #[test]
 fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_command() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let (s, out) = killed_with_two_files("atomic:committed");
     assert!(category(&s), "the changes are committed");
     assert!(!out.join("one.txt").exists() && !out.join("two.txt").exists());
@@ -266,11 +262,8 @@ fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_comman
     assert!(next.stderr.contains("atomic: finished placing 2 files of a run committed at "), "{}", next.stderr);
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
     assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two", "the last content of each file");
-    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
-    let pending: i64 = Connection::open(s.db())
-        .expect("db")
-        .query_row("SELECT count(*) FROM atomic_files", [], |r| r.get(0))
-        .expect("journal");
+    assert!(strays(&out).is_empty() && store_strays(&s).is_empty());
+    let pending = s.count(None, "SELECT count(*) FROM atomic_files");
     assert_eq!(pending, 0, "the journal is cleared");
     // Once: the command after that has nothing to say.
     assert_eq!(s.c("1").ok().stderr, "");
@@ -280,9 +273,6 @@ fn an_atomic_run_killed_after_its_commit_has_its_files_placed_by_the_next_comman
 /// only says what is waiting; the next one that may write places the second file.
 #[test]
 fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_report_it() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let (s, out) = killed_with_two_files("atomic:file-placed");
     assert!(category(&s));
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
@@ -295,7 +285,8 @@ fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_r
         common::file_states(&s).into_iter().filter(|(n, _, _)| !database(n)).collect()
     };
     let before = not_databases();
-    assert!(before.iter().any(|(n, _, _)| n.contains(".db.unit-")), "{before:?}");
+    let units = s.unit_files();
+    assert_eq!(units.len(), 1, "the run's unit file: {units:?}");
     let shown = listing(&out);
     let read = s.run(&["--what-if", "-c", "get_cs_persistent_chat_category().len()"]).ok();
     assert!(
@@ -307,14 +298,15 @@ fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_r
     let planned = s.run(&["run", "--plan", &plan]).ok();
     assert!(planned.stderr.contains("atomic: 1 file of a run committed at "), "{}", planned.stderr);
     assert_eq!(listing(&out), shown, "a read places nothing");
-    assert_eq!(not_databases(), before, "nor removes the run's journal");
+    assert_eq!(not_databases(), before);
+    assert_eq!(s.unit_files(), units, "nor removes the run's journal");
 
     let next = s.c("1").ok();
     assert!(next.stderr.contains("atomic: finished placing 1 file of a run committed at "), "{}", next.stderr);
     assert!(next.stderr.contains("(1 of 2 had been placed before it stopped)"), "{}", next.stderr);
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
     assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
-    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    assert!(strays(&out).is_empty() && store_strays(&s).is_empty());
 }
 
 /// TWO_FILES run atomically in a demo store, paused between its commit and its renames: the
@@ -342,9 +334,6 @@ fn paused_after_commit(
 /// meanwhile leaves its files alone, and the run then places them itself.
 #[test]
 fn files_of_a_run_still_at_work_are_left_to_it() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let (out, go, mut child, _err) = paused_after_commit(&s);
     let other = s.c("1").ok();
@@ -353,7 +342,7 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
     std::fs::write(&go, "").expect("release");
     assert!(child.wait().expect("exit").success());
     assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
-    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    assert!(strays(&out).is_empty() && store_strays(&s).is_empty());
     assert_eq!(s.c("1").ok().stderr, "");
 }
 
@@ -362,9 +351,6 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
 /// the run says where; the next command places it once the target is free.
 #[test]
 fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_command() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let (out, go, mut child, mut err) = paused_after_commit(&s);
     std::fs::create_dir(out.join("one.txt")).expect("a folder in the way");
@@ -387,7 +373,7 @@ fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_c
     assert!(next.stderr.contains("atomic: finished placing 1 file of a run committed at "), "{}", next.stderr);
     assert!(!next.stderr.contains("before it stopped"), "the run did not stop: {}", next.stderr);
     assert_eq!(std::fs::read_to_string(out.join("one.txt")).expect("one"), "one");
-    assert!(strays(&out).is_empty() && strays(s.dir.path()).is_empty());
+    assert!(strays(&out).is_empty() && store_strays(&s).is_empty());
     assert_eq!(s.c("1").ok().stderr, "");
 }
 
@@ -395,19 +381,15 @@ fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_c
 /// first), and the next command removes the half-written unit file.
 #[test]
 fn an_atomic_run_killed_writing_its_unit_file_leaves_nothing_behind() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let before = s.dump();
-    drop(s);
-    let (s, out) = killed_with_two_files("atomic:unit-file-written");
+    let out = kill_with_two_files(&s, "atomic:unit-file-written");
     assert!(!category(&s));
     assert!(strays(&out).is_empty(), "no staged file before the unit file is complete: {:?}", strays(&out));
-    assert_eq!(strays(s.dir.path()).len(), 1, "{:?}", strays(s.dir.path()));
+    assert_eq!(store_strays(&s).len(), 1, "{:?}", store_strays(&s));
     let next = s.c("1").ok();
     assert_eq!(next.stdout.trim(), "1");
-    assert!(strays(s.dir.path()).is_empty(), "{:?}", strays(s.dir.path()));
+    assert!(store_strays(&s).is_empty(), "{:?}", store_strays(&s));
     assert!(listing(&out).is_empty());
     assert_eq!(s.dump(), before);
 }
@@ -416,28 +398,21 @@ fn an_atomic_run_killed_writing_its_unit_file_leaves_nothing_behind() {
 /// command removes the staged names.
 #[test]
 fn an_atomic_run_killed_before_its_commit_leaves_no_change_and_no_file() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let before = s.dump();
-    drop(s);
-    let (s, out) = killed_with_two_files("atomic:before-commit");
+    let out = kill_with_two_files(&s, "atomic:before-commit");
     assert!(!category(&s));
     assert_eq!(s.dump(), before, "no row of the run is kept");
     assert_eq!(strays(&out).len(), 2, "the named files the kill left: {:?}", strays(&out));
     let next = s.c("1").ok();
     assert!(!next.stderr.contains("finished placing"), "{}", next.stderr);
     assert!(listing(&out).is_empty(), "no file and no staged file: {:?}", listing(&out));
-    assert!(strays(s.dir.path()).is_empty(), "{:?}", strays(s.dir.path()));
+    assert!(store_strays(&s).is_empty(), "{:?}", store_strays(&s));
     assert_eq!(s.dump(), before);
 }
 
 #[test]
 fn atomic_blocks_commit_together_nest_and_refuse_what_commits_on_its_own() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
     let s = Store::demo();
     let file = write_runbook(
         &s,
@@ -486,8 +461,8 @@ try {
         "caught: Set-CsPersistentChatState: InvalidOperation: cannot run inside an atomic run or block: it fails a pool over or back, which must be committed on its own; run it on its own (outside atomic(...), without --atomic)"
     );
     let rooms: BTreeSet<String> = ["room:A1|inner kept", "category:Atomic|"].into_iter().map(String::from).collect();
-    assert_eq!(atomic_rows(&pool_file(&s, "sql01")), rooms);
-    assert_eq!(atomic_rows(&pool_file(&s, "sql02")), rooms);
+    assert_eq!(atomic_rows(&s, PRIMARY), rooms);
+    assert_eq!(atomic_rows(&s, BACKUP), rooms);
     assert_eq!(std::fs::read_to_string(s.dir.path().join("block.txt")).expect("block.txt"), "kept");
     let state = s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com")[0].PoolState"#).ok();
     assert_eq!(state.stdout.trim(), "Normal");
@@ -505,13 +480,10 @@ try {
     assert_eq!(change(&s), (before + 1).to_string());
     let rooms: BTreeSet<String> =
         ["room:A1|inner kept", "room:A5|", "category:Atomic|"].into_iter().map(String::from).collect();
-    assert_eq!(atomic_rows(&pool_file(&s, "sql01")), rooms);
-    assert_eq!(atomic_rows(&pool_file(&s, "sql02")), rooms);
-    for db in ["sql01", "sql02"] {
-        let held: i64 = Connection::open(pool_file(&s, db))
-            .expect("pool db")
-            .query_row("SELECT seq FROM pool_sync WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0))
-            .expect("pool_sync");
+    assert_eq!(atomic_rows(&s, PRIMARY), rooms);
+    assert_eq!(atomic_rows(&s, BACKUP), rooms);
+    for db in [PRIMARY, BACKUP] {
+        let held = s.count(Some(db), "SELECT seq FROM pool_sync WHERE pool = 'pc01.contoso.com'");
         assert_eq!(held, before + 1, "{db} holds the pool's change");
     }
 

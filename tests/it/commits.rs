@@ -36,6 +36,10 @@ fn file(s: &Store, name: &str) -> PathBuf {
     s.dir.path().join(name)
 }
 
+fn s_is_postgres() -> bool {
+    common::backend() == common::Backend::Postgres
+}
+
 const NEW: &str = r#"new_cs_persistent_chat_category(#{Name: "Partial", PersistentChatPoolFqdn: "pc01.contoso.com"})"#;
 
 fn repair(source: &str) -> String {
@@ -181,23 +185,49 @@ fn atomic(s: &Store, fault: &str) -> Run {
     with_fault(s, fault, &["--yes", "run", "--atomic", &path.to_string_lossy()])
 }
 
-/// Staged files and unit files left in the store's folder.
+/// Staged files and unit files left in the store's folder, and the store's unit files (in its
+/// local state folder on PostgreSQL).
 fn leftovers(s: &Store) -> Vec<String> {
-    std::fs::read_dir(s.dir.path())
+    let mut out: Vec<String> = std::fs::read_dir(s.dir.path())
         .expect("dir")
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".staged") || n.contains(".unit-"))
-        .collect()
+        .collect();
+    out.extend(s.unit_files());
+    out
 }
 
+/// Whether pc01's copy in `instance` holds the category the runs make, read directly.
+fn has_partial(s: &Store, instance: &str) -> bool {
+    s.count(Some(instance), "SELECT count(*) FROM categories WHERE pool = 'pc01.contoso.com' AND name = 'Partial'") == 1
+}
+
+const PRIMARY_ID: &str = "sql01.contoso.com\\rtc";
+const BACKUP_ID: &str = "sql02.contoso.com\\rtc";
+
 /// An atomic run killed, or failing, after the store's commit and before any copy's: its rows
-/// are in no copy, so its file is never put in place (the store had promised it).
+/// are in no copy, so its file is never put in place (the store had promised it). On
+/// PostgreSQL the central commit is the decision, so the counterpart is a run killed with copies
+/// prepared and no decision: nothing is kept, and its staged file and unit file are removed.
 #[test]
 fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
+    if s_is_postgres() {
+        // The two-phase commit's counterpart: killed with a copy prepared and no decision.
+        for step in ["pg-2pc-prepared-first", "pg-2pc-prepared-all"] {
+            let s = Store::demo();
+            let run = atomic(&s, &format!("{step}:kill"));
+            assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+            assert_eq!(leftovers(&s).len(), 2, "{step}: the staged file and the unit file: {:?}", leftovers(&s));
+            let next = s.c("()").ok();
+            assert!(!next.stderr.contains("finished placing"), "{step}: {}", next.stderr);
+            assert!(!file(&s, "out.txt").exists(), "{step}: the file of a run that did not commit was placed");
+            assert_eq!(leftovers(&s), Vec::<String>::new(), "{step}");
+            assert_eq!(state(&s, "InSync"), "True", "{step}: recovery rolled the prepared copy back");
+            assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID), "{step}");
+        }
+        return;
+    }
     for action in ["kill", "full"] {
         let s = Store::demo();
         let run = atomic(&s, &format!("commit:{PRIMARY}:{action}"));
@@ -220,12 +250,34 @@ fn an_atomic_run_whose_rows_reach_no_copy_places_no_file() {
 }
 
 /// An atomic run whose backup misses the commit: its rows are in the store and the primary, so
-/// it committed; its file goes in place and the error says what to repair.
+/// it committed; its file goes in place and the error says what to repair. On PostgreSQL: a run
+/// killed after the decision (a copy still prepared) committed, and the next command places its
+/// file while recovery completes the copy.
 #[test]
 fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
-    crate::sqlite_only!(
-        "refused on PostgreSQL: an atomic run that writes files (its journal lives beside a store file)"
-    );
+    if s_is_postgres() {
+        // Killed once the decision is committed, before (or after) the first copy's COMMIT
+        // PREPARED: the run committed, so the next command puts its file in place, and recovery
+        // completes the copy left prepared.
+        for step in ["pg-2pc-decided", "pg-2pc-committed-first"] {
+            let s = Store::demo();
+            let run = atomic(&s, &format!("{step}:kill"));
+            assert!(run.stderr.contains(&format!("pchat-fault: killed at {step}")), "{step}: {}", run.stderr);
+            assert!(!file(&s, "out.txt").exists(), "{step}");
+            assert_eq!(leftovers(&s).len(), 2, "{step}: the staged file and the unit file: {:?}", leftovers(&s));
+            let next = s.c("()").ok();
+            assert!(
+                next.stderr.contains("atomic: finished placing 1 file of a run committed at "),
+                "{step}: {}",
+                next.stderr
+            );
+            assert_eq!(std::fs::read_to_string(file(&s, "out.txt")).expect("placed"), "done", "{step}");
+            assert_eq!(leftovers(&s), Vec::<String>::new(), "{step}");
+            assert_eq!(state(&s, "InSync"), "True", "{step}");
+            assert!(has_partial(&s, PRIMARY_ID) && has_partial(&s, BACKUP_ID), "{step}");
+        }
+        return;
+    }
     let s = Store::demo();
     let run = atomic(&s, &format!("commit:{BACKUP}:full"));
     assert_eq!(run.code, 1, "{}", run.stderr);

@@ -324,7 +324,8 @@ fn a_copy_behind_with_nothing_in_flight_is_refused_with_the_repair() {
 }
 
 /// What a PostgreSQL store does not support yet is refused clearly, with no password shown and
-/// nothing written: --demo, an atomic run that writes files.
+/// nothing written: --demo. (An atomic run that writes files, refused here before, now works:
+/// its journal is in the store's local state folder, never in the working folder.)
 #[test]
 fn what_postgres_does_not_support_yet_is_refused_clearly() {
     let Some(server) = Server::shared("what_postgres_does_not_support_yet_is_refused_clearly") else { return };
@@ -353,10 +354,9 @@ write_text({out:?}, "rooms");
         ),
         &["--atomic"],
     );
-    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("not supported on a PostgreSQL store yet"), "{}", run.stderr);
-    assert_eq!(snapshot(&pg), before);
-    assert!(!Path::new(&out).exists());
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_ne!(snapshot(&pg), before);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "rooms");
     pg.assert_cwd_empty();
 
     // A wrong password is reported without it.
@@ -371,6 +371,112 @@ write_text({out:?}, "rooms");
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(run.stderr.contains("cannot open the store postgres") && !run.stderr.contains("s3cret"), "{}", run.stderr);
+    pg.assert_cwd_empty();
+}
+
+/// An atomic run killed after its commit on a PostgreSQL store: its files belong to the local
+/// state folder (the machine) that ran it. A pchat with another state folder (another host)
+/// opening the store neither places nor removes them, says nothing and is not held up; the next
+/// command from the run's own state folder places them and clears its rows and unit file.
+#[test]
+fn a_killed_runs_files_are_finished_by_its_own_state_folder_only() {
+    let Some(server) = Server::shared("a_killed_runs_files_are_finished_by_its_own_state_folder_only") else {
+        return;
+    };
+    let pg = on_postgres(server, "units");
+    let homes = tempfile::tempdir().unwrap();
+    let (here, there) = (homes.path().join("here"), homes.path().join("there"));
+    let out = pg.source.dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let (one, two) = (out.join("one.txt"), out.join("two.txt"));
+    let runbook = pg.source.dir.path().join("two.rhai");
+    std::fs::write(
+        &runbook,
+        format!(
+            r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{{Description: "with files"}});
+write_text({one:?}, "one");
+write_text({two:?}, "two");
+"#
+        ),
+    )
+    .unwrap();
+    let runbook = runbook.to_string_lossy().into_owned();
+    let as_host = |state: &Path, args: &[&str], fault: Option<&str>| -> Run {
+        let mut cmd = pg.command(args);
+        cmd.env("XDG_STATE_HOME", state);
+        if let Some(fault) = fault {
+            cmd.env("PCHAT_FAULT", fault);
+        }
+        Run::from(cmd.stdin(Stdio::null()).output().unwrap())
+    };
+    let staged = || -> Vec<String> {
+        let names = std::fs::read_dir(&out).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned());
+        names.filter(|n| n.ends_with(".staged")).collect()
+    };
+    // `<state>/pchat/<store id>/units/`, and the unit files in it.
+    let units_folder = |state: &Path| -> Option<std::path::PathBuf> {
+        let stores = std::fs::read_dir(state.join("pchat")).ok()?;
+        let folders: Vec<_> = stores.flatten().map(|e| e.path().join("units")).collect();
+        assert!(folders.len() <= 1, "one store, one folder: {folders:?}");
+        folders.into_iter().next()
+    };
+    let unit_files = |state: &Path| -> Vec<String> {
+        let Some(folder) = units_folder(state) else { return Vec::new() };
+        std::fs::read_dir(folder).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()
+    };
+    let rows = || count(&pg.central, "SELECT count(*) FROM atomic_files");
+
+    let run = as_host(&here, &["run", "--atomic", &runbook], Some("atomic:committed:kill"));
+    assert!(run.stderr.contains("pchat-fault: killed at atomic:committed"), "{}", run.stderr);
+    for url in pg.copies() {
+        assert_eq!(count(url, "SELECT count(*) FROM rooms WHERE description = 'with files'"), 1, "committed: {url}");
+    }
+    assert_eq!(staged().len(), 2, "both files wait under their staged names");
+    assert!(!one.exists() && !two.exists());
+    assert_eq!(unit_files(&here).len(), 1, "{:?}", unit_files(&here));
+    let folder = units_folder(&here).unwrap();
+    let store_id: String =
+        connect(&pg.central).query_one("SELECT value FROM meta WHERE key = 'store_id'", &[]).unwrap().get(0);
+    assert_eq!(folder, here.join("pchat").join(&store_id).join("units"), "keyed by the store's id");
+    for f in [&folder, folder.parent().unwrap()] {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(f).unwrap().permissions().mode() & 0o777, 0o700, "{}", f.display());
+    }
+    let owners: Vec<String> = connect(&pg.central)
+        .query("SELECT DISTINCT owner FROM atomic_files", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert!(owners[0].ends_with(&format!(":{}", folder.display())), "the rows name their owner: {owners:?}");
+    assert_eq!(rows(), 2);
+
+    // Another host: reads and writes as usual, and leaves the run's files, rows and unit file alone.
+    let read = as_host(&there, &["-c", "get_cs_persistent_chat_room(#{Filter: \"Load*\"}).len()"], None).ok();
+    assert_eq!((read.stdout.trim(), read.stderr.as_str()), ("1", ""));
+    let wrote = as_host(
+        &there,
+        &["-c", r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "other host"})"#],
+        None,
+    )
+    .ok();
+    assert_eq!(wrote.stderr, "");
+    assert_eq!(staged().len(), 2);
+    assert!(!one.exists() && !two.exists());
+    assert_eq!(rows(), 2);
+    assert_eq!(unit_files(&here).len(), 1);
+    assert!(!there.exists(), "the other host made no state folder for a store it ran no unit of");
+
+    // The run's own state folder finishes them, once.
+    let next = as_host(&here, &["-c", "1"], None).ok();
+    assert!(next.stderr.contains("atomic: finished placing 2 files of a run committed at "), "{}", next.stderr);
+    assert_eq!(std::fs::read_to_string(&one).unwrap(), "one");
+    assert_eq!(std::fs::read_to_string(&two).unwrap(), "two");
+    assert!(staged().is_empty(), "{:?}", staged());
+    assert_eq!(rows(), 0);
+    assert!(unit_files(&here).is_empty(), "{:?}", unit_files(&here));
+    assert_eq!(as_host(&here, &["-c", "1"], None).ok().stderr, "");
     pg.assert_cwd_empty();
 }
 

@@ -21,7 +21,15 @@ pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 pub fn pchat() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pchat"));
     cmd.env("PCHAT_SQL_INVENTORY", sql_inventory());
+    static HOMES: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    private_homes(&mut cmd, HOMES.get_or_init(|| tempfile::tempdir().expect("temp dir")).path());
     cmd
+}
+
+/// pchat's local folders (`XDG_STATE_HOME`: the unit files of atomic runs on a PostgreSQL store;
+/// `XDG_DATA_HOME`: the REPL's history, the default store) under `root`: never the real home's.
+fn private_homes(cmd: &mut Command, root: &Path) {
+    cmd.env("XDG_STATE_HOME", root.join("state")).env("XDG_DATA_HOME", root.join("data"));
 }
 
 /// What `PCHAT_SQL_INVENTORY` is set to for the `pchat` processes of the suite.
@@ -34,6 +42,9 @@ pub fn sql_inventory() -> String {
 /// serves as the folder for the test's runbooks and other files).
 pub struct Store {
     pub dir: tempfile::TempDir,
+    /// The local state and data folders of the store's pchat processes (see `private_homes`):
+    /// apart from `dir`, whose listing tests compare.
+    homes: tempfile::TempDir,
     #[cfg(unix)]
     pg: Option<pg_store::PgStore>,
     /// A SQLite template's copy on PostgreSQL, made at its first copy: the template of its copies.
@@ -78,6 +89,7 @@ impl Store {
     pub fn sqlite() -> Store {
         Store {
             dir: tempfile::tempdir().expect("temp dir"),
+            homes: tempfile::tempdir().expect("temp dir"),
             #[cfg(unix)]
             pg: None,
             #[cfg(unix)]
@@ -242,6 +254,7 @@ impl Store {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = pchat();
         cmd.arg("--db").arg(self.location()).args(args).env_remove("PCHAT_DB").current_dir(ROOT);
+        private_homes(&mut cmd, self.homes.path());
         if self.is_postgres() && sql_inventory() == "check" {
             // The inventory lists the store's texts as the SQLite pass runs them, for
             // `store::pg::statements` to prepare on PostgreSQL; a PostgreSQL run adds the port's
@@ -250,6 +263,32 @@ impl Store {
             cmd.env_remove("PCHAT_SQL_INVENTORY");
         }
         cmd
+    }
+
+    /// The `XDG_STATE_HOME` of the store's pchat processes.
+    pub fn state_home(&self) -> PathBuf {
+        self.homes.path().join("state")
+    }
+
+    /// The unit files of atomic runs this store's processes left (docs/atomic-and-plan.md),
+    /// complete or half-written, by name: beside the central file on SQLite, in the store's local
+    /// state folder on PostgreSQL (`<XDG_STATE_HOME>/pchat/<store id>/units/`).
+    pub fn unit_files(&self) -> Vec<String> {
+        let named = |dir: &Path, unit: &dyn Fn(&str) -> bool| -> Vec<String> {
+            let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+            entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).filter(|n| unit(n)).collect()
+        };
+        let mut out = if self.is_postgres() {
+            let stores = self.state_home().join("pchat");
+            let folders = std::fs::read_dir(&stores)
+                .map(|e| e.flatten().map(|e| e.path()).collect())
+                .unwrap_or_else(|_| Vec::new());
+            folders.iter().flat_map(|f: &PathBuf| named(&f.join("units"), &|n: &str| n.contains(".unit-"))).collect()
+        } else {
+            named(self.dir.path(), &|n: &str| n.starts_with("pchat.db.unit-"))
+        };
+        out.sort();
+        out
     }
 
     /// Run with standard input closed (never a terminal), as cron does.
