@@ -20,6 +20,7 @@ pub mod failover;
 pub mod health;
 mod leftovers;
 pub mod message;
+pub(crate) mod message_batch;
 pub mod pg;
 pub mod pool_data;
 pub mod pool_files;
