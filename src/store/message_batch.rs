@@ -166,8 +166,8 @@ mod tests {
         let other = if out[0].room_id == rooms[0] { rooms[1] } else { rooms[0] };
         out.push(NewMessage { room_id: other, ..out[0].clone() });
         // Several the same time in one room: their order is their ids'.
-        for i in 0..5 {
-            out.push(message(rooms[0], 1_700_000_000_000_000, &format!("tie{i}"), BODIES[i]));
+        for (i, body) in BODIES.iter().enumerate().take(5) {
+            out.push(message(rooms[0], 1_700_000_000_000_000, &format!("tie{i}"), body));
         }
         out
     }
