@@ -716,6 +716,23 @@ pub const PG_SCHEMA_VERSION: &str = "SELECT schema, version FROM schema_version 
 pub const PG_SET_SCHEMA_VERSION: &str = "INSERT INTO schema_version(id, schema, version) VALUES (1, $1, $2)
     ON CONFLICT (id) DO UPDATE SET schema = excluded.schema, version = excluded.version";
 
+/// PostgreSQL: which of a batch of archived messages a pool copy holds already (Import skips a
+/// MessageId its room holds at that time, as `store::message`'s per-message check on SQLite):
+/// the batch as three arrays (`?1` room ids, `?2` times, `?3` MessageIds; [`json_list`],
+/// [`json_text_list`]) and the answer as the 1-based positions of the held ones. One round trip
+/// per batch instead of one per message; each position probes the primary key
+/// (room_id, posted_at, …) as SQLite's check does.
+pub const PG_MESSAGES_HELD: &str =
+    "SELECT k.n FROM unnest(CAST(?1 AS bigint[]), CAST(?2 AS bigint[]), CAST(?3 AS text[]))
+     WITH ORDINALITY AS k(room_id, posted_at, message_id, n)
+     WHERE EXISTS (SELECT 1 FROM {db}.messages m
+                    WHERE m.room_id = k.room_id AND m.posted_at = k.posted_at AND m.message_id = k.message_id)";
+
+/// PostgreSQL: a batch of messages into a pool copy's session, in COPY's text format, the
+/// columns in this order (`store::message_batch`).
+pub const PG_COPY_MESSAGES: &str =
+    "COPY messages (room_id, posted_at, id, message_id, sender, text, replaced, size_bytes) FROM STDIN";
+
 /// The definitions (name, DDL) of a table's secondary indexes, for dropping them before a bulk
 /// load and creating them again after it; `?1` is the table. Implicit ones (a UNIQUE or
 /// primary key constraint's) have no DDL and stay.

@@ -2,8 +2,11 @@
 //! `PoolData::write` so the backup copy follows, and keeps `rooms.content_bytes` equal to the sum
 //! of the room's `size_bytes` (ChatContentSizeMB, `-ChatContentExceedsMB`).
 
+use std::collections::HashMap;
+
 use crate::store::db::{self, Row, Statement, Value as SqlValue, params, params_from_iter};
 
+use super::message_batch::{self, Batch};
 use super::pool_data::PoolData;
 use super::route::Target;
 use super::{Store, dialect};
@@ -142,36 +145,92 @@ const HELD: &str = "SELECT 1 FROM {db}.messages WHERE room_id = ?1 AND posted_at
 const INSERT: &str = "INSERT INTO {db}.messages(room_id, posted_at, id, message_id, sender, text, replaced, size_bytes)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 
-/// Appends archived messages to one pool (Import, millions of them): the statements are prepared
-/// once, for the serving copy's duplicate check and for every copy's insert.
+/// An archived message to append: its id is taken when it is stored (not when skipped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub room_id: i64,
+    pub posted_at: i64,
+    pub message_id: String,
+    pub sender: String,
+    pub text: String,
+    pub replaced: bool,
+}
+
+/// What a [`MessageAppender`] did: messages stored and skipped (their room held the MessageId
+/// at that time already), and the bytes stored per room, for the caller to count once per room
+/// (`PoolData::add_content`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Appended {
+    pub added: u64,
+    pub skipped: u64,
+    pub bytes: HashMap<i64, i64>,
+}
+
+/// Appends archived messages to one pool (Import, millions of them). On SQLite row by row, the
+/// statements prepared once: the serving copy's duplicate check and every copy's insert. On
+/// PostgreSQL, where each of those is a round trip, in batches (`store::message_batch`), with
+/// the same outcome.
 pub struct MessageAppender<'a> {
-    held: Statement<'a>,
-    copies: Vec<Statement<'a>>,
+    store: &'a Store,
+    way: Way<'a>,
+    done: Appended,
+}
+
+enum Way<'a> {
+    Rows { held: Statement<'a>, copies: Vec<Statement<'a>> },
+    Batches(Batch<'a>),
 }
 
 impl MessageAppender<'_> {
-    /// Does the room hold this MessageId at this time already? The copies hold the same
-    /// messages, so the serving one answers for all.
-    pub fn holds(&mut self, room_id: i64, posted_at: i64, message_id: &str) -> db::Result<bool> {
-        self.held.exists(params![room_id, posted_at, message_id])
-    }
-
-    /// Insert one message (its `id` from `Store::new_id`) into every copy. The room's content
-    /// size is the caller's to add (`PoolData::add_content`), once per room rather than per message.
-    pub fn insert(&mut self, m: &MessageRow) -> db::Result<()> {
-        let params = params![m.room_id, m.posted_at, m.id, m.message_id, m.sender, m.text, m.replaced, m.size_bytes];
-        for stmt in self.copies.iter_mut() {
+    /// Store the message in every copy unless its room holds its MessageId at its time already
+    /// (a message imported twice, or twice in the archive). On PostgreSQL it may be stored (or
+    /// found held) later, when its batch is written: by [`MessageAppender::finish`] at the latest.
+    pub fn append(&mut self, m: NewMessage) -> db::Result<()> {
+        let (held, copies) = match &mut self.way {
+            Way::Batches(batch) => return batch.push(m, &mut self.done),
+            Way::Rows { held, copies } => (held, copies),
+        };
+        // The copies hold the same messages, so the serving one answers for all.
+        if held.exists(params![m.room_id, m.posted_at, m.message_id])? {
+            self.done.skipped += 1;
+            return Ok(());
+        }
+        let (id, size) = (self.store.new_id(), size_of(&m.text));
+        let params = params![m.room_id, m.posted_at, id, m.message_id, m.sender, m.text, m.replaced, size];
+        for stmt in copies.iter_mut() {
             stmt.execute(params)?;
         }
+        self.done.added += 1;
+        *self.done.bytes.entry(m.room_id).or_default() += size;
         Ok(())
+    }
+
+    /// Write what is still pending; what was appended in all.
+    pub fn finish(mut self) -> db::Result<Appended> {
+        if let Way::Batches(batch) = &mut self.way {
+            batch.flush(&mut self.done)?;
+        }
+        Ok(self.done)
     }
 }
 
 impl PoolData<'_> {
     /// A [`MessageAppender`] for this pool.
     pub fn appender(&self) -> db::Result<MessageAppender<'_>> {
-        let held = self.store().route(Target::Copy(self.db()), HELD).prepare_cached()?;
-        Ok(MessageAppender { held, copies: self.statements(INSERT)? })
+        self.appender_with(message_batch::LIMITS)
+    }
+
+    /// A [`MessageAppender`] writing batches of at most `limits` on PostgreSQL (tests cross
+    /// batch boundaries with small ones).
+    pub(crate) fn appender_with(&self, limits: message_batch::Limits) -> db::Result<MessageAppender<'_>> {
+        let store = self.store();
+        let way = if store.is_postgres() {
+            Way::Batches(Batch::new(store, self.copies()?.into_iter().map(String::from).collect(), limits))
+        } else {
+            let held = store.route(Target::Copy(self.db()), HELD).prepare_cached()?;
+            Way::Rows { held, copies: self.statements(INSERT)? }
+        };
+        Ok(MessageAppender { store, way, done: Appended::default() })
     }
 
     /// Store one message (its `id` from `Store::new_id`) and count its size in the room.

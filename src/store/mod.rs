@@ -21,6 +21,7 @@ pub mod health;
 mod leftovers;
 mod local_units;
 pub mod message;
+pub(crate) mod message_batch;
 pub mod pg;
 pub mod pool_data;
 pub mod pool_files;

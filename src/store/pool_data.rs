@@ -57,6 +57,14 @@ impl Store {
     /// that runs it many times; the caller must run each statement with the same parameters.
     /// Like `pool_write`, the first change of a transaction bumps the pool's change counter.
     pub fn pool_statements(&self, pool: &PoolTarget, sql: &str) -> db::Result<Vec<Statement<'_>>> {
+        self.pool_copies(pool)?.into_iter().map(|copy| self.route(Target::Copy(copy), sql).prepare_cached()).collect()
+    }
+
+    /// The copies of the pool's data a bulk change writes, serving copy first (their aliases,
+    /// for `Target::Copy`), refused as `pool_statements` refuses; like it, the first change of a
+    /// transaction bumps the pool's change counter. For a change that is not one statement per
+    /// copy (a batch streamed into each copy by COPY on PostgreSQL).
+    pub fn pool_copies<'p>(&self, pool: &'p PoolTarget) -> db::Result<Vec<&'p str>> {
         if let Some(why) = &pool.mirror_missing {
             return Err(db::DbError::refused(CmdletError::invalid_operation(why.clone())));
         }
@@ -71,7 +79,7 @@ impl Store {
             let (generation, seq) = self.pool_mark(&pool.fqdn)?;
             self.set_marks(&pool.fqdn, (generation, seq + 1), &copies().collect::<Vec<_>>())?;
         }
-        copies().map(|copy| self.route(Target::Copy(copy), sql).prepare_cached()).collect()
+        Ok(copies().collect())
     }
 
     /// Make `to` hold exactly `from`'s data for one pool (fail-back, repair). Runs in the
@@ -137,6 +145,11 @@ impl PoolData<'_> {
     /// See `Store::pool_statements`.
     pub fn statements(&self, sql: &str) -> db::Result<Vec<Statement<'_>>> {
         self.store.pool_statements(&self.target, sql)
+    }
+
+    /// See `Store::pool_copies`.
+    pub fn copies(&self) -> db::Result<Vec<&str>> {
+        self.store.pool_copies(&self.target)
     }
 }
 

@@ -484,3 +484,103 @@ fn import_says_what_it_creates_replaces_and_skips_and_names_membership_changes()
     );
     assert_eq!(last["After"]["MessagesSkipped"], total - held);
 }
+
+/// The parts of an archive (entry name → bytes).
+fn archive_parts(path: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..zip.len())
+        .map(|i| {
+            let mut f = zip.by_index(i).unwrap();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut f, &mut bytes).unwrap();
+            (f.name().unwrap().to_string(), bytes)
+        })
+        .collect()
+}
+
+/// An archive of these parts, deflated as pchat writes them.
+fn write_archive(path: &std::path::Path, parts: &[(String, Vec<u8>)]) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in parts {
+        z.start_file(name.as_str(), opts).unwrap();
+        std::io::Write::write_all(&mut z, data).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// An archive larger than one batch of the import on PostgreSQL (2,000 messages,
+/// `store::message_batch`), with MessageIds repeated inside a batch, across a batch boundary and
+/// of messages the room holds already, and bodies COPY must escape: the report counts what
+/// SQLite's per-row import counts, each message is stored once in both copies with its body as
+/// archived, and importing again skips them all. A kill once the first batch is written
+/// (PostgreSQL; at the first message on SQLite, which writes row by row) leaves nothing.
+#[test]
+fn an_import_larger_than_a_batch_stores_each_message_once() {
+    let s = store();
+    s.c(SEED).ok();
+    let seed = s.dir.path().join("seed.zip");
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{}`}})"#,
+        seed.display()
+    ))
+    .ok();
+    let mut parts = archive_parts(&seed);
+    let content = parts.iter_mut().find(|(name, _)| name == "content.json").expect("content.json");
+    let mut messages: Vec<serde_json::Value> = serde_json::from_slice(&content.1).unwrap();
+    let held = messages.len();
+    let room = messages[0]["Room"].clone();
+    let bodies = ["tab\there", "line\nbreak\r\n", "back\\slash \\N \\.", "Grüße, 你好, 🙂"];
+    for i in 0..2_500usize {
+        messages.push(serde_json::json!({
+            "MessageId": format!("bulk-{i}"), "Room": room, "Sender": "sip:annb@contoso.com",
+            "PostedAtUs": 1_600_000_000_000_000i64 + (i / 2) as i64, "Text": format!("{} {i}", bodies[i % 4]),
+            "Replaced": i % 3 == 0,
+        }));
+    }
+    // Each repeated a little later: inside the first batch, across its end, inside the second.
+    for at in [10, 1_990, 2_300] {
+        let again = messages[at].clone();
+        messages.insert(at + 20, again);
+    }
+    content.1 = serde_json::to_vec(&messages).unwrap();
+    let zip = s.dir.path().join("bulk.zip");
+    write_archive(&zip, &parts);
+    let report = s.dir.path().join("report.txt");
+    let import = format!(
+        r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: `{}`, Report: `{}`}})"#,
+        zip.display(),
+        report.display()
+    );
+
+    let before = s.dump();
+    let step = if s.is_postgres() { "import-batch-written" } else { "import-message" };
+    let killed = s.command(&["--yes", "-c", &import]).env("PCHAT_FAULT", format!("{step}:kill")).output().unwrap();
+    assert!(!killed.status.success());
+    assert!(String::from_utf8_lossy(&killed.stderr).contains(&format!("pchat-fault: killed at {step}")), "{killed:?}");
+    assert_eq!(s.dump(), before, "a killed import leaves nothing");
+
+    s.c(&import).ok();
+    let said = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        said.contains(&format!("Messages added: 2500; skipped (MessageId already present): {}", held + 3)),
+        "{said}"
+    );
+    let stored = "SELECT message_id || '|' || sender || '|' || text || '|' || replaced || '|' || size_bytes FROM messages ORDER BY posted_at, id";
+    let primary = s.rows(Some("sql01.contoso.com\\rtc"), stored);
+    assert_eq!(primary.len(), held + 2_500);
+    assert_eq!(s.rows(Some("sql02.contoso.com\\rtc"), stored), primary, "the backup holds what the primary holds");
+    for i in [0usize, 1, 2, 3, 1_999, 2_000] {
+        let body = format!("{} {i}", bodies[i % 4]);
+        let want = format!("bulk-{i}|sip:annb@contoso.com|{body}|{}|{}", i64::from(i % 3 == 0), body.len());
+        assert!(primary.contains(&want), "{want:?} missing");
+    }
+
+    s.c(&import).ok();
+    let said = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        said.contains(&format!("Messages added: 0; skipped (MessageId already present): {}", held + 2_503)),
+        "{said}"
+    );
+    assert_eq!(s.rows(Some("sql01.contoso.com\\rtc"), stored), primary);
+}

@@ -27,7 +27,7 @@ use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::addin::AddinRow;
 use crate::store::category::CategoryRow;
-use crate::store::message::{MessageAppender, MessageRow, size_of};
+use crate::store::message::{MessageAppender, NewMessage};
 use crate::store::pool_data::PoolData;
 use crate::store::pools::PoolTarget;
 use crate::store::room::RoomRow;
@@ -645,15 +645,13 @@ fn merge_messages<R: Read + Seek>(
         .map(Target::Copy)
         .collect();
     let _unmapped = store.unmapped(&copies)?;
-    // Statements prepared once per pool, run for every message (millions of them).
+    // One appender per pool, for every message (millions of them).
     let mut inserts: HashMap<String, MessageAppender> = HashMap::new();
     for (pool, pd) in &writers {
         inserts.insert(pool.clone(), pd.appender()?);
     }
-    // Archived room identity → (pool key, room id); content bytes added per (pool key, room id).
+    // Archived room identity → (pool key, room id).
     let mut rooms: HashMap<String, (String, i64)> = HashMap::new();
-    let mut added_bytes: HashMap<(String, i64), i64> = HashMap::new();
-    let (mut added, mut skipped) = (0u64, 0u64);
     let bar = progress(total, "Importing");
     let mut failure: Option<CmdletError> = None;
     ar.each_message(|m| {
@@ -684,45 +682,41 @@ fn merge_messages<R: Read + Seek>(
         }
         let (pool, room_id) = &rooms[&key];
         let Some(appender) = inserts.get_mut(pool) else { return Err(format!("no writer for pool {pool}")) };
-        let size = size_of(&m.text);
-        // A store error (a full disk) is the store's, not the archive's: kept whole, so it is not
-        // reported as a damaged archive, which an administrator might then throw away.
-        let mut store_failed = |e: crate::store::db::DbError| {
-            let e = CmdletError::from(e);
-            let text = e.message.clone();
-            failure = Some(e);
-            text
+        let message = NewMessage {
+            room_id: *room_id,
+            message_id: m.message_id,
+            sender: m.sender,
+            posted_at: m.posted_at_us,
+            text: m.text,
+            replaced: m.replaced,
         };
-        let known = appender.holds(*room_id, m.posted_at_us, &m.message_id).map_err(&mut store_failed)?;
-        if !known {
-            let row = MessageRow {
-                id: store.new_id(),
-                room_id: *room_id,
-                message_id: m.message_id,
-                sender: m.sender,
-                posted_at: m.posted_at_us,
-                text: m.text,
-                replaced: m.replaced,
-                size_bytes: size,
-            };
-            appender.insert(&row).map_err(&mut store_failed)?;
-        }
-        if !known {
-            added += 1;
-            *added_bytes.entry((pool.clone(), *room_id)).or_default() += size;
-        } else {
-            skipped += 1;
-        }
+        appender.append(message).map_err(|e| store_failed(&mut failure, e))?;
         bar.inc(1);
         Ok(())
     })
     .map_err(|e| failure.take().unwrap_or(e))?;
-    drop(inserts);
-    bar.finish_and_clear();
-    for ((pool, room_id), bytes) in added_bytes {
+    let (mut added, mut skipped) = (0u64, 0u64);
+    // Pools in a steady order, so that a failure is the same one from run to run.
+    let mut inserts: Vec<(String, MessageAppender)> = inserts.into_iter().collect();
+    inserts.sort_by(|a, b| a.0.cmp(&b.0));
+    for (pool, appender) in inserts {
+        let done = appender.finish().map_err(CmdletError::from)?;
+        (added, skipped) = (added + done.added, skipped + done.skipped);
         if let Some(pd) = writers.get(&pool) {
-            pd.add_content(room_id, bytes)?;
+            for (room_id, bytes) in done.bytes {
+                pd.add_content(room_id, bytes)?;
+            }
         }
     }
+    bar.finish_and_clear();
     Ok((added, skipped))
+}
+
+/// A store error (a full disk) is the store's, not the archive's: kept whole, so it is not
+/// reported as a damaged archive, which an administrator might then throw away.
+fn store_failed(failure: &mut Option<CmdletError>, e: crate::store::db::DbError) -> String {
+    let e = CmdletError::from(e);
+    let text = e.message.clone();
+    *failure = Some(e);
+    text
 }

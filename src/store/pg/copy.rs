@@ -760,17 +760,7 @@ fn copy_text(v: &Value, out: &mut Vec<u8>) {
         Value::Integer(i) => drop(write!(out, "{i}")),
         // Rust's shortest form that reads back as the same double.
         Value::Real(f) => drop(write!(out, "{f:?}")),
-        Value::Text(s) => {
-            for b in s.bytes() {
-                match b {
-                    b'\\' => out.extend_from_slice(b"\\\\"),
-                    b'\t' => out.extend_from_slice(b"\\t"),
-                    b'\n' => out.extend_from_slice(b"\\n"),
-                    b'\r' => out.extend_from_slice(b"\\r"),
-                    _ => out.push(b),
-                }
-            }
-        }
+        Value::Text(s) => copy_escaped(s, out),
         Value::Blob(b) => {
             out.extend_from_slice(b"\\\\x");
             for byte in b {
@@ -780,6 +770,21 @@ fn copy_text(v: &Value, out: &mut Vec<u8>) {
         // No column reads as a list; a list in COPY's text would be a bug, refused by the
         // verification as any value the target reads back differently.
         Value::List(_) => out.extend_from_slice(b"\\N"),
+    }
+}
+
+/// A text as a field of COPY's text format: backslash, tab, newline and carriage return
+/// escaped (a text cannot hold NUL on PostgreSQL; `\N` as text is `\\N`, not NULL). Also the
+/// import's batches (`store::message`).
+pub(crate) fn copy_escaped(s: &str, out: &mut Vec<u8>) {
+    for b in s.bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
     }
 }
 
