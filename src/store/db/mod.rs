@@ -365,6 +365,25 @@ impl Db {
             Db::Pg(c) => c.changes(),
         }
     }
+
+    /// PostgreSQL: messages that waited for the server's answer so far (simple queries, parses,
+    /// executions); what a change costs on a network (design notes §5 step 8). SQLite: 0.
+    pub fn round_trips(&self) -> u64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Pg(c) => c.round_trips(),
+        }
+    }
+
+    /// PostgreSQL: statements run so far that may have moved the central database's
+    /// `store_epoch` row (`pg::epoch_watch`); a value read in a transaction stays true while
+    /// this does not change. SQLite: 0.
+    pub fn epoch_writes(&self) -> u64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Pg(c) => c.epoch_writes(),
+        }
+    }
 }
 
 /// `SAVEPOINT item` and the like: the per-item savepoint is taken for every item of a pipeline,

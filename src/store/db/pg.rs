@@ -92,6 +92,12 @@ pub struct PgDb {
     /// A statement failed on a lock wait (55P03) since `take_lock_timeout` was last asked: the
     /// lock may be a dead coordinator's prepared branch, which only recovery frees.
     lock_timeout: Cell<bool>,
+    /// Messages to the server that waited for its answer (simple queries, parses, executions):
+    /// what a change costs on a network (design notes §5 step 8); tests count them.
+    round_trips: Cell<u64>,
+    /// Statements run that may have moved the `store_epoch` row (`pg::epoch_watch`): the
+    /// store's caches of it are kept only while this stays still.
+    epoch_writes: Cell<u64>,
 }
 
 /// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
@@ -157,6 +163,8 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
         tx: RefCell::new(Tx::default()),
         changes: Cell::new(0),
         lock_timeout: Cell::new(false),
+        round_trips: Cell::new(0),
+        epoch_writes: Cell::new(0),
     })
 }
 
@@ -178,8 +186,30 @@ impl PgDb {
 
     /// One simple-protocol round trip (transaction control, batches).
     fn simple(&self, sql: &str) -> Result<()> {
+        self.trip();
         let result = self.client.borrow_mut().batch_execute(sql);
         result.map_err(|e| self.fail(e))
+    }
+
+    fn trip(&self) {
+        self.round_trips.set(self.round_trips.get() + 1);
+    }
+
+    /// Before running `sql`: count it if it may move `store_epoch`.
+    fn watch(&self, sql: &str) {
+        if crate::store::pg::epoch_watch::may_move_epoch(sql) {
+            self.epoch_writes.set(self.epoch_writes.get() + 1);
+        }
+    }
+
+    /// See `round_trips`.
+    pub(super) fn round_trips(&self) -> u64 {
+        self.round_trips.get()
+    }
+
+    /// See `epoch_writes`.
+    pub(super) fn epoch_writes(&self) -> u64 {
+        self.epoch_writes.get()
     }
 
     /// `COPY … FROM STDIN` (`sql`), its data written by `fill`; the rows the server took. A
@@ -189,6 +219,8 @@ impl PgDb {
         sql: &str,
         fill: impl FnOnce(&mut dyn std::io::Write) -> std::result::Result<(), E>,
     ) -> std::result::Result<u64, E> {
+        self.trip();
+        self.watch(sql);
         let mut client = self.client.borrow_mut();
         let mut writer = client.copy_in(sql).map_err(|e| self.fail(e))?;
         if let Err(e) = fill(&mut writer) {
@@ -210,6 +242,7 @@ impl PgDb {
         sql: &str,
         drain: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        self.trip();
         let mut client = self.client.borrow_mut();
         let mut reader = client.copy_out(sql).map_err(|e| self.fail(e))?;
         if let Err(e) = drain(&mut reader) {
@@ -232,6 +265,7 @@ impl PgDb {
         if !self.tx.borrow().open {
             anyhow::bail!("internal: a migration within a transaction needs one open");
         }
+        self.watch("");
         let result = crate::store::pg::migrate::migrate_within(&mut self.client.borrow_mut(), db, then);
         if result.is_err() {
             self.tx.borrow_mut().failed = true;
@@ -242,6 +276,7 @@ impl PgDb {
     pub(super) fn execute_batch(&self, sql: &str) -> Result<()> {
         // A batch that opens or ends a transaction itself is not tracked: transactions go
         // through `Db::begin`/`commit`/`rollback`.
+        self.watch(sql);
         self.simple(sql)
     }
 
@@ -251,6 +286,7 @@ impl PgDb {
         let spelt = Dialect::Postgres.query(sql);
         let spelt = Dialect::Postgres.json(&spelt);
         let text = to_postgres(&spelt);
+        self.trip();
         let result = self.client.borrow_mut().prepare(&text);
         let statement = result.map_err(|e| self.fail(e))?;
         self.cache.borrow_mut().prepares += 1;
@@ -264,7 +300,8 @@ impl PgDb {
             Some((key, s)) => (Some(key), s),
             None => (None, self.server_prepare(sql)?),
         };
-        Ok(PgStmt { db: self, cached, statement, bound: Vec::new() })
+        let moves_epoch = crate::store::pg::epoch_watch::may_move_epoch(sql);
+        Ok(PgStmt { db: self, cached, statement, bound: Vec::new(), moves_epoch })
     }
 
     pub(super) fn prepare_cached(&self, sql: &str) -> Result<PgStmt<'_>> {
@@ -278,7 +315,8 @@ impl PgDb {
                 (key, s)
             }
         };
-        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new() })
+        let moves_epoch = crate::store::pg::epoch_watch::may_move_epoch(sql);
+        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new(), moves_epoch })
     }
 
     /// A cached statement whose plan a later DDL made stale (its result type changed: another
@@ -365,6 +403,7 @@ impl PgDb {
     /// `gid` is prepared in this database.
     pub(super) fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
         let verb = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.trip();
         match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
             Ok(()) => Ok(true),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
@@ -523,6 +562,8 @@ pub(super) struct PgStmt<'c> {
     cached: Option<Rc<str>>,
     statement: postgres::Statement,
     bound: Vec<Value>,
+    /// `pg::epoch_watch::may_move_epoch` of its text.
+    moves_epoch: bool,
 }
 
 /// "cached plan must not change result type": the server refuses to run a prepared statement
@@ -551,6 +592,10 @@ impl PgStmt<'_> {
         }
         let params: Vec<Param<'_>> = values.iter().enumerate().map(|(i, &v)| Param { n: i + 1, v }).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        if self.moves_epoch {
+            self.db.epoch_writes.set(self.db.epoch_writes.get() + 1);
+        }
+        self.db.trip();
         let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
         match (result, &self.cached) {
             (Err(e), Some(sql)) if stale_plan(&e) => {
@@ -568,6 +613,7 @@ impl PgStmt<'_> {
                         self.statement.params().len()
                     )));
                 }
+                self.db.trip();
                 let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
                 result.map_err(|e| self.db.fail(e))
             }
