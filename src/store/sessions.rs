@@ -69,6 +69,14 @@ pub(super) struct Sessions {
     alone: Cell<bool>,
     /// The open write transaction runs alone (took `audit_head` EXCLUSIVE, `Store::exclude_writers`).
     alone_now: Cell<bool>,
+    /// The last change this process's two-phase commit completed (every branch committed):
+    /// its decision row is needed no more and its advisory lock guards nothing (no prepared
+    /// branch names it). Both are let go with the next write transaction's first message
+    /// (`begin_postgres`) instead of a round trip each after every change (design notes §5
+    /// step 8): `unlock` until that message went, `forget` until a central commit carried the
+    /// DELETE. A store closed with one pending deletes it then (`Drop for Store`).
+    unlock: Cell<Option<uuid::Uuid>>,
+    forget: Cell<Option<uuid::Uuid>>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -247,8 +255,9 @@ impl Store {
         let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
         // No copy's part of an earlier transaction may outlive it (each ends with it already).
         self.rollback_sessions();
-        self.db.begin(if write { Begin::Immediate } else { Begin::Read })?;
-        if write {
+        if !write {
+            self.db.begin(Begin::Read)?;
+        } else {
             // Writers' turns: every write transaction first locks the audit head's table, before
             // its snapshot is taken (LOCK TABLE takes none, so what it reads after the wait is
             // what the writers it waited for committed). An ordinary writer in ROW SHARE mode,
@@ -259,9 +268,24 @@ impl Store {
             // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
             let alone = s.alone.replace(false);
             let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
-            if let Err(e) = self.db.execute_batch(&format!("LOCK TABLE audit_head IN {mode} MODE")) {
+            // One message: BEGIN, the lock, and what the last change left to let go (`Sessions::
+            // unlock`, `forget`), after the lock so that the snapshot is still taken after it.
+            let mut then = format!("LOCK TABLE audit_head IN {mode} MODE");
+            let unlock = s.unlock.get();
+            for sql in unlock
+                .map(|t| twophase::unlock_sql(&t))
+                .into_iter()
+                .chain(s.forget.get().map(|t| twophase::forget_sql(&t)))
+            {
+                then.push_str("; ");
+                then.push_str(&sql);
+            }
+            if let Err(e) = self.db.begin_with(Begin::Immediate, &then) {
                 let _ = self.db.rollback();
                 return Err(e);
+            }
+            if unlock.is_some() {
+                s.unlock.set(None);
             }
             s.alone_now.set(alone);
         }
@@ -337,6 +361,10 @@ impl Store {
             return Err(commit::CommitFailure::nothing(e));
         }
         let committed = self.db.commit();
+        if writing && committed.is_ok() {
+            // The DELETE of `Sessions::forget`, sent at BEGIN, is committed.
+            s.forget.set(None);
+        }
         self.rollback_sessions();
         self.locked.set(false);
         self.end_of_transaction();
@@ -358,6 +386,9 @@ impl Store {
     /// Before the decision any failure undoes everything and keeps its kind (a 40001 at a
     /// PREPARE or at the central COMMIT is retried upstream); after it the change is committed.
     fn commit_prepared(&self) -> Result<(), commit::CommitFailure> {
+        let Backend::Pg(s) = &self.backend else {
+            return Err(commit::CommitFailure::nothing(db::DbError::other("internal: not PostgreSQL")));
+        };
         let mut central = &self.db;
         if central.transaction_failed() {
             // Its COMMIT refuses, saying the work was rolled back; the copies follow.
@@ -383,13 +414,24 @@ impl Store {
             }
             Err(Failure::InDoubt(e)) => Some(in_doubt(e)),
             Err(Failure::Incomplete { copy, source }) => {
+                // Decided: the central commit carried the earlier decision's DELETE too.
+                s.forget.set(None);
                 let url = nodes.get(copy).map(|n| super::pg::shown_url(&n.url)).unwrap_or_default();
                 Some(incomplete(&url, source))
             }
             // No fault is asked for here; a fault point that kills ends the process instead.
             Err(Failure::Died(step)) => Some(in_doubt(db::DbError::other(format!("stopped at {}", step.name())))),
         };
-        twophase::unlock(&mut central, &txid);
+        if failure.is_none() {
+            // Every branch is committed: the decision and the lock are let go with the next
+            // write (`Sessions::unlock`, `forget`); the earlier decision's DELETE committed.
+            s.unlock.set(Some(txid));
+            s.forget.set(Some(txid));
+        } else {
+            // A branch may be left prepared (recovery must be able to take the lock) or the
+            // decision in doubt: as before, now.
+            twophase::unlock(&mut central, &txid);
+        }
         // Every session is outside its transaction now: forget it.
         match failure {
             None => {
@@ -699,6 +741,20 @@ impl Store {
         let by_instance = s.by_instance.borrow();
         by_instance.len() == rows
             && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| n.usable()))
+    }
+}
+
+impl Drop for Store {
+    /// The last change's decision row, when its DELETE has not gone with a later write
+    /// (`Sessions::forget`): deleted as the store closes (its lock goes with the session).
+    fn drop(&mut self) {
+        if let Backend::Pg(s) = &self.backend
+            && let Some(txid) = s.forget.take()
+            && self.db.is_autocommit()
+            && !self.db.is_closed()
+        {
+            let _ = self.db.execute_batch(&twophase::forget_sql(&txid));
+        }
     }
 }
 

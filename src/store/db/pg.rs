@@ -339,13 +339,45 @@ impl PgDb {
             // PostgreSQL only warns; SQLite refuses, and the store relies on that.
             return Err(DbError::other("cannot start a transaction within a transaction"));
         }
-        self.simple(match mode {
-            super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            super::Begin::Immediate => "BEGIN ISOLATION LEVEL SERIALIZABLE",
-            super::Begin::Deferred => "BEGIN ISOLATION LEVEL READ COMMITTED",
-        })?;
+        self.simple(begin_sql(mode))?;
         *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
         Ok(())
+    }
+
+    /// `begin`, then the statements `then` in the new transaction, in one round trip (one
+    /// simple-query message; design notes §5 step 8). When it fails the transaction may be open
+    /// and failed: it counts as open, so that the caller's rollback ends it.
+    pub(super) fn begin_with(&self, mode: super::Begin, then: &str) -> Result<()> {
+        if self.tx.borrow().open {
+            return Err(DbError::other("cannot start a transaction within a transaction"));
+        }
+        self.watch(then);
+        *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
+        self.simple(&format!("{}; {then}", begin_sql(mode)))
+    }
+
+    /// The statements `last` and then COMMIT, in one round trip. A failure ends the transaction
+    /// either way: a statement of `last` that failed leaves it aborted, and it is rolled back here
+    /// (a ROLLBACK after a COMMIT that failed only draws a warning); the session's loss leaves
+    /// unknown whether the COMMIT ran, which the error's kind (`Unavailable`) tells.
+    pub(super) fn commit_with(&self, last: &str) -> Result<()> {
+        let (open, failed) = {
+            let tx = self.tx.borrow();
+            (tx.open, tx.failed)
+        };
+        if !open {
+            return Err(DbError::other("cannot commit - no transaction is active"));
+        }
+        if failed {
+            return Err(self.end_failed());
+        }
+        self.watch(last);
+        let result = self.simple(&format!("{last}; COMMIT"));
+        if result.is_err() && !self.is_closed() {
+            let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+        }
+        *self.tx.borrow_mut() = Tx::default();
+        result
     }
 
     pub(super) fn commit(&self) -> Result<()> {
@@ -544,6 +576,14 @@ impl PgDb {
     #[cfg(test)]
     pub(super) fn cached(&self) -> usize {
         self.cache.borrow().statements.len()
+    }
+}
+
+fn begin_sql(mode: super::Begin) -> &'static str {
+    match mode {
+        super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        super::Begin::Immediate => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        super::Begin::Deferred => "BEGIN ISOLATION LEVEL READ COMMITTED",
     }
 }
 
