@@ -110,6 +110,13 @@ struct Tx {
     /// Opened by a SAVEPOINT outside any transaction: releasing that savepoint commits, as in SQLite.
     by_savepoint: bool,
     savepoints: Vec<String>,
+    /// The innermost savepoint, released as far as the store knows but not yet on the server:
+    /// its RELEASE goes with the next SAVEPOINT, one message for both (a pipeline's items take
+    /// one each: design notes §5 step 8). Until then statements run inside it, which changes
+    /// nothing the store can see: a ROLLBACK TO an outer savepoint, COMMIT and PREPARE end it
+    /// with the others, and an error aborts the transaction's work since the outer savepoint
+    /// just as it would have after the RELEASE.
+    released: Option<String>,
 }
 
 struct Cache {
@@ -476,7 +483,11 @@ impl PgDb {
     /// As in SQLite: outside a transaction, a savepoint opens one.
     pub(super) fn savepoint(&self, name: &str) -> Result<()> {
         if self.tx.borrow().open {
-            self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?;
+            let released = self.tx.borrow_mut().released.take();
+            match released {
+                Some(r) => self.simple(&format!("RELEASE {r}; SAVEPOINT {}", savepoint_name(name)))?,
+                None => self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?,
+            }
         } else {
             let opened =
                 self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)));
@@ -509,8 +520,19 @@ impl PgDb {
             // Releasing the savepoint that opened the transaction commits it, as in SQLite.
             return self.commit();
         }
+        let mut tx = self.tx.borrow_mut();
+        if at + 1 == tx.savepoints.len() && tx.released.is_none() && !tx.failed {
+            // The innermost: its RELEASE waits for the next SAVEPOINT (`Tx::released`).
+            tx.released = Some(savepoint_name(name));
+            tx.savepoints.truncate(at);
+            return Ok(());
+        }
+        drop(tx);
         self.simple(&format!("RELEASE {}", savepoint_name(name)))?;
-        self.tx.borrow_mut().savepoints.truncate(at);
+        let mut tx = self.tx.borrow_mut();
+        tx.savepoints.truncate(at);
+        // An outer RELEASE releases the inner ones with it.
+        tx.released = None;
         Ok(())
     }
 
@@ -522,6 +544,8 @@ impl PgDb {
         let mut tx = self.tx.borrow_mut();
         tx.savepoints.truncate(at + 1);
         tx.failed = false;
+        // Established after `name`, so destroyed with the rest.
+        tx.released = None;
         Ok(())
     }
 
@@ -1666,6 +1690,57 @@ mod tests {
         // The interrupted transaction is rolled back and the session goes on.
         db.rollback().unwrap();
         assert_eq!(db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap(), 1);
+    }
+
+    /// A released savepoint's RELEASE goes with the next SAVEPOINT, one round trip for both
+    /// (design notes §5 step 8: a pipeline's items cost a SAVEPOINT and a RELEASE on every
+    /// session), and the savepoints mean what they meant: a rollback to one undoes what came
+    /// after, inner released ones included; a failure inside a released one is recovered by a
+    /// rollback to the outer; an outer release releases all; COMMIT keeps everything.
+    #[test]
+    fn a_release_goes_with_the_next_savepoint_and_savepoints_keep_their_meaning() {
+        let Some((db, _)) = session("a_release_goes_with_the_next_savepoint_and_savepoints_keep_their_meaning") else {
+            return;
+        };
+        let p = pg(&db);
+        db.execute_batch("CREATE TABLE s(id bigint PRIMARY KEY)").unwrap();
+        db.begin(Begin::Immediate).unwrap();
+        db.savepoint("outer").unwrap();
+        let start = p.round_trips();
+        for id in 1..=3 {
+            db.savepoint("item").unwrap();
+            db.prepare_cached("INSERT INTO s VALUES (?1)").unwrap().execute([id]).unwrap();
+            db.release("item").unwrap();
+        }
+        // Three SAVEPOINTs (two carrying the RELEASE before them), three INSERTs (one parse).
+        assert_eq!(p.round_trips() - start, 3 + 3 + 1);
+        let ids = |db: &Db| db.query_map("SELECT id FROM s ORDER BY id", (), |r| r.get::<i64>(0)).unwrap();
+        // A released item's row is the outer savepoint's to undo.
+        db.rollback_to("outer").unwrap();
+        assert!(ids(&db).is_empty());
+        db.savepoint("item").unwrap();
+        db.execute("INSERT INTO s VALUES (4)", ()).unwrap();
+        db.release("item").unwrap();
+        // A failure after a release (still open on the server): the outer savepoint recovers.
+        db.execute("INSERT INTO s VALUES (4)", ()).unwrap_err();
+        db.rollback_to("outer").unwrap();
+        db.execute("INSERT INTO s VALUES (5)", ()).unwrap();
+        assert_eq!(ids(&db), [5]);
+        // A released savepoint is gone by name, as in SQLite.
+        db.savepoint("item").unwrap();
+        db.release("item").unwrap();
+        assert!(db.rollback_to("item").unwrap_err().to_string().contains("no such savepoint"));
+        db.execute("INSERT INTO s VALUES (6)", ()).unwrap();
+        db.release("outer").unwrap();
+        db.commit().unwrap();
+        assert_eq!(ids(&db), [5, 6]);
+        // Committed with a release pending, and prepared with one: nothing is lost.
+        db.begin(Begin::Immediate).unwrap();
+        db.savepoint("item").unwrap();
+        db.execute("INSERT INTO s VALUES (7)", ()).unwrap();
+        db.release("item").unwrap();
+        db.commit().unwrap();
+        assert_eq!(ids(&db), [5, 6, 7]);
     }
 
     /// The coordinator's advisory lock, taken once per two-phase commit, reuses one prepared
