@@ -361,8 +361,9 @@ impl Store {
             return Err(commit::CommitFailure::nothing(e));
         }
         let committed = self.db.commit();
-        if writing && committed.is_ok() {
-            // The DELETE of `Sessions::forget`, sent at BEGIN, is committed.
+        if s.mode.get() == Mode::Write && committed.is_ok() {
+            // The DELETE of `Sessions::forget`, sent with this transaction's BEGIN
+            // (`begin_postgres`; not by seeding's central one), is committed.
             s.forget.set(None);
         }
         self.rollback_sessions();
