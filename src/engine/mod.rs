@@ -381,6 +381,12 @@ impl Shell {
     }
 
     /// Has any cmdlet changed the store (ever, as its audit shows)?
+    /// The session's store, for tests that look at it between calls.
+    #[cfg(test)]
+    pub fn looking_at_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
+        f(&self.session.borrow().store)
+    }
+
     pub fn store_changed(&self) -> bool {
         self.session.borrow().store.has_changes().unwrap_or(true)
     }

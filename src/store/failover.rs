@@ -22,6 +22,7 @@
 use crate::store::db::{self, OptionalExtension, params};
 
 use super::Store;
+use super::pg::epoch_watch::SET_POOL_MARK;
 use super::route::{Target, route};
 use super::sessions::Behind;
 use super::topology::PoolRow;
@@ -78,13 +79,19 @@ const SET_COPY_MARK: &str = "INSERT INTO {db}.pool_sync(pool, seq, generation) V
 
 impl Store {
     /// The pool's mark in the central database.
+    /// On PostgreSQL read once per transaction (`Store::kept_pool_mark`).
     pub fn pool_mark(&self, fqdn: &str) -> db::Result<Mark> {
+        if let Some(mark) = self.kept_pool_mark(fqdn) {
+            return Ok(mark);
+        }
         let mark: Option<(i64, Option<i64>)> = self
             .db()
             .prepare_cached("SELECT generation, seq FROM pools WHERE fqdn = ?1 COLLATE NOCASE")?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        Ok(mark.map(|(g, s)| (g, s.unwrap_or(0))).unwrap_or((1, 0)))
+        let mark = mark.map(|(g, s)| (g, s.unwrap_or(0))).unwrap_or((1, 0));
+        self.keep_pool_mark(fqdn, Some(mark));
+        Ok(mark)
     }
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
@@ -101,9 +108,11 @@ impl Store {
         // Before the writes: the item of a failed one is rolled back, which makes the note a
         // question for `commit_intent` to read.
         self.note_marks_set(fqdn, mark, copies);
-        self.db()
-            .prepare_cached("UPDATE pools SET generation = ?2, seq = ?3 WHERE fqdn = ?1 COLLATE NOCASE")?
-            .execute(params![fqdn, mark.0, mark.1])?;
+        // Forgotten first: a failed update leaves nothing kept.
+        self.keep_pool_mark(fqdn, None);
+        let updated = self.db().prepare_cached(SET_POOL_MARK)?.execute(params![fqdn, mark.0, mark.1])?;
+        // No row: `pool_mark` reads (and answers) the first mark, as before.
+        self.keep_pool_mark(fqdn, (updated == 1).then_some(mark));
         for schema in copies {
             self.route(Target::Copy(schema), SET_COPY_MARK).prepare_cached()?.execute(params![fqdn, mark.1, mark.0])?;
         }

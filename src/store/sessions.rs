@@ -52,9 +52,15 @@ pub(super) struct Sessions {
     /// The store's open savepoints, outermost first: a session that joins later opens them too,
     /// so that a rollback to one or its release applies to every session alike.
     savepoints: RefCell<Vec<String>>,
-    /// The `store_epoch` value read in the open read transaction: its snapshot cannot change,
-    /// so it is read once per transaction (one round trip per invocation).
-    epoch: Cell<Option<i64>>,
+    /// The `store_epoch` value read in the open transaction (read or write), with the central
+    /// session's `Db::epoch_writes` at that moment. Its snapshot cannot change, so the value
+    /// stays true until this session runs a statement that may move the row
+    /// (`pg::epoch_watch`): then it is read again (design notes §5 step 8).
+    epoch: Cell<Option<(i64, u64)>>,
+    /// Pools' marks (lower-case FQDN → mark) read or set in the open transaction, kept as the
+    /// epoch is: `set_marks` records what it wrote, any statement that may move the epoch (every
+    /// other write to `pools` does) or a rollback to a savepoint drops them.
+    marks: RefCell<HashMap<String, (super::failover::Mark, u64)>>,
     /// Row ids taken from the central sequence and not handed out yet: the next, and the end
     /// (excluded) of the block (`Store::id_from_sequence`).
     ids: Cell<(i64, i64)>,
@@ -65,6 +71,14 @@ pub(super) struct Sessions {
     alone_now: Cell<bool>,
     /// What this process's open made of an empty database (`Store::unmake_if_unwritten`).
     pub(super) made: super::unmade::Made,
+    /// The last change this process's two-phase commit completed (every branch committed):
+    /// its decision row is needed no more and its advisory lock guards nothing (no prepared
+    /// branch names it). Both are let go with the next write transaction's first message
+    /// (`begin_postgres`) instead of a round trip each after every change (design notes §5
+    /// step 8): `unlock` until that message went, `forget` until a central commit carried the
+    /// DELETE. A store closed with one pending deletes it then (`Drop for Store`).
+    unlock: Cell<Option<uuid::Uuid>>,
+    forget: Cell<Option<uuid::Uuid>>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -252,8 +266,9 @@ impl Store {
         let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
         // No copy's part of an earlier transaction may outlive it (each ends with it already).
         self.rollback_sessions();
-        self.db.begin(if write { Begin::Immediate } else { Begin::Read })?;
-        if write {
+        if !write {
+            self.db.begin(Begin::Read)?;
+        } else {
             // Writers' turns: every write transaction first locks the audit head's table, before
             // its snapshot is taken (LOCK TABLE takes none, so what it reads after the wait is
             // what the writers it waited for committed). An ordinary writer in ROW SHARE mode,
@@ -264,9 +279,24 @@ impl Store {
             // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
             let alone = s.alone.replace(false);
             let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
-            if let Err(e) = self.db.execute_batch(&format!("LOCK TABLE audit_head IN {mode} MODE")) {
+            // One message: BEGIN, the lock, and what the last change left to let go (`Sessions::
+            // unlock`, `forget`), after the lock so that the snapshot is still taken after it.
+            let mut then = format!("LOCK TABLE audit_head IN {mode} MODE");
+            let unlock = s.unlock.get();
+            for sql in unlock
+                .map(|t| twophase::unlock_sql(&t))
+                .into_iter()
+                .chain(s.forget.get().map(|t| twophase::forget_sql(&t)))
+            {
+                then.push_str("; ");
+                then.push_str(&sql);
+            }
+            if let Err(e) = self.db.begin_with(Begin::Immediate, &then) {
                 let _ = self.db.rollback();
                 return Err(e);
+            }
+            if unlock.is_some() {
+                s.unlock.set(None);
             }
             s.alone_now.set(alone);
         }
@@ -309,6 +339,7 @@ impl Store {
             s.joined.borrow_mut().clear();
             s.savepoints.borrow_mut().clear();
             s.epoch.set(None);
+            s.marks.borrow_mut().clear();
         }
     }
 
@@ -341,6 +372,11 @@ impl Store {
             return Err(commit::CommitFailure::nothing(e));
         }
         let committed = self.db.commit();
+        if s.mode.get() == Mode::Write && committed.is_ok() {
+            // The DELETE of `Sessions::forget`, sent with this transaction's BEGIN
+            // (`begin_postgres`; not by seeding's central one), is committed.
+            s.forget.set(None);
+        }
         self.rollback_sessions();
         self.locked.set(false);
         self.end_of_transaction();
@@ -362,6 +398,9 @@ impl Store {
     /// Before the decision any failure undoes everything and keeps its kind (a 40001 at a
     /// PREPARE or at the central COMMIT is retried upstream); after it the change is committed.
     fn commit_prepared(&self) -> Result<(), commit::CommitFailure> {
+        let Backend::Pg(s) = &self.backend else {
+            return Err(commit::CommitFailure::nothing(db::DbError::other("internal: not PostgreSQL")));
+        };
         let mut central = &self.db;
         if central.transaction_failed() {
             // Its COMMIT refuses, saying the work was rolled back; the copies follow.
@@ -387,13 +426,24 @@ impl Store {
             }
             Err(Failure::InDoubt(e)) => Some(in_doubt(e)),
             Err(Failure::Incomplete { copy, source }) => {
+                // Decided: the central commit carried the earlier decision's DELETE too.
+                s.forget.set(None);
                 let url = nodes.get(copy).map(|n| super::pg::shown_url(&n.url)).unwrap_or_default();
                 Some(incomplete(&url, source))
             }
             // No fault is asked for here; a fault point that kills ends the process instead.
             Err(Failure::Died(step)) => Some(in_doubt(db::DbError::other(format!("stopped at {}", step.name())))),
         };
-        twophase::unlock(&mut central, &txid);
+        if failure.is_none() {
+            // Every branch is committed: the decision and the lock are let go with the next
+            // write (`Sessions::unlock`, `forget`); the earlier decision's DELETE committed.
+            s.unlock.set(Some(txid));
+            s.forget.set(Some(txid));
+        } else {
+            // A branch may be left prepared (recovery must be able to take the lock) or the
+            // decision in doubt: as before, now.
+            twophase::unlock(&mut central, &txid);
+        }
         // Every session is outside its transaction now: forget it.
         match failure {
             None => {
@@ -534,20 +584,54 @@ impl Store {
         }
         // What was read since may have been read under a key that a write undone here moved.
         s.epoch.set(None);
+        s.marks.borrow_mut().clear();
         result
     }
 
     /// The central database's `store_epoch` (PostgreSQL; see `Store::cache_key`).
     pub(super) fn store_epoch(&self) -> db::Result<i64> {
         let Backend::Pg(s) = &self.backend else { return Err(db::DbError::other("internal: not PostgreSQL")) };
-        if let Some(epoch) = s.epoch.get() {
+        if let Some((epoch, at)) = s.epoch.get()
+            && at == self.db.epoch_writes()
+        {
             return Ok(epoch);
         }
         let epoch = self.db.prepare_cached("SELECT n FROM store_epoch WHERE id = 1")?.query_row((), |r| r.get(0))?;
-        if s.mode.get() == Mode::Read && self.in_transaction() {
-            s.epoch.set(Some(epoch));
+        if self.keeps_reads() {
+            s.epoch.set(Some((epoch, self.db.epoch_writes())));
         }
         Ok(epoch)
+    }
+
+    /// Whether what the central session reads now may be kept until the transaction ends (or
+    /// the session writes what it read): inside a transaction `Store::begin` opened, whose
+    /// snapshot is fixed (REPEATABLE READ or SERIALIZABLE). Not in seeding's central one.
+    fn keeps_reads(&self) -> bool {
+        let Backend::Pg(s) = &self.backend else { return false };
+        s.mode.get() != Mode::Central && self.in_transaction()
+    }
+
+    /// The pool's mark as read or set in the open transaction, if it still holds (see
+    /// `Sessions::marks`); `None` on SQLite.
+    pub(super) fn kept_pool_mark(&self, fqdn: &str) -> Option<super::failover::Mark> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        let marks = s.marks.borrow();
+        let (mark, at) = marks.get(&fqdn.to_ascii_lowercase())?;
+        (*at == self.db.epoch_writes()).then_some(*mark)
+    }
+
+    /// Keep the pool's mark just read or written (`None`: forget it) for the open transaction.
+    pub(super) fn keep_pool_mark(&self, fqdn: &str, mark: Option<super::failover::Mark>) {
+        let Backend::Pg(s) = &self.backend else { return };
+        let key = fqdn.to_ascii_lowercase();
+        match mark {
+            Some(mark) if self.keeps_reads() => {
+                s.marks.borrow_mut().insert(key, (mark, self.db.epoch_writes()));
+            }
+            _ => {
+                s.marks.borrow_mut().remove(&key);
+            }
+        }
     }
 
     /// `attach_pool_databases` on PostgreSQL: a session for the pool database of every SQL
@@ -671,6 +755,20 @@ impl Store {
         let by_instance = s.by_instance.borrow();
         by_instance.len() == rows
             && by_instance.values().all(|alias| s.list.by_alias(alias).is_some_and(|n| n.usable()))
+    }
+}
+
+impl Drop for Store {
+    /// The last change's decision row, when its DELETE has not gone with a later write
+    /// (`Sessions::forget`): deleted as the store closes (its lock goes with the session).
+    fn drop(&mut self) {
+        if let Backend::Pg(s) = &self.backend
+            && let Some(txid) = s.forget.take()
+            && self.db.is_autocommit()
+            && !self.db.is_closed()
+        {
+            let _ = self.db.execute_batch(&twophase::forget_sql(&txid));
+        }
     }
 }
 
@@ -1371,5 +1469,124 @@ pub(crate) mod tests {
         other.execute("UPDATE pools SET state = 'Normal'", &[]).unwrap();
         assert_ne!(store.cache_key().unwrap(), inside);
         assert_eq!(state(&store), ["Normal"]);
+    }
+
+    /// The epoch as the server has it now, in the store's own transaction.
+    fn epoch_now(store: &Store) -> i64 {
+        store.db().query_row("SELECT n FROM store_epoch WHERE id = 1", (), |r| r.get(0)).unwrap()
+    }
+
+    /// A write transaction reads the epoch and a pool's mark once (design notes §5 step 8: they
+    /// were read four and two times per change), and the kept values stay coherent: the mark
+    /// `set_marks` writes is what is kept, a write of a watched table in the same transaction is
+    /// seen at once (the epoch and the marks are read again), as is a rollback to a savepoint.
+    #[test]
+    fn a_write_transaction_reads_the_epoch_and_marks_once_and_sees_its_own_writes() {
+        let Some(cluster) =
+            Cluster::shared("a_write_transaction_reads_the_epoch_and_marks_once_and_sees_its_own_writes")
+        else {
+            return;
+        };
+        let (url, store) = new_store(cluster, "epochonce");
+        connect(&url)
+            .batch_execute(
+                "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+                 INSERT INTO pools(fqdn, site, ord, generation, seq) VALUES ('pc01.contoso.com', 'Dublin', 0, 1, 3);",
+            )
+            .unwrap();
+        let trips = |store: &Store| store.db().round_trips();
+        store.begin(true).unwrap();
+        let key = store.cache_key().unwrap();
+        assert_eq!(store.pool_mark("PC01.contoso.com").unwrap(), (1, 3));
+        assert_eq!(store.access_key().unwrap().0, key.0);
+        let before = trips(&store);
+        assert_eq!(store.cache_key().unwrap(), key);
+        assert_eq!(store.access_key().unwrap().0, key.0);
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 3));
+        // The access key's own meta read is the only round trip.
+        assert_eq!(trips(&store) - before, 1, "epoch and mark came from what the transaction read");
+
+        // The mark this transaction writes is what it reads back, and it leaves the epoch alone.
+        store.set_marks("pc01.contoso.com", (1, 4), &[]).unwrap();
+        let before = trips(&store);
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 4));
+        assert_eq!(store.cache_key().unwrap(), key);
+        assert_eq!(trips(&store), before);
+        assert_eq!(epoch_now(&store), key.0, "the mark's update moved no epoch");
+
+        // A write of a watched table in this transaction: seen by the next read of either.
+        store.db().execute("UPDATE pools SET state = 'FailedOver', seq = 9", ()).unwrap();
+        let moved = store.cache_key().unwrap();
+        assert_ne!(moved, key);
+        assert_eq!(moved.0, epoch_now(&store));
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 9));
+        assert_eq!(store.pools().unwrap()[0].state, crate::catalog::enums::PoolState::FailedOver);
+
+        // A rollback to a savepoint undoes a write whose epoch and mark were kept.
+        store.savepoint_named("item").unwrap();
+        store.db().execute("UPDATE pools SET state = 'Normal', seq = 10", ()).unwrap();
+        let inner = store.cache_key().unwrap();
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 10));
+        store.rollback_to_named("item").unwrap();
+        assert_eq!(store.cache_key().unwrap(), moved);
+        assert_ne!(moved, inner);
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 9));
+        store.rollback();
+    }
+
+    /// What another session commits between two write transactions is seen by the next one:
+    /// nothing kept outlives the transaction that read it.
+    #[test]
+    fn another_sessions_commit_between_write_transactions_is_seen_by_the_next() {
+        let Some(cluster) = Cluster::shared("another_sessions_commit_between_write_transactions_is_seen_by_the_next")
+        else {
+            return;
+        };
+        let (url, store) = new_store(cluster, "epochnext");
+        let mut other = connect(&url);
+        other
+            .batch_execute(
+                "INSERT INTO sites(name, ord) VALUES ('Dublin', 0);
+                 INSERT INTO pools(fqdn, site, ord, generation, seq) VALUES ('pc01.contoso.com', 'Dublin', 0, 1, 3);",
+            )
+            .unwrap();
+        store.begin(true).unwrap();
+        let key = store.cache_key().unwrap();
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 3));
+        store.commit().unwrap();
+        other.batch_execute("UPDATE pools SET state = 'FailedOver', generation = 2, seq = 0").unwrap();
+        store.begin(true).unwrap();
+        let next = store.cache_key().unwrap();
+        assert_ne!(next, key);
+        assert_eq!(next.0, epoch_now(&store));
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (2, 0));
+        store.commit().unwrap();
+        // A mark moved alone (a change through another process) moves no epoch, and is seen too.
+        other.batch_execute("UPDATE pools SET seq = 1").unwrap();
+        store.begin(true).unwrap();
+        assert_eq!(store.cache_key().unwrap(), next);
+        assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (2, 1));
+        store.rollback();
+    }
+
+    /// `pg::epoch_watch` passes every `SELECT` as unable to move the epoch: true while the
+    /// central schema defines no function that could write a table (a trigger function aside).
+    /// A new function fails this test until epoch_watch is checked against it.
+    #[test]
+    fn only_these_functions_exist_in_the_central_database() {
+        let Some(cluster) = Cluster::shared("only_these_functions_exist_in_the_central_database") else { return };
+        let (url, _store) = new_store(cluster, "functions");
+        let mut names: Vec<String> = connect(&url)
+            .query(
+                "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                 WHERE n.nspname = 'public' ORDER BY 1",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        names.dedup();
+        assert_eq!(names, ["pchat_json_valid", "store_epoch_bump"]);
     }
 }

@@ -259,6 +259,33 @@ impl Db {
         }
     }
 
+    /// `begin`, then `then` (statements without rows) in the new transaction: on PostgreSQL one
+    /// round trip. On failure the transaction may be open: roll it back.
+    pub fn begin_with(&self, mode: Begin, then: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(_) => {
+                self.begin(mode)?;
+                self.execute_batch(then)
+            }
+            Db::Pg(c) => c.begin_with(mode, then),
+        }
+    }
+
+    /// `last` (statements without rows), then COMMIT: on PostgreSQL one round trip. A failure
+    /// ends the transaction, committed or not (see `pg::PgDb::commit_with`).
+    pub fn commit_with(&self, last: &str) -> Result<()> {
+        match self {
+            Db::Sqlite(_) => match self.execute_batch(last) {
+                Ok(()) => self.commit(),
+                Err(e) => {
+                    let _ = self.rollback();
+                    Err(e)
+                }
+            },
+            Db::Pg(c) => c.commit_with(last),
+        }
+    }
+
     pub fn commit(&self) -> Result<()> {
         match self {
             Db::Sqlite(_) => sqlite::committing(|| self.control("COMMIT")),
@@ -363,6 +390,25 @@ impl Db {
         match self {
             Db::Sqlite(c) => c.changes(),
             Db::Pg(c) => c.changes(),
+        }
+    }
+
+    /// PostgreSQL: messages that waited for the server's answer so far (simple queries, parses,
+    /// executions); what a change costs on a network (design notes §5 step 8). SQLite: 0.
+    pub fn round_trips(&self) -> u64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Pg(c) => c.round_trips(),
+        }
+    }
+
+    /// PostgreSQL: statements run so far that may have moved the central database's
+    /// `store_epoch` row (`pg::epoch_watch`); a value read in a transaction stays true while
+    /// this does not change. SQLite: 0.
+    pub fn epoch_writes(&self) -> u64 {
+        match self {
+            Db::Sqlite(_) => 0,
+            Db::Pg(c) => c.epoch_writes(),
         }
     }
 }

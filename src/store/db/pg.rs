@@ -92,6 +92,12 @@ pub struct PgDb {
     /// A statement failed on a lock wait (55P03) since `take_lock_timeout` was last asked: the
     /// lock may be a dead coordinator's prepared branch, which only recovery frees.
     lock_timeout: Cell<bool>,
+    /// Messages to the server that waited for its answer (simple queries, parses, executions):
+    /// what a change costs on a network (design notes §5 step 8); tests count them.
+    round_trips: Cell<u64>,
+    /// Statements run that may have moved the `store_epoch` row (`pg::epoch_watch`): the
+    /// store's caches of it are kept only while this stays still.
+    epoch_writes: Cell<u64>,
 }
 
 /// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
@@ -104,6 +110,13 @@ struct Tx {
     /// Opened by a SAVEPOINT outside any transaction: releasing that savepoint commits, as in SQLite.
     by_savepoint: bool,
     savepoints: Vec<String>,
+    /// The innermost savepoint, released as far as the store knows but not yet on the server:
+    /// its RELEASE goes with the next SAVEPOINT, one message for both (a pipeline's items take
+    /// one each: design notes §5 step 8). Until then statements run inside it, which changes
+    /// nothing the store can see: a ROLLBACK TO an outer savepoint, COMMIT and PREPARE end it
+    /// with the others, and an error aborts the transaction's work since the outer savepoint
+    /// just as it would have after the RELEASE.
+    released: Option<String>,
 }
 
 struct Cache {
@@ -157,6 +170,8 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
         tx: RefCell::new(Tx::default()),
         changes: Cell::new(0),
         lock_timeout: Cell::new(false),
+        round_trips: Cell::new(0),
+        epoch_writes: Cell::new(0),
     })
 }
 
@@ -178,8 +193,30 @@ impl PgDb {
 
     /// One simple-protocol round trip (transaction control, batches).
     fn simple(&self, sql: &str) -> Result<()> {
+        self.trip();
         let result = self.client.borrow_mut().batch_execute(sql);
         result.map_err(|e| self.fail(e))
+    }
+
+    fn trip(&self) {
+        self.round_trips.set(self.round_trips.get() + 1);
+    }
+
+    /// Before running `sql`: count it if it may move `store_epoch`.
+    fn watch(&self, sql: &str) {
+        if crate::store::pg::epoch_watch::may_move_epoch(sql) {
+            self.epoch_writes.set(self.epoch_writes.get() + 1);
+        }
+    }
+
+    /// See `round_trips`.
+    pub(super) fn round_trips(&self) -> u64 {
+        self.round_trips.get()
+    }
+
+    /// See `epoch_writes`.
+    pub(super) fn epoch_writes(&self) -> u64 {
+        self.epoch_writes.get()
     }
 
     /// `COPY … FROM STDIN` (`sql`), its data written by `fill`; the rows the server took. A
@@ -189,6 +226,8 @@ impl PgDb {
         sql: &str,
         fill: impl FnOnce(&mut dyn std::io::Write) -> std::result::Result<(), E>,
     ) -> std::result::Result<u64, E> {
+        self.trip();
+        self.watch(sql);
         let mut client = self.client.borrow_mut();
         let mut writer = client.copy_in(sql).map_err(|e| self.fail(e))?;
         if let Err(e) = fill(&mut writer) {
@@ -210,6 +249,7 @@ impl PgDb {
         sql: &str,
         drain: impl FnOnce(&mut dyn std::io::Read) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
+        self.trip();
         let mut client = self.client.borrow_mut();
         let mut reader = client.copy_out(sql).map_err(|e| self.fail(e))?;
         if let Err(e) = drain(&mut reader) {
@@ -232,6 +272,7 @@ impl PgDb {
         if !self.tx.borrow().open {
             anyhow::bail!("internal: a migration within a transaction needs one open");
         }
+        self.watch("");
         let result = crate::store::pg::migrate::migrate_within(&mut self.client.borrow_mut(), db, then);
         if result.is_err() {
             self.tx.borrow_mut().failed = true;
@@ -242,6 +283,7 @@ impl PgDb {
     pub(super) fn execute_batch(&self, sql: &str) -> Result<()> {
         // A batch that opens or ends a transaction itself is not tracked: transactions go
         // through `Db::begin`/`commit`/`rollback`.
+        self.watch(sql);
         self.simple(sql)
     }
 
@@ -251,6 +293,7 @@ impl PgDb {
         let spelt = Dialect::Postgres.query(sql);
         let spelt = Dialect::Postgres.json(&spelt);
         let text = to_postgres(&spelt);
+        self.trip();
         let result = self.client.borrow_mut().prepare(&text);
         let statement = result.map_err(|e| self.fail(e))?;
         self.cache.borrow_mut().prepares += 1;
@@ -264,7 +307,8 @@ impl PgDb {
             Some((key, s)) => (Some(key), s),
             None => (None, self.server_prepare(sql)?),
         };
-        Ok(PgStmt { db: self, cached, statement, bound: Vec::new() })
+        let moves_epoch = crate::store::pg::epoch_watch::may_move_epoch(sql);
+        Ok(PgStmt { db: self, cached, statement, bound: Vec::new(), moves_epoch })
     }
 
     pub(super) fn prepare_cached(&self, sql: &str) -> Result<PgStmt<'_>> {
@@ -278,7 +322,8 @@ impl PgDb {
                 (key, s)
             }
         };
-        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new() })
+        let moves_epoch = crate::store::pg::epoch_watch::may_move_epoch(sql);
+        Ok(PgStmt { db: self, cached: Some(key), statement, bound: Vec::new(), moves_epoch })
     }
 
     /// A cached statement whose plan a later DDL made stale (its result type changed: another
@@ -301,13 +346,45 @@ impl PgDb {
             // PostgreSQL only warns; SQLite refuses, and the store relies on that.
             return Err(DbError::other("cannot start a transaction within a transaction"));
         }
-        self.simple(match mode {
-            super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-            super::Begin::Immediate => "BEGIN ISOLATION LEVEL SERIALIZABLE",
-            super::Begin::Deferred => "BEGIN ISOLATION LEVEL READ COMMITTED",
-        })?;
+        self.simple(begin_sql(mode))?;
         *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
         Ok(())
+    }
+
+    /// `begin`, then the statements `then` in the new transaction, in one round trip (one
+    /// simple-query message; design notes §5 step 8). When it fails the transaction may be open
+    /// and failed: it counts as open, so that the caller's rollback ends it.
+    pub(super) fn begin_with(&self, mode: super::Begin, then: &str) -> Result<()> {
+        if self.tx.borrow().open {
+            return Err(DbError::other("cannot start a transaction within a transaction"));
+        }
+        self.watch(then);
+        *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
+        self.simple(&format!("{}; {then}", begin_sql(mode)))
+    }
+
+    /// The statements `last` and then COMMIT, in one round trip. A failure ends the transaction
+    /// either way: a statement of `last` that failed leaves it aborted, and it is rolled back here
+    /// (a ROLLBACK after a COMMIT that failed only draws a warning); the session's loss leaves
+    /// unknown whether the COMMIT ran, which the error's kind (`Unavailable`) tells.
+    pub(super) fn commit_with(&self, last: &str) -> Result<()> {
+        let (open, failed) = {
+            let tx = self.tx.borrow();
+            (tx.open, tx.failed)
+        };
+        if !open {
+            return Err(DbError::other("cannot commit - no transaction is active"));
+        }
+        if failed {
+            return Err(self.end_failed());
+        }
+        self.watch(last);
+        let result = self.simple(&format!("{last}; COMMIT"));
+        if result.is_err() && !self.is_closed() {
+            let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+        }
+        *self.tx.borrow_mut() = Tx::default();
+        result
     }
 
     pub(super) fn commit(&self) -> Result<()> {
@@ -365,6 +442,7 @@ impl PgDb {
     /// `gid` is prepared in this database.
     pub(super) fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
         let verb = if commit { "COMMIT" } else { "ROLLBACK" };
+        self.trip();
         match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
             Ok(()) => Ok(true),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
@@ -405,7 +483,11 @@ impl PgDb {
     /// As in SQLite: outside a transaction, a savepoint opens one.
     pub(super) fn savepoint(&self, name: &str) -> Result<()> {
         if self.tx.borrow().open {
-            self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?;
+            let released = self.tx.borrow_mut().released.take();
+            match released {
+                Some(r) => self.simple(&format!("RELEASE {r}; SAVEPOINT {}", savepoint_name(name)))?,
+                None => self.simple(&format!("SAVEPOINT {}", savepoint_name(name)))?,
+            }
         } else {
             let opened =
                 self.simple(&format!("BEGIN ISOLATION LEVEL READ COMMITTED; SAVEPOINT {}", savepoint_name(name)));
@@ -438,8 +520,19 @@ impl PgDb {
             // Releasing the savepoint that opened the transaction commits it, as in SQLite.
             return self.commit();
         }
+        let mut tx = self.tx.borrow_mut();
+        if at + 1 == tx.savepoints.len() && tx.released.is_none() && !tx.failed {
+            // The innermost: its RELEASE waits for the next SAVEPOINT (`Tx::released`).
+            tx.released = Some(savepoint_name(name));
+            tx.savepoints.truncate(at);
+            return Ok(());
+        }
+        drop(tx);
         self.simple(&format!("RELEASE {}", savepoint_name(name)))?;
-        self.tx.borrow_mut().savepoints.truncate(at);
+        let mut tx = self.tx.borrow_mut();
+        tx.savepoints.truncate(at);
+        // An outer RELEASE releases the inner ones with it.
+        tx.released = None;
         Ok(())
     }
 
@@ -451,6 +544,8 @@ impl PgDb {
         let mut tx = self.tx.borrow_mut();
         tx.savepoints.truncate(at + 1);
         tx.failed = false;
+        // Established after `name`, so destroyed with the rest.
+        tx.released = None;
         Ok(())
     }
 
@@ -508,6 +603,14 @@ impl PgDb {
     }
 }
 
+fn begin_sql(mode: super::Begin) -> &'static str {
+    match mode {
+        super::Begin::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        super::Begin::Immediate => "BEGIN ISOLATION LEVEL SERIALIZABLE",
+        super::Begin::Deferred => "BEGIN ISOLATION LEVEL READ COMMITTED",
+    }
+}
+
 /// A savepoint's name as an identifier: quoted, since a word SQLite takes (`outer`) may be
 /// reserved in PostgreSQL, and folded to lower case first, since SQLite's savepoint names
 /// ignore case (as `find_savepoint` does).
@@ -523,6 +626,8 @@ pub(super) struct PgStmt<'c> {
     cached: Option<Rc<str>>,
     statement: postgres::Statement,
     bound: Vec<Value>,
+    /// `pg::epoch_watch::may_move_epoch` of its text.
+    moves_epoch: bool,
 }
 
 /// "cached plan must not change result type": the server refuses to run a prepared statement
@@ -551,6 +656,10 @@ impl PgStmt<'_> {
         }
         let params: Vec<Param<'_>> = values.iter().enumerate().map(|(i, &v)| Param { n: i + 1, v }).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        if self.moves_epoch {
+            self.db.epoch_writes.set(self.db.epoch_writes.get() + 1);
+        }
+        self.db.trip();
         let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
         match (result, &self.cached) {
             (Err(e), Some(sql)) if stale_plan(&e) => {
@@ -568,6 +677,7 @@ impl PgStmt<'_> {
                         self.statement.params().len()
                     )));
                 }
+                self.db.trip();
                 let result = f(&mut self.db.client.borrow_mut(), &self.statement, &refs);
                 result.map_err(|e| self.db.fail(e))
             }
@@ -1580,6 +1690,57 @@ mod tests {
         // The interrupted transaction is rolled back and the session goes on.
         db.rollback().unwrap();
         assert_eq!(db.query_row("SELECT 1", (), |r| r.get::<i64>(0)).unwrap(), 1);
+    }
+
+    /// A released savepoint's RELEASE goes with the next SAVEPOINT, one round trip for both
+    /// (design notes §5 step 8: a pipeline's items cost a SAVEPOINT and a RELEASE on every
+    /// session), and the savepoints mean what they meant: a rollback to one undoes what came
+    /// after, inner released ones included; a failure inside a released one is recovered by a
+    /// rollback to the outer; an outer release releases all; COMMIT keeps everything.
+    #[test]
+    fn a_release_goes_with_the_next_savepoint_and_savepoints_keep_their_meaning() {
+        let Some((db, _)) = session("a_release_goes_with_the_next_savepoint_and_savepoints_keep_their_meaning") else {
+            return;
+        };
+        let p = pg(&db);
+        db.execute_batch("CREATE TABLE s(id bigint PRIMARY KEY)").unwrap();
+        db.begin(Begin::Immediate).unwrap();
+        db.savepoint("outer").unwrap();
+        let start = p.round_trips();
+        for id in 1..=3 {
+            db.savepoint("item").unwrap();
+            db.prepare_cached("INSERT INTO s VALUES (?1)").unwrap().execute([id]).unwrap();
+            db.release("item").unwrap();
+        }
+        // Three SAVEPOINTs (two carrying the RELEASE before them), three INSERTs (one parse).
+        assert_eq!(p.round_trips() - start, 3 + 3 + 1);
+        let ids = |db: &Db| db.query_map("SELECT id FROM s ORDER BY id", (), |r| r.get::<i64>(0)).unwrap();
+        // A released item's row is the outer savepoint's to undo.
+        db.rollback_to("outer").unwrap();
+        assert!(ids(&db).is_empty());
+        db.savepoint("item").unwrap();
+        db.execute("INSERT INTO s VALUES (4)", ()).unwrap();
+        db.release("item").unwrap();
+        // A failure after a release (still open on the server): the outer savepoint recovers.
+        db.execute("INSERT INTO s VALUES (4)", ()).unwrap_err();
+        db.rollback_to("outer").unwrap();
+        db.execute("INSERT INTO s VALUES (5)", ()).unwrap();
+        assert_eq!(ids(&db), [5]);
+        // A released savepoint is gone by name, as in SQLite.
+        db.savepoint("item").unwrap();
+        db.release("item").unwrap();
+        assert!(db.rollback_to("item").unwrap_err().to_string().contains("no such savepoint"));
+        db.execute("INSERT INTO s VALUES (6)", ()).unwrap();
+        db.release("outer").unwrap();
+        db.commit().unwrap();
+        assert_eq!(ids(&db), [5, 6]);
+        // Committed with a release pending, and prepared with one: nothing is lost.
+        db.begin(Begin::Immediate).unwrap();
+        db.savepoint("item").unwrap();
+        db.execute("INSERT INTO s VALUES (7)", ()).unwrap();
+        db.release("item").unwrap();
+        db.commit().unwrap();
+        assert_eq!(ids(&db), [5, 6, 7]);
     }
 
     /// The coordinator's advisory lock, taken once per two-phase commit, reuses one prepared

@@ -4,6 +4,7 @@
 
 pub mod copy;
 pub mod copy_back;
+pub(crate) mod epoch_watch;
 pub mod identity;
 pub mod migrate;
 #[cfg(test)]

@@ -106,8 +106,10 @@ pub(crate) trait Agent {
     fn try_lock(&mut self, key: i64) -> Result<bool, Self::Error>;
     /// `PREPARE TRANSACTION`: the session's transaction becomes the prepared branch `gid`.
     fn prepare(&mut self, gid: &str) -> Result<(), Self::Error>;
-    /// Commit the open transaction (the central one: the commit point).
-    fn commit(&mut self) -> Result<(), Self::Error>;
+    /// Run `last` (statements without rows) and commit the open transaction (the central one:
+    /// the commit point), in one round trip. A failure ends the transaction; `lost` tells
+    /// whether the COMMIT may have run.
+    fn commit_with(&mut self, last: &str) -> Result<(), Self::Error>;
     /// Roll back the open transaction, if any; best effort (undo and lost sessions).
     fn end(&mut self);
     /// `COMMIT PREPARED` or `ROLLBACK PREPARED`; false when no such branch is prepared (another
@@ -140,8 +142,9 @@ impl Agent for Client {
         self.batch_execute(&format!("PREPARE TRANSACTION '{gid}'"))
     }
 
-    fn commit(&mut self) -> Result<(), postgres::Error> {
-        self.batch_execute("COMMIT")
+    fn commit_with(&mut self, last: &str) -> Result<(), postgres::Error> {
+        // A failure leaves the transaction aborted or ended; `undo` rolls back what is left.
+        self.batch_execute(&format!("{last}; COMMIT"))
     }
 
     fn end(&mut self) {
@@ -193,8 +196,8 @@ impl Agent for &Db {
         self.prepare_transaction(gid)
     }
 
-    fn commit(&mut self) -> Result<(), DbError> {
-        Db::commit(self)
+    fn commit_with(&mut self, last: &str) -> Result<(), DbError> {
+        Db::commit_with(self, last)
     }
 
     fn end(&mut self) {
@@ -243,14 +246,32 @@ pub(crate) fn new_locked_txid<A: Agent>(central: &mut A) -> Result<Uuid, A::Erro
 
 /// Release the transaction id's lock; a lost session has released it already.
 pub(crate) fn unlock<A: Agent>(central: &mut A, txid: &Uuid) {
-    let _ = central.run(&format!("SELECT pg_advisory_unlock({})", lock_key(txid)));
+    let _ = central.run(&unlock_sql(txid));
+}
+
+pub(crate) fn unlock_sql(txid: &Uuid) -> String {
+    format!("SELECT pg_advisory_unlock({})", lock_key(txid))
+}
+
+/// The decision of a change whose every branch is committed is needed no more: deleting it (or
+/// losing the delete) leaves nothing to resolve, since no prepared branch names it.
+pub(crate) fn forget_sql(txid: &Uuid) -> String {
+    format!("DELETE FROM pchat_twophase_decisions WHERE txid = '{txid}'")
+}
+
+/// After `complete` succeeded: delete the decision and release the lock, in one round trip
+/// (outside a transaction). The store's sessions defer both to the next write instead
+/// (store/sessions.rs, `Sessions::done`).
+pub(crate) fn forget_and_unlock<A: Agent>(central: &mut A, txid: &Uuid) {
+    let _ = central.run(&format!("{}; {}", forget_sql(txid), unlock_sql(txid)));
 }
 
 /// Everything after the change's statements, with `txid` locked on `central` and a transaction
 /// open on it and on every copy: prepare each copy in order (the serving one first), commit the
-/// decision with the central transaction (the commit point), commit each prepared branch, then
-/// delete the decision. `stop` is the tests' crash at a step (`Failure::Died`); the fault points
-/// of `crate::fault` are reached whatever it says.
+/// decision with the central transaction (the commit point, one round trip for both), then
+/// commit each prepared branch. The decision row is left for the caller to delete, with the
+/// lock (`forget_and_unlock`, or later with another statement). `stop` is the tests' crash at a
+/// step (`Failure::Died`); the fault points of `crate::fault` are reached whatever it says.
 pub(crate) fn complete<A: Agent>(
     central: &mut A,
     copies: &mut [A],
@@ -273,9 +294,9 @@ pub(crate) fn complete<A: Agent>(
     reached(Step::PreparedAll)?;
     // The commit point: the decision commits with the change's central rows, or neither does.
     let decide = format!("INSERT INTO pchat_twophase_decisions (txid) VALUES ('{txid}')");
-    central.run(&decide).map_err(|source| Failure::Undecided { source, prepared })?;
-    if let Err(source) = central.commit() {
+    if let Err(source) = central.commit_with(&decide) {
         // Lost on the wire: the commit may or may not have happened; undoing could contradict it.
+        // Any other failure (of the INSERT or of the COMMIT) leaves no decision.
         return Err(if A::lost(&source) { Failure::InDoubt(source) } else { Failure::Undecided { source, prepared } });
     }
     reached(Step::Decided)?;
@@ -293,9 +314,6 @@ pub(crate) fn complete<A: Agent>(
     if let Some(e) = incomplete {
         return Err(e);
     }
-    // Every branch is done: the decision is needed no more. Losing this delete leaves a row that
-    // names no prepared branch, which is harmless.
-    let _ = central.run(&format!("DELETE FROM pchat_twophase_decisions WHERE txid = '{txid}'"));
     Ok(())
 }
 
@@ -402,7 +420,7 @@ impl Coordinator {
             let mut prepared = 0;
             let err = match self.attempt(&txid, &mut prepared, &mut f) {
                 Ok(v) => {
-                    unlock(&mut self.central, &txid);
+                    forget_and_unlock(&mut self.central, &txid);
                     self.stats.committed += 1;
                     return Ok(v);
                 }

@@ -138,6 +138,18 @@ impl Demo {
     fn decisions(&self) -> i64 {
         connect(&self.central).query_one("SELECT count(*) FROM pchat_twophase_decisions", &[]).unwrap().get(0)
     }
+
+    fn decision_ids(&self) -> Vec<String> {
+        let rows = connect(&self.central).query("SELECT txid FROM pchat_twophase_decisions ORDER BY 1", &[]).unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    }
+
+    /// Nothing left prepared, and of the decisions at most the last change's, which the open
+    /// store lets go with its next write or as it closes (store/sessions.rs, `Sessions::forget`).
+    fn assert_settled(&self) {
+        assert_eq!(self.prepared(), 0, "prepared branches left");
+        assert!(self.decisions() <= 1, "decision rows left: {:?}", self.decision_ids());
+    }
 }
 
 /// A room created and then changed through the engine lands in the central database (its audit
@@ -170,7 +182,46 @@ fn a_room_made_through_the_engine_lands_in_central_and_both_copies() {
     let after = d.marks();
     assert!(after.iter().all(|m| *m == after[0]), "every copy at the pool's mark: {after:?}");
     assert_eq!(after[0].1, before[0].1 + 2, "one move of the mark per change");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
+}
+
+/// A change's fixed cost on the central session (design notes §5 step 8): BEGIN with the lock
+/// of `audit_head` and what the last change left to let go, one message; the epoch, the pool's
+/// mark, the access key's meta row; the audit record and head; the advisory lock; the mark's
+/// update; the decision with the COMMIT, one message. The decision row and the lock of a
+/// change are let go with the next write (so at most one row is left while the store is open),
+/// and the last one as the store closes.
+#[test]
+fn a_change_costs_ten_central_round_trips_and_its_decision_goes_with_the_next_write() {
+    let Some(cluster) =
+        Cluster::shared("a_change_costs_ten_central_round_trips_and_its_decision_goes_with_the_next_write")
+    else {
+        return;
+    };
+    let (d, pg) = demo(cluster);
+    let mut sh = shell(pg);
+    let set = |n: usize| format!(r#"set_cs_persistent_chat_room("{POOL}\\FinanceRoom", #{{Description: "d{n}"}})"#);
+    // Every statement prepared once.
+    run(&mut sh, &set(0));
+    let first = d.decision_ids();
+    assert_eq!(first.len(), 1, "the last change's decision, kept until the next write");
+    let before = sh.looking_at_store(|s| s.db().round_trips());
+    run(&mut sh, &set(1));
+    let trips = sh.looking_at_store(|s| s.db().round_trips()) - before;
+    let second = d.decision_ids();
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_ne!(second, first, "the earlier decision went with this change's BEGIN");
+    assert_eq!(trips, 10, "central round trips of one Set");
+    // The lock of the first change was let go: another session can take it.
+    let key = crate::store::pg::twophase::lock_key(&uuid::Uuid::parse_str(&first[0]).unwrap());
+    let mut other = connect(&d.central);
+    let taken: bool = other.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).unwrap().get(0);
+    assert!(taken, "the first change's lock is free");
+    for url in d.copies() {
+        assert_eq!(d.description(url, "FinanceRoom"), Some(Some("d1".into())), "{url}");
+    }
+    drop(sh);
+    assert_eq!((d.prepared(), d.decisions()), (0, 0), "the store deleted the last decision as it closed");
 }
 
 /// An atomic run whose script fails rolls back everything it did, in every database.
@@ -197,7 +248,7 @@ fn a_failed_atomic_run_leaves_nothing_in_any_database() {
     }
     assert_eq!(d.audited("Undone"), 0);
     assert_eq!(d.marks(), before);
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
 }
 
 /// A pipeline whose middle item fails: its savepoint is rolled back on every session, and the
@@ -228,7 +279,7 @@ fn a_failed_item_of_a_pipeline_keeps_the_others_in_every_copy() {
     assert_eq!(d.audited("Piped"), 2, "the two items that succeeded");
     let marks = d.marks();
     assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
 }
 
 /// Run by the tests below in a child process, which `PCHAT_FAULT` kills or pauses at a step of
@@ -350,7 +401,7 @@ fn concurrent_writers_to_one_room_both_land_one_after_a_serialization_failure() 
     }
     let marks = d.marks();
     assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
 }
 
 /// Read FinanceRoom's members, wait for the other writer to have read them too (first attempt),
@@ -770,7 +821,7 @@ fn fail_over_to_a_backup_behind_is_refused_unchanged() {
     assert_eq!(d.marks(), marks);
     assert_eq!([pool_rows(&d.primary), pool_rows(&d.backup)], rows);
     assert_eq!(d.state(), "Normal");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
 }
 
 /// Failed over, the pool is served by the backup alone: a new room lands there and not in the
@@ -802,7 +853,7 @@ fn fail_over_writes_to_the_backup_then_fail_back_copies_every_row() {
     assert_eq!(d.description(&d.primary, "FinanceRoom"), Some(Some("changed over".into())));
     let back = d.marks();
     assert_eq!(back, vec![(over[0].0 + 1, over[0].1 + 2); 3], "every copy at the pool's new mark");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
     // Normal again: a change reaches both copies.
     run(&mut sh, &new_room("AfterBack"));
     assert!(d.has_room(&d.primary, "AfterBack") && d.has_room(&d.backup, "AfterBack"));
@@ -843,7 +894,7 @@ fn repair_in_both_directions_and_into_an_empty_database() {
     assert_eq!(pool_rows(&d.primary)[..6], rows[..6]);
     let marks = d.marks();
     assert!(marks.iter().all(|m| *m == marks[0]), "{marks:?}");
-    assert_eq!((d.prepared(), d.decisions()), (0, 0));
+    d.assert_settled();
     // The rebuilt database carries an identity row the central database recorded in the same
     // commit: a store opened afresh recognises it (else its session open reports it unavailable).
     let stamped: String = connect(&d.primary).query_one("SELECT id FROM pool_file", &[]).unwrap().get(0);
