@@ -23,7 +23,7 @@ pub(super) struct Attached {
 
 pub(super) enum Backend {
     Sqlite(Files),
-    Pg(Sessions),
+    Pg(Box<Sessions>),
 }
 
 /// A SQLite store's pool files, attached to its connection.
@@ -177,7 +177,7 @@ impl Store {
             db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
         // A PostgreSQL store has no folder and no files of its own (units' local state folder:
         // step 7 of the port); nothing reads these paths for it.
-        let store = Store::with_backend(db, Backend::Pg(Sessions::default()), PathBuf::new(), PathBuf::new());
+        let store = Store::with_backend(db, Backend::Pg(Box::default()), PathBuf::new(), PathBuf::new());
         if migrated.from == 0 {
             // Central rows only, in one central transaction (seed.rs).
             seed::seed_new_store(&store).context("cannot seed the new store")?;
