@@ -502,9 +502,7 @@ impl Store {
     /// coordinator is alive completes in a few round trips: a retryable error. One whose
     /// coordinator is dead is recovered now when no transaction is open (then the marks are read
     /// again), else once this transaction is rolled back (the central snapshot may predate the
-    /// decision), and the error is retryable too. No branch: the copy's snapshot may still predate
-    /// a `COMMIT PREPARED` that ended since (a transaction running when it was taken has
-    /// committed): retryable. Else the copy is behind. SQLite: always behind.
+    /// decision), and the error is retryable too. Else behind (see below). SQLite: always behind.
     pub(super) fn why_behind(&self, alias: &str) -> db::Result<Behind> {
         let Backend::Pg(s) = &self.backend else { return Ok(Behind::Truly) };
         let Some(node) = s.list.by_alias(alias) else { return Ok(Behind::Truly) };
@@ -522,9 +520,11 @@ impl Store {
             }
             InFlight::None => {}
         }
-        if !node.db.is_autocommit() && node.db.query_row(STALE_SNAPSHOT, (), |r| r.get::<bool>(0))? {
-            return Ok(transient());
-        }
+        // No branch left: the copy is behind, or its snapshot predates a `COMMIT PREPARED` that
+        // ended since. The two are not told apart here (a server-wide list of running
+        // transactions cannot say which database they wrote, so on a busy server every copy
+        // would look stale): `Store::in_flight` retries an out-of-step copy on PostgreSQL with
+        // new snapshots, and when the attempts run out the error names the repair.
         Ok(Behind::Truly)
     }
 
@@ -863,11 +863,6 @@ fn empty_database(url: &str) -> Result<Db, String> {
 
 /// A block of row ids: this value and the `schema::ID_BLOCK - 1` after it.
 const NEXT_ID_BLOCK: &str = "SELECT nextval('pchat_row_ids')";
-
-/// Whether a transaction that was running when the session's snapshot was taken has committed
-/// since: what the snapshot shows of the copy may be older than what it holds now.
-const STALE_SNAPSHOT: &str =
-    "SELECT EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot()) AS x WHERE pg_xact_status(x) = 'committed')";
 
 /// What `Store::why_behind` found of a copy whose mark is behind the pool's.
 pub(crate) enum Behind {
