@@ -262,12 +262,16 @@ impl Store {
             // writers at work, and new ones wait for it, so it runs alone and a call cannot lose
             // every attempt to writers that keep coming (four processes writing without pause
             // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
+            // Running alone waits for the writers at work however long they take (turns.rs).
             let alone = s.alone.replace(false);
-            let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
-            if let Err(e) = self.db.execute_batch(&format!("LOCK TABLE audit_head IN {mode} MODE")) {
-                let _ = self.db.rollback();
-                return Err(e);
-            }
+            let locked = if alone {
+                self.wait_for_writers()
+            } else {
+                self.db.execute_batch("LOCK TABLE audit_head IN ROW SHARE MODE").inspect_err(|_| {
+                    let _ = self.db.rollback();
+                })
+            };
+            locked?;
             s.alone_now.set(alone);
         }
         s.mode.set(if write { Mode::Write } else { Mode::Read });
@@ -280,6 +284,11 @@ impl Store {
         if let Backend::Pg(s) = &self.backend {
             s.alone.set(true);
         }
+    }
+
+    /// Whether the open write transaction runs alone (PostgreSQL; SQLite: false).
+    pub(super) fn runs_alone(&self) -> bool {
+        matches!(&self.backend, Backend::Pg(s) if s.alone_now.get())
     }
 
     /// Fail-over, fail-back and repair run alone on PostgreSQL: no other writer of the store
