@@ -189,3 +189,33 @@ fn publish_while_writers_are_at_work_waits_for_them_and_succeeds() {
     let changed = pg.c(r#"get_cs_persistent_chat_room().filter(|r| r.Description != "piped").len()"#).ok();
     assert_eq!(changed.stdout.trim(), "0", "the piped writer's change was lost");
 }
+
+/// A fail-over waiting for an atomic block is ended by Ctrl-C: exit 130, nothing changed (the
+/// pool stays Normal), and the block then commits.
+#[test]
+fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
+    let Some(server) = Server::shared("ctrl_c_ends_a_fail_over_waiting_for_the_writers") else { return };
+    let pg = on_postgres(server, "turns_int");
+    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomInt", "pc01.contoso.com", "Finance"));
+    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let failover = pg
+        .command(&["-c", FAIL_OVER])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_someone_waits(&pg);
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not waited for.
+    assert_eq!(unsafe { libc::kill(failover.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let stopped = Run::from(failover.wait_with_output().unwrap());
+    assert_eq!(stopped.code, 130, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("interrupted (Ctrl-C)"), "{}", stopped.stderr);
+    held.release();
+    let state: String = crate::common::pg::connect(&pg.central)
+        .query_one("SELECT state FROM pools WHERE fqdn = 'pc01.contoso.com'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "Normal");
+    assert!(has_room(&pg, "AtomInt"));
+}
