@@ -34,6 +34,22 @@ pub fn exit_code() -> Option<i32> {
     signal().map(|s| 128 + s)
 }
 
+/// When the run's time budget ends (`--max-seconds`, set by the engine): a wait that the store
+/// makes in slices (for the writers' lock, `Store::wait_for_writers`) ends there too.
+static DEADLINE: Mutex<Option<std::time::Instant>> = Mutex::new(None);
+
+/// Record when the run's time budget ends (None: no budget).
+pub fn set_deadline(at: Option<std::time::Instant>) {
+    if let Ok(mut d) = DEADLINE.lock() {
+        *d = at;
+    }
+}
+
+/// Has the run's time budget ended?
+pub fn past_deadline() -> bool {
+    DEADLINE.lock().ok().and_then(|d| *d).is_some_and(|at| std::time::Instant::now() >= at)
+}
+
 /// A new statement starts with no stop pending (the REPL after a Ctrl-C).
 pub fn reset() {
     PENDING.store(false, Ordering::SeqCst);

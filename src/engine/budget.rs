@@ -114,6 +114,7 @@ impl Budget {
             engine.set_max_operations(n);
         }
         let deadline = self.deadline();
+        crate::interrupt::set_deadline(deadline.map(|(at, _)| at));
         let memory_mb = self.max_memory_mb;
         move |operations: u64| {
             if allocated() > bytes {

@@ -338,9 +338,10 @@ fn check_loaded(store: &crate::store::Store, cmdlet: &Cmdlet, results: Option<&[
 }
 
 /// Attach the pool databases and begin the call's transaction (see `Store::begin_attached`).
-/// Fail-over, fail-back and repair run alone from their first read (`Store::exclude_writers`).
+/// Fail-over, fail-back, repair and publish run alone from their first read on PostgreSQL
+/// (`Store::exclude_writers`), waiting for the writers at work: they meet no race there.
 fn begin(store: &crate::store::Store, cmdlet: &Cmdlet) -> Result<(), CmdletError> {
-    if matches!(cmdlet.name, "Set-CsPersistentChatState" | "Repair-CsPersistentChatDatabase") {
+    if super::unit::own_commit(cmdlet) {
         store.run_alone_next();
     }
     store.begin_attached(!cmdlet.is_read_only()).map_err(|e| match e {
@@ -445,7 +446,9 @@ fn run_one(
         let staging = Rc::new(crate::files::Staging::new());
         match attempt(s, handler, bound, sticky, &mut tried, Some(staging)) {
             Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
-                if super::unit::own_commit(bound.cmdlet) {
+                // On PostgreSQL they have nothing outside the store's transaction (pchat creates
+                // no database there and keeps no file of it): run again like any other.
+                if super::unit::own_commit(bound.cmdlet) && !s.store.is_postgres() {
                     return Err(retry::own_commit());
                 }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;

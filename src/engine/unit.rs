@@ -47,7 +47,8 @@ const OWN_COMMIT: &[(&str, &str, bool)] = &[
 ];
 
 /// Whether the cmdlet manages its own files or locks (see `OWN_COMMIT`): what it did outside the
-/// transaction cannot be undone, so it is not run again after a lost race either (invoke.rs).
+/// transaction cannot be undone, so on SQLite it is not run again after a lost race either
+/// (invoke.rs). On PostgreSQL they run alone, and are run again like any cmdlet.
 pub fn own_commit(cmdlet: &Cmdlet) -> bool {
     OWN_COMMIT.iter().any(|(name, _, _)| *name == cmdlet.name)
 }

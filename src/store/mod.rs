@@ -35,6 +35,7 @@ pub mod seed;
 mod sessions;
 pub mod settings;
 pub mod topology;
+mod turns;
 mod unit;
 mod unmade;
 
@@ -366,7 +367,7 @@ impl Store {
             self.begin(write).map_err(BeginError::Begin)?;
             match self.attachments_current() {
                 Ok(true) => return Ok(()),
-                Ok(false) => self.rollback(),
+                Ok(false) => self.rollback_keeping_turn(),
                 Err(e) => {
                     self.rollback();
                     return Err(BeginError::Begin(e));
@@ -387,7 +388,7 @@ impl Store {
             let memo = self.instances.borrow().as_ref().map(|(_, rows)| Rc::clone(rows));
             match self.read_instance_rows() {
                 Ok(now) if memo.is_some_and(|m| *m == *now) => return Ok(()),
-                Ok(_) => self.rollback(),
+                Ok(_) => self.rollback_keeping_turn(),
                 Err(e) => {
                     self.rollback();
                     return Err(BeginError::Begin(e));

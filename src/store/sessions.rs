@@ -277,23 +277,39 @@ impl Store {
             // writers at work, and new ones wait for it, so it runs alone and a call cannot lose
             // every attempt to writers that keep coming (four processes writing without pause
             // starved one: design notes §5 step 7). Plain reads (ACCESS SHARE) never wait.
+            // Running alone waits for the writers at work however long they take (turns.rs).
             let alone = s.alone.replace(false);
             let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
             // One message: BEGIN, the lock, and what the last change left to let go (`Sessions::
             // unlock`, `forget`), after the lock so that the snapshot is still taken after it.
-            let mut then = format!("LOCK TABLE audit_head IN {mode} MODE");
             let unlock = s.unlock.get();
-            for sql in unlock
+            let release: Vec<String> = unlock
                 .map(|t| twophase::unlock_sql(&t))
                 .into_iter()
                 .chain(s.forget.get().map(|t| twophase::forget_sql(&t)))
-            {
+                .collect();
+            let mut then = format!("LOCK TABLE audit_head IN {mode} MODE");
+            for sql in &release {
                 then.push_str("; ");
-                then.push_str(&sql);
+                then.push_str(sql);
             }
-            if let Err(e) = self.db.begin_with(Begin::Immediate, &then) {
-                let _ = self.db.rollback();
-                return Err(e);
+            let first = self.db.begin_with(Begin::Immediate, &then);
+            let released = first.is_ok();
+            let locked = if alone {
+                self.wait_for_writers(first)
+            } else {
+                first.inspect_err(|_| {
+                    let _ = self.db.rollback();
+                })
+            };
+            locked?;
+            if !released && !release.is_empty() {
+                // The turn was waited for: what the message would have let go goes now (a commit
+                // of this transaction takes `forget` as carried).
+                if let Err(e) = self.db.execute_batch(&release.join("; ")) {
+                    let _ = self.db.rollback();
+                    return Err(e);
+                }
             }
             if unlock.is_some() {
                 s.unlock.set(None);
@@ -310,6 +326,11 @@ impl Store {
         if let Backend::Pg(s) = &self.backend {
             s.alone.set(true);
         }
+    }
+
+    /// Whether the open write transaction runs alone (PostgreSQL; SQLite: false).
+    pub(super) fn runs_alone(&self) -> bool {
+        matches!(&self.backend, Backend::Pg(s) if s.alone_now.get())
     }
 
     /// Fail-over, fail-back and repair run alone on PostgreSQL: no other writer of the store

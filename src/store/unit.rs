@@ -80,6 +80,9 @@ impl Store {
     /// Attach every pool database (ATTACH cannot run inside a transaction), then take the write
     /// lock of all of them for the whole unit.
     pub fn begin_unit(&self) -> anyhow::Result<()> {
+        // It cannot be run again after a lost race, so on PostgreSQL it runs alone, waiting for
+        // the writers at work (as SQLite's BEGIN IMMEDIATE holds the write lock for the run).
+        self.run_alone_next();
         self.begin_attached(true).map_err(|e| match e {
             super::BeginError::Attach(e) => e,
             super::BeginError::Begin(e) => e.into(),

@@ -1,0 +1,221 @@
+//! On PostgreSQL, the calls that run alone (an atomic run, a fail-over, a publish) wait for the
+//! writers at work instead of failing, and writers wait for them: no conflict reaches the user
+//! (design notes §4; docs/failover.md, docs/atomic-and-plan.md). Processes are held at fault
+//! points (`PCHAT_FAULT=<step>:pause:<file>`) and the waits are seen in `pg_locks`, as in
+//! pg_failover.rs. Skipped without PostgreSQL unless `PCHAT_PG_REQUIRED` is set.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::process::{Child, ChildStderr, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::Run;
+use crate::common::pg::Server;
+use crate::postgres::{INSTANCES, Pg, count, on_postgres};
+
+const FAIL_OVER: &str =
+    r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver"})"#;
+
+/// A pchat process held at a fault point until `release`.
+struct Held {
+    child: Child,
+    go: PathBuf,
+    _gate: tempfile::TempDir,
+    rest: std::thread::JoinHandle<String>,
+}
+
+impl Held {
+    /// Start `code` paused at `step`; returns once it is there.
+    fn at(pg: &Pg, step: &str, code: &str) -> Held {
+        let gate = tempfile::tempdir().unwrap();
+        let go = gate.path().join("go");
+        let mut child = pg
+            .command(&["-c", code])
+            .env("PCHAT_FAULT", format!("{step}:pause:{}", go.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let seen = read_until(&mut stderr, &format!("pchat-fault: reached {step}"));
+        let rest = std::thread::spawn(move || {
+            let mut rest = seen;
+            let _ = stderr.read_to_string(&mut rest);
+            rest
+        });
+        Held { child, go, _gate: gate, rest }
+    }
+
+    /// Let it go on; its exit must be a success.
+    fn release(mut self) {
+        std::fs::write(&self.go, "").unwrap();
+        let status = self.child.wait().unwrap();
+        let stderr = self.rest.join().unwrap();
+        assert!(status.success(), "the held process failed: {stderr}");
+    }
+}
+
+/// Read `stderr` until a line containing `line`; what was read.
+fn read_until(stderr: &mut BufReader<ChildStderr>, line: &str) -> String {
+    let mut seen = String::new();
+    while !seen.contains(line) {
+        let mut next = String::new();
+        assert!(stderr.read_line(&mut next).unwrap() > 0, "ended before {line:?}: {seen}");
+        seen.push_str(&next);
+    }
+    seen
+}
+
+/// Until another session waits for the writers' lock (seen by the server).
+fn until_someone_waits(pg: &Pg) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                   WHERE c.relname = 'audit_head' AND NOT l.granted";
+    while count(&pg.central, waiting) == 0 {
+        assert!(Instant::now() < deadline, "nobody waited for the writers' lock");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn room_code(name: &str, pool: &str, category: &str) -> String {
+    format!(
+        r#"new_cs_persistent_chat_room(#{{Name: "{name}", PersistentChatPoolFqdn: "{pool}", Category: "{category}"}})"#
+    )
+}
+
+/// Whether some pool database holds room `name`.
+fn has_room(pg: &Pg, name: &str) -> bool {
+    pg.pools.iter().any(|url| count(url, &format!("SELECT count(*) FROM rooms WHERE name = '{name}'")) > 0)
+}
+
+/// An atomic block that created a room in pc01, held before its commit: the store's writers'
+/// lock is its own. A fail-over of pc01 waits for it past the session's lock timeout (5 s,
+/// which used to end it with "another session changed the same objects"): it is seen to start
+/// a second slice of its wait. Once the block commits, the fail-over runs and succeeds.
+#[test]
+fn a_fail_over_started_while_an_atomic_block_holds_the_store_waits_for_its_commit() {
+    let Some(server) = Server::shared("a_fail_over_started_while_an_atomic_block_holds_the_store_waits") else {
+        return;
+    };
+    let pg = on_postgres(server, "turns_fo");
+    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("Atom", "pc01.contoso.com", "Finance"));
+    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+
+    // The pause file exists: each slice of the wait is only reported, not held.
+    let seen = tempfile::NamedTempFile::new().unwrap();
+    let mut failover = pg
+        .command(&["-c", FAIL_OVER])
+        .env("PCHAT_FAULT", format!("alone:waited:pause:{}", seen.path().display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(failover.stderr.take().unwrap());
+    read_until(&mut stderr, "pchat-fault: reached alone:waited");
+    held.release();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = failover.wait().unwrap();
+    assert!(status.success(), "fail-over: {rest}");
+    assert!(!rest.contains("another session"), "{rest}");
+    let state: String = crate::common::pg::connect(&pg.central)
+        .query_one("SELECT state FROM pools WHERE fqdn = 'pc01.contoso.com'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "FailedOver");
+    let [primary, backup] = pg.copies();
+    for url in [primary, backup] {
+        assert_eq!(count(url, "SELECT count(*) FROM rooms WHERE name = 'Atom'"), 1, "{url}");
+    }
+}
+
+/// An atomic block in pool pc01 and an ordinary writer in pool pc02: the writer waits for the
+/// block (which holds every writer, as on SQLite) instead of aborting its commit, and both land.
+#[test]
+fn an_atomic_block_in_one_pool_and_a_writer_in_another_both_succeed() {
+    let Some(server) = Server::shared("an_atomic_block_in_one_pool_and_a_writer_in_another_both_succeed") else {
+        return;
+    };
+    let pg = on_postgres(server, "turns_at");
+    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomPc01", "pc01.contoso.com", "Finance"));
+    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let writer = pg
+        .command(&["-c", &room_code("OtherPc02", "pc02.contoso.com", "Sales")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_someone_waits(&pg);
+    assert!(!has_room(&pg, "OtherPc02"), "the writer committed during the atomic block");
+    held.release();
+    let written = Run::from(writer.wait_with_output().unwrap()).ok();
+    assert!(written.stderr.is_empty(), "{}", written.stderr);
+    assert!(has_room(&pg, "AtomPc01") && has_room(&pg, "OtherPc02"));
+}
+
+/// Publish-CsTopology of the store's own topology while a piped writer is at work (held between
+/// its items): the publish waits for it, runs alone, and succeeds; the writer's change lands.
+#[test]
+fn publish_while_writers_are_at_work_waits_for_them_and_succeeds() {
+    let Some(server) = Server::shared("publish_while_writers_are_at_work_waits_for_them_and_succeeds") else {
+        return;
+    };
+    let pg = on_postgres(server, "turns_pub");
+    let mut doc: serde_json::Value = serde_json::from_str(include_str!("../../scripts/demo/topology.json")).unwrap();
+    for (instance, url) in doc["SqlInstances"].as_array_mut().unwrap().iter_mut().zip(&pg.pools) {
+        assert!(INSTANCES.iter().any(|i| instance["Identity"] == *i));
+        instance["Connection"] = url.as_str().into();
+    }
+    let file = pg.source.dir.path().join("topology.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+
+    let piped = r#"get_cs_persistent_chat_room().set_cs_persistent_chat_room(#{Description: "piped"}); "done""#;
+    let held = Held::at(&pg, "pipeline-item", piped);
+    let publish = pg
+        .command(&["-c", &format!("publish_cs_topology({:?}); \"published\"", file.to_string_lossy())])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_someone_waits(&pg);
+    held.release();
+    let published = Run::from(publish.wait_with_output().unwrap()).ok();
+    assert!(published.stdout.contains("published"), "{}", published.stderr);
+    assert!(!published.stderr.contains("another session"), "{}", published.stderr);
+    let changed = pg.c(r#"get_cs_persistent_chat_room().filter(|r| r.Description != "piped").len()"#).ok();
+    assert_eq!(changed.stdout.trim(), "0", "the piped writer's change was lost");
+}
+
+/// A fail-over waiting for an atomic block is ended by Ctrl-C: exit 130, nothing changed (the
+/// pool stays Normal), and the block then commits.
+#[test]
+fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
+    let Some(server) = Server::shared("ctrl_c_ends_a_fail_over_waiting_for_the_writers") else { return };
+    let pg = on_postgres(server, "turns_int");
+    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomInt", "pc01.contoso.com", "Finance"));
+    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let failover = pg
+        .command(&["-c", FAIL_OVER])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    until_someone_waits(&pg);
+    // SAFETY: kill(2) on the pid of a child this test spawned and has not waited for.
+    assert_eq!(unsafe { libc::kill(failover.id() as libc::pid_t, libc::SIGINT) }, 0);
+    let stopped = Run::from(failover.wait_with_output().unwrap());
+    assert_eq!(stopped.code, 130, "{}", stopped.stderr);
+    assert!(stopped.stderr.contains("interrupted (Ctrl-C)"), "{}", stopped.stderr);
+    held.release();
+    let state: String = crate::common::pg::connect(&pg.central)
+        .query_one("SELECT state FROM pools WHERE fqdn = 'pc01.contoso.com'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(state, "Normal");
+    assert!(has_room(&pg, "AtomInt"));
+}
