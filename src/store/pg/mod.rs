@@ -6,6 +6,8 @@ pub mod copy;
 pub mod copy_back;
 pub mod identity;
 pub mod migrate;
+mod copy_consistency;
+mod copy_gate;
 #[cfg(test)]
 mod nocase;
 pub mod params;
