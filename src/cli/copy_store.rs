@@ -111,8 +111,7 @@ fn postgres_source(args: &Args, global: &Global<'_>) -> Option<String> {
 }
 
 fn is_postgres(text: &str) -> bool {
-    ["postgres://", "postgresql://"].iter().any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
-        || (!Path::new(text).exists() && text.contains('=') && check_connection(text).is_ok())
+    crate::store::pg::is_connection_string(text)
 }
 
 /// Out of PostgreSQL into a new SQLite store at `--to` (`store::pg::copy_back`).

@@ -4,10 +4,10 @@
 
 pub mod copy;
 pub mod copy_back;
-pub mod identity;
-pub mod migrate;
 mod copy_consistency;
 mod copy_gate;
+pub mod identity;
+pub mod migrate;
 #[cfg(test)]
 mod nocase;
 pub mod params;
@@ -35,9 +35,23 @@ pub fn check_connection(url: &str) -> Result<(), String> {
 }
 
 /// The connection string of a PostgreSQL store given as `--db` (`postgres://` or
-/// `postgresql://`); `None` for a store file.
+/// `postgresql://`, or a key=value string such as `host=db1 dbname=pchat`); `None` for a store
+/// file. A key=value string is one wherever a URL is (topology Connections, copy-store): taken
+/// as a file path, its password reached messages and Publish made files named after it.
 pub fn postgres_url(db: &std::path::Path) -> Option<&str> {
-    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://") || is_key_value(s))
+}
+
+fn is_key_value(text: &str) -> bool {
+    text.contains('=') && !std::path::Path::new(text).exists() && check_connection(text).is_ok()
+}
+
+/// A `postgres://` or `postgresql://` URL (any case), or a key=value string the PostgreSQL
+/// client parses (only known keys parse, so `a=b.db` stays a file name) that names no existing
+/// file.
+pub fn is_connection_string(text: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+        || is_key_value(text)
 }
 
 /// A connection string as messages show it: without its password (a `postgres://user:secret@…`
