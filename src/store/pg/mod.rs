@@ -54,6 +54,20 @@ pub fn is_connection_string(text: &str) -> bool {
         || is_key_value(text)
 }
 
+/// A hint for a URL whose host part seems to hold a password with an unencoded `@` or space
+/// (`postgres://user:p@ss w@host/db`): the client then takes part of the password for the host
+/// and reports only "failed to lookup address information". Empty otherwise.
+pub fn password_encoding_hint(url: &str) -> &'static str {
+    let Some(rest) = ["postgres://", "postgresql://"].iter().find_map(|s| url.strip_prefix(s)) else { return "" };
+    let rest = rest.split('?').next().unwrap_or_default();
+    let userinfo = rest.rsplit_once('@').map_or("", |(u, _)| u);
+    if userinfo.contains(':') && (userinfo.contains('@') || userinfo.contains(' ')) {
+        " (the password seems to hold an @ or a space: write it percent-encoded in the URL, %40 for @ and %20 for a space, or give a key=value connection string)"
+    } else {
+        ""
+    }
+}
+
 /// A connection string as messages show it: without its password (a `postgres://user:secret@…`
 /// URL, or `password=…` of a key=value string), which would otherwise reach the terminal and the
 /// logs with every "unavailable" report.
@@ -83,6 +97,18 @@ fn redact_password_parameter(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::shown_url;
+
+    #[test]
+    fn an_unencoded_at_or_space_in_a_url_password_gets_a_hint() {
+        use super::password_encoding_hint as hint;
+        assert!(!hint("postgres://pchat:p@ss w%rd@127.0.0.1:5432/st").is_empty());
+        assert!(!hint("postgres://pchat:a@b@db1/st").is_empty());
+        assert_eq!(hint("postgres://pchat:p%40ss@db1/st"), "");
+        assert_eq!(hint("postgres://pchat@db1/st"), "");
+        assert_eq!(hint("postgres://db1/st?user=a@b"), "");
+        assert_eq!(hint("postgres://u:p@db1/st?x=a@b"), "");
+        assert_eq!(hint("host=db1 password='a b'"), "");
+    }
 
     #[test]
     fn shown_urls_keep_no_password() {
