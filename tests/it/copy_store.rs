@@ -794,3 +794,29 @@ fn copying_back_under_concurrent_writes_yields_copies_in_step() {
     writer.join().unwrap();
     assert!(last > first, "the writer committed while the copies were made ({first} → {last})");
 }
+
+/// Two `--pool` targets spelt differently (`127.0.0.1` and `localhost`) but reaching one
+/// database are refused (exit 2) as their server names them, before any database is created.
+#[test]
+fn two_targets_reaching_one_database_are_refused_before_anything_is_written() {
+    let Some(server) = Server::shared("two_targets_reaching_one_database_are_refused_before_anything_is_written")
+    else {
+        return;
+    };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database("alias_central");
+    let mut pools = pool_flags(server, "alias");
+    let second = pools[1].split_once("=postgres").map(|(_, url)| format!("postgres{url}")).unwrap();
+    assert!(second.contains("127.0.0.1"), "{second}");
+    pools[2] = format!("--pool={}={}", INSTANCES[2], second.replace("127.0.0.1", "localhost"));
+    let run = copy_store(&args(&from, &central, &pools));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("names the same database as --pool sql02.contoso.com\\rtc="), "{}", run.stderr);
+    let mut admin = connect(&server.url_of("postgres"));
+    for url in [&central, &second] {
+        let name = database_name(url);
+        let n: i64 = admin.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name]).unwrap().get(0);
+        assert_eq!(n, 0, "{name} was created");
+    }
+}

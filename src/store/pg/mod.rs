@@ -13,6 +13,7 @@ mod nocase;
 pub mod params;
 mod pool_copy;
 pub(crate) mod prepared;
+pub mod same_database;
 mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
