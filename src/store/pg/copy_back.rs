@@ -6,7 +6,9 @@
 //! * **The source is only read.** Raw sessions (`Db::open_postgres`), never `Store::open_postgres`
 //!   (which migrates, seeds and stamps a store id), each in one REPEATABLE READ READ ONLY
 //!   transaction held from the first read to the end of the verification. A database with a
-//!   prepared pchat transaction in doubt is refused: its rows are not settled yet.
+//!   prepared pchat transaction in doubt is refused: its rows are not settled yet. The snapshots
+//!   are all of one moment, writers held off while they begin (`copy_gate`), and the copy's pool
+//!   marks are checked against the source's at the end (`copy_consistency`).
 //! * **The target is new.** The central file must not exist, nor any pool file the copy would
 //!   place beside it (named as Publish names them, `pool_files::default_name`). Everything is built
 //!   in a staging folder beside the target: pool files made as Publish makes them
@@ -94,7 +96,8 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
     Ok((result?, files(&pairs)))
 }
 
-/// The source databases: the central one (None) and each pool's by SQL instance.
+/// The pool source databases' connection strings by SQL instance (the check reads the central
+/// one through its own gate).
 fn sources(pairs: &[Pair]) -> Vec<(String, String)> {
     pairs.iter().filter_map(|p| Some((p.instance.clone()?, p.source_url.clone()))).collect()
 }
@@ -174,8 +177,8 @@ fn pair(instance: Option<String>, source: Db, url: &str) -> anyhow::Result<Pair>
 
 /// A raw session on a source database, refused while a pchat transaction is in doubt there or
 /// when its schema is not this pchat's (opening the store upgrades an older one; the copy is
-/// made with this pchat's tables), then in its snapshot.
-/// A pool's source waits first for the live coordinators of changes the gate let through.
+/// made with this pchat's tables), then in its snapshot. A pool's source waits first for the live
+/// coordinators of changes the gate let through (`copy_gate`).
 fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result<Db> {
     let shown = shown_url(url);
     let db = Db::open_postgres(url).with_context(|| {
