@@ -111,8 +111,7 @@ fn postgres_source(args: &Args, global: &Global<'_>) -> Option<String> {
 }
 
 fn is_postgres(text: &str) -> bool {
-    ["postgres://", "postgresql://"].iter().any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
-        || (!Path::new(text).exists() && text.contains('=') && check_connection(text).is_ok())
+    crate::store::pg::is_connection_string(text)
 }
 
 /// Out of PostgreSQL into a new SQLite store at `--to` (`store::pg::copy_back`).
@@ -226,11 +225,14 @@ fn database_key(url: &str) -> Option<String> {
     Some(format!("{:?} {ports:?} {:?}", config.get_hosts(), config.get_dbname()))
 }
 
-/// Two targets naming the same database would fill it twice.
+/// Two targets naming the same database would fill it twice. Compared as their servers name
+/// them where reachable (two spellings of one database), else as written.
 fn distinct_targets(central: &str, pools: &[(String, String)]) -> Result<(), Refusal> {
-    let mut seen: Vec<(String, String)> = vec![("--to".into(), database_key(central).unwrap_or_default())];
+    let key =
+        |url: &str| crate::store::pg::same_database::server_key(url).or_else(|| database_key(url)).unwrap_or_default();
+    let mut seen: Vec<(String, String)> = vec![("--to".into(), key(central))];
     for (instance, url) in pools {
-        let key = database_key(url).unwrap_or_default();
+        let key = key(url);
         if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
             return Err(usage(format!(
                 "pchat: copy-store: --pool {instance}= names the same database as {other} ({}): every database of the store needs a database of its own",

@@ -482,6 +482,7 @@ impl Store {
     /// names it uses it (`Unrecorded::Ours`).
     fn instance_databases(&self, spec: &TopologySpec) -> CmdletResult<Vec<(String, super::pg::identity::Identity)>> {
         use super::pg::identity::{self, Unrecorded};
+        distinct_instance_databases(spec)?;
         let owner = self.pool_file_owner()?;
         let mut out = Vec::new();
         let mut to_create = Vec::new();
@@ -542,6 +543,27 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Two SQL instances whose `Connection`s reach one database (spelt differently: `localhost` and
+/// `127.0.0.1`, a password added) would make a pool backed up onto itself. Compared as the
+/// servers name them (`pg::same_database`); an unreachable one is left to the opening that
+/// reports it.
+fn distinct_instance_databases(spec: &TopologySpec) -> CmdletResult<()> {
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    for s in &spec.sql_instances {
+        let Some(key) = super::pg::same_database::server_key(&s.file) else { continue };
+        if let Some((other, _)) = seen.iter().find(|(_, k)| *k == key) {
+            return Err(CmdletError::invalid_operation(format!(
+                "SQL instances {other} and {} name one database ({}): each SQL instance needs a database of its own; nothing was changed",
+                s.identity,
+                super::pg::shown_url(&s.file)
+            ))
+            .with_target(&s.identity));
+        }
+        seen.push((&s.identity, key));
+    }
+    Ok(())
 }
 
 impl Store {

@@ -718,3 +718,105 @@ fn a_second_copy_store_into_the_same_databases_says_so_and_changes_nothing() {
     verify.push("--verify-only");
     copy_store(&verify).ok();
 }
+
+/// Copying back while another process writes: every copy is of one moment of the store. Each
+/// copy opens with its pool's databases Current (in step with the central marks) and holds every
+/// room the writer was told was committed before the copy began (`copy_back::open_sources`, the
+/// gate; `copy_consistency`, the last check).
+#[test]
+fn copying_back_under_concurrent_writes_yields_copies_in_step() {
+    let Some(server) = Server::shared("copying_back_under_concurrent_writes_yields_copies_in_step") else { return };
+    let (_s, central, _) = on_postgres(server, "busy");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let committed = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let writer = {
+        let (stop, committed, central) = (stop.clone(), committed.clone(), central.clone());
+        std::thread::spawn(move || {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                i += 1;
+                let name = format!("Busy-{i}");
+                let code = format!(
+                    "new_cs_persistent_chat_room(#{{Name: {name:?}, PersistentChatPoolFqdn: \"pc01.contoso.com\", Category: \"Projects\"}}); 1"
+                );
+                let out = common::pchat()
+                    .args(["--db", &central, "-c", &code])
+                    .env_remove("PCHAT_SQL_INVENTORY")
+                    .env_remove("PCHAT_DB")
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap();
+                if out.status.success() {
+                    committed.lock().unwrap().push(name);
+                }
+            }
+        })
+    };
+    // The writer has committed before the first copy begins (so every copy runs among writes).
+    while committed.lock().unwrap().is_empty() {
+        std::thread::yield_now();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let first = committed.lock().unwrap().len();
+    for k in 0..4 {
+        let before: Vec<String> = committed.lock().unwrap().clone();
+        let to = dir.path().join(format!("c{k}")).join("pchat.db");
+        std::fs::create_dir(to.parent().unwrap()).unwrap();
+        let to_text = to.to_string_lossy().into_owned();
+        copy_store(&["--from", &central, "--to", &to_text]).ok();
+        let read = |code: &str| {
+            common::Run::from(
+                common::pchat()
+                    .args(["--db", &to_text, "--json", "-c", code])
+                    .env_remove("PCHAT_DB")
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap(),
+            )
+            .ok()
+            .stdout
+        };
+        let state = read("get_cs_persistent_chat_state(\"PersistentChatServer:pc01.contoso.com\")");
+        let state: serde_json::Value = serde_json::from_str(&state).unwrap_or_else(|e| panic!("{e}: {state}"));
+        let state = if state.is_array() { state[0].clone() } else { state };
+        assert_eq!(
+            (state["PrimaryStatus"].as_str(), state["BackupStatus"].as_str()),
+            (Some("Current"), Some("Current")),
+            "copy {k}: {state}"
+        );
+        let rooms = read("get_cs_persistent_chat_room().map(|r| r.Name)");
+        let rooms: Vec<String> = serde_json::from_str(&rooms).unwrap_or_else(|e| panic!("{e}: {rooms}"));
+        let missing: Vec<&String> = before.iter().filter(|n| !rooms.contains(n)).collect();
+        assert!(missing.is_empty(), "copy {k} lacks rooms committed before it began: {missing:?}");
+    }
+    let last = committed.lock().unwrap().len();
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    writer.join().unwrap();
+    assert!(last > first, "the writer committed while the copies were made ({first} → {last})");
+}
+
+/// Two `--pool` targets spelt differently (`127.0.0.1` and `localhost`) but reaching one
+/// database are refused (exit 2) as their server names them, before any database is created.
+#[test]
+fn two_targets_reaching_one_database_are_refused_before_anything_is_written() {
+    let Some(server) = Server::shared("two_targets_reaching_one_database_are_refused_before_anything_is_written")
+    else {
+        return;
+    };
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let central = server.missing_database("alias_central");
+    let mut pools = pool_flags(server, "alias");
+    let second = pools[1].split_once("=postgres").map(|(_, url)| format!("postgres{url}")).unwrap();
+    assert!(second.contains("127.0.0.1"), "{second}");
+    pools[2] = format!("--pool={}={}", INSTANCES[2], second.replace("127.0.0.1", "localhost"));
+    let run = copy_store(&args(&from, &central, &pools));
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("names the same database as --pool sql02.contoso.com\\rtc="), "{}", run.stderr);
+    let mut admin = connect(&server.url_of("postgres"));
+    for url in [&central, &second] {
+        let name = database_name(url);
+        let n: i64 = admin.query_one("SELECT count(*) FROM pg_database WHERE datname = $1", &[&name]).unwrap().get(0);
+        assert_eq!(n, 0, "{name} was created");
+    }
+}

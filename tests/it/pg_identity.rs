@@ -410,3 +410,28 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
     assert_eq!(contents(&pg.central, &["pools", "sql_instances", "pool_database_identities"]), before);
     assert_eq!(relations(&other), 0, "a refused publish made the pool schema in {other}");
 }
+
+/// Publish refuses two SQL instances whose `Connection`s reach one database spelt differently
+/// (`localhost` for `127.0.0.1`, as the server names it): the pool would be backed up onto
+/// itself. Both instances are named; the central database is unchanged.
+#[test]
+fn publish_refuses_two_instances_reaching_one_database() {
+    let Some(server) = Server::shared("publish_refuses_two_instances_reaching_one_database") else { return };
+    let pg = on_postgres(server, "idalias");
+    let alias = pg.pools[0].replace("127.0.0.1", "localhost");
+    assert_ne!(alias, pg.pools[0]);
+    let other = empty_database(server, "idalias_pc03b");
+    let central_tables = ["sql_instances", "pools", "services", "pool_database_identities", "audit"];
+    let before = contents(&pg.central, &central_tables);
+    let json = topology(&pg.pools, &[("sql04.contoso.com\\rtc", &alias), ("sql05.contoso.com\\rtc", &other)]);
+    let run = publish(&pg, "alias.json", &json);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("SQL instances sql01.contoso.com\\rtc and sql04.contoso.com\\rtc name one database")
+            && run.stderr.contains("nothing was changed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(contents(&pg.central, &central_tables), before);
+    assert_eq!(relations(&other), 0, "the other new database was changed");
+}

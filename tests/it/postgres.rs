@@ -657,3 +657,49 @@ fn a_pool_server_without_prepared_transactions_refuses_changes_and_keeps_reads()
     assert_eq!(snapshot(&pg), before);
     pg.assert_cwd_empty();
 }
+
+/// `postgres://user@host:port/db` as a key=value string with a password (the test server trusts
+/// every connection, so the password is only there to be kept out of messages).
+fn key_value(url: &str) -> String {
+    let rest = url.strip_prefix("postgres://").expect("a postgres:// URL");
+    let (user, rest) = rest.split_once('@').expect("a user");
+    let (host_port, db) = rest.split_once('/').expect("a database");
+    let (host, port) = host_port.split_once(':').expect("a port");
+    format!("host={host} port={port} user={user} password='s3cr@t pw' dbname={db}")
+}
+
+/// `--db` with a key=value connection string is a PostgreSQL store, as a URL is: it answers as
+/// the URL does, and a missing database is reported without the password and without making a
+/// file named after the string (it was taken as a SQLite path).
+#[test]
+fn db_accepts_a_key_value_connection_string_and_never_shows_its_password() {
+    let Some(server) = Server::shared("db_accepts_a_key_value_connection_string_and_never_shows_its_password") else {
+        return;
+    };
+    let pg = on_postgres(server, "kv");
+    let code = "get_cs_persistent_chat_room().map(|r| r.Name)";
+    let by_url = pg.c(code).ok().stdout;
+    let kv = key_value(&pg.central);
+    let cwd = tempfile::tempdir().unwrap();
+    let run = |db: &str, code: &str| {
+        Run::from(
+            common::pchat()
+                .args(["--db", db, "-c", code])
+                .env_remove("PCHAT_DB")
+                .env_remove("PCHAT_SQL_INVENTORY")
+                .current_dir(cwd.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap(),
+        )
+    };
+    assert_eq!(run(&kv, code).ok().stdout, by_url);
+    let missing = key_value(&server.missing_database("kvmissing"));
+    for code in [code, r#"publish_cs_topology("topology.json")"#] {
+        let out = run(&missing, code);
+        assert!(!out.stderr.contains("s3cr@t") && !out.stdout.contains("s3cr@t"), "{code}: {}", out.stderr);
+        assert!(out.stderr.contains("password=***"), "{code}: {}", out.stderr);
+    }
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "files named after the connection string: {left:?}");
+}

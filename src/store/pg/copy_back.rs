@@ -6,7 +6,9 @@
 //! * **The source is only read.** Raw sessions (`Db::open_postgres`), never `Store::open_postgres`
 //!   (which migrates, seeds and stamps a store id), each in one REPEATABLE READ READ ONLY
 //!   transaction held from the first read to the end of the verification. A database with a
-//!   prepared pchat transaction in doubt is refused: its rows are not settled yet.
+//!   prepared pchat transaction in doubt is refused: its rows are not settled yet. The snapshots
+//!   are all of one moment, writers held off while they begin (`copy_gate`), and the copy's pool
+//!   marks are checked against the source's at the end (`copy_consistency`).
 //! * **The target is new.** The central file must not exist, nor any pool file the copy would
 //!   place beside it (named as Publish names them, `pool_files::default_name`). Everything is built
 //!   in a staging folder beside the target: pool files made as Publish makes them
@@ -26,6 +28,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 
 use super::copy::{Sum, Table, TableSum, Targets, tables, target_sum};
+use super::copy_consistency as consistency;
+use super::copy_gate::Gate;
 use super::shown_url;
 use crate::store::db::{Begin, Db, Value, params_from_iter};
 use crate::store::dialect;
@@ -38,6 +42,7 @@ struct Pair {
     instance: Option<String>,
     source: Db,
     source_shown: String,
+    source_url: String,
     /// Where the file is built, and where it is placed.
     staged: PathBuf,
     placed: PathBuf,
@@ -84,10 +89,22 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
     let staging = dir.join(format!(".{name}.copy-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
     crate::files::create_private_dir_all(&staging)
         .with_context(|| format!("cannot create the staging folder {}", staging.display()))?;
-    let result = build(&mut pairs, &staging, path, &name);
+    let result = build(&mut pairs, &staging, path, &name)
+        .and_then(|sums| consistency::check(url, &sources(&pairs), &pairs_staged(&pairs)).map(|()| sums));
     let result = result.and_then(|sums| place(&pairs).map(|()| sums));
     let _ = std::fs::remove_dir_all(&staging);
     Ok((result?, files(&pairs)))
+}
+
+/// The pool source databases' connection strings by SQL instance (the check reads the central
+/// one through its own gate).
+fn sources(pairs: &[Pair]) -> Vec<(String, String)> {
+    pairs.iter().filter_map(|p| Some((p.instance.clone()?, p.source_url.clone()))).collect()
+}
+
+/// The staged files of the copy: the central one (None) and each pool's by SQL instance.
+fn pairs_staged(pairs: &[Pair]) -> Vec<(Option<String>, PathBuf)> {
+    pairs.iter().map(|p| (p.instance.clone(), p.staged.clone())).collect()
 }
 
 /// The files of the copy, as `copy::Targets` names a store's databases.
@@ -125,34 +142,51 @@ pub fn verify_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, T
 }
 
 /// The central session and one per pool database, each in its read-only snapshot, with the
-/// tables to copy (central first here; loaded pools first).
+/// tables to copy (central first here; loaded pools first). Every snapshot is of one moment of
+/// the store: each runs its first query while the writers are held off (`copy_gate`).
 fn open_sources(url: &str) -> anyhow::Result<Vec<Pair>> {
-    let central = open_source(url, Database::Central)?;
+    let gate = Gate::close(url);
+    // What is not a store's central database gets `open_source`'s words rather than the gate's.
+    let central = open_source(url, Database::Central, None)?;
+    let gate = gate?;
     let instances: Vec<(String, String)> = central
         .query_map("SELECT identity, file FROM sql_instances ORDER BY identity", (), |r| Ok((r.get(0)?, r.get(1)?)))
         .with_context(|| format!("{} is not a pchat store (no topology to read)", shown_url(url)))?;
     let mut pairs = vec![pair(None, central, url)?];
     for (identity, connection) in instances {
-        let db =
-            open_source(&connection, Database::Pool).with_context(|| format!("the pool database of {identity}"))?;
+        let db = open_source(&connection, Database::Pool, Some(&gate))
+            .with_context(|| format!("the pool database of {identity}"))?;
         pairs.push(pair(Some(identity), db, &connection)?);
     }
+    drop(gate);
     Ok(pairs)
 }
 
 fn pair(instance: Option<String>, source: Db, url: &str) -> anyhow::Result<Pair> {
     let tables = tables(&source)?;
-    Ok(Pair { instance, source, source_shown: shown_url(url), staged: PathBuf::new(), placed: PathBuf::new(), tables })
+    Ok(Pair {
+        instance,
+        source,
+        source_shown: shown_url(url),
+        source_url: url.to_string(),
+        staged: PathBuf::new(),
+        placed: PathBuf::new(),
+        tables,
+    })
 }
 
 /// A raw session on a source database, refused while a pchat transaction is in doubt there or
 /// when its schema is not this pchat's (opening the store upgrades an older one; the copy is
-/// made with this pchat's tables), then in its snapshot.
-fn open_source(url: &str, kind: Database) -> anyhow::Result<Db> {
+/// made with this pchat's tables), then in its snapshot. A pool's source waits first for the live
+/// coordinators of changes the gate let through (`copy_gate`).
+fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result<Db> {
     let shown = shown_url(url);
     let db = Db::open_postgres(url).with_context(|| {
         format!("cannot open the source {shown} (check that its server runs and the URL, user and password are right; nothing was copied)")
     })?;
+    if let Some(gate) = gate {
+        gate.drain(&db)?;
+    }
     let doubt: Vec<String> = db.query_map(
         &format!(
             "SELECT gid FROM pg_prepared_xacts WHERE database = current_database() AND starts_with(gid, '{}') ORDER BY prepared",

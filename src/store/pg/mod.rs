@@ -4,6 +4,8 @@
 
 pub mod copy;
 pub mod copy_back;
+mod copy_consistency;
+mod copy_gate;
 pub(crate) mod epoch_watch;
 pub mod identity;
 pub mod migrate;
@@ -12,6 +14,7 @@ mod nocase;
 pub mod params;
 mod pool_copy;
 pub(crate) mod prepared;
+pub mod same_database;
 mod statements;
 #[cfg(all(test, unix))]
 pub(crate) mod test_cluster;
@@ -34,9 +37,37 @@ pub fn check_connection(url: &str) -> Result<(), String> {
 }
 
 /// The connection string of a PostgreSQL store given as `--db` (`postgres://` or
-/// `postgresql://`); `None` for a store file.
+/// `postgresql://`, or a key=value string such as `host=db1 dbname=pchat`); `None` for a store
+/// file. A key=value string is one wherever a URL is (topology Connections, copy-store): taken
+/// as a file path, its password reached messages and Publish made files named after it.
 pub fn postgres_url(db: &std::path::Path) -> Option<&str> {
-    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
+    db.to_str().filter(|s| s.starts_with("postgres://") || s.starts_with("postgresql://") || is_key_value(s))
+}
+
+fn is_key_value(text: &str) -> bool {
+    text.contains('=') && !std::path::Path::new(text).exists() && check_connection(text).is_ok()
+}
+
+/// A `postgres://` or `postgresql://` URL (any case), or a key=value string the PostgreSQL
+/// client parses (only known keys parse, so `a=b.db` stays a file name) that names no existing
+/// file.
+pub fn is_connection_string(text: &str) -> bool {
+    ["postgres://", "postgresql://"].iter().any(|s| text.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s)))
+        || is_key_value(text)
+}
+
+/// A hint for a URL whose host part seems to hold a password with an unencoded `@` or space
+/// (`postgres://user:p@ss w@host/db`): the client then takes part of the password for the host
+/// and reports only "failed to lookup address information". Empty otherwise.
+pub fn password_encoding_hint(url: &str) -> &'static str {
+    let Some(rest) = ["postgres://", "postgresql://"].iter().find_map(|s| url.strip_prefix(s)) else { return "" };
+    let rest = rest.split('?').next().unwrap_or_default();
+    let userinfo = rest.rsplit_once('@').map_or("", |(u, _)| u);
+    if userinfo.contains(':') && (userinfo.contains('@') || userinfo.contains(' ')) {
+        " (the password seems to hold an @ or a space: write it percent-encoded in the URL, %40 for @ and %20 for a space, or give a key=value connection string)"
+    } else {
+        ""
+    }
 }
 
 /// A connection string as messages show it: without its password (a `postgres://user:secret@…`
@@ -68,6 +99,18 @@ fn redact_password_parameter(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::shown_url;
+
+    #[test]
+    fn an_unencoded_at_or_space_in_a_url_password_gets_a_hint() {
+        use super::password_encoding_hint as hint;
+        assert!(!hint("postgres://pchat:p@ss w%rd@127.0.0.1:5432/st").is_empty());
+        assert!(!hint("postgres://pchat:a@b@db1/st").is_empty());
+        assert_eq!(hint("postgres://pchat:p%40ss@db1/st"), "");
+        assert_eq!(hint("postgres://pchat@db1/st"), "");
+        assert_eq!(hint("postgres://db1/st?user=a@b"), "");
+        assert_eq!(hint("postgres://u:p@db1/st?x=a@b"), "");
+        assert_eq!(hint("host=db1 password='a b'"), "");
+    }
 
     #[test]
     fn shown_urls_keep_no_password() {
