@@ -136,3 +136,15 @@ mod tests {
         }
     }
 }
+
+/// "already has a <what> named …": the existing name, and the name asked for when it differs
+/// (only in letter case: names are compared without it, so 'ÄRGER' is taken by 'Ärger').
+pub(crate) fn name_taken(pool: &str, what: &str, existing: &str, wanted: &str) -> String {
+    if existing == wanted {
+        format!("pool '{pool}' already has {what} named '{existing}'")
+    } else {
+        format!(
+            "pool '{pool}' already has {what} named '{existing}' ('{wanted}' differs from it only in letter case, and names are compared without it)"
+        )
+    }
+}
