@@ -478,7 +478,7 @@ pub fn main() -> i32 {
     let on_postgres = postgres_url(&db).is_some();
     if on_postgres && cli.demo {
         eprintln!(
-            "pchat: --demo cannot load the demo into a PostgreSQL store (the demo topology names pool files); make a demo store with `pchat --demo --db demo.db -c 1`, copy it with `pchat copy-store --from demo.db --to {} --pool INSTANCE=postgres://…`, then use --db without --demo",
+            "pchat: --demo cannot load the demo into a PostgreSQL store (the demo topology names pool files); make a demo store with `pchat --demo --db demo.db -c 1`, copy it into new, empty databases (copy-store fills only an empty one; {} is given as a store) with `pchat copy-store --from demo.db --to postgres://…/pchat_demo --pool 'sql01.contoso.com\\rtc=postgres://…/pchat_demo_sql01' --pool …` (one --pool per SQL instance of the demo: sql01, sql02, sql03), then use --db postgres://…/pchat_demo without --demo",
             shown_db(&db)
         );
         return EXIT_USAGE;

@@ -57,9 +57,8 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     let mut a = AddinRow::new(store.new_id(), &pool.fqdn, name, url);
     apply_plain(&mut a, b, None)?;
     let id = identity(&a);
-    if store.addin_by_name(&pool, a.name())?.is_some() {
-        return Err(CmdletError::exists(format!("pool '{}' already has an add-in named '{}'", pool.fqdn, a.name()))
-            .with_target(id));
+    if let Some(o) = store.addin_by_name(&pool, a.name())? {
+        return Err(CmdletError::exists(super::name_taken(&pool.fqdn, "an add-in", o.name(), a.name())).with_target(id));
     }
     if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
@@ -93,13 +92,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if a.name() != before.name() {
         a.set_name(check_name("Name", a.name()).map_err(|e| e.with_target(id.clone()))?);
-        if store.addin_by_name(&pool, a.name())?.is_some_and(|o| o.id != a.id) {
-            return Err(CmdletError::exists(format!(
-                "cannot rename '{id}': pool '{}' already has an add-in named '{}'",
-                pool.fqdn,
-                a.name()
-            ))
-            .with_target(id));
+        if let Some(o) = store.addin_by_name(&pool, a.name())?.filter(|o| o.id != a.id) {
+            let taken = super::name_taken(&pool.fqdn, "an add-in", o.name(), a.name());
+            return Err(CmdletError::exists(format!("cannot rename '{id}': {taken}")).with_target(id));
         }
     }
     if ctx.should_process_in(&pool, &id)? {

@@ -61,9 +61,10 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     c.set_file_upload(b.switch("EnableFileUpload"));
     c.set_chat_history(!b.switch("RemoveChatHistory"));
     let id = identity(&c);
-    if store.category_by_name(&pool, c.name())?.is_some() {
-        return Err(CmdletError::exists(format!("pool '{}' already has a category named '{}'", pool.fqdn, c.name()))
-            .with_target(id));
+    if let Some(o) = store.category_by_name(&pool, c.name())? {
+        return Err(
+            CmdletError::exists(super::name_taken(&pool.fqdn, "a category", o.name(), c.name())).with_target(id)
+        );
     }
     if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
@@ -136,13 +137,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     if c.name() != before.name() {
         c.set_name(check_name("Name", c.name())?);
-        if store.category_by_name(&pool, c.name())?.is_some_and(|o| o.id != c.id) {
-            return Err(CmdletError::exists(format!(
-                "cannot rename '{id}': pool '{}' already has a category named '{}'",
-                pool.fqdn,
-                c.name()
-            ))
-            .with_target(id));
+        if let Some(o) = store.category_by_name(&pool, c.name())?.filter(|o| o.id != c.id) {
+            let taken = super::name_taken(&pool.fqdn, "a category", o.name(), c.name());
+            return Err(CmdletError::exists(format!("cannot rename '{id}': {taken}")).with_target(id));
         }
     }
     if let Some(v) = b.bool("Invitations") {

@@ -119,6 +119,18 @@ pub(crate) fn wildcard_filter(b: &Bound) -> CmdletResult<Option<Wildcard>> {
     b.str("Filter").map(|f| Wildcard::new(f).map_err(|e| CmdletError::invalid(format!("-Filter: {e}")))).transpose()
 }
 
+/// "already has a <what> named …": the existing name, and the name asked for when it differs
+/// (only in letter case: names are compared without it, so 'ÄRGER' is taken by 'Ärger').
+pub(crate) fn name_taken(pool: &str, what: &str, existing: &str, wanted: &str) -> String {
+    if existing == wanted {
+        format!("pool '{pool}' already has {what} named '{existing}'")
+    } else {
+        format!(
+            "pool '{pool}' already has {what} named '{existing}' ('{wanted}' differs from it only in letter case, and names are compared without it)"
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::catalog;

@@ -243,9 +243,10 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     r.set_addin(resolve_addin(store, &pool, b.str("Addin"))?);
     apply_plain(&mut r, b, None)?;
     let id = identity(&r);
-    if store.room_name_taken(&pool, r.name(), None)? {
-        return Err(CmdletError::exists(format!("pool '{}' already has a chat room named '{}'", pool.fqdn, r.name()))
-            .with_target(id));
+    if let Some(existing) = store.room_name_taken(&pool, r.name(), None)? {
+        return Err(
+            CmdletError::exists(super::name_taken(&pool.fqdn, "a chat room", &existing, r.name())).with_target(id)
+        );
     }
     if !ctx.should_process_in(&pool, &id)? {
         return Ok(Vec::new());
@@ -287,12 +288,11 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         b.str("Name").map(str::to_string).or_else(|| instance.and_then(|m| instance_text(m, "Name").flatten()))
     {
         r.set_name(check_name("Name", &n).map_err(at)?);
-        if r.name() != before.name() && store.room_name_taken(&pool, r.name(), Some(r.id))? {
-            return Err(at(CmdletError::exists(format!(
-                "cannot rename '{id}': pool '{}' already has a chat room named '{}'",
-                pool.fqdn,
-                r.name()
-            ))));
+        if r.name() != before.name()
+            && let Some(existing) = store.room_name_taken(&pool, r.name(), Some(r.id))?
+        {
+            let taken = super::name_taken(&pool.fqdn, "a chat room", &existing, r.name());
+            return Err(at(CmdletError::exists(format!("cannot rename '{id}': {taken}"))));
         }
     }
     let category_arg =

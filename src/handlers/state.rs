@@ -178,14 +178,16 @@ pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     }
     ctx.record_target(&target);
-    let dropped: Vec<String> = plan.losses.iter().chain(&plan.notes).cloned().collect();
+    // The plan says what would be lost; once made, the repair has lost it.
+    let given_up: Vec<String> = plan.losses.iter().map(|l| l.replace(" would be lost", " are lost")).collect();
+    let dropped: Vec<String> = given_up.iter().chain(&plan.notes).cloned().collect();
     if !dropped.is_empty() {
         // What Force gave up, and a change interrupted in its commit that the store recorded
         // (with its audit record) but no copy holds, stay on record with the Repair itself.
         ctx.record_pairs(&[("Dropped", Dynamic::UNIT, list(dropped))]);
     }
     let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
-    for line in plan.losses.iter().chain(&plan.notes).chain(&notes) {
+    for line in given_up.iter().chain(&plan.notes).chain(&notes) {
         eprintln!("WARNING: {line}");
     }
     let now = store.pchat_pool(Some(&pool.fqdn))?;

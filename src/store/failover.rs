@@ -465,12 +465,12 @@ impl Store {
         let mut notes = Vec::new();
         match &target {
             Ok((_, held)) if held.1 > source_mark.1 => losses.push(format!(
-                "{to} holds {}, later than the source's {}: the changes after the source's are lost",
+                "{to} holds {}, later than the source's {}: the changes after the source's would be lost",
                 describe(*held),
                 describe(source_mark)
             )),
             Err(_) if pool_mark.1 > source_mark.1 => losses.push(format!(
-                "the pool is at {} but the source holds {}: the changes after it, held only by {to}, are lost",
+                "the pool is at {} but the source holds {}: the changes after it, held only by {to}, would be lost",
                 describe(pool_mark),
                 describe(source_mark)
             )),
@@ -485,12 +485,13 @@ impl Store {
                 describe(source_mark)
             )),
             _ if pool_mark.1 > source_mark.1 => losses.push(format!(
-                "the pool is at {} but neither copy holds more than {}: changes {} to {} ({} changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+                "the pool is at {} but neither copy holds more than {}: changes {} to {} ({} changes, each reported done) are in neither copy and would be lost; the copies look restored from older {}",
                 describe(pool_mark),
                 describe(source_mark),
                 source_mark.1 + 1,
                 pool_mark.1,
-                pool_mark.1 - source_mark.1
+                pool_mark.1 - source_mark.1,
+                if self.is_postgres() { "backups" } else { "files" }
             )),
             _ => {}
         }

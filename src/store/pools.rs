@@ -138,6 +138,7 @@ impl Store {
             (PoolState::FailedOver, _) => {
                 format!("return to the primary: {}", failover::repair_call(fqdn, Side::Primary))
             }
+            _ if self.is_postgres() => "bring its server back, or restore the database from a backup of it".to_string(),
             _ => "restore the file from a backup of it".to_string(),
         };
         CmdletError::invalid_operation(format!(
@@ -172,7 +173,11 @@ impl Store {
             format!("{} (see its help for which copy to trust)", failover::repair_call(fqdn, side))
         };
         let what = if held < mark {
-            "it is older than the pool's data (an older copy of the file, or a change interrupted between the two files)"
+            if self.is_postgres() {
+                "it is older than the pool's data (a database restored from an older backup, or a change interrupted between the two databases)"
+            } else {
+                "it is older than the pool's data (an older copy of the file, or a change interrupted between the two files)"
+            }
         } else {
             "it is later than the store's record of the pool (the central database was restored from an older copy?)"
         };

@@ -365,16 +365,18 @@ impl Store {
         self.pool_write(pool, "DELETE FROM {db}.rooms WHERE id = ?1", params![id]).map(|_| ())
     }
 
-    /// Does a room of this name exist in the pool (other than `except`)?
-    pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<bool> {
+    /// The name of the room this name would clash with in the pool (other than `except`), as it
+    /// is spelt there: names compare without letter case.
+    pub fn room_name_taken(&self, pool: &PoolTarget, name: &str, except: Option<i64>) -> db::Result<Option<String>> {
         Ok(self
             .route(
                 Target::Copy(&pool.schema),
-                "SELECT id FROM {db}.rooms WHERE pool = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE",
+                "SELECT id, name FROM {db}.rooms WHERE pool = ?1 COLLATE NOCASE AND name = ?2 COLLATE NOCASE",
             )
             .prepare_cached()?
-            .query_row(params![pool.fqdn, name], |r| r.get::<i64>(0))
+            .query_row(params![pool.fqdn, name], |r| Ok((r.get::<i64>(0)?, r.get::<String>(1)?)))
             .optional()?
-            .is_some_and(|id| Some(id) != except))
+            .filter(|(id, _)| Some(*id) != except)
+            .map(|(_, existing)| existing))
     }
 }

@@ -568,7 +568,8 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
         forced.stderr
     );
     let run = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, Confirm: false}}); ()"#)).ok();
-    assert!(run.stderr.contains(&expected), "{}", run.stderr);
+    // Made, the repair says what is lost, no longer what would be.
+    assert!(run.stderr.contains(&expected.replace("would be lost", "are lost")), "{}", run.stderr);
     assert_eq!(state(&s, "InSync"), "True");
     let after = s
         .run(&[
@@ -793,4 +794,45 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
     assert!(run.stderr.contains("the pool has no backup") && run.stderr.contains("keep its File"), "{}", run.stderr);
     assert_eq!(s.dump(), before);
     assert!(!s.dir.path().join("moved-sql03.db").exists());
+}
+
+/// The fail-back runbook with the serving backup lost (its file replaced by garbage, the SQLite
+/// analog of its server being down) and a change only the backup held: the repair from the
+/// primary would lose it, which used to be found only after every server was deactivated (the
+/// pool was left failed over with none active). Now that is checked first: the runbook stops
+/// with the loss named and changes nothing; with Force=true it returns to the primary.
+#[test]
+fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything() {
+    let s = Store::demo();
+    let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
+    let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+    s.run(&["run", &over, "--arg", "Pool=pc01.contoso.com"]).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    std::fs::write(pool_file(&s, "sql02"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
+    // Every file of the store, byte for byte (the dump cannot read the garbage).
+    let files = |s: &Store| {
+        let mut all: Vec<_> = std::fs::read_dir(s.dir.path())
+            .expect("store folder")
+            .map(|e| {
+                let path = e.expect("entry").path();
+                let bytes = if path.is_file() { std::fs::read(&path).expect("read") } else { Vec::new() };
+                (path, bytes)
+            })
+            .collect();
+        all.sort();
+        all
+    };
+    let before = files(&s);
+    let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(!run.stdout.contains("[2]"), "no step changed anything: {}", run.stdout);
+    assert!(run.stderr.contains("needs a repair from the primary, which is refused"), "{}", run.stderr);
+    assert!(run.stderr.contains("would lose data") && run.stderr.contains("Force: true"), "{}", run.stderr);
+    assert!(files(&s) == before, "the store changed");
+    assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv03.contoso.com,pcsrv04.contoso.com");
+
+    let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com", "--arg", "Force=true"]).ok();
+    assert!(run.stdout.contains("[6] Verify: state Normal"), "{}", run.stdout);
+    assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
+    assert!(!categories(&pool_file(&s, "sql01")).contains(&"OnlyInBackup".to_string()), "given up with Force");
 }

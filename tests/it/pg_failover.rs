@@ -303,3 +303,92 @@ fn an_identity_in_a_pool_whose_server_is_stopped_is_unavailable_not_missing() {
     primary_server.resume();
     call(&pg, r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "back"})"#, None).ok();
 }
+
+/// The fail-back runbook with the serving backup's server stopped (issue #18's adversary, F8):
+/// it used to deactivate every server, then fail at the repair, leaving pool pc01 failed over
+/// with no active server. Now the repair it needs is checked before the first change, with or
+/// without Force: it stops with the reason and changes nothing. A server that stops after the
+/// checks, inside the switch back (held there by `failback:checked:pause`), makes the runbook
+/// reactivate the servers it deactivated and say so. With the server back, it fails back.
+#[test]
+fn the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers() {
+    let test = "the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers";
+    let Some(server) = Server::shared(test) else { return };
+    let Some(backup_server) = Server::start_own() else { return };
+    let pools = (0..INSTANCES.len())
+        .map(|i| {
+            if i == 0 {
+                server.missing_database("fbd_p0")
+            } else {
+                backup_server.missing_database(&format!("fbd_p{i}"))
+            }
+        })
+        .collect();
+    let pg = on_postgres_at(server, "fbd", pools);
+    let over = format!("{}/scripts/fail_over.rhai", crate::common::ROOT);
+    let back = format!("{}/scripts/fail_back.rhai", crate::common::ROOT);
+    let state = |pg: &Pg| {
+        pg.c(r#"let s = get_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com")[0]; print(`${s.PoolState} ${s.ActiveServers}`)"#)
+            .ok()
+            .stdout
+            .trim()
+            .to_string()
+    };
+    let failed_over = r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#;
+    pg.run(&["run", &over, "--arg", "Pool=pc01.contoso.com"]).ok();
+    write_rooms(&pg, &names(0, 1), &[]);
+    assert_eq!(state(&pg), failed_over);
+
+    backup_server.halt();
+    for force in ["Force=false", "Force=true"] {
+        let run = pg.run(&["run", &back, "--arg", "Pool=pc01.contoso.com", "--arg", force]);
+        assert_eq!(run.code, 1, "{force}: {}{}", run.stdout, run.stderr);
+        assert!(!run.stdout.contains("[2]"), "{force}: no step changed anything: {}", run.stdout);
+        for expected in
+            ["needs a repair from the primary, which is refused", "cannot be reached", "nothing was changed"]
+        {
+            assert!(run.stderr.contains(expected), "{force}: {expected}: {}", run.stderr);
+        }
+        backup_server.resume();
+        assert_eq!(state(&pg), failed_over, "{force}");
+        backup_server.halt();
+    }
+    backup_server.resume();
+
+    // Stopped after the checks, inside step 4.
+    let gate = tempfile::tempdir().unwrap();
+    let go = gate.path().join("go");
+    let mut run = pg
+        .command(&["run", &back, "--arg", "Pool=pc01.contoso.com"])
+        .env("PCHAT_FAULT", format!("failback:checked:pause:{}", go.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(run.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("pchat-fault: reached failback:checked") {
+        let mut line = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the fail-back ended: {seen}");
+        seen.push_str(&line);
+    }
+    backup_server.halt();
+    std::fs::write(&go, "").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = run.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{seen}{rest}");
+    assert!(stdout.contains("[2] Stop new connections") && stdout.contains("[!] Put back: reactivated"), "{stdout}");
+    assert!(rest.contains("the servers it deactivated were reactivated"), "{rest}");
+    assert!(rest.contains("the pool is FailedOver, served from sql02.contoso.com\\rtc"), "{rest}");
+    backup_server.resume();
+    assert_eq!(state(&pg), failed_over);
+
+    let run = pg.run(&["run", &back, "--arg", "Pool=pc01.contoso.com"]).ok();
+    assert!(run.stdout.contains("[6] Verify: state Normal"), "{}", run.stdout);
+    assert_eq!(state(&pg), r#"Normal ["pcsrv01.contoso.com", "pcsrv02.contoso.com"]"#);
+    let [primary, backup] = pg.copies();
+    assert!(has_room(primary, "Acc-000") && has_room(backup, "Acc-000"));
+}

@@ -671,3 +671,56 @@ fn adding_members_writes_only_the_added_entries_in_order_in_both_copies() {
     let primary: Vec<(String, i64)> = primary.into_iter().map(|(_, e, o)| (e, o)).collect();
     assert_eq!(backup, primary, "the backup holds the same list in the same order");
 }
+
+/// Names compare without letter case, Unicode letters included: 'ÄRGER' is taken by the room
+/// 'Ärger'. The refusal names the existing room as it is spelt (the new spelling alone read as if
+/// 'ÄRGER' existed), and the spelling asked for; the same for a rename, a category and an add-in.
+/// Runs on both backends (PCHAT_TEST_BACKEND).
+#[test]
+fn a_name_taken_in_another_letter_case_names_the_existing_one() {
+    let s = rooms_store();
+    s.c(r#"new_cs_persistent_chat_room(#{Name: "Ärger", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}); ()"#).ok();
+    let taken = "already has a chat room named 'Ärger' ('ÄRGER' differs from it only in letter case";
+    let line = common::fails_unchanged(
+        &s,
+        r#"new_cs_persistent_chat_room(#{Name: "ÄRGER", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"})"#,
+        "New-CsPersistentChatRoom",
+        "AlreadyExists",
+    );
+    assert!(line.contains(taken), "{line}");
+    let line = common::fails_unchanged(
+        &s,
+        r#"set_cs_persistent_chat_room("pc01.contoso.com\\Draft", #{Name: "ÄRGER"})"#,
+        "Set-CsPersistentChatRoom",
+        "AlreadyExists",
+    );
+    assert!(
+        line.contains(&format!("cannot rename 'pc01.contoso.com\\Draft': pool 'pc01.contoso.com' {taken}")),
+        "{line}"
+    );
+    let line = common::fails_unchanged(
+        &s,
+        r#"new_cs_persistent_chat_category(#{Name: "FINANCE", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+        "New-CsPersistentChatCategory",
+        "AlreadyExists",
+    );
+    assert!(
+        line.contains("already has a category named 'Finance' ('FINANCE' differs from it only in letter case"),
+        "{line}"
+    );
+    let line = common::fails_unchanged(
+        &s,
+        r#"new_cs_persistent_chat_addin(#{Name: "budgettracker", PersistentChatPoolFqdn: "pc01.contoso.com", Url: "https://budget.contoso.com"})"#,
+        "New-CsPersistentChatAddin",
+        "AlreadyExists",
+    );
+    assert!(line.contains("already has an add-in named 'BudgetTracker' ('budgettracker' differs"), "{line}");
+    // The same spelling: named once.
+    let line = common::fails_unchanged(
+        &s,
+        r#"new_cs_persistent_chat_room(#{Name: "Ärger", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"})"#,
+        "New-CsPersistentChatRoom",
+        "AlreadyExists",
+    );
+    assert!(line.ends_with("already has a chat room named 'Ärger'"), "{line}");
+}
