@@ -368,16 +368,7 @@ impl PgDb {
     /// (a ROLLBACK after a COMMIT that failed only draws a warning); the session's loss leaves
     /// unknown whether the COMMIT ran, which the error's kind (`Unavailable`) tells.
     pub(super) fn commit_with(&self, last: &str) -> Result<()> {
-        let (open, failed) = {
-            let tx = self.tx.borrow();
-            (tx.open, tx.failed)
-        };
-        if !open {
-            return Err(DbError::other("cannot commit - no transaction is active"));
-        }
-        if failed {
-            return Err(self.end_failed());
-        }
+        self.ready_to_end("commit")?;
         self.watch(last);
         let result = self.simple(&format!("{last}; COMMIT"));
         if result.is_err() && !self.is_closed() {
@@ -388,20 +379,27 @@ impl PgDb {
     }
 
     pub(super) fn commit(&self) -> Result<()> {
+        self.ready_to_end("commit")?;
+        let result = self.simple("COMMIT");
+        // Committed or not, the transaction is over (a failed COMMIT rolls back).
+        *self.tx.borrow_mut() = Tx::default();
+        result
+    }
+
+    /// Before a COMMIT or PREPARE (`verb`): a transaction is open, and no statement failed in it
+    /// (else it is rolled back here, see `end_failed`).
+    fn ready_to_end(&self, verb: &str) -> Result<()> {
         let (open, failed) = {
             let tx = self.tx.borrow();
             (tx.open, tx.failed)
         };
         if !open {
-            return Err(DbError::other("cannot commit - no transaction is active"));
+            return Err(DbError::other(format!("cannot {verb} - no transaction is active")));
         }
         if failed {
             return Err(self.end_failed());
         }
-        let result = self.simple("COMMIT");
-        // Committed or not, the transaction is over (a failed COMMIT rolls back).
-        *self.tx.borrow_mut() = Tx::default();
-        result
+        Ok(())
     }
 
     /// A COMMIT or PREPARE of a transaction a failed statement ended: PostgreSQL would answer
@@ -423,16 +421,7 @@ impl PgDb {
     /// PREPARE rolls back). Refused when a statement failed in it: PostgreSQL would roll back
     /// and answer as if it had prepared, and the commit would then find no branch.
     pub(super) fn prepare_transaction(&self, gid: &str) -> Result<()> {
-        let (open, failed) = {
-            let tx = self.tx.borrow();
-            (tx.open, tx.failed)
-        };
-        if !open {
-            return Err(DbError::other("cannot prepare - no transaction is active"));
-        }
-        if failed {
-            return Err(self.end_failed());
-        }
+        self.ready_to_end("prepare")?;
         let result = self.simple(&format!("PREPARE TRANSACTION '{gid}'"));
         *self.tx.borrow_mut() = Tx::default();
         result
