@@ -431,7 +431,11 @@ impl<'a> Ctx<'a> {
             .store
             .database_files()
             .map_err(|e| CmdletError::invalid_operation(format!("cannot list the store's files: {e:#}")))?;
-        Ok(Guard::new(self.confinement.clone(), &databases).staged(self.staging.clone()))
+        let state = self
+            .store
+            .state_folder()
+            .map_err(|e| CmdletError::invalid_operation(format!("cannot find the store's state folder: {e:#}")))?;
+        Ok(Guard::new(self.confinement.clone(), &databases).protecting(state).staged(self.staging.clone()))
     }
 
     /// Write a file named by a parameter through the file rules; under WhatIf only announce it.

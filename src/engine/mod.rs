@@ -83,7 +83,10 @@ impl Session {
         let databases = self.store.database_files().map_err(|e| {
             EvalAltResult::ErrorRuntime(format!("cannot list the store's files: {e:#}").into(), Position::NONE)
         })?;
-        Ok(Guard::new(self.confinement.clone(), &databases).staged(self.staging()))
+        let state = self.store.state_folder().map_err(|e| {
+            EvalAltResult::ErrorRuntime(format!("cannot find the store's state folder: {e:#}").into(), Position::NONE)
+        })?;
+        Ok(Guard::new(self.confinement.clone(), &databases).protecting(state).staged(self.staging()))
     }
 
     /// Where writes wait while a unit is open.

@@ -146,6 +146,9 @@ impl Confinement {
 pub struct Guard {
     confinement: Option<Rc<Confinement>>,
     store_files: Vec<PathBuf>,
+    /// A PostgreSQL store's local state folder (its atomic runs' unit files, unit_home.rs),
+    /// resolved: as much the store's own as its database files, and never written by a script.
+    state_folder: Option<PathBuf>,
     /// Writes held back until the run's unit of work commits (`--atomic`, `--plan`).
     staging: Option<Rc<Staging>>,
 }
@@ -154,7 +157,13 @@ impl Guard {
     /// `store_files`: every database file of the store (central and pool databases).
     pub fn new(confinement: Option<Rc<Confinement>>, store_files: &[PathBuf]) -> Guard {
         let store_files = store_files.iter().filter_map(|p| resolve(p).ok()).collect();
-        Guard { confinement, store_files, staging: None }
+        Guard { confinement, store_files, state_folder: None, staging: None }
+    }
+
+    /// Also refuse writes anywhere under `folder` (a PostgreSQL store's state folder).
+    pub fn protecting(mut self, folder: Option<PathBuf>) -> Guard {
+        self.state_folder = folder.and_then(|f| resolve(&f).ok());
+        self
     }
 
     /// Hold writes back in `staging` (an atomic run or a plan) instead of making them now.
@@ -216,6 +225,18 @@ impl Guard {
                     } else {
                         format!("a file of the database {}", db.display())
                     }
+                ),
+            ));
+        }
+        if let Some(folder) = self.state_folder.as_ref().filter(|f| resolved.starts_with(f)) {
+            return Err(Error::new(
+                ErrorKind::StoreFile,
+                path,
+                format!(
+                    "'{}' is in this store's state folder {}, where its atomic runs keep their journals; \
+                     pchat never writes there: choose another file name",
+                    path.display(),
+                    folder.display()
                 ),
             ));
         }

@@ -6,7 +6,7 @@
 
 use crate::store::db::{self, params};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Store;
 use super::commit::{decode_marks, encode_marks};
@@ -141,6 +141,17 @@ impl Store {
     /// (SQLite).
     pub fn unit_file(&self, unit: &str) -> PathBuf {
         journal::unit_file(&self.path, unit)
+    }
+
+    /// A PostgreSQL store's local state folder on this machine (`<state dir>/pchat/<store id>`),
+    /// which scripts may not write into; None on SQLite (its unit files are named after the
+    /// store file and guarded with it), for a store without an id yet and on a system with no
+    /// state folder (no unit file can be there to guard).
+    pub fn state_folder(&self) -> db::Result<Option<PathBuf>> {
+        if !self.is_postgres() || self.store_id()?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.unit_home().ok().and_then(|home| home.folder().parent().map(Path::to_path_buf)))
     }
 
     /// Where this store's atomic units keep their unit files on this machine, and the owner

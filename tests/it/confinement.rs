@@ -535,3 +535,42 @@ fn a_windows_path_given_to_a_writer_is_refused_not_written_as_one_odd_file_name(
     }
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0, "nothing is written");
 }
+
+/// Where atomic runs keep their journals is the store's own, as its database files are: on SQLite
+/// the unit files beside the store file, on PostgreSQL the store's local state folder
+/// (`<state dir>/pchat/<store id>/`), which a script could otherwise fill with a forged unit file
+/// that the next command would act on.
+#[test]
+fn a_script_never_writes_where_atomic_runs_keep_their_journals() {
+    let w = World::new();
+    // An atomic run that writes a file makes the journal's place (and leaves it empty).
+    let made = w.rb().join("made.txt");
+    let run = w.runbook("atomic.rhai", &format!("write_text({made:?}, \"x\")"), &["--atomic"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(made.exists());
+    assert!(w.store.unit_files().is_empty(), "{:?}", w.store.unit_files());
+    let (targets, said) = if w.store.is_postgres() {
+        let stores: Vec<PathBuf> =
+            std::fs::read_dir(w.store.state_home().join("pchat")).unwrap().flatten().map(|e| e.path()).collect();
+        assert_eq!(stores.len(), 1, "one store, one state folder: {stores:?}");
+        let folder = &stores[0];
+        let host = std::fs::read_dir(folder.join("units")).map(|e| e.count()).unwrap_or(0);
+        assert_eq!(host, 0, "no unit file left");
+        (
+            vec![folder.join("units/forged.unit-1"), folder.join("notes.txt"), folder.join("x/../units/y")],
+            "state folder",
+        )
+    } else {
+        (vec![w.store.dir.path().join("pchat.db.unit-1")], "never writes over the store's own files")
+    };
+    for t in &targets {
+        let p = t.to_string_lossy().into_owned();
+        for code in [format!(r#"write_text({p:?}, "x")"#), format!(r#"append_text({p:?}, "x")"#)] {
+            let run = w.store.c(&code);
+            assert_eq!(run.code, 1, "{code}: {}", run.stderr);
+            assert!(run.stderr.contains(said), "{}", run.stderr);
+            assert!(!t.exists(), "{p} was written");
+        }
+    }
+    assert!(w.store.unit_files().is_empty(), "{:?}", w.store.unit_files());
+}
