@@ -72,12 +72,13 @@ pub(super) struct Sessions {
     /// What this process's open made of an empty database (`Store::unmake_if_unwritten`).
     pub(super) made: super::unmade::Made,
     /// The last change this process's two-phase commit completed (every branch committed):
-    /// its decision row is needed no more and its advisory lock guards nothing (no prepared
-    /// branch names it). Both are let go with the next write transaction's first message
-    /// (`begin_postgres`) instead of a round trip each after every change (design notes §5
-    /// step 8): `unlock` until that message went, `forget` until a central commit carried the
-    /// DELETE. A store closed with one pending deletes it then (`Drop for Store`).
-    unlock: Cell<Option<uuid::Uuid>>,
+    /// its decision row is needed no more (no prepared branch names it). Deleted with the next
+    /// write transaction's first message (`begin_postgres`) instead of a round trip after every
+    /// change (design notes §5 step 8), until a central commit carried the DELETE. A store closed
+    /// with one pending deletes it then (`Drop for Store`). The change's advisory lock is not
+    /// deferred so: a writer that found the change's branch prepared waits on that lock
+    /// (`twophase::in_flight`), and one running alone holds off the next write that would carry
+    /// it (the 4 x 1,000 acceptance run lost calls that way).
     forget: Cell<Option<uuid::Uuid>>,
 }
 
@@ -237,6 +238,9 @@ impl Store {
             }
             Mode::Central => return Err(central_only()),
         };
+        if s.alone_now.get() && begin == Begin::Immediate {
+            self.drain_copy(node)?;
+        }
         node.db.begin(begin)?;
         for name in s.savepoints.borrow().iter() {
             if let Err(e) = node.db.savepoint(name) {
@@ -246,6 +250,24 @@ impl Store {
         }
         s.joined.borrow_mut().push(alias.to_string());
         Ok(&node.db)
+    }
+
+    /// Before a write that runs alone takes its snapshot of a copy: wait for any writer still
+    /// completing a change there (its central commit done, its `COMMIT PREPARED` not yet), as
+    /// `copy_gate` does for copy-store. No new branch can be prepared while this transaction
+    /// holds `audit_head` EXCLUSIVE, so after the wait the copy holds every change the central
+    /// database does: without it the retry of a call that lost a race could start, time after
+    /// time, inside another writer's window and see the copy behind (two of the four writers of
+    /// `scripts/pg-concurrency` gave up after 8 attempts). A coordinator that died is left to
+    /// `why_behind`, which recovers or refuses as before.
+    fn drain_copy(&self, node: &SessionNode) -> db::Result<()> {
+        for _ in 0..100 {
+            let (mut central, mut copy) = (&self.db, &node.db);
+            if twophase::in_flight(&mut central, &mut copy)? != InFlight::Live {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The joined copies' sessions.
@@ -281,14 +303,9 @@ impl Store {
             // Running alone waits for the writers at work however long they take (turns.rs).
             let alone = s.alone.replace(false);
             let mode = if alone { "EXCLUSIVE" } else { "ROW SHARE" };
-            // One message: BEGIN, the lock, and what the last change left to let go (`Sessions::
-            // unlock`, `forget`), after the lock so that the snapshot is still taken after it.
-            let unlock = s.unlock.get();
-            let release: Vec<String> = unlock
-                .map(|t| twophase::unlock_sql(&t))
-                .into_iter()
-                .chain(s.forget.get().map(|t| twophase::forget_sql(&t)))
-                .collect();
+            // One message: BEGIN, the lock, and the last change's decision to delete (`Sessions::
+            // forget`), after the lock so that the snapshot is still taken after it.
+            let release: Vec<String> = s.forget.get().map(|t| twophase::forget_sql(&t)).into_iter().collect();
             let mut then = format!("LOCK TABLE audit_head IN {mode} MODE");
             for sql in &release {
                 then.push_str("; ");
@@ -311,9 +328,6 @@ impl Store {
                     let _ = self.db.rollback();
                     return Err(e);
                 }
-            }
-            if unlock.is_some() {
-                s.unlock.set(None);
             }
             s.alone_now.set(alone);
         }
@@ -456,16 +470,14 @@ impl Store {
             // No fault is asked for here; a fault point that kills ends the process instead.
             Err(Failure::Died(step)) => Some(in_doubt(db::DbError::other(format!("stopped at {}", step.name())))),
         };
+        // Every branch committed: the decision goes with the next write (`Sessions::forget`; the
+        // earlier decision's DELETE committed with this one). Else a branch may be left prepared
+        // (recovery must be able to take the lock) or the decision in doubt. Either way the lock
+        // goes now: a writer waiting in `twophase::in_flight` is waiting for it.
         if failure.is_none() {
-            // Every branch is committed: the decision and the lock are let go with the next
-            // write (`Sessions::unlock`, `forget`); the earlier decision's DELETE committed.
-            s.unlock.set(Some(txid));
             s.forget.set(Some(txid));
-        } else {
-            // A branch may be left prepared (recovery must be able to take the lock) or the
-            // decision in doubt: as before, now.
-            twophase::unlock(&mut central, &txid);
         }
+        twophase::unlock(&mut central, &txid);
         // Every session is outside its transaction now: forget it.
         match failure {
             None => {

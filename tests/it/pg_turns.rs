@@ -219,3 +219,46 @@ fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
     assert_eq!(state, "Normal");
     assert!(has_room(&pg, "AtomInt"));
 }
+
+/// A writer between its decision (the central COMMIT) and its `COMMIT PREPARED`s, and a fail-over
+/// of the same pool, which runs alone: before it reads a copy it waits for that writer's branch
+/// (the writer's advisory lock, released as soon as its branches are committed), so it finds the
+/// copy in step at its first attempt. The writer's next change then waits for the fail-over.
+/// When the lock was kept until the writer's next change (stop 27's deferral), that change waited
+/// for the fail-over's lock and the fail-over for the writer's: both held until the lock timeout,
+/// and a call retried (the four-writer acceptance run lost calls to such windows).
+#[test]
+fn a_call_running_alone_waits_for_a_change_being_completed_and_needs_no_retry() {
+    let Some(server) = Server::shared("a_call_running_alone_waits_for_a_change_being_completed") else {
+        return;
+    };
+    let pg = on_postgres(server, "turns_drain");
+    let set =
+        |d: &str| format!(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{Description: "{d}"}})"#);
+    let writer = Held::at(&pg, "pg-2pc-decided", &format!("{}; {}", set("first"), set("second")));
+    let failover = pg
+        .command(&["-c", FAIL_OVER])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The fail-over waits for the writer's branch, on its advisory lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
+    while count(&pg.central, waiting) == 0 {
+        assert!(Instant::now() < deadline, "the fail-over never waited for the writer's branch");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    writer.release();
+    let out = failover.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fail-over: {stderr}");
+    assert!(!stderr.contains("retried"), "the fail-over needed no second attempt: {stderr}");
+    // The first change reached both copies before the fail-over; the second, after it, the
+    // backup that now serves the pool.
+    let [primary, backup] = pg.copies();
+    let q = |d: &str| format!("SELECT count(*) FROM rooms WHERE name = 'FinanceRoom' AND description = '{d}'");
+    assert_eq!(count(primary, &q("first")), 1, "{primary}");
+    assert_eq!(count(backup, &q("second")), 1, "{backup}");
+}

@@ -260,8 +260,8 @@ pub(crate) fn forget_sql(txid: &Uuid) -> String {
 }
 
 /// After `complete` succeeded: delete the decision and release the lock, in one round trip
-/// (outside a transaction). The store's sessions defer both to the next write instead
-/// (store/sessions.rs, `Sessions::done`).
+/// (outside a transaction). The store's sessions release the lock at once and defer the DELETE
+/// to the next write instead (store/sessions.rs, `Sessions::forget`).
 pub(crate) fn forget_and_unlock<A: Agent>(central: &mut A, txid: &Uuid) {
     let _ = central.run(&format!("{}; {}", forget_sql(txid), unlock_sql(txid)));
 }

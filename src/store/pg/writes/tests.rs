@@ -186,15 +186,16 @@ fn a_room_made_through_the_engine_lands_in_central_and_both_copies() {
 }
 
 /// A change's fixed cost on the central session (design notes §5 step 8): BEGIN with the lock
-/// of `audit_head` and what the last change left to let go, one message; the epoch, the pool's
+/// of `audit_head` and the last change's decision to delete, one message; the epoch, the pool's
 /// mark, the access key's meta row; the audit record and head; the advisory lock; the mark's
-/// update; the decision with the COMMIT, one message. The decision row and the lock of a
-/// change are let go with the next write (so at most one row is left while the store is open),
-/// and the last one as the store closes.
+/// update; the decision with the COMMIT, one message; the advisory unlock once every branch is
+/// committed (a writer that saw a branch prepared waits for it). The decision row of a change
+/// goes with the next write (so at most one row is left while the store is open), and the last
+/// one as the store closes.
 #[test]
-fn a_change_costs_ten_central_round_trips_and_its_decision_goes_with_the_next_write() {
+fn a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next_write() {
     let Some(cluster) =
-        Cluster::shared("a_change_costs_ten_central_round_trips_and_its_decision_goes_with_the_next_write")
+        Cluster::shared("a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next_write")
     else {
         return;
     };
@@ -211,12 +212,14 @@ fn a_change_costs_ten_central_round_trips_and_its_decision_goes_with_the_next_wr
     let second = d.decision_ids();
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second, first, "the earlier decision went with this change's BEGIN");
-    assert_eq!(trips, 10, "central round trips of one Set");
-    // The lock of the first change was let go: another session can take it.
-    let key = crate::store::pg::twophase::lock_key(&uuid::Uuid::parse_str(&first[0]).unwrap());
+    assert_eq!(trips, 11, "central round trips of one Set");
+    // The lock of each change was let go as it completed: another session can take both.
     let mut other = connect(&d.central);
-    let taken: bool = other.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).unwrap().get(0);
-    assert!(taken, "the first change's lock is free");
+    for id in first.iter().chain(&second) {
+        let key = crate::store::pg::twophase::lock_key(&uuid::Uuid::parse_str(id).unwrap());
+        let taken: bool = other.query_one("SELECT pg_try_advisory_lock($1)", &[&key]).unwrap().get(0);
+        assert!(taken, "the lock of change {id} is free");
+    }
     for url in d.copies() {
         assert_eq!(d.description(url, "FinanceRoom"), Some(Some("d1".into())), "{url}");
     }
