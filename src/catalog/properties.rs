@@ -51,8 +51,13 @@ impl ObjType {
         if self.has_open_properties() && suggest(name, defined.iter().copied()).is_none() {
             return Ok(());
         }
+        // `also` is usually the keys of the objects at hand, which repeat the defined names.
         let mut candidates = defined;
-        candidates.extend(also.iter().copied());
+        for name in also {
+            if !candidates.iter().any(|c| c.eq_ignore_ascii_case(name)) {
+                candidates.push(name);
+            }
+        }
         Err(format!("{} has no property '{name}'{}", self.type_name(), did_you_mean(name, &candidates, "properties")))
     }
 }
@@ -68,6 +73,10 @@ mod tests {
         assert_eq!(e, "ChatRoomObject has no property 'Disabld'; did you mean 'Disabled'?");
         let e = ObjType::Policy.check_property("Zzzzzzzzzzzz", &[]).unwrap_err();
         assert!(e.ends_with("valid properties: Identity, Description, EnablePersistentChat, TenantId"), "{e}");
+        // The keys of the objects at hand name each property once in the list.
+        let keys = ["identity", "Description", "EnablePersistentChat", "TenantId", "Extra"];
+        let e = ObjType::Policy.check_property("Zzzzzzzzzzzz", &keys).unwrap_err();
+        assert!(e.ends_with("valid properties: Identity, Description, EnablePersistentChat, TenantId, Extra"), "{e}");
         assert!(ObjType::Service.check_property("ActiveServers", &[]).is_ok());
         // Directory attributes: any name goes, except a near miss of a defined one.
         assert!(ObjType::AdPrincipal.check_property("l", &[]).is_ok());
