@@ -239,9 +239,6 @@ fn an_identity_in_a_pool_whose_server_is_stopped_is_unavailable_not_missing() {
         })
         .collect();
     let pg = on_postgres_at(server, "un", pools);
-    // The throwaway server commits asynchronously (synchronous_commit = off): what copy-store
-    // just committed is flushed before the server is stopped as if its machine died.
-    connect(&pg.pools[0]).batch_execute("CHECKPOINT").unwrap();
     primary_server.halt();
     for code in [
         r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "x"})"#,
