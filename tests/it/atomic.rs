@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
+use common::held::Held;
 use common::{ROOT, Run, Store};
 use serde_json::{Value, json};
 
@@ -121,36 +122,15 @@ fn a_spent_budget_or_a_signal_rolls_an_atomic_run_back() {
     assert_eq!(s.dump(), before);
 
     // SIGTERM while the run waits at a fault point after its changes: exit 143, nothing kept.
-    let go = s.dir.path().join("go");
-    let mut child = s
-        .command(&["run", "--atomic", &write_runbook(&s, "five.rhai", FIVE), "--arg", "Fail=false"])
-        .env("PCHAT_FAULT", format!("atomic:before-commit:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    wait_line(&mut err, "pchat-fault: reached atomic:before-commit");
-    // SAFETY: a plain kill(2) to the child this test started.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    std::fs::write(&go, "").expect("release");
-    let status = child.wait().expect("exit");
-    assert_eq!(status.code(), Some(143));
+    let held = Held::at(
+        s.command(&["run", "--atomic", &write_runbook(&s, "five.rhai", FIVE), "--arg", "Fail=false"]),
+        "atomic:before-commit",
+    );
+    held.signal(libc::SIGTERM);
+    assert_eq!(held.finish().code, 143);
     assert_eq!(s.dump(), before);
     assert!(!s.dir.path().join("report.txt").exists());
     check_copies(&s, &BTreeSet::new());
-}
-
-fn wait_line(err: &mut impl std::io::BufRead, want: &str) {
-    let mut line = String::new();
-    loop {
-        line.clear();
-        assert!(err.read_line(&mut line).expect("read") > 0, "the child ended before printing {want}");
-        if line.trim() == want {
-            return;
-        }
-    }
 }
 
 /// Killed (as by `kill -9`) at each step of an atomic run, the store holds all of the run or
@@ -310,24 +290,12 @@ fn an_atomic_run_killed_between_its_renames_has_the_rest_placed_and_reads_only_r
 }
 
 /// TWO_FILES run atomically in a demo store, paused between its commit and its renames: the
-/// folder its files go to, the file that releases it, the process and its standard error.
-fn paused_after_commit(
-    s: &Store,
-) -> (PathBuf, PathBuf, std::process::Child, std::io::BufReader<std::process::ChildStderr>) {
+/// folder its files go to and the process.
+fn paused_after_commit(s: &Store) -> (PathBuf, Held) {
     let out = s.dir.path().join("out");
     std::fs::create_dir(&out).expect("out");
-    let go = s.dir.path().join("go");
-    let mut child = s
-        .command(&["run", "--atomic", &write_runbook(s, "two.rhai", TWO_FILES)])
-        .env("PCHAT_FAULT", format!("atomic:committed:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = std::io::BufReader::new(child.stderr.take().expect("stderr"));
-    wait_line(&mut err, "pchat-fault: reached atomic:committed");
-    (out, go, child, err)
+    let held = Held::at(s.command(&["run", "--atomic", &write_runbook(s, "two.rhai", TWO_FILES)]), "atomic:committed");
+    (out, held)
 }
 
 /// A run paused between its commit and its renames is at work, not dead: another command
@@ -335,12 +303,11 @@ fn paused_after_commit(
 #[test]
 fn files_of_a_run_still_at_work_are_left_to_it() {
     let s = Store::demo();
-    let (out, go, mut child, _err) = paused_after_commit(&s);
+    let (out, held) = paused_after_commit(&s);
     let other = s.c("1").ok();
     assert_eq!(other.stderr, "", "nothing to report: the run is at work");
     assert_eq!(strays(&out).len(), 2, "{:?}", strays(&out));
-    std::fs::write(&go, "").expect("release");
-    assert!(child.wait().expect("exit").success());
+    assert!(held.finish().code == 0);
     assert_eq!(std::fs::read_to_string(out.join("two.txt")).expect("two"), "two");
     assert!(strays(&out).is_empty() && store_strays(&s).is_empty());
     assert_eq!(s.c("1").ok().stderr, "");
@@ -352,12 +319,10 @@ fn files_of_a_run_still_at_work_are_left_to_it() {
 #[test]
 fn a_file_that_cannot_be_placed_after_the_commit_is_kept_and_placed_by_a_later_command() {
     let s = Store::demo();
-    let (out, go, mut child, mut err) = paused_after_commit(&s);
+    let (out, held) = paused_after_commit(&s);
     std::fs::create_dir(out.join("one.txt")).expect("a folder in the way");
-    std::fs::write(&go, "").expect("release");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).expect("stderr");
-    assert_eq!(child.wait().expect("exit").code(), Some(1), "{rest}");
+    let Run { code, stderr: rest, .. } = held.finish();
+    assert_eq!(code, 1, "{rest}");
     assert!(category(&s), "the changes are committed");
     assert!(rest.contains("atomic: committed, but a file could not be put in place"), "{rest}");
     assert!(rest.contains("its content is kept in ") && rest.contains(".one.txt.pchat-"), "{rest}");

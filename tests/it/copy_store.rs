@@ -7,6 +7,7 @@ use std::process::Stdio;
 use std::sync::OnceLock;
 
 use crate::common::pg::{Server, connect, database_name};
+use crate::common::pg_copy::{copy_into_postgres, copy_store_command};
 use crate::common::{self, Run, Store};
 
 /// A room with a non-ASCII name and description, made in the source before it is copied.
@@ -30,21 +31,9 @@ fn demo() -> Store {
         .copy_sqlite()
 }
 
-/// `pchat copy-store ARGS` (no `--db`). The SQL inventory check is off: copy-store's own
-/// statements (reads of every source table, DDL and COPY on the targets) are the port's, run on
-/// the backend they are written for and proven by these tests, not store statements to prepare
-/// on PostgreSQL (src/store/db/inventory.rs).
+/// `pchat copy-store ARGS` (no `--db`; see [`copy_store_command`]).
 fn copy_store(args: &[&str]) -> Run {
-    let out = common::pchat()
-        .arg("copy-store")
-        .args(args)
-        .env_remove("PCHAT_SQL_INVENTORY")
-        .env_remove("PCHAT_DB")
-        .current_dir(common::ROOT)
-        .stdin(Stdio::null())
-        .output()
-        .expect("pchat runs");
-    Run::from(out)
+    Run::from(copy_store_command(&[&["copy-store"], args].concat()).output().expect("pchat runs"))
 }
 
 /// `--pool` flags for every instance of the demo, new databases named after `tag`.
@@ -110,15 +99,7 @@ fn the_demo_store_is_copied_with_counts_matching_the_source() {
     let before = common::file_states(&s);
     // `--json` is global: it may come before the command or, as here, among its options.
     let run = common::Run::from(
-        common::pchat()
-            .arg("--json")
-            .arg("copy-store")
-            .args(args(&from, &central, &pools))
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .env_remove("PCHAT_DB")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
+        copy_store_command(&[&["--json", "copy-store"], &args(&from, &central, &pools)[..]].concat()).output().unwrap(),
     )
     .ok();
     assert_unchanged(&before, &common::file_states(&s), "copy-store");
@@ -196,15 +177,7 @@ fn missing_or_unknown_pool_targets_are_refused_before_anything_is_created() {
     assert!(server.databases_named(&format!("pchat_{tag}")).is_empty());
 
     // Without --from, the store of --db.
-    let run = Run::from(
-        common::pchat()
-            .args(["--db", &from, "copy-store", "--to", &central])
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .env_remove("PCHAT_DB")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
+    let run = Run::from(copy_store_command(&["--db", &from, "copy-store", "--to", &central]).output().unwrap());
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("3 of 3 have none"), "{}", run.stderr);
 }
@@ -384,20 +357,10 @@ fn on_postgres(server: &Server, tag: &str) -> (Store, String, serde_json::Value)
         .execute("UPDATE messages SET text = ?1 WHERE id = (SELECT max(id) FROM messages)", [BODY])
         .unwrap();
     assert_eq!(changed, 1);
-    let from = s.db().to_string_lossy().into_owned();
     let central = server.missing_database(&format!("{tag}_central"));
-    let pools = pool_flags(server, tag);
-    let run = common::Run::from(
-        common::pchat()
-            .args(["--json", "copy-store"])
-            .args(args(&from, &central, &pools))
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .env_remove("PCHAT_DB")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    )
-    .ok();
+    let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("{tag}_p{i}"))).collect();
+    let run =
+        copy_into_postgres(&["--json"], &s.db(), &central, INSTANCES.into_iter().zip(pools.iter().map(String::as_str)));
     (s, central, serde_json::from_str(&run.stdout).unwrap())
 }
 
@@ -458,13 +421,7 @@ fn a_postgres_store_copies_back_into_a_new_sqlite_store_unchanged() {
     std::fs::create_dir(to.parent().unwrap()).unwrap();
     let to_text = to.to_string_lossy().into_owned();
     let run = common::Run::from(
-        common::pchat()
-            .args(["--json", "copy-store", "--from", &central, "--to", &to_text])
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .env_remove("PCHAT_DB")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
+        copy_store_command(&["--json", "copy-store", "--from", &central, "--to", &to_text]).output().unwrap(),
     )
     .ok();
     assert_eq!(pg_dump(&central), before, "copy-store wrote to the PostgreSQL store it copied");
@@ -688,12 +645,7 @@ fn a_second_copy_store_into_the_same_databases_says_so_and_changes_nothing() {
     let central = server.missing_database("race_central");
     let pools = pool_flags(server, "race");
     let spawn = || {
-        common::pchat()
-            .arg("copy-store")
-            .args(args(&from, &central, &pools))
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .env_remove("PCHAT_DB")
-            .stdin(Stdio::null())
+        copy_store_command(&[&["copy-store"], &args(&from, &central, &pools)[..]].concat())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

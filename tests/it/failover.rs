@@ -1,6 +1,7 @@
 //! Pool state, active servers and real fail-over between primary and backup databases.
 
 use crate::common;
+use common::topology::{demo_topology, line_naming_pool, set_backup};
 use common::{Store, single_error_line};
 use rusqlite::Connection;
 
@@ -607,18 +608,12 @@ fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
     assert_eq!(state(&s, "InSync"), "True");
 }
 
+/// The demo topology with pc01's backup `replacement`, or none, written for `s`.
 fn topology_without_backup_of_pc01(s: &Store, replacement: Option<&str>) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(format!("{}/scripts/demo/topology.json", common::ROOT)).expect("topology");
-    let old = r#""BackupDatabase": "sql02.contoso.com\\rtc" },"#;
-    assert!(text.contains(old));
-    let new = match replacement {
-        Some(d) => format!(r#""BackupDatabase": "{d}" }},"#),
-        None => " },".to_string(),
-    };
-    let text =
-        text.replace(old, &new).replace("\"sql01.contoso.com\\\\rtc\",\n       ", "\"sql01.contoso.com\\\\rtc\"");
+    let mut doc = demo_topology();
+    set_backup(&mut doc, "pc01.contoso.com", replacement);
     let path = s.dir.path().join("topology.json");
-    std::fs::write(&path, s.topology_text(&text)).expect("write");
+    std::fs::write(&path, s.topology_text(&doc.to_string())).expect("write");
     path
 }
 
@@ -630,7 +625,7 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
     s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
     for (replacement, what) in [
         (None, "remove its BackupDatabase"),
-        (Some("sql03.contoso.com\\\\rtc"), "move its BackupDatabase to sql03.contoso.com\\rtc"),
+        (Some("sql03.contoso.com\\rtc"), "move its BackupDatabase to sql03.contoso.com\\rtc"),
     ] {
         let topology = topology_without_backup_of_pc01(&s, replacement);
         let run = s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display()));
@@ -652,37 +647,24 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
 #[test]
 fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
     crate::sqlite_only!("SQLite files: truncates a pool file shared by two pools and checks the file kept aside");
-    use std::io::BufRead;
+    use common::held::Held;
     let s = Store::demo();
     let sql01 = pool_file(&s, "sql01");
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     remove_db(&sql01);
     std::fs::write(&sql01, b"").expect("truncate");
-    let release = s.dir.path().join("release");
     // The second repair has attached (sql01 unusable) and is about to wait for the lock.
-    let mut second = s
-        .command(&["-c", r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary", Confirm: false}); ()"#])
-        .env("PCHAT_FAULT", format!("begin:attached:pause:{}", release.display()))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = std::io::BufReader::new(second.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    while line.trim() != "pchat-fault: reached begin:attached" {
-        line.clear();
-        assert!(err.read_line(&mut line).expect("read") > 0, "the second repair ended early");
-    }
+    let second = Held::at(
+        s.command(&["-c", r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary", Confirm: false}); ()"#]),
+        "begin:attached",
+    );
     s.c(&format!(
         r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Confirm: false}}); ()"#
     ))
     .ok();
-    std::fs::write(&release, b"").expect("release");
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut err, &mut rest).expect("read");
-    let status = second.wait().expect("wait");
-    assert!(status.success(), "{rest}");
+    let second = second.finish();
+    let rest = second.stderr;
+    assert!(second.code == 0, "{rest}");
     let damaged = std::fs::read_dir(s.dir.path())
         .expect("dir")
         .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().contains(".damaged-"))
@@ -758,18 +740,13 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
         ))
         .ok();
     }
-    let demo = std::fs::read_to_string(s.demo_topology()).unwrap();
-    let mut doc: serde_json::Value = serde_json::from_str(&demo).unwrap();
+    let mut doc = demo_topology();
     doc["SqlInstances"][0]["File"] = "moved-sql01.db".into();
     let moved = s.dir.path().join("moved.json");
     std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
     let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
     for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
-        let line = run
-            .stderr
-            .lines()
-            .find(|l| l.contains(&format!("pool '{pool}'")))
-            .unwrap_or_else(|| panic!("{pool}: {}", run.stderr));
+        let line = line_naming_pool(&run.stderr, pool);
         assert!(line.contains("moved-sql01.db") && line.contains("sql01.contoso.com-rtc.db"), "{line}");
         assert!(line.contains(&format!(r#"Source: "{source}""#)), "{line}");
     }
@@ -781,8 +758,7 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
 
     // pc02 without a backup: its primary, sql03, is its only copy.
     s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
-    let pc02 = doc["Pools"].as_array_mut().unwrap().iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").unwrap();
-    pc02.as_object_mut().unwrap().remove("BackupDatabase");
+    set_backup(&mut doc, "pc02.contoso.com", None);
     std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
     s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
     doc["SqlInstances"][2]["File"] = "moved-sql03.db".into();

@@ -6,47 +6,19 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::os::fd::FromRawFd;
 use std::path::Path;
 use std::process::{Child, Stdio};
 
+use common::held::Held;
 use common::{Run, Store};
 
 /// Start pchat paused at `step`, send `signal` there, let it go on, and collect the run.
 fn signal_at(s: &Store, step: &str, signal: i32, args: &[&str]) -> Run {
-    let go = s.dir.path().join(format!("go-{step}"));
-    let mut child = s
-        .command(args)
-        .env("PCHAT_FAULT", format!("{step}:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut seen = String::new();
-    loop {
-        let mut line = String::new();
-        assert!(stderr.read_line(&mut line).expect("read") > 0, "never reached {step}:\n{seen}");
-        seen.push_str(&line);
-        if line.contains(&format!("pchat-fault: reached {step}")) {
-            break;
-        }
-    }
-    // SAFETY: sending a signal to our own child process.
-    unsafe {
-        libc::kill(child.id() as i32, signal);
-    }
-    std::fs::write(&go, "").expect("release");
-    let mut rest = String::new();
-    stderr.read_to_string(&mut rest).expect("stderr");
-    let out = child.wait_with_output().expect("wait");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into(),
-        stderr: format!("{seen}{rest}"),
-    }
+    let held = Held::at(s.command(args), step);
+    held.signal(signal);
+    held.finish()
 }
 
 fn export_code(file: &Path, extra: &str) -> String {

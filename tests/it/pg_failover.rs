@@ -7,6 +7,7 @@
 use std::process::Stdio;
 
 use crate::common::Run;
+use crate::common::held::{Held, until_a_writer_waits};
 use crate::common::pg::{Server, connect};
 use crate::postgres::{INSTANCES, Pg, count, on_postgres_at};
 
@@ -201,27 +202,7 @@ fn a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies() {
     call(&pg, FAIL_OVER, None).ok();
     write_rooms(&pg, &names(0, 1), &[]);
 
-    let gate = tempfile::tempdir().unwrap();
-    let go = gate.path().join("go");
-    let mut failback = pg
-        .command(&["-c", FAIL_BACK])
-        .env("PCHAT_FAULT", format!("failback:copied:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = std::io::BufReader::new(failback.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("pchat-fault: reached failback:copied") {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the fail-back ended: {seen}");
-        seen.push_str(&line);
-    }
-    let drain = std::thread::spawn(move || {
-        let mut rest = String::new();
-        std::io::Read::read_to_string(&mut stderr, &mut rest).map(|_| rest)
-    });
+    let failback = Held::at(pg.command(&["-c", FAIL_BACK]), "failback:copied");
 
     let code = format!(
         r#"new_cs_persistent_chat_room(#{{Name: "Racer", PersistentChatPoolFqdn: "{POOL}", Category: "Finance"}})"#
@@ -229,19 +210,11 @@ fn a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies() {
     let writer =
         pg.command(&["-c", &code]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     // The writer waits for the writers' lock the fail-back holds (a lock wait, seen by the server).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                   WHERE c.relname = 'audit_head' AND NOT l.granted";
-    while count(&pg.central, waiting) == 0 {
-        assert!(std::time::Instant::now() < deadline, "the writer never waited for the fail-back");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    until_a_writer_waits(&pg.central);
     assert!(!has_room(primary, "Racer") && !has_room(backup, "Racer"), "committed during the fail-back");
 
-    std::fs::write(&go, "").unwrap();
-    let status = failback.wait().unwrap();
-    let rest = drain.join().unwrap().unwrap();
-    assert!(status.success(), "fail-back: {seen}{rest}");
+    let failback = failback.finish();
+    assert!(failback.code == 0, "fail-back: {}", failback.stderr);
     let written = Run::from(writer.wait_with_output().unwrap()).ok();
     assert!(written.stderr.is_empty(), "{}", written.stderr);
     assert_eq!(central_state(&pg).0, "Normal");
@@ -266,9 +239,6 @@ fn an_identity_in_a_pool_whose_server_is_stopped_is_unavailable_not_missing() {
         })
         .collect();
     let pg = on_postgres_at(server, "un", pools);
-    // The throwaway server commits asynchronously (synchronous_commit = off): what copy-store
-    // just committed is flushed before the server is stopped as if its machine died.
-    connect(&pg.pools[0]).batch_execute("CHECKPOINT").unwrap();
     primary_server.halt();
     for code in [
         r#"set_cs_persistent_chat_room("pc01.contoso.com\\LoadRoom", #{Description: "x"})"#,
@@ -356,33 +326,13 @@ fn the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_w
     backup_server.resume();
 
     // Stopped after the checks, inside step 4.
-    let gate = tempfile::tempdir().unwrap();
-    let go = gate.path().join("go");
-    let mut run = pg
-        .command(&["run", &back, "--arg", "Pool=pc01.contoso.com"])
-        .env("PCHAT_FAULT", format!("failback:checked:pause:{}", go.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = std::io::BufReader::new(run.stderr.take().unwrap());
-    let mut seen = String::new();
-    while !seen.contains("pchat-fault: reached failback:checked") {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut stderr, &mut line).unwrap() > 0, "the fail-back ended: {seen}");
-        seen.push_str(&line);
-    }
+    let held = Held::at(pg.command(&["run", &back, "--arg", "Pool=pc01.contoso.com"]), "failback:checked");
     backup_server.halt();
-    std::fs::write(&go, "").unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let out = run.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}{seen}{rest}");
+    let Run { code, stdout, stderr } = held.finish();
+    assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(stdout.contains("[2] Stop new connections") && stdout.contains("[!] Put back: reactivated"), "{stdout}");
-    assert!(rest.contains("the servers it deactivated were reactivated"), "{rest}");
-    assert!(rest.contains("the pool is FailedOver, served from sql02.contoso.com\\rtc"), "{rest}");
+    assert!(stderr.contains("the servers it deactivated were reactivated"), "{stderr}");
+    assert!(stderr.contains("the pool is FailedOver, served from sql02.contoso.com\\rtc"), "{stderr}");
     backup_server.resume();
     assert_eq!(state(&pg), failed_over);
 

@@ -7,6 +7,8 @@
 use std::process::Stdio;
 
 use crate::common::pg::{Server, connect, database_name};
+use crate::common::pg_copy::{copy_args, copy_into_postgres, copy_store_command};
+use crate::common::topology::{demo_topology, line_naming_pool, set_backup};
 use crate::common::{self, Run};
 use crate::postgres::{INSTANCES, Pg, contents, count, on_postgres};
 
@@ -46,16 +48,6 @@ fn recreate(server: &Server, url: &str) {
     admin.batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'")).unwrap();
 }
 
-/// An empty database made as the docs tell a DBA to make one.
-fn empty_database(server: &Server, tag: &str) -> String {
-    let url = server.missing_database(tag);
-    let name = database_name(&url);
-    connect(&server.url_of("postgres"))
-        .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"))
-        .unwrap();
-    url
-}
-
 /// The relations a database holds outside the system schemas.
 fn relations(url: &str) -> i64 {
     count(
@@ -68,7 +60,7 @@ fn relations(url: &str) -> i64 {
 /// The demo topology with every SQL instance named by `Connection` (`connections`, in
 /// `INSTANCES` order), plus `extra` instances and a pool pc03 on the first two of them.
 fn topology(connections: &[String], extra: &[(&str, &str)]) -> String {
-    let mut doc: serde_json::Value = serde_json::from_str(include_str!("../../scripts/demo/topology.json")).unwrap();
+    let mut doc = demo_topology();
     let instances = doc["SqlInstances"].as_array_mut().unwrap();
     for (i, url) in connections.iter().enumerate() {
         instances[i]["Connection"] = url.as_str().into();
@@ -168,14 +160,15 @@ fn a_recreated_pool_database_is_unavailable_with_the_reason() {
 
     // Filled by another copy-store of the same source: another store's database.
     let other_central = server.missing_database("idre_other_c");
-    let mut cmd = common::pchat();
-    cmd.arg("copy-store").arg("--from").arg(pg.source.db()).arg("--to").arg(&other_central);
-    for (i, instance) in INSTANCES.iter().enumerate() {
-        let url = if i == 2 { pc02_primary.clone() } else { server.missing_database(&format!("idre_other_p{i}")) };
-        cmd.arg(format!("--pool={instance}={url}"));
-    }
-    cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
-    Run::from(cmd.output().unwrap()).ok();
+    let other_pools: Vec<String> = (0..INSTANCES.len())
+        .map(|i| if i == 2 { pc02_primary.clone() } else { server.missing_database(&format!("idre_other_p{i}")) })
+        .collect();
+    copy_into_postgres(
+        &[],
+        &pg.source.db(),
+        &other_central,
+        INSTANCES.into_iter().zip(other_pools.iter().map(String::as_str)),
+    );
     let read = pg.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
     assert_ne!(read.code, 0, "{}", read.stdout);
     assert!(read.stderr.contains("belongs to another store"), "{}", read.stderr);
@@ -187,13 +180,10 @@ fn a_recreated_pool_database_is_unavailable_with_the_reason() {
     assert_eq!(count(pc02_primary, "SELECT count(*) FROM rooms WHERE name = 'Nope'"), 0);
     // The same rows as the source (the same source was copied), so only the identity tells:
     // copy-store --verify-only of the first copy fails on it.
-    let mut verify = common::pchat();
-    verify.arg("copy-store").arg("--verify-only").arg("--from").arg(pg.source.db()).arg("--to").arg(&pg.central);
-    for (instance, url) in INSTANCES.iter().zip(&pg.pools) {
-        verify.arg(format!("--pool={instance}={url}"));
-    }
-    verify.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
-    let verified = Run::from(verify.output().unwrap());
+    let copy = copy_args(&pg.source.db(), &pg.central, INSTANCES.into_iter().zip(pg.pools.iter().map(String::as_str)));
+    let verify: Vec<&str> =
+        ["copy-store", "--verify-only"].into_iter().chain(copy.iter().map(String::as_str)).collect();
+    let verified = Run::from(copy_store_command(&verify).output().unwrap());
     assert_eq!(verified.code, 1, "{}", verified.stdout);
     assert!(
         verified.stderr.contains("pool database of sql03.contoso.com\\rtc")
@@ -250,9 +240,9 @@ fn publish_makes_a_new_pools_databases_and_refuses_what_it_cannot_use() {
         return;
     };
     let pg = on_postgres(server, "idpub");
-    let primary = empty_database(server, "idpub_pc03a");
-    let backup = empty_database(server, "idpub_pc03b");
-    let payroll = empty_database(server, "idpub_payroll");
+    let primary = server.empty_database("idpub_pc03a");
+    let backup = server.empty_database("idpub_pc03b");
+    let payroll = server.empty_database("idpub_payroll");
     connect(&payroll).batch_execute("CREATE TABLE payroll (n int); INSERT INTO payroll VALUES (1)").unwrap();
     let missing = server.missing_database("idpub_missing");
     // Another store: a new one on the server, which publishes a pool of its own.
@@ -263,7 +253,7 @@ fn publish_makes_a_new_pools_databases_and_refuses_what_it_cannot_use() {
             database_name(&theirs_central)
         ))
         .unwrap();
-    let (theirs_a, theirs_b) = (empty_database(server, "idpub_theirs_a"), empty_database(server, "idpub_theirs_b"));
+    let (theirs_a, theirs_b) = (server.empty_database("idpub_theirs_a"), server.empty_database("idpub_theirs_b"));
     let their_topology = serde_json::json!({
         "SipDomains": ["fabrikam.com"], "Sites": [{"Name": "Bergen"}],
         "SqlInstances": [
@@ -359,17 +349,13 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
         return;
     };
     let pg = on_postgres(server, "repoint");
-    let fresh = empty_database(server, "repoint_new");
+    let fresh = server.empty_database("repoint_new");
     let mut moved = pg.pools.clone();
     moved[0] = fresh.clone();
     let run = publish(&pg, "moved.json", &topology(&moved, &[]));
     assert_eq!(run.code, 0, "{}", run.stderr);
     for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
-        let line = run
-            .stderr
-            .lines()
-            .find(|l| l.contains(&format!("pool '{pool}'")))
-            .unwrap_or_else(|| panic!("{pool}: {}", run.stderr));
+        let line = line_naming_pool(&run.stderr, pool);
         assert!(
             line.starts_with("WARNING: Publish-CsTopology: SQL instance sql01.contoso.com\\rtc now names"),
             "{line}"
@@ -391,11 +377,10 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
 
     // pc02 without a backup: its primary, sql03, is its only copy.
     let mut doc: serde_json::Value = serde_json::from_str(&topology(&moved, &[])).unwrap();
-    let pc02 = doc["Pools"].as_array_mut().unwrap().iter_mut().find(|p| p["Fqdn"] == "pc02.contoso.com").unwrap();
-    pc02.as_object_mut().unwrap().remove("BackupDatabase");
+    set_backup(&mut doc, "pc02.contoso.com", None);
     let alone = serde_json::to_string_pretty(&doc).unwrap();
     publish(&pg, "alone.json", &alone).ok();
-    let other = empty_database(server, "repoint_other");
+    let other = server.empty_database("repoint_other");
     let before = contents(&pg.central, &["pools", "sql_instances", "pool_database_identities"]);
     let run = publish(&pg, "alone-moved.json", &alone.replace(&pg.pools[2], &other));
     assert!(run.code > 0, "{}", run.stderr);
@@ -420,7 +405,7 @@ fn publish_refuses_two_instances_reaching_one_database() {
     let pg = on_postgres(server, "idalias");
     let alias = pg.pools[0].replace("127.0.0.1", "localhost");
     assert_ne!(alias, pg.pools[0]);
-    let other = empty_database(server, "idalias_pc03b");
+    let other = server.empty_database("idalias_pc03b");
     let central_tables = ["sql_instances", "pools", "services", "pool_database_identities", "audit"];
     let before = contents(&pg.central, &central_tables);
     let json = topology(&pg.pools, &[("sql04.contoso.com\\rtc", &alias), ("sql05.contoso.com\\rtc", &other)]);

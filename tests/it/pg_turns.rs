@@ -4,79 +4,16 @@
 //! points (`PCHAT_FAULT=<step>:pause:<file>`) and the waits are seen in `pg_locks`, as in
 //! pg_failover.rs. Skipped without PostgreSQL unless `PCHAT_PG_REQUIRED` is set.
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, ChildStderr, Stdio};
-use std::time::{Duration, Instant};
+use std::io::{BufReader, Read};
+use std::process::Stdio;
 
 use crate::common::Run;
+use crate::common::held::{Held, read_until, until_a_writer_waits};
 use crate::common::pg::Server;
 use crate::postgres::{INSTANCES, Pg, count, on_postgres};
 
 const FAIL_OVER: &str =
     r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver"})"#;
-
-/// A pchat process held at a fault point until `release`.
-struct Held {
-    child: Child,
-    go: PathBuf,
-    _gate: tempfile::TempDir,
-    rest: std::thread::JoinHandle<String>,
-}
-
-impl Held {
-    /// Start `code` paused at `step`; returns once it is there.
-    fn at(pg: &Pg, step: &str, code: &str) -> Held {
-        let gate = tempfile::tempdir().unwrap();
-        let go = gate.path().join("go");
-        let mut child = pg
-            .command(&["-c", code])
-            .env("PCHAT_FAULT", format!("{step}:pause:{}", go.display()))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let seen = read_until(&mut stderr, &format!("pchat-fault: reached {step}"));
-        let rest = std::thread::spawn(move || {
-            let mut rest = seen;
-            let _ = stderr.read_to_string(&mut rest);
-            rest
-        });
-        Held { child, go, _gate: gate, rest }
-    }
-
-    /// Let it go on; its exit must be a success.
-    fn release(mut self) {
-        std::fs::write(&self.go, "").unwrap();
-        let status = self.child.wait().unwrap();
-        let stderr = self.rest.join().unwrap();
-        assert!(status.success(), "the held process failed: {stderr}");
-    }
-}
-
-/// Read `stderr` until a line containing `line`; what was read.
-fn read_until(stderr: &mut BufReader<ChildStderr>, line: &str) -> String {
-    let mut seen = String::new();
-    while !seen.contains(line) {
-        let mut next = String::new();
-        assert!(stderr.read_line(&mut next).unwrap() > 0, "ended before {line:?}: {seen}");
-        seen.push_str(&next);
-    }
-    seen
-}
-
-/// Until another session waits for the writers' lock (seen by the server).
-fn until_someone_waits(pg: &Pg) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                   WHERE c.relname = 'audit_head' AND NOT l.granted";
-    while count(&pg.central, waiting) == 0 {
-        assert!(Instant::now() < deadline, "nobody waited for the writers' lock");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 fn room_code(name: &str, pool: &str, category: &str) -> String {
     format!(
@@ -100,7 +37,7 @@ fn a_fail_over_started_while_an_atomic_block_holds_the_store_waits_for_its_commi
     };
     let pg = on_postgres(server, "turns_fo");
     let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("Atom", "pc01.contoso.com", "Finance"));
-    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
 
     // The pause file exists: each slice of the wait is only reported, not held.
     let seen = tempfile::NamedTempFile::new().unwrap();
@@ -140,7 +77,7 @@ fn an_atomic_block_in_one_pool_and_a_writer_in_another_both_succeed() {
     };
     let pg = on_postgres(server, "turns_at");
     let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomPc01", "pc01.contoso.com", "Finance"));
-    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
     let writer = pg
         .command(&["-c", &room_code("OtherPc02", "pc02.contoso.com", "Sales")])
         .stdin(Stdio::null())
@@ -148,7 +85,7 @@ fn an_atomic_block_in_one_pool_and_a_writer_in_another_both_succeed() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    until_someone_waits(&pg);
+    until_a_writer_waits(&pg.central);
     assert!(!has_room(&pg, "OtherPc02"), "the writer committed during the atomic block");
     held.release();
     let written = Run::from(writer.wait_with_output().unwrap()).ok();
@@ -173,7 +110,7 @@ fn publish_while_writers_are_at_work_waits_for_them_and_succeeds() {
     std::fs::write(&file, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
 
     let piped = r#"get_cs_persistent_chat_room().set_cs_persistent_chat_room(#{Description: "piped"}); "done""#;
-    let held = Held::at(&pg, "pipeline-item", piped);
+    let held = Held::at(pg.command(&["-c", piped]), "pipeline-item");
     let publish = pg
         .command(&["-c", &format!("publish_cs_topology({:?}); \"published\"", file.to_string_lossy())])
         .stdin(Stdio::null())
@@ -181,7 +118,7 @@ fn publish_while_writers_are_at_work_waits_for_them_and_succeeds() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    until_someone_waits(&pg);
+    until_a_writer_waits(&pg.central);
     held.release();
     let published = Run::from(publish.wait_with_output().unwrap()).ok();
     assert!(published.stdout.contains("published"), "{}", published.stderr);
@@ -197,7 +134,7 @@ fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
     let Some(server) = Server::shared("ctrl_c_ends_a_fail_over_waiting_for_the_writers") else { return };
     let pg = on_postgres(server, "turns_int");
     let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomInt", "pc01.contoso.com", "Finance"));
-    let held = Held::at(&pg, "atomic:before-commit", &atomic);
+    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
     let failover = pg
         .command(&["-c", FAIL_OVER])
         .stdin(Stdio::null())
@@ -205,7 +142,7 @@ fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    until_someone_waits(&pg);
+    until_a_writer_waits(&pg.central);
     // SAFETY: kill(2) on the pid of a child this test spawned and has not waited for.
     assert_eq!(unsafe { libc::kill(failover.id() as libc::pid_t, libc::SIGINT) }, 0);
     let stopped = Run::from(failover.wait_with_output().unwrap());

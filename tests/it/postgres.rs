@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use crate::common::pg::{Server, connect};
+use crate::common::pg_copy::copy_into_postgres;
 use crate::common::{self, Run, Store};
 
 pub(crate) const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
@@ -74,14 +75,7 @@ pub(crate) fn on_postgres(server: &Server, tag: &str) -> Pg {
 pub(crate) fn on_postgres_at(server: &Server, tag: &str, pools: Vec<String>) -> Pg {
     let source = source();
     let central = server.missing_database(&format!("{tag}_c"));
-    let mut cmd = common::pchat();
-    cmd.arg("copy-store").arg("--from").arg(source.db()).arg("--to").arg(&central);
-    for (instance, url) in INSTANCES.iter().zip(&pools) {
-        cmd.arg(format!("--pool={instance}={url}"));
-    }
-    // copy-store's statements are the port's own (see tests/it/copy_store.rs).
-    cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
-    Run::from(cmd.output().unwrap()).ok();
+    copy_into_postgres(&[], &source.db(), &central, INSTANCES.into_iter().zip(pools.iter().map(String::as_str)));
     Pg { source, central, pools, cwd: tempfile::tempdir().unwrap() }
 }
 
@@ -546,13 +540,7 @@ fn four_writers_at_once_all_land() {
 #[test]
 fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     let Some(server) = Server::shared("a_read_or_a_failed_change_leaves_an_empty_database_empty") else { return };
-    let url = server.missing_database("emptydb");
-    let name = crate::common::pg::database_name(&url);
-    connect(&server.url_of("postgres"))
-        .batch_execute(&format!(
-            "CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-        ))
-        .unwrap();
+    let url = server.empty_database("emptydb");
     let objects = "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace)
                         + (SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace)";
     let cwd = tempfile::tempdir().unwrap();
@@ -582,25 +570,13 @@ fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     // copy-store into it still works: the database is as empty as it was.
     let pools: Vec<String> = (0..INSTANCES.len()).map(|i| server.missing_database(&format!("emptydb_p{i}"))).collect();
     let from = source();
-    let mut cmd = common::pchat();
-    cmd.arg("copy-store").arg("--from").arg(from.db()).arg("--to").arg(&url);
-    for (instance, pool) in INSTANCES.iter().zip(&pools) {
-        cmd.arg(format!("--pool={instance}={pool}"));
-    }
-    cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(Stdio::null());
-    Run::from(cmd.output().unwrap()).ok();
+    copy_into_postgres(&[], &from.db(), &url, INSTANCES.into_iter().zip(pools.iter().map(String::as_str)));
     let run = pchat("get_cs_persistent_chat_room().len()").ok();
     assert!(run.stdout.trim().parse::<i64>().unwrap() > 0, "{}", run.stdout);
     assert!(std::fs::read_dir(cwd.path()).unwrap().next().is_none());
 
     // Another program's database: refused, untouched.
-    let other = server.missing_database("emptydb_other");
-    let other_name = crate::common::pg::database_name(&other);
-    connect(&server.url_of("postgres"))
-        .batch_execute(&format!(
-            "CREATE DATABASE {other_name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
-        ))
-        .unwrap();
+    let other = server.empty_database("emptydb_other");
     connect(&other).batch_execute("CREATE TABLE invoices (id int)").unwrap();
     let run = Run::from(
         common::pchat()

@@ -7,9 +7,14 @@ use std::process::{Command, Output, Stdio};
 
 mod backend;
 #[cfg(unix)]
+pub mod held;
+#[cfg(unix)]
 pub mod pg;
 #[cfg(unix)]
+pub mod pg_copy;
+#[cfg(unix)]
 mod pg_store;
+pub mod topology;
 
 pub use backend::{Backend, backend, skipped};
 

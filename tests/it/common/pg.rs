@@ -12,6 +12,19 @@ mod test_server;
 pub(crate) use test_server::{Server, connect, pool_rows};
 
 impl Server {
+    /// A new empty database (`pchat_<tag>_<8 hex>`), made as the docs tell a DBA to make one for
+    /// pchat: its URL.
+    pub(crate) fn empty_database(&self, tag: &str) -> String {
+        let url = self.missing_database(tag);
+        connect(&self.url_of("postgres"))
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'",
+                database_name(&url)
+            ))
+            .expect("create an empty database");
+        url
+    }
+
     /// The databases of the server whose names start with `prefix`.
     pub(crate) fn databases_named(&self, prefix: &str) -> Vec<String> {
         connect(&self.url_of("postgres"))

@@ -6,7 +6,6 @@
 //! store's databases are dropped with it.
 
 use super::pg::{Server, connect};
-use super::{Run, pchat};
 
 pub struct PgStore {
     /// The central database's URL (what `--db` names).
@@ -65,14 +64,7 @@ impl PgStore {
             .enumerate()
             .map(|(i, identity)| (identity, server().url_of(&new_name(&base, &format!("p{i}")))))
             .collect();
-        let mut cmd = pchat();
-        cmd.arg("copy-store").arg("--from").arg(db).arg("--to").arg(&central);
-        for (identity, url) in &pools {
-            cmd.arg(format!("--pool={identity}={url}"));
-        }
-        // copy-store's statements are the port's own, not the store's (tests/it/copy_store.rs).
-        cmd.env_remove("PCHAT_SQL_INVENTORY").env_remove("PCHAT_DB").stdin(std::process::Stdio::null());
-        Run::from(cmd.output().expect("pchat runs")).ok();
+        super::pg_copy::copy_into_postgres(&[], db, &central, pools.iter().map(|(i, u)| (i.as_str(), u.as_str())));
         PgStore { central, pools, published: Default::default() }
     }
 
