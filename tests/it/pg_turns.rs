@@ -6,6 +6,7 @@
 
 use std::io::{BufReader, Read};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use crate::common::Run;
 use crate::common::held::{Held, read_until, until_a_writer_waits};
@@ -172,7 +173,7 @@ fn a_call_running_alone_waits_for_a_change_being_completed_and_needs_no_retry() 
     let pg = on_postgres(server, "turns_drain");
     let set =
         |d: &str| format!(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{Description: "{d}"}})"#);
-    let writer = Held::at(&pg, "pg-2pc-decided", &format!("{}; {}", set("first"), set("second")));
+    let writer = Held::at(pg.command(&["-c", &format!("{}; {}", set("first"), set("second"))]), "pg-2pc-decided");
     let failover = pg
         .command(&["-c", FAIL_OVER])
         .stdin(Stdio::null())
