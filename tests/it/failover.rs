@@ -585,15 +585,14 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
     );
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND).
 #[test]
 fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
-    crate::sqlite_only!("SQLite files: edits the pools table of pchat.db with rusqlite");
     let s = Store::demo();
     // What a process killed between the central commit and the copies' leaves: the pool one
     // change ahead of both copies, in the same generation.
-    let c = Connection::open(s.db()).expect("open store");
-    c.execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", []).expect("bump");
-    drop(c);
+    let bumped = s.central_db().execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", &[]);
+    assert_eq!(bumped, 1);
     let run = s
         .c(&format!(
             r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Primary", Confirm: false}}); ()"#

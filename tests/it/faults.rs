@@ -32,11 +32,10 @@ fn state(s: &Store, prop: &str) -> String {
     s.c(&format!("get_cs_persistent_chat_state(\"{PC01}\")[0].{prop}")).ok().stdout.trim().to_string()
 }
 
-/// pc01's room names in one database file (read directly, not through pchat).
-fn rooms_in(path: &Path) -> BTreeSet<String> {
-    let c = Connection::open(path).expect("open pool db");
-    let mut stmt = c.prepare("SELECT name FROM rooms WHERE pool = 'pc01.contoso.com'").expect("select");
-    stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("names")
+/// pc01's room names in one copy of the pool, `instance` (`sql01`, `sql02`): read directly, not
+/// through pchat.
+fn rooms_in(s: &Store, instance: &str) -> BTreeSet<String> {
+    s.copy_db(instance).texts("SELECT name FROM rooms WHERE pool = 'pc01.contoso.com'", &[]).into_iter().collect()
 }
 
 /// pc01's room names as pchat serves them.
@@ -116,7 +115,6 @@ fn damage(path: &Path, how: &str) {
 #[cfg(unix)]
 #[test]
 fn item1_readers_writers_and_toggles_lose_no_committed_room() {
-    crate::sqlite_only!("SQLite files: reads both pool files with rusqlite");
     let (s, _) = with_rooms(0);
     let writer_code = r#"
 for i in 0..2500 {
@@ -167,8 +165,8 @@ for i in 0..60 {
     assert_eq!(state(&s, "InSync"), "True");
     let served = rooms_served(&s).expect("readable");
     assert!(committed.is_subset(&served), "{} committed rooms missing", committed.difference(&served).count());
-    assert_eq!(rooms_in(&pool_file(&s, "sql01")), served);
-    assert_eq!(rooms_in(&pool_file(&s, "sql02")), served);
+    assert_eq!(rooms_in(&s, "sql01"), served);
+    assert_eq!(rooms_in(&s, "sql02"), served);
 }
 
 /// Item 1, made deterministic: a fail-back paused after its copy, holding the lock. Readers go on
@@ -201,7 +199,7 @@ fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
     assert_eq!(w.stdout.trim(), "done", "{}", w.stderr);
     assert_eq!(state(&s, "InSync"), "True");
     for instance in ["sql01", "sql02"] {
-        let held = rooms_in(&pool_file(&s, instance));
+        let held = rooms_in(&s, instance);
         assert_eq!(held.len(), rooms.len() + 2, "{instance}");
         assert!(held.contains("WhileFailedOver") && held.contains("AfterFailBack"), "{instance}");
     }
@@ -244,11 +242,11 @@ fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_o
                 if how != "corrupt-pages" {
                     assert!(std::fs::metadata(pool_file(&s, good)).is_ok_and(|m| m.len() > 0), "{case}");
                 }
-                assert_eq!(rooms_in(&pool_file(&s, good)), rooms, "{case}: the good copy lost rooms");
+                assert_eq!(rooms_in(&s, good), rooms, "{case}: the good copy lost rooms");
                 // The recovery: one command from the good copy.
                 s.c(&repair(good_side, false)).ok();
                 assert_eq!(rooms_served(&s).expect("served"), rooms, "{case}");
-                assert_eq!(rooms_in(&pool_file(&s, lost)), rooms, "{case}: rebuilt copy");
+                assert_eq!(rooms_in(&s, lost), rooms, "{case}: rebuilt copy");
                 assert_eq!(state(&s, "InSync"), "True", "{case}");
                 s.c(r#"new_cs_persistent_chat_room(#{Name: "Next", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#)
                     .ok();
@@ -283,7 +281,7 @@ fn item2_the_reported_sequence_keeps_every_room() {
         run.stdout
     );
     assert_eq!(rooms_served(&s).expect("served"), rooms);
-    assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms);
+    assert_eq!(rooms_in(&s, "sql02"), rooms);
 }
 
 /// A room created while failed over lives only in the backup: losing the backup loses it, and
@@ -411,7 +409,7 @@ fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
         let run = s.run(&["run", &back, "--arg", "pool=pc01.contoso.com"]).ok();
         assert!(run.stdout.contains("Rebuild the lost primary sql01.contoso.com\\rtc"), "{how}: {}", run.stdout);
         assert!(run.stdout.contains("in sync true"), "{how}: {}", run.stdout);
-        assert_eq!(rooms_in(&pool_file(&s, "sql01")), rooms, "{how}");
+        assert_eq!(rooms_in(&s, "sql01"), rooms, "{how}");
 
         let s = template.copy();
         s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
@@ -419,7 +417,7 @@ fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
         let run = s.run(&["run", &back, "--arg", "pool=pc01.contoso.com"]).ok();
         assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
         assert_eq!(rooms_served(&s).expect("served"), rooms, "{how}");
-        assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms, "{how}: the backup is rebuilt");
+        assert_eq!(rooms_in(&s, "sql02"), rooms, "{how}: the backup is rebuilt");
     }
 }
 
@@ -472,8 +470,8 @@ fn a_kill_at_each_step_loses_nothing() {
             assert_eq!(run.code, 0, "{step} ({statuses}): {}", run.stderr);
         }
         assert_eq!(rooms_served(&s).expect("served"), rooms, "{step}");
-        assert_eq!(rooms_in(&pool_file(&s, "sql01")), rooms, "{step}");
-        assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms, "{step}");
+        assert_eq!(rooms_in(&s, "sql01"), rooms, "{step}");
+        assert_eq!(rooms_in(&s, "sql02"), rooms, "{step}");
         assert_eq!(state(&s, "InSync"), "True", "{step}");
     }
 }
@@ -523,7 +521,7 @@ fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_
         assert!(!PathBuf::from(format!("{}{suffix}", building.display())).exists(), "{suffix}");
     }
     s.c(&repair("Primary", false)).ok();
-    assert_eq!(rooms_in(&pool_file(&s, "sql02")), rooms);
+    assert_eq!(rooms_in(&s, "sql02"), rooms);
 
     // Another store's file of the same name (two stores in one folder): left alone, said so.
     let other = Store::empty();
