@@ -419,14 +419,25 @@ for i in 0..1000 {
     }
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND): on PostgreSQL the pool database's schema_version.
 #[test]
 fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_over() {
-    crate::sqlite_only!("SQLite files: writes a newer schema version into a pool file");
     let s = Store::demo();
-    let primary = pool_file(&s, "sql01");
     let newer = 1000;
-    Connection::open(&primary).expect("open").pragma_update(None, "user_version", newer).expect("version");
-    let bytes = std::fs::read(&primary).expect("read");
+    // The primary as it is (its file's bytes; its database's rows on PostgreSQL).
+    let primary = || {
+        if s.is_postgres() {
+            s.copy_db("sql01").every_row()
+        } else {
+            vec![std::fs::read(pool_file(&s, "sql01")).expect("read").iter().map(|b| format!("{b:02x}")).collect()]
+        }
+    };
+    if s.is_postgres() {
+        s.copy_db("sql01").execute("UPDATE schema_version SET version = ?1", &[newer.into()]);
+    } else {
+        Connection::open(pool_file(&s, "sql01")).expect("open").pragma_update(None, "user_version", newer).expect("version");
+    }
+    let bytes = primary();
     let run = s.c(r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
     let line = single_error_line(&run);
     assert!(line.contains("was written by a newer pchat (schema version 1000;"), "{line}");
@@ -435,7 +446,7 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
     let run = s.run(&["--yes", "-c", &repair("Backup")]);
     assert_ne!(run.code, 0);
     assert!(single_error_line(&run).contains("cannot be repaired by this pchat"), "{}", run.stderr);
-    assert_eq!(std::fs::read(&primary).expect("read"), bytes, "the newer file is left as it was");
+    assert_eq!(primary(), bytes, "the newer file is left as it was");
     assert_eq!(state(&s, "PoolState"), "Normal");
 }
 

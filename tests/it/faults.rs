@@ -174,9 +174,6 @@ for i in 0..60 {
 #[cfg(unix)]
 #[test]
 fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
-    crate::sqlite_only!(
-        "SQLite files: reads both pool files with rusqlite (PostgreSQL: pg_failover::a_writer_racing_a_fail_back_waits_for_it_and_lands_in_both_copies)"
-    );
     let (s, rooms) = with_rooms(300);
     s.c(&set_state("FailedOver")).ok();
     s.c(r#"new_cs_persistent_chat_room(#{Name: "WhileFailedOver", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();

@@ -153,6 +153,29 @@ impl Db {
         }
     }
 
+    /// Every row of every table, as text, table by table (names and rows sorted): for checking
+    /// that a database was left as it was.
+    pub fn every_row(&self) -> Vec<String> {
+        let tables = if self.postgres {
+            "SELECT CAST(tablename AS text) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
+        } else {
+            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY 1"
+        };
+        let mut out = Vec::new();
+        for table in self.texts(tables, &[]) {
+            let rows = if self.postgres {
+                format!("SELECT CAST(x AS text) FROM \"{table}\" AS x ORDER BY 1")
+            } else {
+                // Each row as one text: its columns' values quoted and joined.
+                let columns = self.texts(&format!("SELECT name FROM pragma_table_info('{table}')"), &[]);
+                let quoted: Vec<String> = columns.iter().map(|c| format!("quote(\"{c}\")")).collect();
+                format!("SELECT {} FROM \"{table}\" ORDER BY 1", quoted.join(" || ',' || "))
+            };
+            out.extend(self.texts(&rows, &[]).into_iter().map(|row| format!("{table}: {row}")));
+        }
+        out
+    }
+
     fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(&self.location, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
             .unwrap_or_else(|e| panic!("open {}: {e}", self.location))
