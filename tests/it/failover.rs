@@ -435,7 +435,10 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
     if s.is_postgres() {
         s.copy_db("sql01").execute("UPDATE schema_version SET version = ?1", &[newer.into()]);
     } else {
-        Connection::open(pool_file(&s, "sql01")).expect("open").pragma_update(None, "user_version", newer).expect("version");
+        Connection::open(pool_file(&s, "sql01"))
+            .expect("open")
+            .pragma_update(None, "user_version", newer)
+            .expect("version");
     }
     let bytes = primary();
     let run = s.c(r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
