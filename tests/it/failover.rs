@@ -523,9 +523,9 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
 }
 
 /// Rooms of pc01 in one pool file, read directly.
-fn room_count(path: &std::path::Path) -> i64 {
-    let c = Connection::open(path).expect("open pool db");
-    c.query_row("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0)).expect("count")
+/// pc01's rooms in one copy (`sql01`, `sql02`).
+fn room_count(s: &Store, instance: &str) -> i64 {
+    s.copy_db(instance).int("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", &[])
 }
 
 /// A copy restored from an older file: the file and its WAL as they were when `save` was taken.
@@ -542,23 +542,31 @@ fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
     saved
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows restored from a
+/// dump taken before the changes.
 #[test]
 fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
-    crate::sqlite_only!("SQLite files: saves and restores pool files and counts rooms in them with rusqlite");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    // The backup put back as it was: its file, or on PostgreSQL its rows (a dump restored).
     let sql02 = pool_file(&s, "sql02");
-    let saved = save(&s, &sql02);
-    let before = room_count(&sql02);
+    let saved_rows = s.is_postgres().then(|| s.copy_db("sql02").save());
+    let saved_file = (!s.is_postgres()).then(|| save(&s, &sql02));
+    let before = room_count(&s, "sql02");
     let from: i64 = state(&s, "Change").parse().expect("change");
     for i in 1..=5 {
         s.c(&format!(r#"new_cs_persistent_chat_room(#{{Name: "kept{i}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"}})"#)).ok();
     }
-    restore(&sql02, &saved);
+    match (&saved_rows, &saved_file) {
+        (Some(rows), _) => s.copy_db("sql02").restore(rows),
+        (_, Some(file)) => restore(&sql02, file),
+        _ => unreachable!("saved one way"),
+    }
     let to = from + 5;
+    let copies = if s.is_postgres() { "backups" } else { "files" };
     let expected = format!(
-        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older {copies}",
         from + 1
     );
     let code =
@@ -572,7 +580,7 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
         assert!(line.contains(&expected) && line.contains("run it again with Force: true"), "{line}");
     }
     assert_eq!(common::file_states(&s), files, "a refused repair changes nothing");
-    assert_eq!(room_count(&sql02), before);
+    assert_eq!(room_count(&s, "sql02"), before);
     // With Force, WhatIf names the loss too, and the repair's audit record keeps it.
     let forced = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, WhatIf: true}})"#)).ok();
     assert!(
@@ -705,16 +713,22 @@ fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_fi
     assert_eq!(insync.stdout.split_whitespace().collect::<Vec<_>>(), ["True", "True"], "{rest}");
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND).
 #[test]
 fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
-    crate::sqlite_only!("SQLite files: restores the primary pool file from an older copy");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
-    // The primary's file restored from an older copy: only the backup holds the last room.
+    // The primary's file (on PostgreSQL its rows, a dump) restored from an older copy: only the
+    // backup holds the last room.
     let sql01 = pool_file(&s, "sql01");
-    let saved = save(&s, &sql01);
+    let saved_rows = s.is_postgres().then(|| s.copy_db("sql01").save());
+    let saved_file = (!s.is_postgres()).then(|| save(&s, &sql01));
     s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
-    restore(&sql01, &saved);
+    match (&saved_rows, &saved_file) {
+        (Some(rows), _) => s.copy_db("sql01").restore(rows),
+        (_, Some(file)) => restore(&sql01, file),
+        _ => unreachable!("saved one way"),
+    }
     let topology = topology_without_backup_of_pc01(&s, None);
     let line = single_error_line(
         &s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())),
@@ -727,7 +741,7 @@ fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     );
     assert!(line.contains("remove its BackupDatabase") && line.contains("orphan"), "{line}");
     assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
-    assert_eq!(room_count(&pool_file(&s, "sql02")), 1);
+    assert_eq!(room_count(&s, "sql02"), 1);
 }
 
 /// A deleted primary file: a call naming an object of its pool by identity says the serving

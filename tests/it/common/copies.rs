@@ -156,11 +156,8 @@ impl Db {
     /// Every row of every table, as text, table by table (names and rows sorted): for checking
     /// that a database was left as it was.
     pub fn every_row(&self) -> Vec<String> {
-        let tables = if self.postgres {
-            "SELECT CAST(tablename AS text) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1"
-        } else {
-            "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY 1"
-        };
+        let tables =
+            if self.postgres { PG_TABLES } else { "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY 1" };
         let mut out = Vec::new();
         for table in self.texts(tables, &[]) {
             let rows = if self.postgres {
@@ -176,11 +173,53 @@ impl Db {
         out
     }
 
+    /// Every table's rows as a logical backup takes them (COPY … TO STDOUT), for [`Db::restore`]:
+    /// PostgreSQL only (on SQLite a test saves the file's bytes).
+    pub fn save(&self) -> Saved {
+        assert!(self.postgres, "Db::save is PostgreSQL's: on SQLite save the file");
+        let mut c = super::pg::connect(&self.location);
+        let tables = self.texts(PG_TABLES, &[]);
+        Saved(
+            tables
+                .into_iter()
+                .map(|table| {
+                    let mut rows = Vec::new();
+                    let mut out = c.copy_out(&format!("COPY \"{table}\" TO STDOUT")).unwrap_or_else(pg_failed(&table));
+                    std::io::Read::read_to_end(&mut out, &mut rows).expect("read a COPY");
+                    (table, rows)
+                })
+                .collect(),
+        )
+    }
+
+    /// Puts back what [`Db::save`] took, as restoring an older dump into the database would: every
+    /// table emptied and refilled, in one transaction. The database stays the same one (its oid).
+    pub fn restore(&self, saved: &Saved) {
+        assert!(self.postgres, "Db::restore is PostgreSQL's: on SQLite put the file back");
+        let mut c = super::pg::connect(&self.location);
+        let mut tx = c.transaction().expect("begin");
+        let tables: Vec<String> = saved.0.iter().map(|(t, _)| format!("\"{t}\"")).collect();
+        // Foreign keys are triggers: off while the tables are refilled in name order.
+        let empty = format!("SET LOCAL session_replication_role = replica; TRUNCATE {}", tables.join(", "));
+        tx.batch_execute(&empty).unwrap_or_else(pg_failed(&empty));
+        for (table, rows) in &saved.0 {
+            let mut into = tx.copy_in(&format!("COPY \"{table}\" FROM STDIN")).unwrap_or_else(pg_failed(table));
+            std::io::Write::write_all(&mut into, rows).expect("write a COPY");
+            into.finish().unwrap_or_else(pg_failed(table));
+        }
+        tx.commit().expect("commit the restore");
+    }
+
     fn sqlite(&self) -> rusqlite::Connection {
         rusqlite::Connection::open_with_flags(&self.location, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
             .unwrap_or_else(|e| panic!("open {}: {e}", self.location))
     }
 }
+
+/// A PostgreSQL database's rows, table by table, as [`Db::save`] took them.
+pub struct Saved(Vec<(String, Vec<u8>)>);
+
+const PG_TABLES: &str = "SELECT CAST(tablename AS text) FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1";
 
 /// `?N` placeholders spelt `$N`, outside quoted texts and names.
 fn dollar_placeholders(sql: &str) -> String {
