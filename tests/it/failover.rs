@@ -31,6 +31,11 @@ fn categories(path: &std::path::Path) -> Vec<String> {
     stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("names")
 }
 
+/// pc01's category names in one copy of the pool (`sql01`, `sql02`), on either backend.
+fn categories_in(s: &Store, instance: &str) -> Vec<String> {
+    s.copy_db(instance).texts("SELECT name FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY name", &[])
+}
+
 #[test]
 fn state_objects_show_where_each_pool_is_served_from() {
     let s = Store::demo();
@@ -120,15 +125,21 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
 
 /// Item 3 of the fault issue: a crash between the commits of primary and backup (reproduced by
 /// putting back the backup's bytes from before the last change) is never repaired by a read; a
-/// write is refused with the command that repairs it, which does.
+/// write is refused with the command that repairs it, which does. Runs on both backends
+/// (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows from before the change put back.
 #[test]
 fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
-    crate::sqlite_only!("SQLite files: puts back a pool file's bytes from before a change");
     let s = Store::demo();
-    let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
+    let rows = s.is_postgres().then(|| s.copy_db("sql02").save());
+    let bytes = (!s.is_postgres()).then(|| std::fs::read(pool_file(&s, "sql02")).expect("backup bytes"));
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Announcements", PersistentChatPoolFqdn: "pc01.contoso.com"})"#)
         .ok();
-    std::fs::write(pool_file(&s, "sql02"), &backup).expect("as if the backup had not committed");
+    // As if the backup had not committed.
+    match (&rows, &bytes) {
+        (Some(rows), _) => s.copy_db("sql02").restore(rows),
+        (_, Some(bytes)) => std::fs::write(pool_file(&s, "sql02"), bytes).expect("put the bytes back"),
+        _ => unreachable!("saved one way"),
+    }
     let files = common::file_states(&s);
     let reads = [
         "get_cs_persistent_chat_state().len()",
@@ -142,9 +153,9 @@ fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
     assert!(state(&s, "BackupStatus").starts_with("Behind (holds change 0 of generation 1; the pool is at change 1"));
     let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "More", PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
     assert!(single_error_line(&run).contains(&repair("Primary")), "{}", run.stderr);
-    assert_eq!(categories(&pool_file(&s, "sql02")), Vec::<String>::new());
+    assert_eq!(categories_in(&s, "sql02"), Vec::<String>::new());
     s.c(&repair("Primary")).ok();
-    assert_eq!(categories(&pool_file(&s, "sql02")), ["Announcements"]);
+    assert_eq!(categories_in(&s, "sql02"), ["Announcements"]);
     assert_eq!(state(&s, "InSync"), "True");
 }
 
