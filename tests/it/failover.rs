@@ -32,6 +32,11 @@ fn categories(path: &std::path::Path) -> Vec<String> {
     stmt.query_map([], |r| r.get(0)).expect("rows").collect::<Result<_, _>>().expect("names")
 }
 
+/// pc01's category names in one copy of the pool (`sql01`, `sql02`), on either backend.
+fn categories_in(s: &Store, instance: &str) -> Vec<String> {
+    s.copy_db(instance).texts("SELECT name FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY name", &[])
+}
+
 #[test]
 fn state_objects_show_where_each_pool_is_served_from() {
     let s = Store::demo();
@@ -121,15 +126,21 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
 
 /// Item 3 of the fault issue: a crash between the commits of primary and backup (reproduced by
 /// putting back the backup's bytes from before the last change) is never repaired by a read; a
-/// write is refused with the command that repairs it, which does.
+/// write is refused with the command that repairs it, which does. Runs on both backends
+/// (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows from before the change put back.
 #[test]
 fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
-    crate::sqlite_only!("SQLite files: puts back a pool file's bytes from before a change");
     let s = Store::demo();
-    let backup = std::fs::read(pool_file(&s, "sql02")).expect("backup bytes");
+    let rows = s.is_postgres().then(|| s.copy_db("sql02").save());
+    let bytes = (!s.is_postgres()).then(|| std::fs::read(pool_file(&s, "sql02")).expect("backup bytes"));
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Announcements", PersistentChatPoolFqdn: "pc01.contoso.com"})"#)
         .ok();
-    std::fs::write(pool_file(&s, "sql02"), &backup).expect("as if the backup had not committed");
+    // As if the backup had not committed.
+    match (&rows, &bytes) {
+        (Some(rows), _) => s.copy_db("sql02").restore(rows),
+        (_, Some(bytes)) => std::fs::write(pool_file(&s, "sql02"), bytes).expect("put the bytes back"),
+        _ => unreachable!("saved one way"),
+    }
     let files = common::file_states(&s);
     let reads = [
         "get_cs_persistent_chat_state().len()",
@@ -143,9 +154,9 @@ fn a_copy_left_behind_by_a_crash_is_repaired_only_by_the_repair_command() {
     assert!(state(&s, "BackupStatus").starts_with("Behind (holds change 0 of generation 1; the pool is at change 1"));
     let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "More", PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
     assert!(single_error_line(&run).contains(&repair("Primary")), "{}", run.stderr);
-    assert_eq!(categories(&pool_file(&s, "sql02")), Vec::<String>::new());
+    assert_eq!(categories_in(&s, "sql02"), Vec::<String>::new());
     s.c(&repair("Primary")).ok();
-    assert_eq!(categories(&pool_file(&s, "sql02")), ["Announcements"]);
+    assert_eq!(categories_in(&s, "sql02"), ["Announcements"]);
     assert_eq!(state(&s, "InSync"), "True");
 }
 
@@ -420,14 +431,28 @@ for i in 0..1000 {
     }
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND): on PostgreSQL the pool database's schema_version.
 #[test]
 fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_over() {
-    crate::sqlite_only!("SQLite files: writes a newer schema version into a pool file");
     let s = Store::demo();
-    let primary = pool_file(&s, "sql01");
     let newer = 1000;
-    Connection::open(&primary).expect("open").pragma_update(None, "user_version", newer).expect("version");
-    let bytes = std::fs::read(&primary).expect("read");
+    // The primary as it is (its file's bytes; its database's rows on PostgreSQL).
+    let primary = || {
+        if s.is_postgres() {
+            s.copy_db("sql01").every_row()
+        } else {
+            vec![std::fs::read(pool_file(&s, "sql01")).expect("read").iter().map(|b| format!("{b:02x}")).collect()]
+        }
+    };
+    if s.is_postgres() {
+        s.copy_db("sql01").execute("UPDATE schema_version SET version = ?1", &[newer.into()]);
+    } else {
+        Connection::open(pool_file(&s, "sql01"))
+            .expect("open")
+            .pragma_update(None, "user_version", newer)
+            .expect("version");
+    }
+    let bytes = primary();
     let run = s.c(r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
     let line = single_error_line(&run);
     assert!(line.contains("was written by a newer pchat (schema version 1000;"), "{line}");
@@ -436,7 +461,7 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
     let run = s.run(&["--yes", "-c", &repair("Backup")]);
     assert_ne!(run.code, 0);
     assert!(single_error_line(&run).contains("cannot be repaired by this pchat"), "{}", run.stderr);
-    assert_eq!(std::fs::read(&primary).expect("read"), bytes, "the newer file is left as it was");
+    assert_eq!(primary(), bytes, "the newer file is left as it was");
     assert_eq!(state(&s, "PoolState"), "Normal");
 }
 
@@ -510,9 +535,9 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
 }
 
 /// Rooms of pc01 in one pool file, read directly.
-fn room_count(path: &std::path::Path) -> i64 {
-    let c = Connection::open(path).expect("open pool db");
-    c.query_row("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", [], |r| r.get(0)).expect("count")
+/// pc01's rooms in one copy (`sql01`, `sql02`).
+fn room_count(s: &Store, instance: &str) -> i64 {
+    s.copy_db(instance).int("SELECT count(*) FROM rooms WHERE pool = 'pc01.contoso.com'", &[])
 }
 
 /// A copy restored from an older file: the file and its WAL as they were when `save` was taken.
@@ -529,23 +554,31 @@ fn save(s: &Store, path: &std::path::Path) -> std::path::PathBuf {
     saved
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows restored from a
+/// dump taken before the changes.
 #[test]
 fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
-    crate::sqlite_only!("SQLite files: saves and restores pool files and counts rooms in them with rusqlite");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    // The backup put back as it was: its file, or on PostgreSQL its rows (a dump restored).
     let sql02 = pool_file(&s, "sql02");
-    let saved = save(&s, &sql02);
-    let before = room_count(&sql02);
+    let saved_rows = s.is_postgres().then(|| s.copy_db("sql02").save());
+    let saved_file = (!s.is_postgres()).then(|| save(&s, &sql02));
+    let before = room_count(&s, "sql02");
     let from: i64 = state(&s, "Change").parse().expect("change");
     for i in 1..=5 {
         s.c(&format!(r#"new_cs_persistent_chat_room(#{{Name: "kept{i}", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"}})"#)).ok();
     }
-    restore(&sql02, &saved);
+    match (&saved_rows, &saved_file) {
+        (Some(rows), _) => s.copy_db("sql02").restore(rows),
+        (_, Some(file)) => restore(&sql02, file),
+        _ => unreachable!("saved one way"),
+    }
     let to = from + 5;
+    let copies = if s.is_postgres() { "backups" } else { "files" };
     let expected = format!(
-        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older files",
+        "changes {} to {to} (5 changes, each reported done) are in neither copy and would be lost; the copies look restored from older {copies}",
         from + 1
     );
     let code =
@@ -559,7 +592,7 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
         assert!(line.contains(&expected) && line.contains("run it again with Force: true"), "{line}");
     }
     assert_eq!(common::file_states(&s), files, "a refused repair changes nothing");
-    assert_eq!(room_count(&sql02), before);
+    assert_eq!(room_count(&s, "sql02"), before);
     // With Force, WhatIf names the loss too, and the repair's audit record keeps it.
     let forced = s.c(&format!(r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Backup", Force: true, WhatIf: true}})"#)).ok();
     assert!(
@@ -586,15 +619,14 @@ fn repair_refuses_to_drop_reported_changes_when_both_copies_are_behind() {
     );
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND).
 #[test]
 fn repair_still_drops_the_one_change_a_kill_can_leave_unreported() {
-    crate::sqlite_only!("SQLite files: edits the pools table of pchat.db with rusqlite");
     let s = Store::demo();
     // What a process killed between the central commit and the copies' leaves: the pool one
     // change ahead of both copies, in the same generation.
-    let c = Connection::open(s.db()).expect("open store");
-    c.execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", []).expect("bump");
-    drop(c);
+    let bumped = s.central_db().execute("UPDATE pools SET seq = seq + 1 WHERE fqdn = 'pc01.contoso.com'", &[]);
+    assert_eq!(bumped, 1);
     let run = s
         .c(&format!(
             r#"repair_cs_persistent_chat_database(#{{Identity: "{PC01}", Source: "Primary", Confirm: false}}); ()"#
@@ -674,16 +706,22 @@ fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_fi
     assert_eq!(insync.stdout.split_whitespace().collect::<Vec<_>>(), ["True", "True"], "{rest}");
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND).
 #[test]
 fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
-    crate::sqlite_only!("SQLite files: restores the primary pool file from an older copy");
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
-    // The primary's file restored from an older copy: only the backup holds the last room.
+    // The primary's file (on PostgreSQL its rows, a dump) restored from an older copy: only the
+    // backup holds the last room.
     let sql01 = pool_file(&s, "sql01");
-    let saved = save(&s, &sql01);
+    let saved_rows = s.is_postgres().then(|| s.copy_db("sql01").save());
+    let saved_file = (!s.is_postgres()).then(|| save(&s, &sql01));
     s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#).ok();
-    restore(&sql01, &saved);
+    match (&saved_rows, &saved_file) {
+        (Some(rows), _) => s.copy_db("sql01").restore(rows),
+        (_, Some(file)) => restore(&sql01, file),
+        _ => unreachable!("saved one way"),
+    }
     let topology = topology_without_backup_of_pc01(&s, None);
     let line = single_error_line(
         &s.c(&format!(r#"publish_cs_topology(#{{FileName: "{}", Confirm: false}})"#, topology.display())),
@@ -696,7 +734,7 @@ fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     );
     assert!(line.contains("remove its BackupDatabase") && line.contains("orphan"), "{line}");
     assert_eq!(state(&s, "BackupDatabase"), "sql02.contoso.com\\rtc");
-    assert_eq!(room_count(&pool_file(&s, "sql02")), 1);
+    assert_eq!(room_count(&s, "sql02"), 1);
 }
 
 /// A deleted primary file: a call naming an object of its pool by identity says the serving

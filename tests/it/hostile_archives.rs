@@ -264,10 +264,10 @@ fn cmdlets_refuse_oversized_names_and_messages_and_control_characters() {
 /// A store that cannot take the archive's messages (a full disk, here a pool file whose messages
 /// table refuses inserts as a full disk would) was reported as "the archive is not a valid
 /// Persistent Chat export", which invites an administrator to throw a good archive away. The
-/// store's error is reported as the store's, and nothing is imported.
+/// store's error is reported as the store's, and nothing is imported. Runs on both backends
+/// (PCHAT_TEST_BACKEND).
 #[test]
 fn a_store_that_cannot_take_the_messages_is_not_reported_as_a_damaged_archive() {
-    crate::sqlite_only!("SQLite files: a trigger added to a pool file with rusqlite raises 'database or disk is full'");
     let s = Store::demo_full();
     let zip = s.dir.path().join("a.zip").to_string_lossy().into_owned();
     s.c(&format!(
@@ -275,13 +275,22 @@ fn a_store_that_cannot_take_the_messages_is_not_reported_as_a_damaged_archive() 
            clear_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{EndDate: "2030-01-01", Confirm: false}})"#
     ))
     .ok();
-    for file in ["sql01.contoso.com-rtc.db", "sql02.contoso.com-rtc.db"] {
-        rusqlite::Connection::open(s.dir.path().join(file))
-            .unwrap()
-            .execute_batch(
-                "CREATE TRIGGER full BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
-            )
-            .unwrap();
+    // What each backend says when its disk is full.
+    let (full, trigger) = if s.is_postgres() {
+        (
+            "could not extend file: No space left on device",
+            "CREATE FUNCTION refuse_inserts() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full'; END $$; \
+             CREATE TRIGGER refuse_inserts BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse_inserts()",
+        )
+    } else {
+        (
+            "database or disk is full",
+            "CREATE TRIGGER full BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+        )
+    };
+    for copy in ["sql01", "sql02"] {
+        s.copy_db(copy).batch(trigger);
     }
     let before = s.dump();
     let run = s.c(&format!(
@@ -289,7 +298,7 @@ fn a_store_that_cannot_take_the_messages_is_not_reported_as_a_damaged_archive() 
     ));
     assert_ne!(run.code, 0, "{}", run.stdout);
     let line = single_error_line(&run);
-    assert!(line.contains("store error: database or disk is full"), "{line}");
+    assert!(line.contains(&format!("store error: {full}")), "{line}");
     assert!(!line.contains("not a valid Persistent Chat export"), "{line}");
     assert_eq!(s.dump(), before, "nothing is imported");
 }

@@ -613,25 +613,27 @@ fn removing_an_entry_that_is_neither_listed_nor_in_the_directory_is_not_found() 
     assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["0"]);
 }
 
-/// `(rowid, entry, ord)` of a room's Members in one pool file, in list order.
-fn member_rows(s: &Store, instance: &str, room: &str) -> Vec<(i64, String, i64)> {
-    let file = s.dir.path().join(format!("{instance}.contoso.com-rtc.db"));
-    let c = rusqlite::Connection::open(file).expect("open pool file");
-    let mut stmt = c
-        .prepare(
-            "SELECT e.rowid, e.entry, e.ord FROM room_entries e JOIN rooms r ON r.id = e.room_id \
-             WHERE r.name = ?1 AND e.list = 'Members' ORDER BY e.ord",
-        )
-        .expect("query");
-    stmt.query_map([room], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).expect("rows").map(|r| r.expect("row")).collect()
+/// `(version, entry, ord)` of a room's Members in one pool copy (`sql01`, `sql02`), in list
+/// order: the version changes when the row is written again (`Store::row_version`).
+fn member_rows(s: &Store, instance: &str, room: &str) -> Vec<(String, String, i64)> {
+    let sql = format!(
+        "SELECT {}, e.entry, e.ord FROM room_entries e JOIN rooms r ON r.id = e.room_id \
+         WHERE r.name = ?1 AND e.list = 'Members' ORDER BY e.ord",
+        s.row_version("e")
+    );
+    s.copy_db(instance)
+        .query(&sql, &[room.into()])
+        .into_iter()
+        .map(|row| (row[0].text().to_string(), row[1].text().to_string(), row[2].int()))
+        .collect()
 }
 
 /// Adding members writes only the added entries (a room of thousands of members must not be
 /// rewritten per addition), continuing the list's order in both copies; a removal rewrites the
-/// list, and a later addition continues the rewritten order.
+/// list, and a later addition continues the rewritten order. Runs on both backends
+/// (PCHAT_TEST_BACKEND).
 #[test]
 fn adding_members_writes_only_the_added_entries_in_order_in_both_copies() {
-    crate::sqlite_only!("SQLite files: SQLite rowids of room_entries in both pool files");
     let s = Store::demo_full();
     let room = "Month-End Close";
     let get = format!(r#"get_cs_persistent_chat_room("pc01.contoso.com\\{room}")[0].Members"#);

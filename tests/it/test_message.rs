@@ -43,31 +43,27 @@ fn is_timespan(s: &str) -> bool {
     re.is_match(s)
 }
 
-/// Row counts of the message tables of every pool database file (primary and backup copies).
+/// Row counts of the message tables of every pool database (primary and backup copies), by SQL
+/// instance.
 fn message_rows(s: &Store) -> Vec<(String, i64, i64)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(s.dir.path()).expect("store dir").flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.ends_with("-rtc.db") {
-            continue;
-        }
-        let conn = rusqlite::Connection::open(entry.path()).expect("open");
-        let (n, bytes): (i64, i64) = conn
-            .query_row(
-                "SELECT (SELECT count(*) FROM messages), (SELECT coalesce(sum(content_bytes), 0) FROM rooms)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("count");
-        out.push((name, n, bytes));
-    }
-    out.sort();
-    out
+    let instances = s.central_db().texts("SELECT identity FROM sql_instances ORDER BY identity", &[]);
+    instances
+        .into_iter()
+        .map(|instance| {
+            let row = s.copy_db(&instance).query(
+                "SELECT (SELECT count(*) FROM messages), \
+                 (SELECT CAST(coalesce(sum(content_bytes), 0) AS bigint) FROM rooms)",
+                &[],
+            );
+            let (n, bytes) = (row[0][0].int(), row[0][1].int());
+            (instance, n, bytes)
+        })
+        .collect()
 }
 
+/// Runs on both backends (PCHAT_TEST_BACKEND).
 #[test]
 fn a_round_trip_succeeds_and_leaves_no_message_in_primary_or_backup() {
-    crate::sqlite_only!("SQLite files: counts messages in each pool file with rusqlite");
     let s = Store::examples();
     let before = message_rows(&s);
     assert_eq!(before.len(), 3, "{before:?}");

@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 mod backend;
 #[cfg(unix)]
+mod copies;
+#[cfg(unix)]
 pub mod held;
 #[cfg(unix)]
 pub mod pg;
