@@ -99,12 +99,17 @@ struct Effects {
     variables: Vec<(String, Dynamic)>,
     /// A confirmation prompt was answered.
     prompted: bool,
+    /// Warnings of the attempts that committed (`Ctx::warn`): a retried call says them once.
+    warnings: Vec<String>,
 }
 
 impl Effects {
     /// The attempt counts: print and record its errors, hand its variables to the script.
     fn settle(self, s: &mut Session) {
         s.out_variables.publish(self.variables);
+        for line in &self.warnings {
+            crate::streams::warning(&format!("WARNING: {line}"));
+        }
         for (e, action) in self.reported {
             s.report(e, action);
         }
@@ -241,6 +246,7 @@ fn batch_attempt(
         }
         Err(e) => {
             s.done.drop_pending();
+            effects.warnings.clear();
             Err(named(e.terminating()))
         }
     }
@@ -456,6 +462,7 @@ fn run_one(
             outcome => {
                 effects.reported.extend(tried.reported);
                 effects.variables.extend(tried.variables);
+                effects.warnings.extend(tried.warnings);
                 effects.prompted |= tried.prompted;
                 return outcome;
             }
@@ -521,6 +528,7 @@ fn attempt(
         user_scope,
         reported: Vec::new(),
         prompted: false,
+        warnings: Vec::new(),
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {
@@ -531,6 +539,7 @@ fn attempt(
         ctx.variables.clear();
         ctx.changed.clear();
         ctx.reported.clear();
+        ctx.warnings.clear();
         if let Some(files) = &own {
             files.discard();
         }
@@ -550,6 +559,7 @@ fn attempt(
         Ok(out)
     });
     let mut reported = std::mem::take(&mut ctx.reported);
+    let warnings = std::mem::take(&mut ctx.warnings);
     effects.prompted |= ctx.prompted;
     // A statement that lost a race, reported as one object's error, lost it for the whole
     // transaction (PostgreSQL takes no further statement in it): the attempt fails.
@@ -577,9 +587,12 @@ fn attempt(
                 if changed {
                     s.done.pending(cmdlet.name);
                 }
+                // Said when the enclosing transaction commits (a piped call's: `batch_attempt`).
+                effects.warnings.extend(warnings);
                 return Ok(out);
             };
             finish(s, files)?;
+            effects.warnings.extend(warnings);
             if changed {
                 s.done.committed(cmdlet.name);
             }
