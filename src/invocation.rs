@@ -288,8 +288,8 @@ pub struct Ctx<'a> {
     pub user_scope: UserScope,
     /// Non-terminating errors of a call that also returns its objects (written after it).
     pub reported: Vec<CmdletError>,
-    /// A confirmation prompt was shown and answered: the engine does not run this call again
-    /// after a lost race (engine/retry.rs `after_prompt`).
+    /// A confirmation prompt was shown and answered: after a lost race the engine runs the call
+    /// again asking again, not alone (engine/invoke.rs `again`).
     pub prompted: bool,
     /// Warnings about the change this attempt makes, shown only once it has committed: an
     /// attempt that loses a race is run again and would say them twice, and one that fails
@@ -327,6 +327,10 @@ impl<'a> Ctx<'a> {
         };
         if due {
             self.ask(target, None)?;
+            if self.prompted {
+                // Testing: another session changes the object between the answer and the write.
+                crate::fault::point("confirmed");
+            }
         }
         self.changed.push(Changed { target: target.to_string(), before: None, after: None });
         Ok(true)

@@ -166,8 +166,9 @@ fn run_batch(
     }
 }
 
-/// After a lost race: wait, and Ok to run the call again; or the error that ends it (the
-/// attempts are used up, a prompt was answered, the user asked to stop).
+/// After a lost race: wait, and Ok to run the call again (after a prompt was answered, saying
+/// that it asks again); or the error that ends it (the attempts are used up, the user asked to
+/// stop).
 fn again(
     s: &Session,
     cmdlet: &'static Cmdlet,
@@ -183,9 +184,6 @@ fn again(
     if s.unit.is_some() {
         return Err(named(retry::in_unit(s.unit.as_ref().is_some_and(|u| u.kind == super::unit::Kind::Plan))));
     }
-    if prompted {
-        return Err(named(retry::after_prompt()));
-    }
     if !backoff.may_retry() {
         // A copy that stayed out of step through every attempt (the later ones alone) is out of
         // step indeed: its own message, naming the repair, not "other sessions kept changing".
@@ -195,8 +193,15 @@ fn again(
         return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
     }
     std::thread::sleep(backoff.next_delay());
-    // On PostgreSQL the next attempt waits for its turn and runs alone (`run_alone_next`).
-    s.store.run_alone_next();
+    if prompted {
+        // The next attempt asks again, about the objects as they are now. It does not run alone:
+        // that would hold every other writer of the store for as long as the prompt waits for
+        // a person (a call about to prompt does not take the turn first for the same reason).
+        crate::streams::warning(&retry::asking_again(cmdlet.name));
+    } else {
+        // On PostgreSQL the next attempt waits for its turn and runs alone (`run_alone_next`).
+        s.store.run_alone_next();
+    }
     crate::errors::check_stop(|| "nothing was changed".to_string()).map_err(named)
 }
 
@@ -446,6 +451,9 @@ fn run_one(
         };
     }
     let mut backoff = retry::Backoff::new();
+    // An answer given in an attempt that lost the race is not kept ("Yes to All" included): the
+    // next attempt asks again about the objects as they are then.
+    let answered_before = *sticky;
     loop {
         let mut tried = Effects::default();
         // The attempt's files wait for its commit (see `finish`); dropped, they vanish.
@@ -458,6 +466,7 @@ fn run_one(
                     return Err(retry::own_commit());
                 }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;
+                *sticky = answered_before;
             }
             outcome => {
                 effects.reported.extend(tried.reported);
