@@ -288,12 +288,21 @@ pub struct Ctx<'a> {
     pub user_scope: UserScope,
     /// Non-terminating errors of a call that also returns its objects (written after it).
     pub reported: Vec<CmdletError>,
-    /// A confirmation prompt was shown and answered: the engine does not run this call again
-    /// after a lost race (engine/retry.rs `after_prompt`).
+    /// A confirmation prompt was shown and answered: after a lost race the engine runs the call
+    /// again asking again, not alone (engine/invoke.rs `again`).
     pub prompted: bool,
+    /// Warnings about the change this attempt makes, shown only once it has committed: an
+    /// attempt that loses a race is run again and would say them twice, and one that fails
+    /// speaks of a change that never happened (engine/invoke.rs `Effects`).
+    pub warnings: Vec<String>,
 }
 
 impl<'a> Ctx<'a> {
+    /// A warning about the change this call makes, printed once the change has committed.
+    pub fn warn(&mut self, line: String) {
+        self.warnings.push(line);
+    }
+
     /// Ask before changing `target`. Returns false under WhatIf (after printing what would happen);
     /// prompts when `Confirm: true`, or by default for cmdlets that always confirm.
     /// `should_process` for a change to a pool's data: under WhatIf, a pool whose changes would be
@@ -318,6 +327,10 @@ impl<'a> Ctx<'a> {
         };
         if due {
             self.ask(target, None)?;
+            if self.prompted {
+                // Testing: another session changes the object between the answer and the write.
+                crate::fault::point("confirmed");
+            }
         }
         self.changed.push(Changed { target: target.to_string(), before: None, after: None });
         Ok(true)

@@ -99,12 +99,17 @@ struct Effects {
     variables: Vec<(String, Dynamic)>,
     /// A confirmation prompt was answered.
     prompted: bool,
+    /// Warnings of the attempts that committed (`Ctx::warn`): a retried call says them once.
+    warnings: Vec<String>,
 }
 
 impl Effects {
     /// The attempt counts: print and record its errors, hand its variables to the script.
     fn settle(self, s: &mut Session) {
         s.out_variables.publish(self.variables);
+        for line in &self.warnings {
+            crate::streams::warning(&format!("WARNING: {line}"));
+        }
         for (e, action) in self.reported {
             s.report(e, action);
         }
@@ -161,8 +166,9 @@ fn run_batch(
     }
 }
 
-/// After a lost race: wait, and Ok to run the call again; or the error that ends it (the
-/// attempts are used up, a prompt was answered, the user asked to stop).
+/// After a lost race: wait, and Ok to run the call again (after a prompt was answered, saying
+/// that it asks again); or the error that ends it (the attempts are used up, the user asked to
+/// stop).
 fn again(
     s: &Session,
     cmdlet: &'static Cmdlet,
@@ -178,9 +184,6 @@ fn again(
     if s.unit.is_some() {
         return Err(named(retry::in_unit(s.unit.as_ref().is_some_and(|u| u.kind == super::unit::Kind::Plan))));
     }
-    if prompted {
-        return Err(named(retry::after_prompt()));
-    }
     if !backoff.may_retry() {
         // A copy that stayed out of step through every attempt (the later ones alone) is out of
         // step indeed: its own message, naming the repair, not "other sessions kept changing".
@@ -190,8 +193,15 @@ fn again(
         return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
     }
     std::thread::sleep(backoff.next_delay());
-    // On PostgreSQL the next attempt waits for its turn and runs alone (`run_alone_next`).
-    s.store.run_alone_next();
+    if prompted {
+        // The next attempt asks again, about the objects as they are now. It does not run alone:
+        // that would hold every other writer of the store for as long as the prompt waits for
+        // a person (a call about to prompt does not take the turn first for the same reason).
+        crate::streams::warning(&retry::asking_again(cmdlet.name));
+    } else {
+        // On PostgreSQL the next attempt waits for its turn and runs alone (`run_alone_next`).
+        s.store.run_alone_next();
+    }
     crate::errors::check_stop(|| "nothing was changed".to_string()).map_err(named)
 }
 
@@ -241,6 +251,7 @@ fn batch_attempt(
         }
         Err(e) => {
             s.done.drop_pending();
+            effects.warnings.clear();
             Err(named(e.terminating()))
         }
     }
@@ -440,6 +451,9 @@ fn run_one(
         };
     }
     let mut backoff = retry::Backoff::new();
+    // An answer given in an attempt that lost the race is not kept ("Yes to All" included): the
+    // next attempt asks again about the objects as they are then.
+    let answered_before = *sticky;
     loop {
         let mut tried = Effects::default();
         // The attempt's files wait for its commit (see `finish`); dropped, they vanish.
@@ -452,10 +466,12 @@ fn run_one(
                     return Err(retry::own_commit());
                 }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;
+                *sticky = answered_before;
             }
             outcome => {
                 effects.reported.extend(tried.reported);
                 effects.variables.extend(tried.variables);
+                effects.warnings.extend(tried.warnings);
                 effects.prompted |= tried.prompted;
                 return outcome;
             }
@@ -521,6 +537,7 @@ fn attempt(
         user_scope,
         reported: Vec::new(),
         prompted: false,
+        warnings: Vec::new(),
     };
     let mut result = handler(&mut ctx, bound);
     if result.is_err() && !nested && ctx.store.take_recheck() {
@@ -531,6 +548,7 @@ fn attempt(
         ctx.variables.clear();
         ctx.changed.clear();
         ctx.reported.clear();
+        ctx.warnings.clear();
         if let Some(files) = &own {
             files.discard();
         }
@@ -550,6 +568,7 @@ fn attempt(
         Ok(out)
     });
     let mut reported = std::mem::take(&mut ctx.reported);
+    let warnings = std::mem::take(&mut ctx.warnings);
     effects.prompted |= ctx.prompted;
     // A statement that lost a race, reported as one object's error, lost it for the whole
     // transaction (PostgreSQL takes no further statement in it): the attempt fails.
@@ -577,9 +596,12 @@ fn attempt(
                 if changed {
                     s.done.pending(cmdlet.name);
                 }
+                // Said when the enclosing transaction commits (a piped call's: `batch_attempt`).
+                effects.warnings.extend(warnings);
                 return Ok(out);
             };
             finish(s, files)?;
+            effects.warnings.extend(warnings);
             if changed {
                 s.done.committed(cmdlet.name);
             }

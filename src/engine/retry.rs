@@ -118,15 +118,14 @@ pub fn exhausted(attempts: u32, objects: Option<usize>) -> CmdletError {
     .terminating()
 }
 
-/// What a call that lost the race after a confirmation prompt ends with. The answers are not
-/// replayed: the next attempt reads the objects as the other session left them, so it may ask
-/// about other objects, or the same objects in another state, than the answers were given for.
-/// Asking again would be a second prompt for one call. So the call stops, having changed nothing.
-pub fn after_prompt() -> CmdletError {
-    CmdletError::invalid_operation(
-        "another session changed the same objects at the same time, after the confirmation was answered; nothing was changed: run it again (the answer is not reused for objects that may have changed since)",
+/// What a call that lost the race after a confirmation prompt says before it runs again. The
+/// answers are not replayed: the next attempt reads the objects as the other session left them,
+/// so it may ask about other objects, or the same objects in another state, than the answers were
+/// given for; it asks again instead (docs/atomic-and-plan.md, "Concurrent changes").
+pub fn asking_again(cmdlet: &str) -> String {
+    format!(
+        "WARNING: {cmdlet}: another session changed the same objects after the confirmation was answered; nothing was changed yet: asking again about them as they are now"
     )
-    .terminating()
 }
 
 /// What a cmdlet that manages its own files or locks (Publish-CsTopology, a repair, a
@@ -216,7 +215,7 @@ mod tests {
         assert!(e.terminating);
         assert!(e.message.contains("8 times") && e.message.contains("none of the 5 objects"));
         assert!(e.message.contains("run it again") && !e.message.contains("40001"));
-        assert!(after_prompt().message.contains("nothing was changed"));
+        assert!(asking_again("Set-CsPersistentChatRoom").contains("asking again"));
         assert!(in_unit(false).message.contains("atomic run"));
         assert!(own_commit().terminating && own_commit().message.contains("run it again"));
     }

@@ -188,7 +188,7 @@ pub fn repair(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
     }
     let notes = store.repair(&pool, &plan).map_err(|e| e.with_target(&target))?;
     for line in given_up.iter().chain(&plan.notes).chain(&notes) {
-        eprintln!("WARNING: {line}");
+        ctx.warn(line.clone());
     }
     let now = store.pchat_pool(Some(&pool.fqdn))?;
     Ok(vec![state_object(store, &now)?])

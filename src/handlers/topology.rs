@@ -379,7 +379,7 @@ pub fn publish(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         .map_err(|e| CmdletError::invalid(format!("{path}: {e}")))?;
     if ctx.should_process(&format!("topology from {path}"))? {
         for line in ctx.store.replace_topology(&spec)? {
-            eprintln!("WARNING: {line}");
+            ctx.warn(line);
         }
     }
     Ok(Vec::new())

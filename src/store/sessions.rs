@@ -170,8 +170,7 @@ impl Store {
     /// by `attach_pool_databases`, never created. Not reachable from the command line yet.
     pub fn open_postgres(url: &str) -> anyhow::Result<Store> {
         let shown = super::pg::shown_url(url);
-        let hint = super::pg::password_encoding_hint(url);
-        let db = Db::open_postgres(url).with_context(|| format!("cannot open the store {shown}{hint}"))?;
+        let db = Db::open_postgres(url).with_context(|| super::pg::cannot_open("the store", url))?;
         // Registered before the migration: Ctrl-C can stop a long one.
         let handle = db.interrupt_handle();
         crate::interrupt::register(move || handle.interrupt());

@@ -772,3 +772,50 @@ fn two_targets_reaching_one_database_are_refused_before_anything_is_written() {
         assert_eq!(n, 0, "{name} was created");
     }
 }
+
+/// The hint `--db` gives for a URL whose password holds an unencoded `@` or space (the client
+/// then reads part of the password as the host, and says only "failed to lookup address
+/// information"): copy-store's own open errors give it too, for `--to`, a `--pool` target and a
+/// PostgreSQL `--from`, without showing the password; nothing is created.
+#[test]
+fn an_unencoded_at_or_space_in_a_password_gets_the_hint_db_gives() {
+    let Some(server) = Server::shared("an_unencoded_at_or_space_in_a_password_gets_the_hint_db_gives") else {
+        return;
+    };
+    const HINT: &str = "(the password seems to hold an @ or a space: write it percent-encoded in the URL, %40 for @ and %20 for a space, or give a key=value connection string)";
+    let s = demo();
+    let from = s.db().to_string_lossy().into_owned();
+    let tag = format!("unencoded_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let unencoded =
+        |name: &str| server.url_of(&format!("pchat_{tag}_{name}")).replacen("://pchat@", "://pchat:p@ss w0rd@", 1);
+    let plain = |name: &str| server.url_of(&format!("pchat_{tag}_{name}"));
+    let pools = |bad: Option<usize>| -> Vec<String> {
+        (0..INSTANCES.len())
+            .map(|i| {
+                let url = if bad == Some(i) { unencoded(&format!("p{i}")) } else { plain(&format!("p{i}")) };
+                format!("--pool={}={url}", INSTANCES[i])
+            })
+            .collect()
+    };
+    let said = |run: &Run, what: &str| {
+        assert_eq!(run.code, 1, "{what}: {}", run.stderr);
+        assert!(run.stderr.contains(&format!("cannot open {what} postgres://pchat:***@")), "{what}: {}", run.stderr);
+        assert!(run.stderr.contains(HINT), "{what}: {}", run.stderr);
+        assert!(!run.stderr.contains("w0rd"), "a password was shown: {}", run.stderr);
+    };
+    said(&copy_store(&args(&from, &unencoded("central"), &pools(None))), "the target");
+    said(&copy_store(&args(&from, &plain("central"), &pools(Some(1)))), "the target");
+    said(&copy_store(&["--from", &unencoded("central"), "--to", &format!("{from}.back")]), "the source");
+    assert!(server.databases_named(&format!("pchat_{tag}")).is_empty(), "a refused copy created a database");
+    // The same words as --db's.
+    let run = Run::from(
+        common::pchat()
+            .args(["--db", &unencoded("central"), "-c", "1"])
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PCHAT_DB")
+            .stdin(Stdio::null())
+            .output()
+            .expect("pchat runs"),
+    );
+    said(&run, "the store");
+}

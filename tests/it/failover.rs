@@ -853,3 +853,46 @@ fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything
     assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
     assert!(!categories(&pool_file(&s, "sql01")).contains(&"OnlyInBackup".to_string()), "given up with Force");
 }
+
+/// A deleted primary file: the cmdlets that name a room or a category of its pool other than by
+/// `-Identity` (Export's `-Scope`, Import's archive, the message cmdlets' room, `-Category`, the
+/// eligible principals of a room) say the serving database is unavailable and how to fail over,
+/// not that the room or category does not exist (on PostgreSQL, a stopped server:
+/// tests/it/pg_failover.rs `a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing`).
+#[test]
+fn a_room_or_category_of_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
+    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
+    let s = Store::demo_full();
+    let archive = s.dir.path().join("pc01.zip").to_string_lossy().into_owned();
+    s.c(&format!(
+        r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}}})"#
+    ))
+    .ok();
+    remove_db(&pool_file(&s, "sql01"));
+    let out = s.dir.path().join("scoped.zip").to_string_lossy().into_owned();
+    for code in [
+        format!(
+            r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {out:?}, Scope: ["Announcements"]}})"#
+        ),
+        format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}, Confirm: false}})"#
+        ),
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\Helpdesk")"#.to_string(),
+        r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\Helpdesk", Confirm: false})"#.to_string(),
+        r#"get_cs_persistent_chat_room(#{Category: "pc01.contoso.com\\Announcements"})"#.to_string(),
+        r#"new_cs_persistent_chat_room(#{Name: "New", Category: "pc01.contoso.com\\Announcements"})"#.to_string(),
+        r#"get_cs_persistent_chat_eligible_principal(#{Room: "pc01.contoso.com\\Helpdesk"})"#.to_string(),
+    ] {
+        let run = s.c(&code);
+        assert!(run.code > 0, "{code}: {}", run.stderr);
+        let said = run.stderr.replace('\\', "");
+        assert!(said.contains("serving pool 'pc01.contoso.com' is unavailable"), "{code}: {}", run.stderr);
+        assert!(said.contains("PoolState: \"FailedOver\""), "{code}: {}", run.stderr);
+        assert!(
+            !said.contains("no chat room") && !said.contains("no category") && !said.contains("NotFound"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    assert!(!std::path::Path::new(&out).exists(), "an export of an unavailable pool wrote an archive");
+}

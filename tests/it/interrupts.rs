@@ -116,6 +116,13 @@ impl Terminal {
 
     /// `start` with environment variables set (a fault).
     pub(crate) fn start_with(s: &Store, args: &[&str], env: &[(&str, &str)]) -> Terminal {
+        let mut cmd = s.command(args);
+        cmd.envs(env.iter().copied());
+        Terminal::spawn(cmd)
+    }
+
+    /// `cmd` (a `pchat` command) with a terminal as its standard input.
+    pub(crate) fn spawn(mut cmd: std::process::Command) -> Terminal {
         let (mut master, mut slave) = (0, 0);
         // SAFETY: openpty fills two descriptors we then own.
         let rc =
@@ -123,26 +130,25 @@ impl Terminal {
         assert_eq!(rc, 0, "openpty");
         // SAFETY: the descriptors were just opened and are owned by these files alone.
         let (master, slave) = unsafe { (std::fs::File::from_raw_fd(master), std::fs::File::from_raw_fd(slave)) };
-        let mut child = s
-            .command(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::from(slave))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
+        let mut child =
+            cmd.stdin(Stdio::from(slave)).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
         let stderr = BufReader::new(child.stderr.take().expect("stderr"));
         Terminal { child, master, stderr, seen: String::new() }
     }
 
     /// Read stderr up to the next prompt.
     pub(crate) fn until_prompt(&mut self) {
+        self.until("(default is \"Y\"): ");
+    }
+
+    /// Read stderr up to the next `text` (a fault point's `pchat-fault: reached STEP`, say).
+    pub(crate) fn until(&mut self, text: &str) {
         let mut buf = Vec::new();
         loop {
             let mut byte = [0u8];
-            assert_eq!(self.stderr.read(&mut byte).expect("read"), 1, "no prompt:\n{}", self.seen);
+            assert_eq!(self.stderr.read(&mut byte).expect("read"), 1, "no {text:?}:\n{}", self.seen);
             buf.push(byte[0]);
-            if buf.ends_with(b"(default is \"Y\"): ") {
+            if buf.ends_with(text.as_bytes()) {
                 break;
             }
         }

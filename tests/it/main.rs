@@ -44,3 +44,4 @@ mod settings;
 mod streams;
 mod test_message;
 mod unicode_fuzz;
+mod warnings_once;

@@ -342,3 +342,63 @@ fn the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_w
     let [primary, backup] = pg.copies();
     assert!(has_room(primary, "Acc-000") && has_room(backup, "Acc-000"));
 }
+
+/// With the server of pool pc01's serving database stopped, the cmdlets that name a room or a
+/// category of pc01 other than by `-Identity` (Export's `-Scope`, Import's archive, the message
+/// cmdlets' room, Get-CsPersistentChatRoom `-Category`, New-CsPersistentChatRoom `-Category`, the
+/// eligible principals of a room) say the pool's database is unavailable and how to fail over,
+/// never that the room or category does not exist (on SQLite, a deleted pool file:
+/// tests/it/failover.rs).
+#[test]
+fn a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing() {
+    let test = "a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing";
+    let Some(server) = Server::shared(test) else { return };
+    let Some(primary_server) = Server::start_own() else { return };
+    let pools: Vec<String> = (0..INSTANCES.len())
+        .map(|i| {
+            if i == 0 { primary_server.missing_database("um_p0") } else { server.missing_database(&format!("um_p{i}")) }
+        })
+        .collect();
+    let pg = on_postgres_at(server, "um", pools);
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("pc01.zip").to_string_lossy().into_owned();
+    call(
+        &pg,
+        &format!(r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}}})"#),
+        None,
+    )
+    .ok();
+    connect(&pg.pools[0]).batch_execute("CHECKPOINT").unwrap();
+    primary_server.halt();
+    let out = dir.path().join("scoped.zip").to_string_lossy().into_owned();
+    for code in [
+        format!(
+            r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {out:?}, Scope: ["Load"]}})"#
+        ),
+        format!(
+            r#"import_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}, Confirm: false}})"#
+        ),
+        r#"get_cs_persistent_chat_message("pc01.contoso.com\\LoadRoom")"#.to_string(),
+        r#"remove_cs_persistent_chat_message(#{Identity: "pc01.contoso.com\\LoadRoom", Confirm: false})"#.to_string(),
+        r#"get_cs_persistent_chat_room(#{Category: "pc01.contoso.com\\Load"})"#.to_string(),
+        r#"new_cs_persistent_chat_room(#{Name: "New", Category: "pc01.contoso.com\\Load"})"#.to_string(),
+        r#"get_cs_persistent_chat_eligible_principal(#{Room: "pc01.contoso.com\\LoadRoom"})"#.to_string(),
+    ] {
+        let run = call(&pg, &code, None);
+        assert!(run.code > 0, "{code}: {}", run.stderr);
+        let said = run.stderr.replace('\\', "");
+        assert!(
+            said.contains("serving pool 'pc01.contoso.com' is unavailable")
+                && said.contains("PoolState: \"FailedOver\""),
+            "{code}: {}",
+            run.stderr
+        );
+        assert!(
+            !said.contains("no chat room") && !said.contains("NotFound") && !said.contains("no category"),
+            "{code}: {}",
+            run.stderr
+        );
+    }
+    assert!(!std::path::Path::new(&out).exists(), "an export of an unavailable pool wrote an archive");
+    primary_server.resume();
+}

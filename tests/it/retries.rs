@@ -235,25 +235,80 @@ fn sqlite_busy_is_not_retried() {
     assert_eq!(s.dump(), before);
 }
 
+/// A call that lost the race after its confirmation was answered runs again and asks again,
+/// about the object as it is now (the answer is not reused), saying why; answered Yes, it
+/// commits once; answered No, nothing is changed. (Between two processes on PostgreSQL:
+/// `a_prompted_call_that_loses_a_race_to_another_process_asks_again_and_commits`.)
 #[test]
-fn a_call_that_prompted_is_not_run_again_and_changes_nothing() {
-    let s = store();
-    let before = s.dump();
+fn a_call_that_prompted_asks_again_after_a_lost_race() {
     let code = r#"set_cs_persistent_chat_room("pc01.contoso.com\\R0", #{Description: "asked", Confirm: true}); print("after")"#;
-    let mut t =
-        crate::interrupts::Terminal::start_with(&s, &["-c", code], &[("PCHAT_FAULT", "before-commit:conflict:1")]);
-    t.until_prompt();
-    t.answer("y\n");
-    let run = t.finish();
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert_eq!(run.stderr.matches("Are you sure you want to perform this action?").count(), 1, "asked once");
-    assert!(
-        run.stderr.contains(
-            "Set-CsPersistentChatRoom: InvalidOperation: another session changed the same objects at the same time, after the confirmation was answered; nothing was changed: run it again"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(!run.stdout.contains("after"));
-    assert_eq!(s.dump(), before);
+    for (second, expected) in [("y\n", "asked"), ("n\n", "")] {
+        let s = store();
+        let mut t = crate::interrupts::Terminal::start_with(
+            &s,
+            &["-c", code],
+            &[("PCHAT_FAULT", "before-commit:conflict:1"), ("NO_COLOR", "1")],
+        );
+        t.until_prompt();
+        t.answer("y\n");
+        t.until_prompt();
+        t.answer(second);
+        let run = t.finish();
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert_eq!(run.stderr.matches("Are you sure you want to perform this action?").count(), 2, "{}", run.stderr);
+        assert_eq!(
+            run.stderr.matches("WARNING: Set-CsPersistentChatRoom: another session changed the same objects after the confirmation was answered; nothing was changed yet: asking again").count(),
+            1,
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("InvalidOperation"), "{}", run.stderr);
+        assert_eq!(run.stdout, "after\n");
+        assert_eq!(description(&s, "R0"), expected);
+        assert_eq!(records(&s, "Set-CsPersistentChatRoom", "R0"), usize::from(!expected.is_empty()));
+    }
+}
+
+/// Two processes on PostgreSQL, no injected failure: A asks to confirm a change of a room and,
+/// answered, is held (`PCHAT_FAULT=confirmed:pause:FILE`) before it writes; B changes the same
+/// room and commits; A, released, loses the race (SERIALIZABLE) and, rather than failing with the
+/// conflict, says so, asks again, and commits when answered Yes. B's change was seen by the
+/// second question: the final description is A's, written once.
+#[test]
+fn a_prompted_call_that_loses_a_race_to_another_process_asks_again_and_commits() {
+    let test = "a_prompted_call_that_loses_a_race_to_another_process_asks_again_and_commits";
+    let Some(server) = crate::common::pg::Server::shared(test) else { return };
+    let pg = crate::postgres::on_postgres(server, "reask");
+    let dir = tempfile::tempdir().unwrap();
+    let go = dir.path().join("go");
+    let room = r#""pc01.contoso.com\\LoadRoom""#;
+    let mut cmd = pg.command(&[
+        "-c",
+        &format!(r#"set_cs_persistent_chat_room({room}, #{{Description: "A", Confirm: true}}); print("A done")"#),
+    ]);
+    cmd.env("PCHAT_FAULT", format!("confirmed:pause:{}", go.display())).env("NO_COLOR", "1");
+    let mut a = crate::interrupts::Terminal::spawn(cmd);
+    a.until_prompt();
+    a.answer("y\n");
+    a.until("pchat-fault: reached confirmed");
+    let mut b = pg.command(&["-c", &format!(r#"set_cs_persistent_chat_room({room}, #{{Description: "B"}})"#)]);
+    let b = Run::from(b.stdin(std::process::Stdio::null()).output().expect("pchat runs")).ok();
+    assert!(b.stderr.is_empty(), "{}", b.stderr);
+    std::fs::write(&go, "").unwrap();
+    a.until_prompt();
+    a.answer("y\n");
+    let run = a.finish();
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "A done\n");
+    assert_eq!(run.stderr.matches("Are you sure you want to perform this action?").count(), 2, "{}", run.stderr);
+    assert!(run.stderr.contains("another session changed the same objects after the confirmation was answered; nothing was changed yet: asking again"), "{}", run.stderr);
+    assert!(!run.stderr.contains("InvalidOperation"), "{}", run.stderr);
+    let read = |code: &str| {
+        let out = pg.command(&["-c", code]).stdin(std::process::Stdio::null()).output().expect("pchat runs");
+        Run::from(out).ok().stdout.trim().to_string()
+    };
+    assert_eq!(read(&format!("print(get_cs_persistent_chat_room({room})[0].Description)")), "A");
+    let records =
+        r#"get_cs_persistent_chat_audit_record(#{Cmdlet: "Set-CsPersistentChatRoom", Target: "*\\LoadRoom"}).len()"#;
+    assert_eq!(read(records), "2", "one record for B, one for A");
 }

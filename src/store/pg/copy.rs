@@ -408,10 +408,10 @@ fn refuse_existing_non_empty(url: &str, source: Source<'_>) -> anyhow::Result<()
     let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
     match config.connect(postgres::NoTls) {
         Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => return Ok(()),
-        Err(e) => return Err(e).with_context(|| format!("cannot open the target {shown}")),
+        Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
         Ok(_) => {}
     }
-    let db = Db::open_postgres(url).with_context(|| format!("cannot open the target {shown}"))?;
+    let db = Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))?;
     let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
     if versioned {
         refuse_non_empty(&Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })?;
@@ -432,7 +432,7 @@ fn prepare_target<'a>(url: &str, kind: Database, source: Source<'a>) -> anyhow::
 /// An existing, migrated target (for [`verify`]).
 fn open_target<'a>(url: &str, source: Source<'a>) -> anyhow::Result<Job<'a>> {
     let shown = shown_url(url);
-    let db = Db::open_postgres(url).with_context(|| format!("cannot open the target {shown}"))?;
+    let db = Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))?;
     Ok(Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })
 }
 
@@ -468,9 +468,9 @@ fn open_or_create(url: &str) -> anyhow::Result<Db> {
                 }
             }
         }
-        Err(e) => return Err(e).with_context(|| format!("cannot open the target {shown}")),
+        Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
     }
-    Db::open_postgres(url).with_context(|| format!("cannot open the target {shown}"))
+    Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))
 }
 
 /// The data tables of a migrated database, in foreign-key order (parents first), with their

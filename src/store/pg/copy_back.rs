@@ -182,7 +182,10 @@ fn pair(instance: Option<String>, source: Db, url: &str) -> anyhow::Result<Pair>
 fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result<Db> {
     let shown = shown_url(url);
     let db = Db::open_postgres(url).with_context(|| {
-        format!("cannot open the source {shown} (check that its server runs and the URL, user and password are right; nothing was copied)")
+        format!(
+            "{} (check that its server runs and the URL, user and password are right; nothing was copied)",
+            super::cannot_open("the source", url)
+        )
     })?;
     if let Some(gate) = gate {
         gate.drain(&db)?;

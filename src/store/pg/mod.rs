@@ -70,6 +70,13 @@ pub fn password_encoding_hint(url: &str) -> &'static str {
     }
 }
 
+/// "cannot open {what} {url}" with `url` as messages show it and, for a password with an
+/// unencoded `@` or space, the hint to encode it: one wording for `--db` and copy-store's source
+/// and targets, whose client error alone ("failed to lookup address information") misleads.
+pub fn cannot_open(what: &str, url: &str) -> String {
+    format!("cannot open {what} {}{}", shown_url(url), password_encoding_hint(url))
+}
+
 /// A connection string as messages show it: without its password (a `postgres://user:secret@…`
 /// URL, or `password=…` of a key=value string), which would otherwise reach the terminal and the
 /// logs with every "unavailable" report.
