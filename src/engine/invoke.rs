@@ -53,6 +53,11 @@ pub fn invoke(
         s.errors.push(e.clone());
         return Err(throw(&e));
     }
+    if let Err(mut e) = super::reconnect::before_call(&mut s) {
+        e.cmdlet = cmdlet.name;
+        s.errors.push(e.clone());
+        return Err(throw(&e));
+    }
     // Outside a transaction the check waits for the call's own (after BEGIN in `run_one`, or
     // below for a batch): here it would read in a transaction of its own.
     if s.store.in_transaction()
@@ -142,6 +147,7 @@ fn run_batch(
     inputs: &[Option<Dynamic>],
 ) -> Result<Vec<Dynamic>, CmdletError> {
     let mut backoff = retry::Backoff::new();
+    let mut reconnected = false;
     loop {
         let mut results = Vec::new();
         let mut effects = Effects::default();
@@ -152,6 +158,10 @@ fn run_batch(
         match outcome {
             Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
                 again(s, cmdlet, &mut backoff, effects.prompted, Some(inputs.len()), e)?;
+            }
+            Err(e) if super::reconnect::lost(&e, s.store.is_postgres()) && !effects.prompted => {
+                super::reconnect::after_lost(s, e, !reconnected)?;
+                reconnected = true;
             }
             outcome => {
                 effects.settle(s);
@@ -223,7 +233,7 @@ fn batch_attempt(
     let mut sticky = Sticky::default();
     let outcome = run_items(s, cmdlet, handler, prepared, inputs, &mut sticky, results, effects, false);
     if let Err(e) = &outcome
-        && retry::retryable(e, s.store.is_postgres())
+        && (retry::retryable(e, s.store.is_postgres()) || super::reconnect::lost(e, s.store.is_postgres()))
     {
         s.store.rollback();
         s.done.drop_pending();
@@ -385,7 +395,10 @@ fn run_items(
             Err(e) if e.declined => {}
             Err(mut e) => {
                 e.cmdlet = cmdlet.name;
-                let lost_race = retry::retryable(&e, s.store.is_postgres());
+                // A lost connection ends a piped call's attempt as a lost race does (its
+                // transaction is gone); an item of its own has been run again already.
+                let on_postgres = s.store.is_postgres();
+                let lost_race = retry::retryable(&e, on_postgres) || super::reconnect::lost(&e, on_postgres);
                 if e.terminating || lost_race || prepared.common.error_action == ErrorAction::Stop {
                     return Err(e);
                 }
@@ -440,6 +453,7 @@ fn run_one(
         };
     }
     let mut backoff = retry::Backoff::new();
+    let mut reconnected = false;
     loop {
         let mut tried = Effects::default();
         // The attempt's files wait for its commit (see `finish`); dropped, they vanish.
@@ -452,6 +466,11 @@ fn run_one(
                     return Err(retry::own_commit());
                 }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;
+            }
+            // Lost before anything committed: once more, on a fresh connection (reconnect.rs).
+            Err(e) if super::reconnect::lost(&e, s.store.is_postgres()) && !tried.prompted => {
+                super::reconnect::after_lost(s, e, !reconnected)?;
+                reconnected = true;
             }
             outcome => {
                 effects.reported.extend(tried.reported);
@@ -554,8 +573,10 @@ fn attempt(
     // A statement that lost a race, reported as one object's error, lost it for the whole
     // transaction (PostgreSQL takes no further statement in it): the attempt fails.
     let on_postgres = s.store.is_postgres();
-    if !result.as_ref().is_err_and(|e| retry::retryable(e, on_postgres))
-        && let Some(i) = reported.iter().position(|e| retry::retryable(e, on_postgres))
+    // So does a lost connection (reconnect.rs).
+    let ends = |e: &CmdletError| retry::retryable(e, on_postgres) || super::reconnect::lost(e, on_postgres);
+    if !result.as_ref().is_err_and(ends)
+        && let Some(i) = reported.iter().position(ends)
     {
         result = Err(reported.remove(i));
     }
