@@ -186,6 +186,12 @@ impl Access {
         Access { declared, resolved: RefCell::new(None) }
     }
 
+    /// Forget the grants: the store was opened again (engine/reconnect.rs), and the locked
+    /// moment they were last found current in counts the old store's transactions.
+    pub fn forget(&self) {
+        *self.resolved.borrow_mut() = None;
+    }
+
     /// A declared name must be exactly one user (checked when the session starts).
     pub fn check_declared(&self, store: &Store) -> Result<(), String> {
         match &self.declared {

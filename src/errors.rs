@@ -71,6 +71,10 @@ pub enum Transient {
     /// should the attempts run out (the later ones run alone), the copy is out of step indeed and
     /// the call ends with this error's own message, which names the repair.
     CopyOutOfStep,
+    /// A database's connection was lost, or could not be made (`store::db::ErrorKind::
+    /// Unavailable`): on PostgreSQL, before anything committed, the call runs once more on a
+    /// fresh connection (engine/reconnect.rs); never retried with the races (`retry::retryable`).
+    ConnectionLost,
 }
 
 impl CmdletError {

@@ -53,6 +53,11 @@ pub fn invoke(
         s.errors.push(e.clone());
         return Err(throw(&e));
     }
+    if let Err(mut e) = super::reconnect::before_call(&mut s) {
+        e.cmdlet = cmdlet.name;
+        s.errors.push(e.clone());
+        return Err(throw(&e));
+    }
     // Outside a transaction the check waits for the call's own (after BEGIN in `run_one`, or
     // below for a batch): here it would read in a transaction of its own.
     if s.store.in_transaction()
@@ -147,6 +152,7 @@ fn run_batch(
     inputs: &[Option<Dynamic>],
 ) -> Result<Vec<Dynamic>, CmdletError> {
     let mut backoff = retry::Backoff::new();
+    let mut reconnected = false;
     loop {
         let mut results = Vec::new();
         let mut effects = Effects::default();
@@ -157,6 +163,10 @@ fn run_batch(
         match outcome {
             Err(e) if retry::retryable(&e, s.store.is_postgres()) => {
                 again(s, cmdlet, &mut backoff, effects.prompted, Some(inputs.len()), e)?;
+            }
+            Err(e) if super::reconnect::lost(&e, s.store.is_postgres()) && !effects.prompted => {
+                super::reconnect::after_lost(s, e, !reconnected)?;
+                reconnected = true;
             }
             outcome => {
                 effects.settle(s);
@@ -233,7 +243,7 @@ fn batch_attempt(
     let mut sticky = Sticky::default();
     let outcome = run_items(s, cmdlet, handler, prepared, inputs, &mut sticky, results, effects, false);
     if let Err(e) = &outcome
-        && retry::retryable(e, s.store.is_postgres())
+        && (retry::retryable(e, s.store.is_postgres()) || super::reconnect::lost(e, s.store.is_postgres()))
     {
         s.store.rollback();
         s.done.drop_pending();
@@ -396,7 +406,10 @@ fn run_items(
             Err(e) if e.declined => {}
             Err(mut e) => {
                 e.cmdlet = cmdlet.name;
-                let lost_race = retry::retryable(&e, s.store.is_postgres());
+                // A lost connection ends a piped call's attempt as a lost race does (its
+                // transaction is gone); an item of its own has been run again already.
+                let on_postgres = s.store.is_postgres();
+                let lost_race = retry::retryable(&e, on_postgres) || super::reconnect::lost(&e, on_postgres);
                 if e.terminating || lost_race || prepared.common.error_action == ErrorAction::Stop {
                     return Err(e);
                 }
@@ -454,6 +467,7 @@ fn run_one(
     // An answer given in an attempt that lost the race is not kept ("Yes to All" included): the
     // next attempt asks again about the objects as they are then.
     let answered_before = *sticky;
+    let mut reconnected = false;
     loop {
         let mut tried = Effects::default();
         // The attempt's files wait for its commit (see `finish`); dropped, they vanish.
@@ -467,6 +481,11 @@ fn run_one(
                 }
                 again(s, bound.cmdlet, &mut backoff, tried.prompted, None, e)?;
                 *sticky = answered_before;
+            }
+            // Lost before anything committed: once more, on a fresh connection (reconnect.rs).
+            Err(e) if super::reconnect::lost(&e, s.store.is_postgres()) && !tried.prompted => {
+                super::reconnect::after_lost(s, e, !reconnected)?;
+                reconnected = true;
             }
             outcome => {
                 effects.reported.extend(tried.reported);
@@ -573,8 +592,10 @@ fn attempt(
     // A statement that lost a race, reported as one object's error, lost it for the whole
     // transaction (PostgreSQL takes no further statement in it): the attempt fails.
     let on_postgres = s.store.is_postgres();
-    if !result.as_ref().is_err_and(|e| retry::retryable(e, on_postgres))
-        && let Some(i) = reported.iter().position(|e| retry::retryable(e, on_postgres))
+    // So does a lost connection (reconnect.rs).
+    let ends = |e: &CmdletError| retry::retryable(e, on_postgres) || super::reconnect::lost(e, on_postgres);
+    if !result.as_ref().is_err_and(ends)
+        && let Some(i) = reported.iter().position(ends)
     {
         result = Err(reported.remove(i));
     }

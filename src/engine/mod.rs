@@ -8,6 +8,7 @@ mod invoke;
 mod modules;
 pub mod params;
 pub mod plan;
+mod reconnect;
 pub(crate) mod retry;
 pub mod unit;
 

@@ -27,7 +27,8 @@ pub fn retryable(e: &CmdletError, on_postgres: bool) -> bool {
     match e.transient {
         Some(Transient::Conflict | Transient::CopyOutOfStep) => true,
         Some(Transient::LockTimeout) => on_postgres,
-        None => false,
+        // Once, and only after the store is opened again: engine/reconnect.rs.
+        Some(Transient::ConnectionLost) | None => false,
     }
 }
 

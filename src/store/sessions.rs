@@ -39,6 +39,8 @@ pub(super) struct Files {
 /// A PostgreSQL store's pool database sessions.
 #[derive(Default)]
 pub(super) struct Sessions {
+    /// The central database's connection string, as given: what `Store::reopened` opens again.
+    url: String,
     list: SessionList,
     /// SQL instance identity (lower case) → the alias of its session (`pgN`): what
     /// `Store::pool_schema` answers, and `Target::Copy` names, as the attached alias does on
@@ -178,7 +180,8 @@ impl Store {
             db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
         // A PostgreSQL store has no folder and no files of its own (units' local state folder:
         // step 7 of the port); nothing reads these paths for it.
-        let store = Store::with_backend(db, Backend::Pg(Box::default()), PathBuf::new(), PathBuf::new());
+        let sessions = Sessions { url: url.to_string(), ..Sessions::default() };
+        let store = Store::with_backend(db, Backend::Pg(Box::new(sessions)), PathBuf::new(), PathBuf::new());
         if migrated.from == 0 {
             // Central rows only, in one central transaction (seed.rs).
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -204,6 +207,46 @@ impl Store {
             )?;
         }
         Ok(())
+    }
+
+    /// Whether the central session's connection is lost (PostgreSQL; a SQLite store's never
+    /// is): the server restarted or stopped, the backend was terminated, the network failed. The
+    /// session learns it when a statement fails; nothing runs on this store again, the engine
+    /// opens it anew (`reopened`).
+    pub fn central_lost(&self) -> bool {
+        self.is_postgres() && self.db.is_closed()
+    }
+
+    /// `central_lost`, asking the server when the session does not know yet (one round trip):
+    /// after a call failed on a lost connection, which may have been a pool database's, or
+    /// the central one's seen by another session first.
+    pub fn central_lost_now(&self) -> bool {
+        self.is_postgres() && !self.db.answers()
+    }
+
+    /// This store opened again, as `open_postgres` opens it (same central connection string;
+    /// the store has no other options), for one whose central connection was lost
+    /// (engine/reconnect.rs). Only outside a transaction: the lost one's work is gone with its
+    /// session, or was settled by the commit's own failure handling (an in-doubt commit is left
+    /// to recovery, which this open's pool sessions run on first use).
+    ///
+    /// A new `Store`, not the old one with its session swapped, because every cache it holds
+    /// belonged to the lost session and would be a correctness risk patched one by one: the
+    /// prepared statements (server objects of that session), the `store_epoch` and marks kept
+    /// per transaction, the pools and instance rows memoised under the epoch, the pool
+    /// sessions and their aliases, the id block, the access moments (`transactions` counts).
+    /// The new one starts empty by construction, and the open checks what any open checks
+    /// (schema version, migration, audit seal). The one thing carried over is the last
+    /// completed change's decision row (`Sessions::forget`): its DELETE goes with the new
+    /// session's next write, as it would have with the old's (the row is harmless either way,
+    /// docs/failover.md). Its advisory lock (`unlock`) died with the old session.
+    pub fn reopened(&self) -> anyhow::Result<Store> {
+        let Backend::Pg(old) = &self.backend else { anyhow::bail!("internal: a SQLite store is not opened again") };
+        let store = Store::open_postgres(&old.url)?;
+        if let Backend::Pg(new) = &store.backend {
+            new.forget.set(old.forget.take());
+        }
+        Ok(store)
     }
 
     #[inline]
@@ -923,7 +966,7 @@ fn in_doubt(e: db::DbError) -> commit::CommitFailure {
     commit::CommitFailure {
         error: db::DbError::refused(
             crate::errors::CmdletError::invalid_operation(format!(
-                "the connection to the central database was lost while committing ({e}); whether the change was committed is decided when pchat next opens the store (see get_cs_persistent_chat_state() before changing anything)"
+                "the connection to the central database was lost while committing ({e}); the change may or may not have been committed: the next command completes or undoes it (see get_cs_persistent_chat_state() before changing anything)"
             ))
             .terminating(),
         ),

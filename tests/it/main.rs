@@ -29,6 +29,8 @@ mod pg_failover;
 #[cfg(unix)]
 mod pg_identity;
 #[cfg(unix)]
+mod pg_reconnect;
+#[cfg(unix)]
 mod pg_turns;
 #[cfg(unix)]
 mod postgres;

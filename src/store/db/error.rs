@@ -138,6 +138,7 @@ impl From<DbError> for CmdletError {
         error.transient = match e.kind {
             ErrorKind::Serialization => Some(crate::errors::Transient::Conflict),
             ErrorKind::Busy => Some(crate::errors::Transient::LockTimeout),
+            ErrorKind::Unavailable => Some(crate::errors::Transient::ConnectionLost),
             _ => None,
         };
         error

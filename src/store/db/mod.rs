@@ -376,6 +376,15 @@ impl Db {
         }
     }
 
+    /// Whether a PostgreSQL session's server answers now (one empty round trip): a session
+    /// learns its connection was lost only when it next talks to the server (SQLite: always).
+    pub fn answers(&self) -> bool {
+        match self {
+            Db::Sqlite(_) => true,
+            Db::Pg(c) => c.answers(),
+        }
+    }
+
     /// Outside any transaction (each statement commits on its own)?
     pub fn is_autocommit(&self) -> bool {
         match self {

@@ -19,7 +19,7 @@ use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
 
-use postgres::error::SqlState;
+use postgres::error::{Severity, SqlState};
 use postgres::types::{IsNull, Kind, ToSql, Type, private::BytesMut, to_sql_checked};
 use postgres::{CancelToken, Client, Config, NoTls};
 
@@ -98,6 +98,9 @@ pub struct PgDb {
     /// Statements run that may have moved the `store_epoch` row (`pg::epoch_watch`): the
     /// store's caches of it are kept only while this stays still.
     epoch_writes: Cell<u64>,
+    /// The database as errors name it (`host:port/dbname`, never a password): a lost connection
+    /// says which server to check (see `lost`).
+    named: String,
 }
 
 /// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
@@ -164,6 +167,7 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
     }
     let mut client = config.connect(NoTls).map_err(error)?;
     client.batch_execute(SESSION_SETTINGS).map_err(error)?;
+    let named = database_named(&config);
     Ok(PgDb {
         client: RefCell::new(client),
         cache: RefCell::new(Cache { statements: HashMap::new(), tick: 0, capacity: STATEMENT_CACHE, prepares: 0 }),
@@ -172,7 +176,27 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
         lock_timeout: Cell::new(false),
         round_trips: Cell::new(0),
         epoch_writes: Cell::new(0),
+        named,
     })
+}
+
+/// `host:port/dbname` of a connection's configuration (the first host: the one connected to
+/// unless the URL lists several), what a user checks when the connection is lost. No user and
+/// no password: only what locates the database.
+fn database_named(config: &Config) -> String {
+    use postgres::config::Host;
+    let host = match config.get_hosts().first() {
+        Some(Host::Tcp(h)) if h.contains(':') => format!("[{h}]"),
+        Some(Host::Tcp(h)) => h.clone(),
+        #[cfg(unix)]
+        Some(Host::Unix(path)) => path.display().to_string(),
+        None => "localhost".to_string(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let user = config.get_user().unwrap_or_default();
+    // The server's default database is the user's name.
+    let db = config.get_dbname().unwrap_or(user);
+    format!("{host}:{port}/{db}")
 }
 
 impl PgDb {
@@ -188,7 +212,26 @@ impl PgDb {
                 tx.failed = true;
             }
         }
-        error(e)
+        // The connection is gone: the client's own failure (no SQLSTATE: closed, "Broken pipe"),
+        // or the server ending the session (FATAL: a restart, a terminated backend). An ERROR
+        // that merely carries such a code leaves the session usable.
+        let gone = match e.as_db_error() {
+            Some(db) => matches!(db.parsed_severity(), Some(Severity::Fatal | Severity::Panic)),
+            None => e.code().is_none(),
+        };
+        let failed = error(e);
+        if !gone || failed.kind() != ErrorKind::Unavailable {
+            return failed;
+        }
+        // Say which database, and what to check, instead of the crate's "connection closed" or
+        // the socket's "Broken pipe".
+        match failed.into_backend() {
+            Ok(inner) => match inner.downcast::<PgError>() {
+                Ok(pg) => lost(&self.named, *pg),
+                Err(other) => DbError::backend(ErrorKind::Unavailable, other),
+            },
+            Err(failed) => failed,
+        }
     }
 
     /// One simple-protocol round trip (transaction control, batches).
@@ -435,7 +478,7 @@ impl PgDb {
         match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
             Ok(()) => Ok(true),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
-            Err(e) => Err(error(e)),
+            Err(e) => Err(self.fail(e)),
         }
     }
 
@@ -453,6 +496,16 @@ impl PgDb {
     /// Whether the connection to the server is gone (it never comes back).
     pub(super) fn is_closed(&self) -> bool {
         self.client.borrow().is_closed()
+    }
+
+    /// See `Db::answers`; waits at most the connect timeout for the answer.
+    pub(super) fn answers(&self) -> bool {
+        if self.is_closed() {
+            return false;
+        }
+        self.trip();
+        let answered = self.client.borrow_mut().is_valid(CONNECT_TIMEOUT);
+        answered.is_ok()
     }
 
     /// Whether a statement failed on a lock wait since the last call (see `lock_timeout`).
@@ -1110,6 +1163,35 @@ impl StdError for PgError {
     }
 }
 
+/// A session's connection lost (`PgDb::fail`): the database and its server named, the cause in
+/// words a user can act on (the server's own when it said why: "terminating connection due to
+/// administrator command"), what to check. Still `Unavailable`: the engine opens the session
+/// again for the next attempt (engine/reconnect.rs), and the words are what it shows when that
+/// fails too.
+fn lost(named: &str, pg: PgError) -> DbError {
+    let why = match pg.inner.as_db_error() {
+        Some(db) => db.message().to_string(),
+        None => {
+            let io = std::iter::successors(pg.inner.source(), |e| (*e).source())
+                .find_map(|e| e.downcast_ref::<std::io::Error>())
+                .map(std::io::Error::kind);
+            match io {
+                Some(std::io::ErrorKind::TimedOut) => "the server stopped answering".to_string(),
+                _ => "the server closed it".to_string(),
+            }
+        }
+    };
+    let message = lost_message(named, &why);
+    DbError::backend(ErrorKind::Unavailable, Box::new(PgError { message, inner: pg.inner }))
+}
+
+/// See `lost`.
+fn lost_message(named: &str, why: &str) -> String {
+    format!(
+        "the connection to the PostgreSQL database {named} was lost ({why}): check that its server is running and reachable"
+    )
+}
+
 /// What a caller decides on, by SQLSTATE (see `ErrorKind`).
 fn kind_of(state: &SqlState) -> ErrorKind {
     let code = state.code();
@@ -1180,6 +1262,35 @@ mod tests {
 
     fn message(r: super::Result<usize>) -> String {
         r.unwrap_err().to_string()
+    }
+
+    /// A session whose backend an administrator terminated: the error names the database
+    /// (`host:port/dbname`, no user or password) and what to check, not the crate's "connection
+    /// closed" or the socket's "Broken pipe", and stays `Unavailable` (what the engine reopens on).
+    #[test]
+    fn a_lost_connection_names_the_database_and_what_to_check() {
+        let Some((db, url)) = session("a_lost_connection_names_the_database_and_what_to_check") else { return };
+        let pid: i64 = db.query_row("SELECT pg_backend_pid()", (), |r| r.get(0)).unwrap();
+        // Waits (up to 10 s) until the backend is gone.
+        let gone: bool =
+            connect(&url).query_one("SELECT pg_terminate_backend($1::int8::int4, 10000)", &[&pid]).unwrap().get(0);
+        assert!(gone);
+        let named = super::database_named(&url.parse().unwrap());
+        assert!(named.contains(&url.rsplit('/').next().unwrap().to_string()), "{named}: {url}");
+        assert!(!named.contains('@'), "{named}");
+        // The first statement meets the loss; the next one the closed session.
+        for attempt in ["the first", "the next"] {
+            let e = db.execute_batch("SELECT 1").unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Unavailable, "{attempt}: {e}");
+            let text = e.to_string();
+            for expected in [named.as_str(), "was lost", "check that its server is running and reachable"] {
+                assert!(text.contains(expected), "{attempt}: {expected}: {text}");
+            }
+            for raw in ["Broken pipe", "connection closed"] {
+                assert!(!text.contains(raw), "{attempt}: {raw}: {text}");
+            }
+        }
+        assert!(db.is_closed());
     }
 
     #[test]
