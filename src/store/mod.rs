@@ -248,6 +248,11 @@ impl Store {
         Ok(files)
     }
 
+    /// The central database's file (SQLite; empty on PostgreSQL).
+    pub fn file(&self) -> &Path {
+        &self.path
+    }
+
     /// The folder pool database files are relative to.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -819,3 +819,39 @@ fn an_unencoded_at_or_space_in_a_password_gets_the_hint_db_gives() {
     );
     said(&run, "the store");
 }
+
+/// Copying a store that is being written: the source's files are read at one moment. While
+/// copy-store takes its snapshots (held here after reading the central database, before the pool
+/// files), the store's write lock is its own, so no writer can commit between the two and leave
+/// the copy's pool ahead of its central database (every call on that pool was then refused, and
+/// the copy reported verified). A writer started meanwhile waits, then lands in the source only.
+#[test]
+fn a_store_being_written_is_copied_at_one_moment() {
+    let Some(server) = Server::shared("a_store_being_written_is_copied_at_one_moment") else { return };
+    let s = demo();
+    let central = server.missing_database("moment_central");
+    let pools: Vec<(&str, String)> =
+        INSTANCES.iter().enumerate().map(|(i, n)| (*n, server.missing_database(&format!("moment_p{i}")))).collect();
+    let args = crate::common::pg_copy::copy_args(&s.db(), &central, pools.iter().map(|(n, u)| (*n, u.as_str())));
+    let args: Vec<&str> = ["copy-store"].into_iter().chain(args.iter().map(String::as_str)).collect();
+    let copy = crate::common::held::Held::at(copy_store_command(&args), "copy-store:central-read");
+    // A writer's first step, BEGIN IMMEDIATE on the central file, finds the lock taken.
+    let probe = rusqlite::Connection::open(s.db()).unwrap();
+    probe.execute_batch("PRAGMA busy_timeout = 0").unwrap();
+    let err = probe.execute_batch("BEGIN IMMEDIATE").expect_err("the writers' lock is held during the snapshots");
+    assert!(err.to_string().contains("locked"), "{err}");
+    drop(probe);
+    let late = r#"new_cs_persistent_chat_room(#{Name: "Late", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Projects"})"#;
+    let writer =
+        s.command(&["-c", late]).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    copy.release();
+    let written = writer.wait_with_output().unwrap();
+    assert!(written.status.success(), "{}", String::from_utf8_lossy(&written.stderr));
+    // The copy serves its pools: its marks agree (a pool ahead of its central database is refused).
+    let rooms = "print(get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: \"pc01.contoso.com\"}).len())";
+    let out = copy_store_command(&["--db", central.as_str(), "-c", rooms]).output().unwrap();
+    let run = Run::from(out).ok();
+    let source = s.c(rooms).ok();
+    let (copied, now): (u64, u64) = (run.stdout.trim().parse().unwrap(), source.stdout.trim().parse().unwrap());
+    assert_eq!(copied + 1, now, "the copy has the rooms from before the writer, the source one more");
+}

@@ -1157,11 +1157,9 @@ impl fmt::Display for PgError {
     }
 }
 
-impl StdError for PgError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&self.inner)
-    }
-}
+/// No source: `message` already says what the driver's error and its cause say, and a chain
+/// printed whole (`{:#}`, "cannot open the store …: …") would say it twice.
+impl StdError for PgError {}
 
 /// A session's connection lost (`PgDb::fail`): the database and its server named, the cause in
 /// words a user can act on (the server's own when it said why: "terminating connection due to
@@ -1239,6 +1237,18 @@ fn error(e: postgres::Error) -> DbError {
 
 #[cfg(all(test, unix))]
 mod tests {
+    /// Nothing listens on port 1: the open fails before any server is needed.
+    #[test]
+    fn a_refused_connection_says_its_cause_once() {
+        let e = match super::open("postgres://pchat@127.0.0.1:1/x?connect_timeout=5") {
+            Err(e) => anyhow::Error::new(e).context("cannot open the store"),
+            Ok(_) => panic!("something listens on port 1"),
+        };
+        let text = format!("{e:#}");
+        assert_eq!(text.matches("error connecting to server").count(), 1, "{text}");
+        assert_eq!(text.matches("refused").count(), 1, "{text}");
+    }
+
     use super::super::{Begin, Db, ErrorKind, List, Value, ValueRef, params};
     use crate::store::pg::test_cluster::{Cluster, connect};
     use std::time::{Duration, Instant};

@@ -268,12 +268,19 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
     let urls = Rewrite { urls, store_id: uuid::Uuid::new_v4().simple().to_string() };
     let central_name = central_name(&targets.central)?;
 
+    // The store's writers held off while the source's snapshots are taken, one file after the
+    // other: a writer committing between two of them would leave a copy whose pool is ahead of
+    // its central database (the copy refused every call on that pool). Released once every
+    // file is read: the snapshots stay.
+    let gate = hold_writers_off(source)?;
     source.begin(false).context("cannot open a read transaction on the source store")?;
     let result = (|| {
         if source.store_id()?.is_none() {
             bail!("the source store has no store id (use it once with this pchat first); nothing was copied");
         }
+        crate::fault::point("copy-store:central-read");
         touch_sources(source, &jobs)?;
+        drop(gate);
         for job in &jobs {
             uncopied_source_tables(source, job)?;
         }
@@ -550,6 +557,22 @@ fn refuse_non_empty(job: &Job<'_>) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A second connection to the SQLite source holding its central write lock, which every
+/// writer takes first and keeps until its commit has reached every file (store/mod.rs,
+/// `Store::begin`): while it is held no writer is between its first write and the end of its
+/// commit. Waits for a writer at work (the busy timeout); rolled back when dropped.
+fn hold_writers_off(source: &Store) -> anyhow::Result<Db> {
+    let shown = source.file().display().to_string();
+    let gate = Db::open_sqlite_existing(source.file()).with_context(|| format!("cannot open the store {shown}"))?;
+    gate.configure()?;
+    gate.begin(Begin::Immediate).with_context(|| {
+        format!(
+            "cannot hold the writers of {shown} off while the copy starts (a long write at work?); nothing was copied"
+        )
+    })?;
+    Ok(gate)
 }
 
 /// One read of every source database, so that each joins the read transaction before any table
