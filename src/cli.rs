@@ -288,13 +288,17 @@ impl repl::ReplHost for Shell {
             code.to_string()
         };
         let _front_end = is_ps.then(crate::errors::PowerShellRun::start);
-        Shell::eval(self, &rhai).map_err(|e| {
+        let result = Shell::eval(self, &rhai).map_err(|e| {
             let text = self.describe_error(&e);
             match self.interrupted_note() {
                 Some(note) => format!("{text}\n{note}"),
                 None => text,
             }
-        })
+        });
+        // The stop was handled: the REPL waits for its next statement (and the signal's grace,
+        // interrupt.rs, does not end it).
+        crate::interrupt::reset();
+        result
     }
     fn engine(&self) -> &rhai::Engine {
         Shell::engine(self)

@@ -5,11 +5,22 @@
 //!
 //! A non-interactive run stopped this way exits with 128 + the signal (130 for SIGINT, 143 for
 //! SIGTERM).
+//!
+//! A statement that does not stop within [`GRACE`] — blocked on a database server that accepts
+//! connections but never answers, where even the cancel request hangs — ends the process then,
+//! saying so: one SIGTERM (`timeout`, systemd, cron's supervisor) must end a run. Ending there
+//! is what a kill is, which every store change survives (a two-phase commit's next command
+//! completes or undoes it).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 static PENDING: AtomicBool = AtomicBool::new(false);
+/// Counts `reset`s: a stop that was handled (the REPL's next statement) is not ended by its grace.
+static HANDLED: AtomicU64 = AtomicU64::new(0);
+
+/// How long a stop may take before the process ends anyway.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 /// The write end of the self-pipe the handler wakes the watcher thread with.
 static WAKE: AtomicI32 = AtomicI32::new(-1);
@@ -52,6 +63,7 @@ pub fn past_deadline() -> bool {
 
 /// A new statement starts with no stop pending (the REPL after a Ctrl-C).
 pub fn reset() {
+    HANDLED.fetch_add(1, Ordering::SeqCst);
     PENDING.store(false, Ordering::SeqCst);
     SIGNAL.store(0, Ordering::SeqCst);
 }
@@ -117,10 +129,13 @@ pub fn install() {
                     if n == 0 || (n < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted) {
                         return;
                     }
-                    if n > 0
-                        && let Ok(handles) = HANDLES.lock()
-                    {
-                        handles.iter().for_each(|interrupt| interrupt());
+                    if n > 0 {
+                        // Before the interrupts, which may block themselves (a PostgreSQL cancel
+                        // request to a server that does not answer).
+                        end_after_grace();
+                        if let Ok(handles) = HANDLES.lock() {
+                            handles.iter().for_each(|interrupt| interrupt());
+                        }
                     }
                 }
             });
@@ -138,3 +153,34 @@ pub fn install() {
 
 #[cfg(not(unix))]
 pub fn install() {}
+
+/// End the process if the stop pending now is still pending after [`GRACE`] (see the module
+/// comment).
+#[cfg(unix)]
+fn end_after_grace() {
+    let handled = HANDLED.load(Ordering::SeqCst);
+    std::thread::spawn(move || {
+        let until = std::time::Instant::now() + GRACE;
+        while std::time::Instant::now() < until {
+            if !requested() || HANDLED.load(Ordering::SeqCst) != handled {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if !requested() || HANDLED.load(Ordering::SeqCst) != handled {
+            return;
+        }
+        let code = exit_code().unwrap_or(130);
+        let text = format!(
+            "pchat: {}: the statement did not stop within {} s (a database server that does not answer?); ending now. A change in progress is completed or undone by the next command.\n",
+            describe(""),
+            GRACE.as_secs()
+        );
+        // SAFETY: write(2) and _exit(2) on this process's own standard error; no lock is taken
+        // (the main thread may hold the stderr lock while it is blocked).
+        unsafe {
+            libc::write(2, text.as_ptr().cast(), text.len());
+            libc::_exit(code)
+        }
+    });
+}

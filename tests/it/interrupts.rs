@@ -296,3 +296,50 @@ fn an_interrupted_atomic_run_says_nothing_was_kept() {
     assert!(run.stderr.contains("pchat: committed before the interruption, and kept: no change;"), "{}", run.stderr);
     assert_eq!(s.dump(), before);
 }
+
+/// A database server that accepts connections and never answers (its machine alive, the server
+/// stopped or wedged): the run's statement cannot be interrupted (even a cancel request hangs),
+/// and one SIGTERM — what `timeout`, systemd and cron's supervisors send — must still end the
+/// run, saying why, within the grace of interrupt.rs (a second signal was needed, and the run
+/// ended without a word).
+#[test]
+fn one_sigterm_ends_a_run_blocked_on_a_server_that_never_answers() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (accepted, connected) = std::sync::mpsc::channel();
+    // Connections are accepted and kept open, never answered.
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for conn in listener.incoming().flatten() {
+            open.push(conn);
+            let _ = accepted.send(());
+        }
+    });
+    let url = format!("postgres://pchat@127.0.0.1:{port}/pchat");
+    let mut child = common::pchat()
+        .args(["--db", url.as_str(), "-c", "print(1)"])
+        .env_remove("PCHAT_DB")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    connected.recv_timeout(std::time::Duration::from_secs(60)).expect("pchat connects");
+    // SAFETY: a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("one SIGTERM did not end the run");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted (SIGTERM)") && stderr.contains("did not stop within"), "{stderr}");
+}
