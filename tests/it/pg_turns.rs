@@ -6,10 +6,9 @@
 
 use std::io::{BufReader, Read};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use crate::common::Run;
-use crate::common::held::{Held, read_until, until_a_writer_waits};
+use crate::common::held::{Held, read_until, until_a_change_is_waited_for, until_a_writer_waits};
 use crate::common::pg::Server;
 use crate::postgres::{INSTANCES, Pg, count, on_postgres};
 
@@ -136,13 +135,7 @@ fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
     let pg = on_postgres(server, "turns_int");
     let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomInt", "pc01.contoso.com", "Finance"));
     let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
-    let failover = pg
-        .command(&["-c", FAIL_OVER])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let failover = spawn_fail_over(&pg);
     until_a_writer_waits(&pg.central);
     // SAFETY: kill(2) on the pid of a child this test spawned and has not waited for.
     assert_eq!(unsafe { libc::kill(failover.id() as libc::pid_t, libc::SIGINT) }, 0);
@@ -174,20 +167,9 @@ fn a_call_running_alone_waits_for_a_change_being_completed_and_needs_no_retry() 
     let set =
         |d: &str| format!(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{Description: "{d}"}})"#);
     let writer = Held::at(pg.command(&["-c", &format!("{}; {}", set("first"), set("second"))]), "pg-2pc-decided");
-    let failover = pg
-        .command(&["-c", FAIL_OVER])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let failover = spawn_fail_over(&pg);
     // The fail-over waits for the writer's branch, on its advisory lock.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let waiting = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted";
-    while count(&pg.central, waiting) == 0 {
-        assert!(Instant::now() < deadline, "the fail-over never waited for the writer's branch");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    until_a_change_is_waited_for(&pg.central);
     writer.release();
     let out = failover.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -199,4 +181,9 @@ fn a_call_running_alone_waits_for_a_change_being_completed_and_needs_no_retry() 
     let q = |d: &str| format!("SELECT count(*) FROM rooms WHERE name = 'FinanceRoom' AND description = '{d}'");
     assert_eq!(count(primary, &q("first")), 1, "{primary}");
     assert_eq!(count(backup, &q("second")), 1, "{backup}");
+}
+
+/// The fail-over of pc01, started (standard output and error piped).
+fn spawn_fail_over(pg: &Pg) -> std::process::Child {
+    pg.command(&["-c", FAIL_OVER]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }

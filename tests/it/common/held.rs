@@ -109,12 +109,27 @@ pub fn read_until(stderr: &mut BufReader<ChildStderr>, line: &str) -> String {
 /// Until a session of the store whose central database is `central` waits for the writers' lock
 /// (as the server sees it): a writer queued behind a held process.
 pub fn until_a_writer_waits(central: &str) {
+    until_a_lock_is_waited_for(
+        central,
+        "l.relation = (SELECT oid FROM pg_class WHERE relname = 'audit_head')",
+        "the writers' lock",
+    );
+}
+
+/// Until a session of the store waits for a change's advisory lock: a call waiting for a change
+/// being completed (`twophase::in_flight`).
+pub fn until_a_change_is_waited_for(central: &str) {
+    until_a_lock_is_waited_for(central, "l.locktype = 'advisory'", "a change's advisory lock");
+}
+
+/// Until the server at `central` shows a lock matching `which` (a condition on `pg_locks l`) not
+/// granted. Polls the server: the wait is the other process's, seen from outside.
+fn until_a_lock_is_waited_for(central: &str, which: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-                   WHERE c.relname = 'audit_head' AND NOT l.granted";
+    let waiting = format!("SELECT count(*) FROM pg_locks l WHERE {which} AND NOT l.granted");
     let mut db = super::pg::connect(central);
-    while db.query_one(waiting, &[]).expect("pg_locks").get::<_, i64>(0) == 0 {
-        assert!(Instant::now() < deadline, "nobody waited for the writers' lock");
+    while db.query_one(&waiting, &[]).expect("pg_locks").get::<_, i64>(0) == 0 {
+        assert!(Instant::now() < deadline, "nobody waited for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }

@@ -474,3 +474,16 @@ pub fn file_states(s: &Store) -> Vec<(String, Vec<u8>, std::time::SystemTime)> {
     out.sort();
     out
 }
+
+/// `run` of `code` failed saying pool pc01's serving database is unavailable and how to fail it
+/// over, never that the object it names is missing ("no chat room", "no category", "no add-in",
+/// NotFound): an identity in an unavailable pool is not an unknown one.
+pub fn says_pc01_unavailable_not_missing(code: &str, run: &Run) {
+    assert!(run.code > 0, "{code}: {}", run.stderr);
+    let said = run.stderr.replace('\\', "");
+    assert!(said.contains("serving pool 'pc01.contoso.com' is unavailable"), "{code}: {}", run.stderr);
+    assert!(said.contains("PoolState: \"FailedOver\""), "{code}: {}", run.stderr);
+    for missing in ["no chat room", "no category", "no add-in", "NotFound"] {
+        assert!(!said.contains(missing), "{code}: {}", run.stderr);
+    }
+}
