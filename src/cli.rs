@@ -508,6 +508,12 @@ pub fn main() -> i32 {
     // Runbooks and scripts on standard input may run unattended and come from someone else: they
     // open files only in their allowed folders. `-c` and the REPL are the administrator's own hand.
     let stdin_script = cli.code.is_none() && script.is_none() && !std::io::stdin().is_terminal();
+    let budget = budget(&cli, script.is_some() || stdin_script || cli.code.is_some());
+    // The time budget also bounds what no check between statements can stop: opening the store
+    // and a call blocked on a database server that never answers.
+    if let Some(seconds) = budget.max_seconds {
+        crate::interrupt::end_after(std::time::Instant::now() + std::time::Duration::from_secs(seconds), seconds);
+    }
     let opts = Options {
         db: db.clone(),
         json: cli.json,
@@ -517,7 +523,7 @@ pub fn main() -> i32 {
         args,
         handlers: &handlers::TABLE,
         confined: script.is_some() || stdin_script,
-        budget: budget(&cli, script.is_some() || stdin_script || cli.code.is_some()),
+        budget,
         acting: crate::access::Declared::from(cli.acting_as.as_deref()),
         origin: match (&script, &cli.code) {
             (Some((file, _)), _) => engine::Origin::Runbook(

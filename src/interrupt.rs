@@ -99,8 +99,12 @@ pub const SIGTERM: i32 = 15;
 #[cfg(unix)]
 extern "C" fn on_signal(sig: libc::c_int) {
     if PENDING.swap(true, Ordering::SeqCst) {
-        // SAFETY: _exit is async-signal-safe.
-        unsafe { libc::_exit(128 + sig) }
+        const SAID: &[u8] = b"pchat: a second signal: ending at once (a change in progress is completed or undone by the next command)\n";
+        // SAFETY: write(2) and _exit(2) are async-signal-safe; the text is static.
+        unsafe {
+            libc::write(2, SAID.as_ptr().cast(), SAID.len());
+            libc::_exit(128 + sig)
+        }
     }
     SIGNAL.store(sig, Ordering::SeqCst);
     let fd = WAKE.load(Ordering::SeqCst);
@@ -154,6 +158,39 @@ pub fn install() {
 #[cfg(not(unix))]
 pub fn install() {}
 
+/// How long after a run's time budget ends the process ends anyway: longer than a wait for the
+/// writers' lock takes to see the budget spent (its 5-second slices, store/turns.rs), which ends
+/// the call more clearly ("nothing was changed").
+pub const BUDGET_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// End the process if it still runs [`BUDGET_GRACE`] after `deadline`, the end of a run's time
+/// budget of `seconds` (`--max-seconds`): the budget's own check, between statements, stops a
+/// run that is working; one blocked on a database server that never answers (or stuck opening
+/// the store) never reaches it. Exit 1, a terminating error's, as the budget's own stop.
+pub fn end_after(deadline: std::time::Instant, seconds: u64) {
+    std::thread::spawn(move || {
+        let end = deadline + BUDGET_GRACE;
+        while let Some(left) = end.checked_duration_since(std::time::Instant::now()).filter(|d| !d.is_zero()) {
+            std::thread::sleep(left);
+        }
+        let text = format!(
+            "pchat: the run used its time budget of {seconds} seconds and did not stop within {} s more (a database server that does not answer?); ending now (raise the budget with --max-seconds N). A change in progress is completed or undone by the next command.\n",
+            BUDGET_GRACE.as_secs()
+        );
+        end_now(&text, 1);
+    });
+}
+
+/// Say `text` on standard error and end the process with `code`, taking no lock (the main thread
+/// may hold the stderr lock while it is blocked).
+fn end_now(text: &str, code: i32) -> ! {
+    // SAFETY: write(2) and _exit(2) on this process's own standard error.
+    unsafe {
+        libc::write(2, text.as_ptr().cast(), text.len());
+        libc::_exit(code)
+    }
+}
+
 /// End the process if the stop pending now is still pending after [`GRACE`] (see the module
 /// comment).
 #[cfg(unix)]
@@ -176,11 +213,6 @@ fn end_after_grace() {
             describe(""),
             GRACE.as_secs()
         );
-        // SAFETY: write(2) and _exit(2) on this process's own standard error; no lock is taken
-        // (the main thread may hold the stderr lock while it is blocked).
-        unsafe {
-            libc::write(2, text.as_ptr().cast(), text.len());
-            libc::_exit(code)
-        }
+        end_now(&text, code);
     });
 }

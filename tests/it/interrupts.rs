@@ -297,17 +297,12 @@ fn an_interrupted_atomic_run_says_nothing_was_kept() {
     assert_eq!(s.dump(), before);
 }
 
-/// A database server that accepts connections and never answers (its machine alive, the server
-/// stopped or wedged): the run's statement cannot be interrupted (even a cancel request hangs),
-/// and one SIGTERM — what `timeout`, systemd and cron's supervisors send — must still end the
-/// run, saying why, within the grace of interrupt.rs (a second signal was needed, and the run
-/// ended without a word).
-#[test]
-fn one_sigterm_ends_a_run_blocked_on_a_server_that_never_answers() {
+/// The URL of a PostgreSQL "server" that accepts connections and never answers: a listener of
+/// this test's own that keeps what it accepts open. `connected` hears of each connection.
+fn server_that_never_answers() -> (String, std::sync::mpsc::Receiver<()>) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let (accepted, connected) = std::sync::mpsc::channel();
-    // Connections are accepted and kept open, never answered.
     std::thread::spawn(move || {
         let mut open = Vec::new();
         for conn in listener.incoming().flatten() {
@@ -315,18 +310,25 @@ fn one_sigterm_ends_a_run_blocked_on_a_server_that_never_answers() {
             let _ = accepted.send(());
         }
     });
-    let url = format!("postgres://pchat@127.0.0.1:{port}/pchat");
-    let mut child = common::pchat()
-        .args(["--db", url.as_str(), "-c", "print(1)"])
+    (format!("postgres://pchat@127.0.0.1:{port}/pchat"), connected)
+}
+
+/// pchat on `url` with `args`, started.
+fn spawn_on(url: &str, args: &[&str]) -> Child {
+    common::pchat()
+        .args(["--db", url])
+        .args(args)
         .env_remove("PCHAT_DB")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    connected.recv_timeout(std::time::Duration::from_secs(60)).expect("pchat connects");
-    // SAFETY: a signal to the child this test started.
-    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+        .unwrap()
+}
+
+/// The child's exit code and standard error once it ends by itself; the test fails (and kills
+/// it) if that takes a minute: `what` should have ended it.
+fn ended_by(mut child: Child, what: &str) -> (Option<i32>, String) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -334,12 +336,40 @@ fn one_sigterm_ends_a_run_blocked_on_a_server_that_never_answers() {
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("one SIGTERM did not end the run");
+            panic!("{what} did not end the run");
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     let mut stderr = String::new();
     child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
-    assert_eq!(status.code(), Some(143), "{stderr}");
+    (status.code(), stderr)
+}
+
+/// A database server that accepts connections and never answers (its machine alive, the server
+/// stopped or wedged): the run's statement cannot be interrupted (even a cancel request hangs),
+/// and one SIGTERM — what `timeout`, systemd and cron's supervisors send — must still end the
+/// run, saying why, within the grace of interrupt.rs (a second signal was needed, and the run
+/// ended without a word).
+#[test]
+fn one_sigterm_ends_a_run_blocked_on_a_server_that_never_answers() {
+    let (url, connected) = server_that_never_answers();
+    let child = spawn_on(&url, &["-c", "print(1)"]);
+    connected.recv_timeout(std::time::Duration::from_secs(60)).expect("pchat connects");
+    // SAFETY: a signal to the child this test started.
+    assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+    let (code, stderr) = ended_by(child, "one SIGTERM");
+    assert_eq!(code, Some(143), "{stderr}");
     assert!(stderr.contains("interrupted (SIGTERM)") && stderr.contains("did not stop within"), "{stderr}");
+}
+
+/// The same server, and no signal: the run's time budget (`--max-seconds`) ends it, saying so,
+/// though no check between statements is ever reached (it used to wait for ever, its budget
+/// spent).
+#[test]
+fn the_time_budget_ends_a_run_blocked_on_a_server_that_never_answers() {
+    let (url, _connected) = server_that_never_answers();
+    let child = spawn_on(&url, &["--max-seconds", "1", "-c", "print(1)"]);
+    let (code, stderr) = ended_by(child, "the time budget");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("time budget of 1 seconds") && stderr.contains("--max-seconds"), "{stderr}");
 }
