@@ -1212,10 +1212,15 @@ fn error(e: postgres::Error) -> DbError {
     }
     let (kind, message) = match (e.code(), e.as_db_error()) {
         (Some(state), Some(db)) => {
-            let message = match db.detail() {
+            let mut message = match db.detail() {
                 Some(detail) => format!("{} ({detail})", db.message()),
                 None => db.message().to_string(),
             };
+            // The server's advice ("Increase max_prepared_transactions (currently 1).") is what
+            // the administrator needs; the message alone names no setting.
+            if let Some(hint) = db.hint() {
+                message = format!("{message}: {}", hint.trim_end_matches('.'));
+            }
             (kind_of(state), message)
         }
         (Some(state), None) => (kind_of(state), e.to_string()),
@@ -1277,6 +1282,14 @@ mod tests {
     /// A session whose backend an administrator terminated: the error names the database
     /// (`host:port/dbname`, no user or password) and what to check, not the crate's "connection
     /// closed" or the socket's "Broken pipe", and stays `Unavailable` (what the engine reopens on).
+    #[test]
+    fn the_server_s_advice_is_part_of_the_error() {
+        let Some((db, _)) = session("the_server_s_advice_is_part_of_the_error") else { return };
+        // The server answers a call to a missing function with a hint.
+        let text = db.execute_batch("SELECT pchat_no_such_function(1)").unwrap_err().to_string();
+        assert!(text.contains("does not exist") && text.contains("explicit type casts"), "{text}");
+    }
+
     #[test]
     fn a_lost_connection_names_the_database_and_what_to_check() {
         let Some((db, url)) = session("a_lost_connection_names_the_database_and_what_to_check") else { return };
