@@ -36,8 +36,7 @@ fn a_fail_over_started_while_an_atomic_block_holds_the_store_waits_for_its_commi
         return;
     };
     let pg = on_postgres(server, "turns_fo");
-    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("Atom", "pc01.contoso.com", "Finance"));
-    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
+    let held = atomic_block_held_before_commit(&pg, "Atom");
 
     // The pause file exists: each slice of the wait is only reported, not held.
     let seen = tempfile::NamedTempFile::new().unwrap();
@@ -76,8 +75,7 @@ fn an_atomic_block_in_one_pool_and_a_writer_in_another_both_succeed() {
         return;
     };
     let pg = on_postgres(server, "turns_at");
-    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomPc01", "pc01.contoso.com", "Finance"));
-    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
+    let held = atomic_block_held_before_commit(&pg, "AtomPc01");
     let writer = pg
         .command(&["-c", &room_code("OtherPc02", "pc02.contoso.com", "Sales")])
         .stdin(Stdio::null())
@@ -133,8 +131,7 @@ fn publish_while_writers_are_at_work_waits_for_them_and_succeeds() {
 fn ctrl_c_ends_a_fail_over_waiting_for_the_writers() {
     let Some(server) = Server::shared("ctrl_c_ends_a_fail_over_waiting_for_the_writers") else { return };
     let pg = on_postgres(server, "turns_int");
-    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code("AtomInt", "pc01.contoso.com", "Finance"));
-    let held = Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit");
+    let held = atomic_block_held_before_commit(&pg, "AtomInt");
     let failover = spawn_fail_over(&pg);
     until_a_writer_waits(&pg.central);
     // SAFETY: kill(2) on the pid of a child this test spawned and has not waited for.
@@ -186,4 +183,11 @@ fn a_call_running_alone_waits_for_a_change_being_completed_and_needs_no_retry() 
 /// The fail-over of pc01, started (standard output and error piped).
 fn spawn_fail_over(pg: &Pg) -> std::process::Child {
     pg.command(&["-c", FAIL_OVER]).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+}
+
+/// An atomic block creating room `name` in pc01, held before its commit (it holds the store's
+/// writers' lock).
+fn atomic_block_held_before_commit(pg: &Pg, name: &str) -> Held {
+    let atomic = format!(r#"atomic(|| {{ {}; }}); "done""#, room_code(name, "pc01.contoso.com", "Finance"));
+    Held::at(pg.command(&["-c", &atomic]), "atomic:before-commit")
 }

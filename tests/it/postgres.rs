@@ -544,18 +544,7 @@ fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     let objects = "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace)
                         + (SELECT count(*) FROM pg_proc WHERE pronamespace = current_schema()::regnamespace)";
     let cwd = tempfile::tempdir().unwrap();
-    let pchat = |code: &str| {
-        Run::from(
-            common::pchat()
-                .args(["--db", &url, "-c", code])
-                .env_remove("PCHAT_DB")
-                .env_remove("PCHAT_SQL_INVENTORY")
-                .current_dir(cwd.path())
-                .stdin(Stdio::null())
-                .output()
-                .unwrap(),
-        )
-    };
+    let pchat = |code: &str| pchat_in(cwd.path(), &url, code);
     for code in [
         "get_cs_persistent_chat_room()",
         "get_cs_persistent_chat_policy().len()",
@@ -578,15 +567,7 @@ fn a_read_or_a_failed_change_leaves_an_empty_database_empty() {
     // Another program's database: refused, untouched.
     let other = server.empty_database("emptydb_other");
     connect(&other).batch_execute("CREATE TABLE invoices (id int)").unwrap();
-    let run = Run::from(
-        common::pchat()
-            .args(["--db", &other, "-c", "get_cs_persistent_chat_room()"])
-            .env_remove("PCHAT_DB")
-            .env_remove("PCHAT_SQL_INVENTORY")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap(),
-    );
+    let run = pchat_in(cwd.path(), &other, "get_cs_persistent_chat_room()");
     assert!(run.stderr.contains("holds no pchat schema (tables invoices)"), "{}", run.stderr);
     assert_eq!(count(&other, objects), 1);
 }
@@ -657,18 +638,7 @@ fn db_accepts_a_key_value_connection_string_and_never_shows_its_password() {
     let by_url = pg.c(code).ok().stdout;
     let kv = key_value(&pg.central);
     let cwd = tempfile::tempdir().unwrap();
-    let run = |db: &str, code: &str| {
-        Run::from(
-            common::pchat()
-                .args(["--db", db, "-c", code])
-                .env_remove("PCHAT_DB")
-                .env_remove("PCHAT_SQL_INVENTORY")
-                .current_dir(cwd.path())
-                .stdin(Stdio::null())
-                .output()
-                .unwrap(),
-        )
-    };
+    let run = |db: &str, code: &str| pchat_in(cwd.path(), db, code);
     assert_eq!(run(&kv, code).ok().stdout, by_url);
     let missing = key_value(&server.missing_database("kvmissing"));
     for code in [code, r#"publish_cs_topology("topology.json")"#] {
@@ -678,4 +648,19 @@ fn db_accepts_a_key_value_connection_string_and_never_shows_its_password() {
     }
     let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "files named after the connection string: {left:?}");
+}
+
+/// `pchat --db DB -c CODE` run in `cwd`, standard input closed, with neither `PCHAT_DB` nor the
+/// SQL inventory check (a PostgreSQL run's own texts are not for it).
+fn pchat_in(cwd: &Path, db: &str, code: &str) -> Run {
+    Run::from(
+        common::pchat()
+            .args(["--db", db, "-c", code])
+            .env_remove("PCHAT_DB")
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap(),
+    )
 }
