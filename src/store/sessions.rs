@@ -303,13 +303,8 @@ impl Store {
     /// `scripts/pg-concurrency` gave up after 8 attempts). A coordinator that died is left to
     /// `why_behind`, which recovers or refuses as before.
     fn drain_copy(&self, node: &SessionNode) -> db::Result<()> {
-        for _ in 0..100 {
-            let (mut central, mut copy) = (&self.db, &node.db);
-            if twophase::in_flight(&mut central, &mut copy)? != InFlight::Live {
-                break;
-            }
-        }
-        Ok(())
+        let (mut central, mut copy) = (&self.db, &node.db);
+        twophase::drain(&mut central, &mut copy)
     }
 
     /// The joined copies' sessions.

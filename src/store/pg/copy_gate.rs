@@ -15,7 +15,6 @@
 use anyhow::Context;
 
 use super::shown_url;
-use super::twophase::{InFlight, in_flight};
 use crate::store::db::{Begin, Db};
 
 pub(super) struct Gate {
@@ -45,13 +44,8 @@ impl Gate {
     /// branch can be prepared while the gate is held); the bound only keeps a broken promise
     /// from looping.
     pub(super) fn drain(&self, pool: &Db) -> anyhow::Result<()> {
-        for _ in 0..100 {
-            let (mut central, mut copy) = (&self.db, pool);
-            if in_flight(&mut central, &mut copy)? != InFlight::Live {
-                break;
-            }
-        }
-        Ok(())
+        let (mut central, mut copy) = (&self.db, pool);
+        Ok(super::twophase::drain(&mut central, &mut copy)?)
     }
 }
 

@@ -557,6 +557,19 @@ pub(crate) fn in_flight<A: Agent>(central: &mut A, copy: &mut A) -> Result<InFli
     Ok(found)
 }
 
+/// Wait until no live coordinator has a branch prepared in `copy`, for a caller that holds the
+/// writers off (audit_head EXCLUSIVE), so that no new branch can be prepared meanwhile: one wait
+/// is enough; the bound only keeps a broken promise from looping. A dead coordinator's branch is
+/// left for the caller (recovery).
+pub(crate) fn drain<A: Agent>(central: &mut A, copy: &mut A) -> Result<(), A::Error> {
+    for _ in 0..100 {
+        if in_flight(central, copy)? != InFlight::Live {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// `Some(committed)`, or `None` when another recoverer resolved it first.
 fn resolve<A: Agent>(central: &mut A, copy: &mut A, txid: &Uuid, gid: &str) -> Result<Option<bool>, A::Error> {
     let decided = central.ask(&format!("SELECT 1 FROM pchat_twophase_decisions WHERE txid = '{txid}'"))?;
