@@ -11,7 +11,7 @@
 //!   `sql_instances` rows name those connection strings (`file`, which holds the `Connection` on
 //!   a PostgreSQL store, `file_id` NULL), so `Store::open_postgres` opens the result as it is.
 //!   A target database that does not exist is created on its server (`CREATE DATABASE …
-//!   TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`, through the server's `postgres` database),
+//!   TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`, through the server's `postgres` database),
 //!   which needs the CREATEDB privilege; a refusal says so.
 //! * **The copy.** Every target is migrated (`pg::migrate`) and must hold no row: a non-empty
 //!   target is refused before anything is written to any target. Tables and columns come from
@@ -468,7 +468,7 @@ fn open_or_create(url: &str) -> anyhow::Result<Db> {
                     if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE)
                         || e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {}
                 Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => bail!(
-                    "the target {shown} does not exist and cannot be created: the role lacks the CREATEDB privilege ({e}); create it with CREATE DATABASE {quoted} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+                    "the target {shown} does not exist and cannot be created: the role lacks the CREATEDB privilege ({e}); create it with CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
                 ),
                 Err(e) => {
                     return Err(e).with_context(|| format!("the target {shown} does not exist and cannot be created"));
