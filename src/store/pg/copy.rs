@@ -413,7 +413,7 @@ fn source_instances(source: &Store, targets: &Targets) -> anyhow::Result<Vec<(St
 fn refuse_existing_non_empty(url: &str, source: Source<'_>) -> anyhow::Result<()> {
     let shown = shown_url(url);
     let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
-    match config.connect(postgres::NoTls) {
+    match super::passfile::connect(&config) {
         Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => return Ok(()),
         Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
         Ok(_) => {}
@@ -447,14 +447,13 @@ fn open_target<'a>(url: &str, source: Source<'a>) -> anyhow::Result<Job<'a>> {
 fn open_or_create(url: &str) -> anyhow::Result<Db> {
     let shown = shown_url(url);
     let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
-    match config.connect(postgres::NoTls) {
+    match super::passfile::connect(&config) {
         Ok(_) => {}
         Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => {
             let name = config.get_dbname().ok_or_else(|| anyhow!("{shown} names no database"))?.to_string();
             let mut server = config.clone();
             server.dbname("postgres");
-            let mut client = server
-                .connect(postgres::NoTls)
+            let mut client = super::passfile::connect(&server)
                 .with_context(|| format!("the target {shown} does not exist and its server's postgres database cannot be reached to create it"))?;
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
             let created = client.batch_execute(&format!(
