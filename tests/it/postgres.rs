@@ -6,6 +6,7 @@
 //! scripts/pg-concurrency runs the full one). Skipped without PostgreSQL unless
 //! `PCHAT_PG_REQUIRED` is set (tests/it/common/pg.rs).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -682,9 +683,11 @@ fn a_password_file_gives_the_password_the_url_leaves_out() {
         .unwrap()
         .get(0);
     if rules == 0 {
-        common::skipped(
-            "postgres::a_password_file_gives_the_password_the_url_leaves_out",
-            "the test server trusts every role (started before scripts/pg-test-cluster made pchat_password give a password)",
+        // Past the harness's capture, as `common::skipped` says a test it returns from (that
+        // one counts SQLite-only tests, which this is not).
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: postgres::a_password_file_gives_the_password_the_url_leaves_out: the test server trusts every role (started before scripts/pg-test-cluster made pchat_password give a password)"
         );
         return;
     }
