@@ -559,7 +559,9 @@ pub fn main() -> i32 {
     if std::env::var_os("PCHAT_REPORT_RETRIES").is_some_and(|v| v == "1") {
         eprintln!("pchat: attempts retried: {}", engine::retry::retried());
     }
-    if on_postgres && shell.unmake_unwritten_store() {
+    // Only a run that called a cmdlet looked for a store: `help()` alone is not told there is none.
+    let looked = shell.cmdlet_called();
+    if on_postgres && shell.unmake_unwritten_store() && looked {
         crate::streams::warning(&format!(
             "pchat: there is no store at {}; nothing was written, so none was created (load one with publish_cs_topology(\"topology.json\"), or copy a store into it with `pchat copy-store --from STORE.db --to {} --pool INSTANCE=postgres://…`)",
             shown_db(&db),
@@ -575,6 +577,9 @@ pub fn main() -> i32 {
         }
         if let Some(folder) = folder {
             let _ = std::fs::remove_dir(folder);
+        }
+        if !looked {
+            return code;
         }
         crate::streams::warning(&format!(
             "pchat: there is no store at {}; nothing was written, so none was created (load one with publish_cs_topology(\"topology.json\"), or try pchat --demo)",

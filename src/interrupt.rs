@@ -28,7 +28,11 @@ static WAKE: AtomicI32 = AtomicI32::new(-1);
 /// Interrupts the running SQL statement of each open store connection. Callbacks rather than
 /// the database's handle type: this module sits below the store.
 type Interrupter = Box<dyn Fn() + Send>;
-static HANDLES: Mutex<Vec<Interrupter>> = Mutex::new(Vec::new());
+/// Each open connection's interrupter, by the id of its [`Registered`]: one entry per connection
+/// alive now, so a store opened again (a lost PostgreSQL session) does not leave the closed
+/// connections' entries behind, each a cancel request to a dead server on every Ctrl-C.
+static HANDLES: Mutex<Vec<(u64, Interrupter)>> = Mutex::new(Vec::new());
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// Has a signal asked the running statement to stop?
 pub fn requested() -> bool {
@@ -84,11 +88,39 @@ pub fn describe(done: &str) -> String {
     format!("interrupted ({name}){done}")
 }
 
-/// Let a signal interrupt this connection's running statement.
-pub fn register(interrupt: impl Fn() + Send + 'static) {
-    if let Ok(mut handles) = HANDLES.lock() {
-        handles.push(Box::new(interrupt));
+/// A connection's place among those a signal interrupts, held as long as the connection is open:
+/// dropping it (with the connection's store or session) takes the interrupter out.
+#[must_use = "the interrupter is taken out when this is dropped"]
+pub struct Registered(u64);
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut handles) = HANDLES.lock() {
+            handles.retain(|(id, _)| *id != self.0);
+        }
     }
+}
+
+/// Let a signal interrupt this connection's running statement, until the guard is dropped.
+pub fn register(interrupt: impl Fn() + Send + 'static) -> Registered {
+    let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
+    if let Ok(mut handles) = HANDLES.lock() {
+        handles.push((id, Box::new(interrupt)));
+    }
+    Registered(id)
+}
+
+#[cfg(test)]
+impl Registered {
+    pub(crate) fn id(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Is the registration `id`'s interrupter among those a signal calls (tests)?
+#[cfg(test)]
+pub(crate) fn is_registered(id: u64) -> bool {
+    HANDLES.lock().is_ok_and(|h| h.iter().any(|(i, _)| *i == id))
 }
 
 #[cfg(unix)]
@@ -138,7 +170,7 @@ pub fn install() {
                         // request to a server that does not answer).
                         end_after_grace();
                         if let Ok(handles) = HANDLES.lock() {
-                            handles.iter().for_each(|interrupt| interrupt());
+                            handles.iter().for_each(|(_, interrupt)| interrupt());
                         }
                     }
                 }
@@ -215,4 +247,23 @@ fn end_after_grace() {
         );
         end_now(&text, code);
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_interrupter_is_called_only_while_its_registration_is_held() {
+        let first = register(|| {});
+        let second = register(|| {});
+        let (a, b) = (first.id(), second.id());
+        assert_ne!(a, b);
+        assert!(is_registered(a) && is_registered(b));
+        drop(first);
+        assert!(!is_registered(a), "a dropped registration stayed");
+        assert!(is_registered(b), "dropping one registration took out another");
+        drop(second);
+        assert!(!is_registered(b));
+    }
 }

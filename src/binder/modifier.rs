@@ -7,6 +7,10 @@ pub struct ListModifier {
     pub replace: Vec<String>,
     pub add: Vec<String>,
     pub remove: Vec<String>,
+    /// Replace was given with no entry (`#{Replace: []}`, `@{Replace=@()}`, a plain `[]`): it
+    /// changes nothing, as PSListModifier's does, which a caller meaning to empty the list is
+    /// told (`empty_replace_warning`).
+    pub empty_replace: bool,
 }
 
 fn contains(list: &[String], item: &str) -> bool {
@@ -25,7 +29,18 @@ impl ListModifier {
     }
 
     pub fn replace(items: Vec<String>) -> Self {
-        ListModifier { replace: items, ..Default::default() }
+        ListModifier { empty_replace: items.is_empty(), replace: items, ..Default::default() }
+    }
+
+    /// The warning for an empty Replace, which removes nothing: `cmdlet`'s `param` of `target`,
+    /// whose list held `entries` entries before the call.
+    pub fn empty_replace_warning(&self, cmdlet: &str, param: &str, target: &str, entries: usize) -> Option<String> {
+        (self.empty_replace && !self.clear).then(|| {
+            format!(
+                "{cmdlet}: -{param} of '{target}': the empty Replace removed none of its {entries} entr{} (an empty Replace changes nothing, as in PowerShell); to empty the list, give $null (() in Rhai)",
+                if entries == 1 { "y" } else { "ies" }
+            )
+        })
     }
 
     /// The list after this modifier is applied to `current`.
@@ -66,6 +81,7 @@ impl ListModifier {
             replace: conv(&self.replace)?,
             add: conv(&self.add)?,
             remove: conv(&self.remove)?,
+            empty_replace: self.empty_replace,
         })
     }
 }
@@ -104,5 +120,17 @@ mod tests {
         let m = ListModifier { replace: vec![], ..Default::default() };
         assert_eq!(m.apply(&v(&["a"])), v(&["a"]));
         assert_eq!(ListModifier::clear().apply(&v(&["a"])), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_empty_replace_is_warned_of_and_a_given_one_or_a_clear_is_not() {
+        let said = ListModifier::replace(vec![]).empty_replace_warning("Set-X", "Members", "p\\R", 3).unwrap();
+        assert!(said.contains("Set-X: -Members of 'p\\R': the empty Replace removed none of its 3 entries"), "{said}");
+        assert!(said.contains("give $null"), "{said}");
+        assert!(ListModifier::replace(v(&["a"])).empty_replace_warning("Set-X", "M", "t", 1).is_none());
+        assert!(ListModifier::clear().empty_replace_warning("Set-X", "M", "t", 1).is_none());
+        assert!(
+            ListModifier { add: v(&["a"]), ..Default::default() }.empty_replace_warning("S", "M", "t", 1).is_none()
+        );
     }
 }

@@ -140,7 +140,10 @@ fn modifier(p: &Param, d: &Dynamic) -> Result<ListModifier, CmdletError> {
         match k.to_ascii_lowercase().as_str() {
             "add" => m.add = items,
             "remove" => m.remove = items,
-            "replace" => m.replace = items,
+            "replace" => {
+                m.empty_replace = items.is_empty();
+                m.replace = items;
+            }
             other => {
                 return Err(err(p, format!("disallowed key '{other}' in list modifier; use Add, Remove or Replace")));
             }

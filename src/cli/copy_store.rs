@@ -81,7 +81,14 @@ fn copy(args: &Args, global: &Global<'_>) -> Result<(), Refusal> {
         .into_iter()
         .map(|i| i.identity)
         .collect();
-    let pools = match_instances(&instances, &given, &central, &source)?;
+    // Each pool's primary and backup SQL instances, for the example a missing --pool prints.
+    let pairs: Vec<(String, String, String)> = store
+        .pools()
+        .map_err(|e| Refusal(EXIT_TERMINATED, format!("pchat: copy-store: cannot read the source's pools: {e}")))?
+        .into_iter()
+        .filter_map(|p| Some((p.fqdn, p.database?, p.backup_database?)))
+        .collect();
+    let pools = match_instances(&instances, &given, &central, &source, &pairs)?;
     let targets = Targets { central: central.clone(), pools };
 
     let verb = if args.verify_only { "verifying the copy of" } else { "copying" };
@@ -252,6 +259,7 @@ fn match_instances(
     given: &[(String, String)],
     central: &str,
     source: &Path,
+    pairs: &[(String, String, String)],
 ) -> Result<BTreeMap<String, String>, Refusal> {
     for (instance, _) in given {
         if !instances.iter().any(|i| i.eq_ignore_ascii_case(instance)) {
@@ -293,6 +301,15 @@ fn match_instances(
     for instance in instances {
         let url = found(instance).unwrap_or_else(|| suggested_pool_url(central, instance));
         text.push_str(&format!(" \\\n      --pool '{instance}={}'", shown_url(&url)));
+    }
+    if !pairs.is_empty() {
+        // The example puts every database on --to's server; a fail-over needs two.
+        text.push_str(
+            "\npchat: put each pool's primary and backup databases on two servers (edit the host of one of them): on one server, a fail-over has nowhere to go when that server stops. Pools with a backup:",
+        );
+        for (pool, primary, backup) in pairs {
+            text.push_str(&format!("\n  {pool}: {primary} (primary) and {backup} (backup)"));
+        }
     }
     Err(usage(text))
 }

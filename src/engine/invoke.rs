@@ -45,6 +45,7 @@ pub fn invoke(
     let (items, call) = split_args(args);
     let mut s = session.borrow_mut();
     s.line = line;
+    s.cmdlet_called = true;
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
         e.cmdlet = cmdlet.name;
         throw(&e)

@@ -76,6 +76,9 @@ pub struct Session {
     /// Where the files of a piped call wait for its transaction (see invoke.rs): a failed
     /// attempt's are dropped, the committing attempt's placed.
     pub call_staging: Option<Rc<crate::files::Staging>>,
+    /// A cmdlet was called: a run that called none (`help()`, arithmetic) did not look for a
+    /// store, so a missing one is not worth a word.
+    pub cmdlet_called: bool,
 }
 
 impl Session {
@@ -305,6 +308,7 @@ impl Shell {
             line: None,
             done: done::Done::default(),
             call_staging: None,
+            cmdlet_called: false,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -389,6 +393,11 @@ impl Shell {
     #[cfg(test)]
     pub fn looking_at_store<T>(&self, f: impl FnOnce(&Store) -> T) -> T {
         f(&self.session.borrow().store)
+    }
+
+    /// Has any cmdlet been called (the store looked at)?
+    pub fn cmdlet_called(&self) -> bool {
+        self.session.borrow().cmdlet_called
     }
 
     pub fn store_changed(&self) -> bool {

@@ -76,6 +76,8 @@ pub fn new(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
 /// The lists of `c` after the Instance object (if any) and the explicit modifiers; returns the
 /// principals this call adds to Creators (validated against the new scope by the caller).
 fn apply_lists(
+    ctx: &mut Ctx,
+    id: &str,
     names: &Principals,
     b: &Bound,
     c: &mut CategoryRow,
@@ -95,6 +97,9 @@ fn apply_lists(
             }
         }
         if let Some(m) = b.modifier(param) {
+            if let Some(line) = m.empty_replace_warning(ctx.cmdlet.name, param, id, list.len()) {
+                ctx.warn(line);
+            }
             let (after, added) = names.apply(param, list, m)?;
             *list = after;
             if which == 2 {
@@ -152,7 +157,7 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         c.set_chat_history(v);
     }
     let names = Principals::new(store, b.switch("AsObject"));
-    let creators_added = apply_lists(&names, b, &mut c).map_err(|e| e.with_target(id.clone()))?;
+    let creators_added = apply_lists(ctx, &id, &names, b, &mut c).map_err(|e| e.with_target(id.clone()))?;
     for p in &creators_added {
         if !in_scope(&store.ancestry(p)?, &c.allowed, &c.denied) {
             return Err(CmdletError::new(

@@ -257,6 +257,7 @@ impl<'a> Principals<'a> {
             replace: replace.iter().map(|(k, _)| k.clone()).collect(),
             add: add.iter().map(|(k, _)| k.clone()).collect(),
             remove: m.remove.iter().map(|x| self.key_to_remove(param, x, current)).collect::<CmdletResult<_>>()?,
+            empty_replace: m.empty_replace,
         };
         let after = keyed.apply(current);
         let added_keys = keyed.added(current);

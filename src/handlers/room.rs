@@ -330,6 +330,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
             added.extend(new.into_iter().map(|p| (list, p)));
         }
         if let Some(m) = b.modifier(list) {
+            if let Some(line) = m.empty_replace_warning(ctx.cmdlet.name, list, &id, current.len()) {
+                ctx.warn(line);
+            }
             let (after, new) = names.apply(list, &current, m).map_err(at)?;
             current = after;
             added.extend(new.into_iter().map(|p| (list, p)));

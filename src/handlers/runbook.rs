@@ -63,6 +63,9 @@ pub fn set(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>> {
         return Ok(Vec::new());
     };
     let current = ctx.store.runbook_allowed_folders()?;
+    if let Some(line) = m.empty_replace_warning(ctx.cmdlet.name, "AllowedFolders", GLOBAL, current.len()) {
+        ctx.warn(line);
+    }
     // Clear and Replace start from nothing; Add and Remove from the current list.
     let mut after: Vec<String> = if m.clear || !m.replace.is_empty() {
         Vec::new()

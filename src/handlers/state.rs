@@ -206,6 +206,11 @@ pub fn set_active_server(ctx: &mut Ctx, b: &Bound) -> CmdletResult<Vec<Dynamic>>
             .collect()
     } else {
         let modifier = b.modifier("ActiveServers").cloned().unwrap_or_default();
+        if let Some(line) =
+            modifier.empty_replace_warning(ctx.cmdlet.name, "ActiveServers", &target, pool.active_servers.len())
+        {
+            ctx.warn(line);
+        }
         for s in modifier.added(&pool.active_servers) {
             if !pool.servers.iter().any(|x| x.eq_ignore_ascii_case(&s)) {
                 return Err(CmdletError::invalid(format!(

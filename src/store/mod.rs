@@ -57,6 +57,9 @@ pub(crate) type CacheKey = (i64, i64);
 type InstanceRow = (String, String, Option<String>);
 
 pub struct Store {
+    /// The central connection's place among those Ctrl-C interrupts, while the store is open
+    /// (declared before `db`: taken out before the connection closes).
+    _interrupt: crate::interrupt::Registered,
     /// The central database's connection (SQLite: with every pool file attached to it).
     db: db::Db,
     /// How the pool databases are reached: SQLite's attached files, or PostgreSQL's sessions.
@@ -188,7 +191,7 @@ impl Store {
         let db = db::Db::open_sqlite(path).with_context(|| format!("cannot open the store {}", path.display()))?;
         // Registered before configure and migrate: Ctrl-C can stop a long migration.
         let handle = db.interrupt_handle();
-        crate::interrupt::register(move || handle.interrupt());
+        let interrupt = crate::interrupt::register(move || handle.interrupt());
         db.configure().with_context(|| format!("cannot configure the store {}", path.display()))?;
         let steps = schema::sqlite_steps(schema::Database::Central);
         if let Some(v) = newer_schema(&db, steps).with_context(|| format!("cannot read {}", path.display()))? {
@@ -196,7 +199,7 @@ impl Store {
         }
         let created = migrate(&db, steps).with_context(|| format!("cannot migrate {}", path.display()))?;
         topology::watch_topology(&db).with_context(|| format!("cannot prepare {}", path.display()))?;
-        let store = Store::with_backend(db, Backend::Sqlite(Default::default()), path.to_path_buf(), dir);
+        let store = Store::with_backend(db, interrupt, Backend::Sqlite(Default::default()), path.to_path_buf(), dir);
         if created {
             seed::seed_new_store(&store).context("cannot seed the new store")?;
             store.forget_pools();
@@ -205,8 +208,15 @@ impl Store {
         Ok(store)
     }
 
-    fn with_backend(db: db::Db, backend: Backend, path: PathBuf, dir: PathBuf) -> Store {
+    fn with_backend(
+        db: db::Db,
+        interrupt: crate::interrupt::Registered,
+        backend: Backend,
+        path: PathBuf,
+        dir: PathBuf,
+    ) -> Store {
         Store {
+            _interrupt: interrupt,
             db,
             backend,
             path,
@@ -874,6 +884,21 @@ impl Drop for Unmapped<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ctrl-C interrupts the connection of a store while it is open, and no longer once it is
+    /// closed: opening a store again does not pile up the interrupters of closed connections.
+    #[test]
+    fn a_closed_store_is_no_longer_interrupted_by_signals() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pchat.db");
+        let store = Store::open(&path).unwrap();
+        let first = store._interrupt.id();
+        assert!(crate::interrupt::is_registered(first));
+        drop(store);
+        assert!(!crate::interrupt::is_registered(first), "a closed store's interrupter stayed");
+        let again = Store::open(&path).unwrap();
+        assert!(crate::interrupt::is_registered(again._interrupt.id()));
+    }
 
     #[test]
     fn new_store_is_migrated_seeded_and_reopens_without_reseeding() {

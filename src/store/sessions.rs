@@ -109,6 +109,9 @@ struct SessionList {
 struct SessionNode {
     alias: String,
     url: String,
+    /// The session's place among those Ctrl-C interrupts, while it is open (before `db`: taken
+    /// out before the session closes).
+    _interrupt: crate::interrupt::Registered,
     db: Db,
     /// Never handed out again (`Store::prepare_empty_pool_database`'s session: what it made
     /// serves only once a later call's open has checked it).
@@ -175,13 +178,13 @@ impl Store {
         let db = Db::open_postgres(url).with_context(|| super::pg::cannot_open("the store", url))?;
         // Registered before the migration: Ctrl-C can stop a long one.
         let handle = db.interrupt_handle();
-        crate::interrupt::register(move || handle.interrupt());
+        let interrupt = crate::interrupt::register(move || handle.interrupt());
         let migrated =
             db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
         // A PostgreSQL store has no folder and no files of its own (units' local state folder:
         // step 7 of the port); nothing reads these paths for it.
         let sessions = Sessions { url: url.to_string(), ..Sessions::default() };
-        let store = Store::with_backend(db, Backend::Pg(Box::new(sessions)), PathBuf::new(), PathBuf::new());
+        let store = Store::with_backend(db, interrupt, Backend::Pg(Box::new(sessions)), PathBuf::new(), PathBuf::new());
         if migrated.from == 0 {
             // Central rows only, in one central transaction (seed.rs).
             seed::seed_new_store(&store).context("cannot seed the new store")?;
@@ -735,6 +738,7 @@ impl Store {
                         let node = s.list.push(SessionNode {
                             alias: format!("pg{}", s.list.iter().count() + 1),
                             url: url.clone(),
+                            _interrupt: interrupted_by_signals(&db),
                             db,
                             retired: Cell::new(false),
                             no_prepared,
@@ -880,6 +884,7 @@ impl Store {
         let node = s.list.push(SessionNode {
             alias: format!("pg{}", s.list.iter().count() + 1),
             url: url.clone(),
+            _interrupt: interrupted_by_signals(&db),
             db,
             retired: Cell::new(true),
             no_prepared,
@@ -1016,12 +1021,15 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         }
         Some(_) => {}
     }
-    // Ctrl-C stops a long read of a pool database as it does one of the central database. Only
-    // a session that serves: it is never closed before the store (see `SessionList`), whereas a
-    // refused one is dropped and tried again at the next call.
-    let handle = db.interrupt_handle();
-    crate::interrupt::register(move || handle.interrupt());
     Ok(db)
+}
+
+/// Ctrl-C stops a long read of a pool database as it does one of the central database, for as
+/// long as the session is kept (`SessionNode`): a refused one is dropped and tried again at the
+/// next call, and a store opened again drops its old sessions.
+fn interrupted_by_signals(db: &Db) -> crate::interrupt::Registered {
+    let handle = db.interrupt_handle();
+    crate::interrupt::register(move || handle.interrupt())
 }
 
 #[cfg(test)]
@@ -1076,6 +1084,30 @@ pub(crate) mod tests {
     fn demo_on_both(cluster: &Cluster) -> (tempfile::TempDir, Store, Store) {
         let (dir, sqlite, pg, _) = demo_copied(cluster);
         (dir, sqlite, pg)
+    }
+
+    /// A store opened again after its central session was lost (engine/reconnect.rs) leaves the
+    /// old store's interrupters behind once it is dropped, its pool sessions' too: each Ctrl-C
+    /// would otherwise send a cancel request to every session ever opened.
+    #[test]
+    fn a_store_opened_again_keeps_one_interrupter_per_open_session() {
+        let Some(cluster) = Cluster::shared("a_store_opened_again_keeps_one_interrupter_per_open_session") else {
+            return;
+        };
+        let (_dir, _sqlite, pg, _) = demo_copied(cluster);
+        pg.attach_pool_databases().unwrap();
+        let ids = |store: &Store| -> Vec<u64> {
+            let Backend::Pg(s) = &store.backend else { panic!("a PostgreSQL store") };
+            std::iter::once(store._interrupt.id()).chain(s.list.iter().map(|n| n._interrupt.id())).collect()
+        };
+        let old = ids(&pg);
+        assert!(old.len() > 1, "no pool session was opened: {old:?}");
+        assert!(old.iter().all(|id| crate::interrupt::is_registered(*id)));
+        let again = pg.reopened().unwrap();
+        again.attach_pool_databases().unwrap();
+        drop(pg);
+        assert!(old.iter().all(|id| !crate::interrupt::is_registered(*id)), "a closed session's interrupter stayed");
+        assert!(ids(&again).iter().all(|id| crate::interrupt::is_registered(*id)));
     }
 
     /// What the store's reads answer, as text: pools and services, SQL instances (names; their

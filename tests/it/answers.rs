@@ -231,6 +231,33 @@ fn reading_a_store_that_does_not_exist_creates_nothing() {
     assert!(!nested.exists() && !nested.parent().expect("parent").exists());
 }
 
+/// Help needs no store: asked for where there is none, it answers and says nothing of a
+/// missing store (which it never looked for), and makes none.
+#[test]
+fn help_answers_without_a_store_and_does_not_complain() {
+    let s = Store::empty();
+    let runs = [
+        ("help()", s.c("help()")),
+        ("help(name)", s.c(r#"help("get_cs_persistent_chat_room")"#)),
+        ("the REPL's help()", s.stdin(&[], "help()\n")),
+        ("Get-Help", s.runbook("help.ps1", "Get-Help Get-CsPersistentChatRoom\n", &[])),
+    ];
+    for (what, run) in runs {
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        assert!(run.stdout.contains("Get-CsPersistentChatRoom"), "{what}: {}", run.stdout);
+        assert!(!run.stderr.contains("there is no store"), "{what}: {}", run.stderr);
+    }
+    if s.is_postgres() {
+        let relations = "SELECT count(*) FROM pg_class WHERE relnamespace = current_schema()::regnamespace";
+        assert_eq!(s.count(None, relations), 0, "help made a store of the empty database");
+    } else {
+        assert!(!s.db().exists(), "help made a store");
+    }
+    // A call that looks for the store is still told there is none.
+    let run = s.c("help(); get_cs_persistent_chat_room()");
+    assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
+}
+
 #[test]
 fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
     let s = Store::examples();

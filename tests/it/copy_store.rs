@@ -167,6 +167,12 @@ fn missing_or_unknown_pool_targets_are_refused_before_anything_is_created() {
     assert!(err.contains(&format!("--pool '{}=postgres://pchat:***@", INSTANCES[0])), "{err}");
     assert!(err.contains(&format!("/pchat_{tag}_central_sql01_contoso_com_rtc'")), "{err}");
     assert!(err.contains(&format!("/pchat_{tag}_given'")), "{err}");
+    // The example puts every database on --to's server: it says to put each pool's copies on two.
+    assert!(err.contains("put each pool's primary and backup databases on two servers"), "{err}");
+    assert!(
+        err.contains("pc01.contoso.com: sql01.contoso.com\\rtc (primary) and sql02.contoso.com\\rtc (backup)"),
+        "{err}"
+    );
     assert!(!err.contains("s3cret"), "a password was shown: {err}");
     assert!(server.databases_named(&format!("pchat_{tag}")).is_empty(), "a refused copy created a database");
 

@@ -6,6 +6,7 @@
 //! scripts/pg-concurrency runs the full one). Skipped without PostgreSQL unless
 //! `PCHAT_PG_REQUIRED` is set (tests/it/common/pg.rs).
 
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -663,4 +664,107 @@ fn pchat_in(cwd: &Path, db: &str, code: &str) -> Run {
             .output()
             .unwrap(),
     )
+}
+
+/// pchat reads the password file as libpq does (`~/.pgpass`, or the file `PGPASSFILE` names),
+/// which the `postgres` crate does not: a cron job's URL needs no password, which `ps` and the
+/// shell's history would show. A password in the URL wins over the file; a file its group or
+/// others may read is not read, with a warning. The test server makes the role pchat_password
+/// give a password (scripts/pg-test-cluster); a server started before it did trusts it.
+#[test]
+fn a_password_file_gives_the_password_the_url_leaves_out() {
+    let Some(server) = Server::shared("a_password_file_gives_the_password_the_url_leaves_out") else { return };
+    let mut admin = connect(&server.url_of("postgres"));
+    let rules: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_hba_file_rules WHERE 'pchat_password' = ANY(user_name) AND auth_method = 'scram-sha-256'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    if rules == 0 {
+        // Past the harness's capture, as `common::skipped` says a test it returns from (that
+        // one counts SQLite-only tests, which this is not).
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: postgres::a_password_file_gives_the_password_the_url_leaves_out: the test server trusts every role (started before scripts/pg-test-cluster made pchat_password give a password)"
+        );
+        return;
+    }
+    // A password with the characters the file escapes.
+    let password = format!("p:w\\{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    admin
+        .batch_execute(&format!(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pchat_password') THEN CREATE ROLE pchat_password LOGIN; END IF; END $$;
+             ALTER ROLE pchat_password PASSWORD '{password}'"
+        ))
+        .unwrap();
+    let url = server.missing_database("pgpass").replacen("://pchat@", "://pchat_password@", 1);
+    let name = common::pg::database_name(&url);
+    admin
+        .batch_execute(&format!(
+            "CREATE DATABASE {name} OWNER pchat_password TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
+        ))
+        .unwrap();
+    let port = url.split("127.0.0.1:").nth(1).and_then(|r| r.split('/').next()).expect("a port").to_string();
+    let home = tempfile::tempdir().unwrap();
+    let file = home.path().join("pgpass");
+    let escaped = password.replace('\\', "\\\\").replace(':', "\\:");
+    std::fs::write(
+        &file,
+        format!("# pchat's\n*:*:*:someone_else:wrong\n127.0.0.1:{port}:{name}:pchat_password:{escaped}\n"),
+    )
+    .unwrap();
+    set_mode(&file, 0o600);
+    let pchat = |db: &str, passfile: Option<&Path>| {
+        let mut cmd = common::pchat();
+        cmd.args(["--db", db, "-c", "get_cs_persistent_chat_policy().len()"])
+            .env_remove("PCHAT_DB")
+            // As `pchat_in`: an empty database's read runs a text the inventory keeps out.
+            .env_remove("PCHAT_SQL_INVENTORY")
+            .env_remove("PGPASSFILE")
+            .env("HOME", home.path())
+            .current_dir(home.path())
+            .stdin(Stdio::null());
+        if let Some(f) = passfile {
+            cmd.env("PGPASSFILE", f);
+        }
+        Run::from(cmd.output().unwrap())
+    };
+    let refused = |run: &Run| run.code == 1 && run.stderr.contains("password");
+
+    let run = pchat(&url, Some(&file));
+    assert!(run.stdout.trim().parse::<u32>().is_ok(), "the password file was not used: {}", run.stderr);
+    // ~/.pgpass when PGPASSFILE is not set.
+    std::fs::copy(&file, home.path().join(".pgpass")).unwrap();
+    set_mode(&home.path().join(".pgpass"), 0o600);
+    let run = pchat(&url, None);
+    assert!(run.stdout.trim().parse::<u32>().is_ok(), "~/.pgpass was not used: {}", run.stderr);
+    std::fs::remove_file(home.path().join(".pgpass")).unwrap();
+    // No file: refused, saying where a password goes.
+    let run = pchat(&url, None);
+    assert!(
+        refused(&run) && run.stderr.contains("put it in ~/.pgpass, or the file PGPASSFILE names"),
+        "{}: {}",
+        run.code,
+        run.stderr
+    );
+    // A password in the URL wins over the file's.
+    let run = pchat(&url.replacen("://pchat_password@", "://pchat_password:not-it@", 1), Some(&file));
+    assert!(refused(&run) && !run.stderr.contains("not-it"), "{}: {}", run.code, run.stderr);
+    // A file others may read is not read, and the run says why.
+    set_mode(&file, 0o644);
+    let run = pchat(&url, Some(&file));
+    assert!(refused(&run), "{}: {}", run.code, run.stderr);
+    assert!(
+        run.stderr.contains("has group or world access; permissions should be u=rw (0600) or less"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains(&password), "the password was shown: {}", run.stderr);
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }

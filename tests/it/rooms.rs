@@ -726,3 +726,51 @@ fn a_name_taken_in_another_letter_case_names_the_existing_one() {
     );
     assert!(line.ends_with("already has a chat room named 'Ärger'"), "{line}");
 }
+
+/// An empty Replace changes nothing (PSListModifier's rule, kept), but not silently: each list
+/// parameter says so once, naming the cmdlet, the parameter, the object and the entries it left,
+/// and how to empty the list instead. A plain empty array is an empty Replace too.
+#[test]
+fn an_empty_replace_changes_nothing_and_says_so() {
+    let s = Store::demo_full();
+    let room = r#"get_cs_persistent_chat_room(#{Identity: "pc01.contoso.com\\Project Atlas"})[0].Members"#;
+    let members = s.c(room).ok().stdout;
+    assert_eq!(members.lines().count(), 4, "{members}");
+    let calls = [
+        (
+            r#"set_cs_persistent_chat_room(#{Identity: "pc01.contoso.com\\Project Atlas", Members: #{Replace: []}})"#,
+            "Set-CsPersistentChatRoom: -Members of 'pc01.contoso.com\\Project Atlas': the empty Replace removed none of its 4 entries",
+        ),
+        (
+            r#"set_cs_persistent_chat_room(#{Identity: "pc01.contoso.com\\Project Atlas", Members: []})"#,
+            "Set-CsPersistentChatRoom: -Members of 'pc01.contoso.com\\Project Atlas': the empty Replace removed none of its 4 entries",
+        ),
+        (
+            r#"set_cs_persistent_chat_category(#{Identity: "pc01.contoso.com\\Projects", AllowedMembers: #{Replace: []}})"#,
+            "Set-CsPersistentChatCategory: -AllowedMembers of 'pc01.contoso.com\\Projects': the empty Replace removed none of its 3 entries",
+        ),
+        (
+            r#"set_cs_persistent_chat_active_server(#{Identity: "PersistentChatServer:pc01.contoso.com", ActiveServers: #{Replace: []}})"#,
+            "Set-CsPersistentChatActiveServer: -ActiveServers of 'PersistentChatServer:pc01.contoso.com': the empty Replace removed none of its 2 entries",
+        ),
+    ];
+    for (code, said) in calls {
+        let before = s.dump();
+        let run = s.c(code).ok();
+        assert_eq!(run.stderr.matches(said).count(), 1, "{code}: {}", run.stderr);
+        assert!(run.stderr.contains("to empty the list, give $null"), "{}", run.stderr);
+        assert_eq!(s.dump(), before, "{code} changed the store");
+    }
+    // PowerShell's spelling, and a Replace with entries, which says nothing.
+    let script = s.dir.path().join("empty.ps1");
+    std::fs::write(
+        &script,
+        "Set-CsPersistentChatRoom -Identity \"pc01.contoso.com\\Project Atlas\" -Members @{Replace=@()}\n\
+         Set-CsPersistentChatRoom -Identity \"pc01.contoso.com\\Project Atlas\" -Managers @{Replace=\"sip:annb@contoso.com\"}\n",
+    )
+    .unwrap();
+    let run = s.run(&["run", &script.to_string_lossy()]).ok();
+    assert_eq!(run.stderr.matches("WARNING: Set-CsPersistentChatRoom: -Members of").count(), 1, "{}", run.stderr);
+    assert!(!run.stderr.contains("-Managers of"), "{}", run.stderr);
+    assert_eq!(s.c(room).ok().stdout, members);
+}

@@ -735,3 +735,33 @@ fn an_interrupted_fail_over_run_again_never_activates_both_server_sets() {
     assert!(over(&s, &[]).stderr.contains("is already FailedOver"));
     assert_eq!(active(&s), r#"FailedOver ["pcsrv03.contoso.com", "pcsrv04.contoso.com"]"#);
 }
+
+/// cron ends a command at an unescaped `%` (the rest becomes its standard input): every `%` in
+/// the crontab lines of the README and docs/ is written `\%`.
+#[test]
+fn crontab_lines_in_the_docs_escape_percent_signs() {
+    let mut files = vec![format!("{ROOT}/README.md")];
+    for e in std::fs::read_dir(format!("{ROOT}/docs")).expect("docs").flatten() {
+        if e.path().extension().is_some_and(|x| x == "md") {
+            files.push(e.path().to_string_lossy().into_owned());
+        }
+    }
+    let mut crontab_lines = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("a doc");
+        let mut in_cron = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                in_cron = line.trim_start() == "```cron";
+                continue;
+            }
+            if !in_cron || line.trim_start().starts_with('#') {
+                continue;
+            }
+            crontab_lines += 1;
+            let unescaped = line.char_indices().any(|(i, c)| c == '%' && !line[..i].ends_with('\\'));
+            assert!(!unescaped, "{file}: a crontab line with an unescaped %: {line}");
+        }
+    }
+    assert!(crontab_lines >= 2, "no crontab example found");
+}

@@ -221,7 +221,7 @@ pub const SET_CS_PERSISTENT_CHAT_ROOM: Cmdlet = Cmdlet {
         param(
             "Members",
             Ty::ListModifier,
-            "List modifier for the room's members; added entries must be in the category's scope. Empty or `()`: the room inherits membership from the category scope.",
+            "List modifier for the room's members; added entries must be in the category's scope. `()` empties it: the room then inherits membership from the category scope. An empty Replace (`[]`, `#{Replace: []}`) changes nothing, as in PowerShell, and says so in a warning.",
         ),
         param(
             "Presenters",

@@ -165,7 +165,7 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let mut client = config.connect(NoTls).map_err(error)?;
+    let mut client = crate::store::pg::passfile::connect(&config).map_err(error)?;
     client.batch_execute(SESSION_SETTINGS).map_err(error)?;
     let named = database_named(&config);
     Ok(PgDb {
@@ -1231,10 +1231,17 @@ fn error(e: postgres::Error) -> DbError {
         // of the crate's texts already end with it.
         (None, _) => {
             let text = e.to_string();
-            match e.source().map(|c| c.to_string()) {
-                Some(cause) if !text.contains(&cause) => (ErrorKind::Unavailable, format!("{text}: {cause}")),
-                _ => (ErrorKind::Unavailable, text),
+            let mut text = match e.source().map(|c| c.to_string()) {
+                Some(cause) if !text.contains(&cause) => format!("{text}: {cause}"),
+                _ => text,
+            };
+            // The crate's words when the server asks for a password the URL does not give.
+            if text.ends_with("password missing") {
+                text.push_str(
+                    " (the server asks for a password: put it in ~/.pgpass, or the file PGPASSFILE names, readable by its owner alone, as a line host:port:database:user:password)",
+                );
             }
+            (ErrorKind::Unavailable, text)
         }
     };
     DbError::backend(kind, Box::new(PgError { message, inner: e }))

@@ -11,7 +11,7 @@
 //!   `sql_instances` rows name those connection strings (`file`, which holds the `Connection` on
 //!   a PostgreSQL store, `file_id` NULL), so `Store::open_postgres` opens the result as it is.
 //!   A target database that does not exist is created on its server (`CREATE DATABASE …
-//!   TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'`, through the server's `postgres` database),
+//!   TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`, through the server's `postgres` database),
 //!   which needs the CREATEDB privilege; a refusal says so.
 //! * **The copy.** Every target is migrated (`pg::migrate`) and must hold no row: a non-empty
 //!   target is refused before anything is written to any target. Tables and columns come from
@@ -413,7 +413,7 @@ fn source_instances(source: &Store, targets: &Targets) -> anyhow::Result<Vec<(St
 fn refuse_existing_non_empty(url: &str, source: Source<'_>) -> anyhow::Result<()> {
     let shown = shown_url(url);
     let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
-    match config.connect(postgres::NoTls) {
+    match super::passfile::connect(&config) {
         Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => return Ok(()),
         Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
         Ok(_) => {}
@@ -447,14 +447,13 @@ fn open_target<'a>(url: &str, source: Source<'a>) -> anyhow::Result<Job<'a>> {
 fn open_or_create(url: &str) -> anyhow::Result<Db> {
     let shown = shown_url(url);
     let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
-    match config.connect(postgres::NoTls) {
+    match super::passfile::connect(&config) {
         Ok(_) => {}
         Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => {
             let name = config.get_dbname().ok_or_else(|| anyhow!("{shown} names no database"))?.to_string();
             let mut server = config.clone();
             server.dbname("postgres");
-            let mut client = server
-                .connect(postgres::NoTls)
+            let mut client = super::passfile::connect(&server)
                 .with_context(|| format!("the target {shown} does not exist and its server's postgres database cannot be reached to create it"))?;
             let quoted = format!("\"{}\"", name.replace('"', "\"\""));
             let created = client.batch_execute(&format!(
@@ -468,7 +467,7 @@ fn open_or_create(url: &str) -> anyhow::Result<Db> {
                     if e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE)
                         || e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {}
                 Err(e) if e.code() == Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE) => bail!(
-                    "the target {shown} does not exist and cannot be created: the role lacks the CREATEDB privilege ({e}); create it with CREATE DATABASE {quoted} TEMPLATE template0 LC_COLLATE 'C' LC_CTYPE 'C'"
+                    "the target {shown} does not exist and cannot be created: the role lacks the CREATEDB privilege ({e}); create it with CREATE DATABASE {quoted} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"
                 ),
                 Err(e) => {
                     return Err(e).with_context(|| format!("the target {shown} does not exist and cannot be created"));

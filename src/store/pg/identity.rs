@@ -225,7 +225,7 @@ pub enum Unrecorded {
 pub fn inspect_unrecorded(url: &str, store_id: &str) -> Result<Unrecorded, String> {
     let shown = shown_url(url);
     let config: postgres::Config = url.parse().map_err(|e| format!("{shown} is not a connection string ({e})"))?;
-    if let Err(e) = config.connect(postgres::NoTls)
+    if let Err(e) = super::passfile::connect(&config)
         && e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
     {
         let name = config.get_dbname().unwrap_or_default().replace('"', "\"\"");

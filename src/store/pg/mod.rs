@@ -12,6 +12,7 @@ pub mod migrate;
 #[cfg(test)]
 mod nocase;
 pub mod params;
+pub mod passfile;
 mod pool_copy;
 pub(crate) mod prepared;
 pub mod same_database;

@@ -4,7 +4,7 @@
 //! database with it, before anything is written.
 
 use postgres::error::SqlState;
-use postgres::{Client, Config, NoTls};
+use postgres::{Client, Config};
 
 /// The server's identity and the database's: `pg_control_system()`'s system identifier (one per
 /// cluster) where the role may read it, else the address and port the server answered on; then
@@ -13,13 +13,13 @@ use postgres::{Client, Config, NoTls};
 /// connection reports that.
 pub fn server_key(url: &str) -> Option<String> {
     let config: Config = url.parse().ok()?;
-    let (mut client, database) = match config.connect(NoTls) {
+    let (mut client, database) = match super::passfile::connect(&config) {
         Ok(client) => (client, None),
         Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {
             let name = config.get_dbname()?.to_string();
             let mut server = config.clone();
             server.dbname("postgres");
-            (server.connect(NoTls).ok()?, Some(format!("new {name}")))
+            (super::passfile::connect(&server).ok()?, Some(format!("new {name}")))
         }
         Err(_) => return None,
     };
