@@ -4,6 +4,7 @@
 pub mod budget;
 mod done;
 mod files;
+mod instance;
 mod invoke;
 mod modules;
 pub mod params;
@@ -76,6 +77,8 @@ pub struct Session {
     /// Where the files of a piped call wait for its transaction (see invoke.rs): a failed
     /// attempt's are dropped, the committing attempt's placed.
     pub call_staging: Option<Rc<crate::files::Staging>>,
+    /// The registered cmdlets: a Set reads its object again through its Get (instance.rs).
+    pub handlers: &'static Table,
 }
 
 impl Session {
@@ -305,6 +308,7 @@ impl Shell {
             line: None,
             done: done::Done::default(),
             call_staging: None,
+            handlers: opts.handlers,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
