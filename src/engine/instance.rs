@@ -6,16 +6,17 @@
 //! A Get stamps what it returns (`objects::AsRead`). A Set given a stamped object reads the object
 //! again inside its own transaction, through its Get, and compares:
 //! * unchanged since it was read: the object applies as given, edits included;
-//! * changed, the object not edited: what it holds is stale and applies nothing; the Set's
-//!   parameters apply to the object as it is now;
+//! * changed, the object not edited: what it holds is stale and applies nothing but its Identity;
+//!   the Set's parameters apply to the object as it is now;
 //! * changed and edited: the edit was made on a stale copy and writing it would undo the other
 //!   change: refused, nothing changed, naming the properties that differ;
 //! * gone (removed or renamed since): refused, rather than created again or reported missing
 //!   under a name the user did not give.
 //!
 //! Objects nothing read (built in a runbook, or by New with -InMemory) carry no stamp and apply as
-//! given. A change made after this read and before the Set commits is the store's to catch: the
-//! call loses the race and runs again, reading again (engine/retry.rs).
+//! given. Nothing changes the object between this read and the Set's write: a SQLite writer holds
+//! the store, and a PostgreSQL write is SERIALIZABLE, so a change committed in between fails the
+//! call, which runs again and reads again (engine/retry.rs).
 
 use rhai::{Dynamic, Map};
 
@@ -66,9 +67,9 @@ pub fn stamp_reads(bound: &Bound, out: &mut [Dynamic]) {
     }
 }
 
-/// The binding a Set runs with: `bound` itself, or (Some) with its object replaced by the object
-/// as it is now, when the one given was read before another session changed it and was not
-/// edited. Errors when it was edited, or the object is gone.
+/// The binding a Set runs with: `bound` itself, or (Some) with its object reduced to its Identity,
+/// when the one given was read before the object changed and was not edited. Errors when it was
+/// edited, or the object is gone.
 pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> CmdletResult<Option<Bound>> {
     if bound.cmdlet.verb() != "Set" || !bound.declares(INSTANCE) {
         return Ok(None);
@@ -103,10 +104,11 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
         ))
         .with_target(&identity));
     }
-    // Unedited and stale: the object as it is now, as the Set's own lookup reads it (principals by
-    // their keys, not display names, which need not be unique).
-    let now = if read.as_object { read_again(ctx, handlers, bound, &identity, false)?.map_err(gone)? } else { now };
-    Ok(Some(bound.with_object(INSTANCE, now)))
+    // Unedited and stale: it gives nothing but its Identity, which names the object, so the Set's
+    // parameters apply to the object as the Set itself reads it (under its own lock).
+    let identity_only: Map =
+        given.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Identity")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    Ok(Some(bound.with_object(INSTANCE, identity_only)))
 }
 
 fn get_name(set: &Bound) -> String {
