@@ -192,22 +192,15 @@ fn four_sessions_piping_get_into_set_keep_every_member_they_add() {
         .map(str::to_string)
         .collect::<Vec<_>>();
     assert_eq!(users.len(), 60);
-    let children: Vec<_> = users
+    let codes: Vec<String> = users
         .chunks(15)
         .map(|mine| {
-            let code = format!(
+            format!(
                 "for u in {mine:?} {{ get_cs_persistent_chat_room({room:?}).set_cs_persistent_chat_room(#{{Members: #{{Add: [u]}}}}); }}"
-            );
-            s.command(&["-c", &code])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
+            )
         })
         .collect();
-    for child in children {
-        let run = Run::from(child.wait_with_output().expect("exit"));
+    for run in s.c_at_once(&codes) {
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let code = format!("for m in get_cs_persistent_chat_room({room:?})[0].Members {{ print(m) }}");
