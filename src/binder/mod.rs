@@ -156,6 +156,20 @@ pub fn prepare(cmdlet: &'static Cmdlet, call: &Call) -> Result<Prepared, CmdletE
     Ok(out)
 }
 
+/// A Get of one object by the identity a stored object carries (engine/instance.rs reads an
+/// object again for its Set). The identity is not checked as typed input is: a name stored before
+/// a rule existed (a control character) must still be found, as the Set's own lookup finds it.
+pub fn bind_stored_identity(get: &'static Cmdlet, identity: &str, as_object: bool) -> Result<Bound, CmdletError> {
+    let mut named = Map::new();
+    if as_object {
+        named.insert("AsObject".into(), true.into());
+    }
+    let mut prepared = prepare(get, &Call { positional: Vec::new(), named })?;
+    let p = resolve_name(get, "Identity")?;
+    prepared.values.push((p, Value::Str(identity.to_string())));
+    bind(&prepared, None)
+}
+
 /// A Get cmdlet given `Identity: ()` would answer as if no identity were given: every object.
 /// That `$null` is nearly always a missing value (`$row.Rom` of a CSV row with a typo'd column,
 /// an unset variable), and piped on it would change every room or user, so it is refused;
@@ -332,9 +346,28 @@ impl Bound {
     }
     pub fn object(&self, name: &str) -> Option<&Map> {
         match self.checked(name, |t| matches!(t, Ty::Object(_))) {
-            Some(Value::Object(_, m)) => Some(m),
+            Some(Value::Object(_, m, _)) => Some(m),
             _ => None,
         }
+    }
+    /// An object parameter with its type and what a Get stamped it with, if it was read.
+    pub fn object_as_read(&self, name: &str) -> Option<(ObjType, &Map, crate::objects::AsRead)> {
+        match self.checked(name, |t| matches!(t, Ty::Object(_))) {
+            Some(Value::Object(Some(t), m, Some(read))) => Some((*t, m, *read)),
+            _ => None,
+        }
+    }
+    /// The same binding with the object parameter `name` holding `map` instead (no longer stamped).
+    pub fn with_object(&self, name: &str, map: Map) -> Bound {
+        let mut out = self.clone();
+        for (p, v) in out.values.iter_mut() {
+            if p.name.eq_ignore_ascii_case(name)
+                && let Value::Object(t, _, _) = v
+            {
+                *v = Value::Object(*t, map.clone(), None);
+            }
+        }
+        out
     }
     pub fn bytes(&self, name: &str) -> Option<&[u8]> {
         match self.checked(name, |t| matches!(t, Ty::Bytes)) {

@@ -35,7 +35,7 @@ fn to_json(value: &Value) -> Json {
             Json::Object(out)
         }
         // An object is recorded by what identifies it, not by every property it carried.
-        Value::Object(ty, map) => {
+        Value::Object(ty, map, _) => {
             let identity = map.get("Identity").map(|v| v.to_string());
             json!({ "Type": ty.map(|t| t.type_name()), "Identity": identity })
         }

@@ -30,7 +30,8 @@ pub enum Value {
     Span(TimeDelta),
     List(Vec<String>),
     Modifier(ListModifier),
-    Object(Option<ObjType>, Map),
+    /// An object, its type if tagged, and what a Get stamped it with (`objects::AsRead`).
+    Object(Option<ObjType>, Map, Option<crate::objects::AsRead>),
     Bytes(Vec<u8>),
     Credential(Credential),
 }
@@ -279,7 +280,7 @@ pub fn convert(p: &Param, d: &Dynamic) -> Result<Value, CmdletError> {
                 if let Some(unknown) = map.keys().find_map(|k| want.check_property(k, &[]).err()) {
                     return Err(err(p, format!("{unknown}; nothing was changed")));
                 }
-                Value::Object(tag, map.clone())
+                Value::Object(tag, map.clone(), crate::objects::as_read(d.tag()))
             }
             None => return Err(err(p, format!("expected a {} object, got {}", want.type_name(), describe(d)))),
         },

@@ -106,6 +106,7 @@ pub enum ObjType {
 }
 
 impl ObjType {
+    // Every type must fit in the five bits of a read tag (`read_tag`).
     pub const ALL: [ObjType; 21] = [
         ObjType::ChatRoom,
         ObjType::Category,
@@ -254,7 +255,24 @@ impl ObjType {
         0x5C00 + self as i32
     }
 
+    /// The tag of an object of this type that a Get read (`objects::AsRead`): bit 31 marks it
+    /// (plain tags are small and positive), bits 26..=30 hold the type and the low 26 bits what
+    /// `objects` keeps of the read.
+    pub fn read_tag(self, low: u32) -> i32 {
+        (Self::READ_MARK | ((self as u32) << Self::TYPE_SHIFT) | (low & Self::READ_LOW)) as i32
+    }
+
+    pub const READ_MARK: u32 = 1 << 31;
+    const TYPE_SHIFT: u32 = 26;
+    pub const READ_LOW: u32 = (1 << Self::TYPE_SHIFT) - 1;
+
+    /// The type of a tagged object: a plain tag, or one a Get stamped.
     pub fn from_tag(tag: i32) -> Option<ObjType> {
+        let bits = tag as u32;
+        if bits & Self::READ_MARK != 0 {
+            let index = (bits & !Self::READ_MARK) >> Self::TYPE_SHIFT;
+            return ObjType::ALL.iter().copied().find(|t| *t as u32 == index);
+        }
         ObjType::ALL.iter().copied().find(|t| t.tag() == tag)
     }
 }

@@ -559,7 +559,16 @@ fn attempt(
         prompted: false,
         warnings: Vec::new(),
     };
-    let mut result = handler(&mut ctx, bound);
+    // A Set given an object read before another session changed it (instance.rs); a Get's
+    // objects stamped for such a Set.
+    let handlers = s.handlers;
+    let run = |ctx: &mut Ctx| -> Result<Vec<Dynamic>, CmdletError> {
+        let reconciled = super::instance::reconcile(ctx, handlers, bound)?;
+        let mut out = handler(ctx, reconciled.as_ref().unwrap_or(bound))?;
+        super::instance::stamp_reads(bound, &mut out);
+        Ok(out)
+    };
+    let mut result = run(&mut ctx);
     if result.is_err() && !nested && ctx.store.take_recheck() {
         // A read saw a pool's copies out of step, which a writer between the commits of the two
         // files also shows: look again holding the write lock (nothing is written).
@@ -572,7 +581,7 @@ fn attempt(
         if let Some(files) = &own {
             files.discard();
         }
-        result = handler(&mut ctx, bound);
+        result = run(&mut ctx);
     }
     // Testing: a statement of the handler that loses a race (`PCHAT_FAULT=after-handler:conflict:N`).
     if result.is_ok()

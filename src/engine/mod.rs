@@ -4,6 +4,7 @@
 pub mod budget;
 mod done;
 mod files;
+mod instance;
 mod invoke;
 mod modules;
 pub mod params;
@@ -79,6 +80,8 @@ pub struct Session {
     /// A cmdlet was called: a run that called none (`help()`, arithmetic) did not look for a
     /// store, so a missing one is not worth a word.
     pub cmdlet_called: bool,
+    /// The registered cmdlets: a Set reads its object again through its Get (instance.rs).
+    pub handlers: &'static Table,
 }
 
 impl Session {
@@ -309,6 +312,7 @@ impl Shell {
             done: done::Done::default(),
             call_staging: None,
             cmdlet_called: false,
+            handlers: opts.handlers,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);

@@ -210,19 +210,7 @@ fn concurrent_writers_extend_one_chain() {
     let code = |tag: &str| {
         format!("for i in 0..15 {{ set_cs_persistent_chat_room(\"{ROOM}\", #{{Description: `{tag}${{i}}`}}); }}")
     };
-    let children: Vec<_> = ["a", "b"]
-        .iter()
-        .map(|tag| {
-            s.command(&["-c", &code(tag)])
-                .stdin(std::process::Stdio::null())
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .expect("spawn")
-        })
-        .collect();
-    for child in children {
-        let run = Run::from(child.wait_with_output().expect("exit"));
+    for run in s.c_at_once(&[code("a"), code("b")]) {
         assert_eq!(run.code, 0, "{}", run.stderr);
     }
     let (run, v) = verify(&s);

@@ -6,6 +6,7 @@ mod common;
 
 mod access;
 mod answers;
+mod as_read;
 mod atomic;
 mod audit;
 mod coherence;

@@ -308,6 +308,22 @@ impl Store {
         self.run(&["-c", code])
     }
 
+    /// Run each of `codes` with `-c` in a process of its own, all at once (concurrent sessions).
+    pub fn c_at_once(&self, codes: &[String]) -> Vec<Run> {
+        let children: Vec<_> = codes
+            .iter()
+            .map(|code| {
+                self.command(&["-c", code])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        children.into_iter().map(|child| Run::from(child.wait_with_output().expect("exit"))).collect()
+    }
+
     pub fn stdin(&self, args: &[&str], input: &str) -> Run {
         let mut child = self
             .command(args)
