@@ -1,6 +1,10 @@
 //! Output objects: Rhai object maps tagged with their type (see `ObjType::tag`), so a piped object
 //! binds ByValue to the `-Instance` of the matching cmdlet.
 
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
 use rhai::{Array, Dynamic, Map};
 
 use crate::catalog::ObjType;
@@ -31,61 +35,153 @@ pub fn prop_str(map: &Map, name: &str) -> Option<String> {
     map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).filter(|(_, v)| !v.is_unit()).map(|(_, v)| v.to_string())
 }
 
-/// What a Get left in an object's tag: that it shows a stored object as it was read, and a digest
-/// of what it showed. A Set given the object (`-Instance`, or piped) compares it with the object
-/// as it is now (`engine::instance`): a change another session made in between must not be
-/// written back over with the values read before it.
+/// An object a cmdlet read from the store carries, in its tag, the number of that read; what it
+/// showed is kept here, as a hash of each property's value. A Set given the object (`-Instance`,
+/// or piped) compares, property by property, what was read, what the object holds now (edited or
+/// not) and the object as stored now (`engine::instance`): a change made in between must not be
+/// written back over with the value read before it.
 ///
-/// The tag is the only place a Rhai map carries anything its properties do not show, and it
-/// survives property assignment and copies. Of its bits (`ObjType::read_tag`), bit 25 says whether
-/// principals were shown by display name (`-AsObject`) and bits 0..=24 hold the digest. Nothing is
-/// kept beside the object, so there is no cache to keep coherent; the price is a 1 in 2^25 chance
-/// that a digest matches by accident, which matters only when the object was changed in the
-/// meantime (see `engine::instance`).
+/// The tag is the only place a Rhai map carries anything its properties do not show; it survives
+/// property assignment and copies (a copy was read at the same moment). Its bits:
+/// `ObjType::read_tag`, the low 26 the read's number. The reads are kept per thread (the engine's)
+/// for the last `KEPT` objects read: one read older than that is refused by its Set, never taken
+/// for unchanged. The names of the properties are shared by the objects of one read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AsRead {
-    pub as_object: bool,
-    digest: u32,
+    number: u32,
 }
 
-const AS_OBJECT_BIT: u32 = 1 << 25;
-const DIGEST_BITS: u32 = AS_OBJECT_BIT - 1;
-const _: () = assert!(AS_OBJECT_BIT | DIGEST_BITS == ObjType::READ_LOW && ObjType::ALL.len() < 32);
+/// How many reads are kept (a room's about 250 bytes: 250 MB at most).
+pub const KEPT: usize = 1_000_000;
+
+struct Read {
+    as_object: bool,
+    names: Rc<[String]>,
+    values: Box<[u64]>,
+}
+
+#[derive(Default)]
+struct Reads {
+    next: u32,
+    kept: HashMap<u32, Read>,
+    order: VecDeque<u32>,
+}
+
+thread_local! {
+    static READS: RefCell<Reads> = RefCell::new(Reads::default());
+}
+
+/// What a Set may write of an object it was given, property by property (`AsRead::merge`).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Merge {
+    /// Edited on the object, and either unchanged in the store since the read or changed to the
+    /// same value: the Set applies these.
+    pub edited: Vec<String>,
+    /// Edited on the object and changed differently in the store since the read: the Set is refused.
+    pub conflicts: Vec<String>,
+    /// Not edited, and changed in the store since the read: the object's values are stale.
+    pub stale: Vec<String>,
+}
 
 impl AsRead {
-    /// The stamp of `map` as read now. Only the properties a Set can write count (`writable`, its
-    /// parameters' names): one it cannot (a room's ChatContentSizeMB, which grows with every
-    /// message) would make every read object look stale.
-    pub fn of(map: &Map, as_object: bool, writable: &[&str]) -> AsRead {
-        AsRead { as_object, digest: digest(map, writable) & DIGEST_BITS }
+    /// Whether principals were shown by display name (`-AsObject`); None when the read is no
+    /// longer kept.
+    pub fn as_object(&self) -> Option<bool> {
+        READS.with(|r| r.borrow().kept.get(&self.number).map(|read| read.as_object))
     }
 
-    /// Whether `map` still shows what was read (unedited, or read again unchanged).
-    pub fn shows(&self, map: &Map, writable: &[&str]) -> bool {
-        digest(map, writable) & DIGEST_BITS == self.digest
+    /// Whether `property` of `given` still holds the value read (None: the read is not kept).
+    pub fn holds(&self, given: &Map, property: &str) -> Option<bool> {
+        READS.with(|r| {
+            let reads = r.borrow();
+            let read = reads.kept.get(&self.number)?;
+            let i = read.names.iter().position(|n| n.eq_ignore_ascii_case(property))?;
+            Some(find(given, property).is_some_and(|v| value_hash(v) == read.values[i]))
+        })
+    }
+
+    /// Property by property: what the object `given` holds, what was read, and `now`, the object
+    /// as the store holds it now. A property missing from `given` is not edited. None when the
+    /// read is no longer kept.
+    pub fn merge(&self, given: &Map, now: &Map) -> Option<Merge> {
+        READS.with(|r| {
+            let reads = r.borrow();
+            let read = reads.kept.get(&self.number)?;
+            let mut out = Merge::default();
+            for (name, was) in read.names.iter().zip(read.values.iter()) {
+                let now = find(now, name).map(value_hash);
+                match find(given, name).map(value_hash) {
+                    Some(g) if g != *was => {
+                        if now == Some(*was) || now == Some(g) {
+                            out.edited.push(name.clone())
+                        } else {
+                            out.conflicts.push(name.clone())
+                        }
+                    }
+                    _ if now != Some(*was) => out.stale.push(name.clone()),
+                    _ => {}
+                }
+            }
+            Some(out)
+        })
     }
 }
 
-/// Mark `object` (a map tagged with its type) as read, showing what it shows now.
-pub fn stamp(object: &mut Dynamic, as_object: bool, writable: &[&str]) {
-    let Some(t) = ObjType::from_tag(object.tag()) else { return };
-    let Some(read) = object.read_lock::<Map>().map(|m| AsRead::of(&m, as_object, writable)) else { return };
-    object.set_tag(t.read_tag(if read.as_object { AS_OBJECT_BIT } else { 0 } | read.digest));
+fn find<'m>(map: &'m Map, name: &str) -> Option<&'m Dynamic> {
+    map.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
-/// The stamp a read object's tag carries; None for an object nothing read (built by a runbook, or
-/// by New with -InMemory).
+/// Mark each of `objects` (maps tagged with their type) as read now, showing what it shows now.
+pub fn stamp(objects: &mut [Dynamic], as_object: bool) {
+    READS.with(|r| {
+        let mut reads = r.borrow_mut();
+        let mut names: Option<Rc<[String]>> = None;
+        for object in objects.iter_mut() {
+            let Some(t) = ObjType::from_tag(object.tag()) else { continue };
+            let Some(values) = object.read_lock::<Map>().map(|m| {
+                // The objects of one read have the same properties: their names are kept once.
+                let same = names.as_ref().is_some_and(|n| {
+                    n.len() == m.len() && n.iter().zip(m.keys()).all(|(a, b)| a.as_str() == b.as_str())
+                });
+                if !same {
+                    names = Some(m.keys().map(|k| k.to_string()).collect());
+                }
+                m.values().map(value_hash).collect::<Box<[u64]>>()
+            }) else {
+                continue;
+            };
+            let Some(shared) = names.clone() else { continue };
+            let number = reads.next;
+            reads.next = (reads.next + 1) & ObjType::READ_LOW;
+            reads.kept.insert(number, Read { as_object, names: shared, values });
+            reads.order.push_back(number);
+            while reads.order.len() > KEPT {
+                if let Some(old) = reads.order.pop_front() {
+                    reads.kept.remove(&old);
+                }
+            }
+            object.set_tag(t.read_tag(number));
+        }
+    })
+}
+
+/// The read a tag names; None for an object nothing read (built by a runbook, or by New with
+/// -InMemory).
 pub fn as_read(tag: i32) -> Option<AsRead> {
     let bits = tag as u32;
     (bits & ObjType::READ_MARK != 0 && ObjType::from_tag(tag).is_some())
-        .then_some(AsRead { as_object: bits & AS_OBJECT_BIT != 0, digest: bits & DIGEST_BITS })
+        .then_some(AsRead { number: bits & ObjType::READ_LOW })
 }
 
-/// A digest of what an object shows of `writable`: those properties (in the map's own order, which
-/// is sorted) and their values, case included, with arrays and nested maps followed.
-fn digest(map: &Map, writable: &[&str]) -> u32 {
+// `KEPT` reads must all have numbers of their own.
+const _: () = assert!(KEPT < ObjType::READ_LOW as usize && ObjType::ALL.len() < 32);
+
+/// A hash of a value, case included, with arrays and nested maps followed. Fixed keys: the same
+/// value hashes the same for the life of the process, as long as a read is kept.
+fn value_hash(v: &Dynamic) -> u64 {
     use std::hash::{Hash, Hasher};
-    fn feed(v: &Dynamic, h: &mut std::collections::hash_map::DefaultHasher) {
+    type H = std::collections::hash_map::DefaultHasher;
+    fn feed(v: &Dynamic, h: &mut H) {
         if v.is_unit() {
             0u8.hash(h);
         } else if let Ok(b) = v.as_bool() {
@@ -98,47 +194,18 @@ fn digest(map: &Map, writable: &[&str]) -> u32 {
             (4u8, a.len()).hash(h);
             a.iter().for_each(|x| feed(x, h));
         } else if let Some(m) = v.read_lock::<Map>() {
-            feed_map(&m, h);
+            (5u8, m.len()).hash(h);
+            for (k, x) in m.iter() {
+                k.as_str().hash(h);
+                feed(x, h);
+            }
         } else {
             (6u8, v.type_name(), v.to_string()).hash(h);
         }
     }
-    fn feed_map(m: &Map, h: &mut std::collections::hash_map::DefaultHasher) {
-        (5u8, m.len()).hash(h);
-        for (k, x) in m.iter() {
-            k.as_str().hash(h);
-            feed(x, h);
-        }
-    }
-    // Fixed keys: the same object gives the same digest for the life of the process, which is as
-    // long as a tag lives (tags are not written anywhere).
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for (k, x) in map.iter().filter(|(k, _)| counts(k, writable)) {
-        k.as_str().hash(&mut h);
-        feed(x, &mut h);
-    }
-    let full = h.finish();
-    (full ^ (full >> 32)) as u32
-}
-
-fn counts(key: &str, writable: &[&str]) -> bool {
-    writable.iter().any(|w| w.eq_ignore_ascii_case(key))
-}
-
-/// The `writable` properties whose values differ between two objects of a type (either side's,
-/// once each).
-pub fn differing(a: &Map, b: &Map, writable: &[&str]) -> Vec<String> {
-    let same = |x: &Dynamic, y: &Dynamic| {
-        let one = |v: &Dynamic| std::iter::once((rhai::Identifier::from("v"), v.clone())).collect::<Map>();
-        digest(&one(x), &["v"]) == digest(&one(y), &["v"])
-    };
-    let mut out: Vec<String> = a
-        .iter()
-        .filter(|(k, v)| counts(k, writable) && b.get(k.as_str()).is_none_or(|w| !same(v, w)))
-        .map(|(k, _)| k.to_string())
-        .collect();
-    out.extend(b.keys().filter(|k| counts(k, writable) && !a.contains_key(k.as_str())).map(|k| k.to_string()));
-    out
+    let mut h = H::new();
+    feed(v, &mut h);
+    h.finish()
 }
 
 #[cfg(test)]
@@ -146,46 +213,73 @@ mod tests {
     use super::*;
 
     fn room(description: &str) -> Dynamic {
-        object(ObjType::ChatRoom, [("Identity", text("pc01\\R")), ("Description", text(description))])
+        object(
+            ObjType::ChatRoom,
+            [("Identity", text("pc01\\R")), ("Description", text(description)), ("Members", list(["a", "b"]))],
+        )
+    }
+
+    fn map(o: &Dynamic) -> Map {
+        o.read_lock::<Map>().expect("map").clone()
+    }
+
+    fn set(o: &mut Dynamic, k: &str, v: Dynamic) {
+        o.write_lock::<Map>().expect("map").insert(k.into(), v);
     }
 
     #[test]
-    fn a_stamped_object_keeps_its_type_and_tells_an_edit_from_a_copy() {
+    fn a_stamped_object_keeps_its_type_and_its_read_through_edits_and_copies() {
         for t in ObjType::ALL {
-            let mut o = Dynamic::from_map(Map::new());
-            o.set_tag(t.tag());
-            stamp(&mut o, true, &[]);
-            assert_eq!(ObjType::from_tag(o.tag()), Some(t), "{t:?}");
-            assert!(as_read(o.tag()).is_some_and(|r| r.as_object));
+            let mut o = [Dynamic::from_map(Map::new())];
+            o[0].set_tag(t.tag());
+            stamp(&mut o, true);
+            assert_eq!(ObjType::from_tag(o[0].tag()), Some(t), "{t:?}");
+            assert_eq!(as_read(o[0].tag()).and_then(|r| r.as_object()), Some(true));
         }
-        let mut o = room("first");
-        assert_eq!(as_read(o.tag()), None, "an object nothing read carries no stamp");
-        let writable = ["Identity", "Description"];
-        stamp(&mut o, false, &writable);
-        let read = as_read(o.tag()).expect("stamped");
-        let copy = o.clone();
-        assert!(read.shows(&copy.read_lock::<Map>().expect("map"), &writable));
-        o.write_lock::<Map>().expect("map").insert("ChatContentSizeMB".into(), Dynamic::from(2.5_f64));
-        assert!(read.shows(&o.read_lock::<Map>().expect("map"), &writable), "what a Set cannot write does not count");
-        o.write_lock::<Map>().expect("map").insert("Description".into(), text("second"));
-        assert_eq!(as_read(o.tag()), Some(read), "an edit keeps the tag");
-        assert!(!read.shows(&o.read_lock::<Map>().expect("map"), &writable), "and shows as an edit");
+        let o = room("first");
+        assert_eq!(as_read(o.tag()), None, "an object nothing read carries no read");
+        let mut read = [o];
+        stamp(&mut read, false);
+        let [mut o] = read;
+        let r = as_read(o.tag()).expect("stamped");
+        set(&mut o, "Description", text("second"));
+        assert_eq!(as_read(o.tag()), Some(r), "an edit keeps the tag");
+        assert_eq!(r.holds(&map(&o), "Description"), Some(false));
+        assert_eq!(r.holds(&map(&o), "Identity"), Some(true));
     }
 
     #[test]
-    fn the_digest_sees_case_list_order_and_nesting() {
-        let d = |v: Dynamic| digest(&std::iter::once(("P".into(), v)).collect(), &["P"]);
-        assert_ne!(d(text("a")), d(text("A")));
-        assert_ne!(d(list(["a", "b"])), d(list(["b", "a"])));
-        assert_ne!(d(list(["ab"])), d(list(["a", "b"])));
-        assert_ne!(d(Dynamic::UNIT), d(text("")));
-        assert_ne!(d(Dynamic::from(1_i64)), d(text("1")));
-        assert_eq!(d(list(["a"])), d(list(["a"])));
-        let a: Map = [("Identity".into(), text("x")), ("Topic".into(), text("t"))].into_iter().collect();
-        let mut b = a.clone();
-        b.insert("Topic".into(), text("u"));
-        b.insert("Extra".into(), text("e"));
-        assert_eq!(differing(&a, &b, &["Identity", "Topic", "Extra"]), ["Topic", "Extra"]);
-        assert_eq!(differing(&a, &b, &["Identity", "Topic"]), ["Topic"]);
+    fn a_merge_tells_edits_from_changes_made_since_and_both_from_conflicts() {
+        let mut read = [room("first")];
+        stamp(&mut read, false);
+        let r = as_read(read[0].tag()).expect("stamped");
+        let mut given = read[0].clone();
+        // Unedited, unchanged: nothing.
+        assert_eq!(r.merge(&map(&given), &map(&read[0])), Some(Merge::default()));
+        // Unedited, changed since: stale.
+        let mut now = read[0].clone();
+        set(&mut now, "Members", list(["a", "b", "c"]));
+        let m = r.merge(&map(&given), &map(&now)).expect("kept");
+        assert_eq!((m.edited, m.conflicts, m.stale), (vec![], vec![], vec!["Members".to_string()]));
+        // Edited where nothing changed: applied; the change to another property stays stale.
+        set(&mut given, "Description", text("mine"));
+        let m = r.merge(&map(&given), &map(&now)).expect("kept");
+        assert_eq!((m.edited, m.stale), (vec!["Description".to_string()], vec!["Members".to_string()]));
+        // Edited to what the store now holds: applied (a no-op), not a conflict.
+        set(&mut now, "Description", text("mine"));
+        assert_eq!(r.merge(&map(&given), &map(&now)).expect("kept").conflicts, Vec::<String>::new());
+        // Edited and changed differently: a conflict.
+        set(&mut now, "Description", text("theirs"));
+        assert_eq!(r.merge(&map(&given), &map(&now)).expect("kept").conflicts, ["Description"]);
+    }
+
+    #[test]
+    fn hashes_see_case_list_order_nesting_and_type() {
+        assert_ne!(value_hash(&text("a")), value_hash(&text("A")));
+        assert_ne!(value_hash(&list(["a", "b"])), value_hash(&list(["b", "a"])));
+        assert_ne!(value_hash(&list(["ab"])), value_hash(&list(["a", "b"])));
+        assert_ne!(value_hash(&Dynamic::UNIT), value_hash(&text("")));
+        assert_ne!(value_hash(&Dynamic::from(1_i64)), value_hash(&text("1")));
+        assert_eq!(value_hash(&list(["a"])), value_hash(&list(["a"])));
     }
 }

@@ -1,22 +1,27 @@
-//! An object a Get read, given later to a Set (piped, or as `-Instance`): the Set must not write
-//! back, over a change another session made in between, the values read before it. Four sessions
-//! each running `Get-CsPersistentChatRoom R | Set-CsPersistentChatRoom -Members @{Add=…}` kept
-//! about one member in four: each wrote back the member list it had read.
+//! An object a cmdlet read, given later to a Set (piped, or as `-Instance`): the Set must not write
+//! back, over a change made in between, the values read before it. Four sessions each running
+//! `Get-CsPersistentChatRoom R | Set-CsPersistentChatRoom -Members @{Add=…}` kept about one member
+//! in four: each wrote back the member list it had read.
 //!
-//! A Get stamps what it returns (`objects::AsRead`). A Set given a stamped object reads the object
-//! again inside its own transaction, through its Get, and compares:
-//! * unchanged since it was read: the object applies as given, edits included;
-//! * changed, the object not edited: what it holds is stale and applies nothing but its Identity;
-//!   the Set's parameters apply to the object as it is now;
-//! * changed and edited: the edit was made on a stale copy and writing it would undo the other
-//!   change: refused, nothing changed, naming the properties that differ;
-//! * gone (removed or renamed since): refused, rather than created again or reported missing
-//!   under a name the user did not give.
+//! Get (and a New or Set that returns what it stored) keeps what each object showed
+//! (`objects::AsRead`). A Set given such an object reads the object again inside its own
+//! transaction, through its Get, and takes each property by itself:
+//! * not edited on the object: the value read applies nothing; the store's value stands (whether
+//!   or not it changed since);
+//! * edited, and unchanged in the store since the read (or changed to the same value): applies;
+//! * edited, and changed differently in the store since: refused, naming the property, nothing
+//!   changed (writing it would undo that change).
 //!
-//! Objects nothing read (built in a runbook, or by New with -InMemory) carry no stamp and apply as
-//! given. Nothing changes the object between this read and the Set's write: a SQLite writer holds
-//! the store, and a PostgreSQL write is SERIALIZABLE, so a change committed in between fails the
-//! call, which runs again and reads again (engine/retry.rs).
+//! So a piped object adds nothing of its own but the Set's parameters, and an edited one writes its
+//! edits only. Two exceptions keep PowerShell's meaning: a Set given nothing but the object
+//! (`$saved | Set-…`, a restore) writes it whole, warning of each value it sets back; an object
+//! whose Identity was edited (a copy of a policy under a new name) is not the object read and
+//! applies as given. An object removed or renamed since is NotFound, not made again.
+//!
+//! Objects nothing read (built in a runbook, or by New with -InMemory) apply as given. Nothing
+//! changes the object between this read and the Set's write: a SQLite writer holds the store, and
+//! a PostgreSQL write is SERIALIZABLE, so a change committed in between fails the call, which runs
+//! again and reads again (engine/retry.rs).
 
 use rhai::{Dynamic, Map};
 
@@ -35,41 +40,32 @@ fn applies_properties(t: ObjType) -> bool {
     t != ObjType::State
 }
 
-/// What a Set can write of an object: the properties its parameters name. Only these count when
-/// an object is compared with what was read.
-fn writable(set: &Cmdlet) -> Vec<&'static str> {
-    set.params.iter().map(|p| p.name).collect()
+/// Stamp the objects a call returns from the store: a Get's, a New's or a Set's (`PassThru`),
+/// not an object New only built (`InMemory`) and not one a WhatIf call only described.
+pub fn stamp_reads(bound: &Bound, what_if: bool, out: &mut [Dynamic]) {
+    let built = bound.declares("InMemory") && bound.switch("InMemory");
+    if !matches!(bound.cmdlet.verb(), "Get" | "New" | "Set") || built || what_if || out.is_empty() {
+        return;
+    }
+    if !out.iter().all(|o| ObjType::from_tag(o.tag()).is_some_and(|t| set_for(bound.cmdlet, t).is_some())) {
+        return;
+    }
+    let as_object = bound.declares("AsObject") && bound.switch("AsObject");
+    objects::stamp(out, as_object);
 }
 
-/// The Set an object a Get returns of type `t` can be given to, if its Set applies properties.
-fn set_for(get: &Cmdlet, t: ObjType) -> Option<&'static Cmdlet> {
-    let set = catalog::find(&get.name.replacen("Get-", "Set-", 1))?;
+/// The Set an object of type `t` that `cmdlet` returns can be given to, if that Set applies the
+/// object's properties.
+fn set_for(cmdlet: &Cmdlet, t: ObjType) -> Option<&'static Cmdlet> {
+    let (_, noun) = cmdlet.name.split_once('-')?;
+    let set = catalog::find(&format!("Set-{noun}"))?;
     let takes = set.params.iter().any(|p| p.name == INSTANCE && p.ty == Ty::Object(t));
     (takes && applies_properties(t)).then_some(set)
 }
 
-/// Stamp what a Get returns, so that a Set given it later can tell what changed since.
-pub fn stamp_reads(bound: &Bound, out: &mut [Dynamic]) {
-    if bound.cmdlet.verb() != "Get" {
-        return;
-    }
-    let as_object = bound.declares("AsObject") && bound.switch("AsObject");
-    let mut writes: Option<(ObjType, Vec<&str>)> = None;
-    for o in out.iter_mut() {
-        let Some(t) = ObjType::from_tag(o.tag()) else { continue };
-        if writes.as_ref().is_none_or(|(w, _)| *w != t) {
-            let Some(set) = set_for(bound.cmdlet, t) else { continue };
-            writes = Some((t, writable(set)));
-        }
-        if let Some((_, names)) = &writes {
-            objects::stamp(o, as_object, names);
-        }
-    }
-}
-
-/// The binding a Set runs with: `bound` itself, or (Some) with its object reduced to its Identity,
-/// when the one given was read before the object changed and was not edited. Errors when it was
-/// edited, or the object is gone.
+/// The binding a Set runs with: `bound` itself, or (Some) with its object reduced to its Identity
+/// and the properties edited on it. Errors when an edit meets a change made since the read, when
+/// the object is gone, or when the read is too old to compare with.
 pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> CmdletResult<Option<Bound>> {
     if bound.cmdlet.verb() != "Set" || !bound.declares(INSTANCE) {
         return Ok(None);
@@ -80,35 +76,74 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
     }
     let identity = objects::prop_str(given, "Identity")
         .ok_or_else(|| CmdletError::invalid("-Instance: the object has no Identity property"))?;
-    // Gone: what its Get says of it (`no chat room '…'`), and why it was there when read.
+    let too_old = || {
+        CmdletError::invalid_operation(format!(
+            "-Instance: '{identity}' was read too long ago to tell what changed since (more than {} objects \
+             have been read after it); nothing was changed: read it again",
+            objects::KEPT
+        ))
+        .with_target(&identity)
+    };
+    // Its Identity edited: another object, given the values of this one.
+    if !read.holds(given, "Identity").ok_or_else(too_old)? {
+        return Ok(None);
+    }
+    let as_object = read.as_object().ok_or_else(too_old)?;
+    let new = bound.cmdlet.name.replacen("Set-", "New-", 1);
+    let remedy = match catalog::find(&new) {
+        Some(_) => format!("; to make it again, use {new}"),
+        None => String::new(),
+    };
     let gone = |e: CmdletError| {
         let mut e = CmdletError::not_found(format!(
-            "{}: it was removed or renamed after this object was read (by another session, or an earlier call); \
-             nothing was changed",
+            "-Instance: {} (it was removed or renamed after this object was read, by another session or an earlier \
+             call); nothing was changed{remedy}",
             e.message
         ));
         e.target = Some(identity.clone());
         e
     };
-    let writable = writable(bound.cmdlet);
-    let now = read_again(ctx, handlers, bound, &identity, read.as_object)?.map_err(gone)?;
-    if read.shows(&now, &writable) {
-        return Ok(None);
-    }
-    if !read.shows(given, &writable) {
-        let differ = objects::differing(given, &now, &writable).join(", ");
+    let now = read_again(ctx, handlers, bound, &identity, as_object)?.map_err(gone)?;
+    let merge = read.merge(given, &now).ok_or_else(too_old)?;
+    if !merge.conflicts.is_empty() {
         return Err(CmdletError::invalid_operation(format!(
-            "-Instance: '{identity}' was changed after this object was read (by another session, or an earlier \
-             call), and the object was edited since: writing it would undo that change (it differs now in {differ}). Nothing was changed; read \
-             it again and repeat the edit, or give the change as parameters, which apply to it as it is now"
+            "-Instance: '{identity}': {} edited on this object but changed differently after it was read (by \
+             another session, or an earlier call); writing it would undo that change. Nothing was changed: read \
+             it again and repeat the edit, or give the change as a parameter, which applies to it as it is now",
+            listed(&merge.conflicts)
         ))
         .with_target(&identity));
     }
-    // Unedited and stale: it gives nothing but its Identity, which names the object, so the Set's
-    // parameters apply to the object as the Set itself reads it (under its own lock).
-    let identity_only: Map =
-        given.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Identity")).map(|(k, v)| (k.clone(), v.clone())).collect();
-    Ok(Some(bound.with_object(INSTANCE, identity_only)))
+    if merge.edited.is_empty() && !merge.stale.is_empty() && !gives_changes(bound) {
+        // The object is all the Set was given: write it whole, as PowerShell does (a restore).
+        ctx.warn(format!(
+            "{}: '{identity}' changed after this object was read; writing the object as given sets {} back to \
+             the value read",
+            bound.cmdlet.name,
+            listed(&merge.stale)
+        ));
+        return Ok(None);
+    }
+    let reduced: Map = given
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("Identity") || merge.edited.iter().any(|e| e.eq_ignore_ascii_case(k)))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Ok(Some(bound.with_object(INSTANCE, reduced)))
+}
+
+/// "Description", "Description and Members", "A, B and C".
+fn listed(names: &[String]) -> String {
+    match names {
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        [] => String::new(),
+    }
+}
+
+/// Whether a Set call gives a change besides its object (a parameter that sets something).
+fn gives_changes(bound: &Bound) -> bool {
+    bound.given().any(|p| !matches!(p, INSTANCE | "Force" | "AsObject" | "PassThru"))
 }
 
 fn get_name(set: &Bound) -> String {

@@ -565,7 +565,7 @@ fn attempt(
     let run = |ctx: &mut Ctx| -> Result<Vec<Dynamic>, CmdletError> {
         let reconciled = super::instance::reconcile(ctx, handlers, bound)?;
         let mut out = handler(ctx, reconciled.as_ref().unwrap_or(bound))?;
-        super::instance::stamp_reads(bound, &mut out);
+        super::instance::stamp_reads(bound, ctx.what_if, &mut out);
         Ok(out)
     };
     let mut result = run(&mut ctx);

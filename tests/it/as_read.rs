@@ -89,28 +89,111 @@ fn a_piped_stale_object_in_a_powershell_pipeline_keeps_the_change_made_since() {
 }
 
 #[test]
-fn an_object_edited_after_its_object_changed_is_refused_naming_what_differs_and_changes_nothing() {
+fn an_edit_applies_beside_a_change_made_since_but_not_over_one_to_the_same_property() {
     let s = rooms_store();
+    // Another call changed Privacy; the edit of Description applies and Privacy stays.
+    s.c(r#"let id = "pc01.contoso.com\\FinanceRoom";
+let r = get_cs_persistent_chat_room(id)[0];
+set_cs_persistent_chat_room(id, #{Privacy: "Secret"});
+r.Description = "mine";
+set_cs_persistent_chat_room(#{Instance: r})"#)
+        .ok();
+    let now = s.c(r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0]; print(r.Description); print(r.Privacy)"#).ok().stdout;
+    assert_eq!(now.lines().collect::<Vec<_>>(), ["mine", "Secret"]);
+
+    // Another call changed Description itself: the edit is refused, naming it, and nothing changes.
     let before = members(&s);
     let run = s.c(r#"let id = "pc01.contoso.com\\FinanceRoom";
 let r = get_cs_persistent_chat_room(id)[0];
-set_cs_persistent_chat_room(id, #{Privacy: "Secret"});
+set_cs_persistent_chat_room(id, #{Description: "theirs"});
 r.Description = "edited on a stale copy";
+r.Privacy = "Open";
 set_cs_persistent_chat_room(#{Instance: r})"#);
     let line = single_error(&run);
     for part in [
-        "Set-CsPersistentChatRoom",
-        "-Instance",
-        "pc01.contoso.com\\FinanceRoom",
-        "was changed after this object was read",
-        "Description, Privacy",
+        "Set-CsPersistentChatRoom: InvalidOperation: -Instance:",
+        "pc01.contoso.com\\FinanceRoom': Description edited on this object but changed differently after it was read",
         "Nothing was changed",
     ] {
         assert!(line.contains(part), "{part:?} in: {line}");
     }
     let now = s.c(r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0]; print(r.Description); print(r.Privacy)"#).ok().stdout;
-    assert!(!now.contains("edited on a stale copy") && now.contains("Secret"), "{now}");
+    assert_eq!(now.lines().collect::<Vec<_>>(), ["theirs", "Secret"], "the Privacy edit went with the refusal");
     assert_eq!(members(&s), before);
+
+    // The same edit another call already made is no conflict.
+    s.c(r#"let id = "pc01.contoso.com\\FinanceRoom";
+let r = get_cs_persistent_chat_room(id)[0];
+set_cs_persistent_chat_room(id, #{Description: "agreed"});
+r.Description = "agreed";
+set_cs_persistent_chat_room(#{Instance: r})"#)
+        .ok();
+}
+
+#[test]
+fn an_object_edited_and_set_twice_applies_both_times() {
+    let s = rooms_store();
+    s.c(r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0];
+r.Description = "one";
+r.set_cs_persistent_chat_room();
+r.Privacy = "Open";
+r.set_cs_persistent_chat_room();"#)
+        .ok();
+    let now = s.c(r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0]; print(r.Description); print(r.Privacy)"#).ok().stdout;
+    assert_eq!(now.lines().collect::<Vec<_>>(), ["one", "Open"]);
+}
+
+#[test]
+fn a_saved_object_given_alone_is_written_back_whole_saying_what_it_sets_back() {
+    let s = Store::demo();
+    let run = s
+        .c(r#"let before = get_cs_persistent_chat_configuration("Global")[0];
+set_cs_persistent_chat_configuration("Global", #{MaxFileSizeKB: 1});
+before.set_cs_persistent_chat_configuration();
+print(get_cs_persistent_chat_configuration("Global")[0].MaxFileSizeKB)"#)
+        .ok();
+    assert_eq!(run.stdout.trim(), "20000", "restored");
+    assert!(
+        run.stderr.contains("Set-CsPersistentChatConfiguration: 'Global' changed after this object was read; writing the object as given sets MaxFileSizeKB back to the value read"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn properties_named_unlike_their_parameters_are_compared_too() {
+    let s = rooms_store();
+    s.c(r#"let c = get_cs_persistent_chat_category("pc01.contoso.com\\Finance")[0];
+set_cs_persistent_chat_category("pc01.contoso.com\\Finance", #{Invitations: true});
+c.set_cs_persistent_chat_category(#{Description: "reviewed"});"#)
+        .ok();
+    let now = s.c(r#"let c = get_cs_persistent_chat_category("pc01.contoso.com\\Finance")[0]; print(c.Invites); print(c.Description)"#).ok().stdout;
+    assert_eq!(now.lines().collect::<Vec<_>>(), ["true", "reviewed"], "Invites (set by -Invitations) kept");
+}
+
+#[test]
+fn a_copy_under_an_edited_identity_and_a_new_object_behave_as_objects_do() {
+    let s = rooms_store();
+    // A policy copied under a new name is made, as New -InMemory then Set makes one.
+    s.c(r#"new_cs_persistent_chat_policy("Orig", #{Description: "template"});
+let p = get_cs_persistent_chat_policy("Tag:Orig")[0];
+p.Identity = "Tag:Copy";
+set_cs_persistent_chat_policy(#{Instance: p})"#)
+        .ok();
+    let copy = s.c(r#"get_cs_persistent_chat_policy("Tag:Copy")[0].Description"#).ok().stdout;
+    assert_eq!(copy.trim(), "template");
+    // An object New returned is a read too: a change made since is kept when it is edited and set.
+    let fin = finance_users(&s);
+    s.c(&format!(
+        r#"let r = new_cs_persistent_chat_room(#{{Name: "Fresh", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Finance"}});
+set_cs_persistent_chat_room("pc01.contoso.com\\Fresh", #{{Members: #{{Add: [{:?}]}}}});
+r.Description = "edited";
+r.set_cs_persistent_chat_room();"#,
+        fin[0]
+    ))
+    .ok();
+    let now = s.c(r#"let r = get_cs_persistent_chat_room("pc01.contoso.com\\Fresh")[0]; print(r.Description); print(r.Members)"#).ok().stdout;
+    assert!(now.contains("edited") && now.contains(&fin[0]), "{now}");
 }
 
 #[test]
@@ -132,7 +215,7 @@ set_cs_persistent_chat_room(#{{Instance: r}});"#
 }
 
 #[test]
-fn a_policy_read_before_a_change_applies_only_the_parameters_and_an_edited_one_is_refused() {
+fn a_policy_read_before_a_change_applies_only_the_parameters_and_a_conflicting_edit_is_refused() {
     let s = Store::demo();
     s.c(r#"new_cs_persistent_chat_policy("Stale", #{Description: "first", EnablePersistentChat: false})"#).ok();
     s.c(r#"let p = get_cs_persistent_chat_policy("Tag:Stale")[0];
@@ -143,16 +226,17 @@ p.set_cs_persistent_chat_policy(#{Description: "second"});"#)
     assert_eq!(now.lines().collect::<Vec<_>>(), ["second", "true"], "the change made since the read stays");
 
     let run = s.c(r#"let p = get_cs_persistent_chat_policy("Tag:Stale")[0];
-set_cs_persistent_chat_policy("Tag:Stale", #{EnablePersistentChat: false});
+set_cs_persistent_chat_policy("Tag:Stale", #{Description: "other"});
 p.Description = "third";
+p.EnablePersistentChat = false;
 set_cs_persistent_chat_policy(#{Instance: p})"#);
     let line = single_error(&run);
-    assert!(
-        line.contains("Set-CsPersistentChatPolicy") && line.contains("Description, EnablePersistentChat"),
-        "{line}"
-    );
-    let now = s.c(r#"let p = get_cs_persistent_chat_policy("Tag:Stale")[0]; print(p.Description); print(p.EnablePersistentChat)"#).ok().stdout;
-    assert_eq!(now.lines().collect::<Vec<_>>(), ["second", "false"]);
+    assert!(line.contains("Set-CsPersistentChatPolicy") && line.contains("'Tag:Stale': Description edited"), "{line}");
+    let now = s
+        .c(r#"let p = get_cs_persistent_chat_policy("Tag:Stale")[0]; print(p.Description); print(p.EnablePersistentChat)"#)
+        .ok()
+        .stdout;
+    assert_eq!(now.lines().collect::<Vec<_>>(), ["other", "true"]);
 }
 
 #[test]
