@@ -8,12 +8,11 @@ use std::sync::OnceLock;
 
 use crate::common::pg::{Server, connect, database_name};
 use crate::common::pg_copy::{copy_into_postgres, copy_store_command};
-use crate::common::{self, Run, Store};
+use crate::common::{self, INSTANCES, Run, Store};
 
 /// A room with a non-ASCII name and description, made in the source before it is copied.
 const ROOM: &str = "Zürich 会議 ✓";
 const DESCRIPTION: &str = "Ünïcödé — ελληνικά";
-const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
 
 /// The demo store as `pchat --demo --db <tmp>` makes it, plus [`ROOM`] (made once, then copied:
 /// every test gets its own store, at `pchat.db` of its folder).
