@@ -198,7 +198,8 @@ fn stopped(cmd: std::process::Command, step: &str, signal: i32) -> Run {
 /// under the target's name). Opening the target says what was left and how to clear it, and
 /// makes no store there; a second copy-store into it meanwhile is refused while the first runs;
 /// the next copy-store removes the leftovers (and an earlier pchat's staging folder), saying so,
-/// and copies. Killed before placing anything, only the staging folder is left, removed likewise.
+/// and copies. Killed before placing anything, only the staging folder is left, removed likewise;
+/// killed after placing everything, the store opens, and the next copy-store removes the folder.
 #[test]
 fn a_killed_copy_back_is_reported_on_open_and_cleared_by_the_next_copy() {
     let Some(server) = Server::shared("a_killed_copy_back_is_reported_on_open_and_cleared_by_the_next_copy") else {
@@ -243,6 +244,19 @@ fn a_killed_copy_back_is_reported_on_open_and_cleared_by_the_next_copy() {
     killed_at("copy-back:loaded", &back);
     assert_eq!(listing(dir.path()), [".pchat.db.copy"]);
     let again = copy_store(&back).ok();
+    assert!(again.stderr.contains("removed what an interrupted copy-store into"), "{}", again.stderr);
+    assert!(listing(dir.path()).iter().all(|n| !n.starts_with('.')), "{:?}", listing(dir.path()));
+
+    // Killed once every file was placed: the store is whole, its staging folder is left; the next
+    // copy-store into it removes that folder, saying so, and refuses to write over the store.
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("pchat.db").to_string_lossy().into_owned();
+    let back = ["--from", central.as_str(), "--to", to.as_str()];
+    killed_at("copy-back:placed", &back);
+    assert!(listing(dir.path()).contains(&".pchat.db.copy".to_string()), "{:?}", listing(dir.path()));
+    read(&to).ok();
+    let again = copy_store(&back);
+    assert!(again.code != 0 && again.stderr.contains("already exists"), "{}", again.stderr);
     assert!(again.stderr.contains("removed what an interrupted copy-store into"), "{}", again.stderr);
     assert!(listing(dir.path()).iter().all(|n| !n.starts_with('.')), "{:?}", listing(dir.path()));
 }

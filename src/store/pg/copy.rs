@@ -848,6 +848,7 @@ fn read_source(
     let mut stmt = routed.prepare().with_context(|| format!("cannot read the source table {}", table.name))?;
     let mut rows = stmt.query(())?;
     while let Some(row) = rows.next()? {
+        stop_if_asked()?;
         let mut values = (0..table.columns.len()).map(|i| row.get::<Value>(i)).collect::<Result<Vec<_>, _>>()?;
         if rewrite && let (Some(i), Some(f)) = (identity, file) {
             let Value::Text(name) = &values[i] else { bail!("an SQL instance's identity is not text") };

@@ -61,6 +61,8 @@ struct Rewrite {
 pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, Targets)> {
     let shown = path.display().to_string();
     if std::fs::symlink_metadata(path).is_ok() {
+        // A copy killed after placing its central file left only its staging folder.
+        Staging::clear_leftovers(path)?;
         bail!(
             "{shown} already exists: copy-store makes a new SQLite store and never writes over a file; give a path that does not exist (nothing was copied)"
         );
@@ -90,6 +92,7 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
             Ok(sums)
         });
     let result = result.and_then(|sums| place(&pairs, &staging).map(|()| sums));
+    crate::fault::point("copy-back:placed");
     staging.remove();
     let sums = result.map_err(|e| match crate::interrupt::requested() {
         true => anyhow!(
@@ -190,24 +193,19 @@ impl Staging {
     /// it; what an interrupted one left there is removed first, saying so.
     fn take(path: &Path) -> anyhow::Result<Staging> {
         let dir = staging_dir(path);
-        let lock = |dir: &Path| -> anyhow::Result<std::fs::File> {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(dir.join("lock"))
-                .with_context(|| format!("cannot use the staging folder {}", dir.display()))?;
-            if !crate::files::journal::try_lock(&file)? {
-                bail!(
-                    "another copy-store into {} is running (it holds {}); nothing was copied",
-                    path.display(),
-                    dir.display()
-                );
-            }
-            Ok(file)
-        };
+        Staging::clear_leftovers(path)?;
+        crate::files::create_private_dir_all(&dir)
+            .with_context(|| format!("cannot create the staging folder {}", dir.display()))?;
+        let held = lock(&dir, path)?;
+        Ok(Staging { dir, _lock: held })
+    }
+
+    /// Remove what an interrupted copy into `path` left (see [`Staging`]), saying so; refused
+    /// while another copy-store holds the staging folder.
+    fn clear_leftovers(path: &Path) -> anyhow::Result<()> {
+        let dir = staging_dir(path);
         if std::fs::symlink_metadata(&dir).is_ok() {
-            let held = lock(&dir)?;
+            let held = lock(&dir, path)?;
             let mut removed = Vec::new();
             if std::fs::symlink_metadata(path).is_err() {
                 for file in placed_pool_files(&dir, path) {
@@ -246,10 +244,7 @@ impl Staging {
                 path.display()
             ));
         }
-        crate::files::create_private_dir_all(&dir)
-            .with_context(|| format!("cannot create the staging folder {}", dir.display()))?;
-        let held = lock(&dir)?;
-        Ok(Staging { dir, _lock: held })
+        Ok(())
     }
 
     /// Record `text` as `name` in the folder: the copy's store id before any file naming it is
@@ -271,6 +266,21 @@ impl Staging {
     fn remove(&self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// The staging folder `dir` of a copy into `path` locked for this process (the lock file is
+/// held open for as long as the lock lasts); refused while another copy-store holds it.
+fn lock(dir: &Path, path: &Path) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .with_context(|| format!("cannot use the staging folder {}", dir.display()))?;
+    if !crate::files::journal::try_lock(&file)? {
+        bail!("another copy-store into {} is running (it holds {}); nothing was copied", path.display(), dir.display());
+    }
+    Ok(file)
 }
 
 /// One line on standard error.
