@@ -70,9 +70,9 @@ fn run_drop_commands(server: &Server, message: &str) -> usize {
 /// Killed after its first pool database committed: the central database is marked as an
 /// incomplete copy. Opening it as a store, `--verify-only` and copying it back refuse it as
 /// that, saying what to run, and write nothing (no store id, no seeding: the database is as the
-/// kill left it). The same copy-store again names the pool database the killed one filled as its
-/// leftover (not merely "not empty"), with the command that drops it; run as said, the copy
-/// succeeds and the store opens.
+/// kill left it). The same copy-store again, or one into another central database, names the pool
+/// database the killed one filled as its leftover (not merely "not empty"), with the command that
+/// drops it; run as said, the copy succeeds and the store opens.
 #[test]
 fn a_killed_copy_into_postgres_is_refused_as_incomplete_and_cleared_as_told() {
     let Some(server) = Server::shared("a_killed_copy_into_postgres_is_refused_as_incomplete_and_cleared_as_told")
@@ -115,6 +115,14 @@ fn a_killed_copy_into_postgres_is_refused_as_incomplete_and_cleared_as_told() {
     assert!(copied_back.code != 0 && copied_back.stderr.contains("is an incomplete copy"), "{}", copied_back.stderr);
     assert!(listing(dir.path()).is_empty(), "{:?}", listing(dir.path()));
     assert_eq!(pg_dump(&central), before);
+
+    // Into another central database with the same pool databases: the filled one is still named
+    // as the interrupted copy's (its identity names that copy's marked central database).
+    let elsewhere = server.missing_database("killed_elsewhere");
+    let other = copy_store(&args(&from, &elsewhere, &pools));
+    assert!(other.code != 0 && other.stderr.contains("rows an interrupted copy-store left"), "{}", other.stderr);
+    assert!(other.stderr.contains(&database_name(filled[0])), "{}", other.stderr);
+    assert!(server.databases_named(&database_name(&elsewhere)).is_empty(), "a refused copy made its central database");
 
     let again = copy_store(&copy);
     assert_ne!(again.code, 0);

@@ -543,14 +543,19 @@ fn refuse_existing_non_empty(all: &[(&str, Database, Source<'_>)]) -> anyhow::Re
         }
         let job = Job { url: url.to_string(), shown: shown.clone(), tables: tables(&db)?, db, source: *source };
         let Err(refused) = refuse_non_empty(&job) else { continue };
-        let interrupted = mark.is_some()
-            || matches!(source, Source::Pool(_))
-                && central_mark.as_ref().is_some_and(|m| {
-                    super::identity::read(&job.db)
-                        .ok()
-                        .and_then(|found| found.file?.owner)
-                        .is_some_and(|owner| !m.store_id.is_empty() && owner.id == m.store_id)
-                });
+        let mut interrupted = mark.is_some();
+        if !interrupted && matches!(source, Source::Pool(_)) {
+            let owner = super::identity::read(&job.db).ok().and_then(|found| found.file?.owner);
+            if let Some(owner) = owner.filter(|o| !o.id.is_empty()) {
+                interrupted = central_mark.as_ref().is_some_and(|m| m.store_id == owner.id);
+                // Its store's central database elsewhere (copied again with another --to): still
+                // marked under that store id, it is an interrupted copy's too.
+                if !interrupted && let Some(other) = marked_central(url, &owner) {
+                    interrupted = true;
+                    central.get_or_insert(other);
+                }
+            }
+        }
         if !interrupted {
             return Err(refused);
         }
@@ -581,6 +586,15 @@ fn refuse_existing_non_empty(all: &[(&str, Database, Source<'_>)]) -> anyhow::Re
         if leftovers.len() == 1 { "it is" } else { "they are" },
         if leftovers.len() == 1 { "it" } else { "them" },
     )
+}
+
+/// The central database a pool database's identity names (`owner`, on the pool's server), when
+/// it is marked as an incomplete copy of that same store: a session on it, and how it is shown.
+fn marked_central(pool_url: &str, owner: &crate::store::pool_files::Owner) -> Option<(Db, String)> {
+    let url = super::with_database(pool_url, &owner.db);
+    let db = Db::open_postgres(&url).ok()?;
+    let mark = copy_mark::read(&db).ok()??;
+    (mark.store_id == owner.id).then(|| (db, shown_url(&url)))
 }
 
 /// A target opened (created if missing), marked as this copy's (`copy_mark`; `progress` says so
