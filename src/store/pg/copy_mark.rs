@@ -55,6 +55,8 @@ pub fn read(db: &Db) -> db::Result<Option<Mark>> {
     if !marked {
         return Ok(None);
     }
+    // Runs only on a marked database, never a store's schema: not in the SQL inventory, whose
+    // texts are prepared on a store's (store::pg::statements).
     let rows =
         db.query_map("SELECT store_id, source, started_at, command, targets FROM pchat_copy_incomplete", (), |r| {
             Ok(Mark {
