@@ -281,9 +281,7 @@ enum Progress {
 impl Progress {
     /// What the targets are left as (`why`: the error a stop caused, kept for the record).
     fn left(&self, why: &str) -> String {
-        // What the signal itself caused (a statement it cancelled) says nothing more.
-        let own = ["interrupted", "canceling statement due to user request"];
-        let cause = if own.iter().any(|w| why.contains(w)) { String::new() } else { format!(" (at: {why})") };
+        let cause = stop_cause(why);
         match self {
             Progress::Nothing => format!("nothing was created or written, and the source is untouched{cause}"),
             Progress::Marked(mark) => format!(
@@ -293,6 +291,13 @@ impl Progress {
             ),
         }
     }
+}
+
+/// The error a signal's stop ended with, as its message adds it: nothing when the signal itself
+/// caused it (this module's stop, a statement it cancelled), else " (at: …)".
+pub fn stop_cause(why: &str) -> String {
+    let own = ["interrupted", "canceling statement due to user request"];
+    if own.iter().any(|w| why.contains(w)) { String::new() } else { format!(" (at: {why})") }
 }
 
 /// Stop here when a signal asked to (SIGINT, SIGTERM): the caller says what was left.

@@ -59,6 +59,19 @@ struct Rewrite {
 /// Copy the PostgreSQL store whose central database is `url` into a new SQLite store at `path`;
 /// the verified tables of the new files, and the files (central; pool file by SQL instance).
 pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, Targets)> {
+    // Stopped by a signal anywhere (a statement it cancelled included): said as a stop.
+    copy_into(url, path).map_err(|e| match crate::interrupt::requested() {
+        true => anyhow!(
+            "{}; nothing was copied: no file was left at {} or beside it, and the source is untouched{}",
+            crate::interrupt::describe(""),
+            path.display(),
+            super::copy::stop_cause(&format!("{e:#}"))
+        ),
+        false => e,
+    })
+}
+
+fn copy_into(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, Targets)> {
     let shown = path.display().to_string();
     if std::fs::symlink_metadata(path).is_ok() {
         // A copy killed after placing its central file left only its staging folder.
@@ -94,15 +107,7 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
     let result = result.and_then(|sums| place(&pairs, &staging).map(|()| sums));
     crate::fault::point("copy-back:placed");
     staging.remove();
-    let sums = result.map_err(|e| match crate::interrupt::requested() {
-        true => anyhow!(
-            "{}; nothing was copied: no file was left at {shown} or beside it, and the source is untouched{}",
-            crate::interrupt::describe(""),
-            if format!("{e:#}").starts_with("interrupted (") { String::new() } else { format!(" (at: {e:#})") }
-        ),
-        false => e,
-    })?;
-    Ok((sums, files(&pairs)))
+    Ok((result?, files(&pairs)))
 }
 
 /// The one folder a copy back builds its files in, `.<name>.copy` beside the target, locked
