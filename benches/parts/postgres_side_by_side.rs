@@ -30,7 +30,9 @@ use super::{
 };
 
 const CLUSTER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/pg-test-cluster");
-const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
+#[path = "../../tests/it/common/instances.rs"]
+mod instances;
+use instances::INSTANCES;
 const ROOMS_PER_CATEGORY: usize = 100;
 const CONTENT_ROOMS: usize = 100;
 /// A step on PostgreSQL may take many times its SQLite time (100,000 changes at ~10 ms each).

@@ -48,7 +48,17 @@ fn usage(text: impl Into<String>) -> Refusal {
 }
 
 pub(super) fn run(args: &Args, global: Global<'_>) -> i32 {
+    crate::fault::point("copy-store:start");
     match copy(args, &global) {
+        // A signal that came while the copy committed: it is complete (the tables above), and
+        // the run still ends as stopped, so a supervisor that asked sees its signal's code.
+        Ok(()) if crate::interrupt::requested() => {
+            crate::streams::error(&format!(
+                "pchat: copy-store: {} as the copy committed: the copy is complete and verified (above)",
+                crate::interrupt::describe("")
+            ));
+            crate::interrupt::exit_code().unwrap_or(EXIT_TERMINATED)
+        }
         Ok(()) => EXIT_OK,
         Err(Refusal(code, text)) => {
             for line in text.lines() {
@@ -59,7 +69,18 @@ pub(super) fn run(args: &Args, global: Global<'_>) -> i32 {
     }
 }
 
+/// A signal's stop before any target was touched.
+fn stopped_before_anything() -> Result<(), Refusal> {
+    crate::store::pg::copy::stop_if_asked().map_err(|e| {
+        Refusal(
+            EXIT_TERMINATED,
+            format!("pchat: copy-store: {e}; nothing was created or written, and the source is untouched"),
+        )
+    })
+}
+
 fn copy(args: &Args, global: &Global<'_>) -> Result<(), Refusal> {
+    stopped_before_anything()?;
     if let Some(url) = postgres_source(args, global) {
         return copy_back(args, global, &url);
     }
@@ -90,6 +111,7 @@ fn copy(args: &Args, global: &Global<'_>) -> Result<(), Refusal> {
         .collect();
     let pools = match_instances(&instances, &given, &central, &source, &pairs)?;
     let targets = Targets { central: central.clone(), pools };
+    stopped_before_anything()?;
 
     let verb = if args.verify_only { "verifying the copy of" } else { "copying" };
     eprintln!(
@@ -336,28 +358,7 @@ fn suggested_pool_url(central: &str, instance: &str) -> String {
     let suffix = suffix.trim_end_matches('_');
     let dbname = central.parse::<postgres::Config>().ok().and_then(|c| c.get_dbname().map(str::to_string));
     let name = format!("{}_{suffix}", dbname.as_deref().unwrap_or("pchat"));
-    with_database(central, &name)
-}
-
-/// `url` naming the database `name` instead.
-fn with_database(url: &str, name: &str) -> String {
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let (before_query, query) = match rest.find('?') {
-            Some(q) => (&rest[..q], &rest[q..]),
-            None => (rest, ""),
-        };
-        let authority = before_query.split('/').next().unwrap_or("");
-        return format!("{}{authority}/{name}{query}", &url[..scheme_end + 3]);
-    }
-    static DBNAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"(?i)\bdbname\s*=\s*('(?:[^'\\]|\\.)*'|\S*)").expect("a valid pattern")
-    });
-    if DBNAME.is_match(url) {
-        DBNAME.replace(url, regex::NoExpand(&format!("dbname={name}"))).into_owned()
-    } else {
-        format!("{url} dbname={name}")
-    }
+    crate::store::pg::with_database(central, &name)
 }
 
 /// One table per database (the central one first, then the pools by SQL instance), or the same

@@ -32,7 +32,7 @@ pub fn unit_file(db: &Path, unit: &str) -> PathBuf {
 }
 
 /// Try to take the exclusive lock without waiting: false when another process holds it.
-fn try_lock(file: &File) -> io::Result<bool> {
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
     // SAFETY: flock on a descriptor this process owns.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
         return Ok(true);

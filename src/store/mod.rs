@@ -182,6 +182,10 @@ fn migrate(conn: &db::Db, steps: &[&str]) -> db::Result<bool> {
 impl Store {
     /// Open (creating if needed) the store at `path`, migrating it and seeding a new one.
     pub fn open(path: &Path) -> anyhow::Result<Store> {
+        // The target of a copy-store that was interrupted, or is running: not made a new store.
+        if let Some(why) = pg::copy_back::leftover(path) {
+            anyhow::bail!(why);
+        }
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
         crate::files::create_private_dir_all(&dir)
             .with_context(|| format!("cannot create the store folder {}", dir.display()))?;

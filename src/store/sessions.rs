@@ -179,6 +179,11 @@ impl Store {
         // Registered before the migration: Ctrl-C can stop a long one.
         let handle = db.interrupt_handle();
         let interrupt = crate::interrupt::register(move || handle.interrupt());
+        // What an interrupted copy-store left is no store: refused before the migration, the
+        // seeding or the store id could write to it (a read never writes).
+        if let Some(mark) = super::pg::copy_mark::read(&db).with_context(|| format!("cannot read {shown}"))? {
+            anyhow::bail!("{}", mark.refusal(url));
+        }
         let migrated =
             db.migrate_postgres(schema::Database::Central).with_context(|| format!("cannot migrate {shown}"))?;
         // A PostgreSQL store has no folder and no files of its own (units' local state folder:

@@ -8,16 +8,15 @@ use std::sync::OnceLock;
 
 use crate::common::pg::{Server, connect, database_name};
 use crate::common::pg_copy::{copy_into_postgres, copy_store_command};
-use crate::common::{self, Run, Store};
+use crate::common::{self, INSTANCES, Run, Store};
 
 /// A room with a non-ASCII name and description, made in the source before it is copied.
 const ROOM: &str = "Zürich 会議 ✓";
 const DESCRIPTION: &str = "Ünïcödé — ελληνικά";
-const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
 
 /// The demo store as `pchat --demo --db <tmp>` makes it, plus [`ROOM`] (made once, then copied:
 /// every test gets its own store, at `pchat.db` of its folder).
-fn demo() -> Store {
+pub(crate) fn demo() -> Store {
     static TEMPLATE: OnceLock<Store> = OnceLock::new();
     TEMPLATE
         .get_or_init(|| {
@@ -32,12 +31,12 @@ fn demo() -> Store {
 }
 
 /// `pchat copy-store ARGS` (no `--db`; see [`copy_store_command`]).
-fn copy_store(args: &[&str]) -> Run {
+pub(crate) fn copy_store(args: &[&str]) -> Run {
     Run::from(copy_store_command(&[&["copy-store"], args].concat()).output().expect("pchat runs"))
 }
 
 /// `--pool` flags for every instance of the demo, new databases named after `tag`.
-fn pool_flags(server: &Server, tag: &str) -> Vec<String> {
+pub(crate) fn pool_flags(server: &Server, tag: &str) -> Vec<String> {
     INSTANCES
         .iter()
         .enumerate()
@@ -45,7 +44,7 @@ fn pool_flags(server: &Server, tag: &str) -> Vec<String> {
         .collect()
 }
 
-fn args<'a>(from: &'a str, to: &'a str, pools: &'a [String]) -> Vec<&'a str> {
+pub(crate) fn args<'a>(from: &'a str, to: &'a str, pools: &'a [String]) -> Vec<&'a str> {
     let mut out = vec!["--from", from, "--to", to];
     out.extend(pools.iter().map(String::as_str));
     out
@@ -59,7 +58,7 @@ fn sqlite_count(path: &Path, table: &str) -> u64 {
 }
 
 /// The pool file of each SQL instance of the store at `central`, as its topology names it.
-fn pool_files(central: &Path) -> Vec<(String, std::path::PathBuf)> {
+pub(crate) fn pool_files(central: &Path) -> Vec<(String, std::path::PathBuf)> {
     let conn = rusqlite::Connection::open(central).unwrap();
     let mut stmt = conn.prepare("SELECT identity, file FROM sql_instances ORDER BY identity").unwrap();
     stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, central.parent().unwrap().join(r.get::<_, String>(1)?))))
@@ -355,7 +354,7 @@ const BODY: &str = "tab\tline\nback\\slash\r\\N Grüße 🙂";
 
 /// The demo store (with [`ROOM`] and a message whose body is [`BODY`]) copied into PostgreSQL
 /// databases named after `tag`: the SQLite store, the central URL, and the forward copy's JSON.
-fn on_postgres(server: &Server, tag: &str) -> (Store, String, serde_json::Value) {
+pub(crate) fn on_postgres(server: &Server, tag: &str) -> (Store, String, serde_json::Value) {
     let s = demo();
     let first = pool_files(&s.db()).remove(0).1;
     let changed = rusqlite::Connection::open(&first)
@@ -372,7 +371,7 @@ fn on_postgres(server: &Server, tag: &str) -> (Store, String, serde_json::Value)
 
 /// Every row of every table of every database of the PostgreSQL store at `central`, as text
 /// (the central database first, then each pool database by SQL instance).
-fn pg_dump(central: &str) -> Vec<String> {
+pub(crate) fn pg_dump(central: &str) -> Vec<String> {
     let mut urls = vec![central.to_string()];
     let mut c = connect(central);
     urls.extend(c.query("SELECT file FROM sql_instances ORDER BY identity", &[]).unwrap().iter().map(|r| r.get(0)));
@@ -636,9 +635,21 @@ fn a_second_copy_store_into_the_same_databases_says_so_and_changes_nothing() {
     assert!(run.stderr.contains("nothing was copied") && !run.stderr.contains("duplicate key"), "{}", run.stderr);
     filling.rollback().unwrap();
     // What copy-store copies (the migration's own rows, schema_version and store_epoch, aside).
+    // A target it stopped before creating, or before making its schema, holds none.
     let copied = |url: &str, tables: &[&str]| -> i64 {
+        if server.databases_named(&database_name(url)).is_empty() {
+            return 0;
+        }
+        let mut db = connect(url);
+        let made: bool = db
+            .query_one("SELECT to_regclass('rooms') IS NOT NULL OR to_regclass('audit') IS NOT NULL", &[])
+            .unwrap()
+            .get(0);
+        if !made {
+            return 0;
+        }
         let sql = tables.iter().map(|t| format!("(SELECT count(*) FROM {t})")).collect::<Vec<_>>().join(" + ");
-        connect(url).query_one(&format!("SELECT {sql}"), &[]).unwrap().get(0)
+        db.query_one(&format!("SELECT {sql}"), &[]).unwrap().get(0)
     };
     assert_eq!(copied(&central, &["audit", "principals", "pools", "sql_instances", "policies"]), 0);
     for pool in &pools {

@@ -14,6 +14,8 @@ mod commits;
 mod confinement;
 mod content;
 #[cfg(unix)]
+mod copy_interrupted;
+#[cfg(unix)]
 mod copy_store;
 mod demo;
 mod endpoints;

@@ -6,10 +6,11 @@
 
 use std::process::Stdio;
 
+use crate::common::INSTANCES;
 use crate::common::Run;
 use crate::common::held::{Held, until_a_writer_waits};
 use crate::common::pg::{Server, connect};
-use crate::postgres::{INSTANCES, Pg, count, on_postgres_at};
+use crate::postgres::{Pg, count, on_postgres_at};
 
 const POOL: &str = "pc01.contoso.com";
 const FAIL_OVER: &str =

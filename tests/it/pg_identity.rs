@@ -6,11 +6,12 @@
 
 use std::process::Stdio;
 
+use crate::common::INSTANCES;
 use crate::common::pg::{Server, connect, database_name};
 use crate::common::pg_copy::{copy_args, copy_into_postgres, copy_store_command};
 use crate::common::topology::{demo_topology, line_naming_pool, set_backup};
 use crate::common::{self, Run};
-use crate::postgres::{INSTANCES, Pg, contents, count, on_postgres};
+use crate::postgres::{Pg, contents, count, on_postgres};
 
 /// The central database's record for each pool database, in `INSTANCES` order: (id, oid).
 fn records(pg: &Pg) -> Vec<(String, i64)> {

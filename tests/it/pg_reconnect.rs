@@ -11,9 +11,10 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::process::{Child, Stdio};
 
+use crate::common::INSTANCES;
 use crate::common::Run;
 use crate::common::pg::{Server, connect, database_name};
-use crate::postgres::{INSTANCES, Pg, count, on_postgres, on_postgres_at};
+use crate::postgres::{Pg, count, on_postgres, on_postgres_at};
 
 const POOL: &str = "pc01.contoso.com";
 

@@ -7,10 +7,11 @@
 use std::io::{BufReader, Read};
 use std::process::Stdio;
 
+use crate::common::INSTANCES;
 use crate::common::Run;
 use crate::common::held::{Held, read_until, until_a_change_is_waited_for, until_a_writer_waits};
 use crate::common::pg::Server;
-use crate::postgres::{INSTANCES, Pg, count, on_postgres};
+use crate::postgres::{Pg, count, on_postgres};
 
 const FAIL_OVER: &str =
     r#"set_cs_persistent_chat_state("PersistentChatServer:pc01.contoso.com", #{PoolState: "FailedOver"})"#;

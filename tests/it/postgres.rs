@@ -13,9 +13,8 @@ use std::sync::OnceLock;
 
 use crate::common::pg::{Server, connect};
 use crate::common::pg_copy::copy_into_postgres;
-use crate::common::{self, Run, Store};
+use crate::common::{self, INSTANCES, Run, Store};
 
-pub(crate) const INSTANCES: [&str; 3] = ["sql01.contoso.com\\rtc", "sql02.contoso.com\\rtc", "sql03.contoso.com\\rtc"];
 /// Writers of the concurrency test, and members and rooms each adds.
 const WRITERS: usize = 4;
 const PER_WRITER: usize = 25;

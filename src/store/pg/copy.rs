@@ -37,7 +37,7 @@ use crate::store::dialect;
 use crate::store::route::Target;
 use crate::store::schema::{self, Database};
 
-use super::shown_url;
+use super::{copy_mark, shown_url};
 
 /// Where a store is copied to: connection strings of the central database and of each SQL
 /// instance's pool database (by the instance's identity, compared ignoring ASCII case).
@@ -65,8 +65,14 @@ const MAX_PARAMS: usize = 60_000;
 /// `pool_file` and `pool_database_identities` hold which database is which (`pg::identity`):
 /// the copy gets identities of its own, stamped into each pool database and recorded centrally
 /// (`stamp_pools`), never the SQLite source's.
-const NOT_DATA: [&str; 5] =
-    ["schema_version", "store_epoch", "pchat_twophase_decisions", "pool_file", "pool_database_identities"];
+const NOT_DATA: [&str; 6] = [
+    "schema_version",
+    "store_epoch",
+    "pchat_twophase_decisions",
+    "pool_file",
+    "pool_database_identities",
+    copy_mark::TABLE,
+];
 
 /// What the copy changes in the rows it copies: each SQL instance names its target database
 /// (by identity, lower case → connection string), and the store id is the copy's own (a copy is
@@ -244,28 +250,107 @@ enum Load {
 }
 
 fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Result<Vec<TableSum>> {
+    let mut progress = Progress::Nothing;
+    let result = fill_targets(source, targets, load, &mut progress);
+    match result {
+        // A signal's stop, or a statement it cancelled: said as a stop, with what it left.
+        Err(e) if crate::interrupt::requested() => {
+            Err(anyhow!("{}; {}", crate::interrupt::describe(""), progress.left(&format!("{e:#}"))))
+        }
+        // Any other failure after the targets were marked: they stay marked, and empty.
+        Err(e) => match &progress {
+            Progress::Nothing => Err(e),
+            Progress::Marked(mark) => Err(anyhow!(
+                "{e:#}\nThe target databases made or marked so far hold no row and are marked as an incomplete copy (opening one says so). Run the same copy-store again once the cause is mended:\n  {}\nor drop them:{}",
+                mark.command,
+                mark.drop_commands()
+            )),
+        },
+        ok => ok,
+    }
+}
+
+/// How far a copy got, for what a stop says it left.
+enum Progress {
+    /// No target created or written.
+    Nothing,
+    /// Targets created or marked (`copy_mark`), nothing committed.
+    Marked(copy_mark::Mark),
+}
+
+impl Progress {
+    /// What the targets are left as (`why`: the error a stop caused, kept for the record).
+    fn left(&self, why: &str) -> String {
+        let cause = stop_cause(why);
+        match self {
+            Progress::Nothing => format!("nothing was created or written, and the source is untouched{cause}"),
+            Progress::Marked(mark) => format!(
+                "nothing was committed{cause}: the target databases made or marked so far hold no row and are marked as an incomplete copy (opening one says so); the source is untouched. Run the same copy-store again to fill them:\n  {}\nor drop them:{}",
+                mark.command,
+                mark.drop_commands()
+            ),
+        }
+    }
+}
+
+/// The error a signal's stop ended with, as its message adds it: nothing when the signal itself
+/// caused it (this module's stop, a statement it cancelled), else " (at: …)".
+pub fn stop_cause(why: &str) -> String {
+    let own = ["interrupted", "canceling statement due to user request"];
+    if own.iter().any(|w| why.contains(w)) { String::new() } else { format!(" (at: {why})") }
+}
+
+/// Stop here when a signal asked to (SIGINT, SIGTERM): the caller says what was left.
+pub fn stop_if_asked() -> anyhow::Result<()> {
+    if crate::interrupt::requested() {
+        bail!("{}", crate::interrupt::describe(""));
+    }
+    Ok(())
+}
+
+fn fill_targets(
+    source: &Store,
+    targets: &Targets,
+    load: Load,
+    progress: &mut Progress,
+) -> anyhow::Result<Vec<TableSum>> {
     if source.is_postgres() {
         bail!(
             "copy_store copies a SQLite store; this store is on PostgreSQL (copy_back::copy_to_sqlite copies one back)"
         );
     }
+    stop_if_asked()?;
     let instances = source_instances(source, targets)?;
     // Every existing target is checked to hold no row before any is created or migrated, so a
-    // refusal leaves every target as it was; then each is created if missing, migrated and
-    // checked again.
-    let mut all: Vec<(&str, Database, Source<'_>)> =
-        instances.iter().map(|(_, url, alias)| (url.as_str(), Database::Pool, Source::Pool(alias))).collect();
-    all.push((&targets.central, Database::Central, Source::Central));
-    for (url, _, source) in &all {
-        refuse_existing_non_empty(url, *source)?;
-    }
+    // refusal leaves every target as it was; then each is created if missing, marked, migrated
+    // and checked again. The central one first: it is marked before any pool database is made,
+    // so whatever a kill leaves, its central database says it is an incomplete copy.
+    let mut all: Vec<(&str, Database, Source<'_>)> = vec![(&targets.central, Database::Central, Source::Central)];
+    all.extend(instances.iter().map(|(_, url, alias)| (url.as_str(), Database::Pool, Source::Pool(alias))));
+    refuse_existing_non_empty(&all)?;
+    stop_if_asked()?;
+    let store_id = uuid::Uuid::new_v4().simple().to_string();
+    // As the mark's messages show it wherever they are read: a path from any folder.
+    let shown_source = std::fs::canonicalize(source.file()).unwrap_or_else(|_| source.file().to_path_buf());
+    let shown_source = shown_source.display().to_string();
+    let mark = copy_mark::Mark {
+        store_id: store_id.clone(),
+        source: shown_source.clone(),
+        started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        command: command_line(Path::new(&shown_source), targets),
+        targets: all.iter().map(|(url, _, _)| shown_url(url)).collect::<Vec<_>>().join("\n"),
+    };
     let mut jobs = Vec::new();
     for (url, kind, source) in all {
-        jobs.push(prepare_target(url, kind, source)?);
+        jobs.push(prepare_target(url, kind, source, &mark, progress)?);
+        stop_if_asked()?;
     }
+    // The central database commits last (see the module's notes).
+    jobs.rotate_left(1);
+    crate::fault::point("copy-store:marked");
     let urls: HashMap<String, String> =
         instances.iter().map(|(identity, url, _)| (identity.to_ascii_lowercase(), url.clone())).collect();
-    let urls = Rewrite { urls, store_id: uuid::Uuid::new_v4().simple().to_string() };
+    let urls = Rewrite { urls, store_id };
     let central_name = central_name(&targets.central)?;
 
     // The store's writers held off while the source's snapshots are taken, one file after the
@@ -293,6 +378,7 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
             // Checked again inside the transaction that writes.
             refuse_non_empty(job)?;
             for table in &job.tables {
+                stop_if_asked()?;
                 let written = match load {
                     Load::Copy => stream_table(source, job, table, &urls)?,
                     Load::Insert => copy_table(source, job, table, &urls)?,
@@ -306,13 +392,22 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
                     checksum: read.hex(),
                 });
                 set_identities(job, table)?;
+                crate::fault::point("copy-store:table");
             }
+            // The mark goes when the rows arrive (`copy_mark`).
+            copy_mark::unmark(&job.db).with_context(|| format!("cannot remove the copy's mark in {}", job.shown))?;
         }
         stamp_pools(&jobs, &urls.store_id, &central_name)?;
         set_row_ids(&jobs)?;
+        // The last point a signal stops the copy: the commits that follow take moments, and a
+        // stop between them would leave pool databases filled beside an empty central one.
+        stop_if_asked()?;
         // Pool databases first, the central one last (see the module's notes).
         for job in &jobs {
             job.db.commit().with_context(|| format!("cannot commit the copy into {}", job.shown))?;
+            if matches!(job.source, Source::Pool(_)) {
+                crate::fault::point("copy-store:pool-committed");
+            }
         }
         Ok(sums)
     })();
@@ -326,6 +421,20 @@ fn copy_store_with(source: &Store, targets: &Targets, load: Load) -> anyhow::Res
         }
     }
     result
+}
+
+/// The copy-store command that makes this copy, as messages show it (passwords as ***).
+fn command_line(source: &Path, targets: &Targets) -> String {
+    let q = copy_mark::shell_quoted;
+    let mut text = format!(
+        "pchat copy-store --from {} --to {}",
+        q(&source.display().to_string()),
+        q(&shown_url(&targets.central))
+    );
+    for (instance, url) in &targets.pools {
+        text.push_str(&format!(" --pool {}", q(&format!("{instance}={}", shown_url(url)))));
+    }
+    text
 }
 
 /// Compare every table of the committed copy with the source store, as `copy_store` did before
@@ -409,37 +518,156 @@ fn source_instances(source: &Store, targets: &Targets) -> anyhow::Result<Vec<(St
 }
 
 /// A target that exists and already holds pchat's schema must hold no row (a database of an
-/// earlier version is refused before a migration could change it).
-fn refuse_existing_non_empty(url: &str, source: Source<'_>) -> anyhow::Result<()> {
-    let shown = shown_url(url);
-    let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
-    match super::passfile::connect(&config) {
-        Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => return Ok(()),
-        Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
-        Ok(_) => {}
+/// earlier version is refused before a migration could change it). The central target comes
+/// first in `all`. A target that holds rows an interrupted copy-store left (`copy_mark`: the
+/// central database marked, a pool database committed under the marked copy's store id) is
+/// refused as such, with the commands that clear it; one that holds none is filled again.
+fn refuse_existing_non_empty(all: &[(&str, Database, Source<'_>)]) -> anyhow::Result<()> {
+    let mut central_mark: Option<copy_mark::Mark> = None;
+    let mut central: Option<(Db, String)> = None;
+    let mut leftovers: Vec<String> = Vec::new();
+    for (url, _, source) in all {
+        let shown = shown_url(url);
+        let config: postgres::Config = url.parse().with_context(|| format!("{shown} is not a connection string"))?;
+        match super::passfile::connect(&config) {
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME) => continue,
+            Err(e) => return Err(e).with_context(|| super::cannot_open("the target", url)),
+            Ok(_) => {}
+        }
+        let db = Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))?;
+        let mark = copy_mark::read(&db).with_context(|| format!("cannot read {shown}"))?;
+        if matches!(source, Source::Central) {
+            central_mark = mark.clone();
+            if mark.is_some() {
+                central = Some((Db::open_postgres(url)?, shown.clone()));
+            }
+        }
+        let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
+        if !versioned {
+            continue;
+        }
+        let job = Job { url: url.to_string(), shown: shown.clone(), tables: tables(&db)?, db, source: *source };
+        let Err(refused) = refuse_non_empty(&job) else { continue };
+        let mut interrupted = mark.is_some();
+        if !interrupted && matches!(source, Source::Pool(_)) {
+            let owner = super::identity::read(&job.db).ok().and_then(|found| found.file?.owner);
+            if let Some(owner) = owner.filter(|o| !o.id.is_empty()) {
+                interrupted = central_mark.as_ref().is_some_and(|m| m.store_id == owner.id);
+                // Its store's central database elsewhere (copied again with another --to): still
+                // marked under that store id, it is an interrupted copy's too.
+                if !interrupted && let Some(other) = marked_central(url, &owner) {
+                    interrupted = true;
+                    central.get_or_insert(other);
+                }
+            }
+        }
+        if !interrupted {
+            return Err(refused);
+        }
+        leftovers.push(shown);
     }
-    let db = Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))?;
-    let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
-    if versioned {
-        refuse_non_empty(&Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })?;
+    if leftovers.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    // A copy-store still at work holds its central target's claim until its last commit: its
+    // pool databases filled already are not an interrupted one's.
+    if let Some((db, shown)) = &central {
+        db.begin(Begin::Immediate)?;
+        let free: bool = db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
+        db.rollback()?;
+        if !free {
+            bail!(
+                "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
+            );
+        }
+    }
+    let started =
+        central_mark.as_ref().map(|m| format!(" (from {}, started {})", m.source, m.started)).unwrap_or_default();
+    let drops: String = leftovers.iter().map(|t| format!("\n  {}", copy_mark::drop_command(t))).collect();
+    bail!(
+        "{} {} rows an interrupted copy-store left{started}: it was killed or stopped before it finished, so {} no store; copy-store fills empty databases only, and nothing was copied. Drop {}, then run this copy-store again:{drops}",
+        leftovers.join(", "),
+        if leftovers.len() == 1 { "holds" } else { "hold" },
+        if leftovers.len() == 1 { "it is" } else { "they are" },
+        if leftovers.len() == 1 { "it" } else { "them" },
+    )
 }
 
-/// A target opened (created if missing), migrated, and checked to hold no row.
-fn prepare_target<'a>(url: &str, kind: Database, source: Source<'a>) -> anyhow::Result<Job<'a>> {
+/// The central database a pool database's identity names (`owner`, on the pool's server), when
+/// it is marked as an incomplete copy of that same store: a session on it, and how it is shown.
+fn marked_central(pool_url: &str, owner: &crate::store::pool_files::Owner) -> Option<(Db, String)> {
+    let url = super::with_database(pool_url, &owner.db);
+    let db = Db::open_postgres(&url).ok()?;
+    let mark = copy_mark::read(&db).ok()??;
+    (mark.store_id == owner.id).then(|| (db, shown_url(&url)))
+}
+
+/// A target opened (created if missing), marked as this copy's (`copy_mark`; `progress` says so
+/// from then on), migrated, and checked to hold no row.
+fn prepare_target<'a>(
+    url: &str,
+    kind: Database,
+    source: Source<'a>,
+    mark: &copy_mark::Mark,
+    progress: &mut Progress,
+) -> anyhow::Result<Job<'a>> {
     let shown = shown_url(url);
     let db = open_or_create(url)?;
+    let handle = db.interrupt_handle();
+    crate::interrupt::register(move || handle.interrupt());
+    mark_empty(&db, &shown, mark)?;
+    *progress = Progress::Marked(mark.clone());
     db.migrate_postgres(kind).with_context(|| format!("cannot migrate the target {shown}"))?;
     let job = Job { url: url.to_string(), shown, tables: tables(&db)?, db, source };
     refuse_non_empty(&job)?;
     Ok(job)
 }
 
-/// An existing, migrated target (for [`verify`]).
+/// Mark the target, unless another copy-store is filling it (its claim is held) or it holds rows
+/// (one finished since the first check): a finished store is never marked.
+fn mark_empty(db: &Db, shown: &str, mark: &copy_mark::Mark) -> anyhow::Result<()> {
+    db.begin(Begin::Immediate)?;
+    let checked = (|| -> anyhow::Result<()> {
+        let free: bool = db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
+        if !free {
+            bail!(
+                "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
+            );
+        }
+        let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
+        if versioned {
+            let tables = tables(db)?;
+            for table in &tables {
+                let any: bool =
+                    db.query_row(&format!("SELECT EXISTS (SELECT 1 FROM {})", table.name), (), |r| r.get(0))?;
+                if any {
+                    bail!(
+                        "the target {shown} is not empty (the table {} holds rows); copy-store fills empty databases only, and nothing was copied",
+                        table.name
+                    );
+                }
+            }
+        }
+        Ok(())
+    })();
+    let marked = checked.and_then(|()| {
+        copy_mark::mark(db, mark)?;
+        db.commit()?;
+        Ok(())
+    });
+    if marked.is_err() && !db.is_autocommit() {
+        let _ = db.rollback();
+    }
+    marked.with_context(|| format!("cannot mark the target {shown} as a copy in progress"))
+}
+
+/// An existing, migrated target (for [`verify`]); an incomplete copy is refused as such.
 fn open_target<'a>(url: &str, source: Source<'a>) -> anyhow::Result<Job<'a>> {
     let shown = shown_url(url);
     let db = Db::open_postgres(url).with_context(|| super::cannot_open("the target", url))?;
+    if let Some(mark) = copy_mark::read(&db).with_context(|| format!("cannot read {shown}"))? {
+        bail!("{}", mark.refusal(url));
+    }
     Ok(Job { url: url.to_string(), shown, tables: tables(&db)?, db, source })
 }
 
@@ -638,6 +866,7 @@ fn read_source(
     let mut stmt = routed.prepare().with_context(|| format!("cannot read the source table {}", table.name))?;
     let mut rows = stmt.query(())?;
     while let Some(row) = rows.next()? {
+        stop_if_asked()?;
         let mut values = (0..table.columns.len()).map(|i| row.get::<Value>(i)).collect::<Result<Vec<_>, _>>()?;
         if rewrite && let (Some(i), Some(f)) = (identity, file) {
             let Value::Text(name) = &values[i] else { bail!("an SQL instance's identity is not text") };

@@ -59,8 +59,23 @@ struct Rewrite {
 /// Copy the PostgreSQL store whose central database is `url` into a new SQLite store at `path`;
 /// the verified tables of the new files, and the files (central; pool file by SQL instance).
 pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, Targets)> {
+    // Stopped by a signal anywhere (a statement it cancelled included): said as a stop.
+    copy_into(url, path).map_err(|e| match crate::interrupt::requested() {
+        true => anyhow!(
+            "{}; nothing was copied: no file was left at {} or beside it, and the source is untouched{}",
+            crate::interrupt::describe(""),
+            path.display(),
+            super::copy::stop_cause(&format!("{e:#}"))
+        ),
+        false => e,
+    })
+}
+
+fn copy_into(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, Targets)> {
     let shown = path.display().to_string();
     if std::fs::symlink_metadata(path).is_ok() {
+        // A copy killed after placing its central file left only its staging folder.
+        Staging::clear_leftovers(path)?;
         bail!(
             "{shown} already exists: copy-store makes a new SQLite store and never writes over a file; give a path that does not exist (nothing was copied)"
         );
@@ -68,7 +83,219 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
     let name = path.file_name().ok_or_else(|| anyhow!("{shown} names no file"))?.to_string_lossy().into_owned();
     let mut pairs = open_sources(url)?;
-    // The names of the pool files, checked before anything is created.
+    // What an interrupted copy into `path` left goes first: its pool files are not "existing".
+    let staging = Staging::take(path)?;
+    let command = format!(
+        "pchat copy-store --from {} --to {}",
+        super::copy_mark::shell_quoted(&shown_url(url)),
+        super::copy_mark::shell_quoted(
+            &std::fs::canonicalize(&dir).unwrap_or(dir.clone()).join(&name).display().to_string()
+        )
+    );
+    if let Err(e) = staging.record("command", &command).and_then(|()| name_pool_files(&mut pairs, &dir, &name, path)) {
+        staging.remove();
+        return Err(e);
+    }
+    crate::fault::point("copy-back:staged");
+    let result = build(&mut pairs, &staging, path, &name)
+        .and_then(|sums| consistency::check(url, &sources(&pairs), &pairs_staged(&pairs)).map(|()| sums))
+        .and_then(|sums| {
+            // The last point a signal stops the copy: placing takes moments.
+            super::copy::stop_if_asked()?;
+            Ok(sums)
+        });
+    let result = result.and_then(|sums| place(&pairs, &staging).map(|()| sums));
+    crate::fault::point("copy-back:placed");
+    staging.remove();
+    Ok((result?, files(&pairs)))
+}
+
+/// The one folder a copy back builds its files in, `.<name>.copy` beside the target, locked
+/// (`flock` on its `lock` file) while the copy runs. A copy that was killed leaves it, with the
+/// copy's store id (`store-id`) and, once it started placing files, their list (`placing`): the
+/// next copy-store into the same target removes it and the pool files that copy placed (only
+/// those naming its store id, and only while no central file is there), saying so; until then
+/// opening the target as a store refuses, naming them (`leftover`). A kill never leaves a
+/// half-written file under a target's name: files are renamed into place whole.
+struct Staging {
+    dir: PathBuf,
+    /// Held open: the lock lasts as long as the copy.
+    _lock: std::fs::File,
+}
+
+/// The staging folder of a copy back into `path`.
+fn staging_dir(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    folder_of(path).join(format!(".{name}.copy"))
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+}
+
+/// Folders an older pchat's copy back staged in (`.<name>.copy-<12 hex digits>`), found beside
+/// `path`.
+fn older_staging(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = format!(".{name}.copy-");
+    let Ok(entries) = std::fs::read_dir(folder_of(path)) else { return Vec::new() };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.strip_prefix(&prefix).is_some_and(|id| id.len() == 12 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
+}
+
+/// What an interrupted copy back into `path` left, when `path` does not exist: why opening it as
+/// a store is refused (`Store::open`), with what to do. None when nothing was left.
+pub fn leftover(path: &Path) -> Option<String> {
+    if std::fs::symlink_metadata(path).is_ok() {
+        return None;
+    }
+    let staging = staging_dir(path);
+    let mut found: Vec<PathBuf> = older_staging(path);
+    if std::fs::symlink_metadata(&staging).is_ok() {
+        found.insert(0, staging.clone());
+        found.extend(placed_pool_files(&staging, path));
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let shown: Vec<String> = found.iter().map(|p| p.display().to_string()).collect();
+    let command = std::fs::read_to_string(staging.join("command")).unwrap_or_else(|_| {
+        format!(
+            "pchat copy-store --from <central URL> --to {}",
+            super::copy_mark::shell_quoted(&path.display().to_string())
+        )
+    });
+    Some(format!(
+        "there is no store at {} yet: a copy-store into it was interrupted (killed) before it finished, or is running now, and left {}; nothing was read or written. Run that copy-store again, which removes them first:\n  {command}\nor remove them yourself: rm -r {}",
+        path.display(),
+        shown.join(", "),
+        shown.iter().map(|s| super::copy_mark::shell_quoted(s)).collect::<Vec<_>>().join(" ")
+    ))
+}
+
+/// The pool files the interrupted copy staged in `staging` placed beside `path` (its list names
+/// them, and each names that copy's store).
+fn placed_pool_files(staging: &Path, path: &Path) -> Vec<PathBuf> {
+    let Ok(store_id) = std::fs::read_to_string(staging.join("store-id")) else { return Vec::new() };
+    let Ok(list) = std::fs::read_to_string(staging.join("placing")) else { return Vec::new() };
+    list.lines()
+        .map(PathBuf::from)
+        .filter(|p| p != path)
+        .filter(|p| pool_files::inspect(p).ok().and_then(|f| f.owner).is_some_and(|o| o.id == store_id.trim()))
+        .collect()
+}
+
+impl Staging {
+    /// Take the staging folder of a copy into `path`: refused while another copy-store holds
+    /// it; what an interrupted one left there is removed first, saying so.
+    fn take(path: &Path) -> anyhow::Result<Staging> {
+        let dir = staging_dir(path);
+        Staging::clear_leftovers(path)?;
+        crate::files::create_private_dir_all(&dir)
+            .with_context(|| format!("cannot create the staging folder {}", dir.display()))?;
+        let held = lock(&dir, path)?;
+        Ok(Staging { dir, _lock: held })
+    }
+
+    /// Remove what an interrupted copy into `path` left (see [`Staging`]), saying so; refused
+    /// while another copy-store holds the staging folder.
+    fn clear_leftovers(path: &Path) -> anyhow::Result<()> {
+        let dir = staging_dir(path);
+        if std::fs::symlink_metadata(&dir).is_ok() {
+            let held = lock(&dir, path)?;
+            let mut removed = Vec::new();
+            if std::fs::symlink_metadata(path).is_err() {
+                for file in placed_pool_files(&dir, path) {
+                    for suffix in ["", "-wal", "-shm", "-journal"] {
+                        let part = PathBuf::from(format!("{}{suffix}", file.display()));
+                        match std::fs::remove_file(&part) {
+                            Ok(()) => removed.push(part.display().to_string()),
+                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                            Err(e) => bail!(
+                                "cannot remove {}, placed by an interrupted copy-store into {}: {e}; nothing was copied",
+                                part.display(),
+                                path.display()
+                            ),
+                        }
+                    }
+                }
+            }
+            std::fs::remove_dir_all(&dir).with_context(|| {
+                format!("cannot remove {}, left by an interrupted copy-store; nothing was copied", dir.display())
+            })?;
+            drop(held);
+            removed.insert(0, format!("{}/", dir.display()));
+            say(&format!(
+                "removed what an interrupted copy-store into {} left: {}",
+                path.display(),
+                removed.join(", ")
+            ));
+        }
+        for older in older_staging(path) {
+            std::fs::remove_dir_all(&older).with_context(|| {
+                format!("cannot remove {}, left by an interrupted copy-store; nothing was copied", older.display())
+            })?;
+            say(&format!(
+                "removed {}/, the staging folder of an interrupted copy-store into {} (an earlier pchat's)",
+                older.display(),
+                path.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Record `text` as `name` in the folder: the copy's store id before any file naming it is
+    /// made (`store-id`), the command that makes the copy (`command`).
+    fn record(&self, name: &str, text: &str) -> anyhow::Result<()> {
+        std::fs::write(self.dir.join(name), text)
+            .with_context(|| format!("cannot write into the staging folder {}", self.dir.display()))
+    }
+
+    /// Record the files about to be placed (before the first is).
+    fn record_placing(&self, placed: &[&Path]) -> anyhow::Result<()> {
+        let list: String = placed.iter().map(|p| format!("{}\n", p.display())).collect();
+        let file = self.dir.join("placing");
+        std::fs::write(&file, list)
+            .and_then(|()| std::fs::File::open(&file)?.sync_all())
+            .with_context(|| format!("cannot write into the staging folder {}", self.dir.display()))
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The staging folder `dir` of a copy into `path` locked for this process (the lock file is
+/// held open for as long as the lock lasts); refused while another copy-store holds it.
+fn lock(dir: &Path, path: &Path) -> anyhow::Result<std::fs::File> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .with_context(|| format!("cannot use the staging folder {}", dir.display()))?;
+    if !crate::files::journal::try_lock(&file)? {
+        bail!("another copy-store into {} is running (it holds {}); nothing was copied", path.display(), dir.display());
+    }
+    Ok(file)
+}
+
+/// One line on standard error.
+fn say(text: &str) {
+    eprintln!("pchat: copy-store: {}", crate::values::text::escape_line(text));
+}
+
+/// The pool files of the copy beside `path` (`dir`, the central file `name`), checked before
+/// anything is made: none may exist, nor two share a name.
+fn name_pool_files(pairs: &mut [Pair], dir: &Path, name: &str, path: &Path) -> anyhow::Result<()> {
     let mut seen: Vec<(String, String)> = vec![(name.to_ascii_lowercase(), "the central database".into())];
     for pair in pairs.iter_mut() {
         let Some(instance) = &pair.instance else { continue };
@@ -78,6 +305,19 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
         }
         let placed = dir.join(&file);
         if std::fs::symlink_metadata(&placed).is_ok() {
+            // One an earlier pchat's interrupted copy back placed names this target as its store.
+            let left = pool_files::inspect(&placed)
+                .ok()
+                .and_then(|f| f.owner)
+                .is_some_and(|o| o.db == path.display().to_string());
+            if left {
+                bail!(
+                    "{} already exists: an interrupted copy-store into {} placed it (it names that store, which was never placed); remove it (rm {}) and run the copy-store again (nothing was copied)",
+                    placed.display(),
+                    path.display(),
+                    super::copy_mark::shell_quoted(&placed.display().to_string())
+                );
+            }
             bail!(
                 "{} already exists (it would be the pool file of {instance}); copy-store makes a new store: give --to a path in another folder (nothing was copied)",
                 placed.display()
@@ -86,14 +326,7 @@ pub fn copy_to_sqlite(url: &str, path: &Path) -> anyhow::Result<(Vec<TableSum>, 
         seen.push((file.to_ascii_lowercase(), instance.clone()));
         pair.placed = placed;
     }
-    let staging = dir.join(format!(".{name}.copy-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
-    crate::files::create_private_dir_all(&staging)
-        .with_context(|| format!("cannot create the staging folder {}", staging.display()))?;
-    let result = build(&mut pairs, &staging, path, &name)
-        .and_then(|sums| consistency::check(url, &sources(&pairs), &pairs_staged(&pairs)).map(|()| sums));
-    let result = result.and_then(|sums| place(&pairs).map(|()| sums));
-    let _ = std::fs::remove_dir_all(&staging);
-    Ok((result?, files(&pairs)))
+    Ok(())
 }
 
 /// The pool source databases' connection strings by SQL instance (the check reads the central
@@ -187,6 +420,11 @@ fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result
             super::cannot_open("the source", url)
         )
     })?;
+    let handle = db.interrupt_handle();
+    crate::interrupt::register(move || handle.interrupt());
+    if let Some(mark) = super::copy_mark::read(&db).with_context(|| format!("cannot read {shown}"))? {
+        bail!("{}", mark.refusal(url));
+    }
     if let Some(gate) = gate {
         gate.drain(&db)?;
     }
@@ -239,8 +477,10 @@ fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result
 }
 
 /// Every file made in `staging` and loaded; the verified tables.
-fn build(pairs: &mut [Pair], staging: &Path, path: &Path, name: &str) -> anyhow::Result<Vec<TableSum>> {
+fn build(pairs: &mut [Pair], staging: &Staging, path: &Path, name: &str) -> anyhow::Result<Vec<TableSum>> {
     let store_id = uuid::Uuid::new_v4().simple().to_string();
+    staging.record("store-id", &store_id)?;
+    let staging = staging.dir.as_path();
     let owner = Owner { id: store_id.clone(), db: path.display().to_string() };
     let mut files = HashMap::new();
     for pair in pairs.iter_mut() {
@@ -266,9 +506,11 @@ fn build(pairs: &mut [Pair], staging: &Path, path: &Path, name: &str) -> anyhow:
     let rewrite = Rewrite { store_id, files };
     let mut sums = Vec::new();
     for pair in pairs.iter() {
+        super::copy::stop_if_asked()?;
         let db = Db::open_sqlite_existing(&pair.staged)?;
         db.configure()?;
         load(pair, &db, &rewrite)?;
+        crate::fault::point("copy-back:loaded");
         sums.extend(compare_pair(pair, &db, &rewrite, &pair.placed)?);
     }
     Ok(sums)
@@ -317,6 +559,7 @@ fn read_source(
     let mut stmt = pair.source.prepare(&format!("SELECT {} FROM {}", table.columns.join(", "), table.name))?;
     let mut rows = stmt.query(()).with_context(|| format!("cannot read {} of {}", table.name, pair.source_shown))?;
     while let Some(row) = rows.next()? {
+        super::copy::stop_if_asked()?;
         let mut values = (0..table.columns.len()).map(|i| row.get::<Value>(i)).collect::<Result<Vec<_>, _>>()?;
         if instances && let (Some(i), Some(f)) = (col("identity"), col("file")) {
             let Value::Text(name) = &values[i] else { bail!("an SQL instance's identity is not text") };
@@ -386,11 +629,15 @@ fn read_rewrite(central: &Db) -> anyhow::Result<Rewrite> {
 
 /// The built files renamed into place, pool files first and the central one last; if one
 /// cannot be, those already placed are removed (they were made by this copy a moment ago).
-fn place(pairs: &[Pair]) -> anyhow::Result<()> {
+fn place(pairs: &[Pair], staging: &Staging) -> anyhow::Result<()> {
     let mut order: Vec<&Pair> = pairs.iter().filter(|p| p.instance.is_some()).collect();
     order.extend(pairs.iter().filter(|p| p.instance.is_none()));
+    staging.record_placing(&order.iter().map(|p| p.placed.as_path()).collect::<Vec<_>>())?;
     let mut placed: Vec<&Path> = Vec::new();
     for pair in order {
+        if pair.instance.is_none() {
+            crate::fault::point("copy-back:pools-placed");
+        }
         let result = if std::fs::symlink_metadata(&pair.placed).is_ok() {
             Err(anyhow!("{} appeared while the copy was made", pair.placed.display()))
         } else {

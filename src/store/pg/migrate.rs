@@ -19,7 +19,7 @@ pub(crate) const LOCK: i64 = 0x7063_6861_7473_6368;
 
 /// Tables a database may hold before its schema: the 2PC decision table, which the coordinator
 /// creates on the central database when it opens (twophase.rs).
-const PRESENT_BEFORE: &[&str] = &["pchat_twophase_decisions"];
+const PRESENT_BEFORE: &[&str] = &["pchat_twophase_decisions", super::copy_mark::TABLE];
 
 /// What a migration did: the database was at version `from` and is now at `to` (equal: nothing
 /// to do).

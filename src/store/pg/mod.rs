@@ -6,6 +6,7 @@ pub mod copy;
 pub mod copy_back;
 mod copy_consistency;
 mod copy_gate;
+pub mod copy_mark;
 pub(crate) mod epoch_watch;
 pub mod identity;
 pub mod migrate;
@@ -102,6 +103,27 @@ fn redact_password_parameter(text: &str) -> String {
         regex::Regex::new(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]*)").expect("a valid pattern")
     });
     PASSWORD.replace_all(text, "${1}***").into_owned()
+}
+
+/// `url` naming the database `name` instead.
+pub fn with_database(url: &str, name: &str) -> String {
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let (before_query, query) = match rest.find('?') {
+            Some(q) => (&rest[..q], &rest[q..]),
+            None => (rest, ""),
+        };
+        let authority = before_query.split('/').next().unwrap_or("");
+        return format!("{}{authority}/{name}{query}", &url[..scheme_end + 3]);
+    }
+    static DBNAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"(?i)\bdbname\s*=\s*('(?:[^'\\]|\\.)*'|\S*)").expect("a valid pattern")
+    });
+    if DBNAME.is_match(url) {
+        DBNAME.replace(url, regex::NoExpand(&format!("dbname={name}"))).into_owned()
+    } else {
+        format!("{url} dbname={name}")
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ mod backend;
 mod copies;
 #[cfg(unix)]
 pub mod held;
+mod instances;
 #[cfg(unix)]
 pub mod pg;
 #[cfg(unix)]
@@ -19,6 +20,7 @@ mod pg_store;
 pub mod topology;
 
 pub use backend::{Backend, backend, skipped};
+pub use instances::INSTANCES;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
