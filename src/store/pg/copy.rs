@@ -614,7 +614,8 @@ fn prepare_target<'a>(
     let shown = shown_url(url);
     let db = open_or_create(url)?;
     let handle = db.interrupt_handle();
-    crate::interrupt::register(move || handle.interrupt());
+    // A copy's sessions last as long as its process: the registration is never taken out.
+    std::mem::forget(crate::interrupt::register(move || handle.interrupt()));
     mark_empty(&db, &shown, mark)?;
     *progress = Progress::Marked(mark.clone());
     db.migrate_postgres(kind).with_context(|| format!("cannot migrate the target {shown}"))?;

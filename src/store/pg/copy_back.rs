@@ -421,7 +421,8 @@ fn open_source(url: &str, kind: Database, gate: Option<&Gate>) -> anyhow::Result
         )
     })?;
     let handle = db.interrupt_handle();
-    crate::interrupt::register(move || handle.interrupt());
+    // A copy's sessions last as long as its process: the registration is never taken out.
+    std::mem::forget(crate::interrupt::register(move || handle.interrupt()));
     if let Some(mark) = super::copy_mark::read(&db).with_context(|| format!("cannot read {shown}"))? {
         bail!("{}", mark.refusal(url));
     }
