@@ -334,7 +334,11 @@ impl Store {
             .stderr(Stdio::piped())
             .spawn()
             .expect("pchat runs");
-        child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write stdin");
+        // pchat may end before reading it all (a runbook it refuses): a closed pipe is its answer.
+        match child.stdin.take().expect("stdin").write_all(input.as_bytes()) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => panic!("write stdin: {e}"),
+            _ => {}
+        }
         Run::from(child.wait_with_output().expect("pchat exits"))
     }
 
