@@ -384,6 +384,39 @@ fn misspelled_filter_attributes_and_operators_are_errors_with_a_suggestion() {
     }
 }
 
+/// A filter pchat cannot evaluate stops the call, whatever the reason: an LDAP extensible match
+/// (`attr:rule:=value`, "not supported") answered [] and the script went on as if no principal
+/// matched, while an unknown attribute threw (adversary). Syntax errors of -LdapFilter and -Filter
+/// stop it the same way; `try`/`catch` sees each.
+#[test]
+fn a_filter_that_cannot_be_evaluated_stops_the_call_whatever_the_reason() {
+    let s = Store::demo_full();
+    let cases = [
+        (
+            r#"get_cs_ad_principal(#{LdapFilter: "(memberOf:1.2.840.113556.1.4.1941:=CN=FinanceChat,OU=Finance,DC=contoso,DC=com)"})"#,
+            "extensible match",
+        ),
+        (
+            r#"get_cs_ad_principal(#{LdapFilter: "(whenCreated>=20200101000000.0Z)"})"#,
+            "no principal of the directory has the attribute",
+        ),
+        (r#"get_cs_user(#{LdapFilter: "(&(l=Oslo)"})"#, "-LdapFilter '(&(l=Oslo)'"),
+        (r#"get_cs_ad_principal(#{Filter: "DisplayName -eq"})"#, "-Filter 'DisplayName -eq'"),
+        (r#"get_cs_persistent_chat_room(#{Filter: "Name -eq 'a' -and"})"#, "-Filter 'Name -eq 'a' -and'"),
+    ];
+    for (call, want) in cases {
+        let code = format!(
+            r#"let r = "went on"; try {{ let n = {call}.len(); r = `went on with ${{n}}`; }} catch (e) {{ r = "stopped"; }} print(r);"#
+        );
+        assert_eq!(out(&s, &code), "stopped", "{call}");
+        let run = s.c(&format!("{call}; print(\"after\")"));
+        assert_eq!(run.code, 1, "{call}: {}", run.stderr);
+        assert!(!run.stdout.contains("after"), "{call}: the script went on: {}", run.stdout);
+        let line = common::single_error_line(&run);
+        assert!(line.contains(": InvalidArgument: ") && line.contains(want), "{call}: {line}");
+    }
+}
+
 /// Who holds a role: a group lists its members' DNs; reading `Members` on a user is an error
 /// that does not suggest the very name it refuses.
 #[test]
