@@ -14,7 +14,6 @@ use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::directory::{dn_within, normalize_dn};
 use crate::store::endpoint::{EndpointRow, with_sip_prefix};
-use crate::values::dns::is_fqdn;
 
 fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<EndpointRow>> {
     let found = store.find_endpoints(identity)?;
@@ -72,12 +71,14 @@ fn check_new_sip(store: &Store, given: &str) -> CmdletResult<String> {
         .with_target(given));
     }
     let sip = with_sip_prefix(given);
-    let (user, domain) = sip[4..].split_once('@').unwrap_or(("", ""));
-    let user_ok = !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric() || "._-+'".contains(c));
-    if !user_ok || !is_fqdn(domain) {
-        return Err(CmdletError::invalid(format!("-SipAddress '{given}' is not of the form sip:user@domain"))
-            .with_target(given));
-    }
+    // The directory file's rule: an address a user may have, an endpoint may have too.
+    let Some((_, domain)) = crate::values::sip::parts(&sip) else {
+        return Err(CmdletError::invalid(format!(
+            "-SipAddress '{given}' is not of the form {}",
+            crate::values::sip::FORM
+        ))
+        .with_target(given));
+    };
     let domains = store.sip_domains()?;
     if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(CmdletError::invalid(format!(
