@@ -335,7 +335,7 @@ fn check_limits(spec: &PrincipalSpec) -> Result<(), String> {
 }
 
 fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
-    let Parsed { domain, entries, roles } = parsed;
+    let Parsed { domain, mut entries, roles } = parsed;
     let sip_domains = store.sip_domains().map_err(|e| e.to_string())?;
     let registrars: Vec<String> = store
         .services()
@@ -345,6 +345,19 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
         .map(|s| s.pool)
         .collect();
     let existing = store.principals().map_err(|e| e.to_string())?;
+    // A DN already stored in another case of letters beyond A–Z is an update of that principal,
+    // under its stored spelling, as one differing in A–Z is (the column folds A–Z only: it would
+    // be written as a second principal).
+    let stored: HashMap<String, &str> = existing
+        .iter()
+        .filter(|p| !p.dn.is_ascii())
+        .map(|p| (crate::store::directory::dn_key(&p.dn), p.dn.as_str()))
+        .collect();
+    for (_, spec) in entries.iter_mut().filter(|(_, s)| !s.dn.is_ascii()) {
+        if let Some(dn) = stored.get(&crate::store::directory::dn_key(&spec.dn)) {
+            spec.dn = dn.to_string();
+        }
+    }
     let mut dn_at: HashMap<String, &str> = HashMap::with_capacity(entries.len());
     let mut sip_at: HashMap<String, (&str, String)> = HashMap::new();
     let mut sam_at: HashMap<String, (&str, String)> = HashMap::new();

@@ -449,3 +449,41 @@ fn display_and_logon_names_match_ignoring_case_beyond_ascii() {
     let run = s.c(r#"get_cs_user("jürgen mueller")"#);
     assert_eq!(run.code, 3, "{}", run.stdout);
 }
+
+/// A DN matches ignoring the case of every letter, as display names do and as AD compares DNs
+/// (adversary: `CN=ömer çelik,…` was NotFound while `cn=Ömer Çelik,…` was found): by -Identity, as
+/// -OU and under it, and in a directory file that names a stored principal in another case, which
+/// updates it instead of adding a second one. Both backends answer alike (the fold is pchat's).
+#[test]
+fn distinguished_names_match_ignoring_case_beyond_ascii() {
+    let s = Store::demo();
+    let import = |name: &str, dn: &str, title: &str| {
+        let path = s.dir.path().join(name);
+        let file = serde_json::json!({ "Principals": [
+            { "Type": "OrganizationalUnit", "Dn": "OU=Ventes Été,DC=contoso,DC=com" },
+            { "Type": "User", "Dn": dn, "DisplayName": "Ömer Çelik", "SipAddress": "sip:omer@contoso.com",
+              "SamAccountName": "omer", "Title": title }] });
+        std::fs::write(&path, file.to_string()).expect("write");
+        s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy())).ok();
+    };
+    import("one.json", "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com", "Seller");
+    for id in [
+        "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com",
+        "cn=ömer çelik,ou=ventes été,dc=contoso,dc=com",
+        "CN=ÖMER ÇELIK,OU=VENTES ÉTÉ,DC=CONTOSO,DC=COM",
+    ] {
+        assert_eq!(out(&s, &format!(r#"get_cs_ad_principal("{id}").len()"#)), "1", "{id}");
+    }
+    assert_eq!(
+        out(&s, r#"get_cs_ad_principal(#{OU: "ou=ventes été,dc=contoso,dc=com"}).map(|p| p.DisplayName)"#),
+        "Ömer Çelik"
+    );
+    // The same principal named in another case: updated under its stored DN, not added again.
+    import("two.json", "CN=ömer çelik,OU=VENTES ÉTÉ,DC=contoso,DC=com", "Manager");
+    assert_eq!(
+        out(&s, r#"get_cs_ad_principal("*elik").map(|p| `${p.DistinguishedName} ${p.Title}`)"#),
+        "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com Manager"
+    );
+    let run = s.c(r#"get_cs_ad_principal("CN=Omer Celik,OU=Ventes Été,DC=contoso,DC=com")"#);
+    assert_eq!(run.code, 3, "accents are not case: {}", run.stdout);
+}
