@@ -196,4 +196,8 @@ fn endpoint_and_directory_sip_addresses_follow_one_rule() {
         "sip:jörg.bot@contoso.com Jörg Bot"
     );
     fails_unchanged(&s, &new("sip:jörg.müller@contoso.com"), "New-CsPersistentChatEndpoint", "AlreadyExists");
+    // Taken in another case of its letters beyond A–Z too, as an import would refuse it.
+    for taken in ["sip:JÖRG.MÜLLER@contoso.com", "sip:JÖRG.bot@contoso.com"] {
+        fails_unchanged(&s, &new(taken), "New-CsPersistentChatEndpoint", "AlreadyExists");
+    }
 }
