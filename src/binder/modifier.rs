@@ -1,6 +1,7 @@
 //! PSListModifier semantics: lists behave as case-insensitive sets.
 
-/// A list change: `$Null` clears; a non-empty Replace wins over Add/Remove; otherwise Remove then Add.
+/// A list change: `$Null` clears; a non-empty Replace wins over Add/Remove (the binder refuses that
+/// combination, so only internal callers rely on it); otherwise Remove then Add.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListModifier {
     pub clear: bool,

@@ -150,6 +150,22 @@ fn modifier(p: &Param, d: &Dynamic) -> Result<ListModifier, CmdletError> {
             }
         }
     }
+    // PowerShell's PSListModifier ignores Add and Remove beside a non-empty Replace: a change the caller asked
+    // for would be dropped without a word, so the combination is refused (an empty Replace means no replacement).
+    if !m.replace.is_empty() && (!m.add.is_empty() || !m.remove.is_empty()) {
+        let other = match (m.add.is_empty(), m.remove.is_empty()) {
+            (false, true) => "Add",
+            (true, false) => "Remove",
+            _ => "Add and Remove",
+        };
+        return Err(err(
+            p,
+            format!(
+                "Replace cannot be combined with {other} in one list modifier ({other} would be ignored); \
+                 make two calls: the first with only Replace, the second with only {other}"
+            ),
+        ));
+    }
     Ok(m)
 }
 
@@ -342,6 +358,21 @@ mod tests {
         let mut bad = Map::new();
         bad.insert("Append".into(), Dynamic::from("x"));
         assert!(convert(&p, &Dynamic::from(bad)).unwrap_err().message.contains("disallowed key"));
+        // Replace beside Add or Remove is refused; beside an empty Add, or an empty Replace beside Add, it binds.
+        let both = |k: &str, v: Dynamic| {
+            let mut m = Map::new();
+            m.insert("Replace".into(), Dynamic::from("r"));
+            m.insert(k.into(), v);
+            convert(&p, &Dynamic::from(m))
+        };
+        let e = both("Add", Dynamic::from("a")).unwrap_err();
+        assert!(e.message.contains("Replace cannot be combined with Add"), "{}", e.message);
+        assert!(both("remove", Dynamic::from("a")).unwrap_err().message.contains("with Remove"));
+        assert!(matches!(both("Add", Dynamic::from(rhai::Array::new())), Ok(Value::Modifier(_))));
+        let mut empty_replace = Map::new();
+        empty_replace.insert("Replace".into(), Dynamic::from(rhai::Array::new()));
+        empty_replace.insert("Add".into(), Dynamic::from("a"));
+        assert!(matches!(convert(&p, &Dynamic::from(empty_replace)), Ok(Value::Modifier(_))));
     }
 
     #[test]

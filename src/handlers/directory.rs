@@ -150,13 +150,12 @@ fn as_string(key: &str, v: &Json) -> Result<Option<String>, String> {
     }
 }
 
+/// New-CsPersistentChatEndpoint's rule too (`values::sip`), and a SIP domain of the topology (once
+/// one is published).
 fn valid_sip(sip: &str, domains: &[String]) -> Result<(), String> {
-    let Some((user, domain)) = sip.strip_prefix("sip:").and_then(|r| r.split_once('@')) else {
-        return Err(format!("SipAddress '{sip}' must have the form sip:user@domain"));
+    let Some((_, domain)) = crate::values::sip::parts(sip) else {
+        return Err(format!("SipAddress '{sip}' must have the form {}", crate::values::sip::FORM));
     };
-    if user.is_empty() || domain.is_empty() {
-        return Err(format!("SipAddress '{sip}' must have the form sip:user@domain"));
-    }
     if !domains.is_empty() && !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(format!("SipAddress '{sip}' is not in a SIP domain of the topology ({})", domains.join(", ")));
     }
@@ -183,7 +182,13 @@ fn principal_spec(
             }
             Some("Dn") => spec.dn = normalize_dn(&as_string(key, value)?.unwrap_or_default()),
             Some("DisplayName") => spec.display_name = as_string(key, value)?,
-            Some("SipAddress") => spec.sip = as_string(key, value)?,
+            // The prefix in any letter case, stored as `sip:` (as an endpoint's is).
+            Some("SipAddress") => {
+                spec.sip = as_string(key, value)?.map(|s| match crate::values::text::strip_prefix_ci(&s, "sip:") {
+                    Some(rest) => format!("sip:{rest}"),
+                    None => s,
+                })
+            }
             Some("SamAccountName") => spec.sam = as_string(key, value)?,
             Some("UserPrincipalName") => spec.upn = as_string(key, value)?,
             Some("RegistrarPool") => spec.registrar_pool = as_string(key, value)?,
@@ -330,7 +335,7 @@ fn check_limits(spec: &PrincipalSpec) -> Result<(), String> {
 }
 
 fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
-    let Parsed { domain, entries, roles } = parsed;
+    let Parsed { domain, mut entries, roles } = parsed;
     let sip_domains = store.sip_domains().map_err(|e| e.to_string())?;
     let registrars: Vec<String> = store
         .services()
@@ -340,6 +345,19 @@ fn validate(store: &Store, parsed: Parsed) -> Result<Import, String> {
         .map(|s| s.pool)
         .collect();
     let existing = store.principals().map_err(|e| e.to_string())?;
+    // A DN already stored in another case of letters beyond A–Z is an update of that principal,
+    // under its stored spelling, as one differing in A–Z is (the column folds A–Z only: it would
+    // be written as a second principal).
+    let stored: HashMap<String, &str> = existing
+        .iter()
+        .filter(|p| !p.dn.is_ascii())
+        .map(|p| (crate::store::directory::dn_key(&p.dn), p.dn.as_str()))
+        .collect();
+    for (_, spec) in entries.iter_mut().filter(|(_, s)| !s.dn.is_ascii()) {
+        if let Some(dn) = stored.get(&crate::store::directory::dn_key(&spec.dn)) {
+            spec.dn = dn.to_string();
+        }
+    }
     let mut dn_at: HashMap<String, &str> = HashMap::with_capacity(entries.len());
     let mut sip_at: HashMap<String, (&str, String)> = HashMap::new();
     let mut sam_at: HashMap<String, (&str, String)> = HashMap::new();
@@ -543,5 +561,8 @@ mod tests {
         assert!(valid_sip("a@contoso.com", &d).is_err());
         assert!(valid_sip("sip:a@fabrikam.com", &d).is_err());
         assert!(valid_sip("sip:a@fabrikam.com", &[]).is_ok());
+        // The endpoint's rule: letters of any script pass, a space does not.
+        assert!(valid_sip("sip:jörg.müller@contoso.com", &d).is_ok());
+        assert!(valid_sip("sip:a b@contoso.com", &d).unwrap_err().contains("must have the form sip:user@domain"));
     }
 }

@@ -14,7 +14,6 @@ use crate::invocation::Ctx;
 use crate::store::Store;
 use crate::store::directory::{dn_within, normalize_dn};
 use crate::store::endpoint::{EndpointRow, with_sip_prefix};
-use crate::values::dns::is_fqdn;
 
 fn named_endpoints(store: &Store, identity: &str) -> CmdletResult<Vec<EndpointRow>> {
     let found = store.find_endpoints(identity)?;
@@ -72,12 +71,14 @@ fn check_new_sip(store: &Store, given: &str) -> CmdletResult<String> {
         .with_target(given));
     }
     let sip = with_sip_prefix(given);
-    let (user, domain) = sip[4..].split_once('@').unwrap_or(("", ""));
-    let user_ok = !user.is_empty() && user.chars().all(|c| c.is_ascii_alphanumeric() || "._-+'".contains(c));
-    if !user_ok || !is_fqdn(domain) {
-        return Err(CmdletError::invalid(format!("-SipAddress '{given}' is not of the form sip:user@domain"))
-            .with_target(given));
-    }
+    // The directory file's rule: an address a user may have, an endpoint may have too.
+    let Some((_, domain)) = crate::values::sip::parts(&sip) else {
+        return Err(CmdletError::invalid(format!(
+            "-SipAddress '{given}' is not of the form {}",
+            crate::values::sip::FORM
+        ))
+        .with_target(given));
+    };
     let domains = store.sip_domains()?;
     if !domains.iter().any(|d| d.eq_ignore_ascii_case(domain)) {
         return Err(CmdletError::invalid(format!(
@@ -86,7 +87,16 @@ fn check_new_sip(store: &Store, given: &str) -> CmdletResult<String> {
         ))
         .with_target(given));
     }
-    if let Some(holder) = store.principal_by_sip(&sip)? {
+    // The column folds A–Z only; an import keeps addresses unique ignoring the case of every
+    // letter, so an endpoint's address does too (`sip:JÖRG.bot` beside `sip:jörg.bot`).
+    let holder = match store.principal_by_sip(&sip)? {
+        None if !sip.is_ascii() => {
+            let key = sip.to_lowercase();
+            store.principals()?.into_iter().find(|p| p.sip.as_ref().is_some_and(|s| s.to_lowercase() == key))
+        }
+        found => found,
+    };
+    if let Some(holder) = holder {
         let what = if holder.endpoint_pool.is_some() { "the endpoint" } else { "the principal" };
         return Err(CmdletError::exists(format!(
             "-SipAddress '{sip}' is already used by {what} '{}'",

@@ -64,10 +64,17 @@ pub fn principal_object(p: &PrincipalRow) -> Dynamic {
     d
 }
 
+/// A filter that cannot be read (bad syntax, a form pchat does not evaluate) stops the call, as an
+/// unknown property does: answering nothing would read as "nothing matched", and a script would
+/// go on (adversary: an LDAP extensible match gave [] while an unknown attribute threw).
+pub(crate) fn unreadable_filter(param: &str, f: &str, why: impl std::fmt::Display) -> CmdletError {
+    CmdletError::invalid(format!("-{param} '{f}': {why}")).terminating()
+}
+
 /// `-Filter` over objects of type `t`; an unknown property stops the call before anything runs.
 pub(crate) fn parse_expr(b: &Bound, t: ObjType) -> CmdletResult<Option<expr::Expr>> {
     let Some(f) = b.str("Filter") else { return Ok(None) };
-    let e = expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))?;
+    let e = expr::parse(f).map_err(|e| unreadable_filter("Filter", f, e))?;
     e.check_properties(t, &[]).map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;
     Ok(Some(e))
 }
@@ -76,7 +83,7 @@ pub(crate) fn parse_expr(b: &Bound, t: ObjType) -> CmdletResult<Option<expr::Exp
 /// as `msRTCSIP-PrimaryUserAddress` always pass).
 pub(crate) fn parse_ldap(store: &Store, b: &Bound) -> CmdletResult<Option<ldap::LdapFilter>> {
     let Some(f) = b.str("LDAPFilter").or_else(|| b.str("LdapFilter")) else { return Ok(None) };
-    let filter = ldap::parse(f).map_err(|e| CmdletError::invalid(format!("-LdapFilter '{f}': {e}")))?;
+    let filter = ldap::parse(f).map_err(|e| unreadable_filter("LdapFilter", f, e))?;
     let unmapped = filter.attributes().into_iter().filter(|a| !a.is_mapped()).map(|a| a.name.as_str());
     if let Some(why) = check_directory_names(store, unmapped, &ldap::MAPPED_NAMES, "attribute")? {
         return Err(CmdletError::invalid(format!("-LdapFilter '{f}': {why}")).terminating());

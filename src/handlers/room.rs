@@ -63,7 +63,7 @@ enum RoomFilter {
 impl RoomFilter {
     fn parse(f: &str) -> CmdletResult<RoomFilter> {
         if expr::looks_like_expression(f) {
-            let e = expr::parse(f).map_err(|e| CmdletError::invalid(format!("-Filter '{f}': {e}")))?;
+            let e = expr::parse(f).map_err(|e| super::principals::unreadable_filter("Filter", f, e))?;
             // A misspelled property would read as $Null for every room: stop before anything runs.
             e.check_properties(ObjType::ChatRoom, &[])
                 .map_err(|m| CmdletError::invalid(format!("-Filter '{f}': {m}")).terminating())?;

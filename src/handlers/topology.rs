@@ -318,17 +318,24 @@ pub fn parse_topology(json: &str, kind: StoreKind) -> Result<TopologySpec, Strin
             return Err(format!("{at}: BackupDatabase must differ from Database"));
         }
         let default_endpoint = if is_pchat {
-            let sip = p.default_endpoint.clone().unwrap_or_else(|| {
-                let label = p.fqdn.split('.').next().unwrap_or(&p.fqdn).to_ascii_lowercase();
-                format!("sip:pchat-{label}@{}", spec.sip_domains[0])
-            });
-            let domain_ok = sip
-                .strip_prefix("sip:")
-                .and_then(|rest| rest.split_once('@'))
-                .is_some_and(|(user, domain)| !user.is_empty() && find_ci(&spec.sip_domains, domain).is_some());
+            let sip = match &p.default_endpoint {
+                // The prefix in any letter case, kept as `sip:` (as New-CsPersistentChatEndpoint does).
+                Some(given) => match crate::values::text::strip_prefix_ci(given, "sip:") {
+                    Some(rest) => format!("sip:{rest}"),
+                    None => given.clone(),
+                },
+                None => {
+                    let label = p.fqdn.split('.').next().unwrap_or(&p.fqdn).to_ascii_lowercase();
+                    format!("sip:pchat-{label}@{}", spec.sip_domains[0])
+                }
+            };
+            // The endpoint's and the directory's rule (`values::sip`), in one of the SipDomains.
+            let domain_ok =
+                crate::values::sip::parts(&sip).is_some_and(|(_, domain)| find_ci(&spec.sip_domains, domain).is_some());
             if !domain_ok {
                 return Err(format!(
-                    "{at}: DefaultEndpoint '{sip}' must be sip:name@ one of the SipDomains ({})",
+                    "{at}: DefaultEndpoint '{sip}' must be {} in one of the SipDomains ({})",
+                    crate::values::sip::FORM,
                     spec.sip_domains.join(", ")
                 ));
             }

@@ -122,9 +122,21 @@ pub fn normalize_dn(dn: &str) -> String {
 
 /// Is `dn` strictly inside the subtree rooted at `root` (case-insensitive)?
 pub fn dn_within(dn: &str, root: &str) -> bool {
-    dn.len() > root.len() + 1
-        && dn.as_bytes()[dn.len() - root.len() - 1] == b','
-        && dn[dn.len() - root.len()..].eq_ignore_ascii_case(root)
+    let within = |dn: &str, root: &str| {
+        dn.len() > root.len() + 1
+            && dn.as_bytes()[dn.len() - root.len() - 1] == b','
+            && dn[dn.len() - root.len()..].eq_ignore_ascii_case(root)
+    };
+    // Letters beyond ASCII fold as in `dn_key` (allocating only for such DNs).
+    within(dn, root) || (!(dn.is_ascii() && root.is_ascii()) && within(&dn_key(dn), &dn_key(root)))
+}
+
+/// A DN as compared: AD compares DNs ignoring the case of every letter, as pchat compares display
+/// names (`str::to_lowercase`). The store's `dn` column folds A–Z only (SQLite NOCASE, `lower()` in
+/// PostgreSQL's C locale), so a DN with other letters is also looked for by this key, in Rust:
+/// the same answer on both backends.
+pub fn dn_key(dn: &str) -> String {
+    dn.to_lowercase()
 }
 
 const PRINCIPAL_COLUMNS: &str =
@@ -188,10 +200,20 @@ impl Store {
     }
 
     pub fn principal_by_dn(&self, dn: &str) -> db::Result<Option<PrincipalRow>> {
-        self.db()
+        let dn = normalize_dn(dn);
+        let found = self
+            .db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE dn = ?1 COLLATE NOCASE"))?
-            .query_row([normalize_dn(dn)], principal)
-            .optional()
+            .query_row([&dn], principal)
+            .optional()?;
+        if found.is_some() || dn.is_ascii() {
+            return Ok(found);
+        }
+        // The column folds A–Z only: `CN=ömer çelik` names `CN=Ömer Çelik` too (`dn_key`), by a
+        // scan made only when the exact and ASCII-folded lookup found nothing. An import keeps
+        // DNs unique by this key, so at most one matches.
+        let key = dn_key(&dn);
+        Ok(self.principals()?.into_iter().find(|p| dn_key(&p.dn) == key))
     }
 
     /// By SIP address, with or without the `sip:` prefix.

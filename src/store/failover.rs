@@ -269,6 +269,14 @@ impl Store {
                     fqdn,
                 ));
             }
+            CopyState::Unavailable(why) if why.contains(super::SERVER_SILENT) => {
+                return Err(refused(
+                    format!(
+                        "the backup database {backup} serving pool '{fqdn}' is unavailable ({why}); bring its server back, then fail back: it holds the changes made while failed over"
+                    ),
+                    fqdn,
+                ));
+            }
             CopyState::Unavailable(why) => {
                 return Err(refused(
                     format!(
@@ -287,6 +295,17 @@ impl Store {
                         "the primary database {primary} of pool '{fqdn}' holds {}, later than the pool's {}; nothing is copied over it (see help for Repair-CsPersistentChatDatabase)",
                         describe(held),
                         describe(mark)
+                    ),
+                    fqdn,
+                ));
+            }
+            // A server that does not answer says nothing of its database: a repair could not
+            // reach it either, and an intact database needs none once the server is back.
+            CopyState::Unavailable(why) if why.contains(super::SERVER_SILENT) => {
+                return Err(refused(
+                    format!(
+                        "the primary database {primary} of pool '{fqdn}' is unavailable ({why}); bring its server back, then fail back (a database that is intact needs no repair); if that server is lost for good, give the SQL instance another Connection in the topology (an empty database) and repair it from the backup with {}",
+                        repair_call(fqdn, Side::Backup)
                     ),
                     fqdn,
                 ));
@@ -407,6 +426,15 @@ impl Store {
         let pool_mark = self.pool_mark(fqdn)?;
         let (source_schema, source_mark) = match self.settled_state(from, fqdn, pool_mark)? {
             CopyState::Ready { schema, mark } => (schema, mark),
+            CopyState::Unavailable(why) if why.contains(super::SERVER_SILENT) => {
+                return Err(refused(
+                    format!(
+                        "the {} database {from} of pool '{fqdn}' cannot be the source: {why}; bring its server back, then repair again",
+                        source.name().to_lowercase(),
+                    ),
+                    fqdn,
+                ));
+            }
             CopyState::Unavailable(why) => {
                 return Err(refused(
                     format!(

@@ -143,6 +143,11 @@ fn newer_schema(conn: &db::Db, steps: &[&str]) -> db::Result<Option<i64>> {
 
 /// The words of `newer_schema_error` that the fail-over advice looks for: failing over from, or
 /// repairing over, a copy that a newer pchat wrote would set its newer changes aside.
+/// What a PostgreSQL pool database's reason for being unavailable says when its server did not
+/// answer (`db::server_silent`): its data may be intact, so the advice is to bring the server
+/// back, not to repair (fail-back, repair, and stdlib/failover.rhai look for it).
+pub(crate) const SERVER_SILENT: &str = "its server does not answer";
+
 pub(crate) const WRITTEN_BY_NEWER: &str = "was written by a newer pchat";
 
 /// What a newer schema version is told as: `what` names the file.

@@ -999,7 +999,10 @@ fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
 /// why it cannot serve.
 fn open_pool_session(url: &str) -> Result<Db, String> {
     let shown = super::pg::shown_url(url);
-    let db = Db::open_postgres(url).map_err(|e| format!("the database {shown} cannot be opened ({e})"))?;
+    let db = Db::open_postgres(url).map_err(|e| match db::server_silent(&e) {
+        true => format!("the database {shown} cannot be opened: {} ({e})", super::SERVER_SILENT),
+        false => format!("the database {shown} cannot be opened ({e})"),
+    })?;
     let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
     let has_table: bool = db
         .query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))

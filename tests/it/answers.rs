@@ -411,6 +411,39 @@ fn misspelled_filter_attributes_and_operators_are_errors_with_a_suggestion() {
     }
 }
 
+/// A filter pchat cannot evaluate stops the call, whatever the reason: an LDAP extensible match
+/// (`attr:rule:=value`, "not supported") answered [] and the script went on as if no principal
+/// matched, while an unknown attribute threw (adversary). Syntax errors of -LdapFilter and -Filter
+/// stop it the same way; `try`/`catch` sees each.
+#[test]
+fn a_filter_that_cannot_be_evaluated_stops_the_call_whatever_the_reason() {
+    let s = Store::demo_full();
+    let cases = [
+        (
+            r#"get_cs_ad_principal(#{LdapFilter: "(memberOf:1.2.840.113556.1.4.1941:=CN=FinanceChat,OU=Finance,DC=contoso,DC=com)"})"#,
+            "extensible match",
+        ),
+        (
+            r#"get_cs_ad_principal(#{LdapFilter: "(whenCreated>=20200101000000.0Z)"})"#,
+            "no principal of the directory has the attribute",
+        ),
+        (r#"get_cs_user(#{LdapFilter: "(&(l=Oslo)"})"#, "-LdapFilter '(&(l=Oslo)'"),
+        (r#"get_cs_ad_principal(#{Filter: "DisplayName -eq"})"#, "-Filter 'DisplayName -eq'"),
+        (r#"get_cs_persistent_chat_room(#{Filter: "Name -eq 'a' -and"})"#, "-Filter 'Name -eq 'a' -and'"),
+    ];
+    for (call, want) in cases {
+        let code = format!(
+            r#"let r = "went on"; try {{ let n = {call}.len(); r = `went on with ${{n}}`; }} catch (e) {{ r = "stopped"; }} print(r);"#
+        );
+        assert_eq!(out(&s, &code), "stopped", "{call}");
+        let run = s.c(&format!("{call}; print(\"after\")"));
+        assert_eq!(run.code, 1, "{call}: {}", run.stderr);
+        assert!(!run.stdout.contains("after"), "{call}: the script went on: {}", run.stdout);
+        let line = common::single_error_line(&run);
+        assert!(line.contains(": InvalidArgument: ") && line.contains(want), "{call}: {line}");
+    }
+}
+
 /// Who holds a role: a group lists its members' DNs; reading `Members` on a user is an error
 /// that does not suggest the very name it refuses.
 #[test]
@@ -442,4 +475,42 @@ fn display_and_logon_names_match_ignoring_case_beyond_ascii() {
     assert_eq!(run.stdout.trim(), "1");
     let run = s.c(r#"get_cs_user("jürgen mueller")"#);
     assert_eq!(run.code, 3, "{}", run.stdout);
+}
+
+/// A DN matches ignoring the case of every letter, as display names do and as AD compares DNs
+/// (adversary: `CN=ömer çelik,…` was NotFound while `cn=Ömer Çelik,…` was found): by -Identity, as
+/// -OU and under it, and in a directory file that names a stored principal in another case, which
+/// updates it instead of adding a second one. Both backends answer alike (the fold is pchat's).
+#[test]
+fn distinguished_names_match_ignoring_case_beyond_ascii() {
+    let s = Store::demo();
+    let import = |name: &str, dn: &str, title: &str| {
+        let path = s.dir.path().join(name);
+        let file = serde_json::json!({ "Principals": [
+            { "Type": "OrganizationalUnit", "Dn": "OU=Ventes Été,DC=contoso,DC=com" },
+            { "Type": "User", "Dn": dn, "DisplayName": "Ömer Çelik", "SipAddress": "sip:omer@contoso.com",
+              "SamAccountName": "omer", "Title": title }] });
+        std::fs::write(&path, file.to_string()).expect("write");
+        s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy())).ok();
+    };
+    import("one.json", "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com", "Seller");
+    for id in [
+        "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com",
+        "cn=ömer çelik,ou=ventes été,dc=contoso,dc=com",
+        "CN=ÖMER ÇELIK,OU=VENTES ÉTÉ,DC=CONTOSO,DC=COM",
+    ] {
+        assert_eq!(out(&s, &format!(r#"get_cs_ad_principal("{id}").len()"#)), "1", "{id}");
+    }
+    assert_eq!(
+        out(&s, r#"get_cs_ad_principal(#{OU: "ou=ventes été,dc=contoso,dc=com"}).map(|p| p.DisplayName)"#),
+        "Ömer Çelik"
+    );
+    // The same principal named in another case: updated under its stored DN, not added again.
+    import("two.json", "CN=ömer çelik,OU=VENTES ÉTÉ,DC=contoso,DC=com", "Manager");
+    assert_eq!(
+        out(&s, r#"get_cs_ad_principal("*elik").map(|p| `${p.DistinguishedName} ${p.Title}`)"#),
+        "CN=Ömer Çelik,OU=Ventes Été,DC=contoso,DC=com Manager"
+    );
+    let run = s.c(r#"get_cs_ad_principal("CN=Omer Celik,OU=Ventes Été,DC=contoso,DC=com")"#);
+    assert_eq!(run.code, 3, "accents are not case: {}", run.stdout);
 }

@@ -145,3 +145,59 @@ fn sip_address_rules_of_rule_27() {
     assert!(run.stdout.contains(r#"on target "sip:chat@contoso.com""#), "{}", run.stdout);
     assert_eq!(s.dump(), before);
 }
+
+/// One SIP address rule for the directory file and New-CsPersistentChatEndpoint (`values::sip`):
+/// an endpoint's address may hold letters of any script, as a user's does (the endpoint refused
+/// `sip:jörg.bot@contoso.com` while import, room members and messages took `sip:jörg.müller@…`),
+/// and an address with a space is refused by both, in the same words.
+#[test]
+fn endpoint_and_directory_sip_addresses_follow_one_rule() {
+    let s = Store::demo();
+    let directory = |sip: &str| {
+        let mut d: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(format!("{}/scripts/demo/directory.json", common::ROOT)).unwrap(),
+        )
+        .unwrap();
+        d["Principals"].as_array_mut().unwrap().push(serde_json::json!({
+            "Type": "User", "Dn": "CN=Jörg Müller,OU=Finance,DC=contoso,DC=com", "DisplayName": "Jörg Müller",
+            "SipAddress": sip, "SamAccountName": "jmuller", "UserPrincipalName": "jmuller@contoso.com",
+            "Department": "Finance"
+        }));
+        let path = s.dir.path().join("directory.json");
+        std::fs::write(&path, d.to_string()).unwrap();
+        format!("import_cs_ad_principal({:?})", path.to_string_lossy())
+    };
+    let refused = s.c(&directory("sip:jörg müller@contoso.com"));
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("must have the form sip:user@domain (the user part letters and digits of any script"),
+        "{}",
+        refused.stderr
+    );
+    s.c(&directory("SIP:jörg.müller@contoso.com")).ok();
+    assert_eq!(out(&s, r#"get_cs_ad_principal("Jörg Müller")[0].SipAddress"#), "sip:jörg.müller@contoso.com");
+
+    let new = |sip: &str| {
+        format!(
+            r#"new_cs_persistent_chat_endpoint(#{{SipAddress: "{sip}", PersistentChatPoolFqdn: "pc01.contoso.com", DisplayName: "Jörg Bot"}})"#
+        )
+    };
+    let line = fails_unchanged(&s, &new("sip:jörg bot@contoso.com"), "New-CsPersistentChatEndpoint", "InvalidArgument");
+    assert!(
+        line.contains("is not of the form sip:user@domain (the user part letters and digits of any script"),
+        "{line}"
+    );
+    s.c(&new("sip:jörg.bot@contoso.com")).ok();
+    assert_eq!(
+        out(
+            &s,
+            r#"get_cs_persistent_chat_endpoint("sip:jörg.bot@contoso.com").map(|e| `${e.SipAddress} ${e.DisplayName}`)"#
+        ),
+        "sip:jörg.bot@contoso.com Jörg Bot"
+    );
+    fails_unchanged(&s, &new("sip:jörg.müller@contoso.com"), "New-CsPersistentChatEndpoint", "AlreadyExists");
+    // Taken in another case of its letters beyond A–Z too, as an import would refuse it.
+    for taken in ["sip:JÖRG.MÜLLER@contoso.com", "sip:JÖRG.bot@contoso.com"] {
+        fails_unchanged(&s, &new(taken), "New-CsPersistentChatEndpoint", "AlreadyExists");
+    }
+}

@@ -613,6 +613,54 @@ fn removing_an_entry_that_is_neither_listed_nor_in_the_directory_is_not_found() 
     assert_eq!(lines(&s, r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom")[0].Members.len()"#), ["0"]);
 }
 
+/// A list modifier with Replace beside Add or Remove is refused, changing nothing: PowerShell's
+/// PSListModifier drops the Add/Remove without a word (adversary: `#{Add: bob, Replace: [ann]}` left
+/// [ann]). Same refusal from the Rhai map and the PowerShell hashtable; the two calls it advises work.
+#[test]
+fn replace_beside_add_or_remove_is_refused_naming_the_two_calls() {
+    let s = rooms_store();
+    let room = r#""pc01.contoso.com\\FinanceRoom""#;
+    s.c(&format!(r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Add: "sip:tempuser@contoso.com"}}}})"#)).ok();
+    for (modifier, other) in [
+        (r#"#{Add: "sip:bobk@contoso.com", Replace: ["sip:annb@contoso.com"]}"#, "Add"),
+        (r#"#{remove: "sip:tempuser@contoso.com", REPLACE: "sip:annb@contoso.com"}"#, "Remove"),
+        (
+            r#"#{Add: "sip:bobk@contoso.com", Remove: "sip:tempuser@contoso.com", Replace: "sip:annb@contoso.com"}"#,
+            "Add and Remove",
+        ),
+    ] {
+        let code = format!("set_cs_persistent_chat_room({room}, #{{Members: {modifier}}})");
+        let line = common::fails_unchanged(&s, &code, "Set-CsPersistentChatRoom", "ParameterBinding");
+        assert!(line.contains("'Members'"), "{line}");
+        assert!(line.contains(&format!("Replace cannot be combined with {other}")), "{line}");
+        assert!(line.contains(&format!("the first with only Replace, the second with only {other}")), "{line}");
+    }
+    let before = s.dump();
+    let run = s.runbook(
+        "both.ps1",
+        "Set-CsPersistentChatRoom -Identity 'pc01.contoso.com\\FinanceRoom' -Members @{Add='sip:bobk@contoso.com'; Replace='sip:annb@contoso.com'}\n",
+        &[],
+    );
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("Set-CsPersistentChatRoom: ParameterBinding: cannot bind parameter 'Members': Replace cannot be combined with Add"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before);
+    // An empty Replace means no replacement (PowerShell's rule), so it may stand beside Add; then the two calls.
+    s.c(&format!(
+        r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Replace: [], Add: "sip:bobk@contoso.com"}}}})"#
+    ))
+    .ok();
+    s.c(&format!(r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Replace: "sip:annb@contoso.com"}}}})"#)).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Add: "sip:bobk@contoso.com"}}}})"#)).ok();
+    assert_eq!(
+        lines(&s, &format!("get_cs_persistent_chat_room({room})[0].Members")),
+        ["sip:annb@contoso.com", "sip:bobk@contoso.com"]
+    );
+}
+
 /// `(version, entry, ord)` of a room's Members in one pool copy (`sql01`, `sql02`), in list
 /// order: the version changes when the row is written again (`Store::row_version`).
 fn member_rows(s: &Store, instance: &str, room: &str) -> Vec<(String, String, i64)> {

@@ -73,7 +73,7 @@ pub const NEW_CS_PERSISTENT_CHAT_ENDPOINT: Cmdlet = Cmdlet {
         param(
             "SipAddress",
             Ty::Sip,
-            "The endpoint's SIP address: `sip:` prefix, a SIP domain of the organisation, not used by any other user, contact or endpoint.",
+            "The endpoint's SIP address: `sip:user@domain` by the directory file's rule (the user part letters and digits of any script and `-_.!~*'()&=+$,;?/%`), in a SIP domain of the organisation, not used by any other user, contact or endpoint.",
         )
         .mandatory(),
         param("DisplayName", Ty::String, "Display name of the endpoint's contact object; default null."),

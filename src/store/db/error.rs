@@ -86,6 +86,14 @@ impl DbError {
         }
     }
 
+    /// The backend's error, for the backend module to read (see `pg::server_silent`).
+    pub(crate) fn backend_ref(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match &self.repr {
+            Repr::Backend(e) => Some(e.as_ref()),
+            _ => None,
+        }
+    }
+
     /// The backend's error, for the backend module to give back unchanged.
     pub(crate) fn into_backend(self) -> std::result::Result<Box<dyn std::error::Error + Send + Sync + 'static>, Self> {
         match self.repr {

@@ -24,6 +24,14 @@ pub use value::{
 use sqlite::Bind;
 pub use sqlite::{CACHE_SIZE, JOURNAL_SIZE_LIMIT, MMAP_SIZE};
 
+/// Whether a failure to open a PostgreSQL session is its server not answering (nothing listens,
+/// a timeout, a name that does not resolve, the server starting up or shutting down), not the
+/// server refusing the database (it does not exist, the role may not log in): a database that
+/// may well be intact, which waiting for the server recovers and no repair does.
+pub fn server_silent(e: &DbError) -> bool {
+    pg::server_silent(e)
+}
+
 /// A connection to the store's database.
 pub enum Db {
     Sqlite(sqlite::Connection),

@@ -180,6 +180,16 @@ pub(super) fn open(url: &str) -> Result<PgDb> {
     })
 }
 
+/// See `db::server_silent`.
+pub(super) fn server_silent(e: &DbError) -> bool {
+    let Some(pg) = e.backend_ref().and_then(|b| b.downcast_ref::<PgError>()) else { return false };
+    match pg.inner.code() {
+        // No SQLSTATE: no server spoke (refused, timed out, unresolved, closed).
+        None => true,
+        Some(state) => state.code().starts_with("08") || matches!(state.code(), "57P01" | "57P02" | "57P03"),
+    }
+}
+
 /// `host:port/dbname` of a connection's configuration (the first host: the one connected to
 /// unless the URL lists several), what a user checks when the connection is lost. No user and
 /// no password: only what locates the database.
@@ -1259,6 +1269,19 @@ mod tests {
         let text = format!("{e:#}");
         assert_eq!(text.matches("error connecting to server").count(), 1, "{text}");
         assert_eq!(text.matches("refused").count(), 1, "{text}");
+    }
+
+    /// A server that does not answer is told apart from one that refuses the database: only the
+    /// first is `server_silent` (a fail-back then advises bringing the server back, not a repair).
+    #[test]
+    fn a_silent_server_is_told_apart_from_a_missing_database() {
+        let Err(e) = super::open("postgres://pchat@127.0.0.1:1/x?connect_timeout=5") else {
+            panic!("something listens on port 1")
+        };
+        assert!(super::server_silent(&e), "{e}");
+        let Some(cluster) = Cluster::shared("a_silent_server_is_told_apart_from_a_missing_database") else { return };
+        let Err(e) = super::open(&cluster.missing_database("silent")) else { panic!("the database exists") };
+        assert!(!super::server_silent(&e), "{e}");
     }
 
     use super::super::{Begin, Db, ErrorKind, List, Value, ValueRef, params};
