@@ -100,6 +100,23 @@ impl AsRead {
         })
     }
 
+    /// The properties of `given` that no longer hold the value read (None: the read is not kept).
+    pub fn edited(&self, given: &Map) -> Option<Vec<String>> {
+        READS.with(|r| {
+            let reads = r.borrow();
+            let read = reads.kept.get(&self.number)?;
+            let holds = |name: &str, was: u64| find(given, name).is_none_or(|v| value_hash(v) == was);
+            Some(
+                read.names
+                    .iter()
+                    .zip(read.values.iter())
+                    .filter(|(n, w)| !holds(n, **w))
+                    .map(|(n, _)| n.clone())
+                    .collect(),
+            )
+        })
+    }
+
     /// Property by property: what the object `given` holds, what was read, and `now`, the object
     /// as the store holds it now. A property missing from `given` is not edited. None when the
     /// read is no longer kept.

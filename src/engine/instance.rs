@@ -88,6 +88,15 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
     if !read.holds(given, "Identity").ok_or_else(too_old)? {
         return Ok(None);
     }
+    let identity_only: Map =
+        given.iter().filter(|(k, _)| k.eq_ignore_ascii_case("Identity")).map(|(k, v)| (k.clone(), v.clone())).collect();
+    // Not edited, and the Set gives changes of its own (a pipeline's `| Set -Privacy Secret`): the
+    // object gives only its Identity whatever changed since, so there is nothing to compare. The
+    // Set's own lookup finds the object, or says it is gone; a settings Set would make a missing
+    // object, so whether it is gone is checked below.
+    if read.edited(given).ok_or_else(too_old)?.is_empty() && gives_changes(bound) && !makes_missing(t) {
+        return Ok(Some(bound.with_object(INSTANCE, identity_only)));
+    }
     let as_object = read.as_object().ok_or_else(too_old)?;
     let new = bound.cmdlet.name.replacen("Set-", "New-", 1);
     let remedy = match catalog::find(&new) {
@@ -124,12 +133,17 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
         ));
         return Ok(None);
     }
-    let reduced: Map = given
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("Identity") || merge.edited.iter().any(|e| e.eq_ignore_ascii_case(k)))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let mut reduced = identity_only;
+    for (k, v) in given.iter().filter(|(k, _)| merge.edited.iter().any(|e| e.eq_ignore_ascii_case(k))) {
+        reduced.insert(k.clone(), v.clone());
+    }
     Ok(Some(bound.with_object(INSTANCE, reduced)))
+}
+
+/// Whether a Set given an object of type `t` that is not stored makes it (settings: an object of
+/// New -InMemory is committed so) rather than saying it is not found.
+fn makes_missing(t: ObjType) -> bool {
+    matches!(t, ObjType::Policy | ObjType::Configuration | ObjType::ComplianceConfiguration)
 }
 
 /// "Description", "Description and Members", "A, B and C".
