@@ -207,6 +207,8 @@ fn value_hash(v: &Dynamic) -> u64 {
             (2u8, i).hash(h);
         } else if let Ok(f) = v.as_float() {
             (3u8, f.to_bits()).hash(h);
+        } else if let Some(text) = v.read_lock::<rhai::ImmutableString>() {
+            (7u8, text.as_str()).hash(h);
         } else if let Some(a) = v.read_lock::<Array>() {
             (4u8, a.len()).hash(h);
             a.iter().for_each(|x| feed(x, h));

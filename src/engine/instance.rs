@@ -47,8 +47,21 @@ pub fn stamp_reads(bound: &Bound, what_if: bool, out: &mut [Dynamic]) {
     if !matches!(bound.cmdlet.verb(), "Get" | "New" | "Set") || built || what_if || out.is_empty() {
         return;
     }
-    if !out.iter().all(|o| ObjType::from_tag(o.tag()).is_some_and(|t| set_for(bound.cmdlet, t).is_some())) {
-        return;
+    // Looked up once per type, not per object: a Get returns one type, often by the thousand.
+    let mut settable: Vec<(ObjType, bool)> = Vec::new();
+    for o in out.iter() {
+        let Some(t) = ObjType::from_tag(o.tag()) else { return };
+        let takes = match settable.iter().find(|(s, _)| *s == t) {
+            Some((_, takes)) => *takes,
+            None => {
+                let takes = set_for(bound.cmdlet, t).is_some();
+                settable.push((t, takes));
+                takes
+            }
+        };
+        if !takes {
+            return;
+        }
     }
     let as_object = bound.declares("AsObject") && bound.switch("AsObject");
     objects::stamp(out, as_object);
