@@ -659,6 +659,18 @@ fn mark_empty(db: &Db, shown: &str, mark: &copy_mark::Mark) -> anyhow::Result<()
     if marked.is_err() && !db.is_autocommit() {
         let _ = db.rollback();
     }
+    // Losing a race on an empty target (40001) means another copy-store began on it between this
+    // one's check and its mark: said as such, not as the server's serialization error.
+    let raced = marked
+        .as_ref()
+        .err()
+        .and_then(|e| e.downcast_ref::<crate::store::db::DbError>())
+        .is_some_and(|e| e.kind() == crate::store::db::ErrorKind::Serialization);
+    if raced {
+        bail!(
+            "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
+        );
+    }
     marked.with_context(|| format!("cannot mark the target {shown} as a copy in progress"))
 }
 
