@@ -576,9 +576,7 @@ fn refuse_existing_non_empty(all: &[(&str, Database, Source<'_>)]) -> anyhow::Re
         let free: bool = db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
         db.rollback()?;
         if !free {
-            bail!(
-                "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
-            );
+            bail!("{}", filling_now(shown));
         }
     }
     let started =
@@ -631,9 +629,7 @@ fn mark_empty(db: &Db, shown: &str, mark: &copy_mark::Mark) -> anyhow::Result<()
     let checked = (|| -> anyhow::Result<()> {
         let free: bool = db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
         if !free {
-            bail!(
-                "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
-            );
+            bail!("{}", filling_now(shown));
         }
         let versioned: bool = db.query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))?;
         if versioned {
@@ -667,11 +663,16 @@ fn mark_empty(db: &Db, shown: &str, mark: &copy_mark::Mark) -> anyhow::Result<()
         .and_then(|e| e.downcast_ref::<crate::store::db::DbError>())
         .is_some_and(|e| e.kind() == crate::store::db::ErrorKind::Serialization);
     if raced {
-        bail!(
-            "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
-        );
+        bail!("{}", filling_now(shown));
     }
     marked.with_context(|| format!("cannot mark the target {shown} as a copy in progress"))
+}
+
+/// Said when another copy-store holds a target (its claim, or a race to mark it, lost).
+fn filling_now(shown: &str) -> String {
+    format!(
+        "another copy-store is filling {shown} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)"
+    )
 }
 
 /// An existing, migrated target (for [`verify`]); an incomplete copy is refused as such.
@@ -777,10 +778,7 @@ const FILLING: i64 = 0x7063_6861_7463_7079;
 fn claim(job: &Job<'_>) -> anyhow::Result<()> {
     let claimed: bool = job.db.query_row(&format!("SELECT pg_try_advisory_xact_lock({FILLING})"), (), |r| r.get(0))?;
     if !claimed {
-        bail!(
-            "another copy-store is filling {} now; this one stopped before writing any row, and nothing was copied (when that one has finished, `pchat copy-store --verify-only` with its arguments checks its copy)",
-            job.shown
-        );
+        bail!("{}", filling_now(&job.shown));
     }
     Ok(())
 }
