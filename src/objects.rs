@@ -90,16 +90,6 @@ impl AsRead {
         READS.with(|r| r.borrow().kept.get(&self.number).map(|read| read.as_object))
     }
 
-    /// Whether `property` of `given` still holds the value read (None: the read is not kept).
-    pub fn holds(&self, given: &Map, property: &str) -> Option<bool> {
-        READS.with(|r| {
-            let reads = r.borrow();
-            let read = reads.kept.get(&self.number)?;
-            let i = read.names.iter().position(|n| n.eq_ignore_ascii_case(property))?;
-            Some(find(given, property).is_some_and(|v| value_hash(v) == read.values[i]))
-        })
-    }
-
     /// The properties of `given` that no longer hold the value read (None: the read is not kept).
     pub fn edited(&self, given: &Map) -> Option<Vec<String>> {
         READS.with(|r| {
@@ -263,8 +253,7 @@ mod tests {
         let r = as_read(o.tag()).expect("stamped");
         set(&mut o, "Description", text("second"));
         assert_eq!(as_read(o.tag()), Some(r), "an edit keeps the tag");
-        assert_eq!(r.holds(&map(&o), "Description"), Some(false));
-        assert_eq!(r.holds(&map(&o), "Identity"), Some(true));
+        assert_eq!(r.edited(&map(&o)), Some(vec!["Description".to_string()]), "Identity and Members still hold");
     }
 
     #[test]

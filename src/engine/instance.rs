@@ -97,8 +97,9 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
         ))
         .with_target(&identity)
     };
+    let edited = read.edited(given).ok_or_else(too_old)?;
     // Its Identity edited: another object, given the values of this one.
-    if !read.holds(given, "Identity").ok_or_else(too_old)? {
+    if edited.iter().any(|p| p.eq_ignore_ascii_case("Identity")) {
         return Ok(None);
     }
     let identity_only: Map =
@@ -107,7 +108,7 @@ pub fn reconcile(ctx: &mut Ctx, handlers: &'static Table, bound: &Bound) -> Cmdl
     // object gives only its Identity whatever changed since, so there is nothing to compare. The
     // Set's own lookup finds the object, or says it is gone; a settings Set would make a missing
     // object, so whether it is gone is checked below.
-    if read.edited(given).ok_or_else(too_old)?.is_empty() && gives_changes(bound) && !makes_missing(t) {
+    if edited.is_empty() && gives_changes(bound) && !makes_missing(t) {
         return Ok(Some(bound.with_object(INSTANCE, identity_only)));
     }
     let as_object = read.as_object().ok_or_else(too_old)?;
