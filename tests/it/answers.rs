@@ -514,3 +514,52 @@ fn distinguished_names_match_ignoring_case_beyond_ascii() {
     let run = s.c(r#"get_cs_ad_principal("CN=Omer Celik,OU=Ventes Été,DC=contoso,DC=com")"#);
     assert_eq!(run.code, 3, "accents are not case: {}", run.stdout);
 }
+
+/// Member enumeration, as PowerShell's `(Get-CsPersistentChatRoom id).Description`: a property
+/// read on what a Get returned is its object's value (one object), its objects' values (several)
+/// or `()` (none, PowerShell's `$null`), never Rhai's "a getter is not registered for type
+/// 'array'"; a misspelled name is still an error with a suggestion. A failed New read as an object
+/// says the New's error.
+#[test]
+fn a_property_of_a_gets_answer_is_its_objects_property() {
+    let s = Store::examples();
+    assert_eq!(out(&s, r#"get_cs_persistent_chat_state("pc01.contoso.com").InSync"#), "True");
+    let one = r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom").Description"#;
+    assert_eq!(out(&s, one), "Budget and forecasting");
+    assert_eq!(out(&s, &format!("type_of({one})")), "string");
+    let several = r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#;
+    assert_eq!(
+        out(&s, &format!("let c = {several}; c.Name == c.map(|x| x.Name)")),
+        "True",
+        "one value per object, in order"
+    );
+    let none = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'zz*'"}).Name"#;
+    assert_eq!(out(&s, &format!("{none} == ()")), "True");
+    // The PowerShell form reads the same.
+    let ps = s.stdin(&[], "(Get-CsPersistentChatRoom -Identity 'pc01.contoso.com\\FinanceRoom').Description\n").ok();
+    assert_eq!(ps.stdout.trim(), "Budget and forecasting");
+
+    for (code, want) in [
+        ("get_cs_persistent_chat_room().Descriptin", "no property 'Descriptin'; did you mean 'Description'? (line 1"),
+        ("get_cs_persistent_chat_room().description", "no property 'description'; did you mean 'Description'? (line 1"),
+        (
+            r#"get_cs_ad_principal(#{Filter: "Name -like '*'"}).Members"#,
+            "no property 'Members' on item 0 of the array (OCSADPrincipal)",
+        ),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        let line = common::single_error_line(&run);
+        assert!(line.starts_with(want), "{code}: {line}");
+    }
+
+    let before = s.dump();
+    let new = r#"new_cs_persistent_chat_room(#{Name: "Elsewhere", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "nope"}).Identity"#;
+    let run = s.c(new);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(lines[0].starts_with("New-CsPersistentChatRoom: NotFound: -Category: "), "{}", run.stderr);
+    assert!(lines[1].starts_with(&format!("no object to read 'Identity' from: {}", lines[0])), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+}
