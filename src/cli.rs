@@ -364,7 +364,15 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             }
         }
     } else {
-        code
+        // The REPL's `help` and `exit` alone: under -c and in a runbook too (Rhai would call
+        // `help` an undefined variable).
+        match repl::word_as_call(code) {
+            Some(call) => {
+                translated = call;
+                translated.as_str()
+            }
+            None => code,
+        }
     };
     if shell.json {
         powershell::runtime::collect_json_output();

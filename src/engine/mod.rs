@@ -521,7 +521,7 @@ fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
             Ok(text) if text != INTERRUPTED => with_position(text, *pos),
             _ => with_position(crate::errors::stopped("").message, *pos),
         },
-        EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}{}", repl_word_hint(e)), *pos),
         // Reading a property a map does not have is an error (never a silent `()`); the nearest
         // property name of the catalog's object types is the likely intent.
         EvalAltResult::ErrorPropertyNotFound(name, pos) => {
@@ -539,6 +539,21 @@ fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
             }
             with_position(text, pos)
         }
+    }
+}
+
+/// The REPL's words alone on a line (`help`, `exit`) are functions in a script: say how to call them.
+fn repl_word_hint(e: &rhai::ParseErrorType) -> &'static str {
+    match e {
+        rhai::ParseErrorType::VariableUndefined(name) => match name.as_str() {
+            "help" => {
+                " (in a script, help is a function: help() lists the cmdlets, \
+                 help(\"Get-CsPersistentChatRoom\") shows one)"
+            }
+            "exit" | "quit" => " (in a script, exit() ends it here)",
+            _ => "",
+        },
+        _ => "",
     }
 }
 

@@ -258,6 +258,47 @@ fn help_answers_without_a_store_and_does_not_complain() {
     assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
 }
 
+/// The REPL's `help`, `help NAME`, `exit` and `quit` answer alike as a whole -c, standard input or
+/// runbook; within a longer script (where they are functions) the error says how to call them.
+#[test]
+fn the_repls_help_and_exit_words_work_alone_and_are_explained_within_a_script() {
+    let s = Store::examples();
+    let before = s.dump();
+    for (what, run) in [
+        ("-c help", s.c("help")),
+        ("-c help;", s.c(" help; ")),
+        ("standard input", s.stdin(&[], "help\n")),
+        ("a runbook", s.runbook("help.rhai", "help\n", &[])),
+    ] {
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        assert!(run.stdout.starts_with("pchat cmdlets"), "{what}: {}", run.stdout);
+        assert!(run.stderr.is_empty(), "{what}: {}", run.stderr);
+    }
+    let run = s.c("help Get-CsPersistentChatRoom").ok();
+    assert!(run.stdout.contains("get_cs_persistent_chat_room"), "{}", run.stdout);
+    let run = s.c("help Get-CsPersistentChatRom");
+    assert_eq!(run.code, 1);
+    assert!(
+        common::single_error_line(&run)
+            .starts_with("help: no cmdlet 'Get-CsPersistentChatRom'; did you mean 'Get-CsPersistentChatRoom'?"),
+        "{}",
+        run.stderr
+    );
+    for word in ["exit", "quit", "exit;"] {
+        let run = s.c(word).ok();
+        assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""), "{word}");
+    }
+    for (code, want) in [
+        ("let x = 1;\nhelp", "help() lists the cmdlets, help(\"Get-CsPersistentChatRoom\") shows one) (line 2"),
+        ("let x = 1; quit", "Undefined variable: quit (in a script, exit() ends it here) (line 1"),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 2, "{code}");
+        assert!(common::single_error_line(&run).contains(want), "{code}: {}", run.stderr);
+    }
+    assert_eq!(s.dump(), before);
+}
+
 #[test]
 fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
     let s = Store::examples();
