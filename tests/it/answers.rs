@@ -604,3 +604,49 @@ fn a_property_of_a_gets_answer_is_its_objects_property() {
     assert!(lines[1].starts_with(&format!("no object to read 'Identity' from: {}", lines[0])), "{}", run.stderr);
     assert_eq!(s.dump(), before);
 }
+
+/// SIP addresses and UPNs are looked up ignoring the case of every letter, as they are kept
+/// unique (`sip:JÖRG@…` finds `sip:jörg@…`): by -Identity, as a user parameter, as a list entry
+/// (stored in the directory's spelling) and as an endpoint's address. Both backends answer alike
+/// (the fold is pchat's).
+#[test]
+fn sip_addresses_and_upns_match_ignoring_case_beyond_ascii() {
+    let s = Store::examples();
+    let path = s.dir.path().join("jorg.json");
+    let file = serde_json::json!({ "Principals": [
+        { "Type": "User", "Dn": "CN=Jörg Ölund,OU=Finance,DC=contoso,DC=com", "DisplayName": "Jörg Ölund",
+          "SipAddress": "sip:jörg@contoso.com", "SamAccountName": "jorg", "UserPrincipalName": "jörg.ölund@contoso.com",
+          "RegistrarPool": "fe01.contoso.com" }] });
+    std::fs::write(&path, file.to_string()).expect("write");
+    s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy())).ok();
+    for id in [
+        "sip:jörg@contoso.com",
+        "sip:JÖRG@contoso.com",
+        "SIP:JöRG@CONTOSO.COM",
+        "JÖRG@contoso.com",
+        "JÖRG.ÖLUND@contoso.com",
+    ] {
+        assert_eq!(
+            out(&s, &format!(r#"get_cs_ad_principal("{id}").map(|p| p.SipAddress)"#)),
+            "sip:jörg@contoso.com",
+            "{id}"
+        );
+    }
+    let room = r#""pc01.contoso.com\\FinanceRoom""#;
+    s.c(&format!(r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Add: "sip:JÖRG@contoso.com"}}}})"#)).ok();
+    assert_eq!(
+        out(&s, &format!("get_cs_persistent_chat_room({room})[0].Members.filter(|m| m.contains(\"rg@\"))")),
+        "sip:jörg@contoso.com"
+    );
+    let rooms = out(&s, r#"get_cs_persistent_chat_room(#{Member: "sip:JÖRG@contoso.com"}).map(|r| r.Name)"#);
+    assert!(rooms.contains("FinanceRoom"), "{rooms}");
+    assert_eq!(out(&s, r#"get_cs_effective_persistent_chat_policy("JÖRG.ÖLUND@contoso.com").len()"#), "1");
+    s.c(r#"new_cs_persistent_chat_endpoint(#{SipAddress: "sip:bötchen@contoso.com", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    assert_eq!(
+        out(&s, r#"get_cs_persistent_chat_endpoint("sip:BÖTCHEN@contoso.com").map(|e| e.SipAddress)"#),
+        "sip:bötchen@contoso.com"
+    );
+    // An accented letter is not its plain letter.
+    let run = s.c(r#"get_cs_ad_principal("sip:jorg@contoso.com")"#);
+    assert_eq!(run.code, 3, "{}", run.stdout);
+}
