@@ -373,6 +373,8 @@ impl Shell {
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
     pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         self.session.borrow_mut().done.clear();
+        // A New that failed in an earlier REPL input does not explain this input's `()`.
+        self.session.borrow_mut().nothing = None;
         let ast = self.engine.compile_with_scope(&self.scope, code)?;
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
