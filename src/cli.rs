@@ -689,6 +689,10 @@ mod tests {
         assert!(repl::ReplHost::eval(&mut shell, new).unwrap().is_unit());
         let e = repl::ReplHost::eval(&mut shell, "let x = (); x.Identity").unwrap_err();
         assert!(e.starts_with("no property 'Identity': the value is () (nothing)"), "{e}");
+        // A later call that stopped (caught) is the last call: the New no longer explains.
+        let caught = "let r = (); try { r = get_cs_persistent_chat_room(#{Nope: 1}); } catch {}";
+        let e = repl::ReplHost::eval(&mut shell, &format!("{new}; {caught}; r.Identity")).unwrap_err();
+        assert!(e.starts_with("no property 'Identity': the value is () (nothing)"), "{e}");
     }
 
     /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed

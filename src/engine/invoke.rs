@@ -46,6 +46,7 @@ pub fn invoke(
     let mut s = session.borrow_mut();
     s.line = line;
     s.cmdlet_called = true;
+    s.nothing = None;
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
         e.cmdlet = cmdlet.name;
         throw(&e)
@@ -70,7 +71,6 @@ pub fn invoke(
     }
     let piped = items.is_some();
     let errors_before = s.errors.len();
-    s.nothing = None;
     let inputs: Vec<Option<Dynamic>> = match items {
         Some(v) => v.into_iter().map(Some).collect(),
         None => vec![None],
