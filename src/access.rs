@@ -256,24 +256,71 @@ impl Access {
     }
 }
 
-/// The one user a declared name names.
+/// The one user a declared name names. A bare name (no `\`, `@`, `:` or `=`) is a display name
+/// or a logon name (SamAccountName, as the operating-system account is matched): `--as annb`
+/// needs no `contoso\`. Both are looked for, so a name that is one user's display name and
+/// another's logon name is refused as ambiguous rather than acting as either.
 fn named_user(store: &Store, name: &str) -> Result<PrincipalRow, String> {
-    let mut users: Vec<PrincipalRow> = store
-        .find_principals(name)
+    let is_user = |p: &PrincipalRow| p.kind == crate::catalog::enums::PrincipalKind::User;
+    let mut users: Vec<PrincipalRow> =
+        store.find_principals(name).map_err(|e| e.to_string())?.into_iter().filter(is_user).collect();
+    let bare = !name.contains(['\\', '@', ':', '=']) && !crate::values::wildcard::has_wildcards(name);
+    if bare {
+        let mut by_logon = store.users_by_logon(name).map_err(|e| e.to_string())?;
+        if by_logon.is_empty() && !name.is_ascii() {
+            // The column folds A–Z only; `DOMAIN\logon` folds every letter (by a scan), as the
+            // directory does.
+            let domain = store.meta("domain_netbios").map_err(|e| e.to_string())?.unwrap_or_default();
+            by_logon = store.find_principals(&format!("{domain}\\{name}")).map_err(|e| e.to_string())?;
+        }
+        for user in by_logon.into_iter().filter(is_user) {
+            if !users.iter().any(|u| u.dn == user.dn) {
+                users.push(user);
+            }
+        }
+    }
+    let forms = "give a SIP address, UPN, DOMAIN\\logon, logon name, display name or DN of a user";
+    match users.len() {
+        1 => Ok(users.remove(0)),
+        0 => Err(format!(
+            "'{name}' (from --as or PCHAT_USER) names no directory user{}; {forms}",
+            nearest_user(store, name)?
+        )),
+        n => {
+            let domain = store.meta("domain_netbios").map_err(|e| e.to_string())?;
+            let named: Vec<String> = users
+                .iter()
+                .take(5)
+                .map(|u| match (&domain, &u.sam) {
+                    (Some(d), Some(sam)) => format!("{d}\\{sam} ({})", u.dn),
+                    _ => u.dn.clone(),
+                })
+                .collect();
+            let more = if n > named.len() { format!("; and {} more", n - named.len()) } else { String::new() };
+            Err(format!(
+                "'{name}' (from --as or PCHAT_USER) names {n} directory users ({}{more}); give a SIP address or DOMAIN\\logon",
+                named.join("; ")
+            ))
+        }
+    }
+}
+
+/// "; did you mean 'annb'?": the user identity closest to a name that names nobody.
+fn nearest_user(store: &Store, name: &str) -> Result<String, String> {
+    let users: Vec<PrincipalRow> = store
+        .principals()
         .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|p| p.kind == crate::catalog::enums::PrincipalKind::User)
         .collect();
-    match users.len() {
-        1 => Ok(users.remove(0)),
-        0 => Err(format!(
-            "'{name}' (from --as or PCHAT_USER) names no directory user; give a SIP address, UPN, DOMAIN\\logon, display name or DN of a user"
-        )),
-        n => Err(format!(
-            "'{name}' (from --as or PCHAT_USER) names {n} directory users ({}); give a SIP address or DOMAIN\\logon",
-            users.iter().take(3).map(|u| u.dn.as_str()).collect::<Vec<_>>().join("; ")
-        )),
-    }
+    let names = users.iter().flat_map(|u| {
+        [u.sam.as_deref(), u.sip.as_deref(), u.upn.as_deref(), u.display_name.as_deref(), Some(u.dn.as_str())]
+            .into_iter()
+            .flatten()
+    });
+    // `contoso\annbb` is compared by its logon part.
+    let given = name.rsplit('\\').next().unwrap_or(name);
+    Ok(crate::binder::suggest(given, names).map(|n| format!("; did you mean '{n}'?")).unwrap_or_default())
 }
 
 /// How the audit names a user: `DOMAIN\sam`, else the DN.

@@ -364,7 +364,15 @@ fn run_script(shell: &mut Shell, code: &str, powershell: bool, file: Option<&Pat
             }
         }
     } else {
-        code
+        // The REPL's `help` and `exit` alone: under -c and in a runbook too (Rhai would call
+        // `help` an undefined variable).
+        match repl::word_as_call(code) {
+            Some(call) => {
+                translated = call;
+                translated.as_str()
+            }
+            None => code,
+        }
     };
     if shell.json {
         powershell::runtime::collect_json_output();
@@ -662,6 +670,29 @@ mod tests {
         );
         assert!(parse_args(&["novalue".into()]).is_err());
         assert!(parse_args(&["=v".into()]).is_err());
+    }
+
+    /// A property read on the `()` of a New that failed says the New's error; in the REPL's next
+    /// input, that New no longer explains a `()`.
+    #[test]
+    fn a_failed_new_explains_the_nothing_of_its_own_input_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("pchat.db");
+        demo_store_for_tests(&db);
+        let mut shell = Shell::new(super::test_options(&db)).unwrap();
+        let new = r#"new_cs_persistent_chat_room(#{Name: "N", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "nope"})"#;
+        let e = repl::ReplHost::eval(&mut shell, &format!("{new}.Identity")).unwrap_err();
+        assert!(
+            e.starts_with("no object to read 'Identity' from: New-CsPersistentChatRoom: NotFound: -Category"),
+            "{e}"
+        );
+        assert!(repl::ReplHost::eval(&mut shell, new).unwrap().is_unit());
+        let e = repl::ReplHost::eval(&mut shell, "let x = (); x.Identity").unwrap_err();
+        assert!(e.starts_with("no property 'Identity': the value is () (nothing)"), "{e}");
+        // A later call that stopped (caught) is the last call: the New no longer explains.
+        let caught = "let r = (); try { r = get_cs_persistent_chat_room(#{Nope: 1}); } catch {}";
+        let e = repl::ReplHost::eval(&mut shell, &format!("{new}; {caught}; r.Identity")).unwrap_err();
+        assert!(e.starts_with("no property 'Identity': the value is () (nothing)"), "{e}");
     }
 
     /// Every catalog entry reaches the user: registered in Rhai (a call reaches its binder), listed

@@ -46,6 +46,7 @@ pub fn invoke(
     let mut s = session.borrow_mut();
     s.line = line;
     s.cmdlet_called = true;
+    s.nothing = None;
     let prepared = binder::prepare(cmdlet, &call).map_err(|mut e| {
         e.cmdlet = cmdlet.name;
         throw(&e)
@@ -69,6 +70,7 @@ pub fn invoke(
         return Err(throw(&e));
     }
     let piped = items.is_some();
+    let errors_before = s.errors.len();
     let inputs: Vec<Option<Dynamic>> = match items {
         Some(v) => v.into_iter().map(Some).collect(),
         None => vec![None],
@@ -92,7 +94,13 @@ pub fn invoke(
         s.errors.push(e.clone());
         return Err(throw(&e));
     }
-    Ok(shape(cmdlet.output, piped, results))
+    let out = shape(cmdlet.output, piped, results);
+    if out.is_unit() {
+        // A failed New's `()` read as an object next says this error (engine/members.rs).
+        let error = s.errors.get(errors_before..).and_then(|new| new.last()).map(|e| e.to_string());
+        s.nothing = Some(super::members::Nothing { cmdlet: cmdlet.name, output: cmdlet.output, error });
+    }
+    Ok(out)
 }
 
 /// What a call on one object does besides its rows, held until its transaction commits: a

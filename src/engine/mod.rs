@@ -6,6 +6,7 @@ mod done;
 mod files;
 mod instance;
 mod invoke;
+mod members;
 mod modules;
 pub mod params;
 pub mod plan;
@@ -82,6 +83,8 @@ pub struct Session {
     pub cmdlet_called: bool,
     /// The registered cmdlets: a Set reads its object again through its Get (instance.rs).
     pub handlers: &'static Table,
+    /// The last cmdlet call, when it returned nothing (see `members`).
+    pub nothing: Option<members::Nothing>,
 }
 
 impl Session {
@@ -313,6 +316,7 @@ impl Shell {
             call_staging: None,
             cmdlet_called: false,
             handlers: opts.handlers,
+            nothing: None,
         }));
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
@@ -336,6 +340,7 @@ impl Shell {
         engine.on_var(move |name, _, mut context| Ok(pending.resolve(name, context.scope_mut())));
         register_cmdlets(&mut engine, &session, opts.handlers);
         register_builtins(&mut engine, &session, opts.handlers);
+        members::register(&mut engine, &session);
         files::register(&mut engine, &session);
         crate::powershell::runtime::register(&mut engine, opts.json);
 
@@ -368,6 +373,8 @@ impl Shell {
     /// Compile and run `code`, keeping variables and functions for the next input (REPL).
     pub fn eval(&mut self, code: &str) -> Result<Dynamic, Box<EvalAltResult>> {
         self.session.borrow_mut().done.clear();
+        // A New that failed in an earlier REPL input does not explain this input's `()`.
+        self.session.borrow_mut().nothing = None;
         let ast = self.engine.compile_with_scope(&self.scope, code)?;
         let full = self.functions.merge(&ast);
         let result = self.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &full);
@@ -516,21 +523,15 @@ fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
             Ok(text) if text != INTERRUPTED => with_position(text, *pos),
             _ => with_position(crate::errors::stopped("").message, *pos),
         },
-        EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}"), *pos),
+        EvalAltResult::ErrorParsing(e, pos) => with_position(format!("syntax error: {e}{}", repl_word_hint(e)), *pos),
         // Reading a property a map does not have is an error (never a silent `()`); the nearest
         // property name of the catalog's object types is the likely intent.
         EvalAltResult::ErrorPropertyNotFound(name, pos) => {
-            let known: Vec<&str> = catalog::ObjType::ALL
-                .iter()
-                .flat_map(|t| t.properties().iter().chain(t.extra_properties()))
-                .copied()
-                .collect();
-            // A name some other kind of object has (a group's `Members` read on a user) is no typo.
-            let hint = crate::values::text::suggest(name, known.into_iter())
-                .filter(|n| !n.eq_ignore_ascii_case(name))
-                .map(|n| format!("; did you mean '{n}'?"))
-                .unwrap_or_else(|| " on this object".into());
-            with_position(format!("no property '{name}'{hint}"), *pos)
+            with_position(members::no_property(name, "this object"), *pos)
+        }
+        // A property no getter serves on an array (a name the catalog lacks), a string, ...
+        EvalAltResult::ErrorDotExpr(text, pos) if members::unknown_getter(text).is_some() => {
+            with_position(members::unknown_getter(text).unwrap_or_default(), *pos)
         }
         other => {
             let pos = other.position();
@@ -540,6 +541,21 @@ fn describe_raw(err: &EvalAltResult, budget: Option<&Budget>) -> String {
             }
             with_position(text, pos)
         }
+    }
+}
+
+/// The REPL's words alone on a line (`help`, `exit`) are functions in a script: say how to call them.
+fn repl_word_hint(e: &rhai::ParseErrorType) -> &'static str {
+    match e {
+        rhai::ParseErrorType::VariableUndefined(name) => match name.as_str() {
+            "help" => {
+                " (in a script, help is a function: help() lists the cmdlets, \
+                 help(\"Get-CsPersistentChatRoom\") shows one)"
+            }
+            "exit" | "quit" => " (in a script, exit() ends it here)",
+            _ => "",
+        },
+        _ => "",
     }
 }
 

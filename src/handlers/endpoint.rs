@@ -87,16 +87,9 @@ fn check_new_sip(store: &Store, given: &str) -> CmdletResult<String> {
         ))
         .with_target(given));
     }
-    // The column folds A–Z only; an import keeps addresses unique ignoring the case of every
-    // letter, so an endpoint's address does too (`sip:JÖRG.bot` beside `sip:jörg.bot`).
-    let holder = match store.principal_by_sip(&sip)? {
-        None if !sip.is_ascii() => {
-            let key = sip.to_lowercase();
-            store.principals()?.into_iter().find(|p| p.sip.as_ref().is_some_and(|s| s.to_lowercase() == key))
-        }
-        found => found,
-    };
-    if let Some(holder) = holder {
+    // An import keeps addresses unique ignoring the case of every letter, so an endpoint's
+    // address does too (`sip:JÖRG.bot` beside `sip:jörg.bot`): `principal_by_sip` folds them all.
+    if let Some(holder) = store.principal_by_sip(&sip)? {
         let what = if holder.endpoint_pool.is_some() { "the endpoint" } else { "the principal" };
         return Err(CmdletError::exists(format!(
             "-SipAddress '{sip}' is already used by {what} '{}'",

@@ -154,6 +154,18 @@ fn command(input: &str) -> Option<Command<'_>> {
     }
 }
 
+/// `help`, `help NAME`, `exit` or `quit` as a whole script (`pchat -c help`, standard input, a
+/// runbook): the Rhai call that does what the REPL does with the word, so it answers alike.
+pub fn word_as_call(input: &str) -> Option<String> {
+    match command(input)? {
+        Command::Exit => Some("exit()".into()),
+        Command::Help(None) => Some("help()".into()),
+        // `command` took only letters, digits, '-' and '_': nothing to escape.
+        Command::Help(Some(name)) => Some(format!("help(\"{name}\")")),
+        Command::Translate(_) => None,
+    }
+}
+
 fn save_history(editor: &mut Editor<ReplHelper, FileHistory>, path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent() {
         crate::files::create_private_dir_all(dir)?;
@@ -374,6 +386,11 @@ mod tests {
         assert_eq!(command("exit"), Some(Command::Exit));
         assert_eq!(command("  quit; "), Some(Command::Exit));
         assert_eq!(command("help"), Some(Command::Help(None)));
+        assert_eq!(word_as_call(" help; ").as_deref(), Some("help()"));
+        assert_eq!(word_as_call("help Get-CsUser").as_deref(), Some("help(\"Get-CsUser\")"));
+        assert_eq!(word_as_call("quit").as_deref(), Some("exit()"));
+        assert_eq!(word_as_call("help(\"x\")"), None);
+        assert_eq!(word_as_call(":rhai Get-CsUser"), None);
         assert_eq!(command("help Get-CsPersistentChatRoom"), Some(Command::Help(Some("Get-CsPersistentChatRoom"))));
         assert_eq!(command("help(\"x\")"), None);
         assert_eq!(command("help + 1"), None);

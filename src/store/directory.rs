@@ -216,14 +216,24 @@ impl Store {
         Ok(self.principals()?.into_iter().find(|p| dn_key(&p.dn) == key))
     }
 
-    /// By SIP address, with or without the `sip:` prefix.
+    /// By SIP address, with or without the `sip:` prefix, ignoring the case of every letter.
     pub fn principal_by_sip(&self, sip: &str) -> db::Result<Option<PrincipalRow>> {
         let sip = sip.trim();
         let full = if starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
-        self.db()
+        let found = self
+            .db()
             .prepare_cached(&format!("SELECT {PRINCIPAL_COLUMNS} FROM principals WHERE sip = ?1 COLLATE NOCASE"))?
-            .query_row([full], principal)
-            .optional()
+            .query_row([&full], principal)
+            .optional()?;
+        if found.is_some() || full.is_ascii() {
+            return Ok(found);
+        }
+        // The column folds A–Z only: `sip:JÖRG@…` names `sip:jörg@…` too (pchat's fold, as for
+        // DNs), by a scan made only when the indexed lookup found nothing. Addresses are unique
+        // by this fold (an import and New-CsPersistentChatEndpoint refuse a second), so at most
+        // one matches.
+        let key = full.to_lowercase();
+        Ok(self.principals()?.into_iter().find(|p| p.sip.as_ref().is_some_and(|s| s.to_lowercase() == key)))
     }
 
     /// Resolve a user-id: SIP address, `DOMAIN\logon`, DN, UPN, or display name
@@ -252,6 +262,14 @@ impl Store {
             let by_upn = self.principals_where("WHERE upn = ?1 COLLATE NOCASE", [id])?;
             if !by_upn.is_empty() {
                 return Ok(by_upn);
+            }
+            // The column folds A–Z only; a UPN with other letters folds them all, as the
+            // directory does (`JÖRG@contoso.com`), by a scan.
+            if !id.is_ascii() {
+                let folded = self.principals_folded(id, |p| p.upn.as_deref())?;
+                if !folded.is_empty() {
+                    return Ok(folded);
+                }
             }
             return Ok(self.principal_by_sip(id)?.into_iter().collect());
         }

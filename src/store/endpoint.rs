@@ -88,9 +88,10 @@ impl Store {
             let dn = normalize_dn(id);
             return Ok(all.into_iter().filter(|e| e.dn().eq_ignore_ascii_case(&dn)).collect());
         }
-        let sip = with_sip_prefix(id);
+        // Addresses and names ignoring the case of every letter, as the directory's are found.
+        let sip = with_sip_prefix(id).to_lowercase();
         let by_sip: Vec<EndpointRow> =
-            all.iter().filter(|e| e.sip().is_some_and(|s| s.eq_ignore_ascii_case(&sip))).cloned().collect();
+            all.iter().filter(|e| e.sip().is_some_and(|s| s.to_lowercase() == sip)).cloned().collect();
         if !by_sip.is_empty() {
             return Ok(by_sip);
         }
@@ -102,7 +103,7 @@ impl Store {
                 let name = e.display_name().map_or_else(|| first_rdn_value(e.dn()), str::to_string);
                 match &pattern {
                     Some(p) => p.is_match(&name),
-                    None => name.eq_ignore_ascii_case(id),
+                    None => name.to_lowercase() == id.to_lowercase(),
                 }
             })
             .collect())

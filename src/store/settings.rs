@@ -265,7 +265,15 @@ impl Store {
     /// `NotFound` when no SIP-enabled user has that SIP address (with or without `sip:`).
     pub fn effective_policy(&self, user_sip: &str) -> CmdletResult<PolicyRow> {
         let sip = user_sip.trim();
-        let sip = if crate::values::text::starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
+        let mut sip =
+            if crate::values::text::starts_with_ci(sip, "sip:") { sip.to_string() } else { format!("sip:{sip}") };
+        // The column folds A–Z only: an address with other letters is looked for by pchat's
+        // fold (`principal_by_sip`) and queried as stored.
+        if !sip.is_ascii()
+            && let Some(stored) = self.principal_by_sip(&sip)?.and_then(|p| p.sip)
+        {
+            sip = stored;
+        }
         self.db()
             .prepare_cached(
                 "SELECT p.identity, p.description, p.enable_persistent_chat, p.tenant

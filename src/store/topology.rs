@@ -1,6 +1,6 @@
 //! Topology tables: SIP domains, sites, SQL instances, pools, servers, services.
 
-use crate::store::db::{self, OptionalExtension, params};
+use crate::store::db::{self, params};
 use std::rc::Rc;
 
 use super::failover::Side;
@@ -525,10 +525,8 @@ impl Store {
     fn create_default_endpoints(&self, spec: &TopologySpec) -> CmdletResult<()> {
         for p in spec.pools.iter().filter(|p| p.services.iter().any(|s| s.role == PCHAT_ROLE)) {
             let Some(sip) = &p.default_endpoint else { continue };
-            let holder: Option<Option<String>> = self
-                .db()
-                .query_row("SELECT endpoint_pool FROM principals WHERE sip = ?1 COLLATE NOCASE", [sip], |r| r.get(0))
-                .optional()?;
+            // Any case of every letter (`principal_by_sip`): addresses are unique by that fold.
+            let holder: Option<Option<String>> = self.principal_by_sip(sip)?.map(|p| p.endpoint_pool);
             match holder {
                 Some(Some(pool)) if pool.eq_ignore_ascii_case(&p.fqdn) => continue,
                 Some(_) => {

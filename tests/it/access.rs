@@ -289,3 +289,51 @@ fn an_empty_acting_name_is_a_usage_error() {
         assert!(run.stderr.contains("--as (or PCHAT_USER) is empty"), "{}", run.stderr);
     }
 }
+
+/// `--as annb`: a bare logon name (SamAccountName) names its user, as the operating-system
+/// account is matched, in any case of its letters; a name that matches nobody is refused
+/// suggesting the nearest, and one that is one user's display name and another's logon name is
+/// refused naming both, before anything runs.
+#[test]
+fn as_takes_a_bare_logon_name_when_it_names_one_user() {
+    let s = Store::examples();
+    let who = r#"get_cs_persistent_chat_audit_record().map(|r| r.Actor)[-1]"#;
+    for (i, name) in ["annb", "ANNB", "contoso\\annb", "Ann Beebe"].into_iter().enumerate() {
+        let set =
+            format!(r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{{Description: "by {i}"}})"#);
+        s.run(&["--as", name, "-c", &set]).ok();
+        let actor = s.run(&["--as", name, "-c", who]).ok().stdout;
+        assert_eq!(actor.trim(), "contoso\\annb", "--as {name}");
+    }
+    let before = s.dump();
+    let set = r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: "refused"})"#;
+    let run = s.run(&["--as", "annbb", "-c", set]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let line = common::single_error_line(&run);
+    assert!(line.contains("'annbb' (from --as or PCHAT_USER) names no directory user; did you mean 'annb'?"), "{line}");
+    assert_eq!(s.dump(), before);
+
+    // `bobk` is Bob Kelly's logon name and, now, another user's display name.
+    let mut other = user("other");
+    other["DisplayName"] = json!("bobk");
+    import(&s, vec![other], vec![], &[]).ok();
+    let before = s.dump();
+    let run = s.run(&["--as", "bobk", "-c", set]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let line = common::single_error_line(&run);
+    assert!(
+        line.contains("'bobk' (from --as or PCHAT_USER) names 2 directory users (")
+            && line.contains("contoso\\bobk (CN=Bob Kelly,OU=Finance,DC=contoso,DC=com)")
+            && line.contains(&format!("contoso\\other ({})", dn("other"))),
+        "{line}"
+    );
+    assert_eq!(s.dump(), before);
+    // Either is still named exactly.
+    s.run(&["--as", "contoso\\bobk", "-c", "1"]).ok();
+    // A logon name's letters beyond A-Z fold as the directory folds them.
+    let mut jorg = user("jmüller");
+    jorg["DisplayName"] = json!("Jörg Müller");
+    import(&s, vec![jorg], vec![], &[]).ok();
+    s.run(&["--as", "JMÜLLER", "-c", set]).ok();
+    assert_eq!(s.run(&["-c", who]).ok().stdout.trim(), "contoso\\jmüller");
+}

@@ -258,6 +258,47 @@ fn help_answers_without_a_store_and_does_not_complain() {
     assert!(run.stderr.contains("there is no store at"), "{}", run.stderr);
 }
 
+/// The REPL's `help`, `help NAME`, `exit` and `quit` answer alike as a whole -c, standard input or
+/// runbook; within a longer script (where they are functions) the error says how to call them.
+#[test]
+fn the_repls_help_and_exit_words_work_alone_and_are_explained_within_a_script() {
+    let s = Store::examples();
+    let before = s.dump();
+    for (what, run) in [
+        ("-c help", s.c("help")),
+        ("-c help;", s.c(" help; ")),
+        ("standard input", s.stdin(&[], "help\n")),
+        ("a runbook", s.runbook("help.rhai", "help\n", &[])),
+    ] {
+        assert_eq!(run.code, 0, "{what}: {}", run.stderr);
+        assert!(run.stdout.starts_with("pchat cmdlets"), "{what}: {}", run.stdout);
+        assert!(run.stderr.is_empty(), "{what}: {}", run.stderr);
+    }
+    let run = s.c("help Get-CsPersistentChatRoom").ok();
+    assert!(run.stdout.contains("get_cs_persistent_chat_room"), "{}", run.stdout);
+    let run = s.c("help Get-CsPersistentChatRom");
+    assert_eq!(run.code, 1);
+    assert!(
+        common::single_error_line(&run)
+            .starts_with("help: no cmdlet 'Get-CsPersistentChatRom'; did you mean 'Get-CsPersistentChatRoom'?"),
+        "{}",
+        run.stderr
+    );
+    for word in ["exit", "quit", "exit;"] {
+        let run = s.c(word).ok();
+        assert_eq!((run.stdout.as_str(), run.stderr.as_str()), ("", ""), "{word}");
+    }
+    for (code, want) in [
+        ("let x = 1;\nhelp", "help() lists the cmdlets, help(\"Get-CsPersistentChatRoom\") shows one) (line 2"),
+        ("let x = 1; quit", "Undefined variable: quit (in a script, exit() ends it here) (line 1"),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 2, "{code}");
+        assert!(common::single_error_line(&run).contains(want), "{code}: {}", run.stderr);
+    }
+    assert_eq!(s.dump(), before);
+}
+
 #[test]
 fn mistyped_functions_help_topics_and_properties_get_a_suggestion() {
     let s = Store::examples();
@@ -513,4 +554,99 @@ fn distinguished_names_match_ignoring_case_beyond_ascii() {
     );
     let run = s.c(r#"get_cs_ad_principal("CN=Omer Celik,OU=Ventes Été,DC=contoso,DC=com")"#);
     assert_eq!(run.code, 3, "accents are not case: {}", run.stdout);
+}
+
+/// Member enumeration, as PowerShell's `(Get-CsPersistentChatRoom id).Description`: a property
+/// read on what a Get returned is its object's value (one object), its objects' values (several)
+/// or `()` (none, PowerShell's `$null`), never Rhai's "a getter is not registered for type
+/// 'array'"; a misspelled name is still an error with a suggestion. A failed New read as an object
+/// says the New's error.
+#[test]
+fn a_property_of_a_gets_answer_is_its_objects_property() {
+    let s = Store::examples();
+    assert_eq!(out(&s, r#"get_cs_persistent_chat_state("pc01.contoso.com").InSync"#), "True");
+    let one = r#"get_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom").Description"#;
+    assert_eq!(out(&s, one), "Budget and forecasting");
+    assert_eq!(out(&s, &format!("type_of({one})")), "string");
+    let several = r#"get_cs_persistent_chat_category(#{PersistentChatPoolFqdn: "pc01.contoso.com"})"#;
+    assert_eq!(
+        out(&s, &format!("let c = {several}; c.Name == c.map(|x| x.Name)")),
+        "True",
+        "one value per object, in order"
+    );
+    let none = r#"get_cs_persistent_chat_room(#{Filter: "Name -like 'zz*'"}).Name"#;
+    assert_eq!(out(&s, &format!("{none} == ()")), "True");
+    // The PowerShell form reads the same.
+    let ps = s.stdin(&[], "(Get-CsPersistentChatRoom -Identity 'pc01.contoso.com\\FinanceRoom').Description\n").ok();
+    assert_eq!(ps.stdout.trim(), "Budget and forecasting");
+
+    for (code, want) in [
+        ("get_cs_persistent_chat_room().Descriptin", "no property 'Descriptin'; did you mean 'Description'? (line 1"),
+        ("get_cs_persistent_chat_room().description", "no property 'description'; did you mean 'Description'? (line 1"),
+        (
+            r#"get_cs_ad_principal(#{Filter: "Name -like '*'"}).Members"#,
+            "no property 'Members' on item 0 of the array (OCSADPrincipal)",
+        ),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        let line = common::single_error_line(&run);
+        assert!(line.starts_with(want), "{code}: {line}");
+    }
+
+    let before = s.dump();
+    let new = r#"new_cs_persistent_chat_room(#{Name: "Elsewhere", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "nope"}).Identity"#;
+    let run = s.c(new);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", run.stderr);
+    assert!(lines[0].starts_with("New-CsPersistentChatRoom: NotFound: -Category: "), "{}", run.stderr);
+    assert!(lines[1].starts_with(&format!("no object to read 'Identity' from: {}", lines[0])), "{}", run.stderr);
+    assert_eq!(s.dump(), before);
+}
+
+/// SIP addresses and UPNs are looked up ignoring the case of every letter, as they are kept
+/// unique (`sip:JÖRG@…` finds `sip:jörg@…`): by -Identity, as a user parameter, as a list entry
+/// (stored in the directory's spelling) and as an endpoint's address. Both backends answer alike
+/// (the fold is pchat's).
+#[test]
+fn sip_addresses_and_upns_match_ignoring_case_beyond_ascii() {
+    let s = Store::examples();
+    let path = s.dir.path().join("jorg.json");
+    let file = serde_json::json!({ "Principals": [
+        { "Type": "User", "Dn": "CN=Jörg Ölund,OU=Finance,DC=contoso,DC=com", "DisplayName": "Jörg Ölund",
+          "SipAddress": "sip:jörg@contoso.com", "SamAccountName": "jorg", "UserPrincipalName": "jörg.ölund@contoso.com",
+          "RegistrarPool": "fe01.contoso.com" }] });
+    std::fs::write(&path, file.to_string()).expect("write");
+    s.c(&format!("import_cs_ad_principal({:?})", path.to_string_lossy())).ok();
+    for id in [
+        "sip:jörg@contoso.com",
+        "sip:JÖRG@contoso.com",
+        "SIP:JöRG@CONTOSO.COM",
+        "JÖRG@contoso.com",
+        "JÖRG.ÖLUND@contoso.com",
+    ] {
+        assert_eq!(
+            out(&s, &format!(r#"get_cs_ad_principal("{id}").map(|p| p.SipAddress)"#)),
+            "sip:jörg@contoso.com",
+            "{id}"
+        );
+    }
+    let room = r#""pc01.contoso.com\\FinanceRoom""#;
+    s.c(&format!(r#"set_cs_persistent_chat_room({room}, #{{Members: #{{Add: "sip:JÖRG@contoso.com"}}}})"#)).ok();
+    assert_eq!(
+        out(&s, &format!("get_cs_persistent_chat_room({room})[0].Members.filter(|m| m.contains(\"rg@\"))")),
+        "sip:jörg@contoso.com"
+    );
+    let rooms = out(&s, r#"get_cs_persistent_chat_room(#{Member: "sip:JÖRG@contoso.com"}).map(|r| r.Name)"#);
+    assert!(rooms.contains("FinanceRoom"), "{rooms}");
+    assert_eq!(out(&s, r#"get_cs_effective_persistent_chat_policy("JÖRG.ÖLUND@contoso.com").len()"#), "1");
+    s.c(r#"new_cs_persistent_chat_endpoint(#{SipAddress: "sip:bötchen@contoso.com", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    assert_eq!(
+        out(&s, r#"get_cs_persistent_chat_endpoint("sip:BÖTCHEN@contoso.com").map(|e| e.SipAddress)"#),
+        "sip:bötchen@contoso.com"
+    );
+    // An accented letter is not its plain letter.
+    let run = s.c(r#"get_cs_ad_principal("sip:jorg@contoso.com")"#);
+    assert_eq!(run.code, 3, "{}", run.stdout);
 }
