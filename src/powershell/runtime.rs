@@ -886,6 +886,14 @@ fn register_script(engine: &mut Engine) {
         EXIT_CODE.with(|e| *e.borrow_mut() = Some(status));
         Ok(())
     });
+    // A runbook's `exit(3)` ends it with exit code 3, as the shell's and PowerShell's `exit 3` do
+    // (Rhai's own `exit(3)` only ends the script with the value 3, and pchat would exit 0 after
+    // printing it). Any other value keeps Rhai's meaning.
+    engine.register_fn("exit", |code: i64| -> RhaiResult<()> {
+        let status = exit_status(code)?;
+        EXIT_CODE.with(|e| *e.borrow_mut() = Some(status));
+        Err(EvalAltResult::Exit(Dynamic::UNIT, Position::NONE).into())
+    });
     engine.register_fn("ps_param_value", move |v: Dynamic, ty: &str, name: &str| {
         err(super::methods::param_value(v, ty, name))
     });

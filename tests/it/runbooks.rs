@@ -765,3 +765,33 @@ fn crontab_lines_in_the_docs_escape_percent_signs() {
     }
     assert!(crontab_lines >= 2, "no crontab example found");
 }
+
+/// A runbook's `exit(N)` is its exit code, as the shell's and PowerShell's `exit N` are: a check
+/// runbook run from cron must be able to fail. Before, Rhai ended the script with the value N,
+/// pchat printed it and exited 0.
+#[test]
+fn exit_with_a_number_is_the_runbooks_exit_code() {
+    let s = Store::demo_full();
+    let check = r#"
+        fn check(limit) {
+            let rooms = get_cs_persistent_chat_room().len();
+            if rooms > limit { print(`${rooms} rooms, more than ${limit}`); exit(4); }
+        }
+        check(0);
+        print("not reached");
+    "#;
+    let run = s.runbook("check.rhai", check, &[]);
+    assert_eq!(run.code, 4, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("rooms, more than 0") && !run.stdout.contains("not reached"), "{}", run.stdout);
+    assert!(!run.stdout.lines().any(|l| l.trim() == "4"), "the code was printed as a value: {}", run.stdout);
+
+    let run = s.c("exit(0)");
+    assert_eq!((run.code, run.stdout.trim()), (0, ""), "{}", run.stderr);
+    // A code that would wrap to 0 would report a failure as success.
+    let run = s.c("exit(256)");
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("would wrap to 0"), "{}", run.stderr);
+    // Any other value keeps Rhai's meaning: the script's value.
+    let run = s.c(r#"exit("done")"#).ok();
+    assert_eq!(run.stdout.trim(), "done");
+}
