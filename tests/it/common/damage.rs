@@ -85,6 +85,20 @@ pub fn create_empty_pool_db(s: &Store, instance: &str) {
     std::fs::write(&location, b"").expect("an empty pool file");
 }
 
+/// A copy where none is (after [`lose_pool_db`]) holding what the copy at `from` (a
+/// [`pool_location`], possibly another store's) holds: its file copied; on PostgreSQL its
+/// database created with `from`'s as template (as restoring the wrong backup would). Nothing may
+/// be connected to `from`.
+pub fn create_pool_db_from(s: &Store, instance: &str, from: &str) {
+    let location = pool_location(s, instance);
+    if s.is_postgres() {
+        let sql = format!("CREATE DATABASE \"{}\" TEMPLATE \"{}\"", database_of(&location), database_of(from));
+        admin(&location, &sql);
+        return;
+    }
+    std::fs::copy(from, &location).expect("copy the pool file");
+}
+
 /// The copy damaged: its file overwritten with bytes that are no database; on PostgreSQL its
 /// pchat identity row changed (what pchat classes as "not the pool database pchat made": it is
 /// never served nor written over, and a repair asks for an empty database in its place).
@@ -99,6 +113,13 @@ pub fn damage_pool_db(s: &Store, instance: &str) {
         let _ = std::fs::remove_file(format!("{location}{suffix}"));
     }
     std::fs::write(&location, b"this is not a database file, it is garbage.....").expect("damage the pool file");
+}
+
+/// On PostgreSQL, the URL of a new empty database of the test's own (made as the docs tell a DBA
+/// to make one for pchat, dropped with the store), for a topology to name: `key` names it (the
+/// same key gives the same database).
+pub fn new_empty_database(s: &Store, key: &str) -> String {
+    s.pg.as_ref().expect("a PostgreSQL store").connection_for(&format!("new-{key}"))
 }
 
 /// The database name in a PostgreSQL URL.
