@@ -310,6 +310,18 @@ impl Store {
                     fqdn,
                 ));
             }
+            // Only the database is gone (its server answers): a repair fills an empty database
+            // only, so it is to be created first.
+            CopyState::Unavailable(why) if why.contains(super::DATABASE_MISSING) => {
+                let create = self.create_database_advice(primary).map_err(|e| refused(e, fqdn))?;
+                return Err(refused(
+                    format!(
+                        "the primary database {primary} of pool '{fqdn}' is unavailable ({why}); {create}, rebuild it from the backup with {}, then fail back",
+                        repair_call(fqdn, Side::Backup)
+                    ),
+                    fqdn,
+                ));
+            }
             CopyState::Unavailable(why) => {
                 return Err(refused(
                     format!(

@@ -148,6 +148,11 @@ fn newer_schema(conn: &db::Db, steps: &[&str]) -> db::Result<Option<i64>> {
 /// back, not to repair (fail-back, repair, and stdlib/failover.rhai look for it).
 pub(crate) const SERVER_SILENT: &str = "its server does not answer";
 
+/// What a PostgreSQL pool database's reason for being unavailable says when its server answers
+/// that the database does not exist (`db::database_missing`): a repair can rebuild it only once
+/// it is created empty, so the advice gives the CREATE DATABASE line first (fail-back, repair).
+pub(crate) const DATABASE_MISSING: &str = "its server answers, but the database does not exist";
+
 pub(crate) const WRITTEN_BY_NEWER: &str = "was written by a newer pchat";
 
 /// What a newer schema version is told as: `what` names the file.

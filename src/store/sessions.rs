@@ -862,6 +862,11 @@ impl Store {
             .ok_or_else(|| format!("the SQL instance {instance} is not in the topology"))
     }
 
+    /// How to create the pool database of `instance`, which does not exist (`DATABASE_MISSING`).
+    pub(crate) fn create_database_advice(&self, instance: &str) -> Result<String, String> {
+        self.instance_url(instance).map(|url| super::pg::create_database_advice(&url))
+    }
+
     /// Whether a repair may make the pool schema in the unusable pool database of `instance`
     /// (`prepare_empty_pool_database`): it must answer and hold no table at all. Else why not,
     /// with what to do. Nothing is written.
@@ -923,6 +928,13 @@ impl Store {
 fn empty_database(url: &str) -> Result<Db, String> {
     let shown = super::pg::shown_url(url);
     let db = Db::open_postgres(url).map_err(|e| {
+        // Its server answers that it does not exist: no server to bring back, the database to create.
+        if db::database_missing(&e) {
+            return format!(
+                "the database {shown} does not exist; pchat does not create databases: {}, then repair again",
+                super::pg::create_database_advice(url)
+            );
+        }
         format!(
             "the database {shown} cannot be reached ({e}); bring its server back, or give the SQL instance another Connection in the topology (an empty database on a server that answers), then repair again"
         )
@@ -999,9 +1011,14 @@ fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
 /// why it cannot serve.
 fn open_pool_session(url: &str) -> Result<Db, String> {
     let shown = super::pg::shown_url(url);
-    let db = Db::open_postgres(url).map_err(|e| match db::server_silent(&e) {
-        true => format!("the database {shown} cannot be opened: {} ({e})", super::SERVER_SILENT),
-        false => format!("the database {shown} cannot be opened ({e})"),
+    let db = Db::open_postgres(url).map_err(|e| {
+        if db::server_silent(&e) {
+            format!("the database {shown} cannot be opened: {} ({e})", super::SERVER_SILENT)
+        } else if db::database_missing(&e) {
+            format!("the database {shown} cannot be opened: {} ({e})", super::DATABASE_MISSING)
+        } else {
+            format!("the database {shown} cannot be opened ({e})")
+        }
     })?;
     let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
     let has_table: bool = db

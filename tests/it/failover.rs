@@ -2,7 +2,7 @@
 
 use crate::common;
 use common::topology::{demo_topology, line_naming_pool, set_backup};
-use common::{Store, single_error_line};
+use common::{Store, damage, single_error_line};
 use rusqlite::Connection;
 
 const PC01: &str = "PersistentChatServer:pc01.contoso.com";
@@ -66,25 +66,43 @@ fn fail_over_and_back_switch_the_serving_database() {
     assert_eq!(state(&s, "ServingDatabase"), "sql01.contoso.com\\rtc");
 }
 
+/// The primary lost while failed over (its file deleted; on PostgreSQL its database dropped, the
+/// server answering): fail-back says how to rebuild it, creating nothing, and that advice works.
 #[test]
 fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
-    crate::sqlite_only!(
-        "SQLite files: deletes the primary pool file (PostgreSQL: tests/it/pg_failover.rs stops the primary's server)"
-    );
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     // While failed over, the backup changes and the primary file is lost.
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     assert_eq!(state(&s, "InSync"), "False");
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
-    assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is missing); rebuild it from the backup with repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Backup\"}), then fail back"), "{}", run.stderr);
-    assert!(!pool_file(&s, "sql01").exists(), "a refused fail-back creates no file");
+    if s.is_postgres() {
+        // Only the database is gone: the advice is to have it created (the line to run), then
+        // the repair, never to bring a server back that answers.
+        let line = single_error_line(&run);
+        let create = format!("CREATE DATABASE \"{}\" TEMPLATE template0", damage::pool_name(&s, "sql01"));
+        assert!(line.contains("does not exist") && line.contains(&create), "{line}");
+        assert!(line.contains(&format!("{}, then fail back", repair("Backup"))), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+        // The repair run first says the same, changing nothing.
+        let databases = || [s.central_db(), s.copy_db("sql02"), s.copy_db("sql03")].map(|db| db.every_row());
+        let before = databases();
+        let line = single_error_line(&s.c(&repair("Backup")));
+        assert!(line.contains("does not exist") && line.contains(&create), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+        assert_eq!(databases(), before);
+        assert!(!damage::pool_db_exists(&s, "sql01"), "a refused fail-back or repair creates no database");
+        damage::create_empty_pool_db(&s, "sql01");
+    } else {
+        assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is missing); rebuild it from the backup with repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Backup\"}), then fail back"), "{}", run.stderr);
+        assert!(!pool_file(&s, "sql01").exists(), "a refused fail-back creates no file");
+    }
     s.c(&repair("Backup")).ok();
     assert_eq!(state(&s, "PoolState"), "FailedOver", "a repair from the backup serves the pool from it");
     assert_eq!(state(&s, "InSync"), "True");
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
-    assert_eq!(categories(&pool_file(&s, "sql01")), ["Finance"]);
+    assert_eq!(categories_in(&s, "sql01"), ["Finance"]);
     assert_eq!(state(&s, "InSync"), "True");
 }
 
