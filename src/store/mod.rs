@@ -415,9 +415,14 @@ impl Store {
                 return Ok(());
             }
             let memo = self.instances.borrow().as_ref().map(|(_, rows)| Rc::clone(rows));
-            match self.read_instance_rows() {
-                Ok(now) if memo.is_some_and(|m| *m == *now) => return Ok(()),
-                Ok(_) => self.rollback_keeping_turn(),
+            // On PostgreSQL the rows stay the same: the rebuilt database's new identity record
+            // tells.
+            let moved = self
+                .read_instance_rows()
+                .and_then(|now| Ok(memo.is_none_or(|m| *m != *now) || self.unavailable_rebuilt()?));
+            match moved {
+                Ok(false) => return Ok(()),
+                Ok(true) => self.rollback_keeping_turn(),
                 Err(e) => {
                     self.rollback();
                     return Err(BeginError::Begin(e));
