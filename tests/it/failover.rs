@@ -108,8 +108,10 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
 
 #[test]
 fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
-    crate::sqlite_only!("SQLite files: corrupts the primary pool file and checks it is set aside");
     let s = Store::demo();
+    if s.is_postgres() {
+        return a_corrupt_primary_of_a_failed_over_pool_on_postgres(s);
+    }
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     // sql01 is also pc02's backup: pc02 stays readable, its writes are refused until it is repaired.
@@ -136,6 +138,47 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
         .flatten()
         .any(|e| e.file_name().to_string_lossy().contains(".damaged-"));
     assert!(aside, "the damaged file is kept for inspection");
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// PostgreSQL: the primary damaged (its identity row is not the one recorded: no file to set
+/// aside, and pchat never writes over a database it did not record). It is never served nor
+/// written over; the repair says to give it an empty database, and then rebuilds it.
+fn a_corrupt_primary_of_a_failed_over_pool_on_postgres(s: Store) {
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    damage::damage_pool_db(&s, "sql01");
+    let damaged = s.copy_db("sql01").every_row();
+    let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    let line = single_error_line(&run);
+    assert!(line.contains("is not the pool database pchat made for sql01.contoso.com\\rtc"), "{line}");
+    let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert!(
+        single_error_line(&run)
+            .contains("the backup database sql01.contoso.com\\rtc of pool 'pc02.contoso.com' is unavailable"),
+        "{}",
+        run.stderr
+    );
+    // The repair refuses to write over it, saying what to do; nothing changes.
+    let before = s.dump();
+    let line = single_error_line(&s.c(&repair("Backup")));
+    assert!(line.contains("cannot be rebuilt") && line.contains("nothing was changed"), "{line}");
+    assert!(line.contains("create it again empty"), "{line}");
+    assert_eq!(s.dump(), before);
+    assert_eq!(s.copy_db("sql01").every_row(), damaged, "the damaged database is left as it was");
+    // As advised: dropped and created again empty, then repaired.
+    damage::empty_pool_db(&s, "sql01");
+    let run = s.c(&repair("Backup")).ok();
+    assert!(run.stderr.contains("the pool schema was made in its empty database"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pool 'pc02.contoso.com' also kept a copy in sql01.contoso.com\\rtc"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(categories_in(&s, "sql01"), ["Projects"]);
     s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
@@ -489,8 +532,10 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
 /// of its own (`File` in the topology) the second store works beside the first.
 #[test]
 fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
-    crate::sqlite_only!("SQLite files: two stores in one folder and their pool file names");
     let s = Store::demo_full();
+    if s.is_postgres() {
+        return a_second_store_on_the_server_never_takes_the_first_stores_pool_databases(s);
+    }
     let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
     let before_rooms = rooms(&s);
     assert!(before_rooms.contains("pc01.contoso.com\\"), "{before_rooms}");
@@ -549,6 +594,57 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
     assert_ne!(repaired.code, 0, "{}", repaired.stdout);
     assert!(repaired.stderr.contains("other-sql01.db belongs to another store"), "{}", repaired.stderr);
     assert_eq!(std::fs::read(&theirs).unwrap(), bytes, "another store's file is left where it is");
+    assert_eq!(rooms(&s), before_rooms);
+}
+
+/// PostgreSQL has no folder whose file names two stores could share; what remains is two stores
+/// on one server: the second store's publish naming the first's pool databases is refused,
+/// naming the store that owns them, and changes neither store; with databases of its own it
+/// works beside the first; the first store's database put where the second expects its own
+/// (restored from the wrong backup) is never served, nor written over by a repair.
+fn a_second_store_on_the_server_never_takes_the_first_stores_pool_databases(s: Store) {
+    let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
+    let before_rooms = rooms(&s);
+    assert!(before_rooms.contains("pc01.contoso.com\\"), "{before_rooms}");
+    let before = s.dump();
+    let other = Store::empty();
+    // The demo topology naming the first store's pool databases.
+    let theirs = s.topology_file(&format!("{}/scripts/demo/topology.json", common::ROOT));
+    let refused = other.c(&format!("publish_cs_topology({theirs:?}, #{{Confirm: false}})"));
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    let line = refused.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(line.starts_with("Publish-CsTopology: InvalidOperation: SQL instance sql01.contoso.com\\rtc: "), "{line}");
+    assert!(line.contains(&format!("{} belongs to another store", damage::pool_name(&s, "sql01"))), "{line}");
+    assert!(line.contains("store id ") && line.contains("another Connection"), "{line}");
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+    assert_eq!(other.count(None, tables), 0, "a refused publish makes no store in the central database");
+    assert_eq!(s.dump(), before, "the first store's databases are as they were");
+    assert_eq!(rooms(&s), before_rooms);
+
+    // Databases of its own: both stores work, each on its own databases.
+    other.c(&format!("publish_cs_topology({:?}, #{{Confirm: false}})", other.demo_topology())).ok();
+    other
+        .c(r#"new_cs_persistent_chat_category(#{Name: "Theirs", PersistentChatPoolFqdn: "pc01.contoso.com"}); ()"#)
+        .ok();
+    assert_eq!(rooms(&s), before_rooms);
+    let theirs = other.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(theirs.contains("Theirs"), "{theirs}");
+    let mine = s.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(!mine.contains("Theirs"), "{mine}");
+
+    // The first store's database where the second expects its own: never served, and a repair
+    // does not write over it.
+    damage::lose_pool_db(&other, "sql01");
+    damage::create_pool_db_from(&other, "sql01", &damage::pool_location(&s, "sql01"));
+    let rows = other.copy_db("sql01").every_row();
+    let name = damage::pool_name(&other, "sql01");
+    let read = other.c("get_cs_persistent_chat_category().map(|c| c.Name)");
+    assert!(read.stderr.contains(&format!("{name} belongs to another store")), "{}", read.stderr);
+    let repaired = other.c(&format!("{}; ()", repair("Backup").replace("})", ", Confirm: false})")));
+    assert_ne!(repaired.code, 0, "{}", repaired.stdout);
+    assert!(repaired.stderr.contains(&format!("{name} belongs to another store")), "{}", repaired.stderr);
+    assert_eq!(other.copy_db("sql01").every_row(), rows, "another store's database is left as it was");
+    assert_eq!(s.dump(), before);
     assert_eq!(rooms(&s), before_rooms);
 }
 
@@ -759,14 +855,13 @@ fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     assert_eq!(room_count(&s, "sql02"), 1);
 }
 
-/// A deleted primary file: a call naming an object of its pool by identity says the serving
-/// database is unavailable and how to fail over, not that the object does not exist (on
-/// PostgreSQL, a stopped server: tests/it/pg_failover.rs).
+/// A deleted primary file (on PostgreSQL a dropped database; a stopped server:
+/// tests/it/pg_failover.rs): a call naming an object of its pool by identity says the serving
+/// database is unavailable and how to fail over, not that the object does not exist.
 #[test]
 fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
-    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
     let s = Store::demo();
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     for code in [
         r#"set_cs_persistent_chat_room("pc01.contoso.com\\Any", #{Description: "x"})"#,
         r#"remove_cs_persistent_chat_category("pc01.contoso.com\\Any")"#,
@@ -784,8 +879,10 @@ fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
 /// tests/it/pg_identity.rs.)
 #[test]
 fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
-    crate::sqlite_only!("names pool files (PostgreSQL: Connection, tests/it/pg_identity.rs)");
     let s = Store::demo();
+    if s.is_postgres() {
+        return publish_re_pointing_a_copy_on_postgres(s);
+    }
     for pool in ["pc01", "pc02"] {
         s.c(&format!(
             r#"new_cs_persistent_chat_category(#{{Name: "Cat", PersistentChatPoolFqdn: "{pool}.contoso.com"}})"#
@@ -824,23 +921,88 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
     assert!(!s.dir.path().join("moved-sql03.db").exists());
 }
 
+/// PostgreSQL: sql01 given another `Connection` (an empty database), and pc02's only copy another
+/// one (the same checks as pg_identity.rs, on the suite's store).
+fn publish_re_pointing_a_copy_on_postgres(s: Store) {
+    for pool in ["pc01", "pc02"] {
+        s.c(&format!(
+            r#"new_cs_persistent_chat_category(#{{Name: "Cat", PersistentChatPoolFqdn: "{pool}.contoso.com"}})"#
+        ))
+        .ok();
+    }
+    let old = damage::pool_location(&s, "sql01");
+    let fresh = damage::new_empty_database(&s, "moved-sql01");
+    let mut doc: serde_json::Value = serde_json::from_str(&s.topology_text(&demo_topology().to_string())).unwrap();
+    doc["SqlInstances"][0]["Connection"] = fresh.as_str().into();
+    let moved = s.dir.path().join("moved.json");
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
+        let line = line_naming_pool(&run.stderr, pool);
+        assert!(line.contains(&fresh) && line.contains(&old), "{line}");
+        assert!(line.contains(&format!(r#"Source: "{source}""#)), "{line}");
+    }
+    let old_categories = common::pg::connect(&old)
+        .query("SELECT name FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY name", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>();
+    assert_eq!(old_categories, ["Cat"], "the old database is left as it was");
+    let change = r#"set_cs_persistent_chat_category("pc01.contoso.com\\Cat", #{Description: "after"})"#;
+    assert!(s.c(change).stderr.contains("repair_cs_persistent_chat_database"));
+    s.c(&repair("Backup")).ok();
+    s.c(change).ok();
+    assert_eq!(categories_in(&s, "sql01"), ["Cat"]);
+
+    // pc02 without a backup: its primary, sql03, is its only copy.
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    set_backup(&mut doc, "pc02.contoso.com", None);
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    let other = damage::new_empty_database(&s, "moved-sql03");
+    doc["SqlInstances"][2]["Connection"] = other.as_str().into();
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let before = s.dump();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy()));
+    assert!(run.code > 0, "{}", run.stderr);
+    assert!(run.stderr.contains("of pool 'pc02.contoso.com' holds the pool's whole history"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the pool has no backup") && run.stderr.contains("keep its Connection"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before);
+    let tables: i64 = common::pg::connect(&other)
+        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "a refused publish made the pool schema in {other}");
+}
+
 /// The fail-back runbook with the serving backup lost (its file replaced by garbage, the SQLite
-/// analog of its server being down) and a change only the backup held: the repair from the
+/// analog of its server being down; on PostgreSQL its database created again empty, and
+/// pg_failover::the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers
+/// stops its server) and a change only the backup held: the repair from the
 /// primary would lose it, which used to be found only after every server was deactivated (the
 /// pool was left failed over with none active). Now that is checked first: the runbook stops
 /// with the loss named and changes nothing; with Force=true it returns to the primary.
 #[test]
 fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything() {
-    crate::sqlite_only!(
-        "SQLite files: replaces the backup pool file with garbage (PostgreSQL: pg_failover::the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers)"
-    );
     let s = Store::demo();
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     s.run(&["run", &over, "--arg", "Pool=pc01.contoso.com"]).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
-    std::fs::write(pool_file(&s, "sql02"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
-    // Every file of the store, byte for byte (the dump cannot read the garbage).
+    if s.is_postgres() {
+        // Its database dropped and created again empty (restored empty): what the backup held is
+        // lost, and an empty database is one a repair may rebuild.
+        damage::empty_pool_db(&s, "sql02");
+    } else {
+        std::fs::write(pool_file(&s, "sql02"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
+    }
+    // Every file of the store, byte for byte (the dump cannot read the garbage); on PostgreSQL
+    // with every database's rows.
     let files = |s: &Store| {
         let mut all: Vec<_> = std::fs::read_dir(s.dir.path())
             .expect("store folder")
@@ -851,6 +1013,9 @@ fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything
             })
             .collect();
         all.sort();
+        if s.is_postgres() {
+            all.push((s.dir.path().join("(PostgreSQL databases)"), s.dump().into_bytes()));
+        }
         all
     };
     let before = files(&s);
@@ -865,24 +1030,25 @@ fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything
     let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com", "--arg", "Force=true"]).ok();
     assert!(run.stdout.contains("[6] Verify: state Normal"), "{}", run.stdout);
     assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
-    assert!(!categories(&pool_file(&s, "sql01")).contains(&"OnlyInBackup".to_string()), "given up with Force");
+    assert!(!categories_in(&s, "sql01").contains(&"OnlyInBackup".to_string()), "given up with Force");
 }
 
-/// A deleted primary file: the cmdlets that name a room or a category of its pool other than by
-/// `-Identity` (Export's `-Scope`, Import's archive, the message cmdlets' room, `-Category`, the
-/// eligible principals of a room) say the serving database is unavailable and how to fail over,
-/// not that the room or category does not exist (on PostgreSQL, a stopped server:
-/// tests/it/pg_failover.rs `a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing`).
+/// A deleted primary file (on PostgreSQL a dropped database; a stopped server: tests/it/pg_failover.rs
+/// `a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing`): the
+/// cmdlets that name a room or a category of its pool other than by `-Identity` (Export's
+/// `-Scope`, Import's archive, the message cmdlets' room, `-Category`, the eligible principals of
+/// a room) say the serving database is unavailable and how to fail over, not that the room or
+/// category does not exist.
 #[test]
 fn a_room_or_category_of_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
-    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
     let s = Store::demo_full();
+    s.allow_own_folder();
     let archive = s.dir.path().join("pc01.zip").to_string_lossy().into_owned();
     s.c(&format!(
         r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}}})"#
     ))
     .ok();
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     let out = s.dir.path().join("scoped.zip").to_string_lossy().into_owned();
     for code in [
         format!(

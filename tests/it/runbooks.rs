@@ -452,9 +452,10 @@ fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
 /// so the retention plan must not promise deletions.
 #[test]
 fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does() {
-    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let s = Store::demo_full();
-    std::fs::remove_file(s.dir.path().join("sql02.contoso.com-rtc.db")).expect("the backup file of pc01");
+    // pc01's backup file deleted; on PostgreSQL its database dropped.
+    assert!(crate::common::damage::pool_db_exists(&s, "sql02"));
+    crate::common::damage::lose_pool_db(&s, "sql02");
     let real = s.run(&["--yes", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
     let plan =
         s.run(&["--what-if", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
