@@ -106,6 +106,36 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
     assert_eq!(state(&s, "InSync"), "True");
 }
 
+/// The backup serving a failed-over pool lost (its file deleted; on PostgreSQL its database
+/// dropped): a write and a fail-back give the way back to the primary as it is, on PostgreSQL
+/// with the CREATE DATABASE line first (a repair fills an empty database only), and following
+/// that advice brings the pool back.
+#[test]
+fn a_lost_serving_backup_is_left_for_the_primary_as_the_advice_says() {
+    let s = Store::demo();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    damage::lose_pool_db(&s, "sql02");
+    let create = format!("CREATE DATABASE \"{}\" TEMPLATE template0", damage::pool_name(&s, "sql02"));
+    let write = s.c(r#"new_cs_persistent_chat_category(#{Name: "Never", PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
+    let back = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    for (run, says) in [(&write, "return to the primary: "), (&back, "to return to the primary as it is: ")] {
+        let line = single_error_line(run);
+        let advice = &line[line.find(says).unwrap_or_else(|| panic!("{says}: {line}"))..];
+        assert!(advice.ends_with(&repair("Primary")), "{line}");
+        assert_eq!(advice.contains(&create), s.is_postgres(), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+    }
+    assert!(!damage::pool_db_exists(&s, "sql02"), "a refused call creates no copy");
+    if s.is_postgres() {
+        damage::create_empty_pool_db(&s, "sql02");
+    }
+    s.c(&repair("Primary")).ok();
+    assert_eq!(state(&s, "PoolState"), "Normal");
+    assert_eq!(state(&s, "InSync"), "True");
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "After", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    assert_eq!(categories_in(&s, "sql02"), ["After"]);
+}
+
 #[test]
 fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
     let s = Store::demo();
