@@ -92,6 +92,12 @@ fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
         assert!(line.contains("does not exist") && line.contains(&create), "{line}");
         assert!(!line.contains("bring its server back"), "{line}");
         assert_eq!(databases(), before);
+        // So does the fail-back runbook, before it deactivates anything.
+        let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+        let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com"]);
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        assert!(!run.stdout.contains("[2]") && run.stderr.contains(&create), "{}{}", run.stdout, run.stderr);
+        assert_eq!(databases(), before);
         assert!(!damage::pool_db_exists(&s, "sql01"), "a refused fail-back or repair creates no database");
         damage::create_empty_pool_db(&s, "sql01");
     } else {
