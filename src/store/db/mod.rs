@@ -34,7 +34,7 @@ pub fn server_silent(e: &DbError) -> bool {
 
 /// Whether a failure to open a PostgreSQL session is its server answering that the database
 /// does not exist (dropped, or never created): nothing of it is left to wait for, and pchat does
-/// not create databases, so the advice is the CREATE DATABASE line (`pg::create_database_line`).
+/// not create databases, so the advice is the CREATE DATABASE line (`store::pg::create_database_advice`).
 pub fn database_missing(e: &DbError) -> bool {
     pg::database_missing(e)
 }
