@@ -65,6 +65,21 @@ pub fn repair_call(fqdn: &str, source: Side) -> String {
     )
 }
 
+impl Store {
+    /// `repair`, the call that rebuilds the copy of `instance` (unusable for `why`), as advice:
+    /// on PostgreSQL a database that does not exist is to be created empty first (`DATABASE_MISSING`:
+    /// a repair fills an empty database only, and refuses until then).
+    pub(crate) fn rebuild_advice(&self, instance: &str, why: &str, repair: String) -> String {
+        if !why.contains(super::DATABASE_MISSING) {
+            return repair;
+        }
+        match self.create_database_advice(instance) {
+            Ok(create) => format!("{create}, then {repair}"),
+            Err(_) => repair,
+        }
+    }
+}
+
 pub(crate) fn describe(mark: Mark) -> String {
     format!("change {} of generation {}", mark.1, mark.0)
 }
@@ -281,7 +296,7 @@ impl Store {
                 return Err(refused(
                     format!(
                         "the backup database {backup} serving pool '{fqdn}' is unavailable ({why}); to return to the primary as it is: {}",
-                        repair_call(fqdn, Side::Primary)
+                        self.rebuild_advice(backup, &why, repair_call(fqdn, Side::Primary))
                     ),
                     fqdn,
                 ));
@@ -310,11 +325,14 @@ impl Store {
                     fqdn,
                 ));
             }
+            // A database that does not exist (its server answers) is to be created first: a
+            // repair fills an empty database only.
             CopyState::Unavailable(why) => {
+                let repair = format!("rebuild it from the backup with {}", repair_call(fqdn, Side::Backup));
                 return Err(refused(
                     format!(
-                        "the primary database {primary} of pool '{fqdn}' is unavailable ({why}); rebuild it from the backup with {}, then fail back",
-                        repair_call(fqdn, Side::Backup)
+                        "the primary database {primary} of pool '{fqdn}' is unavailable ({why}); {}, then fail back",
+                        self.rebuild_advice(primary, &why, repair)
                     ),
                     fqdn,
                 ));

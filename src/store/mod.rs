@@ -148,6 +148,11 @@ fn newer_schema(conn: &db::Db, steps: &[&str]) -> db::Result<Option<i64>> {
 /// back, not to repair (fail-back, repair, and stdlib/failover.rhai look for it).
 pub(crate) const SERVER_SILENT: &str = "its server does not answer";
 
+/// What a PostgreSQL pool database's reason for being unavailable says when its server answers
+/// that the database does not exist (`db::database_missing`): a repair can rebuild it only once
+/// it is created empty, so the advice gives the CREATE DATABASE line first (fail-back, repair).
+pub(crate) const DATABASE_MISSING: &str = "its server answers, but the database does not exist";
+
 pub(crate) const WRITTEN_BY_NEWER: &str = "was written by a newer pchat";
 
 /// What a newer schema version is told as: `what` names the file.
@@ -410,9 +415,14 @@ impl Store {
                 return Ok(());
             }
             let memo = self.instances.borrow().as_ref().map(|(_, rows)| Rc::clone(rows));
-            match self.read_instance_rows() {
-                Ok(now) if memo.is_some_and(|m| *m == *now) => return Ok(()),
-                Ok(_) => self.rollback_keeping_turn(),
+            // On PostgreSQL the rows stay the same: the rebuilt database's new identity record
+            // tells.
+            let moved = self
+                .read_instance_rows()
+                .and_then(|now| Ok(memo.is_none_or(|m| *m != *now) || self.unavailable_rebuilt()?));
+            match moved {
+                Ok(false) => return Ok(()),
+                Ok(true) => self.rollback_keeping_turn(),
                 Err(e) => {
                     self.rollback();
                     return Err(BeginError::Begin(e));

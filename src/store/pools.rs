@@ -113,9 +113,9 @@ impl Store {
                 CopyState::Unavailable(why) => (
                     None,
                     Some(format!(
-                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it (rebuild it with {}, or fail the pool over)",
+                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it (rebuild it: {}; or fail the pool over)",
                         pool.fqdn,
-                        failover::repair_call(&pool.fqdn, Side::Primary)
+                        self.rebuild_advice(backup, &why, failover::repair_call(&pool.fqdn, Side::Primary))
                     )),
                 ),
             },
@@ -136,8 +136,13 @@ impl Store {
                 "fail the pool over to its backup: set_cs_persistent_chat_state(\"PersistentChatServer:{fqdn}\", #{{PoolState: \"FailedOver\"}})"
             ),
             (PoolState::FailedOver, _) => {
-                format!("return to the primary: {}", failover::repair_call(fqdn, Side::Primary))
+                format!(
+                    "return to the primary: {}",
+                    self.rebuild_advice(instance, why, failover::repair_call(fqdn, Side::Primary))
+                )
             }
+            // Its server answers: there is no server to bring back.
+            _ if why.contains(super::DATABASE_MISSING) => "restore the database from a backup of it".to_string(),
             _ if self.is_postgres() => "bring its server back, or restore the database from a backup of it".to_string(),
             _ => "restore the file from a backup of it".to_string(),
         };

@@ -46,6 +46,10 @@ pub(super) struct Sessions {
     /// `Store::pool_schema` answers, and `Target::Copy` names, as the attached alias does on
     /// SQLite.
     by_instance: RefCell<HashMap<String, String>>,
+    /// SQL instance identity (lower case) of each unavailable pool database → what the central
+    /// database recorded for it when it was found so (`pool_database_identities`): a repair that
+    /// rebuilt it meanwhile records another (`Store::unavailable_rebuilt`).
+    unavailable_records: RefCell<HashMap<String, Option<super::pg::identity::Identity>>>,
     /// What the store's open transaction is: only one that `Store::begin` opened may a copy's
     /// session join.
     mode: Cell<Mode>,
@@ -730,6 +734,7 @@ impl Store {
             instances.iter().any(|(i, u, _)| i.eq_ignore_ascii_case(key) && Some(u.as_str()) == url)
         });
         self.unavailable.borrow_mut().clear();
+        s.unavailable_records.borrow_mut().clear();
         for (identity, url, _) in instances.iter() {
             let key = identity.to_ascii_lowercase();
             if s.by_instance.borrow().contains_key(&key) {
@@ -754,7 +759,9 @@ impl Store {
                         node
                     }
                     Err(why) => {
-                        let why = self.recorded_hint(identity, url, why);
+                        let recorded = super::pg::identity::recorded(&self.db, url).ok().flatten();
+                        let why = self.recorded_hint(identity, why, recorded.is_some());
+                        s.unavailable_records.borrow_mut().insert(key.clone(), recorded);
                         self.unavailable.borrow_mut().insert(key, why);
                         continue;
                     }
@@ -814,13 +821,35 @@ impl Store {
 
     /// `why` a pool database cannot serve, with what the central database recorded of it: a
     /// database that pchat made is gone or emptied (dropped and re-created, say).
-    fn recorded_hint(&self, instance: &str, url: &str, why: String) -> String {
-        match super::pg::identity::recorded(&self.db, url) {
-            Ok(Some(_)) if why.contains("is not a pool database") => format!(
+    fn recorded_hint(&self, instance: &str, why: String, recorded: bool) -> String {
+        match recorded {
+            true if why.contains("is not a pool database") => format!(
                 "{why}, though pchat recorded the pool database it made there for {instance} (was it dropped and re-created?); restore that database, or repair the pool from its other copy"
             ),
             _ => why,
         }
+    }
+
+    /// Whether a pool database found unavailable at the last `open_pool_sessions` has been
+    /// rebuilt since (a repair recorded another identity for its connection; read in the open
+    /// transaction, so after the lock that repair held): then the sessions are opened again
+    /// (`begin_attached`), and the rebuilt database is used rather than found "not empty".
+    /// Always false on SQLite, whose rebuilt file changes `sql_instances.file_id`.
+    pub(super) fn unavailable_rebuilt(&self) -> db::Result<bool> {
+        let Backend::Pg(s) = &self.backend else { return Ok(false) };
+        let then = s.unavailable_records.borrow().clone();
+        if then.is_empty() {
+            return Ok(false);
+        }
+        let rows = self.read_instance_rows()?;
+        for (identity, url, _) in rows.iter() {
+            if let Some(was) = then.get(&identity.to_ascii_lowercase())
+                && super::pg::identity::recorded(&self.db, url)? != *was
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The alias of an open pool database session (see `Sessions::by_instance`).
@@ -860,6 +889,11 @@ impl Store {
             .find(|(i, _, _)| i.eq_ignore_ascii_case(instance))
             .map(|(_, url, _)| url.clone())
             .ok_or_else(|| format!("the SQL instance {instance} is not in the topology"))
+    }
+
+    /// How to create the pool database of `instance`, which does not exist (`DATABASE_MISSING`).
+    pub(crate) fn create_database_advice(&self, instance: &str) -> Result<String, String> {
+        self.instance_url(instance).map(|url| super::pg::create_database_advice(&url))
     }
 
     /// Whether a repair may make the pool schema in the unusable pool database of `instance`
@@ -923,6 +957,13 @@ impl Store {
 fn empty_database(url: &str) -> Result<Db, String> {
     let shown = super::pg::shown_url(url);
     let db = Db::open_postgres(url).map_err(|e| {
+        // Its server answers that it does not exist: no server to bring back, the database to create.
+        if db::database_missing(&e) {
+            return format!(
+                "the database {shown} does not exist; pchat does not create databases: {}, then repair again",
+                super::pg::create_database_advice(url)
+            );
+        }
         format!(
             "the database {shown} cannot be reached ({e}); bring its server back, or give the SQL instance another Connection in the topology (an empty database on a server that answers), then repair again"
         )
@@ -999,9 +1040,14 @@ fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
 /// why it cannot serve.
 fn open_pool_session(url: &str) -> Result<Db, String> {
     let shown = super::pg::shown_url(url);
-    let db = Db::open_postgres(url).map_err(|e| match db::server_silent(&e) {
-        true => format!("the database {shown} cannot be opened: {} ({e})", super::SERVER_SILENT),
-        false => format!("the database {shown} cannot be opened ({e})"),
+    let db = Db::open_postgres(url).map_err(|e| {
+        if db::server_silent(&e) {
+            format!("the database {shown} cannot be opened: {} ({e})", super::SERVER_SILENT)
+        } else if db::database_missing(&e) {
+            format!("the database {shown} cannot be opened: {} ({e})", super::DATABASE_MISSING)
+        } else {
+            format!("the database {shown} cannot be opened ({e})")
+        }
     })?;
     let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
     let has_table: bool = db

@@ -2,7 +2,7 @@
 
 use crate::common;
 use common::topology::{demo_topology, line_naming_pool, set_backup};
-use common::{Store, single_error_line};
+use common::{Store, damage, single_error_line};
 use rusqlite::Connection;
 
 const PC01: &str = "PersistentChatServer:pc01.contoso.com";
@@ -66,32 +66,88 @@ fn fail_over_and_back_switch_the_serving_database() {
     assert_eq!(state(&s, "ServingDatabase"), "sql01.contoso.com\\rtc");
 }
 
+/// The primary lost while failed over (its file deleted; on PostgreSQL its database dropped, the
+/// server answering): fail-back says how to rebuild it, creating nothing, and that advice works.
 #[test]
 fn failing_back_brings_a_lost_primary_up_to_date_from_the_backup() {
-    crate::sqlite_only!(
-        "SQLite files: deletes the primary pool file (PostgreSQL: tests/it/pg_failover.rs stops the primary's server)"
-    );
     let s = Store::demo();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     // While failed over, the backup changes and the primary file is lost.
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Finance", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     assert_eq!(state(&s, "InSync"), "False");
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
-    assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is missing); rebuild it from the backup with repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Backup\"}), then fail back"), "{}", run.stderr);
-    assert!(!pool_file(&s, "sql01").exists(), "a refused fail-back creates no file");
+    if s.is_postgres() {
+        // Only the database is gone: the advice is to have it created (the line to run), then
+        // the repair, never to bring a server back that answers.
+        let line = single_error_line(&run);
+        let create = format!("CREATE DATABASE \"{}\" TEMPLATE template0", damage::pool_name(&s, "sql01"));
+        assert!(line.contains("does not exist") && line.contains(&create), "{line}");
+        assert!(line.contains(&format!("{}, then fail back", repair("Backup"))), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+        // The repair run first says the same, changing nothing.
+        let databases = || [s.central_db(), s.copy_db("sql02"), s.copy_db("sql03")].map(|db| db.every_row());
+        let before = databases();
+        let line = single_error_line(&s.c(&repair("Backup")));
+        assert!(line.contains("does not exist") && line.contains(&create), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+        assert_eq!(databases(), before);
+        // So does the fail-back runbook, before it deactivates anything.
+        let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
+        let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com"]);
+        assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+        assert!(!run.stdout.contains("[2]") && run.stderr.contains(&create), "{}{}", run.stdout, run.stderr);
+        assert_eq!(databases(), before);
+        assert!(!damage::pool_db_exists(&s, "sql01"), "a refused fail-back or repair creates no database");
+        damage::create_empty_pool_db(&s, "sql01");
+    } else {
+        assert!(single_error_line(&run).contains("sql01.contoso.com-rtc.db is missing); rebuild it from the backup with repair_cs_persistent_chat_database(#{Identity: \"PersistentChatServer:pc01.contoso.com\", Source: \"Backup\"}), then fail back"), "{}", run.stderr);
+        assert!(!pool_file(&s, "sql01").exists(), "a refused fail-back creates no file");
+    }
     s.c(&repair("Backup")).ok();
     assert_eq!(state(&s, "PoolState"), "FailedOver", "a repair from the backup serves the pool from it");
     assert_eq!(state(&s, "InSync"), "True");
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
-    assert_eq!(categories(&pool_file(&s, "sql01")), ["Finance"]);
+    assert_eq!(categories_in(&s, "sql01"), ["Finance"]);
     assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// The backup serving a failed-over pool lost (its file deleted; on PostgreSQL its database
+/// dropped): a write and a fail-back give the way back to the primary as it is, on PostgreSQL
+/// with the CREATE DATABASE line first (a repair fills an empty database only), and following
+/// that advice brings the pool back.
+#[test]
+fn a_lost_serving_backup_is_left_for_the_primary_as_the_advice_says() {
+    let s = Store::demo();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    damage::lose_pool_db(&s, "sql02");
+    let create = format!("CREATE DATABASE \"{}\" TEMPLATE template0", damage::pool_name(&s, "sql02"));
+    let write = s.c(r#"new_cs_persistent_chat_category(#{Name: "Never", PersistentChatPoolFqdn: "pc01.contoso.com"})"#);
+    let back = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    for (run, says) in [(&write, "return to the primary: "), (&back, "to return to the primary as it is: ")] {
+        let line = single_error_line(run);
+        let advice = &line[line.find(says).unwrap_or_else(|| panic!("{says}: {line}"))..];
+        assert!(advice.ends_with(&repair("Primary")), "{line}");
+        assert_eq!(advice.contains(&create), s.is_postgres(), "{line}");
+        assert!(!line.contains("bring its server back"), "{line}");
+    }
+    assert!(!damage::pool_db_exists(&s, "sql02"), "a refused call creates no copy");
+    if s.is_postgres() {
+        damage::create_empty_pool_db(&s, "sql02");
+    }
+    s.c(&repair("Primary")).ok();
+    assert_eq!(state(&s, "PoolState"), "Normal");
+    assert_eq!(state(&s, "InSync"), "True");
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "After", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    assert_eq!(categories_in(&s, "sql02"), ["After"]);
 }
 
 #[test]
 fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() {
-    crate::sqlite_only!("SQLite files: corrupts the primary pool file and checks it is set aside");
     let s = Store::demo();
+    if s.is_postgres() {
+        return a_corrupt_primary_of_a_failed_over_pool_on_postgres(s);
+    }
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
     // sql01 is also pc02's backup: pc02 stays readable, its writes are refused until it is repaired.
@@ -118,6 +174,47 @@ fn a_corrupt_primary_of_a_failed_over_pool_is_set_aside_and_rebuilt_by_repair() 
         .flatten()
         .any(|e| e.file_name().to_string_lossy().contains(".damaged-"));
     assert!(aside, "the damaged file is kept for inspection");
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#).ok();
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// PostgreSQL: the primary damaged (its identity row is not the one recorded: no file to set
+/// aside, and pchat never writes over a database it did not record). It is never served nor
+/// written over; the repair says to give it an empty database, and then rebuilds it.
+fn a_corrupt_primary_of_a_failed_over_pool_on_postgres(s: Store) {
+    s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
+    s.c(r#"new_cs_persistent_chat_category(#{Name: "Projects", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
+    damage::damage_pool_db(&s, "sql01");
+    let damaged = s.copy_db("sql01").every_row();
+    let run = s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#));
+    let line = single_error_line(&run);
+    assert!(line.contains("is not the pool database pchat made for sql01.contoso.com\\rtc"), "{line}");
+    let run = s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert!(
+        single_error_line(&run)
+            .contains("the backup database sql01.contoso.com\\rtc of pool 'pc02.contoso.com' is unavailable"),
+        "{}",
+        run.stderr
+    );
+    // The repair refuses to write over it, saying what to do; nothing changes.
+    let before = s.dump();
+    let line = single_error_line(&s.c(&repair("Backup")));
+    assert!(line.contains("cannot be rebuilt") && line.contains("nothing was changed"), "{line}");
+    assert!(line.contains("create it again empty"), "{line}");
+    assert_eq!(s.dump(), before);
+    assert_eq!(s.copy_db("sql01").every_row(), damaged, "the damaged database is left as it was");
+    // As advised: dropped and created again empty, then repaired.
+    damage::empty_pool_db(&s, "sql01");
+    let run = s.c(&repair("Backup")).ok();
+    assert!(run.stderr.contains("the pool schema was made in its empty database"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("pool 'pc02.contoso.com' also kept a copy in sql01.contoso.com\\rtc"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(categories_in(&s, "sql01"), ["Projects"]);
     s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "X", PersistentChatPoolFqdn: "pc02.contoso.com"})"#).ok();
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "Normal"}})"#)).ok();
@@ -471,8 +568,10 @@ fn a_pool_file_of_a_newer_pchat_is_neither_served_failed_over_from_nor_repaired_
 /// of its own (`File` in the topology) the second store works beside the first.
 #[test]
 fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
-    crate::sqlite_only!("SQLite files: two stores in one folder and their pool file names");
     let s = Store::demo_full();
+    if s.is_postgres() {
+        return a_second_store_on_the_server_never_takes_the_first_stores_pool_databases(s);
+    }
     let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
     let before_rooms = rooms(&s);
     assert!(before_rooms.contains("pc01.contoso.com\\"), "{before_rooms}");
@@ -531,6 +630,57 @@ fn a_second_store_in_the_folder_never_takes_the_first_stores_pool_files() {
     assert_ne!(repaired.code, 0, "{}", repaired.stdout);
     assert!(repaired.stderr.contains("other-sql01.db belongs to another store"), "{}", repaired.stderr);
     assert_eq!(std::fs::read(&theirs).unwrap(), bytes, "another store's file is left where it is");
+    assert_eq!(rooms(&s), before_rooms);
+}
+
+/// PostgreSQL has no folder whose file names two stores could share; what remains is two stores
+/// on one server: the second store's publish naming the first's pool databases is refused,
+/// naming the store that owns them, and changes neither store; with databases of its own it
+/// works beside the first; the first store's database put where the second expects its own
+/// (restored from the wrong backup) is never served, nor written over by a repair.
+fn a_second_store_on_the_server_never_takes_the_first_stores_pool_databases(s: Store) {
+    let rooms = |s: &Store| s.c("get_cs_persistent_chat_room().map(|r| r.Identity)").ok().stdout;
+    let before_rooms = rooms(&s);
+    assert!(before_rooms.contains("pc01.contoso.com\\"), "{before_rooms}");
+    let before = s.dump();
+    let other = Store::empty();
+    // The demo topology naming the first store's pool databases.
+    let theirs = s.topology_file(&format!("{}/scripts/demo/topology.json", common::ROOT));
+    let refused = other.c(&format!("publish_cs_topology({theirs:?}, #{{Confirm: false}})"));
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    let line = refused.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(line.starts_with("Publish-CsTopology: InvalidOperation: SQL instance sql01.contoso.com\\rtc: "), "{line}");
+    assert!(line.contains(&format!("{} belongs to another store", damage::pool_name(&s, "sql01"))), "{line}");
+    assert!(line.contains("store id ") && line.contains("another Connection"), "{line}");
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+    assert_eq!(other.count(None, tables), 0, "a refused publish makes no store in the central database");
+    assert_eq!(s.dump(), before, "the first store's databases are as they were");
+    assert_eq!(rooms(&s), before_rooms);
+
+    // Databases of its own: both stores work, each on its own databases.
+    other.c(&format!("publish_cs_topology({:?}, #{{Confirm: false}})", other.demo_topology())).ok();
+    other
+        .c(r#"new_cs_persistent_chat_category(#{Name: "Theirs", PersistentChatPoolFqdn: "pc01.contoso.com"}); ()"#)
+        .ok();
+    assert_eq!(rooms(&s), before_rooms);
+    let theirs = other.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(theirs.contains("Theirs"), "{theirs}");
+    let mine = s.c("get_cs_persistent_chat_category().map(|c| c.Name)").ok().stdout;
+    assert!(!mine.contains("Theirs"), "{mine}");
+
+    // The first store's database where the second expects its own: never served, and a repair
+    // does not write over it.
+    damage::lose_pool_db(&other, "sql01");
+    damage::create_pool_db_from(&other, "sql01", &damage::pool_location(&s, "sql01"));
+    let rows = other.copy_db("sql01").every_row();
+    let name = damage::pool_name(&other, "sql01");
+    let read = other.c("get_cs_persistent_chat_category().map(|c| c.Name)");
+    assert!(read.stderr.contains(&format!("{name} belongs to another store")), "{}", read.stderr);
+    let repaired = other.c(&format!("{}; ()", repair("Backup").replace("})", ", Confirm: false})")));
+    assert_ne!(repaired.code, 0, "{}", repaired.stdout);
+    assert!(repaired.stderr.contains(&format!("{name} belongs to another store")), "{}", repaired.stderr);
+    assert_eq!(other.copy_db("sql01").every_row(), rows, "another store's database is left as it was");
+    assert_eq!(s.dump(), before);
     assert_eq!(rooms(&s), before_rooms);
 }
 
@@ -678,13 +828,11 @@ fn publish_refuses_to_drop_or_move_the_copy_serving_a_failed_over_pool() {
 #[cfg(unix)]
 #[test]
 fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_file() {
-    crate::sqlite_only!("SQLite files: truncates a pool file shared by two pools and checks the file kept aside");
     use common::held::Held;
     let s = Store::demo();
-    let sql01 = pool_file(&s, "sql01");
     s.c(&format!(r#"set_cs_persistent_chat_state("{PC01}", #{{PoolState: "FailedOver"}})"#)).ok();
-    remove_db(&sql01);
-    std::fs::write(&sql01, b"").expect("truncate");
+    // Truncated; on PostgreSQL dropped and created again empty.
+    damage::empty_pool_db(&s, "sql01");
     // The second repair has attached (sql01 unusable) and is about to wait for the lock.
     let second = Held::at(
         s.command(&["-c", r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary", Confirm: false}); ()"#]),
@@ -697,11 +845,17 @@ fn a_repair_waiting_on_another_that_rebuilds_the_shared_file_uses_the_rebuilt_fi
     let second = second.finish();
     let rest = second.stderr;
     assert!(second.code == 0, "{rest}");
-    let damaged = std::fs::read_dir(s.dir.path())
-        .expect("dir")
-        .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().contains(".damaged-"))
-        .count();
-    assert_eq!(damaged, 1, "only the truncated file is kept aside: {rest}");
+    if s.is_postgres() {
+        // No file to set aside: the second repair used the database the first made the pool
+        // schema in, rather than finding it "not empty" or making the schema again.
+        assert!(!rest.contains("the pool schema was made"), "{rest}");
+    } else {
+        let damaged = std::fs::read_dir(s.dir.path())
+            .expect("dir")
+            .filter(|e| e.as_ref().expect("entry").file_name().to_string_lossy().contains(".damaged-"))
+            .count();
+        assert_eq!(damaged, 1, "only the truncated file is kept aside: {rest}");
+    }
     let insync = s.c("get_cs_persistent_chat_state().map(|x| x.InSync)").ok();
     assert_eq!(insync.stdout.split_whitespace().collect::<Vec<_>>(), ["True", "True"], "{rest}");
 }
@@ -737,14 +891,13 @@ fn publish_refuses_to_drop_a_copy_ahead_of_the_other() {
     assert_eq!(room_count(&s, "sql02"), 1);
 }
 
-/// A deleted primary file: a call naming an object of its pool by identity says the serving
-/// database is unavailable and how to fail over, not that the object does not exist (on
-/// PostgreSQL, a stopped server: tests/it/pg_failover.rs).
+/// A deleted primary file (on PostgreSQL a dropped database; a stopped server:
+/// tests/it/pg_failover.rs): a call naming an object of its pool by identity says the serving
+/// database is unavailable and how to fail over, not that the object does not exist.
 #[test]
 fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
-    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
     let s = Store::demo();
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     for code in [
         r#"set_cs_persistent_chat_room("pc01.contoso.com\\Any", #{Description: "x"})"#,
         r#"remove_cs_persistent_chat_category("pc01.contoso.com\\Any")"#,
@@ -762,8 +915,10 @@ fn an_identity_in_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
 /// tests/it/pg_identity.rs.)
 #[test]
 fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
-    crate::sqlite_only!("names pool files (PostgreSQL: Connection, tests/it/pg_identity.rs)");
     let s = Store::demo();
+    if s.is_postgres() {
+        return publish_re_pointing_a_copy_on_postgres(s);
+    }
     for pool in ["pc01", "pc02"] {
         s.c(&format!(
             r#"new_cs_persistent_chat_category(#{{Name: "Cat", PersistentChatPoolFqdn: "{pool}.contoso.com"}})"#
@@ -802,23 +957,88 @@ fn publish_re_pointing_a_copy_warns_with_the_repair_or_refuses_the_only_copy() {
     assert!(!s.dir.path().join("moved-sql03.db").exists());
 }
 
+/// PostgreSQL: sql01 given another `Connection` (an empty database), and pc02's only copy another
+/// one (the same checks as pg_identity.rs, on the suite's store).
+fn publish_re_pointing_a_copy_on_postgres(s: Store) {
+    for pool in ["pc01", "pc02"] {
+        s.c(&format!(
+            r#"new_cs_persistent_chat_category(#{{Name: "Cat", PersistentChatPoolFqdn: "{pool}.contoso.com"}})"#
+        ))
+        .ok();
+    }
+    let old = damage::pool_location(&s, "sql01");
+    let fresh = damage::new_empty_database(&s, "moved-sql01");
+    let mut doc: serde_json::Value = serde_json::from_str(&s.topology_text(&demo_topology().to_string())).unwrap();
+    doc["SqlInstances"][0]["Connection"] = fresh.as_str().into();
+    let moved = s.dir.path().join("moved.json");
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    for (pool, source) in [("pc01.contoso.com", "Backup"), ("pc02.contoso.com", "Primary")] {
+        let line = line_naming_pool(&run.stderr, pool);
+        assert!(line.contains(&fresh) && line.contains(&old), "{line}");
+        assert!(line.contains(&format!(r#"Source: "{source}""#)), "{line}");
+    }
+    let old_categories = common::pg::connect(&old)
+        .query("SELECT name FROM categories WHERE pool = 'pc01.contoso.com' ORDER BY name", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>();
+    assert_eq!(old_categories, ["Cat"], "the old database is left as it was");
+    let change = r#"set_cs_persistent_chat_category("pc01.contoso.com\\Cat", #{Description: "after"})"#;
+    assert!(s.c(change).stderr.contains("repair_cs_persistent_chat_database"));
+    s.c(&repair("Backup")).ok();
+    s.c(change).ok();
+    assert_eq!(categories_in(&s, "sql01"), ["Cat"]);
+
+    // pc02 without a backup: its primary, sql03, is its only copy.
+    s.c(r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc02.contoso.com", Source: "Primary"})"#).ok();
+    set_backup(&mut doc, "pc02.contoso.com", None);
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy())).ok();
+    let other = damage::new_empty_database(&s, "moved-sql03");
+    doc["SqlInstances"][2]["Connection"] = other.as_str().into();
+    std::fs::write(&moved, serde_json::to_string(&doc).unwrap()).unwrap();
+    let before = s.dump();
+    let run = s.c(&format!("publish_cs_topology({:?})", moved.to_string_lossy()));
+    assert!(run.code > 0, "{}", run.stderr);
+    assert!(run.stderr.contains("of pool 'pc02.contoso.com' holds the pool's whole history"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the pool has no backup") && run.stderr.contains("keep its Connection"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(s.dump(), before);
+    let tables: i64 = common::pg::connect(&other)
+        .query_one("SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0, "a refused publish made the pool schema in {other}");
+}
+
 /// The fail-back runbook with the serving backup lost (its file replaced by garbage, the SQLite
-/// analog of its server being down) and a change only the backup held: the repair from the
+/// analog of its server being down; on PostgreSQL its database created again empty, and
+/// pg_failover::the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers
+/// stops its server) and a change only the backup held: the repair from the
 /// primary would lose it, which used to be found only after every server was deactivated (the
 /// pool was left failed over with none active). Now that is checked first: the runbook stops
 /// with the loss named and changes nothing; with Force=true it returns to the primary.
 #[test]
 fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything() {
-    crate::sqlite_only!(
-        "SQLite files: replaces the backup pool file with garbage (PostgreSQL: pg_failover::the_fail_back_runbook_with_the_backups_server_stopped_never_leaves_the_pool_without_servers)"
-    );
     let s = Store::demo();
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     s.run(&["run", &over, "--arg", "Pool=pc01.contoso.com"]).ok();
     s.c(r#"new_cs_persistent_chat_category(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com"})"#).ok();
-    std::fs::write(pool_file(&s, "sql02"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
-    // Every file of the store, byte for byte (the dump cannot read the garbage).
+    if s.is_postgres() {
+        // Its database dropped and created again empty (restored empty): what the backup held is
+        // lost, and an empty database is one a repair may rebuild.
+        damage::empty_pool_db(&s, "sql02");
+    } else {
+        std::fs::write(pool_file(&s, "sql02"), b"garbage garbage garbage garbage garbage garbage").expect("corrupt");
+    }
+    // Every file of the store, byte for byte (the dump cannot read the garbage); on PostgreSQL
+    // with every database's rows.
     let files = |s: &Store| {
         let mut all: Vec<_> = std::fs::read_dir(s.dir.path())
             .expect("store folder")
@@ -829,6 +1049,9 @@ fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything
             })
             .collect();
         all.sort();
+        if s.is_postgres() {
+            all.push((s.dir.path().join("(PostgreSQL databases)"), s.dump().into_bytes()));
+        }
         all
     };
     let before = files(&s);
@@ -843,24 +1066,25 @@ fn the_fail_back_runbook_checks_the_repair_it_needs_before_deactivating_anything
     let run = s.run(&["run", &back, "--arg", "Pool=pc01.contoso.com", "--arg", "Force=true"]).ok();
     assert!(run.stdout.contains("[6] Verify: state Normal"), "{}", run.stdout);
     assert_eq!(state(&s, "ActiveServers").replace('\n', ","), "pcsrv01.contoso.com,pcsrv02.contoso.com");
-    assert!(!categories(&pool_file(&s, "sql01")).contains(&"OnlyInBackup".to_string()), "given up with Force");
+    assert!(!categories_in(&s, "sql01").contains(&"OnlyInBackup".to_string()), "given up with Force");
 }
 
-/// A deleted primary file: the cmdlets that name a room or a category of its pool other than by
-/// `-Identity` (Export's `-Scope`, Import's archive, the message cmdlets' room, `-Category`, the
-/// eligible principals of a room) say the serving database is unavailable and how to fail over,
-/// not that the room or category does not exist (on PostgreSQL, a stopped server:
-/// tests/it/pg_failover.rs `a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing`).
+/// A deleted primary file (on PostgreSQL a dropped database; a stopped server: tests/it/pg_failover.rs
+/// `a_room_or_category_of_a_pool_whose_server_is_stopped_is_unavailable_not_missing`): the
+/// cmdlets that name a room or a category of its pool other than by `-Identity` (Export's
+/// `-Scope`, Import's archive, the message cmdlets' room, `-Category`, the eligible principals of
+/// a room) say the serving database is unavailable and how to fail over, not that the room or
+/// category does not exist.
 #[test]
 fn a_room_or_category_of_a_pool_whose_file_is_gone_is_unavailable_not_missing() {
-    crate::sqlite_only!("deletes a pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)");
     let s = Store::demo_full();
+    s.allow_own_folder();
     let archive = s.dir.path().join("pc01.zip").to_string_lossy().into_owned();
     s.c(&format!(
         r#"export_cs_persistent_chat_data(#{{DBInstance: "sql01.contoso.com\\rtc", FileName: {archive:?}}})"#
     ))
     .ok();
-    remove_db(&pool_file(&s, "sql01"));
+    damage::lose_pool_db(&s, "sql01");
     let out = s.dir.path().join("scoped.zip").to_string_lossy().into_owned();
     for code in [
         format!(

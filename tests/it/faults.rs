@@ -308,8 +308,8 @@ fn item2_returning_to_the_primary_without_the_backup_needs_force_and_names_the_l
 
 /// Item 3: reads and `--what-if` change no file (SQLite's -shm index excepted), and take no copy:
 /// on a store whose backup is behind, and on one whose backup is missing. Runs on both backends
-/// (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows from before the change are put back; a
-/// missing backup there is a stopped server (tests/it/pg_failover.rs), so that round is SQLite's.
+/// (PCHAT_TEST_BACKEND): on PostgreSQL the backup's rows from before the change are put back, and
+/// the missing backup is a dropped database (a stopped server: tests/it/pg_failover.rs).
 #[test]
 fn item3_reads_and_what_if_change_no_file() {
     let (s, _) = with_rooms(10);
@@ -350,17 +350,12 @@ fn item3_reads_and_what_if_change_no_file() {
             "pool=pc01.contoso.com",
         ]);
         assert_eq!(file_states(&s), before, "{round}: a read or a --what-if changed a file");
-        if s.is_postgres() {
-            common::skipped(
-                "faults::item3_reads_and_what_if_change_no_file (its missing-backup round)",
-                "SQLite files: deletes the backup pool file (PostgreSQL: a stopped server, tests/it/pg_failover.rs)",
-            );
-            break;
-        }
         if round == "backup behind" {
-            std::fs::remove_file(pool_file(&s, "sql02")).expect("delete");
+            // Deleted; on PostgreSQL dropped (no read or --what-if may create it again).
+            common::damage::lose_pool_db(&s, "sql02");
         }
     }
+    assert!(!common::damage::pool_db_exists(&s, "sql02"));
 }
 
 /// Item 6: a stale list in the process made Replace-then-Add keep the old list and two Swaps

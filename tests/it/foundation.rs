@@ -432,13 +432,48 @@ fn runbooks_get_args_script_dir_modules_and_stdin() {
 
 #[test]
 fn demo_flag_loads_the_demo_into_a_new_store_once() {
-    crate::sqlite_only!("refused on PostgreSQL: --demo with a URL (the demo topology names pool files)");
     let s = Store::empty();
+    if s.is_postgres() {
+        return demo_flag_on_postgres_names_the_route_that_works(s);
+    }
     let run = s.run(&["--demo", "-c", "get_cs_user().len()"]).ok();
     assert_eq!(run.stdout.trim(), "299");
     assert!(run.stderr.contains("loaded the demo environment"));
     let run = s.run(&["--demo", "-c", "get_cs_user().len()"]).ok();
     assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+/// PostgreSQL: `--demo` with a URL is refused (the demo topology names pool files), changing
+/// nothing, and the refusal names the route that works: the demo into SQLite, then copy-store
+/// into new databases, then the store without `--demo`. That route, followed, gives the demo.
+fn demo_flag_on_postgres_names_the_route_that_works(s: Store) {
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+    let run = s.run(&["--demo", "-c", "get_cs_user().len()"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    for route in [
+        "pchat --demo --db demo.db -c 1",
+        "pchat copy-store --from demo.db --to postgres://",
+        "--pool",
+        "without --demo",
+    ] {
+        assert!(run.stderr.contains(route), "{route}: {}", run.stderr);
+    }
+    assert_eq!(s.count(None, tables), 0, "a refused --demo changes nothing");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let demo = dir.path().join("demo.db");
+    let made = common::pchat().arg("--demo").arg("--db").arg(&demo).args(["-c", "1"]).env_remove("PCHAT_DB").output();
+    common::Run::from(made.expect("pchat runs")).ok();
+    let pools: Vec<(String, String)> = ["sql01", "sql02", "sql03"]
+        .iter()
+        .map(|i| (format!("{i}.contoso.com\\rtc"), common::damage::new_empty_database(&s, i)))
+        .collect();
+    let central = s.location().to_string_lossy().into_owned();
+    common::pg_copy::copy_into_postgres(&[], &demo, &central, pools.iter().map(|(i, u)| (i.as_str(), u.as_str())));
+    let run = s.run(&["-c", "get_cs_user().len()"]).ok();
+    assert_eq!(run.stdout.trim(), "299");
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+    let rooms = s.c("get_cs_persistent_chat_room().len()").ok();
+    assert_eq!(rooms.stdout.trim(), "9");
 }
 
 #[test]

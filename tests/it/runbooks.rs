@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::{ROOT, Store};
+use common::{ROOT, Store, damage};
 
 fn script(name: &str) -> String {
     format!("{ROOT}/scripts/{name}")
@@ -452,9 +452,10 @@ fn bulk_create_checks_the_header_and_the_quoting_before_any_row() {
 /// so the retention plan must not promise deletions.
 #[test]
 fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does() {
-    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let s = Store::demo_full();
-    std::fs::remove_file(s.dir.path().join("sql02.contoso.com-rtc.db")).expect("the backup file of pc01");
+    // pc01's backup file deleted; on PostgreSQL its database dropped.
+    assert!(damage::pool_db_exists(&s, "sql02"));
+    damage::lose_pool_db(&s, "sql02");
     let real = s.run(&["--yes", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
     let plan =
         s.run(&["--what-if", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]);
@@ -466,6 +467,15 @@ fn what_if_refuses_changes_to_a_pool_whose_backup_is_lost_as_the_real_run_does()
     let run = s.c(r#"set_cs_persistent_chat_room("pc01.contoso.com\\Helpdesk", #{Description: "x", WhatIf: true})"#);
     assert_eq!(run.code, 3, "{}", run.stdout);
     assert!(run.stderr.contains("unavailable") && !run.stdout.contains("What if"), "{}{}", run.stdout, run.stderr);
+    if s.is_postgres() {
+        // The advice, followed, works: the database created as it says, then the repair.
+        let create = format!("CREATE DATABASE \"{}\" TEMPLATE template0", damage::pool_name(&s, "sql02"));
+        let repair = r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Primary"})"#;
+        assert!(run.stderr.contains(&create) && run.stderr.contains(repair), "{}", run.stderr);
+        damage::create_empty_pool_db(&s, "sql02");
+        s.c(repair).ok();
+        s.run(&["--yes", "run", &script("retention.rhai"), "--arg", "Days=7", "--arg", "Pool=pc01.contoso.com"]).ok();
+    }
 }
 
 #[test]

@@ -32,6 +32,13 @@ pub fn server_silent(e: &DbError) -> bool {
     pg::server_silent(e)
 }
 
+/// Whether a failure to open a PostgreSQL session is its server answering that the database
+/// does not exist (dropped, or never created): nothing of it is left to wait for, and pchat does
+/// not create databases, so the advice is the CREATE DATABASE line (`store::pg::create_database_advice`).
+pub fn database_missing(e: &DbError) -> bool {
+    pg::database_missing(e)
+}
+
 /// A connection to the store's database.
 pub enum Db {
     Sqlite(sqlite::Connection),

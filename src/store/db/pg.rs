@@ -190,6 +190,12 @@ pub(super) fn server_silent(e: &DbError) -> bool {
     }
 }
 
+/// See `db::database_missing`.
+pub(super) fn database_missing(e: &DbError) -> bool {
+    let Some(pg) = e.backend_ref().and_then(|b| b.downcast_ref::<PgError>()) else { return false };
+    pg.inner.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
+}
+
 /// `host:port/dbname` of a connection's configuration (the first host: the one connected to
 /// unless the URL lists several), what a user checks when the connection is lost. No user and
 /// no password: only what locates the database.

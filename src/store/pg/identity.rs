@@ -228,9 +228,9 @@ pub fn inspect_unrecorded(url: &str, store_id: &str) -> Result<Unrecorded, Strin
     if let Err(e) = super::passfile::connect(&config)
         && e.code() == Some(&postgres::error::SqlState::INVALID_CATALOG_NAME)
     {
-        let name = config.get_dbname().unwrap_or_default().replace('"', "\"\"");
         return Err(format!(
-            "the database {shown} does not exist; pchat does not create databases: have it created with CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' (owned by the role of the Connection), then publish again"
+            "the database {shown} does not exist; pchat does not create databases: {}, then publish again",
+            super::create_database_advice(url)
         ));
     }
     let db = Db::open_postgres(url).map_err(|e| format!("the database {shown} cannot be opened ({e})"))?;

@@ -105,6 +105,17 @@ fn redact_password_parameter(text: &str) -> String {
     PASSWORD.replace_all(text, "${1}***").into_owned()
 }
 
+/// What pchat advises where the database `url` names does not exist (it never creates one): the
+/// statement that creates it as pchat needs it, the same wherever it is advised.
+pub fn create_database_advice(url: &str) -> String {
+    let config = url.parse::<postgres::Config>().ok();
+    // Without a dbname the server takes the user's name.
+    let name = config.as_ref().and_then(|c| c.get_dbname().or(c.get_user())).unwrap_or_default().replace('"', "\"\"");
+    format!(
+        "have it created with CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C' (owned by the role of the Connection)"
+    )
+}
+
 /// `url` naming the database `name` instead.
 pub fn with_database(url: &str, name: &str) -> String {
     if let Some(scheme_end) = url.find("://") {

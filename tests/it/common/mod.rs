@@ -9,6 +9,8 @@ mod backend;
 #[cfg(unix)]
 mod copies;
 #[cfg(unix)]
+pub mod damage;
+#[cfg(unix)]
 pub mod held;
 mod instances;
 #[cfg(unix)]
