@@ -104,6 +104,32 @@ fn shown_db(db: &Path) -> String {
     }
 }
 
+/// Why `--demo` with a PostgreSQL store is refused, and the three commands that give the demo
+/// there, written out for the URL given (`shown`: its password masked) so they can be pasted.
+fn demo_on_postgres(shown: &str) -> String {
+    // A pool database's URL: the central one's database name with the instance's short name
+    // appended (before any `?parameters`); a key=value connection string gets a placeholder.
+    let pool = |instance: &str| -> String {
+        if !shown.contains("://") {
+            return format!("<connection of the {instance} database>");
+        }
+        let (base, query) = shown.split_once('?').map_or((shown, ""), |(b, q)| (b, q));
+        let query = if query.is_empty() { String::new() } else { format!("?{query}") };
+        format!("{base}_{instance}{query}")
+    };
+    let pools: Vec<String> =
+        ["sql01", "sql02", "sql03"].iter().map(|i| format!("--pool '{i}.contoso.com\\rtc={}'", pool(i))).collect();
+    format!(
+        "pchat: --demo makes a new SQLite store only (the demo's topology names pool files). To try the demo on PostgreSQL, make it in SQLite, copy it into new databases (copy-store creates them, or fills empty ones), then open the copy without --demo:\n  pchat --demo --db demo.db -c 1\n  pchat copy-store --from demo.db --to {shown} {}\n  pchat --db {shown}{}",
+        pools.join(" "),
+        if shown.contains(":***@") {
+            "\n(the password is shown as ***: give it in the URL or in ~/.pgpass)"
+        } else {
+            ""
+        }
+    )
+}
+
 fn is_ps1(file: &Path) -> bool {
     file.extension().is_some_and(|x| x.eq_ignore_ascii_case("ps1"))
 }
@@ -489,10 +515,7 @@ pub fn main() -> i32 {
     };
     let on_postgres = postgres_url(&db).is_some();
     if on_postgres && cli.demo {
-        eprintln!(
-            "pchat: --demo cannot load the demo into a PostgreSQL store (the demo topology names pool files); make a demo store with `pchat --demo --db demo.db -c 1`, copy it into new, empty databases (copy-store fills only an empty one; {} is given as a store) with `pchat copy-store --from demo.db --to postgres://…/pchat_demo --pool 'sql01.contoso.com\\rtc=postgres://…/pchat_demo_sql01' --pool …` (one --pool per SQL instance of the demo: sql01, sql02, sql03), then use --db postgres://…/pchat_demo without --demo",
-            shown_db(&db)
-        );
+        eprintln!("{}", demo_on_postgres(&shown_db(&db)));
         return EXIT_USAGE;
     }
     crate::interrupt::install();

@@ -453,7 +453,9 @@ fn demo_flag_on_postgres_names_the_route_that_works(s: Store) {
     for route in [
         "pchat --demo --db demo.db -c 1",
         "pchat copy-store --from demo.db --to postgres://",
-        "--pool",
+        "--pool 'sql01.contoso.com\\rtc=postgres://",
+        "--pool 'sql03.contoso.com\\rtc=postgres://",
+        "_sql03",
         "without --demo",
     ] {
         assert!(run.stderr.contains(route), "{route}: {}", run.stderr);
