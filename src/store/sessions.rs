@@ -468,8 +468,11 @@ impl Store {
     /// session was lost during it, when the server may have committed before the answer was lost.
     fn central_commit_failed(&self, e: db::DbError, writing: bool) -> commit::CommitFailure {
         self.rollback();
-        if !writing || e.kind() != db::ErrorKind::Unavailable {
+        if !writing {
             return commit::CommitFailure::nothing(e);
+        }
+        if e.kind() != db::ErrorKind::Unavailable {
+            return nothing_committed(e);
         }
         in_doubt(e)
     }
@@ -503,7 +506,7 @@ impl Store {
             Ok(()) => None,
             Err(Failure::Undecided { source, prepared }) => {
                 twophase::undo(&mut central, &mut copies, &txid, prepared);
-                Some(commit::CommitFailure::nothing(source))
+                Some(nothing_committed(source))
             }
             Err(Failure::InDoubt(e)) => Some(in_doubt(e)),
             Err(Failure::Incomplete { copy, source }) => {
@@ -963,6 +966,19 @@ fn in_flight_error(url: &str) -> crate::errors::CmdletError {
     ));
     e.transient = Some(crate::errors::Transient::Conflict);
     e
+}
+
+/// A write whose COMMIT, or a copy's PREPARE, failed before the decision (a full disk, say):
+/// nothing is committed anywhere, and the error says so, as SQLite's does (`Store::commit_failed`)
+/// rather than a bare "store error" that leaves the user wondering. A lost race, a lock wait, a
+/// lost session or a refusal keeps its error: the caller retries or reconnects by its kind.
+fn nothing_committed(e: db::DbError) -> commit::CommitFailure {
+    if !matches!(e.kind(), db::ErrorKind::Other | db::ErrorKind::Constraint) {
+        return commit::CommitFailure::nothing(e);
+    }
+    commit::CommitFailure::nothing(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
+        "the commit failed ({e}); nothing was committed"
+    ))))
 }
 
 /// A commit whose outcome this process cannot know: the central session was lost during the

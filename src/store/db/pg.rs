@@ -422,6 +422,9 @@ impl PgDb {
     /// unknown whether the COMMIT ran, which the error's kind (`Unavailable`) tells.
     pub(super) fn commit_with(&self, last: &str) -> Result<()> {
         self.ready_to_end("commit")?;
+        if let Some(full) = self.disk_full_fault("commit:") {
+            return Err(full);
+        }
         self.watch(last);
         let result = self.simple(&format!("{last}; COMMIT"));
         if result.is_err() && !self.is_closed() {
@@ -433,6 +436,9 @@ impl PgDb {
 
     pub(super) fn commit(&self) -> Result<()> {
         self.ready_to_end("commit")?;
+        if let Some(full) = self.disk_full_fault("commit:") {
+            return Err(full);
+        }
         let result = self.simple("COMMIT");
         // Committed or not, the transaction is over (a failed COMMIT rolls back).
         *self.tx.borrow_mut() = Tx::default();
@@ -475,6 +481,9 @@ impl PgDb {
     /// and answer as if it had prepared, and the commit would then find no branch.
     pub(super) fn prepare_transaction(&self, gid: &str) -> Result<()> {
         self.ready_to_end("prepare")?;
+        if let Some(full) = self.disk_full_fault("prepare:") {
+            return Err(full);
+        }
         let result = self.simple(&format!("PREPARE TRANSACTION '{gid}'"));
         *self.tx.borrow_mut() = Tx::default();
         result
@@ -484,12 +493,36 @@ impl PgDb {
     /// `gid` is prepared in this database.
     pub(super) fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
         let verb = if commit { "COMMIT" } else { "ROLLBACK" };
+        if commit && let Some(full) = self.disk_full_fault("commit:") {
+            // The branch stays prepared, as after a COMMIT PREPARED the server could not write.
+            return Err(full);
+        }
         self.trip();
         match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
             Ok(()) => Ok(true),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// The tests' `prepare:<database>` and `commit:<database>` steps (`PCHAT_FAULT=…:full`,
+    /// src/fault.rs), the counterpart of SQLite's `commit:<file>` (sqlite/fault_vfs.rs): this
+    /// database's PREPARE TRANSACTION, or its COMMIT (COMMIT PREPARED for a prepared branch),
+    /// fails as on a server whose disk is full, unsent. An open transaction is rolled back, as the
+    /// server does when its COMMIT or PREPARE fails; a prepared branch stays prepared.
+    fn disk_full_fault(&self, step: &str) -> Option<DbError> {
+        if !crate::fault::any_step_starting(step) {
+            return None;
+        }
+        let database = self.named.rsplit_once('/').map_or(self.named.as_str(), |(_, db)| db);
+        if !crate::fault::full(&format!("{step}{database}")) {
+            return None;
+        }
+        if self.tx.borrow().open {
+            let _ = self.simple("ROLLBACK");
+            *self.tx.borrow_mut() = Tx::default();
+        }
+        Some(DbError::other("could not write to file \"pg_wal/xlogtemp\": No space left on device"))
     }
 
     /// Whether a statement failed in the open transaction (see `Tx::failed`).
