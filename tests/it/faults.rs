@@ -502,8 +502,10 @@ fn a_kill_at_each_step_loses_nothing() {
 /// SQL instance) or by a repair.
 #[test]
 fn opening_the_store_never_creates_a_pool_file() {
-    crate::sqlite_only!("SQLite files: deletes a pool file and checks none is created");
     let s = Store::demo();
+    if s.is_postgres() {
+        return opening_the_store_never_creates_a_pool_database(&s);
+    }
     std::fs::remove_file(pool_file(&s, "sql03")).expect("delete");
     s.c("get_cs_persistent_chat_state().len()").ok();
     let _ = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
@@ -519,6 +521,40 @@ fn opening_the_store_never_creates_a_pool_file() {
         "{}",
         run.stderr
     );
+}
+
+/// PostgreSQL: a pool database dropped (by a DBA) is never created again by opening the store,
+/// nor by publishing the same topology; the error says it does not exist and gives the CREATE
+/// DATABASE line; a database put in its place that is another pool database (a copy of sql01's)
+/// is refused, not served.
+fn opening_the_store_never_creates_a_pool_database(s: &Store) {
+    use common::damage::{lose_pool_db, pool_db_exists, pool_location, pool_name};
+    lose_pool_db(s, "sql03");
+    s.c("get_cs_persistent_chat_state().len()").ok();
+    let run = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert_ne!(run.code, 0);
+    let line = single_error_line(&run);
+    assert!(line.contains(&pool_name(s, "sql03")) && line.contains("does not exist"), "{line}");
+    assert!(!pool_db_exists(s, "sql03"));
+    s.c(&format!(r#"publish_cs_topology("{}")"#, s.demo_topology())).ok();
+    assert!(!pool_db_exists(s, "sql03"));
+    // A database put in its place that pchat did not make for that instance is refused.
+    let copy_of = |from: &str, to: &str| {
+        let (from, to) = (pool_location(s, from), pool_location(s, to));
+        let admin = format!("{}/postgres", to.rsplit_once('/').expect("a URL").0);
+        common::pg::connect(&admin)
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{}\" TEMPLATE \"{}\"",
+                common::pg::database_name(&to),
+                common::pg::database_name(&from)
+            ))
+            .expect("copy a database");
+    };
+    copy_of("sql01", "sql03");
+    let run = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert_ne!(run.code, 0);
+    let line = single_error_line(&run);
+    assert!(line.contains("is not the pool database pchat made for sql03.contoso.com\\rtc"), "{line}");
 }
 
 /// A repair killed while its new file is built leaves `<file>.rebuilding`: the next command that
