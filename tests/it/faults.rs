@@ -256,11 +256,13 @@ fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_o
 /// the file and the command; fail-back does not call an empty backup "in sync" and copy it.
 #[test]
 fn item2_the_reported_sequence_keeps_every_room() {
-    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let (s, rooms) = with_rooms(20);
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+    if s.is_postgres() {
+        return reported_sequence_on_postgres(&s, &rooms, &back);
+    }
     std::fs::remove_file(pool_file(&s, "sql02")).expect("delete backup");
     let err = rooms_served(&s).expect_err("an empty pool must not be served");
     assert!(err.contains("sql02.contoso.com-rtc.db is missing"), "{err}");
@@ -281,15 +283,50 @@ fn item2_the_reported_sequence_keeps_every_room() {
     assert_eq!(rooms_in(&s, "sql02"), rooms);
 }
 
+/// PostgreSQL: the serving backup's database is dropped. Reads fail naming it, and none creates
+/// it; the fail-back refuses until it exists (pchat creates no database, and a repair fills an
+/// empty one only), saying so; once a DBA created it empty, the fail-back returns to the primary
+/// and rebuilds the backup from it.
+fn reported_sequence_on_postgres(s: &Store, rooms: &BTreeSet<String>, back: &str) {
+    use common::damage::{create_empty_pool_db, lose_pool_db, pool_db_exists, pool_name};
+    lose_pool_db(s, "sql02");
+    let err = rooms_served(s).expect_err("an empty pool must not be served");
+    assert!(err.contains(&pool_name(s, "sql02")) && err.contains("does not exist"), "{err}");
+    assert!(!pool_db_exists(s, "sql02"), "no read creates the database");
+    let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!pool_db_exists(s, "sql02"));
+    assert_eq!(rooms_in(s, "sql01"), *rooms, "the primary is untouched");
+    create_empty_pool_db(s, "sql02");
+    let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+    assert!(
+        run.stdout.contains("The serving backup sql02.contoso.com\\rtc is lost: return to the primary"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[6] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rooms_served(s).expect("served"), *rooms);
+    assert_eq!(rooms_in(s, "sql02"), *rooms);
+}
+
 /// A room created while failed over lives only in the backup: losing the backup loses it, and
 /// the way back says so and needs Force.
 #[test]
 fn item2_returning_to_the_primary_without_the_backup_needs_force_and_names_the_loss() {
-    crate::sqlite_only!("SQLite files: truncates the backup pool file");
     let (s, rooms) = with_rooms(5);
     s.c(&set_state("FailedOver")).ok();
     s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
-    damage(&pool_file(&s, "sql02"), "truncate");
+    if s.is_postgres() {
+        // The backup's database restored empty (dropped and created again as the docs say).
+        common::damage::empty_pool_db(&s, "sql02");
+    } else {
+        damage(&pool_file(&s, "sql02"), "truncate");
+    }
     let before = file_states(&s);
     let run = s.c(&repair("Primary", false));
     let line = single_error_line(&run);
