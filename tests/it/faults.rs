@@ -439,10 +439,12 @@ print(`swap ${{active(id)}}`);
 /// fail-back runbook returns to the intact primary.
 #[test]
 fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
-    crate::sqlite_only!("SQLite files: deletes or corrupts a pool file");
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     let (template, rooms) = with_rooms(15);
+    if template.is_postgres() {
+        return item7_on_postgres(&template, &rooms, &over, &back);
+    }
     for how in ["delete", "corrupt-header"] {
         let s = template.copy();
         damage(&pool_file(&s, "sql01"), how);
@@ -466,6 +468,59 @@ fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
         assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
         assert_eq!(rooms_served(&s).expect("served"), rooms, "{how}");
         assert_eq!(rooms_in(&s, "sql02"), rooms, "{how}: the backup is rebuilt");
+    }
+}
+
+/// PostgreSQL: a pool database dropped, or damaged (its identity row not the one recorded). The
+/// fail-over runbook serves the pool from the other copy; the fail-back refuses to rebuild the
+/// lost one until a DBA does what its error says (pchat creates no database, and a repair fills
+/// an empty one only), then rebuilds it and returns to the primary.
+fn item7_on_postgres(template: &Store, rooms: &BTreeSet<String>, over: &str, back: &str) {
+    use common::damage::{create_empty_pool_db, damage_pool_db, empty_pool_db, lose_pool_db};
+    let hurt = |s: &Store, instance: &str, how: &str| match how {
+        "drop" => lose_pool_db(s, instance),
+        _ => damage_pool_db(s, instance),
+    };
+    // What the refusal says to do, done: create the dropped database, or drop the damaged one
+    // and create it again empty.
+    let follow_the_advice = |s: &Store, instance: &str, how: &str, refused: &Run| {
+        let said = if how == "drop" { "does not exist" } else { "create it again empty" };
+        assert!(refused.stderr.contains(said), "{how}: {}", refused.stderr);
+        match how {
+            "drop" => create_empty_pool_db(s, instance),
+            _ => empty_pool_db(s, instance),
+        }
+    };
+    for how in ["drop", "damage"] {
+        let s = template.copy();
+        hurt(&s, "sql01", how);
+        let run = s.run(&["run", over, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(
+            run.stdout.contains("[5] Verify: state FailedOver, served from sql02.contoso.com\\rtc"),
+            "{how}: {}",
+            run.stdout
+        );
+        assert_eq!(rooms_served(&s).expect("served"), *rooms, "{how}");
+        let refused = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+        assert_ne!(refused.code, 0, "{how}: {}", refused.stdout);
+        assert_eq!(rooms_served(&s).expect("still served"), *rooms, "{how}");
+        follow_the_advice(&s, "sql01", how, &refused);
+        let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("Rebuild the lost primary sql01.contoso.com\\rtc"), "{how}: {}", run.stdout);
+        assert!(run.stdout.contains("in sync true"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_in(&s, "sql01"), *rooms, "{how}");
+
+        let s = template.copy();
+        s.run(&["run", over, "--arg", "pool=pc01.contoso.com"]).ok();
+        hurt(&s, "sql02", how);
+        let refused = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+        assert_ne!(refused.code, 0, "{how}: {}", refused.stdout);
+        assert_eq!(rooms_in(&s, "sql01"), *rooms, "{how}: the primary is untouched");
+        follow_the_advice(&s, "sql02", how, &refused);
+        let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_served(&s).expect("served"), *rooms, "{how}");
+        assert_eq!(rooms_in(&s, "sql02"), *rooms, "{how}: the backup is rebuilt");
     }
 }
 
