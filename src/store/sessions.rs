@@ -1011,6 +1011,25 @@ fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
     }
 }
 
+/// Whether the pool schema is there (`schema_version`), and which of the pool tables every
+/// version of it has (`pool_data::COPY_ORDER`, `pool_sync`) are missing, comma-separated: in
+/// the one round trip that looked for `schema_version` alone.
+fn pool_tables_check() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let tables: Vec<String> = super::pool_data::COPY_ORDER
+            .iter()
+            .map(|(t, _)| *t)
+            .chain(["pool_sync"])
+            .map(|t| format!("'{t}'"))
+            .collect();
+        format!(
+            "SELECT to_regclass('schema_version') IS NOT NULL, array_to_string(ARRAY(SELECT t FROM unnest(ARRAY[{}]) AS t WHERE to_regclass(t) IS NULL), ', ')",
+            tables.join(", ")
+        )
+    })
+}
+
 /// A session on the pool database at `url`, checked as `pool_files::inspect` checks a file, or
 /// why it cannot serve.
 fn open_pool_session(url: &str) -> Result<Db, String> {
@@ -1020,11 +1039,20 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         false => format!("the database {shown} cannot be opened ({e})"),
     })?;
     let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
-    let has_table: bool = db
-        .query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))
+    let (has_table, missing): (bool, String) = db
+        .query_row(pool_tables_check(), (), |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
     if !has_table {
         return Err(not_pool());
+    }
+    if !missing.is_empty() {
+        // Its identity may be intact, but its rows are not all there: never served (a read
+        // would fail on the missing table, or worse find none), never a repair's source.
+        return Err(format!(
+            "the database {shown} is damaged: pchat's pool table{} {missing} {} missing (dropped?); restore the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
+            if missing.contains(',') { "s" } else { "" },
+            if missing.contains(',') { "are" } else { "is" },
+        ));
     }
     let recorded: Option<(String, i64)> = db
         .query_row(dialect::PG_SCHEMA_VERSION, (), |r| Ok((r.get(0)?, r.get(1)?)))

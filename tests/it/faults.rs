@@ -207,8 +207,10 @@ fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
 /// from the good copy brings every room back into both.
 #[test]
 fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_one() {
-    crate::sqlite_only!("SQLite files: deletes, truncates or corrupts a pool file");
     let (template, rooms) = with_rooms(20);
+    if template.is_postgres() {
+        return item2_on_postgres(&template, &rooms);
+    }
     for pool_state in ["Normal", "FailedOver"] {
         for (lost, good, good_side) in [("sql01", "sql02", "Backup"), ("sql02", "sql01", "Primary")] {
             for how in ["delete", "truncate", "corrupt-header", "corrupt-pages"] {
@@ -244,6 +246,68 @@ fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_o
                 s.c(&repair(good_side, false)).ok();
                 assert_eq!(rooms_served(&s).expect("served"), rooms, "{case}");
                 assert_eq!(rooms_in(&s, lost), rooms, "{case}: rebuilt copy");
+                assert_eq!(state(&s, "InSync"), "True", "{case}");
+                s.c(r#"new_cs_persistent_chat_room(#{Name: "Next", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#)
+                    .ok();
+            }
+        }
+    }
+}
+
+/// PostgreSQL: either copy's database dropped, restored empty, damaged (its identity row not the
+/// recorded one) or with one of pchat's tables dropped, in either pool state. No command serves
+/// the pool empty or copies over the good copy; the repair from the good copy brings every room
+/// back, after what its refusal tells a DBA to do where it refuses (pchat creates no database, and
+/// rebuilds into an empty one only).
+fn item2_on_postgres(template: &Store, rooms: &BTreeSet<String>) {
+    use common::damage::{
+        break_pool_db_table, create_empty_pool_db, damage_pool_db, empty_pool_db, lose_pool_db, pool_db_exists,
+        pool_name,
+    };
+    for pool_state in ["Normal", "FailedOver"] {
+        for (lost, good, good_side) in [("sql01", "sql02", "Backup"), ("sql02", "sql01", "Primary")] {
+            for how in ["drop", "empty", "damage", "drop-table"] {
+                let case = format!("{pool_state}, {lost} {how}");
+                let s = template.copy();
+                if pool_state == "FailedOver" {
+                    s.c(&set_state("FailedOver")).ok();
+                }
+                let identity = format!("{lost}.contoso.com\\rtc");
+                let named = pool_name(&s, lost);
+                match how {
+                    "drop" => lose_pool_db(&s, lost),
+                    "empty" => empty_pool_db(&s, lost),
+                    "damage" => damage_pool_db(&s, lost),
+                    _ => break_pool_db_table(&s, lost),
+                }
+                match rooms_served(&s) {
+                    Ok(served) => assert_eq!(served, *rooms, "{case}: served a partial pool"),
+                    Err(e) => assert!(e.contains(&named) || e.contains(&identity), "{case}: {e}"),
+                }
+                let _ = s.c(&set_state("FailedOver"));
+                let _ = s.c(&set_state("Normal"));
+                let _ = s.c(&repair(if good_side == "Primary" { "Backup" } else { "Primary" }, false));
+                let _ = s.run(&[
+                    "run",
+                    &format!("{}/scripts/fail_back.rhai", common::ROOT),
+                    "--arg",
+                    "pool=pc01.contoso.com",
+                ]);
+                assert_eq!(rooms_in(&s, good), *rooms, "{case}: the good copy lost rooms");
+                let run = s.c(&repair(good_side, false));
+                if run.code != 0 {
+                    // Refused: it says what to do first, which is then done.
+                    let said = if how == "drop" { "does not exist" } else { "create it again empty" };
+                    assert!(run.stderr.contains(said), "{case}: {}", run.stderr);
+                    if pool_db_exists(&s, lost) {
+                        empty_pool_db(&s, lost);
+                    } else {
+                        create_empty_pool_db(&s, lost);
+                    }
+                    s.c(&repair(good_side, false)).ok();
+                }
+                assert_eq!(rooms_served(&s).expect("served"), *rooms, "{case}");
+                assert_eq!(rooms_in(&s, lost), *rooms, "{case}: rebuilt copy");
                 assert_eq!(state(&s, "InSync"), "True", "{case}");
                 s.c(r#"new_cs_persistent_chat_room(#{Name: "Next", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#)
                     .ok();
