@@ -765,7 +765,42 @@ impl Store {
             };
             s.by_instance.borrow_mut().insert(key, node.alias.clone());
         }
+        self.recover_unavailable(&instances);
         Ok(())
+    }
+
+    /// A repair rebuilds an unusable copy in its empty database, in the copy's branch of the
+    /// two-phase commit: killed with that branch prepared and no decision, it leaves the pool
+    /// schema and rows there prepared, unseen, so the database still reads as empty ("no pchat
+    /// pool schema in it"), and no session of the pool ever resolves it; its locks would block
+    /// the next repair's. So such a database is opened once more to resolve pchat's branches
+    /// there, as a usable one is (`recover_copy`): a branch without a decision in this store's
+    /// central database is rolled back (its coordinator's lock, held while it lives, is free),
+    /// one with it committed. Only a database that shows no pool schema: an empty database at
+    /// this store's Connection is this store's to fill (as Repair takes it), while one holding
+    /// another store's pool schema holds that store's writers' branches, decided in its own
+    /// central database, never this one's. Only outside a transaction, as `recover_copy`; one
+    /// connection per such database at an open, none when every database serves.
+    fn recover_unavailable(&self, instances: &[(String, String, Option<String>)]) {
+        if !self.db.is_autocommit() {
+            return;
+        }
+        let unavailable = self.unavailable.borrow().clone();
+        for (identity, url, _) in instances {
+            // `open_pool_session`'s reason for a database that answered and shows no pool schema.
+            let Some(why) = unavailable.get(&identity.to_ascii_lowercase()) else { continue };
+            if !why.contains("(no pchat pool schema in it)") {
+                continue;
+            }
+            let Ok(db) = Db::open_postgres(url) else { continue };
+            let (mut central, mut copy) = (&self.db, &db);
+            if let Err(e) = twophase::recover(&mut central, &mut copy) {
+                eprintln!(
+                    "WARNING: cannot resolve the prepared changes left in {} ({e}); the next pchat command tries again",
+                    super::pg::shown_url(url)
+                );
+            }
+        }
     }
 
     /// The session `db` on the pool database at `url` (SQL instance `instance`), if it is the

@@ -718,8 +718,10 @@ fn opening_the_store_never_creates_a_pool_database(s: &Store) {
 /// --what-if leaves it; a file another store's repair is building is never touched.
 #[test]
 fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_this_stores() {
-    crate::sqlite_only!("SQLite files: repair's rebuilding file in the store's folder");
     let (template, rooms) = with_rooms(5);
+    if template.is_postgres() {
+        return a_killed_repair_on_postgres(&template, &rooms);
+    }
     damage(&pool_file(&template, "sql02"), "corrupt-header");
     let s = template.copy();
     let run = finish(spawn(&s, "repair:built:kill", &repair("Primary", false)));
@@ -748,4 +750,38 @@ fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_
     let next = s.c("()").ok();
     assert!(next.stderr.contains("left alone"), "{}", next.stderr);
     assert!(building.exists());
+}
+
+/// PostgreSQL: a repair rebuilds into an empty database (restored empty), in its transaction
+/// there: killed with that transaction prepared (the pool schema and rows made, no decision), it
+/// leaves a prepared branch, never served; the next command's recovery rolls it back, so the
+/// database is empty again and the repair can run. A database holding another store's pool
+/// schema is never a repair's to fill.
+fn a_killed_repair_on_postgres(template: &Store, rooms: &BTreeSet<String>) {
+    use common::damage::empty_pool_db;
+    empty_pool_db(template, "sql02");
+    let s = template.copy();
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+    let prepared = "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()";
+    let run = finish(spawn(&s, "pg-2pc-prepared-all:kill", &repair("Primary", false)));
+    assert!(run.stderr.contains("pchat-fault: killed at pg-2pc-prepared-all"), "{}", run.stderr);
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 1, "the kill left the rebuild prepared");
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), tables), 0, "and unseen");
+
+    // --what-if writes nothing; a command reaching the pool's databases resolves the branch.
+    s.run(&["--what-if", "-c", "()"]).ok();
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 1);
+    let next = s.c("get_cs_persistent_chat_state().len()").ok();
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 0, "{}", next.stderr);
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), tables), 0);
+    s.c(&repair("Primary", false)).ok();
+    assert_eq!(rooms_in(&s, "sql02"), *rooms);
+
+    // Another store's pool database in its place: left alone, said so.
+    s.copy_db("sql02").execute("UPDATE pool_file SET store = 'another'", &[]);
+    let before = s.copy_db("sql02").every_row();
+    let run = s.c(&repair("Primary", false));
+    let line = single_error_line(&run);
+    assert!(line.contains("belongs to another store") && line.ends_with("nothing was changed"), "{line}");
+    assert_eq!(s.copy_db("sql02").every_row(), before);
 }
