@@ -134,7 +134,7 @@ fn backups_commit_fails_on_postgres() {
     let backup = common::damage::pool_name(&s, "sql02");
     let run = with_fault(&s, &format!("prepare:{backup}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stderr.contains("No space left on device); nothing was committed"), "{}", run.stderr);
+    assert!(run.stderr.contains("no fail-over or repair is needed for this); nothing was committed"), "{}", run.stderr);
     assert!(!run.stderr.contains("is committed"), "{}", run.stderr);
     assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID));
     assert_eq!(prepared_left(&s), 0, "the primary's prepared branch was rolled back");
@@ -211,7 +211,11 @@ fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
         let primary = common::damage::pool_name(&s, "sql01");
         let run = with_fault(&s, &format!("prepare:{primary}:full"), &["--yes", "-c", NEW]);
         assert_ne!(run.code, 0, "{}", run.stderr);
-        assert!(run.stderr.contains("No space left on device); nothing was committed"), "{}", run.stderr);
+        assert!(
+            run.stderr.contains("no fail-over or repair is needed for this); nothing was committed"),
+            "{}",
+            run.stderr
+        );
         assert!(!run.stderr.contains("is committed") && !run.stderr.contains("repair_cs"), "{}", run.stderr);
         assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID));
         assert_eq!(prepared_left(&s), 0);
@@ -439,7 +443,9 @@ fn a_repair_whose_commit_fails_puts_its_files_back() {
 /// the test says so and checks nothing.
 #[test]
 fn a_pool_file_on_a_full_disk_is_reported_as_a_full_disk_not_as_damage() {
-    crate::sqlite_only!("SQLite files: a pool file moved onto a full file system");
+    if s_is_postgres() {
+        return full_disk_on_postgres();
+    }
     if !std::process::Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|s| s.success()) {
         eprintln!("SKIPPED: unshare -rm is not allowed here, so no tmpfs can be mounted");
         return;
@@ -472,4 +478,26 @@ dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null || true
     assert!(!text.contains("is damaged") && !text.contains("fail the pool over"), "{text}");
     assert!(text.contains("no fail-over or repair is needed"), "{text}");
     assert!(text.contains("pc02 is served"), "a pool served from another disk keeps working: {text}");
+}
+
+/// PostgreSQL: the primary's server is out of disk space when the change is prepared there (the
+/// `prepare:<database>:full` fault, worded as the server's SQLSTATE 53100 is): said as a full
+/// disk with the advice to free space, not as damage nor with a fail-over; nothing committed;
+/// another pool is still served, and once there is room the same change commits.
+fn full_disk_on_postgres() {
+    let s = Store::demo();
+    let primary = common::damage::pool_name(&s, "sql01");
+    let run = with_fault(&s, &format!("prepare:{primary}:full"), &["--yes", "-c", NEW]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let text = &run.stderr;
+    assert!(text.contains("the disk holding it is full") && text.contains("free space on that disk"), "{text}");
+    assert!(text.contains(&format!("/{primary} cannot be written")), "{text}");
+    assert!(!text.contains("is damaged") && !text.contains("fail the pool over"), "{text}");
+    assert!(text.contains("no fail-over or repair is needed") && text.contains("nothing was committed"), "{text}");
+    let pc02 =
+        s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"}); print("pc02 is served")"#);
+    assert!(pc02.ok().stdout.contains("pc02 is served"));
+    assert_eq!(state(&s, "InSync"), "True");
+    s.run(&["--yes", "-c", NEW]).ok();
+    assert!(has_partial(&s, PRIMARY_ID) && has_partial(&s, BACKUP_ID));
 }

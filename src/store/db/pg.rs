@@ -216,6 +216,7 @@ impl PgDb {
         if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
             self.lock_timeout.set(true);
         }
+        let disk_full = e.code() == Some(&SqlState::DISK_FULL);
         if e.code().is_some() || e.is_closed() {
             let mut tx = self.tx.borrow_mut();
             if tx.open {
@@ -230,6 +231,9 @@ impl PgDb {
             None => e.code().is_none(),
         };
         let failed = error(e);
+        if disk_full {
+            return DbError::other(self.disk_full_message(&failed.to_string()));
+        }
         if !gone || failed.kind() != ErrorKind::Unavailable {
             return failed;
         }
@@ -522,7 +526,19 @@ impl PgDb {
             let _ = self.simple("ROLLBACK");
             *self.tx.borrow_mut() = Tx::default();
         }
-        Some(DbError::other("could not write to file \"pg_wal/xlogtemp\": No space left on device"))
+        Some(DbError::other(
+            self.disk_full_message("could not write to file \"pg_wal/xlogtemp\": No space left on device"),
+        ))
+    }
+
+    /// What a server out of disk space (SQLSTATE 53100) is told as: as SQLite's full disk is
+    /// (`pool_files::DISK_FULL`), nothing of the database itself, so no fail-over or repair.
+    fn disk_full_message(&self, server: &str) -> String {
+        format!(
+            "{server}: the database {} cannot be written, {} (its server's), which says nothing of the database itself: free space on that disk, then run the command again; no fail-over or repair is needed for this",
+            self.named,
+            crate::store::pool_files::DISK_FULL
+        )
     }
 
     /// Whether a statement failed in the open transaction (see `Tx::failed`).
