@@ -1005,10 +1005,10 @@ fn in_flight_error(url: &str) -> crate::errors::CmdletError {
 
 /// A write whose COMMIT, or a copy's PREPARE, failed before the decision (a full disk, say):
 /// nothing is committed anywhere, and the error says so, as SQLite's does (`Store::commit_failed`)
-/// rather than a bare "store error" that leaves the user wondering. A lost race, a lock wait, a
-/// lost session or a refusal keeps its error: the caller retries or reconnects by its kind.
+/// rather than a bare "store error" that leaves the user wondering. Any other kind (a lost race,
+/// a lock wait, a lost session, a constraint, a refusal) keeps its error: callers act on it.
 fn nothing_committed(e: db::DbError) -> commit::CommitFailure {
-    if !matches!(e.kind(), db::ErrorKind::Other | db::ErrorKind::Constraint) {
+    if e.kind() != db::ErrorKind::Other {
         return commit::CommitFailure::nothing(e);
     }
     commit::CommitFailure::nothing(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
