@@ -1080,21 +1080,12 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
     if !has_table {
         return Err(not_pool());
     }
-    if !missing.is_empty() {
-        // Its identity may be intact, but its rows are not all there: never served (a read
-        // would fail on the missing table, or worse find none), never a repair's source.
-        return Err(format!(
-            "the database {shown} is damaged: pchat's pool table{} {missing} {} missing (dropped?); restore the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
-            if missing.contains(',') { "s" } else { "" },
-            if missing.contains(',') { "are" } else { "is" },
-        ));
-    }
     let recorded: Option<(String, i64)> = db
         .query_row(dialect::PG_SCHEMA_VERSION, (), |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
     let steps = schema::sqlite_steps(schema::Database::Pool);
-    match recorded {
+    let version = match recorded {
         None => return Err(not_pool()),
         Some((schema, _)) if schema != "pool" => {
             return Err(format!("the database {shown} holds pchat's {schema} schema, not a pool database's"));
@@ -1102,11 +1093,21 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         Some((_, version)) if version as usize > steps.len() => {
             return Err(super::newer_schema_error(&format!("the database {shown}"), version, steps));
         }
-        Some((_, version)) if (version as usize) < steps.len() => {
-            db.migrate_postgres(schema::Database::Pool)
-                .map_err(|e| format!("the database {shown} cannot be brought up to date ({e:#})"))?;
-        }
-        Some(_) => {}
+        Some((_, version)) => version as usize,
+    };
+    // After the version check (a newer pchat's schema is told as such, never as damage) and
+    // before any migration writes to it: its identity may be intact, but its rows are not all
+    // there, so it is never served (a read would fail on the missing table) nor a repair's source.
+    if !missing.is_empty() {
+        return Err(format!(
+            "the database {shown} is damaged: pchat's pool table{} {missing} {} missing (dropped?); restore the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
+            if missing.contains(',') { "s" } else { "" },
+            if missing.contains(',') { "are" } else { "is" },
+        ));
+    }
+    if version < steps.len() {
+        db.migrate_postgres(schema::Database::Pool)
+            .map_err(|e| format!("the database {shown} cannot be brought up to date ({e:#})"))?;
     }
     Ok(db)
 }
