@@ -3,7 +3,8 @@
 //! `<step>`; `PCHAT_FAULT=<step>:pause:<file>` prints `pchat-fault: reached <step>` on standard
 //! error and waits until `<file>` exists, so a test can run other processes at exactly that point.
 //! `PCHAT_FAULT=<step>:full` makes the step fail as a full disk would (only the `commit:<file>`
-//! steps, see `store::db`, can fail that way).
+//! steps of SQLite, see `store::db`, and PostgreSQL's `prepare:<database>` and
+//! `commit:<database>`, see `store::db::pg`, can fail that way).
 //! `PCHAT_FAULT=<step>:conflict:<N>` makes the step fail its first `N` times in the process as a
 //! transaction that lost a race with another session (PostgreSQL 40001), and
 //! `PCHAT_FAULT=<step>:busy:<N>` as one that waited too long for a lock (55P03): the engine's

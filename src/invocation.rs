@@ -448,7 +448,10 @@ impl<'a> Ctx<'a> {
             .store
             .state_folder()
             .map_err(|e| CmdletError::invalid_operation(format!("cannot find the store's state folder: {e:#}")))?;
-        Ok(Guard::new(self.confinement.clone(), &databases).protecting(state).staged(self.staging.clone()))
+        Ok(Guard::new(self.confinement.clone(), &databases)
+            .protecting(state)
+            .protecting_password_file(self.store.password_file())
+            .staged(self.staging.clone()))
     }
 
     /// Write a file named by a parameter through the file rules; under WhatIf only announce it.

@@ -96,7 +96,10 @@ impl Session {
         let state = self.store.state_folder().map_err(|e| {
             EvalAltResult::ErrorRuntime(format!("cannot find the store's state folder: {e:#}").into(), Position::NONE)
         })?;
-        Ok(Guard::new(self.confinement.clone(), &databases).protecting(state).staged(self.staging()))
+        Ok(Guard::new(self.confinement.clone(), &databases)
+            .protecting(state)
+            .protecting_password_file(self.store.password_file())
+            .staged(self.staging()))
     }
 
     /// Where writes wait while a unit is open.

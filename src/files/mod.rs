@@ -149,6 +149,10 @@ pub struct Guard {
     /// A PostgreSQL store's local state folder (its atomic runs' unit files, unit_home.rs),
     /// resolved: as much the store's own as its database files, and never written by a script.
     state_folder: Option<PathBuf>,
+    /// The PostgreSQL password file pchat reads for a PostgreSQL store's connections
+    /// (`~/.pgpass` or `PGPASSFILE`), resolved: written over, the store's next command (cron's)
+    /// could not connect, so it is the store's own as its database files are.
+    password_file: Option<PathBuf>,
     /// Writes held back until the run's unit of work commits (`--atomic`, `--plan`).
     staging: Option<Rc<Staging>>,
 }
@@ -157,12 +161,18 @@ impl Guard {
     /// `store_files`: every database file of the store (central and pool databases).
     pub fn new(confinement: Option<Rc<Confinement>>, store_files: &[PathBuf]) -> Guard {
         let store_files = store_files.iter().filter_map(|p| resolve(p).ok()).collect();
-        Guard { confinement, store_files, state_folder: None, staging: None }
+        Guard { confinement, store_files, state_folder: None, password_file: None, staging: None }
     }
 
     /// Also refuse writes anywhere under `folder` (a PostgreSQL store's state folder).
     pub fn protecting(mut self, folder: Option<PathBuf>) -> Guard {
         self.state_folder = folder.and_then(|f| resolve(&f).ok());
+        self
+    }
+
+    /// Also refuse writes to `file` (the password file a PostgreSQL store's connections read).
+    pub fn protecting_password_file(mut self, file: Option<PathBuf>) -> Guard {
+        self.password_file = file.and_then(|f| resolve(&f).ok());
         self
     }
 
@@ -225,6 +235,18 @@ impl Guard {
                     } else {
                         format!("a file of the database {}", db.display())
                     }
+                ),
+            ));
+        }
+        if let Some(file) = self.password_file.as_ref().filter(|f| **f == resolved) {
+            return Err(Error::new(
+                ErrorKind::StoreFile,
+                path,
+                format!(
+                    "'{}' is the PostgreSQL password file ({}) that pchat reads to connect to this store; \
+                     pchat never writes over the store's own files: choose another file name",
+                    path.display(),
+                    file.display()
                 ),
             ));
         }

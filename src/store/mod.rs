@@ -272,6 +272,13 @@ impl Store {
         Ok(files)
     }
 
+    /// The PostgreSQL password file this process reads for the store's connections (whether it
+    /// exists or not: one made there would be read); None on SQLite. Never written by a script
+    /// (`files::Guard`).
+    pub fn password_file(&self) -> Option<PathBuf> {
+        if self.is_postgres() { pg::passfile::location() } else { None }
+    }
+
     /// The central database's file (SQLite; empty on PostgreSQL).
     pub fn file(&self) -> &Path {
         &self.path

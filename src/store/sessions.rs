@@ -472,8 +472,11 @@ impl Store {
     /// session was lost during it, when the server may have committed before the answer was lost.
     fn central_commit_failed(&self, e: db::DbError, writing: bool) -> commit::CommitFailure {
         self.rollback();
-        if !writing || e.kind() != db::ErrorKind::Unavailable {
+        if !writing {
             return commit::CommitFailure::nothing(e);
+        }
+        if e.kind() != db::ErrorKind::Unavailable {
+            return nothing_committed(e);
         }
         in_doubt(e)
     }
@@ -507,7 +510,7 @@ impl Store {
             Ok(()) => None,
             Err(Failure::Undecided { source, prepared }) => {
                 twophase::undo(&mut central, &mut copies, &txid, prepared);
-                Some(commit::CommitFailure::nothing(source))
+                Some(nothing_committed(source))
             }
             Err(Failure::InDoubt(e)) => Some(in_doubt(e)),
             Err(Failure::Incomplete { copy, source }) => {
@@ -769,7 +772,42 @@ impl Store {
             };
             s.by_instance.borrow_mut().insert(key, node.alias.clone());
         }
+        self.recover_unavailable(&instances);
         Ok(())
+    }
+
+    /// A repair rebuilds an unusable copy in its empty database, in the copy's branch of the
+    /// two-phase commit: killed with that branch prepared and no decision, it leaves the pool
+    /// schema and rows there prepared, unseen, so the database still reads as empty ("no pchat
+    /// pool schema in it"), and no session of the pool ever resolves it; its locks would block
+    /// the next repair's. So such a database is opened once more to resolve pchat's branches
+    /// there, as a usable one is (`recover_copy`): a branch without a decision in this store's
+    /// central database is rolled back (its coordinator's lock, held while it lives, is free),
+    /// one with it committed. Only a database that shows no pool schema: an empty database at
+    /// this store's Connection is this store's to fill (as Repair takes it), while one holding
+    /// another store's pool schema holds that store's writers' branches, decided in its own
+    /// central database, never this one's. Only outside a transaction, as `recover_copy`; one
+    /// connection per such database at an open, none when every database serves.
+    fn recover_unavailable(&self, instances: &[(String, String, Option<String>)]) {
+        if !self.db.is_autocommit() {
+            return;
+        }
+        let unavailable = self.unavailable.borrow().clone();
+        for (identity, url, _) in instances {
+            // `open_pool_session`'s reason for a database that answered and shows no pool schema.
+            let Some(why) = unavailable.get(&identity.to_ascii_lowercase()) else { continue };
+            if !why.contains("(no pchat pool schema in it)") {
+                continue;
+            }
+            let Ok(db) = Db::open_postgres(url) else { continue };
+            let (mut central, mut copy) = (&self.db, &db);
+            if let Err(e) = twophase::recover(&mut central, &mut copy) {
+                eprintln!(
+                    "WARNING: cannot resolve the prepared changes left in {} ({e}); the next pchat command tries again",
+                    super::pg::shown_url(url)
+                );
+            }
+        }
     }
 
     /// The session `db` on the pool database at `url` (SQL instance `instance`), if it is the
@@ -1006,6 +1044,19 @@ fn in_flight_error(url: &str) -> crate::errors::CmdletError {
     e
 }
 
+/// A write whose COMMIT, or a copy's PREPARE, failed before the decision (a full disk, say):
+/// nothing is committed anywhere, and the error says so, as SQLite's does (`Store::commit_failed`)
+/// rather than a bare "store error" that leaves the user wondering. Any other kind (a lost race,
+/// a lock wait, a lost session, a constraint, a refusal) keeps its error: callers act on it.
+fn nothing_committed(e: db::DbError) -> commit::CommitFailure {
+    if e.kind() != db::ErrorKind::Other {
+        return commit::CommitFailure::nothing(e);
+    }
+    commit::CommitFailure::nothing(db::DbError::refused(crate::errors::CmdletError::invalid_operation(format!(
+        "the commit failed ({e}); nothing was committed"
+    ))))
+}
+
 /// A commit whose outcome this process cannot know: the central session was lost during the
 /// commit point. Nothing is undone; the next open decides from what the central database holds.
 fn in_doubt(e: db::DbError) -> commit::CommitFailure {
@@ -1036,6 +1087,25 @@ fn incomplete(url: &str, e: db::DbError) -> commit::CommitFailure {
     }
 }
 
+/// Whether the pool schema is there (`schema_version`), and which of the pool tables every
+/// version of it has (`pool_data::COPY_ORDER`, `pool_sync`) are missing, comma-separated: in
+/// the one round trip that looked for `schema_version` alone.
+fn pool_tables_check() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let tables: Vec<String> = super::pool_data::COPY_ORDER
+            .iter()
+            .map(|(t, _)| *t)
+            .chain(["pool_sync"])
+            .map(|t| format!("'{t}'"))
+            .collect();
+        format!(
+            "SELECT to_regclass('schema_version') IS NOT NULL, array_to_string(ARRAY(SELECT t FROM unnest(ARRAY[{}]) AS t WHERE to_regclass(t) IS NULL), ', ')",
+            tables.join(", ")
+        )
+    })
+}
+
 /// A session on the pool database at `url`, checked as `pool_files::inspect` checks a file, or
 /// why it cannot serve.
 fn open_pool_session(url: &str) -> Result<Db, String> {
@@ -1050,8 +1120,8 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         }
     })?;
     let not_pool = || format!("the database {shown} is not a pool database (no pchat pool schema in it)");
-    let has_table: bool = db
-        .query_row("SELECT to_regclass('schema_version') IS NOT NULL", (), |r| r.get(0))
+    let (has_table, missing): (bool, String) = db
+        .query_row(pool_tables_check(), (), |r| Ok((r.get(0)?, r.get(1)?)))
         .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
     if !has_table {
         return Err(not_pool());
@@ -1061,7 +1131,7 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         .optional()
         .map_err(|e| format!("the database {shown} cannot be read ({e})"))?;
     let steps = schema::sqlite_steps(schema::Database::Pool);
-    match recorded {
+    let version = match recorded {
         None => return Err(not_pool()),
         Some((schema, _)) if schema != "pool" => {
             return Err(format!("the database {shown} holds pchat's {schema} schema, not a pool database's"));
@@ -1069,11 +1139,21 @@ fn open_pool_session(url: &str) -> Result<Db, String> {
         Some((_, version)) if version as usize > steps.len() => {
             return Err(super::newer_schema_error(&format!("the database {shown}"), version, steps));
         }
-        Some((_, version)) if (version as usize) < steps.len() => {
-            db.migrate_postgres(schema::Database::Pool)
-                .map_err(|e| format!("the database {shown} cannot be brought up to date ({e:#})"))?;
-        }
-        Some(_) => {}
+        Some((_, version)) => version as usize,
+    };
+    // After the version check (a newer pchat's schema is told as such, never as damage) and
+    // before any migration writes to it: its identity may be intact, but its rows are not all
+    // there, so it is never served (a read would fail on the missing table) nor a repair's source.
+    if !missing.is_empty() {
+        return Err(format!(
+            "the database {shown} is damaged: pchat's pool table{} {missing} {} missing (dropped?); restore the database pchat made, or drop this one, create it again empty and repair the pool from its other copy (Repair fills an empty database only)",
+            if missing.contains(',') { "s" } else { "" },
+            if missing.contains(',') { "are" } else { "is" },
+        ));
+    }
+    if version < steps.len() {
+        db.migrate_postgres(schema::Database::Pool)
+            .map_err(|e| format!("the database {shown} cannot be brought up to date ({e:#})"))?;
     }
     Ok(db)
 }

@@ -59,9 +59,9 @@ fn last_audit(s: &Store) -> (String, String, String) {
 /// The backup's commit fails (full disk) after the store's and the primary's succeeded.
 #[test]
 fn a_full_disk_at_the_backups_commit_says_what_committed_and_leaves_the_backup_behind() {
-    crate::sqlite_only!(
-        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
-    );
+    if s_is_postgres() {
+        return backups_commit_fails_on_postgres();
+    }
     let s = Store::demo();
     let run = with_fault(&s, &format!("commit:{BACKUP}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
@@ -96,6 +96,59 @@ fn a_full_disk_at_the_backups_commit_says_what_committed_and_leaves_the_backup_b
     assert!(categories_in(&file(&s, BACKUP)).contains("Partial"));
 }
 
+/// PostgreSQL: the backup's COMMIT PREPARED fails (`commit:<database>:full`) after the decision
+/// (the commit point) and the primary's: the change is committed and the error says so, naming
+/// the backup, which holds it prepared, unseen; the next command completes it there (no repair,
+/// as the error says). Its PREPARE failing instead commits nothing anywhere.
+fn backups_commit_fails_on_postgres() {
+    let s = Store::demo();
+    let backup = common::damage::pool_name(&s, "sql02");
+    let run = with_fault(&s, &format!("commit:{backup}:full"), &["--yes", "-c", NEW]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    for part in [
+        "the change is committed, but completing it in the pool database",
+        &format!("/{backup} failed (could not write to file"),
+        "No space left on device",
+        "it completes when pchat next opens the store",
+    ] {
+        assert!(run.stderr.contains(part), "missing {part:?} in:\n{}", run.stderr);
+    }
+    assert!(!run.stderr.contains("store error") && !run.stderr.contains("nothing was committed"), "{}", run.stderr);
+    assert!(has_partial(&s, PRIMARY_ID), "the primary's branch committed");
+    assert!(!has_partial(&s, BACKUP_ID), "the backup's branch is still prepared: not seen");
+    // The next command completes the backup's branch, as the error said: nothing to repair.
+    assert_eq!(state(&s, "InSync"), "True");
+    assert!(has_partial(&s, BACKUP_ID));
+    let (cmdlet, incomplete, verified) = last_audit(&s);
+    assert_eq!((cmdlet.as_str(), incomplete.as_str()), ("New-CsPersistentChatCategory", ""));
+    assert_eq!(verified, "Success");
+    s.run(&[
+        "--yes",
+        "-c",
+        r#"new_cs_persistent_chat_category(#{Name: "Later", PersistentChatPoolFqdn: "pc01.contoso.com"})"#,
+    ])
+    .ok();
+
+    // The backup's PREPARE fails: before the decision, so nothing is committed anywhere.
+    let s = Store::demo();
+    let backup = common::damage::pool_name(&s, "sql02");
+    let run = with_fault(&s, &format!("prepare:{backup}:full"), &["--yes", "-c", NEW]);
+    assert_ne!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("no fail-over or repair is needed for this); nothing was committed"), "{}", run.stderr);
+    assert!(!run.stderr.contains("is committed"), "{}", run.stderr);
+    assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID));
+    assert_eq!(prepared_left(&s), 0, "the primary's prepared branch was rolled back");
+    assert_eq!(state(&s, "InSync"), "True");
+}
+
+/// PostgreSQL: pchat's prepared branches left in pc01's copies.
+fn prepared_left(s: &Store) -> i64 {
+    [PRIMARY_ID, BACKUP_ID]
+        .iter()
+        .map(|i| s.count(Some(i), "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()"))
+        .sum()
+}
+
 /// pc01's room descriptions in one pool database file, read directly.
 fn description_in(path: &Path, room: &str) -> Option<String> {
     let c = Connection::open(path).expect("open pool db");
@@ -107,11 +160,30 @@ fn description_in(path: &Path, room: &str) -> Option<String> {
 /// report is as exact as for one change.
 #[test]
 fn a_partial_commit_after_an_item_was_rolled_back_still_says_what_committed_where() {
-    crate::sqlite_only!(
-        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
-    );
     let s = Store::demo_full();
     let code = r#"["pc01.contoso.com\\FinanceRoom", "pc01.contoso.com\\NoSuchRoom"].set_cs_persistent_chat_room(#{Description: "Audited"})"#;
+    if s.is_postgres() {
+        // The backup's COMMIT PREPARED fails after the decision: committed, and said so; the
+        // next command completes the backup's branch.
+        let backup = common::damage::pool_name(&s, "sql02");
+        let run = with_fault(&s, &format!("commit:{backup}:full"), &["--yes", "-c", code]);
+        assert_ne!(run.code, 0, "{}", run.stderr);
+        for part in [
+            "NoSuchRoom",
+            "the change is committed, but completing it in the pool database",
+            &format!("/{backup} failed"),
+            "it completes when pchat next opens the store",
+        ] {
+            assert!(run.stderr.contains(part), "missing {part:?} in:\n{}", run.stderr);
+        }
+        let description =
+            |id: &str| s.rows(Some(id), "SELECT description FROM rooms WHERE name = 'FinanceRoom'").concat();
+        assert_eq!(description(PRIMARY_ID), "Audited");
+        assert_ne!(description(BACKUP_ID), "Audited");
+        assert_eq!(state(&s, "InSync"), "True");
+        assert_eq!(description(BACKUP_ID), "Audited");
+        return;
+    }
     let run = with_fault(&s, &format!("commit:{BACKUP}:full"), &["--yes", "-c", code]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     for part in [
@@ -132,10 +204,27 @@ fn a_partial_commit_after_an_item_was_rolled_back_still_says_what_committed_wher
 /// error says it is lost; the repair it names drops it and records so.
 #[test]
 fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
-    crate::sqlite_only!(
-        "SQLite files: the fault point names a pool file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
-    );
     let s = Store::demo();
+    if s.is_postgres() {
+        // The primary is prepared first: its PREPARE failing is before the decision, so the
+        // change reached no copy and the store did not record it either; nothing to repair.
+        let primary = common::damage::pool_name(&s, "sql01");
+        let run = with_fault(&s, &format!("prepare:{primary}:full"), &["--yes", "-c", NEW]);
+        assert_ne!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stderr.contains("no fail-over or repair is needed for this); nothing was committed"),
+            "{}",
+            run.stderr
+        );
+        assert!(!run.stderr.contains("is committed") && !run.stderr.contains("repair_cs"), "{}", run.stderr);
+        assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID));
+        assert_eq!(prepared_left(&s), 0);
+        assert_eq!(state(&s, "InSync"), "True");
+        assert_ne!(last_audit(&s).0, "New-CsPersistentChatCategory", "no record of a change that did not commit");
+        s.run(&["--yes", "-c", NEW]).ok();
+        assert!(has_partial(&s, PRIMARY_ID) && has_partial(&s, BACKUP_ID));
+        return;
+    }
     let run = with_fault(&s, &format!("commit:{PRIMARY}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     for part in
@@ -161,14 +250,19 @@ fn a_full_disk_at_the_primarys_commit_says_the_change_reached_no_copy() {
 /// A commit that writes the central database alone is atomic: a full disk there commits nothing.
 #[test]
 fn a_full_disk_at_the_stores_commit_commits_nothing() {
-    crate::sqlite_only!(
-        "SQLite files: the fault point names a file's commit (PCHAT_FAULT=commit:FILE:full); PostgreSQL's two-phase commit has no such point"
-    );
     let s = Store::demo();
-    let run = with_fault(&s, "commit:pchat.db:full", &["--yes", "-c", NEW]);
+    // PostgreSQL: the central COMMIT that carries the decision, with both copies prepared.
+    let central =
+        if s.is_postgres() { common::pg::database_name(&s.location().to_string_lossy()) } else { "pchat.db".into() };
+    let run = with_fault(&s, &format!("commit:{central}:full"), &["--yes", "-c", NEW]);
     assert_ne!(run.code, 0, "{}", run.stderr);
     assert!(run.stderr.contains("nothing was committed"), "{}", run.stderr);
     assert_eq!(state(&s, "InSync"), "True");
+    if s.is_postgres() {
+        assert!(!has_partial(&s, PRIMARY_ID) && !has_partial(&s, BACKUP_ID));
+        assert_eq!(prepared_left(&s), 0, "the prepared copies were rolled back");
+        return;
+    }
     for f in [PRIMARY, BACKUP] {
         assert!(!categories_in(&file(&s, f)).contains("Partial"), "{f}");
     }
@@ -295,8 +389,24 @@ fn an_atomic_run_whose_backup_misses_the_commit_keeps_its_file_and_says_so() {
 /// files are put back as they were, so that "nothing was committed" is true of the files too.
 #[test]
 fn a_repair_whose_commit_fails_puts_its_files_back() {
-    crate::sqlite_only!("SQLite files: repair's rebuilt and set-aside pool files");
     let s = Store::demo();
+    if s.is_postgres() {
+        // No file is built or set aside: the repair makes the pool schema in the backup's empty
+        // database (restored empty) and fills it in the backup's branch, which the central
+        // commit failing rolls back: the database is empty again, as it was.
+        common::damage::empty_pool_db(&s, "sql02");
+        let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+        let central = common::pg::database_name(&s.location().to_string_lossy());
+        let run = with_fault(&s, &format!("commit:{central}:full"), &["--yes", "-c", &repair("Primary")]);
+        assert_ne!(run.code, 0, "{}", run.stderr);
+        assert!(run.stderr.contains("nothing was committed"), "{}", run.stderr);
+        assert_eq!(s.count(Some(BACKUP_ID), tables), 0, "the backup's database is empty again");
+        assert_eq!(prepared_left(&s), 0);
+        s.run(&["--yes", "-c", &repair("Primary")]).ok();
+        assert_eq!(state(&s, "InSync"), "True");
+        assert_ne!(s.count(Some(BACKUP_ID), tables), 0);
+        return;
+    }
     let backup = file(&s, BACKUP);
     for suffix in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", backup.display()));
@@ -333,7 +443,9 @@ fn a_repair_whose_commit_fails_puts_its_files_back() {
 /// the test says so and checks nothing.
 #[test]
 fn a_pool_file_on_a_full_disk_is_reported_as_a_full_disk_not_as_damage() {
-    crate::sqlite_only!("SQLite files: a pool file moved onto a full file system");
+    if s_is_postgres() {
+        return full_disk_on_postgres();
+    }
     if !std::process::Command::new("unshare").args(["-rm", "true"]).status().is_ok_and(|s| s.success()) {
         eprintln!("SKIPPED: unshare -rm is not allowed here, so no tmpfs can be mounted");
         return;
@@ -366,4 +478,26 @@ dd if=/dev/zero of='{full}/filler' bs=4k 2>/dev/null || true
     assert!(!text.contains("is damaged") && !text.contains("fail the pool over"), "{text}");
     assert!(text.contains("no fail-over or repair is needed"), "{text}");
     assert!(text.contains("pc02 is served"), "a pool served from another disk keeps working: {text}");
+}
+
+/// PostgreSQL: the primary's server is out of disk space when the change is prepared there (the
+/// `prepare:<database>:full` fault, worded as the server's SQLSTATE 53100 is): said as a full
+/// disk with the advice to free space, not as damage nor with a fail-over; nothing committed;
+/// another pool is still served, and once there is room the same change commits.
+fn full_disk_on_postgres() {
+    let s = Store::demo();
+    let primary = common::damage::pool_name(&s, "sql01");
+    let run = with_fault(&s, &format!("prepare:{primary}:full"), &["--yes", "-c", NEW]);
+    assert_ne!(run.code, 0, "{}", run.stderr);
+    let text = &run.stderr;
+    assert!(text.contains("the disk holding it is full") && text.contains("free space on that disk"), "{text}");
+    assert!(text.contains(&format!("/{primary} cannot be written")), "{text}");
+    assert!(!text.contains("is damaged") && !text.contains("fail the pool over"), "{text}");
+    assert!(text.contains("no fail-over or repair is needed") && text.contains("nothing was committed"), "{text}");
+    let pc02 =
+        s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"}); print("pc02 is served")"#);
+    assert!(pc02.ok().stdout.contains("pc02 is served"));
+    assert_eq!(state(&s, "InSync"), "True");
+    s.run(&["--yes", "-c", NEW]).ok();
+    assert!(has_partial(&s, PRIMARY_ID) && has_partial(&s, BACKUP_ID));
 }

@@ -241,10 +241,10 @@ fn allowed_folders_are_configured_resolved_and_take_effect_for_the_next_run() {
 
 #[test]
 fn the_store_s_files_are_never_written_and_the_store_keeps_working() {
-    crate::sqlite_only!(
-        "SQLite files: runbooks aim at the store's own files (pchat.db, -wal, pool files, a symlink to them)"
-    );
     let w = World::new();
+    if w.store.is_postgres() {
+        return password_file_is_never_written(&w);
+    }
     let dir = w.store.dir.path().to_path_buf();
     let pool = std::fs::read_dir(&dir)
         .unwrap()
@@ -299,6 +299,69 @@ fn the_store_s_files_are_never_written_and_the_store_keeps_working() {
     assert_eq!(w.store.dump(), dump);
     w.store.c("get_cs_persistent_chat_room().len()").ok();
     assert!(!w.rb().join("ok.zip").exists(), "the refusal came before the archive was written");
+}
+
+/// PostgreSQL: no database is a file, but the password file pchat reads for the store's
+/// connections (`PGPASSFILE`, else `~/.pgpass`) is the store's as much: a script that wrote over
+/// it would leave the next unattended command (cron's) unable to connect. (The store's other
+/// local files, its atomic runs' journals, are `a_script_never_writes_where_atomic_runs_keep_their_journals`'s.)
+fn password_file_is_never_written(w: &World) {
+    use std::io::Write;
+    let home = tempfile::tempdir().unwrap();
+    let passfile = home.path().join("pgpass");
+    let line = "*:*:*:pchat_password:not-the-store-s\n";
+    std::fs::write(&passfile, line).unwrap();
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    symlink(&passfile, w.rb().join("alias")).unwrap();
+    let run = |args: &[&str], input: Option<&str>| {
+        let mut cmd = w.store.command(args);
+        cmd.env("PGPASSFILE", &passfile).env("HOME", home.path());
+        cmd.stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("pchat runs");
+        if let Some(input) = input {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).expect("stdin");
+        }
+        Run::from(child.wait_with_output().expect("pchat exits"))
+    };
+    let dump = w.store.dump();
+    let targets = [passfile.clone(), home.path().join("x/../pgpass"), w.rb().join("alias")];
+    for t in &targets {
+        let p = t.to_string_lossy().into_owned();
+        for code in [
+            call(CALLS[6].1, &p),
+            format!(
+                r#"export_cs_persistent_chat_data(#{{DBInstance: "{INSTANCE}", FileName: "{}/ok.zip", Report: {p:?}}})"#,
+                w.rb().display()
+            ),
+            format!(r#"write_text({p:?}, "x")"#),
+            format!(r#"append_text({p:?}, "x")"#),
+        ] {
+            for what_if in [false, true] {
+                let args: Vec<&str> = if what_if { vec!["--what-if", "-c", &code] } else { vec!["-c", &code] };
+                let run = run(&args, None);
+                assert_eq!(run.code, 1, "{code}: {}", run.stderr);
+                assert!(run.stderr.contains("is the PostgreSQL password file"), "{}", run.stderr);
+                assert!(run.stderr.contains("never writes over the store's own files"), "{}", run.stderr);
+                assert!(run.stderr.contains(&p), "{}", run.stderr);
+            }
+        }
+        let ps = run(&[], Some(&format!("Get-CsPersistentChatPolicy | Export-Csv -Path '{p}'")));
+        assert_eq!(ps.code, 1, "{}", ps.stderr);
+    }
+    assert_eq!(std::fs::read_to_string(&passfile).unwrap(), line);
+    assert_eq!(w.store.dump(), dump);
+    run(&["-c", "get_cs_persistent_chat_room().len()"], None).ok();
+    assert!(!w.rb().join("ok.zip").exists(), "the refusal came before the archive was written");
+    // ~/.pgpass when PGPASSFILE is not set: the same.
+    let dot = home.path().join(".pgpass");
+    let code = format!(r#"write_text({:?}, "x")"#, dot.to_string_lossy());
+    let mut cmd = w.store.command(&["-c", &code]);
+    cmd.env_remove("PGPASSFILE").env("HOME", home.path()).stdin(Stdio::null());
+    let refused = Run::from(cmd.output().expect("pchat runs"));
+    assert!(refused.stderr.contains("is the PostgreSQL password file"), "{}", refused.stderr);
+    assert!(!dot.exists());
 }
 
 #[test]

@@ -207,8 +207,10 @@ fn item1_a_writer_waiting_on_a_paused_fail_back_reaches_both_copies() {
 /// from the good copy brings every room back into both.
 #[test]
 fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_one() {
-    crate::sqlite_only!("SQLite files: deletes, truncates or corrupts a pool file");
     let (template, rooms) = with_rooms(20);
+    if template.is_postgres() {
+        return item2_on_postgres(&template, &rooms);
+    }
     for pool_state in ["Normal", "FailedOver"] {
         for (lost, good, good_side) in [("sql01", "sql02", "Backup"), ("sql02", "sql01", "Primary")] {
             for how in ["delete", "truncate", "corrupt-header", "corrupt-pages"] {
@@ -252,15 +254,79 @@ fn item2_a_lost_or_damaged_copy_is_never_served_empty_nor_copied_over_the_good_o
     }
 }
 
+/// PostgreSQL: either copy's database dropped, restored empty, damaged (its identity row not the
+/// recorded one) or with one of pchat's tables dropped, in either pool state. No command serves
+/// the pool empty or copies over the good copy; the repair from the good copy brings every room
+/// back, after what its refusal tells a DBA to do where it refuses (pchat creates no database, and
+/// rebuilds into an empty one only).
+fn item2_on_postgres(template: &Store, rooms: &BTreeSet<String>) {
+    use common::damage::{
+        break_pool_db_table, create_empty_pool_db, damage_pool_db, empty_pool_db, lose_pool_db, pool_db_exists,
+        pool_name,
+    };
+    for pool_state in ["Normal", "FailedOver"] {
+        for (lost, good, good_side) in [("sql01", "sql02", "Backup"), ("sql02", "sql01", "Primary")] {
+            for how in ["drop", "empty", "damage", "drop-table"] {
+                let case = format!("{pool_state}, {lost} {how}");
+                let s = template.copy();
+                if pool_state == "FailedOver" {
+                    s.c(&set_state("FailedOver")).ok();
+                }
+                let identity = format!("{lost}.contoso.com\\rtc");
+                let named = pool_name(&s, lost);
+                match how {
+                    "drop" => lose_pool_db(&s, lost),
+                    "empty" => empty_pool_db(&s, lost),
+                    "damage" => damage_pool_db(&s, lost),
+                    _ => break_pool_db_table(&s, lost),
+                }
+                match rooms_served(&s) {
+                    Ok(served) => assert_eq!(served, *rooms, "{case}: served a partial pool"),
+                    Err(e) => assert!(e.contains(&named) || e.contains(&identity), "{case}: {e}"),
+                }
+                let _ = s.c(&set_state("FailedOver"));
+                let _ = s.c(&set_state("Normal"));
+                let _ = s.c(&repair(if good_side == "Primary" { "Backup" } else { "Primary" }, false));
+                let _ = s.run(&[
+                    "run",
+                    &format!("{}/scripts/fail_back.rhai", common::ROOT),
+                    "--arg",
+                    "pool=pc01.contoso.com",
+                ]);
+                assert_eq!(rooms_in(&s, good), *rooms, "{case}: the good copy lost rooms");
+                let run = s.c(&repair(good_side, false));
+                if run.code != 0 {
+                    // Refused: it says what to do first, which is then done.
+                    let said = if how == "drop" { "does not exist" } else { "create it again empty" };
+                    assert!(run.stderr.contains(said), "{case}: {}", run.stderr);
+                    if pool_db_exists(&s, lost) {
+                        empty_pool_db(&s, lost);
+                    } else {
+                        create_empty_pool_db(&s, lost);
+                    }
+                    s.c(&repair(good_side, false)).ok();
+                }
+                assert_eq!(rooms_served(&s).expect("served"), *rooms, "{case}");
+                assert_eq!(rooms_in(&s, lost), *rooms, "{case}: rebuilt copy");
+                assert_eq!(state(&s, "InSync"), "True", "{case}");
+                s.c(r#"new_cs_persistent_chat_room(#{Name: "Next", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#)
+                    .ok();
+            }
+        }
+    }
+}
+
 /// Item 2 as reported: with the pool failed over, the backup file is deleted. Reads fail naming
 /// the file and the command; fail-back does not call an empty backup "in sync" and copy it.
 #[test]
 fn item2_the_reported_sequence_keeps_every_room() {
-    crate::sqlite_only!("SQLite files: deletes the backup pool file");
     let (s, rooms) = with_rooms(20);
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     s.run(&["run", &over, "--arg", "pool=pc01.contoso.com"]).ok();
+    if s.is_postgres() {
+        return reported_sequence_on_postgres(&s, &rooms, &back);
+    }
     std::fs::remove_file(pool_file(&s, "sql02")).expect("delete backup");
     let err = rooms_served(&s).expect_err("an empty pool must not be served");
     assert!(err.contains("sql02.contoso.com-rtc.db is missing"), "{err}");
@@ -281,15 +347,50 @@ fn item2_the_reported_sequence_keeps_every_room() {
     assert_eq!(rooms_in(&s, "sql02"), rooms);
 }
 
+/// PostgreSQL: the serving backup's database is dropped. Reads fail naming it, and none creates
+/// it; the fail-back refuses until it exists (pchat creates no database, and a repair fills an
+/// empty one only), saying so; once a DBA created it empty, the fail-back returns to the primary
+/// and rebuilds the backup from it.
+fn reported_sequence_on_postgres(s: &Store, rooms: &BTreeSet<String>, back: &str) {
+    use common::damage::{create_empty_pool_db, lose_pool_db, pool_db_exists, pool_name};
+    lose_pool_db(s, "sql02");
+    let err = rooms_served(s).expect_err("an empty pool must not be served");
+    assert!(err.contains(&pool_name(s, "sql02")) && err.contains("does not exist"), "{err}");
+    assert!(!pool_db_exists(s, "sql02"), "no read creates the database");
+    let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    assert!(run.stderr.contains("does not exist"), "{}", run.stderr);
+    assert!(!pool_db_exists(s, "sql02"));
+    assert_eq!(rooms_in(s, "sql01"), *rooms, "the primary is untouched");
+    create_empty_pool_db(s, "sql02");
+    let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+    assert!(
+        run.stdout.contains("The serving backup sql02.contoso.com\\rtc is lost: return to the primary"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("[6] Verify: state Normal, served from sql01.contoso.com\\rtc, in sync true"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(rooms_served(s).expect("served"), *rooms);
+    assert_eq!(rooms_in(s, "sql02"), *rooms);
+}
+
 /// A room created while failed over lives only in the backup: losing the backup loses it, and
 /// the way back says so and needs Force.
 #[test]
 fn item2_returning_to_the_primary_without_the_backup_needs_force_and_names_the_loss() {
-    crate::sqlite_only!("SQLite files: truncates the backup pool file");
     let (s, rooms) = with_rooms(5);
     s.c(&set_state("FailedOver")).ok();
     s.c(r#"new_cs_persistent_chat_room(#{Name: "OnlyInBackup", PersistentChatPoolFqdn: "pc01.contoso.com", Category: "Load"})"#).ok();
-    damage(&pool_file(&s, "sql02"), "truncate");
+    if s.is_postgres() {
+        // The backup's database restored empty (dropped and created again as the docs say).
+        common::damage::empty_pool_db(&s, "sql02");
+    } else {
+        damage(&pool_file(&s, "sql02"), "truncate");
+    }
     let before = file_states(&s);
     let run = s.c(&repair("Primary", false));
     let line = single_error_line(&run);
@@ -397,10 +498,12 @@ print(`swap ${{active(id)}}`);
 /// fail-back runbook returns to the intact primary.
 #[test]
 fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
-    crate::sqlite_only!("SQLite files: deletes or corrupts a pool file");
     let over = format!("{}/scripts/fail_over.rhai", common::ROOT);
     let back = format!("{}/scripts/fail_back.rhai", common::ROOT);
     let (template, rooms) = with_rooms(15);
+    if template.is_postgres() {
+        return item7_on_postgres(&template, &rooms, &over, &back);
+    }
     for how in ["delete", "corrupt-header"] {
         let s = template.copy();
         damage(&pool_file(&s, "sql01"), how);
@@ -424,6 +527,59 @@ fn item7_the_runbooks_handle_a_damaged_primary_and_a_damaged_serving_backup() {
         assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
         assert_eq!(rooms_served(&s).expect("served"), rooms, "{how}");
         assert_eq!(rooms_in(&s, "sql02"), rooms, "{how}: the backup is rebuilt");
+    }
+}
+
+/// PostgreSQL: a pool database dropped, or damaged (its identity row not the one recorded). The
+/// fail-over runbook serves the pool from the other copy; the fail-back refuses to rebuild the
+/// lost one until a DBA does what its error says (pchat creates no database, and a repair fills
+/// an empty one only), then rebuilds it and returns to the primary.
+fn item7_on_postgres(template: &Store, rooms: &BTreeSet<String>, over: &str, back: &str) {
+    use common::damage::{create_empty_pool_db, damage_pool_db, empty_pool_db, lose_pool_db};
+    let hurt = |s: &Store, instance: &str, how: &str| match how {
+        "drop" => lose_pool_db(s, instance),
+        _ => damage_pool_db(s, instance),
+    };
+    // What the refusal says to do, done: create the dropped database, or drop the damaged one
+    // and create it again empty.
+    let follow_the_advice = |s: &Store, instance: &str, how: &str, refused: &Run| {
+        let said = if how == "drop" { "does not exist" } else { "create it again empty" };
+        assert!(refused.stderr.contains(said), "{how}: {}", refused.stderr);
+        match how {
+            "drop" => create_empty_pool_db(s, instance),
+            _ => empty_pool_db(s, instance),
+        }
+    };
+    for how in ["drop", "damage"] {
+        let s = template.copy();
+        hurt(&s, "sql01", how);
+        let run = s.run(&["run", over, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(
+            run.stdout.contains("[5] Verify: state FailedOver, served from sql02.contoso.com\\rtc"),
+            "{how}: {}",
+            run.stdout
+        );
+        assert_eq!(rooms_served(&s).expect("served"), *rooms, "{how}");
+        let refused = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+        assert_ne!(refused.code, 0, "{how}: {}", refused.stdout);
+        assert_eq!(rooms_served(&s).expect("still served"), *rooms, "{how}");
+        follow_the_advice(&s, "sql01", how, &refused);
+        let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("Rebuild the lost primary sql01.contoso.com\\rtc"), "{how}: {}", run.stdout);
+        assert!(run.stdout.contains("in sync true"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_in(&s, "sql01"), *rooms, "{how}");
+
+        let s = template.copy();
+        s.run(&["run", over, "--arg", "pool=pc01.contoso.com"]).ok();
+        hurt(&s, "sql02", how);
+        let refused = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]);
+        assert_ne!(refused.code, 0, "{how}: {}", refused.stdout);
+        assert_eq!(rooms_in(&s, "sql01"), *rooms, "{how}: the primary is untouched");
+        follow_the_advice(&s, "sql02", how, &refused);
+        let run = s.run(&["run", back, "--arg", "pool=pc01.contoso.com"]).ok();
+        assert!(run.stdout.contains("is lost: return to the primary"), "{how}: {}", run.stdout);
+        assert_eq!(rooms_served(&s).expect("served"), *rooms, "{how}");
+        assert_eq!(rooms_in(&s, "sql02"), *rooms, "{how}: the backup is rebuilt");
     }
 }
 
@@ -497,8 +653,10 @@ fn a_kill_at_each_step_loses_nothing() {
 /// SQL instance) or by a repair.
 #[test]
 fn opening_the_store_never_creates_a_pool_file() {
-    crate::sqlite_only!("SQLite files: deletes a pool file and checks none is created");
     let s = Store::demo();
+    if s.is_postgres() {
+        return opening_the_store_never_creates_a_pool_database(&s);
+    }
     std::fs::remove_file(pool_file(&s, "sql03")).expect("delete");
     s.c("get_cs_persistent_chat_state().len()").ok();
     let _ = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
@@ -516,13 +674,49 @@ fn opening_the_store_never_creates_a_pool_file() {
     );
 }
 
+/// PostgreSQL: a pool database dropped (by a DBA) is never created again by opening the store,
+/// nor by publishing the same topology; the error says it does not exist and gives the CREATE
+/// DATABASE line; a database put in its place that is another pool database (a copy of sql01's)
+/// is refused, not served.
+fn opening_the_store_never_creates_a_pool_database(s: &Store) {
+    use common::damage::{lose_pool_db, pool_db_exists, pool_location, pool_name};
+    lose_pool_db(s, "sql03");
+    s.c("get_cs_persistent_chat_state().len()").ok();
+    let run = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert_ne!(run.code, 0);
+    let line = single_error_line(&run);
+    assert!(line.contains(&pool_name(s, "sql03")) && line.contains("does not exist"), "{line}");
+    assert!(!pool_db_exists(s, "sql03"));
+    s.c(&format!(r#"publish_cs_topology("{}")"#, s.demo_topology())).ok();
+    assert!(!pool_db_exists(s, "sql03"));
+    // A database put in its place that pchat did not make for that instance is refused.
+    let copy_of = |from: &str, to: &str| {
+        let (from, to) = (pool_location(s, from), pool_location(s, to));
+        let admin = format!("{}/postgres", to.rsplit_once('/').expect("a URL").0);
+        common::pg::connect(&admin)
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{}\" TEMPLATE \"{}\"",
+                common::pg::database_name(&to),
+                common::pg::database_name(&from)
+            ))
+            .expect("copy a database");
+    };
+    copy_of("sql01", "sql03");
+    let run = s.c(r#"get_cs_persistent_chat_room(#{PersistentChatPoolFqdn: "pc02.contoso.com"})"#);
+    assert_ne!(run.code, 0);
+    let line = single_error_line(&run);
+    assert!(line.contains("is not the pool database pchat made for sql03.contoso.com\\rtc"), "{line}");
+}
+
 /// A repair killed while its new file is built leaves `<file>.rebuilding`: the next command that
 /// may write removes it (a partial copy of the untouched source), and says so; a command under
 /// --what-if leaves it; a file another store's repair is building is never touched.
 #[test]
 fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_this_stores() {
-    crate::sqlite_only!("SQLite files: repair's rebuilding file in the store's folder");
     let (template, rooms) = with_rooms(5);
+    if template.is_postgres() {
+        return a_killed_repair_on_postgres(&template, &rooms);
+    }
     damage(&pool_file(&template, "sql02"), "corrupt-header");
     let s = template.copy();
     let run = finish(spawn(&s, "repair:built:kill", &repair("Primary", false)));
@@ -551,4 +745,38 @@ fn a_killed_repairs_rebuilding_file_is_removed_by_the_next_writer_only_if_it_is_
     let next = s.c("()").ok();
     assert!(next.stderr.contains("left alone"), "{}", next.stderr);
     assert!(building.exists());
+}
+
+/// PostgreSQL: a repair rebuilds into an empty database (restored empty), in its transaction
+/// there: killed with that transaction prepared (the pool schema and rows made, no decision), it
+/// leaves a prepared branch, never served; the next command's recovery rolls it back, so the
+/// database is empty again and the repair can run. A database holding another store's pool
+/// schema is never a repair's to fill.
+fn a_killed_repair_on_postgres(template: &Store, rooms: &BTreeSet<String>) {
+    use common::damage::empty_pool_db;
+    empty_pool_db(template, "sql02");
+    let s = template.copy();
+    let tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()";
+    let prepared = "SELECT count(*) FROM pg_prepared_xacts WHERE database = current_database()";
+    let run = finish(spawn(&s, "pg-2pc-prepared-all:kill", &repair("Primary", false)));
+    assert!(run.stderr.contains("pchat-fault: killed at pg-2pc-prepared-all"), "{}", run.stderr);
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 1, "the kill left the rebuild prepared");
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), tables), 0, "and unseen");
+
+    // --what-if writes nothing; a command reaching the pool's databases resolves the branch.
+    s.run(&["--what-if", "-c", "()"]).ok();
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 1);
+    let next = s.c("get_cs_persistent_chat_state().len()").ok();
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), prepared), 0, "{}", next.stderr);
+    assert_eq!(s.count(Some("sql02.contoso.com\\rtc"), tables), 0);
+    s.c(&repair("Primary", false)).ok();
+    assert_eq!(rooms_in(&s, "sql02"), *rooms);
+
+    // Another store's pool database in its place: left alone, said so.
+    s.copy_db("sql02").execute("UPDATE pool_file SET store = 'another'", &[]);
+    let before = s.copy_db("sql02").every_row();
+    let run = s.c(&repair("Primary", false));
+    let line = single_error_line(&run);
+    assert!(line.contains("belongs to another store") && line.ends_with("nothing was changed"), "{line}");
+    assert_eq!(s.copy_db("sql02").every_row(), before);
 }

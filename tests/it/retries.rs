@@ -223,7 +223,9 @@ fn a_retried_export_writes_its_archive_once_and_whole() {
 
 #[test]
 fn sqlite_busy_is_not_retried() {
-    crate::sqlite_only!("SQLite files: SQLITE_BUSY from a lock held on the file");
+    if common::backend() == common::Backend::Postgres {
+        return a_held_lock_is_waited_out_on_postgres();
+    }
     // SQLite's busy timeout has already waited: the call fails at once, as before (an error of
     // the one object, so the statement goes on).
     let s = store();
@@ -233,6 +235,54 @@ fn sqlite_busy_is_not_retried() {
     let line = common::single_error_line(&run);
     assert!(line.starts_with("Set-CsPersistentChatRoom: InvalidOperation: store error: "), "{line}");
     assert_eq!(s.dump(), before);
+}
+
+/// PostgreSQL's counterpart of SQLITE_BUSY: another session holds a lock on the rooms of the
+/// pool's primary database in an open transaction. A statement waits `lock_timeout` (a few
+/// seconds, so that a writer blocked by a dead coordinator's prepared branch looks for it) and
+/// fails with 55P03; that is no error to show: the call is run again, and commits once the lock
+/// is released. No lock error reaches the user (issue #18), and the change is made once.
+fn a_held_lock_is_waited_out_on_postgres() {
+    let s = store();
+    let primary = common::damage::pool_location(&s, "sql01");
+    let mut holder = common::pg::connect(&primary);
+    holder.batch_execute("BEGIN; LOCK TABLE rooms IN ACCESS EXCLUSIVE MODE").expect("hold the lock");
+    let child = s
+        .command(&["-c", ADD_ANN])
+        .env("PCHAT_REPORT_RETRIES", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("pchat runs");
+    let rooms = "l.relation = (SELECT oid FROM pg_class WHERE relname = 'rooms')";
+    common::held::until_a_lock_is_waited_for(&primary, rooms, "the lock on rooms");
+    // Held past one lock_timeout: the first attempt failed with 55P03 and a second one waits
+    // (a new transaction, seen from outside by its start time).
+    let mut seen = std::collections::BTreeSet::new();
+    let mut watch = common::pg::connect(&primary);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while seen.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "the call was not tried again");
+        for r in watch
+            .query(
+                "SELECT CAST(xact_start AS text) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND xact_start IS NOT NULL",
+                &[],
+            )
+            .expect("pg_stat_activity")
+        {
+            seen.insert(r.get::<_, String>(0));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    holder.batch_execute("ROLLBACK").expect("release the lock");
+    let run = Run::from(child.wait_with_output().expect("pchat exits"));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "set done\n");
+    let retried = run.stderr.strip_prefix("pchat: attempts retried: ").map(str::trim);
+    assert!(retried.and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n >= 1), "one line, the count: {}", run.stderr);
+    assert!(members(&s, "R0").contains(&ANN.to_string()));
+    assert_eq!(records(&s, "Set-CsPersistentChatRoom", "R0"), 1);
 }
 
 /// A call that lost the race after its confirmation was answered runs again and asks again,

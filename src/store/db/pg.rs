@@ -222,6 +222,7 @@ impl PgDb {
         if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) {
             self.lock_timeout.set(true);
         }
+        let disk_full = e.code() == Some(&SqlState::DISK_FULL);
         if e.code().is_some() || e.is_closed() {
             let mut tx = self.tx.borrow_mut();
             if tx.open {
@@ -236,6 +237,9 @@ impl PgDb {
             None => e.code().is_none(),
         };
         let failed = error(e);
+        if disk_full {
+            return DbError::other(self.disk_full_message(&failed.to_string()));
+        }
         if !gone || failed.kind() != ErrorKind::Unavailable {
             return failed;
         }
@@ -428,6 +432,9 @@ impl PgDb {
     /// unknown whether the COMMIT ran, which the error's kind (`Unavailable`) tells.
     pub(super) fn commit_with(&self, last: &str) -> Result<()> {
         self.ready_to_end("commit")?;
+        if let Some(full) = self.disk_full_fault("commit:") {
+            return Err(full);
+        }
         self.watch(last);
         let result = self.simple(&format!("{last}; COMMIT"));
         if result.is_err() && !self.is_closed() {
@@ -439,6 +446,9 @@ impl PgDb {
 
     pub(super) fn commit(&self) -> Result<()> {
         self.ready_to_end("commit")?;
+        if let Some(full) = self.disk_full_fault("commit:") {
+            return Err(full);
+        }
         let result = self.simple("COMMIT");
         // Committed or not, the transaction is over (a failed COMMIT rolls back).
         *self.tx.borrow_mut() = Tx::default();
@@ -481,6 +491,9 @@ impl PgDb {
     /// and answer as if it had prepared, and the commit would then find no branch.
     pub(super) fn prepare_transaction(&self, gid: &str) -> Result<()> {
         self.ready_to_end("prepare")?;
+        if let Some(full) = self.disk_full_fault("prepare:") {
+            return Err(full);
+        }
         let result = self.simple(&format!("PREPARE TRANSACTION '{gid}'"));
         *self.tx.borrow_mut() = Tx::default();
         result
@@ -490,12 +503,48 @@ impl PgDb {
     /// `gid` is prepared in this database.
     pub(super) fn finish_prepared(&self, gid: &str, commit: bool) -> Result<bool> {
         let verb = if commit { "COMMIT" } else { "ROLLBACK" };
+        if commit && let Some(full) = self.disk_full_fault("commit:") {
+            // The branch stays prepared, as after a COMMIT PREPARED the server could not write.
+            return Err(full);
+        }
         self.trip();
         match self.client.borrow_mut().batch_execute(&format!("{verb} PREPARED '{gid}'")) {
             Ok(()) => Ok(true),
             Err(e) if e.code() == Some(&SqlState::UNDEFINED_OBJECT) => Ok(false),
             Err(e) => Err(self.fail(e)),
         }
+    }
+
+    /// The tests' `prepare:<database>` and `commit:<database>` steps (`PCHAT_FAULT=…:full`,
+    /// src/fault.rs), the counterpart of SQLite's `commit:<file>` (sqlite/fault_vfs.rs): this
+    /// database's PREPARE TRANSACTION, or its COMMIT (COMMIT PREPARED for a prepared branch),
+    /// fails as on a server whose disk is full, unsent. An open transaction is rolled back, as the
+    /// server does when its COMMIT or PREPARE fails; a prepared branch stays prepared.
+    fn disk_full_fault(&self, step: &str) -> Option<DbError> {
+        if !crate::fault::any_step_starting(step) {
+            return None;
+        }
+        let database = self.named.rsplit_once('/').map_or(self.named.as_str(), |(_, db)| db);
+        if !crate::fault::full(&format!("{step}{database}")) {
+            return None;
+        }
+        if self.tx.borrow().open {
+            let _ = self.simple("ROLLBACK");
+            *self.tx.borrow_mut() = Tx::default();
+        }
+        Some(DbError::other(
+            self.disk_full_message("could not write to file \"pg_wal/xlogtemp\": No space left on device"),
+        ))
+    }
+
+    /// What a server out of disk space (SQLSTATE 53100) is told as: as SQLite's full disk is
+    /// (`pool_files::DISK_FULL`), nothing of the database itself, so no fail-over or repair.
+    fn disk_full_message(&self, server: &str) -> String {
+        format!(
+            "{server}: the database {} cannot be written, {} (its server's), which says nothing of the database itself: free space on that disk, then run the command again; no fail-over or repair is needed for this",
+            self.named,
+            crate::store::pool_files::DISK_FULL
+        )
     }
 
     /// Whether a statement failed in the open transaction (see `Tx::failed`).

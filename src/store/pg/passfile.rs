@@ -35,7 +35,7 @@ pub fn with_password(config: &Config) -> Config {
 }
 
 /// The password file: `PGPASSFILE` when set and not empty, else `~/.pgpass`.
-fn location() -> Option<PathBuf> {
+pub fn location() -> Option<PathBuf> {
     match std::env::var_os("PGPASSFILE") {
         Some(path) if !path.is_empty() => Some(PathBuf::from(path)),
         _ => dirs::home_dir().map(|home| home.join(".pgpass")),

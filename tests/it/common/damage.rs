@@ -142,3 +142,24 @@ fn admin_url(url: &str) -> String {
 fn admin(url: &str, sql: &str) {
     super::pg::connect(&admin_url(url)).batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
+
+// A2
+
+/// The copy's data damaged: on PostgreSQL one of pchat's tables in it dropped (the counterpart of
+/// SQLite pages overwritten past the schema: the database and its identity are intact, its rows
+/// are not); on SQLite every page after the first three overwritten.
+pub fn break_pool_db_table(s: &Store, instance: &str) {
+    let location = pool_location(s, instance);
+    if s.is_postgres() {
+        s.copy_db(instance).batch("DROP TABLE rooms CASCADE");
+        return;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{location}{suffix}"));
+    }
+    let mut bytes = std::fs::read(&location).expect("read the pool file");
+    for b in bytes.iter_mut().skip(3 * 4096) {
+        *b ^= 0xa5;
+    }
+    std::fs::write(&location, bytes).expect("damage the pool file");
+}

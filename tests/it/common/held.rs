@@ -124,7 +124,7 @@ pub fn until_a_change_is_waited_for(central: &str) {
 
 /// Until the server at `central` shows a lock matching `which` (a condition on `pg_locks l`) not
 /// granted. Polls the server: the wait is the other process's, seen from outside.
-fn until_a_lock_is_waited_for(central: &str, which: &str, what: &str) {
+pub fn until_a_lock_is_waited_for(central: &str, which: &str, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     let waiting = format!("SELECT count(*) FROM pg_locks l WHERE {which} AND NOT l.granted");
     let mut db = super::pg::connect(central);
