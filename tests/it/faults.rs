@@ -585,19 +585,25 @@ fn item7_on_postgres(template: &Store, rooms: &BTreeSet<String>, over: &str, bac
 
 /// kill -9 at each step of fail-over, fail-back and repair: afterwards the pool is in its old or
 /// its new state, every room is there, and at most one repair command (never a read) brings both
-/// copies back in sync. Runs on both backends (PCHAT_TEST_BACKEND); the repairs of a damaged
-/// backup file are SQLite's alone (PostgreSQL: tests/it/pg_failover.rs, a stopped server).
+/// copies back in sync. Runs on both backends (PCHAT_TEST_BACKEND). The lost backup a repair
+/// rebuilds is a corrupt file on SQLite (killed also between building its file and renaming it
+/// into place), and on PostgreSQL a database restored empty (killed also at each step of the
+/// two-phase commit that fills it).
 #[test]
 fn a_kill_at_each_step_loses_nothing() {
     let (template, rooms) = with_rooms(200);
     let failed_over = template.copy();
     failed_over.c(&set_state("FailedOver")).ok();
-    let lost_backup = (!template.is_postgres()).then(|| {
+    let lost_backup = {
         let s = template.copy();
         s.c(&set_state("FailedOver")).ok();
-        damage(&pool_file(&s, "sql02"), "corrupt-header");
+        if s.is_postgres() {
+            common::damage::empty_pool_db(&s, "sql02");
+        } else {
+            damage(&pool_file(&s, "sql02"), "corrupt-header");
+        }
         s
-    });
+    };
     let mut cases: Vec<(&Store, &str, String)> = vec![
         (&template, "failover:checked", set_state("FailedOver")),
         (&template, "failover:written", set_state("FailedOver")),
@@ -610,21 +616,20 @@ fn a_kill_at_each_step_loses_nothing() {
         (&template, "repair:copied", repair("Primary", false)),
         (&template, "repair:written", repair("Backup", false)),
     ];
-    if template.is_postgres() {
-        common::skipped(
-            "faults::a_kill_at_each_step_loses_nothing (its repairs of a damaged backup)",
-            "SQLite files: corrupts the backup pool file (PostgreSQL: tests/it/pg_failover.rs)",
-        );
-    }
-    if let Some(lost_backup) = &lost_backup {
-        cases.extend([
-            (lost_backup, "repair:checked", repair("Primary", false)),
-            (lost_backup, "repair:built", repair("Primary", false)),
-            (lost_backup, "repair:renamed", repair("Primary", false)),
-            (lost_backup, "repair:written", repair("Primary", false)),
-            (lost_backup, "committed", repair("Primary", false)),
-        ]);
-    }
+    let rebuild_steps: &[&str] = if template.is_postgres() {
+        &[
+            "repair:checked",
+            "pg-2pc-prepared-first",
+            "pg-2pc-prepared-all",
+            "pg-2pc-decided",
+            "pg-2pc-committed-first",
+            "repair:written",
+            "committed",
+        ]
+    } else {
+        &["repair:checked", "repair:built", "repair:renamed", "repair:written", "committed"]
+    };
+    cases.extend(rebuild_steps.iter().map(|step| (&lost_backup, *step, repair("Primary", false))));
     for (base, step, code) in cases {
         let s = base.copy();
         let run = finish(spawn(&s, &format!("{step}:kill"), &code));
