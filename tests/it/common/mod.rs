@@ -21,7 +21,7 @@ pub mod pg_copy;
 mod pg_store;
 pub mod topology;
 
-pub use backend::{Backend, backend, skipped};
+pub use backend::{Backend, backend};
 pub use instances::INSTANCES;
 
 pub const ROOT: &str = env!("CARGO_MANIFEST_DIR");
