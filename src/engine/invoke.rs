@@ -209,6 +209,10 @@ fn again(
         if last.transient == Some(crate::errors::Transient::CopyOutOfStep) {
             return Err(named(CmdletError { transient: None, ..last }.terminating()));
         }
+        // A lock held through every wait is one session holding it, not sessions racing.
+        if last.transient == Some(crate::errors::Transient::LockTimeout) {
+            return Err(named(retry::lock_held(backoff.failed() + 1, objects, &last.message)));
+        }
         return Err(named(retry::exhausted(backoff.failed() + 1, objects)));
     }
     std::thread::sleep(backoff.next_delay());

@@ -109,14 +109,29 @@ pub fn retried() -> u64 {
 /// What a call that kept losing the race ends with. `objects`: how many objects a piped call
 /// was given (None: one call on one object).
 pub fn exhausted(attempts: u32, objects: Option<usize>) -> CmdletError {
-    let nothing = match objects {
-        Some(n) => format!("nothing was changed (none of the {n} objects)"),
-        None => "nothing was changed".to_string(),
-    };
+    let nothing = nothing_changed(objects);
     CmdletError::invalid_operation(format!(
         "other sessions kept changing the same objects at the same time: the call was tried {attempts} times and gave up; {nothing}: run it again"
     ))
     .terminating()
+}
+
+/// What a call ends with when another session held a lock it needs through every attempt (on
+/// PostgreSQL: each wait ended by `lock_timeout`): that session is named as the cause, with how to
+/// find it, not "other sessions kept changing", which is a race's wording.
+pub fn lock_held(attempts: u32, objects: Option<usize>, last: &str) -> CmdletError {
+    CmdletError::invalid_operation(format!(
+        "another session held a lock this call needs through all {attempts} attempts ({last}); {}: run it again once that session has committed or ended (PostgreSQL's pg_locks and pg_stat_activity show which session holds it)",
+        nothing_changed(objects)
+    ))
+    .terminating()
+}
+
+fn nothing_changed(objects: Option<usize>) -> String {
+    match objects {
+        Some(n) => format!("nothing was changed (none of the {n} objects)"),
+        None => "nothing was changed".to_string(),
+    }
 }
 
 /// What a call that lost the race after a confirmation prompt says before it runs again. The

@@ -16,7 +16,9 @@ impl Store {
     /// file was left alone, one line each. Costs a query and one `stat` per SQL instance.
     pub fn clean_rebuilding(&self) -> anyhow::Result<Vec<String>> {
         if self.is_postgres() {
-            // No pool database is a file, so no repair leaves one half-built (step 5 of the port).
+            // No pool database is a file. A PostgreSQL repair builds inside its target's branch of
+            // the two-phase commit; a killed one leaves that branch prepared, resolved when the
+            // pool's sessions open (`open_pool_sessions`), not here.
             return Ok(Vec::new());
         }
         let found: Vec<PathBuf> = self

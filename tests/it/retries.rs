@@ -85,6 +85,35 @@ fn a_call_that_keeps_losing_gives_up_after_eight_attempts_having_changed_nothing
     assert!(members(&s, "R0").is_empty());
 }
 
+/// A lock another session holds through every wait is that session's doing, not a race: the
+/// error says so and how to find it, never "other sessions kept changing the same objects". On
+/// PostgreSQL each wait (55P03) is tried again; SQLite's busy timeout has waited already, so the
+/// call fails at once with the store's own error.
+#[test]
+fn a_lock_held_through_every_attempt_is_named_as_a_held_lock_not_a_race() {
+    let s = store();
+    let before = s.dump();
+    let run = c_with_fault(&s, "before-commit:busy:8", ADD_ANN);
+    let line = common::single_error_line(&run);
+    assert!(!line.contains("kept changing"), "{line}");
+    if s.is_postgres() {
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(
+            line.starts_with(
+                "Set-CsPersistentChatRoom: InvalidOperation: another session held a lock this call needs through all 8 attempts ("
+            ) && line.contains("nothing was changed: run it again once that session has committed or ended")
+                && line.contains("pg_stat_activity"),
+            "{line}"
+        );
+        assert!(!run.stdout.contains("set done"), "the error is terminating");
+    } else {
+        assert_eq!(run.code, 3, "{}", run.stderr);
+        assert!(line.starts_with("Set-CsPersistentChatRoom: InvalidOperation: store error: "), "{line}");
+    }
+    assert_eq!(s.dump(), before);
+    assert!(members(&s, "R0").is_empty());
+}
+
 #[test]
 fn a_piped_set_that_loses_races_runs_again_whole_and_changes_each_room_once() {
     let s = store();
