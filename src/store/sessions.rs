@@ -340,6 +340,53 @@ impl Store {
         Ok(&node.db)
     }
 
+    /// `copy_session`'s join of copy `alias` with the read of the pool `fqdn`'s mark there
+    /// (`Store::copy_mark`) in the same message: the join's BEGIN costs no round trip of its
+    /// own (design notes §5 step 8, branch wt-trips). `None`: no join happened here (joined
+    /// already, outside a store transaction, savepoints to open first, a name not plain enough
+    /// to spell into the text), or the answer was not a mark: the caller reads it as before.
+    pub(super) fn join_copy_reading_mark(&self, alias: &str, fqdn: &str) -> db::Result<Option<super::failover::Mark>> {
+        let Backend::Pg(s) = &self.backend else { return Ok(None) };
+        let plain = !fqdn.is_empty() && fqdn.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let Some(node) = s.list.by_alias(alias) else { return Ok(None) };
+        if !plain
+            || !self.in_transaction()
+            || s.joined.borrow().iter().any(|a| a == alias)
+            || !s.savepoints.borrow().is_empty()
+        {
+            return Ok(None);
+        }
+        let begin = match s.mode.get() {
+            Mode::Read => Begin::Read,
+            Mode::Write => {
+                if let Some(why) = &node.no_prepared {
+                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
+                }
+                Begin::Immediate
+            }
+            Mode::Central => return Ok(None),
+        };
+        if s.alone_now.get() && begin == Begin::Immediate {
+            self.drain_copy(node)?;
+        }
+        // `pool = ?1 COLLATE NOCASE` as the dialect spells it, the name spelt in (plain: no quote).
+        let read = format!("SELECT generation, seq FROM pool_sync WHERE lower(pool) = lower('{fqdn}')");
+        let answers = match node.db.begin_query(begin, &read) {
+            Ok(answers) => answers,
+            Err(e) => {
+                if !node.db.is_autocommit() {
+                    let _ = node.db.rollback();
+                }
+                return Err(e);
+            }
+        };
+        s.joined.borrow_mut().push(alias.to_string());
+        let Some(rows) = answers.first() else { return Ok(None) };
+        let Some(row) = rows.first() else { return Ok(Some((1, 0))) };
+        let number = |i: usize| row.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok());
+        Ok(number(0).zip(number(1)))
+    }
+
     /// Before a write that runs alone takes its snapshot of a copy: wait for any writer still
     /// completing a change there (its central commit done, its `COMMIT PREPARED` not yet), as
     /// `copy_gate` does for copy-store. No new branch can be prepared while this transaction
