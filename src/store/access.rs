@@ -26,11 +26,15 @@ impl Store {
         } else {
             self.db().prepare_cached("PRAGMA main.data_version")?.query_row((), |r| r.get(0))?
         };
-        let own: Option<String> = self
-            .db()
-            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
-            .query_row([ACCESS_VERSION], |r| r.get(0))
-            .optional()?;
+        // PostgreSQL: read with the write transaction's BEGIN, while it holds.
+        let own: Option<String> = match self.prefetched_access_version() {
+            Some(own) => own,
+            None => self
+                .db()
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([ACCESS_VERSION], |r| r.get(0))
+                .optional()?,
+        };
         Ok((version, own))
     }
 

@@ -301,6 +301,10 @@ fn damaged(why: &str) -> db::DbError {
 impl Store {
     /// The stored head: records so far and the last hash as stored (32 bytes unless edited).
     fn audit_head(&self) -> db::Result<Option<(i64, Vec<u8>)>> {
+        // PostgreSQL: read with the write transaction's BEGIN.
+        if let Some(head) = self.prefetched_audit_head() {
+            return Ok(head);
+        }
         self.db()
             .prepare_cached("SELECT count, hash FROM audit_head WHERE id = 1")?
             .query_row((), |r| {
@@ -483,6 +487,23 @@ impl Store {
                 .map(|_| ())?),
             _ => Ok(()),
         }
+    }
+
+    /// PostgreSQL's `write_audit_head`: the records are inserted now, and the head's write is
+    /// answered as a text with its values spelt in, for the commit to send with its COMMIT
+    /// (one round trip less per change: `Store::commit_postgres`). `None`: no record appended.
+    pub(super) fn audit_head_sql(&self) -> db::Result<Option<String>> {
+        self.flush_audit()?;
+        let head = self.audit_head.borrow_mut().take();
+        Ok(match head {
+            Some(h) if h.dirty => Some(format!(
+                "INSERT INTO audit_head(id, count, hash) VALUES (1, {}, decode('{}', 'hex')) \
+                 ON CONFLICT (id) DO UPDATE SET count = excluded.count, hash = excluded.hash",
+                h.count,
+                hex(&h.hash)
+            )),
+            _ => None,
+        })
     }
 
     pub(super) fn forget_audit_head(&self) {

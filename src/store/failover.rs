@@ -111,6 +111,10 @@ impl Store {
 
     /// The mark a copy holds for a pool; a copy the pool never wrote to holds the first one.
     pub fn copy_mark(&self, schema: &str, fqdn: &str) -> db::Result<Mark> {
+        // PostgreSQL: read as the copy's session joins the transaction, when it joins here.
+        if let Some(mark) = self.join_copy_reading_mark(schema, fqdn)? {
+            return Ok(mark);
+        }
         self.route(Target::Copy(schema), "SELECT generation, seq FROM {db}.pool_sync WHERE pool = ?1 COLLATE NOCASE")
             .prepare_cached()?
             .query_row([fqdn], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -14,6 +14,22 @@ use super::db::{self, Begin, Db, OptionalExtension};
 use super::pg::twophase::{self, Failure, InFlight};
 use super::{Store, commit, dialect, pool_files, schema, seed};
 
+/// What a write transaction's first message reads on the central session besides its BEGIN
+/// and LOCK (`Store::take_prefetched`, which expects these four statements in this order): the
+/// epoch, the access version (`access::ACCESS_VERSION`), the audit head, every pool's mark.
+const PREFETCH: &str = "SELECT n FROM store_epoch WHERE id = 1; \
+     SELECT value FROM meta WHERE key = 'access_version'; \
+     SELECT count, encode(hash, 'hex') FROM audit_head WHERE id = 1; \
+     SELECT fqdn, generation, seq FROM pools";
+
+/// Bytes of a hex text (`encode(…, 'hex')`); `None` when it is not one.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
 /// An attached pool database: its schema alias, its file and which file on disk it was.
 pub(super) struct Attached {
     pub(super) alias: String,
@@ -86,6 +102,28 @@ pub(super) struct Sessions {
     /// (`twophase::in_flight`), and one running alone holds off the next write that would carry
     /// it (the 4 x 1,000 acceptance run lost calls that way).
     forget: Cell<Option<uuid::Uuid>>,
+    /// A transaction id whose advisory lock the central session holds and that no branch was
+    /// ever prepared under: taken in a write transaction's first message (`begin_postgres`),
+    /// used by its two-phase commit (`commit_prepared`), else kept for the next write. Such a
+    /// lock guards nothing yet (only a prepared gid is ever looked up by its lock), so holding it
+    /// longer changes nothing for recovery; it saves the lock's own round trip per change.
+    held: Cell<Option<uuid::Uuid>>,
+    /// What the write transaction's first message read besides (`begin_postgres`), for the
+    /// first reader to take instead of a round trip of its own (see `Prefetched`).
+    prefetched: RefCell<Prefetched>,
+}
+
+/// Central rows read in a write transaction's first message (`begin_postgres`): the same
+/// snapshot as any later read of the transaction, so the same answer, as long as the
+/// transaction did not write them itself (each is dropped when it may have).
+#[derive(Default)]
+struct Prefetched {
+    /// The access version (`meta`), with `Store::access_writes` at the read: kept while this
+    /// process writes none (`Store::advance_access_version` counts them).
+    access: Option<(Option<String>, u64)>,
+    /// The audit head row (count, hash), taken once by the first record appended: the
+    /// transaction writes the row only at its commit (`audit_head_sql`).
+    audit_head: Option<Option<(i64, Vec<u8>)>>,
 }
 
 /// The store's open transaction, as the copies' sessions join it.
@@ -306,6 +344,53 @@ impl Store {
         Ok(&node.db)
     }
 
+    /// `copy_session`'s join of copy `alias` with the read of the pool `fqdn`'s mark there
+    /// (`Store::copy_mark`) in the same message: the join's BEGIN costs no round trip of its
+    /// own (design notes §5 step 8, branch wt-trips). `None`: no join happened here (joined
+    /// already, outside a store transaction, savepoints to open first, a name not plain enough
+    /// to spell into the text), or the answer was not a mark: the caller reads it as before.
+    pub(super) fn join_copy_reading_mark(&self, alias: &str, fqdn: &str) -> db::Result<Option<super::failover::Mark>> {
+        let Backend::Pg(s) = &self.backend else { return Ok(None) };
+        let plain = !fqdn.is_empty() && fqdn.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let Some(node) = s.list.by_alias(alias) else { return Ok(None) };
+        if !plain
+            || !self.in_transaction()
+            || s.joined.borrow().iter().any(|a| a == alias)
+            || !s.savepoints.borrow().is_empty()
+        {
+            return Ok(None);
+        }
+        let begin = match s.mode.get() {
+            Mode::Read => Begin::Read,
+            Mode::Write => {
+                if let Some(why) = &node.no_prepared {
+                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
+                }
+                Begin::Immediate
+            }
+            Mode::Central => return Ok(None),
+        };
+        if s.alone_now.get() && begin == Begin::Immediate {
+            self.drain_copy(node)?;
+        }
+        // `pool = ?1 COLLATE NOCASE` as the dialect spells it, the name spelt in (plain: no quote).
+        let read = format!("SELECT generation, seq FROM pool_sync WHERE lower(pool) = lower('{fqdn}')");
+        let answers = match node.db.begin_query(begin, &read) {
+            Ok(answers) => answers,
+            Err(e) => {
+                if !node.db.is_autocommit() {
+                    let _ = node.db.rollback();
+                }
+                return Err(e);
+            }
+        };
+        s.joined.borrow_mut().push(alias.to_string());
+        let Some(rows) = answers.first() else { return Ok(None) };
+        let Some(row) = rows.first() else { return Ok(Some((1, 0))) };
+        let number = |i: usize| row.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok());
+        Ok(number(0).zip(number(1)))
+    }
+
     /// Before a write that runs alone takes its snapshot of a copy: wait for any writer still
     /// completing a change there (its central commit done, its `COMMIT PREPARED` not yet), as
     /// `copy_gate` does for copy-store. No new branch can be prepared while this transaction
@@ -360,8 +445,21 @@ impl Store {
                 then.push_str("; ");
                 then.push_str(sql);
             }
-            let first = self.db.begin_with(Begin::Immediate, &then);
+            // The same message reads what every change reads first (design notes §5 step 8,
+            // branch wt-trips), after the LOCK and so in the snapshot taken after it, and takes
+            // the advisory lock of the transaction id its two-phase commit will use.
+            let lock = if s.held.get().is_none() { Some(uuid::Uuid::new_v4()) } else { None };
+            then.push_str("; ");
+            then.push_str(PREFETCH);
+            if let Some(txid) = &lock {
+                then.push_str(&format!("; SELECT pg_try_advisory_lock({})", twophase::lock_key(txid)));
+            }
+            let first = self.db.begin_query(Begin::Immediate, &then);
             let released = first.is_ok();
+            let (first, answers) = match first {
+                Ok(answers) => (Ok(()), Some(answers)),
+                Err(e) => (Err(e), None),
+            };
             let locked = if alone {
                 self.wait_for_writers(first)
             } else {
@@ -379,9 +477,78 @@ impl Store {
                 }
             }
             s.alone_now.set(alone);
+            s.mode.set(Mode::Write);
+            if let Some(answers) = answers {
+                self.take_prefetched(answers, lock);
+            }
         }
         s.mode.set(if write { Mode::Write } else { Mode::Read });
         Ok(())
+    }
+
+    /// Keep what `begin_postgres`'s first message read (`PREFETCH`, then the lock when one was
+    /// asked for): the epoch and pools' marks as their own reads keep them, the access version
+    /// and audit head for their first reader (`Prefetched`), the lock as `Sessions::held`.
+    /// Anything not in the expected form is left to its own read.
+    fn take_prefetched(&self, answers: db::Answers, lock: Option<uuid::Uuid>) {
+        let Backend::Pg(s) = &self.backend else { return };
+        let reads = 4 + usize::from(lock.is_some());
+        let Some(at) = answers.len().checked_sub(reads) else { return };
+        let [epoch, access, head, pools] = [&answers[at], &answers[at + 1], &answers[at + 2], &answers[at + 3]];
+        let cell = |rows: &Vec<Vec<Option<String>>>, row: usize, col: usize| -> Option<String> {
+            rows.get(row).and_then(|r| r.get(col)).cloned().flatten()
+        };
+        if let Some(txid) = lock
+            && cell(&answers[at + 4], 0, 0).as_deref() == Some("t")
+        {
+            s.held.set(Some(txid));
+        }
+        if let Some(n) = cell(epoch, 0, 0).and_then(|n| n.parse::<i64>().ok()) {
+            s.epoch.set(Some((n, self.db.epoch_writes())));
+        }
+        for row in pools {
+            let field = |i: usize| row.get(i).cloned().flatten();
+            let (Some(fqdn), Some(generation)) = (field(0), field(1).and_then(|g| g.parse::<i64>().ok())) else {
+                continue;
+            };
+            let seq = match field(2) {
+                None => 0,
+                Some(seq) => match seq.parse::<i64>() {
+                    Ok(seq) => seq,
+                    Err(_) => continue,
+                },
+            };
+            self.keep_pool_mark(&fqdn, Some((generation, seq)));
+        }
+        let mut kept = s.prefetched.borrow_mut();
+        if access.len() <= 1 {
+            kept.access = Some((cell(access, 0, 0), self.access_writes.get()));
+        }
+        kept.audit_head = match head.first() {
+            None => Some(None),
+            Some(row) => {
+                let count = row.first().cloned().flatten().and_then(|c| c.parse::<i64>().ok());
+                let hash = row.get(1).cloned().flatten().and_then(|h| unhex(&h));
+                count.zip(hash).map(Some)
+            }
+        };
+    }
+
+    /// The access version read by this write transaction's first message, while it holds
+    /// (`Prefetched::access`); `None`: read it.
+    pub(super) fn prefetched_access_version(&self) -> Option<Option<String>> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        let kept = s.prefetched.borrow();
+        let (value, at) = kept.access.as_ref()?;
+        (*at == self.access_writes.get() && self.keeps_reads()).then(|| value.clone())
+    }
+
+    /// The audit head row read by this write transaction's first message, once
+    /// (`Prefetched::audit_head`); `None`: read it.
+    pub(super) fn prefetched_audit_head(&self) -> Option<Option<(i64, Vec<u8>)>> {
+        let Backend::Pg(s) = &self.backend else { return None };
+        let head = s.prefetched.borrow_mut().audit_head.take()?;
+        self.keeps_reads().then_some(head)
     }
 
     /// Run the next write transaction alone (see `begin_postgres`): the call is being retried
@@ -425,6 +592,7 @@ impl Store {
             s.savepoints.borrow_mut().clear();
             s.epoch.set(None);
             s.marks.borrow_mut().clear();
+            *s.prefetched.borrow_mut() = Prefetched::default();
         }
     }
 
@@ -436,14 +604,18 @@ impl Store {
         let Backend::Pg(s) = &self.backend else {
             return Err(commit::CommitFailure::nothing(db::DbError::other("internal: not PostgreSQL")));
         };
-        if let Err(e) = self.write_audit_head() {
-            // No change commits without its record.
-            self.rollback();
-            return Err(commit::CommitFailure::nothing(e));
-        }
+        // The records now; the head's write goes with the COMMIT (one message: a failure of
+        // either leaves neither, so no change commits without its record).
+        let head = match self.audit_head_sql() {
+            Ok(head) => head,
+            Err(e) => {
+                self.rollback();
+                return Err(commit::CommitFailure::nothing(e));
+            }
+        };
         let writing = s.mode.get() != Mode::Read;
         if writing && !s.joined.borrow().is_empty() {
-            return self.commit_prepared();
+            return self.commit_prepared(head.as_deref());
         }
         let mut result = Ok(());
         for copy in self.joined_sessions() {
@@ -456,7 +628,10 @@ impl Store {
             self.rollback();
             return Err(commit::CommitFailure::nothing(e));
         }
-        let committed = self.db.commit();
+        let committed = match &head {
+            Some(sql) => self.db.commit_with(sql),
+            None => self.db.commit(),
+        };
         if s.mode.get() == Mode::Write && committed.is_ok() {
             // The DELETE of `Sessions::forget`, sent with this transaction's BEGIN
             // (`begin_postgres`; not by seeding's central one), is committed.
@@ -485,7 +660,7 @@ impl Store {
     /// (design notes §3; the protocol's steps are `twophase`'s, shared with its `Coordinator`).
     /// Before the decision any failure undoes everything and keeps its kind (a 40001 at a
     /// PREPARE or at the central COMMIT is retried upstream); after it the change is committed.
-    fn commit_prepared(&self) -> Result<(), commit::CommitFailure> {
+    fn commit_prepared(&self, head: Option<&str>) -> Result<(), commit::CommitFailure> {
         let Backend::Pg(s) = &self.backend else {
             return Err(commit::CommitFailure::nothing(db::DbError::other("internal: not PostgreSQL")));
         };
@@ -496,7 +671,8 @@ impl Store {
             self.rollback();
             return Err(commit::CommitFailure::nothing(e));
         }
-        let txid = match twophase::new_locked_txid(&mut central) {
+        // The id locked by this transaction's first message, else one locked now.
+        let txid = match s.held.take().map_or_else(|| twophase::new_locked_txid(&mut central), Ok) {
             Ok(txid) => txid,
             Err(e) => {
                 self.rollback();
@@ -505,7 +681,7 @@ impl Store {
         };
         let nodes = self.joined_nodes();
         let mut copies: Vec<&Db> = nodes.iter().map(|n| &n.db).collect();
-        let outcome = twophase::complete(&mut central, &mut copies, &txid, &|_| false);
+        let outcome = twophase::complete(&mut central, &mut copies, &txid, head, &|_| false);
         let failure = match outcome {
             Ok(()) => None,
             Err(Failure::Undecided { source, prepared }) => {
@@ -671,6 +847,7 @@ impl Store {
         // What was read since may have been read under a key that a write undone here moved.
         s.epoch.set(None);
         s.marks.borrow_mut().clear();
+        *s.prefetched.borrow_mut() = Prefetched::default();
         result
     }
 
@@ -1727,16 +1904,24 @@ pub(crate) mod tests {
             )
             .unwrap();
         let trips = |store: &Store| store.db().round_trips();
+        let start = trips(&store);
         store.begin(true).unwrap();
         let key = store.cache_key().unwrap();
         assert_eq!(store.pool_mark("PC01.contoso.com").unwrap(), (1, 3));
-        assert_eq!(store.access_key().unwrap().0, key.0);
+        let access = store.access_key().unwrap();
+        assert_eq!(access.0, key.0);
+        // Branch wt-trips: the BEGIN's message read them (and the access version's meta row).
+        assert_eq!(trips(&store) - start, 1, "epoch, mark and access version read with the BEGIN");
         let before = trips(&store);
         assert_eq!(store.cache_key().unwrap(), key);
-        assert_eq!(store.access_key().unwrap().0, key.0);
+        assert_eq!(store.access_key().unwrap(), access);
         assert_eq!(store.pool_mark("pc01.contoso.com").unwrap(), (1, 3));
-        // The access key's own meta read is the only round trip.
-        assert_eq!(trips(&store) - before, 1, "epoch and mark came from what the transaction read");
+        assert_eq!(trips(&store) - before, 0, "epoch and mark came from what the transaction read");
+        // The access version this transaction writes is read back, not the one kept.
+        store.advance_access_version().unwrap();
+        let own = store.access_key().unwrap();
+        assert_eq!(own.0, key.0);
+        assert!(own.1.is_some() && own.1 != access.1, "{own:?} after {access:?}");
 
         // The mark this transaction writes is what it reads back, and it leaves the epoch alone.
         store.set_marks("pc01.contoso.com", (1, 4), &[]).unwrap();

@@ -16,6 +16,7 @@ mod value;
 use std::borrow::Cow;
 
 pub use error::{DbError, ErrorKind, OptionalExtension, Result};
+pub use pg::Answers;
 pub(crate) use value::params;
 pub use value::{
     Element, FromValue, FromValueError, List, Params, ParamsFromIter, ToValue, Type, Value, ValueRef, params_from_iter,
@@ -283,6 +284,16 @@ impl Db {
                 self.execute_batch(then)
             }
             Db::Pg(c) => c.begin_with(mode, then),
+        }
+    }
+
+    /// PostgreSQL: `begin`, then `then` (the port's own texts, values spelt in), one round trip,
+    /// answering each statement's rows as text (`Answers`). On failure the transaction may
+    /// be open: roll it back. SQLite: refused (nothing calls it there).
+    pub fn begin_query(&self, mode: Begin, then: &str) -> Result<Answers> {
+        match self {
+            Db::Sqlite(_) => Err(DbError::other("internal: begin_query is PostgreSQL's")),
+            Db::Pg(c) => c.begin_query(mode, then),
         }
     }
 

@@ -103,6 +103,10 @@ pub struct PgDb {
     named: String,
 }
 
+/// The rows each statement of a simple query answered (`PgDb::begin_query`), in order: rows of
+/// text values, `None` for NULL.
+pub type Answers = Vec<Vec<Vec<Option<String>>>>;
+
 /// What SQLite's connection knows about its transaction and PostgreSQL's protocol does not tell
 /// the `postgres` crate's user: whether one is open, whether a statement failed in it (which ends
 /// it as far as PostgreSQL is concerned: COMMIT then silently rolls back), and its savepoints.
@@ -424,6 +428,45 @@ impl PgDb {
         self.watch(then);
         *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
         self.simple(&format!("{}; {then}", begin_sql(mode)))
+    }
+
+    /// `begin`, then the statements `then` in the new transaction, in one round trip, answering
+    /// the rows of each statement of `then` in order (values as text; NULL as `None`). As
+    /// `begin_with` when it fails: the transaction counts as open, and the caller rolls it back.
+    /// The texts are the port's own, with values spelt in: no parameters in a simple query.
+    pub(super) fn begin_query(&self, mode: super::Begin, then: &str) -> Result<Answers> {
+        if self.tx.borrow().open {
+            return Err(DbError::other("cannot start a transaction within a transaction"));
+        }
+        self.watch(then);
+        *self.tx.borrow_mut() = Tx { open: true, ..Tx::default() };
+        let mut answers = self.simple_rows(&format!("{}; {then}", begin_sql(mode)))?;
+        // The BEGIN's own (no rows).
+        answers.remove(0);
+        Ok(answers)
+    }
+
+    /// One simple-query round trip; the rows of each statement in order.
+    fn simple_rows(&self, sql: &str) -> Result<Answers> {
+        self.trip();
+        let result = self.client.borrow_mut().simple_query(sql);
+        let messages = result.map_err(|e| self.fail(e))?;
+        let mut answers: Answers = vec![Vec::new()];
+        for m in messages {
+            match m {
+                postgres::SimpleQueryMessage::Row(row) => {
+                    let values = (0..row.len()).map(|i| row.get(i).map(str::to_string)).collect();
+                    if let Some(rows) = answers.last_mut() {
+                        rows.push(values);
+                    }
+                }
+                postgres::SimpleQueryMessage::CommandComplete(_) => answers.push(Vec::new()),
+                _ => {}
+            }
+        }
+        // The group opened by the last statement's completion.
+        answers.pop();
+        Ok(answers)
     }
 
     /// The statements `last` and then COMMIT, in one round trip. A failure ends the transaction

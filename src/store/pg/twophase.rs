@@ -276,6 +276,7 @@ pub(crate) fn complete<A: Agent>(
     central: &mut A,
     copies: &mut [A],
     txid: &Uuid,
+    last: Option<&str>,
     stop: &dyn Fn(Step) -> bool,
 ) -> Result<(), Failure<A::Error>> {
     let reached = |step: Step| {
@@ -293,7 +294,12 @@ pub(crate) fn complete<A: Agent>(
     let prepared = copies.len();
     reached(Step::PreparedAll)?;
     // The commit point: the decision commits with the change's central rows, or neither does.
+    // `last`: the change's own last central statements (the store's audit head), sent with it.
     let decide = format!("INSERT INTO pchat_twophase_decisions (txid) VALUES ('{txid}')");
+    let decide = match last {
+        Some(last) => format!("{last}; {decide}"),
+        None => decide,
+    };
     if let Err(source) = central.commit_with(&decide) {
         // Lost on the wire: the commit may or may not have happened; undoing could contradict it.
         // Any other failure (of the INSERT or of the COMMIT) leaves no decision.
@@ -477,7 +483,7 @@ impl Coordinator {
         }
         let value = f(&mut Tx { central: &mut self.central, copies: &mut self.copies })?;
         let fault = self.fault;
-        match complete(&mut self.central, &mut self.copies, txid, &|step| fault == Some(step)) {
+        match complete(&mut self.central, &mut self.copies, txid, None, &|step| fault == Some(step)) {
             Ok(()) => Ok(value),
             Err(Failure::Undecided { source, prepared: n }) => {
                 *prepared = n;

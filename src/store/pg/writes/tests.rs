@@ -185,17 +185,18 @@ fn a_room_made_through_the_engine_lands_in_central_and_both_copies() {
     d.assert_settled();
 }
 
-/// A change's fixed cost on the central session (design notes §5 step 8): BEGIN with the lock
-/// of `audit_head` and the last change's decision to delete, one message; the epoch, the pool's
-/// mark, the access key's meta row; the audit record and head; the advisory lock; the mark's
-/// update; the decision with the COMMIT, one message; the advisory unlock once every branch is
-/// committed (a writer that saw a branch prepared waits for it). The decision row of a change
-/// goes with the next write (so at most one row is left while the store is open), and the last
-/// one as the store closes.
+/// A change's round trips (design notes §5 step 8; branch wt-trips). Central: BEGIN with the
+/// lock of `audit_head`, the last change's decision to delete, the epoch, the access key's meta
+/// row, the audit head, the pools' marks and the next two-phase commit's advisory lock, one
+/// message; the mark's update; the audit record; the audit head and the decision with the
+/// COMMIT, one message; the advisory unlock once every branch is committed (a writer that saw
+/// a branch prepared waits for it). Each copy: its BEGIN with the read of its mark, one message;
+/// the mark's write, the room's; PREPARE and COMMIT PREPARED; the primary also reads the room and its entries. The decision row of a change goes with the next write (so at most one row is left
+/// while the store is open), and the last one as the store closes.
 #[test]
-fn a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next_write() {
+fn one_set_takes_the_counted_round_trips_and_its_decision_goes_with_the_next_write() {
     let Some(cluster) =
-        Cluster::shared("a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next_write")
+        Cluster::shared("one_set_takes_the_counted_round_trips_and_its_decision_goes_with_the_next_write")
     else {
         return;
     };
@@ -206,13 +207,21 @@ fn a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next
     run(&mut sh, &set(0));
     let first = d.decision_ids();
     assert_eq!(first.len(), 1, "the last change's decision, kept until the next write");
-    let before = sh.looking_at_store(|s| s.db().round_trips());
+    let trips = |s: &Store| {
+        let copy = |instance: &str| {
+            let alias = s.session_alias(instance).unwrap();
+            s.copy_session(&alias).unwrap().round_trips()
+        };
+        [s.db().round_trips(), copy("sql01.contoso.com\\rtc"), copy("sql02.contoso.com\\rtc")]
+    };
+    let before = sh.looking_at_store(trips);
     run(&mut sh, &set(1));
-    let trips = sh.looking_at_store(|s| s.db().round_trips()) - before;
+    let after = sh.looking_at_store(trips);
     let second = d.decision_ids();
     assert_eq!(second.len(), 1, "{second:?}");
     assert_ne!(second, first, "the earlier decision went with this change's BEGIN");
-    assert_eq!(trips, 11, "central round trips of one Set");
+    let spent: Vec<u64> = after.iter().zip(before).map(|(a, b)| a - b).collect();
+    assert_eq!(spent, [5, 7, 5], "round trips of one Set: central, primary, backup");
     // The lock of each change was let go as it completed: another session can take both.
     let mut other = connect(&d.central);
     for id in first.iter().chain(&second) {
@@ -223,6 +232,9 @@ fn a_change_costs_eleven_central_round_trips_and_its_decision_goes_with_the_next
     for url in d.copies() {
         assert_eq!(d.description(url, "FinanceRoom"), Some(Some("d1".into())), "{url}");
     }
+    // The head, now written with the COMMIT, still ends the chain.
+    let chain = sh.looking_at_store(|s| s.verify_audit(None)).unwrap();
+    assert_eq!((chain.broken, chain.head.0), (None, chain.checked), "the audit chain and its head");
     drop(sh);
     assert_eq!((d.prepared(), d.decisions()), (0, 0), "the store deleted the last decision as it closed");
 }
