@@ -10,7 +10,7 @@ use super::directory::PrincipalRow;
 /// The meta row every write to principals, group memberships or roles sets to a value never used
 /// before (in the writing transaction). A counter would not do: a rolled-back write would take its
 /// value back, and the next write would reuse it for a different directory.
-const ACCESS_VERSION: &str = "access_version";
+pub(super) const ACCESS_VERSION: &str = "access_version";
 
 /// When a resolved role set can be reused: the central database's `data_version` (changed by
 /// every other connection's commit) and the access version (changed by this connection's own

@@ -1354,6 +1354,14 @@ pub(crate) mod tests {
     use crate::store::route::{Target, route_across};
     use crate::store::schema::Database;
 
+    /// The first message's read of the access version names the row the access module writes
+    /// (the text is a constant, so it spells the key out).
+    #[test]
+    fn the_prefetch_reads_the_access_version_row_access_writes() {
+        let key = format!("WHERE key = '{}'", crate::store::access::ACCESS_VERSION);
+        assert!(PREFETCH.contains(&key), "{PREFETCH}");
+    }
+
     /// A new PostgreSQL database migrated to `db`'s schema; its URL.
     fn migrated(cluster: &Cluster, tag: &str, db: Database) -> String {
         let url = cluster.database(tag);
