@@ -320,19 +320,7 @@ impl Store {
         if !self.in_transaction() || s.joined.borrow().iter().any(|a| a == alias) {
             return Ok(&node.db);
         }
-        let begin = match s.mode.get() {
-            Mode::Read => Begin::Read,
-            Mode::Write => {
-                if let Some(why) = &node.no_prepared {
-                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
-                }
-                Begin::Immediate
-            }
-            Mode::Central => return Err(central_only()),
-        };
-        if s.alone_now.get() && begin == Begin::Immediate {
-            self.drain_copy(node)?;
-        }
+        let begin = self.copy_begin(s, node)?.ok_or_else(central_only)?;
         node.db.begin(begin)?;
         for name in s.savepoints.borrow().iter() {
             if let Err(e) = node.db.savepoint(name) {
@@ -360,19 +348,7 @@ impl Store {
         {
             return Ok(None);
         }
-        let begin = match s.mode.get() {
-            Mode::Read => Begin::Read,
-            Mode::Write => {
-                if let Some(why) = &node.no_prepared {
-                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
-                }
-                Begin::Immediate
-            }
-            Mode::Central => return Ok(None),
-        };
-        if s.alone_now.get() && begin == Begin::Immediate {
-            self.drain_copy(node)?;
-        }
+        let Some(begin) = self.copy_begin(s, node)? else { return Ok(None) };
         // `pool = ?1 COLLATE NOCASE` as the dialect spells it, the name spelt in (plain: no quote).
         let read = format!("SELECT generation, seq FROM pool_sync WHERE lower(pool) = lower('{fqdn}')");
         let answers = match node.db.begin_query(begin, &read) {
@@ -389,6 +365,26 @@ impl Store {
         let Some(row) = rows.first() else { return Ok(Some((1, 0))) };
         let number = |i: usize| row.get(i).cloned().flatten().and_then(|v| v.parse::<i64>().ok());
         Ok(number(0).zip(number(1)))
+    }
+
+    /// How copy `node` joins the transaction open now (`None`: it may not, the transaction is the
+    /// central database's alone), after refusing a write to a copy that cannot prepare and, for
+    /// a write running alone, waiting out writers still completing there (`drain_copy`).
+    fn copy_begin(&self, s: &Sessions, node: &SessionNode) -> db::Result<Option<Begin>> {
+        let begin = match s.mode.get() {
+            Mode::Read => Begin::Read,
+            Mode::Write => {
+                if let Some(why) = &node.no_prepared {
+                    return Err(db::DbError::refused(crate::errors::CmdletError::invalid_operation(why.clone())));
+                }
+                Begin::Immediate
+            }
+            Mode::Central => return Ok(None),
+        };
+        if s.alone_now.get() && begin == Begin::Immediate {
+            self.drain_copy(node)?;
+        }
+        Ok(Some(begin))
     }
 
     /// Before a write that runs alone takes its snapshot of a copy: wait for any writer still
