@@ -32,6 +32,7 @@ fn catalog_names() -> Vec<&'static str> {
 }
 
 pub fn register(engine: &mut Engine, session: &SharedSession) {
+    register_array_comparisons(engine);
     for name in catalog_names() {
         engine.register_get(name, move |items: &mut Array| enumerate(items, name));
         let s = session.clone();
@@ -39,6 +40,34 @@ pub fn register(engine: &mut Engine, session: &SharedSession) {
             Err(fail(of_nothing(name, s.borrow().nothing.as_ref())))
         });
     }
+}
+
+/// `==` and `!=` between an array and a single value: Rhai answers false (true) for any two
+/// values of different types, so `get_cs_persistent_chat_state().InSync == false` over two pools
+/// would be silently false. An array there is what member enumeration gave for several objects;
+/// the comparison is an error that says how to ask what was meant.
+fn register_array_comparisons(engine: &mut Engine) {
+    macro_rules! both_ways {
+        ($($t:ty),*) => {$(
+            for op in ["==", "!="] {
+                engine.register_fn(op, move |a: Array, v: $t| -> Result<bool, Box<EvalAltResult>> {
+                    Err(fail(compared(op, a.len(), &Dynamic::from(v))))
+                });
+                engine.register_fn(op, move |v: $t, a: Array| -> Result<bool, Box<EvalAltResult>> {
+                    Err(fail(compared(op, a.len(), &Dynamic::from(v))))
+                });
+            }
+        )*};
+    }
+    // Not `()`: `x != ()` asks whether x is set at all, which an array is.
+    both_ways!(bool, rhai::ImmutableString, i64, f64, char);
+}
+
+fn compared(op: &str, len: usize, value: &Dynamic) -> String {
+    let shown = if value.is_string() { format!("{:?}", value.to_string()) } else { value.to_string() };
+    format!(
+        "cannot compare an array of {len} values with {shown} using {op}: ask .contains({shown}) for any, .all(|v| v {op} {shown}) for every one, or compare one item ([0])"
+    )
 }
 
 fn fail(text: String) -> Box<EvalAltResult> {

@@ -324,6 +324,9 @@ impl Shell {
         let mut engine = Engine::new();
         crate::engine::params::allow_default_key(&mut engine);
         engine.set_strict_variables(true);
+        // Registered operators before Rhai's built-in ones: `array == value` of two types would
+        // otherwise be a silent false before pchat's error for it is reached (engine/members.rs).
+        engine.set_fast_operators(false);
         engine.set_fail_on_invalid_map_property(true);
         engine.set_max_expr_depths(256, 256);
         // A script printing a stored name must not pass its control characters to the terminal.

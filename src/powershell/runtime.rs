@@ -890,9 +890,15 @@ fn register_script(engine: &mut Engine) {
     // (Rhai's own `exit(3)` only ends the script with the value 3, and pchat would exit 0 after
     // printing it). Any other value keeps Rhai's meaning.
     engine.register_fn("exit", |code: i64| -> RhaiResult<()> {
-        let status = exit_status(code)?;
-        EXIT_CODE.with(|e| *e.borrow_mut() = Some(status));
+        // A process's status is 0 to 255: any other code would reach cron as another number.
+        let Ok(status) = u8::try_from(code) else {
+            return fail(format!("exit({code}): an exit code is a whole number from 0 to 255 (0: success)"));
+        };
+        EXIT_CODE.with(|e| *e.borrow_mut() = Some(i32::from(status)));
         Err(EvalAltResult::Exit(Dynamic::UNIT, Position::NONE).into())
+    });
+    engine.register_fn("exit", |code: f64| -> RhaiResult<()> {
+        fail(format!("exit({code}): an exit code is a whole number from 0 to 255 (0: success)"))
     });
     engine.register_fn("ps_param_value", move |v: Dynamic, ty: &str, name: &str| {
         err(super::methods::param_value(v, ty, name))

@@ -157,6 +157,14 @@ fn command(input: &str) -> Option<Command<'_>> {
 /// `help`, `help NAME`, `exit` or `quit` as a whole script (`pchat -c help`, standard input, a
 /// runbook): the Rhai call that does what the REPL does with the word, so it answers alike.
 pub fn word_as_call(input: &str) -> Option<String> {
+    // `exit 3` (PowerShell's, and a shell's, spelling) as the whole input: the code it names.
+    let words: Vec<&str> = input.trim().trim_end_matches(';').split_whitespace().collect();
+    if let [word, code] = words.as_slice()
+        && word.eq_ignore_ascii_case("exit")
+        && let Ok(code) = code.parse::<i64>()
+    {
+        return Some(format!("exit({code})"));
+    }
     match command(input)? {
         Command::Exit => Some("exit()".into()),
         Command::Help(None) => Some("help()".into()),

@@ -605,6 +605,30 @@ fn a_property_of_a_gets_answer_is_its_objects_property() {
     assert_eq!(s.dump(), before);
 }
 
+/// Several objects' values compared with one value by `==` or `!=` would be Rhai's silent false
+/// (true) for two types: `if get_cs_persistent_chat_state().InSync == false { exit(4) }` would
+/// never fail a check runbook. It is an error saying how to ask what was meant; one object's
+/// value compares as itself, and `x != ()` still asks whether x is set.
+#[test]
+fn several_values_compared_with_one_is_an_error_not_a_silent_false() {
+    let s = Store::examples();
+    for (code, op, value) in [
+        ("get_cs_persistent_chat_state().InSync == false", "==", "false"),
+        (r#"get_cs_persistent_chat_state().PoolState != "Normal""#, "!=", "\"Normal\""),
+        (r#""x" == get_cs_persistent_chat_room().Name"#, "==", "\"x\""),
+    ] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stdout);
+        let line = common::single_error_line(&run);
+        assert!(line.starts_with("cannot compare an array of "), "{code}: {line}");
+        assert!(line.contains(&format!("with {value} using {op}: ask .contains({value}) for any")), "{code}: {line}");
+    }
+    let pools = "get_cs_persistent_chat_state()";
+    assert_eq!(out(&s, &format!("{pools}.InSync.all(|v| v == true)")), "True");
+    assert_eq!(out(&s, r#"get_cs_persistent_chat_state("pc01.contoso.com").InSync == true"#), "True");
+    assert_eq!(out(&s, &format!("{pools}.InSync != ()")), "True");
+}
+
 /// SIP addresses and UPNs are looked up ignoring the case of every letter, as they are kept
 /// unique (`sip:JÖRG@…` finds `sip:jörg@…`): by -Identity, as a user parameter, as a list entry
 /// (stored in the directory's spelling) and as an endpoint's address. Both backends answer alike

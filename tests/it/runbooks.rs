@@ -797,10 +797,17 @@ fn exit_with_a_number_is_the_runbooks_exit_code() {
 
     let run = s.c("exit(0)");
     assert_eq!((run.code, run.stdout.trim()), (0, ""), "{}", run.stderr);
-    // A code that would wrap to 0 would report a failure as success.
-    let run = s.c("exit(256)");
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(run.stderr.contains("would wrap to 0"), "{}", run.stderr);
+    // A code no process status can be is refused, never wrapped into another one.
+    for code in ["exit(256)", "exit(300)", "exit(-1)", "exit(1.5)"] {
+        let run = s.c(code);
+        assert_eq!(run.code, 1, "{code}: {}", run.stderr);
+        assert!(run.stderr.contains("an exit code is a whole number from 0 to 255"), "{code}: {}", run.stderr);
+    }
+    // PowerShell's and the shell's spelling, as the whole -c.
+    for code in ["exit 3", "Exit 3;"] {
+        let run = s.c(code);
+        assert_eq!((run.code, run.stdout.as_str()), (3, ""), "{code}: {}", run.stderr);
+    }
     // Any other value keeps Rhai's meaning: the script's value.
     let run = s.c(r#"exit("done")"#).ok();
     assert_eq!(run.stdout.trim(), "done");
