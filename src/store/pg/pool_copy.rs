@@ -52,6 +52,12 @@ fn stream_table(source: &Db, target: &Db, table: &str, parent: Option<(&str, &st
     if columns.is_empty() {
         return Err(db::DbError::other(format!("internal: the pool database has no table {table}")));
     }
+    // One schema version does not prove one set of columns: a column dropped behind pchat's back
+    // in either copy would leave that column's values out of the copy, silently.
+    let in_source: Vec<String> = super::copy::columns(source, table)?.into_iter().map(|(c, _)| c).collect();
+    if let Some(why) = columns_differ(table, &in_source, &columns) {
+        return Err(db::DbError::refused(CmdletError::invalid_operation(why)));
+    }
     let list = columns.join(", ");
     let read = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", ");
     let select = match parent {
@@ -67,4 +73,41 @@ fn stream_table(source: &Db, target: &Db, table: &str, parent: Option<(&str, &st
             })
         })
     })
+}
+
+/// Why the copies' `table` cannot be copied one into the other: the columns one lacks.
+fn columns_differ(table: &str, source: &[String], target: &[String]) -> Option<String> {
+    let lacking = |of: &[String], other: &[String]| -> Vec<String> {
+        other.iter().filter(|c| !of.contains(c)).cloned().collect()
+    };
+    let (not_in_source, not_in_target) = (lacking(source, target), lacking(target, source));
+    if not_in_source.is_empty() && not_in_target.is_empty() {
+        return None;
+    }
+    let mut missing = Vec::new();
+    if !not_in_source.is_empty() {
+        missing.push(format!("the source copy lacks {}", not_in_source.join(", ")));
+    }
+    if !not_in_target.is_empty() {
+        missing.push(format!("the copy written lacks {}", not_in_target.join(", ")));
+    }
+    Some(format!(
+        "pchat's pool table {table} has other columns in the two copies ({}): a copy's schema was changed outside pchat, and copying would lose those values; restore the damaged database, or drop it, create it again empty and repair the pool from the intact copy; nothing was changed",
+        missing.join("; ")
+    ))
+}
+
+#[cfg(test)]
+mod column_tests {
+    use super::columns_differ;
+
+    #[test]
+    fn a_column_either_copy_lacks_is_named_and_refused() {
+        let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(columns_differ("rooms", &s(&["id", "name"]), &s(&["name", "id"])), None);
+        let why = columns_differ("rooms", &s(&["id", "name"]), &s(&["id", "name", "privacy"])).unwrap();
+        assert!(why.contains("the source copy lacks privacy") && why.contains("nothing was changed"), "{why}");
+        let why = columns_differ("rooms", &s(&["id", "privacy"]), &s(&["id"])).unwrap();
+        assert!(why.contains("the copy written lacks privacy"), "{why}");
+    }
 }
