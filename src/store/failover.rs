@@ -265,8 +265,9 @@ impl Store {
         Ok(())
     }
 
-    /// FailedOver → Normal: the primary is rebuilt from the backup (which must hold the pool's
-    /// mark and pass the integrity check), then serves the pool again.
+    /// FailedOver → Normal: the primary is brought up to date from the backup (which must hold
+    /// the pool's mark and pass the integrity check) when it is behind, then serves the pool
+    /// again. A primary holding the pool's last change is not copied over.
     pub fn fail_back(&self, pool: &PoolRow) -> CmdletResult<()> {
         self.require_locked()?;
         self.exclude_writers()?;
@@ -306,8 +307,8 @@ impl Store {
                 ));
             }
         };
-        let to = match self.copy_state(primary, fqdn)? {
-            CopyState::Ready { schema, mark: held } if held.1 <= mark.1 => schema,
+        let (to, primary_mark) = match self.copy_state(primary, fqdn)? {
+            CopyState::Ready { schema, mark: held } if held.1 <= mark.1 => (schema, held),
             CopyState::Ready { mark: held, .. } => {
                 return Err(refused(
                     format!(
@@ -348,8 +349,27 @@ impl Store {
                 fqdn,
             ));
         }
+        // The primary holds the pool's last change when the fail-over left it untouched (nothing
+        // changed since) or a repair made it equal to the backup: the change counter is never
+        // reused (a forced repair moves it past every change seen), so it holds the backup's data
+        // and is left exactly as it is. Copying would put over it whatever happened to the backup
+        // behind pchat's back (rows deleted there), and lose it from both copies.
+        // Not copied over, it serves as it is: one that fails the integrity check is refused
+        // (copying into its damaged pages fails, or leaves them).
+        let copy = primary_mark.1 != mark.1;
+        if !copy && let Err(why) = self.integrity(&to) {
+            return Err(refused(
+                format!(
+                    "the primary database {primary} of pool '{fqdn}' is damaged ({why}); rebuild it from the backup with {}, then fail back",
+                    repair_call(fqdn, Side::Backup)
+                ),
+                fqdn,
+            ));
+        }
         fault::point("failback:checked");
-        self.copy_pool(fqdn, &from, &to)?;
+        if copy {
+            self.copy_pool(fqdn, &from, &to)?;
+        }
         fault::point("failback:copied");
         self.set_pool_state(fqdn, PoolState::Normal)?;
         self.set_marks(fqdn, (mark.0 + 1, mark.1), &[&from, &to])?;
