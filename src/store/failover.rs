@@ -69,11 +69,16 @@ impl Store {
     /// `repair`, the call that rebuilds the copy of `instance` (unusable for `why`), as advice:
     /// on PostgreSQL a database that does not exist is to be created empty first (`DATABASE_MISSING`:
     /// a repair fills an empty database only, and refuses until then).
+    /// A PostgreSQL database that holds something else (damaged, another database restored in its
+    /// place) is to be dropped and created empty first, as its reason says: the repair alone
+    /// would be refused.
     pub(crate) fn rebuild_advice(&self, instance: &str, why: &str, repair: String) -> String {
-        if !why.contains(super::DATABASE_MISSING) {
+        let emptied_first = why.contains(super::pg::EMPTY_FIRST);
+        if !why.contains(super::DATABASE_MISSING) && !emptied_first {
             return repair;
         }
         match self.create_database_advice(instance) {
+            Ok(create) if emptied_first => format!("drop the database, {create}, then {repair}"),
             Ok(create) => format!("{create}, then {repair}"),
             Err(_) => repair,
         }

@@ -113,7 +113,7 @@ impl Store {
                 CopyState::Unavailable(why) => (
                     None,
                     Some(format!(
-                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it (rebuild it: {}; or fail the pool over)",
+                        "the backup database {backup} of pool '{}' is unavailable ({why}); changes would not reach it (rebuild it: {})",
                         pool.fqdn,
                         self.rebuild_advice(backup, &why, failover::repair_call(&pool.fqdn, Side::Primary))
                     )),

@@ -785,3 +785,29 @@ fn a_killed_repair_on_postgres(template: &Store, rooms: &BTreeSet<String>) {
     assert!(line.contains("belongs to another store") && line.ends_with("nothing was changed"), "{line}");
     assert_eq!(s.copy_db("sql02").every_row(), before);
 }
+
+/// A backup with one of pchat's tables dropped (PostgreSQL), or pages overwritten (SQLite): a
+/// change to its pool is refused with advice that then works, word for word. On PostgreSQL the
+/// repair fills an empty database only, so the advice drops and creates it first; it never says
+/// to fail over (that would serve the broken copy).
+#[test]
+fn a_damaged_backups_refusal_advises_what_then_works() {
+    let s = Store::examples();
+    let set = r#"set_cs_persistent_chat_room("pc01.contoso.com\\FinanceRoom", #{Description: "after"})"#;
+    common::damage::break_pool_db_table(&s, "sql02");
+    let run = s.c(set);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let line = single_error_line(&run);
+    assert!(line.contains("changes would not reach it (rebuild it: "), "{line}");
+    assert!(!line.contains("fail the pool over"), "{line}");
+    let repair = r#"repair_cs_persistent_chat_database(#{Identity: "PersistentChatServer:pc01.contoso.com", Source: "Primary"})"#;
+    assert!(line.contains(repair), "{line}");
+    if s.is_postgres() {
+        assert!(line.contains("rebuild it: drop the database, have it created with CREATE DATABASE"), "{line}");
+        common::damage::empty_pool_db(&s, "sql02");
+    }
+    s.run(&["--yes", "-c", repair]).ok();
+    s.c(set).ok();
+    let state = s.c(r#"get_cs_persistent_chat_state("pc01.contoso.com").InSync"#).ok();
+    assert_eq!(state.stdout.trim(), "True");
+}

@@ -107,6 +107,10 @@ fn redact_password_parameter(text: &str) -> String {
 
 /// What pchat advises where the database `url` names does not exist (it never creates one): the
 /// statement that creates it as pchat needs it, the same wherever it is advised.
+/// What the reason a pool database is unusable says when only a database dropped and created
+/// empty can be repaired (it holds something else: Repair fills an empty database only).
+pub const EMPTY_FIRST: &str = "create it again empty and repair";
+
 pub fn create_database_advice(url: &str) -> String {
     let config = url.parse::<postgres::Config>().ok();
     // Without a dbname the server takes the user's name.
